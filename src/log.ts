@@ -1,0 +1,95 @@
+// One line per event with a monotonic timestamp, to stderr and (as PID 1) /dev/kmsg.
+import { closeSync, openSync, writeSync } from "node:fs";
+
+export type Level = "debug" | "info" | "warn" | "error";
+export type Fields = Record<string, string | number | bigint | boolean | null | undefined>;
+
+const levelRank: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+/** kmsg priorities (syslog): err=3, warning=4, info=6, debug=7. */
+const kmsgPriority: Record<Level, number> = { debug: 7, info: 6, warn: 4, error: 3 };
+
+interface LogState {
+  minLevel: Level;
+  kmsgFd: number | null;
+  stderr: boolean;
+  sink: ((line: string) => void) | null;
+}
+
+const state: LogState = { minLevel: "info", kmsgFd: null, stderr: true, sink: null };
+
+/** Seconds since an arbitrary monotonic origin (CLOCK_MONOTONIC via hrtime). */
+export function monotonicSeconds(): number {
+  return Number(process.hrtime.bigint()) / 1e9;
+}
+
+function formatValue(v: Fields[string]): string {
+  const s = String(v);
+  return /[\s"=]/.test(s) || s === "" ? JSON.stringify(s) : s;
+}
+
+/** Formats one log line (without trailing newline). Exposed for tests. */
+export function formatLine(level: Level, component: string, msg: string, fields?: Fields): string {
+  const ts = monotonicSeconds().toFixed(6).padStart(13, " ");
+  let line = `[${ts}] ${level === "info" ? "" : `${level.toUpperCase()} `}${component}: ${msg}`;
+  if (fields) {
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined) line += ` ${k}=${formatValue(v)}`;
+  }
+  return line;
+}
+
+/** Logs one event. Never throws: logging must not take PID 1 down. */
+export function log(level: Level, component: string, msg: string, fields?: Fields): void {
+  if (levelRank[level] < levelRank[state.minLevel]) return;
+  const line = formatLine(level, component, msg, fields);
+  try {
+    if (state.stderr) process.stderr.write(`${line}\n`);
+  } catch {
+    /* console gone: nothing to do */
+  }
+  if (state.kmsgFd !== null) {
+    try {
+      writeSync(state.kmsgFd, `<${kmsgPriority[level]}>vector-boot: ${line.slice(0, 900)}\n`);
+    } catch {
+      /* kmsg rate-limited or gone */
+    }
+  }
+  state.sink?.(line);
+}
+
+export const logger = (component: string) => ({
+  debug: (msg: string, f?: Fields) => log("debug", component, msg, f),
+  info: (msg: string, f?: Fields) => log("info", component, msg, f),
+  warn: (msg: string, f?: Fields) => log("warn", component, msg, f),
+  error: (msg: string, f?: Fields) => log("error", component, msg, f),
+});
+export type Logger = ReturnType<typeof logger>;
+
+export function setLogLevel(level: Level): void {
+  state.minLevel = level;
+}
+
+/** Also sends every line to /dev/kmsg (PID 1). Returns false when kmsg cannot be opened. */
+export function enableKmsg(path = "/dev/kmsg"): boolean {
+  try {
+    state.kmsgFd = openSync(path, "w");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function disableKmsg(): void {
+  if (state.kmsgFd !== null) {
+    try {
+      closeSync(state.kmsgFd);
+    } catch {
+      /* ignore */
+    }
+    state.kmsgFd = null;
+  }
+}
+
+/** Extra destination for every line (tests, the control socket's log tail). */
+export function setLogSink(sink: ((line: string) => void) | null): void {
+  state.sink = sink;
+}
