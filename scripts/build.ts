@@ -47,9 +47,14 @@ mkdirSync(nativeOut, { recursive: true });
 const cflags = ["-O2", "-Wall", "-Wextra", "-Werror", "-std=gnu11", "-D_GNU_SOURCE"];
 
 // 1. The shim library called through bun:ffi.
+// Every native/*.c except the pre-init goes into the one library (each area may add its own file).
 const shimSo = join(nativeOut, "libvbshim.so");
-if (stale(shimSo, mtime(join(root, "native/shim.c")))) {
-  run(["gcc", ...cflags, "-shared", "-fPIC", "-o", shimSo, "native/shim.c"], "native/shim.c -> dist/native/libvbshim.so");
+const libSources = readdirSync(join(root, "native"))
+  .filter((f) => f.endsWith(".c") && f !== "preinit.c")
+  .sort()
+  .map((f) => `native/${f}`);
+if (stale(shimSo, Math.max(...libSources.map((f) => mtime(join(root, f))), mtime(join(root, "scripts/build.ts"))))) {
+  run(["gcc", ...cflags, "-shared", "-fPIC", "-o", shimSo, ...libSources, "-lpthread"], `${libSources.join(" ")} -> dist/native/libvbshim.so`);
 }
 
 // 2. The static pre-init (/init in the initramfs).
