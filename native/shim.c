@@ -1,0 +1,408 @@
+// shim.c: the system calls vector-boot needs that Bun does not expose, called through bun:ffi.
+//
+// Conventions: every function returns >= 0 on success and -errno on failure (never relies on the
+// caller reading errno, which another thread may overwrite). Strings are NUL-terminated; string
+// lists are passed as one blob of NUL-terminated strings plus a count.
+
+#include <errno.h>
+#include <pthread.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define VB_SPAWN_NEW_SESSION 1
+#define VB_SPAWN_NEW_PGROUP 2
+#define VB_SPAWN_FOREGROUND 4
+#define VB_SPAWN_SET_IDS 8
+#define VB_SPAWN_NO_NEW_PRIVS 16
+#define VB_SPAWN_PARENT_DEATH_KILL 32
+
+#define VB_MAX_ARGS 4096
+
+// ---------------------------------------------------------------------------------------------
+// Identity, sessions, process groups, signals
+
+int vb_getpid(void) { return (int)getpid(); }
+int vb_getppid(void) { return (int)getppid(); }
+
+int vb_setsid(void) {
+  pid_t r = setsid();
+  return r < 0 ? -errno : (int)r;
+}
+
+int vb_setpgid(int pid, int pgid) { return setpgid(pid, pgid) < 0 ? -errno : 0; }
+
+int vb_getpgid(int pid) {
+  pid_t r = getpgid(pid);
+  return r < 0 ? -errno : (int)r;
+}
+
+int vb_kill(int pid, int sig) { return kill(pid, sig) < 0 ? -errno : 0; }
+
+int vb_isatty(int fd) { return isatty(fd) ? 1 : 0; }
+
+int vb_tcgetpgrp(int fd) {
+  pid_t r = tcgetpgrp(fd);
+  return r < 0 ? -errno : (int)r;
+}
+
+int vb_tcsetpgrp(int fd, int pgrp) {
+  // Called from a background process group: SIGTTOU must not stop us while we do it.
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTTOU);
+  pthread_sigmask(SIG_BLOCK, &set, &old);
+  int r = tcsetpgrp(fd, pgrp) < 0 ? -errno : 0;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return r;
+}
+
+// Sets SIG_IGN (how=1) or SIG_DFL (how=0) for a signal Bun does not handle itself.
+int vb_signal_disposition(int sig, int how) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = how ? SIG_IGN : SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(sig, &sa, NULL) < 0 ? -errno : 0;
+}
+
+// Signal counters: a C handler only increments an atomic counter; JavaScript polls it.
+// Used for SIGPWR (JSC's GC signal moved away with JSC_SIGNAL_FOR_GC) and other signals that
+// Bun's process.on cannot deliver. No JavaScript ever runs inside a signal handler.
+static atomic_uint_fast64_t vb_sig_counts[65];
+
+static void vb_count_handler(int sig) {
+  if (sig > 0 && sig < 65) atomic_fetch_add_explicit(&vb_sig_counts[sig], 1, memory_order_relaxed);
+}
+
+int vb_sigcount_install(int sig) {
+  if (sig <= 0 || sig >= 65) return -EINVAL;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = vb_count_handler;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(sig, &sa, NULL) < 0 ? -errno : 0;
+}
+
+double vb_sigcount_read(int sig) {
+  if (sig <= 0 || sig >= 65) return -1;
+  return (double)atomic_load_explicit(&vb_sig_counts[sig], memory_order_relaxed);
+}
+
+// Writes the calling process's signal state: [0]=blocked mask, [1]=ignored mask (bit n-1 = signal n).
+int vb_signal_state(uint64_t *out) {
+  sigset_t cur;
+  if (pthread_sigmask(SIG_BLOCK, NULL, &cur) != 0) return -EINVAL;
+  uint64_t blocked = 0, ignored = 0;
+  for (int s = 1; s < 65; s++) {
+    if (s <= SIGRTMAX && sigismember(&cur, s) == 1) blocked |= (uint64_t)1 << (s - 1);
+    struct sigaction sa;
+    if (s <= SIGRTMAX && sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) ignored |= (uint64_t)1 << (s - 1);
+  }
+  out[0] = blocked;
+  out[1] = ignored;
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reaping
+
+// Reaps up to `max` exited children without blocking. Fills pids[i] and statuses[i] (raw wait
+// status). Returns the number reaped (0 when none is ready or there are no children) or -errno.
+int vb_reap(int32_t *pids, int32_t *statuses, int max) {
+  int n = 0;
+  while (n < max) {
+    int status = 0;
+    pid_t p = waitpid(-1, &status, WNOHANG);
+    if (p == 0) break;
+    if (p < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ECHILD) break;
+      return n > 0 ? n : -errno;
+    }
+    pids[n] = (int32_t)p;
+    statuses[n] = (int32_t)status;
+    n++;
+  }
+  return n;
+}
+
+// Waits for one specific child (flags: WNOHANG etc.). Returns pid, 0, or -errno; status in *status.
+int vb_waitpid(int pid, int32_t *status, int flags) {
+  int st = 0;
+  pid_t p;
+  do p = waitpid(pid, &st, flags);
+  while (p < 0 && errno == EINTR);
+  if (p < 0) return -errno;
+  *status = st;
+  return (int)p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spawning: fork + exec with a clean signal state, session/group, ids, cwd and stdio.
+
+static int vb_split(const char *blob, int count, char **out) {
+  const char *p = blob;
+  for (int i = 0; i < count; i++) {
+    out[i] = (char *)p;
+    p += strlen(p) + 1;
+  }
+  out[count] = NULL;
+  return 0;
+}
+
+// Resolves `file` against PATH (from envp, else a default) like execvp. Writes into buf.
+// Returns 0, or -ENOENT / -EACCES describing the best failure.
+static int vb_resolve(const char *file, char *const envp[], char *buf, size_t buflen) {
+  if (strchr(file, '/')) {
+    if (strlen(file) >= buflen) return -ENAMETOOLONG;
+    strcpy(buf, file);
+    if (access(buf, F_OK) != 0) return -errno;
+    return 0;
+  }
+  const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (int i = 0; envp && envp[i]; i++)
+    if (strncmp(envp[i], "PATH=", 5) == 0) path = envp[i] + 5;
+  int best = -ENOENT;
+  const char *seg = path;
+  while (1) {
+    const char *end = strchr(seg, ':');
+    size_t len = end ? (size_t)(end - seg) : strlen(seg);
+    if (len + 1 + strlen(file) + 1 <= buflen) {
+      if (len == 0) strcpy(buf, file);
+      else {
+        memcpy(buf, seg, len);
+        buf[len] = '/';
+        strcpy(buf + len + 1, file);
+      }
+      struct stat st;
+      if (stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (access(buf, X_OK) == 0) return 0;
+        best = -EACCES;
+      }
+    }
+    if (!end) break;
+    seg = end + 1;
+  }
+  return best;
+}
+
+// Child side of vb_spawn: only async-signal-safe calls. Reports (stage, errno) on the pipe.
+static void vb_child(int errfd, const char *path, char **argv, char **envp, const char *cwd, int uid, int gid,
+                     const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2) {
+  int stage = 0;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  for (int s = 1; s < NSIG; s++)
+    if (s != SIGKILL && s != SIGSTOP) sigaction(s, &sa, NULL);
+
+  stage = 1;
+  if (flags & VB_SPAWN_NEW_SESSION) {
+    if (setsid() < 0) goto fail;
+  } else if (flags & VB_SPAWN_NEW_PGROUP) {
+    if (setpgid(0, 0) < 0) goto fail;
+  }
+  stage = 2;
+  if ((flags & VB_SPAWN_FOREGROUND) && isatty(STDIN_FILENO)) {
+    // SIGTTOU is still blocked here (the parent blocked all signals around fork).
+    tcsetpgrp(STDIN_FILENO, getpgrp());
+  }
+  stage = 3;
+  int fds[3] = {fd0, fd1, fd2};
+  for (int i = 0; i < 3; i++) {
+    if (fds[i] >= 0 && fds[i] != i) {
+      if (dup2(fds[i], i) < 0) goto fail;
+    }
+  }
+  stage = 4;
+  if (cwd && cwd[0] && chdir(cwd) < 0) goto fail;
+  stage = 5;
+  if (flags & VB_SPAWN_SET_IDS) {
+    if (setgroups((size_t)ngroups, (const gid_t *)groups) < 0) goto fail;
+    if (setgid((gid_t)gid) < 0) goto fail;
+    if (setuid((uid_t)uid) < 0) goto fail;
+  }
+  stage = 6;
+  if ((flags & VB_SPAWN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) goto fail;
+  if ((flags & VB_SPAWN_PARENT_DEATH_KILL) && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) goto fail;
+  stage = 7;
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigprocmask(SIG_SETMASK, &empty, NULL);
+  execve(path, argv, envp);
+fail:;
+  int report[2] = {stage, errno};
+  ssize_t w = write(errfd, report, sizeof report);
+  (void)w;
+  _exit(127);
+}
+
+// Spawns a process. argv_blob/env_blob: `argc`/`envc` NUL-terminated strings back to back.
+// argv[0] is resolved against PATH (from the new environment) when it has no slash.
+// Returns the pid (> 0), or a negative value: -(stage * 1000 + errno) where stage 0 = resolve,
+// 1 = setsid/setpgid, 3 = dup2, 4 = chdir, 5 = ids, 6 = prctl, 7 = execve, 9 = fork/pipe.
+int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, const char *cwd, int uid, int gid,
+             const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2) {
+  if (argc < 1 || argc > VB_MAX_ARGS || envc < 0 || envc > VB_MAX_ARGS) return -(0 * 1000 + E2BIG);
+  char **argv = calloc((size_t)argc + 1, sizeof(char *));
+  char **envp = calloc((size_t)envc + 1, sizeof(char *));
+  if (!argv || !envp) {
+    free(argv);
+    free(envp);
+    return -(9000 + ENOMEM);
+  }
+  vb_split(argv_blob, argc, argv);
+  vb_split(env_blob, envc, envp);
+  char path[PATH_MAX];
+  int rr = vb_resolve(argv[0], envp, path, sizeof path);
+  if (rr < 0) {
+    free(argv);
+    free(envp);
+    return -(0 * 1000 + -rr);
+  }
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) < 0) {
+    int e = errno;
+    free(argv);
+    free(envp);
+    return -(9000 + e);
+  }
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(pipefd[0]);
+    vb_child(pipefd[1], path, argv, envp, cwd, uid, gid, groups, ngroups, flags, fd0, fd1, fd2);
+  }
+  int fork_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  close(pipefd[1]);
+  free(argv);
+  free(envp);
+  if (pid < 0) {
+    close(pipefd[0]);
+    return -(9000 + fork_errno);
+  }
+  // Parent: also set the group from this side to close the race with a signal to the group.
+  if ((flags & VB_SPAWN_NEW_PGROUP) && !(flags & VB_SPAWN_NEW_SESSION)) setpgid(pid, pid);
+  int report[2] = {0, 0};
+  ssize_t n;
+  do n = read(pipefd[0], report, sizeof report);
+  while (n < 0 && errno == EINTR);
+  close(pipefd[0]);
+  if (n == (ssize_t)sizeof report) {
+    // The child failed before exec and exits at once: collect it so it never becomes a zombie.
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return -(report[0] * 1000 + report[1]);
+  }
+  return (int)pid;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine: mounts, hostname, subreaper, reboot, sync, clocks
+
+int vb_mount(const char *source, const char *target, const char *fstype, double flags, const char *data) {
+  unsigned long fl = (unsigned long)flags;
+  return mount(source, target, fstype && fstype[0] ? fstype : NULL, fl, data && data[0] ? data : NULL) < 0 ? -errno : 0;
+}
+
+int vb_umount(const char *target, int flags) { return umount2(target, flags) < 0 ? -errno : 0; }
+
+int vb_mkdir(const char *path, int mode) { return mkdir(path, (mode_t)mode) < 0 ? -errno : 0; }
+
+int vb_mknod(const char *path, int mode, int major, int minor) {
+  return mknod(path, (mode_t)mode, makedev((unsigned)major, (unsigned)minor)) < 0 ? -errno : 0;
+}
+
+int vb_sethostname(const char *name, int len) { return sethostname(name, (size_t)len) < 0 ? -errno : 0; }
+
+int vb_set_subreaper(int on) { return prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0) < 0 ? -errno : 0; }
+
+int vb_is_subreaper(void) {
+  int v = 0;
+  return prctl(PR_GET_CHILD_SUBREAPER, &v, 0, 0, 0) < 0 ? -errno : v;
+}
+
+int vb_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0; }
+
+// cmd: 0 = power off, 1 = restart, 2 = halt, 3 = ctrl-alt-del sends SIGINT to init (CAD off).
+// Refuses unless this process is PID 1 of its namespace (inside `unshare --pid` that ends the
+// namespace, never the host).
+int vb_reboot(int cmd) {
+  if (getpid() != 1) return -EPERM;
+  int how;
+  switch (cmd) {
+    case 0: how = RB_POWER_OFF; break;
+    case 1: how = RB_AUTOBOOT; break;
+    case 2: how = RB_HALT_SYSTEM; break;
+    case 3: how = RB_DISABLE_CAD; break;
+    default: return -EINVAL;
+  }
+  return reboot(how) < 0 ? -errno : 0;
+}
+
+void vb_sync(void) { sync(); }
+
+double vb_clock_ns(int which) {
+  struct timespec ts;
+  clockid_t id = which == 1 ? CLOCK_BOOTTIME : which == 2 ? CLOCK_REALTIME : CLOCK_MONOTONIC;
+  if (clock_gettime(id, &ts) != 0) return -1;
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read-only file mapping (the model, mapped zero-copy; also from /proc/self/exe)
+
+// Returns the file size in *size, or -errno.
+int vb_file_size(const char *path, double *size) {
+  struct stat st;
+  if (stat(path, &st) < 0) return -errno;
+  *size = (double)st.st_size;
+  return 0;
+}
+
+// Maps [offset, offset+length) of `path` read-only and private. offset must be page-aligned.
+// Returns the address (as a number) in *addr, or -errno.
+int vb_mmap_ro(const char *path, double offset, double length, double *addr) {
+  if (length <= 0) return -EINVAL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  void *p = mmap(NULL, (size_t)length, PROT_READ, MAP_PRIVATE, fd, (off_t)offset);
+  int e = errno;
+  close(fd);
+  if (p == MAP_FAILED) return -e;
+  *addr = (double)(uintptr_t)p;
+  return 0;
+}
+
+int vb_munmap(double addr, double length) {
+  return munmap((void *)(uintptr_t)addr, (size_t)length) < 0 ? -errno : 0;
+}
+
+int vb_madvise(double addr, double length, int advice) {
+  return madvise((void *)(uintptr_t)addr, (size_t)length, advice) < 0 ? -errno : 0;
+}
+
+long vb_page_size(void) { return sysconf(_SC_PAGESIZE); }

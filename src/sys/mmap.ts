@@ -1,0 +1,54 @@
+// Read-only, private, zero-copy file mappings through the shim (Bun.mmap maps read-write: ETXTBSY on our own exe).
+import { toArrayBuffer } from "bun:ffi";
+import { SysError } from "../errors.ts";
+import { check, cstr } from "./lib.ts";
+import { native } from "./native.ts";
+
+export interface MappedFile {
+  /** The mapped bytes; valid until `unmap()` (touching them afterwards is a use-after-free). */
+  readonly bytes: Uint8Array;
+  readonly path: string;
+  readonly offset: number;
+  readonly length: number;
+  unmap(): void;
+}
+
+export const pageSize = (): number => Number(native.vb_page_size());
+
+/** Size of a file in bytes (stat). */
+export function fileSize(path: string): number {
+  const out = new Float64Array(1);
+  check(native.vb_file_size(cstr(path), out), "stat", path);
+  return out[0]!;
+}
+
+/**
+ * Maps `length` bytes of `path` from `offset` (page-aligned) read-only. Length defaults to the rest
+ * of the file. The returned view is over the mapping itself: nothing is copied to the heap.
+ */
+export function mapFileReadOnly(path: string, offset = 0, length?: number): MappedFile {
+  const size = fileSize(path);
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset % pageSize() !== 0) {
+    throw new SysError("mmap", "EINVAL", 22, `${path}: offset ${offset} is not a page-aligned byte offset`);
+  }
+  const len = length ?? size - offset;
+  if (!Number.isSafeInteger(len) || len <= 0 || offset + len > size) {
+    throw new SysError("mmap", "EINVAL", 22, `${path}: range [${offset}, ${offset + len}) outside the file (${size} bytes)`);
+  }
+  const addrOut = new Float64Array(1);
+  check(native.vb_mmap_ro(cstr(path), offset, len, addrOut), "mmap", path);
+  const addr = addrOut[0]!;
+  const bytes = new Uint8Array(toArrayBuffer(addr as unknown as import("bun:ffi").Pointer, 0, len));
+  let mapped = true;
+  return {
+    bytes,
+    path,
+    offset,
+    length: len,
+    unmap() {
+      if (!mapped) return;
+      mapped = false;
+      check(native.vb_munmap(addr, len), "munmap", path);
+    },
+  };
+}

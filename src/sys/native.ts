@@ -1,0 +1,41 @@
+// The shim's core symbols, opened once through bun:ffi (the only FFI binding of the PID-1 core).
+import { dlopen, FFIType } from "bun:ffi";
+import { shimPath } from "./lib.ts";
+
+const { i32, f64, ptr, cstring: _c } = { i32: FFIType.i32, f64: FFIType.f64, ptr: FFIType.ptr, cstring: FFIType.cstring };
+void _c;
+
+export const native = dlopen(shimPath, {
+  vb_getpid: { args: [], returns: i32 },
+  vb_getppid: { args: [], returns: i32 },
+  vb_setsid: { args: [], returns: i32 },
+  vb_setpgid: { args: [i32, i32], returns: i32 },
+  vb_getpgid: { args: [i32], returns: i32 },
+  vb_kill: { args: [i32, i32], returns: i32 },
+  vb_isatty: { args: [i32], returns: i32 },
+  vb_tcgetpgrp: { args: [i32], returns: i32 },
+  vb_tcsetpgrp: { args: [i32, i32], returns: i32 },
+  vb_signal_disposition: { args: [i32, i32], returns: i32 },
+  vb_sigcount_install: { args: [i32], returns: i32 },
+  vb_sigcount_read: { args: [i32], returns: f64 },
+  vb_signal_state: { args: [ptr], returns: i32 },
+  vb_reap: { args: [ptr, ptr, i32], returns: i32 },
+  vb_waitpid: { args: [i32, ptr, i32], returns: i32 },
+  vb_spawn: { args: [ptr, i32, ptr, i32, ptr, i32, i32, ptr, i32, i32, i32, i32, i32], returns: i32 },
+  vb_mount: { args: [ptr, ptr, ptr, f64, ptr], returns: i32 },
+  vb_umount: { args: [ptr, i32], returns: i32 },
+  vb_mkdir: { args: [ptr, i32], returns: i32 },
+  vb_mknod: { args: [ptr, i32, i32, i32], returns: i32 },
+  vb_sethostname: { args: [ptr, i32], returns: i32 },
+  vb_set_subreaper: { args: [i32], returns: i32 },
+  vb_is_subreaper: { args: [], returns: i32 },
+  vb_set_no_new_privs: { args: [], returns: i32 },
+  vb_reboot: { args: [i32], returns: i32 },
+  vb_sync: { args: [], returns: FFIType.void },
+  vb_clock_ns: { args: [i32], returns: f64 },
+  vb_file_size: { args: [ptr, ptr], returns: i32 },
+  vb_mmap_ro: { args: [ptr, f64, f64, ptr], returns: i32 },
+  vb_munmap: { args: [f64, f64], returns: i32 },
+  vb_madvise: { args: [f64, f64, i32], returns: i32 },
+  vb_page_size: { args: [], returns: FFIType.i64 },
+}).symbols;

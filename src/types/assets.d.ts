@@ -1,0 +1,5 @@
+// Type of files imported `with { type: "file" }`: Bun gives their path (extracted when compiled).
+declare module "*.so" {
+  const path: string;
+  export default path;
+}
