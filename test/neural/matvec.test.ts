@@ -1,0 +1,143 @@
+// Mat-vec kernels per ggml type against an independent f64 dequantize-then-multiply reference.
+import { describe, expect, test } from "bun:test";
+import { KernelType, matvec, prepareMatrix, rowBytes } from "../../src/neural/matvec.ts";
+import { ModelError } from "../../src/errors.ts";
+
+/** mulberry32: small seeded PRNG so every run sees the same matrices. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random finite half bits with magnitude around 2^-8..2^2. */
+function randomHalfBits(r: () => number): number {
+  const exp = 7 + Math.floor(r() * 10);
+  return (r() < 0.5 ? 0x8000 : 0) | (exp << 10) | Math.floor(r() * 1024);
+}
+
+/** Random bytes of a rows x cols matrix of `type`, and its values decoded independently in f64 (DataView). */
+function randomMatrix(type: KernelType, rows: number, cols: number, seed: number): { bytes: Uint8Array; values: Float64Array } {
+  const r = rng(seed);
+  const bytes = new Uint8Array(rows * rowBytes(type, cols));
+  const dv = new DataView(bytes.buffer);
+  const values = new Float64Array(rows * cols);
+  const n = rows * cols;
+  if (type === KernelType.F32) {
+    for (let i = 0; i < n; i++) dv.setFloat32(i * 4, r() * 2 - 1, true);
+    for (let i = 0; i < n; i++) values[i] = dv.getFloat32(i * 4, true);
+  } else if (type === KernelType.F16) {
+    for (let i = 0; i < n; i++) dv.setUint16(i * 2, randomHalfBits(r), true);
+    for (let i = 0; i < n; i++) values[i] = dv.getFloat16(i * 2, true);
+  } else if (type === KernelType.BF16) {
+    const tmp = new DataView(new ArrayBuffer(4));
+    for (let i = 0; i < n; i++) {
+      tmp.setFloat32(0, (r() * 2 - 1) * 4, true);
+      dv.setUint16(i * 2, tmp.getUint16(2, true), true);
+    }
+    for (let i = 0; i < n; i++) {
+      tmp.setUint32(0, dv.getUint16(i * 2, true) << 16, true);
+      values[i] = tmp.getFloat32(0, true);
+    }
+  } else if (type === KernelType.Q8_0) {
+    for (let b = 0; b < n / 32; b++) {
+      dv.setUint16(b * 34, randomHalfBits(r), true);
+      for (let k = 0; k < 32; k++) dv.setInt8(b * 34 + 2 + k, Math.floor(r() * 256) - 128);
+      const d = dv.getFloat16(b * 34, true);
+      for (let k = 0; k < 32; k++) values[b * 32 + k] = d * dv.getInt8(b * 34 + 2 + k);
+    }
+  } else {
+    for (let b = 0; b < n / 32; b++) {
+      dv.setUint16(b * 18, randomHalfBits(r), true);
+      for (let k = 0; k < 16; k++) dv.setUint8(b * 18 + 2 + k, Math.floor(r() * 256));
+      const d = dv.getFloat16(b * 18, true);
+      for (let k = 0; k < 16; k++) {
+        const q = dv.getUint8(b * 18 + 2 + k);
+        values[b * 32 + k] = d * ((q & 15) - 8);
+        values[b * 32 + k + 16] = d * ((q >> 4) - 8);
+      }
+    }
+  }
+  return { bytes, values };
+}
+
+const types: [string, KernelType][] = [
+  ["F32", KernelType.F32],
+  ["F16", KernelType.F16],
+  ["BF16", KernelType.BF16],
+  ["Q8_0", KernelType.Q8_0],
+  ["Q4_0", KernelType.Q4_0],
+];
+
+describe("mat-vec kernels match f64 dequantize-then-multiply", () => {
+  for (const [name, type] of types) {
+    for (const [rows, cols] of [
+      [1, 32],
+      [7, 64],
+      [33, 96],
+      [130, 512],
+    ] as const) {
+      test(`${name} ${rows}x${cols}: every output within float rounding of the f64 reference`, () => {
+        const { bytes, values } = randomMatrix(type, rows, cols, rows * 1000 + cols + type);
+        const r = rng(42 + cols);
+        const x = new Float32Array(cols);
+        for (let j = 0; j < cols; j++) x[j] = r() * 4 - 2;
+        const y = new Float32Array(rows);
+        matvec(prepareMatrix(type, rows, cols, bytes), x, y);
+        for (let i = 0; i < rows; i++) {
+          let ref = 0;
+          let mag = 0;
+          for (let j = 0; j < cols; j++) {
+            ref += values[i * cols + j]! * x[j]!;
+            mag += Math.abs(values[i * cols + j]! * x[j]!);
+          }
+          // Only the final f32 store and f64 summation order may differ from the reference.
+          expect(Math.abs(y[i]! - ref)).toBeLessThanOrEqual(mag * 1e-6 + 1e-30);
+        }
+      });
+    }
+  }
+
+  test("a row range computes only those rows and leaves the others untouched", () => {
+    const { bytes } = randomMatrix(KernelType.Q8_0, 10, 64, 7);
+    const m = prepareMatrix(KernelType.Q8_0, 10, 64, bytes);
+    const x = new Float32Array(64).fill(0.5);
+    const all = new Float32Array(10);
+    matvec(m, x, all);
+    const part = new Float32Array(10).fill(123);
+    matvec(m, x, part, 3, 6);
+    for (let i = 0; i < 10; i++) expect(part[i]).toBe(i >= 3 && i < 6 ? all[i]! : 123);
+  });
+
+  test("F32 data at an odd byte offset is handled (copied once), not misread", () => {
+    const { bytes, values } = randomMatrix(KernelType.F32, 3, 8, 9);
+    const shifted = new Uint8Array(bytes.byteLength + 1);
+    shifted.set(bytes, 1);
+    const m = prepareMatrix(KernelType.F32, 3, 8, shifted.subarray(1));
+    const x = new Float32Array(8).fill(1);
+    const y = new Float32Array(3);
+    matvec(m, x, y);
+    for (let i = 0; i < 3; i++) {
+      let ref = 0;
+      for (let j = 0; j < 8; j++) ref += values[i * 8 + j]!;
+      expect(y[i]).toBeCloseTo(ref, 5);
+    }
+  });
+
+  test("rejects a quantized row that is not a whole number of blocks, and a byte length that does not fit", () => {
+    expect(() => rowBytes(KernelType.Q8_0, 48)).toThrow(ModelError);
+    expect(() => rowBytes(KernelType.Q4_0, 31)).toThrow(/32-element blocks/);
+    expect(() => prepareMatrix(KernelType.F32, 2, 4, new Uint8Array(31))).toThrow(/needs 32 bytes/);
+    expect(() => rowBytes(12, 256)).toThrow(/no mat-vec kernel/);
+  });
+
+  test("rejects an input shorter than the matrix width", () => {
+    const m = prepareMatrix(KernelType.F32, 2, 4, new Uint8Array(32));
+    expect(() => matvec(m, new Float32Array(3), new Float32Array(2))).toThrow(/3 entries/);
+  });
+});
