@@ -1,0 +1,149 @@
+// The model inside the executable: GGUF appended after the compiled program at a 64 KiB-aligned offset + a trailer.
+//
+// Layout of an executable with an embedded model (see docs/rts-format.md, "Embedded model"):
+//   [compiled Bun program][zero padding][GGUF payload, offset % 65536 == 0][96-byte trailer]
+// Trailer (little-endian, the last 96 bytes of the file):
+//   0  u8[8]  magic "VBMODEL\0"          8  u32 version (1)        12 u32 trailer size (96)
+//   16 u64    program size (bytes before the padding)
+//   24 u64    payload offset             32 u64 payload size        40 u32 alignment (65536)
+//   44 u32    checksum algorithm (1 = SHA-256)                       48 u8[32] SHA-256 of the payload
+//   80 u8[12] reserved, zero             92 u32 CRC-32 (IEEE) of trailer bytes 0..92
+// Bun ignores bytes after the compiled program, so the executable still runs unchanged.
+import { closeSync, fstatSync, openSync, readSync, writeSync, fsyncSync } from "node:fs";
+import { PackageError } from "../errors.ts";
+import { bytesEqual, crc32, hex, sha256OfRange } from "./checksum.ts";
+
+export const TRAILER_MAGIC = new Uint8Array([0x56, 0x42, 0x4d, 0x4f, 0x44, 0x45, 0x4c, 0x00]); // "VBMODEL\0"
+export const TRAILER_VERSION = 1;
+export const TRAILER_SIZE = 96;
+/** 64 KiB like llamafile: page-aligned for 4 KiB and 64 KiB page kernels alike; costs < 64 KiB of padding. */
+export const EMBED_ALIGNMENT = 65536;
+export const CHECKSUM_SHA256 = 1;
+
+export interface EmbeddedModel {
+  /** File the trailer was read from (or "fd:N"). */
+  path: string;
+  fileSize: number;
+  programSize: number;
+  /** Absolute byte offset of the GGUF payload; a multiple of `alignment`. */
+  offset: number;
+  size: number;
+  alignment: number;
+  sha256: Uint8Array;
+  /** True when `verify` was asked and the payload's SHA-256 matched. */
+  verified: boolean;
+}
+
+function copyRange(src: number, dst: number, srcOff: number, len: number, dstOff: number, hasher?: Bun.CryptoHasher): void {
+  const buf = new Uint8Array(Math.min(4 << 20, Math.max(len, 1)));
+  let done = 0;
+  while (done < len) {
+    const n = readSync(src, buf, 0, Math.min(buf.length, len - done), srcOff + done);
+    if (n <= 0) throw new PackageError("input", `short read at byte ${srcOff + done}`);
+    const chunk = buf.subarray(0, n);
+    hasher?.update(chunk);
+    let w = 0;
+    while (w < n) w += writeSync(dst, chunk, w, n - w, dstOff + done + w);
+    done += n;
+  }
+}
+
+export function encodeTrailer(t: { programSize: number; offset: number; size: number; alignment: number; sha256: Uint8Array }): Uint8Array {
+  const b = new Uint8Array(TRAILER_SIZE);
+  const v = new DataView(b.buffer);
+  b.set(TRAILER_MAGIC, 0);
+  v.setUint32(8, TRAILER_VERSION, true);
+  v.setUint32(12, TRAILER_SIZE, true);
+  v.setBigUint64(16, BigInt(t.programSize), true);
+  v.setBigUint64(24, BigInt(t.offset), true);
+  v.setBigUint64(32, BigInt(t.size), true);
+  v.setUint32(40, t.alignment, true);
+  v.setUint32(44, CHECKSUM_SHA256, true);
+  b.set(t.sha256, 48);
+  v.setUint32(92, crc32(b.subarray(0, 92)), true);
+  return b;
+}
+
+/**
+ * Writes `outPath` = exe + zero padding to the next 64 KiB boundary + the GGUF + trailer, and fsyncs it.
+ * An `exePath` that already carries a model is refused (append to the bare program).
+ */
+export async function appendModel(exePath: string, ggufPath: string, outPath: string): Promise<{ offset: number; size: number }> {
+  if (locateEmbeddedModel(exePath) !== null) throw new PackageError("exe", `${exePath} already has an embedded model; append to the bare executable`);
+  const exeFd = openSync(exePath, "r");
+  const ggufFd = openSync(ggufPath, "r");
+  const outFd = openSync(outPath, "w", 0o755);
+  try {
+    const programSize = fstatSync(exeFd).size;
+    const size = fstatSync(ggufFd).size;
+    const magic = new Uint8Array(4);
+    readSync(ggufFd, magic, 0, 4, 0);
+    if (String.fromCharCode(...magic) !== "GGUF") throw new PackageError("gguf", `${ggufPath} does not start with the GGUF magic`);
+    const offset = Math.ceil(programSize / EMBED_ALIGNMENT) * EMBED_ALIGNMENT;
+    copyRange(exeFd, outFd, 0, programSize, 0);
+    const pad = offset - programSize;
+    if (pad > 0) writeSync(outFd, new Uint8Array(pad), 0, pad, programSize);
+    const hasher = new Bun.CryptoHasher("sha256");
+    copyRange(ggufFd, outFd, 0, size, offset, hasher);
+    const sha = new Uint8Array(hasher.digest() as unknown as ArrayBuffer);
+    writeSync(outFd, encodeTrailer({ programSize, offset, size, alignment: EMBED_ALIGNMENT, sha256: sha }), 0, TRAILER_SIZE, offset + size);
+    fsyncSync(outFd);
+    return { offset, size };
+  } finally {
+    closeSync(outFd);
+    closeSync(ggufFd);
+    closeSync(exeFd);
+  }
+}
+
+/**
+ * Reads only the trailer of an executable (default: the running one) and checks every range against the file size.
+ * Returns null when the file carries no trailer (e.g. the plain `bun` binary); throws PackageError naming the field
+ * when a trailer is present but inconsistent, or when `verify` is set and the payload's SHA-256 does not match.
+ */
+export function locateEmbeddedModel(fdOrPath: number | string = "/proc/self/exe", opts: { verify?: boolean } = {}): EmbeddedModel | null {
+  const ownFd = typeof fdOrPath === "string";
+  const fd = ownFd ? openSync(fdOrPath, "r") : fdOrPath;
+  const path = ownFd ? fdOrPath : `fd:${fdOrPath}`;
+  try {
+    const fileSize = fstatSync(fd).size;
+    if (fileSize < TRAILER_SIZE) return null;
+    const b = new Uint8Array(TRAILER_SIZE);
+    if (readSync(fd, b, 0, TRAILER_SIZE, fileSize - TRAILER_SIZE) !== TRAILER_SIZE) throw new PackageError("trailer", `short read of the trailer of ${path}`);
+    if (!bytesEqual(b.subarray(0, 8), TRAILER_MAGIC)) return null;
+    const v = new DataView(b.buffer);
+    const fail = (field: string, problem: string): never => {
+      throw new PackageError(`trailer.${field}`, `${problem} (in ${path}, ${fileSize} bytes)`);
+    };
+    const crcStored = v.getUint32(92, true);
+    const crcActual = crc32(b.subarray(0, 92));
+    if (crcStored !== crcActual) fail("crc32", `stored 0x${crcStored.toString(16)} but the trailer hashes to 0x${crcActual.toString(16)}`);
+    const version = v.getUint32(8, true);
+    if (version !== TRAILER_VERSION) fail("version", `unsupported version ${version} (expected ${TRAILER_VERSION})`);
+    if (v.getUint32(12, true) !== TRAILER_SIZE) fail("size", `trailer size ${v.getUint32(12, true)} (expected ${TRAILER_SIZE})`);
+    const u64 = (at: number, field: string): number => {
+      const x = v.getBigUint64(at, true);
+      if (x > BigInt(fileSize)) fail(field, `${x} is past the end of the file`);
+      return Number(x);
+    };
+    const programSize = u64(16, "programSize");
+    const offset = u64(24, "offset");
+    const size = u64(32, "payloadSize");
+    const alignment = v.getUint32(40, true);
+    if (alignment < 4096 || (alignment & (alignment - 1)) !== 0) fail("alignment", `${alignment} is not a power of two >= 4096`);
+    if (offset % alignment !== 0) fail("offset", `${offset} is not a multiple of the alignment ${alignment}`);
+    if (programSize > offset || offset - programSize >= alignment) fail("programSize", `${programSize} is inconsistent with payload offset ${offset}`);
+    if (offset + size !== fileSize - TRAILER_SIZE) fail("payloadSize", `payload [${offset}, ${offset + size}) does not end where the trailer starts (${fileSize - TRAILER_SIZE})`);
+    if (v.getUint32(44, true) !== CHECKSUM_SHA256) fail("checksumAlgorithm", `unknown algorithm ${v.getUint32(44, true)}`);
+    const sha = b.slice(48, 80);
+    let verified = false;
+    if (opts.verify) {
+      const actual = sha256OfRange(fd, offset, size);
+      if (!bytesEqual(actual, sha)) fail("sha256", `payload hashes to ${hex(actual)}, trailer says ${hex(sha)}`);
+      verified = true;
+    }
+    return { path, fileSize, programSize, offset, size, alignment, sha256: sha, verified };
+  } finally {
+    if (ownFd) closeSync(fd);
+  }
+}

@@ -1,0 +1,122 @@
+// Finds the model to boot (embedded in the executable, an RTS tensor section, or a .gguf) and maps it read-only, zero-copy.
+import { closeSync, existsSync, openSync, readSync, realpathSync } from "node:fs";
+import { resolve } from "node:path";
+import { PackageError, RuntimeInitError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { mapFileReadOnly, pageSize } from "../sys/mmap.ts";
+import { bytesEqual, hex, sha256 } from "./checksum.ts";
+import { locateEmbeddedModel } from "./embed.ts";
+import { isRtsMagic } from "./format.ts";
+import { readRtsHeaderFd } from "./package.ts";
+
+const log = logger("model-source");
+
+export type ModelOrigin = "embedded" | "rts" | "gguf";
+
+export interface ModelSource {
+  /** The GGUF bytes: a view over a read-only private mapping (never a heap copy). Valid until `unmap()`. */
+  bytes: Uint8Array;
+  origin: ModelOrigin;
+  /** File the bytes are mapped from. */
+  path: string;
+  /** Absolute offset of the GGUF inside `path`, and its size. */
+  offset: number;
+  size: number;
+  unmap(): void;
+}
+
+export interface ModelSourceOptions {
+  /** A .gguf or .rts file; omitted: the model embedded in the running executable. */
+  path?: string;
+  /** Check the SHA-256 recorded in the trailer / RTS header against the mapped bytes (reads the whole model). */
+  verify?: boolean;
+  /** Executable to look in when no path is given (default /proc/self/exe). */
+  exePath?: string;
+  /** Used when the executable carries no model (running unbuilt: `bun src/main.ts`). Default: <project>/dist/vectorland.gguf. */
+  fallbackPath?: string | null;
+}
+
+/** Maps [offset, offset+size) of `path`; the mapping starts at the page below `offset` so any offset works. */
+function mapRange(path: string, offset: number, size: number, origin: ModelOrigin): ModelSource {
+  const page = pageSize();
+  const start = offset - (offset % page);
+  const m = mapFileReadOnly(path, start, offset - start + size);
+  const bytes = m.bytes.subarray(offset - start, offset - start + size);
+  return { bytes, origin, path, offset, size, unmap: () => m.unmap() };
+}
+
+function checkSha(src: ModelSource, expected: Uint8Array, field: string): void {
+  const actual = sha256(src.bytes);
+  if (!bytesEqual(actual, expected)) {
+    src.unmap();
+    throw new PackageError(field, `model bytes in ${src.path} hash to ${hex(actual)}, expected ${hex(expected)}`);
+  }
+}
+
+function readHead(path: string): Uint8Array {
+  const fd = openSync(path, "r");
+  try {
+    const head = new Uint8Array(4);
+    const n = readSync(fd, head, 0, 4, 0);
+    return head.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function openFile(path: string, verify: boolean): ModelSource {
+  if (!existsSync(path)) throw new RuntimeInitError(`model file ${path} does not exist`);
+  const head = readHead(path);
+  if (isRtsMagic(head)) {
+    const fd = openSync(path, "r");
+    let h;
+    try {
+      h = readRtsHeaderFd(fd, path);
+    } finally {
+      closeSync(fd);
+    }
+    const src = mapRange(path, h.tensorOffset, h.tensorSize, "rts");
+    if (verify && h.checksums) checkSha(src, h.checksums.tensorSha256, "tensor.sha256");
+    log.info("model mapped", { origin: "rts", path, offset: h.tensorOffset, bytes: h.tensorSize, checksums: h.checksums ? (verify ? "verified" : "present") : "absent" });
+    return src;
+  }
+  if (String.fromCharCode(...head) !== "GGUF") throw new PackageError("model", `${path} is neither an RTS package nor a GGUF file (magic ${hex(head)})`);
+  const src = mapRange(path, 0, Bun.file(path).size, "gguf");
+  log.info("model mapped", { origin: "gguf", path, bytes: src.size });
+  return src;
+}
+
+/** Default fallback when running from source: dist/vectorland.gguf at the project root. */
+export const defaultFallbackModel = resolve(import.meta.dir, "../../dist/vectorland.gguf");
+
+/**
+ * Opens the model to boot. No path: the GGUF embedded in the running executable (trailer at the end of
+ * /proc/self/exe); when the executable carries none (running unbuilt under `bun`), the fallback file with
+ * a log line saying so. A path: an RTS package (detected by its magic; its tensor section) or a plain GGUF.
+ */
+export function openModelSource(opts: ModelSourceOptions = {}): ModelSource {
+  const verify = opts.verify ?? false;
+  if (opts.path !== undefined) return openFile(opts.path, verify);
+  const exe = opts.exePath ?? "/proc/self/exe";
+  const found = locateEmbeddedModel(exe);
+  if (found) {
+    const src = mapRange(exe, found.offset, found.size, "embedded");
+    if (verify) checkSha(src, found.sha256, "trailer.sha256");
+    log.info("model mapped", { origin: "embedded", path: exe, offset: found.offset, bytes: found.size, verified: verify });
+    return src;
+  }
+  let exeReal = exe;
+  try {
+    exeReal = realpathSync(exe);
+  } catch {
+    /* keep the link name */
+  }
+  const fallback = opts.fallbackPath === undefined ? defaultFallbackModel : opts.fallbackPath;
+  if (fallback && existsSync(fallback)) {
+    log.warn("no model embedded in the executable (running unbuilt?); using the fallback file", { exe: exeReal, model: fallback });
+    return openFile(fallback, verify);
+  }
+  throw new RuntimeInitError(
+    `no model embedded in ${exeReal}${fallback ? ` and no ${fallback}` : ""}: build with scripts/build.ts or pass --model FILE (.gguf or .rts)`,
+  );
+}

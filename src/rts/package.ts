@@ -1,0 +1,133 @@
+// RTS packages on disk: pack a binary + GGUF, read and check a header, verify checksums, unpack the sections.
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { PackageError } from "../errors.ts";
+import { bytesEqual, hex, sha256OfRange } from "./checksum.ts";
+import { decodeRtsHeader, encodeRtsHeader, RTS_HEADER_SIZE, RTS_TENSOR_ALIGNMENT, type RtsHeader } from "./format.ts";
+
+export interface PackOptions {
+  /** Write the seed's layout (tensor right after the binary, no checksums). For compatibility tests. */
+  seedLayout?: boolean;
+}
+
+function withFd<T>(path: string, flags: string, fn: (fd: number) => T, mode?: number): T {
+  let fd: number;
+  try {
+    fd = openSync(path, flags, mode);
+  } catch (cause) {
+    throw new PackageError("file", `cannot open ${path}: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    return fn(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function copy(src: number, srcOff: number, len: number, dst: number, dstOff: number, what: string): void {
+  const buf = new Uint8Array(Math.min(4 << 20, Math.max(len, 1)));
+  for (let done = 0; done < len; ) {
+    const n = readSync(src, buf, 0, Math.min(buf.length, len - done), srcOff + done);
+    if (n <= 0) throw new PackageError(what, `short read at byte ${srcOff + done}`);
+    for (let w = 0; w < n; ) w += writeSync(dst, buf, w, n - w, dstOff + done + w);
+    done += n;
+  }
+}
+
+/** Writes `out` atomically (temp file, fsync, rename) by calling `fill(fd)`. */
+function writeAtomically(out: string, fill: (fd: number) => void, mode = 0o644): void {
+  const tmp = `${out}.tmp-${process.pid}`;
+  try {
+    withFd(tmp, "w", (fd) => {
+      fill(fd);
+      fsyncSync(fd);
+    }, mode);
+    renameSync(tmp, out);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Packs `binary` and `gguf` into an RTS file: binary at 512, tensor section 4096-aligned, SHA-256 of both in the header. */
+export function packRts(binaryPath: string, ggufPath: string, outPath: string, opts: PackOptions = {}): RtsHeader {
+  return withFd(binaryPath, "r", (bFd) =>
+    withFd(ggufPath, "r", (gFd) => {
+      const binarySize = fstatSync(bFd).size;
+      const tensorSize = fstatSync(gFd).size;
+      const magic = new Uint8Array(4);
+      readSync(gFd, magic, 0, 4, 0);
+      if (String.fromCharCode(...magic) !== "GGUF") throw new PackageError("gguf", `${ggufPath} does not start with the GGUF magic`);
+      if (tensorSize === 0) throw new PackageError("gguf", `${ggufPath} is empty`);
+      const binaryOffset = RTS_HEADER_SIZE;
+      const tensorOffset = opts.seedLayout
+        ? binaryOffset + binarySize
+        : Math.ceil((binaryOffset + binarySize) / RTS_TENSOR_ALIGNMENT) * RTS_TENSOR_ALIGNMENT;
+      const checksums = opts.seedLayout ? null : { binarySha256: sha256OfRange(bFd, 0, binarySize), tensorSha256: sha256OfRange(gFd, 0, tensorSize) };
+      const header = encodeRtsHeader({ binaryOffset, binarySize, tensorOffset, tensorSize, checksums });
+      writeAtomically(outPath, (oFd) => {
+        writeSync(oFd, header, 0, header.length, 0);
+        copy(bFd, 0, binarySize, oFd, binaryOffset, "binary");
+        const gap = tensorOffset - (binaryOffset + binarySize);
+        if (gap > 0) writeSync(oFd, new Uint8Array(gap), 0, gap, binaryOffset + binarySize);
+        copy(gFd, 0, tensorSize, oFd, tensorOffset, "gguf");
+      });
+      return { version: 1, binaryOffset, binarySize, tensorOffset, tensorSize, checksums };
+    }),
+  );
+}
+
+/** Reads and validates the header of an open RTS file (every range checked against the file size). */
+export function readRtsHeaderFd(fd: number, where: string): RtsHeader {
+  const fileSize = fstatSync(fd).size;
+  const head = new Uint8Array(RTS_HEADER_SIZE);
+  const n = fileSize > 0 ? readSync(fd, head, 0, Math.min(RTS_HEADER_SIZE, fileSize), 0) : 0;
+  return decodeRtsHeader(head.subarray(0, n), fileSize, where);
+}
+
+export function readRtsHeader(path: string): RtsHeader & { fileSize: number } {
+  return withFd(path, "r", (fd) => ({ ...readRtsHeaderFd(fd, path), fileSize: fstatSync(fd).size }));
+}
+
+export type SectionStatus = "ok" | "unchecked";
+export interface VerifyReport {
+  header: RtsHeader;
+  fileSize: number;
+  binary: SectionStatus;
+  tensor: SectionStatus;
+  /** Bytes of the file covered by neither the header nor a section (alignment padding, trailing data). */
+  unaccounted: number;
+}
+
+/** Checks the header and, when the header carries them, the SHA-256 of both sections. Throws PackageError on a mismatch. */
+export function verifyRts(path: string): VerifyReport {
+  return withFd(path, "r", (fd) => {
+    const fileSize = fstatSync(fd).size;
+    const header = readRtsHeaderFd(fd, path);
+    let binary: SectionStatus = "unchecked";
+    let tensor: SectionStatus = "unchecked";
+    if (header.checksums) {
+      const b = sha256OfRange(fd, header.binaryOffset, header.binarySize);
+      if (!bytesEqual(b, header.checksums.binarySha256)) {
+        throw new PackageError("binary.sha256", `binary section hashes to ${hex(b)}, header says ${hex(header.checksums.binarySha256)} (${path})`);
+      }
+      binary = "ok";
+      const t = sha256OfRange(fd, header.tensorOffset, header.tensorSize);
+      if (!bytesEqual(t, header.checksums.tensorSha256)) {
+        throw new PackageError("tensor.sha256", `tensor section hashes to ${hex(t)}, header says ${hex(header.checksums.tensorSha256)} (${path})`);
+      }
+      tensor = "ok";
+    }
+    const unaccounted = fileSize - RTS_HEADER_SIZE - header.binarySize - header.tensorSize;
+    return { header, fileSize, binary, tensor, unaccounted };
+  });
+}
+
+/** Extracts the sections (checksums verified first when present). Either output may be omitted. */
+export function unpackRts(path: string, out: { binary?: string; gguf?: string }): VerifyReport {
+  const report = verifyRts(path);
+  withFd(path, "r", (fd) => {
+    if (out.binary) writeAtomically(out.binary, (o) => copy(fd, report.header.binaryOffset, report.header.binarySize, o, 0, "binary"), 0o755);
+    if (out.gguf) writeAtomically(out.gguf, (o) => copy(fd, report.header.tensorOffset, report.header.tensorSize, o, 0, "tensor"));
+  });
+  return report;
+}

@@ -1,0 +1,131 @@
+// The model appended to the executable: layout, trailer validation, and a real compiled Bun program mapping itself.
+import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { PackageError } from "../../src/errors.ts";
+import { appendModel, EMBED_ALIGNMENT, encodeTrailer, locateEmbeddedModel, TRAILER_SIZE } from "../../src/rts/embed.ts";
+import { sha256 } from "../../src/rts/checksum.ts";
+import { bun, fixture, prng, randomBytes, root, tempDir } from "./helpers.ts";
+
+const t = tempDir("embed");
+afterAll(() => t.cleanup());
+const gguf = fixture("ref-s1-a32.gguf");
+
+function makeEmbedded(name: string, exeSize: number): Promise<{ path: string; offset: number; size: number }> {
+  const exe = join(t.dir, `${name}.bare`);
+  writeFileSync(exe, randomBytes(exeSize, prng(exeSize)));
+  const out = join(t.dir, name);
+  return appendModel(exe, gguf, out).then((r) => ({ path: out, ...r }));
+}
+
+function expectPackageError(fn: () => unknown, field: string): void {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(PackageError);
+    expect((err as PackageError).field).toBe(field);
+    return;
+  }
+  throw new Error(`expected a PackageError on ${field}, nothing was thrown`);
+}
+
+describe("appendModel / locateEmbeddedModel", () => {
+  test("places the GGUF at a 64 KiB boundary with the program and a trailer around it, bytes intact", async () => {
+    for (const exeSize of [1, 4096, EMBED_ALIGNMENT, EMBED_ALIGNMENT + 3]) {
+      const r = await makeEmbedded(`e${exeSize}`, exeSize);
+      const all = readFileSync(r.path);
+      const model = readFileSync(gguf);
+      expect(r.offset % EMBED_ALIGNMENT).toBe(0);
+      expect(r.offset).toBeGreaterThanOrEqual(exeSize);
+      expect(r.offset - exeSize).toBeLessThan(EMBED_ALIGNMENT);
+      expect(all.length).toBe(r.offset + model.length + TRAILER_SIZE);
+      expect(Buffer.compare(all.subarray(r.offset, r.offset + model.length), model)).toBe(0);
+      expect(all.subarray(exeSize, r.offset).every((x) => x === 0)).toBe(true);
+      const found = locateEmbeddedModel(r.path, { verify: true })!;
+      expect(found).not.toBeNull();
+      expect(found.offset).toBe(r.offset);
+      expect(found.size).toBe(model.length);
+      expect(found.programSize).toBe(exeSize);
+      expect(found.verified).toBe(true);
+    }
+  });
+
+  test("returns null for an executable without a trailer (the plain bun binary)", () => {
+    expect(locateEmbeddedModel(bun)).toBeNull();
+    expect(locateEmbeddedModel("/proc/self/exe")).toBeNull();
+  });
+
+  test("verify catches a flipped byte in the payload", async () => {
+    const r = await makeEmbedded("flip", 5000);
+    const all = readFileSync(r.path);
+    all[r.offset + 100]! ^= 0x01;
+    writeFileSync(r.path, all);
+    expect(locateEmbeddedModel(r.path)).not.toBeNull(); // the trailer alone is still consistent
+    expectPackageError(() => locateEmbeddedModel(r.path, { verify: true }), "trailer.sha256");
+  });
+
+  test("rejects a trailer with a flipped byte (CRC-32)", async () => {
+    const r = await makeEmbedded("trailerflip", 5000);
+    const all = readFileSync(r.path);
+    all[all.length - TRAILER_SIZE + 25]! ^= 0x40;
+    writeFileSync(r.path, all);
+    expectPackageError(() => locateEmbeddedModel(r.path), "trailer.crc32");
+  });
+
+  test("rejects a well-checksummed trailer whose ranges do not fit the file", async () => {
+    const r = await makeEmbedded("ranges", 5000);
+    const all = readFileSync(r.path);
+    const body = all.subarray(0, all.length - TRAILER_SIZE);
+    const sha = sha256(all.subarray(r.offset, r.offset + r.size));
+    const cases: [Parameters<typeof encodeTrailer>[0], string][] = [
+      [{ programSize: 5000, offset: r.offset + 4096, size: r.size, alignment: EMBED_ALIGNMENT, sha256: sha }, "trailer.offset"],
+      [{ programSize: 5000, offset: r.offset, size: r.size - 1, alignment: EMBED_ALIGNMENT, sha256: sha }, "trailer.payloadSize"],
+      [{ programSize: 5000, offset: r.offset, size: r.size + 10 ** 9, alignment: EMBED_ALIGNMENT, sha256: sha }, "trailer.payloadSize"],
+      [{ programSize: 5000, offset: r.offset, size: r.size, alignment: 1000, sha256: sha }, "trailer.alignment"],
+      [{ programSize: r.offset + 1, offset: r.offset, size: r.size, alignment: EMBED_ALIGNMENT, sha256: sha }, "trailer.programSize"],
+      [{ programSize: 5000, offset: 2 ** 40, size: r.size, alignment: EMBED_ALIGNMENT, sha256: sha }, "trailer.offset"],
+    ];
+    for (const [fields, field] of cases) {
+      writeFileSync(r.path, Buffer.concat([body, encodeTrailer(fields)]));
+      expectPackageError(() => locateEmbeddedModel(r.path), field);
+    }
+  });
+
+  test("refuses to append a second model to an executable that already has one", async () => {
+    const r = await makeEmbedded("twice", 100);
+    await expect(appendModel(r.path, gguf, join(t.dir, "twice2"))).rejects.toBeInstanceOf(PackageError);
+  });
+
+  test("refuses a payload that is not a GGUF", async () => {
+    const exe = join(t.dir, "notgguf.bare");
+    writeFileSync(exe, "x");
+    await expect(appendModel(exe, exe, join(t.dir, "notgguf"))).rejects.toBeInstanceOf(PackageError);
+  });
+
+  test(
+    "a compiled Bun executable still runs with the model appended and maps it from /proc/self/exe",
+    async () => {
+      const bare = join(t.dir, "selfmap.bare");
+      const build = Bun.spawnSync([bun, "build", "--compile", join(import.meta.dir, "fixtures/self-model.ts"), "--outfile", bare], {
+        cwd: root,
+        stderr: "pipe",
+        stdout: "pipe",
+      });
+      expect(build.exitCode, build.stderr.toString()).toBe(0);
+      const exe = join(t.dir, "selfmap");
+      const r = await appendModel(bare, gguf, exe);
+      Bun.spawnSync(["chmod", "755", exe]);
+      const run = Bun.spawnSync([exe], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+      expect(run.exitCode, run.stderr.toString()).toBe(0);
+      const out = JSON.parse(run.stdout.toString()) as Record<string, unknown>;
+      expect(out).toEqual({
+        origin: "embedded",
+        offset: r.offset,
+        size: statSync(gguf).size,
+        sha256: Buffer.from(sha256(readFileSync(gguf))).toString("hex"),
+        magic: "GGUF",
+      });
+    },
+    120_000,
+  );
+});
