@@ -1,0 +1,110 @@
+// On-disk format of the cortex journal: segment header and record framing (all little-endian).
+import { crc32c } from "./crc32c.ts";
+
+/**
+ * Segment file `<firstSeq, 20 digits>.vbj`, created complete (temp file, fsync, rename, fsync dir):
+ *   0  u8[8] magic "VBJRNL\0\x01"   8  u32 version (1)   12 u32 header size (32)
+ *   16 u64 sequence of the first record in this segment   24 u32 reserved (0)
+ *   28 u32 CRC32C of bytes [0, 28)
+ * Records follow back to back, each:
+ *   0  u32 payload length           4  u32 CRC32C of bytes [8, 28 + length)
+ *   8  u64 sequence (previous + 1)  16 u64 durable: highest sequence known durable when written
+ *   24 u8 type  25 u8 flags (0)  26 u16 reserved (0)   28 payload
+ */
+export const SEGMENT_MAGIC = new Uint8Array([0x56, 0x42, 0x4a, 0x52, 0x4e, 0x4c, 0x00, 0x01]);
+export const SEGMENT_VERSION = 1;
+export const SEGMENT_HEADER_SIZE = 32;
+export const RECORD_HEADER_SIZE = 28;
+/** No record payload is larger (a mutation of 1 MiB of values is already far past any slot). */
+export const MAX_PAYLOAD = 1 << 20;
+
+export const RecordType = { mutation: 1, checkpoint: 2 } as const;
+export type RecordType = (typeof RecordType)[keyof typeof RecordType];
+export const recordTypeName = (t: number): string =>
+  t === RecordType.mutation ? "mutation" : t === RecordType.checkpoint ? "checkpoint" : `unknown(${t})`;
+
+export const segmentFileName = (firstSeq: number): string => `${String(firstSeq).padStart(20, "0")}.vbj`;
+const segmentRe = /^(\d{20})\.vbj$/;
+export function parseSegmentFileName(name: string): number | null {
+  const m = segmentRe.exec(name);
+  if (!m) return null;
+  const n = Number(m[1]);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+export function encodeSegmentHeader(firstSeq: number): Uint8Array {
+  const b = new Uint8Array(SEGMENT_HEADER_SIZE);
+  const v = new DataView(b.buffer);
+  b.set(SEGMENT_MAGIC, 0);
+  v.setUint32(8, SEGMENT_VERSION, true);
+  v.setUint32(12, SEGMENT_HEADER_SIZE, true);
+  v.setBigUint64(16, BigInt(firstSeq), true);
+  v.setUint32(28, crc32c(b, 0, 28), true);
+  return b;
+}
+
+/** Returns the first sequence of a valid segment header, or a reason string. */
+export function decodeSegmentHeader(b: Uint8Array): { firstSeq: number } | { problem: string } {
+  if (b.length < SEGMENT_HEADER_SIZE) return { problem: `header truncated (${b.length} of ${SEGMENT_HEADER_SIZE} bytes)` };
+  for (let i = 0; i < 8; i++) if (b[i] !== SEGMENT_MAGIC[i]) return { problem: "bad magic" };
+  const v = new DataView(b.buffer, b.byteOffset, SEGMENT_HEADER_SIZE);
+  if (v.getUint32(28, true) !== crc32c(b, 0, 28)) return { problem: "header checksum mismatch" };
+  const version = v.getUint32(8, true);
+  if (version !== SEGMENT_VERSION) return { problem: `unsupported version ${version}` };
+  if (v.getUint32(12, true) !== SEGMENT_HEADER_SIZE) return { problem: "bad header size" };
+  const first = v.getBigUint64(16, true);
+  if (first > BigInt(Number.MAX_SAFE_INTEGER)) return { problem: "first sequence out of range" };
+  return { firstSeq: Number(first) };
+}
+
+/** Writes one framed record into `out` at `at`; returns the bytes written. */
+export function encodeRecordInto(out: Uint8Array, at: number, seq: number, durable: number, type: number, payload: Uint8Array): number {
+  const v = new DataView(out.buffer, out.byteOffset + at, RECORD_HEADER_SIZE);
+  v.setUint32(0, payload.length, true);
+  v.setBigUint64(8, BigInt(seq), true);
+  v.setBigUint64(16, BigInt(durable), true);
+  v.setUint8(24, type);
+  v.setUint8(25, 0);
+  v.setUint16(26, 0, true);
+  out.set(payload, at + RECORD_HEADER_SIZE);
+  v.setUint32(4, crc32c(out, at + 8, at + RECORD_HEADER_SIZE + payload.length), true);
+  return RECORD_HEADER_SIZE + payload.length;
+}
+
+export function encodeRecord(seq: number, durable: number, type: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(RECORD_HEADER_SIZE + payload.length);
+  encodeRecordInto(out, 0, seq, durable, type, payload);
+  return out;
+}
+
+export interface RawRecord {
+  seq: number;
+  durable: number;
+  type: number;
+  /** View into the segment bytes. */
+  payload: Uint8Array;
+  /** Byte offset of the record in its segment file. */
+  offset: number;
+  size: number;
+}
+
+/** Decodes the record at `off` if it is complete and its checksum holds; otherwise a reason. */
+export function decodeRecordAt(b: Uint8Array, off: number): RawRecord | { problem: string } {
+  if (b.length - off < RECORD_HEADER_SIZE) return { problem: `record header truncated (${b.length - off} bytes left)` };
+  const v = new DataView(b.buffer, b.byteOffset + off, RECORD_HEADER_SIZE);
+  const len = v.getUint32(0, true);
+  if (len > MAX_PAYLOAD) return { problem: `implausible payload length ${len}` };
+  if (off + RECORD_HEADER_SIZE + len > b.length) return { problem: `record truncated (needs ${RECORD_HEADER_SIZE + len} bytes, ${b.length - off} left)` };
+  if (v.getUint32(4, true) !== crc32c(b, off + 8, off + RECORD_HEADER_SIZE + len)) return { problem: "checksum mismatch" };
+  const seq = v.getBigUint64(8, true);
+  const durable = v.getBigUint64(16, true);
+  if (seq > BigInt(Number.MAX_SAFE_INTEGER) || durable >= seq) return { problem: "sequence fields out of range" };
+  return {
+    seq: Number(seq),
+    durable: Number(durable),
+    type: v.getUint8(24),
+    payload: b.subarray(off + RECORD_HEADER_SIZE, off + RECORD_HEADER_SIZE + len),
+    offset: off,
+    size: RECORD_HEADER_SIZE + len,
+  };
+}

@@ -1,0 +1,51 @@
+// Durable file-system steps: fsync of files and directories, atomic replace (temp, fsync, rename, fsync dir).
+import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
+import { JournalError } from "../errors.ts";
+
+/** fsyncs a directory so that a rename or unlink inside it survives a power cut. */
+export function fsyncDir(dir: string): void {
+  let fd = -1;
+  try {
+    fd = openSync(dir, "r");
+    fsyncSync(fd);
+  } catch (cause) {
+    throw new JournalError(`fsync of directory ${dir} failed`, { cause });
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+}
+
+/** Writes all of `chunk` to `fd` at file offset `position` (or the current offset), looping over short writes. */
+export function writeAll(fd: number, chunk: Uint8Array, position?: number): void {
+  let off = 0;
+  while (off < chunk.length) {
+    off += writeSync(fd, chunk, off, chunk.length - off, position === undefined ? null : position + off);
+  }
+}
+
+/**
+ * Creates `path` with exactly `chunks` as its content, atomically: a reader (or a boot after a
+ * crash) sees either no file or the complete one. The temp file is `path + ".tmp"`.
+ */
+export function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>, mode = 0o600): void {
+  const tmp = `${path}.tmp`;
+  let fd = -1;
+  try {
+    fd = openSync(tmp, "w", mode);
+    for (const c of chunks) writeAll(fd, c);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = -1;
+    renameSync(tmp, path);
+  } catch (cause) {
+    if (fd >= 0) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* nothing to remove */
+    }
+    throw new JournalError(`atomic write of ${path} failed`, { cause });
+  }
+  fsyncDir(dirname(path));
+}

@@ -1,0 +1,212 @@
+// The cortex journal writer: append, group commit (one write + one fdatasync per batch), ack after durability.
+import { closeSync, fdatasync, fstatSync, mkdirSync, openSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { JournalError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { encodeRecordInto, encodeSegmentHeader, MAX_PAYLOAD, RECORD_HEADER_SIZE, RecordType, segmentFileName } from "./format.ts";
+import { fsyncDir, writeAll, writeFileAtomic } from "./fs-durable.ts";
+import { type RecoverOptions, type RecoveryResult, recoverJournal, listSegments } from "./recovery.ts";
+
+const log = logger("journal");
+
+export interface JournalOptions extends RecoverOptions {
+  /** A new segment is started when the current one would grow past this (default 64 MiB). */
+  segmentBytes?: number;
+  /** Test hook: replaces fdatasync (to inject a failed fsync). Production leaves it unset. */
+  syncImpl?: (fd: number, cb: (err: Error | null) => void) => void;
+}
+
+interface Pending {
+  seq: number;
+  type: number;
+  payload: Uint8Array;
+  resolve: (seq: number) => void;
+  reject: (err: Error) => void;
+}
+
+export interface JournalStats {
+  nextSeq: number;
+  durableSeq: number;
+  batches: number;
+  records: number;
+  bytes: number;
+  failed: string | null;
+}
+
+export class Journal {
+  private fd = -1;
+  private segSize = 0;
+  private pending: Pending[] = [];
+  private flushing = false;
+  private failure: JournalError | null = null;
+  private idle: (() => void)[] = [];
+  private closed = false;
+  readonly stats: JournalStats;
+
+  private constructor(
+    readonly dir: string,
+    readonly recovered: RecoveryResult,
+    private readonly opts: JournalOptions,
+  ) {
+    this.stats = { nextSeq: recovered.nextSeq, durableSeq: recovered.nextSeq - 1, batches: 0, records: 0, bytes: 0, failed: null };
+  }
+
+  /** Opens (creating if needed) the journal in `dir`, recovering it first. Throws JournalError on mid-journal corruption. */
+  static open(dir: string, opts: JournalOptions = {}): Journal {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (cause) {
+      throw new JournalError(`cannot create journal directory ${dir}`, { cause });
+    }
+    const rec = recoverJournal(dir, opts);
+    const j = new Journal(dir, rec, opts);
+    const last = rec.segments.at(-1);
+    if (last) j.openSegment(last.path, last.size);
+    else j.startSegment(rec.nextSeq);
+    return j;
+  }
+
+  get nextSeq(): number {
+    return this.stats.nextSeq;
+  }
+  get durableSeq(): number {
+    return this.stats.durableSeq;
+  }
+  /** Non-null once a write or fsync failed: the journal accepts nothing more. */
+  get failed(): JournalError | null {
+    return this.failure;
+  }
+
+  /**
+   * Appends one record. The returned promise resolves with its sequence number only after an
+   * fdatasync that covers it succeeded; it rejects (JournalError) if the journal failed first.
+   * `onSeq` receives the sequence synchronously (before durability), e.g. to order applications.
+   */
+  append(type: number, payload: Uint8Array, onSeq?: (seq: number) => void): Promise<number> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new JournalError("journal is closed"));
+    if (payload.length > MAX_PAYLOAD) return Promise.reject(new JournalError(`record payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`));
+    const seq = this.stats.nextSeq++;
+    onSeq?.(seq);
+    return new Promise<number>((resolve, reject) => {
+      this.pending.push({ seq, type, payload, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        queueMicrotask(() => this.flush());
+      }
+    });
+  }
+
+  /** Records that a checkpoint file covers every record up to `coveredSeq`. */
+  appendCheckpoint(coveredSeq: number, fileName: string): Promise<number> {
+    const name = new TextEncoder().encode(fileName);
+    const p = new Uint8Array(10 + name.length);
+    const v = new DataView(p.buffer);
+    v.setBigUint64(0, BigInt(coveredSeq), true);
+    v.setUint16(8, name.length, true);
+    p.set(name, 10);
+    return this.append(RecordType.checkpoint, p);
+  }
+
+  /** Resolves when nothing is pending (every appended record durable or failed). */
+  settle(): Promise<void> {
+    if (!this.flushing && this.pending.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  /** Waits for pending records, then closes the segment. */
+  async close(): Promise<void> {
+    await this.settle();
+    this.closed = true;
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  /** Deletes whole segments whose records all have sequence <= `upToSeq` (never the current one). Returns the count. */
+  compact(upToSeq: number): number {
+    const segs = listSegments(this.dir);
+    let removed = 0;
+    for (let i = 0; i + 1 < segs.length; i++) {
+      if (segs[i + 1]!.firstSeq - 1 <= upToSeq) {
+        unlinkSync(join(this.dir, segs[i]!.name));
+        removed++;
+      } else break;
+    }
+    if (removed) fsyncDir(this.dir);
+    return removed;
+  }
+
+  private openSegment(path: string, size: number): void {
+    try {
+      this.fd = openSync(path, "r+");
+      if (fstatSync(this.fd).size !== size) throw new Error(`segment size changed under us`);
+    } catch (cause) {
+      throw new JournalError(`cannot open journal segment ${path}`, { cause });
+    }
+    this.segSize = size;
+  }
+
+  private startSegment(firstSeq: number): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    const path = join(this.dir, segmentFileName(firstSeq));
+    writeFileAtomic(path, [encodeSegmentHeader(firstSeq)]);
+    this.openSegment(path, encodeSegmentHeader(firstSeq).length);
+    log.debug("segment started", { path });
+  }
+
+  private fail(err: JournalError): void {
+    this.failure = err;
+    this.stats.failed = err.message;
+    log.error("journal STOPPED: no further mutation will be acknowledged", { reason: err.message });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0 || this.failure) {
+      for (const p of batch) p.reject(this.failure ?? new JournalError("journal stopped"));
+      this.flushing = false;
+      for (const r of this.idle.splice(0)) r();
+      return;
+    }
+    const limit = this.opts.segmentBytes ?? 64 << 20;
+    let total = 0;
+    for (const p of batch) total += RECORD_HEADER_SIZE + p.payload.length;
+    try {
+      if (this.segSize + total > limit && this.segSize > 32) this.startSegment(batch[0]!.seq);
+      const buf = new Uint8Array(total);
+      let at = 0;
+      const durable = this.stats.durableSeq;
+      for (const p of batch) at += encodeRecordInto(buf, at, p.seq, durable, p.type, p.payload);
+      writeAll(this.fd, buf, this.segSize);
+      this.segSize += total;
+    } catch (cause) {
+      this.fail(new JournalError(`journal write failed in ${this.dir}`, { cause }));
+      return this.finish(batch, this.failure);
+    }
+    const sync = this.opts.syncImpl ?? ((fd: number, cb: (e: Error | null) => void) => fdatasync(fd, cb));
+    sync(this.fd, (err) => {
+      if (err) {
+        this.fail(new JournalError(`fdatasync of journal in ${this.dir} failed: the last batch's durability is unknown`, { cause: err }));
+        return this.finish(batch, this.failure);
+      }
+      this.stats.durableSeq = batch.at(-1)!.seq;
+      this.stats.batches++;
+      this.stats.records += batch.length;
+      this.stats.bytes += total;
+      this.finish(batch, null);
+    });
+  }
+
+  private finish(batch: Pending[], err: Error | null): void {
+    for (const p of batch) err ? p.reject(err) : p.resolve(p.seq);
+    if (this.pending.length > 0 && !this.failure) {
+      queueMicrotask(() => this.flush());
+    } else {
+      if (this.failure) for (const p of this.pending.splice(0)) p.reject(this.failure);
+      this.flushing = false;
+      for (const r of this.idle.splice(0)) r();
+    }
+  }
+}

@@ -1,0 +1,184 @@
+// Journal recovery: reads every segment, truncates a torn tail, refuses mid-journal corruption.
+import { closeSync, ftruncateSync, fsyncSync, openSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { JournalError } from "../errors.ts";
+import { logger } from "../log.ts";
+import {
+  decodeRecordAt,
+  decodeSegmentHeader,
+  MAX_PAYLOAD,
+  parseSegmentFileName,
+  RECORD_HEADER_SIZE,
+  type RawRecord,
+  RecordType,
+  SEGMENT_HEADER_SIZE,
+} from "./format.ts";
+import { crc32c } from "./crc32c.ts";
+import { fsyncDir } from "./fs-durable.ts";
+
+const log = logger("journal");
+
+export interface JournalRecord extends RawRecord {
+  segment: string;
+}
+
+export interface SegmentInfo {
+  name: string;
+  path: string;
+  firstSeq: number;
+  /** Valid bytes (after any truncation). */
+  size: number;
+  records: number;
+}
+
+export interface Damage {
+  segment: string;
+  offset: number;
+  problem: string;
+  /** "torn": unacknowledged tail; "corrupt": acknowledged data is damaged. */
+  kind: "torn" | "corrupt";
+  /** Bytes after the damage point that were (or would be) dropped, this segment and later ones. */
+  droppedBytes: number;
+}
+
+export interface RecoveryResult {
+  records: JournalRecord[];
+  segments: SegmentInfo[];
+  /** Sequence the next appended record gets. */
+  nextSeq: number;
+  damage: Damage | null;
+}
+
+export interface RecoverOptions {
+  /** Operator's choice: cut the journal at a corruption in the middle (losing what follows) instead of refusing. */
+  repair?: boolean;
+  /** Only report (inspect/verify): never truncate or delete anything. */
+  readOnly?: boolean;
+}
+
+/**
+ * Searches `b` after `from` for a record that would have been valid as a continuation (checksum
+ * holds, sequence >= expected). Returns the highest `durable` watermark seen, or -1 when none.
+ */
+function laterValidDurable(b: Uint8Array, from: number, expected: number): number {
+  let best = -1;
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
+  for (let off = from; off + RECORD_HEADER_SIZE <= b.length; off++) {
+    const len = v.getUint32(off, true);
+    if (len > MAX_PAYLOAD || off + RECORD_HEADER_SIZE + len > b.length) continue;
+    const seq = v.getBigUint64(off + 8, true);
+    if (seq < BigInt(expected) || seq > BigInt(expected) + 0xffffffffn) continue;
+    if (v.getUint32(off + 4, true) !== crc32c(b, off + 8, off + RECORD_HEADER_SIZE + len)) continue;
+    const d = Number(v.getBigUint64(off + 16, true));
+    if (d > best) best = d;
+  }
+  return best;
+}
+
+export function listSegments(dir: string): { name: string; firstSeq: number }[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (cause) {
+    throw new JournalError(`cannot list journal directory ${dir}`, { cause });
+  }
+  const out: { name: string; firstSeq: number }[] = [];
+  for (const n of names) {
+    const s = parseSegmentFileName(n);
+    if (s !== null) out.push({ name: n, firstSeq: s });
+  }
+  return out.sort((a, b) => a.firstSeq - b.firstSeq);
+}
+
+/** Reads and checks the whole journal in `dir`. See docs/evolution-protocol.md ("Cortex journal"). */
+export function recoverJournal(dir: string, opts: RecoverOptions = {}): RecoveryResult {
+  const segs = listSegments(dir);
+  const records: JournalRecord[] = [];
+  const segments: SegmentInfo[] = [];
+  let expected: number | null = null;
+  let damage: Damage | null = null;
+
+  for (let i = 0; i < segs.length && damage === null; i++) {
+    const { name, firstSeq } = segs[i]!;
+    const path = join(dir, name);
+    const isLast = i === segs.length - 1;
+    let b: Uint8Array;
+    try {
+      b = readFileSync(path);
+    } catch (cause) {
+      throw new JournalError(`cannot read journal segment ${path}`, { cause });
+    }
+    const laterBytes = () => segs.slice(i + 1).reduce((n, s) => n + Bun.file(join(dir, s.name)).size, 0);
+    const h = decodeSegmentHeader(b);
+    if ("problem" in h || h.firstSeq !== firstSeq || (expected !== null && firstSeq !== expected)) {
+      const problem =
+        "problem" in h ? `segment header: ${h.problem}`
+        : h.firstSeq !== firstSeq ? `segment header names first sequence ${h.firstSeq}, file name says ${firstSeq}`
+        : `sequence gap: segment starts at ${firstSeq}, expected ${expected}`;
+      damage = { segment: name, offset: 0, problem, kind: "corrupt", droppedBytes: b.length + laterBytes() };
+      break;
+    }
+    if (expected === null) expected = firstSeq;
+    let off = SEGMENT_HEADER_SIZE;
+    let count = 0;
+    while (off < b.length) {
+      const r = decodeRecordAt(b, off);
+      let problem: string | null = null;
+      if ("problem" in r) problem = r.problem;
+      else if (r.seq !== expected) problem = `sequence gap: record has sequence ${r.seq}, expected ${expected}`;
+      else if (r.type !== RecordType.mutation && r.type !== RecordType.checkpoint) problem = `unknown record type ${r.type}`;
+      if (problem !== null) {
+        // A torn tail is an unacknowledged write: only in the last segment, and no later record
+        // claims that this one was already durable. Anything else damages acknowledged data.
+        const valid = !("problem" in r);
+        const torn = isLast && !valid && laterValidDurable(b, off + 1, expected) < expected;
+        damage = { segment: name, offset: off, problem, kind: torn ? "torn" : "corrupt", droppedBytes: b.length - off + laterBytes() };
+        break;
+      }
+      records.push({ ...r, segment: name });
+      expected = r.seq + 1;
+      off += r.size;
+      count++;
+    }
+    segments.push({ name, path, firstSeq, size: off, records: count });
+  }
+
+  if (damage && !opts.readOnly) {
+    if (damage.kind === "corrupt" && !opts.repair) {
+      throw new JournalError(
+        `journal corrupt in segment ${join(dir, damage.segment)} at byte offset ${damage.offset}: ${damage.problem}; ` +
+          `acknowledged mutations follow it. Refusing to start. Inspect with 'vector-boot journal verify', ` +
+          `or repair (drops ${damage.droppedBytes} bytes from this point) with 'vector-boot journal verify --repair'`,
+      );
+    }
+    cutAt(dir, segs.map((s) => s.name), damage);
+    log[damage.kind === "torn" ? "info" : "warn"](damage.kind === "torn" ? "truncated torn tail" : "REPAIRED corrupt journal: data dropped", {
+      segment: damage.segment,
+      offset: damage.offset,
+      problem: damage.problem,
+      dropped: damage.droppedBytes,
+    });
+  }
+  return { records, segments, nextSeq: expected ?? 1, damage };
+}
+
+/** Truncates the damaged segment at the damage offset (removing it if nothing valid is left) and deletes later ones. */
+function cutAt(dir: string, names: string[], d: Damage): void {
+  const idx = names.indexOf(d.segment);
+  for (const later of names.slice(idx + 1).reverse()) unlinkSync(join(dir, later));
+  const path = join(dir, d.segment);
+  if (d.offset < SEGMENT_HEADER_SIZE) {
+    unlinkSync(path);
+  } else {
+    const fd = openSync(path, "r+");
+    try {
+      ftruncateSync(fd, d.offset);
+      fsyncSync(fd);
+    } catch (cause) {
+      throw new JournalError(`cannot truncate ${path} at ${d.offset}`, { cause });
+    } finally {
+      closeSync(fd);
+    }
+  }
+  fsyncDir(dir);
+}
