@@ -1,0 +1,74 @@
+// The packaging subcommands as processes: pack, unpack, verify, rts-inspect (exit codes, messages, --help).
+import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { bun, fixture, prng, randomBytes, tempDir } from "./helpers.ts";
+
+const t = tempDir("cli");
+afterAll(() => t.cleanup());
+const gguf = fixture("ref-s1-a32.gguf");
+const binary = join(t.dir, "prog");
+writeFileSync(binary, randomBytes(7000, prng(11)));
+
+function run(mod: string, ...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = Bun.spawnSync([bun, join(import.meta.dir, "fixtures/run-command.ts"), mod, ...args], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+  return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+describe("packaging CLI", () => {
+  test("pack -> verify -> unpack gives back the inputs byte for byte", () => {
+    const rts = join(t.dir, "a.rts");
+    expect(run("pack", "--binary", binary, "--gguf", gguf, "-o", rts).code).toBe(0);
+    const v = run("verify", rts);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain("checksums ok");
+    const u = run("unpack", rts, "-C", t.dir);
+    expect(u.code).toBe(0);
+    expect(Buffer.compare(readFileSync(join(t.dir, "a.bin")), readFileSync(binary))).toBe(0);
+    expect(Buffer.compare(readFileSync(join(t.dir, "a.gguf")), readFileSync(gguf))).toBe(0);
+  });
+
+  test("verify exits 65 naming the section when a tensor byte is flipped", () => {
+    const rts = join(t.dir, "b.rts");
+    run("pack", "--binary", binary, "--gguf", gguf, "-o", rts);
+    const b = readFileSync(rts);
+    b[b.length - 5]! ^= 1;
+    writeFileSync(rts, b);
+    const v = run("verify", rts);
+    expect(v.code).toBe(65);
+    expect(v.stderr).toContain("tensor.sha256");
+  });
+
+  test("rts-inspect prints the header fields, and --json parses", () => {
+    const rts = join(t.dir, "c.rts");
+    run("pack", "--binary", binary, "--gguf", gguf, "-o", rts);
+    const i = run("rts-inspect", rts);
+    expect(i.code).toBe(0);
+    expect(i.stdout).toContain("RTS package");
+    expect(i.stdout).toContain("tensorOffset: 8192");
+    const j = JSON.parse(run("rts-inspect", rts, "--json").stdout);
+    expect(j.kind).toBe("rts");
+    expect(j.fields.binarySize).toBe(7000);
+  });
+
+  test("a truncated package exits 65 with the field in the message", () => {
+    const rts = join(t.dir, "d.rts");
+    run("pack", "--binary", binary, "--gguf", gguf, "-o", rts);
+    writeFileSync(rts, readFileSync(rts).subarray(0, 9000));
+    const v = run("rts-inspect", rts);
+    expect(v.code).toBe(65);
+    expect(v.stderr).toContain("header.tensorSize");
+  });
+
+  test("missing or unknown options exit 64 with a usage message; --help exits 0", () => {
+    const m = run("pack", "--binary", binary);
+    expect(m.code).toBe(64);
+    expect(m.stderr).toContain("--gguf");
+    expect(run("unpack", "x.rts", "--bogus").code).toBe(64);
+    for (const mod of ["pack", "unpack", "verify", "rts-inspect"]) {
+      const h = run(mod, "--help");
+      expect(h.code).toBe(0);
+      expect(h.stdout).toStartWith("Usage: vector-boot");
+    }
+  });
+});
