@@ -1,0 +1,108 @@
+// preinit.c: the tiny static /init. Mounts the early filesystems (a compiled Bun program aborts
+// when /proc is missing), sets the runtime's environment and execs vector-boot, which stays PID 1.
+//
+// Build: gcc -static -O2 -o dist/native/preinit native/preinit.c (scripts/build.ts does it).
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+struct mount_entry {
+  const char *source, *target, *fstype;
+  unsigned long flags;
+  const char *data;
+  int optional;
+};
+
+// The early mounts, in order. vector-boot's own early setup (src/boot/mount-table.ts) checks the
+// same list and mounts whatever is still missing when it was started some other way.
+static const struct mount_entry mounts[] = {
+    {"proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0},
+    {"sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 0},
+    {"devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755", 0},
+    {"devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666", 1},
+    {"tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 0},
+    {"tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", 0},
+    {"tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", 0},
+    {"cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, 1},
+};
+
+// Device nodes created when devtmpfs is unavailable.
+struct node_entry {
+  const char *path;
+  mode_t mode;
+  unsigned major, minor;
+};
+static const struct node_entry nodes[] = {
+    {"/dev/console", S_IFCHR | 0600, 5, 1}, {"/dev/null", S_IFCHR | 0666, 1, 3},
+    {"/dev/zero", S_IFCHR | 0666, 1, 5},    {"/dev/urandom", S_IFCHR | 0666, 1, 9},
+    {"/dev/kmsg", S_IFCHR | 0644, 1, 11},   {"/dev/tty", S_IFCHR | 0666, 5, 0},
+};
+
+static const char *const environment[] = {
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME=/",
+    "TERM=linux",
+    "TMPDIR=/tmp",
+    "NO_COLOR=1",
+    // Moves JavaScriptCore's GC signal off SIGPWR (30), which the init needs for power failure.
+    "JSC_SIGNAL_FOR_GC=40",
+    "VECTOR_BOOT_PREINIT=1",
+    NULL,
+};
+
+static const char *const target = "/sbin/vector-boot";
+
+static void say(const char *fmt, const char *a, const char *b) {
+  char line[512];
+  struct timespec ts;
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  int n = snprintf(line, sizeof line, "[%5ld.%06ld] vector-boot pre-init: ", (long)ts.tv_sec, ts.tv_nsec / 1000);
+  if (n > 0 && n < (int)sizeof line) snprintf(line + n, sizeof line - (size_t)n, fmt, a, b);
+  size_t len = strlen(line);
+  if (len + 1 < sizeof line) line[len++] = '\n';
+  ssize_t w = write(STDERR_FILENO, line, len);
+  (void)w;
+}
+
+int main(int argc, char **argv) {
+  (void)argc;
+  // Make sure fds 0-2 are the console before anything prints.
+  if (fcntl(STDERR_FILENO, F_GETFD) < 0) {
+    mkdir("/dev", 0755);
+    mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+    int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+    if (fd >= 0) {
+      dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
+      if (fd > 2) close(fd);
+    }
+  }
+  say("started (pid %s)%s", getpid() == 1 ? "1" : "not 1", "");
+  for (size_t i = 0; i < sizeof mounts / sizeof mounts[0]; i++) {
+    const struct mount_entry *m = &mounts[i];
+    mkdir(m->target, 0755);
+    if (mount(m->source, m->target, m->fstype, m->flags, m->data) < 0 && errno != EBUSY) {
+      if (!m->optional) say("mount %s failed: %s", m->target, strerror(errno));
+    }
+  }
+  for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+    if (access(nodes[i].path, F_OK) != 0) mknod(nodes[i].path, nodes[i].mode, makedev(nodes[i].major, nodes[i].minor));
+  }
+  say("mounted proc, sys, dev, dev/shm, run, tmp; exec %s%s", target, "");
+  char *args[] = {(char *)"vector-boot", (char *)"boot", NULL};
+  execve(target, args, (char *const *)environment);
+  say("exec %s failed: %s; powering off", target, strerror(errno));
+  (void)argv;
+  sync();
+  sleep(2);
+  reboot(RB_POWER_OFF);
+  for (;;) pause();
+}

@@ -1,0 +1,37 @@
+// Boot phase "config": config file + kernel command line (zod); PID 1 reports problems and goes on.
+import type { BootOptions } from "../cli/boot.ts";
+import { loadConfig } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { logger, setLogLevel } from "../log.ts";
+import { sethostname } from "../sys/machine.ts";
+import type { BootContext } from "./early-setup.ts";
+
+const log = logger("config");
+
+/** Outside PID 1 a bad value throws (non-zero exit); as PID 1 it is logged and the default used. */
+export function loadBootConfig(ctx: BootContext, opts: BootOptions): Config {
+  const cmdline = [ctx.cmdline, ...opts.extraCmdline].filter(Boolean).join(" ");
+  const { config, warnings } = loadConfig({ file: opts.configFile ?? (ctx.pid1 ? defaultConfigPath(ctx) : undefined), cmdline, lenient: ctx.pid1 });
+  for (const w of warnings) log.error("invalid setting ignored, default used", { field: w.field, problem: w.problem });
+  if (opts.model) config.model = opts.model;
+  setLogLevel(config.log_level);
+  if (ctx.pid1 && config.hostname) {
+    try {
+      sethostname(config.hostname);
+    } catch (e) {
+      log.warn("sethostname failed", { error: String(e) });
+    }
+  }
+  log.info("phase config", { services: config.services.length, heartbeat_ms: config.heartbeat_ms, shutdown: config.shutdown, shutdown_after: config.shutdown_after });
+  return config;
+}
+
+/** PID 1 reads /etc/vector-boot/config.json when it exists. */
+function defaultConfigPath(_ctx: BootContext): string | undefined {
+  const p = "/etc/vector-boot/config.json";
+  try {
+    return Bun.file(p).size > 0 ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}

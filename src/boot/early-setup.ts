@@ -1,0 +1,105 @@
+// Boot phase "early": as PID 1 mount what is missing, create devices, log to kmsg; else become a subreaper.
+import { existsSync, readFileSync, symlinkSync } from "node:fs";
+import { describeError } from "../errors.ts";
+import { enableKmsg, logger } from "../log.ts";
+import { clockNs, mkdirp1, mknod, mount, reboot } from "../sys/machine.ts";
+import { getpid, setSubreaper } from "../sys/process.ts";
+import { earlyDevices, earlyLinks, earlyMounts } from "./mount-table.ts";
+
+const log = logger("boot");
+
+export interface BootContext {
+  pid1: boolean;
+  /** CLOCK_BOOTTIME ns when this process was exec'd (from /proc/self/stat), for boot timing. */
+  execBoottimeNs: number;
+  /** The kernel command line (PID 1), or what the caller passed with --cmdline. */
+  cmdline: string;
+}
+
+function mountedTargets(): Set<string> {
+  try {
+    return new Set(
+      readFileSync("/proc/self/mountinfo", "utf8")
+        .split("\n")
+        .map((l) => l.split(" ")[4])
+        .filter((t): t is string => !!t),
+    );
+  } catch {
+    return new Set();
+  }
+}
+
+/** When this process started, in CLOCK_BOOTTIME ns (starttime is in clock ticks since boot). */
+function execTimeNs(): number {
+  try {
+    const stat = readFileSync("/proc/self/stat", "latin1");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[19]);
+    if (Number.isFinite(ticks)) return (ticks / 100) * 1e9;
+  } catch {
+    /* no /proc */
+  }
+  return clockNs("boottime");
+}
+
+function mountEarly(): void {
+  const have = mountedTargets();
+  for (const m of earlyMounts) {
+    if (have.has(m.target)) continue;
+    try {
+      mkdirp1(m.target);
+      mount(m.source, m.target, m.fstype, m.flags, m.data);
+      log.info("mounted", { target: m.target, fstype: m.fstype });
+    } catch (e) {
+      (m.optional ? log.debug : log.warn)("mount failed", { target: m.target, error: describeError(e) });
+    }
+  }
+  for (const d of earlyDevices) {
+    if (existsSync(d.path)) continue;
+    try {
+      mknod(d.path, d.mode, d.major, d.minor);
+    } catch (e) {
+      log.warn("mknod failed", { path: d.path, error: describeError(e) });
+    }
+  }
+  for (const l of earlyLinks) {
+    if (existsSync(l.path)) continue;
+    try {
+      symlinkSync(l.target, l.path);
+    } catch {
+      /* optional */
+    }
+  }
+}
+
+/** Runs the early phase; never throws (PID 1 must come up to report problems). */
+export function earlySetup(opts: { cmdline?: string }): BootContext {
+  const pid1 = getpid() === 1;
+  if (pid1) {
+    mountEarly();
+    if (enableKmsg()) log.debug("logging to /dev/kmsg");
+    try {
+      // Ctrl-Alt-Del now sends SIGINT to us instead of rebooting at once.
+      reboot("cad-off");
+    } catch (e) {
+      log.debug("could not disable ctrl-alt-del", { error: describeError(e) });
+    }
+  } else {
+    try {
+      setSubreaper(true);
+    } catch (e) {
+      log.warn("could not become a child subreaper", { error: describeError(e) });
+    }
+  }
+  let cmdline = opts.cmdline ?? "";
+  if (opts.cmdline === undefined && pid1) {
+    try {
+      cmdline = readFileSync("/proc/cmdline", "utf8").trim();
+    } catch {
+      /* no /proc: nothing to read */
+    }
+  }
+  const ctx: BootContext = { pid1, execBoottimeNs: execTimeNs(), cmdline };
+  log.info("phase early", { mode: pid1 ? "pid1" : "subreaper", pid: getpid(), preinit: process.env.VECTOR_BOOT_PREINIT === "1" });
+  return ctx;
+}

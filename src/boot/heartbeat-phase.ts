@@ -1,0 +1,43 @@
+// Boot phase "heartbeat": start the fixed-period loop; ends the boot when shutdown_after elapses.
+import type { Config } from "../config/schema.ts";
+import { logger } from "../log.ts";
+import { clockNs } from "../sys/machine.ts";
+import type { Supervisor } from "../supervisor/supervisor.ts";
+import type { BootContext } from "./early-setup.ts";
+import type { Runtime } from "./runtime-phase.ts";
+import type { ShutdownSignals } from "./shutdown-signals.ts";
+
+const log = logger("heartbeat");
+
+export interface HeartbeatHandle {
+  stop(): Promise<void>;
+}
+
+export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: Runtime; supervisor: Supervisor; signals: ShutdownSignals }): Promise<HeartbeatHandle> {
+  log.info("phase heartbeat", { period_ms: config.heartbeat_ms });
+  const period = config.heartbeat_ms;
+  const start = performance.now();
+  let beat = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const tick = () => {
+    beat++;
+    if (beat === 1) {
+      const sinceKernel = clockNs("boottime") / 1e6;
+      const sinceExec = (clockNs("boottime") - ctx.execBoottimeNs) / 1e6;
+      log.info("first heartbeat", { since_kernel_ms: sinceKernel.toFixed(1), since_exec_ms: sinceExec.toFixed(1) });
+    }
+    if (config.heartbeat_log_every > 0 && beat % config.heartbeat_log_every === 0) log.info("beat", { n: beat });
+    if (config.shutdown_after > 0 && performance.now() - start >= config.shutdown_after * 1000) {
+      parts.signals.request({ reason: `shutdown_after=${config.shutdown_after}s` });
+      return;
+    }
+    timer = setTimeout(tick, Math.max(0, start + (beat + 1) * period - performance.now()));
+  };
+  timer = setTimeout(tick, period);
+  return {
+    async stop() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+    },
+  };
+}

@@ -1,0 +1,70 @@
+// Turns SIGTERM/SIGINT/SIGPWR (and ctrl-alt-del as PID 1) into one shutdown request; no JS in handlers.
+import { describeError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { installSignalCounter, Sig, signalCount } from "../sys/signals.ts";
+import type { RebootMode } from "../sys/machine.ts";
+
+const log = logger("signals");
+
+export interface ShutdownRequest {
+  reason: string;
+  /** Overrides the configured shutdown mode (e.g. ctrl-alt-del reboots). */
+  mode?: RebootMode;
+}
+
+export class ShutdownSignals {
+  private resolve!: (r: ShutdownRequest) => void;
+  readonly requested: Promise<ShutdownRequest>;
+  private fired = false;
+  private pwrPoll: ReturnType<typeof setInterval> | null = null;
+  private readonly handlers: Array<[string, () => void]> = [];
+
+  constructor(private readonly pid1: boolean) {
+    this.requested = new Promise((r) => (this.resolve = r));
+  }
+
+  request(r: ShutdownRequest): void {
+    if (this.fired) return;
+    this.fired = true;
+    log.info("shutdown requested", { reason: r.reason, mode: r.mode });
+    this.resolve(r);
+  }
+
+  get isRequested(): boolean {
+    return this.fired;
+  }
+
+  install(): this {
+    const on = (name: "SIGTERM" | "SIGINT" | "SIGUSR2", req: ShutdownRequest) => {
+      const h = () => this.request(req);
+      process.on(name, h);
+      this.handlers.push([name, h]);
+    };
+    on("SIGTERM", { reason: "SIGTERM" });
+    on("SIGINT", this.pid1 ? { reason: "ctrl-alt-del (SIGINT)", mode: "reboot" } : { reason: "SIGINT" });
+    on("SIGUSR2", { reason: "SIGUSR2", mode: "poweroff" });
+    // SIGPWR belongs to JavaScriptCore's GC unless JSC_SIGNAL_FOR_GC moved it (the pre-init does).
+    const gcSig = Number(process.env.JSC_SIGNAL_FOR_GC ?? "");
+    if (Number.isInteger(gcSig) && gcSig > 0 && gcSig !== Sig.SIGPWR) {
+      try {
+        installSignalCounter(Sig.SIGPWR);
+        const seen = signalCount(Sig.SIGPWR);
+        this.pwrPoll = setInterval(() => {
+          if (signalCount(Sig.SIGPWR) > seen) this.request({ reason: "SIGPWR (power failure)", mode: "poweroff" });
+        }, 50);
+        this.pwrPoll.unref?.();
+      } catch (e) {
+        log.warn("could not watch SIGPWR", { error: describeError(e) });
+      }
+    } else if (this.pid1) {
+      log.warn("JSC_SIGNAL_FOR_GC not set: SIGPWR stays with the JS engine and is not handled");
+    }
+    return this;
+  }
+
+  uninstall(): void {
+    for (const [n, h] of this.handlers) process.off(n, h);
+    this.handlers.length = 0;
+    if (this.pwrPoll) clearInterval(this.pwrPoll);
+  }
+}

@@ -1,0 +1,56 @@
+// `vector-boot boot`: parses its options and runs the boot sequence from main.ts.
+import { UsageError } from "../errors.ts";
+import type { Command } from "./command.ts";
+
+export interface BootOptions {
+  configFile?: string;
+  model?: string;
+  /** Kernel command line to use instead of /proc/cmdline (outside PID 1 /proc/cmdline is the host's and is ignored). */
+  cmdline?: string;
+  extraCmdline: string[];
+}
+
+const help = `Usage: vector-boot boot [--config FILE] [--model FILE] [--cmdline "vector.k=v ..."] [--set k=v ...]
+
+Runs the whole boot: early setup (mounts, kmsg, ctrl-alt-del) when PID 1, else as a child
+subreaper; the neural runtime and its model; services; the heartbeat; ordered shutdown on
+SIGTERM/SIGINT/SIGPWR. PID 1 runs this by default.
+
+Options:
+  --config FILE     JSON config file (see README "Config")
+  --model FILE      a .gguf or .rts to boot instead of the embedded model
+  --cmdline STR     kernel command line to read vector.* keys from (PID 1 reads /proc/cmdline;
+                    outside PID 1 the default is the VECTOR_BOOT_CMDLINE environment variable)
+  --set KEY=VALUE   one vector.KEY=VALUE override (repeatable), e.g. --set shutdown_after=5
+  -h, --help        this help
+`;
+
+export function parseBootArgs(args: string[]): BootOptions {
+  const o: BootOptions = { extraCmdline: [] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = (): string => {
+      const v = args[++i];
+      if (v === undefined) throw new UsageError(`boot: ${a} needs a value`);
+      return v;
+    };
+    if (a === "--config" || a === "-c") o.configFile = next();
+    else if (a === "--model" || a === "-m") o.model = next();
+    else if (a === "--cmdline") o.cmdline = next();
+    else if (a === "--set") o.extraCmdline.push(`vector.${next()}`);
+    else if (a.startsWith("--config=")) o.configFile = a.slice(9);
+    else if (a.startsWith("--model=")) o.model = a.slice(8);
+    else throw new UsageError(`boot: unknown option ${JSON.stringify(a)} (see vector-boot boot --help)`);
+  }
+  return o;
+}
+
+export const command: Command = {
+  name: "boot",
+  summary: "Boot the machine (or a subreaper session)",
+  help,
+  async run(args) {
+    const { boot } = await import("../main.ts");
+    return boot(parseBootArgs(args));
+  },
+};

@@ -1,0 +1,75 @@
+// Kernel command line: tokenizes /proc/cmdline and maps `vector.*` keys onto config overrides.
+import { z } from "zod";
+import { ConfigError } from "../errors.ts";
+import { shutdownModes } from "./schema.ts";
+
+/** Splits a kernel command line like the kernel does (spaces separate, double quotes group). */
+export function tokenizeCmdline(line: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let inQuote = false;
+  let has = false;
+  for (const ch of line.slice(0, 65_536)) {
+    if (ch === '"') {
+      inQuote = !inQuote;
+      has = true;
+    } else if (!inQuote && /\s/.test(ch)) {
+      if (has) out.push(cur);
+      cur = "";
+      has = false;
+    } else {
+      cur += ch;
+      has = true;
+    }
+  }
+  if (has) out.push(cur);
+  return out;
+}
+
+const num = (min: number, max: number) => z.coerce.number().refine((n) => Number.isFinite(n) && n >= min && n <= max, `must be a number from ${min} to ${max}`);
+const int = (min: number, max: number) => z.coerce.number().int("must be an integer").min(min).max(max);
+const bool = z.enum(["0", "1", "true", "false", "yes", "no"]).transform((v) => v === "1" || v === "true" || v === "yes");
+
+/** Each `vector.KEY=VALUE` the init understands, with the config field it overrides. */
+export const cmdlineKeys = {
+  heartbeat_ms: int(1, 60_000),
+  heartbeat_log_every: int(0, 1_000_000),
+  shutdown: z.enum(shutdownModes),
+  shutdown_after: num(0, 31_536_000),
+  log_level: z.enum(["debug", "info", "warn", "error"]),
+  model: z.string().min(1),
+  config: z.string().min(1),
+  state_dir: z.string().min(1),
+  hostname: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, "not a valid host name"),
+  grace_ms: int(0, 3_600_000),
+  pixel_test: bool,
+} as const;
+export type CmdlineOverrides = { [K in keyof typeof cmdlineKeys]?: z.infer<(typeof cmdlineKeys)[K]> };
+
+export interface CmdlineResult {
+  overrides: CmdlineOverrides;
+  /** One ConfigError per bad or unknown `vector.*` key (the caller decides: stop, or warn and use defaults). */
+  errors: ConfigError[];
+}
+
+/** Parses every `vector.*` token; other tokens belong to the kernel or other programs. */
+export function parseCmdline(line: string): CmdlineResult {
+  const overrides: Record<string, unknown> = {};
+  const errors: ConfigError[] = [];
+  for (const tok of tokenizeCmdline(line)) {
+    if (!tok.startsWith("vector.")) continue;
+    const eq = tok.indexOf("=");
+    const key = eq < 0 ? tok.slice(7) : tok.slice(7, eq);
+    const value = eq < 0 ? "1" : tok.slice(eq + 1);
+    const schema = (cmdlineKeys as Record<string, z.ZodType>)[key];
+    const field = `kernel command line vector.${key}`;
+    if (!schema) {
+      errors.push(new ConfigError(field, `unknown key (known: ${Object.keys(cmdlineKeys).map((k) => `vector.${k}`).join(", ")})`));
+      continue;
+    }
+    const r = schema.safeParse(value);
+    if (r.success) overrides[key] = r.data;
+    else errors.push(new ConfigError(field, `bad value ${JSON.stringify(value)}: ${r.error.issues.map((i) => i.message).join("; ")}`));
+  }
+  return { overrides: overrides as CmdlineOverrides, errors };
+}

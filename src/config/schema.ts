@@ -1,0 +1,67 @@
+// The config file's schema (zod): services, shutdown, heartbeat, model and state locations.
+import { z } from "zod";
+import { signalNumber } from "../sys/signals.ts";
+
+const signalName = z
+  .string()
+  .refine((s) => signalNumber(s) !== undefined, { message: "not a known signal name (e.g. SIGTERM)" });
+
+const serviceName = z
+  .string()
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "must be 1-64 characters of letters, digits, '_', '.', '-'");
+
+export const restartPolicies = ["always", "on-failure", "never"] as const;
+
+export const serviceSchema = z
+  .object({
+    name: serviceName,
+    argv: z.array(z.string().refine((s) => !s.includes("\0"), "must not contain NUL")).min(1, "needs at least the command"),
+    env: z.record(z.string().regex(/^[^=\0]+$/, "bad variable name"), z.string()).default({}),
+    /** Inherit the init's environment under `env` (default true). */
+    inherit_env: z.boolean().default(true),
+    cwd: z.string().default("/"),
+    uid: z.number().int().min(0).max(0xfffffffe).optional(),
+    gid: z.number().int().min(0).max(0xfffffffe).optional(),
+    groups: z.array(z.number().int().min(0).max(0xfffffffe)).max(64).optional(),
+    restart: z.enum(restartPolicies).default("on-failure"),
+    backoff_initial_ms: z.number().int().min(0).max(3_600_000).default(100),
+    backoff_max_ms: z.number().int().min(0).max(3_600_000).default(30_000),
+    backoff_factor: z.number().min(1).max(10).default(2),
+    /** Restart-storm limit: more than `storm_max` restarts within `storm_window_ms` stops the service. */
+    storm_max: z.number().int().min(1).max(10_000).default(5),
+    storm_window_ms: z.number().int().min(1).max(86_400_000).default(60_000),
+    /** A run at least this long resets the back-off to its initial delay. */
+    stable_after_ms: z.number().int().min(0).default(10_000),
+    depends_on: z.array(serviceName).default([]),
+    stop_signal: signalName.default("SIGTERM"),
+    grace_ms: z.number().int().min(0).max(3_600_000).default(5_000),
+    no_new_privs: z.boolean().default(true),
+  })
+  .strict();
+export type ServiceConfig = z.infer<typeof serviceSchema>;
+
+export const shutdownModes = ["poweroff", "reboot", "halt"] as const;
+
+export const configSchema = z
+  .object({
+    hostname: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, "not a valid host name").optional(),
+    log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /** Path of the model: .gguf or .rts; default the model embedded in the executable. */
+    model: z.string().optional(),
+    state_dir: z.string().default("/var/lib/vector-boot"),
+    run_dir: z.string().default("/run/vector-boot"),
+    /** Run the seed's pixel test after loading the model. */
+    pixel_test: z.boolean().default(true),
+    heartbeat_ms: z.number().int().min(1).max(60_000).default(100),
+    /** Heartbeat log line every N beats (0: never). */
+    heartbeat_log_every: z.number().int().min(0).default(10),
+    shutdown: z.enum(shutdownModes).default("poweroff"),
+    /** Shut down by itself after this many seconds of heartbeat (0: never). For tests and demos. */
+    shutdown_after: z.number().min(0).default(0),
+    /** Grace period for processes left when stopping, and the default for services. */
+    grace_ms: z.number().int().min(0).max(3_600_000).default(5_000),
+    services: z.array(serviceSchema).default([]),
+  })
+  .strict();
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

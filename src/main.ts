@@ -1,0 +1,69 @@
+// vector-boot: the boot sequence of a model appliance (PID 1), and the CLI in front of it.
+import { earlySetup, type BootContext } from "./boot/early-setup.ts";
+import { loadBootConfig } from "./boot/config-phase.ts";
+import { startHeartbeat } from "./boot/heartbeat-phase.ts";
+import { initRuntime, loadModel } from "./boot/runtime-phase.ts";
+import { startServices } from "./boot/services-phase.ts";
+import { shutdown, type Closer } from "./boot/shutdown.ts";
+import { ShutdownSignals, type ShutdownRequest } from "./boot/shutdown-signals.ts";
+import type { BootOptions } from "./cli/boot.ts";
+import { runCli } from "./cli/run-cli.ts";
+import { describeError, exitCodeOf } from "./errors.ts";
+import { Reaper } from "./init/reaper.ts";
+import { logger } from "./log.ts";
+import type { Supervisor } from "./supervisor/supervisor.ts";
+
+const log = logger("boot");
+
+/**
+ * The boot sequence. PID 1: early setup, runtime, model, services, heartbeat until a shutdown
+ * request, ordered shutdown, reboot(2). Elsewhere the same as a child subreaper, ending in exit.
+ */
+export async function boot(opts: BootOptions): Promise<number> {
+  const ctx = earlySetup({ cmdline: opts.cmdline ?? (process.env.VECTOR_BOOT_CMDLINE || undefined) });
+  const config = loadBootConfig(ctx, opts);
+  const reaper = new Reaper().start();
+  const signals = new ShutdownSignals(ctx.pid1).install();
+  const before: Closer[] = [];
+  const after: Closer[] = [];
+  let supervisor: Supervisor | null = null;
+  let status = 0;
+  try {
+    const runtime = await initRuntime(ctx, config);
+    after.push({ name: "neural runtime", close: () => runtime.cleanup() });
+    await loadModel(ctx, config, runtime, after);
+    supervisor = startServices(config, reaper);
+    const heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor, signals });
+    before.push({ name: "heartbeat", close: () => heartbeat.stop() });
+  } catch (e) {
+    status = exitCodeOf(e);
+    log.error("boot failed", { error: describeError(e), exit: status });
+    signals.request({ reason: "boot failed" });
+  }
+  const req: ShutdownRequest = await signals.requested;
+  signals.uninstall();
+  return shutdown(ctx, config, req, { supervisor, reaper, before, after }, status);
+}
+
+/** Entry point: PID 1 catches every exception and rejection; nothing may end it unplanned. */
+async function main(argv: string[]): Promise<void> {
+  const pid1 = process.pid === 1;
+  process.on("uncaughtException", (e) => {
+    log.error("uncaught exception", { error: describeError(e) });
+    if (!pid1) process.exit(exitCodeOf(e));
+  });
+  process.on("unhandledRejection", (e) => {
+    log.error("unhandled rejection", { error: describeError(e) });
+    if (!pid1) process.exit(exitCodeOf(e));
+  });
+  const code = await runCli(argv, pid1);
+  if (pid1) {
+    // PID 1 only gets here in tini mode (containers): exiting ends the PID namespace on purpose.
+    log.info("exiting", { status: code });
+  }
+  process.exit(code);
+}
+
+export type { BootContext };
+
+if (import.meta.main) void main(process.argv.slice(2));

@@ -1,0 +1,189 @@
+// A service's life as an explicit state x event table; effects are returned, never performed here.
+import type { ServiceConfig } from "../config/schema.ts";
+
+export type ServiceState = "pending" | "running" | "backoff" | "stopping" | "stopped" | "exited" | "failed";
+
+export type ServiceEvent =
+  | { type: "start" }
+  | { type: "spawned"; pid: number }
+  | { type: "spawn-failed"; error: string }
+  | { type: "exited"; status: number; signal: number | null }
+  | { type: "backoff-elapsed" }
+  | { type: "stop" }
+  | { type: "grace-elapsed" };
+
+export type Effect =
+  | { type: "spawn" }
+  | { type: "timer"; ms: number; event: "backoff-elapsed" | "grace-elapsed" }
+  | { type: "cancel-timer" }
+  | { type: "signal"; signal: "stop" | "kill" }
+  | { type: "log"; level: "info" | "warn" | "error"; msg: string; fields?: Record<string, string | number | null> }
+  | { type: "settled" };
+
+export interface ServiceRecord {
+  readonly config: ServiceConfig;
+  state: ServiceState;
+  pid: number | null;
+  startedAt: number;
+  restarts: number;
+  /** Consecutive failed runs (drives the exponential back-off). */
+  failures: number;
+  /** Times of recent restarts, for the storm limit. */
+  restartTimes: number[];
+  lastStatus: number | null;
+  /** A stop was requested: whatever happens next, do not restart. */
+  stopRequested: boolean;
+}
+
+export function newRecord(config: ServiceConfig): ServiceRecord {
+  return { config, state: "pending", pid: null, startedAt: 0, restarts: 0, failures: 0, restartTimes: [], lastStatus: null, stopRequested: false };
+}
+
+/** Back-off before restart number `failures` (1-based): initial * factor^(failures-1), capped. */
+export function backoffMs(cfg: ServiceConfig, failures: number): number {
+  const ms = cfg.backoff_initial_ms * cfg.backoff_factor ** Math.max(0, failures - 1);
+  return Math.min(cfg.backoff_max_ms, Math.round(ms));
+}
+
+type Handler = (s: ServiceRecord, ev: never, now: number) => Effect[];
+type Table = { [S in ServiceState]: { [E in ServiceEvent["type"]]?: (s: ServiceRecord, ev: Extract<ServiceEvent, { type: E }>, now: number) => Effect[] } };
+
+function onExitWhileRunning(s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" }>, now: number): Effect[] {
+  const c = s.config;
+  const ranMs = now - s.startedAt;
+  s.pid = null;
+  s.lastStatus = ev.status;
+  const how = ev.signal !== null ? { signal: ev.signal } : { code: ev.status };
+  if (s.stopRequested) {
+    s.state = "stopped";
+    return [{ type: "log", level: "info", msg: "service stopped", fields: { service: c.name, ...how } }, { type: "settled" }];
+  }
+  const failed = ev.status !== 0;
+  if (c.restart === "never" || (c.restart === "on-failure" && !failed)) {
+    s.state = "exited";
+    return [{ type: "log", level: failed ? "warn" : "info", msg: `service exited; restart=${c.restart}, staying down`, fields: { service: c.name, ...how } }, { type: "settled" }];
+  }
+  if (ranMs >= c.stable_after_ms) s.failures = 0;
+  s.failures++;
+  s.restartTimes = s.restartTimes.filter((t) => now - t < c.storm_window_ms);
+  if (s.restartTimes.length >= c.storm_max) {
+    s.state = "failed";
+    return [
+      { type: "log", level: "error", msg: `restart storm: ${s.restartTimes.length} restarts within ${c.storm_window_ms} ms (limit ${c.storm_max}); giving up`, fields: { service: c.name, ...how } },
+      { type: "settled" },
+    ];
+  }
+  const delay = backoffMs(c, s.failures);
+  s.state = "backoff";
+  return [
+    { type: "log", level: "warn", msg: "service exited; restarting after back-off", fields: { service: c.name, ...how, backoff_ms: delay, failures: s.failures } },
+    { type: "timer", ms: delay, event: "backoff-elapsed" },
+  ];
+}
+
+function spawnNow(s: ServiceRecord): Effect[] {
+  return [{ type: "spawn" }];
+}
+
+const table: Table = {
+  pending: {
+    start: (s) => spawnNow(s),
+    spawned: (s, ev, now) => {
+      s.state = "running";
+      s.pid = ev.pid;
+      s.startedAt = now;
+      return [{ type: "log", level: "info", msg: "service started", fields: { service: s.config.name, pid: ev.pid } }];
+    },
+    "spawn-failed": (s, ev) => {
+      s.state = "failed";
+      return [{ type: "log", level: "error", msg: "service could not start", fields: { service: s.config.name, error: ev.error } }, { type: "settled" }];
+    },
+    stop: (s) => {
+      s.stopRequested = true;
+      s.state = "stopped";
+      return [{ type: "settled" }];
+    },
+  },
+  running: {
+    exited: onExitWhileRunning,
+    stop: (s) => {
+      s.stopRequested = true;
+      s.state = "stopping";
+      return [
+        { type: "signal", signal: "stop" },
+        { type: "timer", ms: s.config.grace_ms, event: "grace-elapsed" },
+      ];
+    },
+  },
+  backoff: {
+    "backoff-elapsed": (s, _ev, now) => {
+      s.restarts++;
+      s.restartTimes.push(now);
+      s.state = "pending";
+      return spawnNow(s);
+    },
+    stop: (s) => {
+      s.stopRequested = true;
+      s.state = "stopped";
+      return [{ type: "cancel-timer" }, { type: "settled" }];
+    },
+  },
+  stopping: {
+    exited: (s, ev) => {
+      s.pid = null;
+      s.lastStatus = ev.status;
+      s.state = "stopped";
+      return [{ type: "cancel-timer" }, { type: "log", level: "info", msg: "service stopped", fields: { service: s.config.name, status: ev.status } }, { type: "settled" }];
+    },
+    "grace-elapsed": (s) => [
+      { type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL`, fields: { service: s.config.name, pid: s.pid } },
+      { type: "signal", signal: "kill" },
+    ],
+  },
+  stopped: {
+    start: (s) => {
+      s.stopRequested = false;
+      s.failures = 0;
+      s.state = "pending";
+      return spawnNow(s);
+    },
+  },
+  exited: {
+    start: (s) => {
+      s.stopRequested = false;
+      s.failures = 0;
+      s.state = "pending";
+      return spawnNow(s);
+    },
+    stop: (s) => {
+      s.stopRequested = true;
+      s.state = "stopped";
+      return [{ type: "settled" }];
+    },
+  },
+  failed: {
+    start: (s) => {
+      s.stopRequested = false;
+      s.failures = 0;
+      s.restartTimes = [];
+      s.state = "pending";
+      return spawnNow(s);
+    },
+    stop: (s) => {
+      s.stopRequested = true;
+      s.state = "stopped";
+      return [{ type: "settled" }];
+    },
+  },
+};
+
+/** Applies one event. Pairs not in the table are ignored (returns no effects). */
+export function step(s: ServiceRecord, ev: ServiceEvent, now: number): Effect[] {
+  const h = table[s.state][ev.type] as Handler | undefined;
+  return h ? h(s, ev as never, now) : [];
+}
+
+/** States in which the service holds no process and will not start one by itself. */
+export function isSettled(s: ServiceRecord): boolean {
+  return s.state === "stopped" || s.state === "exited" || s.state === "failed" || (s.state === "pending" && s.pid === null && s.stopRequested);
+}

@@ -1,0 +1,207 @@
+// Runs services: performs the state machine's effects (spawn, timers, signals) and stops in order.
+import type { ServiceConfig } from "../config/schema.ts";
+import { describeError } from "../errors.ts";
+import type { Reaper } from "../init/reaper.ts";
+import { logger } from "../log.ts";
+import { kill, spawn } from "../sys/process.ts";
+import { Sig, signalNumber } from "../sys/signals.ts";
+import { isSettled, newRecord, step, type ServiceEvent, type ServiceRecord, type ServiceState } from "./service-machine.ts";
+
+const log = logger("supervisor");
+
+export interface ServiceStatus {
+  name: string;
+  state: ServiceState;
+  pid: number | null;
+  restarts: number;
+  lastStatus: number | null;
+  startedAt: number;
+}
+
+interface Slot {
+  rec: ServiceRecord;
+  timer: ReturnType<typeof setTimeout> | null;
+  settledWaiters: Array<() => void>;
+}
+
+export class Supervisor {
+  private readonly slots = new Map<string, Slot>();
+  private readonly order: string[];
+  /** Names in the order their processes were last started (for reverse-order shutdown). */
+  private readonly started: string[] = [];
+  /** Every stop observed, in order (for tests and status). */
+  readonly stopLog: string[] = [];
+  private shuttingDown = false;
+
+  constructor(
+    services: ServiceConfig[],
+    startOrder: string[],
+    private readonly reaper: Reaper,
+    private readonly baseEnv: Record<string, string | undefined> = process.env,
+  ) {
+    for (const c of services) this.slots.set(c.name, { rec: newRecord(c), timer: null, settledWaiters: [] });
+    this.order = startOrder;
+  }
+
+  /** Starts every service in dependency order; a service starts once its dependencies run. */
+  startAll(): void {
+    for (const name of this.order) this.startIfReady(name);
+  }
+
+  private startIfReady(name: string): void {
+    const slot = this.slots.get(name);
+    if (!slot || slot.rec.state !== "pending" || slot.rec.stopRequested || this.shuttingDown) return;
+    const blocked = slot.rec.config.depends_on.filter((d) => this.slots.get(d)?.rec.state !== "running");
+    if (blocked.length > 0) {
+      log.debug("waiting for dependencies", { service: name, waiting_for: blocked.join(",") });
+      return;
+    }
+    this.dispatch(slot, { type: "start" });
+  }
+
+  private dispatch(slot: Slot, ev: ServiceEvent): void {
+    const now = performance.now();
+    const effects = step(slot.rec, ev, now);
+    for (const e of effects) {
+      switch (e.type) {
+        case "spawn":
+          this.doSpawn(slot);
+          break;
+        case "timer":
+          if (slot.timer) clearTimeout(slot.timer);
+          slot.timer = setTimeout(() => {
+            slot.timer = null;
+            this.dispatch(slot, { type: e.event });
+          }, e.ms);
+          break;
+        case "cancel-timer":
+          if (slot.timer) clearTimeout(slot.timer);
+          slot.timer = null;
+          break;
+        case "signal":
+          this.signalGroup(slot.rec, e.signal === "kill" ? Sig.SIGKILL : (signalNumber(slot.rec.config.stop_signal) ?? Sig.SIGTERM));
+          break;
+        case "log":
+          log[e.level](e.msg, e.fields);
+          break;
+        case "settled":
+          if (slot.rec.state === "stopped") this.stopLog.push(slot.rec.config.name);
+          for (const w of slot.settledWaiters.splice(0)) w();
+          break;
+      }
+    }
+    if (slot.rec.state === "running" && ev.type === "spawned") {
+      for (const n of this.order) if (this.slots.get(n)?.rec.config.depends_on.includes(slot.rec.config.name)) this.startIfReady(n);
+    }
+    if (this.shuttingDown && ev.type === "exited") this.stopReady();
+  }
+
+  private doSpawn(slot: Slot): void {
+    const c = slot.rec.config;
+    const env = c.inherit_env ? { ...this.baseEnv, ...c.env } : { ...c.env };
+    let pid: number;
+    try {
+      pid = spawn({ argv: c.argv, env, cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs });
+    } catch (e) {
+      // Treat like a crash so restart policy and storm limit apply (a missing binary may appear later).
+      log.error("spawn failed", { service: c.name, error: describeError(e) });
+      if (slot.rec.restarts === 0 && slot.rec.state === "pending" && c.restart === "never") {
+        this.dispatch(slot, { type: "spawn-failed", error: describeError(e) });
+        return;
+      }
+      slot.rec.state = "running";
+      slot.rec.startedAt = performance.now();
+      queueMicrotask(() => this.dispatch(slot, { type: "exited", status: 127, signal: null }));
+      return;
+    }
+    this.reaper.watch(pid, (r) => this.dispatch(slot, { type: "exited", status: r.status, signal: r.signal }));
+    this.started.push(c.name);
+    this.dispatch(slot, { type: "spawned", pid });
+  }
+
+  private signalGroup(rec: ServiceRecord, sig: number): void {
+    if (rec.pid === null) return;
+    try {
+      // Services lead their own session: signal the whole group, then the leader in case it left it.
+      kill(-rec.pid, sig);
+    } catch {
+      /* group gone */
+    }
+    try {
+      kill(rec.pid, sig);
+    } catch {
+      /* gone */
+    }
+  }
+
+  start(name: string): void {
+    const slot = this.mustGet(name);
+    this.dispatch(slot, { type: "start" });
+  }
+
+  /** Stops one service (stop signal, grace, SIGKILL); resolves when it holds no process. */
+  stop(name: string): Promise<void> {
+    const slot = this.mustGet(name);
+    const done = this.settled(slot);
+    this.dispatch(slot, { type: "stop" });
+    return done;
+  }
+
+  async restart(name: string): Promise<void> {
+    await this.stop(name);
+    this.start(name);
+  }
+
+  /** Sends a signal to a running service's process group (used by throttling). */
+  signal(name: string, sig: number): void {
+    this.signalGroup(this.mustGet(name).rec, sig);
+  }
+
+  private settled(slot: Slot): Promise<void> {
+    if (isSettled(slot.rec)) return Promise.resolve();
+    return new Promise((resolve) => slot.settledWaiters.push(resolve));
+  }
+
+  private mustGet(name: string): Slot {
+    const s = this.slots.get(name);
+    if (!s) throw new Error(`unknown service ${JSON.stringify(name)}`);
+    return s;
+  }
+
+  /**
+   * Stops every service in reverse dependency order: a service gets its stop signal as soon as no
+   * running service depends on it; independent services are signalled at once. Resolves when all
+   * hold no process (each bounded by its grace period, then SIGKILL).
+   */
+  async stopAll(): Promise<void> {
+    this.shuttingDown = true;
+    for (const slot of this.slots.values()) {
+      if (slot.rec.state === "backoff" || slot.rec.state === "pending") this.dispatch(slot, { type: "stop" });
+    }
+    const all = [...this.slots.values()].map((s) => this.settled(s));
+    this.stopReady();
+    await Promise.all(all);
+  }
+
+  private stopReady(): void {
+    const reverse = [...new Set([...this.started].reverse())];
+    for (const name of [...reverse, ...this.order]) {
+      const slot = this.slots.get(name);
+      if (!slot || slot.rec.state !== "running") continue;
+      const dependents = [...this.slots.values()].filter((o) => o.rec.config.depends_on.includes(name) && (o.rec.state === "running" || o.rec.state === "stopping"));
+      if (dependents.length === 0) this.dispatch(slot, { type: "stop" });
+    }
+  }
+
+  list(): ServiceStatus[] {
+    return this.order.map((n) => {
+      const r = this.slots.get(n)!.rec;
+      return { name: n, state: r.state, pid: r.pid, restarts: r.restarts, lastStatus: r.lastStatus, startedAt: r.startedAt };
+    });
+  }
+
+  /** Pids of running services (to tell them apart from other descendants). */
+  pids(): number[] {
+    return [...this.slots.values()].map((s) => s.rec.pid).filter((p): p is number => p !== null);
+  }
+}

@@ -1,0 +1,51 @@
+// Machine-wide calls: mounts, device nodes, hostname, reboot(2), sync, clocks.
+import { check, cstr } from "./lib.ts";
+import { native } from "./native.ts";
+
+/** mount(2) flags used by the early-boot tables. */
+export const MountFlag = {
+  RDONLY: 1, NOSUID: 2, NODEV: 4, NOEXEC: 8, REMOUNT: 32, NOATIME: 1024, BIND: 4096, REC: 16384,
+  PRIVATE: 1 << 18, RELATIME: 1 << 21, STRICTATIME: 1 << 24,
+} as const;
+
+export function mount(source: string, target: string, fstype: string, flags: number, data = ""): void {
+  check(native.vb_mount(cstr(source), cstr(target), cstr(fstype), flags, cstr(data)), "mount", `${fstype} on ${target}`);
+}
+
+export function umount(target: string, flags = 0): void {
+  check(native.vb_umount(cstr(target), flags), "umount", target);
+}
+
+/** mkdir that treats EEXIST as success. */
+export function mkdirp1(path: string, mode = 0o755): void {
+  const r = native.vb_mkdir(cstr(path), mode);
+  if (r !== -17) check(r, "mkdir", path);
+}
+
+/** Creates a character device node (mode includes the file type bits, e.g. 0o20666). EEXIST is fine. */
+export function mknod(path: string, mode: number, major: number, minor: number): void {
+  const r = native.vb_mknod(cstr(path), mode, major, minor);
+  if (r !== -17) check(r, "mknod", path);
+}
+
+export function sethostname(name: string): void {
+  const b = Buffer.from(name, "utf8");
+  check(native.vb_sethostname(b, b.length), "sethostname", name);
+}
+
+export type RebootMode = "poweroff" | "reboot" | "halt";
+const rebootCmd: Record<RebootMode | "cad-off", number> = { poweroff: 0, reboot: 1, halt: 2, "cad-off": 3 };
+
+/** reboot(2). The shim refuses (EPERM) unless getpid() == 1. Returns only on failure (throws). */
+export function reboot(mode: RebootMode | "cad-off"): void {
+  check(native.vb_reboot(rebootCmd[mode]), "reboot", mode);
+}
+
+export function sync(): void {
+  native.vb_sync();
+}
+
+/** Nanoseconds of CLOCK_MONOTONIC, CLOCK_BOOTTIME (time since kernel start, incl. suspend) or REALTIME. */
+export function clockNs(clock: "monotonic" | "boottime" | "realtime"): number {
+  return native.vb_clock_ns(clock === "boottime" ? 1 : clock === "realtime" ? 2 : 0);
+}

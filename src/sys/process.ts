@@ -1,0 +1,131 @@
+// Processes through the shim: spawn with a clean signal state, kill, reap, sessions and groups.
+import { ExecError, ExitCode, SysError } from "../errors.ts";
+import { errnoName } from "./errno.ts";
+import { check, cstr } from "./lib.ts";
+import { native } from "./native.ts";
+
+export interface SpawnOptions {
+  argv: string[];
+  /** Full environment of the child (default: this process's). */
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  uid?: number;
+  gid?: number;
+  groups?: number[];
+  /** New session (setsid): the child leads its own session and process group. */
+  newSession?: boolean;
+  /** New process group (setpgid(0,0)) without a new session. */
+  newProcessGroup?: boolean;
+  /** Give the child's process group the terminal on stdin when stdin is a tty. */
+  foreground?: boolean;
+  noNewPrivs?: boolean;
+  /** Child gets SIGKILL when this process dies (not for services of PID 1). */
+  killWithParent?: boolean;
+  /** File descriptors for the child's stdin/stdout/stderr (default: inherited). */
+  stdio?: [number?, number?, number?];
+}
+
+const flagBits = { newSession: 1, newProcessGroup: 2, foreground: 4, setIds: 8, noNewPrivs: 16, killWithParent: 32 };
+const stageNames = ["resolving the command", "setsid/setpgid", "tcsetpgrp", "redirecting stdio", "chdir", "setting uid/gid/groups", "prctl", "execve"];
+
+function blob(list: string[]): Buffer {
+  return Buffer.from(list.map((s) => `${s}\0`).join(""), "utf8");
+}
+
+/**
+ * Forks and execs `argv` (argv[0] resolved against PATH). The child starts with default signal
+ * dispositions and an empty mask whatever Bun set for itself. Throws ExecError with exit code 127
+ * (not found) or 126 (not executable) naming the path, or SysError for other failures.
+ */
+export function spawn(opts: SpawnOptions): number {
+  const { argv } = opts;
+  if (argv.length === 0 || argv[0] === "") throw new ExecError("spawn: empty command", ExitCode.notFound);
+  for (const a of argv) if (a.includes("\0")) throw new ExecError(`spawn: argument contains NUL: ${JSON.stringify(a)}`, ExitCode.usage);
+  const envObj = opts.env ?? process.env;
+  const env = Object.entries(envObj)
+    .filter((e): e is [string, string] => e[1] !== undefined && !e[0].includes("=") && !e[0].includes("\0") && !e[1].includes("\0"))
+    .map(([k, v]) => `${k}=${v}`);
+  let flags = 0;
+  if (opts.newSession) flags |= flagBits.newSession;
+  if (opts.newProcessGroup) flags |= flagBits.newProcessGroup;
+  if (opts.foreground) flags |= flagBits.foreground;
+  if (opts.noNewPrivs) flags |= flagBits.noNewPrivs;
+  if (opts.killWithParent) flags |= flagBits.killWithParent;
+  const setIds = opts.uid !== undefined || opts.gid !== undefined || opts.groups !== undefined;
+  if (setIds) flags |= flagBits.setIds;
+  const uid = opts.uid ?? process.getuid?.() ?? 0;
+  const gid = opts.gid ?? process.getgid?.() ?? 0;
+  const groups = new Uint32Array(opts.groups && opts.groups.length > 0 ? opts.groups : [0]);
+  const ngroups = opts.groups?.length ?? 0;
+  const [fd0 = -1, fd1 = -1, fd2 = -1] = opts.stdio ?? [];
+  const ret = native.vb_spawn(blob(argv), argv.length, blob(env), env.length, cstr(opts.cwd ?? ""), uid, gid, groups, ngroups, flags, fd0, fd1, fd2);
+  if (ret > 0) return ret;
+  const code = -ret % 1000;
+  const stage = Math.floor(-ret / 1000);
+  const name = errnoName(code);
+  const cmd = argv[0]!;
+  if (stage === 0 || stage === 7) {
+    if (code === 2 || code === 20) throw new ExecError(`${cmd}: command not found (${name})`, ExitCode.notFound);
+    if (code === 13 || code === 8 || code === 21) throw new ExecError(`${cmd}: cannot execute (${name})`, ExitCode.notExecutable);
+  }
+  const what = stage === 9 ? "fork" : (stageNames[stage] ?? `stage ${stage}`);
+  throw new SysError("spawn", name, code, `${cmd}: ${what} failed`);
+}
+
+/** Sends a signal; returns false when the process (group) no longer exists (ESRCH). */
+export function kill(pid: number, signal: number): boolean {
+  const r = native.vb_kill(pid, signal);
+  if (r === -3) return false;
+  check(r, "kill", `pid ${pid} signal ${signal}`);
+  return true;
+}
+
+export interface Reaped {
+  pid: number;
+  /** Exit code when the child exited, else null. */
+  code: number | null;
+  /** Signal number that killed it, else null. */
+  signal: number | null;
+  /** Shell-style status: code, or 128 + signal. */
+  status: number;
+}
+
+export function decodeWaitStatus(pid: number, raw: number): Reaped {
+  const sig = raw & 0x7f;
+  if (sig === 0) {
+    const code = (raw >> 8) & 0xff;
+    return { pid, code, signal: null, status: code };
+  }
+  return { pid, code: null, signal: sig, status: 128 + sig };
+}
+
+const reapPids = new Int32Array(256);
+const reapStatus = new Int32Array(256);
+
+/** Reaps every exited child that is ready, without blocking (waitpid(-1, WNOHANG) in a loop). */
+export function reapAll(): Reaped[] {
+  const out: Reaped[] = [];
+  for (let round = 0; round < 1000; round++) {
+    const n = check(native.vb_reap(reapPids, reapStatus, reapPids.length), "waitpid");
+    for (let i = 0; i < n; i++) out.push(decodeWaitStatus(reapPids[i]!, reapStatus[i]!));
+    if (n < reapPids.length) break;
+  }
+  return out;
+}
+
+export const getpid = (): number => native.vb_getpid();
+export const getppid = (): number => native.vb_getppid();
+export const getpgid = (pid = 0): number => check(native.vb_getpgid(pid), "getpgid");
+export const setsid = (): number => check(native.vb_setsid(), "setsid");
+export const setpgid = (pid: number, pgid: number): void => void check(native.vb_setpgid(pid, pgid), "setpgid");
+export const isatty = (fd: number): boolean => native.vb_isatty(fd) === 1;
+export const tcgetpgrp = (fd: number): number => check(native.vb_tcgetpgrp(fd), "tcgetpgrp");
+export const tcsetpgrp = (fd: number, pgrp: number): void => void check(native.vb_tcsetpgrp(fd, pgrp), "tcsetpgrp");
+
+export function setSubreaper(on = true): void {
+  check(native.vb_set_subreaper(on ? 1 : 0), "prctl(PR_SET_CHILD_SUBREAPER)");
+}
+export const isSubreaper = (): boolean => check(native.vb_is_subreaper(), "prctl(PR_GET_CHILD_SUBREAPER)") === 1;
+export const setNoNewPrivs = (): void => void check(native.vb_set_no_new_privs(), "prctl(PR_SET_NO_NEW_PRIVS)");
+
+export { SysError };

@@ -1,0 +1,47 @@
+// Signal numbers, C-side signal counters (polled, never JS in a handler) and dispositions.
+import { check } from "./lib.ts";
+import { native } from "./native.ts";
+
+/** Linux signal numbers (x86-64 / generic). */
+export const Sig = {
+  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8,
+  SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15,
+  SIGSTKFLT: 16, SIGCHLD: 17, SIGCONT: 18, SIGSTOP: 19, SIGTSTP: 20, SIGTTIN: 21, SIGTTOU: 22,
+  SIGURG: 23, SIGXCPU: 24, SIGXFSZ: 25, SIGVTALRM: 26, SIGPROF: 27, SIGWINCH: 28, SIGIO: 29,
+  SIGPWR: 30, SIGSYS: 31,
+} as const;
+export type SignalName = keyof typeof Sig;
+
+export function signalNumber(name: string): number | undefined {
+  const n = name.toUpperCase().startsWith("SIG") ? name.toUpperCase() : `SIG${name.toUpperCase()}`;
+  return (Sig as Record<string, number>)[n];
+}
+
+export function signalName(num: number): string {
+  for (const [k, v] of Object.entries(Sig)) if (v === num) return k;
+  return `SIG${num}`;
+}
+
+/** Installs a C handler that only counts deliveries of `sig` (read with `signalCount`). */
+export function installSignalCounter(sig: number): void {
+  check(native.vb_sigcount_install(sig), "sigaction", `signal ${sig}`);
+}
+
+export function signalCount(sig: number): number {
+  return native.vb_sigcount_read(sig);
+}
+
+export function ignoreSignal(sig: number): void {
+  check(native.vb_signal_disposition(sig, 1), "sigaction(SIG_IGN)", `signal ${sig}`);
+}
+
+export function defaultSignal(sig: number): void {
+  check(native.vb_signal_disposition(sig, 0), "sigaction(SIG_DFL)", `signal ${sig}`);
+}
+
+/** Blocked and ignored signal masks of the calling thread/process (bit n-1 = signal n). */
+export function signalState(): { blocked: bigint; ignored: bigint } {
+  const out = new BigUint64Array(2);
+  check(native.vb_signal_state(out), "sigprocmask");
+  return { blocked: out[0]!, ignored: out[1]! };
+}
