@@ -22,7 +22,7 @@ export PATH="$(pwd)/node_modules/.bin:$PATH"
 case "$job" in
   build) ;;
   start) exec ./dist/vector-boot boot --config examples/demo.json "$@" ;;
-  test) exec "$BUN" test "$@" ;;
+  test) exec "$BUN" test --timeout 120000 "$@" ;;
   bench) exec "$BUN" bench/run-all.ts "$@" ;;
   typecheck) exec "$BUN" x tsc -p tsconfig.json ;;
   *) echo "bootstrap: unknown job '$job' (start|test|build|bench|typecheck)" >&2; exit 64 ;;

@@ -24,8 +24,8 @@ export class Reaper {
     if (this.running) return this;
     this.running = true;
     process.on("SIGCHLD", this.onSigchld);
+    // A ref'd timer: it also keeps the event loop alive while children may still exit.
     this.poll = setInterval(() => this.reapNow(), pollMs);
-    this.poll.unref?.();
     this.reapNow();
     return this;
   }

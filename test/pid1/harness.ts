@@ -1,0 +1,82 @@
+// Runs the real dist/vector-boot (as a subreaper on the host or as PID 1 under unshare) for tests.
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const root = resolve(import.meta.dir, "../..");
+export const exe = join(root, "dist/vector-boot");
+export const model = join(root, "dist/vectorland.gguf");
+
+if (!existsSync(exe)) throw new Error(`${exe} missing: run scripts/build.ts (npm test does)`);
+
+export function tempDir(prefix = "vb-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function writeJson(dir: string, name: string, value: unknown): string {
+  const p = join(dir, name);
+  writeFileSync(p, JSON.stringify(value, null, 2));
+  return p;
+}
+
+export interface Run {
+  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  /** The init's pid on the host (the namespace's PID 1 when wrapped in unshare). */
+  initPid: () => Promise<number>;
+  result: (timeoutMs: number) => Promise<{ code: number; stdout: string; stderr: string; ms: number }>;
+}
+
+/** Starts `dist/vector-boot ARGS`, as PID 1 of a new PID namespace when `pid1`. */
+export function start(args: string[], opts: { pid1?: boolean; env?: Record<string, string>; cwd?: string } = {}): Run {
+  const argv = opts.pid1 ? ["unshare", "--pid", "--fork", "--mount-proc", exe, ...args] : [exe, ...args];
+  const t0 = performance.now();
+  const proc = Bun.spawn(argv, {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    cwd: opts.cwd ?? root,
+    env: { ...process.env, NO_COLOR: "1", JSC_SIGNAL_FOR_GC: "40", ...opts.env },
+  });
+  const initPid = async (): Promise<number> => {
+    if (!opts.pid1) return proc.pid;
+    for (let i = 0; i < 200; i++) {
+      const kids = childrenOf(proc.pid);
+      if (kids.length > 0) return kids[0]!;
+      await Bun.sleep(10);
+    }
+    throw new Error("unshare did not start its child within 2 s");
+  };
+  const result = async (timeoutMs: number) => {
+    const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    clearTimeout(timer);
+    return { code, stdout, stderr, ms: performance.now() - t0 };
+  };
+  return { proc, initPid, result };
+}
+
+/** Pids whose parent is `pid` (from /proc/PID/task/TID/children). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const s = readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim();
+      if (s) out.push(...s.split(/\s+/).map(Number));
+    }
+  } catch {
+    /* gone */
+  }
+  return out;
+}
+
+/** Waits until `text()` contains `needle` (bounded). */
+export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (performance.now() < end) {
+    if (cond()) return;
+    await Bun.sleep(10);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export const sleep = (ms: number) => Bun.sleep(ms);
