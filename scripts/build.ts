@@ -89,8 +89,9 @@ if (stale(exe, Math.max(mtime(bare), mtime(model)))) {
     renameSync(tmp, exe);
     console.error(`build: model appended to dist/vector-boot at offset ${r.offset} (${r.size} bytes)`);
   } else {
-    copyFileSync(bare, exe);
-    chmodSync(exe, 0o755);
+    copyFileSync(bare, `${exe}.tmp`);
+    chmodSync(`${exe}.tmp`, 0o755);
+    renameSync(`${exe}.tmp`, exe); // rename: a running dist/vector-boot stays intact (ETXTBSY otherwise)
     console.error("build: dist/vector-boot (no embedded model yet)");
   }
 }

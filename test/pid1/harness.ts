@@ -19,6 +19,23 @@ export function writeJson(dir: string, name: string, value: unknown): string {
   return p;
 }
 
+const live = new Set<Bun.Subprocess>();
+
+/** Kills whatever a test left running (call from afterEach): the init, and for unshare its namespace. */
+export function killLeftovers(): void {
+  for (const p of live) {
+    for (const c of childrenOf(p.pid)) {
+      try {
+        process.kill(c, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    p.kill("SIGKILL");
+  }
+  live.clear();
+}
+
 export interface Run {
   proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
   /** The init's pid on the host (the namespace's PID 1 when wrapped in unshare). */
@@ -37,6 +54,8 @@ export function start(args: string[], opts: { pid1?: boolean; env?: Record<strin
     cwd: opts.cwd ?? root,
     env: { ...process.env, NO_COLOR: "1", JSC_SIGNAL_FOR_GC: "40", ...opts.env },
   });
+  live.add(proc);
+  void proc.exited.then(() => live.delete(proc));
   const initPid = async (): Promise<number> => {
     if (!opts.pid1) return proc.pid;
     for (let i = 0; i < 200; i++) {

@@ -1,7 +1,9 @@
 // tini-style mode (`vector-boot -- CMD`) as PID 1 in a PID namespace and as a subreaper on the host.
-import { describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { root, start } from "./harness.ts";
+import { killLeftovers, root, start } from "./harness.ts";
+
+afterEach(killLeftovers);
 
 const orphans = join(root, "test/fixtures/orphans.sh");
 
