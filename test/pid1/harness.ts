@@ -1,6 +1,5 @@
 // Runs the real dist/vector-boot (as a subreaper on the host or as PID 1 under unshare) for tests.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 export const root = resolve(import.meta.dir, "../..");
@@ -9,8 +8,11 @@ export const model = join(root, "dist/vectorland.gguf");
 
 if (!existsSync(exe)) throw new Error(`${exe} missing: run scripts/build.ts (npm test does)`);
 
+/** A fresh directory outside /tmp (as PID 1 the init mounts its own tmpfs on /tmp, hiding the host's). */
 export function tempDir(prefix = "vb-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const base = join(root, ".cache/test-tmp");
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(join(base, prefix));
 }
 
 export function writeJson(dir: string, name: string, value: unknown): string {

@@ -1,0 +1,104 @@
+// `vector-boot boot` with real services: ordered stop, grace then SIGKILL, restart back-off, storm limit.
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { bootArgs } from "./boot-args.ts";
+
+afterEach(killLeftovers);
+
+const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
+const lines = (p: string) => read(p).split("\n").filter(Boolean);
+
+/** A service that records its start, and on TERM records its stop and exits. */
+function polite(name: string, out: string, extra: Record<string, unknown> = {}) {
+  return { name, argv: ["sh", "-c", `echo start-${name} >> ${out}; trap 'echo stop-${name} >> ${out}; exit 0' TERM; while :; do sleep 0.02; done`], grace_ms: 3000, ...extra };
+}
+
+describe("boot mode services", () => {
+  test("TERM with three services, one ignoring TERM: others stop at once, the stubborn one is killed at the grace limit", async () => {
+    const dir = tempDir();
+    const out = join(dir, "events.log");
+    const cfg = writeJson(dir, "config.json", {
+      heartbeat_ms: 50,
+      services: [
+        polite("alpha", out),
+        { name: "stubborn", argv: ["sh", "-c", `echo start-stubborn >> ${out}; trap '' TERM; while :; do sleep 0.02; done`], grace_ms: 1500 },
+        polite("gamma", out),
+      ],
+    });
+    const run = start(["boot", ...bootArgs(), "--config", cfg]);
+    await waitFor(() => lines(out).filter((l) => l.startsWith("start-")).length === 3, 10_000, "three services started");
+    const t0 = performance.now();
+    process.kill(run.proc.pid, "SIGTERM");
+    await waitFor(() => read(out).includes("stop-alpha") && read(out).includes("stop-gamma"), 1_000, "polite services to stop at once");
+    const r = await run.result(10_000);
+    const took = performance.now() - t0;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/service ignored SIGTERM for 1500 ms; sending SIGKILL service=stubborn/);
+    expect(took).toBeGreaterThanOrEqual(1_400);
+    expect(took).toBeLessThan(1_500 + 1_000);
+  }, 30_000);
+
+  test("services stop in reverse dependency order (recorded)", async () => {
+    const dir = tempDir();
+    const out = join(dir, "events.log");
+    const cfg = writeJson(dir, "config.json", {
+      services: [polite("db", out), polite("api", out, { depends_on: ["db"] }), polite("web", out, { depends_on: ["api"] })],
+    });
+    const run = start(["boot", ...bootArgs(), "--config", cfg]);
+    await waitFor(() => lines(out).length === 3, 10_000, "three services started");
+    expect(lines(out)).toEqual(["start-db", "start-api", "start-web"]);
+    process.kill(run.proc.pid, "SIGTERM");
+    const r = await run.result(10_000);
+    expect(r.code).toBe(0);
+    expect(lines(out).slice(3)).toEqual(["stop-web", "stop-api", "stop-db"]);
+    expect(r.stderr).toContain("services stopped order=web,api,db");
+  }, 30_000);
+
+  test("a crashing on-failure service is restarted with growing back-off, then stopped by the storm limit", async () => {
+    const dir = tempDir();
+    const out = join(dir, "starts.log");
+    const cfg = writeJson(dir, "config.json", {
+      services: [{ name: "crasher", argv: ["sh", "-c", `date +%s%N >> ${out}; exit 3`], restart: "on-failure", backoff_initial_ms: 100, backoff_factor: 2, storm_max: 3, storm_window_ms: 60000 }],
+    });
+    const run = start(["boot", ...bootArgs(), "--config", cfg]);
+    await waitFor(() => run.proc.exitCode !== null || /restart storm/.test(read(out) + ""), 100, "").catch(() => {});
+    await waitFor(() => lines(out).length >= 4, 10_000, "four starts");
+    await Bun.sleep(300);
+    process.kill(run.proc.pid, "SIGTERM");
+    const r = await run.result(10_000);
+    expect(r.stderr).toMatch(/ERROR supervisor: restart storm: 3 restarts within 60000 ms \(limit 3\); giving up service=crasher/);
+    const t = lines(out).map((l) => Number(l) / 1e6);
+    expect(t.length).toBe(4);
+    const gaps = [t[1]! - t[0]!, t[2]! - t[1]!, t[3]! - t[2]!];
+    expect(gaps[0]).toBeGreaterThanOrEqual(95);
+    expect(gaps[1]).toBeGreaterThanOrEqual(195);
+    expect(gaps[2]).toBeGreaterThanOrEqual(395);
+  }, 30_000);
+
+  test("a restart: never service that exits stays down", async () => {
+    const dir = tempDir();
+    const out = join(dir, "starts.log");
+    const cfg = writeJson(dir, "config.json", { services: [{ name: "once", argv: ["sh", "-c", `echo started >> ${out}; exit 1`], restart: "never" }] });
+    const run = start(["boot", ...bootArgs(), "--config", cfg]);
+    await waitFor(() => lines(out).length === 1, 10_000, "one start");
+    await Bun.sleep(700);
+    process.kill(run.proc.pid, "SIGTERM");
+    const r = await run.result(10_000);
+    expect(lines(out)).toEqual(["started"]);
+    expect(r.stderr).toContain("restart=never, staying down service=once");
+  }, 30_000);
+
+  test("as PID 1 the boot runs services and the shutdown ends the namespace with reboot(2)", async () => {
+    const dir = tempDir();
+    const out = join(dir, "events.log");
+    const cfg = writeJson(dir, "config.json", { services: [polite("svc", out)] });
+    const r = await start(["boot", ...bootArgs(), "--config", cfg, "--set", "shutdown_after=1"], { pid1: true }).result(15_000);
+    expect(lines(out)).toEqual(["start-svc", "stop-svc"]);
+    expect(r.stderr).toContain("mode=pid1");
+    expect(r.stderr).toContain("poweroff now");
+    // reboot(2) in a PID namespace ends it: its init dies of SIGINT (power off), unshare reports 130.
+    expect(r.code).toBe(130);
+  }, 30_000);
+});
