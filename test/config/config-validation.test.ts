@@ -1,0 +1,122 @@
+// Config files and kernel command lines that are wrong get a message naming the field.
+import { afterEach, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadConfig, startOrder, validateConfig } from "../../src/config/load.ts";
+import { parseCmdline, tokenizeCmdline } from "../../src/config/cmdline.ts";
+import { ConfigError } from "../../src/errors.ts";
+import { killLeftovers, start, tempDir, writeJson } from "../pid1/harness.ts";
+import { bootArgs } from "../pid1/boot-args.ts";
+
+afterEach(killLeftovers);
+
+function problem(raw: unknown): ConfigError {
+  try {
+    validateConfig(raw, "cfg");
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error("config was accepted");
+}
+
+describe("config validation", () => {
+  test("an unknown top-level key is named", () => {
+    expect(problem({ heartbeat: 5 }).message).toContain('"heartbeat"');
+  });
+  test("an unknown key inside a service is named with its path", () => {
+    const e = problem({ services: [{ name: "a", argv: ["true"], restrat: "always" }] });
+    expect(e.field).toBe("cfg: services[0]");
+    expect(e.message).toContain('"restrat"');
+  });
+  test("a bad restart policy names services[i].restart", () => {
+    expect(problem({ services: [{ name: "a", argv: ["true"], restart: "sometimes" }] }).field).toBe("cfg: services[0].restart");
+  });
+  test("an empty argv is refused", () => {
+    expect(problem({ services: [{ name: "a", argv: [] }] }).field).toBe("cfg: services[0].argv");
+  });
+  test("an unknown stop signal is refused", () => {
+    expect(problem({ services: [{ name: "a", argv: ["x"], stop_signal: "SIGFOO" }] }).field).toBe("cfg: services[0].stop_signal");
+  });
+  test("duplicate service names are refused", () => {
+    expect(problem({ services: [{ name: "a", argv: ["x"] }, { name: "a", argv: ["y"] }] }).message).toContain("duplicate service name");
+  });
+  test("a dependency on an unknown service is refused", () => {
+    expect(problem({ services: [{ name: "a", argv: ["x"], depends_on: ["b"] }] }).field).toBe("cfg: services[0].depends_on[0]");
+  });
+  test("a dependency cycle is refused and shown", () => {
+    const e = problem({ services: [{ name: "a", argv: ["x"], depends_on: ["b"] }, { name: "b", argv: ["y"], depends_on: ["a"] }] });
+    expect(e.message).toContain("dependency cycle: a -> b -> a");
+  });
+  test("start order follows dependencies, config order otherwise", () => {
+    const c = validateConfig({ services: [{ name: "web", argv: ["x"], depends_on: ["db"] }, { name: "db", argv: ["y"] }, { name: "log", argv: ["z"] }] });
+    expect(startOrder(c)).toEqual(["db", "web", "log"]);
+  });
+});
+
+describe("kernel command line", () => {
+  test("tokenizes quotes like the kernel", () => {
+    expect(tokenizeCmdline('console=ttyS0 vector.hostname="vb 1" quiet')).toEqual(["console=ttyS0", "vector.hostname=vb 1", "quiet"]);
+  });
+  test("vector.* keys override, other keys are ignored", () => {
+    const r = parseCmdline("root=/dev/sda vector.heartbeat_ms=20 vector.shutdown=reboot vector.shutdown_after=2.5");
+    expect(r.errors).toEqual([]);
+    expect(r.overrides).toEqual({ heartbeat_ms: 20, shutdown: "reboot", shutdown_after: 2.5 });
+  });
+  test("a bad value names the key and the value", () => {
+    const r = parseCmdline("vector.heartbeat_ms=fast");
+    expect(r.errors[0]!.field).toBe("kernel command line vector.heartbeat_ms");
+    expect(r.errors[0]!.message).toContain('"fast"');
+  });
+  test("an unknown vector.* key is reported", () => {
+    expect(parseCmdline("vector.hartbeat_ms=5").errors[0]!.message).toContain("unknown key");
+  });
+  test("lenient loading (PID 1) keeps going with defaults and returns warnings", () => {
+    const dir = tempDir();
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, "{ not json");
+    const r = loadConfig({ file: bad, cmdline: "vector.heartbeat_ms=0 vector.grace_ms=100", lenient: true });
+    expect(r.config.heartbeat_ms).toBe(100);
+    expect(r.config.grace_ms).toBe(100);
+    expect(r.warnings.map((w) => w.field)).toEqual(["kernel command line vector.heartbeat_ms", bad]);
+  });
+  test("strict loading (not PID 1) throws on the first problem", () => {
+    expect(() => loadConfig({ cmdline: "vector.shutdown=explode", lenient: true })).not.toThrow();
+    expect(() => loadConfig({ cmdline: "vector.shutdown=explode", lenient: false })).toThrow(ConfigError);
+  });
+});
+
+describe("config errors from the real executable", () => {
+  test("a malformed config file exits 78 naming the file, outside PID 1", async () => {
+    const dir = tempDir();
+    const p = join(dir, "broken.json");
+    writeFileSync(p, '{"services": [');
+    const r = await start(["boot", ...bootArgs(), "--config", p]).result(10_000);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(`${p}: not valid JSON`);
+    expect(r.stderr).not.toContain("    at ");
+  });
+  test("an unknown key exits 78 naming it", async () => {
+    const p = writeJson(tempDir(), "c.json", { services: [{ name: "a", argv: ["true"], retsart: "never" }] });
+    const r = await start(["boot", ...bootArgs(), "--config", p]).result(10_000);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("services[0]");
+    expect(r.stderr).toContain('"retsart"');
+  });
+  test("a bad kernel command line value exits 78 naming the key", async () => {
+    const r = await start(["boot", ...bootArgs(), "--cmdline", "vector.heartbeat_ms=-5"]).result(10_000);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("vector.heartbeat_ms");
+  });
+  test("as PID 1 a malformed config and bad command line are reported and the boot goes on (no panic)", async () => {
+    const dir = tempDir();
+    const p = join(dir, "broken.json");
+    writeFileSync(p, "[1,2");
+    const r = await start(["boot", ...bootArgs(), "--config", p, "--cmdline", "vector.heartbeat_ms=oops vector.shutdown_after=0.5"], { pid1: true }).result(15_000);
+    expect(r.stderr).toContain('invalid setting ignored, default used field="kernel command line vector.heartbeat_ms"');
+    expect(r.stderr).toContain(`field=${p}`);
+    expect(r.stderr).toContain("phase heartbeat");
+    expect(r.stderr).toContain("poweroff now");
+    expect(r.code).toBe(130);
+  }, 20_000);
+});
