@@ -86,8 +86,11 @@ function openFile(path: string, verify: boolean): ModelSource {
   return src;
 }
 
-/** Default fallback when running from source: dist/vectorland.gguf at the project root. */
-export const defaultFallbackModel = resolve(import.meta.dir, "../../dist/vectorland.gguf");
+/** True inside a `bun build --compile` executable (its modules live under /$bunfs). */
+const compiled = import.meta.dir.startsWith("/$bunfs") || import.meta.dir.startsWith("B:/~BUN");
+
+/** Fallback when running from source: dist/vectorland.gguf at the project root. None in a compiled executable. */
+export const defaultFallbackModel: string | null = compiled ? null : resolve(import.meta.dir, "../../dist/vectorland.gguf");
 
 /**
  * Opens the model to boot. No path: the GGUF embedded in the running executable (trailer at the end of

@@ -1,0 +1,93 @@
+// `vector-boot initramfs` (and scripts/build-initramfs.ts): builds the reproducible, compressed cpio image to boot.
+import { existsSync } from "node:fs";
+import { basename, resolve } from "node:path";
+import { z } from "zod";
+import { UsageError } from "../errors.ts";
+import { CONFIG_PATH, EXE_PATH, INIT_PATH, writeInitramfs } from "../initramfs/build.ts";
+import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
+import { wantsHelp, type Command } from "./command.ts";
+
+const help = `Usage: vector-boot initramfs [-o OUT] [--exe FILE] [--preinit FILE] [--config FILE]
+                             [--modules-dir DIR --module NAME...] [--compress gzip|zstd|none]
+
+Writes a cpio "newc" initramfs (no external cpio) holding ${INIT_PATH} (the static pre-init),
+${EXE_PATH} (the executable with its model), the ELF interpreter and every shared library they
+need (read from PT_INTERP and DT_NEEDED, recursively, searched like ld.so does), the mount points
+and device nodes the kernel expects, ${CONFIG_PATH} and kernel modules when given.
+Reproducible: sorted entries, root owner, mtime SOURCE_DATE_EPOCH (or 0), fixed gzip header.
+
+Options:
+  -o, --output OUT       image to write (default dist/initramfs.cpio.gz)
+  --exe FILE             executable to install (default dist/vector-boot)
+  --preinit FILE         static pre-init installed as /init (default dist/native/preinit)
+  --config FILE          config file installed as ${CONFIG_PATH}
+  --runtime-lib FILE     a shared object loaded at run time whose dependencies are needed too
+                         (repeatable; default dist/native/libvbshim.so when it exists)
+  --modules-dir DIR      a lib/modules/<version> directory with modules.dep
+  --kernel-version VER   version directory name in the image (default: basename of --modules-dir)
+  --module NAME          kernel module to include with its dependencies (repeatable)
+  --file SRC:DEST        extra host file copied to DEST in the image (repeatable)
+  --compress ALG         gzip (default), zstd or none
+  --list                 print every entry of the image
+  -h, --help             this text`;
+
+const schema = z.object({
+  output: nonEmpty.optional(),
+  exe: nonEmpty.optional(),
+  preinit: nonEmpty.optional(),
+  config: nonEmpty.optional(),
+  "runtime-lib": z.array(nonEmpty).optional(),
+  "modules-dir": nonEmpty.optional(),
+  "kernel-version": nonEmpty.optional(),
+  module: z.array(nonEmpty).optional(),
+  file: z.array(z.string().regex(/^[^:]+:\/[^:]+$/, "expected SRC:/ABSOLUTE/DEST")).optional(),
+  compress: z.enum(["gzip", "zstd", "none"]).optional(),
+  list: z.boolean().optional(),
+  positionals: z.array(z.string()).max(0, "initramfs takes no positional arguments"),
+});
+
+/** Runs the command with defaults resolved against `root` (the project root for the build script, else the cwd). */
+export async function runInitramfs(args: string[], root = process.cwd()): Promise<number> {
+  if (wantsHelp(args)) {
+    out(help);
+    return 0;
+  }
+  const a = parseCommandArgs("initramfs", args, {
+    output: { type: "string", short: "o" },
+    exe: { type: "string" },
+    preinit: { type: "string" },
+    config: { type: "string" },
+    "runtime-lib": { type: "string", multiple: true },
+    "modules-dir": { type: "string" },
+    "kernel-version": { type: "string" },
+    module: { type: "string", multiple: true },
+    file: { type: "string", multiple: true },
+    compress: { type: "string" },
+    list: { type: "boolean" },
+  }, schema);
+  if (a.module?.length && !a["modules-dir"]) throw new UsageError("initramfs: --module needs --modules-dir");
+  const shim = resolve(root, "dist/native/libvbshim.so");
+  const compress = a.compress ?? "gzip";
+  const output = a.output ?? resolve(root, `dist/initramfs.cpio${compress === "gzip" ? ".gz" : compress === "zstd" ? ".zst" : ""}`);
+  const t0 = performance.now();
+  const r = writeInitramfs(output, {
+    exe: a.exe ?? resolve(root, "dist/vector-boot"),
+    preinit: a.preinit ?? resolve(root, "dist/native/preinit"),
+    config: a.config,
+    runtimeLibs: a["runtime-lib"] ?? (existsSync(shim) ? [shim] : []),
+    modules: a["modules-dir"] ? { dir: a["modules-dir"], version: a["kernel-version"] ?? basename(resolve(a["modules-dir"])), names: a.module ?? [] } : undefined,
+    files: (a.file ?? []).map((f) => ({ src: f.slice(0, f.indexOf(":")), dest: f.slice(f.indexOf(":") + 1) })),
+    compression: compress,
+    progress: (line) => process.stderr.write(`${line}\n`),
+  });
+  if (a.list) for (const e of [...r.entries].sort((x, y) => (x.path < y.path ? -1 : 1))) out(`${e.type.padEnd(7)} /${e.path}${e.type === "symlink" ? ` -> ${e.target}` : ""}`);
+  out(`${output}: ${r.bytes.length} bytes (${(r.bytes.length / 1048576).toFixed(1)} MiB, ${r.compression}; ${r.uncompressedSize} bytes unpacked, ${r.entries.length} entries) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return 0;
+}
+
+export const command: Command = {
+  name: "initramfs",
+  summary: "build a reproducible initramfs (cpio newc) that boots into vector-boot",
+  help,
+  run: (args) => runInitramfs(args),
+};

@@ -1,0 +1,136 @@
+// Assembles the initramfs: /init, /sbin/vector-boot, its loader and libraries (from ELF headers), devices, config, modules.
+import { existsSync, fsyncSync, closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { PackageError } from "../errors.ts";
+import { writeCpio, type CpioEntry } from "./cpio.ts";
+import { elfDependencies, type ElfDependency } from "./elf-deps.ts";
+import { readElf } from "./elf.ts";
+import { selectModules } from "./modules.ts";
+import { InitramfsTree, normalizedMode } from "./tree.ts";
+
+/** Where things live inside the image (the pre-init execs EXE_PATH; the init reads CONFIG_PATH). */
+export const INIT_PATH = "/init";
+export const EXE_PATH = "/sbin/vector-boot";
+export const CONFIG_PATH = "/etc/vector-boot/config.json";
+
+export type Compression = "gzip" | "zstd" | "none";
+
+export interface InitramfsOptions {
+  /** The static pre-init, installed as /init. */
+  preinit: string;
+  /** The vector-boot executable (with its model appended), installed as /sbin/vector-boot. */
+  exe: string;
+  /** Optional config file, installed as /etc/vector-boot/config.json. */
+  config?: string;
+  /** Shared objects loaded at run time (e.g. the shim Bun extracts and dlopens): their dependencies are added. */
+  runtimeLibs?: string[];
+  /** Kernel modules: `dir` is a lib/modules/<version> directory with modules.dep; `names` the modules wanted. */
+  modules?: { dir: string; version: string; names: string[] };
+  /** Extra host files: copied to `dest` in the image. */
+  files?: { src: string; dest: string }[];
+  compression?: Compression;
+  /** mtime of every entry (default: SOURCE_DATE_EPOCH or 0). */
+  mtime?: number;
+  /** One line per stage. */
+  progress?: (line: string) => void;
+}
+
+export interface InitramfsResult {
+  bytes: Uint8Array;
+  entries: CpioEntry[];
+  dependencies: ElfDependency[];
+  uncompressedSize: number;
+  compression: Compression;
+}
+
+function sourceDateEpoch(): number {
+  const v = process.env.SOURCE_DATE_EPOCH;
+  return v && /^\d+$/.test(v) ? Number(v) : 0;
+}
+
+function requireFile(path: string, what: string): void {
+  if (!existsSync(path) || !statSync(path).isFile()) throw new PackageError(`initramfs.${what}`, `${path} not found (run scripts/build.ts first?)`);
+}
+
+export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
+  const progress = opts.progress ?? (() => {});
+  const compression = opts.compression ?? "gzip";
+  requireFile(opts.preinit, "preinit");
+  requireFile(opts.exe, "exe");
+  const tree = new InitramfsTree();
+
+  // 1. Shared libraries, from the ELF headers of the executable and of run-time loaded objects.
+  const t0 = performance.now();
+  const preinitElf = readElf(opts.preinit);
+  if (preinitElf?.interp) progress(`initramfs: warning: ${opts.preinit} is dynamically linked (${preinitElf.interp}); /init should be static`);
+  const deps: ElfDependency[] = [];
+  for (const obj of [opts.preinit, opts.exe, ...(opts.runtimeLibs ?? [])]) {
+    if (!readElf(obj)) throw new PackageError("initramfs.elf", `${obj} is not an ELF file`);
+    for (const d of elfDependencies(obj)) if (!deps.some((x) => x.path === d.path)) deps.push(d);
+  }
+  for (const d of [...deps].sort((a, b) => (a.path < b.path ? -1 : 1))) tree.hostPath(d.path);
+  progress(`initramfs: ELF dependencies: ${deps.map((d) => d.path).join(" ") || "none"} (${(performance.now() - t0).toFixed(0)} ms)`);
+
+  // 2. Directories, mount points and the device nodes the kernel and the pre-init need before devtmpfs.
+  for (const d of ["dev", "proc", "sys", "run", "etc", "sbin", "var", "var/lib", "mnt"]) tree.dir(d);
+  tree.dir("root", 0o700);
+  tree.dir("tmp", 0o1777);
+  tree.dir("dev/shm", 0o1777);
+  tree.chardev("dev/console", 5, 1, 0o600);
+  tree.chardev("dev/null", 1, 3, 0o666);
+  tree.chardev("dev/kmsg", 1, 11, 0o644);
+  tree.chardev("dev/ttyS0", 4, 64, 0o600);
+
+  // 3. The programs and the config.
+  tree.file(INIT_PATH, new Uint8Array(readFileSync(opts.preinit)), 0o755);
+  tree.file(EXE_PATH, new Uint8Array(readFileSync(opts.exe)), 0o755);
+  if (opts.config) {
+    requireFile(opts.config, "config");
+    tree.file(CONFIG_PATH, new Uint8Array(readFileSync(opts.config)), 0o644);
+  }
+  for (const f of opts.files ?? []) {
+    requireFile(f.src, "files");
+    tree.file(f.dest, new Uint8Array(readFileSync(f.src)), normalizedMode(statSync(f.src).mode));
+  }
+  progress(`initramfs: programs: ${INIT_PATH} (${statSync(opts.preinit).size} bytes), ${EXE_PATH} (${statSync(opts.exe).size} bytes)${opts.config ? `, ${CONFIG_PATH}` : ""}`);
+
+  // 4. Kernel modules with a modules.dep covering exactly the ones included.
+  if (opts.modules && opts.modules.names.length > 0) {
+    const sel = selectModules(opts.modules.dir, opts.modules.names);
+    const base = `lib/modules/${opts.modules.version}`;
+    for (const f of sel.files) tree.file(`${base}/${f}`, new Uint8Array(readFileSync(join(opts.modules.dir, f))));
+    tree.file(`${base}/modules.dep`, new TextEncoder().encode(sel.modulesDep));
+    progress(`initramfs: kernel modules (${opts.modules.version}): ${sel.files.length} files`);
+  }
+
+  // 5. Archive and compress.
+  const entries = tree.list();
+  const t1 = performance.now();
+  const cpio = writeCpio(entries, { mtime: opts.mtime ?? sourceDateEpoch() });
+  progress(`initramfs: cpio newc: ${entries.length} entries, ${cpio.length} bytes (${(performance.now() - t1).toFixed(0)} ms)`);
+  const t2 = performance.now();
+  const bytes = compression === "gzip" ? Bun.gzipSync(cpio, { level: 6 }) : compression === "zstd" ? Bun.zstdCompressSync(cpio, { level: 9 }) : cpio;
+  if (compression !== "none") progress(`initramfs: ${compression}: ${bytes.length} bytes (${(performance.now() - t2).toFixed(0)} ms)`);
+  return { bytes, entries, dependencies: deps, uncompressedSize: cpio.length, compression };
+}
+
+/** Builds and writes the image atomically (temp file, fsync, rename). */
+export function writeInitramfs(out: string, opts: InitramfsOptions): InitramfsResult {
+  const r = buildInitramfs(opts);
+  const tmp = `${out}.tmp-${process.pid}`;
+  try {
+    const fd = openSync(tmp, "w", 0o644);
+    try {
+      for (let w = 0; w < r.bytes.length; ) w += writeSync(fd, r.bytes, w, r.bytes.length - w);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, out);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  opts.progress?.(`initramfs: wrote ${out}: ${r.bytes.length} bytes (${(r.bytes.length / 1048576).toFixed(1)} MiB)`);
+  return r;
+}

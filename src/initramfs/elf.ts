@@ -1,0 +1,115 @@
+// Minimal ELF reader for packaging: class, machine, PT_INTERP, and the dynamic section's NEEDED/RPATH/RUNPATH/SONAME.
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { PackageError } from "../errors.ts";
+
+const PT_LOAD = 1;
+const PT_DYNAMIC = 2;
+const PT_INTERP = 3;
+const DT_NULL = 0n;
+const DT_NEEDED = 1n;
+const DT_STRTAB = 5n;
+const DT_STRSZ = 10n;
+const DT_SONAME = 14n;
+const DT_RPATH = 15n;
+const DT_RUNPATH = 29n;
+
+export interface ElfInfo {
+  path: string;
+  /** 32 or 64. */
+  bits: 32 | 64;
+  littleEndian: boolean;
+  /** e_machine (62 = x86-64, 183 = AArch64). */
+  machine: number;
+  /** e_type (2 = EXEC, 3 = DYN). */
+  type: number;
+  /** PT_INTERP: the program interpreter (dynamic loader) path, or null for static / shared objects. */
+  interp: string | null;
+  needed: string[];
+  rpath: string[];
+  runpath: string[];
+  soname: string | null;
+}
+
+interface Segment {
+  type: number;
+  offset: number;
+  vaddr: number;
+  filesz: number;
+}
+
+/** Reads the ELF headers of `path` (never the whole file). Returns null when the file is not ELF. */
+export function readElf(path: string): ElfInfo | null {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const read = (off: number, len: number, field: string): DataView => {
+      if (off < 0 || len < 0 || off + len > size) throw new PackageError(`elf.${field}`, `${path}: range [${off}, ${off + len}) outside the file (${size} bytes)`);
+      const b = new Uint8Array(len);
+      if (readSync(fd, b, 0, len, off) !== len) throw new PackageError(`elf.${field}`, `${path}: short read`);
+      return new DataView(b.buffer);
+    };
+    if (size < 52) return null;
+    const id = read(0, 16, "ident");
+    if (id.getUint32(0) !== 0x7f454c46) return null;
+    const cls = id.getUint8(4);
+    const data = id.getUint8(5);
+    if ((cls !== 1 && cls !== 2) || (data !== 1 && data !== 2)) throw new PackageError("elf.ident", `${path}: unknown class ${cls} / data encoding ${data}`);
+    const bits = cls === 2 ? 64 : 32;
+    const le = data === 1;
+    const eh = read(0, bits === 64 ? 64 : 52, "header");
+    const word = (v: DataView, at: number): number => (bits === 64 ? Number(v.getBigUint64(at, le)) : v.getUint32(at, le));
+    const type = eh.getUint16(16, le);
+    const machine = eh.getUint16(18, le);
+    const phoff = word(eh, bits === 64 ? 32 : 28);
+    const phentsize = eh.getUint16(bits === 64 ? 54 : 42, le);
+    const phnum = eh.getUint16(bits === 64 ? 56 : 44, le);
+    if (phnum > 0 && phentsize < (bits === 64 ? 56 : 32)) throw new PackageError("elf.phentsize", `${path}: program header entry size ${phentsize} too small`);
+    const segs: Segment[] = [];
+    const ph = phnum > 0 ? read(phoff, phentsize * phnum, "phdrs") : new DataView(new ArrayBuffer(0));
+    for (let i = 0; i < phnum; i++) {
+      const b = i * phentsize;
+      segs.push(
+        bits === 64
+          ? { type: ph.getUint32(b, le), offset: word(ph, b + 8), vaddr: word(ph, b + 16), filesz: word(ph, b + 32) }
+          : { type: ph.getUint32(b, le), offset: ph.getUint32(b + 4, le), vaddr: ph.getUint32(b + 8, le), filesz: ph.getUint32(b + 16, le) },
+      );
+    }
+    const cstring = (v: DataView, at: number): string => {
+      let end = at;
+      while (end < v.byteLength && v.getUint8(end) !== 0) end++;
+      return new TextDecoder().decode(new Uint8Array(v.buffer, v.byteOffset + at, end - at));
+    };
+    const interpSeg = segs.find((s) => s.type === PT_INTERP);
+    const interp = interpSeg ? cstring(read(interpSeg.offset, interpSeg.filesz, "interp"), 0) : null;
+    const info: ElfInfo = { path, bits, littleEndian: le, machine, type, interp, needed: [], rpath: [], runpath: [], soname: null };
+    const dynSeg = segs.find((s) => s.type === PT_DYNAMIC);
+    if (!dynSeg) return info;
+    const dyn = read(dynSeg.offset, dynSeg.filesz, "dynamic");
+    const entSize = bits === 64 ? 16 : 8;
+    const entries: [bigint, number][] = [];
+    for (let at = 0; at + entSize <= dyn.byteLength; at += entSize) {
+      const tag = bits === 64 ? dyn.getBigInt64(at, le) : BigInt(dyn.getInt32(at, le));
+      if (tag === DT_NULL) break;
+      entries.push([tag, word(dyn, at + entSize / 2)]);
+    }
+    const strtabAddr = entries.find(([t]) => t === DT_STRTAB)?.[1];
+    const strsz = entries.find(([t]) => t === DT_STRSZ)?.[1];
+    if (strtabAddr === undefined || strsz === undefined) return info;
+    const load = segs.find((s) => s.type === PT_LOAD && strtabAddr >= s.vaddr && strtabAddr < s.vaddr + s.filesz);
+    if (!load) throw new PackageError("elf.strtab", `${path}: DT_STRTAB 0x${strtabAddr.toString(16)} is in no loadable segment`);
+    const strtab = read(strtabAddr - load.vaddr + load.offset, Math.min(strsz, load.vaddr + load.filesz - strtabAddr), "strtab");
+    const str = (off: number): string => {
+      if (off >= strtab.byteLength) throw new PackageError("elf.strtab", `${path}: string offset ${off} past the string table`);
+      return cstring(strtab, off);
+    };
+    for (const [tag, val] of entries) {
+      if (tag === DT_NEEDED) info.needed.push(str(val));
+      else if (tag === DT_RPATH) info.rpath.push(...str(val).split(":").filter(Boolean));
+      else if (tag === DT_RUNPATH) info.runpath.push(...str(val).split(":").filter(Boolean));
+      else if (tag === DT_SONAME) info.soname = str(val);
+    }
+    return info;
+  } finally {
+    closeSync(fd);
+  }
+}
