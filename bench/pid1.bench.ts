@@ -1,0 +1,66 @@
+// PID-1 benchmark: start-up of `X -- true` and orphan-reaping throughput, vector-boot vs tini and dumb-init.
+import { existsSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dir, "..");
+const exe = join(root, "dist/vector-boot");
+const outDir = join(root, ".cache/bench");
+mkdirSync(outDir, { recursive: true });
+
+function ensurePeers(): void {
+  if (existsSync("/usr/bin/tini") && existsSync("/usr/bin/dumb-init")) return;
+  console.error("bench: installing tini and dumb-init from Debian's packages");
+  Bun.spawnSync(["apt-get", "install", "-y", "-qq", "tini", "dumb-init"], { stdout: "ignore", stderr: "inherit" });
+}
+
+const storm = join(outDir, "orphan-storm");
+Bun.spawnSync(["gcc", "-O2", "-o", storm, join(root, "bench/c/orphan-storm.c")], { stderr: "inherit" });
+ensurePeers();
+
+interface Peer {
+  name: string;
+  argv: (cmd: string[]) => string[];
+}
+const peers: Peer[] = [{ name: "vector-boot", argv: (c) => [exe, "--", ...c] }];
+if (existsSync("/usr/bin/tini")) peers.push({ name: "tini", argv: (c) => ["/usr/bin/tini", "-s", "--", ...c] });
+if (existsSync("/usr/bin/dumb-init")) peers.push({ name: "dumb-init", argv: (c) => ["/usr/bin/dumb-init", ...c] });
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+function timeRun(argv: string[]): number {
+  const t0 = Bun.nanoseconds();
+  const r = Bun.spawnSync(argv, { stdout: "ignore", stderr: "ignore" });
+  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} exited ${r.exitCode}`);
+  return (Bun.nanoseconds() - t0) / 1e6;
+}
+
+console.log("## start-up: wall time of `INIT -- true` (ms), 40 runs each, as PID 1 of a new PID namespace");
+const startup: Record<string, number> = {};
+for (const p of peers) {
+  const argv = ["unshare", "--pid", "--fork", "--mount-proc", ...p.argv(["true"])];
+  timeRun(argv);
+  const xs = Array.from({ length: 40 }, () => timeRun(argv));
+  startup[p.name] = percentile(xs, 50);
+  console.log(`${p.name.padEnd(12)} p50 ${percentile(xs, 50).toFixed(2)} ms  p90 ${percentile(xs, 90).toFixed(2)} ms`);
+}
+const base = timeRun(["unshare", "--pid", "--fork", "--mount-proc", "true"]);
+console.log(`(unshare + true alone: ${base.toFixed(2)} ms)`);
+for (const p of peers.slice(1)) console.log(`ratio vector-boot/${p.name} start-up: ${(startup["vector-boot"]! / startup[p.name]!).toFixed(2)}x`);
+
+console.log("\n## reaping: 2000 double-forked orphans, time until the init has reaped them all (as PID 1)");
+const rate: Record<string, number> = {};
+for (const p of peers) {
+  const runs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = Bun.spawnSync(["unshare", "--pid", "--fork", "--mount-proc", ...p.argv([storm, "2000"])], { stdout: "pipe", stderr: "ignore" });
+    const m = /orphans=(\d+) spawn_s=([\d.]+) total_s=([\d.]+)/.exec(r.stdout.toString());
+    if (!m) throw new Error(`${p.name}: ${r.stdout}`);
+    runs.push(Number(m[1]) / Number(m[3]));
+  }
+  rate[p.name] = percentile(runs, 50);
+  console.log(`${p.name.padEnd(12)} ${rate[p.name]!.toFixed(0)} orphans/s (median of 3; includes the fork cost, same for all)`);
+}
+for (const p of peers.slice(1)) console.log(`ratio vector-boot/${p.name} reaping throughput: ${(rate["vector-boot"]! / rate[p.name]!).toFixed(2)}x`);
