@@ -101,4 +101,19 @@ describe("boot mode services", () => {
     // reboot(2) in a PID namespace ends it: its init dies of SIGINT (power off), unshare reports 130.
     expect(r.code).toBe(130);
   }, 30_000);
+
+  test("a service runs with its configured uid, gid, groups, cwd, env and no_new_privs", async () => {
+    const dir = tempDir();
+    const out = join(dir, "ids.log");
+    const { chmodSync } = await import("node:fs");
+    chmodSync(dir, 0o777);
+    const cfg = writeJson(dir, "config.json", {
+      services: [{ name: "nobody", argv: ["sh", "-c", `echo "$(id -u) $(id -g) $(id -G) $(pwd) $GREETING $(grep NoNewPrivs /proc/self/status | tr -d '\\t ')" > ${out}`], uid: 65534, gid: 65534, groups: [65534, 100], cwd: "/usr", env: { GREETING: "hi" }, restart: "never" }],
+    });
+    const run = start(["boot", ...bootArgs(), "--config", cfg]);
+    await waitFor(() => read(out).length > 0, 10_000, "service output");
+    process.kill(run.proc.pid, "SIGTERM");
+    await run.result(10_000);
+    expect(read(out).trim()).toBe("65534 65534 65534 100 /usr hi NoNewPrivs:1");
+  }, 30_000);
 });
