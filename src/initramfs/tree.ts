@@ -27,11 +27,14 @@ export class InitramfsTree {
     return cur;
   }
 
-  private put(entry: CpioEntry): void {
+  private put(entry: CpioEntry, overrideDirMode = false): void {
     const name = archiveName(entry.path);
     const old = this.entries.get(name);
     if (old) {
-      if (old.type === "dir" && entry.type === "dir") return;
+      if (old.type === "dir" && entry.type === "dir") {
+        if (overrideDirMode) old.mode = entry.mode;
+        return;
+      }
       if (old.type === "symlink" && entry.type === "symlink" && old.target === entry.target) return;
       if (old.type === "file" && entry.type === "file" && Buffer.compare(old.data, entry.data) === 0) return;
       throw new PackageError("initramfs.path", `/${name} added twice as ${old.type} and ${entry.type}`);
@@ -39,11 +42,12 @@ export class InitramfsTree {
     this.entries.set(name, { ...entry, path: name });
   }
 
-  dir(path: string, mode = 0o755): string {
+  /** Adds a directory and its parents (0755). An explicit `mode` also applies to a directory already there. */
+  dir(path: string, mode?: number): string {
     const name = this.resolve(`${path}/.x`).slice(0, -3); // follows a symlink in the last component too
     const parent = dirname(`/${name}`);
     if (parent !== "/") this.dir(parent);
-    this.put({ type: "dir", path: name, mode });
+    this.put({ type: "dir", path: name, mode: mode ?? 0o755 }, mode !== undefined);
     return name;
   }
 
