@@ -406,3 +406,28 @@ int vb_madvise(double addr, double length, int advice) {
 }
 
 long vb_page_size(void) { return sysconf(_SC_PAGESIZE); }
+
+// ---------------------------------------------------------------------------------------------
+// Re-exec: replaces this process image (same pid, children kept). Returns only on failure.
+int vb_execve(const char *path, const char *argv_blob, int argc, const char *env_blob, int envc) {
+  if (argc < 1 || argc > VB_MAX_ARGS || envc < 0 || envc > VB_MAX_ARGS) return -E2BIG;
+  char **argv = calloc((size_t)argc + 1, sizeof(char *));
+  char **envp = calloc((size_t)envc + 1, sizeof(char *));
+  if (!argv || !envp) {
+    free(argv);
+    free(envp);
+    return -ENOMEM;
+  }
+  vb_split(argv_blob, argc, argv);
+  vb_split(env_blob, envc, envp);
+  // The new image must start with default dispositions for the signals Bun handles in C, and an
+  // empty mask; Bun's own handlers would otherwise point into the old image.
+  sigset_t empty;
+  sigemptyset(&empty);
+  pthread_sigmask(SIG_SETMASK, &empty, NULL);
+  execve(path, argv, envp);
+  int e = errno;
+  free(argv);
+  free(envp);
+  return -e;
+}

@@ -1,5 +1,6 @@
 // vector-boot: the boot sequence of a model appliance (PID 1), and the CLI in front of it.
 import { earlySetup, type BootContext } from "./boot/early-setup.ts";
+import { consumeHandoff, reexec } from "./boot/handoff.ts";
 import { loadBootConfig } from "./boot/config-phase.ts";
 import { startHeartbeat } from "./boot/heartbeat-phase.ts";
 import { initRuntime, loadModel } from "./boot/runtime-phase.ts";
@@ -20,9 +21,10 @@ const log = logger("boot");
  * request, ordered shutdown, reboot(2). Elsewhere the same as a child subreaper, ending in exit.
  */
 export async function boot(opts: BootOptions): Promise<number> {
-  const ctx = earlySetup({ cmdline: opts.cmdline ?? (process.env.VECTOR_BOOT_CMDLINE || undefined) });
+  const handoff = consumeHandoff();
+  const ctx = earlySetup({ cmdline: opts.cmdline ?? (process.env.VECTOR_BOOT_CMDLINE || undefined), resumed: handoff !== null });
   const config = loadBootConfig(ctx, opts);
-  const reaper = new Reaper().start();
+  const reaper = new Reaper();
   const signals = new ShutdownSignals(ctx.pid1).install();
   const before: Closer[] = [];
   const after: Closer[] = [];
@@ -32,9 +34,16 @@ export async function boot(opts: BootOptions): Promise<number> {
     const runtime = await initRuntime(ctx, config);
     after.push({ name: "neural runtime", close: () => runtime.cleanup() });
     await loadModel(ctx, config, runtime, after);
-    supervisor = startServices(config, reaper);
-    const heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor, signals });
-    before.push({ name: "heartbeat", close: () => heartbeat.stop() });
+    supervisor = startServices(config, reaper, handoff);
+    let heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor, signals, startBeat: handoff?.beat ?? 0 });
+    before.push({ name: "heartbeat", close: async () => void (await heartbeat.stop()) });
+    signals.onReexec = async (path) => {
+      // Live re-exec: freeze the beat, hand the state to the next image; on failure carry on.
+      const beat = await heartbeat.stop();
+      const state = { version: 1 as const, generation: (handoff?.generation ?? 0) + 1, execBoottimeNs: ctx.execBoottimeNs, bootArgs: opts, beat, services: supervisor!.snapshot(), parts: {} };
+      reexec(state, config.run_dir, path);
+      heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor: supervisor!, signals, startBeat: beat });
+    };
   } catch (e) {
     status = exitCodeOf(e);
     log.error("boot failed", { error: describeError(e), exit: status });

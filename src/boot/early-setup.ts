@@ -73,9 +73,9 @@ function mountEarly(): void {
 }
 
 /** Runs the early phase; never throws (PID 1 must come up to report problems). */
-export function earlySetup(opts: { cmdline?: string }): BootContext {
+export function earlySetup(opts: { cmdline?: string; resumed?: boolean }): BootContext {
   const pid1 = getpid() === 1;
-  if (pid1) {
+  if (pid1 && !opts.resumed) {
     mountEarly();
     if (enableKmsg()) log.debug("logging to /dev/kmsg");
     try {
@@ -84,6 +84,8 @@ export function earlySetup(opts: { cmdline?: string }): BootContext {
     } catch (e) {
       log.debug("could not disable ctrl-alt-del", { error: describeError(e) });
     }
+  } else if (pid1) {
+    enableKmsg();
   } else {
     try {
       setSubreaper(true);

@@ -10,34 +10,37 @@ import type { ShutdownSignals } from "./shutdown-signals.ts";
 const log = logger("heartbeat");
 
 export interface HeartbeatHandle {
-  stop(): Promise<void>;
+  /** Stops the loop; resolves to the number of the last beat. */
+  stop(): Promise<number>;
 }
 
-export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: Runtime; supervisor: Supervisor; signals: ShutdownSignals }): Promise<HeartbeatHandle> {
+export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: Runtime; supervisor: Supervisor; signals: ShutdownSignals; startBeat: number }): Promise<HeartbeatHandle> {
   log.info("phase heartbeat", { period_ms: config.heartbeat_ms });
   const period = config.heartbeat_ms;
   const start = performance.now();
-  let beat = 0;
+  const first = parts.startBeat;
+  let beat = first;
   let timer: ReturnType<typeof setTimeout> | null = null;
   const tick = () => {
     beat++;
-    if (beat === 1) {
+    if (beat === first + 1) {
       const sinceKernel = clockNs("boottime") / 1e6;
       const sinceExec = (clockNs("boottime") - ctx.execBoottimeNs) / 1e6;
-      log.info("first heartbeat", { since_kernel_ms: sinceKernel.toFixed(1), since_exec_ms: sinceExec.toFixed(1) });
+      log.info("first heartbeat", { n: beat, since_kernel_ms: sinceKernel.toFixed(1), since_exec_ms: sinceExec.toFixed(1) });
     }
     if (config.heartbeat_log_every > 0 && beat % config.heartbeat_log_every === 0) log.info("beat", { n: beat });
     if (config.shutdown_after > 0 && performance.now() - start >= config.shutdown_after * 1000) {
       parts.signals.request({ reason: `shutdown_after=${config.shutdown_after}s` });
       return;
     }
-    timer = setTimeout(tick, Math.max(0, start + (beat + 1) * period - performance.now()));
+    timer = setTimeout(tick, Math.max(0, start + (beat - first + 1) * period - performance.now()));
   };
   timer = setTimeout(tick, period);
   return {
     async stop() {
       if (timer) clearTimeout(timer);
       timer = null;
+      return beat;
     },
   };
 }

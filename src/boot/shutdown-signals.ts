@@ -16,6 +16,8 @@ export class ShutdownSignals {
   private resolve!: (r: ShutdownRequest) => void;
   readonly requested: Promise<ShutdownRequest>;
   private fired = false;
+  /** Called on SIGHUP (boot mode): re-exec the init in place. */
+  onReexec: ((path?: string) => void) | null = null;
   private pwrPoll: ReturnType<typeof setInterval> | null = null;
   private readonly handlers: Array<[string, () => void]> = [];
 
@@ -43,6 +45,11 @@ export class ShutdownSignals {
     on("SIGTERM", { reason: "SIGTERM" });
     on("SIGINT", this.pid1 ? { reason: "ctrl-alt-del (SIGINT)", mode: "reboot" } : { reason: "SIGINT" });
     on("SIGUSR2", { reason: "SIGUSR2", mode: "poweroff" });
+    const hup = () => {
+      if (!this.fired) this.onReexec?.();
+    };
+    process.on("SIGHUP", hup);
+    this.handlers.push(["SIGHUP", hup]);
     // SIGPWR belongs to JavaScriptCore's GC unless JSC_SIGNAL_FOR_GC moved it (the pre-init does).
     const gcSig = Number(process.env.JSC_SIGNAL_FOR_GC ?? "");
     if (Number.isInteger(gcSig) && gcSig > 0 && gcSig !== Sig.SIGPWR) {

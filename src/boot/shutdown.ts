@@ -44,6 +44,7 @@ async function closeAll(list: Closer[]): Promise<void> {
 export async function shutdown(ctx: BootContext, config: Config, req: ShutdownRequest, parts: ShutdownParts, status = 0): Promise<number> {
   const mode: RebootMode = req.mode ?? config.shutdown;
   log.info("phase shutdown", { reason: req.reason, mode: ctx.pid1 ? mode : "exit" });
+  parts.reaper.start(); // idempotent; a boot that failed early never started it
   await closeAll(parts.before);
   if (parts.supervisor) {
     await parts.supervisor.stopAll();

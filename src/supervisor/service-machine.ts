@@ -17,7 +17,7 @@ export type Effect =
   | { type: "timer"; ms: number; event: "backoff-elapsed" | "grace-elapsed" }
   | { type: "cancel-timer" }
   | { type: "signal"; signal: "stop" | "kill" }
-  | { type: "log"; level: "info" | "warn" | "error"; msg: string; fields?: Record<string, string | number | null> }
+  | { type: "log"; level: "info" | "warn" | "error"; msg: string; fields?: Record<string, string | number | null | undefined> }
   | { type: "settled" };
 
 export interface ServiceRecord {

@@ -1,6 +1,7 @@
 // Runs services: performs the state machine's effects (spawn, timers, signals) and stops in order.
 import type { ServiceConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
+import type { ServiceHandoff } from "../boot/handoff.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { kill, spawn } from "../sys/process.ts";
@@ -198,6 +199,51 @@ export class Supervisor {
       const r = this.slots.get(n)!.rec;
       return { name: n, state: r.state, pid: r.pid, restarts: r.restarts, lastStatus: r.lastStatus, startedAt: r.startedAt };
     });
+  }
+
+  /** State for a live re-exec: each service's pid and counters (times as ages, clocks differ). */
+  snapshot(): ServiceHandoff[] {
+    const now = performance.now();
+    return this.order.map((n) => {
+      const r = this.slots.get(n)!.rec;
+      return {
+        name: n,
+        pid: r.state === "running" || r.state === "stopping" ? r.pid : null,
+        restarts: r.restarts,
+        failures: r.failures,
+        restartAgesMs: r.restartTimes.map((t) => Math.max(0, now - t)),
+        runningForMs: r.pid !== null ? Math.max(0, now - r.startedAt) : 0,
+      };
+    });
+  }
+
+  /**
+   * After a re-exec: takes over the services that were running (same pids, counters kept) and
+   * starts the rest as usual. Call before the reaper starts, so an exit during the handoff is
+   * routed to its service (and restarted by its policy) instead of counted as an orphan.
+   */
+  adopt(list: ServiceHandoff[]): void {
+    const now = performance.now();
+    for (const h of list) {
+      const slot = this.slots.get(h.name);
+      if (!slot) {
+        log.warn("service from before the re-exec is no longer configured; leaving it to the reaper", { service: h.name, pid: h.pid });
+        continue;
+      }
+      const r = slot.rec;
+      r.restarts = h.restarts;
+      r.failures = h.failures;
+      r.restartTimes = h.restartAgesMs.map((a) => now - a);
+      if (h.pid !== null) {
+        r.state = "running";
+        r.pid = h.pid;
+        r.startedAt = now - h.runningForMs;
+        this.started.push(h.name);
+        this.reaper.watch(h.pid, (x) => this.dispatch(slot, { type: "exited", status: x.status, signal: x.signal }));
+        log.info("service adopted", { service: h.name, pid: h.pid, restarts: h.restarts });
+      }
+    }
+    this.startAll();
   }
 
   /** Pids of running services (to tell them apart from other descendants). */

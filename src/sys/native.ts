@@ -2,8 +2,9 @@
 import { dlopen, FFIType } from "bun:ffi";
 import { shimPath } from "./lib.ts";
 
-const { i32, f64, ptr, cstring: _c } = { i32: FFIType.i32, f64: FFIType.f64, ptr: FFIType.ptr, cstring: FFIType.cstring };
-void _c;
+const i32 = FFIType.i32;
+const f64 = FFIType.f64;
+const ptr = FFIType.ptr;
 
 export const native = dlopen(shimPath, {
   vb_getpid: { args: [], returns: i32 },
@@ -38,4 +39,5 @@ export const native = dlopen(shimPath, {
   vb_munmap: { args: [f64, f64], returns: i32 },
   vb_madvise: { args: [f64, f64, i32], returns: i32 },
   vb_page_size: { args: [], returns: FFIType.i64 },
+  vb_execve: { args: [ptr, ptr, i32, ptr, i32], returns: i32 },
 }).symbols;

@@ -113,6 +113,15 @@ export function reapAll(): Reaped[] {
   return out;
 }
 
+/** Replaces this process image with `path` (same pid; children and non-CLOEXEC fds kept). Throws on failure. */
+export function execve(path: string, argv: string[], env: Record<string, string | undefined>): never {
+  const list = Object.entries(env)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => `${k}=${v}`);
+  const r = native.vb_execve(cstr(path), blob(argv), argv.length, blob(list), list.length);
+  throw new SysError("execve", errnoName(-r), -r, path);
+}
+
 export const getpid = (): number => native.vb_getpid();
 export const getppid = (): number => native.vb_getppid();
 export const getpgid = (pid = 0): number => check(native.vb_getpgid(pid), "getpgid");

@@ -1,0 +1,79 @@
+// Live re-exec: the state PID 1 hands to its next image (services with pids, counters), validated with zod.
+import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { ConfigError, describeError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { execve } from "../sys/process.ts";
+
+const log = logger("reexec");
+
+export const HANDOFF_ENV = "VECTOR_BOOT_HANDOFF";
+
+const serviceState = z.object({
+  name: z.string(),
+  pid: z.number().int().positive().nullable(),
+  restarts: z.number().int().min(0),
+  failures: z.number().int().min(0),
+  /** Ages (ms before the handoff) of recent restarts, for the storm limit. */
+  restartAgesMs: z.array(z.number().min(0)).max(10_000),
+  /** How long the current process had been running (ms) at the handoff. */
+  runningForMs: z.number().min(0),
+});
+export type ServiceHandoff = z.infer<typeof serviceState>;
+
+export const handoffSchema = z
+  .object({
+    version: z.literal(1),
+    generation: z.number().int().min(1),
+    execBoottimeNs: z.number(),
+    bootArgs: z.object({ configFile: z.string().optional(), model: z.string().optional(), cmdline: z.string().optional(), extraCmdline: z.array(z.string()) }),
+    beat: z.number().int().min(0),
+    services: z.array(serviceState),
+    /** Opaque state of other parts (evolution channel, journal position), each validated by its owner. */
+    parts: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+export type Handoff = z.infer<typeof handoffSchema>;
+
+/** Reads and deletes the handoff file named by $VECTOR_BOOT_HANDOFF; null on a fresh boot. */
+export function consumeHandoff(): Handoff | null {
+  const path = process.env[HANDOFF_ENV];
+  if (!path) return null;
+  delete process.env[HANDOFF_ENV];
+  try {
+    const raw = JSON.parse(readFileSync(path, "utf8"));
+    rmSync(path, { force: true });
+    const r = handoffSchema.safeParse(raw);
+    if (!r.success) throw new ConfigError(`handoff ${path}`, r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    log.info("resuming after re-exec", { generation: r.data.generation, services: r.data.services.length, beat: r.data.beat });
+    return r.data;
+  } catch (e) {
+    log.error("handoff state unreadable; booting fresh (running services are adopted as orphans)", { error: describeError(e) });
+    return null;
+  }
+}
+
+/** The executable to re-exec: the given path, else our own (even if replaced on disk). */
+export function selfExecutable(): string {
+  const p = readlinkSync("/proc/self/exe");
+  return p.endsWith(" (deleted)") ? p.slice(0, -" (deleted)".length) : p;
+}
+
+/** Writes the state and execs `path`. Returns only if exec failed (the old image keeps running). */
+export function reexec(state: Handoff, runDir: string, path = selfExecutable()): Error {
+  let file = "";
+  try {
+    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    file = join(runDir, `handoff-${process.pid}-${state.generation}.json`);
+    writeFileSync(file, JSON.stringify(state), { mode: 0o600 });
+    const a = state.bootArgs;
+    const argv = ["vector-boot", "boot", ...(a.configFile ? ["--config", a.configFile] : []), ...(a.model ? ["--model", a.model] : []), ...(a.cmdline !== undefined ? ["--cmdline", a.cmdline] : []), ...a.extraCmdline.flatMap((k) => ["--set", k.replace(/^vector\./, "")])];
+    log.info("exec", { path, generation: state.generation, beat: state.beat });
+    execve(path, argv, { ...process.env, [HANDOFF_ENV]: file });
+  } catch (e) {
+    if (file) rmSync(file, { force: true });
+    log.error("re-exec failed; the running image carries on", { path, error: describeError(e) });
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}
