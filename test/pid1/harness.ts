@@ -40,6 +40,8 @@ export function killLeftovers(): void {
 
 export interface Run {
   proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  /** stderr (the init's log) received so far. */
+  log: () => string;
   /** The init's pid on the host (the namespace's PID 1 when wrapped in unshare). */
   initPid: () => Promise<number>;
   result: (timeoutMs: number) => Promise<{ code: number; stdout: string; stderr: string; ms: number }>;
@@ -67,13 +69,22 @@ export function start(args: string[], opts: { pid1?: boolean; env?: Record<strin
     }
     throw new Error("unshare did not start its child within 2 s");
   };
+  let stderrText = "";
+  const stderrDone = (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of proc.stderr) stderrText += dec.decode(chunk, { stream: true });
+  })();
+  const stdoutDone = new Response(proc.stdout).text();
   const result = async (timeoutMs: number) => {
-    const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const timer = setTimeout(() => {
+      for (const c of childrenOf(proc.pid)) if (opts.pid1) process.kill(c, "SIGKILL");
+      proc.kill("SIGKILL");
+    }, timeoutMs);
+    const [stdout, , code] = await Promise.all([stdoutDone, stderrDone, proc.exited]);
     clearTimeout(timer);
-    return { code, stdout, stderr, ms: performance.now() - t0 };
+    return { code, stdout, stderr: stderrText, ms: performance.now() - t0 };
   };
-  return { proc, initPid, result };
+  return { proc, initPid, result, log: () => stderrText };
 }
 
 /** Pids whose parent is `pid` (from /proc/PID/task/TID/children). */
