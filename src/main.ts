@@ -1,6 +1,6 @@
 // vector-boot: the boot sequence of a model appliance (PID 1), and the CLI in front of it.
 import { earlySetup, type BootContext } from "./boot/early-setup.ts";
-import { consumeHandoff, reexec } from "./boot/handoff.ts";
+import { consumeHandoff, preflight, reexec, selfExecutable } from "./boot/handoff.ts";
 import { loadBootConfig } from "./boot/config-phase.ts";
 import { startHeartbeat } from "./boot/heartbeat-phase.ts";
 import { initRuntime, loadModel } from "./boot/runtime-phase.ts";
@@ -37,8 +37,14 @@ export async function boot(opts: BootOptions): Promise<number> {
     supervisor = startServices(config, reaper, handoff);
     let heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor, signals, startBeat: handoff?.beat ?? 0 });
     before.push({ name: "heartbeat", close: async () => void (await heartbeat.stop()) });
-    signals.onReexec = async (path) => {
-      // Live re-exec: freeze the beat, hand the state to the next image; on failure carry on.
+    signals.onReexec = async (path = selfExecutable()) => {
+      // Live re-exec: check the new image starts, freeze the beat, hand over the state; on failure carry on.
+      try {
+        await preflight(path, reaper);
+      } catch (e) {
+        log.error("re-exec refused: the new image does not start", { error: describeError(e) });
+        return;
+      }
       const beat = await heartbeat.stop();
       const state = { version: 1 as const, generation: (handoff?.generation ?? 0) + 1, execBoottimeNs: ctx.execBoottimeNs, bootArgs: opts, beat, services: supervisor!.snapshot(), parts: {} };
       reexec(state, config.run_dir, path);

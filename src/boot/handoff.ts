@@ -1,10 +1,11 @@
 // Live re-exec: the state PID 1 hands to its next image (services with pids, counters), validated with zod.
-import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { ConfigError, describeError } from "../errors.ts";
+import { ConfigError, describeError, PackageError } from "../errors.ts";
+import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
-import { execve } from "../sys/process.ts";
+import { execve, kill, spawn } from "../sys/process.ts";
 
 const log = logger("reexec");
 
@@ -58,6 +59,35 @@ export function consumeHandoff(): Handoff | null {
 export function selfExecutable(): string {
   const p = readlinkSync("/proc/self/exe");
   return p.endsWith(" (deleted)") ? p.slice(0, -" (deleted)".length) : p;
+}
+
+/**
+ * Checks that a new image starts at all before PID 1 bets its life on it: runs `path --version`
+ * as a child (bounded). A binary that is missing, not executable, crashes or hangs is refused and
+ * the running image carries on.
+ */
+export async function preflight(path: string, reaper: Reaper, timeoutMs = 5_000): Promise<void> {
+  const pid = spawn({ argv: [path, "--version"], env: { ...process.env, [HANDOFF_ENV]: undefined }, stdio: [-1, devNull(), -1] });
+  const status = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => {
+      kill(pid, 9);
+      resolve(null);
+    }, timeoutMs);
+    reaper.watch(pid, (r) => {
+      clearTimeout(timer);
+      resolve(r.status);
+    });
+    reaper.reapNow();
+  });
+  if (status !== 0) throw new PackageError(path, status === null ? `did not answer --version within ${timeoutMs} ms` : `--version exited with status ${status}`);
+}
+
+function devNull(): number {
+  try {
+    return openSync("/dev/null", "w");
+  } catch {
+    return -1;
+  }
 }
 
 /** Writes the state and execs `path`. Returns only if exec failed (the old image keeps running). */

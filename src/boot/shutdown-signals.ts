@@ -17,7 +17,7 @@ export class ShutdownSignals {
   readonly requested: Promise<ShutdownRequest>;
   private fired = false;
   /** Called on SIGHUP (boot mode): re-exec the init in place. */
-  onReexec: ((path?: string) => void) | null = null;
+  onReexec: ((path?: string) => Promise<void>) | null = null;
   private pwrPoll: ReturnType<typeof setInterval> | null = null;
   private readonly handlers: Array<[string, () => void]> = [];
 
@@ -46,7 +46,7 @@ export class ShutdownSignals {
     on("SIGINT", this.pid1 ? { reason: "ctrl-alt-del (SIGINT)", mode: "reboot" } : { reason: "SIGINT" });
     on("SIGUSR2", { reason: "SIGUSR2", mode: "poweroff" });
     const hup = () => {
-      if (!this.fired) this.onReexec?.();
+      if (!this.fired) void this.onReexec?.();
     };
     process.on("SIGHUP", hup);
     this.handlers.push(["SIGHUP", hup]);

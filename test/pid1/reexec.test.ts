@@ -37,7 +37,10 @@ test("20 re-execs in a row as PID 1 with 3 services: pids unchanged, a service e
       process.kill(flakyPid!, "SIGUSR1");
     }
     process.kill(init, "SIGHUP");
-    await waitFor(() => run.log().includes(`resuming after re-exec generation=${i} `), 10_000, `re-exec ${i}`);
+    await waitFor(() => run.log().includes(`resuming after re-exec generation=${i} `), 10_000, `re-exec ${i}`).catch((e) => {
+      console.error(run.log().split("\n").slice(-25).join("\n"));
+      throw e;
+    });
     await waitFor(() => [...run.log().matchAll(/: beat n=(\d+)/g)].length > beatsBefore.length + 1, 5_000, `beats after re-exec ${i}`);
     // Beat numbers never go back and never skip more than the handoff took.
     const beats = [...run.log().matchAll(/: beat n=(\d+)/g)].map((m) => Number(m[1]));
