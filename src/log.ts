@@ -1,5 +1,5 @@
 // One line per event with a monotonic timestamp, to stderr and (as PID 1) /dev/kmsg.
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 
 export type Level = "debug" | "info" | "warn" | "error";
 export type Fields = Record<string, string | number | bigint | boolean | null | undefined>;
@@ -17,9 +17,23 @@ interface LogState {
 
 const state: LogState = { minLevel: "info", kmsgFd: null, stderr: true, sink: null };
 
-/** Seconds since an arbitrary monotonic origin (CLOCK_MONOTONIC via hrtime). */
+/**
+ * Offset that turns Bun's hrtime (monotonic, arbitrary origin) into seconds since boot, so log
+ * lines line up with the kernel's (and stay monotonic across a re-exec). Read once.
+ */
+const bootOffset: number = (() => {
+  try {
+    const up = Number(readFileSync("/proc/uptime", "latin1").split(" ")[0]);
+    if (Number.isFinite(up)) return up - Number(process.hrtime.bigint()) / 1e9;
+  } catch {
+    /* no /proc yet: timestamps start at the process's origin */
+  }
+  return 0;
+})();
+
+/** Monotonic seconds, aligned with the time since boot when /proc/uptime was readable. */
 export function monotonicSeconds(): number {
-  return Number(process.hrtime.bigint()) / 1e9;
+  return Number(process.hrtime.bigint()) / 1e9 + bootOffset;
 }
 
 function formatValue(v: Fields[string]): string {

@@ -1,6 +1,7 @@
 // Boot phases "init runtime" and "load GGUF": map the model zero-copy, validate it, run the pixel test.
 import type { Config } from "../config/schema.ts";
-import { RuntimeInitError } from "../errors.ts";
+import { ModelError, RuntimeInitError } from "../errors.ts";
+import { readGguf, type GgufFile } from "../gguf/index.ts";
 import { logger } from "../log.ts";
 import { openModelSource, type ModelSource } from "../rts/model-source.ts";
 import type { BootContext } from "./early-setup.ts";
@@ -34,5 +35,11 @@ export async function loadModel(_ctx: BootContext, config: Config, runtime: Runt
     throw new RuntimeInitError("cannot map the model", { cause: e });
   }
   runtime.source = src;
-  log.info("phase load-gguf", { origin: src.origin, path: src.path, bytes_mapped: src.size, ms: (performance.now() - t0).toFixed(1) });
+  let file: GgufFile;
+  try {
+    file = readGguf(src.bytes);
+  } catch (e) {
+    throw new ModelError(`model in ${src.path} is not a valid GGUF`, { cause: e });
+  }
+  log.info("phase load-gguf", { origin: src.origin, path: src.path, tensors: file.tensors.length, bytes_mapped: src.size, ms: (performance.now() - t0).toFixed(1) });
 }

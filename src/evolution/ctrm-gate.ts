@@ -1,0 +1,42 @@
+// The CTRM gate: the rules every mutation passes before it is journaled; each failure names its reason code.
+import { z } from "zod";
+import { MAX_VALUES } from "./layout.ts";
+import { Status } from "./reasons.ts";
+import type { Mutation } from "./slot-codec.ts";
+import type { MutableWeights } from "./weights.ts";
+
+export const GateConfigSchema = z.object({
+  /** A mutation needs confidence strictly greater than this. */
+  minConfidence: z.number().min(0).max(1).default(0.8),
+  /** Largest |value| written into a tensor. */
+  maxMagnitude: z.number().positive().default(1000),
+  /** Tensor types mutations may touch (quantized types only if the runtime re-quantizes blocks). */
+  supportedTypes: z.array(z.string()).default(["F32", "F16", "BF16"]),
+  /** Tensors whose name starts with one of these are immutable at run time. */
+  protectedPrefixes: z.array(z.string()).default(["kernel."]),
+});
+export type GateConfig = z.infer<typeof GateConfigSchema>;
+export const defaultGateConfig = (): GateConfig => GateConfigSchema.parse({});
+
+export interface GateVerdict {
+  status: Status;
+  text: string;
+}
+
+const ok: GateVerdict = { status: Status.accepted, text: "" };
+
+/** Judges one decoded mutation against the live weights. Pure: reads tensor metadata only. */
+export function ctrmGate(m: Mutation, weights: MutableWeights, cfg: GateConfig): GateVerdict {
+  if (!(m.confidence > cfg.minConfidence)) return { status: Status.lowConfidence, text: `confidence ${m.confidence} <= ${cfg.minConfidence}` };
+  const info = weights.tensorInfo(m.tensor);
+  if (cfg.protectedPrefixes.some((p) => m.tensor.startsWith(p))) return { status: Status.protectedTensor, text: `${m.tensor} is protected` };
+  if (!info) return { status: Status.unknownTensor, text: `no tensor ${m.tensor}` };
+  if (!cfg.supportedTypes.includes(info.type)) return { status: Status.unsupportedDtype, text: `${info.type} not mutable` };
+  if (m.values.length === 0 || m.values.length > MAX_VALUES) return { status: Status.badLength, text: `value count ${m.values.length}` };
+  if (!Number.isSafeInteger(m.elementOffset) || m.elementOffset < 0 || m.elementOffset + m.values.length > info.nElements) {
+    return { status: Status.outOfRange, text: `[${m.elementOffset},+${m.values.length}) outside ${info.nElements}` };
+  }
+  for (const x of m.values) if (!Number.isFinite(x)) return { status: Status.nonFinite, text: `value ${x}` };
+  for (const x of m.values) if (Math.abs(x) > cfg.maxMagnitude) return { status: Status.magnitude, text: `|${x}| > ${cfg.maxMagnitude}` };
+  return ok;
+}

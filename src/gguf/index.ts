@@ -1,0 +1,4 @@
+// Public GGUF API: reader, writer, ggml type table, (de)quantization.
+export * from "./ggml-types.ts";
+export * from "./value.ts";
+export * from "./reader.ts";

@@ -1,0 +1,182 @@
+// The vectorland architecture: metadata keys, tensor names, and the load-time check of a model against them.
+import { z } from "zod";
+import { ModelError } from "../errors.ts";
+import { type Activation, activationNames } from "./activations.ts";
+import { isKernelType, rowBytes } from "./matvec.ts";
+
+export const ARCHITECTURE = "vectorland";
+export const SPEC_VERSION = 1;
+
+/** Every metadata key of the architecture (values: GGUF types in the comments). */
+export const Keys = {
+  architecture: "general.architecture", // string, "vectorland"
+  name: "general.name", // string, optional
+  version: "vectorland.version", // u32, 1
+  layerCount: (h: HeadName) => `vectorland.${h}.layer_count`, // u32 >= 1
+  widths: (h: HeadName) => `vectorland.${h}.widths`, // u32[layer_count + 1]: input, hidden..., output
+  activations: (h: HeadName) => `vectorland.${h}.activations`, // string[layer_count]
+  maxPixels: "vectorland.pixel.max_pixels", // u32: pixels per execution; 3 * max_pixels <= pixel input width
+  inputScale: "vectorland.pixel.input_scale", // f32: channel value (0..255) * scale = input
+  cortexInputLayout: "vectorland.cortex.input_layout", // string[cortex input width]: hw.mmio field per input
+  cortexOutputNames: "vectorland.cortex.output_names", // string[cortex output width]: interrupt per output
+} as const;
+
+export type HeadName = "pixel" | "cortex";
+export const headNames: readonly HeadName[] = ["pixel", "cortex"];
+
+/** Tensor names. Weight ne = [inputs, outputs] (ggml order), bias ne = [outputs]. */
+export const TensorNames = {
+  weight: (h: HeadName, i: number) => `${h}.${i}.weight`,
+  bias: (h: HeadName, i: number) => `${h}.${i}.bias`,
+  threshold: "kernel.cortex.threshold", // [n_out] score at or above which the interrupt is raised
+  hysteresis: "kernel.cortex.hysteresis", // [n_out] >= 0; the interrupt clears below threshold - hysteresis
+  inputMin: "kernel.cortex.input_min", // [n_in] the cortex input is clamped to [input_min, input_max]
+  inputMax: "kernel.cortex.input_max", // [n_in]
+} as const;
+
+/** Tensors whose names start with this are safety-critical: never mutated at run time. */
+export const KERNEL_PREFIX = "kernel.";
+/** Tensors under this prefix are carried but ignored by the runtime (e.g. padding for packaging tests). */
+export const EXTRA_PREFIX = "extra.";
+
+/** What the architecture needs from a parsed GGUF: metadata and tensor infos with data views. */
+export interface ModelTensorInfo {
+  readonly name: string;
+  readonly type: number;
+  readonly ne: readonly (number | bigint)[];
+  readonly data: Uint8Array;
+}
+export interface ModelSource {
+  readonly metadata: ReadonlyMap<string, unknown>;
+  readonly tensors: readonly ModelTensorInfo[];
+}
+
+export interface LayerSpec {
+  readonly weight: string;
+  readonly bias: string;
+  readonly inputs: number;
+  readonly outputs: number;
+  readonly activation: Activation;
+}
+export interface HeadSpec {
+  readonly name: HeadName;
+  readonly widths: readonly number[];
+  readonly layers: readonly LayerSpec[];
+}
+export interface VectorlandSpec {
+  readonly modelName: string;
+  readonly pixel: HeadSpec & { readonly maxPixels: number; readonly inputScale: number };
+  readonly cortex: HeadSpec & { readonly inputLayout: readonly string[]; readonly outputNames: readonly string[] };
+}
+
+const u32 = z.union([z.number(), z.bigint()]).transform((v, ctx) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) {
+    ctx.addIssue({ code: "custom", message: `not an unsigned 32-bit integer: ${String(v)}` });
+    return z.NEVER;
+  }
+  return n;
+});
+const width = u32.refine((n) => n >= 1 && n <= 1 << 24, "width must be between 1 and 16777216");
+const arrayOf = <T extends z.ZodType>(t: T) =>
+  z.union([z.array(t), z.custom<ArrayLike<unknown>>((v) => ArrayBuffer.isView(v)).transform((v) => Array.from(v))]).pipe(z.array(t));
+const fieldName = z.string().min(1).max(128);
+
+function meta<T extends z.ZodType>(md: ReadonlyMap<string, unknown>, key: string, schema: T, optional = false): z.output<T> | undefined {
+  if (!md.has(key)) {
+    if (optional) return undefined;
+    throw new ModelError(`vectorland model: metadata key ${key} is missing`);
+  }
+  const r = schema.safeParse(md.get(key));
+  if (!r.success) throw new ModelError(`vectorland model: metadata key ${key}: ${r.error.issues.map((i) => i.message).join("; ")}`);
+  return r.data;
+}
+
+/** Element count of a tensor when its shape is [n] followed by ones; else null. */
+function vectorLength(ne: readonly (number | bigint)[]): number | null {
+  for (let i = 1; i < ne.length; i++) if (Number(ne[i]) !== 1) return null;
+  return ne.length === 0 ? null : Number(ne[0]);
+}
+
+function checkTensor(byName: Map<string, ModelTensorInfo>, name: string, shape: number[], what: string): ModelTensorInfo {
+  const t = byName.get(name);
+  if (!t) throw new ModelError(`vectorland model: tensor ${name} (${what}) is missing`);
+  const ne = t.ne.map(Number);
+  const okShape = ne.length >= shape.length && shape.every((d, i) => ne[i] === d) && ne.slice(shape.length).every((d) => d === 1);
+  if (!okShape) throw new ModelError(`vectorland model: tensor ${name} has shape [${ne.join(", ")}], ${what} needs [${shape.join(", ")}]`);
+  if (!isKernelType(t.type)) throw new ModelError(`vectorland model: tensor ${name} has ggml type ${t.type}; supported: F32, F16, BF16, Q8_0, Q4_0`);
+  const rows = shape.slice(1).reduce((a, b) => a * b, 1);
+  const need = rows * rowBytes(t.type, shape[0]!);
+  if (t.data.byteLength !== need) throw new ModelError(`vectorland model: tensor ${name} has ${t.data.byteLength} data bytes, its shape and type need ${need}`);
+  return t;
+}
+
+function parseHead(md: ReadonlyMap<string, unknown>, byName: Map<string, ModelTensorInfo>, h: HeadName): HeadSpec {
+  const n = meta(md, Keys.layerCount(h), u32.refine((v) => v >= 1 && v <= 64, "layer count must be 1..64"))!;
+  const widths = meta(md, Keys.widths(h), arrayOf(width))!;
+  const acts = meta(md, Keys.activations(h), arrayOf(z.enum(activationNames)))!;
+  if (widths.length !== n + 1) throw new ModelError(`vectorland model: ${Keys.widths(h)} has ${widths.length} entries, layer_count ${n} needs ${n + 1}`);
+  if (acts.length !== n) throw new ModelError(`vectorland model: ${Keys.activations(h)} has ${acts.length} entries, layer_count ${n} needs ${n}`);
+  const layers: LayerSpec[] = [];
+  for (let i = 0; i < n; i++) {
+    const inputs = widths[i]!;
+    const outputs = widths[i + 1]!;
+    checkTensor(byName, TensorNames.weight(h, i), [inputs, outputs], `layer ${i} weight of the ${h} head`);
+    checkTensor(byName, TensorNames.bias(h, i), [outputs], `layer ${i} bias of the ${h} head`);
+    layers.push({ weight: TensorNames.weight(h, i), bias: TensorNames.bias(h, i), inputs, outputs, activation: acts[i]! });
+  }
+  // A tensor of this head outside the declared layers means metadata and tensors disagree.
+  for (const name of byName.keys()) {
+    if (name.startsWith(`${h}.`) && !layers.some((l) => l.weight === name || l.bias === name)) {
+      throw new ModelError(`vectorland model: tensor ${name} is not part of the ${n} declared ${h} layers`);
+    }
+  }
+  return { name: h, widths, layers };
+}
+
+/**
+ * Checks a parsed GGUF against the vectorland architecture and returns its shape. Throws ModelError
+ * naming the key or tensor on any mismatch, so a bad model fails at load and never at first use.
+ */
+export function parseVectorland(src: ModelSource): VectorlandSpec {
+  const md = src.metadata;
+  const arch = meta(md, Keys.architecture, z.string())!;
+  if (arch !== ARCHITECTURE) throw new ModelError(`model architecture is "${arch}", this runtime runs "${ARCHITECTURE}"`);
+  const version = meta(md, Keys.version, u32)!;
+  if (version !== SPEC_VERSION) throw new ModelError(`vectorland model: ${Keys.version} is ${version}, this runtime reads version ${SPEC_VERSION}`);
+  const modelName = meta(md, Keys.name, z.string(), true) ?? "vectorland";
+  const byName = new Map<string, ModelTensorInfo>();
+  for (const t of src.tensors) byName.set(t.name, t);
+
+  const pixel = parseHead(md, byName, "pixel");
+  const maxPixels = meta(md, Keys.maxPixels, width)!;
+  if (3 * maxPixels > pixel.widths[0]!) {
+    throw new ModelError(`vectorland model: ${Keys.maxPixels} ${maxPixels} needs a pixel input width of at least ${3 * maxPixels}, the model has ${pixel.widths[0]}`);
+  }
+  const inputScale = meta(md, Keys.inputScale, z.number().refine((v) => Number.isFinite(v) && v > 0, "must be finite and > 0"))!;
+
+  const cortex = parseHead(md, byName, "cortex");
+  const nIn = cortex.widths[0]!;
+  const nOut = cortex.widths[cortex.widths.length - 1]!;
+  const inputLayout = meta(md, Keys.cortexInputLayout, arrayOf(fieldName))!;
+  if (inputLayout.length !== nIn) throw new ModelError(`vectorland model: ${Keys.cortexInputLayout} names ${inputLayout.length} inputs, the cortex head takes ${nIn}`);
+  if (new Set(inputLayout).size !== inputLayout.length) throw new ModelError(`vectorland model: ${Keys.cortexInputLayout} names an input twice`);
+  const outputNames = meta(md, Keys.cortexOutputNames, arrayOf(fieldName))!;
+  if (outputNames.length !== nOut) throw new ModelError(`vectorland model: ${Keys.cortexOutputNames} names ${outputNames.length} outputs, the cortex head gives ${nOut}`);
+  if (new Set(outputNames).size !== outputNames.length) throw new ModelError(`vectorland model: ${Keys.cortexOutputNames} names an output twice`);
+
+  checkTensor(byName, TensorNames.threshold, [nOut], "interrupt thresholds");
+  checkTensor(byName, TensorNames.hysteresis, [nOut], "interrupt hysteresis");
+  checkTensor(byName, TensorNames.inputMin, [nIn], "cortex input lower limits");
+  checkTensor(byName, TensorNames.inputMax, [nIn], "cortex input upper limits");
+  for (const name of byName.keys()) {
+    const known = name.startsWith("pixel.") || name.startsWith("cortex.") || name.startsWith(EXTRA_PREFIX) || Object.values(TensorNames).includes(name as never);
+    if (!known) throw new ModelError(`vectorland model: tensor ${name} belongs to no part of the architecture (pixel.*, cortex.*, kernel.cortex.*, extra.*)`);
+  }
+  return { modelName, pixel: { ...pixel, maxPixels, inputScale }, cortex: { ...cortex, inputLayout, outputNames } };
+}
+
+/** Vector length of a 1-D (or [n, 1, ...]) tensor, used for biases and kernel vectors. */
+export function tensorVectorLength(t: ModelTensorInfo): number | null {
+  return vectorLength(t.ne);
+}

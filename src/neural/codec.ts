@@ -1,0 +1,105 @@
+// Element ranges of a tensor decoded to float and re-encoded (re-quantizing whole blocks) for mutations.
+import { InputError, ModelError } from "../errors.ts";
+import { BF16_TO_F32, F16_TO_F32 } from "./half.ts";
+import { KernelType } from "./matvec.ts";
+
+/** Elements per block and bytes per block of the kernel types. */
+export function blockShape(type: number): { block: number; bytes: number } {
+  switch (type) {
+    case KernelType.F32:
+      return { block: 1, bytes: 4 };
+    case KernelType.F16:
+    case KernelType.BF16:
+      return { block: 1, bytes: 2 };
+    case KernelType.Q8_0:
+      return { block: 32, bytes: 34 };
+    case KernelType.Q4_0:
+      return { block: 32, bytes: 18 };
+    default:
+      throw new ModelError(`ggml type ${type} is not supported by the neural runtime`);
+  }
+}
+
+/** Decodes elements [first, first + out.length) of a tensor of `type` stored in `bytes` into `out`. */
+export function decodeElements(type: number, bytes: Uint8Array, first: number, out: Float32Array): void {
+  const n = out.length;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (type) {
+    case KernelType.F32:
+      for (let i = 0; i < n; i++) out[i] = dv.getFloat32((first + i) * 4, true);
+      return;
+    case KernelType.F16:
+      for (let i = 0; i < n; i++) out[i] = F16_TO_F32[dv.getUint16((first + i) * 2, true)]!;
+      return;
+    case KernelType.BF16:
+      for (let i = 0; i < n; i++) out[i] = BF16_TO_F32[dv.getUint16((first + i) * 2, true)]!;
+      return;
+    case KernelType.Q8_0:
+      for (let i = 0; i < n; i++) {
+        const e = first + i;
+        const p = (e >> 5) * 34;
+        out[i] = F16_TO_F32[dv.getUint16(p, true)]! * dv.getInt8(p + 2 + (e & 31));
+      }
+      return;
+    case KernelType.Q4_0:
+      for (let i = 0; i < n; i++) {
+        const e = first + i;
+        const p = (e >> 5) * 18;
+        const k = e & 31;
+        const q = dv.getUint8(p + 2 + (k & 15));
+        out[i] = F16_TO_F32[dv.getUint16(p, true)]! * ((k < 16 ? q & 15 : q >> 4) - 8);
+      }
+      return;
+    default:
+      blockShape(type);
+  }
+}
+
+/** Quantizes whole blocks of `values` (length a multiple of 32) into `out` as Q8_0 or Q4_0. */
+export type BlockQuantizer = (type: number, values: Float32Array, out: Uint8Array) => void;
+
+const bf16Scratch = new DataView(new ArrayBuffer(4));
+function bf16Bits(v: number): number {
+  bf16Scratch.setFloat32(0, v, true);
+  const u = bf16Scratch.getUint32(0, true);
+  return ((u + 0x7fff + ((u >> 16) & 1)) >>> 16) & 0xffff; // round to nearest even
+}
+
+/**
+ * Writes `values` over elements [first, first + values.length) of `bytes` (a private copy). Block
+ * types re-quantize every touched block: the block is decoded, the new values written in, and the
+ * block quantized again with `quantize` (so untouched elements of a touched block may move by up to
+ * one quantization step). Throws InputError when a value is not representable in the type.
+ */
+export function encodeElements(type: number, bytes: Uint8Array, first: number, values: Float32Array, quantize: BlockQuantizer): void {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = values.length;
+  for (let i = 0; i < n; i++) if (!Number.isFinite(values[i]!)) throw new InputError(`mutation value ${i} is not finite (${values[i]})`);
+  switch (type) {
+    case KernelType.F32:
+      for (let i = 0; i < n; i++) dv.setFloat32((first + i) * 4, values[i]!, true);
+      return;
+    case KernelType.F16:
+      for (let i = 0; i < n; i++) if (Math.abs(values[i]!) > 65504) throw new InputError(`mutation value ${i} (${values[i]}) overflows F16`);
+      for (let i = 0; i < n; i++) dv.setFloat16((first + i) * 2, values[i]!, true);
+      return;
+    case KernelType.BF16:
+      for (let i = 0; i < n; i++) if ((bf16Bits(values[i]!) & 0x7f80) === 0x7f80) throw new InputError(`mutation value ${i} (${values[i]}) overflows BF16`);
+      for (let i = 0; i < n; i++) dv.setUint16((first + i) * 2, bf16Bits(values[i]!), true);
+      return;
+    case KernelType.Q8_0:
+    case KernelType.Q4_0: {
+      const { bytes: bb } = blockShape(type);
+      const b0 = Math.floor(first / 32);
+      const b1 = Math.floor((first + n - 1) / 32);
+      const block = new Float32Array((b1 - b0 + 1) * 32);
+      decodeElements(type, bytes, b0 * 32, block);
+      block.set(values, first - b0 * 32);
+      const out = bytes.subarray(b0 * bb, (b1 + 1) * bb);
+      quantize(type, block, out);
+      return;
+    }
+    default:
+      blockShape(type);
+  }
+}
