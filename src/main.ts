@@ -1,18 +1,10 @@
 // vector-boot: the boot sequence of a model appliance (PID 1), and the CLI in front of it.
-import { earlySetup, type BootContext } from "./boot/early-setup.ts";
-import { consumeHandoff, preflight, reexec, selfExecutable } from "./boot/handoff.ts";
-import { loadBootConfig } from "./boot/config-phase.ts";
-import { startHeartbeat } from "./boot/heartbeat-phase.ts";
-import { initRuntime, loadModel } from "./boot/runtime-phase.ts";
-import { startServices } from "./boot/services-phase.ts";
-import { shutdown, type Closer } from "./boot/shutdown.ts";
-import { ShutdownSignals, type ShutdownRequest } from "./boot/shutdown-signals.ts";
 import type { BootOptions } from "./cli/boot.ts";
 import { runCli } from "./cli/run-cli.ts";
 import { describeError, exitCodeOf } from "./errors.ts";
-import { Reaper } from "./init/reaper.ts";
 import { logger } from "./log.ts";
 import type { Supervisor } from "./supervisor/supervisor.ts";
+import type { Closer, ShutdownRequest } from "./boot/phases.ts";
 
 const log = logger("boot");
 
@@ -21,6 +13,7 @@ const log = logger("boot");
  * request, ordered shutdown, reboot(2). Elsewhere the same as a child subreaper, ending in exit.
  */
 export async function boot(opts: BootOptions): Promise<number> {
+  const { consumeHandoff, earlySetup, loadBootConfig, Reaper, ShutdownSignals, initRuntime, loadModel, startServices, startHeartbeat, preflight, reexec, selfExecutable, shutdown } = await import("./boot/phases.ts");
   const handoff = consumeHandoff();
   const ctx = earlySetup({ cmdline: opts.cmdline ?? (process.env.VECTOR_BOOT_CMDLINE || undefined), resumed: handoff !== null });
   const config = loadBootConfig(ctx, opts);
@@ -79,6 +72,6 @@ async function main(argv: string[]): Promise<void> {
   process.exit(code);
 }
 
-export type { BootContext };
+export type { BootContext } from "./boot/early-setup.ts";
 
 if (import.meta.main) void main(process.argv.slice(2));

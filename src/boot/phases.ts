@@ -1,0 +1,10 @@
+// The boot phases, gathered so main.ts loads them only when it boots (tini mode starts without them).
+export { earlySetup } from "./early-setup.ts";
+export { consumeHandoff, preflight, reexec, selfExecutable } from "./handoff.ts";
+export { loadBootConfig } from "./config-phase.ts";
+export { startHeartbeat } from "./heartbeat-phase.ts";
+export { initRuntime, loadModel } from "./runtime-phase.ts";
+export { startServices } from "./services-phase.ts";
+export { shutdown, type Closer } from "./shutdown.ts";
+export { ShutdownSignals, type ShutdownRequest } from "./shutdown-signals.ts";
+export { Reaper } from "../init/reaper.ts";
