@@ -48,6 +48,15 @@ for (const p of peers) {
 }
 const base = timeRun(["unshare", "--pid", "--fork", "--mount-proc", "true"]);
 console.log(`(unshare + true alone: ${base.toFixed(2)} ms)`);
+// The floor for any Bun-compiled init: an empty program compiled the same way.
+const floorSrc = join(outDir, "empty.ts");
+await Bun.write(floorSrc, "process.exit(0);\n");
+const floorExe = join(outDir, "empty-bun");
+Bun.spawnSync([process.execPath, "build", "--compile", "--bytecode", floorSrc, "--outfile", floorExe], { stdout: "ignore", stderr: "inherit" });
+const floorArgv = ["unshare", "--pid", "--fork", "--mount-proc", floorExe];
+timeRun(floorArgv);
+const floor = percentile(Array.from({ length: 40 }, () => timeRun(floorArgv)), 50);
+console.log(`(an empty Bun-compiled program: p50 ${floor.toFixed(2)} ms; vector-boot's own share: ${(startup["vector-boot"]! - floor).toFixed(2)} ms)`);
 for (const p of peers.slice(1)) console.log(`ratio vector-boot/${p.name} start-up: ${(startup["vector-boot"]! / startup[p.name]!).toFixed(2)}x`);
 
 console.log("\n## reaping: 2000 double-forked orphans, time until the init has reaped them all (as PID 1)");
