@@ -200,7 +200,8 @@ const pending: string[] = [];
 let lastIndex = -1;
 for (const c of CHECKS) {
   const hits = lines.map((l, i) => (c.re.test(l) ? i : -1)).filter((i) => i >= 0);
-  const ok = hits.length >= (c.count ?? 1) && (c.ordered === false || hits[0]! > lastIndex);
+  // Order: a step's first line may not come before the previous step's (two checks may read one line).
+  const ok = hits.length >= (c.count ?? 1) && (c.ordered === false || hits[0]! >= lastIndex);
   if (ok) {
     if (c.ordered !== false) lastIndex = hits[0]!;
     say(`ok       ${c.step}${c.count ? ` (${hits.length})` : ""}: ${lines[hits[0]!]!.trim()}`);

@@ -1,0 +1,187 @@
+// Packaging benchmark: exec -> first heartbeat and RSS with 1/64/512 MiB embedded models (mapped vs read into the heap),
+// initramfs size and build time (vs plain gzip of the same archive), and the QEMU boot split into its stages.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { buildInitramfs } from "../src/initramfs/build.ts";
+import { writeCpio } from "../src/initramfs/cpio.ts";
+import { appendModel } from "../src/rts/embed.ts";
+
+const root = resolve(import.meta.dir, "..");
+const out = join(root, ".cache/bench/packaging");
+mkdirSync(out, { recursive: true });
+const bun = process.execPath;
+const bare = join(root, "dist/vector-boot.bare");
+if (!existsSync(bare)) {
+  console.error("bench: run scripts/build.ts first (dist/vector-boot.bare missing)");
+  process.exit(1);
+}
+const RUNS = 5;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** A valid GGUF v3 file of about `mib` MiB: no metadata, one F32 tensor, 32-byte aligned data. */
+function writeModel(path: string, mib: number): void {
+  const n = (mib * 1048576) / 4 - 64;
+  const name = new TextEncoder().encode("bench.weights");
+  const head = new Uint8Array(4 + 4 + 8 + 8 + 8 + name.length + 4 + 8 + 4 + 8);
+  const v = new DataView(head.buffer);
+  head.set(new TextEncoder().encode("GGUF"));
+  let at = 4;
+  v.setUint32(at, 3, true), (at += 4); // version
+  v.setBigUint64(at, 1n, true), (at += 8); // tensor count
+  v.setBigUint64(at, 0n, true), (at += 8); // metadata count
+  v.setBigUint64(at, BigInt(name.length), true), (at += 8);
+  head.set(name, at), (at += name.length);
+  v.setUint32(at, 1, true), (at += 4); // n_dims
+  v.setBigUint64(at, BigInt(n), true), (at += 8);
+  v.setUint32(at, 0, true), (at += 4); // F32
+  v.setBigUint64(at, 0n, true), (at += 8); // offset in data section
+  const dataAt = Math.ceil(at / 32) * 32;
+  const fd = openSync(path, "w");
+  writeSync(fd, head, 0, at, 0);
+  const chunk = new Float32Array(1 << 20).fill(0.5);
+  const bytes = new Uint8Array(chunk.buffer);
+  for (let done = 0; done < n * 4; done += bytes.length) writeSync(fd, bytes, 0, Math.min(bytes.length, n * 4 - done), dataAt + done);
+  closeSync(fd);
+}
+
+interface Sample {
+  ms: number;
+  rssMiB: number;
+}
+
+/** Spawns argv, waits for `marker` on stderr: time from spawn and VmRSS of the process at that moment. */
+async function firstBeat(argv: string[], marker: string): Promise<Sample> {
+  const t0 = Bun.nanoseconds();
+  const p = Bun.spawn(argv, { stdout: "ignore", stderr: "pipe", env: { ...process.env, JSC_SIGNAL_FOR_GC: "40" } });
+  const timer = setTimeout(() => p.kill("SIGKILL"), 30_000);
+  let buf = "";
+  let sample: Sample | null = null;
+  const dec = new TextDecoder();
+  for await (const c of p.stderr) {
+    buf += dec.decode(c, { stream: true });
+    if (!sample && buf.includes(marker)) {
+      const ms = (Bun.nanoseconds() - t0) / 1e6;
+      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"))?.[1];
+      sample = { ms, rssMiB: Number(rss) / 1024 };
+      p.kill("SIGTERM");
+    }
+  }
+  await p.exited;
+  clearTimeout(timer);
+  if (!sample) throw new Error(`${argv.join(" ")}: no "${marker}" line; stderr:\n${buf}`);
+  return sample;
+}
+
+async function measure(argv: string[], marker: string): Promise<Sample> {
+  const s: Sample[] = [];
+  for (let i = 0; i < RUNS; i++) s.push(await firstBeat(argv, marker));
+  return { ms: median(s.map((x) => x.ms)), rssMiB: median(s.map((x) => x.rssMiB)) };
+}
+
+// 1. A reference program compiled the same way: maps its embedded model, or reads it into the heap, then beats after 100 ms.
+const probeSrc = join(out, "probe.ts");
+writeFileSync(
+  probeSrc,
+  `import { closeSync, openSync, readSync } from "node:fs";
+import { locateEmbeddedModel } from ${JSON.stringify(join(root, "src/rts/embed.ts"))};
+import { openModelSource } from ${JSON.stringify(join(root, "src/rts/model-source.ts"))};
+import { setLogLevel } from ${JSON.stringify(join(root, "src/log.ts"))};
+setLogLevel("error");
+let sum = 0;
+if (process.argv[2] === "heap") {
+  const m = locateEmbeddedModel()!;
+  const bytes = new Uint8Array(m.size);
+  const fd = openSync("/proc/self/exe", "r");
+  for (let at = 0; at < m.size; ) at += readSync(fd, bytes, at, Math.min(1 << 24, m.size - at), m.offset + at);
+  closeSync(fd);
+  sum = bytes[bytes.length - 1]!;
+  (globalThis as { weights?: Uint8Array }).weights = bytes; // kept alive, as a runtime keeps its weights
+} else {
+  const m = openModelSource({ fallbackPath: null });
+  sum = m.bytes[m.bytes.length - 1]!;
+  (globalThis as { weights?: Uint8Array }).weights = m.bytes;
+}
+setTimeout(() => { console.error("first heartbeat " + sum); setTimeout(() => {}, 10_000); }, 100);
+`,
+);
+const probeBare = join(out, "probe.bare");
+const b = Bun.spawnSync([bun, "build", "--compile", probeSrc, "--outfile", probeBare], { cwd: root, stdout: "ignore", stderr: "inherit" });
+if (b.exitCode !== 0) process.exit(1);
+
+console.log(`## exec -> first heartbeat (ms) and RSS at that moment (MiB), median of ${RUNS}; models appended to the executable`);
+console.log("| model | vector-boot boot (mapped) | probe: mapped | probe: read into heap | heap / mapped time | RSS vector-boot | RSS probe mapped | RSS probe heap |");
+console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+const rows: { mib: number; vb: Sample }[] = [];
+for (const mib of [1, 64, 512]) {
+  const model = join(out, `model-${mib}.gguf`);
+  writeModel(model, mib);
+  const vbExe = join(out, `vector-boot-${mib}`);
+  const probeExe = join(out, `probe-${mib}`);
+  await appendModel(bare, model, vbExe);
+  await appendModel(probeBare, model, probeExe);
+  Bun.spawnSync(["chmod", "755", vbExe, probeExe]);
+  const vb = await measure([vbExe, "boot", "--set", "shutdown_after=5", "--set", "heartbeat_log_every=0"], "first heartbeat");
+  const pm = await measure([probeExe, "map"], "first heartbeat");
+  const ph = await measure([probeExe, "heap"], "first heartbeat");
+  rows.push({ mib, vb });
+  console.log(
+    `| ${mib} MiB | ${vb.ms.toFixed(1)} | ${pm.ms.toFixed(1)} | ${ph.ms.toFixed(1)} | ${(ph.ms / pm.ms).toFixed(2)}x | ${vb.rssMiB.toFixed(1)} | ${pm.rssMiB.toFixed(1)} | ${ph.rssMiB.toFixed(1)} |`,
+  );
+  for (const f of [model, probeExe]) rmSync(f, { force: true });
+  if (mib !== 1 && mib !== 512) rmSync(vbExe, { force: true });
+}
+const small = rows.find((r) => r.mib === 1)!.vb;
+const big = rows.find((r) => r.mib === 512)!.vb;
+console.log(
+  `vector-boot 512 MiB vs 1 MiB: RSS +${(big.rssMiB - small.rssMiB).toFixed(1)} MiB (acceptance: < 16), time ${((big.ms / small.ms - 1) * 100).toFixed(1)}% (acceptance: < 20%)`,
+);
+
+// 2. initramfs: size and build time, against plain gzip -6 (C) of the same cpio archive.
+console.log("\n## initramfs (dist/vector-boot with the 1 MiB model)");
+const exe1 = join(out, "vector-boot-1");
+const shim = join(root, "dist/native/libvbshim.so");
+for (const compression of ["gzip", "zstd", "none"] as const) {
+  const t0 = performance.now();
+  const r = buildInitramfs({ preinit: join(root, "dist/native/preinit"), exe: exe1, runtimeLibs: existsSync(shim) ? [shim] : [], compression });
+  const ms = performance.now() - t0;
+  console.log(`${compression}: ${(r.bytes.length / 1048576).toFixed(1)} MiB (${r.uncompressedSize} bytes unpacked, ${r.entries.length} entries) in ${ms.toFixed(0)} ms`);
+  if (compression === "gzip") {
+    const cpioPath = join(out, "plain.cpio");
+    writeFileSync(cpioPath, writeCpio(r.entries));
+    const g0 = performance.now();
+    Bun.spawnSync(["gzip", "-6", "-n", "-f", "-k", cpioPath]);
+    const gms = performance.now() - g0;
+    console.log(`  reference gzip -6 (C) of the same archive: ${gms.toFixed(0)} ms, ${(Bun.file(`${cpioPath}.gz`).size / 1048576).toFixed(1)} MiB; build / gzip time = ${(ms / gms).toFixed(2)}x`);
+    rmSync(cpioPath, { force: true });
+    rmSync(`${cpioPath}.gz`, { force: true });
+  }
+}
+
+// 3. The QEMU boot, split into stages from the console (kernel and pre-init stamps and the init's since_kernel_ms
+//    are CLOCK_BOOTTIME; the init's own line stamps are monotonic, anchored on the first heartbeat).
+console.log("\n## QEMU boot (software emulation), stages in ms");
+const logPath = join(out, "qemu-console.log");
+const q = Bun.spawnSync([bun, join(root, "scripts/qemu-smoke.ts"), "--keep-log", logPath], { cwd: root, stdout: "ignore", stderr: "pipe", timeout: 600_000 });
+if (q.exitCode !== 0 || !existsSync(logPath)) {
+  console.log(`qemu-smoke failed (exit ${q.exitCode}):\n${q.stderr.toString().slice(-3000)}`);
+  process.exit(1);
+}
+const text = readFileSync(logPath, "utf8");
+const at = (re: RegExp): number | null => {
+  const m = new RegExp(`^\\[\\s*([\\d.]+)\\][^\\n]*${re.source}`, "m").exec(text);
+  return m ? Number(m[1]) * 1000 : null;
+};
+const fb = /^\[\s*([\d.]+)\] heartbeat: first heartbeat .*since_kernel_ms=([\d.]+)/m.exec(text);
+const offset = fb ? Number(fb[2]) - Number(fb[1]) * 1000 : null;
+const initAt = (re: RegExp) => (offset === null || at(re) === null ? null : at(re)! + offset);
+const stages: [string, number | null, number | null][] = [
+  ["kernel (to /init)", 0, at(/pre-init: started/)],
+  ["pre-init (mounts, exec)", at(/pre-init: started/), at(/pre-init: mounted/)],
+  ["Bun start (exec to phase early)", at(/pre-init: mounted/), initAt(/boot: phase early/)],
+  ["runtime init (early to phase heartbeat)", initAt(/boot: phase early/), initAt(/heartbeat: phase heartbeat/)],
+  ["first heartbeat (one period)", initAt(/heartbeat: phase heartbeat/), fb ? Number(fb[2]) : null],
+];
+for (const [name, a, z] of stages) console.log(`| ${name} | ${a !== null && z !== null ? (z - a).toFixed(1) : "?"} |`);
+const total = fb ? Number(fb[2]) : null;
+console.log(`kernel start -> first heartbeat: ${total?.toFixed(1) ?? "?"} ms; share of the kernel: ${total && at(/pre-init: started/) ? ((at(/pre-init: started/)! / total) * 100).toFixed(0) : "?"}%`);
+for (const f of [join(out, "vector-boot-1"), join(out, "vector-boot-512")]) rmSync(f, { force: true });
