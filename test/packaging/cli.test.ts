@@ -22,6 +22,7 @@ describe("packaging CLI", () => {
     const v = run("verify", rts);
     expect(v.code).toBe(0);
     expect(v.stdout).toContain("checksums ok");
+    expect(v.stdout).toMatch(/GGUF ok \(\d+ tensors\)/);
     const u = run("unpack", rts, "-C", t.dir);
     expect(u.code).toBe(0);
     expect(Buffer.compare(readFileSync(join(t.dir, "a.bin")), readFileSync(binary))).toBe(0);
@@ -37,6 +38,17 @@ describe("packaging CLI", () => {
     const v = run("verify", rts);
     expect(v.code).toBe(65);
     expect(v.stderr).toContain("tensor.sha256");
+  });
+
+  test("verify exits 2 when the packed model is not a well-formed GGUF (checksums intact)", () => {
+    const bad = join(t.dir, "bad.gguf");
+    const g = readFileSync(gguf);
+    writeFileSync(bad, Buffer.concat([g.subarray(0, 8), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]), g.subarray(16)]));
+    const rts = join(t.dir, "badgguf.rts");
+    expect(run("pack", "--binary", binary, "--gguf", bad, "-o", rts).code).toBe(0);
+    const v = run("verify", rts);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toContain("tensor_count");
   });
 
   test("rts-inspect prints the header fields, and --json parses", () => {
