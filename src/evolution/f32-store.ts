@@ -1,6 +1,6 @@
 // Stand-in weight store (F32 tensors only) with a minimal GGUF v3 writer/reader, until src/neural's runtime is wired.
 import { ModelError } from "../errors.ts";
-import { crc32c, crc32cUpdate } from "../journal/crc32c.ts";
+import { crc32cUpdate } from "../journal/crc32c.ts";
 import type { CheckpointableWeights, TensorInfo } from "./weights.ts";
 
 const ALIGN = 32;
@@ -51,7 +51,6 @@ export class F32Store implements CheckpointableWeights {
   *ggufChunks(extra: Record<string, bigint>): Iterable<Uint8Array> {
     const kv = new Map<string, bigint | string>(this.metadata);
     for (const [k, v] of Object.entries(extra)) kv.set(k, v);
-    const parts: number[] = [];
     const w = new Writer();
     w.bytes(enc.encode("GGUF"));
     w.u32(3);
@@ -69,7 +68,6 @@ export class F32Store implements CheckpointableWeights {
       for (const d of t.dims) w.u64(BigInt(d));
       w.u32(GGML_F32);
       w.u64(BigInt(off));
-      parts.push(off);
       off += Math.ceil(t.data.byteLength / ALIGN) * ALIGN;
     }
     w.pad(ALIGN);
@@ -122,7 +120,6 @@ export class F32Store implements CheckpointableWeights {
 }
 
 class Writer {
-  private chunks: number[] = [];
   private buf = new Uint8Array(1024);
   private len = 0;
   private grow(n: number) {
@@ -155,7 +152,6 @@ class Writer {
     this.bytes(new Uint8Array((a - (this.len % a)) % a));
   }
   finish(): Uint8Array {
-    void this.chunks;
     return this.buf.slice(0, this.len);
   }
 }
@@ -186,6 +182,3 @@ class Reader {
     return dec.decode(this.take(Number(n)));
   }
 }
-
-export const storeChecksum = (s: F32Store): number => s.checksum();
-void crc32c;

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { encodeRecordInto, encodeSegmentHeader, MAX_PAYLOAD, RECORD_HEADER_SIZE, RecordType, segmentFileName } from "./format.ts";
+import { type CheckpointRecord, encodeCheckpointRecord } from "./checkpoint-record.ts";
 import { fsyncDir, writeAll, writeFileAtomic } from "./fs-durable.ts";
 import { type RecoverOptions, type RecoveryResult, recoverJournal, listSegments } from "./recovery.ts";
 
@@ -97,15 +98,9 @@ export class Journal {
     });
   }
 
-  /** Records that a checkpoint file covers every record up to `coveredSeq`. */
-  appendCheckpoint(coveredSeq: number, fileName: string): Promise<number> {
-    const name = new TextEncoder().encode(fileName);
-    const p = new Uint8Array(10 + name.length);
-    const v = new DataView(p.buffer);
-    v.setBigUint64(0, BigInt(coveredSeq), true);
-    v.setUint16(8, name.length, true);
-    p.set(name, 10);
-    return this.append(RecordType.checkpoint, p);
+  /** Records that checkpoint file `c.file` (size, CRC32C) covers every record up to `c.coveredSeq`. */
+  appendCheckpoint(c: CheckpointRecord): Promise<number> {
+    return this.append(RecordType.checkpoint, encodeCheckpointRecord(c));
   }
 
   /** Resolves when nothing is pending (every appended record durable or failed). */

@@ -118,28 +118,28 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
       damage = { segment: name, offset: 0, problem, kind: "corrupt", droppedBytes: b.length + laterBytes() };
       break;
     }
-    if (expected === null) expected = firstSeq;
+    let exp: number = expected ?? firstSeq;
     let off = SEGMENT_HEADER_SIZE;
     let count = 0;
     while (off < b.length) {
       const r = decodeRecordAt(b, off);
       let problem: string | null = null;
       if ("problem" in r) problem = r.problem;
-      else if (r.seq !== expected) problem = `sequence gap: record has sequence ${r.seq}, expected ${expected}`;
+      else if (r.seq !== exp) problem = `sequence gap: record has sequence ${r.seq}, expected ${exp}`;
       else if (r.type !== RecordType.mutation && r.type !== RecordType.checkpoint) problem = `unknown record type ${r.type}`;
-      if (problem !== null) {
+      if (problem !== null || "problem" in r) {
         // A torn tail is an unacknowledged write: only in the last segment, and no later record
         // claims that this one was already durable. Anything else damages acknowledged data.
-        const valid = !("problem" in r);
-        const torn = isLast && !valid && laterValidDurable(b, off + 1, expected) < expected;
-        damage = { segment: name, offset: off, problem, kind: torn ? "torn" : "corrupt", droppedBytes: b.length - off + laterBytes() };
+        const torn = isLast && "problem" in r && laterValidDurable(b, off + 1, exp) < exp;
+        damage = { segment: name, offset: off, problem: problem ?? "invalid record", kind: torn ? "torn" : "corrupt", droppedBytes: b.length - off + laterBytes() };
         break;
       }
       records.push({ ...r, segment: name });
-      expected = r.seq + 1;
+      exp = r.seq + 1;
       off += r.size;
       count++;
     }
+    expected = exp;
     segments.push({ name, path, firstSeq, size: off, records: count });
   }
 

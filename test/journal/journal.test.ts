@@ -4,6 +4,7 @@ import { fdatasync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, tr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JournalError } from "../../src/errors.ts";
+import { decodeCheckpointRecord } from "../../src/journal/checkpoint-record.ts";
 import { crc32c } from "../../src/journal/crc32c.ts";
 import { RECORD_HEADER_SIZE, RecordType, SEGMENT_HEADER_SIZE, segmentFileName } from "../../src/journal/format.ts";
 import { Journal } from "../../src/journal/journal.ts";
@@ -238,12 +239,12 @@ describe("journal", () => {
     const dir = freshDir();
     const j = Journal.open(dir);
     await batch(j, 0, 3);
-    const seq = await j.appendCheckpoint(3, "ckpt.gguf");
+    const seq = await j.appendCheckpoint({ coveredSeq: 3, file: "ckpt.gguf", size: 1234, crc: 0xdeadbeef });
     await j.close();
     const r = recoverJournal(dir).records.at(-1)!;
     expect(r.seq).toBe(seq);
     expect(r.type).toBe(RecordType.checkpoint);
-    expect(new DataView(r.payload.buffer, r.payload.byteOffset).getBigUint64(0, true)).toBe(3n);
+    expect(decodeCheckpointRecord(r.payload)).toEqual({ coveredSeq: 3, file: "ckpt.gguf", size: 1234, crc: 0xdeadbeef });
     expect(SEGMENT_HEADER_SIZE).toBe(32);
   });
 });

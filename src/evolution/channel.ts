@@ -1,0 +1,215 @@
+// The evolution channel consumer: sealed shared memory, per-session rings, bounded drain, completions after durability.
+import { JournalError } from "../errors.ts";
+import type { Journal } from "../journal/journal.ts";
+import { RecordType } from "../journal/format.ts";
+import { logger } from "../log.ts";
+import { closeFd, createSealedMemfd, mapShared, type SharedMapping } from "../sys/evolution.ts";
+import { type GateConfig, ctrmGate } from "./ctrm-gate.ts";
+import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, regionSize, ringOffset, SUB_SLOT_SIZE, subSlotOffset, writeHeader } from "./layout.ts";
+import { encodeMutationRecord } from "./mutation-record.ts";
+import { Status, statusName } from "./reasons.ts";
+import { type Completion, decodeSubmission, encodeCompletion } from "./slot-codec.ts";
+import type { MutableWeights } from "./weights.ts";
+
+const log = logger("evolution");
+
+interface Ring {
+  active: boolean;
+  generation: number;
+  /** Consumer's own counters: never read back from shared memory. */
+  head: number;
+  cmpTail: number;
+  expectedSeq: bigint;
+  /** Submissions taken whose completion is not yet posted (space reserved in the completion ring). */
+  inflight: number;
+  protocolErrors: number;
+}
+
+export interface ChannelStats {
+  submissions: number;
+  accepted: number;
+  rejected: Record<string, number>;
+  protocolErrors: number;
+  completionsDropped: number;
+  applied: number;
+  appliedSeq: number;
+}
+
+export interface ChannelOptions {
+  geometry: Geometry;
+  gate: GateConfig;
+  journal: Journal;
+  weights: MutableWeights;
+  /** Called (at most once per drain or commit) when completions were posted on `ring`. */
+  notify?: (ring: number) => void;
+}
+
+export class EvolutionChannel {
+  readonly fd: number;
+  readonly size: number;
+  private map: SharedMapping;
+  private bytes: Uint8Array;
+  private words: Int32Array;
+  private rings: Ring[];
+  private copy = new Uint8Array(SUB_SLOT_SIZE);
+  private cmpBuf = new Uint8Array(CMP_SLOT_SIZE);
+  private next = 0;
+  private dirty = new Set<number>();
+  private notifyQueued = false;
+  private closed = false;
+  readonly stats: ChannelStats = { submissions: 0, accepted: 0, rejected: {}, protocolErrors: 0, completionsDropped: 0, applied: 0, appliedSeq: 0 };
+
+  constructor(private readonly o: ChannelOptions) {
+    const g = o.geometry;
+    if (g.rings < 1 || g.rings > 64 || g.slots < 2 || g.slots > 4096 || (g.slots & (g.slots - 1)) !== 0) {
+      throw new JournalError(`bad channel geometry ${JSON.stringify(g)}`);
+    }
+    this.size = regionSize(g);
+    this.fd = createSealedMemfd("vector-boot-evolution", this.size);
+    this.map = mapShared(this.fd, this.size);
+    this.bytes = new Uint8Array(this.map.buffer);
+    this.words = new Int32Array(this.map.buffer);
+    writeHeader(this.bytes, g, process.pid);
+    this.rings = Array.from({ length: g.rings }, () => ({ active: false, generation: 0, head: 0, cmpTail: 0, expectedSeq: 0n, inflight: 0, protocolErrors: 0 }));
+  }
+
+  private word(ring: number, field: number): number {
+    return (ringOffset(this.o.geometry, ring) + field) >> 2;
+  }
+  private load(ring: number, field: number): number {
+    return Atomics.load(this.words, this.word(ring, field)) >>> 0;
+  }
+  private store(ring: number, field: number, v: number): void {
+    Atomics.store(this.words, this.word(ring, field), v | 0);
+  }
+
+  /** Gives a free ring to a new producer session (counters reset, generation bumped); -1 when all are taken. */
+  assignRing(): number {
+    const r = this.rings.findIndex((x) => !x.active);
+    if (r < 0 || this.closed) return -1;
+    const ring = this.rings[r]!;
+    Object.assign(ring, { active: true, generation: ring.generation + 1, head: 0, cmpTail: 0, expectedSeq: 0n, inflight: 0 });
+    for (const f of [C.subTail, C.subHead, C.cmpTail, C.cmpHead]) this.store(r, f, 0);
+    this.store(r, C.generation, ring.generation);
+    return r;
+  }
+
+  /** The session of `ring` ended: nothing more is read from it; pending completions are dropped. */
+  releaseRing(r: number): void {
+    const ring = this.rings[r];
+    if (ring) ring.active = false;
+  }
+
+  private protocolError(r: number, what: string): void {
+    const ring = this.rings[r]!;
+    ring.protocolErrors++;
+    this.stats.protocolErrors++;
+    if (ring.protocolErrors <= 3 || ring.protocolErrors % 1000 === 0) {
+      log.warn("producer broke the ring protocol", { ring: r, what, count: ring.protocolErrors });
+    }
+  }
+
+  private post(r: number, generation: number, c: Completion): void {
+    const ring = this.rings[r]!;
+    if (this.closed || !ring.active || ring.generation !== generation) {
+      this.stats.completionsDropped++;
+      return;
+    }
+    encodeCompletion(this.cmpBuf, c);
+    this.bytes.set(this.cmpBuf, cmpSlotOffset(this.o.geometry, r, ring.cmpTail));
+    ring.cmpTail = (ring.cmpTail + 1) >>> 0;
+    this.store(r, C.cmpTail, ring.cmpTail);
+    if (c.status !== Status.accepted) {
+      const n = statusName[c.status] ?? String(c.status);
+      this.stats.rejected[n] = (this.stats.rejected[n] ?? 0) + 1;
+    }
+    this.dirty.add(r);
+    if (!this.notifyQueued) {
+      this.notifyQueued = true;
+      queueMicrotask(() => this.flushNotify());
+    }
+  }
+
+  private flushNotify(): void {
+    this.notifyQueued = false;
+    for (const r of this.dirty) this.o.notify?.(r);
+    this.dirty.clear();
+  }
+
+  /**
+   * Takes at most `maxRecords` submissions from the active rings (round robin), never more than
+   * the completion rings can answer. Rejections are answered at once; accepted mutations are
+   * journaled and answered after the fsync (then applied). Returns the number taken. Never throws
+   * on anything a producer wrote.
+   */
+  drain(maxRecords: number): number {
+    if (this.closed) return 0;
+    const g = this.o.geometry;
+    let taken = 0;
+    for (let k = 0; k < g.rings && taken < maxRecords; k++) {
+      const r = (this.next + k) % g.rings;
+      const ring = this.rings[r]!;
+      if (!ring.active) continue;
+      const avail = (this.load(r, C.subTail) - ring.head) >>> 0;
+      if (avail === 0) continue;
+      if (avail > g.slots) {
+        this.protocolError(r, `submission tail is ${avail} slots ahead of head (ring holds ${g.slots})`);
+        continue;
+      }
+      const used = (ring.cmpTail - this.load(r, C.cmpHead)) >>> 0;
+      if (used > g.slots) {
+        this.protocolError(r, `completion head is outside [tail-${g.slots}, tail]`);
+        continue;
+      }
+      const n = Math.min(avail, g.slots - used - ring.inflight, maxRecords - taken);
+      for (let i = 0; i < n; i++) this.takeOne(r, ring);
+      if (n > 0) this.store(r, C.subHead, ring.head);
+      taken += Math.max(0, n);
+    }
+    this.next = (this.next + 1) % g.rings;
+    return taken;
+  }
+
+  private takeOne(r: number, ring: Ring): void {
+    const off = subSlotOffset(this.o.geometry, r, ring.head);
+    this.copy.set(this.bytes.subarray(off, off + SUB_SLOT_SIZE));
+    ring.head = (ring.head + 1) >>> 0;
+    const expected = ring.expectedSeq;
+    ring.expectedSeq++;
+    this.stats.submissions++;
+    const gen = ring.generation;
+    const d = decodeSubmission(this.copy, expected);
+    if ("status" in d) return this.post(r, gen, { status: d.status, seq: d.seq, tag: d.tag, journalSeq: 0n, text: d.text });
+    const verdict = ctrmGate(d, this.o.weights, this.o.gate);
+    if (verdict.status !== Status.accepted) return this.post(r, gen, { status: verdict.status, seq: d.seq, tag: d.tag, journalSeq: 0n, text: verdict.text });
+    ring.inflight++;
+    const done = (c: Completion) => {
+      ring.inflight = Math.max(0, ring.inflight - 1);
+      this.post(r, gen, c);
+    };
+    this.o.journal.append(RecordType.mutation, encodeMutationRecord(d)).then(
+      (jseq) => {
+        // Durable: apply (journal order = application order), then acknowledge.
+        try {
+          this.o.weights.applyMutation(d.tensor, d.elementOffset, d.values);
+        } catch (err) {
+          log.error("journaled mutation failed to apply", { tensor: d.tensor, seq: jseq, err: String(err) });
+          return done({ status: Status.applyFailed, seq: d.seq, tag: d.tag, journalSeq: BigInt(jseq), text: "apply failed" });
+        }
+        this.stats.applied++;
+        this.stats.accepted++;
+        this.stats.appliedSeq = jseq;
+        done({ status: Status.accepted, seq: d.seq, tag: d.tag, journalSeq: BigInt(jseq), text: "" });
+      },
+      () => done({ status: Status.journalFailed, seq: d.seq, tag: d.tag, journalSeq: 0n, text: "journal stopped: outcome unknown" }),
+    );
+  }
+
+  /** Unmaps and closes the memfd (sessions must be gone). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.map.unmap();
+    closeFd(this.fd);
+  }
+}

@@ -1,0 +1,163 @@
+// The evolution interface as the init uses it: boot-time recovery + replay, the channel, drain per beat, checkpoints.
+import { z } from "zod";
+import { ConfigError, JournalError } from "../errors.ts";
+import type { CheckpointRecord } from "../journal/checkpoint-record.ts";
+import { Journal, type JournalOptions } from "../journal/journal.ts";
+import { logger } from "../log.ts";
+import { EvolutionChannel, type ChannelStats } from "./channel.ts";
+import { GateConfigSchema } from "./ctrm-gate.ts";
+import { checkpointRecords, journalDirOf, replayMutations, verifiedCheckpoints, writeCheckpoint } from "./persistence.ts";
+import { SessionServer } from "./session-server.ts";
+import type { CheckpointableWeights } from "./weights.ts";
+
+const log = logger("evolution");
+
+export const EvolutionConfigSchema = z.object({
+  /** Journal and checkpoints live here (a persistent disk). */
+  stateDir: z.string().min(1),
+  /** The session socket goes here (root-owned, 0700): default /run/vector-boot. */
+  runDir: z.string().min(1).default("/run/vector-boot"),
+  rings: z.number().int().min(1).max(64).default(8),
+  slots: z.number().int().min(2).max(4096).refine((n) => (n & (n - 1)) === 0, "must be a power of two").default(64),
+  /** Drain right away when a producer rings the doorbell (bounded by drainBudget), besides the beat. */
+  autoDrain: z.boolean().default(true),
+  drainBudget: z.number().int().min(1).default(256),
+  gate: GateConfigSchema.default(GateConfigSchema.parse({})),
+  /** Operator's choice: cut a corrupt journal instead of refusing to boot. */
+  repair: z.boolean().default(false),
+});
+export type EvolutionConfig = z.input<typeof EvolutionConfigSchema>;
+
+export interface EvolutionOptions<W extends CheckpointableWeights> extends EvolutionConfig {
+  /** Loads the weights: from a verified checkpoint GGUF path, or the embedded base when null. */
+  loadWeights(checkpointPath: string | null): W;
+  /** Test hook passed to the journal (fault injection). */
+  journal?: Pick<JournalOptions, "syncImpl" | "segmentBytes">;
+}
+
+export interface EvolutionStats extends ChannelStats {
+  journalNextSeq: number;
+  journalDurableSeq: number;
+  journalBatches: number;
+  journalFailed: string | null;
+  sessions: number;
+  bootCheckpoint: string | null;
+  replayed: number;
+}
+
+export interface Evolution<W extends CheckpointableWeights> {
+  readonly weights: W;
+  readonly socketPath: string;
+  /** Takes at most `maxRecords` submissions (the heartbeat calls this every beat). Never throws. */
+  drain(maxRecords: number): number;
+  /** Writes a checkpoint covering every durable mutation. */
+  checkpoint(): Promise<CheckpointRecord>;
+  stats(): EvolutionStats;
+  /** Stops the sessions, waits for the journal (every accepted record durable and applied), closes. */
+  close(): Promise<void>;
+}
+
+/** Boot: recover the journal, load newest verified checkpoint (else base), replay, open the channel. */
+export async function openEvolution<W extends CheckpointableWeights>(opts: EvolutionOptions<W>): Promise<Evolution<W>> {
+  const parsed = EvolutionConfigSchema.safeParse(opts);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    throw new ConfigError(`evolution.${i.path.join(".")}`, i.message);
+  }
+  const cfg = parsed.data;
+  const journal = Journal.open(journalDirOf(cfg.stateDir), { repair: cfg.repair, ...opts.journal });
+  const records = journal.recovered.records;
+  const firstSeq = records[0]?.seq ?? journal.nextSeq;
+
+  let weights: W | null = null;
+  let covered = 0;
+  let bootCheckpoint: string | null = null;
+  for (const c of verifiedCheckpoints(cfg.stateDir, records)) {
+    try {
+      weights = opts.loadWeights(c.path);
+      covered = c.coveredSeq;
+      bootCheckpoint = c.path;
+      break;
+    } catch (err) {
+      log.warn("checkpoint does not load: trying an older one", { path: c.path, err: String(err) });
+    }
+  }
+  if (firstSeq > covered + 1) {
+    await journal.close();
+    throw new JournalError(
+      `journal starts at sequence ${firstSeq} but the ${bootCheckpoint ? `checkpoint ${bootCheckpoint}` : "base model"} needs records from ${covered + 1}: ` +
+        `the checkpoints that covered the compacted records are missing or damaged`,
+    );
+  }
+  weights ??= opts.loadWeights(null);
+  const replay = replayMutations(records, covered, weights);
+  log.info("weights ready", { checkpoint: bootCheckpoint ?? "base", replayed: replay.applied, skipped: replay.skipped, nextSeq: journal.nextSeq });
+  let lastCheckpoint: CheckpointRecord | null = checkpointRecords(records).find((c) => c.file === bootCheckpoint?.split("/").at(-1)) ?? null;
+
+  let server: SessionServer | null = null;
+  let draining = false;
+  const channel = new EvolutionChannel({
+    geometry: { rings: cfg.rings, slots: cfg.slots },
+    gate: cfg.gate,
+    journal,
+    weights,
+    notify: (r) => server?.notify(r),
+  });
+  const drain = (max: number): number => {
+    if (draining) return 0;
+    draining = true;
+    try {
+      return channel.drain(max);
+    } catch (err) {
+      log.error("drain failed", { err: String(err) });
+      return 0;
+    } finally {
+      draining = false;
+    }
+  };
+  let doorbellQueued = false;
+  const onDoorbell = () => {
+    if (!cfg.autoDrain || doorbellQueued) return;
+    doorbellQueued = true;
+    setImmediate(() => {
+      doorbellQueued = false;
+      drain(cfg.drainBudget);
+    });
+  };
+  try {
+    server = new SessionServer(cfg.runDir, channel, onDoorbell);
+  } catch (err) {
+    channel.close();
+    await journal.close();
+    throw err;
+  }
+  // Completions free ring space: a producer blocked on a full ring rings again, but also re-drain here.
+  const srv = server;
+  return {
+    weights,
+    socketPath: srv.path,
+    drain,
+    async checkpoint() {
+      lastCheckpoint = await writeCheckpoint(cfg.stateDir, weights!, journal, lastCheckpoint);
+      return lastCheckpoint;
+    },
+    stats: () => ({
+      ...channel.stats,
+      rejected: { ...channel.stats.rejected },
+      journalNextSeq: journal.nextSeq,
+      journalDurableSeq: journal.durableSeq,
+      journalBatches: journal.stats.batches,
+      journalFailed: journal.stats.failed,
+      sessions: srv.sessions,
+      bootCheckpoint,
+      replayed: replay.applied,
+    }),
+    async close() {
+      srv.stop();
+      await journal.settle();
+      await Promise.resolve();
+      channel.close();
+      await journal.close();
+    },
+  };
+}

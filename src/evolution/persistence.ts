@@ -1,0 +1,119 @@
+// Checkpoints (complete GGUF, atomic) and boot selection: newest verified checkpoint, else base, then journal replay.
+import { mkdirSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { JournalError } from "../errors.ts";
+import { type CheckpointRecord, decodeCheckpointRecord } from "../journal/checkpoint-record.ts";
+import { crc32c, crc32cUpdate } from "../journal/crc32c.ts";
+import { RecordType } from "../journal/format.ts";
+import { fsyncDir, writeFileAtomic } from "../journal/fs-durable.ts";
+import type { Journal } from "../journal/journal.ts";
+import type { JournalRecord } from "../journal/recovery.ts";
+import { logger } from "../log.ts";
+import { decodeMutationRecord } from "./mutation-record.ts";
+import type { CheckpointableWeights, MutableWeights } from "./weights.ts";
+
+const log = logger("evolution");
+
+export const journalDirOf = (stateDir: string): string => join(stateDir, "journal");
+export const checkpointDirOf = (stateDir: string): string => join(stateDir, "checkpoints");
+/** GGUF metadata key (u64) carried by every checkpoint. */
+export const CHECKPOINT_SEQ_KEY = "vector_boot.journal_seq";
+export const checkpointFileName = (seq: number): string => `ckpt-${String(seq).padStart(20, "0")}.gguf`;
+
+/** Checkpoint records of the journal, newest first. */
+export function checkpointRecords(records: JournalRecord[]): (CheckpointRecord & { seq: number })[] {
+  const out: (CheckpointRecord & { seq: number })[] = [];
+  for (const r of records) if (r.type === RecordType.checkpoint) out.push({ ...decodeCheckpointRecord(r.payload), seq: r.seq });
+  return out.reverse();
+}
+
+/**
+ * The newest checkpoint whose journal record exists and whose file has the recorded size and
+ * CRC32C. A file without a record (crash between rename and record) or with a wrong checksum is skipped.
+ */
+export function verifiedCheckpoints(stateDir: string, records: JournalRecord[]): (CheckpointRecord & { path: string })[] {
+  const dir = checkpointDirOf(stateDir);
+  const good: (CheckpointRecord & { path: string })[] = [];
+  for (const c of checkpointRecords(records)) {
+    const path = join(dir, c.file);
+    let b: Uint8Array;
+    try {
+      b = readFileSync(path);
+    } catch {
+      continue; // deleted by a later checkpoint's cleanup
+    }
+    if (b.length !== c.size || crc32c(b) !== c.crc) {
+      log.warn("checkpoint fails its recorded checksum: skipped", { path, size: b.length, expected: c.size });
+      continue;
+    }
+    good.push({ ...c, path });
+  }
+  return good;
+}
+
+export interface ReplayResult {
+  applied: number;
+  skipped: number;
+  lastSeq: number;
+}
+
+/** Re-applies every mutation record with sequence > `afterSeq`, in journal order. */
+export function replayMutations(records: JournalRecord[], afterSeq: number, weights: MutableWeights): ReplayResult {
+  const res: ReplayResult = { applied: 0, skipped: 0, lastSeq: afterSeq };
+  for (const r of records) {
+    if (r.seq <= afterSeq || r.type !== RecordType.mutation) continue;
+    const m = decodeMutationRecord(r.payload);
+    const info = weights.tensorInfo(m.tensor);
+    if (!info || m.elementOffset + m.values.length > info.nElements) {
+      // The base model changed under the journal (e.g. a new executable): never write out of bounds.
+      res.skipped++;
+      log.warn("journal mutation does not fit the loaded model: skipped", { seq: r.seq, tensor: m.tensor });
+      continue;
+    }
+    weights.applyMutation(m.tensor, m.elementOffset, m.values);
+    res.applied++;
+    res.lastSeq = r.seq;
+  }
+  return res;
+}
+
+/**
+ * Writes a complete GGUF of `weights` covering every durable journal record (temp, fsync, rename,
+ * fsync dir) and records it in the journal. Then only this checkpoint and `previous` (the last
+ * recorded one) are kept, and journal segments wholly covered by `previous` are deleted, so a
+ * damaged newest checkpoint can still be rebuilt from the older one plus the journal.
+ */
+export async function writeCheckpoint(
+  stateDir: string,
+  weights: CheckpointableWeights,
+  journal: Journal,
+  previous: CheckpointRecord | null,
+): Promise<CheckpointRecord> {
+  await journal.settle();
+  if (journal.failed) throw new JournalError("cannot checkpoint: the journal has stopped", { cause: journal.failed });
+  const coveredSeq = journal.durableSeq;
+  const dir = checkpointDirOf(stateDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = checkpointFileName(coveredSeq);
+  let size = 0;
+  let crc = 0;
+  function* counted(): Iterable<Uint8Array> {
+    for (const c of weights.ggufChunks({ [CHECKPOINT_SEQ_KEY]: BigInt(coveredSeq) })) {
+      size += c.length;
+      crc = crc32cUpdate(crc, c);
+      yield c;
+    }
+  }
+  writeFileAtomic(join(dir, file), counted());
+  const rec: CheckpointRecord = { coveredSeq, file, size, crc };
+  await journal.appendCheckpoint(rec);
+  log.info("checkpoint written", { file, coveredSeq, bytes: size });
+  const keep = new Set([file, previous?.file]);
+  let removed = 0;
+  for (const n of readdirSync(dir)) {
+    if (/^ckpt-\d{20}\.gguf$/.test(n) && !keep.has(n)) (unlinkSync(join(dir, n)), removed++);
+  }
+  if (removed) fsyncDir(dir);
+  if (previous) journal.compact(previous.coveredSeq);
+  return rec;
+}

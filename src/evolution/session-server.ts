@@ -1,0 +1,86 @@
+// Producer sessions over a Unix stream socket: hands out a ring, carries the doorbell both ways.
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Socket, UnixSocketListener } from "bun";
+import { JournalError } from "../errors.ts";
+import { logger } from "../log.ts";
+import type { EvolutionChannel } from "./channel.ts";
+import { PROTOCOL_VERSION } from "./layout.ts";
+
+const log = logger("evolution");
+
+interface SessionData {
+  ring: number;
+}
+
+/**
+ * Listens on `<runDir>/evolution.sock` (directory 0700, socket 0600). Each connection gets one
+ * ring and a one-line JSON hello; any byte it sends rings the doorbell (`onDoorbell`); the server
+ * sends one byte "!" whenever completions were posted on its ring. Closing the connection frees the ring.
+ */
+export class SessionServer {
+  readonly path: string;
+  private listener: UnixSocketListener<SessionData>;
+  private byRing = new Map<number, Socket<SessionData>>();
+  private static bell = new Uint8Array([0x21]);
+
+  constructor(runDir: string, channel: EvolutionChannel, onDoorbell: () => void) {
+    try {
+      mkdirSync(runDir, { recursive: true, mode: 0o700 });
+      chmodSync(runDir, 0o700);
+    } catch (cause) {
+      throw new JournalError(`cannot create evolution run directory ${runDir}`, { cause });
+    }
+    this.path = join(runDir, "evolution.sock");
+    rmSync(this.path, { force: true });
+    const byRing = this.byRing;
+    this.listener = Bun.listen<SessionData>({
+      unix: this.path,
+      socket: {
+        open(sock) {
+          const ring = channel.assignRing();
+          sock.data = { ring };
+          if (ring < 0) {
+            sock.end(`${JSON.stringify({ v: PROTOCOL_VERSION, error: "busy: every ring is taken" })}\n`);
+            return;
+          }
+          byRing.set(ring, sock);
+          const hello = { v: PROTOCOL_VERSION, pid: process.pid, fd: channel.fd, path: `/proc/${process.pid}/fd/${channel.fd}`, size: channel.size, ring };
+          sock.write(`${JSON.stringify(hello)}\n`);
+          log.info("producer session opened", { ring });
+        },
+        data() {
+          onDoorbell();
+        },
+        close(sock) {
+          const ring = sock.data?.ring ?? -1;
+          if (ring >= 0 && byRing.get(ring) === sock) {
+            byRing.delete(ring);
+            channel.releaseRing(ring);
+            log.info("producer session closed", { ring });
+          }
+        },
+        error(sock, err) {
+          log.warn("producer session error", { ring: sock.data?.ring ?? -1, err: String(err) });
+        },
+      },
+    });
+    chmodSync(this.path, 0o600);
+  }
+
+  /** Rings the producer of `ring` (completions are waiting). */
+  notify(ring: number): void {
+    const s = this.byRing.get(ring);
+    if (s) s.write(SessionServer.bell);
+  }
+
+  get sessions(): number {
+    return this.byRing.size;
+  }
+
+  stop(): void {
+    for (const s of this.byRing.values()) s.end();
+    this.listener.stop(true);
+    rmSync(this.path, { force: true });
+  }
+}
