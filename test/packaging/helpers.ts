@@ -30,3 +30,35 @@ export function randomBytes(n: number, rnd: () => number): Uint8Array {
   for (let i = 0; i < n; i++) b[i] = Math.floor(rnd() * 256);
   return b;
 }
+
+/** Writes a valid GGUF v3 of about `mib` MiB: no metadata, one F32 tensor "synthetic.weights", 32-byte aligned data. */
+export function writeSyntheticGguf(path: string, mib: number): void {
+  const { closeSync, openSync, writeSync } = require("node:fs") as typeof import("node:fs");
+  const n = (mib * 1048576) / 4 - 64;
+  const name = new TextEncoder().encode("synthetic.weights");
+  const head = new Uint8Array(4 + 4 + 8 + 8 + 8 + name.length + 4 + 8 + 4 + 8);
+  const v = new DataView(head.buffer);
+  head.set(new TextEncoder().encode("GGUF"));
+  let at = 4;
+  const u32 = (x: number) => (v.setUint32(at, x, true), (at += 4));
+  const u64 = (x: number) => (v.setBigUint64(at, BigInt(x), true), (at += 8));
+  u32(3); // version
+  u64(1); // tensor count
+  u64(0); // metadata count
+  u64(name.length);
+  head.set(name, at);
+  at += name.length;
+  u32(1); // n_dims
+  u64(n);
+  u32(0); // F32
+  u64(0); // offset in the data section
+  const dataAt = Math.ceil(at / 32) * 32;
+  const fd = openSync(path, "w");
+  try {
+    writeSync(fd, head, 0, at, 0);
+    const chunk = new Uint8Array(new Float32Array(1 << 20).fill(0.25).buffer);
+    for (let done = 0; done < n * 4; done += chunk.length) writeSync(fd, chunk, 0, Math.min(chunk.length, n * 4 - done), dataAt + done);
+  } finally {
+    closeSync(fd);
+  }
+}
