@@ -1,5 +1,6 @@
 // QEMU smoke test: boots dist/vector-boot in an initramfs on a Debian kernel and checks the serial console.
-// Usage: bun scripts/qemu-smoke.ts [--timeout S] [--shutdown-after S] [--model FILE.gguf] [--keep-log FILE] [--strict]
+// Usage: bun scripts/qemu-smoke.ts [--timeout S] [--shutdown-after S] [--model FILE.gguf] [--compress gzip|zstd|none]
+//        [--keep-log FILE] [--strict] [--verbose-kernel]
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -42,6 +43,7 @@ const { values: opt } = parseArgs({
     timeout: { type: "string", default: "240" },
     "shutdown-after": { type: "string", default: "3" },
     model: { type: "string" },
+    compress: { type: "string", default: "gzip" },
     "keep-log": { type: "string" },
     strict: { type: "boolean", default: false },
     "verbose-kernel": { type: "boolean", default: false },
@@ -51,6 +53,11 @@ const timeoutS = Number(opt.timeout);
 const shutdownAfter = Number(opt["shutdown-after"]);
 if (!(timeoutS > 0) || !(shutdownAfter > 0)) {
   say("--timeout and --shutdown-after must be positive numbers of seconds");
+  process.exit(64);
+}
+const compression = opt.compress as "gzip" | "zstd" | "none";
+if (!["gzip", "zstd", "none"].includes(compression)) {
+  say("--compress must be gzip, zstd or none");
   process.exit(64);
 }
 
@@ -148,9 +155,10 @@ const image = buildInitramfs({
   exe,
   config,
   runtimeLibs: existsSync(join(root, "dist/native/libvbshim.so")) ? [join(root, "dist/native/libvbshim.so")] : [],
+  compression,
   progress: say,
 });
-const initrd = join(cache, "qemu", "initramfs.cpio.gz");
+const initrd = join(cache, "qemu", `initramfs.cpio${compression === "gzip" ? ".gz" : compression === "zstd" ? ".zst" : ""}`);
 writeFileSync(initrd, image.bytes);
 say(`initramfs ${initrd}: ${image.bytes.length} bytes in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
