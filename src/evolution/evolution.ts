@@ -23,6 +23,8 @@ export const EvolutionConfigSchema = z.object({
   autoDrain: z.boolean().default(true),
   drainBudget: z.number().int().min(1).default(256),
   gate: GateConfigSchema.default(GateConfigSchema.parse({})),
+  /** Delete journal segments covered by the older kept checkpoint (off: keep the whole history). */
+  compact: z.boolean().default(true),
   /** Operator's choice: cut a corrupt journal instead of refusing to boot. */
   repair: z.boolean().default(false),
 });
@@ -138,7 +140,7 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
     socketPath: srv.path,
     drain,
     async checkpoint() {
-      lastCheckpoint = await writeCheckpoint(cfg.stateDir, weights!, journal, lastCheckpoint);
+      lastCheckpoint = await writeCheckpoint(cfg.stateDir, weights!, journal, lastCheckpoint, cfg.compact);
       return lastCheckpoint;
     },
     stats: () => ({

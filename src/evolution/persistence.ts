@@ -88,6 +88,7 @@ export async function writeCheckpoint(
   weights: CheckpointableWeights,
   journal: Journal,
   previous: CheckpointRecord | null,
+  compact = true,
 ): Promise<CheckpointRecord> {
   await journal.settle();
   if (journal.failed) throw new JournalError("cannot checkpoint: the journal has stopped", { cause: journal.failed });
@@ -114,6 +115,6 @@ export async function writeCheckpoint(
     if (/^ckpt-\d{20}\.gguf$/.test(n) && !keep.has(n)) (unlinkSync(join(dir, n)), removed++);
   }
   if (removed) fsyncDir(dir);
-  if (previous) journal.compact(previous.coveredSeq);
+  if (previous && compact) journal.compact(previous.coveredSeq);
   return rec;
 }

@@ -1,0 +1,231 @@
+"""Producer side of the vector-boot evolution channel: one session = one ring (docs/evolution-protocol.md)."""
+import json
+import mmap
+import os
+import select
+import socket
+import struct
+import time
+from collections import namedtuple
+
+from .crc32c import crc32c
+
+PROTOCOL_VERSION = 1
+HEADER_MAGIC = 0x56454256  # "VBEV"
+HEADER_SIZE = 4096
+CONTROL_SIZE = 256
+SUB_SLOT_SIZE = 512
+CMP_SLOT_SIZE = 64
+MAX_NAME_BYTES = 64
+MAX_VALUES = 100
+SLOT_KIND_MUTATION = 1
+# ring control block offsets
+SUB_TAIL, SUB_HEAD, GENERATION, CMP_TAIL, CMP_HEAD = 0, 64, 68, 128, 192
+
+STATUS_NAMES = {
+    0: "ACCEPTED", 1: "BAD_CHECKSUM", 2: "BAD_SEQUENCE", 3: "BAD_KIND", 4: "BAD_LENGTH",
+    5: "LOW_CONFIDENCE", 6: "UNKNOWN_TENSOR", 7: "PROTECTED_TENSOR", 8: "OUT_OF_RANGE",
+    9: "NON_FINITE", 10: "MAGNITUDE", 11: "UNSUPPORTED_DTYPE", 12: "JOURNAL_FAILED",
+    13: "BAD_NAME", 14: "APPLY_FAILED",
+}
+
+_SUB_HEAD_FMT = struct.Struct("<IQQQdHHB3x")  # kind, seq, tag, element offset, confidence, name len, count, value type
+_CMP_FMT = struct.Struct("<HHQQQ32s")  # status, reserved, seq, tag, journal seq, text
+
+
+class ChannelError(Exception):
+    """The channel could not be opened or used (consumer gone, busy, timeout, bad header)."""
+
+
+class Completion(namedtuple("Completion", "tag seq status journal_seq text")):
+    """Answer to one submission: status 0 = accepted (journal_seq is its durable journal sequence)."""
+
+    @property
+    def accepted(self):
+        return self.status == 0
+
+    @property
+    def status_name(self):
+        return STATUS_NAMES.get(self.status, "STATUS_%d" % self.status)
+
+
+class Client:
+    """One producer session. Not thread-safe: use one Client per thread or process."""
+
+    def __init__(self, socket_path="/run/vector-boot/evolution.sock", timeout=10.0):
+        self.timeout = timeout
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.connect(socket_path)
+            hello = self._read_line()
+        except OSError as e:
+            self.sock.close()
+            raise ChannelError("cannot reach the evolution channel at %s: %s" % (socket_path, e))
+        if "error" in hello:
+            self.sock.close()
+            raise ChannelError("consumer refused the session: %s" % hello["error"])
+        if hello.get("v") != PROTOCOL_VERSION:
+            self.sock.close()
+            raise ChannelError("protocol version %r not supported" % hello.get("v"))
+        fd = os.open(hello["path"], os.O_RDWR)
+        try:
+            self.mem = mmap.mmap(fd, hello["size"], mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        finally:
+            os.close(fd)
+        self._read_header()
+        self.ring = hello["ring"]
+        if not 0 <= self.ring < self.rings:
+            raise ChannelError("ring %d outside the header's %d rings" % (self.ring, self.rings))
+        self.base = HEADER_SIZE + self.ring * self.stride
+        self.sock.setblocking(False)
+        self.sub_tail = self._load(SUB_TAIL)
+        self.cmp_head = self._load(CMP_HEAD)
+        self._next_tag = 1
+        self._seq = 0  # 64-bit position of the next submission since the session began
+        self._pending = set()  # tags submitted and not yet completed
+        self._done = {}
+
+    # -- shared memory ---------------------------------------------------------------------------
+    def _read_line(self):
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ChannelError("consumer closed the session during hello")
+            buf += chunk
+            if len(buf) > 65536:
+                raise ChannelError("hello line too long")
+        return json.loads(buf.decode())
+
+    def _read_header(self):
+        f = struct.unpack_from("<13I", self.mem, 0)
+        magic, version, hsize, rings, stride, slots, sub_size, cmp_slots, cmp_size, maxv, maxn, _pid, crc = f
+        if magic != HEADER_MAGIC or version != PROTOCOL_VERSION or hsize != HEADER_SIZE:
+            raise ChannelError("bad channel header (magic %#x version %d)" % (magic, version))
+        if crc != crc32c(self.mem[0:48]):
+            raise ChannelError("channel header checksum mismatch")
+        if sub_size != SUB_SLOT_SIZE or cmp_size != CMP_SLOT_SIZE or cmp_slots != slots or slots & (slots - 1):
+            raise ChannelError("unsupported slot geometry")
+        self.rings, self.stride, self.slots = rings, stride, slots
+        self.max_values, self.max_name = maxv, maxn
+
+    def _load(self, field):
+        return struct.unpack_from("<I", self.mem, self.base + field)[0]
+
+    def _store(self, field, value):
+        struct.pack_into("<I", self.mem, self.base + field, value & 0xFFFFFFFF)
+
+    # -- submissions -----------------------------------------------------------------------------
+    def in_flight(self):
+        """Submissions the consumer has not taken yet."""
+        return (self.sub_tail - self._load(SUB_HEAD)) & 0xFFFFFFFF
+
+    def submit(self, tensor, offset, values, confidence, tag=None, ring_doorbell=True):
+        """Publishes one mutation; blocks (reaping completions) while the ring is full. Returns its tag."""
+        name = tensor.encode("utf-8")
+        values = list(values)
+        if not 0 < len(name) <= self.max_name:
+            raise ValueError("tensor name must be 1..%d UTF-8 bytes" % self.max_name)
+        if not 0 < len(values) <= self.max_values:
+            raise ValueError("1..%d values per mutation (split larger ones)" % self.max_values)
+        if tag is None:
+            tag = self._next_tag
+            self._next_tag += 1
+        deadline = time.monotonic() + self.timeout
+        # Never more outstanding submissions than completion slots: the consumer only takes a
+        # submission when it can answer it, so a full completion ring would stall us both.
+        while self.in_flight() >= self.slots or len(self._pending) >= self.slots:
+            self._pump(deadline)
+        slot = bytearray(SUB_SLOT_SIZE)
+        _SUB_HEAD_FMT.pack_into(slot, 4, SLOT_KIND_MUTATION, self._seq, tag, offset, confidence, len(name), len(values), 0)
+        slot[48:48 + len(name)] = name
+        struct.pack_into("<%df" % len(values), slot, 112, *values)
+        struct.pack_into("<I", slot, 0, crc32c(slot[4:]))
+        off = self.base + CONTROL_SIZE + (self.sub_tail & (self.slots - 1)) * SUB_SLOT_SIZE
+        self.mem[off:off + SUB_SLOT_SIZE] = slot
+        self.sub_tail = (self.sub_tail + 1) & 0xFFFFFFFF
+        self._seq += 1
+        self._pending.add(tag)
+        self._store(SUB_TAIL, self.sub_tail)  # publish only after the slot is written
+        if ring_doorbell:
+            self.doorbell()
+        return tag
+
+    def doorbell(self):
+        try:
+            self.sock.send(b"!")
+        except BlockingIOError:
+            pass  # the socket buffer is full of doorbells: the consumer will wake anyway
+        except OSError as e:
+            raise ChannelError("consumer gone: %s" % e)
+
+    # -- completions -----------------------------------------------------------------------------
+    def _reap(self):
+        tail = self._load(CMP_TAIL)
+        n = 0
+        while self.cmp_head != tail:
+            off = self.base + CONTROL_SIZE + self.slots * SUB_SLOT_SIZE + (self.cmp_head & (self.slots - 1)) * CMP_SLOT_SIZE
+            raw = self.mem[off:off + CMP_SLOT_SIZE]
+            self.cmp_head = (self.cmp_head + 1) & 0xFFFFFFFF
+            if struct.unpack_from("<I", raw, 0)[0] != crc32c(raw[4:]):
+                continue  # cannot happen with an honest consumer
+            status, _r, seq, tag, jseq, text = _CMP_FMT.unpack_from(raw, 4)
+            c = Completion(tag, seq, status, jseq, text.split(b"\0", 1)[0].decode("ascii", "replace"))
+            self._done[tag] = c
+            self._pending.discard(tag)
+            n += 1
+        if n:
+            self._store(CMP_HEAD, self.cmp_head)
+        return n
+
+    def _pump(self, deadline):
+        """Reaps completions, or waits for the consumer's bell (no busy polling) until `deadline`."""
+        if self._reap():
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ChannelError("timed out waiting for the consumer")
+        r, _, _ = select.select([self.sock], [], [], min(left, 0.5))
+        if r:
+            try:
+                data = self.sock.recv(4096)
+            except BlockingIOError:
+                data = b"!"
+            if not data:
+                raise ChannelError("consumer closed the session")
+        self._reap()
+
+    def wait(self, tag, timeout=None):
+        """Blocks until the completion of `tag` arrives and returns it."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while tag not in self._done:
+            self._pump(deadline)
+        return self._done.pop(tag)
+
+    def mutate(self, tensor, offset, values, confidence, timeout=None):
+        """Submits one mutation and waits for its completion."""
+        return self.wait(self.submit(tensor, offset, values, confidence), timeout)
+
+    def submit_batch(self, mutations, timeout=None):
+        """Submits (tensor, offset, values, confidence) tuples, pipelined; returns completions in order."""
+        tags = []
+        for m in mutations:
+            tags.append(self.submit(*m, ring_doorbell=False))
+            if len(tags) % 16 == 0:
+                self.doorbell()
+        self.doorbell()
+        return [self.wait(t, timeout) for t in tags]
+
+    def close(self):
+        try:
+            self.mem.close()
+        finally:
+            self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
