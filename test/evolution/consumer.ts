@@ -40,6 +40,8 @@ if (import.meta.main) {
     runDir,
     loadWeights: loadStandIn,
     autoDrain: arg("auto-drain", "1") === "1",
+    rings: Number(arg("rings", "8")),
+    slots: Number(arg("slots", "64")),
     compact: arg("compact", "1") === "1",
   });
   const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o, (_, v) => (typeof v === "bigint" ? String(v) : v))}\n`);
