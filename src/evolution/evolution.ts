@@ -6,7 +6,7 @@ import { Journal, type JournalOptions } from "../journal/journal.ts";
 import { logger } from "../log.ts";
 import { EvolutionChannel, type ChannelStats } from "./channel.ts";
 import { GateConfigSchema } from "./ctrm-gate.ts";
-import { checkpointRecords, journalDirOf, replayMutations, verifiedCheckpoints, writeCheckpoint } from "./persistence.ts";
+import { checkpointDirOf, checkpointRecords, journalDirOf, removeStaleTemps, replayMutations, verifiedCheckpoints, writeCheckpoint } from "./persistence.ts";
 import { SessionServer } from "./session-server.ts";
 import type { CheckpointableWeights } from "./weights.ts";
 
@@ -71,6 +71,7 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
   const records = journal.recovered.records;
   const firstSeq = records[0]?.seq ?? journal.nextSeq;
 
+  removeStaleTemps(checkpointDirOf(cfg.stateDir));
   let weights: W | null = null;
   let covered = 0;
   let bootCheckpoint: string | null = null;
@@ -140,6 +141,8 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
     socketPath: srv.path,
     drain,
     async checkpoint() {
+      // Nothing applied since the last checkpoint: it still describes the weights.
+      if (lastCheckpoint && Math.max(channel.stats.appliedSeq, replay.lastSeq) <= lastCheckpoint.coveredSeq) return lastCheckpoint;
       lastCheckpoint = await writeCheckpoint(cfg.stateDir, weights!, journal, lastCheckpoint, cfg.compact);
       return lastCheckpoint;
     },

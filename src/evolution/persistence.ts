@@ -51,6 +51,17 @@ export function verifiedCheckpoints(stateDir: string, records: JournalRecord[]):
   return good;
 }
 
+/** Removes `*.tmp` files a crash left in the checkpoint directory (never a finished checkpoint). */
+export function removeStaleTemps(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.endsWith(".tmp")) unlinkSync(join(dir, n));
+}
+
 export interface ReplayResult {
   applied: number;
   skipped: number;
