@@ -1,0 +1,129 @@
+// Checkpoints and boot: newest verified checkpoint + replay; damaged checkpoints fall back; failed fsync rejects.
+import { afterAll, describe, expect, test } from "bun:test";
+import { copyFileSync, fdatasync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Evolution, type EvolutionOptions, openEvolution } from "../../src/evolution/evolution.ts";
+import { checkpointDirOf } from "../../src/evolution/persistence.ts";
+import { statusName } from "../../src/evolution/reasons.ts";
+import type { Mutation } from "../../src/evolution/slot-codec.ts";
+import { JournalError } from "../../src/errors.ts";
+import { loadStandIn } from "./consumer.ts";
+import { removeDir, tempDir } from "./harness.ts";
+import { tsProducer } from "./ts-producer.ts";
+
+type W = ReturnType<typeof loadStandIn>;
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+function fresh() {
+  const d = tempDir("vb-persist-");
+  dirs.push(d);
+  return { stateDir: join(d, "state"), runDir: join(d, "run") };
+}
+const open = (d: { stateDir: string; runDir: string }, extra: Partial<EvolutionOptions<W>> = {}) =>
+  openEvolution<W>({ ...d, loadWeights: loadStandIn, ...extra });
+
+const muts = (n: number, k: number): Mutation[] =>
+  Array.from({ length: n }, (_, i) => ({ tensor: "pixel.w", elementOffset: (i * 37 + k) % 4000, values: Float32Array.of(i + k, -k), confidence: 0.9 }));
+
+async function mutate(evo: Evolution<W>, m: Mutation[]): Promise<string[]> {
+  const p = await tsProducer(evo.socketPath);
+  try {
+    return (await p.submit(m)).map((c) => statusName[c.status]!);
+  } finally {
+    p.close();
+  }
+}
+
+describe("persistence", () => {
+  test("boots from the newest checkpoint and replays only the records after it", async () => {
+    const d = fresh();
+    let evo = await open(d);
+    expect(await mutate(evo, muts(50, 1))).toEqual(Array(50).fill("ACCEPTED"));
+    const ck = await evo.checkpoint();
+    await mutate(evo, muts(20, 2));
+    const sum = evo.weights.checksum();
+    await evo.close();
+    evo = await open(d);
+    const st = evo.stats();
+    expect(st.bootCheckpoint).toBe(join(checkpointDirOf(d.stateDir), ck.file));
+    expect(st.replayed).toBe(20);
+    expect(evo.weights.checksum()).toBe(sum);
+    await evo.close();
+  });
+
+  test("falls back to the older checkpoint when the newest fails its recorded checksum", async () => {
+    const d = fresh();
+    let evo = await open(d);
+    await mutate(evo, muts(30, 1));
+    const older = await evo.checkpoint();
+    await mutate(evo, muts(30, 2));
+    const newest = await evo.checkpoint();
+    await mutate(evo, muts(5, 3));
+    const sum = evo.weights.checksum();
+    await evo.close();
+    const p = join(checkpointDirOf(d.stateDir), newest.file);
+    const b = readFileSync(p);
+    b[b.length - 3]! ^= 0x10; // bit rot inside the tensor data
+    writeFileSync(p, b);
+    evo = await open(d);
+    expect(evo.stats().bootCheckpoint).toBe(join(checkpointDirOf(d.stateDir), older.file));
+    expect(evo.stats().replayed).toBe(35);
+    expect(evo.weights.checksum()).toBe(sum);
+    await evo.close();
+  });
+
+  test("ignores a checkpoint file that has no journal record (crash between rename and record)", async () => {
+    const d = fresh();
+    let evo = await open(d);
+    await mutate(evo, muts(10, 1));
+    const ck = await evo.checkpoint();
+    await mutate(evo, muts(10, 2));
+    const sum = evo.weights.checksum();
+    await evo.close();
+    const dir = checkpointDirOf(d.stateDir);
+    copyFileSync(join(dir, ck.file), join(dir, "ckpt-00000000000000999999.gguf")); // stale content under a newer name
+    evo = await open(d);
+    expect(evo.stats().bootCheckpoint).toBe(join(dir, ck.file));
+    expect(evo.weights.checksum()).toBe(sum);
+    await evo.close();
+  });
+
+  test("compaction drops covered segments, and refuses to boot when the checkpoints covering them are damaged", async () => {
+    const d = fresh();
+    let evo = await open(d, { journal: { segmentBytes: 2048 } });
+    for (let round = 0; round < 3; round++) {
+      await mutate(evo, muts(40, round));
+      await evo.checkpoint();
+    }
+    const sum = evo.weights.checksum();
+    await evo.close();
+    const segs = readdirSync(join(d.stateDir, "journal")).sort();
+    expect(segs[0]).not.toBe("00000000000000000001.vbj"); // the oldest records are gone
+    evo = await open(d, { journal: { segmentBytes: 2048 } });
+    expect(evo.weights.checksum()).toBe(sum);
+    await evo.close();
+    const dir = checkpointDirOf(d.stateDir);
+    for (const f of readdirSync(dir)) writeFileSync(join(dir, f), "garbage");
+    await expect(open(d)).rejects.toThrow(JournalError);
+    await expect(open(d)).rejects.toThrow(/journal starts at sequence \d+ but the base model needs records from 1/);
+  });
+
+  test("a failed fsync rejects the mutations as JOURNAL_FAILED and the channel keeps answering", async () => {
+    const d = fresh();
+    let fail = false;
+    const evo = await open(d, {
+      journal: { syncImpl: (fd, cb) => (fail ? cb(Object.assign(new Error("EIO"), { code: "EIO" })) : require("node:fs").fdatasync(fd, cb)) },
+    });
+    expect(await mutate(evo, muts(3, 1))).toEqual(["ACCEPTED", "ACCEPTED", "ACCEPTED"]);
+    const before = evo.weights.checksum();
+    fail = true;
+    expect(await mutate(evo, muts(3, 2))).toEqual(["JOURNAL_FAILED", "JOURNAL_FAILED", "JOURNAL_FAILED"]);
+    fail = false; // the journal stays stopped: nothing is acknowledged after an fsync failure
+    expect(await mutate(evo, muts(2, 3))).toEqual(["JOURNAL_FAILED", "JOURNAL_FAILED"]);
+    expect(evo.weights.checksum()).toBe(before);
+    expect(evo.stats().journalFailed).toContain("fdatasync");
+    await expect(evo.checkpoint()).rejects.toThrow(/journal has stopped/);
+    await evo.close();
+  });
+});
