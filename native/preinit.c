@@ -98,7 +98,19 @@ int main(int argc, char **argv) {
   }
   say("mounted proc, sys, dev, dev/shm, run, tmp; exec %s%s", target, "");
   char *args[] = {(char *)"vector-boot", (char *)"boot", NULL};
-  execve(target, args, (char *const *)environment);
+  // The environment plus the moment of the exec (CLOCK_BOOTTIME ns) for the init's boot timing:
+  // as PID 1 its /proc start time is the kernel's creation of PID 1, not this exec.
+  size_t n = 0;
+  while (environment[n]) n++;
+  const char *envp[sizeof environment / sizeof environment[0] + 1];
+  for (size_t i = 0; i < n; i++) envp[i] = environment[i];
+  char execvar[64];
+  struct timespec now;
+  clock_gettime(CLOCK_BOOTTIME, &now);
+  snprintf(execvar, sizeof execvar, "VECTOR_BOOT_EXEC_BOOTTIME_NS=%lld", (long long)now.tv_sec * 1000000000LL + now.tv_nsec);
+  envp[n] = execvar;
+  envp[n + 1] = NULL;
+  execve(target, args, (char *const *)envp);
   say("exec %s failed: %s; powering off", target, strerror(errno));
   (void)argv;
   sync();

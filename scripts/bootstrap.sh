@@ -24,6 +24,7 @@ case "$job" in
   start) exec ./dist/vector-boot boot --config examples/demo.json "$@" ;;
   test) exec "$BUN" test --timeout 120000 "$@" ;;
   bench) exec "$BUN" bench/run-all.ts "$@" ;;
+  qemu) exec "$BUN" scripts/qemu-smoke.ts "$@" ;;
   typecheck) exec "$BUN" x tsc -p tsconfig.json ;;
-  *) echo "bootstrap: unknown job '$job' (start|test|build|bench|typecheck)" >&2; exit 64 ;;
+  *) echo "bootstrap: unknown job '$job' (start|test|build|bench|qemu|typecheck)" >&2; exit 64 ;;
 esac

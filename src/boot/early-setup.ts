@@ -31,6 +31,9 @@ function mountedTargets(): Set<string> {
 
 /** When this process started, in CLOCK_BOOTTIME ns (starttime is in clock ticks since boot). */
 function execTimeNs(): number {
+  // The pre-init records the moment it execs us (our /proc start time is the kernel's PID 1 creation).
+  const fromPreinit = process.env.VECTOR_BOOT_EXEC_BOOTTIME_NS;
+  if (fromPreinit && /^\d+$/.test(fromPreinit)) return Number(fromPreinit);
   try {
     const stat = readFileSync("/proc/self/stat", "latin1");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

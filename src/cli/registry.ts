@@ -16,7 +16,7 @@ export const registry: Record<string, Entry> = {
   verify: { summary: "Check an RTS container's ranges and checksums", load: () => import("./verify.ts") },
   "rts-inspect": { summary: "Show an RTS container's header", load: () => import("./rts-inspect.ts") },
   // journal: { summary: "Cortex journal: inspect | verify | compact", load: () => import("./journal.ts") },  (not built yet)
-  // initramfs: { summary: "Build a reproducible initramfs (cpio newc, gzip)", load: () => import("./initramfs.ts") },  (not built yet)
+  initramfs: { summary: "Build a reproducible initramfs (cpio newc, gzip)", load: () => import("./initramfs.ts") },
   // mutate: { summary: "Submit a weight mutation to a running instance", load: () => import("./mutate.ts") },  (not built yet)
   // status: { summary: "Status of a running instance", load: () => import("./status.ts") },  (not built yet)
 };
