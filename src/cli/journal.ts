@@ -1,0 +1,139 @@
+// `vector-boot journal inspect|verify|compact`: read, check, repair and compact the cortex journal offline.
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { checkpointRecords, journalDirOf, verifiedCheckpoints } from "../evolution/persistence.ts";
+import { decodeMutationRecord } from "../evolution/mutation-record.ts";
+import { ExitCode, UsageError } from "../errors.ts";
+import { recordTypeName, RecordType } from "../journal/format.ts";
+import { Journal } from "../journal/journal.ts";
+import { recoverJournal, type RecoveryResult } from "../journal/recovery.ts";
+import { wantsHelp, type Command } from "./command.ts";
+
+const help = `Usage: vector-boot journal inspect|verify|compact [--state DIR] [options]
+
+Reads the cortex journal (DIR/journal) and checkpoints (DIR/checkpoints) of a stopped init.
+See docs/evolution-protocol.md for the formats.
+
+Subcommands:
+  inspect     segments, sequence range, checkpoints and damage; --records lists every record
+  verify      checks every checksum and sequence without changing anything; exit 0 when the
+              journal is clean or only has a torn (never acknowledged) tail, 65 when acknowledged
+              data is damaged. --repair cuts the journal at the damage (drops what follows):
+              the operator's explicit choice, needed before the init will boot again.
+  compact     deletes segments wholly covered by the older of the two newest verified checkpoints
+
+Options:
+  --state DIR   state directory (default /var/lib/vector-boot)
+  --records     (inspect) one line per record
+  --json        machine-readable output
+  --repair      (verify) truncate at the first corruption
+  -h, --help    this text
+
+Examples:
+  vector-boot journal verify --state /var/lib/vector-boot
+  vector-boot journal inspect --records --json`;
+
+const schema = z.object({
+  sub: z.enum(["inspect", "verify", "compact"], { message: "expected inspect, verify or compact" }),
+  state: z.string().min(1),
+  records: z.boolean(),
+  json: z.boolean(),
+  repair: z.boolean(),
+});
+
+const print = (s: string) => process.stdout.write(`${s}\n`);
+
+function summary(r: RecoveryResult) {
+  return {
+    segments: r.segments.map((s) => ({ name: s.name, firstSeq: s.firstSeq, records: s.records, bytes: s.size })),
+    firstSeq: r.records[0]?.seq ?? null,
+    lastSeq: r.records.at(-1)?.seq ?? null,
+    mutations: r.records.filter((x) => x.type === RecordType.mutation).length,
+    checkpoints: checkpointRecords(r.records).map(({ seq, coveredSeq, file }) => ({ seq, coveredSeq, file })),
+    damage: r.damage,
+  };
+}
+
+export const command: Command = {
+  name: "journal",
+  summary: "inspect, verify (and repair) or compact the cortex journal",
+  help,
+  async run(args) {
+    if (wantsHelp(args)) {
+      print(help);
+      return 0;
+    }
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+          state: { type: "string", default: "/var/lib/vector-boot" },
+          records: { type: "boolean", default: false },
+          json: { type: "boolean", default: false },
+          repair: { type: "boolean", default: false },
+        },
+      });
+    } catch (cause) {
+      throw new UsageError(`journal: ${(cause as Error).message}`, { cause });
+    }
+    if (parsed.positionals.length !== 1) throw new UsageError("journal: expected one subcommand: inspect, verify or compact");
+    const v = schema.safeParse({ sub: parsed.positionals[0], ...parsed.values });
+    if (!v.success) throw new UsageError(`journal: ${v.error.issues[0]!.message}`);
+    const a = v.data;
+    const dir = journalDirOf(a.state);
+
+    if (a.sub === "inspect") {
+      const r = recoverJournal(dir, { readOnly: true });
+      const s = summary(r);
+      if (a.json) print(JSON.stringify({ ...s, records: a.records ? r.records.map(describe) : undefined }));
+      else {
+        print(`journal ${dir}: ${s.segments.length} segment(s), records ${s.firstSeq ?? "-"}..${s.lastSeq ?? "-"}, ${s.mutations} mutation(s)`);
+        for (const seg of s.segments) print(`  segment ${seg.name}: first ${seg.firstSeq}, ${seg.records} record(s), ${seg.bytes} bytes`);
+        for (const c of s.checkpoints) print(`  checkpoint ${c.file} covers ..${c.coveredSeq} (record ${c.seq})`);
+        if (r.damage) print(`  DAMAGE (${r.damage.kind}) in ${r.damage.segment} at byte ${r.damage.offset}: ${r.damage.problem}`);
+        if (a.records) for (const x of r.records) print(`  ${JSON.stringify(describe(x))}`);
+      }
+      return 0;
+    }
+
+    if (a.sub === "verify") {
+      const r = recoverJournal(dir, { readOnly: !a.repair, repair: a.repair });
+      const ok = !r.damage || r.damage.kind === "torn" || a.repair;
+      if (a.json) print(JSON.stringify({ ok, repaired: a.repair && !!r.damage, ...summary(r) }));
+      else if (!r.damage) print(`journal ${dir}: OK, records ${r.records[0]?.seq ?? "-"}..${r.records.at(-1)?.seq ?? "-"}`);
+      else {
+        const d = r.damage;
+        const what = d.kind === "torn" ? "torn tail (never acknowledged; truncated at next boot)" : "CORRUPT (acknowledged data damaged)";
+        print(`journal ${dir}: ${what} in ${d.segment} at byte ${d.offset}: ${d.problem}${a.repair ? `; cut there, ${d.droppedBytes} bytes dropped` : ""}`);
+      }
+      return ok ? 0 : ExitCode.data;
+    }
+
+    // compact
+    const r = recoverJournal(dir, { readOnly: true });
+    if (r.damage?.kind === "corrupt") {
+      print(`journal ${dir}: corrupt (run 'vector-boot journal verify'); not compacting`);
+      return ExitCode.data;
+    }
+    const good = verifiedCheckpoints(a.state, r.records);
+    const older = good[1];
+    if (!older) {
+      print(`journal ${dir}: fewer than two verified checkpoints; nothing can be compacted safely`);
+      return 0;
+    }
+    const j = Journal.open(dir);
+    const removed = j.compact(older.coveredSeq);
+    await j.close();
+    print(`journal ${dir}: removed ${removed} segment(s) covered by ${older.file}`);
+    return 0;
+  },
+};
+
+function describe(r: RecoveryResult["records"][number]) {
+  const base = { seq: r.seq, type: recordTypeName(r.type), segment: r.segment, offset: r.offset };
+  if (r.type !== RecordType.mutation) return base;
+  const m = decodeMutationRecord(r.payload);
+  return { ...base, tensor: m.tensor, elementOffset: m.elementOffset, count: m.values.length, confidence: m.confidence };
+}

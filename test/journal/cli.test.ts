@@ -1,0 +1,76 @@
+// `vector-boot journal` subcommand: inspect, verify (exit codes, repair), compact.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { command } from "../../src/cli/journal.ts";
+import { encodeMutationRecord } from "../../src/evolution/mutation-record.ts";
+import { RecordType, segmentFileName } from "../../src/journal/format.ts";
+import { Journal } from "../../src/journal/journal.ts";
+import { recoverJournal } from "../../src/journal/recovery.ts";
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+async function stateWith(n: number): Promise<string> {
+  const state = mkdtempSync(join(tmpdir(), "vb-jcli-"));
+  dirs.push(state);
+  const j = Journal.open(join(state, "journal"));
+  for (let i = 0; i < n; i++) await j.append(RecordType.mutation, encodeMutationRecord({ tensor: "pixel.w", elementOffset: i, values: Float32Array.of(i), confidence: 0.9 }));
+  await j.close();
+  return state;
+}
+
+async function run(args: string[]): Promise<{ code: number; out: string }> {
+  const chunks: string[] = [];
+  const orig = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((s: string) => (chunks.push(String(s)), true)) as typeof process.stdout.write;
+  try {
+    const code = await command.run(args);
+    return { code, out: chunks.join("") };
+  } finally {
+    process.stdout.write = orig;
+  }
+}
+
+describe("vector-boot journal", () => {
+  test("--help documents every subcommand", async () => {
+    const r = await run(["--help"]);
+    expect(r.code).toBe(0);
+    for (const w of ["inspect", "verify", "compact", "--repair"]) expect(r.out).toContain(w);
+  });
+  test("inspect lists records with their tensors as JSON", async () => {
+    const state = await stateWith(3);
+    const r = await run(["inspect", "--state", state, "--records", "--json"]);
+    const j = JSON.parse(r.out);
+    expect([j.firstSeq, j.lastSeq, j.mutations]).toEqual([1, 3, 3]);
+    expect(j.records[2]).toMatchObject({ seq: 3, type: "mutation", tensor: "pixel.w", elementOffset: 2, count: 1 });
+  });
+  test("verify exits 65 on corruption in the middle and changes nothing; --repair cuts it", async () => {
+    const state = await stateWith(5);
+    const seg = join(state, "journal", segmentFileName(1));
+    const b = readFileSync(seg);
+    const offs = recoverJournal(join(state, "journal"), { readOnly: true }).records.map((x) => x.offset);
+    b[offs[1]! + 30]! ^= 4;
+    writeFileSync(seg, b);
+    const bad = await run(["verify", "--state", state]);
+    expect(bad.code).toBe(65);
+    expect(bad.out).toContain(`CORRUPT (acknowledged data damaged) in ${segmentFileName(1)} at byte ${offs[1]}`);
+    expect(readFileSync(seg).length).toBe(b.length);
+    const fixed = await run(["verify", "--state", state, "--repair"]);
+    expect(fixed.code).toBe(0);
+    expect(recoverJournal(join(state, "journal")).records.length).toBe(1);
+    expect((await run(["verify", "--state", state])).code).toBe(0);
+  });
+  test("verify reports a torn tail as harmless (exit 0)", async () => {
+    const state = await stateWith(2);
+    const seg = join(state, "journal", segmentFileName(1));
+    writeFileSync(seg, readFileSync(seg).subarray(0, readFileSync(seg).length - 2));
+    const r = await run(["verify", "--state", state]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("torn tail");
+  });
+  test("rejects an unknown subcommand as a usage error", async () => {
+    await expect(run(["frobnicate"])).rejects.toThrow(/inspect, verify or compact/);
+  });
+});
