@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import type { EvolutionStats } from "../../src/evolution/evolution.ts";
 
 export const root = resolve(import.meta.dir, "../..");
 export const pythonPath = join(root, "python");
@@ -53,7 +54,7 @@ class Lines {
 export interface Consumer {
   proc: Subprocess<"pipe", "pipe", "pipe">;
   socket: string;
-  ready: { checksum: number; stats: Record<string, unknown> };
+  ready: { checksum: number; stats: EvolutionStats };
   ask(cmd: string, timeoutMs?: number): Promise<any>;
   quit(): Promise<any>;
   kill(): Promise<void>;
