@@ -141,7 +141,7 @@ class Client:
         _SUB_HEAD_FMT.pack_into(slot, 4, SLOT_KIND_MUTATION, self._seq, tag, offset, confidence, len(name), len(values), 0)
         slot[48:48 + len(name)] = name
         struct.pack_into("<%df" % len(values), slot, 112, *values)
-        struct.pack_into("<I", slot, 0, crc32c(slot[4:]))
+        struct.pack_into("<I", slot, 0, crc32c(memoryview(slot)[4:112 + 4 * len(values)]))
         off = self.base + CONTROL_SIZE + (self.sub_tail & (self.slots - 1)) * SUB_SLOT_SIZE
         self.mem[off:off + SUB_SLOT_SIZE] = slot
         self.sub_tail = (self.sub_tail + 1) & 0xFFFFFFFF

@@ -24,6 +24,9 @@ export interface Rejection {
   tag: bigint;
 }
 
+/** The slot CRC covers bytes [4, 112 + 4 * min(count, MAX_VALUES)): the header, name and the values in use. */
+export const submissionCrcEnd = (count: number): number => S.values + 4 * Math.min(count, MAX_VALUES);
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const enc = new TextEncoder();
 
@@ -33,7 +36,9 @@ export function decodeSubmission(copy: Uint8Array, expectedSeq: bigint): Submiss
   const seq = v.getBigUint64(S.seq, true);
   const tag = v.getBigUint64(S.tag, true);
   const rej = (status: Status, text: string): Rejection => ({ status, text, seq, tag });
-  if (v.getUint32(S.crc, true) !== crc32c(copy, 4, SUB_SLOT_SIZE)) return rej(Status.badChecksum, "slot checksum mismatch");
+  if (v.getUint32(S.crc, true) !== crc32c(copy, 4, submissionCrcEnd(v.getUint16(S.valueCount, true)))) {
+    return rej(Status.badChecksum, "slot checksum mismatch");
+  }
   if (v.getUint32(S.kind, true) !== SLOT_KIND_MUTATION) return rej(Status.badKind, `unknown kind ${v.getUint32(S.kind, true)}`);
   if (seq !== expectedSeq) return rej(Status.badSequence, `seq ${seq} expected ${expectedSeq}`);
   const nameLen = v.getUint16(S.nameLen, true);
@@ -69,7 +74,7 @@ export function encodeSubmission(out: Uint8Array, s: Submission): void {
   v.setUint8(S.valueType, VALUE_TYPE_F32);
   out.set(name.subarray(0, MAX_NAME_BYTES), S.name);
   for (let i = 0; i < Math.min(s.values.length, MAX_VALUES); i++) v.setFloat32(S.values + 4 * i, s.values[i]!, true);
-  v.setUint32(S.crc, crc32c(out, 4, SUB_SLOT_SIZE), true);
+  v.setUint32(S.crc, crc32c(out, 4, submissionCrcEnd(s.values.length)), true);
 }
 
 export interface Completion {
