@@ -1,0 +1,76 @@
+// A loaded vectorland model: parsed GGUF, checked spec, weight store, both heads, kernel parameters.
+import { ModelError } from "../errors.ts";
+import { type GgufFile, readGguf } from "../gguf/index.ts";
+import { type ModelSource, parseVectorland, TensorNames, type VectorlandSpec } from "./architecture.ts";
+import { Head } from "./head.ts";
+import { quantizeBlocks } from "./quantizer.ts";
+import { WeightStore } from "./weights.ts";
+
+/** The safety-critical parameters of the cortex head (copies: the model's own stay immutable). */
+export interface KernelParameters {
+  /** Interrupt name per cortex output. */
+  readonly outputNames: readonly string[];
+  /** Score at or above which interrupt i is raised. */
+  readonly thresholds: Float32Array;
+  /** Interrupt i clears when its score falls below thresholds[i] - hysteresis[i]. */
+  readonly hysteresis: Float32Array;
+  /** hw.mmio field per cortex input, and the limits every input is clamped to before the head runs. */
+  readonly inputLayout: readonly string[];
+  readonly inputMin: Float32Array;
+  readonly inputMax: Float32Array;
+}
+
+export interface LoadedModel {
+  readonly file: GgufFile;
+  readonly spec: VectorlandSpec;
+  readonly weights: WeightStore;
+  readonly pixel: Head;
+  readonly cortex: Head;
+  readonly kernel: KernelParameters;
+}
+
+function checkKernel(k: KernelParameters): void {
+  for (let i = 0; i < k.thresholds.length; i++) {
+    if (!Number.isFinite(k.thresholds[i]!)) throw new ModelError(`vectorland model: ${TensorNames.threshold}[${i}] (${k.outputNames[i]}) is not finite`);
+    const h = k.hysteresis[i]!;
+    if (!Number.isFinite(h) || h < 0) throw new ModelError(`vectorland model: ${TensorNames.hysteresis}[${i}] (${k.outputNames[i]}) is ${h}, must be finite and >= 0`);
+  }
+  for (let i = 0; i < k.inputMin.length; i++) {
+    const lo = k.inputMin[i]!;
+    const hi = k.inputMax[i]!;
+    if (!Number.isFinite(lo) || !Number.isFinite(hi) || lo > hi) {
+      throw new ModelError(`vectorland model: cortex input ${i} (${k.inputLayout[i]}) has limits [${lo}, ${hi}]; need finite min <= max`);
+    }
+  }
+}
+
+/**
+ * Parses and checks `bytes` as a vectorland GGUF. Everything that could fail at first use is checked
+ * here: architecture, shapes, types, byte sizes, kernel parameters. Tensor data stays zero-copy.
+ */
+export function loadModel(bytes: Uint8Array): LoadedModel {
+  const file = readGguf(bytes);
+  if (!file.littleEndian) throw new ModelError("big-endian GGUF: the neural runtime computes on little-endian tensor data only");
+  const metadata = new Map<string, unknown>();
+  for (const [k, v] of file.metadata) metadata.set(k, v.value);
+  return { file, ...assembleModel({ metadata, tensors: file.tensors }) };
+}
+
+/** Checks parsed metadata and tensors against the architecture and builds the heads (no file needed). */
+export function assembleModel(src: ModelSource): Omit<LoadedModel, "file"> {
+  const spec = parseVectorland(src);
+  const weights = new WeightStore(src.tensors, quantizeBlocks);
+  const kernel: KernelParameters = {
+    outputNames: Object.freeze([...spec.cortex.outputNames]),
+    thresholds: weights.vector(TensorNames.threshold).slice(),
+    hysteresis: weights.vector(TensorNames.hysteresis).slice(),
+    inputLayout: Object.freeze([...spec.cortex.inputLayout]),
+    inputMin: weights.vector(TensorNames.inputMin).slice(),
+    inputMax: weights.vector(TensorNames.inputMax).slice(),
+  };
+  checkKernel(kernel);
+  // Decode every bias and prepare every matrix now, so nothing can fail at first use.
+  const pixel = new Head(spec.pixel, weights);
+  const cortex = new Head(spec.cortex, weights);
+  return { spec, weights, pixel, cortex, kernel };
+}

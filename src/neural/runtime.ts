@@ -1,0 +1,262 @@
+// NeuralRuntime: the seed's C ABI (init, executePixels, getResult, free, cleanup, getStats) in TypeScript form.
+import { InputError, ModelError, RuntimeInitError, VectorBootError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { type KernelParameters, type LoadedModel, loadModel } from "./model.ts";
+import { encodePixels } from "./pixel-input.ts";
+import type { TensorDescription } from "./weights.ts";
+
+const log = logger("neural");
+
+/** A model already mapped by the caller (e.g. `openModelSource`); the runtime calls `unmap` at cleanup. */
+export interface MappedModel {
+  readonly bytes: Uint8Array;
+  unmap?(): void;
+}
+/** Model bytes, a path to a .gguf (or .rts) file, or a mapping handed over to the runtime. */
+export type ModelInput = Uint8Array | string | MappedModel;
+
+export interface ModelInfo {
+  readonly name: string;
+  readonly bytes: number;
+  readonly tensors: number;
+  readonly parameters: number;
+  readonly pixel: { readonly widths: readonly number[]; readonly activations: readonly string[]; readonly maxPixels: number };
+  readonly cortex: { readonly widths: readonly number[]; readonly activations: readonly string[]; readonly inputLayout: readonly string[]; readonly outputNames: readonly string[] };
+}
+
+export interface PixelResult {
+  /** Number of pixels executed. */
+  readonly pixels: number;
+  /** The pixel head's output vector (a copy owned by the caller). */
+  readonly output: Float32Array;
+  /** Index and value of the largest output. */
+  readonly top: { readonly index: number; readonly value: number };
+  readonly elapsedMs: number;
+}
+
+export interface RuntimeStats {
+  readonly loaded: boolean;
+  readonly loads: number;
+  readonly loadMs: number;
+  /** Pixel programs executed, and time spent in them. */
+  readonly executions: number;
+  readonly executeMs: number;
+  readonly cortexRuns: number;
+  readonly cortexMs: number;
+  /** Bytes of the current model that are mapped from a file (0 when given as bytes). */
+  readonly bytesMapped: number;
+  readonly modelBytes: number;
+  /** Bytes held in private copies of mutated tensors. */
+  readonly privateBytes: number;
+  readonly mutations: number;
+  readonly errors: number;
+}
+
+interface Loaded {
+  model: LoadedModel;
+  info: ModelInfo;
+  unmap: (() => void) | null;
+  mappedBytes: number;
+  pixelInput: Float32Array;
+  cortexInput: Float32Array;
+}
+
+export class NeuralRuntime {
+  private cur: Loaded | null = null;
+  private last: PixelResult | null = null;
+  private stats = { loads: 0, loadMs: 0, executions: 0, executeMs: 0, cortexRuns: 0, cortexMs: 0, errors: 0 };
+
+  /** Loads a model (replacing any loaded one). Throws RuntimeInitError / ModelError, never later at first use. */
+  async init(source: ModelInput): Promise<ModelInfo> {
+    if (typeof source === "string") {
+      let mapped: MappedModel & { size?: number };
+      try {
+        const { openModelSource } = await import("../rts/model-source.ts");
+        mapped = openModelSource({ path: source });
+      } catch (err) {
+        if (err instanceof VectorBootError) throw err;
+        throw new RuntimeInitError(`cannot map model ${source}`, { cause: err });
+      }
+      return this.initSync(mapped, true);
+    }
+    return this.initSync(source, false);
+  }
+
+  /** Synchronous `init` for bytes or an existing mapping (no file access). */
+  initSync(source: Uint8Array | MappedModel, fromFile = false): ModelInfo {
+    const t0 = performance.now();
+    const bytes = source instanceof Uint8Array ? source : source.bytes;
+    const unmap = source instanceof Uint8Array ? null : (source.unmap?.bind(source) ?? null);
+    if (!(bytes instanceof Uint8Array)) throw new RuntimeInitError("model source must be bytes (Uint8Array), a path, or { bytes, unmap }");
+    let model: LoadedModel;
+    try {
+      model = loadModel(bytes);
+    } catch (err) {
+      unmap?.();
+      this.stats.errors++;
+      if (err instanceof VectorBootError) throw err;
+      throw new ModelError("model failed to load", { cause: err });
+    }
+    this.cleanup();
+    const s = model.spec;
+    const info: ModelInfo = {
+      name: s.modelName,
+      bytes: bytes.byteLength,
+      tensors: model.file.tensors.length,
+      parameters: model.file.tensors.reduce((a, t) => a + t.nElements, 0),
+      pixel: { widths: s.pixel.widths, activations: s.pixel.layers.map((l) => l.activation), maxPixels: s.pixel.maxPixels },
+      cortex: { widths: s.cortex.widths, activations: s.cortex.layers.map((l) => l.activation), inputLayout: s.cortex.inputLayout, outputNames: s.cortex.outputNames },
+    };
+    this.cur = {
+      model,
+      info,
+      unmap,
+      mappedBytes: fromFile || unmap ? bytes.byteLength : 0,
+      pixelInput: new Float32Array(s.pixel.widths[0]!),
+      cortexInput: new Float32Array(s.cortex.widths[0]!),
+    };
+    const ms = performance.now() - t0;
+    this.stats.loads++;
+    this.stats.loadMs += ms;
+    log.info("model loaded", { name: info.name, bytes: info.bytes, tensors: info.tensors, parameters: info.parameters, ms: ms.toFixed(2) });
+    return info;
+  }
+
+  private need(): Loaded {
+    if (!this.cur) throw new RuntimeInitError("neural runtime has no model loaded: call init() first");
+    return this.cur;
+  }
+
+  get loaded(): boolean {
+    return this.cur !== null;
+  }
+
+  info(): ModelInfo {
+    return this.need().info;
+  }
+
+  /** Runs a pixel program: 1..maxPixels [r, g, b] triples (integers 0..255). Throws InputError on bad input. */
+  executePixels(pixels: unknown): PixelResult {
+    const c = this.need();
+    const t0 = performance.now();
+    const n = encodePixels(pixels, c.model.spec.pixel.maxPixels, c.model.spec.pixel.inputScale, c.pixelInput);
+    const out = c.model.pixel.forward(c.pixelInput).slice();
+    let top = 0;
+    for (let i = 1; i < out.length; i++) if (out[i]! > out[top]!) top = i;
+    for (let i = 0; i < out.length; i++) {
+      if (!Number.isFinite(out[i]!)) {
+        this.stats.errors++;
+        throw new ModelError(`pixel head produced a non-finite output ${out[i]} at index ${i}`);
+      }
+    }
+    const elapsedMs = performance.now() - t0;
+    this.stats.executions++;
+    this.stats.executeMs += elapsedMs;
+    this.last = { pixels: n, output: out, top: { index: top, value: out[top]! }, elapsedMs };
+    return this.last;
+  }
+
+  /** The result of the last successful executePixels, or null (none yet, or freed). */
+  getResult(): PixelResult | null {
+    return this.last;
+  }
+
+  /** Releases the last result (the seed's `free`). */
+  free(): void {
+    this.last = null;
+  }
+
+  /** Unloads the model and unmaps its file; the runtime may be init()ed again. Idempotent. */
+  cleanup(): void {
+    const c = this.cur;
+    this.cur = null;
+    this.last = null;
+    if (c?.unmap) {
+      try {
+        c.unmap();
+      } catch (err) {
+        log.warn("unmapping the model failed", { error: String(err) });
+      }
+    }
+  }
+
+  getStats(): RuntimeStats {
+    const c = this.cur;
+    return {
+      loaded: c !== null,
+      ...this.stats,
+      bytesMapped: c?.mappedBytes ?? 0,
+      modelBytes: c?.info.bytes ?? 0,
+      privateBytes: c?.model.weights.privateBytes ?? 0,
+      mutations: c?.model.weights.mutations ?? 0,
+    };
+  }
+
+  /**
+   * Runs the cortex head on one hw.mmio state vector (laid out as `cortexInputLayout()`). Inputs are
+   * clamped to the kernel limits (NaN becomes the lower limit). Returns the runtime's own score
+   * buffer, overwritten by the next call: allocation-free for the heartbeat.
+   */
+  runCortex(input: Float32Array): Float32Array {
+    const c = this.need();
+    const t0 = performance.now();
+    const x = c.cortexInput;
+    const n = x.length;
+    if (input.length !== n) throw new InputError(`cortex input has ${input.length} values, the model's layout has ${n}`);
+    const k = c.model.kernel;
+    const lo = k.inputMin;
+    const hi = k.inputMax;
+    for (let i = 0; i < n; i++) {
+      const v = input[i]!;
+      x[i] = v >= lo[i]! ? (v <= hi[i]! ? v : hi[i]!) : lo[i]!;
+    }
+    const out = c.model.cortex.forward(x);
+    this.stats.cortexRuns++;
+    this.stats.cortexMs += performance.now() - t0;
+    return out;
+  }
+
+  /** The hw.mmio field name of each cortex input. */
+  cortexInputLayout(): readonly string[] {
+    return this.need().model.kernel.inputLayout;
+  }
+
+  /** Interrupt thresholds, hysteresis and input limits (copies; the model's kernel.* stay immutable). */
+  kernelParameters(): KernelParameters {
+    const k = this.need().model.kernel;
+    return { ...k, thresholds: k.thresholds.slice(), hysteresis: k.hysteresis.slice(), inputMin: k.inputMin.slice(), inputMax: k.inputMax.slice() };
+  }
+
+  /** Names of every tensor in the model. */
+  tensorNames(): string[] {
+    return this.need().model.weights.names();
+  }
+
+  /** Type, shape and element count of a tensor, or null when the model has none of that name. */
+  tensor(name: string): TensorDescription | null {
+    const w = this.need().model.weights;
+    return w.has(name) ? w.describe(name) : null;
+  }
+
+  /** Decoded values of elements [offset, offset + count) of a tensor. */
+  readTensor(name: string, offset = 0, count?: number): Float32Array {
+    const w = this.need().model.weights;
+    const d = w.describe(name);
+    return w.read(name, offset, count ?? d.elements - offset);
+  }
+
+  /**
+   * Writes `values` into tensor `tensorName` from element `elementOffset`, in a private copy of the
+   * tensor (the mapped base stays read-only). Quantized tensors re-quantize the touched blocks.
+   * Throws InputError for kernel.* tensors, unknown names, ranges outside the tensor, non-finite
+   * or unrepresentable values; a refused mutation changes nothing.
+   */
+  applyMutation(tensorName: string, elementOffset: number, values: Float32Array): void {
+    this.need().model.weights.applyMutation(tensorName, elementOffset, values);
+  }
+
+  /** @internal the loaded model (export, inspect). */
+  loadedModel(): LoadedModel {
+    return this.need().model;
+  }
+}

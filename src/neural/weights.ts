@@ -1,0 +1,154 @@
+// Tensor store of a loaded model: zero-copy base views, copy-on-write private tensors, mutation, lookup.
+import { InputError } from "../errors.ts";
+import { KERNEL_PREFIX, type ModelTensorInfo } from "./architecture.ts";
+import { type BlockQuantizer, blockShape, decodeElements, encodeElements } from "./codec.ts";
+import type { WeightSource } from "./head.ts";
+import { type PreparedMatrix, prepareMatrix } from "./matvec.ts";
+
+const typeNames: Record<number, string> = { 0: "F32", 1: "F16", 2: "Q4_0", 8: "Q8_0", 30: "BF16" };
+
+/** What the evolution engine (and `inspect`) may know about one tensor. */
+export interface TensorDescription {
+  readonly name: string;
+  /** ggml type id and name. */
+  readonly type: number;
+  readonly typeName: string;
+  /** Dimensions in ggml order (fastest first). */
+  readonly ne: readonly number[];
+  readonly elements: number;
+  readonly byteLength: number;
+  /** `kernel.*`: safety-critical, never mutated at run time. */
+  readonly immutable: boolean;
+  /** True once a mutation gave the tensor a private copy. */
+  readonly mutated: boolean;
+}
+
+interface TensorState {
+  readonly name: string;
+  readonly type: number;
+  readonly ne: number[];
+  readonly elements: number;
+  /** The view over the model bytes (mapping or caller buffer): never written. */
+  readonly base: Uint8Array;
+  /** Current data: `base` until the first mutation, then a private copy. */
+  data: Uint8Array;
+  matrix: PreparedMatrix | null;
+  vector: Float32Array | null;
+}
+
+export class WeightStore implements WeightSource {
+  private readonly tensors = new Map<string, TensorState>();
+  /** Bumped on every mutation so heads re-bind their views. */
+  generation = 0;
+  /** Bytes held in private copies. */
+  privateBytes = 0;
+  mutations = 0;
+
+  constructor(
+    infos: readonly ModelTensorInfo[],
+    private readonly quantize: BlockQuantizer,
+  ) {
+    for (const t of infos) {
+      const ne = t.ne.map(Number);
+      this.tensors.set(t.name, { name: t.name, type: t.type, ne, elements: ne.reduce((a, b) => a * b, 1), base: t.data, data: t.data, matrix: null, vector: null });
+    }
+  }
+
+  private get(name: string): TensorState {
+    const t = this.tensors.get(name);
+    if (!t) throw new InputError(`no tensor named ${JSON.stringify(name)} in the model`);
+    return t;
+  }
+
+  names(): string[] {
+    return [...this.tensors.keys()];
+  }
+
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  describe(name: string): TensorDescription {
+    const t = this.get(name);
+    return {
+      name: t.name,
+      type: t.type,
+      typeName: typeNames[t.type] ?? `type ${t.type}`,
+      ne: [...t.ne],
+      elements: t.elements,
+      byteLength: t.data.byteLength,
+      immutable: t.name.startsWith(KERNEL_PREFIX),
+      mutated: t.data !== t.base,
+    };
+  }
+
+  /** Current bytes of a tensor (the base view or the private copy). Do not write into them. */
+  bytes(name: string): Uint8Array {
+    return this.get(name).data;
+  }
+
+  /** The base bytes (never modified; for checks that copy-on-write held). */
+  baseBytes(name: string): Uint8Array {
+    return this.get(name).base;
+  }
+
+  matrix(name: string): PreparedMatrix {
+    const t = this.get(name);
+    if (!t.matrix) t.matrix = prepareMatrix(t.type, t.ne.slice(1).reduce((a, b) => a * b, 1), t.ne[0]!, t.data);
+    return t.matrix;
+  }
+
+  /** All elements decoded to float (cached until the tensor changes). For biases and kernel vectors. */
+  vector(name: string): Float32Array {
+    const t = this.get(name);
+    if (!t.vector) {
+      const v = new Float32Array(t.elements);
+      decodeElements(t.type, t.data, 0, v);
+      t.vector = v;
+    }
+    return t.vector;
+  }
+
+  /** Decodes elements [offset, offset + count) of a tensor (a fresh array). */
+  read(name: string, offset: number, count: number): Float32Array {
+    const t = this.get(name);
+    this.checkRange(t, offset, count);
+    const out = new Float32Array(count);
+    decodeElements(t.type, t.data, offset, out);
+    return out;
+  }
+
+  private checkRange(t: TensorState, offset: number, count: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(count) || count < 0 || offset + count > t.elements) {
+      throw new InputError(`element range [${offset}, ${offset + count}) is outside tensor ${t.name} of ${t.elements} elements`);
+    }
+  }
+
+  /**
+   * Writes `values` at `elementOffset` of tensor `name` in a private copy (the base bytes stay
+   * untouched). Quantized tensors re-quantize the touched blocks. Refuses `kernel.*` tensors.
+   */
+  applyMutation(name: string, elementOffset: number, values: Float32Array): void {
+    const t = this.get(name);
+    if (t.name.startsWith(KERNEL_PREFIX)) throw new InputError(`tensor ${name} is safety-critical (kernel.*) and cannot be mutated`);
+    this.checkRange(t, elementOffset, values.length);
+    if (values.length === 0) return;
+    blockShape(t.type);
+    // encodeElements checks every value before it writes anything, so a refused mutation changes nothing.
+    const target = t.data === t.base ? t.base.slice() : t.data;
+    encodeElements(t.type, target, elementOffset, values, this.quantize);
+    if (t.data === t.base) {
+      t.data = target;
+      this.privateBytes += target.byteLength;
+    }
+    t.matrix = null;
+    t.vector = null;
+    this.mutations++;
+    this.generation++;
+  }
+
+  /** Every tensor with its current bytes, in model order (for export). */
+  current(): { name: string; type: number; ne: number[]; data: Uint8Array }[] {
+    return [...this.tensors.values()].map((t) => ({ name: t.name, type: t.type, ne: [...t.ne], data: t.data }));
+  }
+}
