@@ -32,7 +32,7 @@ export type EvolutionConfig = z.input<typeof EvolutionConfigSchema>;
 
 export interface EvolutionOptions<W extends CheckpointableWeights> extends EvolutionConfig {
   /** Loads the weights: from a verified checkpoint GGUF path, or the embedded base when null. */
-  loadWeights(checkpointPath: string | null): W;
+  loadWeights(checkpointPath: string | null): W | Promise<W>;
   /** Test hook passed to the journal (fault injection). */
   journal?: Pick<JournalOptions, "syncImpl" | "segmentBytes">;
 }
@@ -77,7 +77,7 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
   let bootCheckpoint: string | null = null;
   for (const c of verifiedCheckpoints(cfg.stateDir, records)) {
     try {
-      weights = opts.loadWeights(c.path);
+      weights = await opts.loadWeights(c.path);
       covered = c.coveredSeq;
       bootCheckpoint = c.path;
       break;
@@ -92,7 +92,7 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
         `the checkpoints that covered the compacted records are missing or damaged`,
     );
   }
-  weights ??= opts.loadWeights(null);
+  weights ??= await opts.loadWeights(null);
   const replay = replayMutations(records, covered, weights);
   log.info("weights ready", { checkpoint: bootCheckpoint ?? "base", replayed: replay.applied, skipped: replay.skipped, nextSeq: journal.nextSeq });
   let lastCheckpoint: CheckpointRecord | null = checkpointRecords(records).find((c) => c.file === bootCheckpoint?.split("/").at(-1)) ?? null;
