@@ -113,7 +113,7 @@ describe("persistence", () => {
     const d = fresh();
     let fail = false;
     const evo = await open(d, {
-      journal: { syncImpl: (fd, cb) => (fail ? cb(Object.assign(new Error("EIO"), { code: "EIO" })) : require("node:fs").fdatasync(fd, cb)) },
+      journal: { syncImpl: (fd, cb) => (fail ? cb(Object.assign(new Error("EIO"), { code: "EIO" })) : fdatasync(fd, cb)) },
     });
     expect(await mutate(evo, muts(3, 1))).toEqual(["ACCEPTED", "ACCEPTED", "ACCEPTED"]);
     const before = evo.weights.checksum();
