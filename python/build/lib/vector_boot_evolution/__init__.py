@@ -1,5 +1,0 @@
-"""Client of the vector-boot evolution channel (see docs/evolution-protocol.md). Standard library only."""
-from .client import Client, Completion, ChannelError, STATUS_NAMES, MAX_VALUES
-from .crc32c import crc32c
-
-__all__ = ["Client", "Completion", "ChannelError", "STATUS_NAMES", "MAX_VALUES", "crc32c"]
