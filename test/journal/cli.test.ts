@@ -74,3 +74,13 @@ describe("vector-boot journal", () => {
     await expect(run(["frobnicate"])).rejects.toThrow(/inspect, verify or compact/);
   });
 });
+
+describe("vector-boot journal compact", () => {
+  test("keeps every segment while fewer than two verified checkpoints exist", async () => {
+    const state = await stateWith(3);
+    const r = await run(["compact", "--state", state]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("fewer than two verified checkpoints");
+    expect(recoverJournal(join(state, "journal")).records[0]!.seq).toBe(1);
+  });
+});
