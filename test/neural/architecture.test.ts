@@ -1,0 +1,110 @@
+// The vectorland architecture check refuses wrong architectures, inconsistent shapes and missing tensors at load.
+import { describe, expect, test } from "bun:test";
+import { ModelError } from "../../src/errors.ts";
+import { gv } from "../../src/gguf/index.ts";
+import { Keys, parseVectorland } from "../../src/neural/architecture.ts";
+import { assembleModel } from "../../src/neural/model.ts";
+import { built, sourceOf } from "./helpers.ts";
+
+function refuses(mutate: (b: ReturnType<typeof built>) => void, message: RegExp): void {
+  const b = built();
+  mutate(b);
+  expect(() => assembleModel(sourceOf(b))).toThrow(ModelError);
+  expect(() => assembleModel(sourceOf(b))).toThrow(message);
+}
+
+describe("vectorland architecture check", () => {
+  test("accepts the default model and reports its declared shape", () => {
+    const spec = parseVectorland(sourceOf(built()));
+    expect(spec.pixel.widths).toEqual([96, 64, 16]);
+    expect(spec.cortex.inputLayout.length).toBe(spec.cortex.widths[0]!);
+    expect(spec.cortex.outputNames).toContain("memory_pressure");
+  });
+
+  test("rejects a model whose general.architecture is not vectorland", () => {
+    refuses((b) => b.metadata.set(Keys.architecture, gv.str("llama")), /architecture is "llama"/);
+  });
+
+  test("rejects a model without general.architecture", () => {
+    refuses((b) => b.metadata.delete(Keys.architecture), /general.architecture is missing/);
+  });
+
+  test("rejects a spec version this runtime does not read", () => {
+    refuses((b) => b.metadata.set(Keys.version, gv.u32(2)), /vectorland.version is 2/);
+  });
+
+  test("rejects widths whose count does not match the layer count", () => {
+    refuses((b) => b.metadata.set(Keys.widths("pixel"), gv.u32s([96, 16])), /widths has 2 entries, layer_count 2 needs 3/);
+  });
+
+  test("rejects a weight whose shape disagrees with the declared widths", () => {
+    refuses((b) => b.metadata.set(Keys.widths("pixel"), gv.u32s([96, 65, 16])), /pixel.0.weight has shape \[96, 64\].*needs \[96, 65\]/);
+  });
+
+  test("rejects a missing bias tensor, naming it", () => {
+    refuses((b) => (b.tensors = b.tensors.filter((t) => t.name !== "cortex.1.bias")), /tensor cortex.1.bias .* is missing/);
+  });
+
+  test("rejects a missing kernel threshold tensor", () => {
+    refuses((b) => (b.tensors = b.tensors.filter((t) => t.name !== "kernel.cortex.threshold")), /kernel.cortex.threshold .* is missing/);
+  });
+
+  test("rejects an unknown activation name", () => {
+    refuses((b) => b.metadata.set(Keys.activations("cortex"), gv.strs(["relu", "swish9"])), /activations/);
+  });
+
+  test("rejects a cortex input layout whose length differs from the cortex input width", () => {
+    refuses((b) => b.metadata.set(Keys.cortexInputLayout, gv.strs(["cpu.total"])), /names 1 inputs, the cortex head takes 32/);
+  });
+
+  test("rejects a cortex input layout naming a field twice", () => {
+    const layout = Array.from({ length: 32 }, (_, i) => `f${i}`);
+    layout[5] = "f4";
+    refuses((b) => b.metadata.set(Keys.cortexInputLayout, gv.strs(layout)), /names an input twice/);
+  });
+
+  test("rejects max_pixels larger than the pixel input width allows", () => {
+    refuses((b) => b.metadata.set(Keys.maxPixels, gv.u32(33)), /max_pixels 33 needs a pixel input width of at least 99/);
+  });
+
+  test("rejects a tensor of a head outside its declared layers", () => {
+    refuses((b) => b.tensors.push({ ...b.tensors.find((t) => t.name === "pixel.1.bias")!, name: "pixel.2.bias" }), /pixel.2.bias is not part of the 2 declared pixel layers/);
+  });
+
+  test("rejects a tensor that belongs to no part of the architecture", () => {
+    refuses((b) => b.tensors.push({ ...b.tensors.find((t) => t.name === "pixel.1.bias")!, name: "token_embd.weight" }), /token_embd.weight belongs to no part/);
+  });
+
+  test("rejects a tensor whose data is shorter than its shape needs", () => {
+    refuses((b) => {
+      const t = b.tensors.find((x) => x.name === "cortex.0.weight")!;
+      t.data = t.data.subarray(0, t.data.length - 4);
+    }, /cortex.0.weight has \d+ data bytes/);
+  });
+
+  test("rejects a tensor of a type without a kernel (Q4_K)", () => {
+    refuses((b) => (b.tensors.find((x) => x.name === "pixel.0.weight")!.type = 12), /ggml type 12/);
+  });
+
+  test("rejects a negative hysteresis", () => {
+    refuses((b) => {
+      const t = b.tensors.find((x) => x.name === "kernel.cortex.hysteresis")!;
+      new DataView(t.data.buffer, t.data.byteOffset).setFloat32(0, -0.5, true);
+    }, /hysteresis\[0\] \(cpu_pressure\) is -0.5/);
+  });
+
+  test("rejects input limits with min above max", () => {
+    refuses((b) => {
+      const t = b.tensors.find((x) => x.name === "kernel.cortex.input_min")!;
+      new DataView(t.data.buffer, t.data.byteOffset).setFloat32(0, 2, true);
+    }, /cortex input 0 \(cpu.total\) has limits \[2, 1\]/);
+  });
+
+  test("accepts other sizes: a 3-layer pixel head, 4 pixels, 40-wide cortex layout", () => {
+    const inputs = Array.from({ length: 40 }, (_, i) => ({ name: `in.${i}`, unit: "x", min: 0, max: 1 }));
+    const b = built({ maxPixels: 4, pixelHidden: [32, 8], pixelOutputs: 3, cortexInputs: inputs, interrupts: [{ name: "a", terms: [{ input: "in.3", fireAt: 0.5, scale: 0.1 }], threshold: 0.5, hysteresis: 0.1 }], cortexHidden: 7 });
+    const m = assembleModel(sourceOf(b));
+    expect(m.spec.pixel.widths).toEqual([32, 32, 8, 3]);
+    expect(m.cortex.forward(new Float32Array(40)).length).toBe(1);
+  });
+});
