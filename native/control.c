@@ -1,0 +1,109 @@
+// Control socket syscalls Bun lacks: Unix listen/accept with SO_PEERCRED, readiness via epoll + O_ASYNC (returns -errno).
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+// Asks the kernel to send signal `sig` to this process whenever `fd` becomes readable or writable
+// (O_ASYNC + F_SETOWN + F_SETSIG). With a signal whose default action is "ignore" (SIGURG), a
+// notification that arrives while no handler is installed is harmless.
+static int async_notify(int fd, int sig) {
+  if (sig <= 0) return 0;
+  if (fcntl(fd, F_SETOWN, getpid()) < 0) return -errno;
+  if (fcntl(fd, F_SETSIG, sig) < 0) return -errno;
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_ASYNC | O_NONBLOCK) < 0) return -errno;
+  return 0;
+}
+
+// Creates a nonblocking, close-on-exec Unix stream socket bound to `path` with file mode `mode`,
+// listening with `backlog`. The mode is set between bind and listen, so nobody can connect before
+// it holds. `sig` > 0: readiness notifications by that signal. Returns the fd.
+int vb_ctl_listen(const char *path, int mode, int backlog, int sig) {
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof sa.sun_path) return -ENAMETOOLONG;
+  memcpy(sa.sun_path, path, n);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int r = 0;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) r = -errno;
+  else if (chmod(path, (mode_t)mode) < 0) r = -errno;
+  else if (listen(fd, backlog) < 0) r = -errno;
+  else r = async_notify(fd, sig);
+  if (r < 0) {
+    close(fd);
+    return r;
+  }
+  return fd;
+}
+
+// Accepts one connection (nonblocking, close-on-exec) and reads its peer's credentials:
+// cred[0] = pid, cred[1] = uid, cred[2] = gid. Adds it to epoll set `ep` for input (and
+// hang-up) and enables signal notifications. Returns the fd, or -EAGAIN when none is waiting.
+int vb_ctl_accept(int lfd, int ep, int sig, int32_t *cred) {
+  int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd < 0) return -errno;
+  struct ucred uc;
+  socklen_t len = sizeof uc;
+  int r = 0;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) r = -errno;
+  if (r == 0) {
+    cred[0] = uc.pid;
+    cred[1] = (int32_t)uc.uid;
+    cred[2] = (int32_t)uc.gid;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = fd};
+    if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) r = -errno;
+  }
+  if (r == 0) r = async_notify(fd, sig);
+  if (r < 0) {
+    close(fd);
+    return r;
+  }
+  return fd;
+}
+
+int vb_ctl_epoll_create(void) {
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  return ep < 0 ? -errno : ep;
+}
+
+// Adds (op 1), deletes (2) or modifies (3) `fd` in `ep` with the epoll event mask `events`.
+int vb_ctl_epoll_ctl(int ep, int op, int fd, int events) {
+  struct epoll_event ev = {.events = (uint32_t)events, .data.fd = fd};
+  return epoll_ctl(ep, op, fd, &ev) < 0 ? -errno : 0;
+}
+
+// The fds of `ep` that are ready now (never waits): fds[i], events[i]. Returns how many.
+int vb_ctl_ready(int ep, int32_t *fds, uint32_t *events, int max) {
+  struct epoll_event evs[256];
+  if (max > 256) max = 256;
+  int n = epoll_wait(ep, evs, max, 0);
+  if (n < 0) return errno == EINTR ? 0 : -errno;
+  for (int i = 0; i < n; i++) {
+    fds[i] = evs[i].data.fd;
+    events[i] = evs[i].events;
+  }
+  return n;
+}
+
+// Nonblocking read: bytes read, 0 at end of stream, -EAGAIN when nothing is waiting.
+int vb_ctl_read(int fd, uint8_t *buf, int len) {
+  ssize_t n = read(fd, buf, (size_t)len);
+  return n < 0 ? -errno : (int)n;
+}
+
+// Nonblocking write without SIGPIPE: bytes written (maybe fewer than len), -EAGAIN when full.
+int vb_ctl_write(int fd, const uint8_t *buf, int len) {
+  ssize_t n = send(fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+  return n < 0 ? -errno : (int)n;
+}
+
+int vb_ctl_close(int fd) { return close(fd) < 0 ? -errno : 0; }

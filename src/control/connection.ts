@@ -1,0 +1,90 @@
+// One control connection's state: newline framing with a length cap, request queue, pending output.
+import type { PeerCred } from "../sys/control.ts";
+
+const NL = 0x0a;
+const dec = new TextDecoder("utf-8");
+
+export type FeedResult = { lines: string[]; tooLong: false } | { lines: string[]; tooLong: true; length: number };
+
+/** Splits a byte stream into lines (without "\n", a trailing "\r" removed, empty lines skipped). */
+export class LineFramer {
+  private parts: Uint8Array[] = [];
+  private partLen = 0;
+  /** performance.now() when the current unfinished line began (null: none). */
+  partialSince: number | null = null;
+
+  constructor(private readonly maxLine: number) {}
+
+  /** Bytes of an unfinished line held. */
+  get pending(): number {
+    return this.partLen;
+  }
+
+  /**
+   * Takes a chunk (copied if kept). Lines longer than the cap stop the framing: `tooLong` is
+   * returned with the lines completed before it, and the rest of the stream is not looked at.
+   */
+  feed(chunk: Uint8Array, now: number): FeedResult {
+    const lines: string[] = [];
+    let start = 0;
+    while (start < chunk.length) {
+      const nl = chunk.indexOf(NL, start);
+      const end = nl < 0 ? chunk.length : nl;
+      const len = this.partLen + (end - start);
+      if (len > this.maxLine) return { lines, tooLong: true, length: len };
+      if (nl < 0) {
+        if (this.partLen === 0) this.partialSince = now;
+        this.parts.push(chunk.slice(start));
+        this.partLen = len;
+        break;
+      }
+      let bytes = chunk.subarray(start, nl);
+      if (this.partLen > 0) {
+        const all = new Uint8Array(len);
+        let o = 0;
+        for (const p of this.parts) {
+          all.set(p, o);
+          o += p.length;
+        }
+        all.set(bytes, o);
+        bytes = all;
+        this.parts = [];
+        this.partLen = 0;
+        this.partialSince = null;
+      }
+      let text = dec.decode(bytes);
+      if (text.endsWith("\r")) text = text.slice(0, -1);
+      if (text.trim() !== "") lines.push(text);
+      start = nl + 1;
+    }
+    return { lines, tooLong: false };
+  }
+}
+
+export class Connection {
+  readonly framer: LineFramer;
+  /** Complete request lines waiting for the one in progress. */
+  readonly queue: string[] = [];
+  /** A request is being handled (requests on one connection are answered in order). */
+  busy = false;
+  /** The peer shut down its sending side: answer what is queued, then close. */
+  eof = false;
+  closed = false;
+  /** Bytes accepted by nobody yet (the peer is slow to read). */
+  out: Uint8Array[] = [];
+  outLen = 0;
+  watchingOutput = false;
+  watchingInput = true;
+  errors = 0;
+  lastActive: number;
+
+  constructor(
+    readonly fd: number,
+    readonly cred: PeerCred,
+    maxLine: number,
+    now: number,
+  ) {
+    this.framer = new LineFramer(maxLine);
+    this.lastActive = now;
+  }
+}

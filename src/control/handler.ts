@@ -1,0 +1,98 @@
+// Turns one request line into one response: JSON parse, zod validation, then the target's method.
+import { ConfigError, describeError, InputError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { CONTROL_PROTOCOL_VERSION, errorResponse, requestSchema, salvageId, type ControlRequest, type ControlResponse } from "./protocol.ts";
+import type { ControlTarget } from "./target.ts";
+
+const log = logger("control");
+
+/** Who sent the request (SO_PEERCRED), for the log. */
+export interface Caller {
+  pid: number;
+  uid: number;
+}
+
+/** Parses and validates one line (without its newline). */
+export function parseRequest(line: string): ControlRequest | ControlResponse {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch (e) {
+    return errorResponse(null, "parse_error", `not JSON: ${(e as Error).message}`);
+  }
+  const r = requestSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+  return errorResponse(salvageId(raw), "invalid_request", `${where}${issue?.message ?? "invalid request"}`);
+}
+
+export interface Handled {
+  response: ControlResponse;
+  /** Runs once the response is queued on the socket (poweroff and reboot act only then). */
+  afterReply?: () => void;
+}
+
+/** Runs one line against the target; never throws. */
+export async function handleLine(line: string, target: ControlTarget, caller: Caller): Promise<Handled> {
+  const req = parseRequest(line);
+  if ("ok" in req) return { response: req };
+  const id = req.id ?? null;
+  try {
+    if (req.op === "poweroff" || req.op === "reboot") {
+      const mode = req.op;
+      log.info(`${mode} requested over the control socket`, { uid: caller.uid, pid: caller.pid });
+      return { response: { id, ok: true, result: { mode } }, afterReply: () => target.shutdown(mode) };
+    }
+    const result = await perform(req, target, caller);
+    if (result === NOT_SUPPORTED) return { response: errorResponse(id, "not_supported", `"${req.op}" is not supported by this instance`) };
+    if (result instanceof UnknownService) return { response: errorResponse(id, "unknown_service", `no service named ${JSON.stringify(result.name)}`) };
+    return { response: { id, ok: true, result: result === undefined ? null : result } };
+  } catch (e) {
+    const invalid = e instanceof InputError || e instanceof ConfigError;
+    log.warn("request failed", { op: req.op, uid: caller.uid, pid: caller.pid, error: describeError(e) });
+    return { response: errorResponse(id, invalid ? "invalid_request" : "failed", describeError(e)) };
+  }
+}
+
+const NOT_SUPPORTED = Symbol("not supported");
+class UnknownService {
+  constructor(readonly name: string) {}
+}
+
+async function perform(req: ControlRequest, t: ControlTarget, caller: Caller): Promise<unknown> {
+  const known = (name: string) => t.services().some((s) => s.name === name);
+  switch (req.op) {
+    case "ping":
+      return { pong: true, protocol: CONTROL_PROTOCOL_VERSION, pid: process.pid };
+    case "status":
+      return await t.status();
+    case "services":
+      return t.services();
+    case "start":
+    case "stop":
+    case "restart": {
+      if (!known(req.name)) return new UnknownService(req.name);
+      log.info(`${req.op} requested`, { service: req.name, uid: caller.uid, pid: caller.pid });
+      if (req.op === "start") await t.startService(req.name);
+      else if (req.op === "stop") await t.stopService(req.name);
+      else await t.restartService(req.name);
+      return t.services().find((s) => s.name === req.name) ?? null;
+    }
+    case "stats":
+      return await t.stats();
+    case "pixels":
+      return t.executePixels ? await t.executePixels(req.pixels) : NOT_SUPPORTED;
+    case "mutate":
+      return t.submitMutation ? await t.submitMutation({ tensor: req.tensor, offset: req.offset, values: req.values, confidence: req.confidence }) : NOT_SUPPORTED;
+    case "checkpoint":
+      return t.checkpoint ? await t.checkpoint() : NOT_SUPPORTED;
+    case "poweroff":
+    case "reboot":
+      return { mode: req.op }; // handled in handleLine (the shutdown starts after the reply)
+    case "reexec":
+      if (!t.reexec) return NOT_SUPPORTED;
+      log.info("re-exec requested over the control socket", { path: req.path, uid: caller.uid, pid: caller.pid });
+      return await t.reexec(req.path);
+  }
+}

@@ -1,0 +1,382 @@
+// The control socket server: nonblocking Unix socket in C, woken by SIGURG (O_ASYNC) plus a slow safety poll.
+import { chmodSync, chownSync, lstatSync, mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import { ConfigError, describeError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { acceptPeer, closeFd, epollCreate, epollForget, epollWatch, listenUnix, PollBits, readSome, readyNow, writeSome } from "../sys/control.ts";
+import { Sig } from "../sys/signals.ts";
+import { refusal } from "./access.ts";
+import { Connection } from "./connection.ts";
+import { handleLine } from "./handler.ts";
+import { DEFAULT_CONTROL_SOCKET, encodeResponse, errorResponse, type ControlResponse, type ErrorCode } from "./protocol.ts";
+import type { ControlTarget } from "./target.ts";
+
+const log = logger("control");
+const enc = new TextEncoder();
+
+export interface ControlServerOptions {
+  target: ControlTarget;
+  /** Socket path (default /run/vector-boot/control). */
+  path?: string;
+  /** Members of this group may connect besides root (socket 0660 and directory 0710, group-owned). Default null. */
+  allowGid?: number | null;
+  /** Socket file mode (default 0600, 0660 with allowGid). */
+  socketMode?: number;
+  /** Mode the parent directory is created/fixed with (default 0700, 0710 with allowGid); null: use it as it is. */
+  dirMode?: number | null;
+  maxLineBytes?: number;
+  maxConnections?: number;
+  /** Requests waiting behind the one in progress, per connection (more get `busy`). */
+  maxQueued?: number;
+  /** Unread reply bytes a peer may leave before it is disconnected. */
+  maxOutputBytes?: number;
+  /** A connection with nothing in progress for this long is closed. */
+  idleTimeoutMs?: number;
+  /** A request line must be complete within this long of its first byte. */
+  requestTimeoutMs?: number;
+  /** Period of the safety poll and timeout checks. */
+  housekeepingMs?: number;
+  /** Readiness signal (O_ASYNC); null: no signal, the safety poll alone drives the socket. */
+  wakeSignal?: number | null;
+}
+
+export interface ControlServerStats {
+  connections: number;
+  accepted: number;
+  refused: number;
+  requests: number;
+  errors: number;
+  wakeups: number;
+}
+
+/** Work done per event-loop turn before yielding (keeps timers, like the heartbeat, on time). */
+const SLICE_MS = 2;
+const READ_BUDGET = 256 * 1024;
+
+export class ControlServer {
+  readonly path: string;
+  private readonly o: Required<Omit<ControlServerOptions, "target" | "path">>;
+  private readonly target: ControlTarget;
+  private readonly listenFd: number;
+  private readonly ep: number;
+  private readonly conns = new Map<number, Connection>();
+  private readonly scratch: Uint8Array;
+  private readonly readyFds = new Int32Array(128);
+  private readonly readyEvents = new Uint32Array(128);
+  private readonly timer: ReturnType<typeof setInterval>;
+  private readonly onSignal = () => {
+    this.counters.wakeups++;
+    this.pump();
+  };
+  private pumpScheduled = false;
+  private sliceStart = 0;
+  private closed = false;
+  private readonly counters = { accepted: 0, refused: 0, requests: 0, errors: 0, wakeups: 0 };
+
+  constructor(opts: ControlServerOptions) {
+    const allowGid = opts.allowGid ?? null;
+    this.o = {
+      allowGid,
+      socketMode: opts.socketMode ?? (allowGid === null ? 0o600 : 0o660),
+      dirMode: opts.dirMode === undefined ? (allowGid === null ? 0o700 : 0o710) : opts.dirMode,
+      maxLineBytes: opts.maxLineBytes ?? 64 * 1024,
+      maxConnections: opts.maxConnections ?? 32,
+      maxQueued: opts.maxQueued ?? 8,
+      maxOutputBytes: opts.maxOutputBytes ?? 1024 * 1024,
+      idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 5_000,
+      housekeepingMs: opts.housekeepingMs ?? 250,
+      wakeSignal: opts.wakeSignal === undefined ? Sig.SIGURG : opts.wakeSignal,
+    };
+    this.target = opts.target;
+    this.path = opts.path ?? DEFAULT_CONTROL_SOCKET;
+    this.scratch = new Uint8Array(Math.min(64 * 1024, this.o.maxLineBytes + 1));
+    this.prepareDirectory(allowGid);
+    const sig = this.o.wakeSignal ?? 0;
+    if (sig > 0) process.on(signalName(sig), this.onSignal);
+    this.ep = epollCreate();
+    try {
+      this.listenFd = listenUnix(this.path, this.o.socketMode, 64, sig);
+      if (allowGid !== null) chownSync(this.path, process.geteuid?.() ?? 0, allowGid);
+    } catch (e) {
+      closeFd(this.ep);
+      if (sig > 0) process.off(signalName(sig), this.onSignal);
+      throw e;
+    }
+    this.timer = setInterval(() => this.housekeeping(), this.o.housekeepingMs);
+    this.timer.unref?.();
+    log.info("control socket listening", { path: this.path, mode: this.o.socketMode.toString(8), allow_gid: allowGid ?? "-", wake: sig > 0 ? `signal ${sig}` : `poll ${this.o.housekeepingMs} ms` });
+  }
+
+  private prepareDirectory(allowGid: number | null): void {
+    const dir = dirname(this.path);
+    if (this.o.dirMode !== null) {
+      mkdirSync(dir, { recursive: true, mode: this.o.dirMode });
+      chmodSync(dir, this.o.dirMode);
+      const st = lstatSync(dir);
+      const me = process.geteuid?.() ?? 0;
+      if (st.uid !== me) throw new ConfigError("control socket", `directory ${dir} belongs to uid ${st.uid}, not to this process (uid ${me})`);
+      if (allowGid !== null) chownSync(dir, me, allowGid);
+    }
+    let st;
+    try {
+      st = lstatSync(this.path);
+    } catch {
+      return;
+    }
+    if (!st.isSocket()) throw new ConfigError("control socket", `${this.path} exists and is not a socket`);
+    rmSync(this.path, { force: true });
+  }
+
+  stats(): ControlServerStats {
+    return { connections: this.conns.size, ...this.counters };
+  }
+
+  /** Accepts, reads and answers whatever is ready now; never blocks, bounded work per turn. */
+  pump(): void {
+    if (this.closed) return;
+    this.sliceStart = performance.now();
+    try {
+      this.acceptAll();
+      let more = false;
+      const n = readyNow(this.ep, this.readyFds, this.readyEvents);
+      for (let i = 0; i < n; i++) {
+        const c = this.conns.get(this.readyFds[i]!);
+        if (!c || c.closed) continue;
+        const ev = this.readyEvents[i]!;
+        if (ev & PollBits.out) this.flush(c);
+        if (ev & (PollBits.err | PollBits.hup) && !(ev & PollBits.in)) this.drop(c, "peer hung up");
+        else if (ev & (PollBits.in | PollBits.rdhup) && !c.eof) more = this.readFrom(c) || more;
+        if (performance.now() - this.sliceStart > SLICE_MS) more = true;
+      }
+      if (more) this.schedulePump();
+    } catch (e) {
+      log.error("control socket pump failed", { error: describeError(e) });
+    }
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.closed) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private acceptAll(): void {
+    for (let i = 0; i < 64; i++) {
+      let a;
+      try {
+        a = acceptPeer(this.listenFd, this.ep, this.o.wakeSignal ?? 0);
+      } catch (e) {
+        log.warn("accept failed", { error: describeError(e) });
+        return;
+      }
+      if (!a) return;
+      const now = performance.now();
+      const c = new Connection(a.fd, a.cred, this.o.maxLineBytes, now);
+      this.conns.set(a.fd, c);
+      const why = refusal(a.cred, { allowGid: this.o.allowGid });
+      if (why) {
+        this.counters.refused++;
+        log.warn("control connection refused", { uid: a.cred.uid, pid: a.cred.pid });
+        this.fail(c, null, "permission_denied", why);
+      } else if (this.conns.size > this.o.maxConnections) {
+        this.counters.refused++;
+        this.fail(c, null, "busy", `too many control connections (${this.o.maxConnections})`);
+      } else {
+        this.counters.accepted++;
+        log.debug("control connection", { uid: a.cred.uid, pid: a.cred.pid, fd: a.fd });
+      }
+    }
+    this.schedulePump();
+  }
+
+  /** Reads up to the budget; true when data may be left (read again next turn). */
+  private readFrom(c: Connection): boolean {
+    let budget = READ_BUDGET;
+    while (budget > 0 && !c.closed) {
+      let n: number;
+      try {
+        n = readSome(c.fd, this.scratch);
+      } catch (e) {
+        this.drop(c, describeError(e));
+        return false;
+      }
+      if (n < 0) return false;
+      const now = performance.now();
+      c.lastActive = now;
+      if (n === 0) {
+        c.eof = true;
+        if (c.framer.pending > 0) this.reply(c, errorResponse(null, "invalid_request", `incomplete request: ${c.framer.pending} bytes without a newline before the end of the stream`));
+        this.watch(c);
+        this.finishIfDone(c);
+        return false;
+      }
+      budget -= n;
+      const r = c.framer.feed(this.scratch.subarray(0, n), now);
+      for (const line of r.lines) this.enqueue(c, line);
+      if (r.tooLong) {
+        this.fail(c, null, "line_too_long", `request line longer than ${this.o.maxLineBytes} bytes (at least ${r.length}); closing`);
+        return false;
+      }
+    }
+    return !c.closed;
+  }
+
+  private enqueue(c: Connection, line: string): void {
+    if (c.queue.length >= this.o.maxQueued) {
+      this.reply(c, errorResponse(null, "busy", `more than ${this.o.maxQueued} requests waiting on this connection`));
+      return;
+    }
+    c.queue.push(line);
+    if (!c.busy) void this.serve(c);
+  }
+
+  /** Answers the queued requests of one connection in order. */
+  private async serve(c: Connection): Promise<void> {
+    c.busy = true;
+    try {
+      while (c.queue.length > 0 && !c.closed) {
+        if (performance.now() - this.sliceStart > SLICE_MS) {
+          await new Promise((r) => setImmediate(r));
+          this.sliceStart = performance.now();
+          if (c.closed) break;
+        }
+        const line = c.queue.shift()!;
+        this.counters.requests++;
+        const h = await handleLine(line, this.target, c.cred);
+        if (!h.response.ok) this.counters.errors++;
+        if (!c.closed) this.reply(c, h.response);
+        if (h.afterReply) {
+          try {
+            h.afterReply();
+          } catch (e) {
+            log.error("control action failed after reply", { error: describeError(e) });
+          }
+        }
+      }
+    } finally {
+      c.busy = false;
+      c.lastActive = performance.now();
+    }
+    this.finishIfDone(c);
+  }
+
+  private reply(c: Connection, r: ControlResponse): void {
+    if (c.closed) return;
+    if (!r.ok && ++c.errors > 32) {
+      this.drop(c, "too many bad requests");
+      return;
+    }
+    c.out.push(enc.encode(encodeResponse(r)));
+    c.outLen += c.out[c.out.length - 1]!.length;
+    this.flush(c);
+  }
+
+  private flush(c: Connection): void {
+    while (c.out.length > 0 && !c.closed) {
+      const buf = c.out[0]!;
+      let n: number;
+      try {
+        n = writeSome(c.fd, buf);
+      } catch (e) {
+        this.drop(c, describeError(e));
+        return;
+      }
+      if (n === 0) break;
+      c.outLen -= n;
+      if (n === buf.length) c.out.shift();
+      else c.out[0] = buf.subarray(n);
+    }
+    if (c.outLen > this.o.maxOutputBytes) {
+      this.drop(c, `peer does not read its replies (${c.outLen} bytes waiting)`);
+      return;
+    }
+    this.watch(c);
+    this.finishIfDone(c);
+  }
+
+  /** Keeps epoll asking for what the connection needs: input until EOF, output while bytes wait. */
+  private watch(c: Connection): void {
+    if (c.closed) return;
+    const wantOut = c.outLen > 0;
+    const wantIn = !c.eof;
+    if (wantOut === c.watchingOutput && wantIn === c.watchingInput) return;
+    c.watchingOutput = wantOut;
+    c.watchingInput = wantIn;
+    try {
+      epollWatch(this.ep, c.fd, wantIn, wantOut);
+    } catch (e) {
+      this.drop(c, describeError(e));
+    }
+  }
+
+  private finishIfDone(c: Connection): void {
+    if (c.eof && !c.busy && c.queue.length === 0 && c.outLen === 0) this.drop(c, null);
+  }
+
+  /** Sends an error (best effort), then closes: for refusals and broken framing. */
+  private fail(c: Connection, id: string | number | null, code: ErrorCode, message: string): void {
+    this.counters.errors++;
+    c.out.push(enc.encode(encodeResponse(errorResponse(id, code, message))));
+    c.outLen += c.out[c.out.length - 1]!.length;
+    this.flush(c);
+    this.drop(c, code === "permission_denied" ? null : message);
+  }
+
+  private drop(c: Connection, why: string | null): void {
+    if (c.closed) return;
+    c.closed = true;
+    c.queue.length = 0;
+    this.conns.delete(c.fd);
+    if (why) log.debug("control connection closed", { uid: c.cred.uid, pid: c.cred.pid, why });
+    try {
+      epollForget(this.ep, c.fd);
+    } catch {
+      /* already gone from the set */
+    }
+    try {
+      closeFd(c.fd);
+    } catch (e) {
+      log.warn("close failed", { error: describeError(e) });
+    }
+  }
+
+  private housekeeping(): void {
+    if (this.closed) return;
+    const now = performance.now();
+    for (const c of [...this.conns.values()]) {
+      const since = c.framer.partialSince;
+      if (since !== null && now - since > this.o.requestTimeoutMs) this.fail(c, null, "timeout", `request incomplete after ${this.o.requestTimeoutMs} ms; closing`);
+      else if (!c.busy && c.queue.length === 0 && now - c.lastActive > this.o.idleTimeoutMs) this.fail(c, null, "timeout", `idle for ${this.o.idleTimeoutMs} ms; closing`);
+      else if (c.outLen > 0) this.flush(c);
+    }
+    this.pump();
+  }
+
+  /** Stops listening, closes every connection and removes the socket file. */
+  close(): void {
+    if (this.closed) return;
+    for (const c of [...this.conns.values()]) this.drop(c, "server closing");
+    this.closed = true;
+    clearInterval(this.timer);
+    const sig = this.o.wakeSignal ?? 0;
+    if (sig > 0) process.off(signalName(sig), this.onSignal);
+    for (const fd of [this.listenFd, this.ep]) {
+      try {
+        closeFd(fd);
+      } catch {
+        /* already closed */
+      }
+    }
+    rmSync(this.path, { force: true });
+    log.info("control socket closed", { path: this.path });
+  }
+}
+
+function signalName(sig: number): NodeJS.Signals {
+  for (const [k, v] of Object.entries(Sig)) if (v === sig) return k as NodeJS.Signals;
+  throw new ConfigError("control wake signal", `signal ${sig} has no name process.on knows`);
+}

@@ -1,0 +1,85 @@
+// Control socket FFI (native/control.c): Unix listen/accept with SO_PEERCRED, epoll readiness, nonblocking I/O.
+import { dlopen, FFIType } from "bun:ffi";
+import { Errno } from "./errno.ts";
+import { check, cstr, shimPath } from "./lib.ts";
+
+const { i32, ptr } = FFIType;
+
+const lib = dlopen(shimPath, {
+  vb_ctl_listen: { args: [ptr, i32, i32, i32], returns: i32 },
+  vb_ctl_accept: { args: [i32, i32, i32, ptr], returns: i32 },
+  vb_ctl_epoll_create: { args: [], returns: i32 },
+  vb_ctl_epoll_ctl: { args: [i32, i32, i32, i32], returns: i32 },
+  vb_ctl_ready: { args: [i32, ptr, ptr, i32], returns: i32 },
+  vb_ctl_read: { args: [i32, ptr, i32], returns: i32 },
+  vb_ctl_write: { args: [i32, ptr, i32], returns: i32 },
+  vb_ctl_close: { args: [i32], returns: i32 },
+}).symbols;
+
+/** epoll event bits (sys/epoll.h). */
+export const PollBits = { in: 0x001, out: 0x004, err: 0x008, hup: 0x010, rdhup: 0x2000 } as const;
+
+export interface PeerCred {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * A listening Unix stream socket at `path` (nonblocking, close-on-exec) whose file has `mode`
+ * before anyone can connect. `signal` > 0: the kernel sends that signal when it becomes ready.
+ */
+export function listenUnix(path: string, mode: number, backlog: number, signal: number): number {
+  return check(lib.vb_ctl_listen(cstr(path), mode, backlog, signal), "listen", path);
+}
+
+const credBuf = new Int32Array(3);
+
+/**
+ * Accepts one waiting connection, adds it to epoll set `ep` and enables signal notifications.
+ * Returns null when none is waiting (EAGAIN); throws SysError otherwise.
+ */
+export function acceptPeer(listenFd: number, ep: number, signal: number): { fd: number; cred: PeerCred } | null {
+  const r = lib.vb_ctl_accept(listenFd, ep, signal, credBuf);
+  if (r === -Errno.EAGAIN) return null;
+  check(r, "accept4");
+  return { fd: r, cred: { pid: credBuf[0]!, uid: credBuf[1]! >>> 0, gid: credBuf[2]! >>> 0 } };
+}
+
+export function epollCreate(): number {
+  return check(lib.vb_ctl_epoll_create(), "epoll_create1");
+}
+
+/** Changes what `ep` reports for `fd`: input (and peer shutdown) when `input`, writability when `output`. */
+export function epollWatch(ep: number, fd: number, input: boolean, output: boolean): void {
+  const events = (input ? PollBits.in | PollBits.rdhup : 0) | (output ? PollBits.out : 0);
+  check(lib.vb_ctl_epoll_ctl(ep, 3, fd, events), "epoll_ctl", `fd ${fd}`);
+}
+
+/** Removes `fd` from `ep` (before closing it elsewhere, or to stop hearing about it). */
+export function epollForget(ep: number, fd: number): void {
+  check(lib.vb_ctl_epoll_ctl(ep, 2, fd, 0), "epoll_ctl", `fd ${fd}`);
+}
+
+/** Fills `fds`/`events` with the descriptors of `ep` that are ready now (never waits); returns how many. */
+export function readyNow(ep: number, fds: Int32Array, events: Uint32Array): number {
+  return check(lib.vb_ctl_ready(ep, fds, events, Math.min(fds.length, events.length)), "epoll_wait");
+}
+
+/** Bytes read into `buf`, 0 at end of stream, -1 when nothing is waiting; throws on errors (ECONNRESET). */
+export function readSome(fd: number, buf: Uint8Array): number {
+  const r = lib.vb_ctl_read(fd, buf, buf.length);
+  if (r === -Errno.EAGAIN) return -1;
+  return check(r, "read", `fd ${fd}`);
+}
+
+/** Bytes written (maybe fewer), 0 when the socket buffer is full; throws on errors (EPIPE). */
+export function writeSome(fd: number, buf: Uint8Array): number {
+  const r = lib.vb_ctl_write(fd, buf, buf.length);
+  if (r === -Errno.EAGAIN) return 0;
+  return check(r, "write", `fd ${fd}`);
+}
+
+export function closeFd(fd: number): void {
+  check(lib.vb_ctl_close(fd), "close", `fd ${fd}`);
+}
