@@ -68,15 +68,23 @@ class Client:
         if hello.get("v") != PROTOCOL_VERSION:
             self.sock.close()
             raise ChannelError("protocol version %r not supported" % hello.get("v"))
-        fd = os.open(hello["path"], os.O_RDWR)
         try:
-            self.mem = mmap.mmap(fd, hello["size"], mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-        finally:
-            os.close(fd)
-        self._read_header()
-        self.ring = hello["ring"]
-        if not 0 <= self.ring < self.rings:
-            raise ChannelError("ring %d outside the header's %d rings" % (self.ring, self.rings))
+            fd = os.open(hello["path"], os.O_RDWR)
+            try:
+                self.mem = mmap.mmap(fd, hello["size"], mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            finally:
+                os.close(fd)
+        except (OSError, KeyError, TypeError, ValueError) as e:
+            self.sock.close()
+            raise ChannelError("cannot map the channel memory %r: %s" % (hello.get("path"), e))
+        try:
+            self._read_header()
+            self.ring = hello["ring"]
+            if not 0 <= self.ring < self.rings:
+                raise ChannelError("ring %d outside the header's %d rings" % (self.ring, self.rings))
+        except ChannelError:
+            self.close()
+            raise
         self.base = HEADER_SIZE + self.ring * self.stride
         self.sock.setblocking(False)
         self.sub_tail = self._load(SUB_TAIL)

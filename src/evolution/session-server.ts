@@ -1,5 +1,5 @@
 // Producer sessions over a Unix stream socket: hands out a ring, carries the doorbell both ways.
-import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Socket, UnixSocketListener } from "bun";
 import { JournalError } from "../errors.ts";
@@ -27,9 +27,12 @@ export class SessionServer {
   constructor(runDir: string, channel: EvolutionChannel, onDoorbell: () => void) {
     try {
       mkdirSync(runDir, { recursive: true, mode: 0o700 });
+      const st = lstatSync(runDir);
+      // Only a real directory of ours: a symlink or someone else's directory could expose the socket.
+      if (!st.isDirectory() || st.uid !== process.getuid?.()) throw new Error("not a directory owned by this user");
       chmodSync(runDir, 0o700);
     } catch (cause) {
-      throw new JournalError(`cannot create evolution run directory ${runDir}`, { cause });
+      throw new JournalError(`cannot use evolution run directory ${runDir}`, { cause });
     }
     this.path = join(runDir, "evolution.sock");
     rmSync(this.path, { force: true });
