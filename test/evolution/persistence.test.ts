@@ -1,6 +1,6 @@
 // Checkpoints and boot: newest verified checkpoint + replay; damaged checkpoints fall back; failed fsync rejects.
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, fdatasync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, fdatasync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Evolution, type EvolutionOptions, openEvolution } from "../../src/evolution/evolution.ts";
 import { checkpointDirOf } from "../../src/evolution/persistence.ts";
@@ -125,5 +125,13 @@ describe("persistence", () => {
     expect(evo.stats().journalFailed).toContain("fdatasync");
     await expect(evo.checkpoint()).rejects.toThrow(/journal has stopped/);
     await evo.close();
+  });
+
+  test("refuses a session-socket directory that is a symlink (it could expose the socket elsewhere)", async () => {
+    const d = fresh();
+    const elsewhere = join(d.stateDir, "..", "elsewhere");
+    mkdirSync(elsewhere, { mode: 0o755 });
+    symlinkSync(elsewhere, d.runDir);
+    await expect(open(d)).rejects.toThrow(/cannot use evolution run directory/);
   });
 });
