@@ -2,7 +2,7 @@
 import { ConfigError, describeError, InputError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { CONTROL_PROTOCOL_VERSION, errorResponse, requestSchema, salvageId, type ControlRequest, type ControlResponse } from "./protocol.ts";
-import type { ControlTarget } from "./target.ts";
+import type { ControlTarget, ServiceStatus } from "./target.ts";
 
 const log = logger("control");
 
@@ -56,6 +56,12 @@ export async function handleLine(line: string, target: ControlTarget, caller: Ca
 }
 
 const NOT_SUPPORTED = Symbol("not supported");
+
+/** `startedAt` is this process's clock: add how long each running service has run, which a client can use. */
+function withRunTimes(list: ServiceStatus[]): Array<ServiceStatus & { runningMs: number | null }> {
+  const now = performance.now();
+  return list.map((s) => ({ ...s, runningMs: s.state === "running" && s.pid !== null ? Math.max(0, Math.round(now - s.startedAt)) : null }));
+}
 class UnknownService {
   constructor(readonly name: string) {}
 }
@@ -68,7 +74,7 @@ async function perform(req: ControlRequest, t: ControlTarget, caller: Caller): P
     case "status":
       return await t.status();
     case "services":
-      return t.services();
+      return withRunTimes(t.services());
     case "start":
     case "stop":
     case "restart": {
@@ -77,7 +83,7 @@ async function perform(req: ControlRequest, t: ControlTarget, caller: Caller): P
       if (req.op === "start") await t.startService(req.name);
       else if (req.op === "stop") await t.stopService(req.name);
       else await t.restartService(req.name);
-      return t.services().find((s) => s.name === req.name) ?? null;
+      return withRunTimes(t.services()).find((s) => s.name === req.name) ?? null;
     }
     case "stats":
       return await t.stats();

@@ -1,0 +1,45 @@
+// `vector-boot restart|stop|start NAME`: acts on one service of a running instance (control socket).
+import { ask, commonOptionsHelp, out, parseCommon } from "../control/cli-support.ts";
+import { wantsHelp, type Command } from "./command.ts";
+
+type Action = "restart" | "stop" | "start";
+
+const what: Record<Action, string> = {
+  restart: "Stops the service (its stop signal, grace period, then SIGKILL) and starts it again; returns once it was started.",
+  stop: "Stops the service (its stop signal, grace period, then SIGKILL); returns once it holds no process. It stays stopped until started.",
+  start: "Starts a stopped or failed service.",
+};
+const past: Record<Action, string> = { restart: "restarted", stop: "stopped", start: "started" };
+
+function serviceCommand(action: Action): Command {
+  const help = `Usage: vector-boot ${action} NAME [--json] [--socket PATH] [--timeout MS]
+
+${what[action]} Talks to the running vector-boot over its control socket. Exits 0 on success,
+64 for an unknown service, 71 when the socket cannot be reached or refuses the caller.
+
+Options:
+${commonOptionsHelp}`;
+  return {
+    name: action,
+    summary: `${action} a service of a running instance (control socket)`,
+    help,
+    async run(args) {
+      if (wantsHelp(args)) {
+        out(help);
+        return 0;
+      }
+      const a = parseCommon(action, args, ["NAME"]);
+      const name = a.positionals[0]!;
+      const s = (await ask(a, { op: action, name })) as { state?: string; pid?: number | null } | null;
+      if (a.json) out(JSON.stringify(s));
+      else out(`${name}: ${past[action]}${s ? ` (${s.state ?? "?"}${typeof s.pid === "number" ? `, pid ${s.pid}` : ""})` : ""}`);
+      return 0;
+    },
+  };
+}
+
+/** `vector-boot restart NAME`. */
+export const command: Command = serviceCommand("restart");
+export const restartCommand: Command = command;
+export const stopCommand: Command = serviceCommand("stop");
+export const startCommand: Command = serviceCommand("start");

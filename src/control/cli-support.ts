@@ -1,0 +1,95 @@
+// Shared by the operator subcommands (status, services, restart, poweroff, ...): options, one request, output.
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { UsageError } from "../errors.ts";
+import { controlRequest, type RequestBody } from "./client.ts";
+
+export const commonOptionsHelp = `  --json          print the server's JSON result instead of text
+  --socket PATH   control socket (default $VECTOR_BOOT_CONTROL, else /run/vector-boot/control)
+  --timeout MS    how long to wait for the answer (default 30000)
+  -h, --help      this text`;
+
+export interface CommonArgs {
+  json: boolean;
+  socket?: string;
+  timeoutMs: number;
+  positionals: string[];
+}
+
+const schema = z.object({
+  json: z.boolean().default(false),
+  socket: z.string().min(1, "must not be empty").optional(),
+  timeout: z
+    .string()
+    .regex(/^[1-9][0-9]{0,8}$/, "must be a whole number of milliseconds")
+    .transform(Number)
+    .default(30_000),
+  positionals: z.array(z.string()),
+});
+
+/** Parses `--json --socket PATH --timeout MS` and the positionals: all of `positionals`, then at most `optional`. */
+export function parseCommon(command: string, args: string[], positionals: string[], optional: string[] = []): CommonArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { json: { type: "boolean" }, socket: { type: "string" }, timeout: { type: "string" } }, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new UsageError(`${command}: ${(cause as Error).message} (see vector-boot ${command} --help)`, { cause });
+  }
+  const r = schema.safeParse({ ...parsed.values, positionals: parsed.positionals });
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new UsageError(`${command}: --${issue.path.join(".")}: ${issue.message} (see vector-boot ${command} --help)`);
+  }
+  const n = r.data.positionals.length;
+  if (n < positionals.length || n > positionals.length + optional.length) {
+    const want = positionals.length + optional.length === 0 ? "no arguments" : [...positionals, ...optional.map((o) => `[${o}]`)].join(" ");
+    throw new UsageError(`${command}: expects ${want}, got ${r.data.positionals.length === 0 ? "none" : JSON.stringify(r.data.positionals.join(" "))} (see vector-boot ${command} --help)`);
+  }
+  return { json: r.data.json, socket: r.data.socket, timeoutMs: r.data.timeout, positionals: r.data.positionals };
+}
+
+/** Sends one request with the common options. */
+export function ask(a: CommonArgs, body: RequestBody): Promise<unknown> {
+  return controlRequest(body, { path: a.socket, timeoutMs: a.timeoutMs });
+}
+
+export function out(text: string): void {
+  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+}
+
+/** 3723400 -> "1h 2m 3.4s". */
+export function duration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "-";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = s % 60;
+  return [h ? `${h}h` : "", h || m ? `${m}m` : "", `${rest.toFixed(1)}s`].filter(Boolean).join(" ");
+}
+
+/** Nested object as indented "key: value" lines (keys ending in Ms printed as durations). */
+export function describeObject(value: unknown, indent = ""): string {
+  if (value === null || typeof value !== "object") return `${indent}${String(value)}`;
+  const lines: string[] = [];
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      lines.push(`${indent}${k}:`);
+      lines.push(describeObject(v, `${indent}  `));
+    } else if (Array.isArray(v)) {
+      lines.push(`${indent}${k}: ${v.map((x) => (typeof x === "object" ? JSON.stringify(x) : String(x))).join(", ") || "-"}`);
+    } else if (typeof v === "number" && /Ms$/.test(k)) {
+      lines.push(`${indent}${k.slice(0, -2)}: ${duration(v)}`);
+    } else {
+      lines.push(`${indent}${k}: ${v === null ? "-" : String(v)}`);
+    }
+  }
+  return lines.join("\n");
+}
+
+/** Columns padded to their widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
+  return [line(header), ...rows.map(line)].join("\n");
+}

@@ -1,0 +1,136 @@
+// Control socket client (node:net; the client side needs no SO_PEERCRED): one request, one validated response.
+import net from "node:net";
+import { ExitCode, SysError, VectorBootError } from "../errors.ts";
+import { DEFAULT_CONTROL_SOCKET, responseSchema, type ControlRequest } from "./protocol.ts";
+
+/** Socket path: the given one, else $VECTOR_BOOT_CONTROL, else /run/vector-boot/control. */
+export function controlSocketPath(given?: string): string {
+  return given ?? (process.env.VECTOR_BOOT_CONTROL || DEFAULT_CONTROL_SOCKET);
+}
+
+/** The server answered `ok: false`. `code` is the protocol's error code. */
+export class ControlRequestError extends VectorBootError {
+  override readonly exitCode: number;
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`control: ${code}: ${message}`);
+    this.exitCode = code === "unknown_service" || code === "invalid_request" || code === "not_supported" ? ExitCode.usage : code === "permission_denied" ? ExitCode.os : ExitCode.internal;
+  }
+}
+
+const errnoNumbers: Record<string, number> = { ENOENT: 2, EACCES: 13, EPIPE: 32, ECONNRESET: 104, ECONNREFUSED: 111, ETIMEDOUT: 110 };
+
+/** A request without its id (the client numbers them). */
+export type RequestBody = ControlRequest extends infer R ? (R extends { id?: unknown } ? Omit<R, "id"> : never) : never;
+
+/** One connection; requests are answered in order. */
+export class ControlClient {
+  private buf = "";
+  private nextId = 1;
+  private waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private failure: Error | null = null;
+
+  private constructor(
+    private readonly sock: net.Socket,
+    readonly path: string,
+  ) {
+    sock.setEncoding("utf8");
+    sock.on("data", (d: string) => this.onData(d));
+    sock.on("error", (e) => this.fail(connectionError(path, e)));
+    sock.on("close", () => this.fail(new SysError("control socket", "ECONNRESET", 104, `${path}: connection closed by the server`)));
+  }
+
+  static connect(path = controlSocketPath(), timeoutMs = 5_000): Promise<ControlClient> {
+    return new Promise((resolve, reject) => {
+      const sock = net.createConnection(path);
+      const timer = setTimeout(() => {
+        sock.destroy();
+        reject(new SysError("connect", "ETIMEDOUT", 110, `${path}: no connection within ${timeoutMs} ms`));
+      }, timeoutMs);
+      sock.once("error", (e) => {
+        clearTimeout(timer);
+        reject(connectionError(path, e));
+      });
+      sock.once("connect", () => {
+        clearTimeout(timer);
+        resolve(new ControlClient(sock, path));
+      });
+    });
+  }
+
+  /** Sends one request; resolves to `result`, rejects with ControlRequestError (or SysError when the connection fails). */
+  request(body: RequestBody, timeoutMs = 30_000): Promise<unknown> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new SysError("control request", "ETIMEDOUT", 110, `${this.path}: "${body.op}" not answered within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.set(id, {
+        resolve: (v) => (clearTimeout(timer), resolve(v)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      this.sock.write(`${JSON.stringify({ id, ...body })}\n`);
+    });
+  }
+
+  close(): void {
+    this.failure ??= new SysError("control socket", "EBADF", 9, `${this.path}: closed`);
+    this.sock.destroy();
+  }
+
+  private onData(d: string): void {
+    this.buf += d;
+    for (let nl = this.buf.indexOf("\n"); nl >= 0; nl = this.buf.indexOf("\n")) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      let parsed;
+      try {
+        parsed = responseSchema.safeParse(JSON.parse(line));
+      } catch {
+        parsed = null;
+      }
+      if (!parsed?.success) {
+        this.fail(new ControlRequestError("parse_error", `unreadable response from the server: ${line.slice(0, 200)}`));
+        continue;
+      }
+      const r = parsed.data;
+      // Errors the server sends before closing (permission_denied, line_too_long, timeout) carry no id.
+      const key = typeof r.id === "number" ? r.id : r.id === null ? [...this.waiting.keys()][0] : undefined;
+      const w = key === undefined ? undefined : this.waiting.get(key);
+      if (!w || key === undefined) {
+        // Unsolicited: an error the server sent before closing; it answers whatever comes next.
+        if (!r.ok && r.id === null) this.fail(new ControlRequestError(r.error.code, r.error.message));
+        continue;
+      }
+      this.waiting.delete(key);
+      if (r.ok) w.resolve(r.result);
+      else w.reject(new ControlRequestError(r.error.code, r.error.message));
+    }
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const w of this.waiting.values()) w.reject(e);
+    this.waiting.clear();
+  }
+}
+
+function connectionError(path: string, e: Error): SysError {
+  const code = (e as NodeJS.ErrnoException).code ?? "EIO";
+  const hint = code === "ENOENT" ? " (is vector-boot running? --socket PATH)" : code === "EACCES" ? " (the control socket is for root)" : "";
+  return new SysError("connect", code, errnoNumbers[code] ?? 5, `${path}${hint}`, { cause: e });
+}
+
+/** Connects, sends one request, closes. */
+export async function controlRequest(body: RequestBody, opts: { path?: string; timeoutMs?: number } = {}): Promise<unknown> {
+  const c = await ControlClient.connect(controlSocketPath(opts.path), Math.min(opts.timeoutMs ?? 5_000, 5_000));
+  try {
+    return await c.request(body, opts.timeoutMs ?? 30_000);
+  } finally {
+    c.close();
+  }
+}
