@@ -1,10 +1,21 @@
 // Adapts the NeuralRuntime (src/neural) to the evolution consumer's weights interface.
 import { JournalError } from "../errors.ts";
 import type { NeuralRuntime } from "../neural/runtime.ts";
+import { ggufChunks } from "./gguf-chunks.ts";
 import type { CheckpointableWeights, TensorInfo } from "./weights.ts";
 
 /** Produces the complete model as GGUF bytes with `extra` (u64) metadata added: the GGUF writer's job. */
 export type GgufExporter = (extra: Record<string, bigint>) => Iterable<Uint8Array>;
+
+/** Exporter writing the runtime's current weights (private copies included) with the loaded file's metadata. */
+export function runtimeGgufExporter(runtime: NeuralRuntime): GgufExporter {
+  return (extra) => {
+    const m = runtime.loadedModel();
+    const md = new Map(m.file.metadata);
+    for (const [k, v] of Object.entries(extra)) md.set(k, { type: 10, value: v });
+    return ggufChunks(md, m.weights.current(), m.file.alignment);
+  };
+}
 
 /**
  * The runtime as evolution weights. Mutations go through `runtime.applyMutation` (copy-on-write of
