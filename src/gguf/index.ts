@@ -2,3 +2,4 @@
 export * from "./ggml-types.ts";
 export * from "./value.ts";
 export * from "./reader.ts";
+export * from "./writer.ts";

@@ -88,7 +88,9 @@ export function toJsonValue(v: GgufValue): unknown {
     typeof x === "bigint" ? (x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x.toString()) : x;
   if (v.type === 9) {
     const out: unknown[] = [];
-    for (const x of v.value as ArrayLike<number | bigint | boolean | string>) {
+    const arr = v.value as ArrayLike<number | bigint | boolean | string>;
+    for (let i = 0; i < arr.length; i++) {
+      const x = arr[i]!;
       out.push(typeof x === "bigint" || typeof x === "number" ? num(x) : x);
     }
     return out;
