@@ -1,0 +1,131 @@
+"""Client of the vector-boot control socket (docs/control-protocol.md). Standard library only.
+
+Meant to become python/vector_boot_evolution/control.py (the package owner decides); the control
+tests run it as a non-root user. As a script: python3 control_client.py [--socket PATH] OP [JSON-FIELDS]
+prints the result as JSON (exit 0) or the error as JSON on stderr (exit 1).
+"""
+import json
+import os
+import socket
+import sys
+
+DEFAULT_SOCKET = "/run/vector-boot/control"
+
+
+class ControlError(Exception):
+    """The server answered ok=false; `code` is the protocol's error code."""
+
+    def __init__(self, code, message):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class ControlClient:
+    """One connection to the control socket; requests are answered in order."""
+
+    def __init__(self, path=None, timeout=30.0):
+        self.path = path or os.environ.get("VECTOR_BOOT_CONTROL") or DEFAULT_SOCKET
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.settimeout(timeout)
+        self._sock.connect(self.path)
+        self._buf = b""
+        self._next_id = 1
+
+    def close(self):
+        self._sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _line(self):
+        while b"\n" not in self._buf:
+            chunk = self._sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"{self.path}: connection closed by the server")
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def request(self, op, **fields):
+        """Sends {"op": op, ...fields}; returns `result` or raises ControlError."""
+        rid = self._next_id
+        self._next_id += 1
+        try:
+            self._sock.sendall((json.dumps({"id": rid, "op": op, **fields}) + "\n").encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may have refused us already: its error line is still readable
+        while True:
+            r = self._line()
+            if r.get("id") not in (rid, None):
+                continue
+            if r.get("ok"):
+                return r.get("result")
+            err = r.get("error") or {}
+            raise ControlError(err.get("code", "unknown"), err.get("message", ""))
+
+    def ping(self):
+        return self.request("ping")
+
+    def status(self):
+        return self.request("status")
+
+    def services(self):
+        return self.request("services")
+
+    def start(self, name):
+        return self.request("start", name=name)
+
+    def stop(self, name):
+        return self.request("stop", name=name)
+
+    def restart(self, name):
+        return self.request("restart", name=name)
+
+    def stats(self):
+        return self.request("stats")
+
+    def pixels(self, pixels):
+        return self.request("pixels", pixels=[list(p) for p in pixels])
+
+    def mutate(self, tensor, offset, values, confidence):
+        return self.request("mutate", tensor=tensor, offset=offset, values=list(values), confidence=confidence)
+
+    def checkpoint(self):
+        return self.request("checkpoint")
+
+    def poweroff(self):
+        return self.request("poweroff")
+
+    def reboot(self):
+        return self.request("reboot")
+
+    def reexec(self, path=None):
+        return self.request("reexec", **({"path": path} if path else {}))
+
+
+def main(argv):
+    path = None
+    if len(argv) >= 2 and argv[0] == "--socket":
+        path, argv = argv[1], argv[2:]
+    if not argv:
+        print("usage: control_client.py [--socket PATH] OP [JSON-FIELDS]", file=sys.stderr)
+        return 64
+    fields = json.loads(argv[1]) if len(argv) > 1 else {}
+    try:
+        with ControlClient(path, timeout=10.0) as c:
+            print(json.dumps(c.request(argv[0], **fields)))
+        return 0
+    except ControlError as e:
+        print(json.dumps({"code": e.code, "message": e.message}), file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(json.dumps({"code": "os_error", "message": str(e)}), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

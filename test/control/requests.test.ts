@@ -1,0 +1,172 @@
+// Every control request against a stub target through a real socket: results, errors, order, shutdown after reply.
+import { afterEach, describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
+import { dirname } from "node:path";
+import { ControlClient, ControlRequestError } from "../../src/control/client.ts";
+import type { ControlServer } from "../../src/control/server.ts";
+import { FullTarget, RawClient, roundTrip, startServer, StubTarget } from "./harness.ts";
+
+let server: ControlServer | null = null;
+afterEach(() => {
+  server?.close();
+  server = null;
+});
+
+describe("control requests", () => {
+  test("status round trip returns the target's status with the request id", async () => {
+    const t = new StubTarget();
+    const s = startServer(t);
+    server = s.server;
+    const r = await roundTrip(s.path, { id: "abc", op: "status" });
+    expect(r).toEqual({ id: "abc", ok: true, result: t.status() });
+    expect(t.calls).toEqual(["status", "status"]);
+  });
+
+  test("socket is created 0600 in a 0700 directory by default", () => {
+    const s = startServer(new StubTarget());
+    server = s.server;
+    expect(statSync(s.path).mode & 0o777).toBe(0o600);
+    expect(statSync(s.path).isSocket()).toBe(true);
+    expect(statSync(dirname(s.path)).mode & 0o777).toBe(0o700);
+  });
+
+  test("services adds how long each running service has run", async () => {
+    const s = startServer(new StubTarget());
+    server = s.server;
+    const r = await roundTrip(s.path, { op: "services" });
+    const list = r.result as Array<{ name: string; runningMs: number | null; pid: number }>;
+    expect(list.map((x) => [x.name, x.pid])).toEqual([["db", 4242], ["api", 4343]]);
+    for (const x of list) expect(x.runningMs).toBeGreaterThanOrEqual(0);
+  });
+
+  test("stop, start and restart reach the target and answer the service's new state", async () => {
+    const t = new StubTarget();
+    const s = startServer(t);
+    server = s.server;
+    const c = await ControlClient.connect(s.path);
+    expect(await c.request({ op: "stop", name: "db" })).toMatchObject({ name: "db", state: "stopped", pid: null, runningMs: null });
+    expect(await c.request({ op: "start", name: "db" })).toMatchObject({ name: "db", state: "running" });
+    expect(await c.request({ op: "restart", name: "api" })).toMatchObject({ name: "api", state: "running", restarts: 2 });
+    c.close();
+    expect(t.calls).toEqual(["stop db", "start db", "stop api", "start api"]);
+  });
+
+  test("an unknown service name is refused with unknown_service and the target is not called", async () => {
+    const t = new StubTarget();
+    const s = startServer(t);
+    server = s.server;
+    const r = await roundTrip(s.path, { id: 3, op: "restart", name: "nosuch" });
+    expect(r).toMatchObject({ id: 3, ok: false, error: { code: "unknown_service" } });
+    expect(t.calls).toEqual([]);
+  });
+
+  test("optional operations the target lacks answer not_supported", async () => {
+    const s = startServer(new StubTarget());
+    server = s.server;
+    for (const req of [{ op: "reexec" }, { op: "checkpoint" }, { op: "pixels", pixels: [[1, 2, 3]] }, { op: "mutate", tensor: "pixel.w", offset: 0, values: [1], confidence: 0.9 }]) {
+      const r = await roundTrip(s.path, req);
+      expect(r).toMatchObject({ ok: false, error: { code: "not_supported" } });
+    }
+  });
+
+  test("pixels, mutate, checkpoint and reexec reach a target that has them", async () => {
+    const t = new FullTarget();
+    const s = startServer(t);
+    server = s.server;
+    const c = await ControlClient.connect(s.path);
+    expect(await c.request({ op: "pixels", pixels: [[255, 255, 255], [0, 0, 0]] })).toEqual({ result: [1, 0] });
+    expect(await c.request({ op: "mutate", tensor: "pixel.w", offset: 3, values: [0.5, 0.25], confidence: 0.9 })).toEqual({ accepted: true, seq: 7 });
+    expect(await c.request({ op: "checkpoint" })).toEqual({ seq: 7, path: "/state/ckpt-7.gguf" });
+    expect(await c.request({ op: "reexec", path: "/sbin/vector-boot" })).toEqual({ generation: 2 });
+    c.close();
+    expect(t.calls).toEqual(["pixels 2", "mutate pixel.w@3x2", "checkpoint", "reexec /sbin/vector-boot"]);
+  });
+
+  test("invalid fields are refused by the schema naming the field (pixel out of range, relative reexec path)", async () => {
+    const t = new FullTarget();
+    const s = startServer(t);
+    server = s.server;
+    const a = await roundTrip(s.path, { id: 1, op: "pixels", pixels: [[1, 2, 300]] });
+    expect(a).toMatchObject({ id: 1, ok: false, error: { code: "invalid_request" } });
+    expect(a.error!.message).toContain("pixels.0.2");
+    const b = await roundTrip(s.path, { id: 2, op: "reexec", path: "vector-boot" });
+    expect(b).toMatchObject({ id: 2, ok: false, error: { code: "invalid_request" } });
+    expect(b.error!.message).toContain("absolute");
+    const c = await roundTrip(s.path, { id: 3, op: "status", extra: true });
+    expect(c).toMatchObject({ id: 3, ok: false, error: { code: "invalid_request" } });
+    expect(t.calls).toEqual([]);
+  });
+
+  test("a target that throws gives a failed response and the server keeps serving", async () => {
+    const t = new StubTarget();
+    t.stats = () => {
+      throw new Error("stats exploded");
+    };
+    const s = startServer(t);
+    server = s.server;
+    const r = await roundTrip(s.path, { op: "stats" });
+    expect(r).toMatchObject({ ok: false, error: { code: "failed" } });
+    expect(r.error!.message).toContain("stats exploded");
+    expect((await roundTrip(s.path, { op: "ping" })).ok).toBe(true);
+  });
+
+  test("pipelined requests on one connection are answered in order while a slow stop is in progress", async () => {
+    const t = new StubTarget();
+    t.stopDelayMs = 200;
+    const s = startServer(t);
+    server = s.server;
+    const c = await RawClient.connect(s.path);
+    c.write(`${[{ id: 1, op: "stop", name: "db" }, { id: 2, op: "status" }, { id: 3, op: "services" }].map((r) => JSON.stringify(r)).join("\n")}\n`);
+    const lines = (await c.expectLines(3)) as Array<{ id: number; ok: boolean }>;
+    expect(lines.map((l) => [l.id, l.ok])).toEqual([[1, true], [2, true], [3, true]]);
+    c.destroy();
+  });
+
+  test("poweroff is answered before the target's shutdown runs, even if the shutdown closes the socket at once", async () => {
+    const t = new StubTarget();
+    const s = startServer(t);
+    server = s.server;
+    t.shutdown = (mode) => {
+      t.calls.push(`shutdown ${mode}`);
+      s.server.close();
+    };
+    const c = await ControlClient.connect(s.path);
+    expect(await c.request({ op: "poweroff" })).toEqual({ mode: "poweroff" });
+    c.close();
+    expect(t.calls).toEqual(["shutdown poweroff"]);
+  });
+
+  test("reboot asks the target for mode reboot", async () => {
+    const t = new StubTarget();
+    const s = startServer(t);
+    server = s.server;
+    expect(await roundTrip(s.path, { op: "reboot" })).toEqual({ id: null, ok: true, result: { mode: "reboot" } });
+    expect(t.calls).toEqual(["shutdown reboot"]);
+  });
+
+  test("the client turns an error response into ControlRequestError with its code and exit code", async () => {
+    const s = startServer(new StubTarget());
+    server = s.server;
+    const c = await ControlClient.connect(s.path);
+    const e = await c.request({ op: "stop", name: "ghost" }).catch((x) => x);
+    c.close();
+    expect(e).toBeInstanceOf(ControlRequestError);
+    expect(e.code).toBe("unknown_service");
+    expect(e.exitCode).toBe(64);
+  });
+
+  test("a stale socket file is replaced; a non-socket file at the path is refused", async () => {
+    const a = startServer(new StubTarget());
+    a.server.close();
+    // A socket file nobody listens on any more (its process bound it and went away).
+    const bind = Bun.spawnSync(["/usr/bin/python3", "-c", "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", a.path]);
+    expect(bind.exitCode).toBe(0);
+    expect(statSync(a.path).isSocket()).toBe(true);
+    const { ControlServer } = await import("../../src/control/server.ts");
+    server = new ControlServer({ target: new StubTarget(), path: a.path });
+    expect((await roundTrip(a.path, { op: "ping" })).ok).toBe(true);
+    const f = `${a.dir}/run/plainfile`;
+    await Bun.write(f, "x");
+    expect(() => new ControlServer({ target: new StubTarget(), path: f })).toThrow("not a socket");
+  });
+});
