@@ -46,7 +46,7 @@ export interface ModelTensorInfo {
   readonly ne: readonly (number | bigint)[];
   readonly data: Uint8Array;
 }
-export interface ModelSource {
+export interface ModelParts {
   readonly metadata: ReadonlyMap<string, unknown>;
   readonly tensors: readonly ModelTensorInfo[];
 }
@@ -138,7 +138,7 @@ function parseHead(md: ReadonlyMap<string, unknown>, byName: Map<string, ModelTe
  * Checks a parsed GGUF against the vectorland architecture and returns its shape. Throws ModelError
  * naming the key or tensor on any mismatch, so a bad model fails at load and never at first use.
  */
-export function parseVectorland(src: ModelSource): VectorlandSpec {
+export function parseVectorland(src: ModelParts): VectorlandSpec {
   const md = src.metadata;
   const arch = meta(md, Keys.architecture, z.string())!;
   if (arch !== ARCHITECTURE) throw new ModelError(`model architecture is "${arch}", this runtime runs "${ARCHITECTURE}"`);

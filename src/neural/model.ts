@@ -1,7 +1,7 @@
 // A loaded vectorland model: parsed GGUF, checked spec, weight store, both heads, kernel parameters.
 import { ModelError } from "../errors.ts";
 import { type GgufFile, readGguf } from "../gguf/index.ts";
-import { type ModelSource, parseVectorland, TensorNames, type VectorlandSpec } from "./architecture.ts";
+import { type ModelParts, parseVectorland, TensorNames, type VectorlandSpec } from "./architecture.ts";
 import { Head } from "./head.ts";
 import { quantizeBlocks } from "./quantizer.ts";
 import { WeightStore } from "./weights.ts";
@@ -57,7 +57,7 @@ export function loadModel(bytes: Uint8Array): LoadedModel {
 }
 
 /** Checks parsed metadata and tensors against the architecture and builds the heads (no file needed). */
-export function assembleModel(src: ModelSource): Omit<LoadedModel, "file"> {
+export function assembleModel(src: ModelParts): Omit<LoadedModel, "file"> {
   const spec = parseVectorland(src);
   const weights = new WeightStore(src.tensors, quantizeBlocks);
   const kernel: KernelParameters = {

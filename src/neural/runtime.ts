@@ -1,6 +1,8 @@
 // NeuralRuntime: the seed's C ABI (init, executePixels, getResult, free, cleanup, getStats) in TypeScript form.
 import { InputError, ModelError, RuntimeInitError, VectorBootError } from "../errors.ts";
 import { logger } from "../log.ts";
+import type { GgufValue } from "../gguf/index.ts";
+import { encodeModel } from "./export.ts";
 import { type KernelParameters, type LoadedModel, loadModel } from "./model.ts";
 import { encodePixels } from "./pixel-input.ts";
 import type { TensorDescription } from "./weights.ts";
@@ -253,6 +255,18 @@ export class NeuralRuntime {
    */
   applyMutation(tensorName: string, elementOffset: number, values: Float32Array): void {
     this.need().model.weights.applyMutation(tensorName, elementOffset, values);
+  }
+
+  /**
+   * The current weights (mutations included) as a complete GGUF, in chunks in file order: the
+   * loaded file's metadata and alignment, plus `extra` metadata (bigint: UINT64; or typed values).
+   * The chunks view the live tensors: consume them before the next mutation.
+   */
+  exportGguf(extra: Record<string, bigint | GgufValue> = {}): Iterable<Uint8Array> {
+    const m = this.need().model;
+    const md = new Map(m.file.metadata);
+    for (const [k, v] of Object.entries(extra)) md.set(k, typeof v === "bigint" ? { type: 10, value: v } : v);
+    return encodeModel(md, m.weights.current(), m.file.alignment);
   }
 
   /** @internal the loaded model (export, inspect). */

@@ -1,9 +1,9 @@
 // Test helpers: build vectorland variants in memory and turn them into parser input or GGUF bytes.
-import type { ModelSource } from "../../src/neural/architecture.ts";
+import type { ModelParts } from "../../src/neural/architecture.ts";
 import { type BuildOptions, type BuiltModel, buildVectorland } from "../../src/neural/vectorland-builder.ts";
 
 /** Metadata with plain values (what the architecture check reads) and the tensors of a built model. */
-export function sourceOf(b: BuiltModel): ModelSource & { metadata: Map<string, unknown> } {
+export function sourceOf(b: BuiltModel): ModelParts & { metadata: Map<string, unknown> } {
   return { metadata: new Map([...b.metadata].map(([k, v]) => [k, v.value as unknown])), tensors: b.tensors };
 }
 
