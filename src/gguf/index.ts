@@ -3,3 +3,6 @@ export * from "./ggml-types.ts";
 export * from "./value.ts";
 export * from "./reader.ts";
 export * from "./writer.ts";
+export * from "./half.ts";
+export * from "./dequant.ts";
+export * from "./quantize.ts";
