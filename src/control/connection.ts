@@ -70,6 +70,10 @@ export class Connection {
   /** The peer shut down its sending side: answer what is queued, then close. */
   eof = false;
   closed = false;
+  /** Refused or broken: the last error is sent, our side shut down; closed when the peer hangs up or at `lingerUntil`. */
+  lingering = false;
+  lingerUntil = 0;
+  shutDown = false;
   /** Bytes accepted by nobody yet (the peer is slow to read). */
   out: Uint8Array[] = [];
   outLen = 0;

@@ -3,7 +3,7 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { ConfigError, describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { acceptPeer, closeFd, epollCreate, epollForget, epollWatch, listenUnix, PollBits, readSome, readyNow, writeSome } from "../sys/control.ts";
+import { acceptPeer, closeFd, epollCreate, epollForget, epollWatch, listenUnix, PollBits, readSome, readyNow, shutdownWrite, writeSome } from "../sys/control.ts";
 import { Sig } from "../sys/signals.ts";
 import { refusal } from "./access.ts";
 import { Connection } from "./connection.ts";
@@ -52,6 +52,10 @@ export interface ControlServerStats {
 /** Work done per event-loop turn before yielding (keeps timers, like the heartbeat, on time). */
 const SLICE_MS = 2;
 const READ_BUDGET = 256 * 1024;
+/** How long a refused connection is kept (our side shut down) so the peer can read why before the close. */
+const LINGER_MS = 200;
+/** Error responses one connection may cause before it is closed (garbage floods). */
+const MAX_BAD_REQUESTS = 32;
 
 export class ControlServer {
   readonly path: string;
@@ -81,7 +85,7 @@ export class ControlServer {
       dirMode: opts.dirMode === undefined ? (allowGid === null ? 0o700 : 0o710) : opts.dirMode,
       maxLineBytes: opts.maxLineBytes ?? 64 * 1024,
       maxConnections: opts.maxConnections ?? 32,
-      maxQueued: opts.maxQueued ?? 8,
+      maxQueued: opts.maxQueued ?? 16,
       maxOutputBytes: opts.maxOutputBytes ?? 1024 * 1024,
       idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
       requestTimeoutMs: opts.requestTimeoutMs ?? 5_000,
@@ -265,14 +269,11 @@ export class ControlServer {
   }
 
   private reply(c: Connection, r: ControlResponse): void {
-    if (c.closed) return;
-    if (!r.ok && ++c.errors > 32) {
-      this.drop(c, "too many bad requests");
-      return;
-    }
+    if (c.closed || c.lingering) return;
     c.out.push(enc.encode(encodeResponse(r)));
     c.outLen += c.out[c.out.length - 1]!.length;
     this.flush(c);
+    if (!r.ok && ++c.errors > MAX_BAD_REQUESTS) this.fail(c, null, "invalid_request", `more than ${MAX_BAD_REQUESTS} bad requests on this connection; closing`);
   }
 
   private flush(c: Connection): void {
@@ -314,16 +315,38 @@ export class ControlServer {
   }
 
   private finishIfDone(c: Connection): void {
+    if (c.lingering) {
+      if (c.outLen === 0) this.shutdownOnce(c);
+      return;
+    }
     if (c.eof && !c.busy && c.queue.length === 0 && c.outLen === 0) this.drop(c, null);
   }
 
-  /** Sends an error (best effort), then closes: for refusals and broken framing. */
+  /**
+   * Sends an error, stops reading and shuts our side down, then closes when the peer hangs up or
+   * after LINGER_MS: closing at once could reset the connection before the peer reads the reason.
+   */
   private fail(c: Connection, id: string | number | null, code: ErrorCode, message: string): void {
+    if (c.closed || c.lingering) return;
     this.counters.errors++;
+    if (code !== "permission_denied") log.debug("control connection failed", { uid: c.cred.uid, pid: c.cred.pid, code });
     c.out.push(enc.encode(encodeResponse(errorResponse(id, code, message))));
     c.outLen += c.out[c.out.length - 1]!.length;
+    c.lingering = true;
+    c.lingerUntil = performance.now() + LINGER_MS;
+    c.queue.length = 0;
+    c.eof = true;
     this.flush(c);
-    this.drop(c, code === "permission_denied" ? null : message);
+  }
+
+  private shutdownOnce(c: Connection): void {
+    if (c.shutDown || c.closed) return;
+    c.shutDown = true;
+    try {
+      shutdownWrite(c.fd);
+    } catch {
+      this.drop(c, null);
+    }
   }
 
   private drop(c: Connection, why: string | null): void {
@@ -349,7 +372,9 @@ export class ControlServer {
     const now = performance.now();
     for (const c of [...this.conns.values()]) {
       const since = c.framer.partialSince;
-      if (since !== null && now - since > this.o.requestTimeoutMs) this.fail(c, null, "timeout", `request incomplete after ${this.o.requestTimeoutMs} ms; closing`);
+      if (c.lingering) {
+        if (now >= c.lingerUntil) this.drop(c, null);
+      } else if (since !== null && now - since > this.o.requestTimeoutMs) this.fail(c, null, "timeout", `request incomplete after ${this.o.requestTimeoutMs} ms; closing`);
       else if (!c.busy && c.queue.length === 0 && now - c.lastActive > this.o.idleTimeoutMs) this.fail(c, null, "timeout", `idle for ${this.o.idleTimeoutMs} ms; closing`);
       else if (c.outLen > 0) this.flush(c);
     }

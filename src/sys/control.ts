@@ -13,6 +13,7 @@ const lib = dlopen(shimPath, {
   vb_ctl_ready: { args: [i32, ptr, ptr, i32], returns: i32 },
   vb_ctl_read: { args: [i32, ptr, i32], returns: i32 },
   vb_ctl_write: { args: [i32, ptr, i32], returns: i32 },
+  vb_ctl_shutdown_write: { args: [i32], returns: i32 },
   vb_ctl_close: { args: [i32], returns: i32 },
 }).symbols;
 
@@ -78,6 +79,11 @@ export function writeSome(fd: number, buf: Uint8Array): number {
   const r = lib.vb_ctl_write(fd, buf, buf.length);
   if (r === -Errno.EAGAIN) return 0;
   return check(r, "write", `fd ${fd}`);
+}
+
+/** shutdown(SHUT_WR): the peer gets what was sent, then end of stream. */
+export function shutdownWrite(fd: number): void {
+  check(lib.vb_ctl_shutdown_write(fd), "shutdown", `fd ${fd}`);
 }
 
 export function closeFd(fd: number): void {
