@@ -1,0 +1,104 @@
+// SO_PEERCRED: a throwaway non-root user reaches the socket file but is refused by the credential check.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync } from "node:fs";
+import { join } from "node:path";
+import { ControlServer } from "../../src/control/server.ts";
+import { bun, StubTarget, tempDir } from "./harness.ts";
+
+const user = `vbtest-${process.pid % 100000}`;
+let uid = -1;
+let gid = -1;
+
+function sh(argv: string[]): { code: number; out: string; err: string } {
+  const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe", timeout: 20_000 });
+  return { code: r.exitCode ?? -1, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+
+/** Runs argv as the throwaway user (no supplementary groups); async, so the server in this process keeps running. */
+async function asUser(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const p = Bun.spawn(["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "env", "HOME=/tmp", "TMPDIR=/tmp", ...argv], { stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => p.kill(9), 15_000);
+  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  clearTimeout(timer);
+  return { code, out, err };
+}
+
+const py = (path: string, op: string) => asUser(["/usr/bin/python3", join(import.meta.dir, "control_client.py"), "--socket", path, op]);
+
+/** A server whose directory (0755) and socket (0666) every user can reach: only SO_PEERCRED stands in the way. */
+function openServer(allowGid: number | null): { server: ControlServer; path: string } {
+  const dir = tempDir("vb-peercred-");
+  chmodSync(dir, 0o755);
+  const path = join(dir, "run", "control");
+  return { server: new ControlServer({ target: new StubTarget(), path, allowGid, socketMode: 0o666, dirMode: 0o755 }), path };
+}
+
+beforeAll(() => {
+  const r = sh(["useradd", "--system", "--no-create-home", user]);
+  if (r.code !== 0) throw new Error(`useradd ${user} failed: ${r.err}`);
+  uid = Number(sh(["id", "-u", user]).out.trim());
+  gid = Number(sh(["id", "-g", user]).out.trim());
+  expect(uid).toBeGreaterThan(0);
+});
+
+afterAll(() => {
+  sh(["userdel", user]);
+});
+
+describe("control socket peer credentials", () => {
+  // Each test spawns a client as another user (python3 or bun start-up included).
+  test("a non-root user who can open the socket file is refused by SO_PEERCRED (Python client)", async () => {
+    const { server, path } = openServer(null);
+    try {
+      const r = await py(path, "status");
+      expect(r.code).toBe(1);
+      const err = JSON.parse(r.err);
+      expect(err.code).toBe("permission_denied");
+      expect(err.message).toContain("SO_PEERCRED");
+      expect(err.message).toContain(`uid ${uid}`);
+      expect(server.stats().refused).toBe(1);
+    } finally {
+      server.close();
+    }
+  });
+
+  test("the operator CLI run by a non-root user says permission denied by SO_PEERCRED and exits 71", async () => {
+    const { server, path } = openServer(null);
+    try {
+      const r = await asUser([bun, join(import.meta.dir, "run-command.ts"), "status", "command", "--socket", path]);
+      expect(r.err).toContain("permission_denied");
+      expect(r.err).toContain("SO_PEERCRED");
+      expect(r.code).toBe(71);
+    } finally {
+      server.close();
+    }
+  });
+
+  test("the same user is let in when the server allows its group (so the refusal above came from the check)", async () => {
+    const { server, path } = openServer(gid);
+    try {
+      const r = await py(path, "status");
+      expect(r.err).toBe("");
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ version: "test" });
+    } finally {
+      server.close();
+    }
+  });
+
+  test("with the default modes (socket 0600, directory 0700) the user cannot even open the socket", async () => {
+    const dir = tempDir("vb-peercred-");
+    chmodSync(dir, 0o755);
+    const path = join(dir, "run", "control");
+    const server = new ControlServer({ target: new StubTarget(), path });
+    try {
+      const r = await py(path, "status");
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.err).message).toContain("Permission denied");
+      expect(server.stats().refused).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+});
+
