@@ -4,7 +4,7 @@ import { logger } from "../log.ts";
 import { clockNs } from "../sys/machine.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
 import type { BootContext } from "./early-setup.ts";
-import type { Runtime } from "./runtime-phase.ts";
+import type { NeuralRuntime } from "../neural/index.ts";
 import type { ShutdownSignals } from "./shutdown-signals.ts";
 
 const log = logger("heartbeat");
@@ -14,7 +14,7 @@ export interface HeartbeatHandle {
   stop(): Promise<number>;
 }
 
-export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: Runtime; supervisor: Supervisor; signals: ShutdownSignals; startBeat: number }): Promise<HeartbeatHandle> {
+export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: NeuralRuntime; supervisor: Supervisor; signals: ShutdownSignals; startBeat: number }): Promise<HeartbeatHandle> {
   log.info("phase heartbeat", { period_ms: config.heartbeat_ms });
   const period = config.heartbeat_ms;
   const start = performance.now();

@@ -1,45 +1,59 @@
-// Boot phases "init runtime" and "load GGUF": map the model zero-copy, validate it, run the pixel test.
+// Boot phases "init runtime", "load GGUF" and "pixel test": map the model zero-copy, validate it, run it once.
 import type { Config } from "../config/schema.ts";
-import { ModelError, RuntimeInitError } from "../errors.ts";
-import { readGguf, type GgufFile } from "../gguf/index.ts";
+import { describeError, ModelError, RuntimeInitError, VectorBootError } from "../errors.ts";
 import { logger } from "../log.ts";
+import { NeuralRuntime, type ModelInfo } from "../neural/index.ts";
 import { openModelSource, type ModelSource } from "../rts/model-source.ts";
 import type { BootContext } from "./early-setup.ts";
 import type { Closer } from "./shutdown.ts";
 
 const log = logger("boot");
 
-export interface Runtime {
-  source: ModelSource | null;
-  cleanup(): void;
-}
+/** The seed's unit-test pixels: "Hel", "ell", "loo" and a yellow pixel. */
+export const seedPixels: readonly (readonly [number, number, number])[] = [
+  [72, 101, 108],
+  [101, 108, 108],
+  [108, 111, 111],
+  [250, 255, 0],
+];
 
-export async function initRuntime(_ctx: BootContext, _config: Config): Promise<Runtime> {
+export async function initRuntime(_ctx: BootContext, _config: Config): Promise<NeuralRuntime> {
   log.info("phase init-runtime");
-  const rt: Runtime = {
-    source: null,
-    cleanup() {
-      rt.source?.unmap();
-      rt.source = null;
-    },
-  };
-  return rt;
+  return new NeuralRuntime();
 }
 
-export async function loadModel(_ctx: BootContext, config: Config, runtime: Runtime, _after: Closer[]): Promise<void> {
+export interface LoadedModel {
+  source: ModelSource;
+  info: ModelInfo;
+}
+
+/** Maps the model (embedded, .rts or .gguf), validates all of it, then runs the pixel self-test. */
+export async function loadModel(_ctx: BootContext, config: Config, runtime: NeuralRuntime, _after: Closer[]): Promise<LoadedModel> {
   const t0 = performance.now();
-  let src: ModelSource;
+  let source: ModelSource;
   try {
-    src = openModelSource({ path: config.model });
+    source = openModelSource({ path: config.model });
   } catch (e) {
-    throw new RuntimeInitError("cannot map the model", { cause: e });
+    throw e instanceof VectorBootError && !(e instanceof RuntimeInitError) ? new RuntimeInitError("cannot map the model", { cause: e }) : e;
   }
-  runtime.source = src;
-  let file: GgufFile;
+  let info: ModelInfo;
   try {
-    file = readGguf(src.bytes);
+    info = runtime.initSync(source, true);
   } catch (e) {
-    throw new ModelError(`model in ${src.path} is not a valid GGUF`, { cause: e });
+    throw e instanceof ModelError ? e : new ModelError(`model in ${source.path} failed to load`, { cause: e });
   }
-  log.info("phase load-gguf", { origin: src.origin, path: src.path, tensors: file.tensors.length, bytes_mapped: src.size, ms: (performance.now() - t0).toFixed(1) });
+  log.info("phase load-gguf", { origin: source.origin, path: source.path, model: info.name, tensors: info.tensors, parameters: info.parameters, bytes_mapped: source.size, ms: (performance.now() - t0).toFixed(1) });
+  if (config.pixel_test) pixelTest(runtime);
+  return { source, info };
+}
+
+/** The seed's test: the four pixels execute and give a result. A failure is a model failure (exit 2). */
+export function pixelTest(runtime: NeuralRuntime): void {
+  try {
+    const r = runtime.executePixels(seedPixels.map((p) => [...p]));
+    const head = Array.from(r.output.subarray(0, 4), (v) => v.toFixed(4)).join(",");
+    log.info("phase pixel-test", { result: "ok", pixels: r.pixels, outputs: r.output.length, top: r.top.index, first: head, ms: r.elapsedMs.toFixed(2) });
+  } catch (e) {
+    throw new ModelError(`pixel self-test failed: ${describeError(e)}`, { cause: e });
+  }
 }
