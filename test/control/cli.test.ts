@@ -1,0 +1,110 @@
+// The operator subcommands as separate processes against a real server: human output, --json, exit codes.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import type { ControlServer } from "../../src/control/server.ts";
+import { bun, FullTarget, startServer, StubTarget } from "./harness.ts";
+
+let server: ControlServer;
+let path: string;
+let target: FullTarget;
+let bare: ControlServer;
+let barePath: string;
+
+beforeAll(() => {
+  target = new FullTarget();
+  ({ server, path } = startServer(target));
+  ({ server: bare, path: barePath } = startServer(new StubTarget()));
+});
+afterAll(() => {
+  server.close();
+  bare.close();
+});
+
+/** Runs `vector-boot <module export> ARGS` as its own process (async: the server lives in this one). */
+async function cli(mod: string, exp: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const p = Bun.spawn([bun, join(import.meta.dir, "run-command.ts"), mod, exp, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, VECTOR_BOOT_CONTROL: path } });
+  const timer = setTimeout(() => p.kill(9), 15_000);
+  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  clearTimeout(timer);
+  return { code, out, err };
+}
+
+describe("operator CLI", () => {
+  test("status prints pid, version and uptime, then the rest (socket from $VECTOR_BOOT_CONTROL)", async () => {
+    const r = await cli("status", "command");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`vector-boot: pid ${process.pid}, version test, up 1.2s`);
+    expect(r.out).toContain("beat:\n  n: 17\n  period: 100 ms");
+    expect(r.out).toContain("nextSeq: 5");
+  });
+
+  test("status --json prints the server's result unchanged", async () => {
+    const r = await cli("status", "command", "--json", "--socket", path);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toEqual(target.status());
+  });
+
+  test("services prints a table with a row per service", async () => {
+    const r = await cli("services", "command");
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split("\n");
+    expect(lines[0]).toMatch(/^NAME\s+STATE\s+PID\s+RESTARTS\s+LAST\s+UP$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 3))).toEqual([["db", "running", "4242"], ["api", "running", "4343"]]);
+  });
+
+  test("restart NAME, stop NAME and start NAME act on the service and say so", async () => {
+    const before = target.calls.length;
+    expect((await cli("service-ctl", "stopCommand", "db")).out).toBe("db: stopped (stopped)\n");
+    expect((await cli("service-ctl", "startCommand", "db")).out).toMatch(/^db: started \(running, pid \d+\)\n$/);
+    const r = await cli("service-ctl", "command", "api", "--json");
+    expect(JSON.parse(r.out)).toMatchObject({ name: "api", state: "running" });
+    expect(target.calls.slice(before)).toEqual(["stop db", "start db", "stop api", "start api"]);
+  });
+
+  test("an unknown service exits 64 naming it", async () => {
+    const r = await cli("service-ctl", "command", "ghost");
+    expect(r.code).toBe(64);
+    expect(r.err).toContain('unknown_service: no service named "ghost"');
+  });
+
+  test("a missing NAME or an unknown option is a usage error (64) and nothing is sent", async () => {
+    const before = target.calls.length;
+    expect((await cli("service-ctl", "stopCommand")).code).toBe(64);
+    const r = await cli("status", "command", "--bogus");
+    expect(r.code).toBe(64);
+    expect(r.err).toContain("--bogus");
+    expect((await cli("reexec", "command", "relative/path")).code).toBe(64);
+    expect(target.calls.length).toBe(before);
+  });
+
+  test("poweroff and reboot request the shutdown mode", async () => {
+    expect((await cli("power", "command")).out).toBe("poweroff requested\n");
+    expect(JSON.parse((await cli("power", "rebootCommand", "--json")).out)).toEqual({ mode: "reboot" });
+    expect(target.calls.filter((c) => c.startsWith("shutdown"))).toEqual(["shutdown poweroff", "shutdown reboot"]);
+  });
+
+  test("reexec passes the path; an instance without re-exec answers not supported (exit 64)", async () => {
+    const r = await cli("reexec", "command", "/opt/new/vector-boot");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("generation: 2");
+    expect(target.calls).toContain("reexec /opt/new/vector-boot");
+    const n = await cli("reexec", "command", "--socket", barePath);
+    expect(n.code).toBe(64);
+    expect(n.err).toContain("not_supported");
+  });
+
+  test("no server at the socket path exits 71 and says where it looked", async () => {
+    const r = await cli("status", "command", "--socket", `${path}.nothing-here`);
+    expect(r.code).toBe(71);
+    expect(r.err).toContain("ENOENT");
+    expect(r.err).toContain(`${path}.nothing-here`);
+  });
+
+  test("every command has --help", async () => {
+    for (const [m, e] of [["status", "command"], ["services", "command"], ["service-ctl", "command"], ["service-ctl", "stopCommand"], ["service-ctl", "startCommand"], ["power", "command"], ["power", "rebootCommand"], ["reexec", "command"]] as const) {
+      const r = await cli(m, e, "--help");
+      expect(r.code).toBe(0);
+      expect(r.out).toStartWith("Usage: vector-boot ");
+    }
+  });
+});
