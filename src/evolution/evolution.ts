@@ -98,6 +98,7 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
   let lastCheckpoint: CheckpointRecord | null = checkpointRecords(records).find((c) => c.file === bootCheckpoint?.split("/").at(-1)) ?? null;
 
   let server: SessionServer | null = null;
+  let checkpointChain: Promise<unknown> = Promise.resolve();
   let draining = false;
   const channel = new EvolutionChannel({
     geometry: { rings: cfg.rings, slots: cfg.slots },
@@ -140,11 +141,17 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
     weights,
     socketPath: srv.path,
     drain,
-    async checkpoint() {
-      // Nothing applied since the last checkpoint: it still describes the weights.
-      if (lastCheckpoint && Math.max(channel.stats.appliedSeq, replay.lastSeq) <= lastCheckpoint.coveredSeq) return lastCheckpoint;
-      lastCheckpoint = await writeCheckpoint(cfg.stateDir, weights!, journal, lastCheckpoint, cfg.compact);
-      return lastCheckpoint;
+    checkpoint() {
+      // One checkpoint at a time: a second caller waits for the first, then writes its own if needed.
+      const run = async (): Promise<CheckpointRecord> => {
+        // Nothing applied since the last checkpoint: it still describes the weights.
+        if (lastCheckpoint && Math.max(channel.stats.appliedSeq, replay.lastSeq) <= lastCheckpoint.coveredSeq) return lastCheckpoint;
+        lastCheckpoint = await writeCheckpoint(cfg.stateDir, weights!, journal, lastCheckpoint, cfg.compact);
+        return lastCheckpoint;
+      };
+      const p: Promise<CheckpointRecord> = checkpointChain.catch(() => undefined).then(run);
+      checkpointChain = p;
+      return p;
     },
     stats: () => ({
       ...channel.stats,
@@ -159,6 +166,7 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
     }),
     async close() {
       srv.stop();
+      await checkpointChain.catch(() => undefined);
       await journal.settle();
       await Promise.resolve();
       channel.close();

@@ -48,7 +48,8 @@ export class F32Store implements CheckpointableWeights {
     return c;
   }
 
-  *ggufChunks(extra: Record<string, bigint>): Iterable<Uint8Array> {
+  ggufChunks(extra: Record<string, bigint>): Uint8Array[] {
+    const out: Uint8Array[] = [];
     const kv = new Map<string, bigint | string>(this.metadata);
     for (const [k, v] of Object.entries(extra)) kv.set(k, v);
     const w = new Writer();
@@ -71,12 +72,13 @@ export class F32Store implements CheckpointableWeights {
       off += Math.ceil(t.data.byteLength / ALIGN) * ALIGN;
     }
     w.pad(ALIGN);
-    yield w.finish();
+    out.push(w.finish());
     for (const t of this.tensors.values()) {
-      yield new Uint8Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength));
+      out.push(new Uint8Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength)));
       const pad = Math.ceil(t.data.byteLength / ALIGN) * ALIGN - t.data.byteLength;
-      if (pad) yield new Uint8Array(pad);
+      if (pad) out.push(new Uint8Array(pad));
     }
+    return out;
   }
 
   /** Reads a GGUF written by `ggufChunks` (F32 tensors, u32/u64/string metadata), checking every bound. */

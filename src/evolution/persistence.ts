@@ -5,7 +5,7 @@ import { JournalError } from "../errors.ts";
 import { type CheckpointRecord, decodeCheckpointRecord } from "../journal/checkpoint-record.ts";
 import { crc32c, crc32cUpdate } from "../journal/crc32c.ts";
 import { RecordType } from "../journal/format.ts";
-import { fsyncDir, writeFileAtomic } from "../journal/fs-durable.ts";
+import { fsyncDir, writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import type { Journal } from "../journal/journal.ts";
 import type { JournalRecord } from "../journal/recovery.ts";
 import { logger } from "../log.ts";
@@ -107,16 +107,15 @@ export async function writeCheckpoint(
   const dir = checkpointDirOf(stateDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = checkpointFileName(coveredSeq);
+  // Snapshot now (synchronously, so no mutation slips in), write without blocking the beat.
+  const chunks = weights.ggufChunks({ [CHECKPOINT_SEQ_KEY]: BigInt(coveredSeq) });
   let size = 0;
   let crc = 0;
-  function* counted(): Iterable<Uint8Array> {
-    for (const c of weights.ggufChunks({ [CHECKPOINT_SEQ_KEY]: BigInt(coveredSeq) })) {
-      size += c.length;
-      crc = crc32cUpdate(crc, c);
-      yield c;
-    }
+  for (const c of chunks) {
+    size += c.length;
+    crc = crc32cUpdate(crc, c);
   }
-  writeFileAtomic(join(dir, file), counted());
+  await writeFileAtomicAsync(join(dir, file), chunks);
   const rec: CheckpointRecord = { coveredSeq, file, size, crc };
   await journal.appendCheckpoint(rec);
   log.info("checkpoint written", { file, coveredSeq, bytes: size });

@@ -5,7 +5,7 @@ import { ggufChunks } from "./gguf-chunks.ts";
 import type { CheckpointableWeights, TensorInfo } from "./weights.ts";
 
 /** Produces the complete model as GGUF bytes with `extra` (u64) metadata added: the GGUF writer's job. */
-export type GgufExporter = (extra: Record<string, bigint>) => Iterable<Uint8Array>;
+export type GgufExporter = (extra: Record<string, bigint>) => Uint8Array[];
 
 /** Exporter writing the runtime's current weights (private copies included) with the loaded file's metadata. */
 export function runtimeGgufExporter(runtime: NeuralRuntime): GgufExporter {
@@ -13,7 +13,9 @@ export function runtimeGgufExporter(runtime: NeuralRuntime): GgufExporter {
     const m = runtime.loadedModel();
     const md = new Map(m.file.metadata);
     for (const [k, v] of Object.entries(extra)) md.set(k, { type: 10, value: v });
-    return ggufChunks(md, m.weights.current(), m.file.alignment);
+    // Snapshot: private (mutated) tensors are copied, base views are read-only and stay as they are.
+    const tensors = m.weights.current().map((t) => (runtime.tensor(t.name)?.mutated ? { ...t, data: t.data.slice() } : t));
+    return [...ggufChunks(md, tensors, m.file.alignment)];
   };
 }
 
@@ -32,7 +34,7 @@ export function runtimeWeights(runtime: NeuralRuntime, exportGguf?: GgufExporter
     applyMutation(name: string, elementOffset: number, values: Float32Array): void {
       runtime.applyMutation(name, elementOffset, values);
     },
-    ggufChunks(extra: Record<string, bigint>): Iterable<Uint8Array> {
+    ggufChunks(extra: Record<string, bigint>): Uint8Array[] {
       if (!exportGguf) throw new JournalError("checkpoint needs a GGUF exporter for the runtime (none configured)");
       return exportGguf(extra);
     },

@@ -18,6 +18,10 @@ export interface MutableWeights {
 
 /** Weights that can be saved as a complete GGUF (checkpoints). */
 export interface CheckpointableWeights extends MutableWeights {
-  /** The complete model as GGUF bytes (chunks in file order), with `extra` added to its metadata. */
-  ggufChunks(extra: Record<string, bigint>): Iterable<Uint8Array>;
+  /**
+   * The complete model as GGUF bytes (chunks in file order), with `extra` added to its metadata.
+   * A snapshot: later mutations must not change the returned chunks (copy private tensors; the
+   * read-only base views may be returned as they are). The file is written asynchronously.
+   */
+  ggufChunks(extra: Record<string, bigint>): Uint8Array[];
 }

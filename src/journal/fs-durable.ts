@@ -1,5 +1,6 @@
 // Durable file-system steps: fsync of files and directories, atomic replace (temp, fsync, rename, fsync dir).
 import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync } from "node:fs";
+import { open as openAsync, rename as renameAsync, unlink as unlinkAsync } from "node:fs/promises";
 import { dirname } from "node:path";
 import { JournalError } from "../errors.ts";
 
@@ -45,6 +46,31 @@ export function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>, mode
     } catch {
       /* nothing to remove */
     }
+    throw new JournalError(`atomic write of ${path} failed`, { cause });
+  }
+  fsyncDir(dirname(path));
+}
+
+/**
+ * `writeFileAtomic` without blocking the event loop on the data (writes and fsync run on the
+ * thread pool). `chunks` must not change until the promise settles. Resolves after the directory fsync.
+ */
+export async function writeFileAtomicAsync(path: string, chunks: readonly Uint8Array[], mode = 0o600): Promise<void> {
+  const tmp = `${path}.tmp`;
+  let fh: Awaited<ReturnType<typeof openAsync>> | null = null;
+  try {
+    fh = await openAsync(tmp, "w", mode);
+    for (const c of chunks) {
+      let off = 0;
+      while (off < c.length) off += (await fh.write(c, off, c.length - off)).bytesWritten;
+    }
+    await fh.sync();
+    await fh.close();
+    fh = null;
+    await renameAsync(tmp, path);
+  } catch (cause) {
+    await fh?.close().catch(() => {});
+    await unlinkAsync(tmp).catch(() => {});
     throw new JournalError(`atomic write of ${path} failed`, { cause });
   }
   fsyncDir(dirname(path));

@@ -7,6 +7,10 @@ import { checkpointDirOf } from "../../src/evolution/persistence.ts";
 import { statusName } from "../../src/evolution/reasons.ts";
 import type { Mutation } from "../../src/evolution/slot-codec.ts";
 import { JournalError } from "../../src/errors.ts";
+import { F32Store } from "../../src/evolution/f32-store.ts";
+import { decodeMutationRecord } from "../../src/evolution/mutation-record.ts";
+import { RecordType } from "../../src/journal/format.ts";
+import { recoverJournal } from "../../src/journal/recovery.ts";
 import { loadStandIn } from "./consumer.ts";
 import { removeDir, tempDir } from "./harness.ts";
 import { tsProducer } from "./ts-producer.ts";
@@ -133,5 +137,23 @@ describe("persistence", () => {
     mkdirSync(elsewhere, { mode: 0o755 });
     symlinkSync(elsewhere, d.runDir);
     await expect(open(d)).rejects.toThrow(/cannot use evolution run directory/);
+  });
+
+  test("a checkpoint written while mutations keep arriving holds exactly the records it claims to cover", async () => {
+    const d = fresh();
+    const evo = await open(d);
+    await mutate(evo, muts(40, 1));
+    const [ck] = await Promise.all([evo.checkpoint(), mutate(evo, muts(60, 2)), mutate(evo, muts(60, 3))]);
+    await evo.close();
+    const file = F32Store.fromGguf(readFileSync(join(checkpointDirOf(d.stateDir), ck.file)));
+    const expected = loadStandIn(null);
+    for (const r of recoverJournal(join(d.stateDir, "journal")).records) {
+      if (r.seq > ck.coveredSeq || r.type !== RecordType.mutation) continue;
+      const m = decodeMutationRecord(r.payload);
+      expected.applyMutation(m.tensor, m.elementOffset, m.values);
+    }
+    expect(file.checksum()).toBe(expected.checksum());
+    expect(ck.coveredSeq).toBeGreaterThanOrEqual(40);
+    expect(evo.stats().journalNextSeq).toBeGreaterThan(160);
   });
 });
