@@ -5,3 +5,4 @@ export { configSchema, serviceSchema, type Config, type ServiceConfig } from "./
 export { parseCmdline } from "./config/cmdline.ts";
 export { validateConfig, loadConfig } from "./config/load.ts";
 export { openModelSource, type ModelSource } from "./rts/model-source.ts";
+export * from "./neural/index.ts";
