@@ -1,5 +1,6 @@
 // Element ranges of a tensor decoded to float and re-encoded (re-quantizing whole blocks) for mutations.
 import { InputError, ModelError } from "../errors.ts";
+import { f32ToBf16 } from "../gguf/half.ts";
 import { BF16_TO_F32, F16_TO_F32 } from "./half.ts";
 import { KernelType } from "./matvec.ts";
 
@@ -58,12 +59,7 @@ export function decodeElements(type: number, bytes: Uint8Array, first: number, o
 /** Quantizes whole blocks of `values` (length a multiple of 32) into `out` as Q8_0 or Q4_0. */
 export type BlockQuantizer = (type: number, values: Float32Array, out: Uint8Array) => void;
 
-const bf16Scratch = new DataView(new ArrayBuffer(4));
-function bf16Bits(v: number): number {
-  bf16Scratch.setFloat32(0, v, true);
-  const u = bf16Scratch.getUint32(0, true);
-  return ((u + 0x7fff + ((u >> 16) & 1)) >>> 16) & 0xffff; // round to nearest even
-}
+const bf16Bits = f32ToBf16;
 
 /**
  * Writes `values` over elements [first, first + values.length) of `bytes` (a private copy). Block
