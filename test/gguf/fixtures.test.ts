@@ -27,14 +27,14 @@ describe.each(names)("%s", (name) => {
     const g = readGguf(bytes);
     const hf = await hfGguf(fixturePath(name), { allowLocalFile: true, typedMetadata: true });
     expect(g.littleEndian).toBe(hf.littleEndian);
-    expect(g.version).toBe(hf.typedMetadata.version.value as number);
+    expect(g.version as number).toBe(hf.typedMetadata.version.value as number);
     const hfKeys = Object.keys(hf.typedMetadata).filter((k) => !["version", "tensor_count", "kv_count"].includes(k));
     expect([...g.metadata.keys()]).toEqual(hfKeys);
     for (const [k, v] of g.metadata) {
       const h = hf.typedMetadata[k] as { value: unknown; type: number; subType?: number };
-      expect(v.type).toBe(h.type);
+      expect(v.type as number).toBe(h.type);
       if (v.type === 9) {
-        expect(v.itemType).toBe(h.subType!);
+        expect(v.itemType as number).toBe(h.subType!);
         // @huggingface/gguf's TextDecoder drops a leading byte-order mark (a real llama-spm token is just EF BB BF); we keep it.
         const ours = Array.from(v.value as ArrayLike<unknown>, (x) => (typeof x === "string" ? x.replace(/^\uFEFF/, "") : x));
         expect(ours).toEqual(h.value as unknown[]);
