@@ -1,0 +1,40 @@
+// Waits for absolute due times without ever waking early: coarse timer, then a futex wait, then a spin check.
+
+const now = () => performance.now();
+const futexWord = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Bun's setTimeout can fire up to ~1 ms before its due time and is ~1 ms coarse; Atomics.wait (a futex
+ * with a timeout) is never early and is late by ~0.1 ms. The clock sleeps with setTimeout until
+ * `guardMs` before the due time (the event loop stays free), then blocks in Atomics.wait for the
+ * rest, then spins the last microseconds if the wait returned a hair early in performance.now() terms.
+ */
+export class BeatClock {
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Total ms spent blocked in the precise phase (cost of precision). */
+  preciseMs = 0;
+
+  constructor(public guardMs = 2) {}
+
+  /** Calls `fn(startMs)` at `dueMs` (performance.now() time) or as soon after as possible. */
+  at(dueMs: number, fn: (startMs: number) => void): void {
+    this.cancel();
+    const coarse = dueMs - now() - this.guardMs;
+    const fire = () => {
+      this.timer = null;
+      const t0 = now();
+      let rest = dueMs - t0;
+      if (rest > 0) Atomics.wait(futexWord, 0, 0, rest);
+      let t = now();
+      while (t < dueMs) t = now();
+      this.preciseMs += t - t0;
+      fn(t);
+    };
+    this.timer = setTimeout(fire, coarse > 0 ? coarse : 0);
+  }
+
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}

@@ -1,0 +1,310 @@
+// The heartbeat: fixed-period beats on an absolute clock; each reads hw.mmio, runs the cortex, dispatches interrupts.
+import { ConfigError, describeError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { BeatClock } from "./beat-clock.ts";
+import { type Percentiles, Ring, type TickPart, tickParts } from "./beat-stats.ts";
+import { CortexBinding, type CortexModel } from "./cortex-adapter.ts";
+import { type HeartbeatConfig, type HeartbeatConfigInput, heartbeatConfigSchema } from "./heartbeat-config.ts";
+import { type HeartbeatEffect, type HeartbeatEvent, type HeartbeatState, heartbeatStep } from "./heartbeat-machine.ts";
+import { monoMs } from "./hw-mmio-buffer.ts";
+import { InterruptBank } from "./interrupts.ts";
+import { type HeartbeatRecord, InterruptDispatcher } from "./interrupt-dispatch.ts";
+import { type MetabolicStats, MetabolicDaemon } from "./metabolic-daemon.ts";
+import type { FromWorker } from "./metabolic-protocol.ts";
+import type { ServiceControl, ServiceView } from "./service-control.ts";
+import { Watchdog } from "./watchdog.ts";
+
+const log = logger("heartbeat");
+
+export interface HeartbeatOptions {
+  /** Beat period in ms (config `heartbeat_ms`, kernel `vector.heartbeat_ms`). */
+  periodMs: number;
+  /** One summary log line every N beats (config `heartbeat_log_every`; 0: never). */
+  logEvery?: number;
+  /** The `heartbeat` config section (parsed or raw; validated here). */
+  config?: HeartbeatConfig | HeartbeatConfigInput;
+  /** The cortex (a loaded NeuralRuntime); null: beats run without interrupts. */
+  model?: CortexModel | null;
+  services?: ServiceControl | null;
+  /** Evolution hook: applies up to `max` pending records, returns how many it applied. */
+  drain?: (max: number) => number;
+  /** Called by the `shutdown` interrupt action (the lead wires it to the shutdown request). */
+  onShutdown?: (reason: string) => void;
+  /** Called after every beat (boot timing, tests). Must not throw (a throw is logged). */
+  onBeat?: (beat: BeatInfo) => void;
+  /** Metabolic worker entry override (tests). */
+  workerUrl?: string;
+}
+
+export interface BeatInfo {
+  /** Slot number: this beat was due at origin + n * period. */
+  n: number;
+  dueMs: number;
+  startMs: number;
+  lateMs: number;
+  tickMs: number;
+}
+
+export interface HeartbeatStats {
+  state: HeartbeatState;
+  periodMs: number;
+  beats: number;
+  /** Slots skipped because a beat was more than a period late (never made up). */
+  missed: number;
+  lastSlot: number;
+  jitterMs: Percentiles;
+  tickMs: Percentiles;
+  /** Mean cost of each part of a tick (ms) over the window. */
+  partsMs: Record<TickPart, number>;
+  errors: number;
+  drained: number;
+  interrupts: { name: string; active: boolean; raised: number }[];
+  actions: number;
+  metabolic: MetabolicStats;
+  watchdog: { armed: boolean; pets: number };
+  tornReads: number;
+}
+
+const WINDOW = 4096;
+
+export class Heartbeat {
+  private state: HeartbeatState = "idle";
+  private readonly cfg: HeartbeatConfig;
+  private readonly clock: BeatClock;
+  readonly metabolic: MetabolicDaemon;
+  private readonly watchdog: Watchdog | null;
+  private readonly binding: CortexBinding | null;
+  private readonly bank: InterruptBank | null;
+  private readonly dispatch: InterruptDispatcher | null;
+  private origin = 0;
+  private slot = 0;
+  private beats = 0;
+  private missed = 0;
+  private errors = 0;
+  private drained = 0;
+  private readonly jitter = new Ring(WINDOW);
+  private readonly cost = new Ring(WINDOW);
+  private readonly parts = Object.fromEntries(tickParts.map((p) => [p, new Ring(WINDOW)])) as Record<TickPart, Ring>;
+  private serviceSig = "";
+  private serviceList: ServiceView[] = [];
+  private staleCheckFrom = 0;
+  private settle: (() => void) | null = null;
+  private settled: Promise<void> | null = null;
+
+  constructor(private readonly opts: HeartbeatOptions) {
+    if (!(opts.periodMs >= 1)) throw new ConfigError("heartbeat_ms", `must be >= 1, got ${opts.periodMs}`);
+    this.cfg = heartbeatConfigSchema.parse(opts.config ?? {});
+    this.clock = new BeatClock(this.cfg.guard_ms);
+    const sampleMs = this.cfg.sample_ms > 0 ? this.cfg.sample_ms : Math.max(50, opts.periodMs);
+    this.metabolic = new MetabolicDaemon({
+      procRoot: this.cfg.proc_root,
+      sysRoot: this.cfg.sys_root,
+      sampleMs,
+      smoothingMs: this.cfg.smoothing_ms,
+      workerUrl: opts.workerUrl,
+      onMessage: (m) => this.onWorkerMessage(m),
+      onCrash: () => this.fire("worker-crash"),
+    });
+    this.watchdog = this.cfg.watchdog === false ? null : new Watchdog(this.cfg.watchdog);
+    // A model whose layout disagrees with hw.mmio is refused here (ModelError), before anything runs.
+    this.binding = opts.model ? new CortexBinding(opts.model) : null;
+    this.bank = this.binding ? new InterruptBank(this.binding.outputNames, this.binding.thresholds, this.binding.hysteresis) : null;
+    this.dispatch = this.binding ? new InterruptDispatcher(this.binding, this.cfg, this.metabolic, opts.services ?? null, opts.onShutdown ?? null) : null;
+  }
+
+  get currentState(): HeartbeatState {
+    return this.state;
+  }
+
+  start(): void {
+    this.fire("start");
+  }
+
+  /** Stops beating, stops the worker (throttled services resumed), disarms the watchdog. */
+  async stop(): Promise<void> {
+    this.fire("stop");
+    await this.settled;
+  }
+
+  /** Interrupt and action records (the last 256). */
+  records(): readonly HeartbeatRecord[] {
+    return this.dispatch?.records ?? [];
+  }
+
+  private fire(event: HeartbeatEvent, at = 0): void {
+    const r = heartbeatStep(this.state, event);
+    if (r.ignored) log.debug("event ignored", { state: this.state, event });
+    this.state = r.state;
+    for (const e of r.effects) this.perform(e, at);
+  }
+
+  private perform(e: HeartbeatEffect, at: number): void {
+    switch (e) {
+      case "arm-watchdog":
+        this.watchdog?.open();
+        break;
+      case "start-worker":
+        this.settled = new Promise((resolve) => (this.settle = resolve));
+        this.metabolic.start();
+        break;
+      case "schedule-first":
+        this.origin = performance.now();
+        this.slot = 1;
+        this.staleCheckFrom = monoMs() + 2000;
+        log.info("heartbeat started", { period_ms: this.opts.periodMs, model: this.binding ? `${this.binding.inputNames.length} inputs, ${this.binding.outputNames.length} interrupts` : "none", watchdog: this.watchdog?.armed ?? false });
+        this.clock.at(this.origin + this.opts.periodMs, (t) => this.fire("tick", t));
+        break;
+      case "beat":
+        this.beat(at);
+        break;
+      case "schedule-next":
+        this.scheduleNext();
+        break;
+      case "log-worker-crash":
+        log.warn("metabolic worker crashed; beats continue on the last sample until it is back", { beats: this.beats, crashes: this.metabolic.stats().workerCrashes });
+        break;
+      case "cancel-timer":
+        this.clock.cancel();
+        break;
+      case "stop-worker":
+        this.metabolic.stop().then(
+          () => this.fire("stopped"),
+          (err) => {
+            log.error("stopping the metabolic worker failed", { error: describeError(err) });
+            this.fire("stopped");
+          },
+        );
+        break;
+      case "disarm-watchdog":
+        this.watchdog?.disarm();
+        break;
+      case "settle":
+        log.info("heartbeat stopped", { beats: this.beats, missed: this.missed });
+        this.settle?.();
+        this.settle = null;
+        if (!this.settled) this.settled = Promise.resolve();
+        break;
+    }
+  }
+
+  private onWorkerMessage(m: FromWorker): void {
+    if (m.type === "action") this.dispatch?.logAction(performance.now(), m.action === "relieve-memory" ? m.name : "-", `${m.action} done by worker`, m.action === "relieve-memory" ? null : m.name, m.ok, m.detail);
+  }
+
+  private beat(startMs: number): void {
+    const P = this.opts.periodMs;
+    // A timer more than a period late: this beat takes the current slot, the skipped ones are recorded.
+    const behind = Math.floor((startMs - this.origin) / P);
+    if (behind > this.slot) {
+      this.missed += behind - this.slot;
+      this.slot = behind;
+    }
+    const n = this.slot;
+    const due = this.origin + n * P;
+    let t = startMs;
+    const lap = (part: TickPart) => {
+      const u = performance.now();
+      this.parts[part].push(u - t);
+      t = u;
+    };
+    try {
+      this.metabolic.reader.read();
+      this.checkStale();
+      this.syncServices();
+      lap("read");
+      if (this.binding && this.bank && this.dispatch) {
+        const values = this.metabolic.reader.values;
+        const scores = this.binding.run(values);
+        lap("cortex");
+        const edges = this.bank.update(scores, t);
+        if (edges.length > 0) this.dispatch.onEdges(edges, values, this.serviceList, t);
+        this.dispatch.onBeat(this.bank.active, values, this.serviceList, t);
+        lap("dispatch");
+      }
+      if (this.opts.drain && this.cfg.drain_max > 0) {
+        this.drained += this.opts.drain(this.cfg.drain_max);
+        lap("drain");
+      }
+      this.watchdog?.pet();
+      lap("watchdog");
+    } catch (err) {
+      this.errors++;
+      if (this.errors <= 5 || this.errors % 100 === 0) log.error("beat failed", { n, errors: this.errors, error: describeError(err) });
+    }
+    const end = performance.now();
+    this.beats++;
+    this.jitter.push(startMs - due);
+    this.cost.push(end - startMs);
+    const info: BeatInfo = { n, dueMs: due, startMs, lateMs: startMs - due, tickMs: end - startMs };
+    try {
+      this.opts.onBeat?.(info);
+    } catch (err) {
+      log.error("onBeat hook failed", { error: describeError(err) });
+    }
+    const every = this.opts.logEvery ?? 0;
+    if (every > 0 && this.beats % every === 0) this.logLine(n);
+  }
+
+  private scheduleNext(): void {
+    this.slot++;
+    const due = this.origin + this.slot * this.opts.periodMs;
+    this.clock.at(due, (t) => this.fire("tick", t));
+  }
+
+  /** Sends the service table to the worker when it changed (pids, states, restart counts). */
+  private syncServices(): void {
+    const s = this.opts.services;
+    if (!s) return;
+    const list = s.list();
+    this.serviceList = list;
+    let sig = "";
+    for (const v of list) sig += `${v.name}:${v.pid}:${v.state}:${v.restarts};`;
+    if (sig === this.serviceSig) return;
+    this.serviceSig = sig;
+    this.metabolic.setServices(list.map((v) => ({ name: v.name, pid: v.pid, state: v.state, restarts: v.restarts, throttled: this.metabolic.isThrottled(v.name) })));
+  }
+
+  private checkStale(): void {
+    const now = monoMs();
+    if (now < this.staleCheckFrom) return;
+    const m = this.metabolic.stats();
+    const limit = Math.max(1000, this.cfg.stale_periods * Math.max(50, this.opts.periodMs));
+    if (m.running && (m.sampleAgeMs < 0 || m.sampleAgeMs > limit)) {
+      this.metabolic.restartStale(`no sample for ${m.sampleAgeMs < 0 ? "ever" : `${m.sampleAgeMs.toFixed(0)} ms`}`);
+      this.staleCheckFrom = now + limit + 2000;
+    }
+  }
+
+  private logLine(n: number): void {
+    const j = this.jitter.percentiles();
+    const c = this.cost.percentiles();
+    log.info("beat", {
+      n,
+      period_ms: this.opts.periodMs,
+      jitter_ms: `${j.p50.toFixed(3)}/${j.p99.toFixed(3)}/${j.max.toFixed(3)}`,
+      tick_ms: `${this.cost.mean().toFixed(3)}/${c.max.toFixed(3)}`,
+      missed: this.missed,
+      active: this.bank?.activeNames().join(",") || "-",
+    });
+  }
+
+  stats(): HeartbeatStats {
+    return {
+      state: this.state,
+      periodMs: this.opts.periodMs,
+      beats: this.beats,
+      missed: this.missed,
+      lastSlot: this.slot,
+      jitterMs: this.jitter.percentiles(),
+      tickMs: this.cost.percentiles(),
+      partsMs: Object.fromEntries(tickParts.map((p) => [p, this.parts[p].mean()])) as Record<TickPart, number>,
+      errors: this.errors,
+      drained: this.drained,
+      interrupts: this.bank ? this.bank.names.map((name, i) => ({ name, active: this.bank!.active[i] === 1, raised: this.bank!.counts[i]! })) : [],
+      actions: this.dispatch?.actions ?? 0,
+      metabolic: this.metabolic.stats(),
+      watchdog: { armed: this.watchdog?.armed ?? false, pets: this.watchdog?.pets ?? 0 },
+      tornReads: this.metabolic.reader.torn,
+    };
+  }
+}

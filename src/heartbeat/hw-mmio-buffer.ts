@@ -1,0 +1,98 @@
+// The hw.mmio SharedArrayBuffer: a seqlock-protected Float64 vector written by the worker, read by the beat.
+import { HW_MMIO_FIELDS, HW_MMIO_VERSION } from "./hw-mmio-layout.ts";
+
+/** Int32 control words at the start of the buffer. */
+const Ctl = {
+  /** Seqlock: odd while the writer is inside a sample. */
+  seq: 0,
+  /** Samples published so far. */
+  samples: 1,
+  version: 2,
+  fields: 3,
+  /** Incremented by each worker instance when it attaches (restarts visible to the reader). */
+  generation: 4,
+} as const;
+const CTL_WORDS = 16;
+/** Float64 words after the control block: [0] sample time (ms, CLOCK_MONOTONIC), then the fields. */
+const META = 1;
+
+export const hwMmioBytes = (): number => CTL_WORDS * 4 + (META + HW_MMIO_FIELDS) * 8;
+
+export function createHwMmioBuffer(): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer(hwMmioBytes());
+  const ctl = new Int32Array(sab, 0, CTL_WORDS);
+  ctl[Ctl.version] = HW_MMIO_VERSION;
+  ctl[Ctl.fields] = HW_MMIO_FIELDS;
+  return sab;
+}
+
+/** Monotonic milliseconds comparable across threads (CLOCK_MONOTONIC via hrtime). */
+export const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** Worker side: publishes one sample at a time. */
+export class HwMmioWriter {
+  private readonly ctl: Int32Array;
+  private readonly f64: Float64Array;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.ctl = new Int32Array(sab, 0, CTL_WORDS);
+    this.f64 = new Float64Array(sab, CTL_WORDS * 4, META + HW_MMIO_FIELDS);
+    // A previous worker that died inside a write left the seqlock odd: close it.
+    if ((Atomics.load(this.ctl, Ctl.seq) & 1) === 1) Atomics.add(this.ctl, Ctl.seq, 1);
+    Atomics.add(this.ctl, Ctl.generation, 1);
+  }
+
+  get generation(): number {
+    return Atomics.load(this.ctl, Ctl.generation);
+  }
+
+  /** Copies `values` (HW_MMIO_FIELDS entries) into the buffer under the seqlock. */
+  publish(values: Float64Array, sampleMs: number): void {
+    Atomics.add(this.ctl, Ctl.seq, 1);
+    this.f64[0] = sampleMs;
+    this.f64.set(values.subarray(0, HW_MMIO_FIELDS), META);
+    Atomics.add(this.ctl, Ctl.seq, 1);
+    Atomics.add(this.ctl, Ctl.samples, 1);
+  }
+}
+
+/** Beat side: copies the newest consistent sample, never waits on the writer. */
+export class HwMmioReader {
+  private readonly ctl: Int32Array;
+  private readonly f64: Float64Array;
+  /** The last consistent copy (fields only). */
+  readonly values = new Float64Array(HW_MMIO_FIELDS);
+  sampleMs = 0;
+  samples = 0;
+  /** Reads that found the writer mid-sample and kept the previous copy. */
+  torn = 0;
+
+  constructor(readonly sab: SharedArrayBuffer) {
+    this.ctl = new Int32Array(sab, 0, CTL_WORDS);
+    this.f64 = new Float64Array(sab, CTL_WORDS * 4, META + HW_MMIO_FIELDS);
+  }
+
+  get generation(): number {
+    return Atomics.load(this.ctl, Ctl.generation);
+  }
+
+  /** Refreshes `values`; returns false (previous copy kept) when no consistent sample could be read in a few tries. */
+  read(): boolean {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const s1 = Atomics.load(this.ctl, Ctl.seq);
+      if ((s1 & 1) === 1) continue;
+      const n = Atomics.load(this.ctl, Ctl.samples);
+      const t = this.f64[0]!;
+      this.values.set(this.f64.subarray(META));
+      if (Atomics.load(this.ctl, Ctl.seq) === s1) {
+        this.sampleMs = t;
+        this.samples = n;
+        return true;
+      }
+    }
+    this.torn++;
+    return false;
+  }
+}
+
+export { Ctl as HwMmioCtl };

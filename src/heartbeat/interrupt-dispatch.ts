@@ -1,0 +1,189 @@
+// Runs the configured handler of each raised interrupt (log, throttle, restart, stop, relieve_memory, shutdown).
+import { describeError } from "../errors.ts";
+import { logger } from "../log.ts";
+import type { Attribution, CortexBinding } from "./cortex-adapter.ts";
+import type { HeartbeatConfig, InterruptHandler } from "./heartbeat-config.ts";
+import { hwIndexOf, SERVICE_SLOTS } from "./hw-mmio-layout.ts";
+import type { InterruptEdge } from "./interrupts.ts";
+import type { MetabolicDaemon } from "./metabolic-daemon.ts";
+import type { ServiceControl, ServiceView } from "./service-control.ts";
+
+const log = logger("interrupt");
+const svc0 = hwIndexOf("svc.0.running");
+
+/** One interrupt or action, as logged (also kept for stats and tests). */
+export interface HeartbeatRecord {
+  atMs: number;
+  kind: "raised" | "cleared" | "action";
+  interrupt: string;
+  score?: number;
+  action?: string;
+  target?: string | null;
+  ok?: boolean;
+  detail?: string;
+  causes?: Attribution[];
+}
+
+const defaultHandler: InterruptHandler = { action: "log", target: "cause", duty: 0.2, duty_period_ms: 100, hold_ms: 5000, repeat_ms: 0 };
+
+interface HeldThrottle {
+  interrupt: string;
+  sinceMs: number;
+  holdMs: number;
+  /** The interrupt cleared: release once the hold time is over. */
+  releasePending: boolean;
+}
+
+export class InterruptDispatcher {
+  readonly records: HeartbeatRecord[] = [];
+  actions = 0;
+  /** Throttled services by name (released when their interrupt cleared and the hold time is over). */
+  private readonly throttles = new Map<string, HeldThrottle>();
+  private readonly lastAction = new Map<string, number>();
+
+  constructor(
+    private readonly binding: CortexBinding,
+    private readonly config: HeartbeatConfig,
+    private readonly metabolic: MetabolicDaemon,
+    private readonly services: ServiceControl | null,
+    private readonly onShutdown: ((reason: string) => void) | null,
+  ) {
+    for (const name of Object.keys(config.interrupts)) {
+      if (!binding.outputNames.includes(name)) log.warn("handler configured for an interrupt the model does not raise", { interrupt: name, model_interrupts: binding.outputNames.join(",") });
+    }
+  }
+
+  handler(name: string): InterruptHandler {
+    return this.config.interrupts[name] ?? defaultHandler;
+  }
+
+  record(r: HeartbeatRecord): void {
+    this.records.push(r);
+    if (this.records.length > 256) this.records.splice(0, this.records.length - 256);
+  }
+
+  /** Handles the edges of one beat. `values` is the hw.mmio vector the scores came from. */
+  onEdges(edges: readonly InterruptEdge[], values: Float64Array, list: ServiceView[], nowMs: number): void {
+    for (const e of edges) {
+      const h = this.handler(e.name);
+      const threshold = this.binding.thresholds[e.index]!;
+      if (e.kind === "cleared") {
+        log.info("interrupt cleared", { interrupt: e.name, score: e.score.toFixed(3), clear_below: (threshold - this.binding.hysteresis[e.index]!).toFixed(3) });
+        this.record({ atMs: nowMs, kind: "cleared", interrupt: e.name, score: e.score });
+        this.lastAction.delete(e.name);
+        for (const t of this.throttles.values()) if (t.interrupt === e.name) t.releasePending = true;
+        this.releaseDue(nowMs);
+        continue;
+      }
+      const causes = this.binding.attribute(e.index);
+      log.warn("interrupt raised", {
+        interrupt: e.name,
+        score: e.score.toFixed(3),
+        threshold: threshold.toFixed(3),
+        causes: causes.map((c) => `${c.input}=${+c.value.toPrecision(4)}(+${c.weight.toFixed(3)})`).join(","),
+        action: h.action,
+      });
+      this.record({ atMs: nowMs, kind: "raised", interrupt: e.name, score: e.score, causes, action: h.action });
+      this.act(e.name, h, causes, values, list, nowMs);
+    }
+  }
+
+  private releaseDue(nowMs: number): void {
+    for (const [name, t] of this.throttles) {
+      if (!t.releasePending || nowMs - t.sinceMs < t.holdMs) continue;
+      this.throttles.delete(name);
+      this.metabolic.unthrottle(name);
+      this.logAction(nowMs, t.interrupt, "unthrottle", name, true, `interrupt cleared, held ${(nowMs - t.sinceMs).toFixed(0)} ms`);
+    }
+  }
+
+  /** Releases throttles whose hold ended; repeats actions of interrupts still raised after repeat_ms. */
+  onBeat(active: Uint8Array, values: Float64Array, list: ServiceView[], nowMs: number): void {
+    if (this.throttles.size > 0) this.releaseDue(nowMs);
+    for (let i = 0; i < active.length; i++) {
+      if (active[i] !== 1) continue;
+      const name = this.binding.outputNames[i]!;
+      const h = this.handler(name);
+      const last = this.lastAction.get(name);
+      if (h.repeat_ms > 0 && last !== undefined && nowMs - last >= h.repeat_ms) this.act(name, h, this.binding.attribute(i), values, list, nowMs);
+    }
+  }
+
+  private act(interrupt: string, h: InterruptHandler, causes: Attribution[], values: Float64Array, list: ServiceView[], nowMs: number): void {
+    this.lastAction.set(interrupt, nowMs);
+    const inputs = causes.map((c) => `${c.input}=${+c.value.toPrecision(4)}`).join(",");
+    if (h.action === "log") return;
+    if (h.action === "shutdown") {
+      this.logAction(nowMs, interrupt, "shutdown", null, this.onShutdown !== null, `inputs ${inputs}`);
+      this.onShutdown?.(`interrupt ${interrupt} (${inputs})`);
+      return;
+    }
+    if (h.action === "relieve_memory") {
+      this.metabolic.relieveMemory(interrupt);
+      this.logAction(nowMs, interrupt, "relieve_memory", null, true, `requested; inputs ${inputs}`);
+      return;
+    }
+    const target = this.resolveTarget(h.target, causes, values, list);
+    if (!target) {
+      this.logAction(nowMs, interrupt, h.action, null, false, `no running service matches target ${h.target}`);
+      return;
+    }
+    if (h.action === "throttle") {
+      if (target.pid === null) return this.logAction(nowMs, interrupt, "throttle", target.name, false, "service has no process");
+      const held = this.throttles.get(target.name);
+      this.throttles.set(target.name, { interrupt, sinceMs: nowMs, holdMs: h.hold_ms, releasePending: false });
+      if (held && this.metabolic.isThrottled(target.name)) {
+        this.logAction(nowMs, interrupt, "throttle held", target.name, true, `already throttled; hold restarts; inputs ${inputs}`);
+        return;
+      }
+      this.metabolic.throttle(target.name, target.pid, h.duty, h.duty_period_ms);
+      this.logAction(nowMs, interrupt, "throttle", target.name, true, `pid ${target.pid} duty ${h.duty} of ${h.duty_period_ms} ms; inputs ${inputs}`);
+      return;
+    }
+    if (!this.services) return this.logAction(nowMs, interrupt, h.action, target.name, false, "no service control");
+    const svc = this.services;
+    const name = target.name;
+    const action = h.action;
+    // Stop and restart wait for the process; a beat never does: the outcome is logged when it settles.
+    this.throttles.delete(name);
+    this.metabolic.unthrottle(name);
+    Promise.resolve()
+      .then(() => (action === "restart" ? svc.restart(name) : svc.stop(name)))
+      .then(
+        () => this.logAction(performance.now(), interrupt, `${action} done`, name, true, ""),
+        (err) => this.logAction(performance.now(), interrupt, `${action} failed`, name, false, describeError(err)),
+      );
+    this.logAction(nowMs, interrupt, action, name, true, `pid ${target.pid}; inputs ${inputs}`);
+  }
+
+  private resolveTarget(target: string, causes: Attribution[], values: Float64Array, list: ServiceView[]): ServiceView | null {
+    const slots = list.slice(0, SERVICE_SLOTS);
+    const top = (field: number) => {
+      let best: ServiceView | null = null;
+      let bestV = -Infinity;
+      slots.forEach((s, i) => {
+        const v = values[svc0 + i * 5 + field]!;
+        if (s.state === "running" && v > bestV) {
+          best = s;
+          bestV = v;
+        }
+      });
+      return best;
+    };
+    if (target === "top_cpu") return top(3);
+    if (target === "top_rss") return top(2);
+    if (target !== "cause") return list.find((s) => s.name === target) ?? null;
+    for (const c of causes) {
+      const m = /^svc\.(\d+)\./.exec(c.input);
+      if (m && slots[Number(m[1])]) return slots[Number(m[1])]!;
+    }
+    const memory = causes.some((c) => /^(mem\.|swap\.|psi\.memory|services\.rss)/.test(c.input));
+    return memory ? top(2) : top(3);
+  }
+
+  logAction(atMs: number, interrupt: string, action: string, target: string | null, ok: boolean, detail: string): void {
+    this.actions++;
+    (ok ? log.info : log.warn)("action", { interrupt, action, service: target, ok, detail });
+    this.record({ atMs, kind: "action", interrupt, action, target, ok, detail });
+  }
+}

@@ -1,0 +1,201 @@
+// Main-thread side of the metabolic daemon: runs the worker, restarts it when it dies, relays actions.
+import { logger } from "../log.ts";
+import { createHwMmioBuffer, HwMmioReader, monoMs } from "./hw-mmio-buffer.ts";
+import { type FromWorker, fromWorkerSchema, type ToWorker } from "./metabolic-protocol.ts";
+import type { ServiceSlotInfo } from "./proc-sampler.ts";
+import { signalService } from "./throttle.ts";
+
+const log = logger("metabolic");
+const SIGCONT = 18;
+
+export interface MetabolicOptions {
+  procRoot?: string;
+  sysRoot?: string;
+  sampleMs: number;
+  smoothingMs: number;
+  /** First restart delay after a crash; doubles per consecutive crash up to 5 s. */
+  restartMs?: number;
+  /** Worker entry (default: ./metabolic-worker.ts next to this module; works in the compiled executable). */
+  workerUrl?: string;
+  /** Called for every message of the worker (after validation), e.g. to log actions. */
+  onMessage?: (m: FromWorker) => void;
+  /** Called when the worker died unexpectedly (before it is restarted). */
+  onCrash?: (crashes: number) => void;
+}
+
+export interface MetabolicStats {
+  workerStarts: number;
+  workerCrashes: number;
+  running: boolean;
+  samples: number;
+  sampleAgeMs: number;
+  throttled: string[];
+}
+
+export class MetabolicDaemon {
+  readonly sab = createHwMmioBuffer();
+  readonly reader = new HwMmioReader(this.sab);
+  private worker: Worker | null = null;
+  private restartTimer: ReturnType<typeof setTimeout> | null = null;
+  private consecutiveCrashes = 0;
+  private stopping = false;
+  private starts = 0;
+  private crashes = 0;
+  private services: ServiceSlotInfo[] = [];
+  /** Services we asked the worker to throttle (pid), to SIGCONT them if the worker dies. */
+  private readonly throttles = new Map<string, { pid: number; duty: number; periodMs: number }>();
+
+  constructor(private readonly opts: MetabolicOptions) {}
+
+  start(): void {
+    this.stopping = false;
+    this.spawn();
+  }
+
+  private spawn(): void {
+    this.restartTimer = null;
+    if (this.stopping) return;
+    const url = this.opts.workerUrl ?? new URL("./metabolic-worker.ts", import.meta.url).href;
+    let w: Worker;
+    try {
+      w = new Worker(url);
+    } catch (err) {
+      log.error("cannot start the metabolic worker", { error: String(err) });
+      this.scheduleRestart();
+      return;
+    }
+    this.worker = w;
+    this.starts++;
+    const startedAt = monoMs();
+    w.addEventListener("message", (e: MessageEvent) => this.onMessage(e.data));
+    w.addEventListener("error", (e: Event) => {
+      const msg = (e as ErrorEvent).message ?? String(e);
+      log.error("metabolic worker crashed", { error: msg.split("\n").find((l) => l.includes("rror")) ?? msg.slice(0, 200) });
+    });
+    w.addEventListener("close", (e: Event) => {
+      if (this.worker !== w) return;
+      this.worker = null;
+      this.releaseThrottles("worker exited");
+      if (this.stopping) return;
+      this.crashes++;
+      if (monoMs() - startedAt > 10_000) this.consecutiveCrashes = 0;
+      log.warn("metabolic worker exited; restarting", { code: (e as CloseEvent).code ?? null, crashes: this.crashes });
+      this.opts.onCrash?.(this.crashes);
+      this.scheduleRestart();
+    });
+    const { procRoot = "/proc", sysRoot = "/sys", sampleMs, smoothingMs } = this.opts;
+    this.post({ type: "init", settings: { sab: this.sab, procRoot, sysRoot, sampleMs, smoothingMs } });
+    this.post({ type: "services", list: this.services });
+    for (const [name, t] of this.throttles) this.post({ type: "throttle", name, ...t });
+  }
+
+  private scheduleRestart(): void {
+    if (this.stopping || this.restartTimer) return;
+    const delay = Math.min(5000, (this.opts.restartMs ?? 100) * 2 ** this.consecutiveCrashes);
+    this.consecutiveCrashes++;
+    this.restartTimer = setTimeout(() => this.spawn(), delay);
+  }
+
+  private onMessage(raw: unknown): void {
+    const r = fromWorkerSchema.safeParse(raw);
+    if (!r.success) {
+      log.warn("unexpected message from the metabolic worker", { problem: r.error.issues[0]?.message ?? "invalid" });
+      return;
+    }
+    const m = r.data;
+    if (m.type === "ready") log.info("metabolic worker ready", { generation: m.generation });
+    else if (m.type === "sample-error") log.warn("sampling failed", { error: m.error });
+    else if (m.type === "throttle-ended") {
+      this.throttles.delete(m.name);
+      log.info("throttle ended", { service: m.name, pid: m.pid, reason: m.reason });
+    }
+    this.opts.onMessage?.(m);
+  }
+
+  private post(m: ToWorker): void {
+    try {
+      this.worker?.postMessage(m);
+    } catch (err) {
+      log.warn("cannot message the metabolic worker", { type: m.type, error: String(err) });
+    }
+  }
+
+  /** The supervisor's view of the services (slot order); sent to the worker when it changes. */
+  setServices(list: ServiceSlotInfo[]): void {
+    this.services = list;
+    this.post({ type: "services", list });
+  }
+
+  throttle(name: string, pid: number, duty: number, periodMs: number): void {
+    this.throttles.set(name, { pid, duty, periodMs });
+    this.post({ type: "throttle", name, pid, duty, periodMs });
+  }
+
+  unthrottle(name: string): void {
+    if (!this.throttles.delete(name)) return;
+    this.post({ type: "unthrottle", name });
+  }
+
+  isThrottled(name: string): boolean {
+    return this.throttles.has(name);
+  }
+
+  relieveMemory(reason: string): void {
+    this.post({ type: "relieve-memory", reason });
+  }
+
+  /** Fault injection (tests): makes the worker throw an uncaught error. */
+  crashWorker(message = "injected crash"): void {
+    this.post({ type: "crash", message });
+  }
+
+  private releaseThrottles(why: string): void {
+    for (const [name, t] of this.throttles) {
+      if (signalService(t.pid, SIGCONT)) log.info("throttled service resumed", { service: name, pid: t.pid, why });
+    }
+  }
+
+  /** Stops the worker (throttled services get SIGCONT). Idempotent. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    const w = this.worker;
+    this.worker = null;
+    if (w) {
+      const closed = new Promise<void>((resolve) => {
+        w.addEventListener("close", () => resolve());
+        setTimeout(resolve, 1000);
+      });
+      try {
+        w.postMessage({ type: "shutdown" } satisfies ToWorker);
+      } catch {
+        /* already gone */
+      }
+      await new Promise((r) => setTimeout(r, 20));
+      w.terminate();
+      await closed;
+    }
+    this.releaseThrottles("heartbeat stopped");
+    this.throttles.clear();
+  }
+
+  stats(): MetabolicStats {
+    return {
+      workerStarts: this.starts,
+      workerCrashes: this.crashes,
+      running: this.worker !== null,
+      samples: this.reader.samples,
+      sampleAgeMs: this.reader.sampleMs > 0 ? monoMs() - this.reader.sampleMs : -1,
+      throttled: [...this.throttles.keys()],
+    };
+  }
+
+  /** Restarts a worker that stopped publishing (hung in a syscall or a loop). */
+  restartStale(reason: string): void {
+    const w = this.worker;
+    if (!w) return;
+    log.warn("metabolic worker stalled; restarting", { reason });
+    w.terminate(); // the close handler restarts it
+  }
+}

@@ -1,0 +1,39 @@
+// Messages between the heartbeat (main thread) and the metabolic worker; worker replies are checked with zod.
+import { z } from "zod";
+import type { ServiceSlotInfo } from "./proc-sampler.ts";
+
+export interface WorkerSettings {
+  sab: SharedArrayBuffer;
+  procRoot: string;
+  sysRoot: string;
+  sampleMs: number;
+  smoothingMs: number;
+}
+
+/** Main thread -> worker. */
+export type ToWorker =
+  | { type: "init"; settings: WorkerSettings }
+  | { type: "services"; list: ServiceSlotInfo[] }
+  | { type: "throttle"; name: string; pid: number; duty: number; periodMs: number }
+  | { type: "unthrottle"; name: string }
+  | { type: "relieve-memory"; reason: string }
+  /** Test and fault-injection hook: the worker throws an uncaught error. */
+  | { type: "crash"; message: string }
+  | { type: "shutdown" };
+
+/** Worker -> main thread. */
+export const fromWorkerSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("ready"), generation: z.number().int() }),
+  z.object({
+    type: z.literal("action"),
+    action: z.enum(["throttle", "unthrottle", "relieve-memory"]),
+    name: z.string(),
+    ok: z.boolean(),
+    detail: z.string(),
+  }),
+  /** A throttled process disappeared: the worker dropped its duty cycle. */
+  z.object({ type: z.literal("throttle-ended"), name: z.string(), pid: z.number().int(), reason: z.string() }),
+  z.object({ type: z.literal("sample-error"), error: z.string() }),
+  z.object({ type: z.literal("stopped") }),
+]);
+export type FromWorker = z.infer<typeof fromWorkerSchema>;

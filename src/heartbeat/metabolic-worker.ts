@@ -1,0 +1,98 @@
+// Metabolic worker entry: samples /proc into hw.mmio (SharedArrayBuffer) and runs throttles and memory relief.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { HwMmioWriter, monoMs } from "./hw-mmio-buffer.ts";
+import type { FromWorker, ToWorker, WorkerSettings } from "./metabolic-protocol.ts";
+import { ProcSampler, type ServiceSlotInfo } from "./proc-sampler.ts";
+import { DutyCycler } from "./throttle.ts";
+
+const port = globalThis as unknown as { postMessage(m: FromWorker): void; onmessage: ((e: MessageEvent<ToWorker>) => void) | null };
+const send = (m: FromWorker) => port.postMessage(m);
+
+let settings: WorkerSettings | null = null;
+let sampler: ProcSampler | null = null;
+let writer: HwMmioWriter | null = null;
+let timer: ReturnType<typeof setTimeout> | null = null;
+let services: ServiceSlotInfo[] = [];
+let nextDue = 0;
+let lastErrorAt = -Infinity;
+
+const cycler = new DutyCycler((name, pid) => send({ type: "throttle-ended", name, pid, reason: "process gone" }));
+
+function tick(): void {
+  timer = null;
+  if (!settings || !sampler || !writer) return;
+  const now = monoMs();
+  try {
+    for (const s of services) s.throttled = cycler.has(s.name);
+    writer.publish(sampler.sample(now), now);
+  } catch (err) {
+    // A sampling failure is reported (at most once a second) and the next sample is tried as usual.
+    if (now - lastErrorAt > 1000) {
+      lastErrorAt = now;
+      send({ type: "sample-error", error: String(err) });
+    }
+  }
+  nextDue += settings.sampleMs;
+  const after = monoMs();
+  if (nextDue < after) nextDue = after + settings.sampleMs / 2; // late: no burst of catch-up samples
+  timer = setTimeout(tick, nextDue - after);
+}
+
+function relieveMemory(root: string): string {
+  const done: string[] = [];
+  for (const [file, value] of [["sys/vm/drop_caches", "1"], ["sys/vm/compact_memory", "1"]] as const) {
+    try {
+      writeFileSync(join(root, file), value);
+      done.push(`${file}=${value}`);
+    } catch (err) {
+      done.push(`${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+  return done.join(", ");
+}
+
+port.onmessage = (e: MessageEvent<ToWorker>) => {
+  const m = e.data;
+  switch (m.type) {
+    case "init": {
+      settings = m.settings;
+      sampler = new ProcSampler({ procRoot: m.settings.procRoot, sysRoot: m.settings.sysRoot, smoothingMs: m.settings.smoothingMs });
+      sampler.setServices(services);
+      writer = new HwMmioWriter(m.settings.sab);
+      nextDue = monoMs();
+      send({ type: "ready", generation: writer.generation });
+      tick();
+      break;
+    }
+    case "services":
+      services = m.list;
+      sampler?.setServices(services);
+      break;
+    case "throttle": {
+      const ok = cycler.start(m.name, m.pid, m.duty, m.periodMs);
+      send({ type: "action", action: "throttle", name: m.name, ok, detail: ok ? `pid ${m.pid} runs ${Math.round(m.duty * 100)}% of ${m.periodMs} ms` : `pid ${m.pid} not found` });
+      break;
+    }
+    case "unthrottle": {
+      const was = cycler.release(m.name);
+      send({ type: "action", action: "unthrottle", name: m.name, ok: was, detail: was ? "SIGCONT, duty cycle ended" : "was not throttled" });
+      break;
+    }
+    case "relieve-memory":
+      send({ type: "action", action: "relieve-memory", name: m.reason, ok: true, detail: relieveMemory(settings?.procRoot ?? "/proc") });
+      break;
+    case "crash":
+      // Thrown from a timer so it is a real uncaught exception in the worker, not a rejected message.
+      setTimeout(() => {
+        throw new Error(m.message);
+      }, 0);
+      break;
+    case "shutdown":
+      if (timer) clearTimeout(timer);
+      timer = null;
+      cycler.releaseAll();
+      send({ type: "stopped" });
+      break;
+  }
+};

@@ -1,0 +1,307 @@
+// Samples /proc and /sys into the hw.mmio vector (rates from deltas, smoothed); missing sources set flags.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Integrators } from "./integrator.ts";
+import { CPU_SLOTS, HW_MMIO_FIELDS, HwFlag, hwIndexOf, SERVICE_SLOTS, THERMAL_SLOTS } from "./hw-mmio-layout.ts";
+import { type CpuTimes, parseDiskstats, parseLoadavg, parseMeminfo, parseNetDev, parsePidStat, parseProcStat, parsePsi } from "./proc-parsers.ts";
+
+export interface SamplerOptions {
+  /** Root of the proc filesystem (default "/proc"); tests point it at a fake tree. */
+  procRoot?: string;
+  /** Root of sysfs (default "/sys"), for thermal zones. */
+  sysRoot?: string;
+  /** Time constant of the first-order smoothing of CPU fractions and rates (ms; 0 = none). */
+  smoothingMs?: number;
+  /** USER_HZ of /proc/<pid>/stat times (100 on every mainstream Linux architecture). */
+  clockTicks?: number;
+  pageSize?: number;
+}
+
+/** What the sampler knows about one supervised service (sent by the main thread). */
+export interface ServiceSlotInfo {
+  name: string;
+  pid: number | null;
+  state: string;
+  restarts: number;
+  throttled: boolean;
+}
+
+const I = (n: string) => hwIndexOf(n);
+const ix = {
+  cpuTotal: I("cpu.total"), iowait: I("cpu.iowait"), steal: I("cpu.steal"), cpuCount: I("cpu.count"), cpu0: I("cpu.0"),
+  la1pc: I("load.avg1_per_cpu"), la5pc: I("load.avg5_per_cpu"), la1: I("load.avg1"), la5: I("load.avg5"), la15: I("load.avg15"),
+  memUsed: I("mem.used_frac"), dirtyFrac: I("mem.dirty_frac"), swapUsed: I("swap.used_frac"),
+  memTotal: I("mem.total_mib"), memAvail: I("mem.available_mib"), dirty: I("mem.dirty_mib"), swapTotal: I("swap.total_mib"), swapUsedMib: I("swap.used_mib"),
+  psiAvail: I("psi.available"), psiCpu: I("psi.cpu.some_avg10"), psiMem: I("psi.memory.some_avg10"), psiMemFull: I("psi.memory.full_avg10"),
+  psiIo: I("psi.io.some_avg10"), psiIoFull: I("psi.io.full_avg10"), psiCpu60: I("psi.cpu.some_avg60"), psiMem60: I("psi.memory.some_avg60"), psiIo60: I("psi.io.some_avg60"),
+  diskR: I("disk.read_mib_s"), diskW: I("disk.write_mib_s"), netRx: I("net.rx_mib_s"), netTx: I("net.tx_mib_s"),
+  thermAvail: I("thermal.available"), thermMax: I("thermal.max_c"), thermZones: I("thermal.zones"), therm0: I("thermal.0"),
+  procs: I("procs.total"), running: I("procs.running"), zombies: I("procs.zombies"), blocked: I("procs.blocked"),
+  svcTotal: I("services.total"), svcRunning: I("services.running"), svcFailed: I("services.failed"), svcRestarts: I("services.restarts"),
+  svcRss: I("services.rss_mib"), svcCpu: I("services.cpu"), svc0: I("svc.0.running"), flags: I("flags"),
+};
+/** Integrator slots: fields are smoothed in place by their own index; service CPU uses extra slots. */
+const SVC_CPU_SLOT = HW_MMIO_FIELDS;
+const MiB = 1024 * 1024;
+
+export class ProcSampler {
+  readonly values = new Float64Array(HW_MMIO_FIELDS);
+  private readonly procRoot: string;
+  private readonly sysRoot: string;
+  private readonly hz: number;
+  private readonly page: number;
+  private readonly smooth: Integrators;
+  private prevMs = -1;
+  private prevCpu: CpuTimes | null = null;
+  private prevCores: (CpuTimes | undefined)[] = [];
+  private prevDisk: { read: number; written: number } | null = null;
+  private prevNet: { rx: number; tx: number } | null = null;
+  private services: ServiceSlotInfo[] = [];
+  private prevSvc: { pid: number | null; ticks: number }[] = [];
+  /** Files read in the last sample (cost accounting). */
+  filesRead = 0;
+
+  constructor(opts: SamplerOptions = {}) {
+    this.procRoot = opts.procRoot ?? "/proc";
+    this.sysRoot = opts.sysRoot ?? "/sys";
+    this.hz = opts.clockTicks ?? 100;
+    this.page = opts.pageSize ?? 4096;
+    this.smooth = new Integrators(HW_MMIO_FIELDS + SERVICE_SLOTS, opts.smoothingMs ?? 250);
+  }
+
+  setSmoothing(ms: number): void {
+    this.smooth.setTau(ms);
+  }
+
+  setServices(list: ServiceSlotInfo[]): void {
+    this.services = list;
+  }
+
+  private read(path: string): string | null {
+    this.filesRead++;
+    try {
+      return readFileSync(path, "latin1");
+    } catch {
+      return null;
+    }
+  }
+
+  /** Takes one sample at monotonic time `nowMs`; returns `values` (overwritten by the next call). */
+  sample(nowMs: number): Float64Array {
+    const v = this.values;
+    const dt = this.prevMs < 0 ? 0 : nowMs - this.prevMs;
+    const dtS = dt / 1000;
+    let flags = this.prevMs < 0 ? HwFlag.firstSample : 0;
+    this.filesRead = 0;
+    const p = (f: string) => join(this.procRoot, f);
+    const sm = (i: number, x: number) => (v[i] = this.smooth.step(i, x, dt));
+
+    // CPU.
+    const statText = this.read(p("stat"));
+    const stat = statText === null ? null : parseProcStat(statText);
+    const ncpu = stat?.cores.length || 1;
+    if (!stat?.total) flags |= HwFlag.cpuMissing;
+    else {
+      const d = delta(stat.total, this.prevCpu);
+      if (d) {
+        sm(ix.cpuTotal, d[0] / d[4]);
+        sm(ix.iowait, d[2] / d[4]);
+        sm(ix.steal, d[3] / d[4]);
+      }
+      this.prevCpu = stat.total;
+      if (stat.cores.length > CPU_SLOTS) flags |= HwFlag.cpuSlotsTruncated;
+      for (let c = 0; c < Math.min(CPU_SLOTS, stat.cores.length); c++) {
+        const cur = stat.cores[c];
+        const dc = cur ? delta(cur, this.prevCores[c] ?? null) : null;
+        if (dc) sm(ix.cpu0 + c, dc[0] / dc[4]);
+        this.prevCores[c] = cur;
+      }
+    }
+    v[ix.cpuCount] = stat ? stat.cores.length : 0;
+    v[ix.running] = stat?.procsRunning ?? 0;
+    v[ix.blocked] = stat?.procsBlocked ?? 0;
+
+    // Load.
+    const la = (() => {
+      const t = this.read(p("loadavg"));
+      return t === null ? null : parseLoadavg(t);
+    })();
+    if (!la) flags |= HwFlag.loadMissing;
+    [v[ix.la1], v[ix.la5], v[ix.la15]] = la ?? [0, 0, 0];
+    v[ix.la1pc] = v[ix.la1]! / ncpu;
+    v[ix.la5pc] = v[ix.la5]! / ncpu;
+
+    // Memory.
+    const memText = this.read(p("meminfo"));
+    const mem = memText === null ? null : parseMeminfo(memText);
+    const total = mem?.get("MemTotal") ?? 0;
+    const avail = mem?.get("MemAvailable") ?? mem?.get("MemFree") ?? 0;
+    if (!mem || total <= 0) flags |= HwFlag.memMissing;
+    const swapTotal = mem?.get("SwapTotal") ?? 0;
+    const swapUsed = Math.max(0, swapTotal - (mem?.get("SwapFree") ?? swapTotal));
+    const dirty = mem?.get("Dirty") ?? 0;
+    v[ix.memTotal] = total / 1024;
+    v[ix.memAvail] = avail / 1024;
+    v[ix.dirty] = dirty / 1024;
+    v[ix.swapTotal] = swapTotal / 1024;
+    v[ix.swapUsedMib] = swapUsed / 1024;
+    v[ix.memUsed] = total > 0 ? clamp01(1 - avail / total) : 0;
+    v[ix.dirtyFrac] = total > 0 ? clamp01(dirty / total) : 0;
+    v[ix.swapUsed] = swapTotal > 0 ? clamp01(swapUsed / swapTotal) : 0;
+
+    // Pressure stall information (CONFIG_PSI; absent on older kernels or with psi=0).
+    const psi = (r: string) => {
+      const t = this.read(p(`pressure/${r}`));
+      return t === null ? null : parsePsi(t);
+    };
+    const pc = psi("cpu");
+    const pm = psi("memory");
+    const pi = psi("io");
+    if (!pc || !pm || !pi) flags |= HwFlag.psiMissing;
+    v[ix.psiAvail] = pc && pm && pi ? 1 : 0;
+    v[ix.psiCpu] = pc?.someAvg10 ?? 0;
+    v[ix.psiCpu60] = pc?.someAvg60 ?? 0;
+    v[ix.psiMem] = pm?.someAvg10 ?? 0;
+    v[ix.psiMemFull] = pm?.fullAvg10 ?? 0;
+    v[ix.psiMem60] = pm?.someAvg60 ?? 0;
+    v[ix.psiIo] = pi?.someAvg10 ?? 0;
+    v[ix.psiIoFull] = pi?.fullAvg10 ?? 0;
+    v[ix.psiIo60] = pi?.someAvg60 ?? 0;
+
+    // Disk and network rates.
+    const dsText = this.read(p("diskstats"));
+    const ds = dsText === null ? null : parseDiskstats(dsText);
+    if (!ds) flags |= HwFlag.diskMissing;
+    if (ds && this.prevDisk && dtS > 0) {
+      sm(ix.diskR, Math.max(0, ds.read - this.prevDisk.read) / MiB / dtS);
+      sm(ix.diskW, Math.max(0, ds.written - this.prevDisk.written) / MiB / dtS);
+    }
+    this.prevDisk = ds;
+    const ndText = this.read(p("net/dev"));
+    const nd = ndText === null ? null : parseNetDev(ndText);
+    if (!nd) flags |= HwFlag.netMissing;
+    if (nd && this.prevNet && dtS > 0) {
+      sm(ix.netRx, Math.max(0, nd.rx - this.prevNet.rx) / MiB / dtS);
+      sm(ix.netTx, Math.max(0, nd.tx - this.prevNet.tx) / MiB / dtS);
+    }
+    this.prevNet = nd;
+
+    flags |= this.sampleThermal();
+    flags |= this.sampleProcs();
+    flags |= this.sampleServices(dtS, dt, ncpu);
+    v[ix.flags] = flags;
+    this.prevMs = nowMs;
+    return v;
+  }
+
+  private sampleThermal(): number {
+    const v = this.values;
+    const dir = join(this.sysRoot, "class/thermal");
+    let zones: string[] = [];
+    try {
+      zones = readdirSync(dir).filter((z) => /^thermal_zone\d+$/.test(z)).sort((a, b) => Number(a.slice(12)) - Number(b.slice(12)));
+    } catch {
+      /* no thermal class */
+    }
+    let max = -Infinity;
+    let n = 0;
+    for (const z of zones) {
+      const t = this.read(join(dir, z, "temp"));
+      const c = t === null ? Number.NaN : Number.parseInt(t, 10) / 1000;
+      if (!Number.isFinite(c)) continue;
+      if (n < THERMAL_SLOTS) v[ix.therm0 + n] = c;
+      n++;
+      max = Math.max(max, c);
+    }
+    for (let i = n; i < THERMAL_SLOTS; i++) v[ix.therm0 + i] = 0;
+    v[ix.thermZones] = n;
+    v[ix.thermAvail] = n > 0 ? 1 : 0;
+    v[ix.thermMax] = n > 0 ? max : 0;
+    return (n === 0 ? HwFlag.thermalMissing : 0) | (n > THERMAL_SLOTS ? HwFlag.thermalSlotsTruncated : 0);
+  }
+
+  /** Counts processes and zombies by scanning /proc/<pid>/stat. */
+  private sampleProcs(): number {
+    let names: string[];
+    try {
+      names = readdirSync(this.procRoot);
+    } catch {
+      this.values[ix.procs] = 0;
+      this.values[ix.zombies] = 0;
+      return HwFlag.procsMissing;
+    }
+    let total = 0;
+    let zombies = 0;
+    for (const n of names) {
+      const c = n.charCodeAt(0);
+      if (c < 48 || c > 57) continue;
+      const t = this.read(join(this.procRoot, n, "stat"));
+      const s = t === null ? null : parsePidStat(t);
+      if (!s) continue;
+      total++;
+      if (s.state === "Z") zombies++;
+    }
+    this.values[ix.procs] = total;
+    this.values[ix.zombies] = zombies;
+    return 0;
+  }
+
+  private sampleServices(dtS: number, dt: number, ncpu: number): number {
+    const v = this.values;
+    let flags = this.services.length > SERVICE_SLOTS ? HwFlag.serviceSlotsTruncated : 0;
+    let running = 0;
+    let failed = 0;
+    let restarts = 0;
+    let rss = 0;
+    let cpu = 0;
+    for (let s = 0; s < this.services.length; s++) {
+      const svc = this.services[s]!;
+      const isRunning = svc.state === "running" && svc.pid !== null;
+      if (isRunning) running++;
+      if (svc.state === "failed") failed++;
+      restarts += svc.restarts;
+      let rssMib = 0;
+      let cores = 0;
+      const prev = this.prevSvc[s];
+      if (svc.pid !== null) {
+        const t = this.read(join(this.procRoot, String(svc.pid), "stat"));
+        const st = t === null ? null : parsePidStat(t);
+        if (!st) flags |= HwFlag.servicePidMissing;
+        else {
+          rssMib = (st.rssPages * this.page) / MiB;
+          if (prev && prev.pid === svc.pid && dtS > 0) cores = Math.max(0, st.cpuTicks - prev.ticks) / this.hz / dtS;
+          else if (s < SERVICE_SLOTS) this.smooth.reset(SVC_CPU_SLOT + s);
+          this.prevSvc[s] = { pid: svc.pid, ticks: st.cpuTicks };
+        }
+      } else this.prevSvc[s] = { pid: null, ticks: 0 };
+      if (s < SERVICE_SLOTS) cores = this.smooth.step(SVC_CPU_SLOT + s, cores, dt);
+      rss += rssMib;
+      cpu += cores;
+      if (s < SERVICE_SLOTS) {
+        const b = ix.svc0 + s * 5;
+        v[b] = isRunning ? 1 : 0;
+        v[b + 1] = svc.restarts;
+        v[b + 2] = rssMib;
+        v[b + 3] = cores;
+        v[b + 4] = svc.throttled ? 1 : 0;
+      }
+    }
+    for (let s = this.services.length; s < SERVICE_SLOTS; s++) v.fill(0, ix.svc0 + s * 5, ix.svc0 + s * 5 + 5);
+    this.prevSvc.length = this.services.length;
+    v[ix.svcTotal] = this.services.length;
+    v[ix.svcRunning] = running;
+    v[ix.svcFailed] = failed;
+    v[ix.svcRestarts] = restarts;
+    v[ix.svcRss] = rss;
+    v[ix.svcCpu] = clamp01(cpu / ncpu);
+    return flags;
+  }
+}
+
+function delta(cur: CpuTimes, prev: CpuTimes | null): CpuTimes | null {
+  if (!prev) return null;
+  const d = cur.map((x, i) => x - prev[i]!) as CpuTimes;
+  return d[4] > 0 ? d : null;
+}
+
+const clamp01 = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x);

@@ -1,0 +1,21 @@
+// The heartbeat's view of the supervisor: the lead's Supervisor implements this interface.
+
+export interface ServiceView {
+  name: string;
+  pid: number | null;
+  /** Supervisor state ("running", "failed", ...): "running" and "failed" are counted in hw.mmio. */
+  state: string;
+  restarts: number;
+}
+
+/**
+ * What interrupt handlers may do to services. Methods may return a promise (stop and restart wait for
+ * the process to go); the heartbeat never awaits them inside a beat and logs a rejection.
+ */
+export interface ServiceControl {
+  /** Services in a stable order: index i fills hw.mmio slot svc.i. */
+  list(): ServiceView[];
+  restart(name: string): void | Promise<void>;
+  stop(name: string): void | Promise<void>;
+  signal(name: string, sig: number): void;
+}

@@ -1,0 +1,75 @@
+// Throttling a process group by a SIGSTOP/SIGCONT duty cycle (works without cgroups; signals via process.kill).
+
+const SIGSTOP = 19;
+const SIGCONT = 18;
+
+/** Sends `sig` to the process group `pid` leads, else to the process; false when neither exists. */
+export function signalService(pid: number, sig: number): boolean {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, sig);
+      return true;
+    } catch {
+      /* no such group (not a group leader) or gone: try the next form */
+    }
+  }
+  return false;
+}
+
+interface Cycle {
+  pid: number;
+  duty: number;
+  periodMs: number;
+  timer: ReturnType<typeof setTimeout> | null;
+  stopped: boolean;
+}
+
+/**
+ * Each throttled service runs `duty` of every `periodMs` (SIGCONT at the start of the period,
+ * SIGSTOP after duty * period). Releasing sends SIGCONT, so a throttled service is never left
+ * stopped by us.
+ */
+export class DutyCycler {
+  private readonly cycles = new Map<string, Cycle>();
+
+  constructor(private readonly onGone: (name: string, pid: number) => void) {}
+
+  start(name: string, pid: number, duty: number, periodMs: number): boolean {
+    this.release(name);
+    if (!signalService(pid, SIGCONT)) return false;
+    const c: Cycle = { pid, duty: Math.min(1, Math.max(0.01, duty)), periodMs: Math.max(10, periodMs), timer: null, stopped: false };
+    this.cycles.set(name, c);
+    this.phase(name, c, false);
+    return true;
+  }
+
+  private phase(name: string, c: Cycle, stop: boolean): void {
+    if (this.cycles.get(name) !== c) return;
+    if (c.duty < 1 && !signalService(c.pid, stop ? SIGSTOP : SIGCONT)) {
+      this.cycles.delete(name);
+      this.onGone(name, c.pid);
+      return;
+    }
+    c.stopped = stop;
+    const ms = stop ? c.periodMs * (1 - c.duty) : c.periodMs * c.duty;
+    c.timer = setTimeout(() => this.phase(name, c, !stop), ms);
+  }
+
+  /** Ends the duty cycle and leaves the process running. Returns whether it was throttled. */
+  release(name: string): boolean {
+    const c = this.cycles.get(name);
+    if (!c) return false;
+    this.cycles.delete(name);
+    if (c.timer) clearTimeout(c.timer);
+    signalService(c.pid, SIGCONT);
+    return true;
+  }
+
+  releaseAll(): void {
+    for (const name of [...this.cycles.keys()]) this.release(name);
+  }
+
+  has(name: string): boolean {
+    return this.cycles.has(name);
+  }
+}

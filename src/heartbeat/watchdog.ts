@@ -1,0 +1,68 @@
+// The hardware watchdog: opened (armed) at start when the device exists, petted each beat, disarmed by magic close.
+import { closeSync, existsSync, openSync, writeSync } from "node:fs";
+import { logger } from "../log.ts";
+
+const log = logger("watchdog");
+const pet = Buffer.from("\0");
+const magic = Buffer.from("V");
+
+/**
+ * Linux watchdog protocol: opening the device starts the timer; every write restarts it; writing
+ * "V" then closing stops it (the "magic close", unless the driver was built with nowayout). If the
+ * process dies without the magic close, the machine resets when the timeout expires: exactly the
+ * protection wanted when the heartbeat stops.
+ */
+export class Watchdog {
+  private fd: number | null = null;
+  pets = 0;
+  errors = 0;
+
+  constructor(readonly path: string) {}
+
+  /** Opens the device if it exists. Returns whether a watchdog is armed; never throws. */
+  open(): boolean {
+    if (this.fd !== null) return true;
+    if (!existsSync(this.path)) return false;
+    try {
+      this.fd = openSync(this.path, "w");
+      log.info("watchdog armed", { device: this.path });
+      return true;
+    } catch (err) {
+      log.warn("watchdog present but cannot be opened; running without it", { device: this.path, error: (err as NodeJS.ErrnoException).code ?? String(err) });
+      return false;
+    }
+  }
+
+  get armed(): boolean {
+    return this.fd !== null;
+  }
+
+  pet(): void {
+    if (this.fd === null) return;
+    try {
+      writeSync(this.fd, pet);
+      this.pets++;
+    } catch (err) {
+      this.errors++;
+      if (this.errors === 1 || this.errors % 100 === 0) log.warn("watchdog pet failed", { errors: this.errors, error: String(err) });
+    }
+  }
+
+  /** Magic close: the watchdog stops instead of resetting the machine. Idempotent. */
+  disarm(): void {
+    if (this.fd === null) return;
+    const fd = this.fd;
+    this.fd = null;
+    try {
+      writeSync(fd, magic);
+    } catch (err) {
+      log.warn("watchdog magic write failed", { error: String(err) });
+    }
+    try {
+      closeSync(fd);
+      log.info("watchdog disarmed", { device: this.path, pets: this.pets });
+    } catch (err) {
+      log.warn("watchdog close failed", { error: String(err) });
+    }
+  }
+}
