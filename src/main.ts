@@ -13,7 +13,7 @@ const log = logger("boot");
  * request, ordered shutdown, reboot(2). Elsewhere the same as a child subreaper, ending in exit.
  */
 export async function boot(opts: BootOptions): Promise<number> {
-  const { consumeHandoff, earlySetup, loadBootConfig, Reaper, ShutdownSignals, initRuntime, loadModel, startServices, startHeartbeat, preflight, reexec, selfExecutable, shutdown } = await import("./boot/phases.ts");
+  const { consumeHandoff, earlySetup, loadBootConfig, Reaper, ShutdownSignals, initRuntime, loadModel, openEvolutionPhase, startServices, startHeartbeat, preflight, reexec, selfExecutable, shutdown } = await import("./boot/phases.ts");
   const handoff = consumeHandoff();
   const ctx = earlySetup({ cmdline: opts.cmdline ?? (process.env.VECTOR_BOOT_CMDLINE || undefined), resumed: handoff !== null });
   const config = loadBootConfig(ctx, opts);
@@ -25,10 +25,12 @@ export async function boot(opts: BootOptions): Promise<number> {
   let status = 0;
   try {
     const runtime = await initRuntime(ctx, config);
+    const model = await loadModel(ctx, config, runtime, after);
+    const evolution = await openEvolutionPhase(ctx, config, runtime, model.source, after);
     after.push({ name: "neural runtime", close: () => runtime.cleanup() });
-    await loadModel(ctx, config, runtime, after);
     supervisor = startServices(config, reaper, handoff);
-    let heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor, signals, startBeat: handoff?.beat ?? 0 });
+    const drain = evolution?.drain;
+    let heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor, signals, drain, startBeat: handoff?.beat ?? 0 });
     before.push({ name: "heartbeat", close: async () => void (await heartbeat.stop()) });
     signals.onReexec = async (path = selfExecutable()) => {
       // Live re-exec: check the new image starts, freeze the beat, hand over the state; on failure carry on.
@@ -41,7 +43,7 @@ export async function boot(opts: BootOptions): Promise<number> {
       const beat = await heartbeat.stop();
       const state = { version: 1 as const, generation: (handoff?.generation ?? 0) + 1, execBoottimeNs: ctx.execBoottimeNs, bootArgs: opts, beat, services: supervisor!.snapshot(), parts: {} };
       reexec(state, config.run_dir, path);
-      heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor: supervisor!, signals, startBeat: beat });
+      heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor: supervisor!, signals, drain, startBeat: beat });
     };
   } catch (e) {
     status = exitCodeOf(e);

@@ -1,4 +1,6 @@
 // Boot phase "config": config file + kernel command line (zod); PID 1 reports problems and goes on.
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { BootOptions } from "../cli/boot.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
@@ -9,11 +11,15 @@ import type { BootContext } from "./early-setup.ts";
 const log = logger("config");
 
 /** Outside PID 1 a bad value throws (non-zero exit); as PID 1 it is logged and the default used. */
-export function loadBootConfig(ctx: BootContext, opts: BootOptions): Config {
+export function loadBootConfig(ctx: BootContext, opts: BootOptions): Config & { state_dir: string; run_dir: string } {
   const cmdline = [ctx.cmdline, ...opts.extraCmdline].filter(Boolean).join(" ");
   const { config, warnings } = loadConfig({ file: opts.configFile ?? (ctx.pid1 ? defaultConfigPath(ctx) : undefined), cmdline, lenient: ctx.pid1 });
   for (const w of warnings) log.error("invalid setting ignored, default used", { field: w.field, problem: w.problem });
   if (opts.model) config.model = opts.model;
+  // PID 1 owns the machine's well-known places; a development boot gets its own so several can run.
+  const scratch = ctx.pid1 ? null : join(tmpdir(), `vector-boot-${process.pid}`);
+  config.state_dir ??= scratch ? join(scratch, "state") : "/var/lib/vector-boot";
+  config.run_dir ??= scratch ? join(scratch, "run") : "/run/vector-boot";
   setLogLevel(config.log_level);
   if (ctx.pid1 && config.hostname) {
     try {
@@ -22,8 +28,8 @@ export function loadBootConfig(ctx: BootContext, opts: BootOptions): Config {
       log.warn("sethostname failed", { error: String(e) });
     }
   }
-  log.info("phase config", { services: config.services.length, heartbeat_ms: config.heartbeat_ms, shutdown: config.shutdown, shutdown_after: config.shutdown_after });
-  return config;
+  log.info("phase config", { services: config.services.length, heartbeat_ms: config.heartbeat_ms, shutdown: config.shutdown, shutdown_after: config.shutdown_after, state_dir: config.state_dir });
+  return config as Config & { state_dir: string; run_dir: string };
 }
 
 /** PID 1 reads /etc/vector-boot/config.json when it exists. */

@@ -14,7 +14,7 @@ export interface HeartbeatHandle {
   stop(): Promise<number>;
 }
 
-export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: NeuralRuntime; supervisor: Supervisor; signals: ShutdownSignals; startBeat: number }): Promise<HeartbeatHandle> {
+export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: NeuralRuntime; supervisor: Supervisor; signals: ShutdownSignals; drain?: () => number; startBeat: number }): Promise<HeartbeatHandle> {
   log.info("phase heartbeat", { period_ms: config.heartbeat_ms });
   const period = config.heartbeat_ms;
   const start = performance.now();
@@ -28,6 +28,7 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
       const sinceExec = (clockNs("boottime") - ctx.execBoottimeNs) / 1e6;
       log.info("first heartbeat", { n: beat, since_kernel_ms: sinceKernel.toFixed(1), since_exec_ms: sinceExec.toFixed(1) });
     }
+    parts.drain?.();
     if (config.heartbeat_log_every > 0 && beat % config.heartbeat_log_every === 0) log.info("beat", { n: beat });
     if (config.shutdown_after > 0 && performance.now() - start >= config.shutdown_after * 1000) {
       parts.signals.request({ reason: `shutdown_after=${config.shutdown_after}s` });

@@ -4,6 +4,7 @@ export { consumeHandoff, preflight, reexec, selfExecutable } from "./handoff.ts"
 export { loadBootConfig } from "./config-phase.ts";
 export { startHeartbeat } from "./heartbeat-phase.ts";
 export { initRuntime, loadModel } from "./runtime-phase.ts";
+export { openEvolutionPhase } from "./evolution-phase.ts";
 export { startServices } from "./services-phase.ts";
 export { shutdown, type Closer } from "./shutdown.ts";
 export { ShutdownSignals, type ShutdownRequest } from "./shutdown-signals.ts";

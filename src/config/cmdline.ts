@@ -43,6 +43,8 @@ export const cmdlineKeys = {
   hostname: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, "not a valid host name"),
   grace_ms: int(0, 3_600_000),
   pixel_test: bool,
+  run_dir: z.string().min(1),
+  evolution: bool,
 } as const;
 export type CmdlineOverrides = { [K in keyof typeof cmdlineKeys]?: z.infer<(typeof cmdlineKeys)[K]> };
 

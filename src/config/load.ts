@@ -108,8 +108,8 @@ export function loadConfig(opts: { file?: string; cmdline?: string; lenient: boo
   } else {
     base = validateConfig({});
   }
-  const { config: _ignored, ...rest } = cmd.overrides;
+  const { config: _ignored, evolution, ...rest } = cmd.overrides;
   void _ignored;
-  const merged = { ...base, ...rest };
+  const merged: Config = { ...base, ...rest, evolution: evolution === undefined ? base.evolution : { ...base.evolution, enabled: evolution } };
   return { config: merged, warnings };
 }

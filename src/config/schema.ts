@@ -40,6 +40,28 @@ export const serviceSchema = z
   .strict();
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 
+/** The evolution channel + cortex journal (state lives in `state_dir`, the socket in `run_dir`). */
+export const evolutionSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    rings: z.number().int().min(1).max(64).default(8),
+    slots: z.number().int().min(2).max(4096).refine((n) => (n & (n - 1)) === 0, "must be a power of two").default(64),
+    /** Most submissions taken per beat (and per doorbell). */
+    drain_per_beat: z.number().int().min(1).max(100_000).default(256),
+    min_confidence: z.number().min(0).max(1).default(0.8),
+    max_magnitude: z.number().positive().default(1000),
+    /** Tensor types mutations may touch (quantized ones have their touched blocks re-quantized). */
+    mutable_types: z.array(z.enum(["F32", "F16", "BF16", "Q8_0", "Q4_0"])).default(["F32", "F16", "BF16", "Q8_0", "Q4_0"]),
+    /** Seconds between checkpoints when weights changed (0: only at shutdown). */
+    checkpoint_every_s: z.number().min(0).default(300),
+    /** Delete journal segments an older kept checkpoint covers. */
+    compact: z.boolean().default(true),
+    /** Operator's choice: cut a corrupt journal instead of refusing to start evolution. */
+    repair: z.boolean().default(false),
+  })
+  .strict();
+export type EvolutionSettings = z.infer<typeof evolutionSchema>;
+
 export const shutdownModes = ["poweroff", "reboot", "halt"] as const;
 
 export const configSchema = z
@@ -48,8 +70,10 @@ export const configSchema = z
     log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
     /** Path of the model: .gguf or .rts; default the model embedded in the executable. */
     model: z.string().optional(),
-    state_dir: z.string().default("/var/lib/vector-boot"),
-    run_dir: z.string().default("/run/vector-boot"),
+    /** Journal and checkpoints (a persistent disk). Default: /var/lib/vector-boot as PID 1, else a per-run temp dir. */
+    state_dir: z.string().optional(),
+    /** Sockets (root-owned, 0700). Default: /run/vector-boot as PID 1, else a per-run temp dir. */
+    run_dir: z.string().optional(),
     /** Run the seed's pixel test after loading the model. */
     pixel_test: z.boolean().default(true),
     heartbeat_ms: z.number().int().min(1).max(60_000).default(100),
@@ -61,6 +85,7 @@ export const configSchema = z
     /** Grace period for processes left when stopping, and the default for services. */
     grace_ms: z.number().int().min(0).max(3_600_000).default(5_000),
     services: z.array(serviceSchema).default([]),
+    evolution: evolutionSchema.default(evolutionSchema.parse({})),
   })
   .strict();
 export type Config = z.infer<typeof configSchema>;

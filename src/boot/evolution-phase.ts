@@ -1,0 +1,84 @@
+// Boot phase "evolution": recover the cortex journal, load the newest checkpoint, replay, open the channel.
+import type { Config } from "../config/schema.ts";
+import { describeError, JournalError } from "../errors.ts";
+import { openEvolution, type Evolution } from "../evolution/evolution.ts";
+import { runtimeGgufExporter, runtimeWeights } from "../evolution/runtime-weights.ts";
+import type { CheckpointableWeights } from "../evolution/weights.ts";
+import { logger } from "../log.ts";
+import type { NeuralRuntime } from "../neural/index.ts";
+import type { ModelSource } from "../rts/model-source.ts";
+import type { BootContext } from "./early-setup.ts";
+import type { Closer } from "./shutdown.ts";
+
+const log = logger("boot");
+
+export interface EvolutionHandle {
+  evo: Evolution<CheckpointableWeights>;
+  /** Heartbeat hook: takes at most the configured number of submissions. Never throws. */
+  drain(): number;
+}
+
+/**
+ * Opens evolution over the loaded base model. A journal that refuses to open (corruption in the
+ * middle, a damaged checkpoint chain) stops a development boot (exit 74); PID 1 reports it and
+ * boots on the base weights without the channel, so the operator can repair it.
+ */
+export async function openEvolutionPhase(
+  ctx: BootContext,
+  config: Config & { state_dir: string; run_dir: string },
+  runtime: NeuralRuntime,
+  base: ModelSource,
+  closers: Closer[],
+): Promise<EvolutionHandle | null> {
+  const e = config.evolution;
+  if (!e.enabled) {
+    log.info("phase evolution", { enabled: false });
+    return null;
+  }
+  let evo: Evolution<CheckpointableWeights>;
+  try {
+    evo = await openEvolution({
+      stateDir: config.state_dir,
+      runDir: config.run_dir,
+      rings: e.rings,
+      slots: e.slots,
+      drainBudget: e.drain_per_beat,
+      compact: e.compact,
+      repair: e.repair,
+      gate: { minConfidence: e.min_confidence, maxMagnitude: e.max_magnitude, supportedTypes: e.mutable_types, protectedPrefixes: ["kernel."] },
+      loadWeights: async (checkpoint) => {
+        // null: the base that is already loaded (and self-tested); else a checkpoint GGUF, mapped.
+        if (checkpoint !== null) await runtime.init(checkpoint);
+        return runtimeWeights(runtime, runtimeGgufExporter(runtime));
+      },
+    });
+  } catch (err) {
+    if (!ctx.pid1 || !(err instanceof JournalError)) throw err;
+    log.error("evolution disabled: the cortex journal refused to open (run `vector-boot journal verify --repair` to cut it)", { error: describeError(err) });
+    if (!runtime.loaded) runtime.initSync(base, true);
+    return null;
+  }
+  const s = evo.stats();
+  log.info("phase evolution", { socket: evo.socketPath, state_dir: config.state_dir, checkpoint: s.bootCheckpoint ?? "base", replayed: s.replayed, journal_seq: s.journalNextSeq });
+  let timer: ReturnType<typeof setInterval> | null = null;
+  if (e.checkpoint_every_s > 0) {
+    timer = setInterval(() => {
+      evo.checkpoint().catch((err) => log.error("checkpoint failed", { error: describeError(err) }));
+    }, e.checkpoint_every_s * 1000);
+    timer.unref?.();
+  }
+  closers.push({
+    name: "evolution (checkpoint, journal)",
+    close: async () => {
+      if (timer) clearInterval(timer);
+      try {
+        const c = await evo.checkpoint();
+        log.info("checkpoint written", { ...(c as unknown as Record<string, string | number>) });
+      } catch (err) {
+        log.error("final checkpoint failed; the journal still holds every mutation", { error: describeError(err) });
+      }
+      await evo.close();
+    },
+  });
+  return { evo, drain: () => evo.drain(e.drain_per_beat) };
+}
