@@ -192,6 +192,8 @@ export class ControlServer {
       } else {
         this.counters.accepted++;
         log.debug("control connection", { uid: a.cred.uid, pid: a.cred.pid, fd: a.fd });
+        // The first request often arrived with the connection: read it now rather than on the next wake.
+        this.readFrom(c);
       }
     }
     this.schedulePump();
