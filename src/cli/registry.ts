@@ -10,7 +10,7 @@ export interface Entry {
 export const registry: Record<string, Entry> = {
   boot: { summary: "Boot: early setup (as PID 1), model, services, heartbeat, ordered shutdown", load: () => import("./boot.ts") },
   // inspect: { summary: "Show a GGUF or RTS file: header, metadata, tensors (--json)", load: () => import("./inspect.ts") },  (not built yet)
-  // pixels: { summary: "Run the pixel head on R,G,B triples and print the result", load: () => import("./pixels.ts") },  (not built yet)
+  pixels: { summary: "Run the pixel head on R,G,B triples and print the result", load: () => import("./pixels.ts") },
   pack: { summary: "Pack an executable and a GGUF into an RTS container", load: () => import("./pack.ts") },
   unpack: { summary: "Extract the executable and the GGUF from an RTS container", load: () => import("./unpack.ts") },
   verify: { summary: "Check an RTS container's ranges and checksums", load: () => import("./verify.ts") },
@@ -18,5 +18,5 @@ export const registry: Record<string, Entry> = {
   journal: { summary: "Cortex journal: inspect | verify [--repair] | compact", load: () => import("./journal.ts") },
   initramfs: { summary: "Build a reproducible initramfs (cpio newc, gzip)", load: () => import("./initramfs.ts") },
   // mutate: { summary: "Submit a weight mutation to a running instance", load: () => import("./mutate.ts") },  (not built yet)
-  // status: { summary: "Status of a running instance", load: () => import("./status.ts") },  (not built yet)
+  status: { summary: "Status of a running instance", load: () => import("./status.ts") },
 };

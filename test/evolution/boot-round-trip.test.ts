@@ -1,0 +1,64 @@
+// The real executable + the real Python client: a mutation is acknowledged, survives a restart, and
+// changes the pixel output; kernel.* and low confidence are refused.
+import { afterEach, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { exe, killLeftovers, root, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+
+afterEach(killLeftovers);
+
+function evolve(socket: string, args: string[]): { code: number; out: string; err: string } {
+  const r = Bun.spawnSync(["python3", "-m", "vector_boot_evolution", "--socket", socket, ...args], {
+    env: { ...process.env, PYTHONPATH: join(root, "python") },
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 20_000,
+  });
+  return { code: r.exitCode ?? -1, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+
+function pixels(model?: string): string {
+  const r = Bun.spawnSync([exe, "pixels", ...(model ? ["--model", model] : []), "--json", "72,101,108", "250,255,0"], { stdout: "pipe", stderr: "pipe", timeout: 20_000 });
+  expect(r.exitCode).toBe(0);
+  return r.stdout.toString();
+}
+
+test("a mutation from Python is acknowledged, kernel.* and confidence 0.8 are refused, and the weights survive a restart", async () => {
+  const dir = tempDir();
+  const cfg = writeJson(dir, "config.json", { state_dir: join(dir, "state"), run_dir: join(dir, "run"), evolution: { checkpoint_every_s: 0 } });
+  const socket = join(dir, "run/evolution.sock");
+  const boot1 = start(["boot", "--config", cfg]);
+  await waitFor(() => boot1.log().includes("phase heartbeat"), 15_000, "boot 1 up");
+
+  const ok = evolve(socket, ["mutate", "pixel.1.bias", "0", "5,-5,3", "--confidence", "0.95"]);
+  expect(ok.code).toBe(0);
+  const done = JSON.parse(ok.out.trim());
+  expect(done.status).toBe("ACCEPTED");
+  expect(done.journal_seq).toBe(1);
+
+  const kernel = evolve(socket, ["mutate", "kernel.cortex.threshold", "0", "0", "--confidence", "0.99"]);
+  expect(kernel.code).toBe(1);
+  expect(JSON.parse(kernel.out.trim()).status).not.toBe("ACCEPTED");
+  expect(kernel.out).toContain("kernel");
+
+  const unsure = evolve(socket, ["mutate", "pixel.1.bias", "0", "1", "--confidence", "0.8"]);
+  expect(unsure.code).toBe(1);
+  expect(JSON.parse(unsure.out.trim()).status).not.toBe("ACCEPTED");
+
+  process.kill(boot1.proc.pid, "SIGTERM");
+  const r1 = await boot1.result(15_000);
+  expect(r1.code).toBe(0);
+  expect(r1.stderr).toContain("checkpoint written");
+
+  // Boot 2 loads the checkpoint that covers the mutation.
+  const boot2 = start(["boot", "--config", cfg, "--set", "shutdown_after=0.3"]);
+  const r2 = await boot2.result(15_000);
+  expect(r2.code).toBe(0);
+  expect(r2.stderr).toMatch(/phase evolution .*checkpoint=\S*ckpt-0*1\.gguf/);
+
+  // The checkpoint is a complete GGUF whose pixel output differs from the base model's.
+  const ckpt = readdirSync(join(dir, "state/checkpoints")).filter((f) => f.endsWith(".gguf")).sort().at(-1)!;
+  const mutated = pixels(join(dir, "state/checkpoints", ckpt));
+  const base = pixels();
+  expect(mutated).not.toBe(base);
+}, 60_000);
