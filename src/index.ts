@@ -6,3 +6,8 @@ export { parseCmdline } from "./config/cmdline.ts";
 export { validateConfig, loadConfig } from "./config/load.ts";
 export { openModelSource, type ModelSource } from "./rts/model-source.ts";
 export * from "./neural/index.ts";
+export { openEvolution, EvolutionConfigSchema, type Evolution, type EvolutionOptions, type EvolutionStats } from "./evolution/evolution.ts";
+export { runtimeWeights, runtimeGgufExporter } from "./evolution/runtime-weights.ts";
+export { Journal } from "./journal/journal.ts";
+export { recoverJournal } from "./journal/recovery.ts";
+export { crc32c } from "./journal/crc32c.ts";
