@@ -1,7 +1,8 @@
-// `vector-boot reexec [PATH]`: asks a running instance to re-exec itself (or a new binary) keeping its state.
+// `vector-boot reexec [PATH]`: asks a running instance to re-exec itself (or a new binary), then checks the new image answers.
 import { z } from "zod";
-import { UsageError } from "../errors.ts";
-import { ask, commonOptionsHelp, describeObject, out, parseCommon } from "../control/cli-support.ts";
+import { SysError, UsageError } from "../errors.ts";
+import { ControlClient, controlSocketPath } from "../control/client.ts";
+import { commonOptionsHelp, describeObject, out, parseCommon } from "../control/cli-support.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
 const help = `Usage: vector-boot reexec [PATH] [--json] [--socket PATH] [--timeout MS]
@@ -9,12 +10,17 @@ const help = `Usage: vector-boot reexec [PATH] [--json] [--socket PATH] [--timeo
 Asks the running vector-boot (over its control socket) to replace its image live: the new
 executable (PATH, absolute; default the running one) must answer --version first, then PID 1
 hands over its state (services and their pids, counters, beat number) and execs it. Services keep
-running. Exits 64 when the running instance does not support re-exec.
+running. The connection drops at the exec; this command then reconnects until the new image
+answers (within --timeout) and checks that its re-exec generation went up.
+
+Exits 0 when the new image answers, 70 when the instance refused (the new image did not start; the
+old one carries on), 64 when it does not support re-exec, 71 when the socket cannot be reached.
 
 Options:
 ${commonOptionsHelp}`;
 
 const absolute = z.string().startsWith("/", "PATH must be absolute");
+const statusSchema = z.object({ generation: z.number().int().min(0).optional(), pid: z.number().optional() }).loose();
 
 export const command: Command = {
   name: "reexec",
@@ -31,9 +37,51 @@ export const command: Command = {
       const p = absolute.safeParse(path);
       if (!p.success) throw new UsageError(`reexec: ${p.error.issues[0]!.message}, got ${JSON.stringify(path)}`);
     }
-    const r = await ask(a, path === undefined ? { op: "reexec" } : { op: "reexec", path });
-    if (a.json) out(JSON.stringify(r));
-    else out(r && typeof r === "object" ? `re-exec done\n${describeObject(r)}` : "re-exec done");
+    const socket = controlSocketPath(a.socket);
+    const deadline = performance.now() + a.timeoutMs;
+    const c = await ControlClient.connect(socket);
+    let result: unknown;
+    let before: z.infer<typeof statusSchema>;
+    try {
+      before = statusSchema.parse(await c.request({ op: "status" }, a.timeoutMs));
+      result = await c.request(path === undefined ? { op: "reexec" } : { op: "reexec", path }, a.timeoutMs);
+    } catch (e) {
+      // The connection dropping is what a successful exec looks like (our socket is close-on-exec).
+      if (!(e instanceof SysError && e.errno === "ECONNRESET")) throw e;
+      result = undefined;
+    } finally {
+      c.close();
+    }
+    if (result !== undefined) {
+      // The instance answered without exec'ing (its own report).
+      out(a.json ? JSON.stringify(result) : describeObject(result));
+      return 0;
+    }
+    const after = await waitForNewImage(socket, deadline);
+    const gen0 = before!.generation ?? 0;
+    const gen1 = after.generation ?? 0;
+    if (gen1 <= gen0) throw new SysError("reexec", "EAGAIN", 11, `${socket}: the instance answers again but its generation is still ${gen1} (was ${gen0})`);
+    if (a.json) out(JSON.stringify({ generation: gen1, previousGeneration: gen0, pid: after.pid ?? null }));
+    else out(`re-exec done: generation ${gen0} -> ${gen1}${after.pid !== undefined ? `, pid ${after.pid}` : ""}`);
     return 0;
   },
 };
+
+/** Reconnects until the new image answers `status` (ECONNREFUSED/ENOENT while it starts). */
+async function waitForNewImage(socket: string, deadline: number): Promise<z.infer<typeof statusSchema>> {
+  let last: unknown = null;
+  while (performance.now() < deadline) {
+    try {
+      const c = await ControlClient.connect(socket, Math.max(1, deadline - performance.now()));
+      try {
+        return statusSchema.parse(await c.request({ op: "status" }, Math.max(1, deadline - performance.now())));
+      } finally {
+        c.close();
+      }
+    } catch (e) {
+      last = e;
+      await Bun.sleep(50);
+    }
+  }
+  throw new SysError("reexec", "ETIMEDOUT", 110, `${socket}: the new image did not answer in time`, { cause: last });
+}

@@ -43,6 +43,11 @@ export interface ControlTarget {
   checkpoint?(): Promise<unknown>;
   /** Requests an orderly shutdown; returns at once (the server answers before the machine goes down). */
   shutdown(mode: "poweroff" | "reboot"): void;
-  /** Live re-exec into `path` (default: the running executable). */
+  /**
+   * Live re-exec into `path` (default: the running executable). Rejects when the new image is
+   * refused (it does not answer --version) or execve fails: the running image carries on and the
+   * caller gets the error. On success it never settles: the image is replaced, this connection
+   * (close-on-exec) drops, and the client reconnects to the new image and compares `generation`.
+   */
   reexec?(path?: string): Promise<unknown>;
 }

@@ -1,7 +1,7 @@
 // The operator subcommands as separate processes against a real server: human output, --json, exit codes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import type { ControlServer } from "../../src/control/server.ts";
+import { ControlServer } from "../../src/control/server.ts";
 import { bun, FullTarget, startServer, StubTarget } from "./harness.ts";
 
 let server: ControlServer;
@@ -91,6 +91,48 @@ describe("operator CLI", () => {
     const n = await cli("reexec", "command", "--socket", barePath);
     expect(n.code).toBe(64);
     expect(n.err).toContain("not_supported");
+  });
+
+  test("reexec whose exec drops the connection reconnects to the new image and reports the generation change", async () => {
+    const gen = (n: number) => {
+      const t = new StubTarget();
+      const base = t.status.bind(t);
+      t.status = () => ({ ...base(), generation: n });
+      return t;
+    };
+    const old = gen(4) as StubTarget & { reexec?: (p?: string) => Promise<unknown> };
+    const first = startServer(old);
+    let next: ControlServer | null = null;
+    old.reexec = () => {
+      // What an exec looks like from outside: every fd closes, the socket is gone, a new image listens later.
+      first.server.close();
+      setTimeout(() => (next = new ControlServer({ target: gen(5), path: first.path })), 300);
+      return new Promise(() => {});
+    };
+    try {
+      const r = await cli("reexec", "command", "--socket", first.path, "--json");
+      expect(r.err).toBe("");
+      expect(JSON.parse(r.out)).toEqual({ generation: 5, previousGeneration: 4, pid: process.pid });
+      expect(r.code).toBe(0);
+    } finally {
+      first.server.close();
+      (next as ControlServer | null)?.close();
+    }
+  });
+
+  test("reexec refused by the instance (the new image does not start) exits 70 with the reason", async () => {
+    const t = new StubTarget() as StubTarget & { reexec?: (p?: string) => Promise<unknown> };
+    t.reexec = async (p) => {
+      throw new Error(`${p}: --version exited with status 127`);
+    };
+    const s = startServer(t);
+    try {
+      const r = await cli("reexec", "command", "/nonexistent/vector-boot", "--socket", s.path);
+      expect(r.code).toBe(70);
+      expect(r.err).toContain("failed: Error: /nonexistent/vector-boot: --version exited with status 127");
+    } finally {
+      s.server.close();
+    }
   });
 
   test("no server at the socket path exits 71 and says where it looked", async () => {
