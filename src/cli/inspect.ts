@@ -1,0 +1,147 @@
+// `vector-boot inspect FILE [--json]`: a gguf-dump for GGUF files, RTS packages and executables with an embedded model.
+import { closeSync, openSync, readSync } from "node:fs";
+import { z } from "zod";
+import { GGUF_VALUE_TYPE_NAMES, type GgufFile, type GgufValue, readGguf, toJsonValue } from "../gguf/index.ts";
+import { setLogLevel } from "../log.ts";
+import { UsageError } from "../errors.ts";
+import { isRtsMagic } from "../rts/format.ts";
+import { type ModelSource, openModelSource } from "../rts/model-source.ts";
+import { fileSize, mapFileReadOnly } from "../sys/mmap.ts";
+import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
+import { type Command, wantsHelp } from "./command.ts";
+
+const help = `Usage: vector-boot inspect FILE [--json] [--max-items N]
+
+Shows a GGUF model like gguf-dump: the header (version, byte order, alignment, where the data
+section starts), every metadata key with its type and value, and every tensor with its ggml type,
+shape (ggml order, fastest dimension first), absolute byte offset and size. FILE is a .gguf, an
+RTS package (its tensor section is shown) or a vector-boot executable with an embedded model.
+The file is mapped read-only and parsed strictly; a malformed GGUF exits 2 naming the field and
+the byte offset.
+
+Options:
+  --json          one JSON object: { path, origin, modelOffset, version, littleEndian, alignment,
+                  byteLength, tensorInfoEnd, dataOffset, metadata: { key: { type, itemType?, value } },
+                  tensors: [{ name, type, typeId, ne, nElements, offset, relOffset, size }] }
+                  (offsets are absolute in the GGUF; add modelOffset for the position in FILE)
+  --max-items N   array items shown per metadata key (default 8 in text, all in JSON)
+  -h, --help      this text
+
+Examples:
+  vector-boot inspect dist/vectorland.gguf
+  vector-boot inspect --json model.rts | jq '.tensors[] | select(.type == "Q8_0")'`;
+
+const schema = z.object({
+  json: z.boolean().optional(),
+  "max-items": z.string().regex(/^\d+$/, "must be a non-negative integer").optional(),
+  positionals: z.array(nonEmpty).length(1, "exactly one FILE"),
+});
+
+function head(path: string): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (cause) {
+    throw new UsageError(`inspect: cannot open ${path}: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    const b = new Uint8Array(4);
+    return b.subarray(0, readSync(fd, b, 0, 4, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** RTS package: its tensor section; ELF: the embedded model; anything else is read as a GGUF (and refused by its magic if not one). */
+function open(path: string): ModelSource {
+  const h = head(path);
+  if (isRtsMagic(h)) return openModelSource({ path });
+  if (h.length === 4 && h[0] === 0x7f && h[1] === 0x45 && h[2] === 0x4c && h[3] === 0x46) {
+    return openModelSource({ exePath: path, fallbackPath: null });
+  }
+  if (fileSize(path) === 0) return { bytes: new Uint8Array(0), origin: "gguf", path, offset: 0, size: 0, unmap() {} };
+  const m = mapFileReadOnly(path);
+  return { bytes: m.bytes, origin: "gguf", path, offset: 0, size: m.length, unmap: () => m.unmap() };
+}
+
+function typeLabel(v: GgufValue): string {
+  return v.type === 9 ? `[${GGUF_VALUE_TYPE_NAMES[v.itemType]}]` : GGUF_VALUE_TYPE_NAMES[v.type]!;
+}
+
+function show(x: unknown): string {
+  return typeof x === "string" ? JSON.stringify(x) : String(x);
+}
+
+function valueText(v: GgufValue, maxItems: number): string {
+  if (v.type !== 9) return show(v.value);
+  const arr = v.value as ArrayLike<unknown>;
+  const items: string[] = [];
+  for (let i = 0; i < Math.min(arr.length, maxItems); i++) items.push(show(arr[i]));
+  return `[${items.join(", ")}${arr.length > maxItems ? `, ... ${arr.length - maxItems} more` : ""}]`;
+}
+
+function jsonReport(g: GgufFile, path: string, origin: string, modelOffset: number, maxItems: number): string {
+  const metadata: Record<string, unknown> = {};
+  for (const [k, v] of g.metadata) {
+    let value = toJsonValue(v);
+    if (Array.isArray(value) && value.length > maxItems) value = value.slice(0, maxItems);
+    metadata[k] = v.type === 9
+      ? { type: "ARRAY", itemType: GGUF_VALUE_TYPE_NAMES[v.itemType], count: (v.value as ArrayLike<unknown>).length, value }
+      : { type: GGUF_VALUE_TYPE_NAMES[v.type], value };
+  }
+  const tensors = g.tensors.map((t) => ({
+    name: t.name, type: t.typeName, typeId: t.type, ne: t.ne, nElements: t.nElements, offset: t.absOffset, relOffset: t.relOffset, size: t.nBytes,
+  }));
+  return JSON.stringify({
+    path, origin, modelOffset, version: g.version, littleEndian: g.littleEndian, alignment: g.alignment, byteLength: g.byteLength,
+    tensorInfoEnd: g.tensorInfoEnd, dataOffset: g.dataOffset, metadata, tensors,
+  });
+}
+
+function textReport(g: GgufFile, path: string, origin: string, modelOffset: number, maxItems: number): string[] {
+  const lines = [
+    `${path}: GGUF v${g.version}, ${g.littleEndian ? "little" : "big"}-endian, alignment ${g.alignment}, ${g.byteLength} bytes` +
+      (origin === "gguf" ? "" : ` (${origin} model at byte ${modelOffset})`),
+    `* header: tensor infos end at ${g.tensorInfoEnd}, data section at ${g.dataOffset}`,
+    `* ${g.metadata.size} key/value pair(s)`,
+  ];
+  let i = 0;
+  for (const [k, v] of g.metadata) {
+    const n = v.type === 9 ? (v.value as ArrayLike<unknown>).length : 1;
+    lines.push(`${String(++i).padStart(6)}: ${typeLabel(v).padEnd(10)} | ${String(n).padStart(8)} | ${k} = ${valueText(v, maxItems)}`);
+  }
+  lines.push(`* ${g.tensors.length} tensor(s)`);
+  if (g.tensors.length > 0) {
+    lines.push(`${"#".padStart(6)}  ${"elements".padStart(12)} | ${"shape (ne)".padEnd(26)} | ${"type".padEnd(7)} | ${"offset".padStart(12)} | ${"size".padStart(12)} | name`);
+  }
+  g.tensors.forEach((t, j) => {
+    const shape = t.ne.map((d) => String(d).padStart(5)).join(", ");
+    lines.push(`${String(j + 1).padStart(6)}: ${String(t.nElements).padStart(12)} | ${shape.padEnd(26)} | ${t.typeName.padEnd(7)} | ${String(t.absOffset).padStart(12)} | ${String(t.nBytes).padStart(12)} | ${t.name}`);
+  });
+  return lines;
+}
+
+export const command: Command = {
+  name: "inspect",
+  summary: "show a GGUF (or an RTS package's / executable's model): header, metadata, tensors (--json)",
+  help,
+  async run(args) {
+    if (wantsHelp(args)) {
+      out(help);
+      return 0;
+    }
+    const a = parseCommandArgs("inspect", args, { json: { type: "boolean" }, "max-items": { type: "string" } }, schema);
+    const file = a.positionals[0]!;
+    const maxItems = a["max-items"] !== undefined ? Number(a["max-items"]) : a.json ? Number.MAX_SAFE_INTEGER : 8;
+    setLogLevel("error");
+    const src = open(file);
+    try {
+      const g = readGguf(src.bytes);
+      if (a.json) out(jsonReport(g, file, src.origin, src.offset, maxItems));
+      else for (const line of textReport(g, file, src.origin, src.offset, maxItems)) out(line);
+    } finally {
+      src.unmap();
+    }
+    return 0;
+  },
+};

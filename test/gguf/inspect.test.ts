@@ -1,0 +1,78 @@
+// `vector-boot inspect`: real processes on the fixtures, JSON against the .json files, exit codes for bad input.
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fixtureBytes, fixturePath } from "./helpers.ts";
+
+const root = resolve(import.meta.dir, "../..");
+const dir = mkdtempSync(join(tmpdir(), "vb-inspect-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function inspect(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const p = Bun.spawn([process.execPath, join(root, "test/gguf/run-inspect.ts"), ...args], { stdout: "pipe", stderr: "pipe", cwd: root });
+  const timer = setTimeout(() => p.kill(), 20_000);
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+test("--json reports the header, typed metadata and every tensor's type, shape, absolute offset and size", async () => {
+  for (const name of ["ref-s1-a4096", "ref-s1-big-endian"]) {
+    const r = await inspect("--json", fixturePath(`${name}.gguf`));
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    const exp = await Bun.file(fixturePath(`${name}.json`)).json();
+    expect(j.alignment).toBe(exp.alignment);
+    expect(j.littleEndian).toBe(exp.endian === "LITTLE");
+    expect(j.version).toBe(3);
+    expect(j.tensors.map((t: { name: string; type: string; ne: number[]; offset: number }) => [t.name, t.type, t.ne, t.offset]))
+      .toEqual(exp.tensors.map((t: { name: string; type: string; ne: number[]; absolute_offset: number }) => [t.name, t.type, t.ne, t.absolute_offset]));
+    for (const [k, v] of Object.entries(exp.metadata)) {
+      if (typeof v === "number") expect(j.metadata[k].value).toBeCloseTo(v, 6);
+      else expect(j.metadata[k].value).toEqual(v);
+    }
+  }
+});
+
+test("text output lists every key with its type and every tensor line", async () => {
+  const r = await inspect(fixturePath("hyllama-dummy.gguf"));
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("GGUF v3, little-endian, alignment 32");
+  expect(r.stdout).toMatch(/UINT64\s+\|\s+1 \| some\.parameter\.uint64 = 1311768467463790320/);
+  expect(r.stdout).toMatch(/\[STRING\]\s+\|\s+3 \| some\.parameter\.arr\.str = \["hello", "world", "!"\]/);
+  expect(r.stdout.split("\n").filter((l) => / F32 .*\| tensor_\d$/.test(l)).length).toBe(10);
+});
+
+test("long arrays are elided in text and capped by --max-items in JSON", async () => {
+  const r = await inspect(fixturePath("llama.cpp-vocab-llama-spm.gguf"));
+  expect(r.stdout).toMatch(/tokenizer\.ggml\.tokens = \[.*\.\.\. 31992 more\]/);
+  const j = JSON.parse((await inspect("--json", "--max-items", "3", fixturePath("llama.cpp-vocab-llama-spm.gguf"))).stdout);
+  expect(j.metadata["tokenizer.ggml.tokens"].value.length).toBe(3);
+  expect(j.metadata["tokenizer.ggml.tokens"].count).toBe(32000);
+});
+
+test("a malformed GGUF exits 2 and names the field and byte offset", async () => {
+  const bytes = (await fixtureBytes("ref-s1-a32.gguf")).slice();
+  new DataView(bytes.buffer).setBigUint64(8, 1n << 60n, true); // tensor_count
+  const path = join(dir, "bad.gguf");
+  writeFileSync(path, bytes);
+  const r = await inspect(path);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain("GGUF tensor_count at byte 8");
+});
+
+test("a file that is not a GGUF exits 2 naming the magic; an empty file too", async () => {
+  const path = join(dir, "text.txt");
+  writeFileSync(path, "hello world");
+  expect((await inspect(path)).stderr).toContain("GGUF magic at byte 0");
+  writeFileSync(join(dir, "empty"), "");
+  expect((await inspect(join(dir, "empty"))).code).toBe(2);
+});
+
+test("--help exits 0; an unknown flag or a missing file is a usage error (64)", async () => {
+  expect((await inspect("--help")).stdout).toContain("Usage: vector-boot inspect FILE");
+  expect((await inspect("--frobnicate", "x")).code).toBe(64);
+  expect((await inspect()).code).toBe(64);
+  expect((await inspect(join(dir, "missing.gguf"))).code).toBe(64);
+});
