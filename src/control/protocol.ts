@@ -66,9 +66,20 @@ export const responseSchema = z.discriminatedUnion("ok", [
   z.object({ id: requestId.nullable(), ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
 ]);
 
-/** One response line (JSON without newlines, then "\n"). */
+/** Typed arrays become arrays, bigints numbers (strings beyond 2^53): results may come straight from the runtime. */
+function jsonSafe(_key: string, v: unknown): unknown {
+  if (typeof v === "bigint") return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => jsonSafe("", x));
+  return v;
+}
+
+/** One response line (JSON without newlines, then "\n"). A result that cannot be encoded (a cycle) becomes a `failed` error. */
 export function encodeResponse(r: ControlResponse): string {
-  return `${JSON.stringify(r)}\n`;
+  try {
+    return `${JSON.stringify(r, jsonSafe)}\n`;
+  } catch (e) {
+    return `${JSON.stringify(errorResponse(r.id, "failed", `result not serialisable: ${(e as Error).message}`))}\n`;
+  }
 }
 
 export function errorResponse(id: string | number | null, code: ErrorCode, message: string): ControlResponse {

@@ -110,6 +110,19 @@ describe("control requests", () => {
     expect((await roundTrip(s.path, { op: "ping" })).ok).toBe(true);
   });
 
+  test("typed arrays and bigints in a result are sent as JSON numbers; a cyclic result is a failed response", async () => {
+    const t = new StubTarget();
+    const s = startServer(t);
+    server = s.server;
+    t.stats = () => ({ output: new Float32Array([0.5, 1.5]), seq: 42n, huge: 2n ** 60n });
+    expect((await roundTrip(s.path, { op: "stats" })).result).toEqual({ output: [0.5, 1.5], seq: 42, huge: "1152921504606846976" });
+    const cyc: Record<string, unknown> = {};
+    cyc.self = cyc;
+    t.stats = () => cyc;
+    expect(await roundTrip(s.path, { id: 5, op: "stats" })).toMatchObject({ id: 5, ok: false, error: { code: "failed" } });
+    expect((await roundTrip(s.path, { op: "ping" })).ok).toBe(true);
+  });
+
   test("pipelined requests on one connection are answered in order while a slow stop is in progress", async () => {
     const t = new StubTarget();
     t.stopDelayMs = 200;
