@@ -69,8 +69,11 @@ export class MetabolicDaemon {
     const startedAt = monoMs();
     w.addEventListener("message", (e: MessageEvent) => this.onMessage(e.data));
     w.addEventListener("error", (e: Event) => {
+      // Bun formats the message with a source excerpt; keep the "error: ..." line and the first frame.
       const msg = (e as ErrorEvent).message ?? String(e);
-      log.error("metabolic worker crashed", { error: msg.split("\n").find((l) => l.includes("rror")) ?? msg.slice(0, 200) });
+      const lines = msg.split("\n").map((l) => l.trim());
+      const at = lines.findIndex((l) => /^(\w*error|\w+Error):/i.test(l));
+      log.error("metabolic worker crashed", { error: at >= 0 ? lines.slice(at, at + 2).join(" ") : msg.slice(0, 300) });
     });
     w.addEventListener("close", (e: Event) => {
       if (this.worker !== w) return;

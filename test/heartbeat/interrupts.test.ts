@@ -1,0 +1,110 @@
+// Real services raise neural interrupts within a few beats and the configured action happens.
+import { afterEach, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Heartbeat } from "../../src/heartbeat/heartbeat.ts";
+import type { CortexModel } from "../../src/heartbeat/cortex-adapter.ts";
+import { NeuralRuntime } from "../../src/neural/runtime.ts";
+import { cpuTicks, modelFrom, procState, startSupervisor, testModel, waitFor } from "./helpers.ts";
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function run(opts: ConstructorParameters<typeof Heartbeat>[0]): Heartbeat {
+  const hb = new Heartbeat(opts);
+  hb.start();
+  cleanups.push(() => hb.stop());
+  return hb;
+}
+
+function services(list: Parameters<typeof startSupervisor>[0]) {
+  const s = startSupervisor(list);
+  cleanups.push(() => s.close());
+  return s.sup;
+}
+
+const spinner = ["sh", "-c", "while :; do :; done"];
+const actions = (hb: Heartbeat, action: string) => hb.records().filter((r) => r.kind === "action" && r.action === action);
+
+test("a service spinning the CPU raises the test model's interrupt within a few beats and is throttled by SIGSTOP/SIGCONT", async () => {
+  const sup = services([{ name: "spin", argv: spinner }]);
+  const model = testModel([{ name: "svc0_cpu", input: "svc.0.cpu", fireAt: 0.4, scale: 0.2 }]);
+  let beatAtRaise = -1;
+  const hb = run({ periodMs: 50, model, services: sup, config: { watchdog: false, smoothing_ms: 100, interrupts: { svc0_cpu: { action: "throttle", duty: 0.1, duty_period_ms: 100, hold_ms: 60_000 } } } });
+  await waitFor("the interrupt", () => hb.stats().interrupts[0]!.raised > 0, 5000);
+  beatAtRaise = hb.stats().beats;
+  expect(beatAtRaise).toBeLessThan(40); // a few beats: sampling (50 ms) + smoothing (100 ms) + the beat
+  const raised = hb.records().find((r) => r.kind === "raised")!;
+  expect(raised.causes![0]!.input).toBe("svc.0.cpu"); // logged with the input that caused it
+  await waitFor("a throttle action", () => actions(hb, "throttle").length > 0, 2000);
+  const pid = sup.list()[0]!.pid!;
+  expect(actions(hb, "throttle")[0]!.target).toBe("spin");
+  let seenStopped = false;
+  const end = performance.now() + 3000;
+  while (!seenStopped && performance.now() < end) {
+    seenStopped = (await procState(pid)) === "T";
+    await new Promise((r) => setTimeout(r, 7));
+  }
+  expect(seenStopped).toBe(true);
+  // Throttled to 10%: well under half a core over one second, whatever else the host runs.
+  const t0 = await cpuTicks(pid);
+  await new Promise((r) => setTimeout(r, 1000));
+  expect((await cpuTicks(pid)) - t0).toBeLessThan(40);
+  // Stopping the heartbeat never leaves a service stopped.
+  await hb.stop();
+  await new Promise((r) => setTimeout(r, 50));
+  expect(await procState(pid)).not.toBe("T");
+}, 20_000);
+
+test("a service allocating memory raises the RSS interrupt and is restarted by the supervisor", async () => {
+  const alloc = "const a = []; setInterval(() => { if (a.length < 20) a.push(Buffer.alloc(20 << 20, 1)); }, 25);";
+  const sup = services([{ name: "hog", argv: [process.execPath, "-e", alloc], restart: "always" }]);
+  const model = testModel([{ name: "svc0_rss", input: "svc.0.rss_mib", fireAt: 200, scale: 50 }]);
+  await waitFor("the service to run", () => sup.list()[0]!.pid !== null);
+  const firstPid = sup.list()[0]!.pid;
+  const hb = run({ periodMs: 50, model, services: sup, config: { watchdog: false, interrupts: { svc0_rss: { action: "restart" } } } });
+  await waitFor("the RSS interrupt", () => hb.stats().interrupts[0]!.raised > 0, 10_000);
+  const raised = hb.records().find((r) => r.kind === "raised")!;
+  expect(raised.causes![0]!.input).toBe("svc.0.rss_mib");
+  expect(raised.causes![0]!.value).toBeGreaterThanOrEqual(150);
+  await waitFor("the restart to complete", () => actions(hb, "restart done").length > 0, 10_000);
+  await waitFor("a new process", () => sup.list()[0]!.pid !== null && sup.list()[0]!.pid !== firstPid, 5000);
+  expect(await procState(firstPid!)).toBeNull(); // the allocating process is gone (and reaped)
+  expect(actions(hb, "restart")[0]!.target).toBe("hog");
+}, 30_000);
+
+/** The default model: the built dist/vectorland.gguf when present, else the same design from the builder. */
+async function defaultModel(): Promise<CortexModel> {
+  const gguf = join(import.meta.dir, "../../dist/vectorland.gguf");
+  if (existsSync(gguf)) {
+    const rt = new NeuralRuntime();
+    await rt.init(gguf);
+    return rt;
+  }
+  return modelFrom({});
+}
+
+test("with the default model, a service leaving zombies raises `zombies` and the configured stop happens", async () => {
+  const argv = ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 0 & done; exec sleep 60"];
+  const sup = services([{ name: "zombie-maker", argv, restart: "never" }]);
+  const hb = run({ periodMs: 50, model: await defaultModel(), services: sup, config: { watchdog: false, interrupts: { zombies: { action: "stop", target: "zombie-maker" } } } });
+  await waitFor("the zombies interrupt", () => hb.stats().interrupts.find((i) => i.name === "zombies")!.raised > 0, 5000);
+  const raised = hb.records().find((r) => r.kind === "raised" && r.interrupt === "zombies")!;
+  expect(raised.causes![0]!.input).toBe("procs.zombies");
+  expect(raised.causes![0]!.value).toBeGreaterThanOrEqual(8);
+  await waitFor("the stop", () => actions(hb, "stop done").length > 0, 5000);
+  expect(sup.list()[0]!.state).toBe("stopped");
+}, 20_000);
+
+test("with the default model, two CPU spinners raise `cpu_pressure` and the busiest service is throttled", async () => {
+  const sup = services([{ name: "spin-a", argv: spinner }, { name: "spin-b", argv: spinner }]);
+  const hb = run({ periodMs: 50, model: await defaultModel(), services: sup, config: { watchdog: false, interrupts: { cpu_pressure: { action: "throttle", target: "top_cpu", duty: 0.2, hold_ms: 60_000 } } } });
+  await waitFor("cpu_pressure", () => hb.stats().interrupts.find((i) => i.name === "cpu_pressure")!.raised > 0, 10_000);
+  const raised = hb.records().find((r) => r.kind === "raised" && r.interrupt === "cpu_pressure")!;
+  expect(["cpu.total", "psi.cpu.some_avg10"]).toContain(raised.causes![0]!.input);
+  await waitFor("the throttle", () => actions(hb, "throttle").length > 0, 2000);
+  expect(["spin-a", "spin-b"]).toContain(actions(hb, "throttle")[0]!.target!);
+  await waitFor("the worker to confirm it", () => actions(hb, "throttle done by worker").some((a) => a.ok === true), 2000);
+}, 20_000);

@@ -1,0 +1,88 @@
+// Heartbeat life cycle (state x event table), watchdog petting and magic close, model/layout agreement.
+import { expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ModelError } from "../../src/errors.ts";
+import { heartbeatConfigSchema } from "../../src/heartbeat/heartbeat-config.ts";
+import { heartbeatStep } from "../../src/heartbeat/heartbeat-machine.ts";
+import { Heartbeat } from "../../src/heartbeat/heartbeat.ts";
+import { InterruptBank } from "../../src/heartbeat/interrupts.ts";
+import { modelFrom, waitFor } from "./helpers.ts";
+
+test("the state table ignores ticks after stop, and stop from idle settles without starting anything", () => {
+  expect(heartbeatStep("idle", "stop")).toEqual({ state: "stopped", effects: ["settle"], ignored: false });
+  expect(heartbeatStep("idle", "tick").ignored).toBe(true);
+  expect(heartbeatStep("running", "stop").effects).toEqual(["cancel-timer", "stop-worker", "disarm-watchdog"]);
+  expect(heartbeatStep("stopping", "tick")).toEqual({ state: "stopping", effects: [], ignored: false });
+  expect(heartbeatStep("stopping", "stopped").state).toBe("stopped");
+  expect(heartbeatStep("stopped", "start").state).toBe("running");
+});
+
+test("hysteresis: an interrupt raised at the threshold stays raised until the score falls below threshold - hysteresis", () => {
+  const bank = new InterruptBank(["a"], Float32Array.of(0.5), Float32Array.of(0.2));
+  const seq = [0.49, 0.5, 0.35, 0.31, 0.3, 0.29, 0.45, 0.5, Number.NaN];
+  const edges = seq.map((s, i) => bank.update(Float32Array.of(s), i).map((e) => e.kind).join());
+  expect(edges).toEqual(["", "raised", "", "", "", "cleared", "", "raised", "cleared"]);
+  expect(bank.counts[0]).toBe(2);
+});
+
+test("the watchdog device is petted every beat and disarmed with the magic 'V' at stop", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vb-wd-"));
+  const dev = join(dir, "watchdog");
+  writeFileSync(dev, "");
+  try {
+    const hb = new Heartbeat({ periodMs: 10, config: { watchdog: dev } });
+    hb.start();
+    await waitFor("20 beats", () => hb.stats().beats >= 20);
+    await hb.stop();
+    const s = hb.stats();
+    const bytes = readFileSync(dev, "latin1");
+    expect(s.watchdog.pets).toBe(s.beats);
+    expect(bytes).toBe(`${"\0".repeat(s.beats)}V`);
+    expect(s.watchdog.armed).toBe(false);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test("a missing watchdog device is not an error: beats run without it", async () => {
+  const hb = new Heartbeat({ periodMs: 10, config: { watchdog: "/nonexistent/watchdog" } });
+  hb.start();
+  await waitFor("beats", () => hb.stats().beats >= 3);
+  await hb.stop();
+  expect(hb.stats().watchdog).toEqual({ armed: false, pets: 0 });
+  expect(hb.stats().errors).toBe(0);
+});
+
+test("a model whose cortex layout names a field hw.mmio does not have is refused before the heartbeat starts", () => {
+  const model = modelFrom({
+    cortexInputs: [{ name: "cpu.total", unit: "fraction 0..1", min: 0, max: 1 }, { name: "gpu.temperature", unit: "C", min: 0, max: 200 }],
+    interrupts: [{ name: "x", terms: [{ input: "cpu.total", fireAt: 0.9, scale: 0.1 }], threshold: 0.5, hysteresis: 0.1 }],
+    cortexHidden: 2, maxPixels: 4, pixelHidden: [8], pixelOutputs: 4,
+  });
+  expect(() => new Heartbeat({ periodMs: 100, model })).toThrow(ModelError);
+  expect(() => new Heartbeat({ periodMs: 100, model })).toThrow(/gpu\.temperature/);
+});
+
+test("the config schema rejects an unknown action and fills defaults", () => {
+  expect(heartbeatConfigSchema.safeParse({ interrupts: { cpu_pressure: { action: "reboot" } } }).success).toBe(false);
+  expect(heartbeatConfigSchema.safeParse({ surprise: 1 }).success).toBe(false);
+  const c = heartbeatConfigSchema.parse({ interrupts: { zombies: { action: "stop" } } });
+  expect(c.interrupts.zombies).toEqual({ action: "stop", target: "cause", duty: 0.2, duty_period_ms: 100, hold_ms: 5000, repeat_ms: 0 });
+  expect(c.watchdog).toBe("/dev/watchdog");
+});
+
+test("stop() is idempotent and start() after stop() beats again", async () => {
+  const hb = new Heartbeat({ periodMs: 10, config: { watchdog: false } });
+  hb.start();
+  await waitFor("beats", () => hb.stats().beats >= 3);
+  await Promise.all([hb.stop(), hb.stop()]);
+  expect(hb.currentState).toBe("stopped");
+  const n = hb.stats().beats;
+  await Bun.sleep(50);
+  expect(hb.stats().beats).toBe(n);
+  hb.start();
+  await waitFor("more beats", () => hb.stats().beats >= n + 3);
+  await hb.stop();
+});

@@ -1,0 +1,73 @@
+// The metabolic worker: a crash (uncaught throw inside it) is logged and restarted while the beat goes on.
+import { afterEach, expect, test } from "bun:test";
+import { setLogSink } from "../../src/log.ts";
+import { Heartbeat } from "../../src/heartbeat/heartbeat.ts";
+import { procState, startSupervisor, waitFor } from "./helpers.ts";
+
+const lines: string[] = [];
+afterEach(() => {
+  setLogSink(null);
+  lines.length = 0;
+});
+
+test("throwing inside the metabolic worker does not stop the beat; the worker is restarted and the crash logged", async () => {
+  setLogSink((l) => lines.push(l));
+  const hb = new Heartbeat({ periodMs: 20, config: { watchdog: false, sample_ms: 20 } });
+  hb.start();
+  try {
+    await waitFor("first samples", () => hb.stats().metabolic.samples >= 3);
+    const before = hb.stats();
+    hb.metabolic.crashWorker("injected by the test");
+    await waitFor("the restart", () => hb.stats().metabolic.workerStarts === 2, 5000);
+    await waitFor("samples from the new worker", () => hb.stats().metabolic.samples > before.metabolic.samples + 3, 5000);
+    const after = hb.stats();
+    expect(after.metabolic.workerCrashes).toBe(1);
+    expect(after.state).toBe("running");
+    expect(after.beats).toBeGreaterThan(before.beats);
+    expect(after.errors).toBe(0);
+    // Beats went on during the crash: their slots are consecutive (nothing was missed for it).
+    expect(after.missed).toBeLessThanOrEqual(2);
+    expect(lines.some((l) => l.includes("metabolic worker crashed") && l.includes("injected by the test"))).toBe(true);
+    expect(lines.some((l) => l.includes("metabolic worker exited; restarting"))).toBe(true);
+  } finally {
+    await hb.stop();
+  }
+}, 20_000);
+
+test("a service throttled when the worker crashes is resumed, then throttled again by the new worker", async () => {
+  const s = startSupervisor([{ name: "sleeper", argv: ["sleep", "30"] }]);
+  const hb = new Heartbeat({ periodMs: 20, services: s.sup, config: { watchdog: false } });
+  hb.start();
+  try {
+    await waitFor("the service", () => s.sup.list()[0]!.pid !== null);
+    const pid = s.sup.list()[0]!.pid!;
+    await waitFor("the worker", () => hb.stats().metabolic.samples > 0);
+    hb.metabolic.throttle("sleeper", pid, 0.01, 1000); // runs 10 ms of each second: almost always stopped
+    let stopped = false;
+    for (let i = 0; i < 100 && !stopped; i++) {
+      stopped = (await procState(pid)) === "T";
+      await Bun.sleep(10);
+    }
+    expect(stopped).toBe(true);
+    const states: (string | null)[] = [];
+    hb.metabolic.crashWorker("crash while throttling");
+    // The main thread sends SIGCONT as soon as the worker is gone; the new worker throttles again.
+    const end = performance.now() + 3000;
+    while (performance.now() < end && hb.stats().metabolic.workerStarts < 2) {
+      states.push(await procState(pid));
+      await Bun.sleep(2);
+    }
+    expect(hb.stats().metabolic.workerStarts).toBe(2);
+    expect(states).toContain("S"); // resumed (sleeping in nanosleep, not stopped) between the workers
+    expect(hb.stats().metabolic.throttled).toEqual(["sleeper"]);
+    let stoppedAgain = false;
+    for (let i = 0; i < 200 && !stoppedAgain; i++) {
+      stoppedAgain = (await procState(pid)) === "T";
+      await Bun.sleep(10);
+    }
+    expect(stoppedAgain).toBe(true);
+  } finally {
+    await hb.stop();
+    await s.close();
+  }
+}, 20_000);
