@@ -1,13 +1,15 @@
 // One feed-forward head (pixel or cortex): preallocated buffers, allocation-free forward pass.
 import type { HeadSpec } from "./architecture.ts";
 import { applyActivation } from "./activations.ts";
-import { matvec, type PreparedMatrix } from "./matvec.ts";
+import type { PreparedMatrix } from "./matvec.ts";
 
 /** Supplies a head with its weights; `generation` changes whenever any tensor data changes. */
 export interface WeightSource {
   readonly generation: number;
   matrix(name: string): PreparedMatrix;
   vector(name: string): Float32Array;
+  /** y = m x for the weight `name` (may split rows across worker threads). */
+  multiply(name: string, m: PreparedMatrix, x: Float32Array, y: Float32Array): void;
 }
 
 interface BoundLayer {
@@ -50,7 +52,7 @@ export class Head {
       const l = layers[i]!;
       const { w, b } = this.bound[i]!;
       const y = this.buffers[i]!;
-      matvec(w, input, y);
+      this.weights.multiply(l.weight, w, input, y);
       for (let r = 0; r < l.outputs; r++) y[r] = y[r]! + b[r]!;
       applyActivation(l.activation, y, l.outputs);
       input = y;

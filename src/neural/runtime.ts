@@ -3,6 +3,7 @@ import { InputError, ModelError, RuntimeInitError, VectorBootError } from "../er
 import { logger } from "../log.ts";
 import type { GgufValue } from "../gguf/index.ts";
 import { encodeModel } from "./export.ts";
+import { MatvecPool, type MatrixSource } from "./matvec-pool.ts";
 import { type KernelParameters, type LoadedModel, loadModel } from "./model.ts";
 import { encodePixels } from "./pixel-input.ts";
 import type { TensorDescription } from "./weights.ts";
@@ -13,6 +14,20 @@ const log = logger("neural");
 export interface MappedModel {
   readonly bytes: Uint8Array;
   unmap?(): void;
+  /** File the bytes are mapped from and the file offset of bytes[0]: lets worker threads map the same pages. */
+  readonly path?: string;
+  readonly offset?: number;
+}
+
+export interface RuntimeOptions {
+  /**
+   * Threads for large mat-vec products (the caller's plus workers); default: the CPU count, at most 4.
+   * Workers start only in `init()` and only for weights of at least `parallelMinBytes` that they can
+   * reach without a copy (a mapped file, or bytes in a SharedArrayBuffer). 1 disables them.
+   */
+  threads?: number;
+  /** Smallest weight matrix (bytes) worth splitting; default 1 MiB. */
+  parallelMinBytes?: number;
 }
 /** Model bytes, a path to a .gguf (or .rts) file, or a mapping handed over to the runtime. */
 export type ModelInput = Uint8Array | string | MappedModel;
@@ -52,10 +67,15 @@ export interface RuntimeStats {
   readonly privateBytes: number;
   readonly mutations: number;
   readonly errors: number;
+  /** Worker threads in use, and products split across them. */
+  readonly workers: number;
+  readonly parallelRuns: number;
 }
 
 interface Loaded {
   model: LoadedModel;
+  source: Uint8Array | MappedModel;
+  pool: MatvecPool | null;
   info: ModelInfo;
   unmap: (() => void) | null;
   mappedBytes: number;
@@ -64,12 +84,26 @@ interface Loaded {
 }
 
 export class NeuralRuntime {
+  private readonly threads: number;
+  private readonly parallelMinBytes: number;
   private cur: Loaded | null = null;
   private last: PixelResult | null = null;
   private stats = { loads: 0, loadMs: 0, executions: 0, executeMs: 0, cortexRuns: 0, cortexMs: 0, errors: 0 };
 
+  constructor(options: RuntimeOptions = {}) {
+    const cpus = typeof navigator !== "undefined" ? navigator.hardwareConcurrency : 1;
+    this.threads = Math.max(1, Math.min(64, Math.floor(options.threads ?? Math.min(4, cpus))));
+    this.parallelMinBytes = options.parallelMinBytes ?? 1 << 20;
+  }
+
   /** Loads a model (replacing any loaded one). Throws RuntimeInitError / ModelError, never later at first use. */
   async init(source: ModelInput): Promise<ModelInfo> {
+    const info = await this.initSource(source);
+    await this.startWorkers();
+    return info;
+  }
+
+  private async initSource(source: ModelInput): Promise<ModelInfo> {
     if (typeof source === "string") {
       let mapped: MappedModel & { size?: number };
       try {
@@ -111,6 +145,8 @@ export class NeuralRuntime {
     };
     this.cur = {
       model,
+      source,
+      pool: null,
       info,
       unmap,
       mappedBytes: fromFile || unmap ? bytes.byteLength : 0,
@@ -122,6 +158,49 @@ export class NeuralRuntime {
     this.stats.loadMs += ms;
     log.info("model loaded", { name: info.name, bytes: info.bytes, tensors: info.tensors, parameters: info.parameters, ms: ms.toFixed(2) });
     return info;
+  }
+
+  /** Starts the worker pool for the large weights of the loaded model that workers can reach without a copy. */
+  private async startWorkers(): Promise<void> {
+    const c = this.cur;
+    if (!c || this.threads < 2) return;
+    const src = c.source;
+    const bytes = src instanceof Uint8Array ? src : src.bytes;
+    const file = src instanceof Uint8Array ? null : src.path !== undefined && src.offset !== undefined ? { path: src.path, offset: src.offset } : null;
+    const shared = typeof SharedArrayBuffer !== "undefined" && bytes.buffer instanceof SharedArrayBuffer;
+    if (!file && !shared) return;
+    const page = file ? (await import("../sys/mmap.ts")).pageSize() : 1;
+    const { weights, spec } = c.model;
+    const wanted: { name: string; source: MatrixSource }[] = [];
+    for (const l of [...spec.pixel.layers, ...spec.cortex.layers]) {
+      const data = weights.baseBytes(l.weight);
+      if (data.byteLength < this.parallelMinBytes || weights.describe(l.weight).mutated) continue;
+      const rel = data.byteOffset - bytes.byteOffset;
+      if (file) {
+        const at = file.offset + rel;
+        const mapOffset = at - (at % page);
+        wanted.push({ name: l.weight, source: { kind: "file", path: file.path, mapOffset, mapLength: at - mapOffset + data.byteLength, byteOffset: at - mapOffset, byteLength: data.byteLength } });
+      } else {
+        wanted.push({ name: l.weight, source: { kind: "shared", buffer: bytes.buffer as SharedArrayBuffer, byteOffset: data.byteOffset, byteLength: data.byteLength } });
+      }
+    }
+    if (wanted.length === 0) return;
+    const maxCols = Math.max(...wanted.map((w) => weights.matrix(w.name).cols));
+    const maxRows = Math.max(...wanted.map((w) => weights.matrix(w.name).rows));
+    try {
+      const pool = await MatvecPool.start(this.threads - 1, maxCols, maxRows);
+      if (this.cur !== c) {
+        pool.close();
+        return;
+      }
+      const ids = new Map(wanted.map((w, i) => [w.name, i]));
+      await Promise.all(wanted.map((w, i) => pool.register(i, weights.matrix(w.name), w.source)));
+      weights.attachPool(pool, ids);
+      c.pool = pool;
+      log.info("mat-vec workers started", { workers: this.threads - 1, matrices: wanted.length });
+    } catch (err) {
+      log.warn("mat-vec workers unavailable; computing on one thread", { error: String(err) });
+    }
   }
 
   private need(): Loaded {
@@ -173,6 +252,10 @@ export class NeuralRuntime {
     const c = this.cur;
     this.cur = null;
     this.last = null;
+    if (c?.pool) {
+      c.model.weights.detachPool();
+      c.pool.close();
+    }
     if (c?.unmap) {
       try {
         c.unmap();
@@ -191,6 +274,8 @@ export class NeuralRuntime {
       modelBytes: c?.info.bytes ?? 0,
       privateBytes: c?.model.weights.privateBytes ?? 0,
       mutations: c?.model.weights.mutations ?? 0,
+      workers: c?.pool?.stats.broken === false ? c.pool.stats.workers : 0,
+      parallelRuns: c?.pool?.stats.parallelRuns ?? 0,
     };
   }
 

@@ -3,7 +3,8 @@ import { InputError } from "../errors.ts";
 import { KERNEL_PREFIX, type ModelTensorInfo } from "./architecture.ts";
 import { type BlockQuantizer, blockShape, decodeElements, encodeElements } from "./codec.ts";
 import type { WeightSource } from "./head.ts";
-import { type PreparedMatrix, prepareMatrix } from "./matvec.ts";
+import { matvec, type PreparedMatrix, prepareMatrix } from "./matvec.ts";
+import type { MatvecPool } from "./matvec-pool.ts";
 
 const typeNames: Record<number, string> = { 0: "F32", 1: "F16", 2: "Q4_0", 8: "Q8_0", 30: "BF16" };
 
@@ -43,6 +44,9 @@ export class WeightStore implements WeightSource {
   /** Bytes held in private copies. */
   privateBytes = 0;
   mutations = 0;
+  /** Worker pool and the pool ids of the matrices it runs (large weights only). */
+  private pool: MatvecPool | null = null;
+  private readonly poolIds = new Map<string, number>();
 
   constructor(
     infos: readonly ModelTensorInfo[],
@@ -109,6 +113,26 @@ export class WeightStore implements WeightSource {
     return t.vector;
   }
 
+  multiply(name: string, m: PreparedMatrix, x: Float32Array, y: Float32Array): void {
+    const id = this.pool ? this.poolIds.get(name) : undefined;
+    if (id === undefined) matvec(m, x, y);
+    else this.pool!.matvec(id, m, x, y);
+  }
+
+  /**
+   * Lets `pool` run the given weights. Private copies made by later mutations of those tensors live
+   * in SharedArrayBuffers so the workers can read them too.
+   */
+  attachPool(pool: MatvecPool, ids: ReadonlyMap<string, number>): void {
+    this.pool = pool;
+    for (const [k, v] of ids) this.poolIds.set(k, v);
+  }
+
+  detachPool(): void {
+    this.pool = null;
+    this.poolIds.clear();
+  }
+
   /** Decodes elements [offset, offset + count) of a tensor (a fresh array). */
   read(name: string, offset: number, count: number): Float32Array {
     const t = this.get(name);
@@ -135,8 +159,14 @@ export class WeightStore implements WeightSource {
     if (values.length === 0) return;
     blockShape(t.type);
     // encodeElements checks every value before it writes anything, so a refused mutation changes nothing.
-    const target = t.data === t.base ? t.base.slice() : t.data;
+    const poolId = this.pool ? this.poolIds.get(name) : undefined;
+    let target = t.data;
+    if (t.data === t.base) {
+      target = poolId === undefined ? new Uint8Array(t.base.byteLength) : new Uint8Array(new SharedArrayBuffer(t.base.byteLength));
+      target.set(t.base);
+    }
     encodeElements(t.type, target, elementOffset, values, this.quantize);
+    if (poolId !== undefined) this.pool!.invalidate(poolId);
     if (t.data === t.base) {
       t.data = target;
       this.privateBytes += target.byteLength;
@@ -145,6 +175,10 @@ export class WeightStore implements WeightSource {
     t.vector = null;
     this.mutations++;
     this.generation++;
+    if (poolId !== undefined) {
+      const buf = target.buffer as SharedArrayBuffer;
+      void this.pool!.register(poolId, this.matrix(name), { kind: "shared", buffer: buf, byteOffset: target.byteOffset, byteLength: target.byteLength });
+    }
   }
 
   /** Every tensor with its current bytes, in model order (for export). */

@@ -1,0 +1,77 @@
+// Row-split mat-vec across worker threads gives bit-identical outputs, before and after mutations, from a file or shared bytes.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { NeuralRuntime } from "../../src/neural/runtime.ts";
+import { seedPixels } from "./helpers.ts";
+
+const root = resolve(import.meta.dir, "../..");
+let dir = "";
+const models: Record<string, string> = {};
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "vb-parallel-"));
+  for (const type of ["F32", "Q8_0", "Q4_0"]) {
+    models[type] = join(dir, `${type}.gguf`);
+    const r = Bun.spawnSync([process.execPath, join(root, "scripts/gen-vectorland.ts"), "-o", models[type]!, "--type", type, "--pixel-hidden", "512,256", "--pixel-outputs", "40"], { stderr: "pipe", timeout: 30_000 });
+    if (r.exitCode !== 0) throw new Error(r.stderr.toString());
+  }
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const same = (a: Float32Array, b: Float32Array) => expect(Array.from(a)).toEqual(Array.from(b));
+
+describe("mat-vec worker pool", () => {
+  for (const type of ["F32", "Q8_0", "Q4_0"]) {
+    test(`${type}: a mapped file run on 2 threads gives the same outputs as 1 thread, also after a mutation`, async () => {
+      const path = models[type]!;
+      const before = readFileSync(path);
+      const par = new NeuralRuntime({ threads: 2, parallelMinBytes: 1024 });
+      const one = new NeuralRuntime({ threads: 1 });
+      await par.init(path);
+      await one.init(path);
+      try {
+        expect(par.getStats().workers).toBe(1);
+        same(par.executePixels(seedPixels).output, one.executePixels(seedPixels).output);
+        expect(par.getStats().parallelRuns).toBeGreaterThan(0);
+        for (const rt of [par, one]) rt.applyMutation("pixel.1.weight", 512 * 7 + 3, Float32Array.from([0.9, -0.9, 0.45]));
+        // Right after the mutation the workers still hold the old bytes: the product must not use them.
+        same(par.executePixels(seedPixels).output, one.executePixels(seedPixels).output);
+        await Bun.sleep(100);
+        const runs = par.getStats().parallelRuns;
+        same(par.executePixels(seedPixels).output, one.executePixels(seedPixels).output);
+        expect(par.getStats().parallelRuns).toBeGreaterThan(runs);
+      } finally {
+        par.cleanup();
+        one.cleanup();
+      }
+      expect(readFileSync(path).equals(before)).toBe(true);
+      expect(par.getStats().workers).toBe(0);
+    });
+  }
+
+  test("model bytes in a SharedArrayBuffer are shared with the workers without a copy", async () => {
+    const file = readFileSync(models.F32!);
+    const sab = new Uint8Array(new SharedArrayBuffer(file.byteLength));
+    sab.set(file);
+    const par = new NeuralRuntime({ threads: 3, parallelMinBytes: 1024 });
+    const one = new NeuralRuntime({ threads: 1 });
+    await par.init(sab);
+    one.initSync(new Uint8Array(file));
+    expect(par.getStats().workers).toBe(2);
+    same(par.executePixels([[1, 2, 3]]).output, one.executePixels([[1, 2, 3]]).output);
+    par.cleanup();
+  });
+
+  test("bytes in an ordinary ArrayBuffer, or matrices below the size limit, stay on one thread", async () => {
+    const rt = new NeuralRuntime({ threads: 2, parallelMinBytes: 1024 });
+    await rt.init(new Uint8Array(readFileSync(models.F32!)));
+    expect(rt.getStats().workers).toBe(0);
+    rt.cleanup();
+    const big = new NeuralRuntime({ threads: 2 });
+    await big.init(models.F32!);
+    expect(big.getStats().workers).toBe(0);
+    big.cleanup();
+  });
+});
