@@ -92,12 +92,6 @@ function meta<T extends z.ZodType>(md: ReadonlyMap<string, unknown>, key: string
   return r.data;
 }
 
-/** Element count of a tensor when its shape is [n] followed by ones; else null. */
-function vectorLength(ne: readonly (number | bigint)[]): number | null {
-  for (let i = 1; i < ne.length; i++) if (Number(ne[i]) !== 1) return null;
-  return ne.length === 0 ? null : Number(ne[0]);
-}
-
 function checkTensor(byName: Map<string, ModelTensorInfo>, name: string, shape: number[], what: string): ModelTensorInfo {
   const t = byName.get(name);
   if (!t) throw new ModelError(`vectorland model: tensor ${name} (${what}) is missing`);
@@ -176,7 +170,3 @@ export function parseVectorland(src: ModelParts): VectorlandSpec {
   return { modelName, pixel: { ...pixel, maxPixels, inputScale }, cortex: { ...cortex, inputLayout, outputNames } };
 }
 
-/** Vector length of a 1-D (or [n, 1, ...]) tensor, used for biases and kernel vectors. */
-export function tensorVectorLength(t: ModelTensorInfo): number | null {
-  return vectorLength(t.ne);
-}

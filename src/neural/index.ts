@@ -1,12 +1,6 @@
 // Public API of the neural runtime (re-exported by src/index.ts).
-export {
-  NeuralRuntime,
-  type MappedModel,
-  type ModelInput,
-  type ModelInfo,
-  type PixelResult,
-  type RuntimeStats,
-} from "./runtime.ts";
+export { NeuralRuntime } from "./runtime.ts";
+export type { MappedModel, ModelInfo, ModelInput, PixelResult, RuntimeOptions, RuntimeStats } from "./runtime-types.ts";
 export type { KernelParameters } from "./model.ts";
 export type { TensorDescription } from "./weights.ts";
 export type { Pixel, PixelInput } from "./pixel-input.ts";

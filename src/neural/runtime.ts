@@ -3,74 +3,14 @@ import { InputError, ModelError, RuntimeInitError, VectorBootError } from "../er
 import { logger } from "../log.ts";
 import type { GgufValue } from "../gguf/index.ts";
 import { encodeModel } from "./export.ts";
-import { MatvecPool, type MatrixSource } from "./matvec-pool.ts";
+import type { MatvecPool } from "./matvec-pool.ts";
+import { startPool } from "./runtime-workers.ts";
+import type { MappedModel, ModelInfo, ModelInput, PixelResult, RuntimeOptions, RuntimeStats } from "./runtime-types.ts";
 import { type KernelParameters, type LoadedModel, loadModel } from "./model.ts";
 import { encodePixels } from "./pixel-input.ts";
 import type { TensorDescription } from "./weights.ts";
 
 const log = logger("neural");
-
-/** A model already mapped by the caller (e.g. `openModelSource`); the runtime calls `unmap` at cleanup. */
-export interface MappedModel {
-  readonly bytes: Uint8Array;
-  unmap?(): void;
-  /** File the bytes are mapped from and the file offset of bytes[0]: lets worker threads map the same pages. */
-  readonly path?: string;
-  readonly offset?: number;
-}
-
-export interface RuntimeOptions {
-  /**
-   * Threads for large mat-vec products (the caller's plus workers); default: the CPU count, at most 4.
-   * Workers start only in `init()` and only for weights of at least `parallelMinBytes` that they can
-   * reach without a copy (a mapped file, or bytes in a SharedArrayBuffer). 1 disables them.
-   */
-  threads?: number;
-  /** Smallest weight matrix (bytes) worth splitting; default 1 MiB. */
-  parallelMinBytes?: number;
-}
-/** Model bytes, a path to a .gguf (or .rts) file, or a mapping handed over to the runtime. */
-export type ModelInput = Uint8Array | string | MappedModel;
-
-export interface ModelInfo {
-  readonly name: string;
-  readonly bytes: number;
-  readonly tensors: number;
-  readonly parameters: number;
-  readonly pixel: { readonly widths: readonly number[]; readonly activations: readonly string[]; readonly maxPixels: number };
-  readonly cortex: { readonly widths: readonly number[]; readonly activations: readonly string[]; readonly inputLayout: readonly string[]; readonly outputNames: readonly string[] };
-}
-
-export interface PixelResult {
-  /** Number of pixels executed. */
-  readonly pixels: number;
-  /** The pixel head's output vector (a copy owned by the caller). */
-  readonly output: Float32Array;
-  /** Index and value of the largest output. */
-  readonly top: { readonly index: number; readonly value: number };
-  readonly elapsedMs: number;
-}
-
-export interface RuntimeStats {
-  readonly loaded: boolean;
-  readonly loads: number;
-  readonly loadMs: number;
-  /** Pixel programs executed, and time spent in them. */
-  readonly executions: number;
-  readonly executeMs: number;
-  readonly cortexRuns: number;
-  readonly cortexMs: number;
-  /** Bytes of the current model that are mapped from a file (0 when given as bytes). */
-  readonly bytesMapped: number;
-  readonly modelBytes: number;
-  /** Bytes held in private copies of mutated tensors. */
-  readonly privateBytes: number;
-  readonly mutations: number;
-  readonly errors: number;
-  /** Worker threads in use, and products split across them. */
-  readonly workers: number;
-  readonly parallelRuns: number;
-}
 
 interface Loaded {
   model: LoadedModel;
@@ -164,43 +104,13 @@ export class NeuralRuntime {
   private async startWorkers(): Promise<void> {
     const c = this.cur;
     if (!c || this.threads < 2) return;
-    const src = c.source;
-    const bytes = src instanceof Uint8Array ? src : src.bytes;
-    const file = src instanceof Uint8Array ? null : src.path !== undefined && src.offset !== undefined ? { path: src.path, offset: src.offset } : null;
-    const shared = typeof SharedArrayBuffer !== "undefined" && bytes.buffer instanceof SharedArrayBuffer;
-    if (!file && !shared) return;
-    const page = file ? (await import("../sys/mmap.ts")).pageSize() : 1;
-    const { weights, spec } = c.model;
-    const wanted: { name: string; source: MatrixSource }[] = [];
-    for (const l of [...spec.pixel.layers, ...spec.cortex.layers]) {
-      const data = weights.baseBytes(l.weight);
-      if (data.byteLength < this.parallelMinBytes || weights.describe(l.weight).mutated) continue;
-      const rel = data.byteOffset - bytes.byteOffset;
-      if (file) {
-        const at = file.offset + rel;
-        const mapOffset = at - (at % page);
-        wanted.push({ name: l.weight, source: { kind: "file", path: file.path, mapOffset, mapLength: at - mapOffset + data.byteLength, byteOffset: at - mapOffset, byteLength: data.byteLength } });
-      } else {
-        wanted.push({ name: l.weight, source: { kind: "shared", buffer: bytes.buffer as SharedArrayBuffer, byteOffset: data.byteOffset, byteLength: data.byteLength } });
-      }
+    const pool = await startPool(c.model, c.source, this.threads - 1, this.parallelMinBytes);
+    if (!pool) return;
+    if (this.cur !== c) {
+      pool.close();
+      return;
     }
-    if (wanted.length === 0) return;
-    const maxCols = Math.max(...wanted.map((w) => weights.matrix(w.name).cols));
-    const maxRows = Math.max(...wanted.map((w) => weights.matrix(w.name).rows));
-    try {
-      const pool = await MatvecPool.start(this.threads - 1, maxCols, maxRows);
-      if (this.cur !== c) {
-        pool.close();
-        return;
-      }
-      const ids = new Map(wanted.map((w, i) => [w.name, i]));
-      await Promise.all(wanted.map((w, i) => pool.register(i, weights.matrix(w.name), w.source)));
-      weights.attachPool(pool, ids);
-      c.pool = pool;
-      log.info("mat-vec workers started", { workers: this.threads - 1, matrices: wanted.length });
-    } catch (err) {
-      log.warn("mat-vec workers unavailable; computing on one thread", { error: String(err) });
-    }
+    c.pool = pool;
   }
 
   private need(): Loaded {
