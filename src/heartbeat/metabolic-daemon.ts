@@ -1,4 +1,6 @@
 // Main-thread side of the metabolic daemon: runs the worker, restarts it when it dies, relays actions.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { logger } from "../log.ts";
 import { createHwMmioBuffer, HwMmioReader, monoMs } from "./hw-mmio-buffer.ts";
 import { type FromWorker, fromWorkerSchema, type ToWorker } from "./metabolic-protocol.ts";
@@ -21,6 +23,24 @@ export interface MetabolicOptions {
   onMessage?: (m: FromWorker) => void;
   /** Called when the worker died unexpectedly (before it is restarted). */
   onCrash?: (crashes: number) => void;
+}
+
+/**
+ * URL of the worker entry. Unbuilt, it sits next to this module. In a `bun build --compile`
+ * executable every module is bundled into the main entry (import.meta.url is the executable's
+ * /$bunfs path) and the worker is stored under its path relative to the entry points' common
+ * root, as .js (e.g. /$bunfs/root/heartbeat/metabolic-worker.js when the entry is src/main.ts).
+ */
+export function metabolicWorkerUrl(): string {
+  const here = new URL("./metabolic-worker.ts", import.meta.url);
+  if (!import.meta.url.includes("$bunfs")) return here.href;
+  for (const rel of ["./metabolic-worker", "./heartbeat/metabolic-worker", "./src/heartbeat/metabolic-worker"]) {
+    for (const ext of [".js", ".ts"]) {
+      const u = new URL(rel + ext, import.meta.url);
+      if (existsSync(fileURLToPath(u))) return u.href;
+    }
+  }
+  return here.href;
 }
 
 export interface MetabolicStats {
@@ -55,7 +75,7 @@ export class MetabolicDaemon {
   private spawn(): void {
     this.restartTimer = null;
     if (this.stopping) return;
-    const url = this.opts.workerUrl ?? new URL("./metabolic-worker.ts", import.meta.url).href;
+    const url = this.opts.workerUrl ?? metabolicWorkerUrl();
     let w: Worker;
     try {
       w = new Worker(url);
