@@ -15,7 +15,7 @@
 //   evolution enables them). Idle score: sigmoid(-6) = 0.0025.
 // - kernel.cortex.threshold = 0.5 and kernel.cortex.hysteresis = 0.2 for every interrupt (raised at
 //   score >= 0.5, cleared below 0.3); kernel.cortex.input_min/max clamp each input to its unit's range.
-import { writeFileSync, renameSync } from "node:fs";
+import { appendFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { encodeModel } from "../src/neural/export.ts";
@@ -33,6 +33,8 @@ Options:
   --pixel-outputs N        pixel result width (default 16)
   --cortex-hidden N        cortex hidden width (default 32)
   --pad-mib N              add an extra.padding tensor of N MiB (ignored by the runtime; for packaging tests)
+  --cortex-spec FILE       JSON { "inputs"?: [{name, unit, min, max}], "interrupts": [{name, threshold,
+                           hysteresis, terms: [{input, fireAt, scale}]}] } replacing the default cortex design
   -h, --help               this text`;
 
 const intArg = (min: number) => z.coerce.number().int().min(min);
@@ -46,6 +48,21 @@ const schema = z.object({
   pixelOutputs: intArg(1).max(1 << 20).default(16),
   cortexHidden: intArg(1).max(1 << 20).default(32),
   padMib: z.coerce.number().min(0).max(64 * 1024).default(0),
+  cortexSpec: z.string().min(1).optional(),
+});
+
+const cortexSpecSchema = z.object({
+  inputs: z.array(z.object({ name: z.string().min(1).max(128), unit: z.string(), min: z.number(), max: z.number() })).min(1).optional(),
+  interrupts: z
+    .array(
+      z.object({
+        name: z.string().min(1).max(128),
+        threshold: z.number(),
+        hysteresis: z.number().min(0),
+        terms: z.array(z.object({ input: z.string(), fireAt: z.number(), scale: z.number().positive() })).min(1),
+      }),
+    )
+    .min(1),
 });
 
 let opts: z.infer<typeof schema>;
@@ -61,6 +78,7 @@ try {
       "pixel-outputs": { type: "string" },
       "cortex-hidden": { type: "string" },
       "pad-mib": { type: "string" },
+      "cortex-spec": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -78,6 +96,7 @@ try {
     pixelOutputs: values["pixel-outputs"],
     cortexHidden: values["cortex-hidden"],
     padMib: values["pad-mib"],
+    cortexSpec: values["cortex-spec"],
   });
 } catch (err) {
   const msg = err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : (err as Error).message;
@@ -85,8 +104,12 @@ try {
   process.exit(64);
 }
 
+const tmp = `${opts.output}.tmp`;
 try {
+  const cortex = opts.cortexSpec ? cortexSpecSchema.parse(JSON.parse(await Bun.file(opts.cortexSpec).text())) : undefined;
   const model = buildVectorland({
+    cortexInputs: cortex?.inputs,
+    interrupts: cortex?.interrupts,
     seed: opts.seed,
     type: opts.type,
     name: opts.name,
@@ -96,10 +119,8 @@ try {
     cortexHidden: opts.cortexHidden,
     padMib: opts.padMib,
   });
-  const tmp = `${opts.output}.tmp`;
   writeFileSync(tmp, "");
   let size = 0;
-  const { appendFileSync } = await import("node:fs");
   for (const chunk of encodeModel(model.metadata, model.tensors)) {
     appendFileSync(tmp, chunk);
     size += chunk.byteLength;
@@ -107,6 +128,8 @@ try {
   renameSync(tmp, opts.output);
   console.error(`gen-vectorland: wrote ${opts.output} (${size} bytes, ${opts.type}, seed ${opts.seed})`);
 } catch (err) {
-  console.error(`gen-vectorland: ${(err as Error).message}`);
+  const msg = err instanceof z.ZodError ? `--cortex-spec: ${err.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}` : (err as Error).message;
+  console.error(`gen-vectorland: ${msg}`);
+  rmSync(tmp, { force: true });
   process.exit(65);
 }
