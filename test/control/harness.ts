@@ -23,7 +23,7 @@ export class StubTarget implements ControlTarget {
   ];
   stopDelayMs = 0;
 
-  status() {
+  status(): Record<string, unknown> {
     this.calls.push("status");
     return { pid: process.pid, version: "test", uptimeMs: 1234, beat: { n: 17, periodMs: 100 }, journal: { nextSeq: 5, durableSeq: 4 } };
   }
@@ -48,7 +48,7 @@ export class StubTarget implements ControlTarget {
     this.startService(n);
     this.svc.find((x) => x.name === n)!.restarts++;
   }
-  stats() {
+  stats(): Record<string, unknown> {
     this.calls.push("stats");
     return { evolution: { accepted: 3 } };
   }

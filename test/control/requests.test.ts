@@ -161,7 +161,7 @@ describe("control requests", () => {
     const s = startServer(new StubTarget());
     server = s.server;
     const c = await ControlClient.connect(s.path);
-    const e = await c.request({ op: "stop", name: "ghost" }).catch((x) => x);
+    const e = (await c.request({ op: "stop", name: "ghost" }).catch((x: unknown) => x)) as ControlRequestError;
     c.close();
     expect(e).toBeInstanceOf(ControlRequestError);
     expect(e.code).toBe("unknown_service");
