@@ -49,12 +49,12 @@ export class MatvecPool {
     maxCols: number,
     maxRows: number,
     private readonly timeoutMs: number,
+    workerUrl: string,
   ) {
     this.xs = new Float32Array(new SharedArrayBuffer(4 * maxCols));
     this.ys = new Float32Array(new SharedArrayBuffer(4 * maxRows));
-    const url = new URL("./matvec-worker.ts", import.meta.url).href;
     for (let i = 0; i < n; i++) {
-      const w = new Worker(url);
+      const w = new Worker(workerUrl);
       const pw: PoolWorker = { w, ctl: new Int32Array(new SharedArrayBuffer(32)), pending: new Map() };
       w.onmessage = (e: MessageEvent<{ op: string; seq: number; message?: string }>) => {
         const p = pw.pending.get(e.data.seq);
@@ -68,17 +68,40 @@ export class MatvecPool {
     this.stats = { workers: n, parallelRuns: 0, fallbacks: 0, broken: false };
   }
 
-  /** Starts `n` workers able to run matrices up to maxCols x maxRows. */
-  static async start(n: number, maxCols: number, maxRows: number, timeoutMs = 10_000): Promise<MatvecPool> {
-    const pool = new MatvecPool(n, maxCols, maxRows, timeoutMs);
-    await Promise.all(pool.workers.map((pw) => pool.send(pw, { op: "init", seq: 0, ctl: pw.ctl.buffer as SharedArrayBuffer, x: pool.xs.buffer as SharedArrayBuffer, y: pool.ys.buffer as SharedArrayBuffer })));
+  /**
+   * Starts `n` workers able to run matrices up to maxCols x maxRows. A worker that does not answer
+   * within `timeoutMs` (start-up, registration or a product) ends the pool: products then run on
+   * the caller's thread. `workerUrl` is for tests.
+   */
+  static async start(n: number, maxCols: number, maxRows: number, timeoutMs = 2_000, workerUrl = new URL("./matvec-worker.ts", import.meta.url).href): Promise<MatvecPool> {
+    const pool = new MatvecPool(n, maxCols, maxRows, timeoutMs, workerUrl);
+    try {
+      await Promise.all(pool.workers.map((pw) => pool.send(pw, { op: "init", seq: 0, ctl: pw.ctl.buffer as SharedArrayBuffer, x: pool.xs.buffer as SharedArrayBuffer, y: pool.ys.buffer as SharedArrayBuffer })));
+    } catch (err) {
+      pool.close();
+      throw err;
+    }
     return pool;
   }
 
+  /** Posts a message and waits for the worker's answer (rejects after the pool's timeout: a worker that never answers). */
   private send(pw: PoolWorker, msg: PoolMessage): Promise<void> {
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
-      pw.pending.set(seq, { resolve, reject });
+      const timer = setTimeout(() => {
+        pw.pending.delete(seq);
+        reject(new Error(`worker did not answer "${msg.op}" within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      pw.pending.set(seq, {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
       pw.w.postMessage({ ...msg, seq });
     });
   }

@@ -1,8 +1,10 @@
 // Row-split mat-vec across worker threads gives bit-identical outputs, before and after mutations, from a file or shared bytes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { KernelType, matvec, prepareMatrix } from "../../src/neural/matvec.ts";
+import { MatvecPool } from "../../src/neural/matvec-pool.ts";
 import { NeuralRuntime } from "../../src/neural/runtime.ts";
 import { seedPixels } from "./helpers.ts";
 
@@ -73,5 +75,58 @@ describe("mat-vec worker pool", () => {
     await big.init(models.F32!);
     expect(big.getStats().workers).toBe(0);
     big.cleanup();
+  });
+});
+
+describe("mat-vec worker pool failures", () => {
+  const m = prepareMatrix(KernelType.F32, 64, 32, new Uint8Array(Float32Array.from({ length: 64 * 32 }, (_, i) => (i % 13) / 13).buffer));
+  const x = Float32Array.from({ length: 32 }, (_, i) => i / 32);
+  const ref = new Float32Array(64);
+  matvec(m, x, ref);
+  const shared = () => {
+    const b = new Uint8Array(new SharedArrayBuffer(m.bytes.byteLength));
+    b.set(m.bytes);
+    return { kind: "shared", buffer: b.buffer as SharedArrayBuffer, byteOffset: 0, byteLength: b.byteLength } as const;
+  };
+
+  test("a worker that never answers makes start() fail within the timeout instead of hanging", async () => {
+    const silent = join(dir, "silent-worker.ts");
+    writeFileSync(silent, "self.onmessage = () => {};\n");
+    const t0 = performance.now();
+    await expect(MatvecPool.start(1, 32, 64, 300, silent)).rejects.toThrow(/did not answer "init" within 300 ms/);
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
+
+  test("a worker that dies during a product: the caller finishes the rows itself, the result is right, the pool stops", async () => {
+    const dying = join(dir, "dying-worker.ts");
+    writeFileSync(
+      dying,
+      `let ctl;
+self.onmessage = (e) => {
+  if (e.data.op === "init") { ctl = new Int32Array(e.data.ctl); (async () => { const w = Atomics.waitAsync(ctl, 0, 0); if (w.async) await w.value; process.exit(3); })(); }
+  self.postMessage({ op: "ack", seq: e.data.seq });
+};\n`,
+    );
+    const pool = await MatvecPool.start(1, 32, 64, 300, dying);
+    await pool.register(7, m, shared());
+    const y = new Float32Array(64);
+    pool.matvec(7, m, x, y);
+    expect(Array.from(y)).toEqual(Array.from(ref));
+    expect(pool.stats.broken).toBe(true);
+    expect(pool.stats.fallbacks).toBe(1);
+    const y2 = new Float32Array(64);
+    pool.matvec(7, m, x, y2);
+    expect(Array.from(y2)).toEqual(Array.from(ref));
+    pool.close();
+  });
+
+  test("the real worker computes its rows of a registered matrix", async () => {
+    const pool = await MatvecPool.start(2, 32, 64);
+    await pool.register(1, m, shared());
+    const y = new Float32Array(64);
+    pool.matvec(1, m, x, y);
+    expect(Array.from(y)).toEqual(Array.from(ref));
+    expect(pool.stats.parallelRuns).toBe(1);
+    pool.close();
   });
 });
