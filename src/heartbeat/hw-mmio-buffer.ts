@@ -26,8 +26,11 @@ export function createHwMmioBuffer(): SharedArrayBuffer {
   return sab;
 }
 
-/** Monotonic milliseconds comparable across threads (CLOCK_MONOTONIC via hrtime). */
-export const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+/**
+ * Monotonic milliseconds of this thread. Not comparable across threads: in Bun each worker's clock
+ * has its own origin, so the reader judges a sample's age by when it saw the sample count change.
+ */
+export const monoMs = (): number => performance.now();
 
 /** Worker side: publishes one sample at a time. */
 export class HwMmioWriter {
@@ -62,8 +65,11 @@ export class HwMmioReader {
   private readonly f64: Float64Array;
   /** The last consistent copy (fields only). */
   readonly values = new Float64Array(HW_MMIO_FIELDS);
+  /** The writer's timestamp of the sample (the writer's clock). */
   sampleMs = 0;
   samples = 0;
+  /** Reader's performance.now() when a new sample was last seen (-1: none yet). */
+  lastNewAt = -1;
   /** Reads that found the writer mid-sample and kept the previous copy. */
   torn = 0;
 
@@ -85,6 +91,7 @@ export class HwMmioReader {
       const t = this.f64[0]!;
       this.values.set(this.f64.subarray(META));
       if (Atomics.load(this.ctl, Ctl.seq) === s1) {
+        if (n !== this.samples) this.lastNewAt = performance.now();
         this.sampleMs = t;
         this.samples = n;
         return true;

@@ -209,9 +209,14 @@ export class MetabolicDaemon {
       workerCrashes: this.crashes,
       running: this.worker !== null,
       samples: this.reader.samples,
-      sampleAgeMs: this.reader.sampleMs > 0 ? monoMs() - this.reader.sampleMs : -1,
+      sampleAgeMs: this.reader.lastNewAt >= 0 ? performance.now() - this.reader.lastNewAt : -1,
       throttled: [...this.throttles.keys()],
     };
+  }
+
+  /** Fault injection (tests): makes the worker spin forever without publishing samples. */
+  hangWorker(): void {
+    this.post({ type: "hang" });
   }
 
   /** Restarts a worker that stopped publishing (hung in a syscall or a loop). */

@@ -88,6 +88,10 @@ port.onmessage = (e: MessageEvent<ToWorker>) => {
         throw new Error(m.message);
       }, 0);
       break;
+    case "hang":
+      for (;;) {
+        // never returns: the main thread must notice the missing samples and terminate us
+      }
     case "shutdown":
       if (timer) clearTimeout(timer);
       timer = null;

@@ -71,3 +71,20 @@ test("a service throttled when the worker crashes is resumed, then throttled aga
     await s.close();
   }
 }, 20_000);
+
+test("a worker that stops publishing samples (stuck in a loop) is terminated and replaced", async () => {
+  setLogSink((l) => lines.push(l));
+  const hb = new Heartbeat({ periodMs: 20, config: { watchdog: false, sample_ms: 20, stale_periods: 2 } });
+  hb.start();
+  try {
+    await waitFor("first samples", () => hb.stats().metabolic.samples >= 3);
+    hb.metabolic.hangWorker();
+    await waitFor("the replacement worker", () => hb.stats().metabolic.workerStarts === 2, 8000);
+    const n = hb.stats().metabolic.samples;
+    await waitFor("new samples", () => hb.stats().metabolic.samples > n + 3, 5000);
+    expect(lines.some((l) => l.includes("metabolic worker stalled; restarting"))).toBe(true);
+    expect(hb.stats().state).toBe("running");
+  } finally {
+    await hb.stop();
+  }
+}, 20_000);
