@@ -34,6 +34,15 @@ export interface PoolStats {
   broken: boolean;
 }
 
+/**
+ * The worker's entry point. From source it sits next to this file. In the compiled executable every
+ * module is bundled into the main entry, so `import.meta.url` is the executable's; the worker is an
+ * extra entry point (scripts/build.ts lists it) stored under the entries' common root, src/.
+ */
+export function defaultWorkerUrl(): string {
+  return import.meta.url.includes("/$bunfs/") ? "./neural/matvec-worker.ts" : new URL("./matvec-worker.ts", import.meta.url).href;
+}
+
 export class MatvecPool {
   private readonly workers: PoolWorker[] = [];
   private readonly xs: Float32Array;
@@ -73,7 +82,7 @@ export class MatvecPool {
    * within `timeoutMs` (start-up, registration or a product) ends the pool: products then run on
    * the caller's thread. `workerUrl` is for tests.
    */
-  static async start(n: number, maxCols: number, maxRows: number, timeoutMs = 2_000, workerUrl = new URL("./matvec-worker.ts", import.meta.url).href): Promise<MatvecPool> {
+  static async start(n: number, maxCols: number, maxRows: number, timeoutMs = 2_000, workerUrl = defaultWorkerUrl()): Promise<MatvecPool> {
     const pool = new MatvecPool(n, maxCols, maxRows, timeoutMs, workerUrl);
     try {
       await Promise.all(pool.workers.map((pw) => pool.send(pw, { op: "init", seq: 0, ctl: pw.ctl.buffer as SharedArrayBuffer, x: pool.xs.buffer as SharedArrayBuffer, y: pool.ys.buffer as SharedArrayBuffer })));
