@@ -18,10 +18,13 @@ function typeId(c: Cursor, field: string): number {
   return t;
 }
 
-function bool(c: Cursor, field: string): boolean {
+function bool(c: Cursor, field: string, index = -1): boolean {
   const at = c.pos;
-  const b = c.u8(field);
-  if (b > 1) throw new GgufError(field, at, `bool must be 0 or 1, found ${b}`);
+  const f = () => (index >= 0 ? `${field}[${index}]` : field);
+  if (at >= c.end) c.need(1, f());
+  const b = c.bytes[at]!;
+  if (b > 1) throw new GgufError(f(), at, `bool must be 0 or 1, found ${b}`);
+  c.pos = at + 1;
   return b === 1;
 }
 
@@ -68,12 +71,12 @@ function readArray(c: Cursor, field: string, maxString: number): GgufValue {
   const n = Number(count);
   if (item === 8) {
     const out: string[] = [];
-    for (let i = 0; i < n; i++) out.push(c.str(`${field}[${i}]`, maxString));
+    for (let i = 0; i < n; i++) out.push(c.str(field, maxString, i));
     return { type: 9, itemType: 8, value: out };
   }
   if (item === 7) {
     const out: boolean[] = [];
-    for (let i = 0; i < n; i++) out.push(bool(c, `${field}[${i}]`));
+    for (let i = 0; i < n; i++) out.push(bool(c, field, i));
     return { type: 9, itemType: 7, value: out };
   }
   const t = item as keyof typeof ctors;

@@ -1,6 +1,6 @@
 // readGguf: parses a GGUF v2/v3 file (either endianness) from caller bytes, strictly, with zero-copy tensor views.
 import { GgufError } from "../errors.ts";
-import { Cursor } from "./cursor.ts";
+import { Cursor, decodeUtf8 } from "./cursor.ts";
 import { GGML_TYPES, REMOVED_GGML_TYPES } from "./ggml-types.ts";
 import { MAX_KEY_BYTES, readMetadata } from "./read-metadata.ts";
 import type { GgufPlainValue, GgufValue } from "./value.ts";
@@ -101,8 +101,8 @@ interface RawInfo {
   typeName: string;
   ne: number[];
   nElements: number;
-  nBytes: bigint;
-  rel: bigint;
+  nBytes: number;
+  rel: number;
   infoAt: number;
   offsetAt: number;
 }
@@ -157,7 +157,52 @@ function tensorInfo(c: Cursor, i: number, alignment: number, names: Set<string>)
   if (rel % BigInt(alignment) !== 0n) {
     throw new GgufError(`${fn} offset`, offsetAt, `offset ${rel} is not a multiple of the alignment ${alignment}`);
   }
-  return { name, type, typeName: info.name, ne: dims.map(Number), nElements: Number(n), nBytes, rel, infoAt, offsetAt };
+  if (rel + nBytes > BigInt(c.end)) {
+    throw new GgufError(`${fn} offset`, offsetAt, `data [${rel}, ${rel + nBytes}) is outside the data section (the file has ${c.end} bytes)`);
+  }
+  return { name, type, typeName: info.name, ne: dims.map(Number), nElements: Number(n), nBytes: Number(nBytes), rel: Number(rel), infoAt, offsetAt };
+}
+
+/**
+ * The common case without BigInt or error strings: returns null (having consumed nothing) at the first
+ * thing that is unusual or wrong, and the caller re-reads the record with `tensorInfo`, which decides
+ * exactly and names the field. Accepts only records `tensorInfo` accepts, with the same result.
+ */
+function tensorInfoFast(c: Cursor, alignment: number, names: Set<string>): RawInfo | null {
+  const { end, bytes } = c;
+  const at = c.pos;
+  if (end - at < 8) return null;
+  const len = c.u64fast(at);
+  if (len < 1 || len >= GGML_MAX_NAME || end - at - 8 < len) return null;
+  let p = at + 8;
+  for (let k = 0; k < len; k++) if (bytes[p + k]! >= 0x80) return null; // ASCII cannot fail UTF-8 decoding
+  const name = decodeUtf8(bytes, p, len, "", at);
+  if (names.has(name)) return null;
+  p += len;
+  if (end - p < 4) return null;
+  const nDims = c.u32at(p);
+  p += 4;
+  if (nDims < 1 || nDims > GGML_MAX_DIMS || end - p < nDims * 8 + 12) return null;
+  const ne: number[] = [];
+  let n = 1;
+  for (let d = 0; d < nDims; d++, p += 8) {
+    const v = c.u64fast(p);
+    if (v < 1) return null;
+    n *= v;
+    if (n > Number.MAX_SAFE_INTEGER) return null;
+    ne.push(v);
+  }
+  const type = c.u32at(p);
+  p += 4;
+  const info = GGML_TYPES.get(type);
+  if (info === undefined || ne[0]! % info.blockSize !== 0) return null;
+  const nBytes = (n / info.blockSize) * info.typeSize;
+  const offsetAt = p;
+  const rel = c.u64fast(p);
+  if (rel < 0 || rel % alignment !== 0 || rel + nBytes > end) return null;
+  c.pos = p + 8;
+  names.add(name);
+  return { name, type, typeName: info.name, ne, nElements: n, nBytes, rel, infoAt: at, offsetAt };
 }
 
 /**
@@ -185,21 +230,21 @@ export function readGguf(bytes: Uint8Array, opts: ReadGgufOptions = {}): GgufFil
 
   const names = new Set<string>();
   const raws: RawInfo[] = [];
-  for (let i = 0; i < Number(tensorCount); i++) raws.push(tensorInfo(c, i, alignment, names));
+  for (let i = 0; i < Number(tensorCount); i++) raws.push(tensorInfoFast(c, alignment, names) ?? tensorInfo(c, i, alignment, names));
   const tensorInfoEnd = c.pos;
   const dataOffset = Math.ceil(tensorInfoEnd / alignment) * alignment;
   if (raws.length > 0 && dataOffset > bytes.byteLength) {
     throw new GgufError("data section", tensorInfoEnd,
       `data section would start at ${dataOffset}, past the end of the file (${bytes.byteLength} bytes)`);
   }
-  const dataSize = BigInt(Math.max(0, bytes.byteLength - dataOffset));
+  const dataSize = Math.max(0, bytes.byteLength - dataOffset);
   for (const r of raws) {
     if (r.rel + r.nBytes > dataSize) {
       throw new GgufError(`tensor "${r.name}" offset`, r.offsetAt,
         `data [${r.rel}, ${r.rel + r.nBytes}) is outside the data section (${dataSize} bytes from ${dataOffset})`);
     }
   }
-  const byOffset = [...raws].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  const byOffset = [...raws].sort((a, b) => a.rel - b.rel);
   for (let i = 1; i < byOffset.length; i++) {
     const prev = byOffset[i - 1]!;
     const cur = byOffset[i]!;
@@ -209,13 +254,11 @@ export function readGguf(bytes: Uint8Array, opts: ReadGgufOptions = {}): GgufFil
     }
   }
   const tensors: GgufTensor[] = raws.map((r) => {
-    const relOffset = Number(r.rel);
-    const nBytes = Number(r.nBytes);
-    const absOffset = dataOffset + relOffset;
-    return Object.freeze({
-      name: r.name, type: r.type, typeName: r.typeName, ne: Object.freeze(r.ne), nElements: r.nElements, nBytes,
-      relOffset, absOffset, infoOffset: r.infoAt, data: bytes.subarray(absOffset, absOffset + nBytes),
-    });
+    const absOffset = dataOffset + r.rel;
+    return {
+      name: r.name, type: r.type, typeName: r.typeName, ne: r.ne, nElements: r.nElements, nBytes: r.nBytes,
+      relOffset: r.rel, absOffset, infoOffset: r.infoAt, data: bytes.subarray(absOffset, absOffset + r.nBytes),
+    };
   });
   const index = new Map(tensors.map((t) => [t.name, t]));
   return {
