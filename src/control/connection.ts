@@ -1,5 +1,6 @@
 // One control connection's state: newline framing with a length cap, request queue, pending output.
-import type { PeerCred } from "../sys/control.ts";
+import { describeError } from "../errors.ts";
+import { writeSome, type PeerCred } from "../sys/control.ts";
 
 const NL = 0x0a;
 const dec = new TextDecoder("utf-8");
@@ -90,5 +91,29 @@ export class Connection {
   ) {
     this.framer = new LineFramer(maxLine);
     this.lastActive = now;
+  }
+
+  /** Queues bytes to send (see writePending). */
+  push(bytes: Uint8Array): void {
+    this.out.push(bytes);
+    this.outLen += bytes.length;
+  }
+
+  /** Writes as much of the queue as the socket takes now (never waits); the error text when the peer is gone. */
+  writePending(): string | null {
+    while (this.out.length > 0) {
+      const buf = this.out[0]!;
+      let n: number;
+      try {
+        n = writeSome(this.fd, buf);
+      } catch (e) {
+        return describeError(e);
+      }
+      if (n === 0) break;
+      this.outLen -= n;
+      if (n === buf.length) this.out.shift();
+      else this.out[0] = buf.subarray(n);
+    }
+    return null;
   }
 }

@@ -1,44 +1,20 @@
 // The control socket server: nonblocking Unix socket in C, woken by SIGURG (O_ASYNC) plus a slow safety poll.
-import { chmodSync, chownSync, lstatSync, mkdirSync, rmSync } from "node:fs";
-import { dirname } from "node:path";
-import { ConfigError, describeError } from "../errors.ts";
+import { chownSync, rmSync } from "node:fs";
+import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { acceptPeer, closeFd, epollCreate, epollForget, epollWatch, listenUnix, PollBits, readSome, readyNow, shutdownWrite, writeSome } from "../sys/control.ts";
-import { Sig } from "../sys/signals.ts";
+import { acceptPeer, closeFd, epollCreate, epollForget, epollWatch, listenUnix, PollBits, readSome, readyNow, shutdownWrite } from "../sys/control.ts";
 import { refusal } from "./access.ts";
 import { Connection } from "./connection.ts";
 import { handleLine } from "./handler.ts";
-import { DEFAULT_CONTROL_SOCKET, encodeResponse, errorResponse, type ControlResponse, type ErrorCode } from "./protocol.ts";
+import { resolveOptions, type ControlServerOptions, type ResolvedOptions } from "./options.ts";
+import { prepareSocketPath, signalName } from "./socket-file.ts";
+import { encodeResponse, errorResponse, type ControlResponse, type ErrorCode } from "./protocol.ts";
 import type { ControlTarget } from "./target.ts";
 
 const log = logger("control");
 const enc = new TextEncoder();
 
-export interface ControlServerOptions {
-  target: ControlTarget;
-  /** Socket path (default /run/vector-boot/control). */
-  path?: string;
-  /** Members of this group may connect besides root (socket 0660 and directory 0710, group-owned). Default null. */
-  allowGid?: number | null;
-  /** Socket file mode (default 0600, 0660 with allowGid). */
-  socketMode?: number;
-  /** Mode the parent directory is created/fixed with (default 0700, 0710 with allowGid); null: use it as it is. */
-  dirMode?: number | null;
-  maxLineBytes?: number;
-  maxConnections?: number;
-  /** Requests waiting behind the one in progress, per connection (more get `busy`). */
-  maxQueued?: number;
-  /** Unread reply bytes a peer may leave before it is disconnected. */
-  maxOutputBytes?: number;
-  /** A connection with nothing in progress for this long is closed. */
-  idleTimeoutMs?: number;
-  /** A request line must be complete within this long of its first byte. */
-  requestTimeoutMs?: number;
-  /** Period of the safety poll and timeout checks. */
-  housekeepingMs?: number;
-  /** Readiness signal (O_ASYNC); null: no signal, the safety poll alone drives the socket. */
-  wakeSignal?: number | null;
-}
+export type { ControlServerOptions };
 
 export interface ControlServerStats {
   connections: number;
@@ -59,7 +35,7 @@ const MAX_BAD_REQUESTS = 32;
 
 export class ControlServer {
   readonly path: string;
-  private readonly o: Required<Omit<ControlServerOptions, "target" | "path">>;
+  private readonly o: ResolvedOptions;
   private readonly target: ControlTarget;
   private readonly listenFd: number;
   private readonly ep: number;
@@ -78,24 +54,12 @@ export class ControlServer {
   private readonly counters = { accepted: 0, refused: 0, requests: 0, errors: 0, wakeups: 0 };
 
   constructor(opts: ControlServerOptions) {
-    const allowGid = opts.allowGid ?? null;
-    this.o = {
-      allowGid,
-      socketMode: opts.socketMode ?? (allowGid === null ? 0o600 : 0o660),
-      dirMode: opts.dirMode === undefined ? (allowGid === null ? 0o700 : 0o710) : opts.dirMode,
-      maxLineBytes: opts.maxLineBytes ?? 64 * 1024,
-      maxConnections: opts.maxConnections ?? 32,
-      maxQueued: opts.maxQueued ?? 16,
-      maxOutputBytes: opts.maxOutputBytes ?? 1024 * 1024,
-      idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
-      requestTimeoutMs: opts.requestTimeoutMs ?? 5_000,
-      housekeepingMs: opts.housekeepingMs ?? 250,
-      wakeSignal: opts.wakeSignal === undefined ? Sig.SIGURG : opts.wakeSignal,
-    };
+    this.o = resolveOptions(opts);
+    const allowGid = this.o.allowGid;
     this.target = opts.target;
-    this.path = opts.path ?? DEFAULT_CONTROL_SOCKET;
+    this.path = this.o.path;
     this.scratch = new Uint8Array(Math.min(64 * 1024, this.o.maxLineBytes + 1));
-    this.prepareDirectory(allowGid);
+    prepareSocketPath(this.path, this.o.dirMode, allowGid);
     const sig = this.o.wakeSignal ?? 0;
     if (sig > 0) process.on(signalName(sig), this.onSignal);
     this.ep = epollCreate();
@@ -110,26 +74,6 @@ export class ControlServer {
     this.timer = setInterval(() => this.housekeeping(), this.o.housekeepingMs);
     this.timer.unref?.();
     log.info("control socket listening", { path: this.path, mode: this.o.socketMode.toString(8), allow_gid: allowGid ?? "-", wake: sig > 0 ? `signal ${sig}` : `poll ${this.o.housekeepingMs} ms` });
-  }
-
-  private prepareDirectory(allowGid: number | null): void {
-    const dir = dirname(this.path);
-    if (this.o.dirMode !== null) {
-      mkdirSync(dir, { recursive: true, mode: this.o.dirMode });
-      chmodSync(dir, this.o.dirMode);
-      const st = lstatSync(dir);
-      const me = process.geteuid?.() ?? 0;
-      if (st.uid !== me) throw new ConfigError("control socket", `directory ${dir} belongs to uid ${st.uid}, not to this process (uid ${me})`);
-      if (allowGid !== null) chownSync(dir, me, allowGid);
-    }
-    let st;
-    try {
-      st = lstatSync(this.path);
-    } catch {
-      return;
-    }
-    if (!st.isSocket()) throw new ConfigError("control socket", `${this.path} exists and is not a socket`);
-    rmSync(this.path, { force: true });
   }
 
   stats(): ControlServerStats {
@@ -151,7 +95,10 @@ export class ControlServer {
         if (ev & PollBits.out) this.flush(c);
         if (ev & (PollBits.err | PollBits.hup) && !(ev & PollBits.in)) this.drop(c, "peer hung up");
         else if (ev & (PollBits.in | PollBits.rdhup) && !c.eof) more = this.readFrom(c) || more;
-        if (performance.now() - this.sliceStart > SLICE_MS) more = true;
+        if (performance.now() - this.sliceStart > SLICE_MS) {
+          more = true; // the rest are still ready (level-triggered): next turn
+          break;
+        }
       }
       if (more) this.schedulePump();
     } catch (e) {
@@ -272,31 +219,16 @@ export class ControlServer {
 
   private reply(c: Connection, r: ControlResponse): void {
     if (c.closed || c.lingering) return;
-    c.out.push(enc.encode(encodeResponse(r)));
-    c.outLen += c.out[c.out.length - 1]!.length;
+    c.push(enc.encode(encodeResponse(r)));
     this.flush(c);
     if (!r.ok && ++c.errors > MAX_BAD_REQUESTS) this.fail(c, null, "invalid_request", `more than ${MAX_BAD_REQUESTS} bad requests on this connection; closing`);
   }
 
   private flush(c: Connection): void {
-    while (c.out.length > 0 && !c.closed) {
-      const buf = c.out[0]!;
-      let n: number;
-      try {
-        n = writeSome(c.fd, buf);
-      } catch (e) {
-        this.drop(c, describeError(e));
-        return;
-      }
-      if (n === 0) break;
-      c.outLen -= n;
-      if (n === buf.length) c.out.shift();
-      else c.out[0] = buf.subarray(n);
-    }
-    if (c.outLen > this.o.maxOutputBytes) {
-      this.drop(c, `peer does not read its replies (${c.outLen} bytes waiting)`);
-      return;
-    }
+    if (c.closed) return;
+    const err = c.writePending();
+    if (err !== null) return this.drop(c, err);
+    if (c.outLen > this.o.maxOutputBytes) return this.drop(c, `peer does not read its replies (${c.outLen} bytes waiting)`);
     this.watch(c);
     this.finishIfDone(c);
   }
@@ -332,8 +264,7 @@ export class ControlServer {
     if (c.closed || c.lingering) return;
     this.counters.errors++;
     if (code !== "permission_denied") log.debug("control connection failed", { uid: c.cred.uid, pid: c.cred.pid, code });
-    c.out.push(enc.encode(encodeResponse(errorResponse(id, code, message))));
-    c.outLen += c.out[c.out.length - 1]!.length;
+    c.push(enc.encode(encodeResponse(errorResponse(id, code, message))));
     c.lingering = true;
     c.lingerUntil = performance.now() + LINGER_MS;
     c.queue.length = 0;
@@ -401,9 +332,4 @@ export class ControlServer {
     rmSync(this.path, { force: true });
     log.info("control socket closed", { path: this.path });
   }
-}
-
-function signalName(sig: number): NodeJS.Signals {
-  for (const [k, v] of Object.entries(Sig)) if (v === sig) return k as NodeJS.Signals;
-  throw new ConfigError("control wake signal", `signal ${sig} has no name process.on knows`);
 }

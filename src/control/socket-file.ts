@@ -1,0 +1,37 @@
+// The control socket's place on disk: a directory only we own (mode enforced), no foreign file at the path.
+import { chmodSync, chownSync, lstatSync, mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import { ConfigError } from "../errors.ts";
+import { Sig } from "../sys/signals.ts";
+
+/**
+ * Creates the socket's directory with `dirMode` (null: leave it as it is), refusing one that is a
+ * symlink or belongs to another uid (checked before its mode is touched), group-owned by
+ * `allowGid` when set. Removes a stale socket file at `path`; any other file there is refused.
+ */
+export function prepareSocketPath(path: string, dirMode: number | null, allowGid: number | null): void {
+  const dir = dirname(path);
+  if (dirMode !== null) {
+    mkdirSync(dir, { recursive: true, mode: dirMode });
+    const st = lstatSync(dir);
+    const me = process.geteuid?.() ?? 0;
+    if (!st.isDirectory()) throw new ConfigError("control socket", `${dir} is not a directory (a symlink?)`);
+    if (st.uid !== me) throw new ConfigError("control socket", `directory ${dir} belongs to uid ${st.uid}, not to this process (uid ${me})`);
+    chmodSync(dir, dirMode);
+    if (allowGid !== null) chownSync(dir, me, allowGid);
+  }
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw new ConfigError("control socket", `${path} exists and is not a socket`);
+  rmSync(path, { force: true });
+}
+
+/** The name process.on() knows for a signal number. */
+export function signalName(sig: number): NodeJS.Signals {
+  for (const [k, v] of Object.entries(Sig)) if (v === sig) return k as NodeJS.Signals;
+  throw new ConfigError("control wake signal", `signal ${sig} has no name process.on knows`);
+}
