@@ -1,10 +1,10 @@
 // Every control request against a stub target through a real socket: results, errors, order, shutdown after reply.
 import { afterEach, describe, expect, test } from "bun:test";
-import { statSync } from "node:fs";
-import { dirname } from "node:path";
+import { chownSync, mkdirSync, statSync, symlinkSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { ControlClient, ControlRequestError } from "../../src/control/client.ts";
 import type { ControlServer } from "../../src/control/server.ts";
-import { FullTarget, RawClient, roundTrip, startServer, StubTarget } from "./harness.ts";
+import { FullTarget, RawClient, roundTrip, startServer, StubTarget, tempDir } from "./harness.ts";
 
 let server: ControlServer | null = null;
 afterEach(() => {
@@ -166,6 +166,18 @@ describe("control requests", () => {
     expect(e).toBeInstanceOf(ControlRequestError);
     expect(e.code).toBe("unknown_service");
     expect(e.exitCode).toBe(64);
+  });
+
+  test("a socket directory owned by another uid, or a symlink, is refused and its mode left alone", async () => {
+    const { ControlServer } = await import("../../src/control/server.ts");
+    const base = tempDir();
+    const foreign = join(base, "foreign");
+    mkdirSync(foreign, { mode: 0o755 });
+    chownSync(foreign, 65534, 65534);
+    expect(() => new ControlServer({ target: new StubTarget(), path: join(foreign, "control") })).toThrow("belongs to uid 65534");
+    expect(statSync(foreign).mode & 0o777).toBe(0o755);
+    symlinkSync(foreign, join(base, "link"));
+    expect(() => new ControlServer({ target: new StubTarget(), path: join(base, "link", "control") })).toThrow("not a directory");
   });
 
   test("a stale socket file is replaced; a non-socket file at the path is refused", async () => {
