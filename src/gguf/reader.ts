@@ -57,6 +57,8 @@ export interface ReadGgufOptions {
   maxKeyBytes?: number;
   /** Longest string value in bytes (default: no limit beyond the file size). */
   maxStringBytes?: number;
+  /** Decide every tensor info on the exact BigInt path (tests compare it with the fast path; same results, slower). */
+  exactPathOnly?: boolean;
 }
 
 function header(c: Cursor): { version: 2 | 3 } {
@@ -230,7 +232,7 @@ export function readGguf(bytes: Uint8Array, opts: ReadGgufOptions = {}): GgufFil
 
   const names = new Set<string>();
   const raws: RawInfo[] = [];
-  for (let i = 0; i < Number(tensorCount); i++) raws.push(tensorInfoFast(c, alignment, names) ?? tensorInfo(c, i, alignment, names));
+  for (let i = 0; i < Number(tensorCount); i++) raws.push((opts.exactPathOnly ? null : tensorInfoFast(c, alignment, names)) ?? tensorInfo(c, i, alignment, names));
   const tensorInfoEnd = c.pos;
   const dataOffset = Math.ceil(tensorInfoEnd / alignment) * alignment;
   if (raws.length > 0 && dataOffset > bytes.byteLength) {

@@ -38,10 +38,22 @@ function ourFile(): Uint8Array {
   });
 }
 
+/** The outcome of the exact (BigInt-only) path, to compare with the default fast path. */
+function exactOutcome(bytes: Uint8Array): unknown {
+  try {
+    const g = readGguf(bytes, { exactPathOnly: true });
+    return g.tensors.map((t) => [t.name, t.type, t.ne, t.nBytes, t.absOffset, t.infoOffset]);
+  } catch (e) {
+    return e instanceof GgufError ? [e.field, Number(e.offset), e.problem] : e;
+  }
+}
+
 /** Parses and, on success, uses everything: metadata, tensors, dequantization. Returns the outcome. */
 function exercise(bytes: Uint8Array): "ok" | "rejected" {
+  const exact = exactOutcome(bytes);
   try {
     const g = readGguf(bytes);
+    expect(g.tensors.map((t) => [t.name, t.type, t.ne, t.nBytes, t.absOffset, t.infoOffset])).toEqual(exact as never);
     for (const v of g.metadata.values()) toJsonValue(v);
     for (const t of g.tensors) {
       expect(t.absOffset + t.nBytes).toBeLessThanOrEqual(bytes.length);
@@ -50,13 +62,14 @@ function exercise(bytes: Uint8Array): "ok" | "rejected" {
     return "ok";
   } catch (e) {
     if (!(e instanceof GgufError)) throw new Error(`non-GgufError thrown: ${String(e)}`, { cause: e });
+    expect([e.field, Number(e.offset), e.problem]).toEqual(exact as never);
     expect(Number(e.offset)).toBeGreaterThanOrEqual(0);
     expect(Number(e.offset)).toBeLessThanOrEqual(bytes.length);
     return "rejected";
   }
 }
 
-test("seeded fuzz: 30000 mutations of the fixtures and of our own files only ever raise GgufError", async () => {
+test("seeded fuzz: 30000 mutations of the fixtures and of our own files only ever raise GgufError, the same one as the exact path", async () => {
   const corpus = [
     await fixtureBytes("ref-s1-a32.gguf"), await fixtureBytes("ref-s1-a4096.gguf"), await fixtureBytes("ref-s1-big-endian.gguf"),
     await fixtureBytes("hyllama-dummy.gguf"), ourFile(),
