@@ -7,7 +7,7 @@ import type { MatvecPool } from "./matvec-pool.ts";
 import { startPool } from "./runtime-workers.ts";
 import type { MappedModel, ModelInfo, ModelInput, PixelResult, RuntimeOptions, RuntimeStats } from "./runtime-types.ts";
 import { type KernelParameters, type LoadedModel, loadModel } from "./model.ts";
-import { encodePixels } from "./pixel-input.ts";
+import { encodePixels, type PixelInput } from "./pixel-input.ts";
 import type { TensorDescription } from "./weights.ts";
 
 const log = logger("neural");
@@ -44,18 +44,29 @@ export class NeuralRuntime {
   }
 
   private async initSource(source: ModelInput): Promise<ModelInfo> {
-    if (typeof source === "string") {
-      let mapped: MappedModel & { size?: number };
+    if (typeof source !== "string") return this.initSync(source, false);
+    let open: typeof import("../rts/model-source.ts").openModelSource;
+    try {
+      open = (await import("../rts/model-source.ts")).openModelSource;
+    } catch (err) {
+      // No native shim (e.g. a library user without dist/native): read the file instead of mapping it.
+      log.warn("read-only mapping unavailable; reading the model into memory", { path: source, error: String(err) });
+      let bytes: Uint8Array;
       try {
-        const { openModelSource } = await import("../rts/model-source.ts");
-        mapped = openModelSource({ path: source });
-      } catch (err) {
-        if (err instanceof VectorBootError) throw err;
-        throw new RuntimeInitError(`cannot map model ${source}`, { cause: err });
+        bytes = new Uint8Array(await Bun.file(source).arrayBuffer());
+      } catch (cause) {
+        throw new RuntimeInitError(`cannot read model ${source}`, { cause });
       }
-      return this.initSync(mapped, true);
+      return this.initSync(bytes, false);
     }
-    return this.initSync(source, false);
+    let mapped: MappedModel;
+    try {
+      mapped = open({ path: source });
+    } catch (err) {
+      if (err instanceof VectorBootError) throw err;
+      throw new RuntimeInitError(`cannot map model ${source}`, { cause: err });
+    }
+    return this.initSync(mapped, true);
   }
 
   /** Synchronous `init` for bytes or an existing mapping (no file access). */
@@ -127,7 +138,7 @@ export class NeuralRuntime {
   }
 
   /** Runs a pixel program: 1..maxPixels [r, g, b] triples (integers 0..255). Throws InputError on bad input. */
-  executePixels(pixels: unknown): PixelResult {
+  executePixels(pixels: PixelInput | ReadonlyArray<ArrayLike<number>>): PixelResult {
     const c = this.need();
     const t0 = performance.now();
     const n = encodePixels(pixels, c.model.spec.pixel.maxPixels, c.model.spec.pixel.inputScale, c.pixelInput);

@@ -75,8 +75,8 @@ describe("seed unit test", () => {
       const rt = new NeuralRuntime();
       await rt.init(modelPath);
       const prev = rt.executePixels([[1, 2, 3]]);
-      expect(() => rt.executePixels(input)).toThrow(InputError);
-      expect(() => rt.executePixels(input)).toThrow(msg);
+      expect(() => rt.executePixels(input as never)).toThrow(InputError);
+      expect(() => rt.executePixels(input as never)).toThrow(msg);
       expect(rt.getResult()).toBe(prev);
       rt.cleanup();
     });
