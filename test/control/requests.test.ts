@@ -168,6 +168,22 @@ describe("control requests", () => {
     expect(e.exitCode).toBe(64);
   });
 
+  test("requests are answered through the SIGURG wake alone (safety poll set to 60 s) and through the poll alone (no signal)", async () => {
+    const a = startServer(new StubTarget(), { housekeepingMs: 60_000 });
+    server = a.server;
+    const c = await ControlClient.connect(a.path);
+    for (let i = 0; i < 20; i++) expect(await c.request({ op: "ping" }, 10_000)).toMatchObject({ pong: true });
+    c.close();
+    expect(a.server.stats().wakeups).toBeGreaterThanOrEqual(20);
+    a.server.close();
+    const b = startServer(new StubTarget(), { wakeSignal: null, housekeepingMs: 20 });
+    server = b.server;
+    const d = await ControlClient.connect(b.path);
+    for (let i = 0; i < 5; i++) expect(await d.request({ op: "ping" }, 10_000)).toMatchObject({ pong: true });
+    d.close();
+    expect(b.server.stats().wakeups).toBe(0);
+  });
+
   test("a socket directory owned by another uid, or a symlink, is refused and its mode left alone", async () => {
     const { ControlServer } = await import("../../src/control/server.ts");
     const base = tempDir();
