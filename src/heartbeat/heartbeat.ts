@@ -2,68 +2,20 @@
 import { ConfigError, describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { BeatClock } from "./beat-clock.ts";
-import { type Percentiles, Ring, type TickPart, tickParts } from "./beat-stats.ts";
-import { CortexBinding, type CortexModel } from "./cortex-adapter.ts";
-import { type HeartbeatConfig, type HeartbeatConfigInput, heartbeatConfigSchema } from "./heartbeat-config.ts";
+import { Ring, type TickPart, tickParts } from "./beat-stats.ts";
+import { CortexBinding } from "./cortex-adapter.ts";
+import { type HeartbeatConfig, heartbeatConfigSchema } from "./heartbeat-config.ts";
 import { type HeartbeatEffect, type HeartbeatEvent, type HeartbeatState, heartbeatStep } from "./heartbeat-machine.ts";
 import { monoMs } from "./hw-mmio-buffer.ts";
 import { InterruptBank } from "./interrupts.ts";
 import { type HeartbeatRecord, InterruptDispatcher } from "./interrupt-dispatch.ts";
-import { type MetabolicStats, MetabolicDaemon } from "./metabolic-daemon.ts";
+import { MetabolicDaemon } from "./metabolic-daemon.ts";
 import type { FromWorker } from "./metabolic-protocol.ts";
-import type { ServiceControl, ServiceView } from "./service-control.ts";
+import type { ServiceView } from "./service-control.ts";
+import type { BeatInfo, HeartbeatOptions, HeartbeatStats } from "./heartbeat-types.ts";
 import { Watchdog } from "./watchdog.ts";
 
 const log = logger("heartbeat");
-
-export interface HeartbeatOptions {
-  /** Beat period in ms (config `heartbeat_ms`, kernel `vector.heartbeat_ms`). */
-  periodMs: number;
-  /** One summary log line every N beats (config `heartbeat_log_every`; 0: never). */
-  logEvery?: number;
-  /** The `heartbeat` config section (parsed or raw; validated here). */
-  config?: HeartbeatConfig | HeartbeatConfigInput;
-  /** The cortex (a loaded NeuralRuntime); null: beats run without interrupts. */
-  model?: CortexModel | null;
-  services?: ServiceControl | null;
-  /** Evolution hook: applies up to `max` pending records, returns how many it applied. */
-  drain?: (max: number) => number;
-  /** Called by the `shutdown` interrupt action (the lead wires it to the shutdown request). */
-  onShutdown?: (reason: string) => void;
-  /** Called after every beat (boot timing, tests). Must not throw (a throw is logged). */
-  onBeat?: (beat: BeatInfo) => void;
-  /** Metabolic worker entry override (tests). */
-  workerUrl?: string;
-}
-
-export interface BeatInfo {
-  /** Slot number: this beat was due at origin + n * period. */
-  n: number;
-  dueMs: number;
-  startMs: number;
-  lateMs: number;
-  tickMs: number;
-}
-
-export interface HeartbeatStats {
-  state: HeartbeatState;
-  periodMs: number;
-  beats: number;
-  /** Slots skipped because a beat was more than a period late (never made up). */
-  missed: number;
-  lastSlot: number;
-  jitterMs: Percentiles;
-  tickMs: Percentiles;
-  /** Mean cost of each part of a tick (ms) over the window. */
-  partsMs: Record<TickPart, number>;
-  errors: number;
-  drained: number;
-  interrupts: { name: string; active: boolean; raised: number }[];
-  actions: number;
-  metabolic: MetabolicStats;
-  watchdog: { armed: boolean; pets: number };
-  tornReads: number;
-}
 
 const WINDOW = 4096;
 
@@ -78,6 +30,8 @@ export class Heartbeat {
   private readonly dispatch: InterruptDispatcher | null;
   private origin = 0;
   private slot = 0;
+  /** Slot of the last beat run (0: none yet). */
+  private lastRun = 0;
   private beats = 0;
   private missed = 0;
   private errors = 0;
@@ -120,10 +74,18 @@ export class Heartbeat {
     this.fire("start");
   }
 
-  /** Stops beating, stops the worker (throttled services resumed), disarms the watchdog. */
-  async stop(): Promise<void> {
+  /**
+   * Stops beating, stops the worker (throttled services resumed), disarms the watchdog. Resolves to
+   * the number of the last beat (for a live re-exec: the next heartbeat's `firstBeat`).
+   */
+  async stop(): Promise<number> {
     this.fire("stop");
     await this.settled;
+    return this.lastBeat;
+  }
+
+  private get lastBeat(): number {
+    return (this.opts.firstBeat ?? 0) + this.lastRun;
   }
 
   /** Interrupt and action records (the last 256). */
@@ -200,6 +162,7 @@ export class Heartbeat {
       this.slot = behind;
     }
     const n = this.slot;
+    this.lastRun = n;
     const due = this.origin + n * P;
     let t = startMs;
     const lap = (part: TickPart) => {
@@ -235,14 +198,14 @@ export class Heartbeat {
     this.beats++;
     this.jitter.push(startMs - due);
     this.cost.push(end - startMs);
-    const info: BeatInfo = { n, dueMs: due, startMs, lateMs: startMs - due, tickMs: end - startMs };
+    const info: BeatInfo = { n: (this.opts.firstBeat ?? 0) + n, slot: n, dueMs: due, startMs, lateMs: startMs - due, tickMs: end - startMs };
     try {
       this.opts.onBeat?.(info);
     } catch (err) {
       log.error("onBeat hook failed", { error: describeError(err) });
     }
     const every = this.opts.logEvery ?? 0;
-    if (every > 0 && this.beats % every === 0) this.logLine(n);
+    if (every > 0 && this.beats % every === 0) this.logLine(info.n);
   }
 
   private scheduleNext(): void {
@@ -294,7 +257,8 @@ export class Heartbeat {
       periodMs: this.opts.periodMs,
       beats: this.beats,
       missed: this.missed,
-      lastSlot: this.slot,
+      lastSlot: this.lastRun,
+      lastBeat: this.lastBeat,
       jitterMs: this.jitter.percentiles(),
       tickMs: this.cost.percentiles(),
       partsMs: Object.fromEntries(tickParts.map((p) => [p, this.parts[p].mean()])) as Record<TickPart, number>,
@@ -308,3 +272,5 @@ export class Heartbeat {
     };
   }
 }
+
+export type { BeatInfo, HeartbeatOptions, HeartbeatStats } from "./heartbeat-types.ts";

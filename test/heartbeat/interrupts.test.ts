@@ -15,7 +15,7 @@ afterEach(async () => {
 function run(opts: ConstructorParameters<typeof Heartbeat>[0]): Heartbeat {
   const hb = new Heartbeat(opts);
   hb.start();
-  cleanups.push(() => hb.stop());
+  cleanups.push(async () => void (await hb.stop()));
   return hb;
 }
 

@@ -86,3 +86,14 @@ test("stop() is idempotent and start() after stop() beats again", async () => {
   await waitFor("more beats", () => hb.stats().beats >= n + 3);
   await hb.stop();
 });
+
+test("beat numbers continue from firstBeat (live re-exec) and stop() resolves to the last one", async () => {
+  const seen: number[] = [];
+  const hb = new Heartbeat({ periodMs: 10, firstBeat: 1000, config: { watchdog: false }, onBeat: (b) => seen.push(b.n) });
+  hb.start();
+  await waitFor("beats", () => seen.length >= 5);
+  const last = await hb.stop();
+  expect(seen[0]).toBe(1001);
+  expect(last).toBe(seen[seen.length - 1]!);
+  expect(hb.stats().lastBeat).toBe(last);
+});

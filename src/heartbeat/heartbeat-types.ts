@@ -1,0 +1,61 @@
+// Public types of the heartbeat: constructor options, per-beat record, stats.
+import type { Percentiles, TickPart } from "./beat-stats.ts";
+import type { CortexModel } from "./cortex-adapter.ts";
+import type { HeartbeatConfig, HeartbeatConfigInput } from "./heartbeat-config.ts";
+import type { HeartbeatState } from "./heartbeat-machine.ts";
+import type { MetabolicStats } from "./metabolic-daemon.ts";
+import type { ServiceControl } from "./service-control.ts";
+
+export interface HeartbeatOptions {
+  /** Beat period in ms (config `heartbeat_ms`, kernel `vector.heartbeat_ms`). */
+  periodMs: number;
+  /** One summary log line every N beats (config `heartbeat_log_every`; 0: never). */
+  logEvery?: number;
+  /** The `heartbeat` config section (parsed or raw; validated here). */
+  config?: HeartbeatConfig | HeartbeatConfigInput;
+  /** The cortex (a loaded NeuralRuntime); null: beats run without interrupts. */
+  model?: CortexModel | null;
+  services?: ServiceControl | null;
+  /** Evolution hook: applies up to `max` pending records, returns how many it applied. */
+  drain?: (max: number) => number;
+  /** Called by the `shutdown` interrupt action (the lead wires it to the shutdown request). */
+  onShutdown?: (reason: string) => void;
+  /** Called after every beat (boot timing, tests). Must not throw (a throw is logged). */
+  onBeat?: (beat: BeatInfo) => void;
+  /** Metabolic worker entry override (tests). */
+  workerUrl?: string;
+  /** Number of the last beat before this heartbeat (a live re-exec continues the count). */
+  firstBeat?: number;
+}
+
+export interface BeatInfo {
+  /** Beat number: firstBeat + slot, where this beat was due at origin + slot * period. */
+  n: number;
+  slot: number;
+  dueMs: number;
+  startMs: number;
+  lateMs: number;
+  tickMs: number;
+}
+
+export interface HeartbeatStats {
+  state: HeartbeatState;
+  periodMs: number;
+  beats: number;
+  /** Slots skipped because a beat was more than a period late (never made up). */
+  missed: number;
+  lastSlot: number;
+  /** firstBeat + lastSlot: the number of the last beat. */
+  lastBeat: number;
+  jitterMs: Percentiles;
+  tickMs: Percentiles;
+  /** Mean cost of each part of a tick (ms) over the window. */
+  partsMs: Record<TickPart, number>;
+  errors: number;
+  drained: number;
+  interrupts: { name: string; active: boolean; raised: number }[];
+  actions: number;
+  metabolic: MetabolicStats;
+  watchdog: { armed: boolean; pets: number };
+  tornReads: number;
+}
