@@ -91,6 +91,9 @@ export function encodeElements(type: number, bytes: Uint8Array, first: number, v
       const block = new Float32Array((b1 - b0 + 1) * 32);
       decodeElements(type, bytes, b0 * 32, block);
       block.set(values, first - b0 * 32);
+      // The block scale is stored as F16: amax / 127 (Q8_0) or amax / 8 (Q4_0) must stay below 65504.
+      const limit = 65504 * (type === KernelType.Q8_0 ? 127 : 8);
+      for (let i = 0; i < n; i++) if (Math.abs(values[i]!) > limit) throw new InputError(`mutation value ${i} (${values[i]}) overflows the F16 block scale of ${type === KernelType.Q8_0 ? "Q8_0" : "Q4_0"}`);
       const out = bytes.subarray(b0 * bb, (b1 + 1) * bb);
       quantize(type, block, out);
       return;

@@ -75,6 +75,14 @@ describe("copy-on-write mutation", () => {
     expect(m.weights.describe("pixel.0.weight").mutated).toBe(false);
   });
 
+  test("Q8_0 / Q4_0: refuses a value whose block scale would overflow F16, leaving the tensor as it was", () => {
+    for (const type of ["Q8_0", "Q4_0"] as const) {
+      const { m } = model(type);
+      expect(() => m.weights.applyMutation("pixel.0.weight", 3, Float32Array.from([1e8]))).toThrow(/overflows the F16 block scale/);
+      expect(m.weights.describe("pixel.0.weight").mutated).toBe(false);
+    }
+  });
+
   test("a bias mutation is seen by the next forward pass (cached vectors are refreshed)", () => {
     const { m } = model();
     const x = new Float32Array(32);

@@ -3,6 +3,9 @@ import { describe, expect, test } from "bun:test";
 import { assembleModel } from "../../src/neural/model.ts";
 import { defaultCortexInputs, defaultInterrupts } from "../../src/neural/default-cortex.ts";
 import { mulberry32 } from "../../src/neural/vectorland-builder.ts";
+import { encodeElements } from "../../src/neural/codec.ts";
+import { rowBytes } from "../../src/neural/matvec.ts";
+import { quantizeBlocks } from "../../src/neural/quantizer.ts";
 import { built, sourceOf } from "./helpers.ts";
 
 const tolerance = { F16: 2e-3, BF16: 3e-2, Q8_0: 1e-2, Q4_0: 6e-2 } as const;
@@ -49,4 +52,38 @@ describe("default cortex interrupts", () => {
       });
     }
   }
+});
+
+describe("any supported type for any tensor", () => {
+  test("biases and kernel.* stored as F16 / BF16 / Q8_0 (where the width allows) load and run close to the all-F32 model", () => {
+    const b = built({ pixelOutputs: 32 });
+    const ref = assembleModel(sourceOf(b));
+    const types = [1, 30, 8];
+    b.tensors = b.tensors.map((t, i) => {
+      if (t.type !== 0) return t;
+      const n = t.ne.reduce((a, c) => a * c, 1);
+      const v = new Float32Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + n * 4));
+      // input_max holds 1e6..1e9: beyond F16 and beyond a Q8_0 block scale; BF16 has the range.
+      let type = t.name.startsWith("kernel.cortex.input_") ? 30 : types[i % 3]!;
+      if (type === 8 && t.ne[0]! % 32 !== 0) type = 1;
+      const data = new Uint8Array(rowBytes(type, t.ne[0]!) * (n / t.ne[0]!));
+      encodeElements(type, data, 0, v, quantizeBlocks);
+      return { ...t, type, data };
+    });
+    expect(new Set(b.tensors.map((t) => t.type)).size).toBeGreaterThanOrEqual(3);
+    const m = assembleModel(sourceOf(b));
+    const x = Float32Array.from({ length: 96 }, (_, i) => (i % 5) / 5);
+    const a = ref.pixel.forward(x).slice();
+    const y = m.pixel.forward(x);
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - y[i]!)).toBeLessThanOrEqual(0.01);
+    expect(Array.from(m.kernel.thresholds)).toEqual(Array.from(ref.kernel.thresholds));
+  });
+
+  test("a one-layer head (layer_count 1) runs", () => {
+    const m = assembleModel(sourceOf(built({ pixelHidden: [], pixelOutputs: 4 })));
+    expect(m.spec.pixel.layers.length).toBe(1);
+    const out = m.pixel.forward(new Float32Array(96).fill(0.5));
+    expect(out.length).toBe(4);
+    expect(out.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
+  });
 });
