@@ -44,7 +44,7 @@ export class NeuralRuntime {
   }
 
   private async initSource(source: ModelInput): Promise<ModelInfo> {
-    if (typeof source !== "string") return this.initSync(source, false);
+    if (typeof source !== "string") return this.load(source, false);
     let open: typeof import("../rts/model-source.ts").openModelSource;
     try {
       open = (await import("../rts/model-source.ts")).openModelSource;
@@ -57,7 +57,7 @@ export class NeuralRuntime {
       } catch (cause) {
         throw new RuntimeInitError(`cannot read model ${source}`, { cause });
       }
-      return this.initSync(bytes, false);
+      return this.load(bytes, false);
     }
     let mapped: MappedModel;
     try {
@@ -66,11 +66,18 @@ export class NeuralRuntime {
       if (err instanceof VectorBootError) throw err;
       throw new RuntimeInitError(`cannot map model ${source}`, { cause: err });
     }
-    return this.initSync(mapped, true);
+    return this.load(mapped, true);
   }
 
-  /** Synchronous `init` for bytes or an existing mapping (no file access). */
+  /**
+   * Synchronous `init` for bytes or an existing mapping (no file access; no worker threads).
+   * `fromFile`: count the bytes as mapped in the stats (a mapping with `unmap` always counts).
+   */
   initSync(source: Uint8Array | MappedModel, fromFile = false): ModelInfo {
+    return this.load(source, fromFile);
+  }
+
+  private load(source: Uint8Array | MappedModel, fromFile: boolean): ModelInfo {
     const t0 = performance.now();
     const bytes = source instanceof Uint8Array ? source : source.bytes;
     const unmap = source instanceof Uint8Array ? null : (source.unmap?.bind(source) ?? null);
