@@ -108,3 +108,29 @@ test("with the default model, two CPU spinners raise `cpu_pressure` and the busi
   expect(["spin-a", "spin-b"]).toContain(actions(hb, "throttle")[0]!.target!);
   await waitFor("the worker to confirm it", () => actions(hb, "throttle done by worker").some((a) => a.ok === true), 2000);
 }, 20_000);
+
+test("relieve_memory writes the kernel's drop_caches and compact_memory knobs; shutdown calls the shutdown hook with the cause", async () => {
+  const { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const proc = mkdtempSync(join(tmpdir(), "vb-relieve-"));
+  cleanups.push(async () => rmSync(proc, { recursive: true }));
+  // A fake /proc (the knobs of the real one would drop the host's caches): memory 90% used, load 6 on 2 CPUs.
+  mkdirSync(join(proc, "sys/vm"), { recursive: true });
+  writeFileSync(join(proc, "sys/vm/drop_caches"), "");
+  writeFileSync(join(proc, "sys/vm/compact_memory"), "");
+  writeFileSync(join(proc, "meminfo"), "MemTotal: 1000000 kB\nMemAvailable: 100000 kB\n");
+  writeFileSync(join(proc, "stat"), "cpu  1 0 1 1 0 0 0 0\ncpu0 1 0 1 1 0 0 0 0\ncpu1 0 0 0 0 0 0 0 0\n");
+  writeFileSync(join(proc, "loadavg"), "6.00 1.00 1.00 1/10 1\n");
+  const model = testModel([
+    { name: "mem_full", input: "mem.used_frac", fireAt: 0.85, scale: 0.1 },
+    { name: "overload", input: "load.avg1_per_cpu", fireAt: 2, scale: 1 },
+  ]);
+  const reasons: string[] = [];
+  const hb = run({ periodMs: 20, model, onShutdown: (r) => reasons.push(r), config: { watchdog: false, proc_root: proc, interrupts: { mem_full: { action: "relieve_memory" }, overload: { action: "shutdown" } } } });
+  await waitFor("the worker's memory relief", () => actions(hb, "relieve-memory done by worker").length > 0, 5000);
+  expect(readFileSync(join(proc, "sys/vm/drop_caches"), "utf8")).toBe("1");
+  expect(readFileSync(join(proc, "sys/vm/compact_memory"), "utf8")).toBe("1");
+  await waitFor("the shutdown request", () => reasons.length > 0, 2000);
+  expect(reasons[0]).toContain("overload");
+  expect(reasons[0]).toContain("load.avg1_per_cpu=3");
+});
