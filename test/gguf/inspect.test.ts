@@ -76,3 +76,14 @@ test("--help exits 0; an unknown flag or a missing file is a usage error (64)", 
   expect((await inspect()).code).toBe(64);
   expect((await inspect(join(dir, "missing.gguf"))).code).toBe(64);
 });
+
+const exe = join(root, "dist/vector-boot");
+test.skipIf(!(await Bun.file(exe).exists()))("inspects the model embedded in a built executable (mapped read-only at its trailer offset)", async () => {
+  const r = await inspect("--json", "--max-items", "2", exe);
+  expect(r.code).toBe(0);
+  const j = JSON.parse(r.stdout);
+  expect(j.origin).toBe("embedded");
+  expect(j.modelOffset).toBeGreaterThan(0);
+  expect(j.metadata["general.architecture"].value).toBe("vectorland");
+  expect(j.tensors.length).toBeGreaterThan(0);
+});
