@@ -115,6 +115,29 @@ describe("load-time refusals through real GGUF bytes", () => {
   });
 });
 
+describe("copy-on-write over a mapped file", () => {
+  // Elements 0 and 1 weigh pixel 0's r and g into hidden unit 0: large values make the unit fire.
+  test("a mutation through the runtime changes the live weights while the mapped file keeps its bytes", async () => {
+    const before = new Uint8Array(await Bun.file(modelPath).arrayBuffer());
+    const rt = new NeuralRuntime({ threads: 1 });
+    await rt.init(modelPath);
+    const old = rt.readTensor("pixel.0.weight", 0, 2);
+    const out0 = rt.executePixels([[72, 101, 108]]).output;
+    rt.applyMutation("pixel.0.weight", 0, Float32Array.from([5, 5]));
+    expect(Array.from(rt.readTensor("pixel.0.weight", 0, 2))).toEqual([5, 5]);
+    expect(Array.from(rt.executePixels([[72, 101, 108]]).output)).not.toEqual(Array.from(out0));
+    expect(rt.tensor("pixel.0.weight")).toMatchObject({ mutated: true, typeName: "F32", ne: [96, 64], elements: 6144 });
+    expect(rt.getStats().privateBytes).toBe(96 * 64 * 4);
+    expect(old).not.toEqual(rt.readTensor("pixel.0.weight", 0, 2));
+    rt.cleanup();
+    expect(new Uint8Array(await Bun.file(modelPath).arrayBuffer())).toEqual(before);
+    const again = new NeuralRuntime({ threads: 1 });
+    await again.init(modelPath);
+    expect(again.readTensor("pixel.0.weight", 0, 2)).toEqual(old);
+    again.cleanup();
+  });
+});
+
 describe("export round trip", () => {
   for (const type of ["F32", "Q8_0", "Q4_0"] as const) {
     test(`${type}: an exported GGUF (after mutations) loads and gives the same outputs as the runtime it came from`, () => {
