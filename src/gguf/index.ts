@@ -6,3 +6,4 @@ export * from "./writer.ts";
 export * from "./half.ts";
 export * from "./dequant.ts";
 export * from "./quantize.ts";
+export * from "./endian.ts";

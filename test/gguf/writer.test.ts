@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { gguf as hfGguf } from "@huggingface/gguf";
 import { InputError } from "../../src/errors.ts";
 import {
-  dequantize, GgmlType, ggmlTypeInfo, type GgufTensorInput, type GgufValue, gv, quantize, readGguf, writeGguf, writeGgufFile,
+  dequantize, GgmlType, ggmlTypeInfo, type GgufTensorInput, type GgufValue, gv, quantize, readGguf, swapTensorBytes, writeGguf, writeGgufFile,
 } from "../../src/gguf/index.ts";
 import { fixtureBytes, fixtureNames } from "./helpers.ts";
 
@@ -68,8 +68,7 @@ function tensorsOfEveryType(seed: number): GgufTensorInput[] {
 describe("round trip read -> write -> read", () => {
   test.each(fixtureNames())("%s keeps metadata (types included) and tensor bytes", async (name) => {
     const src = readGguf(await fixtureBytes(name));
-    const tensors = src.tensors.map((t) =>
-      src.littleEndian ? t : { ...t, data: quantize(t.type, dequantize(t, false)) }); // big-endian data re-encoded little-endian
+    const tensors = src.tensors.map((t) => (src.littleEndian ? t : { ...t, data: swapTensorBytes(t.type, t.data) }));
     const out = writeGguf({ metadata: src.metadata, tensors, alignment: src.alignment });
     const back = readGguf(out);
     expect(back.version).toBe(3);
@@ -79,7 +78,7 @@ describe("round trip read -> write -> read", () => {
     expect(back.tensors.map((t) => [t.name, t.type, t.ne])).toEqual(src.tensors.map((t) => [t.name, t.type, t.ne]));
     back.tensors.forEach((t, i) => {
       if (src.littleEndian) expect(Buffer.from(t.data).equals(Buffer.from(src.tensors[i]!.data))).toBe(true);
-      else expect(dequantize(t)).toEqual(dequantize(src.tensors[i]!, false));
+      else expect(dequantize(t)).toEqual(dequantize(src.tensors[i]!, false)); // byte-swapped to little-endian
     });
   });
 
@@ -172,5 +171,21 @@ describe("writer input validation", () => {
   test("refuses an alignment that is not a power of two or disagrees with general.alignment", () => {
     expect(() => writeGguf({ metadata: md, tensors: [], alignment: 48 })).toThrow(/power of two/);
     expect(() => writeGguf({ metadata: new Map([["general.alignment", gv.u32(64)]]), tensors: [], alignment: 32 })).toThrow(/disagrees/);
+  });
+});
+
+describe("byte order", () => {
+  test("swapTensorBytes turns big-endian F32/F16/Q8_0/Q4_0/Q4_K/Q6_K data into little-endian with the same values, and back", () => {
+    const le = tensorsOfEveryType(3).filter((t) => t.ne.length === 2 && t.type !== GgmlType.BF16);
+    for (const t of le) {
+      const be = swapTensorBytes(t.type, t.data);
+      const n = t.ne[0]! * t.ne[1]!;
+      expect(dequantize({ type: t.type, data: be, nElements: n }, false)).toEqual(dequantize({ type: t.type, data: t.data, nElements: n }));
+      expect(Buffer.from(swapTensorBytes(t.type, be)).equals(Buffer.from(t.data))).toBe(true);
+    }
+  });
+  test("swapTensorBytes refuses types whose layout it does not know and partial blocks", () => {
+    expect(() => swapTensorBytes(GgmlType.Q5_K, new Uint8Array(176))).toThrow(InputError);
+    expect(() => swapTensorBytes(GgmlType.Q8_0, new Uint8Array(35))).toThrow(InputError);
   });
 });
