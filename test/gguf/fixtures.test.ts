@@ -19,6 +19,9 @@ test("the fixture directory holds the files the issue names", () => {
   expect(names.length).toBeGreaterThanOrEqual(8);
   expect(names).toContain("ref-s1-big-endian.gguf");
   expect(names).toContain("llama.cpp-vocab-bert-bge.gguf");
+  expect(names.filter((n) => existsSync(fixturePath(n.replace(/\.gguf$/, ".json"))))).toEqual([
+    "ref-s1-a32.gguf", "ref-s1-a4096.gguf", "ref-s1-a64.gguf", "ref-s1-big-endian.gguf",
+  ]);
 });
 
 describe.each(names)("%s", (name) => {
@@ -54,7 +57,8 @@ describe.each(names)("%s", (name) => {
   });
 
   const jsonPath = fixturePath(name.replace(/\.gguf$/, ".json"));
-  test.skipIf(!existsSync(jsonPath))("matches its .json: alignment, endianness, metadata, types, ne, absolute offsets, dequantized digests", async () => {
+  if (!existsSync(jsonPath)) return; // the vocab and hyllama files come without a .json
+  test("matches its .json: alignment, endianness, metadata, types, ne, absolute offsets, dequantized digests", async () => {
     const bytes = await fixtureBytes(name);
     const exp = (await Bun.file(jsonPath).json()) as Expected;
     const g = readGguf(bytes);
