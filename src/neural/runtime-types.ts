@@ -26,6 +26,7 @@ export interface ModelInfo {
   readonly name: string;
   readonly bytes: number;
   readonly tensors: number;
+  /** Elements of every tensor except extra.* (padding). */
   readonly parameters: number;
   readonly pixel: { readonly widths: readonly number[]; readonly activations: readonly string[]; readonly maxPixels: number };
   readonly cortex: { readonly widths: readonly number[]; readonly activations: readonly string[]; readonly inputLayout: readonly string[]; readonly outputNames: readonly string[] };

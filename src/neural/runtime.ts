@@ -2,6 +2,7 @@
 import { InputError, ModelError, RuntimeInitError, VectorBootError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { GgufValue } from "../gguf/index.ts";
+import { EXTRA_PREFIX } from "./architecture.ts";
 import { encodeModel } from "./export.ts";
 import type { MatvecPool } from "./matvec-pool.ts";
 import { startPool } from "./runtime-workers.ts";
@@ -97,7 +98,7 @@ export class NeuralRuntime {
       name: s.modelName,
       bytes: bytes.byteLength,
       tensors: model.file.tensors.length,
-      parameters: model.file.tensors.reduce((a, t) => a + t.nElements, 0),
+      parameters: model.file.tensors.reduce((a, t) => (t.name.startsWith(EXTRA_PREFIX) ? a : a + t.nElements), 0),
       pixel: { widths: s.pixel.widths, activations: s.pixel.layers.map((l) => l.activation), maxPixels: s.pixel.maxPixels },
       cortex: { widths: s.cortex.widths, activations: s.cortex.layers.map((l) => l.activation), inputLayout: s.cortex.inputLayout, outputNames: s.cortex.outputNames },
     };
