@@ -3,6 +3,7 @@ import { open } from "node:fs/promises";
 import { InputError } from "../errors.ts";
 import { ggmlTypeInfo } from "./ggml-types.ts";
 import { GGML_MAX_DIMS, GGML_MAX_NAME, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_ALIGNMENT } from "./reader.ts";
+import { MAX_KEY_BYTES } from "./read-metadata.ts";
 import { GGUF_SCALAR_SIZE, type GgufValue } from "./value.ts";
 
 export interface GgufTensorInput {
@@ -86,7 +87,11 @@ function scalar(s: Sink, t: number, v: unknown, field: string): void {
       else s.f64(v);
       return;
     case 7: if (typeof v !== "boolean") throw bad(`${String(v)} is not a boolean`); s.u8(v ? 1 : 0); return;
-    case 8: if (typeof v !== "string") throw bad("not a string"); s.str(v); return;
+    case 8:
+      if (typeof v !== "string") throw bad("not a string");
+      if (!v.isWellFormed()) throw bad("string has a lone UTF-16 surrogate (not encodable as UTF-8)");
+      s.str(v);
+      return;
     case 10: case 11: {
       const ok = typeof v === "bigint" && (t === 10 ? v >= 0n && v < 1n << 64n : v >= -(1n << 63n) && v < 1n << 63n);
       if (!ok) throw bad(`${String(v)} is not a ${t === 10 ? "u64" : "i64"} bigint`);
@@ -173,7 +178,9 @@ export function ggufLayout(spec: GgufWriteSpec): GgufLayout {
   s.u64(spec.tensors.length);
   s.u64(md.size);
   for (const [k, v] of md) {
-    if (k.length === 0) throw new InputError("GGUF writer: empty metadata key");
+    if (k.length === 0 || !k.isWellFormed() || enc.encode(k).length > MAX_KEY_BYTES) {
+      throw new InputError(`GGUF writer: metadata key "${k.slice(0, 40)}" must be 1..${MAX_KEY_BYTES} bytes of UTF-8`);
+    }
     s.str(k);
     value(s, v, `metadata "${k}"`);
   }

@@ -168,6 +168,12 @@ describe("writer input validation", () => {
     expect(() => writeGguf({ metadata: new Map([["k", { type: 9, itemType: 9, value: [] } as unknown as GgufValue]]), tensors: [] }))
       .toThrow(/nested/);
   });
+  test("refuses strings with a lone surrogate and keys our reader would refuse (empty, over 65535 bytes)", () => {
+    expect(() => writeGguf({ metadata: new Map([["k", gv.str("a\uD800b")]]), tensors: [] })).toThrow(/surrogate/);
+    expect(() => writeGguf({ metadata: new Map([["", gv.u8(1)]]), tensors: [] })).toThrow(InputError);
+    expect(() => writeGguf({ metadata: new Map([["k".repeat(65536), gv.u8(1)]]), tensors: [] })).toThrow(InputError);
+    expect(readGguf(writeGguf({ metadata: new Map([["k".repeat(65535), gv.u8(1)]]), tensors: [] })).metadata.size).toBe(1);
+  });
   test("refuses an alignment that is not a power of two or disagrees with general.alignment", () => {
     expect(() => writeGguf({ metadata: md, tensors: [], alignment: 48 })).toThrow(/power of two/);
     expect(() => writeGguf({ metadata: new Map([["general.alignment", gv.u32(64)]]), tensors: [], alignment: 32 })).toThrow(/disagrees/);
