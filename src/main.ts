@@ -13,7 +13,7 @@ const log = logger("boot");
  * request, ordered shutdown, reboot(2). Elsewhere the same as a child subreaper, ending in exit.
  */
 export async function boot(opts: BootOptions): Promise<number> {
-  const { consumeHandoff, earlySetup, loadBootConfig, Reaper, ShutdownSignals, initRuntime, loadModel, openEvolutionPhase, startServices, startHeartbeat, preflight, reexec, selfExecutable, shutdown } = await import("./boot/phases.ts");
+  const { consumeHandoff, earlySetup, loadBootConfig, Reaper, ShutdownSignals, initRuntime, loadModel, openEvolutionPhase, startControl, startServices, startHeartbeat, preflight, reexec, selfExecutable, shutdown } = await import("./boot/phases.ts");
   const handoff = consumeHandoff();
   const ctx = earlySetup({ cmdline: opts.cmdline ?? (process.env.VECTOR_BOOT_CMDLINE || undefined), resumed: handoff !== null });
   const config = loadBootConfig(ctx, opts);
@@ -32,19 +32,17 @@ export async function boot(opts: BootOptions): Promise<number> {
     const drain = evolution?.drain;
     let heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor, signals, drain, startBeat: handoff?.beat ?? 0 });
     before.push({ name: "heartbeat", close: async () => void (await heartbeat.stop()) });
-    signals.onReexec = async (path = selfExecutable()) => {
-      // Live re-exec: check the new image starts, freeze the beat, hand over the state; on failure carry on.
-      try {
-        await preflight(path, reaper);
-      } catch (e) {
-        log.error("re-exec refused: the new image does not start", { error: describeError(e) });
-        return;
-      }
+    // Live re-exec: check the new image starts, freeze the beat, hand over the state. Throws (and carries on) when refused.
+    const doReexec = async (path = selfExecutable()): Promise<never> => {
+      await preflight(path, reaper);
       const beat = await heartbeat.stop();
       const state = { version: 1 as const, generation: (handoff?.generation ?? 0) + 1, execBoottimeNs: ctx.execBoottimeNs, bootArgs: opts, beat, services: supervisor!.snapshot(), parts: {} };
-      reexec(state, config.run_dir, path);
+      const err = reexec(state, config.run_dir, path);
       heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor: supervisor!, signals, drain, startBeat: beat });
+      throw err;
     };
+    signals.onReexec = (path) => doReexec(path).catch((e) => log.error("re-exec refused; the running image carries on", { error: describeError(e) }));
+    startControl(config, { runtime, model, evolution, supervisor, signals, generation: handoff?.generation ?? 0, bootTimings: () => heartbeat.timings(), heartbeatStats: () => heartbeat.stats(), reexec: doReexec }, before);
   } catch (e) {
     status = exitCodeOf(e);
     log.error("boot failed", { error: describeError(e), exit: status });

@@ -12,6 +12,9 @@ const log = logger("heartbeat");
 export interface HeartbeatHandle {
   /** Stops the loop; resolves to the number of the last beat. */
   stop(): Promise<number>;
+  stats(): { beat: number; periodMs: number };
+  /** Boot timings (ms): kernel start and our exec to the first beat; null before it. */
+  timings(): Record<string, number | null>;
 }
 
 export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: NeuralRuntime; supervisor: Supervisor; signals: ShutdownSignals; drain?: () => number; startBeat: number }): Promise<HeartbeatHandle> {
@@ -21,11 +24,14 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
   const first = parts.startBeat;
   let beat = first;
   let timer: ReturnType<typeof setTimeout> | null = null;
+  const timing: Record<string, number | null> = { sinceKernelMs: null, sinceExecMs: null };
   const tick = () => {
     beat++;
     if (beat === first + 1) {
       const sinceKernel = clockNs("boottime") / 1e6;
       const sinceExec = (clockNs("boottime") - ctx.execBoottimeNs) / 1e6;
+      timing.sinceKernelMs = sinceKernel;
+      timing.sinceExecMs = sinceExec;
       log.info("first heartbeat", { n: beat, since_kernel_ms: sinceKernel.toFixed(1), since_exec_ms: sinceExec.toFixed(1) });
     }
     parts.drain?.();
@@ -38,6 +44,8 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
   };
   timer = setTimeout(tick, period);
   return {
+    stats: () => ({ beat, periodMs: period }),
+    timings: () => timing,
     async stop() {
       if (timer) clearTimeout(timer);
       timer = null;

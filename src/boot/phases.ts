@@ -6,6 +6,7 @@ export { startHeartbeat } from "./heartbeat-phase.ts";
 export { initRuntime, loadModel } from "./runtime-phase.ts";
 export { openEvolutionPhase } from "./evolution-phase.ts";
 export { startServices } from "./services-phase.ts";
+export { startControl } from "./control-phase.ts";
 export { shutdown, type Closer } from "./shutdown.ts";
 export { ShutdownSignals, type ShutdownRequest } from "./shutdown-signals.ts";
 export { Reaper } from "../init/reaper.ts";

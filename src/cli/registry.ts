@@ -19,4 +19,11 @@ export const registry: Record<string, Entry> = {
   initramfs: { summary: "Build a reproducible initramfs (cpio newc, gzip)", load: () => import("./initramfs.ts") },
   // mutate: { summary: "Submit a weight mutation to a running instance", load: () => import("./mutate.ts") },  (not built yet)
   status: { summary: "Status of a running instance", load: () => import("./status.ts") },
+  services: { summary: "List the services of a running instance", load: () => import("./services.ts") },
+  restart: { summary: "Restart a service of a running instance", load: () => import("./service-ctl.ts") },
+  stop: { summary: "Stop a service of a running instance", load: () => import("./service-ctl.ts").then((m) => ({ command: m.stopCommand })) },
+  start: { summary: "Start a stopped service of a running instance", load: () => import("./service-ctl.ts").then((m) => ({ command: m.startCommand })) },
+  poweroff: { summary: "Power a running instance off in order", load: () => import("./power.ts") },
+  reboot: { summary: "Reboot a running instance in order", load: () => import("./power.ts").then((m) => ({ command: m.rebootCommand })) },
+  reexec: { summary: "Re-exec a running instance live, keeping its services", load: () => import("./reexec.ts") },
 };

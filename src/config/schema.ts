@@ -84,6 +84,8 @@ export const configSchema = z
     shutdown_after: z.number().min(0).default(0),
     /** Grace period for processes left when stopping, and the default for services. */
     grace_ms: z.number().int().min(0).max(3_600_000).default(5_000),
+    /** Members of this group may use the control socket too (default: root only). */
+    control_gid: z.number().int().min(0).max(0xfffffffe).optional(),
     services: z.array(serviceSchema).default([]),
     evolution: evolutionSchema.default(evolutionSchema.parse({})),
   })

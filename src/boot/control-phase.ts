@@ -1,0 +1,49 @@
+// Boot phase "control": the operator's Unix socket (status, services, pixels, checkpoint, power, re-exec).
+import { join } from "node:path";
+import type { Config } from "../config/schema.ts";
+import { bootTarget, startControlServer } from "../control/start.ts";
+import type { NeuralRuntime } from "../neural/index.ts";
+import type { Supervisor } from "../supervisor/supervisor.ts";
+import type { EvolutionHandle } from "./evolution-phase.ts";
+import type { LoadedModel } from "./runtime-phase.ts";
+import type { Closer } from "./shutdown.ts";
+import type { ShutdownSignals } from "./shutdown-signals.ts";
+
+export interface ControlParts {
+  runtime: NeuralRuntime;
+  model: LoadedModel;
+  evolution: EvolutionHandle | null;
+  supervisor: Supervisor;
+  signals: ShutdownSignals;
+  generation: number;
+  bootTimings: () => Record<string, number | null>;
+  heartbeatStats: () => unknown;
+  reexec: (path?: string) => Promise<never>;
+}
+
+/** Starts the control server (a failure is logged; the boot goes on) and registers its closer first. */
+export function startControl(config: Config & { run_dir: string }, p: ControlParts, closers: Closer[]): void {
+  const control = startControlServer({
+    path: join(config.run_dir, "control"),
+    allowGid: config.control_gid ?? null,
+    target: bootTarget({
+      supervisor: () => p.supervisor,
+      requestShutdown: (r) => p.signals.request(r),
+      generation: () => p.generation,
+      status: () => {
+        const e = p.evolution?.evo.stats();
+        return {
+          boot: p.bootTimings(),
+          heartbeat: p.heartbeatStats(),
+          model: { name: p.model.info.name, origin: p.model.source.origin, path: p.model.source.path, tensors: p.model.info.tensors, parameters: p.model.info.parameters, bytesMapped: p.model.source.size },
+          journal: e ? { nextSeq: e.journalNextSeq, durableSeq: e.journalDurableSeq, failed: e.journalFailed } : null,
+        };
+      },
+      stats: () => ({ runtime: p.runtime.getStats(), heartbeat: p.heartbeatStats(), evolution: p.evolution?.evo.stats() ?? null }),
+      executePixels: (px) => p.runtime.executePixels(px),
+      ...(p.evolution ? { checkpoint: () => p.evolution!.evo.checkpoint() } : {}),
+      reexec: p.reexec,
+    }),
+  });
+  if (control) closers.unshift({ name: "control socket", close: () => control.close() });
+}
