@@ -23,7 +23,7 @@ async function asUser(argv: string[]): Promise<{ code: number; out: string; err:
   return { code, out, err };
 }
 
-const py = (path: string, op: string) => asUser(["/usr/bin/python3", join(import.meta.dir, "control_client.py"), "--socket", path, op]);
+const py = (path: string, op: string) => asUser(["/usr/bin/python3", join(import.meta.dir, "../../python/vector_boot_evolution/control.py"), "--socket", path, op]);
 
 /** A server whose directory (0755) and socket (0666) every user can reach: only SO_PEERCRED stands in the way. */
 function openServer(allowGid: number | null): { server: ControlServer; path: string } {

@@ -1,7 +1,6 @@
 """Client of the vector-boot control socket (docs/control-protocol.md). Standard library only.
 
-Meant to become python/vector_boot_evolution/control.py (the package owner decides); the control
-tests run it as a non-root user. As a script: python3 control_client.py [--socket PATH] OP [JSON-FIELDS]
+The control tests run it as a non-root user. As a script: python3 control_client.py [--socket PATH] OP [JSON-FIELDS]
 prints the result as JSON (exit 0) or the error as JSON on stderr (exit 1).
 """
 import json
