@@ -9,7 +9,7 @@ export interface Entry {
 /** Name -> module. Each module exports `command` (see command.ts). */
 export const registry: Record<string, Entry> = {
   boot: { summary: "Boot: early setup (as PID 1), model, services, heartbeat, ordered shutdown", load: () => import("./boot.ts") },
-  // inspect: { summary: "Show a GGUF or RTS file: header, metadata, tensors (--json)", load: () => import("./inspect.ts") },  (not built yet)
+  inspect: { summary: "Show a GGUF, RTS package or executable's model: header, metadata, tensors (--json)", load: () => import("./inspect.ts") },
   pixels: { summary: "Run the pixel head on R,G,B triples and print the result", load: () => import("./pixels.ts") },
   pack: { summary: "Pack an executable and a GGUF into an RTS container", load: () => import("./pack.ts") },
   unpack: { summary: "Extract the executable and the GGUF from an RTS container", load: () => import("./unpack.ts") },
@@ -17,7 +17,6 @@ export const registry: Record<string, Entry> = {
   "rts-inspect": { summary: "Show an RTS container's header", load: () => import("./rts-inspect.ts") },
   journal: { summary: "Cortex journal: inspect | verify [--repair] | compact", load: () => import("./journal.ts") },
   initramfs: { summary: "Build a reproducible initramfs (cpio newc, gzip)", load: () => import("./initramfs.ts") },
-  // mutate: { summary: "Submit a weight mutation to a running instance", load: () => import("./mutate.ts") },  (not built yet)
   status: { summary: "Status of a running instance", load: () => import("./status.ts") },
   services: { summary: "List the services of a running instance", load: () => import("./services.ts") },
   restart: { summary: "Restart a service of a running instance", load: () => import("./service-ctl.ts") },
