@@ -110,6 +110,16 @@ describe("load-time refusals through real GGUF bytes", () => {
     expect(() => new NeuralRuntime().initSync(good.subarray(0, good.length - 100))).toThrow(GgufError);
   });
 
+  test("a big-endian GGUF (gguf-py fixture) is refused with a ModelError saying so", async () => {
+    const rt = new NeuralRuntime({ threads: 1 });
+    await expect(rt.init(resolve(root, "../shared/fixtures/gguf/ref-s1-big-endian.gguf"))).rejects.toThrow(/big-endian GGUF/);
+    expect(rt.loaded).toBe(false);
+  });
+
+  test("a llama.cpp vocab GGUF (another architecture, no tensors) is refused at load", async () => {
+    await expect(new NeuralRuntime({ threads: 1 }).init(resolve(root, "../shared/fixtures/gguf/llama.cpp-vocab-gpt-2.gguf"))).rejects.toThrow(/model architecture is "gpt2", this runtime runs "vectorland"/);
+  });
+
   test("a missing file is a RuntimeInitError naming it", async () => {
     await expect(new NeuralRuntime().init(join(dir, "nope.gguf"))).rejects.toThrow(/nope.gguf does not exist/);
   });
