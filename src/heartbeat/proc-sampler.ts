@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Integrators } from "./integrator.ts";
 import { CPU_SLOTS, HW_MMIO_FIELDS, HwFlag, hwIndexOf, SERVICE_SLOTS, THERMAL_SLOTS } from "./hw-mmio-layout.ts";
+import type { ServiceSlotInfo } from "./service-control.ts";
 import { type CpuTimes, parseDiskstats, parseLoadavg, parseMeminfo, parseNetDev, parsePidStat, parseProcStat, parsePsi } from "./proc-parsers.ts";
 
 export interface SamplerOptions {
@@ -15,15 +16,6 @@ export interface SamplerOptions {
   /** USER_HZ of /proc/<pid>/stat times (100 on every mainstream Linux architecture). */
   clockTicks?: number;
   pageSize?: number;
-}
-
-/** What the sampler knows about one supervised service (sent by the main thread). */
-export interface ServiceSlotInfo {
-  name: string;
-  pid: number | null;
-  state: string;
-  restarts: number;
-  throttled: boolean;
 }
 
 const I = (n: string) => hwIndexOf(n);
@@ -305,3 +297,5 @@ function delta(cur: CpuTimes, prev: CpuTimes | null): CpuTimes | null {
 }
 
 const clamp01 = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x);
+
+export type { ServiceSlotInfo };

@@ -19,3 +19,8 @@ export interface ServiceControl {
   stop(name: string): void | Promise<void>;
   signal(name: string, sig: number): void;
 }
+
+/** What the sampler knows about one supervised service (sent by the main thread to the worker). */
+export interface ServiceSlotInfo extends ServiceView {
+  throttled: boolean;
+}
