@@ -49,3 +49,32 @@ test("300 beats at 20 ms do not drift: beat N starts within one period of N x pe
   expect(s.tickMs.max).toBeGreaterThan(0);
   console.log(`300 beats @20 ms: jitter p50 ${s.jitterMs.p50.toFixed(3)} p99 ${s.jitterMs.p99.toFixed(3)} max ${s.jitterMs.max.toFixed(3)} ms, missed ${s.missed}, tick mean ${(s.partsMs.read + s.partsMs.watchdog).toFixed(3)} ms`);
 }, 30_000);
+
+test("a beat stalled for several periods is recorded as missed slots, not made up with a burst of beats", async () => {
+  const beats: BeatInfo[] = [];
+  const hb = new Heartbeat({
+    periodMs: 20,
+    config: { watchdog: false },
+    onBeat: (b) => {
+      beats.push(b);
+      if (beats.length === 5) {
+        const end = performance.now() + 75; // the main thread is stuck for ~3.75 periods
+        while (performance.now() < end) {}
+      }
+    },
+  });
+  hb.start();
+  await new Promise((r) => setTimeout(r, 400));
+  await hb.stop();
+  const s = hb.stats();
+  expect(s.missed).toBeGreaterThanOrEqual(2);
+  expect(s.beats + s.missed).toBe(beats[beats.length - 1]!.slot);
+  // One beat per slot window, each within its window: no catch-up burst after the stall.
+  for (let i = 1; i < beats.length; i++) {
+    expect(beats[i]!.slot).toBeGreaterThan(beats[i - 1]!.slot);
+    expect(beats[i]!.lateMs).toBeGreaterThanOrEqual(0);
+    expect(beats[i]!.lateMs).toBeLessThan(20);
+  }
+  // Hence never more than two beats in any one period (the late one, then the next on time).
+  for (let i = 2; i < beats.length; i++) expect(beats[i]!.startMs - beats[i - 2]!.startMs).toBeGreaterThan(20);
+});
