@@ -41,7 +41,12 @@ export function startControl(config: Config & { run_dir: string }, p: ControlPar
       },
       stats: () => ({ runtime: p.runtime.getStats(), heartbeat: p.heartbeatStats(), evolution: p.evolution?.evo.stats() ?? null }),
       executePixels: (px) => p.runtime.executePixels(px),
-      ...(p.evolution ? { checkpoint: () => p.evolution!.evo.checkpoint() } : {}),
+      ...(p.evolution
+        ? {
+            checkpoint: () => p.evolution!.evo.checkpoint(),
+            submitMutation: (m) => p.evolution!.evo.submit({ tensor: m.tensor, elementOffset: m.offset, values: Float32Array.from(m.values), confidence: m.confidence }),
+          }
+        : {}),
       reexec: p.reexec,
     }),
   });

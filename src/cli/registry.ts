@@ -17,6 +17,7 @@ export const registry: Record<string, Entry> = {
   "rts-inspect": { summary: "Show an RTS container's header", load: () => import("./rts-inspect.ts") },
   journal: { summary: "Cortex journal: inspect | verify [--repair] | compact", load: () => import("./journal.ts") },
   initramfs: { summary: "Build a reproducible initramfs (cpio newc, gzip)", load: () => import("./initramfs.ts") },
+  mutate: { summary: "Submit a weight mutation to a running instance (control socket)", load: () => import("./mutate.ts") },
   status: { summary: "Status of a running instance", load: () => import("./status.ts") },
   services: { summary: "List the services of a running instance", load: () => import("./services.ts") },
   restart: { summary: "Restart a service of a running instance", load: () => import("./service-ctl.ts") },

@@ -8,7 +8,7 @@ import { type GateConfig, ctrmGate } from "./ctrm-gate.ts";
 import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, regionSize, ringOffset, SUB_SLOT_SIZE, subSlotOffset, writeHeader } from "./layout.ts";
 import { encodeMutationRecord } from "./mutation-record.ts";
 import { Status, statusName } from "./reasons.ts";
-import { type Completion, decodeSubmission, encodeCompletion } from "./slot-codec.ts";
+import { type Completion, decodeSubmission, encodeCompletion, type Mutation } from "./slot-codec.ts";
 import type { MutableWeights } from "./weights.ts";
 
 const log = logger("evolution");
@@ -202,6 +202,38 @@ export class EvolutionChannel {
         done({ status: Status.accepted, seq: d.seq, tag: d.tag, journalSeq: BigInt(jseq), text: "" });
       },
       () => done({ status: Status.journalFailed, seq: d.seq, tag: d.tag, journalSeq: 0n, text: "journal stopped: outcome unknown" }),
+    );
+  }
+
+  /**
+   * The same CTRM gate and journal path for a mutation that did not come through a ring (the
+   * control socket). Resolves after the journal fsync that covers it (then it is applied), or
+   * with the rejection.
+   */
+  submitDirect(m: Mutation): Promise<{ status: number; statusName: string; journalSeq: number; text: string }> {
+    const named = (status: number, journalSeq: number, text: string) => ({ status, statusName: statusName[status] ?? String(status), journalSeq, text });
+    if (this.closed) return Promise.resolve(named(Status.journalFailed, 0, "evolution is closed"));
+    this.stats.submissions++;
+    const verdict = ctrmGate(m, this.o.weights, this.o.gate);
+    if (verdict.status !== Status.accepted) {
+      const n = statusName[verdict.status] ?? String(verdict.status);
+      this.stats.rejected[n] = (this.stats.rejected[n] ?? 0) + 1;
+      return Promise.resolve(named(verdict.status, 0, verdict.text));
+    }
+    return this.o.journal.append(RecordType.mutation, encodeMutationRecord(m)).then(
+      (jseq) => {
+        try {
+          this.o.weights.applyMutation(m.tensor, m.elementOffset, m.values);
+        } catch (err) {
+          log.error("journaled mutation failed to apply", { tensor: m.tensor, seq: jseq, err: String(err) });
+          return named(Status.applyFailed, jseq, "apply failed");
+        }
+        this.stats.applied++;
+        this.stats.accepted++;
+        this.stats.appliedSeq = jseq;
+        return named(Status.accepted, jseq, "");
+      },
+      () => named(Status.journalFailed, 0, "journal stopped: outcome unknown"),
     );
   }
 

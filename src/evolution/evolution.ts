@@ -8,6 +8,7 @@ import { EvolutionChannel, type ChannelStats } from "./channel.ts";
 import { GateConfigSchema } from "./ctrm-gate.ts";
 import { checkpointDirOf, checkpointRecords, journalDirOf, removeStaleTemps, replayMutations, verifiedCheckpoints, writeCheckpoint } from "./persistence.ts";
 import { SessionServer } from "./session-server.ts";
+import type { Mutation } from "./slot-codec.ts";
 import type { CheckpointableWeights } from "./weights.ts";
 
 const log = logger("evolution");
@@ -52,6 +53,8 @@ export interface Evolution<W extends CheckpointableWeights> {
   readonly socketPath: string;
   /** Takes at most `maxRecords` submissions (the heartbeat calls this every beat). Never throws. */
   drain(maxRecords: number): number;
+  /** One mutation outside the rings (control socket): same gate, acknowledged after its fsync. */
+  submit(m: Mutation): Promise<{ status: number; statusName: string; journalSeq: number; text: string }>;
   /** Writes a checkpoint covering every durable mutation. */
   checkpoint(): Promise<CheckpointRecord>;
   stats(): EvolutionStats;
@@ -141,6 +144,7 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
     weights,
     socketPath: srv.path,
     drain,
+    submit: (m) => channel.submitDirect(m),
     checkpoint() {
       // One checkpoint at a time: a second caller waits for the first, then writes its own if needed.
       const run = async (): Promise<CheckpointRecord> => {
