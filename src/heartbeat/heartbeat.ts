@@ -224,6 +224,16 @@ export class Heartbeat {
     for (const v of list) sig += `${v.name}:${v.pid}:${v.state}:${v.restarts};`;
     if (sig === this.serviceSig) return;
     this.serviceSig = sig;
+    // A throttled service whose process ended (or was replaced) is released at once: its pid and
+    // process group may be reused by an unrelated process after the supervisor reaps it.
+    for (const v of list) {
+      const tp = this.metabolic.throttledPid(v.name);
+      if (tp !== null && tp !== v.pid) {
+        this.metabolic.unthrottle(v.name);
+        this.dispatch?.forget(v.name);
+        log.info("throttle released: the service's process changed", { service: v.name, throttled_pid: tp, pid: v.pid });
+      }
+    }
     this.metabolic.setServices(list.map((v) => ({ name: v.name, pid: v.pid, state: v.state, restarts: v.restarts, throttled: this.metabolic.isThrottled(v.name) })));
   }
 

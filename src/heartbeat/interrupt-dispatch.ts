@@ -88,6 +88,11 @@ export class InterruptDispatcher {
     }
   }
 
+  /** Drops a throttle the heartbeat already released (the service's process changed). */
+  forget(name: string): void {
+    this.throttles.delete(name);
+  }
+
   private releaseDue(nowMs: number): void {
     for (const [name, t] of this.throttles) {
       if (!t.releasePending || nowMs - t.sinceMs < t.holdMs) continue;

@@ -163,6 +163,11 @@ export class MetabolicDaemon {
     return this.throttles.has(name);
   }
 
+  /** Pid a service was throttled under, or null. */
+  throttledPid(name: string): number | null {
+    return this.throttles.get(name)?.pid ?? null;
+  }
+
   relieveMemory(reason: string): void {
     this.post({ type: "relieve-memory", reason });
   }

@@ -88,3 +88,26 @@ test("a worker that stops publishing samples (stuck in a loop) is terminated and
     await hb.stop();
   }
 }, 20_000);
+
+test("a throttle is released as soon as the throttled service's process is replaced (its pid may be reused)", async () => {
+  setLogSink((l) => lines.push(l));
+  const s = startSupervisor([{ name: "sleeper", argv: ["sleep", "30"], restart: "always" }]);
+  const hb = new Heartbeat({ periodMs: 20, services: s.sup, config: { watchdog: false } });
+  hb.start();
+  try {
+    await waitFor("the service", () => s.sup.list()[0]!.pid !== null);
+    const pid = s.sup.list()[0]!.pid!;
+    await waitFor("the worker", () => hb.stats().metabolic.samples > 0);
+    hb.metabolic.throttle("sleeper", pid, 0.5, 100);
+    await waitFor("the service to be replaced after SIGKILL", () => {
+      if (s.sup.list()[0]!.pid === pid) process.kill(pid, "SIGKILL");
+      return s.sup.list()[0]!.pid !== null && s.sup.list()[0]!.pid !== pid;
+    }, 5000);
+    await waitFor("the throttle release", () => hb.stats().metabolic.throttled.length === 0, 2000);
+    expect(lines.some((l) => l.includes("throttle released: the service's process changed") && l.includes(`throttled_pid=${pid}`))).toBe(true);
+    expect(await procState(s.sup.list()[0]!.pid!)).not.toBe("T");
+  } finally {
+    await hb.stop();
+    await s.close();
+  }
+}, 20_000);
