@@ -431,3 +431,14 @@ int vb_execve(const char *path, const char *argv_blob, int argc, const char *env
   free(envp);
   return -e;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kernel modules: finit_module on a file (flags 4 = MODULE_INIT_COMPRESSED_FILE for .xz/.zst/.gz).
+int vb_finit_module(const char *path, const char *params, int flags) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  long r = syscall(SYS_finit_module, fd, params ? params : "", flags);
+  int e = errno;
+  close(fd);
+  return r < 0 ? -e : 0;
+}

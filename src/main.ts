@@ -13,7 +13,7 @@ const log = logger("boot");
  * request, ordered shutdown, reboot(2). Elsewhere the same as a child subreaper, ending in exit.
  */
 export async function boot(opts: BootOptions): Promise<number> {
-  const { consumeHandoff, earlySetup, loadBootConfig, Reaper, ShutdownSignals, initRuntime, loadModel, openEvolutionPhase, startControl, startServices, startHeartbeat, preflight, reexec, selfExecutable, shutdown } = await import("./boot/phases.ts");
+  const { consumeHandoff, earlySetup, loadBootConfig, Reaper, ShutdownSignals, initRuntime, loadModel, openEvolutionPhase, prepareStorage, startControl, startServices, startHeartbeat, preflight, reexec, selfExecutable, shutdown } = await import("./boot/phases.ts");
   const handoff = consumeHandoff();
   const ctx = earlySetup({ cmdline: opts.cmdline ?? (process.env.VECTOR_BOOT_CMDLINE || undefined), resumed: handoff !== null });
   const config = loadBootConfig(ctx, opts);
@@ -23,7 +23,9 @@ export async function boot(opts: BootOptions): Promise<number> {
   const after: Closer[] = [];
   let supervisor: Supervisor | null = null;
   let status = 0;
+  const storageClosers: Closer[] = [];
   try {
+    await prepareStorage(ctx, config, storageClosers);
     const runtime = await initRuntime(ctx, config);
     const model = await loadModel(ctx, config, runtime, after);
     const evolution = await openEvolutionPhase(ctx, config, runtime, model.source, after);
@@ -50,7 +52,7 @@ export async function boot(opts: BootOptions): Promise<number> {
   }
   const req: ShutdownRequest = await signals.requested;
   signals.uninstall();
-  return shutdown(ctx, config, req, { supervisor, reaper, before, after }, status);
+  return shutdown(ctx, config, req, { supervisor, reaper, before, after: [...after, ...storageClosers] }, status);
 }
 
 /** Entry point: PID 1 catches every exception and rejection; nothing may end it unplanned. */

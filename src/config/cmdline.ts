@@ -45,6 +45,7 @@ export const cmdlineKeys = {
   pixel_test: bool,
   run_dir: z.string().min(1),
   evolution: bool,
+  modules: z.string().transform((s) => s.split(",").filter(Boolean)).pipe(z.array(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "not a module name"))),
 } as const;
 export type CmdlineOverrides = { [K in keyof typeof cmdlineKeys]?: z.infer<(typeof cmdlineKeys)[K]> };
 

@@ -62,6 +62,23 @@ export const evolutionSchema = z
   .strict();
 export type EvolutionSettings = z.infer<typeof evolutionSchema>;
 
+/** A filesystem the init mounts (PID 1) after loading `modules`, before the runtime: e.g. the state disk. */
+export const mountSchema = z
+  .object({
+    source: z.string().min(1),
+    target: z.string().regex(/^\//, "must be an absolute path"),
+    fstype: z.string().min(1).max(64),
+    /** Filesystem data string (e.g. "data=ordered"). */
+    options: z.string().default(""),
+    flags: z.array(z.enum(["ro", "nosuid", "nodev", "noexec", "noatime", "relatime"])).default([]),
+    /** How long to wait for `source` to appear (a disk whose driver just loaded). */
+    wait_ms: z.number().int().min(0).max(120_000).default(10_000),
+    /** A missing or failing mount is logged; the boot goes on (otherwise too: PID 1 never stops here). */
+    optional: z.boolean().default(false),
+  })
+  .strict();
+export type MountConfig = z.infer<typeof mountSchema>;
+
 export const shutdownModes = ["poweroff", "reboot", "halt"] as const;
 
 export const configSchema = z
@@ -84,6 +101,9 @@ export const configSchema = z
     shutdown_after: z.number().min(0).default(0),
     /** Grace period for processes left when stopping, and the default for services. */
     grace_ms: z.number().int().min(0).max(3_600_000).default(5_000),
+    /** Kernel modules to load (with their dependencies from modules.dep) as PID 1, before mounting. */
+    modules: z.array(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "not a module name")).default([]),
+    mounts: z.array(mountSchema).default([]),
     /** Members of this group may use the control socket too (default: root only). */
     control_gid: z.number().int().min(0).max(0xfffffffe).optional(),
     services: z.array(serviceSchema).default([]),

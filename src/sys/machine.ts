@@ -49,3 +49,12 @@ export function sync(): void {
 export function clockNs(clock: "monotonic" | "boottime" | "realtime"): number {
   return native.vb_clock_ns(clock === "boottime" ? 1 : clock === "realtime" ? 2 : 0);
 }
+
+/** Loads a kernel module from a file (finit_module). Returns false when it was already loaded (EEXIST). */
+export function loadModuleFile(path: string, params = ""): boolean {
+  const compressed = /\.(xz|zst|gz)$/.test(path) ? 4 : 0;
+  const r = native.vb_finit_module(cstr(path), cstr(params), compressed);
+  if (r === -17) return false;
+  check(r, "finit_module", path);
+  return true;
+}

@@ -1,0 +1,75 @@
+// Boot phase "storage" (PID 1): load kernel modules, mount the configured filesystems (the state disk).
+import { existsSync } from "node:fs";
+import type { Config, MountConfig } from "../config/schema.ts";
+import { describeError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { mkdirp1, mount, MountFlag, sync, umount } from "../sys/machine.ts";
+import type { BootContext } from "./early-setup.ts";
+import { loadKernelModules } from "./kernel-modules.ts";
+import type { Closer } from "./shutdown.ts";
+
+const log = logger("boot");
+
+const flagBits: Record<MountConfig["flags"][number], number> = { ro: MountFlag.RDONLY, nosuid: MountFlag.NOSUID, nodev: MountFlag.NODEV, noexec: MountFlag.NOEXEC, noatime: MountFlag.NOATIME, relatime: MountFlag.RELATIME };
+
+async function waitForPath(path: string, ms: number): Promise<boolean> {
+  const end = performance.now() + ms;
+  while (!existsSync(path)) {
+    if (performance.now() >= end) return false;
+    await Bun.sleep(20);
+  }
+  return true;
+}
+
+/** Mounts in order; returns the targets mounted (unmounted in reverse at shutdown). Never throws. */
+async function mountAll(mounts: MountConfig[]): Promise<string[]> {
+  const done: string[] = [];
+  for (const m of mounts) {
+    const level = m.optional ? "warn" : "error";
+    if (m.source.startsWith("/dev/") && !(await waitForPath(m.source, m.wait_ms))) {
+      log[level]("mount source did not appear", { source: m.source, target: m.target, waited_ms: m.wait_ms });
+      continue;
+    }
+    try {
+      for (let i = 1; i < m.target.length; i++) if (m.target[i] === "/") mkdirp1(m.target.slice(0, i));
+      mkdirp1(m.target);
+      mount(m.source, m.target, m.fstype, m.flags.reduce((a, f) => a | flagBits[f], 0), m.options);
+      done.push(m.target);
+      log.info("mounted", { source: m.source, target: m.target, fstype: m.fstype });
+    } catch (e) {
+      log[level]("mount failed", { source: m.source, target: m.target, error: describeError(e) });
+    }
+  }
+  return done;
+}
+
+/** PID 1 only: modules, then mounts; their unmount joins the shutdown (after every journal flush). */
+export async function prepareStorage(ctx: BootContext, config: Config, closers: Closer[]): Promise<void> {
+  if (config.modules.length === 0 && config.mounts.length === 0) return;
+  if (!ctx.pid1) {
+    log.info("phase storage skipped (not PID 1)", { modules: config.modules.length, mounts: config.mounts.length });
+    return;
+  }
+  log.info("phase storage", { modules: config.modules.join(",") || "-", mounts: config.mounts.length });
+  loadKernelModules(config.modules);
+  const mounted = await mountAll(config.mounts);
+  closers.push({
+    name: "filesystems",
+    close: () => {
+      sync();
+      for (const t of [...mounted].reverse()) {
+        try {
+          umount(t);
+          log.info("unmounted", { target: t });
+        } catch (e) {
+          try {
+            mount("none", t, "", MountFlag.REMOUNT | MountFlag.RDONLY);
+            log.warn("busy; remounted read-only", { target: t, error: describeError(e) });
+          } catch (e2) {
+            log.error("could not unmount or remount read-only", { target: t, error: describeError(e2) });
+          }
+        }
+      }
+    },
+  });
+}
