@@ -47,7 +47,12 @@ export class Heartbeat {
 
   constructor(private readonly opts: HeartbeatOptions) {
     if (!(opts.periodMs >= 1)) throw new ConfigError("heartbeat_ms", `must be >= 1, got ${opts.periodMs}`);
-    this.cfg = heartbeatConfigSchema.parse(opts.config ?? {});
+    const parsed = heartbeatConfigSchema.safeParse(opts.config ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ConfigError(["heartbeat", ...issue.path.map(String)].join("."), issue.message);
+    }
+    this.cfg = parsed.data;
     this.clock = new BeatClock(this.cfg.guard_ms);
     const sampleMs = this.cfg.sample_ms > 0 ? this.cfg.sample_ms : Math.max(50, opts.periodMs);
     this.metabolic = new MetabolicDaemon({

@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ModelError } from "../../src/errors.ts";
+import { ConfigError, ModelError } from "../../src/errors.ts";
 import { heartbeatConfigSchema } from "../../src/heartbeat/heartbeat-config.ts";
 import { heartbeatStep } from "../../src/heartbeat/heartbeat-machine.ts";
 import { Heartbeat } from "../../src/heartbeat/heartbeat.ts";
@@ -71,6 +71,8 @@ test("the config schema rejects an unknown action and fills defaults", () => {
   const c = heartbeatConfigSchema.parse({ interrupts: { zombies: { action: "stop" } } });
   expect(c.interrupts.zombies).toEqual({ action: "stop", target: "cause", duty: 0.2, duty_period_ms: 100, hold_ms: 5000, repeat_ms: 0 });
   expect(c.watchdog).toBe("/dev/watchdog");
+  expect(() => new Heartbeat({ periodMs: 100, config: { interrupts: { zombies: { action: "stop", duty: 5 } } } as never })).toThrow(ConfigError);
+  expect(() => new Heartbeat({ periodMs: 100, config: { interrupts: { zombies: { action: "stop", duty: 5 } } } as never })).toThrow("heartbeat.interrupts.zombies.duty");
 });
 
 test("stop() is idempotent and start() after stop() beats again", async () => {
