@@ -195,12 +195,19 @@ export class MetabolicDaemon {
         w.addEventListener("close", () => resolve());
         setTimeout(resolve, 1000);
       });
+      // The worker releases its throttles (SIGCONT, cpu.max restored) and answers "stopped".
+      const released = new Promise<void>((resolve) => {
+        w.addEventListener("message", (e: MessageEvent) => {
+          if ((e.data as { type?: string } | null)?.type === "stopped") resolve();
+        });
+        setTimeout(resolve, 1000);
+      });
       try {
         w.postMessage({ type: "shutdown" } satisfies ToWorker);
       } catch {
         /* already gone */
       }
-      await new Promise((r) => setTimeout(r, 20));
+      await released;
       w.terminate();
       await closed;
     }

@@ -17,7 +17,8 @@ let services: ServiceSlotInfo[] = [];
 let nextDue = 0;
 let lastErrorAt = -Infinity;
 
-const cycler = new DutyCycler((name, pid) => send({ type: "throttle-ended", name, pid, reason: "process gone" }));
+const onGone = (name: string, pid: number) => send({ type: "throttle-ended", name, pid, reason: "process gone" });
+let cycler = new DutyCycler(onGone);
 
 function tick(): void {
   timer = null;
@@ -60,6 +61,7 @@ port.onmessage = (e: MessageEvent<ToWorker>) => {
       sampler = new ProcSampler({ procRoot: m.settings.procRoot, sysRoot: m.settings.sysRoot, smoothingMs: m.settings.smoothingMs });
       sampler.setServices(services);
       writer = new HwMmioWriter(m.settings.sab);
+      cycler = new DutyCycler(onGone, { procRoot: m.settings.procRoot, sysRoot: m.settings.sysRoot });
       nextDue = monoMs();
       send({ type: "ready", generation: writer.generation });
       tick();
@@ -70,13 +72,14 @@ port.onmessage = (e: MessageEvent<ToWorker>) => {
       sampler?.setServices(services);
       break;
     case "throttle": {
-      const ok = cycler.start(m.name, m.pid, m.duty, m.periodMs);
-      send({ type: "action", action: "throttle", name: m.name, ok, detail: ok ? `pid ${m.pid} runs ${Math.round(m.duty * 100)}% of ${m.periodMs} ms` : `pid ${m.pid} not found` });
+      const how = cycler.start(m.name, m.pid, m.duty, m.periodMs);
+      send({ type: "action", action: "throttle", name: m.name, ok: how !== null, detail: how ? `pid ${m.pid}: ${how}` : `pid ${m.pid} not found` });
       break;
     }
     case "unthrottle": {
+      const how = cycler.mechanism(m.name);
       const was = cycler.release(m.name);
-      send({ type: "action", action: "unthrottle", name: m.name, ok: was, detail: was ? "SIGCONT, duty cycle ended" : "was not throttled" });
+      send({ type: "action", action: "unthrottle", name: m.name, ok: was, detail: !was ? "was not throttled" : how === "cgroup" ? "cpu.max restored" : "SIGCONT, duty cycle ended" });
       break;
     }
     case "relieve-memory":

@@ -1,4 +1,5 @@
-// Throttling a process group by a SIGSTOP/SIGCONT duty cycle (works without cgroups; signals via process.kill).
+// Throttling a service: cgroup v2 cpu.max when it has its own cgroup, else a SIGSTOP/SIGCONT duty cycle.
+import { type CpuMaxThrottle, releaseCpuMax, throttleCpuMax } from "./cgroup-throttle.ts";
 
 const SIGSTOP = 19;
 const SIGCONT = 18;
@@ -18,6 +19,8 @@ export function signalService(pid: number, sig: number): boolean {
 
 interface Cycle {
   pid: number;
+  /** Set when the throttle is a cpu.max limit (no signals are sent then). */
+  cgroup: CpuMaxThrottle | null;
   duty: number;
   periodMs: number;
   timer: ReturnType<typeof setTimeout> | null;
@@ -32,15 +35,29 @@ interface Cycle {
 export class DutyCycler {
   private readonly cycles = new Map<string, Cycle>();
 
-  constructor(private readonly onGone: (name: string, pid: number) => void) {}
+  constructor(
+    private readonly onGone: (name: string, pid: number) => void,
+    private readonly roots: { procRoot: string; sysRoot: string } = { procRoot: "/proc", sysRoot: "/sys" },
+  ) {}
 
-  start(name: string, pid: number, duty: number, periodMs: number): boolean {
+  /** Starts throttling; returns how ("cgroup <file> <quota> <period>" or "duty cycle"), or null when the process is gone. */
+  start(name: string, pid: number, duty: number, periodMs: number): string | null {
     this.release(name);
-    if (!signalService(pid, SIGCONT)) return false;
-    const c: Cycle = { pid, duty: Math.min(1, Math.max(0.01, duty)), periodMs: Math.max(10, periodMs), timer: null, stopped: false };
+    if (!signalService(pid, SIGCONT)) return null;
+    const d = Math.min(1, Math.max(0.01, duty));
+    const p = Math.max(10, periodMs);
+    const cgroup = throttleCpuMax(this.roots.procRoot, this.roots.sysRoot, pid, d, p);
+    const c: Cycle = { pid, cgroup, duty: d, periodMs: p, timer: null, stopped: false };
     this.cycles.set(name, c);
+    if (cgroup) return `cgroup cpu.max ${cgroup.applied} (${cgroup.file})`;
     this.phase(name, c, false);
-    return true;
+    return `SIGSTOP/SIGCONT duty cycle, runs ${Math.round(d * 100)}% of ${p} ms`;
+  }
+
+  /** How `name` is throttled: "cgroup", "signals", or null. */
+  mechanism(name: string): "cgroup" | "signals" | null {
+    const c = this.cycles.get(name);
+    return c ? (c.cgroup ? "cgroup" : "signals") : null;
   }
 
   private phase(name: string, c: Cycle, stop: boolean): void {
@@ -61,7 +78,8 @@ export class DutyCycler {
     if (!c) return false;
     this.cycles.delete(name);
     if (c.timer) clearTimeout(c.timer);
-    signalService(c.pid, SIGCONT);
+    if (c.cgroup) releaseCpuMax(c.cgroup);
+    else signalService(c.pid, SIGCONT);
     return true;
   }
 

@@ -98,7 +98,9 @@ test("a throttle is released as soon as the throttled service's process is repla
     await waitFor("the service", () => s.sup.list()[0]!.pid !== null);
     const pid = s.sup.list()[0]!.pid!;
     await waitFor("the worker", () => hb.stats().metabolic.samples > 0);
-    hb.metabolic.throttle("sleeper", pid, 0.5, 100);
+    // A long duty period: the worker sends no signal for 9.9 s, so only the heartbeat can notice the change.
+    hb.metabolic.throttle("sleeper", pid, 0.99, 10_000);
+    await Bun.sleep(100); // the worker has applied it (its first SIGCONT) before the process dies
     await waitFor("the service to be replaced after SIGKILL", () => {
       if (s.sup.list()[0]!.pid === pid) process.kill(pid, "SIGKILL");
       return s.sup.list()[0]!.pid !== null && s.sup.list()[0]!.pid !== pid;
@@ -109,5 +111,50 @@ test("a throttle is released as soon as the throttled service's process is repla
   } finally {
     await hb.stop();
     await s.close();
+  }
+}, 20_000);
+
+test("a service in a cgroup v2 of its own is throttled through cpu.max (no signals), restored on release; one in our cgroup gets the duty cycle", async () => {
+  const { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const s = startSupervisor([{ name: "own-cgroup", argv: ["sleep", "30"] }, { name: "shared-cgroup", argv: ["sleep", "30"] }]);
+  await waitFor("the services", () => s.sup.list().every((v) => v.pid !== null));
+  const [own, shared] = s.sup.list().map((v) => v.pid!);
+  // The kernel's cgroup files, laid out as /proc and /sys show them (this host has cgroup v1 only).
+  const proc = mkdtempSync(join(tmpdir(), "vb-cg-proc-"));
+  const sys = mkdtempSync(join(tmpdir(), "vb-cg-sys-"));
+  const put = (root: string, p: string, text: string) => {
+    mkdirSync(join(root, p, ".."), { recursive: true });
+    writeFileSync(join(root, p), text);
+  };
+  put(proc, "self/cgroup", "0::/init.scope\n");
+  put(proc, `${own}/cgroup`, "0::/services/own\n");
+  put(proc, `${shared}/cgroup`, "0::/init.scope\n");
+  put(sys, "fs/cgroup/services/own/cpu.max", "max 100000\n");
+  put(sys, "fs/cgroup/init.scope/cpu.max", "max 100000\n");
+  const cpuMax = (p: string) => readFileSync(join(sys, "fs/cgroup", p, "cpu.max"), "utf8");
+  const hb = new Heartbeat({ periodMs: 20, config: { watchdog: false, proc_root: proc, sys_root: sys } });
+  hb.start();
+  try {
+    await waitFor("the worker", () => hb.stats().metabolic.samples > 0);
+    hb.metabolic.throttle("own-cgroup", own!, 0.2, 100);
+    hb.metabolic.throttle("shared-cgroup", shared!, 0.01, 1000);
+    await waitFor("cpu.max written", () => cpuMax("services/own") === "20000 100000", 3000);
+    let sharedStopped = false;
+    for (let i = 0; i < 100 && !sharedStopped; i++) {
+      sharedStopped = (await procState(shared!)) === "T";
+      await Bun.sleep(10);
+    }
+    expect(sharedStopped).toBe(true); // our own cgroup is never limited: signals instead
+    expect(cpuMax("init.scope")).toBe("max 100000\n");
+    expect(await procState(own!)).toBe("S"); // cpu.max only, never SIGSTOP
+    hb.metabolic.unthrottle("own-cgroup");
+    await waitFor("cpu.max restored", () => cpuMax("services/own") === "max 100000", 3000);
+  } finally {
+    await hb.stop();
+    await s.close();
+    rmSync(proc, { recursive: true });
+    rmSync(sys, { recursive: true });
   }
 }, 20_000);

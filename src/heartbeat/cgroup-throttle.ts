@@ -1,0 +1,54 @@
+// Throttling through cgroup v2 `cpu.max` when a service has a cgroup of its own (else the duty cycle is used).
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** The unified-hierarchy (v2) cgroup path of a process from <proc>/<pid>/cgroup ("0::/path"), or null. */
+export function cgroupOf(procRoot: string, pid: number | "self"): string | null {
+  try {
+    const line = readFileSync(join(procRoot, String(pid), "cgroup"), "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("0::"));
+    return line ? line.slice(3).trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface CpuMaxThrottle {
+  file: string;
+  /** Content to write back on release (what cpu.max held before). */
+  previous: string;
+  applied: string;
+}
+
+/**
+ * Limits the cgroup of `pid` to `duty` of each `periodMs` by writing its cpu.max, when that is safe:
+ * the process is in a v2 cgroup other than the root and other than our own (throttling our own
+ * cgroup would throttle PID 1), and the cgroup has a writable cpu.max (cpu controller enabled).
+ * Returns null when cgroups cannot be used, so the caller falls back to SIGSTOP/SIGCONT.
+ */
+export function throttleCpuMax(procRoot: string, sysRoot: string, pid: number, duty: number, periodMs: number): CpuMaxThrottle | null {
+  const cg = cgroupOf(procRoot, pid);
+  if (cg === null || cg === "/" || cg === "" || cg === cgroupOf(procRoot, "self")) return null;
+  const file = join(sysRoot, "fs/cgroup", cg, "cpu.max");
+  try {
+    const previous = readFileSync(file, "utf8").trim();
+    const periodUs = Math.min(1_000_000, Math.max(1000, Math.round(periodMs * 1000)));
+    const quotaUs = Math.max(1000, Math.round(duty * periodUs));
+    const applied = `${quotaUs} ${periodUs}`;
+    writeFileSync(file, applied);
+    return { file, previous: previous || "max 100000", applied };
+  } catch {
+    return null;
+  }
+}
+
+/** Restores cpu.max; returns false when it could not be written (cgroup gone with its service). */
+export function releaseCpuMax(t: CpuMaxThrottle): boolean {
+  try {
+    writeFileSync(t.file, t.previous);
+    return true;
+  } catch {
+    return false;
+  }
+}
