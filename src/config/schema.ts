@@ -1,5 +1,6 @@
 // The config file's schema (zod): services, shutdown, heartbeat, model and state locations.
 import { z } from "zod";
+import { heartbeatConfigSchema } from "../heartbeat/heartbeat-config.ts";
 import { signalNumber } from "../sys/signals.ts";
 
 const signalName = z
@@ -108,6 +109,8 @@ export const configSchema = z
     control_gid: z.number().int().min(0).max(0xfffffffe).optional(),
     services: z.array(serviceSchema).default([]),
     evolution: evolutionSchema.default(evolutionSchema.parse({})),
+    /** Heartbeat sampling, watchdog and the handler of each neural interrupt (docs/hw-mmio.md). */
+    heartbeat: heartbeatConfigSchema.default(heartbeatConfigSchema.parse({})),
   })
   .strict();
 export type Config = z.infer<typeof configSchema>;

@@ -24,7 +24,7 @@ export interface InitramfsOptions {
   config?: string;
   /** Shared objects loaded at run time (e.g. the shim Bun extracts and dlopens): their dependencies are added. */
   runtimeLibs?: string[];
-  /** Kernel modules: `dir` is a lib/modules/<version> directory with modules.dep; `names` the modules wanted. */
+  /** Kernel modules: `dir` is a lib/modules/<version> directory (modules.dep, else each .ko's .modinfo); `names` the modules wanted. */
   modules?: { dir: string; version: string; names: string[] };
   /** Extra host files: copied to `dest` in the image. */
   files?: { src: string; dest: string }[];
@@ -100,7 +100,10 @@ export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
     const base = `lib/modules/${opts.modules.version}`;
     for (const f of sel.files) tree.file(`${base}/${f}`, new Uint8Array(readFileSync(join(opts.modules.dir, f))));
     tree.file(`${base}/modules.dep`, new TextEncoder().encode(sel.modulesDep));
-    progress(`initramfs: kernel modules (${opts.modules.version}): ${sel.files.length} files`);
+    // So the init can tell a built-in name from a missing one.
+    const builtin = join(opts.modules.dir, "modules.builtin");
+    if (existsSync(builtin)) tree.file(`${base}/modules.builtin`, new Uint8Array(readFileSync(builtin)));
+    progress(`initramfs: kernel modules (${opts.modules.version}): ${sel.files.length} files: ${sel.files.map((f) => f.split("/").at(-1)).join(" ")}`);
   }
 
   // 5. Archive and compress.

@@ -1,10 +1,10 @@
 // Kernel modules for the initramfs: the named modules plus their modules.dep closure, and a modules.dep for just those.
 import { existsSync, readFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { PackageError } from "../errors.ts";
+import { dependenciesFromModinfo, moduleName } from "./modinfo.ts";
 
-/** Module name of a path in modules.dep: basename without .ko / .ko.xz / .ko.zst / .ko.gz, '-' read as '_'. */
-export const moduleName = (path: string): string => basename(path).replace(/\.ko(\.(xz|zst|gz))?$/, "").replace(/-/g, "_");
+export { moduleName };
 
 export interface ModuleSelection {
   /** Paths relative to the modules directory, dependencies before dependents. */
@@ -13,18 +13,26 @@ export interface ModuleSelection {
   modulesDep: string;
 }
 
-/** Reads `<dir>/modules.dep` and selects `names` with everything they depend on. Unknown names are a PackageError. */
+/**
+ * Reads `<dir>/modules.dep` and selects `names` with everything they depend on. Without a modules.dep
+ * (a kernel package extracted with `dpkg -x`: depmod never ran) the dependencies come from each
+ * module's .modinfo `depends=`. Unknown names are a PackageError.
+ */
 export function selectModules(dir: string, names: string[]): ModuleSelection {
   const depFile = join(dir, "modules.dep");
-  if (!existsSync(depFile)) throw new PackageError("modules.dep", `${depFile} not found (is ${dir} a /lib/modules/<version> directory?)`);
-  const deps = new Map<string, string[]>();
-  const byName = new Map<string, string>();
-  for (const line of readFileSync(depFile, "utf8").split("\n")) {
-    const m = /^([^:]+):\s*(.*)$/.exec(line.trim());
-    if (!m) continue;
-    deps.set(m[1]!, m[2]!.split(/\s+/).filter(Boolean));
-    byName.set(moduleName(m[1]!), m[1]!);
+  if (!existsSync(dir)) throw new PackageError("modules.dep", `${dir} not found (is it a /lib/modules/<version> directory?)`);
+  let deps = new Map<string, string[]>();
+  if (existsSync(depFile)) {
+    for (const line of readFileSync(depFile, "utf8").split("\n")) {
+      const m = /^([^:]+):\s*(.*)$/.exec(line.trim());
+      if (!m) continue;
+      deps.set(m[1]!, m[2]!.split(/\s+/).filter(Boolean));
+    }
+  } else {
+    deps = dependenciesFromModinfo(dir, names);
   }
+  const byName = new Map<string, string>();
+  for (const f of deps.keys()) byName.set(moduleName(f), f);
   const files: string[] = [];
   const done = new Set<string>();
   const visit = (file: string, chain: string[]): void => {

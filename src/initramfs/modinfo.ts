@@ -1,0 +1,115 @@
+// Kernel module metadata without kmod: the .modinfo section of a .ko (plain, .gz or .zst), and a modules.dep built from it.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { PackageError } from "../errors.ts";
+
+/** The module's .ko bytes, decompressed (.ko.gz, .ko.zst); .ko.xz cannot be read without an xz decoder. */
+export function moduleBytes(path: string): Uint8Array {
+  const raw = new Uint8Array(readFileSync(path));
+  if (path.endsWith(".ko")) return raw;
+  if (path.endsWith(".ko.gz")) return new Uint8Array(Bun.gunzipSync(raw));
+  if (path.endsWith(".ko.zst")) return new Uint8Array(Bun.zstdDecompressSync(raw));
+  throw new PackageError("modinfo", `${path}: cannot read a module compressed this way (only .ko, .ko.gz, .ko.zst)`);
+}
+
+/** key=value pairs of the ELF section .modinfo (NUL-separated strings); a key may repeat (alias=, parm=). */
+export function readModinfo(path: string): Map<string, string[]> {
+  const b = moduleBytes(path);
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const bad = (what: string) => new PackageError("modinfo", `${path}: ${what}`);
+  if (b.length < 64 || v.getUint32(0) !== 0x7f454c46) throw bad("not an ELF file");
+  if (b[4] !== 2) throw bad("not a 64-bit ELF file");
+  const le = b[5] === 1;
+  const shoff = Number(v.getBigUint64(0x28, le));
+  const shentsize = v.getUint16(0x3a, le);
+  const shnum = v.getUint16(0x3c, le);
+  const shstrndx = v.getUint16(0x3e, le);
+  if (shentsize < 64 || shoff + shnum * shentsize > b.length || shstrndx >= shnum) throw bad("section header table outside the file");
+  const section = (i: number) => {
+    const at = shoff + i * shentsize;
+    const offset = Number(v.getBigUint64(at + 0x18, le));
+    const size = Number(v.getBigUint64(at + 0x20, le));
+    if (offset + size > b.length) throw bad(`section ${i} outside the file`);
+    return { name: v.getUint32(at, le), offset, size };
+  };
+  const strtab = section(shstrndx);
+  const cstr = (from: number, end: number) => {
+    let e = from;
+    while (e < end && b[e] !== 0) e++;
+    return new TextDecoder().decode(b.subarray(from, e));
+  };
+  const info = new Map<string, string[]>();
+  for (let i = 0; i < shnum; i++) {
+    const s = section(i);
+    if (cstr(strtab.offset + s.name, strtab.offset + strtab.size) !== ".modinfo") continue;
+    for (const kv of new TextDecoder().decode(b.subarray(s.offset, s.offset + s.size)).split("\0")) {
+      const eq = kv.indexOf("=");
+      if (eq <= 0) continue;
+      const k = kv.slice(0, eq);
+      info.set(k, [...(info.get(k) ?? []), kv.slice(eq + 1)]);
+    }
+    return info;
+  }
+  throw bad("no .modinfo section");
+}
+
+/** Module name of a path: basename without .ko / .ko.xz / .ko.zst / .ko.gz, '-' read as '_'. */
+export const moduleName = (path: string): string =>
+  path.split("/").at(-1)!.replace(/\.ko(\.(xz|zst|gz))?$/, "").replace(/-/g, "_");
+
+/** Every module file under `dir` (relative paths, sorted), e.g. kernel/fs/ext4/ext4.ko. */
+export function listModuleFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const e of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(r);
+      else if (/\.ko(\.(xz|zst|gz))?$/.test(e.name)) out.push(r);
+    }
+  };
+  walk("");
+  return out.sort();
+}
+
+/**
+ * What depmod would write in modules.dep for the modules reachable from `names`: each module's path
+ * and every module it needs (transitively, from `depends=` in .modinfo), ordered like depmod's so
+ * that loading the list from its end to its start, then the module, respects every dependency.
+ * For a Debian kernel package extracted with `dpkg -x` (depmod runs only at installation).
+ */
+export function dependenciesFromModinfo(dir: string, names: string[]): Map<string, string[]> {
+  const byName = new Map<string, string>();
+  for (const f of listModuleFiles(dir)) byName.set(moduleName(f), f);
+  const direct = new Map<string, string[]>();
+  const directOf = (file: string): string[] => {
+    let d = direct.get(file);
+    if (!d) {
+      const dep = (readModinfo(join(dir, file)).get("depends") ?? []).join(",");
+      d = dep.split(",").filter(Boolean).map((n) => {
+        const f = byName.get(n.replace(/-/g, "_"));
+        if (!f) throw new PackageError("modinfo", `${file} depends on ${n}, which is not under ${dir}`);
+        return f;
+      });
+      direct.set(file, d);
+    }
+    return d;
+  };
+  const result = new Map<string, string[]>();
+  const closure = (file: string, chain: string[]): string[] => {
+    const known = result.get(file);
+    if (known) return known;
+    if (chain.includes(file)) throw new PackageError("modinfo", `dependency cycle: ${[...chain, file].join(" -> ")}`);
+    // Post-order: dependencies before dependents; depmod's line is the reverse (first needed last).
+    const order: string[] = [];
+    for (const d of directOf(file)) for (const x of [...closure(d, [...chain, file])].reverse().concat(d)) if (!order.includes(x)) order.push(x);
+    const line = order.reverse();
+    result.set(file, line);
+    return line;
+  };
+  for (const n of [...names].sort()) {
+    const file = byName.get(n.replace(/-/g, "_"));
+    if (!file) throw new PackageError("modules", `module ${n} is not under ${dir}`);
+    closure(file, []);
+  }
+  return result;
+}
