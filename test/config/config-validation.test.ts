@@ -22,7 +22,7 @@ function problem(raw: unknown): ConfigError {
 
 describe("config validation", () => {
   test("an unknown top-level key is named", () => {
-    expect(problem({ heartbeat: 5 }).message).toContain('"heartbeat"');
+    expect(problem({ hartbeat_ms: 5 }).message).toContain('"hartbeat_ms"');
   });
   test("an unknown key inside a service is named with its path", () => {
     const e = problem({ services: [{ name: "a", argv: ["true"], restrat: "always" }] });
