@@ -19,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <linux/capability.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -32,6 +33,7 @@
 #define VB_SPAWN_SET_IDS 8
 #define VB_SPAWN_NO_NEW_PRIVS 16
 #define VB_SPAWN_PARENT_DEATH_KILL 32
+#define VB_SPAWN_SET_CAPS 64
 
 #define VB_MAX_ARGS 4096
 
@@ -204,9 +206,29 @@ static int vb_resolve(const char *file, char *const envp[], char *buf, size_t bu
   return best;
 }
 
+// Sets the effective/permitted/inheritable capability sets to `keep` (bit n = capability n).
+static int vb_capset(uint64_t keep) {
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  data[0].effective = data[0].permitted = data[0].inheritable = (uint32_t)keep;
+  data[1].effective = data[1].permitted = data[1].inheritable = (uint32_t)(keep >> 32);
+  return (int)syscall(SYS_capset, &hdr, data);
+}
+
+// Drops every capability not in `keep` from the bounding set of the calling process (needs CAP_SETPCAP).
+int vb_drop_bounding(double keep_d) {
+  uint64_t keep = (uint64_t)keep_d;
+  for (int c = 0; c < 64; c++) {
+    if (keep & ((uint64_t)1 << c)) continue;
+    if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1 && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) return -errno;
+  }
+  return 0;
+}
+
 // Child side of vb_spawn: only async-signal-safe calls. Reports (stage, errno) on the pipe.
 static void vb_child(int errfd, const char *path, char **argv, char **envp, const char *cwd, int uid, int gid,
-                     const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2) {
+                     const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2, uint64_t caps) {
   int stage = 0;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -236,10 +258,23 @@ static void vb_child(int errfd, const char *path, char **argv, char **envp, cons
   stage = 4;
   if (cwd && cwd[0] && chdir(cwd) < 0) goto fail;
   stage = 5;
+  if (flags & VB_SPAWN_SET_CAPS) {
+    // Least privilege: the bounding set keeps only `caps`; they survive a uid change (keepcaps).
+    for (int c = 0; c < 64; c++)
+      if (!(caps & ((uint64_t)1 << c)) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1 && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) goto fail;
+    if (caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) goto fail;
+  }
   if (flags & VB_SPAWN_SET_IDS) {
     if (setgroups((size_t)ngroups, (const gid_t *)groups) < 0) goto fail;
     if (setgid((gid_t)gid) < 0) goto fail;
     if (setuid((uid_t)uid) < 0) goto fail;
+  }
+  if (flags & VB_SPAWN_SET_CAPS) {
+    if (vb_capset(caps) < 0) goto fail;
+    // Ambient capabilities carry `caps` across execve for a non-root uid.
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    for (int c = 0; c < 64; c++)
+      if ((caps & ((uint64_t)1 << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0) goto fail;
   }
   stage = 6;
   if ((flags & VB_SPAWN_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) goto fail;
@@ -261,7 +296,8 @@ fail:;
 // Returns the pid (> 0), or a negative value: -(stage * 1000 + errno) where stage 0 = resolve,
 // 1 = setsid/setpgid, 3 = dup2, 4 = chdir, 5 = ids, 6 = prctl, 7 = execve, 9 = fork/pipe.
 int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, const char *cwd, int uid, int gid,
-             const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2) {
+             const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2, double caps_d) {
+  uint64_t caps = (uint64_t)caps_d;
   if (argc < 1 || argc > VB_MAX_ARGS || envc < 0 || envc > VB_MAX_ARGS) return -(0 * 1000 + E2BIG);
   char **argv = calloc((size_t)argc + 1, sizeof(char *));
   char **envp = calloc((size_t)envc + 1, sizeof(char *));
@@ -292,7 +328,7 @@ int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, co
   pid_t pid = fork();
   if (pid == 0) {
     close(pipefd[0]);
-    vb_child(pipefd[1], path, argv, envp, cwd, uid, gid, groups, ngroups, flags, fd0, fd1, fd2);
+    vb_child(pipefd[1], path, argv, envp, cwd, uid, gid, groups, ngroups, flags, fd0, fd1, fd2, caps);
   }
   int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);

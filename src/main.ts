@@ -13,7 +13,7 @@ const log = logger("boot");
  * request, ordered shutdown, reboot(2). Elsewhere the same as a child subreaper, ending in exit.
  */
 export async function boot(opts: BootOptions): Promise<number> {
-  const { consumeHandoff, earlySetup, loadBootConfig, Reaper, ShutdownSignals, initRuntime, loadModel, openEvolutionPhase, prepareStorage, startControl, startServices, startHeartbeat, preflight, reexec, selfExecutable, shutdown } = await import("./boot/phases.ts");
+  const { consumeHandoff, earlySetup, loadBootConfig, Reaper, ShutdownSignals, initRuntime, loadModel, openEvolutionPhase, prepareStorage, dropPrivileges, startControl, startServices, startHeartbeat, preflight, reexec, selfExecutable, shutdown } = await import("./boot/phases.ts");
   const handoff = consumeHandoff();
   const ctx = earlySetup({ cmdline: opts.cmdline ?? (process.env.VECTOR_BOOT_CMDLINE || undefined), resumed: handoff !== null });
   const config = loadBootConfig(ctx, opts);
@@ -25,12 +25,13 @@ export async function boot(opts: BootOptions): Promise<number> {
   let status = 0;
   const storageClosers: Closer[] = [];
   try {
-    await prepareStorage(ctx, config, storageClosers);
+    await prepareStorage(ctx, config, storageClosers, handoff !== null);
     const runtime = await initRuntime(ctx, config);
     const model = await loadModel(ctx, config, runtime, after);
     const evolution = await openEvolutionPhase(ctx, config, runtime, model.source, after);
     after.push({ name: "neural runtime", close: () => runtime.cleanup() });
     supervisor = startServices(config, reaper, handoff);
+    dropPrivileges(ctx, config);
     const drain = evolution?.drain;
     let heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor, signals, drain, startBeat: handoff?.beat ?? 0 });
     before.push({ name: "heartbeat", close: async () => void (await heartbeat.stop()) });

@@ -4,6 +4,7 @@ export { consumeHandoff, preflight, reexec, selfExecutable } from "./handoff.ts"
 export { loadBootConfig } from "./config-phase.ts";
 export { startHeartbeat } from "./heartbeat-phase.ts";
 export { prepareStorage } from "./storage-phase.ts";
+export { dropPrivileges } from "./privileges.ts";
 export { initRuntime, loadModel } from "./runtime-phase.ts";
 export { openEvolutionPhase } from "./evolution-phase.ts";
 export { startServices } from "./services-phase.ts";

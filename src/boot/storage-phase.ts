@@ -44,15 +44,16 @@ async function mountAll(mounts: MountConfig[]): Promise<string[]> {
 }
 
 /** PID 1 only: modules, then mounts; their unmount joins the shutdown (after every journal flush). */
-export async function prepareStorage(ctx: BootContext, config: Config, closers: Closer[]): Promise<void> {
+export async function prepareStorage(ctx: BootContext, config: Config, closers: Closer[], resumed = false): Promise<void> {
   if (config.modules.length === 0 && config.mounts.length === 0) return;
   if (!ctx.pid1) {
     log.info("phase storage skipped (not PID 1)", { modules: config.modules.length, mounts: config.mounts.length });
     return;
   }
-  log.info("phase storage", { modules: config.modules.join(",") || "-", mounts: config.mounts.length });
-  loadKernelModules(config.modules);
-  const mounted = await mountAll(config.mounts);
+  log.info("phase storage", { modules: config.modules.join(",") || "-", mounts: config.mounts.length, resumed });
+  // After a live re-exec the modules are loaded and the filesystems mounted already.
+  if (!resumed) loadKernelModules(config.modules);
+  const mounted = resumed ? config.mounts.map((m) => m.target) : await mountAll(config.mounts);
   closers.push({
     name: "filesystems",
     close: () => {

@@ -1,6 +1,7 @@
 // The config file's schema (zod): services, shutdown, heartbeat, model and state locations.
 import { z } from "zod";
 import { heartbeatConfigSchema } from "../heartbeat/heartbeat-config.ts";
+import { capNames, type CapName } from "../sys/capabilities.ts";
 import { signalNumber } from "../sys/signals.ts";
 
 const signalName = z
@@ -37,6 +38,13 @@ export const serviceSchema = z
     stop_signal: signalName.default("SIGTERM"),
     grace_ms: z.number().int().min(0).max(3_600_000).default(5_000),
     no_new_privs: z.boolean().default(true),
+    /**
+     * Capabilities the service keeps (e.g. ["CAP_NET_BIND_SERVICE"]); all others are dropped from
+     * its sets and bounding set, even when it runs as root. Default: none.
+     */
+    capabilities: z.array(z.enum(capNames as [CapName, ...CapName[]])).default([]),
+    /** Opt out of capability dropping: the service inherits the init's capabilities (root tools). */
+    keep_all_capabilities: z.boolean().default(false),
   })
   .strict();
 export type ServiceConfig = z.infer<typeof serviceSchema>;

@@ -102,7 +102,7 @@ export class Supervisor {
     const env = c.inherit_env ? { ...this.baseEnv, ...c.env } : { ...c.env };
     let pid: number;
     try {
-      pid = spawn({ argv: c.argv, env, cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs });
+      pid = spawn({ argv: c.argv, env, cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities });
     } catch (e) {
       // Treat like a crash so restart policy and storm limit apply (a missing binary may appear later).
       log.error("spawn failed", { service: c.name, error: describeError(e) });

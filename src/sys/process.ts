@@ -1,6 +1,7 @@
 // Processes through the shim: spawn with a clean signal state, kill, reap, sessions and groups.
 import { ExecError, ExitCode, SysError } from "../errors.ts";
 import { errnoName } from "./errno.ts";
+import { capMask, type CapName } from "./capabilities.ts";
 import { check, cstr } from "./lib.ts";
 import { native } from "./native.ts";
 
@@ -21,12 +22,17 @@ export interface SpawnOptions {
   noNewPrivs?: boolean;
   /** Child gets SIGKILL when this process dies (not for services of PID 1). */
   killWithParent?: boolean;
+  /**
+   * Least privilege: the child's capability sets and bounding set become exactly these (empty
+   * list: no capability even as root). Undefined: inherited unchanged.
+   */
+  capabilities?: readonly CapName[];
   /** File descriptors for the child's stdin/stdout/stderr (default: inherited). */
   stdio?: [number?, number?, number?];
 }
 
-const flagBits = { newSession: 1, newProcessGroup: 2, foreground: 4, setIds: 8, noNewPrivs: 16, killWithParent: 32 };
-const stageNames = ["resolving the command", "setsid/setpgid", "tcsetpgrp", "redirecting stdio", "chdir", "setting uid/gid/groups", "prctl", "execve"];
+const flagBits = { newSession: 1, newProcessGroup: 2, foreground: 4, setIds: 8, noNewPrivs: 16, killWithParent: 32, setCaps: 64 };
+const stageNames = ["resolving the command", "setsid/setpgid", "tcsetpgrp", "redirecting stdio", "chdir", "setting uid/gid/groups/capabilities", "prctl", "execve"];
 
 function blob(list: string[]): Buffer {
   return Buffer.from(list.map((s) => `${s}\0`).join(""), "utf8");
@@ -51,6 +57,7 @@ export function spawn(opts: SpawnOptions): number {
   if (opts.foreground) flags |= flagBits.foreground;
   if (opts.noNewPrivs) flags |= flagBits.noNewPrivs;
   if (opts.killWithParent) flags |= flagBits.killWithParent;
+  if (opts.capabilities) flags |= flagBits.setCaps;
   const setIds = opts.uid !== undefined || opts.gid !== undefined || opts.groups !== undefined;
   if (setIds) flags |= flagBits.setIds;
   const uid = opts.uid ?? process.getuid?.() ?? 0;
@@ -58,7 +65,7 @@ export function spawn(opts: SpawnOptions): number {
   const groups = new Uint32Array(opts.groups && opts.groups.length > 0 ? opts.groups : [0]);
   const ngroups = opts.groups?.length ?? 0;
   const [fd0 = -1, fd1 = -1, fd2 = -1] = opts.stdio ?? [];
-  const ret = native.vb_spawn(blob(argv), argv.length, blob(env), env.length, cstr(opts.cwd ?? ""), uid, gid, groups, ngroups, flags, fd0, fd1, fd2);
+  const ret = native.vb_spawn(blob(argv), argv.length, blob(env), env.length, cstr(opts.cwd ?? ""), uid, gid, groups, ngroups, flags, fd0, fd1, fd2, capMask(opts.capabilities ?? []));
   if (ret > 0) return ret;
   const code = -ret % 1000;
   const stage = Math.floor(-ret / 1000);

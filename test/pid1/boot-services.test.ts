@@ -116,4 +116,45 @@ describe("boot mode services", () => {
     await run.result(10_000);
     expect(read(out).trim()).toBe("65534 65534 65534 100 /usr hi NoNewPrivs:1");
   }, 30_000);
+
+  test("services get an empty capability set unless configured, even as root; a listed capability survives a uid change", async () => {
+    const dir = tempDir();
+    const { chmodSync } = await import("node:fs");
+    chmodSync(dir, 0o777);
+    const caps = (name: string) => `grep -E '^Cap(Eff|Prm|Bnd|Amb)' /proc/self/status | tr -d '\\t' | tr '\\n' ' ' > ${join(dir, name)}`;
+    const cfg = writeJson(dir, "config.json", {
+      services: [
+        { name: "bare", argv: ["sh", "-c", caps("bare")], restart: "never" },
+        { name: "web", argv: ["sh", "-c", caps("web")], capabilities: ["CAP_NET_BIND_SERVICE"], restart: "never" },
+        { name: "webuser", argv: ["sh", "-c", caps("webuser")], uid: 65534, gid: 65534, capabilities: ["CAP_NET_BIND_SERVICE"], restart: "never" },
+        { name: "tool", argv: ["sh", "-c", caps("tool")], keep_all_capabilities: true, restart: "never" },
+      ],
+    });
+    const run = start(["boot", ...bootArgs(), "--config", cfg]);
+    await waitFor(() => ["bare", "web", "webuser", "tool"].every((n) => read(join(dir, n)).length > 0), 10_000, "capability reports");
+    process.kill(run.proc.pid, "SIGTERM");
+    await run.result(10_000);
+    expect(read(join(dir, "bare")).trim()).toBe("CapPrm:0000000000000000 CapEff:0000000000000000 CapBnd:0000000000000000 CapAmb:0000000000000000");
+    expect(read(join(dir, "web")).trim()).toBe("CapPrm:0000000000000400 CapEff:0000000000000400 CapBnd:0000000000000400 CapAmb:0000000000000400");
+    expect(read(join(dir, "webuser")).trim()).toBe("CapPrm:0000000000000400 CapEff:0000000000000400 CapBnd:0000000000000400 CapAmb:0000000000000400");
+    expect(read(join(dir, "tool"))).not.toContain("CapEff:0000000000000000");
+  }, 30_000);
+
+  test("as PID 1 the init drops the capabilities it does not need after boot (and keeps those a service is given)", async () => {
+    const dir = tempDir();
+    const cfg = writeJson(dir, "config.json", { state_dir: join(dir, "state"), services: [{ name: "clock", argv: ["sleep", "1000"], capabilities: ["CAP_SYS_TIME"] }] });
+    const run = start(["boot", "--config", cfg], { pid1: true });
+    const init = await run.initPid();
+    await waitFor(() => run.log().includes("capabilities dropped from the bounding set"), 15_000, "privileges dropped");
+    const bnd = BigInt(`0x${/CapBnd:\s*([0-9a-f]+)/.exec(read(`/proc/${init}/status`))![1]}`);
+    const has = (bit: number) => ((bnd >> BigInt(bit)) & 1n) === 1n;
+    expect(has(16)).toBe(false); // CAP_SYS_MODULE
+    expect(has(17)).toBe(false); // CAP_SYS_RAWIO
+    expect(has(25)).toBe(true); // CAP_SYS_TIME: the service is configured with it
+    expect(has(22)).toBe(true); // CAP_SYS_BOOT: the init still powers off
+    expect(has(21)).toBe(true); // CAP_SYS_ADMIN: mounts
+    process.kill(init, "SIGTERM");
+    const r = await run.result(15_000);
+    expect(r.stderr).toContain("poweroff now");
+  }, 30_000);
 });
