@@ -1,11 +1,11 @@
 // QEMU smoke test: boots dist/vector-boot in an initramfs on a Debian kernel and checks the serial console.
 // Usage: bun scripts/qemu-smoke.ts [--timeout S] [--shutdown-after S] [--model FILE.gguf] [--compress gzip|zstd|none]
 //        [--keep-log FILE] [--strict] [--verbose-kernel]
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildInitramfs } from "../src/initramfs/build.ts";
-import { appendModel, locateEmbeddedModel } from "../src/rts/embed.ts";
+import { bootFailure, bootQemu, bootSources, type Check, ensureKernel, ensureQemu, prepareExecutable, printConsole, qemuDir, root, runChecks, sayer } from "./qemu-support.ts";
 
 /**
  * What the console must show, in boot order. `literal` is looked up in the boot sequence's sources
@@ -13,7 +13,7 @@ import { appendModel, locateEmbeddedModel } from "../src/rts/embed.ts";
  * there yet is PENDING (reported, not failed) unless --strict. `count` asks for that many matches.
  * `ordered: false` skips the order check (output of a service interleaves with the init's).
  */
-const CHECKS: { step: string; re: RegExp; literal: string; count?: number; ordered?: boolean }[] = [
+const CHECKS: Check[] = [
   { step: "pre-init ran as PID 1", re: /vector-boot pre-init: started \(pid 1\)/, literal: "started (pid %s)" },
   { step: "pre-init mounted and exec'd /sbin/vector-boot", re: /vector-boot pre-init: mounted .* exec \/sbin\/vector-boot/, literal: "; exec %s" },
   { step: "phase early as PID 1", re: /boot: phase early mode=pid1 pid=1 preinit=true/, literal: "phase early" },
@@ -32,11 +32,7 @@ const CHECKS: { step: string; re: RegExp; literal: string; count?: number; order
   { step: "init powers off", re: /shutdown: poweroff now/, literal: "now`" },
   { step: "kernel powered down", re: /reboot: Power down/, literal: "" },
 ];
-const PANIC = /Kernel panic|end Kernel panic|Attempted to kill init/;
-
-const root = resolve(import.meta.dir, "..");
-const cache = join(root, ".cache");
-const say = (line: string) => process.stderr.write(`qemu-smoke: ${line}\n`);
+const say = sayer("qemu-smoke");
 
 const { values: opt } = parseArgs({
   options: {
@@ -61,92 +57,11 @@ if (!["gzip", "zstd", "none"].includes(compression)) {
   process.exit(64);
 }
 
-function sh(argv: string[], what: string, cwd = root): string {
-  const r = Bun.spawnSync(argv, { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, timeout: 600_000 });
-  if (r.exitCode !== 0) {
-    say(`${what} failed (exit ${r.exitCode}): ${argv.join(" ")}\n${r.stdout}${r.stderr}`);
-    process.exit(1);
-  }
-  return r.stdout.toString();
-}
-
-let aptUpdated = false;
-function aptUpdate(): void {
-  if (aptUpdated) return;
-  say("apt-get update");
-  sh(["apt-get", "update", "-qq"], "apt-get update");
-  aptUpdated = true;
-}
-
-/** qemu-system-x86_64 from Debian's packages when missing. */
-function ensureQemu(): string {
-  const have = Bun.which("qemu-system-x86_64");
-  if (have) return have;
-  aptUpdate();
-  say("installing qemu-system-x86");
-  sh(["apt-get", "install", "-y", "--no-install-recommends", "qemu-system-x86"], "apt-get install qemu-system-x86");
-  const q = Bun.which("qemu-system-x86_64");
-  if (!q) {
-    say("qemu-system-x86_64 still missing after apt-get install");
-    process.exit(1);
-  }
-  return q;
-}
-
-/** A Debian kernel (the package linux-image-amd64 points to), downloaded and extracted into .cache/kernel. */
-function ensureKernel(): string {
-  const dir = join(cache, "kernel");
-  const boot = join(dir, "root", "boot");
-  const find = () => (existsSync(boot) ? readdirSync(boot).filter((f) => f.startsWith("vmlinuz-")).sort() : []);
-  if (find().length === 0) {
-    mkdirSync(dir, { recursive: true });
-    const depOf = () => /Depends: (linux-image-\S+)/.exec(Bun.spawnSync(["apt-cache", "depends", "linux-image-amd64"], { stdout: "pipe" }).stdout.toString())?.[1];
-    let pkg = depOf();
-    if (!pkg) {
-      aptUpdate();
-      pkg = depOf();
-    }
-    if (!pkg) {
-      say("cannot find a linux-image-*-amd64 package (apt-cache depends linux-image-amd64)");
-      process.exit(1);
-    }
-    say(`downloading ${pkg}`);
-    sh(["apt-get", "download", pkg], "apt-get download", dir);
-    const deb = readdirSync(dir).find((f) => f.startsWith(`${pkg}_`) && f.endsWith(".deb"));
-    if (!deb) {
-      say(`apt-get download left no ${pkg}_*.deb in ${dir}`);
-      process.exit(1);
-    }
-    sh(["dpkg", "-x", join(dir, deb), join(dir, "root")], "dpkg -x");
-  }
-  const k = find().at(-1);
-  if (!k) {
-    say(`no vmlinuz-* in ${boot}`);
-    process.exit(1);
-  }
-  return join(boot, k);
-}
-
-/** dist/vector-boot with its model; a fixture model is appended to the bare executable when none is embedded yet. */
-async function executable(): Promise<string> {
-  const exe = join(root, "dist/vector-boot");
-  // Incremental: rebuilds only what is older than its sources, so the image never boots a stale executable.
-  say("scripts/build.ts");
-  sh([process.execPath, join(root, "scripts/build.ts")], "scripts/build.ts");
-  if (!opt.model && locateEmbeddedModel(exe)) return exe;
-  const model = opt.model ?? resolve(root, "../shared/fixtures/gguf/ref-s1-a4096.gguf");
-  const out = join(cache, "qemu", "vector-boot");
-  const bare = existsSync(join(root, "dist/vector-boot.bare")) ? join(root, "dist/vector-boot.bare") : exe;
-  say(`${opt.model ? "using" : "dist/vector-boot has no embedded model yet; using"} ${model}, appended to ${bare}`);
-  await appendModel(bare, model, out);
-  return out;
-}
-
-mkdirSync(join(cache, "qemu"), { recursive: true });
-const qemu = ensureQemu();
-const kernel = ensureKernel();
-const exe = await executable();
-const config = join(cache, "qemu", "config.json");
+mkdirSync(qemuDir, { recursive: true });
+const qemu = ensureQemu(say);
+const kernel = ensureKernel(say).vmlinuz;
+const exe = await prepareExecutable(say, opt.model);
+const config = join(qemuDir, "config.json");
 // The one service: vector-boot itself checking its embedded model; its output on the console shows it ran.
 writeFileSync(config, `${JSON.stringify({ services: [{ name: "smoke-verify", argv: ["/sbin/vector-boot", "verify", "/sbin/vector-boot"], restart: "never" }] }, null, 2)}\n`);
 const t0 = performance.now();
@@ -158,7 +73,7 @@ const image = buildInitramfs({
   compression,
   progress: say,
 });
-const initrd = join(cache, "qemu", `initramfs.cpio${compression === "gzip" ? ".gz" : compression === "zstd" ? ".zst" : ""}`);
+const initrd = join(qemuDir, `initramfs.cpio${compression === "gzip" ? ".gz" : compression === "zstd" ? ".zst" : ""}`);
 writeFileSync(initrd, image.bytes);
 say(`initramfs ${initrd}: ${image.bytes.length} bytes in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
@@ -170,59 +85,15 @@ const cmdline = [
   `vector.shutdown_after=${shutdownAfter}`,
   "vector.heartbeat_log_every=1",
 ];
-const argv = [qemu, "-nographic", "-serial", "stdio", "-monitor", "none", "-no-reboot", "-m", "1024", "-accel", "tcg", "-cpu", "max", "-kernel", kernel, "-initrd", initrd, "-append", cmdline.join(" ")];
-say(`booting: ${argv.join(" ")}`);
-const started = performance.now();
-const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-let log = "";
-let killedFor: string | null = null;
-const kill = (why: string) => {
-  if (killedFor === null) killedFor = why;
-  proc.kill("SIGKILL");
-};
-const timer = setTimeout(() => kill(`time limit of ${timeoutS} s reached`), timeoutS * 1000);
-const pump = async (stream: ReadableStream<Uint8Array>) => {
-  const dec = new TextDecoder();
-  for await (const chunk of stream) {
-    log += dec.decode(chunk, { stream: true });
-    // A panicked kernel with panic=-1 reboots and -no-reboot ends QEMU with 0: catch it here.
-    if (PANIC.test(log)) setTimeout(() => kill("kernel panic"), 500);
-  }
-};
-await Promise.all([pump(proc.stdout), pump(proc.stderr), proc.exited]);
-clearTimeout(timer);
-const exitCode = proc.exitCode;
-const wallS = (performance.now() - started) / 1000;
-const text = log.replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1bc/g, "").replace(/\r/g, "");
+const boot = await bootQemu({ say, qemu, kernel, initrd, cmdline, timeoutS });
+const { text, wallS } = boot;
 if (opt["keep-log"]) writeFileSync(opt["keep-log"], text);
 
 // Checks.
-const sources = ["native/preinit.c", "src/main.ts", ...["src/boot", "src/supervisor", "src/heartbeat"].flatMap((d) => (existsSync(join(root, d)) ? readdirSync(join(root, d)).map((f) => `${d}/${f}`) : []))]
-  .filter((f) => f.endsWith(".ts") || f.endsWith(".c"))
-  .map((f) => readFileSync(join(root, f), "utf8"))
-  .join("\n");
 const lines = text.split("\n");
-let failed: string | null = null;
-const pending: string[] = [];
-let lastIndex = -1;
-for (const c of CHECKS) {
-  const hits = lines.map((l, i) => (c.re.test(l) ? i : -1)).filter((i) => i >= 0);
-  // Order: a step's first line may not come before the previous step's (two checks may read one line).
-  const ok = hits.length >= (c.count ?? 1) && (c.ordered === false || hits[0]! >= lastIndex);
-  if (ok) {
-    if (c.ordered !== false) lastIndex = hits[0]!;
-    say(`ok       ${c.step}${c.count ? ` (${hits.length})` : ""}: ${lines[hits[0]!]!.trim()}`);
-  } else if (!opt.strict && c.literal && !sources.includes(c.literal)) {
-    pending.push(c.step);
-    say(`PENDING  ${c.step}: the boot sequence does not log it yet (no ${JSON.stringify(c.literal)} in its sources)`);
-  } else if (!failed) {
-    failed = hits.length > 0 && hits.length >= (c.count ?? 1) ? `${c.step} (found, but out of order)` : `${c.step}${c.count ? ` (${hits.length} of ${c.count})` : ""}`;
-    say(`FAILED   ${c.step}`);
-  }
-}
-if (killedFor) failed ??= `QEMU killed: ${killedFor}`;
-if (PANIC.test(text)) failed ??= "kernel panic";
-if (exitCode !== 0) failed ??= `QEMU exited ${exitCode} (expected 0 after power-off)`;
+const checked = runChecks(say, lines, CHECKS, { strict: opt.strict, sources: bootSources() });
+const pending = checked.pending;
+const failed = checked.failed ?? bootFailure(boot);
 
 // Boot timings the init and the pre-init log.
 const stamp = (re: RegExp) => {
@@ -241,7 +112,7 @@ say(
     `first heartbeat ${first ? `${first[1]} ms after kernel start (init says ${first[2]} ms after exec; from the pre-init's exec stamp: ${execToBeat} ms)` : "?"}; power down at ${powerAt ?? "?"} s; QEMU wall time ${wallS.toFixed(1)} s`,
 );
 if (failed) {
-  process.stderr.write(`\n----- console log (${lines.length} lines) -----\n${text}\n----- end of console log -----\n`);
+  printConsole(text);
   say(`FAILED at step: ${failed}`);
   process.exit(1);
 }

@@ -1,0 +1,209 @@
+// Shared by the QEMU scripts: host tools (qemu, a Debian kernel, mkfs.ext4), the executable, one bounded boot, console checks.
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { appendModel, locateEmbeddedModel } from "../src/rts/embed.ts";
+
+export const root = resolve(import.meta.dir, "..");
+export const cache = join(root, ".cache");
+export const qemuDir = join(cache, "qemu");
+
+export type Say = (line: string) => void;
+export const sayer = (prefix: string): Say => (line) => process.stderr.write(`${prefix}: ${line}\n`);
+
+/** Reports and exits 1: the scripts' only way to fail a step outside the console checks. */
+export function die(say: Say, message: string): never {
+  say(message);
+  process.exit(1);
+}
+
+export function sh(say: Say, argv: string[], what: string, cwd = root): string {
+  const r = Bun.spawnSync(argv, { cwd, stdout: "pipe", stderr: "pipe", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }, timeout: 600_000 });
+  if (r.exitCode !== 0) die(say, `${what} failed (exit ${r.exitCode}): ${argv.join(" ")}\n${r.stdout}${r.stderr}`);
+  return r.stdout.toString();
+}
+
+let aptUpdated = false;
+function aptUpdate(say: Say): void {
+  if (aptUpdated) return;
+  say("apt-get update");
+  sh(say, ["apt-get", "update", "-qq"], "apt-get update");
+  aptUpdated = true;
+}
+
+/** `tool` on PATH (or in /sbin, /usr/sbin), installing Debian package `pkg` when missing. */
+export function ensureTool(say: Say, tool: string, pkg: string): string {
+  const find = () => Bun.which(tool) ?? Bun.which(tool, { PATH: "/usr/sbin:/sbin" });
+  const have = find();
+  if (have) return have;
+  aptUpdate(say);
+  say(`installing ${pkg}`);
+  sh(say, ["apt-get", "install", "-y", "--no-install-recommends", pkg], `apt-get install ${pkg}`);
+  return find() ?? die(say, `${tool} still missing after apt-get install ${pkg}`);
+}
+
+/** qemu-system-x86_64 from Debian's packages when missing. */
+export const ensureQemu = (say: Say): string => ensureTool(say, "qemu-system-x86_64", "qemu-system-x86");
+
+export interface Kernel {
+  vmlinuz: string;
+  /** `uname -r` of that kernel. */
+  version: string;
+  /** Its lib/modules/<version> directory (as extracted: no modules.dep, depmod never ran). */
+  modulesDir: string;
+}
+
+/** A Debian kernel (the package linux-image-amd64 points to), downloaded and extracted into .cache/kernel. */
+export function ensureKernel(say: Say): Kernel {
+  const dir = join(cache, "kernel");
+  const boot = join(dir, "root", "boot");
+  const find = () => (existsSync(boot) ? readdirSync(boot).filter((f) => f.startsWith("vmlinuz-")).sort() : []);
+  if (find().length === 0) {
+    mkdirSync(dir, { recursive: true });
+    const depOf = () => /Depends: (linux-image-\S+)/.exec(Bun.spawnSync(["apt-cache", "depends", "linux-image-amd64"], { stdout: "pipe" }).stdout.toString())?.[1];
+    let pkg = depOf();
+    if (!pkg) {
+      aptUpdate(say);
+      pkg = depOf();
+    }
+    if (!pkg) die(say, "cannot find a linux-image-*-amd64 package (apt-cache depends linux-image-amd64)");
+    say(`downloading ${pkg}`);
+    sh(say, ["apt-get", "download", pkg], "apt-get download", dir);
+    const deb = readdirSync(dir).find((f) => f.startsWith(`${pkg}_`) && f.endsWith(".deb"));
+    if (!deb) die(say, `apt-get download left no ${pkg}_*.deb in ${dir}`);
+    sh(say, ["dpkg", "-x", join(dir, deb), join(dir, "root")], "dpkg -x");
+  }
+  const k = find().at(-1) ?? die(say, `no vmlinuz-* in ${boot}`);
+  const version = k.slice("vmlinuz-".length);
+  return { vmlinuz: join(boot, k), version, modulesDir: join(dir, "root", "lib", "modules", version) };
+}
+
+/**
+ * Splits module names into the ones the kernel has built in (modules.builtin) and the ones to ship
+ * as files; a name that is neither is fatal (the kernel could not mount what the test needs).
+ */
+export function splitBuiltin(say: Say, kernel: Kernel, names: string[]): { modules: string[]; builtin: string[] } {
+  const norm = (n: string) => n.replace(/-/g, "_");
+  const nameOf = (p: string) => norm(p.split("/").at(-1)!.replace(/\.ko(\.(xz|zst|gz))?$/, ""));
+  const builtinFile = join(kernel.modulesDir, "modules.builtin");
+  const builtinSet = new Set(existsSync(builtinFile) ? readFileSync(builtinFile, "utf8").split("\n").filter(Boolean).map(nameOf) : []);
+  const modules: string[] = [];
+  const builtin: string[] = [];
+  for (const n of names) (builtinSet.has(norm(n)) ? builtin : modules).push(n);
+  return { modules, builtin };
+}
+
+/** dist/vector-boot with its model (incremental build first); a fixture model is appended when none is embedded yet. */
+export async function prepareExecutable(say: Say, model?: string): Promise<string> {
+  const exe = join(root, "dist/vector-boot");
+  // Incremental: rebuilds only what is older than its sources, so the image never boots a stale executable.
+  say("scripts/build.ts");
+  sh(say, [process.execPath, join(root, "scripts/build.ts")], "scripts/build.ts");
+  if (!model && locateEmbeddedModel(exe)) return exe;
+  const m = model ?? resolve(root, "../shared/fixtures/gguf/ref-s1-a4096.gguf");
+  const out = join(qemuDir, "vector-boot");
+  const bare = existsSync(join(root, "dist/vector-boot.bare")) ? join(root, "dist/vector-boot.bare") : exe;
+  say(`${model ? "using" : "dist/vector-boot has no embedded model yet; using"} ${m}, appended to ${bare}`);
+  mkdirSync(qemuDir, { recursive: true });
+  await appendModel(bare, m, out);
+  return out;
+}
+
+export const PANIC = /Kernel panic|end Kernel panic|Attempted to kill init/;
+
+export interface BootResult {
+  /** The console without escape sequences and carriage returns. */
+  text: string;
+  exitCode: number | null;
+  killedFor: string | null;
+  wallS: number;
+}
+
+/**
+ * One boot, bounded: `-nographic -serial stdio -no-reboot -m 1024 -accel tcg -cpu max` (Bun needs
+ * SSE4.2/AVX2-class instructions: the default qemu64 CPU traps), optional raw virtio disks. QEMU is
+ * killed at `timeoutS` and half a second after a kernel panic shows on the console.
+ */
+export async function bootQemu(opts: { say: Say; qemu: string; kernel: string; initrd: string; cmdline: string[]; timeoutS: number; disks?: string[] }): Promise<BootResult> {
+  const drives = (opts.disks ?? []).flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio`]);
+  const argv = [opts.qemu, "-nographic", "-serial", "stdio", "-monitor", "none", "-no-reboot", "-m", "1024", "-accel", "tcg", "-cpu", "max", "-kernel", opts.kernel, "-initrd", opts.initrd, ...drives, "-append", opts.cmdline.join(" ")];
+  opts.say(`booting: ${argv.join(" ")}`);
+  const started = performance.now();
+  const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  let log = "";
+  let killedFor: string | null = null;
+  const kill = (why: string) => {
+    if (killedFor === null) killedFor = why;
+    proc.kill("SIGKILL");
+  };
+  const timer = setTimeout(() => kill(`time limit of ${opts.timeoutS} s reached`), opts.timeoutS * 1000);
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const dec = new TextDecoder();
+    for await (const chunk of stream) {
+      log += dec.decode(chunk, { stream: true });
+      // A panicked kernel with panic=-1 reboots and -no-reboot ends QEMU with 0: catch it here.
+      if (PANIC.test(log)) setTimeout(() => kill("kernel panic"), 500);
+    }
+  };
+  await Promise.all([pump(proc.stdout), pump(proc.stderr), proc.exited]);
+  clearTimeout(timer);
+  const text = log.replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1bc/g, "").replace(/\r/g, "");
+  return { text, exitCode: proc.exitCode, killedFor, wallS: (performance.now() - started) / 1000 };
+}
+
+/** A console check. `literal` names what the boot sequence's sources log (see `bootSources`). */
+export interface Check {
+  step: string;
+  re: RegExp;
+  literal: string;
+  count?: number;
+  /** false: skip the order check (output of a service interleaves with the init's). */
+  ordered?: boolean;
+}
+
+/** The boot sequence's sources (native/preinit.c, src/main.ts, src/boot, src/supervisor, src/heartbeat), concatenated. */
+export function bootSources(): string {
+  const dirs = ["src/boot", "src/supervisor", "src/heartbeat"].flatMap((d) => (existsSync(join(root, d)) ? readdirSync(join(root, d)).map((f) => `${d}/${f}`) : []));
+  return ["native/preinit.c", "src/main.ts", ...dirs]
+    .filter((f) => f.endsWith(".ts") || f.endsWith(".c"))
+    .map((f) => readFileSync(join(root, f), "utf8"))
+    .join("\n");
+}
+
+/**
+ * Runs the checks in order against the console lines. A check whose literal is not in `sources` is
+ * PENDING (reported, not failed) unless `strict`. Returns the first failed step (null when none).
+ */
+export function runChecks(say: Say, lines: string[], checks: Check[], opts: { strict: boolean; sources: string; label?: string }): { failed: string | null; pending: string[] } {
+  let failed: string | null = null;
+  const pending: string[] = [];
+  let lastIndex = -1;
+  const tag = opts.label ? `${opts.label}: ` : "";
+  for (const c of checks) {
+    const hits = lines.map((l, i) => (c.re.test(l) ? i : -1)).filter((i) => i >= 0);
+    // Order: a step's first line may not come before the previous step's (two checks may read one line).
+    const ok = hits.length >= (c.count ?? 1) && (c.ordered === false || hits[0]! >= lastIndex);
+    if (ok) {
+      if (c.ordered !== false) lastIndex = hits[0]!;
+      say(`ok       ${tag}${c.step}${c.count ? ` (${hits.length})` : ""}: ${lines[hits[0]!]!.trim()}`);
+    } else if (!opts.strict && c.literal && !opts.sources.includes(c.literal)) {
+      pending.push(`${tag}${c.step}`);
+      say(`PENDING  ${tag}${c.step}: the boot sequence does not log it yet (no ${JSON.stringify(c.literal)} in its sources)`);
+    } else if (!failed) {
+      failed = `${tag}${hits.length > 0 && hits.length >= (c.count ?? 1) ? `${c.step} (found, but out of order)` : `${c.step}${c.count ? ` (${hits.length} of ${c.count})` : ""}`}`;
+      say(`FAILED   ${tag}${c.step}`);
+    }
+  }
+  return { failed, pending };
+}
+
+/** Failure of the boot itself: killed, panicked, or QEMU not ending with 0 after the power-off. */
+export function bootFailure(r: BootResult): string | null {
+  if (r.killedFor) return `QEMU killed: ${r.killedFor}`;
+  if (PANIC.test(r.text)) return "kernel panic";
+  if (r.exitCode !== 0) return `QEMU exited ${r.exitCode} (expected 0 after power-off)`;
+  return null;
+}
+
+export function printConsole(text: string, label = "console log"): void {
+  process.stderr.write(`\n----- ${label} (${text.split("\n").length} lines) -----\n${text}\n----- end of ${label} -----\n`);
+}
