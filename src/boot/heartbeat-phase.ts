@@ -24,7 +24,7 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
   log.info("phase heartbeat", { period_ms: config.heartbeat_ms });
   const timing: Record<string, number | null> = { sinceKernelMs: null, sinceExecMs: null };
   const first = parts.startBeat;
-  let startedAt = 0;
+  let startedAt: number | null = null;
   const options = (model: NeuralRuntime | null): HeartbeatOptions => ({
     periodMs: config.heartbeat_ms,
     logEvery: config.heartbeat_log_every,
@@ -35,13 +35,14 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
     firstBeat: first,
     onShutdown: (reason) => parts.signals.request({ reason }),
     onBeat: (b) => {
-      if (b.n === first + 1) {
+      // The first beat of this image (under emulation it may be a later slot: count from it).
+      if (startedAt === null) {
         timing.sinceKernelMs = clockNs("boottime") / 1e6;
         timing.sinceExecMs = (clockNs("boottime") - ctx.execBoottimeNs) / 1e6;
         log.info("first heartbeat", { n: b.n, since_kernel_ms: timing.sinceKernelMs.toFixed(1), since_exec_ms: timing.sinceExecMs.toFixed(1) });
         startedAt = b.startMs;
       }
-      if (config.shutdown_after > 0 && b.startMs - startedAt >= config.shutdown_after * 1000) {
+      if (config.shutdown_after > 0 && startedAt !== null && b.startMs - startedAt >= config.shutdown_after * 1000) {
         parts.signals.request({ reason: `shutdown_after=${config.shutdown_after}s` });
       }
     },

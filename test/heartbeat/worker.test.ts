@@ -1,10 +1,12 @@
 // The metabolic worker: a crash (uncaught throw inside it) is logged and restarted while the beat goes on.
 import { afterEach, expect, test } from "bun:test";
-import { setLogSink } from "../../src/log.ts";
+import { setLogLevel, setLogSink } from "../../src/log.ts";
 import { Heartbeat } from "../../src/heartbeat/heartbeat.ts";
 import { procState, startSupervisor, waitFor } from "./helpers.ts";
 
 const lines: string[] = [];
+// The assertions read warn/info lines: whatever level an earlier file in this process left.
+setLogLevel("info");
 afterEach(() => {
   setLogSink(null);
   lines.length = 0;

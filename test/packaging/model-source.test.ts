@@ -11,7 +11,11 @@ import { fixture, prng, randomBytes, tempDir } from "./helpers.ts";
 
 setLogLevel("error");
 const t = tempDir("msrc");
-afterAll(() => t.cleanup());
+afterAll(() => {
+  t.cleanup();
+  // bun test runs every file in one process: give the next files the default level back.
+  setLogLevel("info");
+});
 const gguf = fixture("ref-s1-a64.gguf");
 const model = readFileSync(gguf);
 const binary = join(t.dir, "prog");
