@@ -157,4 +157,17 @@ describe("boot mode services", () => {
     const r = await run.result(15_000);
     expect(r.stderr).toContain("poweroff now");
   }, 30_000);
+
+  test("as PID 1, SIGPWR (counted by a C handler, never JavaScript in the handler) powers off in order", async () => {
+    const dir = tempDir();
+    const cfg = writeJson(dir, "config.json", { state_dir: join(dir, "state") });
+    const run = start(["boot", "--config", cfg], { pid1: true, env: { JSC_SIGNAL_FOR_GC: "40" } });
+    const init = await run.initPid();
+    await waitFor(() => run.log().includes("phase heartbeat"), 15_000, "boot up");
+    process.kill(init, 30); // SIGPWR (Bun has no name for it)
+    const r = await run.result(15_000);
+    expect(r.stderr).toContain('shutdown requested reason="SIGPWR (power failure)" mode=poweroff');
+    expect(r.stderr).toContain("poweroff now");
+    expect(r.code).toBe(130);
+  }, 30_000);
 });
