@@ -49,6 +49,8 @@ export interface Run {
 
 /** Starts `dist/vector-boot ARGS`, as PID 1 of a new PID namespace when `pid1`. */
 export function start(args: string[], opts: { pid1?: boolean; env?: Record<string, string>; cwd?: string } = {}): Run {
+  // As PID 1 the default state dir is the machine's /var/lib/vector-boot: keep tests out of it.
+  if (opts.pid1 && args[0] === "boot" && !args.some((a) => a.startsWith("state_dir="))) args = [...args, "--set", `state_dir=${join(tempDir("vb-state-"), "state")}`];
   const argv = opts.pid1 ? ["unshare", "--pid", "--fork", "--mount-proc", exe, ...args] : [exe, ...args];
   const t0 = performance.now();
   const proc = Bun.spawn(argv, {
