@@ -1,4 +1,5 @@
 // Builds a vectorland model (metadata + tensors) deterministically from a seed and sizes; gen-vectorland writes it.
+import { mulberry32 } from "../util/prng.ts";
 import { InputError } from "../errors.ts";
 import { type GgufValue, gv } from "../gguf/index.ts";
 import { type Activation } from "./activations.ts";
@@ -38,17 +39,7 @@ export interface BuiltModel {
   tensors: BuiltTensor[];
 }
 
-/** mulberry32: the seeded PRNG of every generated model (same seed, same bytes). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 const roundUp32 = (n: number) => Math.ceil(n / 32) * 32;
 

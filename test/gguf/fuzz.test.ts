@@ -1,19 +1,10 @@
 // Seeded fuzzing of the reader: bit flips, byte overwrites, truncations and splices never throw anything but GgufError.
+import { mulberry32 as rng } from "../../src/util/prng.ts";
 import { expect, test } from "bun:test";
 import { GgufError } from "../../src/errors.ts";
 import { dequantize, DEQUANTIZABLE_TYPES, GgmlType, gv, quantize, readGguf, toJsonValue, writeGguf } from "../../src/gguf/index.ts";
 import { fixtureBytes } from "./helpers.ts";
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Values that break length/count/type fields when written over them. */
 const NASTY: number[][] = [

@@ -1,4 +1,5 @@
 // Half/bfloat16 conversions, reference quantizers, and block decoders checked against the block layouts.
+import { mulberry32 as rng } from "../../src/util/prng.ts";
 import { describe, expect, test } from "bun:test";
 import { InputError } from "../../src/errors.ts";
 import {
@@ -7,16 +8,6 @@ import {
 } from "../../src/gguf/index.ts";
 import { fixtureBytes } from "./helpers.ts";
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const halfBits = (x: number) => [f32ToF16(x) & 0xff, f32ToF16(x) >> 8];
 
 describe("half and bfloat16", () => {

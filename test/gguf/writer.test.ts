@@ -1,4 +1,5 @@
 // Writer: round trips, every value and tensor type, alignment, and files @huggingface/gguf reads back.
+import { mulberry32 as rng } from "../../src/util/prng.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,17 +14,6 @@ import { fixtureBytes, fixtureNames } from "./helpers.ts";
 const dir = mkdtempSync(join(tmpdir(), "vb-gguf-writer-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function everyValueType(): Map<string, GgufValue> {
   return new Map<string, GgufValue>([

@@ -1,19 +1,9 @@
 // Mat-vec kernels per ggml type against an independent f64 dequantize-then-multiply reference.
+import { mulberry32 as rng } from "../../src/util/prng.ts";
 import { describe, expect, test } from "bun:test";
 import { KernelType, matvec, prepareMatrix, rowBytes } from "../../src/neural/matvec.ts";
 import { ModelError } from "../../src/errors.ts";
 
-/** mulberry32: small seeded PRNG so every run sees the same matrices. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random finite half bits with magnitude around 2^-8..2^2. */
 function randomHalfBits(r: () => number): number {
