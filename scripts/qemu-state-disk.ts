@@ -31,7 +31,9 @@ const WANTED = ["virtio_pci", "virtio_blk", "crc32c_generic", "ext4"];
 /** Kept in step with scripts/state-disk-guest.ts (what it mutates in each boot). */
 const MUTATED = { 1: { tensor: "pixel.1.bias", offset: 0, value: 4.5 }, 2: { tensor: "pixel.1.bias", offset: 1, value: -3.25 } } as const;
 
-mkdirSync(qemuDir, { recursive: true });
+// Per run (several runs may share the tree): removed when the run passes, kept for a look when it fails.
+const work = join(qemuDir, `state-disk-${process.pid}`);
+mkdirSync(work, { recursive: true });
 const qemu = ensureQemu(say);
 const kernel = ensureKernel(say);
 const mkfs = ensureTool(say, "mkfs.ext4", "e2fsprogs");
@@ -41,7 +43,7 @@ const exe = await prepareExecutable(say);
 // The image: modules (the built-in ones are only named in the config: the init logs them as built in).
 const { modules, builtin } = splitBuiltin(say, kernel, WANTED);
 say(`kernel ${kernel.version}: modules to ship: ${modules.join(", ") || "none"}; built in: ${builtin.join(", ") || "none"}`);
-const config = join(qemuDir, "state-disk-config.json");
+const config = join(work, "config.json");
 const configJson = {
   modules: WANTED,
   mounts: [{ source: "/dev/vda", target: STATE_DIR, fstype: "ext4", options: "", wait_ms: 15_000 }],
@@ -58,12 +60,12 @@ const image = buildInitramfs({
   files: [{ src: join(root, "scripts/state-disk-guest.ts"), dest: GUEST }],
   progress: say,
 });
-const initrd = join(qemuDir, "state-disk-initramfs.cpio.gz");
+const initrd = join(work, "initramfs.cpio.gz");
 writeFileSync(initrd, image.bytes);
 say(`initramfs ${initrd}: ${image.bytes.length} bytes in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 // A fresh ext4 disk (lazy init off: no background writer in the guest).
-const disk = join(qemuDir, "state-disk.img");
+const disk = join(work, "state-disk.img");
 rmSync(disk, { force: true });
 writeFileSync(disk, "");
 truncateSync(disk, diskMib * 1048576);
@@ -89,7 +91,8 @@ function guestResults(text: string): Map<string, Json> {
 /** Fails the whole run: the console of that boot, the step, exit 1. */
 function fail(boot: number, r: BootResult | null, step: string): never {
   if (r) printConsole(r.text, `console log of boot ${boot}`);
-  die(say, `FAILED at step: boot ${boot}: ${step}`);
+  say(`kept for inspection: ${work} (state-disk.img, initramfs.cpio.gz)`);
+  die(say, `FAILED at step: ${step.startsWith(`boot ${boot}: `) ? step : `boot ${boot}: ${step}`}`);
 }
 
 const CHECKS: Check[] = [
@@ -112,14 +115,16 @@ const FORBIDDEN = [/modules: (load failed|unknown module|no module index)/, /boo
 
 const sources = bootSources();
 async function boot(phase: 1 | 2): Promise<{ r: BootResult; g: Map<string, Json>; evolution: RegExpExecArray }> {
-  const cmdline = ["console=ttyS0", "panic=-1", ...(opt["verbose-kernel"] ? [] : ["quiet"]), `vbtest.phase=${phase}`, "vector.shutdown_after=120", "vector.heartbeat_log_every=0"];
+  const cmdline = ["console=ttyS0", "panic=-1", ...(opt["verbose-kernel"] ? [] : ["quiet"]), `vbtest.phase=${phase}`, "vector.shutdown_after=60", "vector.heartbeat_log_every=0"];
   const r = await bootQemu({ say, qemu, kernel: kernel.vmlinuz, initrd, cmdline, timeoutS, disks: [disk] });
   if (opt["keep-log"]) writeFileSync(`${opt["keep-log"]}.boot${phase}.log`, r.text);
   say(`boot ${phase}: QEMU wall time ${r.wallS.toFixed(1)} s`);
   const lines = r.text.split("\n");
   const { failed, pending } = runChecks(say, lines, CHECKS, { strict: opt.strict, sources, label: `boot ${phase}` });
   const bad = lines.find((l) => FORBIDDEN.some((re) => re.test(l)));
-  const why = failed ?? bootFailure(r) ?? (bad ? `the console says: ${bad.trim()}` : null);
+  // The first failed step, with why QEMU ended badly when it did (killed at the time limit, panic).
+  const ended = bootFailure(r);
+  const why = failed ? `${failed}${ended ? ` (${ended})` : ""}` : (ended ?? (bad ? `the console says: ${bad.trim()}` : null));
   if (why) fail(phase, r, why);
   if (pending.length) say(`pending: ${pending.join("; ")}`);
   const evolution = /boot: phase evolution .*checkpoint=(\S+) replayed=(\d+) journal_seq=(\d+)/.exec(r.text) ?? fail(phase, r, "no `phase evolution ... checkpoint= replayed= journal_seq=` line");
@@ -155,7 +160,7 @@ function checkpointOnDisk(phase: 1 | 2, r: BootResult, tensor: string, offset: n
   const ls = sh(say, [debugfs, "-R", "ls -p /checkpoints", disk], "debugfs ls");
   const names = [...ls.matchAll(/\/(ckpt-(\d+)\.gguf)\//g)].map((m) => ({ name: m[1]!, covered: Number(m[2]) })).sort((x, y) => x.covered - y.covered);
   const newest = names.at(-1) ?? fail(phase, r, `no checkpoint in /checkpoints on the disk image:\n${ls}`);
-  const out = join(qemuDir, "state-disk-ckpt.gguf");
+  const out = join(work, "checkpoint.gguf");
   rmSync(out, { force: true });
   sh(say, [debugfs, "-R", `dump /checkpoints/${newest.name} ${out}`, disk], "debugfs dump");
   const g = readGguf(new Uint8Array(readFileSync(out)));
@@ -182,4 +187,5 @@ ok(2, b2, st2?.nextSeq === Number(next) && typeof st2?.durableSeq === "number" &
 const j2 = judgeGuest(2, b2, Number(next));
 const c2 = checkpointOnDisk(2, b2.r, MUTATED[2].tensor, MUTATED[2].offset);
 ok(2, b2, c2.covered >= j2.seq && Math.abs(c2.value - MUTATED[2].value) < 1e-6, "the disk holds a checkpoint with boot 2's mutation", `ckpt covers seq ${c2.covered}, ${MUTATED[2].tensor}[${MUTATED[2].offset}] = ${c2.value}`);
+rmSync(work, { recursive: true, force: true });
 say(`passed (boot 1 ${b1.r.wallS.toFixed(1)} s, boot 2 ${b2.r.wallS.toFixed(1)} s)`);
