@@ -1,6 +1,6 @@
 """Client of the vector-boot evolution channel (see docs/evolution-protocol.md). Standard library only."""
-from .client import Client, Completion, ChannelError, STATUS_NAMES, MAX_VALUES
+from .client import Client, Completion, ChannelError, ReconnectingClient, STATUS_NAMES, MAX_VALUES
 from .crc32c import crc32c
 from .control import ControlClient, ControlError
 
-__all__ = ["Client", "Completion", "ChannelError", "STATUS_NAMES", "MAX_VALUES", "crc32c", "ControlClient", "ControlError"]
+__all__ = ["Client", "ReconnectingClient", "Completion", "ChannelError", "STATUS_NAMES", "MAX_VALUES", "crc32c", "ControlClient", "ControlError"]
