@@ -1,10 +1,10 @@
 // vector-boot: the boot sequence of a model appliance (PID 1), and the CLI in front of it.
 import type { BootOptions } from "./cli/boot.ts";
 import { runCli } from "./cli/run-cli.ts";
-import { describeError, exitCodeOf } from "./errors.ts";
+import { describeError, exitCodeOf, InputError } from "./errors.ts";
 import { logger } from "./log.ts";
 import type { Supervisor } from "./supervisor/supervisor.ts";
-import type { Closer, ShutdownRequest } from "./boot/phases.ts";
+import type { Closer, LiveParts, ShutdownRequest } from "./boot/phases.ts";
 
 const log = logger("boot");
 
@@ -30,22 +30,26 @@ export async function boot(opts: BootOptions): Promise<number> {
     const model = await loadModel(ctx, config, runtime, after);
     const evolution = await openEvolutionPhase(ctx, config, runtime, model.source, after);
     after.push({ name: "neural runtime", close: () => runtime.cleanup() });
-    supervisor = startServices(config, reaper, handoff);
-    dropPrivileges(ctx, config);
+    // What the control socket and a re-exec see; filled in as the boot goes on.
+    const live: LiveParts = { supervisor: null, heartbeat: null };
     const drain = evolution?.drain;
-    let heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor, signals, drain, startBeat: handoff?.beat ?? 0 });
-    before.push({ name: "heartbeat", close: async () => void (await heartbeat.stop()) });
     // Live re-exec: check the new image starts, freeze the beat, hand over the state. Throws (and carries on) when refused.
     const doReexec = async (path = selfExecutable()): Promise<never> => {
+      if (!live.supervisor || !live.heartbeat) throw new InputError("re-exec: the boot has not finished");
       await preflight(path, reaper);
-      const beat = await heartbeat.stop();
-      const state = { version: 1 as const, generation: (handoff?.generation ?? 0) + 1, execBoottimeNs: ctx.execBoottimeNs, bootArgs: opts, beat, services: supervisor!.snapshot(), parts: {} };
+      const beat = await live.heartbeat.stop();
+      const state = { version: 1 as const, generation: (handoff?.generation ?? 0) + 1, execBoottimeNs: ctx.execBoottimeNs, bootArgs: opts, beat, services: live.supervisor.snapshot(), parts: {} };
       const err = reexec(state, config.run_dir, path);
-      heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor: supervisor!, signals, drain, startBeat: beat });
+      live.heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor: live.supervisor, signals, drain, startBeat: beat });
       throw err;
     };
     signals.onReexec = (path) => doReexec(path).catch((e) => log.error("re-exec refused; the running image carries on", { error: describeError(e) }));
-    startControl(config, { runtime, model, evolution, supervisor, signals, generation: handoff?.generation ?? 0, bootTimings: () => heartbeat.timings(), heartbeatStats: () => heartbeat.stats(), reexec: doReexec }, before);
+    // The socket listens before services start, so a service may use it at once.
+    startControl(config, { runtime, model, evolution, live, signals, generation: handoff?.generation ?? 0, reexec: doReexec }, before);
+    live.supervisor = supervisor = startServices(config, reaper, handoff);
+    dropPrivileges(ctx, config);
+    live.heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor, signals, drain, startBeat: handoff?.beat ?? 0 });
+    before.push({ name: "heartbeat", close: async () => void (await live.heartbeat?.stop()) });
   } catch (e) {
     status = exitCodeOf(e);
     log.error("boot failed", { error: describeError(e), exit: status });

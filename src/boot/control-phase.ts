@@ -5,19 +5,24 @@ import { bootTarget, startControlServer } from "../control/start.ts";
 import type { NeuralRuntime } from "../neural/index.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
 import type { EvolutionHandle } from "./evolution-phase.ts";
+import type { HeartbeatHandle } from "./heartbeat-phase.ts";
 import type { LoadedModel } from "./runtime-phase.ts";
 import type { Closer } from "./shutdown.ts";
 import type { ShutdownSignals } from "./shutdown-signals.ts";
+
+/** Parts that appear while the boot goes on (the control socket listens before they exist). */
+export interface LiveParts {
+  supervisor: Supervisor | null;
+  heartbeat: HeartbeatHandle | null;
+}
 
 export interface ControlParts {
   runtime: NeuralRuntime;
   model: LoadedModel;
   evolution: EvolutionHandle | null;
-  supervisor: Supervisor;
+  live: LiveParts;
   signals: ShutdownSignals;
   generation: number;
-  bootTimings: () => Record<string, number | null>;
-  heartbeatStats: () => unknown;
   reexec: (path?: string) => Promise<never>;
 }
 
@@ -27,19 +32,19 @@ export function startControl(config: Config & { run_dir: string }, p: ControlPar
     path: join(config.run_dir, "control"),
     allowGid: config.control_gid ?? null,
     target: bootTarget({
-      supervisor: () => p.supervisor,
+      supervisor: () => p.live.supervisor,
       requestShutdown: (r) => p.signals.request(r),
       generation: () => p.generation,
       status: () => {
         const e = p.evolution?.evo.stats();
         return {
-          boot: p.bootTimings(),
-          heartbeat: p.heartbeatStats(),
+          boot: p.live.heartbeat?.timings() ?? null,
+          heartbeat: p.live.heartbeat?.stats() ?? null,
           model: { name: p.model.info.name, origin: p.model.source.origin, path: p.model.source.path, tensors: p.model.info.tensors, parameters: p.model.info.parameters, bytesMapped: p.model.source.size },
           journal: e ? { nextSeq: e.journalNextSeq, durableSeq: e.journalDurableSeq, failed: e.journalFailed } : null,
         };
       },
-      stats: () => ({ runtime: p.runtime.getStats(), heartbeat: p.heartbeatStats(), evolution: p.evolution?.evo.stats() ?? null }),
+      stats: () => ({ runtime: p.runtime.getStats(), heartbeat: p.live.heartbeat?.stats() ?? null, evolution: p.evolution?.evo.stats() ?? null }),
       executePixels: (px) => p.runtime.executePixels(px),
       ...(p.evolution
         ? {

@@ -8,7 +8,7 @@ export { dropPrivileges } from "./privileges.ts";
 export { initRuntime, loadModel } from "./runtime-phase.ts";
 export { openEvolutionPhase } from "./evolution-phase.ts";
 export { startServices } from "./services-phase.ts";
-export { startControl } from "./control-phase.ts";
+export { startControl, type LiveParts } from "./control-phase.ts";
 export { shutdown, type Closer } from "./shutdown.ts";
 export { ShutdownSignals, type ShutdownRequest } from "./shutdown-signals.ts";
 export { Reaper } from "../init/reaper.ts";

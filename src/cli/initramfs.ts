@@ -23,7 +23,7 @@ Options:
   --config FILE          config file installed as ${CONFIG_PATH}
   --runtime-lib FILE     a shared object loaded at run time whose dependencies are needed too
                          (repeatable; default dist/native/libvbshim.so when it exists)
-  --modules-dir DIR      a lib/modules/<version> directory with modules.dep
+  --modules-dir DIR      a lib/modules/<version> directory (modules.dep, or each module's .modinfo when it has none)
   --kernel-version VER   version directory name in the image (default: basename of --modules-dir)
   --module NAME          kernel module to include with its dependencies (repeatable)
   --file SRC:DEST        extra host file copied to DEST in the image (repeatable)
