@@ -17,17 +17,20 @@ const CHECKS: Check[] = [
   { step: "pre-init ran as PID 1", re: /vector-boot pre-init: started \(pid 1\)/, literal: "started (pid %s)" },
   { step: "pre-init mounted and exec'd /sbin/vector-boot", re: /vector-boot pre-init: mounted .* exec \/sbin\/vector-boot/, literal: "; exec %s" },
   { step: "phase early as PID 1", re: /boot: phase early mode=pid1 pid=1 preinit=true/, literal: "phase early" },
-  { step: "phase config (1 service from /etc/vector-boot/config.json)", re: /config: phase config services=1 /, literal: "phase config" },
+  { step: "phase config (2 services from /etc/vector-boot/config.json)", re: /config: phase config services=2 /, literal: "phase config" },
   { step: "phase init-runtime", re: /boot: phase init-runtime/, literal: "phase init-runtime" },
   { step: "model mapped from the executable", re: /boot: phase load-gguf origin=embedded .*bytes_mapped=(\d+)/, literal: "phase load-gguf" },
   { step: "model validated (tensor count)", re: /boot: .*\btensors=(\d+)/, literal: "tensors:" },
   { step: "pixel test succeeded", re: /boot: phase pixel-test .*\b(ok|passed|succeeded)\b/, literal: "phase pixel-test" },
-  { step: "phase services", re: /boot: phase services count=1 order=smoke-verify/, literal: "phase services" },
+  { step: "phase services", re: /boot: phase services count=2 order=smoke-verify,live-reexec/, literal: "phase services" },
   { step: "service started", re: /supervisor: service started service=smoke-verify pid=\d+/, literal: "service started" },
   { step: "service ran (its output on the console)", re: /\/sbin\/vector-boot: embedded, \d+ bytes, model \d+ bytes at \d+, checksums ok, GGUF ok \(\d+ tensors\)/, literal: "phase services", ordered: false },
   { step: "phase heartbeat", re: /heartbeat: phase heartbeat period_ms=\d+/, literal: "phase heartbeat" },
   { step: "first heartbeat with boot timings", re: /heartbeat: first heartbeat .*since_kernel_ms=([\d.]+) .*since_exec_ms=([\d.]+)/, literal: "first heartbeat" },
   { step: "at least three heartbeats", re: /heartbeat: beat n=\d+/, literal: '"beat"', count: 3 },
+  { step: "live re-exec (the live-reexec service asks over the control socket): new image resumes", re: /reexec: resuming after re-exec generation=1 /, literal: "resuming after re-exec", ordered: false },
+  { step: "live re-exec: the running service is adopted by the new image", re: /supervisor: service adopted service=live-reexec pid=\d+/, literal: "service adopted", ordered: false },
+  { step: "live re-exec: the beat goes on in the new image", re: /heartbeat: first heartbeat n=\d+/, literal: "first heartbeat", count: 2, ordered: false },
   { step: "shutdown requested by vector.shutdown_after", re: /shutdown: phase shutdown reason="?shutdown_after=[\d.]+s"? mode=poweroff/, literal: "phase shutdown" },
   { step: "init powers off", re: /shutdown: poweroff now/, literal: "now`" },
   { step: "kernel powered down", re: /reboot: Power down/, literal: "" },
@@ -63,7 +66,20 @@ const kernel = ensureKernel(say).vmlinuz;
 const exe = await prepareExecutable(say, opt.model);
 const config = join(qemuDir, "config.json");
 // The one service: vector-boot itself checking its embedded model; its output on the console shows it ran.
-writeFileSync(config, `${JSON.stringify({ services: [{ name: "smoke-verify", argv: ["/sbin/vector-boot", "verify", "/sbin/vector-boot"], restart: "never" }] }, null, 2)}\n`);
+writeFileSync(
+  config,
+  `${JSON.stringify(
+    {
+      services: [
+        { name: "smoke-verify", argv: ["/sbin/vector-boot", "verify", "/sbin/vector-boot"], restart: "never" },
+        // Asks PID 1 for one live re-exec through the control socket (waits for the boot to finish).
+        { name: "live-reexec", argv: ["/sbin/vector-boot", "reexec"], restart: "never" },
+      ],
+    },
+    null,
+    2,
+  )}\n`,
+);
 const t0 = performance.now();
 const image = buildInitramfs({
   preinit: join(root, "dist/native/preinit"),

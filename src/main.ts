@@ -32,9 +32,11 @@ export async function boot(opts: BootOptions): Promise<number> {
     after.push({ name: "neural runtime", close: () => runtime.cleanup() });
     // What the control socket and a re-exec see; filled in as the boot goes on.
     const live: LiveParts = { supervisor: null, heartbeat: null };
+    const booted = Promise.withResolvers<void>();
     const drain = evolution?.drain;
     // Live re-exec: check the new image starts, freeze the beat, hand over the state. Throws (and carries on) when refused.
     const doReexec = async (path = selfExecutable()): Promise<never> => {
+      await booted.promise; // a request that comes early waits for the beat to start
       if (!live.supervisor || !live.heartbeat) throw new InputError("re-exec: the boot has not finished");
       await preflight(path, reaper);
       const beat = await live.heartbeat.stop();
@@ -50,6 +52,7 @@ export async function boot(opts: BootOptions): Promise<number> {
     dropPrivileges(ctx, config);
     live.heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor, signals, drain, startBeat: handoff?.beat ?? 0 });
     before.push({ name: "heartbeat", close: async () => void (await live.heartbeat?.stop()) });
+    booted.resolve();
   } catch (e) {
     status = exitCodeOf(e);
     log.error("boot failed", { error: describeError(e), exit: status });
