@@ -1,4 +1,5 @@
 // The default model's cortex design: hw.mmio input layout with limits, and the interrupts it raises.
+import { cortexInputs } from "../heartbeat/hw-mmio-layout.ts";
 
 /** One cortex input: hw.mmio field name, unit, and the limits the kernel clamps it to. */
 export interface CortexInput {
@@ -31,49 +32,46 @@ export interface InterruptSpec {
   readonly hysteresis: number;
 }
 
-const frac = (name: string): CortexInput => ({ name, unit: "fraction 0..1", min: 0, max: 1 });
-const count = (name: string): CortexInput => ({ name, unit: "count", min: 0, max: 1e6 });
-const rate = (name: string): CortexInput => ({ name, unit: "MiB/s", min: 0, max: 1e6 });
 
 /**
  * hw.mmio layout of the default model (32 inputs, a multiple of the 32-element quantization block).
  * PSI averages are given as fractions (the kernel's percent / 100). `*.available` are 0/1 flags for
  * sources that may be missing (the value fields then read 0). `reserved.*` always read 0.
  */
-export const defaultCortexInputs: readonly CortexInput[] = [
-  frac("cpu.total"),
-  frac("cpu.iowait"),
-  frac("cpu.steal"),
-  { name: "load.avg1_per_cpu", unit: "load / cpus", min: 0, max: 1e3 },
-  { name: "load.avg5_per_cpu", unit: "load / cpus", min: 0, max: 1e3 },
-  frac("mem.used_frac"),
-  frac("mem.dirty_frac"),
-  frac("swap.used_frac"),
-  { name: "psi.available", unit: "flag 0/1", min: 0, max: 1 },
-  frac("psi.cpu.some_avg10"),
-  frac("psi.memory.some_avg10"),
-  frac("psi.memory.full_avg10"),
-  frac("psi.io.some_avg10"),
-  frac("psi.io.full_avg10"),
-  rate("disk.read_mib_s"),
-  rate("disk.write_mib_s"),
-  rate("net.rx_mib_s"),
-  rate("net.tx_mib_s"),
-  { name: "thermal.available", unit: "flag 0/1", min: 0, max: 1 },
-  { name: "thermal.max_c", unit: "degrees Celsius", min: -273, max: 500 },
-  count("procs.total"),
-  count("procs.running"),
-  count("procs.zombies"),
-  count("services.total"),
-  count("services.running"),
-  count("services.failed"),
-  count("services.restarts"),
-  { name: "services.rss_mib", unit: "MiB", min: 0, max: 1e9 },
-  frac("services.cpu"),
-  { name: "reserved.0", unit: "unused", min: 0, max: 0 },
-  { name: "reserved.1", unit: "unused", min: 0, max: 0 },
-  { name: "reserved.2", unit: "unused", min: 0, max: 0 },
-];
+export const defaultCortexInputs: readonly CortexInput[] = cortexInputs([
+  "cpu.total",
+  "cpu.iowait",
+  "cpu.steal",
+  "load.avg1_per_cpu",
+  "load.avg5_per_cpu",
+  "mem.used_frac",
+  "mem.dirty_frac",
+  "swap.used_frac",
+  "psi.available",
+  "psi.cpu.some_avg10",
+  "psi.memory.some_avg10",
+  "psi.memory.full_avg10",
+  "psi.io.some_avg10",
+  "psi.io.full_avg10",
+  "disk.read_mib_s",
+  "disk.write_mib_s",
+  "net.rx_mib_s",
+  "net.tx_mib_s",
+  "thermal.available",
+  "thermal.max_c",
+  "procs.total",
+  "procs.running",
+  "procs.zombies",
+  "services.total",
+  "services.running",
+  "services.failed",
+  "services.restarts",
+  "services.rss_mib",
+  "services.cpu",
+  "reserved.0",
+  "reserved.1",
+  "reserved.2",
+]).map(({ name, unit, min, max }) => ({ name, unit, min, max }));
 
 /** The default interrupts (cortex outputs, in order). */
 export const defaultInterrupts: readonly InterruptSpec[] = [
