@@ -1,4 +1,4 @@
-// Torture: a Python mutation storm while the consumer is SIGKILLed at a random instant, N times (VB_TORTURE_ITERATIONS, default 30).
+// Torture: a Python mutation storm while the consumer is SIGKILLed at a random instant, N times (VB_TORTURE_ITERATIONS, default 200, the acceptance count).
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { decodeMutationRecord } from "../../src/evolution/mutation-record.ts";
@@ -7,7 +7,7 @@ import { recoverJournal } from "../../src/journal/recovery.ts";
 import { loadStandIn } from "./consumer.ts";
 import { removeDir, spawnPython, startConsumer, tempDir } from "./harness.ts";
 
-const ITERATIONS = Number(process.env.VB_TORTURE_ITERATIONS ?? 30);
+const ITERATIONS = Number(process.env.VB_TORTURE_ITERATIONS ?? 200);
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
 
