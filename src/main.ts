@@ -1,7 +1,7 @@
 // vector-boot: the boot sequence of a model appliance (PID 1), and the CLI in front of it.
 import type { BootOptions } from "./cli/boot.ts";
 import { runCli } from "./cli/run-cli.ts";
-import { describeError, exitCodeOf, InputError } from "./errors.ts";
+import { describeError, exitCodeOf } from "./errors.ts";
 import { logger } from "./log.ts";
 import type { Supervisor } from "./supervisor/supervisor.ts";
 import type { Closer, LiveParts, ShutdownRequest } from "./boot/phases.ts";
@@ -13,7 +13,9 @@ const log = logger("boot");
  * request, ordered shutdown, reboot(2). Elsewhere the same as a child subreaper, ending in exit.
  */
 export async function boot(opts: BootOptions): Promise<number> {
-  const { consumeHandoff, earlySetup, loadBootConfig, Reaper, ShutdownSignals, initRuntime, loadModel, openEvolutionPhase, prepareStorage, dropPrivileges, startControl, startServices, startHeartbeat, preflight, reexec, selfExecutable, shutdown } = await import("./boot/phases.ts");
+  const phases = await import("./boot/phases.ts");
+  const { consumeHandoff, earlySetup, loadBootConfig, Reaper, ShutdownSignals, prepareStorage, initRuntime, loadModel, openEvolutionPhase } = phases;
+  const { armReexec, startControl, startServices, dropPrivileges, startHeartbeat, shutdown } = phases;
   const handoff = consumeHandoff();
   const ctx = earlySetup({ cmdline: opts.cmdline ?? (process.env.VECTOR_BOOT_CMDLINE || undefined), resumed: handoff !== null });
   const config = loadBootConfig(ctx, opts);
@@ -34,20 +36,9 @@ export async function boot(opts: BootOptions): Promise<number> {
     const live: LiveParts = { supervisor: null, heartbeat: null };
     const booted = Promise.withResolvers<void>();
     const drain = evolution?.drain;
-    // Live re-exec: check the new image starts, freeze the beat, hand over the state. Throws (and carries on) when refused.
-    const doReexec = async (path = selfExecutable()): Promise<never> => {
-      await booted.promise; // a request that comes early waits for the beat to start
-      if (!live.supervisor || !live.heartbeat) throw new InputError("re-exec: the boot has not finished");
-      await preflight(path, reaper);
-      const beat = await live.heartbeat.stop();
-      const state = { version: 1 as const, generation: (handoff?.generation ?? 0) + 1, execBoottimeNs: ctx.execBoottimeNs, bootArgs: opts, beat, services: live.supervisor.snapshot(), parts: {} };
-      const err = reexec(state, config.run_dir, path);
-      live.heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor: live.supervisor, signals, drain, startBeat: beat });
-      throw err;
-    };
-    signals.onReexec = (path) => doReexec(path).catch((e) => log.error("re-exec refused; the running image carries on", { error: describeError(e) }));
+    const reexec = armReexec({ ctx, config, opts, handoff, reaper, runtime, signals, drain, live, booted: booted.promise });
     // The socket listens before services start, so a service may use it at once.
-    startControl(config, { runtime, model, evolution, live, signals, generation: handoff?.generation ?? 0, reexec: doReexec }, before);
+    startControl(config, { runtime, model, evolution, live, signals, generation: handoff?.generation ?? 0, reexec }, before);
     live.supervisor = supervisor = startServices(config, reaper, handoff);
     dropPrivileges(ctx, config);
     live.heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor, signals, drain, startBeat: handoff?.beat ?? 0 });

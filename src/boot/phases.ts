@@ -1,6 +1,7 @@
 // The boot phases, gathered so main.ts loads them only when it boots (tini mode starts without them).
 export { earlySetup } from "./early-setup.ts";
-export { consumeHandoff, preflight, reexec, selfExecutable } from "./handoff.ts";
+export { consumeHandoff } from "./handoff.ts";
+export { armReexec } from "./reexec-phase.ts";
 export { loadBootConfig } from "./config-phase.ts";
 export { startHeartbeat } from "./heartbeat-phase.ts";
 export { prepareStorage } from "./storage-phase.ts";
