@@ -81,28 +81,44 @@ function onExitWhileRunning(s: ServiceRecord, ev: Extract<ServiceEvent, { type: 
   ];
 }
 
-function spawnNow(s: ServiceRecord): Effect[] {
-  return [{ type: "spawn" }];
+const spawnNow: Effect[] = [{ type: "spawn" }];
+
+/** A start request for a service at rest (stopped, exited, failed): a fresh run, back-off reset. */
+function startFromRest(s: ServiceRecord): Effect[] {
+  if (s.state === "failed") s.restartTimes = [];
+  s.stopRequested = false;
+  s.failures = 0;
+  s.state = "pending";
+  return spawnNow;
+}
+
+/** A stop request for a service that holds no process. */
+function stopAtRest(s: ServiceRecord): Effect[] {
+  s.stopRequested = true;
+  s.state = "stopped";
+  return [{ type: "settled" }];
 }
 
 const table: Table = {
   pending: {
-    start: (s) => spawnNow(s),
+    start: () => spawnNow,
     spawned: (s, ev, now) => {
       s.state = "running";
       s.pid = ev.pid;
       s.startedAt = now;
       return [{ type: "log", level: "info", msg: "service started", fields: { service: s.config.name, pid: ev.pid } }];
     },
-    "spawn-failed": (s, ev) => {
-      s.state = "failed";
-      return [{ type: "log", level: "error", msg: "service could not start", fields: { service: s.config.name, error: ev.error } }, { type: "settled" }];
+    // A command that cannot be started (missing, not executable) counts as a run that failed at
+    // once (status 127): restart policy, back-off and storm limit apply, as a binary may appear later.
+    "spawn-failed": (s, ev, now) => {
+      if (s.config.restart === "never") {
+        s.state = "failed";
+        return [{ type: "log", level: "error", msg: "service could not start", fields: { service: s.config.name, error: ev.error } }, { type: "settled" }];
+      }
+      s.startedAt = now;
+      return onExitWhileRunning(s, { type: "exited", status: 127, signal: null }, now);
     },
-    stop: (s) => {
-      s.stopRequested = true;
-      s.state = "stopped";
-      return [{ type: "settled" }];
-    },
+    stop: stopAtRest,
   },
   running: {
     exited: onExitWhileRunning,
@@ -120,13 +136,9 @@ const table: Table = {
       s.restarts++;
       s.restartTimes.push(now);
       s.state = "pending";
-      return spawnNow(s);
+      return spawnNow;
     },
-    stop: (s) => {
-      s.stopRequested = true;
-      s.state = "stopped";
-      return [{ type: "cancel-timer" }, { type: "settled" }];
-    },
+    stop: (s) => [{ type: "cancel-timer" }, ...stopAtRest(s)],
   },
   stopping: {
     exited: (s, ev) => {
@@ -140,41 +152,9 @@ const table: Table = {
       { type: "signal", signal: "kill" },
     ],
   },
-  stopped: {
-    start: (s) => {
-      s.stopRequested = false;
-      s.failures = 0;
-      s.state = "pending";
-      return spawnNow(s);
-    },
-  },
-  exited: {
-    start: (s) => {
-      s.stopRequested = false;
-      s.failures = 0;
-      s.state = "pending";
-      return spawnNow(s);
-    },
-    stop: (s) => {
-      s.stopRequested = true;
-      s.state = "stopped";
-      return [{ type: "settled" }];
-    },
-  },
-  failed: {
-    start: (s) => {
-      s.stopRequested = false;
-      s.failures = 0;
-      s.restartTimes = [];
-      s.state = "pending";
-      return spawnNow(s);
-    },
-    stop: (s) => {
-      s.stopRequested = true;
-      s.state = "stopped";
-      return [{ type: "settled" }];
-    },
-  },
+  stopped: { start: startFromRest },
+  exited: { start: startFromRest, stop: stopAtRest },
+  failed: { start: startFromRest, stop: stopAtRest },
 };
 
 /** Applies one event. Pairs not in the table are ignored (returns no effects). */

@@ -104,15 +104,8 @@ export class Supervisor {
     try {
       pid = spawn({ argv: c.argv, env, cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities });
     } catch (e) {
-      // Treat like a crash so restart policy and storm limit apply (a missing binary may appear later).
       log.error("spawn failed", { service: c.name, error: describeError(e) });
-      if (slot.rec.restarts === 0 && slot.rec.state === "pending" && c.restart === "never") {
-        this.dispatch(slot, { type: "spawn-failed", error: describeError(e) });
-        return;
-      }
-      slot.rec.state = "running";
-      slot.rec.startedAt = performance.now();
-      queueMicrotask(() => this.dispatch(slot, { type: "exited", status: 127, signal: null }));
+      this.dispatch(slot, { type: "spawn-failed", error: describeError(e) });
       return;
     }
     this.reaper.watch(pid, (r) => this.dispatch(slot, { type: "exited", status: r.status, signal: r.signal }));

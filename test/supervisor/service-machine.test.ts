@@ -73,4 +73,16 @@ describe("service state machine", () => {
     step(r, { type: "exited", status: 143, signal: 15 }, 6);
     expect(r.state).toBe("stopped");
   });
+  test("a command that cannot start counts as a failed run: back-off under on-failure, failed under never", () => {
+    const r = newRecord(svc({ restart: "on-failure" }));
+    step(r, { type: "start" }, 0);
+    const fx = step(r, { type: "spawn-failed", error: "x: command not found" }, 5);
+    expect(r.state).toBe("backoff");
+    expect(r.lastStatus).toBe(127);
+    expect(fx).toContainEqual({ type: "timer", ms: 100, event: "backoff-elapsed" });
+    const n = newRecord(svc({ restart: "never" }));
+    step(n, { type: "start" }, 0);
+    step(n, { type: "spawn-failed", error: "x: command not found" }, 5);
+    expect(n.state).toBe("failed");
+  });
 });
