@@ -3,7 +3,6 @@ import type { BootOptions } from "./cli/boot.ts";
 import { runCli } from "./cli/run-cli.ts";
 import { describeError, exitCodeOf } from "./errors.ts";
 import { logger } from "./log.ts";
-import type { Supervisor } from "./supervisor/supervisor.ts";
 import type { Closer, LiveParts, ShutdownRequest } from "./boot/phases.ts";
 
 const log = logger("boot");
@@ -23,23 +22,22 @@ export async function boot(opts: BootOptions): Promise<number> {
   const signals = new ShutdownSignals(ctx.pid1).install();
   const before: Closer[] = [];
   const after: Closer[] = [];
-  let supervisor: Supervisor | null = null;
+  // What shutdown, the control socket and a re-exec see; filled in as the boot goes on.
+  const live: LiveParts = { supervisor: null, heartbeat: null };
   let status = 0;
   const storageClosers: Closer[] = [];
   try {
     await prepareStorage(ctx, config, storageClosers, handoff !== null);
-    const runtime = await initRuntime(ctx, config);
-    const model = await loadModel(ctx, config, runtime, after);
+    const runtime = await initRuntime();
+    const model = await loadModel(config, runtime);
     const evolution = await openEvolutionPhase(ctx, config, runtime, model.source, after);
     after.push({ name: "neural runtime", close: () => runtime.cleanup() });
-    // What the control socket and a re-exec see; filled in as the boot goes on.
-    const live: LiveParts = { supervisor: null, heartbeat: null };
     const booted = Promise.withResolvers<void>();
     const drain = evolution?.drain;
     const reexec = armReexec({ ctx, config, opts, handoff, reaper, runtime, signals, drain, live, booted: booted.promise });
     // The socket listens before services start, so a service may use it at once.
     startControl(config, { runtime, model, evolution, live, signals, generation: handoff?.generation ?? 0, reexec }, before);
-    live.supervisor = supervisor = startServices(config, reaper, handoff);
+    const supervisor = (live.supervisor = startServices(config, reaper, handoff));
     dropPrivileges(ctx, config);
     live.heartbeat = await startHeartbeat(ctx, config, { runtime, supervisor, signals, drain, startBeat: handoff?.beat ?? 0 });
     before.push({ name: "heartbeat", close: async () => void (await live.heartbeat?.stop()) });
@@ -51,7 +49,7 @@ export async function boot(opts: BootOptions): Promise<number> {
   }
   const req: ShutdownRequest = await signals.requested;
   signals.uninstall();
-  return shutdown(ctx, config, req, { supervisor, reaper, before, after: [...after, ...storageClosers] }, status);
+  return shutdown(ctx, config, req, { supervisor: live.supervisor, reaper, before, after: [...after, ...storageClosers] }, status);
 }
 
 /** Entry point: PID 1 catches every exception and rejection; nothing may end it unplanned. */

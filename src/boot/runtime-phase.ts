@@ -4,8 +4,6 @@ import { describeError, ModelError, RuntimeInitError, VectorBootError } from "..
 import { logger } from "../log.ts";
 import { NeuralRuntime, type ModelInfo } from "../neural/index.ts";
 import { openModelSource, type ModelSource } from "../rts/model-source.ts";
-import type { BootContext } from "./early-setup.ts";
-import type { Closer } from "./shutdown.ts";
 
 const log = logger("boot");
 
@@ -17,7 +15,7 @@ export const seedPixels: readonly (readonly [number, number, number])[] = [
   [250, 255, 0],
 ];
 
-export async function initRuntime(_ctx: BootContext, _config: Config): Promise<NeuralRuntime> {
+export async function initRuntime(): Promise<NeuralRuntime> {
   log.info("phase init-runtime");
   return new NeuralRuntime();
 }
@@ -28,7 +26,7 @@ export interface LoadedModel {
 }
 
 /** Maps the model (embedded, .rts or .gguf), validates all of it, then runs the pixel self-test. */
-export async function loadModel(_ctx: BootContext, config: Config, runtime: NeuralRuntime, _after: Closer[]): Promise<LoadedModel> {
+export async function loadModel(config: Config, runtime: NeuralRuntime): Promise<LoadedModel> {
   const t0 = performance.now();
   let source: ModelSource;
   try {

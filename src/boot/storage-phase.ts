@@ -1,9 +1,9 @@
 // Boot phase "storage" (PID 1): load kernel modules, mount the configured filesystems (the state disk).
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import type { Config, MountConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { mkdirp1, mount, MountFlag, sync, umount } from "../sys/machine.ts";
+import { mount, MountFlag, sync, umount } from "../sys/machine.ts";
 import type { BootContext } from "./early-setup.ts";
 import { loadKernelModules } from "./kernel-modules.ts";
 import type { Closer } from "./shutdown.ts";
@@ -31,8 +31,7 @@ async function mountAll(mounts: MountConfig[]): Promise<string[]> {
       continue;
     }
     try {
-      for (let i = 1; i < m.target.length; i++) if (m.target[i] === "/") mkdirp1(m.target.slice(0, i));
-      mkdirp1(m.target);
+      mkdirSync(m.target, { recursive: true });
       mount(m.source, m.target, m.fstype, m.flags.reduce((a, f) => a | flagBits[f], 0), m.options);
       done.push(m.target);
       log.info("mounted", { source: m.source, target: m.target, fstype: m.fstype });
