@@ -1,11 +1,11 @@
 // QEMU smoke test: boots dist/vector-boot in an initramfs on a Debian kernel and checks the serial console.
 // Usage: bun scripts/qemu-smoke.ts [--timeout S] [--shutdown-after S] [--model FILE.gguf] [--compress gzip|zstd|none]
 //        [--keep-log FILE] [--strict] [--verbose-kernel]
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildInitramfs } from "../src/initramfs/build.ts";
-import { bootFailure, bootQemu, bootSources, type Check, ensureKernel, ensureQemu, prepareExecutable, printConsole, qemuDir, root, runChecks, sayer } from "./qemu-support.ts";
+import { bootFailure, bootQemu, bootSources, type Check, ensureKernel, ensureQemu, imageBase, prepareExecutable, printConsole, qemuDir, root, runChecks, sayer } from "./qemu-support.ts";
 
 /**
  * What the console must show, in boot order. `literal` is looked up in the boot sequence's sources
@@ -82,12 +82,8 @@ writeFileSync(
 );
 const t0 = performance.now();
 const image = buildInitramfs({
-  preinit: join(root, "dist/native/preinit"),
-  exe,
-  config,
-  runtimeLibs: existsSync(join(root, "dist/native/libvbshim.so")) ? [join(root, "dist/native/libvbshim.so")] : [],
+  ...imageBase(exe, config, say),
   compression,
-  progress: say,
 });
 const initrd = join(qemuDir, `initramfs.cpio${compression === "gzip" ? ".gz" : compression === "zstd" ? ".zst" : ""}`);
 writeFileSync(initrd, image.bytes);

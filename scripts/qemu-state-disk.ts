@@ -1,11 +1,11 @@
 // QEMU state-disk test: two boots on one ext4 virtio disk; mutations of boot 1 are live in boot 2, kernel.* refused in both.
 // Usage: bun scripts/qemu-state-disk.ts [--timeout S (per boot)] [--disk-mib N] [--keep-log PREFIX] [--strict] [--verbose-kernel]
-import { existsSync, mkdirSync, rmSync, truncateSync, writeFileSync, readFileSync } from "node:fs";
+import { mkdirSync, rmSync, truncateSync, writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { dequantize, readGguf } from "../src/gguf/index.ts";
 import { buildInitramfs } from "../src/initramfs/build.ts";
-import { bootFailure, bootQemu, bootSources, type BootResult, type Check, die, ensureKernel, ensureQemu, ensureTool, prepareExecutable, printConsole, qemuDir, root, runChecks, sayer, sh, splitBuiltin } from "./qemu-support.ts";
+import { bootFailure, bootQemu, bootSources, type BootResult, type Check, die, ensureKernel, ensureQemu, ensureTool, prepareExecutable, printConsole, qemuDir, root, runChecks, sayer, sh, splitBuiltin, imageBase } from "./qemu-support.ts";
 
 const say = sayer("qemu-state-disk");
 const { values: opt } = parseArgs({
@@ -52,13 +52,9 @@ const configJson = {
 writeFileSync(config, `${JSON.stringify(configJson, null, 2)}\n`);
 const t0 = performance.now();
 const image = buildInitramfs({
-  preinit: join(root, "dist/native/preinit"),
-  exe,
-  config,
-  runtimeLibs: existsSync(join(root, "dist/native/libvbshim.so")) ? [join(root, "dist/native/libvbshim.so")] : [],
+  ...imageBase(exe, config, say),
   modules: { dir: kernel.modulesDir, version: kernel.version, names: modules },
   files: [{ src: join(root, "scripts/state-disk-guest.ts"), dest: GUEST }],
-  progress: say,
 });
 const initrd = join(work, "initramfs.cpio.gz");
 writeFileSync(initrd, image.bytes);

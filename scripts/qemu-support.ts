@@ -10,6 +10,12 @@ export const qemuDir = join(cache, "qemu");
 export type Say = (line: string) => void;
 export const sayer = (prefix: string): Say => (line) => process.stderr.write(`${prefix}: ${line}\n`);
 
+/** The initramfs inputs every QEMU image shares: the pre-init as /init, the executable, its config, the shim. */
+export function imageBase(exe: string, config: string, say: Say) {
+  const shim = join(root, "dist/native/libvbshim.so");
+  return { preinit: join(root, "dist/native/preinit"), exe, config, runtimeLibs: existsSync(shim) ? [shim] : [], progress: say };
+}
+
 /** Reports and exits 1: the scripts' only way to fail a step outside the console checks. */
 export function die(say: Say, message: string): never {
   say(message);
