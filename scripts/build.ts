@@ -75,7 +75,7 @@ const bare = join(dist, "vector-boot.bare");
 const exe = join(dist, "vector-boot");
 const srcNewest = Math.max(newestUnder(join(root, "src")), mtime(shimSo), mtime(join(root, "package.json")));
 if (stale(bare, srcNewest)) {
-  run([process.execPath, "build", "--compile", "--bytecode", "--minify-syntax", "--sourcemap=inline", "src/main.ts", ...workerEntries, "--outfile", bare], "bun build --compile -> dist/vector-boot.bare");
+  run([process.execPath, "build", "--compile", "--bytecode", "--minify-syntax", "--sourcemap=inline", "--root=src", "src/main.ts", ...workerEntries, "--outfile", bare], "bun build --compile -> dist/vector-boot.bare");
 }
 if (stale(exe, Math.max(mtime(bare), mtime(model)))) {
   const embedPath = join(root, "src/rts/embed.ts");

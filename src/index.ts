@@ -11,4 +11,4 @@ export { runtimeWeights, runtimeGgufExporter } from "./evolution/runtime-weights
 export { Journal } from "./journal/journal.ts";
 export { recoverJournal } from "./journal/recovery.ts";
 export { crc32c } from "./journal/crc32c.ts";
-export { Heartbeat, heartbeatConfigSchema, hwMmioFields, cortexInputs, type ServiceControl, type CortexModel } from "./heartbeat/index.ts";
+export { Heartbeat, heartbeatConfigSchema, hwMmioFields, cortexInputs, MetabolicDaemon, type ServiceControl, type CortexModel } from "./heartbeat/index.ts";

@@ -40,7 +40,7 @@ export function startControl(config: Config & { run_dir: string }, p: ControlPar
         return {
           boot: p.live.heartbeat?.timings() ?? null,
           heartbeat: p.live.heartbeat?.stats() ?? null,
-          model: { name: p.model.info.name, origin: p.model.source.origin, path: p.model.source.path, tensors: p.model.info.tensors, parameters: p.model.info.parameters, bytesMapped: p.model.source.size },
+          model: { name: p.model.info.name, origin: p.model.source.origin, path: p.model.source.path, tensors: p.model.info.tensors, parameters: p.model.info.parameters, bytesMapped: p.model.source.size, matvecWorkers: p.runtime.getStats().workers },
           journal: e ? { nextSeq: e.journalNextSeq, durableSeq: e.journalDurableSeq, failed: e.journalFailed } : null,
         };
       },

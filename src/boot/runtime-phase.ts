@@ -42,6 +42,8 @@ export async function loadModel(config: Config, runtime: NeuralRuntime): Promise
   }
   log.info("phase load-gguf", { origin: source.origin, path: source.path, model: info.name, tensors: info.tensors, parameters: info.parameters, bytes_mapped: source.size, ms: (performance.now() - t0).toFixed(1) });
   if (config.pixel_test) pixelTest(runtime);
+  // Matrices of 1 MiB or more get worker threads (from the executable's own bundle); never fails the boot.
+  await runtime.startWorkers();
   return { source, info };
 }
 

@@ -7,3 +7,4 @@ export type { CortexModel } from "./cortex-adapter.ts";
 export type { HeartbeatRecord } from "./interrupt-dispatch.ts";
 export { cortexInputs, HW_MMIO_FIELDS, HW_MMIO_VERSION, HwFlag, hwIndex, hwMmioFields, type HwMmioField } from "./hw-mmio-layout.ts";
 export { ProcSampler, type SamplerOptions } from "./proc-sampler.ts";
+export { MetabolicDaemon, type MetabolicOptions, type MetabolicStats } from "./metabolic-daemon.ts";

@@ -1,7 +1,6 @@
 // Main-thread side of the metabolic daemon: runs the worker, restarts it when it dies, relays actions.
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { logger } from "../log.ts";
+import { workerEntry } from "../util/bundle.ts";
 import { createHwMmioBuffer, HwMmioReader, monoMs } from "./hw-mmio-buffer.ts";
 import { type FromWorker, fromWorkerSchema, type ToWorker } from "./metabolic-protocol.ts";
 import type { ServiceSlotInfo } from "./proc-sampler.ts";
@@ -25,22 +24,9 @@ export interface MetabolicOptions {
   onCrash?: (crashes: number) => void;
 }
 
-/**
- * URL of the worker entry. Unbuilt, it sits next to this module. In a `bun build --compile`
- * executable every module is bundled into the main entry (import.meta.url is the executable's
- * /$bunfs path) and the worker is stored under its path relative to the entry points' common
- * root, as .js (e.g. /$bunfs/root/heartbeat/metabolic-worker.js when the entry is src/main.ts).
- */
+/** The worker's entry point, from the embedded bundle when compiled (src/util/bundle.ts). */
 export function metabolicWorkerUrl(): string {
-  const here = new URL("./metabolic-worker.ts", import.meta.url);
-  if (!import.meta.url.includes("$bunfs")) return here.href;
-  for (const rel of ["./metabolic-worker", "./heartbeat/metabolic-worker", "./src/heartbeat/metabolic-worker"]) {
-    for (const ext of [".js", ".ts"]) {
-      const u = new URL(rel + ext, import.meta.url);
-      if (existsSync(fileURLToPath(u))) return u.href;
-    }
-  }
-  return here.href;
+  return workerEntry("heartbeat/metabolic-worker.ts", new URL("./metabolic-worker.ts", import.meta.url));
 }
 
 export interface MetabolicStats {

@@ -1,5 +1,6 @@
 // Splits the rows of large mat-vec products between the calling thread and worker threads (synchronous for the caller).
 import { logger } from "../log.ts";
+import { workerEntry } from "../util/bundle.ts";
 import { matvec, type PreparedMatrix } from "./matvec.ts";
 
 const log = logger("neural");
@@ -34,13 +35,9 @@ export interface PoolStats {
   broken: boolean;
 }
 
-/**
- * The worker's entry point. From source it sits next to this file. In the compiled executable every
- * module is bundled into the main entry, so `import.meta.url` is the executable's; the worker is an
- * extra entry point (scripts/build.ts lists it) stored under the entries' common root, src/.
- */
+/** The worker's entry point, from the embedded bundle when compiled (src/util/bundle.ts). */
 export function defaultWorkerUrl(): string {
-  return import.meta.url.includes("/$bunfs/") ? "./neural/matvec-worker.ts" : new URL("./matvec-worker.ts", import.meta.url).href;
+  return workerEntry("neural/matvec-worker.ts", new URL("./matvec-worker.ts", import.meta.url));
 }
 
 export class MatvecPool {

@@ -119,8 +119,11 @@ export class NeuralRuntime {
     return info;
   }
 
-  /** Starts the worker pool for the large weights of the loaded model that workers can reach without a copy. */
-  private async startWorkers(): Promise<void> {
+  /**
+   * Starts the worker pool for the large weights of the loaded model that workers can reach without a
+   * copy (`init` does it; after `initSync`, call it when threads are wanted). Never throws.
+   */
+  async startWorkers(): Promise<void> {
     const c = this.cur;
     if (!c || this.threads < 2) return;
     const pool = await startPool(c.model, c.source, this.threads - 1, this.parallelMinBytes);

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { PackageError, RuntimeInitError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { mapFileReadOnly, pageSize } from "../sys/mmap.ts";
+import { runningCompiled } from "../util/bundle.ts";
 import { bytesEqual, hex, sha256 } from "./checksum.ts";
 import { locateEmbeddedModel } from "./embed.ts";
 import { isRtsMagic } from "./format.ts";
@@ -86,11 +87,8 @@ function openFile(path: string, verify: boolean): ModelSource {
   return src;
 }
 
-/** True inside a `bun build --compile` executable (its modules live under /$bunfs). */
-const compiled = import.meta.dir.startsWith("/$bunfs") || import.meta.dir.startsWith("B:/~BUN");
-
 /** Fallback when running from source: dist/vectorland.gguf at the project root. None in a compiled executable. */
-export const defaultFallbackModel: string | null = compiled ? null : resolve(import.meta.dir, "../../dist/vectorland.gguf");
+export const defaultFallbackModel: string | null = runningCompiled ? null : resolve(import.meta.dir, "../../dist/vectorland.gguf");
 
 /**
  * Opens the model to boot. No path: the GGUF embedded in the running executable (trailer at the end of

@@ -3,25 +3,23 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { bootArgs } from "../pid1/boot-args.ts";
-import { exe, killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { shipped } from "../harness/artifact.ts";
+import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
 
 afterEach(killLeftovers);
 
-/** Runs `dist/vector-boot ARGS` (async: the init runs meanwhile). */
+/** Runs the shipped executable with ARGS, checkout hidden (async: the init runs meanwhile). */
 async function vb(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn([exe, ...args], { stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(shipped(args), { stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => p.kill(9), 20_000);
   const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
   clearTimeout(timer);
   return { code, out, err };
 }
 
-// Until the lead registers the operator commands in src/cli/registry.ts, the built executable lacks them.
-const wired = Bun.spawnSync([exe, "services", "--help"], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
-if (!wired) console.error("test/control/boot.test.ts: dist/vector-boot has no `services` command yet (registry not wired); skipped");
 
 describe("operator commands against the real init", () => {
-  test.skipIf(!wired)("status, services, restart, reexec and poweroff through the control socket of PID 1", async () => {
+  test("status, services, restart, reexec and poweroff through the control socket of PID 1", async () => {
     const dir = tempDir();
     const sock = join(dir, "run", "control");
     const cfg = writeJson(dir, "config.json", {

@@ -1,18 +1,14 @@
 // Control tests: a stub target that records what it was asked, a server in a temp dir, a raw line client.
-import { mkdirSync, mkdtempSync } from "node:fs";
 import net from "node:net";
 import { join, resolve } from "node:path";
+import { tempDir as artifactTempDir } from "../harness/artifact.ts";
 import { ControlServer, type ControlServerOptions } from "../../src/control/server.ts";
 import type { ControlMutation, ControlTarget, ServiceStatus } from "../../src/control/target.ts";
 
 export const root = resolve(import.meta.dir, "../..");
 export const bun = process.execPath;
 
-export function tempDir(prefix = "vb-control-"): string {
-  const base = join(root, ".cache/test-tmp");
-  mkdirSync(base, { recursive: true });
-  return mkdtempSync(join(base, prefix));
-}
+export const tempDir = (prefix = "vb-control-"): string => artifactTempDir(prefix);
 
 /** A target with two services whose calls are recorded; no optional method unless `full`. */
 export class StubTarget implements ControlTarget {

@@ -3,13 +3,14 @@
 import { afterEach, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { exe, killLeftovers, root, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { shipped } from "../harness/artifact.ts";
+import { killLeftovers, shippedPython, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
 
 afterEach(killLeftovers);
 
 function evolve(socket: string, args: string[]): { code: number; out: string; err: string } {
   const r = Bun.spawnSync(["python3", "-m", "vector_boot_evolution", "--socket", socket, ...args], {
-    env: { ...process.env, PYTHONPATH: join(root, "python") },
+    env: { ...process.env, PYTHONPATH: shippedPython },
     stdout: "pipe",
     stderr: "pipe",
     timeout: 20_000,
@@ -18,7 +19,7 @@ function evolve(socket: string, args: string[]): { code: number; out: string; er
 }
 
 function pixels(model?: string): string {
-  const r = Bun.spawnSync([exe, "pixels", ...(model ? ["--model", model] : []), "--json", "72,101,108", "250,255,0"], { stdout: "pipe", stderr: "pipe", timeout: 20_000 });
+  const r = Bun.spawnSync(shipped(["pixels", ...(model ? ["--model", model] : []), "--json", "72,101,108", "250,255,0"]), { stdout: "pipe", stderr: "pipe", timeout: 20_000 });
   expect(r.exitCode).toBe(0);
   return r.stdout.toString();
 }

@@ -1,12 +1,13 @@
 // `vector-boot mutate` through the control socket: the same CTRM gate and journal as the shared-memory path.
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
-import { exe, killLeftovers, start, tempDir, waitFor } from "../pid1/harness.ts";
+import { shipped } from "../harness/artifact.ts";
+import { killLeftovers, start, tempDir, waitFor } from "../pid1/harness.ts";
 
 afterEach(killLeftovers);
 
 function mutate(socket: string, args: string[]): { code: number; out: string } {
-  const r = Bun.spawnSync([exe, "mutate", ...args, "--socket", socket, "--json"], { stdout: "pipe", stderr: "pipe", timeout: 20_000 });
+  const r = Bun.spawnSync(shipped(["mutate", ...args, "--socket", socket, "--json"]), { stdout: "pipe", stderr: "pipe", timeout: 20_000 });
   return { code: r.exitCode ?? -1, out: r.stdout.toString() + r.stderr.toString() };
 }
 

@@ -1,19 +1,9 @@
-// Runs the real dist/vector-boot (as a subreaper on the host or as PID 1 under unshare) for tests.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+// Runs the shipped executable (as a subreaper on the host or as PID 1 under unshare), checkout hidden, for tests.
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { exe, root, shipped, shippedDir, shippedPython, tempDir } from "../harness/artifact.ts";
 
-export const root = resolve(import.meta.dir, "../..");
-export const exe = join(root, "dist/vector-boot");
-export const model = join(root, "dist/vectorland.gguf");
-
-if (!existsSync(exe)) throw new Error(`${exe} missing: run scripts/build.ts (npm test does)`);
-
-/** A fresh directory outside /tmp (as PID 1 the init mounts its own tmpfs on /tmp, hiding the host's). */
-export function tempDir(prefix = "vb-test-"): string {
-  const base = join(root, ".cache/test-tmp");
-  mkdirSync(base, { recursive: true });
-  return mkdtempSync(join(base, prefix));
-}
+export { exe, root, shippedPython, tempDir };
 
 export function writeJson(dir: string, name: string, value: unknown): string {
   const p = join(dir, name);
@@ -47,17 +37,17 @@ export interface Run {
   result: (timeoutMs: number) => Promise<{ code: number; stdout: string; stderr: string; ms: number }>;
 }
 
-/** Starts `dist/vector-boot ARGS`, as PID 1 of a new PID namespace when `pid1`. */
+/** Starts the shipped executable with ARGS (checkout hidden), as PID 1 of a new PID namespace when `pid1`. */
 export function start(args: string[], opts: { pid1?: boolean; env?: Record<string, string>; cwd?: string } = {}): Run {
   // As PID 1 the default state dir is the machine's /var/lib/vector-boot: keep tests out of it.
   if (opts.pid1 && args[0] === "boot" && !args.some((a) => a.startsWith("state_dir="))) args = [...args, "--set", `state_dir=${join(tempDir("vb-state-"), "state")}`];
-  const argv = opts.pid1 ? ["unshare", "--pid", "--fork", "--mount-proc", exe, ...args] : [exe, ...args];
+  const argv = shipped(args, { pid1: opts.pid1 });
   const t0 = performance.now();
   const proc = Bun.spawn(argv, {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
-    cwd: opts.cwd ?? root,
+    cwd: opts.cwd ?? shippedDir,
     env: { ...process.env, NO_COLOR: "1", JSC_SIGNAL_FOR_GC: "40", ...opts.env },
   });
   live.add(proc);

@@ -3,7 +3,8 @@
 import { afterEach, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { exe, killLeftovers, root, start, tempDir, waitFor } from "./harness.ts";
+import { shipped } from "../harness/artifact.ts";
+import { killLeftovers, shippedPython, start, tempDir, waitFor } from "./harness.ts";
 
 afterEach(killLeftovers);
 
@@ -33,7 +34,7 @@ test("300 mutations streamed across 5 live re-execs as PID 1 are all acknowledge
   const script = join(dir, "producer.py");
   writeFileSync(script, producer);
   // The producer runs inside the init's PID and mount namespaces (the channel memory is /proc/1/fd/N there).
-  const py = Bun.spawn(["nsenter", `--target=${init}`, "--pid", "--mount", "--", "python3", script, join(dir, "run/evolution.sock"), "300"], { env: { ...process.env, PYTHONPATH: join(root, "python") }, stdout: "pipe", stderr: "pipe" });
+  const py = Bun.spawn(["nsenter", `--target=${init}`, "--pid", "--mount", "--", "python3", script, join(dir, "run/evolution.sock"), "300"], { env: { ...process.env, PYTHONPATH: shippedPython }, stdout: "pipe", stderr: "pipe" });
   for (let i = 1; i <= 5; i++) {
     await Bun.sleep(150);
     process.kill(init, "SIGHUP");
@@ -50,7 +51,7 @@ test("300 mutations streamed across 5 live re-execs as PID 1 are all acknowledge
   expect(summary.reconnects).toBeGreaterThanOrEqual(1); // the stream really crossed a handoff
   process.kill(init, "SIGTERM");
   await run.result(15_000);
-  const j = Bun.spawnSync([exe, "journal", "inspect", "--state", state, "--json"], { stdout: "pipe", stderr: "pipe" });
+  const j = Bun.spawnSync(shipped(["journal", "inspect", "--state", state, "--json"]), { stdout: "pipe", stderr: "pipe" });
   expect(j.exitCode).toBe(0);
   const info = JSON.parse(j.stdout.toString());
   expect(JSON.stringify(info)).toMatch(/"mutations":\s*(\d+)/);

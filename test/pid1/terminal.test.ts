@@ -1,12 +1,15 @@
 // With a terminal on stdin the main child gets the foreground process group (job control works).
 import { afterEach, expect, test } from "bun:test";
-import { exe, killLeftovers } from "./harness.ts";
+import { shipped } from "../harness/artifact.ts";
+import { killLeftovers } from "./harness.ts";
+
+const quote = (a: string) => `'${a.replaceAll("'", `'\\''`)}'`;
 
 afterEach(killLeftovers);
 
 test("the main child owns the terminal's foreground process group when stdin is a tty", async () => {
   // script(1) runs the init on a fresh pseudo-terminal.
-  const inner = `${exe} -- sh -c 'read a b c d pgrp sid tty tpgid rest < /proc/self/stat; echo pgrp=$pgrp tpgid=$tpgid pid=$$'`;
+  const inner = shipped(["--", "sh", "-c", "read a b c d pgrp sid tty tpgid rest < /proc/self/stat; echo pgrp=$pgrp tpgid=$tpgid pid=$$"]).map(quote).join(" ");
   const p = Bun.spawn(["script", "-qec", inner, "/dev/null"], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const timer = setTimeout(() => p.kill("SIGKILL"), 10_000);
   const out = await new Response(p.stdout).text();

@@ -1,11 +1,14 @@
 // tini-style mode (`vector-boot -- CMD`) as PID 1 in a PID namespace and as a subreaper on the host.
 import { afterEach, describe, expect, test } from "bun:test";
+import { copyFileSync } from "node:fs";
 import { join } from "node:path";
-import { killLeftovers, root, start } from "./harness.ts";
+import { killLeftovers, root, start, tempDir } from "./harness.ts";
 
 afterEach(killLeftovers);
 
-const orphans = join(root, "test/fixtures/orphans.sh");
+// A copy outside the checkout: the init runs with the checkout hidden.
+const orphans = join(tempDir("fixtures-"), "orphans.sh");
+copyFileSync(join(root, "test/fixtures/orphans.sh"), orphans);
 
 for (const pid1 of [false, true]) {
   const where = pid1 ? "as PID 1 (unshare)" : "as a subreaper";

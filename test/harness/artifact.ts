@@ -1,0 +1,87 @@
+// The one harness for the shipped executable: a copy of dist/vector-boot run where the checkout cannot be seen.
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+/** The checkout (hidden from every run of the executable). */
+export const root = resolve(import.meta.dir, "../..");
+export const builtExe = join(root, "dist/vector-boot");
+if (!existsSync(builtExe)) throw new Error(`${builtExe} missing: run scripts/build.ts (npm test does)`);
+
+/**
+ * Where tests keep their files: outside the checkout (hidden from the executable), and outside /tmp
+ * (a PID-1 boot mounts its own tmpfs there). `VB_TEST_TMP` overrides; it must meet both conditions.
+ */
+export const testTmpBase: string = resolve(process.env.VB_TEST_TMP ?? "/var/tmp/vector-boot-tests");
+if (testTmpBase === root || testTmpBase.startsWith(`${root}/`) || testTmpBase === "/tmp" || testTmpBase.startsWith("/tmp/")) {
+  throw new Error(`test temp base ${testTmpBase} must lie outside the checkout (${root}) and outside /tmp`);
+}
+
+/** A fresh directory under testTmpBase. */
+export function tempDir(prefix = "vb-test-"): string {
+  mkdirSync(testTmpBase, { recursive: true });
+  return mkdtempSync(join(testTmpBase, prefix));
+}
+
+/**
+ * The shipped artifact: dist/vector-boot and the Python client copied once per test process into a
+ * directory of their own (no source tree next to them). Every test runs this copy, never the build.
+ */
+export const shippedDir: string = (() => {
+  const d = tempDir("artifact-");
+  copyFileSync(builtExe, join(d, "vector-boot"));
+  chmodSync(join(d, "vector-boot"), 0o755);
+  cpSync(join(root, "python/vector_boot_evolution"), join(d, "python/vector_boot_evolution"), {
+    recursive: true,
+    filter: (src) => !src.includes("__pycache__"),
+  });
+  return d;
+})();
+export const exe = join(shippedDir, "vector-boot");
+/** PYTHONPATH for the shipped Python client (visible inside the hidden namespace too). */
+export const shippedPython = join(shippedDir, "python");
+if (statSync(exe).size !== statSync(builtExe).size) throw new Error(`copy of ${builtExe} is incomplete`);
+
+export interface HideOptions {
+  /** Run as PID 1 of a new PID namespace (with its own /proc). */
+  pid1?: boolean;
+  /** Directories to hide besides the checkout (e.g. a fixture's build directory). */
+  alsoHide?: string[];
+}
+
+/**
+ * argv that runs `argv` in a new mount namespace where the checkout (and `alsoHide`) is covered by an
+ * empty read-only tmpfs, so no lookup of a build-machine path can succeed. With `pid1` the command is
+ * PID 1 of a new PID namespace: `sh` mounts, then `exec`s the command in its own place (pid 1).
+ */
+export function hidden(argv: string[], opts: HideOptions = {}): string[] {
+  const dirs = [root, ...(opts.alsoHide ?? [])];
+  const script = 'while [ "$1" != -- ]; do mount -t tmpfs -o ro,size=4k,mode=0555 vb-hidden "$1" || exit 125; shift; done; shift; exec "$@"';
+  const ns = opts.pid1 ? ["--pid", "--fork", "--mount-proc"] : [];
+  return ["unshare", "--mount", "--propagation", "private", ...ns, "--", "/bin/sh", "-c", script, "vb-hidden", ...dirs, "--", ...argv];
+}
+
+/** `hidden([exe, ...args])`: the shipped executable, checkout hidden. */
+export const shipped = (args: string[], opts: HideOptions = {}): string[] => hidden([exe, ...args], opts);
+
+/** Runs the shipped executable to completion (checkout hidden). */
+export function runShipped(args: string[], opts: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}) {
+  const r = Bun.spawnSync(shipped(args), {
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: opts.timeoutMs ?? 30_000,
+    cwd: opts.cwd ?? shippedDir,
+    env: { ...process.env, NO_COLOR: "1", ...opts.env },
+  });
+  return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString(), signal: r.signalCode };
+}
+
+/** Runs the shipped executable without waiting (checkout hidden). */
+export function spawnShipped(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+  return Bun.spawn(shipped(args), {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    cwd: opts.cwd ?? shippedDir,
+    env: { ...process.env, NO_COLOR: "1", ...opts.env },
+  });
+}
