@@ -18,7 +18,26 @@ export PATH="$(pwd)/node_modules/.bin:$PATH"
 # 2. Build: native shim + pre-init, default model, compiled executable with the model appended.
 "$BUN" scripts/build.ts
 
-# 3. The job.
+# 3. Machine packages the tests use, from Debian, when missing: python3 with venv/ensurepip (the Python
+#    client's tests), unshare/nsenter (util-linux) and script (bsdutils) for the PID-1 and terminal tests. QEMU and the kernel
+#    are installed by the QEMU tests themselves.
+need_pkgs() {
+  pkgs=""
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || pkgs="$pkgs python3 python3-venv"
+  for t in unshare nsenter; do command -v "$t" >/dev/null 2>&1 || pkgs="$pkgs util-linux"; done
+  command -v script >/dev/null 2>&1 || pkgs="$pkgs bsdutils"
+  echo $pkgs | tr ' ' '\n' | sort -u | tr '\n' ' '
+}
+if [ "$job" = test ] && [ -n "$(need_pkgs | tr -d ' ')" ]; then
+  missing="$(need_pkgs)"
+  echo "bootstrap: installing Debian packages:$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >&2
+fi
+
+# 4. The job.
 case "$job" in
   build) ;;
   start) exec ./dist/vector-boot boot --config examples/demo.json "$@" ;;

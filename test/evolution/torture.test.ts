@@ -19,6 +19,8 @@ rng = random.Random(int(sys.argv[2]))
 tensors = [("pixel.w", 4096), ("cortex.w", 1024), ("pixel.bias", 64)]
 try:
     with Client(sys.argv[1], timeout=5) as c:
+        sys.stdout.write("connected\\n")
+        sys.stdout.flush()
         while True:
             batch = []
             for _ in range(rng.randint(1, 40)):
@@ -72,12 +74,25 @@ describe("torture", () => {
         }
         if (it === ITERATIONS) break;
         // 3. Storm, then SIGKILL at a random instant.
+        // The kill instant counts from the storm's connection, not its spawn (Python may take long to start).
         const storm = spawnPython(STORM, [c.socket, String(it)]);
+        const timer = setTimeout(() => storm.kill(9), 30_000);
+        const reader = storm.stdout.getReader();
+        const dec = new TextDecoder();
+        let out = "";
+        while (!out.includes("connected\n")) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`storm ended before connecting: ${await new Response(storm.stderr).text()}`);
+          out += dec.decode(value, { stream: true });
+        }
         await Bun.sleep(30 + Math.floor(rnd() * 250));
         c.proc.kill(9);
         await c.proc.exited;
-        const timer = setTimeout(() => storm.kill(9), 10000);
-        const out = await new Response(storm.stdout).text();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          out += dec.decode(value, { stream: true });
+        }
         await storm.exited;
         clearTimeout(timer);
         acked = out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
