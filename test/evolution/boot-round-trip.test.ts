@@ -1,5 +1,5 @@
 // The real executable + the real Python client: a mutation is acknowledged, survives a restart, and
-// changes the pixel output; kernel.* and low confidence are refused.
+// changes the pixel output; kernel.* and low confidence are refused with their reason codes.
 import { afterEach, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -24,7 +24,7 @@ function pixels(model?: string): string {
   return r.stdout.toString();
 }
 
-test("a mutation from Python is acknowledged, kernel.* and confidence 0.8 are refused, and the weights survive a restart", async () => {
+test("a mutation from Python is acknowledged, kernel.* is refused with PROTECTED_TENSOR and confidence 0.8 with LOW_CONFIDENCE (never journaled), and the weights survive a restart", async () => {
   const dir = tempDir();
   const cfg = writeJson(dir, "config.json", { state_dir: join(dir, "state"), run_dir: join(dir, "run"), evolution: { checkpoint_every_s: 0 } });
   const socket = join(dir, "run/evolution.sock");
@@ -37,14 +37,26 @@ test("a mutation from Python is acknowledged, kernel.* and confidence 0.8 are re
   expect(done.status).toBe("ACCEPTED");
   expect(done.journal_seq).toBe(1);
 
+  // Each refusal carries the reason code of the rule that refused it (docs/evolution-protocol.md),
+  // is never journaled (journal_seq 0) and names what it refused.
   const kernel = evolve(socket, ["mutate", "kernel.cortex.threshold", "0", "0", "--confidence", "0.99"]);
   expect(kernel.code).toBe(1);
-  expect(JSON.parse(kernel.out.trim()).status).not.toBe("ACCEPTED");
-  expect(kernel.out).toContain("kernel");
+  const kernelDone = JSON.parse(kernel.out.trim());
+  expect(kernelDone.status).toBe("PROTECTED_TENSOR");
+  expect(kernelDone.journal_seq).toBe(0);
+  expect(kernelDone.text).toContain("kernel.cortex.threshold");
 
   const unsure = evolve(socket, ["mutate", "pixel.1.bias", "0", "1", "--confidence", "0.8"]);
   expect(unsure.code).toBe(1);
-  expect(JSON.parse(unsure.out.trim()).status).not.toBe("ACCEPTED");
+  const unsureDone = JSON.parse(unsure.out.trim());
+  expect(unsureDone.status).toBe("LOW_CONFIDENCE"); // 0.8 itself is refused: confidence must exceed it
+  expect(unsureDone.journal_seq).toBe(0);
+  expect(unsureDone.text).toContain("0.8");
+
+  // The refusals took no journal sequence: the next accepted mutation is record 2.
+  const again = evolve(socket, ["mutate", "pixel.1.bias", "3", "0.5", "--confidence", "0.81"]);
+  expect(again.code).toBe(0);
+  expect(JSON.parse(again.out.trim())).toMatchObject({ status: "ACCEPTED", journal_seq: 2 });
 
   process.kill(boot1.proc.pid, "SIGTERM");
   const r1 = await boot1.result(15_000);
@@ -55,7 +67,7 @@ test("a mutation from Python is acknowledged, kernel.* and confidence 0.8 are re
   const boot2 = start(["boot", "--config", cfg, "--set", "shutdown_after=0.3"]);
   const r2 = await boot2.result(15_000);
   expect(r2.code).toBe(0);
-  expect(r2.stderr).toMatch(/phase evolution .*checkpoint=\S*ckpt-0*1\.gguf/);
+  expect(r2.stderr).toMatch(/phase evolution .*checkpoint=\S*ckpt-0*2\.gguf/);
 
   // The checkpoint is a complete GGUF whose pixel output differs from the base model's.
   const ckpt = readdirSync(join(dir, "state/checkpoints")).filter((f) => f.endsWith(".gguf")).sort().at(-1)!;
