@@ -1,7 +1,7 @@
 // Boot phase "config": config file + kernel command line (zod); PID 1 reports problems and goes on.
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BootOptions } from "../cli/boot.ts";
+import type { BootOptions } from "./boot-options.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { logger, setLogLevel } from "../log.ts";

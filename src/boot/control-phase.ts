@@ -1,59 +1,43 @@
 // Boot phase "control": the operator's Unix socket (status, services, pixels, checkpoint, power, re-exec).
 import { join } from "node:path";
-import type { Config } from "../config/schema.ts";
 import { bootTarget, startControlServer } from "../control/start.ts";
-import type { NeuralRuntime } from "../neural/index.ts";
-import type { Supervisor } from "../supervisor/supervisor.ts";
-import type { EvolutionHandle } from "./evolution-phase.ts";
-import type { HeartbeatHandle } from "./heartbeat-phase.ts";
-import type { LoadedModel } from "./runtime-phase.ts";
-import type { Closer } from "./shutdown.ts";
-import type { ShutdownSignals } from "./shutdown-signals.ts";
+import type { Boot } from "./phase.ts";
 
-/** Parts that appear while the boot goes on (the control socket listens before they exist). */
-export interface LiveParts {
-  supervisor: Supervisor | null;
-  heartbeat: HeartbeatHandle | null;
-}
-
-export interface ControlParts {
-  runtime: NeuralRuntime;
-  model: LoadedModel;
-  evolution: EvolutionHandle | null;
-  live: LiveParts;
-  signals: ShutdownSignals;
-  generation: number;
-  reexec: (path?: string) => Promise<never>;
-}
-
-/** Starts the control server (a failure is logged; the boot goes on) and registers its closer first. */
-export function startControl(config: Config & { run_dir: string }, p: ControlParts, closers: Closer[]): void {
+/**
+ * Starts the control server over the live boot state (parts that appear later, such as the
+ * supervisor and the heartbeat, are read when asked). Returns its close, or null when it could not
+ * listen (logged; the boot goes on).
+ */
+export function startControl(b: Boot): (() => void) | null {
+  const runtime = b.runtime!;
+  const model = b.model!;
+  const evolution = b.evolution;
   const control = startControlServer({
-    path: join(config.run_dir, "control"),
-    allowGid: config.control_gid ?? null,
+    path: join(b.config.run_dir, "control"),
+    allowGid: b.config.control_gid ?? null,
     target: bootTarget({
-      supervisor: () => p.live.supervisor,
-      requestShutdown: (r) => p.signals.request(r),
-      generation: () => p.generation,
+      supervisor: () => b.supervisor,
+      requestShutdown: (r) => b.signals.request(r),
+      generation: () => b.generation,
       status: () => {
-        const e = p.evolution?.evo.stats();
+        const e = evolution?.evo.stats();
         return {
-          boot: p.live.heartbeat?.timings() ?? null,
-          heartbeat: p.live.heartbeat?.stats() ?? null,
-          model: { name: p.model.info.name, origin: p.model.source.origin, path: p.model.source.path, tensors: p.model.info.tensors, parameters: p.model.info.parameters, bytesMapped: p.model.source.size, matvecWorkers: p.runtime.getStats().workers },
+          boot: b.heartbeat?.timings() ?? null,
+          heartbeat: b.heartbeat?.stats() ?? null,
+          model: { name: model.info.name, origin: model.source.origin, path: model.source.path, tensors: model.info.tensors, parameters: model.info.parameters, bytesMapped: model.source.size, matvecWorkers: runtime.getStats().workers },
           journal: e ? { nextSeq: e.journalNextSeq, durableSeq: e.journalDurableSeq, failed: e.journalFailed } : null,
         };
       },
-      stats: () => ({ runtime: p.runtime.getStats(), heartbeat: p.live.heartbeat?.stats() ?? null, evolution: p.evolution?.evo.stats() ?? null }),
-      executePixels: (px) => p.runtime.executePixels(px),
-      ...(p.evolution
+      stats: () => ({ runtime: runtime.getStats(), heartbeat: b.heartbeat?.stats() ?? null, evolution: evolution?.evo.stats() ?? null }),
+      executePixels: (px) => runtime.executePixels(px),
+      ...(evolution
         ? {
-            checkpoint: () => p.evolution!.evo.checkpoint(),
-            submitMutation: (m) => p.evolution!.evo.submit({ tensor: m.tensor, elementOffset: m.offset, values: Float32Array.from(m.values), confidence: m.confidence }),
+            checkpoint: () => evolution.evo.checkpoint(),
+            submitMutation: (m) => evolution.evo.submit({ tensor: m.tensor, elementOffset: m.offset, values: Float32Array.from(m.values), confidence: m.confidence }),
           }
         : {}),
-      reexec: p.reexec,
+      reexec: (path) => b.reexec!(path),
     }),
   });
-  if (control) closers.unshift({ name: "control socket", close: () => control.close() });
+  return control ? () => control.close() : null;
 }

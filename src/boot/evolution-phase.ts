@@ -8,7 +8,6 @@ import { logger } from "../log.ts";
 import type { NeuralRuntime } from "../neural/index.ts";
 import type { ModelSource } from "../rts/model-source.ts";
 import type { BootContext } from "./early-setup.ts";
-import type { Closer } from "./shutdown.ts";
 
 const log = logger("boot");
 
@@ -16,6 +15,8 @@ export interface EvolutionHandle {
   evo: Evolution<CheckpointableWeights>;
   /** Heartbeat hook: takes at most the configured number of submissions. Never throws. */
   drain(): number;
+  /** Shutdown: final checkpoint (best effort: the journal holds every mutation anyway), journal closed. */
+  close(): Promise<void>;
 }
 
 /**
@@ -28,7 +29,6 @@ export async function openEvolutionPhase(
   config: Config & { state_dir: string; run_dir: string },
   runtime: NeuralRuntime,
   base: ModelSource,
-  closers: Closer[],
 ): Promise<EvolutionHandle | null> {
   const e = config.evolution;
   if (!e.enabled) {
@@ -67,18 +67,15 @@ export async function openEvolutionPhase(
     }, e.checkpoint_every_s * 1000);
     timer.unref?.();
   }
-  closers.push({
-    name: "evolution (checkpoint, journal)",
-    close: async () => {
-      if (timer) clearInterval(timer);
-      try {
-        const c = await evo.checkpoint();
-        log.info("checkpoint written", { ...(c as unknown as Record<string, string | number>) });
-      } catch (err) {
-        log.error("final checkpoint failed; the journal still holds every mutation", { error: describeError(err) });
-      }
-      await evo.close();
-    },
-  });
-  return { evo, drain: () => evo.drain(e.drain_per_beat) };
+  const close = async () => {
+    if (timer) clearInterval(timer);
+    try {
+      const c = await evo.checkpoint();
+      log.info("checkpoint written", { ...(c as unknown as Record<string, string | number>) });
+    } catch (err) {
+      log.error("final checkpoint failed; the journal still holds every mutation", { error: describeError(err) });
+    }
+    await evo.close();
+  };
+  return { evo, drain: () => evo.drain(e.drain_per_beat), close };
 }

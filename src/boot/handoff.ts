@@ -1,4 +1,4 @@
-// Live re-exec: the state PID 1 hands to its next image (services with pids, counters), validated with zod.
+// Live re-exec: the file PID 1 hands to its next image (each phase's part), and the exec itself.
 import { mkdirSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
@@ -6,33 +6,23 @@ import { ConfigError, describeError, PackageError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { execve, kill, spawn } from "../sys/process.ts";
+import { bootOptionsSchema } from "./boot-options.ts";
 
 const log = logger("reexec");
 
 export const HANDOFF_ENV = "VECTOR_BOOT_HANDOFF";
 
-const serviceState = z.object({
-  name: z.string(),
-  pid: z.number().int().positive().nullable(),
-  restarts: z.number().int().min(0),
-  failures: z.number().int().min(0),
-  /** Ages (ms before the handoff) of recent restarts, for the storm limit. */
-  restartAgesMs: z.array(z.number().min(0)).max(10_000),
-  /** How long the current process had been running (ms) at the handoff. */
-  runningForMs: z.number().min(0),
-});
-export type ServiceHandoff = z.infer<typeof serviceState>;
-
+/**
+ * Version 2: each phase hands over its own part (`parts[phase name]`, validated by that phase); an
+ * image that cannot read the file boots fresh and adopts the running services as orphans.
+ */
 export const handoffSchema = z
   .object({
-    version: z.literal(1),
+    version: z.literal(2),
     generation: z.number().int().min(1),
     execBoottimeNs: z.number(),
-    bootArgs: z.object({ configFile: z.string().optional(), model: z.string().optional(), cmdline: z.string().optional(), extraCmdline: z.array(z.string()) }),
-    beat: z.number().int().min(0),
-    services: z.array(serviceState),
-    /** Opaque state of other parts (evolution channel, journal position), each validated by its owner. */
-    parts: z.record(z.string(), z.unknown()).default({}),
+    bootArgs: bootOptionsSchema,
+    parts: z.record(z.string(), z.unknown()),
   })
   .strict();
 export type Handoff = z.infer<typeof handoffSchema>;
@@ -47,7 +37,7 @@ export function consumeHandoff(): Handoff | null {
     rmSync(path, { force: true });
     const r = handoffSchema.safeParse(raw);
     if (!r.success) throw new ConfigError(`handoff ${path}`, r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
-    log.info("resuming after re-exec", { generation: r.data.generation, services: r.data.services.length, beat: r.data.beat });
+    log.info("resuming after re-exec", { generation: r.data.generation, parts: Object.keys(r.data.parts).join(",") });
     return r.data;
   } catch (e) {
     log.error("handoff state unreadable; booting fresh (running services are adopted as orphans)", { error: describeError(e) });
@@ -99,7 +89,7 @@ export function reexec(state: Handoff, runDir: string, path = selfExecutable()):
     writeFileSync(file, JSON.stringify(state), { mode: 0o600 });
     const a = state.bootArgs;
     const argv = ["vector-boot", "boot", ...(a.configFile ? ["--config", a.configFile] : []), ...(a.model ? ["--model", a.model] : []), ...(a.cmdline !== undefined ? ["--cmdline", a.cmdline] : []), ...a.extraCmdline.flatMap((k) => ["--set", k.replace(/^vector\./, "")])];
-    log.info("exec", { path, generation: state.generation, beat: state.beat });
+    log.info("exec", { path, generation: state.generation });
     execve(path, argv, { ...process.env, [HANDOFF_ENV]: file });
   } catch (e) {
     if (file) rmSync(file, { force: true });

@@ -1,20 +1,43 @@
-// Boot phase "services": build the supervisor from the config and start services in dependency order.
+// Boot phase "services": build the supervisor, start services in dependency order (or resume them after a re-exec).
+import { z } from "zod";
 import { startOrder } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
+import { describeError } from "../errors.ts";
+import { drainDescendants } from "../init/drain.ts";
 import type { Reaper } from "../init/reaper.ts";
-import type { Handoff } from "./handoff.ts";
 import { logger } from "../log.ts";
+import { serviceSnapshotSchema } from "../supervisor/service-snapshot.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
 
 const log = logger("boot");
 
-/** Starts (or, after a re-exec, adopts) the services, then the reaper that owns every child. */
-export function startServices(config: Config, reaper: Reaper, handoff: Handoff | null): Supervisor {
+/**
+ * Starts the services, or after a re-exec resumes each in the state it had (`handedOver`: the
+ * previous image's snapshot, validated here). Then the reaper stops holding unowned exits.
+ */
+export function startServices(config: Config, reaper: Reaper, handedOver: unknown): Supervisor {
   const order = startOrder(config);
   const supervisor = new Supervisor(config.services, order, reaper);
-  log.info("phase services", { count: config.services.length, order: order.join(",") || "-", adopted: handoff ? handoff.services.filter((s) => s.pid !== null).length : 0 });
-  if (handoff) supervisor.adopt(handoff.services);
+  let snapshot = null;
+  if (handedOver !== undefined) {
+    const r = z.array(serviceSnapshotSchema).safeParse(handedOver);
+    if (r.success) snapshot = r.data;
+    else log.error("services handoff unreadable; starting services fresh", { error: r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") });
+  }
+  log.info("phase services", { count: config.services.length, order: order.join(",") || "-", adopted: snapshot ? snapshot.filter((s) => s.pid !== null).length : 0 });
+  if (snapshot) supervisor.adopt(snapshot);
   else supervisor.startAll();
-  reaper.start();
+  reaper.releaseParked();
   return supervisor;
+}
+
+/** Shutdown: services in reverse dependency order (stop signal, grace, SIGKILL), then every other descendant. */
+export async function stopServices(supervisor: Supervisor, reaper: Reaper, graceMs: number, pid1: boolean): Promise<void> {
+  try {
+    await supervisor.stopAll();
+    log.info("services stopped", { order: supervisor.stopLog.join(",") });
+  } catch (e) {
+    log.error("stopping services failed", { error: describeError(e) });
+  }
+  await drainDescendants(reaper, { graceMs, killAll: pid1 });
 }

@@ -1,61 +1,65 @@
-// Boot phase "shutdown": stop services in reverse order, end the rest, flush, sync, reboot(2) or exit.
-import type { Config } from "../config/schema.ts";
+// Shutdown: the phase table walked in reverse under one deadline, then sync and reboot(2) (PID 1) or exit.
 import { describeError } from "../errors.ts";
-import { drainDescendants } from "../init/drain.ts";
-import type { Reaper } from "../init/reaper.ts";
 import { disableKmsg, logger } from "../log.ts";
 import { reboot, sync, type RebootMode } from "../sys/machine.ts";
-import type { Supervisor } from "../supervisor/supervisor.ts";
-import type { BootContext } from "./early-setup.ts";
+import { getpid } from "../sys/process.ts";
+import type { Boot, Phase, PhaseRun } from "./phase.ts";
 import type { ShutdownRequest } from "./shutdown-signals.ts";
 
 const log = logger("shutdown");
 
-/** Something to close before the machine goes down (heartbeat, journal, checkpoint), in order. */
-export interface Closer {
-  name: string;
-  close(): Promise<void> | void;
+export interface StartedPhase {
+  phase: Phase;
+  run: PhaseRun;
 }
 
-export interface ShutdownParts {
-  supervisor: Supervisor | null;
-  reaper: Reaper;
-  /** Closed before services stop (e.g. the heartbeat, so it does not act on stopping services). */
-  before: Closer[];
-  /** Closed after every process is gone (journal flush, checkpoint). */
-  after: Closer[];
-}
+/** The shutdown deadline (ms) for a config: shutdown_deadline_ms, default grace_ms + 10 s. */
+export const shutdownDeadlineMs = (c: { grace_ms: number; shutdown_deadline_ms?: number | undefined }): number => c.shutdown_deadline_ms ?? c.grace_ms + 10_000;
 
-async function closeAll(list: Closer[]): Promise<void> {
-  for (const c of list) {
-    try {
-      await c.close();
-      log.info("closed", { part: c.name });
-    } catch (e) {
-      log.error("close failed", { part: c.name, error: describeError(e) });
-    }
+/** Resolves to "done" or, when `ms` passes first, "timeout" (the work itself is abandoned, not cancelled). */
+async function bounded(work: () => Promise<void> | void, ms: number): Promise<"done" | "timeout"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), Math.max(0, ms))));
+  try {
+    return await Promise.race([Promise.resolve().then(work).then(() => "done" as const), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
 /**
- * Runs the ordered shutdown. As PID 1 it ends with reboot(2) and never returns (if reboot fails it
- * logs and waits forever: PID 1 must not exit). Otherwise resolves to the exit status.
+ * Stops the started phases in reverse order. Past the deadline PID 1 stops waiting for what is left
+ * and goes on to sync and reboot(2); it never returns then (if reboot(2) fails it logs and stays up:
+ * PID 1 must not exit). Outside PID 1 resolves to the exit status.
  */
-export async function shutdown(ctx: BootContext, config: Config, req: ShutdownRequest, parts: ShutdownParts, status = 0): Promise<number> {
-  const mode: RebootMode = req.mode ?? config.shutdown;
-  log.info("phase shutdown", { reason: req.reason, mode: ctx.pid1 ? mode : "exit" });
-  parts.reaper.start(); // idempotent; a boot that failed early never started it
-  await closeAll(parts.before);
-  if (parts.supervisor) {
-    await parts.supervisor.stopAll();
-    log.info("services stopped", { order: parts.supervisor.stopLog.join(",") });
+export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: ShutdownRequest, status = 0): Promise<number> {
+  const pid1 = b.ctx?.pid1 ?? getpid() === 1;
+  const mode: RebootMode = req.mode ?? b.config?.shutdown ?? "poweroff";
+  const deadlineMs = b.config ? shutdownDeadlineMs(b.config) : 10_000;
+  const end = performance.now() + deadlineMs;
+  log.info("phase shutdown", { reason: req.reason, mode: pid1 ? mode : "exit", deadline_ms: deadlineMs });
+  for (const { phase, run } of [...started].reverse()) {
+    if (!run.stop) continue;
+    const left = end - performance.now();
+    if (left <= 0) {
+      log.error("shutdown deadline passed: not waiting for this phase", { phase: phase.name });
+      continue;
+    }
+    let failed = false;
+    const r = await bounded(async () => {
+      try {
+        await run.stop!();
+      } catch (e) {
+        failed = true;
+        log.error("stop failed", { phase: phase.name, error: describeError(e) });
+      }
+    }, left);
+    if (r === "timeout") log.error("shutdown deadline passed while stopping; going on", { phase: phase.name, deadline_ms: deadlineMs });
+    else if (!failed) log.info("stopped", { phase: phase.name });
   }
-  await drainDescendants(parts.reaper, { graceMs: config.grace_ms, killAll: ctx.pid1 });
-  await closeAll(parts.after);
   sync();
   log.info("synced");
-  parts.reaper.stop();
-  if (!ctx.pid1) {
+  if (!pid1) {
     log.info("shutdown complete", { status });
     return status;
   }
@@ -67,6 +71,6 @@ export async function shutdown(ctx: BootContext, config: Config, req: ShutdownRe
     log.error("reboot(2) failed; staying up", { error: describeError(e) });
   }
   return new Promise<number>(() => {
-    setInterval(() => parts.reaper.reapNow(), 1000);
+    setInterval(() => b.reaper?.reapNow(), 1000);
   });
 }

@@ -6,7 +6,6 @@ import { logger } from "../log.ts";
 import { mount, MountFlag, sync, umount } from "../sys/machine.ts";
 import type { BootContext } from "./early-setup.ts";
 import { loadKernelModules } from "./kernel-modules.ts";
-import type { Closer } from "./shutdown.ts";
 
 const log = logger("boot");
 
@@ -42,34 +41,34 @@ async function mountAll(mounts: MountConfig[]): Promise<string[]> {
   return done;
 }
 
-/** PID 1 only: modules, then mounts; their unmount joins the shutdown (after every journal flush). */
-export async function prepareStorage(ctx: BootContext, config: Config, closers: Closer[], resumed = false): Promise<void> {
-  if (config.modules.length === 0 && config.mounts.length === 0) return;
+/**
+ * PID 1 only: modules, then mounts. Returns the unmount for the shutdown (it runs after every phase
+ * above has flushed), or null when there is nothing to undo.
+ */
+export async function prepareStorage(ctx: BootContext, config: Config, resumed = false): Promise<(() => void) | null> {
+  if (config.modules.length === 0 && config.mounts.length === 0) return null;
   if (!ctx.pid1) {
     log.info("phase storage skipped (not PID 1)", { modules: config.modules.length, mounts: config.mounts.length });
-    return;
+    return null;
   }
   log.info("phase storage", { modules: config.modules.join(",") || "-", mounts: config.mounts.length, resumed });
   // After a live re-exec the modules are loaded and the filesystems mounted already.
   if (!resumed) loadKernelModules(config.modules);
   const mounted = resumed ? config.mounts.map((m) => m.target) : await mountAll(config.mounts);
-  closers.push({
-    name: "filesystems",
-    close: () => {
-      sync();
-      for (const t of [...mounted].reverse()) {
+  return () => {
+    sync();
+    for (const t of [...mounted].reverse()) {
+      try {
+        umount(t);
+        log.info("unmounted", { target: t });
+      } catch (e) {
         try {
-          umount(t);
-          log.info("unmounted", { target: t });
-        } catch (e) {
-          try {
-            mount("none", t, "", MountFlag.REMOUNT | MountFlag.RDONLY);
-            log.warn("busy; remounted read-only", { target: t, error: describeError(e) });
-          } catch (e2) {
-            log.error("could not unmount or remount read-only", { target: t, error: describeError(e2) });
-          }
+          mount("none", t, "", MountFlag.REMOUNT | MountFlag.RDONLY);
+          log.warn("busy; remounted read-only", { target: t, error: describeError(e) });
+        } catch (e2) {
+          log.error("could not unmount or remount read-only", { target: t, error: describeError(e2) });
         }
       }
-    },
-  });
+    }
+  };
 }

@@ -1,14 +1,9 @@
-// `vector-boot boot`: parses its options and runs the boot sequence from main.ts.
+// `vector-boot boot`: parses its options and runs the boot sequence (src/boot/boot.ts).
+import type { BootOptions } from "../boot/boot-options.ts";
 import { UsageError } from "../errors.ts";
 import type { Command } from "./command.ts";
 
-export interface BootOptions {
-  configFile?: string;
-  model?: string;
-  /** Kernel command line to use instead of /proc/cmdline (outside PID 1 /proc/cmdline is the host's and is ignored). */
-  cmdline?: string;
-  extraCmdline: string[];
-}
+export type { BootOptions };
 
 const help = `Usage: vector-boot boot [--config FILE] [--model FILE] [--cmdline "vector.k=v ..."] [--set k=v ...]
 
@@ -50,7 +45,8 @@ export const command: Command = {
   summary: "Boot the machine (or a subreaper session)",
   help,
   async run(args) {
-    const { boot } = await import("../main.ts");
+    // Loaded only to boot: tini mode and the tools start without the boot phases.
+    const { boot } = await import("../boot/boot.ts");
     return boot(parseBootArgs(args));
   },
 };

@@ -42,6 +42,7 @@ export const cmdlineKeys = {
   state_dir: z.string().min(1),
   hostname: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, "not a valid host name"),
   grace_ms: int(0, 3_600_000),
+  shutdown_deadline_ms: int(100, 3_600_000),
   pixel_test: bool,
   run_dir: z.string().min(1),
   evolution: bool,

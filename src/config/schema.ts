@@ -1,6 +1,6 @@
 // The config file's schema (zod): services, shutdown, heartbeat, model and state locations.
 import { z } from "zod";
-import { heartbeatConfigSchema } from "../heartbeat/heartbeat-config.ts";
+import { heartbeatConfigSchema } from "./heartbeat-schema.ts";
 import { capNames, type CapName } from "../sys/capabilities.ts";
 import { signalNumber } from "../sys/signals.ts";
 
@@ -110,6 +110,11 @@ export const configSchema = z
     shutdown_after: z.number().min(0).default(0),
     /** Grace period for processes left when stopping, and the default for services. */
     grace_ms: z.number().int().min(0).max(3_600_000).default(5_000),
+    /**
+     * The whole shutdown's deadline (ms; default grace_ms + 10 s): past it PID 1 stops waiting for what
+     * is left (a process in D state, a hung flush), syncs (bounded) and calls reboot(2) anyway.
+     */
+    shutdown_deadline_ms: z.number().int().min(100).max(3_600_000).optional(),
     /** Kernel modules to load (with their dependencies from modules.dep) as PID 1, before mounting. */
     modules: z.array(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "not a module name")).default([]),
     mounts: z.array(mountSchema).default([]),

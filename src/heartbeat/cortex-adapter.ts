@@ -1,6 +1,6 @@
 // Binds a model's cortex head to hw.mmio: maps its input layout onto the vector, refuses unknown fields.
 import { ModelError } from "../errors.ts";
-import { hwIndex, isReservedInput } from "./hw-mmio-layout.ts";
+import { hwIndex, isReservedInput } from "../hw/hw-mmio-layout.ts";
 
 /** What the heartbeat needs from a model (NeuralRuntime satisfies it). */
 export interface CortexModel {

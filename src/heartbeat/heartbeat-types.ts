@@ -1,7 +1,7 @@
 // Public types of the heartbeat: constructor options, per-beat record, stats.
 import type { Percentiles, TickPart } from "./beat-stats.ts";
 import type { CortexModel } from "./cortex-adapter.ts";
-import type { HeartbeatConfig, HeartbeatConfigInput } from "./heartbeat-config.ts";
+import type { HeartbeatConfig, HeartbeatConfigInput } from "../config/heartbeat-schema.ts";
 import type { HeartbeatState } from "./heartbeat-machine.ts";
 import type { MetabolicStats } from "./metabolic-daemon.ts";
 import type { ServiceControl } from "./service-control.ts";

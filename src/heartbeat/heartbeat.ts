@@ -4,7 +4,7 @@ import { logger } from "../log.ts";
 import { BeatClock } from "./beat-clock.ts";
 import { Ring, type TickPart, tickParts } from "./beat-stats.ts";
 import { CortexBinding } from "./cortex-adapter.ts";
-import { type HeartbeatConfig, heartbeatConfigSchema } from "./heartbeat-config.ts";
+import { type HeartbeatConfig, heartbeatConfigSchema } from "../config/heartbeat-schema.ts";
 import { type HeartbeatEffect, type HeartbeatEvent, type HeartbeatState, heartbeatStep } from "./heartbeat-machine.ts";
 import { monoMs } from "./hw-mmio-buffer.ts";
 import { InterruptBank } from "./interrupts.ts";

@@ -1,5 +1,5 @@
 // The hw.mmio SharedArrayBuffer: a seqlock-protected Float64 vector written by the worker, read by the beat.
-import { HW_MMIO_FIELDS, HW_MMIO_VERSION } from "./hw-mmio-layout.ts";
+import { HW_MMIO_FIELDS, HW_MMIO_VERSION } from "../hw/hw-mmio-layout.ts";
 
 /** Int32 control words at the start of the buffer. */
 const Ctl = {

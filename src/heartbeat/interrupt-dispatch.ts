@@ -2,8 +2,8 @@
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Attribution, CortexBinding } from "./cortex-adapter.ts";
-import type { HeartbeatConfig, InterruptHandler } from "./heartbeat-config.ts";
-import { hwIndexOf, SERVICE_SLOTS } from "./hw-mmio-layout.ts";
+import type { HeartbeatConfig, InterruptHandler } from "../config/heartbeat-schema.ts";
+import { hwIndexOf, SERVICE_SLOTS } from "../hw/hw-mmio-layout.ts";
 import type { InterruptEdge } from "./interrupts.ts";
 import type { MetabolicDaemon } from "./metabolic-daemon.ts";
 import type { ServiceControl, ServiceView } from "./service-control.ts";

@@ -2,6 +2,7 @@
 import { logger } from "../log.ts";
 import { workerEntry } from "../util/bundle.ts";
 import { createHwMmioBuffer, HwMmioReader, monoMs } from "./hw-mmio-buffer.ts";
+import { hwIndexOf } from "../hw/hw-mmio-layout.ts";
 import { type FromWorker, fromWorkerSchema, type ToWorker } from "./metabolic-protocol.ts";
 import type { ServiceSlotInfo } from "./proc-sampler.ts";
 import { signalService } from "./throttle.ts";
@@ -29,6 +30,10 @@ export function metabolicWorkerUrl(): string {
   return workerEntry("heartbeat/metabolic-worker.ts", new URL("./metabolic-worker.ts", import.meta.url));
 }
 
+/** hw.mmio fields reported in `stats().sample`: what an operator (or a test) checks the worker's samples against. */
+const SAMPLE_FIELDS = ["cpu.count", "cpu.total", "mem.total_mib", "mem.available_mib", "psi.cpu.some_avg10", "flags"] as const;
+const sampleIndex = SAMPLE_FIELDS.map((n) => [n, hwIndexOf(n)] as const);
+
 export interface MetabolicStats {
   workerStarts: number;
   workerCrashes: number;
@@ -36,6 +41,8 @@ export interface MetabolicStats {
   samples: number;
   sampleAgeMs: number;
   throttled: string[];
+  /** A few fields of the newest sample the beat read, by hw.mmio name; null before the first. */
+  sample: Record<(typeof SAMPLE_FIELDS)[number], number> | null;
 }
 
 export class MetabolicDaemon {
@@ -158,10 +165,7 @@ export class MetabolicDaemon {
     this.post({ type: "relieve-memory", reason });
   }
 
-  /** Fault injection (tests): makes the worker throw an uncaught error. */
-  crashWorker(message = "injected crash"): void {
-    this.post({ type: "crash", message });
-  }
+
 
   private releaseThrottles(why: string): void {
     for (const [name, t] of this.throttles) {
@@ -209,13 +213,11 @@ export class MetabolicDaemon {
       samples: this.reader.samples,
       sampleAgeMs: this.reader.lastNewAt >= 0 ? performance.now() - this.reader.lastNewAt : -1,
       throttled: [...this.throttles.keys()],
+      sample: this.reader.samples > 0 ? (Object.fromEntries(sampleIndex.map(([n, i]) => [n, +this.reader.values[i]!.toPrecision(6)])) as MetabolicStats["sample"]) : null,
     };
   }
 
-  /** Fault injection (tests): makes the worker spin forever without publishing samples. */
-  hangWorker(): void {
-    this.post({ type: "hang" });
-  }
+
 
   /** Restarts a worker that stopped publishing (hung in a syscall or a loop). */
   restartStale(reason: string): void {

@@ -18,9 +18,7 @@ export type ToWorker =
   | { type: "unthrottle"; name: string }
   | { type: "relieve-memory"; reason: string }
   /** Test and fault-injection hook: the worker throws an uncaught error. */
-  | { type: "crash"; message: string }
   /** Fault injection: the worker spins forever (stops sampling without dying). */
-  | { type: "hang" }
   | { type: "shutdown" };
 
 /** Worker -> main thread. */

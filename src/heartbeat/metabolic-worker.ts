@@ -85,16 +85,6 @@ port.onmessage = (e: MessageEvent<ToWorker>) => {
     case "relieve-memory":
       send({ type: "action", action: "relieve-memory", name: m.reason, ok: true, detail: relieveMemory(settings?.procRoot ?? "/proc") });
       break;
-    case "crash":
-      // Thrown from a timer so it is a real uncaught exception in the worker, not a rejected message.
-      setTimeout(() => {
-        throw new Error(m.message);
-      }, 0);
-      break;
-    case "hang":
-      for (;;) {
-        // never returns: the main thread must notice the missing samples and terminate us
-      }
     case "shutdown":
       if (timer) clearTimeout(timer);
       timer = null;

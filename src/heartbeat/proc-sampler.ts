@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Integrators } from "./integrator.ts";
-import { CPU_SLOTS, HW_MMIO_FIELDS, HwFlag, hwIndexOf, SERVICE_SLOTS, THERMAL_SLOTS } from "./hw-mmio-layout.ts";
+import { CPU_SLOTS, HW_MMIO_FIELDS, HwFlag, hwIndexOf, SERVICE_SLOTS, THERMAL_SLOTS } from "../hw/hw-mmio-layout.ts";
 import type { ServiceSlotInfo } from "./service-control.ts";
 import { type CpuTimes, parseDiskstats, parseLoadavg, parseMeminfo, parseNetDev, parsePidStat, parseProcStat, parsePsi } from "./proc-parsers.ts";
 

@@ -11,6 +11,8 @@ export class Reaper {
   private readonly listeners = new Set<(r: Reaped, owned: boolean) => void>();
   private poll: ReturnType<typeof setInterval> | null = null;
   private running = false;
+  /** Exits held for an owner that registers later (after a re-exec: until the services adopt theirs). */
+  private parked: Map<number, Reaped> | null = null;
   /** Children reaped that nobody owned (orphans re-parented to us). */
   orphansReaped = 0;
   totalReaped = 0;
@@ -40,7 +42,31 @@ export class Reaper {
 
   /** Routes the exit of `pid` to `listener` (register right after spawning, before yielding). */
   watch(pid: number, listener: ExitListener): void {
+    const held = this.parked?.get(pid);
+    if (held) {
+      this.parked!.delete(pid);
+      queueMicrotask(() => safeCall(() => listener(held)));
+      return;
+    }
     this.owners.set(pid, listener);
+  }
+
+  /**
+   * From now until `releaseParked`, an exit nobody owns is held instead of counted as an orphan, so
+   * an owner that registers later still gets it (a service that ended during a live re-exec).
+   */
+  parkUnowned(): void {
+    this.parked ??= new Map();
+  }
+
+  /** Ends parking: held exits nobody claimed are orphans. */
+  releaseParked(): void {
+    const held = this.parked;
+    this.parked = null;
+    for (const r of held?.values() ?? []) {
+      this.orphansReaped++;
+      log.debug("reaped orphan", { pid: r.pid, status: r.status });
+    }
   }
 
   unwatch(pid: number): void {
@@ -66,7 +92,10 @@ export class Reaper {
       this.totalReaped++;
       const owner = this.owners.get(r.pid);
       if (owner) this.owners.delete(r.pid);
-      else {
+      else if (this.parked) {
+        this.parked.set(r.pid, r);
+        continue;
+      } else {
         this.orphansReaped++;
         log.debug("reaped orphan", { pid: r.pid, status: r.status });
       }

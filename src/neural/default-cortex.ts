@@ -1,5 +1,5 @@
 // The default model's cortex design: hw.mmio input layout with limits, and the interrupts it raises.
-import { cortexInputs } from "../heartbeat/hw-mmio-layout.ts";
+import { cortexInputs } from "../hw/hw-mmio-layout.ts";
 
 /** One cortex input: hw.mmio field name, unit, and the limits the kernel clamps it to. */
 export interface CortexInput {

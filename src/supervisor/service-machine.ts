@@ -1,7 +1,8 @@
 // A service's life as an explicit state x event table; effects are returned, never performed here.
 import type { ServiceConfig } from "../config/schema.ts";
+import type { serviceStates } from "./service-snapshot.ts";
 
-export type ServiceState = "pending" | "running" | "backoff" | "stopping" | "stopped" | "exited" | "failed";
+export type ServiceState = (typeof serviceStates)[number];
 
 export type ServiceEvent =
   | { type: "start" }

@@ -1,12 +1,12 @@
 // Runs services: performs the state machine's effects (spawn, timers, signals) and stops in order.
 import type { ServiceConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
-import type { ServiceHandoff } from "../boot/handoff.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { kill, spawn } from "../sys/process.ts";
 import { Sig, signalNumber } from "../sys/signals.ts";
 import { isSettled, newRecord, step, type ServiceEvent, type ServiceRecord, type ServiceState } from "./service-machine.ts";
+import type { ServiceSnapshot } from "./service-snapshot.ts";
 
 const log = logger("supervisor");
 
@@ -22,6 +22,8 @@ export interface ServiceStatus {
 interface Slot {
   rec: ServiceRecord;
   timer: ReturnType<typeof setTimeout> | null;
+  /** When the pending timer fires (performance.now()), for a re-exec handoff. */
+  timerDue: number;
   settledWaiters: Array<() => void>;
 }
 
@@ -40,7 +42,7 @@ export class Supervisor {
     private readonly reaper: Reaper,
     private readonly baseEnv: Record<string, string | undefined> = process.env,
   ) {
-    for (const c of services) this.slots.set(c.name, { rec: newRecord(c), timer: null, settledWaiters: [] });
+    for (const c of services) this.slots.set(c.name, { rec: newRecord(c), timer: null, timerDue: 0, settledWaiters: [] });
     this.order = startOrder;
   }
 
@@ -69,11 +71,7 @@ export class Supervisor {
           this.doSpawn(slot);
           break;
         case "timer":
-          if (slot.timer) clearTimeout(slot.timer);
-          slot.timer = setTimeout(() => {
-            slot.timer = null;
-            this.dispatch(slot, { type: e.event });
-          }, e.ms);
+          this.setTimer(slot, e.ms, e.event);
           break;
         case "cancel-timer":
           if (slot.timer) clearTimeout(slot.timer);
@@ -95,6 +93,15 @@ export class Supervisor {
       for (const n of this.order) if (this.slots.get(n)?.rec.config.depends_on.includes(slot.rec.config.name)) this.startIfReady(n);
     }
     if (this.shuttingDown && ev.type === "exited") this.stopReady();
+  }
+
+  private setTimer(slot: Slot, ms: number, event: "backoff-elapsed" | "grace-elapsed"): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timerDue = performance.now() + ms;
+    slot.timer = setTimeout(() => {
+      slot.timer = null;
+      this.dispatch(slot, { type: event });
+    }, ms);
   }
 
   private doSpawn(slot: Slot): void {
@@ -194,28 +201,39 @@ export class Supervisor {
     });
   }
 
-  /** State for a live re-exec: each service's pid and counters (times as ages, clocks differ). */
-  snapshot(): ServiceHandoff[] {
+  /**
+   * State for a live re-exec: each service's state, pid, counters, stop request and what is left of
+   * its grace period or back-off (times as ages and durations: the next image has another clock).
+   */
+  snapshot(): ServiceSnapshot[] {
     const now = performance.now();
     return this.order.map((n) => {
-      const r = this.slots.get(n)!.rec;
+      const slot = this.slots.get(n)!;
+      const r = slot.rec;
       return {
         name: n,
+        state: r.state,
         pid: r.state === "running" || r.state === "stopping" ? r.pid : null,
         restarts: r.restarts,
         failures: r.failures,
         restartAgesMs: r.restartTimes.map((t) => Math.max(0, now - t)),
         runningForMs: r.pid !== null ? Math.max(0, now - r.startedAt) : 0,
+        lastStatus: r.lastStatus,
+        stopRequested: r.stopRequested,
+        timerLeftMs: slot.timer ? Math.max(0, slot.timerDue - now) : null,
       };
     });
   }
 
   /**
-   * After a re-exec: takes over the services that were running (same pids, counters kept) and
-   * starts the rest as usual. Call before the reaper starts, so an exit during the handoff is
-   * routed to its service (and restarted by its policy) instead of counted as an orphan.
+   * After a re-exec: every service resumes the state it had. Running and stopping ones keep their
+   * process (same pid; a stopping one keeps its stop request and the rest of its grace period, then
+   * SIGKILL), one in back-off keeps the rest of its delay, and stopped, exited or failed ones stay
+   * down. Services new in the config start as usual. The exit of a process that ends during the
+   * handoff reaches its service: the reaper routes it here once it runs (it must not have reaped
+   * before this call).
    */
-  adopt(list: ServiceHandoff[]): void {
+  adopt(list: ServiceSnapshot[]): void {
     const now = performance.now();
     for (const h of list) {
       const slot = this.slots.get(h.name);
@@ -227,13 +245,21 @@ export class Supervisor {
       r.restarts = h.restarts;
       r.failures = h.failures;
       r.restartTimes = h.restartAgesMs.map((a) => now - a);
-      if (h.pid !== null) {
-        r.state = "running";
+      r.lastStatus = h.lastStatus;
+      r.stopRequested = h.stopRequested;
+      const holdsProcess = (h.state === "running" || h.state === "stopping") && h.pid !== null;
+      r.state = holdsProcess ? h.state : h.state === "running" || h.state === "stopping" ? "pending" : h.state;
+      if (holdsProcess) {
         r.pid = h.pid;
         r.startedAt = now - h.runningForMs;
         this.started.push(h.name);
-        this.reaper.watch(h.pid, (x) => this.dispatch(slot, { type: "exited", status: x.status, signal: x.signal }));
-        log.info("service adopted", { service: h.name, pid: h.pid, restarts: h.restarts });
+        this.reaper.watch(h.pid!, (x) => this.dispatch(slot, { type: "exited", status: x.status, signal: x.signal }));
+        log.info("service adopted", { service: h.name, pid: h.pid, state: h.state, restarts: h.restarts });
+        if (h.state === "stopping") this.setTimer(slot, h.timerLeftMs ?? 0, "grace-elapsed");
+      } else if (h.state === "backoff") {
+        this.setTimer(slot, h.timerLeftMs ?? 0, "backoff-elapsed");
+      } else if (h.state !== "pending") {
+        log.info("service stays down after re-exec", { service: h.name, state: h.state });
       }
     }
     this.startAll();

@@ -1,6 +1,6 @@
 // Test helpers: small deterministic cortex models, the real supervisor with real child processes, waits.
 import { serviceSchema } from "../../src/config/schema.ts";
-import { cortexInputs } from "../../src/heartbeat/hw-mmio-layout.ts";
+import { cortexInputs } from "../../src/hw/hw-mmio-layout.ts";
 import type { CortexModel } from "../../src/heartbeat/cortex-adapter.ts";
 import { Reaper } from "../../src/init/reaper.ts";
 import { assembleModel } from "../../src/neural/model.ts";

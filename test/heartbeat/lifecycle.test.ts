@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, ModelError } from "../../src/errors.ts";
-import { heartbeatConfigSchema } from "../../src/heartbeat/heartbeat-config.ts";
+import { heartbeatConfigSchema } from "../../src/config/heartbeat-schema.ts";
 import { heartbeatStep } from "../../src/heartbeat/heartbeat-machine.ts";
 import { Heartbeat } from "../../src/heartbeat/heartbeat.ts";
 import { InterruptBank } from "../../src/heartbeat/interrupts.ts";
@@ -95,7 +95,9 @@ test("beat numbers continue from firstBeat (live re-exec) and stop() resolves to
   hb.start();
   await waitFor("beats", () => seen.length >= 5);
   const last = await hb.stop();
-  expect(seen[0]).toBe(1001);
+  // Numbering continues from 1000: every slot after it is a beat or counted missed (a loaded host may miss some).
+  expect(seen[0]).toBeGreaterThan(1000);
+  expect(seen.at(-1)! - 1000).toBe(seen.length + hb.stats().missed);
   expect(last).toBe(seen[seen.length - 1]!);
   expect(hb.stats().lastBeat).toBe(last);
 });

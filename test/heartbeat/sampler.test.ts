@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { HW_MMIO_FIELDS, HwFlag, hwIndex, hwMmioFields } from "../../src/heartbeat/hw-mmio-layout.ts";
+import { HW_MMIO_FIELDS, HwFlag, hwIndex, hwMmioFields } from "../../src/hw/hw-mmio-layout.ts";
 import { createHwMmioBuffer, HwMmioReader, HwMmioWriter } from "../../src/heartbeat/hw-mmio-buffer.ts";
 import { ProcSampler } from "../../src/heartbeat/proc-sampler.ts";
 import { defaultCortexInputs } from "../../src/neural/default-cortex.ts";

@@ -1,0 +1,67 @@
+// The boot: runs the phase table, waits for a shutdown request, then walks the table back; live re-exec.
+import { describeError, exitCodeOf, InputError } from "../errors.ts";
+import { logger } from "../log.ts";
+import type { BootOptions } from "./boot-options.ts";
+import { consumeHandoff, preflight, reexec, selfExecutable, type Handoff } from "./handoff.ts";
+import type { Boot } from "./phase.ts";
+import { bootPhases } from "./phase-table.ts";
+import { shutdown, type StartedPhase } from "./shutdown.ts";
+import type { ShutdownRequest } from "./shutdown-signals.ts";
+
+const log = logger("boot");
+
+/**
+ * The boot sequence. PID 1: the phase table (early setup ... heartbeat), the beat until a shutdown
+ * request, the table in reverse, reboot(2). Elsewhere the same as a child subreaper, ending in exit.
+ */
+export async function boot(opts: BootOptions): Promise<number> {
+  const handoff = consumeHandoff();
+  const b = { opts, handoff, generation: handoff?.generation ?? 0, runtime: null, model: null, evolution: null, supervisor: null, heartbeat: null, reexec: null } as Partial<Boot> as Boot;
+  const started: StartedPhase[] = [];
+  const booted = Promise.withResolvers<void>();
+  b.reexec = (path) => liveReexec(b, started, booted.promise, path);
+  let status = 0;
+  let failure: unknown = null;
+  let req: ShutdownRequest;
+  try {
+    for (const phase of bootPhases) {
+      const run = (await phase.start(b)) ?? {};
+      started.push({ phase, run });
+    }
+    booted.resolve();
+    b.signals.onReexec = (path) => b.reexec!(path).catch((e) => log.error("re-exec refused; the running image carries on", { error: describeError(e) }));
+    req = await b.signals.requested;
+  } catch (e) {
+    failure = e;
+    status = exitCodeOf(e);
+    // Outside PID 1 the CLI prints the error itself (one line, exit code from the table) after the shutdown.
+    log.error("boot failed", b.ctx?.pid1 ? { error: describeError(e), exit: status } : { exit: status });
+    req = { reason: "boot failed" };
+    b.signals?.request(req);
+  }
+  const code = await shutdown(b, started, req, status);
+  if (failure !== null) throw failure;
+  return code;
+}
+
+/**
+ * Live re-exec: the new image must answer `--version`; then every started phase writes its handoff
+ * (in reverse order: the beat freezes first) and PID 1 execs. Only returns by throwing: the image
+ * was refused, or the exec failed and the phases resumed (the running image carries on).
+ */
+async function liveReexec(b: Boot, started: StartedPhase[], booted: Promise<void>, path = selfExecutable()): Promise<never> {
+  await booted;
+  if (b.signals.isRequested) throw new InputError("re-exec: shutting down");
+  await preflight(path, b.reaper);
+  const parts: Record<string, unknown> = {};
+  const paused: StartedPhase[] = [];
+  for (const s of [...started].reverse()) {
+    if (!s.run.handoff) continue;
+    parts[s.phase.name] = await s.run.handoff();
+    paused.push(s);
+  }
+  const state: Handoff = { version: 2, generation: b.generation + 1, execBoottimeNs: b.ctx.execBoottimeNs, bootArgs: b.opts, parts };
+  const err = reexec(state, b.config.run_dir, path);
+  for (const s of paused.reverse()) await s.run.resume?.();
+  throw err;
+}

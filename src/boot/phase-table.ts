@@ -1,0 +1,126 @@
+// The boot sequence as a table of phases: run top to bottom; shutdown walks it bottom to top.
+import { z } from "zod";
+import { Reaper } from "../init/reaper.ts";
+import { loadBootConfig } from "./config-phase.ts";
+import { startControl } from "./control-phase.ts";
+import { earlySetup } from "./early-setup.ts";
+import { openEvolutionPhase } from "./evolution-phase.ts";
+import { startHeartbeat } from "./heartbeat-phase.ts";
+import { handedOver, type Boot, type Phase } from "./phase.ts";
+import { dropPrivileges } from "./privileges.ts";
+import { initRuntime, loadModel } from "./runtime-phase.ts";
+import { startServices, stopServices } from "./services-phase.ts";
+import { ShutdownSignals } from "./shutdown-signals.ts";
+import { prepareStorage } from "./storage-phase.ts";
+
+const heartbeatHandoff = z.object({ beat: z.number().int().min(0) }).strict();
+
+function startBeat(b: Boot): number {
+  const r = heartbeatHandoff.safeParse(handedOver(b, "heartbeat"));
+  return r.success ? r.data.beat : 0;
+}
+
+/**
+ * Each phase's `start` fills in its part of the boot state and returns what it owns: `stop` (run at
+ * shutdown, in reverse order, under one deadline), `handoff`/`resume` (a live re-exec: every phase
+ * writes its part, in reverse order, then execve; the next image's phases read their own part back).
+ */
+export const bootPhases: readonly Phase[] = [
+  {
+    // As PID 1: mount what the pre-init left out, /dev/kmsg, ctrl-alt-del; else become a subreaper.
+    name: "early",
+    start: (b) => {
+      b.ctx = earlySetup({ cmdline: b.opts.cmdline ?? (process.env.VECTOR_BOOT_CMDLINE || undefined), resumed: b.handoff !== null });
+    },
+  },
+  {
+    // From here on every zombie is reaped, during model load, replay and mount waits too. After a
+    // re-exec, exits nobody owns yet are held for the services phase (a service may end meanwhile).
+    name: "reaper",
+    start: (b) => {
+      b.reaper = new Reaper();
+      if (b.handoff) b.reaper.parkUnowned();
+      b.reaper.start();
+      return { stop: () => b.reaper.stop() };
+    },
+  },
+  {
+    name: "config",
+    start: (b) => {
+      b.config = loadBootConfig(b.ctx, b.opts);
+    },
+  },
+  {
+    // SIGTERM/SIGINT/SIGUSR2/SIGPWR become one shutdown request; handlers stay until the very end,
+    // so a second signal during shutdown cannot kill the init.
+    name: "signals",
+    start: (b) => {
+      b.signals = new ShutdownSignals(b.ctx.pid1).install();
+      return { stop: () => b.signals.uninstall() };
+    },
+  },
+  {
+    // PID 1: kernel modules and configured mounts (the state disk); unmounted after every flush.
+    name: "storage",
+    start: async (b) => {
+      const unmount = await prepareStorage(b.ctx, b.config, b.handoff !== null);
+      return unmount ? { stop: unmount } : {};
+    },
+  },
+  {
+    // Map the model read-only (embedded, .rts, .gguf), validate it, pixel self-test, worker threads.
+    name: "runtime",
+    start: async (b) => {
+      const runtime = (b.runtime = await initRuntime());
+      b.model = await loadModel(b.config, runtime);
+      return { stop: () => runtime.cleanup() };
+    },
+  },
+  {
+    // Journal recovery, newest checkpoint, replay, the evolution channel; final checkpoint at stop.
+    name: "evolution",
+    start: async (b) => {
+      const evolution = (b.evolution = await openEvolutionPhase(b.ctx, b.config, b.runtime!, b.model!.source));
+      return evolution ? { stop: () => evolution.close() } : {};
+    },
+  },
+  {
+    // Listens before services start, so a service may use it at once.
+    name: "control",
+    start: (b) => {
+      const close = startControl(b);
+      return close ? { stop: close } : {};
+    },
+  },
+  {
+    name: "services",
+    start: (b) => {
+      const supervisor = (b.supervisor = startServices(b.config, b.reaper, handedOver(b, "services")));
+      return {
+        stop: () => stopServices(supervisor, b.reaper, b.config.grace_ms, b.ctx.pid1),
+        handoff: () => supervisor.snapshot(),
+      };
+    },
+  },
+  {
+    // PID 1 gives up the capabilities neither it nor a service needs.
+    name: "privileges",
+    start: (b) => dropPrivileges(b.ctx, b.config),
+  },
+  {
+    name: "heartbeat",
+    start: async (b) => {
+      const parts = () => ({ runtime: b.runtime!, supervisor: b.supervisor!, signals: b.signals, drain: b.evolution?.drain });
+      b.heartbeat = await startHeartbeat(b.ctx, b.config, { ...parts(), startBeat: startBeat(b) });
+      let frozenAt = 0;
+      return {
+        stop: async () => void (await b.heartbeat?.stop()),
+        // Freeze the beat for the exec; the next image continues the numbering.
+        handoff: async () => ({ beat: (frozenAt = await b.heartbeat!.stop()) }),
+        resume: async () => {
+          b.heartbeat = await startHeartbeat(b.ctx, b.config, { ...parts(), startBeat: frozenAt });
+        },
+      };
+    },
+  },
+];

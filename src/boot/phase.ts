@@ -1,0 +1,56 @@
+// The shape of a boot phase: start returns what it owns (stop, and what it hands to the next image).
+import type { Config } from "../config/schema.ts";
+import type { Reaper } from "../init/reaper.ts";
+import type { NeuralRuntime } from "../neural/index.ts";
+import type { Supervisor } from "../supervisor/supervisor.ts";
+import type { BootOptions } from "./boot-options.ts";
+import type { BootContext } from "./early-setup.ts";
+import type { EvolutionHandle } from "./evolution-phase.ts";
+import type { Handoff } from "./handoff.ts";
+import type { HeartbeatHandle } from "./heartbeat-phase.ts";
+import type { LoadedModel } from "./runtime-phase.ts";
+import type { ShutdownSignals } from "./shutdown-signals.ts";
+
+export type BootConfig = Config & { state_dir: string; run_dir: string };
+
+/**
+ * What the phases share, filled in as the boot goes on (each field by the phase named beside it).
+ * The control socket and a re-exec read it live; a field is null until its phase has run.
+ */
+export interface Boot {
+  readonly opts: BootOptions;
+  /** The previous image's state after a live re-exec, else null. */
+  readonly handoff: Handoff | null;
+  /** Generation of this image (0 on a fresh boot, +1 per re-exec). */
+  readonly generation: number;
+  ctx: BootContext; // early
+  config: BootConfig; // config
+  reaper: Reaper; // reaper
+  signals: ShutdownSignals; // signals
+  runtime: NeuralRuntime | null; // runtime
+  model: LoadedModel | null; // runtime
+  evolution: EvolutionHandle | null; // evolution
+  supervisor: Supervisor | null; // services
+  heartbeat: HeartbeatHandle | null; // heartbeat
+  /** Live re-exec (the reexec phase arms it); only returns by throwing: the running image carries on. */
+  reexec: ((path?: string) => Promise<never>) | null;
+}
+
+/** What a started phase owns. Every member is optional. */
+export interface PhaseRun {
+  /** Undoes the phase at shutdown (the table walked in reverse, under one deadline). */
+  stop?(): Promise<void> | void;
+  /** State for the next image at a live re-exec (may pause the phase: the heartbeat freezes). */
+  handoff?(): Promise<unknown> | unknown;
+  /** The exec failed after `handoff`: undo the pause, the running image carries on. */
+  resume?(): Promise<void> | void;
+}
+
+export interface Phase {
+  name: string;
+  /** Runs the phase. It may throw: the boot then stops, and the phases already started are stopped. */
+  start(b: Boot): Promise<PhaseRun | void> | PhaseRun | void;
+}
+
+/** The part of the handoff that phase `name` wrote, for it to validate (its own schema). */
+export const handedOver = (b: Boot, name: string): unknown => b.handoff?.parts[name];
