@@ -117,20 +117,30 @@ with Client(sys.argv[1]) as c:
     const d = dirsFor("multi");
     const c = await startConsumer(d.state, d.run, ["--rings", "2"]);
     try {
+      // Barriers (files), not sleeps: both hold a ring before either tries a third session, and
+      // neither lets its ring go before the other has tried (Python may start slowly on a loaded host).
       const script = `
-import sys, json, time
+import os, sys, json, time
 from vector_boot_evolution import Client, ChannelError
+me, other, d = sys.argv[2], "1" if sys.argv[2] == "0" else "0", sys.argv[3]
+def barrier(name):
+    open(os.path.join(d, name + me), "w").close()
+    end = time.time() + 30
+    while not os.path.exists(os.path.join(d, name + other)):
+        if time.time() > end:
+            raise SystemExit("barrier %s timed out" % name)
+        time.sleep(0.005)
 with Client(sys.argv[1]) as c:
-    done = c.submit_batch([("cortex.w", (i * 11 + int(sys.argv[2])) % 1000, [0.5], 0.9) for i in range(500)])
-    time.sleep(0.3)
+    done = c.submit_batch([("cortex.w", (i * 11 + int(me)) % 1000, [0.5], 0.9) for i in range(500)])
+    barrier("in")
     try:
         Client(sys.argv[1]); print("third got in")
     except ChannelError as e:
         print("busy" if "busy" in str(e) else str(e))
-    time.sleep(0.3)  # hold the ring while the other producer tries its third session
+    barrier("tried")
     print(json.dumps([c.ring, sum(d.accepted for d in done)]))
 `;
-      const [a, b] = await Promise.all([runPython(script, [c.socket, "0"]), runPython(script, [c.socket, "1"])]);
+      const [a, b] = await Promise.all([runPython(script, [c.socket, "0", d.run]), runPython(script, [c.socket, "1", d.run])]);
       expect(a[0]).toBe("busy");
       expect(b[0]).toBe("busy");
       const ra = JSON.parse(a[1]!);
