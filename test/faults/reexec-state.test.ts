@@ -1,0 +1,58 @@
+// Re-exec keeps every service's state: stopped, failed and exited services stayed down only until the next image started them again.
+import { afterEach, expect, test } from "bun:test";
+import { join } from "node:path";
+import { runShipped, spawnShipped } from "../harness/artifact.ts";
+import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+
+afterEach(killLeftovers);
+
+test("after a live re-exec a stopped, a failed (storm limit) and an exited restart=never service stay down, and a stopping one still gets SIGKILL when its grace ends", async () => {
+  const dir = tempDir();
+  const sock = join(dir, "run/control");
+  const graceMs = 3000;
+  const cfg = writeJson(dir, "config.json", {
+    run_dir: join(dir, "run"),
+    state_dir: join(dir, "state"),
+    heartbeat_ms: 20,
+    heartbeat_log_every: 0,
+    services: [
+      { name: "parked", argv: ["sleep", "1000"], restart: "always" },
+      { name: "stormy", argv: ["sh", "-c", "exit 3"], restart: "always", backoff_initial_ms: 10, backoff_max_ms: 10, storm_max: 2, storm_window_ms: 600_000 },
+      { name: "oneshot", argv: ["true"], restart: "never" },
+      // Ignores SIGTERM: only the SIGKILL at the end of its grace period ends it.
+      { name: "stubborn", argv: ["sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"], restart: "always", grace_ms: graceMs },
+    ],
+  });
+  const run = start(["boot", "--config", cfg], { pid1: true });
+  const init = await run.initPid();
+  await waitFor(() => /restart storm: .*service=stormy/.test(run.log()), 15_000, "stormy to give up");
+  await waitFor(() => /service exited; restart=never, staying down service=oneshot/.test(run.log()), 15_000, "oneshot to exit");
+  await waitFor(() => /service started service=stubborn/.test(run.log()), 15_000, "stubborn to run");
+  expect(runShipped(["stop", "parked", "--socket", sock]).code).toBe(0);
+  // The stop of stubborn waits out its grace period: start it, then re-exec while it is in "stopping".
+  const stopping = spawnShipped(["stop", "stubborn", "--socket", sock, "--timeout", "20000"]);
+  await waitFor(() => runShipped(["services", "--json", "--socket", sock]).stdout.includes('"name":"stubborn","state":"stopping"'), 5_000, "stubborn stopping");
+  const stopAsked = performance.now();
+  process.kill(init, "SIGHUP");
+  await waitFor(() => run.log().includes("resuming after re-exec generation=1 "), 15_000, "the re-exec");
+  const afterReexec = () => run.log().slice(run.log().indexOf("resuming after re-exec generation=1 "));
+  // The new image keeps the stop request and the rest of the grace period: SIGKILL comes on time.
+  await waitFor(() => /service ignored SIGTERM for 3000 ms; sending SIGKILL service=stubborn/.test(afterReexec()), graceMs + 10_000, "the SIGKILL of stubborn");
+  const killedAfter = performance.now() - stopAsked;
+  expect(killedAfter).toBeLessThan(graceMs + 5_000); // not a fresh grace period started by the new image
+  await waitFor(() => /service stopped service=stubborn/.test(afterReexec()), 5_000, "stubborn stopped");
+  stopping.kill(); // its connection went with the old image
+  // Give the new image a few beats to (wrongly) restart anything, then look.
+  await waitFor(() => /heartbeat: first heartbeat/.test(afterReexec()), 10_000, "the new image beat").catch((e) => {
+    console.error(afterReexec());
+    throw e;
+  });
+  await Bun.sleep(500); // stormy's back-off is 10 ms: a wrongful restart shows within this
+  const services = JSON.parse(runShipped(["services", "--json", "--socket", sock]).stdout) as { name: string; state: string; pid: number | null }[];
+  const state = Object.fromEntries(services.map((s) => [s.name, s.state]));
+  expect(state).toEqual({ parked: "stopped", stormy: "failed", oneshot: "exited", stubborn: "stopped" });
+  for (const s of services) expect(s.pid).toBeNull();
+  expect(afterReexec()).not.toMatch(/service started service=(parked|stormy|oneshot|stubborn)/);
+  process.kill(init, "SIGTERM");
+  await run.result(20_000);
+}, 90_000);
