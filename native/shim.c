@@ -228,14 +228,19 @@ int vb_drop_bounding(double keep_d) {
 
 // Child side of vb_spawn: only async-signal-safe calls. Reports (stage, errno) on the pipe.
 static void vb_child(int errfd, const char *path, char **argv, char **envp, const char *cwd, int uid, int gid,
-                     const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2, uint64_t caps) {
+                     const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2, uint64_t caps,
+                     uint64_t ignored) {
   int stage = 0;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = SIG_DFL;
   sigemptyset(&sa.sa_mask);
-  for (int s = 1; s < NSIG; s++)
-    if (s != SIGKILL && s != SIGSTOP) sigaction(s, &sa, NULL);
+  // Default dispositions, except the signals in `ignored` (bit n-1 = signal n), which stay ignored
+  // (e.g. SIGHUP under nohup, as the caller of tini mode had it).
+  for (int s = 1; s < NSIG; s++) {
+    if (s == SIGKILL || s == SIGSTOP) continue;
+    sa.sa_handler = (s <= 64 && (ignored & ((uint64_t)1 << (s - 1)))) ? SIG_IGN : SIG_DFL;
+    sigaction(s, &sa, NULL);
+  }
 
   stage = 1;
   if (flags & VB_SPAWN_NEW_SESSION) {
@@ -296,8 +301,10 @@ fail:;
 // Returns the pid (> 0), or a negative value: -(stage * 1000 + errno) where stage 0 = resolve,
 // 1 = setsid/setpgid, 3 = dup2, 4 = chdir, 5 = ids, 6 = prctl, 7 = execve, 9 = fork/pipe.
 int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, const char *cwd, int uid, int gid,
-             const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2, double caps_d) {
+             const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2, double caps_d,
+             double ignored_d) {
   uint64_t caps = (uint64_t)caps_d;
+  uint64_t ignored = (uint64_t)ignored_d;
   if (argc < 1 || argc > VB_MAX_ARGS || envc < 0 || envc > VB_MAX_ARGS) return -(0 * 1000 + E2BIG);
   char **argv = calloc((size_t)argc + 1, sizeof(char *));
   char **envp = calloc((size_t)envc + 1, sizeof(char *));
@@ -328,7 +335,7 @@ int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, co
   pid_t pid = fork();
   if (pid == 0) {
     close(pipefd[0]);
-    vb_child(pipefd[1], path, argv, envp, cwd, uid, gid, groups, ngroups, flags, fd0, fd1, fd2, caps);
+    vb_child(pipefd[1], path, argv, envp, cwd, uid, gid, groups, ngroups, flags, fd0, fd1, fd2, caps, ignored);
   }
   int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -1,14 +1,36 @@
 // tini-style mode: run one command as the main child, forward signals, reap everything, exit with its status.
 import { logger } from "../log.ts";
 import { getpid, isatty, kill, setSubreaper, spawn, type Reaped } from "../sys/process.ts";
-import { Sig } from "../sys/signals.ts";
+import { ignoreSignal, installSignalCounter, Sig, signalCount, signalName, signalState } from "../sys/signals.ts";
 import { drainDescendants } from "./drain.ts";
 import { Reaper } from "./reaper.ts";
 
 const log = logger("init");
 
-/** Signals forwarded to the main child (or its process group). */
-export const forwardedSignals = ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
+/**
+ * Signals forwarded to the main child (or its process group), as tini forwards them: every catchable
+ * asynchronous signal, real-time ones included. Not forwarded: SIGCHLD (the init reaps), SIGKILL and
+ * SIGSTOP (cannot be caught), the synchronous SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV and
+ * SIGSYS (they concern the init itself), SIGTTIN and SIGTTOU (ignored once the terminal is handed
+ * over), glibc's internal 32 and 33, and the JS engine's GC signal (SIGPWR unless JSC_SIGNAL_FOR_GC
+ * names another; the pre-init moves it to 40).
+ */
+export const forwardedSignals: readonly number[] = [
+  Sig.SIGHUP, Sig.SIGINT, Sig.SIGQUIT, Sig.SIGUSR1, Sig.SIGUSR2, Sig.SIGPIPE, Sig.SIGALRM, Sig.SIGTERM,
+  Sig.SIGSTKFLT, Sig.SIGCONT, Sig.SIGTSTP, Sig.SIGURG, Sig.SIGXCPU, Sig.SIGXFSZ, Sig.SIGVTALRM,
+  Sig.SIGPROF, Sig.SIGWINCH, Sig.SIGIO, Sig.SIGPWR,
+  ...Array.from({ length: 31 }, (_, i) => 34 + i),
+];
+
+/** Signals Bun's `process.on` cannot take: a C handler counts them and the loop polls the counters. */
+const countedSignals = new Set<number>([Sig.SIGSTKFLT, Sig.SIGPWR, ...Array.from({ length: 31 }, (_, i) => 34 + i)]);
+const COUNTER_POLL_MS = 10;
+
+/** The signal JavaScriptCore's garbage collector uses to suspend threads (never ours to take). */
+function gcSignal(): number {
+  const n = Number(process.env.JSC_SIGNAL_FOR_GC ?? "");
+  return Number.isInteger(n) && n > 0 && n < 65 ? n : Sig.SIGPWR;
+}
 
 export interface TiniOptions {
   argv: string[];
@@ -21,6 +43,15 @@ export interface TiniOptions {
 /** Runs the command and resolves to the exit status to use (child's code, 128+N if signalled). */
 export async function runTini(opts: TiniOptions): Promise<number> {
   const pid1 = getpid() === 1;
+  // What the caller ignored stays ignored in the child (nohup). SIGPIPE and SIGXFSZ are left out:
+  // Bun ignores them for itself (as Node does), so whether the caller did cannot be told; the child
+  // gets them back by default.
+  let keepIgnored = 0n;
+  try {
+    keepIgnored = signalState().ignored & ~(1n << BigInt(Sig.SIGPIPE - 1)) & ~(1n << BigInt(Sig.SIGXFSZ - 1));
+  } catch (e) {
+    log.warn("could not read the signal dispositions", { error: String(e) });
+  }
   if (!pid1) setSubreaper(true);
   const reaper = new Reaper().start();
   // Handlers go in before the child exists: a signal that arrives in between is queued, not lost
@@ -41,20 +72,56 @@ export async function runTini(opts: TiniOptions): Promise<number> {
     }
   };
   const handlers: Array<[string, () => void]> = [];
-  for (const name of forwardedSignals) {
-    const h = () => forward(Sig[name], name);
-    process.on(name, h);
+  const counted: Array<{ sig: number; seen: number }> = [];
+  const gc = gcSignal();
+  for (const num of forwardedSignals) {
+    if (num === gc) continue;
+    if (countedSignals.has(num)) {
+      try {
+        installSignalCounter(num);
+        counted.push({ sig: num, seen: signalCount(num) });
+      } catch (e) {
+        log.warn("cannot watch signal; it will not be forwarded", { signal: signalName(num), error: String(e) });
+      }
+      continue;
+    }
+    const name = signalName(num);
+    const h = () => forward(num, name);
+    process.on(name as NodeJS.Signals, h);
     handlers.push([name, h]);
   }
+  // One delivery or several coalesced into one, as the kernel does for standard signals.
+  const poll = counted.length
+    ? setInterval(() => {
+        for (const c of counted) {
+          const n = signalCount(c.sig);
+          if (n !== c.seen) {
+            c.seen = n;
+            forward(c.sig, signalName(c.sig));
+          }
+        }
+      }, COUNTER_POLL_MS)
+    : null;
   const cleanup = () => {
     for (const [name, h] of handlers) process.off(name, h);
+    if (poll) clearInterval(poll);
     reaper.stop();
   };
   try {
-    child = spawn({ argv: opts.argv, newProcessGroup: true, foreground: isatty(0) });
+    child = spawn({ argv: opts.argv, newProcessGroup: true, foreground: isatty(0), keepIgnored });
   } catch (e) {
     cleanup();
     throw e;
+  }
+  if (isatty(0)) {
+    // The terminal now belongs to the child's group: a background read or write by the init must
+    // not stop it.
+    try {
+      ignoreSignal(Sig.SIGTTIN);
+      ignoreSignal(Sig.SIGTTOU);
+    } catch (e) {
+      log.warn("could not ignore SIGTTIN/SIGTTOU", { error: String(e) });
+    }
   }
   const exited = new Promise<Reaped>((resolve) => {
     reaper.watch(child, (r) => {

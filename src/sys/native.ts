@@ -22,7 +22,7 @@ export const native = dlopen(shimPath, {
   vb_signal_state: { args: [ptr], returns: i32 },
   vb_reap: { args: [ptr, ptr, i32], returns: i32 },
   vb_waitpid: { args: [i32, ptr, i32], returns: i32 },
-  vb_spawn: { args: [ptr, i32, ptr, i32, ptr, i32, i32, ptr, i32, i32, i32, i32, i32, f64], returns: i32 },
+  vb_spawn: { args: [ptr, i32, ptr, i32, ptr, i32, i32, ptr, i32, i32, i32, i32, i32, f64, f64], returns: i32 },
   vb_drop_bounding: { args: [f64], returns: i32 },
   vb_mount: { args: [ptr, ptr, ptr, f64, ptr], returns: i32 },
   vb_umount: { args: [ptr, i32], returns: i32 },

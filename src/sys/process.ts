@@ -29,6 +29,8 @@ export interface SpawnOptions {
   capabilities?: readonly CapName[];
   /** File descriptors for the child's stdin/stdout/stderr (default: inherited). */
   stdio?: [number?, number?, number?];
+  /** Signals that stay ignored in the child (bit n-1 = signal n); every other one gets SIG_DFL. */
+  keepIgnored?: bigint;
 }
 
 const flagBits = { newSession: 1, newProcessGroup: 2, foreground: 4, setIds: 8, noNewPrivs: 16, killWithParent: 32, setCaps: 64 };
@@ -65,7 +67,7 @@ export function spawn(opts: SpawnOptions): number {
   const groups = new Uint32Array(opts.groups && opts.groups.length > 0 ? opts.groups : [0]);
   const ngroups = opts.groups?.length ?? 0;
   const [fd0 = -1, fd1 = -1, fd2 = -1] = opts.stdio ?? [];
-  const ret = native.vb_spawn(blob(argv), argv.length, blob(env), env.length, cstr(opts.cwd ?? ""), uid, gid, groups, ngroups, flags, fd0, fd1, fd2, capMask(opts.capabilities ?? []));
+  const ret = native.vb_spawn(blob(argv), argv.length, blob(env), env.length, cstr(opts.cwd ?? ""), uid, gid, groups, ngroups, flags, fd0, fd1, fd2, capMask(opts.capabilities ?? []), Number(BigInt.asUintN(53, opts.keepIgnored ?? 0n)));
   if (ret > 0) return ret;
   const code = -ret % 1000;
   const stage = Math.floor(-ret / 1000);

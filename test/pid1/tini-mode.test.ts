@@ -14,10 +14,11 @@ for (const pid1 of [false, true]) {
   const where = pid1 ? "as PID 1 (unshare)" : "as a subreaper";
   describe(`tini mode ${where}`, () => {
     test("200 orphaned grandchildren exiting at random times are all reaped: no zombie after 1 s", async () => {
-      const r = await start(["--", orphans, "200", "800", "0"], { pid1, env: pid1 ? { INIT: "1" } : {} }).result(20_000);
+      // 200 double forks take seconds on a loaded 2-core host: the bound is generous, the check is exact.
+      const r = await start(["--", orphans, "200", "800", "0"], { pid1, env: pid1 ? { INIT: "1" } : {} }).result(80_000);
       expect(r.stdout).toContain("zombies=0");
       expect(r.code).toBe(0);
-    }, 30_000);
+    }, 90_000);
 
     for (const code of [0, 1, 42, 255]) {
       test(`main child's exit code ${code} is propagated exactly`, async () => {
