@@ -13,13 +13,13 @@ function evolve(socket: string, args: string[]): { code: number; out: string; er
     env: { ...process.env, PYTHONPATH: shippedPython },
     stdout: "pipe",
     stderr: "pipe",
-    timeout: 20_000,
+    timeout: 30_000,
   });
   return { code: r.exitCode ?? -1, out: r.stdout.toString(), err: r.stderr.toString() };
 }
 
 function pixels(model?: string): string {
-  const r = Bun.spawnSync(shipped(["pixels", ...(model ? ["--model", model] : []), "--json", "72,101,108", "250,255,0"]), { stdout: "pipe", stderr: "pipe", timeout: 20_000 });
+  const r = Bun.spawnSync(shipped(["pixels", ...(model ? ["--model", model] : []), "--json", "72,101,108", "250,255,0"]), { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
   expect(r.exitCode).toBe(0);
   return r.stdout.toString();
 }
@@ -29,7 +29,7 @@ test("a mutation from Python is acknowledged, kernel.* is refused with PROTECTED
   const cfg = writeJson(dir, "config.json", { state_dir: join(dir, "state"), run_dir: join(dir, "run"), evolution: { checkpoint_every_s: 0 } });
   const socket = join(dir, "run/evolution.sock");
   const boot1 = start(["boot", "--config", cfg]);
-  await waitFor(() => boot1.log().includes("phase heartbeat"), 15_000, "boot 1 up");
+  await waitFor(() => boot1.log().includes("phase heartbeat"), 30_000, "boot 1 up");
 
   const ok = evolve(socket, ["mutate", "pixel.1.bias", "0", "5,-5,3", "--confidence", "0.95"]);
   expect(ok.code).toBe(0);
@@ -59,13 +59,13 @@ test("a mutation from Python is acknowledged, kernel.* is refused with PROTECTED
   expect(JSON.parse(again.out.trim())).toMatchObject({ status: "ACCEPTED", journal_seq: 2 });
 
   process.kill(boot1.proc.pid, "SIGTERM");
-  const r1 = await boot1.result(15_000);
+  const r1 = await boot1.result(30_000);
   expect(r1.code).toBe(0);
   expect(r1.stderr).toContain("checkpoint written");
 
   // Boot 2 loads the checkpoint that covers the mutation.
   const boot2 = start(["boot", "--config", cfg, "--set", "shutdown_after=0.3"]);
-  const r2 = await boot2.result(15_000);
+  const r2 = await boot2.result(30_000);
   expect(r2.code).toBe(0);
   expect(r2.stderr).toMatch(/phase evolution .*checkpoint=\S*ckpt-0*2\.gguf/);
 
@@ -74,4 +74,4 @@ test("a mutation from Python is acknowledged, kernel.* is refused with PROTECTED
   const mutated = pixels(join(dir, "state/checkpoints", ckpt));
   const base = pixels();
   expect(mutated).not.toBe(base);
-}, 60_000);
+}, 150_000);
