@@ -18,6 +18,8 @@ import { Watchdog } from "./watchdog.ts";
 const log = logger("heartbeat");
 
 const WINDOW = 4096;
+/** A worker that has not said ready yet is judged stalled only after this long (Worker start-up under emulation takes seconds). */
+const STARTUP_GRACE_MS = 15_000;
 
 export class Heartbeat {
   private state: HeartbeatState = "idle";
@@ -247,8 +249,9 @@ export class Heartbeat {
     if (now < this.staleCheckFrom) return;
     const m = this.metabolic.stats();
     const limit = Math.max(1000, this.cfg.stale_periods * Math.max(50, this.opts.periodMs));
-    if (m.running && (m.sampleAgeMs < 0 || m.sampleAgeMs > limit)) {
-      this.metabolic.restartStale(`no sample for ${m.sampleAgeMs < 0 ? "ever" : `${m.sampleAgeMs.toFixed(0)} ms`}`);
+    // Judged on the current worker's own silence; while it loads (seconds on a slow machine) it gets a start-up grace.
+    if (m.running && m.quietMs > (m.workerReady ? limit : Math.max(limit, STARTUP_GRACE_MS))) {
+      this.metabolic.restartStale(`no sample for ${m.quietMs.toFixed(0)} ms${m.workerReady ? "" : " (never ready)"}`);
       this.staleCheckFrom = now + limit + 2000;
     }
   }

@@ -40,6 +40,14 @@ export interface MetabolicStats {
   running: boolean;
   samples: number;
   sampleAgeMs: number;
+  /** The current worker has said ready (it loaded and samples). */
+  workerReady: boolean;
+  /**
+   * How long the current worker has gone without a sample the beat saw: since its newest one, else since it said
+   * ready, else since it was started (-1: no worker). What a stall is judged on: the previous worker's last sample
+   * and a slow start (seconds under emulation) are not the current worker's stall.
+   */
+  quietMs: number;
   throttled: string[];
   /** A few fields of the newest sample the beat read, by hw.mmio name; null before the first. */
   sample: Record<(typeof SAMPLE_FIELDS)[number], number> | null;
@@ -49,6 +57,9 @@ export class MetabolicDaemon {
   readonly sab = createHwMmioBuffer();
   readonly reader = new HwMmioReader(this.sab);
   private worker: Worker | null = null;
+  /** performance.now() when the current worker was started and when it said ready (-1: not yet). */
+  private spawnedAt = -1;
+  private readyAt = -1;
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
   private consecutiveCrashes = 0;
   private stopping = false;
@@ -78,6 +89,8 @@ export class MetabolicDaemon {
       return;
     }
     this.worker = w;
+    this.spawnedAt = performance.now();
+    this.readyAt = -1;
     this.starts++;
     const startedAt = monoMs();
     w.addEventListener("message", (e: MessageEvent) => this.onMessage(e.data));
@@ -119,8 +132,10 @@ export class MetabolicDaemon {
       return;
     }
     const m = r.data;
-    if (m.type === "ready") log.info("metabolic worker ready", { generation: m.generation });
-    else if (m.type === "sample-error") log.warn("sampling failed", { error: m.error });
+    if (m.type === "ready") {
+      this.readyAt = performance.now();
+      log.info("metabolic worker ready", { generation: m.generation });
+    } else if (m.type === "sample-error") log.warn("sampling failed", { error: m.error });
     else if (m.type === "throttle-ended") {
       this.throttles.delete(m.name);
       log.info("throttle ended", { service: m.name, pid: m.pid, reason: m.reason });
@@ -212,6 +227,8 @@ export class MetabolicDaemon {
       running: this.worker !== null,
       samples: this.reader.samples,
       sampleAgeMs: this.reader.lastNewAt >= 0 ? performance.now() - this.reader.lastNewAt : -1,
+      workerReady: this.worker !== null && this.readyAt >= 0,
+      quietMs: this.worker ? performance.now() - Math.max(this.reader.lastNewAt, this.readyAt >= 0 ? this.readyAt : this.spawnedAt) : -1,
       throttled: [...this.throttles.keys()],
       sample: this.reader.samples > 0 ? (Object.fromEntries(sampleIndex.map(([n, i]) => [n, +this.reader.values[i]!.toPrecision(6)])) as MetabolicStats["sample"]) : null,
     };
