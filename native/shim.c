@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -485,3 +486,32 @@ int vb_finit_module(const char *path, const char *params, int flags) {
   close(fd);
   return r < 0 ? -e : 0;
 }
+
+// flock(2) on an open descriptor (op: LOCK_SH=1, LOCK_EX=2, LOCK_NB=4, LOCK_UN=8). 0 or -errno.
+int vb_flock(int fd, int op) { return flock(fd, op) < 0 ? -errno : 0; }
+
+// sync(2) on a detached thread, so a hung disk cannot block the event loop: vb_sync_start() starts it
+// (returns 1 when one is already running), vb_sync_done() tells whether the last one returned.
+static atomic_int vb_sync_running;
+static void *vb_sync_thread(void *arg) {
+  (void)arg;
+  sync();
+  atomic_store(&vb_sync_running, 0);
+  return NULL;
+}
+int vb_sync_start(void) {
+  int expected = 0;
+  if (!atomic_compare_exchange_strong(&vb_sync_running, &expected, 1)) return 1;
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int r = pthread_create(&t, &attr, vb_sync_thread, NULL);
+  pthread_attr_destroy(&attr);
+  if (r != 0) {
+    atomic_store(&vb_sync_running, 0);
+    return -r;
+  }
+  return 0;
+}
+int vb_sync_done(void) { return atomic_load(&vb_sync_running) == 0; }

@@ -1,4 +1,5 @@
 // Boot phase "config": config file + kernel command line (zod); PID 1 reports problems and goes on.
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BootOptions } from "./boot-options.ts";
@@ -16,8 +17,9 @@ export function loadBootConfig(ctx: BootContext, opts: BootOptions): Config & { 
   const { config, warnings } = loadConfig({ file: opts.configFile ?? (ctx.pid1 ? defaultConfigPath(ctx) : undefined), cmdline, lenient: ctx.pid1 });
   for (const w of warnings) log.error("invalid setting ignored, default used", { field: w.field, problem: w.problem });
   if (opts.model) config.model = opts.model;
-  // PID 1 owns the machine's well-known places; a development boot gets its own so several can run.
-  const scratch = ctx.pid1 ? null : join(tmpdir(), `vector-boot-${process.pid}`);
+  // PID 1 owns the machine's well-known places; a development boot gets its own so several can run,
+  // made by mkdtemp (0700, a name nobody can predict and plant first), and only when it is needed.
+  const scratch = ctx.pid1 || (config.state_dir && config.run_dir) ? null : mkdtempSync(join(tmpdir(), "vector-boot-"));
   config.state_dir ??= scratch ? join(scratch, "state") : "/var/lib/vector-boot";
   config.run_dir ??= scratch ? join(scratch, "run") : "/run/vector-boot";
   setLogLevel(config.log_level);

@@ -37,7 +37,7 @@ export class ShutdownSignals {
   }
 
   install(): this {
-    const on = (name: "SIGTERM" | "SIGINT" | "SIGUSR2", req: ShutdownRequest) => {
+    const on = (name: "SIGTERM" | "SIGINT" | "SIGUSR2" | "SIGQUIT", req: ShutdownRequest) => {
       const h = () => this.request(req);
       process.on(name, h);
       this.handlers.push([name, h]);
@@ -45,6 +45,11 @@ export class ShutdownSignals {
     on("SIGTERM", { reason: "SIGTERM" });
     on("SIGINT", this.pid1 ? { reason: "ctrl-alt-del (SIGINT)", mode: "reboot" } : { reason: "SIGINT" });
     on("SIGUSR2", { reason: "SIGUSR2", mode: "poweroff" });
+    on("SIGQUIT", { reason: "SIGQUIT" });
+    // Unassigned, but never fatal: without a handler SIGUSR1 would end the init outright (outside PID 1).
+    const usr1 = () => log.info("SIGUSR1 received: no action assigned");
+    process.on("SIGUSR1", usr1);
+    this.handlers.push(["SIGUSR1", usr1]);
     const hup = () => {
       if (!this.fired) void this.onReexec?.();
     };

@@ -1,7 +1,7 @@
 // Shutdown: the phase table walked in reverse under one deadline, then sync and reboot(2) (PID 1) or exit.
 import { describeError } from "../errors.ts";
 import { disableKmsg, logger } from "../log.ts";
-import { reboot, sync, type RebootMode } from "../sys/machine.ts";
+import { reboot, syncBounded, type RebootMode } from "../sys/machine.ts";
 import { getpid } from "../sys/process.ts";
 import type { Boot, Phase, PhaseRun } from "./phase.ts";
 import type { ShutdownRequest } from "./shutdown-signals.ts";
@@ -57,8 +57,10 @@ export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: S
     if (r === "timeout") log.error("shutdown deadline passed while stopping; going on", { phase: phase.name, deadline_ms: deadlineMs });
     else if (!failed) log.info("stopped", { phase: phase.name });
   }
-  sync();
-  log.info("synced");
+  // On a thread of its own: a hung disk costs at most what is left of the deadline (at least 2 s).
+  const synced = await syncBounded(Math.max(2_000, end - performance.now()));
+  if (synced) log.info("synced");
+  else log.error("sync did not return in time; going on without it");
   if (!pid1) {
     log.info("shutdown complete", { status });
     return status;

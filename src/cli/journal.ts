@@ -6,6 +6,7 @@ import { decodeMutationRecord } from "../evolution/mutation-record.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { recordTypeName, RecordType } from "../journal/format.ts";
 import { Journal } from "../journal/journal.ts";
+import { lockStateDir } from "../journal/state-lock.ts";
 import { recoverJournal, type RecoveryResult } from "../journal/recovery.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
@@ -99,7 +100,14 @@ export const command: Command = {
     }
 
     if (a.sub === "verify") {
-      const r = recoverJournal(dir, { readOnly: !a.repair, repair: a.repair });
+      // Repairing writes: only with the state dir to ourselves (a running init holds its lock).
+      const lock = a.repair ? lockStateDir(a.state, "journal verify --repair") : null;
+      let r;
+      try {
+        r = recoverJournal(dir, { readOnly: !a.repair, repair: a.repair });
+      } finally {
+        lock?.release();
+      }
       const ok = !r.damage || r.damage.kind === "torn" || a.repair;
       if (a.json) print(JSON.stringify({ ok, repaired: a.repair && !!r.damage, ...summary(r) }));
       else if (!r.damage) print(`journal ${dir}: OK, records ${r.records[0]?.seq ?? "-"}..${r.records.at(-1)?.seq ?? "-"}`);
@@ -111,7 +119,18 @@ export const command: Command = {
       return ok ? 0 : ExitCode.data;
     }
 
-    // compact
+    // compact: never under a running init (it holds the state dir's lock)
+    const lock = lockStateDir(a.state, "journal compact");
+    try {
+      return await compact(a, dir, print);
+    } finally {
+      lock.release();
+    }
+  },
+};
+
+async function compact(a: { state: string }, dir: string, print: (s: string) => void): Promise<number> {
+  {
     const r = recoverJournal(dir, { readOnly: true });
     if (r.damage?.kind === "corrupt") {
       print(`journal ${dir}: corrupt (run 'vector-boot journal verify'); not compacting`);
@@ -128,8 +147,8 @@ export const command: Command = {
     await j.close();
     print(`journal ${dir}: removed ${removed} segment(s) covered by ${older.file}`);
     return 0;
-  },
-};
+  }
+}
 
 function describe(r: RecoveryResult["records"][number]) {
   const base = { seq: r.seq, type: recordTypeName(r.type), segment: r.segment, offset: r.offset };

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { ConfigError, JournalError } from "../errors.ts";
 import type { CheckpointRecord } from "../journal/checkpoint-record.ts";
 import { Journal, type JournalOptions } from "../journal/journal.ts";
+import { lockStateDir } from "../journal/state-lock.ts";
 import { logger } from "../log.ts";
 import { EvolutionChannel, type ChannelStats } from "./channel.ts";
 import { GateConfigSchema } from "./ctrm-gate.ts";
@@ -70,7 +71,15 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
     throw new ConfigError(`evolution.${i.path.join(".")}`, i.message);
   }
   const cfg = parsed.data;
-  const journal = Journal.open(journalDirOf(cfg.stateDir), { repair: cfg.repair, ...opts.journal });
+  // One writer per state dir: a second init, or an offline `journal compact`, is refused.
+  const lock = lockStateDir(cfg.stateDir);
+  let journal: Journal;
+  try {
+    journal = Journal.open(journalDirOf(cfg.stateDir), { repair: cfg.repair, ...opts.journal });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const records = journal.recovered.records;
   const firstSeq = records[0]?.seq ?? journal.nextSeq;
 
@@ -90,6 +99,7 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
   }
   if (firstSeq > covered + 1) {
     await journal.close();
+    lock.release();
     throw new JournalError(
       `journal starts at sequence ${firstSeq} but the ${bootCheckpoint ? `checkpoint ${bootCheckpoint}` : "base model"} needs records from ${covered + 1}: ` +
         `the checkpoints that covered the compacted records are missing or damaged`,
@@ -136,6 +146,7 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
   } catch (err) {
     channel.close();
     await journal.close();
+    lock.release();
     throw err;
   }
   // Completions free ring space: a producer blocked on a full ring rings again, but also re-drain here.
@@ -175,6 +186,7 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
       await Promise.resolve();
       channel.close();
       await journal.close();
+      lock.release();
     },
   };
 }

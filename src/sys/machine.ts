@@ -45,6 +45,24 @@ export function sync(): void {
   native.vb_sync();
 }
 
+/**
+ * sync(2) on a thread of its own, waited for at most `ms` (polled): a disk that hangs cannot block
+ * the event loop. Resolves true when it returned in time, false when it was abandoned (still running).
+ */
+export async function syncBounded(ms: number): Promise<boolean> {
+  const r = native.vb_sync_start();
+  if (r < 0) {
+    native.vb_sync(); // no thread to be had: sync here
+    return true;
+  }
+  const end = performance.now() + ms;
+  while (!native.vb_sync_done()) {
+    if (performance.now() >= end) return false;
+    await Bun.sleep(2);
+  }
+  return true;
+}
+
 /** Nanoseconds of CLOCK_MONOTONIC, CLOCK_BOOTTIME (time since kernel start, incl. suspend) or REALTIME. */
 export function clockNs(clock: "monotonic" | "boottime" | "realtime"): number {
   return native.vb_clock_ns(clock === "boottime" ? 1 : clock === "realtime" ? 2 : 0);

@@ -1,0 +1,58 @@
+// One writer per state directory: an exclusive flock on STATE_DIR/LOCK, held while the journal is open.
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { JournalError } from "../errors.ts";
+import { tryLockExclusive } from "../sys/flock.ts";
+
+export interface StateLock {
+  readonly path: string;
+  release(): void;
+}
+
+/**
+ * Locks `stateDir` for this process (the file holds our pid, for the message another one gets).
+ * Throws JournalError naming the holder when another init, or an offline `journal` command, has it.
+ * The kernel drops the lock when the process dies, however it dies.
+ */
+export function lockStateDir(stateDir: string, what = "vector-boot"): StateLock {
+  const path = join(stateDir, "LOCK");
+  let fd: number;
+  try {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    fd = openSync(path, "a+", 0o600);
+  } catch (cause) {
+    throw new JournalError(`cannot open the state directory lock ${path}`, { cause });
+  }
+  let locked: boolean;
+  try {
+    locked = tryLockExclusive(fd);
+  } catch (cause) {
+    closeSync(fd);
+    throw new JournalError(`cannot lock ${path}`, { cause });
+  }
+  if (!locked) {
+    let holder = "";
+    try {
+      holder = readFileSync(path, "utf8").trim();
+    } catch {
+      /* unreadable: no name */
+    }
+    closeSync(fd);
+    throw new JournalError(`state directory ${stateDir} is in use by another process${holder ? ` (${holder})` : ""}: one writer at a time (stop it first)`);
+  }
+  try {
+    ftruncateSync(fd, 0);
+    writeSync(fd, `pid ${process.pid} ${what}\n`);
+  } catch {
+    /* the lock holds without the note */
+  }
+  let held = true;
+  return {
+    path,
+    release: () => {
+      if (!held) return;
+      held = false;
+      closeSync(fd); // closing the last descriptor releases the lock
+    },
+  };
+}
