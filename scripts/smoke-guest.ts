@@ -1,0 +1,263 @@
+// Runs inside the QEMU guest of scripts/qemu-smoke.ts (a service: BUN_BE_BUN=1 /sbin/vector-boot THIS): reads the
+// running init's status, mutates the live weights, burns CPU through the `burner` service, prints JSON lines.
+// Self-contained (no imports from the project): it is copied into the initramfs alone.
+// Every result is one console line `smoke: STEP {json}`; the host script judges them (this file asserts nothing).
+// Ends by asking the init to power off.
+import { readdirSync, readFileSync } from "node:fs";
+import net from "node:net";
+
+const EXE = "/sbin/vector-boot";
+const CONTROL = "/run/vector-boot/control";
+const PIXELS: Array<[number, number, number]> = [[72, 101, 108], [101, 108, 108], [108, 111, 111], [250, 255, 0]];
+/** Kept in step with scripts/qemu-smoke.ts (pixel head output layer: changes the pixel output). */
+const MUTATION = { tensor: "pixel.1.bias", offset: 0, values: [4.5] };
+const BURNER = "burner";
+/** /proc/PID/stat utime and stime are in USER_HZ ticks: 100 on x86-64. */
+const CLK_TCK = 100;
+/** Timing of the burn test (ms), from the kernel command line `vbtest.*` the host sets (defaults: the host's). */
+const arg = (key: string, dflt: number): number => {
+  const m = new RegExp(`(?:^|\\s)vbtest\\.${key}=(\\d+)`).exec(readFileSync("/proc/cmdline", "utf8"));
+  return m ? Number(m[1]) : dflt;
+};
+const SETTLE_MS = arg("settle_ms", 150_000);
+const QUIET_MS = arg("quiet_ms", 120_000);
+const RAISE_WAIT_MS = arg("raise_wait_ms", 30_000);
+const AFTER_DELAY_MS = arg("after_delay_ms", 500);
+const AFTER_MS = arg("after_ms", 4000);
+
+const childEnv: Record<string, string> = {};
+for (const [k, v] of Object.entries(process.env)) if (k !== "BUN_BE_BUN" && v !== undefined) childEnv[k] = v;
+
+const started = performance.now();
+const now = () => Math.round(performance.now() - started);
+const report = (step: string, value: unknown) => process.stdout.write(`smoke: ${step} ${JSON.stringify(value)}\n`);
+
+type Json = Record<string, any>;
+
+/** One vector-boot command; stdout parsed as JSON when it is. Bounded (60 s: Bun starts slowly under TCG). */
+function vb(args: string[]): { exit: number | null; result: unknown; stderr: string; ms: number } {
+  const t = performance.now();
+  const r = Bun.spawnSync([EXE, ...args], { env: childEnv, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+  const out = r.stdout.toString().trim();
+  let result: unknown = out;
+  try {
+    result = JSON.parse(out);
+  } catch {
+    // not JSON: kept as text
+  }
+  return { exit: r.exitCode, result, stderr: r.stderr.toString().trim().slice(0, 300), ms: Math.round(performance.now() - t) };
+}
+
+/** One control request on its own connection: { ok, result } or { ok: false, error }. Bounded (10 s). */
+function ask(req: Json): Promise<Json> {
+  return new Promise((resolve) => {
+    const sock = net.createConnection(CONTROL);
+    let buf = "";
+    const timer = setTimeout(() => (sock.destroy(), resolve({ ok: false, error: "no answer within 10 s" })), 10_000);
+    sock.setEncoding("utf8");
+    sock.on("connect", () => sock.write(`${JSON.stringify({ id: 1, ...req })}\n`));
+    sock.on("data", (d: string) => {
+      buf += d;
+      const nl = buf.indexOf("\n");
+      if (nl < 0) return;
+      clearTimeout(timer);
+      sock.end();
+      try {
+        resolve(JSON.parse(buf.slice(0, nl)) as Json);
+      } catch (e) {
+        resolve({ ok: false, error: String(e) });
+      }
+    });
+    sock.on("error", (e) => (clearTimeout(timer), resolve({ ok: false, error: String(e) })));
+  });
+}
+
+/** The parts of `status` the host judges (keeps the console lines short). */
+function digest(st: Json | null): Json | null {
+  const hb = st?.heartbeat as Json | null | undefined;
+  if (!st || !hb) return st ? { generation: st.generation, heartbeat: null } : null;
+  const m = hb.metabolic as Json | undefined;
+  return {
+    generation: st.generation,
+    beats: hb.beats,
+    metabolic: m ? { samples: m.samples, workerCrashes: m.workerCrashes, workerStarts: m.workerStarts, running: m.running, throttled: m.throttled, sample: m.sample ?? null } : null,
+    interrupts: Array.isArray(hb.interrupts) ? hb.interrupts.map((i: Json) => [i.name, i.raised, i.active]) : null,
+  };
+}
+
+const cpuPressure = (st: Json | null): { raised: number; active: boolean } | null => {
+  const i = (st?.heartbeat?.interrupts as Json[] | undefined)?.find((x) => x.name === "cpu_pressure");
+  return i && typeof i.raised === "number" ? { raised: i.raised, active: i.active === true } : null;
+};
+const throttled = (st: Json | null): string[] => (Array.isArray(st?.heartbeat?.metabolic?.throttled) ? st!.heartbeat.metabolic.throttled : []);
+
+/** A process's CPU use: utime + stime (USER_HZ ticks), time on CPU from schedstat (ns; -1 without it), state letter. */
+interface CpuUse {
+  t: number;
+  ticks: number;
+  ns: number;
+  state: string;
+}
+function cpuUse(pid: number): CpuUse | null {
+  const t = performance.now();
+  let s: string;
+  try {
+    s = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" "); // fields from 3 (state) on
+  let ns = -1;
+  try {
+    ns = Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]);
+  } catch {
+    // no CONFIG_SCHED_INFO: ticks only
+  }
+  return { t, ticks: Number(f[11]) + Number(f[12]), ns, state: f[0]! };
+}
+/** Share of one CPU a process used between two readings, from its ticks and (when there) its schedstat time. */
+const share = (a: CpuUse, b: CpuUse) => {
+  const s = (b.t - a.t) / 1000;
+  return { ms: Math.round(b.t - a.t), ticks: b.ticks - a.ticks, share: +((b.ticks - a.ticks) / CLK_TCK / s).toFixed(3), nsShare: a.ns >= 0 && b.ns >= 0 ? +((b.ns - a.ns) / 1e9 / s).toFixed(3) : null };
+};
+
+/** CPU ticks of every process (and of PID 1's threads, as "1/TID"), with their names: who loads the machine. */
+function cpuTable(): Map<string, { comm: string; ticks: number }> {
+  const m = new Map<string, { comm: string; ticks: number }>();
+  const read = (key: string, file: string) => {
+    try {
+      const s = readFileSync(file, "utf8");
+      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+      m.set(key, { comm: s.slice(s.indexOf("(") + 1, s.lastIndexOf(")")), ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      // gone
+    }
+  };
+  for (const e of readdirSync("/proc")) if (/^\d+$/.test(e)) read(e, `/proc/${e}/stat`);
+  for (const t of readdirSync("/proc/1/task")) read(`1/${t}`, `/proc/1/task/${t}/stat`);
+  return m;
+}
+/** The biggest CPU users between two tables: [key, name, share of one CPU], at most `n`. */
+function topUsers(a: Map<string, { comm: string; ticks: number }>, b: Map<string, { comm: string; ticks: number }>, ms: number, n = 8): Array<[string, string, number]> {
+  const out: Array<[string, string, number]> = [];
+  for (const [k, v] of b) out.push([k, v.comm, +((v.ticks - (a.get(k)?.ticks ?? 0)) / CLK_TCK / (ms / 1000)).toFixed(3)]);
+  return out.filter((x) => x[2] > 0).sort((x, y) => y[2] - x[2]).slice(0, n);
+}
+
+/** Whether `pid` blocks SIGUSR1 (the burner is waiting for it). */
+function blocksUsr1(pid: number): boolean {
+  try {
+    const m = /^SigBlk:\s*([0-9a-f]+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m !== null && (BigInt(`0x${m[1]}`) & (1n << 9n)) !== 0n;
+  } catch {
+    return false;
+  }
+}
+
+// 1. The boot settles: the live re-exec is done (generation 1), the one-shot services have exited. Polled
+//    gently (every request costs PID 1 CPU, and the machine has one).
+let st: Json | null = null;
+let services: Json[] = [];
+for (const until = performance.now() + SETTLE_MS; performance.now() < until; await Bun.sleep(1000)) {
+  const s = await ask({ op: "status" });
+  const l = await ask({ op: "services" });
+  st = s.ok ? (s.result as Json) : null;
+  services = l.ok && Array.isArray(l.result) ? (l.result as Json[]) : [];
+  const oneShotsDone = services.length > 0 && services.filter((x) => x.name === "smoke-verify" || x.name === "live-reexec").every((x) => x.state !== "running" && x.state !== "starting");
+  if (st && st.generation >= 1 && st.heartbeat && oneShotsDone) break;
+}
+report("settled", { atMs: now(), generation: st?.generation ?? null, services: services.map((x) => [x.name, x.state, x.pid]) });
+
+// 2. status --json (the CLI, as an operator runs it): the metabolic worker's samples and counters.
+const s1 = vb(["status", "--json"]);
+report("status-1", { exit: s1.exit, ms: s1.ms, stderr: s1.stderr, status: digest(typeof s1.result === "object" ? (s1.result as Json) : null) });
+
+// 3. A mutation: the pixel result of the running weights (control socket `pixels`) before and after.
+const pixels = async (): Promise<Json> => {
+  const r = await ask({ op: "pixels", pixels: PIXELS });
+  return r.ok ? { output: ((r.result as Json).output as number[]).map((v) => +v.toPrecision(6)) } : { error: r.error };
+};
+report("pixels-before", await pixels());
+const mut = vb(["mutate", MUTATION.tensor, String(MUTATION.offset), `--values=${MUTATION.values.join(",")}`, "--confidence", "0.95", "--json"]);
+report("mutate", { exit: mut.exit, ms: mut.ms, result: mut.result, stderr: mut.stderr });
+report("pixels-after", await pixels());
+
+// 4. The burner: wait until the machine is quiet (cpu_pressure clear, nothing throttled), start it, watch.
+const burner = services.find((x) => x.name === BURNER);
+const pid = typeof burner?.pid === "number" ? burner.pid : null;
+let ready = false;
+for (const until = performance.now() + 30_000; pid !== null && performance.now() < until && !(ready = blocksUsr1(pid)); ) await Bun.sleep(100);
+let quietSt: Json | null = null;
+let quiet = false;
+const quietFrom = performance.now();
+const load0 = cpuTable();
+for (const until = quietFrom + QUIET_MS; performance.now() < until; await Bun.sleep(1000)) {
+  const r = await ask({ op: "status" });
+  quietSt = r.ok ? (r.result as Json) : null;
+  const cp = cpuPressure(quietSt);
+  if ((quiet = cp !== null && !cp.active && throttled(quietSt).length === 0)) break;
+}
+const waited = performance.now() - quietFrom;
+let autogroup: string | null = null;
+try {
+  autogroup = readFileSync("/proc/sys/kernel/sched_autogroup_enabled", "utf8").trim();
+} catch {
+  // no autogroup support
+}
+report("quiet", { pid, ready, quiet, autogroup, waitedMs: Math.round(waited), cpuPressure: cpuPressure(quietSt), throttled: throttled(quietSt), sample: quietSt?.heartbeat?.metabolic?.sample ?? null, load: topUsers(load0, cpuTable(), waited) });
+
+const burn: Json = { pid, clkTck: CLK_TCK, raisedBefore: cpuPressure(quietSt)?.raised ?? null };
+if (pid !== null && ready && quiet) {
+  const load1 = cpuTable();
+  // The burner's CPU use every 100 ms (two small /proc reads). Nothing else meanwhile: a status request costs the
+  // init and this driver tens of ms of the one CPU under TCG, the burner's share. The init is asked at the end;
+  // the host reads when the interrupt was raised from the init's console line.
+  const start = cpuUse(pid)!;
+  // Seconds since boot, the scale of the init's console stamps (it aligns them on /proc/uptime).
+  burn.triggerUptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+  process.kill(pid, "SIGUSR1");
+  const t0 = start.t;
+  let stoppedAt: CpuUse | null = null;
+  let afterFrom: CpuUse | null = null;
+  let afterTo: CpuUse | null = null;
+  let stoppedSeen = 0;
+  let reads = 0;
+  for (;;) {
+    await Bun.sleep(100);
+    const c = cpuUse(pid);
+    if (!c) break; // the burner is gone: reported as such
+    reads++;
+    // The throttle reached the burner when the kernel shows it stopped (SIGSTOP of the duty cycle).
+    if (stoppedAt === null && c.state === "T") stoppedAt = c;
+    if (afterFrom && c.state === "T") stoppedSeen++;
+    if (stoppedAt && afterFrom === null && c.t - stoppedAt.t >= AFTER_DELAY_MS) afterFrom = c;
+    if (afterFrom && c.t - afterFrom.t >= AFTER_MS) {
+      afterTo = c;
+      break;
+    }
+    if (stoppedAt === null && c.t - t0 > RAISE_WAIT_MS) break;
+  }
+  const fin = await ask({ op: "status" });
+  const last = fin.ok ? (fin.result as Json) : null;
+  Object.assign(burn, {
+    stoppedMs: stoppedAt === null ? null : Math.round(stoppedAt.t - t0),
+    before: stoppedAt ? share(start, stoppedAt) : null,
+    after: afterFrom && afterTo ? share(afterFrom, afterTo) : null,
+    stoppedSeen,
+    reads,
+    stillThrottled: throttled(last).includes(BURNER),
+    raisedAfter: cpuPressure(last)?.raised ?? null,
+    sample: last?.heartbeat?.metabolic?.sample ?? null,
+    // Who used the CPU from the start to the end of the throttled window (the burner included).
+    load: afterTo ? topUsers(load1, cpuTable(), afterTo.t - t0, 5) : null,
+  });
+}
+report("burn", burn);
+const stop = await ask({ op: "stop", name: BURNER });
+report("burner-stopped", { ok: stop.ok, state: stop.ok ? (stop.result as Json)?.state : stop.error });
+
+// 5. status --json again: samples went on, no worker crash, the interrupt counted.
+const s2 = vb(["status", "--json"]);
+report("status-2", { exit: s2.exit, ms: s2.ms, stderr: s2.stderr, status: digest(typeof s2.result === "object" ? (s2.result as Json) : null) });
+report("done", { atMs: now() });
+report("poweroff", vb(["poweroff"]));
