@@ -53,9 +53,16 @@ export async function openEvolutionPhase(
       },
     });
   } catch (err) {
-    if (!ctx.pid1 || !(err instanceof JournalError)) throw err;
-    log.error("evolution disabled: the cortex journal refused to open (run `vector-boot journal verify --repair` to cut it)", { error: describeError(err) });
-    if (!runtime.loaded) runtime.initSync(base, true);
+    // Outside PID 1 the boot stops (exit code from the error). PID 1 never powers off for it: it
+    // boots on the base weights without evolution and says why.
+    if (!ctx.pid1) throw err;
+    const hint = err instanceof JournalError ? " (run `vector-boot journal verify --repair` if the journal is damaged)" : "";
+    log.error(`evolution disabled: the evolution phase failed; booting on the base weights${hint}`, { error: describeError(err) });
+    try {
+      runtime.initSync(base, true); // a checkpoint may have been loaded, or replay stopped half-way
+    } catch (e) {
+      log.error("base model reload failed", { error: describeError(e) });
+    }
     return null;
   }
   const s = evo.stats();

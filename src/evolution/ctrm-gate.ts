@@ -1,5 +1,7 @@
 // The CTRM gate: the rules every mutation passes before it is journaled; each failure names its reason code.
 import { z } from "zod";
+import { encodeProblem } from "../neural/codec.ts";
+import { KernelType } from "../neural/matvec.ts";
 import { MAX_VALUES } from "./layout.ts";
 import { Status } from "./reasons.ts";
 import type { Mutation } from "./slot-codec.ts";
@@ -38,5 +40,10 @@ export function ctrmGate(m: Mutation, weights: MutableWeights, cfg: GateConfig):
   }
   for (const x of m.values) if (!Number.isFinite(x)) return { status: Status.nonFinite, text: `value ${x}` };
   for (const x of m.values) if (Math.abs(x) > cfg.maxMagnitude) return { status: Status.magnitude, text: `|${x}| > ${cfg.maxMagnitude}` };
+  // A dry run of the encode: what the tensor's type cannot hold (F16 beyond 65504, say) is refused
+  // here, before it is journaled, never met at replay.
+  const type = (KernelType as Record<string, number>)[info.type];
+  const problem = type === undefined ? null : encodeProblem(type, m.values);
+  if (problem) return { status: Status.magnitude, text: `${problem} (${info.type} tensor ${m.tensor})` };
   return ok;
 }

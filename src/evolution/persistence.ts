@@ -81,7 +81,15 @@ export function replayMutations(records: JournalRecord[], afterSeq: number, weig
       log.warn("journal mutation does not fit the loaded model: skipped", { seq: r.seq, tensor: m.tensor });
       continue;
     }
-    weights.applyMutation(m.tensor, m.elementOffset, m.values);
+    try {
+      weights.applyMutation(m.tensor, m.elementOffset, m.values);
+    } catch (err) {
+      // Passed the gate of its day but cannot be written now (the tensor's type changed, a limit was
+      // raised since): skipping it must never brick the boot.
+      res.skipped++;
+      log.warn("journal mutation cannot be applied: skipped", { seq: r.seq, tensor: m.tensor, reason: err instanceof Error ? err.message : String(err) });
+      continue;
+    }
     res.applied++;
     res.lastSeq = r.seq;
   }

@@ -67,20 +67,52 @@ const bf16Bits = f32ToBf16;
  * block quantized again with `quantize` (so untouched elements of a touched block may move by up to
  * one quantization step). Throws InputError when a value is not representable in the type.
  */
+/**
+ * Why `values` cannot be stored in a tensor of `type` (not finite, or beyond what the type, or a
+ * quantized block's F16 scale, can hold), or null when they can. The CTRM gate asks this before a
+ * mutation is journaled (a dry run of the encode), so replay never meets a value it cannot write.
+ */
+export function encodeProblem(type: number, values: Float32Array): string | null {
+  const n = values.length;
+  for (let i = 0; i < n; i++) if (!Number.isFinite(values[i]!)) return `value ${i} is not finite (${values[i]})`;
+  switch (type) {
+    case KernelType.F32:
+      for (let i = 0; i < n; i++) if (!Number.isFinite(Math.fround(values[i]!))) return `value ${i} (${values[i]}) overflows F32`;
+      return null;
+    case KernelType.F16:
+      for (let i = 0; i < n; i++) if (Math.abs(values[i]!) > 65504) return `value ${i} (${values[i]}) overflows F16`;
+      return null;
+    case KernelType.BF16:
+      for (let i = 0; i < n; i++) if ((bf16Bits(values[i]!) & 0x7f80) === 0x7f80) return `value ${i} (${values[i]}) overflows BF16`;
+      return null;
+    case KernelType.Q8_0:
+    case KernelType.Q4_0: {
+      // The block scale is stored as F16: amax / 127 (Q8_0) or amax / 8 (Q4_0) must stay below 65504.
+      const limit = 65504 * (type === KernelType.Q8_0 ? 127 : 8);
+      for (let i = 0; i < n; i++) if (Math.abs(values[i]!) > limit) return `value ${i} (${values[i]}) overflows the F16 block scale of ${type === KernelType.Q8_0 ? "Q8_0" : "Q4_0"}`;
+      return null;
+    }
+    default:
+      return `type ${type} cannot be written`;
+  }
+}
+
 export function encodeElements(type: number, bytes: Uint8Array, first: number, values: Float32Array, quantize: BlockQuantizer): void {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = values.length;
-  for (let i = 0; i < n; i++) if (!Number.isFinite(values[i]!)) throw new InputError(`mutation value ${i} is not finite (${values[i]})`);
+  const problem = encodeProblem(type, values);
+  if (problem) {
+    blockShape(type); // an unknown type is reported as such
+    throw new InputError(`mutation ${problem}`);
+  }
   switch (type) {
     case KernelType.F32:
       for (let i = 0; i < n; i++) dv.setFloat32((first + i) * 4, values[i]!, true);
       return;
     case KernelType.F16:
-      for (let i = 0; i < n; i++) if (Math.abs(values[i]!) > 65504) throw new InputError(`mutation value ${i} (${values[i]}) overflows F16`);
       for (let i = 0; i < n; i++) dv.setFloat16((first + i) * 2, values[i]!, true);
       return;
     case KernelType.BF16:
-      for (let i = 0; i < n; i++) if ((bf16Bits(values[i]!) & 0x7f80) === 0x7f80) throw new InputError(`mutation value ${i} (${values[i]}) overflows BF16`);
       for (let i = 0; i < n; i++) dv.setUint16((first + i) * 2, bf16Bits(values[i]!), true);
       return;
     case KernelType.Q8_0:
@@ -91,9 +123,6 @@ export function encodeElements(type: number, bytes: Uint8Array, first: number, v
       const block = new Float32Array((b1 - b0 + 1) * 32);
       decodeElements(type, bytes, b0 * 32, block);
       block.set(values, first - b0 * 32);
-      // The block scale is stored as F16: amax / 127 (Q8_0) or amax / 8 (Q4_0) must stay below 65504.
-      const limit = 65504 * (type === KernelType.Q8_0 ? 127 : 8);
-      for (let i = 0; i < n; i++) if (Math.abs(values[i]!) > limit) throw new InputError(`mutation value ${i} (${values[i]}) overflows the F16 block scale of ${type === KernelType.Q8_0 ? "Q8_0" : "Q4_0"}`);
       const out = bytes.subarray(b0 * bb, (b1 + 1) * bb);
       quantize(type, block, out);
       return;
