@@ -1,6 +1,7 @@
 // The boot sequence as a table of phases: run top to bottom; shutdown walks it bottom to top.
 import { z } from "zod";
 import { Reaper } from "../init/reaper.ts";
+import { logger } from "../log.ts";
 import { loadBootConfig } from "./config-phase.ts";
 import { startControl } from "./control-phase.ts";
 import { earlySetup } from "./early-setup.ts";
@@ -11,7 +12,9 @@ import { dropPrivileges } from "./privileges.ts";
 import { initRuntime, loadModel } from "./runtime-phase.ts";
 import { startServices, stopServices } from "./services-phase.ts";
 import { ShutdownSignals } from "./shutdown-signals.ts";
-import { prepareStorage } from "./storage-phase.ts";
+import { missingStateDisk, prepareStorage } from "./storage-phase.ts";
+
+const log = logger("boot");
 
 const heartbeatHandoff = z.object({ beat: z.number().int().min(0) }).strict();
 
@@ -64,6 +67,7 @@ export const bootPhases: readonly Phase[] = [
     name: "storage",
     start: async (b) => {
       const unmount = await prepareStorage(b.ctx, b.config, b.handoff !== null);
+      b.stateDiskMissing = b.ctx.pid1 ? missingStateDisk(b.config) : null;
       return unmount ? { stop: unmount } : {};
     },
   },
@@ -80,6 +84,11 @@ export const bootPhases: readonly Phase[] = [
     // Journal recovery, newest checkpoint, replay, the evolution channel; final checkpoint at stop.
     name: "evolution",
     start: async (b) => {
+      if (b.stateDiskMissing) {
+        // Never acknowledge a mutation as durable into RAM.
+        log.error("evolution disabled: the state disk is not mounted", { state_dir: b.config.state_dir, mount: b.stateDiskMissing });
+        return {};
+      }
       const evolution = (b.evolution = await openEvolutionPhase(b.ctx, b.config, b.runtime!, b.model!.source));
       return evolution ? { stop: () => evolution.close() } : {};
     },

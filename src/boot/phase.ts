@@ -29,6 +29,8 @@ export interface Boot {
   signals: ShutdownSignals; // signals
   runtime: NeuralRuntime | null; // runtime
   model: LoadedModel | null; // runtime
+  /** The configured mount state_dir lies under, when it is not mounted (then no evolution). */
+  stateDiskMissing: string | null; // storage
   evolution: EvolutionHandle | null; // evolution
   supervisor: Supervisor | null; // services
   heartbeat: HeartbeatHandle | null; // heartbeat

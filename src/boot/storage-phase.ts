@@ -1,5 +1,6 @@
 // Boot phase "storage" (PID 1): load kernel modules, mount the configured filesystems (the state disk).
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import type { Config, MountConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
@@ -39,6 +40,28 @@ async function mountAll(mounts: MountConfig[]): Promise<string[]> {
     }
   }
   return done;
+}
+
+/** True when `target` is a mount point: its device differs from its parent's. */
+function isMountPoint(target: string): boolean {
+  try {
+    return statSync(target).dev !== statSync(dirname(resolve(target))).dev;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The configured mount that `stateDir` lies under but that is not mounted (compared by st_dev), or
+ * null. Then the state would land in the initramfs's RAM: evolution must not acknowledge anything.
+ */
+export function missingStateDisk(config: Config & { state_dir: string }): string | null {
+  const state = resolve(config.state_dir);
+  for (const m of config.mounts) {
+    const t = resolve(m.target);
+    if ((state === t || state.startsWith(`${t}/`)) && !isMountPoint(t)) return t;
+  }
+  return null;
 }
 
 /**
