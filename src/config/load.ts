@@ -10,8 +10,12 @@ function fieldPath(path: PropertyKey[]): string {
   return s === "" ? "(top level)" : s;
 }
 
-/** Validates a parsed config object; throws ConfigError naming the first bad field (all listed in the message). */
-export function validateConfig(raw: unknown, source = "config"): Config {
+/**
+ * Validates a parsed config object; throws ConfigError naming the first bad field (all listed in the
+ * message). Service ids are resolved too (`resolveServiceIds`): strictly, unless `idWarnings` is
+ * given (PID 1), which collects the services that cannot run instead.
+ */
+export function validateConfig(raw: unknown, source = "config", idWarnings?: ConfigError[]): Config {
   const r = configSchema.safeParse(raw);
   if (!r.success) {
     const problems = r.error.issues.map((i) => {
@@ -23,7 +27,84 @@ export function validateConfig(raw: unknown, source = "config"): Config {
     throw new ConfigError(`${source}: ${first.field}`, `${first.problem}${rest}`);
   }
   checkServiceGraph(r.data, source);
-  return r.data;
+  return resolveServiceIds(r.data, source, idWarnings ?? null);
+}
+
+export const PASSWD_PATH = "/etc/passwd";
+
+/**
+ * uid -> primary gid from a passwd file (name:password:uid:gid:gecos:home:shell; the first entry of a
+ * uid wins, as with getpwuid; comments, NIS "+" lines and malformed lines are skipped). An Error
+ * when the file cannot be read (an initramfs often has none).
+ */
+export function readPasswd(path = PASSWD_PATH): Map<number, number> | Error {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    return e as Error;
+  }
+  const gids = new Map<number, number>();
+  for (const line of text.split("\n")) {
+    const f = line.split(":");
+    if (f.length < 7 || !/^\d{1,10}$/.test(f[2]!) || !/^\d{1,10}$/.test(f[3]!)) continue;
+    const uid = Number(f[2]);
+    if (!gids.has(uid)) gids.set(uid, Number(f[3]));
+  }
+  return gids;
+}
+
+/**
+ * A service with `uid` and no `gid` gets that user's primary group from /etc/passwd (as the init sees
+ * it), and no supplementary groups unless `groups` lists them; it never falls back to the init's own
+ * gid 0 (uid 0 is root, whose group is 0). A uid /etc/passwd does not know, or whose primary group
+ * there is 0, needs an explicit `gid`: strict (`warnings` null), the config is refused naming
+ * `services[i].gid`; lenient (PID 1), that service is not started, nor anything that depends on
+ * it, and each is reported in `warnings`. Returns the config with the ids filled in.
+ */
+export function resolveServiceIds(cfg: Config, source: string, warnings: ConfigError[] | null, passwdPath = PASSWD_PATH): Config {
+  let passwd: Map<number, number> | Error | undefined;
+  const dropped = new Set<string>();
+  const services = cfg.services.map((s, i) => {
+    if (s.uid === undefined) return s;
+    let gid = s.gid;
+    if (gid === undefined && s.uid === 0) gid = 0;
+    if (gid === undefined) {
+      passwd ??= readPasswd(passwdPath);
+      const found = passwd instanceof Error ? undefined : passwd.get(s.uid);
+      const why =
+        passwd instanceof Error
+          ? `uid ${s.uid} has no entry in ${passwdPath} (it cannot be read: ${(passwd as NodeJS.ErrnoException).code ?? passwd.message})`
+          : found === undefined
+            ? `uid ${s.uid} has no entry in ${passwdPath}`
+            : found === 0
+              ? `uid ${s.uid}'s primary group in ${passwdPath} is 0 (root)`
+              : null;
+      if (why !== null) {
+        const field = `${source}: services[${i}].gid`;
+        if (warnings === null) throw new ConfigError(field, `required: ${why}, so the service's group is unknown (a service never runs as gid 0 by default)`);
+        warnings.push(new ConfigError(field, `service ${s.name} is not started: ${why}, so its group is unknown (set gid; a service never runs as gid 0 by default)`));
+        dropped.add(s.name);
+        return s;
+      }
+      gid = found;
+    }
+    return { ...s, gid, groups: s.groups ?? [] };
+  });
+  if (dropped.size === 0) return { ...cfg, services };
+  // What depends on a service that is not started would wait for it for ever: not started either.
+  for (let more = true; more; ) {
+    more = false;
+    cfg.services.forEach((s, i) => {
+      if (dropped.has(s.name)) return;
+      const j = s.depends_on.findIndex((d) => dropped.has(d));
+      if (j < 0) return;
+      warnings!.push(new ConfigError(`${source}: services[${i}].depends_on[${j}]`, `service ${s.name} is not started: it depends on ${s.depends_on[j]}, which is not started`));
+      dropped.add(s.name);
+      more = true;
+    });
+  }
+  return { ...cfg, services: services.filter((s) => !dropped.has(s.name)) };
 }
 
 /** Names unique, dependencies known and acyclic. */
@@ -60,8 +141,11 @@ export function startOrder(cfg: Config, source = "config"): string[] {
   return order;
 }
 
-/** Reads and parses a JSON config file; every failure is a ConfigError naming the file. */
-export function readConfigFile(path: string): Config {
+/**
+ * Reads and parses a JSON config file; every failure is a ConfigError naming the file. With
+ * `idWarnings` (PID 1) a service whose ids cannot be resolved is left out and reported there.
+ */
+export function readConfigFile(path: string, idWarnings?: ConfigError[]): Config {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -74,7 +158,7 @@ export function readConfigFile(path: string): Config {
   } catch (e) {
     throw new ConfigError(path, `not valid JSON: ${(e as Error).message}`, { cause: e });
   }
-  return validateConfig(raw, path);
+  return validateConfig(raw, path, idWarnings);
 }
 
 export interface LoadedConfig {
@@ -85,8 +169,9 @@ export interface LoadedConfig {
 
 /**
  * Config = defaults <- file <- kernel command line. Strict (outside PID 1): the first problem
- * throws. Lenient (PID 1): a bad cmdline key is skipped, a bad file falls back to the defaults;
- * each problem is returned as a warning to log. PID 1 must come up rather than panic.
+ * throws. Lenient (PID 1): a bad cmdline key is skipped, a bad file falls back to the defaults, a
+ * service whose group cannot be resolved is not started; each problem is returned as a warning to
+ * log. PID 1 must come up rather than panic.
  */
 export function loadConfig(opts: { file?: string; cmdline?: string; lenient: boolean }): LoadedConfig {
   const warnings: ConfigError[] = [];
@@ -99,7 +184,7 @@ export function loadConfig(opts: { file?: string; cmdline?: string; lenient: boo
   let base: Config;
   if (file !== undefined) {
     try {
-      base = readConfigFile(file);
+      base = readConfigFile(file, opts.lenient ? warnings : undefined);
     } catch (e) {
       if (!opts.lenient || !(e instanceof ConfigError)) throw e;
       warnings.push(e);

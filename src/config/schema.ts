@@ -22,8 +22,14 @@ export const serviceSchema = z
     /** Inherit the init's environment under `env` (default true). */
     inherit_env: z.boolean().default(true),
     cwd: z.string().default("/"),
+    /** Run as this user (default: the init's, root). */
     uid: z.number().int().min(0).max(0xfffffffe).optional(),
+    /**
+     * Run with this group. Default with `uid`: that user's primary group from /etc/passwd, resolved at
+     * load (src/config/load.ts resolveServiceIds); a uid it does not know needs `gid` (never gid 0 by default).
+     */
     gid: z.number().int().min(0).max(0xfffffffe).optional(),
+    /** Supplementary groups. Default with `uid` or `gid`: none (never the init's). */
     groups: z.array(z.number().int().min(0).max(0xfffffffe)).max(64).optional(),
     restart: z.enum(restartPolicies).default("on-failure"),
     backoff_initial_ms: z.number().int().min(0).max(3_600_000).default(100),
