@@ -1,13 +1,18 @@
-// Control socket syscalls Bun lacks: Unix listen/accept with SO_PEERCRED, readiness via epoll + O_ASYNC (returns -errno).
+// Control socket syscalls Bun lacks: Unix listen/accept with SO_PEERCRED + SO_PEERGROUPS, readiness via epoll + O_ASYNC (returns -errno).
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59
+#endif
 
 // Asks the kernel to send signal `sig` to this process whenever `fd` becomes readable or writable
 // (O_ASYNC + F_SETOWN + F_SETSIG). With a signal whose default action is "ignore" (SIGURG), a
@@ -45,10 +50,48 @@ int vb_ctl_listen(const char *path, int mode, int backlog, int sig) {
   return fd;
 }
 
-// Accepts one connection (nonblocking, close-on-exec) and reads its peer's credentials:
-// cred[0] = pid, cred[1] = uid, cred[2] = gid. Adds it to epoll set `ep` for input (and
+// The supplementary groups the peer had when it called connect(2) (the kernel keeps the
+// connecting task's credentials with the socket; a later setgroups or exit of the peer changes
+// nothing here). The first getsockopt uses a small buffer; when the peer has more groups it fails
+// with ERANGE and sets `len` to the size needed, and the second call uses a buffer of that size.
+// Writes at most `max` gids to `out`. Returns how many, or -errno (-ENOPROTOOPT: kernel < 4.13;
+// -E2BIG: more than `max`).
+static int peer_groups(int fd, int32_t *out, int max) {
+  gid_t small[32];
+  gid_t *buf = small;
+  socklen_t len = sizeof small;
+  int r;
+  for (int tries = 0;; tries++) {
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, buf, &len) == 0) {
+      int n = (int)(len / sizeof(gid_t));
+      if (n > max) r = -E2BIG;
+      else {
+        for (int i = 0; i < n; i++) out[i] = (int32_t)buf[i];
+        r = n;
+      }
+      break;
+    }
+    r = -errno;
+    // ERANGE: `len` now holds the size needed (the credentials are fixed, so one retry suffices;
+    // more tries are only a bound).
+    if (r != -ERANGE || tries >= 3 || len == 0) break;
+    if (buf != small) free(buf);
+    buf = malloc(len);
+    if (!buf) {
+      r = -ENOMEM;
+      break;
+    }
+  }
+  if (buf != small) free(buf);
+  return r;
+}
+
+// Accepts one connection (nonblocking, close-on-exec) and reads its peer's credentials as they
+// were at connect time: cred[0] = pid, cred[1] = uid, cred[2] = gid (SO_PEERCRED), cred[3] = the
+// number of supplementary groups written to `groups` (SO_PEERGROUPS, at most `max_groups`), or -1
+// when the kernel does not offer SO_PEERGROUPS. Adds the fd to epoll set `ep` for input (and
 // hang-up) and enables signal notifications. Returns the fd, or -EAGAIN when none is waiting.
-int vb_ctl_accept(int lfd, int ep, int sig, int32_t *cred) {
+int vb_ctl_accept(int lfd, int ep, int sig, int32_t *cred, int32_t *groups, int max_groups) {
   int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd < 0) return -errno;
   struct ucred uc;
@@ -59,6 +102,12 @@ int vb_ctl_accept(int lfd, int ep, int sig, int32_t *cred) {
     cred[0] = uc.pid;
     cred[1] = (int32_t)uc.uid;
     cred[2] = (int32_t)uc.gid;
+    int n = peer_groups(fd, groups, max_groups);
+    if (n == -ENOPROTOOPT) n = -1;
+    else if (n < 0) r = n;
+    cred[3] = n;
+  }
+  if (r == 0) {
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = fd};
     if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) r = -errno;
   }

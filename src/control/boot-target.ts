@@ -2,6 +2,7 @@
 import pkg from "../../package.json" with { type: "json" };
 import { InputError } from "../errors.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
+import { checkReexecPath } from "./reexec-path.ts";
 import type { ControlMutation, ControlTarget, ServiceStatus } from "./target.ts";
 
 export interface BootTargetParts {
@@ -20,7 +21,11 @@ export interface BootTargetParts {
   reexec?(path?: string): Promise<unknown>;
 }
 
-/** A ControlTarget over the running init. Optional parts left out answer `not_supported`. */
+/**
+ * A ControlTarget over the running init. Optional parts left out answer `not_supported`. A
+ * `reexec` PATH is checked here (checkReexecPath) before `reexec` (and its `--version` preflight)
+ * is called.
+ */
 export function bootTarget(p: BootTargetParts): ControlTarget {
   const sup = () => {
     const s = p.supervisor();
@@ -46,7 +51,9 @@ export function bootTarget(p: BootTargetParts): ControlTarget {
   if (p.executePixels) t.executePixels = (px) => p.executePixels!(px);
   if (p.submitMutation) t.submitMutation = (m) => p.submitMutation!(m);
   if (p.checkpoint) t.checkpoint = () => p.checkpoint!();
-  if (p.reexec) t.reexec = (path) => p.reexec!(path);
+  // A named image is checked (root-owned, not writable by others, nor its directories) before
+  // anything runs it, and from then on named by its canonical path (see reexec-path.ts).
+  if (p.reexec) t.reexec = async (path) => p.reexec!(path === undefined ? undefined : checkReexecPath(path));
   return t;
 }
 

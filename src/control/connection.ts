@@ -1,6 +1,7 @@
 // One control connection's state: newline framing with a length cap, request queue, pending output.
 import { describeError } from "../errors.ts";
-import { writeSome, type PeerCred } from "../sys/control.ts";
+import { writeSome } from "../sys/control.ts";
+import type { Caller } from "./access.ts";
 
 const NL = 0x0a;
 const dec = new TextDecoder("utf-8");
@@ -85,7 +86,8 @@ export class Connection {
 
   constructor(
     readonly fd: number,
-    readonly cred: PeerCred,
+    /** Connect-time credentials and the role they give (refused peers are only ever sent their refusal). */
+    readonly cred: Caller,
     maxLine: number,
     now: number,
   ) {

@@ -1,16 +1,12 @@
 // Turns one request line into one response: JSON parse, zod validation, then the target's method.
 import { ConfigError, describeError, InputError } from "../errors.ts";
 import { logger } from "../log.ts";
+import { forbidden, ForbiddenError, type RequestCaller as Caller } from "./access.ts";
 import { CONTROL_PROTOCOL_VERSION, errorResponse, requestSchema, salvageId, type ControlRequest, type ControlResponse } from "./protocol.ts";
 import type { ControlTarget, ServiceStatus } from "./target.ts";
 
 const log = logger("control");
 
-/** Who sent the request (SO_PEERCRED), for the log. */
-export interface Caller {
-  pid: number;
-  uid: number;
-}
 
 /** Parses and validates one line (without its newline). */
 export function parseRequest(line: string): ControlRequest | ControlResponse {
@@ -38,6 +34,12 @@ export async function handleLine(line: string, target: ControlTarget, caller: Ca
   const req = parseRequest(line);
   if ("ok" in req) return { response: req };
   const id = req.id ?? null;
+  // The role comes from the connect-time credentials (access.ts); the connection stays open.
+  const no = forbidden(req.op, caller);
+  if (no !== null) {
+    log.warn("control request refused", { op: req.op, uid: caller.uid, role: caller.role, pid: caller.pid });
+    return { response: errorResponse(id, "permission_denied", no) };
+  }
   try {
     if (req.op === "poweroff" || req.op === "reboot") {
       const mode = req.op;
@@ -51,7 +53,7 @@ export async function handleLine(line: string, target: ControlTarget, caller: Ca
   } catch (e) {
     const invalid = e instanceof InputError || e instanceof ConfigError;
     log.warn("request failed", { op: req.op, uid: caller.uid, pid: caller.pid, error: describeError(e) });
-    return { response: errorResponse(id, invalid ? "invalid_request" : "failed", describeError(e)) };
+    return { response: errorResponse(id, e instanceof ForbiddenError ? "permission_denied" : invalid ? "invalid_request" : "failed", describeError(e)) };
   }
 }
 

@@ -3,7 +3,7 @@ import { chownSync, rmSync } from "node:fs";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { acceptPeer, closeFd, epollCreate, epollForget, epollWatch, listenUnix, PollBits, readSome, readyNow, shutdownWrite } from "../sys/control.ts";
-import { refusal } from "./access.ts";
+import { admit } from "./access.ts";
 import { Connection } from "./connection.ts";
 import { handleLine } from "./handler.ts";
 import { resolveOptions, type ControlServerOptions, type ResolvedOptions } from "./options.ts";
@@ -126,19 +126,20 @@ export class ControlServer {
       }
       if (!a) return;
       const now = performance.now();
-      const c = new Connection(a.fd, a.cred, this.o.maxLineBytes, now);
+      const access = admit(a.cred, { allowGid: this.o.allowGid });
+      // A refused peer gets the lowest role: it is never served, only sent the refusal.
+      const c = new Connection(a.fd, { ...a.cred, role: "role" in access ? access.role : "member" }, this.o.maxLineBytes, now);
       this.conns.set(a.fd, c);
-      const why = refusal(a.cred, { allowGid: this.o.allowGid });
-      if (why) {
+      if ("refused" in access) {
         this.counters.refused++;
-        log.warn("control connection refused", { uid: a.cred.uid, pid: a.cred.pid });
-        this.fail(c, null, "permission_denied", why);
+        log.warn("control connection refused", { uid: a.cred.uid, gid: a.cred.gid, groups: a.cred.groups?.join(",") ?? "?", pid: a.cred.pid });
+        this.fail(c, null, "permission_denied", access.refused);
       } else if (this.conns.size > this.o.maxConnections) {
         this.counters.refused++;
         this.fail(c, null, "busy", `too many control connections (${this.o.maxConnections})`);
       } else {
         this.counters.accepted++;
-        log.debug("control connection", { uid: a.cred.uid, pid: a.cred.pid, fd: a.fd });
+        log.debug("control connection", { uid: a.cred.uid, role: c.cred.role, pid: a.cred.pid, fd: a.fd });
         // The first request often arrived with the connection: read it now rather than on the next wake.
         this.readFrom(c);
       }

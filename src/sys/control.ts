@@ -1,4 +1,4 @@
-// Control socket FFI (native/control.c): Unix listen/accept with SO_PEERCRED, epoll readiness, nonblocking I/O.
+// Control socket FFI (native/control.c): Unix listen/accept with SO_PEERCRED + SO_PEERGROUPS, epoll readiness, nonblocking I/O.
 import { dlopen, FFIType } from "bun:ffi";
 import { Errno } from "./errno.ts";
 import { check, cstr, shimPath } from "./lib.ts";
@@ -7,7 +7,7 @@ const { i32, ptr } = FFIType;
 
 const lib = dlopen(shimPath, {
   vb_ctl_listen: { args: [ptr, i32, i32, i32], returns: i32 },
-  vb_ctl_accept: { args: [i32, i32, i32, ptr], returns: i32 },
+  vb_ctl_accept: { args: [i32, i32, i32, ptr, ptr, i32], returns: i32 },
   vb_ctl_epoll_create: { args: [], returns: i32 },
   vb_ctl_epoll_ctl: { args: [i32, i32, i32, i32], returns: i32 },
   vb_ctl_ready: { args: [i32, ptr, ptr, i32], returns: i32 },
@@ -20,10 +20,15 @@ const lib = dlopen(shimPath, {
 /** epoll event bits (sys/epoll.h). */
 export const PollBits = { in: 0x001, out: 0x004, err: 0x008, hup: 0x010, rdhup: 0x2000 } as const;
 
+/** A peer's credentials as they were when it called connect(2) (the kernel's copy; later changes by the peer do not show). */
 export interface PeerCred {
+  /** Its pid in our PID namespace (0 when it lives outside it): for the log only, never for a decision. */
   pid: number;
   uid: number;
+  /** Effective gid. */
   gid: number;
+  /** Supplementary groups (SO_PEERGROUPS); null when the kernel lacks SO_PEERGROUPS (before 4.13). */
+  groups: number[] | null;
 }
 
 /**
@@ -34,17 +39,24 @@ export function listenUnix(path: string, mode: number, backlog: number, signal: 
   return check(lib.vb_ctl_listen(cstr(path), mode, backlog, signal), "listen", path);
 }
 
-const credBuf = new Int32Array(3);
+const credBuf = new Int32Array(4);
+/** NGROUPS_MAX (65536) gids: no peer can have more. Allocated on the first accept. */
+const MAX_GROUPS = 65536;
+let groupBuf: Int32Array | null = null;
 
 /**
- * Accepts one waiting connection, adds it to epoll set `ep` and enables signal notifications.
- * Returns null when none is waiting (EAGAIN); throws SysError otherwise.
+ * Accepts one waiting connection, reads its peer's connect-time credentials (SO_PEERCRED and
+ * SO_PEERGROUPS), adds it to epoll set `ep` and enables signal notifications. Returns null when
+ * none is waiting (EAGAIN); throws SysError otherwise.
  */
 export function acceptPeer(listenFd: number, ep: number, signal: number): { fd: number; cred: PeerCred } | null {
-  const r = lib.vb_ctl_accept(listenFd, ep, signal, credBuf);
+  groupBuf ??= new Int32Array(MAX_GROUPS);
+  const r = lib.vb_ctl_accept(listenFd, ep, signal, credBuf, groupBuf, MAX_GROUPS);
   if (r === -Errno.EAGAIN) return null;
   check(r, "accept4");
-  return { fd: r, cred: { pid: credBuf[0]!, uid: credBuf[1]! >>> 0, gid: credBuf[2]! >>> 0 } };
+  const n = credBuf[3]!;
+  const groups = n < 0 ? null : Array.from(groupBuf.subarray(0, n), (g) => g >>> 0);
+  return { fd: r, cred: { pid: credBuf[0]!, uid: credBuf[1]! >>> 0, gid: credBuf[2]! >>> 0, groups } };
 }
 
 export function epollCreate(): number {
