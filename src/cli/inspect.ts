@@ -59,9 +59,10 @@ function open(path: string): ModelSource {
   if (h.length === 4 && h[0] === 0x7f && h[1] === 0x45 && h[2] === 0x4c && h[3] === 0x46) {
     return openModelSource({ exePath: path, fallbackPath: null });
   }
-  if (fileSize(path) === 0) return { bytes: new Uint8Array(0), origin: "gguf", path, offset: 0, size: 0, unmap() {} };
+  if (fileSize(path) === 0) return { bytes: new Uint8Array(0), origin: "gguf", path, offset: 0, size: 0, mapPath: path, mapOffset: 0, unmap() {} };
+  // A tool, not PID 1: the file is mapped as it is (no copy of a large model just to read its header).
   const m = mapFileReadOnly(path);
-  return { bytes: m.bytes, origin: "gguf", path, offset: 0, size: m.length, unmap: () => m.unmap() };
+  return { bytes: m.bytes, origin: "gguf", path, offset: 0, size: m.length, mapPath: path, mapOffset: 0, unmap: () => m.unmap() };
 }
 
 function typeLabel(v: GgufValue): string {

@@ -7,6 +7,9 @@ export interface MappedModel {
   /** File the bytes are mapped from and the file offset of bytes[0]: lets worker threads map the same pages. */
   readonly path?: string;
   readonly offset?: number;
+  /** Where worker threads map the same bytes when that is not `path` at `offset` (e.g. a sealed copy). */
+  readonly mapPath?: string;
+  readonly mapOffset?: number;
 }
 
 export interface RuntimeOptions {

@@ -14,7 +14,11 @@ const log = logger("neural");
  */
 export async function startPool(model: LoadedModel, src: Uint8Array | MappedModel, workers: number, minBytes: number): Promise<MatvecPool | null> {
   const bytes = src instanceof Uint8Array ? src : src.bytes;
-  const file = src instanceof Uint8Array || src.path === undefined || src.offset === undefined ? null : { path: src.path, offset: src.offset };
+  const file =
+    src instanceof Uint8Array ? null
+    : src.mapPath !== undefined && src.mapOffset !== undefined ? { path: src.mapPath, offset: src.mapOffset }
+    : src.path === undefined || src.offset === undefined ? null
+    : { path: src.path, offset: src.offset };
   const shared = typeof SharedArrayBuffer !== "undefined" && bytes.buffer instanceof SharedArrayBuffer;
   if (!file && !shared) return null;
   const { weights, spec } = model;

@@ -92,6 +92,9 @@ export class NeuralRuntime {
       if (err instanceof VectorBootError) throw err;
       throw new ModelError("model failed to load", { cause: err });
     }
+    // Reloading the source that is loaded (e.g. back to the base weights): the new model owns its
+    // mapping now; the old one must not unmap it.
+    if (this.cur && this.cur.source === source) this.cur.unmap = null;
     this.cleanup();
     const s = model.spec;
     const info: ModelInfo = {

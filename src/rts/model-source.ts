@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readSync, realpathSync } from "node:fs
 import { resolve } from "node:path";
 import { PackageError, RuntimeInitError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { mapFileReadOnly, pageSize } from "../sys/mmap.ts";
+import { mapFileReadOnly, mapSealedCopy, pageSize } from "../sys/mmap.ts";
 import { runningCompiled } from "../util/bundle.ts";
 import { bytesEqual, hex, sha256 } from "./checksum.ts";
 import { locateEmbeddedModel } from "./embed.ts";
@@ -18,11 +18,14 @@ export interface ModelSource {
   /** The GGUF bytes: a view over a read-only private mapping (never a heap copy). Valid until `unmap()`. */
   bytes: Uint8Array;
   origin: ModelOrigin;
-  /** File the bytes are mapped from. */
+  /** File the model was read from. */
   path: string;
   /** Absolute offset of the GGUF inside `path`, and its size. */
   offset: number;
   size: number;
+  /** What is mapped: `path` itself (the running executable) or a sealed copy (/proc/self/fd/N at 0). */
+  mapPath: string;
+  mapOffset: number;
   unmap(): void;
 }
 
@@ -43,7 +46,18 @@ function mapRange(path: string, offset: number, size: number, origin: ModelOrigi
   const start = offset - (offset % page);
   const m = mapFileReadOnly(path, start, offset - start + size);
   const bytes = m.bytes.subarray(offset - start, offset - start + size);
-  return { bytes, origin, path, offset, size, unmap: () => m.unmap() };
+  return { bytes, origin, path, offset, size, mapPath: path, mapOffset: offset, unmap: () => m.unmap() };
+}
+
+/**
+ * A model file anyone may replace (`cp new.gguf model.gguf` truncates it in place): its bytes are
+ * copied into a sealed memfd and that is mapped, so no change to the file can SIGBUS PID 1. Costs
+ * one copy in page cache; the executable's own model stays zero-copy (it cannot be written while
+ * it runs).
+ */
+function mapCopy(path: string, offset: number, size: number, origin: ModelOrigin): ModelSource {
+  const m = mapSealedCopy(path, offset, size);
+  return { bytes: m.bytes, origin, path, offset, size, mapPath: m.mapPath, mapOffset: 0, unmap: () => m.unmap() };
 }
 
 function checkSha(src: ModelSource, expected: Uint8Array, field: string): void {
@@ -76,13 +90,13 @@ function openFile(path: string, verify: boolean): ModelSource {
     } finally {
       closeSync(fd);
     }
-    const src = mapRange(path, h.tensorOffset, h.tensorSize, "rts");
+    const src = mapCopy(path, h.tensorOffset, h.tensorSize, "rts");
     if (verify && h.checksums) checkSha(src, h.checksums.tensorSha256, "tensor.sha256");
     log.info("model mapped", { origin: "rts", path, offset: h.tensorOffset, bytes: h.tensorSize, checksums: h.checksums ? (verify ? "verified" : "present") : "absent" });
     return src;
   }
   if (String.fromCharCode(...head) !== "GGUF") throw new PackageError("model", `${path} is neither an RTS package nor a GGUF file (magic ${hex(head)})`);
-  const src = mapRange(path, 0, Bun.file(path).size, "gguf");
+  const src = mapCopy(path, 0, Bun.file(path).size, "gguf");
   log.info("model mapped", { origin: "gguf", path, bytes: src.size });
   return src;
 }

@@ -1,5 +1,6 @@
 // Read-only, private, zero-copy file mappings through the shim (Bun.mmap maps read-write: ETXTBSY on our own exe).
 import { toArrayBuffer } from "bun:ffi";
+import { closeSync } from "node:fs";
 import { SysError } from "../errors.ts";
 import { check, cstr } from "./lib.ts";
 import { native } from "./native.ts";
@@ -49,6 +50,36 @@ export function mapFileReadOnly(path: string, offset = 0, length?: number): Mapp
       if (!mapped) return;
       mapped = false;
       check(native.vb_munmap(addr, len), "munmap", path);
+    },
+  };
+}
+
+/**
+ * A private copy of [offset, offset+length) of `path` in a sealed memfd (no one can truncate or
+ * rewrite it), mapped read-only. For models read from files someone may replace under us: a
+ * mapping of the file itself would raise SIGBUS at the next touch, which kills PID 1. `mapPath`
+ * (/proc/self/fd/N) maps the same bytes again in this process (worker threads).
+ */
+export function mapSealedCopy(path: string, offset: number, length: number): MappedFile & { mapPath: string } {
+  const fd = check(native.vb_sealed_copy(cstr(path), offset, length), "memfd copy", `${path} [${offset}, +${length})`);
+  const mapPath = `/proc/self/fd/${fd}`;
+  let m: MappedFile;
+  try {
+    m = mapFileReadOnly(mapPath, 0, length);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  let open = true;
+  return {
+    ...m,
+    path,
+    offset,
+    mapPath,
+    unmap() {
+      m.unmap();
+      if (open) closeSync(fd);
+      open = false;
     },
   };
 }
