@@ -25,17 +25,19 @@ const HEARTBEAT_MS = 100;
  * heartbeat period) the worker alone takes ~30 % of the machine, and the init ~60 % at rest.
  */
 const SAMPLE_MS = 500;
+/**
+ * Time constant of the CPU-use smoothing (default 250 ms). 1 s: the burner runs unthrottled for about a second before
+ * cpu.total crosses the threshold (at 250 ms the throttle can land within 300 ms, too short a window to measure its
+ * unthrottled share on a loaded host); the raise stays far inside RAISE_WITHIN_MS.
+ */
+const SMOOTHING_MS = 1000;
 /** The handler of cpu_pressure the image is configured with (README "The heartbeat"), aimed at the burner by name. */
 const THROTTLE = { action: "throttle", target: "burner", duty: 0.2, duty_period_ms: 100, hold_ms: 8000 } as const;
 /** Acceptance: cpu_pressure raised within this long after the burner starts. */
 const RAISE_WITHIN_MS = 10_000;
-/**
- * The burner's CPU share: at least MIN_BEFORE_SHARE of the CPU unthrottled, measured over at least MIN_BEFORE_MS (start
- * to first seen stopped), then at most duty + 0.1 and at most MAX_DROP_RATIO of the unthrottled share.
- */
-const MIN_BEFORE_SHARE = 0.35;
+/** The unthrottled window (start to the throttle's dispatch) must last this long; the throttled share is at most MAX_DROP_RATIO of it. */
 const MIN_BEFORE_MS = 250;
-const MAX_DROP_RATIO = 0.6;
+const MAX_DROP_RATIO = 0.75;
 /** Guest driver timing (ms): the throttled window starts AFTER_DELAY_MS after the throttle and lasts AFTER_MS, inside hold_ms. */
 const AFTER_DELAY_MS = 5 * HEARTBEAT_MS;
 const AFTER_MS = 4000;
@@ -107,7 +109,7 @@ writeFileSync(
   `${JSON.stringify(
     {
       heartbeat_ms: HEARTBEAT_MS,
-      heartbeat: { sample_ms: SAMPLE_MS, interrupts: { cpu_pressure: THROTTLE } },
+      heartbeat: { sample_ms: SAMPLE_MS, smoothing_ms: SMOOTHING_MS, interrupts: { cpu_pressure: THROTTLE } },
       services: [
         // vector-boot itself checking its embedded model; its output on the console shows it ran.
         { name: "smoke-verify", argv: ["/sbin/vector-boot", "verify", "/sbin/vector-boot"], restart: "never" },
@@ -237,19 +239,36 @@ const latencyMs = raised ? Math.round((raised.at - trigger) * 1000) : NaN;
 ok(raised !== null && latencyMs <= RAISE_WITHIN_MS, `cpu_pressure raised within ${RAISE_WITHIN_MS / 1000} s of the burner starting (console)`, raised ? `${latencyMs} ms: ${raised.line}` : "no `interrupt raised interrupt=cpu_pressure` line after the start");
 ok(num(burn.raisedAfter) && burn.raisedAfter > burn.raisedBefore, "status counted it", `cpu_pressure raised ${burn.raisedBefore} -> ${burn.raisedAfter} (status before the start and after the throttled window)`);
 ok(dispatched !== null && applied !== null, "the throttle action was dispatched to the burner's pid and applied by the metabolic worker", `${dispatched ? Math.round((dispatched.at - trigger) * 1000) : "?"} / ${applied ? Math.round((applied.at - trigger) * 1000) : "?"} ms after the start: ${applied?.line ?? dispatched?.line ?? "no action line"}`);
-ok(num(burn.stoppedMs) && burn.stillThrottled === true && burn.before && burn.after, "the throttle reached the burner (stopped by the duty cycle) and held through the measured window", `first seen stopped (state T) ${burn.stoppedMs} ms after the start; stopped in ${burn.stoppedSeen} of the throttled window's reads; still throttled at its end: ${burn.stillThrottled}`);
-const b = burn.before as Json;
-const a = burn.after as Json;
-// schedstat time when the kernel has it (ns), else utime+stime (10 ms ticks).
-const shareOf = (w: Json): number => (num(w.nsShare) ? w.nsShare : w.share);
+ok(num(burn.stoppedMs) && burn.stillThrottled === true, "the throttle reached the burner (stopped by the duty cycle) and held", `first seen stopped (state T) ${burn.stoppedMs} ms after the start, stopped in ${burn.stoppedReads} of ${burn.reads} reads since; still throttled at the end: ${burn.stillThrottled}`);
+
+// The burner's CPU share, from the guest's readings (every 50-100 ms: [ms since the start, utime+stime ticks, ms on CPU
+// from schedstat or -1, state, machine idle ticks]) cut at the console's stamps: unthrottled from the start to the
+// throttle's dispatch, throttled from AFTER_DELAY_MS after the worker applied it, over AFTER_MS.
+type Reading = [number, number, number, string, number];
+const series = (get("burn-series").series as unknown[]).filter((r): r is Reading => Array.isArray(r) && r.length === 5 && num(r[0]) && num(r[1]) && num(r[2]) && num(r[4]));
+const dispatchMs = (dispatched!.at - trigger) * 1000;
+const appliedMs = (applied!.at - trigger) * 1000;
+const r0 = series[0];
+const r1 = series.filter((r) => r[0] <= dispatchMs - 20).at(-1);
+const a0 = series.find((r) => r[0] >= appliedMs + AFTER_DELAY_MS);
+const a1 = a0 && series.find((r) => r[0] >= a0[0] + AFTER_MS);
+if (!r0 || !r1 || r1 === r0 || !a0 || !a1) fail(`the guest's readings do not cover both windows (throttle dispatched ${dispatchMs.toFixed(0)} ms, applied ${appliedMs.toFixed(0)} ms after the start): ${JSON.stringify(series)}`);
+/** CPU time of the burner (schedstat when the kernel has it, else 10 ms ticks), its share of the window, and of the CPU left idle by everything else. */
+const windowOf = (x: Reading, y: Reading) => {
+  const ms = y[0] - x[0];
+  const burnerMs = x[2] >= 0 && y[2] >= 0 ? y[2] - x[2] : (y[1] - x[1]) * (1000 / 100);
+  const idleMs = (y[4] - x[4]) * (1000 / 100);
+  return { ms, burnerMs: Math.round(burnerMs), idleMs, share: +(burnerMs / ms).toFixed(3), spare: +(burnerMs / (burnerMs + idleMs)).toFixed(3) };
+};
+const b = windowOf(r0, r1);
+const a = windowOf(a0, a1);
+const describe = (w: ReturnType<typeof windowOf>) => `${w.share} of the CPU (${w.burnerMs} ms in ${w.ms} ms; ${w.spare} of what the rest left, idle ${w.idleMs} ms)`;
 ok(b.ms >= MIN_BEFORE_MS, "the unthrottled window is long enough to measure", `${b.ms} ms (at least ${MIN_BEFORE_MS})`);
-// Unthrottled, the burner takes most of what the init leaves of the one CPU; throttled it may run `duty` of each
-// period (slack: TCG timers are late).
-ok(
-  shareOf(b) >= MIN_BEFORE_SHARE && shareOf(a) <= THROTTLE.duty + 0.1 && shareOf(a) <= shareOf(b) * MAX_DROP_RATIO,
-  "the burner's CPU share dropped under the throttle",
-  `unthrottled ${shareOf(b)} over ${b.ms} ms (${b.ticks} ticks), throttled ${shareOf(a)} over ${a.ms} ms (${a.ticks} ticks); duty ${THROTTLE.duty}; CPU users over both ${JSON.stringify(burn.load)}`,
-);
+// Unthrottled, the burner takes all the CPU the init and the driver leave (the machine is never idle); throttled it
+// runs `duty` of each period (slack: TCG timers are late), at most MAX_DROP_RATIO of its unthrottled share, and the
+// CPU goes idle meanwhile. (The init's own share grows when the host is loaded: the share of the spare CPU does not.)
+ok(b.spare >= 0.8, "unthrottled, the burner takes all the CPU the rest leaves", describe(b));
+ok(a.share <= THROTTLE.duty + 0.1 && a.share <= MAX_DROP_RATIO * b.share && a.spare <= 0.6, "the burner's CPU share dropped under the throttle", `${describe(b)} -> ${describe(a)}; duty ${THROTTLE.duty}; CPU users over both ${JSON.stringify(burn.load)}`);
 
 // status --json keeps reporting: samples went on, still no crash, the interrupt counted.
 const st2 = statusOf("status-2");

@@ -91,14 +91,13 @@ const cpuPressure = (st: Json | null): { raised: number; active: boolean } | nul
 };
 const throttled = (st: Json | null): string[] => (Array.isArray(st?.heartbeat?.metabolic?.throttled) ? st!.heartbeat.metabolic.throttled : []);
 
-/** A process's CPU use: utime + stime (USER_HZ ticks), time on CPU from schedstat (ns; -1 without it), state letter. */
-interface CpuUse {
-  t: number;
-  ticks: number;
-  ns: number;
-  state: string;
-}
-function cpuUse(pid: number): CpuUse | null {
+/**
+ * One reading of the burner: when (ms since its start signal), its utime + stime (USER_HZ ticks), its time on CPU
+ * from schedstat (ms; -1 without CONFIG_SCHED_INFO), its state letter, and the machine's idle + iowait time
+ * (USER_HZ ticks, /proc/stat): the CPU nobody used.
+ */
+type Reading = [t: number, ticks: number, cpuMs: number, state: string, idle: number];
+function reading(pid: number, t0: number): Reading | null {
   const t = performance.now();
   let s: string;
   try {
@@ -107,19 +106,15 @@ function cpuUse(pid: number): CpuUse | null {
     return null;
   }
   const f = s.slice(s.lastIndexOf(")") + 2).split(" "); // fields from 3 (state) on
-  let ns = -1;
+  let cpuMs = -1;
   try {
-    ns = Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]);
+    cpuMs = +(Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e6).toFixed(2);
   } catch {
     // no CONFIG_SCHED_INFO: ticks only
   }
-  return { t, ticks: Number(f[11]) + Number(f[12]), ns, state: f[0]! };
+  const cpu = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.split(/\s+/); // cpu user nice system idle iowait ...
+  return [Math.round(t - t0), Number(f[11]) + Number(f[12]), cpuMs, f[0]!, Number(cpu[4]) + Number(cpu[5])];
 }
-/** Share of one CPU a process used between two readings, from its ticks and (when there) its schedstat time. */
-const share = (a: CpuUse, b: CpuUse) => {
-  const s = (b.t - a.t) / 1000;
-  return { ms: Math.round(b.t - a.t), ticks: b.ticks - a.ticks, share: +((b.ticks - a.ticks) / CLK_TCK / s).toFixed(3), nsShare: a.ns >= 0 && b.ns >= 0 ? +((b.ns - a.ns) / 1e9 / s).toFixed(3) : null };
-};
 
 /** CPU ticks of every process (and of PID 1's threads, as "1/TID"), with their names: who loads the machine. */
 function cpuTable(): Map<string, { comm: string; ticks: number }> {
@@ -198,61 +193,49 @@ for (const until = quietFrom + QUIET_MS; performance.now() < until; await Bun.sl
   if ((quiet = cp !== null && !cp.active && throttled(quietSt).length === 0)) break;
 }
 const waited = performance.now() - quietFrom;
-let autogroup: string | null = null;
-try {
-  autogroup = readFileSync("/proc/sys/kernel/sched_autogroup_enabled", "utf8").trim();
-} catch {
-  // no autogroup support
-}
-report("quiet", { pid, ready, quiet, autogroup, waitedMs: Math.round(waited), cpuPressure: cpuPressure(quietSt), throttled: throttled(quietSt), sample: quietSt?.heartbeat?.metabolic?.sample ?? null, load: topUsers(load0, cpuTable(), waited) });
+report("quiet", { pid, ready, quiet, waitedMs: Math.round(waited), cpuPressure: cpuPressure(quietSt), throttled: throttled(quietSt), sample: quietSt?.heartbeat?.metabolic?.sample ?? null, load: topUsers(load0, cpuTable(), waited) });
 
 const burn: Json = { pid, clkTck: CLK_TCK, raisedBefore: cpuPressure(quietSt)?.raised ?? null };
+const series: Reading[] = [];
 if (pid !== null && ready && quiet) {
+  // The burner every 50 ms until it is seen stopped, then every 100 ms (three small /proc reads), and nothing else:
+  // a status request costs the init and this driver tens of ms of the one CPU under TCG, taken from the burner.
+  // The host cuts the series into the unthrottled and the throttled windows at the init's console lines (dispatch
+  // and application of the throttle).
   const load1 = cpuTable();
-  // The burner's CPU use every 100 ms (two small /proc reads). Nothing else meanwhile: a status request costs the
-  // init and this driver tens of ms of the one CPU under TCG, the burner's share. The init is asked at the end;
-  // the host reads when the interrupt was raised from the init's console line.
-  const start = cpuUse(pid)!;
+  const t0 = performance.now();
+  series.push(reading(pid, t0)!);
   // Seconds since boot, the scale of the init's console stamps (it aligns them on /proc/uptime).
   burn.triggerUptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
   process.kill(pid, "SIGUSR1");
-  const t0 = start.t;
-  let stoppedAt: CpuUse | null = null;
-  let afterFrom: CpuUse | null = null;
-  let afterTo: CpuUse | null = null;
-  let stoppedSeen = 0;
-  let reads = 0;
+  let stoppedAt: number | null = null;
   for (;;) {
-    await Bun.sleep(100);
-    const c = cpuUse(pid);
-    if (!c) break; // the burner is gone: reported as such
-    reads++;
+    await Bun.sleep(stoppedAt === null ? 50 : 100);
+    const r = reading(pid, t0);
+    if (!r) break; // the burner is gone: the series ends early
+    series.push(r);
     // The throttle reached the burner when the kernel shows it stopped (SIGSTOP of the duty cycle).
-    if (stoppedAt === null && c.state === "T") stoppedAt = c;
-    if (afterFrom && c.state === "T") stoppedSeen++;
-    if (stoppedAt && afterFrom === null && c.t - stoppedAt.t >= AFTER_DELAY_MS) afterFrom = c;
-    if (afterFrom && c.t - afterFrom.t >= AFTER_MS) {
-      afterTo = c;
-      break;
-    }
-    if (stoppedAt === null && c.t - t0 > RAISE_WAIT_MS) break;
+    if (stoppedAt === null && r[3] === "T") stoppedAt = r[0];
+    if (stoppedAt !== null && r[0] - stoppedAt >= AFTER_DELAY_MS + AFTER_MS + 200) break;
+    if (stoppedAt === null && r[0] > RAISE_WAIT_MS) break;
   }
   const fin = await ask({ op: "status" });
   const last = fin.ok ? (fin.result as Json) : null;
+  const end = series.at(-1)!;
   Object.assign(burn, {
-    stoppedMs: stoppedAt === null ? null : Math.round(stoppedAt.t - t0),
-    before: stoppedAt ? share(start, stoppedAt) : null,
-    after: afterFrom && afterTo ? share(afterFrom, afterTo) : null,
-    stoppedSeen,
-    reads,
+    stoppedMs: stoppedAt,
+    stoppedReads: series.filter((r) => stoppedAt !== null && r[0] >= stoppedAt && r[3] === "T").length,
+    reads: series.length,
     stillThrottled: throttled(last).includes(BURNER),
     raisedAfter: cpuPressure(last)?.raised ?? null,
     sample: last?.heartbeat?.metabolic?.sample ?? null,
-    // Who used the CPU from the start to the end of the throttled window (the burner included).
-    load: afterTo ? topUsers(load1, cpuTable(), afterTo.t - t0, 5) : null,
+    // Who used the CPU over the whole series (the burner included).
+    load: topUsers(load1, cpuTable(), end[0], 5),
   });
 }
 report("burn", burn);
+// [ms since the start signal, burner ticks, burner ms on CPU, state, machine idle ticks], every 50-100 ms.
+report("burn-series", { series });
 const stop = await ask({ op: "stop", name: BURNER });
 report("burner-stopped", { ok: stop.ok, state: stop.ok ? (stop.result as Json)?.state : stop.error });
 
