@@ -5,11 +5,12 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { shipped } from "../harness/artifact.ts";
 import { killLeftovers, shippedPython, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { python } from "../harness/python.ts";
 
 afterEach(killLeftovers);
 
 function evolve(socket: string, args: string[]): { code: number; out: string; err: string } {
-  const r = Bun.spawnSync(["python3", "-m", "vector_boot_evolution", "--socket", socket, ...args], {
+  const r = Bun.spawnSync([python, "-m", "vector_boot_evolution", "--socket", socket, ...args], {
     env: { ...process.env, PYTHONPATH: shippedPython },
     stdout: "pipe",
     stderr: "pipe",

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import type { EvolutionStats } from "../../src/evolution/evolution.ts";
+import { python } from "../harness/python.ts";
 
 export const root = resolve(import.meta.dir, "../..");
 export const pythonPath = join(root, "python");
@@ -100,7 +101,7 @@ export async function startConsumer(stateDir: string, runDir: string, extra: str
 
 /** Runs a Python script with the client on PYTHONPATH; returns stdout lines (throws on failure or timeout). */
 export async function runPython(script: string, args: string[] = [], timeoutMs = 60000): Promise<string[]> {
-  const p = Bun.spawn(["python3", "-c", script, ...args], {
+  const p = Bun.spawn([python, "-c", script, ...args], {
     env: { ...process.env, PYTHONPATH: pythonPath },
     stdout: "pipe",
     stderr: "pipe",
@@ -114,5 +115,5 @@ export async function runPython(script: string, args: string[] = [], timeoutMs =
 
 /** Spawns a Python script without waiting (torture storms). */
 export function spawnPython(script: string, args: string[] = []) {
-  return Bun.spawn(["python3", "-c", script, ...args], { env: { ...process.env, PYTHONPATH: pythonPath }, stdout: "pipe", stderr: "pipe" });
+  return Bun.spawn([python, "-c", script, ...args], { env: { ...process.env, PYTHONPATH: pythonPath }, stdout: "pipe", stderr: "pipe" });
 }

@@ -6,6 +6,7 @@ import { RecordType } from "../../src/journal/format.ts";
 import { recoverJournal } from "../../src/journal/recovery.ts";
 import { loadStandIn } from "./consumer.ts";
 import { removeDir, runPython, startConsumer, tempDir } from "./harness.ts";
+import { python } from "../harness/python.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -158,7 +159,7 @@ with Client(sys.argv[1]) as c:
     const c = await startConsumer(d.state, d.run);
     try {
       const run = async (args: string[]) => {
-        const p = Bun.spawn(["python3", "-m", "vector_boot_evolution", "--socket", c.socket, ...args], {
+        const p = Bun.spawn([python, "-m", "vector_boot_evolution", "--socket", c.socket, ...args], {
           env: { ...process.env, PYTHONPATH: join(import.meta.dir, "../../python") },
           stdout: "pipe",
         });

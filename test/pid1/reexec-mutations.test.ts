@@ -1,4 +1,5 @@
 // Mutations submitted while PID 1 re-execs itself are all acknowledged (the client reconnects and
+import { python } from "../harness/python.ts";
 // re-sends what had no completion; mutations overwrite, so a re-send is harmless), each acknowledged
 // mutation is in the journal at its sequence with exactly the content sent, and the final weights
 // are the base weights with exactly those values written.
@@ -66,7 +67,7 @@ test(`${N} mutations streamed across 5 live re-execs as PID 1: every acknowledge
   const script = join(dir, "producer.py");
   writeFileSync(script, producer);
   // The producer runs inside the init's PID and mount namespaces (the channel memory is /proc/1/fd/N there).
-  const py = Bun.spawn(["nsenter", `--target=${init}`, "--pid", "--mount", "--", "python3", script, join(dir, "run/evolution.sock"), String(N)], { env: { ...process.env, PYTHONPATH: shippedPython }, stdout: "pipe", stderr: "pipe" });
+  const py = Bun.spawn(["nsenter", `--target=${init}`, "--pid", "--mount", "--", python, script, join(dir, "run/evolution.sock"), String(N)], { env: { ...process.env, PYTHONPATH: shippedPython }, stdout: "pipe", stderr: "pipe" });
   const lines: any[] = [];
   const reading = (async () => {
     let buf = "";
