@@ -1,35 +1,59 @@
-// After boot, PID 1 gives up the capabilities it no longer needs (from its bounding set, irreversibly).
+// After boot, PID 1 gives up the capabilities it no longer needs: from the effective, permitted and
+// bounding sets of every one of its threads, irreversibly.
 import type { Config } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { dropBoundingSet, type CapName } from "../sys/capabilities.ts";
+import { restrictCapabilities, type CapName } from "../sys/capabilities.ts";
 import type { BootContext } from "./early-setup.ts";
 
 const log = logger("boot");
 
 /**
- * What the running init itself uses: files and ownership (state dir, sockets), signals, setting
- * service ids and capabilities, mount/umount/sethostname/drop_caches (SYS_ADMIN), reboot(2),
- * nice/rlimits for throttling, reading other processes' /proc entries. Kernel modules are loaded
- * before this point; raw I/O, time, network and the rest are never the init's business.
+ * What the running init itself still does after the boot phases, and the capability each needs
+ * (README "Privileges"). Mounting the early filesystems and the configured ones, device nodes,
+ * kernel modules and ctrl-alt-del happen before this phase and are not redone by a re-exec's new
+ * image. Not needed, hence dropped: CAP_DAC_OVERRIDE and CAP_FOWNER (every file the init writes
+ * or chmods, under state_dir, run_dir, /proc/sys/vm, cgroup cpu.max, /dev/kmsg and /dev/watchdog,
+ * belongs to root), CAP_FSETID, CAP_SYS_NICE and CAP_SYS_RESOURCE (no priority or limit is raised),
+ * CAP_SYS_PTRACE (only /proc/<pid>/stat and cgroup are read, which anyone may read), and the rest.
  */
-export const initNeeds: readonly CapName[] = [
-  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-  "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-  "CAP_SYS_RESOURCE", "CAP_SYS_PTRACE",
-];
+export const initNeedsWhy: Readonly<Partial<Record<CapName, string>>> = {
+  CAP_KILL: "signal processes of other users: a service's stop signal and SIGKILL, throttling SIGSTOP/SIGCONT, the shutdown's TERM/KILL of what is left",
+  CAP_SETUID: "a service's process takes its uid before exec (setuid)",
+  CAP_SETGID: "a service's process takes its gid and supplementary groups before exec (setgid, setgroups)",
+  CAP_SETPCAP: "a service's process cuts its bounding set to the service's capabilities (PR_CAPBSET_DROP); the init's next image does the same to itself after a re-exec",
+  CAP_DAC_READ_SEARCH: "a service's process enters its cwd before it takes its uid (a home only that user may search)",
+  CAP_SYS_ADMIN: "unmount, or remount read-only, the configured mounts at shutdown; sethostname again after a re-exec",
+  CAP_SYS_BOOT: "reboot(2) at the end of the shutdown",
+};
 
-/** PID 1: keeps what it needs plus what any service is configured to receive. Never throws. */
+/** Kept only with `control_gid`: the control socket and its directory go to that group (again after each re-exec). */
+export const chownWhy = "chown the control socket and its directory to control_gid";
+
+/** The init's own needs under `config`: the fixed set, plus CAP_CHOWN when control_gid is set. */
+export function initNeeds(config: Pick<Config, "control_gid">): CapName[] {
+  const needs = Object.keys(initNeedsWhy) as CapName[];
+  return config.control_gid !== undefined ? ["CAP_CHOWN", ...needs] : needs;
+}
+
+/**
+ * PID 1: keeps what it needs plus what any service is configured to receive (a service's process
+ * can only be given capabilities the init still holds: it forks from the init). Nothing is
+ * dropped when a service has keep_all_capabilities (it inherits the init's). Never throws.
+ */
 export function dropPrivileges(ctx: BootContext, config: Config): void {
   if (!ctx.pid1) return;
   if (config.services.some((s) => s.keep_all_capabilities)) {
     log.info("capabilities kept: a service has keep_all_capabilities");
     return;
   }
-  const keep = [...new Set([...initNeeds, ...config.services.flatMap((s) => s.capabilities)])];
+  const own = initNeeds(config);
+  const forServices = [...new Set(config.services.flatMap((s) => s.capabilities))].filter((c) => !own.includes(c));
   try {
-    dropBoundingSet(keep);
-    log.info("capabilities dropped from the bounding set", { kept: keep.length });
+    const r = restrictCapabilities([...own, ...forServices]);
+    log.info("capabilities dropped from the bounding set and the permitted and effective sets", { init: own.join(","), services: forServices.join(",") || "-", threads: r.threads });
+    if (r.unanswered < 0) log.warn("other threads kept their capabilities: they cannot be reached on this platform", { threads: r.threads });
+    else if (r.failed > 0 || r.unanswered > 0) log.warn("some threads kept their capabilities", { failed: r.failed, unanswered: r.unanswered });
   } catch (e) {
     log.warn("could not drop capabilities", { error: describeError(e) });
   }

@@ -1,4 +1,4 @@
-// Linux capability names and numbers, masks for the shim, and dropping from the init's bounding set.
+// Linux capability names and numbers, masks for the shim, and restricting the init's own capabilities.
 import { check } from "./lib.ts";
 import { native } from "./native.ts";
 
@@ -26,4 +26,26 @@ export function capMask(names: readonly CapName[]): number {
 /** Removes every capability not in `keep` from this process's bounding set (irreversible). */
 export function dropBoundingSet(keep: readonly CapName[]): void {
   check(native.vb_drop_bounding(capMask([...new Set(keep)])), "prctl(PR_CAPBSET_DROP)");
+}
+
+/** What `restrictCapabilities` did, thread by thread. */
+export interface RestrictReport {
+  /** Threads of this process now holding only `keep` (the calling one included). */
+  threads: number;
+  /** Threads whose own capset/bounding-set drop failed (they keep what they had). */
+  failed: number;
+  /** Threads still alive that never answered; -1: other threads could not be reached at all. */
+  unanswered: number;
+}
+
+/**
+ * Restricts every thread of this process (capability sets are per thread, and Bun's own threads
+ * exist before any of our code runs): the bounding set to `keep`, the permitted and effective sets
+ * to `keep` (within what each holds), the inheritable and ambient sets to nothing. Irreversible.
+ * Throws when the calling thread itself could not be restricted.
+ */
+export function restrictCapabilities(keep: readonly CapName[]): RestrictReport {
+  const out = new Int32Array(3);
+  check(native.vb_restrict_caps(capMask([...new Set(keep)]), out), "capset");
+  return { threads: out[0]!, failed: out[1]!, unanswered: out[2]! };
 }
