@@ -451,6 +451,14 @@ int vb_madvise(double addr, double length, int advice) {
 
 long vb_page_size(void) { return sysconf(_SC_PAGESIZE); }
 
+// Sets (on=1) or clears (on=0) FD_CLOEXEC: a descriptor handed to the next image at a re-exec.
+int vb_set_cloexec(int fd, int on) {
+  int f = fcntl(fd, F_GETFD);
+  if (f < 0) return -errno;
+  f = on ? (f | FD_CLOEXEC) : (f & ~FD_CLOEXEC);
+  return fcntl(fd, F_SETFD, f) < 0 ? -errno : 0;
+}
+
 // Copies [offset, offset+length) of `path` into a new memfd sealed against any change of size or
 // content (SHRINK|GROW|WRITE|SEAL), mode 0400. A mapping of it cannot SIGBUS when someone truncates
 // or rewrites the file afterwards. Returns the fd (close-on-exec) or -errno (-EIO: the file shrank).

@@ -2,6 +2,7 @@
 import type { Config } from "../config/schema.ts";
 import { describeError, ModelError } from "../errors.ts";
 import { Heartbeat, type HeartbeatOptions, type HeartbeatStats } from "../heartbeat/index.ts";
+import type { Watchdog } from "../heartbeat/watchdog.ts";
 import { logger } from "../log.ts";
 import { clockNs } from "../sys/machine.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
@@ -20,7 +21,7 @@ export interface HeartbeatHandle {
   timings(): Record<string, number | null>;
 }
 
-export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: NeuralRuntime; supervisor: Supervisor; signals: ShutdownSignals; drain?: () => number; startBeat: number }): Promise<HeartbeatHandle> {
+export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: NeuralRuntime; supervisor: Supervisor; signals: ShutdownSignals; drain?: () => number; startBeat: number; watchdog?: Watchdog }): Promise<HeartbeatHandle> {
   log.info("phase heartbeat", { period_ms: config.heartbeat_ms });
   const timing: Record<string, number | null> = { sinceKernelMs: null, sinceExecMs: null };
   const first = parts.startBeat;
@@ -33,6 +34,7 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
     services: parts.supervisor,
     drain: parts.drain,
     firstBeat: first,
+    ...(parts.watchdog ? { watchdog: parts.watchdog } : {}),
     onShutdown: (reason) => parts.signals.request({ reason }),
     onBeat: (b) => {
       // The first beat of this image (under emulation it may be a later slot: count from it).

@@ -1,5 +1,6 @@
 // The boot sequence as a table of phases: run top to bottom; shutdown walks it bottom to top.
 import { z } from "zod";
+import { Watchdog } from "../heartbeat/watchdog.ts";
 import { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { loadBootConfig } from "./config-phase.ts";
@@ -15,6 +16,8 @@ import { ShutdownSignals } from "./shutdown-signals.ts";
 import { missingStateDisk, prepareStorage } from "./storage-phase.ts";
 
 const log = logger("boot");
+
+const watchdogHandoff = z.object({ fd: z.number().int().min(0), path: z.string() }).strict();
 
 const heartbeatHandoff = z.object({ beat: z.number().int().min(0) }).strict();
 
@@ -117,9 +120,32 @@ export const bootPhases: readonly Phase[] = [
     start: (b) => dropPrivileges(b.ctx, b.config),
   },
   {
+    // Armed here and never disarmed as PID 1: petted by the beat, then by a timer through the whole
+    // shutdown until reboot(2) (if that hangs, the machine resets), and handed to the next image at a
+    // re-exec (the descriptor stays open across execve). Outside PID 1 it is disarmed at the end.
+    name: "watchdog",
+    start: (b) => {
+      const path = b.config.heartbeat.watchdog;
+      if (path === false) return;
+      const wd = new Watchdog(path);
+      const inherited = watchdogHandoff.safeParse(handedOver(b, "watchdog"));
+      if (inherited.success && inherited.data.path === path) wd.adopt(inherited.data.fd);
+      else if (!wd.open()) return;
+      b.watchdog = wd;
+      return {
+        stop: () => (b.ctx.pid1 ? wd.keepAlive() : wd.disarm()),
+        handoff: () => {
+          wd.handOver(true);
+          return { fd: wd.descriptor, path };
+        },
+        resume: () => wd.handOver(false),
+      };
+    },
+  },
+  {
     name: "heartbeat",
     start: async (b) => {
-      const parts = () => ({ runtime: b.runtime!, supervisor: b.supervisor!, signals: b.signals, drain: b.evolution?.drain });
+      const parts = () => ({ runtime: b.runtime!, supervisor: b.supervisor!, signals: b.signals, drain: b.evolution?.drain, ...(b.watchdog ? { watchdog: b.watchdog } : {}) });
       b.heartbeat = await startHeartbeat(b.ctx, b.config, { ...parts(), startBeat: startBeat(b) });
       let frozenAt = 0;
       return {

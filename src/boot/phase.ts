@@ -9,6 +9,7 @@ import type { EvolutionHandle } from "./evolution-phase.ts";
 import type { Handoff } from "./handoff.ts";
 import type { HeartbeatHandle } from "./heartbeat-phase.ts";
 import type { LoadedModel } from "./runtime-phase.ts";
+import type { Watchdog } from "../heartbeat/watchdog.ts";
 import type { ShutdownSignals } from "./shutdown-signals.ts";
 
 export type BootConfig = Config & { state_dir: string; run_dir: string };
@@ -33,6 +34,8 @@ export interface Boot {
   stateDiskMissing: string | null; // storage
   evolution: EvolutionHandle | null; // evolution
   supervisor: Supervisor | null; // services
+  /** The hardware watchdog, armed until reboot(2) and across re-execs (null: none configured or present). */
+  watchdog: Watchdog | null; // watchdog
   heartbeat: HeartbeatHandle | null; // heartbeat
   /** Live re-exec (the reexec phase arms it); only returns by throwing: the running image carries on. */
   reexec: ((path?: string) => Promise<never>) | null;

@@ -5,6 +5,7 @@ import type { HeartbeatConfig, HeartbeatConfigInput } from "../config/heartbeat-
 import type { HeartbeatState } from "./heartbeat-machine.ts";
 import type { MetabolicStats } from "./metabolic-daemon.ts";
 import type { ServiceControl } from "./service-control.ts";
+import type { Watchdog } from "./watchdog.ts";
 
 export interface HeartbeatOptions {
   /** Beat period in ms (config `heartbeat_ms`, kernel `vector.heartbeat_ms`). */
@@ -26,6 +27,12 @@ export interface HeartbeatOptions {
   workerUrl?: string;
   /** Number of the last beat before this heartbeat (a live re-exec continues the count). */
   firstBeat?: number;
+  /**
+   * A watchdog owned by the caller (the boot keeps it armed through shutdown and re-exec): petted
+   * every beat, never opened or disarmed here. Without it the heartbeat opens `config.watchdog`
+   * itself and disarms it at stop.
+   */
+  watchdog?: Watchdog;
 }
 
 export interface BeatInfo {

@@ -27,6 +27,7 @@ export class Heartbeat {
   private readonly clock: BeatClock;
   readonly metabolic: MetabolicDaemon;
   private readonly watchdog: Watchdog | null;
+  private readonly ownsWatchdog: boolean;
   private readonly binding: CortexBinding | null;
   private readonly bank: InterruptBank | null;
   private readonly dispatch: InterruptDispatcher | null;
@@ -66,7 +67,8 @@ export class Heartbeat {
       onMessage: (m) => this.onWorkerMessage(m),
       onCrash: () => this.fire("worker-crash"),
     });
-    this.watchdog = this.cfg.watchdog === false ? null : new Watchdog(this.cfg.watchdog);
+    this.ownsWatchdog = opts.watchdog === undefined;
+    this.watchdog = opts.watchdog ?? (this.cfg.watchdog === false ? null : new Watchdog(this.cfg.watchdog));
     // A model whose layout disagrees with hw.mmio is refused here (ModelError), before anything runs.
     this.binding = opts.model ? new CortexBinding(opts.model) : null;
     this.bank = this.binding ? new InterruptBank(this.binding.outputNames, this.binding.thresholds, this.binding.hysteresis) : null;
@@ -110,7 +112,7 @@ export class Heartbeat {
   private perform(e: HeartbeatEffect, at: number): void {
     switch (e) {
       case "arm-watchdog":
-        this.watchdog?.open();
+        if (this.ownsWatchdog) this.watchdog?.open();
         break;
       case "start-worker":
         this.settled = new Promise((resolve) => (this.settle = resolve));
@@ -145,7 +147,7 @@ export class Heartbeat {
         );
         break;
       case "disarm-watchdog":
-        this.watchdog?.disarm();
+        if (this.ownsWatchdog) this.watchdog?.disarm();
         break;
       case "settle":
         log.info("heartbeat stopped", { beats: this.beats, missed: this.missed });

@@ -1,6 +1,7 @@
 // The hardware watchdog: opened (armed) at start when the device exists, petted each beat, disarmed by magic close.
 import { closeSync, existsSync, openSync, writeSync } from "node:fs";
 import { logger } from "../log.ts";
+import { setInheritable } from "../sys/process.ts";
 
 const log = logger("watchdog");
 const pet = Buffer.from("\0");
@@ -14,6 +15,7 @@ const magic = Buffer.from("V");
  */
 export class Watchdog {
   private fd: number | null = null;
+  private keeper: ReturnType<typeof setInterval> | null = null;
   pets = 0;
   errors = 0;
 
@@ -37,6 +39,34 @@ export class Watchdog {
     return this.fd !== null;
   }
 
+  /** The open device, for the next image at a live re-exec (null when not armed). */
+  get descriptor(): number | null {
+    return this.fd;
+  }
+
+  /** Takes over the device the previous image left open (a live re-exec): it stays armed throughout. */
+  adopt(fd: number): void {
+    this.fd = fd;
+    setInheritable(fd, false);
+    log.info("watchdog adopted", { device: this.path, fd });
+  }
+
+  /** Keeps `fd` open across execve (or not): set before a re-exec, undone if the exec fails. */
+  handOver(inherit: boolean): void {
+    if (this.fd !== null) setInheritable(this.fd, inherit);
+  }
+
+  /**
+   * Pets on a timer from now on, when the beat no longer does (shutdown): the device stays armed
+   * until reboot(2), and if the shutdown hangs past its timeout the machine resets.
+   */
+  keepAlive(everyMs = 1000): void {
+    if (this.keeper || this.fd === null) return;
+    this.pet();
+    this.keeper = setInterval(() => this.pet(), everyMs);
+    this.keeper.unref?.();
+  }
+
   pet(): void {
     if (this.fd === null) return;
     try {
@@ -50,6 +80,8 @@ export class Watchdog {
 
   /** Magic close: the watchdog stops instead of resetting the machine. Idempotent. */
   disarm(): void {
+    if (this.keeper) clearInterval(this.keeper);
+    this.keeper = null;
     if (this.fd === null) return;
     const fd = this.fd;
     this.fd = null;

@@ -15,6 +15,7 @@ export const native = dlopen(shimPath, {
   vb_kill: { args: [i32, i32], returns: i32 },
   vb_flock: { args: [i32, i32], returns: i32 },
   vb_sealed_copy: { args: [ptr, f64, f64], returns: i32 },
+  vb_set_cloexec: { args: [i32, i32], returns: i32 },
   vb_sync_start: { args: [], returns: i32 },
   vb_sync_done: { args: [], returns: i32 },
   vb_isatty: { args: [i32], returns: i32 },

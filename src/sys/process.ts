@@ -147,3 +147,8 @@ export const isSubreaper = (): boolean => check(native.vb_is_subreaper(), "prctl
 export const setNoNewPrivs = (): void => void check(native.vb_set_no_new_privs(), "prctl(PR_SET_NO_NEW_PRIVS)");
 
 export { SysError };
+
+/** Keeps `fd` open across execve (inherit=true) or closes it there (false): handoffs at a live re-exec. */
+export function setInheritable(fd: number, inherit: boolean): void {
+  check(native.vb_set_cloexec(fd, inherit ? 0 : 1), "fcntl(F_SETFD)", `fd ${fd}`);
+}

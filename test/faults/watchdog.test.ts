@@ -1,0 +1,67 @@
+// The hardware watchdog stays armed and petted until reboot(2) and across a re-exec (it used to be disarmed first thing in shutdown).
+import { afterEach, expect, test } from "bun:test";
+import { join } from "node:path";
+import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+
+afterEach(killLeftovers);
+
+/** A stand-in watchdog device: a FIFO read by `cat`; every byte the init writes arrives with its time. */
+function standInWatchdog(dir: string) {
+  const path = join(dir, "watchdog");
+  expect(Bun.spawnSync(["mkfifo", path]).exitCode).toBe(0);
+  const reader = Bun.spawn(["cat", path], { stdout: "pipe", stderr: "ignore" });
+  const bytes: { at: number; byte: number }[] = [];
+  let closedAt: number | null = null;
+  const done = (async () => {
+    for await (const chunk of reader.stdout) for (const b of chunk) bytes.push({ at: performance.now(), byte: b });
+    closedAt = performance.now();
+  })();
+  return { path, bytes, closedAt: () => closedAt, done, reader };
+}
+
+test("as PID 1 the watchdog is petted through the whole shutdown, never magic-closed, and stays open across a live re-exec", async () => {
+  const dir = tempDir();
+  const wd = standInWatchdog(dir);
+  const cfg = writeJson(dir, "config.json", {
+    run_dir: join(dir, "run"),
+    heartbeat_ms: 50,
+    heartbeat: { watchdog: wd.path },
+    // Ignores SIGTERM: stopping it takes its 3 s grace, during which only the shutdown can pet.
+    services: [{ name: "stubborn", argv: ["sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"], grace_ms: 3000 }],
+  });
+  const run = start(["boot", "--config", cfg], { pid1: true });
+  const init = await run.initPid();
+  await waitFor(() => run.log().includes("watchdog armed"), 30_000, "the watchdog armed");
+  await waitFor(() => wd.bytes.length >= 5, 10_000, "pets from the beat");
+  // A live re-exec: the device must stay open (the reader sees no EOF) and be adopted, not reopened.
+  process.kill(init, "SIGHUP");
+  await waitFor(() => run.log().includes("resuming after re-exec generation=1 "), 30_000, "the re-exec");
+  await waitFor(() => run.log().includes("watchdog adopted"), 10_000, "the adoption");
+  const afterExec = wd.bytes.length;
+  await waitFor(() => wd.bytes.length >= afterExec + 5, 10_000, "pets from the new image");
+  expect(wd.closedAt()).toBeNull();
+  // Shutdown: the 3 s grace of the stubborn service; pets go on all along.
+  const t0 = performance.now();
+  process.kill(init, "SIGTERM");
+  const r = await run.result(60_000);
+  await wd.done;
+  expect(r.stderr).toContain("poweroff now");
+  expect(r.stderr).not.toContain("watchdog disarmed");
+  const during = wd.bytes.filter((b) => b.at > t0);
+  // At least one pet per 1.5 s of the ~3 s stop, and the magic "V" never written.
+  expect(during.length).toBeGreaterThanOrEqual(2);
+  const gaps = during.slice(1).map((b, i) => b.at - during[i]!.at);
+  expect(Math.max(...gaps)).toBeLessThan(1500);
+  expect(wd.bytes.some((b) => b.byte === 0x56)).toBe(false);
+}, 120_000);
+
+test("outside PID 1 the watchdog is disarmed (magic close) at the end of shutdown", async () => {
+  const dir = tempDir();
+  const wd = standInWatchdog(dir);
+  const cfg = writeJson(dir, "config.json", { run_dir: join(dir, "run"), state_dir: join(dir, "state"), heartbeat_ms: 50, shutdown_after: 1, heartbeat: { watchdog: wd.path } });
+  const r = await start(["boot", "--config", cfg]).result(60_000);
+  await wd.done;
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain("watchdog disarmed");
+  expect(wd.bytes.at(-1)?.byte).toBe(0x56); // "V": the magic close
+}, 120_000);
