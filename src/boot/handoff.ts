@@ -53,10 +53,11 @@ export function selfExecutable(): string {
 
 /**
  * Checks that a new image starts at all before PID 1 bets its life on it: runs `path --version`
- * as a child (bounded). A binary that is missing, not executable, crashes or hangs is refused and
+ * as a child (bounded: 30 s, as an emulated, loaded machine can take seconds to start Bun). A
+ * binary that is missing, not executable, crashes or hangs is refused and
  * the running image carries on.
  */
-export async function preflight(path: string, reaper: Reaper, timeoutMs = 5_000): Promise<void> {
+export async function preflight(path: string, reaper: Reaper, timeoutMs = 30_000): Promise<void> {
   const pid = spawn({ argv: [path, "--version"], env: { ...process.env, [HANDOFF_ENV]: undefined }, stdio: [-1, devNull(), -1] });
   const status = await new Promise<number | null>((resolve) => {
     const timer = setTimeout(() => {
