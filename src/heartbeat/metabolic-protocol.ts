@@ -17,8 +17,6 @@ export type ToWorker =
   | { type: "throttle"; name: string; pid: number; duty: number; periodMs: number }
   | { type: "unthrottle"; name: string }
   | { type: "relieve-memory"; reason: string }
-  /** Test and fault-injection hook: the worker throws an uncaught error. */
-  /** Fault injection: the worker spins forever (stops sampling without dying). */
   | { type: "shutdown" };
 
 /** Worker -> main thread. */
