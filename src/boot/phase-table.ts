@@ -109,7 +109,7 @@ export const bootPhases: readonly Phase[] = [
     start: (b) => {
       const supervisor = (b.supervisor = startServices(b.config, b.reaper, handedOver(b, "services")));
       return {
-        stop: () => stopServices(supervisor, b.reaper, b.config.grace_ms, b.ctx.pid1),
+        stop: () => stopServices(supervisor, b.reaper, b.config.grace_ms, b.ctx.pid1, b.config.services),
         handoff: () => supervisor.snapshot(),
       };
     },

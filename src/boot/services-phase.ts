@@ -32,12 +32,19 @@ export function startServices(config: Config, reaper: Reaper, handedOver: unknow
 }
 
 /** Shutdown: services in reverse dependency order (stop signal, grace, SIGKILL), then every other descendant. */
-export async function stopServices(supervisor: Supervisor, reaper: Reaper, graceMs: number, pid1: boolean): Promise<void> {
+export async function stopServices(supervisor: Supervisor, reaper: Reaper, graceMs: number, pid1: boolean, services: Config["services"] = []): Promise<void> {
+  // Bounded after SIGKILL: a process stuck in D state never exits, and must not hold the shutdown
+  // (the longest grace period, then 5 s for SIGKILL to land).
+  const boundMs = Math.max(graceMs, ...services.map((s) => s.grace_ms)) + 5_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await supervisor.stopAll();
-    log.info("services stopped", { order: supervisor.stopLog.join(",") });
+    const done = await Promise.race([supervisor.stopAll().then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), boundMs)))]);
+    if (done) log.info("services stopped", { order: supervisor.stopLog.join(",") });
+    else log.error("services still hold processes after SIGKILL (uninterruptible?); going on", { waited_ms: boundMs, pids: supervisor.pids().join(",") });
   } catch (e) {
     log.error("stopping services failed", { error: describeError(e) });
+  } finally {
+    clearTimeout(timer);
   }
   await drainDescendants(reaper, { graceMs, killAll: pid1 });
 }
