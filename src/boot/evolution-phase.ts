@@ -6,7 +6,7 @@ import { runtimeGgufExporter, runtimeWeights } from "../evolution/runtime-weight
 import type { CheckpointableWeights } from "../evolution/weights.ts";
 import { logger } from "../log.ts";
 import type { NeuralRuntime } from "../neural/index.ts";
-import type { ModelSource } from "../rts/model-source.ts";
+import { modelSha256, type ModelSource } from "../rts/model-source.ts";
 import type { BootContext } from "./early-setup.ts";
 
 const log = logger("boot");
@@ -45,6 +45,7 @@ export async function openEvolutionPhase(
       drainBudget: e.drain_per_beat,
       compact: e.compact,
       repair: e.repair,
+      baseSha256: modelSha256(base),
       gate: { minConfidence: e.min_confidence, maxMagnitude: e.max_magnitude, supportedTypes: e.mutable_types, protectedPrefixes: ["kernel."] },
       loadWeights: async (checkpoint) => {
         // null: the base that is already loaded (and self-tested); else a checkpoint GGUF, mapped.
@@ -66,7 +67,7 @@ export async function openEvolutionPhase(
     return null;
   }
   const s = evo.stats();
-  log.info("phase evolution", { socket: evo.socketPath, state_dir: config.state_dir, checkpoint: s.bootCheckpoint ?? "base", replayed: s.replayed, journal_seq: s.journalNextSeq });
+  log.info("phase evolution", { socket: evo.socketPath, state_dir: config.state_dir, checkpoint: s.bootCheckpoint ?? "base", replayed: s.replayed, journal_seq: s.journalNextSeq, lineage: s.lineage?.slice(0, 16) ?? "-" });
   let timer: ReturnType<typeof setInterval> | null = null;
   if (e.checkpoint_every_s > 0) {
     timer = setInterval(() => {

@@ -7,6 +7,7 @@ import { ExitCode, UsageError } from "../errors.ts";
 import { recordTypeName, RecordType } from "../journal/format.ts";
 import { Journal } from "../journal/journal.ts";
 import { lockStateDir } from "../journal/state-lock.ts";
+import { archivedLineages, lineageOf } from "../evolution/lineage.ts";
 import { recoverJournal, type RecoveryResult } from "../journal/recovery.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
@@ -88,9 +89,12 @@ export const command: Command = {
     if (a.sub === "inspect") {
       const r = recoverJournal(dir, { readOnly: true });
       const s = summary(r);
-      if (a.json) print(JSON.stringify({ ...s, records: a.records ? r.records.map(describe) : undefined }));
+      // The base model this history belongs to, and the other lineages kept beside it.
+      const lineage = { base: lineageOf(a.state), archived: archivedLineages(a.state) };
+      if (a.json) print(JSON.stringify({ ...s, lineage, records: a.records ? r.records.map(describe) : undefined }));
       else {
         print(`journal ${dir}: ${s.segments.length} segment(s), records ${s.firstSeq ?? "-"}..${s.lastSeq ?? "-"}, ${s.mutations} mutation(s)`);
+        print(`  lineage: base model sha256 ${lineage.base ?? "(not recorded)"}${lineage.archived.length ? `; archived: ${lineage.archived.map((l) => `lineages/${l}`).join(", ")}` : ""}`);
         for (const seg of s.segments) print(`  segment ${seg.name}: first ${seg.firstSeq}, ${seg.records} record(s), ${seg.bytes} bytes`);
         for (const c of s.checkpoints) print(`  checkpoint ${c.file} covers ..${c.coveredSeq} (record ${c.seq})`);
         if (r.damage) print(`  DAMAGE (${r.damage.kind}) in ${r.damage.segment} at byte ${r.damage.offset}: ${r.damage.problem}`);

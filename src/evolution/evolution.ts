@@ -8,6 +8,7 @@ import { logger } from "../log.ts";
 import { EvolutionChannel, type ChannelStats } from "./channel.ts";
 import { GateConfigSchema } from "./ctrm-gate.ts";
 import { checkpointDirOf, checkpointRecords, journalDirOf, removeStaleTemps, replayMutations, verifiedCheckpoints, writeCheckpoint } from "./persistence.ts";
+import { selectLineage } from "./lineage.ts";
 import { SessionServer } from "./session-server.ts";
 import type { Mutation } from "./slot-codec.ts";
 import type { CheckpointableWeights } from "./weights.ts";
@@ -35,6 +36,11 @@ export type EvolutionConfig = z.input<typeof EvolutionConfigSchema>;
 export interface EvolutionOptions<W extends CheckpointableWeights> extends EvolutionConfig {
   /** Loads the weights: from a verified checkpoint GGUF path, or the embedded base when null. */
   loadWeights(checkpointPath: string | null): W | Promise<W>;
+  /**
+   * SHA-256 (hex) of the base model: the state dir's history belongs to it. Another base archives
+   * that history under lineages/ and starts (or resumes) its own. Omitted: no lineage is kept.
+   */
+  baseSha256?: string;
   /** Test hook passed to the journal (fault injection). */
   journal?: Pick<JournalOptions, "syncImpl" | "segmentBytes">;
 }
@@ -47,6 +53,8 @@ export interface EvolutionStats extends ChannelStats {
   sessions: number;
   bootCheckpoint: string | null;
   replayed: number;
+  /** SHA-256 of the base model this state dir's history belongs to (null: not kept). */
+  lineage: string | null;
 }
 
 export interface Evolution<W extends CheckpointableWeights> {
@@ -75,6 +83,7 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
   const lock = lockStateDir(cfg.stateDir);
   let journal: Journal;
   try {
+    if (opts.baseSha256 !== undefined) selectLineage(cfg.stateDir, opts.baseSha256);
     journal = Journal.open(journalDirOf(cfg.stateDir), { repair: cfg.repair, ...opts.journal });
   } catch (err) {
     lock.release();
@@ -178,6 +187,7 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
       sessions: srv.sessions,
       bootCheckpoint,
       replayed: replay.applied,
+      lineage: opts.baseSha256 ?? null,
     }),
     async close() {
       srv.stop();

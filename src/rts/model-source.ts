@@ -26,6 +26,8 @@ export interface ModelSource {
   /** What is mapped: `path` itself (the running executable) or a sealed copy (/proc/self/fd/N at 0). */
   mapPath: string;
   mapOffset: number;
+  /** SHA-256 of the GGUF bytes when already known (the executable's trailer records it). */
+  sha256?: Uint8Array;
   unmap(): void;
 }
 
@@ -101,6 +103,15 @@ function openFile(path: string, verify: boolean): ModelSource {
   return src;
 }
 
+/**
+ * The model's identity for lineage (hex SHA-256 of its GGUF bytes): the executable's trailer
+ * records it; for a file it is computed once over the mapped bytes (~1 s per GiB) and kept.
+ */
+export function modelSha256(src: ModelSource): string {
+  src.sha256 ??= sha256(src.bytes);
+  return hex(src.sha256);
+}
+
 /** Fallback when running from source: dist/vectorland.gguf at the project root. None in a compiled executable. */
 export const defaultFallbackModel: string | null = runningCompiled ? null : resolve(import.meta.dir, "../../dist/vectorland.gguf");
 
@@ -117,6 +128,7 @@ export function openModelSource(opts: ModelSourceOptions = {}): ModelSource {
   if (found) {
     const src = mapRange(exe, found.offset, found.size, "embedded");
     if (verify) checkSha(src, found.sha256, "trailer.sha256");
+    src.sha256 = found.sha256;
     log.info("model mapped", { origin: "embedded", path: exe, offset: found.offset, bytes: found.size, verified: verify });
     return src;
   }

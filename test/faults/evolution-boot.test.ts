@@ -1,6 +1,6 @@
 // Evolution faults at boot: a journal record that cannot be applied, or any evolution error, used to power PID 1 off.
 import { afterEach, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeMutationRecord } from "../../src/evolution/mutation-record.ts";
 import { journalDirOf } from "../../src/evolution/persistence.ts";
@@ -27,6 +27,8 @@ test("as PID 1 a journaled mutation that cannot be applied (70000 into an F16 te
   await j.append(RecordType.mutation, encodeMutationRecord({ tensor: "pixel.1.weight", elementOffset: 0, values: Float32Array.from([70000]), confidence: 0.9 }));
   await j.append(RecordType.mutation, encodeMutationRecord({ tensor: "pixel.1.weight", elementOffset: 1, values: Float32Array.from([0.5]), confidence: 0.9 }));
   await j.close();
+  // The history belongs to this base model (else it would be archived as another lineage, not replayed).
+  writeFileSync(join(state, "LINEAGE"), `${new Bun.CryptoHasher("sha256").update(readFileSync(model)).digest("hex")}\n`);
   const run = start(["boot", "--model", model, "--set", `state_dir=${state}`, "--set", `run_dir=${join(dir, "run")}`], { pid1: true });
   const init = await run.initPid();
   await waitFor(() => run.log().includes("phase heartbeat"), 30_000, "the boot to reach the heartbeat");

@@ -1,0 +1,95 @@
+// Model lineage: a state dir's journal and checkpoints belong to one base model (its SHA-256), never replayed onto another.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { JournalError } from "../errors.ts";
+import { logger } from "../log.ts";
+
+const log = logger("evolution");
+
+/** STATE_DIR/LINEAGE: the hex SHA-256 of the base model the journal and checkpoints evolve. */
+export const LINEAGE_FILE = "LINEAGE";
+/** STATE_DIR/lineages/<sha>/: the history of other base models, kept (never replayed, never deleted). */
+export const LINEAGES_DIR = "lineages";
+/** What belongs to a lineage. */
+const PARTS = ["journal", "checkpoints", LINEAGE_FILE] as const;
+
+export const lineageOf = (stateDir: string): string | null => {
+  try {
+    const s = readFileSync(join(stateDir, LINEAGE_FILE), "utf8").trim();
+    return /^[0-9a-f]{64}$/.test(s) ? s : null;
+  } catch {
+    return null;
+  }
+};
+
+/** Lineages archived under STATE_DIR/lineages/. */
+export function archivedLineages(stateDir: string): string[] {
+  try {
+    return readdirSync(join(stateDir, LINEAGES_DIR)).sort();
+  } catch {
+    return [];
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function moveParts(from: string, to: string): void {
+  mkdirSync(to, { recursive: true, mode: 0o700 });
+  for (const p of PARTS) if (existsSync(join(from, p))) renameSync(join(from, p), join(to, p));
+  fsyncDir(to);
+  fsyncDir(from);
+}
+
+export interface LineageChoice {
+  /** The lineage that was current and is now archived (its name under lineages/), or null. */
+  archived: string | null;
+  /** The base model's own lineage was found archived and is current again. */
+  resumed: boolean;
+}
+
+/**
+ * Makes `baseSha` (hex) the current lineage of `stateDir` before the journal opens (the caller
+ * holds the state dir's lock). History of another base is moved to lineages/<its sha>/ (history
+ * with no recorded lineage, from before lineages existed, to lineages/unrecorded-N/); the base's
+ * own archived history, if any, is moved back and resumed. Every step is a rename, fsynced.
+ */
+export function selectLineage(stateDir: string, baseSha: string): LineageChoice {
+  if (!/^[0-9a-f]{64}$/.test(baseSha)) throw new JournalError(`lineage: ${JSON.stringify(baseSha)} is not a hex SHA-256`);
+  try {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const current = lineageOf(stateDir);
+    if (current === baseSha) return { archived: null, resumed: false };
+    let archived: string | null = null;
+    const hasHistory = existsSync(join(stateDir, "journal")) || existsSync(join(stateDir, "checkpoints"));
+    if (current !== null || hasHistory) {
+      let name = current;
+      for (let n = 1; name === null; n++) if (!existsSync(join(stateDir, LINEAGES_DIR, `unrecorded-${n}`))) name = `unrecorded-${n}`;
+      moveParts(stateDir, join(stateDir, LINEAGES_DIR, name));
+      archived = name;
+    }
+    const own = join(stateDir, LINEAGES_DIR, baseSha);
+    const resumed = existsSync(own);
+    if (resumed) {
+      moveParts(own, stateDir);
+      rmdirSync(own);
+      fsyncDir(join(stateDir, LINEAGES_DIR));
+    }
+    if (lineageOf(stateDir) !== baseSha) {
+      writeFileSync(join(stateDir, LINEAGE_FILE), `${baseSha}\n`, { mode: 0o600, flush: true });
+      fsyncDir(stateDir);
+    }
+    if (archived) log.warn("base model changed: the previous lineage is archived, not replayed", { archived: join(LINEAGES_DIR, archived), base: baseSha, resumed });
+    else if (resumed) log.info("lineage resumed", { base: baseSha });
+    return { archived, resumed };
+  } catch (cause) {
+    if (cause instanceof JournalError) throw cause;
+    throw new JournalError(`lineage: cannot switch ${stateDir} to base ${baseSha}`, { cause });
+  }
+}
