@@ -184,7 +184,8 @@ export class EvolutionChannel {
     if (verdict.status !== Status.accepted) return this.post(r, gen, { status: verdict.status, seq: d.seq, tag: d.tag, journalSeq: 0n, text: verdict.text });
     ring.inflight++;
     const done = (c: Completion) => {
-      ring.inflight = Math.max(0, ring.inflight - 1);
+      // Only this session's own count: the ring may have gone to a new session meanwhile.
+      if (ring.generation === gen) ring.inflight = Math.max(0, ring.inflight - 1);
       this.post(r, gen, c);
     };
     this.o.journal.append(RecordType.mutation, encodeMutationRecord(d)).then(
