@@ -36,7 +36,7 @@ export const heartbeatConfigSchema = z
     guard_ms: z.number().min(0).max(20).default(2),
     /** Evolution records drained per beat at most. */
     drain_max: z.number().int().min(0).max(1_000_000).default(64),
-    /** A sample older than this many periods (at least 1 s) restarts the worker. */
+    /** A sample older than this many periods (at least 1 s and 3 sampling intervals) restarts the worker. */
     stale_periods: z.number().int().min(2).max(10_000).default(20),
     proc_root: z.string().default("/proc"),
     sys_root: z.string().default("/sys"),

@@ -45,6 +45,8 @@ export class Heartbeat {
   private serviceSig = "";
   private serviceList: ServiceView[] = [];
   private staleCheckFrom = 0;
+  /** The metabolic worker's sampling period (ms). */
+  private sampleMs = 0;
   private settle: (() => void) | null = null;
   private settled: Promise<void> | null = null;
 
@@ -57,7 +59,7 @@ export class Heartbeat {
     }
     this.cfg = parsed.data;
     this.clock = new BeatClock(this.cfg.guard_ms);
-    const sampleMs = this.cfg.sample_ms > 0 ? this.cfg.sample_ms : Math.max(50, opts.periodMs);
+    const sampleMs = (this.sampleMs = this.cfg.sample_ms > 0 ? this.cfg.sample_ms : Math.max(50, opts.periodMs));
     this.metabolic = new MetabolicDaemon({
       procRoot: this.cfg.proc_root,
       sysRoot: this.cfg.sys_root,
@@ -250,7 +252,8 @@ export class Heartbeat {
     const now = monoMs();
     if (now < this.staleCheckFrom) return;
     const m = this.metabolic.stats();
-    const limit = Math.max(1000, this.cfg.stale_periods * Math.max(50, this.opts.periodMs));
+    // Never shorter than three sampling intervals: a worker told to sample every 3 s is quiet 3 s.
+    const limit = Math.max(1000, this.cfg.stale_periods * Math.max(50, this.opts.periodMs), 3 * this.sampleMs);
     // Judged on the current worker's own silence; while it loads (seconds on a slow machine) it gets a start-up grace.
     if (m.running && m.quietMs > (m.workerReady ? limit : Math.max(limit, STARTUP_GRACE_MS))) {
       this.metabolic.restartStale(`no sample for ${m.quietMs.toFixed(0)} ms${m.workerReady ? "" : " (never ready)"}`);

@@ -169,3 +169,16 @@ test("a service in a cgroup v2 of its own is throttled through cpu.max (no signa
     rmSync(sys, { recursive: true });
   }
 }, 20_000);
+
+test("a worker that samples slower than the beat's stale limit (sample_ms 1500, stale_periods 2 at 20 ms) is not restarted as stalled", async () => {
+  setLogSink((l) => lines.push(l));
+  const hb = new Heartbeat({ periodMs: 20, config: { watchdog: false, sample_ms: 1500, stale_periods: 2 } });
+  hb.start();
+  try {
+    await waitFor("3 samples at 1.5 s", () => hb.stats().metabolic.samples >= 3, 15_000);
+    expect(hb.stats().metabolic.workerStarts).toBe(1);
+    expect(lines.some((l) => l.includes("metabolic worker stalled"))).toBe(false);
+  } finally {
+    await hb.stop();
+  }
+}, 30_000);
