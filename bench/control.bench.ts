@@ -27,7 +27,7 @@ if (process.argv[2] === "--serve") {
         for (let nl = s.data.buf.indexOf("\n"); nl >= 0; nl = s.data.buf.indexOf("\n")) {
           const line = s.data.buf.slice(0, nl);
           s.data.buf = s.data.buf.slice(nl + 1);
-          void handleLine(line, target, { pid: 0, uid: 0 }).then((h) => s.write(`${JSON.stringify(h.response)}\n`));
+          void handleLine(line, target, { pid: 0, uid: 0, gid: 0, groups: [], role: "root" }).then((h) => s.write(`${JSON.stringify(h.response)}\n`));
         }
       },
     },
