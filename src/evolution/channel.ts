@@ -23,7 +23,17 @@ interface Ring {
   /** Submissions taken whose completion is not yet posted (space reserved in the completion ring). */
   inflight: number;
   protocolErrors: number;
+  /** When the slot at `head` first failed its checksum (performance.now()), or -1. */
+  unsettledSince: number;
 }
+
+/**
+ * How long a published slot whose checksum fails is given to settle before it is answered as
+ * BAD_CHECKSUM. The protocol does not rely on x86 store order: on a weakly ordered CPU a consumer may
+ * see the new tail before the slot's bytes, so a bad checksum at the head is first retried (the next
+ * drain: the doorbell or the beat), never consumed at once.
+ */
+export const SLOT_SETTLE_MS = 100;
 
 export interface ChannelStats {
   submissions: number;
@@ -70,7 +80,7 @@ export class EvolutionChannel {
     this.bytes = new Uint8Array(this.map.buffer);
     this.words = new Int32Array(this.map.buffer);
     writeHeader(this.bytes, g, process.pid);
-    this.rings = Array.from({ length: g.rings }, () => ({ active: false, generation: 0, head: 0, cmpTail: 0, expectedSeq: 0n, inflight: 0, protocolErrors: 0 }));
+    this.rings = Array.from({ length: g.rings }, () => ({ active: false, generation: 0, head: 0, cmpTail: 0, expectedSeq: 0n, inflight: 0, protocolErrors: 0, unsettledSince: -1 }));
   }
 
   private word(ring: number, field: number): number {
@@ -88,7 +98,7 @@ export class EvolutionChannel {
     const r = this.rings.findIndex((x) => !x.active);
     if (r < 0 || this.closed) return -1;
     const ring = this.rings[r]!;
-    Object.assign(ring, { active: true, generation: ring.generation + 1, head: 0, cmpTail: 0, expectedSeq: 0n, inflight: 0 });
+    Object.assign(ring, { active: true, generation: ring.generation + 1, head: 0, cmpTail: 0, expectedSeq: 0n, inflight: 0, unsettledSince: -1 });
     for (const f of [C.subTail, C.subHead, C.cmpTail, C.cmpHead]) this.store(r, f, 0);
     this.store(r, C.generation, ring.generation);
     return r;
@@ -162,26 +172,40 @@ export class EvolutionChannel {
         continue;
       }
       const n = Math.min(avail, g.slots - used - ring.inflight, maxRecords - taken);
-      for (let i = 0; i < n; i++) this.takeOne(r, ring);
-      if (n > 0) this.store(r, C.subHead, ring.head);
-      taken += Math.max(0, n);
+      let took = 0;
+      while (took < n && this.takeOne(r, ring)) took++;
+      if (took > 0) this.store(r, C.subHead, ring.head);
+      taken += took;
     }
     this.next = (this.next + 1) % g.rings;
     return taken;
   }
 
-  private takeOne(r: number, ring: Ring): void {
+  /** Takes the slot at the ring's head; false when it is not settled yet (left for the next drain). */
+  private takeOne(r: number, ring: Ring): boolean {
     const off = subSlotOffset(this.o.geometry, r, ring.head);
     this.copy.set(this.bytes.subarray(off, off + SUB_SLOT_SIZE));
-    ring.head = (ring.head + 1) >>> 0;
     const expected = ring.expectedSeq;
+    const d = decodeSubmission(this.copy, expected);
+    if ("status" in d && d.status === Status.badChecksum) {
+      const now = performance.now();
+      if (ring.unsettledSince < 0) ring.unsettledSince = now;
+      if (now - ring.unsettledSince < SLOT_SETTLE_MS) return false;
+    }
+    ring.unsettledSince = -1;
+    ring.head = (ring.head + 1) >>> 0;
     ring.expectedSeq++;
     this.stats.submissions++;
     const gen = ring.generation;
-    const d = decodeSubmission(this.copy, expected);
-    if ("status" in d) return this.post(r, gen, { status: d.status, seq: d.seq, tag: d.tag, journalSeq: 0n, text: d.text });
+    if ("status" in d) {
+      this.post(r, gen, { status: d.status, seq: d.seq, tag: d.tag, journalSeq: 0n, text: d.text });
+      return true;
+    }
     const verdict = ctrmGate(d, this.o.weights, this.o.gate);
-    if (verdict.status !== Status.accepted) return this.post(r, gen, { status: verdict.status, seq: d.seq, tag: d.tag, journalSeq: 0n, text: verdict.text });
+    if (verdict.status !== Status.accepted) {
+      this.post(r, gen, { status: verdict.status, seq: d.seq, tag: d.tag, journalSeq: 0n, text: verdict.text });
+      return true;
+    }
     ring.inflight++;
     const done = (c: Completion) => {
       // Only this session's own count: the ring may have gone to a new session meanwhile.
@@ -204,6 +228,7 @@ export class EvolutionChannel {
       },
       () => done({ status: Status.journalFailed, seq: d.seq, tag: d.tag, journalSeq: 0n, text: "journal stopped: outcome unknown" }),
     );
+    return true;
   }
 
   /**

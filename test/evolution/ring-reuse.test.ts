@@ -4,9 +4,8 @@ import { fdatasync } from "node:fs";
 import { join } from "node:path";
 import { openEvolution } from "../../src/evolution/evolution.ts";
 import { F32Store } from "../../src/evolution/f32-store.ts";
-import { C, type Geometry, SUB_SLOT_SIZE, subSlotOffset } from "../../src/evolution/layout.ts";
-import { encodeSubmission } from "../../src/evolution/slot-codec.ts";
 import { removeDir, tempDir } from "./harness.ts";
+import { rawProducer } from "./raw-producer.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
@@ -17,45 +16,6 @@ async function until(cond: () => boolean, what: string, ms = 10_000): Promise<vo
     if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(2);
   }
-}
-
-/** A raw producer: writes submission slots and rings the doorbell; never consumes completions. */
-async function rawProducer(socket: string) {
-  let line = "";
-  const hello = Promise.withResolvers<any>();
-  const sock = await Bun.connect({
-    unix: socket,
-    socket: {
-      data(_s, d) {
-        if (line.includes("\n")) return;
-        line += d.toString();
-        if (line.includes("\n")) hello.resolve(JSON.parse(line.slice(0, line.indexOf("\n"))));
-      },
-    },
-  });
-  const h = await hello.promise;
-  const mem = Bun.mmap(h.path, { shared: true });
-  const v = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
-  const g: Geometry = { rings: v.getUint32(12, true), slots: v.getUint32(20, true) };
-  const base = 4096 + h.ring * v.getUint32(16, true);
-  const slot = new Uint8Array(SUB_SLOT_SIZE);
-  let seq = 0n;
-  let tail = 0;
-  return {
-    ring: h.ring as number,
-    /** Publishes `n` valid mutations (the ring must have room) and rings. */
-    submit(n: number) {
-      for (let i = 0; i < n; i++) {
-        encodeSubmission(slot, { tensor: "pixel.w", elementOffset: Number(seq % 4000n), values: Float32Array.from([0.25]), confidence: 0.9, seq, tag: seq });
-        mem.set(slot, subSlotOffset(g, h.ring, tail));
-        seq++;
-        tail = (tail + 1) >>> 0;
-      }
-      v.setUint32(base + C.subTail, tail, true);
-      sock.write("!");
-    },
-    close: () => sock.end(),
-  };
 }
 
 test("a ring handed to a new session never takes more submissions than its completion slots, even when the old session's completions land late", async () => {
