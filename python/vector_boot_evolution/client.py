@@ -16,6 +16,8 @@ HEADER_SIZE = 4096
 CONTROL_SIZE = 256
 SUB_SLOT_SIZE = 512
 CMP_SLOT_SIZE = 64
+# How long a completion whose checksum fails may take to settle before it is a protocol error.
+COMPLETION_SETTLE_S = 1.0
 MAX_NAME_BYTES = 64
 MAX_VALUES = 100
 SLOT_KIND_MUTATION = 1
@@ -93,6 +95,7 @@ class Client:
         self._seq = 0  # 64-bit position of the next submission since the session began
         self._pending = set()  # tags submitted and not yet completed
         self._done = {}
+        self._unsettled_since = None  # when the completion at cmp_head first failed its checksum
 
     # -- shared memory ---------------------------------------------------------------------------
     def _read_line(self):
@@ -175,9 +178,18 @@ class Client:
         while self.cmp_head != tail:
             off = self.base + CONTROL_SIZE + self.slots * SUB_SLOT_SIZE + (self.cmp_head & (self.slots - 1)) * CMP_SLOT_SIZE
             raw = self.mem[off:off + CMP_SLOT_SIZE]
-            self.cmp_head = (self.cmp_head + 1) & 0xFFFFFFFF
             if struct.unpack_from("<I", raw, 0)[0] != crc32c(raw[4:]):
-                continue  # cannot happen with an honest consumer
+                # Seen before its bytes (nothing orders our reads after the consumer's writes on a
+                # weakly ordered CPU): leave it at the head and read it again later. Only a
+                # completion that stays bad is a broken consumer.
+                now = time.monotonic()
+                if self._unsettled_since is None:
+                    self._unsettled_since = now
+                elif now - self._unsettled_since > COMPLETION_SETTLE_S:
+                    raise ChannelError("completion slot %d stays corrupt: the consumer broke the protocol" % self.cmp_head)
+                break
+            self._unsettled_since = None
+            self.cmp_head = (self.cmp_head + 1) & 0xFFFFFFFF
             status, _r, seq, tag, jseq, text = _CMP_FMT.unpack_from(raw, 4)
             c = Completion(tag, seq, status, jseq, text.split(b"\0", 1)[0].decode("ascii", "replace"))
             self._done[tag] = c

@@ -5,7 +5,7 @@ import { SLOT_SETTLE_MS } from "../../src/evolution/channel.ts";
 import { openEvolution } from "../../src/evolution/evolution.ts";
 import { F32Store } from "../../src/evolution/f32-store.ts";
 import { Status } from "../../src/evolution/reasons.ts";
-import { removeDir, tempDir } from "./harness.ts";
+import { removeDir, runPython, startConsumer, tempDir } from "./harness.ts";
 import { rawProducer } from "./raw-producer.ts";
 
 const dirs: string[] = [];
@@ -61,3 +61,46 @@ test("a slot whose bytes never become valid is answered BAD_CHECKSUM only after 
     await stop();
   }
 }, 30_000);
+
+test("the Python client leaves a completion whose checksum fails at the head and reads it again (not dropped); one that stays bad is an error", async () => {
+  const d = tempDir("vb-ordering-py-");
+  dirs.push(d);
+  const c = await startConsumer(join(d, "state"), join(d, "run"), ["--rings", "1", "--slots", "4"]);
+  try {
+    // The test plays the weakly ordered CPU: it flips a byte of the posted completion, as if the
+    // client saw cmp_tail before the slot's bytes, then puts it back.
+    const out = await runPython(
+      `
+import sys, time
+from vector_boot_evolution import Client, ChannelError
+from vector_boot_evolution import client as cl
+with Client(sys.argv[1], timeout=10) as c:
+    tag = c.submit("pixel.w", 7, [0.5], 0.9)
+    end = time.monotonic() + 10
+    while c._load(cl.CMP_TAIL) == c.cmp_head and time.monotonic() < end:
+        time.sleep(0.001)
+    off = c.base + cl.CONTROL_SIZE + c.slots * cl.SUB_SLOT_SIZE + (c.cmp_head & (c.slots - 1)) * cl.CMP_SLOT_SIZE
+    good = c.mem[off + 8]
+    c.mem[off + 8] = good ^ 0xFF
+    print("reaped while torn:", c._reap(), "head kept:", c.cmp_head == 0)
+    c.mem[off + 8] = good
+    print("reaped once settled:", c._reap(), c.wait(tag).status_name)
+    tag2 = c.submit("pixel.w", 8, [0.5], 0.9)
+    while c._load(cl.CMP_TAIL) == c.cmp_head and time.monotonic() < end:
+        time.sleep(0.001)
+    off = c.base + cl.CONTROL_SIZE + c.slots * cl.SUB_SLOT_SIZE + (c.cmp_head & (c.slots - 1)) * cl.CMP_SLOT_SIZE
+    c.mem[off + 8] ^= 0xFF
+    t0 = time.monotonic()
+    try:
+        c.wait(tag2, timeout=5)
+        print("stays bad: no error")
+    except ChannelError as e:
+        print("stays bad:", "stays corrupt" in str(e), round(time.monotonic() - t0, 1) >= cl.COMPLETION_SETTLE_S)
+`,
+      [c.socket],
+    );
+    expect(out).toEqual(["reaped while torn: 0 head kept: True", "reaped once settled: 1 ACCEPTED", "stays bad: True True"]);
+  } finally {
+    await c.kill();
+  }
+}, 60_000);
