@@ -1,10 +1,10 @@
 // Adapts the NeuralRuntime (src/neural) to the evolution consumer's weights interface.
 import { JournalError } from "../errors.ts";
 import type { NeuralRuntime } from "../neural/runtime.ts";
-import { ggufChunks } from "./gguf-chunks.ts";
+import { encodeModel } from "../neural/export.ts";
 import type { CheckpointableWeights, TensorInfo } from "./weights.ts";
 
-/** Produces the complete model as GGUF bytes with `extra` (u64) metadata added: the GGUF writer's job. */
+/** Produces the complete model as GGUF bytes with `extra` (u64) metadata added (src/gguf's one writer). */
 export type GgufExporter = (extra: Record<string, bigint>) => Uint8Array[];
 
 /** Exporter writing the runtime's current weights (private copies included) with the loaded file's metadata. */
@@ -15,7 +15,7 @@ export function runtimeGgufExporter(runtime: NeuralRuntime): GgufExporter {
     for (const [k, v] of Object.entries(extra)) md.set(k, { type: 10, value: v });
     // Snapshot: private (mutated) tensors are copied, base views are read-only and stay as they are.
     const tensors = m.weights.current().map((t) => (runtime.tensor(t.name)?.mutated ? { ...t, data: t.data.slice() } : t));
-    return [...ggufChunks(md, tensors, m.file.alignment)];
+    return [...encodeModel(md, tensors, m.file.alignment)];
   };
 }
 

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { openEvolution } from "../../src/evolution/evolution.ts";
-import { F32Store } from "../../src/evolution/f32-store.ts";
+import { F32Store } from "./f32-store.ts";
 import type { TensorInfo } from "../../src/evolution/weights.ts";
 import { setLogLevel } from "../../src/log.ts";
 

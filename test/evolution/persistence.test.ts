@@ -7,7 +7,7 @@ import { checkpointDirOf } from "../../src/evolution/persistence.ts";
 import { statusName } from "../../src/evolution/reasons.ts";
 import type { Mutation } from "../../src/evolution/slot-codec.ts";
 import { JournalError } from "../../src/errors.ts";
-import { F32Store } from "../../src/evolution/f32-store.ts";
+import { F32Store } from "./f32-store.ts";
 import { decodeMutationRecord } from "../../src/evolution/mutation-record.ts";
 import { RecordType } from "../../src/journal/format.ts";
 import { recoverJournal } from "../../src/journal/recovery.ts";

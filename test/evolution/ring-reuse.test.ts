@@ -3,7 +3,7 @@ import { afterAll, expect, test } from "bun:test";
 import { fdatasync } from "node:fs";
 import { join } from "node:path";
 import { openEvolution } from "../../src/evolution/evolution.ts";
-import { F32Store } from "../../src/evolution/f32-store.ts";
+import { F32Store } from "./f32-store.ts";
 import { removeDir, tempDir } from "./harness.ts";
 import { rawProducer } from "./raw-producer.ts";
 

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openEvolution } from "../../src/evolution/evolution.ts";
-import { ggufChunks } from "../../src/evolution/gguf-chunks.ts";
+import { writeGguf } from "../../src/gguf/writer.ts";
 import { statusName } from "../../src/evolution/reasons.ts";
 import { runtimeGgufExporter, runtimeWeights } from "../../src/evolution/runtime-weights.ts";
 import { readGguf } from "../../src/gguf/reader.ts";
@@ -18,7 +18,7 @@ afterAll(() => dirs.forEach(removeDir));
 function baseModel(dir: string, type: "F32" | "Q8_0"): string {
   const b = buildVectorland({ seed: 11, type });
   const path = join(dir, `base-${type}.gguf`);
-  writeFileSync(path, Buffer.concat([...ggufChunks(b.metadata, b.tensors)]));
+  writeFileSync(path, writeGguf({ metadata: b.metadata, tensors: b.tensors }));
   return path;
 }
 

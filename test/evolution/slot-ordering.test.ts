@@ -3,7 +3,7 @@ import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { SLOT_SETTLE_MS } from "../../src/evolution/channel.ts";
 import { openEvolution } from "../../src/evolution/evolution.ts";
-import { F32Store } from "../../src/evolution/f32-store.ts";
+import { F32Store } from "./f32-store.ts";
 import { Status } from "../../src/evolution/reasons.ts";
 import { removeDir, runPython, startConsumer, tempDir } from "./harness.ts";
 import { rawProducer } from "./raw-producer.ts";
