@@ -8,6 +8,7 @@ import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { serviceSnapshotSchema } from "../supervisor/service-snapshot.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
+import { withDeadline } from "../util/deadline.ts";
 
 const log = logger("boot");
 
@@ -36,15 +37,11 @@ export async function stopServices(supervisor: Supervisor, reaper: Reaper, grace
   // Bounded after SIGKILL: a process stuck in D state never exits, and must not hold the shutdown
   // (the longest grace period, then 5 s for SIGKILL to land).
   const boundMs = Math.max(graceMs, ...services.map((s) => s.grace_ms)) + 5_000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const done = await Promise.race([supervisor.stopAll().then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), boundMs)))]);
-    if (done) log.info("services stopped", { order: supervisor.stopLog.join(",") });
+    if ((await withDeadline(() => supervisor.stopAll(), boundMs)) === "done") log.info("services stopped", { order: supervisor.stopLog.join(",") });
     else log.error("services still hold processes after SIGKILL (uninterruptible?); going on", { waited_ms: boundMs, pids: supervisor.pids().join(",") });
   } catch (e) {
     log.error("stopping services failed", { error: describeError(e) });
-  } finally {
-    clearTimeout(timer);
   }
   await drainDescendants(reaper, { graceMs, killAll: pid1 });
 }

@@ -3,6 +3,7 @@ import { describeError } from "../errors.ts";
 import { disableKmsg, logger } from "../log.ts";
 import { reboot, syncBounded, type RebootMode } from "../sys/machine.ts";
 import { getpid } from "../sys/process.ts";
+import { withDeadline } from "../util/deadline.ts";
 import type { Boot, Phase, PhaseRun } from "./phase.ts";
 import type { ShutdownRequest } from "./shutdown-signals.ts";
 
@@ -15,17 +16,6 @@ export interface StartedPhase {
 
 /** The shutdown deadline (ms) for a config: shutdown_deadline_ms, default grace_ms + 10 s. */
 export const shutdownDeadlineMs = (c: { grace_ms: number; shutdown_deadline_ms?: number | undefined }): number => c.shutdown_deadline_ms ?? c.grace_ms + 10_000;
-
-/** Resolves to "done" or, when `ms` passes first, "timeout" (the work itself is abandoned, not cancelled). */
-async function bounded(work: () => Promise<void> | void, ms: number): Promise<"done" | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), Math.max(0, ms))));
-  try {
-    return await Promise.race([Promise.resolve().then(work).then(() => "done" as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Stops the started phases in reverse order. Past the deadline PID 1 stops waiting for what is left
@@ -46,7 +36,7 @@ export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: S
       continue;
     }
     let failed = false;
-    const r = await bounded(async () => {
+    const r = await withDeadline(async () => {
       try {
         await run.stop!();
       } catch (e) {

@@ -1,7 +1,8 @@
 // Model lineage: a state dir's journal and checkpoints belong to one base model (its SHA-256), never replayed onto another.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { JournalError } from "../errors.ts";
+import { fsyncDir, writeFileAtomic } from "../journal/fs-durable.ts";
 import { logger } from "../log.ts";
 
 const log = logger("evolution");
@@ -28,15 +29,6 @@ export function archivedLineages(stateDir: string): string[] {
     return readdirSync(join(stateDir, LINEAGES_DIR)).sort();
   } catch {
     return [];
-  }
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -81,10 +73,7 @@ export function selectLineage(stateDir: string, baseSha: string): LineageChoice 
       rmdirSync(own);
       fsyncDir(join(stateDir, LINEAGES_DIR));
     }
-    if (lineageOf(stateDir) !== baseSha) {
-      writeFileSync(join(stateDir, LINEAGE_FILE), `${baseSha}\n`, { mode: 0o600, flush: true });
-      fsyncDir(stateDir);
-    }
+    if (lineageOf(stateDir) !== baseSha) writeFileAtomic(join(stateDir, LINEAGE_FILE), [new TextEncoder().encode(`${baseSha}\n`)]);
     if (archived) log.warn("base model changed: the previous lineage is archived, not replayed", { archived: join(LINEAGES_DIR, archived), base: baseSha, resumed });
     else if (resumed) log.info("lineage resumed", { base: baseSha });
     return { archived, resumed };

@@ -3,19 +3,13 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { bootArgs } from "../pid1/boot-args.ts";
-import { shipped } from "../harness/artifact.ts";
+import { runShippedAsync } from "../harness/artifact.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
 
 afterEach(killLeftovers);
 
 /** Runs the shipped executable with ARGS, checkout hidden (async: the init runs meanwhile). */
-async function vb(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn(shipped(args), { stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => p.kill(9), 20_000);
-  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  clearTimeout(timer);
-  return { code, out, err };
-}
+const vb = (...args: string[]) => runShippedAsync(args);
 
 
 describe("operator commands against the real init", () => {

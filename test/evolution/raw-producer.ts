@@ -1,36 +1,21 @@
 // A raw TypeScript producer for in-process channel tests: writes slots itself (orderings a real client would not).
-import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, SUB_SLOT_SIZE, subSlotOffset } from "../../src/evolution/layout.ts";
+import { C, CMP_SLOT_SIZE, cmpSlotOffset, SUB_SLOT_SIZE, subSlotOffset } from "../../src/evolution/layout.ts";
 import { decodeCompletion, encodeSubmission } from "../../src/evolution/slot-codec.ts";
+import { openSession } from "./ts-producer.ts";
 
 /** A raw producer: writes submission slots and rings the doorbell; never consumes completions. */
 export async function rawProducer(socket: string) {
-  let line = "";
-  const hello = Promise.withResolvers<any>();
-  const sock = await Bun.connect({
-    unix: socket,
-    socket: {
-      data(_s, d) {
-        if (line.includes("\n")) return;
-        line += d.toString();
-        if (line.includes("\n")) hello.resolve(JSON.parse(line.slice(0, line.indexOf("\n"))));
-      },
-    },
-  });
-  const h = await hello.promise;
-  const mem = Bun.mmap(h.path, { shared: true });
-  const v = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
-  const g: Geometry = { rings: v.getUint32(12, true), slots: v.getUint32(20, true) };
-  const base = 4096 + h.ring * v.getUint32(16, true);
+  const { sock, ring, mem, v, g, base } = await openSession(socket);
   const slot = new Uint8Array(SUB_SLOT_SIZE);
   let seq = 0n;
   let tail = 0;
   return {
-    ring: h.ring as number,
+    ring,
     /** Publishes `n` valid mutations (the ring must have room) and rings. */
     submit(n: number) {
       for (let i = 0; i < n; i++) {
         encodeSubmission(slot, { tensor: "pixel.w", elementOffset: Number(seq % 4000n), values: Float32Array.from([0.25]), confidence: 0.9, seq, tag: seq });
-        mem.set(slot, subSlotOffset(g, h.ring, tail));
+        mem.set(slot, subSlotOffset(g, ring, tail));
         seq++;
         tail = (tail + 1) >>> 0;
       }
@@ -43,7 +28,7 @@ export async function rawProducer(socket: string) {
      */
     async submitTailFirst(delayMs: number | null) {
       encodeSubmission(slot, { tensor: "pixel.w", elementOffset: Number(seq % 4000n), values: Float32Array.from([0.5]), confidence: 0.9, seq, tag: seq });
-      const at = subSlotOffset(g, h.ring, tail);
+      const at = subSlotOffset(g, ring, tail);
       mem.fill(0, at, at + SUB_SLOT_SIZE);
       seq++;
       tail = (tail + 1) >>> 0;
@@ -59,7 +44,7 @@ export async function rawProducer(socket: string) {
       const out: { status: number; tag: bigint }[] = [];
       const ct = v.getUint32(base + C.cmpTail, true);
       for (let i = 0; i < ct; i++) {
-        const o = cmpSlotOffset(g, h.ring, i);
+        const o = cmpSlotOffset(g, ring, i);
         const c = decodeCompletion(mem.subarray(o, o + CMP_SLOT_SIZE));
         if (c) out.push({ status: c.status, tag: c.tag });
       }

@@ -5,18 +5,12 @@ import { join } from "node:path";
 import { openEvolution } from "../../src/evolution/evolution.ts";
 import { F32Store } from "./f32-store.ts";
 import { removeDir, tempDir } from "./harness.ts";
+import { waitFor } from "../harness/wait.ts";
 import { rawProducer } from "./raw-producer.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
 
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(2);
-  }
-}
 
 test("a ring handed to a new session never takes more submissions than its completion slots, even when the old session's completions land late", async () => {
   const d = tempDir("vb-ring-reuse-");
@@ -41,17 +35,17 @@ test("a ring handed to a new session never takes more submissions than its compl
     // Session A fills the ring; its 4 records wait for the held fsync. Then A goes away.
     const a = await rawProducer(evo.socketPath);
     a.submit(4);
-    await until(() => evo.stats().submissions === 4 && held.length === 1, "A's batch at the fsync");
+    await waitFor(() => evo.stats().submissions === 4 && held.length === 1, 10_000, "A's batch at the fsync");
     a.close();
-    await until(() => evo.stats().sessions === 0, "A's session to close");
+    await waitFor(() => evo.stats().sessions === 0, 10_000, "A's session to close");
     // Session B gets the same ring and fills it too (its records queue behind A's batch).
     const b = await rawProducer(evo.socketPath);
     expect(b.ring).toBe(0);
     b.submit(4);
-    await until(() => evo.stats().submissions === 8, "B's 4 submissions taken");
+    await waitFor(() => evo.stats().submissions === 8, 10_000, "B's 4 submissions taken");
     // A's batch becomes durable: its completions are for a session that is gone (dropped).
     held.shift()!();
-    await until(() => evo.stats().completionsDropped === 4 && held.length === 1, "A's completions dropped, B's batch at the fsync");
+    await waitFor(() => evo.stats().completionsDropped === 4 && held.length === 1, 10_000, "A's completions dropped, B's batch at the fsync");
     // B publishes 4 more while its first 4 still await their completions: the ring has no
     // completion slot left for them, so none may be taken.
     b.submit(4);
@@ -63,7 +57,7 @@ test("a ring handed to a new session never takes more submissions than its compl
     // Once B's batch is durable its completions free the ring... for B to consume; the rest waits.
     hold = false;
     held.shift()!();
-    await until(() => evo.stats().accepted === 8, "A's and B's first batches acknowledged");
+    await waitFor(() => evo.stats().accepted === 8, 10_000, "A's and B's first batches acknowledged");
     expect(evo.stats().completionsDropped).toBe(4);
     b.close();
   } finally {

@@ -6,18 +6,12 @@ import { openEvolution } from "../../src/evolution/evolution.ts";
 import { F32Store } from "./f32-store.ts";
 import { Status } from "../../src/evolution/reasons.ts";
 import { removeDir, runPython, startConsumer, tempDir } from "./harness.ts";
+import { waitFor } from "../harness/wait.ts";
 import { rawProducer } from "./raw-producer.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
 
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(2);
-  }
-}
 
 async function channel() {
   const d = tempDir("vb-ordering-");
@@ -35,7 +29,7 @@ test("a slot whose bytes arrive after its tail is retried, then accepted (no BAD
     // The bytes come 25 ms after the tail: well inside the settle time (which must allow it).
     expect(SLOT_SETTLE_MS).toBeGreaterThan(50);
     await p.submitTailFirst(25);
-    await until(() => p.completions().length === 1, "the completion");
+    await waitFor(() => p.completions().length === 1, 10_000, "the completion");
     expect(p.completions()).toEqual([{ status: Status.accepted, tag: 0n }]);
     expect(evo.stats().rejected).toEqual({});
     p.close();
@@ -50,11 +44,11 @@ test("a slot whose bytes never become valid is answered BAD_CHECKSUM only after 
     const p = await rawProducer(evo.socketPath);
     const t0 = performance.now();
     await p.submitTailFirst(null);
-    await until(() => p.completions().length === 1, "the rejection");
+    await waitFor(() => p.completions().length === 1, 10_000, "the rejection");
     expect(performance.now() - t0).toBeGreaterThanOrEqual(SLOT_SETTLE_MS);
     expect(p.completions()[0]!.status).toBe(Status.badChecksum);
     p.submit(1);
-    await until(() => p.completions().length === 2, "the next completion");
+    await waitFor(() => p.completions().length === 2, 10_000, "the next completion");
     expect(p.completions()[1]).toEqual({ status: Status.accepted, tag: 1n });
     p.close();
   } finally {

@@ -2,7 +2,8 @@
 import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, SUB_SLOT_SIZE, subSlotOffset } from "../../src/evolution/layout.ts";
 import { type Completion, decodeCompletion, encodeSubmission, type Mutation } from "../../src/evolution/slot-codec.ts";
 
-export async function tsProducer(socket: string) {
+/** A producer session: connected, hello read (bounded), the channel memory mapped, this ring's geometry. */
+export async function openSession(socket: string) {
   let buf = "";
   let resolveHello: (h: any) => void;
   const hello = new Promise<any>((r) => (resolveHello = r));
@@ -21,6 +22,11 @@ export async function tsProducer(socket: string) {
   const v = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
   const g: Geometry = { rings: v.getUint32(12, true), slots: v.getUint32(20, true) };
   const base = 4096 + h.ring * v.getUint32(16, true);
+  return { sock, ring: h.ring as number, mem, v, g, base };
+}
+
+export async function tsProducer(socket: string) {
+  const { sock, ring, mem, v, g, base } = await openSession(socket);
   let seq = 0n;
   let tail = 0;
   let cmpHead = 0;
@@ -34,7 +40,7 @@ export async function tsProducer(socket: string) {
         const chunk = muts.slice(i, i + g.slots);
         for (const m of chunk) {
           encodeSubmission(slot, { ...m, seq, tag: seq });
-          mem.set(slot, subSlotOffset(g, h.ring, tail));
+          mem.set(slot, subSlotOffset(g, ring, tail));
           seq++;
           tail = (tail + 1) >>> 0;
         }
@@ -44,7 +50,7 @@ export async function tsProducer(socket: string) {
           if (Date.now() > end) throw new Error("timed out waiting for completions");
           const ct = v.getUint32(base + C.cmpTail, true);
           while (cmpHead !== ct) {
-            const o = cmpSlotOffset(g, h.ring, cmpHead);
+            const o = cmpSlotOffset(g, ring, cmpHead);
             out.push(decodeCompletion(mem.subarray(o, o + CMP_SLOT_SIZE))!);
             cmpHead = (cmpHead + 1) >>> 0;
           }

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { shipped } from "../harness/artifact.ts";
+import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
 import { childrenOf, killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
 
@@ -36,13 +36,7 @@ function passwdGid(uid: number): number {
   return Number(line.split(":")[3]);
 }
 
-async function vb(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn(shipped(args), { stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => p.kill(9), 20_000);
-  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  clearTimeout(timer);
-  return { code, out, err };
-}
+const vb = (...args: string[]) => runShippedAsync(args);
 
 describe("a service with a uid and no gid", () => {
   test("ran with gid 0 (the init's own): it now runs with the user's primary group from /etc/passwd and no supplementary groups, as PID 1 and as a subreaper", async () => {

@@ -85,3 +85,12 @@ export function spawnShipped(args: string[], opts: { env?: Record<string, string
     env: { ...process.env, NO_COLOR: "1", ...opts.env },
   });
 }
+
+/** Runs the shipped executable to completion without blocking this event loop (an init under test keeps running); SIGKILLed after `timeoutMs`. */
+export async function runShippedAsync(args: string[], timeoutMs = 20_000): Promise<{ code: number; out: string; err: string }> {
+  const p = Bun.spawn(shipped(args), { stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => p.kill(9), timeoutMs);
+  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  clearTimeout(timer);
+  return { code, out, err };
+}

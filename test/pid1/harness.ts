@@ -2,8 +2,9 @@
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exe, root, shipped, shippedDir, shippedPython, tempDir } from "../harness/artifact.ts";
+import { waitFor } from "../harness/wait.ts";
 
-export { exe, root, shippedPython, tempDir };
+export { exe, root, shippedPython, tempDir, waitFor };
 
 export function writeJson(dir: string, name: string, value: unknown): string {
   const p = join(dir, name);
@@ -91,16 +92,6 @@ export function childrenOf(pid: number): number[] {
     /* gone */
   }
   return out;
-}
-
-/** Waits until `text()` contains `needle` (bounded). */
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (performance.now() < end) {
-    if (cond()) return;
-    await Bun.sleep(10);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 export const sleep = (ms: number) => Bun.sleep(ms);

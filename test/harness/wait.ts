@@ -1,0 +1,9 @@
+// Waiting on a condition in tests: polled, bounded, the timeout names what was awaited.
+export async function waitFor(cond: () => boolean, timeoutMs: number, what: string, pollMs = 10): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (performance.now() < end) {
+    if (cond()) return;
+    await Bun.sleep(pollMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
