@@ -28,7 +28,7 @@ STATUS_NAMES = {
     0: "ACCEPTED", 1: "BAD_CHECKSUM", 2: "BAD_SEQUENCE", 3: "BAD_KIND", 4: "BAD_LENGTH",
     5: "LOW_CONFIDENCE", 6: "UNKNOWN_TENSOR", 7: "PROTECTED_TENSOR", 8: "OUT_OF_RANGE",
     9: "NON_FINITE", 10: "MAGNITUDE", 11: "UNSUPPORTED_DTYPE", 12: "JOURNAL_FAILED",
-    13: "BAD_NAME", 14: "APPLY_FAILED",
+    13: "BAD_NAME", 14: "APPLY_FAILED", 15: "SAFETY",
 }
 
 _SUB_HEAD_FMT = struct.Struct("<IQQQdHHB3x")  # kind, seq, tag, element offset, confidence, name len, count, value type

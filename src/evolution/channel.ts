@@ -4,10 +4,11 @@ import type { Journal } from "../journal/journal.ts";
 import { RecordType } from "../journal/format.ts";
 import { logger } from "../log.ts";
 import { closeFd, createSealedMemfd, mapShared, type SharedMapping } from "../sys/evolution.ts";
-import { type GateConfig, ctrmGate } from "./ctrm-gate.ts";
+import { type GateConfig, type GateVerdict, ctrmGate } from "./ctrm-gate.ts";
 import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, regionSize, ringOffset, SUB_SLOT_SIZE, subSlotOffset, writeHeader } from "./layout.ts";
 import { encodeMutationRecord } from "./mutation-record.ts";
 import { Status, statusName } from "./reasons.ts";
+import { SafetyGate, type SafetyStats } from "./safety-gate.ts";
 import { type Completion, decodeSubmission, encodeCompletion, type Mutation } from "./slot-codec.ts";
 import type { MutableWeights } from "./weights.ts";
 
@@ -43,6 +44,8 @@ export interface ChannelStats {
   completionsDropped: number;
   applied: number;
   appliedSeq: number;
+  /** The safety rule of the gate (cortex mutations evaluated on the model's safety cases). */
+  safety: SafetyStats;
 }
 
 export interface ChannelOptions {
@@ -67,9 +70,12 @@ export class EvolutionChannel {
   private dirty = new Set<number>();
   private notifyQueued = false;
   private closed = false;
-  readonly stats: ChannelStats = { submissions: 0, accepted: 0, rejected: {}, protocolErrors: 0, completionsDropped: 0, applied: 0, appliedSeq: 0 };
+  private readonly safety: SafetyGate;
+  readonly stats: ChannelStats;
 
   constructor(private readonly o: ChannelOptions) {
+    this.safety = new SafetyGate(o.weights);
+    this.stats = { submissions: 0, accepted: 0, rejected: {}, protocolErrors: 0, completionsDropped: 0, applied: 0, appliedSeq: 0, safety: this.safety.stats };
     const g = o.geometry;
     if (g.rings < 1 || g.rings > 64 || g.slots < 2 || g.slots > 4096 || (g.slots & (g.slots - 1)) !== 0) {
       throw new JournalError(`bad channel geometry ${JSON.stringify(g)}`);
@@ -201,13 +207,15 @@ export class EvolutionChannel {
       this.post(r, gen, { status: d.status, seq: d.seq, tag: d.tag, journalSeq: 0n, text: d.text });
       return true;
     }
-    const verdict = ctrmGate(d, this.o.weights, this.o.gate);
+    const verdict = this.judge(d);
     if (verdict.status !== Status.accepted) {
       this.post(r, gen, { status: verdict.status, seq: d.seq, tag: d.tag, journalSeq: 0n, text: verdict.text });
       return true;
     }
+    const ticket = verdict.ticket;
     ring.inflight++;
     const done = (c: Completion) => {
+      if (ticket) this.safety.settle();
       // Only this session's own count: the ring may have gone to a new session meanwhile.
       if (ring.generation === gen) ring.inflight = Math.max(0, ring.inflight - 1);
       this.post(r, gen, c);
@@ -240,27 +248,39 @@ export class EvolutionChannel {
     const named = (status: number, journalSeq: number, text: string) => ({ status, statusName: statusName[status] ?? String(status), journalSeq, text });
     if (this.closed) return Promise.resolve(named(Status.journalFailed, 0, "evolution is closed"));
     this.stats.submissions++;
-    const verdict = ctrmGate(m, this.o.weights, this.o.gate);
+    const verdict = this.judge(m);
     if (verdict.status !== Status.accepted) {
       const n = statusName[verdict.status] ?? String(verdict.status);
       this.stats.rejected[n] = (this.stats.rejected[n] ?? 0) + 1;
       return Promise.resolve(named(verdict.status, 0, verdict.text));
     }
+    const settle = <T>(v: T): T => {
+      if (verdict.ticket) this.safety.settle();
+      return v;
+    };
     return this.o.journal.append(RecordType.mutation, encodeMutationRecord(m)).then(
       (jseq) => {
         try {
           this.o.weights.applyMutation(m.tensor, m.elementOffset, m.values);
         } catch (err) {
           log.error("journaled mutation failed to apply", { tensor: m.tensor, seq: jseq, err: String(err) });
-          return named(Status.applyFailed, jseq, "apply failed");
+          return settle(named(Status.applyFailed, jseq, "apply failed"));
         }
         this.stats.applied++;
         this.stats.accepted++;
         this.stats.appliedSeq = jseq;
-        return named(Status.accepted, jseq, "");
+        return settle(named(Status.accepted, jseq, ""));
       },
-      () => named(Status.journalFailed, 0, "journal stopped: outcome unknown"),
+      () => settle(named(Status.journalFailed, 0, "journal stopped: outcome unknown")),
     );
+  }
+
+  /** The CTRM gate's rules, then (cortex tensors of a model with safety cases) the safety cases. */
+  private judge(m: Mutation): GateVerdict & { ticket: boolean } {
+    const verdict = ctrmGate(m, this.o.weights, this.o.gate);
+    if (verdict.status !== Status.accepted) return { ...verdict, ticket: false };
+    const s = this.safety.admit(m);
+    return { ...s.verdict, ticket: s.ticket };
   }
 
   /** Unmaps and closes the memfd (sessions must be gone). */

@@ -117,6 +117,7 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
   weights ??= await opts.loadWeights(null);
   const replay = replayMutations(records, covered, weights);
   log.info("weights ready", { checkpoint: bootCheckpoint ?? "base", replayed: replay.applied, skipped: replay.skipped, nextSeq: journal.nextSeq });
+  logSafetyCases(weights);
   let lastCheckpoint: CheckpointRecord | null = checkpointRecords(records).find((c) => c.file === bootCheckpoint?.split("/").at(-1)) ?? null;
 
   let server: SessionServer | null = null;
@@ -180,6 +181,7 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
     stats: () => ({
       ...channel.stats,
       rejected: { ...channel.stats.rejected },
+      safety: { ...channel.stats.safety },
       journalNextSeq: journal.nextSeq,
       journalDurableSeq: journal.durableSeq,
       journalBatches: journal.stats.batches,
@@ -199,4 +201,16 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
       lock.release();
     },
   };
+}
+
+/** Once at boot: whether cortex mutations are evaluated on safety cases, and whether the weights pass them now. */
+function logSafetyCases(weights: CheckpointableWeights): void {
+  const safety = weights.safety;
+  if (!safety) {
+    log.info("no safety cases in this model: cortex mutations pass the CTRM gate's other rules only");
+    return;
+  }
+  const failure = safety.evaluate();
+  if (failure) log.error("the weights fail one of their safety cases: a cortex mutation is accepted only if every case holds after it", { failure: failure.text });
+  else log.info("safety cases hold", { cases: safety.cases });
 }

@@ -16,6 +16,7 @@ export const Status = {
   journalFailed: 12,
   badName: 13,
   applyFailed: 14,
+  safety: 15,
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 
@@ -36,4 +37,5 @@ export const statusName: Record<number, string> = {
   12: "JOURNAL_FAILED",
   13: "BAD_NAME",
   14: "APPLY_FAILED",
+  15: "SAFETY",
 };

@@ -2,7 +2,8 @@
 import { JournalError } from "../errors.ts";
 import type { NeuralRuntime } from "../neural/runtime.ts";
 import { encodeModel } from "../neural/export.ts";
-import type { CheckpointableWeights, TensorInfo } from "./weights.ts";
+import { describeFailure } from "../neural/safety-cases.ts";
+import type { CheckpointableWeights, SafetyEvaluator, TensorInfo } from "./weights.ts";
 
 /** Produces the complete model as GGUF bytes with `extra` (u64) metadata added (src/gguf's one writer). */
 export type GgufExporter = (extra: Record<string, bigint>) => Uint8Array[];
@@ -26,7 +27,25 @@ export function runtimeGgufExporter(runtime: NeuralRuntime): GgufExporter {
  * alone carries every mutation).
  */
 export function runtimeWeights(runtime: NeuralRuntime, exportGguf?: GgufExporter): CheckpointableWeights {
+  let cached: { probe: object; evaluator: SafetyEvaluator } | null = null;
   return {
+    get safety(): SafetyEvaluator | null {
+      const probe = runtime.safetyProbe();
+      if (!probe) return null;
+      if (cached?.probe !== probe) {
+        const evaluator: SafetyEvaluator = {
+          cases: probe.cases.names.length,
+          guards: (t) => probe.guards(t),
+          scratch: (t, o, v, from) => probe.scratch(t, o, v, from),
+          evaluate(overrides) {
+            const f = probe.evaluate(overrides);
+            return f && { caseName: f.caseName, text: describeFailure(f) };
+          },
+        };
+        cached = { probe, evaluator };
+      }
+      return cached.evaluator;
+    },
     tensorInfo(name: string): TensorInfo | undefined {
       const d = runtime.tensor(name);
       return d ? { type: d.typeName, nElements: d.elements } : undefined;

@@ -6,8 +6,25 @@ export interface TensorInfo {
   nElements: number;
 }
 
+/**
+ * The model's safety cases as the CTRM gate evaluates them (the NeuralRuntime's SafetyProbe). Tensor
+ * bytes are scratch copies: evaluating never touches the live weights.
+ */
+export interface SafetyEvaluator {
+  /** Number of safety cases. */
+  readonly cases: number;
+  /** Whether a mutation of `tensor` can change an interrupt (only those are evaluated). */
+  guards(tensor: string): boolean;
+  /** The tensor's bytes with the mutation written over `from` (default: the live bytes), in a fresh copy. */
+  scratch(tensor: string, elementOffset: number, values: Float32Array, from?: Uint8Array): Uint8Array;
+  /** Runs the cases with `overrides` in place of the live tensors: the first failure, or null. */
+  evaluate(overrides?: ReadonlyMap<string, Uint8Array>): { caseName: string; text: string } | null;
+}
+
 /** Implemented by the NeuralRuntime (src/neural) and by the stand-in store used in tests. */
 export interface MutableWeights {
+  /** The safety cases of the loaded model; null or absent: the model carries none (no safety check). */
+  readonly safety?: SafetyEvaluator | null;
   tensorInfo(name: string): TensorInfo | undefined;
   /**
    * Writes `values` into tensor `name` from element `elementOffset`, on a private copy of the

@@ -1,4 +1,5 @@
 // Neural interrupts: each cortex score against its kernel.* threshold with hysteresis (raise/clear edges).
+import { nextInterruptState } from "../neural/interrupt-rule.ts";
 
 export interface InterruptEdge {
   index: number;
@@ -9,7 +10,8 @@ export interface InterruptEdge {
 
 /**
  * Interrupt i is raised when score >= threshold[i] and cleared when score < threshold[i] -
- * hysteresis[i]; in between it keeps its state. A non-finite score never raises and clears.
+ * hysteresis[i]; in between it keeps its state. A non-finite score never raises and clears. The rule
+ * is `nextInterruptState` (src/neural/interrupt-rule.ts), the one the CTRM gate's safety cases use.
  */
 export class InterruptBank {
   readonly active: Uint8Array;
@@ -34,12 +36,13 @@ export class InterruptBank {
     for (let i = 0; i < this.names.length; i++) {
       const s = scores[i]!;
       const on = this.active[i] === 1;
-      if (!on && s >= this.thresholds[i]!) {
+      const next = nextInterruptState(on, s, this.thresholds[i]!, this.hysteresis[i]!);
+      if (!on && next) {
         this.active[i] = 1;
         this.raisedAt[i] = nowMs;
         this.counts[i]!++;
         this.edges.push({ index: i, name: this.names[i]!, kind: "raised", score: s });
-      } else if (on && !(s >= this.thresholds[i]! - this.hysteresis[i]!)) {
+      } else if (on && !next) {
         this.active[i] = 0;
         this.edges.push({ index: i, name: this.names[i]!, kind: "cleared", score: s });
       }

@@ -19,6 +19,7 @@ export const Keys = {
   inputScale: "vectorland.pixel.input_scale", // f32: channel value (0..255) * scale = input
   cortexInputLayout: "vectorland.cortex.input_layout", // string[cortex input width]: hw.mmio field per input
   cortexOutputNames: "vectorland.cortex.output_names", // string[cortex output width]: interrupt per output
+  ctrmCaseNames: "vectorland.ctrm.case_names", // string[n_cases], optional: name of each safety case
 } as const;
 
 export type HeadName = "pixel" | "cortex";
@@ -32,6 +33,8 @@ export const TensorNames = {
   hysteresis: "kernel.cortex.hysteresis", // [n_out] >= 0; the interrupt clears below threshold - hysteresis
   inputMin: "kernel.cortex.input_min", // [n_in] the cortex input is clamped to [input_min, input_max]
   inputMax: "kernel.cortex.input_max", // [n_in]
+  ctrmCases: "kernel.ctrm.cases", // [n_in, n_cases], optional: cortex input vector of each safety case
+  ctrmExpect: "kernel.ctrm.expect", // [n_out, n_cases], optional: Expect code per interrupt and case
 } as const;
 
 /** Tensors whose names start with this are safety-critical: never mutated at run time. */
@@ -67,6 +70,8 @@ export interface VectorlandSpec {
   readonly modelName: string;
   readonly pixel: HeadSpec & { readonly maxPixels: number; readonly inputScale: number };
   readonly cortex: HeadSpec & { readonly inputLayout: readonly string[]; readonly outputNames: readonly string[] };
+  /** Names of the model's safety cases (`kernel.ctrm.*`); null: the model carries none. */
+  readonly ctrmCaseNames: readonly string[] | null;
 }
 
 const u32 = z.union([z.number(), z.bigint()]).transform((v, ctx) => {
@@ -163,10 +168,23 @@ export function parseVectorland(src: ModelParts): VectorlandSpec {
   checkTensor(byName, TensorNames.hysteresis, [nOut], "interrupt hysteresis");
   checkTensor(byName, TensorNames.inputMin, [nIn], "cortex input lower limits");
   checkTensor(byName, TensorNames.inputMax, [nIn], "cortex input upper limits");
+  const ctrmCaseNames = parseCtrm(md, byName, nIn, nOut);
   for (const name of byName.keys()) {
     const known = name.startsWith("pixel.") || name.startsWith("cortex.") || name.startsWith(EXTRA_PREFIX) || Object.values(TensorNames).includes(name as never);
     if (!known) throw new ModelError(`vectorland model: tensor ${name} belongs to no part of the architecture (pixel.*, cortex.*, kernel.cortex.*, extra.*)`);
   }
-  return { modelName, pixel: { ...pixel, maxPixels, inputScale }, cortex: { ...cortex, inputLayout, outputNames } };
+  return { modelName, pixel: { ...pixel, maxPixels, inputScale }, cortex: { ...cortex, inputLayout, outputNames }, ctrmCaseNames };
+}
+
+/** The optional safety cases: all three parts (names, inputs, expectations) or none. */
+function parseCtrm(md: ReadonlyMap<string, unknown>, byName: Map<string, ModelTensorInfo>, nIn: number, nOut: number): string[] | null {
+  const parts = [md.has(Keys.ctrmCaseNames), byName.has(TensorNames.ctrmCases), byName.has(TensorNames.ctrmExpect)];
+  if (parts.every((p) => !p)) return null;
+  if (!parts.every((p) => p)) throw new ModelError(`vectorland model: safety cases need all of ${Keys.ctrmCaseNames}, ${TensorNames.ctrmCases} and ${TensorNames.ctrmExpect}`);
+  const names = meta(md, Keys.ctrmCaseNames, arrayOf(fieldName))!;
+  if (names.length < 1 || new Set(names).size !== names.length) throw new ModelError(`vectorland model: ${Keys.ctrmCaseNames} must name at least one case, each once`);
+  checkTensor(byName, TensorNames.ctrmCases, [nIn, names.length], "safety case inputs");
+  checkTensor(byName, TensorNames.ctrmExpect, [nOut, names.length], "safety case expectations");
+  return names;
 }
 

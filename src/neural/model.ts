@@ -4,6 +4,7 @@ import { type GgufFile, readGguf } from "../gguf/index.ts";
 import { type ModelParts, parseVectorland, TensorNames, type VectorlandSpec } from "./architecture.ts";
 import { Head } from "./head.ts";
 import { quantizeBlocks } from "./quantizer.ts";
+import { readSafetyCases, type SafetyCases } from "./safety-cases.ts";
 import { WeightStore } from "./weights.ts";
 
 /** The safety-critical parameters of the cortex head (copies: the model's own stay immutable). */
@@ -27,6 +28,18 @@ export interface LoadedModel {
   readonly pixel: Head;
   readonly cortex: Head;
   readonly kernel: KernelParameters;
+  /** The model's safety cases (`kernel.ctrm.*`), or null when it carries none. */
+  readonly safety: SafetyCases | null;
+}
+
+/** Clamps a cortex input to the kernel limits into `out` (NaN becomes the lower limit): what the head sees. */
+export function clampCortexInput(k: KernelParameters, input: Float32Array, out: Float32Array): void {
+  const lo = k.inputMin;
+  const hi = k.inputMax;
+  for (let i = 0; i < out.length; i++) {
+    const v = input[i]!;
+    out[i] = v >= lo[i]! ? (v <= hi[i]! ? v : hi[i]!) : lo[i]!;
+  }
 }
 
 function checkKernel(k: KernelParameters): void {
@@ -69,8 +82,13 @@ export function assembleModel(src: ModelParts): Omit<LoadedModel, "file"> {
     inputMax: weights.vector(TensorNames.inputMax).slice(),
   };
   checkKernel(kernel);
+  const nIn = spec.cortex.widths[0]!;
+  const nOut = kernel.outputNames.length;
+  const safety = spec.ctrmCaseNames
+    ? readSafetyCases(spec.ctrmCaseNames, weights.vector(TensorNames.ctrmCases).slice(), weights.vector(TensorNames.ctrmExpect), nIn, nOut)
+    : null;
   // Decode every bias and prepare every matrix now, so nothing can fail at first use.
   const pixel = new Head(spec.pixel, weights);
   const cortex = new Head(spec.cortex, weights);
-  return { spec, weights, pixel, cortex, kernel };
+  return { spec, weights, pixel, cortex, kernel, safety };
 }

@@ -7,8 +7,9 @@ import { encodeModel } from "./export.ts";
 import type { MatvecPool } from "./matvec-pool.ts";
 import { startPool } from "./runtime-workers.ts";
 import type { MappedModel, ModelInfo, ModelInput, PixelResult, RuntimeOptions, RuntimeStats } from "./runtime-types.ts";
-import { type KernelParameters, type LoadedModel, loadModel } from "./model.ts";
+import { clampCortexInput, type KernelParameters, type LoadedModel, loadModel } from "./model.ts";
 import { encodePixels, type PixelInput } from "./pixel-input.ts";
+import { SafetyProbe } from "./safety-probe.ts";
 import type { TensorDescription } from "./weights.ts";
 
 const log = logger("neural");
@@ -22,6 +23,7 @@ interface Loaded {
   mappedBytes: number;
   pixelInput: Float32Array;
   cortexInput: Float32Array;
+  probe: SafetyProbe | null | undefined;
 }
 
 export class NeuralRuntime {
@@ -114,6 +116,7 @@ export class NeuralRuntime {
       mappedBytes: fromFile || unmap ? bytes.byteLength : 0,
       pixelInput: new Float32Array(s.pixel.widths[0]!),
       cortexInput: new Float32Array(s.cortex.widths[0]!),
+      probe: undefined,
     };
     const ms = performance.now() - t0;
     this.stats.loads++;
@@ -225,13 +228,7 @@ export class NeuralRuntime {
     const x = c.cortexInput;
     const n = x.length;
     if (input.length !== n) throw new InputError(`cortex input has ${input.length} values, the model's layout has ${n}`);
-    const k = c.model.kernel;
-    const lo = k.inputMin;
-    const hi = k.inputMax;
-    for (let i = 0; i < n; i++) {
-      const v = input[i]!;
-      x[i] = v >= lo[i]! ? (v <= hi[i]! ? v : hi[i]!) : lo[i]!;
-    }
+    clampCortexInput(c.model.kernel, input, x);
     const out = c.model.cortex.forward(x);
     this.stats.cortexRuns++;
     this.stats.cortexMs += performance.now() - t0;
@@ -247,6 +244,16 @@ export class NeuralRuntime {
   kernelParameters(): KernelParameters {
     const k = this.need().model.kernel;
     return { ...k, thresholds: k.thresholds.slice(), hysteresis: k.hysteresis.slice(), inputMin: k.inputMin.slice(), inputMax: k.inputMax.slice() };
+  }
+
+  /**
+   * The loaded model's safety cases as the CTRM gate evaluates them (scratch copies of mutated
+   * tensors, never the live weights), or null when the model carries no `kernel.ctrm.*` cases.
+   */
+  safetyProbe(): SafetyProbe | null {
+    const c = this.need();
+    if (c.probe === undefined) c.probe = c.model.safety ? new SafetyProbe({ ...c.model, safety: c.model.safety }) : null;
+    return c.probe;
   }
 
   /** Names of every tensor in the model. */

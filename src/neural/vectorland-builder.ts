@@ -7,7 +7,11 @@ import { ARCHITECTURE, type HeadName, Keys, SPEC_VERSION, TensorNames } from "./
 import { encodeElements } from "./codec.ts";
 import { type CortexInput, defaultCortexInputs, defaultInterrupts, type InterruptSpec } from "./default-cortex.ts";
 import { KernelType, rowBytes } from "./matvec.ts";
+import { assembleModel } from "./model.ts";
 import { quantizeBlocks } from "./quantizer.ts";
+import { designSafetyCases } from "./safety-case-design.ts";
+import { describeFailure } from "./safety-cases.ts";
+import { SafetyProbe } from "./safety-probe.ts";
 
 export type WeightTypeName = "F32" | "F16" | "BF16" | "Q8_0" | "Q4_0";
 export const weightTypes: Record<WeightTypeName, number> = { F32: 0, F16: 1, BF16: 30, Q8_0: 8, Q4_0: 2 };
@@ -26,6 +30,8 @@ export interface BuildOptions {
   interrupts?: readonly InterruptSpec[];
   /** Adds an `extra.padding` F32 tensor of this many MiB (pseudo-random, incompressible). */
   padMib?: number;
+  /** Safety cases (`kernel.ctrm.*`) derived from the cortex design (default true; false: a model without cases). */
+  safetyCases?: boolean;
 }
 
 export interface BuiltTensor {
@@ -141,6 +147,13 @@ export function buildVectorland(opts: BuildOptions = {}): BuiltModel {
   vec(TensorNames.hysteresis, ints.map((k) => k.hysteresis));
   vec(TensorNames.inputMin, cInputs.map((c) => c.min));
   vec(TensorNames.inputMax, cInputs.map((c) => c.max));
+  if (opts.safetyCases !== false) {
+    const cases = designSafetyCases(cInputs, ints);
+    const n = cases.names.length;
+    md.set(Keys.ctrmCaseNames, gv.strs(cases.names));
+    tensors.push({ name: TensorNames.ctrmCases, type: 0, ne: [cInputs.length, n], data: encode(0, cases.inputs, [cInputs.length, n]) });
+    tensors.push({ name: TensorNames.ctrmExpect, type: 0, ne: [ints.length, n], data: encode(0, cases.expect, [ints.length, n]) });
+  }
 
   if (opts.padMib) {
     const n = Math.round(opts.padMib * 262144);
@@ -154,5 +167,13 @@ export function buildVectorland(opts: BuildOptions = {}): BuiltModel {
     }
     tensors.push({ name: "extra.padding", type: 0, ne: [n], data: new Uint8Array(u.buffer) });
   }
+  if (opts.safetyCases !== false) checkOwnCases(md, tensors);
   return { metadata: md, tensors };
+}
+
+/** The built weights must pass the cases derived from their design (rounding of a weight type could break one). */
+function checkOwnCases(md: Map<string, GgufValue>, tensors: BuiltTensor[]): void {
+  const model = assembleModel({ metadata: new Map([...md].map(([k, v]) => [k, v.value])), tensors });
+  const failure = model.safety && new SafetyProbe({ ...model, safety: model.safety }).evaluate();
+  if (failure) throw new InputError(`the built model fails its own safety case (${describeFailure(failure)}): the weight type rounds the design too coarsely`);
 }

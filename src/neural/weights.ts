@@ -181,6 +181,22 @@ export class WeightStore implements WeightSource {
     }
   }
 
+  /**
+   * The bytes tensor `name` would hold after `applyMutation(name, elementOffset, values)`, in a fresh
+   * copy of `from` (default: its current bytes); nothing of the store changes. Same checks and
+   * encoding as applyMutation (quantized types re-quantize the touched blocks).
+   */
+  mutatedCopy(name: string, elementOffset: number, values: Float32Array, from?: Uint8Array): Uint8Array {
+    const t = this.get(name);
+    if (t.name.startsWith(KERNEL_PREFIX)) throw new InputError(`tensor ${name} is safety-critical (kernel.*) and cannot be mutated`);
+    this.checkRange(t, elementOffset, values.length);
+    const src = from ?? t.data;
+    if (src.byteLength !== t.data.byteLength) throw new InputError(`scratch bytes of ${name} have ${src.byteLength} bytes, the tensor ${t.data.byteLength}`);
+    const copy = src.slice();
+    encodeElements(t.type, copy, elementOffset, values, this.quantize);
+    return copy;
+  }
+
   /** Every tensor with its current bytes, in model order (for export). */
   current(): { name: string; type: number; ne: number[]; data: Uint8Array }[] {
     return [...this.tensors.values()].map((t) => ({ name: t.name, type: t.type, ne: [...t.ne], data: t.data }));
