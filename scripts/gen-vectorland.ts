@@ -15,6 +15,8 @@
 //   evolution enables them). Idle score: sigmoid(-6) = 0.0025.
 // - kernel.cortex.threshold = 0.5 and kernel.cortex.hysteresis = 0.2 for every interrupt (raised at
 //   score >= 0.5, cleared below 0.3); kernel.cortex.input_min/max clamp each input to its unit's range.
+// - kernel.ctrm.cases / kernel.ctrm.expect (+ vectorland.ctrm.case_names): 41 safety cases the CTRM gate
+//   evaluates every cortex mutation on (src/neural/safety-case-design.ts; docs/evolution-protocol.md).
 import { appendFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
@@ -34,7 +36,11 @@ Options:
   --cortex-hidden N        cortex hidden width (default 32)
   --pad-mib N              add an extra.padding tensor of N MiB (ignored by the runtime; for packaging tests)
   --cortex-spec FILE       JSON { "inputs"?: [{name, unit, min, max}], "interrupts": [{name, threshold,
-                           hysteresis, terms: [{input, fireAt, scale}]}] } replacing the default cortex design
+                           hysteresis, terms: [{input, fireAt, scale}]}], "cases"?: [{name, inputs: {field: value},
+                           expect: {interrupt: "raise"|"quiet"|"clear"|"any"}}] } replacing the default cortex design.
+                           Safety cases (kernel.ctrm.*) are derived from the design (idle, and each term at
+                           fireAt -scale/2, -scale/10, +scale/10, +scale/2); "cases" adds hand-written ones
+  --no-safety-cases        write no kernel.ctrm.* safety cases (a model whose cortex mutations are not evaluated)
   -h, --help               this text`;
 
 const intArg = (min: number) => z.coerce.number().int().min(min);
@@ -49,6 +55,7 @@ const schema = z.object({
   cortexHidden: intArg(1).max(1 << 20).default(32),
   padMib: z.coerce.number().min(0).max(64 * 1024).default(0),
   cortexSpec: z.string().min(1).optional(),
+  noSafetyCases: z.boolean().default(false),
 });
 
 const cortexSpecSchema = z.object({
@@ -63,6 +70,15 @@ const cortexSpecSchema = z.object({
       }),
     )
     .min(1),
+  cases: z
+    .array(
+      z.object({
+        name: z.string().min(1).max(128),
+        inputs: z.record(z.string(), z.number().finite()),
+        expect: z.record(z.string(), z.enum(["any", "raise", "quiet", "clear"])),
+      }),
+    )
+    .optional(),
 });
 
 let opts: z.infer<typeof schema>;
@@ -79,6 +95,7 @@ try {
       "cortex-hidden": { type: "string" },
       "pad-mib": { type: "string" },
       "cortex-spec": { type: "string" },
+      "no-safety-cases": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -97,6 +114,7 @@ try {
     cortexHidden: values["cortex-hidden"],
     padMib: values["pad-mib"],
     cortexSpec: values["cortex-spec"],
+    noSafetyCases: values["no-safety-cases"],
   });
 } catch (err) {
   const msg = err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") : (err as Error).message;
@@ -118,6 +136,8 @@ try {
     pixelOutputs: opts.pixelOutputs,
     cortexHidden: opts.cortexHidden,
     padMib: opts.padMib,
+    safetyCases: !opts.noSafetyCases,
+    extraCases: cortex?.cases,
   });
   writeFileSync(tmp, "");
   let size = 0;

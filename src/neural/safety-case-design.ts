@@ -1,6 +1,15 @@
 // Safety cases derived from a cortex design: an idle machine, and boundary values both sides of every interrupt term.
+import { InputError } from "../errors.ts";
 import { type CortexInput, type InterruptSpec } from "./default-cortex.ts";
 import { Expect, meetsExpectation } from "./interrupt-rule.ts";
+
+/** A case written by hand (gen-vectorland --cortex-spec "cases"): inputs not named are idle. */
+export interface ExtraCase {
+  readonly name: string;
+  readonly inputs: Readonly<Record<string, number>>;
+  /** Interrupts not named get the design's own expectation. */
+  readonly expect: Readonly<Record<string, keyof typeof Expect>>;
+}
 
 export interface DesignedCases {
   names: string[];
@@ -42,8 +51,9 @@ const short = (v: number) => String(Number(v.toPrecision(6)));
  * fireAt + scale/10 and fireAt + scale/2 (clamped). Every interrupt's expectation on each case is
  * the design's own score classified against its threshold and hysteresis (with a margin: too close
  * to a boundary asserts nothing). Thermal (fireAt 90, scale 10): 85 and 89 stay quiet, 91 and 95 raise.
+ * `extra` cases follow, with the expectations they state.
  */
-export function designSafetyCases(inputs: readonly CortexInput[], interrupts: readonly InterruptSpec[]): DesignedCases {
+export function designSafetyCases(inputs: readonly CortexInput[], interrupts: readonly InterruptSpec[], extra: readonly ExtraCase[] = []): DesignedCases {
   const col = new Map(inputs.map((c, i) => [c.name, i]));
   const idle = Float32Array.from(inputs, (c) => clamp(0, c));
   const vectors: { name: string; x: Float32Array }[] = [{ name: "idle", x: idle }];
@@ -58,13 +68,29 @@ export function designSafetyCases(inputs: readonly CortexInput[], interrupts: re
       }
     }),
   );
+  const stated = new Map<string, Readonly<Record<string, keyof typeof Expect>>>();
+  for (const e of extra) {
+    if (vectors.some((v) => v.name === e.name)) throw new InputError(`safety case ${JSON.stringify(e.name)} is named twice`);
+    const x = idle.slice();
+    for (const [field, v] of Object.entries(e.inputs)) {
+      const i = col.get(field);
+      if (i === undefined) throw new InputError(`safety case ${e.name}: input ${field} is not in the cortex layout`);
+      x[i] = clamp(v, inputs[i]!);
+    }
+    for (const k of Object.keys(e.expect)) {
+      if (!interrupts.some((n) => n.name === k)) throw new InputError(`safety case ${e.name}: no interrupt ${k}`);
+    }
+    vectors.push({ name: e.name, x });
+    stated.set(e.name, e.expect);
+  }
   const nIn = inputs.length;
   const nOut = interrupts.length;
   const out: DesignedCases = { names: vectors.map((v) => v.name), inputs: new Float32Array(vectors.length * nIn), expect: new Float32Array(vectors.length * nOut) };
   vectors.forEach((v, c) => {
     out.inputs.set(v.x, c * nIn);
     interrupts.forEach((k, o) => {
-      out.expect[c * nOut + o] = classify(designScore(k, v.x, col), k.threshold, k.hysteresis);
+      const own = stated.get(v.name)?.[k.name];
+      out.expect[c * nOut + o] = own !== undefined ? Expect[own] : classify(designScore(k, v.x, col), k.threshold, k.hysteresis);
     });
   });
   return out;

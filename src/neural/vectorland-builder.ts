@@ -9,7 +9,7 @@ import { type CortexInput, defaultCortexInputs, defaultInterrupts, type Interrup
 import { KernelType, rowBytes } from "./matvec.ts";
 import { assembleModel } from "./model.ts";
 import { quantizeBlocks } from "./quantizer.ts";
-import { designSafetyCases } from "./safety-case-design.ts";
+import { designSafetyCases, type ExtraCase } from "./safety-case-design.ts";
 import { describeFailure } from "./safety-cases.ts";
 import { SafetyProbe } from "./safety-probe.ts";
 
@@ -32,6 +32,8 @@ export interface BuildOptions {
   padMib?: number;
   /** Safety cases (`kernel.ctrm.*`) derived from the cortex design (default true; false: a model without cases). */
   safetyCases?: boolean;
+  /** Hand-written safety cases added to the derived ones. */
+  extraCases?: readonly ExtraCase[];
 }
 
 export interface BuiltTensor {
@@ -148,7 +150,7 @@ export function buildVectorland(opts: BuildOptions = {}): BuiltModel {
   vec(TensorNames.inputMin, cInputs.map((c) => c.min));
   vec(TensorNames.inputMax, cInputs.map((c) => c.max));
   if (opts.safetyCases !== false) {
-    const cases = designSafetyCases(cInputs, ints);
+    const cases = designSafetyCases(cInputs, ints, opts.extraCases);
     const n = cases.names.length;
     md.set(Keys.ctrmCaseNames, gv.strs(cases.names));
     tensors.push({ name: TensorNames.ctrmCases, type: 0, ne: [cInputs.length, n], data: encode(0, cases.inputs, [cInputs.length, n]) });
@@ -175,5 +177,5 @@ export function buildVectorland(opts: BuildOptions = {}): BuiltModel {
 function checkOwnCases(md: Map<string, GgufValue>, tensors: BuiltTensor[]): void {
   const model = assembleModel({ metadata: new Map([...md].map(([k, v]) => [k, v.value])), tensors });
   const failure = model.safety && new SafetyProbe({ ...model, safety: model.safety }).evaluate();
-  if (failure) throw new InputError(`the built model fails its own safety case (${describeFailure(failure)}): the weight type rounds the design too coarsely`);
+  if (failure) throw new InputError(`the built model fails its own safety case (${describeFailure(failure)}): the weight type rounds the design too coarsely, or a hand-written case contradicts it`);
 }

@@ -1,5 +1,5 @@
 // scripts/gen-vectorland.ts as a process: options, padding, custom cortex designs, refusals.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -8,6 +8,8 @@ import { NeuralRuntime } from "../../src/neural/runtime.ts";
 
 const root = resolve(import.meta.dir, "../..");
 let dir = "";
+// Each test spawns the generator a few times: seconds on a loaded 2-core machine.
+setDefaultTimeout(30_000);
 
 function gen(args: string[]) {
   const r = Bun.spawnSync([process.execPath, join(root, "scripts/gen-vectorland.ts"), ...args], { stdout: "pipe", stderr: "pipe", timeout: 60_000 });
@@ -64,6 +66,44 @@ describe("gen-vectorland", () => {
     x[0] = 0.31;
     expect(rt.runCortex(x)[0]).toBeGreaterThanOrEqual(0.5);
   });
+
+  test("--cortex-spec generates safety cases for the custom design, plus hand-written ones; the weights pass them and a silencing mutation fails", () => {
+    const spec = join(dir, "spec-cases.json");
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        interrupts: [{ name: "busy", threshold: 0.5, hysteresis: 0.1, terms: [{ input: "cpu.total", fireAt: 0.3, scale: 0.1 }] }],
+        cases: [{ name: "saturated", inputs: { "cpu.total": 1 }, expect: { busy: "raise" } }],
+      }),
+    );
+    const out = join(dir, "spec-cases.gguf");
+    expect(gen(["-o", out, "--cortex-spec", spec]).code).toBe(0);
+    const rt = new NeuralRuntime({ threads: 1 });
+    rt.initSync(new Uint8Array(readFileSync(out)));
+    const probe = rt.safetyProbe()!;
+    expect(probe.cases.names).toEqual(["idle", "busy/0@0.25", "busy/0@0.29", "busy/0@0.31", "busy/0@0.35", "saturated"]);
+    expect(Array.from(probe.cases.expect)).toEqual([3, 3, 2, 1, 1, 1]);
+    expect(probe.evaluate()).toBeNull();
+    const silenced = probe.scratch("cortex.1.bias", 0, Float32Array.of(-60));
+    expect(probe.evaluate(new Map([["cortex.1.bias", silenced]]))).toMatchObject({ caseName: "busy/0@0.31", interrupt: "busy", expected: "raise" });
+   });
+
+  test("a hand-written case the design contradicts is refused, naming it; --no-safety-cases writes none", () => {
+    const spec = join(dir, "spec-wrong.json");
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        interrupts: [{ name: "busy", threshold: 0.5, hysteresis: 0.1, terms: [{ input: "cpu.total", fireAt: 0.3, scale: 0.1 }] }],
+        cases: [{ name: "wrong", inputs: { "cpu.total": 0.1 }, expect: { busy: "raise" } }],
+      }),
+    );
+    const bad = gen(["-o", join(dir, "wrong.gguf"), "--cortex-spec", spec]);
+    expect(bad.code).toBe(65);
+    expect(bad.err).toContain("case wrong: busy must raise");
+    const out = join(dir, "nocases.gguf");
+    expect(gen(["-o", out, "--no-safety-cases"]).code).toBe(0);
+    expect(readGguf(new Uint8Array(readFileSync(out))).tensorByName("kernel.ctrm.cases")).toBeUndefined();
+   });
 
   test("refuses bad options with a message and a non-zero exit, writing nothing", () => {
     const out = join(dir, "never.gguf");

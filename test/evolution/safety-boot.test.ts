@@ -1,0 +1,64 @@
+// The shipped executable refuses a cortex mutation that breaks a safety case (SAFETY, naming the case) on both paths, and keeps its weights.
+import { afterEach, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { readGguf } from "../../src/gguf/reader.ts";
+import { buildVectorland } from "../../src/neural/vectorland-builder.ts";
+import { shipped } from "../harness/artifact.ts";
+import { python } from "../harness/python.ts";
+import { killLeftovers, shippedPython, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+
+afterEach(killLeftovers);
+
+function run(cmd: string[], env?: Record<string, string>): { code: number; json: Record<string, unknown> } {
+  const r = Bun.spawnSync(cmd, { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+  const out = r.stdout.toString().trim();
+  if (!out) throw new Error(`${cmd.join(" ")}: no output (exit ${r.exitCode}): ${r.stderr.toString()}`);
+  return { code: r.exitCode ?? -1, json: JSON.parse(out) };
+}
+const control = (socket: string, args: string[]) => run(shipped(["mutate", ...args, "--socket", socket, "--json"]));
+const evolve = (socket: string, args: string[]) => run([python, "-m", "vector_boot_evolution", "--socket", socket, "mutate", ...args], { PYTHONPATH: shippedPython });
+
+// Default cortex: thermal is output 4, fed by hidden unit 8 (32 hidden units): cortex.1.weight[4 * 32 + 8].
+const SILENCE_THERMAL = ["cortex.1.weight", "136"];
+
+test("a mutation silencing thermal at 95 °C is refused with SAFETY naming the case, over the control socket and from the Python client; a benign cortex mutation is accepted; the guarded weights are unchanged", async () => {
+  const dir = tempDir();
+  const cfg = writeJson(dir, "config.json", { state_dir: join(dir, "state"), run_dir: join(dir, "run"), evolution: { checkpoint_every_s: 0 } });
+  const boot = start(["boot", "--config", cfg]);
+  await waitFor(() => boot.log().includes("phase heartbeat"), 30_000, "boot up");
+  expect(boot.log()).toMatch(/safety cases hold cases=41/);
+
+  const viaControl = control(join(dir, "run/control"), [...SILENCE_THERMAL, "--values", "0", "--confidence", "0.99"]);
+  expect(viaControl.code).toBe(1);
+  expect(viaControl.json).toMatchObject({ statusName: "SAFETY", journalSeq: 0 });
+  expect(viaControl.json.text).toMatch(/^case thermal\/0@9[15]: thermal must raise/);
+
+  const socket = join(dir, "run/evolution.sock");
+  const viaChannel = evolve(socket, [...SILENCE_THERMAL, "0", "--confidence", "0.99"]);
+  expect(viaChannel.code).toBe(1);
+  expect(viaChannel.json).toMatchObject({ status: "SAFETY", journal_seq: 0 });
+  expect(viaChannel.json.text).toMatch(/^case thermal\/0@9[15]/);
+  const idle = evolve(socket, ["cortex.1.bias", "0", "6", "--confidence", "0.99"]);
+  expect(idle.json).toMatchObject({ status: "SAFETY", journal_seq: 0 });
+  expect(idle.json.text).toMatch(/^case idle: cpu_pressure/);
+
+  // A dormant hidden unit's input weights (its outgoing weights are zero): accepted, the first journal record.
+  const benign = evolve(socket, ["cortex.0.weight", String(31 * 32), "0.25,0.5", "--confidence", "0.9"]);
+  expect(benign.json).toMatchObject({ status: "ACCEPTED", journal_seq: 1 });
+
+  process.kill(boot.proc.pid, "SIGTERM");
+  const r = await boot.result(30_000);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain("mutation refused: it fails a safety case");
+  // The final checkpoint: the refused tensors hold the base bytes, the accepted mutation is in.
+  const ckptDir = join(dir, "state/checkpoints");
+  const ckpt = readGguf(new Uint8Array(readFileSync(join(ckptDir, readdirSync(ckptDir).filter((f) => f.endsWith(".gguf")).sort().at(-1)!))));
+  const base = buildVectorland();
+  const bytes = (t: { tensors: readonly { name: string; data: Uint8Array }[] }, n: string) => Array.from(t.tensors.find((x) => x.name === n)!.data);
+  expect(bytes(ckpt, "cortex.1.weight")).toEqual(bytes(base, "cortex.1.weight"));
+  expect(bytes(ckpt, "cortex.1.bias")).toEqual(bytes(base, "cortex.1.bias"));
+  expect(bytes(ckpt, "cortex.0.weight")).not.toEqual(bytes(base, "cortex.0.weight"));
+  const w = ckpt.tensors.find((x) => x.name === "cortex.0.weight")!.data;
+  expect(Array.from(new Float32Array(w.slice(31 * 32 * 4, 31 * 32 * 4 + 8).buffer))).toEqual([0.25, 0.5]);
+}, 120_000);
