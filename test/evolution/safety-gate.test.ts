@@ -11,7 +11,8 @@ import { recoverJournal } from "../../src/journal/recovery.ts";
 import { encodeModel } from "../../src/neural/export.ts";
 import { NeuralRuntime } from "../../src/neural/runtime.ts";
 import { buildVectorland, type BuildOptions } from "../../src/neural/vectorland-builder.ts";
-import { removeDir, tempDir } from "./harness.ts";
+import { python } from "../harness/python.ts";
+import { pythonPath, removeDir, tempDir } from "./harness.ts";
 import { tsProducer } from "./ts-producer.ts";
 
 const dirs: string[] = [];
@@ -111,4 +112,16 @@ describe("evolution with safety cases (channel and direct path, real runtime, re
     const recs = recoverJournal(join(d, "state/journal")).records.filter((r) => r.type === RecordType.mutation);
     expect(recs.length).toBe(1);
   });
+});
+
+test("the Python client names every status code as the consumer does, SAFETY included", () => {
+  const r = Bun.spawnSync([python, "-c", "import json; from vector_boot_evolution import STATUS_NAMES; print(json.dumps(STATUS_NAMES))"], {
+    env: { ...process.env, PYTHONPATH: pythonPath },
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 30_000,
+  });
+  expect(r.exitCode).toBe(0);
+  expect(JSON.parse(r.stdout.toString())).toEqual(Object.fromEntries(Object.entries(statusName)));
+  expect(statusName[Status.safety]).toBe("SAFETY");
 });
