@@ -116,9 +116,11 @@ describe("the rule shared with the heartbeat", () => {
       const fromRaised = new InterruptBank(["i"], thr, hyst);
       fromRaised.update(Float32Array.of(1), 0);
       fromRaised.update(Float32Array.of(s), 1);
-      expect(meetsExpectation(Expect.raise, s, 0.5, 0.2)).toBe(fromQuiet.active[0] === 1);
-      expect(meetsExpectation(Expect.quiet, s, 0.5, 0.2)).toBe(fromQuiet.active[0] === 0);
-      expect(meetsExpectation(Expect.clear, s, 0.5, 0.2)).toBe(fromRaised.active[0] === 0);
+      // The bank holds scores, thresholds and hysteresis as float32: compare on the same values.
+      const f = Math.fround(s);
+      expect(meetsExpectation(Expect.raise, f, thr[0]!, hyst[0]!)).toBe(fromQuiet.active[0] === 1);
+      expect(meetsExpectation(Expect.quiet, f, thr[0]!, hyst[0]!)).toBe(fromQuiet.active[0] === 0);
+      expect(meetsExpectation(Expect.clear, f, thr[0]!, hyst[0]!)).toBe(fromRaised.active[0] === 0);
     }
   });
 });
