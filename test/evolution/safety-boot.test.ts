@@ -1,8 +1,9 @@
 // The shipped executable refuses a cortex mutation that breaks a safety case (SAFETY, naming the case) on both paths, and keeps its weights.
 import { afterEach, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readGguf } from "../../src/gguf/reader.ts";
+import { writeGguf } from "../../src/gguf/writer.ts";
 import { buildVectorland } from "../../src/neural/vectorland-builder.ts";
 import { shipped } from "../harness/artifact.ts";
 import { python } from "../harness/python.ts";
@@ -61,4 +62,19 @@ test("a mutation silencing thermal at 95 °C is refused with SAFETY naming the c
   expect(bytes(ckpt, "cortex.0.weight")).not.toEqual(bytes(base, "cortex.0.weight"));
   const w = ckpt.tensors.find((x) => x.name === "cortex.0.weight")!.data;
   expect(Array.from(new Float32Array(w.slice(31 * 32 * 4, 31 * 32 * 4 + 8).buffer))).toEqual([0.25, 0.5]);
+}, 120_000);
+
+test("a model without safety cases boots and says so once; its cortex mutations get no safety check", async () => {
+  const dir = tempDir();
+  const b = buildVectorland({ safetyCases: false });
+  const model = join(dir, "no-cases.gguf");
+  writeFileSync(model, writeGguf({ metadata: b.metadata, tensors: b.tensors }));
+  const boot = start(["boot", "--model", model, "--set", `state_dir=${join(dir, "state")}`, "--set", `run_dir=${join(dir, "run")}`]);
+  await waitFor(() => boot.log().includes("phase heartbeat"), 30_000, "boot up");
+  const r = control(join(dir, "run/control"), [...SILENCE_THERMAL, "--values", "0", "--confidence", "0.99"]);
+  expect(r.json).toMatchObject({ statusName: "ACCEPTED", journalSeq: 1 });
+  process.kill(boot.proc.pid, "SIGTERM");
+  const done = await boot.result(30_000);
+  expect(done.code).toBe(0);
+  expect(done.stderr.split("no safety cases in this model").length - 1).toBe(1);
 }, 120_000);
