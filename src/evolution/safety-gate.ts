@@ -34,9 +34,15 @@ export class SafetyGate {
     if (!safety || !safety.guards(m.tensor)) return { verdict: { status: Status.accepted, text: "" }, ticket: false };
     const t0 = performance.now();
     const before = this.pendingBytes.get(m.tensor);
-    const scratch = safety.scratch(m.tensor, m.elementOffset, m.values, before);
-    this.pendingBytes.set(m.tensor, scratch);
-    const failure = safety.evaluate(this.pendingBytes);
+    let failure: { caseName: string; text: string } | null;
+    try {
+      this.pendingBytes.set(m.tensor, safety.scratch(m.tensor, m.elementOffset, m.values, before));
+      failure = safety.evaluate(this.pendingBytes);
+    } catch (err) {
+      // Never journal what could not be evaluated (a bug: logged).
+      log.error("safety evaluation failed: mutation refused", { tensor: m.tensor, err: String(err) });
+      failure = { caseName: "", text: "safety evaluation failed" };
+    }
     this.stats.evaluated++;
     this.stats.evaluateMs += performance.now() - t0;
     if (failure) {

@@ -73,6 +73,25 @@ describe("SafetyGate", () => {
     expect(statusName[g.admit(b).verdict.status]).toBe("SAFETY");
   });
 
+  test("a mutation whose evaluation throws is refused (never journaled unevaluated), and the next one is judged without it", () => {
+    const w = runtimeWeights(runtime());
+    const real = w.safety!;
+    let fail = true;
+    const g = new SafetyGate({
+      ...w,
+      safety: {
+        ...real,
+        evaluate: (o) => {
+          if (fail) throw new Error("boom");
+          return real.evaluate(o);
+        },
+      },
+    });
+    expect(g.admit(benign).verdict).toEqual({ status: Status.safety, text: "safety evaluation failed" });
+    fail = false;
+    expect(g.admit(benign)).toEqual({ verdict: { status: Status.accepted, text: "" }, ticket: true });
+  });
+
   test("a model without safety cases: no safety check, every mutation the other rules accept passes", () => {
     const w = runtimeWeights(runtime({ safetyCases: false }));
     expect(w.safety).toBeNull();
