@@ -19,7 +19,7 @@ beforeAll(() => {
     const r = Bun.spawnSync([process.execPath, join(root, "scripts/gen-vectorland.ts"), "-o", models[type]!, "--type", type, "--pixel-hidden", "512,256", "--pixel-outputs", "40"], { stderr: "pipe", timeout: 30_000 });
     if (r.exitCode !== 0) throw new Error(r.stderr.toString());
   }
-});
+}, 120_000); // three generator runs: seconds each on a loaded 2-core machine
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const same = (a: Float32Array, b: Float32Array) => expect(Array.from(a)).toEqual(Array.from(b));
