@@ -13,10 +13,16 @@ import { exe, shippedPython } from "./harness.ts";
 
 export const TENSOR = "pixel.0.weight";
 const CONFIDENCE = 0.9;
-/** The stream never goes past this many mutations (7 elements each: they stay inside TENSOR). */
-const MAX = 800;
-/** Mutation i: three values at element 7 i (ranges never overlap, so each element is written by one mutation). */
-export const mutation = (i: number) => ({ offset: i * 7, values: [((i % 100) - 50) / 100, i / 1000, (0 - i) / 997] }); // 0 - i: Python's -0 is 0
+/** A bound on a runaway stream. */
+const MAX = 50_000;
+/** Mutation positions cycle through this many 7-element ranges of TENSOR (6144 elements). */
+const SPAN = 800;
+/**
+ * Mutation i: three values at element 7 (i mod SPAN) (ranges never overlap). The second value is
+ * i / 1000, so a journal record tells which mutation it is (exact as f32 for these i).
+ */
+export const mutation = (i: number) => ({ offset: (i % SPAN) * 7, values: [((i % 100) - 50) / 100, i / 1000, (0 - i) / 997] }); // 0 - i: Python's -0 is 0
+const indexOf = (values: ArrayLike<number>): number => Math.round(values[1]! * 1000);
 
 // Streams batches of 10 until "stop" arrives on stdin; one JSON line per acknowledgement, a summary,
 // then one more mutation on a new session (the listener of the last image accepts). "plain": the
@@ -25,7 +31,7 @@ const script = (kind: "plain" | "reconnecting") => `
 import json, select, sys, time
 from vector_boot_evolution import Client, ReconnectingClient
 sock = sys.argv[1]
-def mutation(i): return (${JSON.stringify(TENSOR)}, i * 7, [((i % 100) - 50) / 100, i / 1000, -i / 997], ${CONFIDENCE})
+def mutation(i): return (${JSON.stringify(TENSOR)}, (i % ${SPAN}) * 7, [((i % 100) - 50) / 100, i / 1000, -i / 997], ${CONFIDENCE})
 def stopped(): return select.select([sys.stdin], [], [], 0)[0] != []
 c = ${kind === "plain" ? "Client(sock, timeout=30.0)" : "ReconnectingClient(sock, timeout=5.0, deadline_s=120.0)"}
 i = 0
@@ -136,20 +142,20 @@ export function checkJournalAndWeights(state: string, acks: Ack[], n: number, on
     const m = decodeMutationRecord(x!.payload);
     expect({ i: a.i, tensor: m.tensor, elementOffset: m.elementOffset, confidence: m.confidence, values: Array.from(m.values) }).toEqual({ i: a.i, ...asSent(a.i) });
   }
-  // What the operator's tool lists.
+  // Every mutation record is one of them, exactly as sent; `once`: each exactly once.
+  const journaled = rec.records.filter((x) => x.type === RecordType.mutation).map((x) => decodeMutationRecord(x.payload));
+  for (const m of journaled) expect({ tensor: m.tensor, elementOffset: m.elementOffset, confidence: m.confidence, values: Array.from(m.values) }).toEqual(asSent(indexOf(m.values)));
+  const indexes = journaled.map((m) => indexOf(m.values)).sort((a, b) => a - b);
+  if (once) expect(indexes).toEqual(Array.from({ length: n + 1 }, (_, i) => i));
+  else expect(new Set(indexes)).toEqual(new Set(Array.from({ length: n + 1 }, (_, i) => i)));
+  // What the operator's tool lists: the same mutation records (once: exactly the acknowledged sequences).
   const inspect = runShipped(["journal", "inspect", "--state", state, "--records", "--json"]);
   expect(inspect.code).toBe(0);
-  const listed = (JSON.parse(inspect.stdout).records as { seq: number; type: string; tensor: string; elementOffset: number }[]).filter((r) => r.type === "mutation");
-  const indexes = listed.map((r) => r.elementOffset / 7).sort((a, b) => a - b);
-  if (once) expect(indexes).toEqual(Array.from({ length: n + 1 }, (_, i) => i));
-  else {
-    expect(new Set(indexes)).toEqual(new Set(Array.from({ length: n + 1 }, (_, i) => i)));
-    for (const r of listed) expect({ seq: r.seq, tensor: r.tensor, elementOffset: r.elementOffset }).toEqual({ seq: r.seq, tensor: TENSOR, elementOffset: mutation(r.elementOffset / 7).offset });
-    for (const x of rec.records.filter((x) => x.type === RecordType.mutation)) {
-      const m = decodeMutationRecord(x.payload);
-      expect({ tensor: m.tensor, elementOffset: m.elementOffset, confidence: m.confidence, values: Array.from(m.values) }).toEqual(asSent(m.elementOffset / 7));
-    }
-  }
+  const listed = (JSON.parse(inspect.stdout).records as { seq: number; type: string; tensor: string }[]).filter((r) => r.type === "mutation");
+  expect(listed.length).toBe(journaled.length);
+  const ackedSeqs = acks.map((a) => a.journal_seq).sort((a, b) => a - b);
+  if (once) expect(listed.map((r) => r.seq)).toEqual(ackedSeqs);
+  else expect(ackedSeqs.every((q) => listed.some((r) => r.seq === q))).toBe(true);
   // The final weights (the checkpoint written at shutdown, covering the whole journal).
   const ckpts = readdirSync(join(state, "checkpoints")).filter((f) => f.endsWith(".gguf")).sort();
   const last = ckpts.at(-1)!;
