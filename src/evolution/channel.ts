@@ -3,11 +3,10 @@ import { JournalError } from "../errors.ts";
 import type { Journal } from "../journal/journal.ts";
 import { RecordType } from "../journal/format.ts";
 import { logger } from "../log.ts";
-import { closeFd, createSealedMemfd, fdSize, getSeals, mapShared, Seal, type SharedMapping } from "../sys/evolution.ts";
+import { closeFd, createSealedMemfd, mapShared, type SharedMapping } from "../sys/evolution.ts";
 import { type GateConfig, ctrmGate } from "./ctrm-gate.ts";
-import type { HandedSession } from "./handover.ts";
-import { isChannelMemfd } from "./handover.ts";
-import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, H, HEADER_SIZE, regionSize, ringOffset, SUB_SLOT_SIZE, subSlotOffset, writeHeader } from "./layout.ts";
+import { type HandedSession, mapInheritedChannel } from "./handover.ts";
+import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, regionSize, ringOffset, SUB_SLOT_SIZE, subSlotOffset, writeHeader } from "./layout.ts";
 import { encodeMutationRecord } from "./mutation-record.ts";
 import { Status, statusName } from "./reasons.ts";
 import { type Completion, decodeSubmission, encodeCompletion, type Mutation } from "./slot-codec.ts";
@@ -92,7 +91,7 @@ export class EvolutionChannel {
     this.rings = Array.from({ length: g.rings }, () => ({ active: false, generation: 0, head: 0, cmpTail: 0, expectedSeq: 0n, inflight: 0, protocolErrors: 0, unsettledSince: -1 }));
     if (o.adopt) {
       this.fd = o.adopt.fd;
-      this.map = this.adoptMemfd(o.adopt.fd);
+      this.map = mapInheritedChannel(o.adopt.fd, g);
       this.bytes = new Uint8Array(this.map.buffer);
       this.words = new Int32Array(this.map.buffer);
       try {
@@ -108,23 +107,6 @@ export class EvolutionChannel {
     this.bytes = new Uint8Array(this.map.buffer);
     this.words = new Int32Array(this.map.buffer);
     writeHeader(this.bytes, g, process.pid);
-  }
-
-  /** Maps the memfd the previous image created, once it is proven to be that channel with this geometry. */
-  private adoptMemfd(fd: number): SharedMapping {
-    const sealed = Seal.shrink | Seal.grow | Seal.seal;
-    if (!isChannelMemfd(fd) || fdSize(fd) !== this.size || (getSeals(fd) & sealed) !== sealed) {
-      throw new JournalError(`inherited fd ${fd} is not an evolution channel of ${this.size} bytes, sealed`);
-    }
-    const map = mapShared(fd, this.size);
-    const want = new Uint8Array(HEADER_SIZE);
-    writeHeader(want, this.o.geometry, process.pid); // same pid across execve: the header must be byte-identical
-    const have = new Uint8Array(map.buffer, 0, H.crc + 4);
-    if (!have.every((b, i) => b === want[i])) {
-      map.unmap();
-      throw new JournalError("inherited channel header differs from this image's geometry");
-    }
-    return map;
   }
 
   /** Restores the rings' private counters; each must agree with what its control block says. */

@@ -2,7 +2,9 @@
 import { readlinkSync } from "node:fs";
 import { z } from "zod";
 import { logger } from "../log.ts";
-import { closeFd } from "../sys/evolution.ts";
+import { JournalError } from "../errors.ts";
+import { closeFd, fdSize, getSeals, mapShared, Seal, type SharedMapping } from "../sys/evolution.ts";
+import { type Geometry, H, HEADER_SIZE, regionSize, writeHeader } from "./layout.ts";
 
 const log = logger("evolution");
 
@@ -59,6 +61,24 @@ export function fdTarget(n: number): string {
 }
 export const isChannelMemfd = (n: number): boolean => fdTarget(n).startsWith("/memfd:vector-boot-evolution");
 export const isSocket = (n: number): boolean => fdTarget(n).startsWith("socket:[");
+
+/** Maps the channel memfd the previous image created, once it is proven to be that channel with geometry `g`. */
+export function mapInheritedChannel(fd: number, g: Geometry): SharedMapping {
+  const size = regionSize(g);
+  const sealed = Seal.shrink | Seal.grow | Seal.seal;
+  if (!isChannelMemfd(fd) || fdSize(fd) !== size || (getSeals(fd) & sealed) !== sealed) {
+    throw new JournalError(`inherited fd ${fd} is not an evolution channel of ${size} bytes, sealed`);
+  }
+  const map = mapShared(fd, size);
+  const want = new Uint8Array(HEADER_SIZE);
+  writeHeader(want, g, process.pid); // same pid across execve: the header must be byte-identical
+  const have = new Uint8Array(map.buffer, 0, H.crc + 4);
+  if (!have.every((b, i) => b === want[i])) {
+    map.unmap();
+    throw new JournalError("inherited channel header differs from this image's geometry");
+  }
+  return map;
+}
 
 /** Every fd a part names: what the new image inherited for evolution. */
 export const partFds = (p: EvolutionPart): number[] => [p.memfd, p.listener, ...p.sessions.map((s) => s.fd)];
