@@ -96,7 +96,8 @@ export class SessionServer {
   /** Live re-exec: the listener and every session socket stay open across execve (`keep`), or not. */
   handOver(keep: boolean): { listener: number; sessions: { ring: number; fd: number }[] } {
     const listener = (this.listener as unknown as { fd: number }).fd;
-    const sessions = [...this.byRing].map(([ring, s]) => ({ ring, fd: (s as unknown as { fd: number }).fd }));
+    // A socket already closing has no fd (-1): its session is over, nothing to hand over.
+    const sessions = [...this.byRing].map(([ring, s]) => ({ ring, fd: (s as unknown as { fd: number }).fd })).filter((s) => s.fd >= 0);
     for (const fd of [listener, ...sessions.map((s) => s.fd)]) setInheritable(fd, keep);
     return { listener, sessions };
   }
