@@ -1,4 +1,4 @@
-"""CRC32C (Castagnoli), table-driven: the checksum of every slot of the evolution channel."""
+"""CRC32C (Castagnoli), table-driven: the checksum of the cortex journal's records (the channel uses zlib.crc32 since protocol 2)."""
 
 _POLY = 0x82F63B78
 

@@ -55,10 +55,16 @@ async function liveReexec(b: Boot, started: StartedPhase[], booted: Promise<void
   await preflight(path, b.reaper);
   const parts: Record<string, unknown> = {};
   const paused: StartedPhase[] = [];
-  for (const s of [...started].reverse()) {
-    if (!s.run.handoff) continue;
-    parts[s.phase.name] = await s.run.handoff();
-    paused.push(s);
+  try {
+    for (const s of [...started].reverse()) {
+      if (!s.run.handoff) continue;
+      parts[s.phase.name] = await s.run.handoff();
+      paused.push(s);
+    }
+  } catch (e) {
+    // A phase could not hand over: the ones already paused carry on (a failing one undoes itself).
+    for (const s of paused.reverse()) await s.run.resume?.();
+    throw e;
   }
   const state: Handoff = { version: 2, generation: b.generation + 1, execBoottimeNs: b.ctx.execBoottimeNs, bootArgs: b.opts, parts };
   const err = reexec(state, b.config.run_dir, path);

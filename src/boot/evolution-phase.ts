@@ -2,6 +2,7 @@
 import type { Config } from "../config/schema.ts";
 import { describeError, JournalError } from "../errors.ts";
 import { openEvolution, type Evolution } from "../evolution/evolution.ts";
+import { type EvolutionPart, releaseInherited } from "../evolution/handover.ts";
 import { runtimeGgufExporter, runtimeWeights } from "../evolution/runtime-weights.ts";
 import type { CheckpointableWeights } from "../evolution/weights.ts";
 import { logger } from "../log.ts";
@@ -17,6 +18,10 @@ export interface EvolutionHandle {
   drain(): number;
   /** Shutdown: final checkpoint (best effort: the journal holds every mutation anyway), journal closed. */
   close(): Promise<void>;
+  /** Live re-exec: the channel, its socket and the open sessions, kept open across execve (docs/evolution-protocol.md). */
+  handOver(): Promise<EvolutionPart>;
+  /** The exec failed: the running image carries on. */
+  resume(): void;
 }
 
 /**
@@ -29,10 +34,12 @@ export async function openEvolutionPhase(
   config: Config & { state_dir: string; run_dir: string },
   runtime: NeuralRuntime,
   base: ModelSource,
+  inherited?: unknown,
 ): Promise<EvolutionHandle | null> {
   const e = config.evolution;
   if (!e.enabled) {
     log.info("phase evolution", { enabled: false });
+    releaseInherited(inherited, "evolution is disabled");
     return null;
   }
   let evo: Evolution<CheckpointableWeights>;
@@ -46,6 +53,7 @@ export async function openEvolutionPhase(
       compact: e.compact,
       repair: e.repair,
       baseSha256: modelSha256(base),
+      inherited,
       gate: { minConfidence: e.min_confidence, maxMagnitude: e.max_magnitude, supportedTypes: e.mutable_types, protectedPrefixes: ["kernel."] },
       loadWeights: async (checkpoint) => {
         // null: the base that is already loaded (and self-tested); else a checkpoint GGUF, mapped.
@@ -69,12 +77,14 @@ export async function openEvolutionPhase(
   const s = evo.stats();
   log.info("phase evolution", { socket: evo.socketPath, state_dir: config.state_dir, checkpoint: s.bootCheckpoint ?? "base", replayed: s.replayed, journal_seq: s.journalNextSeq, lineage: s.lineage?.slice(0, 16) ?? "-" });
   let timer: ReturnType<typeof setInterval> | null = null;
-  if (e.checkpoint_every_s > 0) {
+  const arm = () => {
+    if (e.checkpoint_every_s <= 0) return;
     timer = setInterval(() => {
       evo.checkpoint().catch((err) => log.error("checkpoint failed", { error: describeError(err) }));
     }, e.checkpoint_every_s * 1000);
     timer.unref?.();
-  }
+  };
+  arm();
   const close = async () => {
     if (timer) clearInterval(timer);
     try {
@@ -85,5 +95,14 @@ export async function openEvolutionPhase(
     }
     await evo.close();
   };
-  return { evo, drain: () => evo.drain(e.drain_per_beat), close };
+  const handOver = () => {
+    if (timer) clearInterval(timer);
+    timer = null;
+    return evo.handOver();
+  };
+  const resume = () => {
+    evo.takeBack();
+    arm();
+  };
+  return { evo, drain: () => evo.drain(e.drain_per_beat), close, handOver, resume };
 }

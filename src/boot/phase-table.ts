@@ -7,6 +7,7 @@ import { loadBootConfig } from "./config-phase.ts";
 import { startControl } from "./control-phase.ts";
 import { earlySetup } from "./early-setup.ts";
 import { openEvolutionPhase } from "./evolution-phase.ts";
+import { releaseInherited } from "../evolution/handover.ts";
 import { startHeartbeat } from "./heartbeat-phase.ts";
 import { handedOver, type Boot, type Phase } from "./phase.ts";
 import { dropPrivileges } from "./privileges.ts";
@@ -90,10 +91,13 @@ export const bootPhases: readonly Phase[] = [
       if (b.stateDiskMissing) {
         // Never acknowledge a mutation as durable into RAM.
         log.error("evolution disabled: the state disk is not mounted", { state_dir: b.config.state_dir, mount: b.stateDiskMissing });
+        releaseInherited(handedOver(b, "evolution"), "the state disk is not mounted");
         return {};
       }
-      const evolution = (b.evolution = await openEvolutionPhase(b.ctx, b.config, b.runtime!, b.model!.source));
-      return evolution ? { stop: () => evolution.close() } : {};
+      // After a re-exec the producer sessions are adopted (their part names the inherited fds).
+      const evolution = (b.evolution = await openEvolutionPhase(b.ctx, b.config, b.runtime!, b.model!.source, handedOver(b, "evolution")));
+      // The last part written before the execve (the table walked in reverse): nothing runs between its snapshot and the exec.
+      return evolution ? { stop: () => evolution.close(), handoff: () => evolution.handOver(), resume: () => evolution.resume() } : {};
     },
   },
   {

@@ -5,6 +5,7 @@ import { RecordType } from "../journal/format.ts";
 import { logger } from "../log.ts";
 import { closeFd, createSealedMemfd, mapShared, type SharedMapping } from "../sys/evolution.ts";
 import { type GateConfig, type GateVerdict, ctrmGate } from "./ctrm-gate.ts";
+import { type HandedSession, mapInheritedChannel } from "./handover.ts";
 import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, regionSize, ringOffset, SUB_SLOT_SIZE, subSlotOffset, writeHeader } from "./layout.ts";
 import { encodeMutationRecord } from "./mutation-record.ts";
 import { Status, statusName } from "./reasons.ts";
@@ -55,6 +56,14 @@ export interface ChannelOptions {
   weights: MutableWeights;
   /** Called (at most once per drain or commit) when completions were posted on `ring`. */
   notify?: (ring: number) => void;
+  /** After a live re-exec: the inherited memfd and the rings' state (checked against the shared memory). */
+  adopt?: { fd: number; generations: number[]; sessions: Omit<HandedSession, "fd">[] };
+}
+
+/** What the channel hands to the next image (the memfd stays open across execve). */
+export interface ChannelState {
+  generations: number[];
+  sessions: Omit<HandedSession, "fd">[];
 }
 
 export class EvolutionChannel {
@@ -72,6 +81,10 @@ export class EvolutionChannel {
   private closed = false;
   private readonly safety: SafetyGate;
   readonly stats: ChannelStats;
+  /** A live re-exec is handing the channel over: nothing is taken. */
+  private paused = false;
+  /** Journal appends whose completion is not posted yet (all rings). */
+  private pending = new Set<Promise<void>>();
 
   constructor(private readonly o: ChannelOptions) {
     this.safety = new SafetyGate(o.weights);
@@ -81,12 +94,60 @@ export class EvolutionChannel {
       throw new JournalError(`bad channel geometry ${JSON.stringify(g)}`);
     }
     this.size = regionSize(g);
+    this.rings = Array.from({ length: g.rings }, () => ({ active: false, generation: 0, head: 0, cmpTail: 0, expectedSeq: 0n, inflight: 0, protocolErrors: 0, unsettledSince: -1 }));
+    if (o.adopt) {
+      this.fd = o.adopt.fd;
+      this.map = mapInheritedChannel(o.adopt.fd, g);
+      this.bytes = new Uint8Array(this.map.buffer);
+      this.words = new Int32Array(this.map.buffer);
+      try {
+        this.adoptRings(o.adopt);
+      } catch (e) {
+        this.map.unmap();
+        throw e;
+      }
+      return;
+    }
     this.fd = createSealedMemfd("vector-boot-evolution", this.size);
     this.map = mapShared(this.fd, this.size);
     this.bytes = new Uint8Array(this.map.buffer);
     this.words = new Int32Array(this.map.buffer);
     writeHeader(this.bytes, g, process.pid);
-    this.rings = Array.from({ length: g.rings }, () => ({ active: false, generation: 0, head: 0, cmpTail: 0, expectedSeq: 0n, inflight: 0, protocolErrors: 0, unsettledSince: -1 }));
+  }
+
+  /** Restores the rings' private counters; each must agree with what its control block says. */
+  private adoptRings(a: NonNullable<ChannelOptions["adopt"]>): void {
+    if (a.generations.length !== this.rings.length) throw new JournalError(`handed ${a.generations.length} rings, configured ${this.rings.length}`);
+    a.generations.forEach((gen, r) => (this.rings[r]!.generation = gen));
+    for (const s of a.sessions) {
+      const ring = this.rings[s.ring];
+      if (!ring) throw new JournalError(`handed ring ${s.ring} outside the geometry`);
+      if (this.load(s.ring, C.generation) !== s.generation || this.load(s.ring, C.subHead) !== s.head || this.load(s.ring, C.cmpTail) !== s.cmpTail || ring.generation !== s.generation) {
+        throw new JournalError(`handed ring ${s.ring} disagrees with its control block`);
+      }
+      Object.assign(ring, { active: true, head: s.head, cmpTail: s.cmpTail, expectedSeq: BigInt(s.expectedSeq), inflight: 0, unsettledSince: -1 });
+    }
+  }
+
+  /**
+   * Live re-exec: takes nothing more and waits until every submission taken has its completion
+   * posted (journaled, applied, acknowledged). Then the next image owes nothing for the past.
+   */
+  async quiesce(): Promise<void> {
+    this.paused = true;
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    this.flushNotify();
+  }
+
+  /** The rings as they are now (quiescent: nothing in flight), for the next image. */
+  state(): ChannelState {
+    const sessions = this.rings.flatMap((x, r) => (x.active ? [{ ring: r, generation: x.generation, head: x.head, cmpTail: x.cmpTail, expectedSeq: x.expectedSeq.toString() }] : []));
+    return { generations: this.rings.map((x) => x.generation), sessions };
+  }
+
+  /** The exec failed: take submissions again. */
+  unpause(): void {
+    this.paused = false;
   }
 
   private word(ring: number, field: number): number {
@@ -159,7 +220,7 @@ export class EvolutionChannel {
    * on anything a producer wrote.
    */
   drain(maxRecords: number): number {
-    if (this.closed) return 0;
+    if (this.closed || this.paused) return 0;
     const g = this.o.geometry;
     let taken = 0;
     for (let k = 0; k < g.rings && taken < maxRecords; k++) {
@@ -220,7 +281,7 @@ export class EvolutionChannel {
       if (ring.generation === gen) ring.inflight = Math.max(0, ring.inflight - 1);
       this.post(r, gen, c);
     };
-    this.o.journal.append(RecordType.mutation, encodeMutationRecord(d)).then(
+    const p: Promise<void> = this.o.journal.append(RecordType.mutation, encodeMutationRecord(d)).then(
       (jseq) => {
         // Durable: apply (journal order = application order), then acknowledge.
         try {
@@ -236,6 +297,8 @@ export class EvolutionChannel {
       },
       () => done({ status: Status.journalFailed, seq: d.seq, tag: d.tag, journalSeq: 0n, text: "journal stopped: outcome unknown" }),
     );
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
     return true;
   }
 

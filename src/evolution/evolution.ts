@@ -5,8 +5,10 @@ import type { CheckpointRecord } from "../journal/checkpoint-record.ts";
 import { Journal, type JournalOptions } from "../journal/journal.ts";
 import { lockStateDir } from "../journal/state-lock.ts";
 import { logger } from "../log.ts";
+import { setInheritable } from "../sys/process.ts";
 import { EvolutionChannel, type ChannelStats } from "./channel.ts";
 import { GateConfigSchema } from "./ctrm-gate.ts";
+import { type EvolutionPart, evolutionPartSchema, partFds, releaseInherited } from "./handover.ts";
 import { checkpointDirOf, checkpointRecords, journalDirOf, removeStaleTemps, replayMutations, verifiedCheckpoints, writeCheckpoint } from "./persistence.ts";
 import { selectLineage } from "./lineage.ts";
 import { SessionServer } from "./session-server.ts";
@@ -41,6 +43,11 @@ export interface EvolutionOptions<W extends CheckpointableWeights> extends Evolu
    * that history under lineages/ and starts (or resumes) its own. Omitted: no lineage is kept.
    */
   baseSha256?: string;
+  /**
+   * The evolution part of a live re-exec handoff (unvalidated): the channel, the listener and the
+   * sessions are adopted from it; what cannot be adopted is closed (its producers reconnect).
+   */
+  inherited?: unknown;
   /** Test hook passed to the journal (fault injection). */
   journal?: Pick<JournalOptions, "syncImpl" | "segmentBytes">;
 }
@@ -69,6 +76,13 @@ export interface Evolution<W extends CheckpointableWeights> {
   stats(): EvolutionStats;
   /** Stops the sessions, waits for the journal (every accepted record durable and applied), closes. */
   close(): Promise<void>;
+  /**
+   * Live re-exec: stops taking submissions, finishes every one taken (journaled, applied,
+   * acknowledged), and keeps the memfd, the listener and the sessions open across execve.
+   */
+  handOver(): Promise<EvolutionPart>;
+  /** The exec failed: the fds close at exec again and submissions are taken again. */
+  takeBack(): void;
 }
 
 /** Boot: recover the journal, load newest verified checkpoint (else base), replay, open the channel. */
@@ -79,6 +93,30 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
     throw new ConfigError(`evolution.${i.path.join(".")}`, i.message);
   }
   const cfg = parsed.data;
+  try {
+    return await openWith(cfg, opts);
+  } catch (err) {
+    releaseInherited(opts.inherited, "the evolution phase failed");
+    throw err;
+  }
+}
+
+/** Reads the inherited part: valid and of this geometry, else released (null). */
+function adoptable(inherited: unknown, cfg: { rings: number; slots: number }): EvolutionPart | null {
+  if (inherited === undefined) return null;
+  const r = evolutionPartSchema.safeParse(inherited);
+  if (!r.success) {
+    releaseInherited(inherited, `unreadable part: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    return null;
+  }
+  if (r.data.rings !== cfg.rings || r.data.slots !== cfg.slots) {
+    releaseInherited(inherited, `geometry changed (${r.data.rings}x${r.data.slots} -> ${cfg.rings}x${cfg.slots})`);
+    return null;
+  }
+  return r.data;
+}
+
+async function openWith<W extends CheckpointableWeights>(cfg: z.output<typeof EvolutionConfigSchema>, opts: EvolutionOptions<W>): Promise<Evolution<W>> {
   // One writer per state dir: a second init, or an offline `journal compact`, is refused.
   const lock = lockStateDir(cfg.stateDir);
   let journal: Journal;
@@ -123,13 +161,21 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
   let server: SessionServer | null = null;
   let checkpointChain: Promise<unknown> = Promise.resolve();
   let draining = false;
-  const channel = new EvolutionChannel({
-    geometry: { rings: cfg.rings, slots: cfg.slots },
-    gate: cfg.gate,
-    journal,
-    weights,
-    notify: (r) => server?.notify(r),
-  });
+  const channelOpts = { geometry: { rings: cfg.rings, slots: cfg.slots }, gate: cfg.gate, journal, weights, notify: (r: number) => server?.notify(r) };
+  let part = adoptable(opts.inherited, cfg);
+  let channel: EvolutionChannel;
+  try {
+    channel = new EvolutionChannel(part ? { ...channelOpts, adopt: { fd: part.memfd, generations: part.generations, sessions: part.sessions } } : channelOpts);
+  } catch (err) {
+    if (!part) {
+      await journal.close();
+      lock.release();
+      throw err;
+    }
+    releaseInherited(part, String(err));
+    part = null;
+    channel = new EvolutionChannel(channelOpts);
+  }
   const drain = (max: number): number => {
     if (draining) return 0;
     draining = true;
@@ -152,7 +198,13 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
     });
   };
   try {
-    server = new SessionServer(cfg.runDir, channel, onDoorbell);
+    server = new SessionServer(cfg.runDir, channel, onDoorbell, part?.listener);
+    if (part) {
+      for (const f of partFds(part)) setInheritable(f, false);
+      await server.adoptSessions(part.sessions);
+      log.info("producer sessions adopted across re-exec", { sessions: part.sessions.length });
+      drain(cfg.drainBudget);
+    }
   } catch (err) {
     channel.close();
     await journal.close();
@@ -161,6 +213,12 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
   }
   // Completions free ring space: a producer blocked on a full ring rings again, but also re-drain here.
   const srv = server;
+  const takeBack = () => {
+    srv.handOver(false);
+    setInheritable(channel.fd, false);
+    channel.unpause();
+    drain(cfg.drainBudget);
+  };
   return {
     weights,
     socketPath: srv.path,
@@ -191,6 +249,26 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
       replayed: replay.applied,
       lineage: opts.baseSha256 ?? null,
     }),
+    async handOver() {
+      await channel.quiesce();
+      await checkpointChain.catch(() => undefined);
+      await journal.settle();
+      // From here to the execve nothing awaits: the rings and the sockets are one snapshot.
+      const state = channel.state();
+      let socks: ReturnType<typeof srv.handOver>;
+      try {
+        socks = srv.handOver(true);
+        setInheritable(channel.fd, true);
+      } catch (err) {
+        takeBack();
+        throw err;
+      }
+      const fdOf = new Map(socks.sessions.map((s) => [s.ring, s.fd]));
+      // A session whose socket is gone (closed meanwhile) is not handed over.
+      const sessions = state.sessions.flatMap((s) => (fdOf.has(s.ring) ? [{ ...s, fd: fdOf.get(s.ring)! }] : []));
+      return { version: 1 as const, memfd: channel.fd, size: channel.size, rings: cfg.rings, slots: cfg.slots, generations: state.generations, listener: socks.listener, path: srv.path, sessions };
+    },
+    takeBack,
     async close() {
       srv.stop();
       await checkpointChain.catch(() => undefined);

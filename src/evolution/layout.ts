@@ -1,7 +1,16 @@
-// Shared-memory layout of the evolution channel (version 1); docs/evolution-protocol.md is the contract.
-import { crc32c } from "../journal/crc32c.ts";
+// Shared-memory layout of the evolution channel (version 2); docs/evolution-protocol.md is the contract.
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version 2: every checksum of the channel (header, submission and completion slots) is CRC-32
+ * (IEEE 802.3, zlib's `crc32`: Python's standard library computes it in C); version 1 used CRC32C.
+ * The journal on disk keeps CRC32C.
+ */
+export const PROTOCOL_VERSION = 2;
+
+/** The channel checksum: CRC-32 (zlib) of bytes [start, end). */
+export function channelCrc(bytes: Uint8Array, start: number, end: number): number {
+  return Bun.hash.crc32(bytes.subarray(start, end)) >>> 0;
+}
 /** "VBEV" read as a little-endian u32. */
 export const HEADER_MAGIC = 0x56454256;
 export const HEADER_SIZE = 4096;
@@ -66,7 +75,7 @@ export const subSlotOffset = (g: Geometry, ring: number, index: number): number 
 export const cmpSlotOffset = (g: Geometry, ring: number, index: number): number =>
   ringOffset(g, ring) + CONTROL_SIZE + g.slots * SUB_SLOT_SIZE + (index & (g.slots - 1)) * CMP_SLOT_SIZE;
 
-/** Writes the header (then its CRC32C over bytes [0, 48)). */
+/** Writes the header (then its CRC-32 over bytes [0, 48)). */
 export function writeHeader(bytes: Uint8Array, g: Geometry, pid: number): void {
   const v = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
   const put = (off: number, x: number) => v.setUint32(off, x, true);
@@ -82,5 +91,5 @@ export function writeHeader(bytes: Uint8Array, g: Geometry, pid: number): void {
   put(H.maxValues, MAX_VALUES);
   put(H.maxNameBytes, MAX_NAME_BYTES);
   put(H.consumerPid, pid);
-  put(H.crc, crc32c(bytes, 0, H.crc));
+  put(H.crc, channelCrc(bytes, 0, H.crc));
 }

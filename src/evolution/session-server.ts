@@ -1,9 +1,10 @@
 // Producer sessions over a Unix stream socket: hands out a ring, carries the doorbell both ways.
 import { chmodSync, lstatSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { Socket, UnixSocketListener } from "bun";
+import type { Socket, SocketHandler, UnixSocketListener } from "bun";
 import { JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
+import { setInheritable } from "../sys/process.ts";
 import type { EvolutionChannel } from "./channel.ts";
 import { PROTOCOL_VERSION } from "./layout.ts";
 
@@ -24,7 +25,8 @@ export class SessionServer {
   private byRing = new Map<number, Socket<SessionData>>();
   private static bell = new Uint8Array([0x21]);
 
-  constructor(runDir: string, channel: EvolutionChannel, onDoorbell: () => void) {
+  /** `listenerFd`: the listening socket inherited across a live re-exec (bound to the same path). */
+  constructor(runDir: string, channel: EvolutionChannel, onDoorbell: () => void, listenerFd?: number) {
     try {
       mkdirSync(runDir, { recursive: true, mode: 0o700 });
       const st = lstatSync(runDir);
@@ -35,12 +37,27 @@ export class SessionServer {
       throw new JournalError(`cannot use evolution run directory ${runDir}`, { cause });
     }
     this.path = join(runDir, "evolution.sock");
-    rmSync(this.path, { force: true });
     const byRing = this.byRing;
-    this.listener = Bun.listen<SessionData>({
-      unix: this.path,
-      socket: {
-        open(sock) {
+    const common: Omit<SocketHandler<SessionData>, "open"> = {
+      data() {
+        onDoorbell();
+      },
+      close(sock) {
+        const ring = sock.data?.ring ?? -1;
+        if (ring >= 0 && byRing.get(ring) === sock) {
+          byRing.delete(ring);
+          channel.releaseRing(ring);
+          log.info("producer session closed", { ring });
+        }
+      },
+      error(sock, err) {
+        log.warn("producer session error", { ring: sock.data?.ring ?? -1, err: String(err) });
+      },
+    };
+    this.adopted = common;
+    const handlers: SocketHandler<SessionData> = {
+      ...common,
+      open(sock) {
           const ring = channel.assignRing();
           sock.data = { ring };
           if (ring < 0) {
@@ -51,24 +68,38 @@ export class SessionServer {
           const hello = { v: PROTOCOL_VERSION, pid: process.pid, fd: channel.fd, path: `/proc/${process.pid}/fd/${channel.fd}`, size: channel.size, ring };
           sock.write(`${JSON.stringify(hello)}\n`);
           log.info("producer session opened", { ring });
-        },
-        data() {
-          onDoorbell();
-        },
-        close(sock) {
-          const ring = sock.data?.ring ?? -1;
-          if (ring >= 0 && byRing.get(ring) === sock) {
-            byRing.delete(ring);
-            channel.releaseRing(ring);
-            log.info("producer session closed", { ring });
-          }
-        },
-        error(sock, err) {
-          log.warn("producer session error", { ring: sock.data?.ring ?? -1, err: String(err) });
-        },
       },
-    });
+    };
+    if (listenerFd !== undefined) {
+      // Bun adopts a listening fd (not in its typings): the path, its mode and its directory are as the previous image left them.
+      this.listener = (Bun.listen as unknown as (o: { fd: number; socket: SocketHandler<SessionData> }) => UnixSocketListener<SessionData>)({ fd: listenerFd, socket: handlers });
+      return;
+    }
+    rmSync(this.path, { force: true });
+    this.listener = Bun.listen<SessionData>({ unix: this.path, socket: handlers });
     chmodSync(this.path, 0o600);
+  }
+
+  private readonly adopted: Omit<SocketHandler<SessionData>, "open">;
+
+  /** After a live re-exec: takes over the connected socket of each open session (the producer sees nothing but a pause). */
+  async adoptSessions(sessions: { ring: number; fd: number }[]): Promise<void> {
+    const connect = Bun.connect as unknown as (o: { fd: number; data: SessionData; socket: SocketHandler<SessionData> }) => Promise<Socket<SessionData>>;
+    for (const { ring, fd } of sessions) {
+      const sock = await connect({ fd, data: { ring }, socket: this.adopted });
+      this.byRing.set(ring, sock);
+    }
+    // A bell the previous image posted may not have left before the exec: ring each once.
+    for (const r of this.byRing.keys()) this.notify(r);
+  }
+
+  /** Live re-exec: the listener and every session socket stay open across execve (`keep`), or not. */
+  handOver(keep: boolean): { listener: number; sessions: { ring: number; fd: number }[] } {
+    const listener = (this.listener as unknown as { fd: number }).fd;
+    // A socket already closing has no fd (-1): its session is over, nothing to hand over.
+    const sessions = [...this.byRing].map(([ring, s]) => ({ ring, fd: (s as unknown as { fd: number }).fd })).filter((s) => s.fd >= 0);
+    for (const fd of [listener, ...sessions.map((s) => s.fd)]) setInheritable(fd, keep);
+    return { listener, sessions };
   }
 
   /** Rings the producer of `ring` (completions are waiting). */

@@ -1,6 +1,5 @@
 // Encodes and decodes channel slots. The consumer decodes only private copies, never the shared bytes.
-import { crc32c } from "../journal/crc32c.ts";
-import { CMP_SLOT_SIZE, CMP_TEXT_BYTES, K, MAX_NAME_BYTES, MAX_VALUES, S, SLOT_KIND_MUTATION, SUB_SLOT_SIZE, VALUE_TYPE_F32 } from "./layout.ts";
+import { channelCrc, CMP_SLOT_SIZE, CMP_TEXT_BYTES, K, MAX_NAME_BYTES, MAX_VALUES, S, SLOT_KIND_MUTATION, SUB_SLOT_SIZE, VALUE_TYPE_F32 } from "./layout.ts";
 import { Status } from "./reasons.ts";
 
 export interface Mutation {
@@ -36,7 +35,7 @@ export function decodeSubmission(copy: Uint8Array, expectedSeq: bigint): Submiss
   const seq = v.getBigUint64(S.seq, true);
   const tag = v.getBigUint64(S.tag, true);
   const rej = (status: Status, text: string): Rejection => ({ status, text, seq, tag });
-  if (v.getUint32(S.crc, true) !== crc32c(copy, 4, submissionCrcEnd(v.getUint16(S.valueCount, true)))) {
+  if (v.getUint32(S.crc, true) !== channelCrc(copy, 4, submissionCrcEnd(v.getUint16(S.valueCount, true)))) {
     return rej(Status.badChecksum, "slot checksum mismatch");
   }
   if (v.getUint32(S.kind, true) !== SLOT_KIND_MUTATION) return rej(Status.badKind, `unknown kind ${v.getUint32(S.kind, true)}`);
@@ -74,7 +73,7 @@ export function encodeSubmission(out: Uint8Array, s: Submission): void {
   v.setUint8(S.valueType, VALUE_TYPE_F32);
   out.set(name.subarray(0, MAX_NAME_BYTES), S.name);
   for (let i = 0; i < Math.min(s.values.length, MAX_VALUES); i++) v.setFloat32(S.values + 4 * i, s.values[i]!, true);
-  v.setUint32(S.crc, crc32c(out, 4, submissionCrcEnd(s.values.length)), true);
+  v.setUint32(S.crc, channelCrc(out, 4, submissionCrcEnd(s.values.length)), true);
 }
 
 export interface Completion {
@@ -94,12 +93,12 @@ export function encodeCompletion(out: Uint8Array, c: Completion): void {
   v.setBigUint64(K.journalSeq, c.journalSeq, true);
   const t = enc.encode(c.text.replace(/[^\x20-\x7e]/g, "?")).subarray(0, CMP_TEXT_BYTES);
   out.set(t, K.text);
-  v.setUint32(K.crc, crc32c(out, 4, CMP_SLOT_SIZE), true);
+  v.setUint32(K.crc, channelCrc(out, 4, CMP_SLOT_SIZE), true);
 }
 
 export function decodeCompletion(b: Uint8Array): Completion | null {
   const v = new DataView(b.buffer, b.byteOffset, CMP_SLOT_SIZE);
-  if (v.getUint32(K.crc, true) !== crc32c(b, 4, CMP_SLOT_SIZE)) return null;
+  if (v.getUint32(K.crc, true) !== channelCrc(b, 4, CMP_SLOT_SIZE)) return null;
   let end = K.text;
   while (end < CMP_SLOT_SIZE && b[end] !== 0) end++;
   return {

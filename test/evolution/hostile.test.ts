@@ -2,10 +2,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, ftruncateSync, openSync } from "node:fs";
 import { join } from "node:path";
-import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, S, SUB_SLOT_SIZE, subSlotOffset } from "../../src/evolution/layout.ts";
+import { C, channelCrc, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, S, SUB_SLOT_SIZE, subSlotOffset } from "../../src/evolution/layout.ts";
 import { statusName } from "../../src/evolution/reasons.ts";
 import { decodeCompletion, encodeSubmission, submissionCrcEnd } from "../../src/evolution/slot-codec.ts";
-import { crc32c } from "../../src/journal/crc32c.ts";
 import { type Consumer, removeDir, runPython, startConsumer, tempDir } from "./harness.ts";
 
 const dirs: string[] = [];
@@ -123,7 +122,7 @@ describe("hostile producer", () => {
       put(1, () => {}, 7n); // sequence 7 where 1 is due: BAD_SEQUENCE
       put(2, (b) => {
         new DataView(b.buffer).setUint32(S.kind, 9, true);
-        new DataView(b.buffer).setUint32(0, crc32c(b, 4, submissionCrcEnd(1)), true);
+        new DataView(b.buffer).setUint32(0, channelCrc(b, 4, submissionCrcEnd(1)), true);
       }); // BAD_KIND
       put(3, () => {}); // valid
       p.set(C.subTail, 4);

@@ -1,0 +1,108 @@
+// The evolution part of a live re-exec handoff: the channel memfd, the session socket and the open sessions, as inherited fds.
+import { readlinkSync } from "node:fs";
+import { z } from "zod";
+import { logger } from "../log.ts";
+import { JournalError } from "../errors.ts";
+import { closeFd, fdSize, getSeals, mapShared, Seal, type SharedMapping } from "../sys/evolution.ts";
+import { type Geometry, H, HEADER_SIZE, regionSize, writeHeader } from "./layout.ts";
+
+const log = logger("evolution");
+
+const fd = z.number().int().min(3);
+const u32 = z.number().int().min(0).max(0xffff_ffff);
+
+/** One open producer session: its connected socket and the consumer's private counters of its ring. */
+export const handedSessionSchema = z
+  .object({
+    ring: z.number().int().min(0).max(63),
+    fd,
+    /** The ring's session generation (also in the ring's control block): carried, never bumped. */
+    generation: u32,
+    /** Submissions taken (the next one is read at `head`). */
+    head: u32,
+    /** Completions posted. */
+    cmpTail: u32,
+    /** The sequence the next submission must carry (decimal: it is a u64). */
+    expectedSeq: z.string().regex(/^\d{1,20}$/),
+  })
+  .strict();
+export type HandedSession = z.infer<typeof handedSessionSchema>;
+
+/**
+ * Version 1 of the part. Written only after the channel is quiescent: no submission is in flight
+ * (every one taken has its completion posted), so the next image owes nothing for the past.
+ */
+export const evolutionPartSchema = z
+  .object({
+    version: z.literal(1),
+    memfd: fd,
+    size: z.number().int().min(1),
+    rings: z.number().int().min(1).max(64),
+    slots: z.number().int().min(2).max(4096),
+    /** Generation of every ring, active or not (a ring reused later still gets a new generation). */
+    generations: z.array(u32).max(64),
+    listener: fd,
+    path: z.string().min(1),
+    sessions: z.array(handedSessionSchema).max(64),
+  })
+  .strict()
+  .refine((p) => p.generations.length === p.rings, "one generation per ring")
+  .refine((p) => new Set(p.sessions.map((s) => s.ring)).size === p.sessions.length, "one session per ring")
+  .refine((p) => p.sessions.every((s) => s.ring < p.rings), "session ring outside the geometry");
+export type EvolutionPart = z.infer<typeof evolutionPartSchema>;
+
+/** What `fd` refers to (/proc/self/fd), or "" when it is not open. */
+export function fdTarget(n: number): string {
+  try {
+    return readlinkSync(`/proc/self/fd/${n}`);
+  } catch {
+    return "";
+  }
+}
+export const isChannelMemfd = (n: number): boolean => fdTarget(n).startsWith("/memfd:vector-boot-evolution");
+export const isSocket = (n: number): boolean => fdTarget(n).startsWith("socket:[");
+
+/** Maps the channel memfd the previous image created, once it is proven to be that channel with geometry `g`. */
+export function mapInheritedChannel(fd: number, g: Geometry): SharedMapping {
+  const size = regionSize(g);
+  const sealed = Seal.shrink | Seal.grow | Seal.seal;
+  if (!isChannelMemfd(fd) || fdSize(fd) !== size || (getSeals(fd) & sealed) !== sealed) {
+    throw new JournalError(`inherited fd ${fd} is not an evolution channel of ${size} bytes, sealed`);
+  }
+  const map = mapShared(fd, size);
+  const want = new Uint8Array(HEADER_SIZE);
+  writeHeader(want, g, process.pid); // same pid across execve: the header must be byte-identical
+  const have = new Uint8Array(map.buffer, 0, H.crc + 4);
+  if (!have.every((b, i) => b === want[i])) {
+    map.unmap();
+    throw new JournalError("inherited channel header differs from this image's geometry");
+  }
+  return map;
+}
+
+/** Every fd a part names: what the new image inherited for evolution. */
+export const partFds = (p: EvolutionPart): number[] => [p.memfd, p.listener, ...p.sessions.map((s) => s.fd)];
+
+/**
+ * The new image does not adopt the part (unreadable, another geometry, evolution off, the phase
+ * failed): closes every fd it names, read leniently (a part that fails its schema may still name
+ * fds), so each producer sees its session end and the reconnect path applies. Never throws.
+ */
+export function releaseInherited(part: unknown, why: string): void {
+  if (part === undefined || part === null) return;
+  const loose = z.object({ memfd: fd.optional(), listener: fd.optional(), sessions: z.array(z.object({ fd }).passthrough()).optional() }).passthrough().safeParse(part);
+  const d = loose.success ? loose.data : {};
+  // Only what really is a channel memfd or a socket: never an fd this image opened itself.
+  const fds = [
+    ...(d.memfd !== undefined && isChannelMemfd(d.memfd) ? [d.memfd] : []),
+    ...[d.listener, ...(d.sessions ?? []).map((s) => s.fd)].filter((x): x is number => x !== undefined && isSocket(x)),
+  ];
+  for (const f of new Set(fds)) {
+    try {
+      closeFd(f);
+    } catch {
+      // already closed (EBADF): nothing to release
+    }
+  }
+  log.warn("inherited producer sessions not adopted: closed (producers reconnect)", { why, fds: fds.length });
+}
