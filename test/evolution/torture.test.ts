@@ -161,5 +161,5 @@ describe("torture", () => {
     expect(everAcked.length).toBeGreaterThan(ITERATIONS); // the storms really ran
     expect(bootsFromCheckpoint).toBeGreaterThan(0); // checkpoints were part of the recovery
     expect(bootsAfterCompaction).toBeGreaterThan(0); // and compaction deleted journal history under the storm
-  }, 60000 + ITERATIONS * 3000);
+  }, 60000 + ITERATIONS * 5000);
 });
