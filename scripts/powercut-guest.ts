@@ -124,6 +124,5 @@ for (let i = 0; i < MAX_MUTATIONS && Date.now() - started < STREAM_LIMIT_MS; i++
   }
   lat.push(us / 1000);
   process.stdout.write(`powercut: ack {"i":${i},"j":${done.journalSeq},"us":${us}}\n`);
-  if (lat.length % 100 === 0) report("latency", { n: lat.length, p50: pct(lat, 50), p99: pct(lat, 99) });
 }
 report("stream-ended", { n: lat.length });
