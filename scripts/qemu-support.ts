@@ -133,8 +133,14 @@ export const QEMU_SMP = 1;
  * SSE4.2/AVX2-class instructions: the default qemu64 CPU traps), optional raw virtio disks. QEMU is
  * killed at `timeoutS` and half a second after a kernel panic shows on the console.
  */
-export async function bootQemu(opts: { say: Say; qemu: string; kernel: string; initrd: string; cmdline: string[]; timeoutS: number; disks?: string[]; memMib?: number; smp?: number }): Promise<BootResult> {
-  const drives = (opts.disks ?? []).flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio`]);
+export async function bootQemu(opts: {
+  say: Say; qemu: string; kernel: string; initrd: string; cmdline: string[]; timeoutS: number; disks?: string[]; memMib?: number; smp?: number;
+  /** QEMU `cache=` of every disk (QEMU's default when omitted). */
+  diskCache?: string;
+  /** Called with the console so far after each chunk; `kill` SIGKILLs QEMU (the reason lands in `killedFor`). */
+  onConsole?: (text: string, kill: (why: string) => void) => void;
+}): Promise<BootResult> {
+  const drives = (opts.disks ?? []).flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio${opts.diskCache ? `,cache=${opts.diskCache}` : ""}`]);
   const machine = ["-m", String(opts.memMib ?? QEMU_MEM_MIB), "-smp", String(opts.smp ?? QEMU_SMP)];
   const argv = [opts.qemu, "-nographic", "-serial", "stdio", "-monitor", "none", "-no-reboot", ...machine, "-accel", "tcg", "-cpu", "max", "-kernel", opts.kernel, "-initrd", opts.initrd, ...drives, "-append", opts.cmdline.join(" ")];
   opts.say(`booting: ${argv.join(" ")}`);
@@ -153,6 +159,7 @@ export async function bootQemu(opts: { say: Say; qemu: string; kernel: string; i
       log += dec.decode(chunk, { stream: true });
       // A panicked kernel with panic=-1 reboots and -no-reboot ends QEMU with 0: catch it here.
       if (PANIC.test(log)) setTimeout(() => kill("kernel panic"), 500);
+      opts.onConsole?.(log, kill);
     }
   };
   await Promise.all([pump(proc.stdout), pump(proc.stderr), proc.exited]);

@@ -1,9 +1,12 @@
-// Test/bench consumer process: owns the channel, the journal and a stand-in F32 weight store; driven by stdin lines.
+// Test/bench consumer process: owns the channel, the journal and the weights (a stand-in F32 store, or the real NeuralRuntime with --model); driven by stdin lines.
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { openEvolution } from "../../src/evolution/evolution.ts";
+import { runtimeGgufExporter, runtimeWeights } from "../../src/evolution/runtime-weights.ts";
 import { F32Store } from "./f32-store.ts";
-import type { TensorInfo } from "../../src/evolution/weights.ts";
+import type { CheckpointableWeights, TensorInfo } from "../../src/evolution/weights.ts";
+import { crc32cUpdate } from "../../src/journal/crc32c.ts";
+import { NeuralRuntime } from "../../src/neural/runtime.ts";
 import { setLogLevel } from "../../src/log.ts";
 
 /** The stand-in model: pixel/cortex heads, a protected kernel.* tensor, one "quantized" tensor the gate must refuse. */
@@ -24,6 +27,50 @@ export function loadStandIn(path: string | null): StandIn {
   return s;
 }
 
+/** CRC32C over every tensor's name and current values, in the model's order: equal weights give equal checksums. */
+export function runtimeChecksum(rt: NeuralRuntime): number {
+  const enc = new TextEncoder();
+  let c = 0;
+  for (const name of rt.tensorNames()) {
+    const v = rt.readTensor(name);
+    c = crc32cUpdate(c, enc.encode(name));
+    c = crc32cUpdate(c, new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  }
+  return c;
+}
+
+/** The weights behind the consumer: what it mutates, how it is summed and read back. */
+interface Backend {
+  loadWeights(checkpoint: string | null): Promise<CheckpointableWeights>;
+  checksum(): number;
+  read(tensor: string, offset: number, count: number): number[] | null;
+}
+
+function standInBackend(): Backend {
+  let w: ReturnType<typeof loadStandIn> | null = null;
+  return {
+    loadWeights: async (p) => (w = loadStandIn(p)),
+    checksum: () => w!.checksum(),
+    read: (t, o, n) => {
+      const x = w!.tensors.get(t);
+      return x ? Array.from(x.data.subarray(o, o + n)) : null;
+    },
+  };
+}
+
+/** The real NeuralRuntime over `model` (a GGUF; checkpoints are loaded the way the init loads them). */
+function runtimeBackend(model: string): Backend {
+  const rt = new NeuralRuntime({ threads: 1 });
+  return {
+    async loadWeights(p) {
+      await rt.init(p ?? model);
+      return runtimeWeights(rt, runtimeGgufExporter(rt));
+    },
+    checksum: () => runtimeChecksum(rt),
+    read: (t, o, n) => (rt.tensor(t) ? Array.from(rt.readTensor(t, o, n)) : null),
+  };
+}
+
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1]! : dflt;
@@ -35,10 +82,14 @@ if (import.meta.main) {
   const runDir = arg("run", "/tmp/vb-run");
   const beatMs = Number(arg("beat-ms", "100"));
   const checkpointMs = Number(arg("checkpoint-ms", "0"));
+  const model = arg("model", "");
+  const segmentBytes = Number(arg("segment-bytes", "0"));
+  const backend = model ? runtimeBackend(model) : standInBackend();
   const evo = await openEvolution({
     stateDir,
     runDir,
-    loadWeights: loadStandIn,
+    loadWeights: backend.loadWeights,
+    ...(segmentBytes > 0 ? { journal: { segmentBytes } } : {}),
     autoDrain: arg("auto-drain", "1") === "1",
     rings: Number(arg("rings", "8")),
     slots: Number(arg("slots", "64")),
@@ -54,17 +105,14 @@ if (import.meta.main) {
       evo.checkpoint().finally(() => (checkpointing = false));
     }, checkpointMs);
   }
-  out({ ready: true, socket: evo.socketPath, checksum: evo.weights.checksum(), stats: evo.stats() });
+  out({ ready: true, socket: evo.socketPath, checksum: backend.checksum(), stats: evo.stats() });
   for await (const line of createInterface({ input: process.stdin })) {
     const [cmd, ...a] = line.trim().split(/\s+/);
-    if (cmd === "stats") out({ checksum: evo.weights.checksum(), stats: evo.stats() });
-    else if (cmd === "dump") {
-      const t = evo.weights.tensors.get(a[0]!);
-      out({ values: t ? Array.from(t.data.subarray(Number(a[1]), Number(a[1]) + Number(a[2]))) : null });
-    } else if (cmd === "checkpoint") out({ checkpoint: await evo.checkpoint() });
+    if (cmd === "stats") out({ checksum: backend.checksum(), stats: evo.stats() });
+    else if (cmd === "dump") out({ values: backend.read(a[0]!, Number(a[1]), Number(a[2])) }); else if (cmd === "checkpoint") out({ checkpoint: await evo.checkpoint() });
     else if (cmd === "quit") break;
   }
   await evo.close();
-  out({ closed: true, checksum: evo.weights.checksum() });
+  out({ closed: true, checksum: backend.checksum() });
   process.exit(0);
 }

@@ -99,10 +99,10 @@ export async function startConsumer(stateDir: string, runDir: string, extra: str
   };
 }
 
-/** Runs a Python script with the client on PYTHONPATH; returns stdout lines (throws on failure or timeout). */
-export async function runPython(script: string, args: string[] = [], timeoutMs = 60000): Promise<string[]> {
+/** Runs a Python script with the client (the checkout's, or `clientPath`) on PYTHONPATH; returns stdout lines (throws on failure or timeout). */
+export async function runPython(script: string, args: string[] = [], timeoutMs = 60000, clientPath = pythonPath): Promise<string[]> {
   const p = Bun.spawn([python, "-c", script, ...args], {
-    env: { ...process.env, PYTHONPATH: pythonPath },
+    env: { ...process.env, PYTHONPATH: clientPath },
     stdout: "pipe",
     stderr: "pipe",
   });

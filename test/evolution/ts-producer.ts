@@ -2,8 +2,11 @@
 import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, SUB_SLOT_SIZE, subSlotOffset } from "../../src/evolution/layout.ts";
 import { type Completion, decodeCompletion, encodeSubmission, type Mutation } from "../../src/evolution/slot-codec.ts";
 
-/** A producer session: connected, hello read (bounded), the channel memory mapped, this ring's geometry. */
-export async function openSession(socket: string) {
+/**
+ * A producer session: connected, hello read (bounded), the channel memory mapped, this ring's
+ * geometry. `onBell` is called for each doorbell the consumer rings after the hello.
+ */
+export async function openSession(socket: string, onBell?: () => void) {
   let buf = "";
   let resolveHello: (h: any) => void;
   const hello = new Promise<any>((r) => (resolveHello = r));
@@ -11,7 +14,7 @@ export async function openSession(socket: string) {
     unix: socket,
     socket: {
       data(_s, d) {
-        if (buf.includes("\n")) return;
+        if (buf.includes("\n")) return onBell?.();
         buf += d.toString();
         if (buf.includes("\n")) resolveHello(JSON.parse(buf.slice(0, buf.indexOf("\n"))));
       },
