@@ -2,7 +2,10 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { EtcdClient } from "../fleet/etcd-client.ts";
+import { nodesPrefix } from "../fleet/keys.ts";
 import { Membership } from "../fleet/membership.ts";
+import { Singleton } from "../fleet/singleton.ts";
+import type { Supervisor } from "../supervisor/supervisor.ts";
 import { logger } from "../log.ts";
 import { modelSha256 } from "../rts/model-source.ts";
 import { handedOver, type Boot, type PhaseRun } from "./phase.ts";
@@ -54,10 +57,77 @@ export function startFleet(b: Boot): PhaseRun | void {
   const m = new Membership({ client, fleet: f.name, node, ttlS: f.lease_ttl_s, summary: summary(b), leaseId: inherited.success ? inherited.data.lease : null });
   log.info("phase fleet", { fleet: f.name, node, endpoints: f.endpoints.join(","), lease_ttl_s: f.lease_ttl_s });
   m.start();
-  return {
-    stop: () => m.stop(),
-    // The next image keeps the same lease (no flap of the node's key across a re-exec).
-    handoff: async () => ({ lease: await m.pause() }),
-    resume: () => m.start(),
+  const sup = b.supervisor;
+  const services = b.config.services;
+  const quorum = sup ? awaitQuorum(client, f.name, f.quorum, sup, services.filter((s) => s.fleet === "after-quorum").map((s) => s.name)) : null;
+  const singletons = sup
+    ? services
+        .filter((s) => s.fleet === "singleton")
+        .map((s) => {
+          // Stopped this long before the lease can expire: its grace period, SIGKILL and some slack.
+          const margin = s.grace_ms + 1000;
+          const most = (f.lease_ttl_s * 1000 * 2) / 3 - 500;
+          if (margin > most) log.warn("singleton's grace period is too long for the lease TTL: it may be stopped and started again", { service: s.name, grace_ms: s.grace_ms, lease_ttl_s: f.lease_ttl_s });
+          return new Singleton({
+            client,
+            membership: m,
+            fleet: f.name,
+            node,
+            service: s.name,
+            stopMarginMs: Math.min(margin, most),
+            start: (rev) => {
+              sup.setEnv(s.name, { FLEET_LEADER_REV: String(rev), FLEET_NODE: node });
+              sup.start(s.name);
+            },
+            stop: () => sup.stop(s.name),
+          });
+        })
+    : [];
+  for (const s of singletons) s.start();
+  const closeAll = async () => {
+    quorum?.cancel();
+    await Promise.all(singletons.map((s) => s.close()));
   };
+  return {
+    stop: async () => {
+      await closeAll();
+      await m.stop();
+    },
+    // Singletons stop (the next image campaigns again, on the same lease: it keeps its place);
+    // the next image keeps the lease (no flap of the node's key across a re-exec).
+    handoff: async () => {
+      await closeAll();
+      return { lease: await m.pause() };
+    },
+    resume: () => {
+      m.start();
+      for (const s of singletons) s.start();
+    },
+  };
+}
+
+/** Boot barrier: starts `names` once `quorum` nodes are members (polled every second, in the background). */
+function awaitQuorum(client: EtcdClient, fleet: string, quorum: number, sup: Supervisor, names: string[]): { cancel(): void } | null {
+  if (names.length === 0) return null;
+  let done = false;
+  let logged = -1;
+  const tick = async () => {
+    if (done) return;
+    try {
+      const { kvs } = await client.get(nodesPrefix(fleet), { prefix: true });
+      if (kvs.length !== logged) log.info("fleet members", { members: kvs.length, quorum });
+      logged = kvs.length;
+      if (kvs.length >= quorum && !done) {
+        done = true;
+        clearInterval(timer);
+        log.info("fleet quorum reached: starting after-quorum services", { services: names.join(",") });
+        for (const n of names) if (sup.list().find((s) => s.name === n)?.state === "pending") sup.start(n);
+      }
+    } catch (e) {
+      log.debug("fleet quorum check failed", { error: String(e).slice(0, 200) });
+    }
+  };
+  const timer = setInterval(() => void tick(), 1000);
+  void tick();
+  return { cancel: () => ((done = true), clearInterval(timer)) };
 }

@@ -206,6 +206,13 @@ export function loadConfig(opts: { file?: string; cmdline?: string; lenient: boo
       warnings.push(err);
     }
   }
+  // Checked after the merge: vector.fleet.* keys may supply the section.
+  const placed = merged.services.findIndex((s) => s.fleet !== undefined);
+  if (placed >= 0 && !merged.fleet) {
+    const err = new ConfigError(`services[${placed}].fleet`, "needs a fleet section (fleet.endpoints): the service never starts without one");
+    if (!opts.lenient) throw err;
+    warnings.push(err);
+  }
   return { config: merged, warnings };
 }
 

@@ -51,6 +51,11 @@ export const serviceSchema = z
     capabilities: z.array(z.enum(capNames as [CapName, ...CapName[]])).default([]),
     /** Opt out of capability dropping: the service inherits the init's capabilities (root tools). */
     keep_all_capabilities: z.boolean().default(false),
+    /**
+     * Fleet placement (needs a `fleet` section): "after-quorum" starts once `fleet.quorum` nodes are
+     * members; "singleton" runs on the one node etcd elects (env FLEET_LEADER_REV). Unset: local only.
+     */
+    fleet: z.enum(["after-quorum", "singleton"]).optional(),
   })
   .strict();
 export type ServiceConfig = z.infer<typeof serviceSchema>;
