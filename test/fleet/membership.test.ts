@@ -4,19 +4,31 @@ import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
 import { signalMember } from "../../scripts/etcd-cluster.ts";
 import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { nodeKey } from "../../src/fleet/keys.ts";
-import { killLeftovers } from "../pid1/harness.ts";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
 import { beatLines, bootNode, cluster, fleetStatus, stopCluster, TTL_S, waitForAsync, type Node } from "./fleet-harness.ts";
 
 const FLEET = "members";
 let etcd: EtcdCluster;
 let nodes: Node[] = [];
 let client: EtcdClient;
+let starts: string;
+let args: string[];
 
 beforeAll(async () => {
   etcd = await cluster();
   client = new EtcdClient({ endpoints: etcd.endpoints });
-  nodes = ["n0", "n1", "n2", "n3", "n4"].map((id) => bootNode(etcd, FLEET, id));
+  const dir = tempDir("fleet-members-");
+  starts = join(dir, "quorum-starts.log");
+  writeFileSync(starts, "");
+  // A boot barrier: "q" starts on a node only once 5 nodes are members.
+  const cfg = writeJson(dir, "config.json", { services: [{ name: "q", argv: ["/bin/sh", "-c", `echo started >> ${starts}; exec sleep 1000`], fleet: "after-quorum", grace_ms: 500 }] });
+  args = ["--config", cfg, "--set", "fleet.quorum=5"];
+  nodes = ["n0", "n1", "n2", "n3"].map((id) => bootNode(etcd, FLEET, id, args));
 }, 60_000);
+
+const quorumStarts = (): number => readFileSync(starts, "utf8").split("\n").filter(Boolean).length;
 
 afterAll(() => {
   killLeftovers();
@@ -24,6 +36,14 @@ afterAll(() => {
 });
 
 const present = async (id: string): Promise<boolean> => (await client.get(nodeKey(FLEET, id))).kvs.length === 1;
+
+test("after-quorum services wait until 5 nodes are members, then start on each", async () => {
+  await waitForAsync(async () => (await fleetStatus(etcd, FLEET)).nodes.length === 4, 90_000, "4 nodes in fleet status", 500);
+  await Bun.sleep(2500); // the barrier is polled every second
+  expect(quorumStarts()).toBe(0);
+  nodes.push(bootNode(etcd, FLEET, "n4", args));
+  await waitForAsync(async () => quorumStarts() === 5, 60_000, "q started on all 5 nodes", 200);
+}, 180_000);
 
 test("fleet status lists all 5 nodes, each beating; a SIGKILLed node is gone within TTL + 1 s, a stopped one at once", async () => {
   await waitForAsync(async () => {
