@@ -4,6 +4,8 @@ import { z } from "zod";
 import { EtcdClient } from "../fleet/etcd-client.ts";
 import { nodesPrefix } from "../fleet/keys.ts";
 import { Membership } from "../fleet/membership.ts";
+import { MutationFeed } from "../fleet/mutations.ts";
+import { withDeadline } from "../util/deadline.ts";
 import { Singleton } from "../fleet/singleton.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
 import { logger } from "../log.ts";
@@ -84,9 +86,22 @@ export function startFleet(b: Boot): PhaseRun | void {
         })
     : [];
   for (const s of singletons) s.start();
+  const evo = b.evolution?.evo ?? null;
+  const feed = new MutationFeed({
+    client,
+    fleet: f.name,
+    node,
+    stateDir: b.config.state_dir,
+    apply: async (mu) => {
+      if (!evo) return { accepted: false, status: "EVOLUTION_DISABLED", journalSeq: null };
+      const r = await evo.submit({ tensor: mu.tensor, elementOffset: mu.offset, values: Float32Array.from(mu.values), confidence: mu.confidence });
+      return { accepted: r.status === 0, status: r.statusName, journalSeq: r.journalSeq };
+    },
+  });
+  feed.start();
   const closeAll = async () => {
     quorum?.cancel();
-    await Promise.all(singletons.map((s) => s.close()));
+    await Promise.all([...singletons.map((s) => s.close()), withDeadline(() => feed.stop(), 3000)]);
   };
   return {
     stop: async () => {
@@ -101,6 +116,7 @@ export function startFleet(b: Boot): PhaseRun | void {
     },
     resume: () => {
       m.start();
+      feed.start();
       for (const s of singletons) s.start();
     },
   };
@@ -114,10 +130,10 @@ function awaitQuorum(client: EtcdClient, fleet: string, quorum: number, sup: Sup
   const tick = async () => {
     if (done) return;
     try {
-      const { kvs } = await client.get(nodesPrefix(fleet), { prefix: true });
-      if (kvs.length !== logged) log.info("fleet members", { members: kvs.length, quorum });
-      logged = kvs.length;
-      if (kvs.length >= quorum && !done) {
+      const members = await client.count(nodesPrefix(fleet));
+      if (members !== logged) log.info("fleet members", { members, quorum });
+      logged = members;
+      if (members >= quorum && !done) {
         done = true;
         clearInterval(timer);
         log.info("fleet quorum reached: starting after-quorum services", { services: names.join(",") });

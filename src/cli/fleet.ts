@@ -5,10 +5,17 @@ import { fleetSchema, type FleetConfig } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
 import { EtcdClient } from "../fleet/etcd-client.ts";
 import { isStale, nodeSummarySchema, nodesPrefix, type NodeSummary } from "../fleet/keys.ts";
+import { ackSchema, acksPrefix, mutationIdPattern, publishMutation, type Ack } from "../fleet/mutations.ts";
 import { duration, out } from "../control/cli-support.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
 const help = `Usage: vector-boot fleet status [--endpoints URL,...] [--name FLEET] [--config FILE] [--json] [--timeout MS]
+       vector-boot fleet mutate TENSOR OFFSET --values V1,V2,... --confidence C [--id ID] [--wait MS] [common options]
+
+mutate publishes one weight mutation to the whole fleet, once (a new --id; default a fresh one).
+Every node runs it through its own CTRM gate and journal and acks it (or rejects it with the
+reason) under the mutation's key. --wait MS waits for an ack from every member listed now, and
+exits 0 when all accepted, 65 when one rejected, 75 when some did not answer in time.
 
 Lists the fleet's nodes from etcd: each node's key lives under a lease, so a node that died is gone
 within its lease TTL; a node whose value was not refreshed for a whole TTL is flagged STALE (its
@@ -71,9 +78,55 @@ async function status(args: string[]): Promise<number> {
   return 0;
 }
 
+async function mutate(args: string[]): Promise<number> {
+  let p;
+  try {
+    p = parseArgs({ args, options: { endpoints: { type: "string" }, name: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" }, values: { type: "string" }, confidence: { type: "string" }, id: { type: "string" }, wait: { type: "string" } }, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new UsageError(`fleet mutate: ${(cause as Error).message} (see vector-boot fleet --help)`, { cause });
+  }
+  const v = p.values;
+  const [tensor, offsetText] = p.positionals;
+  const offset = Number(offsetText);
+  const values = (v.values ?? "").split(",").filter(Boolean).map(Number);
+  const confidence = Number(v.confidence);
+  if (!tensor || !Number.isInteger(offset) || offset < 0) throw new UsageError("fleet mutate: expects TENSOR OFFSET (a non-negative integer)");
+  if (values.length === 0 || values.some((x) => !Number.isFinite(x))) throw new UsageError("fleet mutate: --values must be finite numbers, comma-separated");
+  if (!(confidence >= 0 && confidence <= 1)) throw new UsageError("fleet mutate: --confidence must be from 0 to 1");
+  const id = v.id ?? `${Date.now().toString().padStart(15, "0")}-${crypto.randomUUID().slice(0, 8)}`;
+  if (!mutationIdPattern.test(id)) throw new UsageError("fleet mutate: --id must be 1-128 letters, digits, '_', '.', '-'");
+  const f = fleetSettings(v);
+  const c = clientFor(f, v.timeout ? Number(v.timeout) : 10_000);
+  const pub = await publishMutation(c, f.name, id, { tensor, offset, values, confidence });
+  const result: { id: string; revision: number; created: boolean; acks: Ack[]; missing: string[] } = { id, revision: pub.revision, created: pub.created, acks: [], missing: [] };
+  let code = 0;
+  if (v.wait) {
+    const until = Date.now() + Number(v.wait);
+    const members = (await c.get(nodesPrefix(f.name), { prefix: true })).kvs.map((kv) => kv.key.slice(nodesPrefix(f.name).length));
+    for (;;) {
+      const acks = (await c.get(acksPrefix(f.name, id), { prefix: true })).kvs.flatMap((kv) => {
+        const r = ackSchema.safeParse(JSON.parse(kv.value));
+        return r.success ? [r.data] : [];
+      });
+      result.acks = acks;
+      result.missing = members.filter((m) => !acks.some((a) => a.node === m));
+      if (result.missing.length === 0 || Date.now() > until) break;
+      await Bun.sleep(100);
+    }
+    code = result.missing.length > 0 ? 75 : result.acks.every((a) => a.accepted) ? 0 : 65;
+  }
+  if (v.json) out(JSON.stringify(result));
+  else {
+    out(`mutation ${id} ${pub.created ? "published" : "already published"} at revision ${pub.revision}`);
+    for (const a of result.acks) out(`  ${a.node.padEnd(16)} ${a.accepted ? "accepted" : "REJECTED"} ${a.status}${a.journal_seq !== null ? ` journal ${a.journal_seq}` : ""}`);
+    for (const m of result.missing) out(`  ${m.padEnd(16)} no answer yet`);
+  }
+  return code;
+}
+
 export const command: Command = {
   name: "fleet",
-  summary: "Fleet (etcd): status",
+  summary: "Fleet (etcd): status | mutate",
   help,
   async run(args) {
     if (wantsHelp(args) || args.length === 0) {
@@ -82,6 +135,7 @@ export const command: Command = {
     }
     const [sub, ...rest] = args;
     if (sub === "status") return status(rest);
+    if (sub === "mutate") return mutate(rest);
     throw new UsageError(`fleet: unknown subcommand ${JSON.stringify(sub)} (see vector-boot fleet --help)`);
   },
 };

@@ -160,6 +160,12 @@ export class EtcdClient {
     return { kvs: (r.kvs ?? []).map(toKv), revision: r.header.revision ?? 0 };
   }
 
+  /** How many keys start with `prefix` (no values sent). */
+  async count(prefix: string, timeoutMs?: number): Promise<number> {
+    const r = await this.call("/v3/kv/range", { key: b64(prefix), range_end: prefixEnd(prefix), count_only: true }, rangeResponse, { idempotent: true, timeoutMs });
+    return r.count ?? 0;
+  }
+
   /** A plain put (not retried on an unknown outcome): resolves to the revision. */
   async put(key: string, value: string, opts: { lease?: LeaseId; timeoutMs?: number } = {}): Promise<number> {
     const body: Record<string, unknown> = { key: b64(key), value: b64(value) };

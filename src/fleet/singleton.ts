@@ -79,8 +79,10 @@ export class Singleton {
       const lease = m.leaseId;
       if (lease === null || !m.leaseAlive(this.o.stopMarginMs)) return;
       const c = this.o.client;
-      // Campaign: create our key on the current lease (a txn, so repeating it after an unknown outcome is harmless).
-      await c.txn([cmpCreate(this.key, 0)], [opPut(this.key, this.o.node, lease)]);
+      // Campaign: create our key on the current lease (a create-only txn, so repeating it after an
+      // unknown outcome is harmless); read first, so a steady round costs reads only, no Raft write.
+      const own = (await c.get(this.key)).kvs[0];
+      if (!own || own.lease !== lease) await c.txn([cmpCreate(this.key, 0)], [opPut(this.key, this.o.node, lease)]);
       const prefix = singletonPrefix(this.o.fleet, this.o.service);
       const r = await c.call("/v3/kv/range", { key: b64(prefix), range_end: prefixEnd(prefix), sort_order: "ASCEND", sort_target: "CREATE", limit: 1 }, rangeResponse, { idempotent: true });
       const first = r.kvs?.[0] ? toKv(r.kvs[0]) : null;
