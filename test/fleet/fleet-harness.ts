@@ -1,15 +1,24 @@
 // Test fleet: a 3-member etcd on loopback and vector-boot nodes, each PID 1 of its own namespace.
 import { z } from "zod";
-import { startCluster, stopCluster, type EtcdCluster } from "../../scripts/etcd-cluster.ts";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { startCluster, stopCluster as stopEtcd, type EtcdCluster } from "../../scripts/etcd-cluster.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { start, tempDir, type Run } from "../pid1/harness.ts";
 
 export const TTL_S = 10;
 
+/** etcd's data on tmpfs (/dev/shm): its fsyncs would otherwise compete with the nodes' journals on a shared disk. */
 export async function cluster(): Promise<EtcdCluster> {
-  return startCluster({ dir: tempDir("etcd-") });
+  const dir = existsSync("/dev/shm") ? mkdtempSync("/dev/shm/vb-etcd-") : tempDir("etcd-");
+  const c = await startCluster({ dir });
+  return c;
 }
-export { stopCluster };
+
+/** Stops a cluster and removes its tmpfs data. */
+export function stopCluster(c: EtcdCluster): void {
+  stopEtcd(c);
+  if (c.dir.startsWith("/dev/shm/")) rmSync(c.dir, { recursive: true, force: true });
+}
 
 export interface Node {
   id: string;
