@@ -5,6 +5,7 @@ import { EtcdClient } from "../fleet/etcd-client.ts";
 import { nodesPrefix } from "../fleet/keys.ts";
 import { Membership } from "../fleet/membership.ts";
 import { MutationFeed } from "../fleet/mutations.ts";
+import { RolloutAgent } from "../fleet/rollout-agent.ts";
 import { withDeadline } from "../util/deadline.ts";
 import { Singleton } from "../fleet/singleton.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
@@ -99,14 +100,36 @@ export function startFleet(b: Boot): PhaseRun | void {
     },
   });
   feed.start();
+  const rollout = new RolloutAgent({
+    client,
+    membership: m,
+    fleet: f.name,
+    node,
+    generation: b.generation,
+    stateDir: b.config.state_dir,
+    beating: () => (b.heartbeat?.stats().beats ?? 0) > 0,
+    act: async (action) => {
+      if (action === "reexec") {
+        await b.reexec!();
+        return;
+      }
+      // The lease is kept (not revoked) so the slot stays held until the node is back or the TTL passes.
+      keepLease = true;
+      b.signals.request({ reason: `fleet rollout ${action}`, mode: action });
+    },
+  });
+  let keepLease = false;
+  rollout.start();
   const closeAll = async () => {
+    rollout.stop();
     quorum?.cancel();
     await Promise.all([...singletons.map((s) => s.close()), withDeadline(() => feed.stop(), 3000)]);
   };
   return {
     stop: async () => {
       await closeAll();
-      await m.stop();
+      if (keepLease) await m.pause();
+      else await m.stop();
     },
     // Singletons stop (the next image campaigns again, on the same lease: it keeps its place);
     // the next image keeps the lease (no flap of the node's key across a re-exec).
@@ -117,6 +140,7 @@ export function startFleet(b: Boot): PhaseRun | void {
     resume: () => {
       m.start();
       feed.start();
+      rollout.start();
       for (const s of singletons) s.start();
     },
   };

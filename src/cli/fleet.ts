@@ -6,16 +6,25 @@ import { UsageError } from "../errors.ts";
 import { EtcdClient } from "../fleet/etcd-client.ts";
 import { isStale, nodeSummarySchema, nodesPrefix, type NodeSummary } from "../fleet/keys.ts";
 import { ackSchema, acksPrefix, mutationIdPattern, publishMutation, type Ack } from "../fleet/mutations.ts";
+import { doneKey, readSem, rolloutActions, rolloutKey, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
+import { cmpCreate, opPut } from "../fleet/etcd-client.ts";
 import { duration, out } from "../control/cli-support.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
 const help = `Usage: vector-boot fleet status [--endpoints URL,...] [--name FLEET] [--config FILE] [--json] [--timeout MS]
        vector-boot fleet mutate TENSOR OFFSET --values V1,V2,... --confidence C [--id ID] [--wait MS] [common options]
+       vector-boot fleet rollout reexec|reboot|poweroff [--max-unavailable K] [--timeout-s S] [common options]
 
 mutate publishes one weight mutation to the whole fleet, once (a new --id; default a fresh one).
 Every node runs it through its own CTRM gate and journal and acks it (or rejects it with the
 reason) under the mutation's key. --wait MS waits for an ack from every member listed now, and
 exits 0 when all accepted, 65 when one rejected, 75 when some did not answer in time.
+
+rollout asks every current member to re-exec (or reboot, power off), at most K at a time: a node
+takes a slot of an etcd semaphore, acts, and gives the slot back after its first heartbeat back; a
+node that dies holding a slot frees it when its lease expires. Progress is printed as lines (one
+JSON object per line with --json). Exits 0 when every node is done, 65 when some left the fleet
+instead, 75 on --timeout-s (default 600).
 
 Lists the fleet's nodes from etcd: each node's key lives under a lease, so a node that died is gone
 within its lease TTL; a node whose value was not refreshed for a whole TTL is flagged STALE (its
@@ -124,9 +133,63 @@ async function mutate(args: string[]): Promise<number> {
   return code;
 }
 
+async function rollout(args: string[]): Promise<number> {
+  let p;
+  try {
+    p = parseArgs({ args, options: { endpoints: { type: "string" }, name: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" }, "max-unavailable": { type: "string" }, "timeout-s": { type: "string" } }, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new UsageError(`fleet rollout: ${(cause as Error).message} (see vector-boot fleet --help)`, { cause });
+  }
+  const v = p.values;
+  const action = p.positionals[0] as RolloutAction;
+  if (!rolloutActions.includes(action)) throw new UsageError(`fleet rollout: expects ${rolloutActions.join("|")}`);
+  const max = Number(v["max-unavailable"] ?? 1);
+  if (!Number.isInteger(max) || max < 1) throw new UsageError("fleet rollout: --max-unavailable must be a positive integer");
+  const f = fleetSettings(v);
+  const c = clientFor(f, v.timeout ? Number(v.timeout) : 5000);
+  // Member name -> lease: a holder whose lease no longer backs its node's key is dead (its slot is free).
+  const members = async () => new Map((await c.get(nodesPrefix(f.name), { prefix: true })).kvs.map((kv) => [kv.key.slice(nodesPrefix(f.name).length), kv.lease]));
+  const nodes = [...(await members()).keys()].sort();
+  const id = `${Date.now().toString().padStart(15, "0")}-${action}`;
+  const r: Rollout = { action, max_unavailable: max, nodes, created_at: Date.now() };
+  await c.txn([cmpCreate(rolloutKey(f.name, id), 0)], [opPut(rolloutKey(f.name, id), JSON.stringify(r))]);
+  const t0 = Date.now();
+  const until = t0 + Number(v["timeout-s"] ?? 600) * 1000;
+  const say = (o: Record<string, unknown>, text: string) => out(v.json ? JSON.stringify({ rollout: id, t_ms: Date.now() - t0, ...o }) : `[${((Date.now() - t0) / 1000).toFixed(1)}s] ${text}`);
+  say({ event: "started", action, max_unavailable: max, nodes }, `rollout ${id}: ${action} of ${nodes.length} node(s), at most ${max} at a time`);
+  let last = "";
+  let maxHeld = 0;
+  for (;;) {
+    try {
+      const [sem, now] = await Promise.all([readSem(c, f.name, id), members()]);
+      const done: string[] = [];
+      for (const n of nodes) if ((await c.get(doneKey(f.name, id, n))).kvs.length > 0) done.push(n);
+      const held = sem.holders.filter((h) => now.get(h.node) === h.lease).map((h) => h.node);
+      const gone = nodes.filter((n) => !done.includes(n) && !now.has(n));
+      maxHeld = Math.max(maxHeld, held.length);
+      const state = JSON.stringify({ held, done, gone });
+      if (state !== last) {
+        last = state;
+        say({ event: "progress", holding: held, done, gone }, `${done.length}/${nodes.length} done; in progress: ${held.join(",") || "-"}${gone.length ? `; gone: ${gone.join(",")}` : ""}`);
+      }
+      if (done.length + gone.length === nodes.length && held.length === 0) {
+        say({ event: "finished", done, gone, max_held: maxHeld }, `finished: ${done.length} done, ${gone.length} left the fleet`);
+        return gone.length > 0 ? 65 : 0;
+      }
+    } catch (e) {
+      say({ event: "etcd-error", error: String(e).slice(0, 200) }, `etcd: ${String(e).slice(0, 200)} (retrying)`);
+    }
+    if (Date.now() > until) {
+      say({ event: "timeout" }, "timed out");
+      return 75;
+    }
+    await Bun.sleep(250);
+  }
+}
+
 export const command: Command = {
   name: "fleet",
-  summary: "Fleet (etcd): status | mutate",
+  summary: "Fleet (etcd): status | mutate | rollout",
   help,
   async run(args) {
     if (wantsHelp(args) || args.length === 0) {
@@ -136,6 +199,7 @@ export const command: Command = {
     const [sub, ...rest] = args;
     if (sub === "status") return status(rest);
     if (sub === "mutate") return mutate(rest);
+    if (sub === "rollout") return rollout(rest);
     throw new UsageError(`fleet: unknown subcommand ${JSON.stringify(sub)} (see vector-boot fleet --help)`);
   },
 };
