@@ -140,3 +140,8 @@ export function describeError(err: unknown): string {
   }
   return parts.join(" <- caused by: ");
 }
+
+/** etcd (the fleet) did not answer in time or refused a request; local PID-1 duties never wait on it. */
+export class FleetError extends VectorBootError {
+  override readonly exitCode: number = ExitCode.os;
+}

@@ -6,6 +6,7 @@ import { logger } from "../log.ts";
 import { loadBootConfig } from "./config-phase.ts";
 import { startControl } from "./control-phase.ts";
 import { earlySetup } from "./early-setup.ts";
+import { startFleet } from "./fleet-phase.ts";
 import { openEvolutionPhase } from "./evolution-phase.ts";
 import { releaseInherited } from "../evolution/handover.ts";
 import { startHeartbeat } from "./heartbeat-phase.ts";
@@ -161,5 +162,10 @@ export const bootPhases: readonly Phase[] = [
         },
       };
     },
+  },
+  {
+    // Last, so its stop runs first: the lease is revoked before services stop. Never waits on etcd.
+    name: "fleet",
+    start: (b) => startFleet(b),
   },
 ];

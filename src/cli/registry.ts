@@ -26,4 +26,5 @@ export const registry: Record<string, Entry> = {
   poweroff: { summary: "Power a running instance off in order", load: () => import("./power.ts") },
   reboot: { summary: "Reboot a running instance in order", load: () => import("./power.ts").then((m) => ({ command: m.rebootCommand })) },
   reexec: { summary: "Re-exec a running instance live, keeping its services", load: () => import("./reexec.ts") },
+  fleet: { summary: "Fleet (etcd): status of the nodes, fleet-wide mutations", load: () => import("./fleet.ts") },
 };

@@ -47,6 +47,12 @@ export const cmdlineKeys = {
   run_dir: z.string().min(1),
   evolution: bool,
   modules: z.string().transform((s) => s.split(",").filter(Boolean)).pipe(z.array(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "not a module name"))),
+  // The fleet section's scalar fields (merged over the file's `fleet`, validated with it).
+  "fleet.endpoints": z.string().transform((s) => s.split(",").filter(Boolean)),
+  "fleet.name": z.string().min(1),
+  "fleet.node_id": z.string().min(1),
+  "fleet.lease_ttl_s": int(10, 3600),
+  "fleet.quorum": int(1, 100_000),
 } as const;
 export type CmdlineOverrides = { [K in keyof typeof cmdlineKeys]?: z.infer<(typeof cmdlineKeys)[K]> };
 

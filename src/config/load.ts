@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
 import { parseCmdline, type CmdlineOverrides } from "./cmdline.ts";
-import { configSchema, type Config } from "./schema.ts";
+import { configSchema, fleetSchema, type Config } from "./schema.ts";
 
 function fieldPath(path: PropertyKey[]): string {
   let s = "";
@@ -193,8 +193,36 @@ export function loadConfig(opts: { file?: string; cmdline?: string; lenient: boo
   } else {
     base = validateConfig({});
   }
-  const { config: _ignored, evolution, ...rest } = cmd.overrides;
+  const { config: _ignored, evolution, ...all } = cmd.overrides;
   void _ignored;
+  const { rest, fleet } = splitFleet(all);
   const merged: Config = { ...base, ...rest, evolution: evolution === undefined ? base.evolution : { ...base.evolution, enabled: evolution } };
+  if (Object.keys(fleet).length > 0) {
+    const r = fleetSchema.safeParse({ ...base.fleet, ...fleet });
+    if (r.success) merged.fleet = r.data;
+    else {
+      const err = new ConfigError("kernel command line vector.fleet.*", r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+      if (!opts.lenient) throw err;
+      warnings.push(err);
+    }
+  }
+  // Checked after the merge: vector.fleet.* keys may supply the section.
+  const placed = merged.services.findIndex((s) => s.fleet !== undefined);
+  if (placed >= 0 && !merged.fleet) {
+    const err = new ConfigError(`services[${placed}].fleet`, "needs a fleet section (fleet.endpoints): the service never starts without one");
+    if (!opts.lenient) throw err;
+    warnings.push(err);
+  }
   return { config: merged, warnings };
+}
+
+/** `fleet.KEY` overrides apart from the others (they merge into the `fleet` section). */
+function splitFleet(o: Record<string, unknown>): { rest: Record<string, unknown>; fleet: Record<string, unknown> } {
+  const rest: Record<string, unknown> = {};
+  const fleet: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (k.startsWith("fleet.")) fleet[k.slice(6)] = v;
+    else rest[k] = v;
+  }
+  return { rest, fleet };
 }

@@ -51,6 +51,11 @@ export const serviceSchema = z
     capabilities: z.array(z.enum(capNames as [CapName, ...CapName[]])).default([]),
     /** Opt out of capability dropping: the service inherits the init's capabilities (root tools). */
     keep_all_capabilities: z.boolean().default(false),
+    /**
+     * Fleet placement (needs a `fleet` section): "after-quorum" starts once `fleet.quorum` nodes are
+     * members; "singleton" runs on the one node etcd elects (env FLEET_LEADER_REV). Unset: local only.
+     */
+    fleet: z.enum(["after-quorum", "singleton"]).optional(),
   })
   .strict();
 export type ServiceConfig = z.infer<typeof serviceSchema>;
@@ -96,6 +101,26 @@ export type MountConfig = z.infer<typeof mountSchema>;
 
 export const shutdownModes = ["poweroff", "reboot", "halt"] as const;
 
+/** Fleet membership through etcd (docs/fleet.md). No section: no etcd at all. */
+export const fleetSchema = z
+  .object({
+    /** etcd client URLs (the gateway: http(s)://host:2379). */
+    endpoints: z.array(z.string().regex(/^https?:\/\/[^\s/]+$/, "must be http(s)://host:port")).min(1),
+    /** The fleet's name: keys live under /vector-boot/<name>/. */
+    name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "must be 1-64 characters of letters, digits, '_', '.', '-'").default("default"),
+    /** This node's id (default: the host name). */
+    node_id: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "must be 1-64 characters of letters, digits, '_', '.', '-'").optional(),
+    /** Lease TTL of the node's key (s); at least 10 (etcd's elections need a few keepalives per TTL). */
+    lease_ttl_s: z.number().int().min(10).max(3600).default(15),
+    tls: z.object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional() }).strict().optional(),
+    /** etcd authentication; the password is read from a file, never given on a command line. */
+    auth: z.object({ user: z.string().min(1), password_file: z.string().min(1) }).strict().optional(),
+    /** Members needed before `fleet: "after-quorum"` services start. */
+    quorum: z.number().int().min(1).max(100_000).default(1),
+  })
+  .strict();
+export type FleetConfig = z.infer<typeof fleetSchema>;
+
 export const configSchema = z
   .object({
     hostname: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, "not a valid host name").optional(),
@@ -130,6 +155,7 @@ export const configSchema = z
     evolution: evolutionSchema.default(evolutionSchema.parse({})),
     /** Heartbeat sampling, watchdog and the handler of each neural interrupt (docs/hw-mmio.md). */
     heartbeat: heartbeatConfigSchema.default(heartbeatConfigSchema.parse({})),
+    fleet: fleetSchema.optional(),
   })
   .strict();
 export type Config = z.infer<typeof configSchema>;

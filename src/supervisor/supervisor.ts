@@ -35,6 +35,8 @@ export class Supervisor {
   /** Every stop observed, in order (for tests and status). */
   readonly stopLog: string[] = [];
   private shuttingDown = false;
+  /** Extra environment per service, set by whoever starts it (the fleet phase: FLEET_LEADER_REV). */
+  private readonly extraEnv = new Map<string, Record<string, string>>();
 
   constructor(
     services: ServiceConfig[],
@@ -54,6 +56,8 @@ export class Supervisor {
   private startIfReady(name: string): void {
     const slot = this.slots.get(name);
     if (!slot || slot.rec.state !== "pending" || slot.rec.stopRequested || this.shuttingDown) return;
+    // Fleet services wait for the fleet phase, which calls start() (src/boot/fleet-phase.ts).
+    if (slot.rec.config.fleet !== undefined) return;
     const blocked = slot.rec.config.depends_on.filter((d) => this.slots.get(d)?.rec.state !== "running");
     if (blocked.length > 0) {
       log.debug("waiting for dependencies", { service: name, waiting_for: blocked.join(",") });
@@ -106,7 +110,7 @@ export class Supervisor {
 
   private doSpawn(slot: Slot): void {
     const c = slot.rec.config;
-    const env = c.inherit_env ? { ...this.baseEnv, ...c.env } : { ...c.env };
+    const env = { ...(c.inherit_env ? { ...this.baseEnv, ...c.env } : { ...c.env }), ...this.extraEnv.get(c.name) };
     let pid: number;
     try {
       pid = spawn({ argv: c.argv, env, cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities });
@@ -133,6 +137,11 @@ export class Supervisor {
     } catch {
       /* gone */
     }
+  }
+
+  /** Sets variables added to a service's environment from its next start on. */
+  setEnv(name: string, env: Record<string, string>): void {
+    this.extraEnv.set(name, env);
   }
 
   start(name: string): void {

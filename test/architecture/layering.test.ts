@@ -9,7 +9,7 @@ const src = resolve(import.meta.dir, "../../src");
 const layers: string[][] = [
   ["errors.ts", "log.ts", "util/", "types/"],
   ["sys/"],
-  ["gguf/", "journal/", "config/", "hw/", "initramfs/"],
+  ["gguf/", "journal/", "config/", "hw/", "initramfs/", "fleet/"],
   ["neural/", "rts/", "evolution/", "supervisor/", "init/"],
   ["heartbeat/", "control/"],
   ["boot/"],

@@ -1,0 +1,173 @@
+// Boot phase "fleet": joins the etcd fleet (membership under a lease) when the config has a `fleet` section.
+import { hostname } from "node:os";
+import { z } from "zod";
+import { EtcdClient } from "../fleet/etcd-client.ts";
+import { nodesPrefix } from "../fleet/keys.ts";
+import { Membership } from "../fleet/membership.ts";
+import { MutationFeed } from "../fleet/mutations.ts";
+import { RolloutAgent } from "../fleet/rollout-agent.ts";
+import { withDeadline } from "../util/deadline.ts";
+import { Singleton } from "../fleet/singleton.ts";
+import type { Supervisor } from "../supervisor/supervisor.ts";
+import { logger } from "../log.ts";
+import { modelSha256 } from "../rts/model-source.ts";
+import { handedOver, type Boot, type PhaseRun } from "./phase.ts";
+
+const log = logger("fleet");
+
+const fleetHandoff = z.object({ lease: z.string().regex(/^[1-9][0-9]{0,19}$/).nullable() }).strict();
+
+/** The status summary this node publishes (read live at each refresh). */
+function summary(b: Boot) {
+  let sha: string | null = null;
+  return () => {
+    const hb = b.heartbeat?.stats() ?? null;
+    const evo = b.evolution?.evo.stats() ?? null;
+    if (sha === null && b.model) {
+      try {
+        sha = evo?.lineage ?? modelSha256(b.model.source);
+      } catch {
+        sha = null;
+      }
+    }
+    return {
+      pid1: b.ctx.pid1,
+      generation: b.generation,
+      model: b.model ? { name: b.model.info.name, sha256: sha } : null,
+      journal_seq: evo ? evo.journalDurableSeq : null,
+      beats: hb ? hb.beat : null,
+      lateness_ms: hb ? hb.jitterMs : null,
+      missed: hb ? hb.missed : null,
+      interrupts: hb ? hb.interrupts.filter((i) => i.active).map((i) => i.name) : [],
+      services: Object.fromEntries((b.supervisor?.list() ?? []).map((s) => [s.name, s.state])),
+    };
+  };
+}
+
+/** Starts membership in the background (never waits on etcd); null without a `fleet` section. */
+export function startFleet(b: Boot): PhaseRun | void {
+  const f = b.config.fleet;
+  if (!f) return;
+  let client: EtcdClient;
+  try {
+    client = new EtcdClient({ endpoints: f.endpoints, ...(f.tls ? { tls: f.tls } : {}), ...(f.auth ? { auth: f.auth } : {}) });
+  } catch (e) {
+    log.error("fleet disabled: cannot set up the etcd client", { error: String(e) });
+    return;
+  }
+  const inherited = fleetHandoff.safeParse(handedOver(b, "fleet"));
+  const node = f.node_id ?? hostname();
+  const m = new Membership({ client, fleet: f.name, node, ttlS: f.lease_ttl_s, summary: summary(b), leaseId: inherited.success ? inherited.data.lease : null });
+  log.info("phase fleet", { fleet: f.name, node, endpoints: f.endpoints.join(","), lease_ttl_s: f.lease_ttl_s });
+  m.start();
+  const sup = b.supervisor;
+  const services = b.config.services;
+  const quorum = sup ? awaitQuorum(client, f.name, f.quorum, sup, services.filter((s) => s.fleet === "after-quorum").map((s) => s.name)) : null;
+  const singletons = sup
+    ? services
+        .filter((s) => s.fleet === "singleton")
+        .map((s) => {
+          // Stopped this long before the lease can expire: its grace period, SIGKILL and some slack.
+          const margin = s.grace_ms + 1000;
+          const most = (f.lease_ttl_s * 1000 * 2) / 3 - 500;
+          if (margin > most) log.warn("singleton's grace period is too long for the lease TTL: it may be stopped and started again", { service: s.name, grace_ms: s.grace_ms, lease_ttl_s: f.lease_ttl_s });
+          return new Singleton({
+            client,
+            membership: m,
+            fleet: f.name,
+            node,
+            service: s.name,
+            stopMarginMs: Math.min(margin, most),
+            start: (rev) => {
+              sup.setEnv(s.name, { FLEET_LEADER_REV: String(rev), FLEET_NODE: node });
+              sup.start(s.name);
+            },
+            stop: () => sup.stop(s.name),
+          });
+        })
+    : [];
+  for (const s of singletons) s.start();
+  const evo = b.evolution?.evo ?? null;
+  const feed = new MutationFeed({
+    client,
+    fleet: f.name,
+    node,
+    stateDir: b.config.state_dir,
+    apply: async (mu) => {
+      if (!evo) return { accepted: false, status: "EVOLUTION_DISABLED", journalSeq: null };
+      const r = await evo.submit({ tensor: mu.tensor, elementOffset: mu.offset, values: Float32Array.from(mu.values), confidence: mu.confidence });
+      return { accepted: r.status === 0, status: r.statusName, journalSeq: r.journalSeq };
+    },
+  });
+  feed.start();
+  const rollout = new RolloutAgent({
+    client,
+    membership: m,
+    fleet: f.name,
+    node,
+    generation: b.generation,
+    stateDir: b.config.state_dir,
+    beating: () => (b.heartbeat?.stats().beats ?? 0) > 0,
+    act: async (action) => {
+      if (action === "reexec") {
+        await b.reexec!();
+        return;
+      }
+      // The lease is kept (not revoked) so the slot stays held until the node is back or the TTL passes.
+      keepLease = true;
+      b.signals.request({ reason: `fleet rollout ${action}`, mode: action });
+    },
+  });
+  let keepLease = false;
+  rollout.start();
+  const closeAll = async () => {
+    rollout.stop();
+    quorum?.cancel();
+    await Promise.all([...singletons.map((s) => s.close()), withDeadline(() => feed.stop(), 3000)]);
+  };
+  return {
+    stop: async () => {
+      await closeAll();
+      if (keepLease) await m.pause();
+      else await m.stop();
+    },
+    // Singletons stop (the next image campaigns again, on the same lease: it keeps its place);
+    // the next image keeps the lease (no flap of the node's key across a re-exec).
+    handoff: async () => {
+      await closeAll();
+      return { lease: await m.pause() };
+    },
+    resume: () => {
+      m.start();
+      feed.start();
+      rollout.start();
+      for (const s of singletons) s.start();
+    },
+  };
+}
+
+/** Boot barrier: starts `names` once `quorum` nodes are members (polled every second, in the background). */
+function awaitQuorum(client: EtcdClient, fleet: string, quorum: number, sup: Supervisor, names: string[]): { cancel(): void } | null {
+  if (names.length === 0) return null;
+  let done = false;
+  let logged = -1;
+  const tick = async () => {
+    if (done) return;
+    try {
+      const members = await client.count(nodesPrefix(fleet));
+      if (members !== logged) log.info("fleet members", { members, quorum });
+      logged = members;
+      if (members >= quorum && !done) {
+        done = true;
+        clearInterval(timer);
+        log.info("fleet quorum reached: starting after-quorum services", { services: names.join(",") });
+        for (const n of names) if (sup.list().find((s) => s.name === n)?.state === "pending") sup.start(n);
+      }
+    } catch (e) {
+      log.debug("fleet quorum check failed", { error: String(e).slice(0, 200) });
+    }
+  };
+  const timer = setInterval(() => void tick(), 1000);
+  void tick();
+  return { cancel: () => ((done = true), clearInterval(timer)) };
+}

@@ -1,0 +1,205 @@
+// `vector-boot fleet status`: the fleet's members as etcd lists them (from anywhere; no control socket).
+import { parseArgs } from "node:util";
+import { readConfigFile } from "../config/load.ts";
+import { fleetSchema, type FleetConfig } from "../config/schema.ts";
+import { UsageError } from "../errors.ts";
+import { EtcdClient } from "../fleet/etcd-client.ts";
+import { isStale, nodeSummarySchema, nodesPrefix, type NodeSummary } from "../fleet/keys.ts";
+import { ackSchema, acksPrefix, mutationIdPattern, publishMutation, type Ack } from "../fleet/mutations.ts";
+import { doneKey, readSem, rolloutActions, rolloutKey, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
+import { cmpCreate, opPut } from "../fleet/etcd-client.ts";
+import { duration, out } from "../control/cli-support.ts";
+import { wantsHelp, type Command } from "./command.ts";
+
+const help = `Usage: vector-boot fleet status [--endpoints URL,...] [--name FLEET] [--config FILE] [--json] [--timeout MS]
+       vector-boot fleet mutate TENSOR OFFSET --values V1,V2,... --confidence C [--id ID] [--wait MS] [common options]
+       vector-boot fleet rollout reexec|reboot|poweroff [--max-unavailable K] [--timeout-s S] [common options]
+
+mutate publishes one weight mutation to the whole fleet, once (a new --id; default a fresh one).
+Every node runs it through its own CTRM gate and journal and acks it (or rejects it with the
+reason) under the mutation's key. --wait MS waits for an ack from every member listed now, and
+exits 0 when all accepted, 65 when one rejected, 75 when some did not answer in time.
+
+rollout asks every current member to re-exec (or reboot, power off), at most K at a time: a node
+takes a slot of an etcd semaphore, acts, and gives the slot back after its first heartbeat back; a
+node that dies holding a slot frees it when its lease expires. Progress is printed as lines (one
+JSON object per line with --json). Exits 0 when every node is done, 65 when some left the fleet
+instead, 75 on --timeout-s (default 600).
+
+Lists the fleet's nodes from etcd: each node's key lives under a lease, so a node that died is gone
+within its lease TTL; a node whose value was not refreshed for a whole TTL is flagged STALE (its
+keepalives are failing). Connection settings (endpoints, TLS, auth) come from the config file's
+\`fleet\` section; --endpoints and --name override it. Exits 0 when etcd answered, 71 otherwise.
+
+Options:
+  --endpoints URLS  etcd client URLs, comma-separated
+  --name FLEET      the fleet's name (default "default")
+  --config FILE     a vector-boot config file with a fleet section (TLS and auth settings)
+  --json            one JSON object: { revision, nodes: [{ ...summary, stale }] }
+  --timeout MS      deadline of the etcd call (default 5000)
+  -h, --help        this text`;
+
+/** The fleet settings of a CLI call: config file's section, then --endpoints/--name. */
+export function fleetSettings(v: { endpoints?: string; name?: string; config?: string }): FleetConfig {
+  const base = v.config ? readConfigFile(v.config).fleet : undefined;
+  const r = fleetSchema.safeParse({ ...base, ...(v.endpoints ? { endpoints: v.endpoints.split(",").filter(Boolean) } : {}), ...(v.name ? { name: v.name } : {}) });
+  if (!r.success) throw new UsageError(`fleet: ${r.error.issues.map((i) => `${i.path.join(".") || "fleet"}: ${i.message}`).join("; ")} (give --endpoints or --config)`);
+  return r.data;
+}
+
+export const clientFor = (f: FleetConfig, timeoutMs: number): EtcdClient => new EtcdClient({ endpoints: f.endpoints, callTimeoutMs: timeoutMs, ...(f.tls ? { tls: f.tls } : {}), ...(f.auth ? { auth: f.auth } : {}) });
+
+async function status(args: string[]): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({ args, options: { endpoints: { type: "string" }, name: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" } }, strict: true }).values;
+  } catch (cause) {
+    throw new UsageError(`fleet status: ${(cause as Error).message} (see vector-boot fleet --help)`, { cause });
+  }
+  const f = fleetSettings(v);
+  const timeout = v.timeout ? Number(v.timeout) : 5000;
+  if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError("fleet status: --timeout must be a positive integer (ms)");
+  const { kvs, revision } = await clientFor(f, timeout).get(nodesPrefix(f.name), { prefix: true });
+  const now = Date.now();
+  const nodes: (NodeSummary & { stale: boolean })[] = [];
+  const bad: string[] = [];
+  for (const kv of kvs) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(kv.value);
+    } catch {
+      parsed = null;
+    }
+    const r = nodeSummarySchema.safeParse(parsed);
+    if (r.success) nodes.push({ ...r.data, stale: isStale(r.data, now) });
+    else bad.push(kv.key);
+  }
+  if (v.json) {
+    out(JSON.stringify({ fleet: f.name, revision, nodes, unreadable: bad }));
+    return 0;
+  }
+  out(`fleet ${f.name}: ${nodes.length} node(s) at revision ${revision}${bad.length ? `, ${bad.length} unreadable key(s)` : ""}`);
+  for (const n of nodes) {
+    const svc = Object.entries(n.services).map(([k, s]) => `${k}=${s}`).join(" ") || "-";
+    const late = n.lateness_ms ? `late p99 ${n.lateness_ms.p99.toFixed(1)} ms` : "no beats";
+    out(`  ${n.node.padEnd(16)} ${n.stale ? "STALE " : "ok    "} gen ${n.generation} beats ${n.beats ?? "-"} ${late} journal ${n.journal_seq ?? "-"} updated ${duration(now - n.updated_at)} ago  services: ${svc}`);
+  }
+  return 0;
+}
+
+async function mutate(args: string[]): Promise<number> {
+  let p;
+  try {
+    p = parseArgs({ args, options: { endpoints: { type: "string" }, name: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" }, values: { type: "string" }, confidence: { type: "string" }, id: { type: "string" }, wait: { type: "string" } }, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new UsageError(`fleet mutate: ${(cause as Error).message} (see vector-boot fleet --help)`, { cause });
+  }
+  const v = p.values;
+  const [tensor, offsetText] = p.positionals;
+  const offset = Number(offsetText);
+  const values = (v.values ?? "").split(",").filter(Boolean).map(Number);
+  const confidence = Number(v.confidence);
+  if (!tensor || !Number.isInteger(offset) || offset < 0) throw new UsageError("fleet mutate: expects TENSOR OFFSET (a non-negative integer)");
+  if (values.length === 0 || values.some((x) => !Number.isFinite(x))) throw new UsageError("fleet mutate: --values must be finite numbers, comma-separated");
+  if (!(confidence >= 0 && confidence <= 1)) throw new UsageError("fleet mutate: --confidence must be from 0 to 1");
+  const id = v.id ?? `${Date.now().toString().padStart(15, "0")}-${crypto.randomUUID().slice(0, 8)}`;
+  if (!mutationIdPattern.test(id)) throw new UsageError("fleet mutate: --id must be 1-128 letters, digits, '_', '.', '-'");
+  const f = fleetSettings(v);
+  const c = clientFor(f, v.timeout ? Number(v.timeout) : 10_000);
+  const pub = await publishMutation(c, f.name, id, { tensor, offset, values, confidence });
+  const result: { id: string; revision: number; created: boolean; acks: Ack[]; missing: string[] } = { id, revision: pub.revision, created: pub.created, acks: [], missing: [] };
+  let code = 0;
+  if (v.wait) {
+    const until = Date.now() + Number(v.wait);
+    const members = (await c.get(nodesPrefix(f.name), { prefix: true })).kvs.map((kv) => kv.key.slice(nodesPrefix(f.name).length));
+    for (;;) {
+      const acks = (await c.get(acksPrefix(f.name, id), { prefix: true })).kvs.flatMap((kv) => {
+        const r = ackSchema.safeParse(JSON.parse(kv.value));
+        return r.success ? [r.data] : [];
+      });
+      result.acks = acks;
+      result.missing = members.filter((m) => !acks.some((a) => a.node === m));
+      if (result.missing.length === 0 || Date.now() > until) break;
+      await Bun.sleep(100);
+    }
+    code = result.missing.length > 0 ? 75 : result.acks.every((a) => a.accepted) ? 0 : 65;
+  }
+  if (v.json) out(JSON.stringify(result));
+  else {
+    out(`mutation ${id} ${pub.created ? "published" : "already published"} at revision ${pub.revision}`);
+    for (const a of result.acks) out(`  ${a.node.padEnd(16)} ${a.accepted ? "accepted" : "REJECTED"} ${a.status}${a.journal_seq !== null ? ` journal ${a.journal_seq}` : ""}`);
+    for (const m of result.missing) out(`  ${m.padEnd(16)} no answer yet`);
+  }
+  return code;
+}
+
+async function rollout(args: string[]): Promise<number> {
+  let p;
+  try {
+    p = parseArgs({ args, options: { endpoints: { type: "string" }, name: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" }, "max-unavailable": { type: "string" }, "timeout-s": { type: "string" } }, allowPositionals: true, strict: true });
+  } catch (cause) {
+    throw new UsageError(`fleet rollout: ${(cause as Error).message} (see vector-boot fleet --help)`, { cause });
+  }
+  const v = p.values;
+  const action = p.positionals[0] as RolloutAction;
+  if (!rolloutActions.includes(action)) throw new UsageError(`fleet rollout: expects ${rolloutActions.join("|")}`);
+  const max = Number(v["max-unavailable"] ?? 1);
+  if (!Number.isInteger(max) || max < 1) throw new UsageError("fleet rollout: --max-unavailable must be a positive integer");
+  const f = fleetSettings(v);
+  const c = clientFor(f, v.timeout ? Number(v.timeout) : 5000);
+  // Member name -> lease: a holder whose lease no longer backs its node's key is dead (its slot is free).
+  const members = async () => new Map((await c.get(nodesPrefix(f.name), { prefix: true })).kvs.map((kv) => [kv.key.slice(nodesPrefix(f.name).length), kv.lease]));
+  const nodes = [...(await members()).keys()].sort();
+  const id = `${Date.now().toString().padStart(15, "0")}-${action}`;
+  const r: Rollout = { action, max_unavailable: max, nodes, created_at: Date.now() };
+  await c.txn([cmpCreate(rolloutKey(f.name, id), 0)], [opPut(rolloutKey(f.name, id), JSON.stringify(r))]);
+  const t0 = Date.now();
+  const until = t0 + Number(v["timeout-s"] ?? 600) * 1000;
+  const say = (o: Record<string, unknown>, text: string) => out(v.json ? JSON.stringify({ rollout: id, t_ms: Date.now() - t0, ...o }) : `[${((Date.now() - t0) / 1000).toFixed(1)}s] ${text}`);
+  say({ event: "started", action, max_unavailable: max, nodes }, `rollout ${id}: ${action} of ${nodes.length} node(s), at most ${max} at a time`);
+  let last = "";
+  let maxHeld = 0;
+  for (;;) {
+    try {
+      const [sem, now] = await Promise.all([readSem(c, f.name, id), members()]);
+      const done: string[] = [];
+      for (const n of nodes) if ((await c.get(doneKey(f.name, id, n))).kvs.length > 0) done.push(n);
+      const held = sem.holders.filter((h) => now.get(h.node) === h.lease).map((h) => h.node);
+      const gone = nodes.filter((n) => !done.includes(n) && !now.has(n));
+      maxHeld = Math.max(maxHeld, held.length);
+      const state = JSON.stringify({ held, done, gone });
+      if (state !== last) {
+        last = state;
+        say({ event: "progress", holding: held, done, gone }, `${done.length}/${nodes.length} done; in progress: ${held.join(",") || "-"}${gone.length ? `; gone: ${gone.join(",")}` : ""}`);
+      }
+      if (done.length + gone.length === nodes.length && held.length === 0) {
+        say({ event: "finished", done, gone, max_held: maxHeld }, `finished: ${done.length} done, ${gone.length} left the fleet`);
+        return gone.length > 0 ? 65 : 0;
+      }
+    } catch (e) {
+      say({ event: "etcd-error", error: String(e).slice(0, 200) }, `etcd: ${String(e).slice(0, 200)} (retrying)`);
+    }
+    if (Date.now() > until) {
+      say({ event: "timeout" }, "timed out");
+      return 75;
+    }
+    await Bun.sleep(250);
+  }
+}
+
+export const command: Command = {
+  name: "fleet",
+  summary: "Fleet (etcd): status | mutate | rollout",
+  help,
+  async run(args) {
+    if (wantsHelp(args) || args.length === 0) {
+      out(help);
+      return args.length === 0 ? 64 : 0;
+    }
+    const [sub, ...rest] = args;
+    if (sub === "status") return status(rest);
+    if (sub === "mutate") return mutate(rest);
+    if (sub === "rollout") return rollout(rest);
+    throw new UsageError(`fleet: unknown subcommand ${JSON.stringify(sub)} (see vector-boot fleet --help)`);
+  },
+};

@@ -1,0 +1,209 @@
+// An etcd v3 client over etcd's HTTP/JSON gateway (fetch): a deadline on every call, failover, no blind write retries.
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { FleetError } from "../errors.ts";
+
+/** Connection settings (the `fleet` config section's transport part). */
+export interface EtcdOptions {
+  endpoints: string[];
+  tls?: { ca?: string; cert?: string; key?: string };
+  auth?: { user: string; password_file: string };
+  /** Deadline of one call (ms). */
+  callTimeoutMs?: number;
+}
+
+const int64 = z.union([z.string(), z.number()]).transform((v) => Number(v));
+const header = z.object({ revision: int64.optional() }).passthrough();
+export const kvSchema = z.object({
+  key: z.string(),
+  value: z.string().optional(),
+  create_revision: int64.optional(),
+  mod_revision: int64.optional(),
+  version: int64.optional(),
+  lease: z.union([z.string(), z.number()]).transform(String).optional(),
+});
+const rangeResponse = z.object({ header, kvs: z.array(kvSchema).optional(), count: int64.optional() }).passthrough();
+const putResponse = z.object({ header }).passthrough();
+const txnResponse = z.object({ header, succeeded: z.boolean().optional(), responses: z.array(z.unknown()).optional() }).passthrough();
+const grantResponse = z.object({ header, ID: z.string(), TTL: int64, error: z.string().optional() }).passthrough();
+const keepaliveResponse = z.object({ result: z.object({ header: header.optional(), ID: z.string().optional(), TTL: int64.optional() }).passthrough() }).passthrough();
+const authResponse = z.object({ token: z.string() }).passthrough();
+const errorBody = z.object({ error: z.string().optional(), message: z.string().optional(), code: z.number().optional() }).passthrough();
+
+/** Lease ids are 64-bit: kept as decimal strings (a Number loses their low bits). */
+export type LeaseId = string;
+export type Kv = { key: string; value: string; createRevision: number; modRevision: number; lease: LeaseId };
+
+export const b64 = (s: string): string => Buffer.from(s, "utf8").toString("base64");
+export const unb64 = (s: string | undefined): string => (s === undefined ? "" : Buffer.from(s, "base64").toString("utf8"));
+
+/** The end of a key range covering every key with `prefix`. */
+export function prefixEnd(prefix: string): string {
+  const b = Buffer.from(prefix, "utf8");
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i]! < 0xff) {
+      const out = Buffer.from(b.subarray(0, i + 1));
+      out[i]! += 1;
+      return out.toString("base64");
+    }
+  }
+  return Buffer.from([0]).toString("base64");
+}
+
+export const toKv = (k: z.infer<typeof kvSchema>): Kv => ({
+  key: unb64(k.key),
+  value: unb64(k.value),
+  createRevision: k.create_revision ?? 0,
+  modRevision: k.mod_revision ?? 0,
+  lease: k.lease ?? "0",
+});
+
+/** A comparison of a transaction (etcd's Compare, in the gateway's JSON shape). */
+export type Compare = Record<string, unknown>;
+export const cmpCreate = (key: string, rev: number): Compare => ({ key: b64(key), target: "CREATE", result: "EQUAL", create_revision: String(rev) });
+export const opPut = (key: string, value: string, lease: LeaseId = "0"): Record<string, unknown> => ({ request_put: { key: b64(key), value: b64(value), ...(lease !== "0" ? { lease } : {}) } });
+export const opDelete = (key: string): Record<string, unknown> => ({ request_delete_range: { key: b64(key) } });
+
+/** Was the request surely not sent (connection refused/reset before a byte), so another member may take it? */
+function notSent(e: unknown): boolean {
+  const code = (e as { code?: string }).code ?? "";
+  return code === "ECONNREFUSED" || code === "ConnectionRefused" || code === "FailedToOpenSocket" || /refused|Unable to connect/i.test(String(e));
+}
+
+export class EtcdClient {
+  readonly endpoints: string[];
+  private current = 0;
+  private token: string | null = null;
+  private readonly tls: { ca?: string; cert?: string; key?: string } | undefined;
+  readonly callTimeoutMs: number;
+
+  constructor(private readonly opts: EtcdOptions) {
+    if (opts.endpoints.length === 0) throw new FleetError("fleet.endpoints is empty");
+    this.endpoints = opts.endpoints.map((e) => e.replace(/\/+$/, ""));
+    this.callTimeoutMs = opts.callTimeoutMs ?? 3000;
+    const read = (p?: string) => (p ? readFileSync(p, "utf8") : undefined);
+    this.tls = opts.tls ? { ca: read(opts.tls.ca), cert: read(opts.tls.cert), key: read(opts.tls.key) } : undefined;
+  }
+
+  /** The endpoint calls go to now (it moves on after a failure). */
+  get endpoint(): string {
+    return this.endpoints[this.current % this.endpoints.length]!;
+  }
+
+  /** Move to the next member (after a failed call or an unhealthy watch). */
+  failover(): void {
+    this.current = (this.current + 1) % this.endpoints.length;
+  }
+
+  /** fetch options shared by calls and watches (TLS, auth token). */
+  fetchInit(body: unknown, signal: AbortSignal): RequestInit {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (this.token) headers.authorization = this.token;
+    return { method: "POST", body: JSON.stringify(body), headers, signal, ...(this.tls ? { tls: { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key } } : {}) } as RequestInit;
+  }
+
+  private async authenticate(endpoint: string, signal: AbortSignal): Promise<void> {
+    const a = this.opts.auth!;
+    const password = readFileSync(a.password_file, "utf8").replace(/\r?\n$/, "");
+    this.token = null;
+    const r = await fetch(`${endpoint}/v3/auth/authenticate`, this.fetchInit({ name: a.user, password }, signal));
+    if (!r.ok) throw new FleetError(`etcd authentication as ${a.user} failed: HTTP ${r.status} ${(await r.text()).slice(0, 200)}`);
+    this.token = authResponse.parse(await r.json()).token;
+  }
+
+  /**
+   * One gateway call under a deadline. Reads (`idempotent`) move on to the next member after any
+   * failure until the deadline; writes only when the request surely was not sent (connection refused):
+   * after a timeout a write's outcome is unknown and the caller must check (never a blind retry).
+   */
+  async call<T>(path: string, body: unknown, schema: z.ZodType<T>, opts: { idempotent: boolean; timeoutMs?: number }): Promise<T> {
+    const deadline = Date.now() + (opts.timeoutMs ?? this.callTimeoutMs);
+    let lastErr: unknown = null;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
+      const endpoint = this.endpoint;
+      const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+      try {
+        if (this.opts.auth && this.token === null) await this.authenticate(endpoint, signal);
+        const r = await fetch(`${endpoint}${path}`, this.fetchInit(body, signal));
+        const text = await r.text();
+        if (r.status === 401 && this.opts.auth && attempt === 0) {
+          this.token = null; // expired token: the request was refused, so it may be sent again
+          continue;
+        }
+        if (!r.ok) {
+          const e = errorBody.safeParse(JSON.parse(text || "{}"));
+          const msg = e.success ? (e.data.error ?? e.data.message ?? text) : text;
+          const err = new FleetError(`etcd ${path} at ${endpoint}: HTTP ${r.status}: ${msg.slice(0, 300)}`);
+          // 503 (no leader, request timed out) may have been applied for a write: the caller decides.
+          if (!opts.idempotent || r.status < 500) throw err;
+          lastErr = err;
+          this.failover();
+          await Bun.sleep(Math.min(200, Math.max(0, deadline - Date.now())));
+          continue;
+        }
+        return schema.parse(JSON.parse(text));
+      } catch (e) {
+        if (e instanceof FleetError) throw e;
+        if (e instanceof z.ZodError) throw new FleetError(`etcd ${path} at ${endpoint}: unexpected response: ${e.message.slice(0, 300)}`);
+        lastErr = e;
+        this.failover();
+        if (!opts.idempotent && !notSent(e)) throw new FleetError(`etcd ${path} at ${endpoint}: ${String(e)} (outcome unknown)`, { cause: e });
+      }
+    }
+    throw new FleetError(`etcd ${path}: no member answered within ${opts.timeoutMs ?? this.callTimeoutMs} ms (${String(lastErr)})`, { cause: lastErr });
+  }
+
+  async get(key: string, opts: { prefix?: boolean; timeoutMs?: number } = {}): Promise<{ kvs: Kv[]; revision: number }> {
+    const body: Record<string, unknown> = { key: b64(key) };
+    if (opts.prefix) body.range_end = prefixEnd(key);
+    const r = await this.call("/v3/kv/range", body, rangeResponse, { idempotent: true, timeoutMs: opts.timeoutMs });
+    return { kvs: (r.kvs ?? []).map(toKv), revision: r.header.revision ?? 0 };
+  }
+
+  /** How many keys start with `prefix` (no values sent). */
+  async count(prefix: string, timeoutMs?: number): Promise<number> {
+    const r = await this.call("/v3/kv/range", { key: b64(prefix), range_end: prefixEnd(prefix), count_only: true }, rangeResponse, { idempotent: true, timeoutMs });
+    return r.count ?? 0;
+  }
+
+  /** A plain put (not retried on an unknown outcome): resolves to the revision. */
+  async put(key: string, value: string, opts: { lease?: LeaseId; timeoutMs?: number } = {}): Promise<number> {
+    const body: Record<string, unknown> = { key: b64(key), value: b64(value) };
+    if (opts.lease && opts.lease !== "0") body.lease = opts.lease;
+    const r = await this.call("/v3/kv/put", body, putResponse, { idempotent: false, timeoutMs: opts.timeoutMs });
+    return r.header.revision ?? 0;
+  }
+
+  async txn(compare: Compare[], success: Record<string, unknown>[], failure: Record<string, unknown>[] = [], timeoutMs?: number): Promise<{ succeeded: boolean; revision: number; responses: unknown[] }> {
+    const r = await this.call("/v3/kv/txn", { compare, success, failure }, txnResponse, { idempotent: false, timeoutMs });
+    return { succeeded: r.succeeded === true, revision: r.header.revision ?? 0, responses: r.responses ?? [] };
+  }
+
+  async grant(ttlS: number, timeoutMs?: number): Promise<{ id: LeaseId; ttl: number }> {
+    if (ttlS < 10) throw new FleetError(`lease TTL ${ttlS} s is below the 10 s minimum`);
+    // A granted but unknown lease only expires: granting again is harmless.
+    const r = await this.call("/v3/lease/grant", { TTL: String(ttlS) }, grantResponse, { idempotent: true, timeoutMs });
+    if (r.error) throw new FleetError(`etcd lease grant: ${r.error}`);
+    return { id: r.ID, ttl: r.TTL };
+  }
+
+  /** Renews a lease once; resolves to its remaining TTL (0: it is gone). */
+  async keepalive(id: LeaseId, timeoutMs?: number): Promise<number> {
+    const r = await this.call("/v3/lease/keepalive", { ID: id }, keepaliveResponse, { idempotent: true, timeoutMs });
+    return r.result.TTL ?? 0;
+  }
+
+  async revoke(id: LeaseId, timeoutMs?: number): Promise<void> {
+    await this.call("/v3/lease/revoke", { ID: id }, z.unknown(), { idempotent: true, timeoutMs });
+  }
+
+  async health(endpoint: string, timeoutMs = 2000): Promise<boolean> {
+    try {
+      const init = this.fetchInit(undefined, AbortSignal.timeout(timeoutMs));
+      const r = await fetch(`${endpoint}/health`, { ...init, method: "GET", body: undefined });
+      return r.ok && z.object({ health: z.string() }).passthrough().parse(await r.json()).health === "true";
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,119 @@
+// Fleet membership: this node's key under a lease, refreshed every TTL/3 by an async loop that never blocks PID 1.
+import { logger } from "../log.ts";
+import type { EtcdClient, LeaseId } from "./etcd-client.ts";
+import { nodeKey, type NodeSummary } from "./keys.ts";
+
+const log = logger("fleet");
+
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 5000;
+
+export interface MembershipOptions {
+  client: EtcdClient;
+  fleet: string;
+  node: string;
+  ttlS: number;
+  summary: () => Omit<NodeSummary, "node" | "updated_at" | "lease_ttl_s">;
+  /** A lease adopted from the previous image at a re-exec (kept alive, not granted again). */
+  leaseId?: LeaseId | null;
+}
+
+/**
+ * Keeps `/vector-boot/<fleet>/nodes/<node>` alive. etcd being slow or down only delays this loop
+ * (every call has a deadline; failures back off up to 5 s); nothing local waits on it. `validUntil`
+ * is the local monotonic time before which the lease surely still exists (last successful keepalive
+ * sent + the TTL it returned): fenced work stops before it.
+ */
+export class Membership {
+  leaseId: LeaseId | null;
+  validUntil = 0;
+  private stopped = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private failures = 0;
+  readonly key: string;
+
+  constructor(private readonly o: MembershipOptions) {
+    this.leaseId = o.leaseId ?? null;
+    this.key = nodeKey(o.fleet, o.node);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.loop ??= this.run().finally(() => (this.loop = null));
+  }
+
+  /** Is the lease surely alive now (with `marginMs` to spare)? */
+  leaseAlive(marginMs = 0): boolean {
+    return this.leaseId !== null && performance.now() + marginMs < this.validUntil;
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    await new Promise<void>((r) => {
+      const t = setTimeout(r, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        r();
+      };
+    });
+    this.wake = null;
+  }
+
+  private async run(): Promise<void> {
+    const c = this.o.client;
+    let backoff = BACKOFF_MIN_MS;
+    const period = (this.o.ttlS * 1000) / 3;
+    while (!this.stopped) {
+      try {
+        if (this.leaseId === null) {
+          const g = await c.grant(this.o.ttlS);
+          this.leaseId = g.id;
+          this.validUntil = performance.now() + g.ttl * 1000;
+          log.info("fleet lease granted", { lease: g.id, ttl_s: g.ttl });
+        }
+        const sent = performance.now();
+        const ttl = await c.keepalive(this.leaseId);
+        if (ttl <= 0) {
+          log.warn("fleet lease expired: granting a new one", { lease: this.leaseId });
+          this.leaseId = null;
+          this.validUntil = 0;
+          await this.sleep(BACKOFF_MIN_MS);
+          continue;
+        }
+        this.validUntil = sent + ttl * 1000;
+        if (this.stopped) break;
+        // A put of the whole value: applying it twice is harmless, so an unknown outcome is just retried next round.
+        await c.put(this.key, JSON.stringify({ ...this.o.summary(), node: this.o.node, updated_at: Date.now(), lease_ttl_s: this.o.ttlS }), { lease: this.leaseId });
+        if (this.failures > 0) log.info("fleet: etcd reachable again", { after_failures: this.failures });
+        this.failures = 0;
+        backoff = BACKOFF_MIN_MS;
+        await this.sleep(period);
+      } catch (e) {
+        if (this.failures++ === 0 || this.failures % 10 === 0) log.warn("fleet: etcd call failed, retrying with back-off", { error: String(e).slice(0, 300), failures: this.failures, backoff_ms: backoff });
+        await this.sleep(backoff);
+        backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+      }
+    }
+  }
+
+  /** Stops the loop (the lease is left alone: a re-exec hands it over). */
+  async pause(): Promise<LeaseId | null> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+    return this.leaseId;
+  }
+
+  /** Shutdown: stops the loop and revokes the lease (the node's key goes at once), under a deadline. */
+  async stop(timeoutMs = 2000): Promise<void> {
+    const lease = await this.pause();
+    if (lease === null) return;
+    try {
+      await this.o.client.revoke(lease, timeoutMs);
+      log.info("fleet lease revoked", { lease: lease });
+    } catch (e) {
+      log.warn("fleet lease not revoked (it expires by itself)", { error: String(e).slice(0, 200) });
+    }
+    this.leaseId = null;
+  }
+}

@@ -1,0 +1,184 @@
+// Fleet-wide mutations: published once under mutations/<id>; each node applies every one in revision order and acks it once.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
+import { logger } from "../log.ts";
+import { b64, cmpCreate, kvSchema, opPut, prefixEnd, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
+import { watchOnce } from "./etcd-watch.ts";
+import { fleetPrefix } from "./keys.ts";
+
+const log = logger("fleet");
+
+export const mutationsPrefix = (fleet: string): string => `${fleetPrefix(fleet)}mutations/`;
+export const acksPrefix = (fleet: string, id: string): string => `${fleetPrefix(fleet)}acks/${id}/`;
+
+/** One mutation as published: absolute values written at `offset` (so applying it again changes nothing). */
+export const fleetMutationSchema = z
+  .object({
+    tensor: z.string().min(1).max(256),
+    offset: z.number().int().min(0),
+    values: z.array(z.number()).min(1).max(65_536),
+    confidence: z.number().min(0).max(1),
+    published_at: z.number(),
+  })
+  .strict();
+export type FleetMutation = z.infer<typeof fleetMutationSchema>;
+
+export const ackSchema = z.object({ node: z.string(), status: z.string(), accepted: z.boolean(), journal_seq: z.number().nullable(), revision: z.number(), at: z.number() }).strict();
+export type Ack = z.infer<typeof ackSchema>;
+
+export const mutationIdPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+
+/** Publishes once: created only if `id` is new (a retry after an unknown outcome cannot make a second one). Resolves to its revision. */
+export async function publishMutation(c: EtcdClient, fleet: string, id: string, m: Omit<FleetMutation, "published_at">, timeoutMs = 10_000): Promise<{ revision: number; created: boolean }> {
+  const key = `${mutationsPrefix(fleet)}${id}`;
+  const value = JSON.stringify({ ...m, published_at: Date.now() } satisfies FleetMutation);
+  const r = await c.txn([cmpCreate(key, 0)], [opPut(key, value)], [{ request_range: { key: b64(key) } }], timeoutMs);
+  if (r.succeeded) return { revision: r.revision, created: true };
+  const existing = (await c.get(key)).kvs[0];
+  return { revision: existing?.modRevision ?? r.revision, created: false };
+}
+
+export interface FeedOptions {
+  client: EtcdClient;
+  fleet: string;
+  node: string;
+  /** Where the last applied revision is kept (the node's state dir). */
+  stateDir: string;
+  /** Runs one mutation through the local CTRM gate and journal; resolves once it is durable (or rejected). */
+  apply(m: FleetMutation): Promise<{ accepted: boolean; status: string; journalSeq: number | null }>;
+}
+
+const SAVE_EVERY_MS = 250;
+
+const appliedSchema = z.object({ revision: z.number().int().min(0) }).strict();
+const rangeResponse = z.object({ header: z.object({ revision: z.union([z.string(), z.number()]).transform(Number) }).passthrough(), kvs: z.array(kvSchema).optional(), more: z.boolean().optional() }).passthrough();
+
+/**
+ * The node's side. Catch-up: every mutation key with a revision above the last applied one (a range,
+ * so compaction of etcd's history cannot hide one: the live keys are the fleet's checkpoint); then a
+ * watch from there. Each mutation: local gate + journal, then an ack created once under
+ * acks/<id>/<node>, then the revision saved (fsync). A crash in between re-applies it on return:
+ * harmless (absolute values) and never acked twice (create-only).
+ */
+export class MutationFeed {
+  private applied: number;
+  private saved = -1;
+  private savedAt = 0;
+  private ctl = new AbortController();
+  private loop: Promise<void> | null = null;
+  private readonly file: string;
+
+  constructor(private readonly o: FeedOptions) {
+    this.file = join(o.stateDir, "fleet-applied.json");
+    this.applied = 0;
+    if (existsSync(this.file)) {
+      const r = appliedSchema.safeParse(JSON.parse(readFileSync(this.file, "utf8")));
+      if (r.success) this.applied = r.data.revision;
+      else log.error("fleet applied revision unreadable: catching up from the start (re-applying is harmless)", { file: this.file });
+    }
+  }
+
+  get revision(): number {
+    return this.applied;
+  }
+
+  start(): void {
+    if (this.ctl.signal.aborted) this.ctl = new AbortController();
+    this.loop ??= this.run();
+  }
+
+  /**
+   * A batch in revision order: every mutation is submitted to the journal in order at once (it
+   * group-commits them), then the acks are created concurrently, then the revision is saved.
+   */
+  private async handle(kvs: Kv[]): Promise<void> {
+    const todo = kvs.filter((kv) => kv.modRevision > this.applied);
+    if (todo.length === 0) return;
+    const results = await Promise.all(
+      todo.map((kv) => {
+        let parsed: FleetMutation | null = null;
+        try {
+          parsed = fleetMutationSchema.parse(JSON.parse(kv.value));
+        } catch {
+          parsed = null;
+        }
+        return parsed ? this.o.apply(parsed) : Promise.resolve({ accepted: false, status: "MALFORMED", journalSeq: null });
+      }),
+    );
+    await Promise.all(todo.map((kv, i) => this.ack(kv, results[i]!)));
+    this.applied = todo[todo.length - 1]!.modRevision;
+    // At most every 250 ms (and at stop): a revision saved late only means re-applying a few
+    // mutations after a crash, which changes nothing (absolute values, create-only acks).
+    if (performance.now() - this.savedAt >= SAVE_EVERY_MS) await this.save();
+  }
+
+  private async save(): Promise<void> {
+    if (this.saved === this.applied) return;
+    const rev = this.applied;
+    this.savedAt = performance.now();
+    await writeFileAtomicAsync(this.file, [new TextEncoder().encode(JSON.stringify({ revision: rev }))]);
+    this.saved = rev;
+  }
+
+  /** Creates acks/<id>/<node> once; retried with back-off until it lands (create-only: repeating is safe). */
+  private async ack(kv: Kv, res: { accepted: boolean; status: string; journalSeq: number | null }): Promise<void> {
+    const id = kv.key.slice(mutationsPrefix(this.o.fleet).length);
+    const ack: Ack = { node: this.o.node, status: res.status, accepted: res.accepted, journal_seq: res.journalSeq, revision: kv.modRevision, at: Date.now() };
+    const key = `${acksPrefix(this.o.fleet, id)}${this.o.node}`;
+    for (let backoff = 250; ; backoff = Math.min(5000, backoff * 2)) {
+      try {
+        await this.o.client.txn([cmpCreate(key, 0)], [opPut(key, JSON.stringify(ack))]);
+        return;
+      } catch (e) {
+        if (this.ctl.signal.aborted) throw e;
+        await Bun.sleep(backoff);
+      }
+    }
+  }
+
+  /** Everything above `applied` still in etcd, in revision order; returns the revision it read at. */
+  private async catchUp(): Promise<number> {
+    const prefix = mutationsPrefix(this.o.fleet);
+    let from = this.applied + 1;
+    let atRevision = 0;
+    for (;;) {
+      const body: Record<string, unknown> = { key: b64(prefix), range_end: prefixEnd(prefix), min_mod_revision: String(from), sort_order: "ASCEND", sort_target: "MOD", limit: "500" };
+      if (atRevision) body.revision = String(atRevision);
+      const r = await this.o.client.call("/v3/kv/range", body, rangeResponse, { idempotent: true, timeoutMs: 10_000 });
+      atRevision ||= r.header.revision;
+      const kvs = (r.kvs ?? []).map(toKv);
+      await this.handle(kvs);
+      if (!r.more || kvs.length === 0) return atRevision;
+      from = kvs[kvs.length - 1]!.modRevision + 1;
+    }
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 250;
+    while (!this.ctl.signal.aborted) {
+      try {
+        const at = await this.catchUp();
+        await this.save();
+        const end = await watchOnce(this.o.client, { prefix: mutationsPrefix(this.o.fleet), fromRevision: Math.max(at, this.applied) + 1, onEvents: (kvs) => this.handle(kvs), signal: this.ctl.signal });
+        if (end.kind === "closed") break;
+        if (end.kind === "compacted") log.warn("fleet mutations: the watch's revision was compacted; resyncing from the live mutation keys", { applied: this.applied, compact_revision: end.compactRevision });
+        else log.warn("fleet mutations: watch ended; resuming", { applied: this.applied, why: end.error });
+        backoff = 250;
+      } catch (e) {
+        if (this.ctl.signal.aborted) break;
+        log.warn("fleet mutations: catch-up failed; retrying", { applied: this.applied, error: String(e).slice(0, 200), backoff_ms: backoff });
+        await Bun.sleep(backoff);
+        backoff = Math.min(5000, backoff * 2);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.ctl.abort();
+    await this.loop;
+    this.loop = null;
+    await this.save();
+  }
+}

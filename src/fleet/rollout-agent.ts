@@ -1,0 +1,84 @@
+// The node's side of rolling operations: take a slot, act (re-exec, reboot, power off), finish after the first beat back.
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { logger } from "../log.ts";
+import type { EtcdClient } from "./etcd-client.ts";
+import type { Membership } from "./membership.ts";
+import { doneKey, finish, readSem, rolloutSchema, rolloutsPrefix, takeSlot, type RolloutAction } from "./rollout.ts";
+
+const log = logger("fleet");
+
+export interface AgentOptions {
+  client: EtcdClient;
+  membership: Membership;
+  fleet: string;
+  node: string;
+  generation: number;
+  /** The marker of an action taken lives here (survives a re-exec and a reboot). */
+  stateDir: string;
+  /** True once this image has beaten at least once. */
+  beating(): boolean;
+  act(action: RolloutAction): Promise<void>;
+}
+
+/** Polls the fleet's rollouts every second (one at a time); never blocks local duties. */
+export class RolloutAgent {
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private busy = false;
+  private acting = false;
+
+  constructor(private readonly o: AgentOptions) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.round(), 1000);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private marker = (id: string) => join(this.o.stateDir, `fleet-rollout-${id}.acted`);
+
+  private async round(): Promise<void> {
+    const lease = this.o.membership.leaseId;
+    if (this.busy || this.acting || lease === null) return;
+    this.busy = true;
+    const c = this.o.client;
+    try {
+      const prefix = rolloutsPrefix(this.o.fleet);
+      for (const kv of (await c.get(prefix, { prefix: true })).kvs) {
+        const id = kv.key.slice(prefix.length);
+        const r = rolloutSchema.safeParse(JSON.parse(kv.value));
+        if (!r.success || !r.data.nodes.includes(this.o.node)) continue;
+        if ((await c.get(doneKey(this.o.fleet, id, this.o.node))).kvs.length > 0) continue;
+        if (existsSync(this.marker(id))) {
+          // Acted already (this is the image, or the boot, after it): done once beating again.
+          if (!this.o.beating()) return;
+          await finish(c, this.o.fleet, id, this.o.node);
+          rmSync(this.marker(id), { force: true });
+          log.info("rollout: done, slot released", { rollout: id });
+          continue;
+        }
+        const held = (await readSem(c, this.o.fleet, id)).holders.some((h) => h.node === this.o.node && h.lease === lease);
+        if (!held && !(await takeSlot(c, this.o.fleet, id, r.data.max_unavailable, { node: this.o.node, lease, generation: this.o.generation }))) return;
+        writeFileSync(this.marker(id), `${r.data.action}\n`);
+        log.info("rollout: slot taken, acting", { rollout: id, action: r.data.action });
+        this.acting = true;
+        try {
+          await this.o.act(r.data.action);
+        } catch (e) {
+          // A refused re-exec: the running image carries on; give the slot back and mark done.
+          log.error("rollout: action failed", { rollout: id, error: String(e).slice(0, 200) });
+        } finally {
+          this.acting = false;
+        }
+        return;
+      }
+    } catch (e) {
+      log.debug("rollout round failed", { error: String(e).slice(0, 200) });
+    } finally {
+      this.busy = false;
+    }
+  }
+}

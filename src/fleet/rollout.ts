@@ -1,0 +1,64 @@
+// Rolling operations: a FleetLock-style semaphore in one etcd key (compare-and-swap), holders tied to their node's lease.
+import { z } from "zod";
+import { b64, type EtcdClient } from "./etcd-client.ts";
+import { fleetPrefix, nodesPrefix } from "./keys.ts";
+
+export const rolloutActions = ["reexec", "reboot", "poweroff"] as const;
+export type RolloutAction = (typeof rolloutActions)[number];
+
+export const rolloutsPrefix = (fleet: string): string => `${fleetPrefix(fleet)}rollouts/`;
+export const rolloutKey = (fleet: string, id: string): string => `${rolloutsPrefix(fleet)}${id}`;
+export const semKey = (fleet: string, id: string): string => `${fleetPrefix(fleet)}rollout-sem/${id}`;
+export const doneKey = (fleet: string, id: string, node: string): string => `${fleetPrefix(fleet)}rollout-done/${id}/${node}`;
+
+export const rolloutSchema = z.object({ action: z.enum(rolloutActions), max_unavailable: z.number().int().min(1), nodes: z.array(z.string()), created_at: z.number() }).strict();
+export type Rollout = z.infer<typeof rolloutSchema>;
+
+const holderSchema = z.object({ node: z.string(), lease: z.string(), generation: z.number().int() }).strict();
+export type Holder = z.infer<typeof holderSchema>;
+export const semSchema = z.object({ holders: z.array(holderSchema) }).strict();
+
+/** The semaphore's holders and the revision to compare against (0: the key does not exist yet). */
+export async function readSem(c: EtcdClient, fleet: string, id: string): Promise<{ holders: Holder[]; modRevision: number }> {
+  const kv = (await c.get(semKey(fleet, id))).kvs[0];
+  if (!kv) return { holders: [], modRevision: 0 };
+  const r = semSchema.safeParse(JSON.parse(kv.value));
+  return { holders: r.success ? r.data.holders : [], modRevision: kv.modRevision };
+}
+
+/** Holders whose lease still backs their node's key (a dead holder's lease expired: its slot is free). */
+async function liveHolders(c: EtcdClient, fleet: string, holders: Holder[]): Promise<Holder[]> {
+  const nodes = new Map((await c.get(nodesPrefix(fleet), { prefix: true })).kvs.map((kv) => [kv.key.slice(nodesPrefix(fleet).length), kv.lease]));
+  return holders.filter((h) => nodes.get(h.node) === h.lease);
+}
+
+/** Writes `holders` if the key is still at `modRevision` (create when 0). False: someone else changed it first. */
+async function cas(c: EtcdClient, fleet: string, id: string, modRevision: number, holders: Holder[]): Promise<boolean> {
+  const key = semKey(fleet, id);
+  const compare = modRevision === 0 ? { key: b64(key), target: "CREATE", result: "EQUAL", create_revision: "0" } : { key: b64(key), target: "MOD", result: "EQUAL", mod_revision: String(modRevision) };
+  const r = await c.txn([compare], [{ request_put: { key: b64(key), value: b64(JSON.stringify({ holders })) } }]);
+  return r.succeeded;
+}
+
+/**
+ * Takes a slot for `node` when fewer than `max` live holders hold one (dead holders are dropped in
+ * the same swap). Resolves to true when `node` holds a slot now (also when it already did).
+ */
+export async function takeSlot(c: EtcdClient, fleet: string, id: string, max: number, me: Holder): Promise<boolean> {
+  const s = await readSem(c, fleet, id);
+  if (s.holders.some((h) => h.node === me.node && h.lease === me.lease)) return true;
+  const live = await liveHolders(c, fleet, s.holders);
+  if (live.length >= max) return false;
+  return cas(c, fleet, id, s.modRevision, [...live, me]);
+}
+
+/** Marks `node` done (create-only) and gives its slot back. */
+export async function finish(c: EtcdClient, fleet: string, id: string, node: string): Promise<void> {
+  const dk = doneKey(fleet, id, node);
+  await c.txn([{ key: b64(dk), target: "CREATE", result: "EQUAL", create_revision: "0" }], [{ request_put: { key: b64(dk), value: b64(JSON.stringify({ node, at: Date.now() })) } }]);
+  for (;;) {
+    const s = await readSem(c, fleet, id);
+    if (!s.holders.some((h) => h.node === node)) return;
+    if (await cas(c, fleet, id, s.modRevision, s.holders.filter((h) => h.node !== node))) return;
+  }
+}

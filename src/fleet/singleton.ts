@@ -1,0 +1,113 @@
+// Fleet singleton: an etcd election (lowest create revision under a prefix, keys on the node's lease) with fencing.
+import { logger } from "../log.ts";
+import { b64, cmpCreate, opPut, prefixEnd, toKv, kvSchema, type EtcdClient } from "./etcd-client.ts";
+import { fleetPrefix } from "./keys.ts";
+import type { Membership } from "./membership.ts";
+import { z } from "zod";
+
+const log = logger("fleet");
+
+const rangeResponse = z.object({ kvs: z.array(kvSchema).optional() }).passthrough();
+
+export const singletonPrefix = (fleet: string, service: string): string => `${fleetPrefix(fleet)}singleton/${service}/`;
+
+export interface SingletonOptions {
+  client: EtcdClient;
+  membership: Membership;
+  fleet: string;
+  node: string;
+  service: string;
+  /** How long stopping the service may take (its grace period + SIGKILL): it is stopped this long before the lease can expire. */
+  stopMarginMs: number;
+  /** Starts the service with its leader revision (the fencing token). */
+  start(rev: number): void;
+  /** Stops it; resolves when no process of it is left. */
+  stop(): Promise<void>;
+}
+
+type State = "follower" | "leader" | "stopping";
+
+/**
+ * One election per singleton service. A node campaigns by creating `<prefix><node>` on its lease
+ * (a txn: created once per lease); the key with the lowest create revision leads and its create
+ * revision is the fencing token (FLEET_LEADER_REV). The leader runs the service only while its lease
+ * is surely alive with `stopMarginMs` to spare (local monotonic clock: last keepalive sent + TTL); past
+ * that, or on losing the key, it stops the service. A rival's key exists until that lease expires or
+ * is revoked, so a new leader can only start after the old one's deadline has passed.
+ */
+export class Singleton {
+  private state: State = "follower";
+  private rev = 0;
+  private stopped = false;
+  private poll: ReturnType<typeof setInterval> | null = null;
+  private fence: ReturnType<typeof setInterval> | null = null;
+  private busy = false;
+  private readonly key: string;
+
+  constructor(private readonly o: SingletonOptions) {
+    this.key = `${singletonPrefix(o.fleet, o.service)}${o.node}`;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.poll = setInterval(() => void this.round(), 1000);
+    this.fence = setInterval(() => this.check(), 100);
+    void this.round();
+  }
+
+  /** Fencing: runs every 100 ms, never waits on etcd. */
+  private check(): void {
+    if (this.state === "leader" && !this.o.membership.leaseAlive(this.o.stopMarginMs)) void this.demote("the lease may expire before another keepalive succeeds");
+  }
+
+  private async demote(why: string): Promise<void> {
+    if (this.state !== "leader") return;
+    this.state = "stopping";
+    log.warn("singleton stopping", { service: this.o.service, rev: this.rev, why });
+    try {
+      await this.o.stop();
+    } finally {
+      this.state = "follower";
+    }
+  }
+
+  private async round(): Promise<void> {
+    if (this.busy || this.stopped) return;
+    this.busy = true;
+    try {
+      const m = this.o.membership;
+      const lease = m.leaseId;
+      if (lease === null || !m.leaseAlive(this.o.stopMarginMs)) return;
+      const c = this.o.client;
+      // Campaign: create our key on the current lease (a create-only txn, so repeating it after an
+      // unknown outcome is harmless); read first, so a steady round costs reads only, no Raft write.
+      const own = (await c.get(this.key)).kvs[0];
+      if (!own || own.lease !== lease) await c.txn([cmpCreate(this.key, 0)], [opPut(this.key, this.o.node, lease)]);
+      const prefix = singletonPrefix(this.o.fleet, this.o.service);
+      const r = await c.call("/v3/kv/range", { key: b64(prefix), range_end: prefixEnd(prefix), sort_order: "ASCEND", sort_target: "CREATE", limit: 1 }, rangeResponse, { idempotent: true });
+      const first = r.kvs?.[0] ? toKv(r.kvs[0]) : null;
+      const mine = first !== null && first.key === this.key && first.lease === lease;
+      if (this.stopped) return;
+      if (mine && this.state === "follower" && m.leaseAlive(this.o.stopMarginMs)) {
+        this.rev = first.createRevision;
+        this.state = "leader";
+        log.info("singleton elected: starting", { service: this.o.service, rev: this.rev });
+        this.o.start(this.rev);
+      } else if (!mine && this.state === "leader") {
+        await this.demote(`another node leads (${first?.key ?? "none"})`);
+      }
+    } catch (e) {
+      log.debug("singleton round failed", { service: this.o.service, error: String(e).slice(0, 200) });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Shutdown or re-exec: stop campaigning and stop the service (the key goes with the lease's revoke). */
+  async close(): Promise<void> {
+    this.stopped = true;
+    if (this.poll) clearInterval(this.poll);
+    if (this.fence) clearInterval(this.fence);
+    if (this.state === "leader") await this.demote("shutting down");
+  }
+}

@@ -1,0 +1,55 @@
+// Test fleet: a 3-member etcd on loopback and vector-boot nodes, each PID 1 of its own namespace.
+import { z } from "zod";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { startCluster, stopCluster as stopEtcd, type EtcdCluster } from "../../scripts/etcd-cluster.ts";
+import { runShippedAsync } from "../harness/artifact.ts";
+import { start, tempDir, type Run } from "../pid1/harness.ts";
+
+export const TTL_S = 10;
+
+/** etcd's data on tmpfs (/dev/shm): its fsyncs would otherwise compete with the nodes' journals on a shared disk. */
+export async function cluster(): Promise<EtcdCluster> {
+  const dir = existsSync("/dev/shm") ? mkdtempSync("/dev/shm/vb-etcd-") : tempDir("etcd-");
+  const c = await startCluster({ dir });
+  return c;
+}
+
+/** Stops a cluster and removes its tmpfs data. */
+export function stopCluster(c: EtcdCluster): void {
+  stopEtcd(c);
+  if (c.dir.startsWith("/dev/shm/")) rmSync(c.dir, { recursive: true, force: true });
+}
+
+export interface Node {
+  id: string;
+  run: Run;
+}
+
+/** Boots node `id` as PID 1 (namespace) in fleet `fleet`, heartbeat logged every beat `logEvery`. */
+export function bootNode(c: EtcdCluster, fleet: string, id: string, extra: string[] = []): Node {
+  const args = ["boot", "--set", `fleet.endpoints=${c.endpoints.join(",")}`, "--set", `fleet.name=${fleet}`, "--set", `fleet.node_id=${id}`, "--set", `fleet.lease_ttl_s=${TTL_S}`, "--set", "pixel_test=0", "--set", "heartbeat_log_every=10", ...extra];
+  return { id, run: start(args, { pid1: true }) };
+}
+
+const statusSchema = z.object({ revision: z.number(), nodes: z.array(z.object({ node: z.string(), stale: z.boolean(), beats: z.number().nullable() }).passthrough()) });
+export type FleetStatus = z.infer<typeof statusSchema>;
+
+/** `vector-boot fleet status --json` from the shipped executable. */
+export async function fleetStatus(c: EtcdCluster, fleet: string, endpoints = c.endpoints): Promise<FleetStatus> {
+  const r = await runShippedAsync(["fleet", "status", "--endpoints", endpoints.join(","), "--name", fleet, "--json", "--timeout", "3000"], 15_000);
+  if (r.code !== 0) throw new Error(`fleet status exited ${r.code}: ${r.err}`);
+  return statusSchema.parse(JSON.parse(r.out));
+}
+
+/** Polls an async condition until it holds (every `pollMs`), or throws naming `what` after `timeoutMs`. */
+export async function waitForAsync(cond: () => Promise<boolean>, timeoutMs: number, what: string, pollMs = 100): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (performance.now() < end) {
+    if (await cond().catch(() => false)) return;
+    await Bun.sleep(pollMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Heartbeat log lines (`beat n=...`) a node has printed so far. */
+export const beatLines = (n: Node): number => (n.run.log().match(/heartbeat: beat/g) ?? []).length;

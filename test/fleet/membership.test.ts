@@ -1,0 +1,95 @@
+// Fleet membership on a real 3-member etcd with 5 nodes, each PID 1 of its own namespace.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
+import { signalMember } from "../../scripts/etcd-cluster.ts";
+import { EtcdClient } from "../../src/fleet/etcd-client.ts";
+import { nodeKey } from "../../src/fleet/keys.ts";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
+import { beatLines, bootNode, cluster, fleetStatus, stopCluster, TTL_S, waitForAsync, type Node } from "./fleet-harness.ts";
+
+const FLEET = "members";
+let etcd: EtcdCluster;
+let nodes: Node[] = [];
+let client: EtcdClient;
+let starts: string;
+let args: string[];
+
+beforeAll(async () => {
+  etcd = await cluster();
+  client = new EtcdClient({ endpoints: etcd.endpoints });
+  const dir = tempDir("fleet-members-");
+  starts = join(dir, "quorum-starts.log");
+  writeFileSync(starts, "");
+  // A boot barrier: "q" starts on a node only once 5 nodes are members.
+  const cfg = writeJson(dir, "config.json", { services: [{ name: "q", argv: ["/bin/sh", "-c", `echo started >> ${starts}; exec sleep 1000`], fleet: "after-quorum", grace_ms: 500 }] });
+  args = ["--config", cfg, "--set", "fleet.quorum=5"];
+  nodes = ["n0", "n1", "n2", "n3"].map((id) => bootNode(etcd, FLEET, id, args));
+}, 60_000);
+
+const quorumStarts = (): number => readFileSync(starts, "utf8").split("\n").filter(Boolean).length;
+
+afterAll(() => {
+  killLeftovers();
+  if (etcd) stopCluster(etcd);
+});
+
+const present = async (id: string): Promise<boolean> => (await client.get(nodeKey(FLEET, id))).kvs.length === 1;
+
+test("after-quorum services wait until 5 nodes are members, then start on each", async () => {
+  await waitForAsync(async () => (await fleetStatus(etcd, FLEET)).nodes.length === 4, 90_000, "4 nodes in fleet status", 500);
+  await Bun.sleep(2500); // the barrier is polled every second
+  expect(quorumStarts()).toBe(0);
+  nodes.push(bootNode(etcd, FLEET, "n4", args));
+  await waitForAsync(async () => quorumStarts() === 5, 60_000, "q started on all 5 nodes", 200);
+}, 180_000);
+
+test("fleet status lists all 5 nodes, each beating; a SIGKILLed node is gone within TTL + 1 s, a stopped one at once", async () => {
+  await waitForAsync(async () => {
+    const s = await fleetStatus(etcd, FLEET);
+    return s.nodes.length === 5 && s.nodes.every((n) => (n.beats ?? 0) > 0 && !n.stale);
+  }, 90_000, "5 beating nodes in fleet status", 500);
+  const s = await fleetStatus(etcd, FLEET);
+  expect(s.nodes.map((n) => n.node).sort()).toEqual(["n0", "n1", "n2", "n3", "n4"]);
+
+  // SIGKILL of a namespace's PID 1: nobody revokes the lease; etcd expires it.
+  const victim = nodes[4]!;
+  process.kill(await victim.run.initPid(), "SIGKILL");
+  const t0 = performance.now();
+  await waitForAsync(async () => !(await present("n4")), (TTL_S + 1) * 1000, "n4's key to expire", 50);
+  const gone = performance.now() - t0;
+  expect(gone).toBeLessThanOrEqual((TTL_S + 1) * 1000);
+
+  // An orderly shutdown revokes its lease: the key goes at once, not after the TTL.
+  const polite = nodes[3]!;
+  process.kill(await polite.run.initPid(), "SIGTERM");
+  const t1 = performance.now();
+  await waitForAsync(async () => !(await present("n3")), 8000, "n3's key revoked at shutdown", 50);
+  expect(performance.now() - t1).toBeLessThan(TTL_S * 1000 * 0.8);
+  expect((await polite.run.result(20_000)).stderr).toContain("fleet lease revoked");
+
+  const after = await fleetStatus(etcd, FLEET);
+  expect(after.nodes.map((n) => n.node).sort()).toEqual(["n0", "n1", "n2"]);
+}, 150_000);
+
+test("2 of 3 etcd members SIGSTOPped (no quorum): nodes keep beating and stay members; they converge when etcd resumes", async () => {
+  const live = nodes.slice(0, 3);
+  const stopped = etcd.members.slice(1);
+  for (const m of stopped) signalMember(m, "SIGSTOP");
+  try {
+    const before = live.map(beatLines);
+    // Longer than a keepalive period (TTL/3), so every node has met the stalled cluster.
+    await Bun.sleep((TTL_S * 1000) / 2);
+    const after = live.map(beatLines);
+    // Logged every 10 beats of 100 ms: 5 s is ~5 lines; a node blocked on etcd would log none.
+    live.forEach((_, i) => expect(after[i]! - before[i]!).toBeGreaterThanOrEqual(3));
+  } finally {
+    for (const m of stopped) signalMember(m, "SIGCONT");
+  }
+  await waitForAsync(async () => {
+    const s = await fleetStatus(etcd, FLEET);
+    return s.nodes.length === 3 && s.nodes.every((n) => !n.stale);
+  }, (TTL_S + 5) * 1000, "the 3 nodes listed and fresh after etcd resumed", 500);
+  for (const n of live) expect(n.run.log()).not.toContain("panic");
+}, 60_000);

@@ -1,0 +1,104 @@
+// Fleet-wide mutations on a real 3-member etcd and 5 PID-1 nodes: every node applies and acks each exactly once.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { leaderMember, type EtcdCluster } from "../../scripts/etcd-cluster.ts";
+import { EtcdClient } from "../../src/fleet/etcd-client.ts";
+import { ackSchema, publishMutation } from "../../src/fleet/mutations.ts";
+import { readGguf } from "../../src/gguf/reader.ts";
+import { mulberry32 } from "../../src/util/prng.ts";
+import { killLeftovers, tempDir } from "../pid1/harness.ts";
+import { bootNode, cluster, fleetStatus, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
+
+const FLEET = "mut";
+const N = 1000;
+const TENSOR = "pixel.0.weight";
+let etcd: EtcdCluster;
+let client: EtcdClient;
+const stateDirs = new Map<string, string>();
+const nodes = new Map<string, Node>();
+
+const boot = (id: string) => nodes.set(id, bootNode(etcd, FLEET, id, ["--set", `state_dir=${stateDirs.get(id)!}`]));
+
+beforeAll(async () => {
+  etcd = await cluster();
+  client = new EtcdClient({ endpoints: etcd.endpoints, callTimeoutMs: 10_000 });
+  for (const id of ["m0", "m1", "m2", "m3", "m4"]) {
+    stateDirs.set(id, join(tempDir("fleet-mut-"), "state"));
+    boot(id);
+  }
+}, 60_000);
+
+afterAll(() => {
+  killLeftovers();
+  if (etcd) stopCluster(etcd);
+});
+
+/** Publishes until etcd takes it: the same id again after an unknown outcome, so never twice. */
+async function publish(id: string, m: { tensor: string; offset: number; values: number[]; confidence: number }): Promise<void> {
+  for (let backoff = 100; ; backoff = Math.min(2000, backoff * 2)) {
+    try {
+      await publishMutation(client, FLEET, id, m);
+      return;
+    } catch {
+      await Bun.sleep(backoff);
+    }
+  }
+}
+
+/** The newest checkpoint's tensor (written at shutdown). */
+function checkpointTensor(stateDir: string): Float32Array {
+  const dir = join(stateDir, "checkpoints");
+  const newest = readdirSync(dir).filter((f) => f.endsWith(".gguf")).sort().pop()!;
+  const bytes = new Uint8Array(readFileSync(join(dir, newest)));
+  const g = readGguf(bytes);
+  const t = g.tensorByName(TENSOR)!;
+  return new Float32Array(bytes.slice(t.absOffset, t.absOffset + t.nBytes).buffer);
+}
+
+test("1,000 mutations, etcd leader SIGKILLed once and one node restarted: every node acks each exactly once, weights as expected", async () => {
+  await waitForAsync(async () => (await fleetStatus(etcd, FLEET)).nodes.length === 5, 90_000, "5 members", 500);
+  const rand = mulberry32(15);
+  const expected = new Map<number, number>();
+  const ids: string[] = [];
+  for (let i = 0; i < N; i++) {
+    if (i === 300) {
+      const leader = await leaderMember(etcd);
+      expect(leader).not.toBeNull();
+      process.kill(leader!.pid, "SIGKILL");
+    }
+    if (i === 600) {
+      const n = nodes.get("m2")!;
+      process.kill(await n.run.initPid(), "SIGTERM");
+      expect((await n.run.result(30_000)).code).toBeGreaterThanOrEqual(0);
+      boot("m2");
+    }
+    const offset = Math.floor(rand() * 6144);
+    const value = Math.round((rand() * 8 - 4) * 1000) / 1000;
+    const id = `mut-${String(i).padStart(5, "0")}`;
+    await publish(id, { tensor: TENSOR, offset, values: [value], confidence: 0.9 });
+    expected.set(offset, value);
+    ids.push(id);
+  }
+  const acksPrefix = `/vector-boot/${FLEET}/acks/`;
+  await waitForAsync(async () => (await client.get(acksPrefix, { prefix: true, timeoutMs: 10_000 })).kvs.length === 5 * N, 120_000, "5,000 acks", 500);
+  const { kvs } = await client.get(acksPrefix, { prefix: true, timeoutMs: 10_000 });
+  const perNode = new Map<string, Set<string>>();
+  for (const kv of kvs) {
+    expect(kv.createRevision).toBe(kv.modRevision); // written once, never overwritten
+    const ack = ackSchema.parse(JSON.parse(kv.value));
+    expect(ack.accepted).toBe(true);
+    const id = kv.key.slice(acksPrefix.length).split("/")[0]!;
+    perNode.set(ack.node, (perNode.get(ack.node) ?? new Set()).add(id));
+  }
+  expect([...perNode.keys()].sort()).toEqual(["m0", "m1", "m2", "m3", "m4"]);
+  for (const s of perNode.values()) expect(s.size).toBe(N);
+
+  // Orderly shutdown writes a final checkpoint: each node's weights equal the expected ones.
+  for (const n of nodes.values()) process.kill(await n.run.initPid(), "SIGTERM");
+  for (const n of nodes.values()) await n.run.result(30_000);
+  for (const [id, dir] of stateDirs) {
+    const w = checkpointTensor(dir);
+    for (const [off, v] of expected) expect({ id, off, v: w[off] }).toEqual({ id, off, v: Math.fround(v) });
+  }
+}, 300_000);
