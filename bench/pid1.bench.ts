@@ -7,10 +7,17 @@ const exe = join(root, "dist/vector-boot");
 const outDir = join(root, ".cache/bench");
 mkdirSync(outDir, { recursive: true });
 
+/** tini and dumb-init are the references: installed from Debian (apt-get update first), or the bench fails. */
 function ensurePeers(): void {
   if (existsSync("/usr/bin/tini") && existsSync("/usr/bin/dumb-init")) return;
   console.error("bench: installing tini and dumb-init from Debian's packages");
-  Bun.spawnSync(["apt-get", "install", "-y", "-qq", "tini", "dumb-init"], { stdout: "ignore", stderr: "inherit" });
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  const u = Bun.spawnSync(["apt-get", "update", "-qq"], { stdout: "ignore", stderr: "inherit", env });
+  const i = Bun.spawnSync(["apt-get", "install", "-y", "-qq", "tini", "dumb-init"], { stdout: "ignore", stderr: "inherit", env });
+  if (!existsSync("/usr/bin/tini") || !existsSync("/usr/bin/dumb-init")) {
+    console.error(`bench: tini and dumb-init are needed as references and could not be installed (apt-get update exit ${u.exitCode}, install exit ${i.exitCode}): no numbers without them`);
+    process.exit(1);
+  }
 }
 
 const storm = join(outDir, "orphan-storm");
@@ -21,9 +28,11 @@ interface Peer {
   name: string;
   argv: (cmd: string[]) => string[];
 }
-const peers: Peer[] = [{ name: "vector-boot", argv: (c) => [exe, "--", ...c] }];
-if (existsSync("/usr/bin/tini")) peers.push({ name: "tini", argv: (c) => ["/usr/bin/tini", "-s", "--", ...c] });
-if (existsSync("/usr/bin/dumb-init")) peers.push({ name: "dumb-init", argv: (c) => ["/usr/bin/dumb-init", ...c] });
+const peers: Peer[] = [
+  { name: "vector-boot", argv: (c) => [exe, "--", ...c] },
+  { name: "tini", argv: (c) => ["/usr/bin/tini", "-s", "--", ...c] },
+  { name: "dumb-init", argv: (c) => ["/usr/bin/dumb-init", ...c] },
+];
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -52,11 +61,12 @@ console.log(`(unshare + true alone: ${base.toFixed(2)} ms)`);
 const floorSrc = join(outDir, "empty.ts");
 await Bun.write(floorSrc, "process.exit(0);\n");
 const floorExe = join(outDir, "empty-bun");
-Bun.spawnSync([process.execPath, "build", "--compile", "--bytecode", floorSrc, "--outfile", floorExe], { stdout: "ignore", stderr: "inherit" });
+if (Bun.spawnSync([process.execPath, "build", "--compile", "--bytecode", floorSrc, "--outfile", floorExe], { stdout: "ignore", stderr: "inherit" }).exitCode !== 0) throw new Error("cannot build the empty Bun program (the floor reference)");
 const floorArgv = ["unshare", "--pid", "--fork", "--mount-proc", floorExe];
 timeRun(floorArgv);
 const floor = percentile(Array.from({ length: 40 }, () => timeRun(floorArgv)), 50);
 console.log(`(an empty Bun-compiled program: p50 ${floor.toFixed(2)} ms; vector-boot's own share: ${(startup["vector-boot"]! - floor).toFixed(2)} ms)`);
+console.log(`ratio vector-boot/empty Bun program start-up: ${(startup["vector-boot"]! / floor).toFixed(2)}x`);
 for (const p of peers.slice(1)) console.log(`ratio vector-boot/${p.name} start-up: ${(startup["vector-boot"]! / startup[p.name]!).toFixed(2)}x`);
 
 console.log("\n## reaping: 2000 double-forked orphans, time until the init has reaped them all (as PID 1)");

@@ -1,5 +1,5 @@
-// Re-exec downtime: last beat before a live re-exec to the first beat after it, as PID 1; 10 runs in one boot.
-import { mkdtempSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+// Re-exec downtime: last beat before a live re-exec to the first beat after it, as PID 1; 10 runs in one boot; reference: cold start of the same image to its first beat, same run.
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dir, "..");
@@ -7,7 +7,31 @@ const exe = join(root, "dist/vector-boot");
 mkdirSync(join(root, ".cache/bench"), { recursive: true });
 const dir = mkdtempSync(join(root, ".cache/bench/reexec-"));
 const period = 10;
-const proc = Bun.spawn(["unshare", "--pid", "--fork", "--mount-proc", exe, "boot", "--set", `state_dir=${dir}/state`, "--set", `run_dir=${dir}/run`, "--set", `heartbeat_ms=${period}`, "--set", "heartbeat_log_every=1"], {
+const bootArgs = (d: string) => ["boot", "--set", `state_dir=${d}/state`, "--set", `run_dir=${d}/run`, "--set", `heartbeat_ms=${period}`, "--set", "heartbeat_log_every=1"];
+
+/** Reference: exec of the same image as PID 1 (new PID namespace) to its "first heartbeat" line (wall clock, includes unshare). */
+async function coldStart(k: number): Promise<number> {
+  const d = mkdtempSync(join(root, `.cache/bench/reexec-cold-${k}-`));
+  const t0 = Bun.nanoseconds();
+  const p = Bun.spawn(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child=SIGTERM", exe, ...bootArgs(d)], { stdout: "ignore", stderr: "pipe", env: { ...process.env, JSC_SIGNAL_FOR_GC: "40" } });
+  let buf = "";
+  let ms = -1;
+  const dec = new TextDecoder();
+  const timer = setTimeout(() => p.kill("SIGKILL"), 30_000);
+  for await (const c of p.stderr) {
+    buf += dec.decode(c, { stream: true });
+    if (ms < 0 && buf.includes("first heartbeat")) {
+      ms = (Bun.nanoseconds() - t0) / 1e6;
+      p.kill("SIGTERM");
+    }
+  }
+  await p.exited;
+  clearTimeout(timer);
+  rmSync(d, { recursive: true, force: true });
+  if (ms < 0) throw new Error(`cold start: no first heartbeat; stderr:\n${buf}`);
+  return ms;
+}
+const proc = Bun.spawn(["unshare", "--pid", "--fork", "--mount-proc", exe, ...bootArgs(dir)], {
   stdout: "ignore",
   stderr: "pipe",
   env: { ...process.env, JSC_SIGNAL_FOR_GC: "40" },
@@ -52,4 +76,9 @@ const sorted = [...downtimes].sort((a, b) => a - b);
 const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 console.log(`## live re-exec downtime (last beat before -> first beat after), ${downtimes.length} re-execs as PID 1, period ${period} ms`);
 console.log(`p50 ${p(0.5).toFixed(1)} ms  p90 ${p(0.9).toFixed(1)} ms  max ${sorted.at(-1)!.toFixed(1)} ms  = ${(p(0.5) / period).toFixed(1)} periods (reference: the beat period)`);
+const colds: number[] = [];
+for (let k = 0; k < 5; k++) colds.push(await coldStart(k));
+const cold = [...colds].sort((a, b) => a - b)[2]!;
+console.log(`reference, same run: cold start of the same image as PID 1 to its first beat, median of 5: ${cold.toFixed(1)} ms`);
+console.log(`ratio re-exec downtime p50 / cold start to first beat: ${(p(0.5) / cold).toFixed(2)}`);
 console.log("(the preflight of the new image runs before the beat stops; downtime = exec, Bun start-up, model map + validation + pixel test, journal recovery, first beat)");

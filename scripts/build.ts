@@ -10,6 +10,7 @@ const nativeOut = join(dist, "native");
 export const workerEntries: string[] = [
   "src/heartbeat/metabolic-worker.ts",
   "src/neural/matvec-worker.ts",
+  "src/heartbeat/beat-sleeper-worker.ts",
 ].filter((p) => existsSync(join(root, p)));
 
 function mtime(p: string): number {

@@ -1,7 +1,9 @@
 // Reference heartbeat: beats at absolute CLOCK_MONOTONIC times with clock_nanosleep(TIMER_ABSTIME).
-// Usage: heartbeat-ref PERIOD_MS BEATS  -> prints one line: p50 p99 max min lateness in ms.
+// Usage: heartbeat-ref PERIOD_MS BEATS [raw] -> prints one line: p50 p99 max min lateness in ms
+// (raw: every beat's lateness in ms, one per line, in beat order).
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static int cmp(const void *a, const void *b) {
@@ -10,7 +12,8 @@ static int cmp(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3) {
+  int raw = argc == 4 && strcmp(argv[3], "raw") == 0;
+  if (argc != 3 && !raw) {
     fprintf(stderr, "usage: %s PERIOD_MS BEATS\n", argv[0]);
     return 64;
   }
@@ -31,6 +34,11 @@ int main(int argc, char **argv) {
     }
     clock_gettime(CLOCK_MONOTONIC, &now);
     late[n - 1] = ((now.tv_sec * 1000000000LL + now.tv_nsec) - due_ns) / 1e6;
+  }
+  if (raw) {
+    for (int i = 0; i < beats; i++) printf("%.4f\n", late[i]);
+    free(late);
+    return 0;
   }
   qsort(late, (size_t)beats, sizeof(double), cmp);
   int i50 = (beats + 1) / 2 - 1, i99 = (int)((beats * 99 + 99) / 100) - 1;

@@ -34,6 +34,13 @@ export const heartbeatConfigSchema = z
     watchdog: z.union([z.string().min(1), z.literal(false)]).default("/dev/watchdog"),
     /** Timers may fire early: the beat sleeps until this long before its due time, then waits precisely (ms). */
     guard_ms: z.number().min(0).max(20).default(2),
+    /**
+     * How the precise part of the wait ends: "futex" (this thread blocks in a futex wait with a
+     * timeout) or "sleeper" (a thread whose only job is clock_nanosleep(TIMER_ABSTIME) wakes it).
+     */
+    wake: z.enum(["futex", "sleeper"]).default("futex"),
+    /** SCHED_FIFO priority of the sleeper thread (1..99; 0: normal scheduling). Needs CAP_SYS_NICE (PID 1 has it). */
+    sleeper_fifo_priority: z.number().int().min(0).max(99).default(0),
     /** Evolution records drained per beat at most. */
     drain_max: z.number().int().min(0).max(1_000_000).default(64),
     /** A sample older than this many periods (at least 1 s and 3 sampling intervals) restarts the worker. */

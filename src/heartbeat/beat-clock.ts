@@ -1,4 +1,5 @@
-// Waits for absolute due times without ever waking early: coarse timer, then a futex wait, then a spin check.
+// Waits for absolute due times without ever waking early: coarse timer, then a futex wait (or the sleeper thread), then a spin check.
+import type { BeatSleeper } from "./beat-sleeper.ts";
 
 const now = () => performance.now();
 const futexWord = new Int32Array(new SharedArrayBuffer(4));
@@ -8,23 +9,30 @@ const futexWord = new Int32Array(new SharedArrayBuffer(4));
  * with a timeout) is never early and is late by ~0.1 ms. The clock sleeps with setTimeout until
  * `guardMs` before the due time (the event loop stays free), then blocks in Atomics.wait for the
  * rest, then spins the last microseconds if the wait returned a hair early in performance.now() terms.
+ * With a `sleeper` (wake: "sleeper"), the precise part is a thread sleeping in
+ * clock_nanosleep(TIMER_ABSTIME) that notifies this one: the due time is handed over at `at()`.
  */
 export class BeatClock {
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** Total ms spent blocked in the precise phase (cost of precision). */
   preciseMs = 0;
 
-  constructor(public guardMs = 2) {}
+  constructor(
+    public guardMs = 2,
+    public sleeper: BeatSleeper | null = null,
+  ) {}
 
   /** Calls `fn(startMs)` at `dueMs` (performance.now() time) or as soon after as possible. */
   at(dueMs: number, fn: (startMs: number) => void): void {
     this.cancel();
     const coarse = dueMs - now() - this.guardMs;
+    const req = this.sleeper?.request(dueMs) ?? 0;
     const fire = () => {
       this.timer = null;
       const t0 = now();
-      let rest = dueMs - t0;
-      if (rest > 0) Atomics.wait(futexWord, 0, 0, rest);
+      const rest = dueMs - t0;
+      if (req !== 0) this.sleeper!.wait(req, dueMs);
+      else if (rest > 0) Atomics.wait(futexWord, 0, 0, rest);
       let t = now();
       while (t < dueMs) t = now();
       this.preciseMs += t - t0;

@@ -25,6 +25,8 @@ export interface HeartbeatOptions {
   onBeat?: (beat: BeatInfo) => void;
   /** Metabolic worker entry override (tests). */
   workerUrl?: string;
+  /** Entry of the beat's sleeper thread (tests; default: the module next to beat-sleeper.ts). */
+  sleeperWorkerUrl?: string;
   /** Number of the last beat before this heartbeat (a live re-exec continues the count). */
   firstBeat?: number;
   /**
@@ -64,5 +66,7 @@ export interface HeartbeatStats {
   actions: number;
   metabolic: MetabolicStats;
   watchdog: { armed: boolean; pets: number };
+  /** How beats wake (config `wake`); with the sleeper: its scheduling, the beats it woke, the waits that ran out. */
+  wake: { mode: "futex" | "sleeper"; fifo: string | null; sleeperWakes: number; sleeperMisses: number };
   tornReads: number;
 }

@@ -2,6 +2,7 @@
 import { ConfigError, describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { BeatClock } from "./beat-clock.ts";
+import { BeatSleeper } from "./beat-sleeper.ts";
 import { Ring, type TickPart, tickParts } from "./beat-stats.ts";
 import { CortexBinding } from "./cortex-adapter.ts";
 import { type HeartbeatConfig, heartbeatConfigSchema } from "../config/heartbeat-schema.ts";
@@ -118,13 +119,15 @@ export class Heartbeat {
         break;
       case "start-worker":
         this.settled = new Promise((resolve) => (this.settle = resolve));
+        if (this.cfg.wake === "sleeper") this.clock.sleeper = new BeatSleeper(this.cfg.sleeper_fifo_priority, this.opts.sleeperWorkerUrl);
         this.metabolic.start();
         break;
       case "schedule-first":
-        this.origin = performance.now();
+        log.info("heartbeat started", { period_ms: this.opts.periodMs, model: this.binding ? `${this.binding.inputNames.length} inputs, ${this.binding.outputNames.length} interrupts` : "none", watchdog: this.watchdog?.armed ?? false });
+        // Beat 1 is due now (the heartbeat is ready); beat n at that time + (n - 1) periods.
+        this.origin = performance.now() - this.opts.periodMs;
         this.slot = 1;
         this.staleCheckFrom = monoMs() + 2000;
-        log.info("heartbeat started", { period_ms: this.opts.periodMs, model: this.binding ? `${this.binding.inputNames.length} inputs, ${this.binding.outputNames.length} interrupts` : "none", watchdog: this.watchdog?.armed ?? false });
         this.clock.at(this.origin + this.opts.periodMs, (t) => this.fire("tick", t));
         break;
       case "beat":
@@ -138,6 +141,7 @@ export class Heartbeat {
         break;
       case "cancel-timer":
         this.clock.cancel();
+        this.clock.sleeper?.stop(); // kept for stats(); a new start() makes a new one
         break;
       case "stop-worker":
         this.metabolic.stop().then(
@@ -292,6 +296,7 @@ export class Heartbeat {
       metabolic: this.metabolic.stats(),
       watchdog: { armed: this.watchdog?.armed ?? false, pets: this.watchdog?.pets ?? 0 },
       tornReads: this.metabolic.reader.torn,
+      wake: { mode: this.cfg.wake, fifo: this.clock.sleeper?.fifo ?? null, sleeperWakes: this.clock.sleeper?.wakes ?? 0, sleeperMisses: this.clock.sleeper?.misses ?? 0 },
     };
   }
 }

@@ -1,5 +1,6 @@
 // Matrix-vector kernels over raw ggml tensor bytes (F32, F16, BF16, Q8_0, Q4_0): y = W x, rows of W contiguous.
 import { ModelError } from "../errors.ts";
+import { nativeMatvec, nativeMatvecAvailable } from "../sys/matvec.ts";
 import { BF16_TO_F32, F16_TO_F32 } from "./half.ts";
 
 /** ggml type ids the kernels execute (the numbers are ggml's `enum ggml_type`). */
@@ -167,13 +168,29 @@ function q4Rows(u8: Uint8Array, cols: number, x: Float32Array, xsum: Float64Arra
 /** Scratch for Q4_0 block sums, grown on demand (no allocation once large enough). */
 let xsumScratch = new Float64Array(256);
 
-/**
- * y[r] = sum_j W[r, j] * x[j] for rows r in [r0, r1) (default all rows). x has m.cols entries, y at
- * least r1. Allocation-free except the first time a wider Q4_0 matrix is seen.
- */
-export function matvec(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0 = 0, r1 = m.rows): void {
+function checkShapes(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0: number, r1: number): void {
   if (x.length < m.cols) throw new ModelError(`mat-vec input has ${x.length} entries, matrix has ${m.cols} columns`);
   if (y.length < r1 || r0 < 0 || r1 > m.rows || r0 > r1) throw new ModelError(`mat-vec rows [${r0}, ${r1}) outside matrix of ${m.rows} rows or output of ${y.length}`);
+}
+
+/**
+ * y[r] = sum_j W[r, j] * x[j] for rows r in [r0, r1) (default all rows). x has m.cols entries, y at
+ * least r1. The shim's SIMD kernels (native/matvec.c, float32 accumulation) on the matrix's own
+ * bytes when the shim loads; else the TypeScript kernels (matvecReference). Allocation-free.
+ */
+export function matvec(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0 = 0, r1 = m.rows): void {
+  checkShapes(m, x, y, r0, r1);
+  if (nativeMatvecAvailable) nativeMatvec(m.type, m.bytes, m.rows, m.cols, x, y, r0, r1);
+  else matvecReference(m, x, y, r0, r1);
+}
+
+/**
+ * The TypeScript kernels (float64 accumulation): the reference every native kernel is tested
+ * against, and the fallback without the shim. Allocation-free except the first time a wider Q4_0
+ * matrix is seen.
+ */
+export function matvecReference(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0 = 0, r1 = m.rows): void {
+  checkShapes(m, x, y, r0, r1);
   switch (m.type) {
     case KernelType.F32:
       f32Rows(m.f32!, m.cols, x, y, r0, r1);

@@ -13,6 +13,8 @@ interface Wake {
   due: number;
   /** performance.now() when the clock's callback was entered: the beat's real start. */
   called: number;
+  /** performance.now() when the heartbeat asked the clock for this due time. */
+  asked: number;
 }
 
 /** Records every `BeatClock.at` the heartbeat makes (restored after each test). */
@@ -20,8 +22,9 @@ function spyOnClock(): Wake[] {
   const wakes: Wake[] = [];
   const real = BeatClock.prototype.at;
   BeatClock.prototype.at = function (this: BeatClock, due: number, fn: (startMs: number) => void) {
+    const asked = now();
     real.call(this, due, (t) => {
-      wakes.push({ due, called: now() });
+      wakes.push({ due, called: now(), asked });
       fn(t);
     });
   };
@@ -73,6 +76,40 @@ test("the beat clock never calls back before its due time, even where setTimeout
   expect(early).toEqual([]);
 }, 30_000);
 
+test("beat 1 runs as soon as the heartbeat is ready, not a period later: with a 4 s period it comes within 2 s of start()", async () => {
+  const beats: BeatInfo[] = [];
+  const hb = new Heartbeat({ periodMs: 4000, config: { watchdog: false }, onBeat: (b) => beats.push(b) });
+  const t0 = now();
+  hb.start();
+  try {
+    await until("beat 1", () => beats.length >= 1, 2000);
+    expect(beats[0]!.slot).toBe(1);
+    expect(beats[0]!.startMs - t0).toBeLessThan(2000);
+  } finally {
+    await hb.stop();
+  }
+}, 10_000);
+
+for (const fifo of [0, 1]) {
+  test(`wake "sleeper"${fifo ? " at SCHED_FIFO 1 (root)" : ""}: a thread in clock_nanosleep wakes the beats, none starts before its due time, the grid holds`, async () => {
+    const P = 10;
+    const wakes = spyOnClock();
+    const beats: BeatInfo[] = [];
+    const hb = new Heartbeat({ periodMs: P, config: { watchdog: false, wake: "sleeper", sleeper_fifo_priority: fifo }, onBeat: (b) => beats.push(b) });
+    hb.start();
+    await until("60 beats", () => beats.length >= 60, 30_000);
+    await hb.stop();
+    const s = hb.stats();
+    expect(wakes.filter((w) => w.called < w.due)).toEqual([]);
+    const origin = wakes[0]!.due - P;
+    for (const w of wakes) slotOf(w.due, origin, P);
+    expect(s.wake.mode).toBe("sleeper");
+    expect(s.wake.fifo).toBe(fifo ? "SCHED_FIFO 1" : "off");
+    // The sleeper is up after its thread starts; from then on it ends the waits.
+    expect(s.wake.sleeperWakes).toBeGreaterThan(30);
+  }, 40_000);
+}
+
 test("300 beats at 20 ms on a loaded machine: every due time is exactly origin + n x period (no drift) and no beat starts before it", async () => {
   const P = 20;
   const wakes = spyOnClock();
@@ -86,11 +123,13 @@ test("300 beats at 20 ms on a loaded machine: every due time is exactly origin +
   await hb.stop();
   const s = hb.stats();
 
-  // The first due time is one period after the origin, and the origin lies inside start().
+  // Beat 1 is due at once: its due time lies inside start() and is not after the moment it was
+  // scheduled (no period waited); the grid origin + n x period has beat 1 at n = 1.
   expect(wakes.length).toBeGreaterThanOrEqual(300);
+  expect(wakes[0]!.due).toBeGreaterThanOrEqual(before);
+  expect(wakes[0]!.due).toBeLessThanOrEqual(Math.min(after, wakes[0]!.asked));
+  expect(wakes[1]!.due - wakes[0]!.due).toBe(P);
   const origin = wakes[0]!.due - P;
-  expect(origin).toBeGreaterThanOrEqual(before);
-  expect(origin).toBeLessThanOrEqual(after);
   // Every due time the heartbeat scheduled sits on the grid (an accumulated error of even 1 µs fails),
   // slots only move forward, and a jump of more than one slot is a counted miss.
   const slots = wakes.map((w) => slotOf(w.due, origin, P));

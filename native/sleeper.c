@@ -1,0 +1,24 @@
+// sleeper.c: the heartbeat's wake-up thread sleeps to absolute CLOCK_MONOTONIC times, optionally SCHED_FIFO.
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+
+/** Sleeps until CLOCK_MONOTONIC reaches due_ns (absolute; never early; restarted on EINTR). 0 or -errno. */
+int vb_sleep_until_ns(double due_ns) {
+  if (!(due_ns >= 0)) return -EINVAL;
+  struct timespec due;
+  long long ns = (long long)due_ns;
+  due.tv_sec = ns / 1000000000LL;
+  due.tv_nsec = ns % 1000000000LL;
+  int r;
+  while ((r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL)) == EINTR) {
+  }
+  return -r;
+}
+
+/** Puts the calling thread under SCHED_FIFO at `prio` (1..99), or back to SCHED_OTHER for 0. 0 or -errno. */
+int vb_sched_fifo_self(int prio) {
+  struct sched_param p = {.sched_priority = prio};
+  return -pthread_setschedparam(pthread_self(), prio > 0 ? SCHED_FIFO : SCHED_OTHER, &p);
+}

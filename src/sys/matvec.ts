@@ -1,0 +1,47 @@
+// SIMD mat-vec kernels of the shim (native/matvec.c) through bun:ffi, on the caller's bytes (mapped model pages: no copy).
+import { dlopen, FFIType } from "bun:ffi";
+import { check, shimPath } from "./lib.ts";
+
+const { i32, ptr } = FFIType;
+
+/** Kernel variants of native/matvec.c, by level. */
+export const MatvecLevel = { c: 0, avx2: 1, avx512: 2 } as const;
+const levelNames = ["c", "avx2", "avx512"] as const;
+
+interface Symbols {
+  vb_matvec: (type: number, w: Uint8Array, rows: number, cols: number, x: Float32Array, y: Float32Array, r0: number, r1: number, level: number) => number;
+  vb_matvec_best: () => number;
+}
+
+function open(): Symbols | null {
+  try {
+    return dlopen(shimPath, {
+      vb_matvec: { args: [i32, ptr, i32, i32, ptr, ptr, i32, i32, i32], returns: i32 },
+      vb_matvec_best: { args: [], returns: i32 },
+    }).symbols as unknown as Symbols;
+  } catch {
+    return null; // no shim (or one without the kernels): the TypeScript kernels run instead
+  }
+}
+
+const lib = open();
+
+/** Whether the native kernels could be loaded. */
+export const nativeMatvecAvailable: boolean = lib !== null;
+
+/** Name of the best kernel variant this CPU runs ("c", "avx2", "avx512"), or null without the shim. */
+export function nativeMatvecLevel(): (typeof levelNames)[number] | null {
+  return lib ? levelNames[lib.vb_matvec_best()]! : null;
+}
+
+/**
+ * y[r] = sum_j W[r, j] x[j] for r in [r0, r1), W = `rows` rows of `cols` elements of ggml `type`
+ * in `w` (passed by pointer: a view over a mapping stays zero-copy). `level` -1 picks the best
+ * variant; a higher level than the CPU has throws ENOTSUP. Callers check shapes and lengths first
+ * (src/neural/matvec.ts): the C code trusts them. Needs a shim (nativeMatvecAvailable).
+ */
+export function nativeMatvec(type: number, w: Uint8Array, rows: number, cols: number, x: Float32Array, y: Float32Array, r0: number, r1: number, level = -1): void {
+  if (r0 === r1) return;
+  const r = lib!.vb_matvec(type, w, rows, cols, x, y, r0, r1, level);
+  if (r < 0) check(r, "vb_matvec", `type ${type} ${rows}x${cols} rows [${r0}, ${r1}) level ${level}`);
+}
