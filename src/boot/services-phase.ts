@@ -6,6 +6,7 @@ import { describeError } from "../errors.ts";
 import { drainDescendants } from "../init/drain.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
+import { cgroupPlace, ServiceCgroups } from "../supervisor/service-cgroup.ts";
 import { serviceSnapshotSchema } from "../supervisor/service-snapshot.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
 import { withDeadline } from "../util/deadline.ts";
@@ -16,9 +17,10 @@ const log = logger("boot");
  * Starts the services, or after a re-exec resumes each in the state it had (`handedOver`: the
  * previous image's snapshot, validated here). Then the reaper stops holding unowned exits.
  */
-export function startServices(config: Config, reaper: Reaper, handedOver: unknown): Supervisor {
+export function startServices(config: Config, reaper: Reaper, handedOver: unknown, pid1 = false): Supervisor {
   const order = startOrder(config);
-  const supervisor = new Supervisor(config.services, order, reaper);
+  const cgroups = config.services.length > 0 ? ServiceCgroups.create(cgroupPlace(pid1), config.services) : null;
+  const supervisor = new Supervisor(config.services, order, reaper, process.env, cgroups);
   let snapshot = null;
   if (handedOver !== undefined) {
     const r = z.array(serviceSnapshotSchema).safeParse(handedOver);

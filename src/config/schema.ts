@@ -14,6 +14,21 @@ const serviceName = z
 
 export const restartPolicies = ["always", "on-failure", "never"] as const;
 
+/** A byte count for memory.max/memory.high: a number, or "64M" style (K, M, G: powers of 1024), or "max". */
+const memoryLimit = z
+  .union([z.number().int().min(4096), z.string().regex(/^(max|\d+[KMG]?)$/, 'bytes: a number, "64M" style (K, M, G) or "max"')])
+  .transform((v) => (typeof v === "number" ? String(v) : v === "max" ? "max" : String(Number(v.replace(/[KMG]$/, "")) * ({ K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[v.slice(-1)] ?? 1))));
+
+/** cpu.max as "QUOTA/PERIOD" (or "QUOTA PERIOD") in microseconds: "50000/100000" is half a CPU; "max" lifts it. */
+const cpuMax = z
+  .string()
+  .regex(/^(max|\d+)([ /]\d+)?$/, 'quota/period in microseconds, e.g. "50000/100000", or "max"')
+  .transform((v) => v.replace("/", " "))
+  .refine((v) => {
+    const [q, p = "100000"] = v.split(" ");
+    return (q === "max" || Number(q) >= 1000) && Number(p) >= 1000 && Number(p) <= 1_000_000;
+  }, "quota at least 1000 us, period 1000..1000000 us");
+
 export const serviceSchema = z
   .object({
     name: serviceName,
@@ -51,6 +66,12 @@ export const serviceSchema = z
     capabilities: z.array(z.enum(capNames as [CapName, ...CapName[]])).default([]),
     /** Opt out of capability dropping: the service inherits the init's capabilities (root tools). */
     keep_all_capabilities: z.boolean().default(false),
+    /** cgroup v2 limits of the service's own cgroup (README "cgroups"); each needs its controller. */
+    memory_max: memoryLimit.optional(),
+    memory_high: memoryLimit.optional(),
+    cpu_max: cpuMax.optional(),
+    pids_max: z.number().int().min(1).max(4_194_304).optional(),
+    io_weight: z.number().int().min(1).max(10_000).optional(),
   })
   .strict();
 export type ServiceConfig = z.infer<typeof serviceSchema>;

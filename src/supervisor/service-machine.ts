@@ -8,7 +8,10 @@ export type ServiceEvent =
   | { type: "start" }
   | { type: "spawned"; pid: number }
   | { type: "spawn-failed"; error: string }
-  | { type: "exited"; status: number; signal: number | null }
+  /** `leftovers`: processes of the service still in its cgroup (a daemon that double-forked). */
+  | { type: "exited"; status: number; signal: number | null; leftovers?: boolean }
+  /** The service's cgroup holds no process any more. */
+  | { type: "cgroup-empty" }
   | { type: "backoff-elapsed" }
   | { type: "stop" }
   | { type: "grace-elapsed" };
@@ -17,7 +20,12 @@ export type Effect =
   | { type: "spawn" }
   | { type: "timer"; ms: number; event: "backoff-elapsed" | "grace-elapsed" }
   | { type: "cancel-timer" }
+  /** "stop": the stop signal to the group and every process of the cgroup; "kill": SIGKILL and cgroup.kill. */
   | { type: "signal"; signal: "stop" | "kill" }
+  /** cgroup.kill of what is left in the cgroup after the main process exited by itself. */
+  | { type: "kill-leftovers" }
+  /** Report `cgroup-empty` once the cgroup holds no process. */
+  | { type: "watch-cgroup" }
   | { type: "log"; level: "info" | "warn" | "error"; msg: string; fields?: Record<string, string | number | null | undefined> }
   | { type: "settled" };
 
@@ -49,7 +57,13 @@ export function backoffMs(cfg: ServiceConfig, failures: number): number {
 type Handler = (s: ServiceRecord, ev: never, now: number) => Effect[];
 type Table = { [S in ServiceState]: { [E in ServiceEvent["type"]]?: (s: ServiceRecord, ev: Extract<ServiceEvent, { type: E }>, now: number) => Effect[] } };
 
+/** The main process ended by itself: what is left in its cgroup goes with it, then the restart policy. */
 function onExitWhileRunning(s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" }>, now: number): Effect[] {
+  const sweep: Effect[] = ev.leftovers ? [{ type: "log", level: "info", msg: "main process exited; killing what is left in its cgroup", fields: { service: s.config.name } }, { type: "kill-leftovers" }] : [];
+  return [...sweep, ...afterExit(s, ev, now)];
+}
+
+function afterExit(s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" }>, now: number): Effect[] {
   const c = s.config;
   const ranMs = now - s.startedAt;
   s.pid = null;
@@ -93,6 +107,11 @@ function startFromRest(s: ServiceRecord): Effect[] {
   return spawnNow;
 }
 
+function stoppedNow(s: ServiceRecord, status: number | null): Effect[] {
+  s.state = "stopped";
+  return [{ type: "cancel-timer" }, { type: "log", level: "info", msg: "service stopped", fields: { service: s.config.name, status } }, { type: "settled" }];
+}
+
 /** A stop request for a service that holds no process. */
 function stopAtRest(s: ServiceRecord): Effect[] {
   s.stopRequested = true;
@@ -117,7 +136,7 @@ const table: Table = {
         return [{ type: "log", level: "error", msg: "service could not start", fields: { service: s.config.name, error: ev.error } }, { type: "settled" }];
       }
       s.startedAt = now;
-      return onExitWhileRunning(s, { type: "exited", status: 127, signal: null }, now);
+      return afterExit(s, { type: "exited", status: 127, signal: null }, now);
     },
     stop: stopAtRest,
   },
@@ -142,14 +161,17 @@ const table: Table = {
     stop: (s) => [{ type: "cancel-timer" }, ...stopAtRest(s)],
   },
   stopping: {
+    // Stopped once the main process is gone and its cgroup is empty (processes that left its
+    // process group got the stop signal too; what still runs at the end of the grace gets cgroup.kill).
     exited: (s, ev) => {
       s.pid = null;
       s.lastStatus = ev.status;
-      s.state = "stopped";
-      return [{ type: "cancel-timer" }, { type: "log", level: "info", msg: "service stopped", fields: { service: s.config.name, status: ev.status } }, { type: "settled" }];
+      if (ev.leftovers) return [{ type: "log", level: "info", msg: "main process exited; waiting for the rest of its cgroup", fields: { service: s.config.name, status: ev.status } }, { type: "watch-cgroup" }];
+      return stoppedNow(s, ev.status);
     },
+    "cgroup-empty": (s) => (s.pid === null ? stoppedNow(s, s.lastStatus) : []),
     "grace-elapsed": (s) => [
-      { type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL`, fields: { service: s.config.name, pid: s.pid } },
+      { type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL${s.pid === null ? " to what is left of its cgroup" : ""}`, fields: { service: s.config.name, pid: s.pid } },
       { type: "signal", signal: "kill" },
     ],
   },

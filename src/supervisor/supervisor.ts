@@ -6,7 +6,9 @@ import { logger } from "../log.ts";
 import { kill, spawn } from "../sys/process.ts";
 import { Sig, signalNumber } from "../sys/signals.ts";
 import { isSettled, newRecord, step, type ServiceEvent, type ServiceRecord, type ServiceState } from "./service-machine.ts";
+import type { ServiceCgroups } from "./service-cgroup.ts";
 import type { ServiceSnapshot } from "./service-snapshot.ts";
+import type { CgroupUsage } from "../sys/cgroup.ts";
 
 const log = logger("supervisor");
 
@@ -17,6 +19,8 @@ export interface ServiceStatus {
   restarts: number;
   lastStatus: number | null;
   startedAt: number;
+  /** The service's cgroup and what it uses (null when cgroups are off). */
+  cgroup?: ({ path: string } & CgroupUsage) | null;
 }
 
 interface Slot {
@@ -25,6 +29,8 @@ interface Slot {
   /** When the pending timer fires (performance.now()), for a re-exec handoff. */
   timerDue: number;
   settledWaiters: Array<() => void>;
+  /** Polls the cgroup until it is empty (a stop waiting for processes that left the group). */
+  cgroupWatch: ReturnType<typeof setInterval> | null;
 }
 
 export class Supervisor {
@@ -41,8 +47,10 @@ export class Supervisor {
     startOrder: string[],
     private readonly reaper: Reaper,
     private readonly baseEnv: Record<string, string | undefined> = process.env,
+    /** Each service in a cgroup of its own (service-cgroup.ts); null: all share the init's. */
+    private readonly cgroups: ServiceCgroups | null = null,
   ) {
-    for (const c of services) this.slots.set(c.name, { rec: newRecord(c), timer: null, timerDue: 0, settledWaiters: [] });
+    for (const c of services) this.slots.set(c.name, { rec: newRecord(c), timer: null, timerDue: 0, settledWaiters: [], cgroupWatch: null });
     this.order = startOrder;
   }
 
@@ -78,7 +86,16 @@ export class Supervisor {
           slot.timer = null;
           break;
         case "signal":
-          this.signalGroup(slot.rec, e.signal === "kill" ? Sig.SIGKILL : (signalNumber(slot.rec.config.stop_signal) ?? Sig.SIGTERM));
+          // SIGKILL: the group, then cgroup.kill (atomic, unlike signalling listed pids while they fork).
+          if (e.signal === "kill") this.signalGroup(slot.rec, Sig.SIGKILL);
+          else this.signalService(slot.rec, signalNumber(slot.rec.config.stop_signal) ?? Sig.SIGTERM);
+          if (e.signal === "kill") this.cgroups?.kill(slot.rec.config.name);
+          break;
+        case "kill-leftovers":
+          this.cgroups?.kill(slot.rec.config.name);
+          break;
+        case "watch-cgroup":
+          this.watchCgroup(slot);
           break;
         case "log":
           log[e.level](e.msg, e.fields);
@@ -108,16 +125,45 @@ export class Supervisor {
     const c = slot.rec.config;
     const env = c.inherit_env ? { ...this.baseEnv, ...c.env } : { ...c.env };
     let pid: number;
+    const cgroup = this.cgroups?.prepare(c) ?? undefined;
     try {
-      pid = spawn({ argv: c.argv, env, cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities });
+      pid = spawn({ argv: c.argv, env, cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities, cgroup });
     } catch (e) {
       log.error("spawn failed", { service: c.name, error: describeError(e) });
       this.dispatch(slot, { type: "spawn-failed", error: describeError(e) });
       return;
     }
-    this.reaper.watch(pid, (r) => this.dispatch(slot, { type: "exited", status: r.status, signal: r.signal }));
+    this.watchExit(slot, pid);
     this.started.push(c.name);
     this.dispatch(slot, { type: "spawned", pid });
+  }
+
+  /** Routes the exit of the service's main process to its state machine, with what is left in its cgroup. */
+  private watchExit(slot: Slot, pid: number): void {
+    this.reaper.watch(pid, (r) => this.dispatch(slot, { type: "exited", status: r.status, signal: r.signal, leftovers: this.cgroups?.populated(slot.rec.config.name) ?? false }));
+  }
+
+  private watchCgroup(slot: Slot): void {
+    if (slot.cgroupWatch || !this.cgroups) return;
+    const name = slot.rec.config.name;
+    slot.cgroupWatch = setInterval(() => {
+      if (this.cgroups!.populated(name)) return;
+      clearInterval(slot.cgroupWatch!);
+      slot.cgroupWatch = null;
+      this.dispatch(slot, { type: "cgroup-empty" });
+    }, 20);
+  }
+
+  /** The process group, the leader, and every process in the service's cgroup (those that left the group). */
+  private signalService(rec: ServiceRecord, sig: number): void {
+    this.signalGroup(rec, sig);
+    for (const p of this.cgroups?.pids(rec.config.name) ?? []) {
+      try {
+        kill(p, sig);
+      } catch {
+        /* gone */
+      }
+    }
   }
 
   private signalGroup(rec: ServiceRecord, sig: number): void {
@@ -182,6 +228,7 @@ export class Supervisor {
     const all = [...this.slots.values()].map((s) => this.settled(s));
     this.stopReady();
     await Promise.all(all);
+    this.cgroups?.removeAll(this.order);
   }
 
   private stopReady(): void {
@@ -197,7 +244,9 @@ export class Supervisor {
   list(): ServiceStatus[] {
     return this.order.map((n) => {
       const r = this.slots.get(n)!.rec;
-      return { name: n, state: r.state, pid: r.pid, restarts: r.restarts, lastStatus: r.lastStatus, startedAt: r.startedAt };
+      const usage = this.cgroups?.usage(n);
+      const cgroup = this.cgroups && usage ? { path: this.cgroups.pathOf(n), ...usage } : null;
+      return { name: n, state: r.state, pid: r.pid, restarts: r.restarts, lastStatus: r.lastStatus, startedAt: r.startedAt, cgroup };
     });
   }
 
@@ -253,7 +302,7 @@ export class Supervisor {
         r.pid = h.pid;
         r.startedAt = now - h.runningForMs;
         this.started.push(h.name);
-        this.reaper.watch(h.pid!, (x) => this.dispatch(slot, { type: "exited", status: x.status, signal: x.signal }));
+        this.watchExit(slot, h.pid!);
         log.info("service adopted", { service: h.name, pid: h.pid, state: h.state, restarts: h.restarts });
         if (h.state === "stopping") this.setTimer(slot, h.timerLeftMs ?? 0, "grace-elapsed");
       } else if (h.state === "backoff") {
