@@ -1,5 +1,5 @@
 // Each service's cgroup v2: where it lives (PID 1 or subreaper), its limits, its usage, and killing all of it.
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
@@ -34,7 +34,6 @@ export function cgroupPlace(pid1: boolean, procRoot = "/proc"): CgroupPlace {
   const own = cgroupOf(procRoot, "self");
   if (own === null) return { off: "this process is in no cgroup v2" };
   const parent = join(mount, own);
-  if (!cgroupWritable(parent)) return { off: `our cgroup ${parent} is not delegated to us (not writable)` };
   const INIT_PID_NS = 0xeffffffc; // the kernel's PROC_PID_INIT_INO
   let pidnsInode = INIT_PID_NS;
   try {
@@ -43,7 +42,11 @@ export function cgroupPlace(pid1: boolean, procRoot = "/proc"): CgroupPlace {
     /* no /proc/self/ns: take it for the machine's */
   }
   const name = !pid1 ? `vector-boot.${process.pid}` : pidnsInode === INIT_PID_NS ? "vector-boot" : `vector-boot.pidns-${pidnsInode}`;
-  return { parent, base: join(parent, name) };
+  const base = join(parent, name);
+  // After a live re-exec the directory exists already (and the init may have given up CAP_DAC_OVERRIDE,
+  // which creating it in the root cgroup, mode 0555, takes): only it needs to be writable then.
+  if (!cgroupWritable(existsSync(base) ? base : parent)) return { off: `our cgroup ${parent} is not delegated to us (not writable)` };
+  return { parent, base };
 }
 
 export class ServiceCgroups {
