@@ -1,4 +1,5 @@
 // Boot phase "services": build the supervisor, start services in dependency order (or resume them after a re-exec).
+import { join } from "node:path";
 import { z } from "zod";
 import { startOrder } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
@@ -20,7 +21,8 @@ const log = logger("boot");
 export function startServices(config: Config, reaper: Reaper, handedOver: unknown, pid1 = false): Supervisor {
   const order = startOrder(config);
   const cgroups = config.services.length > 0 ? ServiceCgroups.create(cgroupPlace(pid1), config.services) : null;
-  const supervisor = new Supervisor(config.services, order, reaper, process.env, cgroups);
+  const notifyPath = config.run_dir ? join(config.run_dir, "notify") : null;
+  const supervisor = new Supervisor(config.services, order, reaper, process.env, { cgroups, notifyPath });
   let snapshot = null;
   if (handedOver !== undefined) {
     const r = z.array(serviceSnapshotSchema).safeParse(handedOver);

@@ -62,7 +62,7 @@ const NOT_SUPPORTED = Symbol("not supported");
 /** `startedAt` is this process's clock: add how long each running service has run, which a client can use. */
 function withRunTimes(list: ServiceStatus[]): Array<ServiceStatus & { runningMs: number | null }> {
   const now = performance.now();
-  return list.map((s) => ({ ...s, runningMs: s.state === "running" && s.pid !== null ? Math.max(0, Math.round(now - s.startedAt)) : null }));
+  return list.map((s) => ({ ...s, runningMs: (s.state === "running" || s.state === "starting") && s.pid !== null ? Math.max(0, Math.round(now - s.startedAt)) : null }));
 }
 class UnknownService {
   constructor(readonly name: string) {}

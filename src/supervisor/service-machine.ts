@@ -13,6 +13,13 @@ export type ServiceEvent =
   /** The service's cgroup holds no process any more. */
   | { type: "cgroup-empty" }
   | { type: "backoff-elapsed" }
+  /** Readiness: READY=1 over sd_notify, or the ready probe passed; or its timeout passed first. */
+  | { type: "ready" }
+  | { type: "ready-timeout" }
+  /** One health probe's result (once ready). */
+  | { type: "health"; ok: boolean }
+  /** No WATCHDOG=1 within watchdog_ms. */
+  | { type: "watchdog-missed" }
   | { type: "stop" }
   | { type: "grace-elapsed" };
 
@@ -26,6 +33,12 @@ export type Effect =
   | { type: "kill-leftovers" }
   /** Report `cgroup-empty` once the cgroup holds no process. */
   | { type: "watch-cgroup" }
+  /** Start the readiness check (probe or sd_notify, with its timeout). */
+  | { type: "await-ready" }
+  /** Ready: readiness check ends, health probes and the watchdog start, dependents may start. */
+  | { type: "became-ready" }
+  /** The run is over (exit, stop): readiness, health and watchdog checks end. */
+  | { type: "end-checks" }
   | { type: "log"; level: "info" | "warn" | "error"; msg: string; fields?: Record<string, string | number | null | undefined> }
   | { type: "settled" };
 
@@ -42,10 +55,15 @@ export interface ServiceRecord {
   lastStatus: number | null;
   /** A stop was requested: whatever happens next, do not restart. */
   stopRequested: boolean;
+  /** Last STATUS= text the service sent over sd_notify. */
+  statusText: string | null;
+  /** Health probes run, and failed in a row now. */
+  healthChecks: number;
+  healthFailures: number;
 }
 
 export function newRecord(config: ServiceConfig): ServiceRecord {
-  return { config, state: "pending", pid: null, startedAt: 0, restarts: 0, failures: 0, restartTimes: [], lastStatus: null, stopRequested: false };
+  return { config, state: "pending", pid: null, startedAt: 0, restarts: 0, failures: 0, restartTimes: [], lastStatus: null, stopRequested: false, statusText: null, healthChecks: 0, healthFailures: 0 };
 }
 
 /** Back-off before restart number `failures` (1-based): initial * factor^(failures-1), capped. */
@@ -98,6 +116,18 @@ function afterExit(s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" 
 
 const spawnNow: Effect[] = [{ type: "spawn" }];
 
+/** A stop request for a service whose process runs: stop signal, then SIGKILL at the end of the grace. */
+function stopRunning(s: ServiceRecord): Effect[] {
+  s.stopRequested = true;
+  s.state = "stopping";
+  return [{ type: "end-checks" }, { type: "signal", signal: "stop" }, { type: "timer", ms: s.config.grace_ms, event: "grace-elapsed" }];
+}
+
+const exitedWhileUp = (s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" }>, now: number): Effect[] => [{ type: "end-checks" }, ...onExitWhileRunning(s, ev, now)];
+
+/** Killed for failing a check: the exit that follows goes through the restart policy. */
+const killFor = (s: ServiceRecord, why: string): Effect[] => [{ type: "log", level: "error", msg: `${why}; killing it (restart per policy)`, fields: { service: s.config.name, pid: s.pid } }, { type: "end-checks" }, { type: "signal", signal: "kill" }];
+
 /** A start request for a service at rest (stopped, exited, failed): a fresh run, back-off reset. */
 function startFromRest(s: ServiceRecord): Effect[] {
   if (s.state === "failed") s.restartTimes = [];
@@ -122,11 +152,14 @@ function stopAtRest(s: ServiceRecord): Effect[] {
 const table: Table = {
   pending: {
     start: () => spawnNow,
+    // With a `ready` check the service is "starting" until it passes; depends_on waits for "running".
     spawned: (s, ev, now) => {
-      s.state = "running";
+      s.state = s.config.ready ? "starting" : "running";
       s.pid = ev.pid;
       s.startedAt = now;
-      return [{ type: "log", level: "info", msg: "service started", fields: { service: s.config.name, pid: ev.pid } }];
+      s.statusText = null;
+      s.healthFailures = 0;
+      return [{ type: "log", level: "info", msg: "service started", fields: { service: s.config.name, pid: ev.pid } }, { type: s.config.ready ? "await-ready" : "became-ready" }];
     },
     // A command that cannot be started (missing, not executable) counts as a run that failed at
     // once (status 127): restart policy, back-off and storm limit apply, as a binary may appear later.
@@ -140,16 +173,30 @@ const table: Table = {
     },
     stop: stopAtRest,
   },
-  running: {
-    exited: onExitWhileRunning,
-    stop: (s) => {
-      s.stopRequested = true;
-      s.state = "stopping";
-      return [
-        { type: "signal", signal: "stop" },
-        { type: "timer", ms: s.config.grace_ms, event: "grace-elapsed" },
-      ];
+  starting: {
+    ready: (s, _ev, now) => {
+      s.state = "running";
+      return [{ type: "log", level: "info", msg: "service ready", fields: { service: s.config.name, pid: s.pid, after_ms: Math.round(now - s.startedAt) } }, { type: "became-ready" }];
     },
+    "ready-timeout": (s) => killFor(s, `service not ready within ${s.config.ready?.timeout_ms} ms`),
+    exited: exitedWhileUp,
+    stop: stopRunning,
+  },
+  running: {
+    exited: exitedWhileUp,
+    stop: stopRunning,
+    health: (s, ev) => {
+      s.healthChecks++;
+      if (ev.ok) {
+        s.healthFailures = 0;
+        return [];
+      }
+      s.healthFailures++;
+      const limit = s.config.health?.failures ?? 1;
+      if (s.healthFailures < limit) return [{ type: "log", level: "warn", msg: "health check failed", fields: { service: s.config.name, failures: s.healthFailures, limit } }];
+      return killFor(s, `health check failed ${s.healthFailures} times in a row`);
+    },
+    "watchdog-missed": (s) => killFor(s, `no WATCHDOG=1 within ${s.config.watchdog_ms} ms`),
   },
   backoff: {
     "backoff-elapsed": (s, _ev, now) => {

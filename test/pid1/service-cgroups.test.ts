@@ -58,7 +58,7 @@ while :; do sleep 0.05; done
       expect(stop.code).toBe(0);
       expect(pidsRunning(["sleep", unique])).toEqual([]);
       expect(run.log()).toContain("main process exited; waiting for the rest of its cgroup service=forker");
-      expect(run.log()).toMatch(/sending SIGKILL service=forker/);
+      expect(run.log()).toMatch(/sending SIGKILL to what is left of its cgroup service=forker/);
     } finally {
       for (const p of pidsRunning(["sleep", unique])) process.kill(p, "SIGKILL");
     }
