@@ -6,7 +6,8 @@ const help = `Usage: vector-boot services [--json] [--socket PATH] [--timeout MS
 
 Lists the services of the running vector-boot (over its control socket): name, state, pid,
 restarts, last exit status, how long the current process has run, and from the service's cgroup
-(when cgroups are on): memory.current, CPU time used, number of processes.
+(when cgroups are on): memory.current, CPU time used, number of processes; whether it is ready
+(its \`ready\` check passed) and the last STATUS= text it sent over sd_notify.
 
 Options:
 ${commonOptionsHelp}`;
@@ -19,6 +20,8 @@ interface Row {
   lastStatus: number | null;
   runningMs?: number | null;
   cgroup?: { memoryBytes: number | null; cpuUsec: number | null; pids: number } | null;
+  ready?: boolean;
+  statusText?: string | null;
 }
 
 const mib = (b: number | null | undefined) => (typeof b === "number" ? `${(b / 1048576).toFixed(1)}M` : "-");
@@ -44,8 +47,8 @@ export const command: Command = {
       return 0;
     }
     const dash = (v: unknown) => (v === null || v === undefined ? "-" : String(v));
-    const rows = list.map((s) => [s.name, s.state, dash(s.pid), String(s.restarts), dash(s.lastStatus), typeof s.runningMs === "number" ? duration(s.runningMs) : "-", mib(s.cgroup?.memoryBytes), cpu(s.cgroup?.cpuUsec), dash(s.cgroup?.pids)]);
-    out(table(["NAME", "STATE", "PID", "RESTARTS", "LAST", "UP", "MEM", "CPU", "PIDS"], rows));
+    const rows = list.map((s) => [s.name, s.state, dash(s.pid), s.ready ? "yes" : "no", String(s.restarts), dash(s.lastStatus), typeof s.runningMs === "number" ? duration(s.runningMs) : "-", mib(s.cgroup?.memoryBytes), cpu(s.cgroup?.cpuUsec), dash(s.cgroup?.pids), s.statusText ?? ""]);
+    out(table(["NAME", "STATE", "PID", "READY", "RESTARTS", "LAST", "UP", "MEM", "CPU", "PIDS", "STATUS"], rows).replace(/ +$/gm, ""));
     return 0;
   },
 };
