@@ -189,7 +189,7 @@ ok(bad.length === 0, "no metabolic worker crash (or failed boot) on the console"
 type Json = Record<string, any>;
 const guest = new Map<string, Json>();
 for (const line of lines) {
-  const m = /^smoke: (\S+) (\{.*\})\s*$/.exec(line);
+  const m = /^(?:smoke-guest: )?smoke: (\S+) (\{.*\})\s*$/.exec(line); // the init prefixes service output with its name
   if (!m) continue;
   try {
     guest.set(m[1]!, JSON.parse(m[2]!) as Json);

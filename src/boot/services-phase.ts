@@ -22,7 +22,8 @@ export function startServices(config: Config, reaper: Reaper, handedOver: unknow
   const order = startOrder(config);
   const cgroups = config.services.length > 0 ? ServiceCgroups.create(cgroupPlace(pid1), config.services) : null;
   const notifyPath = config.run_dir ? join(config.run_dir, "notify") : null;
-  const supervisor = new Supervisor(config.services, order, reaper, process.env, { cgroups, notifyPath });
+  const logs = { fileDir: config.state_dir ? join(config.state_dir, "logs") : null, kmsg: pid1 };
+  const supervisor = new Supervisor(config.services, order, reaper, process.env, { cgroups, notifyPath, logs });
   let snapshot = null;
   if (handedOver !== undefined) {
     const r = z.array(serviceSnapshotSchema).safeParse(handedOver);

@@ -114,6 +114,12 @@ export const serviceSchema = z
     watchdog_ms: z.number().int().min(10).max(3_600_000).optional(),
     pre_start: hookSchema.optional(),
     post_stop: hookSchema.optional(),
+    /** Output lines, prefixed with the name, on the init's stdout/stderr (the console). */
+    log_console: z.boolean().default(true),
+    /** As PID 1, output lines to /dev/kmsg too. */
+    log_kmsg: z.boolean().default(false),
+    /** A persistent file <state_dir>/logs/<name>.log, rotated at max_bytes (keeping `keep` old ones). */
+    log_file: z.object({ max_bytes: z.number().int().min(4096).default(1 << 20), keep: z.number().int().min(1).max(100).default(3) }).strict().optional(),
   })
   .strict();
 export type ServiceConfig = z.infer<typeof serviceSchema>;

@@ -87,6 +87,9 @@ async function perform(req: ControlRequest, t: ControlTarget, caller: Caller): P
       else await t.restartService(req.name);
       return withRunTimes(t.services()).find((s) => s.name === req.name) ?? null;
     }
+    case "logs":
+      if (!known(req.name)) return new UnknownService(req.name);
+      return t.serviceLogs ? (t.serviceLogs(req.name, req.after, req.limit) ?? NOT_SUPPORTED) : NOT_SUPPORTED;
     case "stats":
       return await t.stats();
     case "pixels":

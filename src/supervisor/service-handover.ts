@@ -6,7 +6,7 @@ import type { ServiceSnapshot } from "./service-snapshot.ts";
 export const holdsProcess = (state: string): boolean => state === "starting" || state === "running" || state === "stopping";
 
 /** A record as handed over: times as ages and durations (the next image has another clock). */
-export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: number): ServiceSnapshot {
+export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: number, logFds: ServiceSnapshot["logFds"] = []): ServiceSnapshot {
   return {
     name: r.config.name,
     state: r.state,
@@ -21,6 +21,7 @@ export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: nu
     statusText: r.statusText,
     healthChecks: r.healthChecks,
     healthFailures: r.healthFailures,
+    logFds,
   };
 }
 

@@ -26,9 +26,9 @@ export class ServiceLauncher {
   }
 
   /** The main process: its own session, in its cgroup from the first instruction. Throws when it cannot start. */
-  spawnMain(c: ServiceConfig): number {
+  spawnMain(c: ServiceConfig, stdio?: [number, number]): number {
     const cgroup = this.cgroups?.prepare(c) ?? undefined;
-    return spawn({ argv: c.argv, env: this.env(c), cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities, cgroup });
+    return spawn({ stdio: stdio ? [undefined, stdio[0], stdio[1]] : undefined, argv: c.argv, env: this.env(c), cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities, cgroup });
   }
 
   /** A command of the service (pre_start, post_stop, exec probe), run as the service runs, bounded by `timeoutMs`. */

@@ -24,6 +24,8 @@ export const serviceSnapshotSchema = z
     statusText: z.string().max(4096).nullable().default(null),
     healthChecks: z.number().int().min(0).default(0),
     healthFailures: z.number().int().min(0).default(0),
+    /** Read ends of its output pipes, kept open across the execve. */
+    logFds: z.array(z.object({ fd: z.number().int().min(3), stream: z.union([z.literal(1), z.literal(2)]) }).strict()).max(64).default([]),
   })
   .strict();
 export type ServiceSnapshot = z.infer<typeof serviceSnapshotSchema>;

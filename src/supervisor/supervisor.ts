@@ -8,6 +8,8 @@ import { NotifySocket } from "./notify-socket.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import { ServiceChecks } from "./service-checks.ts";
 import { ServiceLauncher } from "./service-launch.ts";
+import { ServiceLogs } from "./service-logs.ts";
+import { closeFd } from "../sys/log-pipe.ts";
 import { holdsProcess, restoreRecord, toSnapshot } from "./service-handover.ts";
 import { isSettled, newRecord, step, type ServiceEvent, type ServiceRecord, type ServiceState } from "./service-machine.ts";
 import { applyNotify, belongsTo } from "./service-notify.ts";
@@ -23,6 +25,8 @@ export interface SupervisorOptions {
   cgroups?: ServiceCgroups | null;
   /** Where the sd_notify socket goes (NOTIFY_SOCKET of services with `ready: {notify}` or `watchdog_ms`). */
   notifyPath?: string | null;
+  /** Services' stdout/stderr through pipes PID 1 reads (ring, console prefix, kmsg, files); off: inherited. */
+  logs?: { fileDir: string | null; kmsg: boolean } | null;
 }
 
 interface Slot {
@@ -47,6 +51,7 @@ export class Supervisor {
   private readonly checks: ServiceChecks;
   private readonly launch: ServiceLauncher;
   private notify: NotifySocket | null = null;
+  private readonly logs: ServiceLogs | null;
 
   constructor(
     services: ServiceConfig[],
@@ -58,6 +63,7 @@ export class Supervisor {
     for (const c of services) this.slots.set(c.name, { rec: newRecord(c), timer: null, timerDue: 0, settledWaiters: [], cgroupWatch: null });
     this.order = startOrder;
     this.cgroups = opts.cgroups ?? null;
+    this.logs = opts.logs ? new ServiceLogs(new Map(services.map((s) => [s.name, s])), opts.logs.fileDir, opts.logs.kmsg) : null;
     this.launch = new ServiceLauncher(reaper, baseEnv, this.cgroups, () => this.notify?.path ?? null);
     this.checks = new ServiceChecks(
       (name, ev) => this.dispatch(this.mustGet(name), ev),
@@ -164,13 +170,15 @@ export class Supervisor {
   private spawnNow(slot: Slot): void {
     const c = slot.rec.config;
     let pid: number;
+    const pipes = this.logs?.open(c.name);
     try {
-      pid = this.launch.spawnMain(c);
+      pid = this.launch.spawnMain(c, pipes);
     } catch (e) {
       log.error("spawn failed", { service: c.name, error: describeError(e) });
       this.dispatch(slot, { type: "spawn-failed", error: describeError(e) });
       return;
     }
+    if (pipes) for (const fd of pipes) closeFd(fd);
     this.watchExit(slot, pid);
     this.started.push(c.name);
     this.dispatch(slot, { type: "spawned", pid });
@@ -265,6 +273,7 @@ export class Supervisor {
     this.checks.clearAll();
     this.notify?.close();
     this.notify = null;
+    this.logs?.close();
     this.cgroups?.removeAll(this.order);
   }
 
@@ -291,7 +300,7 @@ export class Supervisor {
     const now = performance.now();
     return this.order.map((n) => {
       const slot = this.slots.get(n)!;
-      return toSnapshot(slot.rec, slot.timer ? Math.max(0, slot.timerDue - now) : null, now);
+      return toSnapshot(slot.rec, slot.timer ? Math.max(0, slot.timerDue - now) : null, now, this.logs?.handover(n) ?? []);
     });
   }
 
@@ -312,6 +321,7 @@ export class Supervisor {
         log.warn("service from before the re-exec is no longer configured; leaving it to the reaper", { service: h.name, pid: h.pid });
         continue;
       }
+      this.logs?.adopt(h.name, h.logFds);
       if (restoreRecord(slot.rec, h, now)) {
         this.started.push(h.name);
         this.watchExit(slot, h.pid!);
@@ -326,6 +336,12 @@ export class Supervisor {
       }
     }
     this.startAll();
+  }
+
+  /** Recent output lines of a service (after sequence `after`, the last `limit`); null when logs are not kept. */
+  logLines(name: string, after?: number, limit?: number) {
+    this.mustGet(name);
+    return this.logs ? this.logs.read(name, after, limit) : null;
   }
 
   /** Pids of running services (to tell them apart from other descendants). */
