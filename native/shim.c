@@ -297,6 +297,8 @@ fail:;
   _exit(127);
 }
 
+pid_t vb_fork_child(int errfd);  // native/cgroup.c: fork(); the child joins a service's cgroup first
+
 // Spawns a process. argv_blob/env_blob: `argc`/`envc` NUL-terminated strings back to back.
 // argv[0] is resolved against PATH (from the new environment) when it has no slash.
 // Returns the pid (> 0), or a negative value: -(stage * 1000 + errno) where stage 0 = resolve,
@@ -333,7 +335,7 @@ int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, co
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = fork();
+  pid_t pid = vb_fork_child(pipefd[1]);
   if (pid == 0) {
     close(pipefd[0]);
     vb_child(pipefd[1], path, argv, envp, cwd, uid, gid, groups, ngroups, flags, fd0, fd1, fd2, caps, ignored);

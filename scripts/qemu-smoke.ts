@@ -46,8 +46,12 @@ if (AFTER_DELAY_MS + AFTER_MS + 10 * HEARTBEAT_MS > THROTTLE.hold_ms) throw new 
 const MUTATION = { tensor: "pixel.1.bias", offset: 0, value: 4.5 };
 const GUEST = "/etc/vector-boot/smoke-guest.ts";
 const BURNER = "/sbin/smoke-burner";
+const LIMITS = "/sbin/smoke-limits";
+/** The limits service: at most PIDS_MAX processes (itself included) and MEMORY_MAX_MIB of memory. */
+const PIDS_MAX = 4;
+const MEMORY_MAX_MIB = 24;
 
-const SERVICES = ["smoke-verify", "live-reexec", "burner", "smoke-guest"];
+const SERVICES = ["smoke-verify", "live-reexec", "burner", "smoke-guest", "limits"];
 /** What the console must show, in boot order (`ordered: false`: anywhere; `count`: that many matches). */
 const CHECKS: Check[] = [
   { step: "pre-init ran as PID 1", re: /vector-boot pre-init: started \(pid 1\)/ },
@@ -73,13 +77,17 @@ const CHECKS: Check[] = [
   { step: "cpu_pressure raised with the throttle action", re: /interrupt: interrupt raised interrupt=cpu_pressure .*action=throttle/, ordered: false },
   { step: "throttle dispatched to the burner", re: /interrupt: action interrupt=cpu_pressure action=throttle service=burner ok=true/, ordered: false },
   { step: "throttle applied by the metabolic worker", re: /interrupt: action interrupt=- action="?throttle done by worker"? service=burner ok=true/, ordered: false },
+  // cgroup v2 (the pre-init mounts a pure one): each service in its own, limits enforced by the kernel.
+  { step: "services get cgroups with the memory, pids and cpu controllers", re: /cgroup: services get cgroups dir=\/sys\/fs\/cgroup\/vector-boot controllers=(?=\S*memory)(?=\S*pids)(?=\S*cpu)/, ordered: false },
+  { step: `pids_max ${PIDS_MAX}: the limits service's fork is refused after ${PIDS_MAX - 1} children`, re: new RegExp(`smoke-limits: forked ${PIDS_MAX - 1} of 16 \\(Resource temporarily unavailable\\)`), ordered: false },
+  { step: `memory_max ${MEMORY_MAX_MIB}M: the limits service is killed before it touches ${MEMORY_MAX_MIB} MiB`, re: /supervisor: service exited; restart=never, staying down service=limits signal=9/, ordered: false },
   { step: "guest driver finished", re: /smoke: done \{/, ordered: false },
   { step: "shutdown requested by the guest driver (control socket)", re: /shutdown: phase shutdown reason="?control socket: poweroff"? mode=poweroff/ },
   { step: "init powers off", re: /shutdown: poweroff now/ },
   { step: "kernel powered down", re: /reboot: Power down/ },
 ];
 /** Lines that fail the run wherever they appear. */
-const FORBIDDEN = [/metabolic worker (crashed|exited|stalled)/, /cannot start the metabolic worker/, /boot failed/];
+const FORBIDDEN = [/metabolic worker (crashed|exited|stalled)/, /cannot start the metabolic worker/, /boot failed/, /smoke-limits: touched (3[2-9]|[4-9]\d|\d{3}) MiB/, /cgroup controller "\w+" is not available/];
 
 const { values: opt } = parseArgs({
   options: {
@@ -103,6 +111,8 @@ const kernel = ensureKernel(say).vmlinuz;
 const exe = await prepareExecutable(say, opt.model);
 const burner = join(qemuDir, "smoke-burner");
 sh(say, ["gcc", "-O2", "-Wall", "-static", "-s", "-o", burner, join(root, "scripts/smoke-burner.c")], "gcc scripts/smoke-burner.c");
+const limits = join(qemuDir, "smoke-limits");
+sh(say, ["gcc", "-O2", "-Wall", "-static", "-s", "-o", limits, join(root, "scripts/smoke-limits.c")], "gcc scripts/smoke-limits.c");
 const config = join(qemuDir, "config.json");
 writeFileSync(
   config,
@@ -119,6 +129,8 @@ writeFileSync(
         { name: "burner", argv: [BURNER], restart: "never" },
         // The guest driver (scripts/smoke-guest.ts): status, mutation, burn test, then power-off.
         { name: "smoke-guest", argv: ["/sbin/vector-boot", GUEST], env: { BUN_BE_BUN: "1" }, restart: "never" },
+        // Forks and allocates until its cgroup's pids.max and memory.max stop it (scripts/smoke-limits.c).
+        { name: "limits", argv: [LIMITS], restart: "never", pids_max: PIDS_MAX, memory_max: `${MEMORY_MAX_MIB}M` },
       ],
     },
     null,
@@ -131,6 +143,7 @@ const image = buildInitramfs({
   files: [
     { src: join(root, "scripts/smoke-guest.ts"), dest: GUEST },
     { src: burner, dest: BURNER },
+    { src: limits, dest: LIMITS },
   ],
   compression,
 });
@@ -176,7 +189,7 @@ ok(bad.length === 0, "no metabolic worker crash (or failed boot) on the console"
 type Json = Record<string, any>;
 const guest = new Map<string, Json>();
 for (const line of lines) {
-  const m = /^smoke: (\S+) (\{.*\})\s*$/.exec(line);
+  const m = /^(?:smoke-guest: )?smoke: (\S+) (\{.*\})\s*$/.exec(line); // the init prefixes service output with its name
   if (!m) continue;
   try {
     guest.set(m[1]!, JSON.parse(m[2]!) as Json);
@@ -239,7 +252,7 @@ const latencyMs = raised ? Math.round((raised.at - trigger) * 1000) : NaN;
 ok(raised !== null && latencyMs <= RAISE_WITHIN_MS, `cpu_pressure raised within ${RAISE_WITHIN_MS / 1000} s of the burner starting (console)`, raised ? `${latencyMs} ms: ${raised.line}` : "no `interrupt raised interrupt=cpu_pressure` line after the start");
 ok(num(burn.raisedAfter) && burn.raisedAfter > burn.raisedBefore, "status counted it", `cpu_pressure raised ${burn.raisedBefore} -> ${burn.raisedAfter} (status before the start and after the throttled window)`);
 ok(dispatched !== null && applied !== null, "the throttle action was dispatched to the burner's pid and applied by the metabolic worker", `${dispatched ? Math.round((dispatched.at - trigger) * 1000) : "?"} / ${applied ? Math.round((applied.at - trigger) * 1000) : "?"} ms after the start: ${applied?.line ?? dispatched?.line ?? "no action line"}`);
-ok(num(burn.stoppedMs) && burn.stillThrottled === true, "the throttle reached the burner (stopped by the duty cycle) and held", `first seen stopped (state T) ${burn.stoppedMs} ms after the start, stopped in ${burn.stoppedReads} of ${burn.reads} reads since; still throttled at the end: ${burn.stillThrottled}`);
+ok(num(burn.stoppedMs) && burn.stillThrottled === true, "the throttle reached the burner (cpu.max of its cgroup, or stopped by the duty cycle) and held", `first seen throttled (${burn.how}) ${burn.stoppedMs} ms after the start, stopped in ${burn.stoppedReads} of ${burn.reads} reads since; still throttled at the end: ${burn.stillThrottled}`);
 
 // The burner's CPU share, from the guest's readings (every 50-100 ms: [ms since the start, utime+stime ticks, ms on CPU
 // from schedstat or -1, state, machine idle ticks]) cut at the console's stamps: unthrottled from the start to the

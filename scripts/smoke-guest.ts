@@ -139,6 +139,16 @@ function topUsers(a: Map<string, { comm: string; ticks: number }>, b: Map<string
   return out.filter((x) => x[2] > 0).sort((x, y) => y[2] - x[2]).slice(0, n);
 }
 
+/** Whether the cgroup of `pid` has a cpu.max quota (the throttle's cgroup form), from /proc/PID/cgroup. */
+function cpuMaxSet(pid: number): boolean {
+  try {
+    const cg = /^0::(\/.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, "utf8"))?.[1];
+    return cg !== undefined && !readFileSync(`/sys/fs/cgroup${cg}/cpu.max`, "utf8").startsWith("max");
+  } catch {
+    return false;
+  }
+}
+
 /** Whether `pid` blocks SIGUSR1 (the burner is waiting for it). */
 function blocksUsr1(pid: number): boolean {
   try {
@@ -214,8 +224,12 @@ if (pid !== null && ready && quiet) {
     const r = reading(pid, t0);
     if (!r) break; // the burner is gone: the series ends early
     series.push(r);
-    // The throttle reached the burner when the kernel shows it stopped (SIGSTOP of the duty cycle).
-    if (stoppedAt === null && r[3] === "T") stoppedAt = r[0];
+    // The throttle reached the burner when its cgroup's cpu.max holds a quota, or the kernel shows it
+    // stopped (SIGSTOP of the duty cycle, without a cgroup).
+    if (stoppedAt === null && (r[3] === "T" || cpuMaxSet(pid))) {
+      stoppedAt = r[0];
+      burn.how = r[3] === "T" ? "stopped, state T" : "cpu.max quota on its cgroup";
+    }
     if (stoppedAt !== null && r[0] - stoppedAt >= AFTER_DELAY_MS + AFTER_MS + 200) break;
     if (stoppedAt === null && r[0] > RAISE_WAIT_MS) break;
   }
@@ -227,6 +241,7 @@ if (pid !== null && ready && quiet) {
     stoppedReads: series.filter((r) => stoppedAt !== null && r[0] >= stoppedAt && r[3] === "T").length,
     reads: series.length,
     stillThrottled: throttled(last).includes(BURNER),
+    cpuMaxAtEnd: cpuMaxSet(pid),
     raisedAfter: cpuPressure(last)?.raised ?? null,
     sample: last?.heartbeat?.metabolic?.sample ?? null,
     // Who used the CPU over the whole series (the burner included).

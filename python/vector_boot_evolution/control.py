@@ -75,6 +75,15 @@ class ControlClient:
     def services(self):
         return self.request("services")
 
+    def logs(self, name, after=None, limit=None):
+        """A service's recent output: {"lines": [{"seq", "t", "line"}], "next": seq} (lines after `after`)."""
+        args = {"name": name}
+        if after is not None:
+            args["after"] = after
+        if limit is not None:
+            args["limit"] = limit
+        return self.request("logs", **args)
+
     def start(self, name):
         return self.request("start", name=name)
 

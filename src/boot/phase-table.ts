@@ -112,7 +112,7 @@ export const bootPhases: readonly Phase[] = [
   {
     name: "services",
     start: (b) => {
-      const supervisor = (b.supervisor = startServices(b.config, b.reaper, handedOver(b, "services")));
+      const supervisor = (b.supervisor = startServices(b.config, b.reaper, handedOver(b, "services"), b.ctx.pid1));
       return {
         stop: () => stopServices(supervisor, b.reaper, b.config.grace_ms, b.ctx.pid1, b.config.services),
         handoff: () => supervisor.snapshot(),

@@ -1,4 +1,5 @@
 // Boot phase "services": build the supervisor, start services in dependency order (or resume them after a re-exec).
+import { join } from "node:path";
 import { z } from "zod";
 import { startOrder } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
@@ -6,6 +7,7 @@ import { describeError } from "../errors.ts";
 import { drainDescendants } from "../init/drain.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
+import { cgroupPlace, ServiceCgroups } from "../supervisor/service-cgroup.ts";
 import { serviceSnapshotSchema } from "../supervisor/service-snapshot.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
 import { withDeadline } from "../util/deadline.ts";
@@ -16,9 +18,12 @@ const log = logger("boot");
  * Starts the services, or after a re-exec resumes each in the state it had (`handedOver`: the
  * previous image's snapshot, validated here). Then the reaper stops holding unowned exits.
  */
-export function startServices(config: Config, reaper: Reaper, handedOver: unknown): Supervisor {
+export function startServices(config: Config, reaper: Reaper, handedOver: unknown, pid1 = false): Supervisor {
   const order = startOrder(config);
-  const supervisor = new Supervisor(config.services, order, reaper);
+  const cgroups = config.services.length > 0 ? ServiceCgroups.create(cgroupPlace(pid1), config.services) : null;
+  const notifyPath = config.run_dir ? join(config.run_dir, "notify") : null;
+  const logs = { fileDir: config.state_dir ? join(config.state_dir, "logs") : null, kmsg: pid1 };
+  const supervisor = new Supervisor(config.services, order, reaper, process.env, { cgroups, notifyPath, logs });
   let snapshot = null;
   if (handedOver !== undefined) {
     const r = z.array(serviceSnapshotSchema).safeParse(handedOver);

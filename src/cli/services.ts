@@ -5,7 +5,9 @@ import { wantsHelp, type Command } from "./command.ts";
 const help = `Usage: vector-boot services [--json] [--socket PATH] [--timeout MS]
 
 Lists the services of the running vector-boot (over its control socket): name, state, pid,
-restarts, last exit status, how long the current process has run.
+restarts, last exit status, how long the current process has run, and from the service's cgroup
+(when cgroups are on): memory.current, CPU time used, number of processes; whether it is ready
+(its \`ready\` check passed) and the last STATUS= text it sent over sd_notify.
 
 Options:
 ${commonOptionsHelp}`;
@@ -17,7 +19,13 @@ interface Row {
   restarts: number;
   lastStatus: number | null;
   runningMs?: number | null;
+  cgroup?: { memoryBytes: number | null; cpuUsec: number | null; pids: number } | null;
+  ready?: boolean;
+  statusText?: string | null;
 }
+
+const mib = (b: number | null | undefined) => (typeof b === "number" ? `${(b / 1048576).toFixed(1)}M` : "-");
+const cpu = (us: number | null | undefined) => (typeof us === "number" ? `${(us / 1e6).toFixed(2)}s` : "-");
 
 export const command: Command = {
   name: "services",
@@ -39,7 +47,8 @@ export const command: Command = {
       return 0;
     }
     const dash = (v: unknown) => (v === null || v === undefined ? "-" : String(v));
-    out(table(["NAME", "STATE", "PID", "RESTARTS", "LAST", "UP"], list.map((s) => [s.name, s.state, dash(s.pid), String(s.restarts), dash(s.lastStatus), typeof s.runningMs === "number" ? duration(s.runningMs) : "-"])));
+    const rows = list.map((s) => [s.name, s.state, dash(s.pid), s.ready ? "yes" : "no", String(s.restarts), dash(s.lastStatus), typeof s.runningMs === "number" ? duration(s.runningMs) : "-", mib(s.cgroup?.memoryBytes), cpu(s.cgroup?.cpuUsec), dash(s.cgroup?.pids), s.statusText ?? ""]);
+    out(table(["NAME", "STATE", "PID", "READY", "RESTARTS", "LAST", "UP", "MEM", "CPU", "PIDS", "STATUS"], rows).replace(/ +$/gm, ""));
     return 0;
   },
 };

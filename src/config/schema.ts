@@ -14,6 +14,56 @@ const serviceName = z
 
 export const restartPolicies = ["always", "on-failure", "never"] as const;
 
+/** A byte count for memory.max/memory.high: a number, or "64M" style (K, M, G: powers of 1024), or "max". */
+const memoryLimit = z
+  .union([z.number().int().min(4096), z.string().regex(/^(max|\d+[KMG]?)$/, 'bytes: a number, "64M" style (K, M, G) or "max"')])
+  .transform((v) => (typeof v === "number" ? String(v) : v === "max" ? "max" : String(Number(v.replace(/[KMG]$/, "")) * ({ K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[v.slice(-1)] ?? 1))));
+
+/** cpu.max as "QUOTA/PERIOD" (or "QUOTA PERIOD") in microseconds: "50000/100000" is half a CPU; "max" lifts it. */
+const cpuMax = z
+  .string()
+  .regex(/^(max|\d+)([ /]\d+)?$/, 'quota/period in microseconds, e.g. "50000/100000", or "max"')
+  .transform((v) => v.replace("/", " "))
+  .refine((v) => {
+    const [q, p = "100000"] = v.split(" ");
+    return (q === "max" || Number(q) >= 1000) && Number(p) >= 1000 && Number(p) <= 1_000_000;
+  }, "quota at least 1000 us, period 1000..1000000 us");
+
+const commandArgv = z.array(z.string().refine((s) => !s.includes("\0"), "must not contain NUL")).min(1, "needs at least the command");
+const probeTimeout = z.number().int().min(1).max(3_600_000);
+
+/** One check of a service (README "Readiness and health"): a TCP connect, an HTTP 2xx/3xx, a command exiting 0, a file existing. */
+const probeKinds = [
+  z.object({ tcp: z.number().int().min(1).max(65535), host: z.string().min(1).default("127.0.0.1") }),
+  z.object({ http: z.string().url().refine((u) => /^http:\/\//.test(u), "http:// URLs only") }),
+  z.object({ exec: commandArgv }),
+  z.object({ file: z.string().regex(/^\//, "must be an absolute path") }),
+] as const;
+export const probeSchema = z.union([probeKinds[0].strict(), probeKinds[1].strict(), probeKinds[2].strict(), probeKinds[3].strict()]);
+export type Probe = z.infer<typeof probeSchema>;
+
+/** When a service counts as ready: it says so over sd_notify (READY=1), or a probe passes (tried every interval_ms). */
+const readyTiming = { timeout_ms: probeTimeout.default(30_000), interval_ms: z.number().int().min(10).max(60_000).default(100) };
+export const readySchema = z.union([
+  z.object({ notify: z.literal(true), timeout_ms: probeTimeout.default(30_000) }).strict(),
+  probeKinds[0].extend(readyTiming).strict(),
+  probeKinds[1].extend(readyTiming).strict(),
+  probeKinds[2].extend(readyTiming).strict(),
+  probeKinds[3].extend(readyTiming).strict(),
+]);
+export type ReadyConfig = z.infer<typeof readySchema>;
+
+/** Probes once ready: `failures` failed checks in a row restart the service (per its restart policy). */
+export const healthSchema = z.object({
+  probe: probeSchema,
+  interval_ms: z.number().int().min(10).max(3_600_000).default(10_000),
+  timeout_ms: probeTimeout.default(2_000),
+  failures: z.number().int().min(1).max(1000).default(3),
+}).strict();
+
+/** A command run before the service starts (a failure counts as a failed start) or after it stopped. */
+const hookSchema = z.object({ argv: commandArgv, timeout_ms: probeTimeout.default(30_000) }).strict();
+
 export const serviceSchema = z
   .object({
     name: serviceName,
@@ -56,6 +106,25 @@ export const serviceSchema = z
      * members; "singleton" runs on the one node etcd elects (env FLEET_LEADER_REV). Unset: local only.
      */
     fleet: z.enum(["after-quorum", "singleton"]).optional(),
+    /** cgroup v2 limits of the service's own cgroup (README "cgroups"); each needs its controller. */
+    memory_max: memoryLimit.optional(),
+    memory_high: memoryLimit.optional(),
+    cpu_max: cpuMax.optional(),
+    pids_max: z.number().int().min(1).max(4_194_304).optional(),
+    io_weight: z.number().int().min(1).max(10_000).optional(),
+    /** Readiness: `depends_on` waits for it; without, a service is ready once spawned. */
+    ready: readySchema.optional(),
+    health: healthSchema.optional(),
+    /** sd_notify watchdog: a service silent (no WATCHDOG=1) this long once ready is killed and restarted per policy. */
+    watchdog_ms: z.number().int().min(10).max(3_600_000).optional(),
+    pre_start: hookSchema.optional(),
+    post_stop: hookSchema.optional(),
+    /** Output lines, prefixed with the name, on the init's stdout/stderr (the console). */
+    log_console: z.boolean().default(true),
+    /** As PID 1, output lines to /dev/kmsg too. */
+    log_kmsg: z.boolean().default(false),
+    /** A persistent file <state_dir>/logs/<name>.log, rotated at max_bytes (keeping `keep` old ones). */
+    log_file: z.object({ max_bytes: z.number().int().min(4096).default(1 << 20), keep: z.number().int().min(1).max(100).default(3) }).strict().optional(),
   })
   .strict();
 export type ServiceConfig = z.infer<typeof serviceSchema>;

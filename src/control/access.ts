@@ -26,6 +26,8 @@ export const accessTable: Readonly<Record<ControlOp, Role>> = {
   ping: "member",
   status: "member",
   services: "member",
+  // Service output, as `services` shows their state (a group member reads what the console shows).
+  logs: "member",
   stats: "member",
   // Runs the pixel head on the caller's input (bounded by the schema: at most 4,096 pixels);
   // the weights are only read. It updates the runtime's execution counters, nothing else.

@@ -7,7 +7,7 @@ import type { ControlMutation, ControlTarget, ServiceStatus } from "./target.ts"
 
 export interface BootTargetParts {
   /** The supervisor once services started; null before (or after a failed boot). */
-  supervisor(): Pick<Supervisor, "list" | "start" | "stop" | "restart"> | null;
+  supervisor(): (Pick<Supervisor, "list" | "start" | "stop" | "restart"> & Partial<Pick<Supervisor, "logLines">>) | null;
   /** Records an orderly shutdown (`ShutdownSignals.request`). */
   requestShutdown(req: { reason: string; mode: "poweroff" | "reboot" }): void;
   /** Re-exec generation (0 on a fresh boot). */
@@ -45,6 +45,7 @@ export function bootTarget(p: BootTargetParts): ControlTarget {
     startService: (n) => sup().start(n),
     stopService: (n) => sup().stop(n),
     restartService: (n) => sup().restart(n),
+    serviceLogs: (n, after, limit) => sup().logLines?.(n, after, limit) ?? null,
     stats: () => p.stats?.() ?? {},
     shutdown: (mode) => p.requestShutdown({ reason: `control socket: ${mode}`, mode }),
   };

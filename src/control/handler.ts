@@ -62,7 +62,7 @@ const NOT_SUPPORTED = Symbol("not supported");
 /** `startedAt` is this process's clock: add how long each running service has run, which a client can use. */
 function withRunTimes(list: ServiceStatus[]): Array<ServiceStatus & { runningMs: number | null }> {
   const now = performance.now();
-  return list.map((s) => ({ ...s, runningMs: s.state === "running" && s.pid !== null ? Math.max(0, Math.round(now - s.startedAt)) : null }));
+  return list.map((s) => ({ ...s, runningMs: (s.state === "running" || s.state === "starting") && s.pid !== null ? Math.max(0, Math.round(now - s.startedAt)) : null }));
 }
 class UnknownService {
   constructor(readonly name: string) {}
@@ -87,6 +87,9 @@ async function perform(req: ControlRequest, t: ControlTarget, caller: Caller): P
       else await t.restartService(req.name);
       return withRunTimes(t.services()).find((s) => s.name === req.name) ?? null;
     }
+    case "logs":
+      if (!known(req.name)) return new UnknownService(req.name);
+      return t.serviceLogs ? (t.serviceLogs(req.name, req.after, req.limit) ?? NOT_SUPPORTED) : NOT_SUPPORTED;
     case "stats":
       return await t.stats();
     case "pixels":

@@ -20,6 +20,8 @@ export const requestSchema = z.discriminatedUnion("op", [
   op("start", { name: serviceName }),
   op("stop", { name: serviceName }),
   op("restart", { name: serviceName }),
+  /** A service's recent output lines: those after sequence `after`, the last `limit` of them. */
+  op("logs", { name: serviceName, after: z.number().int().min(0).optional(), limit: z.number().int().min(1).max(100_000).optional() }),
   op("stats", {}),
   op("pixels", { pixels: z.array(z.tuple([channel, channel, channel])).min(1).max(4096) }),
   op("mutate", {

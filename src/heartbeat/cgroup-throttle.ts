@@ -1,18 +1,7 @@
 // Throttling through cgroup v2 `cpu.max` when a service has a cgroup of its own (else the duty cycle is used).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-
-/** The unified-hierarchy (v2) cgroup path of a process from <proc>/<pid>/cgroup ("0::/path"), or null. */
-export function cgroupOf(procRoot: string, pid: number | "self"): string | null {
-  try {
-    const line = readFileSync(join(procRoot, String(pid), "cgroup"), "utf8")
-      .split("\n")
-      .find((l) => l.startsWith("0::"));
-    return line ? line.slice(3).trim() : null;
-  } catch {
-    return null;
-  }
-}
+import { cgroup2Mount, cgroupOf } from "../sys/cgroup.ts";
 
 export interface CpuMaxThrottle {
   file: string;
@@ -30,7 +19,8 @@ export interface CpuMaxThrottle {
 export function throttleCpuMax(procRoot: string, sysRoot: string, pid: number, duty: number, periodMs: number): CpuMaxThrottle | null {
   const cg = cgroupOf(procRoot, pid);
   if (cg === null || cg === "/" || cg === "" || cg === cgroupOf(procRoot, "self")) return null;
-  const file = join(sysRoot, "fs/cgroup", cg, "cpu.max");
+  // The unified hierarchy's mount (/sys/fs/cgroup/unified on a hybrid host), else <sys>/fs/cgroup.
+  const file = join(cgroup2Mount(procRoot) ?? join(sysRoot, "fs/cgroup"), cg, "cpu.max");
   try {
     const previous = readFileSync(file, "utf8").trim();
     const periodUs = Math.min(1_000_000, Math.max(1000, Math.round(periodMs * 1000)));

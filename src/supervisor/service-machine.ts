@@ -8,8 +8,18 @@ export type ServiceEvent =
   | { type: "start" }
   | { type: "spawned"; pid: number }
   | { type: "spawn-failed"; error: string }
-  | { type: "exited"; status: number; signal: number | null }
+  /** `leftovers`: processes of the service still in its cgroup (a daemon that double-forked). */
+  | { type: "exited"; status: number; signal: number | null; leftovers?: boolean }
+  /** The service's cgroup holds no process any more. */
+  | { type: "cgroup-empty" }
   | { type: "backoff-elapsed" }
+  /** Readiness: READY=1 over sd_notify, or the ready probe passed; or its timeout passed first. */
+  | { type: "ready" }
+  | { type: "ready-timeout" }
+  /** One health probe's result (once ready). */
+  | { type: "health"; ok: boolean }
+  /** No WATCHDOG=1 within watchdog_ms. */
+  | { type: "watchdog-missed" }
   | { type: "stop" }
   | { type: "grace-elapsed" };
 
@@ -17,7 +27,18 @@ export type Effect =
   | { type: "spawn" }
   | { type: "timer"; ms: number; event: "backoff-elapsed" | "grace-elapsed" }
   | { type: "cancel-timer" }
+  /** "stop": the stop signal to the group and every process of the cgroup; "kill": SIGKILL and cgroup.kill. */
   | { type: "signal"; signal: "stop" | "kill" }
+  /** cgroup.kill of what is left in the cgroup after the main process exited by itself. */
+  | { type: "kill-leftovers" }
+  /** Report `cgroup-empty` once the cgroup holds no process. */
+  | { type: "watch-cgroup" }
+  /** Start the readiness check (probe or sd_notify, with its timeout). */
+  | { type: "await-ready" }
+  /** Ready: readiness check ends, health probes and the watchdog start, dependents may start. */
+  | { type: "became-ready" }
+  /** The run is over (exit, stop): readiness, health and watchdog checks end. */
+  | { type: "end-checks" }
   | { type: "log"; level: "info" | "warn" | "error"; msg: string; fields?: Record<string, string | number | null | undefined> }
   | { type: "settled" };
 
@@ -34,10 +55,15 @@ export interface ServiceRecord {
   lastStatus: number | null;
   /** A stop was requested: whatever happens next, do not restart. */
   stopRequested: boolean;
+  /** Last STATUS= text the service sent over sd_notify. */
+  statusText: string | null;
+  /** Health probes run, and failed in a row now. */
+  healthChecks: number;
+  healthFailures: number;
 }
 
 export function newRecord(config: ServiceConfig): ServiceRecord {
-  return { config, state: "pending", pid: null, startedAt: 0, restarts: 0, failures: 0, restartTimes: [], lastStatus: null, stopRequested: false };
+  return { config, state: "pending", pid: null, startedAt: 0, restarts: 0, failures: 0, restartTimes: [], lastStatus: null, stopRequested: false, statusText: null, healthChecks: 0, healthFailures: 0 };
 }
 
 /** Back-off before restart number `failures` (1-based): initial * factor^(failures-1), capped. */
@@ -49,7 +75,13 @@ export function backoffMs(cfg: ServiceConfig, failures: number): number {
 type Handler = (s: ServiceRecord, ev: never, now: number) => Effect[];
 type Table = { [S in ServiceState]: { [E in ServiceEvent["type"]]?: (s: ServiceRecord, ev: Extract<ServiceEvent, { type: E }>, now: number) => Effect[] } };
 
+/** The main process ended by itself: what is left in its cgroup goes with it, then the restart policy. */
 function onExitWhileRunning(s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" }>, now: number): Effect[] {
+  const sweep: Effect[] = ev.leftovers ? [{ type: "log", level: "info", msg: "main process exited; killing what is left in its cgroup", fields: { service: s.config.name } }, { type: "kill-leftovers" }] : [];
+  return [...sweep, ...afterExit(s, ev, now)];
+}
+
+function afterExit(s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" }>, now: number): Effect[] {
   const c = s.config;
   const ranMs = now - s.startedAt;
   s.pid = null;
@@ -84,6 +116,18 @@ function onExitWhileRunning(s: ServiceRecord, ev: Extract<ServiceEvent, { type: 
 
 const spawnNow: Effect[] = [{ type: "spawn" }];
 
+/** A stop request for a service whose process runs: stop signal, then SIGKILL at the end of the grace. */
+function stopRunning(s: ServiceRecord): Effect[] {
+  s.stopRequested = true;
+  s.state = "stopping";
+  return [{ type: "end-checks" }, { type: "signal", signal: "stop" }, { type: "timer", ms: s.config.grace_ms, event: "grace-elapsed" }];
+}
+
+const exitedWhileUp = (s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" }>, now: number): Effect[] => [{ type: "end-checks" }, ...onExitWhileRunning(s, ev, now)];
+
+/** Killed for failing a check: the exit that follows goes through the restart policy. */
+const killFor = (s: ServiceRecord, why: string): Effect[] => [{ type: "log", level: "error", msg: `${why}; killing it (restart per policy)`, fields: { service: s.config.name, pid: s.pid } }, { type: "end-checks" }, { type: "signal", signal: "kill" }];
+
 /** A start request for a service at rest (stopped, exited, failed): a fresh run, back-off reset. */
 function startFromRest(s: ServiceRecord): Effect[] {
   if (s.state === "failed") s.restartTimes = [];
@@ -91,6 +135,11 @@ function startFromRest(s: ServiceRecord): Effect[] {
   s.failures = 0;
   s.state = "pending";
   return spawnNow;
+}
+
+function stoppedNow(s: ServiceRecord, status: number | null): Effect[] {
+  s.state = "stopped";
+  return [{ type: "cancel-timer" }, { type: "log", level: "info", msg: "service stopped", fields: { service: s.config.name, status } }, { type: "settled" }];
 }
 
 /** A stop request for a service that holds no process. */
@@ -103,11 +152,14 @@ function stopAtRest(s: ServiceRecord): Effect[] {
 const table: Table = {
   pending: {
     start: () => spawnNow,
+    // With a `ready` check the service is "starting" until it passes; depends_on waits for "running".
     spawned: (s, ev, now) => {
-      s.state = "running";
+      s.state = s.config.ready ? "starting" : "running";
       s.pid = ev.pid;
       s.startedAt = now;
-      return [{ type: "log", level: "info", msg: "service started", fields: { service: s.config.name, pid: ev.pid } }];
+      s.statusText = null;
+      s.healthFailures = 0;
+      return [{ type: "log", level: "info", msg: "service started", fields: { service: s.config.name, pid: ev.pid } }, { type: s.config.ready ? "await-ready" : "became-ready" }];
     },
     // A command that cannot be started (missing, not executable) counts as a run that failed at
     // once (status 127): restart policy, back-off and storm limit apply, as a binary may appear later.
@@ -117,20 +169,34 @@ const table: Table = {
         return [{ type: "log", level: "error", msg: "service could not start", fields: { service: s.config.name, error: ev.error } }, { type: "settled" }];
       }
       s.startedAt = now;
-      return onExitWhileRunning(s, { type: "exited", status: 127, signal: null }, now);
+      return afterExit(s, { type: "exited", status: 127, signal: null }, now);
     },
     stop: stopAtRest,
   },
-  running: {
-    exited: onExitWhileRunning,
-    stop: (s) => {
-      s.stopRequested = true;
-      s.state = "stopping";
-      return [
-        { type: "signal", signal: "stop" },
-        { type: "timer", ms: s.config.grace_ms, event: "grace-elapsed" },
-      ];
+  starting: {
+    ready: (s, _ev, now) => {
+      s.state = "running";
+      return [{ type: "log", level: "info", msg: "service ready", fields: { service: s.config.name, pid: s.pid, after_ms: Math.round(now - s.startedAt) } }, { type: "became-ready" }];
     },
+    "ready-timeout": (s) => killFor(s, `service not ready within ${s.config.ready?.timeout_ms} ms`),
+    exited: exitedWhileUp,
+    stop: stopRunning,
+  },
+  running: {
+    exited: exitedWhileUp,
+    stop: stopRunning,
+    health: (s, ev) => {
+      s.healthChecks++;
+      if (ev.ok) {
+        s.healthFailures = 0;
+        return [];
+      }
+      s.healthFailures++;
+      const limit = s.config.health?.failures ?? 1;
+      if (s.healthFailures < limit) return [{ type: "log", level: "warn", msg: "health check failed", fields: { service: s.config.name, failures: s.healthFailures, limit } }];
+      return killFor(s, `health check failed ${s.healthFailures} times in a row`);
+    },
+    "watchdog-missed": (s) => killFor(s, `no WATCHDOG=1 within ${s.config.watchdog_ms} ms`),
   },
   backoff: {
     "backoff-elapsed": (s, _ev, now) => {
@@ -142,14 +208,17 @@ const table: Table = {
     stop: (s) => [{ type: "cancel-timer" }, ...stopAtRest(s)],
   },
   stopping: {
+    // Stopped once the main process is gone and its cgroup is empty (processes that left its
+    // process group got the stop signal too; what still runs at the end of the grace gets cgroup.kill).
     exited: (s, ev) => {
       s.pid = null;
       s.lastStatus = ev.status;
-      s.state = "stopped";
-      return [{ type: "cancel-timer" }, { type: "log", level: "info", msg: "service stopped", fields: { service: s.config.name, status: ev.status } }, { type: "settled" }];
+      if (ev.leftovers) return [{ type: "log", level: "info", msg: "main process exited; waiting for the rest of its cgroup", fields: { service: s.config.name, status: ev.status } }, { type: "watch-cgroup" }];
+      return stoppedNow(s, ev.status);
     },
+    "cgroup-empty": (s) => (s.pid === null ? stoppedNow(s, s.lastStatus) : []),
     "grace-elapsed": (s) => [
-      { type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL`, fields: { service: s.config.name, pid: s.pid } },
+      { type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL${s.pid === null ? " to what is left of its cgroup" : ""}`, fields: { service: s.config.name, pid: s.pid } },
       { type: "signal", signal: "kill" },
     ],
   },

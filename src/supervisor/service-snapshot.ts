@@ -1,7 +1,7 @@
 // A service's state as handed to the next image at a live re-exec (zod-validated on the way back in).
 import { z } from "zod";
 
-export const serviceStates = ["pending", "running", "backoff", "stopping", "stopped", "exited", "failed"] as const;
+export const serviceStates = ["pending", "starting", "running", "backoff", "stopping", "stopped", "exited", "failed"] as const;
 
 export const serviceSnapshotSchema = z
   .object({
@@ -20,6 +20,12 @@ export const serviceSnapshotSchema = z
     stopRequested: z.boolean(),
     /** Time left (ms) on the pending timer: the grace period (stopping) or the back-off (backoff). */
     timerLeftMs: z.number().min(0).nullable(),
+    /** Last STATUS= text from sd_notify. */
+    statusText: z.string().max(4096).nullable().default(null),
+    healthChecks: z.number().int().min(0).default(0),
+    healthFailures: z.number().int().min(0).default(0),
+    /** Read ends of its output pipes, kept open across the execve. */
+    logFds: z.array(z.object({ fd: z.number().int().min(3), stream: z.union([z.literal(1), z.literal(2)]) }).strict()).max(64).default([]),
   })
   .strict();
 export type ServiceSnapshot = z.infer<typeof serviceSnapshotSchema>;

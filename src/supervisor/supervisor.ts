@@ -1,22 +1,32 @@
-// Runs services: performs the state machine's effects (spawn, timers, signals) and stops in order.
+// Runs services: performs the state machine's effects (spawn, timers, signals, checks) and stops in order.
 import type { ServiceConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
-import { kill, spawn } from "../sys/process.ts";
 import { Sig, signalNumber } from "../sys/signals.ts";
+import { NotifySocket } from "./notify-socket.ts";
+import type { ServiceCgroups } from "./service-cgroup.ts";
+import { ServiceChecks } from "./service-checks.ts";
+import { ServiceLauncher } from "./service-launch.ts";
+import { ServiceLogs } from "./service-logs.ts";
+import { closeFd } from "../sys/log-pipe.ts";
+import { holdsProcess, restoreRecord, toSnapshot } from "./service-handover.ts";
 import { isSettled, newRecord, step, type ServiceEvent, type ServiceRecord, type ServiceState } from "./service-machine.ts";
+import { applyNotify, belongsTo } from "./service-notify.ts";
 import type { ServiceSnapshot } from "./service-snapshot.ts";
+import { statusOf, type ServiceStatus } from "./service-status.ts";
+
+export type { ServiceStatus };
 
 const log = logger("supervisor");
 
-export interface ServiceStatus {
-  name: string;
-  state: ServiceState;
-  pid: number | null;
-  restarts: number;
-  lastStatus: number | null;
-  startedAt: number;
+export interface SupervisorOptions {
+  /** Each service in a cgroup of its own (service-cgroup.ts); null: all share the init's. */
+  cgroups?: ServiceCgroups | null;
+  /** Where the sd_notify socket goes (NOTIFY_SOCKET of services with `ready: {notify}` or `watchdog_ms`). */
+  notifyPath?: string | null;
+  /** Services' stdout/stderr through pipes PID 1 reads (ring, console prefix, kmsg, files); off: inherited. */
+  logs?: { fileDir: string | null; kmsg: boolean } | null;
 }
 
 interface Slot {
@@ -25,6 +35,8 @@ interface Slot {
   /** When the pending timer fires (performance.now()), for a re-exec handoff. */
   timerDue: number;
   settledWaiters: Array<() => void>;
+  /** Polls the cgroup until it is empty (a stop waiting for processes that left the group). */
+  cgroupWatch: ReturnType<typeof setInterval> | null;
 }
 
 export class Supervisor {
@@ -37,18 +49,38 @@ export class Supervisor {
   private shuttingDown = false;
   /** Extra environment per service, set by whoever starts it (the fleet phase: FLEET_LEADER_REV). */
   private readonly extraEnv = new Map<string, Record<string, string>>();
+  private readonly cgroups: ServiceCgroups | null;
+  private readonly checks: ServiceChecks;
+  private readonly launch: ServiceLauncher;
+  private notify: NotifySocket | null = null;
+  private readonly logs: ServiceLogs | null;
 
   constructor(
     services: ServiceConfig[],
     startOrder: string[],
     private readonly reaper: Reaper,
-    private readonly baseEnv: Record<string, string | undefined> = process.env,
+    baseEnv: Record<string, string | undefined> = process.env,
+    opts: SupervisorOptions = {},
   ) {
-    for (const c of services) this.slots.set(c.name, { rec: newRecord(c), timer: null, timerDue: 0, settledWaiters: [] });
+    for (const c of services) this.slots.set(c.name, { rec: newRecord(c), timer: null, timerDue: 0, settledWaiters: [], cgroupWatch: null });
     this.order = startOrder;
+    this.cgroups = opts.cgroups ?? null;
+    this.logs = opts.logs ? new ServiceLogs(new Map(services.map((s) => [s.name, s])), opts.logs.fileDir, opts.logs.kmsg) : null;
+    this.launch = new ServiceLauncher(reaper, baseEnv, this.cgroups, () => this.notify?.path ?? null, (name) => this.extraEnv.get(name));
+    this.checks = new ServiceChecks(
+      (name, ev) => this.dispatch(this.mustGet(name), ev),
+      (name) => (argv, timeoutMs) => this.launch.command(this.mustGet(name).rec.config, argv, timeoutMs).then((r) => (r.timedOut ? null : r.status)),
+    );
+    if (opts.notifyPath && services.some((s) => (s.ready && "notify" in s.ready) || s.watchdog_ms !== undefined)) {
+      try {
+        this.notify = new NotifySocket(opts.notifyPath, (sender, fields) => this.onNotify(sender.pid, fields));
+      } catch (e) {
+        log.error("cannot open the sd_notify socket; notify readiness will time out", { path: opts.notifyPath, error: describeError(e) });
+      }
+    }
   }
 
-  /** Starts every service in dependency order; a service starts once its dependencies run. */
+  /** Starts every service in dependency order; a service starts once its dependencies are ready. */
   startAll(): void {
     for (const name of this.order) this.startIfReady(name);
   }
@@ -60,7 +92,7 @@ export class Supervisor {
     if (slot.rec.config.fleet !== undefined) return;
     const blocked = slot.rec.config.depends_on.filter((d) => this.slots.get(d)?.rec.state !== "running");
     if (blocked.length > 0) {
-      log.debug("waiting for dependencies", { service: name, waiting_for: blocked.join(",") });
+      log.debug("waiting for dependencies to be ready", { service: name, waiting_for: blocked.join(",") });
       return;
     }
     this.dispatch(slot, { type: "start" });
@@ -68,7 +100,9 @@ export class Supervisor {
 
   private dispatch(slot: Slot, ev: ServiceEvent): void {
     const now = performance.now();
+    const before = slot.rec.state;
     const effects = step(slot.rec, ev, now);
+    const name = slot.rec.config.name;
     for (const e of effects) {
       switch (e.type) {
         case "spawn":
@@ -82,19 +116,38 @@ export class Supervisor {
           slot.timer = null;
           break;
         case "signal":
-          this.signalGroup(slot.rec, e.signal === "kill" ? Sig.SIGKILL : (signalNumber(slot.rec.config.stop_signal) ?? Sig.SIGTERM));
+          // SIGKILL: the group, then cgroup.kill (atomic, unlike signalling listed pids while they fork).
+          if (e.signal === "kill") this.launch.signalGroup(slot.rec.pid, Sig.SIGKILL);
+          else this.launch.signalAll(name, slot.rec.pid, signalNumber(slot.rec.config.stop_signal) ?? Sig.SIGTERM);
+          if (e.signal === "kill") this.cgroups?.kill(name);
+          break;
+        case "kill-leftovers":
+          this.cgroups?.kill(name);
+          break;
+        case "watch-cgroup":
+          this.watchCgroup(slot);
+          break;
+        case "await-ready":
+          this.checks.awaitReady(slot.rec.config);
+          break;
+        case "became-ready":
+          this.checks.becameReady(slot.rec.config);
+          break;
+        case "end-checks":
+          this.checks.clear(name);
           break;
         case "log":
           log[e.level](e.msg, e.fields);
           break;
         case "settled":
-          if (slot.rec.state === "stopped") this.stopLog.push(slot.rec.config.name);
+          if (slot.rec.state === "stopped") this.stopLog.push(name);
           for (const w of slot.settledWaiters.splice(0)) w();
           break;
       }
     }
-    if (slot.rec.state === "running" && ev.type === "spawned") {
-      for (const n of this.order) if (this.slots.get(n)?.rec.config.depends_on.includes(slot.rec.config.name)) this.startIfReady(n);
+    if (holdsProcess(before) && !holdsProcess(slot.rec.state) && slot.rec.state !== "pending") this.launch.postStop(slot.rec.config);
+    if (slot.rec.state === "running" && before !== "running") {
+      for (const n of this.order) if (this.slots.get(n)?.rec.config.depends_on.includes(name)) this.startIfReady(n);
     }
     if (this.shuttingDown && ev.type === "exited") this.stopReady();
   }
@@ -110,33 +163,69 @@ export class Supervisor {
 
   private doSpawn(slot: Slot): void {
     const c = slot.rec.config;
-    const env = { ...(c.inherit_env ? { ...this.baseEnv, ...c.env } : { ...c.env }), ...this.extraEnv.get(c.name) };
+    if (!c.pre_start) return this.spawnNow(slot);
+    void this.launch.preStart(c).then((failed) => {
+      if (slot.rec.state !== "pending" || slot.rec.stopRequested) return;
+      if (failed === null) this.spawnNow(slot);
+      else this.dispatch(slot, { type: "spawn-failed", error: failed });
+    });
+  }
+
+  private spawnNow(slot: Slot): void {
+    const c = slot.rec.config;
     let pid: number;
+    const pipes = this.logs?.open(c.name);
     try {
-      pid = spawn({ argv: c.argv, env, cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities });
+      pid = this.launch.spawnMain(c, pipes);
     } catch (e) {
       log.error("spawn failed", { service: c.name, error: describeError(e) });
       this.dispatch(slot, { type: "spawn-failed", error: describeError(e) });
       return;
     }
-    this.reaper.watch(pid, (r) => this.dispatch(slot, { type: "exited", status: r.status, signal: r.signal }));
+    if (pipes) for (const fd of pipes) closeFd(fd);
+    this.watchExit(slot, pid);
     this.started.push(c.name);
     this.dispatch(slot, { type: "spawned", pid });
   }
 
-  private signalGroup(rec: ServiceRecord, sig: number): void {
-    if (rec.pid === null) return;
-    try {
-      // Services lead their own session: signal the whole group, then the leader in case it left it.
-      kill(-rec.pid, sig);
-    } catch {
-      /* group gone */
+  /** Routes the exit of the service's main process to its state machine, with what is left in its cgroup. */
+  private watchExit(slot: Slot, pid: number): void {
+    this.reaper.watch(pid, (r) => {
+      // A former main process (MAINPID= named another) ends without ending the service.
+      if (slot.rec.pid !== pid) return;
+      this.dispatch(slot, { type: "exited", status: r.status, signal: r.signal, leftovers: this.cgroups?.populated(slot.rec.config.name) ?? false });
+    });
+  }
+
+  private onNotify(pid: number, fields: Map<string, string>): void {
+    const pidsOf = (s: Slot) => (this.cgroups ? this.cgroups.pids(s.rec.config.name) : null);
+    const slot = [...this.slots.values()].find((s) => holdsProcess(s.rec.state) && belongsTo(s.rec, pid, pidsOf(s)));
+    if (!slot) {
+      log.debug("sd_notify message from a process of no service; dropped", { pid });
+      return;
     }
-    try {
-      kill(rec.pid, sig);
-    } catch {
-      /* gone */
-    }
+    const c = slot.rec.config;
+    applyNotify(slot.rec, fields, {
+      ready: () => this.dispatch(slot, { type: "ready" }),
+      mainPid: (p) => {
+        slot.rec.pid = p;
+        this.watchExit(slot, p);
+      },
+      watchdogPing: () => this.checks.ping(c),
+      watchdogTrigger: () => this.dispatch(slot, { type: "watchdog-missed" }),
+      belongs: (p) => belongsTo(slot.rec, p, pidsOf(slot)),
+    });
+  }
+
+  private watchCgroup(slot: Slot): void {
+    if (slot.cgroupWatch || !this.cgroups) return;
+    const name = slot.rec.config.name;
+    slot.cgroupWatch = setInterval(() => {
+      if (this.cgroups!.populated(name)) return;
+      clearInterval(slot.cgroupWatch!);
+      slot.cgroupWatch = null;
+      this.dispatch(slot, { type: "cgroup-empty" });
+    }, 20);
   }
 
   /** Sets variables added to a service's environment from its next start on. */
@@ -145,8 +234,7 @@ export class Supervisor {
   }
 
   start(name: string): void {
-    const slot = this.mustGet(name);
-    this.dispatch(slot, { type: "start" });
+    this.dispatch(this.mustGet(name), { type: "start" });
   }
 
   /** Stops one service (stop signal, grace, SIGKILL); resolves when it holds no process. */
@@ -164,7 +252,7 @@ export class Supervisor {
 
   /** Sends a signal to a running service's process group (used by throttling). */
   signal(name: string, sig: number): void {
-    this.signalGroup(this.mustGet(name).rec, sig);
+    this.launch.signalGroup(this.mustGet(name).rec.pid, sig);
   }
 
   private settled(slot: Slot): Promise<void> {
@@ -191,56 +279,48 @@ export class Supervisor {
     const all = [...this.slots.values()].map((s) => this.settled(s));
     this.stopReady();
     await Promise.all(all);
+    this.checks.clearAll();
+    this.notify?.close();
+    this.notify = null;
+    this.logs?.close();
+    this.cgroups?.removeAll(this.order);
   }
 
   private stopReady(): void {
     const reverse = [...new Set([...this.started].reverse())];
+    const up = (s: ServiceState) => s === "running" || s === "starting";
     for (const name of [...reverse, ...this.order]) {
       const slot = this.slots.get(name);
-      if (!slot || slot.rec.state !== "running") continue;
-      const dependents = [...this.slots.values()].filter((o) => o.rec.config.depends_on.includes(name) && (o.rec.state === "running" || o.rec.state === "stopping"));
+      if (!slot || !up(slot.rec.state)) continue;
+      const dependents = [...this.slots.values()].filter((o) => o.rec.config.depends_on.includes(name) && (up(o.rec.state) || o.rec.state === "stopping"));
       if (dependents.length === 0) this.dispatch(slot, { type: "stop" });
     }
   }
 
   list(): ServiceStatus[] {
-    return this.order.map((n) => {
-      const r = this.slots.get(n)!.rec;
-      return { name: n, state: r.state, pid: r.pid, restarts: r.restarts, lastStatus: r.lastStatus, startedAt: r.startedAt };
-    });
+    return this.order.map((n) => statusOf(this.slots.get(n)!.rec, this.cgroups));
   }
 
   /**
-   * State for a live re-exec: each service's state, pid, counters, stop request and what is left of
-   * its grace period or back-off (times as ages and durations: the next image has another clock).
+   * State for a live re-exec: each service's state, pid, counters, stop request, STATUS text and
+   * what is left of its grace period or back-off.
    */
   snapshot(): ServiceSnapshot[] {
     const now = performance.now();
     return this.order.map((n) => {
       const slot = this.slots.get(n)!;
-      const r = slot.rec;
-      return {
-        name: n,
-        state: r.state,
-        pid: r.state === "running" || r.state === "stopping" ? r.pid : null,
-        restarts: r.restarts,
-        failures: r.failures,
-        restartAgesMs: r.restartTimes.map((t) => Math.max(0, now - t)),
-        runningForMs: r.pid !== null ? Math.max(0, now - r.startedAt) : 0,
-        lastStatus: r.lastStatus,
-        stopRequested: r.stopRequested,
-        timerLeftMs: slot.timer ? Math.max(0, slot.timerDue - now) : null,
-      };
+      return toSnapshot(slot.rec, slot.timer ? Math.max(0, slot.timerDue - now) : null, now, this.logs?.handover(n) ?? []);
     });
   }
 
   /**
-   * After a re-exec: every service resumes the state it had. Running and stopping ones keep their
-   * process (same pid; a stopping one keeps its stop request and the rest of its grace period, then
-   * SIGKILL), one in back-off keeps the rest of its delay, and stopped, exited or failed ones stay
-   * down. Services new in the config start as usual. The exit of a process that ends during the
-   * handoff reaches its service: the reaper routes it here once it runs (it must not have reaped
-   * before this call).
+   * After a re-exec: every service resumes the state it had. Starting, running and stopping ones
+   * keep their process (same pid; a starting one waits for readiness again, a running one gets its
+   * health checks and watchdog back, a stopping one keeps its stop request and the rest of its grace
+   * period, then SIGKILL), one in back-off keeps the rest of its delay, and stopped, exited or
+   * failed ones stay down. Services new in the config start as usual. The exit of a process that
+   * ends during the handoff reaches its service: the reaper routes it here once it runs (it must not
+   * have reaped before this call).
    */
   adopt(list: ServiceSnapshot[]): void {
     const now = performance.now();
@@ -250,21 +330,14 @@ export class Supervisor {
         log.warn("service from before the re-exec is no longer configured; leaving it to the reaper", { service: h.name, pid: h.pid });
         continue;
       }
-      const r = slot.rec;
-      r.restarts = h.restarts;
-      r.failures = h.failures;
-      r.restartTimes = h.restartAgesMs.map((a) => now - a);
-      r.lastStatus = h.lastStatus;
-      r.stopRequested = h.stopRequested;
-      const holdsProcess = (h.state === "running" || h.state === "stopping") && h.pid !== null;
-      r.state = holdsProcess ? h.state : h.state === "running" || h.state === "stopping" ? "pending" : h.state;
-      if (holdsProcess) {
-        r.pid = h.pid;
-        r.startedAt = now - h.runningForMs;
+      this.logs?.adopt(h.name, h.logFds);
+      if (restoreRecord(slot.rec, h, now)) {
         this.started.push(h.name);
-        this.reaper.watch(h.pid!, (x) => this.dispatch(slot, { type: "exited", status: x.status, signal: x.signal }));
+        this.watchExit(slot, h.pid!);
         log.info("service adopted", { service: h.name, pid: h.pid, state: h.state, restarts: h.restarts });
         if (h.state === "stopping") this.setTimer(slot, h.timerLeftMs ?? 0, "grace-elapsed");
+        else if (h.state === "starting") this.checks.awaitReady(slot.rec.config);
+        else this.checks.becameReady(slot.rec.config);
       } else if (h.state === "backoff") {
         this.setTimer(slot, h.timerLeftMs ?? 0, "backoff-elapsed");
       } else if (h.state !== "pending") {
@@ -272,6 +345,12 @@ export class Supervisor {
       }
     }
     this.startAll();
+  }
+
+  /** Recent output lines of a service (after sequence `after`, the last `limit`); null when logs are not kept. */
+  logLines(name: string, after?: number, limit?: number) {
+    this.mustGet(name);
+    return this.logs ? this.logs.read(name, after, limit) : null;
   }
 
   /** Pids of running services (to tell them apart from other descendants). */

@@ -31,6 +31,11 @@ export interface SpawnOptions {
   stdio?: [number?, number?, number?];
   /** Signals that stay ignored in the child (bit n-1 = signal n); every other one gets SIG_DFL. */
   keepIgnored?: bigint;
+  /**
+   * A cgroup v2 directory the child joins right after fork, before it runs or forks anything
+   * (native/cgroup.c): nothing the service starts can be left outside it.
+   */
+  cgroup?: string;
 }
 
 const flagBits = { newSession: 1, newProcessGroup: 2, foreground: 4, setIds: 8, noNewPrivs: 16, killWithParent: 32, setCaps: 64 };
@@ -67,7 +72,8 @@ export function spawn(opts: SpawnOptions): number {
   const groups = new Uint32Array(opts.groups && opts.groups.length > 0 ? opts.groups : [0]);
   const ngroups = opts.groups?.length ?? 0;
   const [fd0 = -1, fd1 = -1, fd2 = -1] = opts.stdio ?? [];
-  const ret = native.vb_spawn(blob(argv), argv.length, blob(env), env.length, cstr(opts.cwd ?? ""), uid, gid, groups, ngroups, flags, fd0, fd1, fd2, capMask(opts.capabilities ?? []), Number(BigInt.asUintN(53, opts.keepIgnored ?? 0n)));
+  const rest = [blob(argv), argv.length, blob(env), env.length, cstr(opts.cwd ?? ""), uid, gid, groups, ngroups, flags, fd0, fd1, fd2, capMask(opts.capabilities ?? []), Number(BigInt.asUintN(53, opts.keepIgnored ?? 0n))] as const;
+  const ret = opts.cgroup !== undefined ? native.vb_spawn_in_cgroup(cstr(opts.cgroup), ...rest) : native.vb_spawn(...rest);
   if (ret > 0) return ret;
   const code = -ret % 1000;
   const stage = Math.floor(-ret / 1000);
@@ -77,7 +83,7 @@ export function spawn(opts: SpawnOptions): number {
     if (code === 2 || code === 20) throw new ExecError(`${cmd}: command not found (${name})`, ExitCode.notFound);
     if (code === 13 || code === 8 || code === 21) throw new ExecError(`${cmd}: cannot execute (${name})`, ExitCode.notExecutable);
   }
-  const what = stage === 9 ? "fork" : (stageNames[stage] ?? `stage ${stage}`);
+  const what = stage === 9 ? "fork" : stage === 8 ? `joining cgroup ${opts.cgroup}` : (stageNames[stage] ?? `stage ${stage}`);
   throw new SysError("spawn", name, code, `${cmd}: ${what} failed`);
 }
 

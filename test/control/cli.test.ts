@@ -48,7 +48,7 @@ describe("operator CLI", () => {
     const r = await cli("services", "command");
     expect(r.code).toBe(0);
     const lines = r.out.trim().split("\n");
-    expect(lines[0]).toMatch(/^NAME\s+STATE\s+PID\s+RESTARTS\s+LAST\s+UP$/);
+    expect(lines[0]).toMatch(/^NAME\s+STATE\s+PID\s+READY\s+RESTARTS\s+LAST\s+UP\s+MEM\s+CPU\s+PIDS\s+STATUS$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 3))).toEqual([["db", "running", "4242"], ["api", "running", "4343"]]);
   });
 

@@ -1,0 +1,76 @@
+// sd_notify receiver: a Unix datagram socket whose messages carry the sender's kernel-checked credentials (SCM_CREDENTIALS).
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+// Binds a nonblocking, close-on-exec datagram socket at `path` (replacing a stale file) with
+// SO_PASSCRED, so every message comes with its sender's pid, uid and gid. Returns the fd or -errno.
+int vb_notify_open(const char *path, int mode) {
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  size_t n = strlen(path);
+  if (n >= sizeof addr.sun_path) return -ENAMETOOLONG;
+  memcpy(addr.sun_path, path, n);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int one = 1;
+  unlink(path);
+  if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 ||
+      chmod(path, (mode_t)mode) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
+
+// Receives one datagram into buf (at most len bytes; longer ones are cut). cred[0..2] = sender's
+// pid, uid, gid as the kernel saw them (pid 0 when none came). Returns its length, or -EAGAIN when
+// nothing waits, or -errno.
+int vb_notify_recv(int fd, uint8_t *buf, int len, int32_t *cred) {
+  struct iovec iov = {.iov_base = buf, .iov_len = (size_t)len};
+  union {
+    struct cmsghdr h;
+    char b[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
+  } ctl;
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl.b;
+  msg.msg_controllen = sizeof ctl.b;
+  ssize_t r;
+  do r = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return -errno;
+  cred[0] = 0;
+  cred[1] = -1;
+  cred[2] = -1;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+      struct ucred u;
+      memcpy(&u, CMSG_DATA(c), sizeof u);
+      cred[0] = u.pid;
+      cred[1] = (int32_t)u.uid;
+      cred[2] = (int32_t)u.gid;
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      // File descriptors (FDSTORE=1) are not kept: close what came.
+      int nfd = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      for (int i = 0; i < nfd; i++) {
+        int x;
+        memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof x);
+        close(x);
+      }
+    }
+  }
+  return (int)r;
+}
+
+int vb_notify_close(int fd) { return close(fd) < 0 ? -errno : 0; }

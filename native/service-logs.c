@@ -1,0 +1,32 @@
+// Service output pipes: created close-on-exec with a nonblocking read end, read without ever waiting.
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <unistd.h>
+
+// fds[0] = read end (nonblocking), fds[1] = write end (blocking for the service). Returns 0 or -errno.
+int vb_log_pipe(int32_t *fds) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) return -errno;
+  if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) {
+    int e = errno;
+    close(p[0]);
+    close(p[1]);
+    return -e;
+  }
+  // A bigger buffer lets a service write bursts while PID 1 is busy (best effort: 1 MiB max by default).
+  fcntl(p[0], F_SETPIPE_SZ, 256 * 1024);
+  fds[0] = p[0];
+  fds[1] = p[1];
+  return 0;
+}
+
+// Reads what is there (at most len bytes): > 0 bytes, 0 at end of file, -EAGAIN when empty, or -errno.
+int vb_log_read(int fd, uint8_t *buf, int len) {
+  ssize_t n;
+  do n = read(fd, buf, (size_t)len);
+  while (n < 0 && errno == EINTR);
+  return n < 0 ? -errno : (int)n;
+}
+
+int vb_log_close(int fd) { return close(fd) < 0 ? -errno : 0; }

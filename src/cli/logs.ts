@@ -1,0 +1,58 @@
+// `vector-boot logs NAME [-f] [-n N]`: a service's recent output from a running instance (control socket), optionally followed.
+import { ask, commonOptionsHelp, out, parseCommon } from "../control/cli-support.ts";
+import { UsageError } from "../errors.ts";
+import { wantsHelp, type Command } from "./command.ts";
+
+const help = `Usage: vector-boot logs NAME [-f|--follow] [-n|--lines N] [--json] [--socket PATH] [--timeout MS]
+
+Prints the last N lines (default 100) a service wrote to stdout and stderr, from the ring the
+running vector-boot keeps per service (1 MiB). -f keeps printing new lines as they come (polled
+over the control socket every 200 ms) until interrupted. --json prints one JSON object per line
+({"seq", "t", "line"}). Exits 64 for an unknown service, 71 when the socket cannot be reached.
+
+Options:
+  -f, --follow       keep printing new lines
+  -n, --lines N      how many recent lines first (default 100)
+${commonOptionsHelp}`;
+
+interface Page {
+  lines: Array<{ seq: number; t: number; line: string }>;
+  next: number;
+}
+
+export const command: Command = {
+  name: "logs",
+  summary: "show (and follow) a service's output (control socket)",
+  help,
+  async run(args) {
+    if (wantsHelp(args)) {
+      out(help);
+      return 0;
+    }
+    let follow = false;
+    let count = 100;
+    const rest: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      if (a === "-f" || a === "--follow") follow = true;
+      else if (a === "-n" || a === "--lines" || a.startsWith("--lines=")) {
+        const v = a.startsWith("--lines=") ? a.slice(8) : args[++i];
+        if (v === undefined || !/^[1-9][0-9]{0,5}$/.test(v)) throw new UsageError(`logs: ${a} needs a whole number of lines (see vector-boot logs --help)`);
+        count = Number(v);
+      } else rest.push(a);
+    }
+    const c = parseCommon("logs", rest, ["NAME"]);
+    const name = c.positionals[0]!;
+    const print = (p: Page) => {
+      if (p.lines.length > 0) out(p.lines.map((l) => (c.json ? JSON.stringify(l) : l.line)).join("\n"));
+    };
+    let page = (await ask(c, { op: "logs", name, limit: count })) as Page;
+    print(page);
+    while (follow) {
+      await Bun.sleep(200);
+      page = (await ask(c, { op: "logs", name, after: page.next, limit: 100_000 })) as Page;
+      print(page);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,57 @@
+// The sd_notify socket services report to (READY=1, STATUS=, STOPPING=1, MAINPID=, WATCHDOG=1), read without blocking PID 1.
+import { logger } from "../log.ts";
+import { closeNotifySocket, openNotifySocket, receiveNotify } from "../sys/notify.ts";
+import { describeError } from "../errors.ts";
+
+const log = logger("notify");
+
+/** Fields of one message ("KEY=VALUE" lines); unknown keys are kept, malformed lines dropped. */
+export function parseNotify(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) out.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  return out;
+}
+
+/** Who sent a message: its pid and uid as the kernel reports them (never what the message claims). */
+export type NotifyHandler = (sender: { pid: number; uid: number }, fields: Map<string, string>) => void;
+
+/**
+ * A datagram socket at `path` (mode 0600: services running as root; NOTIFY_SOCKET names it). Polled
+ * every `pollMs` with a nonblocking recvmsg (at most 64 messages a poll), so PID 1 never waits on it.
+ */
+export class NotifySocket {
+  private readonly fd: number;
+  private readonly timer: ReturnType<typeof setInterval>;
+
+  constructor(
+    readonly path: string,
+    private readonly onMessage: NotifyHandler,
+    pollMs = 20,
+  ) {
+    this.fd = openNotifySocket(path, 0o600);
+    this.timer = setInterval(() => this.drain(), pollMs);
+  }
+
+  /** Reads every waiting message now. */
+  drain(): void {
+    for (let i = 0; i < 64; i++) {
+      let d;
+      try {
+        d = receiveNotify(this.fd);
+      } catch (e) {
+        log.warn("notify socket read failed", { error: describeError(e) });
+        return;
+      }
+      if (!d) return;
+      this.onMessage({ pid: d.pid, uid: d.uid }, parseNotify(d.text));
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    closeNotifySocket(this.fd);
+  }
+}

@@ -1,0 +1,47 @@
+// One readiness or health check: a TCP connect, an HTTP status, a command's exit status, a file's existence; each bounded in time.
+import { existsSync } from "node:fs";
+import net from "node:net";
+import type { Probe } from "../config/schema.ts";
+
+/** Runs a command of the service; resolves to its exit status (null: could not start or timed out). */
+export type CommandRunner = (argv: string[], timeoutMs: number) => Promise<number | null>;
+
+function tcpConnects(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.createConnection({ host, port });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    sock.once("connect", () => done(true));
+    sock.once("error", () => done(false));
+  });
+}
+
+async function httpOk(url: string, timeoutMs: number): Promise<boolean> {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
+    await r.arrayBuffer().catch(() => undefined);
+    return r.status >= 200 && r.status < 400;
+  } catch {
+    return false;
+  }
+}
+
+/** One try of `p`, passed or not within `timeoutMs`. Never rejects. */
+export async function probeOnce(p: Probe, timeoutMs: number, run: CommandRunner): Promise<boolean> {
+  if ("tcp" in p) return tcpConnects(p.host, p.tcp, timeoutMs);
+  if ("http" in p) return httpOk(p.http, timeoutMs);
+  if ("exec" in p) return (await run(p.exec, timeoutMs)) === 0;
+  return existsSync(p.file);
+}
+
+/** Short description for log lines ("tcp 127.0.0.1:80", "http URL", "exec CMD", "file PATH"). */
+export function describeProbe(p: Probe): string {
+  if ("tcp" in p) return `tcp ${p.host}:${p.tcp}`;
+  if ("http" in p) return `http ${p.http}`;
+  if ("exec" in p) return `exec ${p.exec.join(" ")}`;
+  return `file ${p.file}`;
+}

@@ -1,0 +1,141 @@
+// Each service's cgroup v2: where it lives (PID 1 or subreaper), its limits, its usage, and killing all of it.
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { ServiceConfig } from "../config/schema.ts";
+import { describeError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { cgroup2Mount, cgroupOf, cgroupPids, cgroupPopulated, cgroupUsage, cgroupWritable, enableController, killCgroup, makeCgroup, readCgroupFile, removeCgroup, writeCgroupFile, type CgroupUsage } from "../sys/cgroup.ts";
+
+const log = logger("cgroup");
+
+type LimitKey = "memory_max" | "memory_high" | "cpu_max" | "pids_max" | "io_weight";
+
+/** Config key -> controller and control file (the value written when the key is unset). */
+const limits: ReadonlyArray<{ key: LimitKey; controller: string; file: string; unset: string }> = [
+  { key: "memory_max", controller: "memory", file: "memory.max", unset: "max" },
+  { key: "memory_high", controller: "memory", file: "memory.high", unset: "max" },
+  { key: "cpu_max", controller: "cpu", file: "cpu.max", unset: "max" },
+  { key: "pids_max", controller: "pids", file: "pids.max", unset: "max" },
+  { key: "io_weight", controller: "io", file: "io.weight", unset: "default 100" },
+];
+
+/** Where services' cgroups go, or why there are none. */
+export type CgroupPlace = { parent: string; base: string } | { off: string };
+
+/**
+ * As PID 1: <cgroup2 mount><own cgroup>/vector-boot (the root cgroup on a machine, so
+ * /sys/fs/cgroup/vector-boot). As a subreaper: <own cgroup>/vector-boot.<pid>, when our own cgroup
+ * is delegated to us (writable). Inside a PID namespace that is not the machine's (a container, a
+ * test), PID 1's directory is vector-boot.pidns-<inode>, so two such inits never share one.
+ */
+export function cgroupPlace(pid1: boolean, procRoot = "/proc"): CgroupPlace {
+  const mount = cgroup2Mount(procRoot);
+  if (mount === null) return { off: "no cgroup2 filesystem is mounted" };
+  const own = cgroupOf(procRoot, "self");
+  if (own === null) return { off: "this process is in no cgroup v2" };
+  const parent = join(mount, own);
+  const INIT_PID_NS = 0xeffffffc; // the kernel's PROC_PID_INIT_INO
+  let pidnsInode = INIT_PID_NS;
+  try {
+    pidnsInode = statSync(join(procRoot, "self/ns/pid")).ino;
+  } catch {
+    /* no /proc/self/ns: take it for the machine's */
+  }
+  const name = !pid1 ? `vector-boot.${process.pid}` : pidnsInode === INIT_PID_NS ? "vector-boot" : `vector-boot.pidns-${pidnsInode}`;
+  const base = join(parent, name);
+  // After a live re-exec the directory exists already (and the init may have given up CAP_DAC_OVERRIDE,
+  // which creating it in the root cgroup, mode 0555, takes): only it needs to be writable then.
+  if (!cgroupWritable(existsSync(base) ? base : parent)) return { off: `our cgroup ${parent} is not delegated to us (not writable)` };
+  return { parent, base };
+}
+
+export class ServiceCgroups {
+  private readonly enabled: Set<string>;
+  private readonly warned = new Set<string>();
+
+  private constructor(
+    readonly base: string,
+    parent: string,
+    wanted: string[],
+  ) {
+    makeCgroup(base);
+    for (const c of wanted) if (enableController(parent, c)) enableController(base, c);
+    this.enabled = new Set((readCgroupFile(base, "cgroup.subtree_control") ?? "").split(/\s+/).filter(Boolean));
+  }
+
+  /** Sets up the services' parent cgroup; null (after one line saying why) when cgroups are off. */
+  static create(place: CgroupPlace, services: ServiceConfig[]): ServiceCgroups | null {
+    if ("off" in place) {
+      log.info(`cgroups are off: ${place.off}; services share the init's cgroup`);
+      return null;
+    }
+    const wanted = ["memory", "pids", "cpu", ...(services.some((s) => s.io_weight !== undefined) ? ["io"] : [])];
+    try {
+      const cg = new ServiceCgroups(place.base, place.parent, wanted);
+      log.info("services get cgroups", { dir: cg.base, controllers: [...cg.enabled].join(",") || "-" });
+      return cg;
+    } catch (e) {
+      log.warn(`cgroups are off: cannot create ${place.base}: ${describeError(e)}; services share the init's cgroup`);
+      return null;
+    }
+  }
+
+  pathOf(name: string): string {
+    return join(this.base, name);
+  }
+
+  /**
+   * Creates the service's cgroup and writes its limits (unset ones lifted). A limit whose controller
+   * is missing gets one line naming it, and the service runs without that limit. Returns the
+   * directory to spawn into, or null when it cannot be created (the service runs in ours).
+   */
+  prepare(c: ServiceConfig): string | null {
+    const dir = this.pathOf(c.name);
+    try {
+      makeCgroup(dir);
+    } catch (e) {
+      log.warn("cannot create the service's cgroup; it runs without one", { service: c.name, dir, error: describeError(e) });
+      return null;
+    }
+    for (const l of limits) {
+      const value = c[l.key];
+      if (!this.enabled.has(l.controller)) {
+        const once = `${c.name}/${l.controller}`;
+        if (value !== undefined && !this.warned.has(once)) {
+          this.warned.add(once);
+          log.warn(`cgroup controller "${l.controller}" is not available under ${this.base}; ${l.key} is not enforced`, { service: c.name });
+        }
+        continue;
+      }
+      try {
+        writeCgroupFile(dir, l.file, value === undefined ? l.unset : l.key === "io_weight" ? `default ${value}` : String(value));
+      } catch (e) {
+        log.warn(`cannot set ${l.file}`, { service: c.name, value: value === undefined ? l.unset : String(value), error: describeError(e) });
+      }
+    }
+    return dir;
+  }
+
+  usage(name: string): CgroupUsage | null {
+    return cgroupUsage(this.pathOf(name));
+  }
+
+  populated(name: string): boolean {
+    return cgroupPopulated(this.pathOf(name));
+  }
+
+  pids(name: string): number[] {
+    return cgroupPids(this.pathOf(name));
+  }
+
+  /** SIGKILL to everything in the service's cgroup (double-forked escapees too). */
+  kill(name: string): boolean {
+    return killCgroup(this.pathOf(name));
+  }
+
+  /** At shutdown: removes the (empty) service cgroups and the parent. */
+  removeAll(names: string[]): void {
+    for (const n of names) removeCgroup(this.pathOf(n));
+    removeCgroup(this.base);
+  }
+}

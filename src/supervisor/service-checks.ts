@@ -1,0 +1,102 @@
+// A service's checks while it runs: readiness (a probe, or READY=1, within its timeout), health probes once ready, the sd_notify watchdog.
+import type { ServiceConfig } from "../config/schema.ts";
+import { probeOnce, type CommandRunner } from "./probe.ts";
+
+export type CheckEvent = { type: "ready" } | { type: "ready-timeout" } | { type: "health"; ok: boolean } | { type: "watchdog-missed" };
+
+type Timer = ReturnType<typeof setTimeout>;
+
+/** The checks of one run of a service; `live` false once cleared (late probe results are dropped). */
+interface Run {
+  live: boolean;
+  timers: Set<Timer>;
+  watchdog: Timer | null;
+}
+
+export class ServiceChecks {
+  private readonly runs = new Map<string, Run>();
+
+  constructor(
+    private readonly emit: (name: string, ev: CheckEvent) => void,
+    private readonly commandRunner: (name: string) => CommandRunner,
+  ) {}
+
+  private run(name: string): Run {
+    let r = this.runs.get(name);
+    if (!r) this.runs.set(name, (r = { live: true, timers: new Set(), watchdog: null }));
+    return r;
+  }
+
+  private later(r: Run, ms: number, f: () => void): void {
+    const t = setTimeout(() => {
+      r.timers.delete(t);
+      if (r.live) f();
+    }, ms);
+    r.timers.add(t);
+  }
+
+  /** Waits for readiness: READY=1 arrives through `ready()`; a probe is tried every interval_ms. */
+  awaitReady(c: ServiceConfig): void {
+    this.clear(c.name);
+    const ready = c.ready;
+    if (!ready) return;
+    const r = this.run(c.name);
+    this.later(r, ready.timeout_ms, () => this.emit(c.name, { type: "ready-timeout" }));
+    if ("notify" in ready) return;
+    const deadline = performance.now() + ready.timeout_ms;
+    const attempt = async () => {
+      const left = Math.max(1, deadline - performance.now());
+      const ok = await probeOnce(ready, Math.min(left, Math.max(ready.interval_ms, 1000)), this.commandRunner(c.name));
+      if (!r.live) return;
+      if (ok) this.emit(c.name, { type: "ready" });
+      else this.later(r, ready.interval_ms, () => void attempt());
+    };
+    void attempt();
+  }
+
+  /** Once ready: the readiness timer ends, health probes and the watchdog start. */
+  becameReady(c: ServiceConfig): void {
+    this.clear(c.name);
+    const r = this.run(c.name);
+    if (c.watchdog_ms !== undefined) this.ping(c);
+    const h = c.health;
+    if (!h) return;
+    const check = async () => {
+      const ok = await probeOnce(h.probe, h.timeout_ms, this.commandRunner(c.name));
+      if (!r.live) return;
+      this.emit(c.name, { type: "health", ok });
+      this.later(r, h.interval_ms, () => void check());
+    };
+    this.later(r, h.interval_ms, () => void check());
+  }
+
+  /** WATCHDOG=1: the service is alive; the next ping is due within watchdog_ms. */
+  ping(c: ServiceConfig): void {
+    const r = this.runs.get(c.name);
+    if (!r || !r.live || c.watchdog_ms === undefined) return;
+    if (r.watchdog) {
+      clearTimeout(r.watchdog);
+      r.timers.delete(r.watchdog);
+    }
+    const t = setTimeout(() => {
+      r.timers.delete(t);
+      r.watchdog = null;
+      if (r.live) this.emit(c.name, { type: "watchdog-missed" });
+    }, c.watchdog_ms);
+    r.timers.add(t);
+    r.watchdog = t;
+  }
+
+  /** Ends every check of the service (it exited, or is stopping). */
+  clear(name: string): void {
+    const r = this.runs.get(name);
+    if (!r) return;
+    r.live = false;
+    for (const t of r.timers) clearTimeout(t);
+    this.runs.delete(name);
+  }
+
+  clearAll(): void {
+    for (const n of [...this.runs.keys()]) this.clear(n);
+  }
+}

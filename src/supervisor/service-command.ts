@@ -1,0 +1,43 @@
+// A short command of a service (pre_start, post_stop, an exec probe): spawned like the service, reaped by the init's reaper, killed at its timeout.
+import type { ServiceConfig } from "../config/schema.ts";
+import { describeError } from "../errors.ts";
+import type { Reaper } from "../init/reaper.ts";
+import { kill, spawn } from "../sys/process.ts";
+import { Sig } from "../sys/signals.ts";
+
+export interface CommandResult {
+  /** Exit status (128 + signal when killed); null when it could not start. */
+  status: number | null;
+  timedOut: boolean;
+  error?: string;
+}
+
+/**
+ * Runs `argv` as the service runs (its user, groups, capabilities, environment, cwd, cgroup), in a
+ * session of its own; at `timeoutMs` its whole process group gets SIGKILL. Never rejects.
+ */
+export function runServiceCommand(reaper: Reaper, c: ServiceConfig, argv: string[], env: Record<string, string | undefined>, timeoutMs: number, cgroup?: string): Promise<CommandResult> {
+  let pid: number;
+  try {
+    pid = spawn({ argv, env, cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities, cgroup });
+  } catch (e) {
+    return Promise.resolve({ status: null, timedOut: false, error: describeError(e) });
+  }
+  return new Promise((resolve) => {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      for (const target of [-pid, pid]) {
+        try {
+          kill(target, Sig.SIGKILL);
+        } catch {
+          /* gone */
+        }
+      }
+    }, timeoutMs);
+    reaper.watch(pid, (r) => {
+      clearTimeout(timer);
+      resolve({ status: r.status, timedOut });
+    });
+  });
+}

@@ -1,0 +1,45 @@
+// A service record to and from its re-exec snapshot (service-snapshot.ts): counters, state, process, checks' data.
+import type { ServiceRecord } from "./service-machine.ts";
+import type { ServiceSnapshot } from "./service-snapshot.ts";
+
+/** States in which the service holds a process (kept across a re-exec). */
+export const holdsProcess = (state: string): boolean => state === "starting" || state === "running" || state === "stopping";
+
+/** A record as handed over: times as ages and durations (the next image has another clock). */
+export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: number, logFds: ServiceSnapshot["logFds"] = []): ServiceSnapshot {
+  return {
+    name: r.config.name,
+    state: r.state,
+    pid: holdsProcess(r.state) ? r.pid : null,
+    restarts: r.restarts,
+    failures: r.failures,
+    restartAgesMs: r.restartTimes.map((t) => Math.max(0, now - t)),
+    runningForMs: r.pid !== null ? Math.max(0, now - r.startedAt) : 0,
+    lastStatus: r.lastStatus,
+    stopRequested: r.stopRequested,
+    timerLeftMs,
+    statusText: r.statusText,
+    healthChecks: r.healthChecks,
+    healthFailures: r.healthFailures,
+    logFds,
+  };
+}
+
+/** Restores the record's counters and state from a handover; returns whether it keeps a process. */
+export function restoreRecord(r: ServiceRecord, h: ServiceSnapshot, now: number): boolean {
+  r.restarts = h.restarts;
+  r.failures = h.failures;
+  r.restartTimes = h.restartAgesMs.map((a) => now - a);
+  r.lastStatus = h.lastStatus;
+  r.stopRequested = h.stopRequested;
+  r.statusText = h.statusText;
+  r.healthChecks = h.healthChecks;
+  r.healthFailures = h.healthFailures;
+  const keeps = holdsProcess(h.state) && h.pid !== null;
+  r.state = keeps ? h.state : holdsProcess(h.state) ? "pending" : h.state;
+  if (keeps) {
+    r.pid = h.pid;
+    r.startedAt = now - h.runningForMs;
+  }
+  return keeps;
+}

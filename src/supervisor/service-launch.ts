@@ -1,0 +1,80 @@
+// A service's processes as the supervisor makes and signals them: environment, spawn into its cgroup, pre_start/post_stop, signals.
+import type { ServiceConfig } from "../config/schema.ts";
+import type { Reaper } from "../init/reaper.ts";
+import { logger } from "../log.ts";
+import { kill, spawn } from "../sys/process.ts";
+import type { ServiceCgroups } from "./service-cgroup.ts";
+import { runServiceCommand, type CommandResult } from "./service-command.ts";
+
+const log = logger("supervisor");
+
+export class ServiceLauncher {
+  constructor(
+    private readonly reaper: Reaper,
+    private readonly baseEnv: Record<string, string | undefined>,
+    readonly cgroups: ServiceCgroups | null,
+    /** NOTIFY_SOCKET for services that use sd_notify (null: no socket). */
+    private readonly notifyPath: () => string | null,
+    /** Variables added by whoever starts the service (the fleet phase: FLEET_LEADER_REV). */
+    private readonly extraEnv: (name: string) => Record<string, string> | undefined = () => undefined,
+  ) {}
+
+  env(c: ServiceConfig): Record<string, string | undefined> {
+    const env = { ...(c.inherit_env ? { ...this.baseEnv, ...c.env } : { ...c.env }), ...this.extraEnv(c.name) };
+    const path = this.notifyPath();
+    if (path && ((c.ready && "notify" in c.ready) || c.watchdog_ms !== undefined)) env.NOTIFY_SOCKET = path;
+    if (c.watchdog_ms !== undefined) env.WATCHDOG_USEC = String(c.watchdog_ms * 1000);
+    return env;
+  }
+
+  /** The main process: its own session, in its cgroup from the first instruction. Throws when it cannot start. */
+  spawnMain(c: ServiceConfig, stdio?: [number, number]): number {
+    const cgroup = this.cgroups?.prepare(c) ?? undefined;
+    return spawn({ stdio: stdio ? [undefined, stdio[0], stdio[1]] : undefined, argv: c.argv, env: this.env(c), cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities, cgroup });
+  }
+
+  /** A command of the service (pre_start, post_stop, exec probe), run as the service runs, bounded by `timeoutMs`. */
+  command(c: ServiceConfig, argv: string[], timeoutMs: number): Promise<CommandResult> {
+    return runServiceCommand(this.reaper, c, argv, this.env(c), timeoutMs, this.cgroups?.prepare(c) ?? undefined);
+  }
+
+  /** pre_start: null when it passed, else why not. */
+  async preStart(c: ServiceConfig): Promise<string | null> {
+    if (!c.pre_start) return null;
+    const r = await this.command(c, c.pre_start.argv, c.pre_start.timeout_ms);
+    if (r.status === 0 && !r.timedOut) return null;
+    return r.timedOut ? `pre_start timed out after ${c.pre_start.timeout_ms} ms` : (r.error ?? `pre_start exited with status ${r.status}`);
+  }
+
+  /** post_stop after a run ends (bounded; its result is logged only). */
+  postStop(c: ServiceConfig): void {
+    if (!c.post_stop) return;
+    void this.command(c, c.post_stop.argv, c.post_stop.timeout_ms).then((r) => {
+      if (r.status !== 0 || r.timedOut) log.warn("post_stop failed", { service: c.name, status: r.status, timed_out: r.timedOut, error: r.error });
+    });
+  }
+
+  /** The process group `pid` leads, then the leader in case it left it. */
+  signalGroup(pid: number | null, sig: number): void {
+    if (pid === null) return;
+    for (const target of [-pid, pid]) {
+      try {
+        kill(target, sig);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+
+  /** The group, and every process in the service's cgroup (those that left the group). */
+  signalAll(name: string, pid: number | null, sig: number): void {
+    this.signalGroup(pid, sig);
+    for (const p of this.cgroups?.pids(name) ?? []) {
+      try {
+        kill(p, sig);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}

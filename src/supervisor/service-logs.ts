@@ -1,0 +1,169 @@
+// Services' stdout/stderr: pipes PID 1 drains on a timer (never waiting), a ring per service, name-prefixed console lines, optional kmsg and rotated file.
+import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { ServiceConfig } from "../config/schema.ts";
+import { closeFd, logPipe, readAvailable } from "../sys/log-pipe.ts";
+import { setInheritable } from "../sys/process.ts";
+import { LogRing, type LogLine } from "./log-ring.ts";
+
+interface Source {
+  name: string;
+  fd: number;
+  /** 1: the service's stdout (console: our stdout), 2: its stderr (our stderr). */
+  stream: 1 | 2;
+  decoder: TextDecoder;
+}
+
+/** A read end handed over at a live re-exec. */
+export interface LogFdHandover {
+  fd: number;
+  stream: 1 | 2;
+}
+
+const CHUNK = 64 * 1024;
+/** Most bytes read from one pipe per tick: a service writing flat out cannot hold PID 1 for long. */
+const MAX_PER_TICK = 4 * CHUNK;
+
+export class ServiceLogs {
+  private readonly sources: Source[] = [];
+  private readonly rings = new Map<string, LogRing>();
+  private readonly buf = new Uint8Array(CHUNK);
+  private readonly timer: ReturnType<typeof setInterval>;
+  private kmsgFd: number | null = null;
+
+  constructor(
+    private readonly services: Map<string, ServiceConfig>,
+    /** Directory of the persistent log files (state_dir/logs), null: none. */
+    private readonly fileDir: string | null,
+    /** /dev/kmsg may be written (PID 1). */
+    kmsg: boolean,
+    pollMs = 20,
+  ) {
+    if (kmsg && [...services.values()].some((s) => s.log_kmsg)) {
+      try {
+        this.kmsgFd = openSync("/dev/kmsg", "w");
+      } catch {
+        this.kmsgFd = null;
+      }
+    }
+    this.timer = setInterval(() => this.drain(), pollMs);
+  }
+
+  private ring(name: string): LogRing {
+    let r = this.rings.get(name);
+    if (!r) this.rings.set(name, (r = new LogRing()));
+    return r;
+  }
+
+  /** Pipes for a new run: [stdout write end, stderr write end] for spawn (close them after). */
+  open(name: string): [number, number] {
+    const out = logPipe();
+    const err = logPipe();
+    this.sources.push({ name, fd: out[0], stream: 1, decoder: new TextDecoder() }, { name, fd: err[0], stream: 2, decoder: new TextDecoder() });
+    return [out[1], err[1]];
+  }
+
+  /** Reads every pipe (bounded per pipe), emits complete lines. */
+  drain(): void {
+    for (const s of [...this.sources]) {
+      let got = 0;
+      while (got < MAX_PER_TICK) {
+        let n: number | null;
+        try {
+          n = readAvailable(s.fd, this.buf);
+        } catch {
+          n = 0;
+        }
+        if (n === null) break;
+        if (n === 0) {
+          this.emit(s, this.ring(s.name).push(s.decoder.decode()).concat(this.ring(s.name).flush()));
+          closeFd(s.fd);
+          this.sources.splice(this.sources.indexOf(s), 1);
+          break;
+        }
+        got += n;
+        this.emit(s, this.ring(s.name).push(s.decoder.decode(this.buf.subarray(0, n), { stream: true })));
+      }
+    }
+  }
+
+  private emit(s: Source, lines: LogLine[]): void {
+    if (lines.length === 0) return;
+    const c = this.services.get(s.name);
+    if (!c || c.log_console) {
+      try {
+        writeSync(s.stream, lines.map((l) => `${s.name}: ${l.line}\n`).join(""));
+      } catch {
+        /* console gone */
+      }
+    }
+    if (this.kmsgFd !== null && c?.log_kmsg) {
+      for (const l of lines) {
+        try {
+          writeSync(this.kmsgFd, `<${s.stream === 2 ? 4 : 6}>${s.name}: ${l.line.slice(0, 900)}\n`);
+        } catch {
+          break;
+        }
+      }
+    }
+    if (this.fileDir && c?.log_file) this.toFile(s.name, c.log_file, lines);
+  }
+
+  private toFile(name: string, cfg: { max_bytes: number; keep: number }, lines: LogLine[]): void {
+    const file = join(this.fileDir!, `${name}.log`);
+    try {
+      mkdirSync(this.fileDir!, { recursive: true, mode: 0o700 });
+      let size = 0;
+      try {
+        size = statSync(file).size;
+      } catch {
+        /* new */
+      }
+      if (size >= cfg.max_bytes) {
+        for (let i = cfg.keep - 1; i >= 1; i--) {
+          try {
+            renameSync(`${file}.${i}`, `${file}.${i + 1}`);
+          } catch {
+            /* not there */
+          }
+        }
+        renameSync(file, `${file}.1`);
+      }
+      appendFileSync(file, lines.map((l) => `${new Date(l.t).toISOString()} ${l.line}\n`).join(""), { mode: 0o600 });
+    } catch {
+      /* a full or read-only disk does not stop the service */
+    }
+  }
+
+  /** Recent lines of a service after sequence `after`, at most `limit`. */
+  read(name: string, after?: number, limit?: number): { lines: LogLine[]; next: number } {
+    return this.ring(name).read(after, limit);
+  }
+
+  /** At a live re-exec: the read ends stay open across execve; the next image adopts them. */
+  handover(name: string): LogFdHandover[] {
+    this.drain();
+    return this.sources.filter((s) => s.name === name).map((s) => {
+      setInheritable(s.fd, true);
+      return { fd: s.fd, stream: s.stream };
+    });
+  }
+
+  adopt(name: string, fds: LogFdHandover[]): void {
+    for (const h of fds) {
+      try {
+        setInheritable(h.fd, false);
+        this.sources.push({ name, fd: h.fd, stream: h.stream, decoder: new TextDecoder() });
+      } catch {
+        /* not open any more */
+      }
+    }
+  }
+
+  close(): void {
+    this.drain();
+    clearInterval(this.timer);
+    for (const s of this.sources.splice(0)) closeFd(s.fd);
+    if (this.kmsgFd !== null) closeSync(this.kmsgFd);
+  }
+}

@@ -1,0 +1,62 @@
+// What an sd_notify message does to a service: READY=1, STATUS=, STOPPING=1, MAINPID=, WATCHDOG=1 — from a sender that is one of its processes.
+import { readFileSync } from "node:fs";
+import { logger } from "../log.ts";
+import type { ServiceRecord } from "./service-machine.ts";
+
+const log = logger("notify");
+
+/** The session id of `pid` (services lead their own session), from /proc/PID/stat; null when gone. */
+function sessionOf(pid: number): number | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[3]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether `pid` is one of the service's processes: in its cgroup when it has one (`cgroupPids`),
+ * else its main process or a member of its session. Checked on the kernel's sender pid, never on
+ * what the message says.
+ */
+export function belongsTo(rec: ServiceRecord, pid: number, cgroupPids: number[] | null): boolean {
+  if (pid <= 0) return false;
+  if (cgroupPids) return cgroupPids.includes(pid);
+  return pid === rec.pid || (rec.pid !== null && sessionOf(pid) === rec.pid);
+}
+
+export interface NotifyActions {
+  ready(): void;
+  /** A new main process (checked to belong to the service). */
+  mainPid(pid: number): void;
+  watchdogPing(): void;
+  watchdogTrigger(): void;
+  belongs(pid: number): boolean;
+}
+
+/** Applies one message's fields to the service (the sender was checked to be one of its processes). */
+export function applyNotify(rec: ServiceRecord, fields: Map<string, string>, act: NotifyActions): void {
+  const name = rec.config.name;
+  const status = fields.get("STATUS");
+  if (status !== undefined) rec.statusText = status.slice(0, 4096);
+  const main = fields.get("MAINPID");
+  if (main !== undefined) {
+    const pid = Number(main);
+    if (Number.isInteger(pid) && pid > 0 && act.belongs(pid)) {
+      if (pid !== rec.pid) {
+        log.info("service names a new main process", { service: name, pid, was: rec.pid });
+        act.mainPid(pid);
+      }
+    } else {
+      log.warn("MAINPID is not a process of the service; ignored", { service: name, mainpid: main });
+    }
+  }
+  if (fields.get("STOPPING") === "1") log.info("service reports it is stopping", { service: name });
+  if (fields.get("WATCHDOG") === "1") act.watchdogPing();
+  if (fields.get("WATCHDOG") === "trigger") act.watchdogTrigger();
+  if (fields.get("READY") === "1") {
+    if (rec.config.ready && "notify" in rec.config.ready) act.ready();
+    else log.debug("READY=1 from a service whose readiness is not notify; ignored", { service: name });
+  }
+}

@@ -1,0 +1,138 @@
+// cgroup v2 files: where the unified hierarchy is mounted, a process's cgroup, control files, stats, cgroup.kill.
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** Undoes mountinfo's octal escapes (\040 for a space, ...). */
+function unescapeMount(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/**
+ * The mount point of the cgroup v2 (unified) hierarchy from <procRoot>/self/mountinfo: /sys/fs/cgroup
+ * on a pure v2 system (the pre-init mounts it there), /sys/fs/cgroup/unified on a hybrid host; null
+ * when there is none.
+ */
+export function cgroup2Mount(procRoot = "/proc"): string | null {
+  let text: string;
+  try {
+    text = readFileSync(join(procRoot, "self/mountinfo"), "utf8");
+  } catch {
+    return null;
+  }
+  for (const line of text.split("\n")) {
+    const sep = line.indexOf(" - ");
+    if (sep < 0) continue;
+    const fstype = line.slice(sep + 3).split(" ")[0];
+    if (fstype !== "cgroup2") continue;
+    const mountPoint = line.slice(0, sep).split(" ")[4];
+    if (mountPoint) return unescapeMount(mountPoint);
+  }
+  return null;
+}
+
+/** The unified-hierarchy (v2) cgroup path of a process from <proc>/<pid>/cgroup ("0::/path"), or null. */
+export function cgroupOf(procRoot: string, pid: number | "self"): string | null {
+  try {
+    const line = readFileSync(join(procRoot, String(pid), "cgroup"), "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("0::"));
+    return line ? line.slice(3).trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A control file's content (trimmed), or null when it does not exist or cannot be read. */
+export function readCgroupFile(dir: string, file: string): string | null {
+  try {
+    return readFileSync(join(dir, file), "utf8").trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Writes a control file; throws the kernel's error (EINVAL, ENOENT, EBUSY...). */
+export function writeCgroupFile(dir: string, file: string, value: string): void {
+  writeFileSync(join(dir, file), value);
+}
+
+/** Creates a cgroup directory (and its parents); fine if it exists. */
+export function makeCgroup(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+}
+
+/** Whether `dir` is a cgroup directory we may create children in and move processes into. */
+export function cgroupWritable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    accessSync(join(dir, "cgroup.procs"), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Controllers a cgroup's children may use (its cgroup.subtree_control... as offered by cgroup.controllers). */
+export function availableControllers(dir: string): Set<string> {
+  return new Set((readCgroupFile(dir, "cgroup.controllers") ?? "").split(/\s+/).filter(Boolean));
+}
+
+/** Enables `controller` for the children of `dir`; false when the kernel refuses (absent, bound to v1, busy). */
+export function enableController(dir: string, controller: string): boolean {
+  try {
+    writeCgroupFile(dir, "cgroup.subtree_control", `+${controller}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pids in the cgroup (not its children). */
+export function cgroupPids(dir: string): number[] {
+  return (readCgroupFile(dir, "cgroup.procs") ?? "").split("\n").filter(Boolean).map(Number);
+}
+
+/** Whether any process is in the cgroup or below (cgroup.events "populated 1"). */
+export function cgroupPopulated(dir: string): boolean {
+  return /^populated 1$/m.test(readCgroupFile(dir, "cgroup.events") ?? "");
+}
+
+/** SIGKILLs every process in the cgroup and below at once (cgroup.kill, Linux 5.14); false when unsupported. */
+export function killCgroup(dir: string): boolean {
+  try {
+    writeCgroupFile(dir, "cgroup.kill", "1");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes an empty cgroup; false when it still holds processes or is gone. */
+export function removeCgroup(dir: string): boolean {
+  try {
+    if (existsSync(dir)) rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface CgroupUsage {
+  /** memory.current (bytes), null without the memory controller. */
+  memoryBytes: number | null;
+  /** cpu.stat usage_usec (always present in v2). */
+  cpuUsec: number | null;
+  /** pids.current, else the number of processes listed. */
+  pids: number;
+}
+
+export function cgroupUsage(dir: string): CgroupUsage | null {
+  if (!existsSync(dir)) return null;
+  const num = (s: string | null | undefined) => (s !== null && s !== undefined && /^\d+$/.test(s) ? Number(s) : null);
+  const cpu = /^usage_usec (\d+)$/m.exec(readCgroupFile(dir, "cpu.stat") ?? "");
+  return {
+    memoryBytes: num(readCgroupFile(dir, "memory.current")),
+    cpuUsec: cpu ? Number(cpu[1]) : null,
+    pids: num(readCgroupFile(dir, "pids.current")) ?? cgroupPids(dir).length,
+  };
+}

@@ -1,0 +1,39 @@
+// sd_notify receiver FFI (native/notify.c): a datagram socket whose messages carry the sender's kernel-checked pid.
+import { dlopen, FFIType } from "bun:ffi";
+import { Errno } from "./errno.ts";
+import { check, cstr, shimPath } from "./lib.ts";
+
+const { i32, ptr } = FFIType;
+
+const lib = dlopen(shimPath, {
+  vb_notify_open: { args: [ptr, i32], returns: i32 },
+  vb_notify_recv: { args: [i32, ptr, i32, ptr], returns: i32 },
+  vb_notify_close: { args: [i32], returns: i32 },
+}).symbols;
+
+/** Binds the socket at `path` (file mode `mode`), nonblocking, with SO_PASSCRED. */
+export function openNotifySocket(path: string, mode: number): number {
+  return check(lib.vb_notify_open(cstr(path), mode), "bind", path);
+}
+
+export interface NotifyDatagram {
+  text: string;
+  /** The sender's pid in our PID namespace as the kernel saw it (0: none came, or from outside it). */
+  pid: number;
+  uid: number;
+}
+
+const buf = new Uint8Array(4096);
+const cred = new Int32Array(3);
+
+/** One waiting message, or null when none waits. */
+export function receiveNotify(fd: number): NotifyDatagram | null {
+  const n = lib.vb_notify_recv(fd, buf, buf.length, cred);
+  if (n === -Errno.EAGAIN) return null;
+  check(n, "recvmsg");
+  return { text: new TextDecoder().decode(buf.subarray(0, n)), pid: cred[0]!, uid: cred[1]! >>> 0 };
+}
+
+export function closeNotifySocket(fd: number): void {
+  lib.vb_notify_close(fd);
+}

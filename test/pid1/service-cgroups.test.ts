@@ -1,0 +1,94 @@
+// Services in cgroups of their own on the host (hybrid layout): placement before exec, cgroup.kill of escapees, missing controllers.
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cgroup2Mount } from "../../src/sys/cgroup.ts";
+import { runShippedAsync } from "../harness/artifact.ts";
+import { bootArgs } from "./boot-args.ts";
+import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+
+afterEach(killLeftovers);
+
+const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
+const mount = cgroup2Mount();
+
+/** Host pids whose command line is exactly `argv` (the escapee is found by its unique sleep length). */
+function pidsRunning(argv: string[]): number[] {
+  const want = argv.join("\0") + "\0";
+  const out: number[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, "latin1") === want) out.push(Number(e));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+describe.skipIf(mount === null)("service cgroups (host)", () => {
+  test("a daemon that double-forks out of its process group and ignores SIGTERM is gone after `stop` (cgroup.kill)", async () => {
+    const dir = tempDir();
+    const sock = join(dir, "run", "control");
+    // A unique sleep length names the escapee among the host's processes.
+    const unique = String(900_000 + (process.pid % 99_999));
+    const script = join(dir, "daemonize.sh");
+    writeFileSync(
+      script,
+      `cat /proc/self/cgroup > ${dir}/cgroup.txt
+( setsid sh -c 'trap "" TERM; exec sleep ${unique}' & )
+trap 'exit 0' TERM
+while :; do sleep 0.05; done
+`,
+    );
+    const cfg = writeJson(dir, "config.json", { run_dir: join(dir, "run"), state_dir: join(dir, "state"), pixel_test: false, services: [{ name: "forker", argv: ["sh", script], grace_ms: 400 }] });
+    const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true });
+    try {
+      await waitFor(() => pidsRunning(["sleep", unique]).length === 1 && run.log().includes("control socket listening"), 15_000, "the double-forked daemon");
+      // The service's first command already ran in the service's cgroup (joined before exec).
+      expect(read(join(dir, "cgroup.txt"))).toMatch(/^0::\/vector-boot\.pidns-\d+\/forker$/m);
+      const daemon = pidsRunning(["sleep", unique])[0]!;
+      expect(readFileSync(`/proc/${daemon}/cgroup`, "utf8")).toMatch(/\/vector-boot\.pidns-\d+\/forker$/m);
+      const list = JSON.parse((await runShippedAsync(["services", "--json", "--socket", sock])).out) as Array<{ cgroup: { path: string; pids: number; cpuUsec: number | null } | null }>;
+      expect(list[0]!.cgroup!.path).toMatch(/\/vector-boot\.pidns-\d+\/forker$/);
+      expect(list[0]!.cgroup!.pids).toBeGreaterThanOrEqual(2);
+      expect(typeof list[0]!.cgroup!.cpuUsec).toBe("number");
+      const stop = await runShippedAsync(["stop", "forker", "--socket", sock]);
+      expect(stop.code).toBe(0);
+      expect(pidsRunning(["sleep", unique])).toEqual([]);
+      expect(run.log()).toContain("main process exited; waiting for the rest of its cgroup service=forker");
+      expect(run.log()).toMatch(/sending SIGKILL to what is left of its cgroup service=forker/);
+    } finally {
+      for (const p of pidsRunning(["sleep", unique])) process.kill(p, "SIGKILL");
+    }
+    process.kill(await run.initPid(), "SIGTERM");
+    const r = await run.result(15_000);
+    expect(r.code).toBe(130); // power-off of a PID namespace: its init ends by SIGINT
+  }, 40_000);
+
+  test("a limit whose controller the host lacks gives one line naming the controller, and the service still runs (subreaper, own cgroup)", async () => {
+    const dir = tempDir();
+    const hostHasMemory = read(join(mount!, "cgroup.controllers")).split(/\s+/).includes("memory");
+    const cfg = writeJson(dir, "config.json", {
+      pixel_test: false,
+      services: [{ name: "limited", argv: ["sh", "-c", `cat /proc/self/cgroup > ${dir}/cgroup.txt; exec sleep 1000`], memory_max: "64M", memory_high: "48M" }],
+    });
+    const run = start(["boot", ...bootArgs(), "--config", cfg]);
+    await waitFor(() => read(join(dir, "cgroup.txt")) !== "", 15_000, "the service to run");
+    // As a subreaper the service is under the init's own cgroup (this test's: the host's root here).
+    expect(read(join(dir, "cgroup.txt"))).toMatch(new RegExp(`/vector-boot\\.${run.proc.pid}/limited$`, "m"));
+    await waitFor(() => run.log().includes("service started"), 5_000, "the start line");
+    const lines = run.log().split("\n").filter((l) => l.includes('cgroup controller "memory" is not available'));
+    if (hostHasMemory) {
+      expect(lines).toEqual([]);
+    } else {
+      expect(lines.length).toBe(1);
+      expect(lines[0]).toContain("service=limited");
+    }
+    process.kill(run.proc.pid, "SIGTERM");
+    const r = await run.result(15_000);
+    expect(r.code).toBe(0);
+    expect(existsSync(join(mount!, `vector-boot.${run.proc.pid}`))).toBe(false);
+  }, 30_000);
+});

@@ -1,0 +1,58 @@
+// Service output through pipes PID 1 drains: name-prefixed console lines, `logs NAME -n N`, the Python client, rotated files, a live re-exec.
+import { afterEach, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { runShippedAsync } from "../harness/artifact.ts";
+import { python } from "../harness/python.ts";
+import { bootArgs } from "./boot-args.ts";
+import { killLeftovers, shippedPython, start, tempDir, waitFor, writeJson } from "./harness.ts";
+
+afterEach(killLeftovers);
+
+test("service output: prefixed on the console, the last lines by `logs -n`, followed by cursor from Python, a rotated file, and still flowing after a live re-exec", async () => {
+  const dir = tempDir();
+  const sock = join(dir, "run", "control");
+  const cfg = writeJson(dir, "config.json", {
+    pixel_test: false,
+    run_dir: join(dir, "run"),
+    state_dir: join(dir, "state"),
+    services: [
+      // 200 numbered lines on each stream at once, then one line every 50 ms.
+      { name: "talker", argv: ["sh", "-c", "i=0; while [ $i -lt 200 ]; do echo out-$i; echo err-$i >&2; i=$((i+1)); done; while :; do echo tick-$i >&2; i=$((i+1)); sleep 0.05; done"], log_file: { max_bytes: 4096, keep: 2 } },
+    ],
+  });
+  const run = start(["boot", ...bootArgs(), "--config", cfg]);
+  await waitFor(() => run.log().includes("talker: err-199") && run.log().includes("control socket listening"), 15_000, "the stderr lines on the console");
+  expect(run.log()).toContain("talker: err-0\n");
+  const last = await runShippedAsync(["logs", "talker", "-n", "3", "--json", "--socket", sock]);
+  expect(last.code).toBe(0);
+  const lines = last.out.trim().split("\n").map((l) => JSON.parse(l) as { seq: number; line: string });
+  expect(lines.length).toBe(3);
+  expect(lines[1]!.seq).toBe(lines[0]!.seq + 1);
+  // The Python client reads from a cursor: only lines after it.
+  const py = Bun.spawnSync([python, "-c", `import json, sys
+from vector_boot_evolution.control import ControlClient
+c = ControlClient(${JSON.stringify(sock)})
+a = c.logs("talker", limit=1)
+b = c.logs("talker", after=a["next"] - 1)
+print(json.dumps([a["next"], [l["seq"] for l in b["lines"]][:1]]))`], { env: { ...process.env, PYTHONPATH: shippedPython }, stdout: "pipe", stderr: "pipe" });
+  expect(py.stderr.toString()).toBe("");
+  const [next, firstAfter] = JSON.parse(py.stdout.toString()) as [number, number[]];
+  expect(firstAfter).toEqual([next]);
+  expect(existsSync(join(dir, "state", "logs", "talker.log.1"))).toBe(true);
+  expect(readFileSync(join(dir, "state", "logs", "talker.log.1"), "utf8")).toMatch(/^\S+Z (out|err)-\d+$/m);
+  // A live re-exec keeps the pipes: the service is not killed by SIGPIPE and its lines keep coming.
+  const pid = JSON.parse((await runShippedAsync(["services", "--json", "--socket", sock])).out)[0].pid as number;
+  const re = await runShippedAsync(["reexec", "--socket", sock]);
+  expect(re.code).toBe(0);
+  const mark = run.log().length;
+  await waitFor(() => /talker: tick-\d+/.test(run.log().slice(mark)), 10_000, "ticks after the re-exec");
+  const after = JSON.parse((await runShippedAsync(["services", "--json", "--socket", sock])).out)[0] as { pid: number; restarts: number };
+  expect([after.pid, after.restarts]).toEqual([pid, 0]);
+  const tail = await runShippedAsync(["logs", "talker", "-n", "1", "--socket", sock]);
+  expect(tail.out).toMatch(/^tick-\d+\n$/);
+  process.kill(run.proc.pid, "SIGTERM");
+  const r = await run.result(15_000);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("talker: out-199\n");
+}, 60_000);

@@ -1,0 +1,144 @@
+// Readiness and health of real services: sd_notify from Python's socket module, tcp/http/exec/file probes, health restarts, pre_start/post_stop.
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runShippedAsync } from "../harness/artifact.ts";
+import { python } from "../harness/python.ts";
+import { bootArgs } from "./boot-args.ts";
+import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+
+afterEach(killLeftovers);
+
+const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
+/** An sd_notify client as daemons write it: one datagram to $NOTIFY_SOCKET per message. */
+const notifyPy = `import os, socket, sys, time
+def notify(msg):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.sendto(msg.encode(), os.environ["NOTIFY_SOCKET"])
+    s.close()
+`;
+type Row = { name: string; state: string; ready: boolean; statusText: string | null; restarts: number; health: { checks: number; failures: number } | null };
+
+function boot(dir: string, services: unknown[]) {
+  const cfg = writeJson(dir, "config.json", { pixel_test: false, run_dir: join(dir, "run"), state_dir: join(dir, "state"), services });
+  const run = start(["boot", ...bootArgs(), "--config", cfg]);
+  const list = async (): Promise<Row[]> => {
+    const r = await runShippedAsync(["services", "--json", "--socket", join(dir, "run", "control")]);
+    return r.code === 0 ? (JSON.parse(r.out) as Row[]) : [];
+  };
+  return { run, list };
+}
+
+describe("readiness", () => {
+  test("depends_on waits for READY=1 over sd_notify; STATUS shows in services; READY=1 from a process outside the service is ignored", async () => {
+    const dir = tempDir();
+    const go = join(dir, "go");
+    const script = join(dir, "db.py");
+    writeFileSync(script, `${notifyPy}
+notify("STATUS=warming up")
+while not os.path.exists(${JSON.stringify(go)}): time.sleep(0.02)
+open(${JSON.stringify(join(dir, "ready-at"))}, "w").write(str(time.time()))
+notify("READY=1\\nSTATUS=serving")
+while True: time.sleep(1)
+`);
+    const { run, list } = boot(dir, [
+      { name: "db", argv: [python, script], ready: { notify: true, timeout_ms: 20_000 } },
+      { name: "api", argv: [python, "-c", `import time; open(${JSON.stringify(join(dir, "api-at"))}, "w").write(str(time.time())); time.sleep(1000)`], depends_on: ["db"] },
+    ]);
+    await waitFor(() => run.log().includes("control socket listening") && run.log().includes("service started service=db"), 15_000, "db started");
+    await waitFor(async () => (await list())[0]?.statusText === "warming up", 10_000, "STATUS=warming up", 200);
+    // A forged READY=1 from a process that is not the service's: the kernel's sender pid gives it away.
+    const forged = Bun.spawnSync([python, "-c", `${notifyPy}\nnotify("READY=1")`], { env: { ...process.env, NOTIFY_SOCKET: join(dir, "run", "notify") } });
+    expect(forged.exitCode).toBe(0);
+    await Bun.sleep(500);
+    let rows = await list();
+    expect(rows.map((r) => [r.name, r.state, r.ready])).toEqual([["db", "starting", false], ["api", "pending", false]]);
+    expect(read(join(dir, "api-at"))).toBe("");
+    writeFileSync(go, "");
+    await waitFor(() => read(join(dir, "api-at")) !== "", 10_000, "api to start once db is ready");
+    expect(Number(read(join(dir, "api-at")))).toBeGreaterThanOrEqual(Number(read(join(dir, "ready-at"))));
+    rows = await list();
+    expect(rows[0]).toMatchObject({ state: "running", ready: true, statusText: "serving" });
+    expect(run.log()).toMatch(/service ready service=db pid=\d+/);
+    process.kill(run.proc.pid, "SIGTERM");
+    expect((await run.result(15_000)).code).toBe(0);
+  }, 40_000);
+
+  test("a missed WATCHDOG=1 kills the service and it is restarted per policy", async () => {
+    const dir = tempDir();
+    const script = join(dir, "dog.py");
+    // Pings 5 times (every 50 ms), then falls silent.
+    writeFileSync(script, `${notifyPy}
+open(${JSON.stringify(join(dir, "starts"))}, "a").write("x")
+assert os.environ["WATCHDOG_USEC"] == "300000"
+notify("READY=1")
+for i in range(5):
+    notify("WATCHDOG=1"); time.sleep(0.05)
+time.sleep(1000)
+`);
+    const { run } = boot(dir, [{ name: "dog", argv: [python, script], ready: { notify: true }, watchdog_ms: 300, restart: "always", backoff_initial_ms: 50 }]);
+    await waitFor(() => read(join(dir, "starts")).length >= 2, 15_000, "a restart after the missed watchdog");
+    expect(run.log()).toMatch(/ERROR supervisor: no WATCHDOG=1 within 300 ms; killing it \(restart per policy\) service=dog/);
+    process.kill(run.proc.pid, "SIGTERM");
+    expect((await run.result(15_000)).code).toBe(0);
+  }, 40_000);
+
+  test("tcp, http, exec and file probes: a dependent starts only after all four pass; a service never ready is killed at its timeout", async () => {
+    const dir = tempDir();
+    const flag = join(dir, "flag");
+    const port = 20_000 + (process.pid % 20_000);
+    const listen = (p: number, http: boolean) =>
+      http
+        ? `import http.server, time\ntime.sleep(0.3)\nhttp.server.HTTPServer(("127.0.0.1", ${p}), http.server.SimpleHTTPRequestHandler).serve_forever()`
+        : `import socket, time\ntime.sleep(0.3)\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", ${p})); s.listen()\nwhile True: time.sleep(1)`;
+    const { run, list } = boot(dir, [
+      { name: "tcp", argv: [python, "-c", listen(port, false)], ready: { tcp: port } },
+      { name: "web", argv: [python, "-c", listen(port + 1, true)], cwd: dir, ready: { http: `http://127.0.0.1:${port + 1}/` } },
+      { name: "cmd", argv: ["sh", "-c", `sleep 0.3; touch ${flag}.cmd; exec sleep 1000`], ready: { exec: ["test", "-e", `${flag}.cmd`] } },
+      { name: "file", argv: ["sh", "-c", `sleep 0.3; touch ${flag}; exec sleep 1000`], ready: { file: flag } },
+      { name: "after", argv: ["sleep", "1000"], depends_on: ["tcp", "web", "cmd", "file"] },
+      { name: "never", argv: ["sleep", "1000"], ready: { file: join(dir, "nope"), timeout_ms: 400 }, restart: "never" },
+    ]);
+    await waitFor(() => run.log().includes("service started service=after"), 20_000, "the dependent to start");
+    const log = run.log();
+    const at = (re: RegExp) => log.search(re);
+    for (const n of ["tcp", "web", "cmd", "file"]) expect(at(new RegExp(`service ready service=${n} `))).toBeLessThan(at(/service started service=after/));
+    await waitFor(() => run.log().includes("service not ready within 400 ms; killing it"), 10_000, "the readiness timeout");
+    await waitFor(async () => (await list()).find((r) => r.name === "never")?.state === "exited", 10_000, "never to stay down", 200);
+    process.kill(run.proc.pid, "SIGTERM");
+    expect((await run.result(15_000)).code).toBe(0);
+  }, 40_000);
+});
+
+describe("health and hooks", () => {
+  test("failing health checks restart the service after `failures` in a row; counts in services", async () => {
+    const dir = tempDir();
+    const ok = join(dir, "healthy");
+    writeFileSync(ok, "");
+    const { run, list } = boot(dir, [{ name: "svc", argv: ["sleep", "1000"], restart: "always", backoff_initial_ms: 50, health: { probe: { file: ok }, interval_ms: 100, timeout_ms: 500, failures: 3 } }]);
+    await waitFor(() => run.log().includes("control socket listening"), 15_000, "control socket");
+    await waitFor(async () => ((await list())[0]?.health?.checks ?? 0) >= 2, 10_000, "health checks to run", 200);
+    rmSync(ok);
+    await waitFor(() => run.log().includes("health check failed 3 times in a row; killing it"), 10_000, "the health kill");
+    expect(run.log()).toMatch(/WARN supervisor: health check failed service=svc failures=1 limit=3/);
+    await waitFor(async () => ((await list())[0]?.restarts ?? 0) >= 1, 10_000, "the restart", 200);
+    process.kill(run.proc.pid, "SIGTERM");
+    expect((await run.result(15_000)).code).toBe(0);
+  }, 40_000);
+
+  test("pre_start runs before the service and a failing one keeps it from starting; post_stop runs after it stopped", async () => {
+    const dir = tempDir();
+    const events = join(dir, "events");
+    const { run } = boot(dir, [
+      { name: "good", argv: ["sh", "-c", `echo main >> ${events}; exec sleep 1000`], pre_start: { argv: ["sh", "-c", `echo pre >> ${events}`] }, post_stop: { argv: ["sh", "-c", `echo post >> ${events}`], timeout_ms: 5000 } },
+      { name: "bad", argv: ["sh", "-c", `echo bad-main >> ${events}; exec sleep 1000`], pre_start: { argv: ["sh", "-c", "exit 3"] }, restart: "never" },
+    ]);
+    await waitFor(() => read(events).includes("main") && run.log().includes("service could not start"), 15_000, "both services handled");
+    expect(run.log()).toMatch(/service could not start service=bad error="pre_start exited with status 3"/);
+    await runShippedAsync(["stop", "good", "--socket", join(dir, "run", "control")]);
+    await waitFor(() => read(events).includes("post"), 10_000, "post_stop");
+    expect(read(events).split("\n").filter(Boolean)).toEqual(["pre", "main", "post"]);
+    process.kill(run.proc.pid, "SIGTERM");
+    expect((await run.result(15_000)).code).toBe(0);
+  }, 40_000);
+});
