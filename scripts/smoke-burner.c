@@ -3,9 +3,15 @@
  * Blocks SIGUSR1 and waits for it (the guest driver, scripts/smoke-guest.ts, sends it once the machine
  * is quiet), then spins until killed. Idle until then: the boot's own load never runs into it.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
+
+/* Created once SIGUSR1 is blocked: from then on a SIGUSR1 is held pending for the sigwait below. A
+ * process inside sigwait shows an empty SigBlk in /proc (the kernel unblocks the awaited set for the
+ * wait), so the guest driver waits for this file, not for the mask. */
+#define READY_FILE "/run/smoke-burner.ready"
 
 int main(void) {
   sigset_t set;
@@ -15,6 +21,12 @@ int main(void) {
     perror("smoke-burner: sigprocmask");
     return 1;
   }
+  int fd = open(READY_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    perror("smoke-burner: " READY_FILE);
+    return 1;
+  }
+  close(fd);
   int sig = 0;
   if (sigwait(&set, &sig) != 0) {
     perror("smoke-burner: sigwait");

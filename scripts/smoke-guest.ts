@@ -3,7 +3,7 @@
 // Self-contained (no imports from the project): it is copied into the initramfs alone.
 // Every result is one console line `smoke: STEP {json}`; the host script judges them (this file asserts nothing).
 // Ends by asking the init to power off.
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 
 const EXE = "/sbin/vector-boot";
@@ -12,6 +12,8 @@ const PIXELS: Array<[number, number, number]> = [[72, 101, 108], [101, 108, 108]
 /** Kept in step with scripts/qemu-smoke.ts (pixel head output layer: changes the pixel output). */
 const MUTATION = { tensor: "pixel.1.bias", offset: 0, values: [4.5] };
 const BURNER = "burner";
+/** Created by scripts/smoke-burner.c once SIGUSR1 is blocked. */
+const BURNER_READY = "/run/smoke-burner.ready";
 /** /proc/PID/stat utime and stime are in USER_HZ ticks: 100 on x86-64. */
 const CLK_TCK = 100;
 /** Timing of the burn test (ms), from the kernel command line `vbtest.*` the host sets (defaults: the host's). */
@@ -149,14 +151,12 @@ function cpuMaxSet(pid: number): boolean {
   }
 }
 
-/** Whether `pid` blocks SIGUSR1 (the burner is waiting for it). */
-function blocksUsr1(pid: number): boolean {
-  try {
-    const m = /^SigBlk:\s*([0-9a-f]+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m !== null && (BigInt(`0x${m[1]}`) & (1n << 9n)) !== 0n;
-  } catch {
-    return false;
-  }
+/**
+ * Whether the burner `pid` is waiting for SIGUSR1: it creates BURNER_READY once the signal is blocked
+ * (a process inside sigwait shows an empty SigBlk: the kernel unblocks the awaited set for the wait).
+ */
+function burnerWaiting(pid: number): boolean {
+  return existsSync(`/proc/${pid}`) && existsSync(BURNER_READY);
 }
 
 // 1. The boot settles: the live re-exec is done (generation 1), the one-shot services have exited. Polled
@@ -191,7 +191,7 @@ report("pixels-after", await pixels());
 const burner = services.find((x) => x.name === BURNER);
 const pid = typeof burner?.pid === "number" ? burner.pid : null;
 let ready = false;
-for (const until = performance.now() + 30_000; pid !== null && performance.now() < until && !(ready = blocksUsr1(pid)); ) await Bun.sleep(100);
+for (const until = performance.now() + 30_000; pid !== null && performance.now() < until && !(ready = burnerWaiting(pid)); ) await Bun.sleep(100);
 let quietSt: Json | null = null;
 let quiet = false;
 const quietFrom = performance.now();
