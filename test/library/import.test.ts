@@ -68,7 +68,7 @@ console.log(JSON.stringify({ arch: file.meta("general.architecture"), tensors: f
   expect(r.code, r.err).toBe(0);
   const out = JSON.parse(r.out.trim().split("\n").at(-1)!) as { arch: string; tensors: number; pixels: number; output: number[]; refused: string; mapped: number; workers: number; parallelRuns: number; samples: number; crashes: number };
   expect(out.arch).toBe("vectorland");
-  expect(out.tensors).toBe(14); // two pixel hidden layers
+  expect(out.tensors).toBe(16); // two pixel hidden layers, plus the safety cases (kernel.ctrm.cases/expect)
   expect(out.workers).toBe(1);
   expect(out.parallelRuns).toBeGreaterThan(0);
   expect(out.samples, r.err).toBeGreaterThanOrEqual(3);
