@@ -3,6 +3,7 @@ import { z } from "zod";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { startCluster, stopCluster as stopEtcd, type EtcdCluster } from "../../scripts/etcd-cluster.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
+import { waitFor } from "../harness/wait.ts";
 import { start, tempDir, type Run } from "../pid1/harness.ts";
 
 export const TTL_S = 10;
@@ -41,14 +42,9 @@ export async function fleetStatus(c: EtcdCluster, fleet: string, endpoints = c.e
   return statusSchema.parse(JSON.parse(r.out));
 }
 
-/** Polls an async condition until it holds (every `pollMs`), or throws naming `what` after `timeoutMs`. */
-export async function waitForAsync(cond: () => Promise<boolean>, timeoutMs: number, what: string, pollMs = 100): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (performance.now() < end) {
-    if (await cond().catch(() => false)) return;
-    await Bun.sleep(pollMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+/** Polls an async condition until it holds (every `pollMs`; a rejected one counts as not yet), or throws naming `what` after `timeoutMs`. */
+export function waitForAsync(cond: () => Promise<boolean>, timeoutMs: number, what: string, pollMs = 100): Promise<void> {
+  return waitFor(() => cond().catch(() => false), timeoutMs, what, pollMs);
 }
 
 /** Heartbeat log lines (`beat n=...`) a node has printed so far. */
