@@ -7,6 +7,7 @@ import { assembleModel } from "../../src/neural/model.ts";
 import type { InterruptSpec } from "../../src/neural/default-cortex.ts";
 import { buildVectorland } from "../../src/neural/vectorland-builder.ts";
 import { Supervisor } from "../../src/supervisor/supervisor.ts";
+import { waitFor as sharedWaitFor } from "../harness/wait.ts";
 
 /** A vectorland model (the neural engineer's builder) wrapped as the heartbeat's CortexModel. */
 export function modelFrom(opts: Parameters<typeof buildVectorland>[0]): CortexModel {
@@ -48,13 +49,9 @@ export function startSupervisor(services: { name: string; argv: string[]; restar
   };
 }
 
-/** Polls `cond` every 20 ms until true; throws with `what` after `timeoutMs`. */
-export async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** Polls `cond` every 20 ms until true; throws with `what` after `timeoutMs` (the shared waitFor, arguments in this area's order). */
+export function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  return sharedWaitFor(cond, timeoutMs, what, 20);
 }
 
 /** State letter of a process from /proc/<pid>/stat ("T" when stopped), or null when gone. */
