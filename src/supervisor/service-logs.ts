@@ -91,8 +91,10 @@ export class ServiceLogs {
     if (lines.length === 0) return;
     const c = this.services.get(s.name);
     if (!c || c.log_console) {
+      // Through the init's own stdout/stderr streams, as src/log.ts writes its lines: a raw writeSync
+      // to a non-blocking console can write part of the text and drop the rest (a torn line).
       try {
-        writeSync(s.stream, lines.map((l) => `${s.name}: ${l.line}\n`).join(""));
+        (s.stream === 2 ? process.stderr : process.stdout).write(lines.map((l) => `${s.name}: ${l.line}\n`).join(""));
       } catch {
         /* console gone */
       }
