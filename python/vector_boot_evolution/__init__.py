@@ -2,5 +2,6 @@
 from .client import Client, Completion, ChannelError, ReconnectingClient, STATUS_NAMES, MAX_VALUES
 from .crc32c import crc32c
 from .control import ControlClient, ControlError
+from .fleet import FleetClient, FleetError
 
-__all__ = ["Client", "ReconnectingClient", "Completion", "ChannelError", "STATUS_NAMES", "MAX_VALUES", "crc32c", "ControlClient", "ControlError"]
+__all__ = ["Client", "ReconnectingClient", "Completion", "ChannelError", "STATUS_NAMES", "MAX_VALUES", "crc32c", "ControlClient", "ControlError", "FleetClient", "FleetError"]

@@ -5,20 +5,30 @@ import { fleetSchema, type FleetConfig } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
 import { EtcdClient } from "../fleet/etcd-client.ts";
 import { isStale, nodeSummarySchema, nodesPrefix, type NodeSummary } from "../fleet/keys.ts";
-import { ackSchema, acksPrefix, mutationIdPattern, publishMutation, type Ack } from "../fleet/mutations.ts";
+import { ackSchema, acksPrefix, mutationIdPattern, type Ack } from "../fleet/keys.ts";
+import { publishUntil } from "../fleet/mutations.ts";
+import { gcMutations } from "../fleet/fleet-checkpoint.ts";
 import { doneKey, readSem, rolloutActions, rolloutKey, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
 import { cmpCreate, opPut } from "../fleet/etcd-client.ts";
 import { duration, out } from "../control/cli-support.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
 const help = `Usage: vector-boot fleet status [--endpoints URL,...] [--name FLEET] [--config FILE] [--json] [--timeout MS]
-       vector-boot fleet mutate TENSOR OFFSET --values V1,V2,... --confidence C [--id ID] [--wait MS] [common options]
+       vector-boot fleet mutate TENSOR OFFSET --values V1,V2,... --confidence C [--id ID] [--publish-s S] [--wait MS] [common options]
+       vector-boot fleet gc [--compact] [common options]
        vector-boot fleet rollout reexec|reboot|poweroff [--max-unavailable K] [--timeout-s S] [common options]
 
 mutate publishes one weight mutation to the whole fleet, once (a new --id; default a fresh one).
 Every node runs it through its own CTRM gate and journal and acks it (or rejects it with the
-reason) under the mutation's key. --wait MS waits for an ack from every member listed now, and
-exits 0 when all accepted, 65 when one rejected, 75 when some did not answer in time.
+reason) under the mutation's key. Without an etcd quorum publication waits: the same create-only
+write is repeated for up to --publish-s seconds (default 120; then exit 75), so it lands once.
+--wait MS waits for an ack from every member listed now, and exits 0 when all accepted, 65 when one
+rejected, 75 when some did not answer in time.
+
+gc folds the oldest mutations every current member has acked into the fleet checkpoint
+(/vector-boot/FLEET/checkpoint) and deletes them and their acks; --compact then compacts etcd's
+history up to there. A node that was down catches up from the checkpoint when it returns. Prints
+what was folded and which mutation (and members) holds the rest back.
 
 rollout asks every current member to re-exec (or reboot, power off), at most K at a time: a node
 takes a slot of an etcd semaphore, acts, and gives the slot back after its first heartbeat back; a
@@ -90,7 +100,7 @@ async function status(args: string[]): Promise<number> {
 async function mutate(args: string[]): Promise<number> {
   let p;
   try {
-    p = parseArgs({ args, options: { endpoints: { type: "string" }, name: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" }, values: { type: "string" }, confidence: { type: "string" }, id: { type: "string" }, wait: { type: "string" } }, allowPositionals: true, strict: true });
+    p = parseArgs({ args, options: { endpoints: { type: "string" }, name: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" }, values: { type: "string" }, confidence: { type: "string" }, id: { type: "string" }, wait: { type: "string" }, "publish-s": { type: "string" } }, allowPositionals: true, strict: true });
   } catch (cause) {
     throw new UsageError(`fleet mutate: ${(cause as Error).message} (see vector-boot fleet --help)`, { cause });
   }
@@ -106,7 +116,11 @@ async function mutate(args: string[]): Promise<number> {
   if (!mutationIdPattern.test(id)) throw new UsageError("fleet mutate: --id must be 1-128 letters, digits, '_', '.', '-'");
   const f = fleetSettings(v);
   const c = clientFor(f, v.timeout ? Number(v.timeout) : 10_000);
-  const pub = await publishMutation(c, f.name, id, { tensor, offset, values, confidence });
+  const publishS = Number(v["publish-s"] ?? 120);
+  if (!(publishS > 0)) throw new UsageError("fleet mutate: --publish-s must be a positive number of seconds");
+  const pub = await publishUntil(c, f.name, id, { tensor, offset, values, confidence }, Date.now() + publishS * 1000, (e, n) => {
+    if (n === 1) process.stderr.write(`fleet mutate: etcd did not take the mutation yet (${String(e).slice(0, 160)}); retrying the same create-only write for up to ${publishS} s\n`);
+  });
   const result: { id: string; revision: number; created: boolean; acks: Ack[]; missing: string[] } = { id, revision: pub.revision, created: pub.created, acks: [], missing: [] };
   let code = 0;
   if (v.wait) {
@@ -187,9 +201,27 @@ async function rollout(args: string[]): Promise<number> {
   }
 }
 
+async function gc(args: string[]): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({ args, options: { endpoints: { type: "string" }, name: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" }, compact: { type: "boolean" } }, strict: true }).values;
+  } catch (cause) {
+    throw new UsageError(`fleet gc: ${(cause as Error).message} (see vector-boot fleet --help)`, { cause });
+  }
+  const f = fleetSettings(v);
+  const timeoutMs = v.timeout ? Number(v.timeout) : 10_000;
+  const r = await gcMutations(clientFor(f, timeoutMs), f.name, { compact: v.compact === true, timeoutMs });
+  if (v.json) out(JSON.stringify({ fleet: f.name, folded: r.folded, through_revision: r.throughRevision, blocked_by: r.blockedBy, compacted_at: r.compactedAt }));
+  else {
+    out(`fleet ${f.name}: folded ${r.folded} mutation(s) into the checkpoint${r.folded ? ` (through revision ${r.throughRevision})` : ""}${r.compactedAt ? `; etcd compacted at revision ${r.compactedAt}` : ""}`);
+    if (r.blockedBy) out(`  held back from ${r.blockedBy.id}: not acked yet by ${r.blockedBy.missing.join(", ")}`);
+  }
+  return 0;
+}
+
 export const command: Command = {
   name: "fleet",
-  summary: "Fleet (etcd): status | mutate | rollout",
+  summary: "Fleet (etcd): status | mutate | gc | rollout",
   help,
   async run(args) {
     if (wantsHelp(args) || args.length === 0) {
@@ -200,6 +232,7 @@ export const command: Command = {
     if (sub === "status") return status(rest);
     if (sub === "mutate") return mutate(rest);
     if (sub === "rollout") return rollout(rest);
+    if (sub === "gc") return gc(rest);
     throw new UsageError(`fleet: unknown subcommand ${JSON.stringify(sub)} (see vector-boot fleet --help)`);
   },
 };

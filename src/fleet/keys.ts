@@ -27,3 +27,23 @@ export type NodeSummary = z.infer<typeof nodeSummarySchema>;
 
 /** A node is stale when its value was not refreshed for a whole TTL (its keepalive has been failing). */
 export const isStale = (s: NodeSummary, now = Date.now()): boolean => now - s.updated_at > s.lease_ttl_s * 1000;
+
+export const mutationsPrefix = (fleet: string): string => `${fleetPrefix(fleet)}mutations/`;
+export const acksPrefix = (fleet: string, id: string): string => `${fleetPrefix(fleet)}acks/${id}/`;
+
+/** One mutation as published: absolute values written at `offset` (so applying it again changes nothing). */
+export const fleetMutationSchema = z
+  .object({
+    tensor: z.string().min(1).max(256),
+    offset: z.number().int().min(0),
+    values: z.array(z.number()).min(1).max(65_536),
+    confidence: z.number().min(0).max(1),
+    published_at: z.number(),
+  })
+  .strict();
+export type FleetMutation = z.infer<typeof fleetMutationSchema>;
+
+export const ackSchema = z.object({ node: z.string(), status: z.string(), accepted: z.boolean(), journal_seq: z.number().nullable(), revision: z.number(), at: z.number() }).strict();
+export type Ack = z.infer<typeof ackSchema>;
+
+export const mutationIdPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;

@@ -6,38 +6,42 @@ import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import { logger } from "../log.ts";
 import { b64, cmpCreate, kvSchema, opPut, prefixEnd, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
 import { watchOnce } from "./etcd-watch.ts";
-import { fleetPrefix } from "./keys.ts";
+import { ackSchema, acksPrefix, fleetMutationSchema, mutationsPrefix, type Ack, type FleetMutation } from "./keys.ts";
+import { readCheckpoint } from "./fleet-checkpoint.ts";
 
 const log = logger("fleet");
 
-export const mutationsPrefix = (fleet: string): string => `${fleetPrefix(fleet)}mutations/`;
-export const acksPrefix = (fleet: string, id: string): string => `${fleetPrefix(fleet)}acks/${id}/`;
-
-/** One mutation as published: absolute values written at `offset` (so applying it again changes nothing). */
-export const fleetMutationSchema = z
-  .object({
-    tensor: z.string().min(1).max(256),
-    offset: z.number().int().min(0),
-    values: z.array(z.number()).min(1).max(65_536),
-    confidence: z.number().min(0).max(1),
-    published_at: z.number(),
-  })
-  .strict();
-export type FleetMutation = z.infer<typeof fleetMutationSchema>;
-
-export const ackSchema = z.object({ node: z.string(), status: z.string(), accepted: z.boolean(), journal_seq: z.number().nullable(), revision: z.number(), at: z.number() }).strict();
-export type Ack = z.infer<typeof ackSchema>;
-
-export const mutationIdPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
-
-/** Publishes once: created only if `id` is new (a retry after an unknown outcome cannot make a second one). Resolves to its revision. */
-export async function publishMutation(c: EtcdClient, fleet: string, id: string, m: Omit<FleetMutation, "published_at">, timeoutMs = 10_000): Promise<{ revision: number; created: boolean }> {
+/**
+ * Publishes once: created only if `id` is new (a retry after an unknown outcome cannot make a second
+ * one). Resolves to its revision; `created` is also true when the key holds exactly this value (an
+ * earlier attempt with the same `publishedAt` landed though its answer was lost).
+ */
+export async function publishMutation(c: EtcdClient, fleet: string, id: string, m: Omit<FleetMutation, "published_at">, timeoutMs = 10_000, publishedAt = Date.now()): Promise<{ revision: number; created: boolean }> {
   const key = `${mutationsPrefix(fleet)}${id}`;
-  const value = JSON.stringify({ ...m, published_at: Date.now() } satisfies FleetMutation);
+  const value = JSON.stringify({ ...m, published_at: publishedAt } satisfies FleetMutation);
   const r = await c.txn([cmpCreate(key, 0)], [opPut(key, value)], [{ request_range: { key: b64(key) } }], timeoutMs);
   if (r.succeeded) return { revision: r.revision, created: true };
   const existing = (await c.get(key)).kvs[0];
-  return { revision: existing?.modRevision ?? r.revision, created: false };
+  return { revision: existing?.modRevision ?? r.revision, created: existing?.value === value };
+}
+
+/**
+ * Publishes, repeating the same create-only write after a failure (no etcd quorum, a leader change,
+ * an unknown outcome) until it lands or `deadline` (Date.now() ms) passes: publication waits for the
+ * cluster and can never make two. Throws the last error at the deadline.
+ */
+export async function publishUntil(c: EtcdClient, fleet: string, id: string, m: Omit<FleetMutation, "published_at">, deadline: number, onRetry?: (error: unknown, attempt: number) => void): Promise<{ revision: number; created: boolean; attempts: number }> {
+  const publishedAt = Date.now();
+  for (let attempt = 1, backoff = 100; ; attempt++, backoff = Math.min(2000, backoff * 2)) {
+    try {
+      const r = await publishMutation(c, fleet, id, m, Math.max(1000, Math.min(10_000, deadline - Date.now())), publishedAt);
+      return { ...r, attempts: attempt };
+    } catch (e) {
+      if (Date.now() + backoff >= deadline) throw e;
+      onRetry?.(e, attempt);
+      await Bun.sleep(backoff);
+    }
+  }
 }
 
 export interface FeedOptions {
@@ -56,9 +60,9 @@ const appliedSchema = z.object({ revision: z.number().int().min(0) }).strict();
 const rangeResponse = z.object({ header: z.object({ revision: z.union([z.string(), z.number()]).transform(Number) }).passthrough(), kvs: z.array(kvSchema).optional(), more: z.boolean().optional() }).passthrough();
 
 /**
- * The node's side. Catch-up: every mutation key with a revision above the last applied one (a range,
- * so compaction of etcd's history cannot hide one: the live keys are the fleet's checkpoint); then a
- * watch from there. Each mutation: local gate + journal, then an ack created once under
+ * The node's side. Catch-up: the fleet checkpoint when it covers revisions above the last applied
+ * one, then every live mutation key above it (a range, so compaction of etcd's history cannot hide
+ * one); then a watch from there. Each mutation: local gate + journal, then an ack created once under
  * acks/<id>/<node>, then the revision saved (fsync). A crash in between re-applies it on return:
  * harmless (absolute values) and never acked twice (create-only).
  */
@@ -83,6 +87,9 @@ export class MutationFeed {
   get revision(): number {
     return this.applied;
   }
+
+  /** Times this feed resynced from the fleet checkpoint. */
+  resynced = 0;
 
   start(): void {
     if (this.ctl.signal.aborted) this.ctl = new AbortController();
@@ -138,16 +145,32 @@ export class MutationFeed {
     }
   }
 
-  /** Everything above `applied` still in etcd, in revision order; returns the revision it read at. */
+  /**
+   * Everything above `applied`, in revision order; returns the revision it read at. The checkpoint
+   * first: when `fleet gc` folded history this node had not applied (it was down), the checkpoint's
+   * mutations are applied in order and `applied` jumps to the revision it was folded through. Then
+   * the live mutation keys above it, read at the checkpoint read's revision (one snapshot: a gc run
+   * in between cannot hide a key; if etcd compacted that snapshot away, the call fails and the
+   * loop starts over).
+   */
   private async catchUp(): Promise<number> {
     const prefix = mutationsPrefix(this.o.fleet);
+    const cp = await readCheckpoint(this.o.client, this.o.fleet, 10_000);
+    const atRevision = cp.revision;
+    if (cp.checkpoint && cp.checkpoint.through_revision > this.applied) {
+      const c = cp.checkpoint;
+      log.warn("fleet mutations: the history this node needs was folded into the fleet checkpoint; resyncing from it", { applied: this.applied, needed_from: this.applied + 1, checkpoint_through: c.through_revision, checkpoint_mutations: c.mutations.length });
+      const results = await Promise.all(c.mutations.map((m) => this.o.apply({ tensor: m.tensor, offset: m.offset, values: m.values, confidence: m.confidence, published_at: 0 })));
+      const refused = results.filter((r) => !r.accepted);
+      if (refused.length > 0) log.warn("fleet mutations: some checkpoint mutations were refused here", { refused: refused.length, first: refused[0]!.status });
+      this.applied = c.through_revision;
+      this.resynced++;
+      await this.save();
+    }
     let from = this.applied + 1;
-    let atRevision = 0;
     for (;;) {
-      const body: Record<string, unknown> = { key: b64(prefix), range_end: prefixEnd(prefix), min_mod_revision: String(from), sort_order: "ASCEND", sort_target: "MOD", limit: "500" };
-      if (atRevision) body.revision = String(atRevision);
+      const body: Record<string, unknown> = { key: b64(prefix), range_end: prefixEnd(prefix), min_mod_revision: String(from), sort_order: "ASCEND", sort_target: "MOD", limit: "500", revision: String(atRevision) };
       const r = await this.o.client.call("/v3/kv/range", body, rangeResponse, { idempotent: true, timeoutMs: 10_000 });
-      atRevision ||= r.header.revision;
       const kvs = (r.kvs ?? []).map(toKv);
       await this.handle(kvs);
       if (!r.more || kvs.length === 0) return atRevision;
@@ -163,7 +186,7 @@ export class MutationFeed {
         await this.save();
         const end = await watchOnce(this.o.client, { prefix: mutationsPrefix(this.o.fleet), fromRevision: Math.max(at, this.applied) + 1, onEvents: (kvs) => this.handle(kvs), signal: this.ctl.signal });
         if (end.kind === "closed") break;
-        if (end.kind === "compacted") log.warn("fleet mutations: the watch's revision was compacted; resyncing from the live mutation keys", { applied: this.applied, compact_revision: end.compactRevision });
+        if (end.kind === "compacted") log.warn("fleet mutations: the watch's revision was compacted; resyncing from the checkpoint and the live mutation keys", { applied: this.applied, compact_revision: end.compactRevision });
         else log.warn("fleet mutations: watch ended; resuming", { applied: this.applied, why: end.error });
         backoff = 250;
       } catch (e) {

@@ -6,6 +6,7 @@ import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { nodeKey } from "../../src/fleet/keys.ts";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { spawnShipped } from "../harness/artifact.ts";
 import { killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
 import { beatLines, bootNode, cluster, fleetStatus, stopCluster, TTL_S, waitForAsync, type Node } from "./fleet-harness.ts";
 
@@ -73,20 +74,29 @@ test("fleet status lists all 5 nodes, each beating; a SIGKILLed node is gone wit
   expect(after.nodes.map((n) => n.node).sort()).toEqual(["n0", "n1", "n2"]);
 }, 150_000);
 
-test("2 of 3 etcd members SIGSTOPped (no quorum): nodes keep beating and stay members; they converge when etcd resumes", async () => {
+test("2 of 3 etcd members SIGSTOPped (no quorum): nodes keep beating and stay members, publication waits; they converge and ack when etcd resumes", async () => {
   const live = nodes.slice(0, 3);
   const stopped = etcd.members.slice(1);
   for (const m of stopped) signalMember(m, "SIGSTOP");
+  let mutate: ReturnType<typeof spawnShipped> | null = null;
   try {
+    // Publication without quorum: `fleet mutate` keeps repeating its create-only write.
+    mutate = spawnShipped(["fleet", "mutate", "pixel.0.weight", "3", "--values", "0.25", "--confidence", "0.95", "--id", "no-quorum-1", "--endpoints", etcd.endpoints.join(","), "--name", FLEET, "--wait", "60000", "--json"]);
     const before = live.map(beatLines);
     // Longer than a keepalive period (TTL/3), so every node has met the stalled cluster.
     await Bun.sleep((TTL_S * 1000) / 2);
     const after = live.map(beatLines);
     // Logged every 10 beats of 100 ms: 5 s is ~5 lines; a node blocked on etcd would log none.
     live.forEach((_, i) => expect(after[i]! - before[i]!).toBeGreaterThanOrEqual(3));
+    expect(mutate.exitCode).toBeNull(); // still waiting, after 5 s
   } finally {
     for (const m of stopped) signalMember(m, "SIGCONT");
   }
+  // Once etcd has a quorum again the mutation lands once and every live node acks it.
+  const [out, code] = await Promise.all([new Response(mutate!.stdout as ReadableStream).text(), mutate!.exited]);
+  const r = JSON.parse(out) as { created: boolean; missing: string[]; acks: { node: string; accepted: boolean }[] };
+  expect({ code, created: r.created, missing: r.missing }).toEqual({ code: 0, created: true, missing: [] });
+  expect(r.acks.map((a) => a.node).sort()).toEqual(["n0", "n1", "n2"]);
   await waitForAsync(async () => {
     const s = await fleetStatus(etcd, FLEET);
     return s.nodes.length === 3 && s.nodes.every((n) => !n.stale);

@@ -4,7 +4,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { leaderMember, type EtcdCluster } from "../../scripts/etcd-cluster.ts";
 import { EtcdClient } from "../../src/fleet/etcd-client.ts";
-import { ackSchema, publishMutation } from "../../src/fleet/mutations.ts";
+import { ackSchema } from "../../src/fleet/keys.ts";
+import { publishUntil } from "../../src/fleet/mutations.ts";
 import { readGguf } from "../../src/gguf/reader.ts";
 import { mulberry32 } from "../../src/util/prng.ts";
 import { killLeftovers, tempDir } from "../pid1/harness.ts";
@@ -35,16 +36,7 @@ afterAll(() => {
 });
 
 /** Publishes until etcd takes it: the same id again after an unknown outcome, so never twice. */
-async function publish(id: string, m: { tensor: string; offset: number; values: number[]; confidence: number }): Promise<void> {
-  for (let backoff = 100; ; backoff = Math.min(2000, backoff * 2)) {
-    try {
-      await publishMutation(client, FLEET, id, m);
-      return;
-    } catch {
-      await Bun.sleep(backoff);
-    }
-  }
-}
+const publish = (id: string, m: { tensor: string; offset: number; values: number[]; confidence: number }) => publishUntil(client, FLEET, id, m, Date.now() + 60_000);
 
 /** The newest checkpoint's tensor (written at shutdown). */
 function checkpointTensor(stateDir: string): Float32Array {
@@ -56,7 +48,7 @@ function checkpointTensor(stateDir: string): Float32Array {
   return new Float32Array(bytes.slice(t.absOffset, t.absOffset + t.nBytes).buffer);
 }
 
-test("1,000 mutations, etcd leader SIGKILLed once and one node restarted: every node acks each exactly once, weights as expected", async () => {
+test("1,000 mutations, etcd leader SIGKILLed once, one node restarted and one re-execed live: every node acks each exactly once, weights as expected", async () => {
   await waitForAsync(async () => (await fleetStatus(etcd, FLEET)).nodes.length === 5, 90_000, "5 members", 500);
   const rand = mulberry32(15);
   const expected = new Map<number, number>();
@@ -66,6 +58,12 @@ test("1,000 mutations, etcd leader SIGKILLed once and one node restarted: every 
       const leader = await leaderMember(etcd);
       expect(leader).not.toBeNull();
       process.kill(leader!.pid, "SIGKILL");
+    }
+    if (i === 450) {
+      // A live re-exec (SIGHUP) mid-stream: the feed saves its revision in the handoff's stop and the
+      // next image resumes from it; acks are create-only, so none is written twice.
+      const n = nodes.get("m3")!;
+      process.kill(await n.run.initPid(), "SIGHUP");
     }
     if (i === 600) {
       const n = nodes.get("m2")!;
@@ -92,6 +90,7 @@ test("1,000 mutations, etcd leader SIGKILLed once and one node restarted: every 
     perNode.set(ack.node, (perNode.get(ack.node) ?? new Set()).add(id));
   }
   expect([...perNode.keys()].sort()).toEqual(["m0", "m1", "m2", "m3", "m4"]);
+  expect(nodes.get("m3")!.run.log()).toContain("resuming after re-exec generation=1 ");
   for (const s of perNode.values()) expect(s.size).toBe(N);
 
   // Orderly shutdown writes a final checkpoint: each node's weights equal the expected ones.

@@ -79,7 +79,7 @@ beforeAll(async () => {
   const cfg = writeJson(dir, "config.json", {
     services: [{ name: "solo", argv: [python, script, shared, join(dir, "fenced.log")], fleet: "singleton", grace_ms: 1000, restart: "on-failure" }],
   });
-  nodes = ["s0", "s1", "s2"].map((id) => bootNode(etcd, FLEET, id, ["--config", cfg]));
+  nodes = ["s0", "s1", "s2", "s3", "s4"].map((id) => bootNode(etcd, FLEET, id, ["--config", cfg]));
 }, 60_000);
 
 afterAll(() => {

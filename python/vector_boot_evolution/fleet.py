@@ -1,0 +1,169 @@
+"""Publishes fleet-wide mutations to etcd (see docs/fleet.md) through etcd's v3 HTTP/JSON gateway. Standard library only.
+
+A mutation is written once under /vector-boot/FLEET/mutations/ID by a create-only transaction: repeating
+the write after a failure (no quorum, a leader change, a timeout whose outcome is unknown) can never
+make a second one, so publish() retries the same ID until the deadline. Every node then runs it
+through its own CTRM gate and journal and acks it under /vector-boot/FLEET/acks/ID/NODE.
+"""
+import base64
+import json
+import os
+import re
+import ssl
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
+
+
+class FleetError(Exception):
+    """etcd refused or did not answer in time; the message says which."""
+
+
+def _b64(s):
+    return base64.b64encode(s.encode("utf-8")).decode("ascii")
+
+
+def _unb64(s):
+    return base64.b64decode(s).decode("utf-8") if s else ""
+
+
+def _prefix_end(prefix):
+    b = bytearray(prefix.encode("utf-8"))
+    for i in range(len(b) - 1, -1, -1):
+        if b[i] < 0xFF:
+            b[i] += 1
+            return base64.b64encode(bytes(b[: i + 1])).decode("ascii")
+    return base64.b64encode(b"\0").decode("ascii")
+
+
+class FleetClient:
+    """A small etcd gateway client: a deadline on every call, failover between endpoints.
+
+    endpoints: list of client URLs. tls: dict with optional "ca", "cert", "key" file paths.
+    user/password_file: etcd authentication (the password is read from the file, never an argument).
+    """
+
+    def __init__(self, endpoints, fleet="default", tls=None, user=None, password_file=None, call_timeout=3.0):
+        if not endpoints:
+            raise FleetError("no etcd endpoints given")
+        self.endpoints = [e.rstrip("/") for e in endpoints]
+        self.fleet = fleet
+        self.call_timeout = call_timeout
+        self._current = 0
+        self._token = None
+        self._user, self._password_file = user, password_file
+        self._ctx = None
+        if tls:
+            self._ctx = ssl.create_default_context(cafile=tls.get("ca"))
+            if tls.get("cert"):
+                self._ctx.load_cert_chain(tls["cert"], tls.get("key"))
+
+    def _post(self, endpoint, path, body, timeout):
+        headers = {"content-type": "application/json"}
+        if self._token:
+            headers["authorization"] = self._token
+        req = urllib.request.Request(endpoint + path, data=json.dumps(body).encode(), headers=headers, method="POST")
+        with urllib.request.urlopen(req, timeout=timeout, context=self._ctx) as r:
+            return json.loads(r.read() or b"{}")
+
+    def _authenticate(self, endpoint, timeout):
+        with open(self._password_file, "r", encoding="utf-8") as f:
+            password = f.read().rstrip("\r\n")
+        self._token = None
+        self._token = self._post(endpoint, "/v3/auth/authenticate", {"name": self._user, "password": password}, timeout)["token"]
+
+    def call(self, path, body, timeout=None):
+        """One call on the current endpoint; on a connection failure the next call goes to the next one."""
+        endpoint = self.endpoints[self._current % len(self.endpoints)]
+        timeout = timeout or self.call_timeout
+        try:
+            if self._user and self._token is None:
+                self._authenticate(endpoint, timeout)
+            return self._post(endpoint, path, body, timeout)
+        except urllib.error.HTTPError as e:
+            text = e.read().decode("utf-8", "replace")[:300]
+            if e.code == 401:
+                self._token = None
+            if e.code >= 500:
+                self._current += 1
+            raise FleetError("etcd %s at %s: HTTP %d: %s" % (path, endpoint, e.code, text)) from e
+        except (OSError, ValueError) as e:
+            self._current += 1
+            raise FleetError("etcd %s at %s: %s" % (path, endpoint, e)) from e
+
+    def _key(self, *parts):
+        return "/vector-boot/%s/%s" % (self.fleet, "/".join(parts))
+
+    def publish(self, tensor, offset, values, confidence, mutation_id=None, wait=120.0):
+        """Publishes one mutation once; retries the same create-only write until `wait` seconds pass.
+
+        Returns {"id", "revision", "created"}: created is True when this call's mutation is the one
+        stored (also when an earlier attempt of this call landed and its answer was lost), False when
+        that ID already held another publication.
+        """
+        mid = mutation_id or "%015d-%s" % (int(time.time() * 1000), uuid.uuid4().hex[:8])
+        if not ID_PATTERN.match(mid):
+            raise FleetError("mutation id must be 1-128 letters, digits, '_', '.', '-'")
+        vals = [float(v) for v in values]
+        if not vals or any(v != v or v in (float("inf"), float("-inf")) for v in vals):
+            raise FleetError("values must be finite numbers, at least one")
+        if not (0.0 <= float(confidence) <= 1.0):
+            raise FleetError("confidence must be from 0 to 1")
+        key = self._key("mutations", mid)
+        value = json.dumps({"tensor": tensor, "offset": int(offset), "values": vals, "confidence": float(confidence), "published_at": int(time.time() * 1000)})
+        txn = {
+            "compare": [{"key": _b64(key), "target": "CREATE", "result": "EQUAL", "create_revision": "0"}],
+            "success": [{"request_put": {"key": _b64(key), "value": _b64(value)}}],
+            "failure": [{"request_range": {"key": _b64(key)}}],
+        }
+        deadline = time.monotonic() + wait
+        backoff = 0.1
+        while True:
+            try:
+                r = self.call("/v3/kv/txn", txn, timeout=max(1.0, min(10.0, deadline - time.monotonic())))
+                rev = int(r.get("header", {}).get("revision", 0))
+                if r.get("succeeded"):
+                    return {"id": mid, "revision": rev, "created": True}
+                kvs = r.get("responses", [{}])[0].get("response_range", {}).get("kvs", [])
+                # Ours when it holds exactly this value: an earlier attempt landed though its answer was lost.
+                mine = bool(kvs) and _unb64(kvs[0].get("value")) == value
+                return {"id": mid, "revision": int(kvs[0].get("mod_revision", rev)) if kvs else rev, "created": mine}
+            except FleetError:
+                if time.monotonic() + backoff >= deadline:
+                    raise
+                time.sleep(backoff)
+                backoff = min(2.0, backoff * 2)
+
+    def acks(self, mutation_id):
+        """The acks written so far for one mutation: {node: {status, accepted, journal_seq, revision, at}}."""
+        prefix = self._key("acks", mutation_id) + "/"
+        r = self.call("/v3/kv/range", {"key": _b64(prefix), "range_end": _prefix_end(prefix)})
+        out = {}
+        for kv in r.get("kvs", []) or []:
+            ack = json.loads(_unb64(kv.get("value")))
+            out[ack["node"]] = ack
+        return out
+
+    def wait_acked(self, mutation_id, nodes, timeout=60.0):
+        """Waits until every node in `nodes` acked; returns the acks, or raises FleetError naming the missing ones."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                got = self.acks(mutation_id)
+                missing = [n for n in nodes if n not in got]
+                if not missing:
+                    return got
+            except FleetError as e:
+                missing = ["(etcd: %s)" % e]
+            if time.monotonic() >= deadline:
+                raise FleetError("mutation %s: no ack from %s within %.0f s" % (mutation_id, ", ".join(missing), timeout))
+            time.sleep(0.1)
+
+
+def from_env():
+    """A FleetClient from VB_ETCD_ENDPOINTS (comma-separated) and VB_FLEET (default "default")."""
+    eps = [e for e in os.environ.get("VB_ETCD_ENDPOINTS", "").split(",") if e]
+    return FleetClient(eps, os.environ.get("VB_FLEET", "default"))

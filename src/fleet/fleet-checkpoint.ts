@@ -1,0 +1,122 @@
+// The fleet checkpoint: mutations every member acked, folded into one key, then deleted with their acks (fleet gc).
+import { z } from "zod";
+import { FleetError } from "../errors.ts";
+import { b64, opDelete, opPut, prefixEnd, type Compare, type EtcdClient, type Kv } from "./etcd-client.ts";
+import { acksPrefix, fleetMutationSchema, fleetPrefix, mutationsPrefix, nodesPrefix } from "./keys.ts";
+
+export const checkpointKey = (fleet: string): string => `${fleetPrefix(fleet)}checkpoint`;
+
+/** One folded mutation (absolute values: applying the list in order gives the state at `through_revision`). */
+const foldedSchema = z.object({ id: z.string(), tensor: z.string(), offset: z.number().int().min(0), values: z.array(z.number()).min(1), confidence: z.number() }).strict();
+export type FoldedMutation = z.infer<typeof foldedSchema>;
+
+export const checkpointSchema = z
+  .object({
+    /** Every mutation with a revision up to this one is in `mutations` (or superseded by a later one there). */
+    through_revision: z.number().int().min(0),
+    folded: z.number().int().min(0),
+    mutations: z.array(foldedSchema),
+    updated_at: z.number(),
+  })
+  .strict();
+export type FleetCheckpoint = z.infer<typeof checkpointSchema>;
+
+/** etcd's default --max-txn-ops is 128: a checkpoint put, then a mutation key and its acks' range each. */
+const PER_TXN = 60;
+/** etcd's default request limit is 1.5 MiB; the checkpoint stays well under it. */
+export const MAX_CHECKPOINT_BYTES = 1024 * 1024;
+
+/** The checkpoint and its mod revision (0: none yet), read at `revision` (0: now). */
+export async function readCheckpoint(c: EtcdClient, fleet: string, timeoutMs?: number): Promise<{ checkpoint: FleetCheckpoint | null; modRevision: number; revision: number }> {
+  const r = await c.get(checkpointKey(fleet), { timeoutMs });
+  const kv = r.kvs[0];
+  if (!kv) return { checkpoint: null, modRevision: 0, revision: r.revision };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(kv.value);
+  } catch {
+    parsed = null;
+  }
+  const cp = checkpointSchema.safeParse(parsed);
+  if (!cp.success) throw new FleetError(`the fleet checkpoint ${checkpointKey(fleet)} is unreadable (${cp.success ? "" : cp.error.issues[0]?.message}): fix or delete it`);
+  return { checkpoint: cp.data, modRevision: kv.modRevision, revision: r.revision };
+}
+
+/** Adds `more` after `list`, dropping an earlier write of exactly the same tensor range (the later one wins). */
+export function fold(list: FoldedMutation[], more: FoldedMutation[]): FoldedMutation[] {
+  const key = (m: FoldedMutation) => `${m.tensor}\u0000${m.offset}\u0000${m.values.length}`;
+  const last = new Map<string, number>();
+  const all = [...list, ...more];
+  all.forEach((m, i) => last.set(key(m), i));
+  return all.filter((m, i) => last.get(key(m)) === i);
+}
+
+export interface GcResult {
+  folded: number;
+  throughRevision: number;
+  /** The oldest mutation some current member has not acked yet (it and every later one stay). */
+  blockedBy: { id: string; missing: string[] } | null;
+  compactedAt: number | null;
+}
+
+/**
+ * Folds the oldest mutations that every current member has acked into the checkpoint, and deletes
+ * them and their acks, in transactions guarded by the checkpoint's mod revision (two gc runs cannot
+ * both fold). A node that was not a member (down) when they were folded catches up from the
+ * checkpoint when it returns. `compact`: then compacts etcd's history up to the last transaction.
+ */
+export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?: boolean; timeoutMs?: number } = {}): Promise<GcResult> {
+  const t = opts.timeoutMs;
+  const members = (await c.get(nodesPrefix(fleet), { prefix: true, timeoutMs: t })).kvs.map((kv) => kv.key.slice(nodesPrefix(fleet).length));
+  const muts = (await c.get(mutationsPrefix(fleet), { prefix: true, timeoutMs: t })).kvs.sort((a, b) => a.modRevision - b.modRevision);
+  const acks = new Set((await c.get(`${fleetPrefix(fleet)}acks/`, { prefix: true, timeoutMs: t })).kvs.map((kv) => kv.key.slice(`${fleetPrefix(fleet)}acks/`.length)));
+  const ready: Kv[] = [];
+  let blockedBy: GcResult["blockedBy"] = null;
+  for (const kv of muts) {
+    const id = kv.key.slice(mutationsPrefix(fleet).length);
+    const missing = members.filter((m) => !acks.has(`${id}/${m}`));
+    if (missing.length > 0) {
+      blockedBy = { id, missing };
+      break;
+    }
+    ready.push(kv);
+  }
+  let folded = 0;
+  let through = 0;
+  let lastTxn = 0;
+  for (let i = 0; i < ready.length; i += PER_TXN) {
+    const batch = ready.slice(i, i + PER_TXN);
+    const cur = await readCheckpoint(c, fleet, t);
+    const more = batch.map((kv) => {
+      const id = kv.key.slice(mutationsPrefix(fleet).length);
+      const m = fleetMutationSchema.safeParse(JSON.parse(kv.value));
+      // A malformed mutation was rejected by every node (MALFORMED): folding it away changes nothing.
+      return m.success ? [{ id, tensor: m.data.tensor, offset: m.data.offset, values: m.data.values, confidence: m.data.confidence }] : [];
+    });
+    const next: FleetCheckpoint = {
+      through_revision: batch[batch.length - 1]!.modRevision,
+      folded: (cur.checkpoint?.folded ?? 0) + batch.length,
+      mutations: fold(cur.checkpoint?.mutations ?? [], more.flat()),
+      updated_at: Date.now(),
+    };
+    const value = JSON.stringify(next);
+    if (value.length > MAX_CHECKPOINT_BYTES) throw new FleetError(`fleet gc: the checkpoint would be ${value.length} bytes (limit ${MAX_CHECKPOINT_BYTES}); ${folded} mutation(s) folded so far`);
+    const guard: Compare = cur.modRevision === 0 ? { key: b64(checkpointKey(fleet)), target: "CREATE", result: "EQUAL", create_revision: "0" } : { key: b64(checkpointKey(fleet)), target: "MOD", result: "EQUAL", mod_revision: String(cur.modRevision) };
+    const ops = [opPut(checkpointKey(fleet), value)];
+    for (const kv of batch) {
+      const id = kv.key.slice(mutationsPrefix(fleet).length);
+      ops.push(opDelete(kv.key), { request_delete_range: { key: b64(acksPrefix(fleet, id)), range_end: prefixEnd(acksPrefix(fleet, id)) } });
+    }
+    const r = await c.txn([guard], ops, [], t);
+    if (!r.succeeded) throw new FleetError("fleet gc: the checkpoint changed under this run (another gc?); run it again");
+    folded += batch.length;
+    through = next.through_revision;
+    lastTxn = r.revision;
+  }
+  let compactedAt: number | null = null;
+  if (opts.compact && lastTxn > 0) {
+    await c.call("/v3/kv/compaction", { revision: String(lastTxn), physical: true }, z.unknown(), { idempotent: true, timeoutMs: t });
+    compactedAt = lastTxn;
+  }
+  return { folded, throughRevision: through, blockedBy, compactedAt };
+}
