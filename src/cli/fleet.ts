@@ -8,7 +8,7 @@ import { isStale, nodeSummarySchema, nodesPrefix, type NodeSummary } from "../fl
 import { ackSchema, acksPrefix, mutationIdPattern, type Ack } from "../fleet/keys.ts";
 import { publishUntil } from "../fleet/mutations.ts";
 import { gcMutations } from "../fleet/fleet-checkpoint.ts";
-import { doneKey, readSem, rolloutActions, rolloutKey, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
+import { doneKey, gcRollouts, readSem, rolloutActions, rolloutKey, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
 import { cmpCreate, opPut } from "../fleet/etcd-client.ts";
 import { duration, out } from "../control/cli-support.ts";
 import { wantsHelp, type Command } from "./command.ts";
@@ -28,7 +28,8 @@ rejected, 75 when some did not answer in time.
 gc folds the oldest mutations every current member has acked into the fleet checkpoint
 (/vector-boot/FLEET/checkpoint) and deletes them and their acks; --compact then compacts etcd's
 history up to there. A node that was down catches up from the checkpoint when it returns. Prints
-what was folded and which mutation (and members) holds the rest back.
+what was folded and which mutation (and members) holds the rest back. It also deletes finished
+rollouts (every listed node done or gone, no live slot holder) with their semaphore and marks.
 
 rollout asks every current member to re-exec (or reboot, power off), at most K at a time: a node
 takes a slot of an etcd semaphore, acts, and gives the slot back after its first heartbeat back; a
@@ -210,11 +211,14 @@ async function gc(args: string[]): Promise<number> {
   }
   const f = fleetSettings(v);
   const timeoutMs = v.timeout ? Number(v.timeout) : 10_000;
-  const r = await gcMutations(clientFor(f, timeoutMs), f.name, { compact: v.compact === true, timeoutMs });
-  if (v.json) out(JSON.stringify({ fleet: f.name, folded: r.folded, through_revision: r.throughRevision, blocked_by: r.blockedBy, compacted_at: r.compactedAt }));
+  const c = clientFor(f, timeoutMs);
+  const rollouts = await gcRollouts(c, f.name);
+  const r = await gcMutations(c, f.name, { compact: v.compact === true, timeoutMs });
+  if (v.json) out(JSON.stringify({ fleet: f.name, folded: r.folded, through_revision: r.throughRevision, blocked_by: r.blockedBy, compacted_at: r.compactedAt, rollouts_removed: rollouts }));
   else {
     out(`fleet ${f.name}: folded ${r.folded} mutation(s) into the checkpoint${r.folded ? ` (through revision ${r.throughRevision})` : ""}${r.compactedAt ? `; etcd compacted at revision ${r.compactedAt}` : ""}`);
     if (r.blockedBy) out(`  held back from ${r.blockedBy.id}: not acked yet by ${r.blockedBy.missing.join(", ")}`);
+    if (rollouts.length) out(`  removed ${rollouts.length} finished rollout(s): ${rollouts.join(", ")}`);
   }
   return 0;
 }

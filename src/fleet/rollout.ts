@@ -1,6 +1,6 @@
 // Rolling operations: a FleetLock-style semaphore in one etcd key (compare-and-swap), holders tied to their node's lease.
 import { z } from "zod";
-import { b64, type EtcdClient } from "./etcd-client.ts";
+import { b64, prefixEnd, type EtcdClient } from "./etcd-client.ts";
 import { fleetPrefix, nodesPrefix } from "./keys.ts";
 
 export const rolloutActions = ["reexec", "reboot", "poweroff"] as const;
@@ -61,4 +61,27 @@ export async function finish(c: EtcdClient, fleet: string, id: string, node: str
     if (!s.holders.some((h) => h.node === node)) return;
     if (await cas(c, fleet, id, s.modRevision, s.holders.filter((h) => h.node !== node))) return;
   }
+}
+
+/**
+ * Deletes finished rollouts (every listed node done or no longer a member, no live holder): the
+ * rollout, its semaphore and its done marks, in one transaction guarded by the semaphore's
+ * revision (a slot taken meanwhile keeps it). Resolves to the ids removed.
+ */
+export async function gcRollouts(c: EtcdClient, fleet: string): Promise<string[]> {
+  const members = new Map((await c.get(nodesPrefix(fleet), { prefix: true })).kvs.map((kv) => [kv.key.slice(nodesPrefix(fleet).length), kv.lease]));
+  const removed: string[] = [];
+  for (const kv of (await c.get(rolloutsPrefix(fleet), { prefix: true })).kvs) {
+    const id = kv.key.slice(rolloutsPrefix(fleet).length);
+    const r = rolloutSchema.safeParse(JSON.parse(kv.value));
+    const donePrefix = `${fleetPrefix(fleet)}rollout-done/${id}/`;
+    const done = new Set((await c.get(donePrefix, { prefix: true })).kvs.map((d) => d.key.slice(donePrefix.length)));
+    const sem = await readSem(c, fleet, id);
+    const live = sem.holders.filter((h) => members.get(h.node) === h.lease);
+    if (r.success && (live.length > 0 || r.data.nodes.some((n) => members.has(n) && !done.has(n)))) continue;
+    const guard = sem.modRevision === 0 ? { key: b64(semKey(fleet, id)), target: "CREATE", result: "EQUAL", create_revision: "0" } : { key: b64(semKey(fleet, id)), target: "MOD", result: "EQUAL", mod_revision: String(sem.modRevision) };
+    const t = await c.txn([guard], [{ request_delete_range: { key: b64(kv.key) } }, { request_delete_range: { key: b64(semKey(fleet, id)) } }, { request_delete_range: { key: b64(donePrefix), range_end: prefixEnd(donePrefix) } }]);
+    if (t.succeeded) removed.push(id);
+  }
+  return removed;
 }

@@ -1,7 +1,8 @@
 // Rolling re-exec of 5 PID-1 nodes through an etcd semaphore: never two out at once; a dead holder frees its slot by lease expiry.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
-import { spawnShipped } from "../harness/artifact.ts";
+import { runShippedAsync, spawnShipped } from "../harness/artifact.ts";
+import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { killLeftovers } from "../pid1/harness.ts";
 import { bootNode, cluster, fleetStatus, stopCluster, TTL_S, waitForAsync, type Node } from "./fleet-harness.ts";
 
@@ -90,3 +91,13 @@ test("a node SIGKILLed while holding the slot does not block the rollout beyond 
   expect(freed).toBeDefined();
   expect(freed!.t_ms! - taken.t_ms!).toBeLessThanOrEqual((TTL_S + 3) * 1000);
 }, 200_000);
+
+test("finished rollouts do not pile up in etcd: fleet gc removes each one with its semaphore and done marks", async () => {
+  const c = new EtcdClient({ endpoints: etcd.endpoints, callTimeoutMs: 10_000 });
+  const keys = async () => (await c.get(`/vector-boot/${FLEET}/rollout`, { prefix: true })).kvs.map((kv) => kv.key);
+  expect((await keys()).length).toBeGreaterThan(0);
+  const r = await runShippedAsync(["fleet", "gc", "--endpoints", etcd.endpoints.join(","), "--name", FLEET, "--json"], 30_000);
+  expect(r.code).toBe(0);
+  expect((JSON.parse(r.out) as { rollouts_removed: string[] }).rollouts_removed.length).toBe(2);
+  expect(await keys()).toEqual([]);
+}, 60_000);
