@@ -39,6 +39,7 @@ export function sparkline(values: readonly number[], width: number, unicode: boo
 
 /** Milliseconds with the precision they deserve: 0.14, 2.6, 31, 250. */
 export function ms(x: number): string {
+  if (Number.isInteger(x)) return String(x);
   return x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0);
 }
 

@@ -2,6 +2,7 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { controlRequest } from "../../src/control/client.ts";
 import { runShippedAsync, shipped } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
 import { childrenOf, killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
@@ -52,6 +53,8 @@ describe("top in a terminal", () => {
     try {
       await waitFor(() => run.log().includes("control socket listening") && (run.log().match(/service started/g) ?? []).length >= 2, 30_000, "control socket and both services");
 
+      // A checkpoint written now: its age is on the frame.
+      expect(await controlRequest({ op: "checkpoint" }, { path: sock })).toMatchObject({ coveredSeq: 0 });
       // One frame for scripts: ASCII, 80x24 without a terminal.
       const once = await runShippedAsync(["top", "--once", "--ascii", "--interval", "200", "--socket", sock]);
       expect(once.err).toBe("");
@@ -61,6 +64,7 @@ describe("top in a terminal", () => {
       for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
       expect(once.out).toMatch(/^[\x20-\x7e\n]*$/);
       expect(rowNames(once.out)).toEqual(["zeta", "alpha"]);
+      expect(once.out).toMatch(/^journal seq \d+ \(durable \d+\)  checkpoint \d+s ago \(seq 0\)$/m);
 
       startTop("q", dir, sock);
       const show = (cond: (f: string) => boolean) => () => cond((frame = pane("q")));
