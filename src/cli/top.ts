@@ -29,7 +29,7 @@ LANG) is UTF-8 and TERM is not dumb, else ASCII (.:-=+*#@); --ascii forces ASCII
 row is marked with > and, unless NO_COLOR is set or TERM=dumb, shown in inverse video.
 
 Options:
-  --interval MS   refresh period (default 1000, at least 100)
+  --interval MS   refresh period (default 1000; 100 to 60000)
   --once          print one frame (taken after one interval: CPU% needs two samples) without
                   terminal control, and exit; for scripts (80x24 unless stdout is a terminal)
   --ascii         ASCII only
@@ -45,7 +45,8 @@ const optionsSchema = z.object({
     .string()
     .regex(/^[1-9][0-9]{0,7}$/, "must be a whole number of milliseconds")
     .transform(Number)
-    .refine((n) => n >= 100, "must be at least 100")
+    // At most 60 s: the server closes a connection idle for 60 s (docs/control-protocol.md).
+    .refine((n) => n >= 100 && n <= 60_000, "must be 100 to 60000")
     .default(1000),
   timeout: z
     .string()
