@@ -137,10 +137,13 @@ export function renderFrame(snap: Snapshot | null, state: TopState, o: RenderOpt
   const rows = ordered(snap.services, state.sort);
   const sel = selectedIndex(state, rows);
   const records = hb?.recentRecords ?? [];
-  const shown = Math.min(3, records.length);
-  const actionLines = 1 + shown;
-  // Rows for services: what is left after the top, the summary and header lines, the actions and the footer.
-  const room = Math.max(1, height - top.length - 2 - actionLines - 1);
+  // Below the top: the summary and header lines, the service rows, the actions section, the footer.
+  // Up to 3 service rows come before the actions; the actions get up to 3 lines, the rest is for services.
+  const avail = height - top.length - 2 - 1;
+  const spare = avail - Math.min(Math.max(1, rows.length), 3);
+  const shown = Math.max(0, Math.min(3, records.length, spare - 1));
+  const actionLines = spare >= 1 ? 1 + shown : 0;
+  const room = Math.max(1, avail - actionLines);
   const first = sel < room ? 0 : sel - room + 1;
   const visible = rows.slice(first, first + room);
   const counts = new Map<string, number>();
@@ -161,7 +164,7 @@ export function renderFrame(snap: Snapshot | null, state: TopState, o: RenderOpt
     actions.push(`  ${age(r.agoMs + Math.max(0, (o.now ?? snap.at) - snap.at)).padStart(6)} ago  ${what}`);
   }
 
-  let lines = [...top, ...body, ...actions];
+  let lines = [...top, ...body, ...actions.slice(0, actionLines)];
   if (lines.length > height - 1) lines = lines.slice(0, height - 1);
   lines.push(footer);
   const out = lines.map((l) => fit(l, width, o.unicode));

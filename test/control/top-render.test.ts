@@ -87,6 +87,18 @@ describe("top frame", () => {
     }
   });
 
+  test("a short terminal shows three service rows before any interrupt record", () => {
+    const services = ["a", "b", "c", "d", "e"].map((n) => svc(n));
+    const rowsOf = (lines: string[]) => lines.filter((l) => /^[> ] [a-e] /.test(l)).length;
+    const short = renderFrame(snapshot(services), initialState, { ...opts, height: 12 });
+    expect(rowsOf(short)).toBe(3);
+    expect(short.join("\n")).not.toContain("recent interrupts");
+    const taller = renderFrame(snapshot(services), initialState, { ...opts, height: 14 });
+    expect(rowsOf(taller)).toBe(3);
+    expect(taller.filter((l) => l.includes(" ago  ")).length).toBe(1);
+    expect(rowsOf(renderFrame(snapshot(services), initialState, opts))).toBe(5);
+  });
+
   test("control characters from the instance never reach the terminal (no escape injection)", () => {
     const text = renderFrame(snapshot([svc("db")], { version: "1\x1b]0;owned\x07" }), initialState, opts).join("\n");
     expect(text).not.toContain("\x1b");
