@@ -25,7 +25,8 @@ export function startControl(b: Boot): (() => void) | null {
           boot: b.heartbeat?.timings() ?? null,
           heartbeat: b.heartbeat?.stats() ?? null,
           model: { name: model.info.name, origin: model.source.origin, path: model.source.path, tensors: model.info.tensors, parameters: model.info.parameters, bytesMapped: model.source.size, matvecWorkers: runtime.getStats().workers },
-          journal: e ? { nextSeq: e.journalNextSeq, durableSeq: e.journalDurableSeq, failed: e.journalFailed } : null,
+          journal: e ? { nextSeq: e.journalNextSeq, durableSeq: e.journalDurableSeq, failed: e.journalFailed, checkpoint: e.lastCheckpoint } : null,
+          fleet: b.fleetRole?.() ?? null,
         };
       },
       stats: () => ({ runtime: runtime.getStats(), heartbeat: b.heartbeat?.stats() ?? null, evolution: evolution?.evo.stats() ?? null }),

@@ -87,6 +87,11 @@ export function startFleet(b: Boot): PhaseRun | void {
         })
     : [];
   for (const s of singletons) s.start();
+  const singletonNames = services.filter((s) => s.fleet === "singleton").map((s) => s.name);
+  b.fleetRole = () => {
+    const roles = sup ? singletons.map((s, i) => ({ service: singletonNames[i]!, role: s.role })) : [];
+    return { fleet: f.name, node, role: roles.some((r) => r.role === "leader") ? "leader" : m.leaseAlive() ? "member" : "detached", singletons: roles };
+  };
   const evo = b.evolution?.evo ?? null;
   const feed = new MutationFeed({
     client,

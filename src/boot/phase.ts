@@ -37,8 +37,18 @@ export interface Boot {
   /** The hardware watchdog, armed until reboot(2) and across re-execs (null: none configured or present). */
   watchdog: Watchdog | null; // watchdog
   heartbeat: HeartbeatHandle | null; // heartbeat
+  /** The fleet role for `status` (set by the fleet phase; absent without a fleet). */
+  fleetRole?: () => FleetRole;
   /** Live re-exec (the reexec phase arms it); only returns by throwing: the running image carries on. */
   reexec: ((path?: string) => Promise<never>) | null;
+}
+
+/** This node in its fleet: member while its lease is surely alive; leader while it leads a singleton service. */
+export interface FleetRole {
+  fleet: string;
+  node: string;
+  role: "leader" | "member" | "detached";
+  singletons: Array<{ service: string; role: "leader" | "follower" | "stopping" }>;
 }
 
 /** What a started phase owns. Every member is optional. */

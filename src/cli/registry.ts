@@ -20,6 +20,7 @@ export const registry: Record<string, Entry> = {
   mutate: { summary: "Submit a weight mutation to a running instance (control socket)", load: () => import("./mutate.ts") },
   status: { summary: "Status of a running instance", load: () => import("./status.ts") },
   services: { summary: "List the services of a running instance", load: () => import("./services.ts") },
+  top: { summary: "Live view of a running instance: services, heartbeat, interrupts, journal (keys: q s r arrows)", load: () => import("./top.ts") },
   logs: { summary: "Show (and follow) a service's output from a running instance", load: () => import("./logs.ts") },
   restart: { summary: "Restart a service of a running instance", load: () => import("./service-ctl.ts") },
   stop: { summary: "Stop a service of a running instance", load: () => import("./service-ctl.ts").then((m) => ({ command: m.stopCommand })) },

@@ -1,4 +1,5 @@
 // The evolution interface as the init uses it: boot-time recovery + replay, the channel, drain per beat, checkpoints.
+import { statSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError, JournalError } from "../errors.ts";
 import type { CheckpointRecord } from "../journal/checkpoint-record.ts";
@@ -59,6 +60,8 @@ export interface EvolutionStats extends ChannelStats {
   journalFailed: string | null;
   sessions: number;
   bootCheckpoint: string | null;
+  /** The checkpoint the weights were last saved to (booted from or written since): wall-clock time it was written (epoch ms; the file's mtime for one found at boot) and its age. */
+  lastCheckpoint: { file: string; coveredSeq: number; writtenAt: number; ageMs: number } | null;
   replayed: number;
   /** SHA-256 of the base model this state dir's history belongs to (null: not kept). */
   lineage: string | null;
@@ -157,6 +160,7 @@ async function openWith<W extends CheckpointableWeights>(cfg: z.output<typeof Ev
   log.info("weights ready", { checkpoint: bootCheckpoint ?? "base", replayed: replay.applied, skipped: replay.skipped, nextSeq: journal.nextSeq });
   logSafetyCases(weights);
   let lastCheckpoint: CheckpointRecord | null = checkpointRecords(records).find((c) => c.file === bootCheckpoint?.split("/").at(-1)) ?? null;
+  let lastCheckpointAt = lastCheckpoint && bootCheckpoint ? mtimeMs(bootCheckpoint) : null;
 
   let server: SessionServer | null = null;
   let checkpointChain: Promise<unknown> = Promise.resolve();
@@ -230,6 +234,7 @@ async function openWith<W extends CheckpointableWeights>(cfg: z.output<typeof Ev
         // Nothing applied since the last checkpoint: it still describes the weights.
         if (lastCheckpoint && Math.max(channel.stats.appliedSeq, replay.lastSeq) <= lastCheckpoint.coveredSeq) return lastCheckpoint;
         lastCheckpoint = await writeCheckpoint(cfg.stateDir, weights!, journal, lastCheckpoint, cfg.compact);
+        lastCheckpointAt = Date.now();
         return lastCheckpoint;
       };
       const p: Promise<CheckpointRecord> = checkpointChain.catch(() => undefined).then(run);
@@ -246,6 +251,7 @@ async function openWith<W extends CheckpointableWeights>(cfg: z.output<typeof Ev
       journalFailed: journal.stats.failed,
       sessions: srv.sessions,
       bootCheckpoint,
+      lastCheckpoint: lastCheckpoint && lastCheckpointAt !== null ? { file: lastCheckpoint.file, coveredSeq: lastCheckpoint.coveredSeq, writtenAt: lastCheckpointAt, ageMs: Math.max(0, Date.now() - lastCheckpointAt) } : null,
       replayed: replay.applied,
       lineage: opts.baseSha256 ?? null,
     }),
@@ -279,6 +285,15 @@ async function openWith<W extends CheckpointableWeights>(cfg: z.output<typeof Ev
       lock.release();
     },
   };
+}
+
+/** A file's mtime (epoch ms), null when it cannot be read. */
+function mtimeMs(path: string): number | null {
+  try {
+    return Math.round(statSync(path).mtimeMs);
+  } catch {
+    return null;
+  }
 }
 
 /** Once at boot: whether cortex mutations are evaluated on safety cases, and whether the weights pass them now. */

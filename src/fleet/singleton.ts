@@ -48,6 +48,11 @@ export class Singleton {
     this.key = `${singletonPrefix(o.fleet, o.service)}${o.node}`;
   }
 
+  /** This node's part in the election now: `leader` runs the service, `stopping` is stopping it. */
+  get role(): State {
+    return this.state;
+  }
+
   start(): void {
     this.stopped = false;
     this.poll = setInterval(() => void this.round(), 1000);

@@ -37,6 +37,14 @@ export class Ring {
     return { p50: at(0.5), p99: at(0.99), max: s[this.n - 1]! };
   }
 
+  /** The newest `k` samples (at most count), oldest first. */
+  recent(k: number): number[] {
+    const m = Math.min(k, this.n);
+    const out: number[] = new Array(m);
+    for (let j = 0; j < m; j++) out[j] = this.buf[(this.i - m + j + this.buf.length) % this.buf.length]!;
+    return out;
+  }
+
   mean(): number {
     let t = 0;
     for (let k = 0; k < this.n; k++) t += this.buf[k]!;

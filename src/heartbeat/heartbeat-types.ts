@@ -57,6 +57,8 @@ export interface HeartbeatStats {
   /** firstBeat + lastSlot: the number of the last beat. */
   lastBeat: number;
   jitterMs: Percentiles;
+  /** Lateness of the newest beats (at most 64, oldest first, ms): the series behind `jitterMs`, for a sparkline. */
+  latenessRecentMs: number[];
   tickMs: Percentiles;
   /** Mean cost of each part of a tick (ms) over the window. */
   partsMs: Record<TickPart, number>;
@@ -64,6 +66,8 @@ export interface HeartbeatStats {
   drained: number;
   interrupts: { name: string; active: boolean; raised: number }[];
   actions: number;
+  /** The newest interrupt and action records (at most 8, oldest first); `agoMs`: how long ago. */
+  recentRecords: Array<{ agoMs: number; kind: "raised" | "cleared" | "action"; interrupt: string; action: string | null; target: string | null; ok: boolean | null; detail: string | null }>;
   metabolic: MetabolicStats;
   watchdog: { armed: boolean; pets: number };
   /** How beats wake (config `wake`); with the sleeper: its scheduling, the beats it woke, the waits that ran out. */

@@ -19,6 +19,9 @@ import { Watchdog } from "./watchdog.ts";
 const log = logger("heartbeat");
 
 const WINDOW = 4096;
+/** How many of the newest lateness samples and interrupt records stats() carries (a sparkline, a `top` panel). */
+const RECENT_LATENESS = 64;
+const RECENT_RECORDS = 8;
 /** A worker that has not said ready yet is judged stalled only after this long (Worker start-up under emulation takes seconds). */
 const STARTUP_GRACE_MS = 15_000;
 
@@ -278,6 +281,11 @@ export class Heartbeat {
     });
   }
 
+  private recentRecords(): HeartbeatStats["recentRecords"] {
+    const now = performance.now();
+    return (this.dispatch?.records ?? []).slice(-RECENT_RECORDS).map((r) => ({ agoMs: Math.max(0, Math.round(now - r.atMs)), kind: r.kind, interrupt: r.interrupt, action: r.action ?? null, target: r.target ?? null, ok: r.ok ?? null, detail: r.detail ?? null }));
+  }
+
   stats(): HeartbeatStats {
     return {
       state: this.state,
@@ -287,12 +295,14 @@ export class Heartbeat {
       lastSlot: this.lastRun,
       lastBeat: this.lastBeat,
       jitterMs: this.jitter.percentiles(),
+      latenessRecentMs: this.jitter.recent(RECENT_LATENESS),
       tickMs: this.cost.percentiles(),
       partsMs: Object.fromEntries(tickParts.map((p) => [p, this.parts[p].mean()])) as Record<TickPart, number>,
       errors: this.errors,
       drained: this.drained,
       interrupts: this.bank ? this.bank.names.map((name, i) => ({ name, active: this.bank!.active[i] === 1, raised: this.bank!.counts[i]! })) : [],
       actions: this.dispatch?.actions ?? 0,
+      recentRecords: this.recentRecords(),
       metabolic: this.metabolic.stats(),
       watchdog: { armed: this.watchdog?.armed ?? false, pets: this.watchdog?.pets ?? 0 },
       tornReads: this.metabolic.reader.torn,

@@ -142,8 +142,23 @@ describe("operator CLI", () => {
     expect(r.err).toContain(`${path}.nothing-here`);
   });
 
+  test("top --once draws a frame from an instance that sends no heartbeat series; without a terminal, or with a bad --interval, top exits 64", async () => {
+    const once = await cli("top", "command", "--once", "--interval", "100");
+    expect(once.err).toBe("");
+    expect(once.code).toBe(0);
+    expect(once.out).toContain(`vector-boot top  pid ${process.pid}  vtest`);
+    expect(once.out).toContain("journal seq 4 (durable 4)  checkpoint none");
+    expect(once.out).toMatch(/^> db +running /m);
+    const live = await cli("top", "command");
+    expect(live.code).toBe(64);
+    expect(live.err).toContain("must be a terminal (use --once");
+    const bad = await cli("top", "command", "--interval", "50");
+    expect(bad.code).toBe(64);
+    expect(bad.err).toContain("--interval: must be 100 to 60000");
+  });
+
   test("every command has --help", async () => {
-    for (const [m, e] of [["status", "command"], ["services", "command"], ["service-ctl", "command"], ["service-ctl", "stopCommand"], ["service-ctl", "startCommand"], ["power", "command"], ["power", "rebootCommand"], ["reexec", "command"]] as const) {
+    for (const [m, e] of [["status", "command"], ["services", "command"], ["service-ctl", "command"], ["service-ctl", "stopCommand"], ["service-ctl", "startCommand"], ["power", "command"], ["power", "rebootCommand"], ["reexec", "command"], ["top", "command"]] as const) {
       const r = await cli(m, e, "--help");
       expect(r.code).toBe(0);
       expect(r.out).toStartWith("Usage: vector-boot ");

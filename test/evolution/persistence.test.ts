@@ -1,6 +1,6 @@
 // Checkpoints and boot: newest verified checkpoint + replay; damaged checkpoints fall back; failed fsync rejects.
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, fdatasync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, fdatasync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Evolution, type EvolutionOptions, openEvolution } from "../../src/evolution/evolution.ts";
 import { checkpointDirOf } from "../../src/evolution/persistence.ts";
@@ -45,12 +45,16 @@ describe("persistence", () => {
     let evo = await open(d);
     expect(await mutate(evo, muts(50, 1))).toEqual(Array(50).fill("ACCEPTED"));
     const ck = await evo.checkpoint();
+    // The checkpoint's age (what `vector-boot top` shows): written now, then, after the reboot, the file's mtime.
+    expect(evo.stats().lastCheckpoint).toMatchObject({ file: ck.file, coveredSeq: ck.coveredSeq });
+    expect(Math.abs(evo.stats().lastCheckpoint!.writtenAt - Date.now())).toBeLessThan(5000);
     await mutate(evo, muts(20, 2));
     const sum = evo.weights.checksum();
     await evo.close();
     evo = await open(d);
     const st = evo.stats();
     expect(st.bootCheckpoint).toBe(join(checkpointDirOf(d.stateDir), ck.file));
+    expect(st.lastCheckpoint).toEqual({ file: ck.file, coveredSeq: ck.coveredSeq, writtenAt: Math.round(statSync(st.bootCheckpoint!).mtimeMs), ageMs: expect.any(Number) });
     expect(st.replayed).toBe(20);
     expect(evo.weights.checksum()).toBe(sum);
     await evo.close();

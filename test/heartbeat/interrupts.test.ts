@@ -43,6 +43,10 @@ test("a service spinning the CPU raises the test model's interrupt within a few 
   await waitFor("a throttle action", () => actions(hb, "throttle").length > 0, 20_000);
   const pid = sup.list()[0]!.pid!;
   expect(actions(hb, "throttle")[0]!.target).toBe("spin");
+  // stats() carries the newest records (what `vector-boot top` lists), oldest first.
+  const recent = hb.stats().recentRecords;
+  expect(recent.map((r) => [r.kind, r.interrupt, r.action, r.target])).toEqual(hb.records().slice(-8).map((r) => [r.kind, r.interrupt, r.action ?? null, r.target ?? null]));
+  expect(recent.some((r) => r.kind === "action" && r.action === "throttle" && r.ok === true)).toBe(true);
   let seenStopped = false;
   const end = performance.now() + 20_000;
   while (!seenStopped && performance.now() < end) {

@@ -39,6 +39,9 @@ test("the watchdog device is petted every beat and disarmed with the magic 'V' a
     const s = hb.stats();
     const bytes = readFileSync(dev, "latin1");
     expect(s.watchdog.pets).toBe(s.beats);
+    // The lateness series behind jitterMs (a sparkline in `vector-boot top`): the newest beats, none negative.
+    expect(s.latenessRecentMs.length).toBe(Math.min(64, s.beats));
+    for (const x of s.latenessRecentMs) expect(x >= 0 && x <= s.jitterMs.max).toBe(true);
     expect(bytes).toBe(`${"\0".repeat(s.beats)}V`);
     expect(s.watchdog.armed).toBe(false);
   } finally {
