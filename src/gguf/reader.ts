@@ -1,7 +1,7 @@
 // readGguf: parses a GGUF v2/v3 file (either endianness) from caller bytes, strictly, with zero-copy tensor views.
 import { GgufError } from "../errors.ts";
 import { Cursor, decodeUtf8 } from "./cursor.ts";
-import { GGML_TYPES, REMOVED_GGML_TYPES } from "./ggml-types.ts";
+import { GGML_TYPES, REMOVED_GGML_TYPES, type GgmlTypeInfo } from "./ggml-types.ts";
 import { MAX_KEY_BYTES, readMetadata } from "./read-metadata.ts";
 import type { GgufPlainValue, GgufValue } from "./value.ts";
 
@@ -15,6 +15,9 @@ export const GGML_MAX_DIMS = 4;
 const MIN_KV_BYTES = 8 + 1 + 4 + 1;
 const MIN_TENSOR_INFO_BYTES = 8 + 1 + 4 + 8 + 4 + 8;
 const INT64_MAX = (1n << 63n) - 1n;
+/** GGML_TYPES as an array indexed by id (the fast path's lookup; ids are small). */
+const TYPE_BY_ID: (GgmlTypeInfo | undefined)[] = [];
+for (const t of GGML_TYPES.values()) TYPE_BY_ID[t.id] = t;
 
 export interface GgufTensor {
   readonly name: string;
@@ -170,7 +173,10 @@ function tensorInfo(c: Cursor, i: number, alignment: number, names: Set<string>)
  * thing that is unusual or wrong, and the caller re-reads the record with `tensorInfo`, which decides
  * exactly and names the field. Accepts only records `tensorInfo` accepts, with the same result.
  */
-function tensorInfoFast(c: Cursor, alignment: number, names: Set<string>): RawInfo | null {
+/** Node's (and Bun's) native latin1 slice of a Buffer, not in the type declarations. */
+type Latin1View = Buffer & { latin1Slice(start: number, end: number): string };
+
+function tensorInfoFast(c: Cursor, alignment: number, names: Set<string>, ascii: Latin1View): RawInfo | null {
   const { end, bytes } = c;
   const at = c.pos;
   if (end - at < 8) return null;
@@ -178,32 +184,35 @@ function tensorInfoFast(c: Cursor, alignment: number, names: Set<string>): RawIn
   if (len < 1 || len >= GGML_MAX_NAME || end - at - 8 < len) return null;
   let p = at + 8;
   for (let k = 0; k < len; k++) if (bytes[p + k]! >= 0x80) return null; // ASCII cannot fail UTF-8 decoding
-  const name = decodeUtf8(bytes, p, len, "", at);
-  if (names.has(name)) return null;
+  // ASCII is its own latin1: a native slice of a Buffer view, ~3x faster than TextDecoder here.
+  const name = ascii.latin1Slice(p, p + len);
   p += len;
   if (end - p < 4) return null;
   const nDims = c.u32at(p);
   p += 4;
   if (nDims < 1 || nDims > GGML_MAX_DIMS || end - p < nDims * 8 + 12) return null;
-  const ne: number[] = [];
+  const ne: number[] = new Array<number>(nDims);
   let n = 1;
   for (let d = 0; d < nDims; d++, p += 8) {
     const v = c.u64fast(p);
     if (v < 1) return null;
     n *= v;
     if (n > Number.MAX_SAFE_INTEGER) return null;
-    ne.push(v);
+    ne[d] = v;
   }
   const type = c.u32at(p);
   p += 4;
-  const info = GGML_TYPES.get(type);
+  const info = TYPE_BY_ID[type];
   if (info === undefined || ne[0]! % info.blockSize !== 0) return null;
   const nBytes = (n / info.blockSize) * info.typeSize;
   const offsetAt = p;
   const rel = c.u64fast(p);
   if (rel < 0 || rel % alignment !== 0 || rel + nBytes > end) return null;
-  c.pos = p + 8;
+  // The duplicate check last, as one hash operation: a name seen before leaves the set's size as it was.
+  const seen = names.size;
   names.add(name);
+  if (names.size === seen) return null;
+  c.pos = p + 8;
   return { name, type, typeName: info.name, ne, nElements: n, nBytes, rel, infoAt: at, offsetAt };
 }
 
@@ -232,7 +241,8 @@ export function readGguf(bytes: Uint8Array, opts: ReadGgufOptions = {}): GgufFil
 
   const names = new Set<string>();
   const raws: RawInfo[] = [];
-  for (let i = 0; i < Number(tensorCount); i++) raws.push((opts.exactPathOnly ? null : tensorInfoFast(c, alignment, names)) ?? tensorInfo(c, i, alignment, names));
+  const ascii = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Latin1View; // a view, not a copy
+  for (let i = 0; i < Number(tensorCount); i++) raws.push((opts.exactPathOnly ? null : tensorInfoFast(c, alignment, names, ascii)) ?? tensorInfo(c, i, alignment, names));
   const tensorInfoEnd = c.pos;
   const dataOffset = Math.ceil(tensorInfoEnd / alignment) * alignment;
   if (raws.length > 0 && dataOffset > bytes.byteLength) {
@@ -262,10 +272,10 @@ export function readGguf(bytes: Uint8Array, opts: ReadGgufOptions = {}): GgufFil
       relOffset: r.rel, absOffset, infoOffset: r.infoAt, data: bytes.subarray(absOffset, absOffset + r.nBytes),
     };
   });
-  const index = new Map(tensors.map((t) => [t.name, t]));
+  let index: Map<string, GgufTensor> | null = null; // built on the first lookup: many callers only iterate
   return {
     version, littleEndian: c.le, alignment, metadata, tensors, tensorInfoEnd, dataOffset, byteLength: bytes.byteLength,
-    tensorByName: (name) => index.get(name),
+    tensorByName: (name) => (index ??= new Map(tensors.map((t) => [t.name, t]))).get(name),
     meta: (key) => metadata.get(key)?.value,
   };
 }
