@@ -16,10 +16,14 @@ export function imageBase(exe: string, config: string, say: Say) {
   return { preinit: join(root, "dist/native/preinit"), exe, config, runtimeLibs: existsSync(shim) ? [shim] : [], progress: say };
 }
 
-/** Reports and exits 1: the scripts' only way to fail a step outside the console checks. */
+let failureStatus = 1;
+/** The status `die` exits with (default 1; scripts/vm-run.ts, whose own status is the guest's, takes 125). */
+export const setFailureStatus = (status: number): void => void (failureStatus = status);
+
+/** Reports and exits (1 unless `setFailureStatus`): the scripts' only way to fail a step outside the console checks. */
 export function die(say: Say, message: string): never {
   say(message);
-  process.exit(1);
+  process.exit(failureStatus);
 }
 
 export function sh(say: Say, argv: string[], what: string, cwd = root): string {

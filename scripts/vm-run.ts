@@ -6,8 +6,9 @@
 //                  CMD's program is taken from the host PATH and copied into the image with its shared libraries
 // The status line (src/boot/exit-status.ts) is read from the virtio-serial port vector-boot.status (a file on the host),
 // else from the console; it is printed on stdout and its `exit` is this command's exit status. The console goes to
-// stderr (unless --quiet). No status line (QEMU failed, --timeout reached, kernel panic): exit 125.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// stderr (unless --quiet: then the steps are printed only when vm-run fails). vm-run's own failures (usage, config,
+// build, QEMU) and a VM that gave no status line (--timeout reached, kernel panic) exit 125.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
@@ -16,11 +17,12 @@ import { validateConfig } from "../src/config/load.ts";
 import { describeError } from "../src/errors.ts";
 import { buildInitramfs } from "../src/initramfs/build.ts";
 import { readElf } from "../src/initramfs/elf.ts";
-import { bootFailure, bootQemu, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, qemuDir, sayer, splitBuiltin, STATUS_PORT_MODULES, statusPortArgs } from "./qemu-support.ts";
+import { bootFailure, bootQemu, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, qemuDir, sayer, setFailureStatus, splitBuiltin, STATUS_PORT_MODULES, statusPortArgs } from "./qemu-support.ts";
 
 const say = sayer("vm-run");
-/** This command's status when the VM gave no status line (as `docker run` uses 125 for its own failures). */
+/** This command's status when it failed itself or the VM gave no status line (as `docker run` uses 125 for its own failures). */
 const NO_STATUS = 125;
+setFailureStatus(NO_STATUS);
 /** Name of the service `-- CMD` runs. */
 const MAIN_NAME = "main";
 
@@ -40,7 +42,7 @@ function splitArgv(argv: string[]): { own: string[]; cmd: string[] } {
 const { own, cmd } = splitArgv(process.argv.slice(2));
 const usage = (why: string): never => {
   say(`${why}\nusage: bun scripts/vm-run.ts [--initrd IMG | --config FILE] [--timeout S] [--mem MIB] [--smp N] [--quiet] [--keep] [-- CMD [ARGS...]]`);
-  process.exit(64);
+  process.exit(NO_STATUS);
 };
 const optSchema = z
   .object({
@@ -75,8 +77,15 @@ const opt = parseOptions();
 
 mkdirSync(qemuDir, { recursive: true });
 const work = mkdtempSync(join(qemuDir, "vm-run-"));
-const qemu = ensureQemu(say);
-const kernel = ensureKernel(say);
+process.on("exit", () => (opt.keep ? writeSync(2, `vm-run: kept: ${work}\n`) : rmSync(work, { recursive: true, force: true })));
+/** Progress of the steps (tools, build, boot); with --quiet kept, and printed only when vm-run fails. */
+const held: string[] = [];
+const progress: typeof say = opt.quiet ? (line) => void held.push(`vm-run: ${line}\n`) : say;
+process.on("exit", (code) => {
+  if (code === NO_STATUS && held.length > 0) writeSync(2, held.join(""));
+});
+const qemu = ensureQemu(progress);
+const kernel = ensureKernel(progress);
 
 /** The image's config: --config's (or none) with the status port's modules and, for `-- CMD`, the main service. */
 function imageConfig(files: { src: string; dest: string }[], libs: string[]): string {
@@ -86,7 +95,7 @@ function imageConfig(files: { src: string; dest: string }[], libs: string[]): st
       raw = JSON.parse(readFileSync(opt.config, "utf8"));
     } catch (e) {
       say(`${opt.config}: ${(e as Error).message}`);
-      process.exit(78);
+      process.exit(NO_STATUS);
     }
   }
   const modules = [...new Set([...((raw.modules as string[] | undefined) ?? []), ...STATUS_PORT_MODULES])];
@@ -104,7 +113,7 @@ function imageConfig(files: { src: string; dest: string }[], libs: string[]): st
     validateConfig(merged, opt.config ?? "vm-run config", []);
   } catch (e) {
     say(describeError(e));
-    process.exit(78);
+    process.exit(NO_STATUS);
   }
   if (!merged.services.some((s) => (s as { main?: boolean }).main)) say("warning: no service is main: the machine ends only by shutdown_after or a request");
   const path = join(work, "config.json");
@@ -120,9 +129,9 @@ if (opt.initrd) {
   const files: { src: string; dest: string }[] = [];
   const libs: string[] = [];
   const config = imageConfig(files, libs);
-  const exe = await prepareExecutable(say);
-  const base = imageBase(exe, config, say);
-  const { modules } = splitBuiltin(say, kernel, STATUS_PORT_MODULES);
+  const exe = await prepareExecutable(progress);
+  const base = imageBase(exe, config, progress);
+  const { modules } = splitBuiltin(progress, kernel, STATUS_PORT_MODULES);
   const image = buildInitramfs({ ...base, runtimeLibs: [...base.runtimeLibs, ...libs], files, modules: { dir: kernel.modulesDir, version: kernel.version, names: modules } });
   initrd = join(work, "initramfs.cpio.gz");
   writeFileSync(initrd, image.bytes);
@@ -132,7 +141,7 @@ const portFile = join(work, "status.out");
 writeFileSync(portFile, "");
 let shown = 0;
 const r = await bootQemu({
-  say: opt.quiet ? () => {} : say,
+  say: progress,
   qemu,
   kernel: kernel.vmlinuz,
   initrd,
@@ -148,8 +157,6 @@ const r = await bootQemu({
 });
 const fromPort = parseStatusLine(readFileSync(portFile, "utf8"));
 const status = fromPort ?? parseStatusLine(r.text);
-if (!opt.keep) rmSync(work, { recursive: true, force: true });
-else say(`kept: ${work}`);
 if (status === null) {
   say(`no status line from the VM (${bootFailure(r) ?? "QEMU exited without one"}; ${r.wallS.toFixed(1)} s)`);
   process.exit(NO_STATUS);
