@@ -66,6 +66,8 @@ export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: S
   // end it by SIGINT and lose the main service's status; exiting ends the namespace just the same.
   if (main && pidNamespaceInode() !== INIT_PID_NS) {
     log.info("exit now (PID 1 of a PID namespace: the main service's status leaves through exit)", { status });
+    // Kept armed for reboot(2) until now: an exit closes the descriptor, so disarm it (magic close) first.
+    b.watchdog?.disarm();
     disableKmsg();
     process.exit(status);
   }
