@@ -1,5 +1,5 @@
 // Shared by the QEMU scripts: host tools (qemu, a Debian kernel, mkfs.ext4), the executable, one bounded boot, console checks.
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { appendModel, locateEmbeddedModel } from "../src/rts/embed.ts";
 
@@ -16,10 +16,14 @@ export function imageBase(exe: string, config: string, say: Say) {
   return { preinit: join(root, "dist/native/preinit"), exe, config, runtimeLibs: existsSync(shim) ? [shim] : [], progress: say };
 }
 
-/** Reports and exits 1: the scripts' only way to fail a step outside the console checks. */
+let failureStatus = 1;
+/** The status `die` exits with (default 1; scripts/vm-run.ts, whose own status is the guest's, takes 125). */
+export const setFailureStatus = (status: number): void => void (failureStatus = status);
+
+/** Reports and exits (1 unless `setFailureStatus`): the scripts' only way to fail a step outside the console checks. */
 export function die(say: Say, message: string): never {
   say(message);
-  process.exit(1);
+  process.exit(failureStatus);
 }
 
 export function sh(say: Say, argv: string[], what: string, cwd = root): string {
@@ -58,8 +62,32 @@ export interface Kernel {
   modulesDir: string;
 }
 
-/** A Debian kernel (the package linux-image-amd64 points to), downloaded and extracted into .cache/kernel. */
+/** The host's installed Debian kernel (linux-image-amd64: a readable /boot/vmlinuz-*-amd64 with its /lib/modules directory), newest first. */
+function installedKernel(): Kernel | null {
+  const names = existsSync("/boot") ? readdirSync("/boot").filter((f) => /^vmlinuz-.+-amd64$/.test(f)).sort().reverse() : [];
+  for (const f of names) {
+    const version = f.slice("vmlinuz-".length);
+    const modulesDir = join("/lib/modules", version);
+    try {
+      accessSync(join("/boot", f), constants.R_OK);
+    } catch {
+      continue;
+    }
+    if (existsSync(join(modulesDir, "modules.builtin"))) return { vmlinuz: join("/boot", f), version, modulesDir };
+  }
+  return null;
+}
+
+/**
+ * A Debian kernel: the host's installed one when there is one (linux-image-amd64), else the one that
+ * package points to, downloaded and extracted into .cache/kernel.
+ */
 export function ensureKernel(say: Say): Kernel {
+  const installed = installedKernel();
+  if (installed) {
+    say(`kernel ${installed.version}: installed (${installed.vmlinuz}, ${installed.modulesDir})`);
+    return installed;
+  }
   const dir = join(cache, "kernel");
   const boot = join(dir, "root", "boot");
   const find = () => (existsSync(boot) ? readdirSync(boot).filter((f) => f.startsWith("vmlinuz-")).sort() : []);
@@ -114,6 +142,13 @@ export async function prepareExecutable(say: Say, model?: string): Promise<strin
   return out;
 }
 
+/**
+ * QEMU arguments for the virtio-serial port the init writes its status line to (src/boot/exit-status.ts),
+ * backed by the host file `path`. The guest needs the virtio_pci and virtio_console modules (STATUS_PORT_MODULES).
+ */
+export const statusPortArgs = (path: string, name: string): string[] => ["-chardev", `file,id=vbstatus,path=${path}`, "-device", "virtio-serial-pci", "-device", `virtserialport,chardev=vbstatus,name=${name}`];
+export const STATUS_PORT_MODULES = ["virtio_pci", "virtio_console"];
+
 export const PANIC = /Kernel panic|end Kernel panic|Attempted to kill init/;
 
 export interface BootResult {
@@ -137,12 +172,14 @@ export async function bootQemu(opts: {
   say: Say; qemu: string; kernel: string; initrd: string; cmdline: string[]; timeoutS: number; disks?: string[]; memMib?: number; smp?: number;
   /** QEMU `cache=` of every disk (QEMU's default when omitted). */
   diskCache?: string;
+  /** More QEMU arguments (devices, chardevs: e.g. `statusPortArgs`). */
+  extraArgs?: string[];
   /** Called with the console so far after each chunk; `kill` SIGKILLs QEMU (the reason lands in `killedFor`). */
   onConsole?: (text: string, kill: (why: string) => void) => void;
 }): Promise<BootResult> {
   const drives = (opts.disks ?? []).flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio${opts.diskCache ? `,cache=${opts.diskCache}` : ""}`]);
   const machine = ["-m", String(opts.memMib ?? QEMU_MEM_MIB), "-smp", String(opts.smp ?? QEMU_SMP)];
-  const argv = [opts.qemu, "-nographic", "-serial", "stdio", "-monitor", "none", "-no-reboot", ...machine, "-accel", "tcg", "-cpu", "max", "-kernel", opts.kernel, "-initrd", opts.initrd, ...drives, "-append", opts.cmdline.join(" ")];
+  const argv = [opts.qemu, "-nographic", "-serial", "stdio", "-monitor", "none", "-no-reboot", ...machine, "-accel", "tcg", "-cpu", "max", "-kernel", opts.kernel, "-initrd", opts.initrd, ...drives, ...(opts.extraArgs ?? []), "-append", opts.cmdline.join(" ")];
   opts.say(`booting: ${argv.join(" ")}`);
   const started = performance.now();
   const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });

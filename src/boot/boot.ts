@@ -16,7 +16,7 @@ const log = logger("boot");
  */
 export async function boot(opts: BootOptions): Promise<number> {
   const handoff = consumeHandoff();
-  const b = { opts, handoff, generation: handoff?.generation ?? 0, runtime: null, model: null, stateDiskMissing: null, evolution: null, supervisor: null, watchdog: null, heartbeat: null, reexec: null } as Partial<Boot> as Boot;
+  const b = { opts, handoff, generation: handoff?.generation ?? 0, runtime: null, model: null, stateDiskMissing: null, evolution: null, supervisor: null, mainExit: null, watchdog: null, heartbeat: null, reexec: null } as Partial<Boot> as Boot;
   const started: StartedPhase[] = [];
   const booted = Promise.withResolvers<void>();
   b.reexec = (path) => liveReexec(b, started, booted.promise, path);

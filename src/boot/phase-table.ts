@@ -14,6 +14,7 @@ import { handedOver, type Boot, type Phase } from "./phase.ts";
 import { dropPrivileges } from "./privileges.ts";
 import { initRuntime, loadModel } from "./runtime-phase.ts";
 import { startServices, stopServices } from "./services-phase.ts";
+import { MAIN_EXITED } from "./exit-status.ts";
 import { ShutdownSignals } from "./shutdown-signals.ts";
 import { missingStateDisk, prepareStorage } from "./storage-phase.ts";
 
@@ -110,9 +111,14 @@ export const bootPhases: readonly Phase[] = [
     },
   },
   {
+    // The main service's own exit ends the machine: ordered shutdown, power-off, its status.
     name: "services",
     start: (b) => {
-      const supervisor = (b.supervisor = startServices(b.config, b.reaper, handedOver(b, "services"), b.ctx.pid1));
+      const onMainExit = (exit: NonNullable<Boot["mainExit"]>) => {
+        b.mainExit = exit;
+        b.signals.request({ reason: MAIN_EXITED, mode: "poweroff" });
+      };
+      const supervisor = (b.supervisor = startServices(b.config, b.reaper, handedOver(b, "services"), b.ctx.pid1, onMainExit));
       return {
         stop: () => stopServices(supervisor, b.reaper, b.config.grace_ms, b.ctx.pid1, b.config.services),
         handoff: () => supervisor.snapshot(),

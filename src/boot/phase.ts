@@ -2,7 +2,7 @@
 import type { Config } from "../config/schema.ts";
 import type { Reaper } from "../init/reaper.ts";
 import type { NeuralRuntime } from "../neural/index.ts";
-import type { Supervisor } from "../supervisor/supervisor.ts";
+import type { MainExit, Supervisor } from "../supervisor/supervisor.ts";
 import type { BootOptions } from "./boot-options.ts";
 import type { BootContext } from "./early-setup.ts";
 import type { EvolutionHandle } from "./evolution-phase.ts";
@@ -34,6 +34,8 @@ export interface Boot {
   stateDiskMissing: string | null; // storage
   evolution: EvolutionHandle | null; // evolution
   supervisor: Supervisor | null; // services
+  /** How the main service (config `main`) ended the machine, once it has. */
+  mainExit: MainExit | null; // services
   /** The hardware watchdog, armed until reboot(2) and across re-execs (null: none configured or present). */
   watchdog: Watchdog | null; // watchdog
   heartbeat: HeartbeatHandle | null; // heartbeat

@@ -9,7 +9,7 @@ import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { cgroupPlace, ServiceCgroups } from "../supervisor/service-cgroup.ts";
 import { serviceSnapshotSchema } from "../supervisor/service-snapshot.ts";
-import { Supervisor } from "../supervisor/supervisor.ts";
+import { Supervisor, type MainExit } from "../supervisor/supervisor.ts";
 import { withDeadline } from "../util/deadline.ts";
 
 const log = logger("boot");
@@ -18,12 +18,12 @@ const log = logger("boot");
  * Starts the services, or after a re-exec resumes each in the state it had (`handedOver`: the
  * previous image's snapshot, validated here). Then the reaper stops holding unowned exits.
  */
-export function startServices(config: Config, reaper: Reaper, handedOver: unknown, pid1 = false): Supervisor {
+export function startServices(config: Config, reaper: Reaper, handedOver: unknown, pid1 = false, onMainExit: ((exit: MainExit) => void) | null = null): Supervisor {
   const order = startOrder(config);
   const cgroups = config.services.length > 0 ? ServiceCgroups.create(cgroupPlace(pid1), config.services) : null;
   const notifyPath = config.run_dir ? join(config.run_dir, "notify") : null;
   const logs = { fileDir: config.state_dir ? join(config.state_dir, "logs") : null, kmsg: pid1 };
-  const supervisor = new Supervisor(config.services, order, reaper, process.env, { cgroups, notifyPath, logs });
+  const supervisor = new Supervisor(config.services, order, reaper, process.env, { cgroups, notifyPath, logs, onMainExit });
   let snapshot = null;
   if (handedOver !== undefined) {
     const r = z.array(serviceSnapshotSchema).safeParse(handedOver);

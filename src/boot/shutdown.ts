@@ -1,9 +1,11 @@
-// Shutdown: the phase table walked in reverse under one deadline, then sync and reboot(2) (PID 1) or exit.
+// Shutdown: the phase table walked in reverse under one deadline, sync, the status line, then reboot(2) (PID 1) or exit.
 import { describeError } from "../errors.ts";
 import { disableKmsg, logger } from "../log.ts";
 import { reboot, syncBounded, type RebootMode } from "../sys/machine.ts";
 import { getpid } from "../sys/process.ts";
+import { INIT_PID_NS, pidNamespaceInode } from "../supervisor/service-cgroup.ts";
 import { withDeadline } from "../util/deadline.ts";
+import { emitStatus, machineStatus } from "./exit-status.ts";
 import type { Boot, Phase, PhaseRun } from "./phase.ts";
 import type { ShutdownRequest } from "./shutdown-signals.ts";
 
@@ -20,7 +22,8 @@ export const shutdownDeadlineMs = (c: { grace_ms: number; shutdown_deadline_ms?:
 /**
  * Stops the started phases in reverse order. Past the deadline PID 1 stops waiting for what is left
  * and goes on to sync and reboot(2); it never returns then (if reboot(2) fails it logs and stays up:
- * PID 1 must not exit). Outside PID 1 resolves to the exit status.
+ * PID 1 must not exit). Outside PID 1 resolves to the exit status. Before either, the status line
+ * (src/boot/exit-status.ts): the main service's exit decides the status when it ended the machine.
  */
 export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: ShutdownRequest, status = 0): Promise<number> {
   const pid1 = b.ctx?.pid1 ?? getpid() === 1;
@@ -51,9 +54,22 @@ export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: S
   const synced = await syncBounded(Math.max(2_000, end - performance.now()));
   if (synced) log.info("synced");
   else log.error("sync did not return in time; going on without it");
+  const main = b.config?.services.find((s) => s.main) ?? null;
+  const machine = machineStatus(req.reason, status, { name: main?.name ?? null, exit: b.mainExit ?? null }, heartbeatCounts(b));
+  await emitStatus(machine);
+  status = machine.exit;
   if (!pid1) {
     log.info("shutdown complete", { status });
     return status;
+  }
+  // PID 1 of a PID namespace that is not the machine's (a container, `unshare --pid`): reboot(2) would
+  // end it by SIGINT and lose the main service's status; exiting ends the namespace just the same.
+  if (main && pidNamespaceInode() !== INIT_PID_NS) {
+    log.info("exit now (PID 1 of a PID namespace: the main service's status leaves through exit)", { status });
+    // Kept armed for reboot(2) until now: an exit closes the descriptor, so disarm it (magic close) first.
+    b.watchdog?.disarm();
+    disableKmsg();
+    process.exit(status);
   }
   log.info(`${mode} now`);
   disableKmsg();
@@ -65,4 +81,14 @@ export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: S
   return new Promise<number>(() => {
     setInterval(() => b.reaper?.reapNow(), 1000);
   });
+}
+
+/** The last beat's number and the beats that failed (zeros when the heartbeat never ran). */
+function heartbeatCounts(b: Partial<Boot>): { beats: number; errors: number } {
+  try {
+    const s = b.heartbeat?.stats();
+    return s ? { beats: s.beat, errors: s.errors } : { beats: 0, errors: 0 };
+  } catch {
+    return { beats: 0, errors: 0 };
+  }
 }

@@ -82,6 +82,12 @@ export const serviceSchema = z
     /** Supplementary groups. Default with `uid` or `gid`: none (never the init's). */
     groups: z.array(z.number().int().min(0).max(0xfffffffe)).max(64).optional(),
     restart: z.enum(restartPolicies).default("on-failure"),
+    /**
+     * The machine's main service: when it exits by itself (not stopped on request) it is not restarted
+     * whatever `restart` says; the machine shuts down in order and powers off, and its exit code (or
+     * 128 + signal) becomes the machine's exit status (src/boot/exit-status.ts). At most one.
+     */
+    main: z.boolean().default(false),
     backoff_initial_ms: z.number().int().min(0).max(3_600_000).default(100),
     backoff_max_ms: z.number().int().min(0).max(3_600_000).default(30_000),
     backoff_factor: z.number().min(1).max(10).default(2),
@@ -220,7 +226,13 @@ export const configSchema = z
     mounts: z.array(mountSchema).default([]),
     /** Members of this group may use the control socket too (default: root only). */
     control_gid: z.number().int().min(0).max(0xfffffffe).optional(),
-    services: z.array(serviceSchema).default([]),
+    services: z
+      .array(serviceSchema)
+      .default([])
+      .superRefine((list, ctx) => {
+        const mains = list.flatMap((s, i) => (s.main ? [i] : []));
+        if (mains.length > 1) ctx.addIssue({ code: "custom", path: [mains[1]!, "main"], message: `at most one service may be main (services[${mains[0]}] is already)` });
+      }),
     evolution: evolutionSchema.default(evolutionSchema.parse({})),
     /** Heartbeat sampling, watchdog and the handler of each neural interrupt (docs/hw-mmio.md). */
     heartbeat: heartbeatConfigSchema.default(heartbeatConfigSchema.parse({})),

@@ -19,6 +19,18 @@ const limits: ReadonlyArray<{ key: LimitKey; controller: string; file: string; u
   { key: "io_weight", controller: "io", file: "io.weight", unset: "default 100" },
 ];
 
+/** The machine's PID namespace (the kernel's PROC_PID_INIT_INO). */
+export const INIT_PID_NS = 0xeffffffc;
+
+/** Inode of our PID namespace: INIT_PID_NS on the machine, another inside a container or `unshare --pid`. */
+export function pidNamespaceInode(procRoot = "/proc"): number {
+  try {
+    return statSync(join(procRoot, "self/ns/pid")).ino;
+  } catch {
+    return INIT_PID_NS; // no /proc/self/ns: take it for the machine's
+  }
+}
+
 /** Where services' cgroups go, or why there are none. */
 export type CgroupPlace = { parent: string; base: string } | { off: string };
 
@@ -34,13 +46,7 @@ export function cgroupPlace(pid1: boolean, procRoot = "/proc"): CgroupPlace {
   const own = cgroupOf(procRoot, "self");
   if (own === null) return { off: "this process is in no cgroup v2" };
   const parent = join(mount, own);
-  const INIT_PID_NS = 0xeffffffc; // the kernel's PROC_PID_INIT_INO
-  let pidnsInode = INIT_PID_NS;
-  try {
-    pidnsInode = statSync(join(procRoot, "self/ns/pid")).ino;
-  } catch {
-    /* no /proc/self/ns: take it for the machine's */
-  }
+  const pidnsInode = pidNamespaceInode(procRoot);
   const name = !pid1 ? `vector-boot.${process.pid}` : pidnsInode === INIT_PID_NS ? "vector-boot" : `vector-boot.pidns-${pidnsInode}`;
   const base = join(parent, name);
   // After a live re-exec the directory exists already (and the init may have given up CAP_DAC_OVERRIDE,

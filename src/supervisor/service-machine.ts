@@ -39,6 +39,8 @@ export type Effect =
   | { type: "became-ready" }
   /** The run is over (exit, stop): readiness, health and watchdog checks end. */
   | { type: "end-checks" }
+  /** The main service (config `main`) exited by itself: the machine ends with its status. */
+  | { type: "main-exited"; status: number; signal: number | null }
   | { type: "log"; level: "info" | "warn" | "error"; msg: string; fields?: Record<string, string | number | null | undefined> }
   | { type: "settled" };
 
@@ -92,6 +94,11 @@ function afterExit(s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" 
     return [{ type: "log", level: "info", msg: "service stopped", fields: { service: c.name, ...how } }, { type: "settled" }];
   }
   const failed = ev.status !== 0;
+  if (c.main) {
+    // Never restarted: its exit ends the machine (ordered shutdown, power-off, its status).
+    s.state = "exited";
+    return [{ type: "log", level: failed ? "warn" : "info", msg: "main service exited; shutting the machine down", fields: { service: c.name, ...how } }, { type: "main-exited", status: ev.status, signal: ev.signal }, { type: "settled" }];
+  }
   if (c.restart === "never" || (c.restart === "on-failure" && !failed)) {
     s.state = "exited";
     return [{ type: "log", level: failed ? "warn" : "info", msg: `service exited; restart=${c.restart}, staying down`, fields: { service: c.name, ...how } }, { type: "settled" }];
@@ -162,9 +169,10 @@ const table: Table = {
       return [{ type: "log", level: "info", msg: "service started", fields: { service: s.config.name, pid: ev.pid } }, { type: s.config.ready ? "await-ready" : "became-ready" }];
     },
     // A command that cannot be started (missing, not executable) counts as a run that failed at
-    // once (status 127): restart policy, back-off and storm limit apply, as a binary may appear later.
+    // once (status 127): restart policy, back-off and storm limit apply, as a binary may appear later
+    // (a main service is never restarted: the machine ends with 127).
     "spawn-failed": (s, ev, now) => {
-      if (s.config.restart === "never") {
+      if (s.config.restart === "never" && !s.config.main) {
         s.state = "failed";
         return [{ type: "log", level: "error", msg: "service could not start", fields: { service: s.config.name, error: ev.error } }, { type: "settled" }];
       }

@@ -27,6 +27,15 @@ export interface SupervisorOptions {
   notifyPath?: string | null;
   /** Services' stdout/stderr through pipes PID 1 reads (ring, console prefix, kmsg, files); off: inherited. */
   logs?: { fileDir: string | null; kmsg: boolean } | null;
+  /** The main service (config `main`) exited by itself (src/boot/exit-status.ts ends the machine). */
+  onMainExit?: ((exit: MainExit) => void) | null;
+}
+
+/** How the main service ended: `status` shell-style (code, or 128 + signal). */
+export interface MainExit {
+  service: string;
+  status: number;
+  signal: number | null;
 }
 
 interface Slot {
@@ -54,6 +63,7 @@ export class Supervisor {
   private readonly launch: ServiceLauncher;
   private notify: NotifySocket | null = null;
   private readonly logs: ServiceLogs | null;
+  private readonly onMainExit: ((exit: MainExit) => void) | null;
 
   constructor(
     services: ServiceConfig[],
@@ -65,6 +75,7 @@ export class Supervisor {
     for (const c of services) this.slots.set(c.name, { rec: newRecord(c), timer: null, timerDue: 0, settledWaiters: [], cgroupWatch: null });
     this.order = startOrder;
     this.cgroups = opts.cgroups ?? null;
+    this.onMainExit = opts.onMainExit ?? null;
     this.logs = opts.logs ? new ServiceLogs(new Map(services.map((s) => [s.name, s])), opts.logs.fileDir, opts.logs.kmsg) : null;
     this.launch = new ServiceLauncher(reaper, baseEnv, this.cgroups, () => this.notify?.path ?? null, (name) => this.extraEnv.get(name));
     this.checks = new ServiceChecks(
@@ -138,6 +149,9 @@ export class Supervisor {
           break;
         case "log":
           log[e.level](e.msg, e.fields);
+          break;
+        case "main-exited":
+          this.onMainExit?.({ service: name, status: e.status, signal: e.signal });
           break;
         case "settled":
           if (slot.rec.state === "stopped") this.stopLog.push(name);

@@ -41,6 +41,11 @@ describe("config validation", () => {
   test("duplicate service names are refused", () => {
     expect(problem({ services: [{ name: "a", argv: ["x"] }, { name: "a", argv: ["y"] }] }).message).toContain("duplicate service name");
   });
+  test("a second main service is refused naming services[i].main", () => {
+    const e = problem({ services: [{ name: "a", argv: ["x"], main: true }, { name: "b", argv: ["y"] }, { name: "c", argv: ["z"], main: true }] });
+    expect(e.field).toBe("cfg: services[2].main");
+    expect(e.message).toContain("at most one service may be main (services[0] is already)");
+  });
   test("a dependency on an unknown service is refused", () => {
     expect(problem({ services: [{ name: "a", argv: ["x"], depends_on: ["b"] }] }).field).toBe("cfg: services[0].depends_on[0]");
   });

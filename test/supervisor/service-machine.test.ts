@@ -26,6 +26,30 @@ describe("service state machine", () => {
     expect(fx).toContainEqual({ type: "timer", ms: 100, event: "backoff-elapsed" });
     expect(step(r, { type: "backoff-elapsed" }, 200)).toEqual([{ type: "spawn" }]);
   });
+  test("a main service killed by a signal is not restarted even with restart=always: it reports main-exited", () => {
+    const r = newRecord(svc({ restart: "always", main: true }));
+    step(r, { type: "start" }, 0);
+    step(r, { type: "spawned", pid: 10 }, 0);
+    const fx = step(r, { type: "exited", status: 137, signal: 9 }, 50);
+    expect(r.state).toBe("exited");
+    expect(fx).toContainEqual({ type: "main-exited", status: 137, signal: 9 });
+    expect(fx.some((e) => e.type === "timer")).toBe(false);
+  });
+  test("a main service that cannot start ends the machine with 127 instead of failing quietly", () => {
+    const r = newRecord(svc({ restart: "never", main: true }));
+    step(r, { type: "start" }, 0);
+    const fx = step(r, { type: "spawn-failed", error: "ENOENT" }, 0);
+    expect(fx).toContainEqual({ type: "main-exited", status: 127, signal: null });
+  });
+  test("a main service stopped on request does not end the machine", () => {
+    const r = newRecord(svc({ main: true }));
+    step(r, { type: "start" }, 0);
+    step(r, { type: "spawned", pid: 10 }, 0);
+    step(r, { type: "stop" }, 10);
+    const fx = step(r, { type: "exited", status: 143, signal: 15 }, 20);
+    expect(r.state).toBe("stopped");
+    expect(fx.some((e) => e.type === "main-exited")).toBe(false);
+  });
   test("a long stable run resets the back-off", () => {
     const r = newRecord(svc({ restart: "always", stable_after_ms: 1000 }));
     r.failures = 4;
