@@ -1,4 +1,5 @@
 // Boot phase "services": build the supervisor, start services in dependency order (or resume them after a re-exec).
+import { notifyPathFor } from "../supervisor/notify-socket.ts";
 import { join } from "node:path";
 import { z } from "zod";
 import { startOrder } from "../config/load.ts";
@@ -21,7 +22,7 @@ const log = logger("boot");
 export function startServices(config: Config, reaper: Reaper, handedOver: unknown, pid1 = false, onMainExit: ((exit: MainExit) => void) | null = null): Supervisor {
   const order = startOrder(config);
   const cgroups = config.services.length > 0 ? ServiceCgroups.create(cgroupPlace(pid1), config.services) : null;
-  const notifyPath = config.run_dir ? join(config.run_dir, "notify") : null;
+  const notifyPath = config.run_dir ? notifyPathFor(config.run_dir) : null;
   const logs = { fileDir: config.state_dir ? join(config.state_dir, "logs") : null, kmsg: pid1 };
   const supervisor = new Supervisor(config.services, order, reaper, process.env, { cgroups, notifyPath, logs, onMainExit });
   let snapshot = null;

@@ -1,4 +1,6 @@
 // The sd_notify socket services report to (READY=1, STATUS=, STOPPING=1, MAINPID=, WATCHDOG=1), read without blocking PID 1.
+import { chmodSync, lstatSync, mkdirSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { logger } from "../log.ts";
 import { closeNotifySocket, openNotifySocket, receiveNotify } from "../sys/notify.ts";
 import { describeError } from "../errors.ts";
@@ -15,11 +17,22 @@ export function parseNotify(text: string): Map<string, string> {
   return out;
 }
 
+/**
+ * Where the socket goes for a run directory: its own directory beside it (`/run/vector-boot-notify/notify`
+ * for `/run/vector-boot`), mode 0755, because the run directory itself is 0700 (the control and
+ * evolution sockets live there) and a service running under another uid must reach the socket.
+ */
+export function notifyPathFor(runDir: string): string {
+  return join(dirname(runDir), `${basename(runDir)}-notify`, "notify");
+}
+
 /** Who sent a message: its pid and uid as the kernel reports them (never what the message claims). */
 export type NotifyHandler = (sender: { pid: number; uid: number }, fields: Map<string, string>) => void;
 
 /**
- * A datagram socket at `path` (mode 0600: services running as root; NOTIFY_SOCKET names it). Polled
+ * A datagram socket at `path` (NOTIFY_SOCKET names it), mode 0666 as systemd's own: a service running
+ * under another uid must be able to send, and what it may say is decided by the kernel-checked sender
+ * pid, never by the socket's permissions (a message from a pid outside every service is ignored). Polled
  * every `pollMs` with a nonblocking recvmsg (at most 64 messages a poll), so PID 1 never waits on it.
  */
 export class NotifySocket {
@@ -31,7 +44,13 @@ export class NotifySocket {
     private readonly onMessage: NotifyHandler,
     pollMs = 20,
   ) {
-    this.fd = openNotifySocket(path, 0o600);
+    const dir = dirname(path);
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const st = lstatSync(dir);
+    // Only a real directory of ours: a symlink or someone else's directory could redirect the socket.
+    if (!st.isDirectory() || st.uid !== process.getuid?.()) throw new Error(`${dir} is not a directory owned by this user`);
+    chmodSync(dir, 0o755);
+    this.fd = openNotifySocket(path, 0o666);
     this.timer = setInterval(() => this.drain(), pollMs);
   }
 

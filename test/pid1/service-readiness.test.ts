@@ -1,6 +1,6 @@
 // Readiness and health of real services: sd_notify from Python's socket module, tcp/http/exec/file probes, health restarts, pre_start/post_stop.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, statSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { python } from "../harness/python.ts";
@@ -30,6 +30,27 @@ function boot(dir: string, services: unknown[]) {
 }
 
 describe("readiness", () => {
+  test("a service running as nobody (uid 65534) can report READY=1 over sd_notify (the socket was root-only)", async () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o755); // the service must reach run-notify/notify beside run/ (which stays 0700)
+    const script = join(dir, "svc.py");
+    writeFileSync(script, `${notifyPy}
+notify("READY=1\\nSTATUS=uid %d" % os.getuid())
+while True: time.sleep(1)
+`);
+    chmodSync(script, 0o644);
+    // The system interpreter: the test's own may live under a home directory only root can enter.
+    const sysPython = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : python;
+    const { run, list } = boot(dir, [{ name: "lowly", argv: [sysPython, script], uid: 65534, gid: 65534, ready: { notify: true, timeout_ms: 20_000 } }]);
+    await waitFor(async () => (await list())[0]?.ready === true, 25_000, "the nobody service to become ready", 200);
+    expect((await list())[0]).toMatchObject({ state: "running", ready: true, statusText: "uid 65534" });
+    // Only the socket's own directory opened up: the run directory (control, evolution) stays 0700.
+    expect(statSync(join(dir, "run")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, "run-notify")).mode & 0o777).toBe(0o755);
+    process.kill(run.proc.pid, "SIGTERM");
+    expect((await run.result(15_000)).code).toBe(0);
+  }, 40_000);
+
   test("depends_on waits for READY=1 over sd_notify; STATUS shows in services; READY=1 from a process outside the service is ignored", async () => {
     const dir = tempDir();
     const go = join(dir, "go");
@@ -48,7 +69,7 @@ while True: time.sleep(1)
     await waitFor(() => run.log().includes("control socket listening") && run.log().includes("service started service=db"), 15_000, "db started");
     await waitFor(async () => (await list())[0]?.statusText === "warming up", 10_000, "STATUS=warming up", 200);
     // A forged READY=1 from a process that is not the service's: the kernel's sender pid gives it away.
-    const forged = Bun.spawnSync([python, "-c", `${notifyPy}\nnotify("READY=1")`], { env: { ...process.env, NOTIFY_SOCKET: join(dir, "run", "notify") } });
+    const forged = Bun.spawnSync([python, "-c", `${notifyPy}\nnotify("READY=1")`], { env: { ...process.env, NOTIFY_SOCKET: join(dir, "run-notify", "notify") } });
     expect(forged.exitCode).toBe(0);
     await Bun.sleep(500);
     let rows = await list();
