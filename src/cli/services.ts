@@ -22,6 +22,7 @@ interface Row {
   cgroup?: { memoryBytes: number | null; cpuUsec: number | null; pids: number } | null;
   ready?: boolean;
   statusText?: string | null;
+  main?: boolean;
 }
 
 const mib = (b: number | null | undefined) => (typeof b === "number" ? `${(b / 1048576).toFixed(1)}M` : "-");
@@ -47,7 +48,7 @@ export const command: Command = {
       return 0;
     }
     const dash = (v: unknown) => (v === null || v === undefined ? "-" : String(v));
-    const rows = list.map((s) => [s.name, s.state, dash(s.pid), s.ready ? "yes" : "no", String(s.restarts), dash(s.lastStatus), typeof s.runningMs === "number" ? duration(s.runningMs) : "-", mib(s.cgroup?.memoryBytes), cpu(s.cgroup?.cpuUsec), dash(s.cgroup?.pids), s.statusText ?? ""]);
+    const rows = list.map((s) => [s.main ? `${s.name} (main)` : s.name, s.state, dash(s.pid), s.ready ? "yes" : "no", String(s.restarts), dash(s.lastStatus), typeof s.runningMs === "number" ? duration(s.runningMs) : "-", mib(s.cgroup?.memoryBytes), cpu(s.cgroup?.cpuUsec), dash(s.cgroup?.pids), s.statusText ?? ""]);
     out(table(["NAME", "STATE", "PID", "READY", "RESTARTS", "LAST", "UP", "MEM", "CPU", "PIDS", "STATUS"], rows).replace(/ +$/gm, ""));
     return 0;
   },

@@ -10,6 +10,8 @@ export interface ServiceStatus {
   restarts: number;
   lastStatus: number | null;
   startedAt: number;
+  /** The `main: true` service (its exit ends the machine). */
+  main?: boolean;
   /** Ready (state "running"): its `ready` check passed, or it has none. */
   ready?: boolean;
   /** Last STATUS= text from sd_notify. */
@@ -24,5 +26,5 @@ export function statusOf(r: ServiceRecord, cgroups: ServiceCgroups | null): Serv
   const usage = cgroups?.usage(n);
   const cgroup = cgroups && usage ? { path: cgroups.pathOf(n), ...usage } : null;
   const health = r.config.health ? { checks: r.healthChecks, failures: r.healthFailures } : null;
-  return { name: n, state: r.state, pid: r.pid, restarts: r.restarts, lastStatus: r.lastStatus, startedAt: r.startedAt, ready: r.state === "running", statusText: r.statusText, health, cgroup };
+  return { name: n, state: r.state, pid: r.pid, restarts: r.restarts, lastStatus: r.lastStatus, startedAt: r.startedAt, main: r.config.main === true, ready: r.state === "running", statusText: r.statusText, health, cgroup };
 }

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseStatusLine } from "../../src/boot/exit-status.ts";
+import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
 
@@ -58,8 +59,14 @@ describe("main service", () => {
   test("a SIGTERM shutdown with a main service configured reports the request as the reason and exits 0", async () => {
     const dir = tempDir();
     const { cfg, out } = mainConfig(dir, "trap 'exit 0' TERM; while :; do sleep 0.02; done");
-    const run = start(["boot", ...bootArgs(), "--config", cfg]);
+    const run = start(["boot", ...bootArgs(), "--config", cfg, "--set", `run_dir=${join(dir, "run")}`]);
     await waitFor(() => read(out).includes("start-app"), 20_000, "the main service to start");
+    // `services` says which one is main (an operator must know which exit ends the machine).
+    await waitFor(() => run.log().includes("control socket listening"), 20_000, "the control socket");
+    const listed = await runShippedAsync(["services", "--json", "--socket", join(dir, "run", "control")]);
+    expect((JSON.parse(listed.out) as { name: string; main: boolean }[]).map((s) => [s.name, s.main])).toEqual([["other", false], ["app", true]]);
+    const table = await runShippedAsync(["services", "--socket", join(dir, "run", "control")]);
+    expect(table.out).toMatch(/^app \(main\) +running/m);
     process.kill(run.proc.pid, "SIGTERM");
     const r = await run.result(30_000);
     expect(parseStatusLine(r.stdout)).toMatchObject({ reason: "SIGTERM", service: "app", code: null, signal: null, exit: 0 });
