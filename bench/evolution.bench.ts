@@ -121,7 +121,7 @@ async function measure(t: Target): Promise<PyResult> {
 async function realInit(): Promise<PyResult> {
   const dir = join(root, "init");
   const cfg = join(root, "init.json");
-  writeFileSync(cfg, JSON.stringify({ state_dir: join(dir, "state"), run_dir: join(dir, "run"), evolution: { checkpoint_every_s: 0 } }));
+  writeFileSync(cfg, JSON.stringify({ state_dir: join(dir, "state"), run_dir: join(dir, "run"), evolution: { checkpoint_every_s: 0, ...(process.env.VB_BENCH_SLOTS ? { slots: Number(process.env.VB_BENCH_SLOTS) } : {}) } }));
   const socket = join(dir, "run/evolution.sock");
   const init = spawnShipped(["boot", "--config", cfg, "--set", "heartbeat_log_every=0"]);
   let log = "";

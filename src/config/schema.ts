@@ -140,7 +140,7 @@ export const evolutionSchema = z
   .object({
     enabled: z.boolean().default(true),
     rings: z.number().int().min(1).max(64).default(8),
-    slots: z.number().int().min(2).max(4096).refine((n) => (n & (n - 1)) === 0, "must be a power of two").default(64),
+    slots: z.number().int().min(2).max(4096).refine((n) => (n & (n - 1)) === 0, "must be a power of two").default(512),
     /** Most submissions taken per beat (and per doorbell). */
     drain_per_beat: z.number().int().min(1).max(100_000).default(256),
     min_confidence: z.number().min(0).max(1).default(0.8),
