@@ -61,7 +61,7 @@ writeFileSync(
   })}\n`,
 );
 const image = buildInitramfs({ ...imageBase(exe, config, say), modules: { dir: kernel.modulesDir, version: kernel.version, names: modules }, files: [{ src: guestJs, dest: GUEST }] });
-const initrd = join(work, "initramfs.cpio.gz");
+const initrd = join(work, "initramfs.cpio.zst");
 writeFileSync(initrd, image.bytes);
 const disk = join(work, "state-disk.img");
 writeFileSync(disk, "");

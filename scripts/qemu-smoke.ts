@@ -94,7 +94,7 @@ const { values: opt } = parseArgs({
     timeout: { type: "string", default: "300" },
     "shutdown-after": { type: "string", default: "240" },
     model: { type: "string" },
-    compress: { type: "string", default: "gzip" },
+    compress: { type: "string", default: "zstd" },
     "keep-log": { type: "string" },
     "verbose-kernel": { type: "boolean", default: false },
   },

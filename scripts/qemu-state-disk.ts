@@ -56,7 +56,7 @@ const image = buildInitramfs({
   modules: { dir: kernel.modulesDir, version: kernel.version, names: modules },
   files: [{ src: join(root, "scripts/state-disk-guest.ts"), dest: GUEST }],
 });
-const initrd = join(work, "initramfs.cpio.gz");
+const initrd = join(work, "initramfs.cpio.zst");
 writeFileSync(initrd, image.bytes);
 say(`initramfs ${initrd}: ${image.bytes.length} bytes in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
@@ -87,7 +87,7 @@ function guestResults(text: string): Map<string, Json> {
 /** Fails the whole run: the console of that boot, the step, exit 1. */
 function fail(boot: number, r: BootResult | null, step: string): never {
   if (r) printConsole(r.text, `console log of boot ${boot}`);
-  say(`kept for inspection: ${work} (state-disk.img, initramfs.cpio.gz)`);
+  say(`kept for inspection: ${work} (state-disk.img, initramfs.cpio.zst)`);
   die(say, `FAILED at step: ${step.startsWith(`boot ${boot}: `) ? step : `boot ${boot}: ${step}`}`);
 }
 

@@ -133,7 +133,7 @@ if (opt.initrd) {
   const base = imageBase(exe, config, progress);
   const { modules } = splitBuiltin(progress, kernel, STATUS_PORT_MODULES);
   const image = buildInitramfs({ ...base, runtimeLibs: [...base.runtimeLibs, ...libs], files, modules: { dir: kernel.modulesDir, version: kernel.version, names: modules } });
-  initrd = join(work, "initramfs.cpio.gz");
+  initrd = join(work, "initramfs.cpio.zst");
   writeFileSync(initrd, image.bytes);
 }
 

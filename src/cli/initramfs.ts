@@ -17,7 +17,7 @@ and device nodes the kernel expects, ${CONFIG_PATH} and kernel modules when give
 Reproducible: sorted entries, root owner, mtime SOURCE_DATE_EPOCH (or 0), fixed gzip header.
 
 Options:
-  -o, --output OUT       image to write (default dist/initramfs.cpio.gz)
+  -o, --output OUT       image to write (default dist/initramfs.cpio.zst; .gz with gzip)
   --exe FILE             executable to install (default dist/vector-boot)
   --preinit FILE         static pre-init installed as /init (default dist/native/preinit)
   --config FILE          config file installed as ${CONFIG_PATH}
@@ -27,7 +27,7 @@ Options:
   --kernel-version VER   version directory name in the image (default: basename of --modules-dir)
   --module NAME          kernel module to include with its dependencies (repeatable)
   --file SRC:DEST        extra host file copied to DEST in the image (repeatable)
-  --compress ALG         gzip (default), zstd or none
+  --compress ALG         zstd (default; Debian kernels have CONFIG_RD_ZSTD), gzip or none
   --list                 print every entry of the image
   -h, --help             this text`;
 
@@ -67,7 +67,7 @@ export async function runInitramfs(args: string[], root = process.cwd()): Promis
   }, schema);
   if (a.module?.length && !a["modules-dir"]) throw new UsageError("initramfs: --module needs --modules-dir");
   const shim = resolve(root, "dist/native/libvbshim.so");
-  const compress = a.compress ?? "gzip";
+  const compress = a.compress ?? "zstd";
   const output = a.output ?? resolve(root, `dist/initramfs.cpio${compress === "gzip" ? ".gz" : compress === "zstd" ? ".zst" : ""}`);
   const t0 = performance.now();
   const r = writeInitramfs(output, {

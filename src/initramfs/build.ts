@@ -54,7 +54,7 @@ function requireFile(path: string, what: string): void {
 
 export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
   const progress = opts.progress ?? (() => {});
-  const compression = opts.compression ?? "gzip";
+  const compression = opts.compression ?? "zstd";
   requireFile(opts.preinit, "preinit");
   requireFile(opts.exe, "exe");
   const tree = new InitramfsTree();

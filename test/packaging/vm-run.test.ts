@@ -43,7 +43,7 @@ test(
       const config = join(t.dir, "config.json");
       // vector-boot's own CLI without arguments: a usage error, exit 64.
       writeFileSync(config, JSON.stringify({ services: [{ name: "app", argv: ["/sbin/vector-boot", "pixels"], main: true }] }));
-      const img = join(t.dir, "initramfs.cpio.gz");
+      const img = join(t.dir, "initramfs.cpio.zst");
       const build = Bun.spawnSync([bun, join(root, "scripts/build-initramfs.ts"), "--config", config, "-o", img], { cwd: root, stdout: "pipe", stderr: "pipe" });
       expect(build.exitCode).toBe(0);
       const r = await vmRun(["--initrd", img]);
