@@ -393,6 +393,9 @@ int vb_is_subreaper(void) {
 
 int vb_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0; }
 
+// The signal this process gets when its parent dies (0 = none); tini's -p.
+int vb_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) < 0 ? -errno : 0; }
+
 // cmd: 0 = power off, 1 = restart, 2 = halt, 3 = ctrl-alt-del sends SIGINT to init (CAD off).
 // Refuses unless this process is PID 1 of its namespace (inside `unshare --pid` that ends the
 // namespace, never the host).

@@ -39,6 +39,7 @@ export const native = dlopen(shimPath, {
   vb_set_subreaper: { args: [i32], returns: i32 },
   vb_is_subreaper: { args: [], returns: i32 },
   vb_set_no_new_privs: { args: [], returns: i32 },
+  vb_set_pdeathsig: { args: [i32], returns: i32 },
   vb_reboot: { args: [i32], returns: i32 },
   vb_sync: { args: [], returns: FFIType.void },
   vb_clock_ns: { args: [i32], returns: f64 },
