@@ -7,15 +7,15 @@ export const SIGRTMIN = 34;
 export const SIGRTMAX = 64;
 
 /**
- * A signal given on the command line: a number (1..64, as dumb-init takes them) or a name with or
- * without SIG (TERM, SIGUSR1, RTMIN+3, RTMAX-1). `allowZero` admits 0 (dumb-init's "drop it").
+ * A signal given on the command line: a number (1-31 or 34-64; glibc keeps 32 and 33 for itself) or
+ * a name with or without SIG (TERM, SIGUSR1, RTMIN+3, RTMAX-1). `allowZero` admits 0 (dumb-init's "drop it").
  * Returns undefined when `spec` names no signal.
  */
 export function parseSignal(spec: string, allowZero = false): number | undefined {
   const s = spec.trim();
   if (/^\d+$/.test(s)) {
     const n = Number(s);
-    return (n >= 1 && n <= SIGRTMAX) || (allowZero && n === 0) ? n : undefined;
+    return (n >= 1 && n <= 31) || (n >= SIGRTMIN && n <= SIGRTMAX) || (allowZero && n === 0) ? n : undefined;
   }
   const rt = /^(?:SIG)?RT(MIN|MAX)(?:([+-])(\d+))?$/i.exec(s);
   if (rt) {
@@ -29,7 +29,7 @@ export function parseSignal(spec: string, allowZero = false): number | undefined
 /** Parses one signal option value or throws a UsageError naming the option. */
 export function requireSignal(option: string, spec: string | undefined, allowZero = false): number {
   const n = spec === undefined ? undefined : parseSignal(spec, allowZero);
-  if (n === undefined) throw new UsageError(`${option} needs a signal (a number 1-64 or a name such as TERM), got ${JSON.stringify(spec ?? "")}`);
+  if (n === undefined) throw new UsageError(`${option} needs a signal (a number 1-31 or 34-64, or a name such as TERM), got ${JSON.stringify(spec ?? "")}`);
   return n;
 }
 

@@ -1,15 +1,16 @@
 // Catches every signal tini mode forwards (JS handlers, or C counters polled for those Bun cannot take).
 import { logger } from "../log.ts";
-import { installSignalCounter, Sig, signalCount, signalName } from "../sys/signals.ts";
+import { installSentSignalCounter, installSignalCounter, Sig, signalCount, signalName } from "../sys/signals.ts";
 
 const log = logger("init");
 
 /**
  * Signals forwarded to the main child (or its process group), as tini and dumb-init forward them:
  * every catchable asynchronous signal, real-time ones included, and the job-control ones (SIGTSTP,
- * SIGTTIN, SIGTTOU: forwarded, then the init stops itself, as dumb-init does). Not forwarded: SIGCHLD
- * (the init reaps), SIGKILL and SIGSTOP (cannot be caught), the synchronous SIGILL, SIGTRAP, SIGABRT,
- * SIGBUS, SIGFPE, SIGSEGV and SIGSYS (they concern the init itself), glibc's internal 32 and 33, and
+ * SIGTTIN, SIGTTOU: forwarded, then the init stops itself, as dumb-init does), and the synchronous
+ * SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV and SIGSYS when another process sent them with
+ * kill (as dumb-init forwards them; a real fault of the init's own still crashes it). Not forwarded:
+ * SIGCHLD (the init reaps), SIGKILL and SIGSTOP (cannot be caught), glibc's internal 32 and 33, and
  * the JS engine's GC signal (SIGPWR unless JSC_SIGNAL_FOR_GC names another; the pre-init moves it to 40).
  */
 export const forwardedSignals: readonly number[] = [
@@ -17,13 +18,17 @@ export const forwardedSignals: readonly number[] = [
   Sig.SIGSTKFLT, Sig.SIGCONT, Sig.SIGTSTP, Sig.SIGTTIN, Sig.SIGTTOU, Sig.SIGURG, Sig.SIGXCPU, Sig.SIGXFSZ,
   Sig.SIGVTALRM, Sig.SIGPROF, Sig.SIGWINCH, Sig.SIGIO, Sig.SIGPWR,
   ...Array.from({ length: 31 }, (_, i) => 34 + i),
+  ...[Sig.SIGILL, Sig.SIGTRAP, Sig.SIGABRT, Sig.SIGBUS, Sig.SIGFPE, Sig.SIGSEGV, Sig.SIGSYS],
 ];
+
+/** Synchronous signals: counted only when sent by another process (installSentSignalCounter). */
+const sentOnly = new Set<number>([Sig.SIGILL, Sig.SIGTRAP, Sig.SIGABRT, Sig.SIGBUS, Sig.SIGFPE, Sig.SIGSEGV, Sig.SIGSYS]);
 
 /** The signals after which the init stops itself (dumb-init's job control). */
 export const suspendSignals: ReadonlySet<number> = new Set([Sig.SIGTSTP, Sig.SIGTTIN, Sig.SIGTTOU]);
 
 /** Signals Bun's `process.on` cannot take: a C handler counts them and the loop polls the counters. */
-const countedSignals = new Set<number>([Sig.SIGSTKFLT, Sig.SIGPWR, ...Array.from({ length: 31 }, (_, i) => 34 + i)]);
+const countedSignals = new Set<number>([Sig.SIGSTKFLT, Sig.SIGPWR, ...Array.from({ length: 31 }, (_, i) => 34 + i), ...sentOnly]);
 const COUNTER_POLL_MS = 10;
 
 /** The signal JavaScriptCore's garbage collector uses to suspend threads (never ours to take). */
@@ -45,7 +50,8 @@ export function watchSignals(onSignal: (num: number) => void): () => void {
     if (num === gc) continue;
     if (countedSignals.has(num)) {
       try {
-        installSignalCounter(num);
+        if (sentOnly.has(num)) installSentSignalCounter(num);
+        else installSignalCounter(num);
         counted.push({ sig: num, seen: signalCount(num) });
       } catch (e) {
         log.warn("cannot watch signal; it will not be forwarded", { signal: signalName(num), error: String(e) });

@@ -39,8 +39,8 @@ for (const pid1 of [false, true]) {
   });
 }
 
-test("a malformed -r (no colon, unknown name, target out of range) is a usage error (64) naming --rewrite", async () => {
-  for (const spec of ["15", "TERM:NOPE", "15:65", "0:15", "BOGUS:1"]) {
+test("a malformed -r (no colon, unknown name, glibc's 32, out of range) is a usage error (64) naming --rewrite", async () => {
+  for (const spec of ["15", "TERM:NOPE", "15:65", "15:32", "0:15", "BOGUS:1", "15::12"]) {
     const r = await start(["-r", spec, "--", "true"]).result(10_000);
     expect(r.code).toBe(64);
     expect(r.stderr).toContain("--rewrite");
