@@ -59,7 +59,9 @@ symlinkSync(join(here, "dumb-init-shim.py"), join(bin, "dumb-init"));
 symlinkSync(join(here, "tini-shim.py"), join(bin, "tini"));
 symlinkSync(python, join(bin, "python"));
 symlinkSync(python, join(bin, "python3"));
-const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, PARITY_VECTOR_BOOT: vb };
+// JSC_SIGNAL_FOR_GC=40 as the pre-init (and test/pid1/harness.ts) sets it: otherwise JavaScriptCore
+// keeps SIGPWR for its collector and the init cannot forward it (dumb-init's suite sends 1-31).
+const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, PARITY_VECTOR_BOOT: vb, JSC_SIGNAL_FOR_GC: "40" };
 
 interface CaseResult {
   suite: string;
