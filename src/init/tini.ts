@@ -72,6 +72,12 @@ export async function runTini(opts: TiniOptions): Promise<number> {
     cleanup();
     throw e;
   }
+  // Like dumb-init: the init itself holds no reference to the directory it was started in (CMD keeps it).
+  try {
+    process.chdir("/");
+  } catch (e) {
+    log.debug("could not leave the start directory", { error: String(e) });
+  }
   const exited = new Promise<Reaped>((resolve) => {
     reaper.watch(child, (r) => {
       mainExit = r;
