@@ -104,6 +104,33 @@ int vb_sigcount_install(int sig) {
   return sigaction(sig, &sa, NULL) < 0 ? -errno : 0;
 }
 
+// Counts a synchronous signal (SIGSEGV, SIGILL, ...) only when another process sent it with kill():
+// dumb-init forwards those. A real fault, or one this process raised itself (abort), goes to the
+// handler that was there before (Bun's crash handler): restored, then the fault re-executes or the
+// signal is raised again once this handler returns.
+static struct sigaction vb_sent_prev[65];
+
+static void vb_sent_handler(int sig, siginfo_t *info, void *uc) {
+  (void)uc;
+  if (sig <= 0 || sig >= 65) return;
+  if (info && info->si_code <= 0 && info->si_pid != getpid()) {
+    atomic_fetch_add_explicit(&vb_sig_counts[sig], 1, memory_order_relaxed);
+    return;
+  }
+  sigaction(sig, &vb_sent_prev[sig], NULL);
+  if (!info || info->si_code <= 0) raise(sig);
+}
+
+int vb_sigcount_install_sent(int sig) {
+  if (sig <= 0 || sig >= 65) return -EINVAL;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = vb_sent_handler;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(sig, &sa, &vb_sent_prev[sig]) < 0 ? -errno : 0;
+}
+
 double vb_sigcount_read(int sig) {
   if (sig <= 0 || sig >= 65) return -1;
   return (double)atomic_load_explicit(&vb_sig_counts[sig], memory_order_relaxed);
@@ -392,6 +419,9 @@ int vb_is_subreaper(void) {
 }
 
 int vb_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0; }
+
+// The signal this process gets when its parent dies (0 = none); tini's -p.
+int vb_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) < 0 ? -errno : 0; }
 
 // cmd: 0 = power off, 1 = restart, 2 = halt, 3 = ctrl-alt-del sends SIGINT to init (CAD off).
 // Refuses unless this process is PID 1 of its namespace (inside `unshare --pid` that ends the

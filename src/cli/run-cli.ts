@@ -17,16 +17,33 @@ export function mainHelp(): string {
   return `vector-boot ${version}: a PID 1 that boots straight into a GGUF neural runtime.
 
 Usage:
-  vector-boot [-g] [--grace MS] -- CMD [ARGS...]   run CMD as the main child (tini style)
-  vector-boot COMMAND [OPTIONS]                     (PID 1 with no arguments runs "boot")
+  vector-boot [OPTIONS] -- CMD [ARGS...]   run CMD as the main child (tini / dumb-init style)
+  vector-boot COMMAND [OPTIONS]            (PID 1 with no arguments runs "boot")
   vector-boot COMMAND --help
 
 Commands:
 ${cmds}
 
-tini-style options:
-  -g, --group     forward signals to the child's whole process group
-  --grace MS      after the child exits, how long the rest get after SIGTERM before SIGKILL (default 5000)
+Options before "--" (tini's and dumb-init's; quiet unless something goes wrong):
+  -g, --group             forward signals to CMD's whole process group (dumb-init's default)
+  -c, --single-child      forward signals to CMD alone (the default; undoes -g)
+  -r, --rewrite S:R       forward signal S as R (numbers or names, e.g. 15:2 or TERM:INT);
+                          R = 0 drops S; repeatable
+  -e, --remap-exit CODE   exit 0 when CMD exits with CODE (0-255); repeatable
+  -p, --parent-death-signal SIG
+                          the init gets SIG (and forwards it) when its parent dies
+  -w, --warn-reaped       warn about every reaped process that is not CMD (a zombie)
+  -v, --verbose           the init's debug lines on stderr
+  -s, --subreaper         accepted for tini; outside PID 1 the init always is a subreaper
+  --grace MS              term-grace-kill: how long the rest get after SIGTERM before SIGKILL
+                          (default 5000)
+  --leftovers POLICY      what happens to processes left when CMD exits:
+                            term-grace-kill  SIGTERM, wait up to --grace, SIGKILL (default)
+                            term-exit        dumb-init's: SIGTERM to CMD's group (with -g), exit at once
+  -h, --help              this help;  -V, --version: the version;  -l, --license: the license
+  SIGTSTP, SIGTTIN and SIGTTOU are forwarded, then the init stops itself (job control; not as PID 1).
+Environment: DUMB_INIT_SETSID=1 / 0 as -g / -c, DUMB_INIT_DEBUG=1 or TINI_VERBOSITY=2+ as -v,
+TINI_KILL_PROCESS_GROUP (non-empty) as -g; options given on the command line win.
 
 Exit codes: see the README (0 ok, 1 runtime init failed, 2 model failed, 64 usage, 65 bad data,
 70 internal, 71 system call failed, 74 journal I/O, 78 config, 126/127 command not executable/found,
@@ -35,23 +52,24 @@ Exit codes: see the README (0 ok, 1 runtime init failed, 2 model failed, 64 usag
 }
 
 async function runTiniArgs(args: string[]): Promise<number> {
-  let group = false;
-  let graceMs = 5000;
-  let i = 0;
-  for (; i < args.length && args[i] !== "--"; i++) {
-    const a = args[i]!;
-    if (a === "-g" || a === "--group") group = true;
-    else if (a === "--grace") {
-      const v = Number(args[++i]);
-      if (!Number.isInteger(v) || v < 0) throw new UsageError(`--grace needs a whole number of milliseconds, got ${JSON.stringify(args[i])}`);
-      graceMs = v;
-    } else throw new UsageError(`unknown option ${JSON.stringify(a)} before "--" (see vector-boot --help)`);
+  const { parseTiniArgs } = await import("../init/tini-options.ts");
+  const req = parseTiniArgs(args, process.env);
+  switch (req.kind) {
+    case "help":
+      process.stdout.write(mainHelp());
+      return ExitCode.ok;
+    case "version":
+      process.stdout.write(versionLine());
+      return ExitCode.ok;
+    case "license":
+      process.stdout.write(`vector-boot ${version} is free software under the ${pkg.license} license.\n`);
+      return ExitCode.ok;
   }
-  const argv = args.slice(i + 1);
-  if (argv.length === 0) throw new UsageError('nothing to run after "--"');
   const { runTini } = await import("../init/tini.ts");
-  return runTini({ argv, group, graceMs });
+  return runTini(req.options);
 }
+
+const versionLine = () => `vector-boot ${version} (bun ${Bun.version})\n`;
 
 /** Runs the CLI; resolves to the exit code. Errors are printed as one line, never a stack trace. */
 export async function runCli(args: string[], pid1: boolean): Promise<number> {
@@ -67,7 +85,7 @@ export async function runCli(args: string[], pid1: boolean): Promise<number> {
       return ExitCode.ok;
     }
     if (first === "--version" || first === "-V") {
-      process.stdout.write(`vector-boot ${version} (bun ${Bun.version})\n`);
+      process.stdout.write(versionLine());
       return ExitCode.ok;
     }
     if (first === "--" || first.startsWith("-")) return await runTiniArgs(args);

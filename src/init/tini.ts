@@ -1,47 +1,21 @@
 // tini-style mode: run one command as the main child, forward signals, reap everything, exit with its status.
-import { logger } from "../log.ts";
-import { getpid, isatty, kill, setSubreaper, spawn, type Reaped } from "../sys/process.ts";
-import { ignoreSignal, installSignalCounter, Sig, signalCount, signalName, signalState } from "../sys/signals.ts";
+import { logger, setLogLevel } from "../log.ts";
+import { getpgid, getpid, isatty, kill, setParentDeathSignal, setSubreaper, spawn, tcgetpgrp, tcsetpgrp, type Reaped } from "../sys/process.ts";
+import { Sig, signalName, signalState } from "../sys/signals.ts";
 import { drainDescendants } from "./drain.ts";
 import { Reaper } from "./reaper.ts";
+import { rewriteSignal } from "./signal-rewrite.ts";
+import { suspendSignals, watchSignals } from "./signal-watch.ts";
+import type { TiniOptions } from "./tini-options.ts";
+
+export type { TiniOptions } from "./tini-options.ts";
 
 const log = logger("init");
 
-/**
- * Signals forwarded to the main child (or its process group), as tini forwards them: every catchable
- * asynchronous signal, real-time ones included. Not forwarded: SIGCHLD (the init reaps), SIGKILL and
- * SIGSTOP (cannot be caught), the synchronous SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV and
- * SIGSYS (they concern the init itself), SIGTTIN and SIGTTOU (ignored once the terminal is handed
- * over), glibc's internal 32 and 33, and the JS engine's GC signal (SIGPWR unless JSC_SIGNAL_FOR_GC
- * names another; the pre-init moves it to 40).
- */
-export const forwardedSignals: readonly number[] = [
-  Sig.SIGHUP, Sig.SIGINT, Sig.SIGQUIT, Sig.SIGUSR1, Sig.SIGUSR2, Sig.SIGPIPE, Sig.SIGALRM, Sig.SIGTERM,
-  Sig.SIGSTKFLT, Sig.SIGCONT, Sig.SIGTSTP, Sig.SIGURG, Sig.SIGXCPU, Sig.SIGXFSZ, Sig.SIGVTALRM,
-  Sig.SIGPROF, Sig.SIGWINCH, Sig.SIGIO, Sig.SIGPWR,
-  ...Array.from({ length: 31 }, (_, i) => 34 + i),
-];
-
-/** Signals Bun's `process.on` cannot take: a C handler counts them and the loop polls the counters. */
-const countedSignals = new Set<number>([Sig.SIGSTKFLT, Sig.SIGPWR, ...Array.from({ length: 31 }, (_, i) => 34 + i)]);
-const COUNTER_POLL_MS = 10;
-
-/** The signal JavaScriptCore's garbage collector uses to suspend threads (never ours to take). */
-function gcSignal(): number {
-  const n = Number(process.env.JSC_SIGNAL_FOR_GC ?? "");
-  return Number.isInteger(n) && n > 0 && n < 65 ? n : Sig.SIGPWR;
-}
-
-export interface TiniOptions {
-  argv: string[];
-  /** Forward signals to the child's whole process group instead of the child alone. */
-  group: boolean;
-  /** Bound on waiting for the remaining descendants after the main child exits (then SIGKILL). */
-  graceMs: number;
-}
-
-/** Runs the command and resolves to the exit status to use (child's code, 128+N if signalled). */
+/** Runs the command and resolves to the exit status to use (child's code, 128+N if signalled, 0 if remapped by -e). */
 export async function runTini(opts: TiniOptions): Promise<number> {
+  // Quiet unless asked: nothing from the init on the terminal unless something goes wrong.
+  setLogLevel(opts.verbose ? "debug" : "warn");
   const pid1 = getpid() === 1;
   // What the caller ignored stays ignored in the child (nohup). SIGPIPE and SIGXFSZ are left out:
   // Bun ignores them for itself (as Node does), so whether the caller did cannot be told; the child
@@ -53,75 +27,56 @@ export async function runTini(opts: TiniOptions): Promise<number> {
     log.warn("could not read the signal dispositions", { error: String(e) });
   }
   if (!pid1) setSubreaper(true);
+  if (opts.parentDeathSignal !== 0) setParentDeathSignal(opts.parentDeathSignal);
   const reaper = new Reaper().start();
+  const stopWarning = opts.warnReaped
+    ? reaper.onReap((r, owned) => {
+        // tini -w's wording, so what parses tini's warnings parses these.
+        if (!owned) log.warn("Reaped zombie process with", { pid: r.pid, status: r.status });
+      })
+    : null;
+  const tty = isatty(0);
   // Handlers go in before the child exists: a signal that arrives in between is queued, not lost
   // (and as PID 1 a signal without a handler would be dropped by the kernel).
   let child = 0;
   let mainExit: Reaped | null = null;
   const pending: number[] = [];
-  const forward = (num: number, name: string) => {
-    if (mainExit) return;
-    if (child === 0) {
-      pending.push(num);
-      return;
-    }
-    try {
-      kill(opts.group ? -child : child, num);
-    } catch (e) {
-      log.warn("could not forward signal", { signal: name, error: String(e) });
-    }
-  };
-  const handlers: Array<[string, () => void]> = [];
-  const counted: Array<{ sig: number; seen: number }> = [];
-  const gc = gcSignal();
-  for (const num of forwardedSignals) {
-    if (num === gc) continue;
-    if (countedSignals.has(num)) {
+  const deliver = (num: number) => {
+    const to = rewriteSignal(opts.rewrite, num);
+    const target = opts.group ? -child : child;
+    if (to === 0) log.debug("dropped signal (rewritten to 0)", { signal: signalName(num) });
+    else {
       try {
-        installSignalCounter(num);
-        counted.push({ sig: num, seen: signalCount(num) });
+        kill(target, to);
+        log.debug("forwarded signal", { signal: signalName(num), ...(to !== num ? { as: signalName(to) } : {}), to: target });
       } catch (e) {
-        log.warn("cannot watch signal; it will not be forwarded", { signal: signalName(num), error: String(e) });
+        log.warn("could not forward signal", { signal: signalName(num), error: String(e) });
       }
-      continue;
     }
-    const name = signalName(num);
-    const h = () => forward(num, name);
-    process.on(name as NodeJS.Signals, h);
-    handlers.push([name, h]);
-  }
-  // One delivery or several coalesced into one, as the kernel does for standard signals.
-  const poll = counted.length
-    ? setInterval(() => {
-        for (const c of counted) {
-          const n = signalCount(c.sig);
-          if (n !== c.seen) {
-            c.seen = n;
-            forward(c.sig, signalName(c.sig));
-          }
-        }
-      }, COUNTER_POLL_MS)
-    : null;
+    if (num === Sig.SIGCONT && tty) handTerminalBack(child);
+    if (suspendSignals.has(num)) suspendSelf(pid1, num);
+  };
+  const stopWatching = watchSignals((num) => {
+    if (mainExit) return;
+    if (child === 0) pending.push(num);
+    else deliver(num);
+  });
   const cleanup = () => {
-    for (const [name, h] of handlers) process.off(name, h);
-    if (poll) clearInterval(poll);
+    stopWatching();
+    stopWarning?.();
     reaper.stop();
   };
   try {
-    child = spawn({ argv: opts.argv, newProcessGroup: true, foreground: isatty(0), keepIgnored });
+    child = spawn({ argv: opts.argv, newProcessGroup: true, foreground: tty, keepIgnored });
   } catch (e) {
     cleanup();
     throw e;
   }
-  if (isatty(0)) {
-    // The terminal now belongs to the child's group: a background read or write by the init must
-    // not stop it.
-    try {
-      ignoreSignal(Sig.SIGTTIN);
-      ignoreSignal(Sig.SIGTTOU);
-    } catch (e) {
-      log.warn("could not ignore SIGTTIN/SIGTTOU", { error: String(e) });
-    }
+  // Like dumb-init: the init itself holds no reference to the directory it was started in (CMD keeps it).
+  try {
+    process.chdir("/");
+  } catch (e) {
+    log.debug("could not leave the start directory", { error: String(e) });
   }
   const exited = new Promise<Reaped>((resolve) => {
     reaper.watch(child, (r) => {
@@ -129,12 +84,57 @@ export async function runTini(opts: TiniOptions): Promise<number> {
       resolve(r);
     });
   });
-  log.info("ready", { mode: pid1 ? "pid1" : "subreaper", child, command: opts.argv[0] });
-  for (const num of pending.splice(0)) forward(num, String(num));
+  log.debug("ready", { mode: pid1 ? "pid1" : "subreaper", child, command: opts.argv[0], group: opts.group, leftovers: opts.leftovers });
+  for (const num of pending.splice(0)) deliver(num);
   reaper.reapNow(); // the child may already be gone
   const r = await exited;
-  log.info("main child exited", { pid: child, status: r.status, ...(r.signal !== null ? { signal: r.signal } : {}) });
-  await drainDescendants(reaper, { graceMs: opts.graceMs, killAll: pid1 });
+  log.debug("main child exited", { pid: child, status: r.status, ...(r.signal !== null ? { signal: r.signal } : {}) });
+  if (opts.leftovers === "term-exit") {
+    // dumb-init: SIGTERM to where signals go (the child's group; with -c the child, already gone), then exit.
+    if (opts.group) {
+      try {
+        kill(-child, Sig.SIGTERM);
+      } catch {
+        /* the group is empty */
+      }
+    }
+  } else {
+    await drainDescendants(reaper, { graceMs: opts.graceMs, killAll: pid1 });
+  }
   cleanup();
+  if (opts.remapExit.has(r.status)) {
+    log.debug("exit status remapped to 0 (-e)", { status: r.status });
+    return 0;
+  }
   return r.status;
+}
+
+/**
+ * After SIGTSTP/SIGTTIN/SIGTTOU: stop the init itself once the child has them, so the shell that
+ * started it sees the job stop (dumb-init's job control). As PID 1 the kernel ignores a SIGSTOP the
+ * init sends itself; there is no shell above to tell.
+ */
+function suspendSelf(pid1: boolean, num: number): void {
+  if (pid1) {
+    log.debug("not stopping: PID 1 cannot stop itself", { signal: signalName(num) });
+    return;
+  }
+  log.debug("stopping self after a job-control signal", { signal: signalName(num) });
+  try {
+    kill(getpid(), Sig.SIGSTOP);
+  } catch (e) {
+    log.warn("could not stop self", { error: String(e) });
+  }
+}
+
+/**
+ * On SIGCONT: when the shell's `fg` gave the terminal to the init's group, hand it on to the child's
+ * group (only from the foreground, so tcsetpgrp raises no SIGTTOU).
+ */
+function handTerminalBack(child: number): void {
+  try {
+    if (tcgetpgrp(0) === getpgid(0)) tcsetpgrp(0, child);
+  } catch (e) {
+    log.debug("terminal not handed back to the child", { error: String(e) });
+  }
 }

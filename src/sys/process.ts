@@ -151,6 +151,8 @@ export function setSubreaper(on = true): void {
 }
 export const isSubreaper = (): boolean => check(native.vb_is_subreaper(), "prctl(PR_GET_CHILD_SUBREAPER)") === 1;
 export const setNoNewPrivs = (): void => void check(native.vb_set_no_new_privs(), "prctl(PR_SET_NO_NEW_PRIVS)");
+/** This process gets `sig` when its parent dies (tini -p); 0 clears it. */
+export const setParentDeathSignal = (sig: number): void => void check(native.vb_set_pdeathsig(sig), "prctl(PR_SET_PDEATHSIG)", `signal ${sig}`);
 
 export { SysError };
 

@@ -27,6 +27,14 @@ export function installSignalCounter(sig: number): void {
   check(native.vb_sigcount_install(sig), "sigaction", `signal ${sig}`);
 }
 
+/**
+ * Like `installSignalCounter`, for a synchronous signal (SIGSEGV, SIGILL, ...): counts it only when
+ * another process sent it (kill); a real fault still reaches the crash handler that was installed.
+ */
+export function installSentSignalCounter(sig: number): void {
+  check(native.vb_sigcount_install_sent(sig), "sigaction", `signal ${sig}`);
+}
+
 export function signalCount(sig: number): number {
   return native.vb_sigcount_read(sig);
 }

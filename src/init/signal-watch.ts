@@ -1,0 +1,80 @@
+// Catches every signal tini mode forwards (JS handlers, or C counters polled for those Bun cannot take).
+import { logger } from "../log.ts";
+import { installSentSignalCounter, installSignalCounter, Sig, signalCount, signalName } from "../sys/signals.ts";
+
+const log = logger("init");
+
+/**
+ * Signals forwarded to the main child (or its process group), as tini and dumb-init forward them:
+ * every catchable asynchronous signal, real-time ones included, and the job-control ones (SIGTSTP,
+ * SIGTTIN, SIGTTOU: forwarded, then the init stops itself, as dumb-init does), and the synchronous
+ * SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV and SIGSYS when another process sent them with
+ * kill (as dumb-init forwards them; a real fault of the init's own still crashes it). Not forwarded:
+ * SIGCHLD (the init reaps), SIGKILL and SIGSTOP (cannot be caught), glibc's internal 32 and 33, and
+ * the JS engine's GC signal (SIGPWR unless JSC_SIGNAL_FOR_GC names another; the pre-init moves it to 40).
+ */
+export const forwardedSignals: readonly number[] = [
+  Sig.SIGHUP, Sig.SIGINT, Sig.SIGQUIT, Sig.SIGUSR1, Sig.SIGUSR2, Sig.SIGPIPE, Sig.SIGALRM, Sig.SIGTERM,
+  Sig.SIGSTKFLT, Sig.SIGCONT, Sig.SIGTSTP, Sig.SIGTTIN, Sig.SIGTTOU, Sig.SIGURG, Sig.SIGXCPU, Sig.SIGXFSZ,
+  Sig.SIGVTALRM, Sig.SIGPROF, Sig.SIGWINCH, Sig.SIGIO, Sig.SIGPWR,
+  ...Array.from({ length: 31 }, (_, i) => 34 + i),
+  ...[Sig.SIGILL, Sig.SIGTRAP, Sig.SIGABRT, Sig.SIGBUS, Sig.SIGFPE, Sig.SIGSEGV, Sig.SIGSYS],
+];
+
+/** Synchronous signals: counted only when sent by another process (installSentSignalCounter). */
+const sentOnly = new Set<number>([Sig.SIGILL, Sig.SIGTRAP, Sig.SIGABRT, Sig.SIGBUS, Sig.SIGFPE, Sig.SIGSEGV, Sig.SIGSYS]);
+
+/** The signals after which the init stops itself (dumb-init's job control). */
+export const suspendSignals: ReadonlySet<number> = new Set([Sig.SIGTSTP, Sig.SIGTTIN, Sig.SIGTTOU]);
+
+/** Signals Bun's `process.on` cannot take: a C handler counts them and the loop polls the counters. */
+const countedSignals = new Set<number>([Sig.SIGSTKFLT, Sig.SIGPWR, ...Array.from({ length: 31 }, (_, i) => 34 + i), ...sentOnly]);
+const COUNTER_POLL_MS = 10;
+
+/** The signal JavaScriptCore's garbage collector uses to suspend threads (never ours to take). */
+function gcSignal(): number {
+  const n = Number(process.env.JSC_SIGNAL_FOR_GC ?? "");
+  return Number.isInteger(n) && n > 0 && n < 65 ? n : Sig.SIGPWR;
+}
+
+/**
+ * Calls `onSignal(num)` for each forwarded signal received (standard signals delivered several times
+ * before the loop runs count once, as the kernel coalesces them). Returns the function that removes
+ * the JS handlers and stops polling (the C counters stay installed: the process is about to exit).
+ */
+export function watchSignals(onSignal: (num: number) => void): () => void {
+  const handlers: Array<[string, () => void]> = [];
+  const counted: Array<{ sig: number; seen: number }> = [];
+  const gc = gcSignal();
+  for (const num of forwardedSignals) {
+    if (num === gc) continue;
+    if (countedSignals.has(num)) {
+      try {
+        if (sentOnly.has(num)) installSentSignalCounter(num);
+        else installSignalCounter(num);
+        counted.push({ sig: num, seen: signalCount(num) });
+      } catch (e) {
+        log.warn("cannot watch signal; it will not be forwarded", { signal: signalName(num), error: String(e) });
+      }
+      continue;
+    }
+    const h = () => onSignal(num);
+    process.on(signalName(num) as NodeJS.Signals, h);
+    handlers.push([signalName(num), h]);
+  }
+  const poll = counted.length
+    ? setInterval(() => {
+        for (const c of counted) {
+          const n = signalCount(c.sig);
+          if (n !== c.seen) {
+            c.seen = n;
+            onSignal(c.sig);
+          }
+        }
+      }, COUNTER_POLL_MS)
+    : null;
+  return () => {
+    for (const [name, h] of handlers) process.off(name, h);
+    if (poll) clearInterval(poll);
+  };
+}

@@ -1,0 +1,163 @@
+// The options of tini mode (`vector-boot [OPTIONS] -- CMD`): tini's and dumb-init's flags and environment variables.
+import { UsageError } from "../errors.ts";
+import { addRewrite, requireSignal } from "./signal-rewrite.ts";
+
+/** What happens to the descendants still alive when the main child exits. */
+export const leftoverPolicies = ["term-grace-kill", "term-exit"] as const;
+export type LeftoverPolicy = (typeof leftoverPolicies)[number];
+
+export interface TiniOptions {
+  argv: string[];
+  /** Forward signals to the child's whole process group instead of the child alone (-g; -c undoes it). */
+  group: boolean;
+  /** Bound on waiting for the remaining descendants after the main child exits (then SIGKILL). */
+  graceMs: number;
+  /** term-grace-kill: SIGTERM every descendant, wait up to graceMs, SIGKILL; term-exit: dumb-init's SIGTERM to the signal target, exit. */
+  leftovers: LeftoverPolicy;
+  /** Received signal -> forwarded signal (0 drops it), from -r s:r. */
+  rewrite: Map<number, number>;
+  /** -v: the init's own debug lines on stderr (default: warnings and errors only). */
+  verbose: boolean;
+  /** Exit codes of the main child that the init reports as 0 (tini -e). */
+  remapExit: Set<number>;
+  /** Signal the init gets when its parent dies (tini -p), forwarded like any other; 0 = none. */
+  parentDeathSignal: number;
+  /** -w: log every reaped process that was not the main child at warn. */
+  warnReaped: boolean;
+}
+
+/** A request that is answered without running anything. */
+export type TiniRequest = { kind: "run"; options: TiniOptions } | { kind: "help" } | { kind: "version" } | { kind: "license" };
+
+/**
+ * Values are checked by hand, not with zod: tini mode must start fast (issue 14) and zod costs ~30 ms
+ * to load; every check below is exact and ends in a UsageError naming the option.
+ */
+const wholeNumber = (v: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined =>
+  v !== undefined && /^\d+$/.test(v) && Number(v) <= max ? Number(v) : undefined;
+
+/** Long options and their short letters; `value` ones take an argument (next word, `=v`, or attached `-xV`). */
+const flags: Record<string, { short?: string; value: boolean }> = {
+  help: { short: "h", value: false },
+  version: { short: "V", value: false },
+  license: { short: "l", value: false },
+  group: { short: "g", value: false },
+  "single-child": { short: "c", value: false },
+  rewrite: { short: "r", value: true },
+  verbose: { short: "v", value: false },
+  "remap-exit": { short: "e", value: true },
+  "parent-death-signal": { short: "p", value: true },
+  "warn-reaped": { short: "w", value: false },
+  subreaper: { short: "s", value: false },
+  grace: { value: true },
+  leftovers: { value: true },
+};
+const byShort = new Map(Object.entries(flags).flatMap(([long, f]) => (f.short ? [[f.short, long] as const] : [])));
+
+/** Splits the words before `--` into (long name, value) pairs, in order. */
+function tokenize(words: string[]): Array<[string, string | undefined]> {
+  const out: Array<[string, string | undefined]> = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const takeValue = (name: string, attached: string | undefined): void => {
+      if (attached !== undefined) out.push([name, attached]);
+      else if (i + 1 < words.length) out.push([name, words[++i]]);
+      else throw new UsageError(`--${name} needs a value (see vector-boot --help)`);
+    };
+    if (w.startsWith("--")) {
+      const eq = w.indexOf("=");
+      const name = eq < 0 ? w.slice(2) : w.slice(2, eq);
+      const f = flags[name];
+      if (!f) throw new UsageError(`unknown option ${JSON.stringify(w)} before "--" (see vector-boot --help)`);
+      if (f.value) takeValue(name, eq < 0 ? undefined : w.slice(eq + 1));
+      else if (eq >= 0) throw new UsageError(`--${name} takes no value`);
+      else out.push([name, undefined]);
+      continue;
+    }
+    if (!w.startsWith("-") || w === "-") throw new UsageError(`unexpected ${JSON.stringify(w)} before "--": the command goes after "--" (see vector-boot --help)`);
+    // A cluster of short flags (-vvv, -gw); a letter that takes a value ends it (-e3, -p SIGKILL).
+    for (let j = 1; j < w.length; j++) {
+      const name = byShort.get(w[j]!);
+      if (!name) throw new UsageError(`unknown option -${w[j]} in ${JSON.stringify(w)} (see vector-boot --help)`);
+      if (flags[name]!.value) {
+        takeValue(name, j + 1 < w.length ? w.slice(j + 1) : undefined);
+        break;
+      }
+      out.push([name, undefined]);
+    }
+  }
+  return out;
+}
+
+function required<T>(option: string, parsed: T | undefined, value: string | undefined, what: string): T {
+  if (parsed === undefined) throw new UsageError(`${option} needs ${what}, got ${JSON.stringify(value ?? "")}`);
+  return parsed;
+}
+
+/**
+ * Parses the words of tini mode (everything from the first option through `--` and the command).
+ * The environment is read first (DUMB_INIT_SETSID=1/0 as -g/-c, DUMB_INIT_DEBUG=1 and TINI_VERBOSITY>=2
+ * as -v, TINI_KILL_PROCESS_GROUP as -g); options override it, and of -g and -c the last one wins.
+ */
+export function parseTiniArgs(args: string[], env: Record<string, string | undefined>): TiniRequest {
+  const opts: TiniOptions = {
+    argv: [],
+    group: false,
+    graceMs: 5000,
+    leftovers: "term-grace-kill",
+    rewrite: new Map(),
+    verbose: false,
+    remapExit: new Set(),
+    parentDeathSignal: 0,
+    warnReaped: false,
+  };
+  if (env.TINI_KILL_PROCESS_GROUP) opts.group = true;
+  if (env.DUMB_INIT_SETSID === "1") opts.group = true;
+  if (env.DUMB_INIT_SETSID === "0") opts.group = false;
+  if (env.DUMB_INIT_DEBUG === "1" || (wholeNumber(env.TINI_VERBOSITY) ?? 0) >= 2) opts.verbose = true;
+
+  const dash = args.indexOf("--");
+  for (const [name, value] of tokenize(dash < 0 ? args : args.slice(0, dash))) {
+    switch (name) {
+      case "help":
+        return { kind: "help" };
+      case "version":
+        return { kind: "version" };
+      case "license":
+        return { kind: "license" };
+      case "group":
+        opts.group = true;
+        break;
+      case "single-child":
+        opts.group = false;
+        break;
+      case "rewrite":
+        addRewrite(opts.rewrite, value);
+        break;
+      case "verbose":
+        opts.verbose = true;
+        break;
+      case "remap-exit":
+        opts.remapExit.add(required("-e", wholeNumber(value, 255), value, "an exit code 0-255"));
+        break;
+      case "parent-death-signal":
+        opts.parentDeathSignal = requireSignal("-p", value);
+        break;
+      case "warn-reaped":
+        opts.warnReaped = true;
+        break;
+      case "subreaper":
+        break; // outside PID 1 the init always is one
+      case "grace":
+        opts.graceMs = required("--grace", wholeNumber(value), value, "a whole number of milliseconds");
+        break;
+      case "leftovers":
+        opts.leftovers = required("--leftovers", leftoverPolicies.find((p) => p === value), value, `one of ${leftoverPolicies.join(", ")}`);
+        break;
+    }
+  }
+  if (dash < 0) throw new UsageError('no command: put it after "--" (vector-boot [OPTIONS] -- CMD [ARGS...])');
+  opts.argv = args.slice(dash + 1);
+  if (opts.argv.length === 0) throw new UsageError('nothing to run after "--"');
+  return { kind: "run", options: opts };
+}

@@ -1,0 +1,42 @@
+// tini mode used to print "ready" and "main child exited" on every run; now it is silent unless asked (-v, -w) or something goes wrong.
+import { afterEach, describe, expect, test } from "bun:test";
+import { killLeftovers, start } from "./harness.ts";
+
+afterEach(killLeftovers);
+
+for (const pid1 of [false, true]) {
+  describe(`tini mode ${pid1 ? "as PID 1" : "as a subreaper"}`, () => {
+    test("a clean run prints nothing of the init's own, even with leftovers to stop", async () => {
+      const r = await start(["--", "sh", "-c", "(trap 'exit 0' TERM; sleep 30 & wait) & sleep 0.1; echo cmd-out; exit 4"], { pid1 }).result(15_000);
+      expect(r.code).toBe(4);
+      expect(r.stdout).toBe("cmd-out\n");
+      expect(r.stderr).toBe("");
+    });
+
+    test("-v (or DUMB_INIT_DEBUG=1, TINI_VERBOSITY=2) prints the init's debug lines", async () => {
+      for (const [args, env] of [[["-v"], {}], [[], { DUMB_INIT_DEBUG: "1" }], [[], { TINI_VERBOSITY: "2" }]] as const) {
+        const r = await start([...args, "--", "sh", "-c", "exit 0"], { pid1, env }).result(15_000);
+        expect(r.code).toBe(0);
+        expect(r.stderr).toContain("DEBUG init: ready");
+        expect(r.stderr).toContain("DEBUG init: main child exited");
+      }
+    }, 40_000);
+
+    test("a failure is still reported without -v (missing command: one error line)", async () => {
+      const r = await start(["--", "/nonexistent/cmd"], { pid1 }).result(15_000);
+      expect(r.code).toBe(127);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toContain("ERROR");
+    });
+
+    test("-w warns about each reaped process that is not CMD; without -w nothing is said", async () => {
+      // Two orphans re-parented to the init (double fork), reaped while CMD still runs.
+      const script = "(sleep 0.05 &) ; (sleep 0.05 &) ; sleep 0.6";
+      const w = await start(["-w", "--", "sh", "-c", script], { pid1 }).result(15_000);
+      expect(w.code).toBe(0);
+      expect(w.stderr.match(/WARN init: Reaped zombie process with pid=\d+ status=0/g)?.length).toBe(2);
+      const quiet = await start(["--", "sh", "-c", script], { pid1 }).result(15_000);
+      expect(quiet.stderr).toBe("");
+    }, 30_000);
+  });
+}
