@@ -131,7 +131,13 @@ export function describeError(err: unknown): string {
   let cur: unknown = err;
   for (let depth = 0; cur !== undefined && cur !== null && depth < 8; depth++) {
     if (cur instanceof Error) {
-      parts.push(cur instanceof VectorBootError ? cur.message : `${cur.name}: ${cur.message}`);
+      // A zod error's message is its issues as pretty-printed JSON: one line per issue instead
+      // (recognised by shape, so this lowest layer need not load zod).
+      const issues = (cur as { issues?: unknown }).issues;
+      const zodLine = cur.name === "ZodError" && Array.isArray(issues)
+        ? `invalid input: ${issues.map((i: { path?: unknown[]; message?: string }) => `${(i.path ?? []).join(".") || "(value)"}: ${i.message ?? "?"}`).join("; ")}`
+        : null;
+      parts.push(cur instanceof VectorBootError ? cur.message : (zodLine ?? `${cur.name}: ${cur.message}`));
       cur = (cur as { cause?: unknown }).cause;
     } else {
       parts.push(String(cur));

@@ -58,6 +58,9 @@ describe("vector-boot pixels", () => {
     const b = pixels(["--model", model]);
     expect(b.code).toBe(64);
     expect(b.err).toMatch(/at least one pixel/);
+    // One line, not zod's issues pretty-printed as JSON.
+    expect(b.err.trim().split("\n")).toHaveLength(1);
+    expect(b.err).toContain("invalid input: pixels: give at least one pixel as R,G,B");
   });
 
   test("a file that is not a vectorland model exits 2 (the seed's model failure)", () => {
