@@ -9,7 +9,7 @@ import { ackSchema, acksPrefix, mutationIdPattern, type Ack } from "../fleet/key
 import { publishUntil } from "../fleet/mutations.ts";
 import { gcMutations } from "../fleet/fleet-checkpoint.ts";
 import { doneKey, gcRollouts, readSem, rolloutActions, rolloutKey, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
-import { cmpCreate, opPut } from "../fleet/etcd-client.ts";
+import { cmpCreate, opPut, parseKvJson } from "../fleet/etcd-client.ts";
 import { duration, out } from "../control/cli-support.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
@@ -75,13 +75,7 @@ async function status(args: string[]): Promise<number> {
   const nodes: (NodeSummary & { stale: boolean })[] = [];
   const bad: string[] = [];
   for (const kv of kvs) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(kv.value);
-    } catch {
-      parsed = null;
-    }
-    const r = nodeSummarySchema.safeParse(parsed);
+    const r = parseKvJson(kv.value, nodeSummarySchema);
     if (r.success) nodes.push({ ...r.data, stale: isStale(r.data, now) });
     else bad.push(kv.key);
   }
@@ -129,7 +123,7 @@ async function mutate(args: string[]): Promise<number> {
     const members = (await c.get(nodesPrefix(f.name), { prefix: true })).kvs.map((kv) => kv.key.slice(nodesPrefix(f.name).length));
     for (;;) {
       const acks = (await c.get(acksPrefix(f.name, id), { prefix: true })).kvs.flatMap((kv) => {
-        const r = ackSchema.safeParse(JSON.parse(kv.value));
+        const r = parseKvJson(kv.value, ackSchema);
         return r.success ? [r.data] : [];
       });
       result.acks = acks;

@@ -58,9 +58,25 @@ export const toKv = (k: z.infer<typeof kvSchema>): Kv => ({
   lease: k.lease ?? "0",
 });
 
+/** A key's JSON value checked against `schema`; a value that is not JSON fails like one of the wrong shape. */
+export function parseKvJson<T>(value: string, schema: z.ZodType<T>): z.ZodSafeParseResult<T> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  return schema.safeParse(parsed);
+}
+
 /** A comparison of a transaction (etcd's Compare, in the gateway's JSON shape). */
 export type Compare = Record<string, unknown>;
 export const cmpCreate = (key: string, rev: number): Compare => ({ key: b64(key), target: "CREATE", result: "EQUAL", create_revision: String(rev) });
+/** The key is still as read: at mod revision `modRevision`, or still absent when that is 0 (a compare-and-swap guard). */
+export const cmpUnchanged = (key: string, modRevision: number): Compare =>
+  modRevision === 0 ? cmpCreate(key, 0) : { key: b64(key), target: "MOD", result: "EQUAL", mod_revision: String(modRevision) };
+/** Deletes every key starting with `prefix`. */
+export const opDeletePrefix = (prefix: string): Record<string, unknown> => ({ request_delete_range: { key: b64(prefix), range_end: prefixEnd(prefix) } });
 export const opPut = (key: string, value: string, lease: LeaseId = "0"): Record<string, unknown> => ({ request_put: { key: b64(key), value: b64(value), ...(lease !== "0" ? { lease } : {}) } });
 export const opDelete = (key: string): Record<string, unknown> => ({ request_delete_range: { key: b64(key) } });
 

@@ -1,7 +1,7 @@
 // The fleet checkpoint: mutations every member acked, folded into one key, then deleted with their acks (fleet gc).
 import { z } from "zod";
 import { FleetError } from "../errors.ts";
-import { b64, opDelete, opPut, prefixEnd, type Compare, type EtcdClient, type Kv } from "./etcd-client.ts";
+import { cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type EtcdClient, type Kv } from "./etcd-client.ts";
 import { acksPrefix, fleetMutationSchema, fleetPrefix, mutationsPrefix, nodesPrefix } from "./keys.ts";
 
 export const checkpointKey = (fleet: string): string => `${fleetPrefix(fleet)}checkpoint`;
@@ -31,14 +31,8 @@ export async function readCheckpoint(c: EtcdClient, fleet: string, timeoutMs?: n
   const r = await c.get(checkpointKey(fleet), { timeoutMs });
   const kv = r.kvs[0];
   if (!kv) return { checkpoint: null, modRevision: 0, revision: r.revision };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(kv.value);
-  } catch {
-    parsed = null;
-  }
-  const cp = checkpointSchema.safeParse(parsed);
-  if (!cp.success) throw new FleetError(`the fleet checkpoint ${checkpointKey(fleet)} is unreadable (${cp.success ? "" : cp.error.issues[0]?.message}): fix or delete it`);
+  const cp = parseKvJson(kv.value, checkpointSchema);
+  if (!cp.success) throw new FleetError(`the fleet checkpoint ${checkpointKey(fleet)} is unreadable (${cp.error.issues[0]?.message}): fix or delete it`);
   return { checkpoint: cp.data, modRevision: kv.modRevision, revision: r.revision };
 }
 
@@ -81,42 +75,38 @@ export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?
     }
     ready.push(kv);
   }
+  if (ready.length === 0) return { folded: 0, throughRevision: 0, blockedBy, compactedAt: null };
+  // Read once: each successful transaction below is the checkpoint's new mod revision.
+  let { checkpoint, modRevision } = await readCheckpoint(c, fleet, t);
   let folded = 0;
-  let through = 0;
-  let lastTxn = 0;
   for (let i = 0; i < ready.length; i += PER_TXN) {
     const batch = ready.slice(i, i + PER_TXN);
-    const cur = await readCheckpoint(c, fleet, t);
-    const more = batch.map((kv) => {
+    const more = batch.flatMap((kv) => {
       const id = kv.key.slice(mutationsPrefix(fleet).length);
-      const m = fleetMutationSchema.safeParse(JSON.parse(kv.value));
+      const m = parseKvJson(kv.value, fleetMutationSchema);
       // A malformed mutation was rejected by every node (MALFORMED): folding it away changes nothing.
       return m.success ? [{ id, tensor: m.data.tensor, offset: m.data.offset, values: m.data.values, confidence: m.data.confidence }] : [];
     });
     const next: FleetCheckpoint = {
       through_revision: batch[batch.length - 1]!.modRevision,
-      folded: (cur.checkpoint?.folded ?? 0) + batch.length,
-      mutations: fold(cur.checkpoint?.mutations ?? [], more.flat()),
+      folded: (checkpoint?.folded ?? 0) + batch.length,
+      mutations: fold(checkpoint?.mutations ?? [], more),
       updated_at: Date.now(),
     };
     const value = JSON.stringify(next);
     if (value.length > MAX_CHECKPOINT_BYTES) throw new FleetError(`fleet gc: the checkpoint would be ${value.length} bytes (limit ${MAX_CHECKPOINT_BYTES}); ${folded} mutation(s) folded so far`);
-    const guard: Compare = cur.modRevision === 0 ? { key: b64(checkpointKey(fleet)), target: "CREATE", result: "EQUAL", create_revision: "0" } : { key: b64(checkpointKey(fleet)), target: "MOD", result: "EQUAL", mod_revision: String(cur.modRevision) };
     const ops = [opPut(checkpointKey(fleet), value)];
-    for (const kv of batch) {
-      const id = kv.key.slice(mutationsPrefix(fleet).length);
-      ops.push(opDelete(kv.key), { request_delete_range: { key: b64(acksPrefix(fleet, id)), range_end: prefixEnd(acksPrefix(fleet, id)) } });
-    }
-    const r = await c.txn([guard], ops, [], t);
+    for (const kv of batch) ops.push(opDelete(kv.key), opDeletePrefix(acksPrefix(fleet, kv.key.slice(mutationsPrefix(fleet).length))));
+    const r = await c.txn([cmpUnchanged(checkpointKey(fleet), modRevision)], ops, [], t);
     if (!r.succeeded) throw new FleetError("fleet gc: the checkpoint changed under this run (another gc?); run it again");
     folded += batch.length;
-    through = next.through_revision;
-    lastTxn = r.revision;
+    checkpoint = next;
+    modRevision = r.revision;
   }
   let compactedAt: number | null = null;
-  if (opts.compact && lastTxn > 0) {
-    await c.call("/v3/kv/compaction", { revision: String(lastTxn), physical: true }, z.unknown(), { idempotent: true, timeoutMs: t });
-    compactedAt = lastTxn;
+  if (opts.compact) {
+    await c.call("/v3/kv/compaction", { revision: String(modRevision), physical: true }, z.unknown(), { idempotent: true, timeoutMs: t });
+    compactedAt = modRevision;
   }
-  return { folded, throughRevision: through, blockedBy, compactedAt };
+  return { folded, throughRevision: checkpoint!.through_revision, blockedBy, compactedAt };
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import { logger } from "../log.ts";
-import { b64, cmpCreate, kvSchema, opPut, prefixEnd, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
+import { b64, cmpCreate, kvSchema, opPut, parseKvJson, prefixEnd, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
 import { watchOnce } from "./etcd-watch.ts";
 import { ackSchema, acksPrefix, fleetMutationSchema, mutationsPrefix, type Ack, type FleetMutation } from "./keys.ts";
 import { readCheckpoint } from "./fleet-checkpoint.ts";
@@ -105,13 +105,8 @@ export class MutationFeed {
     if (todo.length === 0) return;
     const results = await Promise.all(
       todo.map((kv) => {
-        let parsed: FleetMutation | null = null;
-        try {
-          parsed = fleetMutationSchema.parse(JSON.parse(kv.value));
-        } catch {
-          parsed = null;
-        }
-        return parsed ? this.o.apply(parsed) : Promise.resolve({ accepted: false, status: "MALFORMED", journalSeq: null });
+        const parsed = parseKvJson(kv.value, fleetMutationSchema);
+        return parsed.success ? this.o.apply(parsed.data) : Promise.resolve({ accepted: false, status: "MALFORMED", journalSeq: null });
       }),
     );
     await Promise.all(todo.map((kv, i) => this.ack(kv, results[i]!)));

@@ -2,7 +2,7 @@
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { logger } from "../log.ts";
-import type { EtcdClient } from "./etcd-client.ts";
+import { parseKvJson, type EtcdClient } from "./etcd-client.ts";
 import type { Membership } from "./membership.ts";
 import { doneKey, finish, readSem, rolloutSchema, rolloutsPrefix, takeSlot, type RolloutAction } from "./rollout.ts";
 
@@ -49,7 +49,7 @@ export class RolloutAgent {
       const prefix = rolloutsPrefix(this.o.fleet);
       for (const kv of (await c.get(prefix, { prefix: true })).kvs) {
         const id = kv.key.slice(prefix.length);
-        const r = rolloutSchema.safeParse(JSON.parse(kv.value));
+        const r = parseKvJson(kv.value, rolloutSchema);
         if (!r.success || !r.data.nodes.includes(this.o.node)) continue;
         if ((await c.get(doneKey(this.o.fleet, id, this.o.node))).kvs.length > 0) continue;
         if (existsSync(this.marker(id))) {

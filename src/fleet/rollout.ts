@@ -1,6 +1,6 @@
 // Rolling operations: a FleetLock-style semaphore in one etcd key (compare-and-swap), holders tied to their node's lease.
 import { z } from "zod";
-import { b64, prefixEnd, type EtcdClient } from "./etcd-client.ts";
+import { b64, cmpCreate, cmpUnchanged, opDelete, opDeletePrefix, parseKvJson, type EtcdClient } from "./etcd-client.ts";
 import { fleetPrefix, nodesPrefix } from "./keys.ts";
 
 export const rolloutActions = ["reexec", "reboot", "poweroff"] as const;
@@ -22,7 +22,7 @@ export const semSchema = z.object({ holders: z.array(holderSchema) }).strict();
 export async function readSem(c: EtcdClient, fleet: string, id: string): Promise<{ holders: Holder[]; modRevision: number }> {
   const kv = (await c.get(semKey(fleet, id))).kvs[0];
   if (!kv) return { holders: [], modRevision: 0 };
-  const r = semSchema.safeParse(JSON.parse(kv.value));
+  const r = parseKvJson(kv.value, semSchema);
   return { holders: r.success ? r.data.holders : [], modRevision: kv.modRevision };
 }
 
@@ -35,7 +35,7 @@ async function liveHolders(c: EtcdClient, fleet: string, holders: Holder[]): Pro
 /** Writes `holders` if the key is still at `modRevision` (create when 0). False: someone else changed it first. */
 async function cas(c: EtcdClient, fleet: string, id: string, modRevision: number, holders: Holder[]): Promise<boolean> {
   const key = semKey(fleet, id);
-  const compare = modRevision === 0 ? { key: b64(key), target: "CREATE", result: "EQUAL", create_revision: "0" } : { key: b64(key), target: "MOD", result: "EQUAL", mod_revision: String(modRevision) };
+  const compare = cmpUnchanged(key, modRevision);
   const r = await c.txn([compare], [{ request_put: { key: b64(key), value: b64(JSON.stringify({ holders })) } }]);
   return r.succeeded;
 }
@@ -55,7 +55,7 @@ export async function takeSlot(c: EtcdClient, fleet: string, id: string, max: nu
 /** Marks `node` done (create-only) and gives its slot back. */
 export async function finish(c: EtcdClient, fleet: string, id: string, node: string): Promise<void> {
   const dk = doneKey(fleet, id, node);
-  await c.txn([{ key: b64(dk), target: "CREATE", result: "EQUAL", create_revision: "0" }], [{ request_put: { key: b64(dk), value: b64(JSON.stringify({ node, at: Date.now() })) } }]);
+  await c.txn([cmpCreate(dk, 0)], [{ request_put: { key: b64(dk), value: b64(JSON.stringify({ node, at: Date.now() })) } }]);
   for (;;) {
     const s = await readSem(c, fleet, id);
     if (!s.holders.some((h) => h.node === node)) return;
@@ -73,14 +73,13 @@ export async function gcRollouts(c: EtcdClient, fleet: string): Promise<string[]
   const removed: string[] = [];
   for (const kv of (await c.get(rolloutsPrefix(fleet), { prefix: true })).kvs) {
     const id = kv.key.slice(rolloutsPrefix(fleet).length);
-    const r = rolloutSchema.safeParse(JSON.parse(kv.value));
+    const r = parseKvJson(kv.value, rolloutSchema);
     const donePrefix = `${fleetPrefix(fleet)}rollout-done/${id}/`;
     const done = new Set((await c.get(donePrefix, { prefix: true })).kvs.map((d) => d.key.slice(donePrefix.length)));
     const sem = await readSem(c, fleet, id);
     const live = sem.holders.filter((h) => members.get(h.node) === h.lease);
     if (r.success && (live.length > 0 || r.data.nodes.some((n) => members.has(n) && !done.has(n)))) continue;
-    const guard = sem.modRevision === 0 ? { key: b64(semKey(fleet, id)), target: "CREATE", result: "EQUAL", create_revision: "0" } : { key: b64(semKey(fleet, id)), target: "MOD", result: "EQUAL", mod_revision: String(sem.modRevision) };
-    const t = await c.txn([guard], [{ request_delete_range: { key: b64(kv.key) } }, { request_delete_range: { key: b64(semKey(fleet, id)) } }, { request_delete_range: { key: b64(donePrefix), range_end: prefixEnd(donePrefix) } }]);
+    const t = await c.txn([cmpUnchanged(semKey(fleet, id), sem.modRevision)], [opDelete(kv.key), opDelete(semKey(fleet, id)), opDeletePrefix(donePrefix)]);
     if (t.succeeded) removed.push(id);
   }
   return removed;
