@@ -1,17 +1,15 @@
 // A node down while `fleet gc --compact` folds and deletes the history it needs resyncs from the fleet checkpoint (never guesses); Python publishes once.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
 import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { checkpointKey, checkpointSchema } from "../../src/fleet/fleet-checkpoint.ts";
 import { acksPrefix, mutationsPrefix } from "../../src/fleet/keys.ts";
 import { publishUntil } from "../../src/fleet/mutations.ts";
-import { readGguf } from "../../src/gguf/reader.ts";
 import { runShippedAsync, shippedPython } from "../harness/artifact.ts";
 import { python } from "../harness/python.ts";
 import { childrenOf, killLeftovers, tempDir } from "../pid1/harness.ts";
-import { bootNode, cluster, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
+import { bootNode, checkpointTensor, cluster, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
 const FLEET = "ckpt";
 const TENSOR = "pixel.0.weight";
@@ -47,15 +45,6 @@ async function publish(i: number): Promise<string> {
   await publishUntil(client, FLEET, id, { tensor: TENSOR, offset, values: [value], confidence: 0.95 }, Date.now() + 30_000);
   expected.set(offset, value);
   return id;
-}
-
-/** The newest on-disk checkpoint's tensor (written at shutdown). */
-function checkpointTensor(stateDir: string): Float32Array {
-  const dir = join(stateDir, "checkpoints");
-  const newest = readdirSync(dir).filter((f) => f.endsWith(".gguf")).sort().pop()!;
-  const bytes = new Uint8Array(readFileSync(join(dir, newest)));
-  const t = readGguf(bytes).tensorByName(TENSOR)!;
-  return new Float32Array(bytes.slice(t.absOffset, t.absOffset + t.nBytes).buffer);
 }
 
 async function shutdown(id: string): Promise<void> {
@@ -135,7 +124,7 @@ test("gc holds back a mutation a member has not acked (naming it), folds the res
   await shutdown("c0");
   await shutdown("c1");
   for (const [id, dir] of stateDirs) {
-    const w = checkpointTensor(dir);
+    const w = checkpointTensor(dir, TENSOR);
     for (const [off, v] of expected) expect({ id, off, v: w[off] }).toEqual({ id, off, v: Math.fround(v) });
   }
 }, 240_000);

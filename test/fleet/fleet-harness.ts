@@ -1,6 +1,8 @@
 // Test fleet: a 3-member etcd on loopback and vector-boot nodes, each PID 1 of its own namespace.
 import { z } from "zod";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { readGguf } from "../../src/gguf/reader.ts";
 import { startCluster, stopCluster as stopEtcd, type EtcdCluster } from "../../scripts/etcd-cluster.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { waitFor } from "../harness/wait.ts";
@@ -49,3 +51,12 @@ export function waitForAsync(cond: () => Promise<boolean>, timeoutMs: number, wh
 
 /** Heartbeat log lines (`beat n=...`) a node has printed so far. */
 export const beatLines = (n: Node): number => (n.run.log().match(/heartbeat: beat/g) ?? []).length;
+
+/** Tensor `name` of the newest on-disk checkpoint in `stateDir` (an orderly shutdown writes one). */
+export function checkpointTensor(stateDir: string, name: string): Float32Array {
+  const dir = join(stateDir, "checkpoints");
+  const newest = readdirSync(dir).filter((f) => f.endsWith(".gguf")).sort().pop()!;
+  const bytes = new Uint8Array(readFileSync(join(dir, newest)));
+  const t = readGguf(bytes).tensorByName(name)!;
+  return new Float32Array(bytes.slice(t.absOffset, t.absOffset + t.nBytes).buffer);
+}

@@ -1,15 +1,13 @@
 // Fleet-wide mutations on a real 3-member etcd and 5 PID-1 nodes: every node applies and acks each exactly once.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { leaderMember, type EtcdCluster } from "../../scripts/etcd-cluster.ts";
 import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { ackSchema } from "../../src/fleet/keys.ts";
 import { publishUntil } from "../../src/fleet/mutations.ts";
-import { readGguf } from "../../src/gguf/reader.ts";
 import { mulberry32 } from "../../src/util/prng.ts";
 import { killLeftovers, tempDir } from "../pid1/harness.ts";
-import { bootNode, cluster, fleetStatus, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
+import { bootNode, checkpointTensor, cluster, fleetStatus, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
 const FLEET = "mut";
 const N = 1000;
@@ -37,16 +35,6 @@ afterAll(() => {
 
 /** Publishes until etcd takes it: the same id again after an unknown outcome, so never twice. */
 const publish = (id: string, m: { tensor: string; offset: number; values: number[]; confidence: number }) => publishUntil(client, FLEET, id, m, Date.now() + 60_000);
-
-/** The newest checkpoint's tensor (written at shutdown). */
-function checkpointTensor(stateDir: string): Float32Array {
-  const dir = join(stateDir, "checkpoints");
-  const newest = readdirSync(dir).filter((f) => f.endsWith(".gguf")).sort().pop()!;
-  const bytes = new Uint8Array(readFileSync(join(dir, newest)));
-  const g = readGguf(bytes);
-  const t = g.tensorByName(TENSOR)!;
-  return new Float32Array(bytes.slice(t.absOffset, t.absOffset + t.nBytes).buffer);
-}
 
 test("1,000 mutations, etcd leader SIGKILLed once, one node restarted and one re-execed live: every node acks each exactly once, weights as expected", async () => {
   await waitForAsync(async () => (await fleetStatus(etcd, FLEET)).nodes.length === 5, 90_000, "5 members", 500);
@@ -97,7 +85,7 @@ test("1,000 mutations, etcd leader SIGKILLed once, one node restarted and one re
   for (const n of nodes.values()) process.kill(await n.run.initPid(), "SIGTERM");
   for (const n of nodes.values()) await n.run.result(30_000);
   for (const [id, dir] of stateDirs) {
-    const w = checkpointTensor(dir);
+    const w = checkpointTensor(dir, TENSOR);
     for (const [off, v] of expected) expect({ id, off, v: w[off] }).toEqual({ id, off, v: Math.fround(v) });
   }
 }, 300_000);
