@@ -4,6 +4,12 @@ import { installSentSignalCounter, installSignalCounter, Sig, signalCount, signa
 
 const log = logger("init");
 
+/** The real-time signals 34..64 (32 and 33 are glibc's own). */
+const realtime: readonly number[] = Array.from({ length: 31 }, (_, i) => 34 + i);
+
+/** Synchronous signals: counted only when sent by another process (installSentSignalCounter). */
+const sentOnly = new Set<number>([Sig.SIGILL, Sig.SIGTRAP, Sig.SIGABRT, Sig.SIGBUS, Sig.SIGFPE, Sig.SIGSEGV, Sig.SIGSYS]);
+
 /**
  * Signals forwarded to the main child (or its process group), as tini and dumb-init forward them:
  * every catchable asynchronous signal, real-time ones included, and the job-control ones (SIGTSTP,
@@ -17,18 +23,15 @@ export const forwardedSignals: readonly number[] = [
   Sig.SIGHUP, Sig.SIGINT, Sig.SIGQUIT, Sig.SIGUSR1, Sig.SIGUSR2, Sig.SIGPIPE, Sig.SIGALRM, Sig.SIGTERM,
   Sig.SIGSTKFLT, Sig.SIGCONT, Sig.SIGTSTP, Sig.SIGTTIN, Sig.SIGTTOU, Sig.SIGURG, Sig.SIGXCPU, Sig.SIGXFSZ,
   Sig.SIGVTALRM, Sig.SIGPROF, Sig.SIGWINCH, Sig.SIGIO, Sig.SIGPWR,
-  ...Array.from({ length: 31 }, (_, i) => 34 + i),
-  ...[Sig.SIGILL, Sig.SIGTRAP, Sig.SIGABRT, Sig.SIGBUS, Sig.SIGFPE, Sig.SIGSEGV, Sig.SIGSYS],
+  ...realtime,
+  ...sentOnly,
 ];
-
-/** Synchronous signals: counted only when sent by another process (installSentSignalCounter). */
-const sentOnly = new Set<number>([Sig.SIGILL, Sig.SIGTRAP, Sig.SIGABRT, Sig.SIGBUS, Sig.SIGFPE, Sig.SIGSEGV, Sig.SIGSYS]);
 
 /** The signals after which the init stops itself (dumb-init's job control). */
 export const suspendSignals: ReadonlySet<number> = new Set([Sig.SIGTSTP, Sig.SIGTTIN, Sig.SIGTTOU]);
 
 /** Signals Bun's `process.on` cannot take: a C handler counts them and the loop polls the counters. */
-const countedSignals = new Set<number>([Sig.SIGSTKFLT, Sig.SIGPWR, ...Array.from({ length: 31 }, (_, i) => 34 + i), ...sentOnly]);
+const countedSignals = new Set<number>([Sig.SIGSTKFLT, Sig.SIGPWR, ...realtime, ...sentOnly]);
 const COUNTER_POLL_MS = 10;
 
 /** The signal JavaScriptCore's garbage collector uses to suspend threads (never ours to take). */
