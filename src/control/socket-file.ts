@@ -1,8 +1,9 @@
 // The control socket's place on disk: a directory only we own (mode enforced), no foreign file at the path.
-import { chmodSync, chownSync, lstatSync, mkdirSync, rmSync } from "node:fs";
+import { chownSync, lstatSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { ConfigError } from "../errors.ts";
 import { Sig } from "../sys/signals.ts";
+import { ownDirectory } from "../util/own-dir.ts";
 
 /**
  * Creates the socket's directory with `dirMode` (null: leave it as it is), refusing one that is a
@@ -12,13 +13,8 @@ import { Sig } from "../sys/signals.ts";
 export function prepareSocketPath(path: string, dirMode: number | null, allowGid: number | null): void {
   const dir = dirname(path);
   if (dirMode !== null) {
-    mkdirSync(dir, { recursive: true, mode: dirMode });
-    const st = lstatSync(dir);
-    const me = process.geteuid?.() ?? 0;
-    if (!st.isDirectory()) throw new ConfigError("control socket", `${dir} is not a directory (a symlink?)`);
-    if (st.uid !== me) throw new ConfigError("control socket", `directory ${dir} belongs to uid ${st.uid}, not to this process (uid ${me})`);
-    chmodSync(dir, dirMode);
-    if (allowGid !== null) chownSync(dir, me, allowGid);
+    ownDirectory(dir, dirMode, (reason) => new ConfigError("control socket", reason));
+    if (allowGid !== null) chownSync(dir, process.geteuid?.() ?? 0, allowGid);
   }
   let st;
   try {

@@ -1,9 +1,10 @@
 // Producer sessions over a Unix stream socket: hands out a ring, carries the doorbell both ways.
-import { chmodSync, lstatSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Socket, SocketHandler, UnixSocketListener } from "bun";
 import { JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
+import { ownDirectory } from "../util/own-dir.ts";
 import { setInheritable } from "../sys/process.ts";
 import type { EvolutionChannel } from "./channel.ts";
 import { PROTOCOL_VERSION } from "./layout.ts";
@@ -28,11 +29,7 @@ export class SessionServer {
   /** `listenerFd`: the listening socket inherited across a live re-exec (bound to the same path). */
   constructor(runDir: string, channel: EvolutionChannel, onDoorbell: () => void, listenerFd?: number) {
     try {
-      mkdirSync(runDir, { recursive: true, mode: 0o700 });
-      const st = lstatSync(runDir);
-      // Only a real directory of ours: a symlink or someone else's directory could expose the socket.
-      if (!st.isDirectory() || st.uid !== process.getuid?.()) throw new Error("not a directory owned by this user");
-      chmodSync(runDir, 0o700);
+      ownDirectory(runDir, 0o700, () => new Error("not a directory owned by this user"));
     } catch (cause) {
       throw new JournalError(`cannot use evolution run directory ${runDir}`, { cause });
     }

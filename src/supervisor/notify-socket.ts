@@ -1,9 +1,9 @@
 // The sd_notify socket services report to (READY=1, STATUS=, STOPPING=1, MAINPID=, WATCHDOG=1), read without blocking PID 1.
-import { chmodSync, lstatSync, mkdirSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { logger } from "../log.ts";
 import { closeNotifySocket, openNotifySocket, receiveNotify } from "../sys/notify.ts";
 import { describeError } from "../errors.ts";
+import { ownDirectory } from "../util/own-dir.ts";
 
 const log = logger("notify");
 
@@ -44,12 +44,7 @@ export class NotifySocket {
     private readonly onMessage: NotifyHandler,
     pollMs = 20,
   ) {
-    const dir = dirname(path);
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
-    const st = lstatSync(dir);
-    // Only a real directory of ours: a symlink or someone else's directory could redirect the socket.
-    if (!st.isDirectory() || st.uid !== process.getuid?.()) throw new Error(`${dir} is not a directory owned by this user`);
-    chmodSync(dir, 0o755);
+    ownDirectory(dirname(path), 0o755, () => new Error(`${dirname(path)} is not a directory owned by this user`));
     this.fd = openNotifySocket(path, 0o666);
     this.timer = setInterval(() => this.drain(), pollMs);
   }
