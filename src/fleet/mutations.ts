@@ -88,9 +88,6 @@ export class MutationFeed {
     return this.applied;
   }
 
-  /** Times this feed resynced from the fleet checkpoint. */
-  resynced = 0;
-
   start(): void {
     if (this.ctl.signal.aborted) this.ctl = new AbortController();
     this.loop ??= this.run();
@@ -159,7 +156,6 @@ export class MutationFeed {
       const refused = results.filter((r) => !r.accepted);
       if (refused.length > 0) log.warn("fleet mutations: some checkpoint mutations were refused here", { refused: refused.length, first: refused[0]!.status });
       this.applied = c.through_revision;
-      this.resynced++;
       await this.save();
     }
     let from = this.applied + 1;

@@ -1,6 +1,6 @@
 // readGguf: parses a GGUF v2/v3 file (either endianness) from caller bytes, strictly, with zero-copy tensor views.
 import { GgufError } from "../errors.ts";
-import { Cursor, decodeUtf8 } from "./cursor.ts";
+import { Cursor } from "./cursor.ts";
 import { GGML_TYPES, REMOVED_GGML_TYPES, type GgmlTypeInfo } from "./ggml-types.ts";
 import { MAX_KEY_BYTES, readMetadata } from "./read-metadata.ts";
 import type { GgufPlainValue, GgufValue } from "./value.ts";
