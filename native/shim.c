@@ -174,6 +174,18 @@ int vb_reap(int32_t *pids, int32_t *statuses, int max) {
   return n;
 }
 
+// 1 when this process has at least one child (running, stopped or a zombie not yet reaped), 0 when it
+// has none (ECHILD): with no child it has no descendant at all, so nothing is left to drain.
+int vb_has_children(void) {
+  siginfo_t info;
+  for (;;) {
+    info.si_pid = 0;
+    if (waitid(P_ALL, 0, &info, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT) == 0) return 1;
+    if (errno == EINTR) continue;
+    return errno == ECHILD ? 0 : -errno;
+  }
+}
+
 // Waits for one specific child (flags: WNOHANG etc.). Returns pid, 0, or -errno; status in *status.
 int vb_waitpid(int pid, int32_t *status, int flags) {
   int st = 0;

@@ -16,10 +16,6 @@ async function main(argv: string[]): Promise<void> {
     log.error("unhandled rejection", { error: describeError(e) });
     if (!pid1) process.exit(exitCodeOf(e));
   });
-  // `vector-boot inspect big.gguf | head`: a closed pipe ends the command quietly.
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE" && !pid1) process.exit(0);
-  });
   const code = await runCli(argv, pid1);
   if (pid1) {
     // PID 1 only gets here in tini mode (containers): exiting ends the PID namespace on purpose.

@@ -1,6 +1,7 @@
 // The machine's exit status: one JSON line (main service's exit, beats, errors) on the console and the virtio-serial port vector-boot.status.
 import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { z } from "zod";
+import { lazy } from "../util/lazy.ts";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { MainExit } from "../supervisor/supervisor.ts";
@@ -14,23 +15,25 @@ export const STATUS_PORT = "vector-boot.status";
 /** The shutdown reason when the main service's exit ended the machine. */
 export const MAIN_EXITED = "main-exited";
 
-export const machineStatusSchema = z
-  .object({
-    /** Why the machine ended: "main-exited", or the shutdown request's reason ("SIGTERM", "boot failed", ...). */
-    reason: z.string(),
-    /** The main service, when one is configured. */
-    service: z.string().nullable(),
-    /** The main service's exit code / killing signal number when it exited by itself, else null. */
-    code: z.number().int().nullable(),
-    signal: z.number().int().nullable(),
-    /** The machine's exit status: the main service's (code, or 128 + signal) when it ended the machine, else the init's (0: orderly). */
-    exit: z.number().int().min(0).max(255),
-    /** Number of the last heartbeat, and beats that failed. */
-    beats: z.number().int().min(0),
-    errors: z.number().int().min(0),
-  })
-  .strict();
-export type MachineStatus = z.infer<typeof machineStatusSchema>;
+export const machineStatusSchema = lazy(() =>
+  z
+    .object({
+      /** Why the machine ended: "main-exited", or the shutdown request's reason ("SIGTERM", "boot failed", ...). */
+      reason: z.string(),
+      /** The main service, when one is configured. */
+      service: z.string().nullable(),
+      /** The main service's exit code / killing signal number when it exited by itself, else null. */
+      code: z.number().int().nullable(),
+      signal: z.number().int().nullable(),
+      /** The machine's exit status: the main service's (code, or 128 + signal) when it ended the machine, else the init's (0: orderly). */
+      exit: z.number().int().min(0).max(255),
+      /** Number of the last heartbeat, and beats that failed. */
+      beats: z.number().int().min(0),
+      errors: z.number().int().min(0),
+    })
+    .strict(),
+);
+export type MachineStatus = z.infer<ReturnType<typeof machineStatusSchema>>;
 
 /** The status: the main service's exit decides it when it ended the machine; else the init's own status. */
 export function machineStatus(reason: string, initStatus: number, main: { name: string | null; exit: MainExit | null }, heartbeat: { beats: number; errors: number }): MachineStatus {
@@ -55,7 +58,7 @@ export function parseStatusLine(text: string): MachineStatus | null {
     const at = l.indexOf(STATUS_PREFIX);
     if (at < 0) continue;
     try {
-      const r = machineStatusSchema.safeParse(JSON.parse(l.slice(at + STATUS_PREFIX.length).trim()));
+      const r = machineStatusSchema().safeParse(JSON.parse(l.slice(at + STATUS_PREFIX.length).trim()));
       if (r.success) return r.data;
     } catch {
       /* a torn or foreign line: look further back */

@@ -2,6 +2,7 @@
 import { mkdirSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { lazy } from "../util/lazy.ts";
 import { ConfigError, describeError, PackageError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
@@ -16,16 +17,18 @@ export const HANDOFF_ENV = "VECTOR_BOOT_HANDOFF";
  * Version 2: each phase hands over its own part (`parts[phase name]`, validated by that phase); an
  * image that cannot read the file boots fresh and adopts the running services as orphans.
  */
-export const handoffSchema = z
-  .object({
-    version: z.literal(2),
-    generation: z.number().int().min(1),
-    execBoottimeNs: z.number(),
-    bootArgs: bootOptionsSchema,
-    parts: z.record(z.string(), z.unknown()),
-  })
-  .strict();
-export type Handoff = z.infer<typeof handoffSchema>;
+export const handoffSchema = lazy(() =>
+  z
+    .object({
+      version: z.literal(2),
+      generation: z.number().int().min(1),
+      execBoottimeNs: z.number(),
+      bootArgs: bootOptionsSchema(),
+      parts: z.record(z.string(), z.unknown()),
+    })
+    .strict(),
+);
+export type Handoff = z.infer<ReturnType<typeof handoffSchema>>;
 
 /** Reads and deletes the handoff file named by $VECTOR_BOOT_HANDOFF; null on a fresh boot. */
 export function consumeHandoff(): Handoff | null {
@@ -35,7 +38,7 @@ export function consumeHandoff(): Handoff | null {
   try {
     const raw = JSON.parse(readFileSync(path, "utf8"));
     rmSync(path, { force: true });
-    const r = handoffSchema.safeParse(raw);
+    const r = handoffSchema().safeParse(raw);
     if (!r.success) throw new ConfigError(`handoff ${path}`, r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
     log.info("resuming after re-exec", { generation: r.data.generation, parts: Object.keys(r.data.parts).join(",") });
     return r.data;

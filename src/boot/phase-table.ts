@@ -6,7 +6,6 @@ import { logger } from "../log.ts";
 import { loadBootConfig } from "./config-phase.ts";
 import { startControl } from "./control-phase.ts";
 import { earlySetup } from "./early-setup.ts";
-import { startFleet } from "./fleet-phase.ts";
 import { openEvolutionPhase } from "./evolution-phase.ts";
 import { releaseInherited } from "../evolution/handover.ts";
 import { startHeartbeat } from "./heartbeat-phase.ts";
@@ -171,7 +170,8 @@ export const bootPhases: readonly Phase[] = [
   },
   {
     // Last, so its stop runs first: the lease is revoked before services stop. Never waits on etcd.
+    // The etcd code is loaded only with a `fleet` section (a node without one never evaluates it).
     name: "fleet",
-    start: (b) => startFleet(b),
+    start: async (b) => (b.config.fleet ? (await import("./fleet-phase.ts")).startFleet(b) : undefined),
   },
 ];

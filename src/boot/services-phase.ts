@@ -27,7 +27,7 @@ export function startServices(config: Config, reaper: Reaper, handedOver: unknow
   const supervisor = new Supervisor(config.services, order, reaper, process.env, { cgroups, notifyPath, logs, onMainExit });
   let snapshot = null;
   if (handedOver !== undefined) {
-    const r = z.array(serviceSnapshotSchema).safeParse(handedOver);
+    const r = z.array(serviceSnapshotSchema()).safeParse(handedOver);
     if (r.success) snapshot = r.data;
     else log.error("services handoff unreadable; starting services fresh", { error: r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") });
   }

@@ -51,9 +51,10 @@ Exit codes: see the README (0 ok, 1 runtime init failed, 2 model failed, 64 usag
 `;
 }
 
-async function runTiniArgs(args: string[]): Promise<number> {
+async function runTiniArgs(args: string[], pid1: boolean): Promise<number> {
   const { parseTiniArgs } = await import("../init/tini-options.ts");
   const req = parseTiniArgs(args, process.env);
+  if (req.kind !== "run") quietOnClosedPipe(pid1);
   switch (req.kind) {
     case "help":
       process.stdout.write(mainHelp());
@@ -71,15 +72,26 @@ async function runTiniArgs(args: string[]): Promise<number> {
 
 const versionLine = () => `vector-boot ${version} (bun ${Bun.version})\n`;
 
+/**
+ * `vector-boot inspect big.gguf | head`: a closed pipe ends the command quietly. Installed only for
+ * commands (not tini mode): touching process.stdout creates Bun's stream, ~3 ms of start-up.
+ */
+function quietOnClosedPipe(pid1: boolean): void {
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE" && !pid1) process.exit(0);
+  });
+}
+
 /** Runs the CLI; resolves to the exit code. Errors are printed as one line, never a stack trace. */
 export async function runCli(args: string[], pid1: boolean): Promise<number> {
   try {
-    if (args.length === 0) {
+    const first = args[0];
+    if (first === undefined || !(first === "--" || first.startsWith("-")) || first === "--help" || first === "-h" || first === "--version" || first === "-V") quietOnClosedPipe(pid1);
+    if (first === undefined) {
       if (pid1) return await (await registry.boot!.load()).command.run([]);
       process.stdout.write(mainHelp());
       return ExitCode.usage;
     }
-    const first = args[0]!;
     if (first === "--help" || first === "-h" || first === "help") {
       process.stdout.write(mainHelp());
       return ExitCode.ok;
@@ -88,7 +100,7 @@ export async function runCli(args: string[], pid1: boolean): Promise<number> {
       process.stdout.write(versionLine());
       return ExitCode.ok;
     }
-    if (first === "--" || first.startsWith("-")) return await runTiniArgs(args);
+    if (first === "--" || first.startsWith("-")) return await runTiniArgs(args, pid1);
     const entry = registry[first];
     if (!entry) throw new UsageError(`unknown command ${JSON.stringify(first)} (see vector-boot --help)`);
     let mod: { command: { run(a: string[]): Promise<number>; help: string } };

@@ -89,7 +89,7 @@ export class ControlClient {
       this.buf = this.buf.slice(nl + 1);
       let parsed;
       try {
-        parsed = responseSchema.safeParse(JSON.parse(line));
+        parsed = responseSchema().safeParse(JSON.parse(line));
       } catch {
         parsed = null;
       }

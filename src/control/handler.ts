@@ -16,7 +16,7 @@ export function parseRequest(line: string): ControlRequest | ControlResponse {
   } catch (e) {
     return errorResponse(null, "parse_error", `not JSON: ${(e as Error).message}`);
   }
-  const r = requestSchema.safeParse(raw);
+  const r = requestSchema().safeParse(raw);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";

@@ -28,7 +28,7 @@ export const EvolutionConfigSchema = z.object({
   /** Drain right away when a producer rings the doorbell (bounded by drainBudget), besides the beat. */
   autoDrain: z.boolean().default(true),
   drainBudget: z.number().int().min(1).default(256),
-  gate: GateConfigSchema.default(GateConfigSchema.parse({})),
+  gate: GateConfigSchema.prefault({}),
   /** Delete journal segments covered by the older kept checkpoint (off: keep the whole history). */
   compact: z.boolean().default(true),
   /** Operator's choice: cut a corrupt journal instead of refusing to boot. */
@@ -107,7 +107,7 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
 /** Reads the inherited part: valid and of this geometry, else released (null). */
 function adoptable(inherited: unknown, cfg: { rings: number; slots: number }): EvolutionPart | null {
   if (inherited === undefined) return null;
-  const r = evolutionPartSchema.safeParse(inherited);
+  const r = evolutionPartSchema().safeParse(inherited);
   if (!r.success) {
     releaseInherited(inherited, `unreadable part: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     return null;

@@ -1,6 +1,7 @@
 // The evolution part of a live re-exec handoff: the channel memfd, the session socket and the open sessions, as inherited fds.
 import { readlinkSync } from "node:fs";
 import { z } from "zod";
+import { lazy } from "../util/lazy.ts";
 import { logger } from "../log.ts";
 import { JournalError } from "../errors.ts";
 import { closeFd, fdSize, getSeals, mapShared, Seal, type SharedMapping } from "../sys/evolution.ts";
@@ -8,48 +9,52 @@ import { type Geometry, H, HEADER_SIZE, regionSize, writeHeader } from "./layout
 
 const log = logger("evolution");
 
-const fd = z.number().int().min(3);
-const u32 = z.number().int().min(0).max(0xffff_ffff);
+const fd = () => z.number().int().min(3);
+const u32 = () => z.number().int().min(0).max(0xffff_ffff);
 
 /** One open producer session: its connected socket and the consumer's private counters of its ring. */
-export const handedSessionSchema = z
-  .object({
-    ring: z.number().int().min(0).max(63),
-    fd,
-    /** The ring's session generation (also in the ring's control block): carried, never bumped. */
-    generation: u32,
-    /** Submissions taken (the next one is read at `head`). */
-    head: u32,
-    /** Completions posted. */
-    cmpTail: u32,
-    /** The sequence the next submission must carry (decimal: it is a u64). */
-    expectedSeq: z.string().regex(/^\d{1,20}$/),
-  })
-  .strict();
-export type HandedSession = z.infer<typeof handedSessionSchema>;
+export const handedSessionSchema = lazy(() =>
+  z
+    .object({
+      ring: z.number().int().min(0).max(63),
+      fd: fd(),
+      /** The ring's session generation (also in the ring's control block): carried, never bumped. */
+      generation: u32(),
+      /** Submissions taken (the next one is read at `head`). */
+      head: u32(),
+      /** Completions posted. */
+      cmpTail: u32(),
+      /** The sequence the next submission must carry (decimal: it is a u64). */
+      expectedSeq: z.string().regex(/^\d{1,20}$/),
+    })
+    .strict(),
+);
+export type HandedSession = z.infer<ReturnType<typeof handedSessionSchema>>;
 
 /**
  * Version 1 of the part. Written only after the channel is quiescent: no submission is in flight
  * (every one taken has its completion posted), so the next image owes nothing for the past.
  */
-export const evolutionPartSchema = z
-  .object({
-    version: z.literal(1),
-    memfd: fd,
-    size: z.number().int().min(1),
-    rings: z.number().int().min(1).max(64),
-    slots: z.number().int().min(2).max(4096),
-    /** Generation of every ring, active or not (a ring reused later still gets a new generation). */
-    generations: z.array(u32).max(64),
-    listener: fd,
-    path: z.string().min(1),
-    sessions: z.array(handedSessionSchema).max(64),
-  })
-  .strict()
-  .refine((p) => p.generations.length === p.rings, "one generation per ring")
-  .refine((p) => new Set(p.sessions.map((s) => s.ring)).size === p.sessions.length, "one session per ring")
-  .refine((p) => p.sessions.every((s) => s.ring < p.rings), "session ring outside the geometry");
-export type EvolutionPart = z.infer<typeof evolutionPartSchema>;
+export const evolutionPartSchema = lazy(() =>
+  z
+    .object({
+      version: z.literal(1),
+      memfd: fd(),
+      size: z.number().int().min(1),
+      rings: z.number().int().min(1).max(64),
+      slots: z.number().int().min(2).max(4096),
+      /** Generation of every ring, active or not (a ring reused later still gets a new generation). */
+      generations: z.array(u32()).max(64),
+      listener: fd(),
+      path: z.string().min(1),
+      sessions: z.array(handedSessionSchema()).max(64),
+    })
+    .strict()
+    .refine((p) => p.generations.length === p.rings, "one generation per ring")
+    .refine((p) => new Set(p.sessions.map((s) => s.ring)).size === p.sessions.length, "one session per ring")
+    .refine((p) => p.sessions.every((s) => s.ring < p.rings), "session ring outside the geometry"),
+);
+export type EvolutionPart = z.infer<ReturnType<typeof evolutionPartSchema>>;
 
 /** What `fd` refers to (/proc/self/fd), or "" when it is not open. */
 export function fdTarget(n: number): string {
@@ -90,7 +95,7 @@ export const partFds = (p: EvolutionPart): number[] => [p.memfd, p.listener, ...
  */
 export function releaseInherited(part: unknown, why: string): void {
   if (part === undefined || part === null) return;
-  const loose = z.object({ memfd: fd.optional(), listener: fd.optional(), sessions: z.array(z.object({ fd }).passthrough()).optional() }).passthrough().safeParse(part);
+  const loose = z.object({ memfd: fd().optional(), listener: fd().optional(), sessions: z.array(z.object({ fd: fd() }).passthrough()).optional() }).passthrough().safeParse(part);
   const d = loose.success ? loose.data : {};
   // Only what really is a channel memfd or a socket: never an fd this image opened itself.
   const fds = [

@@ -126,7 +126,7 @@ export class MetabolicDaemon {
   }
 
   private onMessage(raw: unknown): void {
-    const r = fromWorkerSchema.safeParse(raw);
+    const r = fromWorkerSchema().safeParse(raw);
     if (!r.success) {
       log.warn("unexpected message from the metabolic worker", { problem: r.error.issues[0]?.message ?? "invalid" });
       return;

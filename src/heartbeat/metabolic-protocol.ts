@@ -1,5 +1,6 @@
 // Messages between the heartbeat (main thread) and the metabolic worker; worker replies are checked with zod.
 import { z } from "zod";
+import { lazy } from "../util/lazy.ts";
 import type { ServiceSlotInfo } from "./proc-sampler.ts";
 
 export interface WorkerSettings {
@@ -20,18 +21,20 @@ export type ToWorker =
   | { type: "shutdown" };
 
 /** Worker -> main thread. */
-export const fromWorkerSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("ready"), generation: z.number().int() }),
-  z.object({
-    type: z.literal("action"),
-    action: z.enum(["throttle", "unthrottle", "relieve-memory"]),
-    name: z.string(),
-    ok: z.boolean(),
-    detail: z.string(),
-  }),
-  /** A throttled process disappeared: the worker dropped its duty cycle. */
-  z.object({ type: z.literal("throttle-ended"), name: z.string(), pid: z.number().int(), reason: z.string() }),
-  z.object({ type: z.literal("sample-error"), error: z.string() }),
-  z.object({ type: z.literal("stopped") }),
-]);
-export type FromWorker = z.infer<typeof fromWorkerSchema>;
+export const fromWorkerSchema = lazy(() =>
+  z.discriminatedUnion("type", [
+    z.object({ type: z.literal("ready"), generation: z.number().int() }),
+    z.object({
+      type: z.literal("action"),
+      action: z.enum(["throttle", "unthrottle", "relieve-memory"]),
+      name: z.string(),
+      ok: z.boolean(),
+      detail: z.string(),
+    }),
+    /** A throttled process disappeared: the worker dropped its duty cycle. */
+    z.object({ type: z.literal("throttle-ended"), name: z.string(), pid: z.number().int(), reason: z.string() }),
+    z.object({ type: z.literal("sample-error"), error: z.string() }),
+    z.object({ type: z.literal("stopped") }),
+  ]),
+);
+export type FromWorker = z.infer<ReturnType<typeof fromWorkerSchema>>;

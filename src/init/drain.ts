@@ -1,6 +1,6 @@
 // Ends every remaining descendant: SIGTERM, wait (event-driven, bounded), SIGKILL, wait.
 import { logger } from "../log.ts";
-import { getpid, kill } from "../sys/process.ts";
+import { getpid, hasChildren, kill } from "../sys/process.ts";
 import { Sig } from "../sys/signals.ts";
 import { descendants } from "./proc-tree.ts";
 import type { Reaper } from "./reaper.ts";
@@ -25,15 +25,20 @@ export function waitNoDescendants(reaper: Reaper, ms: number): Promise<boolean> 
     };
     const check = () => {
       reaper.reapNow();
-      if (descendants(self).length === 0) finish(true);
+      if (noDescendants(self)) finish(true);
     };
     const unsubscribe = reaper.onReap(() => queueMicrotask(check));
     const timer = setTimeout(() => {
       reaper.reapNow();
-      finish(descendants(self).length === 0);
+      finish(noDescendants(self));
     }, ms);
     check();
   });
+}
+
+/** No live descendant: no child at all (cheap, the usual case), else none found under /proc. */
+function noDescendants(self: number): boolean {
+  return !hasChildren() || descendants(self).length === 0;
 }
 
 function signalAll(sig: number, useKillAll: boolean): number {
@@ -64,6 +69,8 @@ function signalAll(sig: number, useKillAll: boolean): number {
  */
 export async function drainDescendants(reaper: Reaper, opts: { graceMs: number; killWaitMs?: number; killAll?: boolean }): Promise<number> {
   const self = getpid();
+  reaper.reapNow();
+  if (!hasChildren()) return 0;
   const left = descendants(self).length;
   if (left === 0) return 0;
   log.info("stopping remaining processes", { count: left, signal: "SIGTERM", grace_ms: opts.graceMs });

@@ -2,19 +2,25 @@
 
 const POLY = 0x82f63b78;
 
-/** 8 tables of 256 entries: table[k][b] is the CRC of byte b followed by k zero bytes. */
-const T = new Uint32Array(8 * 256);
-for (let i = 0; i < 256; i++) {
-  let c = i;
-  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
-  T[i] = c >>> 0;
-}
-for (let i = 0; i < 256; i++) {
-  let c = T[i]!;
-  for (let t = 1; t < 8; t++) {
-    c = (T[c & 0xff]! ^ (c >>> 8)) >>> 0;
-    T[t * 256 + i] = c;
+/** 8 tables of 256 entries: table[k][b] is the CRC of byte b followed by k zero bytes (built on first use). */
+let T: Uint32Array | null = null;
+
+function tables(): Uint32Array {
+  if (T !== null) return T;
+  const t = new Uint32Array(8 * 256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
+    t[i] = c >>> 0;
   }
+  for (let i = 0; i < 256; i++) {
+    let c = t[i]!;
+    for (let k = 1; k < 8; k++) {
+      c = (t[c & 0xff]! ^ (c >>> 8)) >>> 0;
+      t[k * 256 + i] = c;
+    }
+  }
+  return (T = t);
 }
 
 /**
@@ -24,7 +30,7 @@ for (let i = 0; i < 256; i++) {
 export function crc32cUpdate(crc: number, bytes: Uint8Array, start = 0, end = bytes.length): number {
   let c = ~crc >>> 0;
   let i = start;
-  const t = T;
+  const t = T ?? tables();
   while (end - i >= 8) {
     const lo = (c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))) >>> 0;
     c =

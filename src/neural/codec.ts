@@ -1,7 +1,7 @@
 // Element ranges of a tensor decoded to float and re-encoded (re-quantizing whole blocks) for mutations.
 import { InputError, ModelError } from "../errors.ts";
 import { f32ToBf16 } from "../gguf/half.ts";
-import { BF16_TO_F32, F16_TO_F32 } from "./half.ts";
+import { bf16ToF32Table, f16ToF32Table } from "./half.ts";
 import { KernelType } from "./matvec.ts";
 
 /** Elements per block and bytes per block of the kernel types. */
@@ -30,27 +30,37 @@ export function decodeElements(type: number, bytes: Uint8Array, first: number, o
       for (let i = 0; i < n; i++) out[i] = dv.getFloat32((first + i) * 4, true);
       return;
     case KernelType.F16:
-      for (let i = 0; i < n; i++) out[i] = F16_TO_F32[dv.getUint16((first + i) * 2, true)]!;
+      {
+        const F16 = f16ToF32Table();
+        for (let i = 0; i < n; i++) out[i] = F16[dv.getUint16((first + i) * 2, true)]!;
+      }
       return;
     case KernelType.BF16:
-      for (let i = 0; i < n; i++) out[i] = BF16_TO_F32[dv.getUint16((first + i) * 2, true)]!;
+      {
+        const BF16 = bf16ToF32Table();
+        for (let i = 0; i < n; i++) out[i] = BF16[dv.getUint16((first + i) * 2, true)]!;
+      }
       return;
-    case KernelType.Q8_0:
+    case KernelType.Q8_0: {
+      const F16 = f16ToF32Table();
       for (let i = 0; i < n; i++) {
         const e = first + i;
         const p = (e >> 5) * 34;
-        out[i] = F16_TO_F32[dv.getUint16(p, true)]! * dv.getInt8(p + 2 + (e & 31));
+        out[i] = F16[dv.getUint16(p, true)]! * dv.getInt8(p + 2 + (e & 31));
       }
       return;
-    case KernelType.Q4_0:
+    }
+    case KernelType.Q4_0: {
+      const F16 = f16ToF32Table();
       for (let i = 0; i < n; i++) {
         const e = first + i;
         const p = (e >> 5) * 18;
         const k = e & 31;
         const q = dv.getUint8(p + 2 + (k & 15));
-        out[i] = F16_TO_F32[dv.getUint16(p, true)]! * ((k < 16 ? q & 15 : q >> 4) - 8);
+        out[i] = F16[dv.getUint16(p, true)]! * ((k < 16 ? q & 15 : q >> 4) - 8);
       }
       return;
+    }
     default:
       blockShape(type);
   }

@@ -1,7 +1,7 @@
 // Matrix-vector kernels over raw ggml tensor bytes (F32, F16, BF16, Q8_0, Q4_0): y = W x, rows of W contiguous.
 import { ModelError } from "../errors.ts";
 import { nativeMatvec, nativeMatvecAvailable } from "../sys/matvec.ts";
-import { BF16_TO_F32, F16_TO_F32 } from "./half.ts";
+import { bf16ToF32Table, f16ToF32Table } from "./half.ts";
 
 /** ggml type ids the kernels execute (the numbers are ggml's `enum ggml_type`). */
 export const KernelType = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, BF16: 30 } as const;
@@ -114,13 +114,14 @@ function halfRows(w: Uint16Array, table: Float32Array, cols: number, x: Float32A
 
 /** Q8_0 block: f16 scale d, then 32 int8 quants; value = d * q. */
 function q8Rows(u8: Uint8Array, i8: Int8Array, cols: number, x: Float32Array, y: Float32Array, r0: number, r1: number): void {
+  const F16 = f16ToF32Table();
   const nb = cols >> 5;
   const rb = nb * 34;
   for (let r = r0; r < r1; r++) {
     let acc = 0;
     let p = r * rb;
     for (let b = 0, xo = 0; b < nb; b++, p += 34, xo += 32) {
-      const d = F16_TO_F32[u8[p]! | (u8[p + 1]! << 8)]!;
+      const d = F16[u8[p]! | (u8[p + 1]! << 8)]!;
       const q = p + 2;
       let s0 = 0;
       let s1 = 0;
@@ -143,13 +144,14 @@ function q8Rows(u8: Uint8Array, i8: Int8Array, cols: number, x: Float32Array, y:
  * k + 16 the high nibble; value = d * (nibble - 8). Uses sum(q*x) - 8*sum(x) with per-block sums of x.
  */
 function q4Rows(u8: Uint8Array, cols: number, x: Float32Array, xsum: Float64Array, y: Float32Array, r0: number, r1: number): void {
+  const F16 = f16ToF32Table();
   const nb = cols >> 5;
   const rb = nb * 18;
   for (let r = r0; r < r1; r++) {
     let acc = 0;
     let p = r * rb;
     for (let b = 0, xo = 0; b < nb; b++, p += 18, xo += 32) {
-      const d = F16_TO_F32[u8[p]! | (u8[p + 1]! << 8)]!;
+      const d = F16[u8[p]! | (u8[p + 1]! << 8)]!;
       const q = p + 2;
       let s0 = 0;
       let s1 = 0;
@@ -196,10 +198,10 @@ export function matvecReference(m: PreparedMatrix, x: Float32Array, y: Float32Ar
       f32Rows(m.f32!, m.cols, x, y, r0, r1);
       return;
     case KernelType.F16:
-      halfRows(m.u16!, F16_TO_F32, m.cols, x, y, r0, r1);
+      halfRows(m.u16!, f16ToF32Table(), m.cols, x, y, r0, r1);
       return;
     case KernelType.BF16:
-      halfRows(m.u16!, BF16_TO_F32, m.cols, x, y, r0, r1);
+      halfRows(m.u16!, bf16ToF32Table(), m.cols, x, y, r0, r1);
       return;
     case KernelType.Q8_0:
       q8Rows(m.bytes, m.i8!, m.cols, x, y, r0, r1);

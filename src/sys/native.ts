@@ -28,6 +28,7 @@ export const native = dlopen(shimPath, {
   vb_signal_state: { args: [ptr], returns: i32 },
   vb_reap: { args: [ptr, ptr, i32], returns: i32 },
   vb_waitpid: { args: [i32, ptr, i32], returns: i32 },
+  vb_has_children: { args: [], returns: i32 },
   vb_spawn: { args: [ptr, i32, ptr, i32, ptr, i32, i32, ptr, i32, i32, i32, i32, i32, f64, f64], returns: i32 },
   vb_spawn_in_cgroup: { args: [ptr, ptr, i32, ptr, i32, ptr, i32, i32, ptr, i32, i32, i32, i32, i32, f64, f64], returns: i32 },
   vb_drop_bounding: { args: [f64], returns: i32 },

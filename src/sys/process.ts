@@ -128,6 +128,9 @@ export function reapAll(): Reaped[] {
   return out;
 }
 
+/** Whether this process has any child left (a zombie not yet reaped counts): none means no descendant at all. */
+export const hasChildren = (): boolean => check(native.vb_has_children(), "waitid") === 1;
+
 /** Replaces this process image with `path` (same pid; children and non-CLOEXEC fds kept). Throws on failure. */
 export function execve(path: string, argv: string[], env: Record<string, string | undefined>): never {
   const list = Object.entries(env)
