@@ -1,5 +1,5 @@
 // The boot sequence as a table of phases: run top to bottom; shutdown walks it bottom to top.
-import { z } from "zod";
+import { z } from "../util/zod-mini.ts";
 import { Watchdog } from "../heartbeat/watchdog.ts";
 import { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
@@ -19,9 +19,9 @@ import { missingStateDisk, prepareStorage } from "./storage-phase.ts";
 
 const log = logger("boot");
 
-const watchdogHandoff = z.object({ fd: z.number().int().min(0), path: z.string() }).strict();
+const watchdogHandoff = z.strictObject({ fd: z.int().check(z.minimum(0)), path: z.string() });
 
-const heartbeatHandoff = z.object({ beat: z.number().int().min(0) }).strict();
+const heartbeatHandoff = z.strictObject({ beat: z.int().check(z.minimum(0)) });
 
 function startBeat(b: Boot): number {
   const r = heartbeatHandoff.safeParse(handedOver(b, "heartbeat"));

@@ -1,5 +1,5 @@
 // Kernel command line: tokenizes /proc/cmdline and maps `vector.*` keys onto config overrides.
-import { z } from "zod";
+import { z } from "../util/zod-mini.ts";
 import { ConfigError } from "../errors.ts";
 import { shutdownModes } from "./schema.ts";
 
@@ -26,31 +26,36 @@ export function tokenizeCmdline(line: string): string[] {
   return out;
 }
 
-const num = (min: number, max: number) => z.coerce.number().refine((n) => Number.isFinite(n) && n >= min && n <= max, `must be a number from ${min} to ${max}`);
-const int = (min: number, max: number) => z.coerce.number().int("must be an integer").min(min).max(max);
-const bool = z.enum(["0", "1", "true", "false", "yes", "no"]).transform((v) => v === "1" || v === "true" || v === "yes");
+const num = (min: number, max: number) => z.coerce.number().check(z.refine((n) => Number.isFinite(n) && n >= min && n <= max, `must be a number from ${min} to ${max}`));
+const int = (min: number, max: number) => z.coerce.number().check(z.int("must be an integer"), z.minimum(min), z.maximum(max));
+const bool = z.pipe(
+  z.enum(["0", "1", "true", "false", "yes", "no"]),
+  z.transform((v) => v === "1" || v === "true" || v === "yes"),
+);
+const text = () => z.string().check(z.minLength(1));
+const list = () => z.pipe(z.string(), z.transform((s) => s.split(",").filter(Boolean)));
 
-/** Each `vector.KEY=VALUE` the init understands, with the config field it overrides. */
+/** Each `vector.KEY=VALUE` the init understands, with the config field it overrides (zod/mini: parsed at every boot). */
 export const cmdlineKeys = {
   heartbeat_ms: int(1, 60_000),
   heartbeat_log_every: int(0, 1_000_000),
   shutdown: z.enum(shutdownModes),
   shutdown_after: num(0, 31_536_000),
   log_level: z.enum(["debug", "info", "warn", "error"]),
-  model: z.string().min(1),
-  config: z.string().min(1),
-  state_dir: z.string().min(1),
-  hostname: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, "not a valid host name"),
+  model: text(),
+  config: text(),
+  state_dir: text(),
+  hostname: z.string().check(z.regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, "not a valid host name")),
   grace_ms: int(0, 3_600_000),
   shutdown_deadline_ms: int(100, 3_600_000),
   pixel_test: bool,
-  run_dir: z.string().min(1),
+  run_dir: text(),
   evolution: bool,
-  modules: z.string().transform((s) => s.split(",").filter(Boolean)).pipe(z.array(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "not a module name"))),
+  modules: z.pipe(list(), z.array(z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,64}$/, "not a module name")))),
   // The fleet section's scalar fields (merged over the file's `fleet`, validated with it).
-  "fleet.endpoints": z.string().transform((s) => s.split(",").filter(Boolean)),
-  "fleet.name": z.string().min(1),
-  "fleet.node_id": z.string().min(1),
+  "fleet.endpoints": list(),
+  "fleet.name": text(),
+  "fleet.node_id": text(),
   "fleet.lease_ttl_s": int(10, 3600),
   "fleet.quorum": int(1, 100_000),
 } as const;
@@ -71,7 +76,7 @@ export function parseCmdline(line: string): CmdlineResult {
     const eq = tok.indexOf("=");
     const key = eq < 0 ? tok.slice(7) : tok.slice(7, eq);
     const value = eq < 0 ? "1" : tok.slice(eq + 1);
-    const schema = (cmdlineKeys as Record<string, z.ZodType>)[key];
+    const schema = (cmdlineKeys as Record<string, z.ZodMiniType>)[key];
     const field = `kernel command line vector.${key}`;
     if (!schema) {
       errors.push(new ConfigError(field, `unknown key (known: ${Object.keys(cmdlineKeys).map((k) => `vector.${k}`).join(", ")})`));

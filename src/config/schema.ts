@@ -1,9 +1,13 @@
 // The config file's schema (zod): services, shutdown, heartbeat, model and state locations.
 import { z } from "zod";
 import { lazy } from "../util/lazy.ts";
+import { z as m } from "../util/zod-mini.ts";
 import { heartbeatConfigSchema } from "./heartbeat-schema.ts";
 import { capNames, type CapName } from "../sys/capabilities.ts";
 import { signalNumber } from "../sys/signals.ts";
+
+/** The parts every boot parses are zod/mini (`m`): a third of classic zod's construction cost. */
+const int = (min: number, max: number) => m.int().check(m.minimum(min), m.maximum(max));
 
 export const restartPolicies = ["always", "on-failure", "never"] as const;
 
@@ -150,25 +154,23 @@ export const serviceSchema = z.lazy(() => serviceSchemas().service);
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 
 /** The evolution channel + cortex journal (state lives in `state_dir`, the socket in `run_dir`). */
-export const evolutionSchema = z
-  .object({
-    enabled: z.boolean().default(true),
-    rings: z.number().int().min(1).max(64).default(8),
-    slots: z.number().int().min(2).max(4096).refine((n) => (n & (n - 1)) === 0, "must be a power of two").default(512),
-    /** Most submissions taken per beat (and per doorbell). */
-    drain_per_beat: z.number().int().min(1).max(100_000).default(256),
-    min_confidence: z.number().min(0).max(1).default(0.8),
-    max_magnitude: z.number().positive().default(1000),
-    /** Tensor types mutations may touch (quantized ones have their touched blocks re-quantized). */
-    mutable_types: z.array(z.enum(["F32", "F16", "BF16", "Q8_0", "Q4_0"])).default(["F32", "F16", "BF16", "Q8_0", "Q4_0"]),
-    /** Seconds between checkpoints when weights changed (0: only at shutdown). */
-    checkpoint_every_s: z.number().min(0).default(300),
-    /** Delete journal segments an older kept checkpoint covers. */
-    compact: z.boolean().default(true),
-    /** Operator's choice: cut a corrupt journal instead of refusing to start evolution. */
-    repair: z.boolean().default(false),
-  })
-  .strict();
+export const evolutionSchema = m.strictObject({
+  enabled: m._default(m.boolean(), true),
+  rings: m._default(int(1, 64), 8),
+  slots: m._default(int(2, 4096).check(m.refine((n) => (n & (n - 1)) === 0, "must be a power of two")), 512),
+  /** Most submissions taken per beat (and per doorbell). */
+  drain_per_beat: m._default(int(1, 100_000), 256),
+  min_confidence: m._default(m.number().check(m.minimum(0), m.maximum(1)), 0.8),
+  max_magnitude: m._default(m.number().check(m.positive()), 1000),
+  /** Tensor types mutations may touch (quantized ones have their touched blocks re-quantized). */
+  mutable_types: m._default(m.array(m.enum(["F32", "F16", "BF16", "Q8_0", "Q4_0"])), ["F32", "F16", "BF16", "Q8_0", "Q4_0"]),
+  /** Seconds between checkpoints when weights changed (0: only at shutdown). */
+  checkpoint_every_s: m._default(m.number().check(m.minimum(0)), 300),
+  /** Delete journal segments an older kept checkpoint covers. */
+  compact: m._default(m.boolean(), true),
+  /** Operator's choice: cut a corrupt journal instead of refusing to start evolution. */
+  repair: m._default(m.boolean(), false),
+});
 export type EvolutionSettings = z.infer<typeof evolutionSchema>;
 
 /** A filesystem the init mounts (PID 1) after loading `modules`, before the runtime: e.g. the state disk. */
@@ -193,69 +195,62 @@ export type MountConfig = z.infer<typeof mountSchema>;
 export const shutdownModes = ["poweroff", "reboot", "halt"] as const;
 
 /** Fleet membership through etcd (docs/fleet.md). No section: no etcd at all. */
-export const fleetSchema = z.lazy(() =>
-  z
-    .object({
-      /** etcd client URLs (the gateway: http(s)://host:2379). */
-      endpoints: z.array(z.string().regex(/^https?:\/\/[^\s/]+$/, "must be http(s)://host:port")).min(1),
-      /** The fleet's name: keys live under /vector-boot/<name>/. */
-      name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "must be 1-64 characters of letters, digits, '_', '.', '-'").default("default"),
-      /** This node's id (default: the host name). */
-      node_id: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "must be 1-64 characters of letters, digits, '_', '.', '-'").optional(),
-      /** Lease TTL of the node's key (s); at least 10 (etcd's elections need a few keepalives per TTL). */
-      lease_ttl_s: z.number().int().min(10).max(3600).default(15),
-      tls: z.object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional() }).strict().optional(),
-      /** etcd authentication; the password is read from a file, never given on a command line. */
-      auth: z.object({ user: z.string().min(1), password_file: z.string().min(1) }).strict().optional(),
-      /** Members needed before `fleet: "after-quorum"` services start. */
-      quorum: z.number().int().min(1).max(100_000).default(1),
-    })
-    .strict(),
-);
+export const fleetSchema = m.strictObject({
+  /** etcd client URLs (the gateway: http(s)://host:2379). */
+  endpoints: m.array(m.string().check(m.regex(/^https?:\/\/[^\s/]+$/, "must be http(s)://host:port"))).check(m.minLength(1)),
+  /** The fleet's name: keys live under /vector-boot/<name>/. */
+  name: m._default(m.string().check(m.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "must be 1-64 characters of letters, digits, '_', '.', '-'")), "default"),
+  /** This node's id (default: the host name). */
+  node_id: m.optional(m.string().check(m.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "must be 1-64 characters of letters, digits, '_', '.', '-'"))),
+  /** Lease TTL of the node's key (s); at least 10 (etcd's elections need a few keepalives per TTL). */
+  lease_ttl_s: m._default(int(10, 3600), 15),
+  tls: m.optional(m.strictObject({ ca: m.optional(m.string()), cert: m.optional(m.string()), key: m.optional(m.string()) })),
+  /** etcd authentication; the password is read from a file, never given on a command line. */
+  auth: m.optional(m.strictObject({ user: m.string().check(m.minLength(1)), password_file: m.string().check(m.minLength(1)) })),
+  /** Members needed before `fleet: "after-quorum"` services start. */
+  quorum: m._default(int(1, 100_000), 1),
+});
 export type FleetConfig = z.infer<typeof fleetSchema>;
 
-export const configSchema = z
-  .object({
-    hostname: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, "not a valid host name").optional(),
-    log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
-    /** Path of the model: .gguf or .rts; default the model embedded in the executable. */
-    model: z.string().optional(),
-    /** Journal and checkpoints (a persistent disk). Default: /var/lib/vector-boot as PID 1, else a per-run temp dir. */
-    state_dir: z.string().optional(),
-    /** Sockets (root-owned, 0700). Default: /run/vector-boot as PID 1, else a per-run temp dir. */
-    run_dir: z.string().optional(),
-    /** Run the seed's pixel test after loading the model. */
-    pixel_test: z.boolean().default(true),
-    heartbeat_ms: z.number().int().min(1).max(60_000).default(100),
-    /** Heartbeat log line every N beats (0: never). */
-    heartbeat_log_every: z.number().int().min(0).default(10),
-    shutdown: z.enum(shutdownModes).default("poweroff"),
-    /** Shut down by itself after this many seconds of heartbeat (0: never). For tests and demos. */
-    shutdown_after: z.number().min(0).default(0),
-    /** Grace period for processes left when stopping, and the default for services. */
-    grace_ms: z.number().int().min(0).max(3_600_000).default(5_000),
-    /**
-     * The whole shutdown's deadline (ms; default grace_ms + 10 s): past it PID 1 stops waiting for what
-     * is left (a process in D state, a hung flush), syncs (bounded) and calls reboot(2) anyway.
-     */
-    shutdown_deadline_ms: z.number().int().min(100).max(3_600_000).optional(),
-    /** Kernel modules to load (with their dependencies from modules.dep) as PID 1, before mounting. */
-    modules: z.array(z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "not a module name")).default([]),
-    mounts: z.array(mountSchema).default([]),
-    /** Members of this group may use the control socket too (default: root only). */
-    control_gid: z.number().int().min(0).max(0xfffffffe).optional(),
-    services: z
-      .array(serviceSchema)
-      .default([])
-      .superRefine((list, ctx) => {
-        const mains = list.flatMap((s, i) => (s.main ? [i] : []));
-        if (mains.length > 1) ctx.addIssue({ code: "custom", path: [mains[1]!, "main"], message: `at most one service may be main (services[${mains[0]}] is already)` });
-      }),
-    evolution: evolutionSchema.prefault({}),
-    /** Heartbeat sampling, watchdog and the handler of each neural interrupt (docs/hw-mmio.md). */
-    heartbeat: heartbeatConfigSchema.prefault({}),
-    fleet: fleetSchema.optional(),
-  })
-  .strict();
+export const configSchema = m.strictObject({
+  hostname: m.optional(m.string().check(m.regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, "not a valid host name"))),
+  log_level: m._default(m.enum(["debug", "info", "warn", "error"]), "info"),
+  /** Path of the model: .gguf or .rts; default the model embedded in the executable. */
+  model: m.optional(m.string()),
+  /** Journal and checkpoints (a persistent disk). Default: /var/lib/vector-boot as PID 1, else a per-run temp dir. */
+  state_dir: m.optional(m.string()),
+  /** Sockets (root-owned, 0700). Default: /run/vector-boot as PID 1, else a per-run temp dir. */
+  run_dir: m.optional(m.string()),
+  /** Run the seed's pixel test after loading the model. */
+  pixel_test: m._default(m.boolean(), true),
+  heartbeat_ms: m._default(int(1, 60_000), 100),
+  /** Heartbeat log line every N beats (0: never). */
+  heartbeat_log_every: m._default(m.int().check(m.minimum(0)), 10),
+  shutdown: m._default(m.enum(shutdownModes), "poweroff"),
+  /** Shut down by itself after this many seconds of heartbeat (0: never). For tests and demos. */
+  shutdown_after: m._default(m.number().check(m.minimum(0)), 0),
+  /** Grace period for processes left when stopping, and the default for services. */
+  grace_ms: m._default(int(0, 3_600_000), 5_000),
+  /**
+   * The whole shutdown's deadline (ms; default grace_ms + 10 s): past it PID 1 stops waiting for what
+   * is left (a process in D state, a hung flush), syncs (bounded) and calls reboot(2) anyway.
+   */
+  shutdown_deadline_ms: m.optional(int(100, 3_600_000)),
+  /** Kernel modules to load (with their dependencies from modules.dep) as PID 1, before mounting. */
+  modules: m._default(m.array(m.string().check(m.regex(/^[a-zA-Z0-9_-]{1,64}$/, "not a module name"))), []),
+  mounts: m._default(m.array(mountSchema), []),
+  /** Members of this group may use the control socket too (default: root only). */
+  control_gid: m.optional(int(0, 0xfffffffe)),
+  services: m._default(m.array(serviceSchema), []).check(
+    m.superRefine((list, ctx) => {
+      const mains = list.flatMap((s, i) => (s.main ? [i] : []));
+      if (mains.length > 1) ctx.addIssue({ code: "custom", path: [mains[1]!, "main"], message: `at most one service may be main (services[${mains[0]}] is already)` });
+    }),
+  ),
+  evolution: m.prefault(evolutionSchema, {}),
+  /** Heartbeat sampling, watchdog and the handler of each neural interrupt (docs/hw-mmio.md). */
+  heartbeat: m.prefault(heartbeatConfigSchema, {}),
+  fleet: m.optional(fleetSchema),
+});
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

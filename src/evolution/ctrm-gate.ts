@@ -1,5 +1,5 @@
 // The CTRM gate: the rules every mutation passes before it is journaled; each failure names its reason code.
-import { z } from "zod";
+import { z } from "../util/zod-mini.ts";
 import { encodeProblem } from "../neural/codec.ts";
 import { KernelType } from "../neural/matvec.ts";
 import { MAX_VALUES } from "./layout.ts";
@@ -9,13 +9,13 @@ import type { MutableWeights } from "./weights.ts";
 
 export const GateConfigSchema = z.object({
   /** A mutation needs confidence strictly greater than this. */
-  minConfidence: z.number().min(0).max(1).default(0.8),
+  minConfidence: z._default(z.number().check(z.minimum(0), z.maximum(1)), 0.8),
   /** Largest |value| written into a tensor. */
-  maxMagnitude: z.number().positive().default(1000),
+  maxMagnitude: z._default(z.number().check(z.positive()), 1000),
   /** Tensor types mutations may touch (quantized types only if the runtime re-quantizes blocks). */
-  supportedTypes: z.array(z.string()).default(["F32", "F16", "BF16"]),
+  supportedTypes: z._default(z.array(z.string()), ["F32", "F16", "BF16"]),
   /** Tensors whose name starts with one of these are immutable at run time. */
-  protectedPrefixes: z.array(z.string()).default(["kernel."]),
+  protectedPrefixes: z._default(z.array(z.string()), ["kernel."]),
 });
 export type GateConfig = z.infer<typeof GateConfigSchema>;
 export const defaultGateConfig = (): GateConfig => GateConfigSchema.parse({});

@@ -1,6 +1,6 @@
 // The evolution interface as the init uses it: boot-time recovery + replay, the channel, drain per beat, checkpoints.
 import { statSync } from "node:fs";
-import { z } from "zod";
+import { z } from "../util/zod-mini.ts";
 import { ConfigError, JournalError } from "../errors.ts";
 import type { CheckpointRecord } from "../journal/checkpoint-record.ts";
 import { Journal, type JournalOptions } from "../journal/journal.ts";
@@ -20,19 +20,19 @@ const log = logger("evolution");
 
 export const EvolutionConfigSchema = z.object({
   /** Journal and checkpoints live here (a persistent disk). */
-  stateDir: z.string().min(1),
+  stateDir: z.string().check(z.minLength(1)),
   /** The session socket goes here (root-owned, 0700): default /run/vector-boot. */
-  runDir: z.string().min(1).default("/run/vector-boot"),
-  rings: z.number().int().min(1).max(64).default(8),
-  slots: z.number().int().min(2).max(4096).refine((n) => (n & (n - 1)) === 0, "must be a power of two").default(64),
+  runDir: z._default(z.string().check(z.minLength(1)), "/run/vector-boot"),
+  rings: z._default(z.int().check(z.minimum(1), z.maximum(64)), 8),
+  slots: z._default(z.int().check(z.minimum(2), z.maximum(4096), z.refine((n) => (n & (n - 1)) === 0, "must be a power of two")), 64),
   /** Drain right away when a producer rings the doorbell (bounded by drainBudget), besides the beat. */
-  autoDrain: z.boolean().default(true),
-  drainBudget: z.number().int().min(1).default(256),
-  gate: GateConfigSchema.prefault({}),
+  autoDrain: z._default(z.boolean(), true),
+  drainBudget: z._default(z.int().check(z.minimum(1)), 256),
+  gate: z.prefault(GateConfigSchema, {}),
   /** Delete journal segments covered by the older kept checkpoint (off: keep the whole history). */
-  compact: z.boolean().default(true),
+  compact: z._default(z.boolean(), true),
   /** Operator's choice: cut a corrupt journal instead of refusing to boot. */
-  repair: z.boolean().default(false),
+  repair: z._default(z.boolean(), false),
 });
 export type EvolutionConfig = z.input<typeof EvolutionConfigSchema>;
 

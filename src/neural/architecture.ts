@@ -1,5 +1,5 @@
 // The vectorland architecture: metadata keys, tensor names, and the load-time check of a model against them.
-import { z } from "zod";
+import { z } from "../util/zod-mini.ts";
 import { ModelError } from "../errors.ts";
 import { type Activation, activationNames } from "./activations.ts";
 import { isKernelType, rowBytes } from "./matvec.ts";
@@ -74,20 +74,25 @@ export interface VectorlandSpec {
   readonly ctrmCaseNames: readonly string[] | null;
 }
 
-const u32 = z.union([z.number(), z.bigint()]).transform((v, ctx) => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) {
-    ctx.addIssue({ code: "custom", message: `not an unsigned 32-bit integer: ${String(v)}` });
-    return z.NEVER;
-  }
-  return n;
-});
-const width = u32.refine((n) => n >= 1 && n <= 1 << 24, "width must be between 1 and 16777216");
-const arrayOf = <T extends z.ZodType>(t: T) =>
-  z.union([z.array(t), z.custom<ArrayLike<unknown>>((v) => ArrayBuffer.isView(v)).transform((v) => Array.from(v))]).pipe(z.array(t));
-const fieldName = z.string().min(1).max(128);
+// zod/mini: these are built and parsed at every boot, before the first beat.
+const u32 = z.pipe(
+  z.union([z.number(), z.bigint()]).check(
+    z.refine(
+      (v) => {
+        const n = Number(v);
+        return Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff;
+      },
+      { error: (iss) => `not an unsigned 32-bit integer: ${String(iss.input)}` },
+    ),
+  ),
+  z.transform((v) => Number(v)),
+);
+const width = u32.check(z.refine((n) => n >= 1 && n <= 1 << 24, "width must be between 1 and 16777216"));
+const arrayOf = <T extends z.ZodMiniType>(t: T) =>
+  z.pipe(z.union([z.array(t), z.pipe(z.custom<ArrayLike<unknown>>((v) => ArrayBuffer.isView(v)), z.transform((v) => Array.from(v)))]), z.array(t));
+const fieldName = z.string().check(z.minLength(1), z.maxLength(128));
 
-function meta<T extends z.ZodType>(md: ReadonlyMap<string, unknown>, key: string, schema: T, optional = false): z.output<T> | undefined {
+function meta<T extends z.ZodMiniType>(md: ReadonlyMap<string, unknown>, key: string, schema: T, optional = false): z.output<T> | undefined {
   if (!md.has(key)) {
     if (optional) return undefined;
     throw new ModelError(`vectorland model: metadata key ${key} is missing`);
@@ -111,7 +116,7 @@ function checkTensor(byName: Map<string, ModelTensorInfo>, name: string, shape: 
 }
 
 function parseHead(md: ReadonlyMap<string, unknown>, byName: Map<string, ModelTensorInfo>, h: HeadName): HeadSpec {
-  const n = meta(md, Keys.layerCount(h), u32.refine((v) => v >= 1 && v <= 64, "layer count must be 1..64"))!;
+  const n = meta(md, Keys.layerCount(h), u32.check(z.refine((v) => v >= 1 && v <= 64, "layer count must be 1..64")))!;
   const widths = meta(md, Keys.widths(h), arrayOf(width))!;
   const acts = meta(md, Keys.activations(h), arrayOf(z.enum(activationNames)))!;
   if (widths.length !== n + 1) throw new ModelError(`vectorland model: ${Keys.widths(h)} has ${widths.length} entries, layer_count ${n} needs ${n + 1}`);
@@ -152,7 +157,7 @@ export function parseVectorland(src: ModelParts): VectorlandSpec {
   if (3 * maxPixels > pixel.widths[0]!) {
     throw new ModelError(`vectorland model: ${Keys.maxPixels} ${maxPixels} needs a pixel input width of at least ${3 * maxPixels}, the model has ${pixel.widths[0]}`);
   }
-  const inputScale = meta(md, Keys.inputScale, z.number().refine((v) => Number.isFinite(v) && v > 0, "must be finite and > 0"))!;
+  const inputScale = meta(md, Keys.inputScale, z.number().check(z.refine((v) => Number.isFinite(v) && v > 0, "must be finite and > 0")))!;
 
   const cortex = parseHead(md, byName, "cortex");
   const nIn = cortex.widths[0]!;

@@ -1,0 +1,7 @@
+// zod/mini with zod's English messages, for the schemas built before the first beat (classic zod's chained schemas cost ~3x to build).
+import { en } from "zod/locales";
+import * as z from "zod/mini";
+
+z.config(en());
+
+export { z };
