@@ -112,6 +112,39 @@ interface RawInfo {
   offsetAt: number;
 }
 
+/** A parsed tensor. Its `data` view is made on first access: parsing 1,000 infos makes no views. */
+class ParsedTensor implements GgufTensor {
+  readonly name: string;
+  readonly type: number;
+  readonly typeName: string;
+  readonly ne: readonly number[];
+  readonly nElements: number;
+  readonly nBytes: number;
+  readonly relOffset: number;
+  readonly infoOffset: number;
+  readonly absOffset: number;
+  readonly #file: Uint8Array;
+  #view: Uint8Array | null = null;
+
+  constructor(file: Uint8Array, r: RawInfo, absOffset: number) {
+    this.#file = file;
+    this.absOffset = absOffset;
+    this.name = r.name;
+    this.type = r.type;
+    this.typeName = r.typeName;
+    this.ne = r.ne;
+    this.nElements = r.nElements;
+    this.nBytes = r.nBytes;
+    this.relOffset = r.rel;
+    this.infoOffset = r.infoAt;
+  }
+
+  /** Zero-copy view of the tensor's bytes (the same view on every access). */
+  get data(): Uint8Array {
+    return (this.#view ??= this.#file.subarray(this.absOffset, this.absOffset + this.nBytes));
+  }
+}
+
 function tensorInfo(c: Cursor, i: number, alignment: number, names: Set<string>): RawInfo {
   const infoAt = c.pos;
   const f = `tensor[${i}]`;
@@ -256,7 +289,10 @@ export function readGguf(bytes: Uint8Array, opts: ReadGgufOptions = {}): GgufFil
         `data [${r.rel}, ${r.rel + r.nBytes}) is outside the data section (${dataSize} bytes from ${dataOffset})`);
     }
   }
-  const byOffset = [...raws].sort((a, b) => a.rel - b.rel);
+  // Writers lay tensors out in order: then one pass proves there is no overlap; otherwise sort first.
+  let ordered = true;
+  for (let i = 1; i < raws.length && ordered; i++) ordered = raws[i]!.rel >= raws[i - 1]!.rel;
+  const byOffset = ordered ? raws : [...raws].sort((a, b) => a.rel - b.rel);
   for (let i = 1; i < byOffset.length; i++) {
     const prev = byOffset[i - 1]!;
     const cur = byOffset[i]!;
@@ -265,13 +301,7 @@ export function readGguf(bytes: Uint8Array, opts: ReadGgufOptions = {}): GgufFil
         `data [${cur.rel}, ${cur.rel + cur.nBytes}) overlaps tensor "${prev.name}" [${prev.rel}, ${prev.rel + prev.nBytes})`);
     }
   }
-  const tensors: GgufTensor[] = raws.map((r) => {
-    const absOffset = dataOffset + r.rel;
-    return {
-      name: r.name, type: r.type, typeName: r.typeName, ne: r.ne, nElements: r.nElements, nBytes: r.nBytes,
-      relOffset: r.rel, absOffset, infoOffset: r.infoAt, data: bytes.subarray(absOffset, absOffset + r.nBytes),
-    };
-  });
+  const tensors: GgufTensor[] = raws.map((r) => new ParsedTensor(bytes, r, dataOffset + r.rel));
   let index: Map<string, GgufTensor> | null = null; // built on the first lookup: many callers only iterate
   return {
     version, littleEndian: c.le, alignment, metadata, tensors, tensorInfoEnd, dataOffset, byteLength: bytes.byteLength,
