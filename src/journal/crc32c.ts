@@ -1,4 +1,5 @@
-// CRC32C (Castagnoli, reflected polynomial 0x82F63B78), slicing-by-8, as used by iSCSI (RFC 3720) and ext4.
+// CRC32C (Castagnoli, reflected polynomial 0x82F63B78), as used by iSCSI (RFC 3720) and ext4: native, with a TypeScript reference.
+import { nativeCrc32c } from "../sys/crc32c.ts";
 
 const POLY = 0x82f63b78;
 
@@ -23,11 +24,23 @@ function tables(): Uint32Array {
   return (T = t);
 }
 
+type Update = (crc: number, bytes: Uint8Array, start: number, end: number) => number;
+let impl: Update | null = null;
+
 /**
- * Continues a CRC32C over `bytes[start, end)`. Start with `crc = 0` (the pre/post inversion is done
- * here), so `crc32c(b) === crc32cUpdate(crc32cUpdate(0, b1), b2)` when b = b1 + b2.
+ * Continues a CRC32C over `bytes[start, end)`: the shim's (the SSE4.2 instruction: the journal
+ * checksums every record) when it can be loaded, else `crc32cUpdateReference`, with the same
+ * results. Start with `crc = 0` (the pre/post inversion is done here), so
+ * `crc32c(b) === crc32cUpdate(crc32cUpdate(0, b1), b2)` when b = b1 + b2.
  */
 export function crc32cUpdate(crc: number, bytes: Uint8Array, start = 0, end = bytes.length): number {
+  if (end <= start) return crc >>> 0;
+  impl ??= nativeCrc32c() ?? crc32cUpdateReference;
+  return impl(crc, bytes, start, end) >>> 0;
+}
+
+/** The same CRC in TypeScript (slicing-by-8): the fallback without the shim, and what tests compare the shim's with. */
+export function crc32cUpdateReference(crc: number, bytes: Uint8Array, start = 0, end = bytes.length): number {
   let c = ~crc >>> 0;
   let i = start;
   const t = T ?? tables();
