@@ -4,7 +4,7 @@ import { lazy } from "../util/lazy.ts";
 import { z as m } from "../util/zod-mini.ts";
 import { heartbeatConfigSchema } from "./heartbeat-schema.ts";
 import { capNames, type CapName } from "../sys/capabilities.ts";
-import { signalNumber } from "../sys/signals.ts";
+import { parseSignal } from "../sys/signals.ts";
 
 /** The parts every boot parses are zod/mini (`m`): a third of classic zod's construction cost. */
 const int = (min: number, max: number) => m.int().check(m.minimum(min), m.maximum(max));
@@ -18,7 +18,7 @@ export const restartPolicies = ["always", "on-failure", "never"] as const;
 const serviceSchemas = lazy(() => {
   const signalName = z
     .string()
-    .refine((s) => signalNumber(s) !== undefined, { message: "not a known signal name (e.g. SIGTERM)" });
+    .refine((s) => parseSignal(s) !== undefined, { message: "not a known signal (a name such as SIGTERM or SIGRTMIN+2, or a number)" });
 
   const serviceName = z
     .string()

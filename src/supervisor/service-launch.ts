@@ -2,7 +2,7 @@
 import type { ServiceConfig } from "../config/schema.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
-import { kill, spawn } from "../sys/process.ts";
+import { getpgid, kill, spawn } from "../sys/process.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import { runServiceCommand, type CommandResult } from "./service-command.ts";
 
@@ -54,27 +54,46 @@ export class ServiceLauncher {
     });
   }
 
-  /** The process group `pid` leads, then the leader in case it left it. */
+  /**
+   * The process group `pid` leads; the leader too only if it left that group. Never twice to one
+   * process: a service whose handler had already run for the first signal ran it again (a stop
+   * hook recorded twice).
+   */
   signalGroup(pid: number | null, sig: number): void {
     if (pid === null) return;
-    for (const target of [-pid, pid]) {
+    try {
+      kill(-pid, sig);
+    } catch {
+      /* no such group (the leader left it, or it is gone): the leader alone below */
+    }
+    if (pgidOf(pid) !== pid) {
       try {
-        kill(target, sig);
+        kill(pid, sig);
       } catch {
         /* gone */
       }
     }
   }
 
-  /** The group, and every process in the service's cgroup (those that left the group). */
+  /** The group, and every process in the service's cgroup that is not in the group (those that left it). */
   signalAll(name: string, pid: number | null, sig: number): void {
     this.signalGroup(pid, sig);
     for (const p of this.cgroups?.pids(name) ?? []) {
+      if (pid !== null && pgidOf(p) === pid) continue; // the group signal reached it
       try {
         kill(p, sig);
       } catch {
         /* gone */
       }
     }
+  }
+}
+
+/** The process group of `pid`, or 0 when it is gone. */
+function pgidOf(pid: number): number {
+  try {
+    return getpgid(pid);
+  } catch {
+    return 0;
   }
 }

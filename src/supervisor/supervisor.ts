@@ -3,7 +3,7 @@ import type { ServiceConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
-import { Sig, signalNumber } from "../sys/signals.ts";
+import { parseSignal, Sig } from "../sys/signals.ts";
 import { NotifySocket } from "./notify-socket.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import { ServiceChecks } from "./service-checks.ts";
@@ -129,7 +129,7 @@ export class Supervisor {
         case "signal":
           // SIGKILL: the group, then cgroup.kill (atomic, unlike signalling listed pids while they fork).
           if (e.signal === "kill") this.launch.signalGroup(slot.rec.pid, Sig.SIGKILL);
-          else this.launch.signalAll(name, slot.rec.pid, signalNumber(slot.rec.config.stop_signal) ?? Sig.SIGTERM);
+          else this.launch.signalAll(name, slot.rec.pid, parseSignal(slot.rec.config.stop_signal) ?? Sig.SIGTERM);
           if (e.signal === "kill") this.cgroups?.kill(name);
           break;
         case "kill-leftovers":

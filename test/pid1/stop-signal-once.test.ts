@@ -1,0 +1,59 @@
+// A service's stop signal is delivered once: it went to the process group, again to the leader and again to every process of its cgroup.
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { bootArgs } from "./boot-args.ts";
+import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+
+afterEach(killLeftovers);
+
+const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
+
+/**
+ * Real-time signals queue (one delivery per kill, never merged), so this C program records every
+ * SIGRTMIN+2 it gets: each delivery writes "stop" (write(2) is async-signal-safe); it exits 0.3 s
+ * after the first, so a second delivery of the same stop would be on record.
+ */
+const COUNTER = `
+#include <signal.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <time.h>
+static int fd;
+static volatile sig_atomic_t got;
+static void on(int s) { (void)s; if (write(fd, "stop\\n", 5) < 0) _exit(3); got = 1; }
+int main(int argc, char **argv) {
+  (void)argc;
+  fd = open(argv[1], O_WRONLY | O_APPEND | O_CREAT, 0644);
+  struct sigaction sa = {0};
+  sa.sa_handler = on;
+  sigaction(SIGRTMIN + 2, &sa, 0);
+  if (write(fd, "start\\n", 6) < 0) return 3;
+  while (!got) pause();
+  struct timespec t = {0, 300000000};
+  nanosleep(&t, 0);
+  return 0;
+}
+`;
+
+describe("service stop signal", () => {
+  test("a service gets its stop signal once, not once per way of reaching it (group, leader, cgroup)", async () => {
+    const dir = tempDir();
+    const src = join(dir, "counter.c");
+    const exe = join(dir, "counter");
+    writeFileSync(src, COUNTER);
+    const cc = Bun.spawnSync(["gcc", "-O1", "-o", exe, src], { stderr: "pipe" });
+    expect(cc.exitCode, cc.stderr.toString()).toBe(0);
+    const out = join(dir, "events.log");
+    const cfg = writeJson(dir, "config.json", {
+      heartbeat_ms: 50,
+      services: [{ name: "counter", argv: [exe, out], stop_signal: "SIGRTMIN+2", grace_ms: 5000 }],
+    });
+    const run = start(["boot", ...bootArgs(), "--config", cfg]);
+    await waitFor(() => read(out).includes("start"), 10_000, "the service to start");
+    process.kill(run.proc.pid, "SIGTERM");
+    const r = await run.result(15_000);
+    expect(r.code).toBe(0);
+    expect(read(out).split("\n").filter(Boolean)).toEqual(["start", "stop"]);
+  }, 30_000);
+});
