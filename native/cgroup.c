@@ -10,29 +10,27 @@ int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, co
              const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2, double caps_d,
              double ignored_d);
 
-// The cgroup.procs file the next vb_fork_child's child writes itself into (-1: stays in ours).
+// The cgroup.procs file the next vb_spawn child writes itself into (-1: stays in ours).
 // Only set while vb_spawn_in_cgroup runs, on the calling thread.
 static __thread int next_procs_fd = -1;
 
-// Called by vb_spawn (shim.c) in place of fork(). In the child, before it runs anything of the
-// service, it moves itself into the cgroup ("0" to cgroup.procs): nothing it forks can be left
-// outside. On failure it reports stage 8 (joining the cgroup) and errno on `errfd`, as vb_child does.
-pid_t vb_fork_child(int errfd) {
+// Called first in the child of vb_spawn (shim.c), before it runs anything of the service: it moves
+// itself into the cgroup ("0" to cgroup.procs), so nothing it forks can be left outside. On failure
+// it reports stage 8 (joining the cgroup) and errno on `errfd`, as vb_child does, and exits.
+// Only async-signal-safe calls: the child shares the init's memory until it execs (CLONE_VM).
+void vb_child_join_cgroup(int errfd) {
   int procs = next_procs_fd;
-  pid_t pid = fork();
-  if (pid == 0 && procs >= 0) {
-    ssize_t w;
-    do w = write(procs, "0", 1);
-    while (w < 0 && errno == EINTR);
-    if (w != 1) {
-      int report[2] = {8, w < 0 ? errno : EIO};
-      ssize_t r = write(errfd, report, sizeof report);
-      (void)r;
-      _exit(127);
-    }
-    close(procs);
+  if (procs < 0) return;
+  ssize_t w;
+  do w = write(procs, "0", 1);
+  while (w < 0 && errno == EINTR);
+  if (w != 1) {
+    int report[2] = {8, w < 0 ? errno : EIO};
+    ssize_t r = write(errfd, report, sizeof report);
+    (void)r;
+    _exit(127);
   }
-  return pid;
+  close(procs);
 }
 
 // vb_spawn with the child placed in the cgroup directory `cgdir` before it can run or fork.
