@@ -1,4 +1,5 @@
 // The vectorland architecture: metadata keys, tensor names, and the load-time check of a model against them.
+import { lazy } from "../util/lazy.ts";
 import { z } from "../util/zod-mini.ts";
 import { ModelError } from "../errors.ts";
 import { type Activation, activationNames } from "./activations.ts";
@@ -74,23 +75,34 @@ export interface VectorlandSpec {
   readonly ctrmCaseNames: readonly string[] | null;
 }
 
-// zod/mini: these are built and parsed at every boot, before the first beat.
-const u32 = z.pipe(
-  z.union([z.number(), z.bigint()]).check(
-    z.refine(
-      (v) => {
-        const n = Number(v);
-        return Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff;
-      },
-      { error: (iss) => `not an unsigned 32-bit integer: ${String(iss.input)}` },
+/** zod/mini schemas of the metadata: built once, on the first model (not at module load, not per key). */
+const schemas = lazy(() => {
+  const u32 = z.pipe(
+    z.union([z.number(), z.bigint()]).check(
+      z.refine(
+        (v) => {
+          const n = Number(v);
+          return Number.isSafeInteger(n) && n >= 0 && n <= 0xffffffff;
+        },
+        { error: (iss) => `not an unsigned 32-bit integer: ${String(iss.input)}` },
+      ),
     ),
-  ),
-  z.transform((v) => Number(v)),
-);
-const width = u32.check(z.refine((n) => n >= 1 && n <= 1 << 24, "width must be between 1 and 16777216"));
-const arrayOf = <T extends z.ZodMiniType>(t: T) =>
-  z.pipe(z.union([z.array(t), z.pipe(z.custom<ArrayLike<unknown>>((v) => ArrayBuffer.isView(v)), z.transform((v) => Array.from(v)))]), z.array(t));
-const fieldName = z.string().check(z.minLength(1), z.maxLength(128));
+    z.transform((v) => Number(v)),
+  );
+  const width = u32.check(z.refine((n) => n >= 1 && n <= 1 << 24, "width must be between 1 and 16777216"));
+  const arrayOf = <T extends z.ZodMiniType>(t: T) =>
+    z.pipe(z.union([z.array(t), z.pipe(z.custom<ArrayLike<unknown>>((v) => ArrayBuffer.isView(v)), z.transform((v) => Array.from(v)))]), z.array(t));
+  return {
+    u32,
+    width,
+    layerCount: u32.check(z.refine((v) => v >= 1 && v <= 64, "layer count must be 1..64")),
+    widths: arrayOf(width),
+    activations: arrayOf(z.enum(activationNames)),
+    text: z.string(),
+    inputScale: z.number().check(z.refine((v) => Number.isFinite(v) && v > 0, "must be finite and > 0")),
+    names: arrayOf(z.string().check(z.minLength(1), z.maxLength(128))),
+  };
+});
 
 function meta<T extends z.ZodMiniType>(md: ReadonlyMap<string, unknown>, key: string, schema: T, optional = false): z.output<T> | undefined {
   if (!md.has(key)) {
@@ -116,9 +128,9 @@ function checkTensor(byName: Map<string, ModelTensorInfo>, name: string, shape: 
 }
 
 function parseHead(md: ReadonlyMap<string, unknown>, byName: Map<string, ModelTensorInfo>, h: HeadName): HeadSpec {
-  const n = meta(md, Keys.layerCount(h), u32.check(z.refine((v) => v >= 1 && v <= 64, "layer count must be 1..64")))!;
-  const widths = meta(md, Keys.widths(h), arrayOf(width))!;
-  const acts = meta(md, Keys.activations(h), arrayOf(z.enum(activationNames)))!;
+  const n = meta(md, Keys.layerCount(h), schemas().layerCount)!;
+  const widths = meta(md, Keys.widths(h), schemas().widths)!;
+  const acts = meta(md, Keys.activations(h), schemas().activations)!;
   if (widths.length !== n + 1) throw new ModelError(`vectorland model: ${Keys.widths(h)} has ${widths.length} entries, layer_count ${n} needs ${n + 1}`);
   if (acts.length !== n) throw new ModelError(`vectorland model: ${Keys.activations(h)} has ${acts.length} entries, layer_count ${n} needs ${n}`);
   const layers: LayerSpec[] = [];
@@ -144,28 +156,28 @@ function parseHead(md: ReadonlyMap<string, unknown>, byName: Map<string, ModelTe
  */
 export function parseVectorland(src: ModelParts): VectorlandSpec {
   const md = src.metadata;
-  const arch = meta(md, Keys.architecture, z.string())!;
+  const arch = meta(md, Keys.architecture, schemas().text)!;
   if (arch !== ARCHITECTURE) throw new ModelError(`model architecture is "${arch}", this runtime runs "${ARCHITECTURE}"`);
-  const version = meta(md, Keys.version, u32)!;
+  const version = meta(md, Keys.version, schemas().u32)!;
   if (version !== SPEC_VERSION) throw new ModelError(`vectorland model: ${Keys.version} is ${version}, this runtime reads version ${SPEC_VERSION}`);
-  const modelName = meta(md, Keys.name, z.string(), true) ?? "vectorland";
+  const modelName = meta(md, Keys.name, schemas().text, true) ?? "vectorland";
   const byName = new Map<string, ModelTensorInfo>();
   for (const t of src.tensors) byName.set(t.name, t);
 
   const pixel = parseHead(md, byName, "pixel");
-  const maxPixels = meta(md, Keys.maxPixels, width)!;
+  const maxPixels = meta(md, Keys.maxPixels, schemas().width)!;
   if (3 * maxPixels > pixel.widths[0]!) {
     throw new ModelError(`vectorland model: ${Keys.maxPixels} ${maxPixels} needs a pixel input width of at least ${3 * maxPixels}, the model has ${pixel.widths[0]}`);
   }
-  const inputScale = meta(md, Keys.inputScale, z.number().check(z.refine((v) => Number.isFinite(v) && v > 0, "must be finite and > 0")))!;
+  const inputScale = meta(md, Keys.inputScale, schemas().inputScale)!;
 
   const cortex = parseHead(md, byName, "cortex");
   const nIn = cortex.widths[0]!;
   const nOut = cortex.widths[cortex.widths.length - 1]!;
-  const inputLayout = meta(md, Keys.cortexInputLayout, arrayOf(fieldName))!;
+  const inputLayout = meta(md, Keys.cortexInputLayout, schemas().names)!;
   if (inputLayout.length !== nIn) throw new ModelError(`vectorland model: ${Keys.cortexInputLayout} names ${inputLayout.length} inputs, the cortex head takes ${nIn}`);
   if (new Set(inputLayout).size !== inputLayout.length) throw new ModelError(`vectorland model: ${Keys.cortexInputLayout} names an input twice`);
-  const outputNames = meta(md, Keys.cortexOutputNames, arrayOf(fieldName))!;
+  const outputNames = meta(md, Keys.cortexOutputNames, schemas().names)!;
   if (outputNames.length !== nOut) throw new ModelError(`vectorland model: ${Keys.cortexOutputNames} names ${outputNames.length} outputs, the cortex head gives ${nOut}`);
   if (new Set(outputNames).size !== outputNames.length) throw new ModelError(`vectorland model: ${Keys.cortexOutputNames} names an output twice`);
 
@@ -186,7 +198,7 @@ function parseCtrm(md: ReadonlyMap<string, unknown>, byName: Map<string, ModelTe
   const parts = [md.has(Keys.ctrmCaseNames), byName.has(TensorNames.ctrmCases), byName.has(TensorNames.ctrmExpect)];
   if (parts.every((p) => !p)) return null;
   if (!parts.every((p) => p)) throw new ModelError(`vectorland model: safety cases need all of ${Keys.ctrmCaseNames}, ${TensorNames.ctrmCases} and ${TensorNames.ctrmExpect}`);
-  const names = meta(md, Keys.ctrmCaseNames, arrayOf(fieldName))!;
+  const names = meta(md, Keys.ctrmCaseNames, schemas().names)!;
   if (names.length < 1 || new Set(names).size !== names.length) throw new ModelError(`vectorland model: ${Keys.ctrmCaseNames} must name at least one case, each once`);
   checkTensor(byName, TensorNames.ctrmCases, [nIn, names.length], "safety case inputs");
   checkTensor(byName, TensorNames.ctrmExpect, [nOut, names.length], "safety case expectations");
