@@ -3,6 +3,7 @@ import { GgufError } from "../errors.ts";
 import { Cursor } from "./cursor.ts";
 import { GGML_TYPES, REMOVED_GGML_TYPES, type GgmlTypeInfo } from "./ggml-types.ts";
 import { MAX_KEY_BYTES, readMetadata } from "./read-metadata.ts";
+import { ParsedTensor, type GgufTensor, type RawInfo } from "./parsed-tensor.ts";
 import type { GgufPlainValue, GgufValue } from "./value.ts";
 
 export const GGUF_MAGIC = "GGUF";
@@ -19,24 +20,7 @@ const INT64_MAX = (1n << 63n) - 1n;
 const TYPE_BY_ID: (GgmlTypeInfo | undefined)[] = [];
 for (const t of GGML_TYPES.values()) TYPE_BY_ID[t.id] = t;
 
-export interface GgufTensor {
-  readonly name: string;
-  /** ggml type id. */
-  readonly type: number;
-  readonly typeName: string;
-  /** Dimensions in ggml order (fastest-varying first). */
-  readonly ne: readonly number[];
-  readonly nElements: number;
-  readonly nBytes: number;
-  /** Offset from the start of the data section. */
-  readonly relOffset: number;
-  /** Offset from the start of the bytes given to readGguf. */
-  readonly absOffset: number;
-  /** Byte offset of this tensor's info record in the header. */
-  readonly infoOffset: number;
-  /** Zero-copy view of the tensor's bytes (in the file's byte order). */
-  readonly data: Uint8Array;
-}
+export type { GgufTensor } from "./parsed-tensor.ts";
 
 export interface GgufFile {
   readonly version: 2 | 3;
@@ -98,51 +82,6 @@ function alignmentOf(md: Map<string, GgufValue>, at: Map<string, number>): numbe
     throw new GgufError("general.alignment", off, `${a} is not a power of two between 1 and ${GGUF_MAX_ALIGNMENT}`);
   }
   return a;
-}
-
-interface RawInfo {
-  name: string;
-  type: number;
-  typeName: string;
-  ne: number[];
-  nElements: number;
-  nBytes: number;
-  rel: number;
-  infoAt: number;
-  offsetAt: number;
-}
-
-/** A parsed tensor. Its `data` view is made on first access: parsing 1,000 infos makes no views. */
-class ParsedTensor implements GgufTensor {
-  readonly name: string;
-  readonly type: number;
-  readonly typeName: string;
-  readonly ne: readonly number[];
-  readonly nElements: number;
-  readonly nBytes: number;
-  readonly relOffset: number;
-  readonly infoOffset: number;
-  readonly absOffset: number;
-  readonly #file: Uint8Array;
-  #view: Uint8Array | null = null;
-
-  constructor(file: Uint8Array, r: RawInfo, absOffset: number) {
-    this.#file = file;
-    this.absOffset = absOffset;
-    this.name = r.name;
-    this.type = r.type;
-    this.typeName = r.typeName;
-    this.ne = r.ne;
-    this.nElements = r.nElements;
-    this.nBytes = r.nBytes;
-    this.relOffset = r.rel;
-    this.infoOffset = r.infoAt;
-  }
-
-  /** Zero-copy view of the tensor's bytes (the same view on every access). */
-  get data(): Uint8Array {
-    return (this.#view ??= this.#file.subarray(this.absOffset, this.absOffset + this.nBytes));
-  }
 }
 
 function tensorInfo(c: Cursor, i: number, alignment: number, names: Set<string>): RawInfo {
