@@ -295,7 +295,8 @@ export interface BootStages {
  */
 export function bootStages(text: string): BootStages {
   const at = (re: RegExp): number | null => {
-    const m = new RegExp(`^\\[\\s*([\\d.]+)\\][^\\n]*${re.source}`, "m").exec(text);
+    // The stamp may follow text without a newline (the firmware's "Booting from ROM.." before a quiet kernel's first line).
+    const m = new RegExp(`^[^\\[\\n]*\\[\\s*([\\d.]+)\\][^\\n]*${re.source}`, "m").exec(text);
     return m ? Number(m[1]) * 1000 : null;
   };
   const fb = /^\[\s*([\d.]+)\] heartbeat: first heartbeat .*since_kernel_ms=([\d.]+)/m.exec(text);
