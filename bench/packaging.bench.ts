@@ -3,7 +3,8 @@
 // into its stages (ratios against the uncompressed image's boot and gzip's size, measured in the same run).
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { buildInitramfs, COMPRESSION_SUFFIX, COMPRESSIONS, type Compression } from "../src/initramfs/build.ts";
+import { buildInitramfs } from "../src/initramfs/build.ts";
+import { COMPRESSION_SUFFIX, COMPRESSIONS, type Compression } from "../src/initramfs/compress.ts";
 import { writeCpio } from "../src/initramfs/cpio.ts";
 import { appendModel } from "../src/rts/embed.ts";
 
@@ -183,7 +184,7 @@ if (!(ref.boot && ref.boot > 0) || !(ref.size && ref.size > 0)) {
   console.log(`no reference measured in this run (uncompressed boot ${ref.boot}, gzip size ${ref.size}): no ratios`);
   process.exit(1);
 }
-const ms = (x: number | null) => (x === null ? "?" : x.toFixed(0));
+const ms = (x: number | null | undefined) => (x == null ? "?" : x.toFixed(0));
 console.log("| compression | size (MiB) | build (s) | kernel (to /init, unpack included) | pre-init | Bun start | runtime init | first heartbeat | kernel start -> first heartbeat | size / gzip | boot / uncompressed |");
 console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 for (const i of images) {

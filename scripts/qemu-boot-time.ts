@@ -12,7 +12,8 @@
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import { buildInitramfs, COMPRESSIONS, type Compression } from "../src/initramfs/build.ts";
+import { buildInitramfs } from "../src/initramfs/build.ts";
+import { COMPRESSIONS, type Compression } from "../src/initramfs/compress.ts";
 import { bootQemu, bootStages, type BootStages, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, printConsole, qemuDir, sayer } from "./qemu-support.ts";
 
 const say = sayer("qemu-boot-time");

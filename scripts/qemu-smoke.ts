@@ -7,7 +7,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { buildInitramfs, COMPRESSION_SUFFIX, COMPRESSIONS, type Compression } from "../src/initramfs/build.ts";
+import { buildInitramfs } from "../src/initramfs/build.ts";
+import { COMPRESSION_SUFFIX, COMPRESSIONS, type Compression } from "../src/initramfs/compress.ts";
 import { bootFailure, bootQemu, type Check, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, printConsole, qemuDir, root, runChecks, sayer, sh } from "./qemu-support.ts";
 
 const say = sayer("qemu-smoke");

@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors.ts";
-import { COMPRESSION_SUFFIX, COMPRESSIONS, CONFIG_PATH, EXE_PATH, INIT_PATH, writeInitramfs } from "../initramfs/build.ts";
+import { CONFIG_PATH, EXE_PATH, INIT_PATH, writeInitramfs } from "../initramfs/build.ts";
+import { COMPRESSION_SUFFIX, COMPRESSIONS } from "../initramfs/compress.ts";
 import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
