@@ -4,7 +4,7 @@
 //   --compress ALG  build the image with this compression (repeatable; as `vector-boot initramfs --compress`)
 //   --image FILE    boot this prebuilt initramfs as it is (repeatable)
 //   --append        more kernel command line options (the base is console=ttyS0 panic=-1 quiet)
-//   --variant SPEC  boot every image also as LABEL;cpu=MODEL;accel=ACCEL;smp=N;append=OPTS (repeatable; any key may be
+//   --variant SPEC  boot every image also as LABEL;cpu=MODEL;accel=ACCEL;machine=TYPE;smp=N;append=OPTS (repeatable; any key may be
 //                   left out and takes the value of the option of that name): variants interleave with the images
 //   --keep-logs DIR write each boot's console to DIR/LABEL.RUN.log
 // Images are booted round-robin, --runs times each; QEMU is killed at the first heartbeat. Prints one line per
@@ -62,6 +62,7 @@ interface Variant {
   label: string;
   cpu?: string;
   accel?: string;
+  machine?: string;
   smp: number;
   append: string[];
 }
@@ -73,9 +74,10 @@ const variants: Variant[] = (opt.variant ?? []).map((spec) => {
     const [k, val = ""] = [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)];
     if (k === "cpu") v.cpu = val;
     else if (k === "accel") v.accel = val;
+    else if (k === "machine") v.machine = val;
     else if (k === "smp") v.smp = Number(val);
     else if (k === "append") v.append = [...base.append, ...words(val)];
-    else die(say, `--variant ${spec}: unknown key ${JSON.stringify(k)} (cpu, accel, smp, append)`);
+    else die(say, `--variant ${spec}: unknown key ${JSON.stringify(k)} (cpu, accel, machine, smp, append)`);
   }
   if (!label || !(v.smp >= 1)) die(say, `--variant ${spec}: expected LABEL;key=value;...`);
   return v;
@@ -98,6 +100,7 @@ for (let run = 0; run < runs; run++) {
       smp: c.v.smp,
       cpu: c.v.cpu,
       accel: c.v.accel,
+      machine: c.v.machine,
       onConsole: (text, kill) => {
         if (/heartbeat: first heartbeat .*since_kernel_ms=[\d.]+\s/.test(text)) kill("first heartbeat");
       },

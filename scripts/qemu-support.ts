@@ -172,9 +172,10 @@ export const QEMU_CPU = "max";
  */
 export async function bootQemu(opts: {
   say: Say; qemu: string; kernel: string; initrd: string; cmdline: string[]; timeoutS: number; disks?: string[]; memMib?: number; smp?: number;
-  /** `-cpu` (default QEMU_CPU) and `-accel` (default "tcg"; e.g. "tcg,thread=multi"). */
+  /** `-cpu` (default QEMU_CPU), `-accel` (default "tcg"; e.g. "tcg,thread=multi") and `-machine` (QEMU's default when omitted). */
   cpu?: string;
   accel?: string;
+  machine?: string;
   /** QEMU `cache=` of every disk (QEMU's default when omitted). */
   diskCache?: string;
   /** More QEMU arguments (devices, chardevs: e.g. `statusPortArgs`). */
@@ -183,7 +184,7 @@ export async function bootQemu(opts: {
   onConsole?: (text: string, kill: (why: string) => void) => void;
 }): Promise<BootResult> {
   const drives = (opts.disks ?? []).flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio${opts.diskCache ? `,cache=${opts.diskCache}` : ""}`]);
-  const machine = ["-m", String(opts.memMib ?? QEMU_MEM_MIB), "-smp", String(opts.smp ?? QEMU_SMP)];
+  const machine = [...(opts.machine ? ["-machine", opts.machine] : []), "-m", String(opts.memMib ?? QEMU_MEM_MIB), "-smp", String(opts.smp ?? QEMU_SMP)];
   const argv = [opts.qemu, "-nographic", "-serial", "stdio", "-monitor", "none", "-no-reboot", ...machine, "-accel", opts.accel ?? "tcg", "-cpu", opts.cpu ?? QEMU_CPU, "-kernel", opts.kernel, "-initrd", opts.initrd, ...drives, ...(opts.extraArgs ?? []), "-append", opts.cmdline.join(" ")];
   opts.say(`booting: ${argv.join(" ")}`);
   const started = performance.now();
