@@ -1,8 +1,10 @@
 // Packaging benchmark: exec -> first heartbeat and RSS with 1/64/512 MiB embedded models, the model load alone mapped vs read into the heap (same process),
-// initramfs size and build time (vs plain gzip of the same archive), and the QEMU boot split into its stages.
+// initramfs size and build time by compression (vs plain gzip of the same archive), and the QEMU boot of each image split
+// into its stages (ratios against the uncompressed image's boot and gzip's size, measured in the same run).
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { buildInitramfs } from "../src/initramfs/build.ts";
+import { COMPRESSION_SUFFIX, COMPRESSIONS, type Compression } from "../src/initramfs/compress.ts";
 import { writeCpio } from "../src/initramfs/cpio.ts";
 import { appendModel } from "../src/rts/embed.ts";
 
@@ -134,14 +136,18 @@ console.log(
   `vector-boot 512 MiB vs 1 MiB: RSS +${(big.rssMiB - small.rssMiB).toFixed(1)} MiB (acceptance: < 16), time ${((big.ms / small.ms - 1) * 100).toFixed(1)}% (acceptance: < 20%)`,
 );
 
-// 2. initramfs: size and build time, against plain gzip -6 (C) of the same cpio archive.
+// 2. initramfs: size and build time of each compression, against plain gzip -6 (C) of the same cpio archive.
 console.log("\n## initramfs (dist/vector-boot with the 1 MiB model)");
 const exe1 = join(out, "vector-boot-1");
 const shim = join(root, "dist/native/libvbshim.so");
-for (const compression of ["gzip", "zstd", "none"] as const) {
+const images: { compression: Compression; path: string; bytes: number; buildMs: number }[] = [];
+for (const compression of COMPRESSIONS) {
   const t0 = performance.now();
   const r = buildInitramfs({ preinit: join(root, "dist/native/preinit"), exe: exe1, runtimeLibs: existsSync(shim) ? [shim] : [], compression });
   const ms = performance.now() - t0;
+  const path = join(out, `initramfs.cpio${COMPRESSION_SUFFIX[compression]}`);
+  writeFileSync(path, r.bytes);
+  images.push({ compression, path, bytes: r.bytes.length, buildMs: ms });
   console.log(`${compression}: ${(r.bytes.length / 1048576).toFixed(1)} MiB (${r.uncompressedSize} bytes unpacked, ${r.entries.length} entries) in ${ms.toFixed(0)} ms`);
   if (compression === "gzip") {
     const cpioPath = join(out, "plain.cpio");
@@ -155,33 +161,38 @@ for (const compression of ["gzip", "zstd", "none"] as const) {
   }
 }
 
-// 3. The QEMU boot, split into stages from the console (kernel and pre-init stamps and the init's since_kernel_ms
-//    are CLOCK_BOOTTIME; the init's own line stamps are monotonic, anchored on the first heartbeat).
-console.log("\n## QEMU boot (software emulation), stages in ms, by initramfs compression (none = the decompression-free reference)");
-console.log("| compression | kernel (to /init) | pre-init (mounts, exec) | Bun start (exec to phase early) | runtime init (to phase heartbeat) | first heartbeat (one period) | kernel start -> first heartbeat |");
-console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-const totals: Record<string, number> = {};
-for (const compression of ["gzip", "zstd", "none"]) {
-  const logPath = join(out, `qemu-console-${compression}.log`);
-  const q = Bun.spawnSync([bun, join(root, "scripts/qemu-smoke.ts"), "--keep-log", logPath, "--compress", compression], { cwd: root, stdout: "ignore", stderr: "pipe", timeout: 600_000 });
-  if (q.exitCode !== 0 || !existsSync(logPath)) {
-    console.log(`qemu-smoke --compress ${compression} failed (exit ${q.exitCode}):\n${q.stderr.toString().slice(-3000)}`);
-    process.exit(1);
-  }
-  const text = readFileSync(logPath, "utf8");
-  const at = (re: RegExp): number | null => {
-    const m = new RegExp(`^\\[\\s*([\\d.]+)\\][^\\n]*${re.source}`, "m").exec(text);
-    return m ? Number(m[1]) * 1000 : null;
-  };
-  // Kernel and pre-init stamps and the init's since_kernel_ms are CLOCK_BOOTTIME; the init's line stamps are
-  // anchored on the first heartbeat (offset 0 when the logger already prints time since boot).
-  const fb = /^\[\s*([\d.]+)\] heartbeat: first heartbeat .*since_kernel_ms=([\d.]+)/m.exec(text);
-  const offset = fb ? Number(fb[2]) - Number(fb[1]) * 1000 : null;
-  const initAt = (re: RegExp) => (offset === null || at(re) === null ? null : at(re)! + offset);
-  const points = [0, at(/pre-init: started/), at(/pre-init: mounted/), initAt(/boot: phase early/), initAt(/heartbeat: phase heartbeat/), fb ? Number(fb[2]) : null];
-  const cells = points.slice(1).map((z, i) => (z !== null && points[i] !== null ? (z - points[i]!).toFixed(1) : "?"));
-  totals[compression] = fb ? Number(fb[2]) : NaN;
-  console.log(`| ${compression} | ${cells.join(" | ")} | ${fb ? Number(fb[2]).toFixed(1) : "?"} |`);
+// 3. The QEMU boot of each image (software emulation, -smp 1, the plain appliance without config), split into stages
+//    from the console by scripts/qemu-boot-time.ts; images booted round-robin, median of QEMU_RUNS. References of the
+//    same run: the uncompressed image for boot time (no decompression), gzip for size.
+const QEMU_RUNS = Number(process.env.VB_BENCH_QEMU_RUNS ?? 3);
+console.log(`\n## QEMU boot (software emulation, -smp 1), kernel start -> first heartbeat by initramfs compression, stages in ms, median of ${QEMU_RUNS}`);
+const q = Bun.spawnSync([bun, join(root, "scripts/qemu-boot-time.ts"), "--json", "--runs", String(QEMU_RUNS), ...images.flatMap((i) => ["--image", i.path])], {
+  cwd: root,
+  stdout: "pipe",
+  stderr: "pipe",
+  timeout: 3_600_000,
+});
+if (q.exitCode !== 0) {
+  console.log(`qemu-boot-time failed (exit ${q.exitCode}):\n${q.stderr.toString().slice(-3000)}`);
+  process.exit(1);
 }
-console.log(`boot to first heartbeat vs the uncompressed image: gzip ${(totals.gzip! / totals.none!).toFixed(2)}x, zstd ${(totals.zstd! / totals.none!).toFixed(2)}x`);
-for (const f of [join(out, "vector-boot-1"), join(out, "vector-boot-512")]) rmSync(f, { force: true });
+type Stages = Record<"kernel" | "preinit" | "bunStart" | "runtime" | "firstBeat" | "total", number | null>;
+const boots = JSON.parse(q.stdout.toString()) as Record<string, Stages>;
+const stagesOf = (c: Compression): Stages => boots[images.find((i) => i.compression === c)!.path.split("/").at(-1)!] ?? {} as Stages;
+const ref = { boot: stagesOf("none").total, size: images.find((i) => i.compression === "gzip")?.bytes };
+if (!(ref.boot && ref.boot > 0) || !(ref.size && ref.size > 0)) {
+  console.log(`no reference measured in this run (uncompressed boot ${ref.boot}, gzip size ${ref.size}): no ratios`);
+  process.exit(1);
+}
+const ms = (x: number | null | undefined) => (x == null ? "?" : x.toFixed(0));
+console.log("| compression | size (MiB) | build (s) | kernel (to /init, unpack included) | pre-init | Bun start | runtime init | first heartbeat | kernel start -> first heartbeat | size / gzip | boot / uncompressed |");
+console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+for (const i of images) {
+  const s = stagesOf(i.compression);
+  const ratio = s.total ? `${(s.total / ref.boot).toFixed(2)}x` : "?";
+  console.log(
+    `| ${i.compression} | ${(i.bytes / 1048576).toFixed(1)} | ${(i.buildMs / 1000).toFixed(1)} | ${ms(s.kernel)} | ${ms(s.preinit)} | ${ms(s.bunStart)} | ${ms(s.runtime)} | ${ms(s.firstBeat)} | ${ms(s.total)} | ${(i.bytes / ref.size).toFixed(2)} | ${ratio} |`,
+  );
+}
+console.log(`goals: image <= 40 MiB (${images.filter((i) => i.bytes <= 40 * 1048576).map((i) => i.compression).join(", ") || "none"}); kernel start -> first heartbeat <= 6 s (${images.filter((i) => (stagesOf(i.compression).total ?? Infinity) <= 6000).map((i) => i.compression).join(", ") || "none"})`);
+for (const f of [join(out, "vector-boot-1"), join(out, "vector-boot-512"), ...images.map((i) => i.path)]) rmSync(f, { force: true });

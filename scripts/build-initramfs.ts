@@ -1,4 +1,4 @@
-// Builds dist/initramfs.cpio.zst (zstd; --compress gzip for .gz) from dist/ (run scripts/build.ts first); options as `vector-boot initramfs --help`.
+// Builds dist/initramfs.cpio.zst (zstd; --compress xz for the smallest image, .xz; gzip, .gz) from dist/ (run scripts/build.ts first); options as `vector-boot initramfs --help`.
 import { resolve } from "node:path";
 import { runInitramfs } from "../src/cli/initramfs.ts";
 import { describeError, exitCodeOf } from "../src/errors.ts";

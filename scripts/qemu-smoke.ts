@@ -2,12 +2,13 @@
 // the appliance works inside the VM: real metabolic samples, cpu_pressure raised by a CPU burner and the throttle
 // reaching it, a mutation changing the live pixel result, no worker crash, a clean power-off. Strict: every check
 // that finds nothing fails, with the console log.
-// Usage: bun scripts/qemu-smoke.ts [--timeout S] [--shutdown-after S] [--model FILE.gguf] [--compress gzip|zstd|none]
+// Usage: bun scripts/qemu-smoke.ts [--timeout S] [--shutdown-after S] [--model FILE.gguf] [--compress zstd|xz|gzip|none]
 //        [--keep-log FILE] [--verbose-kernel]
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildInitramfs } from "../src/initramfs/build.ts";
+import { COMPRESSION_SUFFIX, COMPRESSIONS, type Compression } from "../src/initramfs/compress.ts";
 import { bootFailure, bootQemu, type Check, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, printConsole, qemuDir, root, runChecks, sayer, sh } from "./qemu-support.ts";
 
 const say = sayer("qemu-smoke");
@@ -94,7 +95,7 @@ const { values: opt } = parseArgs({
     timeout: { type: "string", default: "300" },
     "shutdown-after": { type: "string", default: "240" },
     model: { type: "string" },
-    compress: { type: "string", default: "zstd" },
+    compress: { type: "string", default: COMPRESSIONS[0] },
     "keep-log": { type: "string" },
     "verbose-kernel": { type: "boolean", default: false },
   },
@@ -102,8 +103,8 @@ const { values: opt } = parseArgs({
 const timeoutS = Number(opt.timeout);
 const shutdownAfter = Number(opt["shutdown-after"]);
 if (!(timeoutS > 0) || !(shutdownAfter > 0)) die(say, "--timeout and --shutdown-after must be positive numbers of seconds");
-const compression = opt.compress as "gzip" | "zstd" | "none";
-if (!["gzip", "zstd", "none"].includes(compression)) die(say, "--compress must be gzip, zstd or none");
+const compression = opt.compress as Compression;
+if (!COMPRESSIONS.includes(compression)) die(say, `--compress must be one of ${COMPRESSIONS.join(", ")}`);
 
 mkdirSync(qemuDir, { recursive: true });
 const qemu = ensureQemu(say);
@@ -147,7 +148,7 @@ const image = buildInitramfs({
   ],
   compression,
 });
-const initrd = join(qemuDir, `initramfs.cpio${compression === "gzip" ? ".gz" : compression === "zstd" ? ".zst" : ""}`);
+const initrd = join(qemuDir, `initramfs.cpio${COMPRESSION_SUFFIX[compression]}`);
 writeFileSync(initrd, image.bytes);
 say(`initramfs ${initrd}: ${image.bytes.length} bytes in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 

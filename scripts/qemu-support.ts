@@ -11,7 +11,7 @@ export type Say = (line: string) => void;
 export const sayer = (prefix: string): Say => (line) => process.stderr.write(`${prefix}: ${line}\n`);
 
 /** The initramfs inputs every QEMU image shares: the pre-init as /init, the executable, its config, the shim. */
-export function imageBase(exe: string, config: string, say: Say) {
+export function imageBase(exe: string, config: string | undefined, say: Say) {
   const shim = join(root, "dist/native/libvbshim.so");
   return { preinit: join(root, "dist/native/preinit"), exe, config, runtimeLibs: existsSync(shim) ? [shim] : [], progress: say };
 }
@@ -162,6 +162,8 @@ export interface BootResult {
 /** Guest memory (`-m`, MiB) and CPUs (`-smp`) of a boot unless the caller says otherwise. */
 export const QEMU_MEM_MIB = 1024;
 export const QEMU_SMP = 1;
+/** The emulated CPU: Bun needs SSE4.2/AVX2-class instructions, which the default qemu64 model lacks (it traps). */
+export const QEMU_CPU = "max";
 
 /**
  * One boot, bounded: `-nographic -serial stdio -no-reboot -m MEM -smp N -accel tcg -cpu max` (Bun needs
@@ -170,6 +172,10 @@ export const QEMU_SMP = 1;
  */
 export async function bootQemu(opts: {
   say: Say; qemu: string; kernel: string; initrd: string; cmdline: string[]; timeoutS: number; disks?: string[]; memMib?: number; smp?: number;
+  /** `-cpu` (default QEMU_CPU), `-accel` (default "tcg"; e.g. "tcg,thread=multi") and `-machine` (QEMU's default when omitted). */
+  cpu?: string;
+  accel?: string;
+  machine?: string;
   /** QEMU `cache=` of every disk (QEMU's default when omitted). */
   diskCache?: string;
   /** More QEMU arguments (devices, chardevs: e.g. `statusPortArgs`). */
@@ -178,8 +184,8 @@ export async function bootQemu(opts: {
   onConsole?: (text: string, kill: (why: string) => void) => void;
 }): Promise<BootResult> {
   const drives = (opts.disks ?? []).flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio${opts.diskCache ? `,cache=${opts.diskCache}` : ""}`]);
-  const machine = ["-m", String(opts.memMib ?? QEMU_MEM_MIB), "-smp", String(opts.smp ?? QEMU_SMP)];
-  const argv = [opts.qemu, "-nographic", "-serial", "stdio", "-monitor", "none", "-no-reboot", ...machine, "-accel", "tcg", "-cpu", "max", "-kernel", opts.kernel, "-initrd", opts.initrd, ...drives, ...(opts.extraArgs ?? []), "-append", opts.cmdline.join(" ")];
+  const machine = [...(opts.machine ? ["-machine", opts.machine] : []), "-m", String(opts.memMib ?? QEMU_MEM_MIB), "-smp", String(opts.smp ?? QEMU_SMP)];
+  const argv = [opts.qemu, "-nographic", "-serial", "stdio", "-monitor", "none", "-no-reboot", ...machine, "-accel", opts.accel ?? "tcg", "-cpu", opts.cpu ?? QEMU_CPU, "-kernel", opts.kernel, "-initrd", opts.initrd, ...drives, ...(opts.extraArgs ?? []), "-append", opts.cmdline.join(" ")];
   opts.say(`booting: ${argv.join(" ")}`);
   const started = performance.now();
   const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
@@ -263,4 +269,56 @@ export function bootFailure(r: BootResult): string | null {
 
 export function printConsole(text: string, label = "console log"): void {
   process.stderr.write(`\n----- ${label} (${text.split("\n").length} lines) -----\n${text}\n----- end of ${label} -----\n`);
+}
+
+/** Stages of a boot to its first heartbeat, in ms (null: the console does not show the line). */
+export interface BootStages {
+  /** Kernel start -> the pre-init's first line (the kernel's own boot and the initramfs unpack). */
+  kernel: number | null;
+  /** Of `kernel`: "Trying to unpack rootfs" -> "Freeing initrd memory" (only printed without `quiet`). */
+  unpack: number | null;
+  /** Pre-init: mounts, then exec of /sbin/vector-boot. */
+  preinit: number | null;
+  /** Exec -> the init's "phase early" (Bun's own start). */
+  bunStart: number | null;
+  /** Phase early -> phase heartbeat (config, model, pixel test, services). */
+  runtime: number | null;
+  /** Phase heartbeat -> first heartbeat. */
+  firstBeat: number | null;
+  /** Kernel start -> first heartbeat (the init's since_kernel_ms). */
+  total: number | null;
+}
+
+/**
+ * Splits a console into boot stages. Kernel and pre-init stamps and the init's since_kernel_ms are CLOCK_BOOTTIME
+ * (0 at kernel start); the init's own line stamps are anchored on the first heartbeat (offset 0 when the logger
+ * already prints time since boot).
+ */
+export function bootStages(text: string): BootStages {
+  const at = (re: RegExp): number | null => {
+    // The stamp may follow text without a newline (the firmware's "Booting from ROM.." before a quiet kernel's first line).
+    const m = new RegExp(`^[^\\[\\n]*\\[\\s*([\\d.]+)\\][^\\n]*${re.source}`, "m").exec(text);
+    return m ? Number(m[1]) * 1000 : null;
+  };
+  const fb = /^\[\s*([\d.]+)\] heartbeat: first heartbeat .*since_kernel_ms=([\d.]+)/m.exec(text);
+  const total = fb ? Number(fb[2]) : null;
+  const offset = fb ? total! - Number(fb[1]) * 1000 : null;
+  const initAt = (re: RegExp): number | null => {
+    const t = at(re);
+    return offset === null || t === null ? null : t + offset;
+  };
+  const diff = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : b - a);
+  const started = at(/pre-init: started/);
+  const exec = at(/pre-init: mounted/);
+  const early = initAt(/boot: phase early/);
+  const hb = initAt(/heartbeat: phase heartbeat/);
+  return {
+    kernel: started,
+    unpack: diff(at(/Trying to unpack rootfs image as initramfs/), at(/Freeing initrd memory/)),
+    preinit: diff(started, exec),
+    bunStart: diff(exec, early),
+    runtime: diff(early, hb),
+    firstBeat: diff(hb, total),
+    total,
+  };
 }

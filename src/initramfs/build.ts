@@ -2,6 +2,7 @@
 import { existsSync, fsyncSync, closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { PackageError } from "../errors.ts";
+import { compress, COMPRESSIONS, type Compression } from "./compress.ts";
 import { writeCpio, type CpioEntry } from "./cpio.ts";
 import { elfDependencies, type ElfDependency } from "./elf-deps.ts";
 import { readElf } from "./elf.ts";
@@ -12,8 +13,6 @@ import { InitramfsTree, normalizedMode } from "./tree.ts";
 export const INIT_PATH = "/init";
 export const EXE_PATH = "/sbin/vector-boot";
 export const CONFIG_PATH = "/etc/vector-boot/config.json";
-
-export type Compression = "gzip" | "zstd" | "none";
 
 export interface InitramfsOptions {
   /** The static pre-init, installed as /init. */
@@ -54,7 +53,7 @@ function requireFile(path: string, what: string): void {
 
 export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
   const progress = opts.progress ?? (() => {});
-  const compression = opts.compression ?? "zstd";
+  const compression = opts.compression ?? COMPRESSIONS[0];
   requireFile(opts.preinit, "preinit");
   requireFile(opts.exe, "exe");
   const tree = new InitramfsTree();
@@ -112,7 +111,7 @@ export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
   const cpio = writeCpio(entries, { mtime: opts.mtime ?? sourceDateEpoch() });
   progress(`initramfs: cpio newc: ${entries.length} entries, ${cpio.length} bytes (${(performance.now() - t1).toFixed(0)} ms)`);
   const t2 = performance.now();
-  const bytes = compression === "gzip" ? Bun.gzipSync(cpio, { level: 6 }) : compression === "zstd" ? Bun.zstdCompressSync(cpio, { level: 9 }) : cpio;
+  const bytes = compress(cpio, compression);
   if (compression !== "none") progress(`initramfs: ${compression}: ${bytes.length} bytes (${(performance.now() - t2).toFixed(0)} ms)`);
   return { bytes, entries, dependencies: deps, uncompressedSize: cpio.length, compression };
 }

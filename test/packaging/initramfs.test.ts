@@ -35,10 +35,20 @@ beforeAll(() => {
   gcc("-o", originExe, join(t.dir, "use.c"), `-L${libDir}`, "-l:libvbtest.so.1", "-Wl,-rpath,$ORIGIN/lib");
 }, 120_000);
 
-function records(bytes: Uint8Array): { list: CpioRecord[]; byName: Map<string, CpioRecord> } {
-  // zstd (the default) or gzip, told apart by their magic numbers.
+/** An image's archive: zstd (the default), xz (decompressed by the xz program, not by our code) or gzip, told apart by their magic numbers. */
+function unpacked(bytes: Uint8Array): Uint8Array {
   const zstd = bytes[0] === 0x28 && bytes[1] === 0xb5 && bytes[2] === 0x2f && bytes[3] === 0xfd;
-  const list = readCpio(new Uint8Array(zstd ? zstdDecompressSync(bytes) : gunzipSync(bytes)));
+  const xz = Buffer.from(bytes.subarray(0, 6)).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]));
+  if (xz) {
+    const r = Bun.spawnSync(["xz", "--decompress", "--stdout"], { stdin: bytes, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+    if (r.exitCode !== 0) throw new Error(`xz -d: ${r.stderr}`);
+    return new Uint8Array(r.stdout);
+  }
+  return new Uint8Array(zstd ? zstdDecompressSync(bytes) : gunzipSync(bytes));
+}
+
+function records(bytes: Uint8Array): { list: CpioRecord[]; byName: Map<string, CpioRecord> } {
+  const list = readCpio(unpacked(bytes));
   return { list, byName: new Map(list.map((r) => [r.name, r])) };
 }
 
@@ -142,7 +152,7 @@ describe("initramfs image", () => {
     expect(resolveIn(byName, readElf(exe)!.interp!)).not.toBeNull();
   });
 
-  test("building twice gives identical bytes (gzip and zstd)", () => {
+  test("building twice gives identical bytes (gzip, zstd and xz)", () => {
     const a = join(t.dir, "a.cpio.gz");
     const b = join(t.dir, "b.cpio.gz");
     writeInitramfs(a, { ...opts(), compression: "gzip" });
@@ -151,6 +161,25 @@ describe("initramfs image", () => {
     const z1 = buildInitramfs({ ...opts(), compression: "zstd" }).bytes;
     const z2 = buildInitramfs({ ...opts(), compression: "zstd" }).bytes;
     expect(Buffer.compare(Buffer.from(z1), Buffer.from(z2))).toBe(0);
+    const x1 = buildInitramfs({ ...opts(), compression: "xz" }).bytes;
+    const x2 = buildInitramfs({ ...opts(), compression: "xz" }).bytes;
+    expect(Buffer.compare(Buffer.from(x1), Buffer.from(x2))).toBe(0);
+  });
+
+  test("an xz image is one the kernel's decoder takes (CRC32 check, x86 BCJ before LZMA2, as `xz --list` reads it) and holds the same archive as the zstd image", () => {
+    const xzImage = buildInitramfs({ ...opts(), compression: "xz" }).bytes;
+    const path = join(t.dir, "image.cpio.xz");
+    writeFileSync(path, xzImage);
+    const r = Bun.spawnSync(["xz", "--robot", "--list", "-vv", path], { stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+    expect(r.exitCode).toBe(0);
+    const blocks = r.stdout.toString().split("\n").filter((l) => l.startsWith("block\t"));
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const b of blocks) {
+      const cols = b.split("\t");
+      expect(cols).toContain("CRC32");
+      expect(cols.at(-1)).toMatch(/^--x86 --lzma2=/);
+    }
+    expect(Buffer.compare(Buffer.from(unpacked(xzImage)), Buffer.from(unpacked(buildInitramfs(opts()).bytes)))).toBe(0);
   });
 
   test("a missing pre-init or executable is named in the error", () => {
