@@ -57,17 +57,20 @@ export function decodeSegmentHeader(b: Uint8Array): { firstSeq: number } | { pro
   return { firstSeq: Number(first) };
 }
 
-/** Writes one framed record into `out` at `at`; returns the bytes written. */
-export function encodeRecordInto(out: Uint8Array, at: number, seq: number, durable: number, type: number, payload: Uint8Array): number {
-  const v = new DataView(out.buffer, out.byteOffset + at, RECORD_HEADER_SIZE);
-  v.setUint32(0, payload.length, true);
-  v.setBigUint64(8, BigInt(seq), true);
-  v.setBigUint64(16, BigInt(durable), true);
-  v.setUint8(24, type);
-  v.setUint8(25, 0);
-  v.setUint16(26, 0, true);
+/**
+ * Writes one framed record into `out` at `at`; returns the bytes written. `view` is a DataView of
+ * all of `out` (a batch passes one for all its records; made here otherwise).
+ */
+export function encodeRecordInto(out: Uint8Array, at: number, seq: number, durable: number, type: number, payload: Uint8Array, view?: DataView): number {
+  const v = view ?? new DataView(out.buffer, out.byteOffset, out.byteLength);
+  v.setUint32(at, payload.length, true);
+  v.setBigUint64(at + 8, BigInt(seq), true);
+  v.setBigUint64(at + 16, BigInt(durable), true);
+  v.setUint8(at + 24, type);
+  v.setUint8(at + 25, 0);
+  v.setUint16(at + 26, 0, true);
   out.set(payload, at + RECORD_HEADER_SIZE);
-  v.setUint32(4, crc32c(out, at + 8, at + RECORD_HEADER_SIZE + payload.length), true);
+  v.setUint32(at + 4, crc32c(out, at + 8, at + RECORD_HEADER_SIZE + payload.length), true);
   return RECORD_HEADER_SIZE + payload.length;
 }
 

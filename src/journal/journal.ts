@@ -170,10 +170,12 @@ export class Journal {
     for (const p of batch) total += RECORD_HEADER_SIZE + p.payload.length;
     try {
       if (this.segSize + total > limit && this.segSize > 32) this.startSegment(batch[0]!.seq);
-      const buf = new Uint8Array(total);
+      const ab = new ArrayBuffer(total);
+      const buf = new Uint8Array(ab);
+      const view = new DataView(ab);
       let at = 0;
       const durable = this.stats.durableSeq;
-      for (const p of batch) at += encodeRecordInto(buf, at, p.seq, durable, p.type, p.payload);
+      for (const p of batch) at += encodeRecordInto(buf, at, p.seq, durable, p.type, p.payload, view);
       writeAll(this.fd, buf, this.segSize);
       this.segSize += total;
     } catch (cause) {
