@@ -34,6 +34,9 @@ STATUS_NAMES = {
 
 _SUB_HEAD_FMT = struct.Struct("<IQQQdHHB3x")  # kind, seq, tag, element offset, confidence, name len, count, value type
 _CMP_FMT = struct.Struct("<HHQQQ32s")  # status, reserved, seq, tag, journal seq, text
+_U32 = struct.Struct("<I")
+_VALUES_FMT = {}  # value count -> struct.Struct("<Nf"), built once per count
+_ZERO_NAME = bytes(64)  # the name field is 64 bytes: the unused part is written as zeros
 
 
 class ChannelError(Exception):
@@ -128,10 +131,10 @@ class Client:
         self.max_values, self.max_name = maxv, maxn
 
     def _load(self, field):
-        return struct.unpack_from("<I", self.mem, self.base + field)[0]
+        return _U32.unpack_from(self.mem, self.base + field)[0]
 
     def _store(self, field, value):
-        struct.pack_into("<I", self.mem, self.base + field, value & 0xFFFFFFFF)
+        _U32.pack_into(self.mem, self.base + field, value & 0xFFFFFFFF)
 
     # -- submissions -----------------------------------------------------------------------------
     def in_flight(self):
@@ -141,26 +144,33 @@ class Client:
     def submit(self, tensor, offset, values, confidence, tag=None, ring_doorbell=True):
         """Publishes one mutation; blocks (reaping completions) while the ring is full. Returns its tag."""
         name = tensor.encode("utf-8")
-        values = list(values)
-        if not 0 < len(name) <= self.max_name:
+        if not isinstance(values, (list, tuple)):
+            values = list(values)
+        ln, count = len(name), len(values)
+        if not 0 < ln <= self.max_name:
             raise ValueError("tensor name must be 1..%d UTF-8 bytes" % self.max_name)
-        if not 0 < len(values) <= self.max_values:
+        if not 0 < count <= self.max_values:
             raise ValueError("1..%d values per mutation (split larger ones)" % self.max_values)
         if tag is None:
             tag = self._next_tag
             self._next_tag += 1
-        deadline = time.monotonic() + self.timeout
         # Never more outstanding submissions than completion slots: the consumer only takes a
         # submission when it can answer it, so a full completion ring would stall us both.
-        while self.in_flight() >= self.slots or len(self._pending) >= self.slots:
-            self._pump(deadline)
-        slot = bytearray(SUB_SLOT_SIZE)
-        _SUB_HEAD_FMT.pack_into(slot, 4, SLOT_KIND_MUTATION, self._seq, tag, offset, confidence, len(name), len(values), 0)
-        slot[48:48 + len(name)] = name
-        struct.pack_into("<%df" % len(values), slot, 112, *values)
-        struct.pack_into("<I", slot, 0, zlib.crc32(memoryview(slot)[4:112 + 4 * len(values)]))
+        if len(self._pending) >= self.slots or self.in_flight() >= self.slots:
+            deadline = time.monotonic() + self.timeout
+            while self.in_flight() >= self.slots or len(self._pending) >= self.slots:
+                self._pump(deadline)
+        # Written in place: the slot at the tail is ours until the tail is published below.
+        mem = self.mem
         off = self.base + CONTROL_SIZE + (self.sub_tail & (self.slots - 1)) * SUB_SLOT_SIZE
-        self.mem[off:off + SUB_SLOT_SIZE] = slot
+        end = off + 112 + 4 * count
+        _SUB_HEAD_FMT.pack_into(mem, off + 4, SLOT_KIND_MUTATION, self._seq, tag, offset, confidence, ln, count, 0)
+        mem[off + 48:off + 112] = name + _ZERO_NAME[ln:]
+        vf = _VALUES_FMT.get(count)
+        if vf is None:
+            vf = _VALUES_FMT[count] = struct.Struct("<%df" % count)
+        vf.pack_into(mem, off + 112, *values)
+        _U32.pack_into(mem, off, zlib.crc32(mem[off + 4:end]))
         self.sub_tail = (self.sub_tail + 1) & 0xFFFFFFFF
         self._seq += 1
         self._pending.add(tag)
