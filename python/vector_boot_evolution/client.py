@@ -100,6 +100,7 @@ class Client:
         self.sock.setblocking(False)
         self.sub_tail = self._load(SUB_TAIL)
         self.cmp_head = self._load(CMP_HEAD)
+        self._head_seen = self._load(SUB_HEAD)
         self._next_tag = 1
         self._seq = 0  # 64-bit position of the next submission since the session began
         self._pending = set()  # tags submitted and not yet completed
@@ -139,7 +140,8 @@ class Client:
     # -- submissions -----------------------------------------------------------------------------
     def in_flight(self):
         """Submissions the consumer has not taken yet."""
-        return (self.sub_tail - self._load(SUB_HEAD)) & 0xFFFFFFFF
+        self._head_seen = self._load(SUB_HEAD)
+        return (self.sub_tail - self._head_seen) & 0xFFFFFFFF
 
     def submit(self, tensor, offset, values, confidence, tag=None, ring_doorbell=True):
         """Publishes one mutation; blocks (reaping completions) while the ring is full. Returns its tag."""
@@ -156,7 +158,9 @@ class Client:
             self._next_tag += 1
         # Never more outstanding submissions than completion slots: the consumer only takes a
         # submission when it can answer it, so a full completion ring would stall us both.
-        if len(self._pending) >= self.slots or self.in_flight() >= self.slots:
+        # The consumer's head only grows: counted from the last head read, the ring is never fuller
+        # than it looks, so shared memory is read only when it may be full.
+        if len(self._pending) >= self.slots or (self.sub_tail - self._head_seen) & 0xFFFFFFFF >= self.slots:
             deadline = time.monotonic() + self.timeout
             while self.in_flight() >= self.slots or len(self._pending) >= self.slots:
                 self._pump(deadline)
