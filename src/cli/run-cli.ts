@@ -86,21 +86,23 @@ function quietOnClosedPipe(pid1: boolean): void {
 export async function runCli(args: string[], pid1: boolean): Promise<number> {
   try {
     const first = args[0];
-    if (first === undefined || !(first === "--" || first.startsWith("-")) || first === "--help" || first === "-h" || first === "--version" || first === "-V") quietOnClosedPipe(pid1);
+    const help = first === "--help" || first === "-h" || first === "help";
+    const version = first === "--version" || first === "-V";
+    if (first !== undefined && !help && !version && first.startsWith("-")) return await runTiniArgs(args, pid1);
+    quietOnClosedPipe(pid1);
     if (first === undefined) {
       if (pid1) return await (await registry.boot!.load()).command.run([]);
       process.stdout.write(mainHelp());
       return ExitCode.usage;
     }
-    if (first === "--help" || first === "-h" || first === "help") {
+    if (help) {
       process.stdout.write(mainHelp());
       return ExitCode.ok;
     }
-    if (first === "--version" || first === "-V") {
+    if (version) {
       process.stdout.write(versionLine());
       return ExitCode.ok;
     }
-    if (first === "--" || first.startsWith("-")) return await runTiniArgs(args, pid1);
     const entry = registry[first];
     if (!entry) throw new UsageError(`unknown command ${JSON.stringify(first)} (see vector-boot --help)`);
     let mod: { command: { run(a: string[]): Promise<number>; help: string } };

@@ -1,10 +1,8 @@
 // Zod schema of the `heartbeat` config section: sampling, watchdog, and the handler of each neural interrupt.
-import { z } from "../util/zod-mini.ts";
+import { intIn as int, z } from "../util/zod-mini.ts";
 
 export const interruptActions = ["log", "throttle", "restart", "stop", "relieve_memory", "shutdown"] as const;
 export type InterruptAction = (typeof interruptActions)[number];
-
-const int = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
 
 export const interruptHandlerSchema = z.strictObject({
   action: z._default(z.enum(interruptActions), "log"),

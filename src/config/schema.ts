@@ -1,14 +1,13 @@
 // The config file's schema (zod): services, shutdown, heartbeat, model and state locations.
 import { z } from "zod";
 import { lazy } from "../util/lazy.ts";
-import { z as m } from "../util/zod-mini.ts";
+import { intIn as int, z as m } from "../util/zod-mini.ts";
 import { heartbeatConfigSchema } from "./heartbeat-schema.ts";
 import { capNames, type CapName } from "../sys/capabilities.ts";
 import { parseSignal } from "../sys/signals.ts";
 
-/** The parts every boot parses are zod/mini (`m`): a third of classic zod's construction cost. */
-const int = (min: number, max: number) => m.int().check(m.minimum(min), m.maximum(max));
-
+// The parts every boot parses are zod/mini (`m`): a third of classic zod's construction cost. The
+// service schemas stay classic zod and are built only for a config that has services.
 export const restartPolicies = ["always", "on-failure", "never"] as const;
 
 /**
@@ -23,7 +22,6 @@ const serviceSchemas = lazy(() => {
   const serviceName = z
     .string()
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "must be 1-64 characters of letters, digits, '_', '.', '-'");
-
 
   /** A byte count for memory.max/memory.high: a number, or "64M" style (K, M, G: powers of 1024), or "max". */
   const memoryLimit = z
@@ -194,14 +192,16 @@ export type MountConfig = z.infer<typeof mountSchema>;
 
 export const shutdownModes = ["poweroff", "reboot", "halt"] as const;
 
+const fleetName = m.string().check(m.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "must be 1-64 characters of letters, digits, '_', '.', '-'"));
+
 /** Fleet membership through etcd (docs/fleet.md). No section: no etcd at all. */
 export const fleetSchema = m.strictObject({
   /** etcd client URLs (the gateway: http(s)://host:2379). */
   endpoints: m.array(m.string().check(m.regex(/^https?:\/\/[^\s/]+$/, "must be http(s)://host:port"))).check(m.minLength(1)),
   /** The fleet's name: keys live under /vector-boot/<name>/. */
-  name: m._default(m.string().check(m.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "must be 1-64 characters of letters, digits, '_', '.', '-'")), "default"),
+  name: m._default(fleetName, "default"),
   /** This node's id (default: the host name). */
-  node_id: m.optional(m.string().check(m.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "must be 1-64 characters of letters, digits, '_', '.', '-'"))),
+  node_id: m.optional(fleetName),
   /** Lease TTL of the node's key (s); at least 10 (etcd's elections need a few keepalives per TTL). */
   lease_ttl_s: m._default(int(10, 3600), 15),
   tls: m.optional(m.strictObject({ ca: m.optional(m.string()), cert: m.optional(m.string()), key: m.optional(m.string()) })),

@@ -1,13 +1,11 @@
 // CRC32C (Castagnoli, reflected polynomial 0x82F63B78), as used by iSCSI (RFC 3720) and ext4: native, with a TypeScript reference.
 import { nativeCrc32c } from "../sys/crc32c.ts";
+import { lazy } from "../util/lazy.ts";
 
 const POLY = 0x82f63b78;
 
 /** 8 tables of 256 entries: table[k][b] is the CRC of byte b followed by k zero bytes (built on first use). */
-let T: Uint32Array | null = null;
-
-function tables(): Uint32Array {
-  if (T !== null) return T;
+const tables = lazy((): Uint32Array => {
   const t = new Uint32Array(8 * 256);
   for (let i = 0; i < 256; i++) {
     let c = i;
@@ -21,8 +19,8 @@ function tables(): Uint32Array {
       t[k * 256 + i] = c;
     }
   }
-  return (T = t);
-}
+  return t;
+});
 
 type Update = (crc: number, bytes: Uint8Array, start: number, end: number) => number;
 let impl: Update | null = null;
@@ -43,7 +41,7 @@ export function crc32cUpdate(crc: number, bytes: Uint8Array, start = 0, end = by
 export function crc32cUpdateReference(crc: number, bytes: Uint8Array, start = 0, end = bytes.length): number {
   let c = ~crc >>> 0;
   let i = start;
-  const t = T ?? tables();
+  const t = tables();
   while (end - i >= 8) {
     const lo = (c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))) >>> 0;
     c =

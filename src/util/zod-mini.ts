@@ -4,4 +4,7 @@ import * as z from "zod/mini";
 
 z.config(en());
 
+/** An integer in [min, max] (the config's most common field). */
+export const intIn = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
+
 export { z };
