@@ -10,9 +10,16 @@ afterEach(killLeftovers);
 const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
 const lines = (p: string) => read(p).split("\n").filter(Boolean);
 
-/** A service that records its start, and on TERM records its stop and exits. */
+/** A service that records its start once its TERM trap is set (a TERM right after the record is never lost), and on TERM records its stop and exits. */
 function polite(name: string, out: string, extra: Record<string, unknown> = {}) {
-  return { name, argv: ["sh", "-c", `echo start-${name} >> ${out}; trap 'echo stop-${name} >> ${out}; exit 0' TERM; while :; do sleep 0.02; done`], grace_ms: 3000, ...extra };
+  return { name, argv: ["sh", "-c", `trap 'echo stop-${name} >> ${out}; exit 0' TERM; echo start-${name} >> ${out}; while :; do sleep 0.02; done`], grace_ms: 3000, ...extra };
+}
+
+/** `svc` made ready by a file it creates right after recording its start, so `depends_on` orders the records. */
+function readyAfterStart(svc: ReturnType<typeof polite>, dir: string) {
+  const flag = join(dir, `${svc.name}.ready`);
+  const [shell, opt, script] = svc.argv as [string, string, string];
+  return { ...svc, argv: [shell, opt, script.replace("; while :;", `; touch ${flag}; while :;`)], ready: { file: flag, interval_ms: 10 } };
 }
 
 describe("boot mode services", () => {
@@ -23,7 +30,7 @@ describe("boot mode services", () => {
       heartbeat_ms: 50,
       services: [
         polite("alpha", out),
-        { name: "stubborn", argv: ["sh", "-c", `echo start-stubborn >> ${out}; trap '' TERM; while :; do sleep 0.02; done`], grace_ms: 1500 },
+        { name: "stubborn", argv: ["sh", "-c", `trap '' TERM; echo start-stubborn >> ${out}; while :; do sleep 0.02; done`], grace_ms: 1500 },
         polite("gamma", out),
       ],
     });
@@ -44,7 +51,13 @@ describe("boot mode services", () => {
     const dir = tempDir();
     const out = join(dir, "events.log");
     const cfg = writeJson(dir, "config.json", {
-      services: [polite("db", out), polite("api", out, { depends_on: ["db"] }), polite("web", out, { depends_on: ["api"] })],
+      // Without readiness a dependency counts as running once spawned, and two shells race to their
+      // first line; each one is ready (the file probe) only once its start is recorded.
+      services: [
+        readyAfterStart(polite("db", out), dir),
+        readyAfterStart(polite("api", out, { depends_on: ["db"] }), dir),
+        readyAfterStart(polite("web", out, { depends_on: ["api"] }), dir),
+      ],
     });
     const run = start(["boot", ...bootArgs(), "--config", cfg]);
     await waitFor(() => lines(out).length === 3, 10_000, "three services started");

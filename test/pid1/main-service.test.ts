@@ -17,7 +17,7 @@ function mainConfig(dir: string, script: string, extra: Record<string, unknown> 
   const cfg = writeJson(dir, "config.json", {
     heartbeat_ms: 50,
     services: [
-      { name: "other", argv: ["sh", "-c", `echo start-other >> ${out}; trap 'echo stop-other >> ${out}; exit 0' TERM; while :; do sleep 0.02; done`] },
+      { name: "other", argv: ["sh", "-c", `trap 'echo stop-other >> ${out}; exit 0' TERM; echo start-other >> ${out}; while :; do sleep 0.02; done`] },
       { name: "app", argv: ["sh", "-c", `until grep -q start-other ${out} 2>/dev/null; do sleep 0.02; done; echo start-app >> ${out}; ${script}`], depends_on: ["other"], main: true, restart: "always", ...extra },
     ],
   });

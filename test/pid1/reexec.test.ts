@@ -67,7 +67,7 @@ test("20 re-execs in a row as PID 1 with 3 services: pids unchanged, a service e
       { name: "one", argv: ["sleep", "1000"] },
       { name: "two", argv: ["sleep", "1000"] },
       // Exits 7 on SIGUSR1, which only the handoff holder sends.
-      { name: "flaky", argv: ["sh", "-c", `echo $$ >> ${flaky}; trap 'exit 7' USR1; while :; do sleep 0.01; done`], restart: "always", backoff_initial_ms: 10, storm_max: 100 },
+      { name: "flaky", argv: ["sh", "-c", `trap 'exit 7' USR1; echo $$ >> ${flaky}; while :; do sleep 0.01; done`], restart: "always", backoff_initial_ms: 10, storm_max: 100 },
     ],
   });
   const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true });
