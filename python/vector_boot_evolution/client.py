@@ -5,6 +5,7 @@ import os
 import select
 import socket
 import struct
+import sys
 import time
 import zlib
 from collections import namedtuple
@@ -41,6 +42,33 @@ _ZERO_NAME = bytes(64)  # the name field is 64 bytes: the unused part is written
 
 class ChannelError(Exception):
     """The channel could not be opened or used (consumer gone, busy, timeout, bad header)."""
+
+
+class ControlWords:
+    """The rings' 32-bit counters in shared memory, each loaded and stored as one whole word.
+
+    struct.pack_into zeroes its destination before it packs: a consumer reading a counter at that
+    moment saw 0 (a submission tail of 0 looked like a producer breaking the ring protocol). A
+    memoryview cast to "I" loads and stores the word with one access. Native order is the
+    protocol's (little-endian) on every host the init runs on; any other is refused.
+    """
+
+    def __init__(self, mem):
+        if sys.byteorder != "little":
+            raise ChannelError("the channel's counters are little-endian and this host is not")
+        self._w = memoryview(mem).cast("I")
+        if self._w.itemsize != 4:
+            self._w.release()
+            raise ChannelError("this Python's unsigned int is not 32 bits")
+
+    def load(self, offset):
+        return self._w[offset >> 2]
+
+    def store(self, offset, value):
+        self._w[offset >> 2] = value & 0xFFFFFFFF
+
+    def release(self):
+        self._w.release()
 
 
 class Completion(namedtuple("Completion", "tag seq status journal_seq text")):
@@ -89,6 +117,12 @@ class Client:
             self.sock.close()
             raise ChannelError("cannot map the channel memory %r: %s" % (hello.get("path"), e))
         try:
+            self._words = ControlWords(self.mem)
+        except (ChannelError, TypeError, ValueError) as e:
+            self.mem.close()
+            self.sock.close()
+            raise e if isinstance(e, ChannelError) else ChannelError("cannot use the channel memory: %s" % e)
+        try:
             self._read_header()
             self.ring = hello["ring"]
             if not 0 <= self.ring < self.rings:
@@ -132,10 +166,10 @@ class Client:
         self.max_values, self.max_name = maxv, maxn
 
     def _load(self, field):
-        return _U32.unpack_from(self.mem, self.base + field)[0]
+        return self._words.load(self.base + field)
 
     def _store(self, field, value):
-        _U32.pack_into(self.mem, self.base + field, value & 0xFFFFFFFF)
+        self._words.store(self.base + field, value)
 
     # -- submissions -----------------------------------------------------------------------------
     def in_flight(self):
@@ -261,6 +295,7 @@ class Client:
 
     def close(self):
         try:
+            self._words.release()  # before the mapping: an exported buffer keeps mmap from closing
             self.mem.close()
         finally:
             self.sock.close()

@@ -10,7 +10,7 @@ import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, regionSize, ringOffset,
 import { encodeMutationRecord } from "./mutation-record.ts";
 import { Status, statusName } from "./reasons.ts";
 import { SafetyGate, type SafetyStats } from "./safety-gate.ts";
-import { type Completion, decodeSubmission, encodeCompletion, type Mutation } from "./slot-codec.ts";
+import { type Completion, decodeSubmission, encodeCompletion, type Mutation, type Submission } from "./slot-codec.ts";
 import type { MutableWeights } from "./weights.ts";
 
 const log = logger("evolution");
@@ -27,6 +27,16 @@ interface Ring {
   protocolErrors: number;
   /** When the slot at `head` first failed its checksum (performance.now()), or -1. */
   unsettledSince: number;
+}
+
+/** An accepted submission waiting for its drain's journal group commit. */
+interface Taken {
+  r: number;
+  ring: Ring;
+  generation: number;
+  m: Submission;
+  /** It holds a place in the safety gate (settled with its completion). */
+  ticket: boolean;
 }
 
 /**
@@ -85,6 +95,8 @@ export class EvolutionChannel {
   private paused = false;
   /** Journal appends whose completion is not posted yet (all rings). */
   private pending = new Set<Promise<void>>();
+  /** What the current drain accepted: journaled together when it ends. */
+  private taken: Taken[] = [];
 
   constructor(private readonly o: ChannelOptions) {
     this.safety = new SafetyGate(o.weights);
@@ -227,15 +239,17 @@ export class EvolutionChannel {
       const r = (this.next + k) % g.rings;
       const ring = this.rings[r]!;
       if (!ring.active) continue;
-      const avail = (this.load(r, C.subTail) - ring.head) >>> 0;
+      const subTail = this.load(r, C.subTail);
+      const avail = (subTail - ring.head) >>> 0;
       if (avail === 0) continue;
       if (avail > g.slots) {
-        this.protocolError(r, `submission tail is ${avail} slots ahead of head (ring holds ${g.slots})`);
+        this.protocolError(r, `submission tail ${subTail} is ${avail} slots ahead of head ${ring.head} (ring holds ${g.slots})`);
         continue;
       }
-      const used = (ring.cmpTail - this.load(r, C.cmpHead)) >>> 0;
+      const cmpHead = this.load(r, C.cmpHead);
+      const used = (ring.cmpTail - cmpHead) >>> 0;
       if (used > g.slots) {
-        this.protocolError(r, `completion head is outside [tail-${g.slots}, tail]`);
+        this.protocolError(r, `completion head ${cmpHead} is outside [tail-${g.slots}, tail] (tail ${ring.cmpTail}, published ${this.load(r, C.cmpTail)})`);
         continue;
       }
       const n = Math.min(avail, g.slots - used - ring.inflight, maxRecords - taken);
@@ -245,7 +259,52 @@ export class EvolutionChannel {
       taken += took;
     }
     this.next = (this.next + 1) % g.rings;
+    if (this.taken.length > 0) this.commit();
     return taken;
+  }
+
+  /**
+   * Journals what this drain accepted in one append (one promise for the group, not three per
+   * mutation). Once the fdatasync covering them succeeded each is applied (journal order =
+   * application order) and acknowledged; if the journal failed, none is applied and each is told so.
+   */
+  private commit(): void {
+    const group = this.taken;
+    this.taken = [];
+    const payloads = group.map((t) => encodeMutationRecord(t.m));
+    const p: Promise<void> = this.o.journal.appendMany(RecordType.mutation, payloads).then(
+      (first) => {
+        for (let i = 0; i < group.length; i++) this.applyAndAck(group[i]!, first + i);
+      },
+      () => {
+        for (const t of group) this.done(t, { status: Status.journalFailed, seq: t.m.seq, tag: t.m.tag, journalSeq: 0n, text: "journal stopped: outcome unknown" });
+      },
+    );
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Durable: applies the mutation, then acknowledges it (or says it failed to apply). */
+  private applyAndAck(t: Taken, jseq: number): void {
+    const d = t.m;
+    try {
+      this.o.weights.applyMutation(d.tensor, d.elementOffset, d.values);
+    } catch (err) {
+      log.error("journaled mutation failed to apply", { tensor: d.tensor, seq: jseq, err: String(err) });
+      return this.done(t, { status: Status.applyFailed, seq: d.seq, tag: d.tag, journalSeq: BigInt(jseq), text: "apply failed" });
+    }
+    this.stats.applied++;
+    this.stats.accepted++;
+    this.stats.appliedSeq = jseq;
+    this.done(t, { status: Status.accepted, seq: d.seq, tag: d.tag, journalSeq: BigInt(jseq), text: "" });
+  }
+
+  /** The end of an accepted submission: its safety ticket settled, its place in flight freed, its completion posted. */
+  private done(t: Taken, c: Completion): void {
+    if (t.ticket) this.safety.settle();
+    // Only this session's own count: the ring may have gone to a new session meanwhile.
+    if (t.ring.generation === t.generation) t.ring.inflight = Math.max(0, t.ring.inflight - 1);
+    this.post(t.r, t.generation, c);
   }
 
   /** Takes the slot at the ring's head; false when it is not settled yet (left for the next drain). */
@@ -273,32 +332,8 @@ export class EvolutionChannel {
       this.post(r, gen, { status: verdict.status, seq: d.seq, tag: d.tag, journalSeq: 0n, text: verdict.text });
       return true;
     }
-    const ticket = verdict.ticket;
     ring.inflight++;
-    const done = (c: Completion) => {
-      if (ticket) this.safety.settle();
-      // Only this session's own count: the ring may have gone to a new session meanwhile.
-      if (ring.generation === gen) ring.inflight = Math.max(0, ring.inflight - 1);
-      this.post(r, gen, c);
-    };
-    const p: Promise<void> = this.o.journal.append(RecordType.mutation, encodeMutationRecord(d)).then(
-      (jseq) => {
-        // Durable: apply (journal order = application order), then acknowledge.
-        try {
-          this.o.weights.applyMutation(d.tensor, d.elementOffset, d.values);
-        } catch (err) {
-          log.error("journaled mutation failed to apply", { tensor: d.tensor, seq: jseq, err: String(err) });
-          return done({ status: Status.applyFailed, seq: d.seq, tag: d.tag, journalSeq: BigInt(jseq), text: "apply failed" });
-        }
-        this.stats.applied++;
-        this.stats.accepted++;
-        this.stats.appliedSeq = jseq;
-        done({ status: Status.accepted, seq: d.seq, tag: d.tag, journalSeq: BigInt(jseq), text: "" });
-      },
-      () => done({ status: Status.journalFailed, seq: d.seq, tag: d.tag, journalSeq: 0n, text: "journal stopped: outcome unknown" }),
-    );
-    this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
+    this.taken.push({ r, ring, generation: gen, m: d, ticket: verdict.ticket });
     return true;
   }
 

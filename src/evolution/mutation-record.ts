@@ -9,8 +9,18 @@ const dec = new TextDecoder("utf-8", { fatal: true });
  * Layout (little-endian): u8 version (1), u8 reserved, u16 name length, name bytes,
  * u64 element offset, f64 confidence, u32 value count, f32 values[count].
  */
+/** Little-endian host: the values' bytes are copied as they are, not one setFloat32 at a time. */
+const littleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+/** The last tensor name and its UTF-8 bytes: a producer tuning one tensor sends the same name every time. */
+let lastName = "";
+let lastNameBytes = new Uint8Array(0);
+
 export function encodeMutationRecord(m: Mutation): Uint8Array {
-  const name = enc.encode(m.tensor);
+  if (m.tensor !== lastName) {
+    lastNameBytes = enc.encode(m.tensor);
+    lastName = m.tensor;
+  }
+  const name = lastNameBytes;
   // Both views over one ArrayBuffer made first: `.buffer` of a small Uint8Array makes JSC create
   // its buffer on the spot, which was the largest cost of a journaled mutation in the drain.
   const buf = new ArrayBuffer(4 + name.length + 20 + 4 * m.values.length);
@@ -20,11 +30,14 @@ export function encodeMutationRecord(m: Mutation): Uint8Array {
   v.setUint16(2, name.length, true);
   out.set(name, 4);
   let o = 4 + name.length;
-  v.setBigUint64(o, BigInt(m.elementOffset), true);
+  // u64 as two u32 halves (a safe integer): no BigInt per record.
+  v.setUint32(o, m.elementOffset >>> 0, true);
+  v.setUint32(o + 4, Math.floor(m.elementOffset / 0x1_0000_0000), true);
   v.setFloat64(o + 8, m.confidence, true);
   v.setUint32(o + 16, m.values.length, true);
   o += 20;
-  for (let i = 0; i < m.values.length; i++) v.setFloat32(o + 4 * i, m.values[i]!, true);
+  if (littleEndian) out.set(new Uint8Array(m.values.buffer, m.values.byteOffset, 4 * m.values.length), o);
+  else for (let i = 0; i < m.values.length; i++) v.setFloat32(o + 4 * i, m.values[i]!, true);
   return out;
 }
 

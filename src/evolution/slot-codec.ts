@@ -43,6 +43,16 @@ function viewOf(b: Uint8Array, size: number): DataView {
   return v;
 }
 
+/** The last name decoded (bytes and text): a producer tuning one tensor sends the same name every time. */
+const lastName = new Uint8Array(MAX_NAME_BYTES);
+let lastNameLen = -1;
+let lastNameText = "";
+function sameName(copy: Uint8Array, len: number): string | null {
+  if (len !== lastNameLen) return null;
+  for (let i = 0; i < len; i++) if (copy[S.name + i] !== lastName[i]) return null;
+  return lastNameText;
+}
+
 /** Decodes a submission slot copy. Structural checks only (the CTRM gate judges the content). */
 export function decodeSubmission(copy: Uint8Array, expectedSeq: bigint): Submission | Rejection {
   const v = viewOf(copy, SUB_SLOT_SIZE);
@@ -59,11 +69,16 @@ export function decodeSubmission(copy: Uint8Array, expectedSeq: bigint): Submiss
   if (nameLen === 0 || nameLen > MAX_NAME_BYTES) return rej(Status.badLength, `name length ${nameLen}`);
   if (count === 0 || count > MAX_VALUES) return rej(Status.badLength, `value count ${count}`);
   if (v.getUint8(S.valueType) !== VALUE_TYPE_F32) return rej(Status.unsupportedDtype, `value type ${v.getUint8(S.valueType)}`);
-  let tensor: string;
-  try {
-    tensor = utf8.decode(copy.subarray(S.name, S.name + nameLen));
-  } catch {
-    return rej(Status.badName, "tensor name is not UTF-8");
+  let tensor = sameName(copy, nameLen);
+  if (tensor === null) {
+    try {
+      tensor = utf8.decode(copy.subarray(S.name, S.name + nameLen));
+    } catch {
+      return rej(Status.badName, "tensor name is not UTF-8");
+    }
+    lastName.set(copy.subarray(S.name, S.name + nameLen));
+    lastNameLen = nameLen;
+    lastNameText = tensor;
   }
   const off = v.getBigUint64(S.elementOffset, true);
   if (off > BigInt(Number.MAX_SAFE_INTEGER)) return rej(Status.outOfRange, `element offset ${off}`);

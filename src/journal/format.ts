@@ -64,8 +64,11 @@ export function decodeSegmentHeader(b: Uint8Array): { firstSeq: number } | { pro
 export function encodeRecordInto(out: Uint8Array, at: number, seq: number, durable: number, type: number, payload: Uint8Array, view?: DataView): number {
   const v = view ?? new DataView(out.buffer, out.byteOffset, out.byteLength);
   v.setUint32(at, payload.length, true);
-  v.setBigUint64(at + 8, BigInt(seq), true);
-  v.setBigUint64(at + 16, BigInt(durable), true);
+  // Two u32 halves each (sequence numbers are safe integers): no BigInt per record.
+  v.setUint32(at + 8, seq >>> 0, true);
+  v.setUint32(at + 12, Math.floor(seq / 0x1_0000_0000), true);
+  v.setUint32(at + 16, durable >>> 0, true);
+  v.setUint32(at + 20, Math.floor(durable / 0x1_0000_0000), true);
   v.setUint8(at + 24, type);
   v.setUint8(at + 25, 0);
   v.setUint16(at + 26, 0, true);

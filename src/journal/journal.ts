@@ -17,10 +17,11 @@ export interface JournalOptions extends RecoverOptions {
   syncImpl?: (fd: number, cb: (err: Error | null) => void) => void;
 }
 
+/** Records appended together: consecutive sequence numbers from `seq`, settled together. */
 interface Pending {
   seq: number;
   type: number;
-  payload: Uint8Array;
+  payloads: Uint8Array[];
   resolve: (seq: number) => void;
   reject: (err: Error) => void;
 }
@@ -84,13 +85,26 @@ export class Journal {
    * `onSeq` receives the sequence synchronously (before durability), e.g. to order applications.
    */
   append(type: number, payload: Uint8Array, onSeq?: (seq: number) => void): Promise<number> {
+    return this.appendMany(type, [payload], onSeq);
+  }
+
+  /**
+   * Appends records of one type with consecutive sequence numbers, in one group commit: one
+   * promise for all of them (a drain's worth of mutations settles once, not once per record).
+   * Resolves with the first sequence number after the fdatasync that covers the last one.
+   */
+  appendMany(type: number, payloads: Uint8Array[], onSeq?: (first: number) => void): Promise<number> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new JournalError("journal is closed"));
-    if (payload.length > MAX_PAYLOAD) return Promise.reject(new JournalError(`record payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`));
-    const seq = this.stats.nextSeq++;
+    if (payloads.length === 0) return Promise.reject(new JournalError("no records to append"));
+    for (const p of payloads) {
+      if (p.length > MAX_PAYLOAD) return Promise.reject(new JournalError(`record payload of ${p.length} bytes exceeds ${MAX_PAYLOAD}`));
+    }
+    const seq = this.stats.nextSeq;
+    this.stats.nextSeq += payloads.length;
     onSeq?.(seq);
     return new Promise<number>((resolve, reject) => {
-      this.pending.push({ seq, type, payload, resolve, reject });
+      this.pending.push({ seq, type, payloads, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         queueMicrotask(() => this.flush());
@@ -167,7 +181,11 @@ export class Journal {
     }
     const limit = this.opts.segmentBytes ?? 64 << 20;
     let total = 0;
-    for (const p of batch) total += RECORD_HEADER_SIZE + p.payload.length;
+    let records = 0;
+    for (const p of batch) {
+      records += p.payloads.length;
+      for (const x of p.payloads) total += RECORD_HEADER_SIZE + x.length;
+    }
     try {
       if (this.segSize + total > limit && this.segSize > 32) this.startSegment(batch[0]!.seq);
       const ab = new ArrayBuffer(total);
@@ -175,7 +193,9 @@ export class Journal {
       const view = new DataView(ab);
       let at = 0;
       const durable = this.stats.durableSeq;
-      for (const p of batch) at += encodeRecordInto(buf, at, p.seq, durable, p.type, p.payload, view);
+      for (const p of batch) {
+        for (let i = 0; i < p.payloads.length; i++) at += encodeRecordInto(buf, at, p.seq + i, durable, p.type, p.payloads[i]!, view);
+      }
       writeAll(this.fd, buf, this.segSize);
       this.segSize += total;
     } catch (cause) {
@@ -188,9 +208,10 @@ export class Journal {
         this.fail(new JournalError(`fdatasync of journal in ${this.dir} failed: the last batch's durability is unknown`, { cause: err }));
         return this.finish(batch, this.failure);
       }
-      this.stats.durableSeq = batch.at(-1)!.seq;
+      const last = batch.at(-1)!;
+      this.stats.durableSeq = last.seq + last.payloads.length - 1;
       this.stats.batches++;
-      this.stats.records += batch.length;
+      this.stats.records += records;
       this.stats.bytes += total;
       this.finish(batch, null);
     });

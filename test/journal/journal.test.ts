@@ -221,6 +221,31 @@ describe("journal", () => {
     await j.close();
   });
 
+  test("a group appended together (one drain's mutations) gets consecutive sequences and one fsync, and a failed fsync acknowledges none of it", async () => {
+    const dir = freshDir();
+    const eio = Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+    let syncs = 0;
+    let fail = false;
+    const j = Journal.open(dir, { syncImpl: (fd, cb) => (syncs++, fail ? cb(eio) : fdatasync(fd, cb)) });
+    const single = j.append(RecordType.mutation, payload(0));
+    let first = -1;
+    const group = j.appendMany(RecordType.mutation, [payload(1), payload(2), payload(3)], (s) => (first = s));
+    expect(first).toBe(2);
+    expect(await single).toBe(1);
+    expect(await group).toBe(2);
+    expect(syncs).toBe(1);
+    expect(j.durableSeq).toBe(4);
+    expect(j.stats.records).toBe(4);
+    fail = true;
+    await expect(j.appendMany(RecordType.mutation, [payload(4), payload(5)])).rejects.toThrow(/fdatasync of journal .* failed/);
+    expect(j.durableSeq).toBe(4);
+    await expect(j.appendMany(RecordType.mutation, [])).rejects.toThrow(JournalError);
+    await j.close();
+    // On disk: the acknowledged four, in order, each readable.
+    const rec = recoverJournal(dir);
+    expect(rec.records.slice(0, 4).map((r) => [r.seq, [...r.payload]])).toEqual([0, 1, 2, 3].map((i) => [i + 1, [...payload(i)]]));
+  });
+
   test("compaction deletes only segments entirely covered by a checkpoint", async () => {
     const dir = freshDir();
     const j = Journal.open(dir, { segmentBytes: 200 });
