@@ -33,11 +33,19 @@ STATUS_NAMES = {
     13: "BAD_NAME", 14: "APPLY_FAILED", 15: "SAFETY",
 }
 
-_SUB_HEAD_FMT = struct.Struct("<IQQQdHHB3x")  # kind, seq, tag, element offset, confidence, name len, count, value type
-_CMP_FMT = struct.Struct("<HHQQQ32s")  # status, reserved, seq, tag, journal seq, text
+# A submission slot after its checksum: kind, seq, tag, element offset, confidence, name length,
+# value count, value type, the 64-byte name field, then the values; one struct per value count.
+_SLOT_FMT = {}
+_CMP_FMT = struct.Struct("<IHHQQQ32s")  # checksum, status, reserved, seq, tag, journal seq, text
 _U32 = struct.Struct("<I")
-_VALUES_FMT = {}  # value count -> struct.Struct("<Nf"), built once per count
 _ZERO_NAME = bytes(64)  # the name field is 64 bytes: the unused part is written as zeros
+
+
+def _slot_fmt(count):
+    f = _SLOT_FMT.get(count)
+    if f is None:
+        f = _SLOT_FMT[count] = struct.Struct("<IQQQdHHB3x64s%df" % count)
+    return f
 
 
 class ChannelError(Exception):
@@ -69,6 +77,9 @@ class ControlWords:
 
     def release(self):
         self._w.release()
+
+
+_new_tuple = tuple.__new__  # builds a Completion without namedtuple's keyword handling (per ack)
 
 
 class Completion(namedtuple("Completion", "tag seq status journal_seq text")):
@@ -136,6 +147,9 @@ class Client:
         self.cmp_head = self._load(CMP_HEAD)
         self._head_seen = self._load(SUB_HEAD)
         self._next_tag = 1
+        self._name = None  # the last tensor name, its length and its zero-padded name field
+        self._name_len = 0
+        self._name_field = b""
         self._seq = 0  # 64-bit position of the next submission since the session began
         self._pending = set()  # tags submitted and not yet completed
         self._done = {}
@@ -179,12 +193,14 @@ class Client:
 
     def submit(self, tensor, offset, values, confidence, tag=None, ring_doorbell=True):
         """Publishes one mutation; blocks (reaping completions) while the ring is full. Returns its tag."""
-        name = tensor.encode("utf-8")
+        if tensor != self._name:
+            name = tensor.encode("utf-8")
+            if not 0 < len(name) <= self.max_name:
+                raise ValueError("tensor name must be 1..%d UTF-8 bytes" % self.max_name)
+            self._name, self._name_len, self._name_field = tensor, len(name), name + _ZERO_NAME[len(name):]
         if not isinstance(values, (list, tuple)):
             values = list(values)
-        ln, count = len(name), len(values)
-        if not 0 < ln <= self.max_name:
-            raise ValueError("tensor name must be 1..%d UTF-8 bytes" % self.max_name)
+        count = len(values)
         if not 0 < count <= self.max_values:
             raise ValueError("1..%d values per mutation (split larger ones)" % self.max_values)
         if tag is None:
@@ -201,14 +217,8 @@ class Client:
         # Written in place: the slot at the tail is ours until the tail is published below.
         mem = self.mem
         off = self.base + CONTROL_SIZE + (self.sub_tail & (self.slots - 1)) * SUB_SLOT_SIZE
-        end = off + 112 + 4 * count
-        _SUB_HEAD_FMT.pack_into(mem, off + 4, SLOT_KIND_MUTATION, self._seq, tag, offset, confidence, ln, count, 0)
-        mem[off + 48:off + 112] = name + _ZERO_NAME[ln:]
-        vf = _VALUES_FMT.get(count)
-        if vf is None:
-            vf = _VALUES_FMT[count] = struct.Struct("<%df" % count)
-        vf.pack_into(mem, off + 112, *values)
-        _U32.pack_into(mem, off, zlib.crc32(mem[off + 4:end]))
+        _slot_fmt(count).pack_into(mem, off + 4, SLOT_KIND_MUTATION, self._seq, tag, offset, confidence, self._name_len, count, 0, self._name_field, *values)
+        _U32.pack_into(mem, off, zlib.crc32(mem[off + 4:off + 112 + 4 * count]))
         self.sub_tail = (self.sub_tail + 1) & 0xFFFFFFFF
         self._seq += 1
         self._pending.add(tag)
@@ -231,8 +241,9 @@ class Client:
         n = 0
         while self.cmp_head != tail:
             off = self.base + CONTROL_SIZE + self.slots * SUB_SLOT_SIZE + (self.cmp_head & (self.slots - 1)) * CMP_SLOT_SIZE
-            raw = self.mem[off:off + CMP_SLOT_SIZE]
-            if struct.unpack_from("<I", raw, 0)[0] != zlib.crc32(raw[4:]):
+            raw = self.mem[off:off + CMP_SLOT_SIZE]  # one snapshot: checked, then decoded
+            crc, status, _r, seq, tag, jseq, text = _CMP_FMT.unpack(raw)
+            if crc != zlib.crc32(raw[4:]):
                 # Seen before its bytes (nothing orders our reads after the consumer's writes on a
                 # weakly ordered CPU): leave it at the head and read it again later. Only a
                 # completion that stays bad is a broken consumer.
@@ -244,9 +255,7 @@ class Client:
                 break
             self._unsettled_since = None
             self.cmp_head = (self.cmp_head + 1) & 0xFFFFFFFF
-            status, _r, seq, tag, jseq, text = _CMP_FMT.unpack_from(raw, 4)
-            c = Completion(tag, seq, status, jseq, text.split(b"\0", 1)[0].decode("ascii", "replace"))
-            self._done[tag] = c
+            self._done[tag] = _new_tuple(Completion, (tag, seq, status, jseq, text.split(b"\0", 1)[0].decode("ascii", "replace") if text[0] else ""))
             self._pending.discard(tag)
             n += 1
         if n:

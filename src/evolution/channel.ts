@@ -84,6 +84,7 @@ export class EvolutionChannel {
   private words: Int32Array;
   private rings: Ring[];
   private copy = new Uint8Array(SUB_SLOT_SIZE);
+  private subSlots: (Uint8Array | undefined)[] = [];
   private cmpBuf = new Uint8Array(CMP_SLOT_SIZE);
   private next = 0;
   private dirty = new Set<number>();
@@ -307,10 +308,21 @@ export class EvolutionChannel {
     this.post(t.r, t.generation, c);
   }
 
+  /** The shared bytes of a submission slot (one view per slot, made on first use). */
+  private subSlot(r: number, index: number): Uint8Array {
+    const g = this.o.geometry;
+    const k = r * g.slots + (index & (g.slots - 1));
+    let v = this.subSlots[k];
+    if (v === undefined) {
+      const off = subSlotOffset(g, r, index);
+      v = this.subSlots[k] = this.bytes.subarray(off, off + SUB_SLOT_SIZE);
+    }
+    return v;
+  }
+
   /** Takes the slot at the ring's head; false when it is not settled yet (left for the next drain). */
   private takeOne(r: number, ring: Ring): boolean {
-    const off = subSlotOffset(this.o.geometry, r, ring.head);
-    this.copy.set(this.bytes.subarray(off, off + SUB_SLOT_SIZE));
+    this.copy.set(this.subSlot(r, ring.head));
     const expected = ring.expectedSeq;
     const d = decodeSubmission(this.copy, expected);
     if ("status" in d && d.status === Status.badChecksum) {

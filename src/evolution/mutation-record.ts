@@ -9,8 +9,6 @@ const dec = new TextDecoder("utf-8", { fatal: true });
  * Layout (little-endian): u8 version (1), u8 reserved, u16 name length, name bytes,
  * u64 element offset, f64 confidence, u32 value count, f32 values[count].
  */
-/** Little-endian host: the values' bytes are copied as they are, not one setFloat32 at a time. */
-const littleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 /** The last tensor name and its UTF-8 bytes: a producer tuning one tensor sends the same name every time. */
 let lastName = "";
 let lastNameBytes = new Uint8Array(0);
@@ -36,8 +34,9 @@ export function encodeMutationRecord(m: Mutation): Uint8Array {
   v.setFloat64(o + 8, m.confidence, true);
   v.setUint32(o + 16, m.values.length, true);
   o += 20;
-  if (littleEndian) out.set(new Uint8Array(m.values.buffer, m.values.byteOffset, 4 * m.values.length), o);
-  else for (let i = 0; i < m.values.length; i++) v.setFloat32(o + 4 * i, m.values[i]!, true);
+  // One setFloat32 per value: a byte copy would need `values.buffer`, which JSC materialises on
+  // first access for a small typed array (measured: more than the loop).
+  for (let i = 0; i < m.values.length; i++) v.setFloat32(o + 4 * i, m.values[i]!, true);
   return out;
 }
 

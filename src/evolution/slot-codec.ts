@@ -1,6 +1,7 @@
 // Encodes and decodes channel slots. The consumer decodes only private copies, never the shared bytes.
 import { channelCrc, CMP_SLOT_SIZE, CMP_TEXT_BYTES, K, MAX_NAME_BYTES, MAX_VALUES, S, SLOT_KIND_MUTATION, SUB_SLOT_SIZE, VALUE_TYPE_F32 } from "./layout.ts";
 import { Status } from "./reasons.ts";
+import { viewOf } from "../util/data-view.ts";
 
 export interface Mutation {
   tensor: string;
@@ -29,20 +30,6 @@ export const submissionCrcEnd = (count: number): number => S.values + 4 * Math.m
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const enc = new TextEncoder();
 
-/**
- * One DataView per buffer: the channel decodes into and encodes from the same scratch buffers every
- * time, and a new DataView (with its `.buffer`) per slot was a fifth of the drain's time.
- */
-const views = new WeakMap<Uint8Array, DataView>();
-function viewOf(b: Uint8Array, size: number): DataView {
-  let v = views.get(b);
-  if (v === undefined || v.byteLength !== size) {
-    v = new DataView(b.buffer, b.byteOffset, size);
-    views.set(b, v);
-  }
-  return v;
-}
-
 /** The last name decoded (bytes and text): a producer tuning one tensor sends the same name every time. */
 const lastName = new Uint8Array(MAX_NAME_BYTES);
 let lastNameLen = -1;
@@ -55,7 +42,7 @@ function sameName(copy: Uint8Array, len: number): string | null {
 
 /** Decodes a submission slot copy. Structural checks only (the CTRM gate judges the content). */
 export function decodeSubmission(copy: Uint8Array, expectedSeq: bigint): Submission | Rejection {
-  const v = viewOf(copy, SUB_SLOT_SIZE);
+  const v = viewOf(copy);
   const seq = v.getBigUint64(S.seq, true);
   const tag = v.getBigUint64(S.tag, true);
   const rej = (status: Status, text: string): Rejection => ({ status, text, seq, tag });
@@ -115,7 +102,7 @@ export interface Completion {
 
 export function encodeCompletion(out: Uint8Array, c: Completion): void {
   out.fill(0, 0, CMP_SLOT_SIZE);
-  const v = viewOf(out, CMP_SLOT_SIZE);
+  const v = viewOf(out);
   v.setUint16(K.status, c.status, true);
   v.setBigUint64(K.seq, c.seq, true);
   v.setBigUint64(K.tag, c.tag, true);

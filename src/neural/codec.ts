@@ -3,6 +3,7 @@ import { InputError, ModelError } from "../errors.ts";
 import { f32ToBf16 } from "../gguf/half.ts";
 import { bf16ToF32Table, f16ToF32Table } from "./half.ts";
 import { KernelType } from "./matvec.ts";
+import { viewOf } from "../util/data-view.ts";
 
 /** Elements per block and bytes per block of the kernel types. */
 export function blockShape(type: number): { block: number; bytes: number } {
@@ -24,7 +25,7 @@ export function blockShape(type: number): { block: number; bytes: number } {
 /** Decodes elements [first, first + out.length) of a tensor of `type` stored in `bytes` into `out`. */
 export function decodeElements(type: number, bytes: Uint8Array, first: number, out: Float32Array): void {
   const n = out.length;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dv = viewOf(bytes);
   switch (type) {
     case KernelType.F32:
       for (let i = 0; i < n; i++) out[i] = dv.getFloat32((first + i) * 4, true);
@@ -108,7 +109,7 @@ export function encodeProblem(type: number, values: Float32Array): string | null
 }
 
 export function encodeElements(type: number, bytes: Uint8Array, first: number, values: Float32Array, quantize: BlockQuantizer): void {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dv = viewOf(bytes);
   const n = values.length;
   const problem = encodeProblem(type, values);
   if (problem) {
