@@ -8,6 +8,8 @@ import { runPython, startConsumer } from "../test/evolution/harness.ts";
 
 const SEQUENTIAL = Number(process.env.VB_BENCH_SEQ ?? 1000);
 const BATCH = Number(process.env.VB_BENCH_BATCH ?? 20000);
+/** Pipelined batches per producer: the first pays for warm-up (JIT), the rest show the steady rate. */
+const BATCHES = Math.max(2, Number(process.env.VB_BENCH_BATCHES ?? 4));
 
 /** Fails the run: no reference, no number. */
 function fail(why: string): never {
@@ -61,18 +63,21 @@ function sqlite(nSingle: number, nBatch: number, batchSize: number) {
   const tx = db.transaction((k: number) => {
     for (let i = 0; i < k; i++) ins.run("pixel.0.weight", i % 4000, 0.9, vals);
   });
-  const t0 = performance.now();
-  for (let done = 0; done < nBatch; done += batchSize) tx(Math.min(batchSize, nBatch - done));
-  const perSec = nBatch / ((performance.now() - t0) / 1000);
+  const perSec: number[] = [];
+  for (let b = 0; b < BATCHES; b++) {
+    const t0 = performance.now();
+    for (let done = 0; done < nBatch; done += batchSize) tx(Math.min(batchSize, nBatch - done));
+    perSec.push(nBatch / ((performance.now() - t0) / 1000));
+  }
   db.close();
   return { single, perSec };
 }
 
-// 3. The producer: the real Python client, sequential acks then one pipelined batch.
+// 3. The producer: the real Python client, sequential acks then BATCHES pipelined batches.
 const PY = `
 import sys, json, time
 from vector_boot_evolution import Client
-tensor, seq_n, batch_n = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+tensor, seq_n, batch_n, reps = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 with Client(sys.argv[1], timeout=60) as c:
     lat = []
     for i in range(seq_n):
@@ -80,14 +85,20 @@ with Client(sys.argv[1], timeout=60) as c:
         d = c.mutate(tensor, i % 4000, [0.5, -0.25], 0.9)
         lat.append((time.perf_counter() - t) * 1000)
         assert d.accepted, d
-    muts = [(tensor, i % 4000, [0.5, -0.25], 0.9) for i in range(batch_n)]
-    t = time.perf_counter()
-    done = c.submit_batch(muts)
-    dt = time.perf_counter() - t
-    assert all(d.accepted for d in done)
-print(json.dumps({"lat": lat, "per_sec": batch_n / dt if batch_n else 0}))
+    per_sec = []
+    for _ in range(reps if batch_n else 0):
+        muts = [(tensor, i % 4000, [0.5, -0.25], 0.9) for i in range(batch_n)]
+        t = time.perf_counter()
+        done = c.submit_batch(muts)
+        per_sec.append(batch_n / (time.perf_counter() - t))
+        assert all(d.accepted for d in done)
+print(json.dumps({"lat": lat, "per_sec": per_sec}))
 `;
-type PyResult = { lat: number[]; per_sec: number };
+/** `per_sec`: one rate per pipelined batch, in order (the first includes warm-up). */
+type PyResult = { lat: number[]; per_sec: number[] };
+const median = (xs: number[]) => pct(xs, 50);
+/** The first batch's rate and the median of the others. */
+const rates = (xs: number[]) => ({ first: xs[0] ?? 0, steady: median(xs.slice(1)) });
 
 /** Where the acks go: the real init or the test consumer. */
 interface Target {
@@ -102,18 +113,18 @@ const floorSync: number[] = [];
 /**
  * Sequential acks in CHUNKS chunks, each followed by the same number of raw fdatasyncs (the disk's
  * mood changes by the minute on a shared machine: the reference is taken between the samples), then
- * one pipelined batch for throughput.
+ * BATCHES pipelined batches for throughput.
  */
 async function measure(t: Target): Promise<PyResult> {
   const lat: number[] = [];
   const per = Math.ceil(SEQUENTIAL / CHUNKS);
   for (let i = 0; i < CHUNKS; i++) {
-    const r: PyResult = JSON.parse((await runPython(PY, [t.socket, t.tensor, String(per), "0"], 600_000, t.clientPath))[0]!);
+    const r: PyResult = JSON.parse((await runPython(PY, [t.socket, t.tensor, String(per), "0", "0"], 600_000, t.clientPath))[0]!);
     lat.push(...r.lat);
     floor.push(...(await rawFsync(per, true)));
     floorSync.push(...(await rawFsync(Math.ceil(per / 2), false)));
   }
-  const b: PyResult = JSON.parse((await runPython(PY, [t.socket, t.tensor, "0", String(BATCH)], 600_000, t.clientPath))[0]!);
+  const b: PyResult = JSON.parse((await runPython(PY, [t.socket, t.tensor, "0", String(BATCH), String(BATCHES)], 600_000, t.clientPath))[0]!);
   return { lat, per_sec: b.per_sec };
 }
 
@@ -150,10 +161,11 @@ try {
     await c.kill();
   }
   if (!(floor.length > 0 && pct(floor, 50) > 0)) fail("the raw fdatasync reference measured nothing");
-  const avgBatch = (SEQUENTIAL + BATCH) / Math.max(1, batches);
-  const sq = sqlite(SEQUENTIAL, BATCH, Math.max(1, Math.round(BATCH / Math.max(1, batches - SEQUENTIAL))));
+  const avgBatch = (SEQUENTIAL + BATCH * BATCHES) / Math.max(1, batches);
+  const sq = sqlite(SEQUENTIAL, BATCH, Math.max(1, Math.round((BATCH * BATCHES) / Math.max(1, batches - SEQUENTIAL))));
+  const [ri, rc, rs] = [rates(init.per_sec), rates(consumer.per_sec), rates(sq.perSec)];
 
-  console.log(`evolution bench (${root}, ${fs}): ${SEQUENTIAL} sequential + ${BATCH} pipelined mutations per producer`);
+  console.log(`evolution bench (${root}, ${fs}): ${SEQUENTIAL} sequential + ${BATCHES} x ${BATCH} pipelined mutations per producer`);
   console.log(`  raw append+fdatasync          p50 ${ms(pct(floor, 50))}  p99 ${ms(pct(floor, 99))}  (physical floor, as the journal calls it: ${floor.length} samples taken between the ack samples)`);
   console.log(`  raw append+fdatasyncSync      p50 ${ms(pct(floorSync, 50))}  p99 ${ms(pct(floorSync, 99))}  (same, on the calling thread)`);
   console.log(`  sqlite WAL FULL, 1 row/tx     p50 ${ms(pct(sq.single, 50))}  p99 ${ms(pct(sq.single, 99))}`);
@@ -162,9 +174,12 @@ try {
   console.log(`  ratio real init ack / raw fdatasync:  p50 ${(pct(init.lat, 50) / pct(floor, 50)).toFixed(2)}x  p99 ${(pct(init.lat, 99) / pct(floor, 99)).toFixed(2)}x`);
   console.log(`  ratio test consumer / raw fdatasync:  p50 ${(pct(consumer.lat, 50) / pct(floor, 50)).toFixed(2)}x  p99 ${(pct(consumer.lat, 99) / pct(floor, 99)).toFixed(2)}x`);
   console.log(`  ratio real init ack p50 / sqlite p50: ${(pct(init.lat, 50) / pct(sq.single, 50)).toFixed(2)}x`);
-  console.log(`  throughput real init ${init.per_sec.toFixed(0)}, test consumer ${consumer.per_sec.toFixed(0)} acked mutations/s (consumer: avg ${avgBatch.toFixed(1)} records per fsync)`);
-  console.log(`  throughput sqlite WAL ${sq.perSec.toFixed(0)} rows/s in transactions of the consumer's average batch size`);
-  console.log(`  ratio throughput real init / sqlite: ${(init.per_sec / sq.perSec).toFixed(2)}x`);
+  const k = (x: number) => `${(x / 1000).toFixed(1)}k`;
+  console.log(`  throughput (${BATCHES} pipelined batches of ${BATCH}: the first, then the median of the rest)`);
+  console.log(`    real init      ${k(ri.first)} then ${k(ri.steady)} acked mutations/s`);
+  console.log(`    test consumer  ${k(rc.first)} then ${k(rc.steady)} acked mutations/s (avg ${avgBatch.toFixed(1)} records per fsync)`);
+  console.log(`    sqlite WAL     ${k(rs.first)} then ${k(rs.steady)} rows/s in transactions of the consumer's average batch size`);
+  console.log(`  ratio throughput real init / sqlite: first batch ${(ri.first / rs.first).toFixed(2)}x, steady ${(ri.steady / rs.steady).toFixed(2)}x`);
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
