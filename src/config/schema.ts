@@ -194,22 +194,24 @@ export const shutdownModes = ["poweroff", "reboot", "halt"] as const;
 
 const fleetName = m.string().check(m.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "must be 1-64 characters of letters, digits, '_', '.', '-'"));
 
-/** Fleet membership through etcd (docs/fleet.md). No section: no etcd at all. */
-export const fleetSchema = m.strictObject({
-  /** etcd client URLs (the gateway: http(s)://host:2379). */
-  endpoints: m.array(m.string().check(m.regex(/^https?:\/\/[^\s/]+$/, "must be http(s)://host:port"))).check(m.minLength(1)),
-  /** The fleet's name: keys live under /vector-boot/<name>/. */
-  name: m._default(fleetName, "default"),
-  /** This node's id (default: the host name). */
-  node_id: m.optional(fleetName),
-  /** Lease TTL of the node's key (s); at least 10 (etcd's elections need a few keepalives per TTL). */
-  lease_ttl_s: m._default(int(10, 3600), 15),
-  tls: m.optional(m.strictObject({ ca: m.optional(m.string()), cert: m.optional(m.string()), key: m.optional(m.string()) })),
-  /** etcd authentication; the password is read from a file, never given on a command line. */
-  auth: m.optional(m.strictObject({ user: m.string().check(m.minLength(1)), password_file: m.string().check(m.minLength(1)) })),
-  /** Members needed before `fleet: "after-quorum"` services start. */
-  quorum: m._default(int(1, 100_000), 1),
-});
+/** Fleet membership through etcd (docs/fleet.md). No section: no etcd at all (and the schema is built only for one). */
+export const fleetSchema = m.lazy(() =>
+  m.strictObject({
+    /** etcd client URLs (the gateway: http(s)://host:2379). */
+    endpoints: m.array(m.string().check(m.regex(/^https?:\/\/[^\s/]+$/, "must be http(s)://host:port"))).check(m.minLength(1)),
+    /** The fleet's name: keys live under /vector-boot/<name>/. */
+    name: m._default(fleetName, "default"),
+    /** This node's id (default: the host name). */
+    node_id: m.optional(fleetName),
+    /** Lease TTL of the node's key (s); at least 10 (etcd's elections need a few keepalives per TTL). */
+    lease_ttl_s: m._default(int(10, 3600), 15),
+    tls: m.optional(m.strictObject({ ca: m.optional(m.string()), cert: m.optional(m.string()), key: m.optional(m.string()) })),
+    /** etcd authentication; the password is read from a file, never given on a command line. */
+    auth: m.optional(m.strictObject({ user: m.string().check(m.minLength(1)), password_file: m.string().check(m.minLength(1)) })),
+    /** Members needed before `fleet: "after-quorum"` services start. */
+    quorum: m._default(int(1, 100_000), 1),
+  }),
+);
 export type FleetConfig = z.infer<typeof fleetSchema>;
 
 export const configSchema = m.strictObject({

@@ -1,5 +1,5 @@
 // Messages between the heartbeat (main thread) and the metabolic worker; worker replies are checked with zod.
-import { z } from "zod";
+import { z } from "../util/zod-mini.ts";
 import { lazy } from "../util/lazy.ts";
 import type { ServiceSlotInfo } from "./proc-sampler.ts";
 
@@ -20,10 +20,10 @@ export type ToWorker =
   | { type: "relieve-memory"; reason: string }
   | { type: "shutdown" };
 
-/** Worker -> main thread. */
+/** Worker -> main thread (zod/mini: the first message, "ready", is parsed before the first beat). */
 export const fromWorkerSchema = lazy(() =>
   z.discriminatedUnion("type", [
-    z.object({ type: z.literal("ready"), generation: z.number().int() }),
+    z.object({ type: z.literal("ready"), generation: z.int() }),
     z.object({
       type: z.literal("action"),
       action: z.enum(["throttle", "unthrottle", "relieve-memory"]),
@@ -32,7 +32,7 @@ export const fromWorkerSchema = lazy(() =>
       detail: z.string(),
     }),
     /** A throttled process disappeared: the worker dropped its duty cycle. */
-    z.object({ type: z.literal("throttle-ended"), name: z.string(), pid: z.number().int(), reason: z.string() }),
+    z.object({ type: z.literal("throttle-ended"), name: z.string(), pid: z.int(), reason: z.string() }),
     z.object({ type: z.literal("sample-error"), error: z.string() }),
     z.object({ type: z.literal("stopped") }),
   ]),
