@@ -6,17 +6,18 @@
 #define POLY 0x82f63b78u
 
 static uint32_t table[256];
-static int table_ready;
+
+// Built when the library is loaded (about 2,000 shifts), before any thread can call the CRC: no
+// lazy initialisation racing between threads.
+__attribute__((constructor)) static void build_table(void) {
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t v = i;
+    for (int k = 0; k < 8; k++) v = (v & 1) ? (v >> 1) ^ POLY : v >> 1;
+    table[i] = v;
+  }
+}
 
 static uint32_t crc_table(uint32_t c, const uint8_t *p, size_t n) {
-  if (!table_ready) {
-    for (uint32_t i = 0; i < 256; i++) {
-      uint32_t v = i;
-      for (int k = 0; k < 8; k++) v = (v & 1) ? (v >> 1) ^ POLY : v >> 1;
-      table[i] = v;
-    }
-    table_ready = 1;
-  }
   while (n--) c = table[(c ^ *p++) & 0xff] ^ (c >> 8);
   return c;
 }
