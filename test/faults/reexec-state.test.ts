@@ -20,14 +20,15 @@ test("after a live re-exec a stopped, a failed (storm limit) and an exited resta
       { name: "stormy", argv: ["sh", "-c", "exit 3"], restart: "always", backoff_initial_ms: 10, backoff_max_ms: 10, storm_max: 2, storm_window_ms: 600_000 },
       { name: "oneshot", argv: ["true"], restart: "never" },
       // Ignores SIGTERM: only the SIGKILL at the end of its grace period ends it.
-      { name: "stubborn", argv: ["sh", "-c", "trap '' TERM; while :; do sleep 0.05; done"], restart: "always", grace_ms: graceMs },
+      { name: "stubborn", argv: ["sh", "-c", "trap '' TERM; echo up >&2; while :; do sleep 0.05; done"], restart: "always", grace_ms: graceMs },
     ],
   });
   const run = start(["boot", "--config", cfg], { pid1: true });
   const init = await run.initPid();
   await waitFor(() => /restart storm: .*service=stormy/.test(run.log()), 15_000, "stormy to give up");
   await waitFor(() => /service exited; restart=never, staying down service=oneshot/.test(run.log()), 15_000, "oneshot to exit");
-  await waitFor(() => /service started service=stubborn/.test(run.log()), 15_000, "stubborn to run");
+  // "up" is written once its trap is set: a stop before that would end it at once (no grace to carry over).
+  await waitFor(() => run.log().includes("stubborn: up\n"), 15_000, "stubborn to run");
   expect(runShipped(["stop", "parked", "--socket", sock]).code).toBe(0);
   // The stop of stubborn waits out its grace period: start it, then re-exec while it is in "stopping".
   const stopping = spawnShipped(["stop", "stubborn", "--socket", sock, "--timeout", "20000"]);

@@ -95,3 +95,16 @@ export function childrenOf(pid: number): number[] {
 }
 
 export const sleep = (ms: number) => Bun.sleep(ms);
+
+/**
+ * The init's own clock (ms) on the first line of `log` matching `re` (its lines start "[  seconds] "),
+ * null if none: times an event inside the init, free of this process's scheduling and of the exit's sync.
+ */
+export function loggedAt(log: string, re: RegExp): number | null {
+  for (const line of log.split("\n")) {
+    if (!re.test(line)) continue;
+    const m = /^\[\s*(\d+\.\d+)\]/.exec(line);
+    if (m) return Number(m[1]) * 1000;
+  }
+  return null;
+}
