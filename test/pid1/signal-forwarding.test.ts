@@ -34,7 +34,8 @@ for (const pid1 of [false, true]) {
     test("with -g a forwarded signal reaches the child's whole process group", async () => {
       const out = join(tempDir(), "group.log");
       const grandchild = trapScript(out, "grandchild");
-      const script = `sh -c "${grandchild.replace(/"/g, '\\"')}" & trap 'echo child-USR1 >> ${out}' USR1; trap 'wait; exit 0' TERM; while :; do sleep 0.02; done`;
+      // CMD's traps before the grandchild: once the grandchild says ready, a USR1 must find them set.
+      const script = `trap 'echo child-USR1 >> ${out}' USR1; trap 'wait; exit 0' TERM; sh -c "${grandchild.replace(/"/g, '\\"')}" & while :; do sleep 0.02; done`;
       const run = start(["-g", "--", "sh", "-c", script], { pid1 });
       const init = await run.initPid();
       await waitFor(() => read(out).includes("grandchild-ready"), 5_000, "grandchild ready");
