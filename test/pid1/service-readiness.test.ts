@@ -1,8 +1,8 @@
 // Readiness and health of real services: sd_notify from Python's socket module, tcp/http/exec/file probes, health restarts, pre_start/post_stop.
 import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, statSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
+import { freePort } from "../../scripts/etcd-cluster.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { python } from "../harness/python.ts";
 import { bootArgs } from "./boot-args.ts";
@@ -19,15 +19,6 @@ def notify(msg):
     s.close()
 `;
 type Row = { name: string; state: string; ready: boolean; statusText: string | null; restarts: number; health: { checks: number; failures: number } | null };
-
-/** A loopback port nothing listens on now (the kernel's pick), for a service to listen on. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 function boot(dir: string, services: unknown[], extra: Record<string, unknown> = {}) {
   const cfg = writeJson(dir, "config.json", { pixel_test: false, run_dir: join(dir, "run"), state_dir: join(dir, "state"), services, ...extra });
