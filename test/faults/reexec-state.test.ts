@@ -1,6 +1,7 @@
 // Re-exec keeps every service's state: stopped, failed and exited services stayed down only until the next image started them again.
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
+import { controlRequest } from "../../src/control/client.ts";
 import { runShipped, spawnShipped } from "../harness/artifact.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
 
@@ -32,7 +33,10 @@ test("after a live re-exec a stopped, a failed (storm limit) and an exited resta
   expect(runShipped(["stop", "parked", "--socket", sock]).code).toBe(0);
   // The stop of stubborn waits out its grace period: start it, then re-exec while it is in "stopping".
   const stopping = spawnShipped(["stop", "stubborn", "--socket", sock, "--timeout", "20000"]);
-  await waitFor(() => runShipped(["services", "--json", "--socket", sock]).stdout.includes('"name":"stubborn","state":"stopping"'), 5_000, "stubborn stopping");
+  // Watched over the socket from here (a few ms a look): each look by a spawned CLI took a start-up,
+  // and "stopping" seen late in the grace left too little of it for the re-exec's preflight and handoff.
+  const stateOf = async (name: string) => ((await controlRequest({ op: "services" }, { path: sock })) as { name: string; state: string }[]).find((s) => s.name === name)?.state;
+  await waitFor(async () => (await stateOf("stubborn")) === "stopping", 10_000, "stubborn stopping");
   const stopAsked = performance.now();
   process.kill(init, "SIGHUP");
   await waitFor(() => run.log().includes("resuming after re-exec generation=1 "), 15_000, "the re-exec");
