@@ -59,7 +59,7 @@ describe("operator commands against the real init", () => {
       expect(JSON.parse(rx.out)).toEqual({ generation: 1, previousGeneration: 0, pid: 1 });
       const after = await list();
       expect(after.map((s) => [s.name, s.state, s.pid])).toEqual([["one", "running", before[0]!.pid], ["two", "running", two.pid]]);
-      await waitFor(() => [...run.log().matchAll(/: beat n=(\d+)/g)].length > beatsBefore + 2, 5_000, "beats after the re-exec");
+      await waitFor(() => [...run.log().matchAll(/: beat n=(\d+)/g)].length > beatsBefore + 2, 20_000, "beats after the re-exec");
 
       const bad = await vb("stop", "nosuch", "--socket", sock);
       expect(bad.code).toBe(64);

@@ -13,7 +13,9 @@ test("outside PID 1 a second SIGTERM and a SIGINT during shutdown do not kill th
   const dir = tempDir();
   const cfg = writeJson(dir, "config.json", { run_dir: join(dir, "run"), state_dir: join(dir, "state"), services: [stubborn(1500)] });
   const run = start(["boot", "--config", cfg]);
-  await waitFor(() => run.log().includes("phase heartbeat"), 20_000, "boot");
+  // "up" once its trap is set: "phase heartbeat" follows the spawn at once, and a SIGTERM before the
+  // trap would end the service at once (no grace, no SIGKILL to see).
+  await waitFor(() => run.log().includes("phase heartbeat") && run.log().includes("stubborn: up\n"), 20_000, "boot");
   process.kill(run.proc.pid, "SIGTERM");
   await waitFor(() => run.log().includes("phase shutdown"), 10_000, "shutdown to begin");
   process.kill(run.proc.pid, "SIGTERM");
@@ -44,7 +46,7 @@ test("as PID 1 the shutdown deadline cuts a stop that would take longer: sync an
   const cfg = writeJson(dir, "config.json", { run_dir: join(dir, "run"), state_dir: join(dir, "state"), shutdown_deadline_ms: 2000, services: [stubborn(60_000)] });
   const run = start(["boot", "--config", cfg], { pid1: true });
   const init = await run.initPid();
-  await waitFor(() => run.log().includes("phase heartbeat") && run.log().includes("up\n"), 20_000, "boot");
+  await waitFor(() => run.log().includes("phase heartbeat") && run.log().includes("stubborn: up\n"), 20_000, "boot");
   const t0 = performance.now();
   process.kill(init, "SIGTERM");
   const r = await run.result(30_000);

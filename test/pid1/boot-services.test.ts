@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { killLeftovers, loggedAt, start, tempDir, waitFor, writeJson } from "./harness.ts";
 import { bootArgs } from "./boot-args.ts";
 
 afterEach(killLeftovers);
@@ -38,13 +38,19 @@ describe("boot mode services", () => {
     await waitFor(() => lines(out).filter((l) => l.startsWith("start-")).length === 3, 10_000, "three services started");
     const t0 = performance.now();
     process.kill(run.proc.pid, "SIGTERM");
-    await waitFor(() => read(out).includes("stop-alpha") && read(out).includes("stop-gamma"), 1_000, "polite services to stop at once");
     const r = await run.result(10_000);
     const took = performance.now() - t0;
     expect(r.code).toBe(0);
+    expect(lines(out).filter((l) => l.startsWith("stop-")).sort()).toEqual(["stop-alpha", "stop-gamma"]);
     expect(r.stderr).toMatch(/service ignored SIGTERM for 1500 ms; sending SIGKILL service=stubborn/);
     expect(took).toBeGreaterThanOrEqual(1_400);
-    expect(took).toBeLessThan(1_500 + 1_000);
+    // Timed on the init's own log clock: this process's polling and the exit's sync (seconds on a busy
+    // disk) are no part of "at once" or "at the grace limit".
+    const asked = loggedAt(r.stderr, /shutdown requested reason=SIGTERM/)!;
+    const killed = loggedAt(r.stderr, /sending SIGKILL service=stubborn/)!;
+    for (const name of ["alpha", "gamma"]) expect(loggedAt(r.stderr, new RegExp(`service stopped service=${name} `))!).toBeLessThan(killed);
+    expect(killed - asked).toBeGreaterThanOrEqual(1_400);
+    expect(killed - asked).toBeLessThan(1_500 + 1_000);
   }, 30_000);
 
   test("services stop in reverse dependency order (recorded)", async () => {
@@ -76,9 +82,8 @@ describe("boot mode services", () => {
       services: [{ name: "crasher", argv: ["sh", "-c", `date +%s%N >> ${out}; exit 3`], restart: "on-failure", backoff_initial_ms: 100, backoff_factor: 2, storm_max: 3, storm_window_ms: 60000 }],
     });
     const run = start(["boot", ...bootArgs(), "--config", cfg]);
-    await waitFor(() => run.proc.exitCode !== null || /restart storm/.test(read(out) + ""), 100, "").catch(() => {});
-    await waitFor(() => lines(out).length >= 4, 10_000, "four starts");
-    await Bun.sleep(300);
+    // The storm decision follows the fourth start's exit: a SIGTERM before it would stop the service first.
+    await waitFor(() => /restart storm/.test(run.log()), 10_000, "the storm limit");
     process.kill(run.proc.pid, "SIGTERM");
     const r = await run.result(10_000);
     expect(r.stderr).toMatch(/ERROR supervisor: restart storm: 3 restarts within 60000 ms \(limit 3\); giving up service=crasher/);
@@ -95,8 +100,9 @@ describe("boot mode services", () => {
     const out = join(dir, "starts.log");
     const cfg = writeJson(dir, "config.json", { services: [{ name: "once", argv: ["sh", "-c", `echo started >> ${out}; exit 1`], restart: "never" }] });
     const run = start(["boot", ...bootArgs(), "--config", cfg]);
-    await waitFor(() => lines(out).length === 1, 10_000, "one start");
-    await Bun.sleep(700);
+    // The decision, not a clock: a SIGTERM before the exit is handled would stop the service instead.
+    await waitFor(() => run.log().includes("restart=never, staying down service=once"), 10_000, "the exit handled");
+    await Bun.sleep(700); // a window for a wrongful restart to show (the default back-off is shorter)
     process.kill(run.proc.pid, "SIGTERM");
     const r = await run.result(10_000);
     expect(lines(out)).toEqual(["started"]);

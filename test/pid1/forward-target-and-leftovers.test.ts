@@ -9,10 +9,13 @@ afterEach(killLeftovers);
 const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
 
-/** CMD and a grandchild in its process group, both recording SIGUSR1; TERM ends CMD after its grandchild. */
+/**
+ * CMD and a grandchild in its process group, both recording SIGUSR1; TERM ends CMD after its grandchild.
+ * CMD sets its traps before it starts the grandchild: once the grandchild says ready, a USR1 finds them set.
+ */
 function family(out: string): string {
   const grandchild = `trap 'echo grandchild-USR1 >> ${out}' USR1; trap 'exit 0' TERM; echo grandchild-ready >> ${out}; while :; do sleep 0.02; done`;
-  return `bash -c "${grandchild}" & trap 'echo child-USR1 >> ${out}' USR1; trap 'kill $!; wait; exit 0' TERM; while :; do sleep 0.02; done`;
+  return `trap 'echo child-USR1 >> ${out}' USR1; trap 'kill $!; wait; exit 0' TERM; bash -c "${grandchild}" & while :; do sleep 0.02; done`;
 }
 
 const cases: Array<{ name: string; args: string[]; env: Record<string, string>; group: boolean }> = [
@@ -43,11 +46,11 @@ describe("where a forwarded signal goes", () => {
 });
 
 /**
- * CMD leaves a process in its group that records SIGTERM but keeps running, writes its pid, and exits 7
- * (the leftover's stdio is /dev/null: the harness waits for the init's pipes to close).
+ * CMD leaves a process in its group that records SIGTERM (and SIGWINCH, the marker) but keeps running,
+ * writes its pid, and exits 7 (the leftover's stdio is /dev/null: the harness waits for the init's pipes to close).
  */
 function leaver(out: string): string {
-  return `(trap 'echo leftover-TERM >> ${out}' TERM; trap 'echo leftover-USR1 >> ${out}' USR1; echo pid=$(exec sh -c 'echo $PPID') >> ${out}; while :; do sleep 0.02; done) </dev/null >/dev/null 2>&1 & while ! grep -q pid= ${out} 2>/dev/null; do sleep 0.01; done; exit 7`;
+  return `(trap 'echo leftover-TERM >> ${out}' TERM; trap 'echo leftover-WINCH >> ${out}' WINCH; echo pid=$(exec sh -c 'echo $PPID') >> ${out}; while :; do sleep 0.02; done) </dev/null >/dev/null 2>&1 & while ! grep -q pid= ${out} 2>/dev/null; do sleep 0.01; done; exit 7`;
 }
 const leftoverPid = (out: string) => Number(/pid=(\d+)/.exec(read(out))![1]);
 
@@ -69,9 +72,11 @@ describe("--leftovers", () => {
     expect(r.code).toBe(7);
     const pid = leftoverPid(out);
     expect(alive(pid)).toBe(true);
-    // A signal sent now is handled after any SIGTERM the init could have sent before it exited.
-    process.kill(pid, "SIGUSR1");
-    await waitFor(() => read(out).includes("leftover-USR1"), 10_000, "the leftover to get SIGUSR1");
+    // A signal sent now is handled after any SIGTERM the init could have sent before it exited: the
+    // shell runs pending traps in signal-number order, so the marker must be above SIGTERM (15);
+    // SIGUSR1 (10) would be recorded first and the test read before a pending TERM's line.
+    process.kill(pid, "SIGWINCH");
+    await waitFor(() => read(out).includes("leftover-WINCH"), 10_000, "the leftover to get SIGWINCH");
     process.kill(pid, "SIGKILL");
     expect(read(out)).not.toContain("leftover-TERM");
   }, 30_000);

@@ -55,12 +55,10 @@ export function start(args: string[], opts: { pid1?: boolean; env?: Record<strin
   void proc.exited.then(() => live.delete(proc));
   const initPid = async (): Promise<number> => {
     if (!opts.pid1) return proc.pid;
-    for (let i = 0; i < 200; i++) {
-      const kids = childrenOf(proc.pid);
-      if (kids.length > 0) return kids[0]!;
-      await Bun.sleep(10);
-    }
-    throw new Error("unshare did not start its child within 2 s");
+    // Bounded generously: unshare's start and fork wait for a CPU on a busy host.
+    let kid = 0;
+    await waitFor(() => (kid = childrenOf(proc.pid)[0] ?? 0) > 0, 10_000, "unshare to start its child (the namespace's PID 1)");
+    return kid;
   };
   let stderrText = "";
   const stderrDone = (async () => {
@@ -95,3 +93,16 @@ export function childrenOf(pid: number): number[] {
 }
 
 export const sleep = (ms: number) => Bun.sleep(ms);
+
+/**
+ * The init's own clock (ms) on the first line of `log` matching `re` (its lines start "[  seconds] "),
+ * null if none: times an event inside the init, free of this process's scheduling and of the exit's sync.
+ */
+export function loggedAt(log: string, re: RegExp): number | null {
+  for (const line of log.split("\n")) {
+    if (!re.test(line)) continue;
+    const m = /^\[\s*(\d+\.\d+)\]/.exec(line);
+    if (m) return Number(m[1]) * 1000;
+  }
+  return null;
+}

@@ -1,6 +1,6 @@
 // tini mode used to print "ready" and "main child exited" on every run; now it is silent unless asked (-v, -w) or something goes wrong.
 import { afterEach, describe, expect, test } from "bun:test";
-import { killLeftovers, start } from "./harness.ts";
+import { killLeftovers, start, tempDir } from "./harness.ts";
 
 afterEach(killLeftovers);
 
@@ -30,8 +30,11 @@ for (const pid1 of [false, true]) {
     });
 
     test("-w warns about each reaped process that is not CMD; without -w nothing is said", async () => {
-      // Two orphans re-parented to the init (double fork), reaped while CMD still runs.
-      const script = "(sleep 0.05 &) ; (sleep 0.05 &) ; sleep 0.6";
+      // Two orphans re-parented to the init (double fork), reaped while CMD still runs: CMD waits until
+      // both pids are gone from /proc (reaped, not zombies), not a guessed 0.6 s (an orphan still
+      // running at CMD's exit would be a leftover killed by SIGTERM, status 15).
+      const dir = tempDir();
+      const script = `(sleep 0.05 & echo $! > ${dir}/a) ; (sleep 0.05 & echo $! > ${dir}/b) ; for f in a b; do p=$(cat ${dir}/$f); while [ -e /proc/$p ]; do sleep 0.01; done; done`;
       const w = await start(["-w", "--", "sh", "-c", script], { pid1 }).result(15_000);
       expect(w.code).toBe(0);
       expect(w.stderr.match(/WARN init: Reaped zombie process with pid=\d+ status=0/g)?.length).toBe(2);

@@ -78,7 +78,7 @@ while :; do sleep 0.05; done
     await waitFor(() => read(join(dir, "cgroup.txt")) !== "", 15_000, "the service to run");
     // As a subreaper the service is under the init's own cgroup (this test's: the host's root here).
     expect(read(join(dir, "cgroup.txt"))).toMatch(new RegExp(`/vector-boot\\.${run.proc.pid}/limited$`, "m"));
-    await waitFor(() => run.log().includes("service started"), 5_000, "the start line");
+    await waitFor(() => run.log().includes("service started"), 10_000, "the start line");
     const lines = run.log().split("\n").filter((l) => l.includes('cgroup controller "memory" is not available'));
     if (hostHasMemory) {
       expect(lines).toEqual([]);

@@ -21,10 +21,10 @@ for (const pid1 of [false, true]) {
       const out = join(tempDir(), "signals.log");
       const run = start(["--", "sh", "-c", trapScript(out, "child")], { pid1 });
       const init = await run.initPid();
-      await waitFor(() => read(out).includes("child-ready"), 5_000, "child ready");
+      await waitFor(() => read(out).includes("child-ready"), 10_000, "child ready");
       for (const s of forwarded) {
         process.kill(init, `SIG${s}`);
-        await waitFor(() => read(out).includes(`child-${s}`), 5_000, `child to get SIG${s}`);
+        await waitFor(() => read(out).includes(`child-${s}`), 10_000, `child to get SIG${s}`);
       }
       const r = await run.result(10_000);
       expect(r.code).toBe(0);
@@ -34,12 +34,13 @@ for (const pid1 of [false, true]) {
     test("with -g a forwarded signal reaches the child's whole process group", async () => {
       const out = join(tempDir(), "group.log");
       const grandchild = trapScript(out, "grandchild");
-      const script = `sh -c "${grandchild.replace(/"/g, '\\"')}" & trap 'echo child-USR1 >> ${out}' USR1; trap 'wait; exit 0' TERM; while :; do sleep 0.02; done`;
+      // CMD's traps before the grandchild: once the grandchild says ready, a USR1 must find them set.
+      const script = `trap 'echo child-USR1 >> ${out}' USR1; trap 'wait; exit 0' TERM; sh -c "${grandchild.replace(/"/g, '\\"')}" & while :; do sleep 0.02; done`;
       const run = start(["-g", "--", "sh", "-c", script], { pid1 });
       const init = await run.initPid();
-      await waitFor(() => read(out).includes("grandchild-ready"), 5_000, "grandchild ready");
+      await waitFor(() => read(out).includes("grandchild-ready"), 10_000, "grandchild ready");
       process.kill(init, "SIGUSR1");
-      await waitFor(() => read(out).includes("child-USR1") && read(out).includes("grandchild-USR1"), 5_000, "both to get SIGUSR1");
+      await waitFor(() => read(out).includes("child-USR1") && read(out).includes("grandchild-USR1"), 10_000, "both to get SIGUSR1");
       process.kill(init, "SIGTERM");
       const r = await run.result(10_000);
       expect(r.code).toBe(0);

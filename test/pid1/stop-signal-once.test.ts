@@ -28,8 +28,14 @@ int main(int argc, char **argv) {
   struct sigaction sa = {0};
   sa.sa_handler = on;
   sigaction(SIGRTMIN + 2, &sa, 0);
+  /* Blocked until sigsuspend: a stop arriving between the test of got and a pause() would be missed. */
+  sigset_t stop, old;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGRTMIN + 2);
+  sigprocmask(SIG_BLOCK, &stop, &old);
   if (write(fd, "start\\n", 6) < 0) return 3;
-  while (!got) pause();
+  while (!got) sigsuspend(&old);
+  sigprocmask(SIG_SETMASK, &old, 0);
   struct timespec t = {0, 300000000};
   nanosleep(&t, 0);
   return 0;

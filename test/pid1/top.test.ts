@@ -92,7 +92,8 @@ describe("top in a terminal", () => {
       expect(alpha.state).toBe("running");
       expect(alpha.pid).not.toBe(before.pid);
       expect(after.find((s) => s.name === "zeta")!.pid).toBeGreaterThan(0);
-      expect(frame).toContain(` ${alpha.pid} `);
+      // The message may first show on a frame of a refresh begun before the restart ended (old rows): wait for the new pid.
+      await waitFor(show((f) => f.includes(` ${alpha.pid} `)), 10_000, "the new pid on the frame");
 
       tmux("send-keys", "-t", "q", "s");
       await waitFor(show((f) => f.includes("sort name") && rowNames(f).join() === "alpha,zeta"), 10_000, "the rows sorted by name");
