@@ -23,13 +23,21 @@ export async function boot(opts: BootOptions): Promise<number> {
   let status = 0;
   let failure: unknown = null;
   let req: ShutdownRequest;
+  let bootDone = false;
+  const requestReexec = (path?: string) => {
+    if (!bootDone) log.info("re-exec requested during the boot: it runs once the boot is done");
+    return b.reexec!(path).catch((e) => log.error("re-exec refused; the running image carries on", { error: describeError(e) }));
+  };
   try {
     for (const phase of bootPhases) {
       const run = (await phase.start(b)) ?? {};
       started.push({ phase, run });
+      // From the signals phase on a SIGHUP is taken, not dropped: during the boot (a mount waiting
+      // for its disk, a model loading) the re-exec waits for the boot to end.
+      if (b.signals && !b.signals.onReexec) b.signals.onReexec = requestReexec;
     }
+    bootDone = true;
     booted.resolve();
-    b.signals.onReexec = (path) => b.reexec!(path).catch((e) => log.error("re-exec refused; the running image carries on", { error: describeError(e) }));
     req = await b.signals.requested;
   } catch (e) {
     failure = e;

@@ -14,6 +14,7 @@ const flagBits: Record<MountConfig["flags"][number], number> = { ro: MountFlag.R
 
 async function waitForPath(path: string, ms: number): Promise<boolean> {
   const end = performance.now() + ms;
+  if (!existsSync(path)) log.info("waiting for the mount source to appear", { source: path, wait_ms: ms });
   while (!existsSync(path)) {
     if (performance.now() >= end) return false;
     await Bun.sleep(20);
