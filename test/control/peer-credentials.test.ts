@@ -3,16 +3,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { ControlServer } from "../../src/control/server.ts";
+import { createSystemUser } from "../harness/system-user.ts";
 import { bun, StubTarget, tempDir } from "./harness.ts";
 
 const user = `vbtest-${process.pid % 100000}`;
 let uid = -1;
 let gid = -1;
 
-function sh(argv: string[]): { code: number; out: string; err: string } {
-  const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe", timeout: 20_000 });
-  return { code: r.exitCode ?? -1, out: r.stdout.toString(), err: r.stderr.toString() };
-}
 
 /** Runs argv as the throwaway user (no supplementary groups); async, so the server in this process keeps running. */
 async function asUser(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -33,17 +30,15 @@ function openServer(allowGid: number | null): { server: ControlServer; path: str
   return { server: new ControlServer({ target: new StubTarget(), path, allowGid, socketMode: 0o666, dirMode: 0o755 }), path };
 }
 
+let removeUser = () => {};
+
 beforeAll(() => {
-  const r = sh(["useradd", "--system", "--no-create-home", user]);
-  if (r.code !== 0) throw new Error(`useradd ${user} failed: ${r.err}`);
-  uid = Number(sh(["id", "-u", user]).out.trim());
-  gid = Number(sh(["id", "-g", user]).out.trim());
-  expect(uid).toBeGreaterThan(0);
+  const u = createSystemUser(user);
+  ({ uid, gid } = u);
+  removeUser = u.remove;
 });
 
-afterAll(() => {
-  sh(["userdel", user]);
-});
+afterAll(() => removeUser());
 
 describe("control socket peer credentials", () => {
   // Each test spawns a client as another user (python3 or bun start-up included).

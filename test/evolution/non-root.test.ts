@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
+import { createSystemUser } from "../harness/system-user.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
 
 afterEach(killLeftovers);
@@ -12,17 +13,13 @@ afterEach(killLeftovers);
 const user = `vbevo-${process.pid % 100000}`;
 let uid = -1;
 let gid = -1;
-const sh = (argv: string[]) => {
-  const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe", timeout: 20_000 });
-  return { code: r.exitCode ?? -1, out: r.stdout.toString(), err: r.stderr.toString() };
-};
+let removeUser = () => {};
 beforeAll(() => {
-  const r = sh(["useradd", "--system", "--no-create-home", user]);
-  if (r.code !== 0) throw new Error(`useradd ${user} failed: ${r.err}`);
-  uid = Number(sh(["id", "-u", user]).out.trim());
-  gid = Number(sh(["id", "-g", user]).out.trim());
+  const u = createSystemUser(user);
+  ({ uid, gid } = u);
+  removeUser = u.remove;
 });
-afterAll(() => void sh(["userdel", user]));
+afterAll(() => removeUser());
 
 /** Runs ARGV as the non-root user (no groups; `caps`: capabilities it keeps, e.g. "sys_ptrace"). */
 async function asUser(argv: string[], caps: string[] = []) {

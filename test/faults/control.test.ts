@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShipped } from "../harness/artifact.ts";
+import { createSystemGroup, createSystemUser } from "../harness/system-user.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
 import { exe, killLeftovers, start, tempDir, waitFor, writeJson, type Run } from "../pid1/harness.ts";
 
@@ -20,27 +21,20 @@ let gid = -1;
 /** The control_gid of every init here; the user is not in it in /etc/group: setpriv gives it. */
 let ctlGid = -1;
 
-function sh(argv: string[]): { code: number; out: string; err: string } {
-  const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe", timeout: 20_000 });
-  return { code: r.exitCode ?? -1, out: r.stdout.toString(), err: r.stderr.toString() };
-}
+
+let cleanup: (() => void)[] = [];
 
 beforeAll(() => {
-  for (const argv of [["groupadd", "--system", group], ["useradd", "--system", "--no-create-home", user]]) {
-    const r = sh(argv);
-    if (r.code !== 0) throw new Error(`${argv.join(" ")} failed: ${r.err}`);
-  }
-  uid = Number(sh(["id", "-u", user]).out.trim());
-  gid = Number(sh(["id", "-g", user]).out.trim());
-  ctlGid = Number(sh(["getent", "group", group]).out.split(":")[2]);
-  expect(uid).toBeGreaterThan(0);
-  expect(ctlGid).toBeGreaterThan(0);
+  const g = createSystemGroup(group);
+  const u = createSystemUser(user);
+  cleanup = [u.remove, g.remove];
+  ({ uid, gid } = u);
+  ctlGid = g.gid;
   expect(ctlGid).not.toBe(gid);
 });
 
 afterAll(() => {
-  sh(["userdel", user]);
-  sh(["groupdel", group]);
+  for (const c of cleanup) c();
 });
 
 /**
