@@ -10,7 +10,6 @@ const user = `vbtest-${process.pid % 100000}`;
 let uid = -1;
 let gid = -1;
 
-
 /** Runs argv as the throwaway user (no supplementary groups); async, so the server in this process keeps running. */
 async function asUser(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const p = Bun.spawn(["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "env", "HOME=/tmp", "TMPDIR=/tmp", ...argv], { stdout: "pipe", stderr: "pipe" });

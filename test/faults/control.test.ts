@@ -21,7 +21,6 @@ let gid = -1;
 /** The control_gid of every init here; the user is not in it in /etc/group: setpriv gives it. */
 let ctlGid = -1;
 
-
 let cleanup: (() => void)[] = [];
 
 beforeAll(() => {
