@@ -26,7 +26,8 @@ export async function rawProducer(socket: string) {
      * What a weakly ordered CPU may show the consumer: the new tail (and the doorbell) first, the
      * slot's bytes `delayMs` later.
      */
-    async submitTailFirst(delayMs: number | null) {
+    /** Publishes the tail before the slot's bytes; they follow after `delay` (ms, or a step the caller runs), or never (null). */
+    async submitTailFirst(delay: number | (() => void | Promise<void>) | null) {
       encodeSubmission(slot, { tensor: "pixel.w", elementOffset: Number(seq % 4000n), values: Float32Array.from([0.5]), confidence: 0.9, seq, tag: seq });
       const at = subSlotOffset(g, ring, tail);
       mem.fill(0, at, at + SUB_SLOT_SIZE);
@@ -34,8 +35,8 @@ export async function rawProducer(socket: string) {
       tail = (tail + 1) >>> 0;
       v.setUint32(base + C.subTail, tail, true);
       sock.write("!");
-      if (delayMs === null) return; // the bytes never come
-      await Bun.sleep(delayMs);
+      if (delay === null) return; // the bytes never come
+      await (typeof delay === "number" ? Bun.sleep(delay) : delay());
       mem.set(slot, at);
       sock.write("!");
     },

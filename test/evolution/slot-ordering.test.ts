@@ -13,22 +13,30 @@ const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
 
 
-async function channel() {
+async function channel(beat = true) {
   const d = tempDir("vb-ordering-");
   dirs.push(d);
-  const evo = await openEvolution({ stateDir: join(d, "state"), runDir: join(d, "run"), rings: 1, slots: 4, loadWeights: () => F32Store.synthetic({ "pixel.w": 4096 }, 3) });
+  // autoDrain off: the drains are the beat's (or the test's own), never the doorbell's.
+  const evo = await openEvolution({ stateDir: join(d, "state"), runDir: join(d, "run"), rings: 1, slots: 4, ...(beat ? {} : { autoDrain: false }), loadWeights: () => F32Store.synthetic({ "pixel.w": 4096 }, 3) });
   // The beat's drain, as in the init: a slot left unsettled is looked at again.
-  const beat = setInterval(() => evo.drain(64), 10);
-  return { evo, stop: async () => (clearInterval(beat), await evo.close()) };
+  const timer = beat ? setInterval(() => evo.drain(64), 10) : null;
+  return { evo, stop: async () => (timer && clearInterval(timer), await evo.close()) };
 }
 
 test("a slot whose bytes arrive after its tail is retried, then accepted (no BAD_CHECKSUM)", async () => {
-  const { evo, stop } = await channel();
+  // The drains are run here, in order, with no timer: a stall of this process cannot turn the
+  // wait for the bytes into the settle time running out.
+  const { evo, stop } = await channel(false);
   try {
     const p = await rawProducer(evo.socketPath);
-    // The bytes come 25 ms after the tail: well inside the settle time (which must allow it).
     expect(SLOT_SETTLE_MS).toBeGreaterThan(50);
-    await p.submitTailFirst(25);
+    await p.submitTailFirst(() => {
+      // The consumer sees the new tail before the bytes: it takes nothing and answers nothing.
+      expect(evo.drain(64)).toBe(0);
+      expect(evo.drain(64)).toBe(0);
+      expect(p.completions()).toEqual([]);
+    });
+    expect(evo.drain(64)).toBe(1);
     await waitFor(() => p.completions().length === 1, 10_000, "the completion");
     expect(p.completions()).toEqual([{ status: Status.accepted, tag: 0n }]);
     expect(evo.stats().rejected).toEqual({});
