@@ -193,6 +193,14 @@ class Client:
 
     def submit(self, tensor, offset, values, confidence, tag=None, ring_doorbell=True):
         """Publishes one mutation; blocks (reaping completions) while the ring is full. Returns its tag."""
+        tag = self._put(tensor, offset, values, confidence, tag)
+        self._publish()
+        if ring_doorbell:
+            self.doorbell()
+        return tag
+
+    def _put(self, tensor, offset, values, confidence, tag=None):
+        """Writes one submission into the slot at our tail (waiting while the ring is full); `_publish` makes it visible."""
         if tensor != self._name:
             name = tensor.encode("utf-8")
             if not 0 < len(name) <= self.max_name:
@@ -210,22 +218,27 @@ class Client:
         # submission when it can answer it, so a full completion ring would stall us both.
         # The consumer's head only grows: counted from the last head read, the ring is never fuller
         # than it looks, so shared memory is read only when it may be full.
-        if len(self._pending) >= self.slots or (self.sub_tail - self._head_seen) & 0xFFFFFFFF >= self.slots:
+        slots = self.slots
+        if len(self._pending) >= slots or (self.sub_tail - self._head_seen) & 0xFFFFFFFF >= slots:
+            # What is written is published and rung first: the room we wait for comes from it.
+            self._publish()
+            self.doorbell()
             deadline = time.monotonic() + self.timeout
-            while self.in_flight() >= self.slots or len(self._pending) >= self.slots:
+            while self.in_flight() >= slots or len(self._pending) >= slots:
                 self._pump(deadline)
-        # Written in place: the slot at the tail is ours until the tail is published below.
+        # Written in place: the slot at the tail is ours until the tail is published.
         mem = self.mem
-        off = self.base + CONTROL_SIZE + (self.sub_tail & (self.slots - 1)) * SUB_SLOT_SIZE
+        off = self.base + CONTROL_SIZE + (self.sub_tail & (slots - 1)) * SUB_SLOT_SIZE
         _slot_fmt(count).pack_into(mem, off + 4, SLOT_KIND_MUTATION, self._seq, tag, offset, confidence, self._name_len, count, 0, self._name_field, *values)
         _U32.pack_into(mem, off, zlib.crc32(mem[off + 4:off + 112 + 4 * count]))
         self.sub_tail = (self.sub_tail + 1) & 0xFFFFFFFF
         self._seq += 1
         self._pending.add(tag)
-        self._store(SUB_TAIL, self.sub_tail)  # publish only after the slot is written
-        if ring_doorbell:
-            self.doorbell()
         return tag
+
+    def _publish(self):
+        """Makes every slot written so far visible to the consumer (one counter store, after the slots)."""
+        self._words.store(self.base + SUB_TAIL, self.sub_tail)
 
     def doorbell(self):
         try:
@@ -295,12 +308,19 @@ class Client:
     def submit_batch(self, mutations, timeout=None):
         """Submits (tensor, offset, values, confidence) tuples, pipelined; returns completions in order."""
         tags = []
+        put = self._put
         for m in mutations:
-            tags.append(self.submit(*m, ring_doorbell=False))
-            if len(tags) % 16 == 0:
+            tags.append(put(*m))
+            if len(tags) % 16 == 0:  # published and rung every 16 (and before any wait for room)
+                self._publish()
                 self.doorbell()
+        self._publish()
         self.doorbell()
-        return [self.wait(t, timeout) for t in tags]
+        done, out = self._done, []
+        for t in tags:
+            c = done.pop(t, None)  # most are in already: no wait (and no clock read) for those
+            out.append(c if c is not None else self.wait(t, timeout))
+        return out
 
     def close(self):
         try:
