@@ -388,9 +388,9 @@ export class EvolutionChannel {
   /** The CTRM gate's rules, then (cortex tensors of a model with safety cases) the safety cases. */
   private judge(m: Mutation): GateVerdict & { ticket: boolean } {
     const verdict = ctrmGate(m, this.o.weights, this.o.gate);
-    if (verdict.status !== Status.accepted) return { ...verdict, ticket: false };
+    if (verdict.status !== Status.accepted) return { status: verdict.status, text: verdict.text, ticket: false };
     const s = this.safety.admit(m);
-    return { ...s.verdict, ticket: s.ticket };
+    return { status: s.verdict.status, text: s.verdict.text, ticket: s.ticket };
   }
 
   /** Unmaps and closes the memfd (sessions must be gone). */

@@ -38,8 +38,10 @@ export function ctrmGate(m: Mutation, weights: MutableWeights, cfg: GateConfig):
   if (!Number.isSafeInteger(m.elementOffset) || m.elementOffset < 0 || m.elementOffset + m.values.length > info.nElements) {
     return { status: Status.outOfRange, text: `[${m.elementOffset},+${m.values.length}) outside ${info.nElements}` };
   }
-  for (const x of m.values) if (!Number.isFinite(x)) return { status: Status.nonFinite, text: `value ${x}` };
-  for (const x of m.values) if (Math.abs(x) > cfg.maxMagnitude) return { status: Status.magnitude, text: `|${x}| > ${cfg.maxMagnitude}` };
+  // Indexed loops: the iterator protocol over a Float32Array was a tenth of the drain's time.
+  const v = m.values;
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return { status: Status.nonFinite, text: `value ${v[i]}` };
+  for (let i = 0; i < v.length; i++) if (Math.abs(v[i]!) > cfg.maxMagnitude) return { status: Status.magnitude, text: `|${v[i]}| > ${cfg.maxMagnitude}` };
   // A dry run of the encode: what the tensor's type cannot hold (F16 beyond 65504, say) is refused
   // here, before it is journaled, never met at replay.
   const type = (KernelType as Record<string, number>)[info.type];

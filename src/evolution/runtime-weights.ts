@@ -28,6 +28,8 @@ export function runtimeGgufExporter(runtime: NeuralRuntime): GgufExporter {
  */
 export function runtimeWeights(runtime: NeuralRuntime, exportGguf?: GgufExporter): CheckpointableWeights {
   let cached: { probe: object; evaluator: SafetyEvaluator } | null = null;
+  const infos = new Map<string, TensorInfo>();
+  let infoModel: object | null = null;
   return {
     get safety(): SafetyEvaluator | null {
       const probe = runtime.safetyProbe();
@@ -47,8 +49,21 @@ export function runtimeWeights(runtime: NeuralRuntime, exportGguf?: GgufExporter
       return cached.evaluator;
     },
     tensorInfo(name: string): TensorInfo | undefined {
-      const d = runtime.tensor(name);
-      return d ? { type: d.typeName, nElements: d.elements } : undefined;
+      // Asked for every mutation the gate judges: a tensor's type and size are fixed for a loaded
+      // model, so they are described once per model (a new model, e.g. a checkpoint, starts over).
+      const model = runtime.loadedModel();
+      if (model !== infoModel) {
+        infos.clear();
+        infoModel = model;
+      }
+      let info = infos.get(name);
+      if (info === undefined) {
+        const d = runtime.tensor(name);
+        if (!d) return undefined; // not remembered: names a producer makes up must not grow the map
+        info = { type: d.typeName, nElements: d.elements };
+        infos.set(name, info);
+      }
+      return info;
     },
     applyMutation(name: string, elementOffset: number, values: Float32Array): void {
       runtime.applyMutation(name, elementOffset, values);
