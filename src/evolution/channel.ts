@@ -7,7 +7,7 @@ import { closeFd, createSealedMemfd, mapShared, type SharedMapping } from "../sy
 import { type GateConfig, type GateVerdict, ctrmGate } from "./ctrm-gate.ts";
 import { type HandedSession, mapInheritedChannel } from "./handover.ts";
 import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, regionSize, ringOffset, SUB_SLOT_SIZE, subSlotOffset, writeHeader } from "./layout.ts";
-import { encodeMutationRecord } from "./mutation-record.ts";
+import { encodeMutationRecord, encodeMutationRecords } from "./mutation-record.ts";
 import { Status, statusName } from "./reasons.ts";
 import { SafetyGate, type SafetyStats } from "./safety-gate.ts";
 import { type Completion, decodeSubmission, encodeCompletion, type Mutation, type Submission } from "./slot-codec.ts";
@@ -272,7 +272,7 @@ export class EvolutionChannel {
   private commit(): void {
     const group = this.taken;
     this.taken = [];
-    const payloads = group.map((t) => encodeMutationRecord(t.m));
+    const payloads = encodeMutationRecords(group.map((t) => t.m));
     const p: Promise<void> = this.o.journal.appendMany(RecordType.mutation, payloads).then(
       (first) => {
         for (let i = 0; i < group.length; i++) this.applyAndAck(group[i]!, first + i);

@@ -5,39 +5,72 @@ import type { Mutation } from "./slot-codec.ts";
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
 
-/**
- * Layout (little-endian): u8 version (1), u8 reserved, u16 name length, name bytes,
- * u64 element offset, f64 confidence, u32 value count, f32 values[count].
- */
 /** The last tensor name and its UTF-8 bytes: a producer tuning one tensor sends the same name every time. */
 let lastName = "";
 let lastNameBytes = new Uint8Array(0);
 
-export function encodeMutationRecord(m: Mutation): Uint8Array {
-  if (m.tensor !== lastName) {
-    lastNameBytes = enc.encode(m.tensor);
-    lastName = m.tensor;
+function nameBytes(tensor: string): Uint8Array {
+  if (tensor !== lastName) {
+    lastNameBytes = enc.encode(tensor);
+    lastName = tensor;
   }
-  const name = lastNameBytes;
-  // Both views over one ArrayBuffer made first: `.buffer` of a small Uint8Array makes JSC create
-  // its buffer on the spot, which was the largest cost of a journaled mutation in the drain.
-  const buf = new ArrayBuffer(4 + name.length + 20 + 4 * m.values.length);
-  const out = new Uint8Array(buf);
-  const v = new DataView(buf);
-  v.setUint8(0, 1);
-  v.setUint16(2, name.length, true);
-  out.set(name, 4);
-  let o = 4 + name.length;
+  return lastNameBytes;
+}
+
+/** Bytes of the record of `m`. */
+export const mutationRecordSize = (m: Mutation): number => 4 + nameBytes(m.tensor).length + 20 + 4 * m.values.length;
+
+/**
+ * Layout (little-endian): u8 version (1), u8 reserved, u16 name length, name bytes,
+ * u64 element offset, f64 confidence, u32 value count, f32 values[count]. Written at `at` of `out`
+ * (`view` is a DataView over all of `out`); returns the bytes written.
+ */
+export function encodeMutationRecordInto(out: Uint8Array, view: DataView, at: number, m: Mutation): number {
+  const name = nameBytes(m.tensor);
+  view.setUint8(at, 1);
+  view.setUint8(at + 1, 0);
+  view.setUint16(at + 2, name.length, true);
+  out.set(name, at + 4);
+  let o = at + 4 + name.length;
   // u64 as two u32 halves (a safe integer): no BigInt per record.
-  v.setUint32(o, m.elementOffset >>> 0, true);
-  v.setUint32(o + 4, Math.floor(m.elementOffset / 0x1_0000_0000), true);
-  v.setFloat64(o + 8, m.confidence, true);
-  v.setUint32(o + 16, m.values.length, true);
+  view.setUint32(o, m.elementOffset >>> 0, true);
+  view.setUint32(o + 4, Math.floor(m.elementOffset / 0x1_0000_0000), true);
+  view.setFloat64(o + 8, m.confidence, true);
+  view.setUint32(o + 16, m.values.length, true);
   o += 20;
   // One setFloat32 per value: a byte copy would need `values.buffer`, which JSC materialises on
   // first access for a small typed array (measured: more than the loop).
-  for (let i = 0; i < m.values.length; i++) v.setFloat32(o + 4 * i, m.values[i]!, true);
+  for (let i = 0; i < m.values.length; i++) view.setFloat32(o + 4 * i, m.values[i]!, true);
+  return o + 4 * m.values.length - at;
+}
+
+/** The record of one mutation in its own buffer. */
+export function encodeMutationRecord(m: Mutation): Uint8Array {
+  // The ArrayBuffer made first: `.buffer` of a small Uint8Array makes JSC create it on the spot.
+  const buf = new ArrayBuffer(mutationRecordSize(m));
+  const out = new Uint8Array(buf);
+  encodeMutationRecordInto(out, new DataView(buf), 0, m);
   return out;
+}
+
+/**
+ * The records of `ms` in one buffer (one allocation for a drain's worth, not three per record),
+ * returned as a view per record.
+ */
+export function encodeMutationRecords(ms: readonly Mutation[]): Uint8Array[] {
+  let total = 0;
+  for (const m of ms) total += mutationRecordSize(m);
+  const buf = new ArrayBuffer(total);
+  const out = new Uint8Array(buf);
+  const view = new DataView(buf);
+  const records: Uint8Array[] = [];
+  let at = 0;
+  for (const m of ms) {
+    const n = encodeMutationRecordInto(out, view, at, m);
+    records.push(out.subarray(at, at + n));
+    at += n;
+  }
+  return records;
 }
 
 export function decodeMutationRecord(p: Uint8Array): Mutation {
