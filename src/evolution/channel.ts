@@ -1,15 +1,14 @@
 // The evolution channel consumer: sealed shared memory, per-session rings, bounded drain, completions after durability.
 import { JournalError } from "../errors.ts";
 import type { Journal } from "../journal/journal.ts";
-import { RecordType } from "../journal/format.ts";
 import { logger } from "../log.ts";
 import { closeFd, createSealedMemfd, mapShared, type SharedMapping } from "../sys/evolution.ts";
-import { type GateConfig, type GateVerdict, ctrmGate } from "./ctrm-gate.ts";
+import { Acceptance, type Outcome } from "./acceptance.ts";
+import type { GateConfig } from "./ctrm-gate.ts";
 import { type HandedSession, mapInheritedChannel } from "./handover.ts";
 import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, regionSize, ringOffset, SUB_SLOT_SIZE, subSlotOffset, writeHeader } from "./layout.ts";
-import { encodeMutationRecord, encodeMutationRecords } from "./mutation-record.ts";
 import { Status, statusName } from "./reasons.ts";
-import { SafetyGate, type SafetyStats } from "./safety-gate.ts";
+import type { SafetyStats } from "./safety-gate.ts";
 import { type Completion, decodeSubmission, encodeCompletion, type Mutation, type Submission } from "./slot-codec.ts";
 import type { MutableWeights } from "./weights.ts";
 
@@ -90,18 +89,18 @@ export class EvolutionChannel {
   private dirty = new Set<number>();
   private notifyQueued = false;
   private closed = false;
-  private readonly safety: SafetyGate;
+  private readonly acceptance: Acceptance;
   readonly stats: ChannelStats;
   /** A live re-exec is handing the channel over: nothing is taken. */
   private paused = false;
-  /** Journal appends whose completion is not posted yet (all rings). */
-  private pending = new Set<Promise<void>>();
   /** What the current drain accepted: journaled together when it ends. */
   private taken: Taken[] = [];
 
   constructor(private readonly o: ChannelOptions) {
-    this.safety = new SafetyGate(o.weights);
-    this.stats = { submissions: 0, accepted: 0, rejected: {}, protocolErrors: 0, completionsDropped: 0, applied: 0, appliedSeq: 0, safety: this.safety.stats };
+    const stats: ChannelStats = { submissions: 0, accepted: 0, rejected: {}, protocolErrors: 0, completionsDropped: 0, applied: 0, appliedSeq: 0, safety: { evaluated: 0, refused: 0, evaluateMs: 0 } };
+    this.acceptance = new Acceptance({ journal: o.journal, weights: o.weights, gate: o.gate, stats });
+    stats.safety = this.acceptance.safety.stats;
+    this.stats = stats;
     const g = o.geometry;
     if (g.rings < 1 || g.rings > 64 || g.slots < 2 || g.slots > 4096 || (g.slots & (g.slots - 1)) !== 0) {
       throw new JournalError(`bad channel geometry ${JSON.stringify(g)}`);
@@ -148,7 +147,7 @@ export class EvolutionChannel {
    */
   async quiesce(): Promise<void> {
     this.paused = true;
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.acceptance.settled();
     this.flushNotify();
   }
 
@@ -264,48 +263,18 @@ export class EvolutionChannel {
     return taken;
   }
 
-  /**
-   * Journals what this drain accepted in one append (one promise for the group, not three per
-   * mutation). Once the fdatasync covering them succeeded each is applied (journal order =
-   * application order) and acknowledged; if the journal failed, none is applied and each is told so.
-   */
+  /** Journals what this drain accepted in one group commit; each is answered once durable and applied (or failed). */
   private commit(): void {
     const group = this.taken;
     this.taken = [];
-    const payloads = encodeMutationRecords(group.map((t) => t.m));
-    const p: Promise<void> = this.o.journal.appendMany(RecordType.mutation, payloads).then(
-      (first) => {
-        for (let i = 0; i < group.length; i++) this.applyAndAck(group[i]!, first + i);
-      },
-      () => {
-        for (const t of group) this.done(t, { status: Status.journalFailed, seq: t.m.seq, tag: t.m.tag, journalSeq: 0n, text: "journal stopped: outcome unknown" });
-      },
-    );
-    this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
+    this.acceptance.commit(group, (i, o) => this.done(group[i]!, o));
   }
 
-  /** Durable: applies the mutation, then acknowledges it (or says it failed to apply). */
-  private applyAndAck(t: Taken, jseq: number): void {
-    const d = t.m;
-    try {
-      this.o.weights.applyMutation(d.tensor, d.elementOffset, d.values);
-    } catch (err) {
-      log.error("journaled mutation failed to apply", { tensor: d.tensor, seq: jseq, err: String(err) });
-      return this.done(t, { status: Status.applyFailed, seq: d.seq, tag: d.tag, journalSeq: BigInt(jseq), text: "apply failed" });
-    }
-    this.stats.applied++;
-    this.stats.accepted++;
-    this.stats.appliedSeq = jseq;
-    this.done(t, { status: Status.accepted, seq: d.seq, tag: d.tag, journalSeq: BigInt(jseq), text: "" });
-  }
-
-  /** The end of an accepted submission: its safety ticket settled, its place in flight freed, its completion posted. */
-  private done(t: Taken, c: Completion): void {
-    if (t.ticket) this.safety.settle();
+  /** The end of an accepted submission: its place in flight freed, its completion posted. */
+  private done(t: Taken, o: Outcome): void {
     // Only this session's own count: the ring may have gone to a new session meanwhile.
     if (t.ring.generation === t.generation) t.ring.inflight = Math.max(0, t.ring.inflight - 1);
-    this.post(t.r, t.generation, c);
+    this.post(t.r, t.generation, { status: o.status, seq: t.m.seq, tag: t.m.tag, journalSeq: BigInt(o.journalSeq), text: o.text });
   }
 
   /** The shared bytes of a submission slot (one view per slot, made on first use). */
@@ -339,7 +308,7 @@ export class EvolutionChannel {
       this.post(r, gen, { status: d.status, seq: d.seq, tag: d.tag, journalSeq: 0n, text: d.text });
       return true;
     }
-    const verdict = this.judge(d);
+    const verdict = this.acceptance.judge(d);
     if (verdict.status !== Status.accepted) {
       this.post(r, gen, { status: verdict.status, seq: d.seq, tag: d.tag, journalSeq: 0n, text: verdict.text });
       return true;
@@ -355,42 +324,16 @@ export class EvolutionChannel {
    * with the rejection.
    */
   submitDirect(m: Mutation): Promise<{ status: number; statusName: string; journalSeq: number; text: string }> {
-    const named = (status: number, journalSeq: number, text: string) => ({ status, statusName: statusName[status] ?? String(status), journalSeq, text });
-    if (this.closed) return Promise.resolve(named(Status.journalFailed, 0, "evolution is closed"));
+    const named = (o: Outcome) => ({ status: o.status, statusName: statusName[o.status] ?? String(o.status), journalSeq: o.journalSeq, text: o.text });
+    if (this.closed) return Promise.resolve(named({ status: Status.journalFailed, journalSeq: 0, text: "evolution is closed" }));
     this.stats.submissions++;
-    const verdict = this.judge(m);
+    const verdict = this.acceptance.judge(m);
     if (verdict.status !== Status.accepted) {
       const n = statusName[verdict.status] ?? String(verdict.status);
       this.stats.rejected[n] = (this.stats.rejected[n] ?? 0) + 1;
-      return Promise.resolve(named(verdict.status, 0, verdict.text));
+      return Promise.resolve(named({ status: verdict.status, journalSeq: 0, text: verdict.text }));
     }
-    const settle = <T>(v: T): T => {
-      if (verdict.ticket) this.safety.settle();
-      return v;
-    };
-    return this.o.journal.append(RecordType.mutation, encodeMutationRecord(m)).then(
-      (jseq) => {
-        try {
-          this.o.weights.applyMutation(m.tensor, m.elementOffset, m.values);
-        } catch (err) {
-          log.error("journaled mutation failed to apply", { tensor: m.tensor, seq: jseq, err: String(err) });
-          return settle(named(Status.applyFailed, jseq, "apply failed"));
-        }
-        this.stats.applied++;
-        this.stats.accepted++;
-        this.stats.appliedSeq = jseq;
-        return settle(named(Status.accepted, jseq, ""));
-      },
-      () => settle(named(Status.journalFailed, 0, "journal stopped: outcome unknown")),
-    );
-  }
-
-  /** The CTRM gate's rules, then (cortex tensors of a model with safety cases) the safety cases. */
-  private judge(m: Mutation): GateVerdict & { ticket: boolean } {
-    const verdict = ctrmGate(m, this.o.weights, this.o.gate);
-    if (verdict.status !== Status.accepted) return { status: verdict.status, text: verdict.text, ticket: false };
-    const s = this.safety.admit(m);
-    return { status: s.verdict.status, text: s.verdict.text, ticket: s.ticket };
+    return new Promise((resolve) => this.acceptance.commit([{ m, ticket: verdict.ticket }], (_, o) => resolve(named(o))));
   }
 
   /** Unmaps and closes the memfd (sessions must be gone). */

@@ -1,0 +1,94 @@
+// Accepting mutations: the CTRM gate and the safety cases, then the journal (one group commit per drain), then apply after durability.
+import type { Journal } from "../journal/journal.ts";
+import { RecordType } from "../journal/format.ts";
+import { logger } from "../log.ts";
+import { type GateConfig, ctrmGate } from "./ctrm-gate.ts";
+import { encodeMutationRecords } from "./mutation-record.ts";
+import { Status } from "./reasons.ts";
+import { SafetyGate } from "./safety-gate.ts";
+import type { Mutation } from "./slot-codec.ts";
+import type { MutableWeights } from "./weights.ts";
+
+const log = logger("evolution");
+
+/** The gate's answer; `ticket`: the mutation holds a place in the safety gate until it is committed. */
+export interface Verdict {
+  status: Status;
+  text: string;
+  ticket: boolean;
+}
+
+/** What became of a judged mutation (journalSeq 0 unless it was journaled). */
+export interface Outcome {
+  status: Status;
+  journalSeq: number;
+  text: string;
+}
+
+/** Counters the acceptance keeps up to date (the channel's stats). */
+export interface AcceptanceStats {
+  accepted: number;
+  applied: number;
+  appliedSeq: number;
+}
+
+export class Acceptance {
+  readonly safety: SafetyGate;
+  /** Commits whose outcomes are not all delivered yet. */
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly o: { journal: Journal; weights: MutableWeights; gate: GateConfig; stats: AcceptanceStats }) {
+    this.safety = new SafetyGate(o.weights);
+  }
+
+  /** The CTRM gate's rules, then (cortex tensors of a model with safety cases) the safety cases. */
+  judge(m: Mutation): Verdict {
+    const verdict = ctrmGate(m, this.o.weights, this.o.gate);
+    if (verdict.status !== Status.accepted) return { status: verdict.status, text: verdict.text, ticket: false };
+    const s = this.safety.admit(m);
+    return { status: s.verdict.status, text: s.verdict.text, ticket: s.ticket };
+  }
+
+  /**
+   * Journals mutations the gate accepted in one append (one promise for the group, not one per
+   * mutation). Once the fdatasync covering them succeeded each is applied (journal order =
+   * application order) and `done(i, outcome)` is called in order; if the journal failed, none is
+   * applied and each is told so. Safety tickets are settled before `done`.
+   */
+  commit(group: readonly { m: Mutation; ticket: boolean }[], done: (i: number, o: Outcome) => void): void {
+    const end = (i: number, o: Outcome) => {
+      if (group[i]!.ticket) this.safety.settle();
+      done(i, o);
+    };
+    const p: Promise<void> = this.o.journal.appendMany(RecordType.mutation, encodeMutationRecords(group.map((g) => g.m))).then(
+      (first) => {
+        for (let i = 0; i < group.length; i++) end(i, this.apply(group[i]!.m, first + i));
+      },
+      () => {
+        for (let i = 0; i < group.length; i++) end(i, { status: Status.journalFailed, journalSeq: 0, text: "journal stopped: outcome unknown" });
+      },
+    );
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Resolves once every commit made so far has delivered its outcomes. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /** Durable as `jseq`: applies the mutation (or says it failed to apply). */
+  private apply(m: Mutation, jseq: number): Outcome {
+    try {
+      this.o.weights.applyMutation(m.tensor, m.elementOffset, m.values);
+    } catch (err) {
+      log.error("journaled mutation failed to apply", { tensor: m.tensor, seq: jseq, err: String(err) });
+      return { status: Status.applyFailed, journalSeq: jseq, text: "apply failed" };
+    }
+    const s = this.o.stats;
+    s.applied++;
+    s.accepted++;
+    s.appliedSeq = jseq;
+    return { status: Status.accepted, journalSeq: jseq, text: "" };
+  }
+}
