@@ -29,6 +29,10 @@ test("a SIGHUP while the boot waits for a mount's disk is not dropped: the re-ex
       console.error(run.log());
       throw e;
     });
+    // The new image takes signals once its own boot has started its beat (before that a SIGTERM
+    // to PID 1 with no handler yet is dropped by the kernel): wait for its first beat.
+    const since = () => run.log().slice(run.log().indexOf("resuming after re-exec generation=1 "));
+    await waitFor(() => since().includes("heartbeat: first heartbeat"), 30_000, "the new image's first beat");
     // The boot had finished (the mount done, the beat running) before the image was replaced.
     const log = run.log();
     expect(log.indexOf("mounted source=")).toBeGreaterThan(-1);
