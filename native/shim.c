@@ -600,13 +600,22 @@ int vb_execve(const char *path, const char *argv_blob, int argc, const char *env
   }
   vb_split(argv_blob, argc, argv);
   vb_split(env_blob, envc, envp);
-  // The new image must start with default dispositions for the signals Bun handles in C, and an
-  // empty mask; Bun's own handlers would otherwise point into the old image.
-  sigset_t empty;
-  sigemptyset(&empty);
-  pthread_sigmask(SIG_SETMASK, &empty, NULL);
+  // execve resets caught signals to their default; for a namespace's init the kernel drops a signal
+  // whose action is the default. The signals the init answers (shutdown, re-exec, SIGUSR1) are
+  // blocked across the exec instead, so one that arrives before the new image has its handlers
+  // stays pending and reaches them (Bun keeps the mask and the pending set until its loop waits).
+  // Every other signal starts unblocked, as Bun expects. SIGPWR only when JSC_SIGNAL_FOR_GC moved
+  // the garbage collector's thread-suspend signal elsewhere: blocked, it would stall the collector.
+  sigset_t carry, old;
+  sigemptyset(&carry);
+  const int kept[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT};
+  for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) sigaddset(&carry, kept[i]);
+  const char *gc = getenv("JSC_SIGNAL_FOR_GC");
+  if (gc && atoi(gc) > 0 && atoi(gc) != SIGPWR) sigaddset(&carry, SIGPWR);
+  pthread_sigmask(SIG_SETMASK, &carry, &old);
   execve(path, argv, envp);
   int e = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   free(argv);
   free(envp);
   return -e;
