@@ -1,37 +1,26 @@
 // A SIGTERM that reached PID 1 between the two images of a live re-exec was dropped by the kernel (the new image had no handler yet): the machine ran on.
 import { afterEach, expect, test } from "bun:test";
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { shipped } from "../harness/artifact.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
-import { exe, killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { betweenImages, killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
 
 afterEach(killLeftovers);
 
 /**
- * The "new image" of the re-exec: a script that PID 1 execs between the two images. It records
- * whether SIGTERM is blocked, sends SIGTERM to itself (PID 1, with no handler: where a SIGTERM from
- * outside would land in that window), then execs the real image. `--version` (the preflight) is
- * answered by the real one.
+ * Run by PID 1 between the two images: records whether SIGTERM is blocked, then sends SIGTERM to
+ * itself (PID 1, with no handler: where a SIGTERM from outside would land in that window).
  */
 function termBetweenImages(dir: string, report: string): string {
-  const path = join(dir, "term-between.py");
-  writeFileSync(
-    path,
-    `#!/usr/bin/python3
-import os, signal, sys
-REAL = ${JSON.stringify(exe)}
-if sys.argv[1:2] == ["--version"]:
-    os.execv(REAL, [REAL, "--version"])
-blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+  return betweenImages(
+    dir,
+    "term-between.py",
+    `blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
 with open(${JSON.stringify(report)}, "a") as f:
     f.write("pid=%d term_blocked=%s\\n" % (os.getpid(), signal.SIGTERM in blocked))
-os.kill(os.getpid(), signal.SIGTERM)
-os.execv(REAL, [REAL] + sys.argv[1:])
-`,
+os.kill(os.getpid(), signal.SIGTERM)`,
   );
-  chmodSync(path, 0o755);
-  return path;
 }
 
 test("as PID 1, a SIGTERM that arrives between the images of a live re-exec is kept: the new image shuts down in order", async () => {

@@ -1,5 +1,5 @@
 // Runs the shipped executable (as a subreaper on the host or as PID 1 under unshare), checkout hidden, for tests.
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exe, root, shipped, shippedDir, shippedPython, tempDir } from "../harness/artifact.ts";
 import { waitFor } from "../harness/wait.ts";
@@ -105,4 +105,27 @@ export function loggedAt(log: string, re: RegExp): number | null {
     if (m) return Number(m[1]) * 1000;
   }
   return null;
+}
+
+/**
+ * A script that a live re-exec runs between the two images (`vector-boot reexec PATH`): PID 1 execs
+ * it with the old image's handoff, it runs `body` (Python, with os, signal, sys and time imported),
+ * then execs the real image with the same arguments. `--version` (the preflight) is answered by the
+ * real image.
+ */
+export function betweenImages(dir: string, name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(
+    path,
+    `#!/usr/bin/python3
+import os, signal, sys, time
+REAL = ${JSON.stringify(exe)}
+if sys.argv[1:2] == ["--version"]:
+    os.execv(REAL, [REAL, "--version"])
+${body}
+os.execv(REAL, [REAL] + sys.argv[1:])
+`,
+  );
+  chmodSync(path, 0o755);
+  return path;
 }

@@ -2,11 +2,11 @@
 // image gone, new one not started) reaches its service in the new image and is restarted by policy,
 // beats continue.
 import { afterEach, expect, test } from "bun:test";
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { shipped } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
-import { childrenOf, exe, killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { betweenImages, childrenOf, killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
 
 afterEach(killLeftovers);
 
@@ -22,15 +22,10 @@ const linesOf = (p: string) => read(p).split("\n").filter(Boolean);
  * preflight) is answered by the real one.
  */
 function handoffHolder(dir: string, flakyLog: string, report: string): string {
-  const path = join(dir, "hold-handoff.py");
-  writeFileSync(
-    path,
-    `#!/usr/bin/python3
-import os, signal, sys, time
-REAL = ${JSON.stringify(exe)}
-if sys.argv[1:2] == ["--version"]:
-    os.execv(REAL, [REAL, "--version"])
-pid = int(open(${JSON.stringify(flakyLog)}).read().split()[-1])
+  return betweenImages(
+    dir,
+    "hold-handoff.py",
+    `pid = int(open(${JSON.stringify(flakyLog)}).read().split()[-1])
 os.kill(pid, signal.SIGUSR1)
 state = "?"
 deadline = time.monotonic() + 60
@@ -46,12 +41,8 @@ while time.monotonic() < deadline:
     time.sleep(0.001)
 unconsumed = "yes" if os.path.exists(os.environ.get("VECTOR_BOOT_HANDOFF", "/nonexistent")) else "no"
 with open(${JSON.stringify(report)}, "a") as f:
-    f.write("%s pid=%d init=%d handoff_unconsumed=%s\\n" % ("zombie" if state == "Z" else "no-zombie state=" + state, pid, os.getpid(), unconsumed))
-os.execv(REAL, [REAL] + sys.argv[1:])
-`,
+    f.write("%s pid=%d init=%d handoff_unconsumed=%s\\n" % ("zombie" if state == "Z" else "no-zombie state=" + state, pid, os.getpid(), unconsumed))`,
   );
-  chmodSync(path, 0o755);
-  return path;
 }
 
 test("20 re-execs in a row as PID 1 with 3 services: pids unchanged, a service exit landing inside the handoff is routed to it by the new image and restarted, beat numbering continues", async () => {
