@@ -1,21 +1,9 @@
 // Journal payload of an accepted mutation (record type 1): what replay needs to re-apply it exactly.
 import { JournalError } from "../errors.ts";
 import type { Mutation } from "./slot-codec.ts";
+import { nameBytes } from "./tensor-name.ts";
 
-const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
-
-/** The last tensor name and its UTF-8 bytes: a producer tuning one tensor sends the same name every time. */
-let lastName = "";
-let lastNameBytes = new Uint8Array(0);
-
-function nameBytes(tensor: string): Uint8Array {
-  if (tensor !== lastName) {
-    lastNameBytes = enc.encode(tensor);
-    lastName = tensor;
-  }
-  return lastNameBytes;
-}
 
 /** Bytes of the record of `m`. */
 export const mutationRecordSize = (m: Mutation): number => 4 + nameBytes(m.tensor).length + 20 + 4 * m.values.length;

@@ -1,6 +1,7 @@
 // Encodes and decodes channel slots. The consumer decodes only private copies, never the shared bytes.
 import { channelCrc, CMP_SLOT_SIZE, CMP_TEXT_BYTES, K, MAX_NAME_BYTES, MAX_VALUES, S, SLOT_KIND_MUTATION, SUB_SLOT_SIZE, VALUE_TYPE_F32 } from "./layout.ts";
 import { Status } from "./reasons.ts";
+import { nameText } from "./tensor-name.ts";
 import { viewOf } from "../util/data-view.ts";
 
 export interface Mutation {
@@ -27,18 +28,7 @@ export interface Rejection {
 /** The slot CRC covers bytes [4, 112 + 4 * min(count, MAX_VALUES)): the header, name and the values in use. */
 export const submissionCrcEnd = (count: number): number => S.values + 4 * Math.min(count, MAX_VALUES);
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 const enc = new TextEncoder();
-
-/** The last name decoded (bytes and text): a producer tuning one tensor sends the same name every time. */
-const lastName = new Uint8Array(MAX_NAME_BYTES);
-let lastNameLen = -1;
-let lastNameText = "";
-function sameName(copy: Uint8Array, len: number): string | null {
-  if (len !== lastNameLen) return null;
-  for (let i = 0; i < len; i++) if (copy[S.name + i] !== lastName[i]) return null;
-  return lastNameText;
-}
 
 /** Decodes a submission slot copy. Structural checks only (the CTRM gate judges the content). */
 export function decodeSubmission(copy: Uint8Array, expectedSeq: bigint): Submission | Rejection {
@@ -56,17 +46,8 @@ export function decodeSubmission(copy: Uint8Array, expectedSeq: bigint): Submiss
   if (nameLen === 0 || nameLen > MAX_NAME_BYTES) return rej(Status.badLength, `name length ${nameLen}`);
   if (count === 0 || count > MAX_VALUES) return rej(Status.badLength, `value count ${count}`);
   if (v.getUint8(S.valueType) !== VALUE_TYPE_F32) return rej(Status.unsupportedDtype, `value type ${v.getUint8(S.valueType)}`);
-  let tensor = sameName(copy, nameLen);
-  if (tensor === null) {
-    try {
-      tensor = utf8.decode(copy.subarray(S.name, S.name + nameLen));
-    } catch {
-      return rej(Status.badName, "tensor name is not UTF-8");
-    }
-    lastName.set(copy.subarray(S.name, S.name + nameLen));
-    lastNameLen = nameLen;
-    lastNameText = tensor;
-  }
+  const tensor = nameText(copy, S.name, nameLen);
+  if (tensor === null) return rej(Status.badName, "tensor name is not UTF-8");
   const off = v.getBigUint64(S.elementOffset, true);
   if (off > BigInt(Number.MAX_SAFE_INTEGER)) return rej(Status.outOfRange, `element offset ${off}`);
   const values = new Float32Array(count);
