@@ -5,7 +5,7 @@ import { logger } from "../log.ts";
 import { type GateConfig, ctrmGate } from "./ctrm-gate.ts";
 import { encodeMutationRecords } from "./mutation-record.ts";
 import { Status } from "./reasons.ts";
-import { SafetyGate } from "./safety-gate.ts";
+import type { SafetyGate } from "./safety-gate.ts";
 import type { Mutation } from "./slot-codec.ts";
 import type { MutableWeights } from "./weights.ts";
 
@@ -33,12 +33,13 @@ export interface AcceptanceStats {
 }
 
 export class Acceptance {
-  readonly safety: SafetyGate;
+  private readonly safety: SafetyGate;
   /** Commits whose outcomes are not all delivered yet. */
   private readonly pending = new Set<Promise<void>>();
 
-  constructor(private readonly o: { journal: Journal; weights: MutableWeights; gate: GateConfig; stats: AcceptanceStats }) {
-    this.safety = new SafetyGate(o.weights);
+  /** `safety`: the gate of the model's safety cases over the same weights. */
+  constructor(private readonly o: { journal: Journal; weights: MutableWeights; gate: GateConfig; safety: SafetyGate; stats: AcceptanceStats }) {
+    this.safety = o.safety;
   }
 
   /** The CTRM gate's rules, then (cortex tensors of a model with safety cases) the safety cases. */

@@ -8,7 +8,7 @@ import type { GateConfig } from "./ctrm-gate.ts";
 import { type HandedSession, mapInheritedChannel } from "./handover.ts";
 import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, regionSize, ringOffset, SUB_SLOT_SIZE, subSlotOffset, writeHeader } from "./layout.ts";
 import { Status, statusName } from "./reasons.ts";
-import type { SafetyStats } from "./safety-gate.ts";
+import { SafetyGate, type SafetyStats } from "./safety-gate.ts";
 import { type Completion, decodeSubmission, encodeCompletion, type Mutation, type Submission } from "./slot-codec.ts";
 import type { MutableWeights } from "./weights.ts";
 
@@ -97,10 +97,9 @@ export class EvolutionChannel {
   private taken: Taken[] = [];
 
   constructor(private readonly o: ChannelOptions) {
-    const stats: ChannelStats = { submissions: 0, accepted: 0, rejected: {}, protocolErrors: 0, completionsDropped: 0, applied: 0, appliedSeq: 0, safety: { evaluated: 0, refused: 0, evaluateMs: 0 } };
-    this.acceptance = new Acceptance({ journal: o.journal, weights: o.weights, gate: o.gate, stats });
-    stats.safety = this.acceptance.safety.stats;
-    this.stats = stats;
+    const safety = new SafetyGate(o.weights);
+    this.stats = { submissions: 0, accepted: 0, rejected: {}, protocolErrors: 0, completionsDropped: 0, applied: 0, appliedSeq: 0, safety: safety.stats };
+    this.acceptance = new Acceptance({ journal: o.journal, weights: o.weights, gate: o.gate, safety, stats: this.stats });
     const g = o.geometry;
     if (g.rings < 1 || g.rings > 64 || g.slots < 2 || g.slots > 4096 || (g.slots & (g.slots - 1)) !== 0) {
       throw new JournalError(`bad channel geometry ${JSON.stringify(g)}`);
