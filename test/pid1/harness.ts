@@ -109,19 +109,19 @@ export function loggedAt(log: string, re: RegExp): number | null {
 
 /**
  * A script that a live re-exec runs between the two images (`vector-boot reexec PATH`): PID 1 execs
- * it with the old image's handoff, it runs `body` (Python, with os, signal, sys and time imported),
- * then execs the real image with the same arguments. `--version` (the preflight) is answered by the
- * real image.
+ * it with the old image's handoff, it runs `body` (Python, with json, os, signal, sys and time
+ * imported), then execs the real image with the same arguments. `--version` (the preflight) is
+ * answered by the real image, after `onVersion` (Python lines indented by four spaces).
  */
-export function betweenImages(dir: string, name: string, body: string): string {
+export function betweenImages(dir: string, name: string, body: string, onVersion = ""): string {
   const path = join(dir, name);
   writeFileSync(
     path,
     `#!/usr/bin/python3
-import os, signal, sys, time
+import json, os, signal, sys, time
 REAL = ${JSON.stringify(exe)}
 if sys.argv[1:2] == ["--version"]:
-    os.execv(REAL, [REAL, "--version"])
+${onVersion ? `${onVersion}\n` : ""}    os.execv(REAL, [REAL, "--version"])
 ${body}
 os.execv(REAL, [REAL] + sys.argv[1:])
 `,

@@ -2,31 +2,13 @@
 // on: the session never notices), or the new image cannot adopt the evolution part (the sessions
 // are closed cleanly and the reconnecting client re-sends). Nothing acknowledged is ever lost.
 import { afterEach, expect, test } from "bun:test";
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
-import { exe, killLeftovers, start, tempDir, waitFor } from "./harness.ts";
+import { betweenImages, killLeftovers, start, tempDir, waitFor } from "./harness.ts";
 import { checkJournalAndWeights, startStream } from "./producer-stream.ts";
 
 afterEach(killLeftovers);
-
-/** A "new image" (root's, mode 0755) whose body is `body`; `--version` is answered by the real one after `onVersion`. */
-function holder(dir: string, name: string, onVersion: string, body: string): string {
-  const path = join(dir, name);
-  writeFileSync(
-    path,
-    `#!/usr/bin/python3
-import json, os, sys
-REAL = ${JSON.stringify(exe)}
-if sys.argv[1:2] == ["--version"]:
-${onVersion}
-    os.execv(REAL, [REAL, "--version"])
-${body}
-`,
-  );
-  chmodSync(path, 0o755);
-  return path;
-}
 
 function boot(dir: string) {
   return start(["boot", "--set", `run_dir=${join(dir, "run")}`, "--set", `state_dir=${join(dir, "state")}`, "--set", "heartbeat_ms=20", "--set", "heartbeat_log_every=0"], { pid1: true });
@@ -36,7 +18,7 @@ test("an execve that fails after the evolution handoff leaves the plain producer
   const dir = tempDir();
   // Passes the control socket's path check and its preflight, then makes itself unexecutable:
   // PID 1's execve fails with EACCES after every phase wrote its part.
-  const bad = holder(dir, "unexecutable", "    os.chmod(__file__, 0o644)", 'sys.exit("never runs")');
+  const bad = betweenImages(dir, "unexecutable", 'sys.exit("never runs")', "    os.chmod(__file__, 0o644)");
   const run = boot(dir);
   const init = await run.initPid();
   await waitFor(() => run.log().includes("control socket listening"), 30_000, "boot up");
@@ -64,16 +46,14 @@ test("an execve that fails after the evolution handoff leaves the plain producer
 test("a new image that cannot adopt the evolution part closes the inherited sessions: the reconnecting producer re-sends, nothing acknowledged is lost, the stale fds are gone", async () => {
   const dir = tempDir();
   // The next image gets a part it cannot read (version 99), then is the real image.
-  const spoil = holder(
+  const spoil = betweenImages(
     dir,
     "spoil-part",
-    "    pass",
     `p = os.environ["VECTOR_BOOT_HANDOFF"]
 h = json.load(open(p))
 h["parts"]["evolution"]["version"] = 99
 with open(p, "w") as f:
-    json.dump(h, f)
-os.execv(REAL, [REAL] + sys.argv[1:])`,
+    json.dump(h, f)`,
   );
   const run = boot(dir);
   const init = await run.initPid();
