@@ -77,9 +77,17 @@ export async function openEvolutionPhase(
   const s = evo.stats();
   log.info("phase evolution", { socket: evo.socketPath, state_dir: config.state_dir, checkpoint: s.bootCheckpoint ?? "base", replayed: s.replayed, journal_seq: s.journalNextSeq, lineage: s.lineage?.slice(0, 16) ?? "-" });
   let timer: ReturnType<typeof setInterval> | null = null;
+  // Booted from the base model and nothing applied since: the base (in the executable) already is
+  // the weights, so the timer and the shutdown write no copy of it (a 512 MiB model: 512 MiB written
+  // inside the shutdown deadline for nothing). The operator's `checkpoint` command still writes one.
+  const stillBase = () => {
+    const now = evo.stats();
+    return now.bootCheckpoint === null && now.lastCheckpoint === null && now.replayed === 0 && now.appliedSeq === 0;
+  };
   const arm = () => {
     if (e.checkpoint_every_s <= 0) return;
     timer = setInterval(() => {
+      if (stillBase()) return;
       evo.checkpoint().catch((err) => log.error("checkpoint failed", { error: describeError(err) }));
     }, e.checkpoint_every_s * 1000);
     timer.unref?.();
@@ -88,8 +96,11 @@ export async function openEvolutionPhase(
   const close = async () => {
     if (timer) clearInterval(timer);
     try {
-      const c = await evo.checkpoint();
-      log.info("checkpoint written", { ...(c as unknown as Record<string, string | number>) });
+      if (stillBase()) log.info("no checkpoint: nothing was applied to the base model");
+      else {
+        const c = await evo.checkpoint();
+        log.info("checkpoint written", { ...(c as unknown as Record<string, string | number>) });
+      }
     } catch (err) {
       log.error("final checkpoint failed; the journal still holds every mutation", { error: describeError(err) });
     }

@@ -1,5 +1,5 @@
 // The one harness for the shipped executable: a copy of dist/vector-boot run where the checkout cannot be seen.
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 /** The checkout (hidden from every run of the executable). */
@@ -16,11 +16,58 @@ if (testTmpBase === root || testTmpBase.startsWith(`${root}/`) || testTmpBase ==
   throw new Error(`test temp base ${testTmpBase} must lie outside the checkout (${root}) and outside /tmp`);
 }
 
-/** A fresh directory under testTmpBase. */
-export function tempDir(prefix = "vb-test-"): string {
+/**
+ * This test process's own directory under testTmpBase (`run-<pid>-<random>`), removed when the run
+ * ends (test/harness/preload.ts) and swept by the next run if this process was killed. 0755: the
+ * PID-1 tests' service users have to reach the directories inside.
+ */
+const runDir: string = (() => {
   mkdirSync(testTmpBase, { recursive: true });
-  return mkdtempSync(join(testTmpBase, prefix));
+  sweepDeadRuns();
+  const d = join(testTmpBase, `run-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+  mkdirSync(d, { mode: 0o755 });
+  return d;
+})();
+
+/**
+ * TMPDIR of every run of the shipped executable: a development boot's mkdtemp scratch (state, run
+ * dirs) and Bun's extracted shim land in the run directory, not in the machine's /tmp. Mode 1777, as
+ * /tmp: services that run as other users make their files there too.
+ */
+export const testTmpDir: string = join(runDir, "tmp");
+mkdirSync(testTmpDir);
+chmodSync(testTmpDir, 0o1777);
+
+/** The environment of a run of the shipped executable: the caller's, plain log lines, TMPDIR above, then `extra`. */
+export function shippedEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
+  return { ...process.env, NO_COLOR: "1", TMPDIR: testTmpDir, ...extra };
 }
+
+/** A fresh directory in this test process's run directory. */
+export function tempDir(prefix = "vb-test-"): string {
+  return mkdtempSync(join(runDir, prefix));
+}
+
+/** Removes this process's run directory (every tempDir and the shipped copy); VB_KEEP_TEST_TMP=1 keeps it. */
+export function removeTestTmp(): void {
+  if (process.env.VB_KEEP_TEST_TMP === "1") return;
+  rmSync(runDir, { recursive: true, force: true });
+}
+
+/** Run directories whose test process is gone (killed, timed out) are removed by the next run. */
+function sweepDeadRuns(): void {
+  for (const name of readdirSync(testTmpBase)) {
+    const m = /^run-(\d+)-/.exec(name);
+    if (!m || existsSync(`/proc/${m[1]}`)) continue;
+    try {
+      rmSync(join(testTmpBase, name), { recursive: true, force: true });
+    } catch {
+      /* another run sweeping the same directory, or a mount inside it: left for later */
+    }
+  }
+}
+process.on("exit", removeTestTmp); // scripts that use the harness; `bun test` emits no "exit": preload.ts
+(globalThis as { vbRemoveTestTmp?: () => void }).vbRemoveTestTmp = removeTestTmp;
 
 /**
  * The shipped artifact: dist/vector-boot and the Python client copied once per test process into a
@@ -70,7 +117,7 @@ export function runShipped(args: string[], opts: { timeoutMs?: number; env?: Rec
     stderr: "pipe",
     timeout: opts.timeoutMs ?? 30_000,
     cwd: opts.cwd ?? shippedDir,
-    env: { ...process.env, NO_COLOR: "1", ...opts.env },
+    env: shippedEnv(opts.env),
   });
   return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString(), signal: r.signalCode };
 }
@@ -82,7 +129,7 @@ export function spawnShipped(args: string[], opts: { env?: Record<string, string
     stdout: "pipe",
     stderr: "pipe",
     cwd: opts.cwd ?? shippedDir,
-    env: { ...process.env, NO_COLOR: "1", ...opts.env },
+    env: shippedEnv(opts.env),
   });
 }
 

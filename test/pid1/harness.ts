@@ -1,7 +1,7 @@
 // Runs the shipped executable (as a subreaper on the host or as PID 1 under unshare), checkout hidden, for tests.
 import { chmodSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { exe, root, shipped, shippedDir, shippedPython, tempDir } from "../harness/artifact.ts";
+import { exe, root, shipped, shippedDir, shippedEnv, shippedPython, tempDir } from "../harness/artifact.ts";
 import { waitFor } from "../harness/wait.ts";
 
 export { exe, root, shippedPython, tempDir, waitFor };
@@ -49,7 +49,7 @@ export function start(args: string[], opts: { pid1?: boolean; env?: Record<strin
     stdout: "pipe",
     stderr: "pipe",
     cwd: opts.cwd ?? shippedDir,
-    env: { ...process.env, NO_COLOR: "1", JSC_SIGNAL_FOR_GC: "40", ...opts.env },
+    env: shippedEnv({ JSC_SIGNAL_FOR_GC: "40", ...opts.env }),
   });
   live.add(proc);
   void proc.exited.then(() => live.delete(proc));
