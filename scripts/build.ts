@@ -1,5 +1,5 @@
 // Builds everything into dist/: native shim + static pre-init, the default model, the executable.
-import { existsSync, mkdirSync, statSync, readdirSync, copyFileSync, chmodSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, readdirSync, copyFileSync, chmodSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dir, "..");
@@ -76,7 +76,12 @@ const bare = join(dist, "vector-boot.bare");
 const exe = join(dist, "vector-boot");
 const srcNewest = Math.max(newestUnder(join(root, "src")), mtime(shimSo), mtime(join(root, "package.json")));
 if (stale(bare, srcNewest)) {
-  run([process.execPath, "build", "--compile", "--bytecode", "--minify-syntax", "--sourcemap=inline", "--root=src", "src/main.ts", ...workerEntries, "--outfile", bare], "bun build --compile -> dist/vector-boot.bare");
+  // The source maps Bun writes beside the image (it embeds them too): one per chunk, named by hash,
+  // so the previous build's would pile up.
+  for (const f of readdirSync(dist)) if (f.endsWith(".map")) rmSync(join(dist, f));
+  // ESM with splitting: each command and the boot are chunks loaded on first use, so `-- CMD` and
+  // the tools do not load the boot's bytecode (README "Choices": start-up).
+  run([process.execPath, "build", "--compile", "--format=esm", "--splitting", "--bytecode", "--minify-syntax", "--sourcemap=inline", "--root=src", "src/main.ts", ...workerEntries, "--outfile", bare], "bun build --compile -> dist/vector-boot.bare");
 }
 if (stale(exe, Math.max(mtime(bare), mtime(model)))) {
   const embedPath = join(root, "src/rts/embed.ts");
