@@ -34,7 +34,10 @@ interface Sample {
 /** Spawns argv, waits for `marker` on stderr: time from spawn and VmRSS of the process at that moment. */
 async function firstBeat(argv: string[], marker: string): Promise<Sample> {
   const t0 = Bun.nanoseconds();
-  const p = Bun.spawn(argv, { stdout: "ignore", stderr: "pipe", env: { ...process.env, JSC_SIGNAL_FOR_GC: "40" } });
+  // TMPDIR: the development boot's scratch state and run dirs go to the bench's own directory, removed below.
+  const scratch = join(out, "scratch");
+  mkdirSync(scratch, { recursive: true });
+  const p = Bun.spawn(argv, { stdout: "ignore", stderr: "pipe", env: { ...process.env, JSC_SIGNAL_FOR_GC: "40", TMPDIR: scratch } });
   const timer = setTimeout(() => p.kill("SIGKILL"), 30_000);
   let buf = "";
   let sample: Sample | null = null;
@@ -206,4 +209,5 @@ for (const i of images) {
   );
 }
 console.log(`goals: image <= 40 MiB (${images.filter((i) => i.bytes <= 40 * 1048576).map((i) => i.compression).join(", ") || "none"}); kernel start -> first heartbeat <= 6 s (${images.filter((i) => (stagesOf(i.compression).total ?? Infinity) <= 6000).map((i) => i.compression).join(", ") || "none"})`);
+rmSync(join(out, "scratch"), { recursive: true, force: true });
 for (const f of [join(out, "vector-boot-1"), join(out, "vector-boot-512"), ...images.map((i) => i.path)]) rmSync(f, { force: true });
