@@ -113,7 +113,8 @@ describe("boot mode services", () => {
     const dir = tempDir();
     const out = join(dir, "events.log");
     const cfg = writeJson(dir, "config.json", { services: [polite("svc", out)] });
-    const r = await start(["boot", ...bootArgs(), "--config", cfg, "--set", "shutdown_after=1"], { pid1: true }).result(15_000);
+    // 3 s: the shell must have recorded its start and set its trap before the shutdown (a loaded host can take a second).
+    const r = await start(["boot", ...bootArgs(), "--config", cfg, "--set", "shutdown_after=3"], { pid1: true }).result(20_000);
     expect(lines(out)).toEqual(["start-svc", "stop-svc"]);
     expect(r.stderr).toContain("mode=pid1");
     expect(r.stderr).toContain("poweroff now");
