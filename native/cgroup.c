@@ -14,7 +14,7 @@ int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, co
 // Only set while vb_spawn_in_cgroup runs, on the calling thread.
 static __thread int next_procs_fd = -1;
 
-// Called first in the child of vb_spawn (shim.c), before it runs anything of the service: it moves
+// Called first in the child of vb_spawn (spawn.c), before it runs anything of the service: it moves
 // itself into the cgroup ("0" to cgroup.procs), so nothing it forks can be left outside. On failure
 // it reports stage 8 (joining the cgroup) and errno on `errfd`, as vb_child does, and exits.
 // Only async-signal-safe calls: the child shares the init's memory until it execs (CLONE_VM).

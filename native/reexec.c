@@ -1,0 +1,50 @@
+// Re-exec: replacing this process image (same pid, children kept), and the descriptors handed across it.
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "shim-internal.h"
+
+// Sets (on=1) or clears (on=0) FD_CLOEXEC: a descriptor handed to the next image at a re-exec.
+int vb_set_cloexec(int fd, int on) {
+  int f = fcntl(fd, F_GETFD);
+  if (f < 0) return -errno;
+  f = on ? (f | FD_CLOEXEC) : (f & ~FD_CLOEXEC);
+  return fcntl(fd, F_SETFD, f) < 0 ? -errno : 0;
+}
+
+// Replaces this process image (same pid, children kept). Returns only on failure.
+int vb_execve(const char *path, const char *argv_blob, int argc, const char *env_blob, int envc) {
+  if (argc < 1 || argc > VB_MAX_ARGS || envc < 0 || envc > VB_MAX_ARGS) return -E2BIG;
+  char **argv = calloc((size_t)argc + 1, sizeof(char *));
+  char **envp = calloc((size_t)envc + 1, sizeof(char *));
+  if (!argv || !envp) {
+    free(argv);
+    free(envp);
+    return -ENOMEM;
+  }
+  vb_split(argv_blob, argc, argv);
+  vb_split(env_blob, envc, envp);
+  // execve resets caught signals to their default; for a namespace's init the kernel drops a signal
+  // whose action is the default. The signals the init answers (shutdown, re-exec, SIGUSR1) are
+  // blocked across the exec instead, so one that arrives before the new image has its handlers
+  // stays pending and reaches them (Bun keeps the mask and the pending set until its loop waits).
+  // Every other signal starts unblocked, as Bun expects. SIGPWR only when JSC_SIGNAL_FOR_GC moved
+  // the garbage collector's thread-suspend signal elsewhere: blocked, it would stall the collector.
+  sigset_t carry, old;
+  sigemptyset(&carry);
+  const int kept[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT};
+  for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) sigaddset(&carry, kept[i]);
+  const char *gc = getenv("JSC_SIGNAL_FOR_GC");
+  if (gc && atoi(gc) > 0 && atoi(gc) != SIGPWR) sigaddset(&carry, SIGPWR);
+  pthread_sigmask(SIG_SETMASK, &carry, &old);
+  execve(path, argv, envp);
+  int e = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  free(argv);
+  free(envp);
+  return -e;
+}

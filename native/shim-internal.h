@@ -1,0 +1,28 @@
+// shim-internal.h: what the shim's system-call files share (conventions, argument limits, blob splitting).
+//
+// The shim: the system calls vector-boot needs that Bun does not expose, called through bun:ffi
+// (sessions.c, signals.c, reap.c, spawn.c, machine.c, mapping.c, reexec.c, kernel-modules.c,
+// flock.c, capabilities.c).
+//
+// Conventions: every function returns >= 0 on success and -errno on failure (never relies on the
+// caller reading errno, which another thread may overwrite). Strings are NUL-terminated; string
+// lists are passed as one blob of NUL-terminated strings plus a count.
+#ifndef VB_SHIM_INTERNAL_H
+#define VB_SHIM_INTERNAL_H
+
+#include <string.h>
+
+#define VB_MAX_ARGS 4096
+
+// Splits a blob of `count` NUL-terminated strings into out[0..count-1], with out[count] = NULL.
+static inline int vb_split(const char *blob, int count, char **out) {
+  const char *p = blob;
+  for (int i = 0; i < count; i++) {
+    out[i] = (char *)p;
+    p += strlen(p) + 1;
+  }
+  out[count] = NULL;
+  return 0;
+}
+
+#endif

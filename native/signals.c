@@ -1,0 +1,88 @@
+// Signals: kill, dispositions, C-side signal counters (polled from JavaScript) and the signal state.
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "shim-internal.h"
+
+int vb_kill(int pid, int sig) { return kill(pid, sig) < 0 ? -errno : 0; }
+
+// Sets SIG_IGN (how=1) or SIG_DFL (how=0) for a signal Bun does not handle itself.
+int vb_signal_disposition(int sig, int how) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = how ? SIG_IGN : SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(sig, &sa, NULL) < 0 ? -errno : 0;
+}
+
+// Signal counters: a C handler only increments an atomic counter; JavaScript polls it.
+// Used for SIGPWR (JSC's GC signal moved away with JSC_SIGNAL_FOR_GC) and other signals that
+// Bun's process.on cannot deliver. No JavaScript ever runs inside a signal handler.
+static atomic_uint_fast64_t vb_sig_counts[65];
+
+static void vb_count_handler(int sig) {
+  if (sig > 0 && sig < 65) atomic_fetch_add_explicit(&vb_sig_counts[sig], 1, memory_order_relaxed);
+}
+
+int vb_sigcount_install(int sig) {
+  if (sig <= 0 || sig >= 65) return -EINVAL;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = vb_count_handler;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(sig, &sa, NULL) < 0 ? -errno : 0;
+}
+
+// Counts a synchronous signal (SIGSEGV, SIGILL, ...) only when another process sent it with kill():
+// dumb-init forwards those. A real fault, or one this process raised itself (abort), goes to the
+// handler that was there before (Bun's crash handler): restored, then the fault re-executes or the
+// signal is raised again once this handler returns.
+static struct sigaction vb_sent_prev[65];
+
+static void vb_sent_handler(int sig, siginfo_t *info, void *uc) {
+  (void)uc;
+  if (sig <= 0 || sig >= 65) return;
+  if (info && info->si_code <= 0 && info->si_pid != getpid()) {
+    atomic_fetch_add_explicit(&vb_sig_counts[sig], 1, memory_order_relaxed);
+    return;
+  }
+  sigaction(sig, &vb_sent_prev[sig], NULL);
+  if (!info || info->si_code <= 0) raise(sig);
+}
+
+int vb_sigcount_install_sent(int sig) {
+  if (sig <= 0 || sig >= 65) return -EINVAL;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = vb_sent_handler;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(sig, &sa, &vb_sent_prev[sig]) < 0 ? -errno : 0;
+}
+
+double vb_sigcount_read(int sig) {
+  if (sig <= 0 || sig >= 65) return -1;
+  return (double)atomic_load_explicit(&vb_sig_counts[sig], memory_order_relaxed);
+}
+
+// Writes the calling process's signal state: [0]=blocked mask, [1]=ignored mask (bit n-1 = signal n).
+int vb_signal_state(uint64_t *out) {
+  sigset_t cur;
+  if (pthread_sigmask(SIG_BLOCK, NULL, &cur) != 0) return -EINVAL;
+  uint64_t blocked = 0, ignored = 0;
+  for (int s = 1; s < 65; s++) {
+    if (s <= SIGRTMAX && sigismember(&cur, s) == 1) blocked |= (uint64_t)1 << (s - 1);
+    struct sigaction sa;
+    if (s <= SIGRTMAX && sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) ignored |= (uint64_t)1 << (s - 1);
+  }
+  out[0] = blocked;
+  out[1] = ignored;
+  return 0;
+}
