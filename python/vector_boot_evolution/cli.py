@@ -3,7 +3,8 @@ import argparse
 import json
 import sys
 
-from .client import ChannelError, Client
+from .client import Client
+from .errors import ChannelError
 
 
 def _values(text):

@@ -5,98 +5,16 @@ import os
 import select
 import socket
 import struct
-import sys
 import time
 import zlib
-from collections import namedtuple
 
-# Protocol version 2: every channel checksum is CRC-32 as zlib computes it (in C); version 1 used
-# CRC32C, which the standard library lacks (a pure-Python loop capped the ack rate).
-PROTOCOL_VERSION = 2
-HEADER_MAGIC = 0x56454256  # "VBEV"
-HEADER_SIZE = 4096
-CONTROL_SIZE = 256
-SUB_SLOT_SIZE = 512
-CMP_SLOT_SIZE = 64
-# How long a completion whose checksum fails may take to settle before it is a protocol error.
-COMPLETION_SETTLE_S = 1.0
-MAX_NAME_BYTES = 64
-MAX_VALUES = 100
-SLOT_KIND_MUTATION = 1
-# ring control block offsets
-SUB_TAIL, SUB_HEAD, GENERATION, CMP_TAIL, CMP_HEAD = 0, 64, 68, 128, 192
-
-STATUS_NAMES = {
-    0: "ACCEPTED", 1: "BAD_CHECKSUM", 2: "BAD_SEQUENCE", 3: "BAD_KIND", 4: "BAD_LENGTH",
-    5: "LOW_CONFIDENCE", 6: "UNKNOWN_TENSOR", 7: "PROTECTED_TENSOR", 8: "OUT_OF_RANGE",
-    9: "NON_FINITE", 10: "MAGNITUDE", 11: "UNSUPPORTED_DTYPE", 12: "JOURNAL_FAILED",
-    13: "BAD_NAME", 14: "APPLY_FAILED", 15: "SAFETY",
-}
-
-# A submission slot after its checksum: kind, seq, tag, element offset, confidence, name length,
-# value count, value type, the 64-byte name field, then the values; one struct per value count.
-_SLOT_FMT = {}
-_CMP_FMT = struct.Struct("<IHHQQQ32s")  # checksum, status, reserved, seq, tag, journal seq, text
-_U32 = struct.Struct("<I")
-_ZERO_NAME = bytes(64)  # the name field is 64 bytes: the unused part is written as zeros
-
-
-def _slot_fmt(count):
-    f = _SLOT_FMT.get(count)
-    if f is None:
-        f = _SLOT_FMT[count] = struct.Struct("<IQQQdHHB3x64s%df" % count)
-    return f
-
-
-class ChannelError(Exception):
-    """The channel could not be opened or used (consumer gone, busy, timeout, bad header)."""
-
-
-class ControlWords:
-    """The rings' 32-bit counters in shared memory, each loaded and stored as one whole word.
-
-    struct.pack_into zeroes its destination before it packs: a consumer reading a counter at that
-    moment saw 0 (a submission tail of 0 looked like a producer breaking the ring protocol). A
-    memoryview cast to "I" loads and stores the word with one access. Native order is the
-    protocol's (little-endian) on every host the init runs on; any other is refused.
-    """
-
-    def __init__(self, mem):
-        if sys.byteorder != "little":
-            raise ChannelError("the channel's counters are little-endian and this host is not")
-        self._w = memoryview(mem).cast("I")
-        if self._w.itemsize != 4:
-            self._w.release()
-            raise ChannelError("this Python's unsigned int is not 32 bits")
-
-    def load(self, offset):
-        return self._w[offset >> 2]
-
-    def store(self, offset, value):
-        self._w[offset >> 2] = value & 0xFFFFFFFF
-
-    def release(self):
-        self._w.release()
-
-
-_new_tuple = tuple.__new__  # builds a Completion without namedtuple's keyword handling (per ack)
-
-
-class Completion(namedtuple("Completion", "tag seq status journal_seq text")):
-    """Answer to one submission: status 0 = accepted (journal_seq is its durable journal sequence).
-
-    Any other status is a refusal, never journaled (journal_seq 0), except 12 (JOURNAL_FAILED:
-    outcome unknown). 15 (SAFETY): the mutation would make the cortex fail one of the model's
-    safety cases; `text` starts with "case <name>:" (docs/evolution-protocol.md).
-    """
-
-    @property
-    def accepted(self):
-        return self.status == 0
-
-    @property
-    def status_name(self):
-        return STATUS_NAMES.get(self.status, "STATUS_%d" % self.status)
+from .completion import Completion, _new_tuple
+from .errors import ChannelError
+from .layout import (
+    CMP_HEAD, CMP_SLOT_SIZE, CMP_TAIL, CONTROL_SIZE, HEADER_MAGIC, HEADER_SIZE, COMPLETION_SETTLE_S, PROTOCOL_VERSION,
+    SLOT_KIND_MUTATION, SUB_HEAD, SUB_SLOT_SIZE, SUB_TAIL, _CMP_FMT, _U32, _ZERO_NAME, _slot_fmt,
+)
+from .words import ControlWords
 
 
 class Client:
@@ -328,79 +246,6 @@ class Client:
             self.mem.close()
         finally:
             self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-
-class ReconnectingClient:
-    """A producer that survives the init going away for a moment (a live re-exec, a restart).
-
-    Mutations overwrite values, so re-sending one whose acknowledgement was lost is harmless: when
-    the session drops, every mutation without a completion is submitted again on a new session,
-    until each has one or `deadline_s` passes. Completions come back in submission order.
-    """
-
-    def __init__(self, socket_path="/run/vector-boot/evolution.sock", timeout=10.0, deadline_s=60.0, retry_s=0.05):
-        self.socket_path = socket_path
-        self.timeout = timeout
-        self.deadline_s = deadline_s
-        self.retry_s = retry_s
-        self.client = None
-        self.reconnects = 0
-
-    def _connect(self, deadline):
-        while True:
-            try:
-                self.client = Client(self.socket_path, self.timeout)
-                return
-            except ChannelError:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(self.retry_s)
-
-    def submit_batch(self, mutations):
-        """(tensor, offset, values, confidence) tuples -> one Completion each, in order."""
-        deadline = time.monotonic() + self.deadline_s
-        results = [None] * len(mutations)
-        todo = list(range(len(mutations)))
-        while todo:
-            if self.client is None:
-                self._connect(deadline)
-            try:
-                tags = {}
-                for i in todo:
-                    tags[i] = self.client.submit(*mutations[i])
-                for i in todo:
-                    results[i] = self.client.wait(tags[i])
-                todo = []
-            except ChannelError:
-                if time.monotonic() >= deadline:
-                    raise
-                done = self.client._done if self.client else {}
-                for i, t in tags.items():
-                    if results[i] is None and t in done:
-                        results[i] = done.pop(t)
-                todo = [i for i in todo if results[i] is None]
-                try:
-                    self.client.close()
-                except Exception:
-                    pass
-                self.client = None
-                self.reconnects += 1
-        return results
-
-    def mutate(self, tensor, offset, values, confidence):
-        return self.submit_batch([(tensor, offset, values, confidence)])[0]
-
-    def close(self):
-        if self.client is not None:
-            self.client.close()
-            self.client = None
 
     def __enter__(self):
         return self

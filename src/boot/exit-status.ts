@@ -4,7 +4,7 @@ import { z } from "zod";
 import { lazy } from "../util/lazy.ts";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import type { MainExit } from "../supervisor/supervisor.ts";
+import type { MainExit } from "../supervisor/service-runner.ts";
 
 const log = logger("shutdown");
 

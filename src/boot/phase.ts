@@ -2,7 +2,8 @@
 import type { Config } from "../config/schema.ts";
 import type { Reaper } from "../init/reaper.ts";
 import type { NeuralRuntime } from "../neural/index.ts";
-import type { MainExit, Supervisor } from "../supervisor/supervisor.ts";
+import type { MainExit } from "../supervisor/service-runner.ts";
+import type { Supervisor } from "../supervisor/supervisor.ts";
 import type { BootOptions } from "./boot-options.ts";
 import type { BootContext } from "./early-setup.ts";
 import type { EvolutionHandle } from "./evolution-phase.ts";

@@ -10,7 +10,8 @@ import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { cgroupPlace, ServiceCgroups } from "../supervisor/service-cgroup.ts";
 import { serviceSnapshotSchema } from "../supervisor/service-snapshot.ts";
-import { Supervisor, type MainExit } from "../supervisor/supervisor.ts";
+import type { MainExit } from "../supervisor/service-runner.ts";
+import { Supervisor } from "../supervisor/supervisor.ts";
 import { withDeadline } from "../util/deadline.ts";
 
 const log = logger("boot");

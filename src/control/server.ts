@@ -2,17 +2,17 @@
 import { chownSync, rmSync } from "node:fs";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { acceptPeer, closeFd, epollCreate, epollForget, epollWatch, listenUnix, PollBits, readSome, readyNow, shutdownWrite } from "../sys/control.ts";
+import { acceptPeer, closeFd, epollCreate, listenUnix, PollBits, readSome, readyNow } from "../sys/control.ts";
 import { admit } from "./access.ts";
 import { Connection } from "./connection.ts";
 import { handleLine } from "./handler.ts";
 import { resolveOptions, type ControlServerOptions, type ResolvedOptions } from "./options.ts";
 import { prepareSocketPath, signalName } from "./socket-file.ts";
-import { encodeResponse, errorResponse, type ControlResponse, type ErrorCode } from "./protocol.ts";
+import { Peers } from "./peers.ts";
+import { errorResponse } from "./protocol.ts";
 import type { ControlTarget } from "./target.ts";
 
 const log = logger("control");
-const enc = new TextEncoder();
 
 export type { ControlServerOptions };
 
@@ -28,10 +28,6 @@ export interface ControlServerStats {
 /** Work done per event-loop turn before yielding (keeps timers, like the heartbeat, on time). */
 const SLICE_MS = 2;
 const READ_BUDGET = 256 * 1024;
-/** How long a refused connection is kept (our side shut down) so the peer can read why before the close. */
-const LINGER_MS = 200;
-/** Error responses one connection may cause before it is closed (garbage floods). */
-const MAX_BAD_REQUESTS = 32;
 
 export class ControlServer {
   readonly path: string;
@@ -39,7 +35,7 @@ export class ControlServer {
   private readonly target: ControlTarget;
   private readonly listenFd: number;
   private readonly ep: number;
-  private readonly conns = new Map<number, Connection>();
+  private readonly peers: Peers;
   private readonly scratch: Uint8Array;
   private readonly readyFds = new Int32Array(128);
   private readonly readyEvents = new Uint32Array(128);
@@ -63,6 +59,7 @@ export class ControlServer {
     const sig = this.o.wakeSignal ?? 0;
     if (sig > 0) process.on(signalName(sig), this.onSignal);
     this.ep = epollCreate();
+    this.peers = new Peers(this.ep, this.o, this.counters);
     try {
       this.listenFd = listenUnix(this.path, this.o.socketMode, 64, sig);
       if (allowGid !== null) chownSync(this.path, process.geteuid?.() ?? 0, allowGid);
@@ -77,7 +74,7 @@ export class ControlServer {
   }
 
   stats(): ControlServerStats {
-    return { connections: this.conns.size, ...this.counters };
+    return { connections: this.peers.conns.size, ...this.counters };
   }
 
   /** Accepts, reads and answers whatever is ready now; never blocks, bounded work per turn. */
@@ -89,11 +86,11 @@ export class ControlServer {
       let more = false;
       const n = readyNow(this.ep, this.readyFds, this.readyEvents);
       for (let i = 0; i < n; i++) {
-        const c = this.conns.get(this.readyFds[i]!);
+        const c = this.peers.conns.get(this.readyFds[i]!);
         if (!c || c.closed) continue;
         const ev = this.readyEvents[i]!;
-        if (ev & PollBits.out) this.flush(c);
-        if (ev & (PollBits.err | PollBits.hup) && !(ev & PollBits.in)) this.drop(c, "peer hung up");
+        if (ev & PollBits.out) this.peers.flush(c);
+        if (ev & (PollBits.err | PollBits.hup) && !(ev & PollBits.in)) this.peers.drop(c, "peer hung up");
         else if (ev & (PollBits.in | PollBits.rdhup) && !c.eof) more = this.readFrom(c) || more;
         if (performance.now() - this.sliceStart > SLICE_MS) {
           more = true; // the rest are still ready (level-triggered): next turn
@@ -129,14 +126,14 @@ export class ControlServer {
       const access = admit(a.cred, { allowGid: this.o.allowGid });
       // A refused peer gets the lowest role: it is never served, only sent the refusal.
       const c = new Connection(a.fd, { ...a.cred, role: "role" in access ? access.role : "member" }, this.o.maxLineBytes, now);
-      this.conns.set(a.fd, c);
+      this.peers.conns.set(a.fd, c);
       if ("refused" in access) {
         this.counters.refused++;
         log.warn("control connection refused", { uid: a.cred.uid, gid: a.cred.gid, groups: a.cred.groups?.join(",") ?? "?", pid: a.cred.pid });
-        this.fail(c, null, "permission_denied", access.refused);
-      } else if (this.conns.size > this.o.maxConnections) {
+        this.peers.fail(c, null, "permission_denied", access.refused);
+      } else if (this.peers.conns.size > this.o.maxConnections) {
         this.counters.refused++;
-        this.fail(c, null, "busy", `too many control connections (${this.o.maxConnections})`);
+        this.peers.fail(c, null, "busy", `too many control connections (${this.o.maxConnections})`);
       } else {
         this.counters.accepted++;
         log.debug("control connection", { uid: a.cred.uid, role: c.cred.role, pid: a.cred.pid, fd: a.fd });
@@ -155,7 +152,7 @@ export class ControlServer {
       try {
         n = readSome(c.fd, this.scratch);
       } catch (e) {
-        this.drop(c, describeError(e));
+        this.peers.drop(c, describeError(e));
         return false;
       }
       if (n < 0) return false;
@@ -163,16 +160,16 @@ export class ControlServer {
       c.lastActive = now;
       if (n === 0) {
         c.eof = true;
-        if (c.framer.pending > 0) this.reply(c, errorResponse(null, "invalid_request", `incomplete request: ${c.framer.pending} bytes without a newline before the end of the stream`));
-        this.watch(c);
-        this.finishIfDone(c);
+        if (c.framer.pending > 0) this.peers.reply(c, errorResponse(null, "invalid_request", `incomplete request: ${c.framer.pending} bytes without a newline before the end of the stream`));
+        this.peers.watch(c);
+        this.peers.finishIfDone(c);
         return false;
       }
       budget -= n;
       const r = c.framer.feed(this.scratch.subarray(0, n), now);
       for (const line of r.lines) this.enqueue(c, line);
       if (r.tooLong) {
-        this.fail(c, null, "line_too_long", `request line longer than ${this.o.maxLineBytes} bytes (at least ${r.length}); closing`);
+        this.peers.fail(c, null, "line_too_long", `request line longer than ${this.o.maxLineBytes} bytes (at least ${r.length}); closing`);
         return false;
       }
     }
@@ -181,7 +178,7 @@ export class ControlServer {
 
   private enqueue(c: Connection, line: string): void {
     if (c.queue.length >= this.o.maxQueued) {
-      this.reply(c, errorResponse(null, "busy", `more than ${this.o.maxQueued} requests waiting on this connection`));
+      this.peers.reply(c, errorResponse(null, "busy", `more than ${this.o.maxQueued} requests waiting on this connection`));
       return;
     }
     c.queue.push(line);
@@ -202,7 +199,7 @@ export class ControlServer {
         this.counters.requests++;
         const h = await handleLine(line, this.target, c.cred);
         if (!h.response.ok) this.counters.errors++;
-        if (!c.closed) this.reply(c, h.response);
+        if (!c.closed) this.peers.reply(c, h.response);
         if (h.afterReply) {
           try {
             h.afterReply();
@@ -215,110 +212,20 @@ export class ControlServer {
       c.busy = false;
       c.lastActive = performance.now();
     }
-    this.finishIfDone(c);
+    this.peers.finishIfDone(c);
   }
 
-  private reply(c: Connection, r: ControlResponse): void {
-    if (c.closed || c.lingering) return;
-    c.push(enc.encode(encodeResponse(r)));
-    this.flush(c);
-    if (!r.ok && ++c.errors > MAX_BAD_REQUESTS) this.fail(c, null, "invalid_request", `more than ${MAX_BAD_REQUESTS} bad requests on this connection; closing`);
-  }
-
-  private flush(c: Connection): void {
-    if (c.closed) return;
-    const err = c.writePending();
-    if (err !== null) return this.drop(c, err);
-    if (c.outLen > this.o.maxOutputBytes) return this.drop(c, `peer does not read its replies (${c.outLen} bytes waiting)`);
-    this.watch(c);
-    this.finishIfDone(c);
-  }
-
-  /** Keeps epoll asking for what the connection needs: input until EOF, output while bytes wait. */
-  private watch(c: Connection): void {
-    if (c.closed) return;
-    const wantOut = c.outLen > 0;
-    const wantIn = !c.eof;
-    if (wantOut === c.watchingOutput && wantIn === c.watchingInput) return;
-    c.watchingOutput = wantOut;
-    c.watchingInput = wantIn;
-    try {
-      epollWatch(this.ep, c.fd, wantIn, wantOut);
-    } catch (e) {
-      this.drop(c, describeError(e));
-    }
-  }
-
-  private finishIfDone(c: Connection): void {
-    if (c.lingering) {
-      if (c.outLen === 0) this.shutdownOnce(c);
-      return;
-    }
-    if (c.eof && !c.busy && c.queue.length === 0 && c.outLen === 0) this.drop(c, null);
-  }
-
-  /**
-   * Sends an error, stops reading and shuts our side down, then closes when the peer hangs up or
-   * after LINGER_MS: closing at once could reset the connection before the peer reads the reason.
-   */
-  private fail(c: Connection, id: string | number | null, code: ErrorCode, message: string): void {
-    if (c.closed || c.lingering) return;
-    this.counters.errors++;
-    if (code !== "permission_denied") log.debug("control connection failed", { uid: c.cred.uid, pid: c.cred.pid, code });
-    c.push(enc.encode(encodeResponse(errorResponse(id, code, message))));
-    c.lingering = true;
-    c.lingerUntil = performance.now() + LINGER_MS;
-    c.queue.length = 0;
-    c.eof = true;
-    this.flush(c);
-  }
-
-  private shutdownOnce(c: Connection): void {
-    if (c.shutDown || c.closed) return;
-    c.shutDown = true;
-    try {
-      shutdownWrite(c.fd);
-    } catch {
-      this.drop(c, null);
-    }
-  }
-
-  private drop(c: Connection, why: string | null): void {
-    if (c.closed) return;
-    c.closed = true;
-    c.queue.length = 0;
-    this.conns.delete(c.fd);
-    if (why) log.debug("control connection closed", { uid: c.cred.uid, pid: c.cred.pid, why });
-    try {
-      epollForget(this.ep, c.fd);
-    } catch {
-      /* already gone from the set */
-    }
-    try {
-      closeFd(c.fd);
-    } catch (e) {
-      log.warn("close failed", { error: describeError(e) });
-    }
-  }
 
   private housekeeping(): void {
     if (this.closed) return;
-    const now = performance.now();
-    for (const c of [...this.conns.values()]) {
-      const since = c.framer.partialSince;
-      if (c.lingering) {
-        if (now >= c.lingerUntil) this.drop(c, null);
-      } else if (since !== null && now - since > this.o.requestTimeoutMs) this.fail(c, null, "timeout", `request incomplete after ${this.o.requestTimeoutMs} ms; closing`);
-      else if (!c.busy && c.queue.length === 0 && now - c.lastActive > this.o.idleTimeoutMs) this.fail(c, null, "timeout", `idle for ${this.o.idleTimeoutMs} ms; closing`);
-      else if (c.outLen > 0) this.flush(c);
-    }
+    this.peers.sweep(performance.now());
     this.pump();
   }
 
   /** Stops listening, closes every connection and removes the socket file. */
   close(): void {
     if (this.closed) return;
-    for (const c of [...this.conns.values()]) this.drop(c, "server closing");
+    this.peers.dropAll("server closing");
     this.closed = true;
     clearInterval(this.timer);
     const sig = this.o.wakeSignal ?? 0;

@@ -5,28 +5,16 @@ import { logger } from "../log.ts";
 import { closeFd, createSealedMemfd, mapShared, type SharedMapping } from "../sys/evolution.ts";
 import { Acceptance, type Outcome } from "./acceptance.ts";
 import type { GateConfig } from "./ctrm-gate.ts";
-import { type HandedSession, mapInheritedChannel } from "./handover.ts";
+import { type ChannelStats, newChannelStats } from "./channel-stats.ts";
+import { mapInheritedChannel } from "./handover.ts";
 import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, regionSize, ringOffset, SUB_SLOT_SIZE, subSlotOffset, writeHeader } from "./layout.ts";
 import { Status, statusName } from "./reasons.ts";
-import { SafetyGate, type SafetyStats } from "./safety-gate.ts";
+import { adoptRings, type ChannelState, newRings, type Ring, ringsState } from "./ring-state.ts";
+import { SafetyGate } from "./safety-gate.ts";
 import { type Completion, decodeSubmission, encodeCompletion, type Mutation, type Submission } from "./slot-codec.ts";
 import type { MutableWeights } from "./weights.ts";
 
 const log = logger("evolution");
-
-interface Ring {
-  active: boolean;
-  generation: number;
-  /** Consumer's own counters: never read back from shared memory. */
-  head: number;
-  cmpTail: number;
-  expectedSeq: bigint;
-  /** Submissions taken whose completion is not yet posted (space reserved in the completion ring). */
-  inflight: number;
-  protocolErrors: number;
-  /** When the slot at `head` first failed its checksum (performance.now()), or -1. */
-  unsettledSince: number;
-}
 
 /** An accepted submission waiting for its drain's journal group commit. */
 interface Taken {
@@ -46,18 +34,6 @@ interface Taken {
  */
 export const SLOT_SETTLE_MS = 100;
 
-export interface ChannelStats {
-  submissions: number;
-  accepted: number;
-  rejected: Record<string, number>;
-  protocolErrors: number;
-  completionsDropped: number;
-  applied: number;
-  appliedSeq: number;
-  /** The safety rule of the gate (cortex mutations evaluated on the model's safety cases). */
-  safety: SafetyStats;
-}
-
 export interface ChannelOptions {
   geometry: Geometry;
   gate: GateConfig;
@@ -66,13 +42,7 @@ export interface ChannelOptions {
   /** Called (at most once per drain or commit) when completions were posted on `ring`. */
   notify?: (ring: number) => void;
   /** After a live re-exec: the inherited memfd and the rings' state (checked against the shared memory). */
-  adopt?: { fd: number; generations: number[]; sessions: Omit<HandedSession, "fd">[] };
-}
-
-/** What the channel hands to the next image (the memfd stays open across execve). */
-export interface ChannelState {
-  generations: number[];
-  sessions: Omit<HandedSession, "fd">[];
+  adopt?: ChannelState & { fd: number };
 }
 
 export class EvolutionChannel {
@@ -98,21 +68,21 @@ export class EvolutionChannel {
 
   constructor(private readonly o: ChannelOptions) {
     const safety = new SafetyGate(o.weights);
-    this.stats = { submissions: 0, accepted: 0, rejected: {}, protocolErrors: 0, completionsDropped: 0, applied: 0, appliedSeq: 0, safety: safety.stats };
+    this.stats = newChannelStats(safety.stats);
     this.acceptance = new Acceptance({ journal: o.journal, weights: o.weights, gate: o.gate, safety, stats: this.stats });
     const g = o.geometry;
     if (g.rings < 1 || g.rings > 64 || g.slots < 2 || g.slots > 4096 || (g.slots & (g.slots - 1)) !== 0) {
       throw new JournalError(`bad channel geometry ${JSON.stringify(g)}`);
     }
     this.size = regionSize(g);
-    this.rings = Array.from({ length: g.rings }, () => ({ active: false, generation: 0, head: 0, cmpTail: 0, expectedSeq: 0n, inflight: 0, protocolErrors: 0, unsettledSince: -1 }));
+    this.rings = newRings(g.rings);
     if (o.adopt) {
       this.fd = o.adopt.fd;
       this.map = mapInheritedChannel(o.adopt.fd, g);
       this.bytes = new Uint8Array(this.map.buffer);
       this.words = new Int32Array(this.map.buffer);
       try {
-        this.adoptRings(o.adopt);
+        adoptRings(this.rings, o.adopt, (r, f) => this.load(r, f));
       } catch (e) {
         this.map.unmap();
         throw e;
@@ -124,20 +94,6 @@ export class EvolutionChannel {
     this.bytes = new Uint8Array(this.map.buffer);
     this.words = new Int32Array(this.map.buffer);
     writeHeader(this.bytes, g, process.pid);
-  }
-
-  /** Restores the rings' private counters; each must agree with what its control block says. */
-  private adoptRings(a: NonNullable<ChannelOptions["adopt"]>): void {
-    if (a.generations.length !== this.rings.length) throw new JournalError(`handed ${a.generations.length} rings, configured ${this.rings.length}`);
-    a.generations.forEach((gen, r) => (this.rings[r]!.generation = gen));
-    for (const s of a.sessions) {
-      const ring = this.rings[s.ring];
-      if (!ring) throw new JournalError(`handed ring ${s.ring} outside the geometry`);
-      if (this.load(s.ring, C.generation) !== s.generation || this.load(s.ring, C.subHead) !== s.head || this.load(s.ring, C.cmpTail) !== s.cmpTail || ring.generation !== s.generation) {
-        throw new JournalError(`handed ring ${s.ring} disagrees with its control block`);
-      }
-      Object.assign(ring, { active: true, head: s.head, cmpTail: s.cmpTail, expectedSeq: BigInt(s.expectedSeq), inflight: 0, unsettledSince: -1 });
-    }
   }
 
   /**
@@ -152,8 +108,7 @@ export class EvolutionChannel {
 
   /** The rings as they are now (quiescent: nothing in flight), for the next image. */
   state(): ChannelState {
-    const sessions = this.rings.flatMap((x, r) => (x.active ? [{ ring: r, generation: x.generation, head: x.head, cmpTail: x.cmpTail, expectedSeq: x.expectedSeq.toString() }] : []));
-    return { generations: this.rings.map((x) => x.generation), sessions };
+    return ringsState(this.rings);
   }
 
   /** The exec failed: take submissions again. */

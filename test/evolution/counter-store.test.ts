@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
 /** Counts word 16 of the file up from 1, with the client's ControlWords or with struct.pack_into. */
 const WRITER = `
 import mmap, os, struct, sys, time
-from vector_boot_evolution.client import ControlWords
+from vector_boot_evolution.words import ControlWords
 if len(os.sched_getaffinity(0)) > 1:
     os.sched_setaffinity(0, {1})  # the reader is on CPU 0: the two run at the same time
 fd = os.open(sys.argv[1], os.O_RDWR)

@@ -75,7 +75,7 @@ test("the Python client leaves a completion whose checksum fails at the head and
       `
 import sys, time
 from vector_boot_evolution import Client, ChannelError
-from vector_boot_evolution import client as cl
+from vector_boot_evolution import layout as cl
 with Client(sys.argv[1], timeout=10) as c:
     tag = c.submit("pixel.w", 7, [0.5], 0.9)
     end = time.monotonic() + 10

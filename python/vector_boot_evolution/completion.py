@@ -1,0 +1,28 @@
+"""The answer to one submission, and the names of its status codes."""
+from collections import namedtuple
+
+STATUS_NAMES = {
+    0: "ACCEPTED", 1: "BAD_CHECKSUM", 2: "BAD_SEQUENCE", 3: "BAD_KIND", 4: "BAD_LENGTH",
+    5: "LOW_CONFIDENCE", 6: "UNKNOWN_TENSOR", 7: "PROTECTED_TENSOR", 8: "OUT_OF_RANGE",
+    9: "NON_FINITE", 10: "MAGNITUDE", 11: "UNSUPPORTED_DTYPE", 12: "JOURNAL_FAILED",
+    13: "BAD_NAME", 14: "APPLY_FAILED", 15: "SAFETY",
+}
+
+_new_tuple = tuple.__new__  # builds a Completion without namedtuple's keyword handling (per ack)
+
+
+class Completion(namedtuple("Completion", "tag seq status journal_seq text")):
+    """Answer to one submission: status 0 = accepted (journal_seq is its durable journal sequence).
+
+    Any other status is a refusal, never journaled (journal_seq 0), except 12 (JOURNAL_FAILED:
+    outcome unknown). 15 (SAFETY): the mutation would make the cortex fail one of the model's
+    safety cases; `text` starts with "case <name>:" (docs/evolution-protocol.md).
+    """
+
+    @property
+    def accepted(self):
+        return self.status == 0
+
+    @property
+    def status_name(self):
+        return STATUS_NAMES.get(self.status, "STATUS_%d" % self.status)

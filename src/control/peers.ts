@@ -1,0 +1,131 @@
+// The control server's open connections on its epoll set: replies, output flow control, refusal with linger, close and timeouts.
+import { describeError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { closeFd, epollForget, epollWatch, shutdownWrite } from "../sys/control.ts";
+import type { Connection } from "./connection.ts";
+import type { ResolvedOptions } from "./options.ts";
+import { encodeResponse, errorResponse, type ControlResponse, type ErrorCode } from "./protocol.ts";
+
+const log = logger("control");
+const enc = new TextEncoder();
+
+/** How long a refused connection is kept (our side shut down) so the peer can read why before the close. */
+const LINGER_MS = 200;
+/** Error responses one connection may cause before it is closed (garbage floods). */
+const MAX_BAD_REQUESTS = 32;
+
+export class Peers {
+  /** Open connections by fd. */
+  readonly conns = new Map<number, Connection>();
+
+  constructor(
+    private readonly ep: number,
+    private readonly o: ResolvedOptions,
+    /** The server's error counter (error responses and failed connections). */
+    private readonly counters: { errors: number },
+  ) {}
+
+  /** Sends one response; a connection that earns too many error responses is failed. */
+  reply(c: Connection, r: ControlResponse): void {
+    if (c.closed || c.lingering) return;
+    c.push(enc.encode(encodeResponse(r)));
+    this.flush(c);
+    if (!r.ok && ++c.errors > MAX_BAD_REQUESTS) this.fail(c, null, "invalid_request", `more than ${MAX_BAD_REQUESTS} bad requests on this connection; closing`);
+  }
+
+  /** Writes what the socket takes now; drops a peer that is gone or leaves too much unread. */
+  flush(c: Connection): void {
+    if (c.closed) return;
+    const err = c.writePending();
+    if (err !== null) return this.drop(c, err);
+    if (c.outLen > this.o.maxOutputBytes) return this.drop(c, `peer does not read its replies (${c.outLen} bytes waiting)`);
+    this.watch(c);
+    this.finishIfDone(c);
+  }
+
+  /** Keeps epoll asking for what the connection needs: input until EOF, output while bytes wait. */
+  watch(c: Connection): void {
+    if (c.closed) return;
+    const wantOut = c.outLen > 0;
+    const wantIn = !c.eof;
+    if (wantOut === c.watchingOutput && wantIn === c.watchingInput) return;
+    c.watchingOutput = wantOut;
+    c.watchingInput = wantIn;
+    try {
+      epollWatch(this.ep, c.fd, wantIn, wantOut);
+    } catch (e) {
+      this.drop(c, describeError(e));
+    }
+  }
+
+  /** Closes a connection with nothing left to do (a lingering one: shuts our side once its output is out). */
+  finishIfDone(c: Connection): void {
+    if (c.lingering) {
+      if (c.outLen === 0) this.shutdownOnce(c);
+      return;
+    }
+    if (c.eof && !c.busy && c.queue.length === 0 && c.outLen === 0) this.drop(c, null);
+  }
+
+  /**
+   * Sends an error, stops reading and shuts our side down, then closes when the peer hangs up or
+   * after LINGER_MS: closing at once could reset the connection before the peer reads the reason.
+   */
+  fail(c: Connection, id: string | number | null, code: ErrorCode, message: string): void {
+    if (c.closed || c.lingering) return;
+    this.counters.errors++;
+    if (code !== "permission_denied") log.debug("control connection failed", { uid: c.cred.uid, pid: c.cred.pid, code });
+    c.push(enc.encode(encodeResponse(errorResponse(id, code, message))));
+    c.lingering = true;
+    c.lingerUntil = performance.now() + LINGER_MS;
+    c.queue.length = 0;
+    c.eof = true;
+    this.flush(c);
+  }
+
+  private shutdownOnce(c: Connection): void {
+    if (c.shutDown || c.closed) return;
+    c.shutDown = true;
+    try {
+      shutdownWrite(c.fd);
+    } catch {
+      this.drop(c, null);
+    }
+  }
+
+  /** Closes the connection now and forgets it (`why`, when given, is logged). */
+  drop(c: Connection, why: string | null): void {
+    if (c.closed) return;
+    c.closed = true;
+    c.queue.length = 0;
+    this.conns.delete(c.fd);
+    if (why) log.debug("control connection closed", { uid: c.cred.uid, pid: c.cred.pid, why });
+    try {
+      epollForget(this.ep, c.fd);
+    } catch {
+      /* already gone from the set */
+    }
+    try {
+      closeFd(c.fd);
+    } catch (e) {
+      log.warn("close failed", { error: describeError(e) });
+    }
+  }
+
+  /** Ends lingering connections whose time is up, times out stalled or idle ones, and retries pending output. */
+  sweep(now: number): void {
+    for (const c of [...this.conns.values()]) {
+      const since = c.framer.partialSince;
+      if (c.lingering) {
+        if (now >= c.lingerUntil) this.drop(c, null);
+      } else if (since !== null && now - since > this.o.requestTimeoutMs) this.fail(c, null, "timeout", `request incomplete after ${this.o.requestTimeoutMs} ms; closing`);
+      else if (!c.busy && c.queue.length === 0 && now - c.lastActive > this.o.idleTimeoutMs) this.fail(c, null, "timeout", `idle for ${this.o.idleTimeoutMs} ms; closing`);
+      else if (c.outLen > 0) this.flush(c);
+    }
+  }
+
+  /** Closes every connection. */
+  dropAll(why: string): void {
+    for (const c of [...this.conns.values()]) this.drop(c, why);
+  }
+}

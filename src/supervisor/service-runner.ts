@@ -1,0 +1,179 @@
+// One supervised service: performs its state machine's effects (spawn, timers, signals, checks, cgroup watch).
+import type { ServiceConfig } from "../config/schema.ts";
+import { describeError } from "../errors.ts";
+import type { Reaper } from "../init/reaper.ts";
+import { logger } from "../log.ts";
+import { closeFd } from "../sys/log-pipe.ts";
+import { parseSignal, Sig } from "../sys/signals.ts";
+import type { ServiceCgroups } from "./service-cgroup.ts";
+import type { ServiceChecks } from "./service-checks.ts";
+import { holdsProcess } from "./service-handover.ts";
+import type { ServiceLauncher } from "./service-launch.ts";
+import type { ServiceLogs } from "./service-logs.ts";
+import { isSettled, newRecord, step, type ServiceEvent, type ServiceRecord, type ServiceState } from "./service-machine.ts";
+
+const log = logger("supervisor");
+
+/** How the main service ended: `status` shell-style (code, or 128 + signal). */
+export interface MainExit {
+  service: string;
+  status: number;
+  signal: number | null;
+}
+
+/** What every service's runner shares with the supervisor. */
+export interface RunnerContext {
+  reaper: Reaper;
+  launch: ServiceLauncher;
+  checks: ServiceChecks;
+  cgroups: ServiceCgroups | null;
+  logs: ServiceLogs | null;
+  onMainExit: ((exit: MainExit) => void) | null;
+  /** Names in the order their processes were last started (for reverse-order shutdown). */
+  started: string[];
+  /** Every stop observed, in order. */
+  stopLog: string[];
+  /** After each event, with the state before it (the supervisor starts dependents, continues a shutdown). */
+  afterEvent(runner: ServiceRunner, before: ServiceState, ev: ServiceEvent): void;
+}
+
+export class ServiceRunner {
+  readonly rec: ServiceRecord;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** When the pending timer fires (performance.now()), for a re-exec handoff. */
+  private timerDue = 0;
+  private readonly settledWaiters: Array<() => void> = [];
+  /** Polls the cgroup until it is empty (a stop waiting for processes that left the group). */
+  private cgroupWatch: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    config: ServiceConfig,
+    private readonly ctx: RunnerContext,
+  ) {
+    this.rec = newRecord(config);
+  }
+
+  dispatch(ev: ServiceEvent): void {
+    const now = performance.now();
+    const before = this.rec.state;
+    const effects = step(this.rec, ev, now);
+    const name = this.rec.config.name;
+    const ctx = this.ctx;
+    for (const e of effects) {
+      switch (e.type) {
+        case "spawn":
+          this.doSpawn();
+          break;
+        case "timer":
+          this.setTimer(e.ms, e.event);
+          break;
+        case "cancel-timer":
+          if (this.timer) clearTimeout(this.timer);
+          this.timer = null;
+          break;
+        case "signal":
+          // SIGKILL: the group, then cgroup.kill (atomic, unlike signalling listed pids while they fork).
+          if (e.signal === "kill") ctx.launch.signalGroup(this.rec.pid, Sig.SIGKILL);
+          else ctx.launch.signalAll(name, this.rec.pid, parseSignal(this.rec.config.stop_signal) ?? Sig.SIGTERM);
+          if (e.signal === "kill") ctx.cgroups?.kill(name);
+          break;
+        case "kill-leftovers":
+          ctx.cgroups?.kill(name);
+          break;
+        case "watch-cgroup":
+          this.watchCgroup();
+          break;
+        case "await-ready":
+          ctx.checks.awaitReady(this.rec.config);
+          break;
+        case "became-ready":
+          ctx.checks.becameReady(this.rec.config);
+          break;
+        case "end-checks":
+          ctx.checks.clear(name);
+          break;
+        case "log":
+          log[e.level](e.msg, e.fields);
+          break;
+        case "main-exited":
+          ctx.onMainExit?.({ service: name, status: e.status, signal: e.signal });
+          break;
+        case "settled":
+          if (this.rec.state === "stopped") ctx.stopLog.push(name);
+          for (const w of this.settledWaiters.splice(0)) w();
+          break;
+      }
+    }
+    if (holdsProcess(before) && !holdsProcess(this.rec.state) && this.rec.state !== "pending") ctx.launch.postStop(this.rec.config);
+    ctx.afterEvent(this, before, ev);
+  }
+
+  /** Arms the service's one timer (replacing a pending one): the event is dispatched when it elapses. */
+  setTimer(ms: number, event: "backoff-elapsed" | "grace-elapsed"): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = performance.now() + ms;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.dispatch({ type: event });
+    }, ms);
+  }
+
+  /** What is left of the pending timer (ms), or null when none is pending. */
+  timerLeft(now: number): number | null {
+    return this.timer ? Math.max(0, this.timerDue - now) : null;
+  }
+
+  private doSpawn(): void {
+    const c = this.rec.config;
+    if (!c.pre_start) return this.spawnNow();
+    void this.ctx.launch.preStart(c).then((failed) => {
+      if (this.rec.state !== "pending" || this.rec.stopRequested) return;
+      if (failed === null) this.spawnNow();
+      else this.dispatch({ type: "spawn-failed", error: failed });
+    });
+  }
+
+  private spawnNow(): void {
+    const c = this.rec.config;
+    let pid: number;
+    const pipes = this.ctx.logs?.open(c.name);
+    try {
+      pid = this.ctx.launch.spawnMain(c, pipes);
+    } catch (e) {
+      log.error("spawn failed", { service: c.name, error: describeError(e) });
+      this.dispatch({ type: "spawn-failed", error: describeError(e) });
+      return;
+    }
+    if (pipes) for (const fd of pipes) closeFd(fd);
+    this.watchExit(pid);
+    this.ctx.started.push(c.name);
+    this.dispatch({ type: "spawned", pid });
+  }
+
+  /** Routes the exit of the service's main process to its state machine, with what is left in its cgroup. */
+  watchExit(pid: number): void {
+    this.ctx.reaper.watch(pid, (r) => {
+      // A former main process (MAINPID= named another) ends without ending the service.
+      if (this.rec.pid !== pid) return;
+      this.dispatch({ type: "exited", status: r.status, signal: r.signal, leftovers: this.ctx.cgroups?.populated(this.rec.config.name) ?? false });
+    });
+  }
+
+  private watchCgroup(): void {
+    const cgroups = this.ctx.cgroups;
+    if (this.cgroupWatch || !cgroups) return;
+    const name = this.rec.config.name;
+    this.cgroupWatch = setInterval(() => {
+      if (cgroups.populated(name)) return;
+      clearInterval(this.cgroupWatch!);
+      this.cgroupWatch = null;
+      this.dispatch({ type: "cgroup-empty" });
+    }, 20);
+  }
+
+  /** Resolves once the service holds no process (at once when it holds none now). */
+  settled(): Promise<void> {
+    if (isSettled(this.rec)) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+}
