@@ -69,7 +69,7 @@ class Client:
         self._name_len = 0
         self._name_field = b""
         self._seq = 0  # 64-bit position of the next submission since the session began
-        self._pending = set()  # tags submitted and not yet completed
+        self._pending = {}  # seq -> tag of each submission not yet completed
         self._done = {}
         self._unsettled_since = None  # when the completion at cmp_head first failed its checksum
 
@@ -150,8 +150,8 @@ class Client:
         _slot_fmt(count).pack_into(mem, off + 4, SLOT_KIND_MUTATION, self._seq, tag, offset, confidence, self._name_len, count, 0, self._name_field, *values)
         _U32.pack_into(mem, off, zlib.crc32(mem[off + 4:off + 112 + 4 * count]))
         self.sub_tail = (self.sub_tail + 1) & 0xFFFFFFFF
+        self._pending[self._seq] = tag
         self._seq += 1
-        self._pending.add(tag)
         return tag
 
     def _publish(self):
@@ -174,20 +174,21 @@ class Client:
             off = self.base + CONTROL_SIZE + self.slots * SUB_SLOT_SIZE + (self.cmp_head & (self.slots - 1)) * CMP_SLOT_SIZE
             raw = self.mem[off:off + CMP_SLOT_SIZE]  # one snapshot: checked, then decoded
             crc, status, _r, seq, tag, jseq, text = _CMP_FMT.unpack(raw)
-            if crc != zlib.crc32(raw[4:]):
+            if crc != zlib.crc32(raw[4:]) or self._pending.get(seq) != tag:
                 # Seen before its bytes (nothing orders our reads after the consumer's writes on a
-                # weakly ordered CPU): leave it at the head and read it again later. Only a
-                # completion that stays bad is a broken consumer.
+                # weakly ordered CPU): torn bytes, or the previous lap's completion still in the slot
+                # (a valid checksum, for a submission already answered). Leave it at the head and
+                # read it again later. Only a completion that stays bad is a broken consumer.
                 now = time.monotonic()
                 if self._unsettled_since is None:
                     self._unsettled_since = now
                 elif now - self._unsettled_since > COMPLETION_SETTLE_S:
-                    raise ChannelError("completion slot %d stays corrupt: the consumer broke the protocol" % self.cmp_head)
+                    raise ChannelError("completion slot %d stays corrupt or answers nothing in flight (seq %d): the consumer broke the protocol" % (self.cmp_head, seq))
                 break
             self._unsettled_since = None
             self.cmp_head = (self.cmp_head + 1) & 0xFFFFFFFF
             self._done[tag] = _new_tuple(Completion, (tag, seq, status, jseq, text.split(b"\0", 1)[0].decode("ascii", "replace") if text[0] else ""))
-            self._pending.discard(tag)
+            del self._pending[seq]
             n += 1
         if n:
             self._store(CMP_HEAD, self.cmp_head)

@@ -248,7 +248,9 @@ export class EvolutionChannel {
     this.copy.set(this.subSlot(r, ring.head));
     const expected = ring.expectedSeq;
     const d = decodeSubmission(this.copy, expected);
-    if ("status" in d && d.status === Status.badChecksum) {
+    // Not settled yet: bytes that fail their checksum, or the previous lap's submission still in the
+    // slot (valid checksum, an older sequence): the producer's new bytes may not be visible yet.
+    if ("status" in d && (d.status === Status.badChecksum || (d.status === Status.badSequence && d.seq < expected))) {
       const now = performance.now();
       if (ring.unsettledSince < 0) ring.unsettledSince = now;
       if (now - ring.unsettledSince < SLOT_SETTLE_MS) return false;
