@@ -34,11 +34,7 @@ export function encodeMutationRecordInto(out: Uint8Array, view: DataView, at: nu
 
 /** The record of one mutation in its own buffer. */
 export function encodeMutationRecord(m: Mutation): Uint8Array {
-  // The ArrayBuffer made first: `.buffer` of a small Uint8Array makes JSC create it on the spot.
-  const buf = new ArrayBuffer(mutationRecordSize(m));
-  const out = new Uint8Array(buf);
-  encodeMutationRecordInto(out, new DataView(buf), 0, m);
-  return out;
+  return encodeMutationRecords([m])[0]!;
 }
 
 /**
@@ -48,6 +44,7 @@ export function encodeMutationRecord(m: Mutation): Uint8Array {
 export function encodeMutationRecords(ms: readonly Mutation[]): Uint8Array[] {
   let total = 0;
   for (const m of ms) total += mutationRecordSize(m);
+  // The ArrayBuffer made first: `.buffer` of a small Uint8Array makes JSC create it on the spot.
   const buf = new ArrayBuffer(total);
   const out = new Uint8Array(buf);
   const view = new DataView(buf);
