@@ -1,4 +1,4 @@
-// shim-internal.h: what the shim's system-call files share (conventions, argument limits, blob splitting).
+// shim-internal.h: what the shim's system-call files share (conventions, blob splitting).
 //
 // The shim: the system calls vector-boot needs that Bun does not expose, called through bun:ffi
 // (sessions.c, signals.c, reap.c, spawn.c, machine.c, mapping.c, reexec.c, kernel-modules.c,
@@ -11,8 +11,6 @@
 #define VB_SHIM_INTERNAL_H
 
 #include <string.h>
-
-#define VB_MAX_ARGS 4096
 
 // Splits a blob of `count` NUL-terminated strings into out[0..count-1], with out[count] = NULL.
 static inline int vb_split(const char *blob, int count, char **out) {

@@ -1,13 +1,18 @@
 // tini mode used to print "ready" and "main child exited" on every run; now it is silent unless asked (-v, -w) or something goes wrong.
 import { afterEach, describe, expect, test } from "bun:test";
 import { killLeftovers, start, tempDir } from "./harness.ts";
+import { join } from "node:path";
 
 afterEach(killLeftovers);
 
 for (const pid1 of [false, true]) {
   describe(`tini mode ${pid1 ? "as PID 1" : "as a subreaper"}`, () => {
     test("a clean run prints nothing of the init's own, even with leftovers to stop", async () => {
-      const r = await start(["--", "sh", "-c", "(trap 'exit 0' TERM; sleep 30 & wait) & sleep 0.1; echo cmd-out; exit 4"], { pid1 }).result(15_000);
+      // CMD exits once the leftover's trap is set and its sleep started (not after a guessed 0.1 s):
+      // a SIGTERM before the sleep existed would leave the wait on an unsignalled sleep, then SIGKILL.
+      const started = join(tempDir(), "started");
+      const script = `(trap 'exit 0' TERM; sleep 30 & : > ${started}; wait) & until [ -e ${started} ]; do sleep 0.01; done; echo cmd-out; exit 4`;
+      const r = await start(["--", "sh", "-c", script], { pid1 }).result(15_000);
       expect(r.code).toBe(4);
       expect(r.stdout).toBe("cmd-out\n");
       expect(r.stderr).toBe("");

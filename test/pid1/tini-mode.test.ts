@@ -67,9 +67,11 @@ for (const pid1 of [false, true]) {
 
     test("descendants left when the main child exits get SIGTERM and the init waits for them (bounded)", async () => {
       // The leftover traps TERM, writes a marker, and exits; the init must wait for it, not leave it.
-      // CMD exits once the leftover's trap is set (a file it makes), not after a guessed 0.2 s.
+      // CMD exits once the leftover's trap is set and its sleep started (a file it makes then), not
+      // after a guessed 0.2 s. The file comes after the sleep: a SIGTERM to everyone before the
+      // sleep existed left the trap pending and the wait on a sleep nobody had signalled (30 s).
       const trapped = join(tempDir(), "trapped");
-      const script = `(trap 'echo leftover-got-term; exit 0' TERM; : > ${trapped}; sleep 30 & wait) & until [ -e ${trapped} ]; do sleep 0.01; done; exit 5`;
+      const script = `(trap 'echo leftover-got-term; exit 0' TERM; sleep 30 & : > ${trapped}; wait) & until [ -e ${trapped} ]; do sleep 0.01; done; exit 5`;
       const r = await start(["--grace", "20000", "--", "sh", "-c", script], { pid1 }).result(30_000);
       expect(r.code).toBe(5);
       expect(r.stdout).toContain("leftover-got-term");
