@@ -51,5 +51,7 @@ export const native = dlopen(shimPath, {
   vb_madvise: { args: [f64, f64, i32], returns: i32 },
   vb_page_size: { args: [], returns: FFIType.i64 },
   vb_execve: { args: [ptr, ptr, i32, ptr, i32], returns: i32 },
+  vb_raw_strings_size: { args: [i32, i32, ptr], returns: i32 },
+  vb_raw_strings_copy: { args: [i32, i32, ptr, i32], returns: i32 },
   vb_finit_module: { args: [ptr, ptr, i32], returns: i32 },
 }).symbols;

@@ -36,6 +36,17 @@ export interface SpawnOptions {
    * (native/cgroup.c): nothing the service starts can be left outside it.
    */
   cgroup?: string;
+  /**
+   * The child's argv and environment as bytes (`rawStrings`), used instead of `argv` and `env`:
+   * tini mode hands CMD what the init was given, byte for byte. `argv` still names it in errors.
+   */
+  raw?: { argv: RawStrings; env: RawStrings };
+}
+
+/** NUL-terminated byte strings back to back, and how many. */
+export interface RawStrings {
+  blob: Uint8Array;
+  count: number;
 }
 
 const flagBits = { newSession: 1, newProcessGroup: 2, foreground: 4, setIds: 8, noNewPrivs: 16, killWithParent: 32, setCaps: 64 };
@@ -43,6 +54,30 @@ const stageNames = ["resolving the command", "setsid/setpgid", "tcsetpgrp", "red
 
 function blob(list: string[]): Buffer {
   return Buffer.from(list.map((s) => `${s}\0`).join(""), "utf8");
+}
+
+/**
+ * This process's arguments (`argv`, from entry `from`; entry 0 is the program) or its environment
+ * (`env`), as the kernel gave them: Bun's `process.argv` and `process.env` are UTF-8 decoded, and a
+ * byte sequence that is not UTF-8 comes back as U+FFFD.
+ */
+export function rawStrings(which: "argv" | "env", from = 0): RawStrings {
+  const w = which === "argv" ? 0 : 1;
+  const count = new Int32Array(1);
+  for (;;) {
+    const size = check(native.vb_raw_strings_size(w, from, count), "raw_strings_size");
+    const out = new Uint8Array(Math.max(1, size));
+    const n = native.vb_raw_strings_copy(w, from, out, out.length);
+    if (n === -28) continue; // ENOSPC: the environment grew in between
+    check(n, "raw_strings_copy");
+    return { blob: out.subarray(0, n), count: count[0]! };
+  }
+}
+
+/** The strings of a RawStrings, decoded as UTF-8 (U+FFFD where the bytes are not). */
+export function decodeRaw(r: RawStrings): string[] {
+  if (r.count === 0) return [];
+  return new TextDecoder().decode(r.blob.subarray(0, r.blob.length - 1)).split("\0");
 }
 
 /**
@@ -54,7 +89,7 @@ export function spawn(opts: SpawnOptions): number {
   const { argv } = opts;
   if (argv.length === 0 || argv[0] === "") throw new ExecError("spawn: empty command", ExitCode.notFound);
   for (const a of argv) if (a.includes("\0")) throw new ExecError(`spawn: argument contains NUL: ${JSON.stringify(a)}`, ExitCode.usage);
-  const envObj = opts.env ?? process.env;
+  const envObj = opts.raw ? {} : (opts.env ?? process.env);
   const env = Object.entries(envObj)
     .filter((e): e is [string, string] => e[1] !== undefined && !e[0].includes("=") && !e[0].includes("\0") && !e[1].includes("\0"))
     .map(([k, v]) => `${k}=${v}`);
@@ -72,7 +107,7 @@ export function spawn(opts: SpawnOptions): number {
   const groups = new Uint32Array(opts.groups && opts.groups.length > 0 ? opts.groups : [0]);
   const ngroups = opts.groups?.length ?? 0;
   const [fd0 = -1, fd1 = -1, fd2 = -1] = opts.stdio ?? [];
-  const rest = [blob(argv), argv.length, blob(env), env.length, cstr(opts.cwd ?? ""), uid, gid, groups, ngroups, flags, fd0, fd1, fd2, capMask(opts.capabilities ?? []), Number(BigInt.asUintN(53, opts.keepIgnored ?? 0n))] as const;
+  const rest = [opts.raw?.argv.blob ?? blob(argv), opts.raw?.argv.count ?? argv.length, opts.raw?.env.blob ?? blob(env), opts.raw?.env.count ?? env.length, cstr(opts.cwd ?? ""), uid, gid, groups, ngroups, flags, fd0, fd1, fd2, capMask(opts.capabilities ?? []), Number(BigInt.asUintN(53, opts.keepIgnored ?? 0n))] as const;
   const ret = opts.cgroup !== undefined ? native.vb_spawn_in_cgroup(cstr(opts.cgroup), ...rest) : native.vb_spawn(...rest);
   if (ret > 0) return ret;
   const code = -ret % 1000;
