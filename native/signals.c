@@ -1,5 +1,6 @@
-// Signals: kill, dispositions, C-side signal counters (polled from JavaScript) and the signal state.
+// Signals: kill, dispositions, C-side signal counters (with a wake pipe for the event loop) and the signal state.
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -21,13 +22,47 @@ int vb_signal_disposition(int sig, int how) {
   return sigaction(sig, &sa, NULL) < 0 ? -errno : 0;
 }
 
-// Signal counters: a C handler only increments an atomic counter; JavaScript polls it.
-// Used for SIGPWR (JSC's GC signal moved away with JSC_SIGNAL_FOR_GC) and other signals that
-// Bun's process.on cannot deliver. No JavaScript ever runs inside a signal handler.
+// Signal counters: a C handler only increments an atomic counter and writes a byte to the wake
+// pipe, whose read end the event loop watches; JavaScript then reads the counters. Used for SIGPWR
+// (JSC's GC signal moved away with JSC_SIGNAL_FOR_GC) and other signals that Bun's process.on
+// cannot deliver. No JavaScript ever runs inside a signal handler.
 static atomic_uint_fast64_t vb_sig_counts[65];
+static atomic_int vb_sig_wake_fd = -1;
+
+// Async-signal-safe: write(2) on a non-blocking pipe (a full pipe already has a wake pending).
+static void vb_count(int sig) {
+  atomic_fetch_add_explicit(&vb_sig_counts[sig], 1, memory_order_relaxed);
+  int fd = atomic_load_explicit(&vb_sig_wake_fd, memory_order_relaxed);
+  if (fd >= 0) {
+    int saved = errno;
+    char b = 1;
+    ssize_t r = write(fd, &b, 1);
+    (void)r;
+    errno = saved;
+  }
+}
 
 static void vb_count_handler(int sig) {
-  if (sig > 0 && sig < 65) atomic_fetch_add_explicit(&vb_sig_counts[sig], 1, memory_order_relaxed);
+  if (sig > 0 && sig < 65) vb_count(sig);
+}
+
+// The read end of the wake pipe (made on the first call; non-blocking, close-on-exec).
+int vb_sigcount_wake_fd(void) {
+  static int read_end = -1;
+  static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&once);
+  if (read_end < 0) {
+    int p[2];
+    if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
+      int e = errno;
+      pthread_mutex_unlock(&once);
+      return -e;
+    }
+    read_end = p[0];
+    atomic_store(&vb_sig_wake_fd, p[1]);
+  }
+  pthread_mutex_unlock(&once);
+  return read_end;
 }
 
 int vb_sigcount_install(int sig) {
@@ -50,7 +85,7 @@ static void vb_sent_handler(int sig, siginfo_t *info, void *uc) {
   (void)uc;
   if (sig <= 0 || sig >= 65) return;
   if (info && info->si_code <= 0 && info->si_pid != getpid()) {
-    atomic_fetch_add_explicit(&vb_sig_counts[sig], 1, memory_order_relaxed);
+    vb_count(sig);
     return;
   }
   sigaction(sig, &vb_sent_prev[sig], NULL);

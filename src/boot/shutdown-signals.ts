@@ -1,7 +1,7 @@
 // Turns SIGTERM/SIGINT/SIGPWR (and ctrl-alt-del as PID 1) into one shutdown request; no JS in handlers.
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { installSignalCounter, Sig, signalCount } from "../sys/signals.ts";
+import { installSignalCounter, onCountedSignal, Sig, signalCount } from "../sys/signals.ts";
 import type { RebootMode } from "../sys/machine.ts";
 
 const log = logger("signals");
@@ -18,7 +18,7 @@ export class ShutdownSignals {
   private fired = false;
   /** Called on SIGHUP (boot mode): re-exec the init in place. */
   onReexec: ((path?: string) => Promise<void>) | null = null;
-  private pwrPoll: ReturnType<typeof setInterval> | null = null;
+  private stopPwr: (() => void) | null = null;
   private readonly handlers: Array<[string, () => void]> = [];
 
   constructor(private readonly pid1: boolean) {
@@ -59,12 +59,13 @@ export class ShutdownSignals {
     const gcSig = Number(process.env.JSC_SIGNAL_FOR_GC ?? "");
     if (Number.isInteger(gcSig) && gcSig > 0 && gcSig !== Sig.SIGPWR) {
       try {
-        installSignalCounter(Sig.SIGPWR);
-        const seen = signalCount(Sig.SIGPWR);
-        this.pwrPoll = setInterval(() => {
+        // Watching before the counter is installed: a SIGPWR right after the install still wakes the loop.
+        let seen = 0;
+        this.stopPwr = onCountedSignal(() => {
           if (signalCount(Sig.SIGPWR) > seen) this.request({ reason: "SIGPWR (power failure)", mode: "poweroff" });
-        }, 50);
-        this.pwrPoll.unref?.();
+        });
+        installSignalCounter(Sig.SIGPWR);
+        seen = signalCount(Sig.SIGPWR);
       } catch (e) {
         log.warn("could not watch SIGPWR", { error: describeError(e) });
       }
@@ -77,6 +78,7 @@ export class ShutdownSignals {
   uninstall(): void {
     for (const [n, h] of this.handlers) process.off(n, h);
     this.handlers.length = 0;
-    if (this.pwrPoll) clearInterval(this.pwrPoll);
+    this.stopPwr?.();
+    this.stopPwr = null;
   }
 }

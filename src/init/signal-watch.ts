@@ -1,6 +1,6 @@
-// Catches every signal tini mode forwards (JS handlers, or C counters polled for those Bun cannot take).
+// Catches every signal tini mode forwards (JS handlers, or C counters with a wake pipe for those Bun cannot take).
 import { logger } from "../log.ts";
-import { installSentSignalCounter, installSignalCounter, Sig, signalCount, signalName } from "../sys/signals.ts";
+import { installSentSignalCounter, installSignalCounter, onCountedSignal, Sig, signalCount, signalName } from "../sys/signals.ts";
 
 const log = logger("init");
 
@@ -30,9 +30,9 @@ export const forwardedSignals: readonly number[] = [
 /** The signals after which the init stops itself (dumb-init's job control). */
 export const suspendSignals: ReadonlySet<number> = new Set([Sig.SIGTSTP, Sig.SIGTTIN, Sig.SIGTTOU]);
 
-/** Signals Bun's `process.on` cannot take: a C handler counts them and the loop polls the counters. */
+/** Signals Bun's `process.on` cannot take: a C handler counts them and wakes the loop (onCountedSignal). */
 const countedSignals = new Set<number>([Sig.SIGSTKFLT, Sig.SIGPWR, ...realtime, ...sentOnly]);
-const COUNTER_POLL_MS = 10;
+const FALLBACK_POLL_MS = 10;
 
 /** The signal JavaScriptCore's garbage collector uses to suspend threads (never ours to take). */
 function gcSignal(): number {
@@ -43,11 +43,30 @@ function gcSignal(): number {
 /**
  * Calls `onSignal(num)` for each forwarded signal received (standard signals delivered several times
  * before the loop runs count once, as the kernel coalesces them). Returns the function that removes
- * the JS handlers and stops polling (the C counters stay installed: the process is about to exit).
+ * the JS handlers and stops watching (the C counters stay installed: the process is about to exit).
  */
 export function watchSignals(onSignal: (num: number) => void): () => void {
   const handlers: Array<[string, () => void]> = [];
   const counted: Array<{ sig: number; seen: number }> = [];
+  const look = () => {
+    for (const c of counted) {
+      const n = signalCount(c.sig);
+      if (n !== c.seen) {
+        c.seen = n;
+        onSignal(c.sig);
+      }
+    }
+  };
+  // Watching before any counter is installed: a signal right after its install still wakes the loop.
+  let stopCounted: () => void;
+  try {
+    stopCounted = onCountedSignal(look);
+  } catch (e) {
+    // No pipe (out of descriptors): poll the counters instead.
+    log.warn("no signal wake pipe: polling the signal counters", { every_ms: FALLBACK_POLL_MS, error: String(e) });
+    const poll = setInterval(look, FALLBACK_POLL_MS);
+    stopCounted = () => clearInterval(poll);
+  }
   const gc = gcSignal();
   for (const num of forwardedSignals) {
     if (num === gc) continue;
@@ -65,19 +84,8 @@ export function watchSignals(onSignal: (num: number) => void): () => void {
     process.on(signalName(num) as NodeJS.Signals, h);
     handlers.push([signalName(num), h]);
   }
-  const poll = counted.length
-    ? setInterval(() => {
-        for (const c of counted) {
-          const n = signalCount(c.sig);
-          if (n !== c.seen) {
-            c.seen = n;
-            onSignal(c.sig);
-          }
-        }
-      }, COUNTER_POLL_MS)
-    : null;
   return () => {
     for (const [name, h] of handlers) process.off(name, h);
-    if (poll) clearInterval(poll);
+    stopCounted();
   };
 }

@@ -1,4 +1,5 @@
 // Signal numbers, C-side signal counters (polled, never JS in a handler) and dispositions.
+import { logger } from "../log.ts";
 import { check } from "./lib.ts";
 import { native } from "./native.ts";
 
@@ -61,6 +62,31 @@ export function installSentSignalCounter(sig: number): void {
 
 export function signalCount(sig: number): number {
   return native.vb_sigcount_read(sig);
+}
+
+let wakeListeners: Set<() => void> | null = null;
+
+/**
+ * Calls `fn` from the event loop after a counted signal arrived (then read `signalCount`; several
+ * arrivals may come as one call). Event-driven: the C handler writes a byte to a pipe whose read end
+ * Bun's loop watches, so an idle init does not wake to poll. Subscribe before installing counters.
+ * Returns the unsubscribe function; the pipe stays watched (the process is about to exit then).
+ */
+export function onCountedSignal(fn: () => void): () => void {
+  if (!wakeListeners) {
+    const fd = check(native.vb_sigcount_wake_fd(), "pipe2", "signal wake pipe");
+    const listeners = (wakeListeners = new Set());
+    void (async () => {
+      try {
+        for await (const _bytes of Bun.file(fd).stream()) for (const f of [...listeners]) f();
+      } catch (e) {
+        logger("signals").error("the signal wake pipe failed: counted signals are no longer seen", { error: String(e) });
+      }
+    })();
+  }
+  const set = wakeListeners;
+  set.add(fn);
+  return () => void set.delete(fn);
 }
 
 export function ignoreSignal(sig: number): void {
