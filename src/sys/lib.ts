@@ -1,10 +1,49 @@
-// Locates the native shim library (embedded in the compiled executable, extracted by Bun on dlopen).
+// Locates the native shim library: the file embedded in the executable (Bun extracts it to $TMPDIR on dlopen), else a memfd copy.
+import { dlopen, FFIType } from "bun:ffi";
+import { accessSync, constants, readFileSync, writeSync } from "node:fs";
 import shimFile from "../../dist/native/libvbshim.so" with { type: "file" };
 import { SysError } from "../errors.ts";
 import { errnoName } from "./errno.ts";
 
-/** Path of libvbshim.so to pass to `dlopen` (each src/sys module opens it with its own symbols). */
-export const shimPath: string = shimFile;
+/**
+ * Path of libvbshim.so to pass to `dlopen` (each src/sys module opens it with its own symbols).
+ * Compiled, Bun extracts the embedded file to `$TMPDIR` on the first dlopen; a container with a
+ * read-only root (or a `TMPDIR` that does not exist) has nowhere to put it, and then the library is
+ * copied into a memfd and opened as /proc/self/fd/N.
+ */
+export const shimPath: string = locateShim(shimFile);
+
+function locateShim(embedded: string): string {
+  if (!embedded.startsWith("/$bunfs/")) return embedded; // the source tree: a real file
+  if (writable(process.env.TMPDIR || "/tmp")) return embedded;
+  // Nowhere to extract to; an earlier extraction may still be there (Bun reuses it).
+  try {
+    dlopen(embedded, { vb_getpid: { args: [], returns: FFIType.i32 } });
+    return embedded;
+  } catch {
+    return memfdCopy(embedded);
+  }
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The embedded library in a memfd (no file system needed), kept open for the life of the process. */
+function memfdCopy(embedded: string): string {
+  const bytes = readFileSync(embedded);
+  const libc = dlopen("libc.so.6", { memfd_create: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 } });
+  const MFD_CLOEXEC = 1;
+  const fd = libc.symbols.memfd_create(cstr("vector-boot-shim"), MFD_CLOEXEC);
+  if (fd < 0) throw new SysError("memfd_create", "EUNKNOWN", 0, `no writable TMPDIR (${process.env.TMPDIR || "/tmp"}) to extract the shim to, and no memfd either`);
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+  return `/proc/self/fd/${fd}`;
+}
 
 /** Turns the shim's `-errno` convention into a value or a thrown SysError naming the call. */
 export function check(ret: number, syscall: string, detail?: string): number {
