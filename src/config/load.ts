@@ -152,6 +152,8 @@ export function readConfigFile(path: string, idWarnings?: ConfigError[]): Config
   } catch (e) {
     throw new ConfigError(path, `cannot read config file: ${(e as Error).message}`, { cause: e });
   }
+  // A UTF-8 byte order mark (some editors write one) is not JSON but says nothing: dropped.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let raw: unknown;
   try {
     raw = JSON.parse(text);

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadConfig, startOrder, validateConfig } from "../../src/config/load.ts";
+import { loadConfig, readConfigFile, startOrder, validateConfig } from "../../src/config/load.ts";
 import { parseCmdline, tokenizeCmdline } from "../../src/config/cmdline.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { killLeftovers, start, tempDir, writeJson } from "../pid1/harness.ts";
@@ -100,6 +100,11 @@ describe("config errors from the real executable", () => {
     expect(r.code).toBe(78);
     expect(r.stderr).toContain(`${p}: not valid JSON`);
     expect(r.stderr).not.toContain("    at ");
+  });
+  test("a config file that starts with a UTF-8 byte order mark was refused as not JSON (an invisible token)", () => {
+    const p = join(tempDir(), "bom.json");
+    writeFileSync(p, `\uFEFF${JSON.stringify({ heartbeat_ms: 50 })}`);
+    expect(readConfigFile(p).heartbeat_ms).toBe(50);
   });
   test("an unknown key exits 78 naming it", async () => {
     const p = writeJson(tempDir(), "c.json", { services: [{ name: "a", argv: ["true"], retsart: "never" }] });
