@@ -55,7 +55,8 @@ export class Supervisor {
   ) {
     this.order = startOrder;
     this.cgroups = opts.cgroups ?? null;
-    this.logs = opts.logs ? new ServiceLogs(new Map(services.map((s) => [s.name, s])), opts.logs.fileDir, opts.logs.kmsg) : null;
+    // No services, no pipes to read: not even the 20 ms poll (an idle appliance would wake for it).
+    this.logs = opts.logs && services.length > 0 ? new ServiceLogs(new Map(services.map((s) => [s.name, s])), opts.logs.fileDir, opts.logs.kmsg) : null;
     this.launch = new ServiceLauncher(reaper, baseEnv, this.cgroups, () => this.notify?.path ?? null, (name) => this.extraEnv.get(name));
     this.checks = new ServiceChecks(
       (name, ev) => this.mustGet(name).dispatch(ev),

@@ -28,3 +28,16 @@ test("an idle init in tini mode wakes a few times a second at most, and a real-t
   expect(r.code).toBe(7);
   expect(performance.now() - t0).toBeLessThan(5_000);
 }, 30_000);
+
+test("an idle boot without services woke 50 times a second to poll service log pipes it did not have", async () => {
+  const dir = tempDir();
+  // A 1 s beat: what is left is the beat, the control socket's housekeeping (4/s) and the reaper's poll.
+  const run = start(["boot", "--set", `state_dir=${join(dir, "state")}`, "--set", `run_dir=${join(dir, "run")}`, "--set", "heartbeat_ms=1000", "--set", "heartbeat_log_every=0"]);
+  await waitFor(() => run.log().includes("metabolic worker ready"), 30_000, "the boot");
+  const before = wakeups(run.proc.pid);
+  await Bun.sleep(2000);
+  const woke = wakeups(run.proc.pid) - before;
+  expect(woke).toBeLessThan(60); // ~120 with the 20 ms log poll
+  run.proc.kill("SIGTERM");
+  expect((await run.result(30_000)).code).toBe(0);
+}, 60_000);
