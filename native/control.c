@@ -26,6 +26,10 @@ static int async_notify(int fd, int sig) {
   return 0;
 }
 
+// The same for any descriptor the init reads without blocking (service log pipes, the sd_notify
+// socket): `sig` when it becomes readable (a pipe also when its last writer closes).
+int vb_fd_wake_signal(int fd, int sig) { return async_notify(fd, sig); }
+
 // Creates a nonblocking, close-on-exec Unix stream socket bound to `path` with file mode `mode`,
 // listening with `backlog`. The mode is set between bind and listen, so nobody can connect before
 // it holds. `sig` > 0: readiness notifications by that signal. Returns the fd.
