@@ -1,7 +1,7 @@
 // The sd_notify socket services report to (READY=1, STATUS=, STOPPING=1, MAINPID=, WATCHDOG=1), read without blocking PID 1.
 import { basename, dirname, join } from "node:path";
 import { logger } from "../log.ts";
-import { wakeOnReadable } from "../sys/log-pipe.ts";
+import { wakeOnReadable } from "../sys/fd-wake.ts";
 import { closeNotifySocket, openNotifySocket, receiveNotify } from "../sys/notify.ts";
 import { Sig } from "../sys/signals.ts";
 import { describeError } from "../errors.ts";

@@ -2,7 +2,8 @@
 import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceConfig } from "../config/schema.ts";
-import { closeFd, logPipe, readAvailable, wakeOnReadable } from "../sys/log-pipe.ts";
+import { wakeOnReadable } from "../sys/fd-wake.ts";
+import { closeFd, logPipe, readAvailable } from "../sys/log-pipe.ts";
 import { logger } from "../log.ts";
 import { setInheritable } from "../sys/process.ts";
 import { Sig } from "../sys/signals.ts";

@@ -9,17 +9,7 @@ const lib = dlopen(shimPath, {
   vb_log_pipe: { args: [ptr], returns: i32 },
   vb_log_read: { args: [i32, ptr, i32], returns: i32 },
   vb_log_close: { args: [i32], returns: i32 },
-  vb_fd_wake_signal: { args: [i32, i32], returns: i32 },
 }).symbols;
-
-/**
- * The kernel sends this process `sig` whenever `fd` becomes readable (O_ASYNC, F_SETSIG), so its
- * reader wakes on data instead of polling. A signal whose default action is "ignore" (SIGURG) is
- * harmless while no handler is installed.
- */
-export function wakeOnReadable(fd: number, sig: number): void {
-  check(lib.vb_fd_wake_signal(fd, sig), "fcntl(O_ASYNC)", `fd ${fd}`);
-}
 
 /** [read end (nonblocking, close-on-exec), write end (close-on-exec: dup'd onto the child's stdout/stderr)]. */
 export function logPipe(): [number, number] {
