@@ -1,4 +1,4 @@
-// Signal numbers, C-side signal counters (polled, never JS in a handler) and dispositions.
+// Signal numbers, C-side signal counters (they wake the loop through a pipe; never JS in a handler) and dispositions.
 import { logger } from "../log.ts";
 import { check } from "./lib.ts";
 import { native } from "./native.ts";
