@@ -1,6 +1,6 @@
 // tini-style mode: run one command as the main child, forward signals, reap everything, exit with its status.
 import { logger, setLogLevel } from "../log.ts";
-import { decodeRaw, getpgid, getpid, isatty, kill, rawStrings, setParentDeathSignal, setSubreaper, spawn, tcgetpgrp, tcsetpgrp, type RawStrings, type Reaped } from "../sys/process.ts";
+import { decodeRaw, getpgid, getpid, inheritedEnvironment, isatty, kill, rawStrings, setParentDeathSignal, setSubreaper, spawn, tcgetpgrp, tcsetpgrp, type RawStrings, type Reaped } from "../sys/process.ts";
 import { Sig, signalName, signalState } from "../sys/signals.ts";
 import { drainDescendants } from "./drain.ts";
 import { Reaper } from "./reaper.ts";
@@ -67,7 +67,7 @@ export async function runTini(opts: TiniOptions): Promise<number> {
     reaper.stop();
   };
   try {
-    child = spawn({ argv: opts.argv, raw: rawCommand(opts.argv), newProcessGroup: true, foreground: tty, keepIgnored });
+    child = spawn({ argv: opts.argv, rawArgv: rawCommand(opts.argv), env: childEnvironment(), newProcessGroup: true, foreground: tty, keepIgnored });
   } catch (e) {
     cleanup();
     throw e;
@@ -110,17 +110,27 @@ export async function runTini(opts: TiniOptions): Promise<number> {
 }
 
 /**
- * CMD and the environment as the init was given them, byte for byte (tini passes them on unchanged;
- * Bun's strings have U+FFFD where the bytes are not UTF-8). CMD is the tail of the init's argv.
- * Undefined, so the strings are used, if the bytes do not decode to `argv` (never expected).
+ * CMD and the environment as the init was given them, byte for byte (tini passes it on unchanged; Bun's strings have
+ * U+FFFD where the bytes are not UTF-8). CMD is the tail of the init's argv. Undefined, so the
+ * strings are used, if the bytes do not decode to `argv` (never expected).
  */
-function rawCommand(argv: string[]): { argv: RawStrings; env: RawStrings } | undefined {
+function childEnvironment(): RawStrings | undefined {
+  try {
+    return inheritedEnvironment({});
+  } catch (e) {
+    log.warn("cannot read the raw environment: passing it as text", { error: String(e) });
+    return undefined;
+  }
+}
+
+/** See childEnvironment: CMD's arguments in bytes. */
+function rawCommand(argv: string[]): RawStrings | undefined {
   try {
     const cmd = rawStrings("argv", rawStrings("argv").count - argv.length);
     const decoded = decodeRaw(cmd);
     // Where either side replaced bytes, the two decoders may differ in how many U+FFFD they put.
     const same = decoded.length === argv.length && decoded.every((a, i) => a === argv[i] || a.includes("\uFFFD") || argv[i]!.includes("\uFFFD"));
-    if (same) return { argv: cmd, env: rawStrings("env") };
+    if (same) return cmd;
     log.warn("the arguments in memory differ from CMD: passing CMD as text", { command: argv[0] });
   } catch (e) {
     log.warn("cannot read the raw arguments: passing CMD as text", { error: String(e) });

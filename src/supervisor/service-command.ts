@@ -2,7 +2,7 @@
 import type { ServiceConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
-import { kill, spawn } from "../sys/process.ts";
+import { kill, spawn, type RawStrings } from "../sys/process.ts";
 import { Sig } from "../sys/signals.ts";
 
 export interface CommandResult {
@@ -16,7 +16,7 @@ export interface CommandResult {
  * Runs `argv` as the service runs (its user, groups, capabilities, environment, cwd, cgroup), in a
  * session of its own; at `timeoutMs` its whole process group gets SIGKILL. Never rejects.
  */
-export function runServiceCommand(reaper: Reaper, c: ServiceConfig, argv: string[], env: Record<string, string | undefined>, timeoutMs: number, cgroup?: string): Promise<CommandResult> {
+export function runServiceCommand(reaper: Reaper, c: ServiceConfig, argv: string[], env: Record<string, string | undefined> | RawStrings, timeoutMs: number, cgroup?: string): Promise<CommandResult> {
   let pid: number;
   try {
     pid = spawn({ argv, env, cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities, cgroup });

@@ -2,7 +2,7 @@
 import type { ServiceConfig } from "../config/schema.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
-import { getpgid, kill, spawn } from "../sys/process.ts";
+import { getpgid, inheritedEnvironment, kill, spawn, type RawStrings } from "../sys/process.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import { runServiceCommand, type CommandResult } from "./service-command.ts";
 
@@ -19,12 +19,21 @@ export class ServiceLauncher {
     private readonly extraEnv: (name: string) => Record<string, string> | undefined = () => undefined,
   ) {}
 
-  env(c: ServiceConfig): Record<string, string | undefined> {
-    const env = { ...(c.inherit_env ? { ...this.baseEnv, ...c.env } : { ...c.env }), ...this.extraEnv(c.name) };
+  /** The service's environment: its own variables over the init's (inherit_env), which keep their bytes. */
+  env(c: ServiceConfig): Record<string, string | undefined> | RawStrings {
+    const own: Record<string, string | undefined> = { ...c.env, ...this.extraEnv(c.name) };
     const path = this.notifyPath();
-    if (path && ((c.ready && "notify" in c.ready) || c.watchdog_ms !== undefined)) env.NOTIFY_SOCKET = path;
-    if (c.watchdog_ms !== undefined) env.WATCHDOG_USEC = String(c.watchdog_ms * 1000);
-    return env;
+    if (path && ((c.ready && "notify" in c.ready) || c.watchdog_ms !== undefined)) own.NOTIFY_SOCKET = path;
+    if (c.watchdog_ms !== undefined) own.WATCHDOG_USEC = String(c.watchdog_ms * 1000);
+    if (!c.inherit_env) return own;
+    if (this.baseEnv === process.env) {
+      try {
+        return inheritedEnvironment(own);
+      } catch (e) {
+        log.warn("cannot read the raw environment: passing it as text", { service: c.name, error: String(e) });
+      }
+    }
+    return { ...this.baseEnv, ...own };
   }
 
   /** The main process: its own session, in its cgroup from the first instruction. Throws when it cannot start. */

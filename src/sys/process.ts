@@ -7,8 +7,8 @@ import { native } from "./native.ts";
 
 export interface SpawnOptions {
   argv: string[];
-  /** Full environment of the child (default: this process's). */
-  env?: Record<string, string | undefined>;
+  /** Full environment of the child (default: this process's), as text or as bytes (`inheritedEnvironment`). */
+  env?: Record<string, string | undefined> | RawStrings;
   cwd?: string;
   uid?: number;
   gid?: number;
@@ -37,10 +37,10 @@ export interface SpawnOptions {
    */
   cgroup?: string;
   /**
-   * The child's argv and environment as bytes (`rawStrings`), used instead of `argv` and `env`:
-   * tini mode hands CMD what the init was given, byte for byte. `argv` still names it in errors.
+   * The child's argv as bytes (`rawStrings`), used instead of `argv`: tini mode hands CMD what the
+   * init was given, byte for byte. `argv` still names it in errors.
    */
-  raw?: { argv: RawStrings; env: RawStrings };
+  rawArgv?: RawStrings;
 }
 
 /** NUL-terminated byte strings back to back, and how many. */
@@ -74,6 +74,47 @@ export function rawStrings(which: "argv" | "env", from = 0): RawStrings {
   }
 }
 
+const isRaw = (e: Record<string, string | undefined> | RawStrings): e is RawStrings => e.blob instanceof Uint8Array;
+
+/** `KEY=value` entries of an environment object (entries that could not be passed on are left out). */
+function textEnvironment(envObj: Record<string, string | undefined>): string[] {
+  return Object.entries(envObj)
+    .filter((e): e is [string, string] => e[1] !== undefined && e[0] !== "" && !e[0].includes("=") && !e[0].includes("\0") && !e[1].includes("\0"))
+    .map(([k, v]) => `${k}=${v}`);
+}
+
+/**
+ * This process's environment for a child, in bytes: each variable as the kernel gave it, as long as
+ * `process.env` still holds it with the same text (one JS deleted or changed is taken from there, or
+ * left out), then `overrides` (text; `undefined` removes). Bytes that are not UTF-8 pass unchanged.
+ */
+export function inheritedEnvironment(overrides: Record<string, string | undefined>): RawStrings {
+  const raw = rawStrings("env");
+  const parts: Uint8Array[] = [];
+  const kept = new Set<string>();
+  const dec = new TextDecoder();
+  for (let at = 0, i = 0; i < raw.count; i++) {
+    const end = raw.blob.indexOf(0, at);
+    const entry = raw.blob.subarray(at, end + 1); // with its NUL
+    at = end + 1;
+    const eq = entry.indexOf(0x3d); // "="
+    if (eq <= 0) continue;
+    const key = dec.decode(entry.subarray(0, eq));
+    if (key in overrides || kept.has(key)) continue;
+    const now = process.env[key];
+    const value = dec.decode(entry.subarray(eq + 1, entry.length - 1));
+    // The same text, or bytes that decode with U+FFFD (process.env holds the replaced text then).
+    if (now === undefined || (now !== value && !value.includes("\uFFFD"))) continue;
+    parts.push(entry);
+    kept.add(key);
+  }
+  // What JS set or changed (and the overrides) as text.
+  const rest = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !kept.has(k))), ...overrides };
+  const text = textEnvironment(rest);
+  for (const e of text) parts.push(Buffer.from(`${e}\0`, "utf8"));
+  return { blob: Buffer.concat(parts), count: kept.size + text.length };
+}
+
 /** The strings of a RawStrings, decoded as UTF-8 (U+FFFD where the bytes are not). */
 export function decodeRaw(r: RawStrings): string[] {
   if (r.count === 0) return [];
@@ -89,10 +130,8 @@ export function spawn(opts: SpawnOptions): number {
   const { argv } = opts;
   if (argv.length === 0 || argv[0] === "") throw new ExecError("spawn: empty command", ExitCode.notFound);
   for (const a of argv) if (a.includes("\0")) throw new ExecError(`spawn: argument contains NUL: ${JSON.stringify(a)}`, ExitCode.usage);
-  const envObj = opts.raw ? {} : (opts.env ?? process.env);
-  const env = Object.entries(envObj)
-    .filter((e): e is [string, string] => e[1] !== undefined && !e[0].includes("=") && !e[0].includes("\0") && !e[1].includes("\0"))
-    .map(([k, v]) => `${k}=${v}`);
+  const rawEnv = opts.env !== undefined && isRaw(opts.env) ? opts.env : null;
+  const env = rawEnv ? [] : textEnvironment((opts.env as Record<string, string | undefined> | undefined) ?? process.env);
   let flags = 0;
   if (opts.newSession) flags |= flagBits.newSession;
   if (opts.newProcessGroup) flags |= flagBits.newProcessGroup;
@@ -107,7 +146,7 @@ export function spawn(opts: SpawnOptions): number {
   const groups = new Uint32Array(opts.groups && opts.groups.length > 0 ? opts.groups : [0]);
   const ngroups = opts.groups?.length ?? 0;
   const [fd0 = -1, fd1 = -1, fd2 = -1] = opts.stdio ?? [];
-  const rest = [opts.raw?.argv.blob ?? blob(argv), opts.raw?.argv.count ?? argv.length, opts.raw?.env.blob ?? blob(env), opts.raw?.env.count ?? env.length, cstr(opts.cwd ?? ""), uid, gid, groups, ngroups, flags, fd0, fd1, fd2, capMask(opts.capabilities ?? []), Number(BigInt.asUintN(53, opts.keepIgnored ?? 0n))] as const;
+  const rest = [opts.rawArgv?.blob ?? blob(argv), opts.rawArgv?.count ?? argv.length, rawEnv?.blob ?? blob(env), rawEnv?.count ?? env.length, cstr(opts.cwd ?? ""), uid, gid, groups, ngroups, flags, fd0, fd1, fd2, capMask(opts.capabilities ?? []), Number(BigInt.asUintN(53, opts.keepIgnored ?? 0n))] as const;
   const ret = opts.cgroup !== undefined ? native.vb_spawn_in_cgroup(cstr(opts.cgroup), ...rest) : native.vb_spawn(...rest);
   if (ret > 0) return ret;
   const code = -ret % 1000;
