@@ -28,7 +28,13 @@ static int async_notify(int fd, int sig) {
 
 // The same for any descriptor the init reads without blocking (service log pipes, the sd_notify
 // socket): `sig` when it becomes readable (a pipe also when its last writer closes).
-int vb_fd_wake_signal(int fd, int sig) { return async_notify(fd, sig); }
+// `sig` 0: no more signals for `fd` (O_ASYNC off).
+int vb_fd_wake_signal(int fd, int sig) {
+  if (sig > 0) return async_notify(fd, sig);
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_ASYNC) < 0) return -errno;
+  return 0;
+}
 
 // Creates a nonblocking, close-on-exec Unix stream socket bound to `path` with file mode `mode`,
 // listening with `backlog`. The mode is set between bind and listen, so nobody can connect before

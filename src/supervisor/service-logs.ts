@@ -1,13 +1,11 @@
-// Services' stdout/stderr: pipes PID 1 drains when they signal data (never waiting), a ring per service, name-prefixed console lines, optional kmsg and rotated file.
+// Services' stdout/stderr: pipes PID 1 reads without waiting (woken by data while quiet, polled while it flows), a ring per service, name-prefixed console lines, optional kmsg and rotated file.
 import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceConfig } from "../config/schema.ts";
-import { wakeOnReadable } from "../sys/fd-wake.ts";
 import { closeFd, logPipe, readAvailable } from "../sys/log-pipe.ts";
-import { logger } from "../log.ts";
 import { setInheritable } from "../sys/process.ts";
-import { Sig } from "../sys/signals.ts";
 import { LogRing, type LogLine } from "./log-ring.ts";
+import { WakeOrPoll } from "./wake-or-poll.ts";
 
 interface Source {
   name: string;
@@ -26,16 +24,11 @@ export interface LogFdHandover {
 const CHUNK = 64 * 1024;
 /** Most bytes read from one pipe per tick: a service writing flat out cannot hold PID 1 for long. */
 const MAX_PER_TICK = 4 * CHUNK;
-/** How often the pipes are read when they cannot signal data (O_ASYNC refused). */
-const FALLBACK_POLL_MS = 20;
-
-const log = logger("supervisor");
 
 export class ServiceLogs {
   private readonly sources: Source[] = [];
   private readonly rings = new Map<string, LogRing>();
   private readonly buf = new Uint8Array(CHUNK);
-  private timer: ReturnType<typeof setInterval>;
   private kmsgFd: number | null = null;
 
   constructor(
@@ -44,8 +37,6 @@ export class ServiceLogs {
     private readonly fileDir: string | null,
     /** /dev/kmsg may be written (PID 1). */
     kmsg: boolean,
-    /** The safety poll: the pipes wake the loop themselves (SIGURG on data); this only bounds a miss. */
-    private pollMs = 1000,
   ) {
     if (kmsg && [...services.values()].some((s) => s.log_kmsg)) {
       try {
@@ -54,24 +45,11 @@ export class ServiceLogs {
         this.kmsgFd = null;
       }
     }
-    process.on("SIGURG", this.onWake);
-    this.timer = setInterval(() => this.drain(), pollMs);
+    this.pacer = new WakeOrPoll(() => this.drain());
   }
 
-  private readonly onWake = (): void => this.drain();
+  private readonly pacer: WakeOrPoll;
   private againQueued = false;
-
-  /** Read ends wake the loop when data (or the writer's close) arrives; else the pipes are polled often. */
-  private watch(fd: number): void {
-    try {
-      wakeOnReadable(fd, Sig.SIGURG);
-    } catch (e) {
-      if (this.pollMs <= FALLBACK_POLL_MS) return;
-      log.warn("service output cannot wake the loop: polling it", { every_ms: FALLBACK_POLL_MS, error: String(e) });
-      clearInterval(this.timer);
-      this.timer = setInterval(() => this.drain(), (this.pollMs = FALLBACK_POLL_MS));
-    }
-  }
 
   private ring(name: string): LogRing {
     let r = this.rings.get(name);
@@ -83,15 +61,16 @@ export class ServiceLogs {
   open(name: string): [number, number] {
     const out = logPipe();
     const err = logPipe();
-    this.watch(out[0]);
-    this.watch(err[0]);
+    this.pacer.add(out[0]);
+    this.pacer.add(err[0]);
     this.sources.push({ name, fd: out[0], stream: 1, decoder: new TextDecoder() }, { name, fd: err[0], stream: 2, decoder: new TextDecoder() });
     return [out[1], err[1]];
   }
 
-  /** Reads every pipe (bounded per pipe), emits complete lines. */
-  drain(): void {
+  /** Reads every pipe (bounded per pipe), emits complete lines; returns the bytes read (ends of file count 1). */
+  drain(): number {
     let more = false;
+    let total = 0;
     for (const s of [...this.sources]) {
       let got = 0;
       for (;;) {
@@ -108,11 +87,14 @@ export class ServiceLogs {
         if (n === null) break;
         if (n === 0) {
           this.emit(s, this.ring(s.name).push(s.decoder.decode()).concat(this.ring(s.name).flush()));
+          this.pacer.remove(s.fd);
           closeFd(s.fd);
+          total++;
           this.sources.splice(this.sources.indexOf(s), 1);
           break;
         }
         got += n;
+        total += n;
         this.emit(s, this.ring(s.name).push(s.decoder.decode(this.buf.subarray(0, n), { stream: true })));
       }
     }
@@ -123,6 +105,7 @@ export class ServiceLogs {
         this.drain();
       });
     }
+    return total;
   }
 
   private emit(s: Source, lines: LogLine[]): void {
@@ -193,7 +176,7 @@ export class ServiceLogs {
     for (const h of fds) {
       try {
         setInheritable(h.fd, false);
-        this.watch(h.fd);
+        this.pacer.add(h.fd);
         this.sources.push({ name, fd: h.fd, stream: h.stream, decoder: new TextDecoder() });
       } catch {
         /* not open any more */
@@ -203,8 +186,7 @@ export class ServiceLogs {
 
   close(): void {
     this.drain();
-    process.off("SIGURG", this.onWake);
-    clearInterval(this.timer);
+    this.pacer.close();
     for (const s of this.sources.splice(0)) closeFd(s.fd);
     if (this.kmsgFd !== null) closeSync(this.kmsgFd);
   }
