@@ -22,7 +22,7 @@ test("quiet: a write wakes the reader at once; flowing: polled, and quiet again 
   pacer.add(r);
   try {
     await Bun.sleep(300);
-    expect(reads).toBe(0); // idle: nothing wakes it
+    expect(reads).toBeLessThanOrEqual(2); // idle: nothing wakes it (a 20 ms poll: ~15 reads)
     const t0 = performance.now();
     writeSync(w, "one\n");
     await waitFor(() => bytes === 4, 5_000, "the write to be read");
@@ -32,7 +32,9 @@ test("quiet: a write wakes the reader at once; flowing: polled, and quiet again 
     await waitFor(() => reads >= busyReads + 5, 5_000, "the busy polls");
     const quietAt = reads;
     await Bun.sleep(300);
-    expect(reads - quietAt).toBeLessThanOrEqual(1); // quiet again (the last poll may land)
+    // Quiet again: a 20 ms poll would read ~15 times here (a stray SIGURG from elsewhere in this
+    // test process may add one or two).
+    expect(reads - quietAt).toBeLessThanOrEqual(3);
     writeSync(w, "two\n");
     await waitFor(() => bytes === 8, 5_000, "the second write, by the signal again");
   } finally {
