@@ -116,7 +116,7 @@ export async function runTini(opts: TiniOptions): Promise<number> {
  */
 function childEnvironment(): RawStrings | undefined {
   try {
-    return inheritedEnvironment({});
+    return inheritedEnvironment({}) ?? undefined;
   } catch (e) {
     log.warn("cannot read the raw environment: passing it as text", { error: String(e) });
     return undefined;

@@ -28,7 +28,8 @@ export class ServiceLauncher {
     if (!c.inherit_env) return own;
     if (this.baseEnv === process.env) {
       try {
-        return inheritedEnvironment(own);
+        const raw = inheritedEnvironment(own);
+        if (raw) return raw;
       } catch (e) {
         log.warn("cannot read the raw environment: passing it as text", { service: c.name, error: String(e) });
       }

@@ -76,13 +76,17 @@ export function onCountedSignal(fn: () => void): () => void {
   if (!wakeListeners) {
     const fd = check(native.vb_sigcount_wake_fd(), "pipe2", "signal wake pipe");
     const listeners = (wakeListeners = new Set());
-    void (async () => {
-      try {
-        for await (const _bytes of Bun.file(fd).stream()) for (const f of [...listeners]) f();
-      } catch (e) {
-        logger("signals").error("the signal wake pipe failed: counted signals are no longer seen", { error: String(e) });
-      }
-    })();
+    // The reader starts once the caller's synchronous work is done (tini mode: after the spawn, so
+    // its set-up overlaps CMD's start); a signal before then waits in the pipe.
+    queueMicrotask(() => {
+      void (async () => {
+        try {
+          for await (const _bytes of Bun.file(fd).stream()) for (const f of [...listeners]) f();
+        } catch (e) {
+          logger("signals").error("the signal wake pipe failed: counted signals are no longer seen", { error: String(e) });
+        }
+      })();
+    });
   }
   const set = wakeListeners;
   set.add(fn);
