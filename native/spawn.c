@@ -112,8 +112,17 @@ static void vb_child(int errfd, const char *path, char **argv, char **envp, cons
   stage = 5;
   if (flags & VB_SPAWN_SET_CAPS) {
     // Least privilege: the bounding set keeps only `caps`; they survive a uid change (keepcaps).
-    for (int c = 0; c < 64; c++)
-      if (!(caps & ((uint64_t)1 << c)) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1 && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) goto fail;
+    // An init without CAP_SETPCAP (a development boot as a normal user) cannot narrow the bounding
+    // set: no_new_privs then keeps the service from gaining through setuid or file capabilities
+    // what the bounding set would have kept from it (its own sets are emptied below either way).
+    int narrowed = 1;
+    for (int c = 0; c < 64 && narrowed; c++) {
+      if (!(caps & ((uint64_t)1 << c)) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1 && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+        if (errno != EPERM) goto fail;
+        narrowed = 0;
+      }
+    }
+    if (!narrowed && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) goto fail;
     if (caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) goto fail;
   }
   if (flags & VB_SPAWN_SET_IDS) {
