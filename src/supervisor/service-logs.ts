@@ -45,11 +45,10 @@ export class ServiceLogs {
         this.kmsgFd = null;
       }
     }
-    this.pacer = new WakeOrPoll(() => this.drain());
+    this.pacer = new WakeOrPoll(() => this.drain(), { what: "service output" });
   }
 
   private readonly pacer: WakeOrPoll;
-  private againQueued = false;
 
   private ring(name: string): LogRing {
     let r = this.rings.get(name);
@@ -69,15 +68,11 @@ export class ServiceLogs {
 
   /** Reads every pipe (bounded per pipe), emits complete lines; returns the bytes read (ends of file count 1). */
   drain(): number {
-    let more = false;
     let total = 0;
     for (const s of [...this.sources]) {
       let got = 0;
-      for (;;) {
-        if (got >= MAX_PER_TICK) {
-          more = true; // bounded per pipe and turn; the rest right after (no new data may signal it)
-          break;
-        }
+      // Bounded per pipe and turn; data found keeps the pacer polling, which reads the rest.
+      while (got < MAX_PER_TICK) {
         let n: number | null;
         try {
           n = readAvailable(s.fd, this.buf);
@@ -97,13 +92,6 @@ export class ServiceLogs {
         total += n;
         this.emit(s, this.ring(s.name).push(s.decoder.decode(this.buf.subarray(0, n), { stream: true })));
       }
-    }
-    if (more && !this.againQueued) {
-      this.againQueued = true;
-      setImmediate(() => {
-        this.againQueued = false;
-        this.drain();
-      });
     }
     return total;
   }

@@ -1,4 +1,4 @@
-// Paces the reading of service output: woken by the kernel (O_ASYNC, SIGURG) while it is quiet, polled every 20 ms while it flows.
+// Paces the init's nonblocking readers (service output, the sd_notify socket): woken by the kernel (O_ASYNC, SIGURG) while quiet, polled every 20 ms while data flows.
 import { logger } from "../log.ts";
 import { wakeOnReadable } from "../sys/fd-wake.ts";
 import { Sig } from "../sys/signals.ts";
@@ -6,6 +6,8 @@ import { Sig } from "../sys/signals.ts";
 const log = logger("supervisor");
 
 export interface WakeOrPollOptions {
+  /** What is read, for the warning when the kernel refuses the signals (e.g. "service output"). */
+  what: string;
   /** The safety poll while quiet (a wake-up could be missed only if the kernel refused one). */
   quietPollMs: number;
   /** The poll while output flows (a signal per write would cost more than this). */
@@ -14,13 +16,14 @@ export interface WakeOrPollOptions {
   idlePollsToQuiet: number;
 }
 
-const defaults: WakeOrPollOptions = { quietPollMs: 1000, busyPollMs: 20, idlePollsToQuiet: 5 };
+const defaults: WakeOrPollOptions = { what: "a descriptor", quietPollMs: 1000, busyPollMs: 20, idlePollsToQuiet: 5 };
 
 /**
  * Calls `read` (which reads what waits on the watched descriptors and returns how much it found)
  * when the kernel signals data on one of them. Once data flows, the signals are turned off and the
  * descriptors polled every `busyPollMs` (a chatty service would otherwise cost a signal per
  * write); after `idlePollsToQuiet` empty polls they signal again. An idle appliance does not wake.
+ * A `read` that stops at its own bound found data, so the rest is read at the next busy poll.
  */
 export class WakeOrPoll {
   private readonly fds = new Set<number>();
@@ -86,7 +89,7 @@ export class WakeOrPoll {
     } catch (e) {
       if (!this.signalsWork) return;
       // The kernel refused O_ASYNC: poll all the time (busy mode never goes quiet then).
-      log.warn("service output cannot wake the loop: polling it", { every_ms: this.o.busyPollMs, error: String(e) });
+      log.warn(`${this.o.what} cannot wake the loop: polling it`, { every_ms: this.o.busyPollMs, error: String(e) });
       this.signalsWork = false;
       if (!this.busy) this.goBusy();
     }
