@@ -67,7 +67,7 @@ export async function runTini(opts: TiniOptions): Promise<number> {
     reaper.stop();
   };
   try {
-    child = spawn({ argv: opts.argv, rawArgv: rawCommand(opts.argv), env: childEnvironment(), newProcessGroup: true, foreground: tty, keepIgnored });
+    child = spawn({ argv: opts.argv, rawArgv: rawCommand(opts.argv), env: inheritedEnvironment({}) ?? undefined, newProcessGroup: true, foreground: tty, keepIgnored });
   } catch (e) {
     cleanup();
     throw e;
@@ -110,20 +110,10 @@ export async function runTini(opts: TiniOptions): Promise<number> {
 }
 
 /**
- * CMD and the environment as the init was given them, byte for byte (tini passes it on unchanged; Bun's strings have
+ * CMD as the init was given it, byte for byte (tini passes it on unchanged; Bun's strings have
  * U+FFFD where the bytes are not UTF-8). CMD is the tail of the init's argv. Undefined, so the
  * strings are used, if the bytes do not decode to `argv` (never expected).
  */
-function childEnvironment(): RawStrings | undefined {
-  try {
-    return inheritedEnvironment({}) ?? undefined;
-  } catch (e) {
-    log.warn("cannot read the raw environment: passing it as text", { error: String(e) });
-    return undefined;
-  }
-}
-
-/** See childEnvironment: CMD's arguments in bytes. */
 function rawCommand(argv: string[]): RawStrings | undefined {
   try {
     const cmd = rawStrings("argv", rawStrings("argv").count - argv.length);

@@ -26,15 +26,9 @@ export class ServiceLauncher {
     if (path && ((c.ready && "notify" in c.ready) || c.watchdog_ms !== undefined)) own.NOTIFY_SOCKET = path;
     if (c.watchdog_ms !== undefined) own.WATCHDOG_USEC = String(c.watchdog_ms * 1000);
     if (!c.inherit_env) return own;
-    if (this.baseEnv === process.env) {
-      try {
-        const raw = inheritedEnvironment(own);
-        if (raw) return raw;
-      } catch (e) {
-        log.warn("cannot read the raw environment: passing it as text", { service: c.name, error: String(e) });
-      }
-    }
-    return { ...this.baseEnv, ...own };
+    // The init's own environment keeps its bytes (null: all UTF-8, the text is exact).
+    const raw = this.baseEnv === process.env ? inheritedEnvironment(own) : null;
+    return raw ?? { ...this.baseEnv, ...own };
   }
 
   /** The main process: its own session, in its cgroup from the first instruction. Throws when it cannot start. */

@@ -1,9 +1,12 @@
 // Processes through the shim: spawn with a clean signal state, kill, reap, sessions and groups.
 import { ExecError, ExitCode, SysError } from "../errors.ts";
+import { logger } from "../log.ts";
 import { errnoName } from "./errno.ts";
 import { capMask, type CapName } from "./capabilities.ts";
 import { check, cstr } from "./lib.ts";
 import { native } from "./native.ts";
+
+const log = logger("process");
 
 export interface SpawnOptions {
   argv: string[];
@@ -87,12 +90,19 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * This process's environment for a child, in bytes (null when it is all UTF-8: then the text of
- * `process.env` is exact and the caller uses it): each variable as the kernel gave it, as long as
+ * `process.env` is exact and the caller uses it; also when the bytes cannot be read, with a
+ * warning): each variable as the kernel gave it, as long as
  * `process.env` still holds it with the same text (one JS deleted or changed is taken from there, or
  * left out), then `overrides` (text; `undefined` removes). Bytes that are not UTF-8 pass unchanged.
  */
 export function inheritedEnvironment(overrides: Record<string, string | undefined>): RawStrings | null {
-  const raw = rawStrings("env");
+  let raw: RawStrings;
+  try {
+    raw = rawStrings("env");
+  } catch (e) {
+    log.warn("cannot read the raw environment: passing it as text", { error: String(e) });
+    return null;
+  }
   // All of it UTF-8 (the usual case): the text is exact, and building it per entry costs ~1 ms.
   try {
     strictUtf8.decode(raw.blob);
