@@ -46,6 +46,8 @@ function run(argv: string[], what: string): void {
 }
 
 mkdirSync(nativeOut, { recursive: true });
+// The build's own settings are inputs of everything it builds (a changed flag rebuilds).
+const buildScripts = Math.max(mtime(join(root, "scripts/build.ts")), mtime(join(root, "scripts/compile-flags.ts")));
 const cflags = ["-O2", "-Wall", "-Wextra", "-Werror", "-std=gnu11", "-D_GNU_SOURCE"];
 
 // 1. The shim library called through bun:ffi.
@@ -55,13 +57,15 @@ const libSources = readdirSync(join(root, "native"))
   .filter((f) => f.endsWith(".c") && f !== "preinit.c")
   .sort()
   .map((f) => `native/${f}`);
-if (stale(shimSo, Math.max(...libSources.map((f) => mtime(join(root, f))), mtime(join(root, "scripts/build.ts"))))) {
+// Headers included: a change to native/shim-internal.h rebuilds the library.
+const nativeNewest = Math.max(...readdirSync(join(root, "native")).filter((f) => f.endsWith(".c") || f.endsWith(".h")).map((f) => mtime(join(root, "native", f))));
+if (stale(shimSo, Math.max(nativeNewest, buildScripts))) {
   run(["gcc", ...cflags, "-shared", "-fPIC", "-o", shimSo, ...libSources, "-lpthread"], `${libSources.join(" ")} -> dist/native/libvbshim.so`);
 }
 
 // 2. The static pre-init (/init in the initramfs).
 const preinit = join(nativeOut, "preinit");
-if (existsSync(join(root, "native/preinit.c")) && stale(preinit, mtime(join(root, "native/preinit.c")))) {
+if (existsSync(join(root, "native/preinit.c")) && stale(preinit, Math.max(mtime(join(root, "native/preinit.c")), buildScripts))) {
   run(["gcc", ...cflags, "-static", "-s", "-o", preinit, "native/preinit.c"], "native/preinit.c -> dist/native/preinit");
 }
 
@@ -75,7 +79,7 @@ if (existsSync(genScript) && stale(model, Math.max(mtime(genScript), newestUnder
 // 4. The compiled executable (workers included), then the model appended at a page-aligned offset.
 const bare = join(dist, "vector-boot.bare");
 const exe = join(dist, "vector-boot");
-const srcNewest = Math.max(newestUnder(join(root, "src")), mtime(shimSo), mtime(join(root, "package.json")));
+const srcNewest = Math.max(newestUnder(join(root, "src")), mtime(shimSo), mtime(join(root, "package.json")), buildScripts);
 if (stale(bare, srcNewest)) {
   // The source maps Bun writes beside the image (it embeds them too): one per chunk, named by hash,
   // so the previous build's would pile up.
