@@ -1,5 +1,6 @@
 // One line per event with a monotonic timestamp, to stderr and (as PID 1) /dev/kmsg.
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { consoleWrite } from "./util/console-out.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
 export type Fields = Record<string, string | number | bigint | boolean | null | undefined>;
@@ -56,7 +57,7 @@ export function log(level: Level, component: string, msg: string, fields?: Field
   if (levelRank[level] < levelRank[state.minLevel]) return;
   const line = formatLine(level, component, msg, fields);
   try {
-    if (state.stderr) process.stderr.write(`${line}\n`);
+    if (state.stderr) consoleWrite(2, `${line}\n`);
   } catch {
     /* console gone: nothing to do */
   }

@@ -89,7 +89,10 @@ export async function runCli(args: string[], pid1: boolean): Promise<number> {
     const help = first === "--help" || first === "-h" || first === "help";
     const version = first === "--version" || first === "-V";
     if (first !== undefined && !help && !version && first.startsWith("-")) return await runTiniArgs(args, pid1);
-    quietOnClosedPipe(pid1);
+    // The boot writes its console with src/util/console-out.ts (no stream unless needed; a closed
+    // console never ends it); the tools print with the stream.
+    const booting = first === "boot" || (first === undefined && pid1);
+    if (!booting) quietOnClosedPipe(pid1);
     if (first === undefined) {
       if (pid1) return await (await registry.boot!.load()).command.run([]);
       process.stdout.write(mainHelp());

@@ -2,6 +2,7 @@
 import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceConfig } from "../config/schema.ts";
+import { consoleWrite } from "../util/console-out.ts";
 import { closeFd, logPipe, readAvailable } from "../sys/log-pipe.ts";
 import { setInheritable } from "../sys/process.ts";
 import { LogRing, type LogLine } from "./log-ring.ts";
@@ -100,10 +101,9 @@ export class ServiceLogs {
     if (lines.length === 0) return;
     const c = this.services.get(s.name);
     if (!c || c.log_console) {
-      // Through the init's own stdout/stderr streams, as src/log.ts writes its lines: a raw writeSync
-      // to a non-blocking console can write part of the text and drop the rest (a torn line).
+      // As src/log.ts writes its lines: whole, or the rest kept in order by Bun's stream (never torn).
       try {
-        (s.stream === 2 ? process.stderr : process.stdout).write(lines.map((l) => `${s.name}: ${l.line}\n`).join(""));
+        consoleWrite(s.stream === 2 ? 2 : 1, lines.map((l) => `${s.name}: ${l.line}\n`).join(""));
       } catch {
         /* console gone */
       }

@@ -1,0 +1,131 @@
+// The boot's console (its stdout/stderr): a reader that goes away, a non-blocking console that fills up.
+import { afterEach, expect, test } from "bun:test";
+import { join } from "node:path";
+import { python } from "../harness/python.ts";
+import { shipped, shippedDir, shippedEnv } from "../harness/artifact.ts";
+import { bootArgs } from "./boot-args.ts";
+import { killLeftovers, tempDir, writeJson } from "./harness.ts";
+
+afterEach(killLeftovers);
+
+/** Runs a Python driver (argv of the boot in sys.argv[1:]); its last stdout line is JSON. */
+async function drive(script: string, argv: string[], timeoutMs: number): Promise<Record<string, unknown>> {
+  const p = Bun.spawn([python, "-c", script, ...argv], { cwd: shippedDir, env: shippedEnv(), stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`driver exit ${code}\n${err}\n${out}`);
+  return JSON.parse(out.trim().split("\n").at(-1)!) as Record<string, unknown>;
+}
+
+test("a development boot whose stdout reader went away keeps running and, on SIGTERM, stops its service in order (it used to exit 0 at once)", async () => {
+  const dir = tempDir();
+  const cfg = writeJson(dir, "config.json", {
+    pixel_test: false,
+    run_dir: join(dir, "run"),
+    state_dir: join(dir, "state"),
+    services: [{ name: "talker", argv: ["sh", "-c", "while :; do echo out-line; sleep 0.02; done"] }],
+  });
+  // stdout: a pipe nobody reads any more (EPIPE on every write); stderr: read here.
+  const script = `
+import json, os, signal, subprocess, sys, time
+r, w = os.pipe()
+os.close(r)
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=w, stderr=subprocess.PIPE)
+os.close(w)
+log = b""
+def read_until(needle, limit):
+    global log
+    end = time.monotonic() + limit
+    os.set_blocking(p.stderr.fileno(), False)
+    while needle not in log and time.monotonic() < end and p.poll() is None:
+        try:
+            chunk = os.read(p.stderr.fileno(), 65536)
+            if chunk: log += chunk
+            else: time.sleep(0.01)
+        except BlockingIOError:
+            time.sleep(0.01)
+    return needle in log
+started = read_until(b'service started', 20)
+# 25 lines written to the dead pipe by now (one every 20 ms), and still alive:
+time.sleep(0.5)
+alive = p.poll() is None
+if alive: p.send_signal(signal.SIGTERM)
+try:
+    code = p.wait(20)
+except subprocess.TimeoutExpired:
+    p.kill(); code = p.wait()
+rest = p.stderr.read()
+log += rest or b""
+print(json.dumps({"started": started, "alive": alive, "code": code, "log": log.decode(errors="replace")}))
+`;
+  const r = await drive(script, shipped(["boot", ...bootArgs(), "--config", cfg, "--set", "heartbeat_log_every=0"]), 60_000);
+  expect(r.started).toBe(true);
+  expect(r.alive).toBe(true);
+  expect(r.code).toBe(0);
+  expect(r.log as string).toMatch(/service stopped service=talker /);
+  expect(r.log as string).toContain("shutdown complete status=0");
+}, 90_000);
+
+test("a non-blocking console that fills up while nobody reads gets every line whole and in order once read (none torn or dropped)", async () => {
+  const dir = tempDir();
+  const lines = 3000;
+  const cfg = writeJson(dir, "config.json", {
+    pixel_test: false,
+    run_dir: join(dir, "run"),
+    state_dir: join(dir, "state"),
+    // ~100-byte numbered lines on stderr, far more than a pipe holds (64 KiB).
+    services: [{ name: "talker", argv: ["sh", "-c", `i=0; while [ $i -lt ${lines} ]; do echo "line-$i $(printf '%090d' $i)" >&2; i=$((i+1)); done; exec sleep 600`] }],
+  });
+  // The init's stderr is a pipe whose open file is O_NONBLOCK (as when a service or a shell set it on a
+  // shared console); nobody reads it until it is full.
+  const script = `
+import fcntl, json, os, signal, subprocess, sys, time, array, termios
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=w)
+os.close(w)
+def queued():
+    buf = array.array('i', [0])
+    fcntl.ioctl(r, termios.FIONREAD, buf)
+    return buf[0]
+# Full: more than half a pipe (64 KiB) queued and nothing more taken for 0.5 s.
+end = time.monotonic() + 30
+last, since = -1, time.monotonic()
+while time.monotonic() < end and p.poll() is None:
+    n = queued()
+    if n != last: last, since = n, time.monotonic()
+    elif n > 32768 and time.monotonic() - since > 0.5: break
+    time.sleep(0.01)
+full = queued()
+log = b""
+os.set_blocking(r, False)
+end = time.monotonic() + 40
+while b"line-${lines - 1} " not in log and time.monotonic() < end:
+    try:
+        chunk = os.read(r, 65536)
+        if not chunk: break
+        log += chunk
+    except BlockingIOError:
+        time.sleep(0.01)
+alive = p.poll() is None
+p.send_signal(signal.SIGTERM)
+os.set_blocking(r, True)
+while True:
+    chunk = os.read(r, 65536)
+    if not chunk: break
+    log += chunk
+code = p.wait(20)
+print(json.dumps({"full": full, "alive": alive, "code": code, "log": log.decode(errors="replace")}))
+`;
+  const r = await drive(script, shipped(["boot", ...bootArgs(), "--config", cfg, "--set", "heartbeat_log_every=0"]), 120_000);
+  expect(r.full).toBeGreaterThan(32768);
+  expect(r.alive).toBe(true);
+  const got = (r.log as string).split("\n").filter((l) => l.startsWith("talker: line-"));
+  const want = Array.from({ length: lines }, (_, i) => `talker: line-${i} ${String(i).padStart(90, "0")}`);
+  expect(got.length).toBe(lines);
+  expect(got).toEqual(want);
+  // The init's own lines are whole too (each starts with a timestamp).
+  for (const l of (r.log as string).split("\n")) if (l !== "" && !l.startsWith("talker: ")) expect(l).toMatch(/^\[\s*\d+\.\d{6}\] /);
+  expect(r.code).toBe(0);
+}, 150_000);
