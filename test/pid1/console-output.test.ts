@@ -9,8 +9,8 @@ import { killLeftovers, tempDir, writeJson } from "./harness.ts";
 afterEach(killLeftovers);
 
 /** Runs a Python driver (argv of the boot in sys.argv[1:]); its last stdout line is JSON. */
-async function drive(script: string, argv: string[], timeoutMs: number): Promise<Record<string, unknown>> {
-  const p = Bun.spawn([python, "-c", script, ...argv], { cwd: shippedDir, env: shippedEnv(), stdout: "pipe", stderr: "pipe" });
+async function drive(script: string, argv: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const p = Bun.spawn([python, "-c", script, ...argv], { cwd: shippedDir, env: shippedEnv(env), stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   clearTimeout(timer);
@@ -67,7 +67,8 @@ print(json.dumps({"started": started, "alive": alive, "code": code, "log": log.d
   expect(r.log as string).toContain("shutdown complete status=0");
 }, 90_000);
 
-test("a non-blocking console that fills up while nobody reads gets every line whole and in order once read (none torn or dropped)", async () => {
+for (const nonBlocking of [true, false]) {
+test(`a ${nonBlocking ? "non-blocking" : "blocking"} console that fills up while nobody reads stops neither the heartbeat nor the control socket, and gets every line whole and in order once read (none torn or dropped)`, async () => {
   const dir = tempDir();
   const lines = 3000;
   const cfg = writeJson(dir, "config.json", {
@@ -77,12 +78,15 @@ test("a non-blocking console that fills up while nobody reads gets every line wh
     // ~100-byte numbered lines on stderr, far more than a pipe holds (64 KiB).
     services: [{ name: "talker", argv: ["sh", "-c", `i=0; while [ $i -lt ${lines} ]; do echo "line-$i $(printf '%090d' $i)" >&2; i=$((i+1)); done; exec sleep 600`] }],
   });
-  // The init's stderr is a pipe whose open file is O_NONBLOCK (as when a service or a shell set it on a
-  // shared console); nobody reads it until it is full.
+  // The init's stderr is a pipe (its open file O_NONBLOCK, as when a service or a shell set it on a
+  // shared console, or a plain blocking one); nobody reads it until it is full. Meanwhile the init
+  // must go on: two status requests over the control socket, the second with more beats.
+  const status = shipped(["status", "--json", "--socket", join(dir, "run", "control")]);
   const script = `
 import fcntl, json, os, signal, subprocess, sys, time, array, termios
 r, w = os.pipe()
-fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+if ${nonBlocking ? "True" : "False"}:
+    fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
 p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=w)
 os.close(w)
 def queued():
@@ -98,6 +102,12 @@ while time.monotonic() < end and p.poll() is None:
     elif n > 32768 and time.monotonic() - since > 0.5: break
     time.sleep(0.01)
 full = queued()
+def beats():
+    s = subprocess.run(json.loads(os.environ["VB_STATUS_ARGV"]), capture_output=True, timeout=15)
+    return json.loads(s.stdout)["heartbeat"]["beats"] if s.returncode == 0 else -1
+b1 = beats()
+time.sleep(0.5)
+b2 = beats()
 log = b""
 os.set_blocking(r, False)
 end = time.monotonic() + 40
@@ -116,10 +126,13 @@ while True:
     if not chunk: break
     log += chunk
 code = p.wait(20)
-print(json.dumps({"full": full, "alive": alive, "code": code, "log": log.decode(errors="replace")}))
+print(json.dumps({"full": full, "beats": [b1, b2], "alive": alive, "code": code, "log": log.decode(errors="replace")}))
 `;
-  const r = await drive(script, shipped(["boot", ...bootArgs(), "--config", cfg, "--set", "heartbeat_log_every=0"]), 120_000);
+  const r = await drive(script, shipped(["boot", ...bootArgs(), "--config", cfg, "--set", "heartbeat_log_every=0"]), 120_000, { VB_STATUS_ARGV: JSON.stringify(status) });
   expect(r.full).toBeGreaterThan(32768);
+  const [b1, b2] = r.beats as [number, number];
+  expect(b1).toBeGreaterThan(0);
+  expect(b2).toBeGreaterThan(b1);
   expect(r.alive).toBe(true);
   const got = (r.log as string).split("\n").filter((l) => l.startsWith("talker: line-"));
   const want = Array.from({ length: lines }, (_, i) => `talker: line-${i} ${String(i).padStart(90, "0")}`);
@@ -129,3 +142,4 @@ print(json.dumps({"full": full, "alive": alive, "code": code, "log": log.decode(
   for (const l of (r.log as string).split("\n")) if (l !== "" && !l.startsWith("talker: ")) expect(l).toMatch(/^\[\s*\d+\.\d{6}\] /);
   expect(r.code).toBe(0);
 }, 150_000);
+}
