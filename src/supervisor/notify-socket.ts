@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { logger } from "../log.ts";
 import { closeNotifySocket, openNotifySocket, receiveNotify } from "../sys/notify.ts";
-import { describeError } from "../errors.ts";
+import { describeError, SysError } from "../errors.ts";
 import { ownDirectory } from "../util/own-dir.ts";
 import { fitsSunPath, SUN_PATH_MAX } from "../util/unix-path.ts";
 import { WakeOrPoll } from "./wake-or-poll.ts";
@@ -68,7 +68,12 @@ export class NotifySocket {
     this.address = notifyAddressFor(path);
     if (this.address === path) ownDirectory(dirname(path), 0o755, () => new Error(`${dirname(path)} is not a directory owned by this user`));
     else log.info(`sd_notify socket path is over the ${SUN_PATH_MAX} bytes of a Unix socket address; services get an abstract one`, { path, bytes: Buffer.byteLength(path), address: this.address });
-    this.fd = openNotifySocket(this.address, 0o666);
+    try {
+      this.fd = openNotifySocket(this.address, 0o666);
+    } catch (e) {
+      if (this.address === path || !(e instanceof SysError) || e.errno !== "EADDRINUSE") throw e;
+      throw new SysError("bind", e.errno, e.code, `${this.address} (the abstract name for ${path}): another process holds it; a shorter run_dir gives a socket file`, { cause: e });
+    }
     this.pacer = new WakeOrPoll(() => this.drain(), { what: "the sd_notify socket" });
     this.pacer.add(this.fd);
   }

@@ -197,6 +197,28 @@ while True: time.sleep(1)
       throw e;
     }
   }, 90_000);
+
+  test("an abstract notify name another process took first is a failed bind the init names (address, EADDRINUSE), not a silent wait", async () => {
+    const dir = tempDir();
+    const runDir = join(longDir(dir, 200), "run");
+    const address = `@vector-boot-notify/${new Bun.CryptoHasher("sha256").update(join(runDir + "-notify", "notify")).digest("hex").slice(0, 32)}`;
+    // The squatter holds the name until its stdin closes.
+    const squatter = Bun.spawn([python, "-c", `import socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind("\\0" + sys.argv[1][1:])\nprint("bound", flush=True)\nsys.stdin.read()`, address], { stdin: "pipe", stdout: "pipe" });
+    try {
+      const reader = squatter.stdout.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe("bound\n");
+      const cfg = writeJson(dir, "config.json", { pixel_test: false, run_dir: runDir, state_dir: join(dir, "state"), services: [{ name: "db", argv: ["sleep", "1000"], ready: { notify: true, timeout_ms: 20_000 } }] });
+      const run = start(["boot", ...bootArgs(), "--config", cfg]);
+      await waitFor(() => run.log().includes("phase services"), 30_000, "the services phase");
+      expect(run.log()).toContain("cannot open the sd_notify socket");
+      expect(run.log()).toContain(`bind ${address} (the abstract name for ${join(runDir + "-notify", "notify")}): another process holds it`);
+      expect(run.log()).toContain("EADDRINUSE (98)");
+      process.kill(run.proc.pid, "SIGTERM");
+      expect((await run.result(20_000)).code).toBe(0);
+    } finally {
+      squatter.kill();
+    }
+  }, 60_000);
 });
 
 describe("health and hooks", () => {
