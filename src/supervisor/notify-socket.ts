@@ -32,9 +32,9 @@ export function notifyPathFor(runDir: string): string {
 /**
  * What services get in NOTIFY_SOCKET for the socket at `path`: the path itself when it fits a
  * sockaddr_un (107 bytes); else the abstract address `@vector-boot-notify/<SHA-256 of the path, 32
- * hex>`. sd_notify clients connect with the NOTIFY_SOCKET string as their address, and few of them
- * (Python's socket, most daemons' own ten lines) can reach a longer path, while every one that
- * follows systemd's sd_notify(3) takes `@name` as abstract. Derived from the path, so a re-exec binds
+ * hex>`. sd_notify clients send to the NOTIFY_SOCKET string as their address, and the usual ones
+ * cannot reach a longer path (Python's socket: "AF_UNIX path too long"; systemd-notify 252: "File
+ * name too long"), while every one that follows sd_notify(3) takes `@name` as abstract. Derived from the path, so a re-exec binds
  * the same name and running services keep reaching it. An abstract socket has no file mode (anyone in
  * the network namespace may send, as the 0666 file allows anyway; the kernel-checked sender pid decides
  * what counts), but a name can be taken first by another process: then the bind fails, logged.
@@ -48,10 +48,10 @@ export function notifyAddressFor(path: string): string {
 export type NotifyHandler = (sender: { pid: number; uid: number }, fields: Map<string, string>) => void;
 
 /**
- * A datagram socket at `path` (NOTIFY_SOCKET names it; an abstract one when `path` is too long), mode 0666 as systemd's own: a service running
- * under another uid must be able to send, and what it may say is decided by the kernel-checked sender
- * pid, never by the socket's permissions (a message from a pid outside every service is ignored). Read
- * with a nonblocking recvmsg when datagrams arrive (WakeOrPoll: a signal while quiet, a 20 ms poll
+ * A datagram socket at `path` (NOTIFY_SOCKET names it; an abstract one when `path` is too long),
+ * mode 0666 as systemd's own: a service running under another uid must be able to send, and what it
+ * may say is decided by the kernel-checked sender pid, never by the socket's permissions (a message
+ * from a pid outside every service is ignored). Read with a nonblocking recvmsg when datagrams arrive (WakeOrPoll: a signal while quiet, a 20 ms poll
  * while they flow), at most 64 a turn, so PID 1 never waits on it.
  */
 export class NotifySocket {
