@@ -10,6 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "shim-internal.h"
+
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS 59
 #endif
@@ -38,23 +40,23 @@ int vb_fd_wake_signal(int fd, int sig) {
 
 // Creates a nonblocking, close-on-exec Unix stream socket bound to `path` with file mode `mode`,
 // listening with `backlog`. The mode is set between bind and listen, so nobody can connect before
-// it holds. `sig` > 0: readiness notifications by that signal. Returns the fd.
+// it holds. A path longer than sun_path is bound through its directory (vb_unix_addr); the file is
+// still made at `path`. `sig` > 0: readiness notifications by that signal. Returns the fd.
 int vb_ctl_listen(const char *path, int mode, int backlog, int sig) {
   struct sockaddr_un sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sun_family = AF_UNIX;
-  size_t n = strlen(path);
-  if (n == 0 || n >= sizeof sa.sun_path) return -ENAMETOOLONG;
-  memcpy(sa.sun_path, path, n);
+  socklen_t salen;
+  int dirfd;
+  int r = vb_unix_addr(path, &sa, &salen, &dirfd);
+  if (r < 0) return r;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  int r = 0;
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) r = -errno;
+  if (fd < 0) r = -errno;
+  else if (bind(fd, (struct sockaddr *)&sa, salen) < 0) r = -errno;
   else if (chmod(path, (mode_t)mode) < 0) r = -errno;
   else if (listen(fd, backlog) < 0) r = -errno;
   else r = async_notify(fd, sig);
+  vb_unix_addr_done(dirfd);
   if (r < 0) {
-    close(fd);
+    if (fd >= 0) close(fd);
     return r;
   }
   return fd;

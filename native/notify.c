@@ -9,24 +9,32 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "shim-internal.h"
+
 // Binds a nonblocking, close-on-exec datagram socket at `path` (replacing a stale file) with
-// SO_PASSCRED, so every message comes with its sender's pid, uid and gid. Returns the fd or -errno.
+// SO_PASSCRED, so every message comes with its sender's pid, uid and gid. "@name" binds an abstract
+// address (no file, so nothing to replace and no mode). A path longer than sun_path is bound through
+// its directory (vb_unix_addr). Returns the fd or -errno.
 int vb_notify_open(const char *path, int mode) {
   struct sockaddr_un addr;
-  memset(&addr, 0, sizeof addr);
-  addr.sun_family = AF_UNIX;
-  size_t n = strlen(path);
-  if (n >= sizeof addr.sun_path) return -ENAMETOOLONG;
-  memcpy(addr.sun_path, path, n);
+  socklen_t len;
+  int dirfd;
+  int r = vb_unix_addr(path, &addr, &len, &dirfd);
+  if (r < 0) return r;
+  int abstract = path[0] == '@';
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
   int one = 1;
-  unlink(path);
-  if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 ||
-      chmod(path, (mode_t)mode) < 0) {
-    int e = errno;
-    close(fd);
-    return -e;
+  if (fd < 0) r = -errno;
+  else {
+    if (!abstract) unlink(path);
+    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0 || bind(fd, (struct sockaddr *)&addr, len) < 0 ||
+        (!abstract && chmod(path, (mode_t)mode) < 0))
+      r = -errno;
+  }
+  vb_unix_addr_done(dirfd);
+  if (r < 0) {
+    if (fd >= 0) close(fd);
+    return r;
   }
   return fd;
 }

@@ -1,4 +1,4 @@
-// shim-internal.h: what the shim's system-call files share (conventions, blob splitting).
+// shim-internal.h: what the shim's system-call files share (conventions, blob splitting, Unix socket addresses).
 //
 // The shim: the system calls vector-boot needs that Bun does not expose, called through bun:ffi
 // (sessions.c, signals.c, reap.c, spawn.c, machine.c, mapping.c, reexec.c, kernel-modules.c,
@@ -11,6 +11,8 @@
 #define VB_SHIM_INTERNAL_H
 
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 // Splits a blob of `count` NUL-terminated strings into out[0..count-1], with out[count] = NULL.
 static inline int vb_split(const char *blob, int count, char **out) {
@@ -22,5 +24,10 @@ static inline int vb_split(const char *blob, int count, char **out) {
   out[count] = NULL;
   return 0;
 }
+
+// The address of a Unix socket path of any length (unix-addr.c): `*dirfd` (or -1) is closed by
+// vb_unix_addr_done once bind(2)/connect(2) has used the address.
+int vb_unix_addr(const char *path, struct sockaddr_un *sa, socklen_t *len, int *dirfd);
+void vb_unix_addr_done(int dirfd);
 
 #endif

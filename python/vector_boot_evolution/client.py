@@ -10,6 +10,7 @@ import zlib
 
 from .completion import Completion, _new_tuple
 from .errors import ChannelError
+from .unix_path import connect_unix
 from .layout import (
     CMP_HEAD, CMP_SLOT_SIZE, CMP_TAIL, CONTROL_SIZE, HEADER_MAGIC, HEADER_SIZE, COMPLETION_SETTLE_S, PROTOCOL_VERSION,
     SLOT_KIND_MUTATION, SUB_HEAD, SUB_SLOT_SIZE, SUB_TAIL, _CMP_FMT, _U32, _ZERO_NAME, _slot_fmt,
@@ -25,7 +26,7 @@ class Client:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         try:
-            self.sock.connect(socket_path)
+            connect_unix(self.sock, socket_path)
             hello = self._read_line()
         except OSError as e:
             self.sock.close()

@@ -8,6 +8,11 @@ import os
 import socket
 import sys
 
+try:
+    from .unix_path import connect_unix
+except ImportError:  # run as a script: its directory is on sys.path
+    from unix_path import connect_unix
+
 DEFAULT_SOCKET = "/run/vector-boot/control"
 
 
@@ -27,7 +32,7 @@ class ControlClient:
         self.path = path or os.environ.get("VECTOR_BOOT_CONTROL") or DEFAULT_SOCKET
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock.settimeout(timeout)
-        self._sock.connect(self.path)
+        connect_unix(self._sock, self.path)
         self._buf = b""
         self._next_id = 1
 

@@ -1,6 +1,7 @@
 // Control socket client (node:net; the client side needs no SO_PEERCRED): one request, one validated response.
 import net from "node:net";
 import { ExitCode, SysError, VectorBootError } from "../errors.ts";
+import { socketPathDetail, unixAddress } from "../util/unix-path.ts";
 import { DEFAULT_CONTROL_SOCKET, responseSchema, type ControlRequest } from "./protocol.ts";
 
 /** Socket path: the given one, else $VECTOR_BOOT_CONTROL, else /run/vector-boot/control. */
@@ -44,17 +45,22 @@ export class ControlClient {
 
   static connect(path = controlSocketPath(), timeoutMs = 5_000): Promise<ControlClient> {
     return new Promise((resolve, reject) => {
-      const sock = net.createConnection(path);
+      // A path longer than sun_path is connected through its directory's /proc/self/fd alias.
+      const addr = unixAddress(path);
+      const sock = net.createConnection(addr.address);
       const timer = setTimeout(() => {
         sock.destroy();
+        addr.release();
         reject(new SysError("connect", "ETIMEDOUT", 110, `${path}: no connection within ${timeoutMs} ms`));
       }, timeoutMs);
       sock.once("error", (e) => {
         clearTimeout(timer);
+        addr.release();
         reject(connectionError(path, e));
       });
       sock.once("connect", () => {
         clearTimeout(timer);
+        addr.release();
         resolve(new ControlClient(sock, path));
       });
     });
@@ -122,7 +128,7 @@ export class ControlClient {
 function connectionError(path: string, e: Error): SysError {
   const code = (e as NodeJS.ErrnoException).code ?? "EIO";
   const hint = code === "ENOENT" ? " (is vector-boot running? --socket PATH)" : code === "EACCES" ? " (the control socket is for root)" : "";
-  return new SysError("connect", code, errnoNumbers[code] ?? 5, `${path}${hint}`, { cause: e });
+  return new SysError("connect", code, errnoNumbers[code] ?? 5, `${socketPathDetail(path)}${hint}`, { cause: e });
 }
 
 /** Connects, sends one request, closes. */

@@ -73,6 +73,8 @@ export class SessionServer {
       return;
     }
     rmSync(this.path, { force: true });
+    // A path over sun_path's 107 bytes: Bun 1.4.5 binds it through an O_PATH descriptor of its
+    // directory (/proc/self/fd/N/evolution.sock), as native/unix-addr.c does for the control socket.
     this.listener = Bun.listen<SessionData>({ unix: this.path, socket: handlers });
     chmodSync(this.path, 0o600);
   }

@@ -1,9 +1,11 @@
 // The sd_notify socket services report to (READY=1, STATUS=, STOPPING=1, MAINPID=, WATCHDOG=1), read without blocking PID 1.
+import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { logger } from "../log.ts";
 import { closeNotifySocket, openNotifySocket, receiveNotify } from "../sys/notify.ts";
-import { describeError } from "../errors.ts";
+import { describeError, SysError } from "../errors.ts";
 import { ownDirectory } from "../util/own-dir.ts";
+import { fitsSunPath, SUN_PATH_MAX } from "../util/unix-path.ts";
 import { WakeOrPoll } from "./wake-or-poll.ts";
 
 const log = logger("notify");
@@ -27,26 +29,51 @@ export function notifyPathFor(runDir: string): string {
   return join(dirname(runDir), `${basename(runDir)}-notify`, "notify");
 }
 
+/**
+ * What services get in NOTIFY_SOCKET for the socket at `path`: the path itself when it fits a
+ * sockaddr_un (107 bytes); else the abstract address `@vector-boot-notify/<SHA-256 of the path, 32
+ * hex>`. sd_notify clients send to the NOTIFY_SOCKET string as their address, and the usual ones
+ * cannot reach a longer path (Python's socket: "AF_UNIX path too long"; systemd-notify 252: "File
+ * name too long"), while every one that follows sd_notify(3) takes `@name` as abstract. Derived from the path, so a re-exec binds
+ * the same name and running services keep reaching it. An abstract socket has no file mode (anyone in
+ * the network namespace may send, as the 0666 file allows anyway; the kernel-checked sender pid decides
+ * what counts), but a name can be taken first by another process: then the bind fails, logged.
+ */
+export function notifyAddressFor(path: string): string {
+  if (fitsSunPath(path)) return path;
+  return `@vector-boot-notify/${createHash("sha256").update(path).digest("hex").slice(0, 32)}`;
+}
+
 /** Who sent a message: its pid and uid as the kernel reports them (never what the message claims). */
 export type NotifyHandler = (sender: { pid: number; uid: number }, fields: Map<string, string>) => void;
 
 /**
- * A datagram socket at `path` (NOTIFY_SOCKET names it), mode 0666 as systemd's own: a service running
- * under another uid must be able to send, and what it may say is decided by the kernel-checked sender
- * pid, never by the socket's permissions (a message from a pid outside every service is ignored). Read
- * with a nonblocking recvmsg when datagrams arrive (WakeOrPoll: a signal while quiet, a 20 ms poll
+ * A datagram socket at `path` (NOTIFY_SOCKET names it; an abstract one when `path` is too long),
+ * mode 0666 as systemd's own: a service running under another uid must be able to send, and what it
+ * may say is decided by the kernel-checked sender pid, never by the socket's permissions (a message
+ * from a pid outside every service is ignored). Read with a nonblocking recvmsg when datagrams arrive (WakeOrPoll: a signal while quiet, a 20 ms poll
  * while they flow), at most 64 a turn, so PID 1 never waits on it.
  */
 export class NotifySocket {
   private readonly fd: number;
   private readonly pacer: WakeOrPoll;
 
+  /** NOTIFY_SOCKET for services: `path`, or an abstract `@name` when `path` is too long (notifyAddressFor). */
+  readonly address: string;
+
   constructor(
     readonly path: string,
     private readonly onMessage: NotifyHandler,
   ) {
-    ownDirectory(dirname(path), 0o755, () => new Error(`${dirname(path)} is not a directory owned by this user`));
-    this.fd = openNotifySocket(path, 0o666);
+    this.address = notifyAddressFor(path);
+    if (this.address === path) ownDirectory(dirname(path), 0o755, () => new Error(`${dirname(path)} is not a directory owned by this user`));
+    else log.info(`sd_notify socket path is over the ${SUN_PATH_MAX} bytes of a Unix socket address; services get an abstract one`, { path, bytes: Buffer.byteLength(path), address: this.address });
+    try {
+      this.fd = openNotifySocket(this.address, 0o666);
+    } catch (e) {
+      if (this.address === path || !(e instanceof SysError) || e.errno !== "EADDRINUSE") throw e;
+      throw new SysError("bind", e.errno, e.code, `${this.address} (the abstract name for ${path}): another process holds it; a shorter run_dir gives a socket file`, { cause: e });
+    }
     this.pacer = new WakeOrPoll(() => this.drain(), { what: "the sd_notify socket" });
     this.pacer.add(this.fd);
   }

@@ -2,6 +2,7 @@
 import { dlopen, FFIType } from "bun:ffi";
 import { Errno } from "./errno.ts";
 import { check, cstr, shimPath } from "./lib.ts";
+import { socketPathDetail } from "../util/unix-path.ts";
 
 const { i32, ptr } = FFIType;
 
@@ -33,10 +34,11 @@ export interface PeerCred {
 
 /**
  * A listening Unix stream socket at `path` (nonblocking, close-on-exec) whose file has `mode`
- * before anyone can connect. `signal` > 0: the kernel sends that signal when it becomes ready.
+ * before anyone can connect. A path longer than sun_path is bound through its directory's
+ * /proc/self/fd alias (native/unix-addr.c); the file is still made at `path`. `signal` > 0: the kernel sends that signal when it becomes ready.
  */
 export function listenUnix(path: string, mode: number, backlog: number, signal: number): number {
-  return check(lib.vb_ctl_listen(cstr(path), mode, backlog, signal), "listen", path);
+  return check(lib.vb_ctl_listen(cstr(path), mode, backlog, signal), "listen", socketPathDetail(path));
 }
 
 const credBuf = new Int32Array(4);

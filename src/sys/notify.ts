@@ -2,6 +2,7 @@
 import { dlopen, FFIType } from "bun:ffi";
 import { Errno } from "./errno.ts";
 import { check, cstr, shimPath } from "./lib.ts";
+import { socketPathDetail } from "../util/unix-path.ts";
 
 const { i32, ptr } = FFIType;
 
@@ -11,9 +12,9 @@ const lib = dlopen(shimPath, {
   vb_notify_close: { args: [i32], returns: i32 },
 }).symbols;
 
-/** Binds the socket at `path` (file mode `mode`), nonblocking, with SO_PASSCRED. */
+/** Binds the socket at `path` (file mode `mode`; `@name`: an abstract address, no file), nonblocking, with SO_PASSCRED. */
 export function openNotifySocket(path: string, mode: number): number {
-  return check(lib.vb_notify_open(cstr(path), mode), "bind", path);
+  return check(lib.vb_notify_open(cstr(path), mode), "bind", socketPathDetail(path));
 }
 
 export interface NotifyDatagram {

@@ -4,6 +4,7 @@ import { chmodSync, existsSync, statSync, readFileSync, rmSync, writeFileSync } 
 import { join } from "node:path";
 import { freePort } from "../../scripts/etcd-cluster.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
+import { longDir } from "../harness/long-path.ts";
 import { python } from "../harness/python.ts";
 import { bootArgs } from "./boot-args.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
@@ -135,6 +136,89 @@ time.sleep(1000)
     process.kill(run.proc.pid, "SIGTERM");
     expect((await run.result(15_000)).code).toBe(0);
   }, 40_000);
+});
+
+describe("readiness with a run_dir deeper than a Unix socket address (107 bytes)", () => {
+  test("a notify service becomes ready through the abstract NOTIFY_SOCKET it is given, and still reaches it after a live re-exec (the sd_notify socket was refused with ENAMETOOLONG)", async () => {
+    const dir = tempDir();
+    const runDir = join(longDir(dir, 200), "run");
+    const sock = join(runDir, "control");
+    const go = join(dir, "go");
+    const script = join(dir, "db.py");
+    // An sd_notify(3) client: "@name" in NOTIFY_SOCKET is an abstract address (as libsystemd, systemd-notify and
+    // the Python sdnotify packages read it), anything else a path.
+    writeFileSync(script, `import os, socket, time
+def notify(msg):
+    addr = os.environ["NOTIFY_SOCKET"]
+    if addr.startswith("@"): addr = "\\0" + addr[1:]
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.sendto(msg.encode(), addr)
+    s.close()
+open(${JSON.stringify(join(dir, "notify-socket"))}, "w").write(os.environ["NOTIFY_SOCKET"])
+notify("READY=1\\nSTATUS=serving")
+while not os.path.exists(${JSON.stringify(go)}): time.sleep(0.02)
+notify("STATUS=after the re-exec")
+while True: time.sleep(1)
+`);
+    const cfg = writeJson(dir, "config.json", {
+      pixel_test: false,
+      run_dir: runDir,
+      state_dir: join(dir, "state"),
+      services: [
+        { name: "db", argv: [python, script], ready: { notify: true, timeout_ms: 20_000 } },
+        { name: "api", argv: ["sleep", "1000"], depends_on: ["db"] },
+      ],
+    });
+    const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true });
+    const list = async (): Promise<Row[]> => {
+      const r = await runShippedAsync(["services", "--json", "--socket", sock]);
+      return r.code === 0 ? (JSON.parse(r.out) as Row[]) : [];
+    };
+    try {
+      await waitFor(() => /service ready service=db/.test(run.log()) || run.log().includes("cannot open the sd_notify socket"), 30_000, "db to become ready");
+      expect(run.log()).not.toContain("cannot open the sd_notify socket");
+      await waitFor(() => run.log().includes("service started service=api"), 10_000, "api to start once db is ready");
+      expect(read(join(dir, "notify-socket"))).toMatch(/^@vector-boot-notify\/[0-9a-f]{32}$/);
+      expect((await list()).map((r) => [r.name, r.state, r.ready, r.statusText])).toEqual([["db", "running", true, "serving"], ["api", "running", true, null]]);
+
+      const rx = await runShippedAsync(["reexec", "--json", "--socket", sock]);
+      expect(rx.err).toBe("");
+      expect(JSON.parse(rx.out)).toMatchObject({ generation: 1 });
+      // The new image binds the socket in its services phase, after its control socket answers.
+      await waitFor(() => /phase services .*adopted=2/.test(run.log()), 15_000, "the new image to adopt the services");
+      writeFileSync(go, "");
+      await waitFor(async () => (await list())[0]?.statusText === "after the re-exec", 15_000, "STATUS from db after the re-exec", 200);
+
+      const off = await runShippedAsync(["poweroff", "--socket", sock]);
+      expect(off.code).toBe(0);
+      expect((await run.result(20_000)).stderr).toContain("poweroff now");
+    } catch (e) {
+      console.error(run.log().split("\n").slice(-30).join("\n"));
+      throw e;
+    }
+  }, 90_000);
+
+  test("an abstract notify name another process took first is a failed bind the init names (address, EADDRINUSE), not a silent wait", async () => {
+    const dir = tempDir();
+    const runDir = join(longDir(dir, 200), "run");
+    const address = `@vector-boot-notify/${new Bun.CryptoHasher("sha256").update(join(runDir + "-notify", "notify")).digest("hex").slice(0, 32)}`;
+    // The squatter holds the name until its stdin closes.
+    const squatter = Bun.spawn([python, "-c", `import socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind("\\0" + sys.argv[1][1:])\nprint("bound", flush=True)\nsys.stdin.read()`, address], { stdin: "pipe", stdout: "pipe" });
+    try {
+      const reader = squatter.stdout.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe("bound\n");
+      const cfg = writeJson(dir, "config.json", { pixel_test: false, run_dir: runDir, state_dir: join(dir, "state"), services: [{ name: "db", argv: ["sleep", "1000"], ready: { notify: true, timeout_ms: 20_000 } }] });
+      const run = start(["boot", ...bootArgs(), "--config", cfg]);
+      await waitFor(() => run.log().includes("phase services"), 30_000, "the services phase");
+      expect(run.log()).toContain("cannot open the sd_notify socket");
+      expect(run.log()).toContain(`bind ${address} (the abstract name for ${join(runDir + "-notify", "notify")}): another process holds it`);
+      expect(run.log()).toContain("EADDRINUSE (98)");
+      process.kill(run.proc.pid, "SIGTERM");
+      expect((await run.result(20_000)).code).toBe(0);
+    } finally {
+      squatter.kill();
+    }
+  }, 60_000);
 });
 
 describe("health and hooks", () => {

@@ -1,0 +1,64 @@
+// Unix socket addresses for any path: one that does not fit sun_path (107 bytes + NUL) goes through /proc/self/fd/N of its directory.
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "shim-internal.h"
+
+// Fills `sa` and `*len` for `path`. "@name" is an abstract address (name after a NUL byte, not a
+// file). A path that fits is used as it is. A longer one is reached through its directory: an
+// O_PATH descriptor of the directory (no read permission needed; close-on-exec, so no child
+// inherits it) and "/proc/self/fd/N/<file name>", which the kernel resolves to the same place, so
+// bind(2) makes the socket file at the real path and connect(2) reaches it there. The descriptor is
+// returned in `*dirfd` (-1 when none); the caller closes it once bind/connect is done (vb_unix_addr_done).
+// Returns 0 or -errno: -ENAMETOOLONG when even the alias does not fit (a file name over ~80 bytes),
+// -ENOENT/-EACCES/... from opening the directory, -EINVAL for an empty path or name.
+int vb_unix_addr(const char *path, struct sockaddr_un *sa, socklen_t *len, int *dirfd) {
+  memset(sa, 0, sizeof *sa);
+  sa->sun_family = AF_UNIX;
+  *dirfd = -1;
+  size_t n = strlen(path);
+  if (n == 0) return -EINVAL;
+  if (path[0] == '@') {
+    if (n - 1 > sizeof sa->sun_path - 1 || n == 1) return n == 1 ? -EINVAL : -ENAMETOOLONG;
+    memcpy(sa->sun_path + 1, path + 1, n - 1);
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+    return 0;
+  }
+  if (n < sizeof sa->sun_path) {
+    memcpy(sa->sun_path, path, n);
+    *len = (socklen_t)sizeof *sa;
+    return 0;
+  }
+  const char *slash = strrchr(path, '/');
+  const char *name = slash ? slash + 1 : path;
+  if (*name == '\0') return -EINVAL;
+  char dir[4096];
+  size_t dn = slash ? (size_t)(slash - path) : 0;
+  if (dn >= sizeof dir) return -ENAMETOOLONG;
+  if (!slash) strcpy(dir, ".");
+  else if (dn == 0) strcpy(dir, "/");
+  else {
+    memcpy(dir, path, dn);
+    dir[dn] = '\0';
+  }
+  int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  int w = snprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d/%s", fd, name);
+  if (w < 0 || (size_t)w >= sizeof sa->sun_path) {
+    close(fd);
+    return -ENAMETOOLONG;
+  }
+  *len = (socklen_t)sizeof *sa;
+  *dirfd = fd;
+  return 0;
+}
+
+void vb_unix_addr_done(int dirfd) {
+  if (dirfd >= 0) close(dirfd);
+}
