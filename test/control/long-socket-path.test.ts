@@ -2,7 +2,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { runShippedAsync } from "../harness/artifact.ts";
+import { runAsync, runShippedAsync } from "../harness/artifact.ts";
 import { longDir } from "../harness/long-path.ts";
 import { python } from "../harness/python.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
@@ -11,13 +11,7 @@ import { killLeftovers, shippedPython, start, tempDir, waitFor, writeJson } from
 afterEach(killLeftovers);
 
 /** The shipped Python control client run as a script (python3 control.py --socket PATH OP). */
-async function pyControl(socket: string, op: string): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn([python, join(shippedPython, "vector_boot_evolution/control.py"), "--socket", socket, op], { stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => p.kill(9), 20_000);
-  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  clearTimeout(timer);
-  return { code, out, err };
-}
+const pyControl = (socket: string, op: string) => runAsync([python, join(shippedPython, "vector_boot_evolution/control.py"), "--socket", socket, op]);
 
 test("a control socket whose path is over 107 bytes binds at that path, and `vector-boot status` and the Python ControlClient reach it (bind refused with ENAMETOOLONG)", async () => {
   const dir = tempDir();

@@ -2,6 +2,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
+import { runAsync } from "../harness/artifact.ts";
 import { longDir } from "../harness/long-path.ts";
 import { python } from "../harness/python.ts";
 import { killLeftovers, shippedPython, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
@@ -9,13 +10,7 @@ import { killLeftovers, shippedPython, start, tempDir, waitFor, writeJson } from
 afterEach(killLeftovers);
 
 /** `python -m vector_boot_evolution --socket SOCKET ARGS` (the shipped client); async, the init runs meanwhile. */
-async function evolve(socket: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn([python, "-m", "vector_boot_evolution", "--socket", socket, ...args], { env: { ...process.env, PYTHONPATH: shippedPython }, stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => p.kill(9), 30_000);
-  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  clearTimeout(timer);
-  return { code, out, err };
-}
+const evolve = (socket: string, args: string[]) => runAsync([python, "-m", "vector_boot_evolution", "--socket", socket, ...args], { env: { ...process.env, PYTHONPATH: shippedPython }, timeoutMs: 30_000 });
 
 test("the Python evolution client reaches a session socket whose path is over 107 bytes and gets its mutation acknowledged (AF_UNIX path too long)", async () => {
   const dir = tempDir();

@@ -134,9 +134,14 @@ export function spawnShipped(args: string[], opts: { env?: Record<string, string
 }
 
 /** Runs the shipped executable to completion without blocking this event loop (an init under test keeps running); SIGKILLed after `timeoutMs`. */
-export async function runShippedAsync(args: string[], timeoutMs = 20_000): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn(shipped(args), { stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => p.kill(9), timeoutMs);
+export function runShippedAsync(args: string[], timeoutMs = 20_000): Promise<{ code: number; out: string; err: string }> {
+  return runAsync(shipped(args), { timeoutMs });
+}
+
+/** Runs `argv` to completion without blocking this event loop; SIGKILLed after `timeoutMs` (default 20 s). */
+export async function runAsync(argv: string[], opts: { timeoutMs?: number; env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<{ code: number; out: string; err: string }> {
+  const p = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+  const timer = setTimeout(() => p.kill(9), opts.timeoutMs ?? 20_000);
   const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
   clearTimeout(timer);
   return { code, out, err };

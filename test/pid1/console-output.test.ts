@@ -2,7 +2,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import { python } from "../harness/python.ts";
-import { shipped, shippedDir, shippedEnv } from "../harness/artifact.ts";
+import { runAsync, shipped, shippedDir, shippedEnv } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
 import { killLeftovers, tempDir, writeJson } from "./harness.ts";
 
@@ -10,10 +10,7 @@ afterEach(killLeftovers);
 
 /** Runs a Python driver (argv of the boot in sys.argv[1:]); its last stdout line is JSON. */
 async function drive(script: string, argv: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<Record<string, unknown>> {
-  const p = Bun.spawn([python, "-c", script, ...argv], { cwd: shippedDir, env: shippedEnv(env), stdout: "pipe", stderr: "pipe" });
-  const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  clearTimeout(timer);
+  const { code, out, err } = await runAsync([python, "-c", script, ...argv], { cwd: shippedDir, env: shippedEnv(env), timeoutMs });
   if (code !== 0) throw new Error(`driver exit ${code}\n${err}\n${out}`);
   return JSON.parse(out.trim().split("\n").at(-1)!) as Record<string, unknown>;
 }
