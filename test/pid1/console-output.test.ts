@@ -8,6 +8,13 @@ import { killLeftovers, tempDir, writeJson } from "./harness.ts";
 
 afterEach(killLeftovers);
 
+/** Python for the drivers: the boot dies with the driver (PR_SET_PDEATHSIG survives its execs) and is killed at the driver's exit, whatever went wrong. */
+const guard = `import atexit, ctypes
+def die_with_parent():
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+`;
+const killOnExit = "atexit.register(lambda: p.poll() is None and p.kill())\n";
+
 /** Runs a Python driver (argv of the boot in sys.argv[1:]); its last stdout line is JSON. */
 async function drive(script: string, argv: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<Record<string, unknown>> {
   const { code, out, err } = await runAsync([python, "-c", script, ...argv], { cwd: shippedDir, env: shippedEnv(env), timeoutMs });
@@ -26,10 +33,10 @@ test("a development boot whose stdout reader went away keeps running and, on SIG
   // stdout: a pipe nobody reads any more (EPIPE on every write); stderr: read here.
   const script = `
 import json, os, signal, subprocess, sys, time
-r, w = os.pipe()
+${guard}r, w = os.pipe()
 os.close(r)
-p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=w, stderr=subprocess.PIPE)
-os.close(w)
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=w, stderr=subprocess.PIPE, preexec_fn=die_with_parent)
+${killOnExit}os.close(w)
 log = b""
 def read_until(needle, limit):
     global log
@@ -81,11 +88,11 @@ test(`a ${nonBlocking ? "non-blocking" : "blocking"} console that fills up while
   const status = shipped(["status", "--json", "--socket", join(dir, "run", "control")]);
   const script = `
 import fcntl, json, os, signal, subprocess, sys, time, array, termios
-r, w = os.pipe()
+${guard}r, w = os.pipe()
 if ${nonBlocking ? "True" : "False"}:
     fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
-p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=w)
-os.close(w)
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=w, preexec_fn=die_with_parent)
+${killOnExit}os.close(w)
 def queued():
     buf = array.array('i', [0])
     fcntl.ioctl(r, termios.FIONREAD, buf)
