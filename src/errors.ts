@@ -147,6 +147,13 @@ export function describeError(err: unknown): string {
   return parts.join(" <- caused by: ");
 }
 
+/** The message of the innermost cause (e.g. "ENOSPC: no space left on device, write"): what an error came down to. */
+export function rootCauseMessage(err: unknown): string {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 8 && cur instanceof Error && (cur as { cause?: unknown }).cause !== undefined; depth++) cur = (cur as { cause?: unknown }).cause;
+  return cur instanceof Error ? cur.message : String(cur);
+}
+
 /** etcd (the fleet) did not answer in time or refused a request; local PID-1 duties never wait on it. */
 export class FleetError extends VectorBootError {
   override readonly exitCode: number = ExitCode.os;

@@ -1,4 +1,5 @@
 // Accepting mutations: the CTRM gate and the safety cases, then the journal (one group commit per drain), then apply after durability.
+import { rootCauseMessage } from "../errors.ts";
 import type { Journal } from "../journal/journal.ts";
 import { RecordType } from "../journal/format.ts";
 import { logger } from "../log.ts";
@@ -65,8 +66,9 @@ export class Acceptance {
       (first) => {
         for (let i = 0; i < group.length; i++) end(i, this.apply(group[i]!.m, first + i));
       },
-      () => {
-        for (let i = 0; i < group.length; i++) end(i, { status: Status.journalFailed, journalSeq: 0, text: "journal stopped: outcome unknown" });
+      (err: unknown) => {
+        const text = `journal stopped: outcome unknown (${rootCauseMessage(err)})`;
+        for (let i = 0; i < group.length; i++) end(i, { status: Status.journalFailed, journalSeq: 0, text });
       },
     );
     this.pending.add(p);

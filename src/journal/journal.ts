@@ -1,7 +1,7 @@
 // The cortex journal writer: append, group commit (one write + one fdatasync per batch), ack after durability.
 import { closeSync, fdatasync, fstatSync, mkdirSync, openSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { JournalError } from "../errors.ts";
+import { describeError, JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { encodeRecordInto, encodeSegmentHeader, MAX_PAYLOAD, RECORD_HEADER_SIZE, RecordType, segmentFileName } from "./format.ts";
 import { type CheckpointRecord, encodeCheckpointRecord } from "./checkpoint-record.ts";
@@ -167,7 +167,7 @@ export class Journal {
   private fail(err: JournalError): void {
     this.failure = err;
     this.stats.failed = err.message;
-    log.error("journal STOPPED: no further mutation will be acknowledged", { reason: err.message });
+    log.error("journal STOPPED: no further mutation will be acknowledged", { reason: describeError(err) });
   }
 
   private flush(): void {
