@@ -1,5 +1,5 @@
 // One line per event with a monotonic timestamp, to stderr and (as PID 1) /dev/kmsg.
-import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { nodeFs } from "./util/node-fs.ts";
 import { consoleWrite } from "./util/console-out.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
@@ -20,20 +20,24 @@ const state: LogState = { minLevel: "info", kmsgFd: null, stderr: true, sink: nu
 
 /**
  * Offset that turns Bun's hrtime (monotonic, arbitrary origin) into seconds since boot, so log
- * lines line up with the kernel's (and stay monotonic across a re-exec). Read once.
+ * lines line up with the kernel's (and stay monotonic across a re-exec). Read once, at the first
+ * timestamp (a quiet `vector-boot -- CMD` never reads it).
  */
-const bootOffset: number = (() => {
+let bootOffset: number | null = null;
+
+function readBootOffset(): number {
   try {
-    const up = Number(readFileSync("/proc/uptime", "latin1").split(" ")[0]);
+    const up = Number(nodeFs().readFileSync("/proc/uptime", "latin1").split(" ")[0]);
     if (Number.isFinite(up)) return up - Number(process.hrtime.bigint()) / 1e9;
   } catch {
     /* no /proc yet: timestamps start at the process's origin */
   }
   return 0;
-})();
+}
 
 /** Monotonic seconds, aligned with the time since boot when /proc/uptime was readable. */
 export function monotonicSeconds(): number {
+  bootOffset ??= readBootOffset();
   return Number(process.hrtime.bigint()) / 1e9 + bootOffset;
 }
 
@@ -63,7 +67,7 @@ export function log(level: Level, component: string, msg: string, fields?: Field
   }
   if (state.kmsgFd !== null) {
     try {
-      writeSync(state.kmsgFd, `<${kmsgPriority[level]}>vector-boot: ${line.slice(0, 900)}\n`);
+      nodeFs().writeSync(state.kmsgFd, `<${kmsgPriority[level]}>vector-boot: ${line.slice(0, 900)}\n`);
     } catch {
       /* kmsg rate-limited or gone */
     }
@@ -86,7 +90,7 @@ export function setLogLevel(level: Level): void {
 /** Also sends every line to /dev/kmsg (PID 1). Returns false when kmsg cannot be opened. */
 export function enableKmsg(path = "/dev/kmsg"): boolean {
   try {
-    state.kmsgFd = openSync(path, "w");
+    state.kmsgFd = nodeFs().openSync(path, "w");
     return true;
   } catch {
     return false;
@@ -96,7 +100,7 @@ export function enableKmsg(path = "/dev/kmsg"): boolean {
 export function disableKmsg(): void {
   if (state.kmsgFd !== null) {
     try {
-      closeSync(state.kmsgFd);
+      nodeFs().closeSync(state.kmsgFd);
     } catch {
       /* ignore */
     }

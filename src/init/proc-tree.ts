@@ -1,5 +1,5 @@
 // Reads the process tree from /proc: the descendants of a pid (the init's, to stop them in order).
-import { readdirSync, readFileSync } from "node:fs";
+import { nodeFs } from "../util/node-fs.ts";
 
 export interface ProcEntry {
   pid: number;
@@ -12,7 +12,7 @@ export interface ProcEntry {
 export function readStat(pid: number, procRoot = "/proc"): ProcEntry | null {
   let text: string;
   try {
-    text = readFileSync(`${procRoot}/${pid}/stat`, "latin1");
+    text = nodeFs().readFileSync(`${procRoot}/${pid}/stat`, "latin1");
   } catch {
     return null;
   }
@@ -29,7 +29,7 @@ export function listProcesses(procRoot = "/proc"): ProcEntry[] {
   const out: ProcEntry[] = [];
   let names: string[];
   try {
-    names = readdirSync(procRoot);
+    names = nodeFs().readdirSync(procRoot);
   } catch {
     return out;
   }

@@ -1,9 +1,9 @@
 // Locates the native shim library: the file embedded in the executable (Bun extracts it to $TMPDIR on dlopen), else a memfd copy.
 import { dlopen, FFIType } from "bun:ffi";
-import { accessSync, constants, readFileSync, writeSync } from "node:fs";
 import shimFile from "../../dist/native/libvbshim.so" with { type: "file" };
 import { SysError } from "../errors.ts";
 import { errnoName } from "./errno.ts";
+import { nodeFs } from "../util/node-fs.ts";
 
 /**
  * Path of libvbshim.so to pass to `dlopen` (each src/sys module opens it with its own symbols).
@@ -15,8 +15,8 @@ export const shimPath: string = locateShim(shimFile);
 
 function locateShim(embedded: string): string {
   if (!embedded.startsWith("/$bunfs/")) return embedded; // the source tree: a real file
-  if (writable(process.env.TMPDIR || "/tmp")) return embedded;
-  // Nowhere to extract to; an earlier extraction may still be there (Bun reuses it).
+  // Bun extracts it to $TMPDIR (or reuses an earlier extraction); the first dlopen costs the same
+  // here as in the module that opens it next. With nowhere to extract to, it throws.
   try {
     dlopen(embedded, { vb_getpid: { args: [], returns: FFIType.i32 } });
     return embedded;
@@ -25,17 +25,9 @@ function locateShim(embedded: string): string {
   }
 }
 
-function writable(dir: string): boolean {
-  try {
-    accessSync(dir, constants.W_OK | constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The embedded library in a memfd (no file system needed), kept open for the life of the process. */
 function memfdCopy(embedded: string): string {
+  const { readFileSync, writeSync } = nodeFs();
   const bytes = readFileSync(embedded);
   const libc = dlopen("libc.so.6", { memfd_create: { args: [FFIType.cstring, FFIType.u32], returns: FFIType.i32 } });
   const MFD_CLOEXEC = 1;

@@ -1,5 +1,5 @@
 // Text to the init's stdout/stderr: write(2) that never blocks while it goes through whole, Bun's stream from the first short write on.
-import { closeSync, constants, fstatSync, openSync, writeSync } from "node:fs";
+import { nodeFs } from "./node-fs.ts";
 
 /**
  * Creating Bun's first stdio stream (`process.stdout`/`process.stderr`) costs 3-5 ms of start-up
@@ -20,6 +20,7 @@ const handled: [boolean, boolean, boolean] = [false, false, false];
 
 function routeOf(fd: 1 | 2): Route {
   try {
+    const { constants, fstatSync, openSync } = nodeFs();
     const st = fstatSync(fd);
     if (st.isFile()) return { kind: "fd", fd };
     if (st.isFIFO() || st.isCharacterDevice()) {
@@ -35,7 +36,7 @@ function routeOf(fd: 1 | 2): Route {
 /** The stream of fd 1 or 2 from now on, with an error handler: a closed console must not throw in PID 1. */
 function toStream(fd: 1 | 2): NodeJS.WriteStream {
   const was = routes[fd];
-  if (was?.kind === "fd" && was.fd !== fd) closeSync(was.fd);
+  if (was?.kind === "fd" && was.fd !== fd) nodeFs().closeSync(was.fd);
   routes[fd] = { kind: "stream" };
   const s = fd === 1 ? process.stdout : process.stderr;
   if (!handled[fd]) {
@@ -57,6 +58,7 @@ export function consoleWrite(fd: 1 | 2, text: string): void {
   const bytes = Buffer.from(text, "utf8");
   let at = 0;
   try {
+    const { writeSync } = nodeFs();
     while (at < bytes.length) at += writeSync(route.fd, bytes, at, bytes.length - at);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
