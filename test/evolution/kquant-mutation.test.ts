@@ -2,8 +2,9 @@
 import { afterEach, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { dequantize, GgmlType, quantize, readGguf, writeGguf } from "../../src/gguf/index.ts";
-import { buildVectorland } from "../../src/neural/vectorland-builder.ts";
+import { dequantize, GgmlType, readGguf, writeGguf } from "../../src/gguf/index.ts";
+import { kquantErrorBound } from "../gguf/helpers.ts";
+import { kquantBuilt } from "../neural/helpers.ts";
 import { shipped } from "../harness/artifact.ts";
 import { python } from "../harness/python.ts";
 import { killLeftovers, shippedPython, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
@@ -20,29 +21,12 @@ const control = (socket: string, args: string[]) => run(shipped(["mutate", ...ar
 const evolve = (socket: string, args: string[]) => run([python, "-m", "vector_boot_evolution", "--socket", socket, "mutate", ...args], { PYTHONPATH: shippedPython });
 const pixelOutput = (model: string) => run(shipped(["pixels", "--model", model, "--json", "72,101,108", "250,255,0"])).json.output as number[];
 
-/**
- * The default vectorland with a 256-wide pixel input (85 pixels) and 256 hidden units, so that
- * pixel.0.weight [256, 256] is Q4_K (256 super-blocks) and pixel.1.weight [256, 16] Q6_K (16).
- */
+/** Writes the k-quant variant of the default model to `path`; returns the base bytes of its k-quant weights. */
 function kquantModel(path: string): { q4k: Uint8Array; q6k: Uint8Array } {
-  const b = buildVectorland({ maxPixels: 85, pixelHidden: [256] });
-  const tensors = b.tensors.map((t) => {
-    const type = t.name === "pixel.0.weight" ? GgmlType.Q4_K : t.name === "pixel.1.weight" ? GgmlType.Q6_K : null;
-    if (type === null) return t;
-    const n = t.ne.reduce((a, c) => a * Number(c), 1);
-    return { ...t, type, data: quantize(type, dequantize({ type: t.type, data: t.data, nElements: n })) };
-  });
-  writeFileSync(path, writeGguf({ metadata: b.metadata, tensors }));
-  const data = (n: string) => tensors.find((t) => t.name === n)!.data;
+  const b = kquantBuilt();
+  writeFileSync(path, writeGguf({ metadata: b.metadata, tensors: b.tensors }));
+  const data = (n: string) => b.tensors.find((t) => t.name === n)!.data;
   return { q4k: data("pixel.0.weight"), q6k: data("pixel.1.weight") };
-}
-
-/** Same bounds as test/gguf/quant-k.test.ts: the largest |error| of one super-block's values. */
-function bound(type: number, v: Float32Array, o: number): number {
-  let lo = 0;
-  let hi = 0;
-  for (let i = o; i < o + 256; i++) [lo, hi] = [Math.min(lo, v[i]!), Math.max(hi, v[i]!)];
-  return type === GgmlType.Q4_K ? (hi - lo) / 15 + 1008 * 2 ** -24 : Math.max(hi, -lo) / 32 + 4096 * 2 ** -24;
 }
 
 /**
@@ -61,7 +45,7 @@ function checkMutated(type: number, bb: number, base: Uint8Array, now: Uint8Arra
   const is = dequantize({ type, data: now.subarray(block * bb, (block + 1) * bb), nElements: 256 });
   const wanted = was.slice();
   wanted.set(written, at - block * 256);
-  const limit = bound(type, wanted, 0);
+  const limit = kquantErrorBound(type, wanted);
   for (let i = 0; i < 256; i++) expect({ i, within: Math.abs(is[i]! - wanted[i]!) <= limit }).toEqual({ i, within: true });
 }
 

@@ -98,3 +98,25 @@ export function kquantSamples(seed = 20261203): { x: Float32Array; labels: strin
   });
   return { x, labels: blocks.map(([l]) => l) };
 }
+
+/**
+ * The largest |error| a Q4_K (type 12) or Q6_K (14) round trip may leave in the super-block
+ * v[o..o+256) (the bound docs/evolution-protocol.md states):
+ * - Q4_K stores each 32-value group as d*sc*q - dmin*m with q in 0..15, so the widest group's span
+ *   R = max(v, 0) - min(v, 0) is cut into 15 steps: rounding costs half a step, the 6-bit scale and
+ *   min and the least-squares fit (which may clip an outlier) at most another half: R / 15.
+ * - Q6_K stores each 16-value group as d*sc*(q - 32), q in 0..63: one 6-bit step of the largest
+ *   group, A / 32 with A = max |v|, again half for rounding and half for the int8 scale and the fit.
+ * - Both super-scales are F16: below 2^-14 they are subnormal, in steps of 2^-24; the integer
+ *   factors they multiply (Q4_K: sc*q + m <= 63*15 + 63; Q6_K: |sc*(q-32)| <= 128*32) turn half
+ *   such a step into an absolute floor, allowed twice: 1008 * 2^-24 and 4096 * 2^-24.
+ */
+export function kquantErrorBound(type: number, v: ArrayLike<number>, o = 0): number {
+  let lo = 0;
+  let hi = 0;
+  for (let i = o; i < o + 256; i++) {
+    lo = Math.min(lo, v[i]!);
+    hi = Math.max(hi, v[i]!);
+  }
+  return type === 12 ? (hi - lo) / 15 + 1008 * 2 ** -24 : Math.max(hi, -lo) / 32 + 4096 * 2 ** -24;
+}

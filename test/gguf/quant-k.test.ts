@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { InputError } from "../../src/errors.ts";
 import { dequantize, encodeBlockQ4_K, encodeBlockQ6_K, GgmlType, quantize, quantizeRow, QUANTIZABLE_TYPES } from "../../src/gguf/index.ts";
 import { mulberry32 } from "../../src/util/prng.ts";
-import { kquantSamples } from "./helpers.ts";
+import { kquantErrorBound, kquantSamples } from "./helpers.ts";
 
 const K = [
   ["Q4_K", GgmlType.Q4_K, 144],
@@ -12,26 +12,7 @@ const K = [
 
 const roundTrip = (type: number, x: Float32Array) => dequantize({ type, data: quantize(type, x), nElements: x.length });
 
-/**
- * The largest |error| allowed in one super-block x[0..256) (see docs/evolution-protocol.md):
- * - Q4_K stores each 32-value group as d*sc*q - dmin*m with q in 0..15, so the widest group's span
- *   R = max(x, 0) - min(x, 0) is cut into 15 steps: rounding costs half a step, the 6-bit scale and
- *   min and the least-squares fit (which may clip an outlier) at most another half: R / 15.
- * - Q6_K stores each 16-value group as d*sc*(q - 32), q in 0..63: one 6-bit step of the largest
- *   group, A / 32 with A = max |x|, again half for rounding and half for the int8 scale and the fit.
- * - Both super-scales are F16: below 2^-14 they are subnormal, in steps of 2^-24; the integer
- *   factors they multiply (Q4_K: sc*q + m <= 63*15 + 63; Q6_K: |sc*(q-32)| <= 128*32) turn half
- *   such a step into an absolute floor, allowed twice: 1008 * 2^-24 and 4096 * 2^-24.
- */
-function bound(type: number, x: Float32Array, o: number): number {
-  let lo = 0;
-  let hi = 0;
-  for (let i = o; i < o + 256; i++) {
-    lo = Math.min(lo, x[i]!);
-    hi = Math.max(hi, x[i]!);
-  }
-  return type === GgmlType.Q4_K ? (hi - lo) / 15 + 1008 * 2 ** -24 : Math.max(hi, -lo) / 32 + 4096 * 2 ** -24;
-}
+const bound = kquantErrorBound;
 
 function gaussian(n: number, scale: number, seed: number): Float32Array {
   const r = mulberry32(seed);
