@@ -3,7 +3,7 @@ import { f16ToF32, f32ToF16 } from "./half.ts";
 
 const fr = Math.fround;
 /** Values per k-quant super-block (ggml's QK_K). */
-export const SUPER_BLOCK = 256;
+const SUPER_BLOCK = 256;
 /** ggml's GROUP_MAX_EPS: a group whose largest |x| is below this is all zero. */
 const TINY = fr(1e-15);
 const TENTH = fr(0.1);

@@ -1,6 +1,6 @@
 // The shipped executable boots a model with Q4_K and Q6_K weights and accepts mutations of them, re-quantizing only the touched super-blocks.
 import { afterEach, expect, test } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dequantize, GgmlType, readGguf, writeGguf } from "../../src/gguf/index.ts";
 import { kquantErrorBound } from "../gguf/helpers.ts";
@@ -49,7 +49,7 @@ function checkMutated(type: number, bb: number, base: Uint8Array, now: Uint8Arra
   for (let i = 0; i < 256; i++) expect({ i, within: Math.abs(is[i]! - wanted[i]!) <= limit }).toEqual({ i, within: true });
 }
 
-test("Q4_K and Q6_K weights are mutable through the shipped executable (before: such a model was refused at load, and the gate answered UNSUPPORTED_DTYPE): accepted, the checkpoint reads them back within quantization error, other super-blocks bit for bit, the gate's rules still apply", async () => {
+test("Q4_K and Q6_K weights are mutable through the shipped executable (before: such a model was refused at load, and the gate answered UNSUPPORTED_DTYPE): accepted, the checkpoint reads them back within quantization error, other super-blocks bit for bit, a journal replay onto the base gives the same bytes, the gate's rules still apply", async () => {
   const dir = tempDir();
   const model = join(dir, "kquant.gguf");
   const base = kquantModel(model);
@@ -103,4 +103,15 @@ test("Q4_K and Q6_K weights are mutable through the shipped executable (before: 
   const after = pixelOutput(ckptPath);
   expect(before.length).toBe(16);
   expect(after).not.toEqual(before);
+
+  // Without the checkpoint, the next boot replays the journal onto the base model: re-quantization
+  // is deterministic, so its shutdown checkpoint holds the same k-quant bytes.
+  for (const f of readdirSync(ckptDir)) rmSync(join(ckptDir, f));
+  const replay = await start(["boot", "--config", cfg, "--model", model, "--set", "shutdown_after=0.3"]).result(30_000);
+  expect(replay.code).toBe(0);
+  expect(replay.stderr).toMatch(/phase evolution .*checkpoint=base replayed=2 /);
+  const again = readGguf(new Uint8Array(readFileSync(join(ckptDir, readdirSync(ckptDir).filter((f) => f.endsWith(".gguf")).sort().at(-1)!))));
+  for (const n of ["pixel.0.weight", "pixel.1.weight"]) {
+    expect(Array.from(again.tensors.find((t) => t.name === n)!.data)).toEqual(Array.from(tensor(n).data));
+  }
 }, 150_000);
