@@ -161,7 +161,7 @@ export const evolutionSchema = m.strictObject({
   min_confidence: m._default(m.number().check(m.minimum(0), m.maximum(1)), 0.8),
   max_magnitude: m._default(m.number().check(m.positive()), 1000),
   /** Tensor types mutations may touch (quantized ones have their touched blocks re-quantized). */
-  mutable_types: m._default(m.array(m.enum(["F32", "F16", "BF16", "Q8_0", "Q4_0"])), ["F32", "F16", "BF16", "Q8_0", "Q4_0"]),
+  mutable_types: m._default(m.array(m.enum(["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"])), ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"]),
   /** Seconds between checkpoints when weights changed (0: only at shutdown). */
   checkpoint_every_s: m._default(m.number().check(m.minimum(0)), 300),
   /** Delete journal segments an older kept checkpoint covers. */

@@ -1,7 +1,10 @@
-// Quantization from Float32 as ggml's reference quantizers do: F16, BF16, Q8_0, Q4_0 (and F32 as is).
+// Quantization from Float32 as ggml's reference quantizers do: F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K (and F32 as is).
 import { InputError } from "../errors.ts";
 import { GgmlType, ggmlTypeInfo } from "./ggml-types.ts";
 import { f32ToBf16, f32ToF16 } from "./half.ts";
+import { encodeBlockQ4_K, encodeBlockQ6_K } from "./quantize-k.ts";
+
+export { encodeBlockQ4_K, encodeBlockQ6_K } from "./quantize-k.ts";
 
 const fr = Math.fround;
 /** C roundf: halves away from zero. */
@@ -45,7 +48,15 @@ export function encodeBlockQ4_0(src: ArrayLike<number>, srcOff: number, dst: Uin
 }
 
 /** ggml type ids `quantize` can produce. */
-export const QUANTIZABLE_TYPES: readonly number[] = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0];
+export const QUANTIZABLE_TYPES: readonly number[] = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K];
+
+type BlockEncoder = (src: ArrayLike<number>, srcOff: number, dst: Uint8Array, dstOff: number) => void;
+const BLOCK_ENCODERS: ReadonlyMap<number, BlockEncoder> = new Map<number, BlockEncoder>([
+  [GgmlType.Q8_0, encodeBlockQ8_0],
+  [GgmlType.Q4_0, encodeBlockQ4_0],
+  [GgmlType.Q4_K, encodeBlockQ4_K],
+  [GgmlType.Q6_K, encodeBlockQ6_K],
+]);
 
 /**
  * Encodes `n` floats from src[srcOff..] as `type` into dst[dstOff..] (little-endian). `n` must be a
@@ -70,8 +81,8 @@ export function quantizeRow(type: number, src: ArrayLike<number>, srcOff: number
       dst[dstOff + 2 * i + 1] = h >> 8;
     }
   } else {
-    const enc = type === GgmlType.Q8_0 ? encodeBlockQ8_0 : encodeBlockQ4_0;
-    for (let b = 0; b < n / 32; b++) enc(src, srcOff + b * 32, dst, dstOff + b * info.typeSize);
+    const enc = BLOCK_ENCODERS.get(type)!;
+    for (let b = 0; b < n / info.blockSize; b++) enc(src, srcOff + b * info.blockSize, dst, dstOff + b * info.typeSize);
   }
 }
 

@@ -120,7 +120,7 @@ function checkTensor(byName: Map<string, ModelTensorInfo>, name: string, shape: 
   const ne = t.ne.map(Number);
   const okShape = ne.length >= shape.length && shape.every((d, i) => ne[i] === d) && ne.slice(shape.length).every((d) => d === 1);
   if (!okShape) throw new ModelError(`vectorland model: tensor ${name} has shape [${ne.join(", ")}], ${what} needs [${shape.join(", ")}]`);
-  if (!isKernelType(t.type)) throw new ModelError(`vectorland model: tensor ${name} has ggml type ${t.type}; supported: F32, F16, BF16, Q8_0, Q4_0`);
+  if (!isKernelType(t.type)) throw new ModelError(`vectorland model: tensor ${name} has ggml type ${t.type}; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K`);
   const rows = shape.slice(1).reduce((a, b) => a * b, 1);
   const need = rows * rowBytes(t.type, shape[0]!);
   if (t.data.byteLength !== need) throw new ModelError(`vectorland model: tensor ${name} has ${t.data.byteLength} data bytes, its shape and type need ${need}`);

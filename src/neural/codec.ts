@@ -1,5 +1,6 @@
 // Element ranges of a tensor decoded to float and re-encoded (re-quantizing whole blocks) for mutations.
 import { InputError, ModelError } from "../errors.ts";
+import { decodeBlockQ4_K, decodeBlockQ6_K } from "../gguf/dequant.ts";
 import { f32ToBf16 } from "../gguf/half.ts";
 import { bf16ToF32Table, f16ToF32Table } from "./half.ts";
 import { KernelType } from "./matvec.ts";
@@ -17,6 +18,10 @@ export function blockShape(type: number): { block: number; bytes: number } {
       return { block: 32, bytes: 34 };
     case KernelType.Q4_0:
       return { block: 32, bytes: 18 };
+    case KernelType.Q4_K:
+      return { block: 256, bytes: 144 };
+    case KernelType.Q6_K:
+      return { block: 256, bytes: 210 };
     default:
       throw new ModelError(`ggml type ${type} is not supported by the neural runtime`);
   }
@@ -62,15 +67,30 @@ export function decodeElements(type: number, bytes: Uint8Array, first: number, o
       }
       return;
     }
+    case KernelType.Q4_K:
+    case KernelType.Q6_K: {
+      // Whole super-blocks through the gguf module's decoders, then the wanted range.
+      if (n === 0) return;
+      const decode = type === KernelType.Q4_K ? decodeBlockQ4_K : decodeBlockQ6_K;
+      const bb = type === KernelType.Q4_K ? 144 : 210;
+      const b0 = first >> 8;
+      const b1 = (first + n - 1) >> 8;
+      const all = new Float32Array((b1 - b0 + 1) * 256);
+      for (let b = b0; b <= b1; b++) decode(bytes, b * bb, all, (b - b0) * 256);
+      out.set(all.subarray(first - b0 * 256, first - b0 * 256 + n));
+      return;
+    }
     default:
       blockShape(type);
   }
 }
 
-/** Quantizes whole blocks of `values` (length a multiple of 32) into `out` as Q8_0 or Q4_0. */
+/** Quantizes whole blocks of `values` (a whole number of the type's blocks) into `out` (Q8_0, Q4_0, Q4_K, Q6_K). */
 export type BlockQuantizer = (type: number, values: Float32Array, out: Uint8Array) => void;
 
 const bf16Bits = f32ToBf16;
+
+const blockTypeName = (type: number) => (({ 8: "Q8_0", 2: "Q4_0", 12: "Q4_K", 14: "Q6_K" }) as Record<number, string>)[type] ?? `type ${type}`;
 
 /**
  * Writes `values` over elements [first, first + values.length) of `bytes` (a private copy). Block
@@ -97,10 +117,14 @@ export function encodeProblem(type: number, values: Float32Array): string | null
       for (let i = 0; i < n; i++) if ((bf16Bits(values[i]!) & 0x7f80) === 0x7f80) return `value ${i} (${values[i]}) overflows BF16`;
       return null;
     case KernelType.Q8_0:
-    case KernelType.Q4_0: {
+    case KernelType.Q4_0:
+    case KernelType.Q4_K:
+    case KernelType.Q6_K: {
       // The block scale is stored as F16: amax / 127 (Q8_0) or amax / 8 (Q4_0) must stay below 65504.
+      // Q4_K's dmin (about |min| / 63) and Q6_K's d (about amax / 4096) get the Q4_0 limit, which
+      // keeps them far below it and the k-quant fits' float32 sums of x^3 finite.
       const limit = 65504 * (type === KernelType.Q8_0 ? 127 : 8);
-      for (let i = 0; i < n; i++) if (Math.abs(values[i]!) > limit) return `value ${i} (${values[i]}) overflows the F16 block scale of ${type === KernelType.Q8_0 ? "Q8_0" : "Q4_0"}`;
+      for (let i = 0; i < n; i++) if (Math.abs(values[i]!) > limit) return `value ${i} (${values[i]}) overflows the F16 block scale of ${blockTypeName(type)}`;
       return null;
     }
     default:
@@ -127,13 +151,16 @@ export function encodeElements(type: number, bytes: Uint8Array, first: number, v
       for (let i = 0; i < n; i++) dv.setUint16((first + i) * 2, bf16Bits(values[i]!), true);
       return;
     case KernelType.Q8_0:
-    case KernelType.Q4_0: {
-      const { bytes: bb } = blockShape(type);
-      const b0 = Math.floor(first / 32);
-      const b1 = Math.floor((first + n - 1) / 32);
-      const block = new Float32Array((b1 - b0 + 1) * 32);
-      decodeElements(type, bytes, b0 * 32, block);
-      block.set(values, first - b0 * 32);
+    case KernelType.Q4_0:
+    case KernelType.Q4_K:
+    case KernelType.Q6_K: {
+      // Only the blocks (32 values; k-quant super-blocks: 256) the range touches are re-quantized.
+      const { block: bs, bytes: bb } = blockShape(type);
+      const b0 = Math.floor(first / bs);
+      const b1 = Math.floor((first + n - 1) / bs);
+      const block = new Float32Array((b1 - b0 + 1) * bs);
+      decodeElements(type, bytes, b0 * bs, block);
+      block.set(values, first - b0 * bs);
       const out = bytes.subarray(b0 * bb, (b1 + 1) * bb);
       quantize(type, block, out);
       return;

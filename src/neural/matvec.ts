@@ -1,10 +1,11 @@
-// Matrix-vector kernels over raw ggml tensor bytes (F32, F16, BF16, Q8_0, Q4_0): y = W x, rows of W contiguous.
+// Matrix-vector kernels over raw ggml tensor bytes (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K): y = W x, rows of W contiguous.
 import { ModelError } from "../errors.ts";
 import { nativeMatvec, nativeMatvecAvailable } from "../sys/matvec.ts";
 import { bf16ToF32Table, f16ToF32Table } from "./half.ts";
+import { kquantRows } from "./matvec-k.ts";
 
 /** ggml type ids the kernels execute (the numbers are ggml's `enum ggml_type`). */
-export const KernelType = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, BF16: 30 } as const;
+export const KernelType = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, Q4_K: 12, Q6_K: 14, BF16: 30 } as const;
 export type KernelType = (typeof KernelType)[keyof typeof KernelType];
 
 /** Bytes of one row of `cols` elements in `type`; throws when cols does not fill whole blocks. */
@@ -21,13 +22,17 @@ export function rowBytes(type: number, cols: number): number {
     case KernelType.Q4_0:
       if (cols % 32 !== 0) throw new ModelError(`Q4_0 row of ${cols} elements is not a whole number of 32-element blocks`);
       return (cols / 32) * 18;
+    case KernelType.Q4_K:
+    case KernelType.Q6_K:
+      if (cols % 256 !== 0) throw new ModelError(`${type === KernelType.Q4_K ? "Q4_K" : "Q6_K"} row of ${cols} elements is not a whole number of 256-element super-blocks`);
+      return (cols / 256) * (type === KernelType.Q4_K ? 144 : 210);
     default:
-      throw new ModelError(`ggml type ${type} has no mat-vec kernel (supported: F32, F16, BF16, Q8_0, Q4_0)`);
+      throw new ModelError(`ggml type ${type} has no mat-vec kernel (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)`);
   }
 }
 
 export function isKernelType(type: number): type is KernelType {
-  return type === 0 || type === 1 || type === 2 || type === 8 || type === 30;
+  return type === 0 || type === 1 || type === 2 || type === 8 || type === 12 || type === 14 || type === 30;
 }
 
 /**
@@ -182,7 +187,8 @@ function checkShapes(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0: nu
  */
 export function matvec(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0 = 0, r1 = m.rows): void {
   checkShapes(m, x, y, r0, r1);
-  if (nativeMatvecAvailable) nativeMatvec(m.type, m.bytes, m.rows, m.cols, x, y, r0, r1);
+  // The shim has no k-quant kernels: Q4_K and Q6_K always run in TypeScript.
+  if (nativeMatvecAvailable && m.type !== KernelType.Q4_K && m.type !== KernelType.Q6_K) nativeMatvec(m.type, m.bytes, m.rows, m.cols, x, y, r0, r1);
   else matvecReference(m, x, y, r0, r1);
 }
 
@@ -218,5 +224,9 @@ export function matvecReference(m: PreparedMatrix, x: Float32Array, y: Float32Ar
       q4Rows(m.bytes, m.cols, x, xs, y, r0, r1);
       return;
     }
+    case KernelType.Q4_K:
+    case KernelType.Q6_K:
+      kquantRows(m.type === KernelType.Q4_K, m.bytes, m.cols, x, y, r0, r1);
+      return;
   }
 }

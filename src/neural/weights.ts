@@ -6,7 +6,7 @@ import type { WeightSource } from "./head.ts";
 import { matvec, type PreparedMatrix, prepareMatrix } from "./matvec.ts";
 import type { MatvecPool } from "./matvec-pool.ts";
 
-const typeNames: Record<number, string> = { 0: "F32", 1: "F16", 2: "Q4_0", 8: "Q8_0", 30: "BF16" };
+const typeNames: Record<number, string> = { 0: "F32", 1: "F16", 2: "Q4_0", 8: "Q8_0", 12: "Q4_K", 14: "Q6_K", 30: "BF16" };
 
 /** What the evolution engine (and `inspect`) may know about one tensor. */
 export interface TensorDescription {

@@ -1,5 +1,6 @@
 // CTRM gate rules in isolation: boundaries of confidence, range, magnitude, names and types.
 import { describe, expect, test } from "bun:test";
+import { evolutionSchema } from "../../src/config/schema.ts";
 import { ctrmGate, defaultGateConfig, GateConfigSchema } from "../../src/evolution/ctrm-gate.ts";
 import { statusName } from "../../src/evolution/reasons.ts";
 import type { Mutation } from "../../src/evolution/slot-codec.ts";
@@ -7,7 +8,7 @@ import type { MutableWeights } from "../../src/evolution/weights.ts";
 
 const weights: MutableWeights = {
   tensorInfo: (n) =>
-    ({ "a.w": { type: "F32", nElements: 10 }, "kernel.t": { type: "F32", nElements: 4 }, "q.w": { type: "Q4_0", nElements: 64 }, "h.w": { type: "F16", nElements: 8 } })[n],
+    ({ "a.w": { type: "F32", nElements: 10 }, "kernel.t": { type: "F32", nElements: 4 }, "q.w": { type: "Q4_0", nElements: 64 }, "h.w": { type: "F16", nElements: 8 }, "k4.w": { type: "Q4_K", nElements: 512 }, "k6.w": { type: "Q6_K", nElements: 256 } })[n],
   applyMutation: () => {
     throw new Error("the gate never applies");
   },
@@ -45,6 +46,21 @@ describe("CTRM gate", () => {
     expect(verdict({ tensor: "q.w" })).toBe("UNSUPPORTED_DTYPE");
     expect(verdict({ tensor: "h.w" })).toBe("ACCEPTED");
     expect(verdict({ tensor: "q.w" }, GateConfigSchema.parse({ supportedTypes: ["F32", "Q4_0"] }))).toBe("ACCEPTED");
+  });
+  test("Q4_K/Q6_K tensors were UNSUPPORTED_DTYPE under the shipped config; now its default lists them, and the type, finiteness and magnitude rules still apply to them", () => {
+    const shipped = GateConfigSchema.parse({ supportedTypes: evolutionSchema.parse({}).mutable_types });
+    expect(shipped.supportedTypes).toEqual(expect.arrayContaining(["Q4_K", "Q6_K"]));
+    for (const tensor of ["k4.w", "k6.w"]) {
+      expect(verdict({ tensor, elementOffset: 250, values: Float32Array.of(0.5, -2) }, shipped)).toBe("ACCEPTED");
+      expect(verdict({ tensor }, GateConfigSchema.parse({ supportedTypes: ["F32", "Q8_0", "Q4_0"] }))).toBe("UNSUPPORTED_DTYPE");
+      expect(verdict({ tensor, values: Float32Array.of(Number.NaN) }, shipped)).toBe("NON_FINITE");
+      expect(verdict({ tensor, values: Float32Array.of(1001) }, shipped)).toBe("MAGNITUDE");
+      expect(verdict({ tensor, elementOffset: 255, values: Float32Array.of(1, 2) }, shipped)).toBe(tensor === "k6.w" ? "OUT_OF_RANGE" : "ACCEPTED");
+      // Beyond what the F16 super-scales can hold (the Q4_0 limit, 65504 * 8), even if max_magnitude allows it.
+      const wide = GateConfigSchema.parse({ supportedTypes: ["Q4_K", "Q6_K"], maxMagnitude: 1e7 });
+      expect(verdict({ tensor, values: Float32Array.of(65504 * 8) }, wide)).toBe("ACCEPTED");
+      expect(verdict({ tensor, values: Float32Array.of(65504 * 8 + 8) }, wide)).toBe("MAGNITUDE");
+    }
   });
   test("rejects an empty or oversized value list", () => {
     expect(verdict({ values: new Float32Array(0) })).toBe("BAD_LENGTH");

@@ -4,6 +4,7 @@ import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { GgufError } from "../../src/errors.ts";
 import { readGguf } from "../../src/gguf/index.ts";
+import { mulberry32 } from "../../src/util/prng.ts";
 
 export const FIXTURES = resolve(import.meta.dir, "../../../shared/fixtures/gguf");
 export const fixtureNames = (): string[] => readdirSync(FIXTURES).filter((f) => f.endsWith(".gguf")).sort();
@@ -69,4 +70,53 @@ export function expectGgufError(bytes: Uint8Array, field: RegExp, offset?: numbe
   if (offset !== undefined) expect(Number(g.offset)).toBe(offset);
   if (problem !== undefined) expect(g.problem).toMatch(problem);
   return g;
+}
+
+/**
+ * Super-blocks (256 values each) that exercise the k-quant quantizers: Gaussian data at scales from
+ * 1e-3 to 1e4, then edge cases. Returns the values and a label per super-block.
+ */
+export function kquantSamples(seed = 20261203): { x: Float32Array; labels: string[] } {
+  const r = mulberry32(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const blocks: [string, (i: number) => number][] = [];
+  for (const s of [1e-3, 0.02, 1, 100, 1e4]) for (let k = 0; k < 4; k++) blocks.push([`gaussian*${s}`, () => gauss() * s]);
+  blocks.push(["zeros", () => 0]);
+  blocks.push(["all equal 0.75", () => 0.75]);
+  blocks.push(["all equal -3", () => -3]);
+  blocks.push(["negative only", () => -Math.abs(gauss()) - 0.1]);
+  blocks.push(["positive only", () => Math.abs(gauss()) + 5]);
+  blocks.push(["tiny 1e-7", () => gauss() * 1e-7]);
+  blocks.push(["exact ties (multiples of 1/4)", () => Math.round(gauss() * 8) / 4]);
+  blocks.push(["integers -8..7", (i) => (i % 16) - 8]);
+  blocks.push(["one outlier", (i) => (i === 77 ? 50 : gauss() * 0.1)]);
+  blocks.push(["sparse (70% zero)", () => (r() < 0.7 ? 0 : gauss())]);
+  blocks.push(["one nonzero group", (i) => (i >= 64 && i < 96 ? gauss() : 0)]);
+  const x = new Float32Array(blocks.length * 256);
+  blocks.forEach(([, f], b) => {
+    for (let i = 0; i < 256; i++) x[b * 256 + i] = f(i);
+  });
+  return { x, labels: blocks.map(([l]) => l) };
+}
+
+/**
+ * The largest |error| a Q4_K (type 12) or Q6_K (14) round trip may leave in the super-block
+ * v[o..o+256) (the bound docs/evolution-protocol.md states):
+ * - Q4_K stores each 32-value group as d*sc*q - dmin*m with q in 0..15, so the widest group's span
+ *   R = max(v, 0) - min(v, 0) is cut into 15 steps: rounding costs half a step, the 6-bit scale and
+ *   min and the least-squares fit (which may clip an outlier) at most another half: R / 15.
+ * - Q6_K stores each 16-value group as d*sc*(q - 32), q in 0..63: one 6-bit step of the largest
+ *   group, A / 32 with A = max |v|, again half for rounding and half for the int8 scale and the fit.
+ * - Both super-scales are F16: below 2^-14 they are subnormal, in steps of 2^-24; the integer
+ *   factors they multiply (Q4_K: sc*q + m <= 63*15 + 63; Q6_K: |sc*(q-32)| <= 128*32) turn half
+ *   such a step into an absolute floor, allowed twice: 1008 * 2^-24 and 4096 * 2^-24.
+ */
+export function kquantErrorBound(type: number, v: ArrayLike<number>, o = 0): number {
+  let lo = 0;
+  let hi = 0;
+  for (let i = o; i < o + 256; i++) {
+    lo = Math.min(lo, v[i]!);
+    hi = Math.max(hi, v[i]!);
+  }
+  return type === 12 ? (hi - lo) / 15 + 1008 * 2 ** -24 : Math.max(hi, -lo) / 32 + 4096 * 2 ** -24;
 }

@@ -181,6 +181,7 @@ describe("block decoders and byte order", () => {
     expect(() => dequantizeRow(GgmlType.Q5_K, new Uint8Array(176), 0, new Float32Array(256), 0, 256)).toThrow(InputError);
     expect(() => dequantizeRow(GgmlType.Q8_0, new Uint8Array(33), 0, new Float32Array(32), 0, 32)).toThrow(InputError);
     expect(() => dequantizeRow(GgmlType.Q8_0, new Uint8Array(34), 0, new Float32Array(31), 0, 32)).toThrow(InputError);
-    expect(() => quantize(GgmlType.Q4_K, new Float32Array(256))).toThrow(InputError);
+    expect(() => quantize(GgmlType.Q5_K, new Float32Array(256))).toThrow(InputError);
+    expect(() => quantize(GgmlType.Q4_K, new Float32Array(32))).toThrow(InputError); // not a whole 256-value super-block
   });
 });

@@ -82,8 +82,12 @@ describe("vectorland architecture check", () => {
     }, /cortex.0.weight has \d+ data bytes/);
   });
 
-  test("rejects a tensor of a type without a kernel (Q4_K)", () => {
-    refuses((b) => (b.tensors.find((x) => x.name === "pixel.0.weight")!.type = 12), /ggml type 12/);
+  test("rejects a tensor of a type without a kernel (Q5_K)", () => {
+    refuses((b) => (b.tensors.find((x) => x.name === "pixel.0.weight")!.type = 13), /ggml type 13/);
+  });
+
+  test("rejects a Q4_K weight whose rows (96 wide) are not whole 256-value super-blocks", () => {
+    refuses((b) => (b.tensors.find((x) => x.name === "pixel.0.weight")!.type = 12), /Q4_K row of 96 elements/);
   });
 
   test("rejects a negative hysteresis", () => {

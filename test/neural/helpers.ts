@@ -1,4 +1,5 @@
 // Test helpers: build vectorland variants in memory and turn them into parser input or GGUF bytes.
+import { dequantize, GgmlType, quantize } from "../../src/gguf/index.ts";
 import type { ModelParts } from "../../src/neural/architecture.ts";
 import { type BuildOptions, type BuiltModel, buildVectorland } from "../../src/neural/vectorland-builder.ts";
 
@@ -18,3 +19,18 @@ export const seedPixels = [
   [108, 111, 111],
   [250, 255, 0],
 ] as const;
+
+/**
+ * The default vectorland with a 256-wide pixel input (85 pixels) and 256 hidden units, so that
+ * pixel.0.weight [256, 256] can be Q4_K (256 super-blocks) and pixel.1.weight [256, 16] Q6_K (16).
+ */
+export function kquantBuilt(): BuiltModel {
+  const b = buildVectorland({ maxPixels: 85, pixelHidden: [256] });
+  const tensors = b.tensors.map((t) => {
+    const type = t.name === "pixel.0.weight" ? GgmlType.Q4_K : t.name === "pixel.1.weight" ? GgmlType.Q6_K : null;
+    if (type === null) return t;
+    const n = t.ne.reduce((a: number, c) => a * Number(c), 1);
+    return { ...t, type, data: quantize(type, dequantize({ type: t.type, data: t.data, nElements: n })) };
+  });
+  return { ...b, tensors };
+}

@@ -3,6 +3,7 @@ import { mulberry32 as rng } from "../../src/util/prng.ts";
 import { describe, expect, test } from "bun:test";
 import { KernelType, matvec, prepareMatrix, rowBytes } from "../../src/neural/matvec.ts";
 import { ModelError } from "../../src/errors.ts";
+import { dequantize } from "../../src/gguf/dequant.ts";
 
 
 /** Random finite half bits with magnitude around 2^-8..2^2. */
@@ -93,6 +94,29 @@ describe("mat-vec kernels match f64 dequantize-then-multiply", () => {
     }
   }
 
+  for (const [name, type, bb, halves] of [["Q4_K", KernelType.Q4_K, 144, [0, 2]], ["Q6_K", KernelType.Q6_K, 210, [208]]] as const) {
+    test(`${name} 9x512 and 1x256 (no native kernel: TypeScript even with the shim): every output within float rounding of the dequantized rows`, () => {
+      for (const [rows, cols] of [[9, 512], [1, 256]] as const) {
+        const r = rng(cols + type);
+        const bytes = new Uint8Array(rows * (cols / 256) * bb).map(() => Math.floor(r() * 256));
+        for (let b = 0; b < bytes.length / bb; b++) for (const o of halves) bytes[b * bb + o + 1] = bytes[b * bb + o + 1]! & 0x3b; // finite scales
+        const w = dequantize({ type, data: bytes, nElements: rows * cols });
+        const x = new Float32Array(cols).map(() => r() * 4 - 2);
+        const y = new Float32Array(rows);
+        matvec(prepareMatrix(type, rows, cols, bytes), x, y);
+        for (let i = 0; i < rows; i++) {
+          let ref = 0;
+          let mag = 0;
+          for (let j = 0; j < cols; j++) {
+            ref += w[i * cols + j]! * x[j]!;
+            mag += Math.abs(w[i * cols + j]! * x[j]!);
+          }
+          expect(Math.abs(y[i]! - ref)).toBeLessThanOrEqual(mag * 1e-6 + 1e-30);
+        }
+      }
+    });
+  }
+
   test("a row range computes only those rows and leaves the others untouched", () => {
     const { bytes } = randomMatrix(KernelType.Q8_0, 10, 64, 7);
     const m = prepareMatrix(KernelType.Q8_0, 10, 64, bytes);
@@ -123,7 +147,9 @@ describe("mat-vec kernels match f64 dequantize-then-multiply", () => {
     expect(() => rowBytes(KernelType.Q8_0, 48)).toThrow(ModelError);
     expect(() => rowBytes(KernelType.Q4_0, 31)).toThrow(/32-element blocks/);
     expect(() => prepareMatrix(KernelType.F32, 2, 4, new Uint8Array(31))).toThrow(/needs 32 bytes/);
-    expect(() => rowBytes(12, 256)).toThrow(/no mat-vec kernel/);
+    expect(() => rowBytes(13, 256)).toThrow(/no mat-vec kernel/); // Q5_K
+    expect(() => rowBytes(KernelType.Q4_K, 128)).toThrow(/256-element super-blocks/);
+    expect(() => rowBytes(KernelType.Q6_K, 300)).toThrow(/256-element super-blocks/);
   });
 
   test("rejects an input shorter than the matrix width", () => {

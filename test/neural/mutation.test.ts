@@ -3,7 +3,9 @@ import { describe, expect, test } from "bun:test";
 import { InputError } from "../../src/errors.ts";
 import { assembleModel } from "../../src/neural/model.ts";
 import type { WeightTypeName } from "../../src/neural/vectorland-builder.ts";
-import { built, sourceOf } from "./helpers.ts";
+import { dequantize, GgmlType } from "../../src/gguf/index.ts";
+import { kquantErrorBound } from "../gguf/helpers.ts";
+import { built, kquantBuilt, sourceOf } from "./helpers.ts";
 
 function model(type: WeightTypeName = "F32") {
   const b = built({ type });
@@ -39,6 +41,31 @@ describe("copy-on-write mutation", () => {
     expect(now.subarray(0, 2 * 34)).toEqual(base.subarray(0, 2 * 34));
     expect(now.subarray(3 * 34)).toEqual(base.subarray(3 * 34));
     expect(now.subarray(2 * 34, 3 * 34)).not.toEqual(base.subarray(2 * 34, 3 * 34));
+  });
+
+  test("Q4_K / Q6_K: a range crossing a super-block boundary re-quantizes exactly the two super-blocks it touches; the rest keep their bytes, the base is untouched", () => {
+    const b = kquantBuilt();
+    const snapshot = new Map(b.tensors.map((t) => [t.name, t.data.slice()]));
+    const m = assembleModel(sourceOf(b));
+    const x = new Float32Array(256).fill(0.5);
+    const before = m.pixel.forward(x).slice();
+    for (const [name, type, bb] of [["pixel.0.weight", GgmlType.Q4_K, 144], ["pixel.1.weight", GgmlType.Q6_K, 210]] as const) {
+      const values = Float32Array.from([0.6, -0.4, 0.3, -0.2]);
+      m.weights.applyMutation(name, 3 * 256 + 254, values); // elements 1022..1025: super-blocks 3 and 4
+      const now = m.weights.bytes(name);
+      const base = snapshot.get(name)!;
+      expect(Array.from(now.subarray(0, 3 * bb))).toEqual(Array.from(base.subarray(0, 3 * bb)));
+      expect(Array.from(now.subarray(5 * bb))).toEqual(Array.from(base.subarray(5 * bb)));
+      for (const blk of [3, 4]) expect(Array.from(now.subarray(blk * bb, (blk + 1) * bb))).not.toEqual(Array.from(base.subarray(blk * bb, (blk + 1) * bb)));
+      const wanted = dequantize({ type, data: base.subarray(3 * bb, 5 * bb), nElements: 512 });
+      wanted.set(values, 254);
+      const got = m.weights.read(name, 3 * 256, 512);
+      for (let i = 0; i < 512; i++) expect({ i, within: Math.abs(got[i]! - wanted[i]!) <= kquantErrorBound(type, wanted, i < 256 ? 0 : 256) }).toEqual({ i, within: true });
+      expect(Array.from(m.weights.read(name, 0, 768))).toEqual(Array.from(dequantize({ type, data: base.subarray(0, 3 * bb), nElements: 768 })));
+      expect(m.weights.describe(name).typeName).toBe(type === GgmlType.Q4_K ? "Q4_K" : "Q6_K");
+    }
+    expect(Array.from(m.pixel.forward(x))).not.toEqual(Array.from(before));
+    for (const t of b.tensors) expect(Array.from(t.data)).toEqual(Array.from(snapshot.get(t.name)!));
   });
 
   test("a second mutation of the same tensor reuses its private copy", () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { dequantize, GgmlType, quantize, readGguf, writeGguf } from "../../src/gguf/index.ts";
 import { KernelType, matvec, prepareMatrix } from "../../src/neural/matvec.ts";
 import { MatvecPool } from "../../src/neural/matvec-pool.ts";
 import { NeuralRuntime } from "../../src/neural/runtime.ts";
@@ -19,13 +20,23 @@ beforeAll(() => {
     const r = Bun.spawnSync([process.execPath, join(root, "scripts/gen-vectorland.ts"), "-o", models[type]!, "--type", type, "--pixel-hidden", "512,256", "--pixel-outputs", "40"], { stderr: "pipe", timeout: 30_000 });
     if (r.exitCode !== 0) throw new Error(r.stderr.toString());
   }
+  // k-quants: the F32 model with pixel.1.weight [512, 256] as Q4_K (then the largest weight) and
+  // pixel.2.weight [256, 40] as Q6_K; pixel.0.weight [96, 512] (not whole super-blocks) as Q8_0.
+  const f32 = readGguf(new Uint8Array(readFileSync(models.F32!)));
+  const tensors = f32.tensors.map((t) => {
+    const type = ({ "pixel.0.weight": GgmlType.Q8_0, "pixel.1.weight": GgmlType.Q4_K, "pixel.2.weight": GgmlType.Q6_K } as Record<string, number>)[t.name];
+    if (type === undefined) return t;
+    return { ...t, type, data: quantize(type, dequantize(t)) };
+  });
+  models.Q4_K = join(dir, "Q4_K.gguf");
+  writeFileSync(models.Q4_K, writeGguf({ metadata: f32.metadata, tensors }));
 }, 120_000); // three generator runs: seconds each on a loaded 2-core machine
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const same = (a: Float32Array, b: Float32Array) => expect(Array.from(a)).toEqual(Array.from(b));
 
 describe("mat-vec worker pool", () => {
-  for (const type of ["F32", "Q8_0", "Q4_0"]) {
+  for (const type of ["F32", "Q8_0", "Q4_0", "Q4_K"]) {
     test(`${type}: a mapped file run on 2 threads gives the same outputs as 1 thread, also after a mutation`, async () => {
       const path = models[type]!;
       const before = readFileSync(path);
