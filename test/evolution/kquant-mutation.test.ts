@@ -6,20 +6,14 @@ import { dequantize, GgmlType, readGguf, writeGguf } from "../../src/gguf/index.
 import { kquantErrorBound } from "../gguf/helpers.ts";
 import { kquantBuilt } from "../neural/helpers.ts";
 import { shipped } from "../harness/artifact.ts";
-import { python } from "../harness/python.ts";
-import { killLeftovers, shippedPython, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { controlMutate, pythonMutate, runJson } from "./shipped-cli.ts";
 
 afterEach(killLeftovers);
 
-function run(cmd: string[], env?: Record<string, string>): { code: number; json: Record<string, unknown> } {
-  const r = Bun.spawnSync(cmd, { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe", timeout: 30_000 });
-  const out = r.stdout.toString().trim();
-  if (!out) throw new Error(`${cmd.join(" ")}: no output (exit ${r.exitCode}): ${r.stderr.toString()}`);
-  return { code: r.exitCode ?? -1, json: JSON.parse(out) };
-}
-const control = (socket: string, args: string[]) => run(shipped(["mutate", ...args, "--socket", socket, "--json"]));
-const evolve = (socket: string, args: string[]) => run([python, "-m", "vector_boot_evolution", "--socket", socket, "mutate", ...args], { PYTHONPATH: shippedPython });
-const pixelOutput = (model: string) => run(shipped(["pixels", "--model", model, "--json", "72,101,108", "250,255,0"])).json.output as number[];
+const control = controlMutate;
+const evolve = pythonMutate;
+const pixelOutput = (model: string) => runJson(shipped(["pixels", "--model", model, "--json", "72,101,108", "250,255,0"])).json.output as number[];
 
 /** Writes the k-quant variant of the default model to `path`; returns the base bytes of its k-quant weights. */
 function kquantModel(path: string): { q4k: Uint8Array; q6k: Uint8Array } {

@@ -5,20 +5,13 @@ import { join } from "node:path";
 import { readGguf } from "../../src/gguf/reader.ts";
 import { writeGguf } from "../../src/gguf/writer.ts";
 import { buildVectorland } from "../../src/neural/vectorland-builder.ts";
-import { shipped } from "../harness/artifact.ts";
-import { python } from "../harness/python.ts";
-import { killLeftovers, shippedPython, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { controlMutate, pythonMutate } from "./shipped-cli.ts";
 
 afterEach(killLeftovers);
 
-function run(cmd: string[], env?: Record<string, string>): { code: number; json: Record<string, unknown> } {
-  const r = Bun.spawnSync(cmd, { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe", timeout: 30_000 });
-  const out = r.stdout.toString().trim();
-  if (!out) throw new Error(`${cmd.join(" ")}: no output (exit ${r.exitCode}): ${r.stderr.toString()}`);
-  return { code: r.exitCode ?? -1, json: JSON.parse(out) };
-}
-const control = (socket: string, args: string[]) => run(shipped(["mutate", ...args, "--socket", socket, "--json"]));
-const evolve = (socket: string, args: string[]) => run([python, "-m", "vector_boot_evolution", "--socket", socket, "mutate", ...args], { PYTHONPATH: shippedPython });
+const control = controlMutate;
+const evolve = pythonMutate;
 
 // Default cortex: thermal is output 4, fed by hidden unit 8 (32 hidden units): cortex.1.weight[4 * 32 + 8].
 const SILENCE_THERMAL = ["cortex.1.weight", "136"];

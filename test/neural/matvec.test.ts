@@ -5,6 +5,19 @@ import { KernelType, matvec, prepareMatrix, rowBytes } from "../../src/neural/ma
 import { ModelError } from "../../src/errors.ts";
 import { dequantize } from "../../src/gguf/dequant.ts";
 
+/** y = W·x for row-major W (rows x cols), within float rounding of an f64 reference: only the final f32 store and the summation order may differ. */
+function expectWithinRounding(w: ArrayLike<number>, x: ArrayLike<number>, y: ArrayLike<number>, rows: number, cols: number): void {
+  for (let i = 0; i < rows; i++) {
+    let ref = 0;
+    let mag = 0;
+    for (let j = 0; j < cols; j++) {
+      ref += w[i * cols + j]! * x[j]!;
+      mag += Math.abs(w[i * cols + j]! * x[j]!);
+    }
+    expect(Math.abs(y[i]! - ref)).toBeLessThanOrEqual(mag * 1e-6 + 1e-30);
+  }
+}
+
 
 /** Random finite half bits with magnitude around 2^-8..2^2. */
 function randomHalfBits(r: () => number): number {
@@ -80,16 +93,7 @@ describe("mat-vec kernels match f64 dequantize-then-multiply", () => {
         for (let j = 0; j < cols; j++) x[j] = r() * 4 - 2;
         const y = new Float32Array(rows);
         matvec(prepareMatrix(type, rows, cols, bytes), x, y);
-        for (let i = 0; i < rows; i++) {
-          let ref = 0;
-          let mag = 0;
-          for (let j = 0; j < cols; j++) {
-            ref += values[i * cols + j]! * x[j]!;
-            mag += Math.abs(values[i * cols + j]! * x[j]!);
-          }
-          // Only the final f32 store and f64 summation order may differ from the reference.
-          expect(Math.abs(y[i]! - ref)).toBeLessThanOrEqual(mag * 1e-6 + 1e-30);
-        }
+        expectWithinRounding(values, x, y, rows, cols);
       });
     }
   }
@@ -104,15 +108,7 @@ describe("mat-vec kernels match f64 dequantize-then-multiply", () => {
         const x = new Float32Array(cols).map(() => r() * 4 - 2);
         const y = new Float32Array(rows);
         matvec(prepareMatrix(type, rows, cols, bytes), x, y);
-        for (let i = 0; i < rows; i++) {
-          let ref = 0;
-          let mag = 0;
-          for (let j = 0; j < cols; j++) {
-            ref += w[i * cols + j]! * x[j]!;
-            mag += Math.abs(w[i * cols + j]! * x[j]!);
-          }
-          expect(Math.abs(y[i]! - ref)).toBeLessThanOrEqual(mag * 1e-6 + 1e-30);
-        }
+        expectWithinRounding(w, x, y, rows, cols);
       }
     });
   }
