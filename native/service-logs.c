@@ -29,4 +29,3 @@ int vb_log_read(int fd, uint8_t *buf, int len) {
   return n < 0 ? -errno : (int)n;
 }
 
-int vb_log_close(int fd) { return close(fd) < 0 ? -errno : 0; }

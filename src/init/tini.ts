@@ -2,6 +2,7 @@
 import { logger, setLogLevel } from "../log.ts";
 import { decodeRaw, getpgid, getpid, isatty, kill, rawStrings, setParentDeathSignal, setSubreaper, spawn, tcgetpgrp, tcsetpgrp, type RawStrings, type Reaped } from "../sys/process.ts";
 import { Sig, signalName, signalState } from "../sys/signals.ts";
+import { closeFdQuietly, openCwd } from "../sys/fd.ts";
 import { drainDescendants } from "./drain.ts";
 import { Reaper } from "./reaper.ts";
 import { rewriteSignal } from "./signal-rewrite.ts";
@@ -66,20 +67,22 @@ export async function runTini(opts: TiniOptions): Promise<number> {
     stopWarning?.();
     reaper.stop();
   };
+  // Like dumb-init: the init itself holds no reference to the directory it was started in; CMD
+  // starts there. The init leaves it before the spawn (so CMD never finds the init in it) and CMD
+  // enters it through a descriptor; without one, the init leaves it once CMD has started.
+  const startDir = openCwd();
+  if (startDir !== null) leaveStartDir();
   try {
     // CMD gets the init's environment as the kernel gave it (tini mode changes no variable): the
     // bytes of `environ`, not a copy rebuilt from process.env (~0.5 ms of cold code at start-up).
-    child = spawn({ argv: opts.argv, rawArgv: rawCommand(opts.argv), env: environment(), newProcessGroup: true, foreground: tty, keepIgnored });
+    child = spawn({ argv: opts.argv, rawArgv: rawCommand(opts.argv), env: environment(), newProcessGroup: true, foreground: tty, keepIgnored, ...(startDir !== null ? { cwd: `/proc/self/fd/${startDir}` } : {}) });
   } catch (e) {
     cleanup();
     throw e;
+  } finally {
+    if (startDir !== null) closeFdQuietly(startDir);
   }
-  // Like dumb-init: the init itself holds no reference to the directory it was started in (CMD keeps it).
-  try {
-    process.chdir("/");
-  } catch (e) {
-    log.debug("could not leave the start directory", { error: String(e) });
-  }
+  if (startDir === null) leaveStartDir();
   const exited = new Promise<Reaped>((resolve) => {
     reaper.watch(child, (r) => {
       mainExit = r;
@@ -132,6 +135,14 @@ function rawCommand(argv: string[]): RawStrings | undefined {
     log.warn("cannot read the raw arguments: passing CMD as text", { error: String(e) });
   }
   return undefined;
+}
+
+function leaveStartDir(): void {
+  try {
+    process.chdir("/");
+  } catch (e) {
+    log.debug("could not leave the start directory", { error: String(e) });
+  }
 }
 
 /** The init's environment for CMD, in bytes; undefined (process.env's text) when they cannot be read. */

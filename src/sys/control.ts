@@ -15,7 +15,6 @@ const lib = dlopen(shimPath, {
   vb_ctl_read: { args: [i32, ptr, i32], returns: i32 },
   vb_ctl_write: { args: [i32, ptr, i32], returns: i32 },
   vb_ctl_shutdown_write: { args: [i32], returns: i32 },
-  vb_ctl_close: { args: [i32], returns: i32 },
 }).symbols;
 
 /** epoll event bits (sys/epoll.h). */
@@ -100,6 +99,4 @@ export function shutdownWrite(fd: number): void {
   check(lib.vb_ctl_shutdown_write(fd), "shutdown", `fd ${fd}`);
 }
 
-export function closeFd(fd: number): void {
-  check(lib.vb_ctl_close(fd), "close", `fd ${fd}`);
-}
+export { closeFd } from "./fd.ts";

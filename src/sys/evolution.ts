@@ -9,7 +9,6 @@ const lib = dlopen(shimPath, {
   vb_evo_get_seals: { args: [i32], returns: i32 },
   vb_evo_mmap: { args: [i32, f64, ptr], returns: i32 },
   vb_evo_munmap: { args: [f64, f64], returns: i32 },
-  vb_evo_close: { args: [i32], returns: i32 },
   vb_evo_ftruncate: { args: [i32, f64], returns: i32 },
   vb_evo_fsize: { args: [i32, ptr], returns: i32 },
 }).symbols;
@@ -52,9 +51,7 @@ export function mapShared(fd: number, size: number): SharedMapping {
   };
 }
 
-export function closeFd(fd: number): void {
-  check(lib.vb_evo_close(fd), "close", `fd ${fd}`);
-}
+export { closeFd } from "./fd.ts";
 
 /** ftruncate; throws SysError (EPERM on a sealed memfd). */
 export function truncateFd(fd: number, size: number): void {

@@ -8,7 +8,6 @@ const { i32, ptr } = FFIType;
 const lib = dlopen(shimPath, {
   vb_log_pipe: { args: [ptr], returns: i32 },
   vb_log_read: { args: [i32, ptr, i32], returns: i32 },
-  vb_log_close: { args: [i32], returns: i32 },
 }).symbols;
 
 /** [read end (nonblocking, close-on-exec), write end (close-on-exec: dup'd onto the child's stdout/stderr)]. */
@@ -25,6 +24,4 @@ export function readAvailable(fd: number, buf: Uint8Array): number | null {
   return check(n, "read");
 }
 
-export function closeFd(fd: number): void {
-  lib.vb_log_close(fd);
-}
+export { closeFdQuietly as closeFd } from "./fd.ts";

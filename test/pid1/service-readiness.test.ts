@@ -205,8 +205,16 @@ while True: time.sleep(1)
     // The squatter holds the name until its stdin closes.
     const squatter = Bun.spawn([python, "-c", `import socket, sys\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind("\\0" + sys.argv[1][1:])\nprint("bound", flush=True)\nsys.stdin.read()`, address], { stdin: "pipe", stdout: "pipe" });
     try {
+      // Its line may come in more than one read.
       const reader = squatter.stdout.getReader();
-      expect(new TextDecoder().decode((await reader.read()).value)).toBe("bound\n");
+      const dec = new TextDecoder();
+      let said = "";
+      while (!said.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        said += dec.decode(value, { stream: true });
+      }
+      expect(said).toBe("bound\n");
       const cfg = writeJson(dir, "config.json", { pixel_test: false, run_dir: runDir, state_dir: join(dir, "state"), services: [{ name: "db", argv: ["sleep", "1000"], ready: { notify: true, timeout_ms: 20_000 } }] });
       const run = start(["boot", ...bootArgs(), "--config", cfg]);
       await waitFor(() => run.log().includes("phase services"), 30_000, "the services phase");
