@@ -1,13 +1,16 @@
 // matvec-kquant.c: the Q4_K and Q6_K mat-vec kernels (256-value super-blocks, layouts as src/gguf/dequant.ts decodes them), plain C / AVX2 / AVX-512.
 //
 // Q4_K (144 bytes): f16 d, f16 dmin, 12 bytes of 6-bit scales s[8] / mins m[8], 128 bytes of nibbles;
-// value of group g (32 values) = d*s[g]*q - dmin*m[g]. The kernels compute per super-block
-// d * sum_g s[g] * sum(q x) - dmin * sum_g m[g] * X[g], with X[g] = sum of x over the group computed
-// once per call by the dispatcher (xs). d*s[g] and dmin*m[g] are exact in float32 (11 x 6 bits),
-// so this is the dequantized row's dot product up to rounding order.
+// value of group g (32 values) = d*s[g]*q - dmin*m[g]. The kernels sum d*s[g] * sum(q x) over the
+// groups and, apart, dmin*m[g] * X[g], with X[g] = the sum of x over the group computed once per call
+// by the dispatcher (xs). d*s[g] and dmin*m[g] are exact in float32 (11 x 6 bits), so this is the
+// dequantized row's dot product up to rounding order; the error bound counts |d*s*q| + |dmin*m|
+// per weight (the two sums may cancel), see test/neural/native-matvec.test.ts.
 // Q6_K (210 bytes): 128 bytes ql (low nibbles), 64 bytes qh (2 high bits), 16 int8 scales, f16 d;
-// value e = d * sc[e/16] * (q6 - 32). The SIMD kernels unpack a super-block's quants to int8 in a
-// stack buffer with byte operations, then widen them from memory 8 or 16 at a time.
+// value e = d * sc[e/16] * (q6 - 32); the kernels form (d*sc) * q in float32 as the dequantization
+// does (d*sc is exact), so they dot the very same weights. The SIMD kernels unpack a super-block's
+// quants to bytes in a stack buffer with 256-bit byte operations, then widen them from memory 8 or
+// 16 at a time; the per-group scales are stored once per super-block and broadcast from memory.
 
 #include <stdint.h>
 
@@ -80,15 +83,14 @@ static void c_q6k(const uint8_t *wb, int cols, const float *x, const float *xs, 
     for (int b = 0; b < nb; b++, p += 210) {
       q6k_unpack(p, q);
       const int8_t *sc = (const int8_t *)(p + 192);
-      const float *xb = x + b * 256;
-      float sb = 0;
+      const float *xb = x + b * 256, d = h2f(rd16(p + 208));
+      float a[8] = {0};
       for (int g = 0; g < 16; g++) {
-        float a[8] = {0};
+        float ds = d * (float)sc[g];  // exact; ds * q is the dequantized weight
         for (int k = 0; k < 16; k += 8)
-          for (int i = 0; i < 8; i++) a[i] += (float)q[16 * g + k + i] * xb[16 * g + k + i];
-        sb += (float)sc[g] * (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])));
+          for (int i = 0; i < 8; i++) a[i] += (ds * (float)q[16 * g + k + i]) * xb[16 * g + k + i];
       }
-      acc += h2f(rd16(p + 208)) * sb;
+      acc += ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
     }
     y[r] = acc;
   }
@@ -128,10 +130,18 @@ AVX2 static inline void q6k_unpack_avx2(const uint8_t *p, int8_t *q) {
   }
 }
 
-/** sum of the eight m[g] * xg[g] of one super-block. */
-static inline float q4k_mins(const int m[8], const float *xg) {
-  return (((float)m[0] * xg[0] + (float)m[1] * xg[1]) + ((float)m[2] * xg[2] + (float)m[3] * xg[3])) +
-         (((float)m[4] * xg[4] + (float)m[5] * xg[5]) + ((float)m[6] * xg[6] + (float)m[7] * xg[7]));
+/** Q4_K's 12 scale bytes at p -> (s[0..7] as floats, m[0..7] as floats): the 6-bit fields unpacked four at a time in 32-bit words. */
+AVX2 static inline void q4k_scales_avx2(const uint8_t *p, __m256 *s, __m256 *m) {
+  uint32_t a, b, c;
+  memcpy(&a, p, 4);
+  memcpy(&b, p + 4, 4);
+  memcpy(&c, p + 8, 4);
+  // Bytes 0-3: s[0..3] = low 6 bits of a; bytes 4-7: s[4..7] = low nibbles of c | top 2 bits of a
+  // at bits 4-5; bytes 8-15 the same for m from b and the high nibbles of c.
+  __m128i v = _mm_set_epi32((int)(((c >> 4) & 0x0f0f0f0fu) | ((b >> 2) & 0x30303030u)), (int)(b & 0x3f3f3f3fu),
+                            (int)((c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u)), (int)(a & 0x3f3f3f3fu));
+  *s = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v));
+  *m = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(v, 8)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,52 +153,62 @@ AVX2 static inline __m256 ld_s8x8(const int8_t *p) { return _mm256_cvtepi32_ps(_
 AVX2 static void avx2_q4k(const uint8_t *wb, int cols, const float *x, const float *xs, float *y, int r0, int r1) {
   int nb = cols / 256;
   uint8_t u[256];
+  float ds[8] __attribute__((aligned(32)));
   for (int r = r0; r < r1; r++) {
     const uint8_t *p = wb + (size_t)r * nb * 144;
-    __m256 acc = _mm256_setzero_ps();
-    float macc = 0;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, macc = acc0;
     for (int b = 0; b < nb; b++, p += 144) {
-      int s[8], m[8];
-      q4k_scales(p + 4, s, m);
+      __m256 s, m;
+      q4k_scales_avx2(p + 4, &s, &m);
+      _mm256_store_ps(ds, _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(rd16(p))), s));  // d*s[g]: exact
+      macc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(rd16(p + 2))), _mm256_mul_ps(m, _mm256_loadu_ps(xs + 8 * b)), macc);
       q4k_unpack_avx2(p + 16, u);
       const float *xb = x + b * 256;
-      __m256 sb = _mm256_setzero_ps();
-      for (int g = 0; g < 8; g++) {
+      for (int g = 0; g < 8; g += 2) {
         const uint8_t *ug = u + 32 * g;
         const float *xg = xb + 32 * g;
-        __m256 t0 = _mm256_mul_ps(ld_u8x8(ug), _mm256_loadu_ps(xg));
-        __m256 t1 = _mm256_mul_ps(ld_u8x8(ug + 8), _mm256_loadu_ps(xg + 8));
-        t0 = _mm256_fmadd_ps(ld_u8x8(ug + 16), _mm256_loadu_ps(xg + 16), t0);
-        t1 = _mm256_fmadd_ps(ld_u8x8(ug + 24), _mm256_loadu_ps(xg + 24), t1);
-        sb = _mm256_fmadd_ps(_mm256_set1_ps((float)s[g]), _mm256_add_ps(t0, t1), sb);
+        __m256 t0 = _mm256_fmadd_ps(ld_u8x8(ug + 8), _mm256_loadu_ps(xg + 8), _mm256_mul_ps(ld_u8x8(ug), _mm256_loadu_ps(xg)));
+        __m256 t1 = _mm256_fmadd_ps(ld_u8x8(ug + 24), _mm256_loadu_ps(xg + 24), _mm256_mul_ps(ld_u8x8(ug + 16), _mm256_loadu_ps(xg + 16)));
+        __m256 t2 = _mm256_fmadd_ps(ld_u8x8(ug + 40), _mm256_loadu_ps(xg + 40), _mm256_mul_ps(ld_u8x8(ug + 32), _mm256_loadu_ps(xg + 32)));
+        __m256 t3 = _mm256_fmadd_ps(ld_u8x8(ug + 56), _mm256_loadu_ps(xg + 56), _mm256_mul_ps(ld_u8x8(ug + 48), _mm256_loadu_ps(xg + 48)));
+        acc0 = _mm256_fmadd_ps(_mm256_broadcast_ss(ds + g), _mm256_add_ps(t0, t1), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_broadcast_ss(ds + g + 1), _mm256_add_ps(t2, t3), acc1);
       }
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(rd16(p))), sb, acc);
-      macc += _cvtsh_ss(rd16(p + 2)) * q4k_mins(m, xs + b * 8);
     }
-    y[r] = hsum8(acc) - macc;
+    y[r] = hsum8(_mm256_add_ps(acc0, acc1)) - hsum8(macc);
   }
+}
+
+/** Q6_K: d * the 16 int8 scales at p + 192 (exact in float32: 11 x 8 bits) into ds. */
+AVX2 static inline void q6k_scales_avx2(const uint8_t *p, float *ds) {
+  __m128i sc = _mm_loadu_si128((const __m128i *)(p + 192));
+  __m256 d = _mm256_set1_ps(_cvtsh_ss(rd16(p + 208)));
+  _mm256_store_ps(ds, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc))));
+  _mm256_store_ps(ds + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8)))));
 }
 
 AVX2 static void avx2_q6k(const uint8_t *wb, int cols, const float *x, const float *xs, float *y, int r0, int r1) {
   (void)xs;
   int nb = cols / 256;
   int8_t q[256];
+  float ds[16] __attribute__((aligned(32)));
   for (int r = r0; r < r1; r++) {
     const uint8_t *p = wb + (size_t)r * nb * 210;
-    __m256 acc = _mm256_setzero_ps();
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     for (int b = 0; b < nb; b++, p += 210) {
       q6k_unpack_avx2(p, q);
-      const int8_t *sc = (const int8_t *)(p + 192);
+      q6k_scales_avx2(p, ds);
       const float *xb = x + b * 256;
-      __m256 s0 = _mm256_setzero_ps(), s1 = s0;
-      for (int g = 0; g < 16; g++) {
-        __m256 scv = _mm256_set1_ps((float)sc[g]);  // sc * q is exact: scale first, one rounding per product
-        s0 = _mm256_fmadd_ps(_mm256_mul_ps(ld_s8x8(q + 16 * g), scv), _mm256_loadu_ps(xb + 16 * g), s0);
-        s1 = _mm256_fmadd_ps(_mm256_mul_ps(ld_s8x8(q + 16 * g + 8), scv), _mm256_loadu_ps(xb + 16 * g + 8), s1);
+      // (d*sc) * q rounds once, as the dequantized value does: the weights are the reference's, bit for bit.
+      for (int g = 0; g < 16; g += 2) {
+        __m256 s0 = _mm256_broadcast_ss(ds + g), s1 = _mm256_broadcast_ss(ds + g + 1);
+        a0 = _mm256_fmadd_ps(_mm256_mul_ps(ld_s8x8(q + 16 * g), s0), _mm256_loadu_ps(xb + 16 * g), a0);
+        a1 = _mm256_fmadd_ps(_mm256_mul_ps(ld_s8x8(q + 16 * g + 8), s0), _mm256_loadu_ps(xb + 16 * g + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_mul_ps(ld_s8x8(q + 16 * g + 16), s1), _mm256_loadu_ps(xb + 16 * g + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_mul_ps(ld_s8x8(q + 16 * g + 24), s1), _mm256_loadu_ps(xb + 16 * g + 24), a3);
       }
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(rd16(p + 208))), _mm256_add_ps(s0, s1), acc);
     }
-    y[r] = hsum8(acc);
+    y[r] = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
   }
 }
 
@@ -201,28 +221,28 @@ AVX512 static inline __m512 ld_s8x16(const int8_t *p) { return _mm512_cvtepi32_p
 AVX512 static void avx512_q4k(const uint8_t *wb, int cols, const float *x, const float *xs, float *y, int r0, int r1) {
   int nb = cols / 256;
   uint8_t u[256];
+  float ds[8] __attribute__((aligned(32)));
   for (int r = r0; r < r1; r++) {
     const uint8_t *p = wb + (size_t)r * nb * 144;
-    __m512 acc = _mm512_setzero_ps();
-    float macc = 0;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+    __m256 macc = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++, p += 144) {
-      int s[8], m[8];
-      q4k_scales(p + 4, s, m);
+      __m256 s, m;
+      q4k_scales_avx2(p + 4, &s, &m);
+      _mm256_store_ps(ds, _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(rd16(p))), s));  // d*s[g]: exact
+      macc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(rd16(p + 2))), _mm256_mul_ps(m, _mm256_loadu_ps(xs + 8 * b)), macc);
       q4k_unpack_avx2(p + 16, u);
       const float *xb = x + b * 256;
-      __m512 sb0 = _mm512_setzero_ps(), sb1 = sb0;
       for (int g = 0; g < 8; g += 2) {
         const uint8_t *ug = u + 32 * g;
         const float *xg = xb + 32 * g;
         __m512 t0 = _mm512_fmadd_ps(ld_u8x16(ug + 16), _mm512_loadu_ps(xg + 16), _mm512_mul_ps(ld_u8x16(ug), _mm512_loadu_ps(xg)));
         __m512 t1 = _mm512_fmadd_ps(ld_u8x16(ug + 48), _mm512_loadu_ps(xg + 48), _mm512_mul_ps(ld_u8x16(ug + 32), _mm512_loadu_ps(xg + 32)));
-        sb0 = _mm512_fmadd_ps(_mm512_set1_ps((float)s[g]), t0, sb0);
-        sb1 = _mm512_fmadd_ps(_mm512_set1_ps((float)s[g + 1]), t1, sb1);
+        acc0 = _mm512_fmadd_ps(_mm512_set1_ps(ds[g]), t0, acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_set1_ps(ds[g + 1]), t1, acc1);
       }
-      acc = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(rd16(p))), _mm512_add_ps(sb0, sb1), acc);
-      macc += _cvtsh_ss(rd16(p + 2)) * q4k_mins(m, xs + b * 8);
     }
-    y[r] = _mm512_reduce_add_ps(acc) - macc;
+    y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) - hsum8(macc);
   }
 }
 
@@ -230,21 +250,22 @@ AVX512 static void avx512_q6k(const uint8_t *wb, int cols, const float *x, const
   (void)xs;
   int nb = cols / 256;
   int8_t q[256];
+  float ds[16] __attribute__((aligned(32)));
   for (int r = r0; r < r1; r++) {
     const uint8_t *p = wb + (size_t)r * nb * 210;
-    __m512 acc = _mm512_setzero_ps();
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     for (int b = 0; b < nb; b++, p += 210) {
       q6k_unpack_avx2(p, q);
-      const int8_t *sc = (const int8_t *)(p + 192);
+      q6k_scales_avx2(p, ds);
       const float *xb = x + b * 256;
-      __m512 s0 = _mm512_setzero_ps(), s1 = s0;
-      for (int g = 0; g < 16; g += 2) {
-        s0 = _mm512_fmadd_ps(_mm512_mul_ps(ld_s8x16(q + 16 * g), _mm512_set1_ps((float)sc[g])), _mm512_loadu_ps(xb + 16 * g), s0);
-        s1 = _mm512_fmadd_ps(_mm512_mul_ps(ld_s8x16(q + 16 * g + 16), _mm512_set1_ps((float)sc[g + 1])), _mm512_loadu_ps(xb + 16 * g + 16), s1);
+      for (int g = 0; g < 16; g += 4) {  // one scale per 16 lanes
+        a0 = _mm512_fmadd_ps(_mm512_mul_ps(ld_s8x16(q + 16 * g), _mm512_set1_ps(ds[g])), _mm512_loadu_ps(xb + 16 * g), a0);
+        a1 = _mm512_fmadd_ps(_mm512_mul_ps(ld_s8x16(q + 16 * g + 16), _mm512_set1_ps(ds[g + 1])), _mm512_loadu_ps(xb + 16 * g + 16), a1);
+        a2 = _mm512_fmadd_ps(_mm512_mul_ps(ld_s8x16(q + 16 * g + 32), _mm512_set1_ps(ds[g + 2])), _mm512_loadu_ps(xb + 16 * g + 32), a2);
+        a3 = _mm512_fmadd_ps(_mm512_mul_ps(ld_s8x16(q + 16 * g + 48), _mm512_set1_ps(ds[g + 3])), _mm512_loadu_ps(xb + 16 * g + 48), a3);
       }
-      acc = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(rd16(p + 208))), _mm512_add_ps(s0, s1), acc);
     }
-    y[r] = _mm512_reduce_add_ps(acc);
+    y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
   }
 }
 #endif
