@@ -1,4 +1,4 @@
-// 4096x4096 mat-vec per type: GB/s of weights read by our kernels (shim SIMD on the mapped file, and the TypeScript reference) vs a gcc -O3 -march=native C program vs streaming-read bandwidth; pool scaling.
+// 4096x4096 mat-vec per type: GB/s of weights read by our kernels (shim SIMD on the mapped file, per CPU variant, and the TypeScript reference) vs a gcc -O3 -march=native C program vs streaming-read bandwidth; pool scaling.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -8,7 +8,7 @@ import { MatvecPool } from "../src/neural/matvec-pool.ts";
 import { quantizeBlocks } from "../src/neural/quantizer.ts";
 import { mulberry32 } from "../src/neural/vectorland-builder.ts";
 import { mapFileReadOnly } from "../src/sys/mmap.ts";
-import { nativeMatvecLevel } from "../src/sys/matvec.ts";
+import { MatvecLevel, nativeMatvec, nativeMatvecLevel } from "../src/sys/matvec.ts";
 
 const N = Number(process.env.MATVEC_N ?? 4096);
 const ITERS = Number(process.env.MATVEC_ITERS ?? 12);
@@ -35,7 +35,8 @@ try {
   const level = nativeMatvecLevel();
   if (level === null) throw new Error("the shim's mat-vec kernels did not load: no number for \"ours\"");
   console.log(`mat-vec ${N}x${N}, best of ${ITERS}; GB/s of weight bytes read; "ours" = shim kernels (${level}) on the mmapped file, single thread; "TS" = the TypeScript reference kernels`);
-  const rowsOut: { name: string; mib: number; ours: number; ts: number; c: number; oursP: number; sum: number; csum: number }[] = [];
+  const rowsOut: { name: string; mib: number; ours: number; ts: number; c: number; oursP: number; sum: number; csum: number; byLevel: number[] }[] = [];
+  const levels = Object.entries(MatvecLevel).filter(([, l]) => l <= MatvecLevel[level]);
   const bestOf = (f: () => void): number => {
     for (let i = 0; i < 3; i++) f();
     let best = Infinity;
@@ -56,7 +57,8 @@ try {
   for (let i = 0; i < N; i++) x[i] = r() * 2 - 1;
   writeFileSync(join(dir, "x.bin"), new Uint8Array(x.buffer));
 
-  for (const [name, type] of Object.entries({ F32: KernelType.F32, F16: KernelType.F16, BF16: KernelType.BF16, Q8_0: KernelType.Q8_0, Q4_0: KernelType.Q4_0 })) {
+  const types = { F32: KernelType.F32, F16: KernelType.F16, BF16: KernelType.BF16, Q8_0: KernelType.Q8_0, Q4_0: KernelType.Q4_0, Q4_K: KernelType.Q4_K, Q6_K: KernelType.Q6_K };
+  for (const [name, type] of Object.entries(types)) {
     const bytes = new Uint8Array(N * rowBytes(type, N));
     encodeElements(type, bytes, 0, values, quantizeBlocks);
     const wfile = join(dir, `w-${name}.bin`);
@@ -65,6 +67,8 @@ try {
     const m: PreparedMatrix = prepareMatrix(type, N, N, map.bytes);
     const y = new Float32Array(N);
     const ours = bytes.byteLength / (bestOf(() => matvec(m, x, y)) / 1e3) / 1e9;
+    const yl = new Float32Array(N);
+    const byLevel = levels.map(([, lv]) => bytes.byteLength / (bestOf(() => nativeMatvec(type, m.bytes, N, N, x, yl, 0, N, lv)) / 1e3) / 1e9);
     const yt = new Float32Array(N);
     const ts = bytes.byteLength / (bestOf(() => matvecReference(m, x, yt)) / 1e3) / 1e9;
     await pool.register(type, m, { kind: "file", path: wfile, mapOffset: 0, mapLength: bytes.byteLength, byteOffset: 0, byteLength: bytes.byteLength });
@@ -87,7 +91,8 @@ try {
     const c = field(cout, "gbps");
     const csum = field(cout, "sum");
     if (Math.abs(sum - csum) > 1e-3 * Math.max(1, Math.abs(csum))) throw new Error(`${name}: our sum ${sum} vs the C program's ${csum}`);
-    rowsOut.push({ name, mib: bytes.byteLength / 2 ** 20, ours, ts, c, oursP, sum, csum });
+    if (!Number.isFinite(c) || !Number.isFinite(csum)) throw new Error(`${name}: the C reference printed no number: ${cout}`);
+    rowsOut.push({ name, mib: bytes.byteLength / 2 ** 20, ours, ts, c, oursP, sum, csum, byLevel });
   }
   pool.close();
   const stream = Math.max(streamBefore, field(sh([cbin, "stream", "512", "5"]), "gbps"));
@@ -100,6 +105,9 @@ try {
       `${r.name.padEnd(6)} ${r.mib.toFixed(1).padStart(10)}  ${r.ours.toFixed(2).padStart(9)}  ${r.ts.toFixed(2).padStart(7)}  ${r.c.toFixed(2).padStart(7)}  ${(r.ours / r.c).toFixed(2).padStart(7)}  ${(r.ts / r.c).toFixed(2).padStart(5)}  ${(r.ours / stream).toFixed(2).padStart(10)}  ${(r.c / stream).toFixed(2).padStart(7)}  ${r.oursP.toFixed(2).padStart(11)}  ${(r.oursP / r.ours).toFixed(2).padStart(5)}   ${r.sum.toExponential(4)}, ${r.csum.toExponential(4)}`,
     );
   }
+  console.log(`shim kernel by CPU variant (single thread, GB/s of weights; ratio to the C reference in parentheses):`);
+  console.log(`type   ${levels.map(([n]) => n.padStart(16)).join("")}`);
+  for (const r of rowsOut) console.log(`${r.name.padEnd(6)} ${r.byLevel.map((g) => `${g.toFixed(2)} (${(g / r.c).toFixed(2)})`.padStart(16)).join("")}`);
   console.log(`xT/1T: the pool's throughput over the single-thread shim kernel (${threads} threads on ${navigator.hardwareConcurrency} CPUs; a memory-bound product gains only what the bandwidth leaves)`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

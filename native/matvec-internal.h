@@ -10,16 +10,20 @@
 #define VB_X86 1
 #endif
 
-enum { T_F32 = 0, T_F16 = 1, T_Q4_0 = 2, T_Q8_0 = 8, T_BF16 = 30 };
+enum { T_F32 = 0, T_F16 = 1, T_Q4_0 = 2, T_Q8_0 = 8, T_Q4_K = 12, T_Q6_K = 14, T_BF16 = 30 };
 enum { L_C = 0, L_AVX2 = 1, L_AVX512 = 2 };
 
 typedef void (*rows_fn)(const uint8_t *w, int cols, const float *x, float *y, int r0, int r1);
+// k-quant rows: xs = the sums of x over each 32-value group (cols/32 floats; Q4_K's mins use them).
+typedef void (*kq_fn)(const uint8_t *w, int cols, const float *x, const float *xs, float *y, int r0, int r1);
 
 // Called from matvec.c's dispatch only: hidden, so the shim exports nothing new.
 #define VB_INTERNAL __attribute__((visibility("hidden")))
 
 // The Q8_0 / Q4_0 kernel for this level and type (native/matvec-quant.c), or 0.
 VB_INTERNAL rows_fn vb__matvec_pick_quant(int level, int type);
+// The Q4_K / Q6_K kernel for this level and type (native/matvec-kquant.c), or 0.
+VB_INTERNAL kq_fn vb__matvec_pick_kquant(int level, int type);
 
 // Plain C helpers (any CPU).
 static inline float bits_f32(uint32_t u) {

@@ -1,14 +1,16 @@
-// matvec.c: y = W x over raw ggml rows (F32, F16, BF16, Q8_0, Q4_0) with runtime CPU dispatch; the F32/F16/BF16 kernels.
+// matvec.c: y = W x over raw ggml rows (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K) with runtime CPU dispatch; the F32/F16/BF16 kernels.
 //
 // Called through bun:ffi on the model's mapped pages (src/sys/matvec.ts): W is never copied. Three
 // variants of every kernel: plain C, AVX2+FMA+F16C and AVX-512 (F+BW+VL), each compiled with
 // __attribute__((target)) into the one shim and chosen at the first call with
 // __builtin_cpu_supports. Accumulation is float32 (FMA where the CPU has it): results differ from
 // the TypeScript reference (float64 accumulation) within the bound stated in test/neural/.
-// The Q8_0/Q4_0 kernels are in matvec-quant.c; what both files share, in matvec-internal.h.
+// The Q8_0/Q4_0 kernels are in matvec-quant.c, Q4_K/Q6_K in matvec-kquant.c; what the files share,
+// in matvec-internal.h.
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "matvec-internal.h"
 
@@ -172,11 +174,37 @@ static rows_fn pick(int level, int type) {
   return 0;
 }
 
+/** The k-quant path of vb_matvec: the sums of x per 32-value group (in double, rounded once) for Q4_K's mins, then the rows. */
+static int kquant(int type, const uint8_t *w, int cols, const float *x, float *y, int r0, int r1, int level) {
+  if (cols % 256 != 0) return -EINVAL;
+  kq_fn f = vb__matvec_pick_kquant(level, type);
+  if (!f) return -EINVAL;
+  if (r0 == r1) return 0;
+  if (cols == 0) {
+    for (int r = r0; r < r1; r++) y[r] = 0;
+    return 0;
+  }
+  float *xs = 0;
+  if (type == T_Q4_K) {
+    xs = malloc((size_t)(cols / 32) * sizeof(float));
+    if (!xs) return -ENOMEM;
+    for (int g = 0; g < cols / 32; g++) {
+      double s = 0;
+      for (int k = 0; k < 32; k++) s += x[32 * g + k];
+      xs[g] = (float)s;
+    }
+  }
+  f(w, cols, x, xs, y, r0, r1);
+  free(xs);
+  return 0;
+}
+
 /**
  * y[r] = sum_j W[r, j] x[j] for r in [r0, r1): W is `rows` rows of `cols` elements of ggml `type`,
  * contiguous. level: -1 = the best this CPU runs, else 0 C, 1 AVX2, 2 AVX-512 (-ENOTSUP above
- * what the CPU has). -EINVAL for an unknown type, a quantized row that is not whole blocks, or a
- * row range outside the matrix.
+ * what the CPU has). -EINVAL for an unknown type, a quantized row that is not whole blocks (Q4_K,
+ * Q6_K: 256-value super-blocks), or a row range outside the matrix; -ENOMEM when Q4_K's per-call
+ * group sums of x cannot be allocated.
  */
 int vb_matvec(int type, const void *w, int rows, int cols, const float *x, float *y, int r0, int r1, int level) {
   int best = vb_matvec_best();
@@ -184,6 +212,7 @@ int vb_matvec(int type, const void *w, int rows, int cols, const float *x, float
   if (level > best) return -ENOTSUP;
   if (rows < 0 || cols < 0 || r0 < 0 || r1 > rows || r0 > r1) return -EINVAL;
   if ((type == T_Q8_0 || type == T_Q4_0) && cols % 32 != 0) return -EINVAL;
+  if (type == T_Q4_K || type == T_Q6_K) return kquant(type, (const uint8_t *)w, cols, x, y, r0, r1, level);
   rows_fn f = pick(level, type);
   if (!f) return -EINVAL;
   if (r0 < r1 && cols > 0) f((const uint8_t *)w, cols, x, y, r0, r1);

@@ -1,4 +1,4 @@
-// Mat-vec rows of k-quant matrices (Q4_K, Q6_K): each 256-value super-block decoded by the gguf module, then dotted.
+// Mat-vec rows of k-quant matrices (Q4_K, Q6_K) in TypeScript, the reference and fallback of native/matvec-kquant.c: each 256-value super-block decoded by the gguf module, then dotted.
 import { decodeBlockQ4_K, decodeBlockQ6_K } from "../gguf/dequant.ts";
 
 /** One decoded super-block (no allocation per product). */

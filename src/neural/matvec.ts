@@ -187,8 +187,7 @@ function checkShapes(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0: nu
  */
 export function matvec(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0 = 0, r1 = m.rows): void {
   checkShapes(m, x, y, r0, r1);
-  // The shim has no k-quant kernels: Q4_K and Q6_K always run in TypeScript.
-  if (nativeMatvecAvailable && m.type !== KernelType.Q4_K && m.type !== KernelType.Q6_K) nativeMatvec(m.type, m.bytes, m.rows, m.cols, x, y, r0, r1);
+  if (nativeMatvecAvailable) nativeMatvec(m.type, m.bytes, m.rows, m.cols, x, y, r0, r1);
   else matvecReference(m, x, y, r0, r1);
 }
 
