@@ -1,5 +1,4 @@
 // The sd_notify socket services report to (READY=1, STATUS=, STOPPING=1, MAINPID=, WATCHDOG=1), read without blocking PID 1.
-import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { logger } from "../log.ts";
 import { closeNotifySocket, openNotifySocket, receiveNotify } from "../sys/notify.ts";
@@ -41,7 +40,7 @@ export function notifyPathFor(runDir: string): string {
  */
 export function notifyAddressFor(path: string): string {
   if (fitsSunPath(path)) return path;
-  return `@vector-boot-notify/${createHash("sha256").update(path).digest("hex").slice(0, 32)}`;
+  return `@vector-boot-notify/${new Bun.CryptoHasher("sha256").update(path).digest("hex").slice(0, 32)}`;
 }
 
 /** Who sent a message: its pid and uid as the kernel reports them (never what the message claims). */
