@@ -93,12 +93,6 @@ const bf16Bits = f32ToBf16;
 const blockTypeName = (type: number) => (({ 8: "Q8_0", 2: "Q4_0", 12: "Q4_K", 14: "Q6_K" }) as Record<number, string>)[type] ?? `type ${type}`;
 
 /**
- * Writes `values` over elements [first, first + values.length) of `bytes` (a private copy). Block
- * types re-quantize every touched block: the block is decoded, the new values written in, and the
- * block quantized again with `quantize` (so untouched elements of a touched block may move by up to
- * one quantization step). Throws InputError when a value is not representable in the type.
- */
-/**
  * Why `values` cannot be stored in a tensor of `type` (not finite, or beyond what the type, or a
  * quantized block's F16 scale, can hold), or null when they can. The CTRM gate asks this before a
  * mutation is journaled (a dry run of the encode), so replay never meets a value it cannot write.
@@ -132,6 +126,12 @@ export function encodeProblem(type: number, values: Float32Array): string | null
   }
 }
 
+/**
+ * Writes `values` over elements [first, first + values.length) of `bytes` (a private copy). Block
+ * types re-quantize every touched block: the block is decoded, the new values written in, and the
+ * block quantized again with `quantize` (so untouched elements of a touched block may move by up to
+ * one quantization step). Throws InputError when a value is not representable in the type.
+ */
 export function encodeElements(type: number, bytes: Uint8Array, first: number, values: Float32Array, quantize: BlockQuantizer): void {
   const dv = viewOf(bytes);
   const n = values.length;
