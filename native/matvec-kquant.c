@@ -144,6 +144,18 @@ AVX2 static inline void q4k_scales_avx2(const uint8_t *p, __m256 *s, __m256 *m) 
   *m = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(v, 8)));
 }
 
+/**
+ * One Q4_K super-block at p, for both vector kernels: d*s[g] into ds (exact), the quants into u, and
+ * macc plus dmin * m[g] * (sum of x over group g, from xs8) returned.
+ */
+AVX2 static inline __m256 q4k_block_avx2(const uint8_t *p, const float *xs8, float *ds, uint8_t *u, __m256 macc) {
+  __m256 s, m;
+  q4k_scales_avx2(p + 4, &s, &m);
+  _mm256_store_ps(ds, _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(rd16(p))), s));
+  q4k_unpack_avx2(p + 16, u);
+  return _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(rd16(p + 2))), _mm256_mul_ps(m, _mm256_loadu_ps(xs8)), macc);
+}
+
 // ---------------------------------------------------------------------------------------------
 // AVX2 + FMA + F16C
 
@@ -158,11 +170,7 @@ AVX2 static void avx2_q4k(const uint8_t *wb, int cols, const float *x, const flo
     const uint8_t *p = wb + (size_t)r * nb * 144;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, macc = acc0;
     for (int b = 0; b < nb; b++, p += 144) {
-      __m256 s, m;
-      q4k_scales_avx2(p + 4, &s, &m);
-      _mm256_store_ps(ds, _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(rd16(p))), s));  // d*s[g]: exact
-      macc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(rd16(p + 2))), _mm256_mul_ps(m, _mm256_loadu_ps(xs + 8 * b)), macc);
-      q4k_unpack_avx2(p + 16, u);
+      macc = q4k_block_avx2(p, xs + 8 * b, ds, u, macc);
       const float *xb = x + b * 256;
       for (int g = 0; g < 8; g += 2) {
         const uint8_t *ug = u + 32 * g;
@@ -227,11 +235,7 @@ AVX512 static void avx512_q4k(const uint8_t *wb, int cols, const float *x, const
     __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
     __m256 macc = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++, p += 144) {
-      __m256 s, m;
-      q4k_scales_avx2(p + 4, &s, &m);
-      _mm256_store_ps(ds, _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(rd16(p))), s));  // d*s[g]: exact
-      macc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(rd16(p + 2))), _mm256_mul_ps(m, _mm256_loadu_ps(xs + 8 * b)), macc);
-      q4k_unpack_avx2(p + 16, u);
+      macc = q4k_block_avx2(p, xs + 8 * b, ds, u, macc);
       const float *xb = x + b * 256;
       for (int g = 0; g < 8; g += 2) {
         const uint8_t *ug = u + 32 * g;
