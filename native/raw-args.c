@@ -19,8 +19,8 @@ __attribute__((constructor)) static void vb_save_args(int argc, char **argv, cha
   saved_argv = argv;
 }
 
-// which 0: argv[from..argc); which 1: the environment now (`environ`), from entry `from`.
-static int list_of(int which, int from, char ***list, int *n) {
+// which 0: argv; which 1: the environment now (`environ`).
+static int list_of(int which, char ***list, int *n) {
   if (which == 0) {
     if (!saved_argv) return -ENOENT;
     *list = saved_argv;
@@ -33,31 +33,30 @@ static int list_of(int which, int from, char ***list, int *n) {
   } else {
     return -EINVAL;
   }
-  if (from < 0) return -EINVAL;
   return 0;
 }
 
-// Bytes of the blob of entries [from..] (each NUL-terminated, back to back); their count in *count.
-int vb_raw_strings_size(int which, int from, int32_t *count) {
+// Bytes of the blob of the entries (each NUL-terminated, back to back); their count in *count.
+int vb_raw_strings_size(int which, int32_t *count) {
   char **list;
   int n;
-  int r = list_of(which, from, &list, &n);
+  int r = list_of(which, &list, &n);
   if (r < 0) return r;
   long total = 0;
-  for (int i = from; i < n; i++) total += (long)strlen(list[i]) + 1;
+  for (int i = 0; i < n; i++) total += (long)strlen(list[i]) + 1;
   if (total > INT32_MAX) return -E2BIG;
-  *count = from < n ? n - from : 0;
+  *count = n;
   return (int)total;
 }
 
 // Copies that blob into out (cap bytes); returns its size, or -ENOSPC when it does not fit.
-int vb_raw_strings_copy(int which, int from, uint8_t *out, int cap) {
+int vb_raw_strings_copy(int which, uint8_t *out, int cap) {
   char **list;
   int n;
-  int r = list_of(which, from, &list, &n);
+  int r = list_of(which, &list, &n);
   if (r < 0) return r;
   long at = 0;
-  for (int i = from; i < n; i++) {
+  for (int i = 0; i < n; i++) {
     size_t len = strlen(list[i]) + 1;
     if (at + (long)len > cap) return -ENOSPC;
     memcpy(out + at, list[i], len);

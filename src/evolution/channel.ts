@@ -2,7 +2,8 @@
 import { JournalError } from "../errors.ts";
 import type { Journal } from "../journal/journal.ts";
 import { logger } from "../log.ts";
-import { closeFd, createSealedMemfd, mapShared, type SharedMapping } from "../sys/evolution.ts";
+import { closeFd } from "../sys/fd.ts";
+import { createSealedMemfd, mapShared, type SharedMapping } from "../sys/evolution.ts";
 import { Acceptance, type Outcome } from "./acceptance.ts";
 import type { GateConfig } from "./ctrm-gate.ts";
 import { type ChannelStats, newChannelStats } from "./channel-stats.ts";

@@ -4,7 +4,8 @@ import { z } from "zod";
 import { lazy } from "../util/lazy.ts";
 import { logger } from "../log.ts";
 import { JournalError } from "../errors.ts";
-import { closeFd, fdSize, getSeals, mapShared, Seal, type SharedMapping } from "../sys/evolution.ts";
+import { closeFd } from "../sys/fd.ts";
+import { fdSize, getSeals, mapShared, Seal, type SharedMapping } from "../sys/evolution.ts";
 import { type Geometry, H, HEADER_SIZE, regionSize, writeHeader } from "./layout.ts";
 
 const log = logger("evolution");

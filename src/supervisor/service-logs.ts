@@ -3,7 +3,8 @@ import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, statSync, w
 import { join } from "node:path";
 import type { ServiceConfig } from "../config/schema.ts";
 import { consoleWrite } from "../util/console-out.ts";
-import { closeFd, logPipe, readAvailable } from "../sys/log-pipe.ts";
+import { closeFdQuietly } from "../sys/fd.ts";
+import { logPipe, readAvailable } from "../sys/log-pipe.ts";
 import { setInheritable } from "../sys/process.ts";
 import { LogRing, type LogLine } from "./log-ring.ts";
 import { WakeOrPoll } from "./wake-or-poll.ts";
@@ -31,6 +32,7 @@ export class ServiceLogs {
   private readonly rings = new Map<string, LogRing>();
   private readonly buf = new Uint8Array(CHUNK);
   private kmsgFd: number | null = null;
+  private readonly pacer: WakeOrPoll;
 
   constructor(
     private readonly services: Map<string, ServiceConfig>,
@@ -48,8 +50,6 @@ export class ServiceLogs {
     }
     this.pacer = new WakeOrPoll(() => this.drain(), { what: "service output" });
   }
-
-  private readonly pacer: WakeOrPoll;
 
   private ring(name: string): LogRing {
     let r = this.rings.get(name);
@@ -84,7 +84,7 @@ export class ServiceLogs {
         if (n === 0) {
           this.emit(s, this.ring(s.name).push(s.decoder.decode()).concat(this.ring(s.name).flush()));
           this.pacer.remove(s.fd);
-          closeFd(s.fd);
+          closeFdQuietly(s.fd);
           total++;
           this.sources.splice(this.sources.indexOf(s), 1);
           break;
@@ -175,7 +175,7 @@ export class ServiceLogs {
   close(): void {
     this.drain();
     this.pacer.close();
-    for (const s of this.sources.splice(0)) closeFd(s.fd);
+    for (const s of this.sources.splice(0)) closeFdQuietly(s.fd);
     if (this.kmsgFd !== null) closeSync(this.kmsgFd);
   }
 }

@@ -3,7 +3,7 @@ import type { ServiceConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
-import { closeFd } from "../sys/log-pipe.ts";
+import { closeFdQuietly } from "../sys/fd.ts";
 import { parseSignal, Sig } from "../sys/signals.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import type { ServiceChecks } from "./service-checks.ts";
@@ -144,7 +144,7 @@ export class ServiceRunner {
       this.dispatch({ type: "spawn-failed", error: describeError(e) });
       return;
     }
-    if (pipes) for (const fd of pipes) closeFd(fd);
+    if (pipes) for (const fd of pipes) closeFdQuietly(fd);
     this.watchExit(pid);
     this.ctx.started.push(c.name);
     this.dispatch({ type: "spawned", pid });

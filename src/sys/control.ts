@@ -99,4 +99,3 @@ export function shutdownWrite(fd: number): void {
   check(lib.vb_ctl_shutdown_write(fd), "shutdown", `fd ${fd}`);
 }
 
-export { closeFd } from "./fd.ts";

@@ -51,7 +51,6 @@ export function mapShared(fd: number, size: number): SharedMapping {
   };
 }
 
-export { closeFd } from "./fd.ts";
 
 /** ftruncate; throws SysError (EPERM on a sealed memfd). */
 export function truncateFd(fd: number, size: number): void {

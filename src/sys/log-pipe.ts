@@ -24,4 +24,3 @@ export function readAvailable(fd: number, buf: Uint8Array): number | null {
   return check(n, "read");
 }
 
-export { closeFdQuietly as closeFd } from "./fd.ts";

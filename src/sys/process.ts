@@ -60,17 +60,17 @@ function blob(list: string[]): Buffer {
 }
 
 /**
- * This process's arguments (`argv`, from entry `from`; entry 0 is the program) or its environment
- * (`env`), as the kernel gave them: Bun's `process.argv` and `process.env` are UTF-8 decoded, and a
- * byte sequence that is not UTF-8 comes back as U+FFFD.
+ * This process's arguments (`argv`; entry 0 is the program) or its environment (`env`), as the
+ * kernel gave them: Bun's `process.argv` and `process.env` are UTF-8 decoded, and a byte sequence
+ * that is not UTF-8 comes back as U+FFFD.
  */
-export function rawStrings(which: "argv" | "env", from = 0): RawStrings {
+export function rawStrings(which: "argv" | "env"): RawStrings {
   const w = which === "argv" ? 0 : 1;
   const count = new Int32Array(1);
   for (;;) {
-    const size = check(native.vb_raw_strings_size(w, from, count), "raw_strings_size");
+    const size = check(native.vb_raw_strings_size(w, count), "raw_strings_size");
     const out = new Uint8Array(Math.max(1, size));
-    const n = native.vb_raw_strings_copy(w, from, out, out.length);
+    const n = native.vb_raw_strings_copy(w, out, out.length);
     if (n === -28) continue; // ENOSPC: the environment grew in between
     check(n, "raw_strings_copy");
     return { blob: out.subarray(0, n), count: count[0]! };
@@ -131,7 +131,7 @@ export function inheritedEnvironment(overrides: Record<string, string | undefine
   // What JS set or changed (and the overrides) as text.
   const rest = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !kept.has(k))), ...overrides };
   const text = textEnvironment(rest);
-  for (const e of text) parts.push(Buffer.from(`${e}\0`, "utf8"));
+  parts.push(blob(text));
   return { blob: Buffer.concat(parts), count: kept.size + text.length };
 }
 

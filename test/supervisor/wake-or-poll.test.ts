@@ -1,7 +1,8 @@
 // Service output was polled every 20 ms even when idle; then, woken by a signal per write, a chatty service cost twice the CPU. The pacer does both right.
 import { expect, test } from "bun:test";
 import { writeSync } from "node:fs";
-import { closeFd, logPipe, readAvailable } from "../../src/sys/log-pipe.ts";
+import { closeFdQuietly } from "../../src/sys/fd.ts";
+import { logPipe, readAvailable } from "../../src/sys/log-pipe.ts";
 import { WakeOrPoll } from "../../src/supervisor/wake-or-poll.ts";
 import { waitFor } from "../harness/wait.ts";
 
@@ -39,7 +40,7 @@ test("quiet: a write wakes the reader at once; flowing: polled, and quiet again 
     await waitFor(() => bytes === 8, 5_000, "the second write, by the signal again");
   } finally {
     pacer.close();
-    closeFd(r);
-    closeFd(w);
+    closeFdQuietly(r);
+    closeFdQuietly(w);
   }
 });
