@@ -106,7 +106,8 @@ export async function runCli(args: string[], pid1: boolean): Promise<number> {
       process.stdout.write(versionLine());
       return ExitCode.ok;
     }
-    const entry = registry[first];
+    // Own keys only: `vector-boot constructor` is no command (it was "not available in this build").
+    const entry = Object.hasOwn(registry, first) ? registry[first] : undefined;
     if (!entry) throw new UsageError(`unknown command ${JSON.stringify(first)} (see vector-boot --help)`);
     let mod: { command: { run(a: string[]): Promise<number>; help: string } };
     try {

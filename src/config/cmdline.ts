@@ -28,38 +28,42 @@ export function tokenizeCmdline(line: string): string[] {
 
 const num = (min: number, max: number) => z.coerce.number().check(z.refine((n) => Number.isFinite(n) && n >= min && n <= max, `must be a number from ${min} to ${max}`));
 const int = (min: number, max: number) => z.coerce.number().check(z.int("must be an integer"), z.minimum(min), z.maximum(max));
-const bool = z.pipe(
-  z.enum(["0", "1", "true", "false", "yes", "no"]),
-  z.transform((v) => v === "1" || v === "true" || v === "yes"),
-);
+const bool = () =>
+  z.pipe(
+    z.enum(["0", "1", "true", "false", "yes", "no"]),
+    z.transform((v) => v === "1" || v === "true" || v === "yes"),
+  );
 const text = () => z.string().check(z.minLength(1));
 const list = () => z.pipe(z.string(), z.transform((s) => s.split(",").filter(Boolean)));
 
-/** Each `vector.KEY=VALUE` the init understands, with the config field it overrides (zod/mini: parsed at every boot). */
+/**
+ * Each `vector.KEY=VALUE` the init understands (the config field it overrides), with its schema
+ * built only when the key is given: a boot parses a few keys, or none, of the 20.
+ */
 export const cmdlineKeys = {
-  heartbeat_ms: int(1, 60_000),
-  heartbeat_log_every: int(0, 1_000_000),
-  shutdown: z.enum(shutdownModes),
-  shutdown_after: num(0, 31_536_000),
-  log_level: z.enum(["debug", "info", "warn", "error"]),
-  model: text(),
-  config: text(),
-  state_dir: text(),
-  hostname: z.string().check(z.regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, "not a valid host name")),
-  grace_ms: int(0, 3_600_000),
-  shutdown_deadline_ms: int(100, 3_600_000),
+  heartbeat_ms: () => int(1, 60_000),
+  heartbeat_log_every: () => int(0, 1_000_000),
+  shutdown: () => z.enum(shutdownModes),
+  shutdown_after: () => num(0, 31_536_000),
+  log_level: () => z.enum(["debug", "info", "warn", "error"]),
+  model: text,
+  config: text,
+  state_dir: text,
+  hostname: () => z.string().check(z.regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, "not a valid host name")),
+  grace_ms: () => int(0, 3_600_000),
+  shutdown_deadline_ms: () => int(100, 3_600_000),
   pixel_test: bool,
-  run_dir: text(),
+  run_dir: text,
   evolution: bool,
-  modules: z.pipe(list(), z.array(z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,64}$/, "not a module name")))),
+  modules: () => z.pipe(list(), z.array(z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,64}$/, "not a module name")))),
   // The fleet section's scalar fields (merged over the file's `fleet`, validated with it).
-  "fleet.endpoints": list(),
-  "fleet.name": text(),
-  "fleet.node_id": text(),
-  "fleet.lease_ttl_s": int(10, 3600),
-  "fleet.quorum": int(1, 100_000),
+  "fleet.endpoints": list,
+  "fleet.name": text,
+  "fleet.node_id": text,
+  "fleet.lease_ttl_s": () => int(10, 3600),
+  "fleet.quorum": () => int(1, 100_000),
 } as const;
-export type CmdlineOverrides = { [K in keyof typeof cmdlineKeys]?: z.infer<(typeof cmdlineKeys)[K]> };
+export type CmdlineOverrides = { [K in keyof typeof cmdlineKeys]?: z.infer<ReturnType<(typeof cmdlineKeys)[K]>> };
 
 export interface CmdlineResult {
   overrides: CmdlineOverrides;
@@ -76,13 +80,13 @@ export function parseCmdline(line: string): CmdlineResult {
     const eq = tok.indexOf("=");
     const key = eq < 0 ? tok.slice(7) : tok.slice(7, eq);
     const value = eq < 0 ? "1" : tok.slice(eq + 1);
-    const schema = (cmdlineKeys as Record<string, z.ZodMiniType>)[key];
     const field = `kernel command line vector.${key}`;
-    if (!schema) {
+    // Own keys only: `vector.constructor` names Object's, not a setting (it failed the boot).
+    if (!Object.hasOwn(cmdlineKeys, key)) {
       errors.push(new ConfigError(field, `unknown key (known: ${Object.keys(cmdlineKeys).map((k) => `vector.${k}`).join(", ")})`));
       continue;
     }
-    const r = schema.safeParse(value);
+    const r = (cmdlineKeys as Record<string, () => z.ZodMiniType>)[key]!().safeParse(value);
     if (r.success) overrides[key] = r.data;
     else errors.push(new ConfigError(field, `bad value ${JSON.stringify(value)}: ${r.error.issues.map((i) => i.message).join("; ")}`));
   }

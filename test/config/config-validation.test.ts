@@ -129,4 +129,22 @@ describe("config errors from the real executable", () => {
     expect(r.stderr).toContain("poweroff now");
     expect(r.code).toBe(130);
   }, 20_000);
+  test("vector.constructor on the kernel command line (a key of every object) failed PID 1's boot with exit 70", async () => {
+    const keys = ["constructor", "toString", "__proto__", "hasOwnProperty"];
+    for (const k of keys) expect(parseCmdline(`vector.${k}=1`).errors[0]!.message).toContain("unknown key");
+    const cmdline = `${keys.map((k) => `vector.${k}=1`).join(" ")} vector.shutdown_after=0.5`;
+    const r = await start(["boot", ...bootArgs(), "--cmdline", cmdline], { pid1: true }).result(15_000);
+    for (const k of keys) expect(r.stderr).toContain(`invalid setting ignored, default used field="kernel command line vector.${k}"`);
+    expect(r.stderr).toContain("first heartbeat");
+    expect(r.stderr).toContain("poweroff now");
+    expect(r.code).toBe(130);
+  }, 20_000);
+  test("`vector-boot constructor` said the command was not available in this build instead of unknown (exit 64)", async () => {
+    for (const name of ["constructor", "toString", "__proto__"]) {
+      const r = await start([name]).result(10_000);
+      expect(r.code).toBe(64);
+      expect(r.stderr).toContain(`unknown command "${name}"`);
+      expect(r.stderr).not.toContain("TypeError");
+    }
+  }, 30_000);
 });
