@@ -54,7 +54,8 @@ export class InterruptDispatcher {
   }
 
   handler(name: string): InterruptHandler {
-    return this.config.interrupts[name] ?? defaultHandler;
+    // Own keys only: an interrupt named "toString" has no handler of its own.
+    return Object.hasOwn(this.config.interrupts, name) ? this.config.interrupts[name]! : defaultHandler;
   }
 
   record(r: HeartbeatRecord): void {

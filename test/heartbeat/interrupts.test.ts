@@ -191,3 +191,15 @@ test("relieve_memory writes the kernel's drop_caches and compact_memory knobs; s
   expect(reasons[0]).toContain("overload");
   expect(reasons[0]).toContain("load.avg1_per_cpu=3");
 }, 60_000);
+
+test("an interrupt named toString (a key of every object) took Object.prototype.toString as its handler instead of the default log", async () => {
+  const sup = services([{ name: "spin", argv: spinner }]);
+  const model = testModel([{ name: "toString", input: "svc.0.cpu", fireAt: 0.15, scale: 0.05 }]);
+  const hb = run({ periodMs: 50, model, services: sup, config: { watchdog: false, smoothing_ms: 100 } });
+  await waitFor("the interrupt", () => hb.stats().interrupts[0]!.raised > 0, 20_000);
+  const raised = hb.records().find((r) => r.kind === "raised")!;
+  expect(raised.interrupt).toBe("toString");
+  expect(raised.action).toBe("log");
+  expect(hb.records().filter((r) => r.kind === "action")).toEqual([]);
+  expect(hb.stats().errors).toBe(0);
+}, 60_000);
