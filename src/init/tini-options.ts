@@ -67,7 +67,7 @@ function tokenize(words: string[]): Array<[string, string | undefined]> {
     if (w.startsWith("--")) {
       const eq = w.indexOf("=");
       const name = eq < 0 ? w.slice(2) : w.slice(2, eq);
-      const f = flags[name];
+      const f = Object.hasOwn(flags, name) ? flags[name] : undefined; // not `--constructor`
       if (!f) throw new UsageError(`unknown option ${JSON.stringify(w)} before "--" (see vector-boot --help)`);
       if (f.value) takeValue(name, eq < 0 ? undefined : w.slice(eq + 1));
       else if (eq >= 0) throw new UsageError(`--${name} takes no value`);

@@ -46,6 +46,14 @@ test("-p SIG: when the init's parent dies the init gets SIG and forwards it to C
   }
 }, 30_000);
 
+test("--constructor (a key of every object) was taken as an option and CMD ran; it is an unknown option (64)", async () => {
+  for (const name of ["constructor", "toString", "__proto__"]) {
+    const r = await start([`--${name}`, "--", "true"]).result(10_000);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain(`unknown option "--${name}"`);
+  }
+}, 30_000);
+
 test("-p with something that is no signal is a usage error (64)", async () => {
   const r = await start(["-p", "SIGNOPE", "--", "true"]).result(10_000);
   expect(r.code).toBe(64);
