@@ -90,17 +90,15 @@ const schemas = lazy(() => {
     z.transform((v) => Number(v)),
   );
   const width = u32.check(z.refine((n) => n >= 1 && n <= 1 << 24, "width must be between 1 and 16777216"));
-  const arrayOf = <T extends z.ZodMiniType>(t: T) =>
-    z.pipe(z.union([z.array(t), z.pipe(z.custom<ArrayLike<unknown>>((v) => ArrayBuffer.isView(v)), z.transform((v) => Array.from(v)))]), z.array(t));
   return {
     u32,
     width,
     layerCount: u32.check(z.refine((v) => v >= 1 && v <= 64, "layer count must be 1..64")),
-    widths: arrayOf(width),
-    activations: arrayOf(z.enum(activationNames)),
+    widths: z.array(width),
+    activations: z.array(z.enum(activationNames)),
     text: z.string(),
     inputScale: z.number().check(z.refine((v) => Number.isFinite(v) && v > 0, "must be finite and > 0")),
-    names: arrayOf(z.string().check(z.minLength(1), z.maxLength(128))),
+    names: z.array(z.string().check(z.minLength(1), z.maxLength(128))),
   };
 });
 
@@ -109,7 +107,9 @@ function meta<T extends z.ZodMiniType>(md: ReadonlyMap<string, unknown>, key: st
     if (optional) return undefined;
     throw new ModelError(`vectorland model: metadata key ${key} is missing`);
   }
-  const r = schema.safeParse(md.get(key));
+  // A numeric array comes from the GGUF reader as a typed array: validated as the plain array it holds.
+  const v = md.get(key);
+  const r = schema.safeParse(ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<unknown>) : v);
   if (!r.success) throw new ModelError(`vectorland model: metadata key ${key}: ${r.error.issues.map((i) => i.message).join("; ")}`);
   return r.data;
 }
