@@ -1,16 +1,14 @@
 // What `vector-boot boot` was asked (also handed to the next image at a live re-exec).
-import { z } from "zod";
 import { lazy } from "../util/lazy.ts";
+import { z } from "../util/zod-mini.ts";
 
 export const bootOptionsSchema = lazy(() =>
-  z
-    .object({
-      configFile: z.string().optional(),
-      model: z.string().optional(),
-      /** Kernel command line to use instead of /proc/cmdline (outside PID 1 /proc/cmdline is the host's and is ignored). */
-      cmdline: z.string().optional(),
-      extraCmdline: z.array(z.string()),
-    })
-    .strict(),
+  z.strictObject({
+    configFile: z.optional(z.string()),
+    model: z.optional(z.string()),
+    /** Kernel command line to use instead of /proc/cmdline (outside PID 1 /proc/cmdline is the host's and is ignored). */
+    cmdline: z.optional(z.string()),
+    extraCmdline: z.array(z.string()),
+  }),
 );
 export type BootOptions = z.infer<ReturnType<typeof bootOptionsSchema>>;

@@ -1,7 +1,7 @@
 // The machine's exit status: one JSON line (main service's exit, beats, errors) on the console and the virtio-serial port vector-boot.status.
 import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
-import { z } from "zod";
 import { lazy } from "../util/lazy.ts";
+import { intIn, z } from "../util/zod-mini.ts";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { MainExit } from "../supervisor/service-runner.ts";
@@ -16,22 +16,20 @@ export const STATUS_PORT = "vector-boot.status";
 export const MAIN_EXITED = "main-exited";
 
 export const machineStatusSchema = lazy(() =>
-  z
-    .object({
-      /** Why the machine ended: "main-exited", or the shutdown request's reason ("SIGTERM", "boot failed", ...). */
-      reason: z.string(),
-      /** The main service, when one is configured. */
-      service: z.string().nullable(),
-      /** The main service's exit code / killing signal number when it exited by itself, else null. */
-      code: z.number().int().nullable(),
-      signal: z.number().int().nullable(),
-      /** The machine's exit status: the main service's (code, or 128 + signal) when it ended the machine, else the init's (0: orderly). */
-      exit: z.number().int().min(0).max(255),
-      /** Number of the last heartbeat, and beats that failed. */
-      beats: z.number().int().min(0),
-      errors: z.number().int().min(0),
-    })
-    .strict(),
+  z.strictObject({
+    /** Why the machine ended: "main-exited", or the shutdown request's reason ("SIGTERM", "boot failed", ...). */
+    reason: z.string(),
+    /** The main service, when one is configured. */
+    service: z.nullable(z.string()),
+    /** The main service's exit code / killing signal number when it exited by itself, else null. */
+    code: z.nullable(z.int()),
+    signal: z.nullable(z.int()),
+    /** The machine's exit status: the main service's (code, or 128 + signal) when it ended the machine, else the init's (0: orderly). */
+    exit: intIn(0, 255),
+    /** Number of the last heartbeat, and beats that failed. */
+    beats: z.int().check(z.minimum(0)),
+    errors: z.int().check(z.minimum(0)),
+  }),
 );
 export type MachineStatus = z.infer<ReturnType<typeof machineStatusSchema>>;
 

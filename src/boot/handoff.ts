@@ -1,8 +1,8 @@
 // Live re-exec: the file PID 1 hands to its next image (each phase's part), and the exec itself.
 import { mkdirSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
 import { lazy } from "../util/lazy.ts";
+import { z } from "../util/zod-mini.ts";
 import { ConfigError, describeError, PackageError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
@@ -18,15 +18,13 @@ export const HANDOFF_ENV = "VECTOR_BOOT_HANDOFF";
  * image that cannot read the file boots fresh and adopts the running services as orphans.
  */
 export const handoffSchema = lazy(() =>
-  z
-    .object({
-      version: z.literal(2),
-      generation: z.number().int().min(1),
-      execBoottimeNs: z.number(),
-      bootArgs: bootOptionsSchema(),
-      parts: z.record(z.string(), z.unknown()),
-    })
-    .strict(),
+  z.strictObject({
+    version: z.literal(2),
+    generation: z.int().check(z.minimum(1)),
+    execBoottimeNs: z.number(),
+    bootArgs: bootOptionsSchema(),
+    parts: z.record(z.string(), z.unknown()),
+  }),
 );
 export type Handoff = z.infer<ReturnType<typeof handoffSchema>>;
 

@@ -1,7 +1,6 @@
 // Boot phase "services": build the supervisor, start services in dependency order (or resume them after a re-exec).
 import { notifyPathFor } from "../supervisor/notify-socket.ts";
 import { join } from "node:path";
-import { z } from "zod";
 import { startOrder } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
@@ -13,6 +12,7 @@ import { serviceSnapshotSchema } from "../supervisor/service-snapshot.ts";
 import type { MainExit } from "../supervisor/service-runner.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
 import { withDeadline } from "../util/deadline.ts";
+import { z } from "../util/zod-mini.ts";
 
 const log = logger("boot");
 

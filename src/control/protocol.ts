@@ -1,18 +1,17 @@
 // Control protocol v1: newline-delimited JSON requests (zod, discriminated on `op`) and responses.
-import { z } from "zod";
 import { lazy } from "../util/lazy.ts";
+import { intIn, z } from "../util/zod-mini.ts";
 
 export const CONTROL_PROTOCOL_VERSION = 1;
 export const DEFAULT_CONTROL_SOCKET = "/run/vector-boot/control";
 
 /** Correlates a response with its request; echoed back verbatim (null when the request had none or was unreadable). */
-const requestId = lazy(() => z.union([z.string().max(128), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)]));
+const requestId = lazy(() => z.union([z.string().check(z.maxLength(128)), intIn(0, Number.MAX_SAFE_INTEGER)]));
 
-const serviceName = () => z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "not a service name");
-const channel = () => z.number().int().min(0).max(255);
+const serviceName = () => z.string().check(z.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "not a service name"));
+const channel = () => intIn(0, 255);
 
-const op = <T extends string, S extends z.ZodRawShape>(name: T, shape: S) =>
-  z.object({ id: requestId().optional(), op: z.literal(name), ...shape }).strict();
+const op = <T extends string, S extends z.core.$ZodLooseShape>(name: T, shape: S) => z.strictObject({ id: z.optional(requestId()), op: z.literal(name), ...shape });
 
 export const requestSchema = lazy(() =>
   z.discriminatedUnion("op", [
@@ -23,19 +22,19 @@ export const requestSchema = lazy(() =>
     op("stop", { name: serviceName() }),
     op("restart", { name: serviceName() }),
     /** A service's recent output lines: those after sequence `after`, the last `limit` of them. */
-    op("logs", { name: serviceName(), after: z.number().int().min(0).optional(), limit: z.number().int().min(1).max(100_000).optional() }),
+    op("logs", { name: serviceName(), after: z.optional(z.int().check(z.minimum(0))), limit: z.optional(intIn(1, 100_000)) }),
     op("stats", {}),
-    op("pixels", { pixels: z.array(z.tuple([channel(), channel(), channel()])).min(1).max(4096) }),
+    op("pixels", { pixels: z.array(z.tuple([channel(), channel(), channel()])).check(z.minLength(1), z.maxLength(4096)) }),
     op("mutate", {
-      tensor: z.string().min(1).max(256),
-      offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-      values: z.array(z.number()).min(1).max(4096),
-      confidence: z.number().min(0).max(1),
+      tensor: z.string().check(z.minLength(1), z.maxLength(256)),
+      offset: intIn(0, Number.MAX_SAFE_INTEGER),
+      values: z.array(z.number()).check(z.minLength(1), z.maxLength(4096)),
+      confidence: z.number().check(z.minimum(0), z.maximum(1)),
     }),
     op("checkpoint", {}),
     op("poweroff", {}),
     op("reboot", {}),
-    op("reexec", { path: z.string().min(1).max(4096).startsWith("/", "must be an absolute path").optional() }),
+    op("reexec", { path: z.optional(z.string().check(z.minLength(1), z.maxLength(4096), z.startsWith("/", "must be an absolute path"))) }),
   ]),
 );
 
@@ -68,8 +67,8 @@ export type ControlResponse =
 /** What a client accepts from the server (an unknown error code is kept as a string). */
 export const responseSchema = lazy(() =>
   z.discriminatedUnion("ok", [
-    z.object({ id: requestId().nullable(), ok: z.literal(true), result: z.unknown() }),
-    z.object({ id: requestId().nullable(), ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
+    z.object({ id: z.nullable(requestId()), ok: z.literal(true), result: z.unknown() }),
+    z.object({ id: z.nullable(requestId()), ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
   ]),
 );
 

@@ -1,7 +1,7 @@
 // The evolution part of a live re-exec handoff: the channel memfd, the session socket and the open sessions, as inherited fds.
 import { readlinkSync } from "node:fs";
-import { z } from "zod";
 import { lazy } from "../util/lazy.ts";
+import { intIn, z } from "../util/zod-mini.ts";
 import { logger } from "../log.ts";
 import { JournalError } from "../errors.ts";
 import { closeFd } from "../sys/fd.ts";
@@ -10,25 +10,23 @@ import { type Geometry, H, HEADER_SIZE, regionSize, writeHeader } from "./layout
 
 const log = logger("evolution");
 
-const fd = () => z.number().int().min(3);
-const u32 = () => z.number().int().min(0).max(0xffff_ffff);
+const fd = () => z.int().check(z.minimum(3));
+const u32 = () => intIn(0, 0xffff_ffff);
 
 /** One open producer session: its connected socket and the consumer's private counters of its ring. */
 export const handedSessionSchema = lazy(() =>
-  z
-    .object({
-      ring: z.number().int().min(0).max(63),
-      fd: fd(),
-      /** The ring's session generation (also in the ring's control block): carried, never bumped. */
-      generation: u32(),
-      /** Submissions taken (the next one is read at `head`). */
-      head: u32(),
-      /** Completions posted. */
-      cmpTail: u32(),
-      /** The sequence the next submission must carry (decimal: it is a u64). */
-      expectedSeq: z.string().regex(/^\d{1,20}$/),
-    })
-    .strict(),
+  z.strictObject({
+    ring: intIn(0, 63),
+    fd: fd(),
+    /** The ring's session generation (also in the ring's control block): carried, never bumped. */
+    generation: u32(),
+    /** Submissions taken (the next one is read at `head`). */
+    head: u32(),
+    /** Completions posted. */
+    cmpTail: u32(),
+    /** The sequence the next submission must carry (decimal: it is a u64). */
+    expectedSeq: z.string().check(z.regex(/^\d{1,20}$/)),
+  }),
 );
 export type HandedSession = z.infer<ReturnType<typeof handedSessionSchema>>;
 
@@ -38,22 +36,23 @@ export type HandedSession = z.infer<ReturnType<typeof handedSessionSchema>>;
  */
 export const evolutionPartSchema = lazy(() =>
   z
-    .object({
+    .strictObject({
       version: z.literal(1),
       memfd: fd(),
-      size: z.number().int().min(1),
-      rings: z.number().int().min(1).max(64),
-      slots: z.number().int().min(2).max(4096),
+      size: z.int().check(z.minimum(1)),
+      rings: intIn(1, 64),
+      slots: intIn(2, 4096),
       /** Generation of every ring, active or not (a ring reused later still gets a new generation). */
-      generations: z.array(u32()).max(64),
+      generations: z.array(u32()).check(z.maxLength(64)),
       listener: fd(),
-      path: z.string().min(1),
-      sessions: z.array(handedSessionSchema()).max(64),
+      path: z.string().check(z.minLength(1)),
+      sessions: z.array(handedSessionSchema()).check(z.maxLength(64)),
     })
-    .strict()
-    .refine((p) => p.generations.length === p.rings, "one generation per ring")
-    .refine((p) => new Set(p.sessions.map((s) => s.ring)).size === p.sessions.length, "one session per ring")
-    .refine((p) => p.sessions.every((s) => s.ring < p.rings), "session ring outside the geometry"),
+    .check(
+      z.refine((p) => p.generations.length === p.rings, "one generation per ring"),
+      z.refine((p) => new Set(p.sessions.map((s) => s.ring)).size === p.sessions.length, "one session per ring"),
+      z.refine((p) => p.sessions.every((s) => s.ring < p.rings), "session ring outside the geometry"),
+    ),
 );
 export type EvolutionPart = z.infer<ReturnType<typeof evolutionPartSchema>>;
 
@@ -96,7 +95,7 @@ export const partFds = (p: EvolutionPart): number[] => [p.memfd, p.listener, ...
  */
 export function releaseInherited(part: unknown, why: string): void {
   if (part === undefined || part === null) return;
-  const loose = z.object({ memfd: fd().optional(), listener: fd().optional(), sessions: z.array(z.object({ fd: fd() }).passthrough()).optional() }).passthrough().safeParse(part);
+  const loose = z.looseObject({ memfd: z.optional(fd()), listener: z.optional(fd()), sessions: z.optional(z.array(z.looseObject({ fd: fd() }))) }).safeParse(part);
   const d = loose.success ? loose.data : {};
   // Only what really is a channel memfd or a socket: never an fd this image opened itself.
   const fds = [
