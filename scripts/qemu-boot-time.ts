@@ -3,7 +3,7 @@
 //        [--cpu MODEL] [--accel ACCEL] [--smp N] [--mem MIB] [--verbose-kernel] [--timeout S] [--json] [--keep-logs DIR]
 //   --compress ALG  build the image with this compression (repeatable; as `vector-boot initramfs --compress`)
 //   --image FILE    boot this prebuilt initramfs as it is (repeatable)
-//   --append        more kernel command line options (the base is console=ttyS0 panic=-1 quiet)
+//   --append        more kernel command line options (the base is applianceCmdline() of scripts/qemu-support.ts)
 //   --variant SPEC  boot every image also as LABEL;cpu=MODEL;accel=ACCEL;machine=TYPE;smp=N;append=OPTS (repeatable; any key may be
 //                   left out and takes the value of the option of that name): variants interleave with the images
 //   --keep-logs DIR write each boot's console to DIR/LABEL.RUN.log
@@ -14,7 +14,7 @@ import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildInitramfs } from "../src/initramfs/build.ts";
 import { COMPRESSIONS, type Compression } from "../src/initramfs/compress.ts";
-import { bootQemu, bootStages, type BootStages, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, printConsole, qemuDir, sayer } from "./qemu-support.ts";
+import { applianceCmdline, bootQemu, bootStages, type BootStages, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, printConsole, qemuDir, sayer } from "./qemu-support.ts";
 
 const say = sayer("qemu-boot-time");
 const { values: opt } = parseArgs({
@@ -56,7 +56,7 @@ if (opt.compress?.length) {
 }
 if (images.length === 0) die(say, "nothing to boot: give --compress or --image");
 
-const baseCmdline = ["console=ttyS0", "panic=-1", ...(opt["verbose-kernel"] ? [] : ["quiet"]), "vector.shutdown_after=60"];
+const baseCmdline = [...applianceCmdline(opt["verbose-kernel"]), "vector.shutdown_after=60"];
 const words = (x: string) => x.split(/\s+/).filter(Boolean);
 interface Variant {
   label: string;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildInitramfs } from "../src/initramfs/build.ts";
 import { decodeValues, POWERCUT_TENSORS, streamMutation } from "./powercut-stream.ts";
-import { type BootResult, bootQemu, die, ensureKernel, ensureQemu, ensureTool, imageBase, prepareExecutable, printConsole, qemuDir, root, sayer, sh, splitBuiltin } from "./qemu-support.ts";
+import { applianceCmdline, type BootResult, bootQemu, die, ensureKernel, ensureQemu, ensureTool, imageBase, prepareExecutable, printConsole, qemuDir, root, sayer, sh, splitBuiltin } from "./qemu-support.ts";
 
 const say = sayer("qemu-powercut");
 const { values: opt } = parseArgs({
@@ -110,7 +110,7 @@ async function boot(round: number, finalBoot: boolean): Promise<Round> {
   let killText: string | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let scanned = 0;
-  const cmdline = ["console=ttyS0", "panic=-1", "quiet", `vbtest.round=${round}`, `vbtest.seed=${seed + round}`, ...(finalBoot ? ["vbtest.final=1"] : []), "vector.heartbeat_log_every=0", "vector.shutdown_after=600"];
+  const cmdline = [...applianceCmdline(), `vbtest.round=${round}`, `vbtest.seed=${seed + round}`, ...(finalBoot ? ["vbtest.final=1"] : []), "vector.heartbeat_log_every=0", "vector.shutdown_after=600"];
   const r = await bootQemu({
     say, qemu, kernel: kernel.vmlinuz, initrd, cmdline, timeoutS, disks: [disk], diskCache: CACHE,
     onConsole(text, kill) {

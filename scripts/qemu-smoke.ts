@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildInitramfs } from "../src/initramfs/build.ts";
 import { COMPRESSION_SUFFIX, COMPRESSIONS, type Compression } from "../src/initramfs/compress.ts";
-import { bootFailure, bootQemu, type Check, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, printConsole, qemuDir, root, runChecks, sayer, sh } from "./qemu-support.ts";
+import { applianceCmdline, bootFailure, bootQemu, type Check, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, printConsole, qemuDir, root, runChecks, sayer, sh } from "./qemu-support.ts";
 
 const say = sayer("qemu-smoke");
 
@@ -155,9 +155,7 @@ say(`initramfs ${initrd}: ${image.bytes.length} bytes in ${((performance.now() -
 // Boot. Bun needs SSE4.2/AVX2-class instructions: "-cpu max" gives them under TCG (the default qemu64 CPU traps).
 // vector.shutdown_after is only a fallback: the guest driver powers off when it is done.
 const cmdline = [
-  "console=ttyS0",
-  "panic=-1",
-  ...(opt["verbose-kernel"] ? [] : ["quiet"]),
+  ...applianceCmdline(opt["verbose-kernel"]),
   `vector.shutdown_after=${shutdownAfter}`,
   "vector.heartbeat_log_every=10",
   `vbtest.after_delay_ms=${AFTER_DELAY_MS}`,

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { dequantize, readGguf } from "../src/gguf/index.ts";
 import { buildInitramfs } from "../src/initramfs/build.ts";
-import { bootFailure, bootQemu, bootSources, type BootResult, type Check, die, ensureKernel, ensureQemu, ensureTool, prepareExecutable, printConsole, qemuDir, root, runChecks, sayer, sh, splitBuiltin, imageBase } from "./qemu-support.ts";
+import { applianceCmdline, bootFailure, bootQemu, bootSources, type BootResult, type Check, die, ensureKernel, ensureQemu, ensureTool, prepareExecutable, printConsole, qemuDir, root, runChecks, sayer, sh, splitBuiltin, imageBase } from "./qemu-support.ts";
 
 const say = sayer("qemu-state-disk");
 const { values: opt } = parseArgs({
@@ -111,7 +111,7 @@ const FORBIDDEN = [/modules: (load failed|unknown module|no module index)/, /boo
 
 const sources = bootSources();
 async function boot(phase: 1 | 2): Promise<{ r: BootResult; g: Map<string, Json>; evolution: RegExpExecArray }> {
-  const cmdline = ["console=ttyS0", "panic=-1", ...(opt["verbose-kernel"] ? [] : ["quiet"]), `vbtest.phase=${phase}`, "vector.shutdown_after=60", "vector.heartbeat_log_every=0"];
+  const cmdline = [...applianceCmdline(opt["verbose-kernel"]), `vbtest.phase=${phase}`, "vector.shutdown_after=60", "vector.heartbeat_log_every=0"];
   const r = await bootQemu({ say, qemu, kernel: kernel.vmlinuz, initrd, cmdline, timeoutS, disks: [disk] });
   if (opt["keep-log"]) writeFileSync(`${opt["keep-log"]}.boot${phase}.log`, r.text);
   say(`boot ${phase}: QEMU wall time ${r.wallS.toFixed(1)} s`);

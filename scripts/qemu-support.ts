@@ -162,6 +162,17 @@ export interface BootResult {
 /** Guest memory (`-m`, MiB) and CPUs (`-smp`) of a boot unless the caller says otherwise. */
 export const QEMU_MEM_MIB = 1024;
 export const QEMU_SMP = 1;
+/**
+ * The kernel command line every appliance boot starts with: the console on the first serial port; a
+ * panic ends QEMU (with -no-reboot); the kernel's messages only with `verbose`; and no crypto
+ * self-tests at boot (`cryptomgr.notests`: the kernel's crypto code is the same, only its boot-time
+ * known-answer tests are skipped). Under TCG those tests were 0.41 s of one initcall
+ * (crypto_algapi_init) on the one CPU before /init (docs/initramfs-and-qemu-boot.md).
+ */
+export function applianceCmdline(verbose = false): string[] {
+  return ["console=ttyS0", "panic=-1", ...(verbose ? [] : ["quiet"]), "cryptomgr.notests"];
+}
+
 /** The emulated CPU: Bun needs SSE4.2/AVX2-class instructions, which the default qemu64 model lacks (it traps). */
 export const QEMU_CPU = "max";
 

@@ -17,7 +17,7 @@ import { validateConfig } from "../src/config/load.ts";
 import { describeError } from "../src/errors.ts";
 import { buildInitramfs } from "../src/initramfs/build.ts";
 import { readElf } from "../src/initramfs/elf.ts";
-import { bootFailure, bootQemu, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, qemuDir, sayer, setFailureStatus, splitBuiltin, STATUS_PORT_MODULES, statusPortArgs } from "./qemu-support.ts";
+import { applianceCmdline, bootFailure, bootQemu, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, qemuDir, sayer, setFailureStatus, splitBuiltin, STATUS_PORT_MODULES, statusPortArgs } from "./qemu-support.ts";
 
 const say = sayer("vm-run");
 /** This command's status when it failed itself or the VM gave no status line (as `docker run` uses 125 for its own failures). */
@@ -145,7 +145,7 @@ const r = await bootQemu({
   qemu,
   kernel: kernel.vmlinuz,
   initrd,
-  cmdline: ["console=ttyS0", "panic=-1", "quiet"],
+  cmdline: applianceCmdline(),
   timeoutS: opt.timeout,
   ...(opt.mem ? { memMib: opt.mem } : {}),
   ...(opt.smp ? { smp: opt.smp } : {}),
