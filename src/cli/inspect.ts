@@ -82,7 +82,8 @@ function valueText(v: GgufValue, maxItems: number): string {
 }
 
 function jsonReport(g: GgufFile, path: string, origin: string, modelOffset: number, maxItems: number): string {
-  const metadata: Record<string, unknown> = {};
+  // No prototype: a key named "__proto__" (any string is a GGUF key) is an entry like the others.
+  const metadata: Record<string, unknown> = Object.create(null);
   for (const [k, v] of g.metadata) {
     let value = toJsonValue(v);
     if (Array.isArray(value) && value.length > maxItems) value = value.slice(0, maxItems);

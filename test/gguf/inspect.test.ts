@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fixtureBytes, fixturePath } from "./helpers.ts";
+import { gv, writeGguf } from "../../src/gguf/index.ts";
 
 const root = resolve(import.meta.dir, "../..");
 const dir = mkdtempSync(join(tmpdir(), "vb-inspect-"));
@@ -86,4 +87,15 @@ test.skipIf(!(await Bun.file(exe).exists()))("inspects the model embedded in a b
   expect(j.modelOffset).toBeGreaterThan(0);
   expect(j.metadata["general.architecture"].value).toBe("vectorland");
   expect(j.tensors.length).toBeGreaterThan(0);
+});
+
+test("--json dropped a metadata key named __proto__ (it set the report object's prototype instead)", async () => {
+  const p = join(dir, "proto-key.gguf");
+  writeFileSync(p, writeGguf({ metadata: new Map([["general.architecture", gv.str("x")], ["__proto__", gv.str("kept")], ["constructor", gv.u32(7)]]), tensors: [] }));
+  const r = await inspect("--json", p);
+  expect(r.code).toBe(0);
+  const j = JSON.parse(r.stdout);
+  expect(Object.keys(j.metadata)).toEqual(["general.architecture", "__proto__", "constructor"]);
+  expect(Object.getOwnPropertyDescriptor(j.metadata, "__proto__")!.value).toEqual({ type: "STRING", value: "kept" });
+  expect(j.metadata.constructor).toEqual({ type: "UINT32", value: 7 });
 });
