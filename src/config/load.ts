@@ -18,10 +18,8 @@ function fieldPath(path: PropertyKey[]): string {
 export function validateConfig(raw: unknown, source = "config", idWarnings?: ConfigError[]): Config {
   const r = configSchema.safeParse(raw);
   if (!r.success) {
-    const problems = r.error.issues.map((i) => {
-      const keys = i.code === "unrecognized_keys" ? ` ${(i as { keys: string[] }).keys.map((k) => JSON.stringify(k)).join(", ")}` : "";
-      return { field: fieldPath(i.path), problem: `${i.message}${keys}` };
-    });
+    // zod's English messages name the keys of an unrecognized_keys issue themselves.
+    const problems = r.error.issues.map((i) => ({ field: fieldPath(i.path), problem: i.message }));
     const first = problems[0]!;
     const rest = problems.slice(1).map((p) => `; ${p.field}: ${p.problem}`).join("");
     throw new ConfigError(`${source}: ${first.field}`, `${first.problem}${rest}`);

@@ -112,6 +112,7 @@ describe("config errors from the real executable", () => {
     expect(r.code).toBe(78);
     expect(r.stderr).toContain("services[0]");
     expect(r.stderr).toContain('"retsart"');
+    expect(r.stderr.split('"retsart"').length - 1).toBe(1); // named once (it was "Unrecognized key: "retsart" "retsart"")
   });
   test("a bad kernel command line value exits 78 naming the key", async () => {
     const r = await start(["boot", ...bootArgs(), "--cmdline", "vector.heartbeat_ms=-5"]).result(10_000);
