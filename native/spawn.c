@@ -26,6 +26,7 @@
 #define VB_SPAWN_NO_NEW_PRIVS 16
 #define VB_SPAWN_PARENT_DEATH_KILL 32
 #define VB_SPAWN_SET_CAPS 64
+#define VB_SPAWN_SH_FALLBACK 128
 
 // Resolves `file` against PATH (from envp, else a default) like execvp. Writes into buf.
 // Returns 0, or -ENOENT / -EACCES describing the best failure.
@@ -74,7 +75,7 @@ static int vb_capset(uint64_t keep) {
 }
 
 // Child side of vb_spawn: only async-signal-safe calls. Reports (stage, errno) on the pipe.
-static void vb_child(int errfd, const char *path, char **argv, char **envp, const char *cwd, int uid, int gid,
+static void vb_child(int errfd, const char *path, char **argv, char **sh_argv, char **envp, const char *cwd, int uid, int gid,
                      const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2, uint64_t caps,
                      uint64_t ignored) {
   int stage = 0;
@@ -147,6 +148,12 @@ static void vb_child(int errfd, const char *path, char **argv, char **envp, cons
   sigemptyset(&empty);
   sigprocmask(SIG_SETMASK, &empty, NULL);
   execve(path, argv, envp);
+  // As execvp(3) does (tini and dumb-init exec through it): a file the kernel cannot run as a
+  // program (a script without "#!") is run by /bin/sh instead.
+  if (errno == ENOEXEC && sh_argv) {
+    execve(sh_argv[0], sh_argv, envp);
+    errno = ENOEXEC; // no /bin/sh (a distroless image): report the file's own failure
+  }
 fail:;
   int report[2] = {stage, errno};
   ssize_t w = write(errfd, report, sizeof report);
@@ -159,7 +166,7 @@ void vb_child_join_cgroup(int errfd);  // native/cgroup.c: a service's child joi
 struct vb_child_args {
   int pipe_read, errfd;
   const char *path;
-  char **argv, **envp;
+  char **argv, **sh_argv, **envp;
   const char *cwd;
   int uid, gid;
   const uint32_t *groups;
@@ -171,7 +178,7 @@ static int vb_child_main(void *p) {
   const struct vb_child_args *a = p;
   close(a->pipe_read);
   vb_child_join_cgroup(a->errfd);
-  vb_child(a->errfd, a->path, a->argv, a->envp, a->cwd, a->uid, a->gid, a->groups, a->ngroups, a->flags, a->fd0, a->fd1,
+  vb_child(a->errfd, a->path, a->argv, a->sh_argv, a->envp, a->cwd, a->uid, a->gid, a->groups, a->ngroups, a->flags, a->fd0, a->fd1,
            a->fd2, a->caps, a->ignored);
   return 127;
 }
@@ -206,10 +213,24 @@ int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, co
     free(envp);
     return -(0 * 1000 + -rr);
   }
+  // The execvp fallback's argv, built here: the child shares this memory and must not allocate.
+  char **sh_argv = NULL;
+  if (flags & VB_SPAWN_SH_FALLBACK) {
+    sh_argv = calloc((size_t)argc + 2, sizeof(char *));
+    if (!sh_argv) {
+      free(argv);
+      free(envp);
+      return -(9000 + ENOMEM);
+    }
+    sh_argv[0] = (char *)"/bin/sh";
+    sh_argv[1] = path;
+    for (int i = 1; i < argc; i++) sh_argv[i + 1] = argv[i];
+  }
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) < 0) {
     int e = errno;
     free(argv);
+    free(sh_argv);
     free(envp);
     return -(9000 + e);
   }
@@ -219,7 +240,7 @@ int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, co
   // CLONE_VM | CLONE_VFORK, as posix_spawn does: no copy of the init's page tables (fork of a Bun
   // process with tens of MiB resident took 1-3 ms); this thread waits until the child has exec'd
   // or exited, while every signal is blocked (the child resets all dispositions before unblocking).
-  struct vb_child_args args = {pipefd[0], pipefd[1], path, argv, envp, cwd, uid, gid, groups, ngroups, flags, fd0, fd1, fd2, caps, ignored};
+  struct vb_child_args args = {pipefd[0], pipefd[1], path, argv, sh_argv, envp, cwd, uid, gid, groups, ngroups, flags, fd0, fd1, fd2, caps, ignored};
   void *stack = mmap(NULL, VB_CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   pid_t pid = -1;
   if (stack != MAP_FAILED) pid = clone(vb_child_main, (char *)stack + VB_CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
@@ -228,6 +249,7 @@ int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, co
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   close(pipefd[1]);
   free(argv);
+  free(sh_argv);
   free(envp);
   if (pid < 0) {
     close(pipefd[0]);

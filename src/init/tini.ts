@@ -75,7 +75,7 @@ export async function runTini(opts: TiniOptions): Promise<number> {
   try {
     // CMD gets the init's environment as the kernel gave it (tini mode changes no variable): the
     // bytes of `environ`, not a copy rebuilt from process.env (~0.5 ms of cold code at start-up).
-    child = spawn({ argv: opts.argv, rawArgv: rawCommand(opts.argv), env: environment(), newProcessGroup: true, foreground: tty, keepIgnored, ...(startDir !== null ? { cwd: `/proc/self/fd/${startDir}` } : {}) });
+    child = spawn({ argv: opts.argv, rawArgv: rawCommand(opts.argv), env: environment(), shellFallback: true, newProcessGroup: true, foreground: tty, keepIgnored, ...(startDir !== null ? { cwd: `/proc/self/fd/${startDir}` } : {}) });
   } catch (e) {
     cleanup();
     throw e;

@@ -44,6 +44,12 @@ export interface SpawnOptions {
    * init was given, byte for byte. `argv` still names it in errors.
    */
   rawArgv?: RawStrings;
+  /**
+   * Like execvp(3): a file the kernel refuses as a program (ENOEXEC: a script without "#!") is run
+   * as `/bin/sh FILE ARGS...`. Tini mode only (tini and dumb-init exec through execvp); services
+   * fail with ENOEXEC instead, as systemd's do.
+   */
+  shellFallback?: boolean;
 }
 
 /** NUL-terminated byte strings back to back, and how many. */
@@ -52,7 +58,7 @@ export interface RawStrings {
   count: number;
 }
 
-const flagBits = { newSession: 1, newProcessGroup: 2, foreground: 4, setIds: 8, noNewPrivs: 16, killWithParent: 32, setCaps: 64 };
+const flagBits = { newSession: 1, newProcessGroup: 2, foreground: 4, setIds: 8, noNewPrivs: 16, killWithParent: 32, setCaps: 64, shellFallback: 128 };
 const stageNames = ["resolving the command", "setsid/setpgid", "tcsetpgrp", "redirecting stdio", "chdir", "setting uid/gid/groups/capabilities", "prctl", "execve"];
 
 function blob(list: string[]): Buffer {
@@ -158,6 +164,7 @@ export function spawn(opts: SpawnOptions): number {
   if (opts.foreground) flags |= flagBits.foreground;
   if (opts.noNewPrivs) flags |= flagBits.noNewPrivs;
   if (opts.killWithParent) flags |= flagBits.killWithParent;
+  if (opts.shellFallback) flags |= flagBits.shellFallback;
   if (opts.capabilities) flags |= flagBits.setCaps;
   const setIds = opts.uid !== undefined || opts.gid !== undefined || opts.groups !== undefined;
   if (setIds) flags |= flagBits.setIds;

@@ -1,6 +1,6 @@
 // tini-style mode (`vector-boot -- CMD`) as PID 1 in a PID namespace and as a subreaper on the host.
 import { afterEach, describe, expect, test } from "bun:test";
-import { copyFileSync } from "node:fs";
+import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { killLeftovers, loggedAt, root, start, tempDir } from "./harness.ts";
 
@@ -36,9 +36,21 @@ for (const pid1 of [false, true]) {
       const a = await start(["--", "/nonexistent/cmd"], { pid1 }).result(10_000);
       expect(a.code).toBe(127);
       expect(a.stderr).toContain("/nonexistent/cmd");
-      const b = await start(["--", "/etc/hostname"], { pid1 }).result(10_000);
+      // A file without the execute bit (not /etc/hostname: on some hosts it is 0755, and as a script
+      // without "#!" /bin/sh runs it).
+      const plain = join(tempDir(), "not-executable");
+      writeFileSync(plain, "echo no\n", { mode: 0o644 });
+      const b = await start(["--", plain], { pid1 }).result(10_000);
       expect(b.code).toBe(126);
-      expect(b.stderr).toContain("/etc/hostname");
+      expect(b.stderr).toContain(plain);
+    });
+
+    test("a script without #! exited 126 (ENOEXEC); like tini and dumb-init (execvp) the init runs it with /bin/sh", async () => {
+      const script = join(tempDir(), "no-shebang");
+      writeFileSync(script, 'echo "args: $0 $@"; exit 7\n', { mode: 0o755 });
+      const r = await start(["--", script, "x", "y z"], { pid1 }).result(10_000);
+      expect(r.stdout).toBe(`args: ${script} x y z\n`);
+      expect(r.code).toBe(7);
     });
 
     test("the child starts with no blocked or ignored signal that the caller did not set", async () => {
