@@ -4,6 +4,7 @@ import { z } from "zod";
 import { commonOptionsHelp, out } from "../control/cli-support.ts";
 import { controlRequest } from "../control/client.ts";
 import { UsageError } from "../errors.ts";
+import { decimalNumber, notDecimal } from "../util/decimal.ts";
 import type { Command } from "./command.ts";
 
 const help = `Usage: vector-boot mutate TENSOR OFFSET --values V1,V2,... --confidence C [--json] [--socket PATH]
@@ -21,12 +22,15 @@ ${commonOptionsHelp}`;
 
 const schema = z.object({
   tensor: z.string().min(1).max(255),
-  offset: z.coerce.number().int().min(0),
+  // Decimal text only: Number() took "" as 0 ("--values=1,,2" wrote a 0) and "0x10" as 16.
+  offset: z.string().regex(/^\d+$/, "must be a non-negative integer").transform(Number).pipe(z.number().int().max(Number.MAX_SAFE_INTEGER)),
   values: z
     .string()
-    .transform((s) => s.split(",").map((x) => Number(x.trim())))
-    .refine((v) => v.length > 0 && v.every((x) => Number.isFinite(x)), "must be a comma-separated list of finite numbers"),
-  confidence: z.coerce.number().min(0).max(1),
+    .transform((s) => s.split(",").map((x) => x.trim()))
+    .refine((v) => v.every((x) => decimalNumber.test(x)), "must be a comma-separated list of decimal numbers")
+    .transform((v) => v.map(Number))
+    .refine((v) => v.every((x) => Number.isFinite(x)), "must be a comma-separated list of finite numbers"),
+  confidence: z.string().regex(decimalNumber, notDecimal).transform(Number).pipe(z.number().min(0).max(1)),
 });
 
 export const command: Command = {

@@ -1,6 +1,7 @@
 // Kernel command line: tokenizes /proc/cmdline and maps `vector.*` keys onto config overrides.
 import { z } from "../util/zod-mini.ts";
 import { ConfigError } from "../errors.ts";
+import { decimalNumber, notDecimal } from "../util/decimal.ts";
 import { shutdownModes } from "./schema.ts";
 
 /** Splits a kernel command line like the kernel does (spaces separate, double quotes group). */
@@ -26,8 +27,10 @@ export function tokenizeCmdline(line: string): string[] {
   return out;
 }
 
-const num = (min: number, max: number) => z.coerce.number().check(z.refine((n) => Number.isFinite(n) && n >= min && n <= max, `must be a number from ${min} to ${max}`));
-const int = (min: number, max: number) => z.coerce.number().check(z.int("must be an integer"), z.minimum(min), z.maximum(max));
+// Decimal text only: Number() would take "" as 0 and "0x10" as 16.
+const decimal = <T extends z.ZodMiniType<number, number>>(n: T) => z.pipe(z.string().check(z.regex(decimalNumber, notDecimal)), z.pipe(z.transform(Number), n));
+const num = (min: number, max: number) => decimal(z.number().check(z.refine((n) => Number.isFinite(n) && n >= min && n <= max, `must be a number from ${min} to ${max}`)));
+const int = (min: number, max: number) => decimal(z.number().check(z.int("must be an integer"), z.minimum(min), z.maximum(max)));
 const bool = () =>
   z.pipe(
     z.enum(["0", "1", "true", "false", "yes", "no"]),
@@ -79,14 +82,21 @@ export function parseCmdline(line: string): CmdlineResult {
     if (!tok.startsWith("vector.")) continue;
     const eq = tok.indexOf("=");
     const key = eq < 0 ? tok.slice(7) : tok.slice(7, eq);
-    const value = eq < 0 ? "1" : tok.slice(eq + 1);
+    const bare = eq < 0;
+    const value = bare ? "1" : tok.slice(eq + 1);
     const field = `kernel command line vector.${key}`;
     // Own keys only: `vector.constructor` names Object's, not a setting (it failed the boot).
     if (!Object.hasOwn(cmdlineKeys, key)) {
       errors.push(new ConfigError(field, `unknown key (known: ${Object.keys(cmdlineKeys).map((k) => `vector.${k}`).join(", ")})`));
       continue;
     }
-    const r = (cmdlineKeys as Record<string, () => z.ZodMiniType>)[key]!().safeParse(value);
+    const schema = (cmdlineKeys as Record<string, () => z.ZodMiniType>)[key]!;
+    // A bare `vector.KEY` means true, for a yes/no key only (`vector.heartbeat_ms` alone set 1 ms).
+    if (bare && schema !== bool) {
+      errors.push(new ConfigError(field, `needs a value (vector.${key}=VALUE)`));
+      continue;
+    }
+    const r = schema().safeParse(value);
     if (r.success) overrides[key] = r.data;
     else errors.push(new ConfigError(field, `bad value ${JSON.stringify(value)}: ${r.error.issues.map((i) => i.message).join("; ")}`));
   }

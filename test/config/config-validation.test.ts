@@ -76,6 +76,15 @@ describe("kernel command line", () => {
   test("an unknown vector.* key is reported", () => {
     expect(parseCmdline("vector.hartbeat_ms=5").errors[0]!.message).toContain("unknown key");
   });
+  test("vector.shutdown_after= (empty) became 0, 0x10 became 16 and a bare vector.heartbeat_ms set 1 ms; each is refused now", () => {
+    for (const tok of ["vector.shutdown_after=", "vector.heartbeat_ms=0x10", "vector.grace_ms=Infinity", "vector.heartbeat_ms"]) {
+      const r = parseCmdline(tok);
+      expect(r.overrides).toEqual({});
+      expect(r.errors[0]!.message).toMatch(/decimal number|needs a value/);
+    }
+    // Decimal forms and a bare yes/no key still work.
+    expect(parseCmdline("vector.shutdown_after=1e3 vector.grace_ms=+250 vector.evolution").overrides).toEqual({ shutdown_after: 1000, grace_ms: 250, evolution: true });
+  });
   test("lenient loading (PID 1) keeps going with defaults and returns warnings", () => {
     const dir = tempDir();
     const bad = join(dir, "bad.json");

@@ -77,6 +77,27 @@ describe("operator CLI", () => {
     expect(target.calls.length).toBe(before);
   });
 
+  test("mutate took --values=1,,2 as 1,0,2 (Number(\"\") is 0), an empty list as [0] and hex as numbers; now a usage error (64) and nothing is sent", async () => {
+    const before = target.calls.length;
+    const bad: string[][] = [
+      ["--values=1,,2", "--confidence", "0.9"],
+      ["--values=", "--confidence", "0.9"],
+      ["--values=0x10", "--confidence", "0.9"],
+      ["--values=1", "--confidence", "0x1"],
+      ["--values=1", "--confidence", ""],
+    ];
+    for (const args of bad) {
+      const r = await cli("mutate", "command", "cortex.0.weight", "0", ...args);
+      expect(r.code).toBe(64);
+      expect(r.err).toContain("decimal number");
+    }
+    for (const offset of ["", "0x10", "1.5"]) expect((await cli("mutate", "command", "cortex.0.weight", offset, "--values=1", "--confidence", "0.9")).code).toBe(64);
+    expect(target.calls.length).toBe(before);
+    const ok = await cli("mutate", "command", "cortex.0.weight", "3", "--values= 1, 2.5,-3e-2", "--confidence", ".95");
+    expect(ok.code).not.toBe(64); // sent (this test target's verdict shape is not the init's)
+    expect(target.calls.at(-1)).toBe("mutate cortex.0.weight@3x3");
+  });
+
   test("poweroff and reboot request the shutdown mode", async () => {
     expect((await cli("power", "command")).out).toBe("poweroff requested\n");
     expect(JSON.parse((await cli("power", "rebootCommand", "--json")).out)).toEqual({ mode: "reboot" });
