@@ -6,7 +6,7 @@ import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import { logger } from "../log.ts";
 import { b64, cmpCreate, kvSchema, opPut, parseKvJson, prefixEnd, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
 import { watchOnce } from "./etcd-watch.ts";
-import { ackSchema, acksPrefix, fleetMutationSchema, mutationsPrefix, type Ack, type FleetMutation } from "./keys.ts";
+import { acksPrefix, fleetMutationSchema, mutationsPrefix, type Ack, type FleetMutation } from "./keys.ts";
 import { readCheckpoint } from "./fleet-checkpoint.ts";
 
 const log = logger("fleet");
