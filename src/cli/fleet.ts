@@ -12,6 +12,7 @@ import { doneKey, gcRollouts, readSem, rolloutActions, rolloutKey, type Rollout,
 import { cmpCreate, opPut, parseKvJson } from "../fleet/etcd-client.ts";
 import { duration, out } from "../control/cli-support.ts";
 import { wantsHelp, type Command } from "./command.ts";
+import { mutationArgs } from "./mutation-args.ts";
 
 const help = `Usage: vector-boot fleet status [--endpoints URL,...] [--name FLEET] [--config FILE] [--json] [--timeout MS]
        vector-boot fleet mutate TENSOR OFFSET --values V1,V2,... --confidence C [--id ID] [--publish-s S] [--wait MS] [common options]
@@ -100,13 +101,7 @@ async function mutate(args: string[]): Promise<number> {
     throw new UsageError(`fleet mutate: ${(cause as Error).message} (see vector-boot fleet --help)`, { cause });
   }
   const v = p.values;
-  const [tensor, offsetText] = p.positionals;
-  const offset = Number(offsetText);
-  const values = (v.values ?? "").split(",").filter(Boolean).map(Number);
-  const confidence = Number(v.confidence);
-  if (!tensor || !Number.isInteger(offset) || offset < 0) throw new UsageError("fleet mutate: expects TENSOR OFFSET (a non-negative integer)");
-  if (values.length === 0 || values.some((x) => !Number.isFinite(x))) throw new UsageError("fleet mutate: --values must be finite numbers, comma-separated");
-  if (!(confidence >= 0 && confidence <= 1)) throw new UsageError("fleet mutate: --confidence must be from 0 to 1");
+  const { tensor, offset, values, confidence } = mutationArgs("fleet mutate", p.positionals, v.values, v.confidence);
   const id = v.id ?? `${Date.now().toString().padStart(15, "0")}-${crypto.randomUUID().slice(0, 8)}`;
   if (!mutationIdPattern.test(id)) throw new UsageError("fleet mutate: --id must be 1-128 letters, digits, '_', '.', '-'");
   const f = fleetSettings(v);

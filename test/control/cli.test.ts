@@ -77,7 +77,7 @@ describe("operator CLI", () => {
     expect(target.calls.length).toBe(before);
   });
 
-  test("mutate took --values=1,,2 as 1,0,2 (Number(\"\") is 0), an empty list as [0] and hex as numbers; now a usage error (64) and nothing is sent", async () => {
+  test("mutate took --values=1,,2 as 1,0,2 (Number(\"\") is 0), an empty list as [0] and hex as numbers, fleet mutate likewise; now a usage error (64) and nothing is sent", async () => {
     const before = target.calls.length;
     const bad: string[][] = [
       ["--values=1,,2", "--confidence", "0.9"],
@@ -93,6 +93,13 @@ describe("operator CLI", () => {
     }
     for (const offset of ["", "0x10", "1.5"]) expect((await cli("mutate", "command", "cortex.0.weight", offset, "--values=1", "--confidence", "0.9")).code).toBe(64);
     expect(target.calls.length).toBe(before);
+    // `fleet mutate` read the same arguments by hand: "" as offset 0, and "1,,2" as 1,2 (each value
+    // after the gap one element early). Refused before any etcd call (the endpoint does not exist).
+    for (const [offset, values] of [["", "1"], ["0", "1,,2"], ["0x10", "1"], ["0", "0x10"]]) {
+      const r = await cli("fleet", "command", "mutate", "cortex.0.weight", offset!, `--values=${values}`, "--confidence", "0.9", "--endpoints", "http://127.0.0.1:9", "--timeout", "500");
+      expect(r.code).toBe(64);
+      expect(r.err).toMatch(/offset: must be a non-negative integer|decimal numbers/);
+    }
     const ok = await cli("mutate", "command", "cortex.0.weight", "3", "--values= 1, 2.5,-3e-2", "--confidence", ".95");
     expect(ok.code).not.toBe(64); // sent (this test target's verdict shape is not the init's)
     expect(target.calls.at(-1)).toBe("mutate cortex.0.weight@3x3");
