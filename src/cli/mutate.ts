@@ -1,6 +1,6 @@
 // `vector-boot mutate`: one weight mutation through the control socket (same CTRM gate as the shared-memory path).
 import { parseArgs } from "node:util";
-import { commonOptionsHelp, out } from "../control/cli-support.ts";
+import { commonOptions, commonOptionsHelp, out } from "../control/cli-support.ts";
 import { controlRequest } from "../control/client.ts";
 import { UsageError } from "../errors.ts";
 import type { Command } from "./command.ts";
@@ -31,8 +31,9 @@ export const command: Command = {
       throw new UsageError(`mutate: ${(cause as Error).message} (see vector-boot mutate --help)`, { cause });
     }
     const m = mutationArgs("mutate", p.positionals, p.values.values, p.values.confidence);
-    const verdict = (await controlRequest({ op: "mutate", ...m }, { path: p.values.socket, timeoutMs: Number(p.values.timeout ?? 30_000) })) as { statusName: string; journalSeq: number; text: string };
-    if (p.values.json) out(JSON.stringify(verdict));
+    const c = commonOptions("mutate", p.values);
+    const verdict = (await controlRequest({ op: "mutate", ...m }, { path: c.socket, timeoutMs: c.timeoutMs })) as { statusName: string; journalSeq: number; text: string };
+    if (c.json) out(JSON.stringify(verdict));
     else out(verdict.statusName === "ACCEPTED" ? `accepted: journal sequence ${verdict.journalSeq}` : `rejected: ${verdict.statusName}${verdict.text ? ` (${verdict.text})` : ""}`);
     return verdict.statusName === "ACCEPTED" ? 0 : 1;
   },

@@ -35,17 +35,28 @@ export function parseCommon(command: string, args: string[], positionals: string
   } catch (cause) {
     throw new UsageError(`${command}: ${(cause as Error).message} (see vector-boot ${command} --help)`, { cause });
   }
-  const r = schema.safeParse({ ...parsed.values, positionals: parsed.positionals });
+  const r = checked(command, { ...parsed.values, positionals: parsed.positionals });
+  const n = r.positionals.length;
+  if (n < positionals.length || n > positionals.length + optional.length) {
+    const want = positionals.length + optional.length === 0 ? "no arguments" : [...positionals, ...optional.map((o) => `[${o}]`)].join(" ");
+    throw new UsageError(`${command}: expects ${want}, got ${r.positionals.length === 0 ? "none" : JSON.stringify(r.positionals.join(" "))} (see vector-boot ${command} --help)`);
+  }
+  return { json: r.json, socket: r.socket, timeoutMs: r.timeout, positionals: r.positionals };
+}
+
+/** `--json --socket PATH --timeout MS` of a command that parses its own other options (mutate). */
+export function commonOptions(command: string, values: { json?: boolean; socket?: string; timeout?: string }): Omit<CommonArgs, "positionals"> {
+  const r = checked(command, { ...values, positionals: [] });
+  return { json: r.json, socket: r.socket, timeoutMs: r.timeout };
+}
+
+function checked(command: string, raw: unknown): z.output<typeof schema> {
+  const r = schema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;
     throw new UsageError(`${command}: --${issue.path.join(".")}: ${issue.message} (see vector-boot ${command} --help)`);
   }
-  const n = r.data.positionals.length;
-  if (n < positionals.length || n > positionals.length + optional.length) {
-    const want = positionals.length + optional.length === 0 ? "no arguments" : [...positionals, ...optional.map((o) => `[${o}]`)].join(" ");
-    throw new UsageError(`${command}: expects ${want}, got ${r.data.positionals.length === 0 ? "none" : JSON.stringify(r.data.positionals.join(" "))} (see vector-boot ${command} --help)`);
-  }
-  return { json: r.data.json, socket: r.data.socket, timeoutMs: r.data.timeout, positionals: r.data.positionals };
+  return r.data;
 }
 
 /** Sends one request with the common options. */

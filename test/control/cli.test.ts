@@ -92,6 +92,9 @@ describe("operator CLI", () => {
       expect(r.err).toContain("decimal number");
     }
     for (const offset of ["", "0x10", "1.5"]) expect((await cli("mutate", "command", "cortex.0.weight", offset, "--values=1", "--confidence", "0.9")).code).toBe(64);
+    // Its --timeout and --socket are checked as every control command's (a bad timeout was NaN: 1 ms).
+    expect((await cli("mutate", "command", "cortex.0.weight", "0", "--values=1", "--confidence", "0.9", "--timeout", "abc")).err).toContain("--timeout: must be a whole number of milliseconds");
+    expect((await cli("mutate", "command", "cortex.0.weight", "0", "--values=1", "--confidence", "0.9", "--socket=")).code).toBe(64);
     expect(target.calls.length).toBe(before);
     // `fleet mutate` read the same arguments by hand: "" as offset 0, and "1,,2" as 1,2 (each value
     // after the gap one element early). Refused before any etcd call (the endpoint does not exist).
