@@ -13,6 +13,7 @@ import { cmpCreate, opPut, parseKvJson } from "../fleet/etcd-client.ts";
 import { duration, out } from "../control/cli-support.ts";
 import { wantsHelp, type Command } from "./command.ts";
 import { mutationArgs } from "./mutation-args.ts";
+import { decimalNumber } from "../util/decimal.ts";
 
 const help = `Usage: vector-boot fleet status [--endpoints URL,...] [--name FLEET] [--config FILE] [--json] [--timeout MS]
        vector-boot fleet mutate TENSOR OFFSET --values V1,V2,... --confidence C [--id ID] [--publish-s S] [--wait MS] [common options]
@@ -59,6 +60,16 @@ export function fleetSettings(v: { endpoints?: string; name?: string; config?: s
   return r.data;
 }
 
+/** A numeric option: decimal text, a whole number unless `fraction`, above 0 (Number() took "abc" as NaN: --wait abc did not wait). */
+function positiveOption(cmd: string, name: string, text: string | undefined, fallback: number, fraction = false): number {
+  if (text === undefined) return fallback;
+  const n = decimalNumber.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!(n > 0 && Number.isFinite(n)) || (!fraction && !Number.isInteger(n))) {
+    throw new UsageError(`fleet ${cmd}: --${name} must be a positive ${fraction ? "number" : "whole number"}${name.endsWith("-s") ? " of seconds" : name === "max-unavailable" ? "" : " of milliseconds"} (see vector-boot fleet --help)`);
+  }
+  return n;
+}
+
 export const clientFor = (f: FleetConfig, timeoutMs: number): EtcdClient => new EtcdClient({ endpoints: f.endpoints, callTimeoutMs: timeoutMs, ...(f.tls ? { tls: f.tls } : {}), ...(f.auth ? { auth: f.auth } : {}) });
 
 async function status(args: string[]): Promise<number> {
@@ -69,8 +80,7 @@ async function status(args: string[]): Promise<number> {
     throw new UsageError(`fleet status: ${(cause as Error).message} (see vector-boot fleet --help)`, { cause });
   }
   const f = fleetSettings(v);
-  const timeout = v.timeout ? Number(v.timeout) : 5000;
-  if (!Number.isInteger(timeout) || timeout <= 0) throw new UsageError("fleet status: --timeout must be a positive integer (ms)");
+  const timeout = positiveOption("status", "timeout", v.timeout, 5000);
   const { kvs, revision } = await clientFor(f, timeout).get(nodesPrefix(f.name), { prefix: true });
   const now = Date.now();
   const nodes: (NodeSummary & { stale: boolean })[] = [];
@@ -105,16 +115,16 @@ async function mutate(args: string[]): Promise<number> {
   const id = v.id ?? `${Date.now().toString().padStart(15, "0")}-${crypto.randomUUID().slice(0, 8)}`;
   if (!mutationIdPattern.test(id)) throw new UsageError("fleet mutate: --id must be 1-128 letters, digits, '_', '.', '-'");
   const f = fleetSettings(v);
-  const c = clientFor(f, v.timeout ? Number(v.timeout) : 10_000);
-  const publishS = Number(v["publish-s"] ?? 120);
-  if (!(publishS > 0)) throw new UsageError("fleet mutate: --publish-s must be a positive number of seconds");
+  const c = clientFor(f, positiveOption("mutate", "timeout", v.timeout, 10_000));
+  const publishS = positiveOption("mutate", "publish-s", v["publish-s"], 120, true);
+  const waitMs = v.wait === undefined ? 0 : positiveOption("mutate", "wait", v.wait, 0);
   const pub = await publishUntil(c, f.name, id, { tensor, offset, values, confidence }, Date.now() + publishS * 1000, (e, n) => {
     if (n === 1) process.stderr.write(`fleet mutate: etcd did not take the mutation yet (${String(e).slice(0, 160)}); retrying the same create-only write for up to ${publishS} s\n`);
   });
   const result: { id: string; revision: number; created: boolean; acks: Ack[]; missing: string[] } = { id, revision: pub.revision, created: pub.created, acks: [], missing: [] };
   let code = 0;
-  if (v.wait) {
-    const until = Date.now() + Number(v.wait);
+  if (waitMs > 0) {
+    const until = Date.now() + waitMs;
     const members = (await c.get(nodesPrefix(f.name), { prefix: true })).kvs.map((kv) => kv.key.slice(nodesPrefix(f.name).length));
     for (;;) {
       const acks = (await c.get(acksPrefix(f.name, id), { prefix: true })).kvs.flatMap((kv) => {
@@ -147,10 +157,10 @@ async function rollout(args: string[]): Promise<number> {
   const v = p.values;
   const action = p.positionals[0] as RolloutAction;
   if (!rolloutActions.includes(action)) throw new UsageError(`fleet rollout: expects ${rolloutActions.join("|")}`);
-  const max = Number(v["max-unavailable"] ?? 1);
-  if (!Number.isInteger(max) || max < 1) throw new UsageError("fleet rollout: --max-unavailable must be a positive integer");
+  const max = positiveOption("rollout", "max-unavailable", v["max-unavailable"], 1);
+  const timeoutS = positiveOption("rollout", "timeout-s", v["timeout-s"], 600, true);
   const f = fleetSettings(v);
-  const c = clientFor(f, v.timeout ? Number(v.timeout) : 5000);
+  const c = clientFor(f, positiveOption("rollout", "timeout", v.timeout, 5000));
   // Member name -> lease: a holder whose lease no longer backs its node's key is dead (its slot is free).
   const members = async () => new Map((await c.get(nodesPrefix(f.name), { prefix: true })).kvs.map((kv) => [kv.key.slice(nodesPrefix(f.name).length), kv.lease]));
   const nodes = [...(await members()).keys()].sort();
@@ -158,7 +168,7 @@ async function rollout(args: string[]): Promise<number> {
   const r: Rollout = { action, max_unavailable: max, nodes, created_at: Date.now() };
   await c.txn([cmpCreate(rolloutKey(f.name, id), 0)], [opPut(rolloutKey(f.name, id), JSON.stringify(r))]);
   const t0 = Date.now();
-  const until = t0 + Number(v["timeout-s"] ?? 600) * 1000;
+  const until = t0 + timeoutS * 1000;
   const say = (o: Record<string, unknown>, text: string) => out(v.json ? JSON.stringify({ rollout: id, t_ms: Date.now() - t0, ...o }) : `[${((Date.now() - t0) / 1000).toFixed(1)}s] ${text}`);
   say({ event: "started", action, max_unavailable: max, nodes }, `rollout ${id}: ${action} of ${nodes.length} node(s), at most ${max} at a time`);
   let last = "";
@@ -199,7 +209,7 @@ async function gc(args: string[]): Promise<number> {
     throw new UsageError(`fleet gc: ${(cause as Error).message} (see vector-boot fleet --help)`, { cause });
   }
   const f = fleetSettings(v);
-  const timeoutMs = v.timeout ? Number(v.timeout) : 10_000;
+  const timeoutMs = positiveOption("gc", "timeout", v.timeout, 10_000);
   const c = clientFor(f, timeoutMs);
   const rollouts = await gcRollouts(c, f.name);
   const r = await gcMutations(c, f.name, { compact: v.compact === true, timeoutMs });

@@ -103,6 +103,19 @@ describe("operator CLI", () => {
       expect(r.code).toBe(64);
       expect(r.err).toMatch(/offset: must be a non-negative integer|decimal numbers/);
     }
+    // Its numeric options too (Number("abc") is NaN: --wait abc did not wait, --timeout-s abc never timed out).
+    const fleetArgs = ["--endpoints", "http://127.0.0.1:9", "--timeout", "500"];
+    for (const [args, option] of [
+      [["mutate", "t", "0", "--values=1", "--confidence", "0.9", "--wait", "abc"], "--wait"],
+      [["mutate", "t", "0", "--values=1", "--confidence", "0.9", "--publish-s", "0"], "--publish-s"],
+      [["rollout", "reexec", "--timeout-s", "abc"], "--timeout-s"],
+      [["rollout", "reexec", "--max-unavailable", "1.5"], "--max-unavailable"],
+      [["gc", "--timeout", "0x10"], "--timeout"],
+    ] as const) {
+      const r = await cli("fleet", "command", ...args, ...(args[0] === "gc" ? ["--endpoints", "http://127.0.0.1:9"] : fleetArgs));
+      expect(r.code).toBe(64);
+      expect(r.err).toContain(`${option} must be a positive`);
+    }
     const ok = await cli("mutate", "command", "cortex.0.weight", "3", "--values= 1, 2.5,-3e-2", "--confidence", ".95");
     expect(ok.code).not.toBe(64); // sent (this test target's verdict shape is not the init's)
     expect(target.calls.at(-1)).toBe("mutate cortex.0.weight@3x3");
