@@ -1,12 +1,13 @@
 // `vector-boot journal inspect|verify|compact`: read, check, repair and compact the cortex journal offline.
+import { statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { checkpointRecords, journalDirOf, verifiedCheckpoints } from "../evolution/persistence.ts";
 import { decodeMutationRecord } from "../evolution/mutation-record.ts";
-import { ExitCode, UsageError } from "../errors.ts";
+import { ExitCode, JournalError, UsageError } from "../errors.ts";
 import { recordTypeName, RecordType } from "../journal/format.ts";
 import { Journal } from "../journal/journal.ts";
-import { lockStateDir } from "../journal/state-lock.ts";
+import { lockStateDir, type StateLock } from "../journal/state-lock.ts";
 import { archivedLineages, lineageOf } from "../evolution/lineage.ts";
 import { recoverJournal, type RecoveryResult } from "../journal/recovery.ts";
 import { wantsHelp, type Command } from "./command.ts";
@@ -105,7 +106,7 @@ export const command: Command = {
 
     if (a.sub === "verify") {
       // Repairing writes: only with the state dir to ourselves (a running init holds its lock).
-      const lock = a.repair ? lockStateDir(a.state, "journal verify --repair") : null;
+      const lock = a.repair ? lockExisting(a.state, dir, "journal verify --repair") : null;
       let r;
       try {
         r = recoverJournal(dir, { readOnly: !a.repair, repair: a.repair });
@@ -124,7 +125,7 @@ export const command: Command = {
     }
 
     // compact: never under a running init (it holds the state dir's lock)
-    const lock = lockStateDir(a.state, "journal compact");
+    const lock = lockExisting(a.state, dir, "journal compact");
     try {
       return await compact(a, dir, print);
     } finally {
@@ -132,6 +133,22 @@ export const command: Command = {
     }
   },
 };
+
+/**
+ * The state dir's lock, for an offline command that writes: only where a journal already is. The
+ * init's lock creates the directory (a first boot); here a mistyped --state created it, and a LOCK
+ * file in it, before the command failed.
+ */
+function lockExisting(state: string, dir: string, what: string): StateLock {
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    /* missing: refused below */
+  }
+  if (!isDir) throw new JournalError(`no journal directory at ${dir} (is --state the init's state_dir?)`);
+  return lockStateDir(state, what);
+}
 
 async function compact(a: { state: string }, dir: string, print: (s: string) => void): Promise<number> {
   {

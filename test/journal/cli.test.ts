@@ -1,9 +1,10 @@
 // `vector-boot journal` subcommand: inspect, verify (exit codes, repair), compact.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { command } from "../../src/cli/journal.ts";
+import { JournalError } from "../../src/errors.ts";
 import { encodeMutationRecord } from "../../src/evolution/mutation-record.ts";
 import { RecordType, segmentFileName } from "../../src/journal/format.ts";
 import { Journal } from "../../src/journal/journal.ts";
@@ -72,6 +73,25 @@ describe("vector-boot journal", () => {
   });
   test("rejects an unknown subcommand as a usage error", async () => {
     await expect(run(["frobnicate"])).rejects.toThrow(/inspect, verify or compact/);
+  });
+});
+
+describe("vector-boot journal on a path that is no state dir", () => {
+  test("compact and verify --repair with a mistyped --state created the directory and a LOCK file in it before failing", async () => {
+    const base = mkdtempSync(join(tmpdir(), "vb-jcli-"));
+    dirs.push(base);
+    const missing = join(base, "stat-typo");
+    const empty = join(base, "empty");
+    mkdirSync(empty);
+    for (const state of [missing, empty]) {
+      for (const args of [["compact"], ["verify", "--repair"]]) {
+        const e = await run([...args, "--state", state]).catch((x: unknown) => x);
+        expect(e).toBeInstanceOf(JournalError);
+        expect((e as Error).message).toContain(`no journal directory at ${join(state, "journal")}`);
+      }
+    }
+    expect(existsSync(missing)).toBe(false);
+    expect(readdirSync(empty)).toEqual([]);
   });
 });
 
