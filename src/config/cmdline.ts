@@ -74,11 +74,14 @@ export interface CmdlineResult {
   errors: ConfigError[];
 }
 
-/** Parses every `vector.*` token; other tokens belong to the kernel or other programs. */
-export function parseCmdline(line: string): CmdlineResult {
+/**
+ * Parses every `vector.*` token of `line`, then the `tokens` given whole (`--set KEY=VALUE`: a value
+ * with spaces stays one token); other tokens belong to the kernel or other programs.
+ */
+export function parseCmdline(line: string, tokens: readonly string[] = []): CmdlineResult {
   const overrides: Record<string, unknown> = {};
   const errors: ConfigError[] = [];
-  for (const tok of tokenizeCmdline(line)) {
+  for (const tok of [...tokenizeCmdline(line), ...tokens]) {
     if (!tok.startsWith("vector.")) continue;
     const eq = tok.indexOf("=");
     const key = eq < 0 ? tok.slice(7) : tok.slice(7, eq);

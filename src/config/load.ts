@@ -173,9 +173,10 @@ export interface LoadedConfig {
  * service whose group cannot be resolved is not started; each problem is returned as a warning to
  * log. PID 1 must come up rather than panic.
  */
-export function loadConfig(opts: { file?: string; cmdline?: string; lenient: boolean }): LoadedConfig {
+export function loadConfig(opts: { file?: string; cmdline?: string; tokens?: readonly string[]; lenient: boolean }): LoadedConfig {
   const warnings: ConfigError[] = [];
-  const cmd = opts.cmdline !== undefined ? parseCmdline(opts.cmdline) : { overrides: {} as CmdlineOverrides, errors: [] };
+  // `tokens`: `vector.KEY=VALUE` entries already split (`--set`), after the command line's.
+  const cmd = opts.cmdline !== undefined || opts.tokens?.length ? parseCmdline(opts.cmdline ?? "", opts.tokens) : { overrides: {} as CmdlineOverrides, errors: [] };
   if (cmd.errors.length > 0) {
     if (!opts.lenient) throw cmd.errors[0]!;
     warnings.push(...cmd.errors);

@@ -1,11 +1,11 @@
 // Config files and kernel command lines that are wrong get a message naming the field.
 import { afterEach, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig, readConfigFile, startOrder, validateConfig } from "../../src/config/load.ts";
 import { parseCmdline, tokenizeCmdline } from "../../src/config/cmdline.ts";
 import { ConfigError } from "../../src/errors.ts";
-import { killLeftovers, start, tempDir, writeJson } from "../pid1/harness.ts";
+import { killLeftovers, root, start, tempDir, writeJson } from "../pid1/harness.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
 
 afterEach(killLeftovers);
@@ -148,6 +148,16 @@ describe("config errors from the real executable", () => {
     expect(r.stderr).toContain("first heartbeat");
     expect(r.stderr).toContain("poweroff now");
     expect(r.code).toBe(130);
+  }, 20_000);
+  test("--set model=PATH with a space in PATH was cut at the space (the --set values were joined into one command line): the boot failed, no such model", async () => {
+    const dir = join(tempDir(), "dir with space");
+    mkdirSync(dir);
+    const model = join(dir, "m.gguf");
+    copyFileSync(join(root, "dist/vectorland.gguf"), model);
+    const r = await start(["boot", "--set", `model=${model}`, "--set", "shutdown_after=0.3"]).result(15_000);
+    expect(r.stderr).toContain(`path="${model}"`);
+    expect(r.stderr).toContain("first heartbeat");
+    expect(r.code).toBe(0);
   }, 20_000);
   test("`vector-boot constructor` said the command was not available in this build instead of unknown (exit 64)", async () => {
     for (const name of ["constructor", "toString", "__proto__"]) {
