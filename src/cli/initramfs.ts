@@ -1,6 +1,8 @@
 // `vector-boot initramfs` (and scripts/build-initramfs.ts): builds the reproducible, compressed cpio image to boot.
-import { existsSync } from "node:fs";
-import { basename, resolve } from "node:path";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join, resolve } from "node:path";
+import embeddedPreinit from "../../dist/native/preinit" with { type: "file" };
 import { z } from "zod";
 import { UsageError } from "../errors.ts";
 import { CONFIG_PATH, EXE_PATH, INIT_PATH, writeInitramfs } from "../initramfs/build.ts";
@@ -18,9 +20,12 @@ and device nodes the kernel expects, ${CONFIG_PATH} and kernel modules when give
 Reproducible: sorted entries, root owner, mtime SOURCE_DATE_EPOCH (or 0), fixed gzip header.
 
 Options:
-  -o, --output OUT       image to write (default dist/initramfs.cpio.zst; .xz, .gz by compression)
-  --exe FILE             executable to install (default dist/vector-boot)
-  --preinit FILE         static pre-init installed as /init (default dist/native/preinit)
+  -o, --output OUT       image to write (default initramfs.cpio.zst; .xz, .gz by compression;
+                         dist/initramfs.cpio.zst from the source tree)
+  --exe FILE             executable to install (default this executable; dist/vector-boot from
+                         the source tree)
+  --preinit FILE         static pre-init installed as /init (default the one built into this
+                         executable; dist/native/preinit from the source tree)
   --config FILE          config file installed as ${CONFIG_PATH}
   --runtime-lib FILE     a shared object loaded at run time whose dependencies are needed too
                          (repeatable; default dist/native/libvbshim.so when it exists)
@@ -72,18 +77,29 @@ export async function runInitramfs(args: string[], root = process.cwd()): Promis
   if (a.module?.length && !a["modules-dir"]) throw new UsageError("initramfs: --module needs --modules-dir");
   const shim = resolve(root, "dist/native/libvbshim.so");
   const compress = a.compress ?? COMPRESSIONS[0];
-  const output = a.output ?? resolve(root, `dist/initramfs.cpio${COMPRESSION_SUFFIX[compress]}`);
+  // The shipped executable needs no source tree: it installs itself and the pre-init built into it
+  // (Bun's embedded files can be read whole, not opened: the pre-init goes to a temporary file).
+  const compiled = embeddedPreinit.startsWith("/$bunfs/");
+  const output = a.output ?? resolve(root, `${compiled ? "" : "dist/"}initramfs.cpio${COMPRESSION_SUFFIX[compress]}`);
+  const scratch = compiled && a.preinit === undefined ? mkdtempSync(join(tmpdir(), "vector-boot-initramfs-")) : null;
+  const preinit = a.preinit ?? (scratch ? join(scratch, "preinit") : embeddedPreinit);
+  if (scratch) writeFileSync(preinit, readFileSync(embeddedPreinit), { mode: 0o755 });
   const t0 = performance.now();
-  const r = writeInitramfs(output, {
-    exe: a.exe ?? resolve(root, "dist/vector-boot"),
-    preinit: a.preinit ?? resolve(root, "dist/native/preinit"),
-    config: a.config,
-    runtimeLibs: a["runtime-lib"] ?? (existsSync(shim) ? [shim] : []),
-    modules: a["modules-dir"] ? { dir: a["modules-dir"], version: a["kernel-version"] ?? basename(resolve(a["modules-dir"])), names: a.module ?? [] } : undefined,
-    files: (a.file ?? []).map((f) => ({ src: f.slice(0, f.indexOf(":")), dest: f.slice(f.indexOf(":") + 1) })),
-    compression: compress,
-    progress: (line) => process.stderr.write(`${line}\n`),
-  });
+  let r: ReturnType<typeof writeInitramfs>;
+  try {
+    r = writeInitramfs(output, {
+      exe: a.exe ?? (compiled ? process.execPath : resolve(root, "dist/vector-boot")),
+      preinit,
+      config: a.config,
+      runtimeLibs: a["runtime-lib"] ?? (!compiled && existsSync(shim) ? [shim] : []),
+      modules: a["modules-dir"] ? { dir: a["modules-dir"], version: a["kernel-version"] ?? basename(resolve(a["modules-dir"])), names: a.module ?? [] } : undefined,
+      files: (a.file ?? []).map((f) => ({ src: f.slice(0, f.indexOf(":")), dest: f.slice(f.indexOf(":") + 1) })),
+      compression: compress,
+      progress: (line) => process.stderr.write(`${line}\n`),
+    });
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
   if (a.list) for (const e of [...r.entries].sort((x, y) => (x.path < y.path ? -1 : 1))) out(`${e.type.padEnd(7)} /${e.path}${e.type === "symlink" ? ` -> ${e.target}` : ""}`);
   out(`${output}: ${r.bytes.length} bytes (${(r.bytes.length / 1048576).toFixed(1)} MiB, ${r.compression}; ${r.uncompressedSize} bytes unpacked, ${r.entries.length} entries) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return 0;

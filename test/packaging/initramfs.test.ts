@@ -1,6 +1,6 @@
 // initramfs: cpio newc structure (read back by an independent reader), contents, reproducibility, ELF dependency walk.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync, zstdDecompressSync } from "node:zlib";
 import { PackageError } from "../../src/errors.ts";
@@ -10,6 +10,7 @@ import { readElf } from "../../src/initramfs/elf.ts";
 import { selectModules } from "../../src/initramfs/modules.ts";
 import { fileType, readCpio, resolveIn, type CpioRecord } from "./cpio-reader.ts";
 import { bun, root, tempDir } from "./helpers.ts";
+import { exe as shippedExe, runShipped, tempDir as shippedTempDir } from "../harness/artifact.ts";
 
 const t = tempDir("initramfs");
 afterAll(() => t.cleanup());
@@ -186,6 +187,18 @@ describe("initramfs image", () => {
     expect(() => buildInitramfs({ ...opts(), preinit: join(t.dir, "nope") })).toThrow(/initramfs.preinit/);
     expect(() => buildInitramfs({ ...opts(), exe: join(t.dir, "nope") })).toThrow(/initramfs.exe/);
   });
+
+  test("the shipped executable outside the checkout could not build an image (it looked for ./dist/native/preinit and ./dist/vector-boot); it installs itself and its own pre-init", () => {
+    const work = shippedTempDir("vb-initramfs-shipped-");
+    const r = runShipped(["initramfs", "--compress", "none"], { cwd: work, timeoutMs: 120_000 });
+    expect(r.stderr).not.toContain("not found");
+    expect(r.code).toBe(0);
+    const image = join(work, "initramfs.cpio");
+    const byName = new Map(readCpio(new Uint8Array(readFileSync(image))).map((e) => [e.name, e]));
+    expect(Buffer.from(byName.get("init")!.data).equals(readFileSync(join(root, "dist/native/preinit")))).toBe(true);
+    expect(Buffer.from(byName.get("sbin/vector-boot")!.data).equals(readFileSync(shippedExe))).toBe(true);
+    expect(readdirSync(work)).toEqual(["initramfs.cpio"]); // nothing else left behind (the pre-init's temporary copy)
+  }, 150_000);
 
   test("includes the named kernel modules with their dependencies and a modules.dep for exactly those", () => {
     const mdir = join(t.dir, "modules", "6.1.0-test");
