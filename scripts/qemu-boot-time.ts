@@ -14,7 +14,8 @@ import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildInitramfs } from "../src/initramfs/build.ts";
 import { COMPRESSIONS, type Compression } from "../src/initramfs/compress.ts";
-import { applianceCmdline, bootQemu, bootStages, type BootStages, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, printConsole, qemuDir, sayer } from "./qemu-support.ts";
+import { applianceCmdline, bootQemu, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, qemuDir, sayer } from "./qemu-support.ts";
+import { bootStages, type BootStages, printConsole } from "./qemu-console.ts";
 
 const say = sayer("qemu-boot-time");
 const { values: opt } = parseArgs({

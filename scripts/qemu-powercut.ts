@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildInitramfs } from "../src/initramfs/build.ts";
 import { decodeValues, POWERCUT_TENSORS, streamMutation } from "./powercut-stream.ts";
-import { applianceCmdline, type BootResult, bootQemu, die, ensureKernel, ensureQemu, ensureTool, imageBase, prepareExecutable, printConsole, root, sayer, sh, splitBuiltin } from "./qemu-support.ts";
+import { applianceCmdline, type BootResult, bootQemu, die, ensureKernel, ensureQemu, ensureTool, imageBase, prepareExecutable, root, sayer, sh, splitBuiltin } from "./qemu-support.ts";
+import { printConsole } from "./qemu-console.ts";
 
 const say = sayer("qemu-powercut");
 const { values: opt } = parseArgs({

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildInitramfs } from "../src/initramfs/build.ts";
 import { COMPRESSION_SUFFIX, COMPRESSIONS, type Compression } from "../src/initramfs/compress.ts";
-import { applianceCmdline, bootFailure, bootQemu, type Check, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, printConsole, qemuDir, root, runChecks, sayer, sh } from "./qemu-support.ts";
+import { applianceCmdline, bootQemu, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, qemuDir, root, sayer, sh } from "./qemu-support.ts";
+import { bootFailure, type Check, printConsole, runChecks } from "./qemu-console.ts";
 
 const say = sayer("qemu-smoke");
 

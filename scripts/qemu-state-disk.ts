@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { dequantize, readGguf } from "../src/gguf/index.ts";
 import { buildInitramfs } from "../src/initramfs/build.ts";
-import { applianceCmdline, bootFailure, bootQemu, bootSources, type BootResult, type Check, die, ensureKernel, ensureQemu, ensureTool, prepareExecutable, printConsole, qemuDir, root, runChecks, sayer, sh, splitBuiltin, imageBase } from "./qemu-support.ts";
+import { applianceCmdline, bootQemu, type BootResult, die, ensureKernel, ensureQemu, ensureTool, prepareExecutable, qemuDir, root, sayer, sh, splitBuiltin, imageBase } from "./qemu-support.ts";
+import { bootFailure, bootSources, type Check, printConsole, runChecks } from "./qemu-console.ts";
 
 const say = sayer("qemu-state-disk");
 const { values: opt } = parseArgs({

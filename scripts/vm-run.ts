@@ -17,7 +17,8 @@ import { validateConfig } from "../src/config/load.ts";
 import { describeError } from "../src/errors.ts";
 import { buildInitramfs } from "../src/initramfs/build.ts";
 import { readElf } from "../src/initramfs/elf.ts";
-import { applianceCmdline, bootFailure, bootQemu, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, qemuDir, sayer, setFailureStatus, splitBuiltin, STATUS_PORT_MODULES, statusPortArgs } from "./qemu-support.ts";
+import { applianceCmdline, bootQemu, die, ensureKernel, ensureQemu, imageBase, prepareExecutable, qemuDir, sayer, setFailureStatus, splitBuiltin, STATUS_PORT_MODULES, statusPortArgs } from "./qemu-support.ts";
+import { bootFailure } from "./qemu-console.ts";
 
 const say = sayer("vm-run");
 /** This command's status when it failed itself or the VM gave no status line (as `docker run` uses 125 for its own failures). */
