@@ -1,14 +1,24 @@
 """vb-evolve: submit mutations to a running vector-boot from the command line."""
 import argparse
 import json
+import re
 import sys
 
 from .client import Client
 from .errors import ChannelError
 
 
+# Decimal numbers only, as `vector-boot mutate` reads them: float() also takes "1_0", "nan" and "inf".
+_DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
 def _values(text):
-    return [float(x) for x in text.split(",") if x.strip()]
+    # An empty element is an error: dropping it ("1,,2" as 1,2) moved every later value one element early.
+    parts = [x.strip() for x in text.split(",")]
+    bad = [x for x in parts if not _DECIMAL.match(x)]
+    if bad:
+        raise argparse.ArgumentTypeError("%r is not a decimal number (values: comma-separated, e.g. 0.5,-1.25)" % bad[0])
+    return [float(x) for x in parts]
 
 
 def main(argv=None):
