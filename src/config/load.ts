@@ -1,6 +1,7 @@
 // Loads the config file and the kernel command line, validates both with zod, merges them.
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
+import { readRegularFile } from "../util/regular-file.ts";
 import { parseCmdline, type CmdlineOverrides } from "./cmdline.ts";
 import { configSchema, fleetSchema, type Config } from "./schema.ts";
 
@@ -146,7 +147,7 @@ export function startOrder(cfg: Config, source = "config"): string[] {
 export function readConfigFile(path: string, idWarnings?: ConfigError[]): Config {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readRegularFile(path).toString("utf8");
   } catch (e) {
     throw new ConfigError(path, `cannot read config file: ${(e as Error).message}`, { cause: e });
   }

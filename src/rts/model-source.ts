@@ -5,6 +5,7 @@ import { PackageError, RuntimeInitError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { mapFileReadOnly, mapSealedCopy, pageSize } from "../sys/mmap.ts";
 import { runningCompiled } from "../util/bundle.ts";
+import { openRegularFile } from "../util/regular-file.ts";
 import { bytesEqual, hex, sha256 } from "./checksum.ts";
 import { locateEmbeddedModel } from "./embed.ts";
 import { isRtsMagic } from "./format.ts";
@@ -71,7 +72,12 @@ function checkSha(src: ModelSource, expected: Uint8Array, field: string): void {
 }
 
 function readHead(path: string): Uint8Array {
-  const fd = openSync(path, "r");
+  let fd: number;
+  try {
+    fd = openRegularFile(path);
+  } catch (cause) {
+    throw new RuntimeInitError(`cannot read model ${path}`, { cause });
+  }
   try {
     const head = new Uint8Array(4);
     const n = readSync(fd, head, 0, 4, 0);
