@@ -1,7 +1,7 @@
 // An etcd v3 client over etcd's HTTP/JSON gateway (fetch): a deadline on every call, failover, no blind write retries.
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { FleetError } from "../errors.ts";
+import { readRegularFile } from "../util/regular-file.ts";
 
 /** Connection settings (the `fleet` config section's transport part). */
 export interface EtcdOptions {
@@ -97,7 +97,8 @@ export class EtcdClient {
     if (opts.endpoints.length === 0) throw new FleetError("fleet.endpoints is empty");
     this.endpoints = opts.endpoints.map((e) => e.replace(/\/+$/, ""));
     this.callTimeoutMs = opts.callTimeoutMs ?? 3000;
-    const read = (p?: string) => (p ? readFileSync(p, "utf8") : undefined);
+    // Regular files only: a FIFO named here would hold PID 1's event loop in open() (src/util/regular-file.ts).
+    const read = (p?: string) => (p ? readRegularFile(p).toString("utf8") : undefined);
     this.tls = opts.tls ? { ca: read(opts.tls.ca), cert: read(opts.tls.cert), key: read(opts.tls.key) } : undefined;
   }
 
@@ -120,7 +121,7 @@ export class EtcdClient {
 
   private async authenticate(endpoint: string, signal: AbortSignal): Promise<void> {
     const a = this.opts.auth!;
-    const password = readFileSync(a.password_file, "utf8").replace(/\r?\n$/, "");
+    const password = readRegularFile(a.password_file).toString("utf8").replace(/\r?\n$/, "");
     this.token = null;
     const r = await fetch(`${endpoint}/v3/auth/authenticate`, this.fetchInit({ name: a.user, password }, signal));
     if (!r.ok) throw new FleetError(`etcd authentication as ${a.user} failed: HTTP ${r.status} ${(await r.text()).slice(0, 200)}`);
