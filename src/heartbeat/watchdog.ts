@@ -1,5 +1,5 @@
 // The hardware watchdog: opened (armed) at start when the device exists, petted each beat, disarmed by magic close.
-import { closeSync, existsSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, writeSync } from "node:fs";
 import { logger } from "../log.ts";
 import { setInheritable } from "../sys/process.ts";
 
@@ -26,7 +26,15 @@ export class Watchdog {
     if (this.fd !== null) return true;
     if (!existsSync(this.path)) return false;
     try {
-      this.fd = openSync(this.path, "w");
+      // Not "w" (O_CREAT | O_TRUNC: a path naming a regular file was emptied) and never waiting
+      // (O_NONBLOCK: a FIFO without a reader held the boot in open()). A device or a FIFO only.
+      const fd = openSync(this.path, constants.O_WRONLY | constants.O_NONBLOCK);
+      if (fstatSync(fd).isFile()) {
+        closeSync(fd);
+        log.warn("watchdog path is a regular file, not a device; running without it", { device: this.path });
+        return false;
+      }
+      this.fd = fd;
       log.info("watchdog armed", { device: this.path });
       return true;
     } catch (err) {

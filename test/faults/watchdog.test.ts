@@ -1,6 +1,8 @@
 // The hardware watchdog stays armed and petted until reboot(2) and across a re-exec (it used to be disarmed first thing in shutdown).
 import { afterEach, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { bootArgs } from "../pid1/boot-args.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
 
 afterEach(killLeftovers);
@@ -65,3 +67,20 @@ test("outside PID 1 the watchdog is disarmed (magic close) at the end of shutdow
   expect(r.stderr).toContain("watchdog disarmed");
   expect(wd.bytes.at(-1)?.byte).toBe(0x56); // "V": the magic close
 }, 120_000);
+
+test("a watchdog path naming a regular file was emptied (opened with O_TRUNC), and a FIFO nobody reads held the boot in open(): both are left alone, the boot goes on", async () => {
+  const dir = tempDir();
+  const file = join(dir, "not-a-device");
+  writeFileSync(file, "precious\n");
+  const fifo = join(dir, "no-reader");
+  expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+  for (const path of [file, fifo]) {
+    const cfg = writeJson(dir, "c.json", { shutdown_after: 0.5, heartbeat: { watchdog: path } });
+    const r = await start(["boot", ...bootArgs(), "--config", cfg], { pid1: true }).result(15_000);
+    expect(r.stderr).toContain("first heartbeat");
+    expect(r.stderr).not.toContain("watchdog armed");
+    expect(r.stderr).toContain(path === file ? "watchdog path is a regular file, not a device" : "watchdog present but cannot be opened");
+    expect(r.code).toBe(130);
+  }
+  expect(readFileSync(file, "utf8")).toBe("precious\n");
+}, 40_000);
