@@ -29,7 +29,7 @@ export class SessionServer {
   /** `listenerFd`: the listening socket inherited across a live re-exec (bound to the same path). */
   constructor(runDir: string, channel: EvolutionChannel, onDoorbell: () => void, listenerFd?: number) {
     try {
-      ownDirectory(runDir, 0o700, () => new Error("not a directory owned by this user"));
+      ownDirectory(runDir, 0o700, (reason) => new Error(reason));
     } catch (cause) {
       throw new JournalError(`cannot use evolution run directory ${runDir}`, { cause });
     }

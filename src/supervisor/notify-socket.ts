@@ -65,7 +65,7 @@ export class NotifySocket {
     private readonly onMessage: NotifyHandler,
   ) {
     this.address = notifyAddressFor(path);
-    if (this.address === path) ownDirectory(dirname(path), 0o755, () => new Error(`${dirname(path)} is not a directory owned by this user`));
+    if (this.address === path) ownDirectory(dirname(path), 0o755, (reason) => new Error(reason));
     else log.info(`sd_notify socket path is over the ${SUN_PATH_MAX} bytes of a Unix socket address; services get an abstract one`, { path, bytes: Buffer.byteLength(path), address: this.address });
     try {
       this.fd = openNotifySocket(this.address, 0o666);

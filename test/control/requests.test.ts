@@ -208,6 +208,7 @@ describe("control requests", () => {
     expect((await roundTrip(a.path, { op: "ping" })).ok).toBe(true);
     const f = `${a.dir}/run/plainfile`;
     await Bun.write(f, "x");
-    expect(() => new ControlServer({ target: new StubTarget(), path: f })).toThrow("not a socket");
+    // Refused before the socket is looked at: the directory holds a file vector-boot did not put there.
+    expect(() => new ControlServer({ target: new StubTarget(), path: f })).toThrow("already holds plainfile, which vector-boot did not put there");
   });
 });

@@ -4,7 +4,7 @@
 // init's PID namespace reads as 0, and a peer could change its groups, or exit and have its pid
 // reused, between connect and that read).
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShipped } from "../harness/artifact.ts";
 import { createSystemGroup, createSystemUser } from "../harness/system-user.ts";
@@ -254,3 +254,17 @@ test("groups are those of connect time (SO_PEERGROUPS): a non-member that gains 
   process.kill(init, "SIGTERM");
   await run.result(30_000);
 }, 90_000);
+
+test("run_dir naming a shared directory (/run, /tmp) made PID 1 chmod it to 0700 for its sockets: an existing directory holding anything but sockets is refused and left as it was", async () => {
+  const dir = tempDir();
+  const shared = join(dir, "shared");
+  mkdirSync(shared);
+  chmodSync(shared, 0o1777);
+  writeFileSync(join(shared, "someone-elses-file"), "x");
+  const r = await start(["boot", ...bootArgs(), "--set", `run_dir=${shared}`, "--set", "shutdown_after=0.5"], { pid1: true }).result(20_000);
+  expect(r.stderr).toContain(`directory ${shared} already holds someone-elses-file, which vector-boot did not put there`);
+  expect(r.stderr).toContain("first heartbeat"); // PID 1 goes on without the sockets
+  expect(statSync(shared).mode & 0o7777).toBe(0o1777);
+  expect(existsSync(join(shared, "control"))).toBe(false);
+  expect(existsSync(join(shared, "evolution.sock"))).toBe(false);
+}, 40_000);
