@@ -1,9 +1,10 @@
 // Each service's cgroup v2: where it lives (PID 1 or subreaper), its limits, its usage, and killing all of it.
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
+import { kill } from "../sys/process.ts";
 import { cgroup2Mount, cgroupOf, cgroupPids, cgroupPopulated, cgroupUsage, cgroupWritable, enableController, killCgroup, makeCgroup, readCgroupFile, removeCgroup, writeCgroupFile, type CgroupUsage } from "../sys/cgroup.ts";
 
 const log = logger("cgroup");
@@ -55,6 +56,42 @@ export function cgroupPlace(pid1: boolean, procRoot = "/proc"): CgroupPlace {
   return { parent, base };
 }
 
+/**
+ * A development init killed with SIGKILL leaves its empty vector-boot.<pid> cgroup (and its services')
+ * behind, and they piled up in the caller's cgroup. Removed here when that pid is gone; a cgroup with
+ * a process in it is left alone (rmdir refuses it). Returns the names removed.
+ */
+function sweepStale(parent: string): string[] {
+  const removed: string[] = [];
+  let entries;
+  try {
+    entries = readdirSync(parent, { withFileTypes: true });
+  } catch {
+    return removed;
+  }
+  for (const e of entries) {
+    const m = /^vector-boot\.(\d+)$/.exec(e.name);
+    if (!m || !e.isDirectory() || processAlive(Number(m[1]))) continue;
+    const dir = join(parent, e.name);
+    try {
+      for (const c of readdirSync(dir, { withFileTypes: true })) if (c.isDirectory()) removeCgroup(join(dir, c.name));
+    } catch {
+      continue;
+    }
+    if (removeCgroup(dir)) removed.push(e.name);
+  }
+  return removed;
+}
+
+/** Whether `pid` names a process (EPERM: someone else's, alive). */
+function processAlive(pid: number): boolean {
+  try {
+    return pid === process.pid || kill(pid, 0);
+  } catch {
+    return true;
+  }
+}
+
 export class ServiceCgroups {
   private readonly enabled: Set<string>;
   private readonly warned = new Set<string>();
@@ -74,6 +111,10 @@ export class ServiceCgroups {
     if ("off" in place) {
       log.info(`cgroups are off: ${place.off}; services share the init's cgroup`);
       return null;
+    }
+    if (/\/vector-boot\.\d+$/.test(place.base)) {
+      const swept = sweepStale(place.parent);
+      if (swept.length > 0) log.info("removed empty cgroups of development inits that were killed", { dirs: swept.join(",") });
     }
     const wanted = ["memory", "pids", "cpu", ...(services.some((s) => s.io_weight !== undefined) ? ["io"] : [])];
     try {

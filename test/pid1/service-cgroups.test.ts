@@ -1,8 +1,8 @@
 // Services in cgroups of their own on the host (hybrid layout): placement before exec, cgroup.kill of escapees, missing controllers.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cgroup2Mount } from "../../src/sys/cgroup.ts";
+import { cgroup2Mount, cgroupOf } from "../../src/sys/cgroup.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
@@ -90,5 +90,26 @@ while :; do sleep 0.05; done
     const r = await run.result(15_000);
     expect(r.code).toBe(0);
     expect(existsSync(join(mount!, `vector-boot.${run.proc.pid}`))).toBe(false);
+  }, 30_000);
+
+  test("the empty cgroups of development inits killed with SIGKILL (vector-boot.<pid>, that pid gone) piled up; the next boot removes them and leaves a live init's", async () => {
+    const parent = join(mount!, cgroupOf("/proc", "self")!);
+    const dead = Bun.spawnSync(["true"]).pid; // ran and was reaped
+    const stale = join(parent, `vector-boot.${dead}`);
+    const live = join(parent, `vector-boot.${process.pid}`); // this test process: alive
+    mkdirSync(join(stale, "svc"), { recursive: true });
+    mkdirSync(live, { recursive: true });
+    try {
+      const cfg = writeJson(tempDir(), "config.json", { pixel_test: false, shutdown_after: 0.5, services: [{ name: "s", argv: ["sleep", "1000"] }] });
+      const r = await start(["boot", ...bootArgs(), "--config", cfg]).result(20_000);
+      expect(r.code).toBe(0);
+      const line = r.stderr.split("\n").find((l) => l.includes("removed empty cgroups of development inits that were killed"));
+      expect(line).toContain(`vector-boot.${dead}`);
+      expect(line).not.toContain(`vector-boot.${process.pid}`);
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+    } finally {
+      for (const d of [join(stale, "svc"), stale, live]) if (existsSync(d)) rmdirSync(d);
+    }
   }, 30_000);
 });
