@@ -8,14 +8,15 @@ from .client import Client
 from .errors import ChannelError
 
 
-# Decimal numbers only, as `vector-boot mutate` reads them: float() also takes "1_0", "nan" and "inf".
-_DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+# Decimal numbers, or float()'s nan and inf (the CTRM gate answers NON_FINITE for those): not float()'s
+# "1_0" or "0x10"-like text.
+_NUMBER = re.compile(r"^[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)$", re.IGNORECASE)
 
 
 def _values(text):
     # An empty element is an error: dropping it ("1,,2" as 1,2) moved every later value one element early.
     parts = [x.strip() for x in text.split(",")]
-    bad = [x for x in parts if not _DECIMAL.match(x)]
+    bad = [x for x in parts if not _NUMBER.match(x)]
     if bad:
         raise argparse.ArgumentTypeError("%r is not a decimal number (values: comma-separated, e.g. 0.5,-1.25)" % bad[0])
     return [float(x) for x in parts]

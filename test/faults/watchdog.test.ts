@@ -3,23 +3,11 @@ import { afterEach, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bootArgs } from "../pid1/boot-args.ts";
+import { standInWatchdog } from "../harness/stand-in-watchdog.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
 
 afterEach(killLeftovers);
 
-/** A stand-in watchdog device: a FIFO read by `cat`; every byte the init writes arrives with its time. */
-function standInWatchdog(dir: string) {
-  const path = join(dir, "watchdog");
-  expect(Bun.spawnSync(["mkfifo", path]).exitCode).toBe(0);
-  const reader = Bun.spawn(["cat", path], { stdout: "pipe", stderr: "ignore" });
-  const bytes: { at: number; byte: number }[] = [];
-  let closedAt: number | null = null;
-  const done = (async () => {
-    for await (const chunk of reader.stdout) for (const b of chunk) bytes.push({ at: performance.now(), byte: b });
-    closedAt = performance.now();
-  })();
-  return { path, bytes, closedAt: () => closedAt, done, reader };
-}
 
 test("as PID 1 the watchdog is petted through the whole shutdown, never magic-closed, and stays open across a live re-exec", async () => {
   const dir = tempDir();

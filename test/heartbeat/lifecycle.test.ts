@@ -1,6 +1,6 @@
 // Heartbeat life cycle (state x event table), watchdog petting and magic close, model/layout agreement.
 import { expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, ModelError } from "../../src/errors.ts";
@@ -9,6 +9,7 @@ import { heartbeatStep } from "../../src/heartbeat/heartbeat-machine.ts";
 import { Heartbeat } from "../../src/heartbeat/heartbeat.ts";
 import { InterruptBank } from "../../src/heartbeat/interrupts.ts";
 import { modelFrom, waitFor } from "./helpers.ts";
+import { standInWatchdog } from "../harness/stand-in-watchdog.ts";
 
 test("the state table ignores ticks after stop, and stop from idle settles without starting anything", () => {
   expect(heartbeatStep("idle", "stop")).toEqual({ state: "stopped", effects: ["settle"], ignored: false });
@@ -29,15 +30,16 @@ test("hysteresis: an interrupt raised at the threshold stays raised until the sc
 
 test("the watchdog device is petted every beat and disarmed with the magic 'V' at stop", async () => {
   const dir = mkdtempSync(join(tmpdir(), "vb-wd-"));
-  const dev = join(dir, "watchdog");
-  writeFileSync(dev, "");
+  const wd = standInWatchdog(dir); // a FIFO: the init refuses a regular file (it used to empty one)
+  const dev = wd.path;
   try {
     const hb = new Heartbeat({ periodMs: 10, config: { watchdog: dev } });
     hb.start();
     await waitFor("20 beats", () => hb.stats().beats >= 20);
     await hb.stop();
     const s = hb.stats();
-    const bytes = readFileSync(dev, "latin1");
+    await wd.done; // the magic close ends the reader's input
+    const bytes = String.fromCharCode(...wd.bytes.map((b) => b.byte));
     expect(s.watchdog.pets).toBe(s.beats);
     // The lateness series behind jitterMs (a sparkline in `vector-boot top`): the newest beats, none negative.
     expect(s.latenessRecentMs.length).toBe(Math.min(64, s.beats));
