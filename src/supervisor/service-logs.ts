@@ -60,7 +60,13 @@ export class ServiceLogs {
   /** Pipes for a new run: [stdout write end, stderr write end] for spawn (close them after). */
   open(name: string): [number, number] {
     const out = logPipe();
-    const err = logPipe();
+    let err: [number, number];
+    try {
+      err = logPipe();
+    } catch (e) {
+      for (const fd of out) closeFdQuietly(fd);
+      throw e;
+    }
     this.pacer.add(out[0]);
     this.pacer.add(err[0]);
     this.sources.push({ name, fd: out[0], stream: 1, decoder: new TextDecoder() }, { name, fd: err[0], stream: 2, decoder: new TextDecoder() });

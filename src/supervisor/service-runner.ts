@@ -136,10 +136,15 @@ export class ServiceRunner {
   private spawnNow(): void {
     const c = this.rec.config;
     let pid: number;
-    const pipes = this.ctx.logs?.open(c.name);
+    // Out of descriptors (EMFILE) for its output pipes is this service's failed start, as a failed
+    // fork is: it failed the whole boot, and the services started before it were left running.
+    let pipes: [number, number] | undefined;
     try {
+      pipes = this.ctx.logs?.open(c.name);
       pid = this.ctx.launch.spawnMain(c, pipes);
     } catch (e) {
+      // The write ends go: the read ends see end of file and leave the log reader (no descriptor kept per retry).
+      if (pipes) for (const fd of pipes) closeFdQuietly(fd);
       log.error("spawn failed", { service: c.name, error: describeError(e) });
       this.dispatch({ type: "spawn-failed", error: describeError(e) });
       return;

@@ -1,0 +1,39 @@
+// Out of file descriptors (EMFILE) while starting services: the output pipes of the next service could not be made,
+// and that failed the whole boot (exit 71), leaving the services already started running after the init was gone.
+import { afterEach, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { hidden, runAsync, shippedEnv } from "../harness/artifact.ts";
+import { bootArgs } from "../pid1/boot-args.ts";
+import { exe, killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
+
+afterEach(killLeftovers);
+
+/** Host pids whose command line is exactly `argv`. */
+function pidsRunning(argv: string[]): number[] {
+  const want = argv.join("\0") + "\0";
+  return readdirSync("/proc").filter((e) => /^\d+$/.test(e) && (() => {
+    try {
+      return readFileSync(`/proc/${e}/cmdline`, "latin1") === want;
+    } catch {
+      return false;
+    }
+  })()).map(Number);
+}
+
+test("a service whose output pipes hit the descriptor limit (EMFILE) failed the whole boot (71) and left the services started before it running; now it is that service's failed start", async () => {
+  const unique = String(800_000 + (process.pid % 99_999)); // names our sleeps among the host's processes
+  const cfg = writeJson(tempDir(), "config.json", {
+    pixel_test: false,
+    shutdown_after: 2,
+    services: Array.from({ length: 120 }, (_, i) => ({ name: `s${i}`, argv: ["sleep", unique], restart: "never" })),
+  });
+  // 160 descriptors: the init's own, and the pipes of some 50-60 services.
+  const argv = hidden(["/bin/sh", "-c", 'ulimit -n 160 && exec "$0" "$@"', exe, "boot", ...bootArgs(), "--config", cfg]);
+  const r = await runAsync(argv, { timeoutMs: 60_000, env: shippedEnv() });
+  expect(r.err).toContain('spawn failed service=');
+  expect(r.err).toContain("EMFILE");
+  expect(r.err).not.toContain("boot failed");
+  expect(r.err).toContain("first heartbeat");
+  expect(r.code).toBe(0);
+  expect(pidsRunning(["sleep", unique])).toEqual([]); // every started service was stopped at shutdown
+}, 90_000);
