@@ -1,11 +1,11 @@
 // The real executable + the real Python client: a mutation is acknowledged, survives a restart, and
 // changes the pixel output; kernel.* and low confidence are refused with their reason codes.
 import { afterEach, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { shipped } from "../harness/artifact.ts";
 import { killLeftovers, shippedPython, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
 import { python } from "../harness/python.ts";
+import { newestCheckpoint } from "./shipped-cli.ts";
 
 afterEach(killLeftovers);
 
@@ -71,8 +71,7 @@ test("a mutation from Python is acknowledged, kernel.* is refused with PROTECTED
   expect(r2.stderr).toMatch(/phase evolution .*checkpoint=\S*ckpt-0*2\.gguf/);
 
   // The checkpoint is a complete GGUF whose pixel output differs from the base model's.
-  const ckpt = readdirSync(join(dir, "state/checkpoints")).filter((f) => f.endsWith(".gguf")).sort().at(-1)!;
-  const mutated = pixels(join(dir, "state/checkpoints", ckpt));
+  const mutated = pixels(newestCheckpoint(join(dir, "state")));
   const base = pixels();
   expect(mutated).not.toBe(base);
 }, 150_000);

@@ -7,7 +7,7 @@ import { kquantErrorBound } from "../gguf/helpers.ts";
 import { kquantBuilt } from "../neural/helpers.ts";
 import { shipped } from "../harness/artifact.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
-import { controlMutate, pythonMutate, runJson } from "./shipped-cli.ts";
+import { controlMutate, newestCheckpoint, pythonMutate, runJson } from "./shipped-cli.ts";
 
 afterEach(killLeftovers);
 
@@ -84,7 +84,7 @@ test("Q4_K and Q6_K weights are mutable through the shipped executable (before: 
   expect(done.stderr).toContain("checkpoint written");
 
   const ckptDir = join(dir, "state/checkpoints");
-  const ckptPath = join(ckptDir, readdirSync(ckptDir).filter((f) => f.endsWith(".gguf")).sort().at(-1)!);
+  const ckptPath = newestCheckpoint(join(dir, "state"));
   const ckpt = readGguf(new Uint8Array(readFileSync(ckptPath)));
   const tensor = (n: string) => ckpt.tensors.find((t) => t.name === n)!;
   expect(tensor("pixel.0.weight").type).toBe(GgmlType.Q4_K);
@@ -104,7 +104,7 @@ test("Q4_K and Q6_K weights are mutable through the shipped executable (before: 
   const replay = await start(["boot", "--config", cfg, "--model", model, "--set", "shutdown_after=0.3"]).result(30_000);
   expect(replay.code).toBe(0);
   expect(replay.stderr).toMatch(/phase evolution .*checkpoint=base replayed=2 /);
-  const again = readGguf(new Uint8Array(readFileSync(join(ckptDir, readdirSync(ckptDir).filter((f) => f.endsWith(".gguf")).sort().at(-1)!))));
+  const again = readGguf(new Uint8Array(readFileSync(newestCheckpoint(join(dir, "state")))));
   for (const n of ["pixel.0.weight", "pixel.1.weight"]) {
     expect(Array.from(again.tensors.find((t) => t.name === n)!.data)).toEqual(Array.from(tensor(n).data));
   }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { readGguf } from "../../src/gguf/reader.ts";
 import { runShipped } from "../harness/artifact.ts";
 import { killLeftovers, root, start, tempDir, waitFor } from "../pid1/harness.ts";
+import { newestCheckpoint } from "./shipped-cli.ts";
 
 afterEach(killLeftovers);
 
@@ -18,11 +19,6 @@ function tensors(path: string): { bias: number[]; threshold: number[] } {
     return Array.from(new Float32Array(copy.buffer));
   };
   return { bias: get("pixel.1.bias"), threshold: get("kernel.cortex.threshold") };
-}
-
-function newestCheckpoint(state: string): string {
-  const dir = join(state, "checkpoints");
-  return join(dir, readdirSync(dir).filter((f) => f.endsWith(".gguf")).sort().at(-1)!);
 }
 
 async function bootOnce(model: string, dir: string, state: string, mutate?: number): Promise<string> {

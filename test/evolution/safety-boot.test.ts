@@ -1,12 +1,12 @@
 // The shipped executable refuses a cortex mutation that breaks a safety case (SAFETY, naming the case) on both paths, and keeps its weights.
 import { afterEach, expect, test } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readGguf } from "../../src/gguf/reader.ts";
 import { writeGguf } from "../../src/gguf/writer.ts";
 import { buildVectorland } from "../../src/neural/vectorland-builder.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
-import { controlMutate, pythonMutate } from "./shipped-cli.ts";
+import { controlMutate, newestCheckpoint, pythonMutate } from "./shipped-cli.ts";
 
 afterEach(killLeftovers);
 
@@ -46,8 +46,7 @@ test("a mutation silencing thermal at 95 °C is refused with SAFETY naming the c
   expect(r.code).toBe(0);
   expect(r.stderr).toContain("mutation refused: it fails a safety case");
   // The final checkpoint: the refused tensors hold the base bytes, the accepted mutation is in.
-  const ckptDir = join(dir, "state/checkpoints");
-  const ckpt = readGguf(new Uint8Array(readFileSync(join(ckptDir, readdirSync(ckptDir).filter((f) => f.endsWith(".gguf")).sort().at(-1)!))));
+  const ckpt = readGguf(new Uint8Array(readFileSync(newestCheckpoint(join(dir, "state")))));
   const base = buildVectorland();
   const bytes = (t: { tensors: readonly { name: string; data: Uint8Array }[] }, n: string) => Array.from(t.tensors.find((x) => x.name === n)!.data);
   expect(bytes(ckpt, "cortex.1.weight")).toEqual(bytes(base, "cortex.1.weight"));

@@ -1,4 +1,6 @@
 // The shipped executable's `mutate` and the shipped Python client's, run to completion: exit code and the JSON they print.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { shipped } from "../harness/artifact.ts";
 import { python } from "../harness/python.ts";
 import { shippedPython } from "../pid1/harness.ts";
@@ -16,3 +18,9 @@ export const controlMutate = (socket: string, args: string[]) => runJson(shipped
 
 /** `python -m vector_boot_evolution --socket SOCKET mutate ARGS` (the shared-memory channel). */
 export const pythonMutate = (socket: string, args: string[]) => runJson([python, "-m", "vector_boot_evolution", "--socket", socket, "mutate", ...args], { PYTHONPATH: shippedPython });
+
+/** Path of the newest checkpoint GGUF in `stateDir`/checkpoints (names sort by sequence). */
+export function newestCheckpoint(stateDir: string): string {
+  const dir = join(stateDir, "checkpoints");
+  return join(dir, readdirSync(dir).filter((f) => f.endsWith(".gguf")).sort().at(-1)!);
+}

@@ -1,24 +1,11 @@
 // Out of file descriptors (EMFILE) while starting services: the output pipes of the next service could not be made,
 // and that failed the whole boot (exit 71), leaving the services already started running after the init was gone.
 import { afterEach, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { hidden, runAsync, shippedEnv } from "../harness/artifact.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
-import { exe, killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
+import { exe, killLeftovers, pidsRunning, tempDir, writeJson } from "../pid1/harness.ts";
 
 afterEach(killLeftovers);
-
-/** Host pids whose command line is exactly `argv`. */
-function pidsRunning(argv: string[]): number[] {
-  const want = argv.join("\0") + "\0";
-  return readdirSync("/proc").filter((e) => /^\d+$/.test(e) && (() => {
-    try {
-      return readFileSync(`/proc/${e}/cmdline`, "latin1") === want;
-    } catch {
-      return false;
-    }
-  })()).map(Number);
-}
 
 test("a service whose output pipes hit the descriptor limit (EMFILE) failed the whole boot (71) and left the services started before it running; now it is that service's failed start", async () => {
   const unique = String(800_000 + (process.pid % 99_999)); // names our sleeps among the host's processes

@@ -3,22 +3,16 @@
 import { afterEach, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { mkfifo } from "../harness/fifo.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
 import { killLeftovers, start, tempDir } from "../pid1/harness.ts";
 
 afterEach(killLeftovers);
 
-function fifo(): string {
-  const p = join(tempDir(), "fifo");
-  const r = Bun.spawnSync(["mkfifo", p]);
-  if (r.exitCode !== 0) throw new Error(`mkfifo ${p} failed`);
-  return p;
-}
-
 test("--model naming a FIFO hung the boot in open(); a directory was an internal error (70): both exit 1 naming what they are", async () => {
   const dir = join(tempDir(), "a-dir");
   mkdirSync(dir);
-  for (const [path, what] of [[fifo(), "a FIFO"], [dir, "a directory"], ["/dev/zero", "a character device"]] as const) {
+  for (const [path, what] of [[mkfifo(tempDir()), "a FIFO"], [dir, "a directory"], ["/dev/zero", "a character device"]] as const) {
     const r = await start(["boot", "--model", path, "--set", "shutdown_after=0.3"]).result(10_000);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`cannot read model ${path}`);
@@ -27,7 +21,7 @@ test("--model naming a FIFO hung the boot in open(); a directory was an internal
 }, 40_000);
 
 test("a config that is a FIFO hung the boot in open(), as PID 1 too: refused (78) outside PID 1; PID 1 logs it and boots on the defaults", async () => {
-  const path = fifo();
+  const path = mkfifo(tempDir());
   const dev = await start(["boot", ...bootArgs(), "--config", path, "--set", "shutdown_after=0.3"]).result(10_000);
   expect(dev.code).toBe(78);
   expect(dev.stderr).toContain(`${path} is a FIFO, not a regular file`);

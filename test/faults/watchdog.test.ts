@@ -3,6 +3,7 @@ import { afterEach, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bootArgs } from "../pid1/boot-args.ts";
+import { mkfifo } from "../harness/fifo.ts";
 import { standInWatchdog } from "../harness/stand-in-watchdog.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
 
@@ -60,8 +61,7 @@ test("a watchdog path naming a regular file was emptied (opened with O_TRUNC), a
   const dir = tempDir();
   const file = join(dir, "not-a-device");
   writeFileSync(file, "precious\n");
-  const fifo = join(dir, "no-reader");
-  expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+  const fifo = mkfifo(dir, "no-reader");
   for (const path of [file, fifo]) {
     const cfg = writeJson(dir, "c.json", { shutdown_after: 0.5, heartbeat: { watchdog: path } });
     const r = await start(["boot", ...bootArgs(), "--config", cfg], { pid1: true }).result(15_000);

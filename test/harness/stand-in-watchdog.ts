@@ -1,9 +1,8 @@
 // A stand-in watchdog device: a FIFO read by `cat` (the init refuses a regular file); every byte written arrives with its time.
-import { join } from "node:path";
+import { mkfifo } from "./fifo.ts";
 
 export function standInWatchdog(dir: string) {
-  const path = join(dir, "watchdog");
-  if (Bun.spawnSync(["mkfifo", path]).exitCode !== 0) throw new Error(`mkfifo ${path} failed`);
+  const path = mkfifo(dir, "watchdog");
   const reader = Bun.spawn(["cat", path], { stdout: "pipe", stderr: "ignore" });
   const bytes: { at: number; byte: number }[] = [];
   let closedAt: number | null = null;

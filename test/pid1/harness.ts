@@ -92,6 +92,21 @@ export function childrenOf(pid: number): number[] {
   return out;
 }
 
+/** Host pids whose command line is exactly `argv` (a unique argument names a test's processes among the host's). */
+export function pidsRunning(argv: string[]): number[] {
+  const want = argv.join("\0") + "\0";
+  const out: number[] = [];
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, "latin1") === want) out.push(Number(e));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
 export const sleep = (ms: number) => Bun.sleep(ms);
 
 /**

@@ -1,31 +1,16 @@
 // Services in cgroups of their own on the host (hybrid layout): placement before exec, cgroup.kill of escapees, missing controllers.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cgroup2Mount, cgroupOf } from "../../src/sys/cgroup.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
-import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { killLeftovers, pidsRunning, start, tempDir, waitFor, writeJson } from "./harness.ts";
 
 afterEach(killLeftovers);
 
 const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
 const mount = cgroup2Mount();
-
-/** Host pids whose command line is exactly `argv` (the escapee is found by its unique sleep length). */
-function pidsRunning(argv: string[]): number[] {
-  const want = argv.join("\0") + "\0";
-  const out: number[] = [];
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (readFileSync(`/proc/${e}/cmdline`, "latin1") === want) out.push(Number(e));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
 describe.skipIf(mount === null)("service cgroups (host)", () => {
   test("a daemon that double-forks out of its process group and ignores SIGTERM is gone after `stop` (cgroup.kill)", async () => {
