@@ -2,7 +2,7 @@
 import { z } from "../util/zod-mini.ts";
 import { ConfigError } from "../errors.ts";
 import { decimalNumber, notDecimal } from "../util/decimal.ts";
-import { shutdownModes } from "./schema.ts";
+import { hostnameText, logLevels, moduleNameText, shutdownModes } from "./schema.ts";
 
 /** Splits a kernel command line like the kernel does (spaces separate, double quotes group). */
 export function tokenizeCmdline(line: string): string[] {
@@ -48,17 +48,17 @@ export const cmdlineKeys = {
   heartbeat_log_every: () => int(0, 1_000_000),
   shutdown: () => z.enum(shutdownModes),
   shutdown_after: () => num(0, 31_536_000),
-  log_level: () => z.enum(["debug", "info", "warn", "error"]),
+  log_level: () => z.enum(logLevels),
   model: text,
   config: text,
   state_dir: text,
-  hostname: () => z.string().check(z.regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, "not a valid host name")),
+  hostname: hostnameText,
   grace_ms: () => int(0, 3_600_000),
   shutdown_deadline_ms: () => int(100, 3_600_000),
   pixel_test: bool,
   run_dir: text,
   evolution: bool,
-  modules: () => z.pipe(list(), z.array(z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,64}$/, "not a module name")))),
+  modules: () => z.pipe(list(), z.array(moduleNameText())),
   // The fleet section's scalar fields (merged over the file's `fleet`, validated with it).
   "fleet.endpoints": list,
   "fleet.name": text,

@@ -8,6 +8,13 @@ import { parseSignal } from "../sys/signals.ts";
 // zod/mini throughout (a third of classic zod's construction cost, and classic zod stays off the boot
 // path); the service and mount schemas are built only for a config that has them.
 export const restartPolicies = ["always", "on-failure", "never"] as const;
+export const logLevels = ["debug", "info", "warn", "error"] as const;
+
+/** A service's or a fleet's name, a node id. */
+const shortName = () => z.string().check(z.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "must be 1-64 characters of letters, digits, '_', '.', '-'"));
+/** A host name and a kernel module name: the same rules in the config file and on the kernel command line. */
+export const hostnameText = () => z.string().check(z.regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, "not a valid host name"));
+export const moduleNameText = () => z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,64}$/, "not a module name"));
 
 /**
  * The service schemas, built on first use: zod construction costs start-up, and a config without
@@ -16,7 +23,7 @@ export const restartPolicies = ["always", "on-failure", "never"] as const;
 const serviceSchemas = lazy(() => {
   const signalName = z.string().check(z.refine((s) => parseSignal(s) !== undefined, { message: "not a known signal (a name such as SIGTERM or SIGRTMIN+2, or a number)" }));
 
-  const serviceName = z.string().check(z.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "must be 1-64 characters of letters, digits, '_', '.', '-'"));
+  const serviceName = shortName();
 
   /** A byte count for memory.max/memory.high: a number, or "64M" style (K, M, G: powers of 1024), or "max". */
   const memoryLimit = z.pipe(
@@ -188,17 +195,15 @@ export type MountConfig = z.infer<typeof mountSchema>;
 
 export const shutdownModes = ["poweroff", "reboot", "halt"] as const;
 
-const fleetName = z.string().check(z.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, "must be 1-64 characters of letters, digits, '_', '.', '-'"));
-
 /** Fleet membership through etcd (docs/fleet.md). No section: no etcd at all (and the schema is built only for one). */
 export const fleetSchema = z.lazy(() =>
   z.strictObject({
     /** etcd client URLs (the gateway: http(s)://host:2379). */
     endpoints: z.array(z.string().check(z.regex(/^https?:\/\/[^\s/]+$/, "must be http(s)://host:port"))).check(z.minLength(1)),
     /** The fleet's name: keys live under /vector-boot/<name>/. */
-    name: z._default(fleetName, "default"),
+    name: z._default(shortName(), "default"),
     /** This node's id (default: the host name). */
-    node_id: z.optional(fleetName),
+    node_id: z.optional(shortName()),
     /** Lease TTL of the node's key (s); at least 10 (etcd's elections need a few keepalives per TTL). */
     lease_ttl_s: z._default(int(10, 3600), 15),
     tls: z.optional(z.strictObject({ ca: z.optional(z.string()), cert: z.optional(z.string()), key: z.optional(z.string()) })),
@@ -211,8 +216,8 @@ export const fleetSchema = z.lazy(() =>
 export type FleetConfig = z.infer<typeof fleetSchema>;
 
 export const configSchema = z.strictObject({
-  hostname: z.optional(z.string().check(z.regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, "not a valid host name"))),
-  log_level: z._default(z.enum(["debug", "info", "warn", "error"]), "info"),
+  hostname: z.optional(hostnameText()),
+  log_level: z._default(z.enum(logLevels), "info"),
   /** Path of the model: .gguf or .rts; default the model embedded in the executable. */
   model: z.optional(z.string()),
   /** Journal and checkpoints (a persistent disk). Default: /var/lib/vector-boot as PID 1, else a per-run temp dir. */
@@ -235,7 +240,7 @@ export const configSchema = z.strictObject({
    */
   shutdown_deadline_ms: z.optional(int(100, 3_600_000)),
   /** Kernel modules to load (with their dependencies from modules.dep) as PID 1, before mounting. */
-  modules: z._default(z.array(z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,64}$/, "not a module name"))), []),
+  modules: z._default(z.array(moduleNameText()), []),
   mounts: z._default(z.array(mountSchema), []),
   /** Members of this group may use the control socket too (default: root only). */
   control_gid: z.optional(int(0, 0xfffffffe)),
