@@ -2,7 +2,7 @@
 import { chmodSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Socket, SocketHandler, UnixSocketListener } from "bun";
-import { JournalError } from "../errors.ts";
+import { ConfigError, JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { ownDirectory } from "../util/own-dir.ts";
 import { setInheritable } from "../sys/process.ts";
@@ -29,8 +29,11 @@ export class SessionServer {
   /** `listenerFd`: the listening socket inherited across a live re-exec (bound to the same path). */
   constructor(runDir: string, channel: EvolutionChannel, onDoorbell: () => void, listenerFd?: number) {
     try {
-      ownDirectory(runDir, 0o700, (reason) => new Error(reason));
+      // A directory refused for what it is (someone else's, a symlink, shared) is a config problem
+      // (exit 78); one that cannot be made (EROFS, EACCES) an I/O one.
+      ownDirectory(runDir, 0o700, (reason) => new ConfigError("run_dir", `cannot use evolution run directory ${runDir}: ${reason}`));
     } catch (cause) {
+      if (cause instanceof ConfigError) throw cause;
       throw new JournalError(`cannot use evolution run directory ${runDir}`, { cause });
     }
     this.path = join(runDir, "evolution.sock");

@@ -82,7 +82,7 @@ test("the init tightens a world-open run directory to 0700 and makes the evoluti
   expect((await run.result(30_000)).code).toBe(0);
 }, 120_000);
 
-test("the init refuses a run directory another user owns, or a symlink, naming it (exit 74, no socket made)", async () => {
+test("the init refuses a run directory another user owns, or a symlink, naming it as a config problem (exit 78, no journal repair hint, no socket made)", async () => {
   for (const kind of ["owned by the user", "a symlink"]) {
     const dir = tempDir();
     chmodSync(dir, 0o755);
@@ -95,7 +95,9 @@ test("the init refuses a run directory another user owns, or a symlink, naming i
       symlinkSync(join(dir, "elsewhere"), runDir);
     }
     const r = await start(["boot", "--set", `run_dir=${runDir}`, "--set", `state_dir=${join(dir, "state")}`]).result(60_000);
-    expect({ kind, code: r.code }).toEqual({ kind, code: 74 });
+    expect({ kind, code: r.code }).toEqual({ kind, code: 78 });
+    // It is not a damaged journal: no `journal verify --repair` advice.
+    expect(r.stderr).not.toContain("verify --repair");
     expect(r.stderr).toContain(`cannot use evolution run directory ${runDir}`);
     // The reason itself (it used to be one generic "not a directory owned by this user").
     expect(r.stderr).toContain(kind === "a symlink" ? `${runDir} is not a directory (a symlink?)` : `directory ${runDir} belongs to uid ${uid}`);
