@@ -81,22 +81,25 @@ export interface CmdlineResult {
 export function parseCmdline(line: string, tokens: readonly string[] = []): CmdlineResult {
   const overrides: Record<string, unknown> = {};
   const errors: ConfigError[] = [];
-  for (const tok of [...tokenizeCmdline(line), ...tokens]) {
+  const lineTokens = tokenizeCmdline(line);
+  for (const [i, tok] of [...lineTokens, ...tokens].entries()) {
     if (!tok.startsWith("vector.")) continue;
     const eq = tok.indexOf("=");
     const key = eq < 0 ? tok.slice(7) : tok.slice(7, eq);
     const bare = eq < 0;
     const value = bare ? "1" : tok.slice(eq + 1);
-    const field = `kernel command line vector.${key}`;
+    // Named the way the user gave it: an error in `--set KEY=VALUE` said "kernel command line".
+    const prefix = i < lineTokens.length ? "vector." : "";
+    const field = i < lineTokens.length ? `kernel command line vector.${key}` : `--set ${key}`;
     // Own keys only: `vector.constructor` names Object's, not a setting (it failed the boot).
     if (!Object.hasOwn(cmdlineKeys, key)) {
-      errors.push(new ConfigError(field, `unknown key (known: ${Object.keys(cmdlineKeys).map((k) => `vector.${k}`).join(", ")})`));
+      errors.push(new ConfigError(field, `unknown key (known: ${Object.keys(cmdlineKeys).map((k) => `${prefix}${k}`).join(", ")})`));
       continue;
     }
     const schema = (cmdlineKeys as Record<string, () => z.ZodMiniType>)[key]!;
     // A bare `vector.KEY` means true, for a yes/no key only (`vector.heartbeat_ms` alone set 1 ms).
     if (bare && schema !== bool) {
-      errors.push(new ConfigError(field, `needs a value (vector.${key}=VALUE)`));
+      errors.push(new ConfigError(field, `needs a value (${prefix}${key}=VALUE)`));
       continue;
     }
     const r = schema().safeParse(value);

@@ -123,6 +123,20 @@ describe("config errors from the real executable", () => {
     expect(r.stderr).toContain('"retsart"');
     expect(r.stderr.split('"retsart"').length - 1).toBe(1); // named once (it was "Unrecognized key: "retsart" "retsart"")
   });
+  test("an error in a --set value was labelled 'kernel command line'; it names --set and the key as given", async () => {
+    const r = await start(["boot", ...bootArgs(), "--set", "heartbeat_ms=abc"]).result(10_000);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain('--set heartbeat_ms: bad value "abc"');
+    expect(r.stderr).not.toContain("kernel command line");
+    const u = await start(["boot", ...bootArgs(), "--set", "hartbeat_ms=5"]).result(10_000);
+    expect(u.code).toBe(78);
+    expect(u.stderr).toContain("--set hartbeat_ms: unknown key (known: heartbeat_ms, heartbeat_log_every,");
+    const v = await start(["boot", ...bootArgs(), "--set", "grace_ms"]).result(10_000);
+    expect(v.stderr).toContain("--set grace_ms: needs a value (grace_ms=VALUE)");
+    // The kernel command line keeps its own name for the same mistake.
+    const k = await start(["boot", ...bootArgs(), "--cmdline", "vector.heartbeat_ms=abc"]).result(10_000);
+    expect(k.stderr).toContain('kernel command line vector.heartbeat_ms: bad value "abc"');
+  }, 30_000);
   test("a bad kernel command line value exits 78 naming the key", async () => {
     const r = await start(["boot", ...bootArgs(), "--cmdline", "vector.heartbeat_ms=-5"]).result(10_000);
     expect(r.code).toBe(78);
