@@ -1,5 +1,5 @@
 // Zod schema of the `heartbeat` config section: sampling, watchdog, and the handler of each neural interrupt.
-import { intIn as int, z } from "../util/zod-mini.ts";
+import { intIn as int, recordOf, z } from "../util/zod-mini.ts";
 
 export const interruptActions = ["log", "throttle", "restart", "stop", "relieve_memory", "shutdown"] as const;
 export type InterruptAction = (typeof interruptActions)[number];
@@ -45,7 +45,7 @@ export const heartbeatConfigSchema = z.strictObject({
   proc_root: z._default(z.string(), "/proc"),
   sys_root: z._default(z.string(), "/sys"),
   /** Handler per interrupt name (the model's `vectorland.cortex.output_names`); others only log. */
-  interrupts: z._default(z.record(z.string(), interruptHandlerSchema), {}),
+  interrupts: z._default(recordOf(z.string(), interruptHandlerSchema), {}),
 });
 export type HeartbeatConfig = z.infer<typeof heartbeatConfigSchema>;
 export type HeartbeatConfigInput = z.input<typeof heartbeatConfigSchema>;

@@ -1,6 +1,6 @@
 // The config file's schema (zod): services, shutdown, heartbeat, model and state locations.
 import { lazy } from "../util/lazy.ts";
-import { intIn as int, z } from "../util/zod-mini.ts";
+import { intIn as int, recordOf, z } from "../util/zod-mini.ts";
 import { heartbeatConfigSchema } from "./heartbeat-schema.ts";
 import { capNames, type CapName } from "../sys/capabilities.ts";
 import { parseSignal } from "../sys/signals.ts";
@@ -81,7 +81,7 @@ const serviceSchemas = lazy(() => {
   const service = z.strictObject({
     name: serviceName,
     argv: commandArgv,
-    env: z._default(z.record(z.string().check(z.regex(/^[^=\0]+$/, "bad variable name")), z.string()), {}),
+    env: z._default(recordOf(z.string().check(z.regex(/^[^=\0]+$/, "bad variable name")), z.string()), {}),
     /** Inherit the init's environment under `env` (default true). */
     inherit_env: z._default(z.boolean(), true),
     cwd: z._default(z.string(), "/"),

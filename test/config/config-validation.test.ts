@@ -53,6 +53,16 @@ describe("config validation", () => {
     const e = problem({ services: [{ name: "a", argv: ["x"], depends_on: ["b"] }, { name: "b", argv: ["y"], depends_on: ["a"] }] });
     expect(e.message).toContain("dependency cycle: a -> b -> a");
   });
+  test("a service env var or an interrupt named __proto__ vanished without a word (zod leaves that key out); it is refused naming the field", () => {
+    // As a config file gives it: JSON.parse makes "__proto__" an own key.
+    const env = problem(JSON.parse('{"services":[{"name":"a","argv":["x"],"env":{"A":"1","__proto__":"2"}}]}'));
+    expect(env.field).toBe("cfg: services[0].env");
+    expect(env.message).toContain('a key named "__proto__" cannot be used');
+    expect(problem(JSON.parse('{"heartbeat":{"interrupts":{"__proto__":"log"}}}')).field).toBe("cfg: heartbeat.interrupts");
+    // Every other name still works, and an env value is still checked per key.
+    expect(validateConfig(JSON.parse('{"services":[{"name":"a","argv":["x"],"env":{"A":"1","proto":"2"}}]}')).services[0]!.env).toEqual({ A: "1", proto: "2" });
+    expect(problem({ services: [{ name: "a", argv: ["x"], env: { A: 1 } }] }).field).toBe("cfg: services[0].env.A");
+  });
   test("start order follows dependencies, config order otherwise", () => {
     const c = validateConfig({ services: [{ name: "web", argv: ["x"], depends_on: ["db"] }, { name: "db", argv: ["y"] }, { name: "log", argv: ["z"] }] });
     expect(startOrder(c)).toEqual(["db", "web", "log"]);
