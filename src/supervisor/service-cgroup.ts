@@ -1,5 +1,5 @@
 // Each service's cgroup v2: where it lives (PID 1 or subreaper), its limits, its usage, and killing all of it.
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
@@ -33,7 +33,7 @@ export function pidNamespaceInode(procRoot = "/proc"): number {
 }
 
 /** Where services' cgroups go, or why there are none. */
-export type CgroupPlace = { parent: string; base: string } | { off: string };
+export type CgroupPlace = { parent: string; base: string; machineNs: boolean } | { off: string };
 
 /**
  * As PID 1: <cgroup2 mount><own cgroup>/vector-boot (the root cgroup on a machine, so
@@ -53,15 +53,17 @@ export function cgroupPlace(pid1: boolean, procRoot = "/proc"): CgroupPlace {
   // After a live re-exec the directory exists already (and the init may have given up CAP_DAC_OVERRIDE,
   // which creating it in the root cgroup, mode 0555, takes): only it needs to be writable then.
   if (!cgroupWritable(existsSync(base) ? base : parent)) return { off: `our cgroup ${parent} is not delegated to us (not writable)` };
-  return { parent, base };
+  return { parent, base, machineNs: pidnsInode === INIT_PID_NS };
 }
 
 /**
- * A development init killed with SIGKILL leaves its empty vector-boot.<pid> cgroup (and its services')
- * behind, and they piled up in the caller's cgroup. Removed here when that pid is gone; a cgroup with
- * a process in it is left alone (rmdir refuses it). Returns the names removed.
+ * An init killed with SIGKILL leaves its empty cgroup (and its services') behind, and they piled up in
+ * the caller's cgroup: a development init's vector-boot.<pid>, removed when that pid is gone, and
+ * (seen from the machine's PID namespace only, where every process is visible) a namespaced PID 1's
+ * vector-boot.pidns-<inode>, removed when no process is left in that namespace. A cgroup with a
+ * process in it is left alone (rmdir refuses it). Returns the names removed.
  */
-function sweepStale(parent: string): string[] {
+function sweepStale(parent: string, machineNs: boolean): string[] {
   const removed: string[] = [];
   let entries;
   try {
@@ -69,9 +71,16 @@ function sweepStale(parent: string): string[] {
   } catch {
     return removed;
   }
+  // Scanned after the listing: a namespace whose directory was listed existed before the scan began.
+  let live: Set<number> | null | undefined;
+  const namespaceAlive = (inode: number) => {
+    if (live === undefined) live = machineNs ? livePidNamespaces() : null;
+    return live === null || live.has(inode); // null: cannot tell, so keep it
+  };
   for (const e of entries) {
-    const m = /^vector-boot\.(\d+)$/.exec(e.name);
-    if (!m || !e.isDirectory() || processAlive(Number(m[1]))) continue;
+    const m = /^vector-boot\.(?:(\d+)|pidns-(\d+))$/.exec(e.name);
+    if (!m || !e.isDirectory()) continue;
+    if (m[1] !== undefined ? processAlive(Number(m[1])) : namespaceAlive(Number(m[2]))) continue;
     const dir = join(parent, e.name);
     try {
       for (const c of readdirSync(dir, { withFileTypes: true })) if (c.isDirectory()) removeCgroup(join(dir, c.name));
@@ -81,6 +90,33 @@ function sweepStale(parent: string): string[] {
     if (removeCgroup(dir)) removed.push(e.name);
   }
   return removed;
+}
+
+/** The PID namespaces that still hold a process (by inode), or null when some process's cannot be read. */
+function livePidNamespaces(procRoot = "/proc"): Set<number> | null {
+  const live = new Set<number>();
+  for (const name of readdirSync(procRoot)) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      live.add(statSync(join(procRoot, name, "ns/pid")).ino);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "ENOENT" || code === "ESRCH") continue; // exited meanwhile
+      // EACCES (another user's process, or one not dumpable): fine when it lives in our own namespace
+      // (one pid in its NSpid line), so not in one of those whose directories are looked at.
+      if (!inOwnNamespace(procRoot, name)) return null;
+    }
+  }
+  return live;
+}
+
+function inOwnNamespace(procRoot: string, pid: string): boolean {
+  try {
+    const line = /^NSpid:(.*)$/m.exec(readFileSync(join(procRoot, pid, "status"), "utf8"));
+    return line !== null && line[1]!.trim().split(/\s+/).length === 1;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether `pid` names a process (EPERM: someone else's, alive). */
@@ -112,9 +148,10 @@ export class ServiceCgroups {
       log.info(`cgroups are off: ${place.off}; services share the init's cgroup`);
       return null;
     }
-    if (/\/vector-boot\.\d+$/.test(place.base)) {
-      const swept = sweepStale(place.parent);
-      if (swept.length > 0) log.info("removed empty cgroups of development inits that were killed", { dirs: swept.join(",") });
+    // Not from inside another PID namespace: the pids in vector-boot.<pid> names are not ours to test there.
+    if (place.machineNs || /\/vector-boot\.\d+$/.test(place.base)) {
+      const swept = sweepStale(place.parent, place.machineNs);
+      if (swept.length > 0) log.info("removed empty cgroups of inits that were killed", { dirs: swept.join(",") });
     }
     const wanted = ["memory", "pids", "cpu", ...(services.some((s) => s.io_weight !== undefined) ? ["io"] : [])];
     try {

@@ -1,6 +1,6 @@
 // Services in cgroups of their own on the host (hybrid layout): placement before exec, cgroup.kill of escapees, missing controllers.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cgroup2Mount, cgroupOf } from "../../src/sys/cgroup.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
@@ -88,13 +88,49 @@ while :; do sleep 0.05; done
       const cfg = writeJson(tempDir(), "config.json", { pixel_test: false, shutdown_after: 0.5, services: [{ name: "s", argv: ["sleep", "1000"] }] });
       const r = await start(["boot", ...bootArgs(), "--config", cfg]).result(20_000);
       expect(r.code).toBe(0);
-      const line = r.stderr.split("\n").find((l) => l.includes("removed empty cgroups of development inits that were killed"));
+      const line = r.stderr.split("\n").find((l) => l.includes("removed empty cgroups of inits that were killed"));
       expect(line).toContain(`vector-boot.${dead}`);
       expect(line).not.toContain(`vector-boot.${process.pid}`);
       expect(existsSync(stale)).toBe(false);
       expect(existsSync(live)).toBe(true);
     } finally {
       for (const d of [join(stale, "svc"), stale, live]) if (existsSync(d)) rmdirSync(d);
+    }
+  }, 30_000);
+
+  test("the cgroups of PID-1 inits killed in their own PID namespace (vector-boot.pidns-<inode>) piled up on the host; a development init removes those whose namespace is gone and keeps a live one's", async () => {
+    const parent = join(mount!, cgroupOf("/proc", "self")!);
+    const nsOf = (line: string) => Number(/^pid:\[(\d+)\]$/.exec(line.trim())![1]);
+    // A namespace that still holds a process (made first: the kernel reuses a freed namespace's inode)...
+    const holder = Bun.spawn(["unshare", "--pid", "--fork", "--kill-child", "sh", "-c", "readlink /proc/self/ns/pid; exec sleep 1000"], { stdout: "pipe", stderr: "ignore" });
+    const liveNs = nsOf(new TextDecoder().decode((await holder.stdout.getReader().read()).value));
+    // ...and one that existed and is gone (its only process ran and exited).
+    const gone = Bun.spawnSync(["unshare", "--pid", "--fork", "readlink", "/proc/self/ns/pid"]);
+    expect(gone.exitCode).toBe(0);
+    const deadNs = nsOf(gone.stdout.toString());
+    expect(deadNs).not.toBe(liveNs);
+    const stale = join(parent, `vector-boot.pidns-${deadNs}`);
+    const live = join(parent, `vector-boot.pidns-${liveNs}`);
+    mkdirSync(join(stale, "svc"), { recursive: true });
+    mkdirSync(join(live, "svc"), { recursive: true });
+    try {
+      const cfg = writeJson(tempDir(), "config.json", { pixel_test: false, shutdown_after: 0.5, services: [{ name: "s", argv: ["sleep", "1000"] }] });
+      const r = await start(["boot", ...bootArgs(), "--config", cfg]).result(20_000);
+      expect(r.code).toBe(0);
+      const line = r.stderr.split("\n").find((l) => l.includes("removed empty cgroups of inits that were killed"));
+      expect(line).toContain(`vector-boot.pidns-${deadNs}`);
+      expect(line).not.toContain(`vector-boot.pidns-${liveNs}`);
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(join(live, "svc"))).toBe(true);
+    } finally {
+      holder.kill("SIGKILL");
+      await holder.exited;
+      // (An earlier run's leftovers may share the live namespace's recycled inode: their service directories too.)
+      for (const d of [stale, live]) {
+        if (!existsSync(d)) continue;
+        for (const c of readdirSync(d, { withFileTypes: true })) if (c.isDirectory()) rmdirSync(join(d, c.name));
+        rmdirSync(d);
+      }
     }
   }, 30_000);
 });
