@@ -4,7 +4,7 @@ import { z } from "../util/zod-mini.ts";
 import { ConfigError, JournalError } from "../errors.ts";
 import type { CheckpointRecord } from "../journal/checkpoint-record.ts";
 import { Journal, type JournalOptions } from "../journal/journal.ts";
-import { lockStateDir } from "../journal/state-lock.ts";
+import { lockStateDir, type StateLock } from "../journal/state-lock.ts";
 import { logger } from "../log.ts";
 import { setInheritable } from "../sys/process.ts";
 import { EvolutionChannel } from "./channel.ts";
@@ -13,6 +13,7 @@ import { GateConfigSchema } from "./ctrm-gate.ts";
 import { type EvolutionPart, evolutionPartSchema, partFds, releaseInherited } from "./handover.ts";
 import { checkpointDirOf, checkpointRecords, journalDirOf, removeStaleTemps, replayMutations, verifiedCheckpoints, writeCheckpoint } from "./persistence.ts";
 import { selectLineage } from "./lineage.ts";
+import { logSafetyCases } from "./safety-gate.ts";
 import { SessionServer } from "./session-server.ts";
 import type { Mutation } from "./slot-codec.ts";
 import type { CheckpointableWeights } from "./weights.ts";
@@ -123,14 +124,27 @@ function adoptable(inherited: unknown, cfg: { rings: number; slots: number }): E
 async function openWith<W extends CheckpointableWeights>(cfg: z.output<typeof EvolutionConfigSchema>, opts: EvolutionOptions<W>): Promise<Evolution<W>> {
   // One writer per state dir: a second init, or an offline `journal compact`, is refused.
   const lock = lockStateDir(cfg.stateDir);
-  let journal: Journal;
+  // What is open so far, undone in reverse if any later step throws: a PID 1 that goes on without
+  // evolution kept the state dir locked, so the `journal verify --repair` it advised was refused.
+  const undo: Array<() => unknown> = [() => lock.release()];
   try {
-    if (opts.baseSha256 !== undefined) selectLineage(cfg.stateDir, opts.baseSha256);
-    journal = Journal.open(journalDirOf(cfg.stateDir), { repair: cfg.repair, ...opts.journal });
+    return await openLocked(cfg, opts, lock, undo);
   } catch (err) {
-    lock.release();
+    for (const u of undo.reverse()) {
+      try {
+        await u();
+      } catch (e) {
+        log.warn("cleanup after a failed evolution open failed", { error: String(e) });
+      }
+    }
     throw err;
   }
+}
+
+async function openLocked<W extends CheckpointableWeights>(cfg: z.output<typeof EvolutionConfigSchema>, opts: EvolutionOptions<W>, lock: StateLock, undo: Array<() => unknown>): Promise<Evolution<W>> {
+  if (opts.baseSha256 !== undefined) selectLineage(cfg.stateDir, opts.baseSha256);
+  const journal = Journal.open(journalDirOf(cfg.stateDir), { repair: cfg.repair, ...opts.journal });
+  undo.push(() => journal.close());
   const records = journal.recovered.records;
   const firstSeq = records[0]?.seq ?? journal.nextSeq;
 
@@ -149,8 +163,6 @@ async function openWith<W extends CheckpointableWeights>(cfg: z.output<typeof Ev
     }
   }
   if (firstSeq > covered + 1) {
-    await journal.close();
-    lock.release();
     throw new JournalError(
       `journal starts at sequence ${firstSeq} but the ${bootCheckpoint ? `checkpoint ${bootCheckpoint}` : "base model"} needs records from ${covered + 1}: ` +
         `the checkpoints that covered the compacted records are missing or damaged`,
@@ -172,15 +184,12 @@ async function openWith<W extends CheckpointableWeights>(cfg: z.output<typeof Ev
   try {
     channel = new EvolutionChannel(part ? { ...channelOpts, adopt: { fd: part.memfd, generations: part.generations, sessions: part.sessions } } : channelOpts);
   } catch (err) {
-    if (!part) {
-      await journal.close();
-      lock.release();
-      throw err;
-    }
+    if (!part) throw err;
     releaseInherited(part, String(err));
     part = null;
     channel = new EvolutionChannel(channelOpts);
   }
+  undo.push(() => channel.close());
   const drain = (max: number): number => {
     if (draining) return 0;
     draining = true;
@@ -202,19 +211,13 @@ async function openWith<W extends CheckpointableWeights>(cfg: z.output<typeof Ev
       drain(cfg.drainBudget);
     });
   };
-  try {
-    server = new SessionServer(cfg.runDir, channel, onDoorbell, part?.listener);
-    if (part) {
-      for (const f of partFds(part)) setInheritable(f, false);
-      await server.adoptSessions(part.sessions);
-      log.info("producer sessions adopted across re-exec", { sessions: part.sessions.length });
-      drain(cfg.drainBudget);
-    }
-  } catch (err) {
-    channel.close();
-    await journal.close();
-    lock.release();
-    throw err;
+  const listening = (server = new SessionServer(cfg.runDir, channel, onDoorbell, part?.listener));
+  undo.push(() => listening.stop());
+  if (part) {
+    for (const f of partFds(part)) setInheritable(f, false);
+    await server.adoptSessions(part.sessions);
+    log.info("producer sessions adopted across re-exec", { sessions: part.sessions.length });
+    drain(cfg.drainBudget);
   }
   // Completions free ring space: a producer blocked on a full ring rings again, but also re-drain here.
   const srv = server;
@@ -295,16 +298,4 @@ function mtimeMs(path: string): number | null {
   } catch {
     return null;
   }
-}
-
-/** Once at boot: whether cortex mutations are evaluated on safety cases, and whether the weights pass them now. */
-function logSafetyCases(weights: CheckpointableWeights): void {
-  const safety = weights.safety;
-  if (!safety) {
-    log.info("no safety cases in this model: cortex mutations pass the CTRM gate's other rules only");
-    return;
-  }
-  const failure = safety.evaluate();
-  if (failure) log.error("the weights fail one of their safety cases: a cortex mutation is accepted only if every case holds after it", { failure: failure.text });
-  else log.info("safety cases hold", { cases: safety.cases });
 }

@@ -53,13 +53,14 @@ export function verifiedCheckpoints(stateDir: string, records: JournalRecord[]):
 
 /** Removes `*.tmp` files a crash left in the checkpoint directory (never a finished checkpoint). */
 export function removeStaleTemps(dir: string): void {
-  let names: string[];
+  let entries;
   try {
-    names = readdirSync(dir);
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch {
     return;
   }
-  for (const n of names) if (n.endsWith(".tmp")) unlinkSync(join(dir, n));
+  // Files only: unlink of a directory named *.tmp threw, and that stopped evolution from opening.
+  for (const e of entries) if (e.name.endsWith(".tmp") && e.isFile()) unlinkSync(join(dir, e.name));
 }
 
 export interface ReplayResult {

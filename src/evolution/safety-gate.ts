@@ -64,3 +64,15 @@ export class SafetyGate {
     if (this.pending === 0) this.pendingBytes.clear();
   }
 }
+
+/** Once at boot: whether cortex mutations are evaluated on safety cases, and whether the weights pass them now. */
+export function logSafetyCases(weights: MutableWeights): void {
+  const safety = weights.safety;
+  if (!safety) {
+    log.info("no safety cases in this model: cortex mutations pass the CTRM gate's other rules only");
+    return;
+  }
+  const failure = safety.evaluate();
+  if (failure) log.error("the weights fail one of their safety cases: a cortex mutation is accepted only if every case holds after it", { failure: failure.text });
+  else log.info("safety cases hold", { cases: safety.cases });
+}

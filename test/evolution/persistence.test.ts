@@ -143,6 +143,28 @@ describe("persistence", () => {
     await expect(open(d)).rejects.toThrow(/cannot use evolution run directory/);
   });
 
+  test("an open that failed after the journal opened kept the state dir locked: PID 1 went on without evolution and the `journal verify --repair` it advised was refused", async () => {
+    const d = fresh();
+    // Fails at each step after the lock: loading the weights, then (the run dir refused) making the socket.
+    await expect(open(d, { loadWeights: async () => Promise.reject(new Error("weights unreadable")) })).rejects.toThrow("weights unreadable");
+    writeFileSync(join(d.stateDir, "..", "not-a-dir"), "x");
+    await expect(open({ ...d, runDir: join(d.stateDir, "..", "not-a-dir") })).rejects.toThrow(/cannot use evolution run directory/);
+    // Nothing of either attempt is left holding the state dir: the next open gets it.
+    const evo = await open(d);
+    expect(await mutate(evo, muts(3, 1))).toEqual(Array(3).fill("ACCEPTED"));
+    await evo.close();
+  });
+
+  test("a directory named *.tmp in the checkpoint directory stopped evolution from opening (unlink of a directory threw); only stale .tmp files are removed", async () => {
+    const d = fresh();
+    const ckDir = checkpointDirOf(d.stateDir);
+    mkdirSync(join(ckDir, "someone.tmp"), { recursive: true });
+    writeFileSync(join(ckDir, "half-written.tmp"), "x");
+    const evo = await open(d);
+    expect(readdirSync(ckDir)).toEqual(["someone.tmp"]);
+    await evo.close();
+  });
+
   test("a checkpoint written while mutations keep arriving holds exactly the records it claims to cover", async () => {
     const d = fresh();
     const evo = await open(d);
