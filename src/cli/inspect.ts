@@ -3,12 +3,12 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { z } from "zod";
 import { GGUF_VALUE_TYPE_NAMES, type GgufFile, type GgufValue, readGguf, toJsonValue } from "../gguf/index.ts";
 import { setLogLevel } from "../log.ts";
-import { UsageError } from "../errors.ts";
 import { isRtsMagic } from "../rts/format.ts";
 import { type ModelSource, openModelSource } from "../rts/model-source.ts";
 import { fileSize, mapFileReadOnly } from "../sys/mmap.ts";
 import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
 import { type Command, wantsHelp } from "./command.ts";
+import { requireInputFile } from "../util/regular-file.ts";
 
 const help = `Usage: vector-boot inspect FILE [--json] [--max-items N]
 
@@ -38,12 +38,8 @@ const schema = z.object({
 });
 
 function head(path: string): Uint8Array {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (cause) {
-    throw new UsageError(`inspect: cannot open ${path}: ${(cause as Error).message}`, { cause });
-  }
+  requireInputFile(path, "inspect");
+  const fd = openSync(path, "r");
   try {
     const b = new Uint8Array(4);
     return b.subarray(0, readSync(fd, b, 0, 4, 0));

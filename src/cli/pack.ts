@@ -4,6 +4,7 @@ import { packRts } from "../rts/package.ts";
 import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
 import { hex } from "../rts/checksum.ts";
 import { wantsHelp, type Command } from "./command.ts";
+import { requireInputFile } from "../util/regular-file.ts";
 
 const help = `Usage: vector-boot pack --binary FILE --gguf FILE -o OUT.rts [--seed-layout]
 
@@ -43,6 +44,8 @@ export const command: Command = {
       output: { type: "string", short: "o" },
       "seed-layout": { type: "boolean" },
     }, schema);
+    requireInputFile(a.binary, "pack --binary");
+    requireInputFile(a.gguf, "pack --gguf");
     const h = packRts(a.binary, a.gguf, a.output, { seedLayout: a["seed-layout"] });
     out(`packed ${a.output}: binary ${h.binarySize} bytes at ${h.binaryOffset}, tensor ${h.tensorSize} bytes at ${h.tensorOffset}`);
     if (h.checksums) out(`sha256 binary ${hex(h.checksums.binarySha256)} tensor ${hex(h.checksums.tensorSha256)}`);

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { describePackage, type PackageDescription } from "../rts/describe.ts";
 import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
+import { requireInputFile } from "../util/regular-file.ts";
 
 const help = `Usage: vector-boot rts-inspect FILE [--verify] [--json]
 
@@ -40,6 +41,7 @@ export const command: Command = {
       return 0;
     }
     const a = parseCommandArgs("rts-inspect", args, { verify: { type: "boolean" }, json: { type: "boolean" } }, schema);
+    requireInputFile(a.positionals[0]!, "rts-inspect");
     const d = describePackage(a.positionals[0]!, { verify: a.verify });
     if (a.json) out(JSON.stringify(d));
     else for (const l of formatDescription(d)) out(l);

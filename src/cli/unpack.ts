@@ -5,6 +5,7 @@ import { UsageError } from "../errors.ts";
 import { unpackRts } from "../rts/package.ts";
 import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
+import { requireInputFile } from "../util/regular-file.ts";
 
 const help = `Usage: vector-boot unpack FILE.rts [--binary OUT] [--gguf OUT] [-C DIR]
 
@@ -40,6 +41,7 @@ export const command: Command = {
       dir: { type: "string", short: "C" },
     }, schema);
     const file = a.positionals[0]!;
+    requireInputFile(file, "unpack");
     if (a.dir && (a.binary || a.gguf)) throw new UsageError("unpack: --dir cannot be combined with --binary/--gguf");
     const stem = basename(file).replace(/\.rts$/, "");
     const dir = a.dir ?? ".";

@@ -7,6 +7,7 @@ import { describePackage } from "../rts/describe.ts";
 import { openModelSource } from "../rts/model-source.ts";
 import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
+import { requireInputFile } from "../util/regular-file.ts";
 
 const help = `Usage: vector-boot verify FILE... [--json]
 
@@ -33,6 +34,7 @@ export const command: Command = {
       return 0;
     }
     const a = parseCommandArgs("verify", args, { json: { type: "boolean" } }, schema);
+    for (const file of a.positionals) requireInputFile(file, "verify");
     for (const file of a.positionals) {
       const d = describePackage(file, { verify: true });
       if (d.kind === "unknown") throw new PackageError("file", `${file} is neither an RTS package, an executable with an embedded model, nor a GGUF`);

@@ -1,5 +1,5 @@
 // Assembles the initramfs: /init, /sbin/vector-boot, its loader and libraries (from ELF headers), devices, config, modules.
-import { existsSync, fsyncSync, closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { PackageError } from "../errors.ts";
 import { compress, COMPRESSIONS, type Compression } from "./compress.ts";
@@ -8,6 +8,8 @@ import { elfDependencies, type ElfDependency } from "./elf-deps.ts";
 import { readElf } from "./elf.ts";
 import { selectModules } from "./modules.ts";
 import { InitramfsTree, normalizedMode } from "./tree.ts";
+import { unreadableFile } from "../util/regular-file.ts";
+import { checkOutputPath, writeFileAtomically } from "../util/atomic-write.ts";
 
 /** Where things live inside the image (the pre-init execs EXE_PATH; the init reads CONFIG_PATH). */
 export const INIT_PATH = "/init";
@@ -48,7 +50,8 @@ function sourceDateEpoch(): number {
 }
 
 function requireFile(path: string, what: string): void {
-  if (!existsSync(path) || !statSync(path).isFile()) throw new PackageError(`initramfs.${what}`, `${path} not found (run scripts/build.ts first?)`);
+  const problem = unreadableFile(path);
+  if (problem !== null) throw new PackageError(`initramfs.${what}`, `cannot read ${path}: ${problem}${existsSync(path) ? "" : " (run scripts/build.ts first?)"}`);
 }
 
 export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
@@ -63,6 +66,7 @@ export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
   const preinitElf = readElf(opts.preinit);
   if (preinitElf?.interp) progress(`initramfs: warning: ${opts.preinit} is dynamically linked (${preinitElf.interp}); /init should be static`);
   const deps: ElfDependency[] = [];
+  for (const lib of opts.runtimeLibs ?? []) requireFile(lib, "runtime-lib");
   for (const obj of [opts.preinit, opts.exe, ...(opts.runtimeLibs ?? [])]) {
     if (!readElf(obj)) throw new PackageError("initramfs.elf", `${obj} is not an ELF file`);
     for (const d of elfDependencies(obj)) if (!deps.some((x) => x.path === d.path)) deps.push(d);
@@ -118,21 +122,11 @@ export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
 
 /** Builds and writes the image atomically (temp file, fsync, rename). */
 export function writeInitramfs(out: string, opts: InitramfsOptions): InitramfsResult {
+  checkOutputPath(out);
   const r = buildInitramfs(opts);
-  const tmp = `${out}.tmp-${process.pid}`;
-  try {
-    const fd = openSync(tmp, "w", 0o644);
-    try {
-      for (let w = 0; w < r.bytes.length; ) w += writeSync(fd, r.bytes, w, r.bytes.length - w);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, out);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  writeFileAtomically(out, (fd) => {
+    for (let w = 0; w < r.bytes.length; ) w += writeSync(fd, r.bytes, w, r.bytes.length - w);
+  });
   opts.progress?.(`initramfs: wrote ${out}: ${r.bytes.length} bytes (${(r.bytes.length / 1048576).toFixed(1)} MiB)`);
   return r;
 }

@@ -1,6 +1,7 @@
 // RTS packages on disk: pack a binary + GGUF, read and check a header, verify checksums, unpack the sections.
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { PackageError } from "../errors.ts";
+import { writeFileAtomically } from "../util/atomic-write.ts";
 import { bytesEqual, hex, sha256OfRange } from "./checksum.ts";
 import { decodeRtsHeader, encodeRtsHeader, RTS_HEADER_SIZE, RTS_TENSOR_ALIGNMENT, type RtsHeader } from "./format.ts";
 
@@ -33,21 +34,6 @@ function copy(src: number, srcOff: number, len: number, dst: number, dstOff: num
   }
 }
 
-/** Writes `out` atomically (temp file, fsync, rename) by calling `fill(fd)`. */
-function writeAtomically(out: string, fill: (fd: number) => void, mode = 0o644): void {
-  const tmp = `${out}.tmp-${process.pid}`;
-  try {
-    withFd(tmp, "w", (fd) => {
-      fill(fd);
-      fsyncSync(fd);
-    }, mode);
-    renameSync(tmp, out);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
 /** Packs `binary` and `gguf` into an RTS file: binary at 512, tensor section 4096-aligned, SHA-256 of both in the header. */
 export function packRts(binaryPath: string, ggufPath: string, outPath: string, opts: PackOptions = {}): RtsHeader {
   return withFd(binaryPath, "r", (bFd) =>
@@ -64,7 +50,7 @@ export function packRts(binaryPath: string, ggufPath: string, outPath: string, o
         : Math.ceil((binaryOffset + binarySize) / RTS_TENSOR_ALIGNMENT) * RTS_TENSOR_ALIGNMENT;
       const checksums = opts.seedLayout ? null : { binarySha256: sha256OfRange(bFd, 0, binarySize), tensorSha256: sha256OfRange(gFd, 0, tensorSize) };
       const header = encodeRtsHeader({ binaryOffset, binarySize, tensorOffset, tensorSize, checksums });
-      writeAtomically(outPath, (oFd) => {
+      writeFileAtomically(outPath, (oFd) => {
         writeSync(oFd, header, 0, header.length, 0);
         copy(bFd, 0, binarySize, oFd, binaryOffset, "binary");
         const gap = tensorOffset - (binaryOffset + binarySize);
@@ -126,8 +112,8 @@ export function verifyRts(path: string): VerifyReport {
 export function unpackRts(path: string, out: { binary?: string; gguf?: string }): VerifyReport {
   const report = verifyRts(path);
   withFd(path, "r", (fd) => {
-    if (out.binary) writeAtomically(out.binary, (o) => copy(fd, report.header.binaryOffset, report.header.binarySize, o, 0, "binary"), 0o755);
-    if (out.gguf) writeAtomically(out.gguf, (o) => copy(fd, report.header.tensorOffset, report.header.tensorSize, o, 0, "tensor"));
+    if (out.binary) writeFileAtomically(out.binary, (o) => copy(fd, report.header.binaryOffset, report.header.binarySize, o, 0, "binary"), 0o755);
+    if (out.gguf) writeFileAtomically(out.gguf, (o) => copy(fd, report.header.tensorOffset, report.header.tensorSize, o, 0, "tensor"));
   });
   return report;
 }

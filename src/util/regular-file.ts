@@ -1,5 +1,6 @@
 // Opening a file a person named (a config, a model): never blocks on a FIFO, and refuses what is not a regular file.
 import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from "node:fs";
+import { UsageError } from "../errors.ts";
 
 function kind(st: Stats): string {
   if (st.isDirectory()) return "a directory";
@@ -35,4 +36,23 @@ export function readRegularFile(path: string): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Why `path` cannot be read as a regular file (missing, a directory, a FIFO, ...), or null when it can. */
+export function unreadableFile(path: string): string | null {
+  try {
+    closeSync(openRegularFile(path));
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/**
+ * A FILE a command was given: a regular file it can open, else a UsageError (exit 64) naming it. A
+ * directory was read until EISDIR (exit 70, "internal error"); a FIFO hung the command in open().
+ */
+export function requireInputFile(path: string, what: string): void {
+  const problem = unreadableFile(path);
+  if (problem !== null) throw new UsageError(`${what}: cannot read ${path}: ${problem}`);
 }

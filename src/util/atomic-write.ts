@@ -1,0 +1,59 @@
+// A file a command writes (an RTS package, an initramfs, an unpacked part): all of it or none, and errors that name it.
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import { SysError, UsageError, VectorBootError } from "../errors.ts";
+
+/**
+ * Writes `out` through `fill(fd)` into a temporary file beside it, fsyncs it, renames it over `out`
+ * and fsyncs the directory. `out` naming a directory is a UsageError (it was a rename EISDIR, exit 70);
+ * a failing system call (a missing directory, a full disk) a SysError naming `out` (exit 71).
+ */
+export function writeFileAtomically(out: string, fill: (fd: number) => void, mode = 0o644): void {
+  checkOutputPath(out);
+  const tmp = `${out}.tmp-${process.pid}`;
+  try {
+    const fd = openSync(tmp, "w", mode);
+    try {
+      fill(fd);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, out);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    if (err instanceof VectorBootError) throw err;
+    const e = err as { code?: unknown; errno?: unknown; syscall?: unknown };
+    if (typeof e.code !== "string") throw err;
+    throw new SysError(typeof e.syscall === "string" ? e.syscall : "write", e.code, Math.abs(Number(e.errno) || 5), out, { cause: err });
+  }
+  syncDirectory(dirname(out));
+}
+
+/** Before a long job (an initramfs takes seconds to build): `out` must not be a directory, and its directory must exist. */
+export function checkOutputPath(out: string): void {
+  if (isDirectory(out)) throw new UsageError(`${out} is a directory: name the file to write`);
+  if (!isDirectory(dirname(out))) throw new UsageError(`cannot write ${out}: directory ${dirname(out)} does not exist`);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The rename is durable once the directory is: best effort (some file systems refuse fsync on a directory). */
+function syncDirectory(dir: string): void {
+  try {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* not durable beyond what the file system gives */
+  }
+}

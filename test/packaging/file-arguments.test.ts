@@ -1,0 +1,64 @@
+// The files a command is given or told to write, when they are not what it expects: a directory, a FIFO, a missing directory.
+import { afterAll, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runShipped } from "../harness/artifact.ts";
+import { mkfifo } from "../harness/fifo.ts";
+import { fixture, prng, randomBytes, tempDir } from "./helpers.ts";
+
+const t = tempDir("file-args");
+afterAll(() => t.cleanup());
+const gguf = fixture("ref-s1-a32.gguf");
+const binary = join(t.dir, "prog");
+writeFileSync(binary, randomBytes(7000, prng(3)));
+const dir = join(t.dir, "a-directory");
+mkdirSync(dir);
+const fifo = mkfifo(t.dir);
+// A FIFO nobody writes to used to hang the command in open(): bounded here, and the test says so.
+const run = (args: string[]) => runShipped(args, { timeoutMs: 20_000 });
+
+test("a directory given as a command's FILE was read until EISDIR (exit 70, 'internal error') and a FIFO hung it in open(); both are refused naming the file (exit 64)", () => {
+  const cases: Array<[string[], string]> = [
+    [["inspect", dir], "inspect"],
+    [["inspect", fifo], "inspect"],
+    [["verify", dir], "verify"],
+    [["verify", fifo], "verify"],
+    [["rts-inspect", dir], "rts-inspect"],
+    [["unpack", dir], "unpack"],
+    [["unpack", fifo], "unpack"],
+    [["pack", "--binary", dir, "--gguf", gguf, "-o", join(t.dir, "x.rts")], "pack --binary"],
+    [["pack", "--binary", binary, "--gguf", fifo, "-o", join(t.dir, "x.rts")], "pack --gguf"],
+  ];
+  for (const [args, what] of cases) {
+    const r = run(args);
+    const path = args.includes(fifo) ? fifo : dir;
+    expect({ args, code: r.code, signal: r.signal ?? null }).toEqual({ args, code: 64, signal: null });
+    expect(r.stderr).toContain(`${what}: cannot read ${path}: ${path} is ${path === fifo ? "a FIFO" : "a directory"}, not a regular file`);
+  }
+  expect(existsSync(join(t.dir, "x.rts"))).toBe(false);
+}, 120_000);
+
+test("an output naming a directory, or in a directory that does not exist, was a rename/open error (exit 70); it is refused before any work, and nothing is left behind", () => {
+  const packTo = (out: string) => run(["pack", "--binary", binary, "--gguf", gguf, "-o", out]);
+  const intoDir = packTo(dir);
+  expect(intoDir.code).toBe(64);
+  expect(intoDir.stderr).toContain(`${dir} is a directory: name the file to write`);
+  expect(statSync(dir).isDirectory()).toBe(true);
+  const missing = join(t.dir, "no-such-dir", "x.rts");
+  const intoMissing = packTo(missing);
+  expect(intoMissing.code).toBe(64);
+  expect(intoMissing.stderr).toContain(`cannot write ${missing}: directory ${join(t.dir, "no-such-dir")} does not exist`);
+  // The initramfs (seconds of work) is refused before it is built.
+  const img = run(["initramfs", "-o", dir]);
+  expect(img.code).toBe(64);
+  expect(img.stderr).toContain(`${dir} is a directory: name the file to write`);
+  expect(img.stderr).not.toContain("cpio newc");
+  // unpack's targets too.
+  const rts = join(t.dir, "ok.rts");
+  expect(packTo(rts).code).toBe(0);
+  const u = run(["unpack", rts, "--gguf", dir]);
+  expect(u.code).toBe(64);
+  expect(u.stderr).toContain(`${dir} is a directory: name the file to write`);
+  expect(readdirSync(t.dir).filter((n) => n.includes(".tmp-"))).toEqual([]);
+  expect(readdirSync(dir)).toEqual([]);
+}, 120_000);
