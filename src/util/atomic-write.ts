@@ -1,6 +1,6 @@
 // A file a command writes (an RTS package, an initramfs, an unpacked part): all of it or none, and errors that name it.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { SysError, UsageError, VectorBootError } from "../errors.ts";
 
 /**
@@ -10,6 +10,7 @@ import { SysError, UsageError, VectorBootError } from "../errors.ts";
  */
 export function writeFileAtomically(out: string, fill: (fd: number) => void, mode = 0o644): void {
   checkOutputPath(out);
+  removeStaleTemps(out);
   const tmp = `${out}.tmp-${process.pid}`;
   try {
     const fd = openSync(tmp, "w", mode);
@@ -34,6 +35,31 @@ export function writeFileAtomically(out: string, fill: (fd: number) => void, mod
 export function checkOutputPath(out: string): void {
   if (isDirectory(out)) throw new UsageError(`${out} is a directory: name the file to write`);
   if (!isDirectory(dirname(out))) throw new UsageError(`cannot write ${out}: directory ${dirname(out)} does not exist`);
+}
+
+/** A writer killed mid-write (SIGKILL, a power cut) left `out.tmp-<pid>`: removed once that pid is gone. */
+function removeStaleTemps(out: string): void {
+  const prefix = `${basename(out)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(out));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = name.startsWith(prefix) ? name.slice(prefix.length) : "";
+    if (!/^\d+$/.test(pid) || processExists(Number(pid))) continue;
+    rmSync(join(dirname(out), name), { force: true });
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM";
+  }
 }
 
 function isDirectory(path: string): boolean {

@@ -62,3 +62,16 @@ test("an output naming a directory, or in a directory that does not exist, was a
   expect(readdirSync(t.dir).filter((n) => n.includes(".tmp-"))).toEqual([]);
   expect(readdirSync(dir)).toEqual([]);
 }, 120_000);
+
+test("a pack or initramfs killed mid-write left its 100 MB temporary file (out.tmp-<pid>) behind for good; the next write to that output removes the ones whose writer is gone", () => {
+  const out = join(t.dir, "again.rts");
+  const dead = Bun.spawnSync(["true"]).pid; // ran and was reaped
+  const stale = `${out}.tmp-${dead}`;
+  const live = `${out}.tmp-${process.pid}`; // a writer still running: this test process
+  writeFileSync(stale, "half");
+  writeFileSync(live, "busy");
+  expect(run(["pack", "--binary", binary, "--gguf", gguf, "-o", out]).code).toBe(0);
+  expect(existsSync(stale)).toBe(false);
+  expect(existsSync(live)).toBe(true);
+  expect(existsSync(out)).toBe(true);
+}, 60_000);
