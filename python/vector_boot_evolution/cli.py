@@ -1,10 +1,11 @@
 """vb-evolve: submit mutations to a running vector-boot from the command line."""
 import argparse
 import json
+import math
 import re
 import sys
 
-from .client import Client
+from .client import Client, _checked
 from .errors import ChannelError
 
 
@@ -22,14 +23,55 @@ def _values(text):
     return [float(x) for x in parts]
 
 
+def _seconds(text):
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not 0 < v < math.inf:
+        raise argparse.ArgumentTypeError("%r is not a positive number of seconds" % text)
+    return v
+
+
+def _offset(text):
+    if not re.match(r"^\d+$", text):
+        raise argparse.ArgumentTypeError("%r is not a whole number >= 0" % text)
+    return int(text)
+
+
+_BATCH_KEYS = {"tensor", "offset", "values", "confidence"}
+
+
+def _batch_line(n, line):
+    """One JSON line of a batch as (tensor, offset, values, confidence), or a ValueError naming the line."""
+    try:
+        x = json.loads(line)
+    except ValueError as e:
+        raise ValueError("line %d: not JSON (%s)" % (n, e))
+    if not isinstance(x, dict):
+        raise ValueError("line %d: expected an object {tensor, offset, values, confidence}" % n)
+    missing, unknown = sorted(_BATCH_KEYS - x.keys()), sorted(x.keys() - _BATCH_KEYS)
+    if missing or unknown:
+        raise ValueError("line %d: %s" % (n, "; ".join(([("missing " + ", ".join(missing))] if missing else []) + ([("unknown " + ", ".join(unknown))] if unknown else []))))
+    if not isinstance(x["tensor"], str):
+        raise ValueError("line %d: tensor must be a string" % n)
+    if not isinstance(x["values"], list):
+        raise ValueError("line %d: values must be a list of numbers" % n)
+    try:
+        offset, confidence, values = _checked(x["offset"], x["confidence"], x["values"])
+    except ValueError as e:
+        raise ValueError("line %d: %s" % (n, e))
+    return x["tensor"], offset, values, confidence
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="vb-evolve", description="Submit weight mutations to a running vector-boot.")
     p.add_argument("--socket", default="/run/vector-boot/evolution.sock", help="session socket of the init")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the consumer")
+    p.add_argument("--timeout", type=_seconds, default=10.0, help="seconds to wait for the consumer")
     sub = p.add_subparsers(dest="cmd", required=True)
     m = sub.add_parser("mutate", help="one mutation; prints its completion as JSON")
     m.add_argument("tensor")
-    m.add_argument("offset", type=int, help="first element to overwrite")
+    m.add_argument("offset", type=_offset, help="first element to overwrite")
     m.add_argument("values", type=_values, help="comma-separated floats, e.g. 0.5,-1.25")
     m.add_argument("--confidence", type=float, required=True, help="must be > 0.8 to pass the CTRM gate")
     b = sub.add_parser("batch", help="JSON lines {tensor, offset, values, confidence} from a file or -; one completion per line")
@@ -37,6 +79,12 @@ def main(argv=None):
     sub.add_parser("info", help="print the channel geometry")
     a = p.parse_args(argv)
     try:
+        muts = None
+        if a.cmd == "batch":
+            # Read and checked whole before the session opens: a bad line submits nothing.
+            src = sys.stdin if a.file == "-" else open(a.file)
+            with src:
+                muts = [_batch_line(n, line) for n, line in enumerate(src, 1) if line.strip()]
         with Client(a.socket, a.timeout) as c:
             if a.cmd == "info":
                 print(json.dumps({"ring": c.ring, "rings": c.rings, "slots": c.slots, "max_values": c.max_values, "max_name_bytes": c.max_name}))
@@ -44,15 +92,17 @@ def main(argv=None):
             if a.cmd == "mutate":
                 done = [c.mutate(a.tensor, a.offset, a.values, a.confidence)]
             else:
-                src = sys.stdin if a.file == "-" else open(a.file)
-                with src:
-                    muts = [json.loads(line) for line in src if line.strip()]
-                done = c.submit_batch([(x["tensor"], int(x["offset"]), x["values"], float(x["confidence"])) for x in muts])
+                done = c.submit_batch(muts)
             for d in done:
                 print(json.dumps({"status": d.status_name, "journal_seq": d.journal_seq, "text": d.text}))
             return 0 if all(d.accepted for d in done) else 1
     except ChannelError as e:
         print("vb-evolve: %s" % e, file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as e:
+        # A mutation the slot cannot hold (name or value count, a field of the wrong type), an
+        # unreadable batch file: one line, not a traceback.
+        print("vb-evolve %s: %s" % (a.cmd, e), file=sys.stderr)
         return 2
 
 

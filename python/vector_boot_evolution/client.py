@@ -1,5 +1,6 @@
 """Producer side of the vector-boot evolution channel: one session = one ring (docs/evolution-protocol.md)."""
 import json
+import math
 import mmap
 import os
 import select
@@ -16,6 +17,26 @@ from .layout import (
     SLOT_KIND_MUTATION, SUB_HEAD, SUB_SLOT_SIZE, SUB_TAIL, _CMP_FMT, _U32, _ZERO_NAME, _slot_fmt,
 )
 from .words import ControlWords
+
+
+_U64_MAX = (1 << 64) - 1
+# float32 rounds a finite double to infinity from here on; below it, to a finite value.
+_F32_ROUNDS_FINITE = 3.4028235677973366e38  # FLT_MAX + half its ulp (2**103): from here float32 rounds to infinity
+
+
+def _checked(offset, confidence, values):
+    """The mutation's fields as the slot stores them, or a ValueError naming the one that cannot be."""
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= _U64_MAX:
+        raise ValueError("offset must be a whole number 0..2**64-1, got %r" % (offset,))
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)):
+        raise ValueError("confidence must be a number, got %r" % (confidence,))
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError("values[%d] must be a number, got %r" % (i, v))
+        v = float(v)
+        out.append(v if v != v or abs(v) < _F32_ROUNDS_FINITE else math.copysign(math.inf, v))
+    return offset, float(confidence), out
 
 
 class Client:
@@ -148,7 +169,13 @@ class Client:
         # Written in place: the slot at the tail is ours until the tail is published.
         mem = self.mem
         off = self.base + CONTROL_SIZE + (self.sub_tail & (slots - 1)) * SUB_SLOT_SIZE
-        _slot_fmt(count).pack_into(mem, off + 4, SLOT_KIND_MUTATION, self._seq, tag, offset, confidence, self._name_len, count, 0, self._name_field, *values)
+        try:
+            _slot_fmt(count).pack_into(mem, off + 4, SLOT_KIND_MUTATION, self._seq, tag, offset, confidence, self._name_len, count, 0, self._name_field, *values)
+        except (struct.error, OverflowError, TypeError):
+            # Only on the failing path (the packing is the hot one): say which argument, or round a
+            # finite value beyond float32 to the infinity float32 gives it (the gate answers NON_FINITE).
+            offset, confidence, values = _checked(offset, confidence, values)
+            _slot_fmt(count).pack_into(mem, off + 4, SLOT_KIND_MUTATION, self._seq, tag, offset, confidence, self._name_len, count, 0, self._name_field, *values)
         _U32.pack_into(mem, off, zlib.crc32(mem[off + 4:off + 112 + 4 * count]))
         self.sub_tail = (self.sub_tail + 1) & 0xFFFFFFFF
         self._pending[self._seq] = tag
