@@ -127,7 +127,15 @@ def main(argv):
     if not argv:
         print("usage: control_client.py [--socket PATH] OP [JSON-FIELDS]", file=sys.stderr)
         return 64
-    fields = json.loads(argv[1]) if len(argv) > 1 else {}
+    try:
+        fields = json.loads(argv[1]) if len(argv) > 1 else {}
+    except ValueError as e:
+        fields = e
+    if not isinstance(fields, dict):
+        # Not a traceback: the same JSON error line as every other failure.
+        problem = "not JSON (%s)" % fields if isinstance(fields, ValueError) else "must be a JSON object"
+        print(json.dumps({"code": "usage", "message": "JSON-FIELDS %s" % problem}), file=sys.stderr)
+        return 64
     try:
         with ControlClient(path, timeout=10.0) as c:
             print(json.dumps(c.request(argv[0], **fields)))

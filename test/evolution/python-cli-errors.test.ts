@@ -67,3 +67,16 @@ test("vb-evolve: an offset beyond 64 bits, a name or value list the slot cannot 
     await evo.close();
   }
 }, 120_000);
+
+test("the Python control client run as a script: JSON-FIELDS that are not a JSON object were a traceback; a usage error line (exit 64) now, before any connection", async () => {
+  const script = join(shippedPython, "vector_boot_evolution/control.py");
+  for (const [fields, message] of [["{bad", "JSON-FIELDS not JSON"], ["[1]", "JSON-FIELDS must be a JSON object"]] as const) {
+    const r = await runAsync([python, script, "--socket", "/nonexistent/control", "mutate", fields], { timeoutMs: 30_000 });
+    expect({ fields, code: r.code }).toEqual({ fields, code: 64 });
+    expect(JSON.parse(r.err)).toEqual({ code: "usage", message: expect.stringContaining(message) });
+  }
+  // Well-formed fields get as far as the (missing) socket.
+  const ok = await runAsync([python, script, "--socket", "/nonexistent/control", "status", "{}"], { timeoutMs: 30_000 });
+  expect(ok.code).toBe(2);
+  expect(JSON.parse(ok.err).code).toBe("os_error");
+}, 60_000);
