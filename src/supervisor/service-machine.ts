@@ -171,13 +171,16 @@ const table: Table = {
     // A command that cannot be started (missing, not executable) counts as a run that failed at
     // once (status 127): restart policy, back-off and storm limit apply, as a binary may appear later
     // (a main service is never restarted: the machine ends with 127).
+    // The reason is said once, here, whatever follows (it was logged twice, or not at all for a
+    // failed pre_start that is retried).
     "spawn-failed": (s, ev, now) => {
+      const said: Effect = { type: "log", level: "error", msg: "service could not start", fields: { service: s.config.name, error: ev.error } };
       if (s.config.restart === "never" && !s.config.main) {
         s.state = "failed";
-        return [{ type: "log", level: "error", msg: "service could not start", fields: { service: s.config.name, error: ev.error } }, { type: "settled" }];
+        return [said, { type: "settled" }];
       }
       s.startedAt = now;
-      return afterExit(s, { type: "exited", status: 127, signal: null }, now);
+      return [said, ...afterExit(s, { type: "exited", status: 127, signal: null }, now)];
     },
     stop: stopAtRest,
   },

@@ -145,7 +145,6 @@ export class ServiceRunner {
     } catch (e) {
       // The write ends go: the read ends see end of file and leave the log reader (no descriptor kept per retry).
       if (pipes) for (const fd of pipes) closeFdQuietly(fd);
-      log.error("spawn failed", { service: c.name, error: describeError(e) });
       this.dispatch({ type: "spawn-failed", error: describeError(e) });
       return;
     }

@@ -260,4 +260,19 @@ describe("health and hooks", () => {
     process.kill(run.proc.pid, "SIGTERM");
     expect((await run.result(15_000)).code).toBe(0);
   }, 40_000);
+
+  test("a command that cannot start was logged twice (spawn failed, could not start); a failing pre_start retried with back-off never said why: each attempt says why, once", async () => {
+    const dir = tempDir();
+    const { run } = boot(dir, [
+      { name: "missing", argv: [join(dir, "no-such-program")], restart: "never" },
+      { name: "retried", argv: ["sleep", "1000"], pre_start: { argv: ["sh", "-c", "exit 3"] }, restart: "on-failure", backoff_initial_ms: 50 },
+    ]);
+    const lines = (service: string) => run.log().split("\n").filter((l) => l.includes(`service=${service} `) && l.includes("ERROR"));
+    await waitFor(() => lines("retried").length >= 2 && lines("missing").length >= 1, 15_000, "a failed start of each, two of the retried one");
+    expect(lines("missing")).toEqual([expect.stringContaining(`service could not start service=missing error="${join(dir, "no-such-program")}: command not found (ENOENT)"`)]);
+    for (const l of lines("retried")) expect(l).toContain('service could not start service=retried error="pre_start exited with status 3"');
+    expect(run.log()).not.toContain("spawn failed");
+    process.kill(run.proc.pid, "SIGTERM");
+    expect((await run.result(15_000)).code).toBe(0);
+  }, 40_000);
 });
