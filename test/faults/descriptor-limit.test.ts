@@ -17,7 +17,7 @@ test("a service whose output pipes hit the descriptor limit (EMFILE) failed the 
   // 160 descriptors: the init's own, and the pipes of some 50-60 services.
   const argv = hidden(["/bin/sh", "-c", 'ulimit -n 160 && exec "$0" "$@"', exe, "boot", ...bootArgs(), "--config", cfg]);
   const r = await runAsync(argv, { timeoutMs: 60_000, env: shippedEnv() });
-  expect(r.err).toContain('spawn failed service=');
+  expect(r.err).toContain('service could not start service=');
   expect(r.err).toContain("EMFILE");
   expect(r.err).not.toContain("boot failed");
   expect(r.err).toContain("first heartbeat");

@@ -32,7 +32,7 @@ test("a boot as a normal user starts its services with no capabilities and no wa
     stdout: "pipe", stderr: "pipe", env: shippedEnv({ TMPDIR: home }), timeout: 60_000,
   });
   const log = r.stderr.toString();
-  expect(log).not.toContain("spawn failed");
+  expect(log).not.toContain("service could not start");
   expect(log).toMatch(/service started service=plain/);
   expect(r.exitCode).toBe(0);
   expect(readFileSync(out, "utf8").trim().split("\n")).toEqual(["CapPrm:0000000000000000", "CapEff:0000000000000000", "NoNewPrivs:1"]);
