@@ -1,13 +1,16 @@
 // Live re-exec: the file PID 1 hands to its next image (each phase's part), and the exec itself.
-import { mkdirSync, openSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { lazy } from "../util/lazy.ts";
 import { z } from "../util/zod-mini.ts";
 import { ConfigError, describeError, PackageError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
+import { closeFdQuietly } from "../sys/fd.ts";
+import { logPipe, readAvailable } from "../sys/log-pipe.ts";
 import { execve, kill, spawn } from "../sys/process.ts";
 import { bootOptionsSchema } from "./boot-options.ts";
+import { HANDOFF_VERSION, handoffVersionsIn } from "./handoff-version.ts";
 
 const log = logger("reexec");
 
@@ -19,7 +22,7 @@ export const HANDOFF_ENV = "VECTOR_BOOT_HANDOFF";
  */
 export const handoffSchema = lazy(() =>
   z.strictObject({
-    version: z.literal(2),
+    version: z.literal(HANDOFF_VERSION),
     generation: z.int().check(z.minimum(1)),
     execBoottimeNs: z.number(),
     bootArgs: bootOptionsSchema(),
@@ -59,26 +62,48 @@ export function selfExecutable(): string {
  * the running image carries on.
  */
 export async function preflight(path: string, reaper: Reaper, timeoutMs = 30_000): Promise<void> {
-  const pid = spawn({ argv: [path, "--version"], env: { ...process.env, [HANDOFF_ENV]: undefined }, stdio: [-1, devNull(), -1] });
+  // Its answer comes through a pipe: exiting 0 is not enough (`/bin/true --version` does).
+  const [readEnd, writeEnd] = logPipe();
+  let pid: number;
+  try {
+    pid = spawn({ argv: [path, "--version"], env: { ...process.env, [HANDOFF_ENV]: undefined }, stdio: [-1, writeEnd, -1] });
+  } catch (e) {
+    closeFdQuietly(readEnd);
+    throw e;
+  } finally {
+    closeFdQuietly(writeEnd);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const drain = () => {
+    const buf = new Uint8Array(4096);
+    for (let n; size < 65536 && (n = readAvailable(readEnd, buf)) !== null && n > 0; size += n) chunks.push(buf.slice(0, n));
+  };
   const status = await new Promise<number | null>((resolve) => {
+    const poll = setInterval(drain, 20); // a long answer must not fill the pipe and stall it
     const timer = setTimeout(() => {
       kill(pid, 9);
+      clearInterval(poll);
       resolve(null);
     }, timeoutMs);
     reaper.watch(pid, (r) => {
       clearTimeout(timer);
+      clearInterval(poll);
       resolve(r.status);
     });
     reaper.reapNow();
   });
-  if (status !== 0) throw new PackageError(path, status === null ? `did not answer --version within ${timeoutMs} ms` : `--version exited with status ${status}`);
-}
-
-function devNull(): number {
   try {
-    return openSync("/dev/null", "w");
-  } catch {
-    return -1;
+    drain();
+  } finally {
+    closeFdQuietly(readEnd);
+  }
+  if (status !== 0) throw new PackageError(path, status === null ? `did not answer --version within ${timeoutMs} ms` : `--version exited with status ${status}`);
+  const said = new TextDecoder().decode(Buffer.concat(chunks));
+  const versions = handoffVersionsIn(said);
+  if (versions === null || !versions.includes(HANDOFF_VERSION)) {
+    const first = JSON.stringify(said.split("\n")[0]!.slice(0, 120));
+    throw new PackageError(path, versions === null ? `is not a vector-boot image: its --version said ${first}` : `reads handoff version ${versions.join(",")}, this image writes ${HANDOFF_VERSION}`);
   }
 }
 

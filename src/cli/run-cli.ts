@@ -1,5 +1,6 @@
 // Parses the top-level command line: `-- CMD` (tini mode), a subcommand, --help, --version.
 import pkg from "../../package.json" with { type: "json" };
+import { versionLine } from "../boot/handoff-version.ts";
 import { describeError, exitCodeOf, ExitCode, UsageError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { wantsHelp } from "./command.ts";
@@ -60,7 +61,7 @@ async function runTiniArgs(args: string[], pid1: boolean): Promise<number> {
       process.stdout.write(mainHelp());
       return ExitCode.ok;
     case "version":
-      process.stdout.write(versionLine());
+      process.stdout.write(versionLine(pkg.version));
       return ExitCode.ok;
     case "license":
       process.stdout.write(`vector-boot ${version} is free software under the ${pkg.license} license.\n`);
@@ -70,7 +71,6 @@ async function runTiniArgs(args: string[], pid1: boolean): Promise<number> {
   return runTini(req.options);
 }
 
-const versionLine = () => `vector-boot ${version} (bun ${Bun.version})\n`;
 
 /**
  * `vector-boot inspect big.gguf | head`: a closed pipe ends the command quietly. Installed only for
@@ -103,7 +103,7 @@ export async function runCli(args: string[], pid1: boolean): Promise<number> {
       return ExitCode.ok;
     }
     if (version) {
-      process.stdout.write(versionLine());
+      process.stdout.write(versionLine(pkg.version));
       return ExitCode.ok;
     }
     // Own keys only: `vector-boot constructor` is no command (it was "not available in this build").

@@ -1,0 +1,48 @@
+// The re-exec preflight took any program whose `--version` exited 0 for a vector-boot image: PID 1 exec'd /bin/true, and the machine was gone.
+import { afterEach, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runShipped } from "../harness/artifact.ts";
+import { bootArgs } from "../pid1/boot-args.ts";
+import { exe, killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+
+afterEach(killLeftovers);
+
+const statusOf = (sock: string) => JSON.parse(runShipped(["status", "--json", "--socket", sock]).stdout) as { generation: number; services: Record<string, number> };
+
+test("as PID 1, reexec to a program that answers --version with status 0 but is not vector-boot (/bin/true), or to one that reads another handoff version, is refused; the image, its service and its beat carry on, and a real image is still taken", async () => {
+  const dir = tempDir();
+  const cfg = writeJson(dir, "config.json", { run_dir: join(dir, "run"), state_dir: join(dir, "state"), heartbeat_ms: 50, heartbeat_log_every: 0, services: [{ name: "svc", argv: ["sleep", "1000"] }] });
+  const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true });
+  const init = await run.initPid();
+  const sock = join(dir, "run/control");
+  await waitFor(() => run.log().includes("control socket listening") && /service started service=svc/.test(run.log()), 30_000, "the init's control socket and service");
+  // A vector-boot from elsewhere whose handoff this image does not write (root-owned, 0755: it passes the path checks).
+  const bin = join(dir, "bin");
+  mkdirSync(bin, { mode: 0o755 });
+  const other = join(bin, "vector-boot-next");
+  writeFileSync(other, `#!/bin/sh\n[ "$1" = --version ] && { echo "vector-boot 9.0.0 (bun 9.9.9, handoff 3)"; exit 0; }\nexit 99\n`);
+  chmodSync(other, 0o755);
+  const silent = join(bin, "silent");
+  writeFileSync(silent, "#!/bin/sh\nexit 0\n");
+  chmodSync(silent, 0o755);
+  for (const [path, says] of [
+    ["/bin/true", 'is not a vector-boot image: its --version said "true (GNU coreutils)'],
+    [silent, 'is not a vector-boot image: its --version said ""'],
+    [other, "reads handoff version 3, this image writes 2"],
+  ] as const) {
+    const r = runShipped(["reexec", path, "--socket", sock, "--timeout", "20000"]);
+    expect({ path, code: r.code }).toEqual({ path, code: 70 });
+    expect(r.stderr).toContain(says);
+    // Still the same image, with its service, still beating.
+    const s = statusOf(sock);
+    expect(s.generation).toBe(0);
+    expect(s.services).toEqual({ running: 1 });
+  }
+  expect(run.log()).not.toContain("reexec: exec ");
+  // The image itself answers as one: the re-exec goes through.
+  expect(runShipped(["reexec", exe, "--socket", sock, "--timeout", "30000"]).code).toBe(0);
+  await waitFor(() => run.log().includes("resuming after re-exec generation=1 "), 30_000, "the re-exec into the real image");
+  process.kill(init, "SIGTERM");
+  await run.result(30_000);
+}, 120_000);
