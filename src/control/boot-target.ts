@@ -41,7 +41,7 @@ export function bootTarget(p: BootTargetParts): ControlTarget {
       services: summarize(p.supervisor()?.list() ?? []),
       ...p.status?.(),
     }),
-    services: () => p.supervisor()?.list() ?? [],
+    services: () => p.supervisor()?.list(true) ?? [],
     startService: (n) => sup().start(n),
     stopService: (n) => sup().stop(n),
     restartService: (n) => sup().restart(n),

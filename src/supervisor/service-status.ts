@@ -21,9 +21,9 @@ export interface ServiceStatus {
   cgroup?: ({ path: string } & CgroupUsage) | null;
 }
 
-export function statusOf(r: ServiceRecord, cgroups: ServiceCgroups | null): ServiceStatus {
+export function statusOf(r: ServiceRecord, cgroups: ServiceCgroups | null, withUsage: boolean): ServiceStatus {
   const n = r.config.name;
-  const usage = cgroups?.usage(n);
+  const usage = withUsage ? cgroups?.usage(n) : undefined;
   const cgroup = cgroups && usage ? { path: cgroups.pathOf(n), ...usage } : null;
   const health = r.config.health ? { checks: r.healthChecks, failures: r.healthFailures } : null;
   return { name: n, state: r.state, pid: r.pid, restarts: r.restarts, lastStatus: r.lastStatus, startedAt: r.startedAt, main: r.config.main === true, ready: r.state === "running", statusText: r.statusText, health, cgroup };

@@ -195,8 +195,12 @@ export class Supervisor {
     }
   }
 
-  list(): ServiceStatus[] {
-    return this.order.map((n) => statusOf(this.slots.get(n)!.rec, this.cgroups));
+  /**
+   * Every service in start order. Its cgroup's usage (three file reads each) only `withUsage`: the
+   * heartbeat lists the services every beat, and with 200 of them a tick took 20 ms instead of 0.2.
+   */
+  list(withUsage = false): ServiceStatus[] {
+    return this.order.map((n) => statusOf(this.slots.get(n)!.rec, this.cgroups, withUsage));
   }
 
   /**
