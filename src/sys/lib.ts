@@ -20,9 +20,20 @@ function locateShim(embedded: string): string {
   try {
     dlopen(embedded, { vb_getpid: { args: [], returns: FFIType.i32 } });
     return embedded;
-  } catch {
+  } catch (e) {
+    noJit(e);
     return memfdCopy(embedded);
   }
+}
+
+/**
+ * bun:ffi needs JavaScriptCore's JIT, which is off when it cannot reserve its memory: under a virtual
+ * memory limit (`ulimit -v` of about 2 GiB or less) the executable ended in "TypeError: bun:ffi
+ * requires the JIT" (exit 70, as if a bug). Said as what it is (exit 71).
+ */
+function noJit(e: unknown): void {
+  if (!(e instanceof Error) || !/requires the JIT/.test(e.message)) return;
+  throw new SysError("dlopen", "ENOMEM", 12, "of the native shim: bun:ffi needs the JIT, which is off in this process (a virtual memory limit such as `ulimit -v` below ~3 GiB leaves it no room to reserve; BUN_JSC_useJIT=0 turns it off)", { cause: e });
 }
 
 /** The embedded library in a memfd (no file system needed), kept open for the life of the process. */

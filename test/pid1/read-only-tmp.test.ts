@@ -38,3 +38,11 @@ test("a boot with a read-only /tmp beats, samples the machine in its worker and 
   expect(r.stderr).toContain("shutdown complete status=0");
   expect(r.code).toBe(0);
 });
+
+test("with JavaScriptCore's JIT off (BUN_JSC_useJIT=0, or a virtual memory limit of about 2 GiB) the executable ended in 'TypeError: bun:ffi requires the JIT' (exit 70, as if a bug); it says why (exit 71)", () => {
+  for (const args of [["--", "true"], ["boot"]]) {
+    const r = Bun.spawnSync(hidden([exe, ...args]), { stdout: "pipe", stderr: "pipe", env: shippedEnv({ BUN_JSC_useJIT: "0" }), timeout: 30_000 });
+    expect({ args, code: r.exitCode }).toEqual({ args, code: 71 });
+    expect(r.stderr.toString()).toContain("dlopen of the native shim: bun:ffi needs the JIT, which is off in this process (a virtual memory limit such as `ulimit -v`");
+  }
+});
