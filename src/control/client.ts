@@ -10,6 +10,9 @@ export function controlSocketPath(given?: string): string {
 }
 
 /** The server answered `ok: false`. `code` is the protocol's error code. */
+/** Requests that change nothing: a timeout leaves nothing in doubt. */
+const readOnlyOps = new Set(["ping", "status", "services", "logs", "stats", "pixels"]);
+
 export class ControlRequestError extends VectorBootError {
   override readonly exitCode: number;
   constructor(
@@ -73,7 +76,10 @@ export class ControlClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
-        reject(new SysError("control request", "ETIMEDOUT", 110, `${this.path}: "${body.op}" not answered within ${timeoutMs} ms`));
+        // The request was sent: one that changes something may still be carried out (a mutation
+        // journaled, a service restarted). Retrying blindly could do it twice.
+        const unknown = readOnlyOps.has(body.op) ? "" : `; it was sent, so the instance may still carry it out (check before retrying${body.op === "mutate" ? ": `vector-boot status` shows the journal position" : ""})`;
+        reject(new SysError("control request", "ETIMEDOUT", 110, `${this.path}: "${body.op}" not answered within ${timeoutMs} ms${unknown}`));
       }, timeoutMs);
       this.waiting.set(id, {
         resolve: (v) => (clearTimeout(timer), resolve(v)),

@@ -1,0 +1,34 @@
+// A control request that times out was reported as a plain failure, though a mutation sent may still be journaled: a blind retry applies it twice.
+import { afterEach, expect, test } from "bun:test";
+import { join } from "node:path";
+import { runShippedAsync } from "../harness/artifact.ts";
+import { bootArgs } from "../pid1/boot-args.ts";
+import { killLeftovers, start, tempDir, waitFor } from "../pid1/harness.ts";
+
+afterEach(killLeftovers);
+
+test("a mutate that timed out said only ETIMEDOUT, and the stopped instance journaled it once it ran again; the error now says it may still be carried out (a read-only request's does not)", async () => {
+  const dir = tempDir();
+  const run = start(["boot", ...bootArgs(), "--set", `run_dir=${join(dir, "run")}`, "--set", `state_dir=${join(dir, "state")}`, "--set", "heartbeat_log_every=0"]);
+  const init = await run.initPid();
+  const sock = join(dir, "run", "control");
+  await waitFor(() => run.log().includes("control socket listening"), 30_000, "the control socket");
+  const durable = async () => (JSON.parse((await runShippedAsync(["status", "--json", "--socket", sock])).out) as { journal: { durableSeq: number } }).journal.durableSeq;
+  const before = await durable();
+  process.kill(init, "SIGSTOP"); // connections wait in the backlog, requests in the socket buffer
+  try {
+    const m = await runShippedAsync(["mutate", "pixel.0.weight", "0", "--values", "0.5", "--confidence", "0.9", "--timeout", "500", "--socket", sock]);
+    expect(m.code).toBe(71);
+    expect(m.err).toContain('"mutate" not answered within 500 ms; it was sent, so the instance may still carry it out (check before retrying');
+    const s = await runShippedAsync(["status", "--timeout", "500", "--socket", sock]);
+    expect(s.code).toBe(71);
+    expect(s.err).toContain('"status" not answered within 500 ms: ETIMEDOUT');
+    expect(s.err).not.toContain("may still carry it out");
+  } finally {
+    process.kill(init, "SIGCONT");
+  }
+  // And it does carry it out: the mutation the client gave up on is journaled.
+  await waitFor(async () => (await durable()) === before + 1, 30_000, "the timed-out mutation journaled", 100);
+  process.kill(init, "SIGTERM");
+  expect((await run.result(30_000)).code).toBe(0);
+}, 60_000);
