@@ -36,9 +36,16 @@ export function startControl(b: Boot): (() => void) | null {
             checkpoint: () => evolution.evo.checkpoint(),
             submitMutation: (m) => evolution.evo.submit({ tensor: m.tensor, elementOffset: m.offset, values: Float32Array.from(m.values), confidence: m.confidence }),
           }
-        : {}),
+        : { unsupported: { mutate: evolutionOff(b), checkpoint: evolutionOff(b) } }),
       reexec: (path) => b.reexec!(path),
     }),
   });
   return control ? () => control.close() : null;
+}
+
+/** Why this instance has no evolution (mutate and checkpoint answer `not_supported` with it). */
+function evolutionOff(b: Boot): string {
+  if (!b.config.evolution.enabled) return "evolution is disabled (config evolution.enabled, or vector.evolution=0)";
+  if (b.stateDiskMissing) return `evolution is off: the state disk (${b.stateDiskMissing}) is not mounted`;
+  return "evolution is off: its boot phase failed (the boot log says why)";
 }

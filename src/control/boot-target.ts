@@ -19,6 +19,8 @@ export interface BootTargetParts {
   submitMutation?(m: ControlMutation): Promise<unknown>;
   checkpoint?(): Promise<unknown>;
   reexec?(path?: string): Promise<unknown>;
+  /** Why an absent part is absent, by op (answered with `not_supported`). */
+  unsupported?: Partial<Record<string, string>>;
 }
 
 /**
@@ -49,6 +51,7 @@ export function bootTarget(p: BootTargetParts): ControlTarget {
     stats: () => p.stats?.() ?? {},
     shutdown: (mode) => p.requestShutdown({ reason: `control socket: ${mode}`, mode }),
   };
+  if (p.unsupported) t.unsupported = p.unsupported;
   if (p.executePixels) t.executePixels = (px) => p.executePixels!(px);
   if (p.submitMutation) t.submitMutation = (m) => p.submitMutation!(m);
   if (p.checkpoint) t.checkpoint = () => p.checkpoint!();

@@ -47,7 +47,10 @@ export async function handleLine(line: string, target: ControlTarget, caller: Ca
       return { response: { id, ok: true, result: { mode } }, afterReply: () => target.shutdown(mode) };
     }
     const result = await perform(req, target, caller);
-    if (result === NOT_SUPPORTED) return { response: errorResponse(id, "not_supported", `"${req.op}" is not supported by this instance`) };
+    if (result === NOT_SUPPORTED) {
+      const why = target.unsupported?.[req.op];
+      return { response: errorResponse(id, "not_supported", `"${req.op}" is not supported by this instance${why ? `: ${why}` : ""}`) };
+    }
     if (result instanceof UnknownService) return { response: errorResponse(id, "unknown_service", `no service named ${JSON.stringify(result.name)}`) };
     return { response: { id, ok: true, result: result === undefined ? null : result } };
   } catch (e) {

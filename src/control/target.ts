@@ -39,6 +39,8 @@ export interface ControlTarget {
   stats(): Record<string, unknown> | Promise<Record<string, unknown>>;
   /** Runs the pixel head on RGB triples (0-255 each). */
   executePixels?(pixels: Array<[number, number, number]>): unknown | Promise<unknown>;
+  /** Why an absent optional method is absent, by op (e.g. mutate: "evolution is disabled ..."), for the `not_supported` answer. */
+  unsupported?: Partial<Record<string, string>>;
   /** Submits a mutation through the CTRM gate; resolves once durable (or rejected with a reason). */
   submitMutation?(m: ControlMutation): Promise<unknown>;
   /** Writes a checkpoint now; resolves to its description. */

@@ -1,4 +1,4 @@
-// A control request that times out was reported as a plain failure, though a mutation sent may still be journaled: a blind retry applies it twice.
+// Control requests that fail without saying enough: a timed-out mutate (it may still be journaled: a blind retry applies it twice), a mutate to an instance without evolution.
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
@@ -29,6 +29,19 @@ test("a mutate that timed out said only ETIMEDOUT, and the stopped instance jour
   }
   // And it does carry it out: the mutation the client gave up on is journaled.
   await waitFor(async () => (await durable()) === before + 1, 30_000, "the timed-out mutation journaled", 100);
+  process.kill(init, "SIGTERM");
+  expect((await run.result(30_000)).code).toBe(0);
+}, 60_000);
+
+test("mutate or checkpoint on an instance without evolution said only 'not supported by this instance'; it says evolution is disabled, and by what", async () => {
+  const dir = tempDir();
+  const run = start(["boot", ...bootArgs(), "--set", `run_dir=${join(dir, "run")}`, "--set", `state_dir=${join(dir, "state")}`, "--set", "evolution=0"]);
+  const init = await run.initPid();
+  const sock = join(dir, "run", "control");
+  await waitFor(() => run.log().includes("control socket listening"), 30_000, "the control socket");
+  const m = await runShippedAsync(["mutate", "pixel.0.weight", "0", "--values", "0.5", "--confidence", "0.9", "--socket", sock]);
+  expect(m.code).toBe(64);
+  expect(m.err).toContain('"mutate" is not supported by this instance: evolution is disabled (config evolution.enabled, or vector.evolution=0)');
   process.kill(init, "SIGTERM");
   expect((await run.result(30_000)).code).toBe(0);
 }, 60_000);
