@@ -26,7 +26,26 @@ export function validateConfig(raw: unknown, source = "config", idWarnings?: Con
     throw new ConfigError(`${source}: ${first.field}`, `${first.problem}${rest}`);
   }
   checkServiceGraph(r.data, source);
+  checkInterruptTargets(r.data, source, idWarnings ?? null);
   return resolveServiceIds(r.data, source, idWarnings ?? null);
+}
+
+/** The words an interrupt handler's `target` may be besides a service name. */
+const targetWords = new Set(["cause", "top_cpu", "top_rss"]);
+
+/**
+ * An interrupt handler's `target` names a configured service (or cause, top_cpu, top_rss): a typo
+ * was found only when the interrupt fired ("no running service matches"), under load. PID 1 is told
+ * and keeps the handler (the running log says it again when it fires).
+ */
+function checkInterruptTargets(cfg: Config, source: string, warnings: ConfigError[] | null): void {
+  const names = new Set(cfg.services.map((s) => s.name));
+  for (const [interrupt, h] of Object.entries(cfg.heartbeat.interrupts)) {
+    if (h.action === "log" || h.action === "shutdown" || h.action === "relieve_memory" || targetWords.has(h.target) || names.has(h.target)) continue;
+    const err = new ConfigError(`${source}: heartbeat.interrupts.${interrupt}.target`, `no service named ${JSON.stringify(h.target)} (a service name, or cause, top_cpu, top_rss)`);
+    if (warnings === null) throw err;
+    warnings.push(err);
+  }
 }
 
 export const PASSWD_PATH = "/etc/passwd";

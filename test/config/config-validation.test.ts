@@ -63,6 +63,16 @@ describe("config validation", () => {
     expect(validateConfig(JSON.parse('{"services":[{"name":"a","argv":["x"],"env":{"A":"1","proto":"2"}}]}')).services[0]!.env).toEqual({ A: "1", proto: "2" });
     expect(problem({ services: [{ name: "a", argv: ["x"], env: { A: 1 } }] }).field).toBe("cfg: services[0].env.A");
   });
+  test("an interrupt handler whose target names no service (a typo) was found only when the interrupt fired, under load; it is refused at load naming the field, and PID 1 is warned", () => {
+    const raw = { services: [{ name: "web", argv: ["x"] }], heartbeat: { interrupts: { cpu_pressure: { action: "throttle", target: "wbe" }, memory_pressure: { action: "restart", target: "top_rss" }, zombies: { action: "log", target: "anything" } } } };
+    const e = problem(raw);
+    expect(e.field).toBe("cfg: heartbeat.interrupts.cpu_pressure.target");
+    expect(e.message).toContain('no service named "wbe" (a service name, or cause, top_cpu, top_rss)');
+    const warnings: ConfigError[] = [];
+    expect(validateConfig(raw, "cfg", warnings).heartbeat.interrupts.cpu_pressure!.target).toBe("wbe");
+    expect(warnings.map((w) => w.field)).toEqual(["cfg: heartbeat.interrupts.cpu_pressure.target"]);
+    expect(() => validateConfig({ ...raw, heartbeat: { interrupts: { cpu_pressure: { action: "throttle", target: "web" } } } })).not.toThrow();
+  });
   test("start order follows dependencies, config order otherwise", () => {
     const c = validateConfig({ services: [{ name: "web", argv: ["x"], depends_on: ["db"] }, { name: "db", argv: ["y"] }, { name: "log", argv: ["z"] }] });
     expect(startOrder(c)).toEqual(["db", "web", "log"]);
