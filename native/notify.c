@@ -26,9 +26,12 @@ int vb_notify_open(const char *path, int mode) {
   int one = 1;
   if (fd < 0) r = -errno;
   else {
-    if (!abstract) unlink(path);
-    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0 || bind(fd, (struct sockaddr *)&addr, len) < 0 ||
-        (!abstract && chmod(path, (mode_t)mode) < 0))
+    // A stale file is replaced; a live one belongs to another init with the same run_dir.
+    int live = abstract ? 0 : vb_unix_in_use(path, SOCK_DGRAM);
+    if (live == 1) r = -EADDRINUSE;
+    else if (!abstract) unlink(path);
+    if (r == 0 && (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0 || bind(fd, (struct sockaddr *)&addr, len) < 0 ||
+                   (!abstract && chmod(path, (mode_t)mode) < 0)))
       r = -errno;
   }
   vb_unix_addr_done(dirfd);

@@ -29,5 +29,7 @@ static inline int vb_split(const char *blob, int count, char **out) {
 // vb_unix_addr_done once bind(2)/connect(2) has used the address.
 int vb_unix_addr(const char *path, struct sockaddr_un *sa, socklen_t *len, int *dirfd);
 void vb_unix_addr_done(int dirfd);
+// 1: a live socket of `type` at `path`; 0: none or a stale file; else -errno.
+int vb_unix_in_use(const char *path, int type);
 
 #endif

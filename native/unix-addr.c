@@ -62,3 +62,23 @@ int vb_unix_addr(const char *path, struct sockaddr_un *sa, socklen_t *len, int *
 void vb_unix_addr_done(int dirfd) {
   if (dirfd >= 0) close(dirfd);
 }
+
+// Whether a socket of `type` (SOCK_STREAM, SOCK_DGRAM) at `path` has a live owner: 1 when a connect
+// succeeds (or the backlog is full: EAGAIN), 0 when nobody listens there (ECONNREFUSED: a stale file
+// of a process that is gone) or there is no such file, else -errno. An init replaced the socket of
+// another init that ran with the same run_dir, which then had no control or evolution socket.
+int vb_unix_in_use(const char *path, int type) {
+  struct sockaddr_un sa;
+  socklen_t salen;
+  int dirfd;
+  int r = vb_unix_addr(path, &sa, &salen, &dirfd);
+  if (r < 0) return r;
+  int fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) r = -errno;
+  else if (connect(fd, (struct sockaddr *)&sa, salen) == 0 || errno == EAGAIN || errno == EINPROGRESS) r = 1;
+  else if (errno == ECONNREFUSED || errno == ENOENT) r = 0;
+  else r = -errno;
+  if (fd >= 0) close(fd);
+  vb_unix_addr_done(dirfd);
+  return r;
+}

@@ -2,6 +2,7 @@
 import { chownSync, lstatSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { ConfigError } from "../errors.ts";
+import { unixSocketInUse } from "../sys/control.ts";
 import { Sig } from "../sys/signals.ts";
 import { ownDirectory } from "../util/own-dir.ts";
 
@@ -23,6 +24,7 @@ export function prepareSocketPath(path: string, dirMode: number | null, allowGid
     return;
   }
   if (!st.isSocket()) throw new ConfigError("control socket", `${path} exists and is not a socket`);
+  if (unixSocketInUse(path)) throw new ConfigError("control socket", `${path} is in use by another running instance (two inits with the same run_dir?)`);
   rmSync(path, { force: true });
 }
 

@@ -15,7 +15,18 @@ const lib = dlopen(shimPath, {
   vb_ctl_read: { args: [i32, ptr, i32], returns: i32 },
   vb_ctl_write: { args: [i32, ptr, i32], returns: i32 },
   vb_ctl_shutdown_write: { args: [i32], returns: i32 },
+  vb_unix_in_use: { args: [ptr, i32], returns: i32 },
 }).symbols;
+
+const SOCK_STREAM = 1;
+
+/**
+ * Whether a stream socket at `path` has a live listener (a connect gets through): the file of
+ * another running init is never replaced. False for no file or a stale one (ECONNREFUSED).
+ */
+export function unixSocketInUse(path: string): boolean {
+  return check(lib.vb_unix_in_use(cstr(path), SOCK_STREAM), "connect", socketPathDetail(path)) === 1;
+}
 
 /** epoll event bits (sys/epoll.h). */
 export const PollBits = { in: 0x001, out: 0x004, err: 0x008, hup: 0x010, rdhup: 0x2000 } as const;
