@@ -130,7 +130,9 @@ test("without etcd quorum the leader stops its singleton before its lease can ex
   } finally {
     for (const m of stopped) signalMember(m, "SIGCONT");
   }
-  await waitForAsync(async () => Date.now() - Math.max(...lines().map((l) => l.t)) < 500, (TTL_S + 10) * 1000, "a singleton to run again after etcd resumed");
+  // A liveness check, not a bound: etcd re-elects and the leases are granted again first, which on a
+  // loaded 2-core machine took longer than TTL + 10 s once (a CI run with other suites beside it).
+  await waitForAsync(async () => Date.now() - Math.max(...lines().map((l) => l.t)) < 500, (TTL_S + 40) * 1000, "a singleton to run again after etcd resumed");
   const after = copies(lines());
   for (let i = 1; i < after.length; i++) expect(after[i]!.from).toBeGreaterThan(after[i - 1]!.to);
   void current;
