@@ -1,9 +1,8 @@
 // `vector-boot pixels R,G,B ...`: runs a pixel program through the model's pixel head and prints the result.
-import { parseArgs } from "node:util";
 import { z } from "zod";
-import { UsageError } from "../errors.ts";
 import { parsePixelArgs } from "../neural/pixel-input.ts";
 import { NeuralRuntime } from "../neural/runtime.ts";
+import { parseCommandArgs } from "../rts/cli-args.ts";
 import { type Command, wantsHelp } from "./command.ts";
 
 const help = `Usage: vector-boot pixels [--model FILE] [--json] R,G,B [R,G,B ...]
@@ -24,8 +23,8 @@ Examples:
 
 const schema = z.object({
   model: z.string().min(1).optional(),
-  json: z.boolean(),
-  pixels: z.array(z.string()).min(1, "give at least one pixel as R,G,B"),
+  json: z.boolean().optional(),
+  positionals: z.array(z.string()).min(1, "give at least one pixel as R,G,B"),
 });
 
 const print = (s: string) => process.stdout.write(`${s}\n`);
@@ -39,19 +38,9 @@ export const command: Command = {
       print(help);
       return 0;
     }
-    let parsed;
-    try {
-      const { values, positionals } = parseArgs({
-        args,
-        allowPositionals: true,
-        options: { model: { type: "string" }, json: { type: "boolean", default: false } },
-      });
-      parsed = schema.parse({ model: values.model, json: values.json, pixels: positionals });
-    } catch (cause) {
-      const msg = cause instanceof z.ZodError ? cause.issues.map((i) => i.message).join("; ") : (cause as Error).message;
-      throw new UsageError(`pixels: ${msg}`, { cause });
-    }
-    const pixels = parsePixelArgs(parsed.pixels);
+    // The one argument parser of the commands (it printed its own message twice: "X <- caused by: invalid input: X").
+    const parsed = parseCommandArgs("pixels", args, { model: { type: "string" }, json: { type: "boolean" } }, schema);
+    const pixels = parsePixelArgs(parsed.positionals);
     const rt = new NeuralRuntime();
     if (parsed.model !== undefined) {
       await rt.init(parsed.model);

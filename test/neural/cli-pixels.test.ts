@@ -60,7 +60,9 @@ describe("vector-boot pixels", () => {
     expect(b.err).toMatch(/at least one pixel/);
     // One line, not zod's issues pretty-printed as JSON.
     expect(b.err.trim().split("\n")).toHaveLength(1);
-    expect(b.err).toContain("invalid input: pixels: give at least one pixel as R,G,B");
+    // Said once (it was "X <- caused by: invalid input: X"), by the commands' one argument parser.
+    expect(b.err).toContain("pixels: arguments: give at least one pixel as R,G,B (see pixels --help)");
+    expect(b.err.match(/give at least one pixel/g)).toHaveLength(1);
   });
 
   test("a file that is not a vectorland model exits 2 (the seed's model failure)", () => {
