@@ -16,13 +16,13 @@ export function parseCommandArgs<S extends z.ZodType>(
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (cause) {
-    throw new UsageError(`${command}: ${(cause as Error).message} (see ${command} --help)`, { cause });
+    throw new UsageError(`${command}: ${(cause as Error).message} (see vector-boot ${command} --help)`, { cause });
   }
   const r = schema.safeParse({ ...parsed.values, positionals: parsed.positionals });
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const name = issue.path.length ? issue.path.join(".") : "arguments";
-    throw new UsageError(`${command}: ${name === "positionals" ? "arguments" : `--${name}`}: ${issue.message} (see ${command} --help)`);
+    throw new UsageError(`${command}: ${name === "positionals" ? "arguments" : `--${name}`}: ${issue.message} (see vector-boot ${command} --help)`);
   }
   return r.data;
 }

@@ -61,7 +61,7 @@ describe("vector-boot pixels", () => {
     // One line, not zod's issues pretty-printed as JSON.
     expect(b.err.trim().split("\n")).toHaveLength(1);
     // Said once (it was "X <- caused by: invalid input: X"), by the commands' one argument parser.
-    expect(b.err).toContain("pixels: arguments: give at least one pixel as R,G,B (see pixels --help)");
+    expect(b.err).toContain("pixels: arguments: give at least one pixel as R,G,B (see vector-boot pixels --help)");
     expect(b.err.match(/give at least one pixel/g)).toHaveLength(1);
   });
 
