@@ -137,7 +137,9 @@ export function describeError(err: unknown): string {
       const zodLine = cur.name === "ZodError" && Array.isArray(issues)
         ? `invalid input: ${issues.map((i: { path?: unknown[]; message?: string }) => `${(i.path ?? []).join(".") || "(value)"}: ${i.message ?? "?"}`).join("; ")}`
         : null;
-      parts.push(cur instanceof VectorBootError ? cur.message : (zodLine ?? `${cur.name}: ${cur.message}`));
+      const text = cur instanceof VectorBootError ? cur.message : (zodLine ?? `${cur.name}: ${cur.message}`);
+      // A cause whose message the error already quotes is not said twice ("X <- caused by: TypeError: X").
+      if (parts.length === 0 || !parts[parts.length - 1]!.includes(cur.message)) parts.push(text);
       cur = (cur as { cause?: unknown }).cause;
     } else {
       parts.push(String(cur));
