@@ -43,7 +43,7 @@ export function bootTarget(p: BootTargetParts): ControlTarget {
       services: summarize(p.supervisor()?.list() ?? []),
       ...p.status?.(),
     }),
-    services: () => p.supervisor()?.list(true) ?? [],
+    services: (withUsage = true) => p.supervisor()?.list(withUsage) ?? [],
     startService: (n) => sup().start(n),
     stopService: (n) => sup().stop(n),
     restartService: (n) => sup().restart(n),

@@ -26,8 +26,8 @@ export interface ControlTarget {
    * `model` ({ path, origin, tensors, bytes }), `journal` ({ nextSeq, durableSeq }).
    */
   status(): Record<string, unknown> | Promise<Record<string, unknown>>;
-  /** Every configured service (the supervisor's `list()`). */
-  services(): ServiceStatus[];
+  /** Every configured service (the supervisor's `list()`); `withUsage` false: without cgroup usage (cheaper). */
+  services(withUsage?: boolean): ServiceStatus[];
   /** Starts a stopped (or failed) service; the name is known to exist (checked against `services()`). */
   startService(name: string): void | Promise<void>;
   /** Stops a service; resolves when it holds no process (stop signal, grace, SIGKILL). */
