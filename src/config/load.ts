@@ -1,6 +1,7 @@
 // Loads the config file and the kernel command line, validates both with zod, merges them.
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
+import { duplicateKey } from "./json-duplicates.ts";
 import { readRegularFile } from "../util/regular-file.ts";
 import { parseCmdline, type CmdlineOverrides } from "./cmdline.ts";
 import { configSchema, fleetSchema, type Config } from "./schema.ts";
@@ -178,6 +179,8 @@ export function readConfigFile(path: string, idWarnings?: ConfigError[]): Config
   } catch (e) {
     throw new ConfigError(path, `not valid JSON: ${(e as Error).message}`, { cause: e });
   }
+  const twice = duplicateKey(text);
+  if (twice !== null) throw new ConfigError(`${path}: ${twice}`, "given twice in one object (JSON keeps only the last: the first was silently lost); remove one");
   return validateConfig(raw, path, idWarnings);
 }
 

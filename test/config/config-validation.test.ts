@@ -143,6 +143,20 @@ describe("config errors from the real executable", () => {
     expect(r.stderr).toContain('"retsart"');
     expect(r.stderr.split('"retsart"').length - 1).toBe(1); // named once (it was "Unrecognized key: "retsart" "retsart"")
   });
+  test("a key given twice in the config file silently lost the first (a second services list replaced the first); refused naming the key's path (exit 78)", async () => {
+    const dir = tempDir();
+    const p = join(dir, "twice.json");
+    writeFileSync(p, '{"services":[{"name":"a","argv":["sleep","1"]}],\n "shutdown_after":0.2,\n "services":[{"name":"b","argv":["sleep","1"]}]}');
+    const r = await start(["boot", ...bootArgs(), "--config", p]).result(10_000);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(`${p}: services: given twice in one object (JSON keeps only the last: the first was silently lost); remove one`);
+    // Deeper, with escapes: "\u0041" is "A".
+    writeFileSync(p, '{"services":[{"name":"a","argv":["x"],"env":{"A":"1","B":"2","\\u0041":"3"}}]}');
+    expect(() => readConfigFile(p)).toThrow(`${p}: services[0].env.A: given twice`);
+    // The same key in two different objects is no duplicate.
+    writeFileSync(p, '{"services":[{"name":"a","argv":["x"]},{"name":"b","argv":["y"]}]}');
+    expect(readConfigFile(p).services.map((s) => s.name)).toEqual(["a", "b"]);
+  }, 30_000);
   test("an error in a --set value was labelled 'kernel command line'; it names --set and the key as given", async () => {
     const r = await start(["boot", ...bootArgs(), "--set", "heartbeat_ms=abc"]).result(10_000);
     expect(r.code).toBe(78);
