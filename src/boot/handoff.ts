@@ -58,8 +58,8 @@ export function selfExecutable(): string {
 /**
  * Checks that a new image starts at all before PID 1 bets its life on it: runs `path --version`
  * as a child (bounded: 30 s, as an emulated, loaded machine can take seconds to start Bun). A
- * binary that is missing, not executable, crashes or hangs is refused and
- * the running image carries on.
+ * binary that is missing, not executable, crashes or hangs is refused, and so is one whose answer
+ * is not a vector-boot that reads this image's handoff version; the running image carries on.
  */
 export async function preflight(path: string, reaper: Reaper, timeoutMs = 30_000): Promise<void> {
   // Its answer comes through a pipe: exiting 0 is not enough (`/bin/true --version` does).
