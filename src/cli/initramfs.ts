@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import embeddedPreinit from "../../dist/native/preinit" with { type: "file" };
 import { z } from "zod";
-import { UsageError } from "../errors.ts";
+import { readConfigFile } from "../config/load.ts";
+import { type ConfigError, UsageError } from "../errors.ts";
 import { CONFIG_PATH, EXE_PATH, INIT_PATH, writeInitramfs } from "../initramfs/build.ts";
 import { COMPRESSION_SUFFIX, COMPRESSIONS } from "../initramfs/compress.ts";
 import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
@@ -26,7 +27,7 @@ Options:
                          the source tree)
   --preinit FILE         static pre-init installed as /init (default the one built into this
                          executable; dist/native/preinit from the source tree)
-  --config FILE          config file installed as ${CONFIG_PATH}
+  --config FILE          config file installed as ${CONFIG_PATH} (checked first as PID 1 will read it)
   --runtime-lib FILE     a shared object loaded at run time whose dependencies are needed too
                          (repeatable; default dist/native/libvbshim.so when it exists)
   --modules-dir DIR      a lib/modules/<version> directory (modules.dep, or each module's .modinfo when it has none)
@@ -75,6 +76,13 @@ export async function runInitramfs(args: string[], root = process.cwd()): Promis
     list: { type: "boolean" },
   }, schema);
   if (a.module?.length && !a["modules-dir"]) throw new UsageError("initramfs: --module needs --modules-dir");
+  // The config the image's PID 1 will read, checked as it will check it: a typo went into the image,
+  // and PID 1 refused the whole file at boot and came up with the defaults (no services).
+  if (a.config !== undefined) {
+    const ids: ConfigError[] = [];
+    readConfigFile(a.config, ids);
+    for (const w of ids) process.stderr.write(`initramfs: warning: ${w.message} (checked against this host's /etc/passwd)\n`);
+  }
   const shim = resolve(root, "dist/native/libvbshim.so");
   const compress = a.compress ?? COMPRESSIONS[0];
   // The shipped executable needs no source tree: it installs itself and the pre-init built into it

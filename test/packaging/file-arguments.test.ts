@@ -75,3 +75,21 @@ test("a pack or initramfs killed mid-write left its 100 MB temporary file (out.t
   expect(existsSync(live)).toBe(true);
   expect(existsSync(out)).toBe(true);
 }, 60_000);
+
+test("initramfs --config put a config with a typo (or a key given twice) into the image, whose PID 1 then refused the whole file and came up with the defaults: checked at build as PID 1 will read it (exit 78, no image)", () => {
+  const img = join(t.dir, "cfg.img");
+  const typo = join(t.dir, "typo.json");
+  writeFileSync(typo, JSON.stringify({ services: [{ name: "web", argv: ["/bin/true"], restrat: "always" }] }));
+  const twice = join(t.dir, "twice.json");
+  writeFileSync(twice, '{"shutdown_after": 5, "shutdown_after": 6}');
+  for (const [cfg, says] of [[typo, 'services[0]: Unrecognized key: "restrat"'], [twice, "shutdown_after: given twice in one object"]] as const) {
+    const r = run(["initramfs", "--compress", "none", "--config", cfg, "-o", img]);
+    expect({ cfg, code: r.code }).toEqual({ cfg, code: 78 });
+    expect(r.stderr).toContain(says);
+    expect(existsSync(img)).toBe(false);
+  }
+  const good = join(t.dir, "good.json");
+  writeFileSync(good, JSON.stringify({ services: [{ name: "web", argv: ["/bin/true"], restart: "always" }] }));
+  expect(run(["initramfs", "--compress", "none", "--config", good, "-o", img]).code).toBe(0);
+  expect(existsSync(img)).toBe(true);
+}, 120_000);
