@@ -84,7 +84,7 @@ const serviceSchemas = lazy(() => {
     env: z._default(recordOf(z.string().check(z.regex(/^[^=\0]+$/, "bad variable name")), z.string()), {}),
     /** Inherit the init's environment under `env` (default true). */
     inherit_env: z._default(z.boolean(), true),
-    cwd: z._default(z.string(), "/"),
+    cwd: z._default(z.string().check(z.regex(/^\//, "must be an absolute path (a relative one depended on where the init was started)")), "/"),
     /** Run as this user (default: the init's, root). */
     uid: z.optional(id),
     /**

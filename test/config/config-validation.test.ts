@@ -32,6 +32,11 @@ describe("config validation", () => {
   test("a bad restart policy names services[i].restart", () => {
     expect(problem({ services: [{ name: "a", argv: ["true"], restart: "sometimes" }] }).field).toBe("cfg: services[0].restart");
   });
+  test("a relative or empty service cwd was taken relative to wherever the init started (an empty one failed each start with ENOENT); refused at load", () => {
+    for (const cwd of ["srv/app", ""]) expect(problem({ services: [{ name: "a", argv: ["true"], cwd }] }).field).toBe("cfg: services[0].cwd");
+    expect(problem({ services: [{ name: "a", argv: ["true"], cwd: "rel" }] }).message).toContain("must be an absolute path");
+    expect(validateConfig({ services: [{ name: "a", argv: ["true"], cwd: "/srv" }] }).services[0]!.cwd).toBe("/srv");
+  });
   test("an empty argv is refused", () => {
     expect(problem({ services: [{ name: "a", argv: [] }] }).field).toBe("cfg: services[0].argv");
   });
