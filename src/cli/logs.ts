@@ -12,7 +12,7 @@ over the control socket every 200 ms) until interrupted. --json prints one JSON 
 
 Options:
   -f, --follow       keep printing new lines
-  -n, --lines N      how many recent lines first (default 100)
+  -n, --lines N      how many recent lines first (default 100; 0: none, with -f only new ones)
 ${commonOptionsHelp}`;
 
 interface Page {
@@ -37,7 +37,8 @@ export const command: Command = {
       if (a === "-f" || a === "--follow") follow = true;
       else if (a === "-n" || a === "--lines" || a.startsWith("--lines=")) {
         const v = a.startsWith("--lines=") ? a.slice(8) : args[++i];
-        if (v === undefined || !/^[1-9][0-9]{0,5}$/.test(v)) throw new UsageError(`logs: ${a} needs a whole number of lines (see vector-boot logs --help)`);
+        // 0, as with tail -n 0 -f: only what comes next. At most what the server sends in one page.
+        if (v === undefined || !/^(0|[1-9][0-9]{0,5})$/.test(v) || Number(v) > 100_000) throw new UsageError(`logs: ${a} needs a whole number of lines, 0 to 100000 (see vector-boot logs --help)`);
         count = Number(v);
       } else rest.push(a);
     }
@@ -46,8 +47,9 @@ export const command: Command = {
     const print = (p: Page) => {
       if (p.lines.length > 0) out(p.lines.map((l) => (c.json ? JSON.stringify(l) : l.line)).join("\n"));
     };
-    let page = (await ask(c, { op: "logs", name, limit: count })) as Page;
-    print(page);
+    // -n 0 still asks for one line: its answer says where the output stands (next), to follow from.
+    let page = (await ask(c, { op: "logs", name, limit: Math.max(count, 1) })) as Page;
+    if (count > 0) print(page);
     while (follow) {
       await Bun.sleep(200);
       page = (await ask(c, { op: "logs", name, after: page.next, limit: 100_000 })) as Page;
