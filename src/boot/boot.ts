@@ -2,7 +2,9 @@
 import { describeError, exitCodeOf, InputError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { BootOptions } from "./boot-options.ts";
-import { consumeHandoff, preflight, reexec, selfExecutable, type Handoff } from "./handoff.ts";
+import { defaultConfigPath } from "./config-phase.ts";
+import { consumeHandoff, reexec, selfExecutable, type Handoff } from "./handoff.ts";
+import { preflight } from "./preflight.ts";
 import type { Boot } from "./phase.ts";
 import { bootPhases } from "./phase-table.ts";
 import { shutdown, type StartedPhase } from "./shutdown.ts";
@@ -53,14 +55,15 @@ export async function boot(opts: BootOptions): Promise<number> {
 }
 
 /**
- * Live re-exec: the new image must answer `--version`; then every started phase writes its handoff
+ * Live re-exec: the new image must pass the preflight (src/boot/preflight.ts); then every started phase writes its handoff
  * (in reverse order: the beat freezes first) and PID 1 execs. Only returns by throwing: the image
  * was refused, or the exec failed and the phases resumed (the running image carries on).
  */
 async function liveReexec(b: Boot, started: StartedPhase[], booted: Promise<void>, path = selfExecutable()): Promise<never> {
   await booted;
   if (b.signals.isRequested) throw new InputError("re-exec: shutting down");
-  await preflight(path, b.reaper);
+  // The config file the new image will read: this one's, as it found it at boot.
+  await preflight(path, b.reaper, b.opts.configFile ?? (b.ctx.pid1 ? defaultConfigPath() : undefined));
   const parts: Record<string, unknown> = {};
   const paused: StartedPhase[] = [];
   try {

@@ -14,7 +14,7 @@ const log = logger("config");
 /** Outside PID 1 a bad value throws (non-zero exit); as PID 1 it is logged and the default used. */
 export function loadBootConfig(ctx: BootContext, opts: BootOptions): Config & { state_dir: string; run_dir: string } {
   // Each --set stays one token: joined into the line, a value with a space was cut at it.
-  const { config, warnings } = loadConfig({ file: opts.configFile ?? (ctx.pid1 ? defaultConfigPath(ctx) : undefined), cmdline: ctx.cmdline, tokens: opts.extraCmdline, lenient: ctx.pid1 });
+  const { config, warnings } = loadConfig({ file: opts.configFile ?? (ctx.pid1 ? defaultConfigPath() : undefined), cmdline: ctx.cmdline, tokens: opts.extraCmdline, lenient: ctx.pid1 });
   for (const w of warnings) log.error("invalid setting ignored, default used", { field: w.field, problem: w.problem });
   if (opts.model) config.model = opts.model;
   // PID 1 owns the machine's well-known places; a development boot gets its own so several can run,
@@ -35,7 +35,7 @@ export function loadBootConfig(ctx: BootContext, opts: BootOptions): Config & { 
 }
 
 /** PID 1 reads /etc/vector-boot/config.json when it exists. */
-function defaultConfigPath(_ctx: BootContext): string | undefined {
+export function defaultConfigPath(): string | undefined {
   const p = "/etc/vector-boot/config.json";
   try {
     return Bun.file(p).size > 0 ? p : undefined;

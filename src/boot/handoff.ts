@@ -3,14 +3,11 @@ import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "no
 import { join } from "node:path";
 import { lazy } from "../util/lazy.ts";
 import { z } from "../util/zod-mini.ts";
-import { ConfigError, describeError, PackageError } from "../errors.ts";
-import type { Reaper } from "../init/reaper.ts";
+import { ConfigError, describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { closeFdQuietly } from "../sys/fd.ts";
-import { logPipe, readAvailable } from "../sys/log-pipe.ts";
-import { execve, kill, spawn } from "../sys/process.ts";
+import { execve } from "../sys/process.ts";
 import { bootOptionsSchema } from "./boot-options.ts";
-import { HANDOFF_VERSION, handoffVersionsIn } from "./handoff-version.ts";
+import { HANDOFF_VERSION } from "./handoff-version.ts";
 
 const log = logger("reexec");
 
@@ -53,58 +50,6 @@ export function consumeHandoff(): Handoff | null {
 export function selfExecutable(): string {
   const p = readlinkSync("/proc/self/exe");
   return p.endsWith(" (deleted)") ? p.slice(0, -" (deleted)".length) : p;
-}
-
-/**
- * Checks that a new image starts at all before PID 1 bets its life on it: runs `path --version`
- * as a child (bounded: 30 s, as an emulated, loaded machine can take seconds to start Bun). A
- * binary that is missing, not executable, crashes or hangs is refused, and so is one whose answer
- * is not a vector-boot that reads this image's handoff version; the running image carries on.
- */
-export async function preflight(path: string, reaper: Reaper, timeoutMs = 30_000): Promise<void> {
-  // Its answer comes through a pipe: exiting 0 is not enough (`/bin/true --version` does).
-  const [readEnd, writeEnd] = logPipe();
-  let pid: number;
-  try {
-    pid = spawn({ argv: [path, "--version"], env: { ...process.env, [HANDOFF_ENV]: undefined }, stdio: [-1, writeEnd, -1] });
-  } catch (e) {
-    closeFdQuietly(readEnd);
-    throw e;
-  } finally {
-    closeFdQuietly(writeEnd);
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const drain = () => {
-    const buf = new Uint8Array(4096);
-    for (let n; size < 65536 && (n = readAvailable(readEnd, buf)) !== null && n > 0; size += n) chunks.push(buf.slice(0, n));
-  };
-  const status = await new Promise<number | null>((resolve) => {
-    const poll = setInterval(drain, 20); // a long answer must not fill the pipe and stall it
-    const timer = setTimeout(() => {
-      kill(pid, 9);
-      clearInterval(poll);
-      resolve(null);
-    }, timeoutMs);
-    reaper.watch(pid, (r) => {
-      clearTimeout(timer);
-      clearInterval(poll);
-      resolve(r.status);
-    });
-    reaper.reapNow();
-  });
-  try {
-    drain();
-  } finally {
-    closeFdQuietly(readEnd);
-  }
-  if (status !== 0) throw new PackageError(path, status === null ? `did not answer --version within ${timeoutMs} ms` : `--version exited with status ${status}`);
-  const said = new TextDecoder().decode(Buffer.concat(chunks));
-  const versions = handoffVersionsIn(said);
-  if (versions === null || !versions.includes(HANDOFF_VERSION)) {
-    const first = JSON.stringify(said.split("\n")[0]!.slice(0, 120));
-    throw new PackageError(path, versions === null ? `is not a vector-boot image: its --version said ${first}` : `reads handoff version ${versions.join(",")}, this image writes ${HANDOFF_VERSION}`);
-  }
 }
 
 /** Writes the state and execs `path`. Returns only if exec failed (the old image keeps running). */

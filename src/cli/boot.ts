@@ -1,6 +1,6 @@
 // `vector-boot boot`: parses its options and runs the boot sequence (src/boot/boot.ts).
 import type { BootOptions } from "../boot/boot-options.ts";
-import { UsageError } from "../errors.ts";
+import { type ConfigError, UsageError } from "../errors.ts";
 import type { Command } from "./command.ts";
 
 export type { BootOptions };
@@ -17,6 +17,8 @@ Options:
   --cmdline STR     kernel command line to read vector.* keys from (PID 1 reads /proc/cmdline;
                     outside PID 1 the default is the VECTOR_BOOT_CMDLINE environment variable)
   --set KEY=VALUE   one vector.KEY=VALUE override (repeatable), e.g. --set shutdown_after=5
+  --check           only read --config FILE as the boot would, and say whether it is accepted
+                    (exit 0, or 78 naming the problem); a live re-exec asks the new image this
   -h, --help        this help
 `;
 
@@ -45,8 +47,24 @@ export const command: Command = {
   summary: "Boot the machine (or a subreaper session)",
   help,
   async run(args) {
+    if (args.includes("--check")) return checkConfig(parseBootArgs(args.filter((a) => a !== "--check")));
     // Loaded only to boot: tini mode and the tools start without the boot phases.
     const { boot } = await import("../boot/boot.ts");
     return boot(parseBootArgs(args));
   },
 };
+
+/**
+ * `boot --check --config FILE`: the file read as the boot reads it; a problem that would make the
+ * boot stop (or PID 1 drop the file for the defaults) is thrown (exit 78), a service whose uid
+ * cannot be resolved here is a warning (PID 1 leaves that service out).
+ */
+async function checkConfig(o: BootOptions): Promise<number> {
+  if (o.configFile === undefined) throw new UsageError("boot --check needs --config FILE");
+  const { readConfigFile } = await import("../config/load.ts");
+  const warnings: ConfigError[] = [];
+  readConfigFile(o.configFile, warnings);
+  for (const w of warnings) process.stderr.write(`warning: ${w.message}\n`);
+  process.stdout.write(`config ok: ${o.configFile}\n`);
+  return 0;
+}

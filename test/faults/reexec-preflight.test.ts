@@ -46,3 +46,29 @@ test("as PID 1, reexec to a program that answers --version with status 0 but is 
   process.kill(init, "SIGTERM");
   await run.result(30_000);
 }, 120_000);
+
+test("as PID 1, reexec after a typo in the config file: the new image (lenient as PID 1) came up with the defaults and left every service unsupervised; now the new image is asked first (boot --check) and the re-exec is refused naming the key, the services keep their pids", async () => {
+  const dir = tempDir();
+  const good = { run_dir: join(dir, "run"), state_dir: join(dir, "state"), heartbeat_ms: 50, heartbeat_log_every: 0, services: [{ name: "svc", argv: ["sleep", "1000"] }] };
+  const cfg = writeJson(dir, "config.json", good);
+  const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true });
+  const init = await run.initPid();
+  const sock = join(dir, "run/control");
+  await waitFor(() => run.log().includes("control socket listening") && /service started service=svc/.test(run.log()), 30_000, "the init's control socket and service");
+  const pidOf = () => (JSON.parse(runShipped(["services", "--json", "--socket", sock]).stdout) as Array<{ pid: number }>)[0]!.pid;
+  const before = pidOf();
+  writeJson(dir, "config.json", { ...good, services: [{ name: "svc", argv: ["sleep", "1000"], restrat: "always" }] });
+  const r = runShipped(["reexec", "--socket", sock, "--timeout", "30000"]);
+  expect(r.code).toBe(70);
+  expect(r.stderr).toContain(`refuses the config it would boot with (${cfg}: services[0]: Unrecognized key: "restrat"`);
+  expect(r.stderr).toContain(`the running image carries on: fix ${cfg} first`);
+  expect(statusOf(sock).generation).toBe(0);
+  expect(pidOf()).toBe(before);
+  // Fixed, it goes through, and the service keeps its process.
+  writeJson(dir, "config.json", good);
+  expect(runShipped(["reexec", "--socket", sock, "--timeout", "30000"]).code).toBe(0);
+  await waitFor(() => run.log().includes("resuming after re-exec generation=1 "), 30_000, "the re-exec");
+  expect(pidOf()).toBe(before);
+  process.kill(init, "SIGTERM");
+  await run.result(30_000);
+}, 120_000);
