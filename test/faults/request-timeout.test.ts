@@ -7,12 +7,17 @@ import { killLeftovers, start, tempDir, waitFor } from "../pid1/harness.ts";
 
 afterEach(killLeftovers);
 
-test("a mutate that timed out said only ETIMEDOUT, and the stopped instance journaled it once it ran again; the error now says it may still be carried out (a read-only request's does not)", async () => {
+/** A development init with its own run and state dirs (`--set` extras), once its control socket listens. */
+async function bootDev(...sets: string[]) {
   const dir = tempDir();
-  const run = start(["boot", ...bootArgs(), "--set", `run_dir=${join(dir, "run")}`, "--set", `state_dir=${join(dir, "state")}`, "--set", "heartbeat_log_every=0"]);
+  const run = start(["boot", ...bootArgs(), "--set", `run_dir=${join(dir, "run")}`, "--set", `state_dir=${join(dir, "state")}`, ...sets.flatMap((s) => ["--set", s])]);
   const init = await run.initPid();
-  const sock = join(dir, "run", "control");
   await waitFor(() => run.log().includes("control socket listening"), 30_000, "the control socket");
+  return { run, init, sock: join(dir, "run", "control") };
+}
+
+test("a mutate that timed out said only ETIMEDOUT, and the stopped instance journaled it once it ran again; the error now says it may still be carried out (a read-only request's does not)", async () => {
+  const { run, init, sock } = await bootDev("heartbeat_log_every=0");
   const durable = async () => (JSON.parse((await runShippedAsync(["status", "--json", "--socket", sock])).out) as { journal: { durableSeq: number } }).journal.durableSeq;
   const before = await durable();
   process.kill(init, "SIGSTOP"); // connections wait in the backlog, requests in the socket buffer
@@ -34,11 +39,7 @@ test("a mutate that timed out said only ETIMEDOUT, and the stopped instance jour
 }, 60_000);
 
 test("mutate or checkpoint on an instance without evolution said only 'not supported by this instance'; it says evolution is disabled, and by what", async () => {
-  const dir = tempDir();
-  const run = start(["boot", ...bootArgs(), "--set", `run_dir=${join(dir, "run")}`, "--set", `state_dir=${join(dir, "state")}`, "--set", "evolution=0"]);
-  const init = await run.initPid();
-  const sock = join(dir, "run", "control");
-  await waitFor(() => run.log().includes("control socket listening"), 30_000, "the control socket");
+  const { run, init, sock } = await bootDev("evolution=0");
   const m = await runShippedAsync(["mutate", "pixel.0.weight", "0", "--values", "0.5", "--confidence", "0.9", "--socket", sock]);
   expect(m.code).toBe(64);
   expect(m.err).toContain('"mutate" is not supported by this instance: evolution is disabled (config evolution.enabled, or vector.evolution=0)');
