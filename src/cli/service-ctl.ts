@@ -30,9 +30,9 @@ ${commonOptionsHelp}`;
       }
       const a = parseCommon(action, args, ["NAME"]);
       const name = a.positionals[0]!;
-      const s = (await ask(a, { op: action, name })) as { state?: string; pid?: number | null } | null;
+      const s = (await ask(a, { op: action, name })) as { state?: string; pid?: number | null; already?: boolean } | null;
       if (a.json) out(JSON.stringify(s));
-      else out(`${name}: ${past[action]}${s ? ` (${s.state ?? "?"}${typeof s.pid === "number" ? `, pid ${s.pid}` : ""})` : ""}`);
+      else out(`${name}: ${s?.already ? "already running" : past[action]}${s ? ` (${s.state ?? "?"}${typeof s.pid === "number" ? `, pid ${s.pid}` : ""})` : ""}`);
       return 0;
     },
   };

@@ -86,10 +86,14 @@ async function perform(req: ControlRequest, t: ControlTarget, caller: Caller): P
     case "restart": {
       if (!known(req.name)) return new UnknownService(req.name);
       log.info(`${req.op} requested`, { service: req.name, uid: caller.uid, pid: caller.pid });
+      // A start of a service that runs already changes nothing, and says so (`already`).
+      const before = t.services(false).find((s) => s.name === req.name)?.state;
+      const already = req.op === "start" && (before === "running" || before === "starting");
       if (req.op === "start") await t.startService(req.name);
       else if (req.op === "stop") await t.stopService(req.name);
       else await t.restartService(req.name);
-      return withRunTimes(t.services()).find((s) => s.name === req.name) ?? null;
+      const after = withRunTimes(t.services()).find((s) => s.name === req.name) ?? null;
+      return after && already ? { ...after, already: true } : after;
     }
     case "logs":
       if (!known(req.name)) return new UnknownService(req.name);

@@ -61,6 +61,13 @@ describe("operator CLI", () => {
     expect(target.calls.slice(before)).toEqual(["stop db", "start db", "stop api", "start api"]);
   });
 
+  test("start NAME on a service that runs already said 'started': it says 'already running', and --json carries already: true", async () => {
+    expect((await cli("service-ctl", "startCommand", "db")).out).toMatch(/^db: already running \(running, pid \d+\)\n$/);
+    expect(JSON.parse((await cli("service-ctl", "startCommand", "db", "--json")).out)).toMatchObject({ name: "db", state: "running", already: true });
+    await cli("service-ctl", "stopCommand", "db");
+    expect((await cli("service-ctl", "startCommand", "db")).out).toMatch(/^db: started \(running, pid \d+\)\n$/);
+  });
+
   test("an unknown service exits 64 naming it", async () => {
     const r = await cli("service-ctl", "command", "ghost");
     expect(r.code).toBe(64);
