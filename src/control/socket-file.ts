@@ -1,8 +1,8 @@
 // The control socket's place on disk: a directory only we own (mode enforced), no foreign file at the path.
-import { chownSync, lstatSync, rmSync } from "node:fs";
+import { chownSync } from "node:fs";
 import { dirname } from "node:path";
 import { ConfigError } from "../errors.ts";
-import { unixSocketInUse } from "../sys/control.ts";
+import { clearSocketPath } from "../sys/control.ts";
 import { Sig } from "../sys/signals.ts";
 import { ownDirectory } from "../util/own-dir.ts";
 
@@ -17,15 +17,7 @@ export function prepareSocketPath(path: string, dirMode: number | null, allowGid
     ownDirectory(dir, dirMode, (reason) => new ConfigError("control socket", reason));
     if (allowGid !== null) chownSync(dir, process.geteuid?.() ?? 0, allowGid);
   }
-  let st;
-  try {
-    st = lstatSync(path);
-  } catch {
-    return;
-  }
-  if (!st.isSocket()) throw new ConfigError("control socket", `${path} exists and is not a socket`);
-  if (unixSocketInUse(path)) throw new ConfigError("control socket", `${path} is in use by another running instance (two inits with the same run_dir?)`);
-  rmSync(path, { force: true });
+  clearSocketPath(path, (reason) => new ConfigError("control socket", reason));
 }
 
 /** The name process.on() knows for a signal number. */

@@ -5,7 +5,7 @@ import type { Socket, SocketHandler, UnixSocketListener } from "bun";
 import { ConfigError, JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { ownDirectory } from "../util/own-dir.ts";
-import { unixSocketInUse } from "../sys/control.ts";
+import { clearSocketPath } from "../sys/control.ts";
 import { setInheritable } from "../sys/process.ts";
 import type { EvolutionChannel } from "./channel.ts";
 import { PROTOCOL_VERSION } from "./layout.ts";
@@ -77,8 +77,7 @@ export class SessionServer {
       return;
     }
     // A stale file is replaced; a live one is another init's (the same run_dir), never taken over.
-    if (unixSocketInUse(this.path)) throw new ConfigError("run_dir", `${this.path} is in use by another running instance (two inits with the same run_dir?)`);
-    rmSync(this.path, { force: true });
+    clearSocketPath(this.path, (reason) => new ConfigError("run_dir", reason));
     // A path over sun_path's 107 bytes: Bun 1.4.5 binds it through an O_PATH descriptor of its
     // directory (/proc/self/fd/N/evolution.sock), as native/unix-addr.c does for the control socket.
     this.listener = Bun.listen<SessionData>({ unix: this.path, socket: handlers });

@@ -1,5 +1,6 @@
 // Control socket FFI (native/control.c): Unix listen/accept with SO_PEERCRED + SO_PEERGROUPS, epoll readiness, nonblocking I/O.
 import { dlopen, FFIType } from "bun:ffi";
+import { lstatSync, rmSync } from "node:fs";
 import { Errno } from "./errno.ts";
 import { check, cstr, shimPath } from "./lib.ts";
 import { socketPathDetail } from "../util/unix-path.ts";
@@ -24,8 +25,25 @@ const SOCK_STREAM = 1;
  * Whether a stream socket at `path` has a live listener (a connect gets through): the file of
  * another running init is never replaced. False for no file or a stale one (ECONNREFUSED).
  */
-export function unixSocketInUse(path: string): boolean {
+function unixSocketInUse(path: string): boolean {
   return check(lib.vb_unix_in_use(cstr(path), SOCK_STREAM), "connect", socketPathDetail(path)) === 1;
+}
+
+/**
+ * Clears `path` for a new listening stream socket: nothing there, or a stale socket file (removed).
+ * Any other file, or a socket another process still listens on (a second init with the same
+ * run_dir took the first one's), is refused as `fail(reason)`.
+ */
+export function clearSocketPath(path: string, fail: (reason: string) => Error): void {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw fail(`${path} exists and is not a socket`);
+  if (unixSocketInUse(path)) throw fail(`${path} is in use by another running instance (two inits with the same run_dir?)`);
+  rmSync(path, { force: true });
 }
 
 /** epoll event bits (sys/epoll.h). */
