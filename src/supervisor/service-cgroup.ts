@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { ServiceConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { kill } from "../sys/process.ts";
+import { processExists } from "../util/process-exists.ts";
 import { cgroup2Mount, cgroupOf, cgroupPids, cgroupPopulated, cgroupUsage, cgroupWritable, enableController, killCgroup, makeCgroup, readCgroupFile, removeCgroup, writeCgroupFile, type CgroupUsage } from "../sys/cgroup.ts";
 
 const log = logger("cgroup");
@@ -80,7 +80,7 @@ function sweepStale(parent: string, machineNs: boolean): string[] {
   for (const e of entries) {
     const m = /^vector-boot\.(?:(\d+)|pidns-(\d+))$/.exec(e.name);
     if (!m || !e.isDirectory()) continue;
-    if (m[1] !== undefined ? processAlive(Number(m[1])) : namespaceAlive(Number(m[2]))) continue;
+    if (m[1] !== undefined ? processExists(Number(m[1])) : namespaceAlive(Number(m[2]))) continue;
     const dir = join(parent, e.name);
     try {
       for (const c of readdirSync(dir, { withFileTypes: true })) if (c.isDirectory()) removeCgroup(join(dir, c.name));
@@ -116,15 +116,6 @@ function inOwnNamespace(procRoot: string, pid: string): boolean {
     return line !== null && line[1]!.trim().split(/\s+/).length === 1;
   } catch {
     return false;
-  }
-}
-
-/** Whether `pid` names a process (EPERM: someone else's, alive). */
-function processAlive(pid: number): boolean {
-  try {
-    return pid === process.pid || kill(pid, 0);
-  } catch {
-    return true;
   }
 }
 

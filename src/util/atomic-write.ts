@@ -2,6 +2,7 @@
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { SysError, UsageError, VectorBootError } from "../errors.ts";
+import { processExists } from "./process-exists.ts";
 
 /**
  * Writes `out` through `fill(fd)` into a temporary file beside it, fsyncs it, renames it over `out`
@@ -50,15 +51,6 @@ function removeStaleTemps(out: string): void {
     const pid = name.startsWith(prefix) ? name.slice(prefix.length) : "";
     if (!/^\d+$/.test(pid) || processExists(Number(pid))) continue;
     rmSync(join(dirname(out), name), { force: true });
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === "EPERM";
   }
 }
 
