@@ -1,5 +1,5 @@
 // `vector-boot inspect FILE [--json]`: a gguf-dump for GGUF files, RTS packages and executables with an embedded model.
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
 import { z } from "zod";
 import { GGUF_VALUE_TYPE_NAMES, type GgufFile, type GgufValue, readGguf, toJsonValue } from "../gguf/index.ts";
 import { setLogLevel } from "../log.ts";
@@ -8,7 +8,7 @@ import { type ModelSource, openModelSource } from "../rts/model-source.ts";
 import { fileSize, mapFileReadOnly } from "../sys/mmap.ts";
 import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
 import { type Command, wantsHelp } from "./command.ts";
-import { requireInputFile } from "../util/regular-file.ts";
+import { openInputFile } from "../util/regular-file.ts";
 
 const help = `Usage: vector-boot inspect FILE [--json] [--max-items N]
 
@@ -38,8 +38,7 @@ const schema = z.object({
 });
 
 function head(path: string): Uint8Array {
-  requireInputFile(path, "inspect");
-  const fd = openSync(path, "r");
+  const fd = openInputFile(path, "inspect");
   try {
     const b = new Uint8Array(4);
     return b.subarray(0, readSync(fd, b, 0, 4, 0));

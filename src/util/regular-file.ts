@@ -49,10 +49,18 @@ export function unreadableFile(path: string): string | null {
 }
 
 /**
- * A FILE a command was given: a regular file it can open, else a UsageError (exit 64) naming it. A
+ * A FILE a command was given, opened (see openRegularFile), else a UsageError (exit 64) naming it. A
  * directory was read until EISDIR (exit 70, "internal error"); a FIFO hung the command in open().
  */
+export function openInputFile(path: string, what: string): number {
+  try {
+    return openRegularFile(path);
+  } catch (e) {
+    throw new UsageError(`${what}: cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+/** openInputFile, for a command that opens the file itself later. */
 export function requireInputFile(path: string, what: string): void {
-  const problem = unreadableFile(path);
-  if (problem !== null) throw new UsageError(`${what}: cannot read ${path}: ${problem}`);
+  closeSync(openInputFile(path, what));
 }
