@@ -89,8 +89,9 @@ export function parseCmdline(line: string, tokens: readonly string[] = []): Cmdl
     const bare = eq < 0;
     const value = bare ? "1" : tok.slice(eq + 1);
     // Named the way the user gave it: an error in `--set KEY=VALUE` said "kernel command line".
-    const prefix = i < lineTokens.length ? "vector." : "";
-    const field = i < lineTokens.length ? `kernel command line vector.${key}` : `--set ${key}`;
+    const fromLine = i < lineTokens.length;
+    const prefix = fromLine ? "vector." : "";
+    const field = fromLine ? `kernel command line vector.${key}` : `--set ${key}`;
     // Own keys only: `vector.constructor` names Object's, not a setting (it failed the boot).
     if (!Object.hasOwn(cmdlineKeys, key)) {
       errors.push(new ConfigError(field, `unknown key (known: ${Object.keys(cmdlineKeys).map((k) => `${prefix}${k}`).join(", ")})`));

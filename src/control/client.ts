@@ -9,10 +9,10 @@ export function controlSocketPath(given?: string): string {
   return given ?? (process.env.VECTOR_BOOT_CONTROL || DEFAULT_CONTROL_SOCKET);
 }
 
-/** The server answered `ok: false`. `code` is the protocol's error code. */
 /** Requests that change nothing: a timeout leaves nothing in doubt. */
 const readOnlyOps = new Set(["ping", "status", "services", "logs", "stats", "pixels"]);
 
+/** The server answered `ok: false`. `code` is the protocol's error code. */
 export class ControlRequestError extends VectorBootError {
   override readonly exitCode: number;
   constructor(

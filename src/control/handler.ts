@@ -73,7 +73,7 @@ class UnknownService {
 
 async function perform(req: ControlRequest, t: ControlTarget, caller: Caller): Promise<unknown> {
   // Without the cgroup usage: `logs -f` asks every 200 ms, and with 600 services each answer read 1,800 files.
-  const known = (name: string) => t.services(false).some((s) => s.name === name);
+  const find = (name: string) => t.services(false).find((s) => s.name === name);
   switch (req.op) {
     case "ping":
       return { pong: true, protocol: CONTROL_PROTOCOL_VERSION, pid: process.pid };
@@ -84,11 +84,11 @@ async function perform(req: ControlRequest, t: ControlTarget, caller: Caller): P
     case "start":
     case "stop":
     case "restart": {
-      if (!known(req.name)) return new UnknownService(req.name);
+      const before = find(req.name);
+      if (!before) return new UnknownService(req.name);
       log.info(`${req.op} requested`, { service: req.name, uid: caller.uid, pid: caller.pid });
       // A start of a service that runs already changes nothing, and says so (`already`).
-      const before = t.services(false).find((s) => s.name === req.name)?.state;
-      const already = req.op === "start" && (before === "running" || before === "starting");
+      const already = req.op === "start" && (before.state === "running" || before.state === "starting");
       if (req.op === "start") await t.startService(req.name);
       else if (req.op === "stop") await t.stopService(req.name);
       else await t.restartService(req.name);
@@ -96,7 +96,7 @@ async function perform(req: ControlRequest, t: ControlTarget, caller: Caller): P
       return after && already ? { ...after, already: true } : after;
     }
     case "logs":
-      if (!known(req.name)) return new UnknownService(req.name);
+      if (!find(req.name)) return new UnknownService(req.name);
       return t.serviceLogs ? (t.serviceLogs(req.name, req.after, req.limit) ?? NOT_SUPPORTED) : NOT_SUPPORTED;
     case "stats":
       return await t.stats();

@@ -70,9 +70,9 @@ export class NotifySocket {
     try {
       this.fd = openNotifySocket(this.address, 0o666);
     } catch (e) {
-      if (e instanceof SysError && e.errno === "EADDRINUSE" && this.address === path) throw new SysError("bind", e.errno, e.code, `${path}: in use by another running instance (two inits with the same run_dir?)`, { cause: e });
-      if (this.address === path || !(e instanceof SysError) || e.errno !== "EADDRINUSE") throw e;
-      throw new SysError("bind", e.errno, e.code, `${this.address} (the abstract name for ${path}): another process holds it; a shorter run_dir gives a socket file`, { cause: e });
+      if (!(e instanceof SysError) || e.errno !== "EADDRINUSE") throw e;
+      const who = this.address === path ? `${path}: in use by another running instance (two inits with the same run_dir?)` : `${this.address} (the abstract name for ${path}): another process holds it; a shorter run_dir gives a socket file`;
+      throw new SysError("bind", e.errno, e.code, who, { cause: e });
     }
     this.pacer = new WakeOrPoll(() => this.drain(), { what: "the sd_notify socket" });
     this.pacer.add(this.fd);
