@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { ServiceConfig } from "../config/schema.ts";
 import { consoleWrite } from "../util/console-out.ts";
 import { closeFdQuietly } from "../sys/fd.ts";
-import { logPipe, readAvailable } from "../sys/log-pipe.ts";
+import { logPipe, readAvailable, ReadySet } from "../sys/log-pipe.ts";
 import { setInheritable } from "../sys/process.ts";
 import { LogRing, type LogLine } from "./log-ring.ts";
 import { WakeOrPoll } from "./wake-or-poll.ts";
@@ -29,6 +29,9 @@ const MAX_PER_TICK = 4 * CHUNK;
 
 export class ServiceLogs {
   private readonly sources: Source[] = [];
+  private readonly byFd = new Map<number, Source>();
+  /** Which read ends have data: one syscall per drain, not a read per pipe (null: the kernel refused epoll). */
+  private readySet: ReadySet | null;
   private readonly rings = new Map<string, LogRing>();
   private readonly buf = new Uint8Array(CHUNK);
   private kmsgFd: number | null = null;
@@ -48,6 +51,7 @@ export class ServiceLogs {
         this.kmsgFd = null;
       }
     }
+    this.readySet = newReadySet();
     this.pacer = new WakeOrPoll(() => this.drain(), { what: "service output" });
   }
 
@@ -67,16 +71,52 @@ export class ServiceLogs {
       for (const fd of out) closeFdQuietly(fd);
       throw e;
     }
-    this.pacer.add(out[0]);
-    this.pacer.add(err[0]);
-    this.sources.push({ name, fd: out[0], stream: 1, decoder: new TextDecoder() }, { name, fd: err[0], stream: 2, decoder: new TextDecoder() });
+    this.track({ name, fd: out[0], stream: 1, decoder: new TextDecoder() });
+    this.track({ name, fd: err[0], stream: 2, decoder: new TextDecoder() });
     return [out[1], err[1]];
   }
 
-  /** Reads every pipe (bounded per pipe), emits complete lines; returns the bytes read (ends of file count 1). */
+  private track(s: Source): void {
+    try {
+      this.readySet?.watch(s.fd);
+    } catch {
+      this.readySet?.close(); // cannot say for every pipe: read them all from now on
+      this.readySet = null;
+    }
+    this.pacer.add(s.fd);
+    this.sources.push(s);
+    this.byFd.set(s.fd, s);
+  }
+
+  private untrack(s: Source): void {
+    this.readySet?.unwatch(s.fd);
+    this.pacer.remove(s.fd);
+    this.sources.splice(this.sources.indexOf(s), 1);
+    this.byFd.delete(s.fd);
+    closeFdQuietly(s.fd);
+  }
+
+  /** The pipes that have data or a closed writer (every pipe when the ready set cannot say). */
+  private readyNow(): Source[] {
+    let fds: Int32Array | null = null;
+    try {
+      fds = this.readySet?.ready() ?? null;
+    } catch {
+      fds = null;
+    }
+    if (fds === null) return [...this.sources];
+    const out: Source[] = [];
+    for (const fd of fds) {
+      const s = this.byFd.get(fd);
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  /** Reads the pipes with data (bounded per pipe), emits complete lines; returns the bytes read (ends of file count 1). */
   drain(): number {
     let total = 0;
-    for (const s of [...this.sources]) {
+    for (const s of this.readyNow()) {
       let got = 0;
       // Bounded per pipe and turn; data found keeps the pacer polling, which reads the rest.
       while (got < MAX_PER_TICK) {
@@ -89,10 +129,8 @@ export class ServiceLogs {
         if (n === null) break;
         if (n === 0) {
           this.emit(s, this.ring(s.name).push(s.decoder.decode()).concat(this.ring(s.name).flush()));
-          this.pacer.remove(s.fd);
-          closeFdQuietly(s.fd);
+          this.untrack(s);
           total++;
-          this.sources.splice(this.sources.indexOf(s), 1);
           break;
         }
         got += n;
@@ -170,8 +208,7 @@ export class ServiceLogs {
     for (const h of fds) {
       try {
         setInheritable(h.fd, false);
-        this.pacer.add(h.fd);
-        this.sources.push({ name, fd: h.fd, stream: h.stream, decoder: new TextDecoder() });
+        this.track({ name, fd: h.fd, stream: h.stream, decoder: new TextDecoder() });
       } catch {
         /* not open any more */
       }
@@ -181,7 +218,16 @@ export class ServiceLogs {
   close(): void {
     this.drain();
     this.pacer.close();
-    for (const s of this.sources.splice(0)) closeFdQuietly(s.fd);
+    for (const s of [...this.sources]) this.untrack(s);
+    this.readySet?.close();
     if (this.kmsgFd !== null) closeSync(this.kmsgFd);
+  }
+}
+
+function newReadySet(): ReadySet | null {
+  try {
+    return new ReadySet();
+  } catch {
+    return null; // out of descriptors: every drain reads every pipe, as before
   }
 }
