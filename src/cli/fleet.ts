@@ -1,5 +1,4 @@
 // `vector-boot fleet status`: the fleet's members as etcd lists them (from anywhere; no control socket).
-import { parseArgs } from "node:util";
 import { readConfigFile } from "../config/load.ts";
 import { fleetSchema, type FleetConfig } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
@@ -14,6 +13,7 @@ import { duration, out } from "../control/cli-support.ts";
 import { wantsHelp, type Command } from "./command.ts";
 import { mutationArgs } from "./mutation-args.ts";
 import { decimalNumber } from "../util/decimal.ts";
+import { readOptions } from "../util/cli-args.ts";
 
 const help = `Usage: vector-boot fleet status [--endpoints URL,...] [--name FLEET] [--config FILE] [--json] [--timeout MS]
        vector-boot fleet mutate TENSOR OFFSET --values V1,V2,... --confidence C [--id ID] [--publish-s S] [--wait MS] [common options]
@@ -72,13 +72,11 @@ function positiveOption(cmd: string, name: string, text: string | undefined, fal
 
 export const clientFor = (f: FleetConfig, timeoutMs: number): EtcdClient => new EtcdClient({ endpoints: f.endpoints, callTimeoutMs: timeoutMs, ...(f.tls ? { tls: f.tls } : {}), ...(f.auth ? { auth: f.auth } : {}) });
 
+/** The options every fleet subcommand takes (where the fleet is, and how to answer). */
+const fleetOptions = { endpoints: { type: "string" }, name: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" } } as const;
+
 async function status(args: string[]): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({ args, options: { endpoints: { type: "string" }, name: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" } }, strict: true }).values;
-  } catch (cause) {
-    throw new UsageError(`fleet status: ${(cause as Error).message} (see vector-boot fleet --help)`, { cause });
-  }
+  const v = readOptions("fleet status", args, fleetOptions, { positionals: false, help: "fleet" }).values;
   const f = fleetSettings(v);
   const timeout = positiveOption("status", "timeout", v.timeout, 5000);
   const { kvs, revision } = await clientFor(f, timeout).get(nodesPrefix(f.name), { prefix: true });
@@ -104,16 +102,11 @@ async function status(args: string[]): Promise<number> {
 }
 
 async function mutate(args: string[]): Promise<number> {
-  let p;
-  try {
-    p = parseArgs({ args, options: { endpoints: { type: "string" }, name: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" }, values: { type: "string" }, confidence: { type: "string" }, id: { type: "string" }, wait: { type: "string" }, "publish-s": { type: "string" } }, allowPositionals: true, strict: true });
-  } catch (cause) {
-    throw new UsageError(`fleet mutate: ${(cause as Error).message} (see vector-boot fleet --help)`, { cause });
-  }
+  const p = readOptions("fleet mutate", args, { ...fleetOptions, values: { type: "string" }, confidence: { type: "string" }, id: { type: "string" }, wait: { type: "string" }, "publish-s": { type: "string" } }, { help: "fleet" });
   const v = p.values;
   const { tensor, offset, values, confidence } = mutationArgs("fleet mutate", p.positionals, v.values, v.confidence);
   const id = v.id ?? `${Date.now().toString().padStart(15, "0")}-${crypto.randomUUID().slice(0, 8)}`;
-  if (!mutationIdPattern.test(id)) throw new UsageError("fleet mutate: --id must be 1-128 letters, digits, '_', '.', '-'");
+  if (!mutationIdPattern.test(id)) throw new UsageError("fleet mutate: --id must be 1-128 letters, digits, '_', '.', '-' (see vector-boot fleet --help)");
   const f = fleetSettings(v);
   const c = clientFor(f, positiveOption("mutate", "timeout", v.timeout, 10_000));
   const publishS = positiveOption("mutate", "publish-s", v["publish-s"], 120, true);
@@ -148,15 +141,10 @@ async function mutate(args: string[]): Promise<number> {
 }
 
 async function rollout(args: string[]): Promise<number> {
-  let p;
-  try {
-    p = parseArgs({ args, options: { endpoints: { type: "string" }, name: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" }, "max-unavailable": { type: "string" }, "timeout-s": { type: "string" } }, allowPositionals: true, strict: true });
-  } catch (cause) {
-    throw new UsageError(`fleet rollout: ${(cause as Error).message} (see vector-boot fleet --help)`, { cause });
-  }
+  const p = readOptions("fleet rollout", args, { ...fleetOptions, "max-unavailable": { type: "string" }, "timeout-s": { type: "string" } }, { help: "fleet" });
   const v = p.values;
   const action = p.positionals[0] as RolloutAction;
-  if (!rolloutActions.includes(action)) throw new UsageError(`fleet rollout: expects ${rolloutActions.join("|")}`);
+  if (!rolloutActions.includes(action)) throw new UsageError(`fleet rollout: expects ${rolloutActions.join("|")} (see vector-boot fleet --help)`);
   const max = positiveOption("rollout", "max-unavailable", v["max-unavailable"], 1);
   const timeoutS = positiveOption("rollout", "timeout-s", v["timeout-s"], 600, true);
   const f = fleetSettings(v);
@@ -202,12 +190,7 @@ async function rollout(args: string[]): Promise<number> {
 }
 
 async function gc(args: string[]): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({ args, options: { endpoints: { type: "string" }, name: { type: "string" }, config: { type: "string" }, json: { type: "boolean" }, timeout: { type: "string" }, compact: { type: "boolean" } }, strict: true }).values;
-  } catch (cause) {
-    throw new UsageError(`fleet gc: ${(cause as Error).message} (see vector-boot fleet --help)`, { cause });
-  }
+  const v = readOptions("fleet gc", args, { ...fleetOptions, compact: { type: "boolean" } }, { positionals: false, help: "fleet" }).values;
   const f = fleetSettings(v);
   const timeoutMs = positiveOption("gc", "timeout", v.timeout, 10_000);
   const c = clientFor(f, timeoutMs);

@@ -8,7 +8,7 @@ import { readConfigFile } from "../config/load.ts";
 import { type ConfigError, UsageError } from "../errors.ts";
 import { CONFIG_PATH, EXE_PATH, INIT_PATH, writeInitramfs } from "../initramfs/build.ts";
 import { COMPRESSION_SUFFIX, COMPRESSIONS } from "../initramfs/compress.ts";
-import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
+import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
 const help = `Usage: vector-boot initramfs [-o OUT] [--exe FILE] [--preinit FILE] [--config FILE]

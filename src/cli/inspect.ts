@@ -6,7 +6,7 @@ import { setLogLevel } from "../log.ts";
 import { isRtsMagic } from "../rts/format.ts";
 import { type ModelSource, openModelSource } from "../rts/model-source.ts";
 import { fileSize, mapFileReadOnly } from "../sys/mmap.ts";
-import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
+import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
 import { type Command, wantsHelp } from "./command.ts";
 import { openInputFile } from "../util/regular-file.ts";
 

@@ -1,15 +1,15 @@
 // `vector-boot journal inspect|verify|compact`: read, check, repair and compact the cortex journal offline.
 import { statSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { checkpointRecords, journalDirOf, verifiedCheckpoints } from "../evolution/persistence.ts";
 import { decodeMutationRecord } from "../evolution/mutation-record.ts";
-import { ExitCode, JournalError, UsageError } from "../errors.ts";
+import { ExitCode, JournalError } from "../errors.ts";
 import { recordTypeName, RecordType } from "../journal/format.ts";
 import { Journal } from "../journal/journal.ts";
 import { lockStateDir, type StateLock } from "../journal/state-lock.ts";
 import { archivedLineages, lineageOf } from "../evolution/lineage.ts";
 import { recoverJournal, type RecoveryResult } from "../journal/recovery.ts";
+import { checkOptions, readOptions } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
 const help = `Usage: vector-boot journal inspect|verify|compact [--state DIR] [options]
@@ -37,8 +37,8 @@ Examples:
   vector-boot journal inspect --records --json`;
 
 const schema = z.object({
-  sub: z.enum(["inspect", "verify", "compact"], { message: "expected inspect, verify or compact" }),
-  state: z.string().min(1),
+  positionals: z.tuple([z.enum(["inspect", "verify", "compact"], { message: "expected one subcommand: inspect, verify or compact" })], { message: "expected one subcommand: inspect, verify or compact" }),
+  state: z.string().min(1, "must not be empty"),
   records: z.boolean(),
   json: z.boolean(),
   repair: z.boolean(),
@@ -66,25 +66,14 @@ export const command: Command = {
       print(help);
       return 0;
     }
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        allowPositionals: true,
-        options: {
-          state: { type: "string", default: "/var/lib/vector-boot" },
-          records: { type: "boolean", default: false },
-          json: { type: "boolean", default: false },
-          repair: { type: "boolean", default: false },
-        },
-      });
-    } catch (cause) {
-      throw new UsageError(`journal: ${(cause as Error).message}`, { cause });
-    }
-    if (parsed.positionals.length !== 1) throw new UsageError("journal: expected one subcommand: inspect, verify or compact");
-    const v = schema.safeParse({ sub: parsed.positionals[0], ...parsed.values });
-    if (!v.success) throw new UsageError(`journal: ${v.error.issues[0]!.message}`);
-    const a = v.data;
+    const parsed = readOptions("journal", args, {
+      state: { type: "string", default: "/var/lib/vector-boot" },
+      records: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      repair: { type: "boolean", default: false },
+    });
+    const { positionals: [sub], ...opts } = checkOptions("journal", schema, { ...parsed.values, positionals: parsed.positionals });
+    const a = { sub, ...opts };
     const dir = journalDirOf(a.state);
 
     if (a.sub === "inspect") {

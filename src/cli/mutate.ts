@@ -1,10 +1,9 @@
 // `vector-boot mutate`: one weight mutation through the control socket (same CTRM gate as the shared-memory path).
-import { parseArgs } from "node:util";
-import { commonOptions, commonOptionsHelp, out } from "../control/cli-support.ts";
+import { commonOptions, commonOptionSpec, commonOptionsHelp, out } from "../control/cli-support.ts";
 import { controlRequest } from "../control/client.ts";
-import { UsageError } from "../errors.ts";
 import type { Command } from "./command.ts";
 import { mutationArgs } from "./mutation-args.ts";
+import { readOptions } from "../util/cli-args.ts";
 
 const help = `Usage: vector-boot mutate TENSOR OFFSET --values V1,V2,... --confidence C [--json] [--socket PATH]
 
@@ -24,12 +23,7 @@ export const command: Command = {
   summary: "Submit a weight mutation to a running instance",
   help,
   async run(args) {
-    let p;
-    try {
-      p = parseArgs({ args, options: { values: { type: "string" }, confidence: { type: "string" }, json: { type: "boolean" }, socket: { type: "string" }, timeout: { type: "string" } }, allowPositionals: true, strict: true });
-    } catch (cause) {
-      throw new UsageError(`mutate: ${(cause as Error).message} (see vector-boot mutate --help)`, { cause });
-    }
+    const p = readOptions("mutate", args, { values: { type: "string" }, confidence: { type: "string" }, ...commonOptionSpec });
     const m = mutationArgs("mutate", p.positionals, p.values.values, p.values.confidence);
     const c = commonOptions("mutate", p.values);
     const verdict = (await controlRequest({ op: "mutate", ...m }, { path: c.socket, timeoutMs: c.timeoutMs })) as { statusName: string; journalSeq: number; text: string };

@@ -1,7 +1,7 @@
 // `vector-boot pack`: an executable and a GGUF into one RTS package (4096-aligned tensor section, SHA-256 of both).
 import { z } from "zod";
 import { packRts } from "../rts/package.ts";
-import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
+import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
 import { hex } from "../rts/checksum.ts";
 import { wantsHelp, type Command } from "./command.ts";
 import { requireInputFile } from "../util/regular-file.ts";

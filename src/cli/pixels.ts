@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { parsePixelArgs } from "../neural/pixel-input.ts";
 import { NeuralRuntime } from "../neural/runtime.ts";
-import { parseCommandArgs } from "../rts/cli-args.ts";
+import { parseCommandArgs } from "../util/cli-args.ts";
 import { type Command, wantsHelp } from "./command.ts";
 
 const help = `Usage: vector-boot pixels [--model FILE] [--json] R,G,B [R,G,B ...]

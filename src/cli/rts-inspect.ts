@@ -1,7 +1,7 @@
 // `vector-boot rts-inspect` (and `inspect` on an .rts/executable): prints an RTS header or an embedded-model trailer.
 import { z } from "zod";
 import { describePackage, type PackageDescription } from "../rts/describe.ts";
-import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
+import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
 import { requireInputFile } from "../util/regular-file.ts";
 

@@ -1,5 +1,4 @@
 // `vector-boot top`: a live, keyboard-driven view of a running instance (services, heartbeat, interrupts, journal, fleet).
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ControlClient, controlRequest, controlSocketPath } from "../control/client.ts";
 import { out } from "../control/cli-support.ts";
@@ -9,6 +8,7 @@ import { decodeKeys } from "./top-keys.ts";
 import { chooseCharset, renderFrame } from "./top-render.ts";
 import { takeSnapshot, type Snapshot } from "./top-snapshot.ts";
 import { initialState, ordered, step, type TopState } from "./top-state.ts";
+import { checkOptions, readOptions } from "../util/cli-args.ts";
 
 const help = `Usage: vector-boot top [--interval MS] [--once] [--ascii] [--socket PATH] [--timeout MS]
 
@@ -60,18 +60,8 @@ const optionsSchema = z.object({
 type Options = z.infer<typeof optionsSchema>;
 
 function parseOptions(args: string[]): Options {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { interval: { type: "string" }, timeout: { type: "string" }, once: { type: "boolean" }, ascii: { type: "boolean" }, socket: { type: "string" } }, allowPositionals: false, strict: true });
-  } catch (cause) {
-    throw new UsageError(`top: ${(cause as Error).message} (see vector-boot top --help)`, { cause });
-  }
-  const r = optionsSchema.safeParse(parsed.values);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new UsageError(`top: --${issue.path.join(".")}: ${issue.message} (see vector-boot top --help)`);
-  }
-  return r.data;
+  const parsed = readOptions("top", args, { interval: { type: "string" }, timeout: { type: "string" }, once: { type: "boolean" }, ascii: { type: "boolean" }, socket: { type: "string" } }, { positionals: false });
+  return checkOptions("top", optionsSchema, parsed.values);
 }
 
 const size = () => ({ width: process.stdout.columns || 80, height: process.stdout.rows || 24 });

@@ -3,7 +3,7 @@ import { basename, join } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors.ts";
 import { unpackRts } from "../rts/package.ts";
-import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
+import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
 import { requireInputFile } from "../util/regular-file.ts";
 

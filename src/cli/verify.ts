@@ -5,7 +5,7 @@ import { readGguf } from "../gguf/reader.ts";
 import { setLogLevel } from "../log.ts";
 import { describePackage } from "../rts/describe.ts";
 import { openModelSource } from "../rts/model-source.ts";
-import { nonEmpty, out, parseCommandArgs } from "../rts/cli-args.ts";
+import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
 import { requireInputFile } from "../util/regular-file.ts";
 

@@ -1,7 +1,7 @@
 // Shared by the operator subcommands (status, services, restart, poweroff, ...): options, one request, output.
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { UsageError } from "../errors.ts";
+import { checkOptions, readOptions } from "../util/cli-args.ts";
 import { controlRequest, type RequestBody } from "./client.ts";
 
 export const commonOptionsHelp = `  --json          print the server's JSON result instead of text
@@ -16,6 +16,9 @@ export interface CommonArgs {
   positionals: string[];
 }
 
+/** The parseArgs spec of `--json --socket PATH --timeout MS`, for commands that add their own options to it. */
+export const commonOptionSpec = { json: { type: "boolean" }, socket: { type: "string" }, timeout: { type: "string" } } as const;
+
 const schema = z.object({
   json: z.boolean().default(false),
   socket: z.string().min(1, "must not be empty").optional(),
@@ -29,13 +32,8 @@ const schema = z.object({
 
 /** Parses `--json --socket PATH --timeout MS` and the positionals: all of `positionals`, then at most `optional`. */
 export function parseCommon(command: string, args: string[], positionals: string[], optional: string[] = []): CommonArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { json: { type: "boolean" }, socket: { type: "string" }, timeout: { type: "string" } }, allowPositionals: true, strict: true });
-  } catch (cause) {
-    throw new UsageError(`${command}: ${(cause as Error).message} (see vector-boot ${command} --help)`, { cause });
-  }
-  const r = checked(command, { ...parsed.values, positionals: parsed.positionals });
+  const parsed = readOptions(command, args, commonOptionSpec);
+  const r = checkOptions(command, schema, { ...parsed.values, positionals: parsed.positionals });
   const n = r.positionals.length;
   if (n < positionals.length || n > positionals.length + optional.length) {
     const want = positionals.length + optional.length === 0 ? "no arguments" : [...positionals, ...optional.map((o) => `[${o}]`)].join(" ");
@@ -46,17 +44,8 @@ export function parseCommon(command: string, args: string[], positionals: string
 
 /** `--json --socket PATH --timeout MS` of a command that parses its own other options (mutate). */
 export function commonOptions(command: string, values: { json?: boolean; socket?: string; timeout?: string }): Omit<CommonArgs, "positionals"> {
-  const r = checked(command, { ...values, positionals: [] });
+  const r = checkOptions(command, schema, { ...values, positionals: [] });
   return { json: r.json, socket: r.socket, timeoutMs: r.timeout };
-}
-
-function checked(command: string, raw: unknown): z.output<typeof schema> {
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new UsageError(`${command}: --${issue.path.join(".")}: ${issue.message} (see vector-boot ${command} --help)`);
-  }
-  return r.data;
 }
 
 /** Sends one request with the common options. */
