@@ -3,6 +3,10 @@ import { intIn as int, recordOf, z } from "../util/zod-mini.ts";
 
 export const interruptActions = ["log", "throttle", "restart", "stop", "relieve_memory", "shutdown"] as const;
 export type InterruptAction = (typeof interruptActions)[number];
+/** The actions that apply to one service, named by the handler's `target`. */
+export const targetedActions: readonly InterruptAction[] = ["throttle", "restart", "stop"];
+/** What a `target` may be besides a service name (the dispatcher resolves each at the interrupt). */
+export const targetWords = ["cause", "top_cpu", "top_rss"] as const;
 
 export const interruptHandlerSchema = z.strictObject({
   action: z._default(z.enum(interruptActions), "log"),

@@ -5,6 +5,7 @@ import { duplicateKey } from "./json-duplicates.ts";
 import { readRegularFile } from "../util/regular-file.ts";
 import { parseCmdline, type CmdlineOverrides } from "./cmdline.ts";
 import { configSchema, fleetSchema, type Config } from "./schema.ts";
+import { targetedActions, targetWords } from "./heartbeat-schema.ts";
 
 function fieldPath(path: PropertyKey[]): string {
   let s = "";
@@ -31,9 +32,6 @@ export function validateConfig(raw: unknown, source = "config", idWarnings?: Con
   return resolveServiceIds(r.data, source, idWarnings ?? null);
 }
 
-/** The words an interrupt handler's `target` may be besides a service name. */
-const targetWords = new Set(["cause", "top_cpu", "top_rss"]);
-
 /**
  * An interrupt handler's `target` names a configured service (or cause, top_cpu, top_rss): a typo
  * was found only when the interrupt fired ("no running service matches"), under load. PID 1 is told
@@ -42,8 +40,8 @@ const targetWords = new Set(["cause", "top_cpu", "top_rss"]);
 function checkInterruptTargets(cfg: Config, source: string, warnings: ConfigError[] | null): void {
   const names = new Set(cfg.services.map((s) => s.name));
   for (const [interrupt, h] of Object.entries(cfg.heartbeat.interrupts)) {
-    if (h.action === "log" || h.action === "shutdown" || h.action === "relieve_memory" || targetWords.has(h.target) || names.has(h.target)) continue;
-    const err = new ConfigError(`${source}: heartbeat.interrupts.${interrupt}.target`, `no service named ${JSON.stringify(h.target)} (a service name, or cause, top_cpu, top_rss)`);
+    if (!targetedActions.includes(h.action) || (targetWords as readonly string[]).includes(h.target) || names.has(h.target)) continue;
+    const err = new ConfigError(`${source}: heartbeat.interrupts.${interrupt}.target`, `no service named ${JSON.stringify(h.target)} (a service name, or ${targetWords.join(", ")})`);
     if (warnings === null) throw err;
     warnings.push(err);
   }
