@@ -131,30 +131,6 @@ int vb_ctl_accept(int lfd, int ep, int sig, int32_t *cred, int32_t *groups, int 
   return fd;
 }
 
-int vb_ctl_epoll_create(void) {
-  int ep = epoll_create1(EPOLL_CLOEXEC);
-  return ep < 0 ? -errno : ep;
-}
-
-// Adds (op 1), deletes (2) or modifies (3) `fd` in `ep` with the epoll event mask `events`.
-int vb_ctl_epoll_ctl(int ep, int op, int fd, int events) {
-  struct epoll_event ev = {.events = (uint32_t)events, .data.fd = fd};
-  return epoll_ctl(ep, op, fd, &ev) < 0 ? -errno : 0;
-}
-
-// The fds of `ep` that are ready now (never waits): fds[i], events[i]. Returns how many.
-int vb_ctl_ready(int ep, int32_t *fds, uint32_t *events, int max) {
-  struct epoll_event evs[256];
-  if (max > 256) max = 256;
-  int n = epoll_wait(ep, evs, max, 0);
-  if (n < 0) return errno == EINTR ? 0 : -errno;
-  for (int i = 0; i < n; i++) {
-    fds[i] = evs[i].data.fd;
-    events[i] = evs[i].events;
-  }
-  return n;
-}
-
 // Nonblocking read: bytes read, 0 at end of stream, -EAGAIN when nothing is waiting.
 int vb_ctl_read(int fd, uint8_t *buf, int len) {
   ssize_t n = read(fd, buf, (size_t)len);

@@ -1,7 +1,8 @@
 // The control server's open connections on its epoll set: replies, output flow control, refusal with linger, close and timeouts.
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { epollForget, epollWatch, shutdownWrite } from "../sys/control.ts";
+import { shutdownWrite } from "../sys/control.ts";
+import { epollForget, epollWatch } from "../sys/epoll.ts";
 import { closeFd } from "../sys/fd.ts";
 import type { Connection } from "./connection.ts";
 import type { ResolvedOptions } from "./options.ts";

@@ -2,7 +2,8 @@
 import { chownSync, rmSync } from "node:fs";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { acceptPeer, epollCreate, listenUnix, PollBits, readSome, readyNow } from "../sys/control.ts";
+import { acceptPeer, listenUnix, readSome } from "../sys/control.ts";
+import { epollCreate, PollBits, readyNow } from "../sys/epoll.ts";
 import { closeFd } from "../sys/fd.ts";
 import { admit } from "./access.ts";
 import { Connection } from "./connection.ts";

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import type { ServiceConfig } from "../config/schema.ts";
 import { consoleWrite } from "../util/console-out.ts";
 import { closeFdQuietly } from "../sys/fd.ts";
-import { logPipe, readAvailable, ReadySet } from "../sys/log-pipe.ts";
+import { epollAdd, epollCreate, epollForget, readyNow } from "../sys/epoll.ts";
+import { logPipe, readAvailable } from "../sys/log-pipe.ts";
 import { setInheritable } from "../sys/process.ts";
 import { LogRing, type LogLine } from "./log-ring.ts";
 import { WakeOrPoll } from "./wake-or-poll.ts";
@@ -30,8 +31,10 @@ const MAX_PER_TICK = 4 * CHUNK;
 export class ServiceLogs {
   private readonly sources: Source[] = [];
   private readonly byFd = new Map<number, Source>();
-  /** Which read ends have data: one syscall per drain, not a read per pipe (null: the kernel refused epoll). */
-  private readySet: ReadySet | null;
+  /** Which read ends have data or a closed writer: one syscall per drain, not a read per pipe (null: no epoll, read them all). */
+  private ep: number | null;
+  private readonly readyFds = new Int32Array(256);
+  private readonly readyEvents = new Uint32Array(256);
   private readonly rings = new Map<string, LogRing>();
   private readonly buf = new Uint8Array(CHUNK);
   private kmsgFd: number | null = null;
@@ -51,7 +54,7 @@ export class ServiceLogs {
         this.kmsgFd = null;
       }
     }
-    this.readySet = newReadySet();
+    this.ep = newEpoll();
     this.pacer = new WakeOrPoll(() => this.drain(), { what: "service output" });
   }
 
@@ -78,10 +81,9 @@ export class ServiceLogs {
 
   private track(s: Source): void {
     try {
-      this.readySet?.watch(s.fd);
+      if (this.ep !== null) epollAdd(this.ep, s.fd);
     } catch {
-      this.readySet?.close(); // cannot say for every pipe: read them all from now on
-      this.readySet = null;
+      this.dropEpoll(); // it cannot say for every pipe: read them all from now on
     }
     this.pacer.add(s.fd);
     this.sources.push(s);
@@ -89,24 +91,34 @@ export class ServiceLogs {
   }
 
   private untrack(s: Source): void {
-    this.readySet?.unwatch(s.fd);
+    try {
+      if (this.ep !== null) epollForget(this.ep, s.fd);
+    } catch {
+      this.dropEpoll(); // an entry left behind could name a reused fd number
+    }
     this.pacer.remove(s.fd);
     this.sources.splice(this.sources.indexOf(s), 1);
     this.byFd.delete(s.fd);
     closeFdQuietly(s.fd);
   }
 
-  /** The pipes that have data or a closed writer (every pipe when the ready set cannot say). */
-  private readyNow(): Source[] {
-    let fds: Int32Array | null = null;
+  private dropEpoll(): void {
+    if (this.ep !== null) closeFdQuietly(this.ep);
+    this.ep = null;
+  }
+
+  /** The pipes that have data or a closed writer (every pipe when epoll cannot say). */
+  private ready(): Source[] {
+    let n = -1;
     try {
-      fds = this.readySet?.ready() ?? null;
+      if (this.ep !== null) n = readyNow(this.ep, this.readyFds, this.readyEvents);
     } catch {
-      fds = null;
+      this.dropEpoll();
     }
-    if (fds === null) return [...this.sources];
+    // A full answer may leave some out: this turn reads every pipe.
+    if (n < 0 || n === this.readyFds.length) return [...this.sources];
     const out: Source[] = [];
-    for (const fd of fds) {
+    for (const fd of this.readyFds.subarray(0, n)) {
       const s = this.byFd.get(fd);
       if (s) out.push(s);
     }
@@ -116,7 +128,7 @@ export class ServiceLogs {
   /** Reads the pipes with data (bounded per pipe), emits complete lines; returns the bytes read (ends of file count 1). */
   drain(): number {
     let total = 0;
-    for (const s of this.readyNow()) {
+    for (const s of this.ready()) {
       let got = 0;
       // Bounded per pipe and turn; data found keeps the pacer polling, which reads the rest.
       while (got < MAX_PER_TICK) {
@@ -219,15 +231,15 @@ export class ServiceLogs {
     this.drain();
     this.pacer.close();
     for (const s of [...this.sources]) this.untrack(s);
-    this.readySet?.close();
+    this.dropEpoll();
     if (this.kmsgFd !== null) closeSync(this.kmsgFd);
   }
 }
 
-function newReadySet(): ReadySet | null {
+function newEpoll(): number | null {
   try {
-    return new ReadySet();
+    return epollCreate();
   } catch {
-    return null; // out of descriptors: every drain reads every pipe, as before
+    return null; // out of descriptors: every drain reads every pipe
   }
 }

@@ -1,4 +1,4 @@
-// Control socket FFI (native/control.c): Unix listen/accept with SO_PEERCRED + SO_PEERGROUPS, epoll readiness, nonblocking I/O.
+// Control socket FFI (native/control.c): Unix listen/accept with SO_PEERCRED + SO_PEERGROUPS (accepted peers join an epoll set), nonblocking I/O.
 import { dlopen, FFIType } from "bun:ffi";
 import { lstatSync, rmSync } from "node:fs";
 import { Errno } from "./errno.ts";
@@ -10,9 +10,6 @@ const { i32, ptr } = FFIType;
 const lib = dlopen(shimPath, {
   vb_ctl_listen: { args: [ptr, i32, i32, i32], returns: i32 },
   vb_ctl_accept: { args: [i32, i32, i32, ptr, ptr, i32], returns: i32 },
-  vb_ctl_epoll_create: { args: [], returns: i32 },
-  vb_ctl_epoll_ctl: { args: [i32, i32, i32, i32], returns: i32 },
-  vb_ctl_ready: { args: [i32, ptr, ptr, i32], returns: i32 },
   vb_ctl_read: { args: [i32, ptr, i32], returns: i32 },
   vb_ctl_write: { args: [i32, ptr, i32], returns: i32 },
   vb_ctl_shutdown_write: { args: [i32], returns: i32 },
@@ -46,8 +43,6 @@ export function clearSocketPath(path: string, fail: (reason: string) => Error): 
   rmSync(path, { force: true });
 }
 
-/** epoll event bits (sys/epoll.h). */
-export const PollBits = { in: 0x001, out: 0x004, err: 0x008, hup: 0x010, rdhup: 0x2000 } as const;
 
 /** A peer's credentials as they were when it called connect(2) (the kernel's copy; later changes by the peer do not show). */
 export interface PeerCred {
@@ -87,26 +82,6 @@ export function acceptPeer(listenFd: number, ep: number, signal: number): { fd: 
   const n = credBuf[3]!;
   const groups = n < 0 ? null : Array.from(groupBuf.subarray(0, n), (g) => g >>> 0);
   return { fd: r, cred: { pid: credBuf[0]!, uid: credBuf[1]! >>> 0, gid: credBuf[2]! >>> 0, groups } };
-}
-
-export function epollCreate(): number {
-  return check(lib.vb_ctl_epoll_create(), "epoll_create1");
-}
-
-/** Changes what `ep` reports for `fd`: input (and peer shutdown) when `input`, writability when `output`. */
-export function epollWatch(ep: number, fd: number, input: boolean, output: boolean): void {
-  const events = (input ? PollBits.in | PollBits.rdhup : 0) | (output ? PollBits.out : 0);
-  check(lib.vb_ctl_epoll_ctl(ep, 3, fd, events), "epoll_ctl", `fd ${fd}`);
-}
-
-/** Removes `fd` from `ep` (before closing it elsewhere, or to stop hearing about it). */
-export function epollForget(ep: number, fd: number): void {
-  check(lib.vb_ctl_epoll_ctl(ep, 2, fd, 0), "epoll_ctl", `fd ${fd}`);
-}
-
-/** Fills `fds`/`events` with the descriptors of `ep` that are ready now (never waits); returns how many. */
-export function readyNow(ep: number, fds: Int32Array, events: Uint32Array): number {
-  return check(lib.vb_ctl_ready(ep, fds, events, Math.min(fds.length, events.length)), "epoll_wait");
 }
 
 /** Bytes read into `buf`, 0 at end of stream, -1 when nothing is waiting; throws on errors (ECONNRESET). */
