@@ -131,12 +131,6 @@ int vb_ctl_accept(int lfd, int ep, int sig, int32_t *cred, int32_t *groups, int 
   return fd;
 }
 
-// Nonblocking read: bytes read, 0 at end of stream, -EAGAIN when nothing is waiting.
-int vb_ctl_read(int fd, uint8_t *buf, int len) {
-  ssize_t n = read(fd, buf, (size_t)len);
-  return n < 0 ? -errno : (int)n;
-}
-
 // Nonblocking write without SIGPIPE: bytes written (maybe fewer than len), -EAGAIN when full.
 int vb_ctl_write(int fd, const uint8_t *buf, int len) {
   ssize_t n = send(fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);

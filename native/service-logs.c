@@ -1,4 +1,4 @@
-// Service output pipes: created close-on-exec with a nonblocking read end, read without ever waiting.
+// Service output pipes: created close-on-exec with a nonblocking read end (read with vb_read_ready, native/fds.c).
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -19,12 +19,4 @@ int vb_log_pipe(int32_t *fds) {
   fds[0] = p[0];
   fds[1] = p[1];
   return 0;
-}
-
-// Reads what is there (at most len bytes): > 0 bytes, 0 at end of file, -EAGAIN when empty, or -errno.
-int vb_log_read(int fd, uint8_t *buf, int len) {
-  ssize_t n;
-  do n = read(fd, buf, (size_t)len);
-  while (n < 0 && errno == EINTR);
-  return n < 0 ? -errno : (int)n;
 }

@@ -1,8 +1,8 @@
 // Before a live re-exec: the new image must be a vector-boot that reads this image's handoff, and must accept the config it will read.
 import { PackageError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
-import { closeFdQuietly } from "../sys/fd.ts";
-import { logPipe, readAvailable } from "../sys/log-pipe.ts";
+import { closeFdQuietly, readAvailable } from "../sys/fd.ts";
+import { logPipe } from "../sys/log-pipe.ts";
 import { kill, spawn } from "../sys/process.ts";
 import { HANDOFF_ENV } from "./handoff.ts";
 import { HANDOFF_VERSION, handoffVersionsIn } from "./handoff-version.ts";

@@ -2,7 +2,8 @@
 import { chownSync, rmSync } from "node:fs";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { acceptPeer, listenUnix, readSome } from "../sys/control.ts";
+import { acceptPeer, listenUnix } from "../sys/control.ts";
+import { readAvailable } from "../sys/fd.ts";
 import { epollCreate, PollBits, readyNow } from "../sys/epoll.ts";
 import { closeFd } from "../sys/fd.ts";
 import { admit } from "./access.ts";
@@ -150,14 +151,14 @@ export class ControlServer {
   private readFrom(c: Connection): boolean {
     let budget = READ_BUDGET;
     while (budget > 0 && !c.closed) {
-      let n: number;
+      let n: number | null;
       try {
-        n = readSome(c.fd, this.scratch);
+        n = readAvailable(c.fd, this.scratch);
       } catch (e) {
         this.peers.drop(c, describeError(e));
         return false;
       }
-      if (n < 0) return false;
+      if (n === null) return false;
       const now = performance.now();
       c.lastActive = now;
       if (n === 0) {

@@ -3,9 +3,9 @@ import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, statSync, w
 import { join } from "node:path";
 import type { ServiceConfig } from "../config/schema.ts";
 import { consoleWrite } from "../util/console-out.ts";
-import { closeFdQuietly } from "../sys/fd.ts";
 import { epollAdd, epollCreate, epollForget, readyNow } from "../sys/epoll.ts";
-import { logPipe, readAvailable } from "../sys/log-pipe.ts";
+import { closeFdQuietly, readAvailable } from "../sys/fd.ts";
+import { logPipe } from "../sys/log-pipe.ts";
 import { setInheritable } from "../sys/process.ts";
 import { LogRing, type LogLine } from "./log-ring.ts";
 import { WakeOrPoll } from "./wake-or-poll.ts";

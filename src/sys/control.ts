@@ -10,7 +10,6 @@ const { i32, ptr } = FFIType;
 const lib = dlopen(shimPath, {
   vb_ctl_listen: { args: [ptr, i32, i32, i32], returns: i32 },
   vb_ctl_accept: { args: [i32, i32, i32, ptr, ptr, i32], returns: i32 },
-  vb_ctl_read: { args: [i32, ptr, i32], returns: i32 },
   vb_ctl_write: { args: [i32, ptr, i32], returns: i32 },
   vb_ctl_shutdown_write: { args: [i32], returns: i32 },
   vb_unix_in_use: { args: [ptr, i32], returns: i32 },
@@ -82,13 +81,6 @@ export function acceptPeer(listenFd: number, ep: number, signal: number): { fd: 
   const n = credBuf[3]!;
   const groups = n < 0 ? null : Array.from(groupBuf.subarray(0, n), (g) => g >>> 0);
   return { fd: r, cred: { pid: credBuf[0]!, uid: credBuf[1]! >>> 0, gid: credBuf[2]! >>> 0, groups } };
-}
-
-/** Bytes read into `buf`, 0 at end of stream, -1 when nothing is waiting; throws on errors (ECONNRESET). */
-export function readSome(fd: number, buf: Uint8Array): number {
-  const r = lib.vb_ctl_read(fd, buf, buf.length);
-  if (r === -Errno.EAGAIN) return -1;
-  return check(r, "read", `fd ${fd}`);
 }
 
 /** Bytes written (maybe fewer), 0 when the socket buffer is full; throws on errors (EPIPE). */

@@ -1,4 +1,5 @@
-// File descriptors: close (checked or quiet), and the working directory held as a descriptor.
+// File descriptors: close (checked or quiet), a read that never waits, and the working directory held as a descriptor.
+import { Errno } from "./errno.ts";
 import { check } from "./lib.ts";
 import { native } from "./native.ts";
 
@@ -10,6 +11,13 @@ export function closeFd(fd: number): void {
 /** close(2) for clean-up paths, where a failure changes nothing. */
 export function closeFdQuietly(fd: number): void {
   native.vb_close(fd);
+}
+
+/** Bytes read from nonblocking `fd` into `buf` (> 0), 0 at end of file, null when nothing waits; throws SysError (ECONNRESET...). */
+export function readAvailable(fd: number, buf: Uint8Array): number | null {
+  const n = native.vb_read_ready(fd, buf, buf.length);
+  if (n === -Errno.EAGAIN) return null;
+  return check(n, "read", `fd ${fd}`);
 }
 
 /**

@@ -1,13 +1,11 @@
-// Service output pipes FFI (native/service-logs.c): a nonblocking read end PID 1 drains, a write end the service gets.
+// Service output pipes FFI (native/service-logs.c): a nonblocking read end PID 1 drains (readAvailable, fd.ts), a write end the service gets.
 import { dlopen, FFIType } from "bun:ffi";
-import { Errno } from "./errno.ts";
 import { check, shimPath } from "./lib.ts";
 
 const { i32, ptr } = FFIType;
 
 const lib = dlopen(shimPath, {
   vb_log_pipe: { args: [ptr], returns: i32 },
-  vb_log_read: { args: [i32, ptr, i32], returns: i32 },
 }).symbols;
 
 /** [read end (nonblocking, close-on-exec), write end (close-on-exec: dup'd onto the child's stdout/stderr)]. */
@@ -16,12 +14,3 @@ export function logPipe(): [number, number] {
   check(lib.vb_log_pipe(fds), "pipe2");
   return [fds[0]!, fds[1]!];
 }
-
-/** Bytes read into `buf` (> 0), 0 at end of file, null when nothing waits. */
-export function readAvailable(fd: number, buf: Uint8Array): number | null {
-  const n = lib.vb_log_read(fd, buf, buf.length);
-  if (n === -Errno.EAGAIN) return null;
-  return check(n, "read");
-}
-
-

@@ -56,5 +56,6 @@ export const native = dlopen(shimPath, {
   vb_raw_strings_copy: { args: [i32, ptr, i32], returns: i32 },
   vb_finit_module: { args: [ptr, ptr, i32], returns: i32 },
   vb_close: { args: [i32], returns: i32 },
+  vb_read_ready: { args: [i32, ptr, i32], returns: i32 },
   vb_open_cwd: { args: [], returns: i32 },
 }).symbols;

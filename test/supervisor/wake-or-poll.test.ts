@@ -2,7 +2,8 @@
 import { expect, test } from "bun:test";
 import { writeSync } from "node:fs";
 import { closeFdQuietly } from "../../src/sys/fd.ts";
-import { logPipe, readAvailable } from "../../src/sys/log-pipe.ts";
+import { readAvailable } from "../../src/sys/fd.ts";
+import { logPipe } from "../../src/sys/log-pipe.ts";
 import { WakeOrPoll } from "../../src/supervisor/wake-or-poll.ts";
 import { waitFor } from "../harness/wait.ts";
 
