@@ -9,11 +9,11 @@ import { publishUntil } from "../fleet/mutations.ts";
 import { gcMutations } from "../fleet/fleet-checkpoint.ts";
 import { doneKey, gcRollouts, readSem, rolloutActions, rolloutKey, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
 import { cmpCreate, opPut, parseKvJson } from "../fleet/etcd-client.ts";
-import { duration, out } from "../control/cli-support.ts";
+import { duration } from "../control/cli-support.ts";
 import { wantsHelp, type Command } from "./command.ts";
 import { mutationArgs } from "./mutation-args.ts";
 import { decimalNumber } from "../util/decimal.ts";
-import { readOptions } from "../util/cli-args.ts";
+import { out, readOptions } from "../util/cli-args.ts";
 
 const help = `Usage: vector-boot fleet status [--endpoints URL,...] [--name FLEET] [--config FILE] [--json] [--timeout MS]
        vector-boot fleet mutate TENSOR OFFSET --values V1,V2,... --confidence C [--id ID] [--publish-s S] [--wait MS] [common options]

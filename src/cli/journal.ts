@@ -9,7 +9,7 @@ import { Journal } from "../journal/journal.ts";
 import { lockStateDir, type StateLock } from "../journal/state-lock.ts";
 import { archivedLineages, lineageOf } from "../evolution/lineage.ts";
 import { recoverJournal, type RecoveryResult } from "../journal/recovery.ts";
-import { checkOptions, readOptions } from "../util/cli-args.ts";
+import { checkOptions, out, readOptions } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
 const help = `Usage: vector-boot journal inspect|verify|compact [--state DIR] [options]
@@ -44,7 +44,6 @@ const schema = z.object({
   repair: z.boolean(),
 });
 
-const print = (s: string) => process.stdout.write(`${s}\n`);
 
 function summary(r: RecoveryResult) {
   return {
@@ -63,7 +62,7 @@ export const command: Command = {
   help,
   async run(args) {
     if (wantsHelp(args)) {
-      print(help);
+      out(help);
       return 0;
     }
     const parsed = readOptions("journal", args, {
@@ -81,14 +80,14 @@ export const command: Command = {
       const s = summary(r);
       // The base model this history belongs to, and the other lineages kept beside it.
       const lineage = { base: lineageOf(a.state), archived: archivedLineages(a.state) };
-      if (a.json) print(JSON.stringify({ ...s, lineage, records: a.records ? r.records.map(describe) : undefined }));
+      if (a.json) out(JSON.stringify({ ...s, lineage, records: a.records ? r.records.map(describe) : undefined }));
       else {
-        print(`journal ${dir}: ${s.segments.length} segment(s), records ${s.firstSeq ?? "-"}..${s.lastSeq ?? "-"}, ${s.mutations} mutation(s)`);
-        print(`  lineage: base model sha256 ${lineage.base ?? "(not recorded)"}${lineage.archived.length ? `; archived: ${lineage.archived.map((l) => `lineages/${l}`).join(", ")}` : ""}`);
-        for (const seg of s.segments) print(`  segment ${seg.name}: first ${seg.firstSeq}, ${seg.records} record(s), ${seg.bytes} bytes`);
-        for (const c of s.checkpoints) print(`  checkpoint ${c.file} covers ..${c.coveredSeq} (record ${c.seq})`);
-        if (r.damage) print(`  DAMAGE (${r.damage.kind}) in ${r.damage.segment} at byte ${r.damage.offset}: ${r.damage.problem}`);
-        if (a.records) for (const x of r.records) print(`  ${JSON.stringify(describe(x))}`);
+        out(`journal ${dir}: ${s.segments.length} segment(s), records ${s.firstSeq ?? "-"}..${s.lastSeq ?? "-"}, ${s.mutations} mutation(s)`);
+        out(`  lineage: base model sha256 ${lineage.base ?? "(not recorded)"}${lineage.archived.length ? `; archived: ${lineage.archived.map((l) => `lineages/${l}`).join(", ")}` : ""}`);
+        for (const seg of s.segments) out(`  segment ${seg.name}: first ${seg.firstSeq}, ${seg.records} record(s), ${seg.bytes} bytes`);
+        for (const c of s.checkpoints) out(`  checkpoint ${c.file} covers ..${c.coveredSeq} (record ${c.seq})`);
+        if (r.damage) out(`  DAMAGE (${r.damage.kind}) in ${r.damage.segment} at byte ${r.damage.offset}: ${r.damage.problem}`);
+        if (a.records) for (const x of r.records) out(`  ${JSON.stringify(describe(x))}`);
       }
       return 0;
     }
@@ -103,12 +102,12 @@ export const command: Command = {
         lock?.release();
       }
       const ok = !r.damage || r.damage.kind === "torn" || a.repair;
-      if (a.json) print(JSON.stringify({ ok, repaired: a.repair && !!r.damage, ...summary(r) }));
-      else if (!r.damage) print(`journal ${dir}: OK, records ${r.records[0]?.seq ?? "-"}..${r.records.at(-1)?.seq ?? "-"}`);
+      if (a.json) out(JSON.stringify({ ok, repaired: a.repair && !!r.damage, ...summary(r) }));
+      else if (!r.damage) out(`journal ${dir}: OK, records ${r.records[0]?.seq ?? "-"}..${r.records.at(-1)?.seq ?? "-"}`);
       else {
         const d = r.damage;
         const what = d.kind === "torn" ? "torn tail (never acknowledged; truncated at next boot)" : "CORRUPT (acknowledged data damaged)";
-        print(`journal ${dir}: ${what} in ${d.segment} at byte ${d.offset}: ${d.problem}${a.repair ? `; cut there, ${d.droppedBytes} bytes dropped` : ""}`);
+        out(`journal ${dir}: ${what} in ${d.segment} at byte ${d.offset}: ${d.problem}${a.repair ? `; cut there, ${d.droppedBytes} bytes dropped` : ""}`);
       }
       return ok ? 0 : ExitCode.data;
     }
@@ -116,7 +115,7 @@ export const command: Command = {
     // compact: never under a running init (it holds the state dir's lock)
     const lock = lockExisting(a.state, dir, "journal compact");
     try {
-      return await compact(a, dir, print);
+      return await compact(a, dir, out);
     } finally {
       lock.release();
     }
@@ -143,19 +142,19 @@ async function compact(a: { state: string }, dir: string, print: (s: string) => 
   {
     const r = recoverJournal(dir, { readOnly: true });
     if (r.damage?.kind === "corrupt") {
-      print(`journal ${dir}: corrupt (run 'vector-boot journal verify'); not compacting`);
+      out(`journal ${dir}: corrupt (run 'vector-boot journal verify'); not compacting`);
       return ExitCode.data;
     }
     const good = verifiedCheckpoints(a.state, r.records);
     const older = good[1];
     if (!older) {
-      print(`journal ${dir}: fewer than two verified checkpoints; nothing can be compacted safely`);
+      out(`journal ${dir}: fewer than two verified checkpoints; nothing can be compacted safely`);
       return 0;
     }
     const j = Journal.open(dir);
     const removed = j.compact(older.coveredSeq);
     await j.close();
-    print(`journal ${dir}: removed ${removed} segment(s) covered by ${older.file}`);
+    out(`journal ${dir}: removed ${removed} segment(s) covered by ${older.file}`);
     return 0;
   }
 }

@@ -1,5 +1,6 @@
 // `vector-boot logs NAME [-f] [-n N]`: a service's recent output from a running instance (control socket), optionally followed.
-import { ask, commonOptionsHelp, out, parseCommon } from "../control/cli-support.ts";
+import { ask, commonOptionsHelp, parseCommon } from "../control/cli-support.ts";
+import { out } from "../util/cli-args.ts";
 import { UsageError } from "../errors.ts";
 import { wantsHelp, type Command } from "./command.ts";
 

@@ -1,9 +1,9 @@
 // `vector-boot mutate`: one weight mutation through the control socket (same CTRM gate as the shared-memory path).
-import { commonOptions, commonOptionSpec, commonOptionsHelp, out } from "../control/cli-support.ts";
+import { commonOptions, commonOptionSpec, commonOptionsHelp } from "../control/cli-support.ts";
 import { controlRequest } from "../control/client.ts";
 import type { Command } from "./command.ts";
 import { mutationArgs } from "./mutation-args.ts";
-import { readOptions } from "../util/cli-args.ts";
+import { out, readOptions } from "../util/cli-args.ts";
 
 const help = `Usage: vector-boot mutate TENSOR OFFSET --values V1,V2,... --confidence C [--json] [--socket PATH]
 

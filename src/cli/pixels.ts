@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { parsePixelArgs } from "../neural/pixel-input.ts";
 import { NeuralRuntime } from "../neural/runtime.ts";
-import { parseCommandArgs } from "../util/cli-args.ts";
+import { out, parseCommandArgs } from "../util/cli-args.ts";
 import { type Command, wantsHelp } from "./command.ts";
 
 const help = `Usage: vector-boot pixels [--model FILE] [--json] R,G,B [R,G,B ...]
@@ -27,7 +27,6 @@ const schema = z.object({
   positionals: z.array(z.string()).min(1, "give at least one pixel as R,G,B"),
 });
 
-const print = (s: string) => process.stdout.write(`${s}\n`);
 
 export const command: Command = {
   name: "pixels",
@@ -35,7 +34,7 @@ export const command: Command = {
   help,
   async run(args) {
     if (wantsHelp(args)) {
-      print(help);
+      out(help);
       return 0;
     }
     // The one argument parser of the commands (it printed its own message twice: "X <- caused by: invalid input: X").
@@ -52,11 +51,11 @@ export const command: Command = {
       const r = rt.executePixels(pixels);
       const output = Array.from(r.output, (v) => Number(v.toPrecision(7)));
       if (parsed.json) {
-        print(JSON.stringify({ ok: true, pixels: r.pixels, output, top: r.top, elapsedMs: r.elapsedMs, model: rt.info().name }));
+        out(JSON.stringify({ ok: true, pixels: r.pixels, output, top: r.top, elapsedMs: r.elapsedMs, model: rt.info().name }));
       } else {
-        print("1");
-        print(`pixels: ${r.pixels}  top: ${r.top.index} (${r.top.value.toFixed(6)})  time: ${r.elapsedMs.toFixed(3)} ms`);
-        print(`result: ${output.map((v) => v.toFixed(6)).join(" ")}`);
+        out("1");
+        out(`pixels: ${r.pixels}  top: ${r.top.index} (${r.top.value.toFixed(6)})  time: ${r.elapsedMs.toFixed(3)} ms`);
+        out(`result: ${output.map((v) => v.toFixed(6)).join(" ")}`);
       }
       return 0;
     } finally {

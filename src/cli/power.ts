@@ -1,5 +1,6 @@
 // `vector-boot poweroff|reboot`: asks a running instance for an orderly shutdown (control socket).
-import { ask, commonOptionsHelp, out, parseCommon } from "../control/cli-support.ts";
+import { ask, commonOptionsHelp, parseCommon } from "../control/cli-support.ts";
+import { out } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
 function powerCommand(mode: "poweroff" | "reboot"): Command {

@@ -2,7 +2,8 @@
 import { z } from "zod";
 import { SysError, UsageError } from "../errors.ts";
 import { ControlClient, controlSocketPath } from "../control/client.ts";
-import { commonOptionsHelp, describeObject, out, parseCommon } from "../control/cli-support.ts";
+import { commonOptionsHelp, describeObject, parseCommon } from "../control/cli-support.ts";
+import { out } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
 const help = `Usage: vector-boot reexec [PATH] [--json] [--socket PATH] [--timeout MS]

@@ -1,5 +1,6 @@
 // `vector-boot restart|stop|start NAME`: acts on one service of a running instance (control socket).
-import { ask, commonOptionsHelp, out, parseCommon } from "../control/cli-support.ts";
+import { ask, commonOptionsHelp, parseCommon } from "../control/cli-support.ts";
+import { out } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
 type Action = "restart" | "stop" | "start";

@@ -1,5 +1,6 @@
 // `vector-boot services`: the service table of a running instance (state, pid, restarts, last exit status).
-import { ask, commonOptionsHelp, duration, out, parseCommon, table } from "../control/cli-support.ts";
+import { ask, commonOptionsHelp, duration, parseCommon, table } from "../control/cli-support.ts";
+import { out } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
 const help = `Usage: vector-boot services [--json] [--socket PATH] [--timeout MS]

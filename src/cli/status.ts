@@ -1,5 +1,6 @@
 // `vector-boot status`: what a running instance reports over the control socket (uptime, beats, model, journal).
-import { ask, commonOptionsHelp, describeObject, duration, out, parseCommon } from "../control/cli-support.ts";
+import { ask, commonOptionsHelp, describeObject, duration, parseCommon } from "../control/cli-support.ts";
+import { out } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
 const help = `Usage: vector-boot status [--json] [--socket PATH] [--timeout MS]

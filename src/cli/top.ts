@@ -1,14 +1,14 @@
 // `vector-boot top`: a live, keyboard-driven view of a running instance (services, heartbeat, interrupts, journal, fleet).
 import { z } from "zod";
 import { ControlClient, controlRequest, controlSocketPath } from "../control/client.ts";
-import { out } from "../control/cli-support.ts";
+
 import { describeError, UsageError } from "../errors.ts";
 import { wantsHelp, type Command } from "./command.ts";
 import { decodeKeys } from "./top-keys.ts";
 import { chooseCharset, renderFrame } from "./top-render.ts";
 import { takeSnapshot, type Snapshot } from "./top-snapshot.ts";
 import { initialState, ordered, step, type TopState } from "./top-state.ts";
-import { checkOptions, readOptions } from "../util/cli-args.ts";
+import { checkOptions, out, readOptions } from "../util/cli-args.ts";
 
 const help = `Usage: vector-boot top [--interval MS] [--once] [--ascii] [--socket PATH] [--timeout MS]
 

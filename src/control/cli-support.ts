@@ -53,10 +53,6 @@ export function ask(a: CommonArgs, body: RequestBody): Promise<unknown> {
   return controlRequest(body, { path: a.socket, timeoutMs: a.timeoutMs });
 }
 
-export function out(text: string): void {
-  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
-}
-
 /** 3723400 -> "1h 2m 3.4s". */
 export function duration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return "-";

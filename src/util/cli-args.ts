@@ -38,7 +38,7 @@ export function parseCommandArgs<S extends z.ZodType>(command: string, args: str
 
 export const nonEmpty = z.string().min(1, "must not be empty");
 
-/** Writes one line to stdout. */
-export function out(line: string): void {
-  process.stdout.write(`${line}\n`);
+/** Writes text to stdout, ending in one newline (added when it has none). */
+export function out(text: string): void {
+  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 }
