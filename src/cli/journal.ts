@@ -1,7 +1,7 @@
 // `vector-boot journal inspect|verify|compact`: read, check, repair and compact the cortex journal offline.
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { z } from "zod";
-import { checkpointRecords, journalDirOf, verifiedCheckpoints } from "../evolution/persistence.ts";
+import { checkpointRecords, journalDirOf, missingHistory, newestCheckpointFile, verifiedCheckpoints } from "../evolution/persistence.ts";
 import { decodeMutationRecord } from "../evolution/mutation-record.ts";
 import { ExitCode, JournalError } from "../errors.ts";
 import { recordTypeName, RecordType } from "../journal/format.ts";
@@ -97,17 +97,25 @@ export const command: Command = {
       const lock = a.repair ? lockExisting(a.state, dir, "journal verify --repair") : null;
       let r;
       try {
-        r = recoverJournal(dir, { readOnly: !a.repair, repair: a.repair });
+        // As the boot reads it: a checkpoint file proves its records durable (damage there is no torn tail).
+        // A state dir whose journal directory is gone reads as an empty journal: what it lost is told below.
+        r = !a.repair && !existsSync(dir) && existsSync(a.state) ? emptyJournal : recoverJournal(dir, { readOnly: !a.repair, repair: a.repair, durableThrough: newestCheckpointFile(a.state)?.coveredSeq ?? 0 });
       } finally {
         lock?.release();
       }
-      const ok = !r.damage || r.damage.kind === "torn" || a.repair;
-      if (a.json) out(JSON.stringify({ ok, repaired: a.repair && !!r.damage, ...summary(r) }));
-      else if (!r.damage) out(`journal ${dir}: OK, records ${r.records[0]?.seq ?? "-"}..${r.records.at(-1)?.seq ?? "-"}`);
+      const h = checkHistory(a.state, r);
+      const ok = (!r.damage || r.damage.kind === "torn" || a.repair) && h.problem === null;
+      if (a.json) out(JSON.stringify({ ok, repaired: a.repair && !!r.damage, ...summary(r), bootCheckpoint: h.bootCheckpoint, checkpointProblems: h.skipped, historyProblem: h.problem }));
       else {
-        const d = r.damage;
-        const what = d.kind === "torn" ? "torn tail (never acknowledged; truncated at next boot)" : "CORRUPT (acknowledged data damaged)";
-        out(`journal ${dir}: ${what} in ${d.segment} at byte ${d.offset}: ${d.problem}${a.repair ? `; cut there, ${d.droppedBytes} bytes dropped` : ""}`);
+        if (!r.damage) out(`journal ${dir}: OK, records ${r.records[0]?.seq ?? "-"}..${r.records.at(-1)?.seq ?? "-"}`);
+        else {
+          const d = r.damage;
+          const what = d.kind === "torn" ? "torn tail (the last write, cut short by a stop before it was acknowledged; truncated at next boot)" : "CORRUPT (acknowledged data damaged)";
+          out(`journal ${dir}: ${what} in ${d.segment} at byte ${d.offset}: ${d.problem}${a.repair ? `; cut there: sequence ${d.seq} on dropped (${d.droppedBytes} bytes)` : ""}`);
+        }
+        out(`  the boot would load: ${h.bootCheckpoint ?? "the base model"}, then replay the journal`);
+        for (const p of h.skipped) out(`  checkpoint skipped: ${p}`);
+        if (h.problem) out(`  CANNOT BOOT: ${h.problem}`);
       }
       return ok ? 0 : ExitCode.data;
     }
@@ -115,7 +123,7 @@ export const command: Command = {
     // compact: never under a running init (it holds the state dir's lock)
     const lock = lockExisting(a.state, dir, "journal compact");
     try {
-      return await compact(a, dir, out);
+      return await compact(a, dir);
     } finally {
       lock.release();
     }
@@ -138,25 +146,41 @@ function lockExisting(state: string, dir: string, what: string): StateLock {
   return lockStateDir(state, what);
 }
 
-async function compact(a: { state: string }, dir: string, print: (s: string) => void): Promise<number> {
-  {
-    const r = recoverJournal(dir, { readOnly: true });
-    if (r.damage?.kind === "corrupt") {
-      out(`journal ${dir}: corrupt (run 'vector-boot journal verify'); not compacting`);
-      return ExitCode.data;
-    }
-    const good = verifiedCheckpoints(a.state, r.records);
-    const older = good[1];
-    if (!older) {
-      out(`journal ${dir}: fewer than two verified checkpoints; nothing can be compacted safely`);
-      return 0;
-    }
-    const j = Journal.open(dir);
-    const removed = j.compact(older.coveredSeq);
-    await j.close();
-    out(`journal ${dir}: removed ${removed} segment(s) covered by ${older.file}`);
+async function compact(a: { state: string; json: boolean }, dir: string): Promise<number> {
+  const say = (o: { ok: boolean; removed: number; coveredBy: string | null }, text: string) => out(a.json ? JSON.stringify(o) : `journal ${dir}: ${text}`);
+  const r = recoverJournal(dir, { readOnly: true, durableThrough: newestCheckpointFile(a.state)?.coveredSeq ?? 0 });
+  if (r.damage?.kind === "corrupt") {
+    say({ ok: false, removed: 0, coveredBy: null }, "corrupt (run 'vector-boot journal verify'); not compacting");
+    return ExitCode.data;
+  }
+  const older = verifiedCheckpoints(a.state, r.records)[1];
+  if (!older) {
+    say({ ok: true, removed: 0, coveredBy: null }, "fewer than two verified checkpoints; nothing can be compacted safely");
     return 0;
   }
+  const j = Journal.open(dir);
+  const removed = j.compact(older.coveredSeq);
+  await j.close();
+  say({ ok: true, removed, coveredBy: older.file }, `removed ${removed} segment(s) covered by ${older.file}`);
+  return 0;
+}
+
+const emptyJournal: RecoveryResult = { records: [], segments: [], nextSeq: 1, damage: null };
+
+/**
+ * What the boot would find beyond the journal's own records: the checkpoint it would start from
+ * (size and CRC32C checked, not loaded), those it would skip and why, and the reason it would
+ * refuse (a checkpoint file past the journal's end, or compacted records no checkpoint covers).
+ */
+function checkHistory(state: string, r: RecoveryResult): { bootCheckpoint: string | null; skipped: string[]; problem: string | null } {
+  const skipped: string[] = [];
+  const good = verifiedCheckpoints(state, r.records, skipped);
+  const covered = good[0]?.coveredSeq ?? 0;
+  const firstSeq = r.records[0]?.seq ?? r.nextSeq;
+  const problem =
+    missingHistory(state, r.nextSeq) ??
+    (firstSeq > covered + 1 ? `the journal starts at sequence ${firstSeq} but ${good[0] ? `checkpoint ${good[0].file}` : "the base model"} needs records from ${covered + 1}: the checkpoints that covered the compacted records are missing or damaged` : null);
+  return { bootCheckpoint: good[0]?.file ?? null, skipped, problem };
 }
 
 function describe(r: RecoveryResult["records"][number]) {

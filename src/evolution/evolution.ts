@@ -11,7 +11,7 @@ import { EvolutionChannel } from "./channel.ts";
 import type { ChannelStats } from "./channel-stats.ts";
 import { GateConfigSchema } from "./ctrm-gate.ts";
 import { type EvolutionPart, evolutionPartSchema, partFds, releaseInherited } from "./handover.ts";
-import { checkpointDirOf, checkpointRecords, journalDirOf, removeStaleTemps, replayMutations, verifiedCheckpoints, writeCheckpoint } from "./persistence.ts";
+import { checkpointDirOf, checkpointRecords, journalDirOf, missingHistory, newestCheckpointFile, removeStaleTemps, replayMutations, verifiedCheckpoints, writeCheckpoint } from "./persistence.ts";
 import { selectLineage } from "./lineage.ts";
 import { logSafetyCases } from "./safety-gate.ts";
 import { SessionServer } from "./session-server.ts";
@@ -143,8 +143,12 @@ async function openWith<W extends CheckpointableWeights>(cfg: z.output<typeof Ev
 
 async function openLocked<W extends CheckpointableWeights>(cfg: z.output<typeof EvolutionConfigSchema>, opts: EvolutionOptions<W>, lock: StateLock, undo: Array<() => unknown>): Promise<Evolution<W>> {
   if (opts.baseSha256 !== undefined) selectLineage(cfg.stateDir, opts.baseSha256);
-  const journal = Journal.open(journalDirOf(cfg.stateDir), { repair: cfg.repair, ...opts.journal });
+  // A checkpoint file proves its records durable: damage before its sequence is never a torn tail.
+  const durableThrough = newestCheckpointFile(cfg.stateDir)?.coveredSeq ?? 0;
+  const journal = Journal.open(journalDirOf(cfg.stateDir), { repair: cfg.repair, durableThrough, ...opts.journal });
   undo.push(() => journal.close());
+  const missing = missingHistory(cfg.stateDir, journal.nextSeq);
+  if (missing !== null) throw new JournalError(missing);
   const records = journal.recovered.records;
   const firstSeq = records[0]?.seq ?? journal.nextSeq;
 
@@ -152,20 +156,23 @@ async function openLocked<W extends CheckpointableWeights>(cfg: z.output<typeof 
   let weights: W | null = null;
   let covered = 0;
   let bootCheckpoint: string | null = null;
-  for (const c of verifiedCheckpoints(cfg.stateDir, records)) {
+  const skipped: string[] = [];
+  for (const c of verifiedCheckpoints(cfg.stateDir, records, skipped)) {
     try {
       weights = await opts.loadWeights(c.path);
       covered = c.coveredSeq;
       bootCheckpoint = c.path;
       break;
     } catch (err) {
+      skipped.push(`${c.file}: does not load (${err instanceof Error ? err.message : String(err)})`);
       log.warn("checkpoint does not load: trying an older one", { path: c.path, err: String(err) });
     }
   }
   if (firstSeq > covered + 1) {
     throw new JournalError(
       `journal starts at sequence ${firstSeq} but the ${bootCheckpoint ? `checkpoint ${bootCheckpoint}` : "base model"} needs records from ${covered + 1}: ` +
-        `the checkpoints that covered the compacted records are missing or damaged`,
+        `the checkpoints that covered the compacted records are missing or damaged` +
+        (skipped.length ? ` (${skipped.join("; ")})` : ` (none of those the journal records is in ${checkpointDirOf(cfg.stateDir)})`),
     );
   }
   weights ??= await opts.loadWeights(null);

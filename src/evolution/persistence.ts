@@ -28,10 +28,12 @@ export function checkpointRecords(records: JournalRecord[]): (CheckpointRecord &
 }
 
 /**
- * The newest checkpoint whose journal record exists and whose file has the recorded size and
- * CRC32C. A file without a record (crash between rename and record) or with a wrong checksum is skipped.
+ * The checkpoints whose journal record exists and whose file has the recorded size and CRC32C,
+ * newest first. A file without a record (crash between rename and record) or with a wrong
+ * checksum is skipped; so is one that cannot be read, and why goes into `problems` (a missing
+ * file does not: a later checkpoint's cleanup deletes the old ones).
  */
-export function verifiedCheckpoints(stateDir: string, records: JournalRecord[]): (CheckpointRecord & { path: string })[] {
+export function verifiedCheckpoints(stateDir: string, records: JournalRecord[], problems: string[] = []): (CheckpointRecord & { path: string })[] {
   const dir = checkpointDirOf(stateDir);
   const good: (CheckpointRecord & { path: string })[] = [];
   for (const c of checkpointRecords(records)) {
@@ -39,16 +41,56 @@ export function verifiedCheckpoints(stateDir: string, records: JournalRecord[]):
     let b: Uint8Array;
     try {
       b = readFileSync(path);
-    } catch {
-      continue; // deleted by a later checkpoint's cleanup
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") continue;
+      problems.push(`${c.file}: ${(e as Error).message}`);
+      log.warn("checkpoint cannot be read: skipped", { path, error: (e as Error).message });
+      continue;
     }
     if (b.length !== c.size || crc32c(b) !== c.crc) {
+      problems.push(`${c.file}: fails its recorded size or checksum`);
       log.warn("checkpoint fails its recorded checksum: skipped", { path, size: b.length, expected: c.size });
       continue;
     }
     good.push({ ...c, path });
   }
   return good;
+}
+
+/**
+ * The checkpoint file on disk that covers the highest sequence (by its name), or null. A checkpoint
+ * is renamed into place only after every record it covers was durable, so its name proves that the
+ * journal reached that far, whatever became of the journal since.
+ */
+export function newestCheckpointFile(stateDir: string): { file: string; coveredSeq: number } | null {
+  let names: string[];
+  try {
+    names = readdirSync(checkpointDirOf(stateDir));
+  } catch {
+    return null;
+  }
+  let best: { file: string; coveredSeq: number } | null = null;
+  for (const n of names) {
+    const m = /^ckpt-(\d{20})\.gguf$/.exec(n);
+    if (m && (best === null || Number(m[1]) > best.coveredSeq)) best = { file: n, coveredSeq: Number(m[1]) };
+  }
+  return best;
+}
+
+/**
+ * Why the journal cannot be the whole acknowledged history, or null: it ends (`nextSeq` - 1) before
+ * a checkpoint file's covered sequence. The journal was removed, cut by a repair, or damaged past a
+ * torn tail; booting would silently fall back to older weights and reuse acknowledged sequences.
+ */
+export function missingHistory(stateDir: string, nextSeq: number): string | null {
+  const c = newestCheckpointFile(stateDir);
+  if (c === null || nextSeq - 1 >= c.coveredSeq) return null;
+  return (
+    `checkpoint ${join(checkpointDirOf(stateDir), c.file)} covers acknowledged mutations through sequence ${c.coveredSeq}, ` +
+    `but the journal ${nextSeq > 1 ? `ends at sequence ${nextSeq - 1}` : "is empty"}: acknowledged history is missing. ` +
+    `Restore the journal (${journalDirOf(stateDir)}); or, to give up what it held and start from what is left, move that checkpoint ` +
+    `(and any newer than the journal's end) out of ${checkpointDirOf(stateDir)}`
+  );
 }
 
 /** Removes `*.tmp` files a crash left in the checkpoint directory (never a finished checkpoint). */

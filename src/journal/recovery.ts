@@ -1,6 +1,6 @@
 // Journal recovery: reads every segment, truncates a torn tail, refuses mid-journal corruption.
 import { closeSync, ftruncateSync, fsyncSync, openSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
 import {
@@ -39,6 +39,8 @@ export interface Damage {
   kind: "torn" | "corrupt";
   /** Bytes after the damage point that were (or would be) dropped, this segment and later ones. */
   droppedBytes: number;
+  /** The sequence the damaged record should have had: what a cut drops starts there. */
+  seq: number;
 }
 
 export interface RecoveryResult {
@@ -54,6 +56,11 @@ export interface RecoverOptions {
   repair?: boolean;
   /** Only report (inspect/verify): never truncate or delete anything. */
   readOnly?: boolean;
+  /**
+   * A sequence known from outside the journal to have been durable (a checkpoint file covers it):
+   * damage at or before it is corruption of acknowledged data, never a torn tail.
+   */
+  durableThrough?: number;
 }
 
 /**
@@ -115,7 +122,7 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
         "problem" in h ? `segment header: ${h.problem}`
         : h.firstSeq !== firstSeq ? `segment header names first sequence ${h.firstSeq}, file name says ${firstSeq}`
         : `sequence gap: segment starts at ${firstSeq}, expected ${expected}`;
-      damage = { segment: name, offset: 0, problem, kind: "corrupt", droppedBytes: b.length + laterBytes() };
+      damage = { segment: name, offset: 0, problem, kind: "corrupt", droppedBytes: b.length + laterBytes(), seq: expected ?? firstSeq };
       break;
     }
     let exp: number = expected ?? firstSeq;
@@ -128,10 +135,11 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
       else if (r.seq !== exp) problem = `sequence gap: record has sequence ${r.seq}, expected ${exp}`;
       else if (r.type !== RecordType.mutation && r.type !== RecordType.checkpoint) problem = `unknown record type ${r.type}`;
       if (problem !== null || "problem" in r) {
-        // A torn tail is an unacknowledged write: only in the last segment, and no later record
-        // claims that this one was already durable. Anything else damages acknowledged data.
-        const torn = isLast && "problem" in r && laterValidDurable(b, off + 1, exp) < exp;
-        damage = { segment: name, offset: off, problem: problem ?? "invalid record", kind: torn ? "torn" : "corrupt", droppedBytes: b.length - off + laterBytes() };
+        // A torn tail is an unacknowledged write: only in the last segment, past what a checkpoint
+        // file proves durable, and no later record claims that this one was already durable.
+        // Anything else damages acknowledged data.
+        const torn = isLast && "problem" in r && exp > (opts.durableThrough ?? 0) && laterValidDurable(b, off + 1, exp) < exp;
+        damage = { segment: name, offset: off, problem: problem ?? "invalid record", kind: torn ? "torn" : "corrupt", droppedBytes: b.length - off + laterBytes(), seq: exp };
         break;
       }
       records.push({ ...r, segment: name });
@@ -148,7 +156,7 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
       throw new JournalError(
         `journal corrupt in segment ${join(dir, damage.segment)} at byte offset ${damage.offset}: ${damage.problem}; ` +
           `acknowledged mutations follow it. Refusing to start. Inspect with 'vector-boot journal verify', ` +
-          `or repair (drops ${damage.droppedBytes} bytes from this point) with 'vector-boot journal verify --repair'`,
+          `or repair (drops sequence ${damage.seq} on: ${damage.droppedBytes} bytes from this point) with 'vector-boot journal verify --repair --state ${dirname(dir)}'`,
       );
     }
     cutAt(dir, segs.map((s) => s.name), damage);
@@ -157,6 +165,7 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
       offset: damage.offset,
       problem: damage.problem,
       dropped: damage.droppedBytes,
+      from_seq: damage.seq,
     });
   }
   return { records, segments, nextSeq: expected ?? 1, damage };

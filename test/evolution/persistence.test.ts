@@ -90,7 +90,8 @@ describe("persistence", () => {
     const sum = evo.weights.checksum();
     await evo.close();
     const dir = checkpointDirOf(d.stateDir);
-    copyFileSync(join(dir, ck.file), join(dir, "ckpt-00000000000000999999.gguf")); // stale content under a newer name
+    // Stale content under a newer name, within the journal (a name past its end would mean lost history: refused).
+    copyFileSync(join(dir, ck.file), join(dir, "ckpt-00000000000000000020.gguf"));
     evo = await open(d);
     expect(evo.stats().bootCheckpoint).toBe(join(dir, ck.file));
     expect(evo.weights.checksum()).toBe(sum);
