@@ -13,7 +13,7 @@ the tensor, finite values within the configured magnitude, mutable type) and is 
 after the cortex journal's fsync. Prints the verdict; exits 0 when accepted, 1 when rejected.
 
 Options:
-  --values LIST       comma-separated numbers (e.g. 0.5,-1.25; a list starting with a minus sign
+  --values LIST       1 to 100 comma-separated numbers (e.g. 0.5,-1.25; a list starting with a minus sign
                       needs the = form: --values=-3.25,1)
   --confidence C      the engine's confidence, 0..1
 ${commonOptionsHelp}`;

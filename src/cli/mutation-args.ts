@@ -1,6 +1,7 @@
 // TENSOR OFFSET --values V1,V2,... --confidence C, as `mutate` and `fleet mutate` read them: decimal text only.
 import { z } from "zod";
 import { UsageError } from "../errors.ts";
+import { MAX_VALUES } from "../evolution/layout.ts";
 import { decimalNumber, notDecimal } from "../util/decimal.ts";
 
 /**
@@ -15,7 +16,8 @@ const schema = z.object({
     .transform((s) => s.split(",").map((x) => x.trim()))
     .refine((v) => v.every((x) => decimalNumber.test(x)), "must be a comma-separated list of decimal numbers")
     .transform((v) => v.map(Number))
-    .refine((v) => v.every((x) => Number.isFinite(x)), "must be a comma-separated list of finite numbers"),
+    .refine((v) => v.every((x) => Number.isFinite(x)), "must be a comma-separated list of finite numbers")
+    .refine((v) => v.length <= MAX_VALUES, `at most ${MAX_VALUES} values per mutation`),
   confidence: z.string().regex(decimalNumber, notDecimal).transform(Number).pipe(z.number().min(0).max(1)),
 });
 export type MutationArgs = z.output<typeof schema>;

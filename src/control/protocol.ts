@@ -1,4 +1,5 @@
 // Control protocol v1: newline-delimited JSON requests (zod, discriminated on `op`) and responses.
+import { MAX_VALUES } from "../evolution/layout.ts";
 import { lazy } from "../util/lazy.ts";
 import { intIn, z } from "../util/zod-mini.ts";
 
@@ -28,7 +29,7 @@ export const requestSchema = lazy(() =>
     op("mutate", {
       tensor: z.string().check(z.minLength(1), z.maxLength(256)),
       offset: intIn(0, Number.MAX_SAFE_INTEGER),
-      values: z.array(z.number()).check(z.minLength(1), z.maxLength(4096)),
+      values: z.array(z.number()).check(z.minLength(1), z.maxLength(MAX_VALUES)),
       confidence: z.number().check(z.minimum(0), z.maximum(1)),
     }),
     op("checkpoint", {}),

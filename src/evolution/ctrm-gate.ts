@@ -29,7 +29,8 @@ const ok: GateVerdict = { status: Status.accepted, text: "" };
 
 /** Judges one decoded mutation against the live weights. Pure: reads tensor metadata only. */
 export function ctrmGate(m: Mutation, weights: MutableWeights, cfg: GateConfig): GateVerdict {
-  if (!(m.confidence > cfg.minConfidence)) return { status: Status.lowConfidence, text: `confidence ${m.confidence} <= ${cfg.minConfidence}` };
+  // A probability: above 1 (infinity included) is no confidence either; the control socket refuses it too.
+  if (!(m.confidence > cfg.minConfidence && m.confidence <= 1)) return { status: Status.lowConfidence, text: m.confidence > 1 ? `confidence ${m.confidence} > 1` : `confidence ${m.confidence} <= ${cfg.minConfidence}` };
   const info = weights.tensorInfo(m.tensor);
   if (cfg.protectedPrefixes.some((p) => m.tensor.startsWith(p))) return { status: Status.protectedTensor, text: `${m.tensor} is protected` };
   if (!info) return { status: Status.unknownTensor, text: `no tensor ${m.tensor}` };
