@@ -28,13 +28,16 @@
 #define VB_SPAWN_SET_CAPS 64
 #define VB_SPAWN_SH_FALLBACK 128
 
-// Resolves `file` against PATH (from envp, else a default) like execvp. Writes into buf.
-// Returns 0, or -ENOENT / -EACCES describing the best failure.
-static int vb_resolve(const char *file, char *const envp[], char *buf, size_t buflen) {
+// Resolves `file` against PATH (from envp, else a default) like execvp. Writes into buf. A relative
+// file or PATH entry is looked up in `dirfd`, the directory the child will start in (the parent may
+// be elsewhere: tini mode leaves its start directory for /), and stays relative: the child execs it
+// after its chdir. Returns 0, or -ENOENT / -EACCES describing the best failure (a directory or a
+// non-executable file on PATH is EACCES, as execve says for it).
+static int vb_resolve(const char *file, char *const envp[], int dirfd, char *buf, size_t buflen) {
   if (strchr(file, '/')) {
     if (strlen(file) >= buflen) return -ENAMETOOLONG;
     strcpy(buf, file);
-    if (access(buf, F_OK) != 0) return -errno;
+    if (faccessat(dirfd, buf, F_OK, 0) != 0) return -errno;
     return 0;
   }
   const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -53,8 +56,8 @@ static int vb_resolve(const char *file, char *const envp[], char *buf, size_t bu
         strcpy(buf + len + 1, file);
       }
       struct stat st;
-      if (stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
-        if (access(buf, X_OK) == 0) return 0;
+      if (fstatat(dirfd, buf, &st, 0) == 0) {
+        if (S_ISREG(st.st_mode) && faccessat(dirfd, buf, X_OK, 0) == 0) return 0;
         best = -EACCES;
       }
     }
@@ -207,7 +210,10 @@ int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, co
   vb_split(argv_blob, argc, argv);
   vb_split(env_blob, envc, envp);
   char path[PATH_MAX];
-  int rr = vb_resolve(argv[0], envp, path, sizeof path);
+  // Relative names are found where the child will start (its cwd), not where this process is.
+  int dirfd = cwd && cwd[0] ? open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
+  int rr = vb_resolve(argv[0], envp, dirfd < 0 ? AT_FDCWD : dirfd, path, sizeof path);
+  if (dirfd >= 0) close(dirfd);
   if (rr < 0) {
     free(argv);
     free(envp);
