@@ -102,6 +102,39 @@ int vb_sigcount_install_sent(int sig) {
   return sigaction(sig, &sa, &vb_sent_prev[sig]) < 0 ? -errno : 0;
 }
 
+// Shares a signal with the handler already there (JavaScriptCore's GC suspends threads with SIGPWR
+// unless JSC_SIGNAL_FOR_GC moves it): one sent by another process with kill() is counted (and
+// forwarded by tini mode, a shutdown as PID 1); one this process sent itself (the GC's pthread_kill)
+// goes to that handler, with the same mask and flags it was installed with. The engine never sees
+// an outside SIGPWR, which before reached its suspend handler with no suspension under way.
+static struct sigaction vb_shared_prev[65];
+
+static void vb_shared_handler(int sig, siginfo_t *info, void *uc) {
+  if (sig <= 0 || sig >= 65) return;
+  if (info && info->si_code <= 0 && info->si_pid != getpid()) {
+    vb_count(sig);
+    return;
+  }
+  struct sigaction *prev = &vb_shared_prev[sig];
+  if (prev->sa_flags & SA_SIGINFO) {
+    if (prev->sa_sigaction) prev->sa_sigaction(sig, info, uc);
+  } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN && prev->sa_handler) {
+    prev->sa_handler(sig);
+  }
+}
+
+int vb_sigcount_install_shared(int sig) {
+  if (sig <= 0 || sig >= 65) return -EINVAL;
+  struct sigaction cur;
+  if (sigaction(sig, NULL, &cur) < 0) return -errno;
+  if (!(cur.sa_flags & SA_SIGINFO) && (cur.sa_handler == SIG_DFL || cur.sa_handler == SIG_IGN)) return vb_sigcount_install(sig);
+  vb_shared_prev[sig] = cur;
+  struct sigaction sa = cur;
+  sa.sa_sigaction = vb_shared_handler;
+  sa.sa_flags = cur.sa_flags | SA_SIGINFO;
+  return sigaction(sig, &sa, NULL) < 0 ? -errno : 0;
+}
+
 double vb_sigcount_read(int sig) {
   if (sig <= 0 || sig >= 65) return -1;
   return (double)atomic_load_explicit(&vb_sig_counts[sig], memory_order_relaxed);

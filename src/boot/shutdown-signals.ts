@@ -1,7 +1,7 @@
 // Turns SIGTERM/SIGINT/SIGPWR (and ctrl-alt-del as PID 1) into one shutdown request; no JS in handlers.
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { installSignalCounter, onCountedSignal, Sig, signalCount } from "../sys/signals.ts";
+import { installSharedSignalCounter, installSignalCounter, onCountedSignal, Sig, signalCount } from "../sys/signals.ts";
 import type { RebootMode } from "../sys/machine.ts";
 
 const log = logger("signals");
@@ -55,22 +55,21 @@ export class ShutdownSignals {
     };
     process.on("SIGHUP", hup);
     this.handlers.push(["SIGHUP", hup]);
-    // SIGPWR belongs to JavaScriptCore's GC unless JSC_SIGNAL_FOR_GC moved it (the pre-init does).
+    // SIGPWR: JavaScriptCore's GC signal unless JSC_SIGNAL_FOR_GC moved it (the pre-init does); then
+    // shared with the engine (only one sent by another process is ours).
     const gcSig = Number(process.env.JSC_SIGNAL_FOR_GC ?? "");
-    if (Number.isInteger(gcSig) && gcSig > 0 && gcSig !== Sig.SIGPWR) {
-      try {
-        // Watching before the counter is installed: a SIGPWR right after the install still wakes the loop.
-        let seen = 0;
-        this.stopPwr = onCountedSignal(() => {
-          if (signalCount(Sig.SIGPWR) > seen) this.request({ reason: "SIGPWR (power failure)", mode: "poweroff" });
-        });
-        installSignalCounter(Sig.SIGPWR);
-        seen = signalCount(Sig.SIGPWR);
-      } catch (e) {
-        log.warn("could not watch SIGPWR", { error: describeError(e) });
-      }
-    } else if (this.pid1) {
-      log.warn("JSC_SIGNAL_FOR_GC not set: SIGPWR stays with the JS engine and is not handled");
+    const moved = Number.isInteger(gcSig) && gcSig > 0 && gcSig !== Sig.SIGPWR;
+    try {
+      // Watching before the counter is installed: a SIGPWR right after the install still wakes the loop.
+      let seen = 0;
+      this.stopPwr = onCountedSignal(() => {
+        if (signalCount(Sig.SIGPWR) > seen) this.request({ reason: "SIGPWR (power failure)", mode: "poweroff" });
+      });
+      if (moved) installSignalCounter(Sig.SIGPWR);
+      else installSharedSignalCounter(Sig.SIGPWR);
+      seen = signalCount(Sig.SIGPWR);
+    } catch (e) {
+      log.warn("could not watch SIGPWR", { error: describeError(e) });
     }
     return this;
   }

@@ -1,6 +1,6 @@
 // Catches every signal tini mode forwards (JS handlers, or C counters with a wake pipe for those Bun cannot take).
 import { logger } from "../log.ts";
-import { installSentSignalCounter, installSignalCounter, onCountedSignal, Sig, signalCount, signalName } from "../sys/signals.ts";
+import { installSentSignalCounter, installSharedSignalCounter, installSignalCounter, onCountedSignal, Sig, signalCount, signalName } from "../sys/signals.ts";
 
 const log = logger("init");
 
@@ -16,8 +16,9 @@ const sentOnly = new Set<number>([Sig.SIGILL, Sig.SIGTRAP, Sig.SIGABRT, Sig.SIGB
  * SIGTTIN, SIGTTOU: forwarded, then the init stops itself, as dumb-init does), and the synchronous
  * SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV and SIGSYS when another process sent them with
  * kill (as dumb-init forwards them; a real fault of the init's own still crashes it). Not forwarded:
- * SIGCHLD (the init reaps), SIGKILL and SIGSTOP (cannot be caught), glibc's internal 32 and 33, and
- * the JS engine's GC signal (SIGPWR unless JSC_SIGNAL_FOR_GC names another; the pre-init moves it to 40).
+ * SIGCHLD (the init reaps), SIGKILL and SIGSTOP (cannot be caught), glibc's internal 32 and 33. The JS
+ * engine's GC signal (SIGPWR unless JSC_SIGNAL_FOR_GC names another; the pre-init moves it to 40) is
+ * shared: forwarded when another process sent it, the engine's own go to the engine.
  */
 export const forwardedSignals: readonly number[] = [
   Sig.SIGHUP, Sig.SIGINT, Sig.SIGQUIT, Sig.SIGUSR1, Sig.SIGUSR2, Sig.SIGPIPE, Sig.SIGALRM, Sig.SIGTERM,
@@ -33,16 +34,19 @@ export const suspendSignals: ReadonlySet<number> = new Set([Sig.SIGTSTP, Sig.SIG
 /** Signals Bun's `process.on` cannot take: a C handler counts them and wakes the loop (onCountedSignal). */
 const countedSignals = new Set<number>([Sig.SIGSTKFLT, Sig.SIGPWR, ...realtime, ...sentOnly]);
 const FALLBACK_POLL_MS = 10;
+/** A flood of one counted signal is forwarded at most this many times per look (the rest coalesce). */
+const MAX_FORWARD_PER_LOOK = 1024;
 
-/** The signal JavaScriptCore's garbage collector uses to suspend threads (never ours to take). */
+/** The signal JavaScriptCore's garbage collector uses to suspend threads (shared with it, never taken). */
 function gcSignal(): number {
   const n = Number(process.env.JSC_SIGNAL_FOR_GC ?? "");
   return Number.isInteger(n) && n > 0 && n < 65 ? n : Sig.SIGPWR;
 }
 
 /**
- * Calls `onSignal(num)` for each forwarded signal received (standard signals delivered several times
- * before the loop runs count once, as the kernel coalesces them). Returns the function that removes
+ * Calls `onSignal(num)` for each forwarded signal received: a signal Bun's `process.on` takes once
+ * however often it came before the loop ran (as the kernel coalesces standard signals), a counted
+ * one (real-time, SIGPWR, ...) once per delivery. Returns the function that removes
  * the JS handlers and stops watching (the C counters stay installed: the process is about to exit).
  */
 export function watchSignals(onSignal: (num: number) => void): () => void {
@@ -51,10 +55,10 @@ export function watchSignals(onSignal: (num: number) => void): () => void {
   const look = () => {
     for (const c of counted) {
       const n = signalCount(c.sig);
-      if (n !== c.seen) {
-        c.seen = n;
-        onSignal(c.sig);
-      }
+      // Once per delivery: the kernel queues real-time signals, and so does CMD (tini forwards each).
+      const times = Math.min(n - c.seen, MAX_FORWARD_PER_LOOK);
+      c.seen = n;
+      for (let i = 0; i < times; i++) onSignal(c.sig);
     }
   };
   // Watching before any counter is installed: a signal right after its install still wakes the loop.
@@ -69,10 +73,10 @@ export function watchSignals(onSignal: (num: number) => void): () => void {
   }
   const gc = gcSignal();
   for (const num of forwardedSignals) {
-    if (num === gc) continue;
-    if (countedSignals.has(num)) {
+    if (countedSignals.has(num) || num === gc) {
       try {
-        if (sentOnly.has(num)) installSentSignalCounter(num);
+        if (num === gc) installSharedSignalCounter(num);
+        else if (sentOnly.has(num)) installSentSignalCounter(num);
         else installSignalCounter(num);
         counted.push({ sig: num, seen: signalCount(num) });
       } catch (e) {

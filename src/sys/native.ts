@@ -25,6 +25,7 @@ export const native = dlopen(shimPath, {
   vb_sigcount_install: { args: [i32], returns: i32 },
   vb_sigcount_read: { args: [i32], returns: f64 },
   vb_sigcount_install_sent: { args: [i32], returns: i32 },
+  vb_sigcount_install_shared: { args: [i32], returns: i32 },
   vb_sigcount_wake_fd: { args: [], returns: i32 },
   vb_signal_state: { args: [ptr], returns: i32 },
   vb_reap: { args: [ptr, ptr, i32], returns: i32 },

@@ -60,6 +60,15 @@ export function installSentSignalCounter(sig: number): void {
   check(native.vb_sigcount_install_sent(sig), "sigaction", `signal ${sig}`);
 }
 
+/**
+ * Counts `sig` when another process sends it and leaves the rest to the handler already there: for
+ * the JS engine's GC signal (SIGPWR unless JSC_SIGNAL_FOR_GC moves it), whose own pthread_kill
+ * calls must still reach the engine.
+ */
+export function installSharedSignalCounter(sig: number): void {
+  check(native.vb_sigcount_install_shared(sig), "sigaction", `signal ${sig}`);
+}
+
 export function signalCount(sig: number): number {
   return native.vb_sigcount_read(sig);
 }

@@ -190,4 +190,20 @@ describe("boot mode services", () => {
     expect(r.stderr).toContain("poweroff now");
     expect(r.code).toBe(130);
   }, 30_000);
+
+  test("as PID 1 without JSC_SIGNAL_FOR_GC (no pre-init), SIGPWR went to the JS engine's GC handler: no power-off. It is shared now: an outside SIGPWR powers off, the GC's own (continuous collection) still suspend its threads", async () => {
+    const dir = tempDir();
+    const cfg = writeJson(dir, "config.json", { state_dir: join(dir, "state"), heartbeat_ms: 50, heartbeat_log_every: 1 });
+    const run = start(["boot", "--config", cfg], { pid1: true, env: { JSC_SIGNAL_FOR_GC: "", BUN_JSC_collectContinuously: "1" } });
+    const init = await run.initPid();
+    await waitFor(() => run.log().includes("phase heartbeat"), 30_000, "boot up");
+    const beats = () => [...run.log().matchAll(/ beat n=(\d+) /g)].length;
+    const b0 = beats();
+    await waitFor(() => beats() >= b0 + 20, 30_000, "20 beats while the GC collects without pause");
+    expect(run.log()).not.toContain("JSC_SIGNAL_FOR_GC not set");
+    process.kill(init, 30); // SIGPWR
+    const r = await run.result(30_000);
+    expect(r.stderr).toContain('shutdown requested reason="SIGPWR (power failure)" mode=poweroff');
+    expect(r.code).toBe(130);
+  }, 60_000);
 });

@@ -1,0 +1,49 @@
+// Signals tini mode forwarded wrongly: SIGPWR never (the JS engine's GC signal when JSC_SIGNAL_FOR_GC is not set, as in a container), queued real-time signals merged into one.
+import { afterEach, expect, test } from "bun:test";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { killLeftovers, start, tempDir, waitFor } from "./harness.ts";
+
+afterEach(killLeftovers);
+
+/** Counts SIGRTMIN, signal 40 and SIGPWR with sigwaitinfo (each queued delivery), prints at SIGTERM. */
+const COUNTER = `#include <signal.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+  sigset_t s; sigemptyset(&s); sigaddset(&s, SIGRTMIN); sigaddset(&s, 40); sigaddset(&s, SIGPWR); sigaddset(&s, SIGTERM);
+  sigprocmask(SIG_BLOCK, &s, 0);
+  fclose(fopen(argv[1], "w"));
+  int rt = 0, s40 = 0, pwr = 0;
+  for (;;) { int g = sigwaitinfo(&s, 0); if (g == SIGRTMIN) rt++; else if (g == 40) s40++; else if (g == SIGPWR) pwr++; else if (g == SIGTERM) break; }
+  printf("rtmin=%d s40=%d pwr=%d\\n", rt, s40, pwr);
+  return 0;
+}
+`;
+
+function counter(): { exe: string; ready: string } {
+  const dir = tempDir();
+  writeFileSync(join(dir, "counter.c"), COUNTER);
+  const cc = Bun.spawnSync(["gcc", "-O1", "-o", join(dir, "counter"), join(dir, "counter.c")], { stderr: "pipe" });
+  expect(cc.exitCode, cc.stderr.toString()).toBe(0);
+  return { exe: join(dir, "counter"), ready: join(dir, "ready") };
+}
+
+for (const pid1 of [false, true]) {
+  test(`${pid1 ? "as PID 1" : "as a subreaper"}, without JSC_SIGNAL_FOR_GC: SIGPWR reached the JS engine's GC handler and never CMD; five SIGRTMIN and five signal 40 arrived as one each`, async () => {
+    const c = counter();
+    // JSC_SIGNAL_FOR_GC empty: the engine keeps SIGPWR, as in a container started without the pre-init.
+    const run = start(["--", c.exe, c.ready], { pid1, env: { JSC_SIGNAL_FOR_GC: "" } });
+    const init = await run.initPid();
+    await waitFor(() => existsSync(c.ready), 10_000, "the counter");
+    for (let i = 0; i < 5; i++) {
+      process.kill(init, 34); // SIGRTMIN
+      process.kill(init, 40);
+    }
+    process.kill(init, 30); // SIGPWR
+    await Bun.sleep(300);
+    process.kill(init, "SIGTERM");
+    const r = await run.result(10_000);
+    expect(r.stdout).toBe("rtmin=5 s40=5 pwr=1\n");
+    expect(r.code).toBe(0);
+  }, 30_000);
+}
