@@ -149,7 +149,8 @@ export function parseTiniArgs(args: string[], env: Record<string, string | undef
       case "subreaper":
         break; // outside PID 1 the init always is one
       case "grace":
-        opts.graceMs = required("--grace", wholeNumber(value), value, "a whole number of milliseconds");
+        // setTimeout takes at most 2^31-1 ms (24.8 days): a longer grace was taken as 1 ms, no grace at all.
+        opts.graceMs = required("--grace", wholeNumber(value, 2_147_483_647), value, "a whole number of milliseconds, at most 2147483647");
         break;
       case "leftovers":
         opts.leftovers = required("--leftovers", leftoverPolicies.find((p) => p === value), value, `one of ${leftoverPolicies.join(", ")}`);

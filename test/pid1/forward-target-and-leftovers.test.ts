@@ -90,6 +90,14 @@ describe("--leftovers", () => {
     expect(r.stderr).toContain("SIGKILL");
   }, 30_000);
 
+  test("--grace above 2^31-1 ms was taken by setTimeout as 1 ms: leftovers were SIGKILLed at once, with a Node warning; it is a usage error now", async () => {
+    const r = await start(["--grace", "3000000000", "--", "true"]).result(10_000);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain("--grace");
+    expect(r.stderr).toContain("at most 2147483647");
+    expect((await start(["--grace", "2147483647", "--", "true"]).result(10_000)).code).toBe(0);
+  });
+
   test("an unknown policy is a usage error (64) that lists the choices", async () => {
     const r = await start(["--leftovers=kill-all", "--", "true"]).result(10_000);
     expect(r.code).toBe(64);
