@@ -106,7 +106,9 @@ int vb_sigcount_install_sent(int sig) {
 // unless JSC_SIGNAL_FOR_GC moves it): one sent by another process with kill() is counted (and
 // forwarded by tini mode, a shutdown as PID 1); one this process sent itself (the GC's pthread_kill)
 // goes to that handler, with the same mask and flags it was installed with. The engine never sees
-// an outside SIGPWR, which before reached its suspend handler with no suspension under way.
+// an outside SIGPWR, which before reached its suspend handler with no suspension under way. Where
+// no handler was there (SIG_DFL, SIG_IGN), this process's own is dropped: the kernel's SIGPIPE for
+// a write to a closed console is the write's EPIPE, never a signal for CMD.
 static struct sigaction vb_shared_prev[65];
 
 static void vb_shared_handler(int sig, siginfo_t *info, void *uc) {
@@ -127,7 +129,6 @@ int vb_sigcount_install_shared(int sig) {
   if (sig <= 0 || sig >= 65) return -EINVAL;
   struct sigaction cur;
   if (sigaction(sig, NULL, &cur) < 0) return -errno;
-  if (!(cur.sa_flags & SA_SIGINFO) && (cur.sa_handler == SIG_DFL || cur.sa_handler == SIG_IGN)) return vb_sigcount_install(sig);
   vb_shared_prev[sig] = cur;
   struct sigaction sa = cur;
   sa.sa_sigaction = vb_shared_handler;

@@ -73,9 +73,11 @@ export function watchSignals(onSignal: (num: number) => void): () => void {
   }
   const gc = gcSignal();
   for (const num of forwardedSignals) {
-    if (countedSignals.has(num) || num === gc) {
+    if (countedSignals.has(num) || num === gc || num === Sig.SIGPIPE) {
       try {
-        if (num === gc) installSharedSignalCounter(num);
+        // SIGPIPE: only one another process sent. The kernel's, for the init's own write to a closed
+        // stderr (-v), was forwarded and killed CMD.
+        if (num === gc || num === Sig.SIGPIPE) installSharedSignalCounter(num);
         else if (sentOnly.has(num)) installSentSignalCounter(num);
         else installSignalCounter(num);
         counted.push({ sig: num, seen: signalCount(num) });

@@ -1,7 +1,8 @@
-// Signals tini mode forwarded wrongly: SIGPWR never (the JS engine's GC signal when JSC_SIGNAL_FOR_GC is not set, as in a container), queued real-time signals merged into one.
+// Signals tini mode forwarded wrongly: SIGPWR never (the JS engine's GC signal when JSC_SIGNAL_FOR_GC is not set, as in a container), queued real-time signals merged into one, the init's own SIGPIPE to CMD.
 import { afterEach, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { shippedDir, shippedEnv } from "../harness/artifact.ts";
 import { killLeftovers, start, tempDir, waitFor } from "./harness.ts";
 
 afterEach(killLeftovers);
@@ -47,3 +48,16 @@ for (const pid1 of [false, true]) {
     expect(r.code).toBe(0);
   }, 30_000);
 }
+
+test("the init's own SIGPIPE (its -v log written to a stderr nobody reads any more) was forwarded to CMD and killed it (exit 141); a SIGPIPE another process sends is still forwarded", async () => {
+  const exe = join(shippedDir, "vector-boot");
+  // bash: the init's stderr is a pipe whose reader (true) is gone by the time CMD exits and -v logs it.
+  const r = Bun.spawnSync(["bash", "-c", `"$0" -v -- sh -c 'sleep 0.5; exit 3' 2>&1 | true; exit \${PIPESTATUS[0]}`, exe], { env: shippedEnv(), cwd: shippedDir, timeout: 20_000 });
+  expect(r.exitCode).toBe(3);
+  const run = start(["--", "sh", "-c", "trap 'echo got-pipe; exit 4' PIPE; : > \"$0\"; while :; do sleep 0.05; done", join(tempDir(), "ready")]);
+  const init = await run.initPid();
+  await Bun.sleep(300);
+  process.kill(init, "SIGPIPE");
+  const p = await run.result(10_000);
+  expect([p.code, p.stdout]).toEqual([4, "got-pipe\n"]);
+}, 30_000);
