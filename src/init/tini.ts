@@ -1,4 +1,5 @@
 // tini-style mode: run one command as the main child, forward signals, reap everything, exit with its status.
+import { describeError, exitCodeOf } from "../errors.ts";
 import { logger, setLogLevel } from "../log.ts";
 import { decodeRaw, getpgid, getpid, isatty, kill, rawStrings, setParentDeathSignal, setSubreaper, spawn, tcgetpgrp, tcsetpgrp, type RawStrings, type Reaped } from "../sys/process.ts";
 import { Sig, signalName, signalState } from "../sys/signals.ts";
@@ -78,7 +79,11 @@ export async function runTini(opts: TiniOptions): Promise<number> {
     child = spawn({ argv: opts.argv, rawArgv: rawCommand(opts.argv), env: environment(), shellFallback: true, newProcessGroup: true, foreground: tty, keepIgnored, ...(startDir !== null ? { cwd: `/proc/self/fd/${startDir}` } : {}) });
   } catch (e) {
     cleanup();
-    throw e;
+    // tini fails to exec in its child, whose 126/127 -e remaps like any exit: so does ours.
+    const status = exitCodeOf(e);
+    if (!opts.remapExit.has(status)) throw e;
+    log.error(`${describeError(e)}; exit status ${status} remapped to 0 (-e)`);
+    return 0;
   } finally {
     if (startDir !== null) closeFdQuietly(startDir);
   }

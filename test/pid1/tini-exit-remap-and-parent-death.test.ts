@@ -23,6 +23,15 @@ for (const pid1 of [false, true]) {
   });
 }
 
+test("-e 127 / -e 126 did not cover a CMD that could not be started (tini's exec fails in its child, whose 127 is remapped): now it does, and the error is still said", async () => {
+  const dir = tempDir();
+  const r = await start(["-e", "127", "--", join(dir, "no-such-command")]).result(10_000);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain("no-such-command: command not found (ENOENT); exit status 127 remapped to 0 (-e)");
+  expect((await start(["-e", "126", "--", join(dir, "no-such-command")]).result(10_000)).code).toBe(127);
+  expect((await start(["-e", "126", "--", dir]).result(10_000)).code).toBe(0); // a directory: 126
+});
+
 test("-e outside 0-255 or not a number is a usage error (64)", async () => {
   for (const v of ["256", "-1", "x", ""]) {
     const r = await start(["-e", v, "--", "true"]).result(10_000);
