@@ -7,6 +7,7 @@ import sys
 
 from .client import Client, _checked
 from .errors import ChannelError
+from .layout import MAX_NAME_BYTES, MAX_VALUES
 
 
 # Decimal numbers, or float()'s nan and inf (the CTRM gate answers NON_FINITE for those): not float()'s
@@ -57,6 +58,12 @@ def _batch_line(n, line):
         raise ValueError("line %d: tensor must be a string" % n)
     if not isinstance(x["values"], list):
         raise ValueError("line %d: values must be a list of numbers" % n)
+    # The slot's limits, here too: found by the client only when this line's turn came, after the
+    # lines before it had been submitted (and journaled).
+    if not 0 < len(x["tensor"].encode("utf-8")) <= MAX_NAME_BYTES:
+        raise ValueError("line %d: tensor name must be 1..%d UTF-8 bytes" % (n, MAX_NAME_BYTES))
+    if not 0 < len(x["values"]) <= MAX_VALUES:
+        raise ValueError("line %d: 1..%d values per mutation (split larger ones)" % (n, MAX_VALUES))
     try:
         offset, confidence, values = _checked(x["offset"], x["confidence"], x["values"])
     except ValueError as e:
@@ -72,7 +79,7 @@ def main(argv=None):
     m = sub.add_parser("mutate", help="one mutation; prints its completion as JSON")
     m.add_argument("tensor")
     m.add_argument("offset", type=_offset, help="first element to overwrite")
-    m.add_argument("values", type=_values, help="comma-separated floats, e.g. 0.5,-1.25")
+    m.add_argument("values", type=_values, help="comma-separated floats, e.g. 0.5,-1.25 (a list that starts with '-' goes last, after '--': mutate T 0 --confidence 0.9 -- -0.5,1)")
     m.add_argument("--confidence", type=float, required=True, help="must be > 0.8 to pass the CTRM gate")
     b = sub.add_parser("batch", help="JSON lines {tensor, offset, values, confidence} from a file or -; one completion per line")
     b.add_argument("file")

@@ -46,6 +46,10 @@ test("vb-evolve: an offset beyond 64 bits, a name or value list the slot cannot 
       [JSON.stringify({ tensor: "pixel.w", offset: 1.5, values: [1], confidence: 0.9 }), "line 2: offset must be a whole number"],
       [JSON.stringify({ tensor: "pixel.w", offset: 0, values: ["a"], confidence: 0.9 }), "line 2: values[0] must be a number, got 'a'"],
       [JSON.stringify({ tensor: "pixel.w", offset: 0, values: [1], confidence: true }), "line 2: confidence must be a number"],
+      // The slot's limits: the lines before a too-long one were sent (and journaled) first.
+      [JSON.stringify({ tensor: "pixel.w", offset: 0, values: [], confidence: 0.9 }), "line 2: 1..100 values per mutation"],
+      [JSON.stringify({ tensor: "pixel.w", offset: 0, values: Array(101).fill(1), confidence: 0.9 }), "line 2: 1..100 values per mutation"],
+      [JSON.stringify({ tensor: "x".repeat(65), offset: 0, values: [1], confidence: 0.9 }), "line 2: tensor name must be 1..64 UTF-8 bytes"],
     ] as const) {
       const r = await vb(["batch", "BATCH"], `${good}\n${bad}\n`);
       expect({ bad, code: r.code }).toEqual({ bad, code: 2 });
