@@ -139,7 +139,7 @@ const ok = (phase: 1 | 2, b: { r: BootResult }, cond: boolean, step: string, det
 function judgeGuest(phase: 1 | 2, b: { r: BootResult; g: Map<string, Json> }, expectSeq: number | null): { seq: number; before: number[]; after: number[] } {
   const k = get(phase, b, "mutate-kernel");
   const kr = k.result as Json;
-  ok(phase, b, k.exit === 1 && kr?.statusName === "PROTECTED_TENSOR", "kernel.* mutation rejected", `exit ${k.exit}, ${JSON.stringify(kr)}`);
+  ok(phase, b, k.exit === 65 && kr?.statusName === "PROTECTED_TENSOR", "kernel.* mutation rejected", `exit ${k.exit}, ${JSON.stringify(kr)}`);
   const a = get(phase, b, "mutate-accepted");
   const ar = a.result as Json;
   const seq = typeof ar?.journalSeq === "number" ? ar.journalSeq : NaN;

@@ -17,13 +17,13 @@ test(
     // The steps that carry the acceptance, each judged by the script (named here so a renamed step cannot pass silently).
     for (const step of [
       /ok +boot 1: state disk mounted on \/var\/lib\/vector-boot/,
-      /ok +boot 1: kernel\.\* mutation rejected: exit 1, .*"PROTECTED_TENSOR"/,
+      /ok +boot 1: kernel\.\* mutation rejected: exit 65, .*"PROTECTED_TENSOR"/,
       /ok +boot 1: mutation accepted: exit 0/,
       /ok +boot 1: the disk holds a checkpoint with the mutation/,
       /ok +boot 2: evolution recovered boot 1's mutation/,
       /ok +boot 2: live pixel output after the reboot equals boot 1's after its mutation/,
       /ok +boot 2: journal position continues from the disk/,
-      /ok +boot 2: kernel\.\* mutation rejected: exit 1, .*"PROTECTED_TENSOR"/,
+      /ok +boot 2: kernel\.\* mutation rejected: exit 65, .*"PROTECTED_TENSOR"/,
       /ok +boot 2: mutation accepted: exit 0/,
       /ok +boot 2: kernel powered down/,
     ])
