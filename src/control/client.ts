@@ -33,7 +33,7 @@ export type RequestBody = ControlRequest extends infer R ? (R extends { id?: unk
 export class ControlClient {
   private buf = "";
   private nextId = 1;
-  private waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private waiting = new Map<number, { op: string; resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private failure: Error | null = null;
 
   private constructor(
@@ -42,8 +42,9 @@ export class ControlClient {
   ) {
     sock.setEncoding("utf8");
     sock.on("data", (d: string) => this.onData(d));
-    sock.on("error", (e) => this.fail(connectionError(path, e)));
-    sock.on("close", () => this.fail(new SysError("control socket", "ECONNRESET", 104, `${path}: connection closed by the server`)));
+    // After the connect, a lost connection leaves what was in flight undecided: each request says so.
+    sock.on("error", (e) => this.lost((e as NodeJS.ErrnoException).code ?? "EIO", `the connection failed (${e.message})`));
+    sock.on("close", () => this.lost("ECONNRESET", "the server closed the connection"));
   }
 
   static connect(path = controlSocketPath(), timeoutMs = 5_000): Promise<ControlClient> {
@@ -76,12 +77,10 @@ export class ControlClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
-        // The request was sent: one that changes something may still be carried out (a mutation
-        // journaled, a service restarted). Retrying blindly could do it twice.
-        const unknown = readOnlyOps.has(body.op) ? "" : `; it was sent, so the instance may still carry it out (check before retrying${body.op === "mutate" ? ": `vector-boot status` shows the journal position" : ""})`;
-        reject(new SysError("control request", "ETIMEDOUT", 110, `${this.path}: "${body.op}" not answered within ${timeoutMs} ms${unknown}`));
+        reject(new SysError("control request", "ETIMEDOUT", 110, `${this.path}: "${body.op}" not answered within ${timeoutMs} ms${mayStillHappen(body.op)}`));
       }, timeoutMs);
       this.waiting.set(id, {
+        op: body.op,
         resolve: (v) => (clearTimeout(timer), resolve(v)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
@@ -124,11 +123,29 @@ export class ControlClient {
     }
   }
 
+  /** The connection is gone: every request in flight is answered with what may have become of it. */
+  private lost(code: string, what: string): void {
+    for (const w of this.waiting.values()) {
+      w.reject(new SysError("control request", code, errnoNumbers[code] ?? 5, `${this.path}: ${what} before "${w.op}" was answered${mayStillHappen(w.op)}`));
+    }
+    this.waiting.clear();
+    this.failure ??= new SysError("control socket", code, errnoNumbers[code] ?? 5, `${this.path}: ${what}`);
+  }
+
   private fail(e: Error): void {
     this.failure ??= e;
     for (const w of this.waiting.values()) w.reject(e);
     this.waiting.clear();
   }
+}
+
+/**
+ * For a request sent but not answered: one that changes something may still be carried out (a
+ * mutation journaled, a service restarted); retrying blindly could do it twice.
+ */
+function mayStillHappen(op: string): string {
+  if (readOnlyOps.has(op)) return "";
+  return `; it was sent, so the instance may still carry it out (check before retrying${op === "mutate" ? ": `vector-boot status` shows the journal position" : ""})`;
 }
 
 function connectionError(path: string, e: Error): SysError {

@@ -46,3 +46,17 @@ test("mutate or checkpoint on an instance without evolution said only 'not suppo
   process.kill(init, "SIGTERM");
   expect((await run.result(30_000)).code).toBe(0);
 }, 60_000);
+
+test("a mutate whose instance died after it was sent said 'connect ... ECONNRESET', as if it had never been sent; it now says the connection was lost before the answer and that it may have been carried out", async () => {
+  const { run, init, sock } = await bootDev("heartbeat_log_every=0");
+  process.kill(init, "SIGSTOP");
+  const pending = runShippedAsync(["mutate", "pixel.0.weight", "0", "--values", "0.5", "--confidence", "0.9", "--socket", sock]);
+  // Once the request sits in the stopped instance's socket buffer, the instance is killed.
+  await Bun.sleep(1000);
+  process.kill(init, "SIGKILL");
+  const m = await pending;
+  expect(m.code).toBe(71);
+  expect(m.err).not.toContain("connect ");
+  expect(m.err).toMatch(/before "mutate" was answered; it was sent, so the instance may still carry it out/);
+  await run.result(30_000);
+}, 60_000);
