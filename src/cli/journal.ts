@@ -1,7 +1,8 @@
 // `vector-boot journal inspect|verify|compact`: read, check, repair and compact the cortex journal offline.
 import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
-import { checkpointRecords, journalDirOf, missingHistory, newestCheckpointFile, verifiedCheckpoints } from "../evolution/persistence.ts";
+import { checkpointDirOf, checkpointRecords, journalDirOf, missingHistory, newestCheckpointFile, verifiedCheckpoints } from "../evolution/persistence.ts";
 import { decodeMutationRecord } from "../evolution/mutation-record.ts";
 import { ExitCode, JournalError } from "../errors.ts";
 import { recordTypeName, RecordType } from "../journal/format.ts";
@@ -85,7 +86,8 @@ export const command: Command = {
         out(`journal ${dir}: ${s.segments.length} segment(s), records ${s.firstSeq ?? "-"}..${s.lastSeq ?? "-"}, ${s.mutations} mutation(s)`);
         out(`  lineage: base model sha256 ${lineage.base ?? "(not recorded)"}${lineage.archived.length ? `; archived: ${lineage.archived.map((l) => `lineages/${l}`).join(", ")}` : ""}`);
         for (const seg of s.segments) out(`  segment ${seg.name}: first ${seg.firstSeq}, ${seg.records} record(s), ${seg.bytes} bytes`);
-        for (const c of s.checkpoints) out(`  checkpoint ${c.file} covers ..${c.coveredSeq} (record ${c.seq})`);
+        // Older checkpoints' records stay in the journal after a later checkpoint deleted their files.
+        for (const c of s.checkpoints) out(`  checkpoint ${c.file} covers ..${c.coveredSeq} (record ${c.seq})${existsSync(join(checkpointDirOf(a.state), c.file)) ? "" : " (file deleted since)"}`);
         if (r.damage) out(`  DAMAGE (${r.damage.kind}) in ${r.damage.segment} at byte ${r.damage.offset}: ${r.damage.problem}`);
         if (a.records) for (const x of r.records) out(`  ${JSON.stringify(describe(x))}`);
       }

@@ -79,3 +79,18 @@ test("a repair that cut the journal below a checkpoint file: the boot went on fr
   // The checkpoints are still there for the operator.
   expect(readdirSync(join(h.state, "checkpoints")).filter((f) => f.endsWith(".gguf")).length).toBe(2);
 }, 90_000);
+
+test("journal inspect listed every checkpoint the journal ever recorded as if its file were still there; one a later checkpoint deleted is marked", async () => {
+  const h = await history();
+  // One more run with a mutation: its final checkpoint keeps only itself and the one before (covering 5).
+  const again = start(h.args.slice(0, 3));
+  await waitFor(() => again.log().includes("control socket listening"), 30_000, "the control socket");
+  expect(controlMutate(join(h.state, "..", "run", "control"), ["pixel.1.bias", "4", "--values", "1.4", "--confidence", "0.9"]).json).toMatchObject({ statusName: "ACCEPTED" });
+  process.kill(again.proc.pid, "SIGTERM");
+  expect((await again.result(30_000)).code).toBe(0);
+  const lines = runShipped(["journal", "inspect", "--state", h.state]).stdout.split("\n").filter((l) => l.includes("  checkpoint "));
+  expect(lines.length).toBe(3);
+  // Newest first: the run's own, the one before it (covering 5), the first (covering 3), deleted.
+  expect(lines[2]).toMatch(/ckpt-0+3\.gguf covers \.\.3 \(record 4\) \(file deleted since\)$/);
+  expect(lines.slice(0, 2).every((l) => !l.includes("deleted"))).toBe(true);
+}, 90_000);
