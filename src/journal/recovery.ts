@@ -155,7 +155,7 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
     if (damage.kind === "corrupt" && !opts.repair) {
       throw new JournalError(
         `journal corrupt in segment ${join(dir, damage.segment)} at byte offset ${damage.offset}: ${damage.problem}; ` +
-          `acknowledged mutations follow it. Refusing to start. Inspect with 'vector-boot journal verify', ` +
+          `${damage.droppedBytes > 0 ? "acknowledged mutations follow it" : "nothing follows it, but a segment is created whole (written, then renamed): this is damage, not a crash"}. Refusing to start. Inspect with 'vector-boot journal verify', ` +
           `or repair (drops sequence ${damage.seq} on: ${damage.droppedBytes} bytes from this point) with 'vector-boot journal verify --repair --state ${dirname(dir)}'`,
       );
     }

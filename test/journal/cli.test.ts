@@ -104,3 +104,19 @@ describe("vector-boot journal compact", () => {
     expect(recoverJournal(join(state, "journal")).records[0]!.seq).toBe(1);
   });
 });
+
+describe("a damaged last segment with nothing after the damage", () => {
+  test("an empty last segment was refused as 'acknowledged mutations follow it' (none do); the message says what it is", async () => {
+    const state = await stateWith(2);
+    writeFileSync(join(state, "journal", segmentFileName(3)), "");
+    let err: unknown = null;
+    try {
+      recoverJournal(join(state, "journal"));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(JournalError);
+    expect(String((err as Error).message)).toContain("nothing follows it, but a segment is created whole");
+    expect(String((err as Error).message)).not.toContain("acknowledged mutations follow it");
+  });
+});
