@@ -1,5 +1,5 @@
 // A file a command writes (an RTS package, an initramfs, an unpacked part): all of it or none, and errors that name it.
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { SysError, UsageError, VectorBootError } from "../errors.ts";
 import { processExists } from "./process-exists.ts";
@@ -32,9 +32,21 @@ export function writeFileAtomically(out: string, fill: (fd: number) => void, mod
   syncDirectory(dirname(out));
 }
 
-/** Before a long job (an initramfs takes seconds to build): `out` must not be a directory, and its directory must exist. */
+/**
+ * Before a long job (an initramfs takes seconds to build): `out` must be a regular file or nothing
+ * yet, and its directory must exist. The rename would replace whatever is there: `-o /dev/null` (as
+ * root) put a regular file in place of the device; a FIFO or a symbolic link was replaced the same way.
+ */
 export function checkOutputPath(out: string): void {
-  if (isDirectory(out)) throw new UsageError(`${out} is a directory: name the file to write`);
+  let st;
+  try {
+    st = lstatSync(out);
+  } catch {
+    st = null;
+  }
+  if (st?.isDirectory()) throw new UsageError(`${out} is a directory: name the file to write`);
+  if (st?.isSymbolicLink()) throw new UsageError(`${out} is a symbolic link: name the file itself (it would be replaced, not written through)`);
+  if (st && !st.isFile()) throw new UsageError(`${out} is not a regular file (a device, FIFO or socket): refusing to replace it`);
   if (!isDirectory(dirname(out))) throw new UsageError(`cannot write ${out}: directory ${dirname(out)} does not exist`);
 }
 

@@ -1,6 +1,6 @@
 // The files a command is given or told to write, when they are not what it expects: a directory, a FIFO, a missing directory.
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShipped } from "../harness/artifact.ts";
 import { mkfifo } from "../harness/fifo.ts";
@@ -62,6 +62,32 @@ test("an output naming a directory, or in a directory that does not exist, was a
   expect(readdirSync(t.dir).filter((n) => n.includes(".tmp-"))).toEqual([]);
   expect(readdirSync(dir)).toEqual([]);
 }, 120_000);
+
+test("an output that was a device, a FIFO or a symbolic link was replaced by a regular file (initramfs --list -o /dev/null, as root, replaced /dev/null): refused naming it, and it stays what it was", () => {
+  const dev = join(t.dir, "null-device");
+  const mk = Bun.spawnSync(["mknod", "-m", "666", dev, "c", "1", "3"]);
+  expect(mk.exitCode).toBe(0);
+  const target = join(t.dir, "link-target");
+  writeFileSync(target, "keep");
+  const link = join(t.dir, "a-link");
+  symlinkSync(target, link);
+  const outFifo = mkfifo(t.dir, "out-fifo");
+  for (const [args, out, says] of [
+    [["pack", "--binary", binary, "--gguf", gguf, "-o", dev], dev, "is not a regular file (a device, FIFO or socket): refusing to replace it"],
+    [["pack", "--binary", binary, "--gguf", gguf, "-o", outFifo], outFifo, "is not a regular file"],
+    [["pack", "--binary", binary, "--gguf", gguf, "-o", link], link, "is a symbolic link: name the file itself"],
+    [["initramfs", "--list", "-o", dev], dev, "is not a regular file"],
+  ] as Array<[string[], string, string]>) {
+    const r = run(args);
+    expect({ args, code: r.code }).toEqual({ args, code: 64 });
+    expect(r.stderr).toContain(`${out} ${says}`);
+  }
+  expect(lstatSync(dev).isCharacterDevice()).toBe(true);
+  expect(lstatSync(outFifo).isFIFO()).toBe(true);
+  expect(lstatSync(link).isSymbolicLink()).toBe(true);
+  expect(readFileSync(target, "utf8")).toBe("keep");
+  rmSync(dev);
+}, 60_000);
 
 test("a pack or initramfs killed mid-write left its 100 MB temporary file (out.tmp-<pid>) behind for good; the next write to that output removes the ones whose writer is gone", () => {
   const out = join(t.dir, "again.rts");
