@@ -30,7 +30,9 @@ export async function loadModel(config: Config, runtime: NeuralRuntime): Promise
   const t0 = performance.now();
   let source: ModelSource;
   try {
-    source = openModelSource({ path: config.model });
+    // A file's recorded checksum (an RTS package's tensor.sha256) is checked: a damaged package booted.
+    // The hash is the lineage's too, so it is computed once either way.
+    source = openModelSource({ path: config.model, verify: config.model !== undefined });
   } catch (e) {
     throw e instanceof VectorBootError && !(e instanceof RuntimeInitError) ? new RuntimeInitError("cannot map the model", { cause: e }) : e;
   }

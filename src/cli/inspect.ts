@@ -50,7 +50,7 @@ function head(path: string): Uint8Array {
 /** RTS package: its tensor section; ELF: the embedded model; anything else is read as a GGUF (and refused by its magic if not one). */
 function open(path: string): ModelSource {
   const h = head(path);
-  if (isRtsMagic(h)) return openModelSource({ path });
+  if (isRtsMagic(h)) return openModelSource({ path, inPlace: true });
   if (h.length === 4 && h[0] === 0x7f && h[1] === 0x45 && h[2] === 0x4c && h[3] === 0x46) {
     return openModelSource({ exePath: path, fallbackPath: null });
   }

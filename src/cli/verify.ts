@@ -1,6 +1,6 @@
 // `vector-boot verify`: checks an RTS package or an executable's embedded model (ranges, header CRC, SHA-256 of every section).
 import { z } from "zod";
-import { PackageError } from "../errors.ts";
+import { describeError, exitCodeOf, PackageError } from "../errors.ts";
 import { readGguf } from "../gguf/reader.ts";
 import { setLogLevel } from "../log.ts";
 import { describePackage } from "../rts/describe.ts";
@@ -15,14 +15,27 @@ Checks packaging integrity: for an RTS package, the header (magic, version, ever
 against the file size, the header CRC) and the SHA-256 of the binary and tensor sections; for an
 executable with an embedded model, the trailer and the SHA-256 of the model. Then the model itself
 (the tensor section, the embedded payload or a plain .gguf) is mapped read-only and parsed by the
-GGUF reader (every count, offset and size checked). Exits 0 when every file is intact, 65 for a
-corrupt package (the message names the field), 2 for a malformed GGUF.
+GGUF reader (every count, offset and size checked). Every file is checked and reported (a line, or
+a JSON object with "ok", each); exits 0 when every file is intact, else the code of the first
+failure: 65 for a corrupt package (the message names the field), 2 for a malformed GGUF.
 
 Options:
   --json       one JSON object per file
   -h, --help   this text`;
 
 const schema = z.object({ json: z.boolean().optional(), positionals: z.array(nonEmpty).min(1, "at least one file") });
+
+function verifyOne(file: string) {
+  const d = describePackage(file, { verify: true });
+  if (d.kind === "unknown") throw new PackageError("file", `${file} is neither an RTS package, an executable with an embedded model, nor a GGUF`);
+  // Read-only: the file is mapped in place, never copied (a 512 MiB model cost 512 MiB of RAM).
+  const src = d.kind === "embedded" ? openModelSource({ exePath: file, fallbackPath: null }) : openModelSource({ path: file, inPlace: true });
+  try {
+    return { kind: d.kind, fileSize: d.fileSize, model: d.model, checksums: d.checksums, tensors: readGguf(src.bytes).tensors.length };
+  } finally {
+    src.unmap();
+  }
+}
 
 export const command: Command = {
   name: "verify",
@@ -35,20 +48,21 @@ export const command: Command = {
     }
     const a = parseCommandArgs("verify", args, { json: { type: "boolean" } }, schema);
     for (const file of a.positionals) requireInputFile(file, "verify");
+    setLogLevel("error");
+    // Every file is checked; one damaged file does not hide the state of the others.
+    let worst: unknown = null;
     for (const file of a.positionals) {
-      const d = describePackage(file, { verify: true });
-      if (d.kind === "unknown") throw new PackageError("file", `${file} is neither an RTS package, an executable with an embedded model, nor a GGUF`);
-      setLogLevel("error");
-      const src = d.kind === "embedded" ? openModelSource({ exePath: file, fallbackPath: null }) : openModelSource({ path: file });
-      let tensors: number;
       try {
-        tensors = readGguf(src.bytes).tensors.length;
-      } finally {
-        src.unmap();
+        const r = verifyOne(file);
+        if (a.json) out(JSON.stringify({ path: file, ok: true, ...r }));
+        else out(`${file}: ${r.kind}, ${r.fileSize} bytes, model ${r.model!.size} bytes at ${r.model!.offset}, checksums ${r.checksums}, GGUF ok (${r.tensors} tensors)`);
+      } catch (e) {
+        worst ??= e;
+        if (a.json) out(JSON.stringify({ path: file, ok: false, exit: exitCodeOf(e), error: describeError(e) }));
+        else process.stderr.write(`verify: ${file}: FAILED (exit ${exitCodeOf(e)}): ${describeError(e)}\n`);
       }
-      if (a.json) out(JSON.stringify({ path: file, kind: d.kind, fileSize: d.fileSize, model: d.model, checksums: d.checksums, tensors }));
-      else out(`${file}: ${d.kind}, ${d.fileSize} bytes, model ${d.model!.size} bytes at ${d.model!.offset}, checksums ${d.checksums}, GGUF ok (${tensors} tensors)`);
     }
+    if (worst !== null) return exitCodeOf(worst);
     return 0;
   },
 };

@@ -37,6 +37,11 @@ export interface ModelSourceOptions {
   path?: string;
   /** Check the SHA-256 recorded in the trailer / RTS header against the mapped bytes (reads the whole model). */
   verify?: boolean;
+  /**
+   * Map a file in place instead of a sealed copy: for a read-only tool (inspect, verify), where a
+   * file changed under it can only fail that tool, and a copy of a 512 MiB model cost 512 MiB of RAM.
+   */
+  inPlace?: boolean;
   /** Executable to look in when no path is given (default /proc/self/exe). */
   exePath?: string;
   /** Used when the executable carries no model (running unbuilt: `bun src/main.ts`). Default: <project>/dist/vectorland.gguf. */
@@ -69,6 +74,7 @@ function checkSha(src: ModelSource, expected: Uint8Array, field: string): void {
     src.unmap();
     throw new PackageError(field, `model bytes in ${src.path} hash to ${hex(actual)}, expected ${hex(expected)}`);
   }
+  src.sha256 = actual; // the lineage's identity, computed once
 }
 
 function readHead(path: string): Uint8Array {
@@ -87,7 +93,8 @@ function readHead(path: string): Uint8Array {
   }
 }
 
-function openFile(path: string, verify: boolean): ModelSource {
+function openFile(path: string, verify: boolean, inPlace: boolean): ModelSource {
+  const map = inPlace ? mapRange : mapCopy;
   if (!existsSync(path)) throw new RuntimeInitError(`model file ${path} does not exist`);
   const head = readHead(path);
   if (isRtsMagic(head)) {
@@ -98,13 +105,13 @@ function openFile(path: string, verify: boolean): ModelSource {
     } finally {
       closeSync(fd);
     }
-    const src = mapCopy(path, h.tensorOffset, h.tensorSize, "rts");
+    const src = map(path, h.tensorOffset, h.tensorSize, "rts");
     if (verify && h.checksums) checkSha(src, h.checksums.tensorSha256, "tensor.sha256");
     log.info("model mapped", { origin: "rts", path, offset: h.tensorOffset, bytes: h.tensorSize, checksums: h.checksums ? (verify ? "verified" : "present") : "absent" });
     return src;
   }
   if (String.fromCharCode(...head) !== "GGUF") throw new PackageError("model", `${path} is neither an RTS package nor a GGUF file (magic ${hex(head)})`);
-  const src = mapCopy(path, 0, Bun.file(path).size, "gguf");
+  const src = map(path, 0, Bun.file(path).size, "gguf");
   log.info("model mapped", { origin: "gguf", path, bytes: src.size });
   return src;
 }
@@ -128,7 +135,7 @@ export const defaultFallbackModel: string | null = runningCompiled ? null : reso
  */
 export function openModelSource(opts: ModelSourceOptions = {}): ModelSource {
   const verify = opts.verify ?? false;
-  if (opts.path !== undefined) return openFile(opts.path, verify);
+  if (opts.path !== undefined) return openFile(opts.path, verify, opts.inPlace ?? false);
   const exe = opts.exePath ?? "/proc/self/exe";
   const found = locateEmbeddedModel(exe);
   if (found) {
@@ -147,7 +154,7 @@ export function openModelSource(opts: ModelSourceOptions = {}): ModelSource {
   const fallback = opts.fallbackPath === undefined ? defaultFallbackModel : opts.fallbackPath;
   if (fallback && existsSync(fallback)) {
     log.warn("no model embedded in the executable (running unbuilt?); using the fallback file", { exe: exeReal, model: fallback });
-    return openFile(fallback, verify);
+    return openFile(fallback, verify, false);
   }
   throw new RuntimeInitError(
     `no model embedded in ${exeReal}${fallback ? ` and no ${fallback}` : ""}: build with scripts/build.ts or pass --model FILE (.gguf or .rts)`,

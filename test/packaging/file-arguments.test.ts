@@ -1,10 +1,10 @@
 // The files a command is given or told to write, when they are not what it expects: a directory, a FIFO, a missing directory.
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShipped } from "../harness/artifact.ts";
 import { mkfifo } from "../harness/fifo.ts";
-import { fixture, prng, randomBytes, tempDir } from "./helpers.ts";
+import { fixture, prng, randomBytes, root, tempDir } from "./helpers.ts";
 
 const t = tempDir("file-args");
 afterAll(() => t.cleanup());
@@ -119,3 +119,30 @@ test("initramfs --config put a config with a typo (or a key given twice) into th
   expect(run(["initramfs", "--compress", "none", "--config", good, "-o", img]).code).toBe(0);
   expect(existsSync(img)).toBe(true);
 }, 120_000);
+
+test("verify FILE... stopped at the first damaged file (the later ones never checked, no JSON for them); a damaged RTS package (tensor.sha256 wrong) booted anyway: verify reports each file, boot refuses it", async () => {
+  // The default model, copied where the shipped executable can see it (the checkout is hidden from it).
+  const model = join(t.dir, "vectorland.gguf");
+  copyFileSync(join(root, "dist/vectorland.gguf"), model);
+  const good = join(t.dir, "good.rts");
+  const packed = run(["pack", "--binary", binary, "--gguf", model, "-o", good]);
+  expect(packed.code, packed.stderr).toBe(0);
+  const bad = join(t.dir, "flipped.rts");
+  const b = readFileSync(good);
+  b[b.length - 5]! ^= 1; // a weight byte of the tensor section
+  writeFileSync(bad, b);
+  const v = run(["verify", good, bad, gguf, "--json"]);
+  expect(v.code).toBe(65);
+  const rows = v.stdout.trim().split("\n").map((l) => JSON.parse(l) as { path: string; ok: boolean; exit?: number });
+  expect(rows.map((r) => [r.path, r.ok, r.exit ?? 0])).toEqual([[good, true, 0], [bad, false, 65], [gguf, true, 0]]);
+  const text = run(["verify", bad, good]);
+  expect(text.code).toBe(65);
+  expect(text.stderr).toContain(`verify: ${bad}: FAILED (exit 65)`);
+  expect(text.stdout).toContain(`${good}: rts`);
+  // The boot checks the package's recorded checksum (it hashes the model for its lineage anyway).
+  const boot = run(["boot", "--model", bad, "--set", `state_dir=${join(t.dir, "state")}`, "--set", `run_dir=${join(t.dir, "run")}`, "--set", "shutdown_after=1"]);
+  expect(boot.code).toBe(1);
+  expect(boot.stderr).toContain("tensor.sha256");
+  const ok = run(["boot", "--model", good, "--set", `state_dir=${join(t.dir, "state2")}`, "--set", `run_dir=${join(t.dir, "run2")}`, "--set", "shutdown_after=1"]);
+  expect(ok.code).toBe(0);
+}, 60_000);
