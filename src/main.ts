@@ -2,6 +2,7 @@
 import { runCli } from "./cli/run-cli.ts";
 import { describeError, exitCodeOf } from "./errors.ts";
 import { logger } from "./log.ts";
+import { flushOut } from "./util/stdout.ts";
 
 const log = logger("boot");
 
@@ -21,6 +22,7 @@ async function main(argv: string[]): Promise<void> {
     // PID 1 only gets here in tini mode (containers): exiting ends the PID namespace on purpose.
     log.info("exiting", { status: code });
   }
+  await flushOut();
   process.exit(code);
 }
 

@@ -38,7 +38,4 @@ export function parseCommandArgs<S extends z.ZodType>(command: string, args: str
 
 export const nonEmpty = z.string().min(1, "must not be empty");
 
-/** Writes text to stdout, ending in one newline (added when it has none). */
-export function out(text: string): void {
-  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
-}
+export { out } from "./stdout.ts";

@@ -2,7 +2,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runShipped } from "../harness/artifact.ts";
+import { runShipped, shippedDir, shippedEnv } from "../harness/artifact.ts";
 import { mkfifo } from "../harness/fifo.ts";
 import { fixture, prng, randomBytes, root, tempDir } from "./helpers.ts";
 
@@ -145,4 +145,14 @@ test("verify FILE... stopped at the first damaged file (the later ones never che
   expect(boot.stderr).toContain("tensor.sha256");
   const ok = run(["boot", "--model", good, "--set", `state_dir=${join(t.dir, "state2")}`, "--set", `run_dir=${join(t.dir, "run2")}`, "--set", "shutdown_after=1"]);
   expect(ok.code).toBe(0);
+}, 60_000);
+
+test("a command's stdout to a slow pipe was cut at 64 KiB with exit 0 (process.exit dropped what Bun's stream still held): inspect --json of a vocabulary GGUF gave 65,536 of 1,165,995 bytes", () => {
+  const vocab = fixture("llama.cpp-vocab-gpt-2.gguf");
+  const full = Buffer.byteLength(run(["inspect", "--json", vocab]).stdout, "utf8");
+  expect(full).toBeGreaterThan(1_000_000);
+  // The reader starts reading only after a second: the pipe fills at 64 KiB while the command is done.
+  const r = Bun.spawnSync(["bash", "-c", `"$0" inspect --json "$1" | (sleep 1; wc -c); exit \${PIPESTATUS[0]}`, join(shippedDir, "vector-boot"), vocab], { env: shippedEnv(), cwd: shippedDir, timeout: 30_000 });
+  expect(r.exitCode).toBe(0);
+  expect(Number(r.stdout.toString().trim())).toBe(full);
 }, 60_000);
