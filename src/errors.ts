@@ -13,6 +13,7 @@ export const ExitCode = {
   internal: 70,
   os: 71,
   io: 74,
+  tempFail: 75,
   config: 78,
   notExecutable: 126,
   notFound: 127,
@@ -107,6 +108,11 @@ export class InputError extends VectorBootError {
 /** The cortex journal or a checkpoint could not be read or made durable. */
 export class JournalError extends VectorBootError {
   override readonly exitCode: number = ExitCode.io;
+}
+
+/** A request that cannot be carried out in the state things are in now (a service stopping, the machine shutting down): try again later. */
+export class NotNowError extends VectorBootError {
+  override readonly exitCode: number = ExitCode.tempFail;
 }
 
 /** A command given to the tini-style mode could not be started. */

@@ -9,6 +9,7 @@ import { RolloutAgent } from "../fleet/rollout-agent.ts";
 import { withDeadline } from "../util/deadline.ts";
 import { Singleton } from "../fleet/singleton.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
+import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { modelSha256 } from "../rts/model-source.ts";
 import { handedOver, type Boot, type PhaseRun } from "./phase.ts";
@@ -80,7 +81,12 @@ export function startFleet(b: Boot): PhaseRun | void {
             stopMarginMs: Math.min(margin, most),
             start: (rev) => {
               sup.setEnv(s.name, { FLEET_LEADER_REV: String(rev), FLEET_NODE: node });
-              sup.start(s.name);
+              try {
+                sup.start(s.name);
+              } catch (e) {
+                // The machine is shutting down, or the service is still stopping from a lost lead.
+                log.warn("singleton not started", { service: s.name, error: describeError(e) });
+              }
             },
             stop: () => sup.stop(s.name),
           });

@@ -16,8 +16,13 @@ export interface StartedPhase {
   run: PhaseRun;
 }
 
-/** The shutdown deadline (ms) for a config: shutdown_deadline_ms, default grace_ms + 10 s. */
-export const shutdownDeadlineMs = (c: { grace_ms: number; shutdown_deadline_ms?: number | undefined }): number => c.shutdown_deadline_ms ?? c.grace_ms + 10_000;
+/**
+ * The shutdown deadline (ms) for a config: shutdown_deadline_ms, default the longest grace (the
+ * top-level one and every service's) + 10 s. It was grace_ms + 10 s: a service with a longer grace
+ * that ignored its stop signal was never sent SIGKILL, and outlived a development init.
+ */
+export const shutdownDeadlineMs = (c: { grace_ms: number; shutdown_deadline_ms?: number | undefined; services?: ReadonlyArray<{ grace_ms: number }> }): number =>
+  c.shutdown_deadline_ms ?? Math.max(c.grace_ms, ...(c.services ?? []).map((s) => s.grace_ms)) + 10_000;
 
 /**
  * Stops the started phases in reverse order. Past the deadline PID 1 stops waiting for what is left

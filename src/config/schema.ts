@@ -232,11 +232,12 @@ export const configSchema = z.strictObject({
   shutdown: z._default(z.enum(shutdownModes), "poweroff"),
   /** Shut down by itself after this many seconds of heartbeat (0: never). For tests and demos. */
   shutdown_after: z._default(z.number().check(z.minimum(0)), 0),
-  /** Grace period for processes left when stopping, and the default for services. */
+  /** Grace period for the processes left once the services have stopped (each service has its own `grace_ms`, default 5000). */
   grace_ms: z._default(int(0, 3_600_000), 5_000),
   /**
-   * The whole shutdown's deadline (ms; default grace_ms + 10 s): past it PID 1 stops waiting for what
-   * is left (a process in D state, a hung flush), syncs (bounded) and calls reboot(2) anyway.
+   * The whole shutdown's deadline (ms; default: the longest of grace_ms and every service's grace_ms,
+   * + 10 s): past it PID 1 stops waiting for what is left (a process in D state, a hung flush), syncs
+   * (bounded) and calls reboot(2) anyway.
    */
   shutdown_deadline_ms: z.optional(int(100, 3_600_000)),
   /** Kernel modules to load (with their dependencies from modules.dep) as PID 1, before mounting. */

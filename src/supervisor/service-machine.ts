@@ -210,6 +210,11 @@ const table: Table = {
     "watchdog-missed": (s) => killFor(s, `no WATCHDOG=1 within ${s.config.watchdog_ms} ms`),
   },
   backoff: {
+    // Started by hand: now, without waiting out the back-off (the reply said "started" and the timer ran on).
+    start: (s) => {
+      s.state = "pending";
+      return [{ type: "cancel-timer" }, ...spawnNow];
+    },
     "backoff-elapsed": (s, _ev, now) => {
       s.restarts++;
       s.restartTimes.push(now);

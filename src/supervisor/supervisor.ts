@@ -1,6 +1,6 @@
 // Runs services: starts them in dependency order, routes sd_notify messages, stops them in reverse order, hands them over across a re-exec.
 import type { ServiceConfig } from "../config/schema.ts";
-import { describeError } from "../errors.ts";
+import { describeError, NotNowError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { NotifySocket } from "./notify-socket.ts";
@@ -107,7 +107,9 @@ export class Supervisor {
     if (slot.rec.state === "running" && before !== "running") {
       for (const n of this.order) if (this.slots.get(n)?.rec.config.depends_on.includes(name)) this.startIfReady(n);
     }
-    if (this.shuttingDown && ev.type === "exited") this.stopReady();
+    // A shutdown goes on whenever a service stops: by its exit, or by its cgroup emptying (a
+    // dependency waited for ever on a dependent whose leftover processes it had to wait out).
+    if (this.shuttingDown && slot.rec.state !== before) this.stopReady();
   }
 
   private onNotify(pid: number, fields: Map<string, string>): void {
@@ -135,8 +137,16 @@ export class Supervisor {
     this.extraEnv.set(name, env);
   }
 
+  /**
+   * Starts a service at rest, or one waiting out its back-off (now). Refused (NotNowError) while it
+   * stops, and once the machine shuts down: the reply said "started" and nothing started, and a
+   * start during the shutdown spawned a service that outlived the init.
+   */
   start(name: string): void {
-    this.mustGet(name).dispatch({ type: "start" });
+    const slot = this.mustGet(name);
+    if (this.shuttingDown) throw new NotNowError(`${name}: the machine is shutting down; services are not started`);
+    if (slot.rec.state === "stopping") throw new NotNowError(`${name} is stopping; start it once it has stopped`);
+    slot.dispatch({ type: "start" });
   }
 
   /** Stops one service (stop signal, grace, SIGKILL); resolves when it holds no process. */
@@ -148,6 +158,7 @@ export class Supervisor {
   }
 
   async restart(name: string): Promise<void> {
+    if (this.shuttingDown) throw new NotNowError(`${name}: the machine is shutting down; services are not restarted`);
     await this.stop(name);
     this.start(name);
   }
@@ -171,6 +182,9 @@ export class Supervisor {
    */
   async stopAll(): Promise<void> {
     this.shuttingDown = true;
+    // From now on an exit is a stop, never a restart: the drain's SIGTERM to a service still up (its
+    // dependents not yet stopped) was taken as a crash, and the back-off spawned it again.
+    for (const slot of this.slots.values()) slot.rec.stopRequested = true;
     for (const slot of this.slots.values()) {
       if (slot.rec.state === "backoff" || slot.rec.state === "pending") slot.dispatch({ type: "stop" });
     }

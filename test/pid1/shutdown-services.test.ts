@@ -1,0 +1,86 @@
+// Services at shutdown and around it: a dependency never stopped, a service restarted during the shutdown (and outliving the init), one never killed, start requests answered "started" that started nothing.
+import { afterEach, expect, test } from "bun:test";
+import { join } from "node:path";
+import { runShippedAsync } from "../harness/artifact.ts";
+import { processExists } from "../../src/util/process-exists.ts";
+import { bootArgs } from "./boot-args.ts";
+import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+
+afterEach(killLeftovers);
+
+/** A development init with these services; resolves once all of them run and the control socket listens. */
+async function bootWith(services: unknown[], extra: Record<string, unknown> = {}) {
+  const dir = tempDir();
+  const sock = join(dir, "run", "control");
+  const cfg = writeJson(dir, "config.json", { pixel_test: false, run_dir: join(dir, "run"), state_dir: join(dir, "state"), ...extra, services });
+  const run = start(["boot", ...bootArgs(), "--config", cfg]);
+  const init = await run.initPid();
+  await waitFor(() => run.log().includes("control socket listening"), 30_000, "the control socket");
+  const list = async () => JSON.parse((await runShippedAsync(["services", "--json", "--socket", sock])).out) as Array<{ name: string; state: string; pid: number | null }>;
+  await waitFor(async () => (await list()).every((s) => s.state === "running"), 30_000, "every service running", 200);
+  return { run, init, sock, list };
+}
+
+const loop = "while :; do sleep 0.1; done";
+
+test("a dependent that stopped by its cgroup emptying (leftovers waited out) never released its dependency: db got no stop signal until the services' bound ran out, then the drain's", async () => {
+  const { run, init } = await bootWith([
+    { name: "db", argv: ["sh", "-c", `trap 'exit 0' TERM; ${loop}`] },
+    { name: "api", depends_on: ["db"], grace_ms: 1000, argv: ["sh", "-c", `(trap '' TERM; ${loop}) & trap 'exit 0' TERM; ${loop}`] },
+  ]);
+  const t0 = performance.now();
+  process.kill(init, "SIGTERM");
+  const r = await run.result(30_000);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toMatch(/service stopped service=api[\s\S]*service stopped service=db/);
+  expect(r.stderr).not.toContain("services still hold processes");
+  expect(performance.now() - t0).toBeLessThan(6_000); // api's grace (1 s) and db's own stop; the bound was 10 s
+}, 60_000);
+
+test("a service that exited while the shutdown waited for its dependent was restarted after its back-off: started during the shutdown, it outlived the init", async () => {
+  const { run, init, list } = await bootWith([
+    { name: "base", backoff_initial_ms: 0, argv: ["sh", "-c", "exec sleep 1000"] },
+    { name: "slow", depends_on: ["base"], grace_ms: 3000, argv: ["sh", "-c", `trap '' TERM; ${loop}`] },
+  ]);
+  const base = (await list()).find((s) => s.name === "base")!.pid!;
+  process.kill(init, "SIGTERM");
+  await waitFor(() => run.log().includes("phase shutdown"), 10_000, "the shutdown");
+  // While slow ignores its SIGTERM for 3 s, base (not yet asked to stop) dies.
+  process.kill(base, "SIGKILL");
+  const r = await run.result(30_000);
+  expect(r.code).toBe(0);
+  expect(r.stderr).not.toContain("restarting after back-off service=base");
+  expect(r.stderr.match(/service started service=base/g)?.length).toBe(1);
+  const pids = [...r.stderr.matchAll(/service started service=base pid=(\d+)/g)].map((m) => Number(m[1]));
+  expect(pids.filter((p) => processExists(p))).toEqual([]);
+}, 60_000);
+
+test("start of a stopping service answered 'started' and it ended stopped; start of a service in back-off answered 'started' and the back-off ran on; now: 75 saying why, and a start now", async () => {
+  const { run, init, sock } = await bootWith([
+    { name: "stubborn", grace_ms: 4000, argv: ["sh", "-c", `trap '' TERM; ${loop}`] },
+    { name: "crasher", backoff_initial_ms: 20_000, argv: ["sh", "-c", "sleep 0.5; exit 1"] },
+  ]);
+  const stopping = runShippedAsync(["stop", "stubborn", "--socket", sock]);
+  await waitFor(() => run.log().includes("stop requested service=stubborn"), 10_000, "the stop");
+  const s = await runShippedAsync(["start", "stubborn", "--socket", sock]);
+  expect(s.code).toBe(75);
+  expect(s.err).toContain("stubborn is stopping; start it once it has stopped");
+  await stopping;
+  await waitFor(() => run.log().includes("restarting after back-off service=crasher"), 10_000, "crasher in back-off");
+  const c = await runShippedAsync(["start", "crasher", "--socket", sock]);
+  expect(c.code).toBe(0);
+  await waitFor(() => run.log().match(/service started service=crasher/g)?.length === 2, 5_000, "crasher started again at once (its back-off is 20 s)");
+  process.kill(init, "SIGTERM");
+  expect((await run.result(30_000)).code).toBe(0);
+}, 60_000);
+
+test("a service whose grace_ms passed the shutdown deadline (grace_ms + 10 s) was never sent SIGKILL and outlived a development init; the default deadline now covers the longest grace", async () => {
+  const { run, init, list } = await bootWith([{ name: "long", grace_ms: 11_000, argv: ["sh", "-c", `trap '' TERM; ${loop}`] }], { grace_ms: 0 });
+  const pid = (await list())[0]!.pid!;
+  process.kill(init, "SIGTERM");
+  const r = await run.result(60_000);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain("service ignored SIGTERM for 11000 ms; sending SIGKILL");
+  expect(r.stderr).not.toContain("shutdown deadline passed");
+  expect(processExists(pid)).toBe(false);
+}, 90_000);
