@@ -140,14 +140,14 @@ export class ServiceLogs {
         }
         if (n === null) break;
         if (n === 0) {
-          this.emit(s, this.ring(s.name).push(s.decoder.decode()).concat(this.ring(s.name).flush()));
+          this.emit(s, this.ring(s.name).push(s.decoder.decode(), s.stream).concat(this.ring(s.name).flush(s.stream)));
           this.untrack(s);
           total++;
           break;
         }
         got += n;
         total += n;
-        this.emit(s, this.ring(s.name).push(s.decoder.decode(this.buf.subarray(0, n), { stream: true })));
+        this.emit(s, this.ring(s.name).push(s.decoder.decode(this.buf.subarray(0, n), { stream: true }), s.stream));
       }
     }
     return total;

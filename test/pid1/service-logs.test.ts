@@ -87,3 +87,28 @@ test("one chatty service among 100 quiet ones made PID 1 read all 200 pipes ever
   process.kill(init, "SIGTERM");
   expect((await run.result(30_000)).code).toBe(0);
 }, 90_000);
+
+test("stdout and stderr shared one unterminated-line buffer: a stderr line was glued to a stdout prompt ('progress: 10%...warning: disk slow'); and a line was cut at 131072 characters, not the 64 KiB stated", async () => {
+  const dir = tempDir();
+  const sock = join(dir, "run", "control");
+  const cfg = writeJson(dir, "config.json", {
+    pixel_test: false,
+    run_dir: join(dir, "run"),
+    state_dir: join(dir, "state"),
+    services: [
+      { name: "mix", restart: "never", argv: ["sh", "-c", "printf 'progress: 10%%...'; sleep 0.3; echo 'warning: disk slow' >&2; sleep 0.3; echo ' done'; sleep 0.3; head -c 140000 /dev/zero | tr '\\\\0' x; echo; sleep 60"] },
+    ],
+  });
+  const run = start(["boot", ...bootArgs(), "--config", cfg]);
+  await waitFor(() => run.log().includes("control socket listening"), 30_000, "the control socket");
+  const lines = async () => (await runShippedAsync(["logs", "mix", "-n", "10", "--json", "--socket", sock])).out.trim().split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { line: string }).line);
+  await waitFor(async () => (await lines()).length >= 5, 15_000, "the lines of mix");
+  const got = await lines();
+  expect(got.slice(0, 2)).toEqual(["warning: disk slow", "progress: 10%... done"]);
+  expect(got.slice(2).map((l) => l.length)).toEqual([65536, 65536, 140000 - 2 * 65536]);
+  expect(run.log()).toContain("mix: warning: disk slow\n");
+  process.kill(run.proc.pid, "SIGTERM");
+  const r = await run.result(15_000);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("mix: progress: 10%... done\n");
+}, 60_000);
