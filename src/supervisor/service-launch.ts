@@ -8,6 +8,9 @@ import { runServiceCommand, type CommandResult } from "./service-command.ts";
 
 const log = logger("supervisor");
 
+/** sd_notify, watchdog and socket-activation variables, removed (undefined) from what a service inherits. */
+const managerVariables: Record<string, undefined> = Object.fromEntries(["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"].map((k) => [k, undefined]));
+
 export class ServiceLauncher {
   constructor(
     private readonly reaper: Reaper,
@@ -19,9 +22,12 @@ export class ServiceLauncher {
     private readonly extraEnv: (name: string) => Record<string, string> | undefined = () => undefined,
   ) {}
 
-  /** The service's environment: its own variables over the init's (inherit_env), which keep their bytes. */
+  /** The service's environment: its own variables over the init's (inherit_env), which keep their bytes, less the outer manager's. */
   env(c: ServiceConfig): Record<string, string | undefined> | RawStrings {
-    const own: Record<string, string | undefined> = { ...c.env, ...this.extraEnv(c.name) };
+    // The service-manager protocol variables of whoever started the init are not the service's: a
+    // service sent READY=1 to the outer manager's socket, or took its LISTEN_FDS as its own (systemd
+    // unsets them for its children too). Ours are set below; the service's own config may set any.
+    const own: Record<string, string | undefined> = { ...managerVariables, ...c.env, ...this.extraEnv(c.name) };
     const path = this.notifyPath();
     if (path && ((c.ready && "notify" in c.ready) || c.watchdog_ms !== undefined)) own.NOTIFY_SOCKET = path;
     if (c.watchdog_ms !== undefined) own.WATCHDOG_USEC = String(c.watchdog_ms * 1000);

@@ -276,3 +276,25 @@ describe("health and hooks", () => {
     expect((await run.result(15_000)).code).toBe(0);
   }, 40_000);
 });
+
+test("services inherited the outer service manager's NOTIFY_SOCKET, WATCHDOG_USEC and LISTEN_FDS (a service told the outer manager it was ready, or took its sockets); they are removed, ours set where the service uses them, the service's own config kept", async () => {
+  const dir = tempDir();
+  const out = join(dir, "env.txt");
+  const cfg = writeJson(dir, "config.json", {
+    pixel_test: false,
+    run_dir: join(dir, "run"),
+    state_dir: join(dir, "state"),
+    services: [
+      { name: "plain", restart: "never", argv: ["sh", "-c", `env | grep -E '^(NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID|LISTEN_FDS|LISTEN_PID|LISTEN_FDNAMES)=' | sed 's/^/plain:/' >> ${out}; echo done >> ${out}`] },
+      { name: "own", restart: "never", env: { LISTEN_FDS: "7" }, argv: ["sh", "-c", `echo "own:LISTEN_FDS=$LISTEN_FDS" >> ${out}`] },
+    ],
+  });
+  const outer = { NOTIFY_SOCKET: "/run/systemd/notify", WATCHDOG_USEC: "1000000", WATCHDOG_PID: "1", LISTEN_FDS: "2", LISTEN_PID: "1", LISTEN_FDNAMES: "a:b" };
+  const run = start(["boot", ...bootArgs(), "--config", cfg], { env: outer });
+  await waitFor(() => existsSync(out) && readFileSync(out, "utf8").includes("done") && readFileSync(out, "utf8").includes("own:"), 15_000, "both services' environments");
+  const text = readFileSync(out, "utf8");
+  expect(text).not.toContain("plain:");
+  expect(text).toContain("own:LISTEN_FDS=7");
+  process.kill(run.proc.pid, "SIGTERM");
+  expect((await run.result(15_000)).code).toBe(0);
+}, 30_000);
