@@ -55,7 +55,7 @@ export const command: Command = {
 };
 
 /**
- * `boot --check --config FILE`: the file read as the boot reads it; a problem that would make the
+ * `boot --check --config FILE [--set K=V ...]`: the file (and the overrides) read as the boot reads them; a problem that would make the
  * boot stop (or PID 1 drop the file for the defaults) is thrown (exit 78), a service whose uid
  * cannot be resolved here is a warning (PID 1 leaves that service out).
  */
@@ -64,6 +64,12 @@ async function checkConfig(o: BootOptions): Promise<number> {
   const { readConfigFile } = await import("../config/load.ts");
   const warnings: ConfigError[] = [];
   readConfigFile(o.configFile, warnings);
+  // The overrides given with it are read as the boot reads them: a bad one said "config ok".
+  if (o.cmdline !== undefined || o.extraCmdline.length > 0) {
+    const { parseCmdline } = await import("../config/cmdline.ts");
+    const bad = parseCmdline(o.cmdline ?? "", o.extraCmdline).errors[0];
+    if (bad) throw bad;
+  }
   for (const w of warnings) process.stderr.write(`warning: ${w.message}\n`);
   process.stdout.write(`config ok: ${o.configFile}\n`);
   return 0;

@@ -26,9 +26,13 @@ const serviceSchemas = lazy(() => {
   const serviceName = shortName();
 
   /** A byte count for memory.max/memory.high: a number, or "64M" style (K, M, G: powers of 1024), or "max". */
+  // At least 4096 bytes in either form: "1" (or "0") was taken, a limit no process can start under.
   const memoryLimit = z.pipe(
-    z.union([z.int().check(z.minimum(4096)), z.string().check(z.regex(/^(max|\d+[KMG]?)$/, 'bytes: a number, "64M" style (K, M, G) or "max"'))]),
-    z.transform((v: number | string) => (typeof v === "number" ? String(v) : v === "max" ? "max" : String(Number(v.replace(/[KMG]$/, "")) * ({ K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[v.slice(-1)] ?? 1)))),
+    z.pipe(
+      z.union([z.int().check(z.minimum(4096)), z.string().check(z.regex(/^(max|\d+[KMG]?)$/, 'bytes: a number, "64M" style (K, M, G) or "max"'))]),
+      z.transform((v: number | string) => (typeof v === "number" ? String(v) : v === "max" ? "max" : String(Number(v.replace(/[KMG]$/, "")) * ({ K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[v.slice(-1)] ?? 1)))),
+    ),
+    z.string().check(z.refine((v) => v === "max" || Number(v) >= 4096, "at least 4096 bytes (or \"max\")")),
   );
 
   /** cpu.max as "QUOTA/PERIOD" (or "QUOTA PERIOD") in microseconds: "50000/100000" is half a CPU; "max" lifts it. */
@@ -44,7 +48,9 @@ const serviceSchemas = lazy(() => {
       }, "quota at least 1000 us, period 1000..1000000 us"),
     );
 
-  const commandArgv = z.array(z.string().check(z.refine((s) => !s.includes("\0"), "must not contain NUL"))).check(z.minLength(1, "needs at least the command"));
+  const commandArgv = z
+    .array(z.string().check(z.refine((s) => !s.includes("\0"), "must not contain NUL")))
+    .check(z.minLength(1, "needs at least the command"), z.refine((a) => a.length === 0 || a[0] !== "", "the command (argv[0]) must not be empty"));
   const probeTimeout = int(1, 3_600_000);
   const id = int(0, 0xfffffffe);
 

@@ -7,6 +7,7 @@ import { parseCmdline, tokenizeCmdline } from "../../src/config/cmdline.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { killLeftovers, root, start, tempDir, writeJson } from "../pid1/harness.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
+import { runShipped } from "../harness/artifact.ts";
 
 afterEach(killLeftovers);
 
@@ -220,4 +221,24 @@ describe("config errors from the real executable", () => {
       expect(r.stderr).not.toContain("TypeError");
     }
   }, 30_000);
+});
+
+test("boot --check said 'config ok' for what the boot then refused: a bad --set value, an empty command (argv [\"\"], failing every start), memory_max \"1\" (a limit no process starts under)", () => {
+  const dir = tempDir();
+  const check = (cfg: unknown, ...sets: string[]) => {
+    writeFileSync(join(dir, "c.json"), JSON.stringify(cfg));
+    return runShipped(["boot", "--check", "--config", join(dir, "c.json"), ...sets.flatMap((s) => ["--set", s])]);
+  };
+  const cases: Array<[unknown, string[], string]> = [
+    [{}, ["heartbeat_ms=abc"], '--set heartbeat_ms: bad value "abc"'],
+    [{ services: [{ name: "a", argv: [""] }] }, [], "services[0].argv: the command (argv[0]) must not be empty"],
+    [{ services: [{ name: "a", argv: ["x"], memory_max: "1" }] }, [], 'services[0].memory_max: at least 4096 bytes (or "max")'],
+    [{ services: [{ name: "a", argv: ["x"], memory_high: "0" }] }, [], "services[0].memory_high: at least 4096 bytes"],
+  ];
+  for (const [cfg, sets, says] of cases) {
+    const r = check(cfg, ...sets);
+    expect({ cfg, code: r.code }).toEqual({ cfg, code: 78 });
+    expect(r.stderr).toContain(says);
+  }
+  expect(check({ services: [{ name: "a", argv: ["x"], memory_max: "4K", memory_high: "max" }] }, "heartbeat_ms=50").code).toBe(0);
 });
