@@ -53,8 +53,9 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
   try {
     hb = new Heartbeat(options(parts.runtime.loaded ? parts.runtime : null));
   } catch (e) {
-    // A model whose cortex reads inputs hw.mmio does not have: beat (and pet the watchdog) without it.
-    if (!(e instanceof ModelError)) throw e;
+    // A model whose cortex reads inputs hw.mmio does not have: refused outside PID 1 (exit 2; it
+    // came up and exited 0), while PID 1 beats (and pets the watchdog) without the cortex.
+    if (!(e instanceof ModelError) || !ctx.pid1) throw e;
     log.error("cortex disabled: the model and the hw.mmio layout disagree", { error: describeError(e) });
     hb = new Heartbeat(options(null));
   }
