@@ -38,6 +38,8 @@ export function parseBootArgs(args: string[]): BootOptions {
     else if (a.startsWith("--config=")) o.configFile = a.slice(9);
     else if (a.startsWith("--model=")) o.model = a.slice(8);
     else throw new UsageError(`boot: unknown option ${JSON.stringify(a)} (see vector-boot boot --help)`);
+    // `--model "$MODEL"` with MODEL unset booted the embedded model without a word.
+    if (o.model === "" || o.configFile === "") throw new UsageError(`boot: ${a.split("=")[0]} needs a non-empty value (see vector-boot boot --help)`);
   }
   return o;
 }

@@ -3,6 +3,8 @@ import { closeSync, readSync } from "node:fs";
 import { z } from "zod";
 import { GGUF_VALUE_TYPE_NAMES, type GgufFile, type GgufValue, readGguf, toJsonValue } from "../gguf/index.ts";
 import { setLogLevel } from "../log.ts";
+import { PackageError } from "../errors.ts";
+import { locateEmbeddedModel } from "../rts/embed.ts";
 import { isRtsMagic } from "../rts/format.ts";
 import { type ModelSource, openModelSource } from "../rts/model-source.ts";
 import { fileSize, mapFileReadOnly } from "../sys/mmap.ts";
@@ -52,6 +54,8 @@ function open(path: string): ModelSource {
   const h = head(path);
   if (isRtsMagic(h)) return openModelSource({ path, inPlace: true });
   if (h.length === 4 && h[0] === 0x7f && h[1] === 0x45 && h[2] === 0x4c && h[3] === 0x46) {
+    // An ELF without a model is bad input (65), not a runtime that failed to start (1, "pass --model").
+    if (!locateEmbeddedModel(path)) throw new PackageError("file", `${path} is an executable without an embedded model`);
     return openModelSource({ exePath: path, fallbackPath: null });
   }
   if (fileSize(path) === 0) return { bytes: new Uint8Array(0), origin: "gguf", path, offset: 0, size: 0, mapPath: path, mapOffset: 0, unmap() {} };

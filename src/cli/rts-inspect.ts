@@ -1,5 +1,6 @@
 // `vector-boot rts-inspect` (and `inspect` on an .rts/executable): prints an RTS header or an embedded-model trailer.
 import { z } from "zod";
+import { PackageError } from "../errors.ts";
 import { describePackage, type PackageDescription } from "../rts/describe.ts";
 import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
@@ -45,6 +46,8 @@ export const command: Command = {
     const d = describePackage(a.positionals[0]!, { verify: a.verify });
     if (a.json) out(JSON.stringify(d));
     else for (const l of formatDescription(d)) out(l);
-    return d.kind === "unknown" ? 65 : 0;
+    // Exit 65 said nothing on stderr; the error line says why.
+    if (d.kind === "unknown") throw new PackageError("file", `${a.positionals[0]} is neither an RTS package nor an executable with an embedded model`);
+    return 0;
   },
 };

@@ -156,3 +156,18 @@ test("a command's stdout to a slow pipe was cut at 64 KiB with exit 0 (process.e
   expect(r.exitCode).toBe(0);
   expect(Number(r.stdout.toString().trim())).toBe(full);
 }, 60_000);
+
+test("boot --model \"\" (an unset $MODEL) booted the embedded model without a word; rts-inspect of a file that is no package exited 65 saying nothing; inspect of an executable without a model exited 1 advising an option it does not have", () => {
+  for (const args of [["boot", "--model", ""], ["boot", "--model="], ["boot", "--config", ""]]) {
+    const r = run(args);
+    expect({ args, code: r.code }).toEqual({ args, code: 64 });
+    expect(r.stderr).toContain("needs a non-empty value");
+  }
+  const rts = run(["rts-inspect", "/bin/true"]);
+  expect(rts.code).toBe(65);
+  expect(rts.stderr).toContain("/bin/true is neither an RTS package nor an executable with an embedded model");
+  const ins = run(["inspect", "/bin/true"]);
+  expect(ins.code).toBe(65);
+  expect(ins.stderr).toContain("/bin/true is an executable without an embedded model");
+  expect(ins.stderr).not.toContain("--model");
+});
