@@ -43,6 +43,9 @@ export class ServiceRunner {
   /** When the pending timer fires (performance.now()), for a re-exec handoff. */
   private timerDue = 0;
   private readonly settledWaiters: Array<() => void> = [];
+  /** A pre_start is running (for run number `preStartRun`). */
+  private preStartBusy = false;
+  private preStartRun = 0;
   /** Polls the cgroup until it is empty (a stop waiting for processes that left the group). */
   private cgroupWatch: ReturnType<typeof setInterval> | null = null;
 
@@ -104,6 +107,7 @@ export class ServiceRunner {
           break;
       }
     }
+    this.abandonPreStart();
     if (holdsProcess(before) && !holdsProcess(this.rec.state) && this.rec.state !== "pending") ctx.launch.postStop(this.rec.config);
     ctx.afterEvent(this, before, ev);
   }
@@ -123,14 +127,33 @@ export class ServiceRunner {
     return this.timer ? Math.max(0, this.timerDue - now) : null;
   }
 
+  /**
+   * pre_start, then the main process. One pre_start per run: a start while it runs waits for it
+   * (each start began another, all running at once), and a run that ends before it finishes
+   * (stop) kills it and ignores its result (it went on, and its end spawned the main process
+   * beside the next run's pre_start).
+   */
   private doSpawn(): void {
     const c = this.rec.config;
     if (!c.pre_start) return this.spawnNow();
+    if (this.preStartBusy) return;
+    this.preStartBusy = true;
+    const run = ++this.preStartRun;
     void this.ctx.launch.preStart(c).then((failed) => {
+      if (run !== this.preStartRun) return;
+      this.preStartBusy = false;
       if (this.rec.state !== "pending" || this.rec.stopRequested) return;
       if (failed === null) this.spawnNow();
       else this.dispatch({ type: "spawn-failed", error: failed });
     });
+  }
+
+  /** The run ended while its pre_start ran: that pre_start (in the service's cgroup) goes, its result with it. */
+  private abandonPreStart(): void {
+    if (!this.preStartBusy || this.rec.state === "pending") return;
+    this.preStartRun++;
+    this.preStartBusy = false;
+    this.ctx.cgroups?.kill(this.rec.config.name);
   }
 
   private spawnNow(): void {

@@ -1,5 +1,6 @@
-// Services at shutdown and around it: a dependency never stopped, a service restarted during the shutdown (and outliving the init), one never killed, start requests answered "started" that started nothing.
+// Services at shutdown and around it: a dependency never stopped, a service restarted during the shutdown (and outliving the init), one never killed, start requests answered "started" that started nothing, a pre_start of no run.
 import { afterEach, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { processExists } from "../../src/util/process-exists.ts";
@@ -84,3 +85,30 @@ test("a service whose grace_ms passed the shutdown deadline (grace_ms + 10 s) wa
   expect(r.stderr).not.toContain("shutdown deadline passed");
   expect(processExists(pid)).toBe(false);
 }, 90_000);
+
+test("pre_start was not tied to one run: each start during it began another (all at once), a stop left it running, and its end then spawned the main process beside the next run's", async () => {
+  const dir = tempDir();
+  const sock = join(dir, "run", "control");
+  const [pres, ends, mains] = ["pre-pids", "pre-ends", "mains"].map((f) => join(dir, f));
+  const cfg = writeJson(dir, "config.json", {
+    pixel_test: false,
+    run_dir: join(dir, "run"),
+    state_dir: join(dir, "state"),
+    services: [{ name: "pre", pre_start: { argv: ["sh", "-c", `echo $$ >> ${pres}; sleep 3; echo end >> ${ends}`] }, argv: ["sh", "-c", `echo main >> ${mains}; exec sleep 1000`] }],
+  });
+  const run = start(["boot", ...bootArgs(), "--config", cfg]);
+  await waitFor(() => run.log().includes("control socket listening") && existsSync(pres), 30_000, "the first pre_start");
+  const lines = (f: string) => (existsSync(f) ? readFileSync(f, "utf8").trim().split("\n").filter(Boolean) : []);
+  for (let i = 0; i < 2; i++) expect((await runShippedAsync(["start", "pre", "--socket", sock])).code).toBe(0);
+  await Bun.sleep(500);
+  expect(lines(pres).length).toBe(1);
+  const first = Number(lines(pres)[0]);
+  expect((await runShippedAsync(["stop", "pre", "--socket", sock])).code).toBe(0);
+  await waitFor(() => !processExists(first), 5_000, "the stopped run's pre_start killed");
+  expect((await runShippedAsync(["start", "pre", "--socket", sock])).code).toBe(0);
+  await waitFor(() => lines(mains).length === 1, 15_000, "the main process of the new run");
+  await Bun.sleep(500);
+  expect([lines(pres).length, lines(ends).length, lines(mains).length]).toEqual([2, 1, 1]);
+  process.kill(run.proc.pid, "SIGTERM");
+  expect((await run.result(30_000)).code).toBe(0);
+}, 60_000);
