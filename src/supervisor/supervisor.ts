@@ -107,6 +107,15 @@ export class Supervisor {
     if (slot.rec.state === "running" && before !== "running") {
       for (const n of this.order) if (this.slots.get(n)?.rec.config.depends_on.includes(name)) this.startIfReady(n);
     }
+    // A dependency that gave up (failed, or exited for good) holds its dependents back until it runs
+    // again: said once, at warn (it was a debug line, and the dependents sat "pending" unexplained).
+    if ((slot.rec.state === "failed" || slot.rec.state === "exited") && slot.rec.state !== before && !this.shuttingDown) {
+      const waiting = this.order.filter((n) => {
+        const o = this.slots.get(n)!.rec;
+        return o.state === "pending" && !o.stopRequested && o.config.depends_on.includes(name);
+      });
+      if (waiting.length > 0) log.warn("services wait for a dependency that is down; they start once it runs again", { dependency: name, state: slot.rec.state, waiting: waiting.join(",") });
+    }
     // A shutdown goes on whenever a service stops: by its exit, or by its cgroup emptying (a
     // dependency waited for ever on a dependent whose leftover processes it had to wait out).
     if (this.shuttingDown && slot.rec.state !== before) this.stopReady();

@@ -89,7 +89,9 @@ test("a service whose grace_ms passed the shutdown deadline (grace_ms + 10 s) wa
 test("pre_start was not tied to one run: each start during it began another (all at once), a stop left it running, and its end then spawned the main process beside the next run's", async () => {
   const dir = tempDir();
   const sock = join(dir, "run", "control");
-  const [pres, ends, mains] = ["pre-pids", "pre-ends", "mains"].map((f) => join(dir, f));
+  const pres = join(dir, "pre-pids");
+  const ends = join(dir, "pre-ends");
+  const mains = join(dir, "mains");
   const cfg = writeJson(dir, "config.json", {
     pixel_test: false,
     run_dir: join(dir, "run"),
@@ -112,3 +114,21 @@ test("pre_start was not tied to one run: each start during it began another (all
   process.kill(run.proc.pid, "SIGTERM");
   expect((await run.result(30_000)).code).toBe(0);
 }, 60_000);
+
+test("a dependent of a dependency that failed for good sat 'pending' with nothing said above debug; a warning names the dependency and who waits for it", async () => {
+  const dir = tempDir();
+  const cfg = writeJson(dir, "config.json", {
+    pixel_test: false,
+    run_dir: join(dir, "run"),
+    state_dir: join(dir, "state"),
+    services: [
+      { name: "dep", restart: "never", argv: ["/nonexistent/dep-command"] },
+      { name: "app", depends_on: ["dep"], argv: ["sleep", "1000"] },
+    ],
+  });
+  const run = start(["boot", ...bootArgs(), "--config", cfg]);
+  await waitFor(() => run.log().includes("services wait for a dependency that is down"), 15_000, "the warning");
+  expect(run.log()).toMatch(/WARN supervisor: services wait for a dependency that is down; they start once it runs again dependency=dep state=failed waiting=app/);
+  process.kill(run.proc.pid, "SIGTERM");
+  expect((await run.result(30_000)).code).toBe(0);
+}, 30_000);
