@@ -5,7 +5,7 @@ import { basename, join, resolve } from "node:path";
 import embeddedPreinit from "../../dist/native/preinit" with { type: "file" };
 import { z } from "zod";
 import { readConfigFile } from "../config/load.ts";
-import { type ConfigError, UsageError } from "../errors.ts";
+import { type ConfigError, SysError, UsageError } from "../errors.ts";
 import { CONFIG_PATH, EXE_PATH, INIT_PATH, writeInitramfs } from "../initramfs/build.ts";
 import { COMPRESSION_SUFFIX, COMPRESSIONS } from "../initramfs/compress.ts";
 import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
@@ -89,7 +89,14 @@ export async function runInitramfs(args: string[], root = process.cwd()): Promis
   // (Bun's embedded files can be read whole, not opened: the pre-init goes to a temporary file).
   const compiled = embeddedPreinit.startsWith("/$bunfs/");
   const output = a.output ?? resolve(root, `${compiled ? "" : "dist/"}initramfs.cpio${COMPRESSION_SUFFIX[compress]}`);
-  const scratch = compiled && a.preinit === undefined ? mkdtempSync(join(tmpdir(), "vector-boot-initramfs-")) : null;
+  let scratch: string | null = null;
+  try {
+    if (compiled && a.preinit === undefined) scratch = mkdtempSync(join(tmpdir(), "vector-boot-initramfs-"));
+  } catch (e) {
+    // TMPDIR missing or read-only: a raw mkdtemp ENOENT, exit 70 before.
+    const err = e as NodeJS.ErrnoException;
+    throw new SysError("mkdtemp", err.code ?? "EIO", Math.abs(Number(err.errno) || 5), `${tmpdir()} (TMPDIR: the pre-init is written there while the image is built)`, { cause: e });
+  }
   const preinit = a.preinit ?? (scratch ? join(scratch, "preinit") : embeddedPreinit);
   if (scratch) writeFileSync(preinit, readFileSync(embeddedPreinit), { mode: 0o755 });
   const t0 = performance.now();

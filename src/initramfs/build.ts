@@ -6,6 +6,7 @@ import { compress, COMPRESSIONS, type Compression } from "./compress.ts";
 import { writeCpio, type CpioEntry } from "./cpio.ts";
 import { elfDependencies, type ElfDependency } from "./elf-deps.ts";
 import { readElf } from "./elf.ts";
+import { readModuleFile } from "./modinfo.ts";
 import { selectModules } from "./modules.ts";
 import { InitramfsTree, normalizedMode } from "./tree.ts";
 import { unreadableFile } from "../util/regular-file.ts";
@@ -101,7 +102,7 @@ export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
   if (opts.modules && opts.modules.names.length > 0) {
     const sel = selectModules(opts.modules.dir, opts.modules.names);
     const base = `lib/modules/${opts.modules.version}`;
-    for (const f of sel.files) tree.file(`${base}/${f}`, new Uint8Array(readFileSync(join(opts.modules.dir, f))));
+    for (const f of sel.files) tree.file(`${base}/${f}`, readModuleFile(join(opts.modules.dir, f)));
     tree.file(`${base}/modules.dep`, new TextEncoder().encode(sel.modulesDep));
     // So the init can tell a built-in name from a missing one.
     const builtin = join(opts.modules.dir, "modules.builtin");

@@ -5,11 +5,28 @@ import { PackageError } from "../errors.ts";
 
 /** The module's .ko bytes, decompressed (.ko.gz, .ko.zst); .ko.xz cannot be read without an xz decoder. */
 export function moduleBytes(path: string): Uint8Array {
-  const raw = new Uint8Array(readFileSync(path));
+  const raw = readModuleFile(path);
   if (path.endsWith(".ko")) return raw;
-  if (path.endsWith(".ko.gz")) return new Uint8Array(Bun.gunzipSync(raw));
-  if (path.endsWith(".ko.zst")) return new Uint8Array(Bun.zstdDecompressSync(raw));
+  // A damaged file was "Error: unknown compression method" (exit 70), naming no file.
+  const unpack = (f: () => Uint8Array): Uint8Array => {
+    try {
+      return f();
+    } catch (e) {
+      throw new PackageError("modinfo", `${path}: cannot decompress (${(e as Error).message})`);
+    }
+  };
+  if (path.endsWith(".ko.gz")) return unpack(() => new Uint8Array(Bun.gunzipSync(raw)));
+  if (path.endsWith(".ko.zst")) return unpack(() => new Uint8Array(Bun.zstdDecompressSync(raw)));
   throw new PackageError("modinfo", `${path}: cannot read a module compressed this way (only .ko, .ko.gz, .ko.zst)`);
+}
+
+/** A module file's bytes; a file modules.dep names but the directory lacks is a PackageError naming it (it was a raw ENOENT, exit 70). */
+export function readModuleFile(path: string): Uint8Array<ArrayBuffer> {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new PackageError("modules", `cannot read kernel module ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 /** key=value pairs of the ELF section .modinfo (NUL-separated strings); a key may repeat (alias=, parm=). */

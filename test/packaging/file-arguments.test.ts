@@ -171,3 +171,26 @@ test("boot --model \"\" (an unset $MODEL) booted the embedded model without a wo
   expect(ins.stderr).toContain("/bin/true is an executable without an embedded model");
   expect(ins.stderr).not.toContain("--model");
 });
+
+test("initramfs exited 70 ('internal error') with a raw error for bad input: a module modules.dep names but the directory lacks, a damaged .ko.gz (no file named), a TMPDIR that does not exist", () => {
+  const mods = join(t.dir, "modules", "6.1.0-test");
+  mkdirSync(join(mods, "kernel", "fs"), { recursive: true });
+  writeFileSync(join(mods, "kernel", "fs", "foo.ko"), randomBytes(256, prng(5)));
+  writeFileSync(join(mods, "modules.dep"), "kernel/fs/foo.ko: kernel/fs/missing.ko\nkernel/fs/bad.ko.gz:\n");
+  writeFileSync(join(mods, "kernel", "fs", "bad.ko.gz"), "not gzip at all");
+  const out = join(t.dir, "img.cpio");
+  const missing = run(["initramfs", "--modules-dir", mods, "--module", "foo", "--compress", "none", "-o", out]);
+  expect(missing.code).toBe(65);
+  expect(missing.stderr).toContain(`cannot read kernel module ${join(mods, "kernel/fs/missing.ko")}: ENOENT`);
+  // Without a modules.dep each module's .modinfo is read: a damaged .ko.gz is named.
+  const plain = join(t.dir, "modules", "6.1.0-nodep");
+  mkdirSync(join(plain, "kernel"), { recursive: true });
+  writeFileSync(join(plain, "kernel", "bad.ko.gz"), "not gzip at all");
+  const damaged = run(["initramfs", "--modules-dir", plain, "--module", "bad", "--compress", "none", "-o", out]);
+  expect(damaged.code).toBe(65);
+  expect(damaged.stderr).toContain(`${join(plain, "kernel", "bad.ko.gz")}: cannot decompress`);
+  const noTmp = runShipped(["initramfs", "--compress", "none", "-o", out], { timeoutMs: 30_000, env: { TMPDIR: join(t.dir, "no-such-tmp") } });
+  expect(noTmp.code).toBe(71);
+  expect(noTmp.stderr).toContain("TMPDIR");
+  expect(existsSync(out)).toBe(false);
+}, 60_000);
