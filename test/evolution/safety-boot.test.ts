@@ -24,7 +24,7 @@ test("a mutation silencing thermal at 95 °C is refused with SAFETY naming the c
   expect(boot.log()).toMatch(/safety cases hold cases=41/);
 
   const viaControl = control(join(dir, "run/control"), [...SILENCE_THERMAL, "--values", "0", "--confidence", "0.99"]);
-  expect(viaControl.code).toBe(1);
+  expect(viaControl.code).toBe(65); // a refused mutation is bad input data (README "Exit codes")
   expect(viaControl.json).toMatchObject({ statusName: "SAFETY", journalSeq: 0 });
   expect(viaControl.json.text).toMatch(/^case thermal\/0@9[15]: thermal must raise/);
 
