@@ -1,8 +1,8 @@
 // A service's checks while it runs: readiness (a probe, or READY=1, within its timeout), health probes once ready, the sd_notify watchdog.
 import type { ServiceConfig } from "../config/schema.ts";
-import { probeOnce, type CommandRunner } from "./probe.ts";
+import { describeProbe, probeOnce, type CommandRunner } from "./probe.ts";
 
-export type CheckEvent = { type: "ready" } | { type: "ready-timeout" } | { type: "health"; ok: boolean } | { type: "watchdog-missed" };
+export type CheckEvent = { type: "ready" } | { type: "ready-timeout" } | { type: "health"; ok: boolean; probe: string } | { type: "watchdog-missed" };
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -64,7 +64,7 @@ export class ServiceChecks {
     const check = async () => {
       const ok = await probeOnce(h.probe, h.timeout_ms, this.commandRunner(c.name));
       if (!r.live) return;
-      this.emit(c.name, { type: "health", ok });
+      this.emit(c.name, { type: "health", ok, probe: describeProbe(h.probe) });
       this.later(r, h.interval_ms, () => void check());
     };
     this.later(r, h.interval_ms, () => void check());

@@ -16,8 +16,8 @@ export type ServiceEvent =
   /** Readiness: READY=1 over sd_notify, or the ready probe passed; or its timeout passed first. */
   | { type: "ready" }
   | { type: "ready-timeout" }
-  /** One health probe's result (once ready). */
-  | { type: "health"; ok: boolean }
+  /** One health probe's result (once ready); `probe` says which (the failure lines named none). */
+  | { type: "health"; ok: boolean; probe?: string }
   /** No WATCHDOG=1 within watchdog_ms. */
   | { type: "watchdog-missed" }
   | { type: "stop" }
@@ -204,8 +204,8 @@ const table: Table = {
       }
       s.healthFailures++;
       const limit = s.config.health?.failures ?? 1;
-      if (s.healthFailures < limit) return [{ type: "log", level: "warn", msg: "health check failed", fields: { service: s.config.name, failures: s.healthFailures, limit } }];
-      return killFor(s, `health check failed ${s.healthFailures} times in a row`);
+      if (s.healthFailures < limit) return [{ type: "log", level: "warn", msg: "health check failed", fields: { service: s.config.name, probe: ev.probe, failures: s.healthFailures, limit } }];
+      return killFor(s, `health check failed ${s.healthFailures} times in a row${ev.probe ? ` (${ev.probe})` : ""}`);
     },
     "watchdog-missed": (s) => killFor(s, `no WATCHDOG=1 within ${s.config.watchdog_ms} ms`),
   },

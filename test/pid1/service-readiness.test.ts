@@ -230,7 +230,7 @@ while True: time.sleep(1)
 });
 
 describe("health and hooks", () => {
-  test("failing health checks restart the service after `failures` in a row; counts in services", async () => {
+  test("failing health checks restart the service after `failures` in a row; counts in services; the lines name the probe (they named none)", async () => {
     const dir = tempDir();
     const ok = join(dir, "healthy");
     writeFileSync(ok, "");
@@ -238,8 +238,8 @@ describe("health and hooks", () => {
     await waitFor(() => run.log().includes("control socket listening"), 15_000, "control socket");
     await waitFor(async () => ((await list())[0]?.health?.checks ?? 0) >= 2, 10_000, "health checks to run", 200);
     rmSync(ok);
-    await waitFor(() => run.log().includes("health check failed 3 times in a row; killing it"), 10_000, "the health kill");
-    expect(run.log()).toMatch(/WARN supervisor: health check failed service=svc failures=1 limit=3/);
+    await waitFor(() => run.log().includes(`health check failed 3 times in a row (file ${ok}); killing it`), 10_000, "the health kill");
+    expect(run.log()).toContain(`WARN supervisor: health check failed service=svc probe="file ${ok}" failures=1 limit=3`);
     await waitFor(async () => ((await list())[0]?.restarts ?? 0) >= 1, 10_000, "the restart", 200);
     process.kill(run.proc.pid, "SIGTERM");
     expect((await run.result(15_000)).code).toBe(0);
