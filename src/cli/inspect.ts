@@ -77,7 +77,16 @@ function valueText(v: GgufValue, maxItems: number): string {
   const arr = v.value as ArrayLike<unknown>;
   const items: string[] = [];
   for (let i = 0; i < Math.min(arr.length, maxItems); i++) items.push(show(arr[i]));
-  return `[${items.join(", ")}${arr.length > maxItems ? `, ... ${arr.length - maxItems} more` : ""}]`;
+  const more = arr.length > maxItems ? `${items.length > 0 ? ", " : ""}... ${arr.length - maxItems} more` : "";
+  return `[${items.join(", ")}${more}]`;
+}
+
+/**
+ * A key or tensor name as text: as it is when it is plain, JSON-quoted when it holds control
+ * characters (a key with an escape sequence or a newline painted the terminal or forged lines).
+ */
+function nameText(s: string): string {
+  return /[\u0000-\u001f\u007f-\u009f]/.test(s) ? JSON.stringify(s) : s;
 }
 
 function jsonReport(g: GgufFile, path: string, origin: string, modelOffset: number, maxItems: number): string {
@@ -109,7 +118,7 @@ function textReport(g: GgufFile, path: string, origin: string, modelOffset: numb
   let i = 0;
   for (const [k, v] of g.metadata) {
     const n = v.type === 9 ? (v.value as ArrayLike<unknown>).length : 1;
-    lines.push(`${String(++i).padStart(6)}: ${typeLabel(v).padEnd(10)} | ${String(n).padStart(8)} | ${k} = ${valueText(v, maxItems)}`);
+    lines.push(`${String(++i).padStart(6)}: ${typeLabel(v).padEnd(10)} | ${String(n).padStart(8)} | ${nameText(k)} = ${valueText(v, maxItems)}`);
   }
   lines.push(`* ${g.tensors.length} tensor(s)`);
   if (g.tensors.length > 0) {
@@ -117,7 +126,7 @@ function textReport(g: GgufFile, path: string, origin: string, modelOffset: numb
   }
   g.tensors.forEach((t, j) => {
     const shape = t.ne.map((d) => String(d).padStart(5)).join(", ");
-    lines.push(`${String(j + 1).padStart(6)}: ${String(t.nElements).padStart(12)} | ${shape.padEnd(26)} | ${t.typeName.padEnd(7)} | ${String(t.absOffset).padStart(12)} | ${String(t.nBytes).padStart(12)} | ${t.name}`);
+    lines.push(`${String(j + 1).padStart(6)}: ${String(t.nElements).padStart(12)} | ${shape.padEnd(26)} | ${t.typeName.padEnd(7)} | ${String(t.absOffset).padStart(12)} | ${String(t.nBytes).padStart(12)} | ${nameText(t.name)}`);
   });
   return lines;
 }

@@ -1,7 +1,7 @@
 // Assembles the initramfs: /init, /sbin/vector-boot, its loader and libraries (from ELF headers), devices, config, modules.
 import { existsSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { PackageError } from "../errors.ts";
+import { PackageError, UsageError } from "../errors.ts";
 import { compress, COMPRESSIONS, type Compression } from "./compress.ts";
 import { writeCpio, type CpioEntry } from "./cpio.ts";
 import { elfDependencies, type ElfDependency } from "./elf-deps.ts";
@@ -45,9 +45,12 @@ export interface InitramfsResult {
   compression: Compression;
 }
 
+/** SOURCE_DATE_EPOCH (reproducible builds), else 0. A value that is no time the cpio can hold is refused naming it (it was taken as 0, or failed as "cpio.mtime"). */
 function sourceDateEpoch(): number {
   const v = process.env.SOURCE_DATE_EPOCH;
-  return v && /^\d+$/.test(v) ? Number(v) : 0;
+  if (v === undefined || v === "") return 0;
+  if (!/^\d{1,10}$/.test(v) || Number(v) > 0xffffffff) throw new UsageError(`SOURCE_DATE_EPOCH=${JSON.stringify(v)}: must be whole seconds since 1970, 0..4294967295 (the cpio header's mtime)`);
+  return Number(v);
 }
 
 function requireFile(path: string, what: string): void {

@@ -1,5 +1,5 @@
 // A file a command writes (an RTS package, an initramfs, an unpacked part): all of it or none, and errors that name it.
-import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, fsyncSync, lstatSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { SysError, UsageError, VectorBootError } from "../errors.ts";
 import { processExists } from "./process-exists.ts";
@@ -48,6 +48,13 @@ export function checkOutputPath(out: string): void {
   if (st?.isSymbolicLink()) throw new UsageError(`${out} is a symbolic link: name the file itself (it would be replaced, not written through)`);
   if (st && !st.isFile()) throw new UsageError(`${out} is not a regular file (a device, FIFO or socket): refusing to replace it`);
   if (!isDirectory(dirname(out))) throw new UsageError(`cannot write ${out}: directory ${dirname(out)} does not exist`);
+  // Found before the work, not after it (an xz initramfs takes a minute to build).
+  try {
+    accessSync(dirname(out), constants.W_OK);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new SysError("access", err.code ?? "EACCES", Math.abs(Number(err.errno) || 13), `${dirname(out)} (the directory of ${out}: not writable)`);
+  }
 }
 
 /** A writer killed mid-write (SIGKILL, a power cut) left `out.tmp-<pid>`: removed once that pid is gone. */

@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSy
 import { join } from "node:path";
 import { runShipped, shippedDir, shippedEnv } from "../harness/artifact.ts";
 import { mkfifo } from "../harness/fifo.ts";
+import { writeGguf } from "../../src/gguf/writer.ts";
 import { fixture, prng, randomBytes, root, tempDir } from "./helpers.ts";
 
 const t = tempDir("file-args");
@@ -194,3 +195,28 @@ test("initramfs exited 70 ('internal error') with a raw error for bad input: a m
   expect(noTmp.stderr).toContain("TMPDIR");
   expect(existsSync(out)).toBe(false);
 }, 60_000);
+
+test("an output directory that cannot be written was found only after the whole build (a minute with xz); a bad SOURCE_DATE_EPOCH was taken as 0 silently; keys with control characters painted the terminal in inspect's text", () => {
+  const ro = join(t.dir, "ro");
+  mkdirSync(ro);
+  expect(Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", ro]).exitCode).toBe(0);
+  try {
+    const r = run(["initramfs", "--compress", "none", "-o", join(ro, "img.cpio")]);
+    expect(r.code).toBe(71);
+    expect(r.stderr).toContain(`${ro} (the directory of ${join(ro, "img.cpio")}: not writable): EROFS`);
+    expect(r.stderr).not.toContain("cpio newc");
+  } finally {
+    Bun.spawnSync(["umount", ro]);
+  }
+  for (const v of ["abc", "-5", "99999999999"]) {
+    const r = runShipped(["initramfs", "--compress", "none", "-o", join(t.dir, "e.cpio")], { timeoutMs: 30_000, env: { SOURCE_DATE_EPOCH: v } });
+    expect({ v, code: r.code }).toEqual({ v, code: 64 });
+    expect(r.stderr).toContain(`SOURCE_DATE_EPOCH=${JSON.stringify(v)}: must be whole seconds`);
+  }
+  const g = join(t.dir, "escape-key.gguf");
+  writeFileSync(g, writeGguf({ metadata: [["k\u001b[31mRED\nfake: line", { type: 8, value: "v" }]], tensors: [] }));
+  const ins = run(["inspect", g]);
+  expect(ins.code).toBe(0);
+  expect(ins.stdout).toContain(JSON.stringify("k\u001b[31mRED\nfake: line"));
+  expect(ins.stdout).not.toContain("\u001b");
+});
