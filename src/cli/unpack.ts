@@ -1,5 +1,5 @@
 // `vector-boot unpack`: extracts the binary and GGUF sections of an RTS package (checksums verified first).
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors.ts";
 import { unpackRts } from "../rts/package.ts";
@@ -43,6 +43,8 @@ export const command: Command = {
     const file = a.positionals[0]!;
     requireInputFile(file, "unpack");
     if (a.dir && (a.binary || a.gguf)) throw new UsageError("unpack: --dir cannot be combined with --binary/--gguf");
+    // One path for both: the GGUF overwrote the binary, and both were reported written.
+    if (a.binary && a.gguf && resolve(a.binary) === resolve(a.gguf)) throw new UsageError(`unpack: --binary and --gguf name the same file (${a.gguf})`);
     const stem = basename(file).replace(/\.rts$/, "");
     const dir = a.dir ?? ".";
     const target = a.binary || a.gguf ? { binary: a.binary, gguf: a.gguf } : { binary: join(dir, `${stem}.bin`), gguf: join(dir, `${stem}.gguf`) };

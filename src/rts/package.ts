@@ -42,8 +42,8 @@ export function packRts(binaryPath: string, ggufPath: string, outPath: string, o
       const tensorSize = fstatSync(gFd).size;
       const magic = new Uint8Array(4);
       readSync(gFd, magic, 0, 4, 0);
-      if (String.fromCharCode(...magic) !== "GGUF") throw new PackageError("gguf", `${ggufPath} does not start with the GGUF magic`);
       if (tensorSize === 0) throw new PackageError("gguf", `${ggufPath} is empty`);
+      if (String.fromCharCode(...magic) !== "GGUF") throw new PackageError("gguf", `${ggufPath} does not start with the GGUF magic`);
       const binaryOffset = RTS_HEADER_SIZE;
       const tensorOffset = opts.seedLayout
         ? binaryOffset + binarySize

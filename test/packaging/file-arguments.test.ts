@@ -220,3 +220,18 @@ test("an output directory that cannot be written was found only after the whole 
   expect(ins.stdout).toContain(JSON.stringify("k\u001b[31mRED\nfake: line"));
   expect(ins.stdout).not.toContain("\u001b");
 });
+
+test("unpack --binary X --gguf X wrote the GGUF over the binary and reported both written; pack of an empty GGUF said it lacked the magic, never that it was empty", () => {
+  const rts = join(t.dir, "same.rts");
+  expect(run(["pack", "--binary", binary, "--gguf", gguf, "-o", rts]).code).toBe(0);
+  const same = join(t.dir, "both");
+  const u = run(["unpack", rts, "--binary", same, "--gguf", same]);
+  expect(u.code).toBe(64);
+  expect(u.stderr).toContain("--binary and --gguf name the same file");
+  expect(existsSync(same)).toBe(false);
+  const empty = join(t.dir, "empty.gguf");
+  writeFileSync(empty, "");
+  const p = run(["pack", "--binary", binary, "--gguf", empty, "-o", join(t.dir, "e.rts")]);
+  expect(p.code).toBe(65);
+  expect(p.stderr).toContain(`${empty} is empty`);
+});
