@@ -5,6 +5,7 @@ import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { closeFdQuietly } from "../sys/fd.ts";
 import { parseSignal, Sig } from "../sys/signals.ts";
+import { parentOf, processExists } from "../util/process-exists.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import type { ServiceChecks } from "./service-checks.ts";
 import { holdsProcess } from "./service-handover.ts";
@@ -184,6 +185,24 @@ export class ServiceRunner {
       if (this.rec.pid !== pid) return;
       this.dispatch({ type: "exited", status: r.status, signal: r.signal, leftovers: this.ctx.cgroups?.populated(this.rec.config.name) ?? false });
     });
+    if (parentOf(pid) !== process.pid) this.pollGone(pid);
+  }
+
+  /**
+   * A main process that is not our child (MAINPID= naming a process its own parent reaps): its exit
+   * never reaches our reaper. The service showed "running" with a dead pid, and a stop waited for
+   * ever. Its end is noticed by polling; the status is unknown, so it counts as a failure.
+   */
+  private pollGone(pid: number): void {
+    const t = setInterval(() => {
+      if (this.rec.pid !== pid) return clearInterval(t);
+      if (processExists(pid) && parentOf(pid) !== null) return;
+      clearInterval(t);
+      // Reparented to us and reaped meanwhile: the reaper has dispatched its exit already.
+      if (this.rec.pid !== pid) return;
+      log.warn("main process (MAINPID=) is gone; its exit status is unknown: it was not our child", { service: this.rec.config.name, pid });
+      this.dispatch({ type: "exited", status: 255, signal: null, leftovers: this.ctx.cgroups?.populated(this.rec.config.name) ?? false });
+    }, 200);
   }
 
   private watchCgroup(): void {

@@ -298,3 +298,24 @@ test("services inherited the outer service manager's NOTIFY_SOCKET, WATCHDOG_USE
   process.kill(run.proc.pid, "SIGTERM");
   expect((await run.result(15_000)).code).toBe(0);
 }, 30_000);
+
+test("MAINPID= naming a process the init cannot reap (its own parent does): its end was never seen, the service showed 'running' with a dead pid and a stop waited for ever; its end is noticed and counts as a failure", async () => {
+  const dir = tempDir();
+  const script = join(dir, "forker.py");
+  writeFileSync(script, `${notifyPy}
+pid = os.fork()
+if pid == 0:
+    time.sleep(1.5)
+    os._exit(0)
+notify("MAINPID=%d\\nREADY=1" % pid)
+time.sleep(0.3)  # the message is read while its sender lives
+os.waitpid(pid, 0)  # the worker is reaped here, by its parent: never by the init
+while True: time.sleep(1)
+`);
+  const { run, list } = boot(dir, [{ name: "worker", argv: [python, script], restart: "never", ready: { notify: true, timeout_ms: 20_000 } }]);
+  await waitFor(async () => (await list())[0]?.ready === true, 25_000, "ready with its MAINPID", 200);
+  await waitFor(async () => (await list())[0]?.state === "exited", 15_000, "the MAINPID's end noticed", 200);
+  expect(run.log()).toContain("main process (MAINPID=) is gone; its exit status is unknown: it was not our child service=worker");
+  process.kill(run.proc.pid, "SIGTERM");
+  expect((await run.result(15_000)).code).toBe(0);
+}, 60_000);
