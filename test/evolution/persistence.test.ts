@@ -1,6 +1,6 @@
 // Checkpoints and boot: newest verified checkpoint + replay; damaged checkpoints fall back; failed fsync rejects.
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, fdatasync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, fdatasync, mkdirSync, readdirSync, readFileSync, statSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Evolution, type EvolutionOptions, openEvolution } from "../../src/evolution/evolution.ts";
 import { checkpointDirOf } from "../../src/evolution/persistence.ts";
@@ -113,9 +113,15 @@ describe("persistence", () => {
     expect(evo.weights.checksum()).toBe(sum);
     await evo.close();
     const dir = checkpointDirOf(d.stateDir);
-    for (const f of readdirSync(dir)) writeFileSync(join(dir, f), "garbage");
+    const files = readdirSync(dir).sort();
+    for (const f of files) writeFileSync(join(dir, f), "garbage");
     await expect(open(d)).rejects.toThrow(JournalError);
     await expect(open(d)).rejects.toThrow(/journal starts at sequence \d+ but the base model needs records from 1/);
+    // Each skipped checkpoint is named with why: a read error was "missing or damaged" like a deleted one (an unreadable one is EACCES as a user; a directory, EISDIR).
+    await expect(open(d)).rejects.toThrow(`${files.at(-1)}: fails its recorded size or checksum`);
+    rmSync(join(dir, files.at(-1)!));
+    mkdirSync(join(dir, files.at(-1)!));
+    await expect(open(d)).rejects.toThrow(/EISDIR/);
   });
 
   test("a failed fsync rejects the mutations as JOURNAL_FAILED and the channel keeps answering", async () => {
