@@ -164,9 +164,11 @@ export class InterruptDispatcher {
 
   private resolveTarget(target: string, causes: Attribution[], values: Float64Array, list: ServiceView[]): ServiceView | null {
     const slots = list.slice(0, SERVICE_SLOTS);
+    // Only a service that uses some: with every slot at 0 (the first samples) the first running
+    // service in config order won the tie, and an idle one was throttled or restarted.
     const top = (field: number) => {
       let best: ServiceView | null = null;
-      let bestV = -Infinity;
+      let bestV = 0;
       slots.forEach((s, i) => {
         const v = values[svc0 + i * 5 + field]!;
         if (s.state === "running" && v > bestV) {
@@ -183,6 +185,9 @@ export class InterruptDispatcher {
       const m = /^svc\.(\d+)\./.exec(c.input);
       if (m && slots[Number(m[1])]) return slots[Number(m[1])]!;
     }
+    // A failed service is the cause of services.failed: restarting the busiest running one instead
+    // (the fallback below) killed a healthy service and left the failed one down.
+    if (causes.some((c) => c.input === "services.failed")) return list.find((s) => s.state === "failed") ?? null;
     const memory = causes.some((c) => /^(mem\.|swap\.|psi\.memory|services\.rss)/.test(c.input));
     return memory ? top(2) : top(3);
   }

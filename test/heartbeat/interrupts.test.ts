@@ -203,3 +203,15 @@ test("an interrupt named toString (a key of every object) took Object.prototype.
   expect(hb.records().filter((r) => r.kind === "action")).toEqual([]);
   expect(hb.stats().errors).toBe(0);
 }, 60_000);
+
+test("with the default model, `service_failed` with target `cause` restarted the busiest running service (the healthy one) and left the failed one down; it restarts the failed one", async () => {
+  const sup = services([
+    { name: "web", argv: ["sleep", "600"] },
+    { name: "db", argv: ["sh", "-c", "exit 1"], restart: "on-failure", storm_max: 1, backoff_initial_ms: 10 },
+  ]);
+  const hb = run({ periodMs: 50, model: await defaultModel(), services: sup, config: { watchdog: false, interrupts: { service_failed: { action: "restart" } } } });
+  await waitFor("the service_failed interrupt", () => hb.stats().interrupts.find((i) => i.name === "service_failed")!.raised > 0, 20_000);
+  await waitFor("the restart", () => actions(hb, "restart").length > 0, 20_000);
+  expect(actions(hb, "restart")[0]!.target).toBe("db");
+  expect(actions(hb, "restart").every((a) => a.target !== "web")).toBe(true);
+}, 60_000);
