@@ -1,5 +1,5 @@
 // The boot: runs the phase table, waits for a shutdown request, then walks the table back; live re-exec.
-import { describeError, exitCodeOf, InputError } from "../errors.ts";
+import { describeError, exitCodeOf, NotNowError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { BootOptions } from "./boot-options.ts";
 import { defaultConfigPath } from "./config-phase.ts";
@@ -61,7 +61,8 @@ export async function boot(opts: BootOptions): Promise<number> {
  */
 async function liveReexec(b: Boot, started: StartedPhase[], booted: Promise<void>, path = selfExecutable()): Promise<never> {
   await booted;
-  if (b.signals.isRequested) throw new InputError("re-exec: shutting down");
+  // Not now (75, control code busy), as a start during the shutdown: it was "invalid_request" (64).
+  if (b.signals.isRequested) throw new NotNowError("re-exec: the machine is shutting down");
   // The config file the new image will read: this one's, as it found it at boot.
   await preflight(path, b.reaper, b.opts.configFile ?? (b.ctx.pid1 ? defaultConfigPath() : undefined));
   const parts: Record<string, unknown> = {};

@@ -12,7 +12,7 @@ import { handleLine } from "./handler.ts";
 import { resolveOptions, type ControlServerOptions, type ResolvedOptions } from "./options.ts";
 import { prepareSocketPath, signalName } from "./socket-file.ts";
 import { Peers } from "./peers.ts";
-import { errorResponse } from "./protocol.ts";
+import { errorResponse, salvageId } from "./protocol.ts";
 import type { ControlTarget } from "./target.ts";
 
 const log = logger("control");
@@ -181,7 +181,15 @@ export class ControlServer {
 
   private enqueue(c: Connection, line: string): void {
     if (c.queue.length >= this.o.maxQueued) {
-      this.peers.reply(c, errorResponse(null, "busy", `more than ${this.o.maxQueued} requests waiting on this connection`));
+      // With the request's id when it has one: a null id was matched by clients to the oldest request
+      // still waiting (the first of the queue, answered later), not to this one.
+      let id: string | number | null = null;
+      try {
+        id = salvageId(JSON.parse(line));
+      } catch {
+        /* not JSON: no id to give back */
+      }
+      this.peers.reply(c, errorResponse(id, "busy", `more than ${this.o.maxQueued} requests waiting on this connection`));
       return;
     }
     c.queue.push(line);

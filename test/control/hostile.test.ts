@@ -106,6 +106,19 @@ describe("control socket under hostile input", () => {
     expect((b.lines as Line[]).map((l) => l.error?.code)).toEqual(["line_too_long"]);
   });
 
+  test("requests beyond the per-connection queue got busy with a null id (a client matching replies took it for its oldest request); each carries its own id, and every id is answered once", async () => {
+    const s = startServer(new StubTarget());
+    server = s.server;
+    const c = await RawClient.connect(s.path);
+    c.write(Array.from({ length: 20 }, (_, i) => `{"op":"ping","id":${i}}\n`).join(""));
+    const lines = (await c.expectLines(20)) as Line[];
+    const busy = lines.filter((l) => !l.ok);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(busy.every((l) => l.error!.code === "busy" && typeof l.id === "number")).toBe(true);
+    expect(lines.map((l) => l.id as number).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    c.destroy();
+  });
+
   test("connections beyond maxConnections get busy and are closed; the others keep working", async () => {
     const s = startServer(new StubTarget(), { maxConnections: 3 });
     server = s.server;

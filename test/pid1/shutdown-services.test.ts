@@ -132,3 +132,14 @@ test("a dependent of a dependency that failed for good sat 'pending' with nothin
   process.kill(run.proc.pid, "SIGTERM");
   expect((await run.result(30_000)).code).toBe(0);
 }, 30_000);
+
+test("a re-exec requested during the shutdown was 'invalid_request' (exit 64, a usage error); it is not now (exit 75), as a start is", async () => {
+  const { run, sock } = await bootWith([{ name: "slow", grace_ms: 3000, argv: ["sh", "-c", `trap '' TERM; ${loop}`] }]);
+  const off = runShippedAsync(["poweroff", "--socket", sock]);
+  await waitFor(() => run.log().includes("phase shutdown"), 10_000, "the shutdown");
+  const r = await runShippedAsync(["reexec", "--socket", sock]);
+  expect(r.code).toBe(75);
+  expect(r.err).toContain("re-exec: the machine is shutting down");
+  await off;
+  expect((await run.result(30_000)).code).toBe(0);
+}, 60_000);
