@@ -36,6 +36,7 @@ export class Supervisor {
   /** Names in the order their processes were last started (for reverse-order shutdown). */
   private readonly started: string[] = [];
   /** Every stop observed, in order (for tests and status). */
+  /** Services in the order the shutdown stopped them (stops before it are not counted: "order=a,a,a" listed each earlier stop). */
   readonly stopLog: string[] = [];
   private shuttingDown = false;
   /** Extra environment per service, set by whoever starts it (the fleet phase: FLEET_LEADER_REV). */
@@ -191,6 +192,7 @@ export class Supervisor {
    */
   async stopAll(): Promise<void> {
     this.shuttingDown = true;
+    this.stopLog.length = 0;
     // From now on an exit is a stop, never a restart: the drain's SIGTERM to a service still up (its
     // dependents not yet stopped) was taken as a crash, and the back-off spawned it again.
     for (const slot of this.slots.values()) slot.rec.stopRequested = true;

@@ -143,3 +143,14 @@ test("a re-exec requested during the shutdown was 'invalid_request' (exit 64, a 
   await off;
   expect((await run.result(30_000)).code).toBe(0);
 }, 60_000);
+
+test("the shutdown's 'services stopped order=' listed every stop since the boot (order=quiet,quiet,quiet after a stop and a restart); it lists the shutdown's own", async () => {
+  const { run, init, sock } = await bootWith([{ name: "quiet", argv: ["sleep", "1000"] }]);
+  expect((await runShippedAsync(["stop", "quiet", "--socket", sock])).code).toBe(0);
+  expect((await runShippedAsync(["start", "quiet", "--socket", sock])).code).toBe(0);
+  expect((await runShippedAsync(["restart", "quiet", "--socket", sock])).code).toBe(0);
+  process.kill(init, "SIGTERM");
+  const r = await run.result(30_000);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain("services stopped order=quiet\n");
+}, 60_000);
