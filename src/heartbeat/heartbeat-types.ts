@@ -43,6 +43,7 @@ export interface BeatInfo {
   slot: number;
   dueMs: number;
   startMs: number;
+  /** Start minus the due time of the first slot not yet run (after a stall: the stall, not what is left of it in this slot). */
   lateMs: number;
   tickMs: number;
 }

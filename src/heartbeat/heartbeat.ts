@@ -173,6 +173,9 @@ export class Heartbeat {
 
   private beat(startMs: number): void {
     const P = this.opts.periodMs;
+    // Lateness counts from the slot that was due (the first one skipped, after a stall): measured
+    // from the slot this beat takes, a 1.55 s stall of PID 1 at 100 ms read as 66 ms.
+    const wantedDue = this.origin + this.slot * P;
     // A timer more than a period late: this beat takes the current slot, the skipped ones are recorded.
     const behind = Math.floor((startMs - this.origin) / P);
     if (behind > this.slot) {
@@ -214,9 +217,9 @@ export class Heartbeat {
     }
     const end = performance.now();
     this.beats++;
-    this.jitter.push(startMs - due);
+    this.jitter.push(startMs - wantedDue);
     this.cost.push(end - startMs);
-    const info: BeatInfo = { n: (this.opts.firstBeat ?? 0) + n, slot: n, dueMs: due, startMs, lateMs: startMs - due, tickMs: end - startMs };
+    const info: BeatInfo = { n: (this.opts.firstBeat ?? 0) + n, slot: n, dueMs: due, startMs, lateMs: startMs - wantedDue, tickMs: end - startMs };
     try {
       this.opts.onBeat?.(info);
     } catch (err) {

@@ -166,7 +166,7 @@ test("300 beats at 20 ms on a loaded machine: every due time is exactly origin +
   console.log(`${beats.length} beats @${P} ms (loaded): jitter p50 ${s.jitterMs.p50.toFixed(3)} p99 ${s.jitterMs.p99.toFixed(3)} max ${s.jitterMs.max.toFixed(3)} ms, missed ${s.missed}`);
 }, 90_000);
 
-test("a beat stalled for several periods is recorded as missed slots, not made up with a burst of beats", async () => {
+test("a beat stalled for several periods is recorded as missed slots, not made up with a burst of beats, and its lateness is the stall's (it was capped at one period)", async () => {
   const P = 20;
   const wakes = spyOnClock();
   const beats: BeatInfo[] = [];
@@ -193,6 +193,8 @@ test("a beat stalled for several periods is recorded as missed slots, not made u
   expect(afterStall.slot - stalledSlot - 1).toBeGreaterThanOrEqual(Math.floor(75 / P) - 1);
   expect(s.missed).toBeGreaterThanOrEqual(afterStall.slot - stalledSlot - 1);
   expect(s.beats + s.missed).toBe(beats.at(-1)!.slot);
+  // Its lateness counts from the first slot it missed: it read under one period (20 ms) for a 75 ms stall.
+  expect(afterStall.lateMs).toBeGreaterThan(2 * P);
   // After the stall the schedule resumes on the grid: one beat per slot, none early (test's clock).
   for (let i = 0; i < beats.length; i++) {
     const k = slotOf(wakes[i]!.due, origin, P);
