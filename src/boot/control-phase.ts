@@ -1,6 +1,7 @@
 // Boot phase "control": the operator's Unix socket (status, services, pixels, checkpoint, power, re-exec).
 import { join } from "node:path";
 import { bootTarget, startControlServer } from "../control/start.ts";
+import { clockNs } from "../sys/machine.ts";
 import type { Boot } from "./phase.ts";
 
 /**
@@ -22,6 +23,9 @@ export function startControl(b: Boot): (() => void) | null {
       status: () => {
         const e = evolution?.evo.stats();
         return {
+          // Since the init's process started (kept across live re-execs: it is the same process);
+          // it was this image's own performance.now(), "up 135 ms" after a re-exec.
+          uptimeMs: Math.round((clockNs("boottime") - b.ctx.execBoottimeNs) / 1e6),
           boot: b.heartbeat?.timings() ?? null,
           heartbeat: b.heartbeat?.stats() ?? null,
           model: { name: model.info.name, origin: model.source.origin, path: model.source.path, tensors: model.info.tensors, parameters: model.info.parameters, bytesMapped: model.source.size, matvecWorkers: runtime.getStats().workers },

@@ -154,3 +154,16 @@ test("the shutdown's 'services stopped order=' listed every stop since the boot 
   expect(r.code).toBe(0);
   expect(r.stderr).toContain("services stopped order=quiet\n");
 }, 60_000);
+
+test("after a live re-exec `status` said 'up 135 ms' (the new image's own clock) for an init that had run a minute; uptime counts from the process's start, which a re-exec keeps", async () => {
+  const { run, sock } = await bootWith([{ name: "quiet", argv: ["sleep", "1000"] }]);
+  const up = async () => (JSON.parse((await runShippedAsync(["status", "--json", "--socket", sock])).out) as { uptimeMs: number; generation: number });
+  await Bun.sleep(1500);
+  const before = await up();
+  expect(before.uptimeMs).toBeGreaterThanOrEqual(1500);
+  expect((await runShippedAsync(["reexec", "--socket", sock])).code).toBe(0);
+  await waitFor(async () => (await up().catch(() => ({ generation: 0, uptimeMs: 0 }))).generation === 1, 20_000, "the new image", 200);
+  expect((await up()).uptimeMs).toBeGreaterThanOrEqual(before.uptimeMs);
+  process.kill(run.proc.pid, "SIGTERM");
+  expect((await run.result(30_000)).code).toBe(0);
+}, 60_000);
