@@ -1,8 +1,11 @@
 // `vector-boot logs NAME [-f] [-n N]`: a service's recent output from a running instance (control socket), optionally followed.
 import { ask, commonOptionsHelp, parseCommon } from "../control/cli-support.ts";
 import { out } from "../util/cli-args.ts";
-import { UsageError } from "../errors.ts";
+import { SysError, UsageError } from "../errors.ts";
 import { wantsHelp, type Command } from "./command.ts";
+
+/** How long `-f` waits for the instance to answer again (a live re-exec takes well under a second). */
+const REEXEC_WAIT_MS = 30_000;
 
 const help = `Usage: vector-boot logs NAME [-f|--follow] [-n|--lines N] [--json] [--socket PATH] [--timeout MS]
 
@@ -51,9 +54,23 @@ export const command: Command = {
     // -n 0 still asks for one line: its answer says where the output stands (next), to follow from.
     let page = (await ask(c, { op: "logs", name, limit: Math.max(count, 1) })) as Page;
     if (count > 0) print(page);
+    // Following survives a live re-exec: the socket is away for a moment (it exited 71 with
+    // ECONNREFUSED), and the new image's ring starts its numbering again (a cursor past it got
+    // nothing until the new numbers caught up): its lines are read from its start.
+    let awaySince: number | null = null;
     while (follow) {
       await Bun.sleep(200);
-      page = (await ask(c, { op: "logs", name, after: page.next, limit: 100_000 })) as Page;
+      let next: Page;
+      try {
+        next = (await ask(c, { op: "logs", name, after: page.next, limit: 100_000 })) as Page;
+        if (next.next < page.next) next = (await ask(c, { op: "logs", name, after: 0, limit: 100_000 })) as Page;
+      } catch (e) {
+        awaySince ??= performance.now();
+        if (!(e instanceof SysError) || e.errno === "EACCES" || performance.now() - awaySince > REEXEC_WAIT_MS) throw e;
+        continue;
+      }
+      awaySince = null;
+      page = next;
       print(page);
     }
     return 0;

@@ -1,8 +1,8 @@
 // Services at shutdown and around it: a dependency never stopped, a service restarted during the shutdown (and outliving the init), one never killed, start requests answered "started" that started nothing, a pre_start of no run.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { runShippedAsync } from "../harness/artifact.ts";
+import { runShippedAsync, spawnShipped } from "../harness/artifact.ts";
 import { processExists } from "../../src/util/process-exists.ts";
 import { bootArgs } from "./boot-args.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
@@ -164,6 +164,31 @@ test("after a live re-exec `status` said 'up 135 ms' (the new image's own clock)
   expect((await runShippedAsync(["reexec", "--socket", sock])).code).toBe(0);
   await waitFor(async () => (await up().catch(() => ({ generation: 0, uptimeMs: 0 }))).generation === 1, 20_000, "the new image", 200);
   expect((await up()).uptimeMs).toBeGreaterThanOrEqual(before.uptimeMs);
+  process.kill(run.proc.pid, "SIGTERM");
+  expect((await run.result(30_000)).code).toBe(0);
+}, 60_000);
+
+test("logs -f ended with exit 71 (connect: ECONNREFUSED / ENOENT) when the socket was away for a moment, as at a live re-exec; it waits for it and follows on", async () => {
+  const { run, sock } = await bootWith([{ name: "ticker", argv: ["sh", "-c", "i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.05; done"] }]);
+  const follower = spawnShipped(["logs", "ticker", "-f", "-n", "1", "--socket", sock]);
+  let text = "";
+  void (async () => {
+    for await (const chunk of follower.stdout) text += new TextDecoder().decode(chunk);
+  })();
+  await waitFor(() => /tick-\d+/.test(text), 15_000, "the follower's first lines");
+  // The socket gone for a second (a re-exec takes well under one: this makes the window certain).
+  renameSync(sock, `${sock}.away`);
+  await Bun.sleep(1000);
+  renameSync(`${sock}.away`, sock);
+  let mark = text.length;
+  await waitFor(() => (text.slice(mark).match(/tick-\d+/g)?.length ?? 0) >= 5, 15_000, "lines followed after the socket came back");
+  expect(follower.exitCode).toBe(null);
+  // And across a real re-exec.
+  expect((await runShippedAsync(["reexec", "--socket", sock])).code).toBe(0);
+  mark = text.length;
+  await waitFor(() => (text.slice(mark).match(/tick-\d+/g)?.length ?? 0) >= 10, 15_000, "ten lines followed after the re-exec");
+  expect(follower.exitCode).toBe(null);
+  follower.kill();
   process.kill(run.proc.pid, "SIGTERM");
   expect((await run.result(30_000)).code).toBe(0);
 }, 60_000);
