@@ -65,19 +65,28 @@ export function duration(ms: number): string {
 }
 
 /** Nested object as indented "key: value" lines (keys ending in Ms printed as durations). */
+const LIST_ITEMS = 8;
+
+/** A number at four significant digits at most ("p50: 0.12926100000004226" read as noise); anything else as text. */
+function scalarText(v: unknown): string {
+  return typeof v === "number" && !Number.isInteger(v) ? String(+v.toPrecision(4)) : String(v);
+}
+
 export function describeObject(value: unknown, indent = ""): string {
-  if (value === null || typeof value !== "object") return `${indent}${String(value)}`;
+  if (value === null || typeof value !== "object") return `${indent}${scalarText(value)}`;
   const lines: string[] = [];
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     if (v !== null && typeof v === "object" && !Array.isArray(v)) {
       lines.push(`${indent}${k}:`);
       lines.push(describeObject(v, `${indent}  `));
     } else if (Array.isArray(v)) {
-      lines.push(`${indent}${k}: ${v.map((x) => (typeof x === "object" ? JSON.stringify(x) : String(x))).join(", ") || "-"}`);
+      // A long list (64 recent lateness values) is cut; --json has all of it.
+      const shown = v.slice(0, LIST_ITEMS).map((x) => (typeof x === "object" ? JSON.stringify(x) : scalarText(x)));
+      lines.push(`${indent}${k}: ${shown.join(", ") || "-"}${v.length > LIST_ITEMS ? `, ... ${v.length - LIST_ITEMS} more` : ""}`);
     } else if (typeof v === "number" && /Ms$/.test(k)) {
       lines.push(`${indent}${k.slice(0, -2)}: ${duration(v)}`);
     } else {
-      lines.push(`${indent}${k}: ${v === null ? "-" : String(v)}`);
+      lines.push(`${indent}${k}: ${v === null ? "-" : scalarText(v)}`);
     }
   }
   return lines.join("\n");

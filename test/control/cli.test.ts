@@ -216,3 +216,11 @@ describe("operator CLI", () => {
     }
   });
 });
+
+test("status text printed lateness as 0.12926100000004226 and all 64 recent values on one line; numbers are cut to four significant digits and long lists to eight items", async () => {
+  const { describeObject } = await import("../../src/control/cli-support.ts");
+  const text = describeObject({ heartbeat: { jitterMs: { p50: 0.12926100000004226 }, latenessRecentMs: Array.from({ length: 64 }, (_, i) => i + 0.123456789), beats: 42 } });
+  expect(text).toContain("p50: 0.1293");
+  expect(text).toContain("latenessRecentMs: 0.1235, 1.123, 2.123, 3.123, 4.123, 5.123, 6.123, 7.123, ... 56 more");
+  expect(text).toContain("beats: 42");
+});
