@@ -12,7 +12,7 @@ export interface CortexModel {
 export interface Attribution {
   input: string;
   value: number;
-  /** Score drop when this input is set to 0. */
+  /** Score drop when this input is set to 0, plus the rise when it alone is present. */
   weight: number;
 }
 
@@ -63,19 +63,27 @@ export class CortexBinding {
   }
 
   /**
-   * The inputs that caused output `k`'s score: for each non-zero input, the score drop when it alone
-   * is set to 0 (one extra head run per input; only done when an interrupt is raised). Top `n`.
+   * The inputs that caused output `k`'s score, top `n`: for each non-zero input, the score drop when
+   * it alone is set to 0, plus the score rise when it alone is present (all others 0). The drop
+   * alone failed when two inputs each saturate the score: each one's drop is 0 and the list was
+   * arbitrary (a memory interrupt was put down to CPU inputs and acted on top_cpu). Two extra head
+   * runs per input, only when an interrupt is raised.
    */
   attribute(k: number, n = 3): Attribution[] {
     const base = this.input.slice();
     const ref = this.model.runCortex(base)[k]!;
+    const zeros = new Float32Array(base.length);
+    const none = this.model.runCortex(zeros)[k]!;
     const out: Attribution[] = [];
     for (let i = 0; i < base.length; i++) {
       if (base[i] === 0) continue;
-      const x = base.slice();
-      x[i] = 0;
-      const s = this.model.runCortex(x)[k]!;
-      out.push({ input: this.inputNames[i]!, value: base[i]!, weight: ref - s });
+      const without = base.slice();
+      without[i] = 0;
+      const drop = ref - this.model.runCortex(without)[k]!;
+      const alone = new Float32Array(base.length);
+      alone[i] = base[i]!;
+      const rise = this.model.runCortex(alone)[k]! - none;
+      out.push({ input: this.inputNames[i]!, value: base[i]!, weight: drop + rise });
     }
     this.input.set(base);
     return out.sort((a, b) => b.weight - a.weight).slice(0, n);
