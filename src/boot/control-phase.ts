@@ -20,12 +20,12 @@ export function startControl(b: Boot): (() => void) | null {
       supervisor: () => b.supervisor,
       requestShutdown: (r) => b.signals.request(r),
       generation: () => b.generation,
+      // Since the init's process started (a live re-exec keeps the process): this image's own
+      // clock said "up 135 ms" after a re-exec.
+      uptimeMs: () => (clockNs("boottime") - b.ctx.execBoottimeNs) / 1e6,
       status: () => {
         const e = evolution?.evo.stats();
         return {
-          // Since the init's process started (kept across live re-execs: it is the same process);
-          // it was this image's own performance.now(), "up 135 ms" after a re-exec.
-          uptimeMs: Math.round((clockNs("boottime") - b.ctx.execBoottimeNs) / 1e6),
           boot: b.heartbeat?.timings() ?? null,
           heartbeat: b.heartbeat?.stats() ?? null,
           model: { name: model.info.name, origin: model.source.origin, path: model.source.path, tensors: model.info.tensors, parameters: model.info.parameters, bytesMapped: model.source.size, matvecWorkers: runtime.getStats().workers },

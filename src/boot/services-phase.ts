@@ -39,11 +39,16 @@ export function startServices(config: Config, reaper: Reaper, handedOver: unknow
   return supervisor;
 }
 
+/** The longest grace period of a config: the top-level one and every service's. */
+export function longestGraceMs(c: { grace_ms: number; services?: ReadonlyArray<{ grace_ms: number }> }): number {
+  return Math.max(c.grace_ms, ...(c.services ?? []).map((s) => s.grace_ms));
+}
+
 /** Shutdown: services in reverse dependency order (stop signal, grace, SIGKILL), then every other descendant. */
 export async function stopServices(supervisor: Supervisor, reaper: Reaper, graceMs: number, pid1: boolean, services: Config["services"] = []): Promise<void> {
   // Bounded after SIGKILL: a process stuck in D state never exits, and must not hold the shutdown
   // (the longest grace period, then 5 s for SIGKILL to land).
-  const boundMs = Math.max(graceMs, ...services.map((s) => s.grace_ms)) + 5_000;
+  const boundMs = longestGraceMs({ grace_ms: graceMs, services }) + 5_000;
   try {
     if ((await withDeadline(() => supervisor.stopAll(), boundMs)) === "done") log.info("services stopped", { order: supervisor.stopLog.join(",") });
     else log.error("services still hold processes after SIGKILL (uninterruptible?); going on", { waited_ms: boundMs, pids: supervisor.pids().join(",") });

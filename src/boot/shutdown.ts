@@ -7,6 +7,7 @@ import { INIT_PID_NS, pidNamespaceInode } from "../supervisor/service-cgroup.ts"
 import { withDeadline } from "../util/deadline.ts";
 import { emitStatus, machineStatus } from "./exit-status.ts";
 import type { Boot, Phase, PhaseRun } from "./phase.ts";
+import { longestGraceMs } from "./services-phase.ts";
 import type { ShutdownRequest } from "./shutdown-signals.ts";
 
 const log = logger("shutdown");
@@ -21,8 +22,7 @@ export interface StartedPhase {
  * top-level one and every service's) + 10 s. It was grace_ms + 10 s: a service with a longer grace
  * that ignored its stop signal was never sent SIGKILL, and outlived a development init.
  */
-export const shutdownDeadlineMs = (c: { grace_ms: number; shutdown_deadline_ms?: number | undefined; services?: ReadonlyArray<{ grace_ms: number }> }): number =>
-  c.shutdown_deadline_ms ?? Math.max(c.grace_ms, ...(c.services ?? []).map((s) => s.grace_ms)) + 10_000;
+export const shutdownDeadlineMs = (c: Parameters<typeof longestGraceMs>[0] & { shutdown_deadline_ms?: number | undefined }): number => c.shutdown_deadline_ms ?? longestGraceMs(c) + 10_000;
 
 /**
  * Stops the started phases in reverse order. Past the deadline PID 1 stops waiting for what is left

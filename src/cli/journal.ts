@@ -97,15 +97,16 @@ export const command: Command = {
     if (a.sub === "verify") {
       // Repairing writes: only with the state dir to ourselves (a running init holds its lock).
       const lock = a.repair ? lockExisting(a.state, dir, "journal verify --repair") : null;
+      const newest = newestCheckpointFile(a.state);
       let r;
       try {
         // As the boot reads it: a checkpoint file proves its records durable (damage there is no torn tail).
         // A state dir whose journal directory is gone reads as an empty journal: what it lost is told below.
-        r = !a.repair && !existsSync(dir) && existsSync(a.state) ? emptyJournal : recoverJournal(dir, { readOnly: !a.repair, repair: a.repair, durableThrough: newestCheckpointFile(a.state)?.coveredSeq ?? 0 });
+        r = !a.repair && !existsSync(dir) && existsSync(a.state) ? emptyJournal : recoverJournal(dir, { readOnly: !a.repair, repair: a.repair, durableThrough: newest?.coveredSeq ?? 0 });
       } finally {
         lock?.release();
       }
-      const h = checkHistory(a.state, r);
+      const h = checkHistory(a.state, r, newest);
       const ok = (!r.damage || r.damage.kind === "torn" || a.repair) && h.problem === null;
       if (a.json) out(JSON.stringify({ ok, repaired: a.repair && !!r.damage, ...summary(r), bootCheckpoint: h.bootCheckpoint, checkpointProblems: h.skipped, historyProblem: h.problem }));
       else {
@@ -174,13 +175,13 @@ const emptyJournal: RecoveryResult = { records: [], segments: [], nextSeq: 1, da
  * (size and CRC32C checked, not loaded), those it would skip and why, and the reason it would
  * refuse (a checkpoint file past the journal's end, or compacted records no checkpoint covers).
  */
-function checkHistory(state: string, r: RecoveryResult): { bootCheckpoint: string | null; skipped: string[]; problem: string | null } {
+function checkHistory(state: string, r: RecoveryResult, newest: ReturnType<typeof newestCheckpointFile>): { bootCheckpoint: string | null; skipped: string[]; problem: string | null } {
   const skipped: string[] = [];
   const good = verifiedCheckpoints(state, r.records, skipped);
   const covered = good[0]?.coveredSeq ?? 0;
   const firstSeq = r.records[0]?.seq ?? r.nextSeq;
   const problem =
-    missingHistory(state, r.nextSeq) ??
+    missingHistory(state, r.nextSeq, newest) ??
     (firstSeq > covered + 1 ? `the journal starts at sequence ${firstSeq} but ${good[0] ? `checkpoint ${good[0].file}` : "the base model"} needs records from ${covered + 1}: the checkpoints that covered the compacted records are missing or damaged` : null);
   return { bootCheckpoint: good[0]?.file ?? null, skipped, problem };
 }

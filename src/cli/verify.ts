@@ -50,19 +50,19 @@ export const command: Command = {
     for (const file of a.positionals) requireInputFile(file, "verify");
     setLogLevel("error");
     // Every file is checked; one damaged file does not hide the state of the others.
-    let worst: unknown = null;
+    let first: unknown = null;
     for (const file of a.positionals) {
       try {
         const r = verifyOne(file);
         if (a.json) out(JSON.stringify({ path: file, ok: true, ...r }));
         else out(`${file}: ${r.kind}, ${r.fileSize} bytes, model ${r.model!.size} bytes at ${r.model!.offset}, checksums ${r.checksums}, GGUF ok (${r.tensors} tensors)`);
       } catch (e) {
-        worst ??= e;
+        first ??= e;
         if (a.json) out(JSON.stringify({ path: file, ok: false, exit: exitCodeOf(e), error: describeError(e) }));
         else process.stderr.write(`verify: ${file}: FAILED (exit ${exitCodeOf(e)}): ${describeError(e)}\n`);
       }
     }
-    if (worst !== null) return exitCodeOf(worst);
+    if (first !== null) return exitCodeOf(first);
     return 0;
   },
 };

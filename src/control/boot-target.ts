@@ -19,6 +19,8 @@ export interface BootTargetParts {
   submitMutation?(m: ControlMutation): Promise<unknown>;
   checkpoint?(): Promise<unknown>;
   reexec?(path?: string): Promise<unknown>;
+  /** Time since the init started (default: since this image started, performance.now()). */
+  uptimeMs?(): number;
   /** Why an absent part is absent, by op (answered with `not_supported`). */
   unsupported?: Partial<Record<string, string>>;
 }
@@ -38,7 +40,7 @@ export function bootTarget(p: BootTargetParts): ControlTarget {
     status: () => ({
       pid: process.pid,
       version: pkg.version,
-      uptimeMs: Math.round(performance.now()),
+      uptimeMs: Math.round(p.uptimeMs?.() ?? performance.now()),
       generation: p.generation?.() ?? 0,
       services: summarize(p.supervisor()?.list() ?? []),
       ...p.status?.(),

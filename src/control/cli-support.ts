@@ -64,7 +64,7 @@ export function duration(ms: number): string {
   return [h ? `${h}h` : "", h || m ? `${m}m` : "", `${rest.toFixed(1)}s`].filter(Boolean).join(" ");
 }
 
-/** Nested object as indented "key: value" lines (keys ending in Ms printed as durations). */
+/** Items a list shows in describeObject's text (--json has all of them). */
 const LIST_ITEMS = 8;
 
 /** A number at four significant digits at most ("p50: 0.12926100000004226" read as noise); anything else as text. */
@@ -72,6 +72,7 @@ function scalarText(v: unknown): string {
   return typeof v === "number" && !Number.isInteger(v) ? String(+v.toPrecision(4)) : String(v);
 }
 
+/** Nested object as indented "key: value" lines (keys ending in Ms printed as durations). */
 export function describeObject(value: unknown, indent = ""): string {
   if (value === null || typeof value !== "object") return `${indent}${scalarText(value)}`;
   const lines: string[] = [];

@@ -144,10 +144,10 @@ async function openWith<W extends CheckpointableWeights>(cfg: z.output<typeof Ev
 async function openLocked<W extends CheckpointableWeights>(cfg: z.output<typeof EvolutionConfigSchema>, opts: EvolutionOptions<W>, lock: StateLock, undo: Array<() => unknown>): Promise<Evolution<W>> {
   if (opts.baseSha256 !== undefined) selectLineage(cfg.stateDir, opts.baseSha256);
   // A checkpoint file proves its records durable: damage before its sequence is never a torn tail.
-  const durableThrough = newestCheckpointFile(cfg.stateDir)?.coveredSeq ?? 0;
-  const journal = Journal.open(journalDirOf(cfg.stateDir), { repair: cfg.repair, durableThrough, ...opts.journal });
+  const newest = newestCheckpointFile(cfg.stateDir);
+  const journal = Journal.open(journalDirOf(cfg.stateDir), { repair: cfg.repair, durableThrough: newest?.coveredSeq ?? 0, ...opts.journal });
   undo.push(() => journal.close());
-  const missing = missingHistory(cfg.stateDir, journal.nextSeq);
+  const missing = missingHistory(cfg.stateDir, journal.nextSeq, newest);
   if (missing !== null) throw new JournalError(missing);
   const records = journal.recovered.records;
   const firstSeq = records[0]?.seq ?? journal.nextSeq;

@@ -19,6 +19,8 @@ export const checkpointDirOf = (stateDir: string): string => join(stateDir, "che
 /** GGUF metadata key (u64) carried by every checkpoint. */
 export const CHECKPOINT_SEQ_KEY = "vector_boot.journal_seq";
 export const checkpointFileName = (seq: number): string => `ckpt-${String(seq).padStart(20, "0")}.gguf`;
+/** A checkpoint's file name (checkpointFileName), its covered sequence captured. */
+const checkpointNamePattern = /^ckpt-(\d{20})\.gguf$/;
 
 /** Checkpoint records of the journal, newest first. */
 export function checkpointRecords(records: JournalRecord[]): (CheckpointRecord & { seq: number })[] {
@@ -71,7 +73,7 @@ export function newestCheckpointFile(stateDir: string): { file: string; coveredS
   }
   let best: { file: string; coveredSeq: number } | null = null;
   for (const n of names) {
-    const m = /^ckpt-(\d{20})\.gguf$/.exec(n);
+    const m = checkpointNamePattern.exec(n);
     if (m && (best === null || Number(m[1]) > best.coveredSeq)) best = { file: n, coveredSeq: Number(m[1]) };
   }
   return best;
@@ -79,11 +81,12 @@ export function newestCheckpointFile(stateDir: string): { file: string; coveredS
 
 /**
  * Why the journal cannot be the whole acknowledged history, or null: it ends (`nextSeq` - 1) before
- * a checkpoint file's covered sequence. The journal was removed, cut by a repair, or damaged past a
- * torn tail; booting would silently fall back to older weights and reuse acknowledged sequences.
+ * the covered sequence of `c`, the newest checkpoint file (newestCheckpointFile, read once by the
+ * caller, which also gives its sequence to the recovery). The journal was removed, cut by a repair,
+ * or damaged past a torn tail; booting would silently fall back to older weights and reuse
+ * acknowledged sequences.
  */
-export function missingHistory(stateDir: string, nextSeq: number): string | null {
-  const c = newestCheckpointFile(stateDir);
+export function missingHistory(stateDir: string, nextSeq: number, c: { file: string; coveredSeq: number } | null): string | null {
   if (c === null || nextSeq - 1 >= c.coveredSeq) return null;
   return (
     `checkpoint ${join(checkpointDirOf(stateDir), c.file)} covers acknowledged mutations through sequence ${c.coveredSeq}, ` +
@@ -173,7 +176,7 @@ export async function writeCheckpoint(
   const keep = new Set([file, previous?.file]);
   let removed = 0;
   for (const n of readdirSync(dir)) {
-    if (/^ckpt-\d{20}\.gguf$/.test(n) && !keep.has(n)) (unlinkSync(join(dir, n)), removed++);
+    if (checkpointNamePattern.test(n) && !keep.has(n)) (unlinkSync(join(dir, n)), removed++);
   }
   if (removed) fsyncDir(dir);
   if (previous && compact) journal.compact(previous.coveredSeq);

@@ -61,10 +61,11 @@ export class ServiceChecks {
     if (c.watchdog_ms !== undefined) this.ping(c);
     const h = c.health;
     if (!h) return;
+    const probe = describeProbe(h.probe);
     const check = async () => {
       const ok = await probeOnce(h.probe, h.timeout_ms, this.commandRunner(c.name));
       if (!r.live) return;
-      this.emit(c.name, { type: "health", ok, probe: describeProbe(h.probe) });
+      this.emit(c.name, { type: "health", ok, probe });
       this.later(r, h.interval_ms, () => void check());
     };
     this.later(r, h.interval_ms, () => void check());

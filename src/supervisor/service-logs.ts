@@ -29,8 +29,8 @@ const CHUNK = 64 * 1024;
 const MAX_PER_TICK = 4 * CHUNK;
 
 export class ServiceLogs {
-  private readonly sources: Source[] = [];
-  private readonly byFd = new Map<number, Source>();
+  /** The open read ends by fd, in the order they were opened. */
+  private readonly sources = new Map<number, Source>();
   /** Which read ends have data or a closed writer: one syscall per drain, not a read per pipe (null: no epoll, read them all). */
   private ep: number | null;
   private readonly readyFds = new Int32Array(256);
@@ -86,8 +86,7 @@ export class ServiceLogs {
       this.dropEpoll(); // it cannot say for every pipe: read them all from now on
     }
     this.pacer.add(s.fd);
-    this.sources.push(s);
-    this.byFd.set(s.fd, s);
+    this.sources.set(s.fd, s);
   }
 
   private untrack(s: Source): void {
@@ -97,8 +96,7 @@ export class ServiceLogs {
       this.dropEpoll(); // an entry left behind could name a reused fd number
     }
     this.pacer.remove(s.fd);
-    this.sources.splice(this.sources.indexOf(s), 1);
-    this.byFd.delete(s.fd);
+    this.sources.delete(s.fd);
     closeFdQuietly(s.fd);
   }
 
@@ -116,10 +114,10 @@ export class ServiceLogs {
       this.dropEpoll();
     }
     // A full answer may leave some out: this turn reads every pipe.
-    if (n < 0 || n === this.readyFds.length) return [...this.sources];
+    if (n < 0 || n === this.readyFds.length) return [...this.sources.values()];
     const out: Source[] = [];
     for (const fd of this.readyFds.subarray(0, n)) {
-      const s = this.byFd.get(fd);
+      const s = this.sources.get(fd);
       if (s) out.push(s);
     }
     return out;
@@ -210,7 +208,7 @@ export class ServiceLogs {
   /** At a live re-exec: the read ends stay open across execve; the next image adopts them. */
   handover(name: string): LogFdHandover[] {
     this.drain();
-    return this.sources.filter((s) => s.name === name).map((s) => {
+    return [...this.sources.values()].filter((s) => s.name === name).map((s) => {
       setInheritable(s.fd, true);
       return { fd: s.fd, stream: s.stream };
     });
@@ -230,7 +228,7 @@ export class ServiceLogs {
   close(): void {
     this.drain();
     this.pacer.close();
-    for (const s of [...this.sources]) this.untrack(s);
+    for (const s of [...this.sources.values()]) this.untrack(s);
     this.dropEpoll();
     if (this.kmsgFd !== null) closeSync(this.kmsgFd);
   }

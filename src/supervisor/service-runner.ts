@@ -185,6 +185,15 @@ export class ServiceRunner {
       if (this.rec.pid !== pid) return;
       this.dispatch({ type: "exited", status: r.status, signal: r.signal, leftovers: this.ctx.cgroups?.populated(this.rec.config.name) ?? false });
     });
+  }
+
+  /**
+   * watchExit for a main process the service named (MAINPID=), or one adopted after a live re-exec
+   * (which may have been such a one): it need not be our child. A process we spawned is, and is
+   * not checked (one /proc read per start saved).
+   */
+  watchMainPid(pid: number): void {
+    this.watchExit(pid);
     if (parentOf(pid) !== process.pid) this.pollGone(pid);
   }
 

@@ -35,7 +35,6 @@ export class Supervisor {
   private readonly order: string[];
   /** Names in the order their processes were last started (for reverse-order shutdown). */
   private readonly started: string[] = [];
-  /** Every stop observed, in order (for tests and status). */
   /** Services in the order the shutdown stopped them (stops before it are not counted: "order=a,a,a" listed each earlier stop). */
   readonly stopLog: string[] = [];
   private shuttingDown = false;
@@ -134,7 +133,7 @@ export class Supervisor {
       ready: () => slot.dispatch({ type: "ready" }),
       mainPid: (p) => {
         slot.rec.pid = p;
-        slot.watchExit(p);
+        slot.watchMainPid(p);
       },
       watchdogPing: () => this.checks.ping(c),
       watchdogTrigger: () => slot.dispatch({ type: "watchdog-missed" }),
@@ -260,7 +259,7 @@ export class Supervisor {
       this.logs?.adopt(h.name, h.logFds);
       if (restoreRecord(slot.rec, h, now)) {
         this.started.push(h.name);
-        slot.watchExit(h.pid!);
+        slot.watchMainPid(h.pid!);
         log.info("service adopted", { service: h.name, pid: h.pid, state: h.state, restarts: h.restarts });
         if (h.state === "stopping") slot.setTimer(h.timerLeftMs ?? 0, "grace-elapsed");
         else if (h.state === "starting") this.checks.awaitReady(slot.rec.config);
