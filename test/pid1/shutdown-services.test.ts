@@ -1,6 +1,6 @@
 // Services at shutdown and around it: a dependency never stopped, a service restarted during the shutdown (and outliving the init), one never killed, start requests answered "started" that started nothing, a pre_start of no run.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync, spawnShipped } from "../harness/artifact.ts";
 import { processExists } from "../../src/util/process-exists.ts";
@@ -57,9 +57,12 @@ test("a service that exited while the shutdown waited for its dependent was rest
 }, 60_000);
 
 test("start of a stopping service answered 'started' and it ended stopped; start of a service in back-off answered 'started' and the back-off ran on; now: 75 saying why, and a start now", async () => {
+  // The crasher fails once the test says so (it ran on its own clock before, and under load the
+  // wait for "every service running" could miss its half second and see its 20 s back-off end).
+  const go = join(tempDir(), "go");
   const { run, init, sock } = await bootWith([
     { name: "stubborn", grace_ms: 4000, argv: ["sh", "-c", `trap '' TERM; ${loop}`] },
-    { name: "crasher", backoff_initial_ms: 20_000, argv: ["sh", "-c", "sleep 0.5; exit 1"] },
+    { name: "crasher", backoff_initial_ms: 20_000, argv: ["sh", "-c", 'while [ ! -e "$0" ]; do sleep 0.05; done; exit 1', go] },
   ]);
   const stopping = runShippedAsync(["stop", "stubborn", "--socket", sock]);
   await waitFor(() => run.log().includes("stop requested service=stubborn"), 10_000, "the stop");
@@ -67,6 +70,7 @@ test("start of a stopping service answered 'started' and it ended stopped; start
   expect(s.code).toBe(75);
   expect(s.err).toContain("stubborn is stopping; start it once it has stopped");
   await stopping;
+  writeFileSync(go, "");
   await waitFor(() => run.log().includes("restarting after back-off service=crasher"), 10_000, "crasher in back-off");
   const c = await runShippedAsync(["start", "crasher", "--socket", sock]);
   expect(c.code).toBe(0);
