@@ -36,6 +36,8 @@ export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: S
   const deadlineMs = b.config ? shutdownDeadlineMs(b.config) : 10_000;
   const end = performance.now() + deadlineMs;
   log.info("phase shutdown", { reason: req.reason, mode: pid1 ? mode : "exit", deadline_ms: deadlineMs });
+  // Services stop after the phases started later, but from now on none is restarted or started.
+  b.supervisor?.beginShutdown();
   for (const { phase, run } of [...started].reverse()) {
     if (!run.stop) continue;
     const left = end - performance.now();

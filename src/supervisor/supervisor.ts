@@ -38,6 +38,8 @@ export class Supervisor {
   /** Services in the order the shutdown stopped them (stops before it are not counted: "order=a,a,a" listed each earlier stop). */
   readonly stopLog: string[] = [];
   private shuttingDown = false;
+  /** The machine's shutdown began (beginShutdown or stopAll): nothing starts or restarts any more. */
+  private ending = false;
   /** Extra environment per service, set by whoever starts it (the fleet phase: FLEET_LEADER_REV). */
   private readonly extraEnv = new Map<string, Record<string, string>>();
   private readonly cgroups: ServiceCgroups | null;
@@ -90,7 +92,7 @@ export class Supervisor {
 
   private startIfReady(name: string): void {
     const slot = this.slots.get(name);
-    if (!slot || slot.rec.state !== "pending" || slot.rec.stopRequested || this.shuttingDown) return;
+    if (!slot || slot.rec.state !== "pending" || slot.rec.stopRequested || this.ending) return;
     // Fleet services wait for the fleet phase, which calls start() (src/boot/fleet-phase.ts).
     if (slot.rec.config.fleet !== undefined) return;
     const blocked = slot.rec.config.depends_on.filter((d) => this.slots.get(d)?.rec.state !== "running");
@@ -109,7 +111,7 @@ export class Supervisor {
     }
     // A dependency that gave up (failed, or exited for good) holds its dependents back until it runs
     // again: said once, at warn (it was a debug line, and the dependents sat "pending" unexplained).
-    if ((slot.rec.state === "failed" || slot.rec.state === "exited") && slot.rec.state !== before && !this.shuttingDown) {
+    if ((slot.rec.state === "failed" || slot.rec.state === "exited") && slot.rec.state !== before && !this.ending) {
       const waiting = this.order.filter((n) => {
         const o = this.slots.get(n)!.rec;
         return o.state === "pending" && !o.stopRequested && o.config.depends_on.includes(name);
@@ -153,7 +155,7 @@ export class Supervisor {
    */
   start(name: string): void {
     const slot = this.mustGet(name);
-    if (this.shuttingDown) throw new NotNowError(`${name}: the machine is shutting down; services are not started`);
+    if (this.ending) throw new NotNowError(`${name}: the machine is shutting down; services are not started`);
     if (slot.rec.state === "stopping") throw new NotNowError(`${name} is stopping; start it once it has stopped`);
     slot.dispatch({ type: "start" });
   }
@@ -167,7 +169,7 @@ export class Supervisor {
   }
 
   async restart(name: string): Promise<void> {
-    if (this.shuttingDown) throw new NotNowError(`${name}: the machine is shutting down; services are not restarted`);
+    if (this.ending) throw new NotNowError(`${name}: the machine is shutting down; services are not restarted`);
     await this.stop(name);
     this.start(name);
   }
@@ -190,11 +192,9 @@ export class Supervisor {
    * hold no process (each bounded by its grace period, then SIGKILL).
    */
   async stopAll(): Promise<void> {
+    this.beginShutdown();
     this.shuttingDown = true;
     this.stopLog.length = 0;
-    // From now on an exit is a stop, never a restart: the drain's SIGTERM to a service still up (its
-    // dependents not yet stopped) was taken as a crash, and the back-off spawned it again.
-    for (const slot of this.slots.values()) slot.rec.stopRequested = true;
     for (const slot of this.slots.values()) {
       if (slot.rec.state === "backoff" || slot.rec.state === "pending") slot.dispatch({ type: "stop" });
     }
@@ -206,6 +206,17 @@ export class Supervisor {
     this.notify = null;
     this.logs?.close();
     this.cgroups?.removeAll(this.order);
+  }
+
+  /**
+   * The machine's shutdown began; its later phases (the heartbeat, the fleet) stop before the
+   * services. From now on an exit is a stop, never a restart, and nothing starts: a service that
+   * died while those phases stopped was restarted after its back-off and outlived the init; so was
+   * one the drain's SIGTERM reached while its dependents still ran.
+   */
+  beginShutdown(): void {
+    this.ending = true;
+    for (const slot of this.slots.values()) slot.rec.stopRequested = true;
   }
 
   private stopReady(): void {
