@@ -13,7 +13,8 @@ export type MatrixSource =
 export type PoolMessage =
   | { op: "init"; seq: number; ctl: SharedArrayBuffer; x: SharedArrayBuffer; y: SharedArrayBuffer }
   | { op: "register"; seq: number; id: number; type: number; rows: number; cols: number; source: MatrixSource }
-  | { op: "drop"; seq: number; id: number };
+  | { op: "drop"; seq: number; id: number }
+  | { op: "stop"; seq: number };
 
 /** ctl Int32 slots: command (0 idle, 1 run, 2 stop), matrix id, first row, end row, status (0 busy, 1 done, -1 failed). */
 const CMD = 0;
@@ -26,6 +27,7 @@ interface PoolWorker {
   w: Worker;
   ctl: Int32Array;
   pending: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
+  stopTimer?: ReturnType<typeof setTimeout>;
 }
 
 export interface PoolStats {
@@ -63,6 +65,7 @@ export class MatvecPool {
       const w = new Worker(workerUrl);
       const pw: PoolWorker = { w, ctl: new Int32Array(new SharedArrayBuffer(32)), pending: new Map() };
       w.onmessage = (e: MessageEvent<{ op: string; seq: number; message?: string }>) => {
+        if (e.data.op === "stopped") return this.terminate(pw);
         const p = pw.pending.get(e.data.seq);
         pw.pending.delete(e.data.seq);
         if (e.data.op === "ack") p?.resolve();
@@ -173,16 +176,26 @@ export class MatvecPool {
     this.stats.parallelRuns++;
   }
 
-  /** Stops the workers (idempotent). */
+  /**
+   * Stops the workers (idempotent). Each unmaps its views of the model and says so before it is
+   * terminated (a terminated worker's mappings stay: one per matrix, per worker, per reload); one
+   * that does not answer within the timeout is terminated anyway.
+   */
   close(): void {
     for (const pw of this.workers) {
       Atomics.store(pw.ctl, CMD, 2);
       Atomics.notify(pw.ctl, CMD);
-      pw.w.terminate();
       for (const p of pw.pending.values()) p.reject(new Error("pool closed"));
       pw.pending.clear();
+      pw.stopTimer = setTimeout(() => this.terminate(pw), this.timeoutMs);
+      pw.w.postMessage({ op: "stop", seq: 0 } satisfies PoolMessage);
     }
     this.workers.length = 0;
     this.broken = true;
+  }
+
+  private terminate(pw: PoolWorker): void {
+    if (pw.stopTimer) clearTimeout(pw.stopTimer);
+    pw.w.terminate();
   }
 }

@@ -13,6 +13,8 @@ const held = new Map<number, Held>();
 let ctl: Int32Array | null = null;
 let xs: Float32Array | null = null;
 let ys: Float32Array | null = null;
+/** The pool closed: nothing is mapped any more (a registration still mapping unmaps at once). */
+let stopped = false;
 
 function drop(id: number): void {
   const h = held.get(id);
@@ -63,9 +65,15 @@ self.onmessage = async (e: MessageEvent<PoolMessage>) => {
     } else if (msg.op === "register") {
       drop(msg.id);
       const { bytes, unmap } = await bytesOf(msg.source);
-      held.set(msg.id, { m: prepareMatrix(msg.type, msg.rows, msg.cols, bytes), unmap });
+      if (stopped) unmap?.();
+      else held.set(msg.id, { m: prepareMatrix(msg.type, msg.rows, msg.cols, bytes), unmap });
     } else if (msg.op === "drop") {
       drop(msg.id);
+    } else if (msg.op === "stop") {
+      stopped = true;
+      for (const id of [...held.keys()]) drop(id);
+      self.postMessage({ op: "stopped", seq: msg.seq });
+      return;
     }
     self.postMessage({ op: "ack", seq: msg.seq });
   } catch (err) {

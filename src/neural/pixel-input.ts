@@ -26,7 +26,10 @@ export function encodePixels(pixels: unknown, maxPixels: number, scale: number, 
   if (!Array.isArray(pixels)) throw new InputError(`pixels must be an array of [r, g, b] triples or a Uint8Array, got ${pixels === null ? "null" : typeof pixels}`);
   if (pixels.length === 0) throw new InputError("no pixels given: a pixel program needs at least one [r, g, b] triple");
   if (pixels.length > maxPixels) throw new InputError(`too many pixels: ${pixels.length} given, the model takes at most ${maxPixels}`);
-  for (let i = 0; i < pixels.length; i++) {
+  // Each value is read once, checked, then written: a getter cannot hand the check one value and the head another.
+  const n = pixels.length;
+  out.fill(0);
+  for (let i = 0; i < n; i++) {
     const p: unknown = pixels[i];
     if (!Array.isArray(p) && !ArrayBuffer.isView(p)) throw new InputError(`pixel ${i} is not an [r, g, b] triple`);
     const t = p as ArrayLike<unknown>;
@@ -35,16 +38,10 @@ export function encodePixels(pixels: unknown, maxPixels: number, scale: number, 
       const v = t[c];
       if (typeof v !== "number" || !Number.isInteger(v)) throw new InputError(`pixel ${i} channel ${channelNames[c]}: ${String(v)} is not an integer`);
       if (v < 0 || v > 255) throw new InputError(`pixel ${i} channel ${channelNames[c]}: ${v} is out of range 0..255`);
+      out[3 * i + c] = v * scale;
     }
   }
-  out.fill(0);
-  for (let i = 0; i < pixels.length; i++) {
-    const t = pixels[i] as ArrayLike<number>;
-    out[3 * i] = t[0]! * scale;
-    out[3 * i + 1] = t[1]! * scale;
-    out[3 * i + 2] = t[2]! * scale;
-  }
-  return pixels.length;
+  return n;
 }
 
 /** Parses CLI pixel arguments "R,G,B" (one per argument). Throws InputError on a malformed one. */

@@ -18,12 +18,19 @@ interface Loaded {
   model: LoadedModel;
   source: Uint8Array | MappedModel;
   pool: MatvecPool | null;
+  /** startWorkers is under way for this model (one pool per model). */
+  poolStarting: boolean;
   info: ModelInfo;
   unmap: (() => void) | null;
   mappedBytes: number;
   pixelInput: Float32Array;
   cortexInput: Float32Array;
   probe: SafetyProbe | null | undefined;
+}
+
+/** Results are the caller's: writing into one changes neither the runtime's nor another caller's. */
+function copyResult(r: PixelResult): PixelResult {
+  return { pixels: r.pixels, output: r.output.slice(), top: { ...r.top }, elapsedMs: r.elapsedMs };
 }
 
 export class NeuralRuntime {
@@ -34,15 +41,23 @@ export class NeuralRuntime {
   private stats = { loads: 0, loadMs: 0, executions: 0, executeMs: 0, cortexRuns: 0, cortexMs: 0, errors: 0 };
 
   constructor(options: RuntimeOptions = {}) {
+    const { threads, parallelMinBytes } = options;
+    if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
+      throw new InputError(`RuntimeOptions.threads must be an integer 1..64, got ${String(threads)}`);
+    }
+    if (parallelMinBytes !== undefined && !(Number.isSafeInteger(parallelMinBytes) && parallelMinBytes >= 0)) {
+      throw new InputError(`RuntimeOptions.parallelMinBytes must be a non-negative integer, got ${String(parallelMinBytes)}`);
+    }
     const cpus = typeof navigator !== "undefined" ? navigator.hardwareConcurrency : 1;
-    this.threads = Math.max(1, Math.min(64, Math.floor(options.threads ?? Math.min(4, cpus))));
-    this.parallelMinBytes = options.parallelMinBytes ?? 1 << 20;
+    this.threads = threads ?? Math.max(1, Math.min(4, cpus));
+    this.parallelMinBytes = parallelMinBytes ?? 1 << 20;
   }
 
   /** Loads a model (replacing any loaded one). Throws RuntimeInitError / ModelError, never later at first use. */
   async init(source: ModelInput): Promise<ModelInfo> {
     const info = await this.initSource(source);
-    await this.startWorkers();
+    // Another init may have replaced this model meanwhile: it starts the workers for its own.
+    if (this.cur?.info === info) await this.startWorkers();
     return info;
   }
 
@@ -111,6 +126,7 @@ export class NeuralRuntime {
       model,
       source,
       pool: null,
+      poolStarting: false,
       info,
       unmap,
       mappedBytes: fromFile || unmap ? bytes.byteLength : 0,
@@ -131,9 +147,12 @@ export class NeuralRuntime {
    */
   async startWorkers(): Promise<void> {
     const c = this.cur;
-    if (!c || this.threads < 2) return;
+    if (!c || c.pool || c.poolStarting || this.threads < 2) return;
+    c.poolStarting = true;
     const pool = await startPool(c.model, c.source, this.threads - 1, this.parallelMinBytes);
+    c.poolStarting = false;
     if (!pool) return;
+    // Unloaded or replaced while the workers started: a pool nobody would close keeps the process alive.
     if (this.cur !== c) {
       pool.close();
       return;
@@ -172,12 +191,12 @@ export class NeuralRuntime {
     this.stats.executions++;
     this.stats.executeMs += elapsedMs;
     this.last = { pixels: n, output: out, top: { index: top, value: out[top]! }, elapsedMs };
-    return this.last;
+    return copyResult(this.last);
   }
 
-  /** The result of the last successful executePixels, or null (none yet, or freed). */
+  /** The result of the last successful executePixels (a copy owned by the caller), or null (none yet, or freed). */
   getResult(): PixelResult | null {
-    return this.last;
+    return this.last && copyResult(this.last);
   }
 
   /** Releases the last result (the seed's `free`). */

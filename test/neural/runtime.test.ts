@@ -32,7 +32,7 @@ describe("seed unit test", () => {
       expect(r.pixels).toBe(1);
       expect(r.output.length).toBe(16);
       expect(r.output.every((v) => Number.isFinite(v))).toBe(true);
-      expect(rt.getResult()).toBe(r);
+      expect(rt.getResult()).toEqual(r);
     }
     const all = rt.executePixels(seedPixels);
     expect(all.pixels).toBe(4);
@@ -77,7 +77,7 @@ describe("seed unit test", () => {
       const prev = rt.executePixels([[1, 2, 3]]);
       expect(() => rt.executePixels(input as never)).toThrow(InputError);
       expect(() => rt.executePixels(input as never)).toThrow(msg);
-      expect(rt.getResult()).toBe(prev);
+      expect(rt.getResult()).toEqual(prev);
       rt.cleanup();
     });
   }
