@@ -34,7 +34,8 @@ export async function loadModel(config: Config, runtime: NeuralRuntime): Promise
     // The hash is the lineage's too, so it is computed once either way.
     source = openModelSource({ path: config.model, verify: config.model !== undefined });
   } catch (e) {
-    throw e instanceof VectorBootError && !(e instanceof RuntimeInitError) ? new RuntimeInitError("cannot map the model", { cause: e }) : e;
+    // A malformed GGUF is a model error (2) from every command; a package or file problem is init's (1).
+    throw e instanceof VectorBootError && !(e instanceof RuntimeInitError) && !(e instanceof ModelError) ? new RuntimeInitError("cannot map the model", { cause: e }) : e;
   }
   let info: ModelInfo;
   try {
@@ -52,7 +53,8 @@ export async function loadModel(config: Config, runtime: NeuralRuntime): Promise
 /** The seed's test: the four pixels execute and give a result. A failure is a model failure (exit 2). */
 export function pixelTest(runtime: NeuralRuntime): void {
   try {
-    const r = runtime.executePixels(seedPixels.map((p) => [...p]));
+    // The seed's pixels, as many as the model takes (a valid model may take fewer than four).
+    const r = runtime.executePixels(seedPixels.slice(0, runtime.info().pixel.maxPixels).map((p) => [...p]));
     const head = Array.from(r.output.subarray(0, 4), (v) => v.toFixed(4)).join(",");
     log.info("phase pixel-test", { result: "ok", pixels: r.pixels, outputs: r.output.length, top: r.top.index, first: head, ms: r.elapsedMs.toFixed(2) });
   } catch (e) {

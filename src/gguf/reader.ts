@@ -67,7 +67,9 @@ function header(c: Cursor): { version: 2 | 3 } {
     throw new GgufError("version", 4, "GGUF v1 (32-bit counts, 2023) is not supported: convert the file with a current llama.cpp");
   }
   if (version !== 2 && version !== 3) {
-    throw new GgufError("version", 4, `unsupported GGUF version ${version} (only 2 and 3 are read)`);
+    // The stored value as written (little-endian); the byte-swapped reading only when it was tried.
+    const read = c.le ? `${raw}` : `${raw} (${version} read big-endian)`;
+    throw new GgufError("version", 4, `unsupported GGUF version ${read} (only 2 and 3 are read)`);
   }
   return { version };
 }

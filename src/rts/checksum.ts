@@ -1,5 +1,6 @@
 // Checksums for packaging: SHA-256 of file ranges (streamed, never the whole file in memory) and CRC32.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { PackageError } from "../errors.ts";
 
 const CHUNK = 4 << 20;
 
@@ -11,7 +12,8 @@ export function sha256OfRange(fd: number, offset: number, length: number): Uint8
   while (done < length) {
     const want = Math.min(buf.length, length - done);
     const n = readSync(fd, buf, 0, want, offset + done);
-    if (n <= 0) throw new RangeError(`short read at byte ${offset + done} (wanted ${length - done} more bytes)`);
+    // The file shrank while it was read (it was checked for size first): the package is damaged, not a bug.
+    if (n <= 0) throw new PackageError("checksum", `short read at byte ${offset + done} (wanted ${length - done} more bytes): the file was truncated while it was read`);
     hasher.update(buf.subarray(0, n));
     done += n;
   }

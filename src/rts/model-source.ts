@@ -1,7 +1,7 @@
 // Finds the model to boot (embedded in the executable, an RTS tensor section, or a .gguf) and maps it read-only, zero-copy.
 import { closeSync, existsSync, openSync, readSync, realpathSync } from "node:fs";
 import { resolve } from "node:path";
-import { PackageError, RuntimeInitError } from "../errors.ts";
+import { GgufError, PackageError, RuntimeInitError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { mapFileReadOnly, mapSealedCopy, pageSize } from "../sys/mmap.ts";
 import { runningCompiled } from "../util/bundle.ts";
@@ -110,7 +110,10 @@ function openFile(path: string, verify: boolean, inPlace: boolean): ModelSource 
     log.info("model mapped", { origin: "rts", path, offset: h.tensorOffset, bytes: h.tensorSize, checksums: h.checksums ? (verify ? "verified" : "present") : "absent" });
     return src;
   }
-  if (String.fromCharCode(...head) !== "GGUF") throw new PackageError("model", `${path} is neither an RTS package nor a GGUF file (magic ${hex(head)})`);
+  // Not an RTS package: a GGUF file, so a wrong or short magic is a malformed GGUF (exit 2, as inspect says).
+  if (String.fromCharCode(...head) !== "GGUF") {
+    throw new GgufError("magic", 0, `${path} is neither an RTS package nor a GGUF file (magic ${hex(head) || "absent: the file has " + head.length + " bytes"})`);
+  }
   const src = map(path, 0, Bun.file(path).size, "gguf");
   log.info("model mapped", { origin: "gguf", path, bytes: src.size });
   return src;

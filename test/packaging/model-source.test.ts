@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PackageError, RuntimeInitError } from "../../src/errors.ts";
+import { GgufError, PackageError, RuntimeInitError } from "../../src/errors.ts";
 import { setLogLevel } from "../../src/log.ts";
 import { appendModel } from "../../src/rts/embed.ts";
 import { openModelSource } from "../../src/rts/model-source.ts";
@@ -83,8 +83,9 @@ describe("openModelSource", () => {
     expect(() => openModelSource({ exePath: binary, fallbackPath: join(t.dir, "missing.gguf") })).toThrow(/build with scripts\/build.ts or pass --model/);
   });
 
-  test("refuses a file that is neither RTS nor GGUF, and a missing file", () => {
-    expect(() => openModelSource({ path: binary })).toThrow(PackageError);
+  test("refuses a file that is neither RTS nor GGUF (a malformed GGUF: its magic), and a missing file", () => {
+    expect(() => openModelSource({ path: binary })).toThrow(GgufError);
+    expect(() => openModelSource({ path: binary })).toThrow("neither an RTS package nor a GGUF file");
     expect(() => openModelSource({ path: join(t.dir, "nope") })).toThrow(RuntimeInitError);
   });
 });
