@@ -4,6 +4,7 @@ import { logger } from "../log.ts";
 import type { BootOptions } from "./boot-options.ts";
 import { defaultConfigPath } from "./config-phase.ts";
 import { consumeHandoff, reexec, selfExecutable, type Handoff } from "./handoff.ts";
+import { modelSha256 } from "../rts/model-source.ts";
 import { preflight } from "./preflight.ts";
 import type { Boot } from "./phase.ts";
 import { bootPhases } from "./phase-table.ts";
@@ -64,7 +65,13 @@ async function liveReexec(b: Boot, started: StartedPhase[], booted: Promise<void
   // Not now (75, control code busy), as a start during the shutdown: it was "invalid_request" (64).
   if (b.signals.isRequested) throw new NotNowError("re-exec: the machine is shutting down");
   // The config file the new image will read: this one's, as it found it at boot.
-  await preflight(path, b.reaper, b.opts.configFile ?? (b.ctx.pid1 ? defaultConfigPath() : undefined));
+  await preflight(path, b.reaper, {
+    configFile: b.opts.configFile ?? (b.ctx.pid1 ? defaultConfigPath() : undefined),
+    model: b.opts.model,
+    cmdline: b.ctx.cmdline,
+    extraCmdline: b.opts.extraCmdline,
+    baseSha256: b.model ? modelSha256(b.model.source) : null,
+  });
   const parts: Record<string, unknown> = {};
   const paused: StartedPhase[] = [];
   try {

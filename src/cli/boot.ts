@@ -17,8 +17,10 @@ Options:
   --cmdline STR     kernel command line to read vector.* keys from (PID 1 reads /proc/cmdline;
                     outside PID 1 the default is the VECTOR_BOOT_CMDLINE environment variable)
   --set KEY=VALUE   one vector.KEY=VALUE override (repeatable), e.g. --set shutdown_after=5
-  --check           only read --config FILE as the boot would, and say whether it is accepted
-                    (exit 0, or 78 naming the problem); a live re-exec asks the new image this
+  --check           only read the config (--config, --cmdline, --set) as the boot would, then map
+                    and validate the model it would load; say whether both are accepted (exit 0
+                    with "config ok" and "model ok: NAME sha256=HEX", or 78 naming the config
+                    problem, 1/2 for the model's); a live re-exec asks the new image this
   -h, --help        this help
 `;
 
@@ -57,22 +59,31 @@ export const command: Command = {
 };
 
 /**
- * `boot --check --config FILE [--set K=V ...]`: the file (and the overrides) read as the boot reads them; a problem that would make the
- * boot stop (or PID 1 drop the file for the defaults) is thrown (exit 78), a service whose uid
- * cannot be resolved here is a warning (PID 1 leaves that service out).
+ * `boot --check [--config FILE] [--model FILE] [--cmdline LINE] [--set K=V ...]`: what the boot would
+ * read, read as it reads it (file, command line and overrides merged, the fleet section included:
+ * `readConfigFile` alone said "config ok" for a fleet service without a fleet section, and a bad
+ * `fleet.*` override), then the model it would load, mapped and validated whole with the boot's own
+ * steps (and its pixel self-test). A problem that would make the boot stop is thrown (78 for the
+ * config, 1/2 for the model); a service whose uid cannot be resolved here is a warning (PID 1 leaves
+ * that service out). Prints `config ok` and `model ok: NAME sha256=HEX` (the base model's identity,
+ * which a live re-exec compares with the running one's).
  */
 async function checkConfig(o: BootOptions): Promise<number> {
-  if (o.configFile === undefined) throw new UsageError("boot --check needs --config FILE");
-  const { readConfigFile } = await import("../config/load.ts");
+  const { loadConfig } = await import("../config/load.ts");
+  const { setLogLevel } = await import("../log.ts");
   const warnings: ConfigError[] = [];
-  readConfigFile(o.configFile, warnings);
-  // The overrides given with it are read as the boot reads them: a bad one said "config ok".
-  if (o.cmdline !== undefined || o.extraCmdline.length > 0) {
-    const { parseCmdline } = await import("../config/cmdline.ts");
-    const bad = parseCmdline(o.cmdline ?? "", o.extraCmdline).errors[0];
-    if (bad) throw bad;
-  }
+  const cmdline = o.cmdline ?? (process.env.VECTOR_BOOT_CMDLINE || undefined);
+  const { config } = loadConfig({ file: o.configFile, cmdline, tokens: o.extraCmdline, lenient: false, idWarnings: warnings });
   for (const w of warnings) process.stderr.write(`warning: ${w.message}\n`);
-  process.stdout.write(`config ok: ${o.configFile}\n`);
+  process.stdout.write(`config ok: ${o.configFile ?? "(no file: the defaults)"}\n`);
+  if (o.model) config.model = o.model;
+  setLogLevel("warn"); // the model's own load lines are the boot's, not the check's
+  const { loadModel } = await import("../boot/runtime-phase.ts");
+  const { NeuralRuntime } = await import("../neural/runtime.ts");
+  const { modelSha256 } = await import("../rts/model-source.ts");
+  const runtime = new NeuralRuntime({ threads: 1 });
+  const model = await loadModel(config, runtime);
+  process.stdout.write(`model ok: ${model.info.name} sha256=${modelSha256(model.source)}\n`);
+  runtime.cleanup();
   return 0;
 }

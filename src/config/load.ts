@@ -194,7 +194,7 @@ export interface LoadedConfig {
  * service whose group cannot be resolved is not started; each problem is returned as a warning to
  * log. PID 1 must come up rather than panic.
  */
-export function loadConfig(opts: { file?: string; cmdline?: string; tokens?: readonly string[]; lenient: boolean }): LoadedConfig {
+export function loadConfig(opts: { file?: string | undefined; cmdline?: string | undefined; tokens?: readonly string[]; lenient: boolean; idWarnings?: ConfigError[] }): LoadedConfig {
   const warnings: ConfigError[] = [];
   // `tokens`: `vector.KEY=VALUE` entries already split (`--set`), after the command line's.
   const cmd = opts.cmdline !== undefined || opts.tokens?.length ? parseCmdline(opts.cmdline ?? "", opts.tokens) : { overrides: {} as CmdlineOverrides, errors: [] };
@@ -206,7 +206,8 @@ export function loadConfig(opts: { file?: string; cmdline?: string; tokens?: rea
   let base: Config;
   if (file !== undefined) {
     try {
-      base = readConfigFile(file, opts.lenient ? warnings : undefined);
+      // `idWarnings`: strict otherwise, but a service whose ids cannot be resolved here is reported there (boot --check).
+      base = readConfigFile(file, opts.lenient ? warnings : opts.idWarnings);
     } catch (e) {
       if (!opts.lenient || !(e instanceof ConfigError)) throw e;
       warnings.push(e);

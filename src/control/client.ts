@@ -20,7 +20,12 @@ export class ControlRequestError extends VectorBootError {
     message: string,
   ) {
     super(`control: ${code}: ${message}`);
-    this.exitCode = code === "unknown_service" || code === "invalid_request" || code === "not_supported" ? ExitCode.usage : code === "permission_denied" ? ExitCode.os : code === "busy" ? ExitCode.tempFail : ExitCode.internal;
+    this.exitCode =
+      code === "unknown_service" || code === "invalid_request" || code === "not_supported" ? ExitCode.usage
+      : code === "permission_denied" ? ExitCode.os
+      : code === "busy" ? ExitCode.tempFail
+      : code === "refused" ? ExitCode.data
+      : ExitCode.internal;
   }
 }
 

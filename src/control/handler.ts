@@ -1,5 +1,5 @@
 // Turns one request line into one response: JSON parse, zod validation, then the target's method.
-import { ConfigError, describeError, InputError, NotNowError } from "../errors.ts";
+import { ConfigError, describeError, InputError, NotNowError, PackageError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { forbidden, ForbiddenError, type RequestCaller as Caller } from "./access.ts";
 import { CONTROL_PROTOCOL_VERSION, errorResponse, requestSchema, salvageId, type ControlRequest, type ControlResponse } from "./protocol.ts";
@@ -56,7 +56,9 @@ export async function handleLine(line: string, target: ControlTarget, caller: Ca
   } catch (e) {
     const invalid = e instanceof InputError || e instanceof ConfigError;
     log.warn("request failed", { op: req.op, uid: caller.uid, pid: caller.pid, error: describeError(e) });
-    return { response: errorResponse(id, e instanceof ForbiddenError ? "permission_denied" : invalid ? "invalid_request" : e instanceof NotNowError ? "busy" : "failed", describeError(e)) };
+    // refused: what the request names was checked and is not acceptable (a re-exec image the preflight refuses).
+    const code = e instanceof ForbiddenError ? "permission_denied" : invalid ? "invalid_request" : e instanceof NotNowError ? "busy" : e instanceof PackageError ? "refused" : "failed";
+    return { response: errorResponse(id, code, describeError(e)) };
   }
 }
 

@@ -52,6 +52,7 @@ export const errorCodes = [
   "permission_denied",
   "unknown_service",
   "not_supported",
+  "refused",
   "failed",
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];

@@ -242,3 +242,23 @@ test("boot --check said 'config ok' for what the boot then refused: a bad --set 
   }
   expect(check({ services: [{ name: "a", argv: ["x"], memory_max: "4K", memory_high: "max" }] }, "heartbeat_ms=50").code).toBe(0);
 });
+
+test("boot --check read the file alone: a fleet service without a fleet section, a bad fleet.* override, and a model the boot could not load all said 'config ok' (the boot then exited 78, or 1/2); it reads what the boot reads and loads the model", () => {
+  const dir = tempDir();
+  const cfg = writeJson(dir, "fleet.json", { services: [{ name: "one", argv: ["sleep", "1"], fleet: "singleton" }] });
+  const a = runShipped(["boot", "--check", "--config", cfg]);
+  expect(a.code).toBe(78);
+  expect(a.stderr).toContain("services[0].fleet: needs a fleet section");
+  const b = runShipped(["boot", "--check", "--set", "fleet.endpoints=http://127.0.0.1:2379", "--set", "fleet.name=a/b"]);
+  expect(b.code).toBe(78);
+  expect(b.stderr).toContain("vector.fleet.*");
+  const empty = join(dir, "empty.gguf");
+  writeFileSync(empty, "");
+  const c = runShipped(["boot", "--check", "--model", empty]);
+  expect(c.code).toBe(2);
+  expect(c.stderr).toContain("GGUF magic at byte 0");
+  // Without a file: the defaults, and the model it would boot named by its SHA-256 (a live re-exec compares it).
+  const d = runShipped(["boot", "--check", ...bootArgs()]);
+  expect(d.code).toBe(0);
+  expect(d.stdout).toMatch(/^config ok: \(no file: the defaults\)\nmodel ok: \S+ sha256=[0-9a-f]{64}\n$/);
+});

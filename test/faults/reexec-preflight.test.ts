@@ -1,10 +1,11 @@
 // The re-exec preflight took any program whose `--version` exited 0 for a vector-boot image: PID 1 exec'd /bin/true, and the machine was gone.
 import { afterEach, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShipped } from "../harness/artifact.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
-import { exe, killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { exe, killLeftovers, root, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { appendModel, locateEmbeddedModel } from "../../src/rts/embed.ts";
 
 afterEach(killLeftovers);
 
@@ -32,7 +33,7 @@ test("as PID 1, reexec to a program that answers --version with status 0 but is 
     [other, "reads handoff version 3, this image writes 2"],
   ] as const) {
     const r = runShipped(["reexec", path, "--socket", sock, "--timeout", "20000"]);
-    expect({ path, code: r.code }).toEqual({ path, code: 70 });
+    expect({ path, code: r.code }).toEqual({ path, code: 65 }); // control code refused (it was failed, 70: 'a bug')
     expect(r.stderr).toContain(says);
     // Still the same image, with its service, still beating.
     const s = statusOf(sock);
@@ -59,9 +60,9 @@ test("as PID 1, reexec after a typo in the config file: the new image (lenient a
   const before = pidOf();
   writeJson(dir, "config.json", { ...good, services: [{ name: "svc", argv: ["sleep", "1000"], restrat: "always" }] });
   const r = runShipped(["reexec", "--socket", sock, "--timeout", "30000"]);
-  expect(r.code).toBe(70);
-  expect(r.stderr).toContain(`refuses the config it would boot with (${cfg}: services[0]: Unrecognized key: "restrat"`);
-  expect(r.stderr).toContain(`the running image carries on: fix ${cfg} first`);
+  expect(r.code).toBe(65);
+  expect(r.stderr).toContain(`refuses the config or the model it would boot with (${cfg}: services[0]: Unrecognized key: "restrat"`);
+  expect(r.stderr).toContain(`the running image carries on: fix ${cfg} or the image first`);
   expect(statusOf(sock).generation).toBe(0);
   expect(pidOf()).toBe(before);
   // Fixed, it goes through, and the service keeps its process.
@@ -72,3 +73,52 @@ test("as PID 1, reexec after a typo in the config file: the new image (lenient a
   process.kill(init, "SIGTERM");
   await run.result(30_000);
 }, 120_000);
+
+test("as PID 1, reexec to an image without its embedded model, with a truncated one, or with another base model passed the preflight: the first two powered the machine off, the third dropped every acknowledged mutation from the live weights; all three are refused (65), the services keep their pids", async () => {
+  const embedded = locateEmbeddedModel(exe);
+  expect(embedded).not.toBeNull(); // the shipped image carries its model
+  const dir = tempDir();
+  const bin = join(dir, "bin");
+  mkdirSync(bin, { mode: 0o755 });
+  const image = readFileSync(exe);
+  const bare = join(bin, "bare");
+  writeFileSync(bare, image.subarray(0, embedded!.programSize), { mode: 0o755 });
+  const cut = join(bin, "cut");
+  writeFileSync(cut, image.subarray(0, image.length - 200), { mode: 0o755 });
+  // The same program with another valid model (fewer pixels: other weights, another SHA-256).
+  const otherModel = join(dir, "other.gguf");
+  const g = Bun.spawnSync([process.execPath, join(root, "scripts/gen-vectorland.ts"), "-o", otherModel, "--max-pixels", "31"], { stderr: "pipe", timeout: 60_000 });
+  expect(g.exitCode).toBe(0);
+  const other = join(bin, "other");
+  await appendModel(bare, otherModel, other);
+  chmodSync(other, 0o755);
+  const same = join(bin, "same");
+  copyFileSync(exe, same);
+  chmodSync(same, 0o755);
+
+  const cfg = writeJson(dir, "config.json", { run_dir: join(dir, "run"), state_dir: join(dir, "state"), heartbeat_ms: 50, heartbeat_log_every: 0, services: [{ name: "svc", argv: ["sleep", "1000"] }] });
+  const run = start(["boot", "--config", cfg], { pid1: true });
+  const init = await run.initPid();
+  const sock = join(dir, "run/control");
+  await waitFor(() => run.log().includes("control socket listening") && /service started service=svc/.test(run.log()), 30_000, "the init's control socket and service");
+  const pidOf = () => (JSON.parse(runShipped(["services", "--json", "--socket", sock]).stdout) as Array<{ pid: number }>)[0]!.pid;
+  const before = pidOf();
+  for (const [path, says] of [
+    [bare, "no model embedded in"],
+    [cut, "no model embedded in"],
+    [other, "would boot another base model"],
+  ] as const) {
+    const r = runShipped(["reexec", path, "--socket", sock, "--timeout", "60000"], { timeoutMs: 90_000 });
+    expect({ path, code: r.code }).toEqual({ path, code: 65 });
+    expect(r.stderr).toContain(says);
+    expect(statusOf(sock).generation).toBe(0);
+    expect(pidOf()).toBe(before);
+  }
+  expect(run.log()).not.toContain("reexec: exec ");
+  // A copy of the running image (same model) is taken.
+  expect(runShipped(["reexec", same, "--socket", sock, "--timeout", "60000"], { timeoutMs: 90_000 }).code).toBe(0);
+  await waitFor(() => run.log().includes("resuming after re-exec generation=1 "), 30_000, "the re-exec into the same model");
+  expect(pidOf()).toBe(before);
+  process.kill(init, "SIGTERM");
+  await run.result(30_000);
+}, 240_000);
