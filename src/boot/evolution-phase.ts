@@ -8,6 +8,7 @@ import type { CheckpointableWeights } from "../evolution/weights.ts";
 import { logger } from "../log.ts";
 import type { NeuralRuntime } from "../neural/index.ts";
 import { modelSha256, type ModelSource } from "../rts/model-source.ts";
+import { clockNs } from "../sys/machine.ts";
 import type { BootContext } from "./early-setup.ts";
 
 const log = logger("boot");
@@ -76,7 +77,7 @@ export async function openEvolutionPhase(
   }
   const s = evo.stats();
   log.info("phase evolution", { socket: evo.socketPath, state_dir: config.state_dir, checkpoint: s.bootCheckpoint ?? "base", replayed: s.replayed, journal_seq: s.journalNextSeq, lineage: s.lineage?.slice(0, 16) ?? "-" });
-  let timer: ReturnType<typeof setInterval> | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
   // Booted from the base model and nothing applied since: the base (in the executable) already is
   // the weights, so the timer and the shutdown write no copy of it (a 512 MiB model: 512 MiB written
   // inside the shutdown deadline for nothing). The operator's `checkpoint` command still writes one.
@@ -84,17 +85,29 @@ export async function openEvolutionPhase(
     const now = evo.stats();
     return now.bootCheckpoint === null && now.lastCheckpoint === null && now.replayed === 0 && now.appliedSeq === 0;
   };
-  const arm = () => {
+  const tick = () => {
+    if (stillBase()) return;
+    evo.checkpoint().catch((err) => log.error("checkpoint failed", { error: describeError(err) }));
+  };
+  /**
+   * Every checkpoint_every_s, counted in an image resumed by a live re-exec from the last checkpoint
+   * (or from the boot, when none was written): each re-exec restarted the period, so re-execs more
+   * often than it postponed checkpoints for ever, and the replay (the producers' pause) grew.
+   */
+  const arm = (resumed: boolean) => {
     if (e.checkpoint_every_s <= 0) return;
-    timer = setInterval(() => {
-      if (stillBase()) return;
-      evo.checkpoint().catch((err) => log.error("checkpoint failed", { error: describeError(err) }));
-    }, e.checkpoint_every_s * 1000);
+    const every = e.checkpoint_every_s * 1000;
+    const since = resumed ? (evo.stats().lastCheckpoint?.ageMs ?? (clockNs("boottime") - ctx.execBoottimeNs) / 1e6) : 0;
+    timer = setTimeout(() => {
+      tick();
+      timer = setInterval(tick, every);
+      timer.unref?.();
+    }, Math.max(0, every - since));
     timer.unref?.();
   };
-  arm();
+  arm(inherited !== undefined);
   const close = async () => {
-    if (timer) clearInterval(timer);
+    if (timer) clearTimeout(timer);
     try {
       if (stillBase()) log.info("no checkpoint: nothing was applied to the base model");
       else {
@@ -107,13 +120,13 @@ export async function openEvolutionPhase(
     await evo.close();
   };
   const handOver = () => {
-    if (timer) clearInterval(timer);
+    if (timer) clearTimeout(timer);
     timer = null;
     return evo.handOver();
   };
   const resume = () => {
     evo.takeBack();
-    arm();
+    arm(false);
   };
   return { evo, drain: () => evo.drain(e.drain_per_beat), close, handOver, resume };
 }
