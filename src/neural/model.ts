@@ -58,6 +58,26 @@ function checkKernel(k: KernelParameters): void {
 }
 
 /**
+ * The cortex head decides the machine's interrupts: one NaN or infinite weight there made every score
+ * NaN, no interrupt ever rose, and the model loaded without a word (the pixel head's outputs are
+ * checked at each run). Read in chunks of 64 Ki elements: no copy of a large head is kept.
+ */
+function checkCortexFinite(spec: VectorlandSpec, weights: WeightStore): void {
+  const chunk = 1 << 16;
+  for (const l of spec.cortex.layers) {
+    for (const name of [l.weight, l.bias]) {
+      const n = weights.describe(name).elements;
+      for (let at = 0; at < n; at += chunk) {
+        const v = weights.read(name, at, Math.min(chunk, n - at));
+        for (let i = 0; i < v.length; i++) {
+          if (!Number.isFinite(v[i]!)) throw new ModelError(`vectorland model: ${name}[${at + i}] is ${v[i]}: the cortex head's weights must be finite (its scores raise the interrupts)`);
+        }
+      }
+    }
+  }
+}
+
+/**
  * Parses and checks `bytes` as a vectorland GGUF. Everything that could fail at first use is checked
  * here: architecture, shapes, types, byte sizes, kernel parameters. Tensor data stays zero-copy.
  */
@@ -87,6 +107,7 @@ export function assembleModel(src: ModelParts): Omit<LoadedModel, "file"> {
   const safety = spec.ctrmCaseNames
     ? readSafetyCases(spec.ctrmCaseNames, weights.vector(TensorNames.ctrmCases).slice(), weights.vector(TensorNames.ctrmExpect), nIn, nOut)
     : null;
+  checkCortexFinite(spec, weights);
   // Decode every bias and prepare every matrix now, so nothing can fail at first use.
   const pixel = new Head(spec.pixel, weights);
   const cortex = new Head(spec.cortex, weights);

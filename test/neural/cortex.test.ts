@@ -82,3 +82,17 @@ describe("runCortex", () => {
     expect(rt.getStats().mutations).toBe(1);
   });
 });
+
+test("a model with a NaN or infinite cortex weight loaded without a word, and every interrupt score was NaN (none ever rose): refused at load naming the element", () => {
+  for (const [name, bad] of [["cortex.1.bias", Number.NaN], ["cortex.0.weight", Number.POSITIVE_INFINITY]] as const) {
+    const b = built();
+    const tensors = b.tensors.map((t) => {
+      if (t.name !== name) return t;
+      const data = new Uint8Array(t.data);
+      new DataView(data.buffer).setFloat32(4 * 3, bad, true);
+      return { ...t, data };
+    });
+    const rt = new NeuralRuntime();
+    expect(() => rt.initSync(concatChunks(encodeModel(b.metadata, tensors)))).toThrow(`vectorland model: ${name}[3] is ${bad}: the cortex head's weights must be finite`);
+  }
+});
