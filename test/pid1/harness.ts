@@ -126,10 +126,10 @@ export function loggedAt(log: string, re: RegExp): number | null {
  * A script that a live re-exec runs between the two images (`vector-boot reexec PATH`): PID 1 execs
  * it with the old image's handoff, it runs `body` (Python, with json, os, signal, sys and time
  * imported), then execs the real image with the same arguments. The preflight's questions are
- * answered by the real image: `--version` after `onVersion` (Python lines indented by four
- * spaces), and `boot --check`.
+ * answered by the real image: `--version` after `onVersion` and `boot --check` (the last
+ * question) after `onCheck` (Python lines indented by four spaces).
  */
-export function betweenImages(dir: string, name: string, body: string, onVersion = ""): string {
+export function betweenImages(dir: string, name: string, body: string, onVersion = "", onCheck = ""): string {
   const path = join(dir, name);
   writeFileSync(
     path,
@@ -139,7 +139,7 @@ REAL = ${JSON.stringify(exe)}
 if sys.argv[1:2] == ["--version"]:
 ${onVersion ? `${onVersion}\n` : ""}    os.execv(REAL, [REAL, "--version"])
 if "--check" in sys.argv[1:]:
-    os.execv(REAL, [REAL] + sys.argv[1:])
+${onCheck ? `${onCheck}\n` : ""}    os.execv(REAL, [REAL] + sys.argv[1:])
 ${body}
 os.execv(REAL, [REAL] + sys.argv[1:])
 `,

@@ -18,7 +18,8 @@ test("an execve that fails after the evolution handoff leaves the plain producer
   const dir = tempDir();
   // Passes the control socket's path check and its preflight, then makes itself unexecutable:
   // PID 1's execve fails with EACCES after every phase wrote its part.
-  const bad = betweenImages(dir, "unexecutable", 'sys.exit("never runs")', "    os.chmod(__file__, 0o644)");
+  // (At its last preflight step, boot --check: the preflight runs it after --version.)
+  const bad = betweenImages(dir, "unexecutable", 'sys.exit("never runs")', "", "    os.chmod(__file__, 0o644)");
   const run = boot(dir);
   const init = await run.initPid();
   await waitFor(() => run.log().includes("control socket listening"), 30_000, "boot up");
