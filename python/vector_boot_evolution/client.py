@@ -20,6 +20,7 @@ from .words import ControlWords
 
 
 _U64_MAX = (1 << 64) - 1
+_NUMBER_TYPES = frozenset((int, float))  # a value of these types always packs (beyond float32: rounded, see _checked)
 # float32 rounds a finite double to infinity from here on; below it, to a finite value.
 _F32_ROUNDS_FINITE = 3.4028235677973366e38  # FLT_MAX + half its ulp (2**103): from here float32 rounds to infinity
 
@@ -87,6 +88,7 @@ class Client:
         self.cmp_head = self._load(CMP_HEAD)
         self._head_seen = self._load(SUB_HEAD)
         self._next_tag = 1
+        self._scratch = bytearray(SUB_SLOT_SIZE)  # where _check packs a mutation of unusual types
         self._name = None  # the last tensor name, its length and its zero-padded name field
         self._name_len = 0
         self._name_field = b""
@@ -141,11 +143,8 @@ class Client:
 
     def _put(self, tensor, offset, values, confidence, tag=None):
         """Writes one submission into the slot at our tail (waiting while the ring is full); `_publish` makes it visible."""
-        if tensor != self._name:
-            name = tensor.encode("utf-8")
-            if not 0 < len(name) <= self.max_name:
-                raise ValueError("tensor name must be 1..%d UTF-8 bytes" % self.max_name)
-            self._name, self._name_len, self._name_field = tensor, len(name), name + _ZERO_NAME[len(name):]
+        if tensor.__class__ is not str or tensor != self._name:
+            self._set_name(tensor)
         if not isinstance(values, (list, tuple)):
             values = list(values)
         count = len(values)
@@ -181,6 +180,30 @@ class Client:
         self._pending[self._seq] = tag
         self._seq += 1
         return tag
+
+    def _set_name(self, tensor):
+        """Makes `tensor` the cached name (its length and zero-padded field), or a ValueError if no slot can hold it."""
+        name = tensor.encode("utf-8")
+        if not 0 < len(name) <= self.max_name:
+            raise ValueError("tensor name must be 1..%d UTF-8 bytes" % self.max_name)
+        self._name, self._name_len, self._name_field = tensor, len(name), name + _ZERO_NAME[len(name):]
+
+    def _check(self, tensor, offset, values, confidence):
+        """What `_put` refuses, found without writing anything: a ValueError, or `values` as `_put` takes them."""
+        if tensor.__class__ is not str or tensor != self._name:
+            self._set_name(tensor)
+        if not isinstance(values, (list, tuple)):
+            values = list(values)
+        if not 0 < len(values) <= self.max_values:
+            raise ValueError("1..%d values per mutation (split larger ones)" % self.max_values)
+        # The common types pass at C speed; anything else is packed into scratch as `_put` would
+        # pack it (and asked of `_checked` when that fails: it names the field, or rounds a value).
+        if not (offset.__class__ is int and 0 <= offset <= _U64_MAX and confidence.__class__ is float and _NUMBER_TYPES.issuperset(map(type, values))):
+            try:
+                _slot_fmt(len(values)).pack_into(self._scratch, 0, SLOT_KIND_MUTATION, 0, 0, offset, confidence, 0, len(values), 0, _ZERO_NAME, *values)
+            except (struct.error, OverflowError, TypeError):
+                _checked(offset, confidence, values)
+        return values
 
     def _publish(self):
         """Makes every slot written so far visible to the consumer (one counter store, after the slots)."""
@@ -253,10 +276,21 @@ class Client:
         return self.wait(self.submit(tensor, offset, values, confidence), timeout)
 
     def submit_batch(self, mutations, timeout=None):
-        """Submits (tensor, offset, values, confidence) tuples, pipelined; returns completions in order."""
+        """Submits (tensor, offset, values, confidence) tuples, pipelined; returns completions in order.
+
+        The whole batch is checked before any of it is written: a mutation no slot can hold raises
+        ValueError naming its index, and nothing of the batch is submitted.
+        """
+        check, batch = self._check, []
+        for i, m in enumerate(mutations):
+            try:
+                tensor, offset, values, confidence = m
+                batch.append((tensor, offset, check(tensor, offset, values, confidence), confidence))
+            except (ValueError, TypeError, AttributeError) as e:
+                raise ValueError("mutations[%d]: %s" % (i, e)) from None
         tags = []
         put = self._put
-        for m in mutations:
+        for m in batch:
             tags.append(put(*m))
             if len(tags) % 16 == 0:  # published and rung every 16 (and before any wait for room)
                 self._publish()

@@ -1,0 +1,60 @@
+// The shipped Python Client given input it cannot send (a bad batch item, a boolean, a huge integer, a bad tag or hello): what it refuses, and what it must not leave behind.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { openEvolution, type Evolution } from "../../src/evolution/evolution.ts";
+import { runAsync } from "../harness/artifact.ts";
+import { python } from "../harness/python.ts";
+import { shippedPython } from "../pid1/harness.ts";
+import { F32Store } from "./f32-store.ts";
+import { removeDir, tempDir } from "./harness.ts";
+
+let dir = "";
+let evo: Evolution<F32Store>;
+beforeAll(async () => {
+  dir = tempDir("vb-pyclient-");
+  evo = await openEvolution({ stateDir: join(dir, "state"), runDir: join(dir, "run"), loadWeights: () => F32Store.synthetic({ "pixel.w": 4096 }, 3) });
+});
+afterAll(async () => {
+  await evo?.close();
+  removeDir(dir);
+});
+
+/**
+ * Runs `body` (Python, `c` a Client on the test's channel, `out(**kw)` prints its one JSON line) with the
+ * shipped client; async, so the consumer in this process drains while the script waits.
+ */
+async function client(body: string): Promise<Record<string, any>> {
+  const script = `
+import json, sys
+from vector_boot_evolution import Client, ChannelError
+def out(**kw): print(json.dumps(kw))
+def error(f):
+    try:
+        f()
+    except Exception as e:
+        return [type(e).__name__, str(e)]
+    return None
+c = Client(sys.argv[1], timeout=20)
+${body}
+`;
+  const r = await runAsync([python, "-c", script, evo.socketPath], { env: { ...process.env, PYTHONPATH: shippedPython }, timeoutMs: 60_000 });
+  if (r.code !== 0 || !r.out.trim()) throw new Error(`python exited ${r.code}: ${r.err}\n${r.out}`);
+  return JSON.parse(r.out.trim().split("\n").at(-1)!);
+}
+
+test("submit_batch with a bad item left the good ones before it in the ring, published by the next mutate (16 at once with a long batch): it checks the whole batch first and submits nothing", async () => {
+  const before = evo.stats().appliedSeq;
+  const r = await client(`
+T = "pixel.w"
+short = [(T, 0, [.11], .9), (T, 1, [.12], .9), (T, 2, [.13], .9), (T, 3, ["bad"], .9)]
+long = [(T, i, [.2], .9) for i in range(40)] + [(T, -1, [.5], .9)]
+errors = [error(lambda: c.submit_batch(short)), error(lambda: c.submit_batch(long))]
+d = c.mutate(T, 9, [.5], .9)
+out(errors=errors, status=d.status_name, journal_seq=d.journal_seq, done_left=len(c._done), pending=len(c._pending))
+`);
+  // The mutate is the first thing journaled since the script began, and nothing else is left over.
+  expect({ status: r.status, journal_seq: r.journal_seq, done_left: r.done_left, pending: r.pending }).toEqual({ status: "ACCEPTED", journal_seq: before + 1, done_left: 0, pending: 0 });
+  expect(evo.stats().appliedSeq).toBe(before + 1);
+  expect(r.errors[0]).toEqual(["ValueError", expect.stringContaining("mutations[3]: values[0] must be a number, got 'bad'")]);
+  expect(r.errors[1]).toEqual(["ValueError", expect.stringContaining("mutations[40]: offset must be a whole number")]);
+}, 90_000);
