@@ -117,7 +117,10 @@ class ControlClient:
         return self.request("reboot")
 
     def reexec(self, path=None):
-        return self.request("reexec", **({"path": path} if path else {}))
+        """Re-executes the init: the running image when `path` is None, else the absolute `path`."""
+        if path is not None and not (isinstance(path, str) and path.startswith("/")):
+            raise ValueError("PATH must be absolute, got %r" % (path,))
+        return self.request("reexec", **({} if path is None else {"path": path}))
 
 
 def main(argv):

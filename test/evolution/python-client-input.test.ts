@@ -19,11 +19,8 @@ afterAll(async () => {
   removeDir(dir);
 });
 
-/**
- * Runs `body` (Python, `c` a Client on the test's channel, `out(**kw)` prints its one JSON line) with the
- * shipped client; async, so the consumer in this process drains while the script waits.
- */
-async function client(body: string): Promise<Record<string, any>> {
+/** Runs `body` (Python; `out(**kw)` prints its one JSON line, `error(f)` is f's exception as [type, message] or None) with the shipped client. */
+async function py(body: string, args: string[] = []): Promise<Record<string, any>> {
   const script = `
 import json, sys
 from vector_boot_evolution import Client, ChannelError
@@ -34,13 +31,16 @@ def error(f):
     except Exception as e:
         return [type(e).__name__, str(e)]
     return None
-c = Client(sys.argv[1], timeout=20)
 ${body}
 `;
-  const r = await runAsync([python, "-c", script, evo.socketPath], { env: { ...process.env, PYTHONPATH: shippedPython }, timeoutMs: 60_000 });
+  // Async: the consumer in this process drains while the script waits.
+  const r = await runAsync([python, "-c", script, ...args], { env: { ...process.env, PYTHONPATH: shippedPython }, timeoutMs: 60_000 });
   if (r.code !== 0 || !r.out.trim()) throw new Error(`python exited ${r.code}: ${r.err}\n${r.out}`);
   return JSON.parse(r.out.trim().split("\n").at(-1)!);
 }
+
+/** `py` with `c` a Client on this file's channel. */
+const client = (body: string) => py(`c = Client(sys.argv[1], timeout=20)\n${body}`, [evo.socketPath]);
 
 test("submit_batch with a bad item left the good ones before it in the ring, published by the next mutate (16 at once with a long batch): it checks the whole batch first and submits nothing", async () => {
   const before = evo.stats().appliedSeq;
@@ -58,3 +58,37 @@ out(errors=errors, status=d.status_name, journal_seq=d.journal_seq, done_left=le
   expect(r.errors[0]).toEqual(["ValueError", expect.stringContaining("mutations[3]: values[0] must be a number, got 'bad'")]);
   expect(r.errors[1]).toEqual(["ValueError", expect.stringContaining("mutations[40]: offset must be a whole number")]);
 }, 90_000);
+
+test("ControlClient.reexec(\"\") re-executed the running image (the empty path was dropped as if none was given): it is refused as the CLI refuses it, before anything is sent", async () => {
+  // A control socket that answers every request ok and records it.
+  const r = await py(`
+import os, socket, tempfile, threading
+from vector_boot_evolution import ControlClient
+path = os.path.join(tempfile.mkdtemp(), "control")
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(path)
+srv.listen(1)
+asked = []
+def serve():
+    conn, _ = srv.accept()
+    for line in conn.makefile("rb"):
+        req = json.loads(line)
+        asked.append(req)
+        conn.sendall((json.dumps({"id": req["id"], "ok": True, "result": {}}) + "\\n").encode())
+threading.Thread(target=serve, daemon=True).start()
+c = ControlClient(path, timeout=20)
+errors = [error(lambda: c.reexec(p)) for p in ("", "relative/vector-boot", b"/bytes")]
+c.reexec("/opt/new/vector-boot")
+c.reexec()
+out(errors=errors, asked=asked)
+`);
+  expect(r.asked).toEqual([
+    { id: expect.any(Number), op: "reexec", path: "/opt/new/vector-boot" },
+    { id: expect.any(Number), op: "reexec" },
+  ]);
+  expect(r.errors).toEqual([
+    ["ValueError", "PATH must be absolute, got ''"],
+    ["ValueError", "PATH must be absolute, got 'relative/vector-boot'"],
+    ["ValueError", "PATH must be absolute, got b'/bytes'"],
+  ]);
+}, 60_000);
