@@ -35,9 +35,17 @@ def _checked(offset, confidence, values):
     for i, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise ValueError("values[%d] must be a number, got %r" % (i, v))
-        v = float(v)
+        v = _float(v)
         out.append(v if v != v or abs(v) < _F32_ROUNDS_FINITE else math.copysign(math.inf, v))
-    return offset, float(confidence), out
+    return offset, _float(confidence), out
+
+
+def _float(v):
+    """float(v), with an integer beyond a double's range as the infinity of its sign (as float('1e400') is)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
 
 
 class Client:

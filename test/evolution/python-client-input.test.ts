@@ -92,3 +92,27 @@ out(errors=errors, asked=asked)
     ["ValueError", "PATH must be absolute, got b'/bytes'"],
   ]);
 }, 60_000);
+
+test("an integer beyond a double (10**400) raised OverflowError from mutate, and made vb-evolve batch print a traceback and exit 1 (the refused-mutation code): it is the infinity a float would be, and the gate answers NON_FINITE", async () => {
+  const r = await client(`
+T = "pixel.w"
+done = [c.mutate(T, 0, [10**400], .9), c.mutate(T, 0, [.5, -10**400], .9), c.mutate(T, 0, [.5], 10**400)]
+out(done=[[d.status_name, d.journal_seq, d.text] for d in done])
+`);
+  expect(r.done).toEqual([
+    ["NON_FINITE", 0, "value Infinity"],
+    ["NON_FINITE", 0, "value -Infinity"],
+    ["LOW_CONFIDENCE", 0, expect.any(String)],
+  ]);
+  // The CLI: a 400-digit integer in a batch line is answered like 1e400 (json reads that as infinity).
+  const file = join(dir, "huge.jsonl");
+  const lines = [`{"tensor": "pixel.w", "offset": 0, "values": [1${"0".repeat(400)}], "confidence": 0.9}`, `{"tensor": "pixel.w", "offset": 0, "values": [1e400], "confidence": 0.9}`];
+  await Bun.write(file, lines.join("\n") + "\n");
+  const cli = await runAsync([python, "-m", "vector_boot_evolution", "--socket", evo.socketPath, "batch", file], { env: { ...process.env, PYTHONPATH: shippedPython }, timeoutMs: 60_000 });
+  expect(cli.err).not.toContain("Traceback");
+  expect(cli.code).toBe(1);
+  expect(cli.out.trim().split("\n").map((l) => JSON.parse(l))).toEqual([
+    { status: "NON_FINITE", journal_seq: 0, text: "value Infinity" },
+    { status: "NON_FINITE", journal_seq: 0, text: "value Infinity" },
+  ]);
+}, 60_000);
