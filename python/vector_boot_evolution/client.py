@@ -149,12 +149,20 @@ class Client:
             self.doorbell()
         return tag
 
-    def _put(self, tensor, offset, values, confidence, tag=None):
-        """Writes one submission into the slot at our tail (waiting while the ring is full); `_publish` makes it visible."""
+    def _put(self, tensor, offset, values, confidence, tag=None, checked=False):
+        """Writes one submission into the slot at our tail (waiting while the ring is full); `_publish` makes it visible.
+
+        `checked`: `_check` has passed these arguments (and made `values` a list or tuple).
+        """
         if tensor.__class__ is not str or tensor != self._name:
             self._set_name(tensor)
-        if not isinstance(values, (list, tuple)):
-            values = list(values)
+        if not checked:
+            if not isinstance(values, (list, tuple)):
+                values = list(values)
+            # A bool packs as 0 or 1: refused here, as `_checked` and vb-evolve refuse it (the rest
+            # of the checking is the packing's, below).
+            if offset.__class__ is bool or confidence.__class__ is bool or bool in map(type, values):
+                _checked(offset, confidence, values)
         count = len(values)
         if not 0 < count <= self.max_values:
             raise ValueError("1..%d values per mutation (split larger ones)" % self.max_values)
@@ -207,6 +215,8 @@ class Client:
         # The common types pass at C speed; anything else is packed into scratch as `_put` would
         # pack it (and asked of `_checked` when that fails: it names the field, or rounds a value).
         if not (offset.__class__ is int and 0 <= offset <= _U64_MAX and confidence.__class__ is float and _NUMBER_TYPES.issuperset(map(type, values))):
+            if offset.__class__ is bool or confidence.__class__ is bool or bool in map(type, values):
+                _checked(offset, confidence, values)  # raises: a bool would pack as 0 or 1
             try:
                 _slot_fmt(len(values)).pack_into(self._scratch, 0, SLOT_KIND_MUTATION, 0, 0, offset, confidence, 0, len(values), 0, _ZERO_NAME, *values)
             except (struct.error, OverflowError, TypeError):
@@ -298,8 +308,8 @@ class Client:
                 raise ValueError("mutations[%d]: %s" % (i, e)) from None
         tags = []
         put = self._put
-        for m in batch:
-            tags.append(put(*m))
+        for tensor, offset, values, confidence in batch:
+            tags.append(put(tensor, offset, values, confidence, None, True))
             if len(tags) % 16 == 0:  # published and rung every 16 (and before any wait for room)
                 self._publish()
                 self.doorbell()

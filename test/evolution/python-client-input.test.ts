@@ -116,3 +116,18 @@ out(done=[[d.status_name, d.journal_seq, d.text] for d in done])
     { status: "NON_FINITE", journal_seq: 0, text: "value Infinity" },
   ]);
 }, 60_000);
+
+test("a bool offset, value or confidence was accepted and journaled as 1 (mutate(T, True, [True], True) wrote offset 1, value 1.0, confidence 1.0): refused with the ValueError vb-evolve gives, by mutate and submit_batch alike", async () => {
+  const before = evo.stats().appliedSeq;
+  const r = await client(`
+T = "pixel.w"
+cases = [(T, True, [.5], .9), (T, 0, [True], .9), (T, 0, [.5, False], .9), (T, 0, [.5], True), (T, True, [True], True)]
+errors = [error(lambda: c.mutate(*m)) for m in cases] + [error(lambda: c.submit_batch([(T, 0, [.5], .9), m])) for m in cases]
+d = c.mutate(T, 1, [1, 2.5], 1)  # whole numbers are numbers
+out(errors=errors, status=d.status_name, journal_seq=d.journal_seq)
+`);
+  expect(evo.stats().appliedSeq).toBe(before + 1);
+  expect({ status: r.status, journal_seq: r.journal_seq }).toEqual({ status: "ACCEPTED", journal_seq: before + 1 });
+  const single = ["offset must be a whole number 0..2**64-1, got True", "values[0] must be a number, got True", "values[1] must be a number, got False", "confidence must be a number, got True", "offset must be a whole number 0..2**64-1, got True"];
+  expect(r.errors).toEqual([...single.map((m) => ["ValueError", m]), ...single.map((m) => ["ValueError", `mutations[1]: ${m}`])]);
+}, 60_000);
