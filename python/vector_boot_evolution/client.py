@@ -54,42 +54,19 @@ class Client:
     def __init__(self, socket_path="/run/vector-boot/evolution.sock", timeout=10.0):
         self.timeout = timeout
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
+        self.mem = self._words = None
         try:
-            connect_unix(self.sock, socket_path)
-            hello = self._read_line()
-        except OSError as e:
+            self._open(socket_path)
+        except BaseException as e:
+            # Whatever the consumer sent (or did not): nothing left open, and one exception type.
+            if self._words is not None:
+                self._words.release()
+            if self.mem is not None:
+                self.mem.close()
             self.sock.close()
-            raise ChannelError("cannot reach the evolution channel at %s: %s" % (socket_path, e))
-        if "error" in hello:
-            self.sock.close()
-            raise ChannelError("consumer refused the session: %s" % hello["error"])
-        if hello.get("v") != PROTOCOL_VERSION:
-            self.sock.close()
-            raise ChannelError("protocol version %r not supported" % hello.get("v"))
-        try:
-            fd = os.open(hello["path"], os.O_RDWR)
-            try:
-                self.mem = mmap.mmap(fd, hello["size"], mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-            finally:
-                os.close(fd)
-        except (OSError, KeyError, TypeError, ValueError) as e:
-            self.sock.close()
-            raise ChannelError("cannot map the channel memory %r: %s" % (hello.get("path"), e))
-        try:
-            self._words = ControlWords(self.mem)
-        except (ChannelError, TypeError, ValueError) as e:
-            self.mem.close()
-            self.sock.close()
-            raise e if isinstance(e, ChannelError) else ChannelError("cannot use the channel memory: %s" % e)
-        try:
-            self._read_header()
-            self.ring = hello["ring"]
-            if not 0 <= self.ring < self.rings:
-                raise ChannelError("ring %d outside the header's %d rings" % (self.ring, self.rings))
-        except ChannelError:
-            self.close()
-            raise
+            if isinstance(e, ChannelError) or not isinstance(e, Exception):
+                raise
+            raise ChannelError("consumer sent an unusable hello: %s: %s" % (type(e).__name__, e)) from e
         self.base = HEADER_SIZE + self.ring * self.stride
         self.sock.setblocking(False)
         self.sub_tail = self._load(SUB_TAIL)
@@ -105,6 +82,37 @@ class Client:
         self._done = {}
         self._unsettled_since = None  # when the completion at cmp_head first failed its checksum
 
+    def _open(self, socket_path):
+        """Connects, reads the hello and maps the ring it names; raises (the caller closes what is open)."""
+        self.sock.settimeout(self.timeout)
+        try:
+            connect_unix(self.sock, socket_path)
+            hello = self._read_line()
+        except OSError as e:
+            raise ChannelError("cannot reach the evolution channel at %s: %s" % (socket_path, e))
+        if not isinstance(hello, dict):
+            raise ChannelError("consumer sent a hello that is not a JSON object: %.100r" % (hello,))
+        if "error" in hello:
+            raise ChannelError("consumer refused the session: %s" % hello["error"])
+        if hello.get("v") != PROTOCOL_VERSION:
+            raise ChannelError("protocol version %r not supported" % hello.get("v"))
+        try:
+            fd = os.open(hello["path"], os.O_RDWR)
+            try:
+                self.mem = mmap.mmap(fd, hello["size"], mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            finally:
+                os.close(fd)
+        except (OSError, KeyError, TypeError, ValueError) as e:
+            raise ChannelError("cannot map the channel memory %r: %s" % (hello.get("path"), e))
+        try:
+            self._words = ControlWords(self.mem)
+        except (TypeError, ValueError) as e:
+            raise ChannelError("cannot use the channel memory: %s" % e)
+        self._read_header()
+        self.ring = hello.get("ring")
+        if self.ring.__class__ is not int or not 0 <= self.ring < self.rings:
+            raise ChannelError("ring %r outside the header's %d rings" % (self.ring, self.rings))
+
     # -- shared memory ---------------------------------------------------------------------------
     def _read_line(self):
         buf = b""
@@ -115,7 +123,10 @@ class Client:
             buf += chunk
             if len(buf) > 65536:
                 raise ChannelError("hello line too long")
-        return json.loads(buf.decode())
+        try:
+            return json.loads(buf.decode())
+        except ValueError as e:  # not UTF-8, or not JSON
+            raise ChannelError("consumer sent a hello that is not JSON: %s" % e)
 
     def _read_header(self):
         f = struct.unpack_from("<13I", self.mem, 0)

@@ -131,3 +131,36 @@ out(errors=errors, status=d.status_name, journal_seq=d.journal_seq)
   const single = ["offset must be a whole number 0..2**64-1, got True", "values[0] must be a number, got True", "values[1] must be a number, got False", "confidence must be a number, got True", "offset must be a whole number 0..2**64-1, got True"];
   expect(r.errors).toEqual([...single.map((m) => ["ValueError", m]), ...single.map((m) => ["ValueError", `mutations[1]: ${m}`])]);
 }, 60_000);
+
+test("a hello that is not JSON, not an object, not UTF-8 or too long left Client()'s socket open and raised JSONDecodeError, AttributeError or UnicodeDecodeError: ChannelError now (what ReconnectingClient retries), every fd closed", async () => {
+  // A consumer that answers each session with one of these hellos.
+  const r = await py(`
+import os, socket, tempfile, threading
+path = os.path.join(tempfile.mkdtemp(), "evolution.sock")
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(path)
+srv.listen(1)
+def fds(): return len(os.listdir("/proc/self/fd"))
+hellos = [b"not json\\n", b"[1, 2]\\n", b'"a string"\\n', b"\\xff\\xfe\\n", b"x" * 70000 + b"\\n", b'{"v": 2}\\n', b'{"v": 2, "path": "/nonexistent", "size": 4096, "ring": 0}\\n']
+results = []
+for hello in hellos:
+    def serve():
+        conn, _ = srv.accept()
+        try:
+            conn.sendall(hello)
+        except OSError:
+            pass  # the client stopped reading: it has what it needs
+        conn.close()
+    t = threading.Thread(target=serve)
+    before = fds()
+    t.start()
+    try:
+        Client(path, timeout=20)
+        results.append(None)
+    except Exception as e:
+        t.join()
+        results.append([type(e).__name__, fds() - before])  # counted while the exception (and its frames) live
+out(results=results)
+`);
+  expect(r.results).toEqual(Array(7).fill(["ChannelError", 0]));
+}, 60_000);
