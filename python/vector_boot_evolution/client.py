@@ -79,7 +79,8 @@ class Client:
         self._name_field = b""
         self._seq = 0  # 64-bit position of the next submission since the session began
         self._pending = {}  # seq -> tag of each submission not yet completed
-        self._done = {}
+        self._done = {}  # tag -> completion not yet returned by wait
+        self._user_tags = set()  # tags given to submit, from submission until wait returns them
         self._unsettled_since = None  # when the completion at cmp_head first failed its checksum
 
     def _open(self, socket_path):
@@ -153,8 +154,21 @@ class Client:
         return (self.sub_tail - self._head_seen) & 0xFFFFFFFF
 
     def submit(self, tensor, offset, values, confidence, tag=None, ring_doorbell=True):
-        """Publishes one mutation; blocks (reaping completions) while the ring is full. Returns its tag."""
+        """Publishes one mutation; blocks (reaping completions) while the ring is full. Returns its tag.
+
+        `tag`: a whole number 0..2**64-1 to match the completion by (`wait(tag)`), or None for the
+        next automatic one. A tag is in use from its submission until `wait` returns its completion:
+        a tag of yours already in use is refused (ValueError), and automatic tags skip yours.
+        """
+        mine = tag is not None
+        if mine:
+            if tag.__class__ is bool or not isinstance(tag, int) or not 0 <= tag <= _U64_MAX:
+                raise ValueError("tag must be a whole number 0..2**64-1, got %r" % (tag,))
+            if tag in self._done or tag in self._user_tags or tag in self._pending.values():
+                raise ValueError("tag %d is in use: its completion has not been waited for" % tag)
         tag = self._put(tensor, offset, values, confidence, tag)
+        if mine:  # in use once written (a refused submission leaves it free)
+            self._user_tags.add(tag)
         self._publish()
         if ring_doorbell:
             self.doorbell()
@@ -180,6 +194,10 @@ class Client:
         if tag is None:
             tag = self._next_tag
             self._next_tag += 1
+            if self._user_tags:
+                while tag in self._user_tags:  # a caller's tag still in use: skipped
+                    tag = self._next_tag
+                    self._next_tag += 1
         # Never more outstanding submissions than completion slots: the consumer only takes a
         # submission when it can answer it, so a full completion ring would stall us both.
         # The consumer's head only grows: counted from the last head read, the ring is never fuller
@@ -210,7 +228,12 @@ class Client:
 
     def _set_name(self, tensor):
         """Makes `tensor` the cached name (its length and zero-padded field), or a ValueError if no slot can hold it."""
-        name = tensor.encode("utf-8")
+        if not isinstance(tensor, str):
+            raise ValueError("tensor name must be a str, got %.80r" % (tensor,))
+        try:
+            name = tensor.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("tensor name %.80r is not valid UTF-8 (a lone surrogate)" % (tensor,)) from None
         if not 0 < len(name) <= self.max_name:
             raise ValueError("tensor name must be 1..%d UTF-8 bytes" % self.max_name)
         self._name, self._name_len, self._name_field = tensor, len(name), name + _ZERO_NAME[len(name):]
@@ -298,6 +321,8 @@ class Client:
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while tag not in self._done:
             self._pump(deadline)
+        if self._user_tags:
+            self._user_tags.discard(tag)
         return self._done.pop(tag)
 
     def mutate(self, tensor, offset, values, confidence, timeout=None):

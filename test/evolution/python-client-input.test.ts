@@ -164,3 +164,31 @@ out(results=results)
 `);
   expect(r.results).toEqual(Array(7).fill(["ChannelError", 0]));
 }, 60_000);
+
+test("a tensor name of bytes, int or None raised AttributeError, a tag of -1, 2**64 or 'abc' a raw struct.error, and submit(tag=2), submit(), submit() gave tags 2, 1, 2 (the second wait(2) timed out): ValueErrors that say why, and automatic tags skip the caller's", async () => {
+  const r = await client(`
+T = "pixel.w"
+names = [error(lambda: c.mutate(n, 0, [.5], .9)) for n in (b"pixel.w", 5, None, "\\udcff")]
+tags = [error(lambda: c.submit(T, 0, [.5], .9, tag=t)) for t in (-1, 2**64, "abc", True, 1.0)]
+order = [c.submit(T, 0, [.1], .9, tag=2), c.submit(T, 1, [.2], .9), c.submit(T, 2, [.3], .9)]
+reuse = error(lambda: c.submit(T, 3, [.4], .9, tag=2))  # 2 is still waiting to be collected
+seqs = {}
+for t in order:
+    d = c.wait(t, timeout=10)
+    seqs[t] = d.seq
+again = c.wait(c.submit(T, 3, [.4], .9, tag=2), timeout=10)  # collected: free again
+out(names=names, tags=tags, order=order, reuse=reuse, seqs=seqs, again=[again.tag, again.status_name], done_left=len(c._done))
+`);
+  expect(r.order).toEqual([2, 1, 3]);
+  expect(r.seqs).toEqual({ 2: r.seqs[2], 1: r.seqs[2] + 1, 3: r.seqs[2] + 2 });
+  expect(r.reuse).toEqual(["ValueError", "tag 2 is in use: its completion has not been waited for"]);
+  expect(r.again).toEqual([2, "ACCEPTED"]);
+  expect(r.done_left).toBe(0);
+  expect(r.names).toEqual([
+    ["ValueError", "tensor name must be a str, got b'pixel.w'"],
+    ["ValueError", "tensor name must be a str, got 5"],
+    ["ValueError", "tensor name must be a str, got None"],
+    ["ValueError", "tensor name '\\udcff' is not valid UTF-8 (a lone surrogate)"],
+  ]);
+  expect(r.tags).toEqual(["-1", "18446744073709551616", "'abc'", "True", "1.0"].map((t) => ["ValueError", `tag must be a whole number 0..2**64-1, got ${t}`]));
+}, 60_000);
