@@ -58,9 +58,12 @@ def _batch_line(n, line):
         raise ValueError("line %d: tensor must be a string" % n)
     if not isinstance(x["values"], list):
         raise ValueError("line %d: values must be a list of numbers" % n)
-    # The slot's limits, here too: found by the client only when this line's turn came, after the
-    # lines before it had been submitted (and journaled).
-    if not 0 < len(x["tensor"].encode("utf-8")) <= MAX_NAME_BYTES:
+    # The slot's limits, here too, with the line's number (the client's own error names no line).
+    try:
+        name = x["tensor"].encode("utf-8")
+    except UnicodeEncodeError:  # "\udcff": a lone surrogate, which UTF-8 cannot hold
+        raise ValueError("line %d: tensor name %r is not valid UTF-8 (a lone surrogate)" % (n, x["tensor"])) from None
+    if not 0 < len(name) <= MAX_NAME_BYTES:
         raise ValueError("line %d: tensor name must be 1..%d UTF-8 bytes" % (n, MAX_NAME_BYTES))
     if not 0 < len(x["values"]) <= MAX_VALUES:
         raise ValueError("line %d: 1..%d values per mutation (split larger ones)" % (n, MAX_VALUES))

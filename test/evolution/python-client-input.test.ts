@@ -192,3 +192,12 @@ out(names=names, tags=tags, order=order, reuse=reuse, seqs=seqs, again=[again.ta
   ]);
   expect(r.tags).toEqual(["-1", "18446744073709551616", "'abc'", "True", "1.0"].map((t) => ["ValueError", `tag must be a whole number 0..2**64-1, got ${t}`]));
 }, 60_000);
+
+test("vb-evolve batch: a line whose tensor is a lone surrogate (\"\\udcff\") failed with the codec's message and no line number: the line names itself, and nothing is sent", async () => {
+  const before = evo.stats().appliedSeq;
+  const file = join(dir, "surrogate.jsonl");
+  await Bun.write(file, `{"tensor": "pixel.w", "offset": 0, "values": [0.5], "confidence": 0.9}\n{"tensor": "\\udcff", "offset": 0, "values": [0.5], "confidence": 0.9}\n`);
+  const r = await runAsync([python, "-m", "vector_boot_evolution", "--socket", evo.socketPath, "batch", file], { env: { ...process.env, PYTHONPATH: shippedPython }, timeoutMs: 60_000 });
+  expect({ code: r.code, err: r.err.trim() }).toEqual({ code: 2, err: "vb-evolve batch: line 2: tensor name '\\udcff' is not valid UTF-8 (a lone surrogate)" });
+  expect(evo.stats().appliedSeq).toBe(before);
+}, 60_000);
