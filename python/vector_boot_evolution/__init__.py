@@ -5,7 +5,16 @@ from .errors import ChannelError
 from .layout import MAX_VALUES
 from .reconnecting import ReconnectingClient
 from .crc32c import crc32c
-from .control import ControlClient, ControlError
 from .fleet import FleetClient, FleetError
+
+
+def __getattr__(name):
+    # The control client is imported when first asked for: imported here, it was already in
+    # sys.modules when `python -m vector_boot_evolution.control` ran it (runpy's RuntimeWarning).
+    if name in ("ControlClient", "ControlError"):
+        from . import control
+        return getattr(control, name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
 
 __all__ = ["Client", "ReconnectingClient", "Completion", "ChannelError", "STATUS_NAMES", "MAX_VALUES", "crc32c", "ControlClient", "ControlError", "FleetClient", "FleetError"]

@@ -1,7 +1,9 @@
 """Client of the vector-boot control socket (docs/control-protocol.md). Standard library only.
 
-The control tests run it as a non-root user. As a script: python3 control_client.py [--socket PATH] OP [JSON-FIELDS]
-prints the result as JSON (exit 0) or the error as JSON on stderr (exit 1).
+The control tests run it as a non-root user. As a script, `python3 control.py [--socket PATH] OP [JSON-FIELDS]`
+or `python3 -m vector_boot_evolution.control ...`, it prints the result as JSON (exit 0), or an error as
+JSON {"code", "message"} on stderr: the server's refusal (exit 1), the socket unreachable or the
+connection lost ("os_error", exit 2), or bad arguments ("usage", or a usage line with no OP: exit 64).
 """
 import json
 import os
@@ -128,7 +130,7 @@ def main(argv):
     if len(argv) >= 2 and argv[0] == "--socket":
         path, argv = argv[1], argv[2:]
     if not argv:
-        print("usage: control_client.py [--socket PATH] OP [JSON-FIELDS]", file=sys.stderr)
+        print("usage: control.py [--socket PATH] OP [JSON-FIELDS]", file=sys.stderr)
         return 64
     try:
         fields = json.loads(argv[1]) if len(argv) > 1 else {}

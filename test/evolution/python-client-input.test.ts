@@ -201,3 +201,14 @@ test("vb-evolve batch: a line whose tensor is a lone surrogate (\"\\udcff\") fai
   expect({ code: r.code, err: r.err.trim() }).toEqual({ code: 2, err: "vb-evolve batch: line 2: tensor name '\\udcff' is not valid UTF-8 (a lone surrogate)" });
   expect(evo.stats().appliedSeq).toBe(before);
 }, 60_000);
+
+test("python -m vector_boot_evolution.control printed runpy's RuntimeWarning (the package had imported the module already): it runs clean, and the package still exports ControlClient", async () => {
+  const env = { ...process.env, PYTHONPATH: shippedPython };
+  const usage = await runAsync([python, "-m", "vector_boot_evolution.control"], { env, timeoutMs: 30_000 });
+  expect({ code: usage.code, err: usage.err.trim() }).toEqual({ code: 64, err: "usage: control.py [--socket PATH] OP [JSON-FIELDS]" });
+  const os = await runAsync([python, "-m", "vector_boot_evolution.control", "--socket", "/nonexistent/control", "status"], { env, timeoutMs: 30_000 });
+  expect(os.code).toBe(2);
+  expect(JSON.parse(os.err)).toEqual({ code: "os_error", message: expect.any(String) });
+  const api = await runAsync([python, "-c", "import vector_boot_evolution as v; from vector_boot_evolution import *; print(v.ControlClient.__name__, ControlError.__name__)"], { env, timeoutMs: 30_000 });
+  expect(api.out.trim()).toBe("ControlClient ControlError");
+}, 60_000);
