@@ -298,7 +298,11 @@ class Client:
         return n
 
     def _pump(self, deadline):
-        """Reaps completions, or waits for the consumer's bell (no busy polling) until `deadline`."""
+        """Reaps completions, or sleeps until the consumer's bell, at most 0.5 s, or `deadline`.
+
+        The half-second wake reads the ring again without a bell: a completion whose bytes were not
+        yet visible when its bell was answered (see `_reap`) gets no second bell.
+        """
         if self._reap():
             return
         left = deadline - time.monotonic()

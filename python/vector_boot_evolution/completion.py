@@ -15,7 +15,8 @@ class Completion(namedtuple("Completion", "tag seq status journal_seq text")):
     """Answer to one submission: status 0 = accepted (journal_seq is its durable journal sequence).
 
     Any other status is a refusal, never journaled (journal_seq 0), except 12 (JOURNAL_FAILED:
-    outcome unknown). 15 (SAFETY): the mutation would make the cortex fail one of the model's
+    outcome unknown) and 14 (APPLY_FAILED: journaled, but the runtime refused to apply it; a bug,
+    logged by the init). 15 (SAFETY): the mutation would make the cortex fail one of the model's
     safety cases; `text` starts with "case <name>:" (docs/evolution-protocol.md).
     """
 
