@@ -257,6 +257,17 @@ class Client:
                 _checked(offset, confidence, values)
         return values
 
+    def _check_batch(self, mutations):
+        """(tensor, offset, values, confidence) tuples checked as `_put` takes them, or a ValueError naming the first bad one."""
+        check, batch = self._check, []
+        for i, m in enumerate(mutations):
+            try:
+                tensor, offset, values, confidence = m
+                batch.append((tensor, offset, check(tensor, offset, values, confidence), confidence))
+            except (ValueError, TypeError, AttributeError) as e:
+                raise ValueError("mutations[%d]: %s" % (i, e)) from None
+        return batch
+
     def _publish(self):
         """Makes every slot written so far visible to the consumer (one counter store, after the slots)."""
         self._words.store(self.base + SUB_TAIL, self.sub_tail)
@@ -339,13 +350,7 @@ class Client:
         The whole batch is checked before any of it is written: a mutation no slot can hold raises
         ValueError naming its index, and nothing of the batch is submitted.
         """
-        check, batch = self._check, []
-        for i, m in enumerate(mutations):
-            try:
-                tensor, offset, values, confidence = m
-                batch.append((tensor, offset, check(tensor, offset, values, confidence), confidence))
-            except (ValueError, TypeError, AttributeError) as e:
-                raise ValueError("mutations[%d]: %s" % (i, e)) from None
+        batch = self._check_batch(mutations)
         tags = []
         put = self._put
         for tensor, offset, values, confidence in batch:

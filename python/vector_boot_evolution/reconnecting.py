@@ -32,8 +32,18 @@ class ReconnectingClient:
                 time.sleep(self.retry_s)
 
     def submit_batch(self, mutations):
-        """(tensor, offset, values, confidence) tuples -> one Completion each, in order."""
+        """(tensor, offset, values, confidence) tuples -> one Completion each, in order.
+
+        The whole batch is checked before any of it is sent: a mutation no slot can hold raises
+        ValueError naming its index, and nothing of the batch is submitted.
+        """
+        mutations = list(mutations)
+        if not mutations:
+            return []
         deadline = time.monotonic() + self.deadline_s
+        if self.client is None:
+            self._connect(deadline)
+        mutations = self.client._check_batch(mutations)  # the slot limits come from the session's header
         results = [None] * len(mutations)
         todo = list(range(len(mutations)))
         while todo:

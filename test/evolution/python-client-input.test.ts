@@ -212,3 +212,18 @@ test("python -m vector_boot_evolution.control printed runpy's RuntimeWarning (th
   const api = await runAsync([python, "-c", "import vector_boot_evolution as v; from vector_boot_evolution import *; print(v.ControlClient.__name__, ControlError.__name__)"], { env, timeoutMs: 30_000 });
   expect(api.out.trim()).toBe("ControlClient ControlError");
 }, 60_000);
+
+test("ReconnectingClient.submit_batch with a bad item submitted (and the init journaled) the good ones before it: it checks the whole batch first and submits nothing", async () => {
+  const before = evo.stats().appliedSeq;
+  const r = await py(`
+from vector_boot_evolution import ReconnectingClient
+T = "pixel.w"
+with ReconnectingClient(sys.argv[1], timeout=20) as rc:
+    e = error(lambda: rc.submit_batch([(T, 0, [.11], .9), (T, 1, [.12], .9), (T, 2, [.13], .9), (T, 3, ["bad"], .9)]))
+    d = rc.mutate(T, 9, [.5], .9)
+    out(error=e, status=d.status_name, journal_seq=d.journal_seq, empty=rc.submit_batch([]))
+`, [evo.socketPath]);
+  expect({ status: r.status, journal_seq: r.journal_seq, empty: r.empty }).toEqual({ status: "ACCEPTED", journal_seq: before + 1, empty: [] });
+  expect(r.error).toEqual(["ValueError", "mutations[3]: values[0] must be a number, got 'bad'"]);
+  expect(evo.stats().appliedSeq).toBe(before + 1);
+}, 60_000);
