@@ -263,7 +263,8 @@ class Client:
         for i, m in enumerate(mutations):
             try:
                 tensor, offset, values, confidence = m
-                batch.append((tensor, offset, check(tensor, offset, values, confidence), confidence))
+                checked = check(tensor, offset, values, confidence)
+                batch.append(m if checked is values else (tensor, offset, checked, confidence))
             except (ValueError, TypeError, AttributeError) as e:
                 raise ValueError("mutations[%d]: %s" % (i, e)) from None
         return batch
