@@ -60,7 +60,30 @@ export function startFleet(b: Boot): PhaseRun | void {
   const node = f.node_id ?? hostname();
   const m = new Membership({ client, fleet: f.name, node, ttlS: f.lease_ttl_s, summary: summary(b), leaseId: inherited.success ? inherited.data.lease : null });
   log.info("phase fleet", { fleet: f.name, node, endpoints: f.endpoints.join(","), lease_ttl_s: f.lease_ttl_s });
+  const evo = b.evolution?.evo ?? null;
+  const feed = new MutationFeed({
+    client,
+    fleet: f.name,
+    node,
+    stateDir: b.config.state_dir,
+    apply: async (mu) => {
+      if (!evo) return { accepted: false, status: "EVOLUTION_DISABLED", journalSeq: null };
+      const r = await evo.submit({ tensor: mu.tensor, elementOffset: mu.offset, values: Float32Array.from(mu.values), confidence: mu.confidence });
+      return { accepted: r.status === 0, status: r.statusName, journalSeq: r.journalSeq };
+    },
+  });
   m.start();
+  try {
+    return startParts(b, f, client, m, feed, node);
+  } catch (e) {
+    // PID-1 duties never depend on the fleet: give the lease back and boot on without it.
+    log.error("fleet disabled: set-up failed", { error: describeError(e) });
+    void m.stop().catch(() => {});
+  }
+}
+
+/** The fleet's parts beside membership and the feed: singletons, the quorum barrier, the rollout agent. */
+function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: EtcdClient, m: Membership, feed: MutationFeed, node: string): PhaseRun {
   const sup = b.supervisor;
   const services = b.config.services;
   const quorum = sup ? awaitQuorum(client, f.name, f.quorum, sup, services.filter((s) => s.fleet === "after-quorum").map((s) => s.name)) : null;
@@ -98,18 +121,6 @@ export function startFleet(b: Boot): PhaseRun | void {
     const roles = sup ? singletons.map((s, i) => ({ service: singletonNames[i]!, role: s.role })) : [];
     return { fleet: f.name, node, role: roles.some((r) => r.role === "leader") ? "leader" : m.leaseAlive() ? "member" : "detached", singletons: roles };
   };
-  const evo = b.evolution?.evo ?? null;
-  const feed = new MutationFeed({
-    client,
-    fleet: f.name,
-    node,
-    stateDir: b.config.state_dir,
-    apply: async (mu) => {
-      if (!evo) return { accepted: false, status: "EVOLUTION_DISABLED", journalSeq: null };
-      const r = await evo.submit({ tensor: mu.tensor, elementOffset: mu.offset, values: Float32Array.from(mu.values), confidence: mu.confidence });
-      return { accepted: r.status === 0, status: r.statusName, journalSeq: r.journalSeq };
-    },
-  });
   feed.start();
   const rollout = new RolloutAgent({
     client,

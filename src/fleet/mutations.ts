@@ -1,5 +1,5 @@
 // Fleet-wide mutations: published once under mutations/<id>; each node applies every one in revision order and acks it once.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
@@ -8,6 +8,7 @@ import { b64, cmpCreate, kvSchema, opPut, parseKvJson, prefixEnd, toKv, type Etc
 import { watchOnce } from "./etcd-watch.ts";
 import { acksPrefix, fleetMutationSchema, mutationsPrefix, type Ack, type FleetMutation } from "./keys.ts";
 import { readCheckpoint } from "./fleet-checkpoint.ts";
+import { readRegularFile } from "../util/regular-file.ts";
 
 const log = logger("fleet");
 
@@ -59,6 +60,18 @@ const SAVE_EVERY_MS = 250;
 const appliedSchema = z.object({ revision: z.number().int().min(0) }).strict();
 const rangeResponse = z.object({ header: z.object({ revision: z.union([z.string(), z.number()]).transform(Number) }).passthrough(), kvs: z.array(kvSchema).optional(), more: z.boolean().optional() }).passthrough();
 
+/** The revision saved in `file`, or why it cannot be read (not a regular file, not JSON, not the schema); never blocks on a FIFO. */
+function readApplied(file: string): { revision: number; why?: undefined } | { revision: null; why: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(readRegularFile(file).toString("utf8"));
+  } catch (e) {
+    return { revision: null, why: (e instanceof Error ? e.message : String(e)).slice(0, 200) };
+  }
+  const r = appliedSchema.safeParse(json);
+  return r.success ? { revision: r.data.revision } : { revision: null, why: r.error.issues.map((i) => `${i.path.join(".") || "value"}: ${i.message}`).join("; ").slice(0, 200) };
+}
+
 /**
  * The node's side. Catch-up: the fleet checkpoint when it covers revisions above the last applied
  * one, then every live mutation key above it (a range, so compaction of etcd's history cannot hide
@@ -78,9 +91,10 @@ export class MutationFeed {
     this.file = join(o.stateDir, "fleet-applied.json");
     this.applied = 0;
     if (existsSync(this.file)) {
-      const r = appliedSchema.safeParse(JSON.parse(readFileSync(this.file, "utf8")));
-      if (r.success) this.applied = r.data.revision;
-      else log.error("fleet applied revision unreadable: catching up from the start (re-applying is harmless)", { file: this.file });
+      // Never throws: a damaged file (truncated JSON, a directory, a FIFO) must not stop PID 1's boot.
+      const r = readApplied(this.file);
+      if (r.revision !== null) this.applied = r.revision;
+      else log.error("fleet applied revision unreadable: catching up from the start (re-applying is harmless)", { file: this.file, why: r.why });
     }
   }
 
@@ -117,8 +131,14 @@ export class MutationFeed {
     if (this.saved === this.applied) return;
     const rev = this.applied;
     this.savedAt = performance.now();
-    await writeFileAtomicAsync(this.file, [new TextEncoder().encode(JSON.stringify({ revision: rev }))]);
-    this.saved = rev;
+    try {
+      await writeFileAtomicAsync(this.file, [new TextEncoder().encode(JSON.stringify({ revision: rev }))]);
+      this.saved = rev;
+    } catch (e) {
+      // Not fatal (a directory in the way, a full disk): after a restart the node re-applies, which is harmless.
+      if (this.saved !== -2) log.error("fleet applied revision not saved (re-applied after a restart; harmless)", { file: this.file, error: String(e).slice(0, 200) });
+      this.saved = -2;
+    }
   }
 
   /** Creates acks/<id>/<node> once; retried with back-off until it lands (create-only: repeating is safe). */
