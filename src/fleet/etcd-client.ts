@@ -86,6 +86,9 @@ function notSent(e: unknown): boolean {
   return code === "ECONNREFUSED" || code === "ConnectionRefused" || code === "FailedToOpenSocket" || /refused|Unable to connect/i.test(String(e));
 }
 
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 5000;
+
 export class EtcdClient {
   readonly endpoints: string[];
   private current = 0;
@@ -136,6 +139,16 @@ export class EtcdClient {
   async call<T>(path: string, body: unknown, schema: z.ZodType<T>, opts: { idempotent: boolean; timeoutMs?: number }): Promise<T> {
     const deadline = Date.now() + (opts.timeoutMs ?? this.callTimeoutMs);
     let lastErr: unknown = null;
+    // Back-off after each full sweep of the members failing (250 ms doubling to 5 s, within the
+    // deadline): refused connections fail at once, and retrying them at once spun a core.
+    let backoff = BACKOFF_MIN_MS;
+    let failed = 0;
+    const pause = async () => {
+      this.failover();
+      if (++failed % this.endpoints.length !== 0) return;
+      await Bun.sleep(Math.min(backoff, Math.max(0, deadline - Date.now())));
+      backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+    };
     for (let attempt = 0; Date.now() < deadline; attempt++) {
       const endpoint = this.endpoint;
       const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
@@ -154,8 +167,7 @@ export class EtcdClient {
           // 503 (no leader, request timed out) may have been applied for a write: the caller decides.
           if (!opts.idempotent || r.status < 500) throw err;
           lastErr = err;
-          this.failover();
-          await Bun.sleep(Math.min(200, Math.max(0, deadline - Date.now())));
+          await pause();
           continue;
         }
         return schema.parse(JSON.parse(text));
@@ -163,8 +175,11 @@ export class EtcdClient {
         if (e instanceof FleetError) throw e;
         if (e instanceof z.ZodError) throw new FleetError(`etcd ${path} at ${endpoint}: unexpected response: ${e.message.slice(0, 300)}`);
         lastErr = e;
-        this.failover();
-        if (!opts.idempotent && !notSent(e)) throw new FleetError(`etcd ${path} at ${endpoint}: ${String(e)} (outcome unknown)`, { cause: e });
+        if (!opts.idempotent && !notSent(e)) {
+          this.failover();
+          throw new FleetError(`etcd ${path} at ${endpoint}: ${String(e)} (outcome unknown)`, { cause: e });
+        }
+        await pause();
       }
     }
     throw new FleetError(`etcd ${path}: no member answered within ${opts.timeoutMs ?? this.callTimeoutMs} ms (${String(lastErr)})`, { cause: lastErr });
