@@ -6,7 +6,7 @@ import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import { logger } from "../log.ts";
 import { b64, cmpCreate, kvSchema, opPut, parseKvJson, prefixEnd, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
 import { watchOnce } from "./etcd-watch.ts";
-import { acksPrefix, fleetMutationSchema, mutationsPrefix, type Ack, type FleetMutation } from "./keys.ts";
+import { acksPrefix, fleetMutationSchema, mutationIdPattern, mutationsPrefix, type Ack, type FleetMutation } from "./keys.ts";
 import { readCheckpoint } from "./fleet-checkpoint.ts";
 import { readRegularFile } from "../util/regular-file.ts";
 
@@ -52,8 +52,11 @@ export interface FeedOptions {
   /** Where the last applied revision is kept (the node's state dir). */
   stateDir: string;
   /** Runs one mutation through the local CTRM gate and journal; resolves once it is durable (or rejected). */
-  apply(m: FleetMutation): Promise<{ accepted: boolean; status: string; journalSeq: number | null }>;
+  apply(m: FleetMutation): Promise<Outcome>;
 }
+
+/** What a node did with one mutation (its ack). */
+type Outcome = { accepted: boolean; status: string; journalSeq: number | null };
 
 const SAVE_EVERY_MS = 250;
 
@@ -114,17 +117,36 @@ export class MutationFeed {
   private async handle(kvs: Kv[]): Promise<void> {
     const todo = kvs.filter((kv) => kv.modRevision > this.applied);
     if (todo.length === 0) return;
+    const fresh = todo.filter((kv) => this.admissible(kv));
     const results = await Promise.all(
-      todo.map((kv) => {
+      fresh.map((kv): Promise<Outcome> => {
         const parsed = parseKvJson(kv.value, fleetMutationSchema);
         return parsed.success ? this.o.apply(parsed.data) : Promise.resolve({ accepted: false, status: "MALFORMED", journalSeq: null });
       }),
     );
-    await Promise.all(todo.map((kv, i) => this.ack(kv, results[i]!)));
+    await Promise.all(fresh.map((kv, i) => this.ack(kv, results[i]!)));
     this.applied = todo[todo.length - 1]!.modRevision;
     // At most every 250 ms (and at stop): a revision saved late only means re-applying a few
     // mutations after a crash, which changes nothing (absolute values, create-only acks).
     if (performance.now() - this.savedAt >= SAVE_EVERY_MS) await this.save();
+  }
+
+  /**
+   * Hand-written keys are refused (logged, never applied nor acked): an id the CLI could not have
+   * published (`a/b` would ack under acks/a/b/<node>), and a rewritten key (mutations/<id> is
+   * create-only; applying a second value would leave the ack describing the first).
+   */
+  private admissible(kv: Kv): boolean {
+    const id = kv.key.slice(mutationsPrefix(this.o.fleet).length);
+    if (!mutationIdPattern.test(id)) {
+      log.warn("fleet mutation refused: its key's id is not a mutation id (1-128 letters, digits, '_', '.', '-'); not applied, not acked", { key: kv.key });
+      return false;
+    }
+    if (kv.createRevision !== kv.modRevision) {
+      log.warn("fleet mutation key rewritten: ignored (mutations are create-only; the first value stands)", { key: kv.key, create_revision: kv.createRevision, mod_revision: kv.modRevision });
+      return false;
+    }
+    return true;
   }
 
   private async save(): Promise<void> {
@@ -142,7 +164,7 @@ export class MutationFeed {
   }
 
   /** Creates acks/<id>/<node> once; retried with back-off until it lands (create-only: repeating is safe). */
-  private async ack(kv: Kv, res: { accepted: boolean; status: string; journalSeq: number | null }): Promise<void> {
+  private async ack(kv: Kv, res: Outcome): Promise<void> {
     const id = kv.key.slice(mutationsPrefix(this.o.fleet).length);
     const ack: Ack = { node: this.o.node, status: res.status, accepted: res.accepted, journal_seq: res.journalSeq, revision: kv.modRevision, at: Date.now() };
     const key = `${acksPrefix(this.o.fleet, id)}${this.o.node}`;

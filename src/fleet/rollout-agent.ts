@@ -3,6 +3,7 @@ import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { logger } from "../log.ts";
 import { parseKvJson, type EtcdClient } from "./etcd-client.ts";
+import { mutationIdPattern } from "./keys.ts";
 import type { Membership } from "./membership.ts";
 import { doneKey, finish, readSem, rolloutSchema, rolloutsPrefix, takeSlot, type RolloutAction } from "./rollout.ts";
 
@@ -26,6 +27,7 @@ export class RolloutAgent {
   private timer: ReturnType<typeof setInterval> | null = null;
   private busy = false;
   private acting = false;
+  private readonly refused = new Set<string>();
 
   constructor(private readonly o: AgentOptions) {}
 
@@ -49,6 +51,12 @@ export class RolloutAgent {
       const prefix = rolloutsPrefix(this.o.fleet);
       for (const kv of (await c.get(prefix, { prefix: true })).kvs) {
         const id = kv.key.slice(prefix.length);
+        if (!mutationIdPattern.test(id)) {
+          // A hand-written key: its id names the marker file (`../../x` would reach outside the state dir).
+          if (!this.refused.has(kv.key)) log.warn("rollout refused: its key's id is not a rollout id (1-128 letters, digits, '_', '.', '-')", { key: kv.key });
+          this.refused.add(kv.key);
+          continue;
+        }
         const r = parseKvJson(kv.value, rolloutSchema);
         if (!r.success || !r.data.nodes.includes(this.o.node)) continue;
         if ((await c.get(doneKey(this.o.fleet, id, this.o.node))).kvs.length > 0) continue;

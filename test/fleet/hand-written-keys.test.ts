@@ -1,0 +1,70 @@
+// Keys written by hand with etcdctl (path-traversing ids, rewritten mutations): refused and logged, never acted on.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
+import { EtcdClient, opDelete } from "../../src/fleet/etcd-client.ts";
+import { ackSchema, type Ack } from "../../src/fleet/keys.ts";
+import { publishUntil } from "../../src/fleet/mutations.ts";
+import { killLeftovers, tempDir } from "../pid1/harness.ts";
+import { bootNode, cluster, fleetStatus, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
+
+const FLEET = "hand";
+const P = `/vector-boot/${FLEET}/`;
+let etcd: EtcdCluster;
+let client: EtcdClient;
+let node: Node;
+let stateDir: string;
+
+beforeAll(async () => {
+  etcd = await cluster();
+  client = new EtcdClient({ endpoints: etcd.endpoints, callTimeoutMs: 10_000 });
+  stateDir = join(tempDir("fleet-hand-"), "state");
+  node = bootNode(etcd, FLEET, "h0", ["--set", `state_dir=${stateDir}`]);
+  await waitForAsync(async () => (await fleetStatus(etcd, FLEET)).nodes.some((n) => (n.beats ?? 0) > 0), 60_000, "h0 beating and listed", 200);
+}, 90_000);
+
+afterAll(() => {
+  killLeftovers();
+  if (etcd) stopCluster(etcd);
+});
+
+const ack = async (id: string): Promise<Ack | null> => {
+  const kv = (await client.get(`${P}acks/${id}/h0`)).kvs[0];
+  return kv ? ackSchema.parse(JSON.parse(kv.value)) : null;
+};
+const publish = (id: string, values: number[]) => publishUntil(client, FLEET, id, { tensor: "pixel.0.weight", offset: 7, values, confidence: 0.9 }, Date.now() + 30_000);
+const acked = (id: string) => waitForAsync(async () => (await ack(id)) !== null, 30_000, `h0's ack of ${id}`, 100);
+
+test("a rollout key rollouts/../../../victim2 made the node re-exec and delete STATE_DIR/../victim2.acted: refused, the key named in the log", async () => {
+  const victim = join(dirname(stateDir), "victim2.acted");
+  writeFileSync(victim, "not the node's\n");
+  const key = `${P}rollouts/../../../victim2`;
+  await client.put(key, JSON.stringify({ action: "reexec", max_unavailable: 1, nodes: ["h0"], created_at: Date.now() }));
+  await waitForAsync(async () => node.run.log().includes("rollout refused") || !existsSync(victim), 30_000, "the rollout refused (or acted on)", 100);
+  expect(node.run.log()).toContain(`rollout refused: its key's id is not a rollout id`);
+  expect(node.run.log()).toContain(key);
+  expect(existsSync(victim)).toBe(true);
+  expect(node.run.log()).not.toContain("reexec: exec");
+  await client.txn([], [opDelete(key)]);
+}, 60_000);
+
+test("a mutation key mutations/a/b was applied and acked under acks/a/b/<node>: refused, the key named in the log, no ack", async () => {
+  await client.put(`${P}mutations/a/b`, JSON.stringify({ tensor: "pixel.0.weight", offset: 3, values: [0.5], confidence: 0.9, published_at: Date.now() }));
+  await publish("after-a-b", [0.25]); // handled in revision order: once acked, a/b was seen
+  await acked("after-a-b");
+  expect(node.run.log()).toContain(`fleet mutation refused: its key's id is not a mutation id`);
+  expect(node.run.log()).toContain(`${P}mutations/a/b`);
+  expect((await client.get(`${P}acks/a/`, { prefix: true })).kvs).toEqual([]);
+}, 60_000);
+
+test("a mutation key rewritten by hand was applied a second time (journal seq +2) while its ack described the first: ignored and logged", async () => {
+  await publish("rw-1", [0.5]);
+  await acked("rw-1");
+  const first = (await ack("rw-1"))!;
+  await client.put(`${P}mutations/rw-1`, JSON.stringify({ tensor: "pixel.0.weight", offset: 7, values: [0.75], confidence: 0.9, published_at: Date.now() }));
+  await publish("rw-2", [0.625]);
+  await acked("rw-2");
+  expect(node.run.log()).toContain(`fleet mutation key rewritten: ignored (mutations are create-only; the first value stands) key=${P}mutations/rw-1`);
+  expect((await ack("rw-2"))!.journal_seq).toBe(first.journal_seq! + 1);
+}, 60_000);
