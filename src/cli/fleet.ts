@@ -3,7 +3,7 @@ import { readConfigFile } from "../config/load.ts";
 import { fleetSchema, type FleetConfig } from "../config/schema.ts";
 import { UsageError } from "../errors.ts";
 import { EtcdClient } from "../fleet/etcd-client.ts";
-import { isStale, nodeSummarySchema, nodesPrefix, type NodeSummary } from "../fleet/keys.ts";
+import { isStale, memberLeases, nodeSummarySchema, nodesPrefix, type NodeSummary } from "../fleet/keys.ts";
 import { ackSchema, acksPrefix, mutationIdPattern, type Ack } from "../fleet/keys.ts";
 import { publishUntil } from "../fleet/mutations.ts";
 import { gcMutations } from "../fleet/fleet-checkpoint.ts";
@@ -118,7 +118,7 @@ async function mutate(args: string[]): Promise<number> {
   let code = 0;
   if (waitMs > 0) {
     const until = Date.now() + waitMs;
-    const members = (await c.get(nodesPrefix(f.name), { prefix: true })).kvs.map((kv) => kv.key.slice(nodesPrefix(f.name).length));
+    const members = [...memberLeases(f.name, (await c.get(nodesPrefix(f.name), { prefix: true })).kvs).keys()];
     for (;;) {
       const acks = (await c.get(acksPrefix(f.name, id), { prefix: true })).kvs.flatMap((kv) => {
         const r = parseKvJson(kv.value, ackSchema);
@@ -150,7 +150,7 @@ async function rollout(args: string[]): Promise<number> {
   const f = fleetSettings(v);
   const c = clientFor(f, positiveOption("rollout", "timeout", v.timeout, 5000));
   // Member name -> lease: a holder whose lease no longer backs its node's key is dead (its slot is free).
-  const members = async () => new Map((await c.get(nodesPrefix(f.name), { prefix: true })).kvs.map((kv) => [kv.key.slice(nodesPrefix(f.name).length), kv.lease]));
+  const members = async () => memberLeases(f.name, (await c.get(nodesPrefix(f.name), { prefix: true })).kvs);
   const nodes = [...(await members()).keys()].sort();
   const id = `${Date.now().toString().padStart(15, "0")}-${action}`;
   const r: Rollout = { action, max_unavailable: max, nodes, created_at: Date.now() };

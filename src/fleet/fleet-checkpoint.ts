@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { FleetError } from "../errors.ts";
 import { cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type EtcdClient, type Kv } from "./etcd-client.ts";
-import { acksPrefix, fleetMutationSchema, fleetPrefix, mutationsPrefix, nodesPrefix } from "./keys.ts";
+import { acksPrefix, fleetMutationSchema, fleetPrefix, memberLeases, mutationsPrefix, nodesPrefix } from "./keys.ts";
 
 export const checkpointKey = (fleet: string): string => `${fleetPrefix(fleet)}checkpoint`;
 
@@ -61,7 +61,7 @@ export interface GcResult {
  */
 export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?: boolean; timeoutMs?: number } = {}): Promise<GcResult> {
   const t = opts.timeoutMs;
-  const members = (await c.get(nodesPrefix(fleet), { prefix: true, timeoutMs: t })).kvs.map((kv) => kv.key.slice(nodesPrefix(fleet).length));
+  const members = [...memberLeases(fleet, (await c.get(nodesPrefix(fleet), { prefix: true, timeoutMs: t })).kvs).keys()];
   const muts = (await c.get(mutationsPrefix(fleet), { prefix: true, timeoutMs: t })).kvs.sort((a, b) => a.modRevision - b.modRevision);
   const acks = new Set((await c.get(`${fleetPrefix(fleet)}acks/`, { prefix: true, timeoutMs: t })).kvs.map((kv) => kv.key.slice(`${fleetPrefix(fleet)}acks/`.length)));
   const ready: Kv[] = [];

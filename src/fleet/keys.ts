@@ -25,6 +25,27 @@ export const nodeSummarySchema = z
   .passthrough();
 export type NodeSummary = z.infer<typeof nodeSummarySchema>;
 
+/**
+ * The fleet's members (node name -> lease) among the keys read under nodes/: only well-formed ones,
+ * a summary naming its own key on a lease. A hand-written junk key (no lease, not JSON) is no node:
+ * counted, it filled a quorum, held back gc and joined a rollout's node list.
+ */
+export function memberLeases(fleet: string, kvs: { key: string; value: string; lease: string }[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const kv of kvs) {
+    const name = kv.key.slice(nodesPrefix(fleet).length);
+    let value: unknown;
+    try {
+      value = JSON.parse(kv.value);
+    } catch {
+      continue;
+    }
+    const r = nodeSummarySchema.safeParse(value);
+    if (r.success && r.data.node === name && kv.lease !== "0") out.set(name, kv.lease);
+  }
+  return out;
+}
+
 /** A node is stale when its value was not refreshed for a whole TTL (its keepalive has been failing). */
 export const isStale = (s: NodeSummary, now = Date.now()): boolean => now - s.updated_at > s.lease_ttl_s * 1000;
 
@@ -43,7 +64,7 @@ export const fleetMutationSchema = z
   .strict();
 export type FleetMutation = z.infer<typeof fleetMutationSchema>;
 
-export const ackSchema = z.object({ node: z.string(), status: z.string(), accepted: z.boolean(), journal_seq: z.number().nullable(), revision: z.number(), at: z.number() }).strict();
+export const ackSchema = z.object({ node: z.string(), status: z.string(), accepted: z.boolean(), journal_seq: z.number().nullable(), revision: z.number(), at: z.number(), reason: z.string().optional() }).strict();
 export type Ack = z.infer<typeof ackSchema>;
 
 export const mutationIdPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;

@@ -55,8 +55,8 @@ export interface FeedOptions {
   apply(m: FleetMutation): Promise<Outcome>;
 }
 
-/** What a node did with one mutation (its ack). */
-type Outcome = { accepted: boolean; status: string; journalSeq: number | null };
+/** What a node did with one mutation (its ack); `reason` says why a malformed one was refused. */
+type Outcome = { accepted: boolean; status: string; journalSeq: number | null; reason?: string };
 
 const SAVE_EVERY_MS = 250;
 
@@ -121,7 +121,10 @@ export class MutationFeed {
     const results = await Promise.all(
       fresh.map((kv): Promise<Outcome> => {
         const parsed = parseKvJson(kv.value, fleetMutationSchema);
-        return parsed.success ? this.o.apply(parsed.data) : Promise.resolve({ accepted: false, status: "MALFORMED", journalSeq: null });
+        if (parsed.success) return this.o.apply(parsed.data);
+        const reason = parsed.error.issues.map((i) => `${i.path.join(".") || "value"}: ${i.message}`).join("; ").slice(0, 300);
+        log.warn("fleet mutation malformed: not applied, acked MALFORMED", { key: kv.key, reason });
+        return Promise.resolve({ accepted: false, status: "MALFORMED", journalSeq: null, reason });
       }),
     );
     await Promise.all(fresh.map((kv, i) => this.ack(kv, results[i]!)));
@@ -166,7 +169,7 @@ export class MutationFeed {
   /** Creates acks/<id>/<node> once; retried with back-off until it lands (create-only: repeating is safe). */
   private async ack(kv: Kv, res: Outcome): Promise<void> {
     const id = kv.key.slice(mutationsPrefix(this.o.fleet).length);
-    const ack: Ack = { node: this.o.node, status: res.status, accepted: res.accepted, journal_seq: res.journalSeq, revision: kv.modRevision, at: Date.now() };
+    const ack: Ack = { node: this.o.node, status: res.status, accepted: res.accepted, journal_seq: res.journalSeq, revision: kv.modRevision, at: Date.now(), ...(res.reason ? { reason: res.reason } : {}) };
     const key = `${acksPrefix(this.o.fleet, id)}${this.o.node}`;
     for (let backoff = 250; ; backoff = Math.min(5000, backoff * 2)) {
       try {

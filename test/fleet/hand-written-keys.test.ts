@@ -1,4 +1,4 @@
-// Keys written by hand with etcdctl (path-traversing ids, rewritten mutations): refused and logged, never acted on.
+// Keys written by hand with etcdctl (path-traversing ids, rewritten mutations, junk values): refused and logged, never acted on.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -6,6 +6,7 @@ import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
 import { EtcdClient, opDelete } from "../../src/fleet/etcd-client.ts";
 import { ackSchema, type Ack } from "../../src/fleet/keys.ts";
 import { publishUntil } from "../../src/fleet/mutations.ts";
+import { runShippedAsync } from "../harness/artifact.ts";
 import { killLeftovers, tempDir } from "../pid1/harness.ts";
 import { bootNode, cluster, fleetStatus, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
@@ -67,4 +68,24 @@ test("a mutation key rewritten by hand was applied a second time (journal seq +2
   await acked("rw-2");
   expect(node.run.log()).toContain(`fleet mutation key rewritten: ignored (mutations are create-only; the first value stands) key=${P}mutations/rw-1`);
   expect((await ack("rw-2"))!.journal_seq).toBe(first.journal_seq! + 1);
+}, 60_000);
+
+test("a malformed mutation (not JSON, an extra key) was acked MALFORMED without a log line or a reason: both now say why", async () => {
+  await client.put(`${P}mutations/junk-1`, "not json");
+  await client.put(`${P}mutations/junk-2`, JSON.stringify({ tensor: "pixel.0.weight", offset: 1, values: [1], confidence: 0.9, published_at: 1, extra: true }));
+  await acked("junk-2");
+  const a1 = (await ack("junk-1"))!;
+  const a2 = (await ack("junk-2"))!;
+  expect({ status: a1.status, accepted: a1.accepted }).toEqual({ status: "MALFORMED", accepted: false });
+  expect(a1.reason).toBeString();
+  expect(a2.reason).toContain("extra");
+  expect(node.run.log()).toContain(`fleet mutation malformed: not applied, acked MALFORMED key=${P}mutations/junk-1`);
+  expect(node.run.log()).toContain(`key=${P}mutations/junk-2`);
+}, 60_000);
+
+test("a junk nodes/ghost key (no lease, not JSON) counted as a member: fleet mutate --wait does not wait for it", async () => {
+  await client.put(`${P}nodes/ghost`, "junk");
+  const r = await runShippedAsync(["fleet", "mutate", "pixel.0.weight", "9", "--values", "0.5", "--confidence", "0.9", "--id", "ghost-1", "--endpoints", etcd.endpoints.join(","), "--name", FLEET, "--wait", "5000", "--json"], 30_000);
+  expect(JSON.parse(r.out).missing).toEqual([]);
+  expect(r.code).toBe(0);
 }, 60_000);
