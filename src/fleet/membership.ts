@@ -1,6 +1,6 @@
 // Fleet membership: this node's key under a lease, refreshed every TTL/3 by an async loop that never blocks PID 1.
 import { logger } from "../log.ts";
-import type { EtcdClient, LeaseId } from "./etcd-client.ts";
+import { b64, cmpCreate, opPut, type EtcdClient, type LeaseId } from "./etcd-client.ts";
 import { nodeKey, type NodeSummary } from "./keys.ts";
 
 const log = logger("fleet");
@@ -31,6 +31,8 @@ export class Membership {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private failures = 0;
+  /** Another lease holds this node's key (a duplicate node_id). */
+  private conflict = false;
   readonly key: string;
 
   constructor(private readonly o: MembershipOptions) {
@@ -45,7 +47,7 @@ export class Membership {
 
   /** Is the lease surely alive now (with `marginMs` to spare)? */
   leaseAlive(marginMs = 0): boolean {
-    return this.leaseId !== null && performance.now() + marginMs < this.validUntil;
+    return this.joined && performance.now() + marginMs < this.validUntil;
   }
 
   private async sleep(ms: number): Promise<void> {
@@ -83,7 +85,7 @@ export class Membership {
         this.validUntil = sent + ttl * 1000;
         if (this.stopped) break;
         // A put of the whole value: applying it twice is harmless, so an unknown outcome is just retried next round.
-        await c.put(this.key, JSON.stringify({ ...this.o.summary(), node: this.o.node, updated_at: Date.now(), lease_ttl_s: this.o.ttlS }), { lease: this.leaseId });
+        await this.publish(this.leaseId);
         if (this.failures > 0) log.info("fleet: etcd reachable again", { after_failures: this.failures });
         this.failures = 0;
         backoff = BACKOFF_MIN_MS;
@@ -94,6 +96,31 @@ export class Membership {
         backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
       }
     }
+  }
+
+  /**
+   * Writes the node's value only onto its own key: kept on our lease, or created when absent. Another
+   * node with the same node_id (the key on a lease not ours) overwrote it; now this one logs the
+   * conflict, is not joined (no singleton, no rollout) and tries again next round.
+   */
+  private async publish(lease: LeaseId): Promise<void> {
+    const c = this.o.client;
+    const value = opPut(this.key, JSON.stringify({ ...this.o.summary(), node: this.o.node, updated_at: Date.now(), lease_ttl_s: this.o.ttlS }), lease);
+    const cmpMine = { key: b64(this.key), target: "LEASE", result: "EQUAL", lease };
+    let ok = (await c.txn([cmpMine], [value])).succeeded || (await c.txn([cmpCreate(this.key, 0)], [value])).succeeded;
+    if (!ok) {
+      // Between the two: our own key may have been created by the first attempt's lost answer.
+      const kv = (await c.get(this.key)).kvs[0];
+      ok = kv?.lease === lease;
+      if (!ok && !this.conflict) log.error("fleet node id already in use: another node holds this node's key on its lease; not joining until it is gone (give each node its own fleet.node_id)", { key: this.key, holder_lease: kv?.lease ?? "none", lease });
+    }
+    if (ok && this.conflict) log.info("fleet node key free again: joined", { key: this.key });
+    this.conflict = !ok;
+  }
+
+  /** Does this node's key carry its value on its lease (false while another node with the same id holds it)? */
+  get joined(): boolean {
+    return !this.conflict && this.leaseId !== null;
   }
 
   /** Stops the loop (the lease is left alone: a re-exec hands it over). */

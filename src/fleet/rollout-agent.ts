@@ -44,7 +44,7 @@ export class RolloutAgent {
 
   private async round(): Promise<void> {
     const lease = this.o.membership.leaseId;
-    if (this.busy || this.acting || lease === null) return;
+    if (this.busy || this.acting || lease === null || !this.o.membership.joined) return;
     this.busy = true;
     const c = this.o.client;
     try {

@@ -1,10 +1,10 @@
-// Keys written by hand with etcdctl (path-traversing ids, rewritten mutations, junk values): refused and logged, never acted on.
+// Keys written by hand with etcdctl (path-traversing ids, rewritten mutations, junk values) and a duplicate node id: refused and logged, never acted on.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
 import { EtcdClient, opDelete } from "../../src/fleet/etcd-client.ts";
-import { ackSchema, type Ack } from "../../src/fleet/keys.ts";
+import { ackSchema, nodeKey, type Ack } from "../../src/fleet/keys.ts";
 import { publishUntil } from "../../src/fleet/mutations.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { killLeftovers, tempDir } from "../pid1/harness.ts";
@@ -89,3 +89,11 @@ test("a junk nodes/ghost key (no lease, not JSON) counted as a member: fleet mut
   expect(JSON.parse(r.out).missing).toEqual([]);
   expect(r.code).toBe(0);
 }, 60_000);
+
+test("two nodes with the same node_id overwrote each other's key: the second logs the conflict and leaves the key alone", async () => {
+  const before = (await client.get(nodeKey(FLEET, "h0"))).kvs[0]!.lease;
+  const dup = bootNode(etcd, FLEET, "h0", ["--set", `state_dir=${join(tempDir("fleet-hand-dup-"), "state")}`]);
+  await waitForAsync(async () => dup.run.log().includes("fleet node id already in use") || (await client.get(nodeKey(FLEET, "h0"))).kvs[0]?.lease !== before, 60_000, "the duplicate's conflict (or its overwrite)", 100);
+  expect(dup.run.log()).toContain(`fleet node id already in use: another node holds this node's key on its lease; not joining until it is gone (give each node its own fleet.node_id) key=${nodeKey(FLEET, "h0")}`);
+  expect((await client.get(nodeKey(FLEET, "h0"))).kvs[0]!.lease).toBe(before);
+}, 90_000);
