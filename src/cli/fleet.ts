@@ -7,7 +7,7 @@ import { isStale, memberLeases, nodeSummarySchema, nodesPrefix, type NodeSummary
 import { ackSchema, acksPrefix, mutationIdPattern, type Ack } from "../fleet/keys.ts";
 import { publishUntil } from "../fleet/mutations.ts";
 import { gcMutations } from "../fleet/fleet-checkpoint.ts";
-import { doneKey, gcRollouts, readSem, rolloutActions, rolloutKey, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
+import { doneKey, doneSchema, gcRollouts, readSem, rolloutActions, rolloutKey, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
 import { cmpCreate, opPut, parseKvJson } from "../fleet/etcd-client.ts";
 import { duration } from "../control/cli-support.ts";
 import { wantsHelp, type Command } from "./command.ts";
@@ -37,7 +37,8 @@ rollout asks every current member to re-exec (or reboot, power off), at most K a
 takes a slot of an etcd semaphore, acts, and gives the slot back after its first heartbeat back; a
 node that dies holding a slot frees it when its lease expires. Progress is printed as lines (one
 JSON object per line with --json). Exits 0 when every node is done, 65 when some left the fleet
-instead, 75 on --timeout-s (default 600).
+instead or a node's action failed (a refused re-exec: the rollout stops there, no other node is
+taken down, and the failed node and its reason are printed), 75 on --timeout-s (default 600).
 
 Lists the fleet's nodes from etcd: each node's key lives under a lease, so a node that died is gone
 within its lease TTL; a node whose value was not refreshed for a whole TTL is flagged STALE (its
@@ -165,7 +166,21 @@ async function rollout(args: string[]): Promise<number> {
     try {
       const [sem, now] = await Promise.all([readSem(c, f.name, id), members()]);
       const done: string[] = [];
-      for (const n of nodes) if ((await c.get(doneKey(f.name, id, n))).kvs.length > 0) done.push(n);
+      const failed: { node: string; reason: string }[] = [];
+      for (const n of nodes) {
+        const kv = (await c.get(doneKey(f.name, id, n))).kvs[0];
+        if (!kv) continue;
+        const d = parseKvJson(kv.value, doneSchema);
+        if (d.success && d.data.outcome === "failed") failed.push({ node: n, reason: d.data.reason ?? "no reason given" });
+        else done.push(n);
+      }
+      if (failed.length > 0) {
+        // Stopped: no node starts on it any more (the failed one keeps its slot until then).
+        const stop = failed[0]!;
+        await c.put(rolloutKey(f.name, id), JSON.stringify({ ...r, stopped: stop } satisfies Rollout));
+        say({ event: "failed", failed, done }, `rollout stopped: ${failed.map((x) => `${x.node} failed (${x.reason})`).join("; ")}; ${done.length} done, the other nodes not touched`);
+        return 65;
+      }
       const held = sem.holders.filter((h) => now.get(h.node) === h.lease).map((h) => h.node);
       const gone = nodes.filter((n) => !done.includes(n) && !now.has(n));
       maxHeld = Math.max(maxHeld, held.length);

@@ -1,5 +1,5 @@
 // The node's side of rolling operations: take a slot, act (re-exec, reboot, power off), finish after the first beat back.
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { logger } from "../log.ts";
 import { parseKvJson, type EtcdClient } from "./etcd-client.ts";
@@ -61,6 +61,14 @@ export class RolloutAgent {
         if (!r.success || !r.data.nodes.includes(this.o.node)) continue;
         if ((await c.get(doneKey(this.o.fleet, id, this.o.node))).kvs.length > 0) continue;
         if (existsSync(this.marker(id))) {
+          const failed = /^failed (.*)$/s.exec(readFileSync(this.marker(id), "utf8"));
+          if (failed) {
+            // The action failed (a refused re-exec): recorded as failed, the slot kept, so the rollout stops here.
+            await finish(c, this.o.fleet, id, this.o.node, { outcome: "failed", reason: failed[1]!.trim() });
+            rmSync(this.marker(id), { force: true });
+            log.error("rollout: failure recorded; the slot stays held so no other node is taken down", { rollout: id });
+            return;
+          }
           // Acted already (this is the image, or the boot, after it): done once beating again.
           if (!this.o.beating()) return;
           await finish(c, this.o.fleet, id, this.o.node);
@@ -68,6 +76,7 @@ export class RolloutAgent {
           log.info("rollout: done, slot released", { rollout: id });
           continue;
         }
+        if (r.data.stopped) continue;
         const held = (await readSem(c, this.o.fleet, id)).holders.some((h) => h.node === this.o.node && h.lease === lease);
         if (!held && !(await takeSlot(c, this.o.fleet, id, r.data.max_unavailable, { node: this.o.node, lease, generation: this.o.generation }))) return;
         writeFileSync(this.marker(id), `${r.data.action}\n`);
@@ -76,8 +85,10 @@ export class RolloutAgent {
         try {
           await this.o.act(r.data.action);
         } catch (e) {
-          // A refused re-exec: the running image carries on; give the slot back and mark done.
-          log.error("rollout: action failed", { rollout: id, error: String(e).slice(0, 200) });
+          // A refused re-exec: the running image carries on; the marker says so (recorded next round, also after a restart).
+          const reason = (e instanceof Error ? e.message : String(e)).slice(0, 300);
+          writeFileSync(this.marker(id), `failed ${reason}\n`);
+          log.error("rollout: action failed", { rollout: id, error: reason });
         } finally {
           this.acting = false;
         }

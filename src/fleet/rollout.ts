@@ -11,7 +11,10 @@ export const rolloutKey = (fleet: string, id: string): string => `${rolloutsPref
 export const semKey = (fleet: string, id: string): string => `${fleetPrefix(fleet)}rollout-sem/${id}`;
 export const doneKey = (fleet: string, id: string, node: string): string => `${fleetPrefix(fleet)}rollout-done/${id}/${node}`;
 
-export const rolloutSchema = z.object({ action: z.enum(rolloutActions), max_unavailable: z.number().int().min(1), nodes: z.array(z.string()), created_at: z.number() }).strict();
+/** `stopped`: set by `fleet rollout` when a node's action failed; no node starts on it any more. */
+export const rolloutSchema = z
+  .object({ action: z.enum(rolloutActions), max_unavailable: z.number().int().min(1), nodes: z.array(z.string()), created_at: z.number(), stopped: z.object({ node: z.string(), reason: z.string() }).strict().optional() })
+  .strict();
 export type Rollout = z.infer<typeof rolloutSchema>;
 
 const holderSchema = z.object({ node: z.string(), lease: z.string(), generation: z.number().int() }).strict();
@@ -52,10 +55,18 @@ export async function takeSlot(c: EtcdClient, fleet: string, id: string, max: nu
   return cas(c, fleet, id, s.modRevision, [...live, me]);
 }
 
-/** Marks `node` done (create-only) and gives its slot back. */
-export async function finish(c: EtcdClient, fleet: string, id: string, node: string): Promise<void> {
+/** A node's outcome under rollout-done/<id>/<node> (a value without `outcome` is from before outcomes: ok). */
+export const doneSchema = z.object({ node: z.string(), at: z.number(), outcome: z.enum(["ok", "failed"]).optional(), reason: z.string().optional() }).strict();
+export type Outcome = { outcome: "ok" } | { outcome: "failed"; reason: string };
+
+/**
+ * Records `node`'s outcome (create-only). Done: gives its slot back. Failed: keeps the slot, so the
+ * next node is not taken down while `fleet rollout` stops the rollout (`fleet gc` removes it).
+ */
+export async function finish(c: EtcdClient, fleet: string, id: string, node: string, o: Outcome = { outcome: "ok" }): Promise<void> {
   const dk = doneKey(fleet, id, node);
-  await c.txn([cmpCreate(dk, 0)], [{ request_put: { key: b64(dk), value: b64(JSON.stringify({ node, at: Date.now() })) } }]);
+  await c.txn([cmpCreate(dk, 0)], [{ request_put: { key: b64(dk), value: b64(JSON.stringify({ node, at: Date.now(), ...o })) } }]);
+  if (o.outcome === "failed") return;
   for (;;) {
     const s = await readSem(c, fleet, id);
     if (!s.holders.some((h) => h.node === node)) return;
@@ -64,7 +75,8 @@ export async function finish(c: EtcdClient, fleet: string, id: string, node: str
 }
 
 /**
- * Deletes finished rollouts (every listed node done or no longer a member, no live holder): the
+ * Deletes finished rollouts (every listed node done or no longer a member, no live holder; or stopped
+ * after a failure, whose failed node still holds its slot): the
  * rollout, its semaphore and its done marks, in one transaction guarded by the semaphore's
  * revision (a slot taken meanwhile keeps it). Resolves to the ids removed.
  */
@@ -78,7 +90,7 @@ export async function gcRollouts(c: EtcdClient, fleet: string): Promise<string[]
     const done = new Set((await c.get(donePrefix, { prefix: true })).kvs.map((d) => d.key.slice(donePrefix.length)));
     const sem = await readSem(c, fleet, id);
     const live = sem.holders.filter((h) => members.get(h.node) === h.lease);
-    if (r.success && (live.length > 0 || r.data.nodes.some((n) => members.has(n) && !done.has(n)))) continue;
+    if (r.success && !r.data.stopped && (live.length > 0 || r.data.nodes.some((n) => members.has(n) && !done.has(n)))) continue;
     const t = await c.txn([cmpUnchanged(semKey(fleet, id), sem.modRevision)], [opDelete(kv.key), opDelete(semKey(fleet, id)), opDeletePrefix(donePrefix)]);
     if (t.succeeded) removed.push(id);
   }
