@@ -87,6 +87,12 @@ export class Singleton {
       // Campaign: create our key on the current lease (a create-only txn, so repeating it after an
       // unknown outcome is harmless); read first, so a steady round costs reads only, no Raft write.
       const own = (await c.get(this.key)).kvs[0];
+      if (this.state === "leader" && (!own || own.lease !== lease)) {
+        // Our key went with our lease (revoked, expired): another node may lead already. Before any
+        // other call (a create on the dead lease throws, and demotion waited for the next keepalive).
+        await this.demote("this node's candidacy key is gone (its lease was revoked or expired)");
+        return;
+      }
       if (!own || own.lease !== lease) await c.txn([cmpCreate(this.key, 0)], [opPut(this.key, this.o.node, lease)]);
       const prefix = singletonPrefix(this.o.fleet, this.o.service);
       const r = await c.call("/v3/kv/range", { key: b64(prefix), range_end: prefixEnd(prefix), sort_order: "ASCEND", sort_target: "CREATE", limit: 1 }, rangeResponse, { idempotent: true });
