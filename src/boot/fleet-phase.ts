@@ -117,6 +117,15 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
     : [];
   for (const s of singletons) s.start();
   const singletonNames = services.filter((s) => s.fleet === "singleton").map((s) => s.name);
+  // A hand-started copy (`vector-boot start`) ran beside the leader's, without FLEET_LEADER_REV.
+  const singletonOf = new Map(singletons.map((s, i) => [singletonNames[i]!, s]));
+  const afterQuorum = new Set(services.filter((s) => s.fleet === "after-quorum").map((s) => s.name));
+  sup?.setStartGate((name) => {
+    const s = singletonOf.get(name);
+    if (s && s.role !== "leader") return `a fleet singleton runs only on the node elected for it; this node is ${s.role === "stopping" ? "stopping its copy" : "not the leader"} (see vector-boot fleet status)`;
+    if (afterQuorum.has(name) && !quorum?.met()) return `an after-quorum service starts once ${f.quorum} nodes are fleet members`;
+    return null;
+  });
   b.fleetRole = () => {
     const roles = sup ? singletons.map((s, i) => ({ service: singletonNames[i]!, role: s.role })) : [];
     return { fleet: f.name, node, role: roles.some((r) => r.role === "leader") ? "leader" : m.leaseAlive() ? "member" : "detached", singletons: roles };
@@ -169,9 +178,10 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
 }
 
 /** Boot barrier: starts `names` once `quorum` nodes are members (polled every second, in the background). */
-function awaitQuorum(client: EtcdClient, fleet: string, quorum: number, sup: Supervisor, names: string[]): { cancel(): void } | null {
+function awaitQuorum(client: EtcdClient, fleet: string, quorum: number, sup: Supervisor, names: string[]): { cancel(): void; met(): boolean } | null {
   if (names.length === 0) return null;
   let done = false;
+  let met = false;
   let logged = -1;
   const tick = async () => {
     if (done) return;
@@ -181,6 +191,7 @@ function awaitQuorum(client: EtcdClient, fleet: string, quorum: number, sup: Sup
       logged = members;
       if (members >= quorum && !done) {
         done = true;
+        met = true;
         clearInterval(timer);
         log.info("fleet quorum reached: starting after-quorum services", { services: names.join(",") });
         for (const n of names) if (sup.list().find((s) => s.name === n)?.state === "pending") sup.start(n);
@@ -191,5 +202,5 @@ function awaitQuorum(client: EtcdClient, fleet: string, quorum: number, sup: Sup
   };
   const timer = setInterval(() => void tick(), 1000);
   void tick();
-  return { cancel: () => ((done = true), clearInterval(timer)) };
+  return { cancel: () => ((done = true), clearInterval(timer)), met: () => met };
 }

@@ -42,6 +42,7 @@ export class Supervisor {
   private ending = false;
   /** Extra environment per service, set by whoever starts it (the fleet phase: FLEET_LEADER_REV). */
   private readonly extraEnv = new Map<string, Record<string, string>>();
+  private startGate: ((name: string) => string | null) | null = null;
   private readonly cgroups: ServiceCgroups | null;
   private readonly checks: ServiceChecks;
   private readonly launch: ServiceLauncher;
@@ -143,6 +144,14 @@ export class Supervisor {
     });
   }
 
+  /**
+   * A check run before every start (the fleet phase's: a singleton only where this node leads, an
+   * after-quorum service only once the quorum is met); a reason refuses the start (NotNowError).
+   */
+  setStartGate(gate: (name: string) => string | null): void {
+    this.startGate = gate;
+  }
+
   /** Sets variables added to a service's environment from its next start on. */
   setEnv(name: string, env: Record<string, string>): void {
     this.extraEnv.set(name, env);
@@ -157,6 +166,8 @@ export class Supervisor {
     const slot = this.mustGet(name);
     if (this.ending) throw new NotNowError(`${name}: the machine is shutting down; services are not started`);
     if (slot.rec.state === "stopping") throw new NotNowError(`${name} is stopping; start it once it has stopped`);
+    const refused = this.startGate?.(name) ?? null;
+    if (refused !== null) throw new NotNowError(`${name}: ${refused}`);
     slot.dispatch({ type: "start" });
   }
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
 import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { nodeKey } from "../../src/fleet/keys.ts";
+import { runShippedAsync } from "../harness/artifact.ts";
 import { killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
 import { bootNode, cluster, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
@@ -39,6 +40,23 @@ afterAll(() => {
 });
 
 const startLines = () => readFileSync(starts, "utf8").split("\n").filter(Boolean);
+
+test("vector-boot start of a singleton on a node that does not lead it ran a second copy (rc 0, empty FLEET_LEADER_REV): refused, exit 75", async () => {
+  await waitForAsync(async () => startLines().length === 1, 60_000, "the singleton started on its leader", 100);
+  const leader = startLines()[0]!.split(" ")[1]!;
+  const other = nodes.find((n) => n.id !== leader)!;
+  const r = await runShippedAsync(["start", "one", "--socket", other.sock]);
+  expect({ code: r.code, err: r.err }).toMatchObject({ code: 75 });
+  expect(r.err).toContain("a fleet singleton runs only on the node elected for it");
+  expect(startLines().length).toBe(1);
+}, 90_000);
+
+test("vector-boot start of an after-quorum service before the quorum started it: refused, exit 75", async () => {
+  const r = await runShippedAsync(["start", "q", "--socket", nodes[0]!.sock]);
+  expect(r.code).toBe(75);
+  expect(r.err).toContain("an after-quorum service starts once 3 nodes are fleet members");
+  expect(startLines().filter((l) => l === "q")).toEqual([]);
+}, 30_000);
 
 test("a singleton leader whose lease is revoked kept its copy until its next keepalive: it stops at its next election round", async () => {
   await waitForAsync(async () => startLines().length >= 1, 60_000, "the singleton started on its leader", 100);
