@@ -1,7 +1,7 @@
 // `vector-boot fleet status`: the fleet's members as etcd lists them (from anywhere; no control socket).
 import { readConfigFile } from "../config/load.ts";
 import { fleetSchema, type FleetConfig } from "../config/schema.ts";
-import { UsageError } from "../errors.ts";
+import { describeError, NotNowError, UsageError } from "../errors.ts";
 import { EtcdClient } from "../fleet/etcd-client.ts";
 import { isStale, memberLeases, nodeSummarySchema, nodesPrefix, type NodeSummary } from "../fleet/keys.ts";
 import { ackSchema, acksPrefix, mutationIdPattern, type Ack } from "../fleet/keys.ts";
@@ -114,6 +114,9 @@ async function mutate(args: string[]): Promise<number> {
   const waitMs = v.wait === undefined ? 0 : positiveOption("mutate", "wait", v.wait, 0);
   const pub = await publishUntil(c, f.name, id, { tensor, offset, values, confidence }, Date.now() + publishS * 1000, (e, n) => {
     if (n === 1) process.stderr.write(`fleet mutate: etcd did not take the mutation yet (${String(e).slice(0, 160)}); retrying the same create-only write for up to ${publishS} s\n`);
+  }).catch((e: unknown) => {
+    // Not published yet (no quorum, etcd unreachable): try again later, as the help says.
+    throw new NotNowError(`fleet mutate: etcd did not take mutation ${id} within --publish-s ${publishS} s: ${describeError(e).slice(0, 300)}`, { cause: e });
   });
   const result: { id: string; revision: number; created: boolean; acks: Ack[]; missing: string[] } = { id, revision: pub.revision, created: pub.created, acks: [], missing: [] };
   let code = 0;

@@ -1,0 +1,25 @@
+// `fleet mutate`'s exit codes: running out of --publish-s exited 71, not 75.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
+import { runShippedAsync } from "../harness/artifact.ts";
+import { cluster, stopCluster } from "./fleet-harness.ts";
+
+let etcd: EtcdCluster;
+
+beforeAll(async () => {
+  etcd = await cluster();
+}, 60_000);
+
+afterAll(() => {
+  if (etcd) stopCluster(etcd);
+});
+
+const mutate = (endpoints: string, id: string, value: string, more: string[] = []) =>
+  runShippedAsync(["fleet", "mutate", "pixel.0.weight", "5", "--values", value, "--confidence", "0.9", "--id", id, "--endpoints", endpoints, "--name", "cli", ...more], 30_000);
+
+test("fleet mutate exited 71 when --publish-s ran out (its help says 75): exit 75", async () => {
+  // Nothing listens there: every attempt is refused until --publish-s passes.
+  const r = await mutate("http://127.0.0.1:9", "late-1", "0.5", ["--publish-s", "1", "--timeout", "500"]);
+  expect(r.code).toBe(75);
+  expect(r.err).toContain("etcd did not take mutation late-1 within --publish-s 1 s");
+}, 30_000);
