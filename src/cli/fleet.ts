@@ -24,6 +24,8 @@ mutate publishes one weight mutation to the whole fleet, once (a new --id; defau
 Every node runs it through its own CTRM gate and journal and acks it (or rejects it with the
 reason) under the mutation's key. Without an etcd quorum publication waits: the same create-only
 write is repeated for up to --publish-s seconds (default 120; then exit 75), so it lands once.
+An --id already published with the same content is fine (reported "already published"); with
+other content it is an error (exit 64): mutations are create-only.
 --wait MS waits for an ack from every member listed now, and exits 0 when all accepted, 65 when one
 rejected, 75 when some did not answer in time.
 
@@ -118,6 +120,7 @@ async function mutate(args: string[]): Promise<number> {
     // Not published yet (no quorum, etcd unreachable): try again later, as the help says.
     throw new NotNowError(`fleet mutate: etcd did not take mutation ${id} within --publish-s ${publishS} s: ${describeError(e).slice(0, 300)}`, { cause: e });
   });
+  if (!pub.same) throw new UsageError(`fleet mutate: --id ${id} is already taken by a different mutation (published at revision ${pub.revision}); mutations are create-only: give a new --id`);
   const result: { id: string; revision: number; created: boolean; acks: Ack[]; missing: string[] } = { id, revision: pub.revision, created: pub.created, acks: [], missing: [] };
   let code = 0;
   if (waitMs > 0) {

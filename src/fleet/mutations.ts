@@ -15,15 +15,18 @@ const log = logger("fleet");
 /**
  * Publishes once: created only if `id` is new (a retry after an unknown outcome cannot make a second
  * one). Resolves to its revision; `created` is also true when the key holds exactly this value (an
- * earlier attempt with the same `publishedAt` landed though its answer was lost).
+ * earlier attempt with the same `publishedAt` landed though its answer was lost); `same` when the
+ * key holds this mutation (any `published_at`): false is a different mutation under this id.
  */
-export async function publishMutation(c: EtcdClient, fleet: string, id: string, m: Omit<FleetMutation, "published_at">, timeoutMs = 10_000, publishedAt = Date.now()): Promise<{ revision: number; created: boolean }> {
+export async function publishMutation(c: EtcdClient, fleet: string, id: string, m: Omit<FleetMutation, "published_at">, timeoutMs = 10_000, publishedAt = Date.now()): Promise<{ revision: number; created: boolean; same: boolean }> {
   const key = `${mutationsPrefix(fleet)}${id}`;
   const value = JSON.stringify({ ...m, published_at: publishedAt } satisfies FleetMutation);
   const r = await c.txn([cmpCreate(key, 0)], [opPut(key, value)], [{ request_range: { key: b64(key) } }], timeoutMs);
-  if (r.succeeded) return { revision: r.revision, created: true };
+  if (r.succeeded) return { revision: r.revision, created: true, same: true };
   const existing = (await c.get(key)).kvs[0];
-  return { revision: existing?.modRevision ?? r.revision, created: existing?.value === value };
+  const old = existing ? parseKvJson(existing.value, fleetMutationSchema) : null;
+  const content = (x: Omit<FleetMutation, "published_at">) => JSON.stringify([x.tensor, x.offset, x.values, x.confidence]);
+  return { revision: existing?.modRevision ?? r.revision, created: existing?.value === value, same: old?.success === true && content(old.data) === content(m) };
 }
 
 /**
@@ -31,7 +34,7 @@ export async function publishMutation(c: EtcdClient, fleet: string, id: string, 
  * an unknown outcome) until it lands or `deadline` (Date.now() ms) passes: publication waits for the
  * cluster and can never make two. Throws the last error at the deadline.
  */
-export async function publishUntil(c: EtcdClient, fleet: string, id: string, m: Omit<FleetMutation, "published_at">, deadline: number, onRetry?: (error: unknown, attempt: number) => void): Promise<{ revision: number; created: boolean; attempts: number }> {
+export async function publishUntil(c: EtcdClient, fleet: string, id: string, m: Omit<FleetMutation, "published_at">, deadline: number, onRetry?: (error: unknown, attempt: number) => void): Promise<{ revision: number; created: boolean; same: boolean; attempts: number }> {
   const publishedAt = Date.now();
   for (let attempt = 1, backoff = 100; ; attempt++, backoff = Math.min(2000, backoff * 2)) {
     try {

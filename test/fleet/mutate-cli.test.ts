@@ -1,4 +1,4 @@
-// `fleet mutate`'s exit codes: running out of --publish-s exited 71, not 75.
+// `fleet mutate`'s exit codes: an --id reused for other content said "already published" (exit 0); running out of --publish-s exited 71, not 75.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
@@ -16,6 +16,17 @@ afterAll(() => {
 
 const mutate = (endpoints: string, id: string, value: string, more: string[] = []) =>
   runShippedAsync(["fleet", "mutate", "pixel.0.weight", "5", "--values", value, "--confidence", "0.9", "--id", id, "--endpoints", endpoints, "--name", "cli", ...more], 30_000);
+
+test("fleet mutate --id X with other content than the published X said 'already published' and exited 0: an error naming the conflict", async () => {
+  const first = await mutate(etcd.endpoints.join(","), "dup-1", "0.5");
+  expect(first.code).toBe(0);
+  // The same content again (a retry by hand) is fine.
+  const again = await mutate(etcd.endpoints.join(","), "dup-1", "0.5");
+  expect({ code: again.code, out: again.out }).toMatchObject({ code: 0, out: expect.stringContaining("mutation dup-1 already published") });
+  const other = await mutate(etcd.endpoints.join(","), "dup-1", "0.75");
+  expect(other.code).toBe(64);
+  expect(other.err).toContain("--id dup-1 is already taken by a different mutation");
+}, 60_000);
 
 test("fleet mutate exited 71 when --publish-s ran out (its help says 75): exit 75", async () => {
   // Nothing listens there: every attempt is refused until --publish-s passes.
