@@ -9,7 +9,8 @@ import { RolloutAgent } from "../fleet/rollout-agent.ts";
 import { withDeadline } from "../util/deadline.ts";
 import { Singleton } from "../fleet/singleton.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
-import { describeError } from "../errors.ts";
+import { ConfigError, describeError } from "../errors.ts";
+import { unreadableFile } from "../util/regular-file.ts";
 import { logger } from "../log.ts";
 import { modelSha256 } from "../rts/model-source.ts";
 import { handedOver, type Boot, type PhaseRun } from "./phase.ts";
@@ -51,9 +52,16 @@ export function startFleet(b: Boot): PhaseRun | void {
   if (!f) return;
   let client: EtcdClient;
   try {
+    const files: [string, string | undefined][] = [["fleet.tls.ca", f.tls?.ca], ["fleet.tls.cert", f.tls?.cert], ["fleet.tls.key", f.tls?.key], ["fleet.auth.password_file", f.auth?.password_file]];
+    for (const [field, path] of files) {
+      const why = path === undefined ? null : unreadableFile(path);
+      if (why !== null) throw new ConfigError(field, `cannot read ${path}: ${why}`);
+    }
     client = new EtcdClient({ endpoints: f.endpoints, ...(f.tls ? { tls: f.tls } : {}), ...(f.auth ? { auth: f.auth } : {}) });
   } catch (e) {
-    log.error("fleet disabled: cannot set up the etcd client", { error: String(e) });
+    // Outside PID 1 a bad value ends the command (78, field named); PID 1 boots on without the fleet.
+    if (!b.ctx.pid1) throw e;
+    log.error("fleet disabled: cannot set up the etcd client", { error: describeError(e) });
     return;
   }
   const inherited = fleetHandoff.safeParse(handedOver(b, "fleet"));
