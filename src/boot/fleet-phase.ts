@@ -162,6 +162,11 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
   const closeAll = async () => {
     rollout.stop();
     quorum?.cancel();
+    // With etcd not answering, waiting out the calls in flight (3-10 s deadlines) held the shutdown:
+    // every loop is told to stop, then their calls are ended at once (the revoke after is a new call).
+    m.halt();
+    feed.halt();
+    client.abortInFlight();
     await Promise.all([...singletons.map((s) => s.close()), withDeadline(() => feed.stop(), 3000)]);
   };
   return {

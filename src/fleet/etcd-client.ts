@@ -86,6 +86,20 @@ function notSent(e: unknown): boolean {
   return code === "ECONNREFUSED" || code === "ConnectionRefused" || code === "FailedToOpenSocket" || /refused|Unable to connect/i.test(String(e));
 }
 
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
+  });
+}
+
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 5000;
 
@@ -93,6 +107,7 @@ export class EtcdClient {
   readonly endpoints: string[];
   private current = 0;
   private token: string | null = null;
+  private inflight = new AbortController();
   private readonly tls: { ca?: string; cert?: string; key?: string } | undefined;
   readonly callTimeoutMs: number;
 
@@ -103,6 +118,15 @@ export class EtcdClient {
     // Regular files only: a FIFO named here would hold PID 1's event loop in open() (src/util/regular-file.ts).
     const read = (p?: string) => (p ? readRegularFile(p).toString("utf8") : undefined);
     this.tls = opts.tls ? { ca: read(opts.tls.ca), cert: read(opts.tls.cert), key: read(opts.tls.key) } : undefined;
+  }
+
+  /**
+   * Ends every call in flight now (each fails at once): a stop must not wait out their deadlines
+   * while etcd does not answer. Calls made afterwards (the lease's revoke) are not affected.
+   */
+  abortInFlight(): void {
+    this.inflight.abort();
+    this.inflight = new AbortController();
   }
 
   /** The endpoint calls go to now (it moves on after a failure). */
@@ -138,6 +162,7 @@ export class EtcdClient {
    */
   async call<T>(path: string, body: unknown, schema: z.ZodType<T>, opts: { idempotent: boolean; timeoutMs?: number }): Promise<T> {
     const deadline = Date.now() + (opts.timeoutMs ?? this.callTimeoutMs);
+    const cancel = this.inflight.signal;
     let lastErr: unknown = null;
     // Back-off after each full sweep of the members failing (250 ms doubling to 5 s, within the
     // deadline): refused connections fail at once, and retrying them at once spun a core.
@@ -146,12 +171,13 @@ export class EtcdClient {
     const pause = async () => {
       this.failover();
       if (++failed % this.endpoints.length !== 0) return;
-      await Bun.sleep(Math.min(backoff, Math.max(0, deadline - Date.now())));
+      await abortableSleep(Math.min(backoff, Math.max(0, deadline - Date.now())), cancel);
       backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
     };
     for (let attempt = 0; Date.now() < deadline; attempt++) {
+      if (cancel.aborted) throw new FleetError(`etcd ${path}: aborted (the fleet phase is stopping)`, { cause: lastErr });
       const endpoint = this.endpoint;
-      const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+      const signal = AbortSignal.any([AbortSignal.timeout(Math.max(1, deadline - Date.now())), cancel]);
       try {
         if (this.opts.auth && this.token === null) await this.authenticate(endpoint, signal);
         const r = await fetch(`${endpoint}${path}`, this.fetchInit(body, signal));
@@ -173,6 +199,7 @@ export class EtcdClient {
         return schema.parse(JSON.parse(text));
       } catch (e) {
         if (e instanceof FleetError) throw e;
+        if (cancel.aborted) throw new FleetError(`etcd ${path} at ${endpoint}: aborted (the fleet phase is stopping)`, { cause: e });
         if (e instanceof z.ZodError) throw new FleetError(`etcd ${path} at ${endpoint}: unexpected response: ${e.message.slice(0, 300)}`);
         lastErr = e;
         if (!opts.idempotent && !notSent(e)) {

@@ -51,6 +51,7 @@ export class Membership {
   }
 
   private async sleep(ms: number): Promise<void> {
+    if (this.stopped) return;
     await new Promise<void>((r) => {
       const t = setTimeout(r, ms);
       this.wake = () => {
@@ -91,6 +92,7 @@ export class Membership {
         backoff = BACKOFF_MIN_MS;
         await this.sleep(period);
       } catch (e) {
+        if (this.stopped) break;
         if (this.failures++ === 0 || this.failures % 10 === 0) log.warn("fleet: etcd call failed, retrying with back-off", { error: String(e).slice(0, 300), failures: this.failures, backoff_ms: backoff });
         await this.sleep(backoff);
         backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
@@ -123,10 +125,15 @@ export class Membership {
     return !this.conflict && this.leaseId !== null;
   }
 
-  /** Stops the loop (the lease is left alone: a re-exec hands it over). */
-  async pause(): Promise<LeaseId | null> {
+  /** Asks the loop to stop without waiting (the caller then aborts the client's calls in flight). */
+  halt(): void {
     this.stopped = true;
     this.wake?.();
+  }
+
+  /** Stops the loop (the lease is left alone: a re-exec hands it over). */
+  async pause(): Promise<LeaseId | null> {
+    this.halt();
     await this.loop;
     return this.leaseId;
   }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import { logger } from "../log.ts";
-import { b64, cmpCreate, kvSchema, opPut, parseKvJson, prefixEnd, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
+import { abortableSleep, b64, cmpCreate, kvSchema, opPut, parseKvJson, prefixEnd, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
 import { watchOnce } from "./etcd-watch.ts";
 import { acksPrefix, fleetMutationSchema, mutationIdPattern, mutationsPrefix, type Ack, type FleetMutation } from "./keys.ts";
 import { readCheckpoint } from "./fleet-checkpoint.ts";
@@ -180,7 +180,7 @@ export class MutationFeed {
         return;
       } catch (e) {
         if (this.ctl.signal.aborted) throw e;
-        await Bun.sleep(backoff);
+        await abortableSleep(backoff, this.ctl.signal);
       }
     }
   }
@@ -231,10 +231,15 @@ export class MutationFeed {
       } catch (e) {
         if (this.ctl.signal.aborted) break;
         log.warn("fleet mutations: catch-up failed; retrying", { applied: this.applied, error: String(e).slice(0, 200), backoff_ms: backoff });
-        await Bun.sleep(backoff);
+        await abortableSleep(backoff, this.ctl.signal);
         backoff = Math.min(5000, backoff * 2);
       }
     }
+  }
+
+  /** Asks the loop to stop without waiting for it (stop() waits). */
+  halt(): void {
+    this.ctl.abort();
   }
 
   async stop(): Promise<void> {
