@@ -114,7 +114,7 @@ export class Membership {
       // Between the two: our own key may have been created by the first attempt's lost answer.
       const kv = (await c.get(this.key)).kvs[0];
       ok = kv?.lease === lease;
-      if (!ok && !this.conflict) log.error("fleet node id already in use: another node holds this node's key on its lease; not joining until it is gone (give each node its own fleet.node_id)", { key: this.key, holder_lease: kv?.lease ?? "none", lease });
+      if (!ok && !this.conflict) log.error("fleet node id already in use: another lease holds this node's key (a second node with the same fleet.node_id, or this node's previous run until its lease expires); not joining until it is gone", { key: this.key, holder_lease: kv?.lease ?? "none", lease });
     }
     if (ok && this.conflict) log.info("fleet node key free again: joined", { key: this.key });
     this.conflict = !ok;

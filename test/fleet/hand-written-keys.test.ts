@@ -94,6 +94,6 @@ test("two nodes with the same node_id overwrote each other's key: the second log
   const before = (await client.get(nodeKey(FLEET, "h0"))).kvs[0]!.lease;
   const dup = bootNode(etcd, FLEET, "h0", ["--set", `state_dir=${join(tempDir("fleet-hand-dup-"), "state")}`]);
   await waitForAsync(async () => dup.run.log().includes("fleet node id already in use") || (await client.get(nodeKey(FLEET, "h0"))).kvs[0]?.lease !== before, 60_000, "the duplicate's conflict (or its overwrite)", 100);
-  expect(dup.run.log()).toContain(`fleet node id already in use: another node holds this node's key on its lease; not joining until it is gone (give each node its own fleet.node_id) key=${nodeKey(FLEET, "h0")}`);
+  expect(dup.run.log()).toContain(`fleet node id already in use: another lease holds this node's key (a second node with the same fleet.node_id, or this node's previous run until its lease expires); not joining until it is gone key=${nodeKey(FLEET, "h0")}`);
   expect((await client.get(nodeKey(FLEET, "h0"))).kvs[0]!.lease).toBe(before);
 }, 90_000);
