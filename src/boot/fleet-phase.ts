@@ -1,5 +1,6 @@
 // Boot phase "fleet": joins the etcd fleet (membership under a lease) when the config has a `fleet` section.
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { z } from "zod";
 import { EtcdClient } from "../fleet/etcd-client.ts";
 import { memberLeases, nodesPrefix } from "../fleet/keys.ts";
@@ -66,7 +67,7 @@ export function startFleet(b: Boot): PhaseRun | void {
   }
   const inherited = fleetHandoff.safeParse(handedOver(b, "fleet"));
   const node = f.node_id ?? hostname();
-  const m = new Membership({ client, fleet: f.name, node, ttlS: f.lease_ttl_s, summary: summary(b), leaseId: inherited.success ? inherited.data.lease : null });
+  const m = new Membership({ client, fleet: f.name, node, ttlS: f.lease_ttl_s, summary: summary(b), leaseId: inherited.success ? inherited.data.lease : null, leaseFile: join(b.config.state_dir, "fleet-lease") });
   log.info("phase fleet", { fleet: f.name, node, endpoints: f.endpoints.join(","), lease_ttl_s: f.lease_ttl_s });
   const evo = b.evolution?.evo ?? null;
   const feed = new MutationFeed({

@@ -1,5 +1,8 @@
 // Fleet membership: this node's key under a lease, refreshed every TTL/3 by an async loop that never blocks PID 1.
+import { existsSync, rmSync } from "node:fs";
+import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import { logger } from "../log.ts";
+import { readRegularFile } from "../util/regular-file.ts";
 import { b64, cmpCreate, opPut, type EtcdClient, type LeaseId } from "./etcd-client.ts";
 import { nodeKey, type NodeSummary } from "./keys.ts";
 
@@ -16,6 +19,23 @@ export interface MembershipOptions {
   summary: () => Omit<NodeSummary, "node" | "updated_at" | "lease_ttl_s">;
   /** A lease adopted from the previous image at a re-exec (kept alive, not granted again). */
   leaseId?: LeaseId | null;
+  /**
+   * Where the lease id is kept (the state dir): a run after a crash adopts its previous run's lease
+   * while it lives, so it owns its node key at once (else it waited up to the TTL, "id in use").
+   */
+  leaseFile?: string;
+}
+
+const leaseIdPattern = /^[1-9][0-9]{0,19}$/;
+
+/** The lease id kept in `file`, or null (missing, unreadable, not a lease id): never throws, never blocks. */
+function readLeaseFile(file: string): LeaseId | null {
+  try {
+    const text = readRegularFile(file).toString("utf8").trim();
+    return leaseIdPattern.test(text) ? text : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -36,7 +56,7 @@ export class Membership {
   readonly key: string;
 
   constructor(private readonly o: MembershipOptions) {
-    this.leaseId = o.leaseId ?? null;
+    this.leaseId = o.leaseId ?? (o.leaseFile && existsSync(o.leaseFile) ? readLeaseFile(o.leaseFile) : null);
     this.key = nodeKey(o.fleet, o.node);
   }
 
@@ -73,6 +93,7 @@ export class Membership {
           this.leaseId = g.id;
           this.validUntil = performance.now() + g.ttl * 1000;
           log.info("fleet lease granted", { lease: g.id, ttl_s: g.ttl });
+          await this.keepLeaseId(g.id);
         }
         const sent = performance.now();
         const ttl = await c.keepalive(this.leaseId);
@@ -120,6 +141,18 @@ export class Membership {
     this.conflict = !ok;
   }
 
+  /** Saves the lease id for a run after a crash; a failure only costs that run a wait (logged). */
+  private async keepLeaseId(id: LeaseId | null): Promise<void> {
+    const f = this.o.leaseFile;
+    if (!f) return;
+    try {
+      if (id === null) rmSync(f, { force: true });
+      else await writeFileAtomicAsync(f, [new TextEncoder().encode(`${id}\n`)]);
+    } catch (e) {
+      log.warn("fleet lease id not kept in the state dir", { file: f, error: String(e).slice(0, 200) });
+    }
+  }
+
   /** Does this node's key carry its value on its lease (false while another node with the same id holds it)? */
   get joined(): boolean {
     return !this.conflict && this.leaseId !== null;
@@ -145,6 +178,7 @@ export class Membership {
     try {
       await this.o.client.revoke(lease, timeoutMs);
       log.info("fleet lease revoked", { lease: lease });
+      await this.keepLeaseId(null);
     } catch (e) {
       log.warn("fleet lease not revoked (it expires by itself)", { error: String(e).slice(0, 200) });
     }

@@ -97,3 +97,21 @@ test("two nodes with the same node_id overwrote each other's key: the second log
   expect(dup.run.log()).toContain(`fleet node id already in use: another lease holds this node's key (a second node with the same fleet.node_id, or this node's previous run until its lease expires); not joining until it is gone key=${nodeKey(FLEET, "h0")}`);
   expect((await client.get(nodeKey(FLEET, "h0"))).kvs[0]!.lease).toBe(before);
 }, 90_000);
+
+test("a node restarted right after a SIGKILL found its previous run's key (id in use) and waited up to a TTL: it adopts its previous lease", async () => {
+  const dir = join(tempDir("fleet-hand-crash-"), "state");
+  const first = bootNode(etcd, FLEET, "k0", ["--set", `state_dir=${dir}`]);
+  await waitForAsync(async () => (await client.get(nodeKey(FLEET, "k0"))).kvs.length === 1, 60_000, "k0 listed", 100);
+  const before = (await client.get(nodeKey(FLEET, "k0"))).kvs[0]!.lease;
+  process.kill(await first.run.initPid(), "SIGKILL");
+  await first.run.result(10_000);
+  const killedAt = Date.now();
+  const again = bootNode(etcd, FLEET, "k0", ["--set", `state_dir=${dir}`]);
+  const fresh = async () => {
+    const kv = (await client.get(nodeKey(FLEET, "k0"))).kvs[0];
+    return kv !== undefined && (JSON.parse(kv.value) as { updated_at: number }).updated_at > killedAt;
+  };
+  await waitForAsync(async () => (await fresh()) || again.run.log().includes("fleet node id already in use"), 30_000, "k0's key written again (or the conflict)", 100);
+  expect(again.run.log()).not.toContain("fleet node id already in use");
+  expect((await client.get(nodeKey(FLEET, "k0"))).kvs[0]!.lease).toBe(before);
+}, 90_000);
