@@ -3,7 +3,7 @@ import { readConfigFile } from "../config/load.ts";
 import { fleetSchema, type FleetConfig } from "../config/schema.ts";
 import { describeError, NotNowError, UsageError } from "../errors.ts";
 import { EtcdClient } from "../fleet/etcd-client.ts";
-import { isStale, memberLeases, nodeSummarySchema, nodesPrefix, type NodeSummary } from "../fleet/keys.ts";
+import { isStale, memberLeases, mutationsPrefix, nodeSummarySchema, nodesPrefix, type NodeSummary } from "../fleet/keys.ts";
 import { ackSchema, acksPrefix, mutationIdPattern, type Ack } from "../fleet/keys.ts";
 import { publishUntil } from "../fleet/mutations.ts";
 import { gcMutations } from "../fleet/fleet-checkpoint.ts";
@@ -220,7 +220,7 @@ async function gc(args: string[]): Promise<number> {
   if (v.json) out(JSON.stringify({ fleet: f.name, folded: r.folded, through_revision: r.throughRevision, blocked_by: r.blockedBy, compacted_at: r.compactedAt, rollouts_removed: rollouts }));
   else {
     out(`fleet ${f.name}: folded ${r.folded} mutation(s) into the checkpoint${r.folded ? ` (through revision ${r.throughRevision})` : ""}${r.compactedAt ? `; etcd compacted at revision ${r.compactedAt}` : ""}`);
-    if (r.blockedBy) out(`  held back from ${r.blockedBy.id}: not acked yet by ${r.blockedBy.missing.join(", ")}`);
+    if (r.blockedBy) out(`  held back from ${r.blockedBy.id}: ${r.blockedBy.refused ? `${r.blockedBy.refused}; delete ${mutationsPrefix(f.name)}${r.blockedBy.id} to go on` : `not acked yet by ${r.blockedBy.missing.join(", ")}`}`);
     if (rollouts.length) out(`  removed ${rollouts.length} finished rollout(s): ${rollouts.join(", ")}`);
   }
   return 0;

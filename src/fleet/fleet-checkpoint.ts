@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { FleetError } from "../errors.ts";
 import { cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type EtcdClient, type Kv } from "./etcd-client.ts";
-import { acksPrefix, fleetMutationSchema, fleetPrefix, memberLeases, mutationsPrefix, nodesPrefix } from "./keys.ts";
+import { acksPrefix, fleetMutationSchema, fleetPrefix, memberLeases, mutationIdPattern, mutationsPrefix, nodesPrefix } from "./keys.ts";
 
 export const checkpointKey = (fleet: string): string => `${fleetPrefix(fleet)}checkpoint`;
 
@@ -49,7 +49,8 @@ export interface GcResult {
   folded: number;
   throughRevision: number;
   /** The oldest mutation some current member has not acked yet (it and every later one stay). */
-  blockedBy: { id: string; missing: string[] } | null;
+  /** The first mutation not folded: members that have not acked it, or why no node will (`refused`). */
+  blockedBy: { id: string; missing: string[]; refused?: string } | null;
   compactedAt: number | null;
 }
 
@@ -68,6 +69,13 @@ export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?
   let blockedBy: GcResult["blockedBy"] = null;
   for (const kv of muts) {
     const id = kv.key.slice(mutationsPrefix(fleet).length);
+    // Keys the nodes refuse (never applied, never acked): folding a rewritten one would hand returning
+    // nodes a value no live node applied. gc stops there, naming it, for the operator to delete.
+    const refused = !mutationIdPattern.test(id) ? "not a mutation id (written by hand; nodes ignore it)" : kv.createRevision !== kv.modRevision ? "rewritten after publication (mutations are create-only; nodes ignore the new value)" : null;
+    if (refused !== null) {
+      blockedBy = { id, missing: [], refused };
+      break;
+    }
     const missing = members.filter((m) => !acks.has(`${id}/${m}`));
     if (missing.length > 0) {
       blockedBy = { id, missing };

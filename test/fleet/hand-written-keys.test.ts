@@ -115,3 +115,16 @@ test("a node restarted right after a SIGKILL found its previous run's key (id in
   expect(again.run.log()).not.toContain("fleet node id already in use");
   expect((await client.get(nodeKey(FLEET, "k0"))).kvs[0]!.lease).toBe(before);
 }, 90_000);
+
+test("fleet gc waited forever on acks of mutations/a/b and folded a rewritten mutation's new value: it stops at each, naming why", async () => {
+  const gc = async () => {
+    const r = await runShippedAsync(["fleet", "gc", "--endpoints", etcd.endpoints.join(","), "--name", FLEET, "--json"], 30_000);
+    expect(r.code).toBe(0);
+    return JSON.parse(r.out) as { blocked_by: { id: string; missing: string[]; refused?: string } | null };
+  };
+  expect((await gc()).blocked_by).toEqual({ id: "a/b", missing: [], refused: "not a mutation id (written by hand; nodes ignore it)" });
+  await client.txn([], [opDelete(`${P}mutations/a/b`)]);
+  // Every member acks what comes before rw-1 (k0 catches up from the start): gc then stops at rw-1.
+  await waitForAsync(async () => (await gc()).blocked_by?.id === "rw-1", 30_000, "gc to stop at the rewritten rw-1", 250);
+  expect((await gc()).blocked_by!.refused).toBe("rewritten after publication (mutations are create-only; nodes ignore the new value)");
+}, 60_000);
