@@ -6,6 +6,7 @@ import type { Watchdog } from "../heartbeat/watchdog.ts";
 import { logger } from "../log.ts";
 import { clockNs } from "../sys/machine.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
+import type { InterruptCarry } from "../heartbeat/interrupt-carry.ts";
 import type { BootContext } from "./early-setup.ts";
 import type { NeuralRuntime } from "../neural/index.ts";
 import type { ShutdownSignals } from "./shutdown-signals.ts";
@@ -19,9 +20,11 @@ export interface HeartbeatHandle {
   stats(): HeartbeatStats & { beat: number };
   /** Boot timings (ms): kernel start and our exec to the first beat; null before it. */
   timings(): Record<string, number | null>;
+  /** The interrupts' state for the next image (after stop()). */
+  carryInterrupts(): InterruptCarry[];
 }
 
-export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: NeuralRuntime; supervisor: Supervisor; signals: ShutdownSignals; drain?: () => number; startBeat: number; watchdog?: Watchdog }): Promise<HeartbeatHandle> {
+export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: NeuralRuntime; supervisor: Supervisor; signals: ShutdownSignals; drain?: () => number; startBeat: number; interrupts?: readonly InterruptCarry[]; watchdog?: Watchdog }): Promise<HeartbeatHandle> {
   log.info("phase heartbeat", { period_ms: config.heartbeat_ms });
   const timing: Record<string, number | null> = { sinceKernelMs: null, sinceExecMs: null };
   const first = parts.startBeat;
@@ -34,6 +37,7 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
     services: parts.supervisor,
     drain: parts.drain,
     firstBeat: first,
+    ...(parts.interrupts ? { interrupts: parts.interrupts } : {}),
     ...(parts.watchdog ? { watchdog: parts.watchdog } : {}),
     onShutdown: (reason) => parts.signals.request({ reason }),
     onBeat: (b) => {
@@ -67,5 +71,6 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
       return { ...s, beat: s.lastBeat };
     },
     timings: () => timing,
+    carryInterrupts: () => hb.carryInterrupts(),
   };
 }

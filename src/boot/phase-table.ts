@@ -9,6 +9,7 @@ import { earlySetup } from "./early-setup.ts";
 import { openEvolutionPhase } from "./evolution-phase.ts";
 import { releaseInherited } from "../evolution/handover.ts";
 import { startHeartbeat } from "./heartbeat-phase.ts";
+import type { InterruptCarry } from "../heartbeat/interrupt-carry.ts";
 import { handedOver, type Boot, type Phase } from "./phase.ts";
 import { dropPrivileges } from "./privileges.ts";
 import { initRuntime, loadModel } from "./runtime-phase.ts";
@@ -21,11 +22,25 @@ const log = logger("boot");
 
 const watchdogHandoff = z.strictObject({ fd: z.int().check(z.minimum(0)), path: z.string() });
 
-const heartbeatHandoff = z.strictObject({ beat: z.int().check(z.minimum(0)) });
+// Loose (unknown keys dropped): a part written by a later image still gives its beat number.
+const heartbeatHandoff = z.object({
+  beat: z.int().check(z.minimum(0)),
+  interrupts: z.optional(
+    z.array(
+      z.object({
+        name: z.string(),
+        raisedAgoMs: z.nullable(z.number().check(z.minimum(0))),
+        actedAgoMs: z.nullable(z.number().check(z.minimum(0))),
+        raised: z.int().check(z.minimum(0)),
+      }),
+    ),
+  ),
+});
 
-function startBeat(b: Boot): number {
+/** The previous image's beat number and interrupt state (none: a fresh boot, or a part it cannot read). */
+function heartbeatCarried(b: Boot): { startBeat: number; interrupts?: InterruptCarry[] } {
   const r = heartbeatHandoff.safeParse(handedOver(b, "heartbeat"));
-  return r.success ? r.data.beat : 0;
+  return r.success ? { startBeat: r.data.beat, ...(r.data.interrupts ? { interrupts: r.data.interrupts } : {}) } : { startBeat: 0 };
 }
 
 /**
@@ -156,14 +171,19 @@ export const bootPhases: readonly Phase[] = [
     name: "heartbeat",
     start: async (b) => {
       const parts = () => ({ runtime: b.runtime!, supervisor: b.supervisor!, signals: b.signals, drain: b.evolution?.drain, ...(b.watchdog ? { watchdog: b.watchdog } : {}) });
-      b.heartbeat = await startHeartbeat(b.ctx, b.config, { ...parts(), startBeat: startBeat(b) });
+      b.heartbeat = await startHeartbeat(b.ctx, b.config, { ...parts(), ...heartbeatCarried(b) });
       let frozenAt = 0;
+      let interrupts: InterruptCarry[] = [];
       return {
         stop: async () => void (await b.heartbeat?.stop()),
-        // Freeze the beat for the exec; the next image continues the numbering.
-        handoff: async () => ({ beat: (frozenAt = await b.heartbeat!.stop()) }),
+        // Freeze the beat for the exec; the next image continues the numbering and the interrupts' state.
+        handoff: async () => {
+          frozenAt = await b.heartbeat!.stop();
+          interrupts = b.heartbeat!.carryInterrupts();
+          return { beat: frozenAt, interrupts };
+        },
         resume: async () => {
-          b.heartbeat = await startHeartbeat(b.ctx, b.config, { ...parts(), startBeat: frozenAt });
+          b.heartbeat = await startHeartbeat(b.ctx, b.config, { ...parts(), startBeat: frozenAt, interrupts });
         },
       };
     },

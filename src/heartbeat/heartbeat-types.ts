@@ -3,6 +3,7 @@ import type { Percentiles, TickPart } from "./beat-stats.ts";
 import type { CortexModel } from "./cortex-adapter.ts";
 import type { HeartbeatConfig, HeartbeatConfigInput } from "../config/heartbeat-schema.ts";
 import type { HeartbeatState } from "./heartbeat-machine.ts";
+import type { InterruptCarry } from "./interrupt-carry.ts";
 import type { MetabolicStats } from "./metabolic-daemon.ts";
 import type { ServiceControl } from "./service-control.ts";
 import type { Watchdog } from "./watchdog.ts";
@@ -29,6 +30,11 @@ export interface HeartbeatOptions {
   sleeperWorkerUrl?: string;
   /** Number of the last beat before this heartbeat (a live re-exec continues the count). */
   firstBeat?: number;
+  /**
+   * The interrupts' state a previous image handed over (a live re-exec): an interrupt still raised
+   * is not raised again, so its action (a restart, say) is not taken once more per re-exec.
+   */
+  interrupts?: readonly InterruptCarry[];
   /**
    * A watchdog owned by the caller (the boot keeps it armed through shutdown and re-exec): petted
    * every beat, never opened or disarmed here. Without it the heartbeat opens `config.watchdog`

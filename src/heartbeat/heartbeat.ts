@@ -9,6 +9,7 @@ import { type HeartbeatConfig, heartbeatConfigSchema } from "../config/heartbeat
 import { type HeartbeatEffect, type HeartbeatEvent, type HeartbeatState, heartbeatStep } from "./heartbeat-machine.ts";
 import { monoMs } from "./hw-mmio-buffer.ts";
 import { InterruptBank } from "./interrupts.ts";
+import { carryInterrupts, type InterruptCarry, restoreInterrupts } from "./interrupt-carry.ts";
 import { type HeartbeatRecord, InterruptDispatcher } from "./interrupt-dispatch.ts";
 import { MetabolicDaemon } from "./metabolic-daemon.ts";
 import type { FromWorker } from "./metabolic-protocol.ts";
@@ -79,6 +80,12 @@ export class Heartbeat {
     this.binding = opts.model ? new CortexBinding(opts.model) : null;
     this.bank = this.binding ? new InterruptBank(this.binding.outputNames, this.binding.thresholds, this.binding.hysteresis) : null;
     this.dispatch = this.binding ? new InterruptDispatcher(this.binding, this.cfg, this.metabolic, opts.services ?? null, opts.onShutdown ?? null) : null;
+    if (opts.interrupts && this.bank && this.dispatch) restoreInterrupts(this.bank, this.dispatch, opts.interrupts, performance.now());
+  }
+
+  /** The interrupts' state for the next image of a live re-exec (after stop()). */
+  carryInterrupts(): InterruptCarry[] {
+    return this.bank && this.dispatch ? carryInterrupts(this.bank, this.dispatch, performance.now()) : [];
   }
 
   get currentState(): HeartbeatState {
@@ -196,7 +203,9 @@ export class Heartbeat {
       this.checkStale();
       this.syncServices();
       lap("read");
-      if (this.binding && this.bank && this.dispatch) {
+      // Not before the worker's first sample: an all-zero hw.mmio is no measurement (after a live
+      // re-exec it cleared every carried interrupt, which the next sample raised again).
+      if (this.binding && this.bank && this.dispatch && this.metabolic.reader.samples > 0) {
         const values = this.metabolic.reader.values;
         const scores = this.binding.run(values);
         lap("cortex");

@@ -89,6 +89,17 @@ export class InterruptDispatcher {
     }
   }
 
+  /** How long ago the handler of `name` last acted (null: not since it was raised). */
+  actedAgoMs(name: string, nowMs: number): number | null {
+    const last = this.lastAction.get(name);
+    return last === undefined ? null : nowMs - last;
+  }
+
+  /** A carried last action (live re-exec): its repeat_ms counts on from it. */
+  restoreActed(name: string, agoMs: number, nowMs: number): void {
+    this.lastAction.set(name, nowMs - agoMs);
+  }
+
   /** Drops a throttle the heartbeat already released (the service's process changed). */
   forget(name: string): void {
     this.throttles.delete(name);

@@ -1,0 +1,44 @@
+// Interrupts across a live re-exec: each new image started with every interrupt cleared, so one whose condition still held was raised again and its action (a restart) taken once more per re-exec.
+import { afterEach, expect, test } from "bun:test";
+import { join } from "node:path";
+import { runShipped } from "../harness/artifact.ts";
+import { bootArgs } from "./boot-args.ts";
+import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+
+afterEach(killLeftovers);
+
+test("a raised interrupt whose action is a restart restarted its target again after every live re-exec (the new image raised it afresh); it stays raised across the re-exec and acts once", async () => {
+  const dir = tempDir();
+  const cfg = writeJson(dir, "config.json", {
+    run_dir: join(dir, "run"),
+    heartbeat_ms: 50,
+    heartbeat_log_every: 1,
+    heartbeat: { watchdog: false, interrupts: { zombies: { action: "restart", target: "victim" } } },
+    services: [
+      // Ten children that exit at once, and a parent (the exec'd sleep) that never waits for them: ten zombies for good.
+      { name: "zmaker", argv: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do true & done; exec sleep 1000"] },
+      { name: "victim", argv: ["sleep", "1000"] },
+    ],
+  });
+  const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true });
+  const init = await run.initPid();
+  const sock = join(dir, "run/control");
+  const starts = () => run.log().match(/service started service=victim /g)?.length ?? 0;
+  await waitFor(() => /action interrupt=zombies action="restart done" service=victim/.test(run.log()), 60_000, "the zombies interrupt's restart of victim");
+  expect(starts()).toBe(2);
+  for (let generation = 1; generation <= 2; generation++) {
+    expect(runShipped(["reexec", "--socket", sock, "--timeout", "60000"], { timeoutMs: 90_000 }).code).toBe(0);
+    const marker = `resuming after re-exec generation=${generation} `;
+    // The new image's worker has sampled (ten zombies still there) and twenty beats ran on them.
+    const after = () => run.log().split(marker)[1] ?? "";
+    await waitFor(() => after().includes("metabolic worker ready"), 60_000, `the worker of generation ${generation}`);
+    await waitFor(() => (after().split("metabolic worker ready")[1]?.match(/ beat n=/g)?.length ?? 0) >= 20, 60_000, `twenty beats of generation ${generation}`);
+    expect(after().split("metabolic worker ready")[1]).toContain("active=zombies");
+      expect(starts()).toBe(2);
+  }
+  expect(run.log().match(/interrupt raised interrupt=zombies/g)?.length).toBe(1);
+  const st = JSON.parse(runShipped(["status", "--json", "--socket", sock]).stdout) as { heartbeat: { interrupts: Array<{ name: string; active: boolean; raised: number }> } };
+  expect(st.heartbeat.interrupts.find((i) => i.name === "zombies")).toEqual({ name: "zombies", active: true, raised: 1 });
+  process.kill(init, "SIGTERM");
+  await run.result(30_000);
+}, 240_000);
