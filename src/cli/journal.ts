@@ -8,7 +8,7 @@ import { ExitCode, JournalError } from "../errors.ts";
 import { recordTypeName, RecordType } from "../journal/format.ts";
 import { Journal } from "../journal/journal.ts";
 import { lockStateDir, type StateLock } from "../journal/state-lock.ts";
-import { archivedLineages, lineageOf } from "../evolution/lineage.ts";
+import { archivedLineages, LINEAGE_FILE, LINEAGES_DIR, lineageOf } from "../evolution/lineage.ts";
 import { recoverJournal, type RecoveryResult } from "../journal/recovery.ts";
 import { checkOptions, out, readOptions } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
@@ -102,7 +102,11 @@ export const command: Command = {
       try {
         // As the boot reads it: a checkpoint file proves its records durable (damage there is no torn tail).
         // A state dir whose journal directory is gone reads as an empty journal: what it lost is told below.
-        r = !a.repair && !existsSync(dir) && existsSync(a.state) ? emptyJournal : recoverJournal(dir, { readOnly: !a.repair, repair: a.repair, durableThrough: newest?.coveredSeq ?? 0 });
+        // Only a directory that is one (a checkpoint or a lineage in it): the journal directory itself,
+        // its parent or a regular file given as --state read as "OK", exit 0.
+        const journalGone = !a.repair && !existsSync(dir);
+        if (journalGone && !looksLikeStateDir(a.state)) throw new JournalError(`no journal directory at ${dir}, and ${a.state} holds no checkpoints or lineage: is --state the init's state_dir?`);
+        r = journalGone ? emptyJournal : recoverJournal(dir, { readOnly: !a.repair, repair: a.repair, durableThrough: newest?.coveredSeq ?? 0 });
       } finally {
         lock?.release();
       }
@@ -110,13 +114,17 @@ export const command: Command = {
       const ok = (!r.damage || r.damage.kind === "torn" || a.repair) && h.problem === null;
       if (a.json) out(JSON.stringify({ ok, repaired: a.repair && !!r.damage, ...summary(r), bootCheckpoint: h.bootCheckpoint, checkpointProblems: h.skipped, historyProblem: h.problem }));
       else {
-        if (!r.damage) out(`journal ${dir}: OK, records ${r.records[0]?.seq ?? "-"}..${r.records.at(-1)?.seq ?? "-"}`);
+        if (r === emptyJournal) out(`journal ${dir}: missing (the directory is gone)`);
+        else if (!r.damage) out(`journal ${dir}: OK, records ${r.records[0]?.seq ?? "-"}..${r.records.at(-1)?.seq ?? "-"}`);
         else {
           const d = r.damage;
           const what = d.kind === "torn" ? "torn tail (the last write, cut short by a stop before it was acknowledged; truncated at next boot)" : "CORRUPT (acknowledged data damaged)";
           out(`journal ${dir}: ${what} in ${d.segment} at byte ${d.offset}: ${d.problem}${a.repair ? `; cut there: sequence ${d.seq} on dropped (${d.droppedBytes} bytes)` : ""}`);
         }
-        out(`  the boot would load: ${h.bootCheckpoint ?? "the base model"}, then replay the journal`);
+        // The boot refuses a corrupt journal (JournalError, 74): it said "the boot would load ...".
+        const corrupt = r.damage?.kind === "corrupt" && !a.repair;
+        if (corrupt) out(`  CANNOT BOOT: acknowledged records are damaged; \`vector-boot journal verify --repair --state ${a.state}\` cuts the journal there (what follows is lost)`);
+        else if (!h.problem) out(`  the boot would load: ${h.bootCheckpoint ?? "the base model"}, then replay the journal`);
         for (const p of h.skipped) out(`  checkpoint skipped: ${p}`);
         if (h.problem) out(`  CANNOT BOOT: ${h.problem}`);
       }
@@ -169,6 +177,16 @@ async function compact(a: { state: string; json: boolean }, dir: string): Promis
 }
 
 const emptyJournal: RecoveryResult = { records: [], segments: [], nextSeq: 1, damage: null };
+
+/** A state_dir: a directory with a checkpoint directory, a lineage, or archived lineages in it. */
+function looksLikeStateDir(state: string): boolean {
+  try {
+    if (!statSync(state).isDirectory()) return false;
+  } catch {
+    return false;
+  }
+  return [checkpointDirOf(state), join(state, LINEAGE_FILE), join(state, LINEAGES_DIR)].some((p) => existsSync(p));
+}
 
 /**
  * What the boot would find beyond the journal's own records: the checkpoint it would start from

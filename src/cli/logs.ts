@@ -1,4 +1,5 @@
 // `vector-boot logs NAME [-f] [-n N]`: a service's recent output from a running instance (control socket), optionally followed.
+import { printable } from "../util/terminal-text.ts";
 import { ask, commonOptionsHelp, parseCommon } from "../control/cli-support.ts";
 import { out } from "../util/cli-args.ts";
 import { SysError, UsageError } from "../errors.ts";
@@ -49,7 +50,7 @@ export const command: Command = {
     const c = parseCommon("logs", rest, ["NAME"]);
     const name = c.positionals[0]!;
     const print = (p: Page) => {
-      if (p.lines.length > 0) out(p.lines.map((l) => (c.json ? JSON.stringify(l) : l.line)).join("\n"));
+      if (p.lines.length > 0) out(p.lines.map((l) => (c.json ? JSON.stringify(l) : printable(l.line, true))).join("\n"));
     };
     // -n 0 still asks for one line: its answer says where the output stands (next), to follow from.
     let page = (await ask(c, { op: "logs", name, limit: Math.max(count, 1) })) as Page;
@@ -61,15 +62,19 @@ export const command: Command = {
     while (follow) {
       await Bun.sleep(200);
       let next: Page;
+      let restarted = false;
       try {
         next = (await ask(c, { op: "logs", name, after: page.next, limit: 100_000 })) as Page;
-        if (next.next < page.next) next = (await ask(c, { op: "logs", name, after: 0, limit: 100_000 })) as Page;
+        if ((restarted = next.next < page.next)) next = (await ask(c, { op: "logs", name, after: 0, limit: 100_000 })) as Page;
       } catch (e) {
         awaySince ??= performance.now();
         if (!(e instanceof SysError) || e.errno === "EACCES" || performance.now() - awaySince > REEXEC_WAIT_MS) throw e;
         continue;
       }
       awaySince = null;
+      // The ring (about 1 MiB per service) dropped lines before this poll read them: said, not hidden.
+      const first = next.lines[0]?.seq;
+      if (!restarted && first !== undefined && first > page.next + 1) process.stderr.write(`logs: ${first - page.next - 1} line(s) of ${name} were dropped from the instance's buffer before they could be read\n`);
       page = next;
       print(page);
     }

@@ -47,8 +47,8 @@ Environment: DUMB_INIT_SETSID=1 / 0 as -g / -c, DUMB_INIT_DEBUG=1 or TINI_VERBOS
 TINI_KILL_PROCESS_GROUP (non-empty) as -g; options given on the command line win.
 
 Exit codes: see the README (0 ok, 1 runtime init failed, 2 model failed, 64 usage, 65 bad data,
-70 internal, 71 system call failed, 74 journal I/O, 78 config, 126/127 command not executable/found,
-128+N child killed by signal N).
+70 internal, 71 system call failed, 74 journal I/O, 75 not now (try again later), 78 config,
+126/127 command not executable/found, 128+N child killed by signal N).
 `;
 }
 
@@ -98,6 +98,8 @@ export async function runCli(args: string[], pid1: boolean): Promise<number> {
       process.stdout.write(mainHelp());
       return ExitCode.usage;
     }
+    // `vector-boot help COMMAND` is `vector-boot COMMAND --help` (it printed the main help).
+    if (first === "help" && args[1] !== undefined) return await runCli([args[1], "--help"], pid1);
     if (help) {
       process.stdout.write(mainHelp());
       return ExitCode.ok;

@@ -16,7 +16,9 @@ function serviceCommand(action: Action): Command {
   const help = `Usage: vector-boot ${action} NAME [--json] [--socket PATH] [--timeout MS]
 
 ${what[action]} Talks to the running vector-boot over its control socket. Exits 0 on success,
-64 for an unknown service, 71 when the socket cannot be reached or refuses the caller.
+64 for an unknown service, 71 when the socket cannot be reached or refuses the caller, 75 when
+not now (the service is still stopping, the machine shuts down, a fleet service this node does not
+hold): try again later.
 
 Options:
 ${commonOptionsHelp}`;

@@ -1,4 +1,5 @@
 // `vector-boot services`: the service table of a running instance (state, pid, restarts, last exit status).
+import { printable } from "../util/terminal-text.ts";
 import { ask, commonOptionsHelp, duration, parseCommon, table } from "../control/cli-support.ts";
 import { out } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
@@ -49,7 +50,7 @@ export const command: Command = {
       return 0;
     }
     const dash = (v: unknown) => (v === null || v === undefined ? "-" : String(v));
-    const rows = list.map((s) => [s.main ? `${s.name} (main)` : s.name, s.state, dash(s.pid), s.ready ? "yes" : "no", String(s.restarts), dash(s.lastStatus), typeof s.runningMs === "number" ? duration(s.runningMs) : "-", mib(s.cgroup?.memoryBytes), cpu(s.cgroup?.cpuUsec), dash(s.cgroup?.pids), s.statusText ?? ""]);
+    const rows = list.map((s) => [s.main ? `${s.name} (main)` : s.name, s.state, dash(s.pid), s.ready ? "yes" : "no", String(s.restarts), dash(s.lastStatus), typeof s.runningMs === "number" ? duration(s.runningMs) : "-", mib(s.cgroup?.memoryBytes), cpu(s.cgroup?.cpuUsec), dash(s.cgroup?.pids), printable(s.statusText ?? "")]);
     out(table(["NAME", "STATE", "PID", "READY", "RESTARTS", "LAST", "UP", "MEM", "CPU", "PIDS", "STATUS"], rows).replace(/ +$/gm, ""));
     return 0;
   },

@@ -1,4 +1,5 @@
 // `vector-boot top`: a snapshot and the operator's state -> the frame's lines, cut to the terminal's width and height (pure).
+import { printable } from "../util/terminal-text.ts";
 import type { Snapshot, TopService } from "./top-snapshot.ts";
 import { ordered, selectedIndex, type TopState } from "./top-state.ts";
 
@@ -68,9 +69,7 @@ function bytes(b: number | null | undefined): string {
 }
 
 /** Strings from the instance never reach the terminal with control characters (no escape injection). */
-function clean(s: string): string {
-  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, "?");
-}
+const clean = (s: string): string => printable(s);
 
 /** At most `width` characters (code points; every character drawn here is one column wide). */
 function fit(line: string, width: number, unicode: boolean): string {

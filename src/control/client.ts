@@ -104,13 +104,18 @@ export class ControlClient {
       const line = this.buf.slice(0, nl);
       this.buf = this.buf.slice(nl + 1);
       let parsed;
+      let json: unknown = undefined;
       try {
-        parsed = responseSchema().safeParse(JSON.parse(line));
+        json = JSON.parse(line);
+        parsed = responseSchema().safeParse(json);
       } catch {
         parsed = null;
       }
       if (!parsed?.success) {
-        this.fail(new ControlRequestError("parse_error", `unreadable response from the server: ${line.slice(0, 200)}`));
+        // A server that greets first is no control socket (the evolution socket's hello): a wrong
+        // --socket is the caller's system problem (71), not an unreadable answer (70, "a bug").
+        const greets = typeof json === "object" && json !== null && !("ok" in json) && "v" in json;
+        this.fail(greets ? new SysError("control socket", "EPROTO", 71, `${this.path} is not a control socket (it greeted with ${line.slice(0, 80)}...): is it the evolution socket?`) : new ControlRequestError("parse_error", `unreadable response from the server: ${line.slice(0, 200)}`));
         continue;
       }
       const r = parsed.data;

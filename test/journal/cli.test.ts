@@ -93,6 +93,27 @@ describe("vector-boot journal on a path that is no state dir", () => {
     expect(existsSync(missing)).toBe(false);
     expect(readdirSync(empty)).toEqual([]);
   });
+  test("verify said 'OK', exit 0, for a --state that is no state dir (the journal directory itself, its parent, a regular file): 74 naming it", async () => {
+    const state = await stateWith(3);
+    const file = join(state, "a-file");
+    writeFileSync(file, "x");
+    for (const wrong of [join(state, "journal"), join(state, ".."), file]) {
+      const e = await run(["verify", "--state", wrong]).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(JournalError);
+      expect((e as Error).message).toContain("is --state the init's state_dir?");
+    }
+  });
+  test("verify of a corrupt journal said 'the boot would load the base model, then replay the journal' while the boot refuses it: CANNOT BOOT, with the repair", async () => {
+    const state = await stateWith(3);
+    const seg = join(state, "journal", segmentFileName(1));
+    const b = readFileSync(seg);
+    b[recoverJournal(join(state, "journal"), { readOnly: true }).records[0]!.offset + 30]! ^= 4;
+    writeFileSync(seg, b);
+    const r = await run(["verify", "--state", state]);
+    expect(r.code).toBe(65);
+    expect(r.out).not.toContain("the boot would load");
+    expect(r.out).toContain(`CANNOT BOOT: acknowledged records are damaged; \`vector-boot journal verify --repair --state ${state}\``);
+  });
 });
 
 describe("vector-boot journal compact", () => {
