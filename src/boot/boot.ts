@@ -70,6 +70,7 @@ async function liveReexec(b: Boot, started: StartedPhase[], booted: Promise<void
     model: b.opts.model,
     cmdline: b.ctx.cmdline,
     extraCmdline: b.opts.extraCmdline,
+    pid1: b.ctx.pid1,
     baseSha256: b.model ? modelSha256(b.model.source) : null,
   });
   const parts: Record<string, unknown> = {};

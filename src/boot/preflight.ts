@@ -14,6 +14,8 @@ export interface PreflightBoot {
   cmdline: string;
   /** `vector.KEY=VALUE` tokens (the `--set`s). */
   extraCmdline: readonly string[];
+  /** PID 1 ignores a bad command-line key or --set: the check warns about them instead of refusing the image. */
+  pid1: boolean;
   /** Null: this image runs no model (a boot whose model failed), so there is nothing to keep. */
   baseSha256: string | null;
 }
@@ -42,6 +44,7 @@ export async function preflight(path: string, reaper: Reaper, boot: PreflightBoo
     throw new PackageError(path, versions === null ? `is not a vector-boot image: its --version said ${first}` : `reads handoff version ${versions.join(",")}, this image writes ${HANDOFF_VERSION}`);
   }
   const args = ["boot", "--check", "--cmdline", boot.cmdline];
+  if (boot.pid1) args.push("--as-pid1");
   if (boot.configFile !== undefined) args.push("--config", boot.configFile);
   if (boot.model !== undefined) args.push("--model", boot.model);
   for (const t of boot.extraCmdline) args.push("--set", t.replace(/^vector\./, ""));

@@ -26,13 +26,13 @@ export interface LoadedModel {
 }
 
 /** Maps the model (embedded, .rts or .gguf), validates all of it, then runs the pixel self-test. */
-export async function loadModel(config: Config, runtime: NeuralRuntime): Promise<LoadedModel> {
+export async function loadModel(config: Config, runtime: NeuralRuntime, opts: { verify?: boolean; inPlace?: boolean } = {}): Promise<LoadedModel> {
   const t0 = performance.now();
   let source: ModelSource;
   try {
     // A file's recorded checksum (an RTS package's tensor.sha256) is checked: a damaged package booted.
     // The hash is the lineage's too, so it is computed once either way.
-    source = openModelSource({ path: config.model, verify: config.model !== undefined });
+    source = openModelSource({ path: config.model, verify: opts.verify ?? config.model !== undefined, inPlace: opts.inPlace ?? false });
   } catch (e) {
     // A malformed GGUF is a model error (2) from every command; a package or file problem is init's (1).
     throw e instanceof VectorBootError && !(e instanceof RuntimeInitError) && !(e instanceof ModelError) ? new RuntimeInitError("cannot map the model", { cause: e }) : e;

@@ -18,9 +18,10 @@ Options:
                     outside PID 1 the default is the VECTOR_BOOT_CMDLINE environment variable)
   --set KEY=VALUE   one vector.KEY=VALUE override (repeatable), e.g. --set shutdown_after=5
   --check           only read the config (--config, --cmdline, --set) as the boot would, then map
-                    and validate the model it would load; say whether both are accepted (exit 0
-                    with "config ok" and "model ok: NAME sha256=HEX", or 78 naming the config
-                    problem, 1/2 for the model's); a live re-exec asks the new image this
+                    and validate the model it would load, every byte; say whether both are accepted
+                    (exit 0 with "config ok" and "model ok: NAME sha256=HEX", or 78 naming the
+                    config problem, 1/2 for the model's); a live re-exec asks the new image this
+  --as-pid1         with --check: command-line and --set problems are warnings, as PID 1 reads them
   -h, --help        this help
 `;
 
@@ -51,7 +52,7 @@ export const command: Command = {
   summary: "Boot the machine (or a subreaper session)",
   help,
   async run(args) {
-    if (args.includes("--check")) return checkConfig(parseBootArgs(args.filter((a) => a !== "--check")));
+    if (args.includes("--check")) return checkConfig(parseBootArgs(args.filter((a) => a !== "--check" && a !== "--as-pid1")), args.includes("--as-pid1"));
     // Loaded only to boot: tini mode and the tools start without the boot phases.
     const { boot } = await import("../boot/boot.ts");
     return boot(parseBootArgs(args));
@@ -68,13 +69,15 @@ export const command: Command = {
  * that service out). Prints `config ok` and `model ok: NAME sha256=HEX` (the base model's identity,
  * which a live re-exec compares with the running one's).
  */
-async function checkConfig(o: BootOptions): Promise<number> {
+async function checkConfig(o: BootOptions, asPid1: boolean): Promise<number> {
   const { loadConfig } = await import("../config/load.ts");
   const { setLogLevel } = await import("../log.ts");
   const warnings: ConfigError[] = [];
   const cmdline = o.cmdline ?? (process.env.VECTOR_BOOT_CMDLINE || undefined);
-  const { config } = loadConfig({ file: o.configFile, cmdline, tokens: o.extraCmdline, lenient: false, idWarnings: warnings });
-  for (const w of warnings) process.stderr.write(`warning: ${w.message}\n`);
+  // --as-pid1: PID 1 ignores a bad command-line key or --set (warned), so they must not refuse its re-exec.
+  const loaded = loadConfig({ file: o.configFile, cmdline, tokens: o.extraCmdline, lenient: false, lenientCmdline: asPid1, idWarnings: warnings });
+  for (const w of [...warnings, ...loaded.warnings]) process.stderr.write(`warning: ${w.message}\n`);
+  const config = loaded.config;
   process.stdout.write(`config ok: ${o.configFile ?? "(no file: the defaults)"}\n`);
   if (o.model) config.model = o.model;
   setLogLevel("warn"); // the model's own load lines are the boot's, not the check's
@@ -82,7 +85,9 @@ async function checkConfig(o: BootOptions): Promise<number> {
   const { NeuralRuntime } = await import("../neural/runtime.ts");
   const { modelSha256 } = await import("../rts/model-source.ts");
   const runtime = new NeuralRuntime({ threads: 1 });
-  const model = await loadModel(config, runtime);
+  // Every byte checked (an embedded model's too: the trailer's recorded hash is not the model), mapped
+  // in place (this child is thrown away: a sealed copy cost another copy of the model in RAM).
+  const model = await loadModel(config, runtime, { verify: true, inPlace: true });
   process.stdout.write(`model ok: ${model.info.name} sha256=${modelSha256(model.source)}\n`);
   runtime.cleanup();
   return 0;

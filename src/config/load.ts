@@ -194,12 +194,14 @@ export interface LoadedConfig {
  * service whose group cannot be resolved is not started; each problem is returned as a warning to
  * log. PID 1 must come up rather than panic.
  */
-export function loadConfig(opts: { file?: string | undefined; cmdline?: string | undefined; tokens?: readonly string[]; lenient: boolean; idWarnings?: ConfigError[] }): LoadedConfig {
+export function loadConfig(opts: { file?: string | undefined; cmdline?: string | undefined; tokens?: readonly string[]; lenient: boolean; idWarnings?: ConfigError[]; lenientCmdline?: boolean }): LoadedConfig {
   const warnings: ConfigError[] = [];
+  // `lenientCmdline` (boot --check --as-pid1): the command line's and --set's problems are warnings, as PID 1 reads them.
+  const cmdLenient = opts.lenient || opts.lenientCmdline === true;
   // `tokens`: `vector.KEY=VALUE` entries already split (`--set`), after the command line's.
   const cmd = opts.cmdline !== undefined || opts.tokens?.length ? parseCmdline(opts.cmdline ?? "", opts.tokens) : { overrides: {} as CmdlineOverrides, errors: [] };
   if (cmd.errors.length > 0) {
-    if (!opts.lenient) throw cmd.errors[0]!;
+    if (!cmdLenient) throw cmd.errors[0]!;
     warnings.push(...cmd.errors);
   }
   const file = opts.file ?? cmd.overrides.config;
@@ -225,7 +227,7 @@ export function loadConfig(opts: { file?: string | undefined; cmdline?: string |
     if (r.success) merged.fleet = r.data;
     else {
       const err = new ConfigError("kernel command line vector.fleet.*", r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
-      if (!opts.lenient) throw err;
+      if (!cmdLenient) throw err;
       warnings.push(err);
     }
   }

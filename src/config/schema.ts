@@ -174,7 +174,8 @@ export const evolutionSchema = z.strictObject({
   /** Tensor types mutations may touch (quantized ones have their touched blocks re-quantized). */
   mutable_types: z._default(z.array(z.enum(["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"])), ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"]),
   /** Seconds between checkpoints when weights changed (0: only at shutdown). */
-  checkpoint_every_s: z._default(z.number().check(z.minimum(0)), 300),
+  // At most 24 days: a longer period overflowed the timer (2^31-1 ms), which then fired every millisecond.
+  checkpoint_every_s: z._default(z.number().check(z.minimum(0), z.maximum(2_073_600)), 300),
   /** Delete journal segments an older kept checkpoint covers. */
   compact: z._default(z.boolean(), true),
   /** Operator's choice: cut a corrupt journal instead of refusing to start evolution. */

@@ -15,6 +15,8 @@ let xs: Float32Array | null = null;
 let ys: Float32Array | null = null;
 /** The pool closed: nothing is mapped any more (a registration still mapping unmaps at once). */
 let stopped = false;
+/** Registrations still mapping: "stopped" is said only once they have settled (terminated before, one leaked its mapping). */
+const registering = new Set<Promise<unknown>>();
 
 function drop(id: number): void {
   const h = held.get(id);
@@ -64,14 +66,24 @@ self.onmessage = async (e: MessageEvent<PoolMessage>) => {
       });
     } else if (msg.op === "register") {
       drop(msg.id);
-      const { bytes, unmap } = await bytesOf(msg.source);
-      if (stopped) unmap?.();
-      else held.set(msg.id, { m: prepareMatrix(msg.type, msg.rows, msg.cols, bytes), unmap });
+      const mapping = bytesOf(msg.source);
+      registering.add(mapping);
+      let got: Awaited<typeof mapping>;
+      try {
+        got = await mapping;
+      } finally {
+        registering.delete(mapping);
+      }
+      if (stopped) got.unmap?.();
+      else held.set(msg.id, { m: prepareMatrix(msg.type, msg.rows, msg.cols, got.bytes), unmap: got.unmap });
     } else if (msg.op === "drop") {
       drop(msg.id);
     } else if (msg.op === "stop") {
       stopped = true;
       for (const id of [...held.keys()]) drop(id);
+      // Each pending registration unmaps what it mapped (stopped) once its mapping is done.
+      await Promise.allSettled([...registering]);
+      await Promise.resolve(); // their continuations (the unmap) run before this one
       self.postMessage({ op: "stopped", seq: msg.seq });
       return;
     }

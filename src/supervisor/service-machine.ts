@@ -216,6 +216,8 @@ const table: Table = {
       return [{ type: "cancel-timer" }, ...spawnNow];
     },
     "backoff-elapsed": (s, _ev, now) => {
+      // A stop was asked for meanwhile (the machine's shutdown began): no new run.
+      if (s.stopRequested) return stopAtRest(s);
       s.restarts++;
       s.restartTimes.push(now);
       s.state = "pending";

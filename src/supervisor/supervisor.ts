@@ -205,7 +205,8 @@ export class Supervisor {
   async stopAll(): Promise<void> {
     this.beginShutdown();
     this.shuttingDown = true;
-    this.stopLog.length = 0;
+    // The main service too now: its exit from here on is the stop this sends.
+    for (const slot of this.slots.values()) slot.rec.stopRequested = true;
     for (const slot of this.slots.values()) {
       if (slot.rec.state === "backoff" || slot.rec.state === "pending") slot.dispatch({ type: "stop" });
     }
@@ -226,8 +227,11 @@ export class Supervisor {
    * one the drain's SIGTERM reached while its dependents still ran.
    */
   beginShutdown(): void {
+    if (this.ending) return;
     this.ending = true;
-    for (const slot of this.slots.values()) slot.rec.stopRequested = true;
+    this.stopLog.length = 0;
+    // Not the main service: its own exit before its stop still decides the machine's status.
+    for (const slot of this.slots.values()) if (!slot.rec.config.main) slot.rec.stopRequested = true;
   }
 
   private stopReady(): void {

@@ -234,6 +234,8 @@ test("boot --check said 'config ok' for what the boot then refused: a bad --set 
     [{ services: [{ name: "a", argv: [""] }] }, [], "services[0].argv: the command (argv[0]) must not be empty"],
     [{ services: [{ name: "a", argv: ["x"], memory_max: "1" }] }, [], 'services[0].memory_max: at least 4096 bytes (or "max")'],
     [{ services: [{ name: "a", argv: ["x"], memory_high: "0" }] }, [], "services[0].memory_high: at least 4096 bytes"],
+    // Beyond 2^31-1 ms the checkpoint timer overflowed and fired every millisecond.
+    [{ evolution: { checkpoint_every_s: 3_000_000 } }, [], "evolution.checkpoint_every_s"],
   ];
   for (const [cfg, sets, says] of cases) {
     const r = check(cfg, ...sets);

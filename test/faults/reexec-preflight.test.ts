@@ -122,3 +122,30 @@ test("as PID 1, reexec to an image without its embedded model, with a truncated 
   process.kill(init, "SIGTERM");
   await run.result(30_000);
 }, 240_000);
+
+test("as PID 1 with a bad --set (ignored, warned), every re-exec was refused until a reboot (the check read the --set strictly); an image whose embedded model was damaged passed (the check compared the trailer's recorded hash): the first goes through, the second is refused", async () => {
+  const embedded = locateEmbeddedModel(exe);
+  expect(embedded).not.toBeNull();
+  const dir = tempDir();
+  const bin = join(dir, "bin");
+  mkdirSync(bin, { mode: 0o755 });
+  const image = Buffer.from(readFileSync(exe));
+  image[embedded!.offset + embedded!.size - 100]! ^= 0x40; // a weight's byte: the trailer still records the original hash
+  const damaged = join(bin, "damaged");
+  writeFileSync(damaged, image, { mode: 0o755 });
+  const cfg = writeJson(dir, "config.json", { run_dir: join(dir, "run"), state_dir: join(dir, "state"), heartbeat_ms: 50, heartbeat_log_every: 0, services: [{ name: "svc", argv: ["sleep", "1000"] }] });
+  const run = start(["boot", "--config", cfg, "--set", "pixel_tset=0"], { pid1: true });
+  const init = await run.initPid();
+  const sock = join(dir, "run/control");
+  await waitFor(() => run.log().includes("control socket listening") && /service started service=svc/.test(run.log()), 30_000, "the init's control socket and service");
+  expect(run.log()).toContain("invalid setting ignored");
+  const bad = runShipped(["reexec", damaged, "--socket", sock, "--timeout", "60000"], { timeoutMs: 90_000 });
+  expect(bad.code).toBe(65);
+  expect(bad.stderr).toContain("trailer.sha256: model bytes in");
+  expect(statusOf(sock).generation).toBe(0);
+  const good = runShipped(["reexec", "--socket", sock, "--timeout", "60000"], { timeoutMs: 90_000 });
+  expect({ code: good.code, err: good.stderr }).toEqual({ code: 0, err: "" });
+  await waitFor(() => run.log().includes("resuming after re-exec generation=1 "), 30_000, "the re-exec");
+  process.kill(init, "SIGTERM");
+  await run.result(30_000);
+}, 180_000);
