@@ -12,3 +12,8 @@ export const bootOptionsSchema = lazy(() =>
   }),
 );
 export type BootOptions = z.infer<ReturnType<typeof bootOptionsSchema>>;
+
+/** The command line a boot reads vector.* keys from: --cmdline, else $VECTOR_BOOT_CMDLINE; undefined: PID 1 reads /proc/cmdline. */
+export function bootCmdline(o: BootOptions): string | undefined {
+  return o.cmdline ?? (process.env.VECTOR_BOOT_CMDLINE || undefined);
+}

@@ -1,7 +1,7 @@
 // Boot phase "control": the operator's Unix socket (status, services, pixels, checkpoint, power, re-exec).
 import { join } from "node:path";
 import { bootTarget, startControlServer } from "../control/start.ts";
-import { clockNs } from "../sys/machine.ts";
+import { sinceExecMs } from "./early-setup.ts";
 import type { Boot } from "./phase.ts";
 
 /**
@@ -22,7 +22,7 @@ export function startControl(b: Boot): (() => void) | null {
       generation: () => b.generation,
       // Since the init's process started (a live re-exec keeps the process): this image's own
       // clock said "up 135 ms" after a re-exec.
-      uptimeMs: () => (clockNs("boottime") - b.ctx.execBoottimeNs) / 1e6,
+      uptimeMs: () => sinceExecMs(b.ctx),
       status: () => {
         const e = evolution?.evo.stats();
         return {

@@ -16,6 +16,11 @@ export interface BootContext {
   cmdline: string;
 }
 
+/** Time since the init's process started (ms): a live re-exec keeps the process, so it runs on across images. */
+export function sinceExecMs(ctx: BootContext): number {
+  return (clockNs("boottime") - ctx.execBoottimeNs) / 1e6;
+}
+
 function mountedTargets(): Set<string> {
   try {
     return new Set(

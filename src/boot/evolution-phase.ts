@@ -8,8 +8,7 @@ import type { CheckpointableWeights } from "../evolution/weights.ts";
 import { logger } from "../log.ts";
 import type { NeuralRuntime } from "../neural/index.ts";
 import { modelSha256, type ModelSource } from "../rts/model-source.ts";
-import { clockNs } from "../sys/machine.ts";
-import type { BootContext } from "./early-setup.ts";
+import { type BootContext, sinceExecMs } from "./early-setup.ts";
 
 const log = logger("boot");
 
@@ -97,7 +96,7 @@ export async function openEvolutionPhase(
   const arm = (resumed: boolean) => {
     if (e.checkpoint_every_s <= 0) return;
     const every = e.checkpoint_every_s * 1000;
-    const since = resumed ? (evo.stats().lastCheckpoint?.ageMs ?? (clockNs("boottime") - ctx.execBoottimeNs) / 1e6) : 0;
+    const since = resumed ? (evo.stats().lastCheckpoint?.ageMs ?? sinceExecMs(ctx)) : 0;
     timer = setTimeout(() => {
       tick();
       timer = setInterval(tick, every);

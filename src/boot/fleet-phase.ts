@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { EtcdClient } from "../fleet/etcd-client.ts";
-import { memberLeases, nodesPrefix } from "../fleet/keys.ts";
+import { readMembers } from "../fleet/keys.ts";
 import { Membership } from "../fleet/membership.ts";
 import { MutationFeed } from "../fleet/mutations.ts";
 import { RolloutAgent } from "../fleet/rollout-agent.ts";
@@ -200,7 +200,7 @@ function awaitQuorum(client: EtcdClient, fleet: string, quorum: number, sup: Sup
   const tick = async () => {
     if (done) return;
     try {
-      const members = memberLeases(fleet, (await client.get(nodesPrefix(fleet), { prefix: true })).kvs).size;
+      const members = (await readMembers(client, fleet)).size;
       if (members !== logged) log.info("fleet members", { members, quorum });
       logged = members;
       if (members >= quorum && !done) {

@@ -1,4 +1,5 @@
 // Live re-exec: the file PID 1 hands to its next image (each phase's part), and the exec itself.
+import { issuesText } from "../util/issues-text.ts";
 import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { lazy } from "../util/lazy.ts";
@@ -37,7 +38,7 @@ export function consumeHandoff(): Handoff | null {
     const raw = JSON.parse(readFileSync(path, "utf8"));
     rmSync(path, { force: true });
     const r = handoffSchema().safeParse(raw);
-    if (!r.success) throw new ConfigError(`handoff ${path}`, r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    if (!r.success) throw new ConfigError(`handoff ${path}`, issuesText(r.error.issues));
     log.info("resuming after re-exec", { generation: r.data.generation, parts: Object.keys(r.data.parts).join(",") });
     return r.data;
   } catch (e) {

@@ -7,7 +7,7 @@ import { logger } from "../log.ts";
 import { clockNs } from "../sys/machine.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
 import type { InterruptCarry } from "../heartbeat/interrupt-carry.ts";
-import type { BootContext } from "./early-setup.ts";
+import { type BootContext, sinceExecMs } from "./early-setup.ts";
 import type { NeuralRuntime } from "../neural/index.ts";
 import type { ShutdownSignals } from "./shutdown-signals.ts";
 
@@ -44,7 +44,7 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
       // The first beat of this image (under emulation it may be a later slot: count from it).
       if (startedAt === null) {
         timing.sinceKernelMs = clockNs("boottime") / 1e6;
-        timing.sinceExecMs = (clockNs("boottime") - ctx.execBoottimeNs) / 1e6;
+        timing.sinceExecMs = sinceExecMs(ctx);
         log.info("first heartbeat", { n: b.n, since_kernel_ms: timing.sinceKernelMs.toFixed(1), since_exec_ms: timing.sinceExecMs.toFixed(1) });
         startedAt = b.startMs;
       }

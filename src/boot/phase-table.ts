@@ -5,6 +5,7 @@ import { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { loadBootConfig } from "./config-phase.ts";
 import { startControl } from "./control-phase.ts";
+import { bootCmdline } from "./boot-options.ts";
 import { earlySetup } from "./early-setup.ts";
 import { openEvolutionPhase } from "./evolution-phase.ts";
 import { releaseInherited } from "../evolution/handover.ts";
@@ -53,7 +54,7 @@ export const bootPhases: readonly Phase[] = [
     // As PID 1: mount what the pre-init left out, /dev/kmsg, ctrl-alt-del; else become a subreaper.
     name: "early",
     start: (b) => {
-      b.ctx = earlySetup({ cmdline: b.opts.cmdline ?? (process.env.VECTOR_BOOT_CMDLINE || undefined), resumed: b.handoff !== null });
+      b.ctx = earlySetup({ cmdline: bootCmdline(b.opts), resumed: b.handoff !== null });
     },
   },
   {

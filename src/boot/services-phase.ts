@@ -1,4 +1,5 @@
 // Boot phase "services": build the supervisor, start services in dependency order (or resume them after a re-exec).
+import { issuesText } from "../util/issues-text.ts";
 import { notifyPathFor } from "../supervisor/notify-socket.ts";
 import { join } from "node:path";
 import { startOrder } from "../config/load.ts";
@@ -30,7 +31,7 @@ export function startServices(config: Config, reaper: Reaper, handedOver: unknow
   if (handedOver !== undefined) {
     const r = z.array(serviceSnapshotSchema()).safeParse(handedOver);
     if (r.success) snapshot = r.data;
-    else log.error("services handoff unreadable; starting services fresh", { error: r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") });
+    else log.error("services handoff unreadable; starting services fresh", { error: issuesText(r.error.issues) });
   }
   log.info("phase services", { count: config.services.length, order: order.join(",") || "-", adopted: snapshot ? snapshot.filter((s) => s.pid !== null).length : 0 });
   if (snapshot) supervisor.adopt(snapshot);

@@ -1,6 +1,6 @@
 // `vector-boot boot`: parses its options and runs the boot sequence (src/boot/boot.ts).
-import type { BootOptions } from "../boot/boot-options.ts";
-import { type ConfigError, UsageError } from "../errors.ts";
+import { bootCmdline, type BootOptions } from "../boot/boot-options.ts";
+import { UsageError } from "../errors.ts";
 import type { Command } from "./command.ts";
 
 export type { BootOptions };
@@ -72,12 +72,9 @@ export const command: Command = {
 async function checkConfig(o: BootOptions, asPid1: boolean): Promise<number> {
   const { loadConfig } = await import("../config/load.ts");
   const { setLogLevel } = await import("../log.ts");
-  const warnings: ConfigError[] = [];
-  const cmdline = o.cmdline ?? (process.env.VECTOR_BOOT_CMDLINE || undefined);
   // --as-pid1: PID 1 ignores a bad command-line key or --set (warned), so they must not refuse its re-exec.
-  const loaded = loadConfig({ file: o.configFile, cmdline, tokens: o.extraCmdline, lenient: false, lenientCmdline: asPid1, idWarnings: warnings });
-  for (const w of [...warnings, ...loaded.warnings]) process.stderr.write(`warning: ${w.message}\n`);
-  const config = loaded.config;
+  const { config, warnings } = loadConfig({ file: o.configFile, cmdline: bootCmdline(o), tokens: o.extraCmdline, lenient: false, lenientCmdline: asPid1, idWarnings: true });
+  for (const w of warnings) process.stderr.write(`warning: ${w.message}\n`);
   process.stdout.write(`config ok: ${o.configFile ?? "(no file: the defaults)"}\n`);
   if (o.model) config.model = o.model;
   setLogLevel("warn"); // the model's own load lines are the boot's, not the check's

@@ -1,9 +1,10 @@
 // `vector-boot fleet status`: the fleet's members as etcd lists them (from anywhere; no control socket).
+import { issuesText } from "../util/issues-text.ts";
 import { readConfigFile } from "../config/load.ts";
 import { fleetSchema, type FleetConfig } from "../config/schema.ts";
 import { describeError, NotNowError, UsageError } from "../errors.ts";
 import { EtcdClient } from "../fleet/etcd-client.ts";
-import { isStale, memberLeases, mutationsPrefix, nodeSummarySchema, nodesPrefix, type NodeSummary } from "../fleet/keys.ts";
+import { isStale, mutationsPrefix, nodeSummarySchema, nodesPrefix, readMembers, type NodeSummary } from "../fleet/keys.ts";
 import { ackSchema, acksPrefix, mutationIdPattern, type Ack } from "../fleet/keys.ts";
 import { publishUntil } from "../fleet/mutations.ts";
 import { gcMutations } from "../fleet/fleet-checkpoint.ts";
@@ -59,7 +60,7 @@ Options:
 export function fleetSettings(v: { endpoints?: string; name?: string; config?: string }): FleetConfig {
   const base = v.config ? readConfigFile(v.config).fleet : undefined;
   const r = fleetSchema.safeParse({ ...base, ...(v.endpoints ? { endpoints: v.endpoints.split(",").filter(Boolean) } : {}), ...(v.name ? { name: v.name } : {}) });
-  if (!r.success) throw new UsageError(`fleet: ${r.error.issues.map((i) => `${i.path.join(".") || "fleet"}: ${i.message}`).join("; ")} (give --endpoints or --config)`);
+  if (!r.success) throw new UsageError(`fleet: ${issuesText(r.error.issues, "fleet")} (give --endpoints or --config)`);
   return r.data;
 }
 
@@ -125,7 +126,7 @@ async function mutate(args: string[]): Promise<number> {
   let code = 0;
   if (waitMs > 0) {
     const until = Date.now() + waitMs;
-    const members = [...memberLeases(f.name, (await c.get(nodesPrefix(f.name), { prefix: true })).kvs).keys()];
+    const members = [...(await readMembers(c, f.name)).keys()];
     for (;;) {
       const acks = (await c.get(acksPrefix(f.name, id), { prefix: true })).kvs.flatMap((kv) => {
         const r = parseKvJson(kv.value, ackSchema);
@@ -157,7 +158,7 @@ async function rollout(args: string[]): Promise<number> {
   const f = fleetSettings(v);
   const c = clientFor(f, positiveOption("rollout", "timeout", v.timeout, 5000));
   // Member name -> lease: a holder whose lease no longer backs its node's key is dead (its slot is free).
-  const members = async () => memberLeases(f.name, (await c.get(nodesPrefix(f.name), { prefix: true })).kvs);
+  const members = () => readMembers(c, f.name);
   const nodes = [...(await members()).keys()].sort();
   const id = `${Date.now().toString().padStart(15, "0")}-${action}`;
   const r: Rollout = { action, max_unavailable: max, nodes, created_at: Date.now() };

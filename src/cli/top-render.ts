@@ -68,9 +68,6 @@ function bytes(b: number | null | undefined): string {
   return `${u === 0 ? x : x < 10 ? x.toFixed(1) : x.toFixed(0)}${units[u]}`;
 }
 
-/** Strings from the instance never reach the terminal with control characters (no escape injection). */
-const clean = (s: string): string => printable(s);
-
 /** At most `width` characters (code points; every character drawn here is one column wide). */
 function fit(line: string, width: number, unicode: boolean): string {
   const chars = Array.from(line);
@@ -103,12 +100,12 @@ const FOOTER = "up/down select  s sort  r restart  q quit";
 export function renderFrame(snap: Snapshot | null, state: TopState, o: RenderOptions): string[] {
   const width = Math.max(1, Math.floor(o.width));
   const height = Math.max(1, Math.floor(o.height));
-  const footer = state.confirm !== null ? `restart ${clean(state.confirm)}? [y/N]` : o.error ? `refresh failed: ${clean(o.error)}` : state.message ? clean(state.message) : FOOTER;
+  const footer = state.confirm !== null ? `restart ${printable(state.confirm)}? [y/N]` : o.error ? `refresh failed: ${printable(o.error)}` : state.message ? printable(state.message) : FOOTER;
   if (!snap) return [...(height > 1 ? ["vector-boot top: waiting for the first answer ..."] : []), footer].map((l) => fit(l, width, o.unicode));
 
   const st = snap.status;
   const top: string[] = [];
-  top.push(["vector-boot top", `pid ${st.pid}`, st.version ? `v${clean(st.version)}` : null, `gen ${st.generation}`, st.uptimeMs !== undefined ? `up ${age(st.uptimeMs)}` : null].filter(Boolean).join("  "));
+  top.push(["vector-boot top", `pid ${st.pid}`, st.version ? `v${printable(st.version)}` : null, `gen ${st.generation}`, st.uptimeMs !== undefined ? `up ${age(st.uptimeMs)}` : null].filter(Boolean).join("  "));
   const hb = st.heartbeat;
   if (hb) {
     top.push(`heartbeat ${ms(hb.periodMs)} ms  beat ${hb.lastBeat ?? hb.beats}  missed ${hb.missed}  late p50 ${ms(hb.jitterMs.p50)} p99 ${ms(hb.jitterMs.p99)} max ${ms(hb.jitterMs.max)} ms`);
@@ -121,14 +118,14 @@ export function renderFrame(snap: Snapshot | null, state: TopState, o: RenderOpt
   }
   const j = st.journal;
   const ck = j?.checkpoint ?? null;
-  top.push(j ? `journal seq ${j.nextSeq - 1} (durable ${j.durableSeq})${j.failed ? ` FAILED: ${clean(j.failed)}` : ""}  checkpoint ${ck ? `${age(ck.ageMs)} ago (seq ${ck.coveredSeq})` : "none"}` : "journal: evolution off");
+  top.push(j ? `journal seq ${j.nextSeq - 1} (durable ${j.durableSeq})${j.failed ? ` FAILED: ${printable(j.failed)}` : ""}  checkpoint ${ck ? `${age(ck.ageMs)} ago (seq ${ck.coveredSeq})` : "none"}` : "journal: evolution off");
   if (st.fleet) {
     const f = st.fleet;
-    const lead = f.singletons.filter((s) => s.role === "leader").map((s) => clean(s.service));
-    top.push(`fleet ${clean(f.fleet)}  node ${clean(f.node)}  ${clean(f.role)}${lead.length > 0 ? ` of ${lead.join(",")}` : ""}${f.singletons.length > 0 ? `  singletons ${f.singletons.length}` : ""}`);
+    const lead = f.singletons.filter((s) => s.role === "leader").map((s) => printable(s.service));
+    top.push(`fleet ${printable(f.fleet)}  node ${printable(f.node)}  ${printable(f.role)}${lead.length > 0 ? ` of ${lead.join(",")}` : ""}${f.singletons.length > 0 ? `  singletons ${f.singletons.length}` : ""}`);
   }
   if (hb) {
-    const on = hb.interrupts.filter((i) => i.active).map((i) => clean(i.name));
+    const on = hb.interrupts.filter((i) => i.active).map((i) => printable(i.name));
     const raised = hb.interrupts.reduce((n, i) => n + i.raised, 0);
     top.push(`interrupts on: ${on.length > 0 ? on.join(" ") : "none"}  (${hb.interrupts.length} watched, raised ${raised}x, ${hb.actions} actions)`);
   }
@@ -154,12 +151,12 @@ export function renderFrame(snap: Snapshot | null, state: TopState, o: RenderOpt
   const nameWidth = Math.max(4, Math.min(Math.max(4, ...rows.map((s) => s.name.length)), width - fixed));
   const body: string[] = [summary, serviceLine(" ", "NAME", nameWidth, columns.map((c) => c.head))];
   const selectedLine = body.length + top.length + (visible.length > 0 ? sel - first : -1);
-  for (const s of visible) body.push(serviceLine(rows[sel] === s ? ">" : " ", fit(clean(s.name), nameWidth, o.unicode), nameWidth, columns.map((c) => clean(c.cell(s)))));
+  for (const s of visible) body.push(serviceLine(rows[sel] === s ? ">" : " ", fit(printable(s.name), nameWidth, o.unicode), nameWidth, columns.map((c) => printable(c.cell(s)))));
   if (rows.length === 0) body.push("  (no services configured)");
 
   const actions = [records.length > 0 ? "recent interrupts and actions:" : "recent interrupts and actions: none"];
   for (const r of records.slice(-shown).reverse()) {
-    const what = r.kind === "action" ? `${clean(r.interrupt)} -> ${clean(r.action ?? "?")}${r.target ? ` ${clean(r.target)}` : ""}: ${r.ok ? "ok" : "FAILED"}${r.detail ? ` (${clean(r.detail)})` : ""}` : `${clean(r.interrupt)} ${r.kind}`;
+    const what = r.kind === "action" ? `${printable(r.interrupt)} -> ${printable(r.action ?? "?")}${r.target ? ` ${printable(r.target)}` : ""}: ${r.ok ? "ok" : "FAILED"}${r.detail ? ` (${printable(r.detail)})` : ""}` : `${printable(r.interrupt)} ${r.kind}`;
     actions.push(`  ${age(r.agoMs + Math.max(0, (o.now ?? snap.at) - snap.at)).padStart(6)} ago  ${what}`);
   }
 

@@ -1,4 +1,5 @@
 // Loads the config file and the kernel command line, validates both with zod, merges them.
+import { issuesText } from "../util/issues-text.ts";
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
 import { duplicateKey } from "./json-duplicates.ts";
@@ -194,7 +195,7 @@ export interface LoadedConfig {
  * service whose group cannot be resolved is not started; each problem is returned as a warning to
  * log. PID 1 must come up rather than panic.
  */
-export function loadConfig(opts: { file?: string | undefined; cmdline?: string | undefined; tokens?: readonly string[]; lenient: boolean; idWarnings?: ConfigError[]; lenientCmdline?: boolean }): LoadedConfig {
+export function loadConfig(opts: { file?: string | undefined; cmdline?: string | undefined; tokens?: readonly string[]; lenient: boolean; idWarnings?: boolean; lenientCmdline?: boolean }): LoadedConfig {
   const warnings: ConfigError[] = [];
   // `lenientCmdline` (boot --check --as-pid1): the command line's and --set's problems are warnings, as PID 1 reads them.
   const cmdLenient = opts.lenient || opts.lenientCmdline === true;
@@ -208,8 +209,8 @@ export function loadConfig(opts: { file?: string | undefined; cmdline?: string |
   let base: Config;
   if (file !== undefined) {
     try {
-      // `idWarnings`: strict otherwise, but a service whose ids cannot be resolved here is reported there (boot --check).
-      base = readConfigFile(file, opts.lenient ? warnings : opts.idWarnings);
+      // `idWarnings` (boot --check): strict otherwise, but a service whose ids cannot be resolved here is a warning.
+      base = readConfigFile(file, opts.lenient || opts.idWarnings === true ? warnings : undefined);
     } catch (e) {
       if (!opts.lenient || !(e instanceof ConfigError)) throw e;
       warnings.push(e);
@@ -226,7 +227,7 @@ export function loadConfig(opts: { file?: string | undefined; cmdline?: string |
     const r = fleetSchema.safeParse({ ...base.fleet, ...fleet });
     if (r.success) merged.fleet = r.data;
     else {
-      const err = new ConfigError("kernel command line vector.fleet.*", r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+      const err = new ConfigError("kernel command line vector.fleet.*", issuesText(r.error.issues));
       if (!cmdLenient) throw err;
       warnings.push(err);
     }

@@ -1,4 +1,5 @@
 // The evolution interface as the init uses it: boot-time recovery + replay, the channel, drain per beat, checkpoints.
+import { issuesText } from "../util/issues-text.ts";
 import { statSync } from "node:fs";
 import { z } from "../util/zod-mini.ts";
 import { ConfigError, JournalError } from "../errors.ts";
@@ -111,7 +112,7 @@ function adoptable(inherited: unknown, cfg: { rings: number; slots: number }): E
   if (inherited === undefined) return null;
   const r = evolutionPartSchema().safeParse(inherited);
   if (!r.success) {
-    releaseInherited(inherited, `unreadable part: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    releaseInherited(inherited, `unreadable part: ${issuesText(r.error.issues)}`);
     return null;
   }
   if (r.data.rings !== cfg.rings || r.data.slots !== cfg.slots) {

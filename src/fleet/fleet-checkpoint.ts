@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { FleetError } from "../errors.ts";
 import { cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type EtcdClient, type Kv } from "./etcd-client.ts";
-import { acksPrefix, fleetMutationSchema, fleetPrefix, memberLeases, mutationIdPattern, mutationsPrefix, nodesPrefix } from "./keys.ts";
+import { acksPrefix, fleetMutationSchema, fleetPrefix, mutationKeyProblem, mutationsPrefix, readMembers } from "./keys.ts";
 
 export const checkpointKey = (fleet: string): string => `${fleetPrefix(fleet)}checkpoint`;
 
@@ -62,7 +62,7 @@ export interface GcResult {
  */
 export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?: boolean; timeoutMs?: number } = {}): Promise<GcResult> {
   const t = opts.timeoutMs;
-  const members = [...memberLeases(fleet, (await c.get(nodesPrefix(fleet), { prefix: true, timeoutMs: t })).kvs).keys()];
+  const members = [...(await readMembers(c, fleet, t)).keys()];
   const muts = (await c.get(mutationsPrefix(fleet), { prefix: true, timeoutMs: t })).kvs.sort((a, b) => a.modRevision - b.modRevision);
   const acks = new Set((await c.get(`${fleetPrefix(fleet)}acks/`, { prefix: true, timeoutMs: t })).kvs.map((kv) => kv.key.slice(`${fleetPrefix(fleet)}acks/`.length)));
   const ready: Kv[] = [];
@@ -71,7 +71,8 @@ export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?
     const id = kv.key.slice(mutationsPrefix(fleet).length);
     // Keys the nodes refuse (never applied, never acked): folding a rewritten one would hand returning
     // nodes a value no live node applied. gc stops there, naming it, for the operator to delete.
-    const refused = !mutationIdPattern.test(id) ? "not a mutation id (written by hand; nodes ignore it)" : kv.createRevision !== kv.modRevision ? "rewritten after publication (mutations are create-only; nodes ignore the new value)" : null;
+    const problem = mutationKeyProblem(id, kv);
+    const refused = problem === "bad-id" ? "not a mutation id (written by hand; nodes ignore it)" : problem === "rewritten" ? "rewritten after publication (mutations are create-only; nodes ignore the new value)" : null;
     if (refused !== null) {
       blockedBy = { id, missing: [], refused };
       break;

@@ -1,5 +1,6 @@
 // The fleet's key layout in etcd (docs/fleet.md): everything under /vector-boot/<fleet>/.
 import { z } from "zod";
+import { parseKvJson, type EtcdClient } from "./etcd-client.ts";
 
 export const fleetPrefix = (fleet: string): string => `/vector-boot/${fleet}/`;
 export const nodesPrefix = (fleet: string): string => `${fleetPrefix(fleet)}nodes/`;
@@ -26,21 +27,15 @@ export const nodeSummarySchema = z
 export type NodeSummary = z.infer<typeof nodeSummarySchema>;
 
 /**
- * The fleet's members (node name -> lease) among the keys read under nodes/: only well-formed ones,
- * a summary naming its own key on a lease. A hand-written junk key (no lease, not JSON) is no node:
- * counted, it filled a quorum, held back gc and joined a rollout's node list.
+ * The fleet's members as etcd lists them now (node name -> lease), only well-formed keys under
+ * nodes/: a summary naming its own key, on a lease. A hand-written junk key (no lease, not JSON) is
+ * no node: counted, it filled a quorum, held back gc and joined a rollout's node list.
  */
-export function memberLeases(fleet: string, kvs: { key: string; value: string; lease: string }[]): Map<string, string> {
+export async function readMembers(c: EtcdClient, fleet: string, timeoutMs?: number): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const kv of kvs) {
+  for (const kv of (await c.get(nodesPrefix(fleet), { prefix: true, timeoutMs })).kvs) {
     const name = kv.key.slice(nodesPrefix(fleet).length);
-    let value: unknown;
-    try {
-      value = JSON.parse(kv.value);
-    } catch {
-      continue;
-    }
-    const r = nodeSummarySchema.safeParse(value);
+    const r = parseKvJson(kv.value, nodeSummarySchema);
     if (r.success && r.data.node === name && kv.lease !== "0") out.set(name, kv.lease);
   }
   return out;
@@ -68,3 +63,14 @@ export const ackSchema = z.object({ node: z.string(), status: z.string(), accept
 export type Ack = z.infer<typeof ackSchema>;
 
 export const mutationIdPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+
+/**
+ * Why the nodes refuse a key under mutations/ (never applied, never acked), or null: an id the CLI
+ * could not have published (`a/b` would ack under acks/a/b/<node>), or a key rewritten after
+ * publication (create-only: a second value would leave the ack describing the first). The feed and
+ * `fleet gc` each say it in their own words.
+ */
+export function mutationKeyProblem(id: string, kv: { createRevision: number; modRevision: number }): "bad-id" | "rewritten" | null {
+  if (!mutationIdPattern.test(id)) return "bad-id";
+  return kv.createRevision !== kv.modRevision ? "rewritten" : null;
+}

@@ -1,4 +1,5 @@
 // Fleet-wide mutations: published once under mutations/<id>; each node applies every one in revision order and acks it once.
+import { issuesText } from "../util/issues-text.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
@@ -6,7 +7,7 @@ import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import { logger } from "../log.ts";
 import { abortableSleep, b64, cmpCreate, kvSchema, opPut, parseKvJson, prefixEnd, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
 import { watchOnce } from "./etcd-watch.ts";
-import { acksPrefix, fleetMutationSchema, mutationIdPattern, mutationsPrefix, type Ack, type FleetMutation } from "./keys.ts";
+import { acksPrefix, fleetMutationSchema, mutationKeyProblem, mutationsPrefix, type Ack, type FleetMutation } from "./keys.ts";
 import { readCheckpoint } from "./fleet-checkpoint.ts";
 import { readRegularFile } from "../util/regular-file.ts";
 
@@ -75,7 +76,7 @@ function readApplied(file: string): { revision: number; why?: undefined } | { re
     return { revision: null, why: (e instanceof Error ? e.message : String(e)).slice(0, 200) };
   }
   const r = appliedSchema.safeParse(json);
-  return r.success ? { revision: r.data.revision } : { revision: null, why: r.error.issues.map((i) => `${i.path.join(".") || "value"}: ${i.message}`).join("; ").slice(0, 200) };
+  return r.success ? { revision: r.data.revision } : { revision: null, why: issuesText(r.error.issues, "value").slice(0, 200) };
 }
 
 /**
@@ -125,7 +126,7 @@ export class MutationFeed {
       fresh.map((kv): Promise<Outcome> => {
         const parsed = parseKvJson(kv.value, fleetMutationSchema);
         if (parsed.success) return this.o.apply(parsed.data);
-        const reason = parsed.error.issues.map((i) => `${i.path.join(".") || "value"}: ${i.message}`).join("; ").slice(0, 300);
+        const reason = issuesText(parsed.error.issues, "value").slice(0, 300);
         log.warn("fleet mutation malformed: not applied, acked MALFORMED", { key: kv.key, reason });
         return Promise.resolve({ accepted: false, status: "MALFORMED", journalSeq: null, reason });
       }),
@@ -137,22 +138,12 @@ export class MutationFeed {
     if (performance.now() - this.savedAt >= SAVE_EVERY_MS) await this.save();
   }
 
-  /**
-   * Hand-written keys are refused (logged, never applied nor acked): an id the CLI could not have
-   * published (`a/b` would ack under acks/a/b/<node>), and a rewritten key (mutations/<id> is
-   * create-only; applying a second value would leave the ack describing the first).
-   */
+  /** Hand-written keys are refused (mutationKeyProblem): logged, never applied nor acked. */
   private admissible(kv: Kv): boolean {
-    const id = kv.key.slice(mutationsPrefix(this.o.fleet).length);
-    if (!mutationIdPattern.test(id)) {
-      log.warn("fleet mutation refused: its key's id is not a mutation id (1-128 letters, digits, '_', '.', '-'); not applied, not acked", { key: kv.key });
-      return false;
-    }
-    if (kv.createRevision !== kv.modRevision) {
-      log.warn("fleet mutation key rewritten: ignored (mutations are create-only; the first value stands)", { key: kv.key, create_revision: kv.createRevision, mod_revision: kv.modRevision });
-      return false;
-    }
-    return true;
+    const problem = mutationKeyProblem(kv.key.slice(mutationsPrefix(this.o.fleet).length), kv);
+    if (problem === "bad-id") log.warn("fleet mutation refused: its key's id is not a mutation id (1-128 letters, digits, '_', '.', '-'); not applied, not acked", { key: kv.key });
+    else if (problem === "rewritten") log.warn("fleet mutation key rewritten: ignored (mutations are create-only; the first value stands)", { key: kv.key, create_revision: kv.createRevision, mod_revision: kv.modRevision });
+    return problem === null;
   }
 
   private async save(): Promise<void> {

@@ -1,7 +1,7 @@
 // Rolling operations: a FleetLock-style semaphore in one etcd key (compare-and-swap), holders tied to their node's lease.
 import { z } from "zod";
 import { b64, cmpCreate, cmpUnchanged, opDelete, opDeletePrefix, parseKvJson, type EtcdClient } from "./etcd-client.ts";
-import { fleetPrefix, memberLeases, nodesPrefix } from "./keys.ts";
+import { fleetPrefix, readMembers } from "./keys.ts";
 
 export const rolloutActions = ["reexec", "reboot", "poweroff"] as const;
 export type RolloutAction = (typeof rolloutActions)[number];
@@ -31,7 +31,7 @@ export async function readSem(c: EtcdClient, fleet: string, id: string): Promise
 
 /** Holders whose lease still backs their node's key (a dead holder's lease expired: its slot is free). */
 async function liveHolders(c: EtcdClient, fleet: string, holders: Holder[]): Promise<Holder[]> {
-  const nodes = memberLeases(fleet, (await c.get(nodesPrefix(fleet), { prefix: true })).kvs);
+  const nodes = await readMembers(c, fleet);
   return holders.filter((h) => nodes.get(h.node) === h.lease);
 }
 
@@ -81,7 +81,7 @@ export async function finish(c: EtcdClient, fleet: string, id: string, node: str
  * revision (a slot taken meanwhile keeps it). Resolves to the ids removed.
  */
 export async function gcRollouts(c: EtcdClient, fleet: string): Promise<string[]> {
-  const members = memberLeases(fleet, (await c.get(nodesPrefix(fleet), { prefix: true })).kvs);
+  const members = await readMembers(c, fleet);
   const removed: string[] = [];
   for (const kv of (await c.get(rolloutsPrefix(fleet), { prefix: true })).kvs) {
     const id = kv.key.slice(rolloutsPrefix(fleet).length);
