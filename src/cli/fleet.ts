@@ -31,7 +31,8 @@ other content it is an error (exit 64): mutations are create-only.
 rejected, 75 when some did not answer in time.
 
 gc folds the oldest mutations every current member has acked into the fleet checkpoint
-(/vector-boot/FLEET/checkpoint) and deletes them and their acks; --compact then compacts etcd's
+(/vector-boot/FLEET/checkpoint) and deletes them and their acks (one every node refused is deleted
+without being folded); --compact then compacts etcd's
 history up to there. A node that was down catches up from the checkpoint when it returns. Prints
 what was folded and which mutation (and members) holds the rest back. It also deletes finished
 rollouts (every listed node done or gone, no live slot holder) with their semaphore and marks.
@@ -218,9 +219,9 @@ async function gc(args: string[]): Promise<number> {
   const c = clientFor(f, timeoutMs);
   const rollouts = await gcRollouts(c, f.name);
   const r = await gcMutations(c, f.name, { compact: v.compact === true, timeoutMs });
-  if (v.json) out(JSON.stringify({ fleet: f.name, folded: r.folded, through_revision: r.throughRevision, blocked_by: r.blockedBy, compacted_at: r.compactedAt, rollouts_removed: rollouts }));
+  if (v.json) out(JSON.stringify({ fleet: f.name, folded: r.folded, dropped: r.dropped, through_revision: r.throughRevision, blocked_by: r.blockedBy, compacted_at: r.compactedAt, rollouts_removed: rollouts }));
   else {
-    out(`fleet ${f.name}: folded ${r.folded} mutation(s) into the checkpoint${r.folded ? ` (through revision ${r.throughRevision})` : ""}${r.compactedAt ? `; etcd compacted at revision ${r.compactedAt}` : ""}`);
+    out(`fleet ${f.name}: folded ${r.folded} mutation(s) into the checkpoint${r.folded || r.dropped ? ` (through revision ${r.throughRevision})` : ""}${r.dropped ? `; deleted ${r.dropped} every node refused` : ""}${r.compactedAt ? `; etcd compacted at revision ${r.compactedAt}` : ""}`);
     if (r.blockedBy) out(`  held back from ${r.blockedBy.id}: ${r.blockedBy.refused ? `${r.blockedBy.refused}; delete ${mutationsPrefix(f.name)}${r.blockedBy.id} to go on` : `not acked yet by ${r.blockedBy.missing.join(", ")}`}`);
     if (rollouts.length) out(`  removed ${rollouts.length} finished rollout(s): ${rollouts.join(", ")}`);
   }

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { FleetError } from "../errors.ts";
 import { cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type EtcdClient, type Kv } from "./etcd-client.ts";
-import { acksPrefix, fleetMutationSchema, fleetPrefix, mutationKeyProblem, mutationsPrefix, readMembers } from "./keys.ts";
+import { ackSchema, acksPrefix, fleetMutationSchema, fleetPrefix, mutationKeyProblem, mutationsPrefix, readMembers } from "./keys.ts";
 
 export const checkpointKey = (fleet: string): string => `${fleetPrefix(fleet)}checkpoint`;
 
@@ -46,9 +46,15 @@ export function fold(list: FoldedMutation[], more: FoldedMutation[]): FoldedMuta
 }
 
 export interface GcResult {
+  /** Mutations folded into the checkpoint (some node applied them). */
   folded: number;
+  /**
+   * Mutations deleted without being folded: every node that acked refused them (the CTRM gate, or
+   * malformed). Folded, such a write replaced an applied write of the same range for a node that
+   * catches up from the checkpoint, which then refused it again: that node lost the applied value.
+   */
+  dropped: number;
   throughRevision: number;
-  /** The oldest mutation some current member has not acked yet (it and every later one stay). */
   /** The first mutation not folded: members that have not acked it, or why no node will (`refused`). */
   blockedBy: { id: string; missing: string[]; refused?: string } | null;
   compactedAt: number | null;
@@ -64,7 +70,15 @@ export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?
   const t = opts.timeoutMs;
   const members = [...(await readMembers(c, fleet, t)).keys()];
   const muts = (await c.get(mutationsPrefix(fleet), { prefix: true, timeoutMs: t })).kvs.sort((a, b) => a.modRevision - b.modRevision);
-  const acks = new Set((await c.get(`${fleetPrefix(fleet)}acks/`, { prefix: true, timeoutMs: t })).kvs.map((kv) => kv.key.slice(`${fleetPrefix(fleet)}acks/`.length)));
+  const acks = new Set<string>();
+  // Mutations some node applied (an ack that cannot be read counts as applied: kept).
+  const applied = new Set<string>();
+  for (const kv of (await c.get(`${fleetPrefix(fleet)}acks/`, { prefix: true, timeoutMs: t })).kvs) {
+    const idNode = kv.key.slice(`${fleetPrefix(fleet)}acks/`.length);
+    acks.add(idNode);
+    const ack = parseKvJson(kv.value, ackSchema);
+    if (!ack.success || ack.data.accepted) applied.add(idNode.slice(0, idNode.indexOf("/")));
+  }
   const ready: Kv[] = [];
   let blockedBy: GcResult["blockedBy"] = null;
   for (const kv of muts) {
@@ -84,21 +98,22 @@ export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?
     }
     ready.push(kv);
   }
-  if (ready.length === 0) return { folded: 0, throughRevision: 0, blockedBy, compactedAt: null };
+  if (ready.length === 0) return { folded: 0, dropped: 0, throughRevision: 0, blockedBy, compactedAt: null };
   // Read once: each successful transaction below is the checkpoint's new mod revision.
   let { checkpoint, modRevision } = await readCheckpoint(c, fleet, t);
   let folded = 0;
+  let dropped = 0;
   for (let i = 0; i < ready.length; i += PER_TXN) {
     const batch = ready.slice(i, i + PER_TXN);
     const more = batch.flatMap((kv) => {
       const id = kv.key.slice(mutationsPrefix(fleet).length);
       const m = parseKvJson(kv.value, fleetMutationSchema);
-      // A malformed mutation was rejected by every node (MALFORMED): folding it away changes nothing.
-      return m.success ? [{ id, tensor: m.data.tensor, offset: m.data.offset, values: m.data.values, confidence: m.data.confidence }] : [];
+      // Refused by every node that acked it (a malformed one always is): deleted, not folded.
+      return m.success && applied.has(id) ? [{ id, tensor: m.data.tensor, offset: m.data.offset, values: m.data.values, confidence: m.data.confidence }] : [];
     });
     const next: FleetCheckpoint = {
       through_revision: batch[batch.length - 1]!.modRevision,
-      folded: (checkpoint?.folded ?? 0) + batch.length,
+      folded: (checkpoint?.folded ?? 0) + more.length,
       mutations: fold(checkpoint?.mutations ?? [], more),
       updated_at: Date.now(),
     };
@@ -108,7 +123,8 @@ export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?
     for (const kv of batch) ops.push(opDelete(kv.key), opDeletePrefix(acksPrefix(fleet, kv.key.slice(mutationsPrefix(fleet).length))));
     const r = await c.txn([cmpUnchanged(checkpointKey(fleet), modRevision)], ops, [], t);
     if (!r.succeeded) throw new FleetError("fleet gc: the checkpoint changed under this run (another gc?); run it again");
-    folded += batch.length;
+    folded += more.length;
+    dropped += batch.length - more.length;
     checkpoint = next;
     modRevision = r.revision;
   }
@@ -117,5 +133,5 @@ export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?
     await c.call("/v3/kv/compaction", { revision: String(modRevision), physical: true }, z.unknown(), { idempotent: true, timeoutMs: t });
     compactedAt = modRevision;
   }
-  return { folded, throughRevision: checkpoint!.through_revision, blockedBy, compactedAt };
+  return { folded, dropped, throughRevision: checkpoint!.through_revision, blockedBy, compactedAt };
 }
