@@ -1,25 +1,31 @@
 // Boot phase "config": config file + kernel command line (zod); PID 1 reports problems and goes on.
-import { mkdtempSync } from "node:fs";
+import { lstatSync, mkdtempSync, rmdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import type { BootOptions } from "./boot-options.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { logger, setLogLevel } from "../log.ts";
 import { sethostname } from "../sys/machine.ts";
 import type { BootContext } from "./early-setup.ts";
+import type { BootConfig } from "./phase.ts";
 
 const log = logger("config");
 
-/** Outside PID 1 a bad value throws (non-zero exit); as PID 1 it is logged and the default used. */
-export function loadBootConfig(ctx: BootContext, opts: BootOptions): Config & { state_dir: string; run_dir: string } {
+/**
+ * Outside PID 1 a bad value throws (non-zero exit); as PID 1 it is logged and the default used.
+ * `handedScratch`: the development boot's own directory, from the image before a live re-exec.
+ */
+export function loadBootConfig(ctx: BootContext, opts: BootOptions, handedScratch?: unknown): { config: BootConfig; scratch: string | null } {
   // Each --set stays one token: joined into the line, a value with a space was cut at it.
   const { config, warnings } = loadConfig({ file: opts.configFile ?? (ctx.pid1 ? defaultConfigPath() : undefined), cmdline: ctx.cmdline, tokens: opts.extraCmdline, lenient: ctx.pid1 });
   for (const w of warnings) log.error("invalid setting ignored, default used", { field: w.field, problem: w.problem });
   if (opts.model) config.model = opts.model;
   // PID 1 owns the machine's well-known places; a development boot gets its own so several can run,
   // made by mkdtemp (0700, a name nobody can predict and plant first), and only when it is needed.
-  const scratch = ctx.pid1 || (config.state_dir && config.run_dir) ? null : mkdtempSync(join(tmpdir(), "vector-boot-"));
+  // After a live re-exec it is the one the previous image made: a new one lost the journal (every
+  // acknowledged mutation) and moved both sockets away from their clients.
+  const scratch = ctx.pid1 || (config.state_dir && config.run_dir) ? null : (ownScratch(handedScratch) ?? mkdtempSync(join(tmpdir(), "vector-boot-")));
   config.state_dir ??= scratch ? join(scratch, "state") : "/var/lib/vector-boot";
   config.run_dir ??= scratch ? join(scratch, "run") : "/run/vector-boot";
   setLogLevel(config.log_level);
@@ -31,7 +37,32 @@ export function loadBootConfig(ctx: BootContext, opts: BootOptions): Config & { 
     }
   }
   log.info("phase config", { services: config.services.length, heartbeat_ms: config.heartbeat_ms, shutdown: config.shutdown, shutdown_after: config.shutdown_after, state_dir: config.state_dir });
-  return config as Config & { state_dir: string; run_dir: string };
+  return { config: config as BootConfig, scratch };
+}
+
+/** The handed-over scratch directory when it is still what mkdtemp made: ours, 0700, not a symlink. */
+function ownScratch(handed: unknown): string | null {
+  const dir = (handed as { scratch?: unknown } | undefined)?.scratch;
+  if (typeof dir !== "string" || !isAbsolute(dir)) return null;
+  try {
+    const st = lstatSync(dir);
+    if (st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o777) === 0o700) return dir;
+    log.warn("the previous image's directory is not as it made it; using a new one", { dir });
+  } catch (e) {
+    log.warn("the previous image's directory is gone; using a new one", { dir, error: String(e) });
+  }
+  return null;
+}
+
+/** At the end of a development boot: its run directory and its own directory go when they are empty (the state stays). */
+export function removeScratch(scratch: string): void {
+  for (const d of [join(scratch, "run"), scratch]) {
+    try {
+      rmdirSync(d);
+    } catch {
+      /* not empty (the state, a socket left by a crash) or gone */
+    }
+  }
 }
 
 /** PID 1 reads /etc/vector-boot/config.json when it exists. */

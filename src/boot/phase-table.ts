@@ -3,7 +3,7 @@ import { z } from "../util/zod-mini.ts";
 import { Watchdog } from "../heartbeat/watchdog.ts";
 import { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
-import { loadBootConfig } from "./config-phase.ts";
+import { loadBootConfig, removeScratch } from "./config-phase.ts";
 import { startControl } from "./control-phase.ts";
 import { bootCmdline } from "./boot-options.ts";
 import { earlySetup } from "./early-setup.ts";
@@ -71,7 +71,10 @@ export const bootPhases: readonly Phase[] = [
   {
     name: "config",
     start: (b) => {
-      b.config = loadBootConfig(b.ctx, b.opts);
+      const { config, scratch } = loadBootConfig(b.ctx, b.opts, handedOver(b, "config"));
+      b.config = config;
+      // A development boot's own directory (mkdtemp): kept across a live re-exec, removed at the end when empty.
+      return scratch ? { handoff: () => ({ scratch }), stop: () => removeScratch(scratch) } : {};
     },
   },
   {
