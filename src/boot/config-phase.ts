@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { BootOptions } from "./boot-options.ts";
 import { loadConfig } from "../config/load.ts";
-import type { Config } from "../config/schema.ts";
 import { logger, setLogLevel } from "../log.ts";
 import { sethostname } from "../sys/machine.ts";
 import type { BootContext } from "./early-setup.ts";
