@@ -72,6 +72,8 @@ async function liveReexec(b: Boot, started: StartedPhase[], booted: Promise<void
     extraCmdline: b.opts.extraCmdline,
     pid1: b.ctx.pid1,
     baseSha256: b.model ? modelSha256(b.model.source) : null,
+    stateDir: b.config.state_dir,
+    stateDirByDefault: b.stateDirByDefault,
   });
   const parts: Record<string, unknown> = {};
   const paused: StartedPhase[] = [];

@@ -11,11 +11,14 @@ import type { BootConfig } from "./phase.ts";
 
 const log = logger("config");
 
+/** PID 1's state when the config names none. */
+export const PID1_STATE_DIR = "/var/lib/vector-boot";
+
 /**
  * Outside PID 1 a bad value throws (non-zero exit); as PID 1 it is logged and the default used.
  * `handedScratch`: the development boot's own directory, from the image before a live re-exec.
  */
-export function loadBootConfig(ctx: BootContext, opts: BootOptions, handedScratch?: unknown): { config: BootConfig; scratch: string | null } {
+export function loadBootConfig(ctx: BootContext, opts: BootOptions, handedScratch?: unknown): { config: BootConfig; scratch: string | null; stateDirByDefault: string | null } {
   // Each --set stays one token: joined into the line, a value with a space was cut at it.
   const { config, warnings } = loadConfig({ file: opts.configFile ?? (ctx.pid1 ? defaultConfigPath() : undefined), cmdline: ctx.cmdline, tokens: opts.extraCmdline, lenient: ctx.pid1 });
   for (const w of warnings) log.error("invalid setting ignored, default used", { field: w.field, problem: w.problem });
@@ -25,7 +28,9 @@ export function loadBootConfig(ctx: BootContext, opts: BootOptions, handedScratc
   // After a live re-exec it is the one the previous image made: a new one lost the journal (every
   // acknowledged mutation) and moved both sockets away from their clients.
   const scratch = ctx.pid1 || (config.state_dir && config.run_dir) ? null : (ownScratch(handedScratch) ?? mkdtempSync(join(tmpdir(), "vector-boot-")));
-  config.state_dir ??= scratch ? join(scratch, "state") : "/var/lib/vector-boot";
+  // Where the state goes when no state_dir is configured, as a live re-exec's new image would place it (null: a new mkdtemp).
+  const stateDirByDefault = ctx.pid1 ? PID1_STATE_DIR : scratch ? join(scratch, "state") : null;
+  config.state_dir ??= stateDirByDefault!;
   config.run_dir ??= scratch ? join(scratch, "run") : "/run/vector-boot";
   setLogLevel(config.log_level);
   if (ctx.pid1 && config.hostname) {
@@ -36,7 +41,7 @@ export function loadBootConfig(ctx: BootContext, opts: BootOptions, handedScratc
     }
   }
   log.info("phase config", { services: config.services.length, heartbeat_ms: config.heartbeat_ms, shutdown: config.shutdown, shutdown_after: config.shutdown_after, state_dir: config.state_dir });
-  return { config: config as BootConfig, scratch };
+  return { config: config as BootConfig, scratch, stateDirByDefault };
 }
 
 /** The handed-over scratch directory when it is still what mkdtemp made: ours, 0700, not a symlink. */

@@ -71,8 +71,9 @@ export const bootPhases: readonly Phase[] = [
   {
     name: "config",
     start: (b) => {
-      const { config, scratch } = loadBootConfig(b.ctx, b.opts, handedOver(b, "config"));
+      const { config, scratch, stateDirByDefault } = loadBootConfig(b.ctx, b.opts, handedOver(b, "config"));
       b.config = config;
+      b.stateDirByDefault = stateDirByDefault;
       // A development boot's own directory (mkdtemp): kept across a live re-exec, removed at the end when empty.
       return scratch ? { handoff: () => ({ scratch }), stop: () => removeScratch(scratch) } : {};
     },

@@ -27,6 +27,8 @@ export interface Boot {
   readonly generation: number;
   ctx: BootContext; // early
   config: BootConfig; // config
+  /** Where the state would be with no state_dir configured (null: a new mkdtemp directory). */
+  stateDirByDefault: string | null; // config
   reaper: Reaper; // reaper
   signals: ShutdownSignals; // signals
   runtime: NeuralRuntime | null; // runtime

@@ -1,4 +1,5 @@
 // Before a live re-exec: the new image must be a vector-boot that reads this image's handoff, and accept the config and the model it will boot with (the running model).
+import { resolve } from "node:path";
 import { PackageError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { closeFdQuietly, readAvailable } from "../sys/fd.ts";
@@ -18,6 +19,9 @@ export interface PreflightBoot {
   pid1: boolean;
   /** Null: this image runs no model (a boot whose model failed), so there is nothing to keep. */
   baseSha256: string | null;
+  /** Where this boot keeps its state (the journal), and where it would with no state_dir configured (null: a new mkdtemp directory). */
+  stateDir: string;
+  stateDirByDefault: string | null;
 }
 
 /**
@@ -34,6 +38,8 @@ export interface PreflightBoot {
  * - That model must be the running one (same SHA-256): with another base the journal's lineage is
  *   archived, every acknowledged mutation left the live weights, and the producers' sessions went on
  *   with journal sequence numbers handed out a second time. A new model needs a reboot.
+ * - The state it names (`boot --check`'s `state:` line) must be this boot's state_dir: a config that
+ *   moved it left the journal behind, with the same losses. Moving the state needs a reboot.
  */
 export async function preflight(path: string, reaper: Reaper, boot: PreflightBoot, timeoutMs = 30_000): Promise<void> {
   const v = await answer(path, ["--version"], reaper, timeoutMs);
@@ -58,6 +64,13 @@ export async function preflight(path: string, reaper: Reaper, boot: PreflightBoo
   if (sha === undefined) throw new PackageError(path, "boot --check did not name the model it would load");
   if (boot.baseSha256 !== null && sha !== boot.baseSha256) {
     throw new PackageError(path, `would boot another base model (sha256 ${sha.slice(0, 16)}…, this one runs ${boot.baseSha256.slice(0, 16)}…): its journal lineage would be archived and every acknowledged mutation would leave the live weights; change the model with a reboot, not a live re-exec`);
+  }
+  // An image from before the `state:` line says nothing: it reads state_dir as this one does.
+  const state = /^state: (.*)$/m.exec(c.output)?.[1];
+  if (state === undefined) return;
+  const next = state === "(default)" ? boot.stateDirByDefault : state;
+  if (next === null || resolve(next) !== resolve(boot.stateDir)) {
+    throw new PackageError(path, `would keep its state in ${next ?? "a new temporary directory"}, this boot keeps it in ${boot.stateDir}: every acknowledged mutation in the journal would leave the live weights; move the state with a reboot, not a live re-exec`);
   }
 }
 

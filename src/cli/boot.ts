@@ -19,7 +19,7 @@ Options:
   --set KEY=VALUE   one vector.KEY=VALUE override (repeatable), e.g. --set shutdown_after=5
   --check           only read the config (--config, --cmdline, --set) as the boot would, then map
                     and validate the model it would load, every byte; say whether both are accepted
-                    (exit 0 with "config ok" and "model ok: NAME sha256=HEX", or 78 naming the
+                    (exit 0 with "config ok", "model ok: NAME sha256=HEX" and "state: DIR", or 78 naming the
                     config problem, 1/2 for the model's); a live re-exec asks the new image this
   --as-pid1         with --check: command-line and --set problems are warnings, as PID 1 reads them
   -h, --help        this help
@@ -86,6 +86,8 @@ async function checkConfig(o: BootOptions, asPid1: boolean): Promise<number> {
   // in place (this child is thrown away: a sealed copy cost another copy of the model in RAM).
   const model = await loadModel(config, runtime, { verify: true, inPlace: true });
   process.stdout.write(`model ok: ${model.info.name} sha256=${modelSha256(model.source)}\n`);
+  // The state the boot would use (a live re-exec's preflight compares it with the running boot's).
+  process.stdout.write(`state: ${config.state_dir ?? "(default)"}\n`);
   runtime.cleanup();
   return 0;
 }

@@ -262,5 +262,5 @@ test("boot --check read the file alone: a fleet service without a fleet section,
   // Without a file: the defaults, and the model it would boot named by its SHA-256 (a live re-exec compares it).
   const d = runShipped(["boot", "--check", ...bootArgs()]);
   expect(d.code).toBe(0);
-  expect(d.stdout).toMatch(/^config ok: \(no file: the defaults\)\nmodel ok: \S+ sha256=[0-9a-f]{64}\n$/);
+  expect(d.stdout).toMatch(/^config ok: \(no file: the defaults\)\nmodel ok: \S+ sha256=[0-9a-f]{64}\nstate: \(default\)\n$/);
 });

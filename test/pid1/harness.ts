@@ -39,9 +39,10 @@ export interface Run {
 }
 
 /** Starts the shipped executable with ARGS (checkout hidden), as PID 1 of a new PID namespace when `pid1`. */
-export function start(args: string[], opts: { pid1?: boolean; env?: Record<string, string>; cwd?: string } = {}): Run {
-  // As PID 1 the default state dir is the machine's /var/lib/vector-boot: keep tests out of it.
-  if (opts.pid1 && args[0] === "boot" && !args.some((a) => a.startsWith("state_dir="))) args = [...args, "--set", `state_dir=${join(tempDir("vb-state-"), "state")}`];
+export function start(args: string[], opts: { pid1?: boolean; env?: Record<string, string>; cwd?: string; configStateDir?: boolean } = {}): Run {
+  // As PID 1 the default state dir is the machine's /var/lib/vector-boot: keep tests out of it
+  // (`configStateDir`: the test's config file names it, and no --set may override that).
+  if (opts.pid1 && args[0] === "boot" && !opts.configStateDir && !args.some((a) => a.startsWith("state_dir="))) args = [...args, "--set", `state_dir=${join(tempDir("vb-state-"), "state")}`];
   const argv = shipped(args, { pid1: opts.pid1 });
   const t0 = performance.now();
   const proc = Bun.spawn(argv, {
