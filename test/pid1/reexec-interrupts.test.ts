@@ -33,8 +33,9 @@ test("a raised interrupt whose action is a restart restarted its target again af
     const after = () => run.log().split(marker)[1] ?? "";
     await waitFor(() => after().includes("metabolic worker ready"), 60_000, `the worker of generation ${generation}`);
     await waitFor(() => (after().split("metabolic worker ready")[1]?.match(/ beat n=/g)?.length ?? 0) >= 20, 60_000, `twenty beats of generation ${generation}`);
-    expect(after().split("metabolic worker ready")[1]).toContain("active=zombies");
-      expect(starts()).toBe(2);
+    // Still raised (another interrupt, cpu_pressure on a loaded host, may be active beside it).
+    expect(after().split("metabolic worker ready")[1]).toMatch(/ active=(\S+,)?zombies\b/);
+    expect(starts()).toBe(2);
   }
   expect(run.log().match(/interrupt raised interrupt=zombies/g)?.length).toBe(1);
   const st = JSON.parse(runShipped(["status", "--json", "--socket", sock]).stdout) as { heartbeat: { interrupts: Array<{ name: string; active: boolean; raised: number }> } };
