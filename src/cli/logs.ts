@@ -12,7 +12,8 @@ const help = `Usage: vector-boot logs NAME [-f|--follow] [-n|--lines N] [--json]
 
 Prints the last N lines (default 100) a service wrote to stdout and stderr, from the ring the
 running vector-boot keeps per service (1 MiB). -f keeps printing new lines as they come (polled
-over the control socket every 200 ms) until interrupted. --json prints one JSON object per line
+over the control socket every 200 ms; a reply holds at most 512 KiB, and the rest is asked for at
+once) until interrupted. --json prints one JSON object per line
 ({"seq", "t", "line"}). Exits 64 for an unknown service, 71 when the socket cannot be reached.
 
 Options:
@@ -23,6 +24,8 @@ ${commonOptionsHelp}`;
 interface Page {
   lines: Array<{ seq: number; t: number; line: string }>;
   next: number;
+  /** The lines asked for did not fit one reply: the rest come after `next`. */
+  more?: boolean;
 }
 
 export const command: Command = {
@@ -55,12 +58,17 @@ export const command: Command = {
     // -n 0 still asks for one line: its answer says where the output stands (next), to follow from.
     let page = (await ask(c, { op: "logs", name, limit: Math.max(count, 1) })) as Page;
     if (count > 0) print(page);
+    // A reply holds at most 512 KiB of lines: the rest of the N, page by page.
+    while (page.more) {
+      page = (await ask(c, { op: "logs", name, after: page.next, limit: 100_000 })) as Page;
+      print(page);
+    }
     // Following survives a live re-exec: the socket is away for a moment (it exited 71 with
     // ECONNREFUSED), and the new image's ring starts its numbering again (a cursor past it got
     // nothing until the new numbers caught up): its lines are read from its start.
     let awaySince: number | null = null;
     while (follow) {
-      await Bun.sleep(200);
+      if (!page.more) await Bun.sleep(200);
       let next: Page;
       let restarted = false;
       try {

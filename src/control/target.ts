@@ -34,7 +34,7 @@ export interface ControlTarget {
   stopService(name: string): Promise<void>;
   restartService(name: string): Promise<void>;
   /** Recent output lines of a service (after sequence `after`, the last `limit`); absent: not kept. */
-  serviceLogs?(name: string, after?: number, limit?: number): { lines: Array<{ seq: number; t: number; line: string }>; next: number } | null;
+  serviceLogs?(name: string, after?: number, limit?: number): { lines: Array<{ seq: number; t: number; line: string }>; next: number; more?: true } | null;
   /** Runtime statistics (neural runtime, evolution channel, journal): a plain object. */
   stats(): Record<string, unknown> | Promise<Record<string, unknown>>;
   /** Runs the pixel head on RGB triples (0-255 each). */

@@ -55,9 +55,32 @@ export class LogRing {
     return l;
   }
 
-  /** Lines after `after` (sequence number), the last `limit` of them. */
-  read(after = 0, limit = 1000): { lines: LogLine[]; next: number } {
-    const from = this.lines.filter((l) => l.seq > after);
-    return { lines: from.slice(Math.max(0, from.length - limit)), next: this.nextSeq - 1 };
+  /**
+   * Lines after `after` (sequence number), the last `limit` of them, at most `maxBytes` as JSON: when
+   * they do not fit, the oldest of them that do (always one), `next` is the last one given and `more`
+   * says the rest waits (read again after `next`). Else `next` is the last line written. A page was
+   * not bounded: the control socket drops a peer with over 1 MiB of reply waiting, and the ring's
+   * lines as JSON are more (`logs -n 100000` ended in ECONNRESET, `logs -f` stalled after a burst).
+   */
+  read(after = 0, limit = 1000, maxBytes = Infinity): { lines: LogLine[]; next: number; more?: true } {
+    // Sequence numbers are consecutive: the first line after `after` is found by index.
+    const first = this.lines[0]?.seq ?? this.nextSeq;
+    const from = Math.max(0, after + 1 - first, this.lines.length - limit);
+    const last = this.nextSeq - 1;
+    let bytes = 0;
+    for (let i = from; i < this.lines.length; i++) {
+      bytes += jsonBytes(this.lines[i]!);
+      if (bytes > maxBytes && i > from) return { lines: this.lines.slice(from, i), next: this.lines[i - 1]!.seq, more: true };
+    }
+    return { lines: this.lines.slice(from), next: last };
   }
+}
+
+const utf8 = new TextEncoder();
+
+/** The size of a line as a reply carries it (`{"seq":N,"t":N,"line":"..."},`). */
+function jsonBytes(l: LogLine): number {
+  const s = JSON.stringify(l.line);
+  // Mostly ASCII: its length is its size; else count the UTF-8 bytes.
+  return (/^[\x00-\x7f]*$/.test(s) ? s.length : utf8.encode(s).length) + 48;
 }

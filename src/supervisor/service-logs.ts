@@ -27,6 +27,8 @@ export interface LogFdHandover {
 const CHUNK = 64 * 1024;
 /** Most bytes read from one pipe per tick: a service writing flat out cannot hold PID 1 for long. */
 const MAX_PER_TICK = 4 * CHUNK;
+/** Most bytes of lines in one `logs` reply: half of what the control socket lets wait for a peer (1 MiB). */
+const PAGE_BYTES = 512 * 1024;
 
 export class ServiceLogs {
   /** The open read ends by fd, in the order they were opened. */
@@ -200,9 +202,9 @@ export class ServiceLogs {
     }
   }
 
-  /** Recent lines of a service after sequence `after`, at most `limit`. */
-  read(name: string, after?: number, limit?: number): { lines: LogLine[]; next: number } {
-    return this.ring(name).read(after, limit);
+  /** Recent lines of a service after sequence `after`, at most `limit`, in a page that fits a control reply (LogRing.read). */
+  read(name: string, after?: number, limit?: number): { lines: LogLine[]; next: number; more?: true } {
+    return this.ring(name).read(after, limit, PAGE_BYTES);
   }
 
   /** At a live re-exec: the read ends stay open across execve; the next image adopts them. */
