@@ -7,7 +7,7 @@ type Action = "restart" | "stop" | "start";
 
 const what: Record<Action, string> = {
   restart: "Stops the service (its stop signal, grace period, then SIGKILL) and starts it again; returns once it was started.",
-  stop: "Stops the service (its stop signal, grace period, then SIGKILL); returns once it holds no process. It stays stopped until started.",
+  stop: "Stops the service (its stop signal, grace period, then SIGKILL); returns once it holds no process. It stays stopped until started. A service that holds no process (stopped, exited, failed) is left as it is: 'not running (failed)'.",
   start: "Starts a stopped or failed service.",
 };
 const past: Record<Action, string> = { restart: "restarted", stop: "stopped", start: "started" };
@@ -35,7 +35,7 @@ ${commonOptionsHelp}`;
       const name = a.positionals[0]!;
       const s = (await ask(a, { op: action, name })) as { state?: string; pid?: number | null; already?: boolean } | null;
       if (a.json) out(JSON.stringify(s));
-      else out(`${name}: ${s?.already ? "already running" : past[action]}${s ? ` (${s.state ?? "?"}${typeof s.pid === "number" ? `, pid ${s.pid}` : ""})` : ""}`);
+      else out(`${name}: ${s?.already ? (action === "stop" ? "not running" : "already running") : past[action]}${s ? ` (${s.state ?? "?"}${typeof s.pid === "number" ? `, pid ${s.pid}` : ""})` : ""}`);
       return 0;
     },
   };

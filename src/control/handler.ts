@@ -89,8 +89,10 @@ async function perform(req: ControlRequest, t: ControlTarget, caller: Caller): P
       const before = find(req.name);
       if (!before) return new UnknownService(req.name);
       log.info(`${req.op} requested`, { service: req.name, uid: caller.uid, pid: caller.pid });
-      // A start of a service that runs already changes nothing, and says so (`already`).
-      const already = req.op === "start" && (before.state === "running" || before.state === "starting");
+      // A start of a service that runs already changes nothing, and says so (`already`); so does a
+      // stop of one that holds no process (stopped, exited, failed: it stays as it was).
+      const atRest = before.state === "stopped" || before.state === "exited" || before.state === "failed";
+      const already = req.op === "start" ? before.state === "running" || before.state === "starting" : req.op === "stop" && atRest;
       if (req.op === "start") await t.startService(req.name);
       else if (req.op === "stop") await t.stopService(req.name);
       else await t.restartService(req.name);

@@ -135,9 +135,13 @@ const exitedWhileUp = (s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exit
 /** Killed for failing a check: the exit that follows goes through the restart policy. */
 const killFor = (s: ServiceRecord, why: string): Effect[] => [{ type: "log", level: "error", msg: `${why}; killing it (restart per policy)`, fields: { service: s.config.name, pid: s.pid } }, { type: "end-checks" }, { type: "signal", signal: "kill" }];
 
-/** A start request for a service at rest (stopped, exited, failed): a fresh run, back-off reset. */
+/**
+ * A start request for a service at rest (stopped, exited, failed): a fresh run, back-off and storm
+ * count reset. The count was kept unless the service had failed: one stopped by hand in its crash
+ * loop and started again was given up after the restarts it had left, one at worst.
+ */
 function startFromRest(s: ServiceRecord): Effect[] {
-  if (s.state === "failed") s.restartTimes = [];
+  s.restartTimes = [];
   s.stopRequested = false;
   s.failures = 0;
   s.state = "pending";
@@ -240,9 +244,12 @@ const table: Table = {
       { type: "signal", signal: "kill" },
     ],
   },
+  // A stop of a service that holds no process changes nothing (the reply says it was not running): a
+  // failed service stays failed, as systemd keeps a failed unit failed, until it is started (it
+  // became "stopped", and `stop` said "stopped" for a service that had given up long before).
   stopped: { start: startFromRest },
-  exited: { start: startFromRest, stop: stopAtRest },
-  failed: { start: startFromRest, stop: stopAtRest },
+  exited: { start: startFromRest },
+  failed: { start: startFromRest },
 };
 
 /** Applies one event. Pairs not in the table are ignored (returns no effects). */
