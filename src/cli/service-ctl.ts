@@ -8,7 +8,7 @@ type Action = "restart" | "stop" | "start";
 const what: Record<Action, string> = {
   restart: "Stops the service (its stop signal, grace period, then SIGKILL) and starts it again; returns once it was started.",
   stop: "Stops the service (its stop signal, grace period, then SIGKILL); returns once it holds no process. It stays stopped until started. A service that holds no process (stopped, exited, failed) is left as it is: 'not running (failed)'.",
-  start: "Starts a stopped or failed service.",
+  start: "Starts a stopped or failed service; one whose depends_on are not running starts those at rest and waits for them (pending).",
 };
 const past: Record<Action, string> = { restart: "restarted", stop: "stopped", start: "started" };
 
@@ -34,8 +34,10 @@ ${commonOptionsHelp}`;
       const a = parseCommon(action, args, ["NAME"]);
       const name = a.positionals[0]!;
       const s = (await ask(a, { op: action, name })) as { state?: string; pid?: number | null; already?: boolean } | null;
+      // A service started while its dependencies are not running waits for them ("pending").
+      const said = s?.already ? (action === "stop" ? "not running" : "already running") : action !== "stop" && s?.state === "pending" ? "waiting for its dependencies" : past[action];
       if (a.json) out(JSON.stringify(s));
-      else out(`${name}: ${s?.already ? (action === "stop" ? "not running" : "already running") : past[action]}${s ? ` (${s.state ?? "?"}${typeof s.pid === "number" ? `, pid ${s.pid}` : ""})` : ""}`);
+      else out(`${name}: ${said}${s ? ` (${s.state ?? "?"}${typeof s.pid === "number" ? `, pid ${s.pid}` : ""})` : ""}`);
       return 0;
     },
   };

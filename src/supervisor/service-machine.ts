@@ -6,6 +6,8 @@ export type ServiceState = (typeof serviceStates)[number];
 
 export type ServiceEvent =
   | { type: "start" }
+  /** Started by hand while a dependency is not running: wait ("pending") until it is, then start. */
+  | { type: "wait" }
   | { type: "spawned"; pid: number }
   | { type: "spawn-failed"; error: string }
   /** `leftovers`: processes of the service still in its cgroup (a daemon that double-forked). */
@@ -141,11 +143,17 @@ const killFor = (s: ServiceRecord, why: string): Effect[] => [{ type: "log", lev
  * loop and started again was given up after the restarts it had left, one at worst.
  */
 function startFromRest(s: ServiceRecord): Effect[] {
+  waitFromRest(s);
+  return spawnNow;
+}
+
+/** The same fresh run, started once its dependencies are running (the supervisor sends `start`). */
+function waitFromRest(s: ServiceRecord): Effect[] {
   s.restartTimes = [];
   s.stopRequested = false;
   s.failures = 0;
   s.state = "pending";
-  return spawnNow;
+  return [];
 }
 
 function stoppedNow(s: ServiceRecord, status: number | null): Effect[] {
@@ -228,6 +236,10 @@ const table: Table = {
       return spawnNow;
     },
     stop: (s) => [{ type: "cancel-timer" }, ...stopAtRest(s)],
+    wait: (s) => {
+      s.state = "pending";
+      return [{ type: "cancel-timer" }];
+    },
   },
   stopping: {
     // Stopped once the main process is gone and its cgroup is empty (processes that left its
@@ -247,9 +259,9 @@ const table: Table = {
   // A stop of a service that holds no process changes nothing (the reply says it was not running): a
   // failed service stays failed, as systemd keeps a failed unit failed, until it is started (it
   // became "stopped", and `stop` said "stopped" for a service that had given up long before).
-  stopped: { start: startFromRest },
-  exited: { start: startFromRest },
-  failed: { start: startFromRest },
+  stopped: { start: startFromRest, wait: waitFromRest },
+  exited: { start: startFromRest, wait: waitFromRest },
+  failed: { start: startFromRest, wait: waitFromRest },
 };
 
 /** Applies one event. Pairs not in the table are ignored (returns no effects). */

@@ -19,6 +19,8 @@ export type { ServiceStatus };
 
 const log = logger("supervisor");
 
+const isAtRest = (s: ServiceState) => s === "stopped" || s === "exited" || s === "failed";
+
 export interface SupervisorOptions {
   /** Each service in a cgroup of its own (service-cgroup.ts); null: all share the init's. */
   cgroups?: ServiceCgroups | null;
@@ -160,7 +162,10 @@ export class Supervisor {
   /**
    * Starts a service at rest, or one waiting out its back-off (now). Refused (NotNowError) while it
    * stops, and once the machine shuts down: the reply said "started" and nothing started, and a
-   * start during the shutdown spawned a service that outlived the init.
+   * start during the shutdown spawned a service that outlived the init. A service whose
+   * dependencies are not all running starts them (those at rest, first) and waits for them as
+   * `pending`, as at boot: it was spawned at once, depends_on or not (`start api` ran api while db
+   * was still starting, or stopped). Fleet services are started by the fleet phase, as they were.
    */
   start(name: string): void {
     const slot = this.mustGet(name);
@@ -168,7 +173,15 @@ export class Supervisor {
     if (slot.rec.state === "stopping") throw new NotNowError(`${name} is stopping; start it once it has stopped`);
     const refused = this.startGate?.(name) ?? null;
     if (refused !== null) throw new NotNowError(`${name}: ${refused}`);
-    slot.dispatch({ type: "start" });
+    const down = slot.rec.config.depends_on.filter((d) => this.slots.get(d)?.rec.state !== "running");
+    const up = slot.rec.state === "running" || slot.rec.state === "starting";
+    if (down.length === 0 || up || slot.rec.config.fleet !== undefined) return slot.dispatch({ type: "start" });
+    // A dependency at rest is started (and its own); one starting or in back-off comes by itself.
+    for (const d of down) if (isAtRest(this.mustGet(d).rec.state)) this.start(d);
+    slot.dispatch({ type: "wait" });
+    this.startIfReady(name);
+    const waiting = slot.rec.config.depends_on.filter((d) => this.slots.get(d)?.rec.state !== "running");
+    if (slot.rec.state === "pending" && waiting.length > 0) log.info("service waits for its dependencies to be ready", { service: name, waiting_for: waiting.join(",") });
   }
 
   /** Stops one service (stop signal, grace, SIGKILL); resolves when it holds no process. */
