@@ -21,7 +21,11 @@ export const moduleNameText = () => z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,6
  * services (the default) never needs them.
  */
 const serviceSchemas = lazy(() => {
-  const signalName = z.string().check(z.refine((s) => parseSignal(s) !== undefined, { message: "not a known signal (a name such as SIGTERM or SIGRTMIN+2, or a number)" }));
+  // A JSON number too (it was refused as "expected string" though this message offers a number).
+  const signalName = z.pipe(
+    z.pipe(z.union([z.string(), z.int()]), z.transform((v: string | number) => String(v))),
+    z.string().check(z.refine((s) => parseSignal(s) !== undefined, { message: "not a known signal (a name such as SIGTERM or SIGRTMIN+2, or a number)" })),
+  );
 
   const serviceName = shortName();
 

@@ -44,6 +44,11 @@ describe("config validation", () => {
   test("an unknown stop signal is refused", () => {
     expect(problem({ services: [{ name: "a", argv: ["x"], stop_signal: "SIGFOO" }] }).field).toBe("cfg: services[0].stop_signal");
   });
+  test("stop_signal as a JSON number (10) was refused as 'expected string' though the message offers 'a number': now taken as that signal; 0 and 65 are still refused", () => {
+    expect(validateConfig({ services: [{ name: "a", argv: ["x"], stop_signal: 10 }] }).services[0]!.stop_signal).toBe("10");
+    expect(validateConfig({ services: [{ name: "a", argv: ["x"] }] }).services[0]!.stop_signal).toBe("SIGTERM");
+    for (const bad of [0, 65, 1.5]) expect(problem({ services: [{ name: "a", argv: ["x"], stop_signal: bad }] }).field).toBe("cfg: services[0].stop_signal");
+  });
   test("duplicate service names are refused", () => {
     expect(problem({ services: [{ name: "a", argv: ["x"] }, { name: "a", argv: ["y"] }] }).message).toContain("duplicate service name");
   });
