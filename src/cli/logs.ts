@@ -1,6 +1,8 @@
 // `vector-boot logs NAME [-f] [-n N]`: a service's recent output from a running instance (control socket), optionally followed.
 import { printable } from "../util/terminal-text.ts";
-import { ask, commonOptionsHelp, parseCommon } from "../control/cli-support.ts";
+import { commonOptionsHelp, parseCommon } from "../control/cli-support.ts";
+import { ControlClient, ControlRequestError, controlSocketPath, type RequestBody } from "../control/client.ts";
+import { CLOSING_FOR_SHUTDOWN } from "../control/protocol.ts";
 import { out } from "../util/cli-args.ts";
 import { SysError, UsageError } from "../errors.ts";
 import { wantsHelp, type Command } from "./command.ts";
@@ -13,8 +15,9 @@ const help = `Usage: vector-boot logs NAME [-f|--follow] [-n|--lines N] [--json]
 Prints the last N lines (default 100) a service wrote to stdout and stderr, from the ring the
 running vector-boot keeps per service (1 MiB). -f keeps printing new lines as they come (polled
 over the control socket every 200 ms; a reply holds at most 512 KiB, and the rest is asked for at
-once) until interrupted. --json prints one JSON object per line
-({"seq", "t", "line"}). Exits 64 for an unknown service, 71 when the socket cannot be reached.
+once) until interrupted, or until the instance shuts down (exit 0; a live re-exec is followed
+through). --json prints one JSON object per line ({"seq", "t", "line"}). Exits 64 for an unknown
+service, 71 when the socket cannot be reached (with -f: for 30 s).
 
 Options:
   -f, --follow       keep printing new lines
@@ -55,12 +58,25 @@ export const command: Command = {
     const print = (p: Page) => {
       if (p.lines.length > 0) out(p.lines.map((l) => (c.json ? JSON.stringify(l) : printable(l.line, true))).join("\n"));
     };
+    // One connection while it lasts: an orderly shutdown says so on it before closing (a re-exec
+    // drops it unannounced), so -f ends then; it waited 30 s for the socket and exited 71.
+    let conn: ControlClient | null = null;
+    const ask = async (body: RequestBody): Promise<unknown> => {
+      conn ??= await ControlClient.connect(controlSocketPath(c.socket), Math.min(c.timeoutMs, 5_000));
+      try {
+        return await conn.request(body, c.timeoutMs);
+      } catch (e) {
+        conn.close();
+        conn = null;
+        throw e;
+      }
+    };
     // -n 0 still asks for one line: its answer says where the output stands (next), to follow from.
-    let page = (await ask(c, { op: "logs", name, limit: Math.max(count, 1) })) as Page;
+    let page = (await ask({ op: "logs", name, limit: Math.max(count, 1) })) as Page;
     if (count > 0) print(page);
     // A reply holds at most 512 KiB of lines: the rest of the N, page by page.
     while (page.more) {
-      page = (await ask(c, { op: "logs", name, after: page.next, limit: 100_000 })) as Page;
+      page = (await ask({ op: "logs", name, after: page.next, limit: 100_000 })) as Page;
       print(page);
     }
     // Following survives a live re-exec: the socket is away for a moment (it exited 71 with
@@ -72,9 +88,13 @@ export const command: Command = {
       let next: Page;
       let restarted = false;
       try {
-        next = (await ask(c, { op: "logs", name, after: page.next, limit: 100_000 })) as Page;
-        if ((restarted = next.next < page.next)) next = (await ask(c, { op: "logs", name, after: 0, limit: 100_000 })) as Page;
+        next = (await ask({ op: "logs", name, after: page.next, limit: 100_000 })) as Page;
+        if ((restarted = next.next < page.next)) next = (await ask({ op: "logs", name, after: 0, limit: 100_000 })) as Page;
       } catch (e) {
+        if (e instanceof ControlRequestError && e.code === "busy" && e.message.includes(CLOSING_FOR_SHUTDOWN)) {
+          process.stderr.write(`logs: the instance is shutting down; no more lines of ${name}\n`);
+          return 0;
+        }
         awaySince ??= performance.now();
         if (!(e instanceof SysError) || e.errno === "EACCES" || performance.now() - awaySince > REEXEC_WAIT_MS) throw e;
         continue;
@@ -86,6 +106,7 @@ export const command: Command = {
       page = next;
       print(page);
     }
+    (conn as ControlClient | null)?.close();
     return 0;
   },
 };

@@ -2,7 +2,7 @@
 import net from "node:net";
 import { ExitCode, SysError, VectorBootError } from "../errors.ts";
 import { socketPathDetail, unixAddress } from "../util/unix-path.ts";
-import { DEFAULT_CONTROL_SOCKET, responseSchema, type ControlRequest } from "./protocol.ts";
+import { CLOSING_FOR_SHUTDOWN, DEFAULT_CONTROL_SOCKET, responseSchema, type ControlRequest } from "./protocol.ts";
 
 /** Socket path: the given one, else $VECTOR_BOOT_CONTROL, else /run/vector-boot/control. */
 export function controlSocketPath(given?: string): string {
@@ -119,6 +119,14 @@ export class ControlClient {
         continue;
       }
       const r = parsed.data;
+      if (!r.ok && r.id === null && r.error.message === CLOSING_FOR_SHUTDOWN) {
+        // The orderly shutdown's last line: a request in flight may still be carried out (a mutate
+        // journaled as the instance stops), as when a connection is lost.
+        this.failure ??= new ControlRequestError(r.error.code, r.error.message);
+        for (const w of this.waiting.values()) w.reject(new ControlRequestError(r.error.code, `${r.error.message} before "${w.op}" was answered${mayStillHappen(w.op)}`));
+        this.waiting.clear();
+        continue;
+      }
       // Errors the server sends before closing (permission_denied, line_too_long, timeout) carry no id.
       const key = typeof r.id === "number" ? r.id : r.id === null ? [...this.waiting.keys()][0] : undefined;
       const w = key === undefined ? undefined : this.waiting.get(key);

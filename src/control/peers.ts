@@ -126,8 +126,14 @@ export class Peers {
     }
   }
 
-  /** Closes every connection. */
-  dropAll(why: string): void {
-    for (const c of [...this.conns.values()]) this.drop(c, why);
+  /** Closes every connection; `farewell`, when given, is written first to each (best effort: what the socket takes now). */
+  dropAll(why: string, farewell?: ControlResponse): void {
+    for (const c of [...this.conns.values()]) {
+      if (farewell && !c.closed && !c.lingering) {
+        c.push(enc.encode(encodeResponse(farewell)));
+        c.writePending();
+      }
+      this.drop(c, why);
+    }
   }
 }

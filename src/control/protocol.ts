@@ -90,6 +90,13 @@ export function encodeResponse(r: ControlResponse): string {
   }
 }
 
+/**
+ * The line every open connection gets when the server closes for an orderly shutdown (a live
+ * re-exec drops connections unannounced: the exec closes them), as `busy` with id null: a client
+ * that follows (`logs -f`) ends there instead of waiting for an image that will not come.
+ */
+export const CLOSING_FOR_SHUTDOWN = "the instance is shutting down: its control socket is closing";
+
 export function errorResponse(id: string | number | null, code: ErrorCode, message: string): ControlResponse {
   return { id, ok: false, error: { code, message } };
 }

@@ -11,7 +11,7 @@ import { handleLine } from "./handler.ts";
 import { resolveOptions, type ControlServerOptions, type ResolvedOptions } from "./options.ts";
 import { prepareSocketPath, signalName } from "./socket-file.ts";
 import { Peers } from "./peers.ts";
-import { errorResponse, salvageId } from "./protocol.ts";
+import { CLOSING_FOR_SHUTDOWN, errorResponse, salvageId } from "./protocol.ts";
 import type { ControlTarget } from "./target.ts";
 
 const log = logger("control");
@@ -232,10 +232,10 @@ export class ControlServer {
     this.pump();
   }
 
-  /** Stops listening, closes every connection and removes the socket file. */
+  /** Stops listening, closes every connection (telling each the instance is shutting down) and removes the socket file. */
   close(): void {
     if (this.closed) return;
-    this.peers.dropAll("server closing");
+    this.peers.dropAll("server closing", errorResponse(null, "busy", CLOSING_FOR_SHUTDOWN));
     this.closed = true;
     clearInterval(this.timer);
     const sig = this.o.wakeSignal ?? 0;

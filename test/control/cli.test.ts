@@ -155,7 +155,9 @@ describe("operator CLI", () => {
     const first = startServer(old);
     let next: ControlServer | null = null;
     old.reexec = () => {
-      // What an exec looks like from outside: every fd closes, the socket is gone, a new image listens later.
+      // What an exec looks like from outside: every fd closes (unannounced: close() would tell each
+      // connection the instance is shutting down), the socket is gone, a new image listens later.
+      (first.server as unknown as { peers: { dropAll(why: string): void } }).peers.dropAll("exec");
       first.server.close();
       setTimeout(() => (next = new ControlServer({ target: gen(5), path: first.path })), 300);
       return new Promise(() => {});

@@ -1,0 +1,35 @@
+// `vector-boot logs -f` when the instance powers off in order: it waited 30 s for the socket to come back and exited 71.
+import { afterEach, expect, test } from "bun:test";
+import { join } from "node:path";
+import { runShippedAsync, spawnShipped } from "../harness/artifact.ts";
+import { bootArgs } from "../pid1/boot-args.ts";
+import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+
+afterEach(killLeftovers);
+
+test("logs -f exited 71 about 30 s after an orderly poweroff (it took the closed socket for a re-exec): it ends with exit 0 when the instance shuts down, and still follows through a re-exec", async () => {
+  const dir = tempDir();
+  const cfg = writeJson(dir, "config.json", { run_dir: join(dir, "run"), state_dir: join(dir, "state"), services: [{ name: "ticker", argv: ["sh", "-c", "i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.05; done"] }] });
+  const run = start(["boot", ...bootArgs(), "--config", cfg]);
+  const sock = join(dir, "run", "control");
+  await waitFor(() => run.log().includes("control socket listening"), 30_000, "the control socket");
+  const follower = spawnShipped(["logs", "ticker", "-f", "-n", "1", "--socket", sock]);
+  let text = "";
+  void (async () => {
+    for await (const chunk of follower.stdout) text += new TextDecoder().decode(chunk);
+  })();
+  const err = new Response(follower.stderr).text();
+  await waitFor(() => /tick-\d+/.test(text), 15_000, "the follower's first lines");
+  // A re-exec is not the end: the follower goes on with the new image's lines.
+  expect((await runShippedAsync(["reexec", "--socket", sock], 30_000)).code).toBe(0);
+  const mark = text.length;
+  await waitFor(() => (text.slice(mark).match(/tick-\d+/g)?.length ?? 0) >= 5, 15_000, "lines followed after the re-exec");
+  expect(follower.exitCode).toBe(null);
+  // An orderly poweroff is: the follower ends soon after the instance, with 0.
+  expect((await runShippedAsync(["poweroff", "--socket", sock])).code).toBe(0);
+  expect((await run.result(30_000)).code).toBe(0);
+  const ended = await Promise.race([follower.exited, Bun.sleep(20_000).then(() => "still following 20 s after the instance ended")]);
+  follower.kill("SIGKILL");
+  expect(ended).toBe(0);
+  expect(await err).toContain("the instance is shutting down; no more lines of ticker");
+}, 120_000);
