@@ -32,9 +32,14 @@ export function archivedLineages(stateDir: string): string[] {
   }
 }
 
-function moveParts(from: string, to: string): void {
+/**
+ * Moves the parts, LINEAGE last when archiving and first when resuming (`lineageFirst`): a crash in
+ * between leaves the state dir's LINEAGE naming the lineage whose parts are split, and the next
+ * selectLineage finishes the move whichever base boots.
+ */
+function moveParts(from: string, to: string, lineageFirst = false): void {
   mkdirSync(to, { recursive: true, mode: 0o700 });
-  for (const p of PARTS) if (existsSync(join(from, p))) renameSync(join(from, p), join(to, p));
+  for (const p of lineageFirst ? [...PARTS].reverse() : PARTS) if (existsSync(join(from, p))) renameSync(join(from, p), join(to, p));
   fsyncDir(to);
   fsyncDir(from);
 }
@@ -57,7 +62,20 @@ export function selectLineage(stateDir: string, baseSha: string): LineageChoice 
   try {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const current = lineageOf(stateDir);
-    if (current === baseSha) return { archived: null, resumed: false };
+    if (current === baseSha) {
+      // A move of this lineage cut short by a crash (archived in part, or resumed in part): its other
+      // parts are still under lineages/<sha>. Booting on without them started an empty journal over
+      // the base: every acknowledged mutation left the weights and their sequences were handed out again.
+      const split = join(stateDir, LINEAGES_DIR, baseSha);
+      if (!existsSync(split)) return { archived: null, resumed: false };
+      const both = PARTS.filter((p) => existsSync(join(split, p)) && existsSync(join(stateDir, p)));
+      if (both.length > 0) throw new JournalError(`lineage: ${both.map((p) => join(stateDir, p)).join(", ")} and ${both.map((p) => join(split, p)).join(", ")} both exist for base ${baseSha}: move the right one into ${stateDir} by hand`);
+      moveParts(split, stateDir, true);
+      rmdirSync(split);
+      fsyncDir(join(stateDir, LINEAGES_DIR));
+      log.warn("lineage: finished a move a crash cut short", { base: baseSha, from: join(LINEAGES_DIR, baseSha) });
+      return { archived: null, resumed: true };
+    }
     let archived: string | null = null;
     const hasHistory = existsSync(join(stateDir, "journal")) || existsSync(join(stateDir, "checkpoints"));
     if (current !== null || hasHistory) {
@@ -69,7 +87,7 @@ export function selectLineage(stateDir: string, baseSha: string): LineageChoice 
     const own = join(stateDir, LINEAGES_DIR, baseSha);
     const resumed = existsSync(own);
     if (resumed) {
-      moveParts(own, stateDir);
+      moveParts(own, stateDir, true);
       rmdirSync(own);
       fsyncDir(join(stateDir, LINEAGES_DIR));
     }

@@ -1,6 +1,6 @@
 // Lineage: booting another base model on the same state dir used to keep running the old model's checkpoint (kernel.* included).
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { readGguf } from "../../src/gguf/reader.ts";
 import { runShipped } from "../harness/artifact.ts";
@@ -73,4 +73,28 @@ test("a different base model on the same state dir runs exactly its own weights;
   expect(t.threshold).toEqual(tensors(a).threshold);
   expect(existsSync(join(state, "lineages", sha(b)))).toBe(true);
   expect(existsSync(archived)).toBe(false);
+}, 120_000);
+
+test("a lineage archive cut short by a crash (journal and checkpoints moved under lineages/<sha>, LINEAGE not yet) then booted on the same model started an empty journal over the base: the acknowledged mutation was gone and sequence 1 handed out again; the move is finished first", async () => {
+  const dir = tempDir();
+  const state = join(dir, "state");
+  const a = join(dir, "a.gguf");
+  const g = Bun.spawnSync([process.execPath, join(root, "scripts/gen-vectorland.ts"), "-o", a, "--seed", "1"], { stderr: "pipe", timeout: 60_000 });
+  expect(g.exitCode).toBe(0);
+  await bootOnce(a, dir, state, 4.5);
+  // What a crash between the renames of an archive (another model's boot) leaves: LINEAGE still names A.
+  const split = join(state, "lineages", sha(a));
+  mkdirSync(split, { recursive: true });
+  for (const p of ["journal", "checkpoints"]) renameSync(join(state, p), join(split, p));
+  const log2 = await bootOnce(a, dir, state, 7.25);
+  expect(log2).toContain("lineage: finished a move a crash cut short");
+  expect(log2).toMatch(/phase evolution .*checkpoint=\S+ckpt-\d+\.gguf/);
+  expect(existsSync(split)).toBe(false);
+  // Both acknowledged mutations are in one journal, in order (the second did not reuse sequence 1).
+  const inspect = JSON.parse(runShipped(["journal", "inspect", "--records", "--json", "--state", state]).stdout) as { records: { seq: number; type: string; tensor?: string }[] };
+  const mutations = inspect.records.filter((r) => r.type === "mutation").map((r) => r.seq);
+  expect(mutations.length).toBe(2);
+  expect(mutations[0]).toBe(1);
+  expect(mutations[1]!).toBeGreaterThan(1);
+  expect(tensors(newestCheckpoint(state)).bias[0]).toBe(7.25);
 }, 120_000);
