@@ -15,8 +15,11 @@ hands over its state (services and their pids, counters, beat number) and execs 
 running. The connection drops at the exec; this command then reconnects until the new image
 answers (within --timeout) and checks that its re-exec generation went up.
 
-Exits 0 when the new image answers, 70 when the instance refused (the new image did not start; the
-old one carries on), 64 when it does not support re-exec, 71 when the socket cannot be reached.
+Exits 0 when the new image answers; 65 when the instance refused the new image (its preflight: not a
+vector-boot, another handoff version, a config or model it would not boot, another base model) and
+70 when the re-exec failed otherwise (a PATH that does not exist, the exec): the old image carries on;
+64 when it does not support re-exec, 71 when the socket cannot be reached or PATH is not safe to run
+(permission_denied), 75 when the machine is shutting down.
 
 Options:
 ${commonOptionsHelp}`;

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { ControlServer } from "../../src/control/server.ts";
+import { PackageError } from "../../src/errors.ts";
 import { bun, FullTarget, startServer, StubTarget } from "./harness.ts";
 
 let server: ControlServer;
@@ -183,6 +184,24 @@ describe("operator CLI", () => {
       const r = await cli("reexec", "command", "/nonexistent/vector-boot", "--socket", s.path);
       expect(r.code).toBe(70);
       expect(r.err).toContain("failed: Error: /nonexistent/vector-boot: --version exited with status 127");
+    } finally {
+      s.server.close();
+    }
+  });
+
+  test("reexec --help said a refused image exits 70; a preflight refusal (PackageError, code refused) exits 65, as the help now says", async () => {
+    const t = new StubTarget() as StubTarget & { reexec?: (p?: string) => Promise<unknown> };
+    t.reexec = async (p) => {
+      throw new PackageError(p ?? "", `is not a vector-boot image: its --version said "true (GNU coreutils) 9.1"`);
+    };
+    const s = startServer(t);
+    try {
+      const r = await cli("reexec", "command", "/usr/bin/true", "--socket", s.path);
+      expect(r.code).toBe(65);
+      expect(r.err).toContain("refused: /usr/bin/true: is not a vector-boot image");
+      const help = (await cli("reexec", "command", "--help")).out;
+      expect(help).toContain("65 when the instance refused the new image");
+      expect(help).not.toContain("70 when the instance refused");
     } finally {
       s.server.close();
     }
