@@ -23,7 +23,9 @@ export type ServiceEvent =
   /** No WATCHDOG=1 within watchdog_ms. */
   | { type: "watchdog-missed" }
   | { type: "stop" }
-  | { type: "grace-elapsed" };
+  | { type: "grace-elapsed" }
+  /** A dependency (or one of its own) went down for good (failed, or exited and not restarted) while this waited for it. */
+  | { type: "dependency-down"; dependency: string; state: ServiceState };
 
 export type Effect =
   | { type: "spawn" }
@@ -168,9 +170,27 @@ function stopAtRest(s: ServiceRecord): Effect[] {
   return [{ type: "settled" }];
 }
 
+/**
+ * The main service waiting for a dependency that went down for good: it can never start, so the
+ * machine ends as for a main service that could not start (127). It waited for ever, and the machine
+ * with it (an appliance never powered off; a VM run waited for its timeout). Other services keep
+ * waiting: the dependency may be started by hand.
+ */
+function dependencyDown(s: ServiceRecord, ev: Extract<ServiceEvent, { type: "dependency-down" }>): Effect[] {
+  if (!s.config.main || s.stopRequested) return [];
+  s.state = "exited";
+  s.lastStatus = 127;
+  return [
+    { type: "log", level: "error", msg: "main service cannot start: a dependency is down for good; shutting the machine down", fields: { service: s.config.name, dependency: ev.dependency, state: ev.state, status: 127 } },
+    { type: "main-exited", status: 127, signal: null },
+    { type: "settled" },
+  ];
+}
+
 const table: Table = {
   pending: {
     start: () => spawnNow,
+    "dependency-down": dependencyDown,
     // With a `ready` check the service is "starting" until it passes; depends_on waits for "running".
     spawned: (s, ev, now) => {
       s.state = s.config.ready ? "starting" : "running";

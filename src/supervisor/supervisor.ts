@@ -8,7 +8,9 @@ import type { ServiceCgroups } from "./service-cgroup.ts";
 import { ServiceChecks } from "./service-checks.ts";
 import { ServiceLauncher } from "./service-launch.ts";
 import { ServiceLogs } from "./service-logs.ts";
-import { holdsProcess, restoreRecord, toSnapshot } from "./service-handover.ts";
+import { holdsProcess, toSnapshot } from "./service-handover.ts";
+import { adoptService } from "./service-adopt.ts";
+import { isAtRest, mainNeeds, notRunning, waitingOn, type Lookup } from "./dependencies.ts";
 import type { ServiceEvent, ServiceState } from "./service-machine.ts";
 import { applyNotify, belongsTo } from "./service-notify.ts";
 import { ServiceRunner, type MainExit, type RunnerContext } from "./service-runner.ts";
@@ -18,8 +20,6 @@ import { statusOf, type ServiceStatus } from "./service-status.ts";
 export type { ServiceStatus };
 
 const log = logger("supervisor");
-
-const isAtRest = (s: ServiceState) => s === "stopped" || s === "exited" || s === "failed";
 
 export interface SupervisorOptions {
   /** Each service in a cgroup of its own (service-cgroup.ts); null: all share the init's. */
@@ -98,7 +98,7 @@ export class Supervisor {
     if (!slot || slot.rec.state !== "pending" || slot.rec.stopRequested || this.ending) return;
     // Fleet services wait for the fleet phase, which calls start() (src/boot/fleet-phase.ts).
     if (slot.rec.config.fleet !== undefined) return;
-    const blocked = slot.rec.config.depends_on.filter((d) => this.slots.get(d)?.rec.state !== "running");
+    const blocked = notRunning(slot.rec, this.get);
     if (blocked.length > 0) {
       log.debug("waiting for dependencies to be ready", { service: name, waiting_for: blocked.join(",") });
       return;
@@ -115,16 +115,17 @@ export class Supervisor {
     // A dependency that gave up (failed, or exited for good) holds its dependents back until it runs
     // again: said once, at warn (it was a debug line, and the dependents sat "pending" unexplained).
     if ((slot.rec.state === "failed" || slot.rec.state === "exited") && slot.rec.state !== before && !this.ending) {
-      const waiting = this.order.filter((n) => {
-        const o = this.slots.get(n)!.rec;
-        return o.state === "pending" && !o.stopRequested && o.config.depends_on.includes(name);
-      });
+      const waiting = waitingOn(name, this.order, this.get);
       if (waiting.length > 0) log.warn("services wait for a dependency that is down; they start once it runs again", { dependency: name, state: slot.rec.state, waiting: waiting.join(",") });
+      // The main service among them (or behind them) can never start: the machine ends (service-machine.ts).
+      for (const [n, o] of this.slots) if (mainNeeds(n, name, this.get)) o.dispatch({ type: "dependency-down", dependency: name, state: slot.rec.state });
     }
     // A shutdown goes on whenever a service stops: by its exit, or by its cgroup emptying (a
     // dependency waited for ever on a dependent whose leftover processes it had to wait out).
     if (this.shuttingDown && slot.rec.state !== before) this.stopReady();
   }
+
+  private readonly get: Lookup = (name) => this.slots.get(name)?.rec;
 
   private onNotify(pid: number, fields: Map<string, string>): void {
     const pidsOf = (s: ServiceRunner) => (this.cgroups ? this.cgroups.pids(s.rec.config.name) : null);
@@ -173,14 +174,14 @@ export class Supervisor {
     if (slot.rec.state === "stopping") throw new NotNowError(`${name} is stopping; start it once it has stopped`);
     const refused = this.startGate?.(name) ?? null;
     if (refused !== null) throw new NotNowError(`${name}: ${refused}`);
-    const down = slot.rec.config.depends_on.filter((d) => this.slots.get(d)?.rec.state !== "running");
+    const down = notRunning(slot.rec, this.get);
     const up = slot.rec.state === "running" || slot.rec.state === "starting";
     if (down.length === 0 || up || slot.rec.config.fleet !== undefined) return slot.dispatch({ type: "start" });
     // A dependency at rest is started (and its own); one starting or in back-off comes by itself.
     for (const d of down) if (isAtRest(this.mustGet(d).rec.state)) this.start(d);
     slot.dispatch({ type: "wait" });
     this.startIfReady(name);
-    const waiting = slot.rec.config.depends_on.filter((d) => this.slots.get(d)?.rec.state !== "running");
+    const waiting = notRunning(slot.rec, this.get);
     if (slot.rec.state === "pending" && waiting.length > 0) log.info("service waits for its dependencies to be ready", { service: name, waiting_for: waiting.join(",") });
   }
 
@@ -279,35 +280,16 @@ export class Supervisor {
   }
 
   /**
-   * After a re-exec: every service resumes the state it had. Starting, running and stopping ones
-   * keep their process (same pid; a starting one waits for readiness again, a running one gets its
-   * health checks and watchdog back, a stopping one keeps its stop request and the rest of its grace
-   * period, then SIGKILL), one in back-off keeps the rest of its delay, and stopped, exited or
-   * failed ones stay down. Services new in the config start as usual. The exit of a process that
-   * ends during the handoff reaches its service: the reaper routes it here once it runs (it must not
-   * have reaped before this call).
+   * After a re-exec: every service resumes the state it had (service-adopt.ts); services new in the
+   * config start as usual. The exit of a process that ends during the handoff reaches its service:
+   * the reaper routes it here once it runs (it must not have reaped before this call).
    */
   adopt(list: ServiceSnapshot[]): void {
     const now = performance.now();
     for (const h of list) {
       const slot = this.slots.get(h.name);
-      if (!slot) {
-        log.warn("service from before the re-exec is no longer configured; leaving it to the reaper", { service: h.name, pid: h.pid });
-        continue;
-      }
-      this.logs?.adopt(h.name, h.logFds);
-      if (restoreRecord(slot.rec, h, now)) {
-        this.started.push(h.name);
-        slot.watchMainPid(h.pid!);
-        log.info("service adopted", { service: h.name, pid: h.pid, state: h.state, restarts: h.restarts });
-        if (h.state === "stopping") slot.setTimer(h.timerLeftMs ?? 0, "grace-elapsed");
-        else if (h.state === "starting") this.checks.awaitReady(slot.rec.config);
-        else this.checks.becameReady(slot.rec.config);
-      } else if (h.state === "backoff") {
-        slot.setTimer(h.timerLeftMs ?? 0, "backoff-elapsed");
-      } else if (h.state !== "pending") {
-        log.info("service stays down after re-exec", { service: h.name, state: h.state });
-      }
+      if (!slot) log.warn("service from before the re-exec is no longer configured; leaving it to the reaper", { service: h.name, pid: h.pid });
+      else if (adoptService(slot, h, now, this.checks, this.logs)) this.started.push(h.name);
     }
     this.startAll();
   }

@@ -82,3 +82,25 @@ describe("main service", () => {
     expect(r.stderr).toContain("at most one service may be main");
   }, 60_000);
 });
+
+test("a main service whose dependency gave up (restart storm), directly or through another service, waited as pending for ever and the machine never ended: it ends with 127, naming the dependency", async () => {
+  for (const chain of [false, true]) {
+    const dir = tempDir();
+    const cfg = writeJson(dir, "config.json", {
+      heartbeat_ms: 50,
+      services: [
+        // Never ready (its file never appears): it exits before its dependents may start.
+        { name: "db", argv: ["sh", "-c", "exit 3"], restart: "always", backoff_initial_ms: 10, storm_max: 1, ready: { file: join(dir, "db-ready") } },
+        ...(chain ? [{ name: "api", argv: ["sleep", "1000"], depends_on: ["db"] }] : []),
+        { name: "app", argv: ["sleep", "1000"], depends_on: [chain ? "api" : "db"], main: true },
+      ],
+    });
+    const r = await start(["boot", ...bootArgs(), "--config", cfg], { pid1: true }).result(60_000);
+    expect(r.stderr).toContain("restart storm");
+    expect(r.stderr).toMatch(/main service cannot start: a dependency is down for good; shutting the machine down service=app dependency=db state=failed status=127/);
+    expect(r.stderr).toMatch(/shutdown: phase shutdown reason=main-exited mode=poweroff/);
+    expect(parseStatusLine(r.stdout)).toMatchObject({ reason: "main-exited", service: "app", exit: 127 });
+    expect(r.stderr).not.toMatch(/service started service=(app|api)/);
+    expect({ chain, code: r.code }).toEqual({ chain, code: 127 });
+  }
+}, 150_000);

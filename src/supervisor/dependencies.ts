@@ -1,0 +1,31 @@
+// Dependency rules between services (depends_on): who blocks a start, who waits for a service that went down for good.
+import type { ServiceRecord, ServiceState } from "./service-machine.ts";
+
+/** The records by name (the supervisor's services). */
+export type Lookup = (name: string) => ServiceRecord | undefined;
+
+export const isAtRest = (s: ServiceState): boolean => s === "stopped" || s === "exited" || s === "failed";
+
+/** A service's dependencies that are not running yet (a ready check passed, or none). */
+export const notRunning = (rec: ServiceRecord, get: Lookup): string[] => rec.config.depends_on.filter((d) => get(d)?.state !== "running");
+
+/** Services waiting (pending, not stopped by hand) on `dep` directly, in `order`. */
+export const waitingOn = (dep: string, order: readonly string[], get: Lookup): string[] =>
+  order.filter((n) => {
+    const o = get(n)!;
+    return o.state === "pending" && !o.stopRequested && o.config.depends_on.includes(dep);
+  });
+
+/** Whether the pending main service `name` waits for `dep`, directly or through a pending dependency of its own. */
+export function mainNeeds(name: string, dep: string, get: Lookup): boolean {
+  const rec = get(name);
+  if (!rec?.config.main || rec.state !== "pending") return false;
+  const seen = new Set<string>();
+  const walk = (n: string): boolean => {
+    if (seen.has(n)) return false;
+    seen.add(n);
+    const deps = get(n)?.config.depends_on ?? [];
+    return deps.includes(dep) || deps.some((d) => get(d)?.state === "pending" && walk(d));
+  };
+  return walk(name);
+}

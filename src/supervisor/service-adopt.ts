@@ -1,0 +1,30 @@
+// After a live re-exec: one service resumes the state the previous image handed over (its process, timers, checks).
+import { logger } from "../log.ts";
+import { restoreRecord } from "./service-handover.ts";
+import type { ServiceChecks } from "./service-checks.ts";
+import type { ServiceLogs } from "./service-logs.ts";
+import type { ServiceRunner } from "./service-runner.ts";
+import type { ServiceSnapshot } from "./service-snapshot.ts";
+
+const log = logger("supervisor");
+
+/**
+ * Starting, running and stopping services keep their process (same pid; a starting one waits for
+ * readiness again, a running one gets its health checks and watchdog back, a stopping one keeps its
+ * stop request and the rest of its grace period, then SIGKILL); one in back-off keeps the rest of
+ * its delay; stopped, exited or failed ones stay down. Returns whether it holds a process.
+ */
+export function adoptService(slot: ServiceRunner, h: ServiceSnapshot, now: number, checks: ServiceChecks, logs: ServiceLogs | null): boolean {
+  logs?.adopt(h.name, h.logFds);
+  if (restoreRecord(slot.rec, h, now)) {
+    slot.watchMainPid(h.pid!);
+    log.info("service adopted", { service: h.name, pid: h.pid, state: h.state, restarts: h.restarts });
+    if (h.state === "stopping") slot.setTimer(h.timerLeftMs ?? 0, "grace-elapsed");
+    else if (h.state === "starting") checks.awaitReady(slot.rec.config);
+    else checks.becameReady(slot.rec.config);
+    return true;
+  }
+  if (h.state === "backoff") slot.setTimer(h.timerLeftMs ?? 0, "backoff-elapsed");
+  else if (h.state !== "pending") log.info("service stays down after re-exec", { service: h.name, state: h.state });
+  return false;
+}
