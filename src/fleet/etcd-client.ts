@@ -102,6 +102,8 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 5000;
+/** The least a read's attempt on one member is given before it moves on (when the deadline leaves that much). */
+const ATTEMPT_MIN_MS = 1000;
 
 export class EtcdClient {
   readonly endpoints: string[];
@@ -177,7 +179,13 @@ export class EtcdClient {
     for (let attempt = 0; Date.now() < deadline; attempt++) {
       if (cancel.aborted) throw new FleetError(`etcd ${path}: aborted (the fleet phase is stopping)`, { cause: lastErr });
       const endpoint = this.endpoint;
-      const signal = AbortSignal.any([AbortSignal.timeout(Math.max(1, deadline - Date.now())), cancel]);
+      // A read's attempt gets its share of what is left (the members not tried in this sweep): a
+      // frozen member (SIGSTOPped, paused VM) accepts the connection and stays silent, and took the
+      // whole deadline, so a call that started there never reached the healthy ones. A write keeps
+      // the whole deadline: after a timeout its outcome is unknown and it is not sent elsewhere.
+      const left = Math.max(1, deadline - Date.now());
+      const share = opts.idempotent ? Math.max(Math.min(left, ATTEMPT_MIN_MS), left / (this.endpoints.length - (failed % this.endpoints.length))) : left;
+      const signal = AbortSignal.any([AbortSignal.timeout(Math.ceil(share)), cancel]);
       try {
         if (this.opts.auth && this.token === null) await this.authenticate(endpoint, signal);
         const r = await fetch(`${endpoint}${path}`, this.fetchInit(body, signal));
