@@ -18,7 +18,8 @@ import { handedOver, type Boot, type PhaseRun } from "./phase.ts";
 
 const log = logger("fleet");
 
-const fleetHandoff = z.object({ lease: z.string().regex(/^[1-9][0-9]{0,19}$/).nullable() }).strict();
+/** `quorum_met`: the boot barrier was passed before the re-exec (it stays passed: losing members later stops nothing). */
+const fleetHandoff = z.object({ lease: z.string().regex(/^[1-9][0-9]{0,19}$/).nullable(), quorum_met: z.boolean().optional() });
 
 /** The status summary this node publishes (read live at each refresh). */
 function summary(b: Boot) {
@@ -83,7 +84,7 @@ export function startFleet(b: Boot): PhaseRun | void {
   });
   m.start();
   try {
-    return startParts(b, f, client, m, feed, node);
+    return startParts(b, f, client, m, feed, node, inherited.success && inherited.data.quorum_met === true);
   } catch (e) {
     // PID-1 duties never depend on the fleet: give the lease back and boot on without it.
     log.error("fleet disabled: set-up failed", { error: describeError(e) });
@@ -92,10 +93,10 @@ export function startFleet(b: Boot): PhaseRun | void {
 }
 
 /** The fleet's parts beside membership and the feed: singletons, the quorum barrier, the rollout agent. */
-function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: EtcdClient, m: Membership, feed: MutationFeed, node: string): PhaseRun {
+function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: EtcdClient, m: Membership, feed: MutationFeed, node: string, quorumMet: boolean): PhaseRun {
   const sup = b.supervisor;
   const services = b.config.services;
-  const quorum = sup ? awaitQuorum(client, f.name, f.quorum, sup, services.filter((s) => s.fleet === "after-quorum").map((s) => s.name)) : null;
+  const quorum = sup ? awaitQuorum(client, f.name, f.quorum, sup, services.filter((s) => s.fleet === "after-quorum").map((s) => s.name), quorumMet) : null;
   const singletons = sup
     ? services
         .filter((s) => s.fleet === "singleton")
@@ -180,23 +181,39 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
     // the next image keeps the lease (no flap of the node's key across a re-exec).
     handoff: async () => {
       await closeAll();
-      return { lease: await m.pause() };
+      return { lease: await m.pause(), quorum_met: quorum?.met() ?? false };
     },
     resume: () => {
       m.start();
       feed.start();
       rollout.start();
+      quorum?.resume();
       for (const s of singletons) s.start();
     },
   };
 }
 
-/** Boot barrier: starts `names` once `quorum` nodes are members (polled every second, in the background). */
-function awaitQuorum(client: EtcdClient, fleet: string, quorum: number, sup: Supervisor, names: string[]): { cancel(): void; met(): boolean } | null {
+/**
+ * Boot barrier: starts `names` once `quorum` nodes are members (polled every second, in the
+ * background). `alreadyMet`: passed before a live re-exec; the new image polled again, and until
+ * etcd answered with enough members `restart` of such a service stopped it and refused the start.
+ */
+function awaitQuorum(client: EtcdClient, fleet: string, quorum: number, sup: Supervisor, names: string[], alreadyMet: boolean): { cancel(): void; resume(): void; met(): boolean } | null {
   if (names.length === 0) return null;
-  let done = false;
-  let met = false;
+  let done = alreadyMet;
+  let met = alreadyMet;
   let logged = -1;
+  let timer: ReturnType<typeof setInterval> | null = null;
+  const startPending = () => {
+    for (const n of names) {
+      if (sup.list().find((s) => s.name === n)?.state !== "pending") continue;
+      try {
+        sup.start(n);
+      } catch (e) {
+        log.warn("after-quorum service not started", { service: n, error: describeError(e) });
+      }
+    }
+  };
   const tick = async () => {
     if (done) return;
     try {
@@ -206,15 +223,28 @@ function awaitQuorum(client: EtcdClient, fleet: string, quorum: number, sup: Sup
       if (members >= quorum && !done) {
         done = true;
         met = true;
-        clearInterval(timer);
+        if (timer) clearInterval(timer);
         log.info("fleet quorum reached: starting after-quorum services", { services: names.join(",") });
-        for (const n of names) if (sup.list().find((s) => s.name === n)?.state === "pending") sup.start(n);
+        startPending();
       }
     } catch (e) {
       log.debug("fleet quorum check failed", { error: String(e).slice(0, 200) });
     }
   };
-  const timer = setInterval(() => void tick(), 1000);
-  void tick();
-  return { cancel: () => ((done = true), clearInterval(timer)), met: () => met };
+  const poll = () => {
+    done = false;
+    timer = setInterval(() => void tick(), 1000);
+    void tick();
+  };
+  const cancel = () => {
+    done = true;
+    if (timer) clearInterval(timer);
+    timer = null;
+  };
+  if (alreadyMet) {
+    log.info("fleet quorum was reached before the re-exec: after-quorum services run", { services: names.join(",") });
+    startPending();
+  } else poll();
+  // A re-exec that did not happen (the exec failed) resumes the barrier where it was.
+  return { cancel, resume: () => void (met ? undefined : poll()), met: () => met };
 }
