@@ -5,7 +5,7 @@ import { logger } from "../log.ts";
 import { parseKvJson, type EtcdClient } from "./etcd-client.ts";
 import { mutationIdPattern } from "./keys.ts";
 import type { Membership } from "./membership.ts";
-import { doneKey, finish, readSem, rolloutSchema, rolloutsPrefix, takeSlot, type RolloutAction } from "./rollout.ts";
+import { doneKey, doneSchema, finish, readSem, releaseSlot, rolloutSchema, rolloutsPrefix, takeSlot, type RolloutAction } from "./rollout.ts";
 
 const log = logger("fleet");
 
@@ -59,7 +59,18 @@ export class RolloutAgent {
         }
         const r = parseKvJson(kv.value, rolloutSchema);
         if (!r.success || !r.data.nodes.includes(this.o.node)) continue;
-        if ((await c.get(doneKey(this.o.fleet, id, this.o.node))).kvs.length > 0) continue;
+        const done = (await c.get(doneKey(this.o.fleet, id, this.o.node))).kvs[0];
+        if (done) {
+          // Recorded, but the slot may still be ours: finish's release was cut short (etcd failed
+          // after the done key landed), and the slot was held for as long as this node lived.
+          const d = parseKvJson(done.value, doneSchema);
+          if (!(d.success && d.data.outcome === "failed") && (await readSem(c, this.o.fleet, id)).holders.some((h) => h.node === this.o.node)) {
+            await releaseSlot(c, this.o.fleet, id, this.o.node);
+            log.info("rollout: done, slot released", { rollout: id });
+          }
+          rmSync(this.marker(id), { force: true });
+          continue;
+        }
         if (existsSync(this.marker(id))) {
           const failed = /^failed (.*)$/s.exec(readFileSync(this.marker(id), "utf8"));
           if (failed) {

@@ -67,6 +67,11 @@ export async function finish(c: EtcdClient, fleet: string, id: string, node: str
   const dk = doneKey(fleet, id, node);
   await c.txn([cmpCreate(dk, 0)], [{ request_put: { key: b64(dk), value: b64(JSON.stringify({ node, at: Date.now(), ...o })) } }]);
   if (o.outcome === "failed") return;
+  await releaseSlot(c, fleet, id, node);
+}
+
+/** Drops `node` from the rollout's holders (compare-and-swap, repeated until it is no holder). */
+export async function releaseSlot(c: EtcdClient, fleet: string, id: string, node: string): Promise<void> {
   for (;;) {
     const s = await readSem(c, fleet, id);
     if (!s.holders.some((h) => h.node === node)) return;
