@@ -40,8 +40,8 @@ rollouts (every listed node done or gone, no live slot holder) with their semaph
 rollout asks every current member to re-exec (or reboot, power off), at most K at a time: a node
 takes a slot of an etcd semaphore, acts, and gives the slot back after its first heartbeat back; a
 node that dies holding a slot frees it when its lease expires. Progress is printed as lines (one
-JSON object per line with --json). Exits 0 when every node is done, 65 when some left the fleet
-instead or a node's action failed (a refused re-exec: the rollout stops there, no other node is
+JSON object per line with --json). Exits 0 when every node is done (for poweroff: gone after
+taking its slot), 65 when some left the fleet instead or a node's action failed (a refused re-exec: the rollout stops there, no other node is
 taken down, and the failed node and its reason are printed), 75 on --timeout-s (default 600).
 
 Lists the fleet's nodes from etcd: each node's key lives under a lease, so a node that died is gone
@@ -170,6 +170,8 @@ async function rollout(args: string[]): Promise<number> {
   say({ event: "started", action, max_unavailable: max, nodes }, `rollout ${id}: ${action} of ${nodes.length} node(s), at most ${max} at a time`);
   let last = "";
   let maxHeld = 0;
+  /** Nodes seen holding a slot (they took it to act). */
+  const acted = new Set<string>();
   for (;;) {
     try {
       const [sem, now] = await Promise.all([readSem(c, f.name, id), members()]);
@@ -190,6 +192,10 @@ async function rollout(args: string[]): Promise<number> {
         return 65;
       }
       const held = sem.holders.filter((h) => now.get(h.node) === h.lease).map((h) => h.node);
+      for (const n of held) acted.add(n);
+      // A powered-off node never comes back to say so: leaving the fleet after holding its slot is
+      // its action done (every poweroff rollout exited 65, "0 done, N left the fleet").
+      if (action === "poweroff") for (const n of nodes) if (acted.has(n) && !now.has(n) && !done.includes(n)) done.push(n);
       const gone = nodes.filter((n) => !done.includes(n) && !now.has(n));
       maxHeld = Math.max(maxHeld, held.length);
       const state = JSON.stringify({ held, done, gone });
