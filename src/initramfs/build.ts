@@ -10,7 +10,7 @@ import { readModuleFile } from "./modinfo.ts";
 import { selectModules } from "./modules.ts";
 import { InitramfsTree, normalizedMode } from "./tree.ts";
 import { unreadableFile } from "../util/regular-file.ts";
-import { checkOutputPath, writeFileAtomically } from "../util/atomic-write.ts";
+import { checkOutputPath, refuseOutputOverInput, writeFileAtomically } from "../util/atomic-write.ts";
 
 /** Where things live inside the image (the pre-init execs EXE_PATH; the init reads CONFIG_PATH). */
 export const INIT_PATH = "/init";
@@ -127,6 +127,13 @@ export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
 /** Builds and writes the image atomically (temp file, fsync, rename). */
 export function writeInitramfs(out: string, opts: InitramfsOptions): InitramfsResult {
   checkOutputPath(out);
+  refuseOutputOverInput(out, [
+    { path: opts.exe, what: "the executable to install" },
+    { path: opts.preinit, what: "the pre-init to install" },
+    ...(opts.config ? [{ path: opts.config, what: "the config to install" }] : []),
+    ...(opts.runtimeLibs ?? []).map((path) => ({ path, what: "a run-time library to install" })),
+    ...(opts.files ?? []).map((f) => ({ path: f.src, what: `the file to install as ${f.dest}` })),
+  ]);
   const r = buildInitramfs(opts);
   writeFileAtomically(out, (fd) => {
     for (let w = 0; w < r.bytes.length; ) w += writeSync(fd, r.bytes, w, r.bytes.length - w);

@@ -1,7 +1,7 @@
 // RTS packages on disk: pack a binary + GGUF, read and check a header, verify checksums, unpack the sections.
 import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { PackageError } from "../errors.ts";
-import { writeFileAtomically } from "../util/atomic-write.ts";
+import { checkOutputPath, refuseOutputOverInput, writeFileAtomically, writeFilesAtomically, type OutputFile } from "../util/atomic-write.ts";
 import { bytesEqual, hex, sha256OfRange } from "./checksum.ts";
 import { decodeRtsHeader, encodeRtsHeader, RTS_HEADER_SIZE, RTS_TENSOR_ALIGNMENT, type RtsHeader } from "./format.ts";
 
@@ -36,6 +36,11 @@ function copy(src: number, srcOff: number, len: number, dst: number, dstOff: num
 
 /** Packs `binary` and `gguf` into an RTS file: binary at 512, tensor section 4096-aligned, SHA-256 of both in the header. */
 export function packRts(binaryPath: string, ggufPath: string, outPath: string, opts: PackOptions = {}): RtsHeader {
+  checkOutputPath(outPath);
+  refuseOutputOverInput(outPath, [
+    { path: binaryPath, what: "the binary to pack" },
+    { path: ggufPath, what: "the GGUF to pack" },
+  ]);
   return withFd(binaryPath, "r", (bFd) =>
     withFd(ggufPath, "r", (gFd) => {
       const binarySize = fstatSync(bFd).size;
@@ -108,12 +113,21 @@ export function verifyRts(path: string): VerifyReport {
   });
 }
 
-/** Extracts the sections (checksums verified first when present). Either output may be omitted. */
+/** Extracts the sections (checksums verified first when present), both or neither. Either output may be omitted. */
 export function unpackRts(path: string, out: { binary?: string; gguf?: string }): VerifyReport {
+  // Before the hashing: an output that cannot be written, or that is the package itself, is refused first.
+  for (const o of [out.binary, out.gguf]) {
+    if (o === undefined) continue;
+    checkOutputPath(o);
+    refuseOutputOverInput(o, [{ path, what: "the package being unpacked" }]);
+  }
   const report = verifyRts(path);
   withFd(path, "r", (fd) => {
-    if (out.binary) writeFileAtomically(out.binary, (o) => copy(fd, report.header.binaryOffset, report.header.binarySize, o, 0, "binary"), 0o755);
-    if (out.gguf) writeFileAtomically(out.gguf, (o) => copy(fd, report.header.tensorOffset, report.header.tensorSize, o, 0, "tensor"));
+    const files: OutputFile[] = [];
+    const h = report.header;
+    if (out.binary) files.push({ out: out.binary, fill: (o) => copy(fd, h.binaryOffset, h.binarySize, o, 0, "binary"), mode: 0o755 });
+    if (out.gguf) files.push({ out: out.gguf, fill: (o) => copy(fd, h.tensorOffset, h.tensorSize, o, 0, "tensor") });
+    writeFilesAtomically(files);
   });
   return report;
 }

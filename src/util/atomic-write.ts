@@ -10,26 +10,74 @@ import { processExists } from "./process-exists.ts";
  * a failing system call (a missing directory, a full disk) a SysError naming `out` (exit 71).
  */
 export function writeFileAtomically(out: string, fill: (fd: number) => void, mode = 0o644): void {
-  checkOutputPath(out);
-  removeStaleTemps(out);
-  const tmp = `${out}.tmp-${process.pid}`;
+  writeFilesAtomically([{ out, fill, mode }]);
+}
+
+export interface OutputFile {
+  out: string;
+  fill: (fd: number) => void;
+  mode?: number;
+}
+
+/**
+ * Several outputs of one command (unpack's binary and GGUF), all or none: every path is checked, then
+ * every temporary file is written and fsynced, and only then are they renamed into place. One that
+ * fails removes every temporary file (unpack wrote the binary, then failed on the GGUF's output and
+ * left the binary behind).
+ */
+export function writeFilesAtomically(files: OutputFile[]): void {
+  for (const f of files) checkOutputPath(f.out);
+  const temps: string[] = [];
+  let current = files[0]?.out ?? "";
   try {
-    const fd = openSync(tmp, "w", mode);
-    try {
-      fill(fd);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    for (const f of files) {
+      current = f.out;
+      removeStaleTemps(f.out);
+      const tmp = `${f.out}.tmp-${process.pid}`;
+      temps.push(tmp);
+      const fd = openSync(tmp, "w", f.mode ?? 0o644);
+      try {
+        f.fill(fd);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
     }
-    renameSync(tmp, out);
+    files.forEach((f, i) => {
+      current = f.out;
+      renameSync(temps[i]!, f.out);
+    });
   } catch (err) {
-    rmSync(tmp, { force: true });
+    for (const tmp of temps) rmSync(tmp, { force: true });
     if (err instanceof VectorBootError) throw err;
     const e = err as { code?: unknown; errno?: unknown; syscall?: unknown };
     if (typeof e.code !== "string") throw err;
-    throw new SysError(typeof e.syscall === "string" ? e.syscall : "write", e.code, Math.abs(Number(e.errno) || 5), out, { cause: err });
+    throw new SysError(typeof e.syscall === "string" ? e.syscall : "write", e.code, Math.abs(Number(e.errno) || 5), current, { cause: err });
   }
-  syncDirectory(dirname(out));
+  for (const dir of new Set(files.map((f) => dirname(f.out)))) syncDirectory(dir);
+}
+
+/**
+ * An output that is one of the command's inputs (the same file by device and inode: a symbolic or hard
+ * link, another spelling of the path) is refused before any work: the rename replaced the input
+ * (`initramfs -o vector-boot` replaced the executable itself with its image, `unpack x.rts --gguf x.rts`
+ * the package with its model).
+ */
+export function refuseOutputOverInput(out: string, inputs: Array<{ path: string; what: string }>): void {
+  const o = identity(out);
+  if (o === null) return;
+  for (const i of inputs) {
+    if (identity(i.path) === o) throw new UsageError(`${out} is ${i.what} (${i.path}): writing it would replace an input; name another output`);
+  }
+}
+
+function identity(path: string): string | null {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
 }
 
 /**
