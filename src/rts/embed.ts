@@ -9,8 +9,9 @@
 //   44 u32    checksum algorithm (1 = SHA-256)                       48 u8[32] SHA-256 of the payload
 //   80 u8[12] reserved, zero             92 u32 CRC-32 (IEEE) of trailer bytes 0..92
 // Bun ignores bytes after the compiled program, so the executable still runs unchanged.
-import { closeSync, fstatSync, openSync, readSync, writeSync, fsyncSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { PackageError } from "../errors.ts";
+import { refuseOutputOverInput, writeFileAtomically } from "../util/atomic-write.ts";
 import { bytesEqual, crc32, hex, sha256OfRange } from "./checksum.ts";
 
 export const TRAILER_MAGIC = new Uint8Array([0x56, 0x42, 0x4d, 0x4f, 0x44, 0x45, 0x4c, 0x00]); // "VBMODEL\0"
@@ -65,14 +66,20 @@ export function encodeTrailer(t: { programSize: number; offset: number; size: nu
 }
 
 /**
- * Writes `outPath` = exe + zero padding to the next 64 KiB boundary + the GGUF + trailer, and fsyncs it.
- * An `exePath` that already carries a model is refused (append to the bare program).
+ * Writes `outPath` = exe + zero padding to the next 64 KiB boundary + the GGUF + trailer, through a
+ * temporary file (fsynced, renamed). An `exePath` that already carries a model is refused (append to
+ * the bare program), and so is an `outPath` that is one of the inputs: opened for writing first, it
+ * was emptied before it was read (appending in place left the model alone, the program gone), and a
+ * GGUF refused afterwards left an existing output empty.
  */
 export async function appendModel(exePath: string, ggufPath: string, outPath: string): Promise<{ offset: number; size: number }> {
   if (locateEmbeddedModel(exePath) !== null) throw new PackageError("exe", `${exePath} already has an embedded model; append to the bare executable`);
+  refuseOutputOverInput(outPath, [
+    { path: exePath, what: "the executable to append to" },
+    { path: ggufPath, what: "the GGUF to append" },
+  ]);
   const exeFd = openSync(exePath, "r");
   const ggufFd = openSync(ggufPath, "r");
-  const outFd = openSync(outPath, "w", 0o755);
   try {
     const programSize = fstatSync(exeFd).size;
     const size = fstatSync(ggufFd).size;
@@ -80,17 +87,21 @@ export async function appendModel(exePath: string, ggufPath: string, outPath: st
     readSync(ggufFd, magic, 0, 4, 0);
     if (String.fromCharCode(...magic) !== "GGUF") throw new PackageError("gguf", `${ggufPath} does not start with the GGUF magic`);
     const offset = Math.ceil(programSize / EMBED_ALIGNMENT) * EMBED_ALIGNMENT;
-    copyRange(exeFd, outFd, 0, programSize, 0);
-    const pad = offset - programSize;
-    if (pad > 0) writeSync(outFd, new Uint8Array(pad), 0, pad, programSize);
-    const hasher = new Bun.CryptoHasher("sha256");
-    copyRange(ggufFd, outFd, 0, size, offset, hasher);
-    const sha = new Uint8Array(hasher.digest() as unknown as ArrayBuffer);
-    writeSync(outFd, encodeTrailer({ programSize, offset, size, alignment: EMBED_ALIGNMENT, sha256: sha }), 0, TRAILER_SIZE, offset + size);
-    fsyncSync(outFd);
+    writeFileAtomically(
+      outPath,
+      (outFd) => {
+        copyRange(exeFd, outFd, 0, programSize, 0);
+        const pad = offset - programSize;
+        if (pad > 0) writeSync(outFd, new Uint8Array(pad), 0, pad, programSize);
+        const hasher = new Bun.CryptoHasher("sha256");
+        copyRange(ggufFd, outFd, 0, size, offset, hasher);
+        const sha = new Uint8Array(hasher.digest() as unknown as ArrayBuffer);
+        writeSync(outFd, encodeTrailer({ programSize, offset, size, alignment: EMBED_ALIGNMENT, sha256: sha }), 0, TRAILER_SIZE, offset + size);
+      },
+      0o755,
+    );
     return { offset, size };
   } finally {
-    closeSync(outFd);
     closeSync(ggufFd);
     closeSync(exeFd);
   }

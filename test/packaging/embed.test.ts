@@ -102,6 +102,18 @@ describe("appendModel / locateEmbeddedModel", () => {
     await expect(appendModel(exe, exe, join(t.dir, "notgguf"))).rejects.toBeInstanceOf(PackageError);
   });
 
+  test("appending in place (out = the bare program) left the GGUF alone and the program gone, and a GGUF refused afterwards left an existing output empty: both refused, the files intact", async () => {
+    const exe = join(t.dir, "inplace.bare");
+    const program = randomBytes(9000, prng(9000));
+    writeFileSync(exe, program);
+    await expect(appendModel(exe, gguf, exe)).rejects.toThrow("writing it would replace an input");
+    expect(Buffer.compare(readFileSync(exe), program)).toBe(0);
+    const out = join(t.dir, "kept");
+    writeFileSync(out, "an earlier build");
+    await expect(appendModel(exe, exe, out)).rejects.toBeInstanceOf(PackageError);
+    expect(readFileSync(out, "utf8")).toBe("an earlier build");
+  });
+
   test(
     "a compiled Bun executable still runs with the model appended and maps it from /proc/self/exe",
     async () => {
