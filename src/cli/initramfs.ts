@@ -5,7 +5,11 @@ import { basename, join, resolve } from "node:path";
 import embeddedPreinit from "../../dist/native/preinit" with { type: "file" };
 import { z } from "zod";
 import { readConfigFile } from "../config/load.ts";
-import { type ConfigError, SysError, UsageError } from "../errors.ts";
+import { type ConfigError, GgufError, PackageError, SysError, UsageError } from "../errors.ts";
+import { readGguf } from "../gguf/reader.ts";
+import { locateEmbeddedModel } from "../rts/embed.ts";
+import { openModelSource } from "../rts/model-source.ts";
+import { unreadableFile } from "../util/regular-file.ts";
 import { CONFIG_PATH, EXE_PATH, INIT_PATH, writeInitramfs } from "../initramfs/build.ts";
 import { COMPRESSION_SUFFIX, COMPRESSIONS } from "../initramfs/compress.ts";
 import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
@@ -78,9 +82,10 @@ export async function runInitramfs(args: string[], root = process.cwd()): Promis
   if (a.module?.length && !a["modules-dir"]) throw new UsageError("initramfs: --module needs --modules-dir");
   // The config the image's PID 1 will read, checked as it will check it: a typo went into the image,
   // and PID 1 refused the whole file at boot and came up with the defaults (no services).
+  let configModel: string | undefined;
   if (a.config !== undefined) {
     const ids: ConfigError[] = [];
-    readConfigFile(a.config, ids);
+    configModel = readConfigFile(a.config, ids).model;
     for (const w of ids) process.stderr.write(`initramfs: warning: ${w.message} (checked against this host's /etc/passwd)\n`);
   }
   const shim = resolve(root, "dist/native/libvbshim.so");
@@ -88,6 +93,8 @@ export async function runInitramfs(args: string[], root = process.cwd()): Promis
   // The shipped executable needs no source tree: it installs itself and the pre-init built into it
   // (Bun's embedded files can be read whole, not opened: the pre-init goes to a temporary file).
   const compiled = embeddedPreinit.startsWith("/$bunfs/");
+  const exe = a.exe ?? (compiled ? process.execPath : resolve(root, "dist/vector-boot"));
+  checkExecutableModel(exe, configModel);
   const output = a.output ?? resolve(root, `${compiled ? "" : "dist/"}initramfs.cpio${COMPRESSION_SUFFIX[compress]}`);
   let scratch: string | null = null;
   try {
@@ -103,7 +110,7 @@ export async function runInitramfs(args: string[], root = process.cwd()): Promis
   let r: ReturnType<typeof writeInitramfs>;
   try {
     r = writeInitramfs(output, {
-      exe: a.exe ?? (compiled ? process.execPath : resolve(root, "dist/vector-boot")),
+      exe,
       preinit,
       config: a.config,
       runtimeLibs: a["runtime-lib"] ?? (!compiled && existsSync(shim) ? [shim] : []),
@@ -118,6 +125,34 @@ export async function runInitramfs(args: string[], root = process.cwd()): Promis
   if (a.list) for (const e of [...r.entries].sort((x, y) => (x.path < y.path ? -1 : 1))) out(`${e.type.padEnd(7)} /${e.path}${e.type === "symlink" ? ` -> ${e.target}` : ""}`);
   out(`${output}: ${r.bytes.length} bytes (${(r.bytes.length / 1048576).toFixed(1)} MiB, ${r.compression}; ${r.uncompressedSize} bytes unpacked, ${r.entries.length} entries) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return 0;
+}
+
+/**
+ * The model the image's PID 1 will map from its own executable, checked as \`verify\` checks it (trailer,
+ * SHA-256, GGUF): an executable whose model was damaged (a trailer overwritten, a model appended twice,
+ * a payload cut short) made an image that built fine and could not boot. One without a model is only
+ * warned about: a config \`model\` (or \`vector.model=\`) may name a file added with --file.
+ */
+function checkExecutableModel(exe: string, configModel: string | undefined): void {
+  if (unreadableFile(exe) !== null) return; // named by the build (initramfs.exe)
+  const damaged = (cause: unknown): never => {
+    throw new PackageError("initramfs.exe", `${exe} carries a damaged embedded model: the image's PID 1 could not boot it (\`vector-boot verify ${exe}\`)`, { cause });
+  };
+  try {
+    if (locateEmbeddedModel(exe) === null) {
+      if (configModel === undefined) process.stderr.write(`initramfs: warning: ${exe} carries no embedded model: the image boots only with "model" in its config (or vector.model=) naming a file in the image\n`);
+      return;
+    }
+    const src = openModelSource({ exePath: exe, fallbackPath: null, verify: true });
+    try {
+      readGguf(src.bytes);
+    } finally {
+      src.unmap();
+    }
+  } catch (e) {
+    if (e instanceof PackageError || e instanceof GgufError) damaged(e);
+    throw e;
+  }
 }
 
 export const command: Command = {

@@ -1,5 +1,5 @@
 // Kernel modules for the initramfs: the named modules plus their modules.dep closure, and a modules.dep for just those.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { PackageError } from "../errors.ts";
 import { dependenciesFromModinfo, moduleName } from "./modinfo.ts";
@@ -21,9 +21,17 @@ export interface ModuleSelection {
 export function selectModules(dir: string, names: string[]): ModuleSelection {
   const depFile = join(dir, "modules.dep");
   if (!existsSync(dir)) throw new PackageError("modules.dep", `${dir} not found (is it a /lib/modules/<version> directory?)`);
+  // A file given as the directory (or a modules.dep that is a directory) was a raw ENOTDIR / EISDIR, exit 70.
+  if (!statSync(dir).isDirectory()) throw new PackageError("modules.dep", `${dir} is not a directory (is it a /lib/modules/<version> directory?)`);
   let deps = new Map<string, string[]>();
   if (existsSync(depFile)) {
-    for (const line of readFileSync(depFile, "utf8").split("\n")) {
+    let text: string;
+    try {
+      text = readFileSync(depFile, "utf8");
+    } catch (e) {
+      throw new PackageError("modules.dep", `cannot read ${depFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    for (const line of text.split("\n")) {
       const m = /^([^:]+):\s*(.*)$/.exec(line.trim());
       if (!m) continue;
       deps.set(m[1]!, m[2]!.split(/\s+/).filter(Boolean));
