@@ -7,6 +7,7 @@ import { z } from "zod";
 import { readConfigFile } from "../config/load.ts";
 import { type ConfigError, GgufError, PackageError, SysError, UsageError } from "../errors.ts";
 import { readGguf } from "../gguf/reader.ts";
+import { setLogLevel } from "../log.ts";
 import { locateEmbeddedModel } from "../rts/embed.ts";
 import { openModelSource } from "../rts/model-source.ts";
 import { unreadableFile } from "../util/regular-file.ts";
@@ -94,6 +95,7 @@ export async function runInitramfs(args: string[], root = process.cwd()): Promis
   // (Bun's embedded files can be read whole, not opened: the pre-init goes to a temporary file).
   const compiled = embeddedPreinit.startsWith("/$bunfs/");
   const exe = a.exe ?? (compiled ? process.execPath : resolve(root, "dist/vector-boot"));
+  setLogLevel("warn"); // the model check maps the model: its "model mapped" info line is noise in a build's output
   checkExecutableModel(exe, configModel);
   const output = a.output ?? resolve(root, `${compiled ? "" : "dist/"}initramfs.cpio${COMPRESSION_SUFFIX[compress]}`);
   let scratch: string | null = null;

@@ -50,6 +50,7 @@ test("an executable whose appended model was damaged (appended twice, trailer or
   const ok = run(["--exe", good]);
   expect(ok.code, ok.stderr).toBe(0);
   expect(ok.stderr).not.toContain("warning");
+  expect(ok.stderr).not.toContain("model mapped");
   const none = run(["--exe", bare]);
   expect(none.code, none.stderr).toBe(0);
   expect(none.stderr).toContain(`initramfs: warning: ${bare} carries no embedded model`);
