@@ -26,7 +26,9 @@ export function compress(cpio: Uint8Array<ArrayBuffer>, compression: Compression
     case "xz": {
       if (!Bun.which(XZ_ARGV[0]!)) throw new PackageError("initramfs.compress", "xz compression needs the xz program (Debian package xz-utils)");
       const r = Bun.spawnSync(XZ_ARGV, { stdin: cpio, stdout: "pipe", stderr: "pipe" });
-      if (r.exitCode !== 0) throw new PackageError("initramfs.compress", `${XZ_ARGV.join(" ")} exited ${r.exitCode}: ${r.stderr.toString().trim()}`);
+      // A signal (the OOM killer, a timeout) was reported as "exited null:".
+      const how = r.exitCode === null ? `was killed by ${r.signalCode ?? "a signal"}` : `exited ${r.exitCode}`;
+      if (r.exitCode !== 0) throw new PackageError("initramfs.compress", `${XZ_ARGV.join(" ")} ${how}${r.stderr.length > 0 ? `: ${r.stderr.toString().trim()}` : ""}`);
       return new Uint8Array(r.stdout);
     }
   }
