@@ -55,7 +55,9 @@ function sourceDateEpoch(): number {
 
 function requireFile(path: string, what: string): void {
   const problem = unreadableFile(path);
-  if (problem !== null) throw new PackageError(`initramfs.${what}`, `cannot read ${path}: ${problem}${existsSync(path) ? "" : " (run scripts/build.ts first?)"}`);
+  // The hint is for the source tree's defaults (dist/...): a --file or --config the user mistyped was told to run the build.
+  const built = /(^|\/)dist\//.test(path) && !existsSync(path);
+  if (problem !== null) throw new PackageError(`initramfs.${what}`, `cannot read ${path}: ${problem}${built ? " (run scripts/build.ts first?)" : ""}`);
 }
 
 export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {

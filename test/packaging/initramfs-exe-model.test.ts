@@ -1,4 +1,4 @@
-// initramfs --exe whose appended model is damaged, and a --modules-dir that is no directory: refused before an image is made.
+// initramfs inputs the user names wrongly: an --exe whose appended model is damaged, a --modules-dir that is no directory, a missing --file.
 import { afterAll, expect, test } from "bun:test";
 import { appendFileSync, copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -74,4 +74,12 @@ test("--modules-dir naming a file, or a modules.dep that is a directory, exited 
   expect(d.code).toBe(65);
   expect(d.stderr).toContain(`cannot read ${join(mods, "modules.dep")}: EISDIR`);
   expect(existsSync(img)).toBe(false);
+}, 60_000);
+
+test("a mistyped --file SRC (or --runtime-lib) was answered 'run scripts/build.ts first?' (meant for the source tree's dist/ defaults)", () => {
+  const missing = join(t.dir, "notes.txt");
+  const r = run(["--file", `${missing}:/etc/notes`], join(t.dir, "file-img.cpio"));
+  expect(r.code).toBe(65);
+  expect(r.stderr).toContain(`initramfs.files: cannot read ${missing}: ENOENT`);
+  expect(r.stderr).not.toContain("scripts/build.ts");
 }, 60_000);
