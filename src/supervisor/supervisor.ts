@@ -193,8 +193,11 @@ export class Supervisor {
     return done;
   }
 
+  /** Stop, then start; refused before the stop when the start would be (it stopped the service, then refused to start it). */
   async restart(name: string): Promise<void> {
     if (this.ending) throw new NotNowError(`${name}: the machine is shutting down; services are not restarted`);
+    const refused = this.startGate?.(name) ?? null;
+    if (refused !== null) throw new NotNowError(`${name}: ${refused}`);
     await this.stop(name);
     this.start(name);
   }
