@@ -1,6 +1,7 @@
 // Rolling operations: a FleetLock-style semaphore in one etcd key (compare-and-swap), holders tied to their node's lease.
 import { z } from "zod";
-import { b64, cmpCreate, cmpUnchanged, opDelete, opDeletePrefix, parseKvJson, type EtcdClient } from "./etcd-client.ts";
+import { FleetError } from "../errors.ts";
+import { b64, cmpCreate, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type EtcdClient } from "./etcd-client.ts";
 import { fleetPrefix, readMembers } from "./keys.ts";
 
 export const rolloutActions = ["reexec", "reboot", "poweroff"] as const;
@@ -86,8 +87,29 @@ export async function releaseSlot(c: EtcdClient, fleet: string, id: string, node
  * revision (a slot taken meanwhile keeps it). Resolves to the ids removed.
  */
 export async function gcRollouts(c: EtcdClient, fleet: string): Promise<string[]> {
-  const members = await readMembers(c, fleet);
   const removed: string[] = [];
+  for (const p of await rolloutStates(c, fleet)) {
+    if (p.inProgress) continue;
+    const donePrefix = `${fleetPrefix(fleet)}rollout-done/${p.id}/`;
+    const t = await c.txn([cmpUnchanged(semKey(fleet, p.id), p.semRevision)], [opDelete(rolloutKey(fleet, p.id)), opDelete(semKey(fleet, p.id)), opDeletePrefix(donePrefix)]);
+    if (t.succeeded) removed.push(p.id);
+  }
+  return removed;
+}
+
+/** A rollout in etcd: in progress unless stopped, or every listed node is done or gone with no live slot holder. */
+export interface RolloutState {
+  id: string;
+  inProgress: boolean;
+  nodes: number;
+  done: number;
+  /** The semaphore's mod revision (0: none), to guard a deletion. */
+  semRevision: number;
+}
+
+export async function rolloutStates(c: EtcdClient, fleet: string): Promise<RolloutState[]> {
+  const members = await readMembers(c, fleet);
+  const states: RolloutState[] = [];
   for (const kv of (await c.get(rolloutsPrefix(fleet), { prefix: true })).kvs) {
     const id = kv.key.slice(rolloutsPrefix(fleet).length);
     const r = parseKvJson(kv.value, rolloutSchema);
@@ -95,9 +117,32 @@ export async function gcRollouts(c: EtcdClient, fleet: string): Promise<string[]
     const done = new Set((await c.get(donePrefix, { prefix: true })).kvs.map((d) => d.key.slice(donePrefix.length)));
     const sem = await readSem(c, fleet, id);
     const live = sem.holders.filter((h) => members.get(h.node) === h.lease);
-    if (r.success && !r.data.stopped && (live.length > 0 || r.data.nodes.some((n) => members.has(n) && !done.has(n)))) continue;
-    const t = await c.txn([cmpUnchanged(semKey(fleet, id), sem.modRevision)], [opDelete(kv.key), opDelete(semKey(fleet, id)), opDeletePrefix(donePrefix)]);
-    if (t.succeeded) removed.push(id);
+    const inProgress = r.success && !r.data.stopped && (live.length > 0 || r.data.nodes.some((n) => members.has(n) && !done.has(n)));
+    states.push({ id, inProgress, nodes: r.success ? r.data.nodes.length : 0, done: done.size, semRevision: sem.modRevision });
   }
-  return removed;
+  return states;
+}
+
+/**
+ * Creates rollout `id` (create-only), retrying the same write until it lands or `deadline` passes:
+ * a write whose answer was lost (etcd timed out, a leader election) may have landed, and the
+ * command exited 71 while the rollout ran without it; run again, it started a second rollout with
+ * its own slots. Our own value found under the key is our write.
+ */
+export async function createRollout(c: EtcdClient, fleet: string, id: string, r: Rollout, deadline: number, onRetry?: (e: unknown) => void): Promise<void> {
+  const key = rolloutKey(fleet, id);
+  const value = JSON.stringify(r);
+  for (let backoff = 100; ; backoff = Math.min(2000, backoff * 2)) {
+    try {
+      const t = await c.txn([cmpCreate(key, 0)], [opPut(key, value)]);
+      if (t.succeeded) return;
+      const kv = (await c.get(key)).kvs[0];
+      if (kv?.value === value) return;
+      throw new FleetError(`rollout ${id} already exists with other content`);
+    } catch (e) {
+      if (e instanceof FleetError || Date.now() + backoff >= deadline) throw e;
+      onRetry?.(e);
+      await Bun.sleep(backoff);
+    }
+  }
 }
