@@ -5,7 +5,7 @@ import { logger } from "../log.ts";
 import { parseKvJson, type EtcdClient } from "./etcd-client.ts";
 import { mutationIdPattern } from "./keys.ts";
 import type { Membership } from "./membership.ts";
-import { doneKey, doneSchema, finish, readSem, releaseSlot, rolloutSchema, rolloutsPrefix, takeSlot, type RolloutAction } from "./rollout.ts";
+import { doneKey, doneSchema, finish, markStopped, readSem, releaseSlot, rolloutSchema, rolloutsPrefix, takeSlot, type RolloutAction } from "./rollout.ts";
 
 const log = logger("fleet");
 
@@ -76,6 +76,7 @@ export class RolloutAgent {
           if (failed) {
             // The action failed (a refused re-exec): recorded as failed, the slot kept, so the rollout stops here.
             await finish(c, this.o.fleet, id, this.o.node, { outcome: "failed", reason: failed[1]!.trim() });
+            await markStopped(c, this.o.fleet, id, { node: this.o.node, reason: failed[1]!.trim() });
             rmSync(this.marker(id), { force: true });
             log.error("rollout: failure recorded; the slot stays held so no other node is taken down", { rollout: id });
             return;

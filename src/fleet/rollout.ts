@@ -124,6 +124,23 @@ export async function rolloutStates(c: EtcdClient, fleet: string): Promise<Rollo
 }
 
 /**
+ * Marks rollout `id` stopped by a node's failure (compare-and-swap on the key; already stopped or gone:
+ * nothing to do). The node that failed writes it: when only `fleet rollout` wrote it, a failure after
+ * the command stopped watching (its --timeout-s, a closed terminal) was never marked, and the other
+ * nodes went on taking the free slots.
+ */
+export async function markStopped(c: EtcdClient, fleet: string, id: string, stop: { node: string; reason: string }): Promise<void> {
+  const key = rolloutKey(fleet, id);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const kv = (await c.get(key)).kvs[0];
+    const r = kv ? parseKvJson(kv.value, rolloutSchema) : null;
+    if (!kv || !r?.success || r.data.stopped) return;
+    const t = await c.txn([cmpUnchanged(key, kv.modRevision)], [opPut(key, JSON.stringify({ ...r.data, stopped: stop } satisfies Rollout))]);
+    if (t.succeeded) return;
+  }
+}
+
+/**
  * Creates rollout `id` (create-only), retrying the same write until it lands or `deadline` passes:
  * a write whose answer was lost (etcd timed out, a leader election) may have landed, and the
  * command exited 71 while the rollout ran without it; run again, it started a second rollout with
