@@ -5,7 +5,7 @@ import { logger } from "../log.ts";
 import { acceptPeer, listenUnix } from "../sys/control.ts";
 import { epollCreate, PollBits, readyNow } from "../sys/epoll.ts";
 import { closeFd, readAvailable } from "../sys/fd.ts";
-import { admit } from "./access.ts";
+import { admit, type Role } from "./access.ts";
 import { Connection } from "./connection.ts";
 import { handleLine } from "./handler.ts";
 import { resolveOptions, type ControlServerOptions, type ResolvedOptions } from "./options.ts";
@@ -30,6 +30,9 @@ export interface ControlServerStats {
 /** Work done per event-loop turn before yielding (keeps timers, like the heartbeat, on time). */
 const SLICE_MS = 2;
 const READ_BUDGET = 256 * 1024;
+
+/** Root and the init's own uid: they may stop or replace the init, so members can never take their connection slots. */
+const privileged = (role: Role): boolean => role === "root" || role === "owner";
 
 export class ControlServer {
   readonly path: string;
@@ -133,9 +136,10 @@ export class ControlServer {
         this.counters.refused++;
         log.warn("control connection refused", { uid: a.cred.uid, gid: a.cred.gid, groups: a.cred.groups?.join(",") ?? "?", pid: a.cred.pid });
         this.peers.fail(c, null, "permission_denied", access.refused);
-      } else if (this.peers.conns.size > this.o.maxConnections) {
+      } else if (this.countOfClass(c.cred.role) > this.o.maxConnections) {
         this.counters.refused++;
-        this.peers.fail(c, null, "busy", `too many control connections (${this.o.maxConnections})`);
+        const whose = privileged(c.cred.role) ? "from root or the init's own uid" : "from control group members";
+        this.peers.fail(c, null, "busy", `too many control connections (${this.o.maxConnections} ${whose})`);
       } else {
         this.counters.accepted++;
         log.debug("control connection", { uid: a.cred.uid, role: c.cred.role, pid: a.cred.pid, fd: a.fd });
@@ -144,6 +148,18 @@ export class ControlServer {
       }
     }
     this.schedulePump();
+  }
+
+  /**
+   * Open connections of the same class as `role`: root and the owner on one side, members (and
+   * refused peers, until their linger ends) on the other. Each class has its own `maxConnections`, so
+   * members holding every slot of theirs (idle connections pinged now and then) never lock root out
+   * of `poweroff` or `reexec`.
+   */
+  private countOfClass(role: Role): number {
+    let n = 0;
+    for (const c of this.peers.conns.values()) if (privileged(c.cred.role) === privileged(role)) n++;
+    return n;
   }
 
   /** Reads up to the budget; true when data may be left (read again next turn). */

@@ -4,7 +4,7 @@ import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { ControlServer } from "../../src/control/server.ts";
 import { createSystemUser } from "../harness/system-user.ts";
-import { bun, StubTarget, tempDir } from "./harness.ts";
+import { bun, roundTrip, StubTarget, tempDir } from "./harness.ts";
 
 const user = `vbtest-${process.pid % 100000}`;
 let uid = -1;
@@ -76,6 +76,41 @@ describe("control socket peer credentials", () => {
       expect(r.code).toBe(0);
       expect(JSON.parse(r.out)).toMatchObject({ version: "test" });
     } finally {
+      server.close();
+    }
+  });
+
+  test("control group members holding every connection slot (idle, pinged now and then) locked root out: root still gets its own slots", async () => {
+    const dir = tempDir("vb-peercred-");
+    chmodSync(dir, 0o755);
+    const path = join(dir, "run", "control");
+    const server = new ControlServer({ target: new StubTarget(), path, allowGid: gid, socketMode: 0o666, dirMode: 0o755, maxConnections: 3 });
+    // The member: 4 connections, a ping on each; it prints what each got and holds them until stdin closes.
+    const hold = [
+      "import socket, sys",
+      "conns = []",
+      "for i in range(4):",
+      "    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b'{\"op\":\"ping\"}\\n'); s.settimeout(10)",
+      "    conns.append(s); print(s.recv(4096).decode().strip(), flush=True)",
+      "print('held', flush=True)",
+      "sys.stdin.read()",
+    ].join("\n");
+    const p = Bun.spawn(["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "/usr/bin/python3", "-c", hold, path], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const timer = setTimeout(() => p.kill(9), 15_000);
+    try {
+      let out = "";
+      const dec = new TextDecoder();
+      for await (const chunk of p.stdout) if ((out += dec.decode(chunk)).includes("held\n")) break;
+      const replies = out.trim().split("\n").slice(0, 4).map((l) => JSON.parse(l));
+      expect(replies.slice(0, 3).map((r) => r.ok)).toEqual([true, true, true]);
+      expect(replies[3].error.code).toBe("busy");
+      // Root (this process) is answered while the member's 3 connections are held open.
+      expect(await roundTrip(path, { id: "root", op: "status" })).toMatchObject({ id: "root", ok: true });
+      expect(replies[3].error.message).toContain("control group members");
+    } finally {
+      clearTimeout(timer);
+      p.stdin.end();
+      p.kill(9);
       server.close();
     }
   });
