@@ -1,7 +1,8 @@
 // One writer per state directory: an exclusive flock on STATE_DIR/LOCK, held while the journal is open.
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { JournalError } from "../errors.ts";
+import { ConfigError, JournalError } from "../errors.ts";
+import { privateDirProblem } from "../util/private-dir.ts";
 import { tryLockExclusive } from "../sys/flock.ts";
 
 export interface StateLock {
@@ -11,7 +12,8 @@ export interface StateLock {
 
 /**
  * Locks `stateDir` for this process (the file holds our pid, for the message another one gets).
- * Throws JournalError naming the holder when another init, or an offline `journal` command, has it.
+ * Throws JournalError naming the holder when another init, or an offline `journal` command, has it;
+ * ConfigError when the directory (a symlink followed) is another user's, or writable by group or others.
  * The kernel drops the lock when the process dies, however it dies.
  */
 export function lockStateDir(stateDir: string, what = "vector-boot"): StateLock {
@@ -19,6 +21,14 @@ export function lockStateDir(stateDir: string, what = "vector-boot"): StateLock 
   let fd: number;
   try {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  } catch (cause) {
+    throw new JournalError(`cannot open the state directory lock ${path}`, { cause });
+  }
+  // Everything in it (journal, checkpoints' temp files, logs, LOCK) is written as root: a state_dir
+  // another user owns or may write let that user plant symlinks the init followed.
+  const problem = privateDirProblem(stateDir, statSync(stateDir)); // a symlink to a directory of ours is fine
+  if (problem) throw new ConfigError("state_dir", problem);
+  try {
     fd = openSync(path, "a+", 0o600);
   } catch (cause) {
     throw new JournalError(`cannot open the state directory lock ${path}`, { cause });

@@ -1,8 +1,9 @@
 // Services' stdout/stderr: pipes PID 1 reads without waiting (woken by data while quiet, polled while it flows), a ring per service, name-prefixed console lines, optional kmsg and rotated file.
-import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, statSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import type { ServiceConfig } from "../config/schema.ts";
 import { consoleWrite } from "../util/console-out.ts";
+import { PrivateDir, UnsafeFileError } from "../util/append-private.ts";
+import { logger } from "../log.ts";
 import { epollAdd, epollCreate, epollForget, readyNow } from "../sys/epoll.ts";
 import { closeFdQuietly, readAvailable } from "../sys/fd.ts";
 import { logPipe } from "../sys/log-pipe.ts";
@@ -24,6 +25,7 @@ export interface LogFdHandover {
   stream: 1 | 2;
 }
 
+const log = logger("supervisor");
 const CHUNK = 64 * 1024;
 /** Most bytes read from one pipe per tick: a service writing flat out cannot hold PID 1 for long. */
 const MAX_PER_TICK = 4 * CHUNK;
@@ -41,6 +43,8 @@ export class ServiceLogs {
   private readonly buf = new Uint8Array(CHUNK);
   private kmsgFd: number | null = null;
   private readonly pacer: WakeOrPoll;
+  /** The log directory or a file in it was refused (said once). */
+  private fileRefused = false;
 
   constructor(
     private readonly services: Map<string, ServiceConfig>,
@@ -177,28 +181,33 @@ export class ServiceLogs {
   }
 
   private toFile(name: string, cfg: { max_bytes: number; keep: number }, lines: LogLine[]): void {
-    const file = join(this.fileDir!, `${name}.log`);
+    const file = `${name}.log`;
+    let dir: PrivateDir | null = null;
     try {
       mkdirSync(this.fileDir!, { recursive: true, mode: 0o700 });
-      let size = 0;
-      try {
-        size = statSync(file).size;
-      } catch {
-        /* new */
-      }
-      if (size >= cfg.max_bytes) {
+      // As root, through descriptors of a directory only we can write: a symlink or hard link that
+      // someone who could write state_dir planted there was followed (the service's output went into
+      // a root-owned file).
+      dir = new PrivateDir(this.fileDir!);
+      if (dir.size(file) >= cfg.max_bytes) {
         for (let i = cfg.keep - 1; i >= 1; i--) {
           try {
-            renameSync(`${file}.${i}`, `${file}.${i + 1}`);
+            dir.rename(`${file}.${i}`, `${file}.${i + 1}`);
           } catch {
             /* not there */
           }
         }
-        renameSync(file, `${file}.1`);
+        dir.rename(file, `${file}.1`);
       }
-      appendFileSync(file, lines.map((l) => `${new Date(l.t).toISOString()} ${l.line}\n`).join(""), { mode: 0o600 });
-    } catch {
-      /* a full or read-only disk does not stop the service */
+      dir.append(file, lines.map((l) => `${new Date(l.t).toISOString()} ${l.line}\n`).join(""), 0o600);
+    } catch (e) {
+      // A full or read-only disk does not stop the service; a directory or file refused is said once.
+      if (e instanceof UnsafeFileError && !this.fileRefused) {
+        this.fileRefused = true;
+        log.error("service log files are not written", { dir: this.fileDir, error: e.message });
+      }
+    } finally {
+      dir?.close();
     }
   }
 
