@@ -72,6 +72,11 @@ export class Connection {
   /** The peer shut down its sending side: answer what is queued, then close. */
   eof = false;
   closed = false;
+  /**
+   * The peer closed its side completely: what it sent before is still carried out (in order), nothing
+   * is written back, and the connection closes once the last request is done.
+   */
+  hungUp = false;
   /** Refused or broken: the last error is sent, our side shut down; closed when the peer hangs up or at `lingerUntil`. */
   lingering = false;
   lingerUntil = 0;
@@ -99,6 +104,12 @@ export class Connection {
   push(bytes: Uint8Array): void {
     this.out.push(bytes);
     this.outLen += bytes.length;
+  }
+
+  /** Forgets the bytes nobody will read (the peer hung up). */
+  discardOutput(): void {
+    this.out = [];
+    this.outLen = 0;
   }
 
   /** Writes as much of the queue as the socket takes now (never waits); the error text when the peer is gone. */

@@ -29,7 +29,7 @@ export class Peers {
 
   /** Sends one response; a connection that earns too many error responses is failed. */
   reply(c: Connection, r: ControlResponse): void {
-    if (c.closed || c.lingering) return;
+    if (c.closed || c.lingering || c.hungUp) return;
     c.push(enc.encode(encodeResponse(r)));
     this.flush(c);
     if (!r.ok && ++c.errors > MAX_BAD_REQUESTS) this.fail(c, null, "invalid_request", `more than ${MAX_BAD_REQUESTS} bad requests on this connection; closing`);
@@ -37,7 +37,7 @@ export class Peers {
 
   /** Writes what the socket takes now; drops a peer that is gone or leaves too much unread. */
   flush(c: Connection): void {
-    if (c.closed) return;
+    if (c.closed || c.hungUp) return;
     const err = c.writePending();
     if (err !== null) return this.drop(c, err);
     if (c.outLen > this.o.maxOutputBytes) return this.drop(c, `peer does not read its replies (${c.outLen} bytes waiting)`);
@@ -47,7 +47,7 @@ export class Peers {
 
   /** Keeps epoll asking for what the connection needs: input until EOF, output while bytes wait. */
   watch(c: Connection): void {
-    if (c.closed) return;
+    if (c.closed || c.hungUp) return;
     const wantOut = c.outLen > 0;
     const wantIn = !c.eof;
     if (wantOut === c.watchingOutput && wantIn === c.watchingInput) return;
@@ -58,6 +58,26 @@ export class Peers {
     } catch (e) {
       this.drop(c, describeError(e));
     }
+  }
+
+  /**
+   * The peer hung up (epoll: HUP or ERR, nothing more to read). Requests it sent before that are still
+   * carried out: the connection was closed at once, and a request read but not yet begun (the server
+   * yields between requests, and after a stop of the init the peer is often gone by then) was
+   * dropped, though the client had been told it "may still carry it out". Closed when they are done.
+   */
+  hangUp(c: Connection): void {
+    if (c.closed) return;
+    if (c.lingering || (!c.busy && c.queue.length === 0)) return this.drop(c, "peer hung up");
+    c.hungUp = true;
+    c.eof = true;
+    c.discardOutput();
+    try {
+      epollForget(this.ep, c.fd); // a hang-up is reported until the close: the pump would spin
+    } catch {
+      /* already gone from the set */
+    }
+    log.debug("control peer hung up; carrying out what it sent before", { uid: c.cred.uid, pid: c.cred.pid, queued: c.queue.length + (c.busy ? 1 : 0) });
   }
 
   /** Closes a connection with nothing left to do (a lingering one: shuts our side once its output is out). */

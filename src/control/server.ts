@@ -95,7 +95,7 @@ export class ControlServer {
         if (!c || c.closed) continue;
         const ev = this.readyEvents[i]!;
         if (ev & PollBits.out) this.peers.flush(c);
-        if (ev & (PollBits.err | PollBits.hup) && !(ev & PollBits.in)) this.peers.drop(c, "peer hung up");
+        if (ev & (PollBits.err | PollBits.hup) && !(ev & PollBits.in)) this.peers.hangUp(c);
         else if (ev & (PollBits.in | PollBits.rdhup) && !c.eof) more = this.readFrom(c) || more;
         if (performance.now() - this.sliceStart > SLICE_MS) {
           more = true; // the rest are still ready (level-triggered): next turn

@@ -44,6 +44,35 @@ test("a mutate that timed out said only ETIMEDOUT, and the stopped instance jour
   expect((await run.result(30_000)).code).toBe(0);
 }, 60_000);
 
+test("requests a client sent before it hung up were dropped when the hang-up was seen before they began (a status, then a mutate, written while the init was stopped): every one is carried out", async () => {
+  const { run, init, sock } = await bootDev("heartbeat_log_every=0");
+  const durable = async () => (JSON.parse((await runShippedAsync(["status", "--json", "--socket", sock])).out) as { journal: { durableSeq: number } }).journal.durableSeq;
+  const before = await durable();
+  process.kill(init, "SIGSTOP");
+  try {
+    // Both lines in the socket, then a full close: the init sees the data, the end, then the hang-up
+    // while the first request is being answered (the second waited behind it and was dropped).
+    const { connect } = await import("node:net");
+    await new Promise<void>((resolve, reject) => {
+      const s = connect(sock, () => {
+        s.end('{"id":1,"op":"status"}\n{"id":2,"op":"mutate","tensor":"pixel.0.weight","offset":1,"values":[0.25],"confidence":0.9}\n', () => {
+          s.destroy();
+          resolve();
+        });
+      });
+      s.on("error", reject);
+    });
+  } finally {
+    process.kill(init, "SIGCONT");
+  }
+  let last = before;
+  await waitFor(async () => (last = await durable()) === before + 1, 30_000, "the mutate sent before the hang-up journaled", 100).catch((e: Error) => {
+    throw new Error(`${e.message} (durableSeq ${last}, before ${before})`);
+  });
+  process.kill(init, "SIGTERM");
+  expect((await run.result(30_000)).code).toBe(0);
+}, 60_000);
+
 test("mutate or checkpoint on an instance without evolution said only 'not supported by this instance'; it says evolution is disabled, and by what", async () => {
   const { run, init, sock } = await bootDev("evolution=0");
   const m = await runShippedAsync(["mutate", "pixel.0.weight", "0", "--values", "0.5", "--confidence", "0.9", "--socket", sock]);
