@@ -188,6 +188,10 @@ export class Heartbeat {
     if (behind > this.slot) {
       this.missed += behind - this.slot;
       this.slot = behind;
+      // The beat itself was held up (the init SIGSTOPped, a suspended VM): the worker, a thread of the
+      // same process, was most likely frozen too. Its silence is judged afresh from now: it was
+      // terminated as stalled at the first beat after a 2.5 s SIGSTOP of PID 1, and counted as a crash.
+      this.metabolic.excuseQuiet();
     }
     const n = this.slot;
     this.lastRun = n;

@@ -60,6 +60,8 @@ export class MetabolicDaemon {
   /** performance.now() when the current worker was started and when it said ready (-1: not yet). */
   private spawnedAt = -1;
   private readyAt = -1;
+  /** performance.now() up to which the worker's silence is excused (the process itself was stalled). */
+  private excusedAt = -1;
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
   private consecutiveCrashes = 0;
   private stopping = false;
@@ -228,13 +230,21 @@ export class MetabolicDaemon {
       samples: this.reader.samples,
       sampleAgeMs: this.reader.lastNewAt >= 0 ? performance.now() - this.reader.lastNewAt : -1,
       workerReady: this.worker !== null && this.readyAt >= 0,
-      quietMs: this.worker ? performance.now() - Math.max(this.reader.lastNewAt, this.readyAt >= 0 ? this.readyAt : this.spawnedAt) : -1,
+      quietMs: this.worker ? performance.now() - Math.max(this.reader.lastNewAt, this.readyAt >= 0 ? this.readyAt : this.spawnedAt, this.excusedAt) : -1,
       throttled: [...this.throttles.keys()],
       sample: this.reader.samples > 0 ? (Object.fromEntries(sampleIndex.map(([n, i]) => [n, +this.reader.values[i]!.toPrecision(6)])) as MetabolicStats["sample"]) : null,
     };
   }
 
 
+
+  /**
+   * Forgives the current worker's silence until now (its quietMs counts from here): called when the
+   * beat finds the whole process was not running (missed beats), which is no stall of the worker.
+   */
+  excuseQuiet(): void {
+    this.excusedAt = performance.now();
+  }
 
   /** Restarts a worker that stopped publishing (hung in a syscall or a loop). */
   restartStale(reason: string): void {
