@@ -40,6 +40,11 @@ export class InterruptDispatcher {
   /** Throttled services by name (released when their interrupt cleared and the hold time is over). */
   private readonly throttles = new Map<string, HeldThrottle>();
   private readonly lastAction = new Map<string, number>();
+  /**
+   * Raised interrupts whose targeted action found no service yet (at the raise the per-service CPU
+   * and RSS of the first samples are still 0): tried again every beat while raised, logged once.
+   */
+  private readonly awaitingTarget = new Set<string>();
 
   constructor(
     private readonly binding: CortexBinding,
@@ -72,6 +77,7 @@ export class InterruptDispatcher {
         log.info("interrupt cleared", { interrupt: e.name, score: e.score.toFixed(3), clear_below: (threshold - this.binding.hysteresis[e.index]!).toFixed(3) });
         this.record({ atMs: nowMs, kind: "cleared", interrupt: e.name, score: e.score });
         this.lastAction.delete(e.name);
+        this.awaitingTarget.delete(e.name);
         for (const t of this.throttles.values()) if (t.interrupt === e.name) t.releasePending = true;
         this.releaseDue(nowMs);
         continue;
@@ -121,6 +127,10 @@ export class InterruptDispatcher {
       if (active[i] !== 1) continue;
       const name = this.binding.outputNames[i]!;
       const h = this.handler(name);
+      if (this.awaitingTarget.has(name)) {
+        this.act(name, h, this.binding.attribute(i), values, list, nowMs);
+        continue;
+      }
       const last = this.lastAction.get(name);
       if (h.repeat_ms > 0 && last !== undefined && nowMs - last >= h.repeat_ms) this.act(name, h, this.binding.attribute(i), values, list, nowMs);
     }
@@ -141,12 +151,15 @@ export class InterruptDispatcher {
       return;
     }
     const target = this.resolveTarget(h.target, causes, values, list);
-    if (!target) {
-      this.logAction(nowMs, interrupt, h.action, null, false, `no running service matches target ${h.target}`);
+    if (!target || (h.action === "throttle" && target.pid === null)) {
+      // Once per raise; tried again each beat (the action used to be lost: the interrupt stayed
+      // raised, a busy service ran on unthrottled, because the first samples had no per-service CPU).
+      if (!this.awaitingTarget.has(interrupt)) this.logAction(nowMs, interrupt, h.action, target?.name ?? null, false, target ? "service has no process; retried each beat while raised" : `no running service matches target ${h.target}; retried each beat while raised`);
+      this.awaitingTarget.add(interrupt);
       return;
     }
-    if (h.action === "throttle") {
-      if (target.pid === null) return this.logAction(nowMs, interrupt, "throttle", target.name, false, "service has no process");
+    if (this.awaitingTarget.delete(interrupt)) log.info("action target found", { interrupt, action: h.action, service: target.name });
+    if (h.action === "throttle" && target.pid !== null) {
       const held = this.throttles.get(target.name);
       this.throttles.set(target.name, { interrupt, sinceMs: nowMs, holdMs: h.hold_ms, releasePending: false });
       if (held && this.metabolic.isThrottled(target.name)) {

@@ -166,6 +166,24 @@ test("with the default model, CPUs all busy raise `cpu_pressure` (cause cpu.tota
   expect(actions(hb, "throttle done by worker")[0]!.target).toBe("spin");
 }, 90_000);
 
+test("cpu_pressure raised before the first samples gave the services any CPU figure: its throttle of top_cpu found no service, was never tried again, and the spinner ran on; it is retried each beat and lands on the spinner", async () => {
+  const proc = fakeProc();
+  const sys = mkdtempSync(join(tmpdir(), "vb-fakesys-")); // no cgroup to touch: the throttle uses SIGSTOP/SIGCONT
+  cleanups.push(async () => rmSync(sys, { recursive: true, force: true }));
+  const sup = services([{ name: "idle", argv: ["sleep", "600"] }, { name: "spin", argv: spinner }]);
+  await waitFor("the services to run", () => sup.list().every((s) => s.pid !== null), 20_000);
+  for (const s of sup.list()) proc.expose(s.pid!);
+  proc.busy(true); // every CPU busy from the first sample: the interrupt comes with the second one
+  const hb = run({ periodMs: 50, model: await defaultModel(), services: sup, config: { watchdog: false, proc_root: proc.root, sys_root: sys, interrupts: { cpu_pressure: { action: "throttle", target: "top_cpu", duty: 0.2, hold_ms: 60_000 } } } });
+  await waitFor("cpu_pressure", () => hb.stats().interrupts.find((i) => i.name === "cpu_pressure")!.raised > 0, 20_000);
+  await waitFor("a throttle of spin", () => actions(hb, "throttle").some((a) => a.ok === true), 30_000);
+  expect(actions(hb, "throttle").find((a) => a.ok === true)!.target).toBe("spin");
+  // A failed attempt (no service had CPU yet) is logged once, not once per beat.
+  expect(actions(hb, "throttle").filter((a) => a.ok === false).length).toBeLessThanOrEqual(1);
+  expect(hb.stats().interrupts.find((i) => i.name === "cpu_pressure")!.raised).toBe(1);
+  await waitFor("the worker to confirm it", () => actions(hb, "throttle done by worker").some((a) => a.ok === true && a.target === "spin"), 20_000);
+}, 90_000);
+
 test("relieve_memory writes the kernel's drop_caches and compact_memory knobs; shutdown calls the shutdown hook with the cause", async () => {
   const { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
