@@ -6,6 +6,7 @@ import { hwIndexOf } from "../hw/hw-mmio-layout.ts";
 import { type FromWorker, fromWorkerSchema, type ToWorker } from "./metabolic-protocol.ts";
 import type { ServiceSlotInfo } from "./proc-sampler.ts";
 import { signalService } from "./throttle.ts";
+import { releaseCpuMax } from "./cgroup-throttle.ts";
 
 const log = logger("metabolic");
 const SIGCONT = 18;
@@ -70,6 +71,12 @@ export class MetabolicDaemon {
   private services: ServiceSlotInfo[] = [];
   /** Services we asked the worker to throttle (pid), to SIGCONT them if the worker dies. */
   private readonly throttles = new Map<string, { pid: number; duty: number; periodMs: number }>();
+  /**
+   * cpu.max limits the current worker applied (file and what it held before): restored here when the
+   * worker dies or hangs. It used to be left at the limit, and the next worker took the limit for the
+   * value to restore, so the service stayed throttled for good after its interrupt cleared.
+   */
+  private readonly cpuMax = new Map<string, { pid: number; file: string; previous: string }>();
 
   constructor(private readonly opts: MetabolicOptions) {}
 
@@ -138,8 +145,11 @@ export class MetabolicDaemon {
       this.readyAt = performance.now();
       log.info("metabolic worker ready", { generation: m.generation });
     } else if (m.type === "sample-error") log.warn("sampling failed", { error: m.error });
-    else if (m.type === "throttle-ended") {
+    else if (m.type === "cpu-max") {
+      if (this.throttles.get(m.name)?.pid === m.pid) this.cpuMax.set(m.name, { pid: m.pid, file: m.file, previous: m.previous });
+    } else if (m.type === "throttle-ended") {
       this.throttles.delete(m.name);
+      this.cpuMax.delete(m.name);
       log.info("throttle ended", { service: m.name, pid: m.pid, reason: m.reason });
     }
     this.opts.onMessage?.(m);
@@ -165,6 +175,7 @@ export class MetabolicDaemon {
   }
 
   unthrottle(name: string): void {
+    this.cpuMax.delete(name); // the worker restores it
     if (!this.throttles.delete(name)) return;
     this.post({ type: "unthrottle", name });
   }
@@ -185,6 +196,10 @@ export class MetabolicDaemon {
 
 
   private releaseThrottles(why: string): void {
+    for (const [name, c] of this.cpuMax) {
+      if (releaseCpuMax({ file: c.file, previous: c.previous, applied: "" })) log.info("throttled service's cpu.max restored", { service: name, pid: c.pid, file: c.file, value: c.previous, why });
+    }
+    this.cpuMax.clear();
     for (const [name, t] of this.throttles) {
       if (signalService(t.pid, SIGCONT)) log.info("throttled service resumed", { service: name, pid: t.pid, why });
     }

@@ -33,6 +33,8 @@ export const fromWorkerSchema = lazy(() =>
     }),
     /** A throttled process disappeared: the worker dropped its duty cycle. */
     z.object({ type: z.literal("throttle-ended"), name: z.string(), pid: z.int(), reason: z.string() }),
+    /** A throttle is a cpu.max limit: what the file held before, for the main thread to restore if this worker dies. */
+    z.object({ type: z.literal("cpu-max"), name: z.string(), pid: z.int(), file: z.string(), previous: z.string() }),
     z.object({ type: z.literal("sample-error"), error: z.string() }),
     z.object({ type: z.literal("stopped") }),
   ]),

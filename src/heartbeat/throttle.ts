@@ -54,6 +54,11 @@ export class DutyCycler {
     return `SIGSTOP/SIGCONT duty cycle, runs ${Math.round(d * 100)}% of ${p} ms`;
   }
 
+  /** The cpu.max limit `name` is throttled by (null: none, or the duty cycle). */
+  cpuMax(name: string): CpuMaxThrottle | null {
+    return this.cycles.get(name)?.cgroup ?? null;
+  }
+
   /** How `name` is throttled: "cgroup", "signals", or null. */
   mechanism(name: string): "cgroup" | "signals" | null {
     const c = this.cycles.get(name);

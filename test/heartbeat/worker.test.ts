@@ -173,6 +173,45 @@ test("a service in a cgroup v2 of its own is throttled through cpu.max (no signa
   }
 }, 20_000);
 
+test("a worker that crashed while a service was throttled through cpu.max left the limit in place, the next worker took the limit for the value to restore, and the service stayed throttled after release; cpu.max is restored", async () => {
+  const { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const s = startSupervisor([{ name: "own-cgroup", argv: ["sleep", "30"] }]);
+  await waitFor("the service", () => s.sup.list()[0]!.pid !== null);
+  const pid = s.sup.list()[0]!.pid!;
+  const proc = mkdtempSync(join(tmpdir(), "vb-cg-proc-"));
+  const sys = mkdtempSync(join(tmpdir(), "vb-cg-sys-"));
+  const put = (root: string, p: string, text: string) => {
+    mkdirSync(join(root, p, ".."), { recursive: true });
+    writeFileSync(join(root, p), text);
+  };
+  put(proc, "self/cgroup", "0::/init.scope\n");
+  put(proc, `${pid}/cgroup`, "0::/services/own\n");
+  put(sys, "fs/cgroup/services/own/cpu.max", "max 100000\n");
+  const cpuMax = () => readFileSync(join(sys, "fs/cgroup/services/own/cpu.max"), "utf8").trim();
+  setLogSink((l) => lines.push(l));
+  const hb = new Heartbeat({ periodMs: 20, workerUrl: faultWorker, config: { watchdog: false, proc_root: proc, sys_root: sys } });
+  hb.start();
+  try {
+    await waitFor("the worker", () => hb.stats().metabolic.samples > 0);
+    hb.metabolic.throttle("own-cgroup", pid, 0.2, 100);
+    await waitFor("cpu.max written", () => cpuMax() === "20000 100000", 5000);
+    inject("crash while throttling through cpu.max");
+    // Bounded for a loaded 2-core host: a new Worker can take seconds to start there.
+    await waitFor("the replacement worker", () => hb.stats().metabolic.workerStarts === 2, 25_000);
+    expect(lines.some((l) => l.includes("cpu.max restored") && l.includes("worker exited"))).toBe(true);
+    await waitFor("cpu.max written again by the new worker", () => cpuMax() === "20000 100000", 10_000);
+    hb.metabolic.unthrottle("own-cgroup");
+    await waitFor("cpu.max restored to what it held before the throttle", () => cpuMax() === "max 100000", 5000);
+  } finally {
+    await hb.stop();
+    await s.close();
+    rmSync(proc, { recursive: true });
+    rmSync(sys, { recursive: true });
+  }
+}, 60_000);
+
 test("a worker that samples slower than the beat's stale limit (sample_ms 1500, stale_periods 2 at 20 ms) is not restarted as stalled", async () => {
   setLogSink((l) => lines.push(l));
   const hb = new Heartbeat({ periodMs: 20, config: { watchdog: false, sample_ms: 1500, stale_periods: 2 } });
