@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Integrators } from "./integrator.ts";
 import { CPU_SLOTS, HW_MMIO_FIELDS, HwFlag, hwIndexOf, SERVICE_SLOTS, THERMAL_SLOTS } from "../hw/hw-mmio-layout.ts";
 import type { ServiceSlotInfo } from "./service-control.ts";
+import { ServiceCgroupCpu } from "./service-cgroup-cpu.ts";
 import { type CpuTimes, parseDiskstats, parseLoadavg, parseMeminfo, parseNetDev, parsePidStat, parseProcStat, parsePsi } from "./proc-parsers.ts";
 
 export interface SamplerOptions {
@@ -49,7 +50,8 @@ export class ProcSampler {
   private prevDisk: { read: number; written: number } | null = null;
   private prevNet: { rx: number; tx: number } | null = null;
   private services: ServiceSlotInfo[] = [];
-  private prevSvc: { pid: number | null; ticks: number }[] = [];
+  private prevSvc: { pid: number | null; ticks: number; usec: number | null }[] = [];
+  private readonly cgroupCpu: ServiceCgroupCpu;
   /** Files read in the last sample (cost accounting). */
   filesRead = 0;
 
@@ -58,6 +60,7 @@ export class ProcSampler {
     this.sysRoot = opts.sysRoot ?? "/sys";
     this.hz = opts.clockTicks ?? 100;
     this.page = opts.pageSize ?? 4096;
+    this.cgroupCpu = new ServiceCgroupCpu(this.procRoot, this.sysRoot, (f) => this.read(f));
     this.smooth = new Integrators(HW_MMIO_FIELDS + SERVICE_SLOTS, opts.smoothingMs ?? 250);
   }
 
@@ -261,11 +264,13 @@ export class ProcSampler {
         if (!st) flags |= HwFlag.servicePidMissing;
         else {
           rssMib = (st.rssPages * this.page) / MiB;
-          if (prev && prev.pid === svc.pid && dtS > 0) cores = Math.max(0, st.cpuTicks - prev.ticks) / this.hz / dtS;
-          else if (s < SERVICE_SLOTS) this.smooth.reset(SVC_CPU_SLOT + s);
-          this.prevSvc[s] = { pid: svc.pid, ticks: st.cpuTicks };
+          const usec = this.cgroupCpu.usec(svc.pid);
+          if (prev && prev.pid === svc.pid && dtS > 0) {
+            cores = usec !== null && prev.usec !== null ? Math.max(0, usec - prev.usec) / 1e6 / dtS : Math.max(0, st.cpuTicks - prev.ticks) / this.hz / dtS;
+          } else if (s < SERVICE_SLOTS) this.smooth.reset(SVC_CPU_SLOT + s);
+          this.prevSvc[s] = { pid: svc.pid, ticks: st.cpuTicks, usec };
         }
-      } else this.prevSvc[s] = { pid: null, ticks: 0 };
+      } else this.prevSvc[s] = { pid: null, ticks: 0, usec: null };
       if (s < SERVICE_SLOTS) cores = this.smooth.step(SVC_CPU_SLOT + s, cores, dt);
       rss += rssMib;
       cpu += cores;
@@ -280,6 +285,7 @@ export class ProcSampler {
     }
     for (let s = this.services.length; s < SERVICE_SLOTS; s++) v.fill(0, ix.svc0 + s * 5, ix.svc0 + s * 5 + 5);
     this.prevSvc.length = this.services.length;
+    this.cgroupCpu.keepOnly(this.services);
     v[ix.svcTotal] = this.services.length;
     v[ix.svcRunning] = running;
     v[ix.svcFailed] = failed;

@@ -148,3 +148,34 @@ test("the seqlock buffer hands the reader the writer's sample, and a new writer 
   expect(r.read()).toBe(true);
   expect(r.generation).toBe(2);
 });
+
+test("a service whose work runs in its children (an idle master, a shell waiting for its busy child) read 0 CPU from its main process's ticks, so top_cpu found no busy service; its own cgroup's cpu.stat counts the whole service", () => {
+  const pidStat = (ticks: number) => `42 (master) S 1 42 42 0 -1 4194560 0 0 0 0 ${ticks} 0 0 0 20 0 1 0 100 1000000 256 18446744073709551615\n`;
+  const root = fakeRoot({
+    stat: stat1,
+    meminfo,
+    "self/cgroup": "0::/init.scope\n",
+    "42/stat": pidStat(5),
+    "42/cgroup": "0::/services/web\n",
+    "43/stat": pidStat(5),
+    "43/cgroup": "0::/init.scope\n", // in the init's own cgroup: its process's ticks, as before
+  });
+  const sys = fakeRoot({ "fs/cgroup/services/web/cpu.stat": "usage_usec 1000000\nuser_usec 900000\nsystem_usec 100000\n" });
+  try {
+    const s = new ProcSampler({ procRoot: root, sysRoot: sys, smoothingMs: 0 });
+    s.setServices([
+      { name: "web", pid: 42, state: "running", restarts: 0, throttled: false },
+      { name: "plain", pid: 43, state: "running", restarts: 0, throttled: false },
+    ]);
+    s.sample(1000);
+    // One second later: the master's own ticks did not move, its workers used 1.5 s of CPU (1.5 cores); "plain" used 0.5 s itself.
+    writeFileSync(join(sys, "fs/cgroup/services/web/cpu.stat"), "usage_usec 2500000\nuser_usec 2300000\nsystem_usec 200000\n");
+    writeFileSync(join(root, "43/stat"), pidStat(55));
+    const v = s.sample(2000);
+    expect(val(v, "svc.0.cpu")).toBeCloseTo(1.5, 6);
+    expect(val(v, "svc.1.cpu")).toBeCloseTo(0.5, 6);
+  } finally {
+    rmSync(root, { recursive: true });
+    rmSync(sys, { recursive: true });
+  }
+});
