@@ -134,10 +134,18 @@ function stopRunning(s: ServiceRecord): Effect[] {
   return [{ type: "end-checks" }, { type: "signal", signal: "stop" }, { type: "timer", ms: s.config.grace_ms, event: "grace-elapsed" }];
 }
 
-const exitedWhileUp = (s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" }>, now: number): Effect[] => [{ type: "end-checks" }, ...onExitWhileRunning(s, ev, now)];
+// The only timer while up is killFor's grace: cancelled, or it could SIGKILL the next run.
+const exitedWhileUp = (s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" }>, now: number): Effect[] => [{ type: "end-checks" }, { type: "cancel-timer" }, ...onExitWhileRunning(s, ev, now)];
 
 /** Killed for failing a check: the exit that follows goes through the restart policy. */
-const killFor = (s: ServiceRecord, why: string): Effect[] => [{ type: "log", level: "error", msg: `${why}; killing it (restart per policy)`, fields: { service: s.config.name, pid: s.pid } }, { type: "end-checks" }, { type: "signal", signal: "kill" }];
+/** A failed readiness, health or watchdog check: the stop signal, SIGKILL after grace_ms (it got SIGKILL at once), then the restart policy. */
+const killFor = (s: ServiceRecord, why: string): Effect[] => [
+  { type: "log", level: "error", msg: `${why}; killing it (restart per policy)`, fields: { service: s.config.name, pid: s.pid, signal: s.config.stop_signal, grace_ms: s.config.grace_ms } },
+  { type: "end-checks" },
+  { type: "signal", signal: "stop" },
+  { type: "timer", ms: s.config.grace_ms, event: "grace-elapsed" },
+];
+const killAfterGrace = (s: ServiceRecord): Effect[] => [{ type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL`, fields: { service: s.config.name, pid: s.pid } }, { type: "signal", signal: "kill" }];
 
 /**
  * A start request for a service at rest (stopped, exited, failed): a fresh run, back-off and storm
@@ -222,12 +230,14 @@ const table: Table = {
       return [{ type: "log", level: "info", msg: "service ready", fields: { service: s.config.name, pid: s.pid, after_ms: Math.round(now - s.startedAt) } }, { type: "became-ready" }];
     },
     "ready-timeout": (s) => killFor(s, `service not ready within ${s.config.ready?.timeout_ms} ms`),
+    "grace-elapsed": killAfterGrace,
     exited: exitedWhileUp,
     stop: stopRunning,
   },
   running: {
     exited: exitedWhileUp,
     stop: stopRunning,
+    "grace-elapsed": killAfterGrace,
     health: (s, ev) => {
       s.healthChecks++;
       if (ev.ok) {

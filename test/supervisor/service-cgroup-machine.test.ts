@@ -35,7 +35,7 @@ describe("service state machine with a cgroup", () => {
   test("a main process exiting by itself while a double-forked child runs on sweeps the cgroup before the restart policy", () => {
     const r = running({ restart: "always" });
     const fx = step(r, { type: "exited", status: 0, signal: null, leftovers: true }, 20);
-    expect(fx.map((e) => e.type)).toEqual(["end-checks", "log", "kill-leftovers", "log", "timer"]);
+    expect(fx.map((e) => e.type)).toEqual(["end-checks", "cancel-timer", "log", "kill-leftovers", "log", "timer"]);
     expect(r.state).toBe("backoff");
   });
   test("cgroup-empty while the main process still runs changes nothing", () => {
