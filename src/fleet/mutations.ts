@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import { logger } from "../log.ts";
-import { abortableSleep, b64, cmpCreate, kvSchema, opPut, parseKvJson, prefixEnd, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
+import { abortableSleep, b64, cmpCreate, kvSchema, opPut, parseKvJson, prefixEnd, retryUntil, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
 import { watchOnce } from "./etcd-watch.ts";
 import { acksPrefix, fleetMutationSchema, mutationKeyProblem, mutationsPrefix, type Ack, type FleetMutation } from "./keys.ts";
 import { readCheckpoint } from "./fleet-checkpoint.ts";
@@ -37,16 +37,7 @@ export async function publishMutation(c: EtcdClient, fleet: string, id: string, 
  */
 export async function publishUntil(c: EtcdClient, fleet: string, id: string, m: Omit<FleetMutation, "published_at">, deadline: number, onRetry?: (error: unknown, attempt: number) => void): Promise<{ revision: number; created: boolean; same: boolean; attempts: number }> {
   const publishedAt = Date.now();
-  for (let attempt = 1, backoff = 100; ; attempt++, backoff = Math.min(2000, backoff * 2)) {
-    try {
-      const r = await publishMutation(c, fleet, id, m, Math.max(1000, Math.min(10_000, deadline - Date.now())), publishedAt);
-      return { ...r, attempts: attempt };
-    } catch (e) {
-      if (Date.now() + backoff >= deadline) throw e;
-      onRetry?.(e, attempt);
-      await Bun.sleep(backoff);
-    }
-  }
+  return retryUntil(deadline, async (attempts) => ({ ...(await publishMutation(c, fleet, id, m, Math.max(1000, Math.min(10_000, deadline - Date.now())), publishedAt)), attempts }), onRetry);
 }
 
 export interface FeedOptions {

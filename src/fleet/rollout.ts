@@ -1,7 +1,7 @@
 // Rolling operations: a FleetLock-style semaphore in one etcd key (compare-and-swap), holders tied to their node's lease.
 import { z } from "zod";
 import { FleetError } from "../errors.ts";
-import { b64, cmpCreate, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type EtcdClient } from "./etcd-client.ts";
+import { b64, cmpCreate, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, retryUntil, type EtcdClient } from "./etcd-client.ts";
 import { fleetPrefix, readMembers } from "./keys.ts";
 
 export const rolloutActions = ["reexec", "reboot", "poweroff"] as const;
@@ -149,17 +149,15 @@ export async function markStopped(c: EtcdClient, fleet: string, id: string, stop
 export async function createRollout(c: EtcdClient, fleet: string, id: string, r: Rollout, deadline: number, onRetry?: (e: unknown) => void): Promise<void> {
   const key = rolloutKey(fleet, id);
   const value = JSON.stringify(r);
-  for (let backoff = 100; ; backoff = Math.min(2000, backoff * 2)) {
-    try {
+  await retryUntil(
+    deadline,
+    async () => {
       const t = await c.txn([cmpCreate(key, 0)], [opPut(key, value)]);
       if (t.succeeded) return;
       const kv = (await c.get(key)).kvs[0];
-      if (kv?.value === value) return;
-      throw new FleetError(`rollout ${id} already exists with other content`);
-    } catch (e) {
-      if (e instanceof FleetError || Date.now() + backoff >= deadline) throw e;
-      onRetry?.(e);
-      await Bun.sleep(backoff);
-    }
-  }
+      if (kv?.value !== value) throw new FleetError(`rollout ${id} already exists with other content`);
+    },
+    onRetry,
+    (e) => e instanceof FleetError,
+  );
 }
