@@ -8,6 +8,7 @@ import { logger, setLogLevel } from "../log.ts";
 import { sethostname } from "../sys/machine.ts";
 import type { BootContext } from "./early-setup.ts";
 import type { BootConfig } from "./phase.ts";
+import { privateDirProblem } from "../util/private-dir.ts";
 
 const log = logger("config");
 
@@ -50,8 +51,9 @@ function ownScratch(handed: unknown): string | null {
   if (typeof dir !== "string" || !isAbsolute(dir)) return null;
   try {
     const st = lstatSync(dir);
-    if (st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o777) === 0o700) return dir;
-    log.warn("the previous image's directory is not as it made it; using a new one", { dir });
+    const why = privateDirProblem(dir, st) ?? ((st.mode & 0o777) === 0o700 ? null : `mode ${(st.mode & 0o777).toString(8)}, not mkdtemp's 700`);
+    if (why === null) return dir;
+    log.warn("the previous image's directory is not as it made it; using a new one", { dir, why });
   } catch (e) {
     log.warn("the previous image's directory is gone; using a new one", { dir, error: String(e) });
   }
