@@ -141,6 +141,35 @@ double vb_sigcount_read(int sig) {
   return (double)atomic_load_explicit(&vb_sig_counts[sig], memory_order_relaxed);
 }
 
+// Installs counters for a whole set in one call (tini mode's 52 signals one FFI call at a time cost
+// 2-3 ms of start-up). Each set is a 64-bit mask as two 32-bit halves, low first (bit n-1 = signal
+// n): masks[0..1] plain, masks[2..3] sent-only (vb_sigcount_install_sent), masks[4..5] shared
+// (vb_sigcount_install_shared). Every signal is tried; the ones that failed are set in failed[0..1].
+// Returns 0, or the -errno of the last failure.
+int vb_sigcount_install_set(const uint32_t *masks, uint32_t *failed) {
+  int ret = 0;
+  failed[0] = failed[1] = 0;
+  for (int sig = 1; sig < 65; sig++) {
+    int half = sig > 32 ? 1 : 0;
+    uint32_t bit = (uint32_t)1 << ((sig - 1) % 32);
+    int r = 0;
+    if (masks[4 + half] & bit) r = vb_sigcount_install_shared(sig);
+    else if (masks[2 + half] & bit) r = vb_sigcount_install_sent(sig);
+    else if (masks[half] & bit) r = vb_sigcount_install(sig);
+    if (r < 0) {
+      failed[half] |= bit;
+      ret = r;
+    }
+  }
+  return ret;
+}
+
+// Every counter at once: out[n] = deliveries of signal n so far (out has 65 entries; out[0] = 0).
+void vb_sigcount_read_all(double *out) {
+  out[0] = 0;
+  for (int sig = 1; sig < 65; sig++) out[sig] = (double)atomic_load_explicit(&vb_sig_counts[sig], memory_order_relaxed);
+}
+
 // Writes the calling process's signal state: [0]=blocked mask, [1]=ignored mask (bit n-1 = signal n).
 int vb_signal_state(uint64_t *out) {
   sigset_t cur;

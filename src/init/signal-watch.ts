@@ -1,13 +1,13 @@
 // Catches every signal tini mode forwards: C counters with a wake pipe (never JavaScript in a signal handler).
 import { logger } from "../log.ts";
-import { installSentSignalCounter, installSharedSignalCounter, installSignalCounter, onCountedSignal, Sig, signalCount, signalName } from "../sys/signals.ts";
+import { installSignalCounters, onCountedSignal, Sig, signalCounts, signalName } from "../sys/signals.ts";
 
 const log = logger("init");
 
 /** The real-time signals 34..64 (32 and 33 are glibc's own). */
 const realtime: readonly number[] = Array.from({ length: 31 }, (_, i) => 34 + i);
 
-/** Synchronous signals: counted only when sent by another process (installSentSignalCounter). */
+/** Synchronous signals: counted only when sent by another process (installSignalCounters' `sentOnly`). */
 const sentOnly = new Set<number>([Sig.SIGILL, Sig.SIGTRAP, Sig.SIGABRT, Sig.SIGBUS, Sig.SIGFPE, Sig.SIGSEGV, Sig.SIGSYS]);
 
 /**
@@ -50,14 +50,15 @@ function gcSignal(): number {
  * counters stay installed: the process is about to exit).
  */
 export function watchSignals(onSignal: (num: number) => void): () => void {
-  const counted: Array<{ sig: number; seen: number }> = [];
+  const seen = new Float64Array(65);
+  let watched: number[] = [];
   const look = () => {
-    for (const c of counted) {
-      const n = signalCount(c.sig);
+    const counts = signalCounts();
+    for (const sig of watched) {
       // Once per delivery: the kernel queues real-time signals, and so does CMD (tini forwards each).
-      const times = Math.min(n - c.seen, MAX_FORWARD_PER_LOOK);
-      c.seen = n;
-      for (let i = 0; i < times; i++) onSignal(c.sig);
+      const times = Math.min(counts[sig]! - seen[sig]!, MAX_FORWARD_PER_LOOK);
+      seen[sig] = counts[sig]!;
+      for (let i = 0; i < times; i++) onSignal(sig);
     }
   };
   // Watching before any counter is installed: a signal right after its install still wakes the loop.
@@ -70,18 +71,17 @@ export function watchSignals(onSignal: (num: number) => void): () => void {
     const poll = setInterval(look, FALLBACK_POLL_MS);
     stopCounted = () => clearInterval(poll);
   }
+  // SIGPIPE shared: only one another process sent is counted. The kernel's, for the init's own write
+  // to a closed stderr (-v), was forwarded and killed CMD.
+  // The counts before any install: a delivery right after one is never taken for an old one.
+  seen.set(signalCounts());
   const gc = gcSignal();
-  for (const num of forwardedSignals) {
-    try {
-      // SIGPIPE: only one another process sent. The kernel's, for the init's own write to a closed
-      // stderr (-v), was forwarded and killed CMD.
-      if (num === gc || num === Sig.SIGPIPE) installSharedSignalCounter(num);
-      else if (sentOnly.has(num)) installSentSignalCounter(num);
-      else installSignalCounter(num);
-      counted.push({ sig: num, seen: signalCount(num) });
-    } catch (e) {
-      log.warn("cannot watch signal; it will not be forwarded", { signal: signalName(num), error: String(e) });
-    }
-  }
+  const plain: number[] = [];
+  const sent: number[] = [];
+  const shared: number[] = [];
+  for (const num of forwardedSignals) (num === gc || num === Sig.SIGPIPE ? shared : sentOnly.has(num) ? sent : plain).push(num);
+  const failed = installSignalCounters({ plain, sentOnly: sent, shared });
+  for (const num of failed) log.warn("cannot watch signal; it will not be forwarded", { signal: signalName(num) });
+  watched = failed.length === 0 ? [...forwardedSignals] : forwardedSignals.filter((s) => !failed.includes(s));
   return stopCounted;
 }

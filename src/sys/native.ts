@@ -24,7 +24,8 @@ export const native = dlopen(shimPath, {
   vb_signal_disposition: { args: [i32, i32], returns: i32 },
   vb_sigcount_install: { args: [i32], returns: i32 },
   vb_sigcount_read: { args: [i32], returns: f64 },
-  vb_sigcount_install_sent: { args: [i32], returns: i32 },
+  vb_sigcount_install_set: { args: [ptr, ptr], returns: i32 },
+  vb_sigcount_read_all: { args: [ptr], returns: FFIType.void },
   vb_sigcount_install_shared: { args: [i32], returns: i32 },
   vb_sigcount_wake_fd: { args: [], returns: i32 },
   vb_signal_state: { args: [ptr], returns: i32 },
@@ -60,3 +61,8 @@ export const native = dlopen(shimPath, {
   vb_read_ready: { args: [i32, ptr, i32], returns: i32 },
   vb_open_cwd: { args: [], returns: i32 },
 }).symbols;
+
+
+
+
+
