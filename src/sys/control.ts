@@ -1,13 +1,13 @@
 // Control socket FFI (native/control.c): Unix listen/accept with SO_PEERCRED + SO_PEERGROUPS (accepted peers join an epoll set), nonblocking I/O.
-import { dlopen, FFIType } from "bun:ffi";
+import { FFIType } from "bun:ffi";
 import { lstatSync, rmSync } from "node:fs";
 import { Errno } from "./errno.ts";
-import { check, cstr, shimPath } from "./lib.ts";
+import { check, cstr, openShim } from "./lib.ts";
 import { socketPathDetail } from "../util/unix-path.ts";
 
 const { i32, ptr } = FFIType;
 
-const lib = dlopen(shimPath, {
+const lib = openShim({
   vb_ctl_listen: { args: [ptr, i32, i32, i32], returns: i32 },
   vb_ctl_accept: { args: [i32, i32, i32, ptr, ptr, i32], returns: i32 },
   vb_ctl_write: { args: [i32, ptr, i32], returns: i32 },

@@ -1,7 +1,7 @@
 // CRC32C of the shim (native/crc32c.c: the SSE4.2 instruction) through bun:ffi, opened on first use.
-import { dlopen, FFIType } from "bun:ffi";
+import { FFIType } from "bun:ffi";
 import { lazy } from "../util/lazy.ts";
-import { shimPath } from "./lib.ts";
+import { openShim } from "./lib.ts";
 
 const { i32, u32, ptr } = FFIType;
 
@@ -13,7 +13,7 @@ interface Symbols {
 /** The shim's symbols and whether this CPU has the instruction; null without a shim (or an older one). */
 const native = lazy((): { sym: Symbols; hw: number } | null => {
   try {
-    const sym = dlopen(shimPath, {
+    const sym = openShim({
       vb_crc32c_update: { args: [u32, ptr, i32, i32, i32], returns: u32 },
       vb_crc32c_hw: { args: [], returns: i32 },
     }).symbols as unknown as Symbols;

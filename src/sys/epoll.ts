@@ -1,10 +1,10 @@
 // epoll FFI (native/epoll.c): which of many nonblocking descriptors are ready, asked without waiting (control connections, service log pipes).
-import { dlopen, FFIType } from "bun:ffi";
-import { check, shimPath } from "./lib.ts";
+import { FFIType } from "bun:ffi";
+import { check, openShim } from "./lib.ts";
 
 const { i32, ptr } = FFIType;
 
-const lib = dlopen(shimPath, {
+const lib = openShim({
   vb_epoll_create: { args: [], returns: i32 },
   vb_epoll_ctl: { args: [i32, i32, i32, i32], returns: i32 },
   vb_epoll_ready: { args: [i32, ptr, ptr, i32], returns: i32 },

@@ -1,10 +1,10 @@
 // Evolution channel FFI: sealed memfd creation and its shared read-write mapping (native/evolution.c).
-import { dlopen, FFIType, type Pointer, toArrayBuffer } from "bun:ffi";
-import { check, cstr, shimPath } from "./lib.ts";
+import { FFIType, type Pointer, toArrayBuffer } from "bun:ffi";
+import { check, cstr, openShim } from "./lib.ts";
 
 const { i32, f64, ptr } = FFIType;
 
-const lib = dlopen(shimPath, {
+const lib = openShim({
   vb_evo_memfd: { args: [ptr, f64], returns: i32 },
   vb_evo_get_seals: { args: [i32], returns: i32 },
   vb_evo_mmap: { args: [i32, f64, ptr], returns: i32 },

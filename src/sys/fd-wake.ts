@@ -1,8 +1,8 @@
 // Readiness by signal (native/control.c): the kernel signals this process when a descriptor has data.
-import { dlopen, FFIType } from "bun:ffi";
-import { check, shimPath } from "./lib.ts";
+import { FFIType } from "bun:ffi";
+import { check, openShim } from "./lib.ts";
 
-const lib = dlopen(shimPath, {
+const lib = openShim({
   vb_fd_wake_signal: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
 }).symbols;
 

@@ -1,10 +1,10 @@
 // Service output pipes FFI (native/service-logs.c): a nonblocking read end PID 1 drains (readAvailable, fd.ts), a write end the service gets.
-import { dlopen, FFIType } from "bun:ffi";
-import { check, shimPath } from "./lib.ts";
+import { FFIType } from "bun:ffi";
+import { check, openShim } from "./lib.ts";
 
 const { i32, ptr } = FFIType;
 
-const lib = dlopen(shimPath, {
+const lib = openShim({
   vb_log_pipe: { args: [ptr], returns: i32 },
 }).symbols;
 

@@ -1,6 +1,6 @@
 // SIMD mat-vec kernels of the shim (native/matvec.c) through bun:ffi, on the caller's bytes (mapped model pages: no copy).
-import { dlopen, FFIType } from "bun:ffi";
-import { check, shimPath } from "./lib.ts";
+import { FFIType } from "bun:ffi";
+import { check, openShim } from "./lib.ts";
 
 const { i32, ptr } = FFIType;
 
@@ -15,7 +15,7 @@ interface Symbols {
 
 function open(): Symbols | null {
   try {
-    return dlopen(shimPath, {
+    return openShim({
       vb_matvec: { args: [i32, ptr, i32, i32, ptr, ptr, i32, i32, i32], returns: i32 },
       vb_matvec_best: { args: [], returns: i32 },
     }).symbols as unknown as Symbols;

@@ -1,12 +1,12 @@
 // The shim's core symbols, opened once through bun:ffi (the only FFI binding of the PID-1 core).
-import { dlopen, FFIType } from "bun:ffi";
-import { shimPath } from "./lib.ts";
+import { FFIType } from "bun:ffi";
+import { openShim } from "./lib.ts";
 
 const i32 = FFIType.i32;
 const f64 = FFIType.f64;
 const ptr = FFIType.ptr;
 
-export const native = dlopen(shimPath, {
+export const native = openShim({
   vb_getpid: { args: [], returns: i32 },
   vb_getppid: { args: [], returns: i32 },
   vb_setsid: { args: [], returns: i32 },
@@ -61,6 +61,9 @@ export const native = dlopen(shimPath, {
   vb_read_ready: { args: [i32, ptr, i32], returns: i32 },
   vb_open_cwd: { args: [], returns: i32 },
 }).symbols;
+
+
+
 
 
 

@@ -1,12 +1,12 @@
 // sd_notify receiver FFI (native/notify.c): a datagram socket whose messages carry the sender's kernel-checked pid.
-import { dlopen, FFIType } from "bun:ffi";
+import { FFIType } from "bun:ffi";
 import { Errno } from "./errno.ts";
-import { check, cstr, shimPath } from "./lib.ts";
+import { check, cstr, openShim } from "./lib.ts";
 import { socketPathDetail } from "../util/unix-path.ts";
 
 const { i32, ptr } = FFIType;
 
-const lib = dlopen(shimPath, {
+const lib = openShim({
   vb_notify_open: { args: [ptr, i32], returns: i32 },
   vb_notify_recv: { args: [i32, ptr, i32, ptr], returns: i32 },
   vb_notify_close: { args: [i32], returns: i32 },

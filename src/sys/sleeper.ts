@@ -1,10 +1,10 @@
 // Absolute-time sleep (clock_nanosleep TIMER_ABSTIME) and SCHED_FIFO for the calling thread, through the shim.
-import { dlopen, FFIType } from "bun:ffi";
-import { check, shimPath } from "./lib.ts";
+import { FFIType } from "bun:ffi";
+import { check, openShim } from "./lib.ts";
 
 const { i32, f64 } = FFIType;
 
-const lib = dlopen(shimPath, {
+const lib = openShim({
   vb_sleep_until_ns: { args: [f64], returns: i32 },
   vb_sched_fifo_self: { args: [i32], returns: i32 },
 }).symbols;
