@@ -60,10 +60,16 @@ export function check(ret: number, syscall: string, detail?: string): number {
   return ret;
 }
 
-/** NUL-terminated UTF-8 bytes of a string, for `cstring`-style arguments. */
-export function cstr(s: string): Buffer {
-  return Buffer.from(`${s}\0`, "utf8");
+const utf8 = new TextEncoder();
+
+/**
+ * NUL-terminated UTF-8 bytes of a string, for `cstring`-style arguments. TextEncoder, not
+ * Buffer.from: Buffer's first use costs 0.4 ms of cold code, on tini mode's path to the spawn.
+ */
+export function cstr(s: string): Uint8Array {
+  return utf8.encode(`${s}\0`);
 }
+
 
 
 

@@ -61,8 +61,11 @@ export interface RawStrings {
 const flagBits = { newSession: 1, newProcessGroup: 2, foreground: 4, setIds: 8, noNewPrivs: 16, killWithParent: 32, setCaps: 64, shellFallback: 128 };
 const stageNames = ["resolving the command", "setsid/setpgid", "tcsetpgrp", "redirecting stdio", "chdir", "setting uid/gid/groups/capabilities", "prctl", "execve"];
 
-function blob(list: string[]): Buffer {
-  return Buffer.from(list.map((s) => `${s}\0`).join(""), "utf8");
+function blob(list: string[]): Uint8Array {
+  if (list.length === 0) return new Uint8Array(0);
+  let text = list[0]!;
+  for (let i = 1; i < list.length; i++) text += `\0${list[i]!}`;
+  return cstr(text); // the last string's NUL
 }
 
 /**
@@ -264,3 +267,4 @@ export { SysError };
 export function setInheritable(fd: number, inherit: boolean): void {
   check(native.vb_set_cloexec(fd, inherit ? 0 : 1), "fcntl(F_SETFD)", `fd ${fd}`);
 }
+
