@@ -1,7 +1,7 @@
 // PID-1 benchmark: start-up of `X -- true` and orphan-reaping throughput, vector-boot vs tini and dumb-init.
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { noAutoload } from "../scripts/compile-flags.ts";
+import { compileFlags } from "../scripts/compile-flags.ts";
 
 const root = resolve(import.meta.dir, "..");
 const exe = join(root, "dist/vector-boot");
@@ -52,7 +52,7 @@ function timeRun(argv: string[]): number {
 const floorSrc = join(outDir, "empty.ts");
 await Bun.write(floorSrc, "process.exit(0);\n");
 const floorExe = join(outDir, "empty-bun");
-const floorBuild = [process.execPath, "build", "--compile", ...noAutoload, "--bytecode", floorSrc, "--outfile", floorExe];
+const floorBuild = [process.execPath, "build", "--compile", ...compileFlags, "--bytecode", floorSrc, "--outfile", floorExe];
 if (Bun.spawnSync(floorBuild, { stdout: "ignore", stderr: "inherit" }).exitCode !== 0) throw new Error("cannot build the empty Bun program (the floor reference)");
 
 const RUNS = 40;

@@ -1,7 +1,7 @@
 // Builds everything into dist/: native shim + static pre-init, the default model, the executable.
 import { existsSync, mkdirSync, statSync, readdirSync, copyFileSync, chmodSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { noAutoload } from "./compile-flags.ts";
+import { compileFlags } from "./compile-flags.ts";
 
 const root = resolve(import.meta.dir, "..");
 const dist = join(root, "dist");
@@ -86,7 +86,7 @@ if (stale(bare, srcNewest)) {
   for (const f of readdirSync(dist)) if (f.endsWith(".map")) rmSync(join(dist, f));
   // ESM with splitting: each command and the boot are chunks loaded on first use, so `-- CMD` and
   // the tools do not load the boot's bytecode (README "Choices": start-up).
-  run([process.execPath, "build", "--compile", ...noAutoload, "--format=esm", "--splitting", "--bytecode", "--minify-syntax", "--sourcemap=inline", "--root=src", "src/main.ts", ...workerEntries, "--outfile", bare], "bun build --compile -> dist/vector-boot.bare");
+  run([process.execPath, "build", "--compile", ...compileFlags, "--format=esm", "--splitting", "--bytecode", "--minify-syntax", "--sourcemap=inline", "--root=src", "src/main.ts", ...workerEntries, "--outfile", bare], "bun build --compile -> dist/vector-boot.bare");
 }
 if (stale(exe, Math.max(mtime(bare), mtime(model)))) {
   const embedPath = join(root, "src/rts/embed.ts");

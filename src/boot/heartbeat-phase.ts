@@ -4,6 +4,7 @@ import { describeError, ModelError } from "../errors.ts";
 import { Heartbeat, type HeartbeatOptions, type HeartbeatStats } from "../heartbeat/index.ts";
 import type { Watchdog } from "../heartbeat/watchdog.ts";
 import { logger } from "../log.ts";
+import { jitInteractive } from "../util/jit-policy.ts";
 import { clockNs } from "../sys/machine.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
 import type { InterruptCarry } from "../heartbeat/interrupt-carry.ts";
@@ -47,6 +48,7 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
         timing.sinceExecMs = sinceExecMs(ctx);
         log.info("first heartbeat", { n: b.n, since_kernel_ms: timing.sinceKernelMs.toFixed(1), since_exec_ms: timing.sinceExecMs.toFixed(1) });
         startedAt = b.startMs;
+        jitInteractive(); // the run-once boot code is behind us: the beat's own code may be compiled
       }
       if (config.shutdown_after > 0 && startedAt !== null && b.startMs - startedAt >= config.shutdown_after * 1000) {
         parts.signals.request({ reason: `shutdown_after=${config.shutdown_after}s` });

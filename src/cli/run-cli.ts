@@ -5,6 +5,7 @@ import { describeError, exitCodeOf, ExitCode, UsageError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { wantsHelp } from "./command.ts";
 import { registry } from "./registry.ts";
+import { jitInteractive } from "../util/jit-policy.ts";
 
 const log = logger("cli");
 
@@ -92,7 +93,10 @@ export async function runCli(args: string[], pid1: boolean): Promise<number> {
     // The boot writes its console with src/util/console-out.ts (no stream unless needed; a closed
     // console never ends it); the tools print with the stream.
     const booting = first === "boot" || (first === undefined && pid1);
-    if (!booting) quietOnClosedPipe(pid1);
+    if (!booting) {
+      quietOnClosedPipe(pid1);
+      jitInteractive(); // a tool is interactive from the start; the boot is at its first beat
+    }
     if (first === undefined) {
       if (pid1) return await (await registry.boot!.load()).command.run([]);
       process.stdout.write(mainHelp());

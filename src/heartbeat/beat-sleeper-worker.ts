@@ -1,6 +1,9 @@
 // The beat's wake-up thread: its only job is to sleep to each due time (clock_nanosleep TIMER_ABSTIME) and wake the beat.
 import { setFifoPriority, sleepUntilNs } from "../sys/sleeper.ts";
 import { DONE, REQ, STOP, type SleeperInit } from "./beat-sleeper-protocol.ts";
+import { jitInteractive } from "../util/jit-policy.ts";
+
+jitInteractive(); // a worker runs hot from the start (the executable starts reluctant to JIT)
 
 declare const self: Worker;
 

@@ -5,6 +5,9 @@ import { HwMmioWriter, monoMs } from "./hw-mmio-buffer.ts";
 import type { FromWorker, ToWorker, WorkerSettings } from "./metabolic-protocol.ts";
 import { ProcSampler, type ServiceSlotInfo } from "./proc-sampler.ts";
 import { DutyCycler } from "./throttle.ts";
+import { jitInteractive } from "../util/jit-policy.ts";
+
+jitInteractive(); // a worker runs hot from the start (the executable starts reluctant to JIT)
 
 const port = globalThis as unknown as { postMessage(m: FromWorker): void; onmessage: ((e: MessageEvent<ToWorker>) => void) | null };
 const send = (m: FromWorker) => port.postMessage(m);

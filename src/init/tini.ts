@@ -1,6 +1,7 @@
 // tini-style mode: run one command as the main child, forward signals, reap everything, exit with its status.
 import { describeError, exitCodeOf } from "../errors.ts";
 import { logger, setLogLevel } from "../log.ts";
+import { jitInteractive } from "../util/jit-policy.ts";
 import { decodeRaw, getpgid, getpid, isatty, kill, rawStrings, setParentDeathSignal, setSubreaper, spawn, tcgetpgrp, tcsetpgrp, type RawStrings, type Reaped } from "../sys/process.ts";
 import { Sig, signalName, signalState } from "../sys/signals.ts";
 import { closeFdQuietly, openCwd } from "../sys/fd.ts";
@@ -88,6 +89,7 @@ export async function runTini(opts: TiniOptions): Promise<number> {
     if (startDir !== null) closeFdQuietly(startDir);
   }
   if (startDir === null) leaveStartDir();
+  jitInteractive(); // CMD runs: what follows (forwarding, reaping) may run hot
   const exited = new Promise<Reaped>((resolve) => {
     reaper.watch(child, (r) => {
       mainExit = r;

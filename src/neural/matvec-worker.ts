@@ -1,6 +1,9 @@
 // Worker thread of the mat-vec pool: computes row ranges of registered matrices when the pool's ctl word says so.
 import { matvec, type PreparedMatrix, prepareMatrix } from "./matvec.ts";
 import type { MatrixSource, PoolMessage } from "./matvec-pool.ts";
+import { jitInteractive } from "../util/jit-policy.ts";
+
+jitInteractive(); // a worker runs hot from the start (the executable starts reluctant to JIT)
 
 declare const self: Worker;
 
