@@ -12,6 +12,10 @@ import { crc32c } from "../src/journal/crc32c.ts";
 import { openSession } from "../test/evolution/ts-producer.ts";
 import { encodeValues, POWERCUT_TENSORS, streamMutation } from "./powercut-stream.ts";
 
+// The executable starts reluctant to JIT (scripts/compile-flags.ts: its boot code runs once); a script it
+// runs as Bun (BUN_BE_BUN=1) is a workload: the normal policy, as src/util/jit-policy.ts sets it.
+Bun.unsafe.setJITPolicy(1);
+
 /** The guest's paths (the environment overrides them for a run on the host against `vector-boot boot`). */
 const STATE_DIR = process.env.VB_POWERCUT_STATE_DIR ?? "/var/lib/vector-boot";
 const RUN_DIR = process.env.VB_POWERCUT_RUN_DIR ?? "/run/vector-boot";

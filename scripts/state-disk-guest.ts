@@ -5,6 +5,10 @@
 import { readFileSync } from "node:fs";
 import net from "node:net";
 
+// The executable starts reluctant to JIT (scripts/compile-flags.ts: its boot code runs once); a script it
+// runs as Bun (BUN_BE_BUN=1) is a workload: the normal policy, as src/util/jit-policy.ts sets it.
+Bun.unsafe.setJITPolicy(1);
+
 const EXE = "/sbin/vector-boot";
 const CONTROL = "/run/vector-boot/control";
 const PIXELS = [[72, 101, 108], [101, 108, 108], [108, 111, 111], [250, 255, 0]];
