@@ -1,5 +1,4 @@
 // writeGguf: emits GGUF v3 little-endian (alignment honoured, every value type, tensors packed in order).
-import { open } from "node:fs/promises";
 import { InputError } from "../errors.ts";
 import { ggmlTypeInfo } from "./ggml-types.ts";
 import { GGML_MAX_DIMS, GGML_MAX_NAME, GGUF_DEFAULT_ALIGNMENT, GGUF_MAX_ALIGNMENT } from "./reader.ts";
@@ -209,6 +208,8 @@ export function writeGguf(spec: GgufWriteSpec): Uint8Array {
 /** Streams a GGUF v3 file to `path` (created or truncated; header, then each tensor and its padding); resolves to the byte count. */
 export async function writeGgufFile(path: string, spec: GgufWriteSpec): Promise<number> {
   const lay = ggufLayout(spec);
+  // Loaded here: the boot reaches this module (the checkpoint's layout) but never writes a file.
+  const { open } = await import("node:fs/promises");
   const fh = await open(path, "w");
   try {
     await fh.write(lay.header);

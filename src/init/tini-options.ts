@@ -52,7 +52,9 @@ const flags: Record<string, { short?: string; value: boolean }> = {
   grace: { value: true },
   leftovers: { value: true },
 };
-const byShort = new Map(Object.entries(flags).flatMap(([long, f]) => (f.short ? [[f.short, long] as const] : [])));
+/** Short letter -> long name. A plain loop: flatMap's first use alone cost ~0.2 ms of tini mode's start. */
+const byShort = new Map<string, string>();
+for (const long in flags) if (flags[long]!.short) byShort.set(flags[long]!.short!, long);
 
 /** Splits the words before `--` into (long name, value) pairs, in order. */
 function tokenize(words: string[]): Array<[string, string | undefined]> {

@@ -135,7 +135,8 @@ function rawCommand(argv: string[]): RawStrings | undefined {
     const cmd: RawStrings = { blob: all.blob.subarray(at), count: argv.length };
     const decoded = decodeRaw(cmd);
     // Where either side replaced bytes, the two decoders may differ in how many U+FFFD they put.
-    const same = decoded.length === argv.length && decoded.every((a, i) => a === argv[i] || a.includes("\uFFFD") || argv[i]!.includes("\uFFFD"));
+    let same = decoded.length === argv.length; // a loop, not every(): a cold builtin on the path to the spawn
+    for (let i = 0; same && i < argv.length; i++) same = decoded[i] === argv[i] || decoded[i]!.includes("\uFFFD") || argv[i]!.includes("\uFFFD");
     if (same) return cmd;
     log.warn("the arguments in memory differ from CMD: passing CMD as text", { command: argv[0] });
   } catch (e) {
