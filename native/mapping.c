@@ -36,10 +36,6 @@ int vb_munmap(double addr, double length) {
   return munmap((void *)(uintptr_t)addr, (size_t)length) < 0 ? -errno : 0;
 }
 
-int vb_madvise(double addr, double length, int advice) {
-  return madvise((void *)(uintptr_t)addr, (size_t)length, advice) < 0 ? -errno : 0;
-}
-
 long vb_page_size(void) { return sysconf(_SC_PAGESIZE); }
 
 // Copies [offset, offset+length) of `path` into a new memfd sealed against any change of size or

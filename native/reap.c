@@ -38,13 +38,3 @@ int vb_has_children(void) {
   }
 }
 
-// Waits for one specific child (flags: WNOHANG etc.). Returns pid, 0, or -errno; status in *status.
-int vb_waitpid(int pid, int32_t *status, int flags) {
-  int st = 0;
-  pid_t p;
-  do p = waitpid(pid, &st, flags);
-  while (p < 0 && errno == EINTR);
-  if (p < 0) return -errno;
-  *status = st;
-  return (int)p;
-}

@@ -1,6 +1,6 @@
 // Linux capability names and numbers, masks for the shim, and restricting the init's own capabilities.
 import { check } from "./lib.ts";
-import { native } from "./native.ts";
+import { bootNative } from "./native-boot.ts";
 
 /** capabilities(7) numbers. */
 export const Cap = {
@@ -25,7 +25,7 @@ export function capMask(names: readonly CapName[]): number {
 
 /** Removes every capability not in `keep` from this process's bounding set (irreversible). */
 export function dropBoundingSet(keep: readonly CapName[]): void {
-  check(native.vb_drop_bounding(capMask([...new Set(keep)])), "prctl(PR_CAPBSET_DROP)");
+  check(bootNative().vb_drop_bounding(capMask([...new Set(keep)])), "prctl(PR_CAPBSET_DROP)");
 }
 
 /** What `restrictCapabilities` did, thread by thread. */
@@ -46,6 +46,6 @@ export interface RestrictReport {
  */
 export function restrictCapabilities(keep: readonly CapName[]): RestrictReport {
   const out = new Int32Array(3);
-  check(native.vb_restrict_caps(capMask([...new Set(keep)]), out), "capset");
+  check(bootNative().vb_restrict_caps(capMask([...new Set(keep)]), out), "capset");
   return { threads: out[0]!, failed: out[1]!, unanswered: out[2]! };
 }

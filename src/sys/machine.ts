@@ -1,6 +1,6 @@
 // Machine-wide calls: mounts, device nodes, hostname, reboot(2), sync, clocks.
 import { check, cstr } from "./lib.ts";
-import { native } from "./native.ts";
+import { bootNative } from "./native-boot.ts";
 
 /** mount(2) flags used by the early-boot tables. */
 export const MountFlag = {
@@ -9,28 +9,28 @@ export const MountFlag = {
 } as const;
 
 export function mount(source: string, target: string, fstype: string, flags: number, data = ""): void {
-  check(native.vb_mount(cstr(source), cstr(target), cstr(fstype), flags, cstr(data)), "mount", `${fstype} on ${target}`);
+  check(bootNative().vb_mount(cstr(source), cstr(target), cstr(fstype), flags, cstr(data)), "mount", `${fstype} on ${target}`);
 }
 
 export function umount(target: string, flags = 0): void {
-  check(native.vb_umount(cstr(target), flags), "umount", target);
+  check(bootNative().vb_umount(cstr(target), flags), "umount", target);
 }
 
 /** mkdir that treats EEXIST as success. */
 export function mkdirp1(path: string, mode = 0o755): void {
-  const r = native.vb_mkdir(cstr(path), mode);
+  const r = bootNative().vb_mkdir(cstr(path), mode);
   if (r !== -17) check(r, "mkdir", path);
 }
 
 /** Creates a character device node (mode includes the file type bits, e.g. 0o20666). EEXIST is fine. */
 export function mknod(path: string, mode: number, major: number, minor: number): void {
-  const r = native.vb_mknod(cstr(path), mode, major, minor);
+  const r = bootNative().vb_mknod(cstr(path), mode, major, minor);
   if (r !== -17) check(r, "mknod", path);
 }
 
 export function sethostname(name: string): void {
   const b = Buffer.from(name, "utf8");
-  check(native.vb_sethostname(b, b.length), "sethostname", name);
+  check(bootNative().vb_sethostname(b, b.length), "sethostname", name);
 }
 
 export type RebootMode = "poweroff" | "reboot" | "halt";
@@ -38,11 +38,11 @@ const rebootCmd: Record<RebootMode | "cad-off", number> = { poweroff: 0, reboot:
 
 /** reboot(2). The shim refuses (EPERM) unless getpid() == 1. Returns only on failure (throws). */
 export function reboot(mode: RebootMode | "cad-off"): void {
-  check(native.vb_reboot(rebootCmd[mode]), "reboot", mode);
+  check(bootNative().vb_reboot(rebootCmd[mode]), "reboot", mode);
 }
 
 export function sync(): void {
-  native.vb_sync();
+  bootNative().vb_sync();
 }
 
 /**
@@ -50,13 +50,13 @@ export function sync(): void {
  * the event loop. Resolves true when it returned in time, false when it was abandoned (still running).
  */
 export async function syncBounded(ms: number): Promise<boolean> {
-  const r = native.vb_sync_start();
+  const r = bootNative().vb_sync_start();
   if (r < 0) {
-    native.vb_sync(); // no thread to be had: sync here
+    bootNative().vb_sync(); // no thread to be had: sync here
     return true;
   }
   const end = performance.now() + ms;
-  while (!native.vb_sync_done()) {
+  while (!bootNative().vb_sync_done()) {
     if (performance.now() >= end) return false;
     await Bun.sleep(2);
   }
@@ -65,13 +65,13 @@ export async function syncBounded(ms: number): Promise<boolean> {
 
 /** Nanoseconds of CLOCK_MONOTONIC, CLOCK_BOOTTIME (time since kernel start, incl. suspend) or REALTIME. */
 export function clockNs(clock: "monotonic" | "boottime" | "realtime"): number {
-  return native.vb_clock_ns(clock === "boottime" ? 1 : clock === "realtime" ? 2 : 0);
+  return bootNative().vb_clock_ns(clock === "boottime" ? 1 : clock === "realtime" ? 2 : 0);
 }
 
 /** Loads a kernel module from a file (finit_module). Returns false when it was already loaded (EEXIST). */
 export function loadModuleFile(path: string, params = ""): boolean {
   const compressed = /\.(xz|zst|gz)$/.test(path) ? 4 : 0;
-  const r = native.vb_finit_module(cstr(path), cstr(params), compressed);
+  const r = bootNative().vb_finit_module(cstr(path), cstr(params), compressed);
   if (r === -17) return false;
   check(r, "finit_module", path);
   return true;

@@ -3,7 +3,7 @@ import { toArrayBuffer } from "bun:ffi";
 import { closeSync } from "node:fs";
 import { SysError } from "../errors.ts";
 import { check, cstr } from "./lib.ts";
-import { native } from "./native.ts";
+import { bootNative } from "./native-boot.ts";
 
 export interface MappedFile {
   /** The mapped bytes; valid until `unmap()` (touching them afterwards is a use-after-free). */
@@ -14,12 +14,12 @@ export interface MappedFile {
   unmap(): void;
 }
 
-export const pageSize = (): number => Number(native.vb_page_size());
+export const pageSize = (): number => Number(bootNative().vb_page_size());
 
 /** Size of a file in bytes (stat). */
 export function fileSize(path: string): number {
   const out = new Float64Array(1);
-  check(native.vb_file_size(cstr(path), out), "stat", path);
+  check(bootNative().vb_file_size(cstr(path), out), "stat", path);
   return out[0]!;
 }
 
@@ -37,7 +37,7 @@ export function mapFileReadOnly(path: string, offset = 0, length?: number): Mapp
     throw new SysError("mmap", "EINVAL", 22, `${path}: range [${offset}, ${offset + len}) outside the file (${size} bytes)`);
   }
   const addrOut = new Float64Array(1);
-  check(native.vb_mmap_ro(cstr(path), offset, len, addrOut), "mmap", path);
+  check(bootNative().vb_mmap_ro(cstr(path), offset, len, addrOut), "mmap", path);
   const addr = addrOut[0]!;
   const bytes = new Uint8Array(toArrayBuffer(addr as unknown as import("bun:ffi").Pointer, 0, len));
   let mapped = true;
@@ -49,7 +49,7 @@ export function mapFileReadOnly(path: string, offset = 0, length?: number): Mapp
     unmap() {
       if (!mapped) return;
       mapped = false;
-      check(native.vb_munmap(addr, len), "munmap", path);
+      check(bootNative().vb_munmap(addr, len), "munmap", path);
     },
   };
 }
@@ -61,7 +61,7 @@ export function mapFileReadOnly(path: string, offset = 0, length?: number): Mapp
  * (/proc/self/fd/N) maps the same bytes again in this process (worker threads).
  */
 export function mapSealedCopy(path: string, offset: number, length: number): MappedFile & { mapPath: string } {
-  const fd = check(native.vb_sealed_copy(cstr(path), offset, length), "memfd copy", `${path} [${offset}, +${length})`);
+  const fd = check(bootNative().vb_sealed_copy(cstr(path), offset, length), "memfd copy", `${path} [${offset}, +${length})`);
   const mapPath = `/proc/self/fd/${fd}`;
   let m: MappedFile;
   try {

@@ -1,0 +1,43 @@
+// The shim's symbols only the boot and the tools use (mounts, mappings, locks, capabilities), opened on first use.
+import { FFIType } from "bun:ffi";
+import { openShim } from "./lib.ts";
+
+const i32 = FFIType.i32;
+const f64 = FFIType.f64;
+const ptr = FFIType.ptr;
+
+/**
+ * Kept out of native.ts: every symbol of a bun:ffi open costs its start-up (compiling its
+ * trampoline), and `vector-boot -- CMD` never calls these. Measured in a compiled program: an open of
+ * the 53 symbols 3.5 ms, of the 32 core ones 1.5-1.8 ms, a later open of 2 more 0.45-0.65 ms.
+ */
+function open() {
+  return openShim({
+    vb_flock: { args: [i32, i32], returns: i32 },
+    vb_sealed_copy: { args: [ptr, f64, f64], returns: i32 },
+    vb_sync_start: { args: [], returns: i32 },
+    vb_sync_done: { args: [], returns: i32 },
+    vb_drop_bounding: { args: [f64], returns: i32 },
+    vb_restrict_caps: { args: [f64, ptr], returns: i32 },
+    vb_mount: { args: [ptr, ptr, ptr, f64, ptr], returns: i32 },
+    vb_umount: { args: [ptr, i32], returns: i32 },
+    vb_mkdir: { args: [ptr, i32], returns: i32 },
+    vb_mknod: { args: [ptr, i32, i32, i32], returns: i32 },
+    vb_sethostname: { args: [ptr, i32], returns: i32 },
+    vb_reboot: { args: [i32], returns: i32 },
+    vb_sync: { args: [], returns: FFIType.void },
+    vb_clock_ns: { args: [i32], returns: f64 },
+    vb_file_size: { args: [ptr, ptr], returns: i32 },
+    vb_mmap_ro: { args: [ptr, f64, f64, ptr], returns: i32 },
+    vb_munmap: { args: [f64, f64], returns: i32 },
+    vb_page_size: { args: [], returns: FFIType.i64 },
+    vb_finit_module: { args: [ptr, ptr, i32], returns: i32 },
+  }).symbols;
+}
+
+let symbols: ReturnType<typeof open> | null = null;
+
+/** The boot's symbols, opened at the first call. */
+export function bootNative(): ReturnType<typeof open> {
+  return (symbols ??= open());
+}
