@@ -1,4 +1,4 @@
-// The shim's symbols only the boot and the tools use (mounts, mappings, locks, capabilities), opened on first use.
+// The shim's symbols tini mode never calls (mounts, mappings, locks, capabilities, sessions, exec), opened on first use.
 import { FFIType } from "bun:ffi";
 import { openShim } from "./lib.ts";
 
@@ -9,7 +9,7 @@ const ptr = FFIType.ptr;
 /**
  * Kept out of native.ts: every symbol of a bun:ffi open costs its start-up (compiling its
  * trampoline), and `vector-boot -- CMD` never calls these. Measured in a compiled program: an open of
- * the 53 symbols 3.5 ms, of the 32 core ones 1.5-1.8 ms, a later open of 2 more 0.45-0.65 ms.
+ * the 53 symbols 3.5 ms, of 32 of them 1.5-1.8 ms, a later open of 2 more 0.45-0.65 ms.
  */
 function open() {
   return openShim({
@@ -32,6 +32,18 @@ function open() {
     vb_munmap: { args: [f64, f64], returns: i32 },
     vb_page_size: { args: [], returns: FFIType.i64 },
     vb_finit_module: { args: [ptr, ptr, i32], returns: i32 },
+    vb_getppid: { args: [], returns: i32 },
+    vb_setsid: { args: [], returns: i32 },
+    vb_setpgid: { args: [i32, i32], returns: i32 },
+    vb_set_cloexec: { args: [i32, i32], returns: i32 },
+    vb_signal_disposition: { args: [i32, i32], returns: i32 },
+    vb_sigcount_install: { args: [i32], returns: i32 },
+    vb_sigcount_read: { args: [i32], returns: f64 },
+    vb_sigcount_install_shared: { args: [i32], returns: i32 },
+    vb_spawn_in_cgroup: { args: [ptr, ptr, i32, ptr, i32, ptr, i32, i32, ptr, i32, i32, i32, i32, i32, f64, f64], returns: i32 },
+    vb_is_subreaper: { args: [], returns: i32 },
+    vb_set_no_new_privs: { args: [], returns: i32 },
+    vb_execve: { args: [ptr, ptr, i32, ptr, i32], returns: i32 },
   }).symbols;
 }
 

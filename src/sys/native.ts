@@ -1,4 +1,4 @@
-// The shim's core symbols (processes, signals, descriptors), opened once: what tini mode and the boot both need.
+// The shim's core symbols (processes, signals, descriptors), opened once: those tini mode calls (the rest: native-boot.ts).
 import { FFIType } from "bun:ffi";
 import { openShim } from "./lib.ts";
 
@@ -8,32 +8,20 @@ const ptr = FFIType.ptr;
 
 export const native = openShim({
   vb_getpid: { args: [], returns: i32 },
-  vb_getppid: { args: [], returns: i32 },
-  vb_setsid: { args: [], returns: i32 },
-  vb_setpgid: { args: [i32, i32], returns: i32 },
   vb_getpgid: { args: [i32], returns: i32 },
   vb_kill: { args: [i32, i32], returns: i32 },
-  vb_set_cloexec: { args: [i32, i32], returns: i32 },
   vb_isatty: { args: [i32], returns: i32 },
   vb_tcgetpgrp: { args: [i32], returns: i32 },
   vb_tcsetpgrp: { args: [i32, i32], returns: i32 },
-  vb_signal_disposition: { args: [i32, i32], returns: i32 },
-  vb_sigcount_install: { args: [i32], returns: i32 },
-  vb_sigcount_read: { args: [i32], returns: f64 },
   vb_sigcount_install_set: { args: [ptr, ptr], returns: i32 },
   vb_sigcount_read_all: { args: [ptr], returns: FFIType.void },
-  vb_sigcount_install_shared: { args: [i32], returns: i32 },
   vb_sigcount_wake_fd: { args: [], returns: i32 },
   vb_signal_state: { args: [ptr], returns: i32 },
   vb_reap: { args: [ptr, ptr, i32], returns: i32 },
   vb_has_children: { args: [], returns: i32 },
   vb_spawn: { args: [ptr, i32, ptr, i32, ptr, i32, i32, ptr, i32, i32, i32, i32, i32, f64, f64], returns: i32 },
-  vb_spawn_in_cgroup: { args: [ptr, ptr, i32, ptr, i32, ptr, i32, i32, ptr, i32, i32, i32, i32, i32, f64, f64], returns: i32 },
   vb_set_subreaper: { args: [i32], returns: i32 },
-  vb_is_subreaper: { args: [], returns: i32 },
-  vb_set_no_new_privs: { args: [], returns: i32 },
   vb_set_pdeathsig: { args: [i32], returns: i32 },
-  vb_execve: { args: [ptr, ptr, i32, ptr, i32], returns: i32 },
   vb_raw_strings_size: { args: [i32, ptr], returns: i32 },
   vb_raw_strings_copy: { args: [i32, ptr, i32], returns: i32 },
   vb_close: { args: [i32], returns: i32 },

@@ -5,6 +5,7 @@ import { errnoName } from "./errno.ts";
 import { capMask, type CapName } from "./capabilities.ts";
 import { check, cstr } from "./lib.ts";
 import { native } from "./native.ts";
+import { bootNative } from "./native-boot.ts";
 
 const log = logger("process");
 
@@ -177,7 +178,7 @@ export function spawn(opts: SpawnOptions): number {
   const ngroups = opts.groups?.length ?? 0;
   const [fd0 = -1, fd1 = -1, fd2 = -1] = opts.stdio ?? [];
   const rest = [opts.rawArgv?.blob ?? blob(argv), opts.rawArgv?.count ?? argv.length, rawEnv?.blob ?? blob(env), rawEnv?.count ?? env.length, cstr(opts.cwd ?? ""), uid, gid, groups, ngroups, flags, fd0, fd1, fd2, capMask(opts.capabilities ?? []), Number(BigInt.asUintN(53, opts.keepIgnored ?? 0n))] as const;
-  const ret = opts.cgroup !== undefined ? native.vb_spawn_in_cgroup(cstr(opts.cgroup), ...rest) : native.vb_spawn(...rest);
+  const ret = opts.cgroup !== undefined ? bootNative().vb_spawn_in_cgroup(cstr(opts.cgroup), ...rest) : native.vb_spawn(...rest);
   if (ret > 0) return ret;
   const code = -ret % 1000;
   const stage = Math.floor(-ret / 1000);
@@ -240,15 +241,15 @@ export function execve(path: string, argv: string[], env: Record<string, string 
   const list = Object.entries(env)
     .filter((e): e is [string, string] => e[1] !== undefined)
     .map(([k, v]) => `${k}=${v}`);
-  const r = native.vb_execve(cstr(path), blob(argv), argv.length, blob(list), list.length);
+  const r = bootNative().vb_execve(cstr(path), blob(argv), argv.length, blob(list), list.length);
   throw new SysError("execve", errnoName(-r), -r, path);
 }
 
 export const getpid = (): number => native.vb_getpid();
-export const getppid = (): number => native.vb_getppid();
+export const getppid = (): number => bootNative().vb_getppid();
 export const getpgid = (pid = 0): number => check(native.vb_getpgid(pid), "getpgid");
-export const setsid = (): number => check(native.vb_setsid(), "setsid");
-export const setpgid = (pid: number, pgid: number): void => void check(native.vb_setpgid(pid, pgid), "setpgid");
+export const setsid = (): number => check(bootNative().vb_setsid(), "setsid");
+export const setpgid = (pid: number, pgid: number): void => void check(bootNative().vb_setpgid(pid, pgid), "setpgid");
 export const isatty = (fd: number): boolean => native.vb_isatty(fd) === 1;
 export const tcgetpgrp = (fd: number): number => check(native.vb_tcgetpgrp(fd), "tcgetpgrp");
 export const tcsetpgrp = (fd: number, pgrp: number): void => void check(native.vb_tcsetpgrp(fd, pgrp), "tcsetpgrp");
@@ -256,8 +257,8 @@ export const tcsetpgrp = (fd: number, pgrp: number): void => void check(native.v
 export function setSubreaper(on = true): void {
   check(native.vb_set_subreaper(on ? 1 : 0), "prctl(PR_SET_CHILD_SUBREAPER)");
 }
-export const isSubreaper = (): boolean => check(native.vb_is_subreaper(), "prctl(PR_GET_CHILD_SUBREAPER)") === 1;
-export const setNoNewPrivs = (): void => void check(native.vb_set_no_new_privs(), "prctl(PR_SET_NO_NEW_PRIVS)");
+export const isSubreaper = (): boolean => check(bootNative().vb_is_subreaper(), "prctl(PR_GET_CHILD_SUBREAPER)") === 1;
+export const setNoNewPrivs = (): void => void check(bootNative().vb_set_no_new_privs(), "prctl(PR_SET_NO_NEW_PRIVS)");
 /** This process gets `sig` when its parent dies (tini -p); 0 clears it. */
 export const setParentDeathSignal = (sig: number): void => void check(native.vb_set_pdeathsig(sig), "prctl(PR_SET_PDEATHSIG)", `signal ${sig}`);
 
@@ -265,6 +266,6 @@ export { SysError };
 
 /** Keeps `fd` open across execve (inherit=true) or closes it there (false): handoffs at a live re-exec. */
 export function setInheritable(fd: number, inherit: boolean): void {
-  check(native.vb_set_cloexec(fd, inherit ? 0 : 1), "fcntl(F_SETFD)", `fd ${fd}`);
+  check(bootNative().vb_set_cloexec(fd, inherit ? 0 : 1), "fcntl(F_SETFD)", `fd ${fd}`);
 }
 

@@ -2,6 +2,7 @@
 import { logger } from "../log.ts";
 import { check } from "./lib.ts";
 import { native } from "./native.ts";
+import { bootNative } from "./native-boot.ts";
 
 /** Linux signal numbers (x86-64 / generic). */
 export const Sig = {
@@ -49,7 +50,7 @@ export function signalName(num: number): string {
 
 /** Installs a C handler that only counts deliveries of `sig` (read with `signalCount`). */
 export function installSignalCounter(sig: number): void {
-  check(native.vb_sigcount_install(sig), "sigaction", `signal ${sig}`);
+  check(bootNative().vb_sigcount_install(sig), "sigaction", `signal ${sig}`);
 }
 
 /**
@@ -58,11 +59,11 @@ export function installSignalCounter(sig: number): void {
  * calls must still reach the engine.
  */
 export function installSharedSignalCounter(sig: number): void {
-  check(native.vb_sigcount_install_shared(sig), "sigaction", `signal ${sig}`);
+  check(bootNative().vb_sigcount_install_shared(sig), "sigaction", `signal ${sig}`);
 }
 
 export function signalCount(sig: number): number {
-  return native.vb_sigcount_read(sig);
+  return bootNative().vb_sigcount_read(sig);
 }
 
 /** A signal set as the two 32-bit halves of a 64-bit mask (bit n-1 = signal n): numbers, not BigInt (about 1 ms of cold code). */
@@ -126,11 +127,11 @@ export function onCountedSignal(fn: () => void): () => void {
 }
 
 export function ignoreSignal(sig: number): void {
-  check(native.vb_signal_disposition(sig, 1), "sigaction(SIG_IGN)", `signal ${sig}`);
+  check(bootNative().vb_signal_disposition(sig, 1), "sigaction(SIG_IGN)", `signal ${sig}`);
 }
 
 export function defaultSignal(sig: number): void {
-  check(native.vb_signal_disposition(sig, 0), "sigaction(SIG_DFL)", `signal ${sig}`);
+  check(bootNative().vb_signal_disposition(sig, 0), "sigaction(SIG_DFL)", `signal ${sig}`);
 }
 
 /** Blocked and ignored signal masks of the calling thread/process (bit n-1 = signal n). */
