@@ -8,7 +8,7 @@
 
 int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, const char *cwd, int uid, int gid,
              const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2, double caps_d,
-             double ignored_d);
+             const uint32_t *ignored);
 
 // The cgroup.procs file the next vb_spawn child writes itself into (-1: stays in ours).
 // Only set while vb_spawn_in_cgroup runs, on the calling thread.
@@ -37,7 +37,7 @@ void vb_child_join_cgroup(int errfd) {
 // Returns what vb_spawn returns; a cgroup.procs that cannot be opened is reported as stage 8.
 int vb_spawn_in_cgroup(const char *cgdir, const char *argv_blob, int argc, const char *env_blob, int envc,
                        const char *cwd, int uid, int gid, const uint32_t *groups, int ngroups, int flags, int fd0,
-                       int fd1, int fd2, double caps_d, double ignored_d) {
+                       int fd1, int fd2, double caps_d, const uint32_t *ignored) {
   char path[4096];
   size_t n = strlen(cgdir);
   if (n + sizeof "/cgroup.procs" > sizeof path) return -(8000 + ENAMETOOLONG);
@@ -47,7 +47,7 @@ int vb_spawn_in_cgroup(const char *cgdir, const char *argv_blob, int argc, const
   if (fd < 0) return -(8000 + errno);
   next_procs_fd = fd;
   int r = vb_spawn(argv_blob, argc, env_blob, envc, cwd, uid, gid, groups, ngroups, flags, fd0, fd1, fd2, caps_d,
-                   ignored_d);
+                   ignored);
   next_procs_fd = -1;
   close(fd);
   return r;

@@ -195,9 +195,11 @@ static int vb_child_main(void *p) {
 // 1 = setsid/setpgid, 3 = dup2, 4 = chdir, 5 = ids, 6 = prctl, 7 = execve, 9 = fork/pipe.
 int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, const char *cwd, int uid, int gid,
              const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2, double caps_d,
-             double ignored_d) {
+             const uint32_t *ignored_halves) {
   uint64_t caps = (uint64_t)caps_d;
-  uint64_t ignored = (uint64_t)ignored_d;
+  // The signals to keep ignored, as two 32-bit halves (low first): a double carried 53 bits, and
+  // the caller's ignored real-time signals 54-64 were reset to default in the child.
+  uint64_t ignored = ignored_halves ? ((uint64_t)ignored_halves[1] << 32) | ignored_halves[0] : 0;
   // No limit of our own on the counts: execve(2) answers E2BIG when they exceed the kernel's.
   if (argc < 1 || envc < 0) return -(0 * 1000 + EINVAL);
   char **argv = calloc((size_t)argc + 1, sizeof(char *));

@@ -62,6 +62,11 @@ export interface RawStrings {
 const flagBits = { newSession: 1, newProcessGroup: 2, foreground: 4, setIds: 8, noNewPrivs: 16, killWithParent: 32, setCaps: 64, shellFallback: 128 };
 const stageNames = ["resolving the command", "setsid/setpgid", "tcsetpgrp", "redirecting stdio", "chdir", "setting uid/gid/groups/capabilities", "prctl", "execve"];
 
+/** A 64-bit signal mask as two 32-bit halves, low first (a double would carry 53 bits). */
+function maskHalves(mask: bigint): Uint32Array {
+  return new Uint32Array([Number(mask & 0xffffffffn), Number((mask >> 32n) & 0xffffffffn)]);
+}
+
 function blob(list: string[]): Uint8Array {
   if (list.length === 0) return new Uint8Array(0);
   let text = list[0]!;
@@ -177,7 +182,7 @@ export function spawn(opts: SpawnOptions): number {
   const groups = new Uint32Array(opts.groups && opts.groups.length > 0 ? opts.groups : [0]);
   const ngroups = opts.groups?.length ?? 0;
   const [fd0 = -1, fd1 = -1, fd2 = -1] = opts.stdio ?? [];
-  const rest = [opts.rawArgv?.blob ?? blob(argv), opts.rawArgv?.count ?? argv.length, rawEnv?.blob ?? blob(env), rawEnv?.count ?? env.length, cstr(opts.cwd ?? ""), uid, gid, groups, ngroups, flags, fd0, fd1, fd2, capMask(opts.capabilities ?? []), Number(BigInt.asUintN(53, opts.keepIgnored ?? 0n))] as const;
+  const rest = [opts.rawArgv?.blob ?? blob(argv), opts.rawArgv?.count ?? argv.length, rawEnv?.blob ?? blob(env), rawEnv?.count ?? env.length, cstr(opts.cwd ?? ""), uid, gid, groups, ngroups, flags, fd0, fd1, fd2, capMask(opts.capabilities ?? []), maskHalves(opts.keepIgnored ?? 0n)] as const;
   const ret = opts.cgroup !== undefined ? bootNative().vb_spawn_in_cgroup(cstr(opts.cgroup), ...rest) : native.vb_spawn(...rest);
   if (ret > 0) return ret;
   const code = -ret % 1000;

@@ -53,3 +53,13 @@ test("signals the caller ignored stay ignored in CMD (nohup works), others are b
   expect(ign(out) & (1n << 12n)).toBe(0n); // SIGPIPE is not: Bun ignores it for itself, CMD gets the default
   expect(ign(out) & (1n << 24n)).toBe(0n); // nor SIGXFSZ (same reason)
 }, 30_000);
+
+test("a real-time signal above 53 that the caller ignored was back to default in CMD (the ignored set crossed bun:ffi as a double: 53 bits)", async () => {
+  // bash names real-time signals by number; the child reports its own ignored set.
+  const { shipped } = await import("../harness/artifact.ts");
+  const p = Bun.spawn(["bash", "-c", `trap '' 40 54 60 64; exec "$@"`, "bash", ...shipped(["--", "sh", "-c", "grep SigIgn /proc/self/status"])], { stdout: "pipe", stderr: "pipe" });
+  const out = await new Response(p.stdout).text();
+  expect(await p.exited).toBe(0);
+  const ign = BigInt(`0x${/SigIgn:\s*([0-9a-f]+)/.exec(out)![1]}`);
+  for (const sig of [40n, 54n, 60n, 64n]) expect({ sig, ignored: (ign >> (sig - 1n)) & 1n }).toEqual({ sig, ignored: 1n });
+}, 30_000);
