@@ -1,5 +1,5 @@
 // Durable file-system steps: fsync of files and directories, atomic replace (temp, fsync, rename, fsync dir).
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync } from "node:fs";
+import { closeSync, constants, fsyncSync, openSync, renameSync, writeSync, unlinkSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { JournalError } from "../errors.ts";
@@ -26,6 +26,22 @@ export function writeAll(fd: number, chunk: Uint8Array, position?: number): void
 }
 
 /**
+ * How the temp file is opened: a new file only, never through a symlink. Whatever had its name (a
+ * temp file a crash left, or a symlink planted there) is removed first: opened with "w", a symlink
+ * was followed and the file it named overwritten, and a stale file kept its own mode.
+ */
+const TEMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** Removes what has the temp file's name (unlink removes a symlink itself, not its target). */
+function clearTemp(tmp: string): void {
+  try {
+    unlinkSync(tmp);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+}
+
+/**
  * Creates `path` with exactly `chunks` as its content, atomically: a reader (or a boot after a
  * crash) sees either no file or the complete one. The temp file is `path + ".tmp"`.
  */
@@ -33,7 +49,8 @@ export function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>, mode
   const tmp = `${path}.tmp`;
   let fd = -1;
   try {
-    fd = openSync(tmp, "w", mode);
+    clearTemp(tmp);
+    fd = openSync(tmp, TEMP_FLAGS, mode);
     for (const c of chunks) writeAll(fd, c);
     fsyncSync(fd);
     closeSync(fd);
@@ -62,7 +79,8 @@ export async function writeFileAtomicAsync(path: string, chunks: readonly Uint8A
   const tmp = `${path}.tmp`;
   let fh: FileHandle | null = null;
   try {
-    fh = await openAsync(tmp, "w", mode);
+    clearTemp(tmp);
+    fh = await openAsync(tmp, TEMP_FLAGS, mode);
     for (const c of chunks) {
       let off = 0;
       while (off < c.length) off += (await fh.write(c, off, c.length - off)).bytesWritten;

@@ -35,7 +35,9 @@ export function writeFilesAtomically(files: OutputFile[]): void {
       removeStaleTemps(f.out);
       const tmp = `${f.out}.tmp-${process.pid}`;
       temps.push(tmp);
-      const fd = openSync(tmp, "w", f.mode ?? 0o644);
+      // A new file only, never through a symlink: in a shared directory such as /tmp another user
+      // could plant a link at this name (the pid is no secret), and "w" followed it.
+      const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, f.mode ?? 0o644);
       try {
         f.fill(fd);
         fsyncSync(fd);
