@@ -33,6 +33,7 @@ const heartbeatHandoff = z.object({
         raisedAgoMs: z.nullable(z.number().check(z.minimum(0))),
         actedAgoMs: z.nullable(z.number().check(z.minimum(0))),
         raised: z.int().check(z.minimum(0)),
+        awaitingTarget: z.optional(z.boolean()),
       }),
     ),
   ),

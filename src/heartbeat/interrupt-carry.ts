@@ -11,20 +11,25 @@ export interface InterruptCarry {
   actedAgoMs: number | null;
   /** Times it was raised. */
   raised: number;
+  /** Raised, and its action found no target yet (tried again each beat): the next image goes on trying. */
+  awaitingTarget?: boolean;
 }
 
 /** What the next image needs (read after the heartbeat stopped). */
 export function carryInterrupts(bank: InterruptBank, d: InterruptDispatcher, nowMs: number): InterruptCarry[] {
   return bank.names.map((name, i) => {
     const on = bank.active[i] === 1;
-    return { name, raisedAgoMs: on ? nowMs - bank.raisedAt[i]! : null, actedAgoMs: on ? d.actedAgoMs(name, nowMs) : null, raised: bank.counts[i]! };
+    const carry: InterruptCarry = { name, raisedAgoMs: on ? nowMs - bank.raisedAt[i]! : null, actedAgoMs: on ? d.actedAgoMs(name, nowMs) : null, raised: bank.counts[i]! };
+    if (on && d.isAwaitingTarget(name)) carry.awaitingTarget = true;
+    return carry;
   });
 }
 
 /**
  * Takes over a previous image's state, matched by name: an interrupt still raised is not raised
  * again, so its action (a restart, say) was taken once more per re-exec and now is not; its repeat_ms
- * counts on from its last action. A throttle ended with the previous image (its worker is gone,
+ * counts on from its last action, and one whose action still waits for a target is tried again each
+ * beat, as before the re-exec. A throttle ended with the previous image (its worker is gone,
  * the service was resumed): that interrupt starts cleared, so it is raised, and throttles, again.
  */
 export function restoreInterrupts(bank: InterruptBank, d: InterruptDispatcher, carried: readonly InterruptCarry[], nowMs: number): void {
@@ -36,5 +41,7 @@ export function restoreInterrupts(bank: InterruptBank, d: InterruptDispatcher, c
     bank.active[i] = 1;
     bank.raisedAt[i] = nowMs - c.raisedAgoMs;
     if (c.actedAgoMs !== null) d.restoreActed(c.name, c.actedAgoMs, nowMs);
+    // Its action found no target before the re-exec: the new image went on without it for good.
+    if (c.awaitingTarget === true) d.restoreAwaitingTarget(c.name);
   }
 }

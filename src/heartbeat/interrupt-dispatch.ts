@@ -106,6 +106,16 @@ export class InterruptDispatcher {
     this.lastAction.set(name, nowMs - agoMs);
   }
 
+  /** Whether the action of raised `name` found no target yet (it is tried again each beat). */
+  isAwaitingTarget(name: string): boolean {
+    return this.awaitingTarget.has(name);
+  }
+
+  /** A carried wait for a target (live re-exec): the action is tried again from the next beat. */
+  restoreAwaitingTarget(name: string): void {
+    this.awaitingTarget.add(name);
+  }
+
   /** Drops a throttle the heartbeat already released (the service's process changed). */
   forget(name: string): void {
     this.throttles.delete(name);

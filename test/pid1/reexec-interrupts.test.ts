@@ -43,3 +43,35 @@ test("a raised interrupt whose action is a restart restarted its target again af
   process.kill(init, "SIGTERM");
   await run.result(30_000);
 }, 240_000);
+
+test("a raised interrupt whose stop found no running target was retried each beat, until a live re-exec: the new image never tried it again; it goes on trying and stops the target once one runs", async () => {
+  const dir = tempDir();
+  const flag = join(dir, "victim-may-run");
+  const cfg = writeJson(dir, "config.json", {
+    run_dir: join(dir, "run"),
+    heartbeat_ms: 50,
+    heartbeat_log_every: 1,
+    heartbeat: { watchdog: false, interrupts: { zombies: { action: "stop", target: "top_cpu" } } },
+    services: [
+      // Idle (no CPU): top_cpu matches no running service while the zombies stay.
+      { name: "zmaker", argv: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do true & done; exec sleep 1000"] },
+      // Exits at once until the flag exists, then spins: the busiest service from then on.
+      { name: "spinner", argv: ["sh", "-c", `[ -e ${flag} ] || exit 0; while :; do :; done`], restart: "never" },
+    ],
+  });
+  const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true });
+  const init = await run.initPid();
+  const sock = join(dir, "run/control");
+  await waitFor(() => /action interrupt=zombies action=stop .*no running service matches target top_cpu; retried each beat/.test(run.log()), 60_000, "the stop waiting for its target");
+  expect(runShipped(["reexec", "--socket", sock, "--timeout", "60000"], { timeoutMs: 90_000 }).code).toBe(0);
+  const after = () => run.log().split("resuming after re-exec generation=1 ")[1] ?? "";
+  await waitFor(() => after().includes("metabolic worker ready"), 60_000, "the new image's worker");
+  await Bun.write(flag, "");
+  expect(runShipped(["start", "spinner", "--socket", sock]).code).toBe(0);
+  // The new image finds the target it inherited the wait for, and stops it (the interrupt is not raised again).
+  await waitFor(() => /action interrupt=zombies action="?stop"? service=spinner ok=true/.test(after()), 30_000, "the inherited stop of the spinner");
+  expect(after()).toContain("action target found");
+  expect(run.log().match(/interrupt raised interrupt=zombies/g)?.length).toBe(1);
+  process.kill(init, "SIGTERM");
+  await run.result(30_000);
+}, 240_000);
