@@ -9,10 +9,11 @@
 //   44 u32    checksum algorithm (1 = SHA-256)                       48 u8[32] SHA-256 of the payload
 //   80 u8[12] reserved, zero             92 u32 CRC-32 (IEEE) of trailer bytes 0..92
 // Bun ignores bytes after the compiled program, so the executable still runs unchanged.
-import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, realpathSync, writeSync } from "node:fs";
 import { PackageError } from "../errors.ts";
 import { refuseOutputOverInput, writeFileAtomically } from "../util/atomic-write.ts";
 import { bytesEqual, crc32, hex, sha256OfRange } from "./checksum.ts";
+import { elfImageEnd } from "./elf-extent.ts";
 
 export const TRAILER_MAGIC = new Uint8Array([0x56, 0x42, 0x4d, 0x4f, 0x44, 0x45, 0x4c, 0x00]); // "VBMODEL\0"
 export const TRAILER_VERSION = 1;
@@ -108,9 +109,32 @@ export async function appendModel(exePath: string, ggufPath: string, outPath: st
 }
 
 /**
+ * For a file whose last bytes are not a trailer: the evidence that a model was appended and the file
+ * lost its end (a copy cut short), or null when there is none (an executable built without a model).
+ * Two exact checks, a few KiB read (the tail, the ELF header tables): the trailer's magic within the last 96 bytes (the file
+ * lost the rest of the trailer: its expected size follows), or the GGUF magic at the first 64 KiB
+ * boundary after the ELF image, where appendModel puts the model (cut inside the model or trailer).
+ */
+function lostTrailer(fd: number, fileSize: number, tail: Uint8Array): { evidence: string; expected: number | null } | null {
+  for (let cut = 1; cut <= TRAILER_SIZE - TRAILER_MAGIC.length; cut++) {
+    if (bytesEqual(tail.subarray(cut, cut + TRAILER_MAGIC.length), TRAILER_MAGIC)) {
+      return { evidence: `the embedded model's ${TRAILER_SIZE}-byte trailer starts at byte ${fileSize - TRAILER_SIZE + cut} and ${cut === 1 ? "its last byte is" : `its last ${cut} bytes are`} missing`, expected: fileSize + cut };
+    }
+  }
+  const programEnd = elfImageEnd(fd, fileSize);
+  if (programEnd === null) return null;
+  const at = Math.ceil(programEnd / EMBED_ALIGNMENT) * EMBED_ALIGNMENT;
+  if (at + 4 > fileSize) return null;
+  const magic = new Uint8Array(4);
+  if (readSync(fd, magic, 0, 4, at) !== 4 || String.fromCharCode(...magic) !== "GGUF") return null;
+  return { evidence: `a model was appended at byte ${at} (a GGUF after the ${programEnd}-byte program) but the ${TRAILER_SIZE}-byte trailer that ends such an executable is missing`, expected: null };
+}
+
+/**
  * Reads only the trailer of an executable (default: the running one) and checks every range against the file size.
  * Returns null when the file carries no trailer (e.g. the plain `bun` binary); throws PackageError naming the field
- * when a trailer is present but inconsistent, or when `verify` is set and the payload's SHA-256 does not match.
+ * when a trailer is present but inconsistent, or when `verify` is set and the payload's SHA-256 does not match, and
+ * PackageError "trailer" when there is none but the file shows a model was appended (a copy cut short: lostTrailer).
  */
 export function locateEmbeddedModel(fdOrPath: number | string = "/proc/self/exe", opts: { verify?: boolean } = {}): EmbeddedModel | null {
   const ownFd = typeof fdOrPath === "string";
@@ -121,7 +145,17 @@ export function locateEmbeddedModel(fdOrPath: number | string = "/proc/self/exe"
     if (fileSize < TRAILER_SIZE) return null;
     const b = new Uint8Array(TRAILER_SIZE);
     if (readSync(fd, b, 0, TRAILER_SIZE, fileSize - TRAILER_SIZE) !== TRAILER_SIZE) throw new PackageError("trailer", `short read of the trailer of ${path}`);
-    if (!bytesEqual(b.subarray(0, 8), TRAILER_MAGIC)) return null;
+    if (!bytesEqual(b.subarray(0, 8), TRAILER_MAGIC)) {
+      const lost = lostTrailer(fd, fileSize, b);
+      if (lost === null) return null;
+      let name = path;
+      try {
+        if (ownFd) name = realpathSync(fdOrPath); // /proc/self/exe: the file itself
+      } catch {
+        /* keep the name given */
+      }
+      throw new PackageError("trailer", `${name} is truncated or damaged (${fileSize} bytes${lost.expected === null ? "" : `, ${lost.expected} expected`}): ${lost.evidence}; copy or build the executable again`);
+    }
     const v = new DataView(b.buffer);
     const fail = (field: string, problem: string): never => {
       throw new PackageError(`trailer.${field}`, `${problem} (in ${path}, ${fileSize} bytes)`);

@@ -105,7 +105,7 @@ test("as PID 1, reexec to an image without its embedded model, with a truncated 
   const before = pidOf();
   for (const [path, says] of [
     [bare, "no model embedded in"],
-    [cut, "no model embedded in"],
+    [cut, "is truncated or damaged"],
     [other, "would boot another base model"],
   ] as const) {
     const r = runShipped(["reexec", path, "--socket", sock, "--timeout", "60000"], { timeoutMs: 90_000 });
