@@ -1,7 +1,8 @@
-// An etcd v3 client over etcd's HTTP/JSON gateway (fetch): a deadline on every call, failover, no blind write retries.
+// An etcd v3 client over etcd's HTTP/JSON gateway (fetch): a deadline on every call, failover, no blind retries of writes whose outcome is not idempotent.
 import { z } from "zod";
 import { FleetError } from "../errors.ts";
 import { readRegularFile } from "../util/regular-file.ts";
+import { abortableSleep } from "./retry.ts";
 
 /** Connection settings (the `fleet` config section's transport part). */
 export interface EtcdOptions {
@@ -86,37 +87,6 @@ function notSent(e: unknown): boolean {
   return code === "ECONNREFUSED" || code === "ConnectionRefused" || code === "FailedToOpenSocket" || /refused|Unable to connect/i.test(String(e));
 }
 
-/**
- * Repeats a create-only write (or anything whose repetition is harmless) after a failure, back-off
- * 100 ms doubling to 2 s, until it succeeds or `deadline` (Date.now() ms) passes: then the last error
- * is thrown. `final` errors are thrown at once (a conflict no retry can mend).
- */
-export async function retryUntil<T>(deadline: number, attempt: (n: number) => Promise<T>, onRetry?: (error: unknown, n: number) => void, final: (error: unknown) => boolean = () => false): Promise<T> {
-  for (let n = 1, backoff = 100; ; n++, backoff = Math.min(2000, backoff * 2)) {
-    try {
-      return await attempt(n);
-    } catch (e) {
-      if (final(e) || Date.now() + backoff >= deadline) throw e;
-      onRetry?.(e, n);
-      await Bun.sleep(backoff);
-    }
-  }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
-}
-
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 5000;
 /** The least a read's attempt on one member is given before it moves on (when the deadline leaves that much). */
@@ -175,9 +145,10 @@ export class EtcdClient {
   }
 
   /**
-   * One gateway call under a deadline. Reads (`idempotent`) move on to the next member after any
-   * failure until the deadline; writes only when the request surely was not sent (connection refused):
-   * after a timeout a write's outcome is unknown and the caller must check (never a blind retry).
+   * One gateway call under a deadline. Reads and writes whose outcome is idempotent (`idempotent`:
+   * a create-only txn, see createOnly) move on to the next member after any failure until the
+   * deadline; other writes only when the request surely was not sent (connection refused): after a
+   * timeout their outcome is unknown and the caller must check (never a blind retry).
    */
   async call<T>(path: string, body: unknown, schema: z.ZodType<T>, opts: { idempotent: boolean; timeoutMs?: number }): Promise<T> {
     const deadline = Date.now() + (opts.timeoutMs ?? this.callTimeoutMs);
@@ -196,10 +167,11 @@ export class EtcdClient {
     for (let attempt = 0; Date.now() < deadline; attempt++) {
       if (cancel.aborted) throw new FleetError(`etcd ${path}: aborted (the fleet phase is stopping)`, { cause: lastErr });
       const endpoint = this.endpoint;
-      // A read's attempt gets its share of what is left (the members not tried in this sweep): a
-      // frozen member (SIGSTOPped, paused VM) accepts the connection and stays silent, and took the
-      // whole deadline, so a call that started there never reached the healthy ones. A write keeps
-      // the whole deadline: after a timeout its outcome is unknown and it is not sent elsewhere.
+      // A read's (or create-only write's) attempt gets its share of what is left (the members not
+      // tried in this sweep): a frozen member (SIGSTOPped, paused VM) accepts the connection and stays
+      // silent, and took the whole deadline, so a call that started there never reached the healthy
+      // ones. Another write keeps the whole deadline: after a timeout its outcome is unknown and it
+      // is not sent elsewhere.
       const left = Math.max(1, deadline - Date.now());
       const share = opts.idempotent ? Math.max(Math.min(left, ATTEMPT_MIN_MS), left / (this.endpoints.length - (failed % this.endpoints.length))) : left;
       const signal = AbortSignal.any([AbortSignal.timeout(Math.ceil(share)), cancel]);
@@ -261,6 +233,17 @@ export class EtcdClient {
   async txn(compare: Compare[], success: Record<string, unknown>[], failure: Record<string, unknown>[] = [], timeoutMs?: number): Promise<{ succeeded: boolean; revision: number; responses: unknown[] }> {
     const r = await this.call("/v3/kv/txn", { compare, success, failure }, txnResponse, { idempotent: false, timeoutMs });
     return { succeeded: r.succeeded === true, revision: r.header.revision ?? 0, responses: r.responses ?? [] };
+  }
+
+  /**
+   * Creates `key` holding `value` unless the key exists (compare create_revision == 0, then put).
+   * Its outcome is idempotent, so it is sent on to the next member after a silent or failed attempt
+   * like a read: when an earlier attempt landed after all, this one's compare fails, and the caller
+   * reads the key (its own value there is its own write, as after any retry of a create-only write).
+   */
+  async createOnly(key: string, value: string, timeoutMs?: number): Promise<{ succeeded: boolean; revision: number }> {
+    const r = await this.call("/v3/kv/txn", { compare: [cmpCreate(key, 0)], success: [opPut(key, value)] }, txnResponse, { idempotent: true, timeoutMs });
+    return { succeeded: r.succeeded === true, revision: r.header.revision ?? 0 };
   }
 
   async grant(ttlS: number, timeoutMs?: number): Promise<{ id: LeaseId; ttl: number }> {

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import { logger } from "../log.ts";
-import { abortableSleep, b64, cmpCreate, kvSchema, opPut, parseKvJson, prefixEnd, retryUntil, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
+import { b64, cmpCreate, kvSchema, opPut, parseKvJson, prefixEnd, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
+import { abortableSleep, retryUntil } from "./retry.ts";
 import { watchOnce } from "./etcd-watch.ts";
 import { acksPrefix, fleetMutationSchema, mutationKeyProblem, mutationsPrefix, type Ack, type FleetMutation } from "./keys.ts";
 import { readCheckpoint } from "./fleet-checkpoint.ts";
@@ -22,7 +23,8 @@ const log = logger("fleet");
 export async function publishMutation(c: EtcdClient, fleet: string, id: string, m: Omit<FleetMutation, "published_at">, timeoutMs = 10_000, publishedAt = Date.now()): Promise<{ revision: number; created: boolean; same: boolean }> {
   const key = `${mutationsPrefix(fleet)}${id}`;
   const value = JSON.stringify({ ...m, published_at: publishedAt } satisfies FleetMutation);
-  const r = await c.txn([cmpCreate(key, 0)], [opPut(key, value)], [{ request_range: { key: b64(key) } }], timeoutMs);
+  // Create-only, so a member that stays silent (frozen) is left for the next one within the call.
+  const r = await c.createOnly(key, value, timeoutMs);
   if (r.succeeded) return { revision: r.revision, created: true, same: true };
   const existing = (await c.get(key)).kvs[0];
   const old = existing ? parseKvJson(existing.value, fleetMutationSchema) : null;

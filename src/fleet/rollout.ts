@@ -1,7 +1,8 @@
 // Rolling operations: a FleetLock-style semaphore in one etcd key (compare-and-swap), holders tied to their node's lease.
 import { z } from "zod";
 import { FleetError } from "../errors.ts";
-import { b64, cmpCreate, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, retryUntil, type EtcdClient } from "./etcd-client.ts";
+import { b64, cmpCreate, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type EtcdClient } from "./etcd-client.ts";
+import { retryUntil } from "./retry.ts";
 import { fleetPrefix, readMembers } from "./keys.ts";
 
 export const rolloutActions = ["reexec", "reboot", "poweroff"] as const;
@@ -152,7 +153,7 @@ export async function createRollout(c: EtcdClient, fleet: string, id: string, r:
   await retryUntil(
     deadline,
     async () => {
-      const t = await c.txn([cmpCreate(key, 0)], [opPut(key, value)]);
+      const t = await c.createOnly(key, value);
       if (t.succeeded) return;
       const kv = (await c.get(key)).kvs[0];
       if (kv?.value !== value) throw new FleetError(`rollout ${id} already exists with other content`);
