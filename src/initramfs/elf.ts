@@ -1,10 +1,11 @@
-// Minimal ELF reader for packaging: class, machine, PT_INTERP, and the dynamic section's NEEDED/RPATH/RUNPATH/SONAME.
+// Minimal ELF reader for packaging: class, machine, PT_INTERP, the dynamic section's NEEDED/RPATH/RUNPATH/SONAME, where the image ends.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { PackageError } from "../errors.ts";
 
 const PT_LOAD = 1;
 const PT_DYNAMIC = 2;
 const PT_INTERP = 3;
+const SHT_NOBITS = 8;
 const DT_NULL = 0n;
 const DT_NEEDED = 1n;
 const DT_STRTAB = 5n;
@@ -37,43 +38,102 @@ interface Segment {
   filesz: number;
 }
 
+/** An ELF file's header, program headers and section header table position (what both readers below need). */
+interface ElfHeaders {
+  bits: 32 | 64;
+  le: boolean;
+  type: number;
+  machine: number;
+  segments: Segment[];
+  /** End of the ELF header and of the program header table. */
+  headersEnd: number;
+  shoff: number;
+  shentsize: number;
+  shnum: number;
+  read: (off: number, len: number, field: string) => DataView;
+  word: (v: DataView, at: number) => number;
+}
+
+/**
+ * Reads the ELF header and program headers of the open file `fd` (`size` bytes, named `path` in
+ * errors): null when it is not ELF; PackageError `elf.*` when its headers do not hold together.
+ */
+function readElfHeaders(fd: number, size: number, path: string): ElfHeaders | null {
+  const read = (off: number, len: number, field: string): DataView => {
+    if (off < 0 || len < 0 || off + len > size) throw new PackageError(`elf.${field}`, `${path}: range [${off}, ${off + len}) outside the file (${size} bytes)`);
+    const b = new Uint8Array(len);
+    if (readSync(fd, b, 0, len, off) !== len) throw new PackageError(`elf.${field}`, `${path}: short read`);
+    return new DataView(b.buffer);
+  };
+  if (size < 52) return null;
+  const id = read(0, 16, "ident");
+  if (id.getUint32(0) !== 0x7f454c46) return null;
+  const cls = id.getUint8(4);
+  const data = id.getUint8(5);
+  if ((cls !== 1 && cls !== 2) || (data !== 1 && data !== 2)) throw new PackageError("elf.ident", `${path}: unknown class ${cls} / data encoding ${data}`);
+  const bits = cls === 2 ? 64 : 32;
+  const le = data === 1;
+  const eh = read(0, bits === 64 ? 64 : 52, "header");
+  const word = (v: DataView, at: number): number => (bits === 64 ? Number(v.getBigUint64(at, le)) : v.getUint32(at, le));
+  const phoff = word(eh, bits === 64 ? 32 : 28);
+  const phentsize = eh.getUint16(bits === 64 ? 54 : 42, le);
+  const phnum = eh.getUint16(bits === 64 ? 56 : 44, le);
+  if (phnum > 0 && phentsize < (bits === 64 ? 56 : 32)) throw new PackageError("elf.phentsize", `${path}: program header entry size ${phentsize} too small`);
+  const segments: Segment[] = [];
+  const ph = phnum > 0 ? read(phoff, phentsize * phnum, "phdrs") : new DataView(new ArrayBuffer(0));
+  for (let i = 0; i < phnum; i++) {
+    const b = i * phentsize;
+    segments.push(
+      bits === 64
+        ? { type: ph.getUint32(b, le), offset: word(ph, b + 8), vaddr: word(ph, b + 16), filesz: word(ph, b + 32) }
+        : { type: ph.getUint32(b, le), offset: ph.getUint32(b + 4, le), vaddr: ph.getUint32(b + 8, le), filesz: ph.getUint32(b + 16, le) },
+    );
+  }
+  const headersEnd = Math.max(eh.byteLength, phnum > 0 ? phoff + phentsize * phnum : 0);
+  return {
+    bits, le, type: eh.getUint16(16, le), machine: eh.getUint16(18, le), segments, headersEnd,
+    shoff: word(eh, bits === 64 ? 40 : 32), shentsize: eh.getUint16(bits === 64 ? 58 : 46, le), shnum: eh.getUint16(bits === 64 ? 60 : 48, le),
+    read, word,
+  };
+}
+
+/**
+ * The first byte after the ELF image in `fd` (a file of `fileSize` bytes; bytes past it were
+ * appended, as the embedded model is): the furthest of its header tables, its segments' file bytes
+ * and its sections' (SHT_NOBITS ones take none). Null when the file is not ELF or its headers do not
+ * fit in it (then nothing can be said of what follows the image).
+ */
+export function elfImageEnd(fd: number, fileSize: number): number | null {
+  try {
+    const h = readElfHeaders(fd, fileSize, "the executable");
+    if (h === null) return null;
+    if (h.shnum === 0 && h.shoff > 0) return null; // extended numbering (the count in section 0): no image this reads has it
+    let end = h.headersEnd;
+    for (const seg of h.segments) end = Math.max(end, seg.offset + seg.filesz);
+    if (h.shnum > 0 && h.shoff > 0) {
+      if (h.shentsize < (h.bits === 64 ? 64 : 40)) return null;
+      const sh = h.read(h.shoff, h.shentsize * h.shnum, "shdrs");
+      end = Math.max(end, h.shoff + h.shentsize * h.shnum);
+      for (let i = 0; i < h.shnum; i++) {
+        const at = i * h.shentsize;
+        if (sh.getUint32(at + 4, h.le) === SHT_NOBITS) continue;
+        end = Math.max(end, h.bits === 64 ? h.word(sh, at + 24) + h.word(sh, at + 32) : sh.getUint32(at + 16, h.le) + sh.getUint32(at + 20, h.le));
+      }
+    }
+    return end;
+  } catch (e) {
+    if (e instanceof PackageError) return null;
+    throw e;
+  }
+}
+
 /** Reads the ELF headers of `path` (never the whole file). Returns null when the file is not ELF. */
 export function readElf(path: string): ElfInfo | null {
   const fd = openSync(path, "r");
   try {
-    const size = fstatSync(fd).size;
-    const read = (off: number, len: number, field: string): DataView => {
-      if (off < 0 || len < 0 || off + len > size) throw new PackageError(`elf.${field}`, `${path}: range [${off}, ${off + len}) outside the file (${size} bytes)`);
-      const b = new Uint8Array(len);
-      if (readSync(fd, b, 0, len, off) !== len) throw new PackageError(`elf.${field}`, `${path}: short read`);
-      return new DataView(b.buffer);
-    };
-    if (size < 52) return null;
-    const id = read(0, 16, "ident");
-    if (id.getUint32(0) !== 0x7f454c46) return null;
-    const cls = id.getUint8(4);
-    const data = id.getUint8(5);
-    if ((cls !== 1 && cls !== 2) || (data !== 1 && data !== 2)) throw new PackageError("elf.ident", `${path}: unknown class ${cls} / data encoding ${data}`);
-    const bits = cls === 2 ? 64 : 32;
-    const le = data === 1;
-    const eh = read(0, bits === 64 ? 64 : 52, "header");
-    const word = (v: DataView, at: number): number => (bits === 64 ? Number(v.getBigUint64(at, le)) : v.getUint32(at, le));
-    const type = eh.getUint16(16, le);
-    const machine = eh.getUint16(18, le);
-    const phoff = word(eh, bits === 64 ? 32 : 28);
-    const phentsize = eh.getUint16(bits === 64 ? 54 : 42, le);
-    const phnum = eh.getUint16(bits === 64 ? 56 : 44, le);
-    if (phnum > 0 && phentsize < (bits === 64 ? 56 : 32)) throw new PackageError("elf.phentsize", `${path}: program header entry size ${phentsize} too small`);
-    const segs: Segment[] = [];
-    const ph = phnum > 0 ? read(phoff, phentsize * phnum, "phdrs") : new DataView(new ArrayBuffer(0));
-    for (let i = 0; i < phnum; i++) {
-      const b = i * phentsize;
-      segs.push(
-        bits === 64
-          ? { type: ph.getUint32(b, le), offset: word(ph, b + 8), vaddr: word(ph, b + 16), filesz: word(ph, b + 32) }
-          : { type: ph.getUint32(b, le), offset: ph.getUint32(b + 4, le), vaddr: ph.getUint32(b + 8, le), filesz: ph.getUint32(b + 16, le) },
-      );
-    }
+    const h = readElfHeaders(fd, fstatSync(fd).size, path);
+    if (h === null) return null;
+    const { bits, le, type, machine, segments: segs, read, word } = h;
     const cstring = (v: DataView, at: number): string => {
       let end = at;
       while (end < v.byteLength && v.getUint8(end) !== 0) end++;

@@ -13,7 +13,7 @@ import { closeSync, fstatSync, openSync, readSync, realpathSync, writeSync } fro
 import { PackageError } from "../errors.ts";
 import { refuseOutputOverInput, writeFileAtomically } from "../util/atomic-write.ts";
 import { bytesEqual, crc32, hex, sha256OfRange } from "./checksum.ts";
-import { elfImageEnd } from "./elf-extent.ts";
+import { elfImageEnd } from "../initramfs/elf.ts";
 
 export const TRAILER_MAGIC = new Uint8Array([0x56, 0x42, 0x4d, 0x4f, 0x44, 0x45, 0x4c, 0x00]); // "VBMODEL\0"
 export const TRAILER_VERSION = 1;
