@@ -55,7 +55,7 @@ Options:
   --name FLEET      the fleet's name (default "default")
   --config FILE     a vector-boot config file with a fleet section (TLS and auth settings)
   --json            one JSON object: { revision, nodes: [{ ...summary, stale }] }
-  --timeout MS      deadline of the etcd call (default 5000)
+  --timeout MS      deadline of each etcd call (default 5000; mutate and gc: 10000)
   -h, --help        this text`;
 
 /** The fleet settings of a CLI call: config file's section, then --endpoints/--name. */
