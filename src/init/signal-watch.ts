@@ -44,10 +44,10 @@ function gcSignal(): number {
 /**
  * Calls `onSignal(num)` once per delivery of each forwarded signal (a standard signal the kernel
  * coalesced while pending comes once, as with tini's sigtimedwait; real-time ones are queued). Every
- * signal has a C handler that only counts it and wakes the loop: `process.on` handlers cost 0.1-0.3
- * ms each to install (1.5-4 ms of tini mode's start for the 14 Bun could take), and Bun cannot take
- * the real-time ones, SIGPWR or SIGSTKFLT at all. Returns the function that stops watching (the C
- * counters stay installed: the process is about to exit).
+ * signal has a C handler that only counts it and wakes the loop (`process.on` cannot take the
+ * real-time ones, SIGPWR or SIGSTKFLT at all), installed and read in one FFI call each: fourteen
+ * `process.on` handlers and one call per other signal cost 1.5-4 ms of tini mode's start. Returns
+ * the function that stops watching (the C counters stay installed: the process is about to exit).
  */
 export function watchSignals(onSignal: (num: number) => void): () => void {
   const seen = new Float64Array(65);
@@ -71,11 +71,11 @@ export function watchSignals(onSignal: (num: number) => void): () => void {
     const poll = setInterval(look, FALLBACK_POLL_MS);
     stopCounted = () => clearInterval(poll);
   }
-  // SIGPIPE shared: only one another process sent is counted. The kernel's, for the init's own write
-  // to a closed stderr (-v), was forwarded and killed CMD.
   // The counts before any install: a delivery right after one is never taken for an old one.
   seen.set(signalCounts());
   const gc = gcSignal();
+  // SIGPIPE shared: only one another process sent is counted. The kernel's, for the init's own write
+  // to a closed stderr (-v), was forwarded and killed CMD.
   const plain: number[] = [];
   const sent: number[] = [];
   const shared: number[] = [];
