@@ -51,7 +51,7 @@ function gcSignal(): number {
  */
 export function watchSignals(onSignal: (num: number) => void): () => void {
   const seen = new Float64Array(65);
-  let watched: number[] = [];
+  let watched: readonly number[] = [];
   const look = () => {
     const counts = signalCounts();
     for (const sig of watched) {
@@ -82,6 +82,6 @@ export function watchSignals(onSignal: (num: number) => void): () => void {
   for (const num of forwardedSignals) (num === gc || num === Sig.SIGPIPE ? shared : sentOnly.has(num) ? sent : plain).push(num);
   const failed = installSignalCounters({ plain, sentOnly: sent, shared });
   for (const num of failed) log.warn("cannot watch signal; it will not be forwarded", { signal: signalName(num) });
-  watched = failed.length === 0 ? [...forwardedSignals] : forwardedSignals.filter((s) => !failed.includes(s));
+  watched = failed.length === 0 ? forwardedSignals : forwardedSignals.filter((s) => !failed.includes(s));
   return stopCounted;
 }

@@ -69,7 +69,3 @@ const utf8 = new TextEncoder();
 export function cstr(s: string): Uint8Array {
   return utf8.encode(`${s}\0`);
 }
-
-
-
-

@@ -28,11 +28,3 @@ export const native = openShim({
   vb_read_ready: { args: [i32, ptr, i32], returns: i32 },
   vb_open_cwd: { args: [], returns: i32 },
 }).symbols;
-
-
-
-
-
-
-
-

@@ -273,4 +273,3 @@ export { SysError };
 export function setInheritable(fd: number, inherit: boolean): void {
   check(bootNative().vb_set_cloexec(fd, inherit ? 0 : 1), "fcntl(F_SETFD)", `fd ${fd}`);
 }
-

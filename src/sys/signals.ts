@@ -67,7 +67,7 @@ export function signalCount(sig: number): number {
 }
 
 /** A signal set as the two 32-bit halves of a 64-bit mask (bit n-1 = signal n): numbers, not BigInt (about 1 ms of cold code). */
-function maskHalves(sigs: Iterable<number>, into: Uint32Array, at: number): void {
+function addToMask(sigs: Iterable<number>, into: Uint32Array, at: number): void {
   for (const s of sigs) into[at + (s > 32 ? 1 : 0)]! |= 1 << ((s - 1) % 32);
 }
 
@@ -79,9 +79,9 @@ function maskHalves(sigs: Iterable<number>, into: Uint32Array, at: number): void
  */
 export function installSignalCounters(set: { plain: Iterable<number>; sentOnly: Iterable<number>; shared: Iterable<number> }): number[] {
   const masks = new Uint32Array(6);
-  maskHalves(set.plain, masks, 0);
-  maskHalves(set.sentOnly, masks, 2);
-  maskHalves(set.shared, masks, 4);
+  addToMask(set.plain, masks, 0);
+  addToMask(set.sentOnly, masks, 2);
+  addToMask(set.shared, masks, 4);
   const failed = new Uint32Array(2);
   native.vb_sigcount_install_set(masks, failed);
   const out: number[] = [];
@@ -140,8 +140,3 @@ export function signalState(): { blocked: bigint; ignored: bigint } {
   check(native.vb_signal_state(out), "sigprocmask");
   return { blocked: out[0]!, ignored: out[1]! };
 }
-
-
-
-
-
