@@ -1,8 +1,9 @@
 // Durable file-system steps: fsync of files and directories, atomic replace (temp, fsync, rename, fsync dir).
-import { closeSync, constants, fsyncSync, openSync, renameSync, writeSync, unlinkSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { JournalError } from "../errors.ts";
+import { TEMP_FILE_FLAGS } from "../util/atomic-write.ts";
 
 /** fsyncs a directory so that a rename or unlink inside it survives a power cut. */
 export function fsyncDir(dir: string): void {
@@ -25,14 +26,7 @@ export function writeAll(fd: number, chunk: Uint8Array, position?: number): void
   }
 }
 
-/**
- * How the temp file is opened: a new file only, never through a symlink. Whatever had its name (a
- * temp file a crash left, or a symlink planted there) is removed first: opened with "w", a symlink
- * was followed and the file it named overwritten, and a stale file kept its own mode.
- */
-const TEMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-
-/** Removes what has the temp file's name (unlink removes a symlink itself, not its target). */
+/** Removes what has the temp file's name (a crash's leftover, or a planted link: unlink removes a symlink itself, not its target). */
 function clearTemp(tmp: string): void {
   try {
     unlinkSync(tmp);
@@ -50,7 +44,7 @@ export function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>, mode
   let fd = -1;
   try {
     clearTemp(tmp);
-    fd = openSync(tmp, TEMP_FLAGS, mode);
+    fd = openSync(tmp, TEMP_FILE_FLAGS, mode);
     for (const c of chunks) writeAll(fd, c);
     fsyncSync(fd);
     closeSync(fd);
@@ -80,7 +74,7 @@ export async function writeFileAtomicAsync(path: string, chunks: readonly Uint8A
   let fh: FileHandle | null = null;
   try {
     clearTemp(tmp);
-    fh = await openAsync(tmp, TEMP_FLAGS, mode);
+    fh = await openAsync(tmp, TEMP_FILE_FLAGS, mode);
     for (const c of chunks) {
       let off = 0;
       while (off < c.length) off += (await fh.write(c, off, c.length - off)).bytesWritten;

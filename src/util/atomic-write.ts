@@ -5,6 +5,14 @@ import { SysError, UsageError, VectorBootError } from "../errors.ts";
 import { processExists } from "./process-exists.ts";
 
 /**
+ * How an atomic write opens its temp file (here and src/journal/fs-durable.ts): a new file only,
+ * never through a symlink. Opened with "w", a link planted at the temp name (in a shared directory
+ * such as /tmp: the pid in the name is no secret) was followed and the file it named overwritten,
+ * and a stale temp file kept its own mode.
+ */
+export const TEMP_FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/**
  * Writes `out` through `fill(fd)` into a temporary file beside it, fsyncs it, renames it over `out`
  * and fsyncs the directory. `out` naming a directory is a UsageError (it was a rename EISDIR, exit 70);
  * a failing system call (a missing directory, a full disk) a SysError naming `out` (exit 71).
@@ -35,9 +43,7 @@ export function writeFilesAtomically(files: OutputFile[]): void {
       removeStaleTemps(f.out);
       const tmp = `${f.out}.tmp-${process.pid}`;
       temps.push(tmp);
-      // A new file only, never through a symlink: in a shared directory such as /tmp another user
-      // could plant a link at this name (the pid is no secret), and "w" followed it.
-      const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, f.mode ?? 0o644);
+      const fd = openSync(tmp, TEMP_FILE_FLAGS, f.mode ?? 0o644);
       try {
         f.fill(fd);
         fsyncSync(fd);
