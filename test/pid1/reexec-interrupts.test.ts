@@ -7,22 +7,28 @@ import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts"
 
 afterEach(killLeftovers);
 
-test("a raised interrupt whose action is a restart restarted its target again after every live re-exec (the new image raised it afresh); it stays raised across the re-exec and acts once", async () => {
-  const dir = tempDir();
+/**
+ * A PID-1 boot (50 ms beats) whose `zmaker` service leaves ten zombies for good, so the `zombies`
+ * interrupt is raised and stays raised, handled by `handler`; `other` is the second service.
+ */
+async function zombieBoot(dir: string, handler: { action: string; target: string }, other: Record<string, unknown>) {
   const cfg = writeJson(dir, "config.json", {
     run_dir: join(dir, "run"),
     heartbeat_ms: 50,
     heartbeat_log_every: 1,
-    heartbeat: { watchdog: false, interrupts: { zombies: { action: "restart", target: "victim" } } },
+    heartbeat: { watchdog: false, interrupts: { zombies: handler } },
     services: [
       // Ten children that exit at once, and a parent (the exec'd sleep) that never waits for them: ten zombies for good.
       { name: "zmaker", argv: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do true & done; exec sleep 1000"] },
-      { name: "victim", argv: ["sleep", "1000"] },
+      other,
     ],
   });
   const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true });
-  const init = await run.initPid();
-  const sock = join(dir, "run/control");
+  return { run, init: await run.initPid(), sock: join(dir, "run/control") };
+}
+
+test("a raised interrupt whose action is a restart restarted its target again after every live re-exec (the new image raised it afresh); it stays raised across the re-exec and acts once", async () => {
+  const { run, init, sock } = await zombieBoot(tempDir(), { action: "restart", target: "victim" }, { name: "victim", argv: ["sleep", "1000"] });
   const starts = () => run.log().match(/service started service=victim /g)?.length ?? 0;
   await waitFor(() => /action interrupt=zombies action="restart done" service=victim/.test(run.log()), 60_000, "the zombies interrupt's restart of victim");
   expect(starts()).toBe(2);
@@ -47,21 +53,10 @@ test("a raised interrupt whose action is a restart restarted its target again af
 test("a raised interrupt whose stop found no running target was retried each beat, until a live re-exec: the new image never tried it again; it goes on trying and stops the target once one runs", async () => {
   const dir = tempDir();
   const flag = join(dir, "victim-may-run");
-  const cfg = writeJson(dir, "config.json", {
-    run_dir: join(dir, "run"),
-    heartbeat_ms: 50,
-    heartbeat_log_every: 1,
-    heartbeat: { watchdog: false, interrupts: { zombies: { action: "stop", target: "top_cpu" } } },
-    services: [
-      // Idle (no CPU): top_cpu matches no running service while the zombies stay.
-      { name: "zmaker", argv: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do true & done; exec sleep 1000"] },
-      // Exits at once until the flag exists, then spins: the busiest service from then on.
-      { name: "spinner", argv: ["sh", "-c", `[ -e ${flag} ] || exit 0; while :; do :; done`], restart: "never" },
-    ],
-  });
-  const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true });
-  const init = await run.initPid();
-  const sock = join(dir, "run/control");
+  // zmaker is idle (no CPU): top_cpu matches no running service while the zombies stay. The spinner
+  // exits at once until the flag exists, then spins: the busiest service from then on.
+  const spinner = { name: "spinner", argv: ["sh", "-c", `[ -e ${flag} ] || exit 0; while :; do :; done`], restart: "never" };
+  const { run, init, sock } = await zombieBoot(dir, { action: "stop", target: "top_cpu" }, spinner);
   await waitFor(() => /action interrupt=zombies action=stop .*no running service matches target top_cpu; retried each beat/.test(run.log()), 60_000, "the stop waiting for its target");
   expect(runShipped(["reexec", "--socket", sock, "--timeout", "60000"], { timeoutMs: 90_000 }).code).toBe(0);
   const after = () => run.log().split("resuming after re-exec generation=1 ")[1] ?? "";
