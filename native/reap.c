@@ -37,4 +37,3 @@ int vb_has_children(void) {
     return errno == ECHILD ? 0 : -errno;
   }
 }
-
