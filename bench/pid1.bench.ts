@@ -1,7 +1,7 @@
 // PID-1 benchmark: start-up of `X -- true` and orphan-reaping throughput, vector-boot vs tini and dumb-init.
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { compileFlags } from "../scripts/compile-flags.ts";
+import { buildFloorProgram } from "./floor-program.ts";
 
 const root = resolve(import.meta.dir, "..");
 const exe = join(root, "dist/vector-boot");
@@ -49,11 +49,7 @@ function timeRun(argv: string[]): number {
 
 // The floor for any Bun-compiled init: an empty program compiled with the same flags as ours
 // (scripts/build.ts: bytecode, nothing autoloaded from the start directory).
-const floorSrc = join(outDir, "empty.ts");
-await Bun.write(floorSrc, "process.exit(0);\n");
-const floorExe = join(outDir, "empty-bun");
-const floorBuild = [process.execPath, "build", "--compile", ...compileFlags, "--bytecode", floorSrc, "--outfile", floorExe];
-if (Bun.spawnSync(floorBuild, { stdout: "ignore", stderr: "inherit" }).exitCode !== 0) throw new Error("cannot build the empty Bun program (the floor reference)");
+const floorExe = buildFloorProgram(outDir, "empty-bun", { "empty.ts": "process.exit(0);\n" });
 
 const RUNS = 40;
 console.log(`## start-up: wall time of \`INIT -- true\` (ms), ${RUNS} runs each, interleaved, as PID 1 of a new PID namespace`);
