@@ -8,6 +8,7 @@ import { parseSignal } from "../sys/signals.ts";
 // zod/mini throughout (a third of classic zod's construction cost, and classic zod stays off the boot
 // path); the service and mount schemas are built only for a config that has them.
 export const restartPolicies = ["always", "on-failure", "never"] as const;
+export const serviceTypes = ["simple", "oneshot"] as const;
 export const logLevels = ["debug", "info", "warn", "error"] as const;
 
 /** A service's or a fleet's name, a node id. */
@@ -106,6 +107,13 @@ const serviceSchemas = lazy(() => {
     groups: z.optional(z.array(id).check(z.maxLength(64))),
     restart: z._default(z.enum(restartPolicies), "on-failure"),
     /**
+     * "simple": a long-running process, ready once spawned (or by its `ready` check). "oneshot": a
+     * step that runs to completion (set-up, a migration): its dependents start once it has exited 0,
+     * and it is not run again until started by hand; a failed run follows `restart` (on-failure,
+     * always: again after the back-off; never: it stays failed and its dependents wait).
+     */
+    type: z._default(z.enum(serviceTypes), "simple"),
+    /**
      * The machine's main service: when it exits by itself (not stopped on request) it is not restarted
      * whatever `restart` says; the machine shuts down in order and powers off, and its exit code (or
      * 128 + signal) becomes the machine's exit status (src/boot/exit-status.ts). At most one.
@@ -154,7 +162,20 @@ const serviceSchemas = lazy(() => {
     log_kmsg: z._default(z.boolean(), false),
     /** A persistent file <state_dir>/logs/<name>.log, rotated at max_bytes (keeping `keep` old ones). */
     log_file: z.optional(z.strictObject({ max_bytes: z._default(z.int().check(z.minimum(4096)), 1 << 20), keep: z._default(int(1, 100), 3) })),
-  });
+  }).check(
+    // What only a long-running process has: a one-shot step is done when it exits.
+    z.superRefine((s, ctx) => {
+      if (s.type !== "oneshot") return;
+      const refused: [keyof typeof s, string][] = [
+        ["main", "a oneshot service cannot be main (the main service's exit ends the machine)"],
+        ["ready", "a oneshot service is ready when it exits 0; it takes no ready check"],
+        ["health", "a oneshot service takes no health check"],
+        ["watchdog_ms", "a oneshot service takes no watchdog"],
+        ["fleet", "a oneshot service cannot have a fleet placement"],
+      ];
+      for (const [key, message] of refused) if (s[key] !== undefined && s[key] !== false) ctx.addIssue({ code: "custom", path: [key], message });
+    }),
+  );
   return { probe, ready, health, service };
 });
 

@@ -90,8 +90,8 @@ async function perform(req: ControlRequest, t: ControlTarget, caller: Caller): P
       if (!before) return new UnknownService(req.name);
       log.info(`${req.op} requested`, { service: req.name, uid: caller.uid, pid: caller.pid });
       // A start of a service that runs already changes nothing, and says so (`already`); so does a
-      // stop of one that holds no process (stopped, exited, failed: it stays as it was).
-      const atRest = before.state === "stopped" || before.state === "exited" || before.state === "failed";
+      // stop of one that holds no process (stopped, exited, failed, done: it stays as it was).
+      const atRest = before.state === "stopped" || before.state === "exited" || before.state === "failed" || before.state === "done";
       const already = req.op === "start" ? before.state === "running" || before.state === "starting" : req.op === "stop" && atRest;
       if (req.op === "start") await t.startService(req.name);
       else if (req.op === "stop") await t.stopService(req.name);

@@ -1,13 +1,16 @@
 // Dependency rules between services (depends_on): who blocks a start, who waits for a service that went down for good.
-import type { ServiceRecord, ServiceState } from "./service-machine.ts";
+import type { ServiceRecord, ServiceState } from "./service-record.ts";
 
 /** The records by name (the supervisor's services). */
 export type Lookup = (name: string) => ServiceRecord | undefined;
 
 export const isAtRest = (s: ServiceState): boolean => s === "stopped" || s === "exited" || s === "failed";
 
-/** A service's dependencies that are not running yet (a ready check passed, or none). */
-export const notRunning = (rec: ServiceRecord, get: Lookup): string[] => rec.config.depends_on.filter((d) => get(d)?.state !== "running");
+/** A state its dependents may start on: running (its ready check passed, or it has none), or a oneshot done. */
+export const satisfiesDependents = (s: ServiceState | undefined): boolean => s === "running" || s === "done";
+
+/** A service's dependencies that are not running yet (a ready check passed, or none), nor done (a oneshot that exited 0). */
+export const notRunning = (rec: ServiceRecord, get: Lookup): string[] => rec.config.depends_on.filter((d) => !satisfiesDependents(get(d)?.state));
 
 /** Services waiting (pending, not stopped by hand) on `dep` directly, in `order`. */
 export const waitingOn = (dep: string, order: readonly string[], get: Lookup): string[] =>

@@ -1,5 +1,5 @@
 // A service record to and from its re-exec snapshot (service-snapshot.ts): counters, state, process, checks' data.
-import type { ServiceRecord } from "./service-machine.ts";
+import type { ServiceRecord } from "./service-record.ts";
 import type { ServiceSnapshot } from "./service-snapshot.ts";
 
 /** States in which the service holds a process (kept across a re-exec). */

@@ -1,8 +1,5 @@
 // A service's life as an explicit state x event table; effects are returned, never performed here.
-import type { ServiceConfig } from "../config/schema.ts";
-import type { serviceStates } from "./service-snapshot.ts";
-
-export type ServiceState = (typeof serviceStates)[number];
+import { backoffMs, type ServiceRecord, type ServiceState } from "./service-record.ts";
 
 export type ServiceEvent =
   | { type: "start" }
@@ -48,36 +45,6 @@ export type Effect =
   | { type: "log"; level: "info" | "warn" | "error"; msg: string; fields?: Record<string, string | number | null | undefined> }
   | { type: "settled" };
 
-export interface ServiceRecord {
-  readonly config: ServiceConfig;
-  state: ServiceState;
-  pid: number | null;
-  startedAt: number;
-  restarts: number;
-  /** Consecutive failed runs (drives the exponential back-off). */
-  failures: number;
-  /** Times of recent restarts, for the storm limit. */
-  restartTimes: number[];
-  lastStatus: number | null;
-  /** A stop was requested: whatever happens next, do not restart. */
-  stopRequested: boolean;
-  /** Last STATUS= text the service sent over sd_notify. */
-  statusText: string | null;
-  /** Health probes run, and failed in a row now. */
-  healthChecks: number;
-  healthFailures: number;
-}
-
-export function newRecord(config: ServiceConfig): ServiceRecord {
-  return { config, state: "pending", pid: null, startedAt: 0, restarts: 0, failures: 0, restartTimes: [], lastStatus: null, stopRequested: false, statusText: null, healthChecks: 0, healthFailures: 0 };
-}
-
-/** Back-off before restart number `failures` (1-based): initial * factor^(failures-1), capped. */
-export function backoffMs(cfg: ServiceConfig, failures: number): number {
-  const ms = cfg.backoff_initial_ms * cfg.backoff_factor ** Math.max(0, failures - 1);
-  return Math.min(cfg.backoff_max_ms, Math.round(ms));
-}
-
 type Handler = (s: ServiceRecord, ev: never, now: number) => Effect[];
 type Table = { [S in ServiceState]: { [E in ServiceEvent["type"]]?: (s: ServiceRecord, ev: Extract<ServiceEvent, { type: E }>, now: number) => Effect[] } };
 
@@ -98,6 +65,11 @@ function afterExit(s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" 
     return [{ type: "log", level: "info", msg: "service stopped", fields: { service: c.name, ...how } }, { type: "settled" }];
   }
   const failed = ev.status !== 0;
+  if (c.type === "oneshot" && !failed) {
+    s.state = "done";
+    s.failures = 0;
+    return [{ type: "log", level: "info", msg: "oneshot service finished", fields: { service: c.name, ran_ms: Math.round(ranMs) } }, { type: "settled" }];
+  }
   if (c.main) {
     // Never restarted: its exit ends the machine (ordered shutdown, power-off, its status).
     s.state = "exited";
@@ -200,13 +172,16 @@ const table: Table = {
     start: () => spawnNow,
     "dependency-down": dependencyDown,
     // With a `ready` check the service is "starting" until it passes; depends_on waits for "running".
+    // A oneshot is "starting" while it runs: its dependents wait for it to be "done".
     spawned: (s, ev, now) => {
-      s.state = s.config.ready ? "starting" : "running";
+      const oneshot = s.config.type === "oneshot";
+      s.state = s.config.ready || oneshot ? "starting" : "running";
       s.pid = ev.pid;
       s.startedAt = now;
       s.statusText = null;
       s.healthFailures = 0;
-      return [{ type: "log", level: "info", msg: "service started", fields: { service: s.config.name, pid: ev.pid } }, { type: s.config.ready ? "await-ready" : "became-ready" }];
+      const started: Effect = { type: "log", level: "info", msg: "service started", fields: { service: s.config.name, pid: ev.pid, ...(oneshot ? { type: "oneshot" } : {}) } };
+      return oneshot ? [started] : [started, { type: s.config.ready ? "await-ready" : "became-ready" }];
     },
     // A command that cannot be started (missing, not executable) counts as a run that failed at
     // once (status 127): restart policy, back-off and storm limit apply, as a binary may appear later
@@ -225,7 +200,9 @@ const table: Table = {
     stop: stopAtRest,
   },
   starting: {
+    // A oneshot's READY=1 changes nothing: it is ready when it exits 0.
     ready: (s, _ev, now) => {
+      if (s.config.type === "oneshot") return [];
       s.state = "running";
       return [{ type: "log", level: "info", msg: "service ready", fields: { service: s.config.name, pid: s.pid, after_ms: Math.round(now - s.startedAt) } }, { type: "became-ready" }];
     },
@@ -292,6 +269,8 @@ const table: Table = {
   stopped: { start: startFromRest, wait: waitFromRest },
   exited: { start: startFromRest, wait: waitFromRest },
   failed: { start: startFromRest, wait: waitFromRest },
+  // A oneshot that finished: started again by hand (or `restart`) it runs again; a stop leaves it done.
+  done: { start: startFromRest, wait: waitFromRest },
 };
 
 /** Applies one event. Pairs not in the table are ignored (returns no effects). */
@@ -302,5 +281,5 @@ export function step(s: ServiceRecord, ev: ServiceEvent, now: number): Effect[] 
 
 /** States in which the service holds no process and will not start one by itself. */
 export function isSettled(s: ServiceRecord): boolean {
-  return s.state === "stopped" || s.state === "exited" || s.state === "failed" || (s.state === "pending" && s.pid === null && s.stopRequested);
+  return s.state === "stopped" || s.state === "exited" || s.state === "failed" || s.state === "done" || (s.state === "pending" && s.pid === null && s.stopRequested);
 }

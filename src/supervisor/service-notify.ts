@@ -1,7 +1,7 @@
 // What an sd_notify message does to a service: READY=1, STATUS=, STOPPING=1, MAINPID=, WATCHDOG=1 — from a sender that is one of its processes.
 import { readFileSync } from "node:fs";
 import { logger } from "../log.ts";
-import type { ServiceRecord } from "./service-machine.ts";
+import type { ServiceRecord } from "./service-record.ts";
 
 const log = logger("notify");
 

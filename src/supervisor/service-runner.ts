@@ -11,7 +11,8 @@ import type { ServiceChecks } from "./service-checks.ts";
 import { holdsProcess } from "./service-handover.ts";
 import type { ServiceLauncher } from "./service-launch.ts";
 import type { ServiceLogs } from "./service-logs.ts";
-import { isSettled, newRecord, step, type ServiceEvent, type ServiceRecord, type ServiceState } from "./service-machine.ts";
+import { isSettled, step, type ServiceEvent } from "./service-machine.ts";
+import { newRecord, type ServiceRecord, type ServiceState } from "./service-record.ts";
 
 const log = logger("supervisor");
 

@@ -2,7 +2,8 @@
 import { lazy } from "../util/lazy.ts";
 import { z } from "../util/zod-mini.ts";
 
-export const serviceStates = ["pending", "starting", "running", "backoff", "stopping", "stopped", "exited", "failed"] as const;
+/** "done": a oneshot service that exited 0 (its dependents may start; it holds no process). */
+export const serviceStates = ["pending", "starting", "running", "backoff", "stopping", "stopped", "exited", "failed", "done"] as const;
 
 export const serviceSnapshotSchema = lazy(() =>
   z.strictObject({

@@ -10,8 +10,9 @@ import { ServiceLauncher } from "./service-launch.ts";
 import { ServiceLogs } from "./service-logs.ts";
 import { holdsProcess, toSnapshot } from "./service-handover.ts";
 import { adoptService } from "./service-adopt.ts";
-import { isAtRest, mainNeeds, notRunning, waitingOn, type Lookup } from "./dependencies.ts";
-import type { ServiceEvent, ServiceState } from "./service-machine.ts";
+import { isAtRest, mainNeeds, notRunning, satisfiesDependents, waitingOn, type Lookup } from "./dependencies.ts";
+import type { ServiceEvent } from "./service-machine.ts";
+import type { ServiceState } from "./service-record.ts";
 import { applyNotify, belongsTo } from "./service-notify.ts";
 import { ServiceRunner, type MainExit, type RunnerContext } from "./service-runner.ts";
 import type { ServiceSnapshot } from "./service-snapshot.ts";
@@ -106,10 +107,10 @@ export class Supervisor {
     slot.dispatch({ type: "start" });
   }
 
-  /** After a service's event: its dependents may start once it is running; a shutdown goes on as processes exit. */
+  /** After a service's event: its dependents may start once it is running (or done); a shutdown goes on as processes exit. */
   private afterEvent(slot: ServiceRunner, before: ServiceState, ev: ServiceEvent): void {
     const name = slot.rec.config.name;
-    if (slot.rec.state === "running" && before !== "running") {
+    if (satisfiesDependents(slot.rec.state) && !satisfiesDependents(before)) {
       for (const n of this.order) if (this.slots.get(n)?.rec.config.depends_on.includes(name)) this.startIfReady(n);
     }
     // A dependency that gave up (failed, or exited for good) holds its dependents back until it runs

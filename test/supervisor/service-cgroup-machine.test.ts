@@ -1,7 +1,8 @@
 // The state machine with cgroups: a stop waits for processes left in the cgroup; a main exit sweeps them; limits validated.
 import { describe, expect, test } from "bun:test";
 import { validateConfig } from "../../src/config/load.ts";
-import { newRecord, step } from "../../src/supervisor/service-machine.ts";
+import { step } from "../../src/supervisor/service-machine.ts";
+import { newRecord } from "../../src/supervisor/service-record.ts";
 
 const svc = (extra: Record<string, unknown> = {}) => validateConfig({ services: [{ name: "s", argv: ["x"], ...extra }] }).services[0]!;
 

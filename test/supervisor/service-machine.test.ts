@@ -1,7 +1,8 @@
 // The service state machine: every restart decision, without processes (the real ones are in test/pid1).
 import { describe, expect, test } from "bun:test";
 import { validateConfig } from "../../src/config/load.ts";
-import { backoffMs, newRecord, step } from "../../src/supervisor/service-machine.ts";
+import { step } from "../../src/supervisor/service-machine.ts";
+import { backoffMs, newRecord } from "../../src/supervisor/service-record.ts";
 
 const svc = (extra: Record<string, unknown> = {}) => validateConfig({ services: [{ name: "s", argv: ["x"], ...extra }] }).services[0]!;
 
