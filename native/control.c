@@ -139,4 +139,3 @@ int vb_ctl_write(int fd, const uint8_t *buf, int len) {
 
 // Ends our sending side (the peer reads what was sent, then end of stream).
 int vb_ctl_shutdown_write(int fd) { return shutdown(fd, SHUT_WR) < 0 ? -errno : 0; }
-

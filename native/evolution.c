@@ -42,7 +42,6 @@ int vb_evo_munmap(double addr, double size) {
   return munmap((void *)(uintptr_t)addr, (size_t)size) < 0 ? -errno : 0;
 }
 
-
 // Used by tests playing a hostile producer: tries to resize the memfd (must fail with EPERM).
 int vb_evo_ftruncate(int fd, double size) { return ftruncate(fd, (off_t)size) < 0 ? -errno : 0; }
 

@@ -45,7 +45,6 @@ const schema = z.object({
   repair: z.boolean(),
 });
 
-
 function summary(r: RecoveryResult) {
   return {
     segments: r.segments.map((s) => ({ name: s.name, firstSeq: s.firstSeq, records: s.records, bytes: s.size })),

@@ -27,7 +27,6 @@ const schema = z.object({
   positionals: z.array(z.string()).min(1, "give at least one pixel as R,G,B"),
 });
 
-
 export const command: Command = {
   name: "pixels",
   summary: "run a pixel program (R,G,B triples) through the model's pixel head",

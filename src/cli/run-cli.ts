@@ -72,7 +72,6 @@ async function runTiniArgs(args: string[], pid1: boolean): Promise<number> {
   return runTini(req.options);
 }
 
-
 /**
  * `vector-boot inspect big.gguf | head`: a closed pipe ends the command quietly. Installed only for
  * commands (not tini mode): touching process.stdout creates Bun's stream, ~3 ms of start-up.

@@ -7,7 +7,6 @@ import type { ControlTarget, ServiceStatus } from "./target.ts";
 
 const log = logger("control");
 
-
 /** Parses and validates one line (without its newline). */
 export function parseRequest(line: string): ControlRequest | ControlResponse {
   let raw: unknown;

@@ -241,7 +241,6 @@ export class ControlServer {
     this.peers.finishIfDone(c);
   }
 
-
   private housekeeping(): void {
     if (this.closed) return;
     this.peers.sweep(performance.now());

@@ -193,8 +193,6 @@ export class MetabolicDaemon {
     this.post({ type: "relieve-memory", reason });
   }
 
-
-
   private releaseThrottles(why: string): void {
     for (const [name, c] of this.cpuMax) {
       if (releaseCpuMax({ file: c.file, previous: c.previous, applied: "" })) log.info("throttled service's cpu.max restored", { service: name, pid: c.pid, file: c.file, value: c.previous, why });
@@ -250,8 +248,6 @@ export class MetabolicDaemon {
       sample: this.reader.samples > 0 ? (Object.fromEntries(sampleIndex.map(([n, i]) => [n, +this.reader.values[i]!.toPrecision(6)])) as MetabolicStats["sample"]) : null,
     };
   }
-
-
 
   /**
    * Forgives the current worker's silence until now (its quietMs counts from here): called when the

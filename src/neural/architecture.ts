@@ -204,4 +204,3 @@ function parseCtrm(md: ReadonlyMap<string, unknown>, byName: Map<string, ModelTe
   checkTensor(byName, TensorNames.ctrmExpect, [nOut, names.length], "safety case expectations");
   return names;
 }
-

@@ -32,7 +32,6 @@ export interface InterruptSpec {
   readonly hysteresis: number;
 }
 
-
 /**
  * hw.mmio layout of the default model (32 inputs, a multiple of the 32-element quantization block).
  * PSI averages are given as fractions (the kernel's percent / 100). `*.available` are 0/1 flags for

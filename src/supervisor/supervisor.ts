@@ -208,7 +208,6 @@ export class Supervisor {
     this.launch.signalGroup(this.mustGet(name).rec.pid, sig);
   }
 
-
   private mustGet(name: string): ServiceRunner {
     const s = this.slots.get(name);
     if (!s) throw new Error(`unknown service ${JSON.stringify(name)}`);

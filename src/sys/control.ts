@@ -42,7 +42,6 @@ export function clearSocketPath(path: string, fail: (reason: string) => Error): 
   rmSync(path, { force: true });
 }
 
-
 /** A peer's credentials as they were when it called connect(2) (the kernel's copy; later changes by the peer do not show). */
 export interface PeerCred {
   /** Its pid in our PID namespace (0 when it lives outside it): for the log only, never for a decision. */
@@ -94,4 +93,3 @@ export function writeSome(fd: number, buf: Uint8Array): number {
 export function shutdownWrite(fd: number): void {
   check(lib.vb_ctl_shutdown_write(fd), "shutdown", `fd ${fd}`);
 }
-

@@ -51,7 +51,6 @@ export function mapShared(fd: number, size: number): SharedMapping {
   };
 }
 
-
 /** ftruncate; throws SysError (EPERM on a sealed memfd). */
 export function truncateFd(fd: number, size: number): void {
   check(lib.vb_evo_ftruncate(fd, size), "ftruncate", `fd ${fd}`);

@@ -11,7 +11,6 @@ afterEach(killLeftovers);
 /** Runs the shipped executable with ARGS, checkout hidden (async: the init runs meanwhile). */
 const vb = (...args: string[]) => runShippedAsync(args);
 
-
 describe("operator commands against the real init", () => {
   test("status, services, restart, reexec and poweroff through the control socket of PID 1", async () => {
     const dir = tempDir();

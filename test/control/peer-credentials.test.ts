@@ -130,4 +130,3 @@ describe("control socket peer credentials", () => {
     }
   });
 });
-

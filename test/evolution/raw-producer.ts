@@ -62,4 +62,3 @@ export async function rawProducer(socket: string) {
     close: () => sock.end(),
   };
 }
-

@@ -11,7 +11,6 @@ import { rawProducer } from "./raw-producer.ts";
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
 
-
 test("a ring handed to a new session never takes more submissions than its completion slots, even when the old session's completions land late", async () => {
   const d = tempDir("vb-ring-reuse-");
   dirs.push(d);

@@ -12,7 +12,6 @@ import { rawProducer } from "./raw-producer.ts";
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
 
-
 async function channel(beat = true) {
   const d = tempDir("vb-ordering-");
   dirs.push(d);

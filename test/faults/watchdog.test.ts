@@ -9,7 +9,6 @@ import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harne
 
 afterEach(killLeftovers);
 
-
 test("as PID 1 the watchdog is petted through the whole shutdown, never magic-closed, and stays open across a live re-exec", async () => {
   const dir = tempDir();
   const wd = standInWatchdog(dir);

@@ -5,7 +5,6 @@ import { GgufError } from "../../src/errors.ts";
 import { dequantize, DEQUANTIZABLE_TYPES, GgmlType, gv, quantize, readGguf, toJsonValue, writeGguf } from "../../src/gguf/index.ts";
 import { fixtureBytes } from "./helpers.ts";
 
-
 /** Values that break length/count/type fields when written over them. */
 const NASTY: number[][] = [
   [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], [0, 0, 0, 0, 0, 0, 0, 0x80], [0, 0, 0, 0], [0xff, 0xff, 0xff, 0x7f],

@@ -14,7 +14,6 @@ import { fixtureBytes, fixtureNames } from "./helpers.ts";
 const dir = mkdtempSync(join(tmpdir(), "vb-gguf-writer-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-
 function everyValueType(): Map<string, GgufValue> {
   return new Map<string, GgufValue>([
     ["general.architecture", gv.str("test")],

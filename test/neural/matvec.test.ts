@@ -18,7 +18,6 @@ function expectWithinRounding(w: ArrayLike<number>, x: ArrayLike<number>, y: Arr
   }
 }
 
-
 /** Random finite half bits with magnitude around 2^-8..2^2. */
 function randomHalfBits(r: () => number): number {
   const exp = 7 + Math.floor(r() * 10);

@@ -12,7 +12,6 @@ function withReadOnlyTmp(args: string[], pid1 = false) {
   return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
-
 test("tini mode starts and runs CMD with a read-only /tmp, as a subreaper and as PID 1", () => {
   for (const pid1 of [false, true]) {
     const r = withReadOnlyTmp(["--", "sh", "-c", "echo ran; exit 3"], pid1);
