@@ -9,7 +9,7 @@ import type { Boot } from "./phase.ts";
  * supervisor and the heartbeat, are read when asked). Returns its close, or null when it could not
  * listen (logged; the boot goes on).
  */
-export function startControl(b: Boot): (() => void) | null {
+export function startControl(b: Boot): (() => Promise<void>) | null {
   const runtime = b.runtime!;
   const model = b.model!;
   const evolution = b.evolution;
@@ -44,7 +44,7 @@ export function startControl(b: Boot): (() => void) | null {
       reexec: (path) => b.reexec!(path),
     }),
   });
-  return control ? () => control.close() : null;
+  return control ? () => control.closeAfterFollowers() : null;
 }
 
 /** Why this instance has no evolution (mutate and checkpoint answer `not_supported` with it). */

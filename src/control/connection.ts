@@ -88,6 +88,8 @@ export class Connection {
   watchingInput = true;
   errors = 0;
   lastActive: number;
+  /** When a `logs` request was last answered here (`logs -f` polls): the shutdown lets it poll once more. */
+  lastLogsAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly fd: number,

@@ -26,6 +26,8 @@ export interface Handled {
   response: ControlResponse;
   /** Runs once the response is queued on the socket (poweroff and reboot act only then). */
   afterReply?: () => void;
+  /** The operation answered (a request that did not parse has none). */
+  op?: string;
 }
 
 /** Runs one line against the target; never throws. */
@@ -51,7 +53,7 @@ export async function handleLine(line: string, target: ControlTarget, caller: Ca
       return { response: errorResponse(id, "not_supported", `"${req.op}" is not supported by this instance${why ? `: ${why}` : ""}`) };
     }
     if (result instanceof UnknownService) return { response: errorResponse(id, "unknown_service", `no service named ${JSON.stringify(result.name)}`) };
-    return { response: { id, ok: true, result: result === undefined ? null : result } };
+    return { response: { id, ok: true, result: result === undefined ? null : result }, op: req.op };
   } catch (e) {
     const invalid = e instanceof InputError || e instanceof ConfigError;
     log.warn("request failed", { op: req.op, uid: caller.uid, pid: caller.pid, error: describeError(e) });

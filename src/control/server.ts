@@ -29,6 +29,10 @@ export interface ControlServerStats {
 
 /** Work done per event-loop turn before yielding (keeps timers, like the heartbeat, on time). */
 const SLICE_MS = 2;
+/** A connection that read logs this recently is a follower the shutdown waits for (see closeAfterFollowers). */
+const FOLLOWER_RECENT_MS = 1_000;
+/** The longest the shutdown waits for followers to poll once more. */
+const FOLLOWER_WAIT_MS = 500;
 const READ_BUDGET = 256 * 1024;
 
 /** Root and the init's own uid: they may stop or replace the init, so members can never take their connection slots. */
@@ -226,6 +230,7 @@ export class ControlServer {
         const h = await handleLine(line, this.target, c.cred);
         if (!h.response.ok) this.counters.errors++;
         if (!c.closed) this.peers.reply(c, h.response);
+        if (h.op === "logs" && h.response.ok) c.lastLogsAt = performance.now();
         if (h.afterReply) {
           try {
             h.afterReply();
@@ -245,6 +250,19 @@ export class ControlServer {
     if (this.closed) return;
     this.peers.sweep(performance.now());
     this.pump();
+  }
+
+  /**
+   * The shutdown's close. The services have stopped by now (their phase stops first), and what they
+   * wrote as they stopped is in their rings: a connection that read logs within the last
+   * FOLLOWER_RECENT_MS (`logs -f` polls every 200 ms) may ask once more, for at most FOLLOWER_WAIT_MS,
+   * before the close. A follower missed those last lines when the socket closed between two polls.
+   */
+  async closeAfterFollowers(): Promise<void> {
+    const since = performance.now();
+    const waiting = () => [...this.peers.conns.values()].some((c) => !c.closed && !c.hungUp && c.lastLogsAt < since && since - c.lastLogsAt < FOLLOWER_RECENT_MS);
+    while (!this.closed && waiting() && performance.now() - since < FOLLOWER_WAIT_MS) await Bun.sleep(10);
+    this.close();
   }
 
   /** Stops listening, closes every connection (telling each the instance is shutting down) and removes the socket file. */

@@ -33,3 +33,27 @@ test("logs -f exited 71 about 30 s after an orderly poweroff (it took the closed
   expect(ended).toBe(0);
   expect(await err).toContain("the instance is shutting down; no more lines of ticker");
 }, 120_000);
+
+test("logs -f missed the lines a service wrote as it stopped at shutdown (the socket closed between two polls): the shutdown lets a follower poll once more", async () => {
+  for (let round = 1; round <= 3; round++) {
+    const dir = tempDir();
+    const script = 'trap "echo bye-1; echo bye-2; exit 0" TERM; echo hello; while :; do sleep 0.05; done';
+    const cfg = writeJson(dir, "config.json", { run_dir: join(dir, "run"), state_dir: join(dir, "state"), services: [{ name: "polite", argv: ["sh", "-c", script] }] });
+    const run = start(["boot", ...bootArgs(), "--config", cfg]);
+    const sock = join(dir, "run", "control");
+    await waitFor(() => run.log().includes("control socket listening"), 30_000, "the control socket");
+    const follower = spawnShipped(["logs", "polite", "-f", "-n", "10", "--socket", sock]);
+    let text = "";
+    void (async () => {
+      for await (const chunk of follower.stdout) text += new TextDecoder().decode(chunk);
+    })();
+    await waitFor(() => text.includes("hello"), 15_000, "the follower's first line");
+    process.kill(run.proc.pid, "SIGTERM");
+    expect((await run.result(30_000)).code).toBe(0);
+    const ended = await Promise.race([follower.exited, Bun.sleep(20_000).then(() => "still following 20 s after the instance ended")]);
+    follower.kill("SIGKILL");
+    expect({ round, ended }).toEqual({ round, ended: 0 });
+    // Its stdout and stderr (sh's "Terminated"), in the order the ring took them.
+    expect({ round, lines: text.split("\n").filter((l) => l.startsWith("hello") || l.startsWith("bye")) }).toEqual({ round, lines: ["hello", "bye-1", "bye-2"] });
+  }
+}, 120_000);
