@@ -8,7 +8,7 @@ import { isStale, mutationsPrefix, nodeSummarySchema, nodesPrefix, readMembers, 
 import { ackSchema, acksPrefix, mutationIdPattern, type Ack } from "../fleet/keys.ts";
 import { publishUntil } from "../fleet/mutations.ts";
 import { gcMutations } from "../fleet/fleet-checkpoint.ts";
-import { createRollout, doneKey, doneSchema, gcRollouts, readSem, rolloutActions, rolloutKey, rolloutStates, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
+import { doneKey, doneSchema, gcRollouts, readSem, rolloutActions, rolloutKey, startRollout, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
 import { parseKvJson } from "../fleet/etcd-client.ts";
 import { duration } from "../control/cli-support.ts";
 import { wantsHelp, type Command } from "./command.ts";
@@ -161,13 +161,13 @@ async function rollout(args: string[]): Promise<number> {
   const c = clientFor(f, positiveOption("rollout", "timeout", v.timeout, 5000));
   // Member name -> lease: a holder whose lease no longer backs its node's key is dead (its slot is free).
   const members = () => readMembers(c, f.name);
-  // One at a time: a second rollout takes its own K slots, so 2K nodes could be down at once.
-  const busy = (await rolloutStates(c, f.name)).find((s) => s.inProgress);
-  if (busy) throw new NotNowError(`fleet rollout: rollout ${busy.id} is still in progress (${busy.done} of ${busy.nodes} node(s) done); two at once could take more than --max-unavailable nodes down: wait for it to finish`);
   const nodes = [...(await members()).keys()].sort();
   const id = `${Date.now().toString().padStart(15, "0")}-${action}`;
   const r: Rollout = { action, max_unavailable: max, nodes, created_at: Date.now() };
-  await createRollout(c, f.name, id, r, Date.now() + 30_000, (e) => process.stderr.write(`fleet rollout: etcd did not take the rollout yet (${String(e).slice(0, 160)}); retrying the same create-only write\n`));
+  // One at a time: a second rollout takes its own K slots, so 2K nodes could be down at once. The
+  // check and the create are one transaction: two commands at the same moment cannot both start one.
+  const { busy } = await startRollout(c, f.name, id, r, Date.now() + 30_000, (e) => process.stderr.write(`fleet rollout: etcd did not take the rollout yet (${String(e).slice(0, 160)}); retrying the same create-only write\n`));
+  if (busy) throw new NotNowError(`fleet rollout: rollout ${busy.id} is still in progress (${busy.done} of ${busy.nodes} node(s) done); two at once could take more than --max-unavailable nodes down: wait for it to finish`);
   const t0 = Date.now();
   const until = t0 + timeoutS * 1000;
   const say = (o: Record<string, unknown>, text: string) => out(v.json ? JSON.stringify({ rollout: id, t_ms: Date.now() - t0, ...o }) : `[${((Date.now() - t0) / 1000).toFixed(1)}s] ${text}`);

@@ -76,6 +76,12 @@ export const cmpCreate = (key: string, rev: number): Compare => ({ key: b64(key)
 /** The key is still as read: at mod revision `modRevision`, or still absent when that is 0 (a compare-and-swap guard). */
 export const cmpUnchanged = (key: string, modRevision: number): Compare =>
   modRevision === 0 ? cmpCreate(key, 0) : { key: b64(key), target: "MOD", result: "EQUAL", mod_revision: String(modRevision) };
+/**
+ * No key starting with `prefix` was created or changed after `revision` (every one's mod revision is
+ * at most it; etcd compares an empty range as one zero KeyValue, so none passes). A key deleted since
+ * is not seen: the guard is for "nothing new appeared", as of a read at `revision`.
+ */
+export const cmpPrefixUnchangedSince = (prefix: string, revision: number): Compare => ({ key: b64(prefix), range_end: prefixEnd(prefix), target: "MOD", result: "LESS", mod_revision: String(revision + 1) });
 /** Deletes every key starting with `prefix`. */
 export const opDeletePrefix = (prefix: string): Record<string, unknown> => ({ request_delete_range: { key: b64(prefix), range_end: prefixEnd(prefix) } });
 export const opPut = (key: string, value: string, lease: LeaseId = "0"): Record<string, unknown> => ({ request_put: { key: b64(key), value: b64(value), ...(lease !== "0" ? { lease } : {}) } });
@@ -240,9 +246,10 @@ export class EtcdClient {
    * Its outcome is idempotent, so it is sent on to the next member after a silent or failed attempt
    * like a read: when an earlier attempt landed after all, this one's compare fails, and the caller
    * reads the key (its own value there is its own write, as after any retry of a create-only write).
+   * `guards`: more compares that must hold too (they only make it fail more: still idempotent).
    */
-  async createOnly(key: string, value: string, timeoutMs?: number): Promise<{ succeeded: boolean; revision: number }> {
-    const r = await this.call("/v3/kv/txn", { compare: [cmpCreate(key, 0)], success: [opPut(key, value)] }, txnResponse, { idempotent: true, timeoutMs });
+  async createOnly(key: string, value: string, timeoutMs?: number, guards: Compare[] = []): Promise<{ succeeded: boolean; revision: number }> {
+    const r = await this.call("/v3/kv/txn", { compare: [cmpCreate(key, 0), ...guards], success: [opPut(key, value)] }, txnResponse, { idempotent: true, timeoutMs });
     return { succeeded: r.succeeded === true, revision: r.header.revision ?? 0 };
   }
 

@@ -1,7 +1,7 @@
 // Rolling operations: a FleetLock-style semaphore in one etcd key (compare-and-swap), holders tied to their node's lease.
 import { z } from "zod";
 import { FleetError } from "../errors.ts";
-import { b64, cmpCreate, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type EtcdClient } from "./etcd-client.ts";
+import { b64, cmpCreate, cmpPrefixUnchangedSince, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type EtcdClient } from "./etcd-client.ts";
 import { retryUntil } from "./retry.ts";
 import { fleetPrefix, readMembers } from "./keys.ts";
 
@@ -89,7 +89,7 @@ export async function releaseSlot(c: EtcdClient, fleet: string, id: string, node
  */
 export async function gcRollouts(c: EtcdClient, fleet: string): Promise<string[]> {
   const removed: string[] = [];
-  for (const p of await rolloutStates(c, fleet)) {
+  for (const p of (await rolloutStates(c, fleet)).states) {
     if (p.inProgress) continue;
     const donePrefix = `${fleetPrefix(fleet)}rollout-done/${p.id}/`;
     const t = await c.txn([cmpUnchanged(semKey(fleet, p.id), p.semRevision)], [opDelete(rolloutKey(fleet, p.id)), opDelete(semKey(fleet, p.id)), opDeletePrefix(donePrefix)]);
@@ -108,10 +108,12 @@ export interface RolloutState {
   semRevision: number;
 }
 
-export async function rolloutStates(c: EtcdClient, fleet: string): Promise<RolloutState[]> {
+/** The fleet's rollouts and the revision the rollouts/ keys were read at (a guard for creating the next one). */
+export async function rolloutStates(c: EtcdClient, fleet: string): Promise<{ states: RolloutState[]; revision: number }> {
   const members = await readMembers(c, fleet);
   const states: RolloutState[] = [];
-  for (const kv of (await c.get(rolloutsPrefix(fleet), { prefix: true })).kvs) {
+  const { kvs, revision } = await c.get(rolloutsPrefix(fleet), { prefix: true });
+  for (const kv of kvs) {
     const id = kv.key.slice(rolloutsPrefix(fleet).length);
     const r = parseKvJson(kv.value, rolloutSchema);
     const donePrefix = `${fleetPrefix(fleet)}rollout-done/${id}/`;
@@ -121,7 +123,7 @@ export async function rolloutStates(c: EtcdClient, fleet: string): Promise<Rollo
     const inProgress = r.success && !r.data.stopped && (live.length > 0 || r.data.nodes.some((n) => members.has(n) && !done.has(n)));
     states.push({ id, inProgress, nodes: r.success ? r.data.nodes.length : 0, done: done.size, semRevision: sem.modRevision });
   }
-  return states;
+  return { states, revision };
 }
 
 /**
@@ -145,20 +147,41 @@ export async function markStopped(c: EtcdClient, fleet: string, id: string, stop
  * Creates rollout `id` (create-only), retrying the same write until it lands or `deadline` passes:
  * a write whose answer was lost (etcd timed out, a leader election) may have landed, and the
  * command exited 71 while the rollout ran without it; run again, it started a second rollout with
- * its own slots. Our own value found under the key is our write.
+ * its own slots. Our own value found under the key is our write. `checkedAt`: the revision the
+ * one-at-a-time check read rollouts/ at; the create also requires that no rollout was created or
+ * changed since (one transaction). Resolves to false when one was: the caller checks again.
  */
-export async function createRollout(c: EtcdClient, fleet: string, id: string, r: Rollout, deadline: number, onRetry?: (e: unknown) => void): Promise<void> {
+async function createRollout(c: EtcdClient, fleet: string, id: string, r: Rollout, deadline: number, checkedAt: number, onRetry?: (e: unknown) => void): Promise<boolean> {
   const key = rolloutKey(fleet, id);
   const value = JSON.stringify(r);
-  await retryUntil(
+  const guards = [cmpPrefixUnchangedSince(rolloutsPrefix(fleet), checkedAt)];
+  return retryUntil(
     deadline,
     async () => {
-      const t = await c.createOnly(key, value);
-      if (t.succeeded) return;
+      const t = await c.createOnly(key, value, undefined, guards);
+      if (t.succeeded) return true;
       const kv = (await c.get(key)).kvs[0];
-      if (kv?.value !== value) throw new FleetError(`rollout ${id} already exists with other content`);
+      if (kv === undefined) return false;
+      if (kv.value !== value) throw new FleetError(`rollout ${id} already exists with other content`);
+      return true;
     },
     onRetry,
     (e) => e instanceof FleetError,
   );
+}
+
+/**
+ * Starts rollout `id` unless another is in progress (then resolves to that one, nothing created): the
+ * check and the create are one transaction (createRollout's `checkedAt`), so two operators starting
+ * one at the same moment cannot both pass the check and each take their own slots (2K nodes down).
+ * A rollout created or changed between the check and the create sends it back to the check.
+ */
+export async function startRollout(c: EtcdClient, fleet: string, id: string, r: Rollout, deadline: number, onRetry?: (e: unknown) => void): Promise<{ busy: RolloutState | null }> {
+  for (;;) {
+    const { states, revision } = await rolloutStates(c, fleet);
+    const busy = states.find((s) => s.inProgress);
+    if (busy) return { busy };
+    if (await createRollout(c, fleet, id, r, deadline, revision, onRetry)) return { busy: null };
+    if (Date.now() > deadline) throw new FleetError(`rollout ${id} not created: the fleet's rollouts kept changing until the deadline`);
+  }
 }
