@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import { logger } from "../log.ts";
-import { b64, cmpCreate, kvSchema, opPut, parseKvJson, prefixEnd, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
+import { b64, kvSchema, parseKvJson, prefixEnd, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
 import { abortableSleep, retryUntil } from "./retry.ts";
 import { watchOnce } from "./etcd-watch.ts";
 import { acksPrefix, fleetMutationSchema, mutationKeyProblem, mutationsPrefix, type Ack, type FleetMutation } from "./keys.ts";
@@ -153,14 +153,18 @@ export class MutationFeed {
     }
   }
 
-  /** Creates acks/<id>/<node> once; retried with back-off until it lands (create-only: repeating is safe). */
+  /**
+   * Creates acks/<id>/<node> once; retried with back-off until it lands (create-only: repeating is
+   * safe). Through createOnly: a member that froze (after delivering the mutation) is left for the
+   * next within the call, where a plain txn waited out its whole deadline there first.
+   */
   private async ack(kv: Kv, res: Outcome): Promise<void> {
     const id = kv.key.slice(mutationsPrefix(this.o.fleet).length);
     const ack: Ack = { node: this.o.node, status: res.status, accepted: res.accepted, journal_seq: res.journalSeq, revision: kv.modRevision, at: Date.now(), ...(res.reason ? { reason: res.reason } : {}) };
     const key = `${acksPrefix(this.o.fleet, id)}${this.o.node}`;
     for (let backoff = 250; ; backoff = Math.min(5000, backoff * 2)) {
       try {
-        await this.o.client.txn([cmpCreate(key, 0)], [opPut(key, JSON.stringify(ack))]);
+        await this.o.client.createOnly(key, JSON.stringify(ack));
         return;
       } catch (e) {
         if (this.ctl.signal.aborted) throw e;

@@ -1,7 +1,7 @@
 // Rolling operations: a FleetLock-style semaphore in one etcd key (compare-and-swap), holders tied to their node's lease.
 import { z } from "zod";
 import { FleetError } from "../errors.ts";
-import { b64, cmpCreate, cmpPrefixUnchangedSince, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type EtcdClient } from "./etcd-client.ts";
+import { b64, cmpPrefixUnchangedSince, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type EtcdClient } from "./etcd-client.ts";
 import { retryUntil } from "./retry.ts";
 import { fleetPrefix, readMembers } from "./keys.ts";
 
@@ -64,10 +64,12 @@ export type Outcome = { outcome: "ok" } | { outcome: "failed"; reason: string };
 /**
  * Records `node`'s outcome (create-only). Done: gives its slot back. Failed: keeps the slot, so the
  * next node is not taken down while `fleet rollout` stops the rollout (`fleet gc` removes it).
+ * Through createOnly: a frozen member the client is at (the first endpoint, after a re-exec) is left
+ * for the next within the call; a plain txn failed there after its whole deadline (outcome unknown).
+ * A mark already there (an earlier attempt whose answer was lost) is this node's: it stands.
  */
 export async function finish(c: EtcdClient, fleet: string, id: string, node: string, o: Outcome = { outcome: "ok" }): Promise<void> {
-  const dk = doneKey(fleet, id, node);
-  await c.txn([cmpCreate(dk, 0)], [{ request_put: { key: b64(dk), value: b64(JSON.stringify({ node, at: Date.now(), ...o })) } }]);
+  await c.createOnly(doneKey(fleet, id, node), JSON.stringify({ node, at: Date.now(), ...o }));
   if (o.outcome === "failed") return;
   await releaseSlot(c, fleet, id, node);
 }
