@@ -29,7 +29,16 @@ afterAll(() => {
 test("a node whose re-exec is refused after fleet rollout stopped watching (--timeout-s) marks the rollout stopped itself, naming itself and the reason", async () => {
   await waitForAsync(async () => (await fleetStatus(etcd, FLEET)).nodes.filter((n) => (n.beats ?? 0) > 0).length === 2, 90_000, "2 beating members", 500);
   writeFileSync(badConfig, '{"services": ');
-  const cli = await runShippedAsync(["fleet", "rollout", "reexec", "--max-unavailable", "1", "--endpoints", etcd.endpoints.join(","), "--name", FLEET, "--timeout-s", "1"], 60_000);
+  // u0 is frozen while the command watches, so its refusal comes after the command left: when u0 was
+  // quick (a rollout poll right after the create), the command saw the failure itself and exited 65.
+  const u0 = await nodes[0]!.run.initPid();
+  process.kill(u0, "SIGSTOP");
+  let cli;
+  try {
+    cli = await runShippedAsync(["fleet", "rollout", "reexec", "--max-unavailable", "1", "--endpoints", etcd.endpoints.join(","), "--name", FLEET, "--timeout-s", "1"], 60_000);
+  } finally {
+    process.kill(u0, "SIGCONT");
+  }
   expect(cli.code).toBe(75);
   await waitForAsync(async () => nodes[0]!.run.log().includes("rollout: failure recorded"), 120_000, "u0's failure recorded", 200);
   const kvs = (await client.get(rolloutsPrefix(FLEET), { prefix: true })).kvs;
