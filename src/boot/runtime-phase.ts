@@ -1,6 +1,6 @@
 // Boot phases "init runtime", "load GGUF" and "pixel test": map the model zero-copy, validate it, run it once.
 import type { Config } from "../config/schema.ts";
-import { describeError, ModelError, RuntimeInitError, VectorBootError } from "../errors.ts";
+import { describeError, ModelError, PackageError, RuntimeInitError, VectorBootError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { NeuralRuntime, type ModelInfo } from "../neural/index.ts";
 import { openModelSource, type ModelSource } from "../rts/model-source.ts";
@@ -34,8 +34,10 @@ export async function loadModel(config: Config, runtime: NeuralRuntime, opts: { 
     // The hash is the lineage's too, so it is computed once either way.
     source = openModelSource({ path: config.model, verify: opts.verify ?? config.model !== undefined, inPlace: opts.inPlace ?? false });
   } catch (e) {
-    // A malformed GGUF is a model error (2) from every command; a package or file problem is init's (1).
-    throw e instanceof VectorBootError && !(e instanceof RuntimeInitError) && !(e instanceof ModelError) ? new RuntimeInitError("cannot map the model", { cause: e }) : e;
+    // As from every command (README, "Exit codes"): a malformed GGUF is 2, a damaged package or executable
+    // (trailer, checksum, cut short) 65; any other failure to find, read or map the model is init's (1).
+    const own = e instanceof RuntimeInitError || e instanceof ModelError || e instanceof PackageError;
+    throw e instanceof VectorBootError && !own ? new RuntimeInitError("cannot map the model", { cause: e }) : e;
   }
   let info: ModelInfo;
   try {

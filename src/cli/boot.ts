@@ -20,7 +20,7 @@ Options:
   --check           only read the config (--config, --cmdline, --set) as the boot would, then map
                     and validate the model it would load, every byte; say whether both are accepted
                     (exit 0 with "config ok", "model ok: NAME sha256=HEX" and "state: DIR", or 78 naming the
-                    config problem, 1/2 for the model's); a live re-exec asks the new image this
+                    config problem, 1/2/65 for the model's); a live re-exec asks the new image this
   --as-pid1         with --check: command-line and --set problems are warnings, as PID 1 reads them
   -h, --help        this help
 `;
@@ -65,7 +65,7 @@ export const command: Command = {
  * `readConfigFile` alone said "config ok" for a fleet service without a fleet section, and a bad
  * `fleet.*` override), then the model it would load, mapped and validated whole with the boot's own
  * steps (and its pixel self-test). A problem that would make the boot stop is thrown (78 for the
- * config, 1/2 for the model); a service whose uid cannot be resolved here is a warning (PID 1 leaves
+ * config, 1/2/65 for the model); a service whose uid cannot be resolved here is a warning (PID 1 leaves
  * that service out). Prints `config ok` and `model ok: NAME sha256=HEX` (the base model's identity,
  * which a live re-exec compares with the running one's).
  */

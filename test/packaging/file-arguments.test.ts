@@ -142,7 +142,7 @@ test("verify FILE... stopped at the first damaged file (the later ones never che
   expect(text.stdout).toContain(`${good}: rts`);
   // The boot checks the package's recorded checksum (it hashes the model for its lineage anyway).
   const boot = run(["boot", "--model", bad, "--set", `state_dir=${join(t.dir, "state")}`, "--set", `run_dir=${join(t.dir, "run")}`, "--set", "shutdown_after=1"]);
-  expect(boot.code).toBe(1);
+  expect(boot.code).toBe(65);
   expect(boot.stderr).toContain("tensor.sha256");
   const ok = run(["boot", "--model", good, "--set", `state_dir=${join(t.dir, "state2")}`, "--set", `run_dir=${join(t.dir, "run2")}`, "--set", "shutdown_after=1"]);
   expect(ok.code).toBe(0);

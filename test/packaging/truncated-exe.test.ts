@@ -31,8 +31,8 @@ test("an executable cut short by one byte (or by its trailer, 1 KiB, half its mo
     const size = full - lost;
     const says = lost < TRAILER_SIZE - 8 ? `is truncated or damaged (${size} bytes, ${full} expected)` : `is truncated or damaged (${size} bytes)`;
     const boot = run(cut, bootArgs());
-    // As for a damaged trailer today: the boot fails as init's (1), the trailer's PackageError the cause.
-    expect({ lost, code: boot.code }).toEqual({ lost, code: 1 });
+    // As for a damaged trailer: the boot fails with the trailer's PackageError (65), as verify and inspect do.
+    expect({ lost, code: boot.code }).toEqual({ lost, code: 65 });
     expect(boot.out).toContain(says);
     expect(boot.out).not.toContain("no model embedded");
     for (const cmd of ["verify", "inspect"]) {
