@@ -5,6 +5,7 @@ import { GGUF_VALUE_TYPE_NAMES, type GgufFile, type GgufValue, readGguf, toJsonV
 import { setLogLevel } from "../log.ts";
 import { PackageError } from "../errors.ts";
 import { locateEmbeddedModel } from "../rts/embed.ts";
+import { isElfMagic } from "../initramfs/elf.ts";
 import { isRtsMagic } from "../rts/format.ts";
 import { type ModelSource, openModelSource } from "../rts/model-source.ts";
 import { fileSize, mapFileReadOnly } from "../sys/mmap.ts";
@@ -53,7 +54,7 @@ function head(path: string): Uint8Array {
 function open(path: string): ModelSource {
   const h = head(path);
   if (isRtsMagic(h)) return openModelSource({ path, inPlace: true });
-  if (h.length === 4 && h[0] === 0x7f && h[1] === 0x45 && h[2] === 0x4c && h[3] === 0x46) {
+  if (isElfMagic(h)) {
     // An ELF without a model is bad input (65), not a runtime that failed to start (1, "pass --model").
     if (!locateEmbeddedModel(path)) throw new PackageError("file", `${path} is an executable without an embedded model`);
     return openModelSource({ exePath: path, fallbackPath: null });

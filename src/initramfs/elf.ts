@@ -1,4 +1,4 @@
-// Minimal ELF reader for packaging: class, machine, PT_INTERP, the dynamic section's NEEDED/RPATH/RUNPATH/SONAME, where the image ends.
+// The one ELF reader: class, machine, PT_INTERP, the dynamic section's NEEDED/RPATH/RUNPATH/SONAME, named sections, where the image ends.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { PackageError } from "../errors.ts";
 
@@ -38,46 +38,97 @@ interface Segment {
   filesz: number;
 }
 
-/** An ELF file's header, program headers and section header table position (what both readers below need). */
-interface ElfHeaders {
+/** A section header with its name (read from the section-name string table) and its file bytes on demand. */
+export interface ElfSection {
+  name: string;
+  type: number;
+  offset: number;
+  size: number;
+  /** The section's bytes (range-checked against the file; SHT_NOBITS has none in the file). */
+  bytes(): Uint8Array;
+}
+
+/** Where ELF bytes come from: an open file read as needed, or bytes already in memory (a decompressed .ko). */
+interface ByteSource {
+  size: number;
+  read(off: number, len: number): Uint8Array | null;
+}
+
+const ELF_MAGIC = 0x7f454c46; // "\x7fELF", big-endian
+
+/** Whether `head` (a file's first bytes) starts with the ELF magic. */
+export const isElfMagic = (head: Uint8Array): boolean => head.length >= 4 && new DataView(head.buffer, head.byteOffset, 4).getUint32(0) === ELF_MAGIC;
+
+const fdSource = (fd: number, size: number): ByteSource => ({
+  size,
+  read: (off, len) => {
+    const b = new Uint8Array(len);
+    return readSync(fd, b, 0, len, off) === len ? b : null;
+  },
+});
+const memorySource = (bytes: Uint8Array): ByteSource => ({ size: bytes.length, read: (off, len) => bytes.subarray(off, off + len) });
+
+/** An ELF file's header fields: class, byte order, type, machine and where its two header tables lie. */
+interface ElfHeader {
   bits: 32 | 64;
   le: boolean;
   type: number;
   machine: number;
-  segments: Segment[];
-  /** End of the ELF header and of the program header table. */
-  headersEnd: number;
+  headerSize: number;
+  phoff: number;
+  phentsize: number;
+  phnum: number;
   shoff: number;
   shentsize: number;
   shnum: number;
+  shstrndx: number;
   read: (off: number, len: number, field: string) => DataView;
   word: (v: DataView, at: number) => number;
 }
 
-/**
- * Reads the ELF header and program headers of the open file `fd` (`size` bytes, named `path` in
- * errors): null when it is not ELF; PackageError `elf.*` when its headers do not hold together.
- */
-function readElfHeaders(fd: number, size: number, path: string): ElfHeaders | null {
+/** The header and the program headers; the section header table is read by `sections()`. */
+interface ElfHeaders extends ElfHeader {
+  segments: Segment[];
+  /** End of the ELF header and of the program header table. */
+  headersEnd: number;
+}
+
+/** The ELF header of `src`; null when it is not ELF. Nothing past the header is read. */
+function readElfHeader(src: ByteSource, path: string): ElfHeader | null {
   const read = (off: number, len: number, field: string): DataView => {
-    if (off < 0 || len < 0 || off + len > size) throw new PackageError(`elf.${field}`, `${path}: range [${off}, ${off + len}) outside the file (${size} bytes)`);
-    const b = new Uint8Array(len);
-    if (readSync(fd, b, 0, len, off) !== len) throw new PackageError(`elf.${field}`, `${path}: short read`);
-    return new DataView(b.buffer);
+    if (off < 0 || len < 0 || off + len > src.size) throw new PackageError(`elf.${field}`, `${path}: range [${off}, ${off + len}) outside the file (${src.size} bytes)`);
+    const b = src.read(off, len);
+    if (b === null) throw new PackageError(`elf.${field}`, `${path}: short read`);
+    return new DataView(b.buffer, b.byteOffset, b.byteLength);
   };
-  if (size < 52) return null;
+  if (src.size < 16) return null;
   const id = read(0, 16, "ident");
-  if (id.getUint32(0) !== 0x7f454c46) return null;
+  if (id.getUint32(0) !== ELF_MAGIC) return null;
   const cls = id.getUint8(4);
   const data = id.getUint8(5);
   if ((cls !== 1 && cls !== 2) || (data !== 1 && data !== 2)) throw new PackageError("elf.ident", `${path}: unknown class ${cls} / data encoding ${data}`);
   const bits = cls === 2 ? 64 : 32;
   const le = data === 1;
-  const eh = read(0, bits === 64 ? 64 : 52, "header");
+  const headerSize = bits === 64 ? 64 : 52;
+  const eh = read(0, headerSize, "header");
   const word = (v: DataView, at: number): number => (bits === 64 ? Number(v.getBigUint64(at, le)) : v.getUint32(at, le));
-  const phoff = word(eh, bits === 64 ? 32 : 28);
-  const phentsize = eh.getUint16(bits === 64 ? 54 : 42, le);
-  const phnum = eh.getUint16(bits === 64 ? 56 : 44, le);
+  return {
+    bits, le, type: eh.getUint16(16, le), machine: eh.getUint16(18, le), headerSize,
+    phoff: word(eh, bits === 64 ? 32 : 28), phentsize: eh.getUint16(bits === 64 ? 54 : 42, le), phnum: eh.getUint16(bits === 64 ? 56 : 44, le),
+    shoff: word(eh, bits === 64 ? 40 : 32), shentsize: eh.getUint16(bits === 64 ? 58 : 46, le), shnum: eh.getUint16(bits === 64 ? 60 : 48, le),
+    shstrndx: eh.getUint16(bits === 64 ? 62 : 50, le),
+    read, word,
+  };
+}
+
+/**
+ * Reads the ELF header and program headers of `src` (named `path` in errors): null when it is not
+ * ELF; PackageError `elf.*` when its headers do not hold together or lie outside the file.
+ */
+function readElfHeaders(src: ByteSource, path: string): ElfHeaders | null {
+  const h = readElfHeader(src, path);
+  if (h === null) return null;
+  const { bits, le, phoff, phentsize, phnum, read, word } = h;
   if (phnum > 0 && phentsize < (bits === 64 ? 56 : 32)) throw new PackageError("elf.phentsize", `${path}: program header entry size ${phentsize} too small`);
   const segments: Segment[] = [];
   const ph = phnum > 0 ? read(phoff, phentsize * phnum, "phdrs") : new DataView(new ArrayBuffer(0));
@@ -89,12 +140,50 @@ function readElfHeaders(fd: number, size: number, path: string): ElfHeaders | nu
         : { type: ph.getUint32(b, le), offset: ph.getUint32(b + 4, le), vaddr: ph.getUint32(b + 8, le), filesz: ph.getUint32(b + 16, le) },
     );
   }
-  const headersEnd = Math.max(eh.byteLength, phnum > 0 ? phoff + phentsize * phnum : 0);
-  return {
-    bits, le, type: eh.getUint16(16, le), machine: eh.getUint16(18, le), segments, headersEnd,
-    shoff: word(eh, bits === 64 ? 40 : 32), shentsize: eh.getUint16(bits === 64 ? 58 : 46, le), shnum: eh.getUint16(bits === 64 ? 60 : 48, le),
-    read, word,
+  return { ...h, segments, headersEnd: Math.max(h.headerSize, phnum > 0 ? phoff + phentsize * phnum : 0) };
+}
+
+/** The section header table of `h` (none: []), names resolved through e_shstrndx; PackageError when it does not fit the file. */
+function sections(h: ElfHeaders, path: string): ElfSection[] {
+  if (h.shnum === 0 && h.shoff > 0) throw new PackageError("elf.shnum", `${path}: extended section numbering (the count in section 0) is not read`);
+  if (h.shnum === 0 || h.shoff === 0) return [];
+  if (h.shentsize < (h.bits === 64 ? 64 : 40)) throw new PackageError("elf.shentsize", `${path}: section header entry size ${h.shentsize} too small`);
+  const sh = h.read(h.shoff, h.shentsize * h.shnum, "shdrs");
+  const raw = Array.from({ length: h.shnum }, (_, i) => {
+    const at = i * h.shentsize;
+    const w = (at64: number, at32: number) => (h.bits === 64 ? h.word(sh, at + at64) : sh.getUint32(at + at32, h.le));
+    return { nameAt: sh.getUint32(at, h.le), type: sh.getUint32(at + 4, h.le), offset: w(24, 16), size: w(32, 20) };
+  });
+  const contents = (s: { type: number; offset: number; size: number }, field: string): Uint8Array => {
+    if (s.type === SHT_NOBITS) return new Uint8Array(0);
+    const v = h.read(s.offset, s.size, field);
+    return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   };
+  const strtab = h.shstrndx < h.shnum ? raw[h.shstrndx]! : null;
+  let names: Uint8Array | null = null;
+  // Names are read on first use: where the image ends needs none.
+  const nameOf = (at: number): string => {
+    if (strtab === null) return "";
+    names ??= contents(strtab, "shstrtab");
+    let end = at;
+    while (end < names.length && names[end] !== 0) end++;
+    return new TextDecoder().decode(names.subarray(Math.min(at, end), end));
+  };
+  return raw.map((s, i) => ({
+    get name() {
+      return nameOf(s.nameAt);
+    },
+    type: s.type,
+    offset: s.offset,
+    size: s.size,
+    bytes: () => contents(s, `section${i}`),
+  }));
+}
+
+/** The sections of an ELF file held in memory (e.g. a decompressed kernel module); null when it is not ELF. */
+export function readElfSections(bytes: Uint8Array, path: string): ElfSection[] | null {
+  const h = readElfHeaders(memorySource(bytes), path);
+  return h === null ? null : sections(h, path);
 }
 
 /**
@@ -104,22 +193,14 @@ function readElfHeaders(fd: number, size: number, path: string): ElfHeaders | nu
  * fit in it (then nothing can be said of what follows the image).
  */
 export function elfImageEnd(fd: number, fileSize: number): number | null {
+  const src = fdSource(fd, fileSize);
   try {
-    const h = readElfHeaders(fd, fileSize, "the executable");
+    const h = readElfHeaders(src, "the executable");
     if (h === null) return null;
-    if (h.shnum === 0 && h.shoff > 0) return null; // extended numbering (the count in section 0): no image this reads has it
     let end = h.headersEnd;
     for (const seg of h.segments) end = Math.max(end, seg.offset + seg.filesz);
-    if (h.shnum > 0 && h.shoff > 0) {
-      if (h.shentsize < (h.bits === 64 ? 64 : 40)) return null;
-      const sh = h.read(h.shoff, h.shentsize * h.shnum, "shdrs");
-      end = Math.max(end, h.shoff + h.shentsize * h.shnum);
-      for (let i = 0; i < h.shnum; i++) {
-        const at = i * h.shentsize;
-        if (sh.getUint32(at + 4, h.le) === SHT_NOBITS) continue;
-        end = Math.max(end, h.bits === 64 ? h.word(sh, at + 24) + h.word(sh, at + 32) : sh.getUint32(at + 16, h.le) + sh.getUint32(at + 20, h.le));
-      }
-    }
+    if (h.shnum > 0 && h.shoff > 0) end = Math.max(end, h.shoff + h.shentsize * h.shnum);
+    for (const s of sections(h, "the executable")) if (s.type !== SHT_NOBITS) end = Math.max(end, s.offset + s.size);
     return end;
   } catch (e) {
     if (e instanceof PackageError) return null;
@@ -131,7 +212,7 @@ export function elfImageEnd(fd: number, fileSize: number): number | null {
 export function readElf(path: string): ElfInfo | null {
   const fd = openSync(path, "r");
   try {
-    const h = readElfHeaders(fd, fstatSync(fd).size, path);
+    const h = readElfHeaders(fdSource(fd, fstatSync(fd).size), path);
     if (h === null) return null;
     const { bits, le, type, machine, segments: segs, read, word } = h;
     const cstring = (v: DataView, at: number): string => {

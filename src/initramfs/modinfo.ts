@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PackageError } from "../errors.ts";
+import { readElfSections } from "./elf.ts";
 
 /** The module's .ko bytes, decompressed (.ko.gz, .ko.zst); .ko.xz cannot be read without an xz decoder. */
 export function moduleBytes(path: string): Uint8Array {
@@ -31,43 +32,18 @@ export function readModuleFile(path: string): Uint8Array<ArrayBuffer> {
 
 /** key=value pairs of the ELF section .modinfo (NUL-separated strings); a key may repeat (alias=, parm=). */
 export function readModinfo(path: string): Map<string, string[]> {
-  const b = moduleBytes(path);
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const bad = (what: string) => new PackageError("modinfo", `${path}: ${what}`);
-  if (b.length < 64 || v.getUint32(0) !== 0x7f454c46) throw bad("not an ELF file");
-  if (b[4] !== 2) throw bad("not a 64-bit ELF file");
-  const le = b[5] === 1;
-  const shoff = Number(v.getBigUint64(0x28, le));
-  const shentsize = v.getUint16(0x3a, le);
-  const shnum = v.getUint16(0x3c, le);
-  const shstrndx = v.getUint16(0x3e, le);
-  if (shentsize < 64 || shoff + shnum * shentsize > b.length || shstrndx >= shnum) throw bad("section header table outside the file");
-  const section = (i: number) => {
-    const at = shoff + i * shentsize;
-    const offset = Number(v.getBigUint64(at + 0x18, le));
-    const size = Number(v.getBigUint64(at + 0x20, le));
-    if (offset + size > b.length) throw bad(`section ${i} outside the file`);
-    return { name: v.getUint32(at, le), offset, size };
-  };
-  const strtab = section(shstrndx);
-  const cstr = (from: number, end: number) => {
-    let e = from;
-    while (e < end && b[e] !== 0) e++;
-    return new TextDecoder().decode(b.subarray(from, e));
-  };
+  const sections = readElfSections(moduleBytes(path), path);
+  if (sections === null) throw new PackageError("modinfo", `${path}: not an ELF file`);
+  const modinfo = sections.find((s) => s.name === ".modinfo");
+  if (modinfo === undefined) throw new PackageError("modinfo", `${path}: no .modinfo section`);
   const info = new Map<string, string[]>();
-  for (let i = 0; i < shnum; i++) {
-    const s = section(i);
-    if (cstr(strtab.offset + s.name, strtab.offset + strtab.size) !== ".modinfo") continue;
-    for (const kv of new TextDecoder().decode(b.subarray(s.offset, s.offset + s.size)).split("\0")) {
-      const eq = kv.indexOf("=");
-      if (eq <= 0) continue;
-      const k = kv.slice(0, eq);
-      info.set(k, [...(info.get(k) ?? []), kv.slice(eq + 1)]);
-    }
-    return info;
+  for (const kv of new TextDecoder().decode(modinfo.bytes()).split("\0")) {
+    const eq = kv.indexOf("=");
+    if (eq <= 0) continue;
+    const k = kv.slice(0, eq);
+    info.set(k, [...(info.get(k) ?? []), kv.slice(eq + 1)]);
   }
-  throw bad("no .modinfo section");
+  return info;
 }
 
 /** Module name of a path: basename without .ko / .ko.xz / .ko.zst / .ko.gz, '-' read as '_'. */

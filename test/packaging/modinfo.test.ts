@@ -10,34 +10,36 @@ import { moduleName, selectModules } from "../../src/initramfs/modules.ts";
 import { readCpio, resolveIn } from "./cpio-reader.ts";
 import { tempDir } from "./helpers.ts";
 
-/** A minimal ELF64 relocatable object with the sections .modinfo (NUL-separated key=value) and .shstrtab. */
-function koBytes(modinfo: string[], section = ".modinfo"): Uint8Array<ArrayBuffer> {
+/** A minimal ELF relocatable object (64-bit, or 32-bit as an i386 kernel's modules) with the sections .modinfo (NUL-separated key=value) and .shstrtab. */
+function koBytes(modinfo: string[], section = ".modinfo", bits: 32 | 64 = 64): Uint8Array<ArrayBuffer> {
   const enc = new TextEncoder();
   const info = enc.encode(modinfo.map((s) => `${s}\0`).join(""));
   const shstr = enc.encode(`\0${section}\0.shstrtab\0`);
-  const shoff = Math.ceil((64 + info.length + shstr.length) / 8) * 8;
-  const b = new Uint8Array(shoff + 3 * 64);
+  const [ehsize, shentsize] = bits === 64 ? [64, 64] : [52, 40];
+  const shoff = Math.ceil((ehsize + info.length + shstr.length) / 8) * 8;
+  const b = new Uint8Array(shoff + 3 * shentsize);
   const v = new DataView(b.buffer);
-  b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+  const word = (at: number, x: number) => (bits === 64 ? v.setBigUint64(at, BigInt(x), true) : v.setUint32(at, x, true));
+  b.set([0x7f, 0x45, 0x4c, 0x46, bits === 64 ? 2 : 1, 1, 1]);
   v.setUint16(0x10, 1, true); // ET_REL
-  v.setUint16(0x12, 62, true); // x86-64
+  v.setUint16(0x12, bits === 64 ? 62 : 3, true); // x86-64 / i386
   v.setUint32(0x14, 1, true);
-  v.setBigUint64(0x28, BigInt(shoff), true);
-  v.setUint16(0x34, 64, true);
-  v.setUint16(0x3a, 64, true);
-  v.setUint16(0x3c, 3, true);
-  v.setUint16(0x3e, 2, true);
-  b.set(info, 64);
-  b.set(shstr, 64 + info.length);
+  word(bits === 64 ? 0x28 : 0x20, shoff);
+  v.setUint16(bits === 64 ? 0x34 : 0x28, ehsize, true);
+  v.setUint16(bits === 64 ? 0x3a : 0x2e, shentsize, true);
+  v.setUint16(bits === 64 ? 0x3c : 0x30, 3, true);
+  v.setUint16(bits === 64 ? 0x3e : 0x32, 2, true);
+  b.set(info, ehsize);
+  b.set(shstr, ehsize + info.length);
   const sh = (i: number, name: number, type: number, offset: number, size: number) => {
-    const at = shoff + i * 64;
+    const at = shoff + i * shentsize;
     v.setUint32(at, name, true);
     v.setUint32(at + 4, type, true);
-    v.setBigUint64(at + 0x18, BigInt(offset), true);
-    v.setBigUint64(at + 0x20, BigInt(size), true);
+    word(at + (bits === 64 ? 0x18 : 0x10), offset);
+    word(at + (bits === 64 ? 0x20 : 0x14), size);
   };
-  sh(1, 1, 1, 64, info.length);
-  sh(2, 2 + section.length, 3, 64 + info.length, shstr.length);
+  sh(1, 1, 1, ehsize, info.length);
+  sh(2, 2 + section.length, 3, ehsize + info.length, shstr.length);
   return b;
 }
 
@@ -94,6 +96,20 @@ describe("modules from .modinfo", () => {
       expect(() => readModinfo(join(t.dir, f))).toThrow(PackageError);
       expect(() => readModinfo(join(t.dir, f))).toThrow(f);
     }
+  });
+
+  test("a 32-bit module (an i386 kernel's) was refused as 'not a 64-bit ELF file' by modinfo.ts's own section parser: read through the shared ELF reader", () => {
+    writeFileSync(join(t.dir, "i386.ko"), koBytes(["license=GPL", "depends=", "name=i386"], ".modinfo", 32));
+    const info = readModinfo(join(t.dir, "i386.ko"));
+    expect(info.get("name")).toEqual(["i386"]);
+    expect(info.get("license")).toEqual(["GPL"]);
+  });
+
+  test("a module whose section table lies past its end (a .ko cut short) stays a PackageError naming the file", () => {
+    const cut = koBytes(["name=cut"]);
+    writeFileSync(join(t.dir, "cut.ko"), cut.subarray(0, cut.length - 10));
+    expect(() => readModinfo(join(t.dir, "cut.ko"))).toThrow(PackageError);
+    expect(() => readModinfo(join(t.dir, "cut.ko"))).toThrow(join(t.dir, "cut.ko"));
   });
 
   test("without modules.dep, a module's line lists its whole closure so that read backwards it is a load order", () => {
