@@ -189,14 +189,23 @@ export function readElfSections(bytes: Uint8Array, path: string): ElfSection[] |
 /**
  * The first byte after the ELF image in `fd` (a file of `fileSize` bytes; bytes past it were
  * appended, as the embedded model is): the furthest of its header tables, its segments' file bytes
- * and its sections' (SHT_NOBITS ones take none). Null when the file is not ELF or its headers do not
- * fit in it (then nothing can be said of what follows the image).
+ * and its sections' (SHT_NOBITS ones take none). More than `fileSize` when the file is cut short:
+ * its header, a header table, a segment or a section reaches past its end. Null when the file is not
+ * ELF or its headers do not hold together (then nothing can be said of what follows the image).
  */
 export function elfImageEnd(fd: number, fileSize: number): number | null {
   const src = fdSource(fd, fileSize);
+  const ident = src.read(0, Math.min(fileSize, 5));
+  if (ident === null || !isElfMagic(ident)) return null;
+  // Cut inside the ELF header itself: it alone takes 64 bytes (32-bit ELF: 52).
+  const headerSize = ident[4] === 2 ? 64 : 52;
+  if (fileSize < headerSize) return headerSize;
   try {
-    const h = readElfHeaders(src, "the executable");
-    if (h === null) return null;
+    const e = readElfHeader(src, "the executable")!;
+    // A header table that ends past the file (a copy cut short) is not read: its end is what the image needs.
+    const tablesEnd = Math.max(e.phnum > 0 ? e.phoff + e.phentsize * e.phnum : 0, e.shnum > 0 && e.shoff > 0 ? e.shoff + e.shentsize * e.shnum : 0);
+    if (tablesEnd > fileSize) return tablesEnd;
+    const h = readElfHeaders(src, "the executable")!;
     let end = h.headersEnd;
     for (const seg of h.segments) end = Math.max(end, seg.offset + seg.filesz);
     if (h.shnum > 0 && h.shoff > 0) end = Math.max(end, h.shoff + h.shentsize * h.shnum);

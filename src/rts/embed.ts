@@ -108,26 +108,48 @@ export async function appendModel(exePath: string, ggufPath: string, outPath: st
   }
 }
 
+/** What shows that a file lost its end: the evidence, and the size it should have had (`atLeast`: a lower bound). */
+interface CutEvidence {
+  evidence: string;
+  expected: number | null;
+  atLeast?: boolean;
+}
+
+const GGUF_MAGIC = new TextEncoder().encode("GGUF");
+/** A GGUF's fixed header: magic, version, tensor count, key/value count. */
+const GGUF_HEADER_SIZE = 24;
+
 /**
  * For a file whose last bytes are not a trailer: the evidence that a model was appended and the file
  * lost its end (a copy cut short), or null when there is none (an executable built without a model).
- * Two exact checks, a few KiB read (the tail, the ELF header tables): the trailer's magic within the last 96 bytes (the file
- * lost the rest of the trailer: its expected size follows), or the GGUF magic at the first 64 KiB
- * boundary after the ELF image, where appendModel puts the model (cut inside the model or trailer).
+ * Exact checks, a few KiB read (the tail, the ELF header tables, at most the 64 KiB after the image):
+ * - the trailer's magic within the last 96 bytes (the file lost the rest of the trailer: its expected size follows);
+ * - an ELF whose headers reach past the end of the file (cut inside the program);
+ * - after the ELF image, the zero padding appendModel writes up to the next 64 KiB boundary and then
+ *   the GGUF magic there, or a prefix of both that runs to the end of the file (cut inside the model,
+ *   the trailer, the magic or the padding).
+ * Not caught: a cut exactly at the end of the ELF image (that file is the bare program), and a
+ * non-ELF program cut by more than 88 bytes (nothing in it says where its program ends).
  */
-function lostTrailer(fd: number, fileSize: number, tail: Uint8Array): { evidence: string; expected: number | null } | null {
-  for (let cut = 1; cut <= TRAILER_SIZE - TRAILER_MAGIC.length; cut++) {
+function lostTrailer(fd: number, fileSize: number, tail: Uint8Array): CutEvidence | null {
+  for (let cut = 1; tail.length === TRAILER_SIZE && cut <= TRAILER_SIZE - TRAILER_MAGIC.length; cut++) {
     if (bytesEqual(tail.subarray(cut, cut + TRAILER_MAGIC.length), TRAILER_MAGIC)) {
       return { evidence: `the embedded model's ${TRAILER_SIZE}-byte trailer starts at byte ${fileSize - TRAILER_SIZE + cut} and ${cut === 1 ? "its last byte is" : `its last ${cut} bytes are`} missing`, expected: fileSize + cut };
     }
   }
   const programEnd = elfImageEnd(fd, fileSize);
-  if (programEnd === null) return null;
+  if (programEnd === null || programEnd === fileSize) return null;
+  if (programEnd > fileSize) return { evidence: `its ELF headers say the program alone takes ${programEnd} bytes`, expected: programEnd, atLeast: true };
   const at = Math.ceil(programEnd / EMBED_ALIGNMENT) * EMBED_ALIGNMENT;
-  if (at + 4 > fileSize) return null;
-  const magic = new Uint8Array(4);
-  if (readSync(fd, magic, 0, 4, at) !== 4 || String.fromCharCode(...magic) !== "GGUF") return null;
-  return { evidence: `a model was appended at byte ${at} (a GGUF after the ${programEnd}-byte program) but the ${TRAILER_SIZE}-byte trailer that ends such an executable is missing`, expected: null };
+  const appended = `a model is appended at byte ${at}, the first 64 KiB boundary after the ${programEnd}-byte program`;
+  const rest = new Uint8Array(Math.min(fileSize, at + GGUF_MAGIC.length) - programEnd);
+  if (readSync(fd, rest, 0, rest.length, programEnd) !== rest.length) return null;
+  const padding = rest.subarray(0, at - programEnd);
+  const magic = rest.subarray(at - programEnd);
+  if (padding.some((b) => b !== 0) || !bytesEqual(magic, GGUF_MAGIC.subarray(0, magic.length))) return null;
+  if (at + GGUF_MAGIC.length <= fileSize) return { evidence: `${appended} (its GGUF magic is there) but the ${TRAILER_SIZE}-byte trailer that ends such an executable is missing`, expected: null };
+  const left = magic.length === 0 ? `${padding.length} bytes of its zero padding` : `its zero padding and ${magic.length} of the 4 bytes of its GGUF magic`;
+  return { evidence: `${appended}: the file ends after ${left}`, expected: at + GGUF_HEADER_SIZE + TRAILER_SIZE, atLeast: true };
 }
 
 /**
@@ -142,10 +164,9 @@ export function locateEmbeddedModel(fdOrPath: number | string = "/proc/self/exe"
   const path = ownFd ? fdOrPath : `fd:${fdOrPath}`;
   try {
     const fileSize = fstatSync(fd).size;
-    if (fileSize < TRAILER_SIZE) return null;
-    const b = new Uint8Array(TRAILER_SIZE);
-    if (readSync(fd, b, 0, TRAILER_SIZE, fileSize - TRAILER_SIZE) !== TRAILER_SIZE) throw new PackageError("trailer", `short read of the trailer of ${path}`);
-    if (!bytesEqual(b.subarray(0, 8), TRAILER_MAGIC)) {
+    const b = new Uint8Array(Math.min(fileSize, TRAILER_SIZE));
+    if (readSync(fd, b, 0, b.length, fileSize - b.length) !== b.length) throw new PackageError("trailer", `short read of the trailer of ${path}`);
+    if (b.length < TRAILER_SIZE || !bytesEqual(b.subarray(0, 8), TRAILER_MAGIC)) {
       const lost = lostTrailer(fd, fileSize, b);
       if (lost === null) return null;
       let name = path;
@@ -154,7 +175,8 @@ export function locateEmbeddedModel(fdOrPath: number | string = "/proc/self/exe"
       } catch {
         /* keep the name given */
       }
-      throw new PackageError("trailer", `${name} is truncated or damaged (${fileSize} bytes${lost.expected === null ? "" : `, ${lost.expected} expected`}): ${lost.evidence}; copy or build the executable again`);
+      const expected = lost.expected === null ? "" : `, ${lost.atLeast ? "at least " : ""}${lost.expected} expected`;
+      throw new PackageError("trailer", `${name} is truncated or damaged (${fileSize} bytes${expected}): ${lost.evidence}; copy or build the executable again`);
     }
     const v = new DataView(b.buffer);
     const fail = (field: string, problem: string): never => {

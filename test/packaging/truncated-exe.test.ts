@@ -43,6 +43,29 @@ test("an executable cut short by one byte (or by its trailer, 1 KiB, half its mo
   }
 }, 240_000);
 
+test("an executable cut inside its ELF image, its zero padding or its GGUF magic (fewer than its 4 bytes left after the program) said 'no model embedded ... build with scripts/build.ts': boot, verify and inspect say it is truncated, with its size", () => {
+  const found = locateEmbeddedModel(exe)!;
+  const cut = join(dir, "vector-boot-short");
+  const src = readFileSync(exe);
+  expect(found.offset - found.programSize).toBeGreaterThan(0); // the program's end is not 64 KiB-aligned: there is padding
+  // Inside the section header table, one byte of padding, all of it, then "G" and "GGU" of the magic.
+  for (const size of [found.programSize - 1000, found.programSize + 1, found.offset, found.offset + 1, found.offset + 3]) {
+    writeFileSync(cut, src.subarray(0, size), { mode: 0o755 });
+    const says = `is truncated or damaged (${size} bytes, at least ${size < found.programSize ? found.programSize : found.offset + 24 + TRAILER_SIZE} expected)`;
+    const boot = run(cut, bootArgs());
+    expect({ size, code: boot.code }).toEqual({ size, code: 65 });
+    expect(boot.out).toContain(says);
+    expect(boot.out).not.toContain("no model embedded");
+    for (const cmd of ["verify", "inspect"]) {
+      const r = run(exe, [cmd, cut]);
+      expect({ size, cmd, code: r.code }).toEqual({ size, cmd, code: 65 });
+      expect(r.out).toContain(says);
+    }
+  }
+  // Bun's own executable (an ELF that ends where its image does) carries no model and says so.
+  expect(locateEmbeddedModel(process.execPath)).toBeNull();
+}, 240_000);
+
 test("an executable built without a model (the bare program) keeps saying 'no model embedded'", () => {
   const found = locateEmbeddedModel(exe)!;
   const bare = join(dir, "vector-boot-bare");
