@@ -72,7 +72,13 @@ function checkSha(src: ModelSource, expected: Uint8Array, field: string): void {
   const actual = sha256(src.bytes);
   if (!bytesEqual(actual, expected)) {
     src.unmap();
-    throw new PackageError(field, `model bytes in ${src.path} hash to ${hex(actual)}, expected ${hex(expected)}`);
+    let where = src.path;
+    try {
+      where = realpathSync(src.path); // the executable itself, not /proc/self/exe
+    } catch {
+      /* keep the name given */
+    }
+    throw new PackageError(field, `model bytes in ${where} hash to ${hex(actual)}, expected ${hex(expected)}: the file is damaged; copy or build it again`);
   }
   src.sha256 = actual; // the lineage's identity, computed once
 }
@@ -128,6 +134,13 @@ export function modelSha256(src: ModelSource): string {
   return hex(src.sha256);
 }
 
+/**
+ * An embedded model up to this size is checked against its trailer's SHA-256 at every boot (64 MiB
+ * hash in well under 100 ms); a larger one only when asked (`boot --check`, `verify`), as hashing it
+ * would read every page of a model that is otherwise mapped and paged in on use.
+ */
+export const VERIFY_EMBEDDED_MAX_BYTES = 64 << 20;
+
 /** Fallback when running from source: dist/vectorland.gguf at the project root. None in a compiled executable. */
 export const defaultFallbackModel: string | null = runningCompiled ? null : resolve(import.meta.dir, "../../dist/vectorland.gguf");
 
@@ -143,9 +156,12 @@ export function openModelSource(opts: ModelSourceOptions = {}): ModelSource {
   const found = locateEmbeddedModel(exe);
   if (found) {
     const src = mapRange(exe, found.offset, found.size, "embedded");
-    if (verify) checkSha(src, found.sha256, "trailer.sha256");
+    // A small model costs little to hash (the default one: 44 KB, a few microseconds): a weight byte
+    // flipped in a copy then fails the boot (65) instead of running a silently different model.
+    const check = verify || found.size <= VERIFY_EMBEDDED_MAX_BYTES;
+    if (check) checkSha(src, found.sha256, "trailer.sha256");
     src.sha256 = found.sha256;
-    log.info("model mapped", { origin: "embedded", path: exe, offset: found.offset, bytes: found.size, verified: verify });
+    log.info("model mapped", { origin: "embedded", path: exe, offset: found.offset, bytes: found.size, verified: check });
     return src;
   }
   let exeReal = exe;
