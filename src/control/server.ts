@@ -30,9 +30,9 @@ export interface ControlServerStats {
 /** Work done per event-loop turn before yielding (keeps timers, like the heartbeat, on time). */
 const SLICE_MS = 2;
 /** A connection that read logs this recently is a follower the shutdown waits for (see closeAfterFollowers). */
-const FOLLOWER_RECENT_MS = 1_000;
+const FOLLOWER_RECENT_MS = 2_000;
 /** The longest the shutdown waits for followers to poll once more. */
-const FOLLOWER_WAIT_MS = 500;
+const FOLLOWER_WAIT_MS = 1_000;
 const READ_BUDGET = 256 * 1024;
 
 /** Root and the init's own uid: they may stop or replace the init, so members can never take their connection slots. */
