@@ -76,6 +76,8 @@ export function startFleet(b: Boot): PhaseRun | void {
     fleet: f.name,
     node,
     stateDir: b.config.state_dir,
+    // A duplicate node_id (not joined) applies and acks nothing: acks/<id>/<node> is the member's.
+    member: m,
     apply: async (mu) => {
       if (!evo) return { accepted: false, status: "EVOLUTION_DISABLED", journalSeq: null };
       const r = await evo.submit({ tensor: mu.tensor, elementOffset: mu.offset, values: Float32Array.from(mu.values), confidence: mu.confidence });

@@ -53,6 +53,10 @@ export class Membership {
   private failures = 0;
   /** Another lease holds this node's key (a duplicate node_id). */
   private conflict = false;
+  /** The last publish found this node's key on its current lease. */
+  private owned = false;
+  /** Called at each confirmed publish (whenJoined). */
+  private readonly joinWaiters = new Set<() => void>();
   readonly key: string;
 
   constructor(private readonly o: MembershipOptions) {
@@ -100,6 +104,7 @@ export class Membership {
         if (ttl <= 0) {
           log.warn("fleet lease expired: granting a new one", { lease: this.leaseId });
           this.leaseId = null;
+          this.owned = false;
           this.validUntil = 0;
           await this.sleep(BACKOFF_MIN_MS);
           continue;
@@ -139,6 +144,8 @@ export class Membership {
     }
     if (ok && this.conflict) log.info("fleet node key free again: joined", { key: this.key });
     this.conflict = !ok;
+    this.owned = ok;
+    if (ok) for (const w of [...this.joinWaiters]) w();
   }
 
   /** Saves the lease id for a run after a crash; a failure only costs that run a wait (logged). */
@@ -153,9 +160,30 @@ export class Membership {
     }
   }
 
-  /** Does this node's key carry its value on its lease (false while another node with the same id holds it)? */
+  /**
+   * Does this node's key carry its value on its lease? Only once a publish has found it so: false
+   * before the first one (a lease just granted or adopted) and while another node with the same id
+   * holds the key.
+   */
   get joined(): boolean {
-    return !this.conflict && this.leaseId !== null;
+    return this.owned && this.leaseId !== null;
+  }
+
+  /**
+   * Resolves once the node is a member with its lease surely alive (at once if it is now, else at the
+   * next publish that finds its key on its lease), or when `signal` aborts. No polling: publish wakes it.
+   */
+  whenJoined(signal: AbortSignal): Promise<void> {
+    if (this.leaseAlive() || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.joinWaiters.delete(done);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.joinWaiters.add(done);
+      signal.addEventListener("abort", done);
+    });
   }
 
   /** Asks the loop to stop without waiting (the caller then aborts the client's calls in flight). */
@@ -183,5 +211,6 @@ export class Membership {
       log.warn("fleet lease not revoked (it expires by itself)", { error: String(e).slice(0, 200) });
     }
     this.leaseId = null;
+    this.owned = false;
   }
 }

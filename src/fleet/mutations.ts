@@ -50,7 +50,12 @@ export interface FeedOptions {
   stateDir: string;
   /** Runs one mutation through the local CTRM gate and journal; resolves once it is durable (or rejected). */
   apply(m: FleetMutation): Promise<Outcome>;
+  /** The node's membership (Membership): mutations are applied and acked only while it is a member. */
+  member: { leaseAlive(): boolean; whenJoined(signal: AbortSignal): Promise<void> };
 }
+
+/** The node is not a fleet member now: what arrived is left unapplied and unacked (read again on joining). */
+class NotMember extends Error {}
 
 /** What a node did with one mutation (its ack); `reason` says why a malformed one was refused. */
 type Outcome = { accepted: boolean; status: string; journalSeq: number | null; reason?: string };
@@ -84,6 +89,8 @@ export class MutationFeed {
   private saved = -1;
   private savedAt = 0;
   private ctl = new AbortController();
+  /** Mutations were held back (not a member): logged once until the feed resumes. */
+  private heldBack = false;
   private loop: Promise<void> | null = null;
   private readonly file: string;
 
@@ -114,6 +121,7 @@ export class MutationFeed {
   private async handle(kvs: Kv[]): Promise<void> {
     const todo = kvs.filter((kv) => kv.modRevision > this.applied);
     if (todo.length === 0) return;
+    this.mustBeMember();
     const fresh = todo.filter((kv) => this.admissible(kv));
     const results = await Promise.all(
       fresh.map((kv): Promise<Outcome> => {
@@ -129,6 +137,17 @@ export class MutationFeed {
     // At most every 250 ms (and at stop): a revision saved late only means re-applying a few
     // mutations after a crash, which changes nothing (absolute values, create-only acks).
     if (performance.now() - this.savedAt >= SAVE_EVERY_MS) await this.save();
+  }
+
+  /**
+   * Another node holds this node's key (the same node_id), or the lease may have expired: that node
+   * is the member and acks/<id>/<node> is its to write, so this one applies and acks nothing.
+   */
+  private mustBeMember(): void {
+    if (this.o.member.leaseAlive()) return;
+    if (!this.heldBack) log.warn("fleet mutations held back: this node is not a fleet member now (its node id is held by another lease, or its lease may have expired); applied once it has joined again", { node: this.o.node, applied: this.applied });
+    this.heldBack = true;
+    throw new NotMember();
   }
 
   /** Hand-written keys are refused (mutationKeyProblem): logged, never applied nor acked. */
@@ -186,6 +205,7 @@ export class MutationFeed {
     const cp = await readCheckpoint(this.o.client, this.o.fleet, 10_000);
     const atRevision = cp.revision;
     if (cp.checkpoint && cp.checkpoint.through_revision > this.applied) {
+      this.mustBeMember();
       const c = cp.checkpoint;
       log.warn("fleet mutations: the history this node needs was folded into the fleet checkpoint; resyncing from it", { applied: this.applied, needed_from: this.applied + 1, checkpoint_through: c.through_revision, checkpoint_mutations: c.mutations.length });
       const results = await Promise.all(c.mutations.map((m) => this.o.apply({ tensor: m.tensor, offset: m.offset, values: m.values, confidence: m.confidence, published_at: 0 })));
@@ -205,22 +225,39 @@ export class MutationFeed {
     }
   }
 
+  /**
+   * Only while the node is a member: until it has joined (its key on its own lease) nothing is read.
+   * A member that stops being one (its lease lapsed, its key taken by a node with the same id) ends
+   * its watch at the next mutation and waits to join again; then it catches up from `applied`.
+   */
   private async run(): Promise<void> {
     let backoff = 250;
     while (!this.ctl.signal.aborted) {
+      const term = new AbortController();
+      const endTerm = () => term.abort();
+      this.ctl.signal.addEventListener("abort", endTerm);
       try {
+        await this.o.member.whenJoined(this.ctl.signal);
+        if (this.ctl.signal.aborted) break;
+        if (this.heldBack) log.info("fleet mutations: a member again; catching up", { node: this.o.node, applied: this.applied });
+        this.heldBack = false;
         const at = await this.catchUp();
         await this.save();
-        const end = await watchOnce(this.o.client, { prefix: mutationsPrefix(this.o.fleet), fromRevision: Math.max(at, this.applied) + 1, onEvents: (kvs) => this.handle(kvs), signal: this.ctl.signal });
-        if (end.kind === "closed") break;
+        const onEvents = (kvs: Kv[]) => this.handle(kvs).catch((e) => (e instanceof NotMember ? term.abort() : Promise.reject(e)));
+        const end = await watchOnce(this.o.client, { prefix: mutationsPrefix(this.o.fleet), fromRevision: Math.max(at, this.applied) + 1, onEvents, signal: term.signal });
+        if (this.ctl.signal.aborted) break;
+        if (end.kind === "closed") continue; // left the fleet: held back until it has joined again
         if (end.kind === "compacted") log.warn("fleet mutations: the watch's revision was compacted; resyncing from the checkpoint and the live mutation keys", { applied: this.applied, compact_revision: end.compactRevision });
         else log.warn("fleet mutations: watch ended; resuming", { applied: this.applied, why: end.error });
         backoff = 250;
       } catch (e) {
         if (this.ctl.signal.aborted) break;
+        if (e instanceof NotMember) continue;
         log.warn("fleet mutations: catch-up failed; retrying", { applied: this.applied, error: String(e).slice(0, 200), backoff_ms: backoff });
         await abortableSleep(backoff, this.ctl.signal);
         backoff = Math.min(5000, backoff * 2);
+      } finally {
+        this.ctl.signal.removeEventListener("abort", endTerm);
       }
     }
   }

@@ -50,6 +50,7 @@ test("a node's mutation ack waited out its whole call deadline on the member tha
     fleet: FLEET,
     node: "a0",
     stateDir: tempDir("fleet-frozen-ack-"),
+    member: { leaseAlive: () => true, whenJoined: async () => {} },
     apply: async () => {
       if (frozenAt === 0) {
         endpointAtApply = client.endpoint;
