@@ -166,21 +166,24 @@ export function locateEmbeddedModel(fdOrPath: number | string = "/proc/self/exe"
     const fileSize = fstatSync(fd).size;
     const b = new Uint8Array(Math.min(fileSize, TRAILER_SIZE));
     if (readSync(fd, b, 0, b.length, fileSize - b.length) !== b.length) throw new PackageError("trailer", `short read of the trailer of ${path}`);
+    // In messages, the file itself (not /proc/self/exe, which is every executable's name for itself).
+    const fileName = (): string => {
+      try {
+        return ownFd ? realpathSync(fdOrPath) : path;
+      } catch {
+        return path;
+      }
+    };
     if (b.length < TRAILER_SIZE || !bytesEqual(b.subarray(0, 8), TRAILER_MAGIC)) {
       const lost = lostTrailer(fd, fileSize, b);
       if (lost === null) return null;
-      let name = path;
-      try {
-        if (ownFd) name = realpathSync(fdOrPath); // /proc/self/exe: the file itself
-      } catch {
-        /* keep the name given */
-      }
+      const name = fileName();
       const expected = lost.expected === null ? "" : `, ${lost.atLeast ? "at least " : ""}${lost.expected} expected`;
       throw new PackageError("trailer", `${name} is truncated or damaged (${fileSize} bytes${expected}): ${lost.evidence}; copy or build the executable again`);
     }
     const v = new DataView(b.buffer);
     const fail = (field: string, problem: string): never => {
-      throw new PackageError(`trailer.${field}`, `${problem} (in ${path}, ${fileSize} bytes)`);
+      throw new PackageError(`trailer.${field}`, `${problem} (in ${fileName()}, ${fileSize} bytes)`);
     };
     const crcStored = v.getUint32(92, true);
     const crcActual = crc32(b.subarray(0, 92));

@@ -34,6 +34,9 @@ test("boot of an executable whose embedded model's trailer fails its CRC exited 
   }
   const boot = run([bad, "boot", "--set", "pixel_test=false", "--set", "shutdown_after=1", "--set", `state_dir=${join(dir, "state")}`, "--set", `run_dir=${join(dir, "run")}`]);
   expect(boot.out).toContain("trailer.crc32");
+  // The file, not /proc/self/exe (every executable's name for itself).
+  expect(boot.out).toContain(`(in ${bad}, `);
+  expect(boot.out).not.toContain("/proc/self/exe,");
   expect(parseStatusLine(boot.stdout)).toMatchObject({ reason: "boot failed", exit: 65 });
   expect(boot.code).toBe(65);
   // PID 1 does not exit: it shuts down in order and powers off; the status that leaves the machine is the line's.
