@@ -9,7 +9,7 @@ import type { Boot } from "./phase.ts";
  * supervisor and the heartbeat, are read when asked). Returns its close, or null when it could not
  * listen (logged; the boot goes on).
  */
-export function startControl(b: Boot): (() => Promise<void>) | null {
+export function startControl(b: Boot): ((leftMs: number) => Promise<void>) | null {
   const runtime = b.runtime!;
   const model = b.model!;
   const evolution = b.evolution;
@@ -44,7 +44,9 @@ export function startControl(b: Boot): (() => Promise<void>) | null {
       reexec: (path) => b.reexec!(path),
     }),
   });
-  return control ? () => control.closeAfterFollowers() : null;
+  // The wait for `logs -f` followers is a courtesy: at most half of what is left of the shutdown
+  // deadline, so the phases after it (the journal's flush and final checkpoint, the unmount) keep the rest.
+  return control ? (leftMs) => control.closeAfterFollowers(leftMs / 2) : null;
 }
 
 /** Why this instance has no evolution (mutate and checkpoint answer `not_supported` with it). */

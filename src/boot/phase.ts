@@ -58,8 +58,8 @@ export interface FleetRole {
 
 /** What a started phase owns. Every member is optional. */
 export interface PhaseRun {
-  /** Undoes the phase at shutdown (the table walked in reverse, under one deadline). */
-  stop?(): Promise<void> | void;
+  /** Undoes the phase at shutdown (the table walked in reverse, under one deadline; `leftMs`: what is left of it). */
+  stop?(leftMs: number): Promise<void> | void;
   /** State for the next image at a live re-exec (may pause the phase: the heartbeat freezes). */
   handoff?(): Promise<unknown> | unknown;
   /** The exec failed after `handoff`: undo the pause, the running image carries on. */

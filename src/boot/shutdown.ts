@@ -48,7 +48,7 @@ export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: S
     let failed = false;
     const r = await withDeadline(async () => {
       try {
-        await run.stop!();
+        await run.stop!(left);
       } catch (e) {
         failed = true;
         log.error("stop failed", { phase: phase.name, error: describeError(e) });

@@ -257,11 +257,15 @@ export class ControlServer {
    * wrote as they stopped is in their rings: a connection that read logs within the last
    * FOLLOWER_RECENT_MS (`logs -f` polls every 200 ms) may ask once more, for at most FOLLOWER_WAIT_MS,
    * before the close. A follower missed those last lines when the socket closed between two polls.
+   * `maxWaitMs` bounds it further (the shutdown's share): a client that read logs once and kept its
+   * connection took the whole second, the rest of a tight shutdown deadline with it, and the phases
+   * after this one (journal, runtime, reaper) were skipped, the socket file left behind.
    */
-  async closeAfterFollowers(): Promise<void> {
+  async closeAfterFollowers(maxWaitMs: number = FOLLOWER_WAIT_MS): Promise<void> {
     const since = performance.now();
+    const bound = Math.min(FOLLOWER_WAIT_MS, maxWaitMs);
     const waiting = () => [...this.peers.conns.values()].some((c) => !c.closed && !c.hungUp && c.lastLogsAt < since && since - c.lastLogsAt < FOLLOWER_RECENT_MS);
-    while (!this.closed && waiting() && performance.now() - since < FOLLOWER_WAIT_MS) await Bun.sleep(10);
+    while (!this.closed && waiting() && performance.now() - since < bound) await Bun.sleep(10);
     this.close();
   }
 
