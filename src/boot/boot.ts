@@ -4,6 +4,7 @@ import { logger } from "../log.ts";
 import type { BootOptions } from "./boot-options.ts";
 import { defaultConfigPath } from "./config-phase.ts";
 import { consumeHandoff, reexec, selfExecutable, type Handoff } from "./handoff.ts";
+import { HANDOFF_VERSION } from "./handoff-version.ts";
 import { modelSha256 } from "../rts/model-source.ts";
 import { preflight } from "./preflight.ts";
 import type { Boot } from "./phase.ts";
@@ -88,7 +89,7 @@ async function liveReexec(b: Boot, started: StartedPhase[], booted: Promise<void
     for (const s of paused.reverse()) await s.run.resume?.();
     throw e;
   }
-  const state: Handoff = { version: 2, generation: b.generation + 1, execBoottimeNs: b.ctx.execBoottimeNs, bootArgs: b.opts, parts };
+  const state: Handoff = { version: HANDOFF_VERSION, generation: b.generation + 1, execBoottimeNs: b.ctx.execBoottimeNs, bootArgs: b.opts, parts };
   const err = reexec(state, b.config.run_dir, path);
   for (const s of paused.reverse()) await s.run.resume?.();
   throw err;

@@ -1,10 +1,18 @@
 // The live re-exec handoff's version: this image writes and reads it, and says so in `--version` for the next image's preflight.
 
-/** Version of the handoff file (src/boot/handoff.ts). A change of its shape is a new version. */
-export const HANDOFF_VERSION = 2;
+/**
+ * Version of the handoff file this image writes (src/boot/handoff.ts). A change of its shape is a new
+ * version. 3: a service may be `done` (a oneshot that exited 0), a state images that read only 2
+ * refuse: such an image dropped the services part and started every service a second time beside
+ * the running ones, so a re-exec into it is refused by the preflight instead.
+ */
+export const HANDOFF_VERSION = 3;
 
-/** `vector-boot --version`: the preflight of a live re-exec reads the handoff version from it. */
-export const versionLine = (version: string): string => `vector-boot ${version} (bun ${Bun.version}, handoff ${HANDOFF_VERSION})\n`;
+/** The versions this image reads: 2 has the same shape without `done`. */
+export const HANDOFF_READS: readonly number[] = [2, 3];
+
+/** `vector-boot --version`: the preflight of a live re-exec reads the handoff versions from it. */
+export const versionLine = (version: string): string => `vector-boot ${version} (bun ${Bun.version}, handoff ${HANDOFF_READS.join(",")})\n`;
 
 /**
  * The handoff versions a `--version` output says its image reads, or null when it is not a

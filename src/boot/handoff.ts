@@ -8,7 +8,7 @@ import { ConfigError, describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { execve } from "../sys/process.ts";
 import { bootOptionsSchema } from "./boot-options.ts";
-import { HANDOFF_VERSION } from "./handoff-version.ts";
+import { HANDOFF_READS } from "./handoff-version.ts";
 
 const log = logger("reexec");
 
@@ -16,11 +16,12 @@ export const HANDOFF_ENV = "VECTOR_BOOT_HANDOFF";
 
 /**
  * Version 2: each phase hands over its own part (`parts[phase name]`, validated by that phase); an
- * image that cannot read the file boots fresh and adopts the running services as orphans.
+ * image that cannot read the file boots fresh and adopts the running services as orphans. Version 3
+ * (written now; 2 still read): a service's state may be `done`.
  */
 export const handoffSchema = lazy(() =>
   z.strictObject({
-    version: z.literal(HANDOFF_VERSION),
+    version: z.literal(HANDOFF_READS as [number, ...number[]]),
     generation: z.int().check(z.minimum(1)),
     execBoottimeNs: z.number(),
     bootArgs: bootOptionsSchema(),
