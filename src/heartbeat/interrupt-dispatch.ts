@@ -199,13 +199,15 @@ export class InterruptDispatcher {
   private resolveTarget(target: string, causes: Attribution[], values: Float64Array, list: ServiceView[]): ServiceView | null {
     const slots = list.slice(0, SERVICE_SLOTS);
     // Only a service that uses some: with every slot at 0 (the first samples) the first running
-    // service in config order won the tie, and an idle one was throttled or restarted.
+    // service in config order won the tie, and an idle one was throttled or restarted. Any service
+    // whose process runs counts, "starting" too (not ready yet, or a oneshot at work): a oneshot
+    // spinning the CPU was passed over and the next busiest service throttled instead.
     const top = (field: number) => {
       let best: ServiceView | null = null;
       let bestV = 0;
       slots.forEach((s, i) => {
         const v = values[svc0 + i * 5 + field]!;
-        if (s.state === "running" && v > bestV) {
+        if ((s.state === "running" || s.state === "starting") && s.pid !== null && v > bestV) {
           best = s;
           bestV = v;
         }

@@ -166,6 +166,29 @@ test("with the default model, CPUs all busy raise `cpu_pressure` (cause cpu.tota
   expect(actions(hb, "throttle done by worker")[0]!.target).toBe("spin");
 }, 90_000);
 
+test("cpu_pressure with a oneshot step spinning the CPU: it was passed over ('starting' while it runs, not 'running') and no service was throttled; now the oneshot is", async () => {
+  const proc = fakeProc();
+  const sys = mkdtempSync(join(tmpdir(), "vb-fakesys-")); // no cgroup to touch: the throttle uses SIGSTOP/SIGCONT
+  cleanups.push(async () => rmSync(sys, { recursive: true, force: true }));
+  const sup = services([{ name: "idle", argv: ["sleep", "600"] }, { name: "migrate", type: "oneshot", argv: spinner }]);
+  await waitFor("the services to run", () => sup.list().every((s) => s.pid !== null), 20_000);
+  expect(sup.list().find((s) => s.name === "migrate")!.state).toBe("starting");
+  for (const s of sup.list()) proc.expose(s.pid!);
+  const spinPid = sup.list().find((s) => s.name === "migrate")!.pid!;
+  const hb = run({ periodMs: 50, model: await defaultModel(), services: sup, config: { watchdog: false, proc_root: proc.root, sys_root: sys, interrupts: { cpu_pressure: { action: "throttle", target: "top_cpu", duty: 0.2, hold_ms: 60_000 } } } });
+  // Sampled while the CPUs look idle, so the oneshot has a CPU figure when they fill up.
+  const t0 = await cpuTicks(spinPid);
+  const end = performance.now() + 30_000;
+  while (hb.stats().beats < 20 || (await cpuTicks(spinPid)) - t0 < 10) {
+    if (performance.now() > end) throw new Error("the oneshot got no CPU time in 30 s");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  proc.busy(true);
+  await waitFor("cpu_pressure", () => hb.stats().interrupts.find((i) => i.name === "cpu_pressure")!.raised > 0, 20_000);
+  await waitFor("a throttle that lands", () => actions(hb, "throttle").some((a) => a.ok === true), 20_000);
+  expect(actions(hb, "throttle").find((a) => a.ok === true)!.target).toBe("migrate");
+}, 90_000);
+
 test("cpu_pressure raised before the first samples gave the services any CPU figure: its throttle of top_cpu found no service, was never tried again, and the spinner ran on; it is retried each beat and lands on the spinner", async () => {
   const proc = fakeProc();
   const sys = mkdtempSync(join(tmpdir(), "vb-fakesys-")); // no cgroup to touch: the throttle uses SIGSTOP/SIGCONT
