@@ -23,7 +23,8 @@ export async function boot(opts: BootOptions): Promise<number> {
   const b = { opts, handoff, generation: handoff?.generation ?? 0, runtime: null, model: null, stateDiskMissing: null, evolution: null, supervisor: null, mainExit: null, watchdog: null, heartbeat: null, reexec: null } as Partial<Boot> as Boot;
   const started: StartedPhase[] = [];
   const booted = Promise.withResolvers<void>();
-  b.reexec = (path) => liveReexec(b, started, booted.promise, path);
+  const handover: Handover = { busy: null };
+  b.reexec = (path) => liveReexec(b, started, booted.promise, handover, path);
   let status = 0;
   let failure: unknown = null;
   let req: ShutdownRequest;
@@ -51,9 +52,17 @@ export async function boot(opts: BootOptions): Promise<number> {
     req = { reason: "boot failed" };
     b.signals?.request(req);
   }
+  // A re-exec handing over goes first: it execs (and never comes back) or resumes the phases it
+  // paused; the shutdown stopped those phases while they were being handed over.
+  if (handover.busy) await handover.busy;
   const code = await shutdown(b, started, req, status);
   if (failure !== null) throw failure;
   return code;
+}
+
+/** A live re-exec between the end of its preflight and its exec (or its failure), which the shutdown waits out. */
+interface Handover {
+  busy: Promise<void> | null;
 }
 
 /**
@@ -61,7 +70,7 @@ export async function boot(opts: BootOptions): Promise<number> {
  * (in reverse order: the beat freezes first) and PID 1 execs. Only returns by throwing: the image
  * was refused, or the exec failed and the phases resumed (the running image carries on).
  */
-async function liveReexec(b: Boot, started: StartedPhase[], booted: Promise<void>, path = selfExecutable()): Promise<never> {
+async function liveReexec(b: Boot, started: StartedPhase[], booted: Promise<void>, handover: Handover, path = selfExecutable()): Promise<never> {
   await booted;
   // Not now (75, control code busy), as a start during the shutdown: it was "invalid_request" (64).
   if (b.signals.isRequested) throw new NotNowError("re-exec: the machine is shutting down");
@@ -76,21 +85,40 @@ async function liveReexec(b: Boot, started: StartedPhase[], booted: Promise<void
     stateDir: b.config.state_dir,
     stateDirByDefault: b.stateDirByDefault,
   });
+  // The preflight can take a while (its questions have 30 s each): a shutdown asked meanwhile goes
+  // on alone (the handoff ran beside it: phases handed over while they were being stopped).
+  const shuttingDown = () => new NotNowError("re-exec: the machine began shutting down while the new image was asked; it shuts down instead");
+  if (b.signals.isRequested) throw shuttingDown();
+  const done = Promise.withResolvers<void>();
+  handover.busy = done.promise;
   const parts: Record<string, unknown> = {};
   const paused: StartedPhase[] = [];
-  try {
-    for (const s of [...started].reverse()) {
-      if (!s.run.handoff) continue;
-      parts[s.phase.name] = await s.run.handoff();
-      paused.push(s);
-    }
-  } catch (e) {
-    // A phase could not hand over: the ones already paused carry on (a failing one undoes itself).
+  const resumeAll = async () => {
     for (const s of paused.reverse()) await s.run.resume?.();
-    throw e;
+  };
+  try {
+    try {
+      for (const s of [...started].reverse()) {
+        if (!s.run.handoff) continue;
+        parts[s.phase.name] = await s.run.handoff();
+        paused.push(s);
+      }
+    } catch (e) {
+      // A phase could not hand over: the ones already paused carry on (a failing one undoes itself).
+      await resumeAll();
+      throw e;
+    }
+    // Asked during the handoff: the shutdown goes first (the phases resume, then stop in order).
+    if (b.signals.isRequested) {
+      await resumeAll();
+      throw shuttingDown();
+    }
+    const state: Handoff = { version: HANDOFF_VERSION, generation: b.generation + 1, execBoottimeNs: b.ctx.execBoottimeNs, bootArgs: b.opts, parts };
+    const err = reexec(state, b.config.run_dir, path);
+    await resumeAll();
+    throw err;
+  } finally {
+    handover.busy = null;
+    done.resolve();
   }
-  const state: Handoff = { version: HANDOFF_VERSION, generation: b.generation + 1, execBoottimeNs: b.ctx.execBoottimeNs, bootArgs: b.opts, parts };
-  const err = reexec(state, b.config.run_dir, path);
-  for (const s of paused.reverse()) await s.run.resume?.();
-  throw err;
 }
