@@ -1,7 +1,7 @@
 // `vector-boot initramfs` (and scripts/build-initramfs.ts): builds the reproducible, compressed cpio image to boot.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import embeddedPreinit from "../../dist/native/preinit" with { type: "file" };
 import { z } from "zod";
 import { readConfigFile } from "../config/load.ts";
@@ -99,13 +99,7 @@ export async function runInitramfs(args: string[], root = process.cwd()): Promis
   checkExecutableModel(exe, configModel);
   const output = a.output ?? resolve(root, `${compiled ? "" : "dist/"}initramfs.cpio${COMPRESSION_SUFFIX[compress]}`);
   let scratch: string | null = null;
-  try {
-    if (compiled && a.preinit === undefined) scratch = mkdtempSync(join(tmpdir(), "vector-boot-initramfs-"));
-  } catch (e) {
-    // TMPDIR missing or read-only: a raw mkdtemp ENOENT, exit 70 before.
-    const err = e as NodeJS.ErrnoException;
-    throw new SysError("mkdtemp", err.code ?? "EIO", Math.abs(Number(err.errno) || 5), `${tmpdir()} (TMPDIR: the pre-init is written there while the image is built)`, { cause: e });
-  }
+  if (compiled && a.preinit === undefined) scratch = scratchDir(output);
   const preinit = a.preinit ?? (scratch ? join(scratch, "preinit") : embeddedPreinit);
   if (scratch) writeFileSync(preinit, readFileSync(embeddedPreinit), { mode: 0o755 });
   const t0 = performance.now();
@@ -163,3 +157,21 @@ export const command: Command = {
   help,
   run: (args) => runInitramfs(args),
 };
+
+/**
+ * A directory for the pre-init while the image is built: in TMPDIR, else beside the output (which is
+ * written there anyway): a TMPDIR that is missing or read-only (a read-only root) failed the build.
+ * Neither usable: a SysError naming both (it was a raw mkdtemp ENOENT, exit 70).
+ */
+function scratchDir(output: string): string {
+  const places = [tmpdir(), dirname(resolve(output))];
+  let last: NodeJS.ErrnoException | null = null;
+  for (const dir of places) {
+    try {
+      return mkdtempSync(join(dir, ".vector-boot-initramfs-"));
+    } catch (e) {
+      last = e as NodeJS.ErrnoException;
+    }
+  }
+  throw new SysError("mkdtemp", last?.code ?? "EIO", Math.abs(Number(last?.errno) || 5), `${places.join(" and ")} (TMPDIR, then the output's directory: the pre-init is written there while the image is built)`, { cause: last });
+}
