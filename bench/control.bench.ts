@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { percentile as pct } from "./stats.ts";
 
 const status = () => ({ pid: process.pid, version: "bench", uptimeMs: Math.round(performance.now()), beat: { n: 1234, periodMs: 100, lateP99Ms: 0.2 }, journal: { nextSeq: 99, durableSeq: 98 }, services: { running: 3 } });
 
@@ -71,7 +72,6 @@ function connect(path: string): Promise<{ ask: () => Promise<void>; close: () =>
   });
 }
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 async function measure(path: string, n: number, fresh: boolean): Promise<{ p50: number; p99: number }> {
   const xs: number[] = [];

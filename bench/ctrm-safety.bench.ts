@@ -13,15 +13,12 @@ import { encodeModel } from "../src/neural/export.ts";
 import { NeuralRuntime } from "../src/neural/runtime.ts";
 import { buildVectorland } from "../src/neural/vectorland-builder.ts";
 import { tsProducer } from "../test/evolution/ts-producer.ts";
+import { percentile as pct } from "./stats.ts";
 
 const GATE_N = Number(process.env.VB_BENCH_GATE ?? 5000);
 const ACK_N = Number(process.env.VB_BENCH_ACK ?? 500);
 const root = mkdtempSync(join(process.env.VB_BENCH_DIR ?? tmpdir(), "vb-bench-ctrm-"));
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 const fmt = (x: number) => `${(x * 1000).toFixed(1)} µs`;
 
 function runtime(): NeuralRuntime {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { shippedPython, spawnShipped, tempDir } from "../test/harness/artifact.ts";
 import { waitFor } from "../test/harness/wait.ts";
 import { runPython, startConsumer } from "../test/evolution/harness.ts";
+import { median, percentile as pct } from "./stats.ts";
 
 const SEQUENTIAL = Number(process.env.VB_BENCH_SEQ ?? 1000);
 const BATCH = Number(process.env.VB_BENCH_BATCH ?? 20000);
@@ -22,10 +23,6 @@ const root = process.env.VB_BENCH_DIR ? mkdtempSync(join(process.env.VB_BENCH_DI
 const fs = Bun.spawnSync(["stat", "-f", "-c", "%T", root], { stdout: "pipe" }).stdout.toString().trim();
 if (!fs || /tmpfs|ramfs/.test(fs)) fail(`${root} is on ${fs || "an unknown file system"}: run on a real disk (VB_BENCH_DIR)`);
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 const ms = (x: number) => `${x.toFixed(3)} ms`;
 
 // 1. The physical floor: append 64 bytes + fdatasync, same file system. `async`: fdatasync on the
@@ -96,7 +93,6 @@ print(json.dumps({"lat": lat, "per_sec": per_sec}))
 `;
 /** `per_sec`: one rate per pipelined batch, in order (the first includes warm-up). */
 type PyResult = { lat: number[]; per_sec: number[] };
-const median = (xs: number[]) => pct(xs, 50);
 /** The first batch's rate and the median of the others. */
 const rates = (xs: number[]) => ({ first: xs[0] ?? 0, steady: median(xs.slice(1)) });
 

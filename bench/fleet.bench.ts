@@ -6,6 +6,7 @@ import { signalMember, startCluster, stopCluster } from "../scripts/etcd-cluster
 import { EtcdClient } from "../src/fleet/etcd-client.ts";
 import { watchOnce } from "../src/fleet/etcd-watch.ts";
 import { publishMutation } from "../src/fleet/mutations.ts";
+import { percentile as pct } from "./stats.ts";
 
 const root = resolve(import.meta.dir, "..");
 const exe = join(root, "dist/vector-boot");
@@ -15,7 +16,6 @@ const NODES = 5;
 const M = 200;
 const etcd = await startCluster({ dir: join(dir, "etcd") });
 const procs: Bun.Subprocess[] = [];
-const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 try {
   for (let i = 0; i < NODES; i++) {
     const d = join(dir, `n${i}`);
@@ -85,8 +85,8 @@ try {
 
   const f = (x: number) => x.toFixed(2);
   console.log(`## fleet mutation latency, ${M} mutations, ${NODES} nodes (non-PID-1) on a 3-member etcd on loopback`);
-  console.log(`raw etcd put -> watch (reference):  p50 ${f(pct(raw, 0.5))} ms  p99 ${f(pct(raw, 0.99))} ms`);
-  console.log(`publish -> all ${NODES} acked:          p50 ${f(pct(fleet, 0.5))} ms  p99 ${f(pct(fleet, 0.99))} ms  = ${f(pct(fleet, 0.5) / pct(raw, 0.5))}x / ${f(pct(fleet, 0.99) / pct(raw, 0.99))}x the reference`);
+  console.log(`raw etcd put -> watch (reference):  p50 ${f(pct(raw, 50))} ms  p99 ${f(pct(raw, 99))} ms`);
+  console.log(`publish -> all ${NODES} acked:          p50 ${f(pct(fleet, 50))} ms  p99 ${f(pct(fleet, 99))} ms  = ${f(pct(fleet, 50) / pct(raw, 50))}x / ${f(pct(fleet, 99) / pct(raw, 99))}x the reference`);
   console.log(`(each node: watch event, CTRM gate, journal fsync, create-only ack txn; then the ack's watch event)`);
   console.log(`## heartbeat lateness p99 per node (ms, 100 ms period, window of recent beats)`);
   console.log(`etcd up:   ${up.map(f).join(" ")}  (max ${f(Math.max(...up))})`);

@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { buildFloorProgram } from "./floor-program.ts";
+import { median } from "./stats.ts";
 
 const root = resolve(import.meta.dir, "..");
 const built = join(root, "dist/vector-boot");
@@ -33,7 +34,6 @@ const empty = place(emptyBuilt, "empty-bun");
 const idle = place(idleBuilt, "idle-bun");
 const env = { ...process.env, TMPDIR: scratch };
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const mib = (bytes: number) => bytes / 1048576;
 
 function peakRss(argv: string[]): number {

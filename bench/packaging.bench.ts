@@ -7,6 +7,7 @@ import { buildInitramfs } from "../src/initramfs/build.ts";
 import { COMPRESSION_SUFFIX, COMPRESSIONS, type Compression } from "../src/initramfs/compress.ts";
 import { writeCpio } from "../src/initramfs/cpio.ts";
 import { appendModel } from "../src/rts/embed.ts";
+import { median } from "./stats.ts";
 
 const root = resolve(import.meta.dir, "..");
 const out = join(root, ".cache/bench/packaging");
@@ -18,7 +19,6 @@ if (!existsSync(bare)) {
   process.exit(1);
 }
 const RUNS = 7;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** The default vectorland model padded to about `mib` MiB with an extra.padding tensor (carried, ignored by the runtime). */
 function writeModel(path: string, mib: number): void {

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { buildFloorProgram } from "./floor-program.ts";
+import { percentile } from "./stats.ts";
 
 const root = resolve(import.meta.dir, "..");
 const exe = join(root, "dist/vector-boot");
@@ -34,11 +35,6 @@ const peers: Peer[] = [
   { name: "tini", argv: (c) => ["/usr/bin/tini", "-s", "--", ...c] },
   { name: "dumb-init", argv: (c) => ["/usr/bin/dumb-init", ...c] },
 ];
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
 
 function timeRun(argv: string[]): number {
   const t0 = Bun.nanoseconds();
