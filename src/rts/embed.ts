@@ -9,9 +9,10 @@
 //   44 u32    checksum algorithm (1 = SHA-256)                       48 u8[32] SHA-256 of the payload
 //   80 u8[12] reserved, zero             92 u32 CRC-32 (IEEE) of trailer bytes 0..92
 // Bun ignores bytes after the compiled program, so the executable still runs unchanged.
-import { closeSync, fstatSync, openSync, readSync, realpathSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { PackageError } from "../errors.ts";
 import { refuseOutputOverInput, writeFileAtomically } from "../util/atomic-write.ts";
+import { realPathOr } from "../util/real-path.ts";
 import { bytesEqual, crc32, hex, sha256OfRange } from "./checksum.ts";
 import { elfImageEnd } from "../initramfs/elf.ts";
 
@@ -167,13 +168,7 @@ export function locateEmbeddedModel(fdOrPath: number | string = "/proc/self/exe"
     const b = new Uint8Array(Math.min(fileSize, TRAILER_SIZE));
     if (readSync(fd, b, 0, b.length, fileSize - b.length) !== b.length) throw new PackageError("trailer", `short read of the trailer of ${path}`);
     // In messages, the file itself (not /proc/self/exe, which is every executable's name for itself).
-    const fileName = (): string => {
-      try {
-        return ownFd ? realpathSync(fdOrPath) : path;
-      } catch {
-        return path;
-      }
-    };
+    const fileName = (): string => (ownFd ? realPathOr(fdOrPath) : path);
     if (b.length < TRAILER_SIZE || !bytesEqual(b.subarray(0, 8), TRAILER_MAGIC)) {
       const lost = lostTrailer(fd, fileSize, b);
       if (lost === null) return null;

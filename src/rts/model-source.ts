@@ -1,11 +1,12 @@
 // Finds the model to boot (embedded in the executable, an RTS tensor section, or a .gguf) and maps it read-only, zero-copy.
-import { closeSync, existsSync, openSync, readSync, realpathSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { resolve } from "node:path";
 import { GgufError, PackageError, RuntimeInitError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { mapFileReadOnly, mapSealedCopy, pageSize } from "../sys/mmap.ts";
 import { runningCompiled } from "../util/bundle.ts";
 import { openRegularFile } from "../util/regular-file.ts";
+import { realPathOr } from "../util/real-path.ts";
 import { bytesEqual, hex, sha256 } from "./checksum.ts";
 import { locateEmbeddedModel } from "./embed.ts";
 import { isRtsMagic } from "./format.ts";
@@ -72,13 +73,7 @@ function checkSha(src: ModelSource, expected: Uint8Array, field: string): void {
   const actual = sha256(src.bytes);
   if (!bytesEqual(actual, expected)) {
     src.unmap();
-    let where = src.path;
-    try {
-      where = realpathSync(src.path); // the executable itself, not /proc/self/exe
-    } catch {
-      /* keep the name given */
-    }
-    throw new PackageError(field, `model bytes in ${where} hash to ${hex(actual)}, expected ${hex(expected)}: the file is damaged; copy or build it again`);
+    throw new PackageError(field, `model bytes in ${realPathOr(src.path)} hash to ${hex(actual)}, expected ${hex(expected)}: the file is damaged; copy or build it again`);
   }
   src.sha256 = actual; // the lineage's identity, computed once
 }
@@ -164,12 +159,7 @@ export function openModelSource(opts: ModelSourceOptions = {}): ModelSource {
     log.info("model mapped", { origin: "embedded", path: exe, offset: found.offset, bytes: found.size, verified: check });
     return src;
   }
-  let exeReal = exe;
-  try {
-    exeReal = realpathSync(exe);
-  } catch {
-    /* keep the link name */
-  }
+  const exeReal = realPathOr(exe);
   const fallback = opts.fallbackPath === undefined ? defaultFallbackModel : opts.fallbackPath;
   if (fallback && existsSync(fallback)) {
     log.warn("no model embedded in the executable (running unbuilt?); using the fallback file", { exe: exeReal, model: fallback });
