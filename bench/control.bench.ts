@@ -72,7 +72,6 @@ function connect(path: string): Promise<{ ask: () => Promise<void>; close: () =>
   });
 }
 
-
 async function measure(path: string, n: number, fresh: boolean): Promise<{ p50: number; p99: number }> {
   const xs: number[] = [];
   let c = fresh ? null : await connect(path);
