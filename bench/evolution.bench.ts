@@ -1,11 +1,14 @@
-// Evolution bench: ack latency and throughput from the Python client against the real init (shipped executable, `boot`) and the test consumer, vs raw fdatasync and bun:sqlite WAL, on one real disk, in one run.
+// Evolution bench: ack latency and throughput from the Python client against the real init (shipped executable, `boot`) and the test consumer, vs raw fdatasync, a C durable echo and bun:sqlite WAL, on one real disk, in one run.
 import { Database } from "bun:sqlite";
-import { closeSync, existsSync, fdatasync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, existsSync, fdatasync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { shippedPython, spawnShipped, tempDir } from "../test/harness/artifact.ts";
 import { waitFor } from "../test/harness/wait.ts";
 import { runPython, startConsumer } from "../test/evolution/harness.ts";
 import { median, percentile as pct } from "./stats.ts";
+import { RECORD_HEADER_SIZE } from "../src/journal/format.ts";
+import { mutationRecordSize } from "../src/evolution/mutation-record.ts";
+import type { Mutation } from "../src/evolution/slot-codec.ts";
 
 const SEQUENTIAL = Number(process.env.VB_BENCH_SEQ ?? 1000);
 const BATCH = Number(process.env.VB_BENCH_BATCH ?? 20000);
@@ -70,7 +73,35 @@ function sqlite(nSingle: number, nBatch: number, batchSize: number) {
   return { single, perSec };
 }
 
-// 3. The producer: the real Python client, sequential acks then BATCHES pipelined batches.
+// 3. The smallest durable round trip across processes (bench/c/durable-echo.c): per byte from the
+// client, one journal-sized record appended, fdatasync, one byte back. What the init's ack costs on
+// top of it is the channel, the gate, the journal's code and Bun's event loop and thread pool.
+const RECORD = RECORD_HEADER_SIZE + mutationRecordSize({ tensor: "pixel.0.weight", elementOffset: 0, values: new Float32Array([0.5, -0.25]), confidence: 0.9 } satisfies Mutation);
+const echoBin = join(resolve(import.meta.dir, ".."), ".cache/bench/durable-echo");
+mkdirSync(join(echoBin, ".."), { recursive: true });
+const cc = Bun.spawnSync(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", echoBin, resolve(import.meta.dir, "c/durable-echo.c")], { stderr: "inherit" });
+if (cc.exitCode !== 0) fail("gcc failed on bench/c/durable-echo.c: no reference");
+const ECHO_PY = `
+import sys, json, time, socket, select
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+lat = []
+for i in range(int(sys.argv[2])):
+    t = time.perf_counter()
+    s.sendall(b"x")
+    select.select([s], [], [], 60)
+    assert s.recv(1) == b"!"
+    lat.append((time.perf_counter() - t) * 1000)
+print(json.dumps({"lat": lat}))
+`;
+const echoSocket = join(root, "echo.sock");
+const echo = Bun.spawn([echoBin, echoSocket, join(root, "echo.bin"), String(RECORD)], { stdout: "pipe", stderr: "inherit" });
+{
+  const first = await echo.stdout.getReader().read();
+  if (first.done || !new TextDecoder().decode(first.value).startsWith("ready")) fail("bench/c/durable-echo did not start: no reference");
+}
+
+// 4. The producer: the real Python client, sequential acks then BATCHES pipelined batches.
 const PY = `
 import sys, json, time
 from vector_boot_evolution import Client
@@ -93,6 +124,8 @@ print(json.dumps({"lat": lat, "per_sec": per_sec}))
 `;
 /** `per_sec`: one rate per pipelined batch, in order (the first includes warm-up). */
 type PyResult = { lat: number[]; per_sec: number[] };
+/** Sequential ack latencies right after start (`cold`) and after the pipelined batches (`warm`), and the batches' rates. */
+type Measured = { cold: number[]; warm: number[]; per_sec: number[] };
 /** The first batch's rate and the median of the others. */
 const rates = (xs: number[]) => ({ first: xs[0] ?? 0, steady: median(xs.slice(1)) });
 
@@ -105,13 +138,14 @@ interface Target {
 const CHUNKS = 5;
 const floor: number[] = [];
 const floorSync: number[] = [];
+const echoLat: number[] = [];
 
 /**
- * Sequential acks in CHUNKS chunks, each followed by the same number of raw fdatasyncs (the disk's
- * mood changes by the minute on a shared machine: the reference is taken between the samples), then
- * BATCHES pipelined batches for throughput.
+ * SEQUENTIAL acks in CHUNKS chunks, each followed by as many raw fdatasyncs and C durable echoes
+ * (the disk's mood changes by the minute on a shared machine: the references are taken between the
+ * samples).
  */
-async function measure(t: Target): Promise<PyResult> {
+async function sequential(t: Target): Promise<number[]> {
   const lat: number[] = [];
   const per = Math.ceil(SEQUENTIAL / CHUNKS);
   for (let i = 0; i < CHUNKS; i++) {
@@ -119,13 +153,24 @@ async function measure(t: Target): Promise<PyResult> {
     lat.push(...r.lat);
     floor.push(...(await rawFsync(per, true)));
     floorSync.push(...(await rawFsync(Math.ceil(per / 2), false)));
+    echoLat.push(...(JSON.parse((await runPython(ECHO_PY, [echoSocket, String(per)], 600_000))[0]!) as { lat: number[] }).lat);
   }
+  return lat;
+}
+
+/**
+ * Sequential acks right after start (JavaScriptCore is still compiling the drain on its JIT threads,
+ * which share the two cores), BATCHES pipelined batches for throughput, then sequential acks again.
+ */
+async function measure(t: Target): Promise<Measured> {
+  const cold = await sequential(t);
   const b: PyResult = JSON.parse((await runPython(PY, [t.socket, t.tensor, "0", String(BATCH), String(BATCHES)], 600_000, t.clientPath))[0]!);
-  return { lat, per_sec: b.per_sec };
+  const warm = await sequential(t);
+  return { cold, warm, per_sec: b.per_sec };
 }
 
 /** The shipped executable as the init (`boot`, not PID 1), state on the bench disk. */
-async function realInit(): Promise<PyResult> {
+async function realInit(): Promise<Measured> {
   const dir = join(root, "init");
   const cfg = join(root, "init.json");
   writeFileSync(cfg, JSON.stringify({ state_dir: join(dir, "state"), run_dir: join(dir, "run"), evolution: { checkpoint_every_s: 0, ...(process.env.VB_BENCH_SLOTS ? { slots: Number(process.env.VB_BENCH_SLOTS) } : {}) } }));
@@ -148,7 +193,7 @@ async function realInit(): Promise<PyResult> {
 try {
   const init = await realInit();
   const c = await startConsumer(join(root, "state"), join(root, "run"));
-  let consumer: PyResult;
+  let consumer: Measured;
   let batches = 0;
   try {
     consumer = await measure({ socket: c.socket, tensor: "pixel.w" });
@@ -157,19 +202,29 @@ try {
     await c.kill();
   }
   if (!(floor.length > 0 && pct(floor, 50) > 0)) fail("the raw fdatasync reference measured nothing");
-  const avgBatch = (SEQUENTIAL + BATCH * BATCHES) / Math.max(1, batches);
-  const sq = sqlite(SEQUENTIAL, BATCH, Math.max(1, Math.round((BATCH * BATCHES) / Math.max(1, batches - SEQUENTIAL))));
+  if (!(echoLat.length > 0 && pct(echoLat, 50) > 0)) fail("the C durable echo reference measured nothing");
+  // The consumer journals each sequential ack alone: 2 x SEQUENTIAL of its fsyncs are not the batches'.
+  const avgBatch = (2 * SEQUENTIAL + BATCH * BATCHES) / Math.max(1, batches);
+  const sq = sqlite(SEQUENTIAL, BATCH, Math.max(1, Math.round((BATCH * BATCHES) / Math.max(1, batches - 2 * SEQUENTIAL))));
   const [ri, rc, rs] = [rates(init.per_sec), rates(consumer.per_sec), rates(sq.perSec)];
+  const line = (what: string, xs: number[], note = "") => console.log(`  ${what.padEnd(42)} p50 ${ms(pct(xs, 50))}  p99 ${ms(pct(xs, 99))}${note}`);
+  const ratio = (what: string, xs: number[], ref: number[]) =>
+    console.log(`  ratio ${what}:`.padEnd(62) + ` p50 ${(pct(xs, 50) / pct(ref, 50)).toFixed(2)}x  p99 ${(pct(xs, 99) / pct(ref, 99)).toFixed(2)}x`);
 
-  console.log(`evolution bench (${root}, ${fs}): ${SEQUENTIAL} sequential + ${BATCHES} x ${BATCH} pipelined mutations per producer`);
-  console.log(`  raw append+fdatasync          p50 ${ms(pct(floor, 50))}  p99 ${ms(pct(floor, 99))}  (physical floor, as the journal calls it: ${floor.length} samples taken between the ack samples)`);
-  console.log(`  raw append+fdatasyncSync      p50 ${ms(pct(floorSync, 50))}  p99 ${ms(pct(floorSync, 99))}  (same, on the calling thread)`);
-  console.log(`  sqlite WAL FULL, 1 row/tx     p50 ${ms(pct(sq.single, 50))}  p99 ${ms(pct(sq.single, 99))}`);
-  console.log(`  real init ack (python)        p50 ${ms(pct(init.lat, 50))}  p99 ${ms(pct(init.lat, 99))}`);
-  console.log(`  test consumer ack (python)    p50 ${ms(pct(consumer.lat, 50))}  p99 ${ms(pct(consumer.lat, 99))}`);
-  console.log(`  ratio real init ack / raw fdatasync:  p50 ${(pct(init.lat, 50) / pct(floor, 50)).toFixed(2)}x  p99 ${(pct(init.lat, 99) / pct(floor, 99)).toFixed(2)}x`);
-  console.log(`  ratio test consumer / raw fdatasync:  p50 ${(pct(consumer.lat, 50) / pct(floor, 50)).toFixed(2)}x  p99 ${(pct(consumer.lat, 99) / pct(floor, 99)).toFixed(2)}x`);
-  console.log(`  ratio real init ack p50 / sqlite p50: ${(pct(init.lat, 50) / pct(sq.single, 50)).toFixed(2)}x`);
+  console.log(`evolution bench (${root}, ${fs}): ${SEQUENTIAL} sequential acks right after start and ${SEQUENTIAL} after ${BATCHES} x ${BATCH} pipelined mutations, per producer`);
+  line("raw append+fdatasync", floor, `  (physical floor, as the journal calls it: ${floor.length} samples taken between the ack samples)`);
+  line("raw append+fdatasyncSync", floorSync, "  (same, on the calling thread)");
+  line("C durable echo (python)", echoLat, `  (bench/c/durable-echo.c: one ${RECORD}-byte record + fdatasync per round trip, ${echoLat.length} samples taken between the ack samples)`);
+  line("sqlite WAL FULL, 1 row/tx", sq.single);
+  line("real init ack (python), after start", init.cold);
+  line("real init ack (python), warm", init.warm);
+  line("test consumer ack (python), after start", consumer.cold);
+  line("test consumer ack (python), warm", consumer.warm);
+  ratio("real init ack after start / raw fdatasync", init.cold, floor);
+  ratio("real init ack warm / raw fdatasync", init.warm, floor);
+  ratio("real init ack warm / C durable echo", init.warm, echoLat);
+  ratio("test consumer warm / raw fdatasync", consumer.warm, floor);
+  console.log(`  ratio real init ack p50 / sqlite p50: ${(pct(init.warm, 50) / pct(sq.single, 50)).toFixed(2)}x (warm)`);
   const k = (x: number) => `${(x / 1000).toFixed(1)}k`;
   console.log(`  throughput (${BATCHES} pipelined batches of ${BATCH}: the first, then the median of the rest)`);
   console.log(`    real init      ${k(ri.first)} then ${k(ri.steady)} acked mutations/s`);
@@ -177,5 +232,6 @@ try {
   console.log(`    sqlite WAL     ${k(rs.first)} then ${k(rs.steady)} rows/s in transactions of the consumer's average batch size`);
   console.log(`  ratio throughput real init / sqlite: first batch ${(ri.first / rs.first).toFixed(2)}x, steady ${(ri.steady / rs.steady).toFixed(2)}x`);
 } finally {
+  echo.kill(9);
   rmSync(root, { recursive: true, force: true });
 }
