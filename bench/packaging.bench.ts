@@ -7,6 +7,7 @@ import { buildInitramfs } from "../src/initramfs/build.ts";
 import { COMPRESSION_SUFFIX, COMPRESSIONS, type Compression } from "../src/initramfs/compress.ts";
 import { writeCpio } from "../src/initramfs/cpio.ts";
 import { appendModel } from "../src/rts/embed.ts";
+import { buildFloorProgram } from "./floor-program.ts";
 import { median } from "./stats.ts";
 
 const root = resolve(import.meta.dir, "..");
@@ -115,13 +116,20 @@ for (const mib of sizes) {
   models.set(mib, model);
   exes.set(mib, vbExe);
 }
+// The reference: an empty Bun program built with our flags that writes the same line at once and waits
+// (the floor of exec -> first line on this machine today: Bun's own start-up and the pipe).
+const floorExe = buildFloorProgram(out, "floor-first-line", { "floor-first-line.ts": `console.error("first heartbeat");\nsetInterval(() => {}, 1000);\n` });
 // The executables were just written (600 MB for the 512 MiB one): their writeback must not land
 // inside the timed runs, and the sizes are measured interleaved, so load changes hit all alike.
 Bun.spawnSync(["sync"]);
 const beats = new Map<number, Sample[]>(sizes.map((m) => [m, []]));
+const floorRuns: Sample[] = [];
 for (let i = 0; i < RUNS; i++) {
   for (const mib of sizes) beats.get(mib)!.push(await firstBeat([exes.get(mib)!, "boot", "--set", "shutdown_after=5", "--set", "heartbeat_log_every=0"], "first heartbeat"));
+  floorRuns.push(await firstBeat([floorExe], "first heartbeat"));
 }
+const floorMs = median(floorRuns.map((x) => x.ms));
+if (!(floorMs > 0)) throw new Error("the empty program's first line measured nothing: no ratio");
 for (const mib of sizes) {
   const s = beats.get(mib)!;
   const vb: Sample = { ms: median(s.map((x) => x.ms)), rssMiB: median(s.map((x) => x.rssMiB)) };
@@ -149,6 +157,7 @@ const big = rows.find((r) => r.mib === 512)!.vb;
 console.log(
   `vector-boot 512 MiB vs 1 MiB: RSS +${(big.rssMiB - small.rssMiB).toFixed(1)} MiB (acceptance: < 16), time ${((big.ms / small.ms - 1) * 100).toFixed(1)}% (acceptance: < 20%)`,
 );
+console.log(`empty Bun program (our flags), exec -> its first line: ${floorMs.toFixed(1)} ms, RSS ${median(floorRuns.map((x) => x.rssMiB)).toFixed(1)} MiB; ratio exec -> first beat (1 MiB model) / empty program's first line: ${(small.ms / floorMs).toFixed(2)}x`);
 
 // 2. initramfs: size and build time of each compression, against plain gzip -6 (C) of the same cpio archive.
 console.log("\n## initramfs (dist/vector-boot with the 1 MiB model)");
