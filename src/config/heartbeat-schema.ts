@@ -29,6 +29,8 @@ export type InterruptHandler = z.infer<typeof interruptHandlerSchema>;
 export const heartbeatConfigSchema = z.strictObject({
   /** Metabolic sampling period (ms); 0 = the heartbeat period. */
   sample_ms: z._default(int(0, 60_000), 0),
+  /** Process and zombie counts (one read of every /proc/PID/stat) refreshed at most this often (ms; 0 = every sample). */
+  procs_ms: z._default(int(0, 600_000), 1000),
   /** Time constant of the first-order smoothing of CPU use and rates (ms; 0 = raw). */
   smoothing_ms: z._default(int(0, 600_000), 250),
   /** Hardware watchdog device petted every beat when it exists; false: never opened. */

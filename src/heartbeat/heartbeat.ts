@@ -70,6 +70,7 @@ export class Heartbeat {
       sysRoot: this.cfg.sys_root,
       sampleMs,
       smoothingMs: this.cfg.smoothing_ms,
+      procsMs: this.cfg.procs_ms,
       workerUrl: opts.workerUrl,
       onMessage: (m) => this.onWorkerMessage(m),
       onCrash: () => this.fire("worker-crash"),

@@ -16,6 +16,8 @@ export interface MetabolicOptions {
   sysRoot?: string;
   sampleMs: number;
   smoothingMs: number;
+  /** Process and zombie counts refreshed at most this often (ms; default 0: every sample). */
+  procsMs?: number;
   /** First restart delay after a crash; doubles per consecutive crash up to 5 s. */
   restartMs?: number;
   /** Worker entry (default: ./metabolic-worker.ts next to this module; works in the compiled executable). */
@@ -121,8 +123,8 @@ export class MetabolicDaemon {
       this.opts.onCrash?.(this.crashes);
       this.scheduleRestart();
     });
-    const { procRoot = "/proc", sysRoot = "/sys", sampleMs, smoothingMs } = this.opts;
-    this.post({ type: "init", settings: { sab: this.sab, procRoot, sysRoot, sampleMs, smoothingMs } });
+    const { procRoot = "/proc", sysRoot = "/sys", sampleMs, smoothingMs, procsMs = 0 } = this.opts;
+    this.post({ type: "init", settings: { sab: this.sab, procRoot, sysRoot, sampleMs, smoothingMs, procsMs } });
     this.post({ type: "services", list: this.services });
     for (const [name, t] of this.throttles) this.post({ type: "throttle", name, ...t });
   }

@@ -9,6 +9,8 @@ export interface WorkerSettings {
   sysRoot: string;
   sampleMs: number;
   smoothingMs: number;
+  /** The process scan at most this often (ms; 0 = every sample). */
+  procsMs: number;
 }
 
 /** Main thread -> worker. */

@@ -179,3 +179,34 @@ test("a service whose work runs in its children (an idle master, a shell waiting
     rmSync(sys, { recursive: true });
   }
 });
+
+test("every sample read every /proc/PID/stat (87 % of a sample's CPU): with procsEveryMs the scan runs once per interval, and a new zombie shows at the next one", () => {
+  const pid = (n: number, state: string) => `${n} (p${n}) ${state} 1 ${n} ${n} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0`;
+  const proc = fakeRoot({ stat: stat1, meminfo, loadavg: "0 0 0 1/1 1\n", "1/stat": pid(1, "S"), "2/stat": pid(2, "S"), "3/stat": pid(3, "R") });
+  const sys = fakeRoot({});
+  try {
+    const every = new ProcSampler({ procRoot: proc, sysRoot: sys, smoothingMs: 0 });
+    const spaced = new ProcSampler({ procRoot: proc, sysRoot: sys, smoothingMs: 0, procsEveryMs: 1000 });
+    every.sample(0);
+    const first = every.filesRead;
+    spaced.sample(0);
+    expect(spaced.filesRead).toBe(first);
+    expect(val(spaced.values, "procs.total")).toBe(3);
+    writeFileSync(join(proc, "2/stat"), pid(2, "Z"));
+    // 100 ms later: the other sources are read again, the three stat files are not.
+    every.sample(100);
+    spaced.sample(100);
+    expect(every.filesRead).toBe(first);
+    expect(spaced.filesRead).toBe(first - 3);
+    expect(val(every.values, "procs.zombies")).toBe(1);
+    expect(val(spaced.values, "procs.zombies")).toBe(0);
+    expect(val(spaced.values, "procs.total")).toBe(3);
+    // Once the interval has passed, the next sample scans again.
+    spaced.sample(1000);
+    expect(spaced.filesRead).toBe(first);
+    expect(val(spaced.values, "procs.zombies")).toBe(1);
+  } finally {
+    rmSync(proc, { recursive: true });
+    rmSync(sys, { recursive: true });
+  }
+});
