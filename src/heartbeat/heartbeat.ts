@@ -13,7 +13,7 @@ import { carryInterrupts, type InterruptCarry, restoreInterrupts } from "./inter
 import { type HeartbeatRecord, InterruptDispatcher } from "./interrupt-dispatch.ts";
 import { MetabolicDaemon } from "./metabolic-daemon.ts";
 import type { FromWorker } from "./metabolic-protocol.ts";
-import type { ServiceView } from "./service-control.ts";
+import { ServiceSync } from "./service-sync.ts";
 import type { BeatInfo, HeartbeatOptions, HeartbeatStats } from "./heartbeat-types.ts";
 import { Watchdog } from "./watchdog.ts";
 
@@ -47,8 +47,7 @@ export class Heartbeat {
   private readonly jitter = new Ring(WINDOW);
   private readonly cost = new Ring(WINDOW);
   private readonly parts = Object.fromEntries(tickParts.map((p) => [p, new Ring(WINDOW)])) as Record<TickPart, Ring>;
-  private serviceSig = "";
-  private serviceList: ServiceView[] = [];
+  private readonly serviceSync: ServiceSync;
   private staleCheckFrom = 0;
   /** The metabolic worker's sampling period (ms). */
   private sampleMs = 0;
@@ -81,6 +80,7 @@ export class Heartbeat {
     this.binding = opts.model ? new CortexBinding(opts.model) : null;
     this.bank = this.binding ? new InterruptBank(this.binding.outputNames, this.binding.thresholds, this.binding.hysteresis) : null;
     this.dispatch = this.binding ? new InterruptDispatcher(this.binding, this.cfg, this.metabolic, opts.services ?? null, opts.onShutdown ?? null) : null;
+    this.serviceSync = new ServiceSync(this.metabolic, (name) => this.dispatch?.forget(name));
     if (opts.interrupts && this.bank && this.dispatch) restoreInterrupts(this.bank, this.dispatch, opts.interrupts, performance.now());
   }
 
@@ -206,7 +206,7 @@ export class Heartbeat {
     try {
       this.metabolic.reader.read();
       this.checkStale();
-      this.syncServices();
+      this.serviceSync.sync(this.opts.services);
       lap("read");
       // Not before the worker's first sample: an all-zero hw.mmio is no measurement (after a live
       // re-exec it cleared every carried interrupt, which the next sample raised again).
@@ -215,8 +215,8 @@ export class Heartbeat {
         const scores = this.binding.run(values);
         lap("cortex");
         const edges = this.bank.update(scores, t);
-        if (edges.length > 0) this.dispatch.onEdges(edges, values, this.serviceList, t);
-        this.dispatch.onBeat(this.bank.active, values, this.serviceList, t);
+        if (edges.length > 0) this.dispatch.onEdges(edges, values, this.serviceSync.list, t);
+        this.dispatch.onBeat(this.bank.active, values, this.serviceSync.list, t);
         lap("dispatch");
       }
       if (this.opts.drain && this.cfg.drain_max > 0) {
@@ -247,29 +247,6 @@ export class Heartbeat {
     this.slot++;
     const due = this.origin + this.slot * this.opts.periodMs;
     this.clock.at(due, (t) => this.fire("tick", t));
-  }
-
-  /** Sends the service table to the worker when it changed (pids, states, restart counts). */
-  private syncServices(): void {
-    const s = this.opts.services;
-    if (!s) return;
-    const list = s.list();
-    this.serviceList = list;
-    let sig = "";
-    for (const v of list) sig += `${v.name}:${v.pid}:${v.state}:${v.restarts};`;
-    if (sig === this.serviceSig) return;
-    this.serviceSig = sig;
-    // A throttled service whose process ended (or was replaced) is released at once: its pid and
-    // process group may be reused by an unrelated process after the supervisor reaps it.
-    for (const v of list) {
-      const tp = this.metabolic.throttledPid(v.name);
-      if (tp !== null && tp !== v.pid) {
-        this.metabolic.unthrottle(v.name);
-        this.dispatch?.forget(v.name);
-        log.info("throttle released: the service's process changed", { service: v.name, throttled_pid: tp, pid: v.pid });
-      }
-    }
-    this.metabolic.setServices(list.map((v) => ({ name: v.name, pid: v.pid, state: v.state, restarts: v.restarts, throttled: this.metabolic.isThrottled(v.name) })));
   }
 
   private checkStale(): void {
