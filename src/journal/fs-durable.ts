@@ -1,9 +1,7 @@
-// Durable file-system steps: fsync of files and directories, atomic replace (temp, fsync, rename, fsync dir).
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync } from "node:fs";
-import type { FileHandle } from "node:fs/promises";
-import { dirname } from "node:path";
+// Durable file-system steps: fsync of files and directories, the journal's atomic replace (util/atomic-replace.ts with path.tmp and JournalError).
+import { closeSync, fsyncSync, openSync, writeSync, unlinkSync } from "node:fs";
 import { JournalError } from "../errors.ts";
-import { TEMP_FILE_FLAGS } from "../util/atomic-write.ts";
+import { replaceFileAsync, replaceFiles, type ReplacePolicy } from "../util/atomic-replace.ts";
 
 /** fsyncs a directory so that a rename or unlink inside it survives a power cut. */
 export function fsyncDir(dir: string): void {
@@ -26,67 +24,46 @@ export function writeAll(fd: number, chunk: Uint8Array, position?: number): void
   }
 }
 
-/** Removes what has the temp file's name (a crash's leftover, or a planted link: unlink removes a symlink itself, not its target). */
-function clearTemp(tmp: string): void {
-  try {
-    unlinkSync(tmp);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-  }
-}
-
 /**
- * Creates `path` with exactly `chunks` as its content, atomically: a reader (or a boot after a
- * crash) sees either no file or the complete one. The temp file is `path + ".tmp"`.
+ * The journal's files: the temp file is `path + ".tmp"`, removed first (a crash's leftover, or a
+ * planted link: unlink removes a symlink itself, not its target); a failure is a JournalError, and so
+ * is a directory fsync that fails (the replace is not durable without it).
  */
-export function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>, mode = 0o600): void {
-  const tmp = `${path}.tmp`;
-  let fd = -1;
-  try {
-    clearTemp(tmp);
-    fd = openSync(tmp, TEMP_FILE_FLAGS, mode);
-    for (const c of chunks) writeAll(fd, c);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, path);
-  } catch (cause) {
-    if (fd >= 0) closeSync(fd);
+const journalPolicy: ReplacePolicy = {
+  tempOf: (path) => `${path}.tmp`,
+  clear(_path, tmp) {
+    try {
+      unlinkSync(tmp);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+  },
+  discard(tmp) {
     try {
       unlinkSync(tmp);
     } catch {
       /* nothing to remove */
     }
-    throw new JournalError(`atomic write of ${path} failed`, { cause });
-  }
-  fsyncDir(dirname(path));
+  },
+  error: (cause, path) => new JournalError(`atomic write of ${path} failed`, { cause }),
+  syncDir: fsyncDir,
+};
+
+/**
+ * Creates `path` with exactly `chunks` as its content, atomically: a reader (or a boot after a
+ * crash) sees either no file or the complete one.
+ */
+export function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>, mode = 0o600): void {
+  const fill = (fd: number) => {
+    for (const c of chunks) writeAll(fd, c);
+  };
+  replaceFiles([{ out: path, mode, write: fill }], journalPolicy);
 }
 
 /**
  * `writeFileAtomic` without blocking the event loop on the data (writes and fsync run on the
  * thread pool). `chunks` must not change until the promise settles. Resolves after the directory fsync.
  */
-export async function writeFileAtomicAsync(path: string, chunks: readonly Uint8Array[], mode = 0o600): Promise<void> {
-  // node:fs/promises (and node:events under it) at the first checkpoint, not at the boot: loading
-  // them took ~1.5 ms before the first beat (CPU profile of the boot).
-  const { open: openAsync, rename: renameAsync, unlink: unlinkAsync } = await import("node:fs/promises");
-  const tmp = `${path}.tmp`;
-  let fh: FileHandle | null = null;
-  try {
-    clearTemp(tmp);
-    fh = await openAsync(tmp, TEMP_FILE_FLAGS, mode);
-    for (const c of chunks) {
-      let off = 0;
-      while (off < c.length) off += (await fh.write(c, off, c.length - off)).bytesWritten;
-    }
-    await fh.sync();
-    await fh.close();
-    fh = null;
-    await renameAsync(tmp, path);
-  } catch (cause) {
-    await fh?.close().catch(() => {});
-    await unlinkAsync(tmp).catch(() => {});
-    throw new JournalError(`atomic write of ${path} failed`, { cause });
-  }
-  fsyncDir(dirname(path));
+export function writeFileAtomicAsync(path: string, chunks: readonly Uint8Array[], mode = 0o600): Promise<void> {
+  return replaceFileAsync({ out: path, mode, write: chunks }, journalPolicy);
 }

@@ -1,16 +1,9 @@
 // A file a command writes (an RTS package, an initramfs, an unpacked part): all of it or none, and errors that name it.
-import { accessSync, closeSync, constants, fsyncSync, lstatSync, openSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, fsyncSync, lstatSync, openSync, readdirSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { SysError, UsageError, VectorBootError } from "../errors.ts";
+import { replaceFiles, type ReplacePolicy } from "./atomic-replace.ts";
 import { processExists } from "./process-exists.ts";
-
-/**
- * How an atomic write opens its temp file (here and src/journal/fs-durable.ts): a new file only,
- * never through a symlink. Opened with "w", a link planted at the temp name (in a shared directory
- * such as /tmp: the pid in the name is no secret) was followed and the file it named overwritten,
- * and a stale temp file kept its own mode.
- */
-export const TEMP_FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /**
  * Writes `out` through `fill(fd)` into a temporary file beside it, fsyncs it, renames it over `out`
@@ -35,35 +28,22 @@ export interface OutputFile {
  */
 export function writeFilesAtomically(files: OutputFile[]): void {
   for (const f of files) checkOutputPath(f.out);
-  const temps: string[] = [];
-  let current = files[0]?.out ?? "";
-  try {
-    for (const f of files) {
-      current = f.out;
-      removeStaleTemps(f.out);
-      const tmp = `${f.out}.tmp-${process.pid}`;
-      temps.push(tmp);
-      const fd = openSync(tmp, TEMP_FILE_FLAGS, f.mode ?? 0o644);
-      try {
-        f.fill(fd);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    }
-    files.forEach((f, i) => {
-      current = f.out;
-      renameSync(temps[i]!, f.out);
-    });
-  } catch (err) {
-    for (const tmp of temps) rmSync(tmp, { force: true });
-    if (err instanceof VectorBootError) throw err;
-    const e = err as { code?: unknown; errno?: unknown; syscall?: unknown };
-    if (typeof e.code !== "string") throw err;
-    throw new SysError(typeof e.syscall === "string" ? e.syscall : "write", e.code, Math.abs(Number(e.errno) || 5), current, { cause: err });
-  }
-  for (const dir of new Set(files.map((f) => dirname(f.out)))) syncDirectory(dir);
+  replaceFiles(files.map((f) => ({ out: f.out, mode: f.mode ?? 0o644, write: f.fill })), outputPolicy);
 }
+
+/** A command's outputs: `out.tmp-<pid>`, errors that name the output, the directory fsync best effort. */
+const outputPolicy: ReplacePolicy = {
+  tempOf: (out) => `${out}.tmp-${process.pid}`,
+  clear: (out) => removeStaleTemps(out),
+  discard: (tmp) => rmSync(tmp, { force: true }),
+  error(err, out) {
+    if (err instanceof VectorBootError) return err;
+    const e = err as { code?: unknown; errno?: unknown; syscall?: unknown };
+    if (typeof e.code !== "string") return err;
+    return new SysError(typeof e.syscall === "string" ? e.syscall : "write", e.code, Math.abs(Number(e.errno) || 5), out, { cause: err });
+  },
+  syncDir: syncDirectory,
+};
 
 /**
  * An output that is one of the command's inputs (the same file by device and inode: a symbolic or hard
