@@ -36,6 +36,9 @@ export interface WatchOptions {
 export async function watchOnce(c: EtcdClient, o: WatchOptions): Promise<WatchEnd> {
   const ctl = new AbortController();
   const abort = () => ctl.abort();
+  // Already aborted (the node stopping between its catch-up and this watch): "abort" will not fire
+  // again, so the watch went on at a healthy member with nothing to end it, and the stop hung.
+  if (o.signal?.aborted) return { kind: "closed" };
   o.signal?.addEventListener("abort", abort);
   const endpoint = c.endpoint;
   let unhealthy = false;
