@@ -90,7 +90,7 @@ export class RolloutAgent {
         }
         if (r.data.stopped) continue;
         const held = (await readSem(c, this.o.fleet, id)).holders.some((h) => h.node === this.o.node && h.lease === lease);
-        if (!held && !(await takeSlot(c, this.o.fleet, id, r.data.max_unavailable, { node: this.o.node, lease, generation: this.o.generation }))) return;
+        if (!held && !(await takeSlot(c, this.o.fleet, id, r.data.max_unavailable, { node: this.o.node, lease, generation: this.o.generation }, kv.modRevision))) return;
         writeFileSync(this.marker(id), `${r.data.action}\n`);
         log.info("rollout: slot taken, acting", { rollout: id, action: r.data.action });
         this.acting = true;

@@ -1,7 +1,7 @@
 // Rolling operations: a FleetLock-style semaphore in one etcd key (compare-and-swap), holders tied to their node's lease.
 import { z } from "zod";
 import { FleetError } from "../errors.ts";
-import { b64, cmpPrefixUnchangedSince, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type EtcdClient } from "./etcd-client.ts";
+import { b64, cmpPrefixUnchangedSince, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type Compare, type EtcdClient } from "./etcd-client.ts";
 import { retryUntil } from "./retry.ts";
 import { fleetPrefix, readMembers } from "./keys.ts";
 
@@ -37,24 +37,27 @@ async function liveHolders(c: EtcdClient, fleet: string, holders: Holder[]): Pro
   return holders.filter((h) => nodes.get(h.node) === h.lease);
 }
 
-/** Writes `holders` if the key is still at `modRevision` (create when 0). False: someone else changed it first. */
-async function cas(c: EtcdClient, fleet: string, id: string, modRevision: number, holders: Holder[]): Promise<boolean> {
+/** Writes `holders` if the key is still at `modRevision` (create when 0) and `guards` hold. False: someone else changed it first. */
+async function cas(c: EtcdClient, fleet: string, id: string, modRevision: number, holders: Holder[], guards: Compare[] = []): Promise<boolean> {
   const key = semKey(fleet, id);
   const compare = cmpUnchanged(key, modRevision);
-  const r = await c.txn([compare], [{ request_put: { key: b64(key), value: b64(JSON.stringify({ holders })) } }]);
+  const r = await c.txn([compare, ...guards], [{ request_put: { key: b64(key), value: b64(JSON.stringify({ holders })) } }]);
   return r.succeeded;
 }
 
 /**
  * Takes a slot for `node` when fewer than `max` live holders hold one (dead holders are dropped in
  * the same swap). Resolves to true when `node` holds a slot now (also when it already did).
+ * `rolloutRevision`: the rollout key's mod revision as the caller read it; the swap requires it
+ * unchanged. A rollout `fleet gc` removed after that read (a finished one: no done mark, no semaphore
+ * left to see) otherwise had its semaphore created again, and the node acted a second time.
  */
-export async function takeSlot(c: EtcdClient, fleet: string, id: string, max: number, me: Holder): Promise<boolean> {
+export async function takeSlot(c: EtcdClient, fleet: string, id: string, max: number, me: Holder, rolloutRevision: number): Promise<boolean> {
   const s = await readSem(c, fleet, id);
   if (s.holders.some((h) => h.node === me.node && h.lease === me.lease)) return true;
   const live = await liveHolders(c, fleet, s.holders);
   if (live.length >= max) return false;
-  return cas(c, fleet, id, s.modRevision, [...live, me]);
+  return cas(c, fleet, id, s.modRevision, [...live, me], [cmpUnchanged(rolloutKey(fleet, id), rolloutRevision)]);
 }
 
 /** A node's outcome under rollout-done/<id>/<node> (a value without `outcome` is from before outcomes: ok). */
