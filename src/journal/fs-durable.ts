@@ -1,18 +1,14 @@
 // Durable file-system steps: fsync of files and directories, the journal's atomic replace (util/atomic-replace.ts with path.tmp and JournalError).
-import { closeSync, fsyncSync, openSync, writeSync, unlinkSync } from "node:fs";
+import { writeSync, unlinkSync } from "node:fs";
 import { JournalError } from "../errors.ts";
-import { replaceFileAsync, replaceFiles, type ReplacePolicy } from "../util/atomic-replace.ts";
+import { fsyncDirectory, replaceFileAsync, replaceFiles, type ReplacePolicy } from "../util/atomic-replace.ts";
 
 /** fsyncs a directory so that a rename or unlink inside it survives a power cut. */
 export function fsyncDir(dir: string): void {
-  let fd = -1;
   try {
-    fd = openSync(dir, "r");
-    fsyncSync(fd);
+    fsyncDirectory(dir);
   } catch (cause) {
     throw new JournalError(`fsync of directory ${dir} failed`, { cause });
-  } finally {
-    if (fd >= 0) closeSync(fd);
   }
 }
 

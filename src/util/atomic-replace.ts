@@ -10,6 +10,16 @@ import { dirname } from "node:path";
  */
 const TEMP_FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
+/** fsyncs a directory, so that a rename or unlink inside it survives a power cut; throws what the system call threw. */
+export function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** What differs between the writers that replace files atomically (a command's outputs, the journal's files). */
 export interface ReplacePolicy {
   /** The temp file's name beside `out`. */

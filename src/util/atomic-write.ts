@@ -1,8 +1,8 @@
 // A file a command writes (an RTS package, an initramfs, an unpacked part): all of it or none, and errors that name it.
-import { accessSync, closeSync, constants, fsyncSync, lstatSync, openSync, readdirSync, rmSync, statSync } from "node:fs";
+import { accessSync, constants, lstatSync, readdirSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { SysError, UsageError, VectorBootError } from "../errors.ts";
-import { replaceFiles, type ReplacePolicy } from "./atomic-replace.ts";
+import { fsyncDirectory, replaceFiles, type ReplacePolicy } from "./atomic-replace.ts";
 import { processExists } from "./process-exists.ts";
 
 /**
@@ -120,12 +120,7 @@ function isDirectory(path: string): boolean {
 /** The rename is durable once the directory is: best effort (some file systems refuse fsync on a directory). */
 function syncDirectory(dir: string): void {
   try {
-    const fd = openSync(dir, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    fsyncDirectory(dir);
   } catch {
     /* not durable beyond what the file system gives */
   }
