@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -11,8 +12,37 @@
 
 #include "shim-internal.h"
 
+// Linux 6.5+ (SO_PASSPIDFD, SCM_PIDFD) and 6.13+ (PIDFD_GET_INFO; 6.15+ answers for a process that
+// has exited and been reaped, with the cgroup it was in): not in every libc's headers yet.
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
+struct vb_pidfd_info {
+  uint64_t mask;
+  uint64_t cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code;
+};
+#define VB_PIDFD_GET_INFO _IOWR(0xFF, 11, struct vb_pidfd_info)
+#define VB_PIDFD_INFO_CGROUPID (1ULL << 2)
+#define VB_PIDFD_INFO_EXIT (1ULL << 3)
+
+// The cgroup v2 id (the inode of its directory) `pidfd`'s process is in, or was in when it exited;
+// 0 when the kernel cannot say (before 6.13, or no cgroup v2).
+static uint64_t pidfd_cgroup(int pidfd) {
+  struct vb_pidfd_info info;
+  memset(&info, 0, sizeof info);
+  info.mask = VB_PIDFD_INFO_CGROUPID | VB_PIDFD_INFO_EXIT;
+  if (ioctl(pidfd, VB_PIDFD_GET_INFO, &info) < 0 || !(info.mask & VB_PIDFD_INFO_CGROUPID)) return 0;
+  return info.cgroupid;
+}
+
 // Binds a nonblocking, close-on-exec datagram socket at `path` (replacing a stale file) with
-// SO_PASSCRED, so every message comes with its sender's pid, uid and gid. "@name" binds an abstract
+// SO_PASSCRED, so every message comes with its sender's pid, uid and gid, and SO_PASSPIDFD where the
+// kernel has it (6.5+), so it also comes with a pidfd that still names the sender once it has exited. "@name" binds an abstract
 // address (no file, so nothing to replace and no mode). A path longer than sun_path is bound through
 // its directory (vb_unix_addr). Returns the fd or -errno.
 int vb_notify_open(const char *path, int mode) {
@@ -33,6 +63,8 @@ int vb_notify_open(const char *path, int mode) {
     if (r == 0 && (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0 || bind(fd, (struct sockaddr *)&addr, len) < 0 ||
                    (!abstract && chmod(path, (mode_t)mode) < 0)))
       r = -errno;
+    // Older kernels refuse the option (ENOPROTOOPT): their messages carry the pid alone.
+    if (r == 0) (void)setsockopt(fd, SOL_SOCKET, SO_PASSPIDFD, &one, sizeof one);
   }
   vb_unix_addr_done(dirfd);
   if (r < 0) {
@@ -43,13 +75,16 @@ int vb_notify_open(const char *path, int mode) {
 }
 
 // Receives one datagram into buf (at most len bytes; longer ones are cut). cred[0..2] = sender's
-// pid, uid, gid as the kernel saw them (pid 0 when none came). Returns its length, or -EAGAIN when
+// pid, uid, gid as the kernel saw them (pid 0 when none came); cred[3..4] = the low and high 32 bits
+// of the cgroup v2 id the sender is or was in, from its pidfd (0 when the kernel cannot say). A
+// sender that has already exited (`systemd-notify --no-block` in a script) has no /proc entry left,
+// but its pidfd still says where it ran. Returns its length, or -EAGAIN when
 // nothing waits, or -errno.
 int vb_notify_recv(int fd, uint8_t *buf, int len, int32_t *cred) {
   struct iovec iov = {.iov_base = buf, .iov_len = (size_t)len};
   union {
     struct cmsghdr h;
-    char b[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
+    char b[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(int) * 16)];
   } ctl;
   struct msghdr msg;
   memset(&msg, 0, sizeof msg);
@@ -64,6 +99,8 @@ int vb_notify_recv(int fd, uint8_t *buf, int len, int32_t *cred) {
   cred[0] = 0;
   cred[1] = -1;
   cred[2] = -1;
+  cred[3] = 0;
+  cred[4] = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
       struct ucred u;
@@ -71,6 +108,13 @@ int vb_notify_recv(int fd, uint8_t *buf, int len, int32_t *cred) {
       cred[0] = u.pid;
       cred[1] = (int32_t)u.uid;
       cred[2] = (int32_t)u.gid;
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_PIDFD && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int pidfd;
+      memcpy(&pidfd, CMSG_DATA(c), sizeof pidfd);
+      uint64_t id = pidfd_cgroup(pidfd);
+      close(pidfd);
+      cred[3] = (int32_t)(uint32_t)(id & 0xffffffffu);
+      cred[4] = (int32_t)(uint32_t)(id >> 32);
     } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
       // File descriptors (FDSTORE=1) are not kept: close what came.
       int nfd = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));

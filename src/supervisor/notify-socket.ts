@@ -43,8 +43,14 @@ export function notifyAddressFor(path: string): string {
   return `@vector-boot-notify/${new Bun.CryptoHasher("sha256").update(path).digest("hex").slice(0, 32)}`;
 }
 
-/** Who sent a message: its pid and uid as the kernel reports them (never what the message claims). */
-export type NotifyHandler = (sender: { pid: number; uid: number }, fields: Map<string, string>) => void;
+/** Who sent a message, as the kernel reports it (never what the message claims): pid, uid and, where the kernel says, its cgroup v2 id. */
+export interface NotifySender {
+  pid: number;
+  uid: number;
+  cgroupId: bigint | null;
+}
+
+export type NotifyHandler = (sender: NotifySender, fields: Map<string, string>) => void;
 
 /**
  * A datagram socket at `path` (NOTIFY_SOCKET names it; an abstract one when `path` is too long),
@@ -90,7 +96,7 @@ export class NotifySocket {
         break;
       }
       if (!d) break;
-      this.onMessage({ pid: d.pid, uid: d.uid }, parseNotify(d.text));
+      this.onMessage({ pid: d.pid, uid: d.uid, cgroupId: d.cgroupId }, parseNotify(d.text));
     }
     return i;
   }

@@ -203,6 +203,15 @@ export class ServiceCgroups {
     return cgroupPids(this.pathOf(name));
   }
 
+  /** The id of the service's cgroup (its directory's inode, the id the kernel gives for a process in it), or null when it has none. */
+  id(name: string): bigint | null {
+    try {
+      return statSync(this.pathOf(name), { bigint: true }).ino;
+    } catch {
+      return null;
+    }
+  }
+
   /** SIGKILL to everything in the service's cgroup (double-forked escapees too). */
   kill(name: string): boolean {
     return killCgroup(this.pathOf(name));

@@ -26,6 +26,27 @@ export function belongsTo(rec: ServiceRecord, pid: number, cgroupPids: number[] 
   return pid === rec.pid || (rec.pid !== null && sessionOf(pid) === rec.pid);
 }
 
+/** A service's cgroup, when it has one: the processes in it now, and its id (its directory's inode). */
+export interface CgroupView {
+  pids(): number[];
+  id(): bigint | null;
+}
+
+/**
+ * Whether a message came from one of the service's processes. Its cgroup decides when the kernel
+ * named the sender's (from the pidfd it attached, which still says where a sender ran after it
+ * exited: `systemd-notify --no-block` in a script is gone, and reaped by the shell, before PID 1
+ * reads its READY=1, and its pid then matches nothing) and the service has one; else its pid
+ * (belongsTo).
+ */
+export function sentBy(rec: ServiceRecord, sender: { pid: number; cgroupId: bigint | null }, cgroup: CgroupView | null): boolean {
+  if (cgroup && sender.cgroupId !== null) {
+    const id = cgroup.id();
+    if (id !== null) return id === sender.cgroupId;
+  }
+  return belongsTo(rec, sender.pid, cgroup ? cgroup.pids() : null);
+}
+
 export interface NotifyActions {
   ready(): void;
   /** A new main process (checked to belong to the service). */

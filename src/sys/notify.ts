@@ -12,7 +12,7 @@ const lib = openShim({
   vb_notify_close: { args: [i32], returns: i32 },
 }).symbols;
 
-/** Binds the socket at `path` (file mode `mode`; `@name`: an abstract address, no file), nonblocking, with SO_PASSCRED. */
+/** Binds the socket at `path` (file mode `mode`; `@name`: an abstract address, no file), nonblocking, with SO_PASSCRED (and SO_PASSPIDFD where the kernel has it). */
 export function openNotifySocket(path: string, mode: number): number {
   return check(lib.vb_notify_open(cstr(path), mode), "bind", socketPathDetail(path));
 }
@@ -22,17 +22,24 @@ export interface NotifyDatagram {
   /** The sender's pid in our PID namespace as the kernel saw it (0: none came, or from outside it). */
   pid: number;
   uid: number;
+  /**
+   * The cgroup v2 id (its directory's inode) the sender was in, read from the pidfd the kernel
+   * attached: still known after the sender exited. null when the kernel cannot say (before Linux
+   * 6.13; an exited sender before 6.15).
+   */
+  cgroupId: bigint | null;
 }
 
 const buf = new Uint8Array(4096);
-const cred = new Int32Array(3);
+const cred = new Int32Array(5);
 
 /** One waiting message, or null when none waits. */
 export function receiveNotify(fd: number): NotifyDatagram | null {
   const n = lib.vb_notify_recv(fd, buf, buf.length, cred);
   if (n === -Errno.EAGAIN) return null;
   check(n, "recvmsg");
-  return { text: new TextDecoder().decode(buf.subarray(0, n)), pid: cred[0]!, uid: cred[1]! >>> 0 };
+  const cgroupId = (BigInt(cred[4]! >>> 0) << 32n) | BigInt(cred[3]! >>> 0);
+  return { text: new TextDecoder().decode(buf.subarray(0, n)), pid: cred[0]!, uid: cred[1]! >>> 0, cgroupId: cgroupId === 0n ? null : cgroupId };
 }
 
 export function closeNotifySocket(fd: number): void {
