@@ -64,7 +64,9 @@ function afterExit(s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" 
     s.state = "stopped";
     return [{ type: "log", level: "info", msg: "service stopped", fields: { service: c.name, ...how } }, { type: "settled" }];
   }
-  const failed = ev.status !== 0;
+  // Killed for failing a check, a run that exits 0 on its stop signal failed all the same (as
+  // systemd's on-failure restarts after a start or watchdog timeout): it stayed down under on-failure.
+  const failed = ev.status !== 0 || s.killedFor !== null;
   if (c.type === "oneshot" && !failed) {
     s.state = "done";
     s.failures = 0;
@@ -109,14 +111,19 @@ function stopRunning(s: ServiceRecord): Effect[] {
 // The only timer while up is killFor's grace: cancelled, or it could SIGKILL the next run.
 const exitedWhileUp = (s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" }>, now: number): Effect[] => [{ type: "end-checks" }, { type: "cancel-timer" }, ...onExitWhileRunning(s, ev, now)];
 
-/** Killed for failing a check: the exit that follows goes through the restart policy. */
-/** A failed readiness, health or watchdog check: the stop signal, SIGKILL after grace_ms (it got SIGKILL at once), then the restart policy. */
-const killFor = (s: ServiceRecord, why: string): Effect[] => [
-  { type: "log", level: "error", msg: `${why}; killing it (restart per policy)`, fields: { service: s.config.name, pid: s.pid, signal: s.config.stop_signal, grace_ms: s.config.grace_ms } },
-  { type: "end-checks" },
-  { type: "signal", signal: "stop" },
-  { type: "timer", ms: s.config.grace_ms, event: "grace-elapsed" },
-];
+/**
+ * A failed readiness, health or watchdog check: the stop signal, SIGKILL after grace_ms (it got
+ * SIGKILL at once), then the restart policy, for which the run failed whatever its exit status.
+ */
+function killFor(s: ServiceRecord, why: string): Effect[] {
+  s.killedFor = why;
+  return [
+    { type: "log", level: "error", msg: `${why}; killing it (restart per policy)`, fields: { service: s.config.name, pid: s.pid, signal: s.config.stop_signal, grace_ms: s.config.grace_ms } },
+    { type: "end-checks" },
+    { type: "signal", signal: "stop" },
+    { type: "timer", ms: s.config.grace_ms, event: "grace-elapsed" },
+  ];
+}
 const killAfterGrace = (s: ServiceRecord): Effect[] => [{ type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL`, fields: { service: s.config.name, pid: s.pid } }, { type: "signal", signal: "kill" }];
 
 /**
@@ -180,6 +187,7 @@ const table: Table = {
       s.startedAt = now;
       s.statusText = null;
       s.healthFailures = 0;
+      s.killedFor = null;
       const started: Effect = { type: "log", level: "info", msg: "service started", fields: { service: s.config.name, pid: ev.pid, ...(oneshot ? { type: "oneshot" } : {}) } };
       return oneshot ? [started] : [started, { type: s.config.ready ? "await-ready" : "became-ready" }];
     },

@@ -22,10 +22,12 @@ export interface ServiceRecord {
   /** Health probes run, and failed in a row now. */
   healthChecks: number;
   healthFailures: number;
+  /** The run was killed for failing a check (readiness, health, watchdog): its exit is a failure, whatever its status. */
+  killedFor: string | null;
 }
 
 export function newRecord(config: ServiceConfig): ServiceRecord {
-  return { config, state: "pending", pid: null, startedAt: 0, restarts: 0, failures: 0, restartTimes: [], lastStatus: null, stopRequested: false, statusText: null, healthChecks: 0, healthFailures: 0 };
+  return { config, state: "pending", pid: null, startedAt: 0, restarts: 0, failures: 0, restartTimes: [], lastStatus: null, stopRequested: false, statusText: null, healthChecks: 0, healthFailures: 0, killedFor: null };
 }
 
 /** Back-off before restart number `failures` (1-based): initial * factor^(failures-1), capped. */

@@ -33,3 +33,29 @@ test("a service not ready in time got SIGKILL at once: it gets its stop signal a
   process.kill(run.proc.pid, "SIGTERM");
   expect((await run.result(30_000)).code).toBe(0);
 }, 60_000);
+
+test("a service killed for failing its readiness check that exits 0 on its stop signal stayed down under restart=on-failure (the default), as if it had ended cleanly; it is restarted", async () => {
+  const dir = tempDir();
+  const runs = join(dir, "runs");
+  const cfg = writeJson(dir, "config.json", {
+    pixel_test: false,
+    run_dir: join(dir, "run"),
+    state_dir: join(dir, "state"),
+    services: [{ name: "polite", argv: ["sh", "-c", `echo run >> ${runs}; trap 'exit 0' TERM; while :; do sleep 0.05; done`], ready: { file: join(dir, "never"), timeout_ms: 300 }, storm_max: 100 }],
+  });
+  const run = start(["boot", ...bootArgs(), "--config", cfg]);
+  const row = async () => {
+    const r = await runShippedAsync(["services", "--json", "--socket", join(dir, "run", "control")]);
+    return r.code === 0 ? (JSON.parse(r.out) as Array<{ name: string; state: string; restarts: number }>)[0] : undefined;
+  };
+  await waitFor(async () => {
+    const r = await row();
+    return r !== undefined && (r.state === "exited" || r.restarts >= 1);
+  }, 30_000, "the service to be restarted, or to stay down", 200);
+  expect(run.log()).toMatch(/service not ready within 300 ms; killing it \(restart per policy\) service=polite/);
+  expect(run.log()).not.toMatch(/restart=on-failure, staying down service=polite/);
+  expect((await row())?.restarts).toBeGreaterThanOrEqual(1);
+  expect(readFileSync(runs, "utf8").split("\n").filter(Boolean).length).toBeGreaterThanOrEqual(2);
+  process.kill(run.proc.pid, "SIGTERM");
+  expect((await run.result(30_000)).code).toBe(0);
+}, 60_000);

@@ -1,0 +1,44 @@
+// A service killed for failing a readiness, health or watchdog check: the run counts as failed whatever it exits with, and a stop meanwhile signals it no second time.
+import { describe, expect, test } from "bun:test";
+import { validateConfig } from "../../src/config/load.ts";
+import { step, type ServiceEvent } from "../../src/supervisor/service-machine.ts";
+import { newRecord, type ServiceRecord } from "../../src/supervisor/service-record.ts";
+
+const svc = (extra: Record<string, unknown> = {}) => validateConfig({ services: [{ name: "s", argv: ["x"], ...extra }] }).services[0]!;
+
+/** Running (ready) with a health probe that gives up after one failure, an sd_notify ready check and a watchdog. */
+function up(extra: Record<string, unknown> = {}): ServiceRecord {
+  const r = newRecord(svc({ ready: { notify: true, timeout_ms: 1000 }, health: { probe: { file: "/nonexistent" }, failures: 1 }, watchdog_ms: 1000, grace_ms: 700, ...extra }));
+  step(r, { type: "start" }, 0);
+  step(r, { type: "spawned", pid: 10 }, 0);
+  return r;
+}
+
+const checkFailures: Array<[string, ServiceEvent, boolean]> = [
+  ["readiness timeout", { type: "ready-timeout" }, false],
+  ["failed health check", { type: "health", ok: false, probe: "file /nonexistent" }, true],
+  ["missed watchdog", { type: "watchdog-missed" }, true],
+];
+
+describe("a service killed for failing a check", () => {
+  for (const [what, ev, ready] of checkFailures) {
+    test(`killed for a ${what}, a service that exits 0 on its stop signal stayed down under restart=on-failure (the default) as if it had ended cleanly; it is restarted`, () => {
+      const r = up();
+      if (ready) step(r, { type: "ready" }, 10);
+      step(r, ev, 20);
+      const fx = step(r, { type: "exited", status: 0, signal: null }, 30);
+      expect(r.state).toBe("backoff");
+      expect(fx).toContainEqual({ type: "timer", ms: 100, event: "backoff-elapsed" });
+    });
+  }
+
+  test("a clean exit of the next run, not killed, is still a clean exit under on-failure", () => {
+    const r = up();
+    step(r, { type: "ready-timeout" }, 20);
+    step(r, { type: "exited", status: 0, signal: null }, 30);
+    step(r, { type: "backoff-elapsed" }, 200);
+    step(r, { type: "spawned", pid: 11 }, 200);
+    step(r, { type: "exited", status: 0, signal: null }, 300);
+    expect(r.state).toBe("exited");
+  });
+});
