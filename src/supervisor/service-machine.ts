@@ -101,10 +101,15 @@ function afterExit(s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" 
 
 const spawnNow: Effect[] = [{ type: "spawn" }];
 
-/** A stop request for a service whose process runs: stop signal, then SIGKILL at the end of the grace. */
+/**
+ * A stop request for a service whose process runs: stop signal, then SIGKILL at the end of the grace.
+ * One being killed for a failed check has had its stop signal, and its grace runs: it was signalled
+ * a second time (a second SIGTERM or SIGINT means "quit now" to many programs) and given a new grace.
+ */
 function stopRunning(s: ServiceRecord): Effect[] {
   s.stopRequested = true;
   s.state = "stopping";
+  if (s.killedFor !== null) return [{ type: "end-checks" }];
   return [{ type: "end-checks" }, { type: "signal", signal: "stop" }, { type: "timer", ms: s.config.grace_ms, event: "grace-elapsed" }];
 }
 

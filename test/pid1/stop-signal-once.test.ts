@@ -63,3 +63,29 @@ describe("service stop signal", () => {
     expect(read(out).split("\n").filter(Boolean)).toEqual(["start", "stop"]);
   }, 30_000);
 });
+
+/** As COUNTER, but lingers 1.5 s after the first stop (a service flushing its state), recording every delivery meanwhile. */
+const LINGER = COUNTER.replace("struct timespec t = {0, 300000000};\n  nanosleep(&t, 0);", "struct timespec t = {1, 500000000};\n  while (nanosleep(&t, &t) != 0) {}");
+
+test("a service killed for failing its readiness check got its stop signal again when the machine shut down meanwhile; it gets it once", async () => {
+  expect(LINGER).not.toBe(COUNTER);
+  const dir = tempDir();
+  const src = join(dir, "linger.c");
+  const exe = join(dir, "linger");
+  writeFileSync(src, LINGER);
+  const cc = Bun.spawnSync(["gcc", "-O1", "-o", exe, src], { stderr: "pipe" });
+  expect(cc.exitCode, cc.stderr.toString()).toBe(0);
+  const out = join(dir, "events.log");
+  const cfg = writeJson(dir, "config.json", {
+    heartbeat_ms: 50,
+    services: [{ name: "linger", argv: [exe, out], stop_signal: "SIGRTMIN+2", grace_ms: 5000, ready: { file: join(dir, "never"), timeout_ms: 300 }, restart: "never" }],
+  });
+  const run = start(["boot", ...bootArgs(), "--config", cfg]);
+  // The readiness timeout's stop signal arrived: the machine shuts down while the service lingers.
+  await waitFor(() => read(out).includes("stop"), 10_000, "the readiness timeout's stop signal");
+  process.kill(run.proc.pid, "SIGTERM");
+  const r = await run.result(15_000);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toMatch(/service not ready within 300 ms; killing it/);
+  expect(read(out).split("\n").filter(Boolean)).toEqual(["start", "stop"]);
+}, 30_000);

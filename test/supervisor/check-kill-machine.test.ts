@@ -42,3 +42,19 @@ describe("a service killed for failing a check", () => {
     expect(r.state).toBe("exited");
   });
 });
+
+describe("a stop while a failed check's kill is under way", () => {
+  for (const [what, ev, ready] of checkFailures) {
+    test(`after a ${what}, a stop sent the stop signal a second time and restarted the grace period (SIGKILL later); it now waits for that kill, then the service is stopped, not restarted`, () => {
+      const r = up({ restart: "always" });
+      if (ready) step(r, { type: "ready" }, 10);
+      step(r, ev, 20);
+      const fx = step(r, { type: "stop" }, 30);
+      expect(fx.filter((e) => e.type === "signal" || e.type === "timer")).toEqual([]);
+      expect(r.state).toBe("stopping");
+      expect(step(r, { type: "grace-elapsed" }, 720).at(-1)).toEqual({ type: "signal", signal: "kill" });
+      step(r, { type: "exited", status: 137, signal: 9 }, 730);
+      expect(r.state).toBe("stopped");
+    });
+  }
+});
