@@ -216,6 +216,9 @@ const table: Table = {
     // A oneshot's READY=1 changes nothing: it is ready when it exits 0.
     ready: (s, _ev, now) => {
       if (s.config.type === "oneshot") return [];
+      // Too late: killed for its readiness timeout, it is not made ready (its dependents started
+      // beside a service getting SIGKILL at the end of its grace, and its health checks began).
+      if (s.killedFor !== null) return [{ type: "log", level: "info", msg: "service ready after its readiness timeout; ignored, it is being killed", fields: { service: s.config.name, pid: s.pid } }];
       s.state = "running";
       return [{ type: "log", level: "info", msg: "service ready", fields: { service: s.config.name, pid: s.pid, after_ms: Math.round(now - s.startedAt) } }, { type: "became-ready" }];
     },

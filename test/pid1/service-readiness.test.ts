@@ -89,6 +89,34 @@ while True: time.sleep(1)
     expect((await run.result(15_000)).code).toBe(0);
   }, 40_000);
 
+  test("READY=1 sent after the readiness timeout's stop signal made the service ready: its dependent started beside a service being killed; it stays starting and the dependent waits", async () => {
+    const dir = tempDir();
+    const script = join(dir, "late.py");
+    // Finishes its start-up whatever arrives meanwhile (SIGTERM noted), reports READY=1 late, then ends.
+    writeFileSync(script, `${notifyPy}
+import signal
+signal.signal(signal.SIGTERM, lambda *a: open(${JSON.stringify(join(dir, "term"))}, "w").write("x"))
+while not os.path.exists(${JSON.stringify(join(dir, "term"))}): time.sleep(0.02)
+time.sleep(0.2)
+notify("READY=1")
+open(${JSON.stringify(join(dir, "ready-sent"))}, "w").write("x")
+time.sleep(1)
+`);
+    const { run, list } = boot(dir, [
+      { name: "db", argv: [python, script], ready: { notify: true, timeout_ms: 1500 }, restart: "never" },
+      { name: "api", argv: [python, "-c", `open(${JSON.stringify(join(dir, "api-at"))}, "w").write("x"); import time; time.sleep(1000)`], depends_on: ["db"] },
+    ]);
+    await waitFor(async () => (await list())[0]?.state === "exited", 20_000, "db to be killed and stay down", 200);
+    expect(read(join(dir, "ready-sent")), run.log()).toBe("x");
+    expect(run.log()).toMatch(/service not ready within 1500 ms; killing it/);
+    expect(run.log()).not.toMatch(/service ready service=db/);
+    expect(run.log()).toMatch(/service ready after its readiness timeout; ignored, it is being killed service=db/);
+    expect(read(join(dir, "api-at"))).toBe("");
+    expect((await list())[1]?.state).toBe("pending");
+    process.kill(run.proc.pid, "SIGTERM");
+    expect((await run.result(15_000)).code).toBe(0);
+  }, 40_000);
+
   test("a missed WATCHDOG=1 kills the service and it is restarted per policy", async () => {
     const dir = tempDir();
     const script = join(dir, "dog.py");

@@ -58,3 +58,13 @@ describe("a stop while a failed check's kill is under way", () => {
     });
   }
 });
+
+test("READY=1 after the readiness timeout's kill made the service running (its dependents started, health checks began) while its SIGKILL stayed due; it stays starting until it exits", () => {
+  const r = up({ restart: "never" });
+  step(r, { type: "ready-timeout" }, 1000);
+  expect(step(r, { type: "ready" }, 1100).filter((e) => e.type !== "log")).toEqual([]);
+  expect(r.state).toBe("starting");
+  expect(step(r, { type: "grace-elapsed" }, 1700).at(-1)).toEqual({ type: "signal", signal: "kill" });
+  step(r, { type: "exited", status: 137, signal: 9 }, 1710);
+  expect(r.state).toBe("exited");
+});
