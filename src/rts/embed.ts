@@ -7,13 +7,15 @@
 //   16 u64    program size (bytes before the padding)
 //   24 u64    payload offset             32 u64 payload size        40 u32 alignment (65536)
 //   44 u32    checksum algorithm (1 = SHA-256)                       48 u8[32] SHA-256 of the payload
-//   80 u8[12] reserved, zero             92 u32 CRC-32 (IEEE) of trailer bytes 0..92
+//   80 u32    CRC32C of the payload      84 u32 1 when bytes 80..84 hold it (0: an older build)
+//   88 u8[4]  reserved, zero             92 u32 CRC-32 (IEEE) of trailer bytes 0..92
 // Bun ignores bytes after the compiled program, so the executable still runs unchanged.
 import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { PackageError } from "../errors.ts";
 import { refuseOutputOverInput, writeFileAtomically } from "../util/atomic-write.ts";
 import { realPathOr } from "../util/real-path.ts";
 import { bytesEqual, crc32, hex, sha256OfRange } from "./checksum.ts";
+import { crc32cUpdate } from "../journal/crc32c.ts";
 import { elfImageEnd } from "../initramfs/elf.ts";
 
 export const TRAILER_MAGIC = new Uint8Array([0x56, 0x42, 0x4d, 0x4f, 0x44, 0x45, 0x4c, 0x00]); // "VBMODEL\0"
@@ -33,25 +35,31 @@ export interface EmbeddedModel {
   size: number;
   alignment: number;
   sha256: Uint8Array;
+  /** CRC32C of the payload, the boot's fast check (5x SHA-256's speed); null in executables built before it was recorded. */
+  crc32c: number | null;
   /** True when `verify` was asked and the payload's SHA-256 matched. */
   verified: boolean;
 }
 
-function copyRange(src: number, dst: number, srcOff: number, len: number, dstOff: number, hasher?: Bun.CryptoHasher): void {
+/** Copies `len` bytes; with `sums`, also hashes them (SHA-256) and updates `sums.crc` (CRC32C). */
+function copyRange(src: number, dst: number, srcOff: number, len: number, dstOff: number, sums?: { sha: Bun.CryptoHasher; crc: number }): void {
   const buf = new Uint8Array(Math.min(4 << 20, Math.max(len, 1)));
   let done = 0;
   while (done < len) {
     const n = readSync(src, buf, 0, Math.min(buf.length, len - done), srcOff + done);
     if (n <= 0) throw new PackageError("input", `short read at byte ${srcOff + done}`);
     const chunk = buf.subarray(0, n);
-    hasher?.update(chunk);
+    if (sums) {
+      sums.sha.update(chunk);
+      sums.crc = crc32cUpdate(sums.crc, chunk);
+    }
     let w = 0;
     while (w < n) w += writeSync(dst, chunk, w, n - w, dstOff + done + w);
     done += n;
   }
 }
 
-export function encodeTrailer(t: { programSize: number; offset: number; size: number; alignment: number; sha256: Uint8Array }): Uint8Array {
+export function encodeTrailer(t: { programSize: number; offset: number; size: number; alignment: number; sha256: Uint8Array; crc32c: number | null }): Uint8Array {
   const b = new Uint8Array(TRAILER_SIZE);
   const v = new DataView(b.buffer);
   b.set(TRAILER_MAGIC, 0);
@@ -63,6 +71,10 @@ export function encodeTrailer(t: { programSize: number; offset: number; size: nu
   v.setUint32(40, t.alignment, true);
   v.setUint32(44, CHECKSUM_SHA256, true);
   b.set(t.sha256, 48);
+  if (t.crc32c !== null) {
+    v.setUint32(80, t.crc32c >>> 0, true);
+    v.setUint32(84, 1, true);
+  }
   v.setUint32(92, crc32(b.subarray(0, 92)), true);
   return b;
 }
@@ -95,10 +107,10 @@ export async function appendModel(exePath: string, ggufPath: string, outPath: st
         copyRange(exeFd, outFd, 0, programSize, 0);
         const pad = offset - programSize;
         if (pad > 0) writeSync(outFd, new Uint8Array(pad), 0, pad, programSize);
-        const hasher = new Bun.CryptoHasher("sha256");
-        copyRange(ggufFd, outFd, 0, size, offset, hasher);
-        const sha = new Uint8Array(hasher.digest() as unknown as ArrayBuffer);
-        writeSync(outFd, encodeTrailer({ programSize, offset, size, alignment: EMBED_ALIGNMENT, sha256: sha }), 0, TRAILER_SIZE, offset + size);
+        const sums = { sha: new Bun.CryptoHasher("sha256"), crc: 0 };
+        copyRange(ggufFd, outFd, 0, size, offset, sums);
+        const sha = new Uint8Array(sums.sha.digest() as unknown as ArrayBuffer);
+        writeSync(outFd, encodeTrailer({ programSize, offset, size, alignment: EMBED_ALIGNMENT, sha256: sha, crc32c: sums.crc }), 0, TRAILER_SIZE, offset + size);
       },
       0o755,
     );
@@ -201,13 +213,16 @@ export function locateEmbeddedModel(fdOrPath: number | string = "/proc/self/exe"
     if (offset + size !== fileSize - TRAILER_SIZE) fail("payloadSize", `payload [${offset}, ${offset + size}) does not end where the trailer starts (${fileSize - TRAILER_SIZE})`);
     if (v.getUint32(44, true) !== CHECKSUM_SHA256) fail("checksumAlgorithm", `unknown algorithm ${v.getUint32(44, true)}`);
     const sha = b.slice(48, 80);
+    const hasCrc = v.getUint32(84, true);
+    if (hasCrc > 1) fail("crc32cPresent", `${hasCrc} is neither 0 nor 1`);
+    const crc = hasCrc === 1 ? v.getUint32(80, true) : null;
     let verified = false;
     if (opts.verify) {
       const actual = sha256OfRange(fd, offset, size);
       if (!bytesEqual(actual, sha)) fail("sha256", `payload hashes to ${hex(actual)}, trailer says ${hex(sha)}`);
       verified = true;
     }
-    return { path, fileSize, programSize, offset, size, alignment, sha256: sha, verified };
+    return { path, fileSize, programSize, offset, size, alignment, sha256: sha, crc32c: crc, verified };
   } finally {
     if (ownFd) closeSync(fd);
   }

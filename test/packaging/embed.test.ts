@@ -4,7 +4,8 @@ import { readFileSync, writeFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { PackageError } from "../../src/errors.ts";
 import { appendModel, EMBED_ALIGNMENT, encodeTrailer, locateEmbeddedModel, TRAILER_SIZE } from "../../src/rts/embed.ts";
-import { sha256 } from "../../src/rts/checksum.ts";
+import { crc32, sha256 } from "../../src/rts/checksum.ts";
+import { crc32cUpdateReference } from "../../src/journal/crc32c.ts";
 import { bun, fixture, prng, randomBytes, root, tempDir } from "./helpers.ts";
 
 const t = tempDir("embed");
@@ -64,6 +65,23 @@ describe("appendModel / locateEmbeddedModel", () => {
     expectPackageError(() => locateEmbeddedModel(r.path, { verify: true }), "trailer.sha256");
   });
 
+  test("the trailer records the payload's CRC32C for the boot's fast check (the boot hashed up to 64 MiB with SHA-256 at every start); a present-flag other than 0 or 1 is refused", async () => {
+    const r = await makeEmbedded("crc", 5000);
+    const all = readFileSync(r.path);
+    const payload = all.subarray(r.offset, r.offset + r.size);
+    expect(locateEmbeddedModel(r.path)!.crc32c).toBe(crc32cUpdateReference(0, payload));
+    const body = all.subarray(0, all.length - TRAILER_SIZE);
+    const trailer = encodeTrailer({ programSize: 5000, offset: r.offset, size: r.size, alignment: EMBED_ALIGNMENT, sha256: sha256(payload), crc32c: 7 });
+    const v = new DataView(trailer.buffer);
+    v.setUint32(84, 2, true);
+    v.setUint32(92, crc32(trailer.subarray(0, 92)), true);
+    writeFileSync(r.path, Buffer.concat([body, trailer]));
+    expectPackageError(() => locateEmbeddedModel(r.path), "trailer.crc32cPresent");
+    // An executable built before the field (bytes 80..92 zero) still reads, with no CRC32C.
+    writeFileSync(r.path, Buffer.concat([body, encodeTrailer({ programSize: 5000, offset: r.offset, size: r.size, alignment: EMBED_ALIGNMENT, sha256: sha256(payload), crc32c: null })]));
+    expect(locateEmbeddedModel(r.path)!.crc32c).toBeNull();
+  });
+
   test("rejects a trailer with a flipped byte (CRC-32)", async () => {
     const r = await makeEmbedded("trailerflip", 5000);
     const all = readFileSync(r.path);
@@ -78,12 +96,12 @@ describe("appendModel / locateEmbeddedModel", () => {
     const body = all.subarray(0, all.length - TRAILER_SIZE);
     const sha = sha256(all.subarray(r.offset, r.offset + r.size));
     const cases: [Parameters<typeof encodeTrailer>[0], string][] = [
-      [{ programSize: 5000, offset: r.offset + 4096, size: r.size, alignment: EMBED_ALIGNMENT, sha256: sha }, "trailer.offset"],
-      [{ programSize: 5000, offset: r.offset, size: r.size - 1, alignment: EMBED_ALIGNMENT, sha256: sha }, "trailer.payloadSize"],
-      [{ programSize: 5000, offset: r.offset, size: r.size + 10 ** 9, alignment: EMBED_ALIGNMENT, sha256: sha }, "trailer.payloadSize"],
-      [{ programSize: 5000, offset: r.offset, size: r.size, alignment: 1000, sha256: sha }, "trailer.alignment"],
-      [{ programSize: r.offset + 1, offset: r.offset, size: r.size, alignment: EMBED_ALIGNMENT, sha256: sha }, "trailer.programSize"],
-      [{ programSize: 5000, offset: 2 ** 40, size: r.size, alignment: EMBED_ALIGNMENT, sha256: sha }, "trailer.offset"],
+      [{ programSize: 5000, offset: r.offset + 4096, size: r.size, alignment: EMBED_ALIGNMENT, sha256: sha, crc32c: null }, "trailer.offset"],
+      [{ programSize: 5000, offset: r.offset, size: r.size - 1, alignment: EMBED_ALIGNMENT, sha256: sha, crc32c: null }, "trailer.payloadSize"],
+      [{ programSize: 5000, offset: r.offset, size: r.size + 10 ** 9, alignment: EMBED_ALIGNMENT, sha256: sha, crc32c: null }, "trailer.payloadSize"],
+      [{ programSize: 5000, offset: r.offset, size: r.size, alignment: 1000, sha256: sha, crc32c: null }, "trailer.alignment"],
+      [{ programSize: r.offset + 1, offset: r.offset, size: r.size, alignment: EMBED_ALIGNMENT, sha256: sha, crc32c: null }, "trailer.programSize"],
+      [{ programSize: 5000, offset: 2 ** 40, size: r.size, alignment: EMBED_ALIGNMENT, sha256: sha, crc32c: null }, "trailer.offset"],
     ];
     for (const [fields, field] of cases) {
       writeFileSync(r.path, Buffer.concat([body, encodeTrailer(fields)]));
