@@ -1,48 +1,40 @@
 // A node down while `fleet gc --compact` folds and deletes the history it needs resyncs from the fleet checkpoint (never guesses); Python publishes once.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
-import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
-import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { checkpointKey, checkpointSchema } from "../../src/fleet/fleet-checkpoint.ts";
 import { acksPrefix, mutationsPrefix } from "../../src/fleet/keys.ts";
 import { publishUntil } from "../../src/fleet/mutations.ts";
 import { runShippedAsync, shippedPython } from "../harness/artifact.ts";
 import { python } from "../harness/python.ts";
 import { childrenOf, killLeftovers, tempDir } from "../pid1/harness.ts";
-import { bootNode, checkpointTensor, cluster, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
+import { bootNode, checkpointTensor, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
 const FLEET = "ckpt";
 const TENSOR = "pixel.0.weight";
-let etcd: EtcdCluster;
-let client: EtcdClient;
 const stateDirs = new Map<string, string>();
 const nodes = new Map<string, Node>();
 /** offset -> the value the fleet last wrote there. */
 const expected = new Map<number, number>();
 
-const boot = (id: string) => nodes.set(id, bootNode(etcd, FLEET, id, ["--set", `state_dir=${stateDirs.get(id)!}`]));
+const boot = (id: string) => nodes.set(id, bootNode(etcd.cluster, FLEET, id, ["--set", `state_dir=${stateDirs.get(id)!}`]));
 
-beforeAll(async () => {
-  etcd = await cluster();
-  client = new EtcdClient({ endpoints: etcd.endpoints, callTimeoutMs: 10_000 });
-  for (const id of ["c0", "c1"]) {
-    stateDirs.set(id, join(tempDir("fleet-ckpt-"), "state"));
-    boot(id);
-  }
-}, 60_000);
-
-afterAll(() => {
-  killLeftovers();
-  if (etcd) stopCluster(etcd);
+const etcd = useCluster({
+  beforeStop: [killLeftovers],
+  setUp: () => {
+    for (const id of ["c0", "c1"]) {
+      stateDirs.set(id, join(tempDir("fleet-ckpt-"), "state"));
+      boot(id);
+    }
+  },
 });
 
-const ackedBy = async (id: string): Promise<string[]> => (await client.get(acksPrefix(FLEET, id), { prefix: true })).kvs.map((kv) => kv.key.slice(acksPrefix(FLEET, id).length)).sort();
+const ackedBy = async (id: string): Promise<string[]> => (await etcd.client.get(acksPrefix(FLEET, id), { prefix: true })).kvs.map((kv) => kv.key.slice(acksPrefix(FLEET, id).length)).sort();
 
 async function publish(i: number): Promise<string> {
   const id = `m-${String(i).padStart(4, "0")}`;
   const offset = (i * 7) % 16; // offsets 0..15, some written twice: the checkpoint keeps the later value
   const value = i / 8 - 2;
-  await publishUntil(client, FLEET, id, { tensor: TENSOR, offset, values: [value], confidence: 0.95 }, Date.now() + 30_000);
+  await publishUntil(etcd.client, FLEET, id, { tensor: TENSOR, offset, values: [value], confidence: 0.95 }, Date.now() + 30_000);
   expected.set(offset, value);
   return id;
 }
@@ -54,7 +46,7 @@ async function shutdown(id: string): Promise<void> {
 }
 
 test("the Python client publishes a fleet mutation once (the same id again is not a second one) and sees every node's ack", async () => {
-  await waitForAsync(async () => (await client.count(`/vector-boot/${FLEET}/nodes/`)) === 2, 90_000, "2 members", 200);
+  await waitForAsync(async () => (await etcd.client.count(`/vector-boot/${FLEET}/nodes/`)) === 2, 90_000, "2 members", 200);
   const script = `
 import json, sys
 from vector_boot_evolution import FleetClient
@@ -64,7 +56,7 @@ b = c.publish("${TENSOR}", 70, [9.0], 0.95, mutation_id="py-1")
 acks = c.wait_acked("py-1", ["c0", "c1"], timeout=60)
 print(json.dumps({"a": a, "b": b, "acks": {k: v["accepted"] for k, v in acks.items()}}))
 `;
-  const p = Bun.spawn([python, "-c", script, etcd.endpoints.join(",")], { env: { ...process.env, PYTHONPATH: shippedPython }, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([python, "-c", script, etcd.cluster.endpoints.join(",")], { env: { ...process.env, PYTHONPATH: shippedPython }, stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   expect({ code, err }).toEqual({ code: 0, err: "" });
   const r = JSON.parse(out) as { a: { created: boolean; revision: number }; b: { created: boolean; revision: number }; acks: Record<string, boolean> };
@@ -86,7 +78,7 @@ test("gc holds back a mutation a member has not acked (naming it), folds the res
   try {
     await publish(10);
     await waitForAsync(async () => (await ackedBy("m-0010")).join() === "c0", 30_000, "c0 alone to ack m-0010");
-    const held = await runShippedAsync(["fleet", "gc", "--endpoints", etcd.endpoints.join(","), "--name", FLEET, "--json"], 30_000);
+    const held = await runShippedAsync(["fleet", "gc", "--endpoints", etcd.cluster.endpoints.join(","), "--name", FLEET, "--json"], 30_000);
     expect(held.code).toBe(0);
     const h = JSON.parse(held.out) as { folded: number; blocked_by: { id: string; missing: string[] } | null };
     expect(h.folded).toBe(11); // py-1 and m-0000..m-0009
@@ -100,15 +92,15 @@ test("gc holds back a mutation a member has not acked (naming it), folds the res
   await shutdown("c1");
   for (let i = 11; i < 21; i++) await publish(i);
   await waitForAsync(async () => (await ackedBy("m-0020")).join() === "c0", 60_000, "c0 to ack m-0020");
-  const gc = await runShippedAsync(["fleet", "gc", "--endpoints", etcd.endpoints.join(","), "--name", FLEET, "--compact", "--json"], 30_000);
+  const gc = await runShippedAsync(["fleet", "gc", "--endpoints", etcd.cluster.endpoints.join(","), "--name", FLEET, "--compact", "--json"], 30_000);
   expect(gc.code).toBe(0);
   const g = JSON.parse(gc.out) as { folded: number; blocked_by: unknown; compacted_at: number | null };
   expect(g.folded).toBe(11); // m-0010..m-0020
   expect(g.blocked_by).toBeNull();
   expect(g.compacted_at).toBeGreaterThan(0);
-  expect((await client.get(mutationsPrefix(FLEET), { prefix: true })).kvs).toEqual([]);
-  expect((await client.get(`/vector-boot/${FLEET}/acks/`, { prefix: true })).kvs).toEqual([]);
-  const cp = checkpointSchema.parse(JSON.parse((await client.get(checkpointKey(FLEET))).kvs[0]!.value));
+  expect((await etcd.client.get(mutationsPrefix(FLEET), { prefix: true })).kvs).toEqual([]);
+  expect((await etcd.client.get(`/vector-boot/${FLEET}/acks/`, { prefix: true })).kvs).toEqual([]);
+  const cp = checkpointSchema.parse(JSON.parse((await etcd.client.get(checkpointKey(FLEET))).kvs[0]!.value));
   expect(cp.folded).toBe(22);
   // Same tensor range written twice: only the later write is kept.
   expect(cp.mutations.length).toBe(expected.size);

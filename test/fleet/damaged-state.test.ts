@@ -1,23 +1,14 @@
 // A damaged STATE_DIR/fleet-applied.json (truncated JSON, a directory, a FIFO) stopped or hung PID 1's boot: now it only restarts the catch-up.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
 import { mkfifo } from "../harness/fifo.ts";
 import { killLeftovers, tempDir } from "../pid1/harness.ts";
-import { bootNode, cluster, fleetStatus, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
+import { bootNode, fleetStatus, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
 const FLEET = "damaged";
-let etcd: EtcdCluster;
 
-beforeAll(async () => {
-  etcd = await cluster();
-}, 60_000);
-
-afterAll(() => {
-  killLeftovers();
-  if (etcd) stopCluster(etcd);
-});
+const etcd = useCluster({ beforeStop: [killLeftovers] });
 
 /** A state dir whose fleet-applied.json is made by `damage`. */
 function stateDir(damage: (file: string) => void): string {
@@ -33,9 +24,9 @@ test("a truncated, directory or FIFO fleet-applied.json failed the boot (exit 70
     directory: stateDir((f) => mkdirSync(f)),
     fifo: stateDir((f) => mkfifo(join(f, ".."), "fleet-applied.json")),
   };
-  const nodes: Node[] = Object.entries(dirs).map(([id, dir]) => bootNode(etcd, FLEET, id, ["--set", `state_dir=${dir}`]));
+  const nodes: Node[] = Object.entries(dirs).map(([id, dir]) => bootNode(etcd.cluster, FLEET, id, ["--set", `state_dir=${dir}`]));
   await waitForAsync(async () => {
-    const s = await fleetStatus(etcd, FLEET);
+    const s = await fleetStatus(etcd.cluster, FLEET);
     return s.nodes.length === 3 && s.nodes.every((n) => (n.beats ?? 0) > 0);
   }, 60_000, "the 3 nodes beating and listed", 500);
   for (const n of nodes) {

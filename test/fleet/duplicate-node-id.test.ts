@@ -1,33 +1,21 @@
 // A second node with the same node_id: it logs the conflict and stays out, and joins only once the first node's key is gone (docs/fleet.md).
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
-import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
-import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { nodeKey } from "../../src/fleet/keys.ts";
 import { killLeftovers, tempDir } from "../pid1/harness.ts";
-import { bootNode, cluster, stopCluster, waitForAsync } from "./fleet-harness.ts";
+import { bootNode, useCluster, waitForAsync } from "./fleet-harness.ts";
 
 const FLEET = "dupid";
-let etcd: EtcdCluster;
-let client: EtcdClient;
 
-beforeAll(async () => {
-  etcd = await cluster();
-  client = new EtcdClient({ endpoints: etcd.endpoints, callTimeoutMs: 10_000 });
-}, 60_000);
+const etcd = useCluster({ beforeStop: [killLeftovers] });
 
-afterAll(() => {
-  killLeftovers();
-  if (etcd) stopCluster(etcd);
-});
-
-const lease = async (): Promise<string | null> => (await client.get(nodeKey(FLEET, "d0"))).kvs[0]?.lease ?? null;
+const lease = async (): Promise<string | null> => (await etcd.client.get(nodeKey(FLEET, "d0"))).kvs[0]?.lease ?? null;
 
 test("a second node with the same node_id stays out while the first holds the key, and joins on its own lease once the first has left", async () => {
-  const first = bootNode(etcd, FLEET, "d0", ["--set", `state_dir=${join(tempDir("fleet-dup-a-"), "state")}`]);
+  const first = bootNode(etcd.cluster, FLEET, "d0", ["--set", `state_dir=${join(tempDir("fleet-dup-a-"), "state")}`]);
   await waitForAsync(async () => (await lease()) !== null, 60_000, "the first d0 listed", 100);
   const firstLease = (await lease())!;
-  const second = bootNode(etcd, FLEET, "d0", ["--set", `state_dir=${join(tempDir("fleet-dup-b-"), "state")}`]);
+  const second = bootNode(etcd.cluster, FLEET, "d0", ["--set", `state_dir=${join(tempDir("fleet-dup-b-"), "state")}`]);
   await waitForAsync(async () => second.run.log().includes("fleet node id already in use"), 60_000, "the second d0's conflict", 100);
   expect(await lease()).toBe(firstLease);
   // An orderly shutdown revokes the first node's lease: its key goes at once.

@@ -1,9 +1,11 @@
 // Test fleet: a 3-member etcd on loopback and vector-boot nodes, each PID 1 of its own namespace.
+import { afterAll, beforeAll } from "bun:test";
 import { z } from "zod";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { readGguf } from "../../src/gguf/reader.ts";
-import { startCluster, stopCluster as stopEtcd, type EtcdCluster } from "../../scripts/etcd-cluster.ts";
+import { signalMember, startCluster, stopCluster as stopEtcd, type EtcdCluster } from "../../scripts/etcd-cluster.ts";
+import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { waitFor } from "../harness/wait.ts";
 import { start, tempDir, type Run } from "../pid1/harness.ts";
@@ -21,6 +23,59 @@ export async function cluster(): Promise<EtcdCluster> {
 export function stopCluster(c: EtcdCluster): void {
   stopEtcd(c);
   if (c.dir.startsWith("/dev/shm/")) rmSync(c.dir, { recursive: true, force: true });
+}
+
+/** SIGCONTs every member of a cluster a test may have left SIGSTOPped (nothing if it never started). */
+export function thawMembers(c: EtcdCluster | undefined): void {
+  for (const m of c?.members ?? []) signalMember(m, "SIGCONT");
+}
+
+export interface UseClusterOptions {
+  /** The client's per-call deadline: 10 s unless given; null leaves the client's own default. */
+  callTimeoutMs?: number | null;
+  /** Starts the cluster (default: cluster()). */
+  start?: () => Promise<EtcdCluster>;
+  /** More set-up in the same beforeAll once the cluster runs (nodes to boot, a wait for them). */
+  setUp?: () => Promise<void> | void;
+  /** The beforeAll's limit, its set-up included (default 60 s). */
+  timeoutMs?: number;
+  /** Clean-up run by afterAll in this order before the cluster stops; `c` is undefined if it never started. */
+  beforeStop?: ((c: EtcdCluster | undefined) => void)[];
+}
+
+export interface ClusterInUse {
+  /** The running cluster (once the file's beforeAll has started it). */
+  readonly cluster: EtcdCluster;
+  /** A client of every member, made on first use. */
+  readonly client: EtcdClient;
+}
+
+/** A test file's etcd cluster: started by a beforeAll, stopped by an afterAll after the file's own clean-up. */
+export function useCluster(opts: UseClusterOptions = {}): ClusterInUse {
+  let running: EtcdCluster | undefined;
+  let client: EtcdClient | undefined;
+  beforeAll(async () => {
+    running = await (opts.start ?? cluster)();
+    await opts.setUp?.();
+  }, opts.timeoutMs ?? 60_000);
+  afterAll(() => {
+    for (const clean of opts.beforeStop ?? []) clean(running);
+    if (running) stopCluster(running);
+  });
+  const started = (): EtcdCluster => {
+    if (!running) throw new Error("no etcd cluster: useCluster's beforeAll has not started one");
+    return running;
+  };
+  return {
+    get cluster() {
+      return started();
+    },
+    get client() {
+      const callTimeoutMs = opts.callTimeoutMs === null ? undefined : (opts.callTimeoutMs ?? 10_000);
+      client ??= new EtcdClient({ endpoints: started().endpoints, callTimeoutMs });
+      return client;
+    },
+  };
 }
 
 export interface Node {

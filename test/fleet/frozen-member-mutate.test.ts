@@ -1,39 +1,29 @@
 // One etcd member frozen (SIGSTOP) first in --endpoints: `fleet mutate` sat out its whole per-call deadline (10 s) on it before trying another.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { leaderMember, signalMember, type EtcdCluster, type EtcdMember } from "../../scripts/etcd-cluster.ts";
+import { expect, test } from "bun:test";
+import { leaderMember, signalMember, type EtcdMember } from "../../scripts/etcd-cluster.ts";
 import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { mutationsPrefix } from "../../src/fleet/keys.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
-import { cluster, stopCluster } from "./fleet-harness.ts";
+import { useCluster } from "./fleet-harness.ts";
 
 const FLEET = "frozenw";
-let etcd: EtcdCluster;
 let frozen: EtcdMember | null = null;
 
-beforeAll(async () => {
-  etcd = await cluster();
-}, 60_000);
-
-afterAll(() => {
-  if (etcd) {
-    if (frozen) signalMember(frozen, "SIGCONT");
-    stopCluster(etcd);
-  }
-});
+const etcd = useCluster({ beforeStop: [() => frozen && signalMember(frozen, "SIGCONT")] });
 
 const mutate = (endpoints: string[], id: string) =>
   runShippedAsync(["fleet", "mutate", "pixel.0.weight", "7", "--values", "0.25,0.5", "--confidence", "0.9", "--id", id, "--endpoints", endpoints.join(","), "--name", FLEET], 40_000);
 
 test("fleet mutate waited its whole per-call deadline on a frozen first member before another member took the create-only write: it moves on within seconds and prints what it prints normally", async () => {
   // Warm: a leader is elected and a mutation publishes normally (the output to match).
-  const normal = await mutate(etcd.endpoints, "warm-1");
+  const normal = await mutate(etcd.cluster.endpoints, "warm-1");
   expect({ code: normal.code, err: normal.err }).toEqual({ code: 0, err: "" });
   expect(normal.out).toMatch(/^mutation warm-1 published at revision \d+\n$/);
   // Freeze a follower (a frozen leader would add an election to the timing) and name it first: the client contacts it first.
-  const leader = await leaderMember(etcd);
+  const leader = await leaderMember(etcd.cluster);
   expect(leader).not.toBeNull();
-  frozen = etcd.members.find((m) => m !== leader)!;
-  const order = [frozen.clientUrl, ...etcd.endpoints.filter((e) => e !== frozen!.clientUrl)];
+  frozen = etcd.cluster.members.find((m) => m !== leader)!;
+  const order = [frozen.clientUrl, ...etcd.cluster.endpoints.filter((e) => e !== frozen!.clientUrl)];
   signalMember(frozen, "SIGSTOP");
   const t0 = performance.now();
   const r = await mutate(order, "frozen-1");

@@ -1,36 +1,26 @@
 // An etcd member frozen (SIGSTOP) while a node's client points at it: the node's create-only writes (mutation acks, rollout done marks) sat out the whole call deadline there.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { leaderMember, signalMember, type EtcdCluster, type EtcdMember } from "../../scripts/etcd-cluster.ts";
+import { expect, test } from "bun:test";
+import { leaderMember, signalMember, type EtcdMember } from "../../scripts/etcd-cluster.ts";
 import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { acksPrefix } from "../../src/fleet/keys.ts";
 import { MutationFeed, publishUntil } from "../../src/fleet/mutations.ts";
 import { doneKey, finish, semKey } from "../../src/fleet/rollout.ts";
 import { tempDir } from "../pid1/harness.ts";
-import { cluster, stopCluster, waitForAsync } from "./fleet-harness.ts";
+import { useCluster, waitForAsync } from "./fleet-harness.ts";
 
 const FLEET = "frozenn";
 /** A node's client has the default per-call deadline (3 s); the old writes waited all of it on the frozen member. */
 const NODE_CALL_MS = 3000;
-let etcd: EtcdCluster;
 let frozen: EtcdMember | null = null;
 
-beforeAll(async () => {
-  etcd = await cluster();
-}, 60_000);
-
-afterAll(() => {
-  if (etcd) {
-    if (frozen) signalMember(frozen, "SIGCONT");
-    stopCluster(etcd);
-  }
-});
+const etcd = useCluster({ beforeStop: [thaw] });
 
 /** A follower first, then the others (a frozen leader would add an election to the timing); the client for checks skips it. */
 async function followerFirst(): Promise<{ follower: EtcdMember; order: string[]; others: EtcdClient }> {
-  const leader = await leaderMember(etcd);
+  const leader = await leaderMember(etcd.cluster);
   expect(leader).not.toBeNull();
-  const follower = etcd.members.find((m) => m !== leader)!;
-  const rest = etcd.endpoints.filter((e) => e !== follower.clientUrl);
+  const follower = etcd.cluster.members.find((m) => m !== leader)!;
+  const rest = etcd.cluster.endpoints.filter((e) => e !== follower.clientUrl);
   return { follower, order: [follower.clientUrl, ...rest], others: new EtcdClient({ endpoints: rest, callTimeoutMs: 5000 }) };
 }
 

@@ -1,32 +1,20 @@
 // fleet gc folded a mutation every node refused over an applied write of the same range: a node resyncing from the checkpoint lost the applied value.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
-import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
-import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { checkpointKey, checkpointSchema } from "../../src/fleet/fleet-checkpoint.ts";
 import { ackSchema, acksPrefix } from "../../src/fleet/keys.ts";
 import { publishUntil } from "../../src/fleet/mutations.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { killLeftovers, tempDir } from "../pid1/harness.ts";
-import { bootNode, checkpointTensor, cluster, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
+import { bootNode, checkpointTensor, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
 const FLEET = "gcref";
 const TENSOR = "pixel.0.weight";
-let etcd: EtcdCluster;
-let client: EtcdClient;
 
-beforeAll(async () => {
-  etcd = await cluster();
-  client = new EtcdClient({ endpoints: etcd.endpoints, callTimeoutMs: 10_000 });
-}, 60_000);
-
-afterAll(() => {
-  killLeftovers();
-  if (etcd) stopCluster(etcd);
-});
+const etcd = useCluster({ beforeStop: [killLeftovers] });
 
 const acceptedBy = async (id: string): Promise<Record<string, boolean>> =>
-  Object.fromEntries((await client.get(acksPrefix(FLEET, id), { prefix: true })).kvs.map((kv) => [kv.key.slice(acksPrefix(FLEET, id).length), ackSchema.parse(JSON.parse(kv.value)).accepted]));
+  Object.fromEntries((await etcd.client.get(acksPrefix(FLEET, id), { prefix: true })).kvs.map((kv) => [kv.key.slice(acksPrefix(FLEET, id).length), ackSchema.parse(JSON.parse(kv.value)).accepted]));
 
 async function stop(n: Node): Promise<void> {
   process.kill(await n.run.initPid(), "SIGTERM");
@@ -35,28 +23,28 @@ async function stop(n: Node): Promise<void> {
 
 test("a mutation every node refused is deleted by gc, not folded over the applied write of the same range, so a node resyncing from the checkpoint keeps the applied value", async () => {
   const dir0 = join(tempDir("fleet-gcref-"), "state");
-  const n0 = bootNode(etcd, FLEET, "r0", ["--set", `state_dir=${dir0}`]);
-  await waitForAsync(async () => (await client.count(`/vector-boot/${FLEET}/nodes/`)) === 1, 90_000, "r0 to join");
+  const n0 = bootNode(etcd.cluster, FLEET, "r0", ["--set", `state_dir=${dir0}`]);
+  await waitForAsync(async () => (await etcd.client.count(`/vector-boot/${FLEET}/nodes/`)) === 1, 90_000, "r0 to join");
   // Applied, then a write of exactly the same range that the CTRM gate refuses (confidence 0.5 <= 0.8).
-  await publishUntil(client, FLEET, "m-applied", { tensor: TENSOR, offset: 5, values: [1.25], confidence: 0.95 }, Date.now() + 30_000);
-  await publishUntil(client, FLEET, "m-refused", { tensor: TENSOR, offset: 5, values: [-7.5], confidence: 0.5 }, Date.now() + 30_000);
+  await publishUntil(etcd.client, FLEET, "m-applied", { tensor: TENSOR, offset: 5, values: [1.25], confidence: 0.95 }, Date.now() + 30_000);
+  await publishUntil(etcd.client, FLEET, "m-refused", { tensor: TENSOR, offset: 5, values: [-7.5], confidence: 0.5 }, Date.now() + 30_000);
   await waitForAsync(async () => Object.keys(await acceptedBy("m-refused")).length === 1, 60_000, "r0 to ack both");
   expect(await acceptedBy("m-applied")).toEqual({ r0: true });
   expect(await acceptedBy("m-refused")).toEqual({ r0: false });
 
-  const gc = await runShippedAsync(["fleet", "gc", "--endpoints", etcd.endpoints.join(","), "--name", FLEET, "--compact", "--json"], 30_000);
+  const gc = await runShippedAsync(["fleet", "gc", "--endpoints", etcd.cluster.endpoints.join(","), "--name", FLEET, "--compact", "--json"], 30_000);
   expect({ code: gc.code, err: gc.err }).toEqual({ code: 0, err: "" });
   const g = JSON.parse(gc.out) as { folded: number; dropped: number; blocked_by: unknown };
   expect({ folded: g.folded, dropped: g.dropped, blocked_by: g.blocked_by }).toEqual({ folded: 1, dropped: 1, blocked_by: null });
-  const cp = checkpointSchema.parse(JSON.parse((await client.get(checkpointKey(FLEET))).kvs[0]!.value));
+  const cp = checkpointSchema.parse(JSON.parse((await etcd.client.get(checkpointKey(FLEET))).kvs[0]!.value));
   expect(cp.mutations.map((m) => [m.id, m.values])).toEqual([["m-applied", [1.25]]]);
   expect(cp.folded).toBe(1);
 
   // A new node (no history of its own) resyncs from the checkpoint: it must end with r0's weights.
   const dir1 = join(tempDir("fleet-gcref-"), "state");
-  const n1 = bootNode(etcd, FLEET, "r1", ["--set", `state_dir=${dir1}`]);
+  const n1 = bootNode(etcd.cluster, FLEET, "r1", ["--set", `state_dir=${dir1}`]);
   await waitForAsync(async () => n1.run.log().includes("resyncing from it"), 60_000, "r1 to resync from the checkpoint");
-  await publishUntil(client, FLEET, "m-after", { tensor: TENSOR, offset: 9, values: [0.5], confidence: 0.95 }, Date.now() + 30_000);
+  await publishUntil(etcd.client, FLEET, "m-after", { tensor: TENSOR, offset: 9, values: [0.5], confidence: 0.95 }, Date.now() + 30_000);
   await waitForAsync(async () => Object.keys(await acceptedBy("m-after")).length === 2, 60_000, "both nodes to ack a mutation after the resync");
   await stop(n0);
   await stop(n1);

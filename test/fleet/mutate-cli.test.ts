@@ -1,29 +1,20 @@
 // `fleet mutate`'s exit codes: an --id reused for other content said "already published" (exit 0); running out of --publish-s exited 71, not 75.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
+import { expect, test } from "bun:test";
 import { runShippedAsync } from "../harness/artifact.ts";
-import { cluster, stopCluster } from "./fleet-harness.ts";
+import { useCluster } from "./fleet-harness.ts";
 
-let etcd: EtcdCluster;
-
-beforeAll(async () => {
-  etcd = await cluster();
-}, 60_000);
-
-afterAll(() => {
-  if (etcd) stopCluster(etcd);
-});
+const etcd = useCluster();
 
 const mutate = (endpoints: string, id: string, value: string, more: string[] = []) =>
   runShippedAsync(["fleet", "mutate", "pixel.0.weight", "5", "--values", value, "--confidence", "0.9", "--id", id, "--endpoints", endpoints, "--name", "cli", ...more], 30_000);
 
 test("fleet mutate --id X with other content than the published X said 'already published' and exited 0: an error naming the conflict", async () => {
-  const first = await mutate(etcd.endpoints.join(","), "dup-1", "0.5");
+  const first = await mutate(etcd.cluster.endpoints.join(","), "dup-1", "0.5");
   expect(first.code).toBe(0);
   // The same content again (a retry by hand) is fine.
-  const again = await mutate(etcd.endpoints.join(","), "dup-1", "0.5");
+  const again = await mutate(etcd.cluster.endpoints.join(","), "dup-1", "0.5");
   expect({ code: again.code, out: again.out }).toMatchObject({ code: 0, out: expect.stringContaining("mutation dup-1 already published") });
-  const other = await mutate(etcd.endpoints.join(","), "dup-1", "0.75");
+  const other = await mutate(etcd.cluster.endpoints.join(","), "dup-1", "0.75");
   expect(other.code).toBe(64);
   expect(other.err).toContain("--id dup-1 is already taken by a different mutation");
 }, 60_000);

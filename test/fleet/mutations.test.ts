@@ -1,49 +1,42 @@
 // Fleet-wide mutations on a real 3-member etcd and 5 PID-1 nodes: every node applies and acks each exactly once.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
-import { leaderMember, type EtcdCluster } from "../../scripts/etcd-cluster.ts";
-import { EtcdClient } from "../../src/fleet/etcd-client.ts";
+import { leaderMember } from "../../scripts/etcd-cluster.ts";
 import { ackSchema } from "../../src/fleet/keys.ts";
 import { publishUntil } from "../../src/fleet/mutations.ts";
 import { mulberry32 } from "../../src/util/prng.ts";
 import { killLeftovers, tempDir } from "../pid1/harness.ts";
-import { bootNode, checkpointTensor, cluster, fleetStatus, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
+import { bootNode, checkpointTensor, fleetStatus, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
 const FLEET = "mut";
 const N = 1000;
 const TENSOR = "pixel.0.weight";
-let etcd: EtcdCluster;
-let client: EtcdClient;
 const stateDirs = new Map<string, string>();
 const nodes = new Map<string, Node>();
 
-const boot = (id: string) => nodes.set(id, bootNode(etcd, FLEET, id, ["--set", `state_dir=${stateDirs.get(id)!}`]));
+const boot = (id: string) => nodes.set(id, bootNode(etcd.cluster, FLEET, id, ["--set", `state_dir=${stateDirs.get(id)!}`]));
 
-beforeAll(async () => {
-  etcd = await cluster();
-  client = new EtcdClient({ endpoints: etcd.endpoints, callTimeoutMs: 10_000 });
-  for (const id of ["m0", "m1", "m2", "m3", "m4"]) {
-    stateDirs.set(id, join(tempDir("fleet-mut-"), "state"));
-    boot(id);
-  }
-}, 60_000);
-
-afterAll(() => {
-  killLeftovers();
-  if (etcd) stopCluster(etcd);
+const etcd = useCluster({
+  beforeStop: [killLeftovers],
+  setUp: () => {
+    for (const id of ["m0", "m1", "m2", "m3", "m4"]) {
+      stateDirs.set(id, join(tempDir("fleet-mut-"), "state"));
+      boot(id);
+    }
+  },
 });
 
 /** Publishes until etcd takes it: the same id again after an unknown outcome, so never twice. */
-const publish = (id: string, m: { tensor: string; offset: number; values: number[]; confidence: number }) => publishUntil(client, FLEET, id, m, Date.now() + 60_000);
+const publish = (id: string, m: { tensor: string; offset: number; values: number[]; confidence: number }) => publishUntil(etcd.client, FLEET, id, m, Date.now() + 60_000);
 
 test("1,000 mutations, etcd leader SIGKILLed once, one node restarted and one re-execed live: every node acks each exactly once, weights as expected", async () => {
-  await waitForAsync(async () => (await fleetStatus(etcd, FLEET)).nodes.length === 5, 90_000, "5 members", 500);
+  await waitForAsync(async () => (await fleetStatus(etcd.cluster, FLEET)).nodes.length === 5, 90_000, "5 members", 500);
   const rand = mulberry32(15);
   const expected = new Map<number, number>();
   const ids: string[] = [];
   for (let i = 0; i < N; i++) {
     if (i === 300) {
-      const leader = await leaderMember(etcd);
+      const leader = await leaderMember(etcd.cluster);
       expect(leader).not.toBeNull();
       process.kill(leader!.pid, "SIGKILL");
     }
@@ -67,8 +60,8 @@ test("1,000 mutations, etcd leader SIGKILLed once, one node restarted and one re
     ids.push(id);
   }
   const acksPrefix = `/vector-boot/${FLEET}/acks/`;
-  await waitForAsync(async () => (await client.get(acksPrefix, { prefix: true, timeoutMs: 10_000 })).kvs.length === 5 * N, 120_000, "5,000 acks", 500);
-  const { kvs } = await client.get(acksPrefix, { prefix: true, timeoutMs: 10_000 });
+  await waitForAsync(async () => (await etcd.client.get(acksPrefix, { prefix: true, timeoutMs: 10_000 })).kvs.length === 5 * N, 120_000, "5,000 acks", 500);
+  const { kvs } = await etcd.client.get(acksPrefix, { prefix: true, timeoutMs: 10_000 });
   const perNode = new Map<string, Set<string>>();
   for (const kv of kvs) {
     expect(kv.createRevision).toBe(kv.modRevision); // written once, never overwritten

@@ -1,27 +1,22 @@
 // The after-quorum barrier across a live re-exec: the new image waited for the quorum again, so restart of such a service stopped it and refused the start.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
-import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
-import { bootNode, cluster, fleetStatus, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
+import { bootNode, fleetStatus, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
 const FLEET = "qreexec";
-let etcd: EtcdCluster;
 const nodes: (Node & { sock: string })[] = [];
 
-beforeAll(async () => {
-  etcd = await cluster();
-  const dir = tempDir("fleet-qreexec-");
-  for (const id of ["qa", "qb"]) {
-    const cfg = writeJson(dir, `${id}.json`, { run_dir: join(dir, id), services: [{ name: "q", argv: ["/bin/sleep", "1000"], fleet: "after-quorum", grace_ms: 500 }] });
-    nodes.push({ ...bootNode(etcd, FLEET, id, ["--config", cfg, "--set", "fleet.quorum=2"]), sock: join(dir, id, "control") });
-  }
-}, 60_000);
-
-afterAll(() => {
-  killLeftovers();
-  if (etcd) stopCluster(etcd);
+const etcd = useCluster({
+  beforeStop: [killLeftovers],
+  setUp: () => {
+    const dir = tempDir("fleet-qreexec-");
+    for (const id of ["qa", "qb"]) {
+      const cfg = writeJson(dir, `${id}.json`, { run_dir: join(dir, id), services: [{ name: "q", argv: ["/bin/sleep", "1000"], fleet: "after-quorum", grace_ms: 500 }] });
+      nodes.push({ ...bootNode(etcd.cluster, FLEET, id, ["--config", cfg, "--set", "fleet.quorum=2"]), sock: join(dir, id, "control") });
+    }
+  },
 });
 
 const qState = async (sock: string): Promise<string> => (JSON.parse((await runShippedAsync(["services", "--json", "--socket", sock])).out) as { name: string; state: string }[]).find((s) => s.name === "q")!.state;
@@ -32,7 +27,7 @@ test("after a live re-exec on a fleet now below its quorum, restart of an after-
   // qb leaves (orderly: its key is revoked at once); the fleet is below its quorum from now on.
   process.kill(await b.run.initPid(), "SIGTERM");
   await b.run.result(60_000);
-  await waitForAsync(async () => (await fleetStatus(etcd, FLEET)).nodes.length === 1, 30_000, "qb gone from the fleet", 200);
+  await waitForAsync(async () => (await fleetStatus(etcd.cluster, FLEET)).nodes.length === 1, 30_000, "qb gone from the fleet", 200);
   expect((await runShippedAsync(["reexec", "--socket", a.sock, "--timeout", "60000"], 90_000)).code).toBe(0);
   expect(await qState(a.sock)).toBe("running");
   const r = await runShippedAsync(["restart", "q", "--socket", a.sock]);

@@ -1,25 +1,20 @@
 // A rollout whose action fails on a node (its re-exec refused): it counted as done, the next node was taken down, and the CLI exited 0.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
-import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
 import { spawnShipped } from "../harness/artifact.ts";
 import { killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
-import { bootNode, cluster, fleetStatus, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
+import { bootNode, fleetStatus, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
 const FLEET = "rollfail";
-let etcd: EtcdCluster;
 let nodes: Node[] = [];
 let badConfig: string;
 
-beforeAll(async () => {
-  etcd = await cluster();
-  badConfig = writeJson(tempDir("fleet-rollfail-"), "config.json", {});
-  nodes = [bootNode(etcd, FLEET, "f0", ["--config", badConfig]), bootNode(etcd, FLEET, "f1"), bootNode(etcd, FLEET, "f2")];
-}, 60_000);
-
-afterAll(() => {
-  killLeftovers();
-  if (etcd) stopCluster(etcd);
+const etcd = useCluster({
+  beforeStop: [killLeftovers],
+  setUp: () => {
+    badConfig = writeJson(tempDir("fleet-rollfail-"), "config.json", {});
+    nodes = [bootNode(etcd.cluster, FLEET, "f0", ["--config", badConfig]), bootNode(etcd.cluster, FLEET, "f1"), bootNode(etcd.cluster, FLEET, "f2")];
+  },
 });
 
 interface Event {
@@ -29,10 +24,10 @@ interface Event {
 }
 
 test("a node whose re-exec is refused counted as done and the rollout took the next node down (exit 0): it stops there, exit 65 naming the node", async () => {
-  await waitForAsync(async () => (await fleetStatus(etcd, FLEET)).nodes.filter((n) => (n.beats ?? 0) > 0).length === 3, 90_000, "3 beating members", 500);
+  await waitForAsync(async () => (await fleetStatus(etcd.cluster, FLEET)).nodes.filter((n) => (n.beats ?? 0) > 0).length === 3, 90_000, "3 beating members", 500);
   // f0's config is now invalid: its re-exec is refused (the new image would not boot).
   writeFileSync(badConfig, '{"services": ');
-  const p = spawnShipped(["fleet", "rollout", "reexec", "--max-unavailable", "1", "--endpoints", etcd.endpoints.join(","), "--name", FLEET, "--json", "--timeout-s", "120"]);
+  const p = spawnShipped(["fleet", "rollout", "reexec", "--max-unavailable", "1", "--endpoints", etcd.cluster.endpoints.join(","), "--name", FLEET, "--json", "--timeout-s", "120"]);
   const [out, code] = await Promise.all([new Response(p.stdout as ReadableStream).text(), p.exited]);
   const events = out.trim().split("\n").map((l) => JSON.parse(l) as Event);
   const last = events.at(-1)!;

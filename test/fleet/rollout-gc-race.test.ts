@@ -1,44 +1,33 @@
 // A node that read a finished rollout just before `fleet gc` removed it took a slot in it (a semaphore key no gc removes) and acted again.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
+import { expect, test } from "bun:test";
 import { b64, EtcdClient } from "../../src/fleet/etcd-client.ts";
 import type { Membership } from "../../src/fleet/membership.ts";
 import { RolloutAgent } from "../../src/fleet/rollout-agent.ts";
 import { doneKey, gcRollouts, rolloutKey, rolloutsPrefix, semKey, type Rollout } from "../../src/fleet/rollout.ts";
 import { tempDir } from "../harness/artifact.ts";
-import { cluster, stopCluster } from "./fleet-harness.ts";
+import { useCluster } from "./fleet-harness.ts";
 import { stepProxy, type StepProxy } from "./etcd-step-proxy.ts";
 
 const FLEET = "gcrace";
-let etcd: EtcdCluster;
-let client: EtcdClient;
 let proxy: StepProxy | null = null;
 
-beforeAll(async () => {
-  etcd = await cluster();
-  client = new EtcdClient({ endpoints: etcd.endpoints, callTimeoutMs: 10_000 });
-}, 60_000);
-
-afterAll(() => {
-  proxy?.stop();
-  if (etcd) stopCluster(etcd);
-});
+const etcd = useCluster({ beforeStop: [() => proxy?.stop()] });
 
 test("a node that read a finished rollout just before fleet gc removed it took a slot in the removed rollout and acted again, leaving a semaphore key behind: it now leaves the removed rollout alone", async () => {
   // A rollout node g0 finished: its done mark is written, its slot given back.
   const id = `${Date.now().toString().padStart(15, "0")}-reexec`;
   const rollout: Rollout = { action: "reexec", max_unavailable: 1, nodes: ["g0"], created_at: Date.now() };
-  await client.put(rolloutKey(FLEET, id), JSON.stringify(rollout));
-  await client.put(semKey(FLEET, id), JSON.stringify({ holders: [] }));
-  await client.put(doneKey(FLEET, id, "g0"), JSON.stringify({ node: "g0", at: Date.now(), outcome: "ok" }));
+  await etcd.client.put(rolloutKey(FLEET, id), JSON.stringify(rollout));
+  await etcd.client.put(semKey(FLEET, id), JSON.stringify({ holders: [] }));
+  await etcd.client.put(doneKey(FLEET, id, "g0"), JSON.stringify({ node: "g0", at: Date.now(), outcome: "ok" }));
   // gc removes it right after the node's poll read rollouts/ (as in the rollout test, where gc ran
   // while the nodes went on polling): the node's next reads find no done mark and no semaphore.
   let removed: string[] = [];
-  proxy = stepProxy(etcd.endpoints[0]!, async (path, body) => {
+  proxy = stepProxy(etcd.cluster.endpoints[0]!, async (path, body) => {
     if (removed.length > 0 || path !== "/v3/kv/range" || body.key !== b64(rolloutsPrefix(FLEET)) || body.range_end === undefined) return;
-    removed = await gcRollouts(client, FLEET);
+    removed = await gcRollouts(etcd.client, FLEET);
   });
-  const { id: lease } = await client.grant(60);
+  const { id: lease } = await etcd.client.grant(60);
   const acted: string[] = [];
   const agent = new RolloutAgent({
     client: new EtcdClient({ endpoints: [proxy.url], callTimeoutMs: 10_000 }),
@@ -53,7 +42,7 @@ test("a node that read a finished rollout just before fleet gc removed it took a
   // One poll, as the agent's 1 s timer runs it.
   await (agent as unknown as { round(): Promise<void> }).round();
   expect(removed).toEqual([id]);
-  const left = (await client.get(`/vector-boot/${FLEET}/rollout`, { prefix: true })).kvs.map((kv) => kv.key);
+  const left = (await etcd.client.get(`/vector-boot/${FLEET}/rollout`, { prefix: true })).kvs.map((kv) => kv.key);
   // The old code took a slot (creating the semaphore again, which no gc removes: its rollout is gone) and re-exec'd the node.
   expect({ acted, left }).toEqual({ acted: [], left: [] });
 }, 60_000);

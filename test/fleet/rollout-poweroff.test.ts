@@ -1,22 +1,17 @@
 // A rolling power-off that did what it was asked ended "0 done, N left the fleet" with exit 65.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
+import { expect, test } from "bun:test";
 import { spawnShipped } from "../harness/artifact.ts";
 import { killLeftovers } from "../pid1/harness.ts";
-import { bootNode, cluster, fleetStatus, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
+import { bootNode, fleetStatus, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
 const FLEET = "rolloff";
-let etcd: EtcdCluster;
 let nodes: Node[] = [];
 
-beforeAll(async () => {
-  etcd = await cluster();
-  nodes = ["o0", "o1"].map((id) => bootNode(etcd, FLEET, id));
-}, 60_000);
-
-afterAll(() => {
-  killLeftovers();
-  if (etcd) stopCluster(etcd);
+const etcd = useCluster({
+  beforeStop: [killLeftovers],
+  setUp: () => {
+    nodes = ["o0", "o1"].map((id) => bootNode(etcd.cluster, FLEET, id));
+  },
 });
 
 interface Event {
@@ -27,8 +22,8 @@ interface Event {
 }
 
 test("fleet rollout poweroff whose nodes all powered off one at a time exited 65 ('0 done, 2 left the fleet'): a node gone after taking its slot is done, exit 0", async () => {
-  await waitForAsync(async () => (await fleetStatus(etcd, FLEET)).nodes.filter((n) => (n.beats ?? 0) > 0).length === 2, 90_000, "2 beating members", 500);
-  const p = spawnShipped(["fleet", "rollout", "poweroff", "--max-unavailable", "1", "--endpoints", etcd.endpoints.join(","), "--name", FLEET, "--json", "--timeout-s", "120"]);
+  await waitForAsync(async () => (await fleetStatus(etcd.cluster, FLEET)).nodes.filter((n) => (n.beats ?? 0) > 0).length === 2, 90_000, "2 beating members", 500);
+  const p = spawnShipped(["fleet", "rollout", "poweroff", "--max-unavailable", "1", "--endpoints", etcd.cluster.endpoints.join(","), "--name", FLEET, "--json", "--timeout-s", "120"]);
   const [out, code] = await Promise.all([new Response(p.stdout as ReadableStream).text(), p.exited]);
   const last = out.trim().split("\n").map((l) => JSON.parse(l) as Event).at(-1)!;
   expect({ code, event: last.event, done: last.done?.sort(), gone: last.gone, max_held: last.max_held }).toEqual({ code: 0, event: "finished", done: ["o0", "o1"], gone: [], max_held: 1 });

@@ -1,47 +1,36 @@
 // Two `fleet rollout` at the same moment both passed the one-at-a-time check (a read) and both created a rollout: 2K nodes could be down at once.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
-import { b64, EtcdClient } from "../../src/fleet/etcd-client.ts";
+import { expect, test } from "bun:test";
+import { b64 } from "../../src/fleet/etcd-client.ts";
 import { nodeKey } from "../../src/fleet/keys.ts";
 import { rolloutKey, rolloutsPrefix, type Rollout } from "../../src/fleet/rollout.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
-import { cluster, stopCluster } from "./fleet-harness.ts";
+import { useCluster } from "./fleet-harness.ts";
 import { stepProxy, type StepProxy } from "./etcd-step-proxy.ts";
 
 const FLEET = "sim";
-let etcd: EtcdCluster;
-let client: EtcdClient;
 let proxy: StepProxy | null = null;
 
-beforeAll(async () => {
-  etcd = await cluster();
-  client = new EtcdClient({ endpoints: etcd.endpoints, callTimeoutMs: 10_000 });
-}, 60_000);
-
-afterAll(() => {
-  proxy?.stop();
-  if (etcd) stopCluster(etcd);
-});
+const etcd = useCluster({ beforeStop: [() => proxy?.stop()] });
 
 test("two fleet rollouts started at the same moment both passed the one-at-a-time check and both created a rollout: the one whose check is overtaken is refused (75, naming the other) and creates nothing", async () => {
   // A member the way a node writes its key (on its lease), with no node behind it: a rollout listing
   // it stays in progress for the whole test (a real node would finish it, and the check would pass).
-  const { id: lease } = await client.grant(60);
+  const { id: lease } = await etcd.client.grant(60);
   const summary = { node: "s0", updated_at: Date.now(), lease_ttl_s: 60, pid1: true, generation: 1, model: null, journal_seq: null, beats: 1, lateness_ms: null, missed: 0, interrupts: [], services: {} };
-  await client.put(nodeKey(FLEET, "s0"), JSON.stringify(summary), { lease });
+  await etcd.client.put(nodeKey(FLEET, "s0"), JSON.stringify(summary), { lease });
   // The other operator's rollout is created right after this command's check read rollouts/ (found
   // none) and before its create: the proxy runs that step before passing the read's answer on.
   const other = `${Date.now().toString().padStart(15, "0")}-reboot`;
   const otherRollout: Rollout = { action: "reboot", max_unavailable: 1, nodes: ["s0"], created_at: Date.now() };
   let overtaken = false;
-  proxy = stepProxy(etcd.endpoints[0]!, async (path, body) => {
+  proxy = stepProxy(etcd.cluster.endpoints[0]!, async (path, body) => {
     if (overtaken || path !== "/v3/kv/range" || body.key !== b64(rolloutsPrefix(FLEET)) || body.range_end === undefined) return;
     overtaken = true;
-    await client.put(rolloutKey(FLEET, other), JSON.stringify(otherRollout));
+    await etcd.client.put(rolloutKey(FLEET, other), JSON.stringify(otherRollout));
   });
   const r = await runShippedAsync(["fleet", "rollout", "reexec", "--max-unavailable", "1", "--timeout-s", "2", "--endpoints", proxy.url, "--name", FLEET], 30_000);
   expect(overtaken).toBe(true);
-  const rollouts = (await client.get(rolloutsPrefix(FLEET), { prefix: true })).kvs.map((kv) => kv.key.slice(rolloutsPrefix(FLEET).length));
+  const rollouts = (await etcd.client.get(rolloutsPrefix(FLEET), { prefix: true })).kvs.map((kv) => kv.key.slice(rolloutsPrefix(FLEET).length));
   // The old code created its own rollout beside the other (two rollouts, each with a slot) and watched it until --timeout-s.
   expect({ code: r.code, rollouts }).toEqual({ code: 75, rollouts: [other] });
   expect(r.err).toContain(`fleet rollout: rollout ${other} is still in progress (0 of 1 node(s) done); two at once could take more than --max-unavailable nodes down: wait for it to finish`);

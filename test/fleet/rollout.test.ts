@@ -1,23 +1,17 @@
 // Rolling re-exec of 5 PID-1 nodes through an etcd semaphore: never two out at once; a dead holder frees its slot by lease expiry.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
+import { expect, test } from "bun:test";
 import { runShippedAsync, spawnShipped } from "../harness/artifact.ts";
-import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { killLeftovers } from "../pid1/harness.ts";
-import { bootNode, cluster, fleetStatus, stopCluster, TTL_S, waitForAsync, type Node } from "./fleet-harness.ts";
+import { bootNode, fleetStatus, TTL_S, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
 const FLEET = "roll";
-let etcd: EtcdCluster;
 let nodes: Node[] = [];
 
-beforeAll(async () => {
-  etcd = await cluster();
-  nodes = ["r0", "r1", "r2", "r3", "r4"].map((id) => bootNode(etcd, FLEET, id));
-}, 60_000);
-
-afterAll(() => {
-  killLeftovers();
-  if (etcd) stopCluster(etcd);
+const etcd = useCluster({
+  beforeStop: [killLeftovers],
+  setUp: () => {
+    nodes = ["r0", "r1", "r2", "r3", "r4"].map((id) => bootNode(etcd.cluster, FLEET, id));
+  },
 });
 
 const ts = (line: string) => Number(/^\[\s*([\d.]+)\]/.exec(line)?.[1] ?? NaN) * 1000;
@@ -44,7 +38,7 @@ interface Event {
 }
 
 async function rollout(onEvent: (e: Event) => void = () => {}): Promise<{ code: number; events: Event[] }> {
-  const p = spawnShipped(["fleet", "rollout", "reexec", "--max-unavailable", "1", "--endpoints", etcd.endpoints.join(","), "--name", FLEET, "--json", "--timeout-s", "150"]);
+  const p = spawnShipped(["fleet", "rollout", "reexec", "--max-unavailable", "1", "--endpoints", etcd.cluster.endpoints.join(","), "--name", FLEET, "--json", "--timeout-s", "150"]);
   const events: Event[] = [];
   let buf = "";
   const dec = new TextDecoder();
@@ -61,7 +55,7 @@ async function rollout(onEvent: (e: Event) => void = () => {}): Promise<{ code: 
 }
 
 test("a rolling re-exec of 5 nodes with --max-unavailable 1 never has two nodes out at once", async () => {
-  await waitForAsync(async () => (await fleetStatus(etcd, FLEET)).nodes.length === 5, 90_000, "5 members", 500);
+  await waitForAsync(async () => (await fleetStatus(etcd.cluster, FLEET)).nodes.length === 5, 90_000, "5 members", 500);
   const { code, events } = await rollout();
   expect(code).toBe(0);
   for (const e of events) if (e.holding) expect(e.holding.length).toBeLessThanOrEqual(1);
@@ -93,10 +87,9 @@ test("a node SIGKILLed while holding the slot does not block the rollout beyond 
 }, 200_000);
 
 test("finished rollouts do not pile up in etcd: fleet gc removes each one with its semaphore and done marks", async () => {
-  const c = new EtcdClient({ endpoints: etcd.endpoints, callTimeoutMs: 10_000 });
-  const keys = async () => (await c.get(`/vector-boot/${FLEET}/rollout`, { prefix: true })).kvs.map((kv) => kv.key);
+  const keys = async () => (await etcd.client.get(`/vector-boot/${FLEET}/rollout`, { prefix: true })).kvs.map((kv) => kv.key);
   expect((await keys()).length).toBeGreaterThan(0);
-  const r = await runShippedAsync(["fleet", "gc", "--endpoints", etcd.endpoints.join(","), "--name", FLEET, "--json"], 30_000);
+  const r = await runShippedAsync(["fleet", "gc", "--endpoints", etcd.cluster.endpoints.join(","), "--name", FLEET, "--json"], 30_000);
   expect(r.code).toBe(0);
   expect((JSON.parse(r.out) as { rollouts_removed: string[] }).rollouts_removed.length).toBe(2);
   expect(await keys()).toEqual([]);

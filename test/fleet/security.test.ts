@@ -1,16 +1,15 @@
 // Fleet over TLS with client certificates (openssl-made in the test) and etcd authentication (password from a file).
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { z } from "zod";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startCluster, type EtcdCluster } from "../../scripts/etcd-cluster.ts";
+import { startCluster } from "../../scripts/etcd-cluster.ts";
 import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { killLeftovers, start, tempDir, writeJson } from "../pid1/harness.ts";
-import { stopCluster, waitForAsync } from "./fleet-harness.ts";
+import { useCluster, waitForAsync } from "./fleet-harness.ts";
 
-let etcd: EtcdCluster;
 let dir: string;
 
 function openssl(args: string[]): void {
@@ -30,28 +29,26 @@ function makeCerts(): void {
   }
 }
 
-beforeAll(async () => {
-  dir = tempDir("fleet-tls-");
-  makeCerts();
-  const p = (f: string) => join(dir, f);
-  etcd = await startCluster({
-    dir: join(dir, "etcd"),
-    scheme: "https",
-    waitHealthy: false,
-    extraArgs: [`--cert-file=${p("server.pem")}`, `--key-file=${p("server-key.pem")}`, "--client-cert-auth", `--trusted-ca-file=${p("ca.pem")}`],
-  });
-}, 60_000);
-
-afterAll(() => {
-  killLeftovers();
-  if (etcd) stopCluster(etcd);
+const etcd = useCluster({
+  beforeStop: [killLeftovers],
+  start: async () => {
+    dir = tempDir("fleet-tls-");
+    makeCerts();
+    const p = (f: string) => join(dir, f);
+    return startCluster({
+      dir: join(dir, "etcd"),
+      scheme: "https",
+      waitHealthy: false,
+      extraArgs: [`--cert-file=${p("server.pem")}`, `--key-file=${p("server-key.pem")}`, "--client-cert-auth", `--trusted-ca-file=${p("ca.pem")}`],
+    });
+  },
 });
 
 test("over TLS with client certificates and etcd auth a node joins and fleet status lists it; without a client certificate etcd refuses", async () => {
   const p = (f: string) => join(dir, f);
   const tls = { ca: p("ca.pem"), cert: p("client.pem"), key: p("client-key.pem") };
-  const admin = new EtcdClient({ endpoints: etcd.endpoints, tls, callTimeoutMs: 5000 });
-  await waitForAsync(async () => (await Promise.all(etcd.endpoints.map((e) => admin.health(e)))).every(Boolean), 30_000, "TLS members healthy", 200);
+  const admin = new EtcdClient({ endpoints: etcd.cluster.endpoints, tls, callTimeoutMs: 5000 });
+  await waitForAsync(async () => (await Promise.all(etcd.cluster.endpoints.map((e) => admin.health(e)))).every(Boolean), 30_000, "TLS members healthy", 200);
   // Auth on: a root user whose password only lives in a file.
   writeFileSync(p("password"), "s3cret-pw\n", { mode: 0o600 });
   const any = z.unknown();
@@ -59,7 +56,7 @@ test("over TLS with client certificates and etcd auth a node joins and fleet sta
   await admin.call("/v3/auth/user/grant", { user: "root", role: "root" }, any, { idempotent: false });
   await admin.call("/v3/auth/enable", {}, any, { idempotent: false });
 
-  const fleet = { endpoints: etcd.endpoints, name: "sec", node_id: "t0", lease_ttl_s: 10, tls, auth: { user: "root", password_file: p("password") } };
+  const fleet = { endpoints: etcd.cluster.endpoints, name: "sec", node_id: "t0", lease_ttl_s: 10, tls, auth: { user: "root", password_file: p("password") } };
   const cfg = writeJson(dir, "config.json", { fleet });
   const node = start(["boot", "--config", cfg, "--set", "pixel_test=0"], { pid1: true });
   await waitForAsync(async () => {
@@ -69,7 +66,7 @@ test("over TLS with client certificates and etcd auth a node joins and fleet sta
   expect(node.log()).toContain("fleet lease granted");
 
   // Without the client certificate, or without the password, etcd says no.
-  const noCert = await runShippedAsync(["fleet", "status", "--endpoints", etcd.endpoints.join(","), "--name", "sec", "--timeout", "2000"], 15_000);
+  const noCert = await runShippedAsync(["fleet", "status", "--endpoints", etcd.cluster.endpoints.join(","), "--name", "sec", "--timeout", "2000"], 15_000);
   expect(noCert.code).toBe(71);
   const noAuth = writeJson(dir, "noauth.json", { fleet: { ...fleet, auth: undefined } });
   const r = await runShippedAsync(["fleet", "status", "--config", noAuth, "--json"], 15_000);

@@ -1,42 +1,34 @@
 // Where fleet services may run: a hand-started singleton ran beside the leader's copy, and a leader whose lease was revoked kept its copy ~2 s.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
-import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { nodeKey } from "../../src/fleet/keys.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
-import { bootNode, cluster, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
+import { bootNode, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
 const FLEET = "place";
-let etcd: EtcdCluster;
-let client: EtcdClient;
 let starts: string;
 const nodes: (Node & { sock: string })[] = [];
 
-beforeAll(async () => {
-  etcd = await cluster();
-  client = new EtcdClient({ endpoints: etcd.endpoints, callTimeoutMs: 10_000 });
-  const dir = tempDir("fleet-place-");
-  starts = join(dir, "starts.log");
-  writeFileSync(starts, "");
-  for (const id of ["p0", "p1"]) {
-    const cfg = writeJson(dir, `${id}.json`, {
-      run_dir: join(dir, id),
-      services: [
-        { name: "one", argv: ["/bin/sh", "-c", `echo "one $FLEET_NODE rev=$FLEET_LEADER_REV" >> ${starts}; exec sleep 1000`], fleet: "singleton", grace_ms: 500 },
-        { name: "q", argv: ["/bin/sh", "-c", `echo "q" >> ${starts}; exec sleep 1000`], fleet: "after-quorum", grace_ms: 500 },
-      ],
-    });
-    // A quorum of 3 with 2 nodes: "q" never starts by itself.
-    nodes.push({ ...bootNode(etcd, FLEET, id, ["--config", cfg, "--set", "fleet.quorum=3"]), sock: join(dir, id, "control") });
-  }
-}, 60_000);
-
-afterAll(() => {
-  killLeftovers();
-  if (etcd) stopCluster(etcd);
+const etcd = useCluster({
+  beforeStop: [killLeftovers],
+  setUp: () => {
+    const dir = tempDir("fleet-place-");
+    starts = join(dir, "starts.log");
+    writeFileSync(starts, "");
+    for (const id of ["p0", "p1"]) {
+      const cfg = writeJson(dir, `${id}.json`, {
+        run_dir: join(dir, id),
+        services: [
+          { name: "one", argv: ["/bin/sh", "-c", `echo "one $FLEET_NODE rev=$FLEET_LEADER_REV" >> ${starts}; exec sleep 1000`], fleet: "singleton", grace_ms: 500 },
+          { name: "q", argv: ["/bin/sh", "-c", `echo "q" >> ${starts}; exec sleep 1000`], fleet: "after-quorum", grace_ms: 500 },
+        ],
+      });
+      // A quorum of 3 with 2 nodes: "q" never starts by itself.
+      nodes.push({ ...bootNode(etcd.cluster, FLEET, id, ["--config", cfg, "--set", "fleet.quorum=3"]), sock: join(dir, id, "control") });
+    }
+  },
 });
 
 const startLines = () => readFileSync(starts, "utf8").split("\n").filter(Boolean);
@@ -61,8 +53,8 @@ test("vector-boot start of an after-quorum service before the quorum started it:
 test("a singleton leader whose lease is revoked kept its copy until its next keepalive: it stops at its next election round", async () => {
   await waitForAsync(async () => startLines().length >= 1, 60_000, "the singleton started on its leader", 100);
   const leader = nodes.find((n) => n.id === startLines()[0]!.split(" ")[1])!;
-  const lease = (await client.get(nodeKey(FLEET, leader.id))).kvs[0]!.lease;
-  await client.revoke(lease);
+  const lease = (await etcd.client.get(nodeKey(FLEET, leader.id))).kvs[0]!.lease;
+  await etcd.client.revoke(lease);
   await waitForAsync(async () => leader.run.log().includes("singleton stopping"), 10_000, "the old leader to stop its copy", 50);
   expect(leader.run.log()).toContain(`singleton stopping service=one`);
   expect(leader.run.log()).toContain(`why="this node's candidacy key is gone (its lease was revoked or expired)"`);

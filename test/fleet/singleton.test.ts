@@ -1,14 +1,13 @@
 // Fleet singleton on a real 3-member etcd: elected on one node, moves when that node is frozen, never two copies at once.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { signalMember, type EtcdCluster } from "../../scripts/etcd-cluster.ts";
+import { signalMember } from "../../scripts/etcd-cluster.ts";
 import { python } from "../harness/python.ts";
 import { childrenOf, killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
-import { bootNode, cluster, stopCluster, TTL_S, waitForAsync, type Node } from "./fleet-harness.ts";
+import { bootNode, TTL_S, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
 const FLEET = "solo";
-let etcd: EtcdCluster;
 let nodes: Node[] = [];
 let dir: string;
 let shared: string;
@@ -69,22 +68,19 @@ function tree(pid: number): number[] {
   return out;
 }
 
-beforeAll(async () => {
-  etcd = await cluster();
-  dir = tempDir("fleet-solo-");
-  shared = join(dir, "singleton.log");
-  writeFileSync(shared, "");
-  const script = join(dir, "singleton.py");
-  writeFileSync(script, SINGLETON);
-  const cfg = writeJson(dir, "config.json", {
-    services: [{ name: "solo", argv: [python, script, shared, join(dir, "fenced.log")], fleet: "singleton", grace_ms: 1000, restart: "on-failure" }],
-  });
-  nodes = ["s0", "s1", "s2", "s3", "s4"].map((id) => bootNode(etcd, FLEET, id, ["--config", cfg]));
-}, 60_000);
-
-afterAll(() => {
-  killLeftovers();
-  if (etcd) stopCluster(etcd);
+const etcd = useCluster({
+  beforeStop: [killLeftovers],
+  setUp: () => {
+    dir = tempDir("fleet-solo-");
+    shared = join(dir, "singleton.log");
+    writeFileSync(shared, "");
+    const script = join(dir, "singleton.py");
+    writeFileSync(script, SINGLETON);
+    const cfg = writeJson(dir, "config.json", {
+      services: [{ name: "solo", argv: [python, script, shared, join(dir, "fenced.log")], fleet: "singleton", grace_ms: 1000, restart: "on-failure" }],
+    });
+    nodes = ["s0", "s1", "s2", "s3", "s4"].map((id) => bootNode(etcd.cluster, FLEET, id, ["--config", cfg]));
+  },
 });
 
 test("the singleton runs on one node, moves within TTL + start time when that node is frozen (SIGSTOP), and two copies never overlap", async () => {
@@ -117,7 +113,7 @@ test("the singleton runs on one node, moves within TTL + start time when that no
 test("without etcd quorum the leader stops its singleton before its lease can expire, and no other node starts one", async () => {
   const before = copies(lines());
   const current = before[before.length - 1]!;
-  const stopped = etcd.members.slice(1);
+  const stopped = etcd.cluster.members.slice(1);
   for (const m of stopped) signalMember(m, "SIGSTOP");
   const t0 = Date.now();
   try {

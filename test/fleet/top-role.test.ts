@@ -1,33 +1,28 @@
 // The fleet role over the control socket (status.fleet) and on `vector-boot top`: a node that leads a singleton says so.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { join } from "node:path";
-import type { EtcdCluster } from "../../scripts/etcd-cluster.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
-import { bootNode, cluster, stopCluster, waitForAsync, type Node } from "./fleet-harness.ts";
+import { bootNode, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
 const FLEET = "topfleet";
-let etcd: EtcdCluster;
 let node: Node;
 let sock: string;
 
-beforeAll(async () => {
-  etcd = await cluster();
-  const dir = tempDir("fleet-top-");
-  sock = join(dir, "run", "control");
-  const cfg = writeJson(dir, "config.json", {
-    run_dir: join(dir, "run"),
-    services: [
-      { name: "lead-only", argv: ["sleep", "1000"], fleet: "singleton", grace_ms: 1000 },
-      { name: "everywhere", argv: ["sleep", "1000"] },
-    ],
-  });
-  node = bootNode(etcd, FLEET, "t0", ["--config", cfg]);
-}, 60_000);
-
-afterAll(() => {
-  killLeftovers();
-  if (etcd) stopCluster(etcd);
+const etcd = useCluster({
+  beforeStop: [killLeftovers],
+  setUp: () => {
+    const dir = tempDir("fleet-top-");
+    sock = join(dir, "run", "control");
+    const cfg = writeJson(dir, "config.json", {
+      run_dir: join(dir, "run"),
+      services: [
+        { name: "lead-only", argv: ["sleep", "1000"], fleet: "singleton", grace_ms: 1000 },
+        { name: "everywhere", argv: ["sleep", "1000"] },
+      ],
+    });
+    node = bootNode(etcd.cluster, FLEET, "t0", ["--config", cfg]);
+  },
 });
 
 test("a node elected for a singleton service reports fleet role leader in status and on top's frame", async () => {
