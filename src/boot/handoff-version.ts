@@ -4,12 +4,14 @@
  * Version of the handoff file this image writes (src/boot/handoff.ts). A change of its shape is a new
  * version. 3: a service may be `done` (a oneshot that exited 0), a state images that read only 2
  * refuse: such an image dropped the services part and started every service a second time beside
- * the running ones, so a re-exec into it is refused by the preflight instead.
+ * the running ones, so a re-exec into it is refused by the preflight instead. 4: a service being
+ * killed for a failed check says so (`killedFor`), which images that read only 2 and 3 refuse as an
+ * unknown key.
  */
-export const HANDOFF_VERSION = 3;
+export const HANDOFF_VERSION = 4;
 
-/** The versions this image reads: 2 has the same shape without `done`. */
-export const HANDOFF_READS: readonly number[] = [2, 3];
+/** The versions this image reads: 2 has the shape of 3 without `done`; 3 that of 4 without `killedFor`. */
+export const HANDOFF_READS: readonly number[] = [2, 3, 4];
 
 /** `vector-boot --version`: the preflight of a live re-exec reads the handoff versions from it. */
 export const versionLine = (version: string): string => `vector-boot ${version} (bun ${Bun.version}, handoff ${HANDOFF_READS.join(",")})\n`;

@@ -11,15 +11,17 @@ const log = logger("supervisor");
 /**
  * Starting, running and stopping services keep their process (same pid; a starting one waits for
  * readiness again, a running one gets its health checks and watchdog back, a stopping one keeps its
- * stop request and the rest of its grace period, then SIGKILL); one in back-off keeps the rest of
- * its delay; stopped, exited or failed ones stay down. Returns whether it holds a process.
+ * stop request and the rest of its grace period, then SIGKILL; one being killed for a failed check
+ * keeps the rest of that grace, then SIGKILL, and no check: it was waited for again and signalled a
+ * second time); one in back-off keeps the rest of its delay; stopped, exited or failed ones stay
+ * down. Returns whether it holds a process.
  */
 export function adoptService(slot: ServiceRunner, h: ServiceSnapshot, now: number, checks: ServiceChecks, logs: ServiceLogs | null): boolean {
   logs?.adopt(h.name, h.logFds);
   if (restoreRecord(slot.rec, h, now)) {
     slot.watchMainPid(h.pid!);
-    log.info("service adopted", { service: h.name, pid: h.pid, state: h.state, restarts: h.restarts });
-    if (h.state === "stopping") slot.setTimer(h.timerLeftMs ?? 0, "grace-elapsed");
+    log.info("service adopted", { service: h.name, pid: h.pid, state: h.state, restarts: h.restarts, ...(h.killedFor !== null ? { being_killed: h.killedFor } : {}) });
+    if (h.state === "stopping" || h.killedFor !== null) slot.setTimer(h.timerLeftMs ?? 0, "grace-elapsed");
     else if (h.state === "starting") checks.awaitReady(slot.rec.config);
     else checks.becameReady(slot.rec.config);
     return true;

@@ -21,6 +21,7 @@ export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: nu
     statusText: r.statusText,
     healthChecks: r.healthChecks,
     healthFailures: r.healthFailures,
+    killedFor: holdsProcess(r.state) ? r.killedFor : null,
     logFds,
   };
 }
@@ -40,6 +41,7 @@ export function restoreRecord(r: ServiceRecord, h: ServiceSnapshot, now: number)
   if (keeps) {
     r.pid = h.pid;
     r.startedAt = now - h.runningForMs;
+    r.killedFor = h.killedFor;
   }
   return keeps;
 }

@@ -26,6 +26,8 @@ export const serviceSnapshotSchema = lazy(() =>
     statusText: z._default(z.nullable(z.string().check(z.maxLength(4096))), null),
     healthChecks: z._default(z.int().check(z.minimum(0)), 0),
     healthFailures: z._default(z.int().check(z.minimum(0)), 0),
+    /** Why it is being killed (a failed readiness, health or watchdog check: its grace runs, then SIGKILL), else null. */
+    killedFor: z._default(z.nullable(z.string().check(z.maxLength(4096))), null),
     /** Read ends of its output pipes, kept open across the execve. */
     logFds: z._default(z.array(z.strictObject({ fd: z.int().check(z.minimum(3)), stream: z.union([z.literal(1), z.literal(2)]) })).check(z.maxLength(64)), []),
   }),

@@ -18,11 +18,11 @@ test("as PID 1, reexec to a program that answers --version with status 0 but is 
   const init = await run.initPid();
   const sock = join(dir, "run/control");
   await waitFor(() => run.log().includes("control socket listening") && /service started service=svc/.test(run.log()), 30_000, "the init's control socket and service");
-  // A vector-boot that reads only handoff 2 (an image from before the oneshot's `done` state: it dropped the services' part and started every service again) is refused (root-owned, 0755: it passes the path checks).
+  // A vector-boot that reads only handoff 2 and 3 (an image from before `killedFor`: it cannot read the handoff this image writes) is refused (root-owned, 0755: it passes the path checks).
   const bin = join(dir, "bin");
   mkdirSync(bin, { mode: 0o755 });
   const other = join(bin, "vector-boot-next");
-  writeFileSync(other, `#!/bin/sh\n[ "$1" = --version ] && { echo "vector-boot 9.0.0 (bun 9.9.9, handoff 2)"; exit 0; }\nexit 99\n`);
+  writeFileSync(other, `#!/bin/sh\n[ "$1" = --version ] && { echo "vector-boot 9.0.0 (bun 9.9.9, handoff 2,3)"; exit 0; }\nexit 99\n`);
   chmodSync(other, 0o755);
   const silent = join(bin, "silent");
   writeFileSync(silent, "#!/bin/sh\nexit 0\n");
@@ -30,7 +30,7 @@ test("as PID 1, reexec to a program that answers --version with status 0 but is 
   for (const [path, says] of [
     ["/bin/true", 'is not a vector-boot image: its --version said "true (GNU coreutils)'],
     [silent, 'is not a vector-boot image: its --version said ""'],
-    [other, "reads handoff version 2, this image writes 3"],
+    [other, "reads handoff version 2,3, this image writes 4"],
   ] as const) {
     const r = runShipped(["reexec", path, "--socket", sock, "--timeout", "20000"]);
     expect({ path, code: r.code }).toEqual({ path, code: 65 }); // control code refused (it was failed, 70: 'a bug')
