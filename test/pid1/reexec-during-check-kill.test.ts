@@ -1,9 +1,10 @@
 // A live re-exec while a service was being killed for a failed readiness check: the new image waited for its readiness again and sent its stop signal a second time.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShipped } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
+import { compileC } from "../harness/compile-c.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
 
 afterEach(killLeftovers);
@@ -30,11 +31,7 @@ int main(int argc, char **argv) {
 
 test("a live re-exec during the grace of a readiness-timeout kill made the new image wait for the service's readiness again and send it SIGTERM a second time, SIGKILL a whole grace later; it now keeps the kill: one SIGTERM, then SIGKILL when the first grace ends", async () => {
   const dir = tempDir();
-  const src = join(dir, "stubborn.c");
-  const exe = join(dir, "stubborn");
-  writeFileSync(src, STUBBORN);
-  const cc = Bun.spawnSync(["gcc", "-O1", "-o", exe, src], { stderr: "pipe" });
-  expect(cc.exitCode, cc.stderr.toString()).toBe(0);
+  const exe = compileC(dir, "stubborn", STUBBORN);
   const record = join(dir, "signals.log");
   // Never ready (no READY=1): killed 1 s after its start; it ignores SIGTERM, so SIGKILL ends it 8 s later.
   const cfg = writeJson(dir, "config.json", {

@@ -1,9 +1,9 @@
 // READY=1 from a helper of the service that exits at once after sending (systemd-notify --no-block in a script) was dropped: its pid matched no service any more.
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
-import { writeFileSync } from "node:fs";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
+import { compileC } from "../harness/compile-c.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
 
 afterEach(killLeftovers);
@@ -29,16 +29,8 @@ int main(int argc, char **argv) {
 }
 `;
 
-/**
- * Whether this kernel names the cgroup of a sender that has exited and been reaped (SO_PASSPIDFD,
- * Linux 6.5; PIDFD_GET_INFO for an exited process, 6.15) and has cgroup v2: what counting such a
- * sender needs. Probed with the same calls, in C.
- */
-function kernelNamesExitedSenders(dir: string): boolean {
-  const src = join(dir, "probe.c");
-  writeFileSync(
-    src,
-    `#define _GNU_SOURCE
+/** kernelNamesExitedSenders' probe: a child sends and is reaped, then its pidfd is asked for its cgroup. */
+const PROBE = `#define _GNU_SOURCE
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,10 +54,20 @@ int main(void) {
   }
   return 1;
 }
-`,
-  );
-  const exe = join(dir, "probe");
-  if (Bun.spawnSync(["gcc", "-O1", "-o", exe, src]).exitCode !== 0) return false;
+`;
+
+/**
+ * Whether this kernel names the cgroup of a sender that has exited and been reaped (SO_PASSPIDFD,
+ * Linux 6.5; PIDFD_GET_INFO for an exited process, 6.15) and has cgroup v2: what counting such a
+ * sender needs. Probed with the same calls, in C.
+ */
+function kernelNamesExitedSenders(dir: string): boolean {
+  let exe: string;
+  try {
+    exe = compileC(dir, "probe", PROBE);
+  } catch {
+    return false;
+  }
   return Bun.spawnSync([exe]).exitCode === 0 && Bun.spawnSync(["grep", "-q", "cgroup2", "/proc/mounts"]).exitCode === 0;
 }
 
@@ -77,11 +79,7 @@ test.skipIf(!supported)(
   "READY=1 from a helper that exits right after sending (systemd-notify --no-block in a script) was dropped, its pid matching no service: each of five services now becomes ready, and the same message from a helper outside every service still counts for none",
   async () => {
     const dir = tempDir();
-    const src = join(dir, "notify-once.c");
-    const sender = join(dir, "notify-once");
-    writeFileSync(src, SENDER);
-    const cc = Bun.spawnSync(["gcc", "-O1", "-o", sender, src], { stderr: "pipe" });
-    expect(cc.exitCode, cc.stderr.toString()).toBe(0);
+    const sender = compileC(dir, "notify-once", SENDER);
     // Five services whose shell runs the helper (the shell reaps it at once), then becomes the service.
     const helped = [0, 1, 2, 3, 4].map((i) => ({ name: `s${i}`, argv: ["/bin/sh", "-c", `${sender} "READY=1\nSTATUS=up-${i}" && exec sleep 1000`], ready: { notify: true, timeout_ms: 60_000 } }));
     // One that never reports: a message from outside every service must not make it ready.

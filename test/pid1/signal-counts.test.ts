@@ -1,8 +1,9 @@
 // Signals tini mode forwarded wrongly: SIGPWR never (the JS engine's GC signal when JSC_SIGNAL_FOR_GC is not set, as in a container), queued real-time signals merged into one, the init's own SIGPIPE to CMD.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { shippedDir, shippedEnv } from "../harness/artifact.ts";
+import { compileC } from "../harness/compile-c.ts";
 import { killLeftovers, start, tempDir, waitFor } from "./harness.ts";
 
 afterEach(killLeftovers);
@@ -25,10 +26,7 @@ int main(int argc, char **argv) {
 
 function counter(): { exe: string; counts: string } {
   const dir = tempDir();
-  writeFileSync(join(dir, "counter.c"), COUNTER);
-  const cc = Bun.spawnSync(["gcc", "-O1", "-o", join(dir, "counter"), join(dir, "counter.c")], { stderr: "pipe" });
-  expect(cc.exitCode, cc.stderr.toString()).toBe(0);
-  return { exe: join(dir, "counter"), counts: join(dir, "counts") };
+  return { exe: compileC(dir, "counter", COUNTER), counts: join(dir, "counts") };
 }
 
 for (const pid1 of [false, true]) {

@@ -1,8 +1,9 @@
 // A service's stop signal is delivered once: it went to the process group, again to the leader and again to every process of its cgroup.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { bootArgs } from "./boot-args.ts";
+import { compileC } from "../harness/compile-c.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
 
 afterEach(killLeftovers);
@@ -45,11 +46,7 @@ int main(int argc, char **argv) {
 describe("service stop signal", () => {
   test("a service gets its stop signal once, not once per way of reaching it (group, leader, cgroup)", async () => {
     const dir = tempDir();
-    const src = join(dir, "counter.c");
-    const exe = join(dir, "counter");
-    writeFileSync(src, COUNTER);
-    const cc = Bun.spawnSync(["gcc", "-O1", "-o", exe, src], { stderr: "pipe" });
-    expect(cc.exitCode, cc.stderr.toString()).toBe(0);
+    const exe = compileC(dir, "counter", COUNTER);
     const out = join(dir, "events.log");
     const cfg = writeJson(dir, "config.json", {
       heartbeat_ms: 50,
@@ -70,11 +67,7 @@ const LINGER = COUNTER.replace("struct timespec t = {0, 300000000};\n  nanosleep
 test("a service killed for failing its readiness check got its stop signal again when the machine shut down meanwhile; it gets it once", async () => {
   expect(LINGER).not.toBe(COUNTER);
   const dir = tempDir();
-  const src = join(dir, "linger.c");
-  const exe = join(dir, "linger");
-  writeFileSync(src, LINGER);
-  const cc = Bun.spawnSync(["gcc", "-O1", "-o", exe, src], { stderr: "pipe" });
-  expect(cc.exitCode, cc.stderr.toString()).toBe(0);
+  const exe = compileC(dir, "linger", LINGER);
   const out = join(dir, "events.log");
   const cfg = writeJson(dir, "config.json", {
     heartbeat_ms: 50,
