@@ -211,6 +211,8 @@ export function locateEmbeddedModel(fdOrPath: number | string = "/proc/self/exe"
     if (offset % alignment !== 0) fail("offset", `${offset} is not a multiple of the alignment ${alignment}`);
     if (programSize > offset || offset - programSize >= alignment) fail("programSize", `${programSize} is inconsistent with payload offset ${offset}`);
     if (offset + size !== fileSize - TRAILER_SIZE) fail("payloadSize", `payload [${offset}, ${offset + size}) does not end where the trailer starts (${fileSize - TRAILER_SIZE})`);
+    // appendModel refuses an empty GGUF: a trailer recording none is damaged (mapping 0 bytes failed as EINVAL, exit 71).
+    if (size === 0) fail("payloadSize", "the payload is empty: no model follows the program");
     if (v.getUint32(44, true) !== CHECKSUM_SHA256) fail("checksumAlgorithm", `unknown algorithm ${v.getUint32(44, true)}`);
     const sha = b.slice(48, 80);
     const hasCrc = v.getUint32(84, true);
