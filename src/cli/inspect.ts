@@ -7,7 +7,7 @@ import { PackageError } from "../errors.ts";
 import { locateEmbeddedModel } from "../rts/embed.ts";
 import { isElfMagic } from "../initramfs/elf.ts";
 import { isRtsMagic } from "../rts/format.ts";
-import { type ModelSource, openModelSource } from "../rts/model-source.ts";
+import { checkMappableModel, type ModelSource, openModelSource } from "../rts/model-source.ts";
 import { fileSize, mapFileReadOnly } from "../sys/mmap.ts";
 import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
 import { type Command, wantsHelp } from "./command.ts";
@@ -59,7 +59,9 @@ function open(path: string): ModelSource {
     if (!locateEmbeddedModel(path)) throw new PackageError("file", `${path} is an executable without an embedded model`);
     return openModelSource({ exePath: path, fallbackPath: null });
   }
-  if (fileSize(path) === 0) return { bytes: new Uint8Array(0), origin: "gguf", path, offset: 0, size: 0, mapPath: path, mapOffset: 0, unmap() {} };
+  const size = fileSize(path);
+  if (size === 0) return { bytes: new Uint8Array(0), origin: "gguf", path, offset: 0, size: 0, mapPath: path, mapOffset: 0, unmap() {} };
+  checkMappableModel(path, size);
   // A tool, not PID 1: the file is mapped as it is (no copy of a large model just to read its header).
   const m = mapFileReadOnly(path);
   return { bytes: m.bytes, origin: "gguf", path, offset: 0, size: m.length, mapPath: path, mapOffset: 0, unmap: () => m.unmap() };

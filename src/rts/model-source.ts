@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { resolve } from "node:path";
 import { GgufError, PackageError, RuntimeInitError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { mapFileReadOnly, mapSealedCopy, pageSize } from "../sys/mmap.ts";
+import { MAX_MAP_BYTES, mapFileReadOnly, mapSealedCopy, pageSize } from "../sys/mmap.ts";
 import { runningCompiled } from "../util/bundle.ts";
 import { openRegularFile } from "../util/regular-file.ts";
 import { realPathOr } from "../util/real-path.ts";
@@ -50,8 +50,19 @@ export interface ModelSourceOptions {
   fallbackPath?: string | null;
 }
 
+/**
+ * Refuses a model too large to map (exit 1, "cannot be mapped") before any mapping or copy: it failed
+ * as "RangeError: Out of memory" (70), after `boot` had copied all of it into a memfd.
+ */
+export function checkMappableModel(path: string, size: number): void {
+  if (size > MAX_MAP_BYTES) {
+    throw new RuntimeInitError(`model in ${path} is ${size} bytes: models larger than 4 GiB (${MAX_MAP_BYTES} bytes) cannot be mapped by this runtime (Bun's ArrayBuffer limit)`);
+  }
+}
+
 /** Maps [offset, offset+size) of `path`; the mapping starts at the page below `offset` so any offset works. */
 function mapRange(path: string, offset: number, size: number, origin: ModelOrigin): ModelSource {
+  checkMappableModel(path, size);
   const page = pageSize();
   const start = offset - (offset % page);
   const m = mapFileReadOnly(path, start, offset - start + size);
@@ -66,6 +77,7 @@ function mapRange(path: string, offset: number, size: number, origin: ModelOrigi
  * it runs).
  */
 function mapCopy(path: string, offset: number, size: number, origin: ModelOrigin): ModelSource {
+  checkMappableModel(path, size);
   const m = mapSealedCopy(path, offset, size);
   return { bytes: m.bytes, origin, path, offset, size, mapPath: m.mapPath, mapOffset: 0, unmap: () => m.unmap() };
 }

@@ -16,6 +16,13 @@ export interface MappedFile {
 
 export const pageSize = (): number => Number(bootNative().vb_page_size());
 
+/** Largest mapping these functions make: Bun makes no ArrayBuffer over more (toArrayBuffer threw "RangeError: Out of memory" after mmap succeeded). */
+export const MAX_MAP_BYTES = 2 ** 32;
+
+function checkMapLength(path: string, length: number): void {
+  if (length > MAX_MAP_BYTES) throw new SysError("mmap", "EOVERFLOW", 75, `${path}: ${length} bytes is more than the ${MAX_MAP_BYTES} (4 GiB) a mapping can hold`);
+}
+
 /** Size of a file in bytes (stat). */
 export function fileSize(path: string): number {
   const out = new Float64Array(1);
@@ -36,6 +43,7 @@ export function mapFileReadOnly(path: string, offset = 0, length?: number): Mapp
   if (!Number.isSafeInteger(len) || len <= 0 || offset + len > size) {
     throw new SysError("mmap", "EINVAL", 22, `${path}: range [${offset}, ${offset + len}) outside the file (${size} bytes)`);
   }
+  checkMapLength(path, len);
   const addrOut = new Float64Array(1);
   check(bootNative().vb_mmap_ro(cstr(path), offset, len, addrOut), "mmap", path);
   const addr = addrOut[0]!;
@@ -61,6 +69,7 @@ export function mapFileReadOnly(path: string, offset = 0, length?: number): Mapp
  * (/proc/self/fd/N) maps the same bytes again in this process (worker threads).
  */
 export function mapSealedCopy(path: string, offset: number, length: number): MappedFile & { mapPath: string } {
+  checkMapLength(path, length); // before the copy, not after copying what cannot be mapped
   const fd = check(bootNative().vb_sealed_copy(cstr(path), offset, length), "memfd copy", `${path} [${offset}, +${length})`);
   const mapPath = `/proc/self/fd/${fd}`;
   let m: MappedFile;
