@@ -17,7 +17,7 @@ function emptyPayloadExe(): string {
   const programSize = 5000;
   const body = new Uint8Array(EMBED_ALIGNMENT).fill(7, 0, programSize);
   body.set([0x7f, 0x45, 0x4c, 0x46]);
-  const trailer = encodeTrailer({ programSize, offset: EMBED_ALIGNMENT, size: 0, alignment: EMBED_ALIGNMENT, sha256: sha256(new Uint8Array(0)) });
+  const trailer = encodeTrailer({ programSize, offset: EMBED_ALIGNMENT, size: 0, alignment: EMBED_ALIGNMENT, sha256: sha256(new Uint8Array(0)), crc32c: null });
   const path = join(t.dir, "empty-payload.exe");
   writeFileSync(path, Buffer.concat([body, trailer]), { mode: 0o755 });
   return path;
