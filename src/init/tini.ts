@@ -39,6 +39,10 @@ export async function runTini(opts: TiniOptions): Promise<number> {
       })
     : null;
   const tty = isatty(0);
+  // CMD takes the terminal only from a foreground init: started with `&` it would take it from the
+  // shell (whose next read fails with EIO: an interactive bash exits). `fg` of the stopped job
+  // hands it over (handTerminalBack, on SIGCONT).
+  const foreground = tty && ownsTerminal();
   // Handlers go in before the child exists: a signal that arrives in between is queued, not lost
   // (and as PID 1 a signal without a handler would be dropped by the kernel).
   let child = 0;
@@ -77,7 +81,7 @@ export async function runTini(opts: TiniOptions): Promise<number> {
   try {
     // CMD gets the init's environment as the kernel gave it (tini mode changes no variable): the
     // bytes of `environ`, not a copy rebuilt from process.env (~0.5 ms of cold code at start-up).
-    child = spawn({ argv: opts.argv, rawArgv: rawCommand(opts.argv), env: environment(), shellFallback: true, newProcessGroup: true, foreground: tty, keepIgnored, ...(startDir !== null ? { cwd: `/proc/self/fd/${startDir}` } : {}) });
+    child = spawn({ argv: opts.argv, rawArgv: rawCommand(opts.argv), env: environment(), shellFallback: true, newProcessGroup: true, foreground, keepIgnored, ...(startDir !== null ? { cwd: `/proc/self/fd/${startDir}` } : {}) });
   } catch (e) {
     cleanup();
     // tini fails to exec in its child, whose 126/127 -e remaps like any exit: so does ours.
@@ -181,13 +185,22 @@ function suspendSelf(pid1: boolean, num: number): void {
   }
 }
 
+/** The init's process group is the foreground one of the terminal on stdin (false when that is not its controlling terminal). */
+function ownsTerminal(): boolean {
+  try {
+    return tcgetpgrp(0) === getpgid(0);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * On SIGCONT: when the shell's `fg` gave the terminal to the init's group, hand it on to the child's
  * group (only from the foreground, so tcsetpgrp raises no SIGTTOU).
  */
 function handTerminalBack(child: number): void {
   try {
-    if (tcgetpgrp(0) === getpgid(0)) tcsetpgrp(0, child);
+    if (ownsTerminal()) tcsetpgrp(0, child);
   } catch (e) {
     log.debug("terminal not handed back to the child", { error: String(e) });
   }
