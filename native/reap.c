@@ -1,4 +1,4 @@
-// Reaping: collecting exited children without blocking, and waiting for one child.
+// Reaping: collecting exited children without blocking, whether any is left, and a child's stops.
 #include <errno.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -33,6 +33,18 @@ int vb_has_children(void) {
   for (;;) {
     info.si_pid = 0;
     if (waitid(P_ALL, 0, &info, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT) == 0) return 1;
+    if (errno == EINTR) continue;
+    return errno == ECHILD ? 0 : -errno;
+  }
+}
+
+// The signal that stopped child `pid`, taking its stop report (WSTOPPED alone: it never reaps, an
+// exit stays for vb_reap): 0 when no stop is pending or it is gone, or -errno.
+int vb_child_stopped(int pid) {
+  siginfo_t info;
+  for (;;) {
+    info.si_pid = 0;
+    if (waitid(P_PID, (id_t)pid, &info, WSTOPPED | WNOHANG) == 0) return info.si_pid == pid && info.si_code == CLD_STOPPED ? info.si_status : 0;
     if (errno == EINTR) continue;
     return errno == ECHILD ? 0 : -errno;
   }

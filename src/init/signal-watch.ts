@@ -47,9 +47,10 @@ function gcSignal(): number {
  * signal has a C handler that only counts it and wakes the loop (`process.on` cannot take the
  * real-time ones, SIGPWR or SIGSTKFLT at all), installed and read in one FFI call each: fourteen
  * `process.on` handlers and one call per other signal cost 1.5-4 ms of tini mode's start. Returns
- * the function that stops watching (the C counters stay installed: the process is about to exit).
+ * `stop` (the C counters stay installed: the process is about to exit) and `now`, which hands over
+ * at once what arrived and the loop has not yet seen.
  */
-export function watchSignals(onSignal: (num: number) => void): () => void {
+export function watchSignals(onSignal: (num: number) => void): { stop: () => void; now: () => void } {
   const seen = new Float64Array(65);
   let watched: readonly number[] = [];
   const look = () => {
@@ -83,5 +84,5 @@ export function watchSignals(onSignal: (num: number) => void): () => void {
   const failed = installSignalCounters({ plain, sentOnly: sent, shared });
   for (const num of failed) log.warn("cannot watch signal; it will not be forwarded", { signal: signalName(num) });
   watched = failed.length === 0 ? forwardedSignals : forwardedSignals.filter((s) => !failed.includes(s));
-  return stopCounted;
+  return { stop: stopCounted, now: look };
 }

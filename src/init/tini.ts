@@ -2,7 +2,7 @@
 import { describeError, exitCodeOf } from "../errors.ts";
 import { logger, setLogLevel } from "../log.ts";
 import { jitInteractive } from "../util/jit-policy.ts";
-import { decodeRaw, getpgid, getpid, isatty, kill, rawStrings, setParentDeathSignal, setSubreaper, spawn, tcgetpgrp, tcsetpgrp, type RawStrings, type Reaped } from "../sys/process.ts";
+import { decodeRaw, getpgid, getpid, isatty, kill, rawStrings, setParentDeathSignal, setSubreaper, spawn, stoppedBy, tcgetpgrp, tcsetpgrp, type RawStrings, type Reaped } from "../sys/process.ts";
 import { Sig, signalName, signalState } from "../sys/signals.ts";
 import { closeFdQuietly, openCwd } from "../sys/fd.ts";
 import { drainDescendants } from "./drain.ts";
@@ -43,6 +43,10 @@ export async function runTini(opts: TiniOptions): Promise<number> {
   // shell (whose next read fails with EIO: an interactive bash exits). `fg` of the stopped job
   // hands it over (handTerminalBack, on SIGCONT).
   const foreground = tty && ownsTerminal();
+  // The terminal stops CMD's group, not the init (ctrl-Z reaches the foreground group; a background
+  // CMD that reads it gets SIGTTIN): the init follows, or the shell never sees its job stop.
+  const followStops = tty && !pid1;
+  let stoppedFromTerminal = false;
   // Handlers go in before the child exists: a signal that arrives in between is queued, not lost
   // (and as PID 1 a signal without a handler would be dropped by the kernel).
   let child = 0;
@@ -50,7 +54,18 @@ export async function runTini(opts: TiniOptions): Promise<number> {
   const pending: number[] = [];
   const deliver = (num: number) => {
     const to = rewriteSignal(opts.rewrite, num);
-    const target = opts.group ? -child : child;
+    let target = opts.group ? -child : child;
+    if (num === Sig.SIGCONT && tty) {
+      // The terminal first (CMD resumed without it may stop again on SIGTTIN); stops from before
+      // this SIGCONT are over; the terminal stopped CMD's whole group: `fg` resumes all of it.
+      handTerminalBack(child);
+      if (followStops) forgetStops(child);
+      if (stoppedFromTerminal) {
+        stoppedFromTerminal = false;
+        if (to === Sig.SIGCONT) target = -child;
+        else resume(-child);
+      }
+    }
     if (to === 0) log.debug("dropped signal (rewritten to 0)", { signal: signalName(num) });
     else {
       try {
@@ -60,16 +75,24 @@ export async function runTini(opts: TiniOptions): Promise<number> {
         log.warn("could not forward signal", { signal: signalName(num), error: String(e) });
       }
     }
-    if (num === Sig.SIGCONT && tty) handTerminalBack(child);
     if (suspendSignals.has(num)) suspendSelf(pid1, num);
   };
-  const stopWatching = watchSignals((num) => {
+  const signals = watchSignals((num) => {
     if (mainExit) return;
     if (child === 0) pending.push(num);
     else deliver(num);
   });
+  const onChildStop = () => {
+    if (mainExit) return;
+    signals.now(); // a SIGCONT that came first resumes CMD first: the stop it ended is no reason to stop
+    const sig = stopSignal(child);
+    if (!suspendSignals.has(sig)) return; // a SIGSTOP someone sent CMD is not the terminal's
+    stoppedFromTerminal = true;
+    suspendSelf(pid1, sig);
+  };
   const cleanup = () => {
-    stopWatching();
+    if (followStops) process.off("SIGCHLD", onChildStop);
+    signals.stop();
     stopWarning?.();
     reaper.stop();
   };
@@ -100,6 +123,7 @@ export async function runTini(opts: TiniOptions): Promise<number> {
       resolve(r);
     });
   });
+  if (followStops) process.on("SIGCHLD", onChildStop);
   log.debug("ready", { mode: pid1 ? "pid1" : "subreaper", child, command: opts.argv[0], group: opts.group, leftovers: opts.leftovers });
   for (const num of pending.splice(0)) deliver(num);
   reaper.reapNow(); // the child may already be gone
@@ -168,9 +192,9 @@ function environment(): RawStrings | undefined {
 }
 
 /**
- * After SIGTSTP/SIGTTIN/SIGTTOU: stop the init itself once the child has them, so the shell that
- * started it sees the job stop (dumb-init's job control). As PID 1 the kernel ignores a SIGSTOP the
- * init sends itself; there is no shell above to tell.
+ * After SIGTSTP/SIGTTIN/SIGTTOU, sent to the init or stopping CMD from the terminal: stop the init
+ * itself, so the shell that started it sees the job stop (dumb-init's job control). As PID 1 the
+ * kernel ignores a SIGSTOP the init sends itself; there is no shell above to tell.
  */
 function suspendSelf(pid1: boolean, num: number): void {
   if (pid1) {
@@ -182,6 +206,30 @@ function suspendSelf(pid1: boolean, num: number): void {
     kill(getpid(), Sig.SIGSTOP);
   } catch (e) {
     log.warn("could not stop self", { error: String(e) });
+  }
+}
+
+/** The signal that stopped the child since the last look (0: none), never throwing (a SIGCHLD listener). */
+function stopSignal(child: number): number {
+  try {
+    return stoppedBy(child);
+  } catch (e) {
+    log.debug("could not read the child's stops", { error: String(e) });
+    return 0;
+  }
+}
+
+/** Takes the stop reports of the child that are pending (a SIGCONT ends the stops they tell of). */
+function forgetStops(child: number): void {
+  while (stopSignal(child) > 0) log.debug("an earlier stop of the child is over");
+}
+
+/** SIGCONT to a stopped group whose own SIGCONT was rewritten to something else (-r CONT:...). */
+function resume(target: number): void {
+  try {
+    kill(target, Sig.SIGCONT);
+  } catch (e) {
+    log.warn("could not resume the child's group", { error: String(e) });
   }
 }
 

@@ -19,6 +19,7 @@ export const native = openShim({
   vb_signal_state: { args: [ptr], returns: i32 },
   vb_reap: { args: [ptr, ptr, i32], returns: i32 },
   vb_has_children: { args: [], returns: i32 },
+  vb_child_stopped: { args: [i32], returns: i32 },
   vb_spawn: { args: [ptr, i32, ptr, i32, ptr, i32, i32, ptr, i32, i32, i32, i32, i32, f64, ptr], returns: i32 },
   vb_set_subreaper: { args: [i32], returns: i32 },
   vb_set_pdeathsig: { args: [i32], returns: i32 },

@@ -241,6 +241,9 @@ export function reapAll(): Reaped[] {
 /** Whether this process has any child left (a zombie not yet reaped counts): none means no descendant at all. */
 export const hasChildren = (): boolean => check(native.vb_has_children(), "waitid") === 1;
 
+/** The signal that stopped child `pid` since the last call (its stop report is taken; nothing is reaped), 0 when none. */
+export const stoppedBy = (pid: number): number => check(native.vb_child_stopped(pid), "waitid", `pid ${pid}`);
+
 /** Replaces this process image with `path` (same pid; children and non-CLOEXEC fds kept). Throws on failure. */
 export function execve(path: string, argv: string[], env: Record<string, string | undefined>): never {
   const list = Object.entries(env)
