@@ -41,7 +41,8 @@ Options before "--" (tini's and dumb-init's; quiet unless something goes wrong):
                           (default 5000)
   --leftovers POLICY      what happens to processes left when CMD exits:
                             term-grace-kill  SIGTERM, wait up to --grace, SIGKILL (default)
-                            term-exit        dumb-init's: SIGTERM to CMD's group (with -g), exit at once
+                            term-exit        dumb-init's: SIGTERM (as -r rewrites it) to CMD's group
+                                             (with -g), exit at once
   -h, --help              this help;  -V, --version: the version;  -l, --license: the license
   SIGTSTP, SIGTTIN and SIGTTOU are forwarded, then the init stops itself (job control; not as PID 1).
 Environment: DUMB_INIT_SETSID=1 / 0 as -g / -c, DUMB_INIT_DEBUG=1 or TINI_VERBOSITY=2+ as -v,

@@ -130,10 +130,12 @@ export async function runTini(opts: TiniOptions): Promise<number> {
   const r = await exited;
   log.debug("main child exited", { pid: child, status: r.status, ...(r.signal !== null ? { signal: r.signal } : {}) });
   if (opts.leftovers === "term-exit") {
-    // dumb-init: SIGTERM to where signals go (the child's group; with -c the child, already gone), then exit.
-    if (opts.group) {
+    // dumb-init: SIGTERM to where signals go (the child's group; with -c the child, already gone),
+    // forwarded as a received one is: through -r (15:3 sends SIGQUIT, 15:0 nothing), then exit.
+    const last = rewriteSignal(opts.rewrite, Sig.SIGTERM);
+    if (opts.group && last !== 0) {
       try {
-        kill(-child, Sig.SIGTERM);
+        kill(-child, last);
       } catch {
         /* the group is empty */
       }

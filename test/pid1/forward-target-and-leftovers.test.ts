@@ -81,6 +81,28 @@ describe("--leftovers", () => {
     expect(read(out)).not.toContain("leftover-TERM");
   }, 30_000);
 
+  test("term-exit sent the group SIGTERM whatever -r said; dumb-init sends it as it forwards a SIGTERM, rewritten (-r 15:28: SIGWINCH; -r 15:0: nothing)", async () => {
+    const out = join(tempDir(), "left.log");
+    const r = await start(["-g", "--leftovers=term-exit", "-r", "15:28", "--", "sh", "-c", leaver(out)]).result(15_000);
+    expect(r.code).toBe(7);
+    const pid = leftoverPid(out);
+    await waitFor(() => read(out).includes("leftover-WINCH") || read(out).includes("leftover-TERM"), 10_000, "the leftover to get a signal");
+    process.kill(pid, "SIGKILL");
+    expect(read(out)).toContain("leftover-WINCH");
+    expect(read(out)).not.toContain("leftover-TERM");
+
+    const dropped = join(tempDir(), "left.log");
+    const d = await start(["-g", "--leftovers=term-exit", "-r", "TERM:0", "--", "sh", "-c", leaver(dropped)]).result(15_000);
+    expect(d.code).toBe(7);
+    const left = leftoverPid(dropped);
+    expect(alive(left)).toBe(true);
+    // The marker (SIGWINCH, above SIGTERM: see the -c test) is handled after any SIGTERM sent before it.
+    process.kill(left, "SIGWINCH");
+    await waitFor(() => read(dropped).includes("leftover-WINCH"), 10_000, "the leftover to get SIGWINCH");
+    process.kill(left, "SIGKILL");
+    expect(read(dropped)).not.toContain("leftover-TERM");
+  }, 30_000);
+
   test("term-grace-kill (the default): SIGTERM, then SIGKILL at the grace limit; the init waits for it", async () => {
     const out = join(tempDir(), "left.log");
     const r = await start(["--grace", "300", "--", "sh", "-c", leaver(out)]).result(15_000);
