@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { JournalError } from "../errors.ts";
-import { fsyncDir, writeFileAtomic } from "../journal/fs-durable.ts";
+import { fsyncDir, makeDirDurable, writeFileAtomic } from "../journal/fs-durable.ts";
 import { logger } from "../log.ts";
 
 const log = logger("evolution");
@@ -38,7 +38,7 @@ export function archivedLineages(stateDir: string): string[] {
  * selectLineage finishes the move whichever base boots.
  */
 function moveParts(from: string, to: string, lineageFirst = false): void {
-  mkdirSync(to, { recursive: true, mode: 0o700 });
+  makeDirDurable(to);
   for (const p of lineageFirst ? [...PARTS].reverse() : PARTS) if (existsSync(join(from, p))) renameSync(join(from, p), join(to, p));
   fsyncDir(to);
   fsyncDir(from);

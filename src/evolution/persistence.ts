@@ -1,11 +1,11 @@
 // Checkpoints (complete GGUF, atomic) and boot selection: newest verified checkpoint, else base, then journal replay.
-import { mkdirSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { JournalError } from "../errors.ts";
 import { type CheckpointRecord, decodeCheckpointRecord } from "../journal/checkpoint-record.ts";
 import { crc32c, crc32cUpdate } from "../journal/crc32c.ts";
 import { RecordType } from "../journal/format.ts";
-import { fsyncDir, writeFileAtomicAsync } from "../journal/fs-durable.ts";
+import { fsyncDir, makeDirDurable, writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import type { Journal } from "../journal/journal.ts";
 import type { JournalRecord } from "../journal/recovery.ts";
 import { logger } from "../log.ts";
@@ -159,7 +159,7 @@ export async function writeCheckpoint(
   if (journal.failed) throw new JournalError("cannot checkpoint: the journal has stopped", { cause: journal.failed });
   const coveredSeq = journal.durableSeq;
   const dir = checkpointDirOf(stateDir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirDurable(dir);
   const file = checkpointFileName(coveredSeq);
   // Snapshot now (synchronously, so no mutation slips in), write without blocking the beat.
   const chunks = weights.ggufChunks({ [CHECKPOINT_SEQ_KEY]: BigInt(coveredSeq) });

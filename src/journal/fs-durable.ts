@@ -1,5 +1,6 @@
-// Durable file-system steps: fsync of files and directories, the journal's atomic replace (util/atomic-replace.ts with path.tmp and JournalError).
-import { writeSync, unlinkSync } from "node:fs";
+// Durable file-system steps: fsync of files and directories, new directories, the journal's atomic replace (util/atomic-replace.ts with path.tmp and JournalError).
+import { mkdirSync, writeSync, unlinkSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { JournalError } from "../errors.ts";
 import { fsyncDirectory, replaceFileAsync, replaceFiles, type ReplacePolicy } from "../util/atomic-replace.ts";
 
@@ -10,6 +11,25 @@ export function fsyncDir(dir: string): void {
   } catch (cause) {
     throw new JournalError(`fsync of directory ${dir} failed`, { cause });
   }
+}
+
+/**
+ * `mkdir -p dir` that survives a power cut: each directory it creates is fsynced into its parent
+ * (fsync of a file or directory does not make its own entry durable: the journal's segments, the
+ * checkpoints and an archived lineage would be lost with the directory that holds them).
+ */
+export function makeDirDurable(dir: string, mode = 0o700): void {
+  let first: string | undefined;
+  try {
+    first = mkdirSync(dir, { recursive: true, mode });
+  } catch (cause) {
+    throw new JournalError(`cannot create directory ${dir}`, { cause });
+  }
+  if (first === undefined) return;
+  // The directories made, from the first (under one that existed) down to `dir`: each parent in turn.
+  const made: string[] = [];
+  for (let d = resolve(dir); made.at(-1) !== resolve(first) && d !== dirname(d); d = dirname(d)) made.push(d);
+  for (const d of made.reverse()) fsyncDir(dirname(d));
 }
 
 /** Writes all of `chunk` to `fd` at file offset `position` (or the current offset), looping over short writes. */

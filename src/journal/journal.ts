@@ -1,11 +1,11 @@
 // The cortex journal writer: append, group commit (one write + one fdatasync per batch), ack after durability.
-import { closeSync, fdatasync, fstatSync, mkdirSync, openSync, unlinkSync } from "node:fs";
+import { closeSync, fdatasync, fstatSync, openSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describeError, JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { encodeRecordInto, encodeSegmentHeader, MAX_PAYLOAD, RECORD_HEADER_SIZE, RecordType, segmentFileName } from "./format.ts";
 import { type CheckpointRecord, encodeCheckpointRecord } from "./checkpoint-record.ts";
-import { fsyncDir, writeAll, writeFileAtomic } from "./fs-durable.ts";
+import { fsyncDir, makeDirDurable, writeAll, writeFileAtomic } from "./fs-durable.ts";
 import { type RecoverOptions, type RecoveryResult, recoverJournal, listSegments } from "./recovery.ts";
 
 const log = logger("journal");
@@ -55,11 +55,7 @@ export class Journal {
 
   /** Opens (creating if needed) the journal in `dir`, recovering it first. Throws JournalError on mid-journal corruption. */
   static open(dir: string, opts: JournalOptions = {}): Journal {
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-    } catch (cause) {
-      throw new JournalError(`cannot create journal directory ${dir}`, { cause });
-    }
+    makeDirDurable(dir);
     const rec = recoverJournal(dir, opts);
     const j = new Journal(dir, rec, opts);
     const last = rec.segments.at(-1);

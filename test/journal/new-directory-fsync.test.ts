@@ -1,0 +1,81 @@
+// A directory the state dir's durability rests on (journal/, checkpoints/, lineages/<sha>/) is fsynced into its parent when created.
+import { afterAll, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { removeDir, root, tempDir } from "../evolution/harness.ts";
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+/** Run under strace: a first boot (journal, an acknowledged mutation, a checkpoint), then a boot on another base (the history archived). */
+const scenario = `
+import { openEvolution } from ${JSON.stringify(join(root, "src/evolution/evolution.ts"))};
+import { loadStandIn } from ${JSON.stringify(join(root, "test/evolution/consumer.ts"))};
+const [stateDir, runDir] = process.argv.slice(2);
+const open = (sha) => openEvolution({ stateDir, runDir, baseSha256: sha.repeat(64), loadWeights: loadStandIn });
+let evo = await open("a");
+const r = await evo.submit({ tensor: "pixel.bias", elementOffset: 0, values: Float32Array.of(0.5), confidence: 0.9 });
+if (r.statusName !== "ACCEPTED") throw new Error(JSON.stringify(r));
+await evo.checkpoint();
+await evo.close();
+evo = await open("b");
+await evo.close();
+console.log("done");
+`;
+
+interface Call {
+  op: "mkdir" | "sync";
+  path: string;
+}
+
+/** mkdir calls that succeeded and fsync/fdatasync calls (with the path strace -y shows for the fd), in order. */
+function calls(trace: string): Call[] {
+  const out: Call[] = [];
+  for (const line of trace.split("\n")) {
+    const mk = /\bmkdir\("([^"]+)", \d+\) = 0/.exec(line);
+    if (mk) out.push({ op: "mkdir", path: mk[1]! });
+    const sy = /\bf(?:data)?sync\(\d+<([^>]+)>/.exec(line);
+    if (sy) out.push({ op: "sync", path: sy[1]! });
+  }
+  return out;
+}
+
+/**
+ * Each directory made under `state` whose parent was not fsynced after the mkdir and before the
+ * first fsync/fdatasync of anything inside it (what is made durable there hangs on its entry).
+ */
+function undurableDirs(cs: Call[], state: string): string[] {
+  const bad: string[] = [];
+  cs.forEach((c, i) => {
+    if (c.op !== "mkdir" || !c.path.startsWith(`${state}/`)) return;
+    const parent = dirname(c.path);
+    for (const d of cs.slice(i + 1)) {
+      if (d.op !== "sync") continue;
+      if (d.path === parent) return;
+      if (d.path === c.path || d.path.startsWith(`${c.path}/`)) {
+        bad.push(`${c.path} (first sync inside it: ${d.path}, ${parent} not fsynced before)`);
+        return;
+      }
+    }
+    bad.push(`${c.path} (${parent} never fsynced after it)`);
+  });
+  return bad;
+}
+
+test("journal/, checkpoints/ and lineages/<sha>/ were created without an fsync of their parent: a power cut could drop the directory entry, and every acknowledged record or archived history in it", async () => {
+  const d = tempDir("vb-dirsync-");
+  dirs.push(d);
+  const state = join(d, "state");
+  mkdirSync(state, { mode: 0o700 }); // the operator's state dir exists; what the init makes inside it is checked
+  const script = join(d, "scenario.ts");
+  writeFileSync(script, scenario);
+  const trace = join(d, "trace");
+  const p = Bun.spawn(["strace", "-f", "-qq", "-y", "-o", trace, "-e", "trace=mkdir,fsync,fdatasync", process.execPath, script, state, join(d, "run")], { stdout: "pipe", stderr: "pipe" });
+  const code = await p.exited;
+  expect({ code, out: (await new Response(p.stdout).text()).trim(), err: code === 0 ? "" : await new Response(p.stderr).text() }).toEqual({ code: 0, out: "done", err: "" });
+  const cs = calls(readFileSync(trace, "utf8"));
+  // The scenario made every one of them (else the check below proves nothing).
+  const made = cs.filter((c) => c.op === "mkdir").map((c) => c.path);
+  for (const sub of ["journal", "checkpoints", "lineages", `lineages/${"a".repeat(64)}`]) expect(made).toContain(join(state, sub));
+  expect(undurableDirs(cs, state)).toEqual([]);
+}, 60_000);
