@@ -2,6 +2,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { ensureTool } from "../../scripts/qemu-support.ts";
 import { removeDir, root, tempDir } from "../evolution/harness.ts";
 
 const dirs: string[] = [];
@@ -70,7 +71,7 @@ test("journal/, checkpoints/ and lineages/<sha>/ were created without an fsync o
   const script = join(d, "scenario.ts");
   writeFileSync(script, scenario);
   const trace = join(d, "trace");
-  const p = Bun.spawn(["strace", "-f", "-qq", "-y", "-o", trace, "-e", "trace=mkdir,fsync,fdatasync", process.execPath, script, state, join(d, "run")], { stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn([ensureTool((line) => console.error(line), "strace", "strace"), "-f", "-qq", "-y", "-o", trace, "-e", "trace=mkdir,fsync,fdatasync", process.execPath, script, state, join(d, "run")], { stdout: "pipe", stderr: "pipe" });
   const code = await p.exited;
   expect({ code, out: (await new Response(p.stdout).text()).trim(), err: code === 0 ? "" : await new Response(p.stderr).text() }).toEqual({ code: 0, out: "done", err: "" });
   const cs = calls(readFileSync(trace, "utf8"));
