@@ -18,6 +18,8 @@ export interface TiniOptions {
   rewrite: Map<number, number>;
   /** -v: the init's own debug lines on stderr (default: warnings and errors only). */
   verbose: boolean;
+  /** TINI_VERBOSITY=0 (tini's silent level): errors only, no warnings (-w's included); -v wins. */
+  quiet: boolean;
   /** Exit codes of the main child that the init reports as 0 (tini -e). */
   remapExit: Set<number>;
   /** Signal the init gets when its parent dies (tini -p), forwarded like any other; 0 = none. */
@@ -99,7 +101,8 @@ function required<T>(option: string, parsed: T | undefined, value: string | unde
 /**
  * Parses the words of tini mode (everything from the first option through `--` and the command).
  * The environment is read first (DUMB_INIT_SETSID=1/0 as -g/-c, DUMB_INIT_DEBUG=1 and TINI_VERBOSITY>=2
- * as -v, TINI_KILL_PROCESS_GROUP as -g); options override it, and of -g and -c the last one wins.
+ * as -v, TINI_VERBOSITY=0 as errors only, TINI_KILL_PROCESS_GROUP as -g); options override it, and of
+ * -g and -c the last one wins.
  */
 export function parseTiniArgs(args: string[], env: Record<string, string | undefined>): TiniRequest {
   const opts: TiniOptions = {
@@ -109,6 +112,7 @@ export function parseTiniArgs(args: string[], env: Record<string, string | undef
     leftovers: "term-grace-kill",
     rewrite: new Map(),
     verbose: false,
+    quiet: false,
     remapExit: new Set(),
     parentDeathSignal: 0,
     warnReaped: false,
@@ -117,6 +121,7 @@ export function parseTiniArgs(args: string[], env: Record<string, string | undef
   if (env.DUMB_INIT_SETSID === "1") opts.group = true;
   if (env.DUMB_INIT_SETSID === "0") opts.group = false;
   if (env.DUMB_INIT_DEBUG === "1" || (wholeNumber(env.TINI_VERBOSITY) ?? 0) >= 2) opts.verbose = true;
+  else if (wholeNumber(env.TINI_VERBOSITY) === 0) opts.quiet = true;
 
   const dash = args.indexOf("--");
   for (const [name, value] of tokenize(dash < 0 ? args : args.slice(0, dash))) {

@@ -18,7 +18,7 @@ const log = logger("init");
 /** Runs the command and resolves to the exit status to use (child's code, 128+N if signalled, 0 if remapped by -e). */
 export async function runTini(opts: TiniOptions): Promise<number> {
   // Quiet unless asked: nothing from the init on the terminal unless something goes wrong.
-  setLogLevel(opts.verbose ? "debug" : "warn");
+  setLogLevel(opts.verbose ? "debug" : opts.quiet ? "error" : "warn");
   const pid1 = getpid() === 1;
   // What the caller ignored stays ignored in the child (nohup). SIGPIPE and SIGXFSZ are left out:
   // Bun ignores them for itself (as Node does), so whether the caller did cannot be told; the child

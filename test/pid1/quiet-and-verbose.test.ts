@@ -46,5 +46,18 @@ for (const pid1 of [false, true]) {
       const quiet = await start(["--", "sh", "-c", script], { pid1 }).result(15_000);
       expect(quiet.stderr).toBe("");
     }, 30_000);
+
+    test("TINI_VERBOSITY=0 (tini's silent level: warnings off, errors kept) still printed -w's warnings: now only errors, and -v still wins", async () => {
+      const dir = tempDir();
+      const script = `(sleep 0.05 & echo $! > ${dir}/a) ; p=$(cat ${dir}/a); while [ -e /proc/$p ]; do sleep 0.01; done`;
+      const silent = await start(["-w", "--", "sh", "-c", script], { pid1, env: { TINI_VERBOSITY: "0" } }).result(15_000);
+      expect(silent.code).toBe(0);
+      expect(silent.stderr).toBe("");
+      const missing = await start(["--", "/nonexistent/cmd"], { pid1, env: { TINI_VERBOSITY: "0" } }).result(15_000);
+      expect(missing.code).toBe(127);
+      expect(missing.stderr).toContain("ERROR");
+      const verbose = await start(["-v", "-w", "--", "sh", "-c", script], { pid1, env: { TINI_VERBOSITY: "0" } }).result(15_000);
+      expect(verbose.stderr).toContain("WARN init: Reaped zombie process with pid=");
+    }, 40_000);
   });
 }
