@@ -46,7 +46,7 @@ Options before "--" (tini's and dumb-init's; quiet unless something goes wrong):
   -h, --help              this help;  -V, --version: the version;  -l, --license: the license
   SIGTSTP, SIGTTIN and SIGTTOU are forwarded, then the init stops itself (job control; not as PID 1).
 Environment: DUMB_INIT_SETSID=1 / 0 as -g / -c, DUMB_INIT_DEBUG=1 or TINI_VERBOSITY=2+ as -v,
-TINI_KILL_PROCESS_GROUP (non-empty) as -g; options given on the command line win.
+TINI_KILL_PROCESS_GROUP (set, even empty, as tini) as -g; options given on the command line win.
 
 Exit codes: see the README (0 ok, 1 runtime init failed, 2 model failed, 64 usage, 65 bad data,
 70 internal, 71 system call failed, 74 journal I/O, 75 not now (try again later), 78 config,

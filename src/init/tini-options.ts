@@ -117,7 +117,7 @@ export function parseTiniArgs(args: string[], env: Record<string, string | undef
     parentDeathSignal: 0,
     warnReaped: false,
   };
-  if (env.TINI_KILL_PROCESS_GROUP) opts.group = true;
+  if (env.TINI_KILL_PROCESS_GROUP !== undefined) opts.group = true; // tini: set, whatever its value (empty too)
   if (env.DUMB_INIT_SETSID === "1") opts.group = true;
   if (env.DUMB_INIT_SETSID === "0") opts.group = false;
   if (env.DUMB_INIT_DEBUG === "1" || (wholeNumber(env.TINI_VERBOSITY) ?? 0) >= 2) opts.verbose = true;

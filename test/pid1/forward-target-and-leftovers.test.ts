@@ -26,6 +26,7 @@ const cases: Array<{ name: string; args: string[]; env: Record<string, string>; 
   { name: "DUMB_INIT_SETSID=1 with --single-child: CMD alone", args: ["--single-child"], env: { DUMB_INIT_SETSID: "1" }, group: false },
   { name: "DUMB_INIT_SETSID=0 with -g: the whole group (options win)", args: ["-g"], env: { DUMB_INIT_SETSID: "0" }, group: true },
   { name: "TINI_KILL_PROCESS_GROUP=1: the whole group", args: [], env: { TINI_KILL_PROCESS_GROUP: "1" }, group: true },
+  { name: "TINI_KILL_PROCESS_GROUP set but empty went to CMD alone, where tini (any value, set is on) signals the whole group: now the whole group", args: [], env: { TINI_KILL_PROCESS_GROUP: "" }, group: true },
 ];
 
 describe("where a forwarded signal goes", () => {
