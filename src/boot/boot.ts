@@ -34,12 +34,18 @@ export async function boot(opts: BootOptions): Promise<number> {
     return b.reexec!(path).catch((e) => log.error("re-exec refused; the running image carries on", { error: describeError(e) }));
   };
   try {
-    for (const phase of bootPhases) {
+    for (const [i, phase] of bootPhases.entries()) {
       const run = (await phase.start(b)) ?? {};
       started.push({ phase, run });
       // From the signals phase on a SIGHUP is taken, not dropped: during the boot (a mount waiting
       // for its disk, a model loading) the re-exec waits for the boot to end.
       if (b.signals && !b.signals.onReexec) b.signals.onReexec = requestReexec;
+      // A shutdown asked during a fresh boot starts nothing more (no service comes up only to be
+      // stopped). After a re-exec every phase still resumes what it was handed, to stop it in order.
+      if (b.signals?.isRequested && !b.handoff && i < bootPhases.length - 1) {
+        log.info("shutdown requested during the boot: later phases not started", { after: phase.name, skipped: bootPhases.slice(i + 1).map((p) => p.name).join(",") });
+        break;
+      }
     }
     bootDone = true;
     booted.resolve();

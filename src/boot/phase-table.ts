@@ -92,7 +92,7 @@ export const bootPhases: readonly Phase[] = [
     // PID 1: kernel modules and configured mounts (the state disk); unmounted after every flush.
     name: "storage",
     start: async (b) => {
-      const unmount = await prepareStorage(b.ctx, b.config, b.handoff !== null);
+      const unmount = await prepareStorage(b.ctx, b.config, b.handoff !== null, () => b.signals.isRequested);
       b.stateDiskMissing = b.ctx.pid1 ? missingStateDisk(b.config) : null;
       return unmount ? { stop: unmount } : {};
     },

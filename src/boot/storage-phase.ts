@@ -12,23 +12,25 @@ const log = logger("boot");
 
 const flagBits: Record<MountConfig["flags"][number], number> = { ro: MountFlag.RDONLY, nosuid: MountFlag.NOSUID, nodev: MountFlag.NODEV, noexec: MountFlag.NOEXEC, noatime: MountFlag.NOATIME, relatime: MountFlag.RELATIME };
 
-async function waitForPath(path: string, ms: number): Promise<boolean> {
+/** Waits up to `ms` for `path`; gives up early when `cancelled()` (a shutdown was asked meanwhile). */
+async function waitForPath(path: string, ms: number, cancelled: () => boolean): Promise<boolean> {
   const end = performance.now() + ms;
   if (!existsSync(path)) log.info("waiting for the mount source to appear", { source: path, wait_ms: ms });
   while (!existsSync(path)) {
-    if (performance.now() >= end) return false;
+    if (performance.now() >= end || cancelled()) return false;
     await Bun.sleep(20);
   }
   return true;
 }
 
 /** Mounts in order; returns the targets mounted (unmounted in reverse at shutdown). Never throws. */
-async function mountAll(mounts: MountConfig[]): Promise<string[]> {
+async function mountAll(mounts: MountConfig[], cancelled: () => boolean): Promise<string[]> {
   const done: string[] = [];
   for (const m of mounts) {
     const level = m.optional ? "warn" : "error";
-    if (m.source.startsWith("/dev/") && !(await waitForPath(m.source, m.wait_ms))) {
-      log[level]("mount source did not appear", { source: m.source, target: m.target, waited_ms: m.wait_ms });
+    if (m.source.startsWith("/dev/") && !(await waitForPath(m.source, m.wait_ms, cancelled))) {
+      if (cancelled()) log.warn("not waiting for the mount source: shutting down", { source: m.source, target: m.target });
+      else log[level]("mount source did not appear", { source: m.source, target: m.target, waited_ms: m.wait_ms });
       continue;
     }
     try {
@@ -66,10 +68,10 @@ export function missingStateDisk(config: Config & { state_dir: string }): string
 }
 
 /**
- * PID 1 only: modules, then mounts. Returns the unmount for the shutdown (it runs after every phase
+ * PID 1 only: modules, then mounts (a disk's wait ends when `cancelled()`: a shutdown was asked). Returns the unmount for the shutdown (it runs after every phase
  * above has flushed), or null when there is nothing to undo.
  */
-export async function prepareStorage(ctx: BootContext, config: Config, resumed = false): Promise<(() => void) | null> {
+export async function prepareStorage(ctx: BootContext, config: Config, resumed = false, cancelled: () => boolean = () => false): Promise<(() => void) | null> {
   if (config.modules.length === 0 && config.mounts.length === 0) return null;
   if (!ctx.pid1) {
     log.info("phase storage skipped (not PID 1)", { modules: config.modules.length, mounts: config.mounts.length });
@@ -78,7 +80,7 @@ export async function prepareStorage(ctx: BootContext, config: Config, resumed =
   log.info("phase storage", { modules: config.modules.join(",") || "-", mounts: config.mounts.length, resumed });
   // After a live re-exec the modules are loaded and the filesystems mounted already.
   if (!resumed) loadKernelModules(config.modules);
-  const mounted = resumed ? config.mounts.map((m) => m.target) : await mountAll(config.mounts);
+  const mounted = resumed ? config.mounts.map((m) => m.target) : await mountAll(config.mounts, cancelled);
   return () => {
     sync();
     for (const t of [...mounted].reverse()) {
