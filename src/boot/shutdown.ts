@@ -1,5 +1,6 @@
 // Shutdown: the phase table walked in reverse under one deadline, sync, the status line, then reboot(2) (PID 1) or exit.
 import { describeError } from "../errors.ts";
+import { drainDescendants } from "../init/drain.ts";
 import { disableKmsg, logger } from "../log.ts";
 import { reboot, syncBounded, type RebootMode } from "../sys/machine.ts";
 import { getpid } from "../sys/process.ts";
@@ -38,11 +39,13 @@ export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: S
   log.info("phase shutdown", { reason: req.reason, mode: pid1 ? mode : "exit", deadline_ms: deadlineMs });
   // Services stop after the phases started later, but from now on none is restarted or started.
   b.supervisor?.beginShutdown();
+  let cutShort = false;
   for (const { phase, run } of [...started].reverse()) {
     if (!run.stop) continue;
     const left = end - performance.now();
     if (left <= 0) {
       log.error("shutdown deadline passed: not waiting for this phase", { phase: phase.name });
+      cutShort = true;
       continue;
     }
     let failed = false;
@@ -54,8 +57,16 @@ export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: S
         log.error("stop failed", { phase: phase.name, error: describeError(e) });
       }
     }, left);
-    if (r === "timeout") log.error("shutdown deadline passed while stopping; going on", { phase: phase.name, deadline_ms: deadlineMs });
-    else if (!failed) log.info("stopped", { phase: phase.name });
+    if (r === "timeout") {
+      log.error("shutdown deadline passed while stopping; going on", { phase: phase.name, deadline_ms: deadlineMs });
+      cutShort = true;
+    } else if (!failed) log.info("stopped", { phase: phase.name });
+  }
+  // As PID 1 reboot(2) ends what the deadline cut short; outside PID 1 nothing would (the processes
+  // are reparented and run on): SIGTERM and, at once, SIGKILL every descendant left, before the exit.
+  if (cutShort && !pid1 && b.reaper) {
+    log.error("shutdown deadline passed: killing the processes left", { deadline_ms: deadlineMs });
+    await drainDescendants(b.reaper, { graceMs: 0, killWaitMs: 2_000 });
   }
   // On a thread of its own: a hung disk costs at most what is left of the deadline (at least 2 s).
   const synced = await syncBounded(Math.max(2_000, end - performance.now()));
