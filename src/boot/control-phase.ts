@@ -2,7 +2,6 @@
 import { join } from "node:path";
 import { bootTarget, startControlServer } from "../control/start.ts";
 import { sinceExecMs } from "./early-setup.ts";
-import { shutdownMode } from "./shutdown.ts";
 import type { Boot } from "./phase.ts";
 
 /**
@@ -20,8 +19,6 @@ export function startControl(b: Boot): ((leftMs: number) => Promise<void>) | nul
     target: bootTarget({
       supervisor: () => b.supervisor,
       requestShutdown: (r) => b.signals.request(r),
-      // As PID 1 the first request's mode stands (outside PID 1 every shutdown ends in exit).
-      shutdownUnderWay: () => (b.ctx.pid1 && b.signals.current ? shutdownMode(b.signals.current, b.config) : null),
       generation: () => b.generation,
       // Since the init's process started (a live re-exec keeps the process): this image's own
       // clock said "up 135 ms" after a re-exec.

@@ -16,7 +16,6 @@ export class ShutdownSignals {
   private resolve!: (r: ShutdownRequest) => void;
   readonly requested: Promise<ShutdownRequest>;
   private fired = false;
-  private taken: ShutdownRequest | null = null;
   /** Called on SIGHUP (boot mode): re-exec the init in place. */
   onReexec: ((path?: string) => Promise<void>) | null = null;
   private stopPwr: (() => void) | null = null;
@@ -29,18 +28,12 @@ export class ShutdownSignals {
   request(r: ShutdownRequest): void {
     if (this.fired) return;
     this.fired = true;
-    this.taken = r;
     log.info("shutdown requested", { reason: r.reason, mode: r.mode });
     this.resolve(r);
   }
 
   get isRequested(): boolean {
     return this.fired;
-  }
-
-  /** The request that began the shutdown (null: none yet); later ones are ignored. */
-  get current(): ShutdownRequest | null {
-    return this.taken;
   }
 
   install(): this {

@@ -25,9 +25,6 @@ export interface StartedPhase {
  */
 export const shutdownDeadlineMs = (c: Parameters<typeof longestGraceMs>[0] & { shutdown_deadline_ms?: number | undefined }): number => c.shutdown_deadline_ms ?? longestGraceMs(c) + 10_000;
 
-/** How a request ends the machine as PID 1: its own mode (ctrl-alt-del reboots), else the configured one. */
-export const shutdownMode = (req: ShutdownRequest, config?: { shutdown: RebootMode }): RebootMode => req.mode ?? config?.shutdown ?? "poweroff";
-
 /**
  * Stops the started phases in reverse order. Past the deadline PID 1 stops waiting for what is left
  * and goes on to sync and reboot(2); it never returns then (if reboot(2) fails it logs and stays up:
@@ -36,7 +33,7 @@ export const shutdownMode = (req: ShutdownRequest, config?: { shutdown: RebootMo
  */
 export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: ShutdownRequest, status = 0): Promise<number> {
   const pid1 = b.ctx?.pid1 ?? getpid() === 1;
-  const mode = shutdownMode(req, b.config);
+  const mode: RebootMode = req.mode ?? b.config?.shutdown ?? "poweroff";
   const deadlineMs = b.config ? shutdownDeadlineMs(b.config) : 10_000;
   const end = performance.now() + deadlineMs;
   log.info("phase shutdown", { reason: req.reason, mode: pid1 ? mode : "exit", deadline_ms: deadlineMs });

@@ -10,8 +10,6 @@ export interface BootTargetParts {
   supervisor(): (Pick<Supervisor, "list" | "start" | "stop" | "restart"> & Partial<Pick<Supervisor, "logLines">>) | null;
   /** Records an orderly shutdown (`ShutdownSignals.request`). */
   requestShutdown(req: { reason: string; mode: "poweroff" | "reboot" }): void;
-  /** How the shutdown under way ends the machine (null: none, or one whose mode does not matter). */
-  shutdownUnderWay?(): string | null;
   /** Re-exec generation (0 on a fresh boot). */
   generation?: () => number;
   /** Further status fields: `boot` timings, `beat` statistics, `model`, `journal` position. */
@@ -56,7 +54,6 @@ export function bootTarget(p: BootTargetParts): ControlTarget {
     shutdown: (mode) => p.requestShutdown({ reason: `control socket: ${mode}`, mode }),
   };
   if (p.unsupported) t.unsupported = p.unsupported;
-  if (p.shutdownUnderWay) t.shutdownUnderWay = () => p.shutdownUnderWay!();
   if (p.executePixels) t.executePixels = (px) => p.executePixels!(px);
   if (p.submitMutation) t.submitMutation = (m) => p.submitMutation!(m);
   if (p.checkpoint) t.checkpoint = () => p.checkpoint!();

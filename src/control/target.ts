@@ -47,8 +47,6 @@ export interface ControlTarget {
   checkpoint?(): Promise<unknown>;
   /** Requests an orderly shutdown; returns at once (the server answers before the machine goes down). */
   shutdown(mode: "poweroff" | "reboot"): void;
-  /** How the shutdown already under way ends the machine ("poweroff", "reboot", "halt"), else null. */
-  shutdownUnderWay?(): string | null;
   /**
    * Live re-exec into `path` (default: the running executable). Rejects when the new image is
    * refused (it does not answer --version) or execve fails: the running image carries on and the
