@@ -105,6 +105,19 @@ export class Peers {
     this.flush(c);
   }
 
+  /**
+   * `fail` without the linger, for a peer refused while its class already holds as many lingering
+   * refusals as it may: the error is written if the socket takes it now, then the connection is
+   * closed (a Unix socket's peer still reads what was written before the close).
+   */
+  failNow(c: Connection, id: string | number | null, code: ErrorCode, message: string): void {
+    if (c.closed) return;
+    this.counters.errors++;
+    c.push(enc.encode(encodeResponse(errorResponse(id, code, message))));
+    c.writePending();
+    this.drop(c, null);
+  }
+
   private shutdownOnce(c: Connection): void {
     if (c.shutDown || c.closed) return;
     c.shutDown = true;

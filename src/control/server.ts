@@ -136,14 +136,19 @@ export class ControlServer {
       // A refused peer gets the lowest role: it is never served, only sent the refusal.
       const c = new Connection(a.fd, { ...a.cred, role: "role" in access ? access.role : "member" }, this.o.maxLineBytes, now);
       this.peers.conns.set(a.fd, c);
+      const held = this.countOfClass(c.cred.role);
+      // A refusal lingers (LINGER_MS) for its line to be read; at most maxConnections of a class do:
+      // a peer connecting as fast as it can had the init hold every one, out of descriptors.
+      const atOnce = held > 2 * this.o.maxConnections;
+      const refuse = (code: "permission_denied" | "busy", message: string) => (atOnce ? this.peers.failNow(c, null, code, message) : this.peers.fail(c, null, code, message));
       if ("refused" in access) {
         this.counters.refused++;
         log.warn("control connection refused", { uid: a.cred.uid, gid: a.cred.gid, groups: a.cred.groups?.join(",") ?? "?", pid: a.cred.pid });
-        this.peers.fail(c, null, "permission_denied", access.refused);
-      } else if (this.countOfClass(c.cred.role) > this.o.maxConnections) {
+        refuse("permission_denied", access.refused);
+      } else if (held > this.o.maxConnections) {
         this.counters.refused++;
         const whose = privileged(c.cred.role) ? "from root or the init's own uid" : "from control group members";
-        this.peers.fail(c, null, "busy", `too many control connections (${this.o.maxConnections} ${whose})`);
+        refuse("busy", `too many control connections (${this.o.maxConnections} ${whose})`);
       } else {
         this.counters.accepted++;
         log.debug("control connection", { uid: a.cred.uid, role: c.cred.role, pid: a.cred.pid, fd: a.fd });
