@@ -19,6 +19,10 @@ export function startControl(b: Boot): ((leftMs: number) => Promise<void>) | nul
     target: bootTarget({
       supervisor: () => b.supervisor,
       requestShutdown: (r) => b.signals.request(r),
+      shutdownUnderway: () => {
+        const r = b.signals.current;
+        return r ? { reason: r.reason, mode: r.mode ?? b.config.shutdown } : null;
+      },
       generation: () => b.generation,
       // Since the init's process started (a live re-exec keeps the process): this image's own
       // clock said "up 135 ms" after a re-exec.

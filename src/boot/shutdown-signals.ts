@@ -16,6 +16,7 @@ export class ShutdownSignals {
   private resolve!: (r: ShutdownRequest) => void;
   readonly requested: Promise<ShutdownRequest>;
   private fired = false;
+  private first: ShutdownRequest | null = null;
   /** Called on SIGHUP (boot mode): re-exec the init in place. */
   onReexec: ((path?: string) => Promise<void>) | null = null;
   private stopPwr: (() => void) | null = null;
@@ -28,12 +29,18 @@ export class ShutdownSignals {
   request(r: ShutdownRequest): void {
     if (this.fired) return;
     this.fired = true;
+    this.first = r;
     log.info("shutdown requested", { reason: r.reason, mode: r.mode });
     this.resolve(r);
   }
 
   get isRequested(): boolean {
     return this.fired;
+  }
+
+  /** The request that began the shutdown (later ones are ignored), or null. */
+  get current(): ShutdownRequest | null {
+    return this.first;
   }
 
   install(): this {

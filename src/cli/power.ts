@@ -8,7 +8,8 @@ function powerCommand(mode: "poweroff" | "reboot"): Command {
 
 Asks the running vector-boot (over its control socket) to shut down in order and then ${mode === "poweroff" ? "power the machine off" : "reboot it"}:
 services stopped in reverse dependency order, journal flushed, checkpoint, sync, reboot(2) as PID 1
-(outside PID 1 the init exits instead). Returns as soon as the request is accepted.
+(outside PID 1 the init exits instead). Returns as soon as the request is accepted. Exits 75 when
+the machine is already shutting down to ${mode === "poweroff" ? "reboot" : "power off"} (a shutdown under way is not changed).
 
 Options:
 ${commonOptionsHelp}`;

@@ -10,6 +10,8 @@ export interface BootTargetParts {
   supervisor(): (Pick<Supervisor, "list" | "start" | "stop" | "restart"> & Partial<Pick<Supervisor, "logLines">>) | null;
   /** Records an orderly shutdown (`ShutdownSignals.request`). */
   requestShutdown(req: { reason: string; mode: "poweroff" | "reboot" }): void;
+  /** The shutdown already requested (by anyone: a signal, the socket) and the mode it ends in, or null. */
+  shutdownUnderway?(): { reason: string; mode: string } | null;
   /** Re-exec generation (0 on a fresh boot). */
   generation?: () => number;
   /** Further status fields: `boot` timings, `beat` statistics, `model`, `journal` position. */
@@ -54,6 +56,7 @@ export function bootTarget(p: BootTargetParts): ControlTarget {
     shutdown: (mode) => p.requestShutdown({ reason: `control socket: ${mode}`, mode }),
   };
   if (p.unsupported) t.unsupported = p.unsupported;
+  if (p.shutdownUnderway) t.shutdownUnderway = () => p.shutdownUnderway!();
   if (p.executePixels) t.executePixels = (px) => p.executePixels!(px);
   if (p.submitMutation) t.submitMutation = (m) => p.submitMutation!(m);
   if (p.checkpoint) t.checkpoint = () => p.checkpoint!();

@@ -44,6 +44,16 @@ export async function handleLine(line: string, target: ControlTarget, caller: Ca
   try {
     if (req.op === "poweroff" || req.op === "reboot") {
       const mode = req.op;
+      // A shutdown already under way is not changed: a reboot asked during a poweroff's shutdown
+      // was answered "reboot requested" and the machine powered off.
+      // (A target that does not report its shutdown, a test's stub, takes every request.)
+      const under = target.shutdownUnderway ? (target.shutdownUnderway() ?? claimed.get(target) ?? null) : null;
+      if (under !== null) {
+        if (under.mode === mode) return { response: { id, ok: true, result: { mode, already: true } }, op: mode };
+        return { response: errorResponse(id, "busy", `the machine is already shutting down (${under.mode}: ${under.reason}); it does not ${mode}`) };
+      }
+      // Claimed now: the target hears of it only after the reply, and a request read in the same turn would not see it.
+      claimed.set(target, { reason: `control socket: ${mode}`, mode });
       log.info(`${mode} requested over the control socket`, { uid: caller.uid, pid: caller.pid });
       return { response: { id, ok: true, result: { mode } }, afterReply: () => target.shutdown(mode) };
     }
@@ -64,6 +74,9 @@ export async function handleLine(line: string, target: ControlTarget, caller: Ca
 }
 
 const NOT_SUPPORTED = Symbol("not supported");
+
+/** The poweroff or reboot each target was asked for over the socket (answered, its shutdown call maybe still to come). */
+const claimed = new WeakMap<ControlTarget, { reason: string; mode: string }>();
 
 /** `startedAt` is this process's clock: add how long each running service has run, which a client can use. */
 function withRunTimes(list: ServiceStatus[]): Array<ServiceStatus & { runningMs: number | null }> {

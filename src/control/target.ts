@@ -47,6 +47,8 @@ export interface ControlTarget {
   checkpoint?(): Promise<unknown>;
   /** Requests an orderly shutdown; returns at once (the server answers before the machine goes down). */
   shutdown(mode: "poweroff" | "reboot"): void;
+  /** The shutdown under way (requested by a signal or over the socket) and the mode it ends in; null or absent: none. */
+  shutdownUnderway?(): { reason: string; mode: string } | null;
   /**
    * Live re-exec into `path` (default: the running executable). Rejects when the new image is
    * refused (it does not answer --version) or execve fails: the running image carries on and the
