@@ -2,7 +2,7 @@
 import { describeError, exitCodeOf, NotNowError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { BootOptions } from "./boot-options.ts";
-import { defaultConfigPath } from "./config-phase.ts";
+import { bootConfigFile } from "./config-phase.ts";
 import { consumeHandoff, reexec, selfExecutable, type Handoff } from "./handoff.ts";
 import { HANDOFF_VERSION } from "./handoff-version.ts";
 import { modelSha256 } from "../rts/model-source.ts";
@@ -82,7 +82,7 @@ async function liveReexec(b: Boot, started: StartedPhase[], booted: Promise<void
   if (b.signals.isRequested) throw new NotNowError("re-exec: the machine is shutting down");
   // The config file the new image will read: this one's, as it found it at boot.
   await preflight(path, b.reaper, {
-    configFile: b.opts.configFile ?? (b.ctx.pid1 ? defaultConfigPath() : undefined),
+    configFile: bootConfigFile(b.ctx, b.opts),
     model: b.opts.model,
     cmdline: b.ctx.cmdline,
     extraCmdline: b.opts.extraCmdline,

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import type { BootOptions } from "./boot-options.ts";
 import { loadConfig } from "../config/load.ts";
+import { parseCmdline } from "../config/cmdline.ts";
 import { logger, setLogLevel } from "../log.ts";
 import { sethostname } from "../sys/machine.ts";
 import type { BootContext } from "./early-setup.ts";
@@ -21,7 +22,7 @@ export const PID1_STATE_DIR = "/var/lib/vector-boot";
  */
 export function loadBootConfig(ctx: BootContext, opts: BootOptions, handedScratch?: unknown): { config: BootConfig; scratch: string | null; stateDirByDefault: string | null } {
   // Each --set stays one token: joined into the line, a value with a space was cut at it.
-  const { config, warnings } = loadConfig({ file: opts.configFile ?? (ctx.pid1 ? defaultConfigPath() : undefined), cmdline: ctx.cmdline, tokens: opts.extraCmdline, lenient: ctx.pid1 });
+  const { config, warnings } = loadConfig({ file: bootConfigFile(ctx, opts), cmdline: ctx.cmdline, tokens: opts.extraCmdline, lenient: ctx.pid1 });
   for (const w of warnings) log.error("invalid setting ignored, default used", { field: w.field, problem: w.problem });
   if (opts.model) config.model = opts.model;
   // PID 1 owns the machine's well-known places; a development boot gets its own so several can run,
@@ -69,6 +70,16 @@ export function removeScratch(scratch: string): void {
       /* not empty (the state, a socket left by a crash) or gone */
     }
   }
+}
+
+/**
+ * The file named by --config; else, as PID 1, /etc/vector-boot/config.json unless the command line
+ * (or a --set) names one with vector.config= (undefined: loadConfig takes that one). The default file
+ * was passed as if given with --config, so vector.config= was ignored whenever the image had one.
+ */
+export function bootConfigFile(ctx: Pick<BootContext, "pid1" | "cmdline">, opts: BootOptions): string | undefined {
+  if (opts.configFile !== undefined || !ctx.pid1) return opts.configFile;
+  return parseCmdline(ctx.cmdline, opts.extraCmdline).overrides.config !== undefined ? undefined : defaultConfigPath();
 }
 
 /** PID 1 reads /etc/vector-boot/config.json when it exists. */
