@@ -1,7 +1,7 @@
 // Boot phase "config": config file + kernel command line (zod); PID 1 reports problems and goes on.
 import { lstatSync, mkdtempSync, rmdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import type { BootOptions } from "./boot-options.ts";
 import { loadConfig } from "../config/load.ts";
 import { parseCmdline } from "../config/cmdline.ts";
@@ -32,8 +32,10 @@ export function loadBootConfig(ctx: BootContext, opts: BootOptions, handedScratc
   const scratch = ctx.pid1 || (config.state_dir && config.run_dir) ? null : (ownScratch(handedScratch) ?? mkdtempSync(join(tmpdir(), "vector-boot-")));
   // Where the state goes when no state_dir is configured, as a live re-exec's new image would place it (null: a new mkdtemp).
   const stateDirByDefault = ctx.pid1 ? PID1_STATE_DIR : scratch ? join(scratch, "state") : null;
-  config.state_dir ??= stateDirByDefault!;
-  config.run_dir ??= scratch ? join(scratch, "run") : "/run/vector-boot";
+  // Absolute from here on, taken from where the init was started: a relative run_dir reached services
+  // as a relative NOTIFY_SOCKET, which one running in another directory (cwd "/") could not send to.
+  config.state_dir = resolve(config.state_dir ?? stateDirByDefault!);
+  config.run_dir = resolve(config.run_dir ?? (scratch ? join(scratch, "run") : "/run/vector-boot"));
   setLogLevel(config.log_level);
   if (ctx.pid1 && config.hostname) {
     try {
