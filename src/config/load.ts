@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
 import { duplicateKey } from "./json-duplicates.ts";
 import { readRegularFile } from "../util/regular-file.ts";
+import { firstNonUtf8 } from "../util/utf8.ts";
 import { parseCmdline, type CmdlineOverrides } from "./cmdline.ts";
 import { configSchema, fleetSchema, type Config } from "./schema.ts";
 import { targetedActions, targetWords } from "./heartbeat-schema.ts";
@@ -164,12 +165,16 @@ export function startOrder(cfg: Config, source = "config"): string[] {
  * `idWarnings` (PID 1) a service whose ids cannot be resolved is left out and reported there.
  */
 export function readConfigFile(path: string, idWarnings?: ConfigError[]): Config {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readRegularFile(path).toString("utf8");
+    bytes = readRegularFile(path);
   } catch (e) {
     throw new ConfigError(path, `cannot read config file: ${(e as Error).message}`, { cause: e });
   }
+  // Decoded as it was, a byte that is not UTF-8 (a Latin-1 "é") became U+FFFD: a service got another argument than the one written.
+  const bad = firstNonUtf8(bytes);
+  if (bad >= 0) throw new ConfigError(path, `not UTF-8: byte 0x${bytes[bad]!.toString(16)} at offset ${bad} (JSON is UTF-8; save the file as UTF-8)`);
+  let text = bytes.toString("utf8");
   // A UTF-8 byte order mark (some editors write one) is not JSON but says nothing: dropped.
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let raw: unknown;
