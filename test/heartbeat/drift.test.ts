@@ -128,7 +128,11 @@ test("300 beats at 20 ms on a loaded machine: every due time is exactly origin +
   expect(wakes.length).toBeGreaterThanOrEqual(300);
   expect(wakes[0]!.due).toBeGreaterThanOrEqual(before);
   expect(wakes[0]!.due).toBeLessThanOrEqual(Math.min(after, wakes[0]!.asked));
-  expect(wakes[1]!.due - wakes[0]!.due).toBe(P);
+  // Beat 2 one period later, or a whole number of periods when the load made it miss slots (a CI run
+  // with two test streams beside it missed beats 2 and 3: 60 ms, on the grid, counted as missed).
+  const firstGap = wakes[1]!.due - wakes[0]!.due;
+  expect(firstGap).toBeGreaterThanOrEqual(P);
+  expect(firstGap % P).toBe(0);
   const origin = wakes[0]!.due - P;
   // Every due time the heartbeat scheduled sits on the grid (an accumulated error of even 1 µs fails),
   // slots only move forward, and a jump of more than one slot is a counted miss.
