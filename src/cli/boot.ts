@@ -73,9 +73,9 @@ async function checkConfig(o: BootOptions, asPid1: boolean): Promise<number> {
   const { loadConfig } = await import("../config/load.ts");
   const { setLogLevel } = await import("../log.ts");
   // --as-pid1: PID 1 ignores a bad command-line key or --set (warned), so they must not refuse its re-exec.
-  const { config, warnings } = loadConfig({ file: o.configFile, cmdline: bootCmdline(o), tokens: o.extraCmdline, lenient: false, lenientCmdline: asPid1, idWarnings: true });
+  const { config, warnings, file } = loadConfig({ file: o.configFile, cmdline: bootCmdline(o), tokens: o.extraCmdline, lenient: false, lenientCmdline: asPid1, idWarnings: true });
   for (const w of warnings) process.stderr.write(`warning: ${w.message}\n`);
-  process.stdout.write(`config ok: ${o.configFile ?? "(no file: the defaults)"}\n`);
+  process.stdout.write(`config ok: ${file ?? "(no file: the defaults)"}\n`);
   if (o.model) config.model = o.model;
   setLogLevel("warn"); // the model's own load lines are the boot's, not the check's
   const { loadModel } = await import("../boot/runtime-phase.ts");

@@ -190,6 +190,8 @@ export function readConfigFile(path: string, idWarnings?: ConfigError[]): Config
 
 export interface LoadedConfig {
   config: Config;
+  /** The file read (`file`, else the command line's or --set's `vector.config`); null: none, the defaults. */
+  file: string | null;
   /** Problems that were reported and replaced by defaults (only when `lenient`). */
   warnings: ConfigError[];
 }
@@ -244,7 +246,7 @@ export function loadConfig(opts: { file?: string | undefined; cmdline?: string |
     if (!opts.lenient) throw err;
     warnings.push(err);
   }
-  return { config: merged, warnings };
+  return { config: merged, warnings, file: file ?? null };
 }
 
 /** `fleet.KEY` overrides apart from the others (they merge into the `fleet` section). */

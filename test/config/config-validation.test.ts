@@ -269,3 +269,13 @@ test("boot --check read the file alone: a fleet service without a fleet section,
   expect(d.code).toBe(0);
   expect(d.stdout).toMatch(/^config ok: \(no file: the defaults\)\nmodel ok: \S+ sha256=[0-9a-f]{64}\nstate: \(default\)\n$/);
 });
+
+test("boot --check given the file by --set config=FILE or --cmdline vector.config=FILE read and checked it but said 'config ok: (no file: the defaults)': it names the file", () => {
+  const dir = tempDir();
+  const cfg = writeJson(dir, "named.json", { heartbeat_ms: 250 });
+  for (const how of [["--set", `config=${cfg}`], ["--cmdline", `vector.config=${cfg}`]]) {
+    const r = runShipped(["boot", "--check", ...how, ...bootArgs()]);
+    expect({ how, code: r.code }).toEqual({ how, code: 0 });
+    expect(r.stdout.split("\n")[0]).toBe(`config ok: ${cfg}`);
+  }
+});
