@@ -208,9 +208,9 @@ export class Heartbeat {
       this.checkStale();
       this.serviceSync.sync(this.opts.services);
       lap("read");
-      // Not before the worker's first sample: an all-zero hw.mmio is no measurement (after a live
-      // re-exec it cleared every carried interrupt, which the next sample raised again).
-      if (this.binding && this.bank && this.dispatch && this.metabolic.reader.samples > 0) {
+      // Not on an all-zero hw.mmio nor a worker's first sample (no rates yet): read as an idle machine
+      // they cleared raised and carried interrupts, which the next sample raised (and acted on) again.
+      if (this.binding && this.bank && this.dispatch && this.metabolic.reader.measured) {
         const values = this.metabolic.reader.values;
         const scores = this.binding.run(values);
         lap("cortex");

@@ -1,5 +1,5 @@
 // The hw.mmio SharedArrayBuffer: a seqlock-protected Float64 vector written by the worker, read by the beat.
-import { HW_MMIO_FIELDS, HW_MMIO_VERSION } from "../hw/hw-mmio-layout.ts";
+import { HW_MMIO_FIELDS, HW_MMIO_VERSION, HwFlag, hwIndexOf } from "../hw/hw-mmio-layout.ts";
 
 /** Int32 control words at the start of the buffer. */
 const Ctl = {
@@ -15,6 +15,7 @@ const Ctl = {
 const CTL_WORDS = 16;
 /** Float64 words after the control block: [0] sample time (ms, CLOCK_MONOTONIC), then the fields. */
 const META = 1;
+const FLAGS = hwIndexOf("flags");
 
 export const hwMmioBytes = (): number => CTL_WORDS * 4 + (META + HW_MMIO_FIELDS) * 8;
 
@@ -80,6 +81,15 @@ export class HwMmioReader {
 
   get generation(): number {
     return Atomics.load(this.ctl, Ctl.generation);
+  }
+
+  /**
+   * The copy is a measurement: a sample, and not a worker's first (flag firstSample: no differences
+   * yet, CPU fractions and rates read 0). Read as an idle machine, that first sample of a restarted
+   * worker or of a re-exec'd image cleared raised interrupts, which the next sample raised again.
+   */
+  get measured(): boolean {
+    return this.samples > 0 && (this.values[FLAGS]! & HwFlag.firstSample) === 0;
   }
 
   /** Refreshes `values`; returns false (previous copy kept) when no consistent sample could be read in a few tries. */
