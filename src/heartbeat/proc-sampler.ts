@@ -281,9 +281,15 @@ export class ProcSampler {
   }
 }
 
+/**
+ * Busy, idle, iowait and steal ticks since `prev`, and their sum. A counter that went backwards counts
+ * 0 (proc(5): iowait "may decrease"): its drop, taken off the total, made a CPU 30/80 busy read 1.0.
+ */
 function delta(cur: CpuTimes, prev: CpuTimes | null): CpuTimes | null {
   if (!prev) return null;
-  const d = cur.map((x, i) => x - prev[i]!) as CpuTimes;
+  const d = [0, 0, 0, 0, 0] as CpuTimes;
+  for (let i = 0; i < 4; i++) d[i] = Math.max(0, cur[i]! - prev[i]!);
+  d[4] = d[0] + d[1] + d[2] + d[3];
   return d[4] > 0 ? d : null;
 }
 
