@@ -118,7 +118,18 @@ export class InterruptDispatcher {
 
   /** Drops a throttle the heartbeat already released (the service's process changed). */
   forget(name: string): void {
+    const t = this.throttles.get(name);
+    if (t) this.lost(name, t);
+  }
+
+  /**
+   * A throttle that ended while its interrupt stays raised (the service's process changed, or the worker
+   * found it gone) is taken again, as for a target not found yet: the service's new process used to run
+   * unthrottled for as long as the interrupt stayed raised.
+   */
+  private lost(name: string, t: HeldThrottle): void {
     this.throttles.delete(name);
+    if (!t.releasePending) this.awaitingTarget.add(t.interrupt);
   }
 
   private releaseDue(nowMs: number): void {
@@ -133,6 +144,7 @@ export class InterruptDispatcher {
   /** Releases throttles whose hold ended; repeats actions of interrupts still raised after repeat_ms. */
   onBeat(active: Uint8Array, values: Float64Array, list: ServiceView[], nowMs: number): void {
     if (this.throttles.size > 0) this.releaseDue(nowMs);
+    for (const [name, t] of this.throttles) if (!this.metabolic.isThrottled(name)) this.lost(name, t);
     for (let i = 0; i < active.length; i++) {
       if (active[i] !== 1) continue;
       const name = this.binding.outputNames[i]!;
