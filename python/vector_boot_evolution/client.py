@@ -40,6 +40,17 @@ def _checked(offset, confidence, values):
     return offset, _float(confidence), out
 
 
+def _listed(values):
+    """`values` as a list or tuple, or a ValueError for text and bytes (each character or byte would be one value)."""
+    if isinstance(values, (list, tuple)):
+        return values
+    if isinstance(values, str):
+        raise ValueError("values must be a sequence of numbers, got str")
+    if isinstance(values, (bytes, bytearray)) or (isinstance(values, memoryview) and values.format in ("B", "b", "c")):
+        raise ValueError("values must be a sequence of numbers, got %s (unpack packed floats first, e.g. with array('f', data))" % type(values).__name__)
+    return list(values)
+
+
 def _float(v):
     """float(v), with an integer beyond a double's range as the infinity of its sign (as float('1e400') is)."""
     try:
@@ -183,7 +194,7 @@ class Client:
             self._set_name(tensor)
         if not checked:
             if not isinstance(values, (list, tuple)):
-                values = list(values)
+                values = _listed(values)
             # A bool packs as 0 or 1: refused here, as `_checked` and vb-evolve refuse it (the rest
             # of the checking is the packing's, below).
             if offset.__class__ is bool or confidence.__class__ is bool or bool in map(type, values):
@@ -243,7 +254,7 @@ class Client:
         if tensor.__class__ is not str or tensor != self._name:
             self._set_name(tensor)
         if not isinstance(values, (list, tuple)):
-            values = list(values)
+            values = _listed(values)
         if not 0 < len(values) <= self.max_values:
             raise ValueError("1..%d values per mutation (split larger ones)" % self.max_values)
         # The common types pass at C speed; anything else is packed into scratch as `_put` would

@@ -107,6 +107,11 @@ class ControlClient:
         return self.request("pixels", pixels=[list(p) for p in pixels])
 
     def mutate(self, tensor, offset, values, confidence):
+        # Text or bytes would go as one value per character or byte (packed floats as their bytes).
+        if isinstance(values, str):
+            raise ValueError("values must be a sequence of numbers, got str")
+        if isinstance(values, (bytes, bytearray)) or (isinstance(values, memoryview) and values.format in ("B", "b", "c")):
+            raise ValueError("values must be a sequence of numbers, got %s (unpack packed floats first, e.g. with array('f', data))" % type(values).__name__)
         return self.request("mutate", tensor=tensor, offset=offset, values=list(values), confidence=confidence)
 
     def checkpoint(self):
