@@ -59,10 +59,18 @@ def _float(v):
         return math.inf if v > 0 else -math.inf
 
 
+def _deadline(timeout):
+    """The monotonic time `timeout` seconds from now; none (infinity) for None."""
+    return math.inf if timeout is None else time.monotonic() + timeout
+
+
 class Client:
     """One producer session. Not thread-safe: use one Client per thread or process."""
 
     def __init__(self, socket_path="/run/vector-boot/evolution.sock", timeout=10.0):
+        """`timeout`: seconds to wait for the consumer (connect, room in the ring, a completion), or None: no limit."""
+        if timeout is not None and (timeout.__class__ is bool or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf):
+            raise ValueError("timeout must be a positive number of seconds or None (no limit), got %r" % (timeout,))
         self.timeout = timeout
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.mem = self._words = None
@@ -218,7 +226,7 @@ class Client:
             # What is written is published and rung first: the room we wait for comes from it.
             self._publish()
             self.doorbell()
-            deadline = time.monotonic() + self.timeout
+            deadline = _deadline(self.timeout)
             while self.in_flight() >= slots or len(self._pending) >= slots:
                 self._pump(deadline)
         # Written in place: the slot at the tail is ours until the tail is published.
@@ -345,7 +353,7 @@ class Client:
 
     def wait(self, tag, timeout=None):
         """Blocks until the completion of `tag` arrives and returns it."""
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        deadline = _deadline(self.timeout if timeout is None else timeout)
         while tag not in self._done:
             self._pump(deadline)
         if self._user_tags:
