@@ -352,7 +352,13 @@ class Client:
         self._reap()
 
     def wait(self, tag, timeout=None):
-        """Blocks until the completion of `tag` arrives and returns it."""
+        """Blocks until the completion of `tag` arrives and returns it.
+
+        A tag that is not waiting for its completion (never submitted, or already returned by wait)
+        raises ValueError at once: it waited the whole timeout and blamed the consumer.
+        """
+        if tag not in self._done and tag not in self._pending.values():
+            raise ValueError("no submission with tag %r is waiting for its completion (never submitted, or wait already returned it)" % (tag,))
         deadline = _deadline(self.timeout if timeout is None else timeout)
         while tag not in self._done:
             self._pump(deadline)
