@@ -1,16 +1,12 @@
 // Client(timeout=None), the socket module's "no limit": mutate raised TypeError after the init had journaled the mutation; a bad timeout was blamed on the consumer's hello.
 import { afterEach, expect, test } from "bun:test";
-import { join } from "node:path";
-import { python } from "../harness/python.ts";
-import { killLeftovers, shippedPython, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { killLeftovers } from "../pid1/harness.ts";
+import { initForPython } from "./python-against-init.ts";
 
 afterEach(killLeftovers);
 
 test("Client(sock, timeout=None).mutate raised TypeError once the mutation was journaled (the caller saw a failure), and timeout=-1, nan or '10' raised 'consumer sent an unusable hello': None waits without a limit, a bad timeout is a ValueError before connecting", async () => {
-  const dir = tempDir();
-  const cfg = writeJson(dir, "config.json", { state_dir: join(dir, "state"), run_dir: join(dir, "run"), evolution: { checkpoint_every_s: 0 } });
-  const boot = start(["boot", "--config", cfg]);
-  await waitFor(() => boot.log().includes("phase heartbeat"), 30_000, "boot up");
+  const init = await initForPython();
   const script = `
 import json, sys
 from vector_boot_evolution import Client, ReconnectingClient
@@ -41,9 +37,9 @@ with Client(S, timeout=20) as c:
     last = c.mutate(T, 3, [1.0], 0.95)
 print(json.dumps({"out": out, "last": [last.status_name, last.journal_seq]}))
 `;
-  const r = Bun.spawnSync([python, "-c", script, join(dir, "run/evolution.sock")], { env: { ...process.env, PYTHONPATH: shippedPython }, stdout: "pipe", stderr: "pipe", timeout: 90_000 });
-  expect(r.stderr.toString()).toBe("");
-  const { out, last } = JSON.parse(r.stdout.toString().trim());
+  const r = init.runPython(script);
+  expect(r.stderr).toBe("");
+  const { out, last } = JSON.parse(r.stdout.trim());
   const refused = (t: string) => ["ValueError", `timeout must be a positive number of seconds or None (no limit), got ${t}`];
   expect(out).toEqual([["returned", ["ACCEPTED", 1]], ["returned", ["ACCEPTED", 2]], ["returned", ["ACCEPTED", 3]], refused("-1"), refused("0"), refused("nan"), refused("'10'"), refused("True")]);
   expect(last).toEqual(["ACCEPTED", 4]); // nothing else was journaled

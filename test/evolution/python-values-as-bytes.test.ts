@@ -1,16 +1,12 @@
 // Values given as bytes (a struct.pack / array.tobytes of float32s): the shipped Python clients sent each byte as a value.
 import { afterEach, expect, test } from "bun:test";
-import { join } from "node:path";
-import { python } from "../harness/python.ts";
-import { killLeftovers, shippedPython, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { killLeftovers } from "../pid1/harness.ts";
+import { initForPython } from "./python-against-init.ts";
 
 afterEach(killLeftovers);
 
 test("mutate(T, 0, struct.pack('<2f', 0, 0), c) wrote 8 values (one per byte) and was ACCEPTED, as did submit_batch, ReconnectingClient and ControlClient.mutate: a ValueError now, nothing journaled", async () => {
-  const dir = tempDir();
-  const cfg = writeJson(dir, "config.json", { state_dir: join(dir, "state"), run_dir: join(dir, "run"), evolution: { checkpoint_every_s: 0 } });
-  const boot = start(["boot", "--config", cfg]);
-  await waitFor(() => boot.log().includes("phase heartbeat"), 30_000, "boot up");
+  const init = await initForPython();
   const script = `
 import json, struct, sys
 from array import array
@@ -32,9 +28,9 @@ with Client(sys.argv[1], timeout=20) as c, ReconnectingClient(sys.argv[1], timeo
     ok = [c.mutate(T, 0, array("f", [0.25, 0.5]), 0.95), c.mutate(T, 0, memoryview(array("d", [0.75])), 0.95)]
 print(json.dumps({"errors": errors, "ok": [[d.status_name, d.journal_seq] for d in ok]}))
 `;
-  const r = Bun.spawnSync([python, "-c", script, join(dir, "run/evolution.sock"), join(dir, "run/control")], { env: { ...process.env, PYTHONPATH: shippedPython }, stdout: "pipe", stderr: "pipe", timeout: 90_000 });
-  expect(r.stderr.toString()).toBe("");
-  const out = JSON.parse(r.stdout.toString().trim());
+  const r = init.runPython(script);
+  expect(r.stderr).toBe("");
+  const out = JSON.parse(r.stdout.trim());
   const kinds = ["bytes", "bytearray", "bytes", "memoryview", "str"];
   const single = kinds.map((k) => ["ValueError", `values must be a sequence of numbers, got ${k}${k === "str" ? "" : " (unpack packed floats first, e.g. with array('f', data))"}`]);
   const batch = single.map(([t, m]) => [t, `mutations[0]: ${m}`]);

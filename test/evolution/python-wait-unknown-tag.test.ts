@@ -1,16 +1,12 @@
 // wait() for a tag never submitted, or already returned, waited the whole timeout and then said the consumer (the init) timed out.
 import { afterEach, expect, test } from "bun:test";
-import { join } from "node:path";
-import { python } from "../harness/python.ts";
-import { killLeftovers, shippedPython, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { killLeftovers } from "../pid1/harness.ts";
+import { initForPython } from "./python-against-init.ts";
 
 afterEach(killLeftovers);
 
 test("Client.wait(tag) for a tag never submitted, or one wait had already returned, waited its whole timeout and blamed the init ('timed out waiting for the consumer'): a ValueError at once naming the tag", async () => {
-  const dir = tempDir();
-  const cfg = writeJson(dir, "config.json", { state_dir: join(dir, "state"), run_dir: join(dir, "run"), evolution: { checkpoint_every_s: 0 } });
-  const boot = start(["boot", "--config", cfg]);
-  await waitFor(() => boot.log().includes("phase heartbeat"), 30_000, "boot up");
+  const init = await initForPython();
   const script = `
 import json, sys, time
 from vector_boot_evolution import Client
@@ -28,9 +24,9 @@ with Client(sys.argv[1], timeout=20) as c:
     again = error(lambda: c.wait(tag, timeout=10))
 print(json.dumps({"never": never, "done": done.status_name, "again": again, "tag": tag}))
 `;
-  const r = Bun.spawnSync([python, "-c", script, join(dir, "run/evolution.sock")], { env: { ...process.env, PYTHONPATH: shippedPython }, stdout: "pipe", stderr: "pipe", timeout: 90_000 });
-  expect(r.stderr.toString()).toBe("");
-  const out = JSON.parse(r.stdout.toString().trim());
+  const r = init.runPython(script);
+  expect(r.stderr).toBe("");
+  const out = JSON.parse(r.stdout.trim());
   expect(out.done).toBe("ACCEPTED");
   expect(out.never).toEqual(["ValueError", "no submission with tag 12345 is waiting for its completion (never submitted, or wait already returned it)", true]);
   expect(out.again).toEqual(["ValueError", `no submission with tag ${out.tag} is waiting for its completion (never submitted, or wait already returned it)`, true]);
