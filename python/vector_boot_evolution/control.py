@@ -6,6 +6,7 @@ JSON {"code", "message"} on stderr: the server's refusal (exit 1), the socket un
 connection lost ("os_error", exit 2), or bad arguments ("usage", or a usage line with no OP: exit 64).
 """
 import json
+import math
 import os
 import socket
 import sys
@@ -112,7 +113,12 @@ class ControlClient:
             raise ValueError("values must be a sequence of numbers, got str")
         if isinstance(values, (bytes, bytearray)) or (isinstance(values, memoryview) and values.format in ("B", "b", "c")):
             raise ValueError("values must be a sequence of numbers, got %s (unpack packed floats first, e.g. with array('f', data))" % type(values).__name__)
-        return self.request("mutate", tensor=tensor, offset=offset, values=list(values), confidence=confidence)
+        values = list(values)
+        # JSON has no NaN or Infinity: json.dumps wrote them as bare words and the init answered that the line was not JSON.
+        for i, v in enumerate(values):
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError("values[%d] is %r: a mutation's values must be finite (JSON has no NaN or Infinity)" % (i, v))
+        return self.request("mutate", tensor=tensor, offset=offset, values=values, confidence=confidence)
 
     def checkpoint(self):
         return self.request("checkpoint")
