@@ -91,6 +91,19 @@ function checkSha(src: ModelSource, expected: Uint8Array, field: string): void {
   src.sha256 = actual; // the lineage's identity, computed once
 }
 
+/**
+ * The boot's check of a small embedded model: its CRC32C against the trailer's. It finds a flipped
+ * or overwritten weight as surely as SHA-256 for damage that is not crafted (whoever can craft the
+ * bytes can rewrite the trailer's SHA-256 as well); `verify` and `boot --check` still hash it.
+ */
+function checkCrc(src: ModelSource, found: EmbeddedModel): void {
+  const actual = crc32c(src.bytes);
+  if (actual === found.crc32c) return;
+  src.unmap();
+  const h = (x: number) => x.toString(16).padStart(8, "0");
+  throw new PackageError("trailer.crc32c", `model bytes in ${realPathOr(src.path)} have CRC32C ${h(actual)}, the trailer says ${h(found.crc32c!)}: the file is damaged; copy or build it again`);
+}
+
 function readHead(path: string): Uint8Array {
   let fd: number;
   try {
@@ -151,19 +164,6 @@ export function modelSha256(src: ModelSource): string {
 export const VERIFY_EMBEDDED_MAX_BYTES = 64 << 20;
 
 /** Fallback when running from source: dist/vectorland.gguf at the project root. None in a compiled executable. */
-/**
- * The boot's check of a small embedded model: its CRC32C against the trailer's. It finds a flipped
- * or overwritten weight as surely as SHA-256 for damage that is not crafted (whoever can craft the
- * bytes can rewrite the trailer's SHA-256 as well); `verify` and `boot --check` still hash it.
- */
-function checkCrc(src: ModelSource, found: EmbeddedModel): void {
-  const actual = crc32c(src.bytes);
-  if (actual === found.crc32c) return;
-  src.unmap();
-  const h = (x: number) => x.toString(16).padStart(8, "0");
-  throw new PackageError("trailer.crc32c", `model bytes in ${realPathOr(src.path)} have CRC32C ${h(actual)}, the trailer says ${h(found.crc32c!)}: the file is damaged; copy or build it again`);
-}
-
 export const defaultFallbackModel: string | null = runningCompiled ? null : resolve(import.meta.dir, "../../dist/vectorland.gguf");
 
 /**
