@@ -1,7 +1,7 @@
 // ControlClient.mutate with NaN or Infinity sent `NaN` in its JSON line (not JSON): the init answered with a parse error about the line, not about the value.
 import { afterEach, expect, test } from "bun:test";
 import { killLeftovers } from "../pid1/harness.ts";
-import { initForPython } from "./python-against-init.ts";
+import { initForPython, PY_ERROR } from "./python-against-init.ts";
 
 afterEach(killLeftovers);
 
@@ -10,13 +10,7 @@ test("ControlClient.mutate(T, 0, [nan], c) sent NaN inside its JSON line, and th
   const script = `
 import json, math, sys
 from vector_boot_evolution import ControlClient
-def error(f):
-    try:
-        r = f()
-    except Exception as e:
-        return [type(e).__name__, str(e)]
-    return ["returned", repr(r)]
-with ControlClient(sys.argv[2], timeout=20) as cc:
+${PY_ERROR}with ControlClient(sys.argv[2], timeout=20) as cc:
     errors = [error(lambda: cc.mutate("pixel.1.bias", 0, v, 0.95)) for v in ([math.nan], [0.5, math.inf], [-math.inf])]
     ok = cc.mutate("pixel.1.bias", 0, [0.25], 0.95)
 print(json.dumps({"errors": errors, "ok": ok}))

@@ -1,7 +1,7 @@
 // Values given as bytes (a struct.pack / array.tobytes of float32s): the shipped Python clients sent each byte as a value.
 import { afterEach, expect, test } from "bun:test";
 import { killLeftovers } from "../pid1/harness.ts";
-import { initForPython } from "./python-against-init.ts";
+import { initForPython, PY_ERROR } from "./python-against-init.ts";
 
 afterEach(killLeftovers);
 
@@ -11,13 +11,7 @@ test("mutate(T, 0, struct.pack('<2f', 0, 0), c) wrote 8 values (one per byte) an
 import json, struct, sys
 from array import array
 from vector_boot_evolution import Client, ReconnectingClient, ControlClient
-def error(f):
-    try:
-        r = f()
-    except Exception as e:
-        return [type(e).__name__, str(e)]
-    return ["returned", repr(r)]
-T = "pixel.1.bias"
+${PY_ERROR}T = "pixel.1.bias"
 packed = [struct.pack("<2f", 0.0, 0.0), bytearray(8), array("f", [0.0, 0.0]).tobytes(), memoryview(bytes(8)), "0.5"]
 with Client(sys.argv[1], timeout=20) as c, ReconnectingClient(sys.argv[1], timeout=20) as rc, ControlClient(sys.argv[2], timeout=20) as cc:
     errors = [error(lambda: c.mutate(T, 0, v, 0.95)) for v in packed]
