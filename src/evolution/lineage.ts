@@ -1,5 +1,5 @@
 // Model lineage: a state dir's journal and checkpoints belong to one base model (its SHA-256), never replayed onto another.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { JournalError } from "../errors.ts";
 import { fsyncDir, makeDirDurable, writeFileAtomic } from "../journal/fs-durable.ts";
@@ -60,7 +60,7 @@ export interface LineageChoice {
 export function selectLineage(stateDir: string, baseSha: string): LineageChoice {
   if (!/^[0-9a-f]{64}$/.test(baseSha)) throw new JournalError(`lineage: ${JSON.stringify(baseSha)} is not a hex SHA-256`);
   try {
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    makeDirDurable(stateDir);
     const current = lineageOf(stateDir);
     if (current === baseSha) {
       // A move of this lineage cut short by a crash (archived in part, or resumed in part): its other

@@ -1,8 +1,9 @@
 // One writer per state directory: an exclusive flock on STATE_DIR/LOCK, held while the journal is open.
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, JournalError } from "../errors.ts";
 import { privateDirProblem } from "../util/private-dir.ts";
+import { makeDirDurable } from "./fs-durable.ts";
 import { tryLockExclusive } from "../sys/flock.ts";
 
 export interface StateLock {
@@ -19,11 +20,9 @@ export interface StateLock {
 export function lockStateDir(stateDir: string, what = "vector-boot"): StateLock {
   const path = join(stateDir, "LOCK");
   let fd: number;
-  try {
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  } catch (cause) {
-    throw new JournalError(`cannot open the state directory lock ${path}`, { cause });
-  }
+  // A first boot makes the state dir (and any missing parent): each fsynced into its parent, or a
+  // power cut could drop the directory with the journal of every mutation acknowledged in it.
+  makeDirDurable(stateDir);
   // Everything in it (journal, checkpoints' temp files, logs, LOCK) is written as root: a state_dir
   // another user owns or may write let that user plant symlinks the init followed.
   const problem = privateDirProblem(stateDir, statSync(stateDir)); // a symlink to a directory of ours is fine

@@ -1,4 +1,4 @@
-// A directory the state dir's durability rests on (journal/, checkpoints/, lineages/<sha>/) is fsynced into its parent when created.
+// A directory the state dir's durability rests on (the state dir itself, journal/, checkpoints/, lineages/<sha>/) is fsynced into its parent when created.
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -48,7 +48,7 @@ function calls(trace: string): Call[] {
 function undurableDirs(cs: Call[], state: string): string[] {
   const bad: string[] = [];
   cs.forEach((c, i) => {
-    if (c.op !== "mkdir" || !c.path.startsWith(`${state}/`)) return;
+    if (c.op !== "mkdir" || !(c.path === state || c.path.startsWith(`${state}/`))) return;
     const parent = dirname(c.path);
     for (const d of cs.slice(i + 1)) {
       if (d.op !== "sync") continue;
@@ -63,20 +63,37 @@ function undurableDirs(cs: Call[], state: string): string[] {
   return bad;
 }
 
-test("journal/, checkpoints/ and lineages/<sha>/ were created without an fsync of their parent: a power cut could drop the directory entry, and every acknowledged record or archived history in it", async () => {
-  const d = tempDir("vb-dirsync-");
-  dirs.push(d);
-  const state = join(d, "state");
-  mkdirSync(state, { mode: 0o700 }); // the operator's state dir exists; what the init makes inside it is checked
+/** The scenario under strace, `state` its state dir (made by the test or not); the mkdir and sync calls it made. */
+async function traced(d: string, state: string): Promise<Call[]> {
   const script = join(d, "scenario.ts");
   writeFileSync(script, scenario);
   const trace = join(d, "trace");
   const p = Bun.spawn([ensureTool((line) => console.error(line), "strace", "strace"), "-f", "-qq", "-y", "-o", trace, "-e", "trace=mkdir,fsync,fdatasync", process.execPath, script, state, join(d, "run")], { stdout: "pipe", stderr: "pipe" });
   const code = await p.exited;
   expect({ code, out: (await new Response(p.stdout).text()).trim(), err: code === 0 ? "" : await new Response(p.stderr).text() }).toEqual({ code: 0, out: "done", err: "" });
-  const cs = calls(readFileSync(trace, "utf8"));
+  return calls(readFileSync(trace, "utf8"));
+}
+
+test("journal/, checkpoints/ and lineages/<sha>/ were created without an fsync of their parent: a power cut could drop the directory entry, and every acknowledged record or archived history in it", async () => {
+  const d = tempDir("vb-dirsync-");
+  dirs.push(d);
+  const state = join(d, "state");
+  mkdirSync(state, { mode: 0o700 }); // the operator's state dir exists; what the init makes inside it is checked
+  const cs = await traced(d, state);
   // The scenario made every one of them (else the check below proves nothing).
   const made = cs.filter((c) => c.op === "mkdir").map((c) => c.path);
   for (const sub of ["journal", "checkpoints", "lineages", `lineages/${"a".repeat(64)}`]) expect(made).toContain(join(state, sub));
   expect(undurableDirs(cs, state)).toEqual([]);
+}, 60_000);
+
+test("state-dir-created-without-parent-fsync: the state dir the first boot creates (state_dir on a fresh disk) was made by a plain mkdir -p: a power cut could drop its entry, and with it the journal of every acknowledged mutation", async () => {
+  const d = tempDir("vb-dirsync-");
+  dirs.push(d);
+  // Two levels that do not exist yet: the init makes both (mkdir -p), each must be fsynced into its parent.
+  const top = join(d, "disk");
+  const state = join(top, "vector-boot");
+  const cs = await traced(d, state);
+  const made = cs.filter((c) => c.op === "mkdir").map((c) => c.path);
+  for (const dir of [top, state]) expect(made).toContain(dir);
+  expect(undurableDirs(cs, top)).toEqual([]);
 }, 60_000);
