@@ -78,8 +78,11 @@ export function parsePsi(text: string): Psi | null {
   return seen ? out : null;
 }
 
-/** /proc/diskstats: bytes read and written by whole disks (partitions, loop and ram devices skipped). */
-export function parseDiskstats(text: string): { read: number; written: number } | null {
+/** Two byte counters per device (disk: read, written; interface: received, sent), by device name. */
+export type DeviceCounters = Map<string, [number, number]>;
+
+/** /proc/diskstats: bytes read and written by each whole disk (partitions, loop and ram devices skipped). */
+export function parseDiskstats(text: string): DeviceCounters | null {
   const rows: { name: string; r: number; w: number }[] = [];
   for (const line of text.split("\n")) {
     const p = line.trim().split(/\s+/);
@@ -88,24 +91,21 @@ export function parseDiskstats(text: string): { read: number; written: number } 
     if (/^(loop|ram|zram|dm-)/.test(name)) continue;
     rows.push({ name, r: Number(p[5]) || 0, w: Number(p[9]) || 0 });
   }
-  if (rows.length === 0 && text.trim() === "") return { read: 0, written: 0 };
+  const out: DeviceCounters = new Map();
+  if (rows.length === 0 && text.trim() === "") return out;
   const names = new Set(rows.map((r) => r.name));
-  let read = 0;
-  let written = 0;
   for (const r of rows) {
     // A partition is a device whose name extends another listed device's (sda1, nvme0n1p1, mmcblk0p1).
     const parent = /^(.*?)(p?\d+)$/.exec(r.name);
     if (parent && names.has(parent[1]!) && parent[1] !== r.name) continue;
-    read += r.r * 512;
-    written += r.w * 512;
+    out.set(r.name, [r.r * 512, r.w * 512]);
   }
-  return { read, written };
+  return out;
 }
 
-/** /proc/net/dev: bytes received and sent by every interface except loopback. */
-export function parseNetDev(text: string): { rx: number; tx: number } | null {
-  let rx = 0;
-  let tx = 0;
+/** /proc/net/dev: bytes received and sent by each interface except loopback. */
+export function parseNetDev(text: string): DeviceCounters | null {
+  const out: DeviceCounters = new Map();
   let seen = false;
   for (const line of text.split("\n")) {
     const c = line.indexOf(":");
@@ -115,10 +115,28 @@ export function parseNetDev(text: string): { rx: number; tx: number } | null {
     if (p.length < 9 || name === "") continue;
     seen = true;
     if (name === "lo") continue;
-    rx += Number(p[0]) || 0;
-    tx += Number(p[8]) || 0;
+    out.set(name, [Number(p[0]) || 0, Number(p[8]) || 0]);
   }
-  return seen ? { rx, tx } : null;
+  return seen ? out : null;
+}
+
+/**
+ * Bytes moved between two readings, summed over the devices present in both. A device new in `cur`
+ * (hot-plugged, a veth or tunnel brought up) counts from its next reading: summed with the others, its
+ * counters since boot were one interval's rate (a 10 GiB tunnel read 10240 MiB/s for one sample);
+ * one that went away took its total off the others'. A counter that went backwards (the device was
+ * re-created under its name) counts 0.
+ */
+export function bytesMoved(cur: DeviceCounters, prev: DeviceCounters): [number, number] {
+  let a = 0;
+  let b = 0;
+  for (const [name, [x, y]] of cur) {
+    const p = prev.get(name);
+    if (!p) continue;
+    a += Math.max(0, x - p[0]);
+    b += Math.max(0, y - p[1]);
+  }
+  return [a, b];
 }
 
 export interface PidStat {

@@ -6,7 +6,7 @@ import { CPU_SLOTS, HW_MMIO_FIELDS, HwFlag, hwIndexOf, SERVICE_SLOTS, THERMAL_SL
 import type { ServiceSlotInfo } from "./service-control.ts";
 import { ServiceCgroupCpu } from "./service-cgroup-cpu.ts";
 import { ProcScan } from "./proc-scan.ts";
-import { type CpuTimes, parseDiskstats, parseLoadavg, parseMeminfo, parseNetDev, parsePidStat, parseProcStat, parsePsi } from "./proc-parsers.ts";
+import { bytesMoved, type CpuTimes, type DeviceCounters, parseDiskstats, parseLoadavg, parseMeminfo, parseNetDev, parsePidStat, parseProcStat, parsePsi } from "./proc-parsers.ts";
 
 export interface SamplerOptions {
   /** Root of the proc filesystem (default "/proc"); tests point it at a fake tree. */
@@ -53,8 +53,8 @@ export class ProcSampler {
   private prevMs = -1;
   private prevCpu: CpuTimes | null = null;
   private prevCores: (CpuTimes | undefined)[] = [];
-  private prevDisk: { read: number; written: number } | null = null;
-  private prevNet: { rx: number; tx: number } | null = null;
+  private prevDisk: DeviceCounters | null = null;
+  private prevNet: DeviceCounters | null = null;
   private services: ServiceSlotInfo[] = [];
   private prevSvc: { pid: number | null; ticks: number; usec: number | null }[] = [];
   private readonly cgroupCpu: ServiceCgroupCpu;
@@ -176,16 +176,18 @@ export class ProcSampler {
     const ds = dsText === null ? null : parseDiskstats(dsText);
     if (!ds) flags |= HwFlag.diskMissing;
     if (ds && this.prevDisk && dtS > 0) {
-      sm(ix.diskR, Math.max(0, ds.read - this.prevDisk.read) / MiB / dtS);
-      sm(ix.diskW, Math.max(0, ds.written - this.prevDisk.written) / MiB / dtS);
+      const [read, written] = bytesMoved(ds, this.prevDisk);
+      sm(ix.diskR, read / MiB / dtS);
+      sm(ix.diskW, written / MiB / dtS);
     }
     this.prevDisk = ds;
     const ndText = this.read(p("net/dev"));
     const nd = ndText === null ? null : parseNetDev(ndText);
     if (!nd) flags |= HwFlag.netMissing;
     if (nd && this.prevNet && dtS > 0) {
-      sm(ix.netRx, Math.max(0, nd.rx - this.prevNet.rx) / MiB / dtS);
-      sm(ix.netTx, Math.max(0, nd.tx - this.prevNet.tx) / MiB / dtS);
+      const [rx, tx] = bytesMoved(nd, this.prevNet);
+      sm(ix.netRx, rx / MiB / dtS);
+      sm(ix.netTx, tx / MiB / dtS);
     }
     this.prevNet = nd;
 
