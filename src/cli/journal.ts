@@ -2,7 +2,7 @@
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { checkpointDirOf, checkpointRecords, journalDirOf, missingHistory, newestCheckpointFile, verifiedCheckpoints } from "../evolution/persistence.ts";
+import { checkpointDirOf, checkpointRecords, journalDirOf, missingHistory, newestCheckpointFile, recordBodyProblem, verifiedCheckpoints } from "../evolution/persistence.ts";
 import { decodeMutationRecord } from "../evolution/mutation-record.ts";
 import { ExitCode, JournalError } from "../errors.ts";
 import { recordTypeName, RecordType } from "../journal/format.ts";
@@ -76,7 +76,7 @@ export const command: Command = {
     const dir = journalDirOf(a.state);
 
     if (a.sub === "inspect") {
-      const r = recoverJournal(dir, { readOnly: true });
+      const r = recoverJournal(dir, { readOnly: true, bodyProblem: recordBodyProblem });
       const s = summary(r);
       // The base model this history belongs to, and the other lineages kept beside it.
       const lineage = { base: lineageOf(a.state), archived: archivedLineages(a.state) };
@@ -105,7 +105,7 @@ export const command: Command = {
         // its parent or a regular file given as --state read as "OK", exit 0.
         const journalGone = !a.repair && !existsSync(dir);
         if (journalGone && !looksLikeStateDir(a.state)) throw new JournalError(`no journal directory at ${dir}, and ${a.state} holds no checkpoints or lineage: is --state the init's state_dir?`);
-        r = journalGone ? emptyJournal : recoverJournal(dir, { readOnly: !a.repair, repair: a.repair, durableThrough: newest?.coveredSeq ?? 0 });
+        r = journalGone ? emptyJournal : recoverJournal(dir, { readOnly: !a.repair, repair: a.repair, durableThrough: newest?.coveredSeq ?? 0, bodyProblem: recordBodyProblem });
       } finally {
         lock?.release();
       }
@@ -158,7 +158,7 @@ function lockExisting(state: string, dir: string, what: string): StateLock {
 
 async function compact(a: { state: string; json: boolean }, dir: string): Promise<number> {
   const say = (o: { ok: boolean; removed: number; coveredBy: string | null }, text: string) => out(a.json ? JSON.stringify(o) : `journal ${dir}: ${text}`);
-  const r = recoverJournal(dir, { readOnly: true, durableThrough: newestCheckpointFile(a.state)?.coveredSeq ?? 0 });
+  const r = recoverJournal(dir, { readOnly: true, durableThrough: newestCheckpointFile(a.state)?.coveredSeq ?? 0, bodyProblem: recordBodyProblem });
   if (r.damage?.kind === "corrupt") {
     say({ ok: false, removed: 0, coveredBy: null }, "corrupt (run 'vector-boot journal verify'); not compacting");
     return ExitCode.data;
@@ -168,7 +168,7 @@ async function compact(a: { state: string; json: boolean }, dir: string): Promis
     say({ ok: true, removed: 0, coveredBy: null }, "fewer than two verified checkpoints; nothing can be compacted safely");
     return 0;
   }
-  const j = Journal.open(dir);
+  const j = Journal.open(dir, { bodyProblem: recordBodyProblem });
   const removed = j.compact(older.coveredSeq);
   await j.close();
   say({ ok: true, removed, coveredBy: older.file }, `removed ${removed} segment(s) covered by ${older.file}`);

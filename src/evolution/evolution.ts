@@ -12,7 +12,7 @@ import { EvolutionChannel } from "./channel.ts";
 import type { ChannelStats } from "./channel-stats.ts";
 import { GateConfigSchema } from "./ctrm-gate.ts";
 import { type EvolutionPart, evolutionPartSchema, partFds, releaseInherited } from "./handover.ts";
-import { checkpointDirOf, checkpointRecords, journalDirOf, missingHistory, newestCheckpointFile, removeStaleTemps, replayMutations, verifiedCheckpoints, writeCheckpoint } from "./persistence.ts";
+import { checkpointDirOf, checkpointRecords, journalDirOf, missingHistory, newestCheckpointFile, recordBodyProblem, removeStaleTemps, replayMutations, verifiedCheckpoints, writeCheckpoint } from "./persistence.ts";
 import { selectLineage } from "./lineage.ts";
 import { logSafetyCases } from "./safety-gate.ts";
 import { SessionServer } from "./session-server.ts";
@@ -146,7 +146,7 @@ async function openLocked<W extends CheckpointableWeights>(cfg: z.output<typeof 
   if (opts.baseSha256 !== undefined) selectLineage(cfg.stateDir, opts.baseSha256);
   // A checkpoint file proves its records durable: damage before its sequence is never a torn tail.
   const newest = newestCheckpointFile(cfg.stateDir);
-  const journal = Journal.open(journalDirOf(cfg.stateDir), { repair: cfg.repair, durableThrough: newest?.coveredSeq ?? 0, ...opts.journal });
+  const journal = Journal.open(journalDirOf(cfg.stateDir), { repair: cfg.repair, durableThrough: newest?.coveredSeq ?? 0, bodyProblem: recordBodyProblem, ...opts.journal });
   undo.push(() => journal.close());
   const missing = missingHistory(cfg.stateDir, journal.nextSeq, newest);
   if (missing !== null) throw new JournalError(missing);

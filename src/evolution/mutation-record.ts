@@ -71,11 +71,15 @@ export function decodeMutationRecord(p: Uint8Array): Mutation {
   } catch (cause) {
     throw new JournalError("mutation record malformed: name is not UTF-8", { cause });
   }
+  if (nl === 0) throw bad("empty tensor name");
   let o = 4 + nl;
-  const elementOffset = Number(v.getBigUint64(o, true));
+  const offset64 = v.getBigUint64(o, true);
+  if (offset64 > BigInt(Number.MAX_SAFE_INTEGER)) throw bad(`element offset ${offset64} is past 2^53`);
+  const elementOffset = Number(offset64);
   const confidence = v.getFloat64(o + 8, true);
   const count = v.getUint32(o + 16, true);
   o += 20;
+  if (count === 0) throw bad("no values");
   if (p.length !== o + 4 * count) throw bad(`value count ${count} does not match length ${p.length}`);
   const values = new Float32Array(count);
   for (let i = 0; i < count; i++) values[i] = v.getFloat32(o + 4 * i, true);

@@ -22,6 +22,25 @@ export const checkpointFileName = (seq: number): string => `ckpt-${String(seq).p
 /** A checkpoint's file name (checkpointFileName), its covered sequence captured. */
 const checkpointNamePattern = /^ckpt-(\d{20})\.gguf$/;
 
+/**
+ * Why a journal record's body does not decode as its type (null: it does), for the journal's
+ * recovery (RecoverOptions.bodyProblem): the boot, `journal verify` and its repair see the same
+ * damage, at the record, instead of the replay stopping on it with no place named.
+ */
+export function recordBodyProblem(type: number, payload: Uint8Array): string | null {
+  try {
+    if (type === RecordType.mutation) decodeMutationRecord(payload);
+    else if (type === RecordType.checkpoint) {
+      const c = decodeCheckpointRecord(payload);
+      const m = checkpointNamePattern.exec(c.file);
+      if (!m || Number(m[1]) !== c.coveredSeq) return `checkpoint record names ${JSON.stringify(c.file)}, not ${checkpointFileName(c.coveredSeq)}`;
+    }
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
 /** Checkpoint records of the journal, newest first. */
 export function checkpointRecords(records: JournalRecord[]): (CheckpointRecord & { seq: number })[] {
   const out: (CheckpointRecord & { seq: number })[] = [];

@@ -61,6 +61,12 @@ export interface RecoverOptions {
    * damage at or before it is corruption of acknowledged data, never a torn tail.
    */
   durableThrough?: number;
+  /**
+   * Why a record's payload does not decode (null: it does). A record whose checksum holds was
+   * written whole by us, so a body that does not decode is corruption (a bug, or tampering) at that
+   * record, like a sequence gap: never a torn tail. The evolution layer knows the payload formats.
+   */
+  bodyProblem?: (type: number, payload: Uint8Array) => string | null;
 }
 
 /**
@@ -134,6 +140,10 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
       if ("problem" in r) problem = r.problem;
       else if (r.seq !== exp) problem = `sequence gap: record has sequence ${r.seq}, expected ${exp}`;
       else if (r.type !== RecordType.mutation && r.type !== RecordType.checkpoint) problem = `unknown record type ${r.type}`;
+      else {
+        const body = opts.bodyProblem?.(r.type, r.payload) ?? null;
+        if (body !== null) problem = `record ${r.seq} has a valid checksum but its body does not decode: ${body}`;
+      }
       if (problem !== null || "problem" in r) {
         // A torn tail is an unacknowledged write: only in the last segment, past what a checkpoint
         // file proves durable, and no later record claims that this one was already durable.
