@@ -45,6 +45,10 @@ export class InterruptDispatcher {
    * and RSS of the first samples are still 0): tried again every beat while raised, logged once.
    */
   private readonly awaitingTarget = new Set<string>();
+  /** Services a stop or restart action is under way on (until its promise settles). */
+  private readonly underWay = new Map<string, { action: "stop" | "restart"; interrupt: string }>();
+  /** Services a stop action stopped, with its interrupt (forgotten once seen up again): a restart action may start them. */
+  private readonly stoppedBy = new Map<string, string>();
 
   constructor(
     private readonly binding: CortexBinding,
@@ -144,6 +148,10 @@ export class InterruptDispatcher {
   /** Releases throttles whose hold ended; repeats actions of interrupts still raised after repeat_ms. */
   onBeat(active: Uint8Array, values: Float64Array, list: ServiceView[], nowMs: number): void {
     if (this.throttles.size > 0) this.releaseDue(nowMs);
+    for (const name of this.stoppedBy.keys()) {
+      const v = list.find((s) => s.name === name);
+      if (!this.underWay.has(name) && (!v || (v.state !== "stopped" && v.state !== "stopping"))) this.stoppedBy.delete(name);
+    }
     for (const [name, t] of this.throttles) if (!this.metabolic.isThrottled(name)) this.lost(name, t);
     for (let i = 0; i < active.length; i++) {
       if (active[i] !== 1) continue;
@@ -195,17 +203,36 @@ export class InterruptDispatcher {
     if (!this.services) return this.logAction(nowMs, interrupt, h.action, target.name, false, "no service control");
     const svc = this.services;
     const name = target.name;
-    const action = h.action;
+    const action: "restart" | "stop" = h.action === "restart" ? "restart" : "stop"; // a throttle was handled above
+    const refused = action === "restart" ? this.restartRefusal(target) : null;
+    if (refused !== null) return this.logAction(nowMs, interrupt, "restart skipped", name, false, refused);
     // Stop and restart wait for the process; a beat never does: the outcome is logged when it settles.
     this.throttles.delete(name);
     this.metabolic.unthrottle(name);
+    const token = { action, interrupt };
+    this.underWay.set(name, token);
+    if (action === "stop") this.stoppedBy.set(name, interrupt);
+    const settled = () => this.underWay.get(name) === token && this.underWay.delete(name);
     Promise.resolve()
       .then(() => (action === "restart" ? svc.restart(name) : svc.stop(name)))
       .then(
-        () => this.logAction(performance.now(), interrupt, `${action} done`, name, true, ""),
-        (err) => this.logAction(performance.now(), interrupt, `${action} failed`, name, false, describeError(err)),
+        () => (settled(), this.logAction(performance.now(), interrupt, `${action} done`, name, true, "")),
+        (err) => (settled(), this.logAction(performance.now(), interrupt, `${action} failed`, name, false, describeError(err))),
       );
     this.logAction(nowMs, interrupt, action, name, true, `pid ${target.pid}; inputs ${inputs}`);
+  }
+
+  /**
+   * Why a restart action leaves service `s` alone (null: it restarts it). One an operator stopped by
+   * hand (`vector-boot stop`) was started again by the interrupt: the operator's stop wins. One a stop
+   * action stopped is restarted, as before; a second restart while one is under way would change nothing.
+   */
+  private restartRefusal(s: ServiceView): string | null {
+    const w = this.underWay.get(s.name);
+    if (w?.action === "restart") return `a restart by interrupt ${w.interrupt} is under way`;
+    if (w || this.stoppedBy.has(s.name)) return null;
+    if (s.state === "stopped" || s.state === "stopping") return `${s.state === "stopped" ? "stopped" : "being stopped"} by an operator: an interrupt does not start it again (start it by hand)`;
+    return null;
   }
 
   private resolveTarget(target: string, causes: Attribution[], values: Float64Array, list: ServiceView[]): ServiceView | null {

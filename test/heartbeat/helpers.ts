@@ -1,4 +1,7 @@
 // Test helpers: small deterministic cortex models, the real supervisor with real child processes, waits.
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { serviceSchema } from "../../src/config/schema.ts";
 import { cortexInputs } from "../../src/hw/hw-mmio-layout.ts";
 import type { CortexModel } from "../../src/heartbeat/cortex-adapter.ts";
@@ -69,4 +72,24 @@ export async function cpuTicks(pid: number): Promise<number> {
   const t = await Bun.file(`/proc/${pid}/stat`).text();
   const p = t.slice(t.lastIndexOf(")") + 2).split(" ");
   return Number(p[11]) + Number(p[12]);
+}
+
+/** A fake /proc whose CPUs are always busy (/proc/stat rewritten every 10 ms: cpu.total reads 1); other files are the test's to write. */
+export function busyProc(): { root: string; close: () => void } {
+  const root = mkdtempSync(join(tmpdir(), "vb-busy-"));
+  let ticks = 1000;
+  const write = () => {
+    ticks += 10;
+    writeFileSync(join(root, "stat.tmp"), `cpu  ${ticks} 0 0 100 0 0 0 0\ncpu0 ${ticks} 0 0 100 0 0 0 0\n`);
+    renameSync(join(root, "stat.tmp"), join(root, "stat"));
+  };
+  write();
+  const timer = setInterval(write, 10);
+  return {
+    root,
+    close() {
+      clearInterval(timer);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
 }
