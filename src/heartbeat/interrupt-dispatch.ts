@@ -181,10 +181,13 @@ export class InterruptDispatcher {
       return;
     }
     const target = this.resolveTarget(h.target, causes, values, list);
-    if (!target || (h.action === "throttle" && target.pid === null)) {
+    // A throttle waits out a stop or restart under way (it would throttle the process being stopped).
+    const busy = target && h.action === "throttle" ? this.underWay.get(target.name) : undefined;
+    if (!target || (h.action === "throttle" && (target.pid === null || busy))) {
       // Once per raise; tried again each beat (the action used to be lost: the interrupt stayed
       // raised, a busy service ran on unthrottled, because the first samples had no per-service CPU).
-      if (!this.awaitingTarget.has(interrupt)) this.logAction(nowMs, interrupt, h.action, target?.name ?? null, false, target ? "service has no process; retried each beat while raised" : `no running service matches target ${h.target}; retried each beat while raised`);
+      const why = !target ? `no running service matches target ${h.target}` : busy ? `a ${busy.action} by interrupt ${busy.interrupt} is under way` : "service has no process";
+      if (!this.awaitingTarget.has(interrupt)) this.logAction(nowMs, interrupt, h.action, target?.name ?? null, false, `${why}; retried each beat while raised`);
       this.awaitingTarget.add(interrupt);
       return;
     }
@@ -207,7 +210,10 @@ export class InterruptDispatcher {
     const refused = action === "restart" ? this.restartRefusal(target) : null;
     if (refused !== null) return this.logAction(nowMs, interrupt, "restart skipped", name, false, refused);
     // Stop and restart wait for the process; a beat never does: the outcome is logged when it settles.
-    this.throttles.delete(name);
+    // Another interrupt's throttle of the service ends with its process and, while that interrupt
+    // stays raised, is taken again (on the new process): it was dropped for good.
+    const held = this.throttles.get(name);
+    if (held) this.lost(name, held);
     this.metabolic.unthrottle(name);
     const token = { action, interrupt };
     this.underWay.set(name, token);
