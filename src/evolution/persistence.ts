@@ -174,7 +174,10 @@ export async function writeCheckpoint(
   previous: CheckpointRecord | null,
   compact = true,
 ): Promise<CheckpointRecord> {
-  await journal.settle();
+  // Every record appended so far durable (and so applied): not an idle journal, which a mutation
+  // storm could postpone for as long as it lasts. Records appended meanwhile are neither durable nor
+  // applied yet, so the weights now hold exactly the mutations through durableSeq.
+  await journal.durableThrough(journal.nextSeq - 1);
   if (journal.failed) throw new JournalError("cannot checkpoint: the journal has stopped", { cause: journal.failed });
   const coveredSeq = journal.durableSeq;
   const dir = checkpointDirOf(stateDir);

@@ -42,6 +42,8 @@ export class Journal {
   private flushing = false;
   private failure: JournalError | null = null;
   private idle: (() => void)[] = [];
+  /** durableThrough's waiters: each resolved once its sequence is durable (or the journal failed). */
+  private durableWaiters: { seq: number; resolve: () => void }[] = [];
   private closed = false;
   readonly stats: JournalStats;
 
@@ -119,6 +121,17 @@ export class Journal {
     return new Promise((r) => this.idle.push(r));
   }
 
+  /**
+   * Resolves once every record up to `seq` (appended already) is durable, or the journal failed
+   * (check `failed`). Unlike settle, records appended after the call do not hold it off: a
+   * checkpoint waits here, so a mutation storm that keeps the journal busy cannot postpone it for
+   * ever (it waits for at most the batch in flight and the next).
+   */
+  durableThrough(seq: number): Promise<void> {
+    if (this.stats.durableSeq >= seq || this.failure || seq >= this.stats.nextSeq) return Promise.resolve();
+    return new Promise((resolve) => this.durableWaiters.push({ seq, resolve }));
+  }
+
   /** Waits for pending records, then closes the segment. */
   async close(): Promise<void> {
     await this.settle();
@@ -171,6 +184,7 @@ export class Journal {
     this.pending = [];
     if (batch.length === 0 || this.failure) {
       for (const p of batch) p.reject(this.failure ?? new JournalError("journal stopped"));
+      if (this.failure) for (const w of this.durableWaiters.splice(0)) w.resolve();
       this.flushing = false;
       for (const r of this.idle.splice(0)) r();
       return;
@@ -215,6 +229,8 @@ export class Journal {
 
   private finish(batch: Pending[], err: Error | null): void {
     for (const p of batch) err ? p.reject(err) : p.resolve(p.seq);
+    // After the batch's own settlements: their reactions (applying the mutations) run first.
+    this.durableWaiters = this.durableWaiters.filter((w) => (this.failure || w.seq <= this.stats.durableSeq ? (w.resolve(), false) : true));
     if (this.pending.length > 0 && !this.failure) {
       queueMicrotask(() => this.flush());
     } else {

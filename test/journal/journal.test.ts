@@ -221,6 +221,24 @@ describe("journal", () => {
     await j.close();
   });
 
+  test("durableThrough resolves once its records are durable, whatever is appended after; and at once when the journal stopped", async () => {
+    const dir = freshDir();
+    const eio = Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+    let fail = false;
+    const j = Journal.open(dir, { syncImpl: (fd, cb) => (fail ? cb(eio) : fdatasync(fd, cb)) });
+    const first = j.append(RecordType.mutation, payload(1));
+    const waited = j.durableThrough(1).then(() => j.durableSeq);
+    void j.append(RecordType.mutation, payload(2)); // same batch
+    expect(await waited).toBeGreaterThanOrEqual(1);
+    await first;
+    fail = true;
+    const lost = j.append(RecordType.mutation, payload(3)).catch(() => "rejected");
+    await j.durableThrough(3);
+    expect({ lost: await lost, failed: j.failed !== null }).toEqual({ lost: "rejected", failed: true });
+    await j.durableThrough(3); // stopped: at once
+    await j.close();
+  });
+
   test("a group appended together (one drain's mutations) gets consecutive sequences and one fsync, and a failed fsync acknowledges none of it", async () => {
     const dir = freshDir();
     const eio = Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
