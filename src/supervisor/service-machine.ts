@@ -132,7 +132,7 @@ function killFor(s: ServiceRecord, why: string): Effect[] {
 const killAfterGrace = (s: ServiceRecord): Effect[] => [{ type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL`, fields: { service: s.config.name, pid: s.pid } }, { type: "signal", signal: "kill" }];
 
 /**
- * A start request for a service at rest (stopped, exited, failed): a fresh run, back-off and storm
+ * A start request for a service at rest (stopped, exited, failed) or in back-off: a fresh run, back-off and storm
  * count reset. The count was kept unless the service had failed: one stopped by hand in its crash
  * loop and started again was given up after the restarts it had left, one at worst.
  */
@@ -245,11 +245,10 @@ const table: Table = {
     "watchdog-missed": (s) => killFor(s, `no WATCHDOG=1 within ${s.config.watchdog_ms} ms`),
   },
   backoff: {
-    // Started by hand: now, without waiting out the back-off (the reply said "started" and the timer ran on).
-    start: (s) => {
-      s.state = "pending";
-      return [{ type: "cancel-timer" }, ...spawnNow];
-    },
+    // Started by hand: now, without waiting out the back-off (the reply said "started" and the timer
+    // ran on), as a fresh run (it kept the crash loop's back-off and storm count, which the operator's
+    // start after a fix then waited out, or soon gave the service up for).
+    start: (s) => [{ type: "cancel-timer" }, ...startFromRest(s)],
     "backoff-elapsed": (s, _ev, now) => {
       // A stop was asked for meanwhile (the machine's shutdown began): no new run.
       if (s.stopRequested) return stopAtRest(s);
@@ -259,10 +258,7 @@ const table: Table = {
       return spawnNow;
     },
     stop: (s) => [{ type: "cancel-timer" }, ...stopAtRest(s)],
-    wait: (s) => {
-      s.state = "pending";
-      return [{ type: "cancel-timer" }];
-    },
+    wait: (s) => [{ type: "cancel-timer" }, ...waitFromRest(s)],
   },
   stopping: {
     // Stopped once the main process is gone and its cgroup is empty (processes that left its
