@@ -16,18 +16,27 @@ function cut(line: string): string[] {
   return pieces;
 }
 
+/** Where an unterminated line waits for its end: one per pipe (a new run's pipes start with none). */
+export interface PartialLine {
+  text: string;
+}
+
 export class LogRing {
   private readonly lines: LogLine[] = [];
   private bytes = 0;
   private nextSeq = 1;
-  /** The unterminated line of each stream (index 1: stdout, 2: stderr): they were one, so a stderr line was glued to a stdout prompt. */
-  private readonly partial = ["", "", ""];
+  /**
+   * The unterminated line of output pushed without a PartialLine of its own. Each pipe has its own:
+   * one per stream was shared by every run, so a half line of the previous run's pipe (a process of
+   * that run still holding it) was glued to the first line of the next run's.
+   */
+  private readonly own: PartialLine = { text: "" };
 
   constructor(private readonly maxBytes = 1 << 20) {}
 
-  /** Adds output of `stream`; returns the complete lines it made (a line longer than 64 KiB is cut every 64 KiB). */
-  push(text: string, stream: 1 | 2 = 1, now = Date.now()): LogLine[] {
-    const parts = (this.partial[stream] + text).split("\n");
+  /** Adds output of one pipe (`partial`: its unterminated line); returns the complete lines it made (a line longer than 64 KiB is cut every 64 KiB). */
+  push(text: string, partial: PartialLine = this.own, now = Date.now()): LogLine[] {
+    const parts = (partial.text + text).split("\n");
     let rest = parts.pop() ?? "";
     const out: LogLine[] = [];
     for (const p of parts) for (const piece of cut(p)) out.push(this.add(piece, now));
@@ -35,15 +44,15 @@ export class LogRing {
       out.push(this.add(rest.slice(0, MAX_LINE), now));
       rest = rest.slice(MAX_LINE);
     }
-    this.partial[stream] = rest;
+    partial.text = rest;
     return out;
   }
 
-  /** The unterminated last line of `stream`, at end of file. */
-  flush(stream: 1 | 2 = 1, now = Date.now()): LogLine[] {
-    if (this.partial[stream] === "") return [];
-    const l = this.add(this.partial[stream]!, now);
-    this.partial[stream] = "";
+  /** The unterminated last line of a pipe, at its end of file. */
+  flush(partial: PartialLine = this.own, now = Date.now()): LogLine[] {
+    if (partial.text === "") return [];
+    const l = this.add(partial.text, now);
+    partial.text = "";
     return [l];
   }
 

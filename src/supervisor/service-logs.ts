@@ -8,7 +8,7 @@ import { epollAdd, epollCreate, epollForget, readyNow } from "../sys/epoll.ts";
 import { closeFdQuietly, readAvailable } from "../sys/fd.ts";
 import { logPipe } from "../sys/log-pipe.ts";
 import { setInheritable } from "../sys/process.ts";
-import { LogRing, type LogLine } from "./log-ring.ts";
+import { LogRing, type LogLine, type PartialLine } from "./log-ring.ts";
 import { WakeOrPoll } from "./wake-or-poll.ts";
 
 interface Source {
@@ -17,6 +17,8 @@ interface Source {
   /** 1: the service's stdout (console: our stdout), 2: its stderr (our stderr). */
   stream: 1 | 2;
   decoder: TextDecoder;
+  /** This pipe's unterminated line (not the service's: a new run's pipes start with none). */
+  partial: PartialLine;
 }
 
 /** A read end handed over at a live re-exec. */
@@ -80,8 +82,8 @@ export class ServiceLogs {
       for (const fd of out) closeFdQuietly(fd);
       throw e;
     }
-    this.track({ name, fd: out[0], stream: 1, decoder: new TextDecoder() });
-    this.track({ name, fd: err[0], stream: 2, decoder: new TextDecoder() });
+    this.track({ name, fd: out[0], stream: 1, decoder: new TextDecoder(), partial: { text: "" } });
+    this.track({ name, fd: err[0], stream: 2, decoder: new TextDecoder(), partial: { text: "" } });
     return [out[1], err[1]];
   }
 
@@ -144,14 +146,14 @@ export class ServiceLogs {
         }
         if (n === null) break;
         if (n === 0) {
-          this.emit(s, this.ring(s.name).push(s.decoder.decode(), s.stream).concat(this.ring(s.name).flush(s.stream)));
+          this.emit(s, this.ring(s.name).push(s.decoder.decode(), s.partial).concat(this.ring(s.name).flush(s.partial)));
           this.untrack(s);
           total++;
           break;
         }
         got += n;
         total += n;
-        this.emit(s, this.ring(s.name).push(s.decoder.decode(this.buf.subarray(0, n), { stream: true }), s.stream));
+        this.emit(s, this.ring(s.name).push(s.decoder.decode(this.buf.subarray(0, n), { stream: true }), s.partial));
       }
     }
     return total;
@@ -229,7 +231,7 @@ export class ServiceLogs {
     for (const h of fds) {
       try {
         setInheritable(h.fd, false);
-        this.track({ name, fd: h.fd, stream: h.stream, decoder: new TextDecoder() });
+        this.track({ name, fd: h.fd, stream: h.stream, decoder: new TextDecoder(), partial: { text: "" } });
       } catch {
         /* not open any more */
       }
