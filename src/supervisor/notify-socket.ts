@@ -101,6 +101,15 @@ export class NotifySocket {
     return i;
   }
 
+  /**
+   * Reads every message waiting now (at most `most`), before an exit is handled: one sent before the
+   * exit (a forking daemon's MAINPID= naming its child) must be seen first, as systemd reads its
+   * notify socket before SIGCHLD.
+   */
+  drainWaiting(most = 1024): void {
+    for (let n = 0; n < most; n += 64) if (this.drain() < 64) return;
+  }
+
   close(): void {
     this.pacer.close();
     closeNotifySocket(this.fd);

@@ -37,6 +37,8 @@ export interface RunnerContext {
   stopLog: string[];
   /** After each event, with the state before it (the supervisor starts dependents, continues a shutdown). */
   afterEvent(runner: ServiceRunner, before: ServiceState, ev: ServiceEvent): void;
+  /** Reads the sd_notify messages waiting, before an exit is handled (a MAINPID= sent before it names the next main process). */
+  drainNotify(): void;
 }
 
 export class ServiceRunner {
@@ -182,7 +184,10 @@ export class ServiceRunner {
   /** Routes the exit of the service's main process to its state machine, with what is left in its cgroup. */
   watchExit(pid: number): void {
     this.ctx.reaper.watch(pid, (r) => {
-      // A former main process (MAINPID= named another) ends without ending the service.
+      // A former main process (MAINPID= named another, maybe just before it exited: a forking
+      // daemon's parent, whose exit was taken as the service's and its daemon left or killed) ends
+      // without ending the service.
+      this.ctx.drainNotify();
       if (this.rec.pid !== pid) return;
       this.dispatch({ type: "exited", status: r.status, signal: r.signal, leftovers: this.ctx.cgroups?.populated(this.rec.config.name) ?? false });
     });
@@ -208,7 +213,8 @@ export class ServiceRunner {
       if (this.rec.pid !== pid) return clearInterval(t);
       if (processExists(pid) && parentOf(pid) !== null) return;
       clearInterval(t);
-      // Reparented to us and reaped meanwhile: the reaper has dispatched its exit already.
+      this.ctx.drainNotify();
+      // Reparented to us and reaped meanwhile (the reaper has dispatched its exit already), or it named another main process.
       if (this.rec.pid !== pid) return;
       log.warn("main process (MAINPID=) is gone; its exit status is unknown: it was not our child", { service: this.rec.config.name, pid });
       this.dispatch({ type: "exited", status: 255, signal: null, leftovers: this.ctx.cgroups?.populated(this.rec.config.name) ?? false });

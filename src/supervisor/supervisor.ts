@@ -3,17 +3,17 @@ import type { ServiceConfig } from "../config/schema.ts";
 import { describeError, NotNowError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
-import { NotifySocket, type NotifySender } from "./notify-socket.ts";
+import { NotifySocket } from "./notify-socket.ts";
+import { routeNotify } from "./notify-route.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import { ServiceChecks } from "./service-checks.ts";
 import { ServiceLauncher } from "./service-launch.ts";
 import { ServiceLogs } from "./service-logs.ts";
-import { holdsProcess, toSnapshot } from "./service-handover.ts";
+import { toSnapshot } from "./service-handover.ts";
 import { adoptService } from "./service-adopt.ts";
 import { isAtRest, mainNeeds, notRunning, satisfiesDependents, waitingOn, type Lookup } from "./dependencies.ts";
 import type { ServiceEvent } from "./service-machine.ts";
 import type { ServiceState } from "./service-record.ts";
-import { applyNotify, belongsTo, sentBy } from "./service-notify.ts";
 import { ServiceRunner, type MainExit, type RunnerContext } from "./service-runner.ts";
 import type { ServiceSnapshot } from "./service-snapshot.ts";
 import { statusOf, type ServiceStatus } from "./service-status.ts";
@@ -78,11 +78,12 @@ export class Supervisor {
       started: this.started,
       stopLog: this.stopLog,
       afterEvent: (s, before, ev) => this.afterEvent(s, before, ev),
+      drainNotify: () => this.notify?.drainWaiting(),
     };
     for (const c of services) this.slots.set(c.name, new ServiceRunner(c, ctx));
     if (opts.notifyPath && services.some((s) => (s.ready && "notify" in s.ready) || s.watchdog_ms !== undefined)) {
       try {
-        this.notify = new NotifySocket(opts.notifyPath, (sender, fields) => this.onNotify(sender, fields));
+        this.notify = new NotifySocket(opts.notifyPath, (sender, fields) => routeNotify(this.slots.values(), this.cgroups, this.checks, sender, fields));
       } catch (e) {
         log.error("cannot open the sd_notify socket; notify readiness will time out", { path: opts.notifyPath, error: describeError(e) });
       }
@@ -127,27 +128,6 @@ export class Supervisor {
   }
 
   private readonly get: Lookup = (name) => this.slots.get(name)?.rec;
-
-  private onNotify(sender: NotifySender, fields: Map<string, string>): void {
-    const cg = this.cgroups;
-    const viewOf = (s: ServiceRunner) => (cg ? { pids: () => cg.pids(s.rec.config.name), id: () => cg.id(s.rec.config.name) } : null);
-    const slot = [...this.slots.values()].find((s) => holdsProcess(s.rec.state) && sentBy(s.rec, sender, viewOf(s)));
-    if (!slot) {
-      log.debug("sd_notify message from a process of no service; dropped", { pid: sender.pid });
-      return;
-    }
-    const c = slot.rec.config;
-    applyNotify(slot.rec, fields, {
-      ready: () => slot.dispatch({ type: "ready" }),
-      mainPid: (p) => {
-        slot.rec.pid = p;
-        slot.watchMainPid(p);
-      },
-      watchdogPing: () => this.checks.ping(c),
-      watchdogTrigger: () => slot.dispatch({ type: "watchdog-missed" }),
-      belongs: (p) => belongsTo(slot.rec, p, viewOf(slot)?.pids() ?? null),
-    });
-  }
 
   /**
    * A check run before every start (the fleet phase's: a singleton only where this node leads, an

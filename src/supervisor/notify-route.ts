@@ -1,0 +1,31 @@
+// An sd_notify message to the service that sent it (by the kernel's sender pid or cgroup, never what it says), applied to that service.
+import { logger } from "../log.ts";
+import type { NotifySender } from "./notify-socket.ts";
+import type { ServiceCgroups } from "./service-cgroup.ts";
+import type { ServiceChecks } from "./service-checks.ts";
+import { holdsProcess } from "./service-handover.ts";
+import { applyNotify, belongsTo, sentBy } from "./service-notify.ts";
+import type { ServiceRunner } from "./service-runner.ts";
+
+const log = logger("supervisor");
+
+/** Finds the service among `runners` whose process sent the message, and applies it (dropped when none did). */
+export function routeNotify(runners: Iterable<ServiceRunner>, cg: ServiceCgroups | null, checks: ServiceChecks, sender: NotifySender, fields: Map<string, string>): void {
+  const viewOf = (s: ServiceRunner) => (cg ? { pids: () => cg.pids(s.rec.config.name), id: () => cg.id(s.rec.config.name) } : null);
+  const slot = [...runners].find((s) => holdsProcess(s.rec.state) && sentBy(s.rec, sender, viewOf(s)));
+  if (!slot) {
+    log.debug("sd_notify message from a process of no service; dropped", { pid: sender.pid });
+    return;
+  }
+  const c = slot.rec.config;
+  applyNotify(slot.rec, fields, {
+    ready: () => slot.dispatch({ type: "ready" }),
+    mainPid: (p) => {
+      slot.rec.pid = p;
+      slot.watchMainPid(p);
+    },
+    watchdogPing: () => checks.ping(c),
+    watchdogTrigger: () => slot.dispatch({ type: "watchdog-missed" }),
+    belongs: (p) => belongsTo(slot.rec, p, viewOf(slot)?.pids() ?? null),
+  });
+}
