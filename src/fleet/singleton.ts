@@ -38,6 +38,8 @@ type State = "follower" | "leader" | "stopping";
 export class Singleton {
   private state: State = "follower";
   private rev = 0;
+  /** The lease this node's leading key is on: leadership ends with it. */
+  private lease: string | null = null;
   private stopped = false;
   private poll: ReturnType<typeof setInterval> | null = null;
   private fence: ReturnType<typeof setInterval> | null = null;
@@ -62,7 +64,9 @@ export class Singleton {
 
   /** Fencing: runs every 100 ms, never waits on etcd. */
   private check(): void {
-    if (this.state === "leader" && !this.o.membership.leaseAlive(this.o.stopMarginMs)) void this.demote("the lease may expire before another keepalive succeeds");
+    if (this.state !== "leader") return;
+    if (this.o.membership.leaseId !== this.lease) void this.demote("the lease this node was elected on is gone (the node joined again on a new one)");
+    else if (!this.o.membership.leaseAlive(this.o.stopMarginMs)) void this.demote("the lease may expire before another keepalive succeeds");
   }
 
   private async demote(why: string): Promise<void> {
@@ -99,11 +103,18 @@ export class Singleton {
       const first = r.kvs?.[0] ? toKv(r.kvs[0]) : null;
       const mine = first !== null && first.key === this.key && first.lease === lease;
       if (this.stopped) return;
-      if (mine && this.state === "follower" && m.leaseAlive(this.o.stopMarginMs)) {
+      // The read says who led while `lease` lived: acted on only while that same lease is surely alive
+      // (its key then still exists, and no rival can have been created before it). A lease replaced
+      // meanwhile (it lapsed while the read was answered, and the node joined again) proves nothing:
+      // a rival may lead by now, so the stale answer started a second copy.
+      if (mine && this.state === "follower" && m.leaseId === lease && m.leaseAlive(this.o.stopMarginMs)) {
         this.rev = first.createRevision;
+        this.lease = lease;
         this.state = "leader";
         log.info("singleton elected: starting", { service: this.o.service, rev: this.rev });
         this.o.start(this.rev);
+      } else if (mine && this.state === "follower" && m.leaseId !== lease) {
+        log.warn("singleton not started: the election read was answered on a lease that is gone; campaigning again", { service: this.o.service, lease, now: m.leaseId ?? "none" });
       } else if (!mine && this.state === "leader") {
         await this.demote(`another node leads (${first?.key ?? "none"})`);
       }
