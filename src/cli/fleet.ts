@@ -8,7 +8,7 @@ import { isStale, mutationsPrefix, nodeSummarySchema, nodesPrefix, readMembers, 
 import { ackSchema, acksPrefix, mutationIdPattern, type Ack } from "../fleet/keys.ts";
 import { publishUntil } from "../fleet/mutations.ts";
 import { gcMutations } from "../fleet/fleet-checkpoint.ts";
-import { doneKey, doneSchema, gcRollouts, readSem, rolloutActions, rolloutKey, startRollout, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
+import { doneKey, doneSchema, gcRollouts, readSem, rolloutActions, rolloutKey, rolloutStates, startRollout, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
 import { parseKvJson } from "../fleet/etcd-client.ts";
 import { duration } from "../control/cli-support.ts";
 import { wantsHelp, type Command } from "./command.ts";
@@ -207,7 +207,9 @@ async function rollout(args: string[]): Promise<number> {
         last = state;
         say({ event: "progress", holding: held, done, gone }, `${done.length}/${nodes.length} done; in progress: ${held.join(",") || "-"}${gone.length ? `; gone: ${gone.join(",")}` : ""}`);
       }
-      if (done.length + gone.length === nodes.length && held.length === 0) {
+      // Recorded in the rollout's key (rolloutStates, a compare-and-swap): a node that rejoins finds it
+      // finished. Not recorded (a slot taken, a node back since these reads): still in progress.
+      if (done.length + gone.length === nodes.length && held.length === 0 && !(await rolloutStates(c, f.name)).states.find((s) => s.id === id)?.inProgress) {
         say({ event: "finished", done, gone, max_held: maxHeld }, `finished: ${done.length} done, ${gone.length} left the fleet`);
         return gone.length > 0 ? 65 : 0;
       }

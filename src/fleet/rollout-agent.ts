@@ -89,6 +89,12 @@ export class RolloutAgent {
           continue;
         }
         if (r.data.stopped) continue;
+        if (r.data.finished) {
+          // Recorded finished while this node was gone: it is over; acting now would be a re-exec or a reboot nobody watches.
+          if (!this.refused.has(kv.key)) log.warn("rollout finished while this node was not a member: not acting on it", { rollout: id, action: r.data.action });
+          this.refused.add(kv.key);
+          continue;
+        }
         const held = (await readSem(c, this.o.fleet, id)).holders.some((h) => h.node === this.o.node && h.lease === lease);
         if (!held && !(await takeSlot(c, this.o.fleet, id, r.data.max_unavailable, { node: this.o.node, lease, generation: this.o.generation }, kv.modRevision))) return;
         writeFileSync(this.marker(id), `${r.data.action}\n`);

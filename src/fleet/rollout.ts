@@ -1,7 +1,7 @@
 // Rolling operations: a FleetLock-style semaphore in one etcd key (compare-and-swap), holders tied to their node's lease.
 import { z } from "zod";
 import { FleetError } from "../errors.ts";
-import { b64, cmpPrefixUnchangedSince, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type Compare, type EtcdClient } from "./etcd-client.ts";
+import { b64, cmpPrefixUnchangedSince, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type Compare, type EtcdClient, type Kv } from "./etcd-client.ts";
 import { retryUntil } from "./retry.ts";
 import { fleetPrefix, readMembers } from "./keys.ts";
 
@@ -13,9 +13,20 @@ export const rolloutKey = (fleet: string, id: string): string => `${rolloutsPref
 export const semKey = (fleet: string, id: string): string => `${fleetPrefix(fleet)}rollout-sem/${id}`;
 export const doneKey = (fleet: string, id: string, node: string): string => `${fleetPrefix(fleet)}rollout-done/${id}/${node}`;
 
-/** `stopped`: set by `fleet rollout` when a node's action failed; no node starts on it any more. */
+/**
+ * `stopped`: set by `fleet rollout` when a node's action failed; no node starts on it any more.
+ * `finished`: recorded once when every listed node was seen done or gone (`gone`: not members then)
+ * with no live slot holder; a fact from then on (a gone node that rejoins finds it finished).
+ */
 export const rolloutSchema = z
-  .object({ action: z.enum(rolloutActions), max_unavailable: z.number().int().min(1), nodes: z.array(z.string()), created_at: z.number(), stopped: z.object({ node: z.string(), reason: z.string() }).strict().optional() })
+  .object({
+    action: z.enum(rolloutActions),
+    max_unavailable: z.number().int().min(1),
+    nodes: z.array(z.string()),
+    created_at: z.number(),
+    stopped: z.object({ node: z.string(), reason: z.string() }).strict().optional(),
+    finished: z.object({ at: z.number(), gone: z.array(z.string()) }).strict().optional(),
+  })
   .strict();
 export type Rollout = z.infer<typeof rolloutSchema>;
 
@@ -115,20 +126,41 @@ export interface RolloutState {
 
 /** The fleet's rollouts and the revision the rollouts/ keys were read at (a guard for creating the next one). */
 export async function rolloutStates(c: EtcdClient, fleet: string): Promise<{ states: RolloutState[]; revision: number }> {
-  const members = await readMembers(c, fleet);
   const states: RolloutState[] = [];
   const { kvs, revision } = await c.get(rolloutsPrefix(fleet), { prefix: true });
-  for (const kv of kvs) {
-    const id = kv.key.slice(rolloutsPrefix(fleet).length);
-    const r = parseKvJson(kv.value, rolloutSchema);
-    const donePrefix = `${fleetPrefix(fleet)}rollout-done/${id}/`;
-    const done = new Set((await c.get(donePrefix, { prefix: true })).kvs.map((d) => d.key.slice(donePrefix.length)));
-    const sem = await readSem(c, fleet, id);
-    const live = sem.holders.filter((h) => members.get(h.node) === h.lease);
-    const inProgress = r.success && !r.data.stopped && (live.length > 0 || r.data.nodes.some((n) => members.has(n) && !done.has(n)));
-    states.push({ id, inProgress, nodes: r.success ? r.data.nodes.length : 0, done: done.size, semRevision: sem.modRevision });
-  }
+  // A finish recorded here changes rollouts/ after `revision`: a create guarded by it fails once and checks again.
+  for (const kv of kvs) states.push(await rolloutState(c, fleet, kv));
   return { states, revision };
+}
+
+/**
+ * One rollout's state. In progress unless stopped or finished: a listed member not done, or a live
+ * slot holder. Seen finished for the first time, the finish is recorded in its key,
+ * compare-and-swap on the rollout and its semaphore as read (a slot taken since: still in progress).
+ * It was recomputed from live membership on every read, so a node gone at the end that rejoined made
+ * a rollout `fleet rollout` had reported finished in progress again: the next rollout was refused,
+ * and the returning node took a slot and acted on its own, outside any rollout anyone watched.
+ */
+async function rolloutState(c: EtcdClient, fleet: string, kv: Kv): Promise<RolloutState> {
+  const id = kv.key.slice(rolloutsPrefix(fleet).length);
+  const r = parseKvJson(kv.value, rolloutSchema);
+  const donePrefix = `${fleetPrefix(fleet)}rollout-done/${id}/`;
+  const done = new Set((await c.get(donePrefix, { prefix: true })).kvs.map((d) => d.key.slice(donePrefix.length)));
+  const sem = await readSem(c, fleet, id);
+  const state = { id, inProgress: false, nodes: r.success ? r.data.nodes.length : 0, done: done.size, semRevision: sem.modRevision };
+  if (!r.success || r.data.stopped || r.data.finished) return state;
+  // Members after the semaphore: a node that joined and took a slot before the semaphore read is a member here.
+  const members = await readMembers(c, fleet);
+  const live = sem.holders.filter((h) => members.get(h.node) === h.lease);
+  if (live.length > 0 || r.data.nodes.some((n) => members.has(n) && !done.has(n))) return { ...state, inProgress: true };
+  const finished: Rollout = { ...r.data, finished: { at: Date.now(), gone: r.data.nodes.filter((n) => !done.has(n)) } };
+  // Not recorded (the rollout or its semaphore changed since the read: a slot taken, a stop; or
+  // etcd's answer was lost): not known finished, so still in progress for this read.
+  const recorded = await c
+    .txn([cmpUnchanged(kv.key, kv.modRevision), cmpUnchanged(semKey(fleet, id), sem.modRevision)], [opPut(kv.key, JSON.stringify(finished))])
+    .then((t) => t.succeeded)
+    .catch(() => false);
+  return { ...state, inProgress: !recorded };
 }
 
 /**
