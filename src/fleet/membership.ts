@@ -186,6 +186,15 @@ export class Membership {
     });
   }
 
+  /**
+   * A write fenced on this node's key (its lease) found the key not on the lease: not joined from now
+   * until the next publish finds it so, which runs at once (no waiting out the period).
+   */
+  lostKey(): void {
+    this.owned = false;
+    this.wake?.();
+  }
+
   /** Asks the loop to stop without waiting (the caller then aborts the client's calls in flight). */
   halt(): void {
     this.stopped = true;

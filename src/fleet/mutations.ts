@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { z } from "zod";
 import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import { logger } from "../log.ts";
-import { b64, kvSchema, parseKvJson, prefixEnd, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
+import { b64, kvSchema, parseKvJson, prefixEnd, toKv, type EtcdClient, type Kv, type LeaseId } from "./etcd-client.ts";
 import { abortableSleep, retryUntil } from "./retry.ts";
 import { watchOnce } from "./etcd-watch.ts";
-import { acksPrefix, fleetMutationSchema, mutationKeyProblem, mutationsPrefix, type Ack, type FleetMutation } from "./keys.ts";
+import { acksPrefix, fleetMutationSchema, mutationKeyProblem, mutationsPrefix, nodeKey, type Ack, type FleetMutation } from "./keys.ts";
 import { readCheckpoint } from "./fleet-checkpoint.ts";
 import { readRegularFile } from "../util/regular-file.ts";
 
@@ -51,7 +51,7 @@ export interface FeedOptions {
   /** Runs one mutation through the local CTRM gate and journal; resolves once it is durable (or rejected). */
   apply(m: FleetMutation): Promise<Outcome>;
   /** The node's membership (Membership): mutations are applied and acked only while it is a member. */
-  member: { leaseAlive(): boolean; whenJoined(signal: AbortSignal): Promise<void> };
+  member: { leaseId: LeaseId | null; leaseAlive(): boolean; whenJoined(signal: AbortSignal): Promise<void>; lostKey(): void };
 }
 
 /** The node is not a fleet member now: what arrived is left unapplied and unacked (read again on joining). */
@@ -175,21 +175,38 @@ export class MutationFeed {
   /**
    * Creates acks/<id>/<node> once; retried with back-off until it lands (create-only: repeating is
    * safe). Through createOnly: a member that froze (after delivering the mutation) is left for the
-   * next within the call, where a plain txn waited out its whole deadline there first.
+   * next within the call, where a plain txn waited out its whole deadline there first. Fenced: the
+   * same transaction requires this node's key on its lease. Membership was checked only before the
+   * journal write, so a node whose lease lapsed during it (a long fsync, the process paused) and whose
+   * key another node with the same id took meanwhile still acked, the member's ack under its name.
    */
   private async ack(kv: Kv, res: Outcome): Promise<void> {
     const id = kv.key.slice(mutationsPrefix(this.o.fleet).length);
     const ack: Ack = { node: this.o.node, status: res.status, accepted: res.accepted, journal_seq: res.journalSeq, revision: kv.modRevision, at: Date.now(), ...(res.reason ? { reason: res.reason } : {}) };
     const key = `${acksPrefix(this.o.fleet, id)}${this.o.node}`;
+    const own = nodeKey(this.o.fleet, this.o.node);
     for (let backoff = 250; ; backoff = Math.min(5000, backoff * 2)) {
+      const lease = this.o.member.leaseId;
+      if (lease === null) this.notMemberAnyMore(id);
       try {
-        await this.o.client.createOnly(key, JSON.stringify(ack));
+        const fence = { key: b64(own), target: "LEASE", result: "EQUAL", lease };
+        if ((await this.o.client.createOnly(key, JSON.stringify(ack), undefined, [fence])).succeeded) return;
+        // Not created: the ack is there (an earlier attempt whose answer was lost), or the key is not ours.
+        if ((await this.o.client.get(own)).kvs[0]?.lease !== lease) this.notMemberAnyMore(id);
         return;
       } catch (e) {
-        if (this.ctl.signal.aborted) throw e;
+        if (e instanceof NotMember || this.ctl.signal.aborted) throw e;
         await abortableSleep(backoff, this.ctl.signal);
       }
     }
+  }
+
+  /** A fenced ack found this node's key not on its lease: it is no member now (said once), held back until it joins again. */
+  private notMemberAnyMore(id: string): never {
+    if (!this.heldBack) log.warn("fleet mutation not acked: this node's key is not on its lease any more (the lease lapsed; another node with the same id may hold the key); held back until it has joined again", { node: this.o.node, mutation: id, applied: this.applied });
+    this.heldBack = true;
+    this.o.member.lostKey();
+    throw new NotMember();
   }
 
   /**

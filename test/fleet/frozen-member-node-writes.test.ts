@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { leaderMember, signalMember, type EtcdMember } from "../../scripts/etcd-cluster.ts";
 import { EtcdClient } from "../../src/fleet/etcd-client.ts";
-import { acksPrefix } from "../../src/fleet/keys.ts";
+import { acksPrefix, nodeKey } from "../../src/fleet/keys.ts";
 import { MutationFeed, publishUntil } from "../../src/fleet/mutations.ts";
 import { doneKey, finish, semKey } from "../../src/fleet/rollout.ts";
 import { tempDir } from "../pid1/harness.ts";
@@ -34,13 +34,16 @@ test("a node's mutation ack waited out its whole call deadline on the member tha
   const client = new EtcdClient({ endpoints: order });
   let frozenAt = 0;
   let endpointAtApply = "";
+  // a0 is a member: its key on its lease (acks are fenced on it).
+  const { id: lease } = await others.grant(60);
+  await others.put(nodeKey(FLEET, "a0"), JSON.stringify({ node: "a0", updated_at: Date.now(), lease_ttl_s: 60, pid1: false, generation: 0, model: null, journal_seq: null, beats: null, lateness_ms: null, missed: null, interrupts: [], services: {} }), { lease });
   // The member serving the node's watch freezes while the node applies what it delivered (a paused VM, a SIGSTOP).
   const feed = new MutationFeed({
     client,
     fleet: FLEET,
     node: "a0",
     stateDir: tempDir("fleet-frozen-ack-"),
-    member: { leaseAlive: () => true, whenJoined: async () => {} },
+    member: { leaseId: lease, leaseAlive: () => true, whenJoined: async () => {}, lostKey: () => {} },
     apply: async () => {
       if (frozenAt === 0) {
         endpointAtApply = client.endpoint;
