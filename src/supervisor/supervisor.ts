@@ -43,6 +43,9 @@ export class Supervisor {
   private shuttingDown = false;
   /** The machine's shutdown began (beginShutdown or stopAll): nothing starts or restarts any more. */
   private ending = false;
+  /** The latest stop or restart asked of each service, by a number counting every such request. */
+  private readonly lastStop = new Map<string, { kind: "stop" | "restart"; id: number }>();
+  private stopRequests = 0;
   /** Extra environment per service, set by whoever starts it (the fleet phase: FLEET_LEADER_REV). */
   private readonly extraEnv = new Map<string, Record<string, string>>();
   private startGate: ((name: string) => string | null) | null = null;
@@ -169,19 +172,34 @@ export class Supervisor {
 
   /** Stops one service (stop signal, grace, SIGKILL); resolves when it holds no process. */
   stop(name: string): Promise<void> {
-    const slot = this.mustGet(name);
-    const done = slot.settled();
-    slot.dispatch({ type: "stop" });
-    return done;
+    return this.stopFor(name, "stop");
   }
 
-  /** Stop, then start; refused before the stop when the start would be (it stopped the service, then refused to start it). */
+  /**
+   * Stop, then start; refused before the stop when the start would be (it stopped the service, then
+   * refused to start it). The latest request wins: a stop asked while this one was stopping the
+   * service leaves it stopped (the restart started a new run and the stop was answered "running"),
+   * and of two restarts the later one starts the new run.
+   */
   async restart(name: string): Promise<void> {
     if (this.ending) throw new NotNowError(`${name}: the machine is shutting down; services are not restarted`);
     const refused = this.startGate?.(name) ?? null;
     if (refused !== null) throw new NotNowError(`${name}: ${refused}`);
-    await this.stop(name);
+    const mine = ++this.stopRequests;
+    await this.stopFor(name, "restart", mine);
+    const last = this.lastStop.get(name)!;
+    if (last.id !== mine && last.kind === "stop") throw new NotNowError(`${name}: a stop asked during the restart won; the service stays stopped`);
+    if (last.id !== mine) return; // a later restart starts the new run
     this.start(name);
+  }
+
+  /** Dispatches a stop, remembering which request asked last (a restart under way reads it). */
+  private stopFor(name: string, kind: "stop" | "restart", id = ++this.stopRequests): Promise<void> {
+    const slot = this.mustGet(name);
+    const done = slot.settled();
+    this.lastStop.set(name, { kind, id });
+    slot.dispatch({ type: "stop" });
+    return done;
   }
 
   /** Sends a signal to a running service's process group (used by throttling). */
