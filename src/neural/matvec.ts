@@ -1,5 +1,5 @@
 // Matrix-vector kernels over raw ggml tensor bytes (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K): y = W x, rows of W contiguous.
-import { ModelError } from "../errors.ts";
+import { InputError, ModelError } from "../errors.ts";
 import { nativeMatvec, nativeMatvecAvailable } from "../sys/matvec.ts";
 import { bf16ToF32Table, f16ToF32Table } from "./half.ts";
 import { kquantRows } from "./matvec-k.ts";
@@ -54,6 +54,8 @@ export interface PreparedMatrix {
  * not aligned for a typed view is copied once (the GGUF reader's views are aligned in practice).
  */
 export function prepareMatrix(type: number, rows: number, cols: number, bytes: Uint8Array): PreparedMatrix {
+  checkDims(rows, cols);
+  if (!(bytes instanceof Uint8Array)) throw new ModelError(`matrix bytes must be a Uint8Array, got ${kindOf(bytes)}`);
   if (!isKernelType(type)) rowBytes(type, cols);
   const t = type as KernelType;
   const need = rows * rowBytes(t, cols);
@@ -175,7 +177,33 @@ function q4Rows(u8: Uint8Array, cols: number, x: Float32Array, xsum: Float64Arra
 /** Scratch for Q4_0 block sums, grown on demand (no allocation once large enough). */
 let xsumScratch = new Float64Array(256);
 
+/** The C kernels take rows and cols as int32. */
+const MAX_DIM = 0x7fffffff;
+
+function checkDims(rows: number, cols: number): void {
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0 || rows > MAX_DIM || cols > MAX_DIM) {
+    throw new ModelError(`matrix rows and cols must be integers 0..${MAX_DIM}, got ${String(rows)} x ${String(cols)}`);
+  }
+}
+
+function kindOf(v: unknown): string {
+  return v === null ? "null" : typeof v === "object" ? (v.constructor?.name ?? "object") : typeof v;
+}
+
+/**
+ * What the C kernels trust (they read and write by pointer): a matrix whose bytes (and typed view)
+ * hold exactly its rows, float32 vectors, an integer row range. A PreparedMatrix is a plain
+ * interface: one built by hand is checked like one from prepareMatrix.
+ */
 function checkShapes(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0: number, r1: number): void {
+  if (!(x instanceof Float32Array) || !(y instanceof Float32Array)) throw new InputError(`mat-vec input and output must be Float32Arrays, got ${kindOf(x)} and ${kindOf(y)}`);
+  if (!Number.isInteger(r0) || !Number.isInteger(r1)) throw new InputError(`mat-vec row range [${String(r0)}, ${String(r1)}) is not two integers`);
+  checkDims(m.rows, m.cols);
+  const need = m.rows * rowBytes(m.type, m.cols);
+  const view = m.type === KernelType.F32 ? m.f32 : m.type === KernelType.F16 || m.type === KernelType.BF16 ? m.u16 : m.i8;
+  if (!(m.bytes instanceof Uint8Array) || m.bytes.byteLength !== need || view?.byteLength !== need || view.buffer !== m.bytes.buffer || view.byteOffset !== m.bytes.byteOffset) {
+    throw new ModelError(`matrix ${m.rows}x${m.cols} of type ${m.type} needs ${need} bytes, has ${m.bytes?.byteLength} (and a typed view over the same bytes)`);
+  }
   if (x.length < m.cols) throw new ModelError(`mat-vec input has ${x.length} entries, matrix has ${m.cols} columns`);
   if (y.length < r1 || r0 < 0 || r1 > m.rows || r0 > r1) throw new ModelError(`mat-vec rows [${r0}, ${r1}) outside matrix of ${m.rows} rows or output of ${y.length}`);
 }
