@@ -1,9 +1,10 @@
 // A loaded vectorland model: parsed GGUF, checked spec, weight store, both heads, kernel parameters.
 import { ModelError } from "../errors.ts";
 import { type GgufFile, readGguf } from "../gguf/index.ts";
-import { type ModelParts, parseVectorland, TensorNames, type VectorlandSpec } from "./architecture.ts";
+import { EXTRA_PREFIX, type ModelParts, parseVectorland, TensorNames, type VectorlandSpec } from "./architecture.ts";
 import { Head } from "./head.ts";
 import { quantizeBlocks } from "./quantizer.ts";
+import type { ModelInfo } from "./runtime-types.ts";
 import { readSafetyCases, type SafetyCases } from "./safety-cases.ts";
 import { WeightStore } from "./weights.ts";
 
@@ -112,4 +113,17 @@ export function assembleModel(src: ModelParts): Omit<LoadedModel, "file"> {
   const pixel = new Head(spec.pixel, weights);
   const cortex = new Head(spec.cortex, weights);
   return { spec, weights, pixel, cortex, kernel, safety };
+}
+
+/** What `init` reports about a loaded model of `bytes` bytes. */
+export function describeModel(model: LoadedModel, bytes: number): ModelInfo {
+  const s = model.spec;
+  return {
+    name: s.modelName,
+    bytes,
+    tensors: model.file.tensors.length,
+    parameters: model.file.tensors.reduce((a, t) => (t.name.startsWith(EXTRA_PREFIX) ? a : a + t.nElements), 0),
+    pixel: { widths: s.pixel.widths, activations: s.pixel.layers.map((l) => l.activation), maxPixels: s.pixel.maxPixels },
+    cortex: { widths: s.cortex.widths, activations: s.cortex.layers.map((l) => l.activation), inputLayout: s.cortex.inputLayout, outputNames: s.cortex.outputNames },
+  };
 }

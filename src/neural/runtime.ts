@@ -2,12 +2,12 @@
 import { InputError, ModelError, RuntimeInitError, VectorBootError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { GgufValue } from "../gguf/index.ts";
-import { EXTRA_PREFIX } from "./architecture.ts";
 import { encodeModel } from "./export.ts";
 import type { MatvecPool } from "./matvec-pool.ts";
+import { openModelPath } from "./runtime-source.ts";
 import { startPool } from "./runtime-workers.ts";
 import type { MappedModel, ModelInfo, ModelInput, PixelResult, RuntimeOptions, RuntimeStats } from "./runtime-types.ts";
-import { clampCortexInput, type KernelParameters, type LoadedModel, loadModel } from "./model.ts";
+import { clampCortexInput, describeModel, type KernelParameters, type LoadedModel, loadModel } from "./model.ts";
 import { encodePixels, type PixelInput } from "./pixel-input.ts";
 import { SafetyProbe } from "./safety-probe.ts";
 import type { TensorDescription } from "./weights.ts";
@@ -38,6 +38,10 @@ export class NeuralRuntime {
   private readonly parallelMinBytes: number;
   private cur: Loaded | null = null;
   private last: PixelResult | null = null;
+  /** Bumped by initSync and cleanup: an init() that was waiting since an older value loads nothing. */
+  private epoch = 0;
+  /** The last init() under way: the next one waits for it (calls load in call order). */
+  private initQueue: Promise<unknown> | null = null;
   private stats = { loads: 0, loadMs: 0, executions: 0, executeMs: 0, cortexRuns: 0, cortexMs: 0, errors: 0 };
 
   constructor(options: RuntimeOptions = {}) {
@@ -53,38 +57,32 @@ export class NeuralRuntime {
     this.parallelMinBytes = parallelMinBytes ?? 1 << 20;
   }
 
-  /** Loads a model (replacing any loaded one). Throws RuntimeInitError / ModelError, never later at first use. */
+  /**
+   * Loads a model (replacing any loaded one). Throws RuntimeInitError / ModelError, never later at
+   * first use. Overlapping calls load in call order; one still waiting (for an earlier init, or to
+   * map its path) when initSync() or cleanup() is called is refused with a RuntimeInitError.
+   */
   async init(source: ModelInput): Promise<ModelInfo> {
-    const info = await this.initSource(source);
-    // Another init may have replaced this model meanwhile: it starts the workers for its own.
-    if (this.cur?.info === info) await this.startWorkers();
-    return info;
+    const run = this.initAfter(this.initQueue, source, this.epoch);
+    this.initQueue = run;
+    try {
+      return await run;
+    } finally {
+      if (this.initQueue === run) this.initQueue = null;
+    }
   }
 
-  private async initSource(source: ModelInput): Promise<ModelInfo> {
-    if (typeof source !== "string") return this.load(source, false);
-    let open: typeof import("../rts/model-source.ts").openModelSource;
-    try {
-      open = (await import("../rts/model-source.ts")).openModelSource;
-    } catch (err) {
-      // No native shim (e.g. a library user without dist/native): read the file instead of mapping it.
-      log.warn("read-only mapping unavailable; reading the model into memory", { path: source, error: String(err) });
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(await Bun.file(source).arrayBuffer());
-      } catch (cause) {
-        throw new RuntimeInitError(`cannot read model ${source}`, { cause });
-      }
-      return this.load(bytes, false);
+  private async initAfter(before: Promise<unknown> | null, source: ModelInput, epoch: number): Promise<ModelInfo> {
+    if (before) await before.catch(() => undefined);
+    const opened = typeof source === "string" ? await openModelPath(source) : { source, fromFile: false };
+    if (this.epoch !== epoch) {
+      if (opened.source !== source && !(opened.source instanceof Uint8Array)) opened.source.unmap?.();
+      throw new RuntimeInitError(`init(${typeof source === "string" ? source : "bytes"}) was superseded by a later initSync() or cleanup(); nothing was loaded`);
     }
-    let mapped: MappedModel;
-    try {
-      mapped = open({ path: source });
-    } catch (err) {
-      if (err instanceof VectorBootError) throw err;
-      throw new RuntimeInitError(`cannot map model ${source}`, { cause: err });
-    }
-    return this.load(mapped, true);
+    const info = this.load(opened.source, opened.fromFile);
+    // An initSync may have replaced this model meanwhile: it starts the workers for its own.
+    if (this.cur?.info === info) await this.startWorkers();
+    return info;
   }
 
   /**
@@ -92,7 +90,9 @@ export class NeuralRuntime {
    * `fromFile`: count the bytes as mapped in the stats (a mapping with `unmap` always counts).
    */
   initSync(source: Uint8Array | MappedModel, fromFile = false): ModelInfo {
-    return this.load(source, fromFile);
+    const info = this.load(source, fromFile);
+    this.epoch++; // an init() still waiting must not replace this model
+    return info;
   }
 
   private load(source: Uint8Array | MappedModel, fromFile: boolean): ModelInfo {
@@ -112,16 +112,9 @@ export class NeuralRuntime {
     // Reloading the source that is loaded (e.g. back to the base weights): the new model owns its
     // mapping now; the old one must not unmap it.
     if (this.cur && this.cur.source === source) this.cur.unmap = null;
-    this.cleanup();
+    this.unload();
+    const info = describeModel(model, bytes.byteLength);
     const s = model.spec;
-    const info: ModelInfo = {
-      name: s.modelName,
-      bytes: bytes.byteLength,
-      tensors: model.file.tensors.length,
-      parameters: model.file.tensors.reduce((a, t) => (t.name.startsWith(EXTRA_PREFIX) ? a : a + t.nElements), 0),
-      pixel: { widths: s.pixel.widths, activations: s.pixel.layers.map((l) => l.activation), maxPixels: s.pixel.maxPixels },
-      cortex: { widths: s.cortex.widths, activations: s.cortex.layers.map((l) => l.activation), inputLayout: s.cortex.inputLayout, outputNames: s.cortex.outputNames },
-    };
     this.cur = {
       model,
       source,
@@ -204,8 +197,13 @@ export class NeuralRuntime {
     this.last = null;
   }
 
-  /** Unloads the model and unmaps its file; the runtime may be init()ed again. Idempotent. */
+  /** Unloads the model and unmaps its file; the runtime may be init()ed again (an init() still waiting is refused). Idempotent. */
   cleanup(): void {
+    this.epoch++;
+    this.unload();
+  }
+
+  private unload(): void {
     const c = this.cur;
     this.cur = null;
     this.last = null;
