@@ -72,6 +72,9 @@ export class MatvecPool {
         else p?.reject(new Error(e.data.message ?? "worker error"));
       };
       w.onerror = (e) => this.fail(`worker error: ${e.message}`);
+      // A worker that ended between products (close() stops them only once the pool is broken):
+      // the next product waited out the whole timeout, a heartbeat stall as PID 1, before doing its rows.
+      w.addEventListener("close", () => this.fail("a worker exited"));
       this.workers.push(pw);
     }
     this.stats = { workers: n, parallelRuns: 0, fallbacks: 0, broken: false };

@@ -137,6 +137,29 @@ self.onmessage = (e) => {
     pool.close();
   });
 
+  test("a worker that exits between products: the next product waited out the whole pool timeout (a heartbeat stall as PID 1) before computing the rows itself", async () => {
+    const leaving = join(dir, "leaving-worker.ts");
+    writeFileSync(
+      leaving,
+      `self.onmessage = (e) => {
+  self.postMessage({ op: "ack", seq: e.data.seq });
+  if (e.data.op === "register") setTimeout(() => process.exit(0), 0);
+};\n`,
+    );
+    const pool = await MatvecPool.start(1, 32, 64, 3000, leaving);
+    await pool.register(8, m, shared());
+    // The worker's exit is an event: the pool stops using it then, not at the next product's timeout.
+    const end = performance.now() + 10_000;
+    while (!pool.stats.broken && performance.now() < end) await Bun.sleep(10);
+    expect(pool.stats.broken).toBe(true);
+    const y = new Float32Array(64);
+    const t0 = performance.now();
+    pool.matvec(8, m, x, y);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(Array.from(y)).toEqual(Array.from(ref));
+    pool.close();
+  }, 20_000);
+
   test("the real worker computes its rows of a registered matrix", async () => {
     const pool = await MatvecPool.start(2, 32, 64);
     await pool.register(1, m, shared());
