@@ -1,6 +1,9 @@
 // A bounds-checked little/big-endian reader over caller bytes: every read checks the bytes left first.
 import { GgufError } from "../errors.ts";
 
+/** Node's (and Bun's) native latin1 slice of a Buffer, not in the type declarations. */
+export type Latin1View = Buffer & { latin1Slice(start: number, end: number): string };
+
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export class Cursor {

@@ -1,10 +1,12 @@
 // readGguf: parses a GGUF v2/v3 file (either endianness) from caller bytes, strictly, with zero-copy tensor views.
 import { GgufError } from "../errors.ts";
-import { Cursor } from "./cursor.ts";
+import { Cursor, type Latin1View } from "./cursor.ts";
 import { GGML_TYPES, REMOVED_GGML_TYPES, type GgmlTypeInfo } from "./ggml-types.ts";
-import { MAX_KEY_BYTES, readMetadata } from "./read-metadata.ts";
+import { MAX_KEY_BYTES, MAX_METADATA_ARRAY_ITEMS, readMetadata } from "./read-metadata.ts";
 import { ParsedTensor, type GgufTensor, type RawInfo } from "./parsed-tensor.ts";
 import type { GgufPlainValue, GgufValue } from "./value.ts";
+
+export { MAX_METADATA_ARRAY_ITEMS };
 
 export const GGUF_MAGIC = "GGUF";
 export const GGUF_DEFAULT_ALIGNMENT = 32;
@@ -44,6 +46,8 @@ export interface ReadGgufOptions {
   maxKeyBytes?: number;
   /** Longest string value in bytes (default: no limit beyond the file size). */
   maxStringBytes?: number;
+  /** Most bool and string items in all the metadata arrays together (default MAX_METADATA_ARRAY_ITEMS, 2^21). */
+  maxArrayItems?: number;
   /** Decide every tensor info on the exact BigInt path (tests compare it with the fast path; same results, slower). */
   exactPathOnly?: boolean;
 }
@@ -147,9 +151,6 @@ function tensorInfo(c: Cursor, i: number, alignment: number, names: Set<string>)
  * thing that is unusual or wrong, and the caller re-reads the record with `tensorInfo`, which decides
  * exactly and names the field. Accepts only records `tensorInfo` accepts, with the same result.
  */
-/** Node's (and Bun's) native latin1 slice of a Buffer, not in the type declarations. */
-type Latin1View = Buffer & { latin1Slice(start: number, end: number): string };
-
 function tensorInfoFast(c: Cursor, alignment: number, names: Set<string>, ascii: Latin1View): RawInfo | null {
   const { end, bytes } = c;
   const at = c.pos;
@@ -210,7 +211,7 @@ export function readGguf(bytes: Uint8Array, opts: ReadGgufOptions = {}): GgufFil
     throw new GgufError("kv_count", kcAt, `${kvCount} key/value pairs and ${tensorCount} tensor infos cannot fit in the ${left} bytes left`);
   }
   const maxString = Math.min(opts.maxStringBytes ?? bytes.byteLength, bytes.byteLength);
-  const { metadata, valueOffsets } = readMetadata(c, Number(kvCount), opts.maxKeyBytes ?? MAX_KEY_BYTES, maxString);
+  const { metadata, valueOffsets } = readMetadata(c, Number(kvCount), opts.maxKeyBytes ?? MAX_KEY_BYTES, maxString, opts.maxArrayItems ?? MAX_METADATA_ARRAY_ITEMS);
   const alignment = alignmentOf(metadata, valueOffsets);
 
   const names = new Set<string>();
