@@ -96,8 +96,7 @@ function jsonReport(g: GgufFile, path: string, origin: string, modelOffset: numb
   // No prototype: a key named "__proto__" (any string is a GGUF key) is an entry like the others.
   const metadata: Record<string, unknown> = Object.create(null);
   for (const [k, v] of g.metadata) {
-    let value = toJsonValue(v);
-    if (Array.isArray(value) && value.length > maxItems) value = value.slice(0, maxItems);
+    const value = toJsonValue(v, maxItems); // only the items shown are converted
     metadata[k] = v.type === 9
       ? { type: "ARRAY", itemType: GGUF_VALUE_TYPE_NAMES[v.itemType], count: (v.value as ArrayLike<unknown>).length, value }
       : { type: GGUF_VALUE_TYPE_NAMES[v.type], value };

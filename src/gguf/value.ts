@@ -82,14 +82,18 @@ export const gv = {
   f32s: (v: ArrayLike<number>): GgufValue => ({ type: 9, itemType: 6, value: Float32Array.from(v) }),
 } as const;
 
-/** Converts a plain value to a JSON-friendly one (bigints as decimal strings when unsafe, arrays as arrays). */
-export function toJsonValue(v: GgufValue): unknown {
+/**
+ * Converts a plain value to a JSON-friendly one (bigints as decimal strings when unsafe, arrays as
+ * arrays of at most `maxItems` items: only those are converted).
+ */
+export function toJsonValue(v: GgufValue, maxItems = Number.MAX_SAFE_INTEGER): unknown {
   const num = (x: number | bigint) =>
     typeof x === "bigint" ? (x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x.toString()) : x;
   if (v.type === 9) {
     const out: unknown[] = [];
     const arr = v.value as ArrayLike<number | bigint | boolean | string>;
-    for (let i = 0; i < arr.length; i++) {
+    const n = Math.min(arr.length, maxItems);
+    for (let i = 0; i < n; i++) {
       const x = arr[i]!;
       out.push(typeof x === "bigint" || typeof x === "number" ? num(x) : x);
     }
