@@ -14,6 +14,13 @@ export const GGUF_MAX_ALIGNMENT = 1 << 20;
 /** ggml's GGML_MAX_NAME: a tensor name plus its NUL terminator fits in 64 bytes. */
 export const GGML_MAX_NAME = 64;
 export const GGML_MAX_DIMS = 4;
+/**
+ * Most tensors and key/value pairs read (readGguf's maxTensors / maxKeyValues lift them). The file
+ * size is no bound: each entry costs 10-20 times its bytes once parsed (2 Mi one-byte key/values, a
+ * 33 MB file, took 11 s and ~580 MB). llama-3.1-405B has 1,138 tensors; llama.cpp files a few dozen keys.
+ */
+export const MAX_TENSORS = 1 << 16;
+export const MAX_METADATA_KVS = 1 << 16;
 /** Smallest encodings: a key/value (8-byte key length, 1-byte key, type, 1-byte value) and a tensor info. */
 const MIN_KV_BYTES = 8 + 1 + 4 + 1;
 const MIN_TENSOR_INFO_BYTES = 8 + 1 + 4 + 8 + 4 + 8;
@@ -48,6 +55,9 @@ export interface ReadGgufOptions {
   maxStringBytes?: number;
   /** Most bool and string items in all the metadata arrays together (default MAX_METADATA_ARRAY_ITEMS, 2^21). */
   maxArrayItems?: number;
+  /** Most tensors (default MAX_TENSORS, 2^16) and key/value pairs (default MAX_METADATA_KVS, 2^16). */
+  maxTensors?: number;
+  maxKeyValues?: number;
   /** Decide every tensor info on the exact BigInt path (tests compare it with the fast path; same results, slower). */
   exactPathOnly?: boolean;
 }
@@ -210,6 +220,10 @@ export function readGguf(bytes: Uint8Array, opts: ReadGgufOptions = {}): GgufFil
   if (kvCount * BigInt(MIN_KV_BYTES) + tensorCount * BigInt(MIN_TENSOR_INFO_BYTES) > left) {
     throw new GgufError("kv_count", kcAt, `${kvCount} key/value pairs and ${tensorCount} tensor infos cannot fit in the ${left} bytes left`);
   }
+  const maxTensors = opts.maxTensors ?? MAX_TENSORS;
+  if (tensorCount > BigInt(maxTensors)) throw new GgufError("tensor_count", tcAt, `${tensorCount} tensors: at most ${maxTensors} are read`);
+  const maxKvs = opts.maxKeyValues ?? MAX_METADATA_KVS;
+  if (kvCount > BigInt(maxKvs)) throw new GgufError("kv_count", kcAt, `${kvCount} key/value pairs: at most ${maxKvs} are read`);
   const maxString = Math.min(opts.maxStringBytes ?? bytes.byteLength, bytes.byteLength);
   const { metadata, valueOffsets } = readMetadata(c, Number(kvCount), opts.maxKeyBytes ?? MAX_KEY_BYTES, maxString, opts.maxArrayItems ?? MAX_METADATA_ARRAY_ITEMS);
   const alignment = alignmentOf(metadata, valueOffsets);
