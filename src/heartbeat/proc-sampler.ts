@@ -2,11 +2,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Integrators } from "./integrator.ts";
-import { CPU_SLOTS, HW_MMIO_FIELDS, HwFlag, hwIndexOf, SERVICE_SLOTS, THERMAL_SLOTS } from "../hw/hw-mmio-layout.ts";
+import { CPU_SLOTS, HW_MMIO_FIELDS, HwFlag, hwIndexOf, THERMAL_SLOTS } from "../hw/hw-mmio-layout.ts";
 import type { ServiceSlotInfo } from "./service-control.ts";
-import { ServiceCgroupCpu } from "./service-cgroup-cpu.ts";
+import { ServiceSample } from "./service-sample.ts";
 import { ProcScan } from "./proc-scan.ts";
-import { bytesMoved, type CpuTimes, type DeviceCounters, parseDiskstats, parseLoadavg, parseMeminfo, parseNetDev, parsePidStat, parseProcStat, parsePsi } from "./proc-parsers.ts";
+import { bytesMoved, type CpuTimes, type DeviceCounters, parseDiskstats, parseLoadavg, parseMeminfo, parseNetDev, parseProcStat, parsePsi } from "./proc-parsers.ts";
 
 export interface SamplerOptions {
   /** Root of the proc filesystem (default "/proc"); tests point it at a fake tree. */
@@ -35,20 +35,14 @@ const ix = {
   psiIo: I("psi.io.some_avg10"), psiIoFull: I("psi.io.full_avg10"), psiCpu60: I("psi.cpu.some_avg60"), psiMem60: I("psi.memory.some_avg60"), psiIo60: I("psi.io.some_avg60"),
   diskR: I("disk.read_mib_s"), diskW: I("disk.write_mib_s"), netRx: I("net.rx_mib_s"), netTx: I("net.tx_mib_s"),
   thermAvail: I("thermal.available"), thermMax: I("thermal.max_c"), thermZones: I("thermal.zones"), therm0: I("thermal.0"),
-  procs: I("procs.total"), running: I("procs.running"), zombies: I("procs.zombies"), blocked: I("procs.blocked"),
-  svcTotal: I("services.total"), svcRunning: I("services.running"), svcFailed: I("services.failed"), svcRestarts: I("services.restarts"),
-  svcRss: I("services.rss_mib"), svcCpu: I("services.cpu"), svc0: I("svc.0.running"), flags: I("flags"),
+  procs: I("procs.total"), running: I("procs.running"), zombies: I("procs.zombies"), blocked: I("procs.blocked"), flags: I("flags"),
 };
-/** Integrator slots: fields are smoothed in place by their own index; service CPU uses extra slots. */
-const SVC_CPU_SLOT = HW_MMIO_FIELDS;
 const MiB = 1024 * 1024;
 
 export class ProcSampler {
   readonly values = new Float64Array(HW_MMIO_FIELDS);
   private readonly procRoot: string;
   private readonly sysRoot: string;
-  private readonly hz: number;
-  private readonly page: number;
   private readonly smooth: Integrators;
   private prevMs = -1;
   private prevCpu: CpuTimes | null = null;
@@ -56,8 +50,8 @@ export class ProcSampler {
   private prevDisk: DeviceCounters | null = null;
   private prevNet: DeviceCounters | null = null;
   private services: ServiceSlotInfo[] = [];
-  private prevSvc: { pid: number | null; ticks: number; usec: number | null }[] = [];
-  private readonly cgroupCpu: ServiceCgroupCpu;
+  /** The svc.* slots and services.* (service CPU smoothed by integrators of its own). */
+  private readonly serviceSample: ServiceSample;
   private readonly procScan: ProcScan;
   /** Files read in the last sample (cost accounting). */
   filesRead = 0;
@@ -65,15 +59,16 @@ export class ProcSampler {
   constructor(opts: SamplerOptions = {}) {
     this.procRoot = opts.procRoot ?? "/proc";
     this.sysRoot = opts.sysRoot ?? "/sys";
-    this.hz = opts.clockTicks ?? 100;
-    this.page = opts.pageSize ?? 4096;
-    this.procScan = new ProcScan(this.procRoot, opts.procsEveryMs ?? 0, (f) => this.read(f));
-    this.cgroupCpu = new ServiceCgroupCpu(this.procRoot, this.sysRoot, (f) => this.read(f));
-    this.smooth = new Integrators(HW_MMIO_FIELDS + SERVICE_SLOTS, opts.smoothingMs ?? 250);
+    const smoothingMs = opts.smoothingMs ?? 250;
+    const read = (f: string) => this.read(f);
+    this.procScan = new ProcScan(this.procRoot, opts.procsEveryMs ?? 0, read);
+    this.serviceSample = new ServiceSample({ procRoot: this.procRoot, sysRoot: this.sysRoot, clockTicks: opts.clockTicks ?? 100, pageSize: opts.pageSize ?? 4096, smoothingMs, read });
+    this.smooth = new Integrators(HW_MMIO_FIELDS, smoothingMs);
   }
 
   setSmoothing(ms: number): void {
     this.smooth.setTau(ms);
+    this.serviceSample.setSmoothing(ms);
   }
 
   setServices(list: ServiceSlotInfo[]): void {
@@ -196,7 +191,7 @@ export class ProcSampler {
     v[ix.procs] = procs.total;
     v[ix.zombies] = procs.zombies;
     if (procs.missing) flags |= HwFlag.procsMissing;
-    flags |= this.sampleServices(dtS, dt, ncpu);
+    flags |= this.serviceSample.update(v, this.services, dt, ncpu);
     v[ix.flags] = flags;
     this.prevMs = nowMs;
     return v;
@@ -226,60 +221,6 @@ export class ProcSampler {
     v[ix.thermAvail] = n > 0 ? 1 : 0;
     v[ix.thermMax] = n > 0 ? max : 0;
     return (n === 0 ? HwFlag.thermalMissing : 0) | (n > THERMAL_SLOTS ? HwFlag.thermalSlotsTruncated : 0);
-  }
-
-  private sampleServices(dtS: number, dt: number, ncpu: number): number {
-    const v = this.values;
-    let flags = this.services.length > SERVICE_SLOTS ? HwFlag.serviceSlotsTruncated : 0;
-    let running = 0;
-    let failed = 0;
-    let restarts = 0;
-    let rss = 0;
-    let cpu = 0;
-    for (let s = 0; s < this.services.length; s++) {
-      const svc = this.services[s]!;
-      const isRunning = svc.state === "running" && svc.pid !== null;
-      if (isRunning) running++;
-      if (svc.state === "failed") failed++;
-      restarts += svc.restarts;
-      let rssMib = 0;
-      let cores = 0;
-      const prev = this.prevSvc[s];
-      if (svc.pid !== null) {
-        const t = this.read(join(this.procRoot, String(svc.pid), "stat"));
-        const st = t === null ? null : parsePidStat(t);
-        if (!st) flags |= HwFlag.servicePidMissing;
-        else {
-          rssMib = (st.rssPages * this.page) / MiB;
-          const usec = this.cgroupCpu.usec(svc.pid);
-          if (prev && prev.pid === svc.pid && dtS > 0) {
-            cores = usec !== null && prev.usec !== null ? Math.max(0, usec - prev.usec) / 1e6 / dtS : Math.max(0, st.cpuTicks - prev.ticks) / this.hz / dtS;
-          } else if (s < SERVICE_SLOTS) this.smooth.reset(SVC_CPU_SLOT + s);
-          this.prevSvc[s] = { pid: svc.pid, ticks: st.cpuTicks, usec };
-        }
-      } else this.prevSvc[s] = { pid: null, ticks: 0, usec: null };
-      if (s < SERVICE_SLOTS) cores = this.smooth.step(SVC_CPU_SLOT + s, cores, dt);
-      rss += rssMib;
-      cpu += cores;
-      if (s < SERVICE_SLOTS) {
-        const b = ix.svc0 + s * 5;
-        v[b] = isRunning ? 1 : 0;
-        v[b + 1] = svc.restarts;
-        v[b + 2] = rssMib;
-        v[b + 3] = cores;
-        v[b + 4] = svc.throttled ? 1 : 0;
-      }
-    }
-    for (let s = this.services.length; s < SERVICE_SLOTS; s++) v.fill(0, ix.svc0 + s * 5, ix.svc0 + s * 5 + 5);
-    this.prevSvc.length = this.services.length;
-    this.cgroupCpu.keepOnly(this.services);
-    v[ix.svcTotal] = this.services.length;
-    v[ix.svcRunning] = running;
-    v[ix.svcFailed] = failed;
-    v[ix.svcRestarts] = restarts;
-    v[ix.svcRss] = rss;
-    v[ix.svcCpu] = clamp01(cpu / ncpu);
-    return flags;
   }
 }
 
