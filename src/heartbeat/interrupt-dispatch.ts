@@ -7,6 +7,7 @@ import { hwIndexOf, SERVICE_SLOTS } from "../hw/hw-mmio-layout.ts";
 import type { InterruptEdge } from "./interrupts.ts";
 import type { MetabolicDaemon } from "./metabolic-daemon.ts";
 import type { ServiceControl, ServiceView } from "./service-control.ts";
+import { sameLimit, ThrottleHolds } from "./throttle-holds.ts";
 
 const log = logger("interrupt");
 const svc0 = hwIndexOf("svc.0.running");
@@ -26,19 +27,11 @@ export interface HeartbeatRecord {
 
 const defaultHandler: InterruptHandler = { action: "log", target: "cause", duty: 0.2, duty_period_ms: 100, hold_ms: 5000, repeat_ms: 0 };
 
-interface HeldThrottle {
-  interrupt: string;
-  sinceMs: number;
-  holdMs: number;
-  /** The interrupt cleared: release once the hold time is over. */
-  releasePending: boolean;
-}
-
 export class InterruptDispatcher {
   readonly records: HeartbeatRecord[] = [];
   actions = 0;
-  /** Throttled services by name (released when their interrupt cleared and the hold time is over). */
-  private readonly throttles = new Map<string, HeldThrottle>();
+  /** Throttled services and the interrupts holding each (released when the last one cleared and its hold time is over). */
+  private readonly holds = new ThrottleHolds();
   private readonly lastAction = new Map<string, number>();
   /**
    * Raised interrupts whose targeted action found no service yet (at the raise the per-service CPU
@@ -82,7 +75,7 @@ export class InterruptDispatcher {
         this.record({ atMs: nowMs, kind: "cleared", interrupt: e.name, score: e.score });
         this.lastAction.delete(e.name);
         this.awaitingTarget.delete(e.name);
-        for (const t of this.throttles.values()) if (t.interrupt === e.name) t.releasePending = true;
+        this.holds.cleared(e.name);
         this.releaseDue(nowMs);
         continue;
       }
@@ -122,8 +115,7 @@ export class InterruptDispatcher {
 
   /** Drops a throttle the heartbeat already released (the service's process changed). */
   forget(name: string): void {
-    const t = this.throttles.get(name);
-    if (t) this.lost(name, t);
+    this.lost(name);
   }
 
   /**
@@ -131,28 +123,34 @@ export class InterruptDispatcher {
    * found it gone) is taken again, as for a target not found yet: the service's new process used to run
    * unthrottled for as long as the interrupt stayed raised.
    */
-  private lost(name: string, t: HeldThrottle): void {
-    this.throttles.delete(name);
-    if (!t.releasePending) this.awaitingTarget.add(t.interrupt);
+  private lost(name: string): void {
+    for (const interrupt of this.holds.drop(name)) this.awaitingTarget.add(interrupt);
   }
 
+  /** Ends the holds that are over; a throttle is released with its last hold, and eased to the strictest limit of those left. */
   private releaseDue(nowMs: number): void {
-    for (const [name, t] of this.throttles) {
-      if (!t.releasePending || nowMs - t.sinceMs < t.holdMs) continue;
-      this.throttles.delete(name);
-      this.metabolic.unthrottle(name);
-      this.logAction(nowMs, t.interrupt, "unthrottle", name, true, `interrupt cleared, held ${(nowMs - t.sinceMs).toFixed(0)} ms`);
+    for (const r of this.holds.endDue(nowMs)) {
+      const interrupt = r.ended.at(-1)!.interrupt;
+      const why = r.ended.map((e) => `${e.interrupt} cleared, held ${e.heldMs.toFixed(0)} ms`).join("; ");
+      const pid = this.metabolic.throttledPid(r.service);
+      if (r.after === null) {
+        this.metabolic.unthrottle(r.service);
+        this.logAction(nowMs, interrupt, "unthrottle", r.service, true, why);
+      } else if (!sameLimit(r.before, r.after) && pid !== null) {
+        this.metabolic.throttle(r.service, pid, r.after.duty, r.after.periodMs);
+        this.logAction(nowMs, interrupt, "throttle eased", r.service, true, `${why}; pid ${pid} duty ${r.after.duty} of ${r.after.periodMs} ms, the limit of ${r.remaining.join(",")}`);
+      } else this.logAction(nowMs, interrupt, "throttle hold ended", r.service, true, `${why}; still held by ${r.remaining.join(",")}`);
     }
   }
 
   /** Releases throttles whose hold ended; repeats actions of interrupts still raised after repeat_ms. */
   onBeat(active: Uint8Array, values: Float64Array, list: ServiceView[], nowMs: number): void {
-    if (this.throttles.size > 0) this.releaseDue(nowMs);
+    if (this.holds.size > 0) this.releaseDue(nowMs);
     for (const name of this.stoppedBy.keys()) {
       const v = list.find((s) => s.name === name);
       if (!this.underWay.has(name) && (!v || (v.state !== "stopped" && v.state !== "stopping"))) this.stoppedBy.delete(name);
     }
-    for (const [name, t] of this.throttles) if (!this.metabolic.isThrottled(name)) this.lost(name, t);
+    for (const name of this.holds.services()) if (!this.metabolic.isThrottled(name)) this.lost(name);
     for (let i = 0; i < active.length; i++) {
       if (active[i] !== 1) continue;
       const name = this.binding.outputNames[i]!;
@@ -193,14 +191,16 @@ export class InterruptDispatcher {
     }
     if (this.awaitingTarget.delete(interrupt)) log.info("action target found", { interrupt, action: h.action, service: target.name });
     if (h.action === "throttle" && target.pid !== null) {
-      const held = this.throttles.get(target.name);
-      this.throttles.set(target.name, { interrupt, sinceMs: nowMs, holdMs: h.hold_ms, releasePending: false });
-      if (held && this.metabolic.isThrottled(target.name)) {
-        this.logAction(nowMs, interrupt, "throttle held", target.name, true, `already throttled; hold restarts; inputs ${inputs}`);
+      // Each interrupt holds the throttle for itself; with several, the strictest limit applies.
+      const others = this.holds.holders(target.name).filter((i) => i !== interrupt);
+      const { before, after } = this.holds.hold(target.name, interrupt, { duty: h.duty, periodMs: h.duty_period_ms }, h.hold_ms, nowMs);
+      const throttled = before !== null && this.metabolic.isThrottled(target.name);
+      if (throttled && sameLimit(before, after)) {
+        this.logAction(nowMs, interrupt, "throttle held", target.name, true, `already throttled${others.length > 0 ? ` (held by ${others.join(",")})` : ""}; hold restarts; inputs ${inputs}`);
         return;
       }
-      this.metabolic.throttle(target.name, target.pid, h.duty, h.duty_period_ms);
-      this.logAction(nowMs, interrupt, "throttle", target.name, true, `pid ${target.pid} duty ${h.duty} of ${h.duty_period_ms} ms; inputs ${inputs}`);
+      this.metabolic.throttle(target.name, target.pid, after.duty, after.periodMs);
+      this.logAction(nowMs, interrupt, throttled ? "throttle tightened" : "throttle", target.name, true, `pid ${target.pid} duty ${after.duty} of ${after.periodMs} ms; inputs ${inputs}`);
       return;
     }
     if (!this.services) return this.logAction(nowMs, interrupt, h.action, target.name, false, "no service control");
@@ -212,8 +212,7 @@ export class InterruptDispatcher {
     // Stop and restart wait for the process; a beat never does: the outcome is logged when it settles.
     // Another interrupt's throttle of the service ends with its process and, while that interrupt
     // stays raised, is taken again (on the new process): it was dropped for good.
-    const held = this.throttles.get(name);
-    if (held) this.lost(name, held);
+    this.lost(name);
     this.metabolic.unthrottle(name);
     const token = { action, interrupt };
     this.underWay.set(name, token);
