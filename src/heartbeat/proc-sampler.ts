@@ -2,11 +2,12 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Integrators } from "./integrator.ts";
-import { CPU_SLOTS, HW_MMIO_FIELDS, HwFlag, hwIndexOf, THERMAL_SLOTS } from "../hw/hw-mmio-layout.ts";
+import { HW_MMIO_FIELDS, HwFlag, hwIndexOf, THERMAL_SLOTS } from "../hw/hw-mmio-layout.ts";
 import type { ServiceSlotInfo } from "./service-control.ts";
 import { ServiceSample } from "./service-sample.ts";
 import { ProcScan } from "./proc-scan.ts";
-import { bytesMoved, type CpuTimes, type DeviceCounters, parseDiskstats, parseLoadavg, parseMeminfo, parseNetDev, parseProcStat, parsePsi } from "./proc-parsers.ts";
+import { CpuSample } from "./cpu-sample.ts";
+import { bytesMoved, type DeviceCounters, parseDiskstats, parseLoadavg, parseMeminfo, parseNetDev, parseProcStat, parsePsi } from "./proc-parsers.ts";
 
 export interface SamplerOptions {
   /** Root of the proc filesystem (default "/proc"); tests point it at a fake tree. */
@@ -27,7 +28,6 @@ export interface SamplerOptions {
 
 const I = (n: string) => hwIndexOf(n);
 const ix = {
-  cpuTotal: I("cpu.total"), iowait: I("cpu.iowait"), steal: I("cpu.steal"), cpuCount: I("cpu.count"), cpu0: I("cpu.0"),
   la1pc: I("load.avg1_per_cpu"), la5pc: I("load.avg5_per_cpu"), la1: I("load.avg1"), la5: I("load.avg5"), la15: I("load.avg15"),
   memUsed: I("mem.used_frac"), dirtyFrac: I("mem.dirty_frac"), swapUsed: I("swap.used_frac"),
   memTotal: I("mem.total_mib"), memAvail: I("mem.available_mib"), dirty: I("mem.dirty_mib"), swapTotal: I("swap.total_mib"), swapUsedMib: I("swap.used_mib"),
@@ -45,8 +45,7 @@ export class ProcSampler {
   private readonly sysRoot: string;
   private readonly smooth: Integrators;
   private prevMs = -1;
-  private prevCpu: CpuTimes | null = null;
-  private prevCores: (CpuTimes | undefined)[] = [];
+  private readonly cpuSample: CpuSample;
   private prevDisk: DeviceCounters | null = null;
   private prevNet: DeviceCounters | null = null;
   private services: ServiceSlotInfo[] = [];
@@ -64,6 +63,7 @@ export class ProcSampler {
     this.procScan = new ProcScan(this.procRoot, opts.procsEveryMs ?? 0, read);
     this.serviceSample = new ServiceSample({ procRoot: this.procRoot, sysRoot: this.sysRoot, clockTicks: opts.clockTicks ?? 100, pageSize: opts.pageSize ?? 4096, smoothingMs, read });
     this.smooth = new Integrators(HW_MMIO_FIELDS, smoothingMs);
+    this.cpuSample = new CpuSample(this.smooth);
   }
 
   setSmoothing(ms: number): void {
@@ -97,25 +97,9 @@ export class ProcSampler {
     // CPU.
     const statText = this.read(p("stat"));
     const stat = statText === null ? null : parseProcStat(statText);
-    const ncpu = stat?.cores.length || 1;
-    if (!stat?.total) flags |= HwFlag.cpuMissing;
-    else {
-      const d = delta(stat.total, this.prevCpu);
-      if (d) {
-        sm(ix.cpuTotal, d[0] / d[4]);
-        sm(ix.iowait, d[2] / d[4]);
-        sm(ix.steal, d[3] / d[4]);
-      }
-      this.prevCpu = stat.total;
-      if (stat.cores.length > CPU_SLOTS) flags |= HwFlag.cpuSlotsTruncated;
-      for (let c = 0; c < Math.min(CPU_SLOTS, stat.cores.length); c++) {
-        const cur = stat.cores[c];
-        const dc = cur ? delta(cur, this.prevCores[c] ?? null) : null;
-        if (dc) sm(ix.cpu0 + c, dc[0] / dc[4]);
-        this.prevCores[c] = cur;
-      }
-    }
-    v[ix.cpuCount] = stat ? stat.cores.length : 0;
+    const cpu = this.cpuSample.update(v, stat, dt);
+    flags |= cpu.flags;
+    const ncpu = cpu.online || 1;
     v[ix.running] = stat?.procsRunning ?? 0;
     v[ix.blocked] = stat?.procsBlocked ?? 0;
 
@@ -222,18 +206,6 @@ export class ProcSampler {
     v[ix.thermMax] = n > 0 ? max : 0;
     return (n === 0 ? HwFlag.thermalMissing : 0) | (n > THERMAL_SLOTS ? HwFlag.thermalSlotsTruncated : 0);
   }
-}
-
-/**
- * Busy, idle, iowait and steal ticks since `prev`, and their sum. A counter that went backwards counts
- * 0 (proc(5): iowait "may decrease"): its drop, taken off the total, made a CPU 30/80 busy read 1.0.
- */
-function delta(cur: CpuTimes, prev: CpuTimes | null): CpuTimes | null {
-  if (!prev) return null;
-  const d = [0, 0, 0, 0, 0] as CpuTimes;
-  for (let i = 0; i < 4; i++) d[i] = Math.max(0, cur[i]! - prev[i]!);
-  d[4] = d[0] + d[1] + d[2] + d[3];
-  return d[4] > 0 ? d : null;
 }
 
 const clamp01 = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x);
