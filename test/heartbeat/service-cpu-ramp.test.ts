@@ -43,7 +43,7 @@ test("a service using one full core read svc.0.cpu 0, 0.33, 0.55, 0.70, 0.80, 0.
   }
 });
 
-test("a service's smoothing still follows changes once started: from 1 core to none it decays with the time constant", () => {
+test("a service's CPU smoothing, once its first measured value started it, still smooths: from 1 core to none it decays by e^-0.4 per 100 ms, not straight to 0", () => {
   const proc = mkdtempSync(join(tmpdir(), "vb-svc-ramp-"));
   try {
     mkdirSync(join(proc, "42"));
