@@ -11,6 +11,7 @@ import { setLogLevel } from "../log.ts";
 import { locateEmbeddedModel } from "../rts/embed.ts";
 import { openModelSource } from "../rts/model-source.ts";
 import { unreadableFile } from "../util/regular-file.ts";
+import { interruptible } from "../sys/interrupt.ts";
 import { CONFIG_PATH, EXE_PATH, INIT_PATH, writeInitramfs } from "../initramfs/build.ts";
 import { COMPRESSION_SUFFIX, COMPRESSIONS } from "../initramfs/compress.ts";
 import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
@@ -103,21 +104,23 @@ export async function runInitramfs(args: string[], root = process.cwd()): Promis
   const preinit = a.preinit ?? (scratch ? join(scratch, "preinit") : embeddedPreinit);
   if (scratch) writeFileSync(preinit, readFileSync(embeddedPreinit), { mode: 0o755 });
   const t0 = performance.now();
-  let r: ReturnType<typeof writeInitramfs>;
-  try {
-    r = writeInitramfs(output, {
-      exe,
-      preinit,
-      config: a.config,
-      runtimeLibs: a["runtime-lib"] ?? (!compiled && existsSync(shim) ? [shim] : []),
-      modules: a["modules-dir"] ? { dir: a["modules-dir"], version: a["kernel-version"] ?? basename(resolve(a["modules-dir"])), names: a.module ?? [] } : undefined,
-      files: (a.file ?? []).map((f) => ({ src: f.slice(0, f.indexOf(":")), dest: f.slice(f.indexOf(":") + 1) })),
-      compression: compress,
-      progress: (line) => process.stderr.write(`${line}\n`),
-    });
-  } finally {
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  }
+  // Ctrl-C stops the build between stages, or the write, and leaves no temporary image (nor the scratch directory).
+  const r = interruptible(() => {
+    try {
+      return writeInitramfs(output, {
+        exe,
+        preinit,
+        config: a.config,
+        runtimeLibs: a["runtime-lib"] ?? (!compiled && existsSync(shim) ? [shim] : []),
+        modules: a["modules-dir"] ? { dir: a["modules-dir"], version: a["kernel-version"] ?? basename(resolve(a["modules-dir"])), names: a.module ?? [] } : undefined,
+        files: (a.file ?? []).map((f) => ({ src: f.slice(0, f.indexOf(":")), dest: f.slice(f.indexOf(":") + 1) })),
+        compression: compress,
+        progress: (line) => process.stderr.write(`${line}\n`),
+      });
+    } finally {
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+    }
+  });
   if (a.list) for (const e of [...r.entries].sort((x, y) => (x.path < y.path ? -1 : 1))) out(`${e.type.padEnd(7)} /${e.path}${e.type === "symlink" ? ` -> ${e.target}` : ""}`);
   out(`${output}: ${r.bytes.length} bytes (${(r.bytes.length / 1048576).toFixed(1)} MiB, ${r.compression}; ${r.uncompressedSize} bytes unpacked, ${r.entries.length} entries) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return 0;

@@ -1,6 +1,7 @@
 // `vector-boot pack`: an executable and a GGUF into one RTS package (4096-aligned tensor section, SHA-256 of both).
 import { z } from "zod";
 import { packRts } from "../rts/package.ts";
+import { interruptible } from "../sys/interrupt.ts";
 import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
 import { hex } from "../rts/checksum.ts";
 import { wantsHelp, type Command } from "./command.ts";
@@ -46,7 +47,8 @@ export const command: Command = {
     }, schema);
     requireInputFile(a.binary, "pack --binary");
     requireInputFile(a.gguf, "pack --gguf");
-    const h = packRts(a.binary, a.gguf, a.output, { seedLayout: a["seed-layout"] });
+    // Ctrl-C stops the hashing or the copy and removes the temporary file (it was left, as large as the model).
+    const h = interruptible(() => packRts(a.binary, a.gguf, a.output, { seedLayout: a["seed-layout"] }));
     out(`packed ${a.output}: binary ${h.binarySize} bytes at ${h.binaryOffset}, tensor ${h.tensorSize} bytes at ${h.tensorOffset}`);
     if (h.checksums) out(`sha256 binary ${hex(h.checksums.binarySha256)} tensor ${hex(h.checksums.tensorSha256)}`);
     return 0;

@@ -3,6 +3,7 @@ import { basename, join, resolve } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors.ts";
 import { unpackRts } from "../rts/package.ts";
+import { interruptible } from "../sys/interrupt.ts";
 import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
 import { requireInputFile } from "../util/regular-file.ts";
@@ -48,7 +49,7 @@ export const command: Command = {
     const stem = basename(file).replace(/\.rts$/, "");
     const dir = a.dir ?? ".";
     const target = a.binary || a.gguf ? { binary: a.binary, gguf: a.gguf } : { binary: join(dir, `${stem}.bin`), gguf: join(dir, `${stem}.gguf`) };
-    const r = unpackRts(file, target);
+    const r = interruptible(() => unpackRts(file, target)); // Ctrl-C: neither output, no temporary file
     if (target.binary) out(`binary: ${target.binary} (${r.header.binarySize} bytes, checksum ${r.binary})`);
     if (target.gguf) out(`gguf: ${target.gguf} (${r.header.tensorSize} bytes, checksum ${r.tensor})`);
     return 0;

@@ -1,5 +1,5 @@
 // Assembles the initramfs: /init, /sbin/vector-boot, its loader and libraries (from ELF headers), devices, config, modules.
-import { existsSync, readFileSync, statSync, writeSync } from "node:fs";
+import { existsSync, fsyncSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { PackageError, UsageError } from "../errors.ts";
 import { compress, COMPRESSIONS, type Compression } from "./compress.ts";
@@ -10,6 +10,7 @@ import { readModuleFile } from "./modinfo.ts";
 import { selectModules } from "./modules.ts";
 import { InitramfsTree, normalizedMode } from "./tree.ts";
 import { unreadableFile } from "../util/regular-file.ts";
+import { throwIfInterrupted } from "../sys/interrupt.ts";
 import { checkOutputPath, refuseOutputOverInput, writeFileAtomically } from "../util/atomic-write.ts";
 
 /** Where things live inside the image (the pre-init execs EXE_PATH; the init reads CONFIG_PATH). */
@@ -80,6 +81,7 @@ export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
   for (const d of [...deps].sort((a, b) => (a.path < b.path ? -1 : 1))) tree.hostPath(d.path);
   progress(`initramfs: ELF dependencies: ${deps.map((d) => d.path).join(" ") || "none"} (${(performance.now() - t0).toFixed(0)} ms)`);
 
+  throwIfInterrupted();
   // 2. Directories, mount points and the device nodes the kernel and the pre-init need before devtmpfs.
   for (const d of ["dev", "proc", "sys", "run", "etc", "sbin", "var", "var/lib", "mnt"]) tree.dir(d);
   tree.dir("root", 0o700);
@@ -103,6 +105,7 @@ export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
   }
   progress(`initramfs: programs: ${INIT_PATH} (${statSync(opts.preinit).size} bytes), ${EXE_PATH} (${statSync(opts.exe).size} bytes)${opts.config ? `, ${CONFIG_PATH}` : ""}`);
 
+  throwIfInterrupted();
   // 4. Kernel modules with a modules.dep covering exactly the ones included.
   if (opts.modules && opts.modules.names.length > 0) {
     const sel = selectModules(opts.modules.dir, opts.modules.names);
@@ -115,6 +118,7 @@ export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
     progress(`initramfs: kernel modules (${opts.modules.version}): ${sel.files.length} files: ${sel.files.map((f) => f.split("/").at(-1)).join(" ")}`);
   }
 
+  throwIfInterrupted();
   // 5. Archive and compress.
   const entries = tree.list();
   const t1 = performance.now();
@@ -122,6 +126,7 @@ export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
   progress(`initramfs: cpio newc: ${entries.length} entries, ${cpio.length} bytes (${(performance.now() - t1).toFixed(0)} ms)`);
   const t2 = performance.now();
   const bytes = compress(cpio, compression);
+  throwIfInterrupted();
   if (compression !== "none") progress(`initramfs: ${compression}: ${bytes.length} bytes (${(performance.now() - t2).toFixed(0)} ms)`);
   return { bytes, entries, dependencies: deps, uncompressedSize: cpio.length, compression };
 }
@@ -139,6 +144,8 @@ export function writeInitramfs(out: string, opts: InitramfsOptions): InitramfsRe
   const r = buildInitramfs(opts);
   writeFileAtomically(out, (fd) => {
     for (let w = 0; w < r.bytes.length; ) w += writeSync(fd, r.bytes, w, r.bytes.length - w);
+    fsyncSync(fd);
+    throwIfInterrupted(); // the last look before the rename
   });
   opts.progress?.(`initramfs: wrote ${out}: ${r.bytes.length} bytes (${(r.bytes.length / 1048576).toFixed(1)} MiB)`);
   return r;

@@ -1,6 +1,7 @@
 // Checksums for packaging: SHA-256 of file ranges (streamed, never the whole file in memory) and CRC32.
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { PackageError } from "../errors.ts";
+import { throwIfInterrupted } from "../sys/interrupt.ts";
 
 const CHUNK = 4 << 20;
 
@@ -10,6 +11,7 @@ export function sha256OfRange(fd: number, offset: number, length: number): Uint8
   const buf = new Uint8Array(Math.min(CHUNK, Math.max(length, 1)));
   let done = 0;
   while (done < length) {
+    throwIfInterrupted();
     const want = Math.min(buf.length, length - done);
     const n = readSync(fd, buf, 0, want, offset + done);
     // The file shrank while it was read (it was checked for size first): the package is damaged, not a bug.

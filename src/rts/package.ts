@@ -1,6 +1,7 @@
 // RTS packages on disk: pack a binary + GGUF, read and check a header, verify checksums, unpack the sections.
-import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 import { PackageError } from "../errors.ts";
+import { throwIfInterrupted } from "../sys/interrupt.ts";
 import { checkOutputPath, refuseOutputOverInput, writeFileAtomically, writeFilesAtomically, type OutputFile } from "../util/atomic-write.ts";
 import { bytesEqual, hex, sha256OfRange } from "./checksum.ts";
 import { decodeRtsHeader, encodeRtsHeader, RTS_HEADER_SIZE, RTS_TENSOR_ALIGNMENT, type RtsHeader } from "./format.ts";
@@ -27,11 +28,18 @@ function withFd<T>(path: string, flags: string, fn: (fd: number) => T, mode?: nu
 function copy(src: number, srcOff: number, len: number, dst: number, dstOff: number, what: string): void {
   const buf = new Uint8Array(Math.min(4 << 20, Math.max(len, 1)));
   for (let done = 0; done < len; ) {
+    throwIfInterrupted();
     const n = readSync(src, buf, 0, Math.min(buf.length, len - done), srcOff + done);
     if (n <= 0) throw new PackageError(what, `short read at byte ${srcOff + done}`);
     for (let w = 0; w < n; ) w += writeSync(dst, buf, w, n - w, dstOff + done + w);
     done += n;
   }
+}
+
+/** The end of a fill: its data on disk, then the last look for a stop signal before the rename (the fsync of a large file takes seconds). */
+function settle(fd: number): void {
+  fsyncSync(fd);
+  throwIfInterrupted();
 }
 
 /** Packs `binary` and `gguf` into an RTS file: binary at 512, tensor section 4096-aligned, SHA-256 of both in the header. */
@@ -61,6 +69,7 @@ export function packRts(binaryPath: string, ggufPath: string, outPath: string, o
         const gap = tensorOffset - (binaryOffset + binarySize);
         if (gap > 0) writeSync(oFd, new Uint8Array(gap), 0, gap, binaryOffset + binarySize);
         copy(gFd, 0, tensorSize, oFd, tensorOffset, "gguf");
+        settle(oFd);
       });
       return { version: 1, binaryOffset, binarySize, tensorOffset, tensorSize, checksums };
     }),
@@ -125,8 +134,8 @@ export function unpackRts(path: string, out: { binary?: string; gguf?: string })
   withFd(path, "r", (fd) => {
     const files: OutputFile[] = [];
     const h = report.header;
-    if (out.binary) files.push({ out: out.binary, fill: (o) => copy(fd, h.binaryOffset, h.binarySize, o, 0, "binary"), mode: 0o755 });
-    if (out.gguf) files.push({ out: out.gguf, fill: (o) => copy(fd, h.tensorOffset, h.tensorSize, o, 0, "tensor") });
+    if (out.binary) files.push({ out: out.binary, fill: (o) => (copy(fd, h.binaryOffset, h.binarySize, o, 0, "binary"), settle(o)), mode: 0o755 });
+    if (out.gguf) files.push({ out: out.gguf, fill: (o) => (copy(fd, h.tensorOffset, h.tensorSize, o, 0, "tensor"), settle(o)) });
     writeFilesAtomically(files);
   });
   return report;
