@@ -15,7 +15,8 @@ SHA-256 of both sections in the header's reserved bytes (docs/rts-format.md).
 
 Options:
   --binary FILE    the program section (e.g. dist/vector-boot)
-  --gguf FILE      the model section (must start with the GGUF magic)
+  --gguf FILE      the model section: a well-formed GGUF, parsed as verify parses it (exit 2 naming
+                   the field and the byte offset if not: a file cut short is refused, nothing written)
   -o, --output OUT the package to write (written to a temp file, fsynced, renamed)
   --seed-layout    the seed's layout instead: tensor right after the binary, no checksums
   -h, --help       this text

@@ -1,6 +1,8 @@
 // RTS packages on disk: pack a binary + GGUF, read and check a header, verify checksums, unpack the sections.
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
-import { PackageError } from "../errors.ts";
+import { GgufError, PackageError } from "../errors.ts";
+import { readGguf } from "../gguf/reader.ts";
+import { mapFileReadOnly, MAX_MAP_BYTES } from "../sys/mmap.ts";
 import { throwIfInterrupted } from "../sys/interrupt.ts";
 import { checkOutputPath, refuseOutputOverInput, writeFileAtomically, writeFilesAtomically, type OutputFile } from "../util/atomic-write.ts";
 import { bytesEqual, hex, sha256OfRange } from "./checksum.ts";
@@ -36,6 +38,25 @@ function copy(src: number, srcOff: number, len: number, dst: number, dstOff: num
   }
 }
 
+/**
+ * The model section parsed as `verify` and the boot parse it (every count, offset and size), from a
+ * read-only mapping: a GGUF cut short (a download that stopped) or malformed past its magic was packed,
+ * exit 0, and only verify or the boot refused the package. A GGUF over 4 GiB, which no mapping here can
+ * hold, is packed unparsed (this runtime cannot boot it; the package may still carry it elsewhere).
+ */
+function checkGguf(path: string, size: number): void {
+  if (size > MAX_MAP_BYTES) return;
+  const m = mapFileReadOnly(path, 0, size);
+  try {
+    readGguf(m.bytes);
+  } catch (e) {
+    if (e instanceof GgufError) throw new GgufError(e.field, e.offset, `${e.problem} (in ${path}: not a well-formed GGUF, nothing packed)`, { cause: e });
+    throw e;
+  } finally {
+    m.unmap();
+  }
+}
+
 /** The end of a fill: its data on disk, then the last look for a stop signal before the rename (the fsync of a large file takes seconds). */
 function settle(fd: number): void {
   fsyncSync(fd);
@@ -57,6 +78,7 @@ export function packRts(binaryPath: string, ggufPath: string, outPath: string, o
       readSync(gFd, magic, 0, 4, 0);
       if (tensorSize === 0) throw new PackageError("gguf", `${ggufPath} is empty`);
       if (String.fromCharCode(...magic) !== "GGUF") throw new PackageError("gguf", `${ggufPath} does not start with the GGUF magic`);
+      checkGguf(ggufPath, tensorSize);
       const binaryOffset = RTS_HEADER_SIZE;
       const tensorOffset = opts.seedLayout
         ? binaryOffset + binarySize
