@@ -3,7 +3,7 @@ import { existsSync, fsyncSync, readFileSync, statSync, writeSync } from "node:f
 import { join } from "node:path";
 import { PackageError, UsageError } from "../errors.ts";
 import { compress, COMPRESSIONS, type Compression } from "./compress.ts";
-import { writeCpio, type CpioEntry } from "./cpio.ts";
+import { NEWC_MAX_FILE_SIZE, writeCpio, type CpioEntry } from "./cpio.ts";
 import { elfDependencies, type ElfDependency } from "./elf-deps.ts";
 import { readElf } from "./elf.ts";
 import { readModuleFile } from "./modinfo.ts";
@@ -61,6 +61,16 @@ function requireFile(path: string, what: string): void {
   if (problem !== null) throw new PackageError(`initramfs.${what}`, `cannot read ${path}: ${problem}${built ? " (run scripts/build.ts first?)" : ""}`);
 }
 
+/**
+ * A host file for the image, read whole only once its size fits newc's filesize field: a --file over
+ * 4 GiB was read into memory first and failed as a raw ENOMEM (exit 70, "internal error").
+ */
+function readForImage(path: string, what: string): Uint8Array {
+  const size = statSync(path).size;
+  if (size > NEWC_MAX_FILE_SIZE) throw new PackageError(`initramfs.${what}`, `${path} is ${size} bytes: a cpio newc entry holds at most ${NEWC_MAX_FILE_SIZE} bytes (4 GiB - 1)`);
+  return new Uint8Array(readFileSync(path));
+}
+
 export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
   const progress = opts.progress ?? (() => {});
   const compression = opts.compression ?? COMPRESSIONS[0];
@@ -93,15 +103,15 @@ export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
   tree.chardev("dev/ttyS0", 4, 64, 0o600);
 
   // 3. The programs and the config.
-  tree.file(INIT_PATH, new Uint8Array(readFileSync(opts.preinit)), 0o755);
-  tree.file(EXE_PATH, new Uint8Array(readFileSync(opts.exe)), 0o755);
+  tree.file(INIT_PATH, readForImage(opts.preinit, "preinit"), 0o755);
+  tree.file(EXE_PATH, readForImage(opts.exe, "exe"), 0o755);
   if (opts.config) {
     requireFile(opts.config, "config");
-    tree.file(CONFIG_PATH, new Uint8Array(readFileSync(opts.config)), 0o644);
+    tree.file(CONFIG_PATH, readForImage(opts.config, "config"), 0o644);
   }
   for (const f of opts.files ?? []) {
     requireFile(f.src, "files");
-    tree.file(f.dest, new Uint8Array(readFileSync(f.src)), normalizedMode(statSync(f.src).mode));
+    tree.file(f.dest, readForImage(f.src, "files"), normalizedMode(statSync(f.src).mode));
   }
   progress(`initramfs: programs: ${INIT_PATH} (${statSync(opts.preinit).size} bytes), ${EXE_PATH} (${statSync(opts.exe).size} bytes)${opts.config ? `, ${CONFIG_PATH}` : ""}`);
 

@@ -18,6 +18,8 @@ export interface CpioOptions {
 }
 
 const enc = new TextEncoder();
+/** The largest file an entry holds: its size is an 8-hex-digit field. */
+export const NEWC_MAX_FILE_SIZE = 0xffffffff;
 
 function hex8(n: number, field: string, path: string): string {
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new PackageError(`cpio.${field}`, `${path}: ${n} does not fit the 8-hex-digit field`);
