@@ -20,9 +20,15 @@ export class CpuSample {
     let online = 0;
     for (const c of stat?.cores ?? []) if (c) online++;
     v[ix.cpuCount] = online;
-    if (!stat?.total) return { online, flags: HwFlag.cpuMissing };
+    if (!stat?.total) {
+      // Unreadable: every cpu.* field reads 0 and counting starts afresh once it is back (its first
+      // reading reads 0, the next is measured). They kept their last values (cpu.total 1.0 for good).
+      this.forget(v);
+      return { online, flags: HwFlag.cpuMissing };
+    }
     const d = delta(stat.total, this.prevTotal);
-    if (d) {
+    if (!this.prevTotal) v[ix.cpuTotal] = v[ix.iowait] = v[ix.steal] = 0;
+    else if (d) {
       v[ix.cpuTotal] = this.smooth.step(ix.cpuTotal, d[0] / d[4], dt);
       v[ix.iowait] = this.smooth.step(ix.iowait, d[2] / d[4], dt);
       v[ix.steal] = this.smooth.step(ix.steal, d[3] / d[4], dt);
@@ -45,6 +51,20 @@ export class CpuSample {
       this.prevCores[c] = cur;
     }
     return { online, flags: stat.cores.length > CPU_SLOTS ? HwFlag.cpuSlotsTruncated : 0 };
+  }
+
+  /** Sets every cpu.* fraction to 0 and drops the saved readings and their smoothing. */
+  private forget(v: Float64Array): void {
+    this.prevTotal = null;
+    this.prevCores = [];
+    for (const i of [ix.cpuTotal, ix.iowait, ix.steal]) {
+      v[i] = 0;
+      this.smooth.reset(i);
+    }
+    for (let c = 0; c < CPU_SLOTS; c++) {
+      v[ix.cpu0 + c] = 0;
+      this.smooth.reset(ix.cpu0 + c);
+    }
   }
 }
 

@@ -88,18 +88,17 @@ export class ProcSampler {
   sample(nowMs: number): Float64Array {
     const v = this.values;
     const dt = this.prevMs < 0 ? 0 : nowMs - this.prevMs;
-    const dtS = dt / 1000;
     let flags = this.prevMs < 0 ? HwFlag.firstSample : 0;
     this.filesRead = 0;
     const p = (f: string) => join(this.procRoot, f);
-    const sm = (i: number, x: number) => (v[i] = this.smooth.step(i, x, dt));
 
     // CPU.
     const statText = this.read(p("stat"));
     const stat = statText === null ? null : parseProcStat(statText);
     const cpu = this.cpuSample.update(v, stat, dt);
     flags |= cpu.flags;
-    const ncpu = cpu.online || 1;
+    // Without /proc/stat the number of CPUs is unknown: what is divided by it reads 0 (it was divided by 1).
+    const ncpu = stat?.total ? cpu.online || 1 : Number.POSITIVE_INFINITY;
     v[ix.running] = stat?.procsRunning ?? 0;
     v[ix.blocked] = stat?.procsBlocked ?? 0;
 
@@ -154,20 +153,12 @@ export class ProcSampler {
     const dsText = this.read(p("diskstats"));
     const ds = dsText === null ? null : parseDiskstats(dsText);
     if (!ds) flags |= HwFlag.diskMissing;
-    if (ds && this.prevDisk && dtS > 0) {
-      const [read, written] = bytesMoved(ds, this.prevDisk);
-      sm(ix.diskR, read / MiB / dtS);
-      sm(ix.diskW, written / MiB / dtS);
-    }
+    this.rates(ds, this.prevDisk, ix.diskR, ix.diskW, dt);
     this.prevDisk = ds;
     const ndText = this.read(p("net/dev"));
     const nd = ndText === null ? null : parseNetDev(ndText);
     if (!nd) flags |= HwFlag.netMissing;
-    if (nd && this.prevNet && dtS > 0) {
-      const [rx, tx] = bytesMoved(nd, this.prevNet);
-      sm(ix.netRx, rx / MiB / dtS);
-      sm(ix.netTx, tx / MiB / dtS);
-    }
+    this.rates(nd, this.prevNet, ix.netRx, ix.netTx, dt);
     this.prevNet = nd;
 
     flags |= this.sampleThermal();
@@ -179,6 +170,25 @@ export class ProcSampler {
     v[ix.flags] = flags;
     this.prevMs = nowMs;
     return v;
+  }
+
+  /**
+   * Fields `a` and `b` (MiB/s) from two readings of a device file (`cur` null: unreadable). Unreadable
+   * or without a previous reading, they read 0 and their smoothing starts afresh: an unreadable file
+   * kept its last rates (10 MiB/s for good), and its first rate once back was smoothed from them.
+   */
+  private rates(cur: DeviceCounters | null, prev: DeviceCounters | null, a: number, b: number, dt: number): void {
+    const v = this.values;
+    if (!cur || !prev) {
+      v[a] = v[b] = 0;
+      this.smooth.reset(a);
+      this.smooth.reset(b);
+      return;
+    }
+    if (dt <= 0) return;
+    const [x, y] = bytesMoved(cur, prev);
+    v[a] = this.smooth.step(a, x / MiB / (dt / 1000), dt);
+    v[b] = this.smooth.step(b, y / MiB / (dt / 1000), dt);
   }
 
   private sampleThermal(): number {
