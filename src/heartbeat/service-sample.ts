@@ -24,8 +24,12 @@ export interface ServiceSampleOptions {
 }
 
 export class ServiceSample {
-  /** The previous reading of each slot's process: CPU ticks, and its cgroup's usage_usec when it has a cgroup of its own. */
-  private prev: { pid: number | null; ticks: number; usec: number | null }[] = [];
+  /**
+   * The previous reading of each slot's process: CPU ticks, its cgroup's usage_usec when it has a cgroup
+   * of its own, and how long ago it was taken beyond the last interval (`missedMs`: samples since in
+   * which its /proc/<pid>/stat could not be read).
+   */
+  private prev: { pid: number | null; ticks: number; usec: number | null; missedMs: number }[] = [];
   private readonly cgroupCpu: ServiceCgroupCpu;
   /** svc.S.cpu smoothing, one integrator per slot. */
   private readonly smooth: Integrators;
@@ -41,7 +45,6 @@ export class ServiceSample {
 
   /** Fills the svc.* slots and services.* of `v` for `services` (slot order), `dt` ms after the last sample; returns flags. */
   update(v: Float64Array, services: readonly ServiceSlotInfo[], dt: number, ncpu: number): number {
-    const dtS = dt / 1000;
     let flags = services.length > SERVICE_SLOTS ? HwFlag.serviceSlotsTruncated : 0;
     let running = 0;
     let failed = 0;
@@ -60,21 +63,25 @@ export class ServiceSample {
       if (svc.pid !== null) {
         const t = this.opts.read(join(this.opts.procRoot, String(svc.pid), "stat"));
         const st = t === null ? null : parsePidStat(t);
-        if (!st) flags |= HwFlag.servicePidMissing;
-        else {
+        if (!st) {
+          flags |= HwFlag.servicePidMissing;
+          // The next difference covers this interval too: it was divided by one interval (2 cores read for 1).
+          if (prev && prev.pid === svc.pid) prev.missedMs += dt;
+        } else {
           rssMib = (st.rssPages * this.opts.pageSize) / MiB;
           const usec = this.cgroupCpu.usec(svc.pid);
           // A new process reads 0 without feeding that 0 to the integrator: its first measured value
           // starts it, as for cpu.total (a process using a full core read 0.33, 0.55, 0.70 ... after each start).
           if (!prev || prev.pid !== svc.pid) {
             if (s < SERVICE_SLOTS) this.smooth.reset(s);
-          } else if (dtS > 0) {
-            cores = usec !== null && prev.usec !== null ? Math.max(0, usec - prev.usec) / 1e6 / dtS : Math.max(0, st.cpuTicks - prev.ticks) / this.opts.clockTicks / dtS;
+          } else if (dt + prev.missedMs > 0) {
+            const spanS = (dt + prev.missedMs) / 1000;
+            cores = usec !== null && prev.usec !== null ? Math.max(0, usec - prev.usec) / 1e6 / spanS : Math.max(0, st.cpuTicks - prev.ticks) / this.opts.clockTicks / spanS;
             if (s < SERVICE_SLOTS) cores = this.smooth.step(s, cores, dt);
           }
-          this.prev[s] = { pid: svc.pid, ticks: st.cpuTicks, usec };
+          this.prev[s] = { pid: svc.pid, ticks: st.cpuTicks, usec, missedMs: 0 };
         }
-      } else this.prev[s] = { pid: null, ticks: 0, usec: null };
+      } else this.prev[s] = { pid: null, ticks: 0, usec: null, missedMs: 0 };
       rss += rssMib;
       cpu += cores;
       if (s < SERVICE_SLOTS) {
