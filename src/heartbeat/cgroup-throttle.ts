@@ -6,7 +6,7 @@ import { cgroup2Mount, cgroupOf } from "../sys/cgroup.ts";
 export interface CpuMaxThrottle {
   file: string;
   /** Content to write back on release (what cpu.max held before). */
-  previous: string;
+  readonly previous: string;
   applied: string;
 }
 
@@ -23,14 +23,34 @@ export function throttleCpuMax(procRoot: string, sysRoot: string, pid: number, d
   const file = join(cgroup2Mount(procRoot) ?? join(sysRoot, "fs/cgroup"), cg, "cpu.max");
   try {
     const previous = readFileSync(file, "utf8").trim();
-    const periodUs = Math.min(1_000_000, Math.max(1000, Math.round(periodMs * 1000)));
-    const quotaUs = Math.max(1000, Math.round(duty * periodUs));
-    const applied = `${quotaUs} ${periodUs}`;
+    const applied = cpuMaxOf(duty, periodMs);
     writeFileSync(file, applied);
     return { file, previous: previous || "max 100000", applied };
   } catch {
     return null;
   }
+}
+
+/** cpu.max's content for `duty` of each `periodMs`: "<quota us> <period us>". */
+function cpuMaxOf(duty: number, periodMs: number): string {
+  const periodUs = Math.min(1_000_000, Math.max(1000, Math.round(periodMs * 1000)));
+  const quotaUs = Math.max(1000, Math.round(duty * periodUs));
+  return `${quotaUs} ${periodUs}`;
+}
+
+/**
+ * Changes the limit of throttle `t` in place (tightened or eased), keeping what to restore; false when
+ * cpu.max could not be written (cgroup gone with its service).
+ */
+export function changeCpuMax(t: CpuMaxThrottle, duty: number, periodMs: number): boolean {
+  const applied = cpuMaxOf(duty, periodMs);
+  try {
+    writeFileSync(t.file, applied);
+  } catch {
+    return false;
+  }
+  t.applied = applied;
+  return true;
 }
 
 /** Restores cpu.max; returns false when it could not be written (cgroup gone with its service). */

@@ -1,5 +1,5 @@
 // Throttling a service: cgroup v2 cpu.max when it has its own cgroup, else a SIGSTOP/SIGCONT duty cycle.
-import { type CpuMaxThrottle, releaseCpuMax, throttleCpuMax } from "./cgroup-throttle.ts";
+import { changeCpuMax, type CpuMaxThrottle, releaseCpuMax, throttleCpuMax } from "./cgroup-throttle.ts";
 
 const SIGSTOP = 19;
 const SIGCONT = 18;
@@ -25,6 +25,8 @@ interface Cycle {
   periodMs: number;
   timer: ReturnType<typeof setTimeout> | null;
   stopped: boolean;
+  /** When the current phase (run or stopped) began (performance.now()). */
+  phaseSince: number;
 }
 
 /**
@@ -42,16 +44,49 @@ export class DutyCycler {
 
   /** Starts throttling; returns how ("cgroup <file> <quota> <period>" or "duty cycle"), or null when the process is gone. */
   start(name: string, pid: number, duty: number, periodMs: number): string | null {
-    this.release(name);
-    if (!signalService(pid, SIGCONT)) return null;
     const d = Math.min(1, Math.max(0.01, duty));
     const p = Math.max(10, periodMs);
+    const same = this.cycles.get(name);
+    if (same?.pid === pid && this.change(name, same, d, p)) return this.describe(same);
+    this.release(name);
+    if (!signalService(pid, SIGCONT)) return null;
     const cgroup = throttleCpuMax(this.roots.procRoot, this.roots.sysRoot, pid, d, p);
-    const c: Cycle = { pid, cgroup, duty: d, periodMs: p, timer: null, stopped: false };
+    const c: Cycle = { pid, cgroup, duty: d, periodMs: p, timer: null, stopped: false, phaseSince: 0 };
     this.cycles.set(name, c);
-    if (cgroup) return `cgroup cpu.max ${cgroup.applied} (${cgroup.file})`;
-    this.phase(name, c, false);
-    return `SIGSTOP/SIGCONT duty cycle, runs ${Math.round(d * 100)}% of ${p} ms`;
+    if (!cgroup) this.phase(name, c, false);
+    return this.describe(c);
+  }
+
+  private describe(c: Cycle): string {
+    if (c.cgroup) return `cgroup cpu.max ${c.cgroup.applied} (${c.cgroup.file})`;
+    return `SIGSTOP/SIGCONT duty cycle, runs ${Math.round(c.duty * 100)}% of ${c.periodMs} ms`;
+  }
+
+  /**
+   * A new limit for the same process (tightened or eased), changed in place: cpu.max rewritten, or the
+   * current phase's end moved. It was released (cpu.max restored, SIGCONT to a stopped process) and
+   * throttled again, so the service ran unthrottled between. False when the process or its cgroup is gone.
+   */
+  private change(name: string, c: Cycle, duty: number, periodMs: number): boolean {
+    if (c.cgroup) {
+      if (!changeCpuMax(c.cgroup, duty, periodMs)) return false;
+      c.duty = duty;
+      c.periodMs = periodMs;
+      return true;
+    }
+    if (!signalService(c.pid, 0)) return false;
+    c.duty = duty;
+    c.periodMs = periodMs;
+    if (c.timer) clearTimeout(c.timer);
+    if (c.stopped && duty >= 1) {
+      // Runs all the time now (the phases send no signal then): never left stopped.
+      signalService(c.pid, SIGCONT);
+      this.phase(name, c, false);
+      return true;
+    }
+    const len = c.stopped ? periodMs * (1 - duty) : periodMs * duty;
+    c.timer = setTimeout(() => this.phase(name, c, !c.stopped), Math.max(0, c.phaseSince + len - performance.now()));
+    return true;
   }
 
   /** The cpu.max limit `name` is throttled by (null: none, or the duty cycle). */
@@ -73,6 +108,7 @@ export class DutyCycler {
       return;
     }
     c.stopped = stop;
+    c.phaseSince = performance.now();
     const ms = stop ? c.periodMs * (1 - c.duty) : c.periodMs * c.duty;
     c.timer = setTimeout(() => this.phase(name, c, !stop), ms);
   }
