@@ -22,9 +22,12 @@ export function randomBytes(n: number, rnd: () => number): Uint8Array {
   return b;
 }
 
-/** Writes a valid GGUF v3 of about `mib` MiB: no metadata, one F32 tensor "synthetic.weights", 32-byte aligned data. */
-export function writeSyntheticGguf(path: string, mib: number): void {
-  const { closeSync, openSync, writeSync } = require("node:fs") as typeof import("node:fs");
+/**
+ * Writes a valid GGUF v3 of about `mib` MiB: no metadata, one F32 tensor "synthetic.weights", 32-byte
+ * aligned data (0.25 each; `sparse`: zeros as a hole, made in microseconds, read at memory speed).
+ */
+export function writeSyntheticGguf(path: string, mib: number, opts: { sparse?: boolean } = {}): void {
+  const { closeSync, ftruncateSync, openSync, writeSync } = require("node:fs") as typeof import("node:fs");
   const n = (mib * 1048576) / 4 - 64;
   const name = new TextEncoder().encode("synthetic.weights");
   const head = new Uint8Array(4 + 4 + 8 + 8 + 8 + name.length + 4 + 8 + 4 + 8);
@@ -47,6 +50,7 @@ export function writeSyntheticGguf(path: string, mib: number): void {
   const fd = openSync(path, "w");
   try {
     writeSync(fd, head, 0, at, 0);
+    if (opts.sparse) return ftruncateSync(fd, dataAt + n * 4);
     const chunk = new Uint8Array(new Float32Array(1 << 20).fill(0.25).buffer);
     for (let done = 0; done < n * 4; done += chunk.length) writeSync(fd, chunk, 0, Math.min(chunk.length, n * 4 - done), dataAt + done);
   } finally {

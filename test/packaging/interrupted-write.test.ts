@@ -1,46 +1,17 @@
 // Ctrl-C (SIGINT) or SIGTERM while pack or unpack writes: the command stops, ends by that signal, and leaves no temporary file.
 import { afterAll, expect, test } from "bun:test";
-import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShipped, shipped, shippedDir, shippedEnv } from "../harness/artifact.ts";
-import { prng, randomBytes, tempDir } from "./helpers.ts";
+import { prng, randomBytes, tempDir, writeSyntheticGguf } from "./helpers.ts";
 
 const t = tempDir("interrupted");
 afterAll(() => t.cleanup());
 
-/** A valid GGUF v3 of `bytes` bytes (one F32 tensor of zeros), sparse: made in microseconds, read at memory speed. */
-function sparseGguf(path: string, bytes: number): void {
-  const name = new TextEncoder().encode("sparse.weights");
-  const head = new Uint8Array(64 + name.length);
-  const v = new DataView(head.buffer);
-  head.set(new TextEncoder().encode("GGUF"));
-  let at = 4;
-  const u32 = (x: number) => (v.setUint32(at, x, true), (at += 4));
-  const u64 = (x: number) => (v.setBigUint64(at, BigInt(x), true), (at += 8));
-  u32(3); // version
-  u64(1); // tensor count
-  u64(0); // metadata count
-  u64(name.length);
-  head.set(name, at);
-  at += name.length;
-  u32(1); // n_dims
-  const dataAt = Math.ceil((at + 8 + 4 + 8) / 32) * 32;
-  u64((bytes - dataAt) / 4);
-  u32(0); // F32
-  u64(0); // offset in the data section
-  const fd = openSync(path, "w");
-  try {
-    writeSync(fd, head, 0, at, 0);
-    ftruncateSync(fd, bytes);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 const binary = join(t.dir, "prog");
 writeFileSync(binary, randomBytes(5000, prng(5)));
 const big = join(t.dir, "big.gguf");
-sparseGguf(big, 1 << 30);
+writeSyntheticGguf(big, 1024, { sparse: true });
 
 /** The signal reaches the command with its default disposition, whatever this test process inherited (a background job ignores SIGINT). */
 const withDefaultSignals = (argv: string[]) => ["python3", "-c", "import os, signal, sys\nfor s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, signal.SIG_DFL)\nos.execvp(sys.argv[1], sys.argv[1:])", ...argv];
