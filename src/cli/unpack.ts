@@ -1,4 +1,4 @@
-// `vector-boot unpack`: extracts the binary and GGUF sections of an RTS package (checksums verified first).
+// `vector-boot unpack`: extracts the binary and GGUF sections of an RTS package (checksums verified on the bytes written).
 import { basename, join, resolve } from "node:path";
 import { z } from "zod";
 import { UsageError } from "../errors.ts";
@@ -11,7 +11,8 @@ import { requireInputFile } from "../util/regular-file.ts";
 const help = `Usage: vector-boot unpack FILE.rts [--binary OUT] [--gguf OUT] [-C DIR]
 
 Extracts the sections of an RTS package. The header's SHA-256 checksums (when present) are
-checked before anything is written; a mismatch writes nothing and exits 65.
+checked on the bytes copied, before any output is renamed into place; a mismatch writes nothing
+and exits 65.
 
 Options:
   --binary OUT   where to write the binary section

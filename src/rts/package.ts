@@ -27,16 +27,30 @@ function withFd<T>(path: string, flags: string, fn: (fd: number) => T, mode?: nu
   }
 }
 
-function copy(src: number, srcOff: number, len: number, dst: number, dstOff: number, what: string): void {
+/** Copies `len` bytes and returns their SHA-256: each byte is read once, so the hash is of the bytes written. */
+function copyHashing(src: number, srcOff: number, len: number, dst: number, dstOff: number, what: string): Uint8Array {
+  const hasher = new Bun.CryptoHasher("sha256");
   const buf = new Uint8Array(Math.min(4 << 20, Math.max(len, 1)));
   for (let done = 0; done < len; ) {
     throwIfInterrupted();
     const n = readSync(src, buf, 0, Math.min(buf.length, len - done), srcOff + done);
     if (n <= 0) throw new PackageError(what, `short read at byte ${srcOff + done}`);
+    hasher.update(buf.subarray(0, n));
     for (let w = 0; w < n; ) w += writeSync(dst, buf, w, n - w, dstOff + done + w);
     done += n;
   }
+  return new Uint8Array(hasher.digest() as unknown as ArrayBuffer);
 }
+
+type Section = "binary" | "tensor";
+
+/** A section's bytes against the header's SHA-256 (PackageError `binary.sha256` / `tensor.sha256` on a mismatch). */
+function checkSection(section: Section, got: Uint8Array, header: RtsHeader, path: string): void {
+  const want = section === "binary" ? header.checksums!.binarySha256 : header.checksums!.tensorSha256;
+  if (!bytesEqual(got, want)) throw new PackageError(`${section}.sha256`, `${section} section hashes to ${hex(got)}, header says ${hex(want)} (${path})`);
+}
+
+const rangeOf = (h: RtsHeader, section: Section): [number, number] => (section === "binary" ? [h.binaryOffset, h.binarySize] : [h.tensorOffset, h.tensorSize]);
 
 /**
  * The model section parsed as `verify` and the boot parse it (every count, offset and size), from a
@@ -87,10 +101,10 @@ export function packRts(binaryPath: string, ggufPath: string, outPath: string, o
       const header = encodeRtsHeader({ binaryOffset, binarySize, tensorOffset, tensorSize, checksums });
       writeFileAtomically(outPath, (oFd) => {
         writeSync(oFd, header, 0, header.length, 0);
-        copy(bFd, 0, binarySize, oFd, binaryOffset, "binary");
+        copyHashing(bFd, 0, binarySize, oFd, binaryOffset, "binary");
         const gap = tensorOffset - (binaryOffset + binarySize);
         if (gap > 0) writeSync(oFd, new Uint8Array(gap), 0, gap, binaryOffset + binarySize);
-        copy(gFd, 0, tensorSize, oFd, tensorOffset, "gguf");
+        copyHashing(gFd, 0, tensorSize, oFd, tensorOffset, "gguf");
         settle(oFd);
       });
       return { version: 1, binaryOffset, binarySize, tensorOffset, tensorSize, checksums };
@@ -128,15 +142,9 @@ export function verifyRts(path: string): VerifyReport {
     let binary: SectionStatus = "unchecked";
     let tensor: SectionStatus = "unchecked";
     if (header.checksums) {
-      const b = sha256OfRange(fd, header.binaryOffset, header.binarySize);
-      if (!bytesEqual(b, header.checksums.binarySha256)) {
-        throw new PackageError("binary.sha256", `binary section hashes to ${hex(b)}, header says ${hex(header.checksums.binarySha256)} (${path})`);
-      }
+      checkSection("binary", sha256OfRange(fd, header.binaryOffset, header.binarySize), header, path);
       binary = "ok";
-      const t = sha256OfRange(fd, header.tensorOffset, header.tensorSize);
-      if (!bytesEqual(t, header.checksums.tensorSha256)) {
-        throw new PackageError("tensor.sha256", `tensor section hashes to ${hex(t)}, header says ${hex(header.checksums.tensorSha256)} (${path})`);
-      }
+      checkSection("tensor", sha256OfRange(fd, header.tensorOffset, header.tensorSize), header, path);
       tensor = "ok";
     }
     const unaccounted = fileSize - RTS_HEADER_SIZE - header.binarySize - header.tensorSize;
@@ -144,7 +152,12 @@ export function verifyRts(path: string): VerifyReport {
   });
 }
 
-/** Extracts the sections (checksums verified first when present), both or neither. Either output may be omitted. */
+/**
+ * Extracts the sections, both or neither; either output may be omitted. Everything comes through one
+ * descriptor: a section written out is hashed as it is copied and checked before any output is renamed
+ * into place, one not written out is hashed first. (The checksums were verified through one open and
+ * the sections copied through a second: a package replaced in between was written out unverified.)
+ */
 export function unpackRts(path: string, out: { binary?: string; gguf?: string }): VerifyReport {
   // Before the hashing: an output that cannot be written, or that is the package itself, is refused first.
   for (const o of [out.binary, out.gguf]) {
@@ -152,13 +165,27 @@ export function unpackRts(path: string, out: { binary?: string; gguf?: string })
     checkOutputPath(o);
     refuseOutputOverInput(o, [{ path, what: "the package being unpacked" }]);
   }
-  const report = verifyRts(path);
-  withFd(path, "r", (fd) => {
+  return withFd(path, "r", (fd) => {
+    const fileSize = fstatSync(fd).size;
+    const h = readRtsHeaderFd(fd, path);
+    const checked = h.checksums !== null;
+    const targets: Array<[Section, string | undefined, number]> = [["binary", out.binary, 0o755], ["tensor", out.gguf, 0o644]];
+    for (const [section, to] of targets) {
+      if (checked && to === undefined) checkSection(section, sha256OfRange(fd, ...rangeOf(h, section)), h, path);
+    }
     const files: OutputFile[] = [];
-    const h = report.header;
-    if (out.binary) files.push({ out: out.binary, fill: (o) => (copy(fd, h.binaryOffset, h.binarySize, o, 0, "binary"), settle(o)), mode: 0o755 });
-    if (out.gguf) files.push({ out: out.gguf, fill: (o) => (copy(fd, h.tensorOffset, h.tensorSize, o, 0, "tensor"), settle(o)) });
+    for (const [section, to, mode] of targets) {
+      if (to === undefined) continue;
+      const fill = (o: number) => {
+        const [off, len] = rangeOf(h, section);
+        const got = copyHashing(fd, off, len, o, 0, section);
+        if (checked) checkSection(section, got, h, path);
+        settle(o);
+      };
+      files.push({ out: to, fill, mode });
+    }
     writeFilesAtomically(files);
+    const status: SectionStatus = checked ? "ok" : "unchecked";
+    return { header: h, fileSize, binary: status, tensor: status, unaccounted: fileSize - RTS_HEADER_SIZE - h.binarySize - h.tensorSize };
   });
-  return report;
 }
