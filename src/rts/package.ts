@@ -97,14 +97,17 @@ export function packRts(binaryPath: string, ggufPath: string, outPath: string, o
       const tensorOffset = opts.seedLayout
         ? binaryOffset + binarySize
         : Math.ceil((binaryOffset + binarySize) / RTS_TENSOR_ALIGNMENT) * RTS_TENSOR_ALIGNMENT;
-      const checksums = opts.seedLayout ? null : { binarySha256: sha256OfRange(bFd, 0, binarySize), tensorSha256: sha256OfRange(gFd, 0, tensorSize) };
-      const header = encodeRtsHeader({ binaryOffset, binarySize, tensorOffset, tensorSize, checksums });
+      // Hashed while copied, the header (with the hashes) written last: an input that changed between a
+      // hashing pass and a copying pass gave a package whose checksums did not match its bytes.
+      let checksums: RtsHeader["checksums"] = null;
       writeFileAtomically(outPath, (oFd) => {
-        writeSync(oFd, header, 0, header.length, 0);
-        copyHashing(bFd, 0, binarySize, oFd, binaryOffset, "binary");
+        const binarySha256 = copyHashing(bFd, 0, binarySize, oFd, binaryOffset, "binary");
         const gap = tensorOffset - (binaryOffset + binarySize);
         if (gap > 0) writeSync(oFd, new Uint8Array(gap), 0, gap, binaryOffset + binarySize);
-        copyHashing(gFd, 0, tensorSize, oFd, tensorOffset, "gguf");
+        const tensorSha256 = copyHashing(gFd, 0, tensorSize, oFd, tensorOffset, "gguf");
+        checksums = opts.seedLayout ? null : { binarySha256, tensorSha256 };
+        const header = encodeRtsHeader({ binaryOffset, binarySize, tensorOffset, tensorSize, checksums });
+        writeSync(oFd, header, 0, header.length, 0);
         settle(oFd);
       });
       return { version: 1, binaryOffset, binarySize, tensorOffset, tensorSize, checksums };
