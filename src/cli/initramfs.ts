@@ -14,6 +14,8 @@ import { unreadableFile } from "../util/regular-file.ts";
 import { interruptible } from "../sys/interrupt.ts";
 import { CONFIG_PATH, EXE_PATH, INIT_PATH, writeInitramfs } from "../initramfs/build.ts";
 import { COMPRESSION_SUFFIX, COMPRESSIONS } from "../initramfs/compress.ts";
+import { archiveName } from "../initramfs/cpio.ts";
+import { escapedName } from "../util/terminal-text.ts";
 import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
 
@@ -39,12 +41,13 @@ Options:
   --modules-dir DIR      a lib/modules/<version> directory (modules.dep, or each module's .modinfo when it has none)
   --kernel-version VER   version directory name in the image (default: basename of --modules-dir)
   --module NAME          kernel module to include with its dependencies (repeatable)
-  --file SRC:DEST        extra host file copied to DEST in the image (repeatable)
+  --file SRC:DEST        extra host file copied to DEST (an absolute path) in the image (repeatable)
   --compress ALG         zstd (default; Debian kernels have CONFIG_RD_ZSTD: the fastest compressed image
                          to boot), xz (17 % smaller than zstd, but ~80 s to build and about 5x zstd's
                          unpack time at boot; needs the xz program and CONFIG_RD_XZ), gzip (any kernel)
                          or none
-  --list                 print every entry of the image
+  --list                 print every entry of the image, one per line (a backslash or control
+                         character in a name escaped: \\\\, \\n, \\t, \\r, \\xNN)
   -h, --help             this text`;
 
 const schema = z.object({
@@ -82,6 +85,7 @@ export async function runInitramfs(args: string[], root = process.cwd()): Promis
     list: { type: "boolean" },
   }, schema);
   if (a.module?.length && !a["modules-dir"]) throw new UsageError("initramfs: --module needs --modules-dir");
+  const files = (a.file ?? []).map(extraFile);
   // The config the image's PID 1 will read, checked as it will check it: a typo went into the image,
   // and PID 1 refused the whole file at boot and came up with the defaults (no services).
   let configModel: string | undefined;
@@ -113,7 +117,7 @@ export async function runInitramfs(args: string[], root = process.cwd()): Promis
         config: a.config,
         runtimeLibs: a["runtime-lib"] ?? (!compiled && existsSync(shim) ? [shim] : []),
         modules: a["modules-dir"] ? { dir: a["modules-dir"], version: a["kernel-version"] ?? basename(resolve(a["modules-dir"])), names: a.module ?? [] } : undefined,
-        files: (a.file ?? []).map((f) => ({ src: f.slice(0, f.indexOf(":")), dest: f.slice(f.indexOf(":") + 1) })),
+        files,
         compression: compress,
         progress: (line) => process.stderr.write(`${line}\n`),
       });
@@ -121,7 +125,8 @@ export async function runInitramfs(args: string[], root = process.cwd()): Promis
       if (scratch) rmSync(scratch, { recursive: true, force: true });
     }
   });
-  if (a.list) for (const e of [...r.entries].sort((x, y) => (x.path < y.path ? -1 : 1))) out(`${e.type.padEnd(7)} /${e.path}${e.type === "symlink" ? ` -> ${e.target}` : ""}`);
+  // Escaped: a name holding a newline (`--file SRC:$'/etc/a\nb'`) printed as two lines, the second no entry at all.
+  if (a.list) for (const e of [...r.entries].sort((x, y) => (x.path < y.path ? -1 : 1))) out(`${e.type.padEnd(7)} /${escapedName(e.path)}${e.type === "symlink" ? ` -> ${escapedName(e.target)}` : ""}`);
   out(`${output}: ${r.bytes.length} bytes (${(r.bytes.length / 1048576).toFixed(1)} MiB, ${r.compression}; ${r.uncompressedSize} bytes unpacked, ${r.entries.length} entries) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return 0;
 }
@@ -152,6 +157,21 @@ function checkExecutableModel(exe: string, configModel: string | undefined): voi
     if (e instanceof PackageError || e instanceof GgufError) damaged(e);
     throw e;
   }
+}
+
+/**
+ * `--file SRC:DEST`, its DEST a file's path in the image, checked before any work: `/.` or `//` (the
+ * image's root) or a `..` component failed the build with exit 65, \`cpio.path\`, not naming the option.
+ */
+function extraFile(f: string): { src: string; dest: string } {
+  const src = f.slice(0, f.indexOf(":"));
+  const dest = f.slice(f.indexOf(":") + 1);
+  try {
+    archiveName(dest);
+  } catch {
+    throw new UsageError(`initramfs: --file ${JSON.stringify(f)}: the destination ${JSON.stringify(dest)} names no file in the image (the root, or a "." or ".." component): give the file's absolute path, e.g. SRC:/etc/NAME`);
+  }
+  return { src, dest };
 }
 
 export const command: Command = {

@@ -1,4 +1,4 @@
-// Text from a running instance (a service's output or status) made safe for the operator's terminal.
+// Text from a running instance (a service's output or status) or a file's names made safe for the operator's terminal.
 
 /**
  * Control characters (C0, DEL, C1) become "?": a service, perhaps under another uid, could clear
@@ -7,4 +7,13 @@
  */
 export function printable(s: string, keepTab = false): string {
   return s.replace(keepTab ? /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g : /[\x00-\x1f\x7f-\x9f]/g, "?");
+}
+
+/**
+ * A name printed one per line, reversibly: a backslash becomes `\\`, a control character (C0, DEL,
+ * C1) a C escape (`\n`, `\t`, `\r`, else `\xNN`), so a name holding a newline cannot pass for two lines.
+ */
+export function escapedName(s: string): string {
+  const named: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r" };
+  return s.replace(/[\\\x00-\x1f\x7f-\x9f]/g, (c) => named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
