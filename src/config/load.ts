@@ -3,6 +3,7 @@ import { issuesText } from "../util/issues-text.ts";
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
 import { duplicateKey } from "./json-duplicates.ts";
+import { nulString } from "./nul-strings.ts";
 import { readRegularFile } from "../util/regular-file.ts";
 import { firstNonUtf8 } from "../util/utf8.ts";
 import { parseCmdline, type CmdlineOverrides } from "./cmdline.ts";
@@ -21,6 +22,8 @@ function fieldPath(path: PropertyKey[]): string {
  * given (PID 1), which collects the services that cannot run instead.
  */
 export function validateConfig(raw: unknown, source = "config", idWarnings?: ConfigError[]): Config {
+  const nul = nulString(raw);
+  if (nul !== null) throw new ConfigError(`${source}: ${nul}`, "contains a NUL character (\\u0000): the program it is handed to would see the string end there (a variable dropped, a path cut short)");
   const r = configSchema.safeParse(raw);
   if (!r.success) {
     // zod's English messages name the keys of an unrecognized_keys issue themselves.
