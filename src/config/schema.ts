@@ -2,6 +2,7 @@
 import { lazy } from "../util/lazy.ts";
 import { intIn as int, recordOf, z } from "../util/zod-mini.ts";
 import { heartbeatConfigSchema } from "./heartbeat-schema.ts";
+import { cgroupNameProblem } from "./service-name.ts";
 import { capNames, type CapName } from "../sys/capabilities.ts";
 import { parseSignal } from "../sys/signals.ts";
 
@@ -90,7 +91,11 @@ const serviceSchemas = lazy(() => {
   const hookSchema = z.strictObject({ argv: commandArgv, timeout_ms: z._default(probeTimeout, 30_000) });
 
   const service = z.strictObject({
-    name: serviceName,
+    // Also the name of its cgroup directory (src/supervisor/service-cgroup.ts).
+    name: serviceName.check(z.superRefine((n, ctx) => {
+      const problem = cgroupNameProblem(n);
+      if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+    })),
     argv: commandArgv,
     env: z._default(recordOf(z.string().check(z.regex(/^[^=\0]+$/, "bad variable name")), z.string()), {}),
     /** Inherit the init's environment under `env` (default true). */
