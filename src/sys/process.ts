@@ -159,7 +159,8 @@ export function decodeRaw(r: RawStrings): string[] {
 /**
  * Forks and execs `argv` (argv[0] resolved against PATH). The child starts with default signal
  * dispositions and an empty mask whatever Bun set for itself. Throws ExecError with exit code 127
- * (not found) or 126 (not executable) naming the path, or SysError for other failures.
+ * (not found) or 126 (found, but cannot be executed: any other errno of the lookup or of execve)
+ * naming the path, or SysError for other failures (fork, the steps before exec).
  */
 export function spawn(opts: SpawnOptions): number {
   const { argv } = opts;
@@ -189,9 +190,12 @@ export function spawn(opts: SpawnOptions): number {
   const stage = Math.floor(-ret / 1000);
   const name = errnoName(code);
   const cmd = argv[0]!;
+  // Finding or exec-ing the command: 127 when it is not there, else 126 whatever the errno (as a
+  // shell says it): a symlink loop, a file being written or a too long path exited 71, as if a
+  // system call of the init's own had failed, and named no reason the command could not run.
   if (stage === 0 || stage === 7) {
     if (code === 2 || code === 20) throw new ExecError(`${cmd}: command not found (${name})`, ExitCode.notFound);
-    if (code === 13 || code === 8 || code === 21) throw new ExecError(`${cmd}: cannot execute (${name})`, ExitCode.notExecutable);
+    throw new ExecError(`${cmd}: cannot execute (${name})`, ExitCode.notExecutable);
   }
   const what = stage === 9 ? "fork" : stage === 8 ? `joining cgroup ${opts.cgroup}` : (stageNames[stage] ?? `stage ${stage}`);
   throw new SysError("spawn", name, code, `${cmd}: ${what} failed`);
