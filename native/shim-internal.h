@@ -31,5 +31,6 @@ int vb_unix_addr(const char *path, struct sockaddr_un *sa, socklen_t *len, int *
 void vb_unix_addr_done(int dirfd);
 // 1: a live socket of `type` at `path`; 0: none or a stale file; else -errno.
 int vb_unix_in_use(const char *path, int type);
+int vb_unix_connect_probe(const char *path);
 
 #endif

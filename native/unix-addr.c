@@ -82,3 +82,22 @@ int vb_unix_in_use(const char *path, int type) {
   vb_unix_addr_done(dirfd);
   return r;
 }
+
+// One nonblocking connect to the stream socket at `path`, closed at once: 0 when it got through (or is
+// under way), else -errno as connect(2) gave it: -EAGAIN for a listener whose backlog is full (node:net
+// and Bun report that as ECONNREFUSED, the same as a stale file with no listener), -ECONNREFUSED for
+// nobody listening, -ENOENT, -EACCES ... For the control client's error after a refused connect.
+int vb_unix_connect_probe(const char *path) {
+  struct sockaddr_un sa;
+  socklen_t salen;
+  int dirfd;
+  int r = vb_unix_addr(path, &sa, &salen, &dirfd);
+  if (r < 0) return r;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) r = -errno;
+  else if (connect(fd, (struct sockaddr *)&sa, salen) == 0 || errno == EINPROGRESS) r = 0;
+  else r = -errno;
+  if (fd >= 0) close(fd);
+  vb_unix_addr_done(dirfd);
+  return r;
+}

@@ -2,6 +2,7 @@
 import net from "node:net";
 import { ExitCode, SysError, VectorBootError } from "../errors.ts";
 import { socketPathDetail, unixAddress } from "../util/unix-path.ts";
+import { backlogFull, explainRefused } from "./connect-refused.ts";
 import { CLOSING_FOR_SHUTDOWN, DEFAULT_CONTROL_SOCKET, responseSchema, type ControlRequest } from "./protocol.ts";
 
 /** Socket path: the given one, else $VECTOR_BOOT_CONTROL, else /run/vector-boot/control. */
@@ -52,7 +53,27 @@ export class ControlClient {
     sock.on("close", () => this.lost("ECONNRESET", "the server closed the connection"));
   }
 
-  static connect(path = controlSocketPath(), timeoutMs = 5_000): Promise<ControlClient> {
+  /**
+   * Connects within `timeoutMs`. A listener whose backlog is full (a flood of connections) is tried
+   * again until then, and is a NotNowError (75) after it: node:net reports it as ECONNREFUSED, the same
+   * as a stale socket file (71), so a refusal is looked at again (explainRefused).
+   */
+  static async connect(path = controlSocketPath(), timeoutMs = 5_000): Promise<ControlClient> {
+    const deadline = performance.now() + timeoutMs;
+    for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
+      const left = Math.max(1, deadline - performance.now());
+      const r = await ControlClient.connectOnce(path, left, timeoutMs);
+      if (r instanceof ControlClient) return r;
+      if (r.code !== "ECONNREFUSED") throw connectionError(path, r);
+      const why = await explainRefused(path, r);
+      if (why !== "busy") throw why;
+      if (performance.now() + pause >= deadline) throw backlogFull(path, timeoutMs);
+      await Bun.sleep(pause);
+    }
+  }
+
+  /** One connect: the client, or the connect's error (a timeout is thrown). */
+  private static connectOnce(path: string, waitMs: number, timeoutMs: number): Promise<ControlClient | NodeJS.ErrnoException> {
     return new Promise((resolve, reject) => {
       // A path longer than sun_path is connected through its directory's /proc/self/fd alias.
       const addr = unixAddress(path);
@@ -61,11 +82,11 @@ export class ControlClient {
         sock.destroy();
         addr.release();
         reject(new SysError("connect", "ETIMEDOUT", 110, `${path}: no connection within ${timeoutMs} ms`));
-      }, timeoutMs);
+      }, waitMs);
       sock.once("error", (e) => {
         clearTimeout(timer);
         addr.release();
-        reject(connectionError(path, e));
+        resolve(e as NodeJS.ErrnoException);
       });
       sock.once("connect", () => {
         clearTimeout(timer);

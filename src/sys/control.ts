@@ -1,7 +1,7 @@
 // Control socket FFI (native/control.c): Unix listen/accept with SO_PEERCRED + SO_PEERGROUPS (accepted peers join an epoll set), nonblocking I/O.
 import { FFIType } from "bun:ffi";
 import { lstatSync, rmSync } from "node:fs";
-import { Errno } from "./errno.ts";
+import { Errno, errnoName } from "./errno.ts";
 import { check, cstr, openShim } from "./lib.ts";
 import { socketPathDetail } from "../util/unix-path.ts";
 
@@ -13,6 +13,7 @@ const lib = openShim({
   vb_ctl_write: { args: [i32, ptr, i32], returns: i32 },
   vb_ctl_shutdown_write: { args: [i32], returns: i32 },
   vb_unix_in_use: { args: [ptr, i32], returns: i32 },
+  vb_unix_connect_probe: { args: [ptr], returns: i32 },
 }).symbols;
 
 const SOCK_STREAM = 1;
@@ -23,6 +24,16 @@ const SOCK_STREAM = 1;
  */
 function unixSocketInUse(path: string): boolean {
   return check(lib.vb_unix_in_use(cstr(path), SOCK_STREAM), "connect", socketPathDetail(path)) === 1;
+}
+
+/**
+ * What one nonblocking connect to the stream socket at `path` gets: null when it gets through, else
+ * the errno's name (EAGAIN: a listener whose backlog is full; ECONNREFUSED: nobody listens there).
+ * node:net reports both as ECONNREFUSED; the control client asks again here to tell them apart.
+ */
+export function connectProbe(path: string): { errno: string; code: number } | null {
+  const r = lib.vb_unix_connect_probe(cstr(path));
+  return r >= 0 ? null : { errno: errnoName(-r), code: -r };
 }
 
 /**
