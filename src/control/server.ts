@@ -11,6 +11,7 @@ import { handleLine } from "./handler.ts";
 import { resolveOptions, type ControlServerOptions, type ResolvedOptions } from "./options.ts";
 import { prepareSocketPath, signalName } from "./socket-file.ts";
 import { Peers } from "./peers.ts";
+import { RefusalLog } from "./refusal-log.ts";
 import { CLOSING_FOR_SHUTDOWN, errorResponse, salvageId } from "./protocol.ts";
 import type { ControlTarget } from "./target.ts";
 
@@ -57,6 +58,7 @@ export class ControlServer {
   private sliceStart = 0;
   private closed = false;
   private readonly counters = { accepted: 0, refused: 0, requests: 0, errors: 0, wakeups: 0 };
+  private readonly refusals = new RefusalLog();
 
   constructor(opts: ControlServerOptions) {
     this.o = resolveOptions(opts);
@@ -143,7 +145,7 @@ export class ControlServer {
       const refuse = (code: "permission_denied" | "busy", message: string) => (atOnce ? this.peers.failNow(c, null, code, message) : this.peers.fail(c, null, code, message));
       if ("refused" in access) {
         this.counters.refused++;
-        log.warn("control connection refused", { uid: a.cred.uid, gid: a.cred.gid, groups: a.cred.groups?.join(",") ?? "?", pid: a.cred.pid });
+        this.refusals.note(a.cred, now);
         refuse("permission_denied", access.refused);
       } else if (held > this.o.maxConnections) {
         this.counters.refused++;
@@ -254,6 +256,7 @@ export class ControlServer {
   private housekeeping(): void {
     if (this.closed) return;
     this.peers.sweep(performance.now());
+    this.refusals.flush(performance.now());
     this.pump();
   }
 
@@ -278,6 +281,7 @@ export class ControlServer {
   close(): void {
     if (this.closed) return;
     this.peers.dropAll("server closing", errorResponse(null, "busy", CLOSING_FOR_SHUTDOWN));
+    this.refusals.flush(performance.now(), true);
     this.closed = true;
     clearInterval(this.timer);
     const sig = this.o.wakeSignal ?? 0;
