@@ -10,6 +10,7 @@ import math
 import os
 import socket
 import sys
+import time
 
 try:
     from .unix_path import connect_unix
@@ -33,11 +34,33 @@ class ControlClient:
 
     def __init__(self, path=None, timeout=30.0):
         self.path = path or os.environ.get("VECTOR_BOOT_CONTROL") or DEFAULT_SOCKET
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.settimeout(timeout)
-        connect_unix(self._sock, self.path)
+        self._sock = self._connect(timeout)
         self._buf = b""
         self._next_id = 1
+
+    def _connect(self, timeout):
+        # With a timeout the socket is nonblocking inside, and a listener whose backlog is full (a flood
+        # of connections) failed connect at once with EAGAIN: BlockingIOError "[Errno 11] Resource
+        # temporarily unavailable", naming nothing, long before `timeout`. It is tried again until then,
+        # and is the server's own "busy" (try again) after it.
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.01
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(timeout)
+            try:
+                connect_unix(sock, self.path)
+                return sock
+            except BlockingIOError:
+                sock.close()
+                if deadline is None or time.monotonic() + pause >= deadline:
+                    raise ControlError("busy", "%s: the instance is not taking connections (its queue stayed full for %g s: "
+                                       "a flood of connections?); try again" % (self.path, timeout or 0))
+            except BaseException:
+                sock.close()
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
 
     def close(self):
         self._sock.close()
