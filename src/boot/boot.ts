@@ -23,7 +23,7 @@ export async function boot(opts: BootOptions): Promise<number> {
   const b = { opts, handoff, generation: handoff?.generation ?? 0, runtime: null, model: null, stateDiskMissing: null, evolution: null, supervisor: null, mainExit: null, watchdog: null, heartbeat: null, reexec: null } as Partial<Boot> as Boot;
   const started: StartedPhase[] = [];
   const booted = Promise.withResolvers<void>();
-  const handover: Handover = { busy: null };
+  const handover: Handover = { busy: null, asking: false };
   b.reexec = (path) => liveReexec(b, started, booted.promise, handover, path);
   let status = 0;
   let failure: unknown = null;
@@ -69,6 +69,8 @@ export async function boot(opts: BootOptions): Promise<number> {
 /** A live re-exec between the end of its preflight and its exec (or its failure), which the shutdown waits out. */
 interface Handover {
   busy: Promise<void> | null;
+  /** A re-exec is between its preflight's start and its exec (or failure): another one is refused. */
+  asking: boolean;
 }
 
 /**
@@ -80,6 +82,18 @@ async function liveReexec(b: Boot, started: StartedPhase[], booted: Promise<void
   await booted;
   // Not now (75, control code busy), as a start during the shutdown: it was "invalid_request" (64).
   if (b.signals.isRequested) throw new NotNowError("re-exec: the machine is shutting down");
+  // One at a time: two asked together were both answered done, though only one image ran.
+  if (handover.asking) throw new NotNowError("re-exec: another re-exec is under way");
+  handover.asking = true;
+  try {
+    return await askAndExec(b, started, handover, path);
+  } finally {
+    handover.asking = false;
+  }
+}
+
+/** The preflight, every phase's handoff, the exec (liveReexec, one at a time). */
+async function askAndExec(b: Boot, started: StartedPhase[], handover: Handover, path: string): Promise<never> {
   // The config file the new image will read: this one's, as it found it at boot.
   await preflight(path, b.reaper, {
     configFile: bootConfigFile(b.ctx, b.opts),
