@@ -17,6 +17,8 @@ export class ShutdownSignals {
   readonly requested: Promise<ShutdownRequest>;
   private fired = false;
   private first: ShutdownRequest | null = null;
+  /** Reasons of later requests already logged as not acted on (shutdown_after asks at every beat). */
+  private readonly ignored = new Set<string>();
   /** Called on SIGHUP (boot mode): re-exec the init in place. */
   onReexec: ((path?: string) => Promise<void>) | null = null;
   private stopPwr: (() => void) | null = null;
@@ -27,7 +29,16 @@ export class ShutdownSignals {
   }
 
   request(r: ShutdownRequest): void {
-    if (this.fired) return;
+    if (this.fired) {
+      // Not changed, but said: a ctrl-alt-del (reboot) or SIGTERM during a poweroff vanished without a line.
+      const first = this.first!;
+      if (r.reason === first.reason || this.ignored.has(r.reason)) return;
+      this.ignored.add(r.reason);
+      const fields = { reason: r.reason, mode: r.mode, under_way: first.reason, under_way_mode: first.mode };
+      if (r.mode !== undefined && r.mode !== first.mode) log.warn("shutdown already under way: request of another mode ignored", fields);
+      else log.info("shutdown already under way: request ignored", fields);
+      return;
+    }
     this.fired = true;
     this.first = r;
     log.info("shutdown requested", { reason: r.reason, mode: r.mode });

@@ -1,0 +1,37 @@
+// A second shutdown signal of another kind (ctrl-alt-del during a SIGUSR2 poweroff) changes nothing, but is logged.
+import { afterEach, expect, test } from "bun:test";
+import { join } from "node:path";
+import { bootArgs } from "../pid1/boot-args.ts";
+import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+
+afterEach(killLeftovers);
+
+test("as PID 1, a ctrl-alt-del (SIGINT: reboot) and a SIGTERM during a SIGUSR2 poweroff's shutdown were dropped without a line; the poweroff goes on and each is logged as ignored, naming the shutdown under way", async () => {
+  const dir = tempDir();
+  const cfg = writeJson(dir, "config.json", {
+    run_dir: join(dir, "run"),
+    heartbeat_ms: 50,
+    heartbeat_log_every: 0,
+    // Ignores SIGTERM: the shutdown waits its grace period (3 s) before SIGKILL.
+    services: [{ name: "stubborn", argv: ["/bin/sh", "-c", "trap '' TERM; while :; do sleep 1; done"], grace_ms: 3_000 }],
+  });
+  const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true });
+  const init = await run.initPid();
+  await waitFor(() => /service started service=stubborn/.test(run.log()), 30_000, "the service");
+  process.kill(init, "SIGUSR2");
+  await waitFor(() => run.log().includes("phase shutdown"), 10_000, "the shutdown to begin");
+  process.kill(init, "SIGINT");
+  await waitFor(() => run.log().includes("shutdown already under way"), 10_000, "the SIGINT to be logged as ignored");
+  process.kill(init, "SIGTERM");
+  const r = await run.result(30_000);
+  // reboot(2) in a PID namespace: its init dies of SIGINT for a power-off (unshare 130), SIGHUP for a reboot (129).
+  expect(r.code).toBe(130);
+  const lines = r.stderr.split("\n");
+  const ignored = lines.filter((l) => l.includes("shutdown already under way"));
+  expect(ignored, r.stderr.slice(-3000)).toHaveLength(2);
+  expect(ignored[0]).toContain("request of another mode ignored");
+  expect(ignored[0]).toContain("ctrl-alt-del");
+  expect(ignored[0]).toContain("under_way=SIGUSR2");
+  expect(ignored[1]).toContain("reason=SIGTERM");
+  expect(lines.filter((l) => l.includes("shutdown requested"))).toHaveLength(1);
+}, 60_000);
