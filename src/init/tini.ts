@@ -1,5 +1,5 @@
 // tini-style mode: run one command as the main child, forward signals, reap everything, exit with its status.
-import { describeError, exitCodeOf } from "../errors.ts";
+import { describeError, ExecError, exitCodeOf } from "../errors.ts";
 import { logger, setLogLevel } from "../log.ts";
 import { jitInteractive } from "../util/jit-policy.ts";
 import { decodeRaw, getpgid, getpid, isatty, kill, rawStrings, setParentDeathSignal, setSubreaper, spawn, stoppedBy, tcgetpgrp, tcsetpgrp, type RawStrings, type Reaped } from "../sys/process.ts";
@@ -107,9 +107,10 @@ export async function runTini(opts: TiniOptions): Promise<number> {
     child = spawn({ argv: opts.argv, rawArgv: rawCommand(opts.argv), env: environment(), shellFallback: true, newProcessGroup: true, foreground, keepIgnored, ...(startDir !== null ? { cwd: `/proc/self/fd/${startDir}` } : {}) });
   } catch (e) {
     cleanup();
-    // tini fails to exec in its child, whose 126/127 -e remaps like any exit: so does ours.
+    // tini fails to exec in its child, whose 126/127 -e remaps like any exit: so does ours. The
+    // init's own failure to start it (fork: EMFILE, 71) is no status of CMD's: -e 71 made it exit 0.
     const status = exitCodeOf(e);
-    if (!opts.remapExit.has(status)) throw e;
+    if (!(e instanceof ExecError) || !opts.remapExit.has(status)) throw e;
     log.error(`${describeError(e)}; exit status ${status} remapped to 0 (-e)`);
     return 0;
   } finally {

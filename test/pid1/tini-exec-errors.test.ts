@@ -2,6 +2,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { closeSync, copyFileSync, openSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
+import { exe, hidden, shippedDir, shippedEnv } from "../harness/artifact.ts";
 import { killLeftovers, start, tempDir } from "./harness.ts";
 
 afterEach(killLeftovers);
@@ -35,4 +36,18 @@ test("a CMD that is a symlink loop (ELOOP), open for writing (ETXTBSY) or a path
   // Not found stays 127; the file, once nobody writes it, runs.
   expect((await start(["--", join(dir, "missing")]).result(15_000)).code).toBe(127);
   expect((await start(["--", busy]).result(15_000)).code).toBe(0);
+}, 120_000);
+
+test("-e 71 turned the init's own failure to start CMD (fork failed: EMFILE, so CMD never ran) into exit 0; tini's -e maps CMD's exit status only", () => {
+  // `prlimit` lowers the descriptor limit of the shipped executable alone, to the highest limit at
+  // which Bun still starts and the spawn's own descriptors run out (how many Bun holds varies).
+  let failed: { code: number | null; err: string } | null = null;
+  for (let n = 12; n >= 4 && failed === null; n--) {
+    const r = Bun.spawnSync(hidden(["prlimit", `--nofile=${n}`, exe, "-e", "71", "--", "true"]), { stdout: "pipe", stderr: "pipe", cwd: shippedDir, env: shippedEnv(), timeout: 30_000 });
+    const err = r.stderr.toString();
+    if (err.includes("spawn true: fork failed: EMFILE")) failed = { code: r.exitCode, err };
+  }
+  if (failed === null) throw new Error("no descriptor limit from 12 down to 4 made the spawn fail with EMFILE: this machine cannot show it");
+  expect(failed.err).not.toContain("remapped to 0");
+  expect(failed.code).toBe(71);
 }, 120_000);
