@@ -5,7 +5,8 @@ import math
 import re
 import sys
 
-from .client import Client, _checked
+from .client import Client
+from .values import _checked
 from .errors import ChannelError
 from .layout import MAX_NAME_BYTES, MAX_VALUES
 
