@@ -14,7 +14,7 @@ import { unreadableFile } from "../util/regular-file.ts";
 import { interruptible } from "../sys/interrupt.ts";
 import { CONFIG_PATH, EXE_PATH, INIT_PATH, writeInitramfs } from "../initramfs/build.ts";
 import { COMPRESSION_SUFFIX, COMPRESSIONS } from "../initramfs/compress.ts";
-import { archiveName } from "../initramfs/cpio.ts";
+import { extraFiles } from "./initramfs-files.ts";
 import { escapedName } from "../util/terminal-text.ts";
 import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
@@ -41,7 +41,8 @@ Options:
   --modules-dir DIR      a lib/modules/<version> directory (modules.dep, or each module's .modinfo when it has none)
   --kernel-version VER   version directory name in the image (default: basename of --modules-dir)
   --module NAME          kernel module to include with its dependencies (repeatable)
-  --file SRC:DEST        extra host file copied to DEST (an absolute path) in the image (repeatable)
+  --file SRC:DEST        extra host file copied to DEST (an absolute path) in the image (repeatable);
+                         DEST must be a new file: not /init, /sbin/vector-boot, /etc, /dev/... nor another --file's
   --compress ALG         zstd (default; Debian kernels have CONFIG_RD_ZSTD: the fastest compressed image
                          to boot), xz (17 % smaller than zstd, but ~80 s to build and about 5x zstd's
                          unpack time at boot; needs the xz program and CONFIG_RD_XZ), gzip (any kernel)
@@ -85,7 +86,7 @@ export async function runInitramfs(args: string[], root = process.cwd()): Promis
     list: { type: "boolean" },
   }, schema);
   if (a.module?.length && !a["modules-dir"]) throw new UsageError("initramfs: --module needs --modules-dir");
-  const files = (a.file ?? []).map(extraFile);
+  const files = extraFiles(a.file ?? [], a.config !== undefined);
   // The config the image's PID 1 will read, checked as it will check it: a typo went into the image,
   // and PID 1 refused the whole file at boot and came up with the defaults (no services).
   let configModel: string | undefined;
@@ -157,21 +158,6 @@ function checkExecutableModel(exe: string, configModel: string | undefined): voi
     if (e instanceof PackageError || e instanceof GgufError) damaged(e);
     throw e;
   }
-}
-
-/**
- * `--file SRC:DEST`, its DEST a file's path in the image, checked before any work: `/.` or `//` (the
- * image's root) or a `..` component failed the build with exit 65, \`cpio.path\`, not naming the option.
- */
-function extraFile(f: string): { src: string; dest: string } {
-  const src = f.slice(0, f.indexOf(":"));
-  const dest = f.slice(f.indexOf(":") + 1);
-  try {
-    archiveName(dest);
-  } catch {
-    throw new UsageError(`initramfs: --file ${JSON.stringify(f)}: the destination ${JSON.stringify(dest)} names no file in the image (the root, or a "." or ".." component): give the file's absolute path, e.g. SRC:/etc/NAME`);
-  }
-  return { src, dest };
 }
 
 export const command: Command = {

@@ -18,6 +18,21 @@ export const INIT_PATH = "/init";
 export const EXE_PATH = "/sbin/vector-boot";
 export const CONFIG_PATH = "/etc/vector-boot/config.json";
 
+/** Directories every image holds (mount points and the like), with their modes. */
+export const BUILTIN_DIRS: ReadonlyArray<readonly [string, number | undefined]> = [
+  ...["dev", "proc", "sys", "run", "etc", "sbin", "var", "var/lib", "mnt"].map((d) => [d, undefined] as const),
+  ["root", 0o700],
+  ["tmp", 0o1777],
+  ["dev/shm", 0o1777],
+];
+/** Device nodes the kernel and the pre-init need before devtmpfs is mounted: path, major, minor, mode. */
+export const BUILTIN_DEVICES: ReadonlyArray<readonly [string, number, number, number]> = [
+  ["dev/console", 5, 1, 0o600],
+  ["dev/null", 1, 3, 0o666],
+  ["dev/kmsg", 1, 11, 0o644],
+  ["dev/ttyS0", 4, 64, 0o600],
+];
+
 export interface InitramfsOptions {
   /** The static pre-init, installed as /init. */
   preinit: string;
@@ -93,14 +108,8 @@ export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
 
   throwIfInterrupted();
   // 2. Directories, mount points and the device nodes the kernel and the pre-init need before devtmpfs.
-  for (const d of ["dev", "proc", "sys", "run", "etc", "sbin", "var", "var/lib", "mnt"]) tree.dir(d);
-  tree.dir("root", 0o700);
-  tree.dir("tmp", 0o1777);
-  tree.dir("dev/shm", 0o1777);
-  tree.chardev("dev/console", 5, 1, 0o600);
-  tree.chardev("dev/null", 1, 3, 0o666);
-  tree.chardev("dev/kmsg", 1, 11, 0o644);
-  tree.chardev("dev/ttyS0", 4, 64, 0o600);
+  for (const [d, mode] of BUILTIN_DIRS) tree.dir(d, mode);
+  for (const [d, major, minor, mode] of BUILTIN_DEVICES) tree.chardev(d, major, minor, mode);
 
   // 3. The programs and the config.
   tree.file(INIT_PATH, readForImage(opts.preinit, "preinit"), 0o755);
