@@ -26,7 +26,7 @@ export const EMBED_ALIGNMENT = 65536;
 export const CHECKSUM_SHA256 = 1;
 
 export interface EmbeddedModel {
-  /** File the trailer was read from (or "fd:N"). */
+  /** File the trailer was read from (or "fd:N" for a descriptor given without a name). */
   path: string;
   fileSize: number;
   programSize: number;
@@ -171,16 +171,17 @@ function lostTrailer(fd: number, fileSize: number, tail: Uint8Array): CutEvidenc
  * when a trailer is present but inconsistent, or when `verify` is set and the payload's SHA-256 does not match, and
  * PackageError "trailer" when there is none but the file shows a model was appended (a copy cut short: lostTrailer).
  */
-export function locateEmbeddedModel(fdOrPath: number | string = "/proc/self/exe", opts: { verify?: boolean } = {}): EmbeddedModel | null {
+export function locateEmbeddedModel(fdOrPath: number | string = "/proc/self/exe", opts: { verify?: boolean; name?: string } = {}): EmbeddedModel | null {
   const ownFd = typeof fdOrPath === "string";
   const fd = ownFd ? openSync(fdOrPath, "r") : fdOrPath;
-  const path = ownFd ? fdOrPath : `fd:${fdOrPath}`;
+  // `name`: the file a descriptor was opened from, for the messages.
+  const path = ownFd ? fdOrPath : (opts.name ?? `fd:${fdOrPath}`);
   try {
     const fileSize = fstatSync(fd).size;
     const b = new Uint8Array(Math.min(fileSize, TRAILER_SIZE));
     if (readSync(fd, b, 0, b.length, fileSize - b.length) !== b.length) throw new PackageError("trailer", `short read of the trailer of ${path}`);
     // In messages, the file itself (not /proc/self/exe, which is every executable's name for itself).
-    const fileName = (): string => (ownFd ? realPathOr(fdOrPath) : path);
+    const fileName = (): string => (ownFd || opts.name !== undefined ? realPathOr(path) : path);
     if (b.length < TRAILER_SIZE || !bytesEqual(b.subarray(0, 8), TRAILER_MAGIC)) {
       const lost = lostTrailer(fd, fileSize, b);
       if (lost === null) return null;

@@ -1,5 +1,5 @@
 // Finds the model to boot (embedded in the executable, an RTS tensor section, or a .gguf) and maps it read-only, zero-copy.
-import { closeSync, existsSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, readSync } from "node:fs";
 import { resolve } from "node:path";
 import { GgufError, PackageError, RuntimeInitError } from "../errors.ts";
 import { logger } from "../log.ts";
@@ -44,6 +44,11 @@ export interface ModelSourceOptions {
    * file changed under it can only fail that tool, and a copy of a 512 MiB model cost 512 MiB of RAM.
    */
   inPlace?: boolean;
+  /**
+   * An open descriptor of `path` (or of `exePath`): every byte (magic, header or trailer, model) is read
+   * through it, so a file renamed over the path meanwhile cannot mix in. Not closed here.
+   */
+  fd?: number;
   /** Executable to look in when no path is given (default /proc/self/exe). */
   exePath?: string;
   /** Used when the executable carries no model (running unbuilt: `bun src/main.ts`). Default: <project>/dist/vectorland.gguf. */
@@ -60,12 +65,18 @@ export function checkMappableModel(path: string, size: number): void {
   }
 }
 
-/** Maps [offset, offset+size) of `path`; the mapping starts at the page below `offset` so any offset works. */
-function mapRange(path: string, offset: number, size: number, origin: ModelOrigin): ModelSource {
+/** The path that opens the file an open descriptor refers to (the same inode, whatever was renamed over its name since). */
+const fdPath = (fd: number): string => `/proc/self/fd/${fd}`;
+
+/**
+ * Maps [offset, offset+size) of `path` (through `via`, default `path`: /proc/self/fd/N for an open
+ * descriptor of it); the mapping starts at the page below `offset` so any offset works.
+ */
+function mapRange(path: string, offset: number, size: number, origin: ModelOrigin, via = path): ModelSource {
   checkMappableModel(path, size);
   const page = pageSize();
   const start = offset - (offset % page);
-  const m = mapFileReadOnly(path, start, offset - start + size);
+  const m = mapFileReadOnly(via, start, offset - start + size);
   const bytes = m.bytes.subarray(offset - start, offset - start + size);
   return { bytes, origin, path, offset, size, mapPath: path, mapOffset: offset, unmap: () => m.unmap() };
 }
@@ -76,9 +87,9 @@ function mapRange(path: string, offset: number, size: number, origin: ModelOrigi
  * one copy in page cache; the executable's own model stays zero-copy (it cannot be written while
  * it runs).
  */
-function mapCopy(path: string, offset: number, size: number, origin: ModelOrigin): ModelSource {
+function mapCopy(path: string, offset: number, size: number, origin: ModelOrigin, via = path): ModelSource {
   checkMappableModel(path, size);
-  const m = mapSealedCopy(path, offset, size);
+  const m = mapSealedCopy(via, offset, size);
   return { bytes: m.bytes, origin, path, offset, size, mapPath: m.mapPath, mapOffset: 0, unmap: () => m.unmap() };
 }
 
@@ -104,35 +115,33 @@ function checkCrc(src: ModelSource, found: EmbeddedModel): void {
   throw new PackageError("trailer.crc32c", `model bytes in ${realPathOr(src.path)} have CRC32C ${h(actual)}, the trailer says ${h(found.crc32c!)}: the file is damaged; copy or build it again`);
 }
 
-function readHead(path: string): Uint8Array {
+/**
+ * A model file, read through one descriptor (`given`, else opened here): the magic, the RTS header and
+ * the mapped or copied bytes come from one file. (Each was read through an open of its own: a file
+ * renamed over the path in between mixed one file's header with another's bytes.)
+ */
+function openFile(path: string, verify: boolean, inPlace: boolean, given?: number): ModelSource {
+  if (given === undefined && !existsSync(path)) throw new RuntimeInitError(`model file ${path} does not exist`);
   let fd: number;
   try {
-    fd = openRegularFile(path);
+    fd = given ?? openRegularFile(path);
   } catch (cause) {
     throw new RuntimeInitError(`cannot read model ${path}`, { cause });
   }
   try {
-    const head = new Uint8Array(4);
-    const n = readSync(fd, head, 0, 4, 0);
-    return head.subarray(0, n);
+    return openFileFd(fd, path, verify, inPlace);
   } finally {
-    closeSync(fd);
+    if (given === undefined) closeSync(fd);
   }
 }
 
-function openFile(path: string, verify: boolean, inPlace: boolean): ModelSource {
-  const map = inPlace ? mapRange : mapCopy;
-  if (!existsSync(path)) throw new RuntimeInitError(`model file ${path} does not exist`);
-  const head = readHead(path);
+function openFileFd(fd: number, path: string, verify: boolean, inPlace: boolean): ModelSource {
+  const map = (offset: number, size: number, origin: ModelOrigin): ModelSource => (inPlace ? mapRange : mapCopy)(path, offset, size, origin, fdPath(fd));
+  const buf = new Uint8Array(4);
+  const head = buf.subarray(0, readSync(fd, buf, 0, 4, 0));
   if (isRtsMagic(head)) {
-    const fd = openSync(path, "r");
-    let h;
-    try {
-      h = readRtsHeaderFd(fd, path);
-    } finally {
-      closeSync(fd);
-    }
-    const src = map(path, h.tensorOffset, h.tensorSize, "rts");
+    const h = readRtsHeaderFd(fd, path);
+    const src = map(h.tensorOffset, h.tensorSize, "rts");
     if (verify && h.checksums) checkSha(src, h.checksums.tensorSha256, "tensor.sha256");
     log.info("model mapped", { origin: "rts", path, offset: h.tensorOffset, bytes: h.tensorSize, checksums: h.checksums ? (verify ? "verified" : "present") : "absent" });
     return src;
@@ -141,7 +150,7 @@ function openFile(path: string, verify: boolean, inPlace: boolean): ModelSource 
   if (String.fromCharCode(...head) !== "GGUF") {
     throw new GgufError("magic", 0, `${path} is neither an RTS package nor a GGUF file (magic ${hex(head) || "absent: the file has " + head.length + " bytes"})`);
   }
-  const src = map(path, 0, Bun.file(path).size, "gguf");
+  const src = map(0, fstatSync(fd).size, "gguf");
   log.info("model mapped", { origin: "gguf", path, bytes: src.size });
   return src;
 }
@@ -173,11 +182,11 @@ export const defaultFallbackModel: string | null = runningCompiled ? null : reso
  */
 export function openModelSource(opts: ModelSourceOptions = {}): ModelSource {
   const verify = opts.verify ?? false;
-  if (opts.path !== undefined) return openFile(opts.path, verify, opts.inPlace ?? false);
+  if (opts.path !== undefined) return openFile(opts.path, verify, opts.inPlace ?? false, opts.fd);
   const exe = opts.exePath ?? "/proc/self/exe";
-  const found = locateEmbeddedModel(exe);
+  const found = opts.fd === undefined ? locateEmbeddedModel(exe) : locateEmbeddedModel(opts.fd, { name: exe });
   if (found) {
-    const src = mapRange(exe, found.offset, found.size, "embedded");
+    const src = mapRange(exe, found.offset, found.size, "embedded", opts.fd === undefined ? exe : fdPath(opts.fd));
     // A small model costs little to hash (the default one: 44 KB, a few microseconds): a weight byte
     // flipped in a copy then fails the boot (65) instead of running a silently different model.
     const check = verify || found.size <= VERIFY_EMBEDDED_MAX_BYTES;
