@@ -3,7 +3,7 @@ import { z } from "zod";
 import { describeError, exitCodeOf, PackageError } from "../errors.ts";
 import { readGguf } from "../gguf/reader.ts";
 import { setLogLevel } from "../log.ts";
-import { describePackage } from "../rts/describe.ts";
+import { describePackageFd, withPackageFd } from "../rts/describe.ts";
 import { openModelSource } from "../rts/model-source.ts";
 import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
@@ -25,16 +25,23 @@ Options:
 
 const schema = z.object({ json: z.boolean().optional(), positionals: z.array(nonEmpty).min(1, "at least one file") });
 
+/**
+ * One file, through one descriptor: the checksums and the GGUF parsed are those of the same file. (It was
+ * opened four times: a package renamed over the path while its sections were hashed reported the old
+ * file's checksums "ok" beside the new file's GGUF.)
+ */
 function verifyOne(file: string) {
-  const d = describePackage(file, { verify: true });
-  if (d.kind === "unknown") throw new PackageError("file", `${file} is neither an RTS package, an executable with an embedded model, nor a GGUF`);
-  // Read-only: the file is mapped in place, never copied (a 512 MiB model cost 512 MiB of RAM).
-  const src = d.kind === "embedded" ? openModelSource({ exePath: file, fallbackPath: null }) : openModelSource({ path: file, inPlace: true });
-  try {
-    return { kind: d.kind, fileSize: d.fileSize, model: d.model, checksums: d.checksums, tensors: readGguf(src.bytes).tensors.length };
-  } finally {
-    src.unmap();
-  }
+  return withPackageFd(file, (fd) => {
+    const d = describePackageFd(fd, file, { verify: true });
+    if (d.kind === "unknown") throw new PackageError("file", `${file} is neither an RTS package, an executable with an embedded model, nor a GGUF`);
+    // Read-only: the file is mapped in place, never copied (a 512 MiB model cost 512 MiB of RAM).
+    const src = d.kind === "embedded" ? openModelSource({ exePath: file, fd, fallbackPath: null }) : openModelSource({ path: file, fd, inPlace: true });
+    try {
+      return { kind: d.kind, fileSize: d.fileSize, model: d.model, checksums: d.checksums, tensors: readGguf(src.bytes).tensors.length };
+    } finally {
+      src.unmap();
+    }
+  });
 }
 
 export const command: Command = {

@@ -4,7 +4,7 @@ import { PackageError } from "../errors.ts";
 import { hex } from "./checksum.ts";
 import { locateEmbeddedModel } from "./embed.ts";
 import { isRtsMagic } from "./format.ts";
-import { readRtsHeaderFd, verifyRts } from "./package.ts";
+import { readRtsHeaderFd, verifyRtsFd } from "./package.ts";
 
 export type PackageKind = "rts" | "embedded" | "gguf" | "unknown";
 
@@ -20,7 +20,8 @@ export interface PackageDescription {
   checksums: "ok" | "absent" | "not checked";
 }
 
-function head(path: string): { bytes: Uint8Array; size: number } {
+/** Opens a packaging file read-only (PackageError "file" naming it when it cannot be opened) and runs `fn` with the descriptor. */
+export function withPackageFd<T>(path: string, fn: (fd: number) => T): T {
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -28,10 +29,7 @@ function head(path: string): { bytes: Uint8Array; size: number } {
     throw new PackageError("file", `cannot open ${path}: ${(cause as Error).message}`, { cause });
   }
   try {
-    const size = fstatSync(fd).size;
-    const bytes = new Uint8Array(Math.min(4, size));
-    readSync(fd, bytes, 0, bytes.length, 0);
-    return { bytes, size };
+    return fn(fd);
   } finally {
     closeSync(fd);
   }
@@ -39,18 +37,22 @@ function head(path: string): { bytes: Uint8Array; size: number } {
 
 /** Describes `path`; with `verify`, also checks the section checksums (throws PackageError on a mismatch). */
 export function describePackage(path: string, opts: { verify?: boolean } = {}): PackageDescription {
-  const h = head(path);
+  return withPackageFd(path, (fd) => describePackageFd(fd, path, opts));
+}
+
+/**
+ * describePackage through one open descriptor of `path`: the magic, the header or trailer and the
+ * checksums all come from the same file, even when another is renamed over `path` meanwhile.
+ */
+export function describePackageFd(fd: number, path: string, opts: { verify?: boolean } = {}): PackageDescription {
+  const size = fstatSync(fd).size;
+  const magic = new Uint8Array(Math.min(4, size));
+  const h = { bytes: magic.subarray(0, readSync(fd, magic, 0, magic.length, 0)), size };
   if (isRtsMagic(h.bytes)) {
-    const fd = openSync(path, "r");
-    let hdr;
-    try {
-      hdr = readRtsHeaderFd(fd, path);
-    } finally {
-      closeSync(fd);
-    }
+    const hdr = readRtsHeaderFd(fd, path);
     let checksums: PackageDescription["checksums"] = hdr.checksums ? "not checked" : "absent";
     if (opts.verify && hdr.checksums) {
-      verifyRts(path);
+      verifyRtsFd(fd, path);
       checksums = "ok";
     }
     return {
@@ -71,7 +73,7 @@ export function describePackage(path: string, opts: { verify?: boolean } = {}): 
       checksums,
     };
   }
-  const emb = locateEmbeddedModel(path, { verify: opts.verify });
+  const emb = locateEmbeddedModel(fd, { verify: opts.verify, name: path });
   if (emb) {
     return {
       kind: "embedded",

@@ -139,20 +139,23 @@ export interface VerifyReport {
 
 /** Checks the header and, when the header carries them, the SHA-256 of both sections. Throws PackageError on a mismatch. */
 export function verifyRts(path: string): VerifyReport {
-  return withFd(path, "r", (fd) => {
-    const fileSize = fstatSync(fd).size;
-    const header = readRtsHeaderFd(fd, path);
-    let binary: SectionStatus = "unchecked";
-    let tensor: SectionStatus = "unchecked";
-    if (header.checksums) {
-      checkSection("binary", sha256OfRange(fd, header.binaryOffset, header.binarySize), header, path);
-      binary = "ok";
-      checkSection("tensor", sha256OfRange(fd, header.tensorOffset, header.tensorSize), header, path);
-      tensor = "ok";
-    }
-    const unaccounted = fileSize - RTS_HEADER_SIZE - header.binarySize - header.tensorSize;
-    return { header, fileSize, binary, tensor, unaccounted };
-  });
+  return withFd(path, "r", (fd) => verifyRtsFd(fd, path));
+}
+
+/** verifyRts through an open descriptor of the package (`where` names it in messages). */
+export function verifyRtsFd(fd: number, where: string): VerifyReport {
+  const fileSize = fstatSync(fd).size;
+  const header = readRtsHeaderFd(fd, where);
+  let binary: SectionStatus = "unchecked";
+  let tensor: SectionStatus = "unchecked";
+  if (header.checksums) {
+    checkSection("binary", sha256OfRange(fd, header.binaryOffset, header.binarySize), header, where);
+    binary = "ok";
+    checkSection("tensor", sha256OfRange(fd, header.tensorOffset, header.tensorSize), header, where);
+    tensor = "ok";
+  }
+  const unaccounted = fileSize - RTS_HEADER_SIZE - header.binarySize - header.tensorSize;
+  return { header, fileSize, binary, tensor, unaccounted };
 }
 
 /**
