@@ -229,7 +229,7 @@ test("an output directory that cannot be written was found only after the whole 
   expect(ins.code).toBe(0);
   expect(ins.stdout).toContain(JSON.stringify("k\u001b[31mRED\nfake: line"));
   expect(ins.stdout).not.toContain("\u001b");
-});
+}, 120_000);
 
 test("unpack --binary X --gguf X wrote the GGUF over the binary and reported both written; pack of an empty GGUF said it lacked the magic, never that it was empty", () => {
   const rts = join(t.dir, "same.rts");
