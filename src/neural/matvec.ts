@@ -1,6 +1,7 @@
 // Matrix-vector kernels over raw ggml tensor bytes (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K): y = W x, rows of W contiguous.
 import { InputError, ModelError } from "../errors.ts";
 import { nativeMatvec, nativeMatvecAvailable } from "../sys/matvec.ts";
+import { kindOf } from "../util/kind-of.ts";
 import { bf16ToF32Table, f16ToF32Table } from "./half.ts";
 import { kquantRows } from "./matvec-k.ts";
 
@@ -184,10 +185,6 @@ function checkDims(rows: number, cols: number): void {
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0 || rows > MAX_DIM || cols > MAX_DIM) {
     throw new ModelError(`matrix rows and cols must be integers 0..${MAX_DIM}, got ${String(rows)} x ${String(cols)}`);
   }
-}
-
-function kindOf(v: unknown): string {
-  return v === null ? "null" : typeof v === "object" ? (v.constructor?.name ?? "object") : typeof v;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Opens a model path for NeuralRuntime.init: mapped read-only through the native shim, else read into memory.
 import { RuntimeInitError, VectorBootError } from "../errors.ts";
 import { logger } from "../log.ts";
+import { kindOf } from "../util/kind-of.ts";
 import type { MappedModel } from "./runtime-types.ts";
 
 const log = logger("neural");
@@ -27,4 +28,18 @@ export async function openModelPath(path: string): Promise<{ source: Uint8Array 
     if (err instanceof VectorBootError) throw err;
     throw new RuntimeInitError(`cannot map model ${path}`, { cause: err });
   }
+}
+
+/** The bytes of a model source given to init/initSync, checked (a JavaScript caller may pass anything). */
+export function sourceBytes(source: Uint8Array | MappedModel, call: string): Uint8Array {
+  if (source instanceof Uint8Array) return source;
+  const problem = source === null || typeof source !== "object"
+    ? `got ${kindOf(source)}`
+    : !(source.bytes instanceof Uint8Array)
+      ? `got an object whose bytes is ${kindOf(source.bytes)}`
+      : source.unmap !== undefined && typeof source.unmap !== "function"
+        ? `got an object whose unmap is ${kindOf(source.unmap)}, not a function`
+        : null;
+  if (problem) throw new RuntimeInitError(`${call}(source): the model source must be bytes (Uint8Array), a path, or { bytes, unmap? }; ${problem}`);
+  return source.bytes;
 }

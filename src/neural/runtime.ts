@@ -1,10 +1,12 @@
 // NeuralRuntime: the seed's C ABI (init, executePixels, getResult, free, cleanup, getStats) in TypeScript form.
 import { InputError, ModelError, RuntimeInitError, VectorBootError } from "../errors.ts";
 import { logger } from "../log.ts";
+import { kindOf } from "../util/kind-of.ts";
 import type { GgufValue } from "../gguf/index.ts";
 import { encodeModel } from "./export.ts";
-import type { MatvecPool } from "./matvec-pool.ts";
-import { openModelPath } from "./runtime-source.ts";
+import { copyResult, type Loaded, releaseLoaded } from "./runtime-loaded.ts";
+import { openModelPath, sourceBytes } from "./runtime-source.ts";
+import { RuntimeCounters } from "./runtime-stats.ts";
 import { startPool } from "./runtime-workers.ts";
 import type { MappedModel, ModelInfo, ModelInput, PixelResult, RuntimeOptions, RuntimeStats } from "./runtime-types.ts";
 import { clampCortexInput, describeModel, type KernelParameters, type LoadedModel, loadModel } from "./model.ts";
@@ -13,25 +15,6 @@ import { SafetyProbe } from "./safety-probe.ts";
 import type { TensorDescription } from "./weights.ts";
 
 const log = logger("neural");
-
-interface Loaded {
-  model: LoadedModel;
-  source: Uint8Array | MappedModel;
-  pool: MatvecPool | null;
-  /** startWorkers is under way for this model (one pool per model). */
-  poolStarting: boolean;
-  info: ModelInfo;
-  unmap: (() => void) | null;
-  mappedBytes: number;
-  pixelInput: Float32Array;
-  cortexInput: Float32Array;
-  probe: SafetyProbe | null | undefined;
-}
-
-/** Results are the caller's: writing into one changes neither the runtime's nor another caller's. */
-function copyResult(r: PixelResult): PixelResult {
-  return { pixels: r.pixels, output: r.output.slice(), top: { ...r.top }, elapsedMs: r.elapsedMs };
-}
 
 export class NeuralRuntime {
   private readonly threads: number;
@@ -42,7 +25,7 @@ export class NeuralRuntime {
   private epoch = 0;
   /** The last init() under way: the next one waits for it (calls load in call order). */
   private initQueue: Promise<unknown> | null = null;
-  private stats = { loads: 0, loadMs: 0, executions: 0, executeMs: 0, cortexRuns: 0, cortexMs: 0, errors: 0 };
+  private readonly stats = new RuntimeCounters();
 
   constructor(options: RuntimeOptions = {}) {
     const { threads, parallelMinBytes } = options;
@@ -79,7 +62,7 @@ export class NeuralRuntime {
       if (opened.source !== source && !(opened.source instanceof Uint8Array)) opened.source.unmap?.();
       throw new RuntimeInitError(`init(${typeof source === "string" ? source : "bytes"}) was superseded by a later initSync() or cleanup(); nothing was loaded`);
     }
-    const info = this.load(opened.source, opened.fromFile);
+    const info = this.load(opened.source, opened.fromFile, "init");
     // An initSync may have replaced this model meanwhile: it starts the workers for its own.
     if (this.cur?.info === info) await this.startWorkers();
     return info;
@@ -90,16 +73,15 @@ export class NeuralRuntime {
    * `fromFile`: count the bytes as mapped in the stats (a mapping with `unmap` always counts).
    */
   initSync(source: Uint8Array | MappedModel, fromFile = false): ModelInfo {
-    const info = this.load(source, fromFile);
+    const info = this.load(source, fromFile, "initSync");
     this.epoch++; // an init() still waiting must not replace this model
     return info;
   }
 
-  private load(source: Uint8Array | MappedModel, fromFile: boolean): ModelInfo {
+  private load(source: Uint8Array | MappedModel, fromFile: boolean, call: string): ModelInfo {
     const t0 = performance.now();
-    const bytes = source instanceof Uint8Array ? source : source.bytes;
+    const bytes = sourceBytes(source, call);
     const unmap = source instanceof Uint8Array ? null : (source.unmap?.bind(source) ?? null);
-    if (!(bytes instanceof Uint8Array)) throw new RuntimeInitError("model source must be bytes (Uint8Array), a path, or { bytes, unmap }");
     let model: LoadedModel;
     try {
       model = loadModel(bytes);
@@ -207,31 +189,11 @@ export class NeuralRuntime {
     const c = this.cur;
     this.cur = null;
     this.last = null;
-    if (c?.pool) {
-      c.model.weights.detachPool();
-      c.pool.close();
-    }
-    if (c?.unmap) {
-      try {
-        c.unmap();
-      } catch (err) {
-        log.warn("unmapping the model failed", { error: String(err) });
-      }
-    }
+    if (c) releaseLoaded(c);
   }
 
   getStats(): RuntimeStats {
-    const c = this.cur;
-    return {
-      loaded: c !== null,
-      ...this.stats,
-      bytesMapped: c?.mappedBytes ?? 0,
-      modelBytes: c?.info.bytes ?? 0,
-      privateBytes: c?.model.weights.privateBytes ?? 0,
-      mutations: c?.model.weights.mutations ?? 0,
-      workers: c?.pool?.stats.broken === false ? c.pool.stats.workers : 0,
-      parallelRuns: c?.pool?.stats.parallelRuns ?? 0,
-    };
+    return this.stats.snapshot(this.cur);
   }
 
   /**
@@ -244,6 +206,7 @@ export class NeuralRuntime {
     const t0 = performance.now();
     const x = c.cortexInput;
     const n = x.length;
+    if (!(input instanceof Float32Array)) throw new InputError(`runCortex(input): input must be a Float32Array of ${n} values, got ${kindOf(input)}`);
     if (input.length !== n) throw new InputError(`cortex input has ${input.length} values, the model's layout has ${n}`);
     clampCortexInput(c.model.kernel, input, x);
     const out = c.model.cortex.forward(x);

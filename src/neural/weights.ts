@@ -1,5 +1,6 @@
 // Tensor store of a loaded model: zero-copy base views, copy-on-write private tensors, mutation, lookup.
 import { InputError } from "../errors.ts";
+import { kindOf } from "../util/kind-of.ts";
 import { KERNEL_PREFIX, type ModelTensorInfo } from "./architecture.ts";
 import { type BlockQuantizer, blockShape, decodeElements, encodeElements } from "./codec.ts";
 import type { WeightSource } from "./head.ts";
@@ -142,6 +143,11 @@ export class WeightStore implements WeightSource {
     return out;
   }
 
+  /** A mutation's values: a Float32Array (a plain array or null would fail deep in the encoder, or half-way). */
+  private checkValues(name: string, values: Float32Array): void {
+    if (!(values instanceof Float32Array)) throw new InputError(`mutation of ${name}: values must be a Float32Array, got ${kindOf(values)}`);
+  }
+
   private checkRange(t: TensorState, offset: number, count: number): void {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(count) || count < 0 || offset + count > t.elements) {
       throw new InputError(`element range [${offset}, ${offset + count}) is outside tensor ${t.name} of ${t.elements} elements`);
@@ -155,6 +161,7 @@ export class WeightStore implements WeightSource {
   applyMutation(name: string, elementOffset: number, values: Float32Array): void {
     const t = this.get(name);
     if (t.name.startsWith(KERNEL_PREFIX)) throw new InputError(`tensor ${name} is safety-critical (kernel.*) and cannot be mutated`);
+    this.checkValues(name, values);
     this.checkRange(t, elementOffset, values.length);
     if (values.length === 0) return;
     blockShape(t.type);
@@ -189,6 +196,7 @@ export class WeightStore implements WeightSource {
   mutatedCopy(name: string, elementOffset: number, values: Float32Array, from?: Uint8Array): Uint8Array {
     const t = this.get(name);
     if (t.name.startsWith(KERNEL_PREFIX)) throw new InputError(`tensor ${name} is safety-critical (kernel.*) and cannot be mutated`);
+    this.checkValues(name, values);
     this.checkRange(t, elementOffset, values.length);
     const src = from ?? t.data;
     if (src.byteLength !== t.data.byteLength) throw new InputError(`scratch bytes of ${name} have ${src.byteLength} bytes, the tensor ${t.data.byteLength}`);

@@ -1,0 +1,63 @@
+// A JavaScript caller's wrong argument (null, a plain array for a Float32Array) gets an error of the one hierarchy naming it, and changes nothing.
+import { expect, test } from "bun:test";
+import { InputError, RuntimeInitError } from "../../src/errors.ts";
+import { concatChunks, encodeModel } from "../../src/neural/export.ts";
+import { NeuralRuntime } from "../../src/neural/runtime.ts";
+import { built } from "./helpers.ts";
+
+const bytes = concatChunks(encodeModel(built().metadata, built().tensors));
+// Arguments a typed caller cannot pass: what a JavaScript caller (or a JSON decoder) may.
+const any = (v: unknown) => v as never;
+
+function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (err) {
+    return err;
+  }
+  return null;
+}
+
+test("init(null) and initSync(null) threw a raw TypeError (null is not an object) instead of a RuntimeInitError naming the source", async () => {
+  const rt = new NeuralRuntime({ threads: 1 });
+  for (const bad of [null, undefined, 42, { bytes: [1, 2, 3] }, { bytes, unmap: "no" }]) {
+    const sync = thrown(() => rt.initSync(any(bad)));
+    expect(sync).toBeInstanceOf(RuntimeInitError);
+    expect((sync as Error).message).toContain("initSync(source): the model source must be");
+    const err = await rt.init(any(bad)).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(RuntimeInitError);
+    expect((err as Error).message).toContain("init(source): the model source must be");
+  }
+  expect(rt.loaded).toBe(false);
+  // The runtime still loads a good model afterwards.
+  expect(rt.initSync(bytes).name).toBe("vectorland-default");
+  rt.cleanup();
+}, 20_000);
+
+test("runCortex(null) threw a raw TypeError instead of an InputError naming the input", () => {
+  const rt = new NeuralRuntime({ threads: 1 });
+  rt.initSync(bytes);
+  const n = rt.cortexInputLayout().length;
+  for (const bad of [null, undefined, new Array(n).fill(0)]) {
+    const err = thrown(() => rt.runCortex(any(bad)));
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toContain("runCortex(input): input must be a Float32Array");
+  }
+  expect(rt.runCortex(new Float32Array(n)).length).toBe(rt.info().cortex.outputNames.length);
+  rt.cleanup();
+}, 20_000);
+
+test("applyMutation given null or a plain array for its Float32Array threw a raw TypeError instead of an InputError, and nothing changed", () => {
+  const rt = new NeuralRuntime({ threads: 1 });
+  rt.initSync(bytes);
+  const before = rt.readTensor("pixel.0.weight", 0, 4);
+  for (const bad of [null, undefined, [0.5, 0.25, 0.125, 1], "0.5"]) {
+    const err = thrown(() => rt.applyMutation("pixel.0.weight", 0, any(bad)));
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toContain("mutation of pixel.0.weight: values must be a Float32Array");
+  }
+  expect(rt.readTensor("pixel.0.weight", 0, 4)).toEqual(before);
+  expect(rt.getStats().mutations).toBe(0);
+  expect(rt.getStats().privateBytes).toBe(0);
+  rt.cleanup();
+}, 20_000);
