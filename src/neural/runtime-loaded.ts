@@ -1,7 +1,7 @@
 // What a NeuralRuntime holds for its loaded model, how it lets go of it, and the caller's copy of a result.
 import { logger } from "../log.ts";
 import type { MatvecPool } from "./matvec-pool.ts";
-import type { LoadedModel } from "./model.ts";
+import { describeModel, type LoadedModel } from "./model.ts";
 import type { MappedModel, ModelInfo, PixelResult } from "./runtime-types.ts";
 import type { SafetyProbe } from "./safety-probe.ts";
 
@@ -19,6 +19,24 @@ export interface Loaded {
   pixelInput: Float32Array;
   cortexInput: Float32Array;
   probe: SafetyProbe | null | undefined;
+}
+
+/** The state of a model just loaded from `source` (no worker pool yet). */
+export function newLoaded(model: LoadedModel, source: Uint8Array | MappedModel, unmap: (() => void) | null, mappedBytes: number): Loaded {
+  const bytes = source instanceof Uint8Array ? source : source.bytes;
+  const s = model.spec;
+  return {
+    model,
+    source,
+    pool: null,
+    poolStarting: false,
+    info: describeModel(model, bytes.byteLength),
+    unmap,
+    mappedBytes,
+    pixelInput: new Float32Array(s.pixel.widths[0]!),
+    cortexInput: new Float32Array(s.cortex.widths[0]!),
+    probe: undefined,
+  };
 }
 
 /** Closes the model's worker pool and unmaps its file (a failed unmap is logged, not thrown). */

@@ -2,7 +2,7 @@
 import type { Loaded } from "./runtime-loaded.ts";
 import type { RuntimeStats } from "./runtime-types.ts";
 
-/** Counters of a NeuralRuntime; `errors` counts failed loads and executions. */
+/** Counters of a NeuralRuntime; `errors` counts every public call that failed with an error (as the seed counts its error returns). */
 export class RuntimeCounters {
   loads = 0;
   loadMs = 0;
@@ -11,6 +11,12 @@ export class RuntimeCounters {
   cortexRuns = 0;
   cortexMs = 0;
   errors = 0;
+
+  /** Counts a failed call and hands its error back: `throw this.stats.failed(err)`. */
+  failed(err: unknown): unknown {
+    this.errors++;
+    return err;
+  }
 
   snapshot(c: Loaded | null): RuntimeStats {
     return {

@@ -4,12 +4,12 @@ import { logger } from "../log.ts";
 import { kindOf } from "../util/kind-of.ts";
 import type { GgufValue } from "../gguf/index.ts";
 import { encodeModel } from "./export.ts";
-import { copyResult, type Loaded, releaseLoaded } from "./runtime-loaded.ts";
+import { copyResult, type Loaded, newLoaded, releaseLoaded } from "./runtime-loaded.ts";
 import { openModelPath, sourceBytes } from "./runtime-source.ts";
 import { RuntimeCounters } from "./runtime-stats.ts";
 import { startPool } from "./runtime-workers.ts";
 import type { MappedModel, ModelInfo, ModelInput, PixelResult, RuntimeOptions, RuntimeStats } from "./runtime-types.ts";
-import { clampCortexInput, describeModel, type KernelParameters, type LoadedModel, loadModel } from "./model.ts";
+import { clampCortexInput, type KernelParameters, type LoadedModel, loadModel } from "./model.ts";
 import { encodePixels, type PixelInput } from "./pixel-input.ts";
 import { SafetyProbe } from "./safety-probe.ts";
 import type { TensorDescription } from "./weights.ts";
@@ -50,6 +50,8 @@ export class NeuralRuntime {
     this.initQueue = run;
     try {
       return await run;
+    } catch (err) {
+      throw this.stats.failed(err);
     } finally {
       if (this.initQueue === run) this.initQueue = null;
     }
@@ -73,9 +75,13 @@ export class NeuralRuntime {
    * `fromFile`: count the bytes as mapped in the stats (a mapping with `unmap` always counts).
    */
   initSync(source: Uint8Array | MappedModel, fromFile = false): ModelInfo {
-    const info = this.load(source, fromFile, "initSync");
-    this.epoch++; // an init() still waiting must not replace this model
-    return info;
+    try {
+      const info = this.load(source, fromFile, "initSync");
+      this.epoch++; // an init() still waiting must not replace this model
+      return info;
+    } catch (err) {
+      throw this.stats.failed(err);
+    }
   }
 
   private load(source: Uint8Array | MappedModel, fromFile: boolean, call: string): ModelInfo {
@@ -87,7 +93,6 @@ export class NeuralRuntime {
       model = loadModel(bytes);
     } catch (err) {
       unmap?.();
-      this.stats.errors++;
       if (err instanceof VectorBootError) throw err;
       throw new ModelError("model failed to load", { cause: err });
     }
@@ -95,20 +100,8 @@ export class NeuralRuntime {
     // mapping now; the old one must not unmap it.
     if (this.cur && this.cur.source === source) this.cur.unmap = null;
     this.unload();
-    const info = describeModel(model, bytes.byteLength);
-    const s = model.spec;
-    this.cur = {
-      model,
-      source,
-      pool: null,
-      poolStarting: false,
-      info,
-      unmap,
-      mappedBytes: fromFile || unmap ? bytes.byteLength : 0,
-      pixelInput: new Float32Array(s.pixel.widths[0]!),
-      cortexInput: new Float32Array(s.cortex.widths[0]!),
-      probe: undefined,
-    };
+    this.cur = newLoaded(model, source, unmap, fromFile || unmap ? bytes.byteLength : 0);
+    const info = this.cur.info;
     const ms = performance.now() - t0;
     this.stats.loads++;
     this.stats.loadMs += ms;
@@ -135,8 +128,9 @@ export class NeuralRuntime {
     c.pool = pool;
   }
 
+  /** The loaded model; a call without one fails (and counts as failed). */
   private need(): Loaded {
-    if (!this.cur) throw new RuntimeInitError("neural runtime has no model loaded: call init() first");
+    if (!this.cur) throw this.stats.failed(new RuntimeInitError("neural runtime has no model loaded: call init() first"));
     return this.cur;
   }
 
@@ -152,16 +146,19 @@ export class NeuralRuntime {
   executePixels(pixels: PixelInput | ReadonlyArray<ArrayLike<number>>): PixelResult {
     const c = this.need();
     const t0 = performance.now();
-    const n = encodePixels(pixels, c.model.spec.pixel.maxPixels, c.model.spec.pixel.inputScale, c.pixelInput);
-    const out = c.model.pixel.forward(c.pixelInput).slice();
+    let n: number;
+    let out: Float32Array;
+    try {
+      n = encodePixels(pixels, c.model.spec.pixel.maxPixels, c.model.spec.pixel.inputScale, c.pixelInput);
+      out = c.model.pixel.forward(c.pixelInput).slice();
+      for (let i = 0; i < out.length; i++) {
+        if (!Number.isFinite(out[i]!)) throw new ModelError(`pixel head produced a non-finite output ${out[i]} at index ${i}`);
+      }
+    } catch (err) {
+      throw this.stats.failed(err);
+    }
     let top = 0;
     for (let i = 1; i < out.length; i++) if (out[i]! > out[top]!) top = i;
-    for (let i = 0; i < out.length; i++) {
-      if (!Number.isFinite(out[i]!)) {
-        this.stats.errors++;
-        throw new ModelError(`pixel head produced a non-finite output ${out[i]} at index ${i}`);
-      }
-    }
     const elapsedMs = performance.now() - t0;
     this.stats.executions++;
     this.stats.executeMs += elapsedMs;
@@ -205,11 +202,17 @@ export class NeuralRuntime {
     const c = this.need();
     const t0 = performance.now();
     const x = c.cortexInput;
-    const n = x.length;
-    if (!(input instanceof Float32Array)) throw new InputError(`runCortex(input): input must be a Float32Array of ${n} values, got ${kindOf(input)}`);
-    if (input.length !== n) throw new InputError(`cortex input has ${input.length} values, the model's layout has ${n}`);
-    clampCortexInput(c.model.kernel, input, x);
-    const out = c.model.cortex.forward(x);
+    let out: Float32Array;
+    // A try/catch, not a closure: this is the heartbeat's hot path (allocation-free).
+    try {
+      const n = x.length;
+      if (!(input instanceof Float32Array)) throw new InputError(`runCortex(input): input must be a Float32Array of ${n} values, got ${kindOf(input)}`);
+      if (input.length !== n) throw new InputError(`cortex input has ${input.length} values, the model's layout has ${n}`);
+      clampCortexInput(c.model.kernel, input, x);
+      out = c.model.cortex.forward(x);
+    } catch (err) {
+      throw this.stats.failed(err);
+    }
     this.stats.cortexRuns++;
     this.stats.cortexMs += performance.now() - t0;
     return out;
@@ -250,8 +253,11 @@ export class NeuralRuntime {
   /** Decoded values of elements [offset, offset + count) of a tensor. */
   readTensor(name: string, offset = 0, count?: number): Float32Array {
     const w = this.need().model.weights;
-    const d = w.describe(name);
-    return w.read(name, offset, count ?? d.elements - offset);
+    try {
+      return w.read(name, offset, count ?? w.describe(name).elements - offset);
+    } catch (err) {
+      throw this.stats.failed(err);
+    }
   }
 
   /**
@@ -261,7 +267,12 @@ export class NeuralRuntime {
    * or unrepresentable values; a refused mutation changes nothing.
    */
   applyMutation(tensorName: string, elementOffset: number, values: Float32Array): void {
-    this.need().model.weights.applyMutation(tensorName, elementOffset, values);
+    const w = this.need().model.weights;
+    try {
+      w.applyMutation(tensorName, elementOffset, values);
+    } catch (err) {
+      throw this.stats.failed(err);
+    }
   }
 
   /**
@@ -271,9 +282,13 @@ export class NeuralRuntime {
    */
   exportGguf(extra: Record<string, bigint | GgufValue> = {}): Iterable<Uint8Array> {
     const m = this.need().model;
-    const md = new Map(m.file.metadata);
-    for (const [k, v] of Object.entries(extra)) md.set(k, typeof v === "bigint" ? { type: 10, value: v } : v);
-    return encodeModel(md, m.weights.current(), m.file.alignment);
+    try {
+      const md = new Map(m.file.metadata);
+      for (const [k, v] of Object.entries(extra)) md.set(k, typeof v === "bigint" ? { type: 10, value: v } : v);
+      return encodeModel(md, m.weights.current(), m.file.alignment);
+    } catch (err) {
+      throw this.stats.failed(err);
+    }
   }
 
   /** @internal the loaded model (export, inspect). */
