@@ -4,6 +4,7 @@ import { InputError } from "../errors.ts";
 import { type GgufValue, gv } from "../gguf/index.ts";
 import { type Activation } from "./activations.ts";
 import { ARCHITECTURE, type HeadName, Keys, SPEC_VERSION, TensorNames } from "./architecture.ts";
+import { checkBuildOptions, checkBuildWeights } from "./build-options.ts";
 import { encodeElements } from "./codec.ts";
 import { type CortexInput, defaultCortexInputs, defaultInterrupts, type InterruptSpec } from "./default-cortex.ts";
 import { KernelType, rowBytes } from "./matvec.ts";
@@ -107,6 +108,7 @@ function cortexLayers(r: () => number, inputs: readonly CortexInput[], ints: rea
 
 /** Builds the model's metadata and tensors. Same options, same bytes. */
 export function buildVectorland(opts: BuildOptions = {}): BuiltModel {
+  checkBuildOptions(opts);
   const seed = opts.seed ?? 0x5eed;
   const type = weightTypes[opts.type ?? "F32"];
   if (type === undefined) throw new InputError(`unknown weight type ${opts.type}; use one of ${Object.keys(weightTypes).join(", ")}`);
@@ -123,6 +125,7 @@ export function buildVectorland(opts: BuildOptions = {}): BuiltModel {
       if (quantized && i < ws.length - 1 && w % 32 !== 0) throw new InputError(`${h} layer input width ${w} must be a multiple of 32 for ${opts.type}`);
     }
   }
+  checkBuildWeights(pixelWidths, cortexWidths);
   const r = mulberry32(seed);
   const md = new Map<string, GgufValue>();
   md.set(Keys.architecture, gv.str(ARCHITECTURE));
