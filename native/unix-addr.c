@@ -63,6 +63,16 @@ void vb_unix_addr_done(int dirfd) {
   if (dirfd >= 0) close(dirfd);
 }
 
+// One nonblocking connect of a new socket of `type` to `sa`, closed at once: 0 when it got through
+// (or is under way), else -errno as connect(2) gave it.
+static int connect_once(const struct sockaddr_un *sa, socklen_t salen, int type) {
+  int fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int r = connect(fd, (const struct sockaddr *)sa, salen) == 0 || errno == EINPROGRESS ? 0 : -errno;
+  close(fd);
+  return r;
+}
+
 // Whether a socket of `type` (SOCK_STREAM, SOCK_DGRAM) at `path` has a live owner: 1 when a connect
 // succeeds (or the backlog is full: EAGAIN), 0 when nobody listens there (ECONNREFUSED: a stale file
 // of a process that is gone) or there is no such file, else -errno. An init replaced the socket of
@@ -73,12 +83,8 @@ int vb_unix_in_use(const char *path, int type) {
   int dirfd;
   int r = vb_unix_addr(path, &sa, &salen, &dirfd);
   if (r < 0) return r;
-  int fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) r = -errno;
-  else if (connect(fd, (struct sockaddr *)&sa, salen) == 0 || errno == EAGAIN || errno == EINPROGRESS) r = 1;
-  else if (errno == ECONNREFUSED || errno == ENOENT) r = 0;
-  else r = -errno;
-  if (fd >= 0) close(fd);
+  r = connect_once(&sa, salen, type);
+  r = r == 0 || r == -EAGAIN ? 1 : r == -ECONNREFUSED || r == -ENOENT ? 0 : r;
   vb_unix_addr_done(dirfd);
   return r;
 }
@@ -93,11 +99,7 @@ int vb_unix_connect_probe(const char *path) {
   int dirfd;
   int r = vb_unix_addr(path, &sa, &salen, &dirfd);
   if (r < 0) return r;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) r = -errno;
-  else if (connect(fd, (struct sockaddr *)&sa, salen) == 0 || errno == EINPROGRESS) r = 0;
-  else r = -errno;
-  if (fd >= 0) close(fd);
+  r = connect_once(&sa, salen, SOCK_STREAM);
   vb_unix_addr_done(dirfd);
   return r;
 }
