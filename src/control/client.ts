@@ -22,7 +22,8 @@ export class ControlRequestError extends VectorBootError {
   ) {
     super(`control: ${code}: ${message}`);
     this.exitCode =
-      code === "unknown_service" || code === "invalid_request" || code === "not_supported" ? ExitCode.usage
+      // line_too_long: the request the caller's own arguments made (a name of 70,000 bytes) was "internal" (70).
+      code === "unknown_service" || code === "invalid_request" || code === "not_supported" || code === "line_too_long" ? ExitCode.usage
       : code === "permission_denied" ? ExitCode.os
       : code === "busy" ? ExitCode.tempFail
       : code === "refused" ? ExitCode.data

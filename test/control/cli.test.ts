@@ -75,6 +75,12 @@ describe("operator CLI", () => {
     expect(r.err).toContain('unknown_service: no service named "ghost"');
   });
 
+  test("a service name so long that the request line passes the server's 64 KiB limit exited 70 (an internal error): the operator's own argument is a usage error (64)", async () => {
+    const r = await cli("service-ctl", "command", "x".repeat(70_000));
+    expect(r.err).toContain("line_too_long");
+    expect(r.code).toBe(64);
+  });
+
   test("a missing NAME or an unknown option is a usage error (64) and nothing is sent", async () => {
     const before = target.calls.length;
     expect((await cli("service-ctl", "stopCommand")).code).toBe(64);
