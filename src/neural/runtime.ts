@@ -28,6 +28,7 @@ export class NeuralRuntime {
   private readonly stats = new RuntimeCounters();
 
   constructor(options: RuntimeOptions = {}) {
+    if (options === null || typeof options !== "object") throw new InputError(`RuntimeOptions must be an object, got ${kindOf(options)}`);
     const { threads, parallelMinBytes } = options;
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
       throw new InputError(`RuntimeOptions.threads must be an integer 1..64, got ${String(threads)}`);

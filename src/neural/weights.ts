@@ -149,7 +149,11 @@ export class WeightStore implements WeightSource {
   }
 
   private checkRange(t: TensorState, offset: number, count: number): void {
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(count) || count < 0 || offset + count > t.elements) {
+    // Not a whole number (a string "1" from JavaScript): said as such; "[1, 12)" was "1" + 1 + ... concatenated.
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(count)) {
+      throw new InputError(`element offset and count of tensor ${t.name} must be whole numbers, got ${kindOf(offset)} ${String(offset)} and ${kindOf(count)} ${String(count)}`);
+    }
+    if (offset < 0 || count < 0 || offset + count > t.elements) {
       throw new InputError(`element range [${offset}, ${offset + count}) is outside tensor ${t.name} of ${t.elements} elements`);
     }
   }

@@ -61,3 +61,19 @@ test("applyMutation given null or a plain array for its Float32Array threw a raw
   expect(rt.getStats().privateBytes).toBe(0);
   rt.cleanup();
 }, 20_000);
+
+test("new NeuralRuntime(null) threw a raw TypeError (cannot destructure), and readTensor with a string offset said 'element range [1, 12)' (the offset concatenated as text)", () => {
+  const noOptions = thrown(() => new NeuralRuntime(any(null)));
+  expect(noOptions).toBeInstanceOf(InputError);
+  expect((noOptions as Error).message).toContain("RuntimeOptions must be an object, got null");
+  const rt = new NeuralRuntime({ threads: 1 });
+  rt.initSync(bytes);
+  const name = rt.tensorNames().find((n) => n.startsWith("pixel."))!;
+  const text = thrown(() => rt.readTensor(name, any("1")));
+  expect(text).toBeInstanceOf(InputError);
+  expect((text as Error).message).toContain(`element offset and count of tensor ${name} must be whole numbers, got string 1`);
+  const mutation = thrown(() => rt.applyMutation(name, any("0"), new Float32Array(1)));
+  expect(mutation).toBeInstanceOf(InputError);
+  expect((mutation as Error).message).toContain("must be whole numbers, got string 0");
+  rt.cleanup();
+});
