@@ -1,5 +1,6 @@
 // The machine's exit status: one JSON line (main service's exit, beats, errors) on the console and the virtio-serial port vector-boot.status.
-import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
+import { reopenNonBlocking } from "../util/console-out.ts";
 import { lazy } from "../util/lazy.ts";
 import { intIn, z } from "../util/zod-mini.ts";
 import { describeError } from "../errors.ts";
@@ -95,28 +96,15 @@ async function writeAll(fd: number, text: string, deadline: number): Promise<voi
   }
 }
 
-/**
- * A non-blocking descriptor of its own for stdout when it is a pipe, FIFO or terminal (its file
- * description is shared with the services, so fd 1 stays as it is), else fd 1 (a regular file does
- * not block; a socket cannot be reopened). Null when it is fd 1.
- */
-function nonBlockingStdout(): number | null {
-  try {
-    const st = fstatSync(1);
-    if (!st.isFIFO() && !st.isCharacterDevice()) return null;
-    return openSync("/proc/self/fd/1", constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-  } catch {
-    return null;
-  }
-}
-
 /** Writes the status line to stdout (the console as PID 1) and, when the port exists, to vector-boot.status. Never throws. */
 export async function emitStatus(s: MachineStatus, timeoutMs = 2_000): Promise<void> {
   const line = `${statusLine(s)}\n`;
   const deadline = performance.now() + timeoutMs;
   // Non-blocking: a console that does not drain (stopped by XOFF, a host not reading) held the
   // shutdown at this line forever, short of reboot(2).
-  const own = nonBlockingStdout();
+  // A pipe, FIFO or terminal gets a descriptor of its own (fd 1's flags are the services'); a regular
+  // file does not block, and a socket cannot be reopened: fd 1.
+  const own = reopenNonBlocking(1);
   try {
     await writeAll(own ?? 1, line, deadline);
   } catch (e) {

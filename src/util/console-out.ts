@@ -20,17 +20,28 @@ const handled: [boolean, boolean, boolean] = [false, false, false];
 
 function routeOf(fd: 1 | 2): Route {
   try {
+    if (nodeFs().fstatSync(fd).isFile()) return { kind: "fd", fd };
+  } catch {
+    /* closed: the stream decides */
+  }
+  const own = reopenNonBlocking(fd);
+  return own !== null ? { kind: "fd", fd: own } : { kind: "stream" };
+}
+
+/**
+ * A second, non-blocking open file of `fd`'s pipe or terminal (`/proc/self/fd/N`: the file
+ * description the services share keeps its flags), or null when `fd` is neither or cannot be opened
+ * again (no /proc, a pipe without a reader, closed). The caller closes it.
+ */
+export function reopenNonBlocking(fd: number): number | null {
+  try {
     const { constants, fstatSync, openSync } = nodeFs();
     const st = fstatSync(fd);
-    if (st.isFile()) return { kind: "fd", fd };
-    if (st.isFIFO() || st.isCharacterDevice()) {
-      const own = openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY | 0o2000000 /* O_CLOEXEC */);
-      return { kind: "fd", fd: own };
-    }
+    if (!st.isFIFO() && !st.isCharacterDevice()) return null;
+    return openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY | 0o2000000 /* O_CLOEXEC */);
   } catch {
-    /* no /proc, no reader, closed: the stream decides */
+    return null;
   }
-  return { kind: "stream" };
 }
 
 /** The stream of fd 1 or 2 from now on, with an error handler: a closed console must not throw in PID 1. */
