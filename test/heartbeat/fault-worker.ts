@@ -1,17 +1,16 @@
 // Test-only metabolic worker: the real worker plus faults the test injects through a file (one shot each).
 import { readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import "../../src/heartbeat/metabolic-worker.ts";
+import { faultFile } from "./fault-file.ts";
 
-/** The fault file of the test process (a worker shares its pid): "crash MESSAGE" or "hang", read once, then removed. */
-const faultFile = join(tmpdir(), `vb-test-fault-${process.pid}`);
+// Each fault is read once, then removed; an empty read (not written yet) is left for the next poll.
 
 {
   const poll = setInterval(() => {
     let cmd: string;
     try {
       cmd = readFileSync(faultFile, "utf8").trim();
+      if (cmd === "") return;
       rmSync(faultFile);
     } catch {
       return;

@@ -4,11 +4,11 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Heartbeat } from "../../src/heartbeat/heartbeat.ts";
+import { clearFault, injectFault } from "./fault-file.ts";
 import { testModel, waitFor } from "./helpers.ts";
 
 const faultWorker = new URL("./fault-worker.ts", import.meta.url).href;
-const faultFile = join(tmpdir(), `vb-test-fault-${process.pid}`);
-rmSync(faultFile, { force: true });
+clearFault();
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -48,7 +48,7 @@ test("a raised interrupt on a CPU rate was cleared by the first sample of a rest
   const hb = run({ periodMs: 20, model: model(), workerUrl: faultWorker, onShutdown: (r) => reasons.push(r), config: { watchdog: false, sample_ms: 200, smoothing_ms: 0, proc_root: busyProc(), interrupts: { busy: { action: "shutdown" } } } });
   await waitFor("the interrupt", () => hb.stats().interrupts[0]!.raised === 1, 20_000);
   expect(reasons.length).toBe(1);
-  writeFileSync(faultFile, "crash injected by the test");
+  injectFault("crash injected by the test");
   await waitFor("the restarted worker", () => hb.stats().metabolic.workerStarts === 2, 20_000);
   const n = hb.stats().metabolic.samples;
   await waitFor("samples of the new worker", () => hb.stats().metabolic.samples >= n + 4, 20_000);

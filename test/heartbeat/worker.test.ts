@@ -1,15 +1,14 @@
 // The metabolic worker: a crash (uncaught throw inside it) is logged and restarted while the beat goes on.
 import { afterEach, expect, test } from "bun:test";
-import { rmSync, writeFileSync } from "node:fs";
 import { setLogLevel, setLogSink } from "../../src/log.ts";
 import { Heartbeat } from "../../src/heartbeat/heartbeat.ts";
+import { clearFault, injectFault } from "./fault-file.ts";
 import { procState, startSupervisor, waitFor } from "./helpers.ts";
 
 // Faults come from the test, through a worker of its own that wraps the real one (src/ has no test hooks).
 const faultWorker = new URL("./fault-worker.ts", import.meta.url).href;
-const faultFile = `${(await import("node:os")).tmpdir()}/vb-test-fault-${process.pid}`;
-rmSync(faultFile, { force: true });
-const inject = (fault: string) => writeFileSync(faultFile, fault);
+clearFault();
+const inject = injectFault;
 
 const lines: string[] = [];
 // The assertions read warn/info lines: whatever level an earlier file in this process left.
