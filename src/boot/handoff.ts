@@ -1,7 +1,7 @@
 // Live re-exec: the file PID 1 hands to its next image (each phase's part), and the exec itself.
 import { issuesText } from "../util/issues-text.ts";
 import { mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { lazy } from "../util/lazy.ts";
 import { z } from "../util/zod-mini.ts";
 import { ConfigError, describeError } from "../errors.ts";
@@ -13,6 +13,9 @@ import { HANDOFF_READS } from "./handoff-version.ts";
 const log = logger("reexec");
 
 export const HANDOFF_ENV = "VECTOR_BOOT_HANDOFF";
+
+/** The name reexec() gives the file in run_dir (src/util/own-dir.ts adopts a directory holding such files). */
+const HANDOFF_FILE = /^handoff-\d+-\d+\.json$/;
 
 /**
  * Version 2: each phase hands over its own part (`parts[phase name]`, validated by that phase); an
@@ -30,20 +33,36 @@ export const handoffSchema = lazy(() =>
 );
 export type Handoff = z.infer<ReturnType<typeof handoffSchema>>;
 
-/** Reads and deletes the handoff file named by $VECTOR_BOOT_HANDOFF; null on a fresh boot. */
+/**
+ * Reads and deletes the handoff file named by $VECTOR_BOOT_HANDOFF; null on a fresh boot. The file is
+ * deleted whatever it holds (when it has the name reexec() gives it): one cut short (not JSON) was
+ * logged as unreadable and left in run_dir.
+ */
 export function consumeHandoff(): Handoff | null {
   const path = process.env[HANDOFF_ENV];
   if (!path) return null;
   delete process.env[HANDOFF_ENV];
+  // Only a file named as reexec() names it: a stray $VECTOR_BOOT_HANDOFF naming another file is not deleted.
+  const ours = HANDOFF_FILE.test(basename(path));
   try {
-    const raw = JSON.parse(readFileSync(path, "utf8"));
-    rmSync(path, { force: true });
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } finally {
+      if (ours) rmSync(path, { force: true });
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(`handoff ${path}`, `not JSON (${text.length} bytes, cut short?)`, { cause: e });
+    }
     const r = handoffSchema().safeParse(raw);
     if (!r.success) throw new ConfigError(`handoff ${path}`, issuesText(r.error.issues));
     log.info("resuming after re-exec", { generation: r.data.generation, parts: Object.keys(r.data.parts).join(",") });
     return r.data;
   } catch (e) {
-    log.error("handoff state unreadable; booting fresh (running services are adopted as orphans)", { error: describeError(e) });
+    log.error(`handoff state unreadable${ours ? " (file removed)" : ""}; booting fresh (running services are adopted as orphans)`, { error: describeError(e) });
     return null;
   }
 }
