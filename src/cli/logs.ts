@@ -96,7 +96,10 @@ export const command: Command = {
           return 0;
         }
         awaySince ??= performance.now();
-        if (!(e instanceof SysError) || e.errno === "EACCES" || performance.now() - awaySince > REEXEC_WAIT_MS) throw e;
+        // The connection is gone: a re-exec dropped it, or the server closed it as idle (`timeout`:
+        // this process was stopped a minute, Ctrl-Z then fg), which exited 70 when its line was read.
+        const lost = e instanceof SysError ? e.errno !== "EACCES" : e instanceof ControlRequestError && e.code === "timeout";
+        if (!lost || performance.now() - awaySince > REEXEC_WAIT_MS) throw e;
         continue;
       }
       awaySince = null;

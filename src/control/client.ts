@@ -25,7 +25,8 @@ export class ControlRequestError extends VectorBootError {
       // line_too_long: the request the caller's own arguments made (a name of 70,000 bytes) was "internal" (70).
       code === "unknown_service" || code === "invalid_request" || code === "not_supported" || code === "line_too_long" ? ExitCode.usage
       : code === "permission_denied" ? ExitCode.os
-      : code === "busy" ? ExitCode.tempFail
+      // timeout: the server closed the connection for time (a line unfinished, or idle): try again (it was 70, "a bug").
+      : code === "busy" || code === "timeout" ? ExitCode.tempFail
       : code === "refused" ? ExitCode.data
       : ExitCode.internal;
   }
