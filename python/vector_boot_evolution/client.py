@@ -1,8 +1,6 @@
 """Producer side of the vector-boot evolution channel: one session = one ring (docs/evolution-protocol.md)."""
 import json
 import math
-import mmap
-import os
 import select
 import socket
 import struct
@@ -11,13 +9,12 @@ import zlib
 
 from .completion import Completion, _new_tuple
 from .errors import ChannelError
-from .unix_path import connect_unix
 from .layout import (
-    CMP_HEAD, CMP_SLOT_SIZE, CMP_TAIL, CONTROL_SIZE, HEADER_MAGIC, HEADER_SIZE, COMPLETION_SETTLE_S, PROTOCOL_VERSION,
+    CMP_HEAD, CMP_SLOT_SIZE, CMP_TAIL, CONTROL_SIZE, HEADER_SIZE, COMPLETION_SETTLE_S,
     SLOT_KIND_MUTATION, SUB_HEAD, SUB_SLOT_SIZE, SUB_TAIL, _CMP_FMT, _U32, _ZERO_NAME, _slot_fmt,
 )
+from .session import open_session
 from .values import _U64_MAX, _NUMBER_TYPES, _checked, _listed
-from .words import ControlWords
 
 
 def _deadline(timeout):
@@ -34,19 +31,17 @@ class Client:
             raise ValueError("timeout must be a positive number of seconds or None (no limit), got %r" % (timeout,))
         self.timeout = timeout
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.mem = self._words = None
         try:
-            self._open(socket_path)
+            session = open_session(self.sock, socket_path, timeout)
         except BaseException as e:
-            # Whatever the consumer sent (or did not): nothing left open, and one exception type.
-            if self._words is not None:
-                self._words.release()
-            if self.mem is not None:
-                self.mem.close()
+            # Whatever the consumer sent (or did not): nothing left open (open_session closed its part), and one exception type.
             self.sock.close()
             if isinstance(e, ChannelError) or not isinstance(e, Exception):
                 raise
             raise ChannelError("consumer sent an unusable hello: %s: %s" % (type(e).__name__, e)) from e
+        self.mem, self._words, self.ring = session.mem, session.words, session.ring
+        self.rings, self.stride, self.slots = session.rings, session.stride, session.slots
+        self.max_values, self.max_name = session.max_values, session.max_name
         self.base = HEADER_SIZE + self.ring * self.stride
         self.sock.setblocking(False)
         self.sub_tail = self._load(SUB_TAIL)
@@ -63,64 +58,7 @@ class Client:
         self._user_tags = set()  # tags given to submit, from submission until wait returns them
         self._unsettled_since = None  # when the completion at cmp_head first failed its checksum
 
-    def _open(self, socket_path):
-        """Connects, reads the hello and maps the ring it names; raises (the caller closes what is open)."""
-        self.sock.settimeout(self.timeout)
-        try:
-            connect_unix(self.sock, socket_path)
-            hello = self._read_line()
-        except OSError as e:
-            raise ChannelError("cannot reach the evolution channel at %s: %s" % (socket_path, e))
-        if not isinstance(hello, dict):
-            raise ChannelError("consumer sent a hello that is not a JSON object: %.100r" % (hello,))
-        if "error" in hello:
-            raise ChannelError("consumer refused the session: %s" % hello["error"])
-        if hello.get("v") != PROTOCOL_VERSION:
-            raise ChannelError("protocol version %r not supported" % hello.get("v"))
-        try:
-            fd = os.open(hello["path"], os.O_RDWR)
-            try:
-                self.mem = mmap.mmap(fd, hello["size"], mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-            finally:
-                os.close(fd)
-        except (OSError, KeyError, TypeError, ValueError) as e:
-            raise ChannelError("cannot map the channel memory %r: %s" % (hello.get("path"), e))
-        try:
-            self._words = ControlWords(self.mem)
-        except (TypeError, ValueError) as e:
-            raise ChannelError("cannot use the channel memory: %s" % e)
-        self._read_header()
-        self.ring = hello.get("ring")
-        if self.ring.__class__ is not int or not 0 <= self.ring < self.rings:
-            raise ChannelError("ring %r outside the header's %d rings" % (self.ring, self.rings))
-
     # -- shared memory ---------------------------------------------------------------------------
-    def _read_line(self):
-        buf = b""
-        while not buf.endswith(b"\n"):
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise ChannelError("consumer closed the session during hello")
-            buf += chunk
-            if len(buf) > 65536:
-                raise ChannelError("hello line too long")
-        try:
-            return json.loads(buf.decode())
-        except ValueError as e:  # not UTF-8, or not JSON
-            raise ChannelError("consumer sent a hello that is not JSON: %s" % e)
-
-    def _read_header(self):
-        f = struct.unpack_from("<13I", self.mem, 0)
-        magic, version, hsize, rings, stride, slots, sub_size, cmp_slots, cmp_size, maxv, maxn, _pid, crc = f
-        if magic != HEADER_MAGIC or version != PROTOCOL_VERSION or hsize != HEADER_SIZE:
-            raise ChannelError("bad channel header (magic %#x version %d)" % (magic, version))
-        if crc != zlib.crc32(self.mem[0:48]):
-            raise ChannelError("channel header checksum mismatch")
-        if sub_size != SUB_SLOT_SIZE or cmp_size != CMP_SLOT_SIZE or cmp_slots != slots or slots & (slots - 1):
-            raise ChannelError("unsupported slot geometry")
-        self.rings, self.stride, self.slots = rings, stride, slots
-        self.max_values, self.max_name = maxv, maxn
-
     def _load(self, field):
         return self._words.load(self.base + field)
 
