@@ -85,7 +85,15 @@ int main(int argc, char **argv) {
       if (fd > 2) close(fd);
     }
   }
-  say("started (pid %s)%s", getpid() == 1 ? "1" : "not 1", "");
+  // Only the kernel's /init: run by hand (root on a host, or as a child in a container) it mounted
+  // tmpfs over the system's /run and /tmp and, with no /sbin/vector-boot there, called
+  // reboot(RB_POWER_OFF), which powers off a host. Nothing is touched unless this is PID 1.
+  if (getpid() != 1) {
+    say("must run as PID 1 (the kernel's /init); not touching this system%s%s", "", "");
+    say("for a container or a development machine use vector-boot itself (`vector-boot -- CMD`, `vector-boot boot`)%s%s", "", "");
+    return 64;
+  }
+  say("started (pid 1)%s%s", "", "");
   for (size_t i = 0; i < sizeof mounts / sizeof mounts[0]; i++) {
     const struct mount_entry *m = &mounts[i];
     mkdir(m->target, 0755);
