@@ -15,6 +15,7 @@ import { isAtRest, mainNeeds, notRunning, satisfiesDependents, waitingOn, type L
 import type { ServiceEvent } from "./service-machine.ts";
 import type { ServiceState } from "./service-record.ts";
 import { ServiceRunner, type MainExit, type RunnerContext } from "./service-runner.ts";
+import { ServiceShutdown } from "./service-shutdown.ts";
 import type { ServiceSnapshot } from "./service-snapshot.ts";
 import { statusOf, type ServiceStatus } from "./service-status.ts";
 
@@ -40,9 +41,7 @@ export class Supervisor {
   private readonly started: string[] = [];
   /** Services in the order the shutdown stopped them (stops before it are not counted: "order=a,a,a" listed each earlier stop). */
   readonly stopLog: string[] = [];
-  private shuttingDown = false;
-  /** The machine's shutdown began (beginShutdown or stopAll): nothing starts or restarts any more. */
-  private ending = false;
+  private readonly shutdown: ServiceShutdown;
   /** The latest stop or restart asked of each service, by a number counting every such request. */
   private readonly lastStop = new Map<string, { kind: "stop" | "restart"; id: number }>();
   private stopRequests = 0;
@@ -84,6 +83,7 @@ export class Supervisor {
       drainNotify: () => this.notify?.drainWaiting(),
     };
     for (const c of services) this.slots.set(c.name, new ServiceRunner(c, ctx));
+    this.shutdown = new ServiceShutdown(this.slots, this.order, this.started, this.stopLog);
     if (opts.notifyPath && services.some((s) => (s.ready && "notify" in s.ready) || s.watchdog_ms !== undefined)) {
       try {
         this.notify = new NotifySocket(opts.notifyPath, (sender, fields) => routeNotify(this.slots.values(), this.cgroups, this.checks, sender, fields));
@@ -100,7 +100,7 @@ export class Supervisor {
 
   private startIfReady(name: string): void {
     const slot = this.slots.get(name);
-    if (!slot || slot.rec.state !== "pending" || slot.rec.stopRequested || this.ending) return;
+    if (!slot || slot.rec.state !== "pending" || slot.rec.stopRequested || this.shutdown.ending) return;
     // Fleet services wait for the fleet phase, which calls start() (src/boot/fleet-phase.ts).
     if (slot.rec.config.fleet !== undefined) return;
     const blocked = notRunning(slot.rec, this.get);
@@ -119,7 +119,7 @@ export class Supervisor {
     }
     // A dependency that gave up (failed, or exited for good) holds its dependents back until it runs
     // again: said once, at warn (it was a debug line, and the dependents sat "pending" unexplained).
-    if ((slot.rec.state === "failed" || slot.rec.state === "exited") && slot.rec.state !== before && !this.ending) {
+    if ((slot.rec.state === "failed" || slot.rec.state === "exited") && slot.rec.state !== before && !this.shutdown.ending) {
       const waiting = waitingOn(name, this.order, this.get);
       if (waiting.length > 0) log.warn("services wait for a dependency that is down; they start once it runs again", { dependency: name, state: slot.rec.state, waiting: waiting.join(",") });
       // The main service among them (or behind them) can never start: the machine ends (service-machine.ts).
@@ -127,7 +127,7 @@ export class Supervisor {
     }
     // A shutdown goes on whenever a service stops: by its exit, or by its cgroup emptying (a
     // dependency waited for ever on a dependent whose leftover processes it had to wait out).
-    if (this.shuttingDown && slot.rec.state !== before) this.stopReady();
+    if (slot.rec.state !== before) this.shutdown.changed();
   }
 
   private readonly get: Lookup = (name) => this.slots.get(name)?.rec;
@@ -155,7 +155,7 @@ export class Supervisor {
    */
   start(name: string): void {
     const slot = this.mustGet(name);
-    if (this.ending) throw new NotNowError(`${name}: the machine is shutting down; services are not started`);
+    if (this.shutdown.ending) throw new NotNowError(`${name}: the machine is shutting down; services are not started`);
     if (slot.rec.state === "stopping") throw new NotNowError(`${name} is stopping; start it once it has stopped`);
     const refused = this.startGate?.(name) ?? null;
     if (refused !== null) throw new NotNowError(`${name}: ${refused}`);
@@ -182,7 +182,7 @@ export class Supervisor {
    * and of two restarts the later one starts the new run.
    */
   async restart(name: string): Promise<void> {
-    if (this.ending) throw new NotNowError(`${name}: the machine is shutting down; services are not restarted`);
+    if (this.shutdown.ending) throw new NotNowError(`${name}: the machine is shutting down; services are not restarted`);
     const refused = this.startGate?.(name) ?? null;
     if (refused !== null) throw new NotNowError(`${name}: ${refused}`);
     const mine = ++this.stopRequests;
@@ -213,22 +213,9 @@ export class Supervisor {
     return s;
   }
 
-  /**
-   * Stops every service in reverse dependency order: a service gets its stop signal as soon as no
-   * running service depends on it; independent services are signalled at once. Resolves when all
-   * hold no process (each bounded by its grace period, then SIGKILL).
-   */
+  /** Stops every service in reverse dependency order (service-shutdown.ts), then closes what they shared. */
   async stopAll(): Promise<void> {
-    this.beginShutdown();
-    this.shuttingDown = true;
-    // The main service too now: its exit from here on is the stop this sends.
-    for (const slot of this.slots.values()) slot.rec.stopRequested = true;
-    for (const slot of this.slots.values()) {
-      if (slot.rec.state === "backoff" || slot.rec.state === "pending") slot.dispatch({ type: "stop" });
-    }
-    const all = [...this.slots.values()].map((s) => s.settled());
-    this.stopReady();
-    await Promise.all(all);
+    await this.shutdown.stopAll();
     this.checks.clearAll();
     this.notify?.close();
     this.notify = null;
@@ -236,29 +223,9 @@ export class Supervisor {
     this.cgroups?.removeAll(this.order);
   }
 
-  /**
-   * The machine's shutdown began; its later phases (the heartbeat, the fleet) stop before the
-   * services. From now on an exit is a stop, never a restart, and nothing starts: a service that
-   * died while those phases stopped was restarted after its back-off and outlived the init; so was
-   * one the drain's SIGTERM reached while its dependents still ran.
-   */
+  /** The machine's shutdown began: from now on nothing starts or restarts (service-shutdown.ts). */
   beginShutdown(): void {
-    if (this.ending) return;
-    this.ending = true;
-    this.stopLog.length = 0;
-    // Not the main service: its own exit before its stop still decides the machine's status.
-    for (const slot of this.slots.values()) if (!slot.rec.config.main) slot.rec.stopRequested = true;
-  }
-
-  private stopReady(): void {
-    const reverse = [...new Set([...this.started].reverse())];
-    const up = (s: ServiceState) => s === "running" || s === "starting";
-    for (const name of [...reverse, ...this.order]) {
-      const slot = this.slots.get(name);
-      if (!slot || !up(slot.rec.state)) continue;
-      const dependents = [...this.slots.values()].filter((o) => o.rec.config.depends_on.includes(name) && (up(o.rec.state) || o.rec.state === "stopping"));
-      if (dependents.length === 0) slot.dispatch({ type: "stop" });
-    }
+    this.shutdown.begin();
   }
 
   /**
