@@ -1,6 +1,5 @@
 // The evolution interface as the init uses it: boot-time recovery + replay, the channel, drain per beat, checkpoints.
 import { issuesText } from "../util/issues-text.ts";
-import { statSync } from "node:fs";
 import { z } from "../util/zod-mini.ts";
 import { ConfigError, JournalError } from "../errors.ts";
 import type { CheckpointRecord } from "../journal/checkpoint-record.ts";
@@ -8,13 +7,13 @@ import { Journal, type JournalOptions } from "../journal/journal.ts";
 import { lockStateDir, type StateLock } from "../journal/state-lock.ts";
 import { logger } from "../log.ts";
 import { setInheritable } from "../sys/process.ts";
+import { loadBootWeights } from "./boot-weights.ts";
 import { EvolutionChannel } from "./channel.ts";
 import type { ChannelStats } from "./channel-stats.ts";
 import { GateConfigSchema } from "./ctrm-gate.ts";
 import { type EvolutionPart, evolutionPartSchema, partFds, releaseInherited } from "./handover.ts";
-import { checkpointDirOf, checkpointRecords, journalDirOf, missingHistory, newestCheckpointFile, recordBodyProblem, removeStaleTemps, replayMutations, verifiedCheckpoints, writeCheckpoint } from "./persistence.ts";
+import { journalDirOf, missingHistory, newestCheckpointFile, recordBodyProblem, writeCheckpoint } from "./persistence.ts";
 import { selectLineage } from "./lineage.ts";
-import { logSafetyCases } from "./safety-gate.ts";
 import { SessionServer } from "./session-server.ts";
 import type { Mutation } from "./slot-codec.ts";
 import type { CheckpointableWeights } from "./weights.ts";
@@ -150,38 +149,9 @@ async function openLocked<W extends CheckpointableWeights>(cfg: z.output<typeof 
   undo.push(() => journal.close());
   const missing = missingHistory(cfg.stateDir, journal.nextSeq, newest);
   if (missing !== null) throw new JournalError(missing);
-  const records = journal.recovered.records;
-  const firstSeq = records[0]?.seq ?? journal.nextSeq;
-
-  removeStaleTemps(checkpointDirOf(cfg.stateDir));
-  let weights: W | null = null;
-  let covered = 0;
-  let bootCheckpoint: string | null = null;
-  const skipped: string[] = [];
-  for (const c of verifiedCheckpoints(cfg.stateDir, records, skipped)) {
-    try {
-      weights = await opts.loadWeights(c.path);
-      covered = c.coveredSeq;
-      bootCheckpoint = c.path;
-      break;
-    } catch (err) {
-      skipped.push(`${c.file}: does not load (${err instanceof Error ? err.message : String(err)})`);
-      log.warn("checkpoint does not load: trying an older one", { path: c.path, err: String(err) });
-    }
-  }
-  if (firstSeq > covered + 1) {
-    throw new JournalError(
-      `journal starts at sequence ${firstSeq} but the ${bootCheckpoint ? `checkpoint ${bootCheckpoint}` : "base model"} needs records from ${covered + 1}: ` +
-        `the checkpoints that covered the compacted records are missing or damaged` +
-        (skipped.length ? ` (${skipped.join("; ")})` : ` (none of those the journal records is in ${checkpointDirOf(cfg.stateDir)})`),
-    );
-  }
-  weights ??= await opts.loadWeights(null);
-  const replay = replayMutations(records, covered, weights);
-  log.info("weights ready", { checkpoint: bootCheckpoint ?? "base", replayed: replay.applied, skipped: replay.skipped, nextSeq: journal.nextSeq });
-  logSafetyCases(weights);
-  let lastCheckpoint: CheckpointRecord | null = checkpointRecords(records).find((c) => c.file === bootCheckpoint?.split("/").at(-1)) ?? null;
-  let lastCheckpointAt = lastCheckpoint && bootCheckpoint ? mtimeMs(bootCheckpoint) : null;
+  const booted = await loadBootWeights(cfg.stateDir, journal.recovered.records, journal.nextSeq, opts);
+  const { weights, bootCheckpoint, replay } = booted;
+  let { lastCheckpoint, lastCheckpointAt } = booted;
 
   let server: SessionServer | null = null;
   let checkpointChain: Promise<unknown> = Promise.resolve();
@@ -245,7 +215,7 @@ async function openLocked<W extends CheckpointableWeights>(cfg: z.output<typeof 
       const run = async (): Promise<CheckpointRecord> => {
         // Nothing applied since the last checkpoint: it still describes the weights.
         if (lastCheckpoint && Math.max(channel.stats.appliedSeq, replay.lastSeq) <= lastCheckpoint.coveredSeq) return lastCheckpoint;
-        lastCheckpoint = await writeCheckpoint(cfg.stateDir, weights!, journal, lastCheckpoint, cfg.compact);
+        lastCheckpoint = await writeCheckpoint(cfg.stateDir, weights, journal, lastCheckpoint, cfg.compact);
         lastCheckpointAt = Date.now();
         return lastCheckpoint;
       };
@@ -297,13 +267,4 @@ async function openLocked<W extends CheckpointableWeights>(cfg: z.output<typeof 
       lock.release();
     },
   };
-}
-
-/** A file's mtime (epoch ms), null when it cannot be read. */
-function mtimeMs(path: string): number | null {
-  try {
-    return Math.round(statSync(path).mtimeMs);
-  } catch {
-    return null;
-  }
 }
