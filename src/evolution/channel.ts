@@ -2,13 +2,11 @@
 import { JournalError } from "../errors.ts";
 import type { Journal } from "../journal/journal.ts";
 import { logger } from "../log.ts";
-import { closeFd } from "../sys/fd.ts";
-import { createSealedMemfd, mapShared, type SharedMapping } from "../sys/evolution.ts";
 import { Acceptance, type Outcome } from "./acceptance.ts";
 import type { GateConfig } from "./ctrm-gate.ts";
+import { ChannelRegion } from "./channel-region.ts";
 import { type ChannelStats, newChannelStats } from "./channel-stats.ts";
-import { mapInheritedChannel } from "./handover.ts";
-import { C, CMP_SLOT_SIZE, cmpSlotOffset, type Geometry, regionSize, ringOffset, SUB_SLOT_SIZE, subSlotOffset, writeHeader } from "./layout.ts";
+import { C, CMP_SLOT_SIZE, type Geometry, SUB_SLOT_SIZE } from "./layout.ts";
 import { Status, statusName } from "./reasons.ts";
 import { adoptRings, type ChannelState, newRings, type Ring, ringsState } from "./ring-state.ts";
 import { SafetyGate } from "./safety-gate.ts";
@@ -49,12 +47,9 @@ export interface ChannelOptions {
 export class EvolutionChannel {
   readonly fd: number;
   readonly size: number;
-  private map: SharedMapping;
-  private bytes: Uint8Array;
-  private words: Int32Array;
+  private readonly region: ChannelRegion;
   private rings: Ring[];
   private copy = new Uint8Array(SUB_SLOT_SIZE);
-  private subSlots: (Uint8Array | undefined)[] = [];
   private cmpBuf = new Uint8Array(CMP_SLOT_SIZE);
   private next = 0;
   private dirty = new Set<number>();
@@ -75,26 +70,17 @@ export class EvolutionChannel {
     if (g.rings < 1 || g.rings > 64 || g.slots < 2 || g.slots > 4096 || (g.slots & (g.slots - 1)) !== 0) {
       throw new JournalError(`bad channel geometry ${JSON.stringify(g)}`);
     }
-    this.size = regionSize(g);
     this.rings = newRings(g.rings);
-    if (o.adopt) {
-      this.fd = o.adopt.fd;
-      this.map = mapInheritedChannel(o.adopt.fd, g);
-      this.bytes = new Uint8Array(this.map.buffer);
-      this.words = new Int32Array(this.map.buffer);
-      try {
-        adoptRings(this.rings, o.adopt, (r, f) => this.load(r, f));
-      } catch (e) {
-        this.map.unmap();
-        throw e;
-      }
-      return;
+    this.region = new ChannelRegion(g, o.adopt?.fd);
+    this.fd = this.region.fd;
+    this.size = this.region.size;
+    if (!o.adopt) return;
+    try {
+      adoptRings(this.rings, o.adopt, (r, f) => this.region.load(r, f));
+    } catch (e) {
+      this.region.unmap();
+      throw e;
     }
-    this.fd = createSealedMemfd("vector-boot-evolution", this.size);
-    this.map = mapShared(this.fd, this.size);
-    this.bytes = new Uint8Array(this.map.buffer);
-    this.words = new Int32Array(this.map.buffer);
-    writeHeader(this.bytes, g, process.pid);
   }
 
   /**
@@ -117,24 +103,14 @@ export class EvolutionChannel {
     this.paused = false;
   }
 
-  private word(ring: number, field: number): number {
-    return (ringOffset(this.o.geometry, ring) + field) >> 2;
-  }
-  private load(ring: number, field: number): number {
-    return Atomics.load(this.words, this.word(ring, field)) >>> 0;
-  }
-  private store(ring: number, field: number, v: number): void {
-    Atomics.store(this.words, this.word(ring, field), v | 0);
-  }
-
   /** Gives a free ring to a new producer session (counters reset, generation bumped); -1 when all are taken. */
   assignRing(): number {
     const r = this.rings.findIndex((x) => !x.active);
     if (r < 0 || this.closed) return -1;
     const ring = this.rings[r]!;
     Object.assign(ring, { active: true, generation: ring.generation + 1, head: 0, cmpTail: 0, expectedSeq: 0n, inflight: 0, unsettledSince: -1 });
-    for (const f of [C.subTail, C.subHead, C.cmpTail, C.cmpHead]) this.store(r, f, 0);
-    this.store(r, C.generation, ring.generation);
+    for (const f of [C.subTail, C.subHead, C.cmpTail, C.cmpHead]) this.region.store(r, f, 0);
+    this.region.store(r, C.generation, ring.generation);
     return r;
   }
 
@@ -160,9 +136,9 @@ export class EvolutionChannel {
       return;
     }
     encodeCompletion(this.cmpBuf, c);
-    this.bytes.set(this.cmpBuf, cmpSlotOffset(this.o.geometry, r, ring.cmpTail));
+    this.region.putCompletion(r, ring.cmpTail, this.cmpBuf);
     ring.cmpTail = (ring.cmpTail + 1) >>> 0;
-    this.store(r, C.cmpTail, ring.cmpTail);
+    this.region.store(r, C.cmpTail, ring.cmpTail);
     if (c.status !== Status.accepted) {
       const n = statusName[c.status] ?? String(c.status);
       this.stats.rejected[n] = (this.stats.rejected[n] ?? 0) + 1;
@@ -194,23 +170,23 @@ export class EvolutionChannel {
       const r = (this.next + k) % g.rings;
       const ring = this.rings[r]!;
       if (!ring.active) continue;
-      const subTail = this.load(r, C.subTail);
+      const subTail = this.region.load(r, C.subTail);
       const avail = (subTail - ring.head) >>> 0;
       if (avail === 0) continue;
       if (avail > g.slots) {
         this.protocolError(r, `submission tail ${subTail} is ${avail} slots ahead of head ${ring.head} (ring holds ${g.slots})`);
         continue;
       }
-      const cmpHead = this.load(r, C.cmpHead);
+      const cmpHead = this.region.load(r, C.cmpHead);
       const used = (ring.cmpTail - cmpHead) >>> 0;
       if (used > g.slots) {
-        this.protocolError(r, `completion head ${cmpHead} is outside [tail-${g.slots}, tail] (tail ${ring.cmpTail}, published ${this.load(r, C.cmpTail)})`);
+        this.protocolError(r, `completion head ${cmpHead} is outside [tail-${g.slots}, tail] (tail ${ring.cmpTail}, published ${this.region.load(r, C.cmpTail)})`);
         continue;
       }
       const n = Math.min(avail, g.slots - used - ring.inflight, maxRecords - taken);
       let took = 0;
       while (took < n && this.takeOne(r, ring)) took++;
-      if (took > 0) this.store(r, C.subHead, ring.head);
+      if (took > 0) this.region.store(r, C.subHead, ring.head);
       taken += took;
     }
     this.next = (this.next + 1) % g.rings;
@@ -232,21 +208,9 @@ export class EvolutionChannel {
     this.post(t.r, t.generation, { status: o.status, seq: t.m.seq, tag: t.m.tag, journalSeq: BigInt(o.journalSeq), text: o.text });
   }
 
-  /** The shared bytes of a submission slot (one view per slot, made on first use). */
-  private subSlot(r: number, index: number): Uint8Array {
-    const g = this.o.geometry;
-    const k = r * g.slots + (index & (g.slots - 1));
-    let v = this.subSlots[k];
-    if (v === undefined) {
-      const off = subSlotOffset(g, r, index);
-      v = this.subSlots[k] = this.bytes.subarray(off, off + SUB_SLOT_SIZE);
-    }
-    return v;
-  }
-
   /** Takes the slot at the ring's head; false when it is not settled yet (left for the next drain). */
   private takeOne(r: number, ring: Ring): boolean {
-    this.copy.set(this.subSlot(r, ring.head));
+    this.copy.set(this.region.subSlot(r, ring.head));
     const expected = ring.expectedSeq;
     const d = decodeSubmission(this.copy, expected);
     // Not settled yet: bytes that fail their checksum, or the previous lap's submission still in the
@@ -297,7 +261,6 @@ export class EvolutionChannel {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.map.unmap();
-    closeFd(this.fd);
+    this.region.close();
   }
 }
