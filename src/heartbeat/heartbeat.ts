@@ -3,7 +3,7 @@ import { ConfigError, describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { BeatClock } from "./beat-clock.ts";
 import { BeatSleeper } from "./beat-sleeper.ts";
-import { Ring, type TickPart, tickParts } from "./beat-stats.ts";
+import { BeatTally } from "./beat-tally.ts";
 import { CortexBinding } from "./cortex-adapter.ts";
 import { type HeartbeatConfig, heartbeatConfigSchema } from "../config/heartbeat-schema.ts";
 import { type HeartbeatEffect, type HeartbeatEvent, type HeartbeatState, heartbeatStep } from "./heartbeat-machine.ts";
@@ -19,9 +19,7 @@ import { Watchdog } from "./watchdog.ts";
 
 const log = logger("heartbeat");
 
-const WINDOW = 4096;
-/** How many of the newest lateness samples and interrupt records stats() carries (a sparkline, a `top` panel). */
-const RECENT_LATENESS = 64;
+/** How many of the newest interrupt records stats() carries (a `top` panel). */
 const RECENT_RECORDS = 8;
 /** A worker that has not said ready yet is judged stalled only after this long (Worker start-up under emulation takes seconds). */
 const STARTUP_GRACE_MS = 15_000;
@@ -40,13 +38,7 @@ export class Heartbeat {
   private slot = 0;
   /** Slot of the last beat run (0: none yet). */
   private lastRun = 0;
-  private beats = 0;
-  private missed = 0;
-  private errors = 0;
-  private drained = 0;
-  private readonly jitter = new Ring(WINDOW);
-  private readonly cost = new Ring(WINDOW);
-  private readonly parts = Object.fromEntries(tickParts.map((p) => [p, new Ring(WINDOW)])) as Record<TickPart, Ring>;
+  private readonly tally = new BeatTally();
   private readonly serviceSync: ServiceSync;
   private staleCheckFrom = 0;
   /** The metabolic worker's sampling period (ms). */
@@ -148,7 +140,7 @@ export class Heartbeat {
         this.scheduleNext();
         break;
       case "log-worker-crash":
-        log.warn("metabolic worker crashed; beats continue on the last sample until it is back", { beats: this.beats, crashes: this.metabolic.stats().workerCrashes });
+        log.warn("metabolic worker crashed; beats continue on the last sample until it is back", { beats: this.tally.beats, crashes: this.metabolic.stats().workerCrashes });
         break;
       case "cancel-timer":
         this.clock.cancel();
@@ -167,7 +159,7 @@ export class Heartbeat {
         if (this.ownsWatchdog) this.watchdog?.disarm();
         break;
       case "settle":
-        log.info("heartbeat stopped", { beats: this.beats, missed: this.missed });
+        log.info("heartbeat stopped", { beats: this.tally.beats, missed: this.tally.missed });
         this.settle?.();
         this.settle = null;
         if (!this.settled) this.settled = Promise.resolve();
@@ -187,7 +179,7 @@ export class Heartbeat {
     // A timer more than a period late: this beat takes the current slot, the skipped ones are recorded.
     const behind = Math.floor((startMs - this.origin) / P);
     if (behind > this.slot) {
-      this.missed += behind - this.slot;
+      this.tally.missed += behind - this.slot;
       this.slot = behind;
       // The beat itself was held up (the init SIGSTOPped, a suspended VM): the worker, a thread of the
       // same process, was most likely frozen too. Its silence is judged afresh from now: it was
@@ -197,12 +189,7 @@ export class Heartbeat {
     const n = this.slot;
     this.lastRun = n;
     const due = this.origin + n * P;
-    let t = startMs;
-    const lap = (part: TickPart) => {
-      const u = performance.now();
-      this.parts[part].push(u - t);
-      t = u;
-    };
+    const lap = this.tally.laps(startMs);
     try {
       this.metabolic.reader.read();
       this.checkStale();
@@ -213,26 +200,23 @@ export class Heartbeat {
       if (this.binding && this.bank && this.dispatch && this.metabolic.reader.measured) {
         const values = this.metabolic.reader.values;
         const scores = this.binding.run(values);
-        lap("cortex");
+        const t = lap("cortex");
         const edges = this.bank.update(scores, t);
         if (edges.length > 0) this.dispatch.onEdges(edges, values, this.serviceSync.list, t);
         this.dispatch.onBeat(this.bank.active, values, this.serviceSync.list, t);
         lap("dispatch");
       }
       if (this.opts.drain && this.cfg.drain_max > 0) {
-        this.drained += this.opts.drain(this.cfg.drain_max);
+        this.tally.drained += this.opts.drain(this.cfg.drain_max);
         lap("drain");
       }
       this.watchdog?.pet();
       lap("watchdog");
     } catch (err) {
-      this.errors++;
-      if (this.errors <= 5 || this.errors % 100 === 0) log.error("beat failed", { n, errors: this.errors, error: describeError(err) });
+      this.tally.failed(n, err);
     }
     const end = performance.now();
-    this.beats++;
-    this.jitter.push(startMs - wantedDue);
-    this.cost.push(end - startMs);
+    this.tally.ended(startMs - wantedDue, end - startMs);
     const info: BeatInfo = { n: (this.opts.firstBeat ?? 0) + n, slot: n, dueMs: due, startMs, lateMs: startMs - wantedDue, tickMs: end - startMs };
     try {
       this.opts.onBeat?.(info);
@@ -240,7 +224,7 @@ export class Heartbeat {
       log.error("onBeat hook failed", { error: describeError(err) });
     }
     const every = this.opts.logEvery ?? 0;
-    if (every > 0 && this.beats % every === 0) this.logLine(info.n);
+    if (every > 0 && this.tally.beats % every === 0) this.tally.logLine(info.n, this.opts.periodMs, this.bank?.activeNames().join(",") || "-");
   }
 
   private scheduleNext(): void {
@@ -262,19 +246,6 @@ export class Heartbeat {
     }
   }
 
-  private logLine(n: number): void {
-    const j = this.jitter.percentiles();
-    const c = this.cost.percentiles();
-    log.info("beat", {
-      n,
-      period_ms: this.opts.periodMs,
-      jitter_ms: `${j.p50.toFixed(3)}/${j.p99.toFixed(3)}/${j.max.toFixed(3)}`,
-      tick_ms: `${this.cost.mean().toFixed(3)}/${c.max.toFixed(3)}`,
-      missed: this.missed,
-      active: this.bank?.activeNames().join(",") || "-",
-    });
-  }
-
   private recentRecords(): HeartbeatStats["recentRecords"] {
     const now = performance.now();
     return (this.dispatch?.records ?? []).slice(-RECENT_RECORDS).map((r) => ({ agoMs: Math.max(0, Math.round(now - r.atMs)), kind: r.kind, interrupt: r.interrupt, action: r.action ?? null, target: r.target ?? null, ok: r.ok ?? null, detail: r.detail ?? null }));
@@ -284,16 +255,13 @@ export class Heartbeat {
     return {
       state: this.state,
       periodMs: this.opts.periodMs,
-      beats: this.beats,
-      missed: this.missed,
+      beats: this.tally.beats,
+      missed: this.tally.missed,
       lastSlot: this.lastRun,
       lastBeat: this.lastBeat,
-      jitterMs: this.jitter.percentiles(),
-      latenessRecentMs: this.jitter.recent(RECENT_LATENESS),
-      tickMs: this.cost.percentiles(),
-      partsMs: Object.fromEntries(tickParts.map((p) => [p, this.parts[p].mean()])) as Record<TickPart, number>,
-      errors: this.errors,
-      drained: this.drained,
+      ...this.tally.timings(),
+      errors: this.tally.errors,
+      drained: this.tally.drained,
       interrupts: this.bank ? this.bank.names.map((name, i) => ({ name, active: this.bank!.active[i] === 1, raised: this.bank!.counts[i]! })) : [],
       actions: this.dispatch?.actions ?? 0,
       recentRecords: this.recentRecords(),
