@@ -1,17 +1,16 @@
-// Readiness and health of real services: sd_notify from Python's socket module, tcp/http/exec/file probes, health restarts, pre_start/post_stop.
+// Readiness and notices over sd_notify from real services (Python's socket module): READY, STATUS, WATCHDOG, MAINPID, the abstract socket of a deep run_dir, an outer manager's NOTIFY_SOCKET.
 import { afterEach, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, statSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, statSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort } from "../../scripts/etcd-cluster.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { longDir } from "../harness/long-path.ts";
 import { python } from "../harness/python.ts";
 import { bootArgs } from "./boot-args.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { bootServices, listServices, read } from "./service-boot.ts";
 
 afterEach(killLeftovers);
 
-const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
 /** An sd_notify client as daemons write it: one datagram to $NOTIFY_SOCKET per message. */
 const notifyPy = `import os, socket, sys, time
 def notify(msg):
@@ -19,17 +18,6 @@ def notify(msg):
     s.sendto(msg.encode(), os.environ["NOTIFY_SOCKET"])
     s.close()
 `;
-type Row = { name: string; state: string; ready: boolean; statusText: string | null; restarts: number; health: { checks: number; failures: number } | null };
-
-function boot(dir: string, services: unknown[], extra: Record<string, unknown> = {}) {
-  const cfg = writeJson(dir, "config.json", { pixel_test: false, run_dir: join(dir, "run"), state_dir: join(dir, "state"), services, ...extra });
-  const run = start(["boot", ...bootArgs(), "--config", cfg]);
-  const list = async (): Promise<Row[]> => {
-    const r = await runShippedAsync(["services", "--json", "--socket", join(dir, "run", "control")]);
-    return r.code === 0 ? (JSON.parse(r.out) as Row[]) : [];
-  };
-  return { run, list };
-}
 
 describe("readiness", () => {
   test("a service running as nobody (uid 65534) can report READY=1 over sd_notify (the socket was root-only)", async () => {
@@ -43,7 +31,7 @@ while True: time.sleep(1)
     chmodSync(script, 0o644);
     // The system interpreter: the test's own may live under a home directory only root can enter.
     const sysPython = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : python;
-    const { run, list } = boot(dir, [{ name: "lowly", argv: [sysPython, script], uid: 65534, gid: 65534, ready: { notify: true, timeout_ms: 20_000 } }]);
+    const { run, list } = bootServices(dir, [{ name: "lowly", argv: [sysPython, script], uid: 65534, gid: 65534, ready: { notify: true, timeout_ms: 20_000 } }]);
     await waitFor(async () => (await list())[0]?.ready === true, 25_000, "the nobody service to become ready", 200);
     expect((await list())[0]).toMatchObject({ state: "running", ready: true, statusText: "uid 65534" });
     // Only the socket's own directory opened up: the run directory (control, evolution) stays 0700.
@@ -65,7 +53,7 @@ notify("READY=1\\nSTATUS=serving")
 while True: time.sleep(1)
 `);
     // Debug lines on: the init says when it drops a datagram from a process of no service.
-    const { run, list } = boot(dir, [
+    const { run, list } = bootServices(dir, [
       { name: "db", argv: [python, script], ready: { notify: true, timeout_ms: 20_000 } },
       { name: "api", argv: [python, "-c", `import time; open(${JSON.stringify(join(dir, "api-at"))}, "w").write(str(time.time())); time.sleep(1000)`], depends_on: ["db"] },
     ], { log_level: "debug" });
@@ -102,7 +90,7 @@ notify("READY=1")
 open(${JSON.stringify(join(dir, "ready-sent"))}, "w").write("x")
 time.sleep(1)
 `);
-    const { run, list } = boot(dir, [
+    const { run, list } = bootServices(dir, [
       { name: "db", argv: [python, script], ready: { notify: true, timeout_ms: 1500 }, restart: "never" },
       { name: "api", argv: [python, "-c", `open(${JSON.stringify(join(dir, "api-at"))}, "w").write("x"); import time; time.sleep(1000)`], depends_on: ["db"] },
     ]);
@@ -129,38 +117,9 @@ for i in range(5):
     notify("WATCHDOG=1"); time.sleep(0.05)
 time.sleep(1000)
 `);
-    const { run } = boot(dir, [{ name: "dog", argv: [python, script], ready: { notify: true }, watchdog_ms: 300, restart: "always", backoff_initial_ms: 50 }]);
+    const { run } = bootServices(dir, [{ name: "dog", argv: [python, script], ready: { notify: true }, watchdog_ms: 300, restart: "always", backoff_initial_ms: 50 }]);
     await waitFor(() => read(join(dir, "starts")).length >= 2, 15_000, "a restart after the missed watchdog");
     expect(run.log()).toMatch(/ERROR supervisor: no WATCHDOG=1 within 300 ms; killing it \(restart per policy\) service=dog/);
-    process.kill(run.proc.pid, "SIGTERM");
-    expect((await run.result(15_000)).code).toBe(0);
-  }, 40_000);
-
-  test("tcp, http, exec and file probes: a dependent starts only after all four pass; a service never ready is killed at its timeout", async () => {
-    const dir = tempDir();
-    const flag = join(dir, "flag");
-    // Ports free now (a fixed one may be taken on the host, and a listener there would pass the probe).
-    const port = await freePort();
-    let httpPort = await freePort();
-    while (httpPort === port) httpPort = await freePort();
-    const listen = (p: number, http: boolean) =>
-      http
-        ? `import http.server, time\ntime.sleep(0.3)\nhttp.server.HTTPServer(("127.0.0.1", ${p}), http.server.SimpleHTTPRequestHandler).serve_forever()`
-        : `import socket, time\ntime.sleep(0.3)\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", ${p})); s.listen()\nwhile True: time.sleep(1)`;
-    const { run, list } = boot(dir, [
-      { name: "tcp", argv: [python, "-c", listen(port, false)], ready: { tcp: port } },
-      { name: "web", argv: [python, "-c", listen(httpPort, true)], cwd: dir, ready: { http: `http://127.0.0.1:${httpPort}/` } },
-      { name: "cmd", argv: ["sh", "-c", `sleep 0.3; touch ${flag}.cmd; exec sleep 1000`], ready: { exec: ["test", "-e", `${flag}.cmd`] } },
-      { name: "file", argv: ["sh", "-c", `sleep 0.3; touch ${flag}; exec sleep 1000`], ready: { file: flag } },
-      { name: "after", argv: ["sleep", "1000"], depends_on: ["tcp", "web", "cmd", "file"] },
-      { name: "never", argv: ["sleep", "1000"], ready: { file: join(dir, "nope"), timeout_ms: 400 }, restart: "never" },
-    ]);
-    await waitFor(() => run.log().includes("service started service=after"), 20_000, "the dependent to start");
-    const log = run.log();
-    const at = (re: RegExp) => log.search(re);
-    for (const n of ["tcp", "web", "cmd", "file"]) expect(at(new RegExp(`service ready service=${n} `))).toBeLessThan(at(/service started service=after/));
-    await waitFor(() => run.log().includes("service not ready within 400 ms; killing it"), 10_000, "the readiness timeout");
-    await waitFor(async () => (await list()).find((r) => r.name === "never")?.state === "exited", 10_000, "never to stay down", 200);
     process.kill(run.proc.pid, "SIGTERM");
     expect((await run.result(15_000)).code).toBe(0);
   }, 40_000);
@@ -198,10 +157,7 @@ while True: time.sleep(1)
       ],
     });
     const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true });
-    const list = async (): Promise<Row[]> => {
-      const r = await runShippedAsync(["services", "--json", "--socket", sock]);
-      return r.code === 0 ? (JSON.parse(r.out) as Row[]) : [];
-    };
+    const list = () => listServices(sock);
     try {
       await waitFor(() => /service ready service=db/.test(run.log()) || run.log().includes("cannot open the sd_notify socket"), 30_000, "db to become ready");
       expect(run.log()).not.toContain("cannot open the sd_notify socket");
@@ -257,54 +213,6 @@ while True: time.sleep(1)
   }, 60_000);
 });
 
-describe("health and hooks", () => {
-  test("failing health checks restart the service after `failures` in a row; counts in services; the lines name the probe (they named none)", async () => {
-    const dir = tempDir();
-    const ok = join(dir, "healthy");
-    writeFileSync(ok, "");
-    const { run, list } = boot(dir, [{ name: "svc", argv: ["sleep", "1000"], restart: "always", backoff_initial_ms: 50, health: { probe: { file: ok }, interval_ms: 100, timeout_ms: 500, failures: 3 } }]);
-    await waitFor(() => run.log().includes("control socket listening"), 15_000, "control socket");
-    await waitFor(async () => ((await list())[0]?.health?.checks ?? 0) >= 2, 10_000, "health checks to run", 200);
-    rmSync(ok);
-    await waitFor(() => run.log().includes(`health check failed 3 times in a row (file ${ok}); killing it`), 10_000, "the health kill");
-    expect(run.log()).toContain(`WARN supervisor: health check failed service=svc probe="file ${ok}" failures=1 limit=3`);
-    await waitFor(async () => ((await list())[0]?.restarts ?? 0) >= 1, 10_000, "the restart", 200);
-    process.kill(run.proc.pid, "SIGTERM");
-    expect((await run.result(15_000)).code).toBe(0);
-  }, 40_000);
-
-  test("pre_start runs before the service and a failing one keeps it from starting; post_stop runs after it stopped", async () => {
-    const dir = tempDir();
-    const events = join(dir, "events");
-    const { run } = boot(dir, [
-      { name: "good", argv: ["sh", "-c", `echo main >> ${events}; exec sleep 1000`], pre_start: { argv: ["sh", "-c", `echo pre >> ${events}`] }, post_stop: { argv: ["sh", "-c", `echo post >> ${events}`], timeout_ms: 5000 } },
-      { name: "bad", argv: ["sh", "-c", `echo bad-main >> ${events}; exec sleep 1000`], pre_start: { argv: ["sh", "-c", "exit 3"] }, restart: "never" },
-    ]);
-    await waitFor(() => read(events).includes("main") && run.log().includes("service could not start"), 15_000, "both services handled");
-    expect(run.log()).toMatch(/service could not start service=bad error="pre_start exited with status 3"/);
-    await runShippedAsync(["stop", "good", "--socket", join(dir, "run", "control")]);
-    await waitFor(() => read(events).includes("post"), 10_000, "post_stop");
-    expect(read(events).split("\n").filter(Boolean)).toEqual(["pre", "main", "post"]);
-    process.kill(run.proc.pid, "SIGTERM");
-    expect((await run.result(15_000)).code).toBe(0);
-  }, 40_000);
-
-  test("a command that cannot start was logged twice (spawn failed, could not start); a failing pre_start retried with back-off never said why: each attempt says why, once", async () => {
-    const dir = tempDir();
-    const { run } = boot(dir, [
-      { name: "missing", argv: [join(dir, "no-such-program")], restart: "never" },
-      { name: "retried", argv: ["sleep", "1000"], pre_start: { argv: ["sh", "-c", "exit 3"] }, restart: "on-failure", backoff_initial_ms: 50 },
-    ]);
-    const lines = (service: string) => run.log().split("\n").filter((l) => l.includes(`service=${service} `) && l.includes("ERROR"));
-    await waitFor(() => lines("retried").length >= 2 && lines("missing").length >= 1, 15_000, "a failed start of each, two of the retried one");
-    expect(lines("missing")).toEqual([expect.stringContaining(`service could not start service=missing error="${join(dir, "no-such-program")}: command not found (ENOENT)"`)]);
-    for (const l of lines("retried")) expect(l).toContain('service could not start service=retried error="pre_start exited with status 3"');
-    expect(run.log()).not.toContain("spawn failed");
-    process.kill(run.proc.pid, "SIGTERM");
-    expect((await run.result(15_000)).code).toBe(0);
-  }, 40_000);
-});
-
 test("services inherited the outer service manager's NOTIFY_SOCKET, WATCHDOG_USEC and LISTEN_FDS (a service told the outer manager it was ready, or took its sockets); they are removed, ours set where the service uses them, the service's own config kept", async () => {
   const dir = tempDir();
   const out = join(dir, "env.txt");
@@ -340,7 +248,7 @@ time.sleep(0.3)  # the message is read while its sender lives
 os.waitpid(pid, 0)  # the worker is reaped here, by its parent: never by the init
 while True: time.sleep(1)
 `);
-  const { run, list } = boot(dir, [{ name: "worker", argv: [python, script], restart: "never", ready: { notify: true, timeout_ms: 20_000 } }]);
+  const { run, list } = bootServices(dir, [{ name: "worker", argv: [python, script], restart: "never", ready: { notify: true, timeout_ms: 20_000 } }]);
   await waitFor(async () => (await list())[0]?.ready === true, 25_000, "ready with its MAINPID", 200);
   await waitFor(async () => (await list())[0]?.state === "exited", 15_000, "the MAINPID's end noticed", 200);
   expect(run.log()).toContain("main process (MAINPID=) is gone; its exit status is unknown: it was not our child service=worker");
