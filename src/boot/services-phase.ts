@@ -40,16 +40,20 @@ export function startServices(config: Config, reaper: Reaper, handedOver: unknow
   return supervisor;
 }
 
-/** The longest grace period of a config: the top-level one and every service's. */
-export function longestGraceMs(c: { grace_ms: number; services?: ReadonlyArray<{ grace_ms: number }> }): number {
-  return Math.max(c.grace_ms, ...(c.services ?? []).map((s) => s.grace_ms));
+/**
+ * The longest a stop may take in a config: the top-level grace period, and every service's with its
+ * post_stop's timeout (part of its stop: a post_stop that outlasted the grace + 5 s bound was cut
+ * short by the drain, logged as processes that SIGKILL could not end).
+ */
+export function longestStopMs(c: { grace_ms: number; services?: ReadonlyArray<{ grace_ms: number; post_stop?: { timeout_ms: number } | undefined }> }): number {
+  return Math.max(c.grace_ms, ...(c.services ?? []).map((s) => s.grace_ms + (s.post_stop?.timeout_ms ?? 0)));
 }
 
 /** Shutdown: services in reverse dependency order (stop signal, grace, SIGKILL), then every other descendant. */
 export async function stopServices(supervisor: Supervisor, reaper: Reaper, graceMs: number, pid1: boolean, services: Config["services"] = []): Promise<void> {
   // Bounded after SIGKILL: a process stuck in D state never exits, and must not hold the shutdown
-  // (the longest grace period, then 5 s for SIGKILL to land).
-  const boundMs = longestGraceMs({ grace_ms: graceMs, services }) + 5_000;
+  // (the longest grace period and post_stop, then 5 s for SIGKILL to land).
+  const boundMs = longestStopMs({ grace_ms: graceMs, services }) + 5_000;
   try {
     if ((await withDeadline(() => supervisor.stopAll(), boundMs)) === "done") log.info("services stopped", { order: supervisor.stopLog.join(",") });
     else log.error("services still hold processes after SIGKILL (uninterruptible?); going on", { waited_ms: boundMs, pids: supervisor.pids().join(",") });

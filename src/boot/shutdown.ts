@@ -8,7 +8,7 @@ import { INIT_PID_NS, pidNamespaceInode } from "../supervisor/service-cgroup.ts"
 import { withDeadline } from "../util/deadline.ts";
 import { emitStatus, machineStatus } from "./exit-status.ts";
 import type { Boot, Phase, PhaseRun } from "./phase.ts";
-import { longestGraceMs } from "./services-phase.ts";
+import { longestStopMs } from "./services-phase.ts";
 import type { ShutdownRequest } from "./shutdown-signals.ts";
 
 const log = logger("shutdown");
@@ -19,11 +19,12 @@ export interface StartedPhase {
 }
 
 /**
- * The shutdown deadline (ms) for a config: shutdown_deadline_ms, default the longest grace (the
- * top-level one and every service's) + 10 s. It was grace_ms + 10 s: a service with a longer grace
- * that ignored its stop signal was never sent SIGKILL, and outlived a development init.
+ * The shutdown deadline (ms) for a config: shutdown_deadline_ms, default the longest stop (the
+ * top-level grace, every service's grace with its post_stop's timeout) + 10 s. It was grace_ms + 10 s:
+ * a service with a longer grace that ignored its stop signal was never sent SIGKILL, and outlived a
+ * development init.
  */
-export const shutdownDeadlineMs = (c: Parameters<typeof longestGraceMs>[0] & { shutdown_deadline_ms?: number | undefined }): number => c.shutdown_deadline_ms ?? longestGraceMs(c) + 10_000;
+export const shutdownDeadlineMs = (c: Parameters<typeof longestStopMs>[0] & { shutdown_deadline_ms?: number | undefined }): number => c.shutdown_deadline_ms ?? longestStopMs(c) + 10_000;
 
 /**
  * Stops the started phases in reverse order. Past the deadline PID 1 stops waiting for what is left

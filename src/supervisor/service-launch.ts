@@ -56,10 +56,10 @@ export class ServiceLauncher {
     return r.timedOut ? `pre_start timed out after ${c.pre_start.timeout_ms} ms` : (r.error ?? `pre_start exited with status ${r.status}`);
   }
 
-  /** post_stop after a run ends (bounded; its result is logged only). */
-  postStop(c: ServiceConfig): void {
-    if (!c.post_stop) return;
-    void this.command(c, c.post_stop.argv, c.post_stop.timeout_ms).then((r) => {
+  /** post_stop after a run ends (bounded by its timeout; its result is logged only): resolves when it is over, null when there is none. */
+  postStop(c: ServiceConfig): Promise<void> | null {
+    if (!c.post_stop) return null;
+    return this.command(c, c.post_stop.argv, c.post_stop.timeout_ms).then((r) => {
       if (r.status !== 0 || r.timedOut) log.warn("post_stop failed", { service: c.name, status: r.status, timed_out: r.timedOut, error: r.error });
     });
   }

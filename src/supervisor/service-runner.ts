@@ -39,6 +39,8 @@ export interface RunnerContext {
   afterEvent(runner: ServiceRunner, before: ServiceState, ev: ServiceEvent): void;
   /** Reads the sd_notify messages waiting, before an exit is handled (a MAINPID= sent before it names the next main process). */
   drainNotify(): void;
+  /** A run's post_stop ended (the shutdown goes on: a dependency waits for its dependents' post_stop). */
+  postStopDone(runner: ServiceRunner): void;
 }
 
 export class ServiceRunner {
@@ -52,6 +54,14 @@ export class ServiceRunner {
   private preStartRun = 0;
   /** Polls the cgroup until it is empty (a stop waiting for processes that left the group). */
   private cgroupWatch: ReturnType<typeof setInterval> | null = null;
+  /**
+   * The post_stop of the run that ended, while it runs: part of the stop, as systemd's ExecStopPost.
+   * A stop, the shutdown (and the dependencies it stops next) and the next run wait for it; the
+   * shutdown's drain killed it (status 143) and the next run started beside it.
+   */
+  private postStopping: Promise<void> | null = null;
+  /** A start came while post_stop ran: the run spawns once it is over. */
+  private spawnAfterPostStop = false;
 
   constructor(
     config: ServiceConfig,
@@ -66,6 +76,7 @@ export class ServiceRunner {
     const effects = step(this.rec, ev, now);
     const name = this.rec.config.name;
     const ctx = this.ctx;
+    let settledNow = false;
     for (const e of effects) {
       switch (e.type) {
         case "spawn":
@@ -107,13 +118,38 @@ export class ServiceRunner {
           break;
         case "settled":
           if (this.rec.state === "stopped") ctx.stopLog.push(name);
-          for (const w of this.settledWaiters.splice(0)) w();
+          settledNow = true;
           break;
       }
     }
     this.abandonPreStart();
-    if (holdsProcess(before) && !holdsProcess(this.rec.state) && this.rec.state !== "pending") ctx.launch.postStop(this.rec.config);
+    if (holdsProcess(before) && !holdsProcess(this.rec.state) && this.rec.state !== "pending") this.runPostStop();
+    if (settledNow) {
+      const waiters = this.settledWaiters.splice(0);
+      if (this.postStopping) void this.postStopping.then(() => waiters.forEach((w) => w()));
+      else for (const w of waiters) w();
+    }
     ctx.afterEvent(this, before, ev);
+  }
+
+  /** Whether the post_stop of the run that ended is still running. */
+  get postStopRunning(): boolean {
+    return this.postStopping !== null;
+  }
+
+  private runPostStop(): void {
+    const p = this.ctx.launch.postStop(this.rec.config);
+    if (!p) return;
+    const mine = (this.postStopping = this.postStopping ? Promise.all([this.postStopping, p]).then(() => undefined) : p);
+    void mine.then(() => {
+      if (this.postStopping !== mine) return;
+      this.postStopping = null;
+      if (this.spawnAfterPostStop) {
+        this.spawnAfterPostStop = false;
+        if (this.rec.state === "pending" && !this.rec.stopRequested) this.doSpawn();
+      }
+      this.ctx.postStopDone(this);
+    });
   }
 
   /** Arms the service's one timer (replacing a pending one): the event is dispatched when it elapses. */
@@ -139,6 +175,10 @@ export class ServiceRunner {
    */
   private doSpawn(): void {
     const c = this.rec.config;
+    if (this.postStopping) {
+      this.spawnAfterPostStop = true;
+      return;
+    }
     if (!c.pre_start) return this.spawnNow();
     if (this.preStartBusy) return;
     this.preStartBusy = true;
@@ -233,9 +273,9 @@ export class ServiceRunner {
     }, 20);
   }
 
-  /** Resolves once the service holds no process (at once when it holds none now). */
+  /** Resolves once the service holds no process and its post_stop is over (at once when so now). */
   settled(): Promise<void> {
-    if (isSettled(this.rec)) return Promise.resolve();
+    if (isSettled(this.rec)) return this.postStopping ?? Promise.resolve();
     return new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 }

@@ -65,7 +65,8 @@ export class ServiceShutdown {
     for (const name of [...reverse, ...this.order]) {
       const slot = this.slots.get(name);
       if (!slot || !up(slot.rec.state)) continue;
-      const dependents = [...this.slots.values()].filter((o) => o.rec.config.depends_on.includes(name) && (up(o.rec.state) || o.rec.state === "stopping"));
+      // A dependent stopped only once its post_stop is over, as systemd's ExecStopPost ends its unit's stop.
+      const dependents = [...this.slots.values()].filter((o) => o.rec.config.depends_on.includes(name) && (up(o.rec.state) || o.rec.state === "stopping" || o.postStopRunning));
       if (dependents.length === 0) slot.dispatch({ type: "stop" });
     }
   }

@@ -81,6 +81,7 @@ export class Supervisor {
       stopLog: this.stopLog,
       afterEvent: (s, before, ev) => this.afterEvent(s, before, ev),
       drainNotify: () => this.notify?.drainWaiting(),
+      postStopDone: () => this.shutdown.changed(),
     };
     for (const c of services) this.slots.set(c.name, new ServiceRunner(c, ctx));
     this.shutdown = new ServiceShutdown(this.slots, this.order, this.started, this.stopLog);
