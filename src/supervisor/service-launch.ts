@@ -99,6 +99,15 @@ export class ServiceLauncher {
   }
 }
 
+/** `sig` to process group `pgid`; false when it has no member (its number is not reused while it has one). Signal 0: whether it has one. */
+export function signalProcessGroup(pgid: number, sig: number): boolean {
+  try {
+    return kill(-pgid, sig);
+  } catch {
+    return false; // EPERM: not ours to signal or wait for
+  }
+}
+
 /** The process group of `pid`, or 0 when it is gone. */
 function pgidOf(pid: number): number {
   try {

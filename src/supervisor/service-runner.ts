@@ -9,7 +9,7 @@ import { parentOf, processExists } from "../util/process-exists.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import type { ServiceChecks } from "./service-checks.ts";
 import { holdsProcess } from "./service-handover.ts";
-import type { ServiceLauncher } from "./service-launch.ts";
+import { signalProcessGroup, type ServiceLauncher } from "./service-launch.ts";
 import type { ServiceLogs } from "./service-logs.ts";
 import { isSettled, step, type ServiceEvent } from "./service-machine.ts";
 import { newRecord, type ServiceRecord, type ServiceState } from "./service-record.ts";
@@ -62,6 +62,8 @@ export class ServiceRunner {
   private postStopping: Promise<void> | null = null;
   /** A start came while post_stop ran: the run spawns once it is over. */
   private spawnAfterPostStop = false;
+  /** cgroups off: the process group a main process that exited left members in (its run's leftovers), until they are killed or gone. */
+  private leftoverGroup: number | null = null;
 
   constructor(
     config: ServiceConfig,
@@ -93,10 +95,11 @@ export class ServiceRunner {
           // SIGKILL: the group, then cgroup.kill (atomic, unlike signalling listed pids while they fork).
           if (e.signal === "kill") ctx.launch.signalGroup(this.rec.pid, Sig.SIGKILL);
           else ctx.launch.signalAll(name, this.rec.pid, parseSignal(this.rec.config.stop_signal) ?? Sig.SIGTERM);
-          if (e.signal === "kill") ctx.cgroups?.kill(name);
+          if (e.signal === "kill") this.killLeftovers();
           break;
         case "kill-leftovers":
-          ctx.cgroups?.kill(name);
+          this.killLeftovers();
+          this.leftoverGroup = null;
           break;
         case "watch-cgroup":
           this.watchCgroup();
@@ -229,8 +232,25 @@ export class ServiceRunner {
       // without ending the service.
       this.ctx.drainNotify();
       if (this.rec.pid !== pid) return;
-      this.dispatch({ type: "exited", status: r.status, signal: r.signal, leftovers: this.ctx.cgroups?.populated(this.rec.config.name) ?? false });
+      this.dispatch({ type: "exited", status: r.status, signal: r.signal, leftovers: this.leftoversOf(pid) });
     });
+  }
+
+  /**
+   * Whether the run of the main process `pid`, which exited, left processes: in its cgroup, or with
+   * cgroups off in its process group (the main process led it). Those were left running, and each
+   * restart of a crashing service added its run's children to the last ones'.
+   */
+  private leftoversOf(pid: number): boolean {
+    if (this.ctx.cgroups) return this.ctx.cgroups.populated(this.rec.config.name);
+    this.leftoverGroup = signalProcessGroup(pid, 0) ? pid : null;
+    return this.leftoverGroup !== null;
+  }
+
+  /** SIGKILL to what is left of the run: cgroup.kill, or with cgroups off its process group. */
+  private killLeftovers(): void {
+    if (this.ctx.cgroups) this.ctx.cgroups.kill(this.rec.config.name);
+    else if (this.leftoverGroup !== null) signalProcessGroup(this.leftoverGroup, Sig.SIGKILL);
   }
 
   /**
@@ -257,18 +277,21 @@ export class ServiceRunner {
       // Reparented to us and reaped meanwhile (the reaper has dispatched its exit already), or it named another main process.
       if (this.rec.pid !== pid) return;
       log.warn("main process (MAINPID=) is gone; its exit status is unknown: it was not our child", { service: this.rec.config.name, pid });
-      this.dispatch({ type: "exited", status: 255, signal: null, leftovers: this.ctx.cgroups?.populated(this.rec.config.name) ?? false });
+      this.dispatch({ type: "exited", status: 255, signal: null, leftovers: this.leftoversOf(pid) });
     }, 200);
   }
 
+  /** Reports `cgroup-empty` once the cgroup (cgroups off: the leftover process group) holds no process. */
   private watchCgroup(): void {
     const cgroups = this.ctx.cgroups;
-    if (this.cgroupWatch || !cgroups) return;
+    if (this.cgroupWatch || (!cgroups && this.leftoverGroup === null)) return;
     const name = this.rec.config.name;
+    const group = this.leftoverGroup;
     this.cgroupWatch = setInterval(() => {
-      if (cgroups.populated(name)) return;
+      if (cgroups ? cgroups.populated(name) : signalProcessGroup(group!, 0)) return;
       clearInterval(this.cgroupWatch!);
       this.cgroupWatch = null;
+      this.leftoverGroup = null;
       this.dispatch({ type: "cgroup-empty" });
     }, 20);
   }
