@@ -1,7 +1,8 @@
-// A short command of a service (pre_start, post_stop, an exec probe): spawned like the service, reaped by the init's reaper, killed at its timeout.
+// A short command of a service (pre_start, post_stop, an exec probe): spawned like the service, its output the service's, reaped by the init's reaper, killed at its timeout.
 import type { ServiceConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
+import { closeFdQuietly } from "../sys/fd.ts";
 import { kill, spawn, type RawStrings } from "../sys/process.ts";
 import { Sig } from "../sys/signals.ts";
 
@@ -14,14 +15,17 @@ export interface CommandResult {
 
 /**
  * Runs `argv` as the service runs (its user, groups, capabilities, environment, cwd, cgroup), in a
- * session of its own; at `timeoutMs` its whole process group gets SIGKILL. Never rejects.
+ * session of its own; at `timeoutMs` its whole process group gets SIGKILL. `stdio`: write ends of
+ * the service's log pipes (stdout, stderr), closed here once the command has them. Never rejects.
  */
-export function runServiceCommand(reaper: Reaper, c: ServiceConfig, argv: string[], env: Record<string, string | undefined> | RawStrings, timeoutMs: number, cgroup?: string): Promise<CommandResult> {
+export function runServiceCommand(reaper: Reaper, c: ServiceConfig, argv: string[], env: Record<string, string | undefined> | RawStrings, timeoutMs: number, cgroup?: string, stdio?: [number, number]): Promise<CommandResult> {
   let pid: number;
   try {
-    pid = spawn({ argv, env, cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities, cgroup });
+    pid = spawn({ stdio: stdio ? [undefined, stdio[0], stdio[1]] : undefined, argv, env, cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities, cgroup });
   } catch (e) {
     return Promise.resolve({ status: null, timedOut: false, error: describeError(e) });
+  } finally {
+    for (const fd of stdio ?? []) closeFdQuietly(fd);
   }
   return new Promise((resolve) => {
     let timedOut = false;

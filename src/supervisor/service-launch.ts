@@ -20,6 +20,8 @@ export class ServiceLauncher {
     private readonly notifyPath: () => string | null,
     /** Variables added by whoever starts the service (the fleet phase: FLEET_LEADER_REV). */
     private readonly extraEnv: (name: string) => Record<string, string> | undefined = () => undefined,
+    /** Write ends of new pipes into the service's logs (stdout, stderr), for its commands; undefined: output inherited. */
+    private readonly logPipes: (name: string) => [number, number] | undefined = () => undefined,
   ) {}
 
   /** The service's environment: its own variables over the init's (inherit_env), which keep their bytes, less the outer manager's. */
@@ -43,9 +45,20 @@ export class ServiceLauncher {
     return spawn({ stdio: stdio ? [undefined, stdio[0], stdio[1]] : undefined, argv: c.argv, env: this.env(c), cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities, cgroup });
   }
 
-  /** A command of the service (pre_start, post_stop, exec probe), run as the service runs, bounded by `timeoutMs`. */
+  /**
+   * A command of the service (pre_start, post_stop, exec probe), run as the service runs, bounded by
+   * `timeoutMs`; its output goes to the service's logs, as systemd's ExecStartPre= output goes to its
+   * unit's journal (it went to the init's console unprefixed: a failing pre_start's reason was in
+   * neither `logs` nor the log file).
+   */
   command(c: ServiceConfig, argv: string[], timeoutMs: number): Promise<CommandResult> {
-    return runServiceCommand(this.reaper, c, argv, this.env(c), timeoutMs, this.cgroups?.prepare(c) ?? undefined);
+    let pipes: [number, number] | undefined;
+    try {
+      pipes = this.logPipes(c.name);
+    } catch {
+      pipes = undefined; // out of descriptors: its output is inherited, as before
+    }
+    return runServiceCommand(this.reaper, c, argv, this.env(c), timeoutMs, this.cgroups?.prepare(c) ?? undefined, pipes);
   }
 
   /** pre_start: null when it passed, else why not. */

@@ -65,7 +65,7 @@ export class Supervisor {
     this.cgroups = opts.cgroups ?? null;
     // No services, no pipes to read: not even the 20 ms poll (an idle appliance would wake for it).
     this.logs = opts.logs && services.length > 0 ? new ServiceLogs(new Map(services.map((s) => [s.name, s])), opts.logs.fileDir, opts.logs.kmsg) : null;
-    this.launch = new ServiceLauncher(reaper, baseEnv, this.cgroups, () => this.notify?.address ?? null, (name) => this.extraEnv.get(name));
+    this.launch = new ServiceLauncher(reaper, baseEnv, this.cgroups, () => this.notify?.address ?? null, (name) => this.extraEnv.get(name), (name) => this.logs?.open(name));
     this.checks = new ServiceChecks(
       (name, ev) => this.mustGet(name).dispatch(ev),
       (name) => (argv, timeoutMs) => this.launch.command(this.mustGet(name).rec.config, argv, timeoutMs).then((r) => (r.timedOut ? null : r.status)),
