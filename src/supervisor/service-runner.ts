@@ -94,7 +94,12 @@ export class ServiceRunner {
         case "signal":
           // SIGKILL: the group, then cgroup.kill (atomic, unlike signalling listed pids while they fork).
           if (e.signal === "kill") ctx.launch.signalGroup(this.rec.pid, Sig.SIGKILL);
-          else ctx.launch.signalAll(name, this.rec.pid, parseSignal(this.rec.config.stop_signal) ?? Sig.SIGTERM);
+          else {
+            const sig = parseSignal(this.rec.config.stop_signal) ?? Sig.SIGTERM;
+            ctx.launch.signalAll(name, this.rec.pid, sig);
+            // Then SIGCONT, as systemd does: a suspended run (SIGSTOP, Ctrl-Z) never ran its handler and got SIGKILL at the end of the grace.
+            if (sig !== Sig.SIGCONT) ctx.launch.signalAll(name, this.rec.pid, Sig.SIGCONT);
+          }
           if (e.signal === "kill") this.killLeftovers();
           break;
         case "kill-leftovers":
