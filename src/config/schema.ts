@@ -3,6 +3,7 @@ import { lazy } from "../util/lazy.ts";
 import { intIn as int, recordOf, z } from "../util/zod-mini.ts";
 import { heartbeatConfigSchema } from "./heartbeat-schema.ts";
 import { cgroupNameProblem } from "./service-name.ts";
+import { cpuMaxSchema, memoryLimitSchema } from "./cgroup-limit-schema.ts";
 import { capNames, type CapName } from "../sys/capabilities.ts";
 import { parseSignal } from "../sys/signals.ts";
 
@@ -31,28 +32,8 @@ const serviceSchemas = lazy(() => {
 
   const serviceName = shortName();
 
-  /** A byte count for memory.max/memory.high: a number, or "64M" style (K, M, G: powers of 1024), or "max". */
-  // At least 4096 bytes in either form: "1" (or "0") was taken, a limit no process can start under.
-  const memoryLimit = z.pipe(
-    z.pipe(
-      z.union([z.int().check(z.minimum(4096)), z.string().check(z.regex(/^(max|\d+[KMG]?)$/, 'bytes: a number, "64M" style (K, M, G) or "max"'))]),
-      z.transform((v: number | string) => (typeof v === "number" ? String(v) : v === "max" ? "max" : String(Number(v.replace(/[KMG]$/, "")) * ({ K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[v.slice(-1)] ?? 1)))),
-    ),
-    z.string().check(z.refine((v) => v === "max" || Number(v) >= 4096, "at least 4096 bytes (or \"max\")")),
-  );
-
-  /** cpu.max as "QUOTA/PERIOD" (or "QUOTA PERIOD") in microseconds: "50000/100000" is half a CPU; "max" lifts it. */
-  const cpuMax = z
-    .pipe(
-      z.string().check(z.regex(/^(max|\d+)([ /]\d+)?$/, 'quota/period in microseconds, e.g. "50000/100000", or "max"')),
-      z.transform((v: string) => v.replace("/", " ")),
-    )
-    .check(
-      z.refine((v) => {
-        const [q, p = "100000"] = v.split(" ");
-        return (q === "max" || Number(q) >= 1000) && Number(p) >= 1000 && Number(p) <= 1_000_000;
-      }, "quota at least 1000 us, period 1000..1000000 us"),
-    );
+  const memoryLimit = memoryLimitSchema();
+  const cpuMax = cpuMaxSchema();
 
   const commandArgv = z
     .array(z.string().check(z.refine((s) => !s.includes("\0"), "must not contain NUL")))
