@@ -104,7 +104,8 @@ export function earlySetup(opts: { cmdline?: string; resumed?: boolean }): BootC
   let cmdline = opts.cmdline ?? "";
   if (opts.cmdline === undefined && pid1) {
     try {
-      cmdline = readFileSync("/proc/cmdline", "utf8").trim();
+      // Its trailing newline off; not .trim(), which took Unicode spaces the kernel keeps in a parameter.
+      cmdline = readFileSync("/proc/cmdline", "utf8").replace(/[\t\n\v\f\r ]+$/, "");
     } catch {
       /* no /proc: nothing to read */
     }

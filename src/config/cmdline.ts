@@ -4,27 +4,78 @@ import { ConfigError } from "../errors.ts";
 import { decimalNumber, notDecimal } from "../util/decimal.ts";
 import { hostnameText, logLevels, moduleNameText, shutdownModes } from "./schema.ts";
 
-/** Splits a kernel command line like the kernel does (spaces separate, double quotes group). */
-export function tokenizeCmdline(line: string): string[] {
-  const out: string[] = [];
-  let cur = "";
-  let inQuote = false;
-  let has = false;
-  for (const ch of line.slice(0, 65_536)) {
-    if (ch === '"') {
-      inQuote = !inQuote;
-      has = true;
-    } else if (!inQuote && /\s/.test(ch)) {
-      if (has) out.push(cur);
-      cur = "";
-      has = false;
-    } else {
-      cur += ch;
-      has = true;
+/** One parameter of the command line: `value` null for a bare `param` (no '='). */
+export interface CmdlineParam {
+  param: string;
+  value: string | null;
+}
+
+/** The kernel's isspace(): its _ctype table (lib/ctype.c) marks \t \n \v \f \r, space, and byte 0xA0 as _S. */
+const isKernelSpace = (b: number) => (b >= 0x09 && b <= 0x0d) || b === 0x20 || b === 0xa0;
+const QUOTE = 0x22;
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** The C string at `from` of `t` (up to its first NUL), as text. */
+function cString(t: Uint8Array, from: number): string {
+  const nul = t.indexOf(0, from);
+  return utf8.decode(t.subarray(from, nul < 0 ? t.length : nul));
+}
+
+/**
+ * Splits a kernel command line into parameters exactly as the kernel's parse_args() does with
+ * next_arg() (lib/cmdline.c), on the line's UTF-8 bytes: only the kernel's spaces separate (not
+ * U+2003 and the like: a UTF-8 no-break space, C2 A0, splits after C2 as the kernel's does), a double
+ * quote toggles quoting wherever it is and quoted spaces do not separate, and the only quotes removed
+ * are one that opens the whole parameter with the last byte if that is a quote, and, after the first
+ * '=', one that opens the value with the last byte if that is a quote; the others stay in the value.
+ * (Every double quote used to be dropped and any Unicode space split, so a value the kernel hands on
+ * as `a"b"c` was taken as `abc`, and one with an em space as two parameters.)
+ */
+export function tokenizeCmdline(line: string): CmdlineParam[] {
+  let b = new TextEncoder().encode(line).subarray(0, 65_536);
+  const nul = b.indexOf(0);
+  if (nul >= 0) b = b.subarray(0, nul); // the kernel's line ends at a NUL
+  const out: CmdlineParam[] = [];
+  let p = 0;
+  while (p < b.length && isKernelSpace(b[p]!)) p++; // parse_args: skip_spaces()
+  while (p < b.length) {
+    // next_arg(), step by step; `t` is the parameter's bytes, where the kernel writes its NULs.
+    let inQuote = false;
+    let quoted = false;
+    if (b[p] === QUOTE) {
+      p++;
+      inQuote = quoted = true;
     }
+    let i = 0;
+    let equals = 0; // as in C: an '=' at index 0 is not taken for one
+    for (; p + i < b.length; i++) {
+      const c = b[p + i]!;
+      if (isKernelSpace(c) && !inQuote) break;
+      if (equals === 0 && c === 0x3d) equals = i;
+      if (c === QUOTE) inQuote = !inQuote;
+    }
+    const t = b.slice(p, p + i);
+    let valueAt = -1;
+    if (equals !== 0) {
+      t[equals] = 0;
+      valueAt = equals + 1;
+      if (valueAt < i && t[valueAt] === QUOTE) {
+        valueAt++;
+        if (t[i - 1] === QUOTE) t[i - 1] = 0;
+      }
+    }
+    if (quoted && i > 0 && t[i - 1] === QUOTE) t[i - 1] = 0;
+    out.push({ param: cString(t, 0), value: valueAt < 0 ? null : cString(t, valueAt) });
+    p += p + i < b.length ? i + 1 : i;
+    while (p < b.length && isKernelSpace(b[p]!)) p++; // skip_spaces()
   }
-  if (has) out.push(cur);
   return out;
+}
+
+/** A `--set KEY=VALUE` token (`vector.` already prefixed), given whole: split at its first '='. */
+function splitToken(tok: string): CmdlineParam {
+  const eq = tok.indexOf("=");
+  return eq < 0 ? { param: tok, value: null } : { param: tok.slice(0, eq), value: tok.slice(eq + 1) };
 }
 
 // Decimal text only: Number() would take "" as 0 and "0x10" as 16.
@@ -81,15 +132,14 @@ export interface CmdlineResult {
 export function parseCmdline(line: string, tokens: readonly string[] = []): CmdlineResult {
   const overrides: Record<string, unknown> = {};
   const errors: ConfigError[] = [];
-  const lineTokens = tokenizeCmdline(line);
-  for (const [i, tok] of [...lineTokens, ...tokens].entries()) {
-    if (!tok.startsWith("vector.")) continue;
-    const eq = tok.indexOf("=");
-    const key = eq < 0 ? tok.slice(7) : tok.slice(7, eq);
-    const bare = eq < 0;
-    const value = bare ? "1" : tok.slice(eq + 1);
+  const lineParams = tokenizeCmdline(line);
+  for (const [i, { param, value: given }] of [...lineParams, ...tokens.map(splitToken)].entries()) {
+    if (!param.startsWith("vector.")) continue;
+    const key = param.slice(7);
+    const bare = given === null;
+    const value = given ?? "1";
     // Named the way the user gave it: an error in `--set KEY=VALUE` said "kernel command line".
-    const fromLine = i < lineTokens.length;
+    const fromLine = i < lineParams.length;
     const prefix = fromLine ? "vector." : "";
     const field = fromLine ? `kernel command line vector.${key}` : `--set ${key}`;
     // Own keys only: `vector.constructor` names Object's, not a setting (it failed the boot).

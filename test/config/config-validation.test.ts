@@ -92,7 +92,11 @@ describe("config validation", () => {
 
 describe("kernel command line", () => {
   test("tokenizes quotes like the kernel", () => {
-    expect(tokenizeCmdline('console=ttyS0 vector.hostname="vb 1" quiet')).toEqual(["console=ttyS0", "vector.hostname=vb 1", "quiet"]);
+    expect(tokenizeCmdline('console=ttyS0 vector.hostname="vb 1" quiet')).toEqual([
+      { param: "console", value: "ttyS0" },
+      { param: "vector.hostname", value: "vb 1" },
+      { param: "quiet", value: null },
+    ]);
   });
   test("vector.* keys override, other keys are ignored", () => {
     const r = parseCmdline("root=/dev/sda vector.heartbeat_ms=20 vector.shutdown=reboot vector.shutdown_after=2.5");
