@@ -114,6 +114,10 @@ function value(s: Sink, v: GgufValue, field: string): void {
   }
   s.u32(item);
   const arr = v.value as ArrayLike<unknown>;
+  // A null or a number here threw a raw TypeError (or wrote an array of undefined length).
+  if (arr === null || typeof arr !== "object" || !Number.isSafeInteger(arr.length) || arr.length < 0) {
+    throw new InputError(`GGUF writer: ${field}: an array value must be an array or typed array, got ${arr === null ? "null" : typeof arr}`);
+  }
   s.u64(arr.length);
   const size = GGUF_SCALAR_SIZE[item]!;
   const ctor = typedCtors[item];

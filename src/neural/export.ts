@@ -1,13 +1,22 @@
 // Streams a model (metadata + current tensor bytes) as GGUF chunks through the gguf writer's layout, without one big copy.
-import { type GgufTensorInput, type GgufValue, ggufLayout } from "../gguf/index.ts";
+import { InputError } from "../errors.ts";
+import { type GgufLayout, type GgufTensorInput, type GgufValue, ggufLayout } from "../gguf/index.ts";
+import { kindOf } from "../util/kind-of.ts";
 
-/** GGUF file bytes in order: header, then each tensor followed by its alignment padding. */
-export function* encodeModel(
+/**
+ * GGUF file bytes in order: header, then each tensor followed by its alignment padding. The layout
+ * (every metadata value and tensor checked) is made at the call, so a bad one throws there, not at
+ * the first read of the chunks.
+ */
+export function encodeModel(
   metadata: ReadonlyMap<string, GgufValue> | Iterable<readonly [string, GgufValue]>,
   tensors: readonly GgufTensorInput[],
   alignment?: number,
 ): Generator<Uint8Array> {
-  const lay = ggufLayout({ metadata, tensors, alignment });
+  return chunks(ggufLayout({ metadata, tensors, alignment }), tensors);
+}
+
+function* chunks(lay: GgufLayout, tensors: readonly GgufTensorInput[]): Generator<Uint8Array> {
   yield lay.header;
   let pos = lay.dataOffset;
   for (let i = 0; i < tensors.length; i++) {
@@ -18,6 +27,23 @@ export function* encodeModel(
     pos = at + data.byteLength;
   }
   if (lay.totalSize > pos) yield new Uint8Array(lay.totalSize - pos);
+}
+
+/**
+ * A model's metadata plus `exportGguf`'s `extra` (bigint: UINT64; or a typed GGUF value), checked:
+ * an InputError naming what was passed (null threw a raw TypeError; a Map, an array or a string was
+ * taken key by key, or not at all).
+ */
+export function withExtraMetadata(base: ReadonlyMap<string, GgufValue>, extra: unknown): Map<string, GgufValue> {
+  const proto = extra === null || typeof extra !== "object" ? undefined : Object.getPrototypeOf(extra);
+  if (proto !== Object.prototype && proto !== null) throw new InputError(`exportGguf(extra): extra must be a plain object of metadata values, got ${kindOf(extra)}`);
+  const md = new Map(base);
+  for (const [k, v] of Object.entries(extra as object)) {
+    if (typeof v === "bigint") md.set(k, { type: 10, value: v });
+    else if (v !== null && typeof v === "object") md.set(k, v as GgufValue);
+    else throw new InputError(`exportGguf(extra): metadata ${JSON.stringify(k)} must be a bigint or a GGUF value ({ type, value }), got ${kindOf(v)}`);
+  }
+  return md;
 }
 
 /** Concatenates chunks (tests and small models). */

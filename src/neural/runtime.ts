@@ -3,7 +3,7 @@ import { InputError, ModelError, RuntimeInitError, VectorBootError } from "../er
 import { logger } from "../log.ts";
 import { kindOf } from "../util/kind-of.ts";
 import type { GgufValue } from "../gguf/index.ts";
-import { encodeModel } from "./export.ts";
+import { encodeModel, withExtraMetadata } from "./export.ts";
 import { copyResult, type Loaded, newLoaded, releaseLoaded } from "./runtime-loaded.ts";
 import { openModelPath, sourceBytes } from "./runtime-source.ts";
 import { RuntimeCounters } from "./runtime-stats.ts";
@@ -284,9 +284,8 @@ export class NeuralRuntime {
   exportGguf(extra: Record<string, bigint | GgufValue> = {}): Iterable<Uint8Array> {
     const m = this.need().model;
     try {
-      const md = new Map(m.file.metadata);
-      for (const [k, v] of Object.entries(extra)) md.set(k, typeof v === "bigint" ? { type: 10, value: v } : v);
-      return encodeModel(md, m.weights.current(), m.file.alignment);
+      // Laid out now: a bad argument throws here, and counts (null threw a raw TypeError; a bad value threw at the first read).
+      return encodeModel(withExtraMetadata(m.file.metadata, extra), m.weights.current(), m.file.alignment);
     } catch (err) {
       throw this.stats.failed(err);
     }

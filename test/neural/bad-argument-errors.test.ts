@@ -77,3 +77,33 @@ test("new NeuralRuntime(null) threw a raw TypeError (cannot destructure), and re
   expect((mutation as Error).message).toContain("must be whole numbers, got string 0");
   rt.cleanup();
 });
+
+test("exportGguf(null) threw a raw TypeError, a bad metadata value threw only at the first read of the chunks (uncounted), and a Map or a number was silently ignored: each is an InputError at the call naming what was passed, counted in getStats().errors", () => {
+  const rt = new NeuralRuntime({ threads: 1 });
+  rt.initSync(bytes);
+  const cases: [unknown, string][] = [
+    [null, "exportGguf(extra): extra must be a plain object of metadata values, got null"],
+    [42, "exportGguf(extra): extra must be a plain object of metadata values, got number"],
+    ["text", "exportGguf(extra): extra must be a plain object of metadata values, got string"],
+    [[1n], "exportGguf(extra): extra must be a plain object of metadata values, got Array"],
+    [new Map([["k", 1n]]), "exportGguf(extra): extra must be a plain object of metadata values, got Map"],
+    [{ k: null }, 'exportGguf(extra): metadata "k" must be a bigint or a GGUF value ({ type, value }), got null'],
+    [{ k: 42 }, 'exportGguf(extra): metadata "k" must be a bigint or a GGUF value ({ type, value }), got number'],
+    [{ k: { type: 8, value: 5 } }, 'GGUF writer: metadata "k": not a string'],
+    [{ k: { type: 9, itemType: 4, value: null } }, 'GGUF writer: metadata "k": an array value must be an array or typed array, got null'],
+  ];
+  for (const [bad, message] of cases) {
+    const before = rt.getStats().errors;
+    const err = thrown(() => rt.exportGguf(any(bad))); // at the call, before any chunk is read
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toContain(message);
+    expect(rt.getStats().errors - before).toBe(1);
+  }
+  // Good metadata still exports, and a bigint becomes a UINT64 entry.
+  const before = rt.getStats().errors;
+  const out = concatChunks(rt.exportGguf({ "test.extra": 7n, "test.text": { type: 8, value: "x" } }));
+  expect(out.length).toBeGreaterThan(bytes.length);
+  expect(concatChunks(rt.exportGguf()).length).toBe(bytes.length);
+  expect(rt.getStats().errors).toBe(before);
+  rt.cleanup();
+}, 20_000);
