@@ -15,8 +15,18 @@ test("a suspended service (SIGSTOP) asked to stop never ran its SIGTERM handler 
   const dir = tempDir();
   const pidFile = join(dir, "pid");
   const cleaned = join(dir, "cleaned");
-  const script = `echo $$ > ${pidFile}; trap 'echo done > ${cleaned}; exit 0' TERM; while :; do sleep 0.05; done`;
-  const { run } = bootServices(dir, [{ name: "paused", argv: ["sh", "-c", script], grace_ms: 20_000 }]);
+  // One process that never forks: a shell's loop stopped in the middle of a vfork sits in D, not T.
+  const script = [
+    "import os, signal, sys, time",
+    "def cleanup(*_):",
+    `    open(${JSON.stringify(cleaned)}, "w").write("done")`,
+    "    sys.exit(0)",
+    "signal.signal(signal.SIGTERM, cleanup)",
+    `open(${JSON.stringify(pidFile)}, "w").write("%d\\n" % os.getpid())`,
+    "while True:",
+    "    time.sleep(0.05)",
+  ].join("\n");
+  const { run } = bootServices(dir, [{ name: "paused", argv: ["python3", "-c", script], grace_ms: 20_000 }]);
   cleanups.push(async () => {
     run.proc.kill("SIGTERM");
     await run.result(30_000);
