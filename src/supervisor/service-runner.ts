@@ -9,10 +9,11 @@ import { parentOf, processExists } from "../util/process-exists.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import type { ServiceChecks } from "./service-checks.ts";
 import { holdsProcess } from "./service-handover.ts";
-import { signalProcessGroup, type ServiceLauncher } from "./service-launch.ts";
+import type { ServiceLauncher } from "./service-launch.ts";
 import type { ServiceLogs } from "./service-logs.ts";
 import { isSettled, step, type ServiceEvent } from "./service-machine.ts";
 import { newRecord, type ServiceRecord, type ServiceState } from "./service-record.ts";
+import { RunLeftovers } from "./run-leftovers.ts";
 
 const log = logger("supervisor");
 
@@ -52,8 +53,6 @@ export class ServiceRunner {
   /** A pre_start is running (for run number `preStartRun`). */
   private preStartBusy = false;
   private preStartRun = 0;
-  /** Polls the cgroup until it is empty (a stop waiting for processes that left the group). */
-  private cgroupWatch: ReturnType<typeof setInterval> | null = null;
   /**
    * The post_stop of the run that ended, while it runs: part of the stop, as systemd's ExecStopPost.
    * A stop, the shutdown (and the dependencies it stops next) and the next run wait for it; the
@@ -62,14 +61,14 @@ export class ServiceRunner {
   private postStopping: Promise<void> | null = null;
   /** A start came while post_stop ran: the run spawns once it is over. */
   private spawnAfterPostStop = false;
-  /** cgroups off: the process group a main process that exited left members in (its run's leftovers), until they are killed or gone. */
-  private leftoverGroup: number | null = null;
+  private readonly leftovers: RunLeftovers;
 
   constructor(
     config: ServiceConfig,
     private readonly ctx: RunnerContext,
   ) {
     this.rec = newRecord(config);
+    this.leftovers = new RunLeftovers(ctx.cgroups ?? null, config.name);
   }
 
   dispatch(ev: ServiceEvent): void {
@@ -100,14 +99,14 @@ export class ServiceRunner {
             // Then SIGCONT, as systemd does: a suspended run (SIGSTOP, Ctrl-Z) never ran its handler and got SIGKILL at the end of the grace.
             if (sig !== Sig.SIGCONT) ctx.launch.signalAll(name, this.rec.pid, Sig.SIGCONT);
           }
-          if (e.signal === "kill") this.killLeftovers();
+          if (e.signal === "kill") this.leftovers.kill();
           break;
         case "kill-leftovers":
-          this.killLeftovers();
-          this.leftoverGroup = null;
+          this.leftovers.kill();
+          this.leftovers.forget();
           break;
         case "watch-cgroup":
-          this.watchCgroup();
+          this.leftovers.whenEmpty(() => this.dispatch({ type: "cgroup-empty" }));
           break;
         case "await-ready":
           ctx.checks.awaitReady(this.rec.config);
@@ -237,25 +236,8 @@ export class ServiceRunner {
       // without ending the service.
       this.ctx.drainNotify();
       if (this.rec.pid !== pid) return;
-      this.dispatch({ type: "exited", status: r.status, signal: r.signal, leftovers: this.leftoversOf(pid) });
+      this.dispatch({ type: "exited", status: r.status, signal: r.signal, leftovers: this.leftovers.after(pid) });
     });
-  }
-
-  /**
-   * Whether the run of the main process `pid`, which exited, left processes: in its cgroup, or with
-   * cgroups off in its process group (the main process led it). Those were left running, and each
-   * restart of a crashing service added its run's children to the last ones'.
-   */
-  private leftoversOf(pid: number): boolean {
-    if (this.ctx.cgroups) return this.ctx.cgroups.populated(this.rec.config.name);
-    this.leftoverGroup = signalProcessGroup(pid, 0) ? pid : null;
-    return this.leftoverGroup !== null;
-  }
-
-  /** SIGKILL to what is left of the run: cgroup.kill, or with cgroups off its process group. */
-  private killLeftovers(): void {
-    if (this.ctx.cgroups) this.ctx.cgroups.kill(this.rec.config.name);
-    else if (this.leftoverGroup !== null) signalProcessGroup(this.leftoverGroup, Sig.SIGKILL);
   }
 
   /**
@@ -282,23 +264,8 @@ export class ServiceRunner {
       // Reparented to us and reaped meanwhile (the reaper has dispatched its exit already), or it named another main process.
       if (this.rec.pid !== pid) return;
       log.warn("main process (MAINPID=) is gone; its exit status is unknown: it was not our child", { service: this.rec.config.name, pid });
-      this.dispatch({ type: "exited", status: 255, signal: null, leftovers: this.leftoversOf(pid) });
+      this.dispatch({ type: "exited", status: 255, signal: null, leftovers: this.leftovers.after(pid) });
     }, 200);
-  }
-
-  /** Reports `cgroup-empty` once the cgroup (cgroups off: the leftover process group) holds no process. */
-  private watchCgroup(): void {
-    const cgroups = this.ctx.cgroups;
-    if (this.cgroupWatch || (!cgroups && this.leftoverGroup === null)) return;
-    const name = this.rec.config.name;
-    const group = this.leftoverGroup;
-    this.cgroupWatch = setInterval(() => {
-      if (cgroups ? cgroups.populated(name) : signalProcessGroup(group!, 0)) return;
-      clearInterval(this.cgroupWatch!);
-      this.cgroupWatch = null;
-      this.leftoverGroup = null;
-      this.dispatch({ type: "cgroup-empty" });
-    }, 20);
   }
 
   /** Resolves once the service holds no process and its post_stop is over (at once when so now). */
