@@ -128,7 +128,9 @@ writeFileSync(
         // Asks PID 1 for one live re-exec through the control socket (waits for the boot to finish).
         { name: "live-reexec", argv: ["/sbin/vector-boot", "reexec"], restart: "never" },
         // Idle until the guest driver sends SIGUSR1, then spins: the target of the cpu_pressure throttle.
-        { name: "burner", argv: [BURNER], restart: "never" },
+        // Its exec health probe runs in its cgroup every 200 ms while it is throttled: each one rewrote the
+        // service's limits, cpu.max too, and lifted a cpu.max throttle (the throttled share check below fails).
+        { name: "burner", argv: [BURNER], restart: "never", health: { probe: { exec: [BURNER, "--probe"] }, interval_ms: 200, timeout_ms: 5000, failures: 1000 } },
         // The guest driver (scripts/smoke-guest.ts): status, mutation, burn test, then power-off.
         { name: "smoke-guest", argv: ["/sbin/vector-boot", GUEST], env: { BUN_BE_BUN: "1" }, restart: "never" },
         // Forks and allocates until its cgroup's pids.max and memory.max stop it (scripts/smoke-limits.c).

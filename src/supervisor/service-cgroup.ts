@@ -191,6 +191,16 @@ export class ServiceCgroups {
     return dir;
   }
 
+  /**
+   * The service's cgroup for one of its commands (pre_start, post_stop, a probe): as it is when it
+   * exists, else made by `prepare`. Writing the limits again from a command lifted a cpu.max throttle
+   * at every exec health probe; the main process's spawn writes them for each run.
+   */
+  enter(c: ServiceConfig): string | null {
+    const dir = this.pathOf(c.name);
+    return existsSync(dir) ? dir : this.prepare(c);
+  }
+
   usage(name: string): CgroupUsage | null {
     return cgroupUsage(this.pathOf(name));
   }

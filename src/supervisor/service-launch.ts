@@ -58,7 +58,7 @@ export class ServiceLauncher {
     } catch {
       pipes = undefined; // out of descriptors: its output is inherited, as before
     }
-    return runServiceCommand(this.reaper, c, argv, this.env(c), timeoutMs, this.cgroups?.prepare(c) ?? undefined, pipes);
+    return runServiceCommand(this.reaper, c, argv, this.env(c), timeoutMs, this.cgroups?.enter(c) ?? undefined, pipes);
   }
 
   /** pre_start: null when it passed, else why not. */
