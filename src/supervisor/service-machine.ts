@@ -50,7 +50,7 @@ type Table = { [S in ServiceState]: { [E in ServiceEvent["type"]]?: (s: ServiceR
 
 /** The main process ended by itself: what is left in its cgroup goes with it, then the restart policy. */
 function onExitWhileRunning(s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" }>, now: number): Effect[] {
-  const sweep: Effect[] = ev.leftovers ? [{ type: "log", level: "info", msg: "main process exited; killing what is left in its cgroup", fields: { service: s.config.name } }, { type: "kill-leftovers" }] : [];
+  const sweep: Effect[] = ev.leftovers ? [{ type: "log", level: "info", msg: "main process exited; killing what is left of its run (its cgroup, or its process group with cgroups off)", fields: { service: s.config.name } }, { type: "kill-leftovers" }] : [];
   return [...sweep, ...afterExit(s, ev, now)];
 }
 
@@ -266,12 +266,12 @@ const table: Table = {
     exited: (s, ev) => {
       s.pid = null;
       s.lastStatus = ev.status;
-      if (ev.leftovers) return [{ type: "log", level: "info", msg: "main process exited; waiting for the rest of its cgroup", fields: { service: s.config.name, status: ev.status } }, { type: "watch-cgroup" }];
+      if (ev.leftovers) return [{ type: "log", level: "info", msg: "main process exited; waiting for the rest of its run (its cgroup, or its process group with cgroups off)", fields: { service: s.config.name, status: ev.status } }, { type: "watch-cgroup" }];
       return stoppedNow(s, ev.status);
     },
     "cgroup-empty": (s) => (s.pid === null ? stoppedNow(s, s.lastStatus) : []),
     "grace-elapsed": (s) => [
-      { type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL${s.pid === null ? " to what is left of its cgroup" : ""}`, fields: { service: s.config.name, pid: s.pid } },
+      { type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL${s.pid === null ? " to what is left of its run" : ""}`, fields: { service: s.config.name, pid: s.pid } },
       { type: "signal", signal: "kill" },
     ],
   },

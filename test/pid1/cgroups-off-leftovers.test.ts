@@ -79,6 +79,6 @@ test("with cgroups off, `stop` answered 'stopped' while a child of the service t
   const stop = await runShippedAsync(["stop", "stubborn", "--socket", sock]);
   expect(stop.code).toBe(0);
   expect(pidsRunning(["sleep", child])).toEqual([]);
-  expect(run.log()).toMatch(/sending SIGKILL to what is left of its cgroup service=stubborn/);
+  expect(run.log()).toMatch(/sending SIGKILL to what is left of its run service=stubborn/);
   expect(await run.shutdown()).toBe(130);
 }, 60_000);

@@ -42,8 +42,8 @@ while :; do sleep 0.05; done
       const stop = await runShippedAsync(["stop", "forker", "--socket", sock]);
       expect(stop.code).toBe(0);
       expect(pidsRunning(["sleep", unique])).toEqual([]);
-      expect(run.log()).toContain("main process exited; waiting for the rest of its cgroup service=forker");
-      expect(run.log()).toMatch(/sending SIGKILL to what is left of its cgroup service=forker/);
+      expect(run.log()).toContain("main process exited; waiting for the rest of its run (its cgroup, or its process group with cgroups off) service=forker");
+      expect(run.log()).toMatch(/sending SIGKILL to what is left of its run service=forker/);
     } finally {
       for (const p of pidsRunning(["sleep", unique])) process.kill(p, "SIGKILL");
     }
