@@ -5,6 +5,7 @@ import { z } from "zod";
 import { EtcdClient } from "../fleet/etcd-client.ts";
 import { readMembers } from "../fleet/keys.ts";
 import { Membership } from "../fleet/membership.ts";
+import { instancePattern } from "../fleet/run-identity.ts";
 import { MutationFeed } from "../fleet/mutations.ts";
 import { RolloutAgent } from "../fleet/rollout-agent.ts";
 import { withDeadline } from "../util/deadline.ts";
@@ -19,7 +20,8 @@ import { handedOver, type Boot, type PhaseRun } from "./phase.ts";
 const log = logger("fleet");
 
 /** `quorum_met`: the boot barrier was passed before the re-exec (it stays passed: losing members later stops nothing). */
-const fleetHandoff = z.object({ lease: z.string().regex(/^[1-9][0-9]{0,19}$/).nullable(), quorum_met: z.boolean().optional() });
+/** `instance`: the run's token in its node value (an older image hands none over: the next draws one and adopts the key once). */
+const fleetHandoff = z.object({ lease: z.string().regex(/^[1-9][0-9]{0,19}$/).nullable(), instance: z.string().regex(instancePattern).optional(), quorum_met: z.boolean().optional() });
 
 /** The status summary this node publishes (read live at each refresh). */
 function summary(b: Boot) {
@@ -68,7 +70,7 @@ export function startFleet(b: Boot): PhaseRun | void {
   }
   const inherited = fleetHandoff.safeParse(handedOver(b, "fleet"));
   const node = f.node_id ?? hostname();
-  const m = new Membership({ client, fleet: f.name, node, ttlS: f.lease_ttl_s, summary: summary(b), leaseId: inherited.success ? inherited.data.lease : null, leaseFile: join(b.config.state_dir, "fleet-lease") });
+  const m = new Membership({ client, fleet: f.name, node, ttlS: f.lease_ttl_s, summary: summary(b), leaseId: inherited.success ? inherited.data.lease : null, instance: inherited.success ? (inherited.data.instance ?? null) : null, leaseFile: join(b.config.state_dir, "fleet-lease") });
   log.info("phase fleet", { fleet: f.name, node, endpoints: f.endpoints.join(","), lease_ttl_s: f.lease_ttl_s });
   const evo = b.evolution?.evo ?? null;
   const feed = new MutationFeed({
@@ -183,7 +185,7 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
     // the next image keeps the lease (no flap of the node's key across a re-exec).
     handoff: async () => {
       await closeAll();
-      return { lease: await m.pause(), quorum_met: quorum?.met() ?? false };
+      return { lease: await m.pause(), instance: m.instance, quorum_met: quorum?.met() ?? false };
     },
     resume: () => {
       m.start();

@@ -10,6 +10,8 @@ export const nodeKey = (fleet: string, node: string): string => `${nodesPrefix(f
 export const nodeSummarySchema = z
   .object({
     node: z.string(),
+    /** The writing run's random token (kept across a re-exec): tells two instances on one lease apart. Absent from older images' values. */
+    instance: z.string().optional(),
     /** Wall-clock time of this value (ms since the epoch): a reader flags a node stale from it. */
     updated_at: z.number(),
     lease_ttl_s: z.number(),

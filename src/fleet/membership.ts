@@ -1,10 +1,9 @@
 // Fleet membership: this node's key under a lease, refreshed every TTL/3 by an async loop that never blocks PID 1.
-import { existsSync, rmSync } from "node:fs";
-import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
+import { existsSync } from "node:fs";
 import { logger } from "../log.ts";
-import { readRegularFile } from "../util/regular-file.ts";
-import { b64, cmpCreate, opPut, type EtcdClient, type LeaseId } from "./etcd-client.ts";
+import { b64, cmpUnchanged, opPut, type Compare, type EtcdClient, type Kv, type LeaseId } from "./etcd-client.ts";
 import { nodeKey, type NodeSummary } from "./keys.ts";
+import { keepLeaseFile, newInstance, readLeaseFile, writerOf } from "./run-identity.ts";
 
 const log = logger("fleet");
 
@@ -16,26 +15,17 @@ export interface MembershipOptions {
   fleet: string;
   node: string;
   ttlS: number;
-  summary: () => Omit<NodeSummary, "node" | "updated_at" | "lease_ttl_s">;
+  summary: () => Omit<NodeSummary, "node" | "instance" | "updated_at" | "lease_ttl_s">;
   /** A lease adopted from the previous image at a re-exec (kept alive, not granted again). */
   leaseId?: LeaseId | null;
+  /** The previous image's instance token at a re-exec (the same run goes on: its key stays its own). */
+  instance?: string | null;
   /**
    * Where the lease id is kept (the state dir): a run after a crash adopts its previous run's lease
-   * while it lives, so it owns its node key at once (else it waited up to the TTL, "id in use").
+   * while it lives, so it owns its node key once the key has gone quiet (about half a TTL after the
+   * crash at most; else it waited up to the TTL, "id in use").
    */
   leaseFile?: string;
-}
-
-const leaseIdPattern = /^[1-9][0-9]{0,19}$/;
-
-/** The lease id kept in `file`, or null (missing, unreadable, not a lease id): never throws, never blocks. */
-function readLeaseFile(file: string): LeaseId | null {
-  try {
-    const text = readRegularFile(file).toString("utf8").trim();
-    return leaseIdPattern.test(text) ? text : null;
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -58,10 +48,27 @@ export class Membership {
   /** Called at each confirmed publish (whenJoined). */
   private readonly joinWaiters = new Set<() => void>();
   readonly key: string;
+  /**
+   * This run's token, in its node value (kept across a re-exec): two appliances booted from one
+   * cloned state dir adopt the same saved lease, and only the token tells their writes apart.
+   */
+  readonly instance: string;
+  /** The mod revision of this run's last write of its key (0: none known). */
+  private lastRev = 0;
+  /**
+   * The lease came from before this run, so its key may carry another instance's token and be taken
+   * over, once: at once after a re-exec (the previous image is gone: it exec'd this one), when quiet
+   * after a crash (the saved lease; a clone of the state dir runs on and keeps writing it).
+   */
+  private adopt: "at-once" | "when-quiet" | null;
+  /** The other instance's write seen on the saved lease, watched for a refresh (its mod revision, local time seen). */
+  private watching: { modRevision: number; at: number } | null = null;
 
   constructor(private readonly o: MembershipOptions) {
     this.leaseId = o.leaseId ?? (o.leaseFile && existsSync(o.leaseFile) ? readLeaseFile(o.leaseFile) : null);
     this.key = nodeKey(o.fleet, o.node);
+    this.instance = o.instance ?? newInstance();
+    this.adopt = o.leaseId ? "at-once" : this.leaseId !== null ? "when-quiet" : null;
   }
 
   start(): void {
@@ -106,6 +113,9 @@ export class Membership {
           this.leaseId = null;
           this.owned = false;
           this.validUntil = 0;
+          this.lastRev = 0;
+          this.adopt = null;
+          this.watching = null;
           await this.sleep(BACKOFF_MIN_MS);
           continue;
         }
@@ -113,10 +123,12 @@ export class Membership {
         if (this.stopped) break;
         // A put of the whole value: applying it twice is harmless, so an unknown outcome is just retried next round.
         await this.publish(this.leaseId);
+        if (this.leaseId === null) continue; // a shared lease dropped: a fresh one at once
         if (this.failures > 0) log.info("fleet: etcd reachable again", { after_failures: this.failures });
         this.failures = 0;
         backoff = BACKOFF_MIN_MS;
-        await this.sleep(period);
+        // Watching the saved lease's key for another instance's refresh: looked at again soon.
+        await this.sleep(this.watching ? Math.min(period, 500) : period);
       } catch (e) {
         if (this.stopped) break;
         if (this.failures++ === 0 || this.failures % 10 === 0) log.warn("fleet: etcd call failed, retrying with back-off", { error: String(e).slice(0, 300), failures: this.failures, backoff_ms: backoff });
@@ -127,37 +139,90 @@ export class Membership {
   }
 
   /**
-   * Writes the node's value only onto its own key: kept on our lease, or created when absent. Another
-   * node with the same node_id (the key on a lease not ours) overwrote it; now this one logs the
-   * conflict, is not joined (no singleton, no rollout) and tries again next round.
+   * Writes the node's value only onto its own key: unchanged since this run's last write of it, or
+   * created when absent. Another node with the same node_id (the key on a lease not ours) overwrote
+   * it; now this one logs the conflict, is not joined (no singleton, no rollout) and tries again next
+   * round. The key on our lease but written by another instance: the previous run's, taken over once
+   * (see `adopt`), or a second live instance on our lease (a cloned state dir): this one leaves it.
    */
   private async publish(lease: LeaseId): Promise<void> {
     const c = this.o.client;
-    const value = opPut(this.key, JSON.stringify({ ...this.o.summary(), node: this.o.node, updated_at: Date.now(), lease_ttl_s: this.o.ttlS }), lease);
-    const cmpMine = { key: b64(this.key), target: "LEASE", result: "EQUAL", lease };
-    let ok = (await c.txn([cmpMine], [value])).succeeded || (await c.txn([cmpCreate(this.key, 0)], [value])).succeeded;
+    const value = opPut(this.key, JSON.stringify({ ...this.o.summary(), node: this.o.node, instance: this.instance, updated_at: Date.now(), lease_ttl_s: this.o.ttlS }), lease);
+    const onLease: Compare = { key: b64(this.key), target: "LEASE", result: "EQUAL", lease };
+    // A put of the whole value, guarded: applying it twice is harmless, an unknown outcome is read back next round.
+    const write = async (modRevision: number): Promise<boolean> => {
+      const r = await c.txn(modRevision === 0 ? [cmpUnchanged(this.key, 0)] : [onLease, cmpUnchanged(this.key, modRevision)], [value]);
+      if (r.succeeded) this.lastRev = r.revision;
+      return r.succeeded;
+    };
+    let ok = (this.lastRev !== 0 && (await write(this.lastRev))) || (await write(0));
+    let holder: Kv | undefined;
     if (!ok) {
-      // Between the two: our own key may have been created by the first attempt's lost answer.
-      const kv = (await c.get(this.key)).kvs[0];
-      ok = kv?.lease === lease;
-      if (!ok && !this.conflict) log.error("fleet node id already in use: another lease holds this node's key (a second node with the same fleet.node_id, or this node's previous run until its lease expires); not joining until it is gone", { key: this.key, holder_lease: kv?.lease ?? "none", lease });
+      holder = (await c.get(this.key)).kvs[0];
+      if (holder?.lease === lease) {
+        const other = writerOf(holder.value);
+        let gone: "gone" | "live" | "wait" = "gone";
+        if (other.instance !== this.instance) {
+          if (this.adopt === null) return this.leaveSharedLease(lease, other.instance, "another instance took over this node's key on this node's lease");
+          if (this.adopt === "when-quiet") gone = this.previousRunGone(holder.modRevision, other.updatedAt);
+          if (gone === "live") return this.leaveSharedLease(lease, other.instance, "another instance keeps writing this node's key on the lease saved in its state dir");
+        }
+        // Our own write whose answer was lost, or the previous run's key (gone quiet): written over.
+        // Not yet (still watching it), or written meanwhile: not joined, read again next round.
+        ok = gone !== "wait" && (await write(holder.modRevision));
+        if (!ok) {
+          this.owned = false;
+          return;
+        }
+        if (other.instance !== this.instance) log.info("fleet node key adopted: it was on this node's lease from before this run, written by its previous run (or the image before a re-exec)", { key: this.key, lease, previous_instance: other.instance ?? "none", instance: this.instance });
+      }
     }
+    if (!ok && !this.conflict) log.error("fleet node id already in use: another lease holds this node's key (a second node with the same fleet.node_id, or this node's previous run until its lease expires); not joining until it is gone", { key: this.key, holder_lease: holder?.lease ?? "none", lease });
     if (ok && this.conflict) log.info("fleet node key free again: joined", { key: this.key });
+    if (ok) this.adopt = this.watching = null;
     this.conflict = !ok;
     this.owned = ok;
     if (ok) for (const w of [...this.joinWaiters]) w();
   }
 
-  /** Saves the lease id for a run after a crash; a failure only costs that run a wait (logged). */
-  private async keepLeaseId(id: LeaseId | null): Promise<void> {
-    const f = this.o.leaseFile;
-    if (!f) return;
-    try {
-      if (id === null) rmSync(f, { force: true });
-      else await writeFileAtomicAsync(f, [new TextEncoder().encode(`${id}\n`)]);
-    } catch (e) {
-      log.warn("fleet lease id not kept in the state dir", { file: f, error: String(e).slice(0, 200) });
+  /**
+   * Is the other writer of our key on the saved lease gone? `gone` once quiet for 1.5 refresh periods
+   * (its value's time that old, or its revision unchanged that long while watched), `live` when it
+   * wrote again while watched (a live instance refreshes every period), else `wait`. A crash that
+   * just happened costs that wait; a clone running on is told apart without either counting twice.
+   */
+  private previousRunGone(modRevision: number, updatedAt: number | null): "gone" | "live" | "wait" {
+    const quietMs = this.o.ttlS * 500;
+    if (this.watching && this.watching.modRevision !== modRevision) return "live";
+    if (updatedAt !== null && Date.now() - updatedAt >= quietMs) return "gone";
+    if (this.watching === null) {
+      this.watching = { modRevision, at: performance.now() };
+      log.info("fleet node key on the saved lease written by another instance moments ago (this node's previous run, or a clone of its state dir): adopted once it stays unrefreshed", { key: this.key, quiet_ms: quietMs });
     }
+    return performance.now() - this.watching.at >= quietMs ? "gone" : "wait";
+  }
+
+  /**
+   * Another live instance writes our key on our lease (two machines booted from one cloned state
+   * dir, the same node id: both found the saved lease). This one stops being a member at once and
+   * drops the lease without revoking it (the other's now): the run loop grants a fresh one, on which
+   * the key is another lease's (`id in use`) until the other has gone. Its etcd-side fences (acks,
+   * elections) go by the node key's lease, so they exclude it from here on.
+   */
+  private async leaveSharedLease(lease: LeaseId, other: string | null, why: string): Promise<void> {
+    log.error(`fleet lease shared with another running instance: ${why} (two machines booted from one cloned state dir, with the same node id); leaving the lease to it, not joining while it holds the key`, { key: this.key, lease, other_instance: other ?? "none", instance: this.instance });
+    this.conflict = true;
+    this.owned = false;
+    this.leaseId = null;
+    this.validUntil = 0;
+    this.lastRev = 0;
+    this.adopt = this.watching = null;
+    await this.keepLeaseId(null);
+  }
+
+  /** Saves the lease id for a run after a crash (null: removes it). */
+  private async keepLeaseId(id: LeaseId | null): Promise<void> {
+    if (this.o.leaseFile) await keepLeaseFile(this.o.leaseFile, id);
   }
 
   /**
@@ -221,5 +286,6 @@ export class Membership {
     }
     this.leaseId = null;
     this.owned = false;
+    this.lastRev = 0;
   }
 }
