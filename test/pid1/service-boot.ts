@@ -17,9 +17,9 @@ export async function listServices(socket: string): Promise<ServiceRow[]> {
   return r.code === 0 ? (JSON.parse(r.out) as ServiceRow[]) : [];
 }
 
-/** Boots with `services` (run and state directories in `dir`, `extra` config keys); `list` reads the services back. */
-export function bootServices(dir: string, services: unknown[], extra: Record<string, unknown> = {}) {
+/** Boots with `services` (run and state directories in `dir`, `extra` config keys; `pid1`: as PID 1 of a new PID namespace); `list` reads the services back. */
+export function bootServices(dir: string, services: unknown[], extra: Record<string, unknown> = {}, opts: { pid1?: boolean } = {}) {
   const cfg = writeJson(dir, "config.json", { pixel_test: false, run_dir: join(dir, "run"), state_dir: join(dir, "state"), services, ...extra });
-  const run = start(["boot", ...bootArgs(), "--config", cfg]);
+  const run = start(["boot", ...bootArgs(), "--config", cfg], opts.pid1 ? { pid1: true, configStateDir: true } : {});
   return { run, list: () => listServices(join(dir, "run", "control")) };
 }

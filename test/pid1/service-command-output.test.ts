@@ -1,23 +1,18 @@
 // The output of a service's commands (pre_start, post_stop, exec probes) is the service's: its ring (`logs`), its log file, its prefix on the console.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
-import { bootArgs } from "./boot-args.ts";
-import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { killLeftovers, tempDir, waitFor } from "./harness.ts";
+import { bootServices, read } from "./service-boot.ts";
 
 afterEach(killLeftovers);
-
-const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
 
 test("a failing pre_start's reason (its stderr) went to the init's console unprefixed and was in neither `logs NAME` nor the log file; post_stop and exec probe output too: all of it is the service's", async () => {
   const dir = tempDir();
   const sock = join(dir, "run", "control");
-  const cfg = writeJson(dir, "config.json", {
-    pixel_test: false,
-    run_dir: join(dir, "run"),
-    state_dir: join(dir, "state"),
-    services: [
+  const { run } = bootServices(
+    dir,
+    [
       { name: "app", argv: ["sleep", "1000"], restart: "never", log_file: {}, pre_start: { argv: ["sh", "-c", "echo 'app-pre: /etc/app.conf is missing' >&2; exit 3"] } },
       {
         name: "web",
@@ -26,8 +21,9 @@ test("a failing pre_start's reason (its stderr) went to the init's console unpre
         post_stop: { argv: ["sh", "-c", "echo web-post-ran"] },
       },
     ],
-  });
-  const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true, configStateDir: true });
+    {},
+    { pid1: true },
+  );
   await waitFor(() => run.log().includes("control socket listening") && run.log().includes("service could not start service=app"), 30_000, "app's failed start");
   const logs = async (name: string) => {
     const r = await runShippedAsync(["logs", name, "-n", "100", "--json", "--socket", sock]);
