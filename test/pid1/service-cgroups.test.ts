@@ -1,11 +1,11 @@
 // Services in cgroups of their own on the host (hybrid layout): placement before exec, cgroup.kill of escapees, missing controllers.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cgroup2Mount, cgroupOf } from "../../src/sys/cgroup.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
-import { killLeftovers, pidsRunning, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { childrenOf, killLeftovers, pidsRunning, start, tempDir, waitFor, writeJson } from "./harness.ts";
 
 afterEach(killLeftovers);
 
@@ -136,12 +136,19 @@ while :; do sleep 0.05; done
     const holder = Bun.spawn(["unshare", "--pid", "--fork", "--kill-child", "sh", "-c", "readlink /proc/self/ns/pid; exec sleep 1000"], { stdout: "pipe", stderr: "ignore" });
     const liveNs = nsOf(new TextDecoder().decode((await holder.stdout.getReader().read()).value));
     // ...and one that existed and is gone (its only process ran and exited). The kernel recycles
-    // namespace inodes: one whose directory some other init on this host left is not taken.
+    // namespace inodes: one whose directory some other init on this host left is not taken, and the
+    // test holds the dead namespace open (a descriptor of its ns file, no process in it), so that no
+    // namespace made meanwhile (other tests on the host) takes its inode and makes it look alive.
     let deadNs = 0;
+    const held: number[] = [];
     for (let i = 0; i < 10 && (deadNs === 0 || existsSync(join(parent, `vector-boot.pidns-${deadNs}`))); i++) {
-      const gone = Bun.spawnSync(["unshare", "--pid", "--fork", "readlink", "/proc/self/ns/pid"]);
-      expect(gone.exitCode).toBe(0);
-      deadNs = nsOf(gone.stdout.toString());
+      const gone = Bun.spawn(["unshare", "--pid", "--fork", "sh", "-c", "readlink /proc/self/ns/pid; read _ || true"], { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
+      deadNs = nsOf(new TextDecoder().decode((await gone.stdout.getReader().read()).value));
+      let inside = 0;
+      await waitFor(() => (inside = childrenOf(gone.pid)[0] ?? 0) > 0, 10_000, "unshare's child");
+      held.push(openSync(`/proc/${inside}/ns/pid`, "r"));
+      gone.stdin.end();
+      expect(await gone.exited).toBe(0);
     }
     expect(deadNs).not.toBe(liveNs);
     const stale = join(parent, `vector-boot.pidns-${deadNs}`);
@@ -159,6 +166,7 @@ while :; do sleep 0.05; done
       expect(existsSync(stale)).toBe(false);
       expect(existsSync(join(live, "svc"))).toBe(true);
     } finally {
+      for (const fd of held) closeSync(fd);
       holder.kill("SIGKILL");
       await holder.exited;
       // Only what this test made (another init's directory may share the live namespace's recycled inode).
