@@ -6,12 +6,13 @@
  * refuse: such an image dropped the services part and started every service a second time beside
  * the running ones, so a re-exec into it is refused by the preflight instead. 4: a service being
  * killed for a failed check says so (`killedFor`), which images that read only 2 and 3 refuse as an
- * unknown key.
+ * unknown key. 5: a service's pre_start or post_stop still running is handed over (`hooks`; images
+ * before it ran a second pre_start beside it), a key images that read only 2 to 4 refuse.
  */
-export const HANDOFF_VERSION = 4;
+export const HANDOFF_VERSION = 5;
 
-/** The versions this image reads: 2 has the shape of 3 without `done`; 3 that of 4 without `killedFor`. */
-export const HANDOFF_READS: readonly number[] = [2, 3, 4];
+/** The versions this image reads: 2 has the shape of 3 without `done`; 3 that of 4 without `killedFor`; 4 that of 5 without `hooks`. */
+export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5];
 
 /** `vector-boot --version`: the preflight of a live re-exec reads the handoff versions from it. */
 export const versionLine = (version: string): string => `vector-boot ${version} (bun ${Bun.version}, handoff ${HANDOFF_READS.join(",")})\n`;

@@ -14,11 +14,14 @@ const log = logger("supervisor");
  * stop request and the rest of its grace period, then SIGKILL; one being killed for a failed check
  * keeps the rest of that grace, then SIGKILL, and no check: it was waited for again and signalled a
  * second time); one in back-off keeps the rest of its delay; stopped, exited or failed ones stay
- * down. Returns whether it holds a process.
+ * down. A pre_start or post_stop still running is waited for (the rest of its timeout). Returns
+ * whether it holds a process.
  */
 export function adoptService(slot: ServiceRunner, h: ServiceSnapshot, now: number, checks: ServiceChecks, logs: ServiceLogs | null): boolean {
   logs?.adopt(h.name, h.logFds);
-  if (restoreRecord(slot.rec, h, now)) {
+  const keeps = restoreRecord(slot.rec, h, now);
+  slot.adoptHooks(h.hooks);
+  if (keeps) {
     slot.watchMainPid(h.pid!);
     log.info("service adopted", { service: h.name, pid: h.pid, state: h.state, restarts: h.restarts, ...(h.killedFor !== null ? { being_killed: h.killedFor } : {}) });
     if (h.state === "stopping" || h.killedFor !== null) slot.setTimer(h.timerLeftMs ?? 0, "grace-elapsed");

@@ -16,9 +16,10 @@ export interface CommandResult {
 /**
  * Runs `argv` as the service runs (its user, groups, capabilities, environment, cwd, cgroup), in a
  * session of its own; at `timeoutMs` its whole process group gets SIGKILL. `stdio`: write ends of
- * the service's log pipes (stdout, stderr), closed here once the command has them. Never rejects.
+ * the service's log pipes (stdout, stderr), closed here once the command has them. `onSpawn` gets
+ * its pid (a live re-exec hands a pre_start or post_stop still running to the next image). Never rejects.
  */
-export function runServiceCommand(reaper: Reaper, c: ServiceConfig, argv: string[], env: Record<string, string | undefined> | RawStrings, timeoutMs: number, cgroup?: string, stdio?: [number, number]): Promise<CommandResult> {
+export function runServiceCommand(reaper: Reaper, c: ServiceConfig, argv: string[], env: Record<string, string | undefined> | RawStrings, timeoutMs: number, cgroup?: string, stdio?: [number, number], onSpawn?: (pid: number) => void): Promise<CommandResult> {
   let pid: number;
   try {
     pid = spawn({ stdio: stdio ? [undefined, stdio[0], stdio[1]] : undefined, argv, env, cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities, cgroup });
@@ -27,6 +28,15 @@ export function runServiceCommand(reaper: Reaper, c: ServiceConfig, argv: string
   } finally {
     for (const fd of stdio ?? []) closeFdQuietly(fd);
   }
+  onSpawn?.(pid);
+  return awaitCommand(reaper, pid, timeoutMs);
+}
+
+/**
+ * The end of command `pid` (our child), its process group SIGKILLed once `timeoutMs` passed: the
+ * command just spawned, or one a live re-exec handed over with what was left of its timeout.
+ */
+export function awaitCommand(reaper: Reaper, pid: number, timeoutMs: number): Promise<CommandResult> {
   return new Promise((resolve) => {
     let timedOut = false;
     const timer = setTimeout(() => {

@@ -4,9 +4,16 @@ import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { getpgid, inheritedEnvironment, kill, spawn, type RawStrings } from "../sys/process.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
-import { runServiceCommand, type CommandResult } from "./service-command.ts";
+import { awaitCommand, runServiceCommand, type CommandResult } from "./service-command.ts";
+import type { OnHookSpawn } from "./running-hooks.ts";
 
 const log = logger("supervisor");
+
+/** A pre_start or post_stop the previous image left running: its pid and what was left of its timeout. */
+export interface Adopted {
+  pid: number;
+  leftMs: number;
+}
 
 /** sd_notify, watchdog and socket-activation variables, removed (undefined) from what a service inherits. */
 const managerVariables: Record<string, undefined> = Object.fromEntries(["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"].map((k) => [k, undefined]));
@@ -51,28 +58,38 @@ export class ServiceLauncher {
    * unit's journal (it went to the init's console unprefixed: a failing pre_start's reason was in
    * neither `logs` nor the log file).
    */
-  command(c: ServiceConfig, argv: string[], timeoutMs: number): Promise<CommandResult> {
+  command(c: ServiceConfig, argv: string[], timeoutMs: number, onSpawn?: (pid: number) => void): Promise<CommandResult> {
     let pipes: [number, number] | undefined;
     try {
       pipes = this.logPipes(c.name);
     } catch {
       pipes = undefined; // out of descriptors: its output is inherited, as before
     }
-    return runServiceCommand(this.reaper, c, argv, this.env(c), timeoutMs, this.cgroups?.enter(c) ?? undefined, pipes);
+    return runServiceCommand(this.reaper, c, argv, this.env(c), timeoutMs, this.cgroups?.enter(c) ?? undefined, pipes, onSpawn);
+  }
+
+  /**
+   * A pre_start or post_stop: a new run of it, or the one a live re-exec handed over (`adopted`: its
+   * pid, the rest of its timeout); `onSpawn` gets its pid and timeout either way.
+   */
+  private hook(c: ServiceConfig, h: { argv: string[]; timeout_ms: number }, onSpawn?: OnHookSpawn, adopted?: Adopted): Promise<CommandResult> {
+    if (!adopted) return this.command(c, h.argv, h.timeout_ms, onSpawn && ((pid) => onSpawn(pid, h.timeout_ms)));
+    onSpawn?.(adopted.pid, adopted.leftMs);
+    return awaitCommand(this.reaper, adopted.pid, adopted.leftMs);
   }
 
   /** pre_start: null when it passed, else why not. */
-  async preStart(c: ServiceConfig): Promise<string | null> {
+  async preStart(c: ServiceConfig, onSpawn?: OnHookSpawn, adopted?: Adopted): Promise<string | null> {
     if (!c.pre_start) return null;
-    const r = await this.command(c, c.pre_start.argv, c.pre_start.timeout_ms);
+    const r = await this.hook(c, c.pre_start, onSpawn, adopted);
     if (r.status === 0 && !r.timedOut) return null;
     return r.timedOut ? `pre_start timed out after ${c.pre_start.timeout_ms} ms` : (r.error ?? `pre_start exited with status ${r.status}`);
   }
 
   /** post_stop after a run ends (bounded by its timeout; its result is logged only): resolves when it is over, null when there is none. */
-  postStop(c: ServiceConfig): Promise<void> | null {
+  postStop(c: ServiceConfig, onSpawn?: OnHookSpawn, adopted?: Adopted): Promise<void> | null {
     if (!c.post_stop) return null;
-    return this.command(c, c.post_stop.argv, c.post_stop.timeout_ms).then((r) => {
+    return this.hook(c, c.post_stop, onSpawn, adopted).then((r) => {
       if (r.status !== 0 || r.timedOut) log.warn("post_stop failed", { service: c.name, status: r.status, timed_out: r.timedOut, error: r.error });
     });
   }

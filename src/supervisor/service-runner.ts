@@ -9,11 +9,12 @@ import { parentOf, processExists } from "../util/process-exists.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import type { ServiceChecks } from "./service-checks.ts";
 import { holdsProcess } from "./service-handover.ts";
-import type { ServiceLauncher } from "./service-launch.ts";
+import type { Adopted, ServiceLauncher } from "./service-launch.ts";
 import type { ServiceLogs } from "./service-logs.ts";
 import { isSettled, step, type ServiceEvent } from "./service-machine.ts";
 import { newRecord, type ServiceRecord, type ServiceState } from "./service-record.ts";
 import { RunLeftovers } from "./run-leftovers.ts";
+import { RunningHooks, type HookHandover } from "./running-hooks.ts";
 
 const log = logger("supervisor");
 
@@ -62,6 +63,8 @@ export class ServiceRunner {
   /** A start came while post_stop ran: the run spawns once it is over. */
   private spawnAfterPostStop = false;
   private readonly leftovers: RunLeftovers;
+  /** Its pre_start or post_stop while it runs (handed over at a live re-exec). */
+  readonly hooks = new RunningHooks();
 
   constructor(
     config: ServiceConfig,
@@ -144,9 +147,10 @@ export class ServiceRunner {
     return this.postStopping !== null;
   }
 
-  private runPostStop(): void {
-    const p = this.ctx.launch.postStop(this.rec.config);
-    if (!p) return;
+  private runPostStop(adopted?: Adopted): void {
+    const c = this.rec.config;
+    if (!c.post_stop) return;
+    const p = this.hooks.track("post_stop", (onSpawn) => this.ctx.launch.postStop(c, onSpawn, adopted)!);
     const mine = (this.postStopping = this.postStopping ? Promise.all([this.postStopping, p]).then(() => undefined) : p);
     void mine.then(() => {
       if (this.postStopping !== mine) return;
@@ -157,6 +161,21 @@ export class ServiceRunner {
       }
       this.ctx.postStopDone(this);
     });
+  }
+
+  /**
+   * After a live re-exec: the pre_start or post_stop the previous image had running is waited for
+   * (the rest of its timeout) as if this image had started it. It was left to run unwatched, and a
+   * second pre_start started beside it; the next run did not wait for the post_stop, nor did the shutdown.
+   */
+  adoptHooks(list: readonly HookHandover[]): void {
+    const c = this.rec.config;
+    for (const h of list) {
+      const adopted = { pid: h.pid, leftMs: h.timeoutLeftMs };
+      if (h.kind === "post_stop" && c.post_stop) this.runPostStop(adopted);
+      else if (h.kind === "pre_start" && c.pre_start && this.rec.state === "pending" && !this.preStartBusy) this.awaitPreStart(this.hooks.track("pre_start", (onSpawn) => this.ctx.launch.preStart(c, onSpawn, adopted)));
+      else log.warn(`${h.kind} from before the re-exec no longer belongs to the service; leaving it to the reaper`, { service: c.name, pid: h.pid });
+    }
   }
 
   /** Arms the service's one timer (replacing a pending one): the event is dispatched when it elapses. */
@@ -188,9 +207,14 @@ export class ServiceRunner {
     }
     if (!c.pre_start) return this.spawnNow();
     if (this.preStartBusy) return;
+    this.awaitPreStart(this.hooks.track("pre_start", (onSpawn) => this.ctx.launch.preStart(c, onSpawn)));
+  }
+
+  /** The main process once the run's pre_start passed (`failed` null), else a failed start. */
+  private awaitPreStart(preStart: Promise<string | null>): void {
     this.preStartBusy = true;
     const run = ++this.preStartRun;
-    void this.ctx.launch.preStart(c).then((failed) => {
+    void preStart.then((failed) => {
       if (run !== this.preStartRun) return;
       this.preStartBusy = false;
       if (this.rec.state !== "pending" || this.rec.stopRequested) return;
@@ -204,6 +228,7 @@ export class ServiceRunner {
     if (!this.preStartBusy || this.rec.state === "pending") return;
     this.preStartRun++;
     this.preStartBusy = false;
+    this.hooks.forget("pre_start");
     this.ctx.cgroups?.kill(this.rec.config.name);
   }
 

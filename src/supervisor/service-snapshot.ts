@@ -30,6 +30,8 @@ export const serviceSnapshotSchema = lazy(() =>
     killedFor: z._default(z.nullable(z.string().check(z.maxLength(4096))), null),
     /** Read ends of its output pipes, kept open across the execve. */
     logFds: z._default(z.array(z.strictObject({ fd: z.int().check(z.minimum(3)), stream: z.union([z.literal(1), z.literal(2)]) })).check(z.maxLength(64)), []),
+    /** Its pre_start or post_stop still running (handoff 5): the next image waits for it, with the rest of its timeout. */
+    hooks: z._default(z.array(z.strictObject({ kind: z.enum(["pre_start", "post_stop"]), pid: z.int().check(z.positive()), timeoutLeftMs: z.number().check(z.minimum(0)) })).check(z.maxLength(64)), []),
   }),
 );
 export type ServiceSnapshot = z.infer<ReturnType<typeof serviceSnapshotSchema>>;

@@ -238,14 +238,14 @@ export class Supervisor {
   }
 
   /**
-   * State for a live re-exec: each service's state, pid, counters, stop request, STATUS text and
-   * what is left of its grace period or back-off.
+   * State for a live re-exec: each service's state, pid, counters, stop request, STATUS text,
+   * what is left of its grace period or back-off, and its pre_start or post_stop still running.
    */
   snapshot(): ServiceSnapshot[] {
     const now = performance.now();
     return this.order.map((n) => {
       const slot = this.slots.get(n)!;
-      return toSnapshot(slot.rec, slot.timerLeft(now), now, this.logs?.handover(n) ?? []);
+      return toSnapshot(slot.rec, slot.timerLeft(now), now, this.logs?.handover(n) ?? [], slot.hooks.handover(now));
     });
   }
 
