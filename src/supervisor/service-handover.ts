@@ -6,7 +6,7 @@ import type { ServiceSnapshot } from "./service-snapshot.ts";
 export const holdsProcess = (state: string): boolean => state === "starting" || state === "running" || state === "stopping";
 
 /** A record as handed over: times as ages and durations (the next image has another clock). */
-export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: number, logFds: ServiceSnapshot["logFds"] = [], hooks: ServiceSnapshot["hooks"] = []): ServiceSnapshot {
+export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: number, logFds: ServiceSnapshot["logFds"] = [], hooks: ServiceSnapshot["hooks"] = [], restartPending = false): ServiceSnapshot {
   return {
     name: r.config.name,
     state: r.state,
@@ -23,6 +23,7 @@ export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: nu
     healthFailures: r.healthFailures,
     killedFor: holdsProcess(r.state) ? r.killedFor : null,
     logFds,
+    restartPending,
     hooks,
   };
 }

@@ -45,6 +45,8 @@ export class Supervisor {
   /** The latest stop or restart asked of each service, by a number counting every such request. */
   private readonly lastStop = new Map<string, { kind: "stop" | "restart"; id: number }>();
   private stopRequests = 0;
+  /** Restarts (by request number) whose stop is still under way: a live re-exec hands them over. */
+  private readonly restartsStopping = new Set<number>();
   /** Extra environment per service, set by whoever starts it (the fleet phase: FLEET_LEADER_REV). */
   private readonly extraEnv = new Map<string, Record<string, string>>();
   private startGate: ((name: string) => string | null) | null = null;
@@ -187,7 +189,12 @@ export class Supervisor {
     const refused = this.startGate?.(name) ?? null;
     if (refused !== null) throw new NotNowError(`${name}: ${refused}`);
     const mine = ++this.stopRequests;
-    await this.stopFor(name, "restart", mine);
+    this.restartsStopping.add(mine);
+    try {
+      await this.stopFor(name, "restart", mine);
+    } finally {
+      this.restartsStopping.delete(mine);
+    }
     const last = this.lastStop.get(name)!;
     if (last.id !== mine && last.kind === "stop") throw new NotNowError(`${name}: a stop asked during the restart won; the service stays stopped`);
     if (last.id !== mine) return; // a later restart starts the new run
@@ -239,13 +246,16 @@ export class Supervisor {
 
   /**
    * State for a live re-exec: each service's state, pid, counters, stop request, STATUS text,
-   * what is left of its grace period or back-off, and its pre_start or post_stop still running.
+   * what is left of its grace period or back-off, its pre_start or post_stop still running, and
+   * whether a restart is stopping it.
    */
   snapshot(): ServiceSnapshot[] {
     const now = performance.now();
     return this.order.map((n) => {
       const slot = this.slots.get(n)!;
-      return toSnapshot(slot.rec, slot.timerLeft(now), now, this.logs?.handover(n) ?? [], slot.hooks.handover(now));
+      const last = this.lastStop.get(n);
+      const restartPending = last !== undefined && last.kind === "restart" && this.restartsStopping.has(last.id);
+      return toSnapshot(slot.rec, slot.timerLeft(now), now, this.logs?.handover(n) ?? [], slot.hooks.handover(now), restartPending);
     });
   }
 
@@ -259,9 +269,28 @@ export class Supervisor {
     for (const h of list) {
       const slot = this.slots.get(h.name);
       if (!slot) log.warn("service from before the re-exec is no longer configured; leaving it to the reaper", { service: h.name, pid: h.pid });
-      else if (adoptService(slot, h, now, this.checks, this.logs)) this.started.push(h.name);
+      else {
+        if (adoptService(slot, h, now, this.checks, this.logs)) this.started.push(h.name);
+        if (h.restartPending) this.finishRestart(h.name);
+      }
     }
     this.startAll();
+  }
+
+  /** A restart the previous image was stopping the service for (it stayed stopped): started once the stop is over, unless a later stop or restart wins. */
+  private finishRestart(name: string): void {
+    const mine = ++this.stopRequests;
+    this.lastStop.set(name, { kind: "restart", id: mine });
+    this.restartsStopping.add(mine);
+    void this.mustGet(name)
+      .settled()
+      .then(() => {
+        this.restartsStopping.delete(mine);
+        if (this.lastStop.get(name)?.id !== mine) return;
+        this.start(name);
+        log.info("restart from before the re-exec done", { service: name });
+      })
+      .catch((e: unknown) => log.warn("restart from before the re-exec not done", { service: name, error: describeError(e) }));
   }
 
   /** Recent output lines of a service (after sequence `after`, the last `limit`); null when logs are not kept. */
