@@ -80,8 +80,9 @@ export const command: Command = {
       print(page);
     }
     // Following survives a live re-exec: the socket is away for a moment (it exited 71 with
-    // ECONNREFUSED), and the new image's ring starts its numbering again (a cursor past it got
-    // nothing until the new numbers caught up): its lines are read from its start.
+    // ECONNREFUSED). The new image's ring numbers on from the old one's; that of an image before
+    // handoff 5 starts again (a cursor past it got nothing until the new numbers caught up): its
+    // lines are then read from its start.
     let awaySince: number | null = null;
     while (follow) {
       if (!page.more) await Bun.sleep(200);

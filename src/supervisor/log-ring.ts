@@ -24,7 +24,7 @@ export interface PartialLine {
 export class LogRing {
   private readonly lines: LogLine[] = [];
   private bytes = 0;
-  private nextSeq = 1;
+  private nextSeq: number;
   /**
    * The unterminated line of output pushed without a PartialLine of its own. Each pipe has its own:
    * one per stream was shared by every run, so a half line of the previous run's pipe (a process of
@@ -32,7 +32,18 @@ export class LogRing {
    */
   private readonly own: PartialLine = { text: "" };
 
-  constructor(private readonly maxBytes = 1 << 20) {}
+  /** `firstSeq`: where the numbering goes on (after a live re-exec, from the previous image's ring). */
+  constructor(
+    private readonly maxBytes = 1 << 20,
+    firstSeq = 1,
+  ) {
+    this.nextSeq = firstSeq;
+  }
+
+  /** The number the next line gets. */
+  get next(): number {
+    return this.nextSeq;
+  }
 
   /** Adds output of one pipe (`partial`: its unterminated line); returns the complete lines it made (a line longer than 64 KiB is cut every 64 KiB). */
   push(text: string, partial: PartialLine = this.own, now = Date.now()): LogLine[] {

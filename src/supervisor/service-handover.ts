@@ -6,7 +6,7 @@ import type { ServiceSnapshot } from "./service-snapshot.ts";
 export const holdsProcess = (state: string): boolean => state === "starting" || state === "running" || state === "stopping";
 
 /** A record as handed over: times as ages and durations (the next image has another clock). */
-export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: number, logFds: ServiceSnapshot["logFds"] = [], hooks: ServiceSnapshot["hooks"] = [], restartPending = false): ServiceSnapshot {
+export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: number, more: Partial<Pick<ServiceSnapshot, "logFds" | "logNextSeq" | "restartPending" | "hooks">> = {}): ServiceSnapshot {
   return {
     name: r.config.name,
     state: r.state,
@@ -22,9 +22,10 @@ export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: nu
     healthChecks: r.healthChecks,
     healthFailures: r.healthFailures,
     killedFor: holdsProcess(r.state) ? r.killedFor : null,
-    logFds,
-    restartPending,
-    hooks,
+    logFds: more.logFds ?? [],
+    logNextSeq: more.logNextSeq ?? 1,
+    restartPending: more.restartPending ?? false,
+    hooks: more.hooks ?? [],
   };
 }
 

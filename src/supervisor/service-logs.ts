@@ -227,7 +227,15 @@ export class ServiceLogs {
     });
   }
 
-  adopt(name: string, fds: LogFdHandover[]): void {
+  /** At a live re-exec (after handover): the number of its ring's next line, where the next image's numbering goes on. */
+  nextSeq(name: string): number {
+    return this.ring(name).next;
+  }
+
+  adopt(name: string, fds: LogFdHandover[], nextSeq = 1): void {
+    // A follower's cursor (logs -f, ControlClient.logs(after=)) stays valid: the numbering started
+    // again at 1, and as many of the new image's first lines as the old one had read were skipped.
+    if (!this.rings.has(name)) this.rings.set(name, new LogRing(undefined, nextSeq));
     for (const h of fds) {
       try {
         setInheritable(h.fd, false);

@@ -31,6 +31,8 @@ export const serviceSnapshotSchema = lazy(() =>
     /** Read ends of its output pipes, kept open across the execve. */
     logFds: z._default(z.array(z.strictObject({ fd: z.int().check(z.minimum(3)), stream: z.union([z.literal(1), z.literal(2)]) })).check(z.maxLength(64)), []),
     /** Its pre_start or post_stop still running (handoff 5): the next image waits for it, with the rest of its timeout. */
+    /** The number of the next line of its output (handoff 5): the next image's ring numbers on from it. */
+    logNextSeq: z._default(z.int().check(z.minimum(1)), 1),
     /** A restart was stopping it (handoff 5): the next image starts it once the stop is over; it stayed stopped. */
     restartPending: z._default(z.boolean(), false),
     hooks: z._default(z.array(z.strictObject({ kind: z.enum(["pre_start", "post_stop"]), pid: z.int().check(z.positive()), timeoutLeftMs: z.number().check(z.minimum(0)) })).check(z.maxLength(64)), []),

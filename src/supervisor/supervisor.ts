@@ -246,8 +246,8 @@ export class Supervisor {
 
   /**
    * State for a live re-exec: each service's state, pid, counters, stop request, STATUS text,
-   * what is left of its grace period or back-off, its pre_start or post_stop still running, and
-   * whether a restart is stopping it.
+   * what is left of its grace period or back-off, its pre_start or post_stop still running,
+   * whether a restart is stopping it, and its output's pipes and line numbering.
    */
   snapshot(): ServiceSnapshot[] {
     const now = performance.now();
@@ -255,7 +255,8 @@ export class Supervisor {
       const slot = this.slots.get(n)!;
       const last = this.lastStop.get(n);
       const restartPending = last !== undefined && last.kind === "restart" && this.restartsStopping.has(last.id);
-      return toSnapshot(slot.rec, slot.timerLeft(now), now, this.logs?.handover(n) ?? [], slot.hooks.handover(now), restartPending);
+      const logFds = this.logs?.handover(n) ?? [];
+      return toSnapshot(slot.rec, slot.timerLeft(now), now, { logFds, logNextSeq: this.logs?.nextSeq(n) ?? 1, restartPending, hooks: slot.hooks.handover(now) });
     });
   }
 
