@@ -16,6 +16,7 @@ import type { ServiceEvent } from "./service-machine.ts";
 import type { ServiceState } from "./service-record.ts";
 import { ServiceRunner, type MainExit, type RunnerContext } from "./service-runner.ts";
 import { ServiceShutdown } from "./service-shutdown.ts";
+import { StopRequests, type StopKind } from "./stop-requests.ts";
 import type { ServiceSnapshot } from "./service-snapshot.ts";
 import { statusOf, type ServiceStatus } from "./service-status.ts";
 
@@ -42,11 +43,7 @@ export class Supervisor {
   /** Services in the order the shutdown stopped them (stops before it are not counted: "order=a,a,a" listed each earlier stop). */
   readonly stopLog: string[] = [];
   private readonly shutdown: ServiceShutdown;
-  /** The latest stop or restart asked of each service, by a number counting every such request. */
-  private readonly lastStop = new Map<string, { kind: "stop" | "restart"; id: number }>();
-  private stopRequests = 0;
-  /** Restarts (by request number) whose stop is still under way: a live re-exec hands them over. */
-  private readonly restartsStopping = new Set<number>();
+  private readonly requests = new StopRequests();
   /** Extra environment per service, set by whoever starts it (the fleet phase: FLEET_LEADER_REV). */
   private readonly extraEnv = new Map<string, Record<string, string>>();
   private startGate: ((name: string) => string | null) | null = null;
@@ -188,24 +185,24 @@ export class Supervisor {
     if (this.shutdown.ending) throw new NotNowError(`${name}: the machine is shutting down; services are not restarted`);
     const refused = this.startGate?.(name) ?? null;
     if (refused !== null) throw new NotNowError(`${name}: ${refused}`);
-    const mine = ++this.stopRequests;
-    this.restartsStopping.add(mine);
+    const mine = this.requests.next();
+    this.requests.stopping(mine, true);
     try {
       await this.stopFor(name, "restart", mine);
     } finally {
-      this.restartsStopping.delete(mine);
+      this.requests.stopping(mine, false);
     }
-    const last = this.lastStop.get(name)!;
-    if (last.id !== mine && last.kind === "stop") throw new NotNowError(`${name}: a stop asked during the restart won; the service stays stopped`);
-    if (last.id !== mine) return; // a later restart starts the new run
+    const won = this.requests.overriddenBy(name, mine);
+    if (won === "stop") throw new NotNowError(`${name}: a stop asked during the restart won; the service stays stopped`);
+    if (won === "restart") return; // a later restart starts the new run
     this.start(name);
   }
 
   /** Dispatches a stop, remembering which request asked last (a restart under way reads it). */
-  private stopFor(name: string, kind: "stop" | "restart", id = ++this.stopRequests): Promise<void> {
+  private stopFor(name: string, kind: StopKind, id = this.requests.next()): Promise<void> {
     const slot = this.mustGet(name);
     const done = slot.settled();
-    this.lastStop.set(name, { kind, id });
+    this.requests.asked(name, kind, id);
     slot.dispatch({ type: "stop" });
     return done;
   }
@@ -253,8 +250,7 @@ export class Supervisor {
     const now = performance.now();
     return this.order.map((n) => {
       const slot = this.slots.get(n)!;
-      const last = this.lastStop.get(n);
-      const restartPending = last !== undefined && last.kind === "restart" && this.restartsStopping.has(last.id);
+      const restartPending = this.requests.restartPending(n);
       const logFds = this.logs?.handover(n) ?? [];
       return toSnapshot(slot.rec, slot.timerLeft(now), now, { logFds, logNextSeq: this.logs?.nextSeq(n) ?? 1, restartPending, hooks: slot.hooks.handover(now) });
     });
@@ -272,26 +268,20 @@ export class Supervisor {
       if (!slot) log.warn("service from before the re-exec is no longer configured; leaving it to the reaper", { service: h.name, pid: h.pid });
       else {
         if (adoptService(slot, h, now, this.checks, this.logs)) this.started.push(h.name);
-        if (h.restartPending) this.finishRestart(h.name);
+        // A restart the previous image was stopping it for: started once the stop is over, unless a later stop or restart wins.
+        if (h.restartPending) this.requests.resumeRestart(h.name, slot.settled(), () => this.startAfterRestart(h.name));
       }
     }
     this.startAll();
   }
 
-  /** A restart the previous image was stopping the service for (it stayed stopped): started once the stop is over, unless a later stop or restart wins. */
-  private finishRestart(name: string): void {
-    const mine = ++this.stopRequests;
-    this.lastStop.set(name, { kind: "restart", id: mine });
-    this.restartsStopping.add(mine);
-    void this.mustGet(name)
-      .settled()
-      .then(() => {
-        this.restartsStopping.delete(mine);
-        if (this.lastStop.get(name)?.id !== mine) return;
-        this.start(name);
-        log.info("restart from before the re-exec done", { service: name });
-      })
-      .catch((e: unknown) => log.warn("restart from before the re-exec not done", { service: name, error: describeError(e) }));
+  private startAfterRestart(name: string): void {
+    try {
+      this.start(name);
+      log.info("restart from before the re-exec done", { service: name });
+    } catch (e) {
+      log.warn("restart from before the re-exec not done", { service: name, error: describeError(e) });
+    }
   }
 
   /** Recent output lines of a service (after sequence `after`, the last `limit`); null when logs are not kept. */
