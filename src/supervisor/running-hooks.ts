@@ -1,8 +1,11 @@
-// A service's pre_start and post_stop while they run: their pids and timeouts, handed to the next image at a live re-exec.
+// A service's pre_start, post_stop and exec probes while they run: their pids and timeouts, handed to the next image at a live re-exec.
 
-export type HookKind = "pre_start" | "post_stop";
+export type HookKind = "pre_start" | "post_stop" | "probe";
 
-/** A pre_start or post_stop running at the handoff: the next image waits for it (the rest of its timeout) instead of running another. */
+/**
+ * A command running at the handoff: the next image waits for a pre_start or post_stop (the rest of
+ * its timeout) instead of running another, and ends a probe (it probes again itself).
+ */
 export interface HookHandover {
   kind: HookKind;
   pid: number;

@@ -15,6 +15,7 @@ import { isSettled, step, type ServiceEvent } from "./service-machine.ts";
 import { newRecord, type ServiceRecord, type ServiceState } from "./service-record.ts";
 import { RunLeftovers } from "./run-leftovers.ts";
 import { RunningHooks, type HookHandover } from "./running-hooks.ts";
+import { awaitCommand } from "./service-command.ts";
 
 const log = logger("supervisor");
 
@@ -172,7 +173,8 @@ export class ServiceRunner {
     const c = this.rec.config;
     for (const h of list) {
       const adopted = { pid: h.pid, leftMs: h.timeoutLeftMs };
-      if (h.kind === "post_stop" && c.post_stop) this.runPostStop(adopted);
+      if (h.kind === "probe") void awaitCommand(this.ctx.reaper, h.pid, 0); // its check is over: this image probes again
+      else if (h.kind === "post_stop" && c.post_stop) this.runPostStop(adopted);
       else if (h.kind === "pre_start" && c.pre_start && this.rec.state === "pending" && !this.preStartBusy) this.awaitPreStart(this.hooks.track("pre_start", (onSpawn) => this.ctx.launch.preStart(c, onSpawn, adopted)));
       else log.warn(`${h.kind} from before the re-exec no longer belongs to the service; leaving it to the reaper`, { service: c.name, pid: h.pid });
     }

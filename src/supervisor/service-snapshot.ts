@@ -35,7 +35,7 @@ export const serviceSnapshotSchema = lazy(() =>
     logNextSeq: z._default(z.int().check(z.minimum(1)), 1),
     /** A restart was stopping it (handoff 5): the next image starts it once the stop is over; it stayed stopped. */
     restartPending: z._default(z.boolean(), false),
-    hooks: z._default(z.array(z.strictObject({ kind: z.enum(["pre_start", "post_stop"]), pid: z.int().check(z.positive()), timeoutLeftMs: z.number().check(z.minimum(0)) })).check(z.maxLength(64)), []),
+    hooks: z._default(z.array(z.strictObject({ kind: z.enum(["pre_start", "post_stop", "probe"]), pid: z.int().check(z.positive()), timeoutLeftMs: z.number().check(z.minimum(0)) })).check(z.maxLength(64)), []),
   }),
 );
 export type ServiceSnapshot = z.infer<ReturnType<typeof serviceSnapshotSchema>>;

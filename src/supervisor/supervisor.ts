@@ -67,7 +67,11 @@ export class Supervisor {
     this.launch = new ServiceLauncher(reaper, baseEnv, this.cgroups, () => this.notify?.address ?? null, (name) => this.extraEnv.get(name), (name) => this.logs?.open(name));
     this.checks = new ServiceChecks(
       (name, ev) => this.mustGet(name).dispatch(ev),
-      (name) => (argv, timeoutMs) => this.launch.command(this.mustGet(name).rec.config, argv, timeoutMs).then((r) => (r.timedOut ? null : r.status)),
+      // Tracked like the hooks: a probe running at a live re-exec is ended by the next image (it ran on past its timeout).
+      (name) => (argv, timeoutMs) => {
+        const slot = this.mustGet(name);
+        return slot.hooks.track("probe", (onSpawn) => this.launch.command(slot.rec.config, argv, timeoutMs, (pid) => onSpawn(pid, timeoutMs))).then((r) => (r.timedOut ? null : r.status));
+      },
     );
     const ctx: RunnerContext = {
       reaper,

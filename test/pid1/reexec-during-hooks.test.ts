@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
-import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { killLeftovers, pidsRunning, start, tempDir, waitFor, writeJson } from "./harness.ts";
 import { listServices } from "./service-boot.ts";
 
 afterEach(killLeftovers);
@@ -79,4 +79,23 @@ test("a shutdown after a live re-exec during a service's post_stop cut that post
   process.kill(await run.initPid(), "SIGTERM");
   expect((await run.result(30_000)).code).toBe(130);
   expect(lines(ev)).toEqual(["main", "post-begin", "post-end"]);
+}, 120_000);
+
+test("an exec health probe running at a live re-exec was left unwatched and ran on past its timeout (a hung probe leaked one process per re-exec); the new image ends it and probes again", async () => {
+  const dir = tempDir();
+  const probes = join(dir, "probes");
+  const sock = join(dir, "run/control");
+  // Each probe records its start, then hangs far beyond its 20 s timeout; a unique sleep names them on the host.
+  const hang = String(600 + (process.pid % 100_000) / 1e6);
+  const probe = ["sh", "-c", `echo probe >> ${probes}; exec sleep ${hang}`];
+  const run = boot(dir, { name: "svc", argv: ["sleep", "1000"], health: { probe: { exec: probe }, interval_ms: 50, timeout_ms: 20_000, failures: 1000 } });
+  await waitFor(() => pidsRunning(["sleep", hang]).length === 1 && run.log().includes("control socket listening"), 30_000, "the first probe");
+  const [first] = pidsRunning(["sleep", hang]);
+  await reexec(run, sock);
+  // Ended by the new image, well before its own 20 s timeout would have (the old image's timer is gone).
+  await waitFor(() => !pidsRunning(["sleep", hang]).includes(first!), 10_000, "the probe from before the re-exec to end");
+  // The new image probes again.
+  await waitFor(() => lines(probes).length > 1, 30_000, "a probe of the new image");
+  process.kill(await run.initPid(), "SIGTERM");
+  expect((await run.result(30_000)).code).toBe(130);
 }, 120_000);
