@@ -80,12 +80,13 @@ export const bootPhases: readonly Phase[] = [
     },
   },
   {
-    // SIGTERM/SIGINT/SIGUSR2/SIGPWR become one shutdown request; handlers stay until the very end,
-    // so a second signal during shutdown cannot kill the init.
+    // SIGTERM/SIGINT/SIGUSR2/SIGPWR become one shutdown request; handlers stay until the very end
+    // (no stop: the process exits or reboot(2) ends it with them), so a second signal during shutdown
+    // cannot kill the init. Their stop removed them before the sync and the status line: outside PID 1
+    // a SIGINT then killed the init (130, no status line, no exit status).
     name: "signals",
     start: (b) => {
       b.signals = new ShutdownSignals(b.ctx.pid1).install();
-      return { stop: () => b.signals.uninstall() };
     },
   },
   {
