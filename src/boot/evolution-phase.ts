@@ -107,6 +107,9 @@ export async function openEvolutionPhase(
   arm(inherited !== undefined);
   const close = async () => {
     if (timer) clearTimeout(timer);
+    // Nothing is taken from here on: mutations the doorbell took while the final checkpoint was
+    // written were acknowledged after it, so it did not cover them (only the journal did).
+    await evo.stopTaking();
     try {
       if (stillBase()) log.info("no checkpoint: nothing was applied to the base model");
       else {

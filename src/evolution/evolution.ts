@@ -79,6 +79,12 @@ export interface Evolution<W extends CheckpointableWeights> {
   /** Writes a checkpoint covering every durable mutation. */
   checkpoint(): Promise<CheckpointRecord>;
   stats(): EvolutionStats;
+  /**
+   * Shutdown, before the final checkpoint: takes no more submissions and waits until every one taken
+   * is journaled, applied and answered, so that checkpoint covers every acknowledged mutation. What
+   * is left in the rings is never taken: its producers see their session end (close).
+   */
+  stopTaking(): Promise<void>;
   /** Stops the sessions, waits for the journal (every accepted record durable and applied), closes. */
   close(): Promise<void>;
   /**
@@ -257,6 +263,9 @@ async function openLocked<W extends CheckpointableWeights>(cfg: z.output<typeof 
       return { version: 1 as const, memfd: channel.fd, size: channel.size, rings: cfg.rings, slots: cfg.slots, generations: state.generations, listener: socks.listener, path: srv.path, sessions };
     },
     takeBack,
+    async stopTaking() {
+      await channel.quiesce();
+    },
     async close() {
       srv.stop();
       await checkpointChain.catch(() => undefined);
