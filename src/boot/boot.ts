@@ -40,6 +40,10 @@ export async function boot(opts: BootOptions): Promise<number> {
       // From the signals phase on a SIGHUP is taken, not dropped: during the boot (a mount waiting
       // for its disk, a model loading) the re-exec waits for the boot to end.
       if (b.signals && !b.signals.onReexec) b.signals.onReexec = requestReexec;
+      // A signal that came while a phase ran without yielding (a long journal replay, a model
+      // load) reaches its handler only on a turn of the event loop: one is taken before asking. The
+      // boot went on to start every later phase, services included, and only then shut down.
+      if (b.signals && !b.handoff) await new Promise<void>((r) => setImmediate(r));
       // A shutdown asked during a fresh boot starts nothing more (no service comes up only to be
       // stopped). After a re-exec every phase still resumes what it was handed, to stop it in order.
       if (b.signals?.isRequested && !b.handoff && i < bootPhases.length - 1) {
