@@ -61,8 +61,10 @@ test("each cleanup with worker threads left the workers' mappings of the weights
     rt.cleanup();
   }
   // The workers unmap, say so, and are then terminated: back to what the process mapped before.
+  // At most what it mapped before: mappings an earlier test's runtime left may go meanwhile (once in CI
+  // the count fell from 4 to 0 during the loop, and an exact comparison failed).
   await waitFor("the workers' mappings to go", () => modelMappings() <= base, 15_000);
-  expect(modelMappings()).toBe(base);
+  expect(modelMappings()).toBeLessThanOrEqual(base);
 }, 60_000);
 
 test("the result of executePixels and getResult was the runtime's own object: a caller writing into it changed what the next getResult returned", async () => {
