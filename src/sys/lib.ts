@@ -1,4 +1,5 @@
 // Opens the native shim library: the file embedded in the executable (Bun extracts it to $TMPDIR on dlopen), else a memfd copy.
+/// <reference path="../types/assets.d.ts" />
 import { dlopen, FFIType, type FFIFunction, type Library } from "bun:ffi";
 import shimFile from "../../dist/native/libvbshim.so" with { type: "file" };
 import { SysError } from "../errors.ts";
