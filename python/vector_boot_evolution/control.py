@@ -56,6 +56,13 @@ class ControlClient:
                 if deadline is None or time.monotonic() + pause >= deadline:
                     raise ControlError("busy", "%s: the instance is not taking connections (its queue stayed full for %g s: "
                                        "a flood of connections?); try again" % (self.path, timeout or 0))
+            except OSError as e:
+                sock.close()
+                # connect(2)'s error names no path: a wrong path or a stopped instance was "[Errno 2] No
+                # such file or directory" or "[Errno 111] Connection refused", saying nothing of which socket.
+                if e.filename is None and os.fsdecode(self.path) not in (e.strerror or ""):
+                    e.filename = self.path
+                raise
             except BaseException:
                 sock.close()
                 raise
