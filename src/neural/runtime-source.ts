@@ -1,5 +1,5 @@
 // Opens a model path for NeuralRuntime.init: mapped read-only through the native shim, else read into memory.
-import { RuntimeInitError, VectorBootError } from "../errors.ts";
+import { RuntimeInitError, SysError, VectorBootError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { kindOf } from "../util/kind-of.ts";
 import type { MappedModel } from "./runtime-types.ts";
@@ -12,21 +12,25 @@ export async function openModelPath(path: string): Promise<{ source: Uint8Array 
   try {
     open = (await import("../rts/model-source.ts")).openModelSource;
   } catch (err) {
-    // No native shim (e.g. a library user without dist/native): read the file instead of mapping it.
-    log.warn("read-only mapping unavailable; reading the model into memory", { path, error: String(err) });
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
-    } catch (cause) {
-      throw new RuntimeInitError(`cannot read model ${path}`, { cause });
-    }
-    return { source: bytes, fromFile: false };
+    return readModel(path, err);
   }
   try {
     return { source: open({ path }), fromFile: true };
   } catch (err) {
+    // The shim is opened at its first use (src/sys/lib.ts), so its absence shows here, not at the import.
+    if (err instanceof SysError && err.syscall === "dlopen") return readModel(path, err);
     if (err instanceof VectorBootError) throw err;
     throw new RuntimeInitError(`cannot map model ${path}`, { cause: err });
+  }
+}
+
+/** No native shim (e.g. a library user without dist/native): the file read into memory instead of mapped. */
+async function readModel(path: string, why: unknown): Promise<{ source: Uint8Array; fromFile: false }> {
+  log.warn("read-only mapping unavailable; reading the model into memory", { path, error: String(why) });
+  try {
+    return { source: new Uint8Array(await Bun.file(path).arrayBuffer()), fromFile: false };
+  } catch (cause) {
+    throw new RuntimeInitError(`cannot read model ${path}`, { cause });
   }
 }
 

@@ -2,19 +2,19 @@
 import { FFIType } from "bun:ffi";
 import { lstatSync, rmSync } from "node:fs";
 import { Errno, errnoName } from "./errno.ts";
-import { check, cstr, openShim } from "./lib.ts";
+import { check, cstr, lazyShim } from "./lib.ts";
 import { socketPathDetail } from "../util/unix-path.ts";
 
 const { i32, ptr } = FFIType;
 
-const lib = openShim({
+const lib = lazyShim({
   vb_ctl_listen: { args: [ptr, i32, i32, i32], returns: i32 },
   vb_ctl_accept: { args: [i32, i32, i32, ptr, ptr, i32], returns: i32 },
   vb_ctl_write: { args: [i32, ptr, i32], returns: i32 },
   vb_ctl_shutdown_write: { args: [i32], returns: i32 },
   vb_unix_in_use: { args: [ptr, i32], returns: i32 },
   vb_unix_connect_probe: { args: [ptr], returns: i32 },
-}).symbols;
+});
 
 const SOCK_STREAM = 1;
 

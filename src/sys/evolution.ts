@@ -1,17 +1,17 @@
 // Evolution channel FFI: sealed memfd creation and its shared read-write mapping (native/evolution.c).
 import { FFIType, type Pointer, toArrayBuffer } from "bun:ffi";
-import { check, cstr, openShim } from "./lib.ts";
+import { check, cstr, lazyShim } from "./lib.ts";
 
 const { i32, f64, ptr } = FFIType;
 
-const lib = openShim({
+const lib = lazyShim({
   vb_evo_memfd: { args: [ptr, f64], returns: i32 },
   vb_evo_get_seals: { args: [i32], returns: i32 },
   vb_evo_mmap: { args: [i32, f64, ptr], returns: i32 },
   vb_evo_munmap: { args: [f64, f64], returns: i32 },
   vb_evo_ftruncate: { args: [i32, f64], returns: i32 },
   vb_evo_fsize: { args: [i32, ptr], returns: i32 },
-}).symbols;
+});
 
 /** fcntl seal bits (linux/fcntl.h). */
 export const Seal = { seal: 1, shrink: 2, grow: 4, write: 8 } as const;

@@ -1,7 +1,5 @@
 // Opens the native shim library: the file embedded in the executable (Bun extracts it to $TMPDIR on dlopen), else a memfd copy.
-/// <reference path="../types/assets.d.ts" />
 import { dlopen, FFIType, type FFIFunction, type Library } from "bun:ffi";
-import shimFile from "../../dist/native/libvbshim.so" with { type: "file" };
 import { SysError } from "../errors.ts";
 import { errnoName } from "./errno.ts";
 import { nodeFs } from "../util/node-fs.ts";
@@ -18,6 +16,7 @@ let shimPath: string | null = null;
  */
 export function openShim<Fns extends Record<string, FFIFunction>>(symbols: Fns): Library<Fns> {
   if (shimPath !== null) return dlopen(shimPath, symbols);
+  const shimFile = builtShim();
   if (!shimFile.startsWith("/$bunfs/")) return dlopen((shimPath = shimFile), symbols); // the source tree: a real file
   let lib: Library<Fns>;
   try {
@@ -31,6 +30,37 @@ export function openShim<Fns extends Record<string, FFIFunction>>(symbols: Fns):
   }
   shimPath = shimFile;
   return lib;
+}
+
+/**
+ * The shim's path: the file beside the sources, or the copy embedded in the executable. `require`d
+ * when first needed, not imported: a static import of a file that was never built (a package whose
+ * dist/native was not built) failed the whole `import ... from "vector-boot"` with "Cannot find
+ * module '../../dist/native/libvbshim.so'", though only what calls into the shim needs it.
+ */
+function builtShim(): string {
+  try {
+    return (require("./shim-file.ts") as { default: string }).default;
+  } catch (e) {
+    throw new SysError("dlopen", "ENOENT", 2, "of the native shim: dist/native/libvbshim.so of the vector-boot package is not built (`bun scripts/build.ts` there builds it)", { cause: e });
+  }
+}
+
+/**
+ * The symbols of `openShim(symbols)`, opened at the first use of any of them rather than when the
+ * module is loaded: importing the library opens nothing, so it imports without a shim (the
+ * TypeScript kernels stand in for the C ones) and a call that needs the shim throws the SysError
+ * saying why. After the first use each symbol is a plain property (no cost per call).
+ */
+export function lazyShim<Fns extends Record<string, FFIFunction>>(symbols: Fns): Library<Fns>["symbols"] {
+  const out = {} as Library<Fns>["symbols"];
+  const open = (): Record<string, unknown> => {
+    const real = openShim(symbols).symbols as Record<string, unknown>;
+    for (const name of Object.keys(symbols)) Object.defineProperty(out, name, { value: real[name], enumerable: true });
+    return real;
+  };
+  for (const name of Object.keys(symbols)) Object.defineProperty(out, name, { configurable: true, enumerable: true, get: () => open()[name] });
+  return out;
 }
 
 /**

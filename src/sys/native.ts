@@ -1,12 +1,12 @@
 // The shim's core symbols (processes, signals, descriptors), opened once: those tini mode calls (the rest: native-boot.ts).
 import { FFIType } from "bun:ffi";
-import { openShim } from "./lib.ts";
+import { lazyShim } from "./lib.ts";
 
 const i32 = FFIType.i32;
 const f64 = FFIType.f64;
 const ptr = FFIType.ptr;
 
-export const native = openShim({
+export const native = lazyShim({
   vb_getpid: { args: [], returns: i32 },
   vb_getpgid: { args: [i32], returns: i32 },
   vb_kill: { args: [i32, i32], returns: i32 },
@@ -28,4 +28,4 @@ export const native = openShim({
   vb_close: { args: [i32], returns: i32 },
   vb_read_ready: { args: [i32, ptr, i32], returns: i32 },
   vb_open_cwd: { args: [], returns: i32 },
-}).symbols;
+});
