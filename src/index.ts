@@ -1,5 +1,7 @@
 // The library nature: what `import ... from "vector-boot"` gives another Bun project.
 export * from "./errors.ts";
+// The library logs like the init (one line per event, to stderr): its level, stderr on or off, and a sink of its own.
+export { setLogLevel, setLogStderr, setLogSink, type Level } from "./log.ts";
 export * from "./gguf/index.ts";
 export { configSchema, serviceSchema, type Config, type ServiceConfig } from "./config/schema.ts";
 export { parseCmdline } from "./config/cmdline.ts";

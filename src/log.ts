@@ -108,6 +108,11 @@ export function disableKmsg(): void {
   }
 }
 
+/** Whether lines go to stderr (on by default); a library caller may route them to a sink alone. */
+export function setLogStderr(on: boolean): void {
+  state.stderr = on;
+}
+
 /** Extra destination for every line (tests, the control socket's log tail). */
 export function setLogSink(sink: ((line: string) => void) | null): void {
   state.sink = sink;
