@@ -4,7 +4,7 @@ import { logger, setLogLevel } from "../log.ts";
 import { jitInteractive } from "../util/jit-policy.ts";
 import { decodeRaw, getpgid, getpid, isatty, kill, rawStrings, setParentDeathSignal, setSubreaper, spawn, stoppedBy, tcgetpgrp, tcsetpgrp, type RawStrings, type Reaped } from "../sys/process.ts";
 import { Sig, signalName, signalState } from "../sys/signals.ts";
-import { closeFdQuietly, openCwd } from "../sys/fd.ts";
+import { closeFdQuietly, keepInheritedFds, openCwd } from "../sys/fd.ts";
 import { drainDescendants } from "./drain.ts";
 import { Reaper } from "./reaper.ts";
 import { rewriteSignal } from "./signal-rewrite.ts";
@@ -19,6 +19,14 @@ const log = logger("init");
 export async function runTini(opts: TiniOptions): Promise<number> {
   // Quiet unless asked: nothing from the init on the terminal unless something goes wrong.
   setLogLevel(opts.verbose ? "debug" : opts.quiet ? "error" : "warn");
+  // The caller's descriptors from 4 up go to CMD, as tini and dumb-init hand them on (LISTEN_FDS,
+  // `CMD 4>file`): Bun made them close-on-exec; first, before the init opens any of its own.
+  try {
+    const kept = keepInheritedFds();
+    if (kept > 0) log.debug("inherited descriptors passed on to the command", { count: kept });
+  } catch (e) {
+    log.debug("inherited descriptors not found: the command gets 0-3 only", { error: String(e) });
+  }
   const pid1 = getpid() === 1;
   // What the caller ignored stays ignored in the child (nohup). SIGPIPE and SIGXFSZ are left out:
   // Bun ignores them for itself (as Node does), so whether the caller did cannot be told; the child

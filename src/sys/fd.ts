@@ -1,4 +1,4 @@
-// File descriptors: close (checked or quiet), a read that never waits, and the working directory held as a descriptor.
+// File descriptors: close (checked or quiet), a read that never waits, the working directory held as a descriptor, the inherited ones kept for a child.
 import { Errno } from "./errno.ts";
 import { check } from "./lib.ts";
 import { native } from "./native.ts";
@@ -27,4 +27,14 @@ export function readAvailable(fd: number, buf: Uint8Array): number | null {
 export function openCwd(): number | null {
   const fd = native.vb_open_cwd();
   return fd >= 0 ? fd : null;
+}
+
+/**
+ * Clears close-on-exec on the descriptors from 4 up that this process was started with (Bun marks
+ * them all close-on-exec as it starts), so that a child started now inherits them, as tini's does.
+ * Call before opening any of its own: every open one that is not an anon inode (the runtime's epoll
+ * and eventfd) or the shim's memfd counts as inherited. Returns how many; throws SysError without /proc.
+ */
+export function keepInheritedFds(): number {
+  return check(native.vb_keep_inherited_fds(), "opendir", "/proc/self/fd");
 }

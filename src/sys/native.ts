@@ -28,4 +28,5 @@ export const native = lazyShim({
   vb_close: { args: [i32], returns: i32 },
   vb_read_ready: { args: [i32, ptr, i32], returns: i32 },
   vb_open_cwd: { args: [], returns: i32 },
+  vb_keep_inherited_fds: { args: [], returns: i32 },
 });
