@@ -33,4 +33,7 @@ void vb_unix_addr_done(int dirfd);
 int vb_unix_in_use(const char *path, int type);
 int vb_unix_connect_probe(const char *path);
 
+// The files execvp(3) would try for `file`, in order (exec-path.c): a malloc'd blob of *count paths.
+int vb_exec_candidates(const char *file, char *const envp[], int dirfd, char **out, int *count, int *eacces);
+
 #endif

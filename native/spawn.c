@@ -28,45 +28,6 @@
 #define VB_SPAWN_SET_CAPS 64
 #define VB_SPAWN_SH_FALLBACK 128
 
-// Resolves `file` against PATH (from envp, else a default) like execvp. Writes into buf. A relative
-// file or PATH entry is looked up in `dirfd`, the directory the child will start in (the parent may
-// be elsewhere: tini mode leaves its start directory for /), and stays relative: the child execs it
-// after its chdir. Returns 0, or -ENOENT / -EACCES describing the best failure (a directory or a
-// non-executable file on PATH is EACCES, as execve says for it).
-static int vb_resolve(const char *file, char *const envp[], int dirfd, char *buf, size_t buflen) {
-  if (strchr(file, '/')) {
-    if (strlen(file) >= buflen) return -ENAMETOOLONG;
-    strcpy(buf, file);
-    if (faccessat(dirfd, buf, F_OK, 0) != 0) return -errno;
-    return 0;
-  }
-  const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  for (int i = 0; envp && envp[i]; i++)
-    if (strncmp(envp[i], "PATH=", 5) == 0) path = envp[i] + 5;
-  int best = -ENOENT;
-  const char *seg = path;
-  while (1) {
-    const char *end = strchr(seg, ':');
-    size_t len = end ? (size_t)(end - seg) : strlen(seg);
-    if (len + 1 + strlen(file) + 1 <= buflen) {
-      if (len == 0) strcpy(buf, file);
-      else {
-        memcpy(buf, seg, len);
-        buf[len] = '/';
-        strcpy(buf + len + 1, file);
-      }
-      struct stat st;
-      if (fstatat(dirfd, buf, &st, 0) == 0) {
-        if (S_ISREG(st.st_mode) && faccessat(dirfd, buf, X_OK, 0) == 0) return 0;
-        best = -EACCES;
-      }
-    }
-    if (!end) break;
-    seg = end + 1;
-  }
-  return best;
-}
-
 // Sets the effective/permitted/inheritable capability sets to `keep` (bit n = capability n).
 static int vb_capset(uint64_t keep) {
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -78,8 +39,8 @@ static int vb_capset(uint64_t keep) {
 }
 
 // Child side of vb_spawn: only async-signal-safe calls. Reports (stage, errno) on the pipe.
-static void vb_child(int errfd, const char *path, char **argv, char **sh_argv, char **envp, const char *cwd, int uid, int gid,
-                     const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2, uint64_t caps,
+static void vb_child(int errfd, const char *paths, int npaths, int eacces, char **argv, char **sh_argv, char **envp, const char *cwd,
+                     int uid, int gid, const uint32_t *groups, int ngroups, int flags, int fd0, int fd1, int fd2, uint64_t caps,
                      uint64_t ignored) {
   int stage = 0;
   struct sigaction sa;
@@ -150,13 +111,22 @@ static void vb_child(int errfd, const char *path, char **argv, char **sh_argv, c
   sigset_t empty;
   sigemptyset(&empty);
   sigprocmask(SIG_SETMASK, &empty, NULL);
-  execve(path, argv, envp);
-  // As execvp(3) does (tini and dumb-init exec through it): a file the kernel cannot run as a
-  // program (a script without "#!") is run by /bin/sh instead.
-  if (errno == ENOEXEC && sh_argv) {
-    execve(sh_argv[0], sh_argv, envp);
-    errno = ENOEXEC; // no /bin/sh (a distroless image): report the file's own failure
+  // As execvp(3) does (tini and dumb-init exec through it): each file PATH gave, in order, until one
+  // runs; after ENOENT (its #! interpreter or ELF loader is missing) or EACCES the next is tried,
+  // any other failure is the answer; EACCES is reported when nothing ran and one said so.
+  int stopped = 0;
+  for (const char *path = paths; npaths-- > 0 && !stopped; path += strlen(path) + 1) {
+    execve(path, argv, envp);
+    // A file the kernel cannot run as a program (a script without "#!") is run by /bin/sh instead.
+    if (errno == ENOEXEC && sh_argv) {
+      sh_argv[1] = (char *)path;
+      execve(sh_argv[0], sh_argv, envp);
+      errno = ENOEXEC;  // no /bin/sh (a distroless image): report the file's own failure
+    }
+    if (errno == EACCES) eacces = 1;
+    else if (errno != ENOENT && errno != ESTALE && errno != ENOTDIR && errno != ENODEV && errno != ETIMEDOUT) stopped = 1;
   }
+  if (!stopped && eacces) errno = EACCES;
 fail:;
   int report[2] = {stage, errno};
   ssize_t w = write(errfd, report, sizeof report);
@@ -168,7 +138,8 @@ void vb_child_join_cgroup(int errfd);  // native/cgroup.c: a service's child joi
 
 struct vb_child_args {
   int pipe_read, errfd;
-  const char *path;
+  const char *paths;
+  int npaths, eacces;
   char **argv, **sh_argv, **envp;
   const char *cwd;
   int uid, gid;
@@ -181,8 +152,8 @@ static int vb_child_main(void *p) {
   const struct vb_child_args *a = p;
   close(a->pipe_read);
   vb_child_join_cgroup(a->errfd);
-  vb_child(a->errfd, a->path, a->argv, a->sh_argv, a->envp, a->cwd, a->uid, a->gid, a->groups, a->ngroups, a->flags, a->fd0, a->fd1,
-           a->fd2, a->caps, a->ignored);
+  vb_child(a->errfd, a->paths, a->npaths, a->eacces, a->argv, a->sh_argv, a->envp, a->cwd, a->uid, a->gid, a->groups, a->ngroups,
+           a->flags, a->fd0, a->fd1, a->fd2, a->caps, a->ignored);
   return 127;
 }
 
@@ -211,10 +182,11 @@ int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, co
   }
   vb_split(argv_blob, argc, argv);
   vb_split(env_blob, envc, envp);
-  char path[PATH_MAX];
   // Relative names are found where the child will start (its cwd), not where this process is.
   int dirfd = cwd && cwd[0] ? open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
-  int rr = vb_resolve(argv[0], envp, dirfd < 0 ? AT_FDCWD : dirfd, path, sizeof path);
+  char *paths;
+  int npaths, eacces;
+  int rr = vb_exec_candidates(argv[0], envp, dirfd < 0 ? AT_FDCWD : dirfd, &paths, &npaths, &eacces);
   if (dirfd >= 0) close(dirfd);
   if (rr < 0) {
     free(argv);
@@ -228,10 +200,10 @@ int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, co
     if (!sh_argv) {
       free(argv);
       free(envp);
+      free(paths);
       return -(9000 + ENOMEM);
     }
-    sh_argv[0] = (char *)"/bin/sh";
-    sh_argv[1] = path;
+    sh_argv[0] = (char *)"/bin/sh";  // [1]: the file that needs it, set by the child
     for (int i = 1; i < argc; i++) sh_argv[i + 1] = argv[i];
   }
   int pipefd[2];
@@ -240,6 +212,7 @@ int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, co
     free(argv);
     free(sh_argv);
     free(envp);
+    free(paths);
     return -(9000 + e);
   }
   sigset_t all, old;
@@ -248,7 +221,7 @@ int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, co
   // CLONE_VM | CLONE_VFORK, as posix_spawn does: no copy of the init's page tables (fork of a Bun
   // process with tens of MiB resident took 1-3 ms); this thread waits until the child has exec'd
   // or exited, while every signal is blocked (the child resets all dispositions before unblocking).
-  struct vb_child_args args = {pipefd[0], pipefd[1], path, argv, sh_argv, envp, cwd, uid, gid, groups, ngroups, flags, fd0, fd1, fd2, caps, ignored};
+  struct vb_child_args args = {pipefd[0], pipefd[1], paths, npaths, eacces, argv, sh_argv, envp, cwd, uid, gid, groups, ngroups, flags, fd0, fd1, fd2, caps, ignored};
   void *stack = mmap(NULL, VB_CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   pid_t pid = -1;
   if (stack != MAP_FAILED) pid = clone(vb_child_main, (char *)stack + VB_CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
@@ -259,6 +232,7 @@ int vb_spawn(const char *argv_blob, int argc, const char *env_blob, int envc, co
   free(argv);
   free(sh_argv);
   free(envp);
+  free(paths);
   if (pid < 0) {
     close(pipefd[0]);
     return -(9000 + fork_errno);

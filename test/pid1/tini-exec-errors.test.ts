@@ -1,6 +1,6 @@
-// tini mode: a CMD that cannot be executed for another reason than EACCES (a symlink loop, a file being written, a too long path) exited 71.
+// tini mode: a CMD that cannot be executed (a symlink loop, a file being written, a too long path: once 71) and PATH searched as execvp searches it.
 import { afterEach, expect, test } from "bun:test";
-import { closeSync, copyFileSync, openSync, symlinkSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exe, hidden, shippedDir, shippedEnv } from "../harness/artifact.ts";
 import { killLeftovers, start, tempDir } from "./harness.ts";
@@ -50,4 +50,35 @@ test("-e 71 turned the init's own failure to start CMD (fork failed: EMFILE, so 
   if (failed === null) throw new Error("no descriptor limit from 12 down to 4 made the spawn fail with EMFILE: this machine cannot show it");
   expect(failed.err).not.toContain("remapped to 0");
   expect(failed.code).toBe(71);
+}, 120_000);
+
+test("a CMD whose first match on PATH cannot run (ENOENT: its #! interpreter or ELF loader is missing) exited 127 'not found'; execvp, as tini and dumb-init use it, goes on to the next match on PATH: so does tini mode now, as PID 1 too", async () => {
+  const dir = tempDir("vb-path-");
+  const broken = join(dir, "broken");
+  const good = join(dir, "good");
+  const noexec = join(dir, "noexec");
+  for (const d of [broken, good, noexec]) mkdirSync(d);
+  writeFileSync(join(broken, "tool"), "#!/nonexistent/interpreter\n");
+  chmodSync(join(broken, "tool"), 0o755);
+  writeFileSync(join(noexec, "tool"), "#!/bin/sh\necho not executable\n"); // no x bit: execve's EACCES, also passed over
+  writeFileSync(join(good, "tool"), "#!/bin/sh\necho ran the next one\n");
+  chmodSync(join(good, "tool"), 0o755);
+  const PATH = `${broken}:${noexec}:${good}:/usr/bin:/bin`;
+  const references: Array<[string, string[]]> = [];
+  if (existsSync("/usr/bin/tini")) references.push(["tini", ["/usr/bin/tini", "-s", "--"]]);
+  if (existsSync("/usr/bin/dumb-init")) references.push(["dumb-init", ["/usr/bin/dumb-init"]]);
+  for (const [name, init] of references) {
+    const r = Bun.spawnSync([...init, "tool"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, PATH }, timeout: 15_000 });
+    expect({ name, code: r.exitCode, out: r.stdout.toString() }).toEqual({ name, code: 0, out: "ran the next one\n" });
+  }
+  for (const pid1 of [false, true]) {
+    const r = await start(["--", "tool"], { pid1, env: { PATH } }).result(15_000);
+    expect({ pid1, code: r.code, out: r.stdout, err: r.code === 0 ? "" : r.stderr }).toEqual({ pid1, code: 0, out: "ran the next one\n", err: "" });
+  }
+  // No other match on PATH (/usr/bin and /bin are for unshare): the failure is the first file's own, as before (127, ENOENT); a file there
+  // without the x bit and nothing runnable after it is EACCES (126), as execvp reports it.
+  const alone = await start(["--", "tool"], { env: { PATH: `${broken}:/usr/bin:/bin` } }).result(15_000);
+  expect({ code: alone.code, named: alone.stderr.includes("tool: command not found (ENOENT)") }).toEqual({ code: 127, named: true });
+  const denied = await start(["--", "tool"], { env: { PATH: `${broken}:${noexec}:/usr/bin:/bin` } }).result(15_000);
+  expect({ code: denied.code, named: denied.stderr.includes("tool: cannot execute (EACCES)") }).toEqual({ code: 126, named: true });
 }, 120_000);
