@@ -38,6 +38,17 @@ export type TiniRequest = { kind: "run"; options: TiniOptions } | { kind: "help"
 const wholeNumber = (v: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined =>
   v !== undefined && /^\d+$/.test(v) && Number(v) <= max ? Number(v) : undefined;
 
+/**
+ * TINI_VERBOSITY as tini reads it: atoi into an unsigned level, so a value without a leading number
+ * ("", "quiet", "0x2") is 0, the silent level, "2x" is 2, and a negative one the highest.
+ */
+function tiniVerbosity(v: string): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?\d+)/.exec(v);
+  if (m === null) return 0;
+  const n = Number(m[1]);
+  return n < 0 ? Number.POSITIVE_INFINITY : n;
+}
+
 /** Long options and their short letters; `value` ones take an argument (next word, `=v`, or attached `-xV`). */
 const flags: Record<string, { short?: string; value: boolean }> = {
   help: { short: "h", value: false },
@@ -101,7 +112,7 @@ function required<T>(option: string, parsed: T | undefined, value: string | unde
 /**
  * Parses the words of tini mode (everything from the first option through `--` and the command).
  * The environment is read first (DUMB_INIT_SETSID=1/0 as -g/-c, DUMB_INIT_DEBUG=1 and TINI_VERBOSITY>=2
- * as -v, TINI_VERBOSITY=0 as errors only, TINI_KILL_PROCESS_GROUP as -g); options override it, and of
+ * as -v, TINI_VERBOSITY=0 (as tini's atoi reads it) as errors only, TINI_KILL_PROCESS_GROUP as -g); options override it, and of
  * -g and -c the last one wins.
  */
 export function parseTiniArgs(args: string[], env: Record<string, string | undefined>): TiniRequest {
@@ -120,8 +131,9 @@ export function parseTiniArgs(args: string[], env: Record<string, string | undef
   if (env.TINI_KILL_PROCESS_GROUP !== undefined) opts.group = true; // tini: set, whatever its value (empty too)
   if (env.DUMB_INIT_SETSID === "1") opts.group = true;
   if (env.DUMB_INIT_SETSID === "0") opts.group = false;
-  if (env.DUMB_INIT_DEBUG === "1" || (wholeNumber(env.TINI_VERBOSITY) ?? 0) >= 2) opts.verbose = true;
-  else if (wholeNumber(env.TINI_VERBOSITY) === 0) opts.quiet = true;
+  const verbosity = env.TINI_VERBOSITY === undefined ? 1 : tiniVerbosity(env.TINI_VERBOSITY);
+  if (env.DUMB_INIT_DEBUG === "1" || verbosity >= 2) opts.verbose = true;
+  else if (verbosity === 0) opts.quiet = true;
 
   const dash = args.indexOf("--");
   for (const [name, value] of tokenize(dash < 0 ? args : args.slice(0, dash))) {

@@ -1,6 +1,7 @@
 // tini mode used to print "ready" and "main child exited" on every run; now it is silent unless asked (-v, -w) or something goes wrong.
 import { afterEach, describe, expect, test } from "bun:test";
 import { killLeftovers, start, tempDir } from "./harness.ts";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 
 afterEach(killLeftovers);
@@ -61,3 +62,26 @@ for (const pid1 of [false, true]) {
     }, 40_000);
   });
 }
+
+test("TINI_VERBOSITY that tini reads as 0 with atoi (empty, \"quiet\", \"0x2\") still printed -w's warnings where tini is silent, and \"2x\" or \" 2\" (2 to tini) printed no debug lines: now each is read as tini reads it", async () => {
+  const dir = tempDir();
+  const script = `(sleep 0.05 & echo $! > ${dir}/a) ; p=$(cat ${dir}/a); while [ -e /proc/$p ]; do sleep 0.01; done`;
+  const silentValues = ["", "quiet", "0x2"];
+  const debugValues = ["2x", " 2"];
+  if (existsSync("/usr/bin/tini")) {
+    // The reference: tini -w warns (stderr) at level 1 and up, says INFO (stdout) at 2 and up.
+    for (const v of [...silentValues, ...debugValues]) {
+      const r = Bun.spawnSync(["/usr/bin/tini", "-s", "-w", "--", "sh", "-c", script], { stdout: "pipe", stderr: "pipe", env: { ...process.env, TINI_VERBOSITY: v }, timeout: 15_000 });
+      const err = r.stderr.toString() + r.stdout.toString();
+      expect({ v, warned: err.includes("Reaped zombie process"), info: err.includes("[INFO ") }).toEqual({ v, warned: debugValues.includes(v), info: debugValues.includes(v) });
+    }
+  }
+  for (const v of silentValues) {
+    const r = await start(["-w", "--", "sh", "-c", script], { env: { TINI_VERBOSITY: v } }).result(15_000);
+    expect({ v, code: r.code, stderr: r.stderr }).toEqual({ v, code: 0, stderr: "" });
+  }
+  for (const v of debugValues) {
+    const r = await start(["--", "sh", "-c", "exit 0"], { env: { TINI_VERBOSITY: v } }).result(15_000);
+    expect({ v, code: r.code, debug: r.stderr.includes("DEBUG init: ready") }).toEqual({ v, code: 0, debug: true });
+  }
+}, 60_000);
