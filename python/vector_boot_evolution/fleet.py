@@ -42,14 +42,25 @@ def _prefix_end(prefix):
 class FleetClient:
     """A small etcd gateway client: a deadline on every call, failover between endpoints.
 
-    endpoints: list of client URLs. tls: dict with optional "ca", "cert", "key" file paths.
+    endpoints: list of client URLs, or one string of them (comma-separated, as VB_ETCD_ENDPOINTS).
+    tls: dict with optional "ca", "cert", "key" file paths.
     user/password_file: etcd authentication (the password is read from the file, never an argument).
     """
 
     def __init__(self, endpoints, fleet="default", tls=None, user=None, password_file=None, call_timeout=3.0):
+        # One string was iterated as one endpoint per character ("h", "t", "t", "p", ...): every call then
+        # failed with "unknown url type", naming none of the URL.
+        if isinstance(endpoints, str):
+            endpoints = [e for e in endpoints.split(",") if e.strip()]
+        elif endpoints is not None and (isinstance(endpoints, (bytes, bytearray, memoryview)) or not hasattr(endpoints, "__iter__")):
+            raise TypeError("endpoints must be a list of URLs or one string, got %s" % type(endpoints).__name__)
+        endpoints = list(endpoints or ())
+        for i, e in enumerate(endpoints):
+            if not isinstance(e, str):
+                raise TypeError("endpoints[%d] must be a URL string, got %r" % (i, e))
         if not endpoints:
             raise FleetError("no etcd endpoints given")
-        self.endpoints = [e.rstrip("/") for e in endpoints]
+        self.endpoints = [e.strip().rstrip("/") for e in endpoints]
         self.fleet = fleet
         self.call_timeout = call_timeout
         self._current = 0
