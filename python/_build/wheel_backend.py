@@ -1,7 +1,8 @@
 """PEP 517 build backend for vector-boot-evolution using only the standard library (no index needed).
 
-Reads name, version, description, requires-python and scripts from pyproject.toml and writes a pure
-Python wheel (py3-none-any) of the package directory, with console-script entry points.
+Reads name, description, requires-python and scripts from pyproject.toml and the version from the
+package's version.py (its `__version__`, the one place it is written), and writes a pure Python wheel
+(py3-none-any) of the package directory, with console-script entry points.
 """
 import base64
 import hashlib
@@ -18,6 +19,21 @@ _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _project():
+    p = _pyproject()
+    if "version" not in p:  # dynamic: the package's own __version__, its one source
+        p["version"] = _package_version(_dist_name(p))
+    return p
+
+
+def _package_version(package):
+    with open(os.path.join(_HERE, package, "version.py"), "r", encoding="utf-8") as f:
+        m = re.search(r'^__version__\s*=\s*"([^"]+)"', f.read(), re.M)
+    if not m:
+        raise ValueError("%s/version.py sets no __version__ = \"...\"" % package)
+    return m.group(1)
+
+
+def _pyproject():
     with open(os.path.join(_HERE, "pyproject.toml"), "rb") as f:
         raw = f.read()
     if tomllib is not None:

@@ -6,6 +6,7 @@ from .layout import MAX_VALUES
 from .reconnecting import ReconnectingClient
 from .crc32c import crc32c
 from .fleet import FleetClient, FleetError
+from .version import __version__
 
 
 def __getattr__(name):

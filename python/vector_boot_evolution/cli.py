@@ -9,6 +9,7 @@ from .client import Client
 from .values import _checked
 from .errors import ChannelError
 from .layout import MAX_NAME_BYTES, MAX_VALUES
+from .version import __version__
 
 
 # Decimal numbers, or float()'s nan and inf (the CTRM gate answers NON_FINITE for those): not float()'s
@@ -79,6 +80,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="vb-evolve", description="Submit weight mutations to a running vector-boot.")
     p.add_argument("--socket", default="/run/vector-boot/evolution.sock", help="session socket of the init")
     p.add_argument("--timeout", type=_seconds, default=10.0, help="seconds to wait for the consumer")
+    p.add_argument("--version", action="version", version="%(prog)s " + __version__)
     sub = p.add_subparsers(dest="cmd", required=True)
     m = sub.add_parser("mutate", help="one mutation; prints its completion as JSON")
     m.add_argument("tensor")

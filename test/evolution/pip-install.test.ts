@@ -33,4 +33,9 @@ test("pip installs ./python into a fresh venv with no package index reachable (n
   const help = await sh([join(venv, "bin/vb-evolve"), "--help"], 30000);
   expect(help.code).toBe(0);
   expect(help.out).toContain("mutate");
+  // The installed metadata's version is the package's __version__ (one source: version.py).
+  const version = await sh([join(venv, "bin/python"), "-c", "import importlib.metadata as m, vector_boot_evolution as v; print(m.version('vector-boot-evolution'), v.__version__)"], 30000);
+  const [installed, own] = version.out.trim().split(" ");
+  expect(installed).toBe(own);
+  expect((await sh([join(venv, "bin/vb-evolve"), "--version"], 30000)).out).toBe(`vb-evolve ${own}\n`);
 }, 240000);
