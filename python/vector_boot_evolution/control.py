@@ -3,7 +3,8 @@
 The control tests run it as a non-root user. As a script, `python3 control.py [--socket PATH] OP [JSON-FIELDS]`
 or `python3 -m vector_boot_evolution.control ...`, it prints the result as JSON (exit 0), or an error as
 JSON {"code", "message"} on stderr: the server's refusal (exit 1), the socket unreachable or the
-connection lost ("os_error", exit 2), or bad arguments ("usage", or a usage line with no OP: exit 64).
+connection lost ("os_error", exit 2), or bad arguments ("usage", an unknown option among them, or a
+usage line with no OP: exit 64). `-h`/`--help` prints the usage (exit 0) and connects to nothing.
 """
 import json
 import math
@@ -166,10 +167,34 @@ class ControlClient:
         return self.request("reexec", **({} if path is None else {"path": path}))
 
 
+USAGE = """usage: python3 -m vector_boot_evolution.control [--socket PATH] OP [JSON-FIELDS]
+
+Sends one request to the vector-boot control socket (docs/control-protocol.md) and prints its result as JSON.
+  --socket PATH  the control socket (default: $VECTOR_BOOT_CONTROL, else %s)
+  OP             ping, status, services, stats, logs, pixels, start, stop, restart, mutate, checkpoint,
+                 poweroff, reboot, reexec
+  JSON-FIELDS    the request's other fields, one JSON object: e.g. restart '{"name": "web"}'
+Exit status: 0 the result (stdout), 1 the server refused, 2 the socket unreachable or the connection lost,
+64 bad arguments; errors are JSON {"code", "message"} on stderr.""" % DEFAULT_SOCKET
+
+
+def _usage_error(message):
+    print(json.dumps({"code": "usage", "message": message + " (see --help)"}), file=sys.stderr)
+    return 64
+
+
 def main(argv):
+    # "--help" went to the server as an operation (after connecting: "os_error" when no init ran).
+    if "-h" in argv or "--help" in argv:
+        print(USAGE)
+        return 0
     path = None
-    if len(argv) >= 2 and argv[0] == "--socket":
+    if argv[:1] == ["--socket"]:
+        if len(argv) < 2:
+            return _usage_error("--socket needs a PATH")
         path, argv = argv[1], argv[2:]
+    if argv and argv[0].startswith("-"):
+        return _usage_error("unknown option %r" % argv[0])
     if not argv:
         print("usage: control.py [--socket PATH] OP [JSON-FIELDS]", file=sys.stderr)
         return 64
