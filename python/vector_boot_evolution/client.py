@@ -13,7 +13,7 @@ from .layout import (
     CMP_HEAD, CMP_SLOT_SIZE, CMP_TAIL, CONTROL_SIZE, HEADER_SIZE, COMPLETION_SETTLE_S,
     SLOT_KIND_MUTATION, SUB_HEAD, SUB_SLOT_SIZE, SUB_TAIL, _CMP_FMT, _U32, _ZERO_NAME, _slot_fmt,
 )
-from .session import open_session
+from .session import check_arguments, open_session
 from .values import _U64_MAX, _NUMBER_TYPES, _checked, _listed
 
 
@@ -27,8 +27,7 @@ class Client:
 
     def __init__(self, socket_path="/run/vector-boot/evolution.sock", timeout=10.0):
         """`timeout`: seconds to wait for the consumer (connect, room in the ring, a completion), or None: no limit."""
-        if timeout is not None and (timeout.__class__ is bool or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf):
-            raise ValueError("timeout must be a positive number of seconds or None (no limit), got %r" % (timeout,))
+        check_arguments(socket_path, timeout)  # the caller's mistakes, raised before connecting (not "an unusable hello")
         self.timeout = timeout
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:

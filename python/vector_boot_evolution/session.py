@@ -1,5 +1,6 @@
 """Opening a producer session: the consumer's hello line, the shared memory it names, the channel header."""
 import json
+import math
 import mmap
 import os
 import struct
@@ -15,6 +16,14 @@ class Session:
     """What a hello gave: the mapping, its control words, this session's ring and the header's geometry."""
 
     __slots__ = ("mem", "words", "ring", "rings", "stride", "slots", "max_values", "max_name")
+
+
+def check_arguments(socket_path, timeout):
+    """Client()'s arguments: TypeError/ValueError naming the one that is wrong (Client(None) blamed the consumer's hello)."""
+    if not isinstance(socket_path, (str, bytes, os.PathLike)):
+        raise TypeError("socket_path must be a path (str, bytes or os.PathLike), got %r" % (socket_path,))
+    if timeout is not None and (timeout.__class__ is bool or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf):
+        raise ValueError("timeout must be a positive number of seconds or None (no limit), got %r" % (timeout,))
 
 
 def open_session(sock, socket_path, timeout):

@@ -227,3 +227,12 @@ with ReconnectingClient(sys.argv[1], timeout=20) as rc:
   expect(r.error).toEqual(["ValueError", "mutations[3]: values[0] must be a number, got 'bad'"]);
   expect(evo.stats().appliedSeq).toBe(before + 1);
 }, 60_000);
+
+test("Client(None) or Client(42) blamed the consumer ('consumer sent an unusable hello: TypeError: expected str, bytes or os.PathLike object'): the caller's own argument is a TypeError naming socket_path, raised before connecting", async () => {
+  const r = await py(`
+out(none=error(lambda: Client(None)), number=error(lambda: Client(42)), timeout=error(lambda: Client("/nonexistent/evolution.sock", timeout=0)))
+`);
+  expect(r.none).toEqual(["TypeError", "socket_path must be a path (str, bytes or os.PathLike), got None"]);
+  expect(r.number).toEqual(["TypeError", "socket_path must be a path (str, bytes or os.PathLike), got 42"]);
+  expect(r.timeout![0]).toBe("ValueError");
+});
