@@ -25,6 +25,8 @@ interface Source {
 export interface LogFdHandover {
   fd: number;
   stream: 1 | 2;
+  /** The pipe's unterminated line read before the re-exec (at most a line's 64 KiB): the next image's first line of it goes on from there. */
+  partial?: string;
 }
 
 const log = logger("supervisor");
@@ -223,7 +225,8 @@ export class ServiceLogs {
     this.drain();
     return [...this.sources.values()].filter((s) => s.name === name).map((s) => {
       setInheritable(s.fd, true);
-      return { fd: s.fd, stream: s.stream };
+      // Its half line went with the old image: "hello " then, after the re-exec, "world\n" was logged as "world".
+      return { fd: s.fd, stream: s.stream, ...(s.partial.text !== "" ? { partial: s.partial.text } : {}) };
     });
   }
 
@@ -239,7 +242,7 @@ export class ServiceLogs {
     for (const h of fds) {
       try {
         setInheritable(h.fd, false);
-        this.track({ name, fd: h.fd, stream: h.stream, decoder: new TextDecoder(), partial: { text: "" } });
+        this.track({ name, fd: h.fd, stream: h.stream, decoder: new TextDecoder(), partial: { text: h.partial ?? "" } });
       } catch {
         /* not open any more */
       }

@@ -28,13 +28,24 @@ export const serviceSnapshotSchema = lazy(() =>
     healthFailures: z._default(z.int().check(z.minimum(0)), 0),
     /** Why it is being killed (a failed readiness, health or watchdog check: its grace runs, then SIGKILL), else null. */
     killedFor: z._default(z.nullable(z.string().check(z.maxLength(4096))), null),
-    /** Read ends of its output pipes, kept open across the execve. */
-    logFds: z._default(z.array(z.strictObject({ fd: z.int().check(z.minimum(3)), stream: z.union([z.literal(1), z.literal(2)]) })).check(z.maxLength(64)), []),
-    /** Its pre_start or post_stop still running (handoff 5): the next image waits for it, with the rest of its timeout. */
+    /** Read ends of its output pipes, kept open across the execve, each with its unterminated line read so far (`partial`, handoff 5; at most a line's 64 KiB). */
+    logFds: z._default(
+      z
+        .array(
+          z.strictObject({
+            fd: z.int().check(z.minimum(3)),
+            stream: z.union([z.literal(1), z.literal(2)]),
+            partial: z.optional(z.string().check(z.maxLength(65536))),
+          }),
+        )
+        .check(z.maxLength(64)),
+      [],
+    ),
     /** The number of the next line of its output (handoff 5): the next image's ring numbers on from it. */
     logNextSeq: z._default(z.int().check(z.minimum(1)), 1),
     /** A restart was stopping it (handoff 5): the next image starts it once the stop is over; it stayed stopped. */
     restartPending: z._default(z.boolean(), false),
+    /** Its pre_start or post_stop still running (handoff 5): the next image waits for it, with the rest of its timeout. */
     hooks: z._default(z.array(z.strictObject({ kind: z.enum(["pre_start", "post_stop", "probe"]), pid: z.int().check(z.positive()), timeoutLeftMs: z.number().check(z.minimum(0)) })).check(z.maxLength(64)), []),
   }),
 );
