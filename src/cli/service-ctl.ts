@@ -2,6 +2,7 @@
 import { ask, commonOptionsHelp, parseCommon } from "../control/cli-support.ts";
 import { out } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
+import { stopOrRestart } from "./service-ctl-reexec.ts";
 
 type Action = "restart" | "stop" | "start";
 
@@ -16,9 +17,11 @@ function serviceCommand(action: Action): Command {
   const help = `Usage: vector-boot ${action} NAME [--json] [--socket PATH] [--timeout MS]
 
 ${what[action]} Talks to the running vector-boot over its control socket. Exits 0 on success,
-64 for an unknown service, 71 when the socket cannot be reached or refuses the caller, 75 when
-not now (the service is still stopping, the machine shuts down, a fleet service this node does not
-hold): try again later.
+64 for an unknown service, 71 when the socket cannot be reached or refuses the caller (or the
+connection dropped unanswered and no new image answered: it may still carry the request out),
+75 when not now (the service is still stopping, the machine shuts down, a fleet service this node
+does not hold): try again later. A stop or restart waiting when the instance re-execs live is
+followed through: the new image finishes it, and the exit status says how it ended.
 
 Options:
 ${commonOptionsHelp}`;
@@ -33,7 +36,8 @@ ${commonOptionsHelp}`;
       }
       const a = parseCommon(action, args, ["NAME"]);
       const name = a.positionals[0]!;
-      const s = (await ask(a, { op: action, name })) as { state?: string; pid?: number | null; already?: boolean } | null;
+      // A stop or restart is followed through a live re-exec (the new image finishes it).
+      const s = (action === "start" ? await ask(a, { op: action, name }) : await stopOrRestart(action, name, a.socket, a.timeoutMs)) as { state?: string; pid?: number | null; already?: boolean } | null;
       // A service started while its dependencies are not running waits for them ("pending").
       const said = s?.already ? (action === "stop" ? "not running" : "already running") : action !== "stop" && s?.state === "pending" ? "waiting for its dependencies" : past[action];
       if (a.json) out(JSON.stringify(s));

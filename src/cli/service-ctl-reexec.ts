@@ -1,0 +1,92 @@
+// `stop`/`restart NAME` across a live re-exec: the new image finishes what the old one had begun; the command waits for it there and reports the outcome.
+import { z } from "zod";
+import { ControlClient, controlSocketPath } from "../control/client.ts";
+import { NotNowError, SysError } from "../errors.ts";
+
+/** How long the new image may take to answer again (a live re-exec takes well under a second), as `logs -f` waits. */
+const REEXEC_WAIT_MS = 30_000;
+/** How often the service's state is asked while the new image finishes a restart's stop. */
+const POLL_MS = 100;
+
+const statusSchema = z.object({ generation: z.number().int().min(0).optional() }).loose();
+const entrySchema = z.object({ name: z.string(), state: z.string(), pid: z.number().nullable().optional() }).loose();
+type Entry = z.infer<typeof entrySchema>;
+
+/** States of a service that holds no process (a stop ended there). */
+const atRest = new Set(["stopped", "exited", "failed", "done"]);
+
+/**
+ * Sends `stop` or `restart` of `name` and returns the server's answer. The connection dropping
+ * unanswered because the instance re-exec'd live (its generation went up) is followed through: the
+ * new image carries on with the stop (a restart's start included, handed over), and the service is
+ * watched there until it is no longer stopping. The request is asked again only when the service's
+ * process is still the one from before it (the old image had not read it): asking a stop again
+ * undid a start asked after the re-exec. It exited 71 ("it was sent, so the instance may still
+ * carry it out") although the new image carried it out.
+ */
+export async function stopOrRestart(action: "stop" | "restart", name: string, socketGiven: string | undefined, timeoutMs: number): Promise<unknown> {
+  const socket = controlSocketPath(socketGiven);
+  const c = await ControlClient.connect(socket, Math.min(timeoutMs, 5_000));
+  let generation: number | undefined;
+  let pidBefore: number | null | undefined;
+  let lost: SysError;
+  try {
+    generation = statusSchema.parse(await c.request({ op: "status" }, timeoutMs)).generation ?? 0;
+    pidBefore = entryIn(await c.request({ op: "services" }, timeoutMs), name)?.pid ?? null;
+    return await c.request({ op: action, name }, timeoutMs);
+  } catch (e) {
+    // Only a connection gone unanswered may be a re-exec; an answer (an error included) is the
+    // outcome, and a timeout (the instance did not answer in time) is one too.
+    if (!(e instanceof SysError && e.syscall === "control request" && e.errno !== "ETIMEDOUT") || generation === undefined) throw e;
+    lost = e;
+  } finally {
+    c.close();
+  }
+  const deadline = performance.now() + Math.max(timeoutMs, REEXEC_WAIT_MS);
+  const next = await newImage(socket, generation, deadline, lost);
+  try {
+    // The new image's control socket may answer before it has adopted the services.
+    const entry = (await until(next, name, deadline, (e) => e !== undefined && e.state !== "stopping"))!;
+    if (pidBefore !== undefined && pidBefore !== null && entry.pid === pidBefore) return await next.request({ op: action, name }, Math.max(1, deadline - performance.now()));
+    if (action === "stop" && !atRest.has(entry.state)) throw new NotNowError(`${name}: after the live re-exec the service is ${entry.state} again: the stop was carried out, then a start asked meanwhile won`);
+    if (action === "restart" && entry.state === "stopped") throw new NotNowError(`${name}: after the live re-exec the service is stopped: the restart's start was not carried out (a stop asked meanwhile won, or the machine is shutting down)`);
+    return entry;
+  } finally {
+    next.close();
+  }
+}
+
+/** The service's entry in a `services` answer. */
+function entryIn(list: unknown, name: string): Entry | undefined {
+  const p = z.array(entrySchema).safeParse(list);
+  return p.success ? p.data.find((e) => e.name === name) : undefined;
+}
+
+/** A connection to the image after the one that had `generation`; none: the drop was no re-exec (`lost` is the answer). */
+async function newImage(socket: string, generation: number, deadline: number, lost: SysError): Promise<ControlClient> {
+  while (performance.now() < deadline) {
+    let c: ControlClient | null = null;
+    try {
+      c = await ControlClient.connect(socket, Math.max(1, Math.min(5_000, deadline - performance.now())));
+      const s = statusSchema.parse(await c.request({ op: "status" }, Math.max(1, deadline - performance.now())));
+      if ((s.generation ?? 0) > generation) return c;
+      c.close();
+      throw lost;
+    } catch (e) {
+      if (e === lost) throw e;
+      c?.close();
+      await Bun.sleep(50);
+    }
+  }
+  throw lost;
+}
+
+/** Asks `services` until the entry of `name` passes `ok` (or the deadline: the request's outcome is not known). */
+async function until(c: ControlClient, name: string, deadline: number, ok: (e: Entry | undefined) => boolean): Promise<Entry | undefined> {
+  for (;;) {
+    const e = entryIn(await c.request({ op: "services" }, Math.max(1, deadline - performance.now())), name);
+    if (ok(e)) return e;
+    if (performance.now() + POLL_MS > deadline) throw new SysError("control request", "ETIMEDOUT", 110, `${c.path}: the instance re-exec'd live and ${name} was still ${e?.state ?? "not listed"} at the end of the wait; it may still carry the request out`);
+    await Bun.sleep(POLL_MS);
+  }
+}
