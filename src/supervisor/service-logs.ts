@@ -9,6 +9,7 @@ import { closeFdQuietly, readAvailable } from "../sys/fd.ts";
 import { logPipe } from "../sys/log-pipe.ts";
 import { setInheritable } from "../sys/process.ts";
 import { LogRing, type LogLine, type PartialLine } from "./log-ring.ts";
+import { unfinishedUtf8 } from "./utf8-tail.ts";
 import { WakeOrPoll } from "./wake-or-poll.ts";
 
 interface Source {
@@ -19,6 +20,8 @@ interface Source {
   decoder: TextDecoder;
   /** This pipe's unterminated line (not the service's: a new run's pipes start with none). */
   partial: PartialLine;
+  /** The first bytes of a character not yet complete, which `decoder` holds back (handed over with the pipe). */
+  held: number[];
 }
 
 /** A read end handed over at a live re-exec. */
@@ -27,6 +30,8 @@ export interface LogFdHandover {
   stream: 1 | 2;
   /** The pipe's unterminated line read before the re-exec (at most a line's 64 KiB): the next image's first line of it goes on from there. */
   partial?: string;
+  /** The first bytes of a character the pipe had not finished (1 to 3): decoded with the rest of it. */
+  partialBytes?: number[];
 }
 
 const log = logger("supervisor");
@@ -84,8 +89,8 @@ export class ServiceLogs {
       for (const fd of out) closeFdQuietly(fd);
       throw e;
     }
-    this.track({ name, fd: out[0], stream: 1, decoder: new TextDecoder(), partial: { text: "" } });
-    this.track({ name, fd: err[0], stream: 2, decoder: new TextDecoder(), partial: { text: "" } });
+    this.track({ name, fd: out[0], stream: 1, decoder: new TextDecoder(), partial: { text: "" }, held: [] });
+    this.track({ name, fd: err[0], stream: 2, decoder: new TextDecoder(), partial: { text: "" }, held: [] });
     return [out[1], err[1]];
   }
 
@@ -155,6 +160,7 @@ export class ServiceLogs {
         }
         got += n;
         total += n;
+        s.held = unfinishedUtf8(s.held, this.buf.subarray(0, n));
         this.emit(s, this.ring(s.name).push(s.decoder.decode(this.buf.subarray(0, n), { stream: true }), s.partial));
       }
     }
@@ -226,7 +232,8 @@ export class ServiceLogs {
     return [...this.sources.values()].filter((s) => s.name === name).map((s) => {
       setInheritable(s.fd, true);
       // Its half line went with the old image: "hello " then, after the re-exec, "world\n" was logged as "world".
-      return { fd: s.fd, stream: s.stream, ...(s.partial.text !== "" ? { partial: s.partial.text } : {}) };
+      // A character cut by the re-exec was decoded as U+FFFD by the next image: its first bytes go along.
+      return { fd: s.fd, stream: s.stream, ...(s.partial.text !== "" ? { partial: s.partial.text } : {}), ...(s.held.length > 0 ? { partialBytes: s.held } : {}) };
     });
   }
 
@@ -242,7 +249,10 @@ export class ServiceLogs {
     for (const h of fds) {
       try {
         setInheritable(h.fd, false);
-        this.track({ name, fd: h.fd, stream: h.stream, decoder: new TextDecoder(), partial: { text: h.partial ?? "" } });
+        const decoder = new TextDecoder();
+        const held = h.partialBytes ?? [];
+        decoder.decode(Uint8Array.from(held), { stream: true }); // held back until the rest of the character comes
+        this.track({ name, fd: h.fd, stream: h.stream, decoder, partial: { text: h.partial ?? "" }, held });
       } catch {
         /* not open any more */
       }

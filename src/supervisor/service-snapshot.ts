@@ -36,6 +36,8 @@ export const serviceSnapshotSchema = lazy(() =>
             fd: z.int().check(z.minimum(3)),
             stream: z.union([z.literal(1), z.literal(2)]),
             partial: z.optional(z.string().check(z.maxLength(65536))),
+            /** The first bytes of a character it had not finished (handoff 5). */
+            partialBytes: z.optional(z.array(z.int().check(z.minimum(0), z.maximum(255))).check(z.maxLength(3))),
           }),
         )
         .check(z.maxLength(64)),
