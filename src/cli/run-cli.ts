@@ -1,4 +1,4 @@
-// Parses the top-level command line: `-- CMD` (tini mode), a subcommand, --help, --version.
+// Parses the top-level command line: `[OPTIONS] [--] CMD` (tini mode), a subcommand, --help, --version.
 import pkg from "../../package.json" with { type: "json" };
 import { versionLine } from "../boot/handoff-version.ts";
 import { describeError, exitCodeOf, ExitCode, UsageError } from "../errors.ts";
@@ -19,14 +19,17 @@ export function mainHelp(): string {
   return `vector-boot ${version}: a PID 1 that boots straight into a GGUF neural runtime.
 
 Usage:
-  vector-boot [OPTIONS] -- CMD [ARGS...]   run CMD as the main child (tini / dumb-init style)
+  vector-boot [OPTIONS] [--] CMD [ARGS...] run CMD as the main child (tini / dumb-init style;
+                                           "--" needed only with no OPTIONS or a CMD
+                                           starting with "-")
   vector-boot COMMAND [OPTIONS]            (PID 1 with no arguments runs "boot")
   vector-boot COMMAND --help
 
 Commands:
 ${cmds}
 
-Options before "--" (tini's and dumb-init's; quiet unless something goes wrong):
+Options before CMD, which starts after "--" or at the first word that is no option (tini's and
+dumb-init's; quiet unless something goes wrong):
   -g, --group             forward signals to CMD's whole process group (dumb-init's default)
   -c, --single-child      forward signals to CMD alone (the default; undoes -g)
   -r, --rewrite S:R       forward signal S as R (numbers or names, e.g. 15:2 or TERM:INT);

@@ -1,4 +1,4 @@
-// The options of tini mode (`vector-boot [OPTIONS] -- CMD`): tini's and dumb-init's flags and environment variables.
+// The options of tini mode (`vector-boot [OPTIONS] [--] CMD`): tini's and dumb-init's flags and environment variables.
 import { UsageError } from "../errors.ts";
 import { addRewrite, requireSignal } from "./signal-rewrite.ts";
 
@@ -69,27 +69,32 @@ const flags: Record<string, { short?: string; value: boolean }> = {
 const byShort = new Map<string, string>();
 for (const long in flags) if (flags[long]!.short) byShort.set(flags[long]!.short!, long);
 
-/** Splits the words before `--` into (long name, value) pairs, in order. */
-function tokenize(words: string[]): Array<[string, string | undefined]> {
+/**
+ * Splits the options into (long name, value) pairs, in order, and finds where CMD starts: after `--`, or,
+ * as dumb-init's and tini's getopt, at the first word that is no option (`-` alone is one): everything
+ * from there is CMD's, its dash options included. `cmd` is -1 when neither came (no command).
+ */
+function tokenize(words: string[]): { pairs: Array<[string, string | undefined]>; cmd: number } {
   const out: Array<[string, string | undefined]> = [];
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     const takeValue = (name: string, attached: string | undefined): void => {
       if (attached !== undefined) out.push([name, attached]);
-      else if (i + 1 < words.length) out.push([name, words[++i]]);
+      else if (i + 1 < words.length && words[i + 1] !== "--") out.push([name, words[++i]]);
       else throw new UsageError(`--${name} needs a value (see vector-boot --help)`);
     };
+    if (w === "--") return { pairs: out, cmd: i + 1 };
+    if (!w.startsWith("-") || w === "-") return { pairs: out, cmd: i };
     if (w.startsWith("--")) {
       const eq = w.indexOf("=");
       const name = eq < 0 ? w.slice(2) : w.slice(2, eq);
       const f = Object.hasOwn(flags, name) ? flags[name] : undefined; // not `--constructor`
-      if (!f) throw new UsageError(`unknown option ${JSON.stringify(w)} before "--" (see vector-boot --help)`);
+      if (!f) throw new UsageError(`unknown option ${JSON.stringify(w)} (see vector-boot --help)`);
       if (f.value) takeValue(name, eq < 0 ? undefined : w.slice(eq + 1));
       else if (eq >= 0) throw new UsageError(`--${name} takes no value`);
       else out.push([name, undefined]);
       continue;
     }
-    if (!w.startsWith("-") || w === "-") throw new UsageError(`unexpected ${JSON.stringify(w)} before "--": the command goes after "--" (see vector-boot --help)`);
     // A cluster of short flags (-vvv, -gw); a letter that takes a value ends it (-e3, -p SIGKILL).
     for (let j = 1; j < w.length; j++) {
       const name = byShort.get(w[j]!);
@@ -101,7 +106,7 @@ function tokenize(words: string[]): Array<[string, string | undefined]> {
       out.push([name, undefined]);
     }
   }
-  return out;
+  return { pairs: out, cmd: -1 };
 }
 
 function required<T>(option: string, parsed: T | undefined, value: string | undefined, what: string): T {
@@ -110,7 +115,7 @@ function required<T>(option: string, parsed: T | undefined, value: string | unde
 }
 
 /**
- * Parses the words of tini mode (everything from the first option through `--` and the command).
+ * Parses the words of tini mode (the options, then CMD: after `--` or from the first word that is no option).
  * The environment is read first (DUMB_INIT_SETSID=1/0 as -g/-c, DUMB_INIT_DEBUG=1 and TINI_VERBOSITY>=2
  * as -v, TINI_VERBOSITY=0 (as tini's atoi reads it) as errors only, TINI_KILL_PROCESS_GROUP as -g); options override it, and of
  * -g and -c the last one wins.
@@ -135,8 +140,8 @@ export function parseTiniArgs(args: string[], env: Record<string, string | undef
   if (env.DUMB_INIT_DEBUG === "1" || verbosity >= 2) opts.verbose = true;
   else if (verbosity === 0) opts.quiet = true;
 
-  const dash = args.indexOf("--");
-  for (const [name, value] of tokenize(dash < 0 ? args : args.slice(0, dash))) {
+  const { pairs, cmd } = tokenize(args);
+  for (const [name, value] of pairs) {
     switch (name) {
       case "help":
         return { kind: "help" };
@@ -176,8 +181,8 @@ export function parseTiniArgs(args: string[], env: Record<string, string | undef
         break;
     }
   }
-  if (dash < 0) throw new UsageError('no command: put it after "--" (vector-boot [OPTIONS] -- CMD [ARGS...])');
-  opts.argv = args.slice(dash + 1);
+  if (cmd < 0) throw new UsageError("no command (vector-boot [OPTIONS] [--] CMD [ARGS...])");
+  opts.argv = args.slice(cmd);
   if (opts.argv.length === 0) throw new UsageError('nothing to run after "--"');
   return { kind: "run", options: opts };
 }
