@@ -5,6 +5,7 @@ import { Heartbeat, type HeartbeatOptions, type HeartbeatStats } from "../heartb
 import type { Watchdog } from "../heartbeat/watchdog.ts";
 import { logger } from "../log.ts";
 import { jitInteractive } from "../util/jit-policy.ts";
+import { scheduleImageTrim } from "../init/image-trim.ts";
 import { clockNs } from "../sys/machine.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
 import type { InterruptCarry } from "../heartbeat/interrupt-carry.ts";
@@ -30,6 +31,7 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
   const timing: Record<string, number | null> = { sinceKernelMs: null, sinceExecMs: null };
   const first = parts.startBeat;
   let startedAt: number | null = null;
+  let trim: { cancel(): void } | null = null;
   const options = (model: NeuralRuntime | null): HeartbeatOptions => ({
     periodMs: config.heartbeat_ms,
     logEvery: config.heartbeat_log_every,
@@ -49,6 +51,7 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
         log.info("first heartbeat", { n: b.n, since_kernel_ms: timing.sinceKernelMs.toFixed(1), since_exec_ms: timing.sinceExecMs.toFixed(1) });
         startedAt = b.startMs;
         jitInteractive(); // the run-once boot code is behind us: the beat's own code may be compiled
+        trim = scheduleImageTrim(config.image_trim_ms);
       }
       if (config.shutdown_after > 0 && startedAt !== null && b.startMs - startedAt >= config.shutdown_after * 1000) {
         parts.signals.request({ reason: `shutdown_after=${config.shutdown_after}s` });
@@ -67,7 +70,10 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
   }
   hb.start();
   return {
-    stop: () => hb.stop(),
+    stop: () => {
+      trim?.cancel();
+      return hb.stop();
+    },
     stats: () => {
       const s = hb.stats();
       return { ...s, beat: s.lastBeat };

@@ -97,6 +97,7 @@ const list = () => z.pipe(z.string(), z.transform((s) => s.split(",").filter(Boo
 export const cmdlineKeys = {
   heartbeat_ms: () => int(1, 60_000),
   heartbeat_log_every: () => int(0, 1_000_000),
+  image_trim_ms: () => int(0, 3_600_000),
   shutdown: () => z.enum(shutdownModes),
   shutdown_after: () => num(0, 31_536_000),
   log_level: () => z.enum(logLevels),

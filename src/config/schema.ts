@@ -247,6 +247,11 @@ export const configSchema = z.strictObject({
   heartbeat_ms: z._default(int(1, 60_000), 100),
   /** Heartbeat log line every N beats (0: never). */
   heartbeat_log_every: z._default(z.int().check(z.minimum(0)), 10),
+  /**
+   * This long after the first heartbeat (ms), the executable's loaded segments get MADV_PAGEOUT
+   * once, so that an idle appliance keeps resident only what it touches again (0: never).
+   */
+  image_trim_ms: z._default(int(0, 3_600_000), 2_000),
   shutdown: z._default(z.enum(shutdownModes), "poweroff"),
   /** Shut down by itself after this many seconds of heartbeat (0: never). For tests and demos. */
   shutdown_after: z._default(z.number().check(z.minimum(0)), 0),

@@ -6,6 +6,7 @@ import { decodeRaw, getpgid, getpid, isatty, kill, rawStrings, setParentDeathSig
 import { Sig, signalName, signalState } from "../sys/signals.ts";
 import { closeFdQuietly, keepInheritedFds, openCwd } from "../sys/fd.ts";
 import { drainDescendants } from "./drain.ts";
+import { scheduleImageTrim } from "./image-trim.ts";
 import { Reaper } from "./reaper.ts";
 import { rewriteSignal } from "./signal-rewrite.ts";
 import { suspendSignals, watchSignals } from "./signal-watch.ts";
@@ -14,6 +15,9 @@ import type { TiniOptions } from "./tini-options.ts";
 export type { TiniOptions } from "./tini-options.ts";
 
 const log = logger("init");
+
+/** Once CMD runs, the init's work is forwarding and reaping: the start-up's pages go back this long after (init/image-trim.ts). */
+const TRIM_AFTER_MS = 2_000;
 
 /** Runs the command and resolves to the exit status to use (child's code, 128+N if signalled, 0 if remapped by -e). */
 export async function runTini(opts: TiniOptions): Promise<number> {
@@ -98,7 +102,9 @@ export async function runTini(opts: TiniOptions): Promise<number> {
     stoppedFromTerminal = true;
     suspendSelf(pid1, sig);
   };
+  let trim: { cancel(): void } | null = null;
   const cleanup = () => {
+    trim?.cancel();
     if (followStops) process.off("SIGCHLD", onChildStop);
     signals.stop();
     stopWarning?.();
@@ -126,6 +132,7 @@ export async function runTini(opts: TiniOptions): Promise<number> {
   }
   if (startDir === null) leaveStartDir();
   jitInteractive(); // CMD runs: what follows (forwarding, reaping) may run hot
+  trim = scheduleImageTrim(TRIM_AFTER_MS);
   const exited = new Promise<Reaped>((resolve) => {
     reaper.watch(child, (r) => {
       mainExit = r;
