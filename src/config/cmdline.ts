@@ -2,7 +2,7 @@
 import { z } from "../util/zod-mini.ts";
 import { ConfigError } from "../errors.ts";
 import { decimalNumber, notDecimal } from "../util/decimal.ts";
-import { hostnameText, logLevels, moduleNameText, shutdownModes } from "./schema.ts";
+import { hostnameText, logLevels, moduleNameText, numberBounds, pathText, shutdownModes } from "./schema.ts";
 
 /** One parameter of the command line: `value` null for a bare `param` (no '='). */
 export interface CmdlineParam {
@@ -80,8 +80,8 @@ function splitToken(tok: string): CmdlineParam {
 
 // Decimal text only: Number() would take "" as 0 and "0x10" as 16.
 const decimal = <T extends z.ZodMiniType<number, number>>(n: T) => z.pipe(z.string().check(z.regex(decimalNumber, notDecimal)), z.pipe(z.transform(Number), n));
-const num = (min: number, max: number) => decimal(z.number().check(z.refine((n) => Number.isFinite(n) && n >= min && n <= max, `must be a number from ${min} to ${max}`)));
-const int = (min: number, max: number) => decimal(z.number().check(z.int("must be an integer"), z.minimum(min), z.maximum(max)));
+const num = ([min, max]: readonly [number, number]) => decimal(z.number().check(z.refine((n) => Number.isFinite(n) && n >= min && n <= max, `must be a number from ${min} to ${max}`)));
+const int = ([min, max]: readonly [number, number]) => decimal(z.number().check(z.int("must be an integer"), z.minimum(min), z.maximum(max)));
 const bool = () =>
   z.pipe(
     z.enum(["0", "1", "true", "false", "yes", "no"]),
@@ -95,28 +95,28 @@ const list = () => z.pipe(z.string(), z.transform((s) => s.split(",").filter(Boo
  * built only when the key is given: a boot parses a few keys, or none, of the 20.
  */
 export const cmdlineKeys = {
-  heartbeat_ms: () => int(1, 60_000),
-  heartbeat_log_every: () => int(0, 1_000_000),
-  image_trim_ms: () => int(0, 3_600_000),
+  heartbeat_ms: () => int(numberBounds.heartbeat_ms),
+  heartbeat_log_every: () => int(numberBounds.heartbeat_log_every),
+  image_trim_ms: () => int(numberBounds.image_trim_ms),
   shutdown: () => z.enum(shutdownModes),
-  shutdown_after: () => num(0, 31_536_000),
+  shutdown_after: () => num(numberBounds.shutdown_after),
   log_level: () => z.enum(logLevels),
-  model: text,
+  model: pathText,
   config: text,
-  state_dir: text,
+  state_dir: pathText,
   hostname: hostnameText,
-  grace_ms: () => int(0, 3_600_000),
-  shutdown_deadline_ms: () => int(100, 3_600_000),
+  grace_ms: () => int(numberBounds.grace_ms),
+  shutdown_deadline_ms: () => int(numberBounds.shutdown_deadline_ms),
   pixel_test: bool,
-  run_dir: text,
+  run_dir: pathText,
   evolution: bool,
   modules: () => z.pipe(list(), z.array(moduleNameText())),
   // The fleet section's scalar fields (merged over the file's `fleet`, validated with it).
   "fleet.endpoints": list,
   "fleet.name": text,
   "fleet.node_id": text,
-  "fleet.lease_ttl_s": () => int(10, 3600),
-  "fleet.quorum": () => int(1, 100_000),
+  "fleet.lease_ttl_s": () => int(numberBounds.lease_ttl_s),
+  "fleet.quorum": () => int(numberBounds.quorum),
 } as const;
 export type CmdlineOverrides = { [K in keyof typeof cmdlineKeys]?: z.infer<ReturnType<(typeof cmdlineKeys)[K]>> };
 

@@ -18,6 +18,26 @@ const shortName = () => z.string().check(z.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,6
 /** A host name and a kernel module name: the same rules in the config file and on the kernel command line. */
 export const hostnameText = () => z.string().check(z.regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, "not a valid host name"));
 export const moduleNameText = () => z.string().check(z.regex(/^[a-zA-Z0-9_-]{1,64}$/, "not a module name"));
+/** A path setting (model, state_dir, run_dir), in the file and on the command line: "" resolved to the directory the init started in. */
+export const pathText = () => z.string().check(z.minLength(1, "must not be empty"));
+
+/**
+ * Bounds of the numeric settings the kernel command line overrides too (src/config/cmdline.ts), in
+ * one place so that both accept the same values: shutdown_after was bounded on the command line only
+ * (a file's 1e300 passed) and heartbeat_log_every likewise.
+ */
+export const numberBounds = {
+  heartbeat_ms: [1, 60_000],
+  heartbeat_log_every: [0, 1_000_000],
+  /** Seconds: a year. */
+  shutdown_after: [0, 31_536_000],
+  grace_ms: [0, 3_600_000],
+  image_trim_ms: [0, 3_600_000],
+  shutdown_deadline_ms: [100, 3_600_000],
+  lease_ttl_s: [10, 3600],
+  quorum: [1, 100_000],
+} as const satisfies Record<string, readonly [number, number]>;
+const bounded = (k: keyof typeof numberBounds) => int(numberBounds[k][0], numberBounds[k][1]);
 
 /**
  * The service schemas, built on first use: zod construction costs start-up, and a config without
@@ -223,12 +243,12 @@ export const fleetSchema = z.lazy(() =>
     /** This node's id (default: the host name). */
     node_id: z.optional(shortName()),
     /** Lease TTL of the node's key (s); at least 10 (etcd's elections need a few keepalives per TTL). */
-    lease_ttl_s: z._default(int(10, 3600), 15),
+    lease_ttl_s: z._default(bounded("lease_ttl_s"), 15),
     tls: z.optional(z.strictObject({ ca: z.optional(z.string()), cert: z.optional(z.string()), key: z.optional(z.string()) })),
     /** etcd authentication; the password is read from a file, never given on a command line. */
     auth: z.optional(z.strictObject({ user: z.string().check(z.minLength(1)), password_file: z.string().check(z.minLength(1)) })),
     /** Members needed before `fleet: "after-quorum"` services start. */
-    quorum: z._default(int(1, 100_000), 1),
+    quorum: z._default(bounded("quorum"), 1),
   }),
 );
 export type FleetConfig = z.infer<typeof fleetSchema>;
@@ -237,32 +257,32 @@ export const configSchema = z.strictObject({
   hostname: z.optional(hostnameText()),
   log_level: z._default(z.enum(logLevels), "info"),
   /** Path of the model: .gguf or .rts; default the model embedded in the executable. */
-  model: z.optional(z.string()),
+  model: z.optional(pathText()),
   /** Journal and checkpoints (a persistent disk). Default: /var/lib/vector-boot as PID 1, else a per-run temp dir. */
-  state_dir: z.optional(z.string()),
+  state_dir: z.optional(pathText()),
   /** Sockets (root-owned, 0700). Default: /run/vector-boot as PID 1, else a per-run temp dir. */
-  run_dir: z.optional(z.string()),
+  run_dir: z.optional(pathText()),
   /** Run the seed's pixel test after loading the model. */
   pixel_test: z._default(z.boolean(), true),
-  heartbeat_ms: z._default(int(1, 60_000), 100),
+  heartbeat_ms: z._default(bounded("heartbeat_ms"), 100),
   /** Heartbeat log line every N beats (0: never). */
-  heartbeat_log_every: z._default(z.int().check(z.minimum(0)), 10),
+  heartbeat_log_every: z._default(bounded("heartbeat_log_every"), 10),
   /**
    * This long after the first heartbeat (ms), the executable's loaded segments get MADV_PAGEOUT
    * once, so that an idle appliance keeps resident only what it touches again (0: never).
    */
-  image_trim_ms: z._default(int(0, 3_600_000), 2_000),
+  image_trim_ms: z._default(bounded("image_trim_ms"), 2_000),
   shutdown: z._default(z.enum(shutdownModes), "poweroff"),
   /** Shut down by itself after this many seconds of heartbeat (0: never). For tests and demos. */
-  shutdown_after: z._default(z.number().check(z.minimum(0)), 0),
+  shutdown_after: z._default(z.number().check(z.minimum(numberBounds.shutdown_after[0]), z.maximum(numberBounds.shutdown_after[1])), 0),
   /** Grace period for the processes left once the services have stopped (each service has its own `grace_ms`, default 5000). */
-  grace_ms: z._default(int(0, 3_600_000), 5_000),
+  grace_ms: z._default(bounded("grace_ms"), 5_000),
   /**
    * The whole shutdown's deadline (ms; default: the longest of grace_ms and every service's grace_ms,
    * + 10 s): past it PID 1 stops waiting for what is left (a process in D state, a hung flush), syncs
    * (bounded) and calls reboot(2) anyway.
    */
-  shutdown_deadline_ms: z.optional(int(100, 3_600_000)),
+  shutdown_deadline_ms: z.optional(bounded("shutdown_deadline_ms")),
   /** Kernel modules to load (with their dependencies from modules.dep) as PID 1, before mounting. */
   modules: z._default(z.array(moduleNameText()), []),
   mounts: z._default(z.array(mountSchema), []),
