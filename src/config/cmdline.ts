@@ -72,6 +72,18 @@ export function tokenizeCmdline(line: string): CmdlineParam[] {
   return out;
 }
 
+/**
+ * The kernel's own parameters of a command line: parse_args() (kernel/params.c) stops at the first
+ * `--` that has no value (`if (!val && strcmp(param, "--") == 0)`, after next_arg(), so `"--"` too)
+ * and start_kernel() (init/main.c) hands what follows to init as its argv: a `vector.*` word there
+ * is an argument, not a setting (it was read as one and overrode the same key before `--`).
+ */
+export function kernelParams(line: string): CmdlineParam[] {
+  const all = tokenizeCmdline(line);
+  const dashes = all.findIndex((p) => p.value === null && p.param === "--");
+  return dashes < 0 ? all : all.slice(0, dashes);
+}
+
 /** A `--set KEY=VALUE` token (`vector.` already prefixed), given whole: split at its first '='. */
 function splitToken(tok: string): CmdlineParam {
   const eq = tok.indexOf("=");
@@ -127,13 +139,13 @@ export interface CmdlineResult {
 }
 
 /**
- * Parses every `vector.*` token of `line`, then the `tokens` given whole (`--set KEY=VALUE`: a value
+ * Parses every `vector.*` parameter of `line` (up to a `--`: see kernelParams), then the `tokens` given whole (`--set KEY=VALUE`: a value
  * with spaces stays one token); other tokens belong to the kernel or other programs.
  */
 export function parseCmdline(line: string, tokens: readonly string[] = []): CmdlineResult {
   const overrides: Record<string, unknown> = {};
   const errors: ConfigError[] = [];
-  const lineParams = tokenizeCmdline(line);
+  const lineParams = kernelParams(line);
   for (const [i, { param, value: given }] of [...lineParams, ...tokens.map(splitToken)].entries()) {
     if (!param.startsWith("vector.")) continue;
     const key = param.slice(7);
