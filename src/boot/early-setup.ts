@@ -5,6 +5,7 @@ import { enableKmsg, logger } from "../log.ts";
 import { clockNs, mkdirp1, mknod, mount, reboot } from "../sys/machine.ts";
 import { getpid, setSubreaper } from "../sys/process.ts";
 import { earlyDevices, earlyLinks, earlyMounts } from "./mount-table.ts";
+import { cmdlineText } from "../config/cmdline.ts";
 
 const log = logger("boot");
 
@@ -104,8 +105,8 @@ export function earlySetup(opts: { cmdline?: string; resumed?: boolean }): BootC
   let cmdline = opts.cmdline ?? "";
   if (opts.cmdline === undefined && pid1) {
     try {
-      // Its trailing newline off; not .trim(), which took Unicode spaces the kernel keeps in a parameter.
-      cmdline = readFileSync("/proc/cmdline", "utf8").replace(/[\t\n\v\f\r ]+$/, "");
+      // Split as bytes, as the kernel splits it, before decoding: decoded whole, a raw 0xA0 (a space to the kernel) became U+FFFD.
+      cmdline = cmdlineText(readFileSync("/proc/cmdline"));
     } catch {
       /* no /proc: nothing to read */
     }

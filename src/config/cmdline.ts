@@ -21,25 +21,27 @@ function cString(t: Uint8Array, from: number): string {
   return utf8.decode(t.subarray(from, nul < 0 ? t.length : nul));
 }
 
-/**
- * Splits a kernel command line into parameters exactly as the kernel's parse_args() does with
- * next_arg() (lib/cmdline.c), on the line's UTF-8 bytes: only the kernel's spaces separate (not
- * U+2003 and the like: a UTF-8 no-break space, C2 A0, splits after C2 as the kernel's does), a double
- * quote toggles quoting wherever it is and quoted spaces do not separate, and the only quotes removed
- * are one that opens the whole parameter with the last byte if that is a quote, and, after the first
- * '=', one that opens the value with the last byte if that is a quote; the others stay in the value.
- * (Every double quote used to be dropped and any Unicode space split, so a value the kernel hands on
- * as `a"b"c` was taken as `abc`, and one with an em space as two parameters.)
- */
-export function tokenizeCmdline(line: string): CmdlineParam[] {
-  let b = new TextEncoder().encode(line).subarray(0, 65_536);
+/** A command line's bytes as the kernel has them: a string is its UTF-8; at most 64 KiB, up to a NUL (the kernel's line ends there). */
+function lineBytes(line: string | Uint8Array): Uint8Array {
+  const b = (typeof line === "string" ? new TextEncoder().encode(line) : line).subarray(0, 65_536);
   const nul = b.indexOf(0);
-  if (nul >= 0) b = b.subarray(0, nul); // the kernel's line ends at a NUL
-  const out: CmdlineParam[] = [];
+  return nul < 0 ? b : b.subarray(0, nul);
+}
+
+/** A parameter with the bytes of the line it was made from (`from` to `to`, its quotes included). */
+interface RawParam extends CmdlineParam {
+  from: number;
+  to: number;
+}
+
+/** parse_args()'s loop over next_arg() (see tokenizeCmdline), on the line's bytes. */
+function nextArgs(b: Uint8Array): RawParam[] {
+  const out: RawParam[] = [];
   let p = 0;
   while (p < b.length && isKernelSpace(b[p]!)) p++; // parse_args: skip_spaces()
   while (p < b.length) {
     // next_arg(), step by step; `t` is the parameter's bytes, where the kernel writes its NULs.
+    const from = p;
     let inQuote = false;
     let quoted = false;
     if (b[p] === QUOTE) {
@@ -54,7 +56,7 @@ export function tokenizeCmdline(line: string): CmdlineParam[] {
       if (equals === 0 && c === 0x3d) equals = i;
       if (c === QUOTE) inQuote = !inQuote;
     }
-    const t = b.slice(p, p + i);
+    const t = Uint8Array.from(b.subarray(p, p + i)); // a copy (a Buffer's slice() is a view of the line)
     let valueAt = -1;
     if (equals !== 0) {
       t[equals] = 0;
@@ -65,11 +67,42 @@ export function tokenizeCmdline(line: string): CmdlineParam[] {
       }
     }
     if (quoted && i > 0 && t[i - 1] === QUOTE) t[i - 1] = 0;
-    out.push({ param: cString(t, 0), value: valueAt < 0 ? null : cString(t, valueAt) });
+    // Each parameter decoded on its own, once split: a byte the kernel splits at is never decoded.
+    out.push({ param: cString(t, 0), value: valueAt < 0 ? null : cString(t, valueAt), from, to: p + i });
     p += p + i < b.length ? i + 1 : i;
     while (p < b.length && isKernelSpace(b[p]!)) p++; // skip_spaces()
   }
   return out;
+}
+
+/**
+ * Splits a kernel command line into parameters exactly as the kernel's parse_args() does with
+ * next_arg() (lib/cmdline.c), on the line's bytes (a string: its UTF-8), and only then decodes each
+ * parameter and value as UTF-8: only the kernel's spaces separate (not U+2003 and the like; byte
+ * 0xA0 does, alone or inside a UTF-8 character: a no-break space, C2 A0, splits after C2 as the
+ * kernel's does), a double quote toggles quoting wherever it is and quoted spaces do not separate,
+ * and the only quotes removed are one that opens the whole parameter with the last byte if that is
+ * a quote, and, after the first '=', one that opens the value with the last byte if that is a quote;
+ * the others stay in the value. (Every double quote used to be dropped and any Unicode space split,
+ * so a value the kernel hands on as `a"b"c` was taken as `abc`, and one with an em space as two
+ * parameters.)
+ */
+export function tokenizeCmdline(line: string | Uint8Array): CmdlineParam[] {
+  return nextArgs(lineBytes(line)).map(({ param, value }) => ({ param, value }));
+}
+
+/**
+ * /proc/cmdline's bytes as text that tokenizeCmdline splits into the same parameters: each one's
+ * bytes decoded on its own, joined by one space. Decoded whole, a 0xA0 byte that is no part of a
+ * UTF-8 character (Latin-1's no-break space, a space to the kernel) became U+FFFD and joined the
+ * parameters on either side of it. What a parameter decodes to is unchanged by the decoding: UTF-8
+ * keeps every ASCII byte (quotes, '=', spaces) where it was, and a 0xA0 left in a parameter is quoted.
+ */
+export function cmdlineText(bytes: Uint8Array): string {
+  const b = lineBytes(bytes);
+  return nextArgs(b)
+    .map((a) => utf8.decode(b.subarray(a.from, a.to)))
+    .join(" ");
 }
 
 /**
@@ -78,7 +111,7 @@ export function tokenizeCmdline(line: string): CmdlineParam[] {
  * and start_kernel() (init/main.c) hands what follows to init as its argv: a `vector.*` word there
  * is an argument, not a setting (it was read as one and overrode the same key before `--`).
  */
-export function kernelParams(line: string): CmdlineParam[] {
+export function kernelParams(line: string | Uint8Array): CmdlineParam[] {
   const all = tokenizeCmdline(line);
   const dashes = all.findIndex((p) => p.value === null && p.param === "--");
   return dashes < 0 ? all : all.slice(0, dashes);
