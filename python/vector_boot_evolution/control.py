@@ -3,8 +3,8 @@
 The control tests run it as a non-root user. As a script, `python3 control.py [--socket PATH] OP [JSON-FIELDS]`
 or `python3 -m vector_boot_evolution.control ...`, it prints the result as JSON (exit 0), or an error as
 JSON {"code", "message"} on stderr: the server's refusal (exit 1), the socket unreachable or the
-connection lost ("os_error", exit 2), or bad arguments ("usage", an unknown option among them, or a
-usage line with no OP: exit 64). `-h`/`--help` prints the usage (exit 0) and connects to nothing.
+connection lost ("os_error", exit 2), or bad arguments ("usage", an unknown option or a word after
+JSON-FIELDS among them, or a usage line with no OP: exit 64). `-h`/`--help` prints the usage (exit 0) and connects to nothing.
 """
 import json
 import math
@@ -198,6 +198,9 @@ def main(argv):
     if not argv:
         print("usage: control.py [--socket PATH] OP [JSON-FIELDS]", file=sys.stderr)
         return 64
+    # A word after JSON-FIELDS was dropped: `restart '{"name": "web"}' now` restarted web, exit 0.
+    if len(argv) > 2:
+        return _usage_error("unexpected argument %r after JSON-FIELDS (one JSON object holds every field)" % argv[2])
     try:
         fields = json.loads(argv[1]) if len(argv) > 1 else {}
     except ValueError as e:
