@@ -1,10 +1,11 @@
 """Client of the vector-boot control socket (docs/control-protocol.md). Standard library only.
 
 The control tests run it as a non-root user. As a script, `python3 control.py [--socket PATH] OP [JSON-FIELDS]`
-or `python3 -m vector_boot_evolution.control ...`, it prints the result as JSON (exit 0), or an error as
-JSON {"code", "message"} on stderr: the server's refusal (exit 1), the socket unreachable or the
-connection lost ("os_error", exit 2), or bad arguments ("usage", an unknown option or a word after
-JSON-FIELDS among them, or a usage line with no OP: exit 64). `-h`/`--help` prints the usage (exit 0) and connects to nothing.
+or `python3 -m vector_boot_evolution.control ...` (`--socket=PATH` too), it prints the result as JSON (exit 0),
+or an error as JSON {"code", "message"} on stderr: the server's refusal (exit 1), the socket unreachable or
+the connection lost ("os_error", exit 2), or bad arguments ("usage", an unknown option or a word after
+JSON-FIELDS among them, or a usage line with no OP: exit 64). `-h`/`--help` prints the usage, `--version`
+the package's version (version.py, as vb-evolve's): exit 0, connecting to nothing.
 """
 import json
 import math
@@ -15,8 +16,10 @@ import time
 
 try:
     from .unix_path import connect_unix
+    from .version import __version__
 except ImportError:  # run as a script: its directory is on sys.path
     from unix_path import connect_unix
+    from version import __version__
 
 DEFAULT_SOCKET = "/run/vector-boot/control"
 
@@ -170,7 +173,8 @@ class ControlClient:
 USAGE = """usage: python3 -m vector_boot_evolution.control [--socket PATH] OP [JSON-FIELDS]
 
 Sends one request to the vector-boot control socket (docs/control-protocol.md) and prints its result as JSON.
-  --socket PATH  the control socket (default: $VECTOR_BOOT_CONTROL, else %s)
+  --socket PATH  the control socket, also --socket=PATH (default: $VECTOR_BOOT_CONTROL, else %s)
+  --version      prints the version of the package (vector_boot_evolution) and exits
   OP             ping, status, services, stats, logs, pixels, start, stop, restart, mutate, checkpoint,
                  poweroff, reboot, reexec
   JSON-FIELDS    the request's other fields, one JSON object: e.g. restart '{"name": "web"}'
@@ -184,15 +188,24 @@ def _usage_error(message):
 
 
 def main(argv):
-    # "--help" went to the server as an operation (after connecting: "os_error" when no init ran).
-    if "-h" in argv or "--help" in argv:
-        print(USAGE)
-        return 0
+    # "--help" went to the server as an operation (after connecting: "os_error" when no init ran);
+    # "--version" was an unknown option. The first of them wins, as argparse's actions.
+    for word in argv:
+        if word in ("-h", "--help"):
+            print(USAGE)
+            return 0
+        if word == "--version":
+            print("vector_boot_evolution.control %s" % __version__)
+            return 0
     path = None
     if argv[:1] == ["--socket"]:
         if len(argv) < 2:
             return _usage_error("--socket needs a PATH")
         path, argv = argv[1], argv[2:]
+    elif argv[:1] and argv[0].startswith("--socket="):  # GNU/argparse's form: "unknown option" before
+        path, argv = argv[0][len("--socket="):], argv[1:]
+    if path == "":  # not silently $VECTOR_BOOT_CONTROL or the default socket
+        return _usage_error("--socket needs a PATH")
     if argv and argv[0].startswith("-"):
         return _usage_error("unknown option %r" % argv[0])
     if not argv:
