@@ -6,6 +6,7 @@ make a second one, so publish() retries the same ID until the deadline. Every no
 through its own CTRM gate and journal and acks it under /vector-boot/FLEET/acks/ID/NODE.
 """
 import base64
+import http.client
 import json
 import os
 import re
@@ -101,6 +102,12 @@ class FleetClient:
             if e.code >= 500:
                 self._current += 1
             raise FleetError("etcd %s at %s: HTTP %d: %s" % (path, endpoint, e.code, text)) from e
+        except http.client.HTTPException as e:
+            # An endpoint that is not HTTP (BadStatusLine) or cut its answer short (IncompleteRead):
+            # raised past publish's retry, naming no endpoint, and never failed over.
+            self._current += 1
+            name, text = type(e).__name__, str(e)  # IncompleteRead's text names itself, BadStatusLine's is the line
+            raise FleetError("etcd %s at %s: no usable HTTP answer (%s)" % (path, endpoint, text if text.startswith(name) else "%s %r" % (name, text))) from e
         except (OSError, ValueError) as e:
             self._current += 1
             raise FleetError("etcd %s at %s: %s" % (path, endpoint, e)) from e
