@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { ControlClient, controlSocketPath } from "../control/client.ts";
 import { NotNowError, SysError } from "../errors.ts";
+import { isAtRest } from "../supervisor/service-record.ts";
 
 /** How long the new image may take to answer again (a live re-exec takes well under a second), as `logs -f` waits. */
 const REEXEC_WAIT_MS = 30_000;
@@ -11,9 +12,6 @@ const POLL_MS = 100;
 const statusSchema = z.object({ generation: z.number().int().min(0).optional() }).loose();
 const entrySchema = z.object({ name: z.string(), state: z.string(), pid: z.number().nullable().optional() }).loose();
 type Entry = z.infer<typeof entrySchema>;
-
-/** States of a service that holds no process (a stop ended there). */
-const atRest = new Set(["stopped", "exited", "failed", "done"]);
 
 /**
  * Sends `stop` or `restart` of `name` and returns the server's answer. The connection dropping
@@ -48,7 +46,7 @@ export async function stopOrRestart(action: "stop" | "restart", name: string, so
     // The new image's control socket may answer before it has adopted the services.
     const entry = (await until(next, name, deadline, (e) => e !== undefined && e.state !== "stopping"))!;
     if (pidBefore !== undefined && pidBefore !== null && entry.pid === pidBefore) return await next.request({ op: action, name }, Math.max(1, deadline - performance.now()));
-    if (action === "stop" && !atRest.has(entry.state)) throw new NotNowError(`${name}: after the live re-exec the service is ${entry.state} again: the stop was carried out, then a start asked meanwhile won`);
+    if (action === "stop" && !isAtRest(entry.state)) throw new NotNowError(`${name}: after the live re-exec the service is ${entry.state} again: the stop was carried out, then a start asked meanwhile won`);
     if (action === "restart" && entry.state === "stopped") throw new NotNowError(`${name}: after the live re-exec the service is stopped: the restart's start was not carried out (a stop asked meanwhile won, or the machine is shutting down)`);
     return entry;
   } finally {

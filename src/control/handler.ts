@@ -1,6 +1,7 @@
 // Turns one request line into one response: JSON parse, zod validation, then the target's method.
 import { ConfigError, describeError, InputError, NotNowError, PackageError } from "../errors.ts";
 import { logger } from "../log.ts";
+import { isAtRest } from "../supervisor/service-record.ts";
 import { forbidden, ForbiddenError, type RequestCaller as Caller } from "./access.ts";
 import { CONTROL_PROTOCOL_VERSION, errorResponse, requestSchema, salvageId, type ControlRequest, type ControlResponse } from "./protocol.ts";
 import type { ControlTarget, ServiceStatus } from "./target.ts";
@@ -105,8 +106,7 @@ async function perform(req: ControlRequest, t: ControlTarget, caller: Caller): P
       log.info(`${req.op} requested`, { service: req.name, uid: caller.uid, pid: caller.pid });
       // A start of a service that runs already changes nothing, and says so (`already`); so does a
       // stop of one that holds no process (stopped, exited, failed, done: it stays as it was).
-      const atRest = before.state === "stopped" || before.state === "exited" || before.state === "failed" || before.state === "done";
-      const already = req.op === "start" ? before.state === "running" || before.state === "starting" : req.op === "stop" && atRest;
+      const already = req.op === "start" ? before.state === "running" || before.state === "starting" : req.op === "stop" && isAtRest(before.state);
       if (req.op === "start") await t.startService(req.name);
       else if (req.op === "stop") await t.stopService(req.name);
       else await t.restartService(req.name);

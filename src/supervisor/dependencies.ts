@@ -4,8 +4,6 @@ import type { ServiceRecord, ServiceState } from "./service-record.ts";
 /** The records by name (the supervisor's services). */
 export type Lookup = (name: string) => ServiceRecord | undefined;
 
-export const isAtRest = (s: ServiceState): boolean => s === "stopped" || s === "exited" || s === "failed";
-
 /** A state its dependents may start on: running (its ready check passed, or it has none), or a oneshot done. */
 export const satisfiesDependents = (s: ServiceState | undefined): boolean => s === "running" || s === "done";
 

@@ -3,7 +3,7 @@ import { logger } from "../log.ts";
 import type { NotifySender } from "./notify-socket.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import type { ServiceChecks } from "./service-checks.ts";
-import { holdsProcess } from "./service-handover.ts";
+import { holdsProcess } from "./service-record.ts";
 import { applyNotify, belongsTo, sentBy } from "./service-notify.ts";
 import type { ServiceRunner } from "./service-runner.ts";
 

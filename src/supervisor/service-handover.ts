@@ -1,9 +1,6 @@
 // A service record to and from its re-exec snapshot (service-snapshot.ts): counters, state, process, checks' data.
-import type { ServiceRecord } from "./service-record.ts";
+import { holdsProcess, type ServiceRecord } from "./service-record.ts";
 import type { ServiceSnapshot } from "./service-snapshot.ts";
-
-/** States in which the service holds a process (kept across a re-exec). */
-export const holdsProcess = (state: string): boolean => state === "starting" || state === "running" || state === "stopping";
 
 /** A record as handed over: times as ages and durations (the next image has another clock). */
 export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: number, more: Partial<Pick<ServiceSnapshot, "logFds" | "logNextSeq" | "restartPending" | "hooks">> = {}): ServiceSnapshot {

@@ -1,5 +1,5 @@
 // A service's life as an explicit state x event table; effects are returned, never performed here.
-import { backoffMs, type ServiceRecord, type ServiceState } from "./service-record.ts";
+import { backoffMs, isAtRest, type ServiceRecord, type ServiceState } from "./service-record.ts";
 
 export type ServiceEvent =
   | { type: "start" }
@@ -293,5 +293,5 @@ export function step(s: ServiceRecord, ev: ServiceEvent, now: number): Effect[] 
 
 /** States in which the service holds no process and will not start one by itself. */
 export function isSettled(s: ServiceRecord): boolean {
-  return s.state === "stopped" || s.state === "exited" || s.state === "failed" || s.state === "done" || (s.state === "pending" && s.pid === null && s.stopRequested);
+  return isAtRest(s.state) || (s.state === "pending" && s.pid === null && s.stopRequested);
 }

@@ -4,6 +4,16 @@ import type { serviceStates } from "./service-snapshot.ts";
 
 export type ServiceState = (typeof serviceStates)[number];
 
+/**
+ * At rest: the service holds no process and starts none by itself (stopped, exited, failed, or a
+ * oneshot done). A stop leaves it as it is; a start of one of its dependents starts it. A string, as
+ * a client reads it from `services`.
+ */
+export const isAtRest = (state: string): boolean => state === "stopped" || state === "exited" || state === "failed" || state === "done";
+
+/** States in which the service holds a process (kept across a re-exec). Neither this nor at rest: pending, backoff. */
+export const holdsProcess = (state: string): boolean => state === "starting" || state === "running" || state === "stopping";
+
 export interface ServiceRecord {
   readonly config: ServiceConfig;
   state: ServiceState;

@@ -11,9 +11,9 @@ import { ServiceLauncher } from "./service-launch.ts";
 import { ServiceLogs } from "./service-logs.ts";
 import { toSnapshot } from "./service-handover.ts";
 import { adoptService } from "./service-adopt.ts";
-import { isAtRest, mainNeeds, notRunning, satisfiesDependents, waitingOn, type Lookup } from "./dependencies.ts";
+import { mainNeeds, notRunning, satisfiesDependents, waitingOn, type Lookup } from "./dependencies.ts";
 import type { ServiceEvent } from "./service-machine.ts";
-import type { ServiceState } from "./service-record.ts";
+import { isAtRest, type ServiceState } from "./service-record.ts";
 import { ServiceRunner, type MainExit, type RunnerContext } from "./service-runner.ts";
 import { ServiceShutdown } from "./service-shutdown.ts";
 import { StopRequests, type StopKind } from "./stop-requests.ts";
@@ -166,7 +166,8 @@ export class Supervisor {
     const down = notRunning(slot.rec, this.get);
     const up = slot.rec.state === "running" || slot.rec.state === "starting";
     if (down.length === 0 || up || slot.rec.config.fleet !== undefined) return slot.dispatch({ type: "start" });
-    // A dependency at rest is started (and its own); one starting or in back-off comes by itself.
+    // A dependency at rest is started (and its own); one starting or in back-off comes by itself. (A
+    // oneshot done is never among `down`: it is ready for its dependents, and is not run again.)
     for (const d of down) if (isAtRest(this.mustGet(d).rec.state)) this.start(d);
     slot.dispatch({ type: "wait" });
     this.startIfReady(name);
