@@ -1,4 +1,4 @@
-// `stop`/`restart NAME` across a live re-exec: the new image finishes what the old one had begun; the command waits for it there and reports the outcome.
+// `stop`/`restart NAME` followed to their outcome: across a live re-exec (the new image finishes what the old one had begun), and past a --timeout that ran out while the service stops.
 import { z } from "zod";
 import { ControlClient, controlSocketPath } from "../control/client.ts";
 import { NotNowError, SysError } from "../errors.ts";
@@ -33,6 +33,7 @@ export async function stopOrRestart(action: "stop" | "restart", name: string, so
     pidBefore = entryIn(await c.request({ op: "services" }, timeoutMs), name)?.pid ?? null;
     return await c.request({ op: action, name }, timeoutMs);
   } catch (e) {
+    if (e instanceof SysError && e.syscall === "control request" && e.errno === "ETIMEDOUT" && pidBefore !== undefined) return await afterTimeout(action, name, socket, timeoutMs, e);
     // Only a connection gone unanswered may be a re-exec; an answer (an error included) is the
     // outcome, and a timeout (the instance did not answer in time) is one too.
     if (!(e instanceof SysError && e.syscall === "control request" && e.errno !== "ETIMEDOUT") || generation === undefined) throw e;
@@ -52,6 +53,30 @@ export async function stopOrRestart(action: "stop" | "restart", name: string, so
   } finally {
     next.close();
   }
+}
+
+/**
+ * The stop or restart was not answered within --timeout: the service is asked about on a new
+ * connection. Still stopping (a long grace, a process that ignores its stop signal): the stop goes
+ * on, try again later (75; it exited 71, the ETIMEDOUT of an OS error). A stop found done since: its
+ * entry. Anything else, or no answer: the timeout (71, the instance may still carry it out).
+ */
+async function afterTimeout(action: "stop" | "restart", name: string, socket: string, timeoutMs: number, timedOut: SysError): Promise<Entry> {
+  const waitMs = Math.min(timeoutMs, 5_000);
+  let entry: Entry | undefined;
+  try {
+    const c = await ControlClient.connect(socket, waitMs);
+    try {
+      entry = entryIn(await c.request({ op: "services" }, waitMs), name);
+    } finally {
+      c.close();
+    }
+  } catch {
+    throw timedOut;
+  }
+  if (entry?.state === "stopping") throw new NotNowError(`${name}: still stopping after ${timeoutMs} ms (its stop signal was sent; the grace period, then SIGKILL, ends it): the ${action} goes on; wait with a longer --timeout, or ask again later`);
+  if (action === "stop" && entry !== undefined && isAtRest(entry.state)) return entry;
+  throw timedOut;
 }
 
 /** The service's entry in a `services` answer. */
@@ -84,6 +109,8 @@ async function until(c: ControlClient, name: string, deadline: number, ok: (e: E
   for (;;) {
     const e = entryIn(await c.request({ op: "services" }, Math.max(1, deadline - performance.now())), name);
     if (ok(e)) return e;
+    // Still stopping: the stop goes on there (not now, 75), as when --timeout runs out without a re-exec.
+    if (performance.now() + POLL_MS > deadline && e?.state === "stopping") throw new NotNowError(`${name}: the instance re-exec'd live and the service was still stopping at the end of the wait: the stop goes on there; ask again later`);
     if (performance.now() + POLL_MS > deadline) throw new SysError("control request", "ETIMEDOUT", 110, `${c.path}: the instance re-exec'd live and ${name} was still ${e?.state ?? "not listed"} at the end of the wait; it may still carry the request out`);
     await Bun.sleep(POLL_MS);
   }

@@ -19,9 +19,10 @@ function serviceCommand(action: Action): Command {
 ${what[action]} Talks to the running vector-boot over its control socket. Exits 0 on success,
 64 for an unknown service, 71 when the socket cannot be reached or refuses the caller (or the
 connection dropped unanswered and no new image answered: it may still carry the request out),
-75 when not now (the service is still stopping, the machine shuts down, a fleet service this node
-does not hold): try again later. A stop or restart waiting when the instance re-execs live is
-followed through: the new image finishes it, and the exit status says how it ended.
+75 when not now (the service is still stopping, also when --timeout ran out during a stop or
+restart: the stop goes on; the machine shuts down; a fleet service this node does not hold): try
+again later. A stop or restart waiting when the instance re-execs live is followed through: the
+new image finishes it, and the exit status says how it ended.
 
 Options:
 ${commonOptionsHelp}`;
