@@ -1,4 +1,4 @@
-// `stop`/`restart NAME` followed to their outcome: across a live re-exec (the new image finishes what the old one had begun), and past a --timeout that ran out while the service stops.
+// `start`/`stop`/`restart NAME` followed to their outcome: across a live re-exec (the new image finishes what the old one had begun), and past a --timeout that ran out while the service stops.
 import { z } from "zod";
 import { ControlClient, controlSocketPath } from "../control/client.ts";
 import { NotNowError, SysError } from "../errors.ts";
@@ -6,34 +6,35 @@ import { isAtRest } from "../supervisor/service-record.ts";
 
 /** How long the new image may take to answer again (a live re-exec takes well under a second), as `logs -f` waits. */
 const REEXEC_WAIT_MS = 30_000;
-/** How often the service's state is asked while the new image finishes a restart's stop. */
+/** How often the service's state is asked while the new image finishes a stop. */
 const POLL_MS = 100;
 
 const statusSchema = z.object({ generation: z.number().int().min(0).optional() }).loose();
-const entrySchema = z.object({ name: z.string(), state: z.string(), pid: z.number().nullable().optional() }).loose();
+const entrySchema = z.object({ name: z.string(), state: z.string(), pid: z.number().nullable().optional(), lastStatus: z.number().nullable().optional(), restarts: z.number().optional() }).loose();
 type Entry = z.infer<typeof entrySchema>;
 
 /**
- * Sends `stop` or `restart` of `name` and returns the server's answer. The connection dropping
- * unanswered because the instance re-exec'd live (its generation went up) is followed through: the
- * new image carries on with the stop (a restart's start included, handed over), and the service is
- * watched there until it is no longer stopping. The request is asked again only when the service's
- * process is still the one from before it (the old image had not read it): asking a stop again
- * undid a start asked after the re-exec. It exited 71 ("it was sent, so the instance may still
- * carry it out") although the new image carried it out.
+ * Sends `start`, `stop` or `restart` of `name` and returns the server's answer. The connection
+ * dropping unanswered because the instance re-exec'd live (its generation went up) is followed
+ * through: the new image carries on with a stop (a restart's start included, handed over), and the
+ * service is watched there until it is no longer stopping. The request is asked again only when
+ * the service is still as it was before it (its process the one from before, or a start's service
+ * at rest as it was: the old image had not read it): asking a stop again undid a start asked after
+ * the re-exec. It exited 71 ("it was sent, so the instance may still carry it out") although the new
+ * image carried it out, or could be asked again.
  */
-export async function stopOrRestart(action: "stop" | "restart", name: string, socketGiven: string | undefined, timeoutMs: number): Promise<unknown> {
+export async function serviceRequest(action: "start" | "stop" | "restart", name: string, socketGiven: string | undefined, timeoutMs: number): Promise<unknown> {
   const socket = controlSocketPath(socketGiven);
   const c = await ControlClient.connect(socket, Math.min(timeoutMs, 5_000));
   let generation: number | undefined;
-  let pidBefore: number | null | undefined;
+  let before: Entry | null | undefined;
   let lost: SysError;
   try {
     generation = statusSchema.parse(await c.request({ op: "status" }, timeoutMs)).generation ?? 0;
-    pidBefore = entryIn(await c.request({ op: "services" }, timeoutMs), name)?.pid ?? null;
+    before = entryIn(await c.request({ op: "services" }, timeoutMs), name) ?? null;
     return await c.request({ op: action, name }, timeoutMs);
   } catch (e) {
-    if (e instanceof SysError && e.syscall === "control request" && e.errno === "ETIMEDOUT" && pidBefore !== undefined) return await afterTimeout(action, name, socket, timeoutMs, e);
+    if (action !== "start" && e instanceof SysError && e.syscall === "control request" && e.errno === "ETIMEDOUT" && before !== undefined) return await afterTimeout(action, name, socket, timeoutMs, e);
     // Only a connection gone unanswered may be a re-exec; an answer (an error included) is the
     // outcome, and a timeout (the instance did not answer in time) is one too.
     if (!(e instanceof SysError && e.syscall === "control request" && e.errno !== "ETIMEDOUT") || generation === undefined) throw e;
@@ -46,13 +47,28 @@ export async function stopOrRestart(action: "stop" | "restart", name: string, so
   try {
     // The new image's control socket may answer before it has adopted the services.
     const entry = (await until(next, name, deadline, (e) => e !== undefined && e.state !== "stopping"))!;
-    if (pidBefore !== undefined && pidBefore !== null && entry.pid === pidBefore) return await next.request({ op: action, name }, Math.max(1, deadline - performance.now()));
+    const again = () => next.request({ op: action, name }, Math.max(1, deadline - performance.now()));
+    if (action === "start") return isAtRest(entry.state) ? await startAtRest(name, before ?? undefined, entry, again) : entry;
+    const pidBefore = before?.pid ?? null;
+    if (pidBefore !== null && entry.pid === pidBefore) return await again();
     if (action === "stop" && !isAtRest(entry.state)) throw new NotNowError(`${name}: after the live re-exec the service is ${entry.state} again: the stop was carried out, then a start asked meanwhile won`);
     if (action === "restart" && entry.state === "stopped") throw new NotNowError(`${name}: after the live re-exec the service is stopped: the restart's start was not carried out (a stop asked meanwhile won, or the machine is shutting down)`);
     return entry;
   } finally {
     next.close();
   }
+}
+
+/**
+ * A start whose service the new image lists at rest: as it was before the start (state, last
+ * status, restarts), the old image had not read it and it is asked again there; stopped since, a
+ * stop asked meanwhile won (75); exited, failed or done since, it was started and its run ended.
+ */
+async function startAtRest(name: string, before: Entry | undefined, entry: Entry, again: () => Promise<unknown>): Promise<unknown> {
+  const unchanged = before !== undefined && before.state === entry.state && before.lastStatus === entry.lastStatus && before.restarts === entry.restarts;
+  if (unchanged) return await again();
+  if (entry.state === "stopped") throw new NotNowError(`${name}: after the live re-exec the service is stopped: the start was carried out, then a stop asked meanwhile won`);
+  return entry;
 }
 
 /**

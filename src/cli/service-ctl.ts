@@ -1,8 +1,8 @@
 // `vector-boot restart|stop|start NAME`: acts on one service of a running instance (control socket).
-import { ask, commonOptionsHelp, parseCommon } from "../control/cli-support.ts";
+import { commonOptionsHelp, parseCommon } from "../control/cli-support.ts";
 import { out } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
-import { stopOrRestart } from "./service-ctl-reexec.ts";
+import { serviceRequest } from "./service-ctl-reexec.ts";
 
 type Action = "restart" | "stop" | "start";
 
@@ -21,8 +21,9 @@ ${what[action]} Talks to the running vector-boot over its control socket. Exits 
 connection dropped unanswered and no new image answered: it may still carry the request out),
 75 when not now (the service is still stopping, also when --timeout ran out during a stop or
 restart: the stop goes on; the machine shuts down; a fleet service this node does not hold): try
-again later. A stop or restart waiting when the instance re-execs live is followed through: the
-new image finishes it, and the exit status says how it ended.
+again later. A start, stop or restart waiting when the instance re-execs live is followed
+through: the new image finishes it (a start it had not read is asked of it again), and the exit
+status says how it ended (75: a later request won).
 
 Options:
 ${commonOptionsHelp}`;
@@ -37,8 +38,8 @@ ${commonOptionsHelp}`;
       }
       const a = parseCommon(action, args, ["NAME"]);
       const name = a.positionals[0]!;
-      // A stop or restart is followed through a live re-exec (the new image finishes it).
-      const s = (action === "start" ? await ask(a, { op: action, name }) : await stopOrRestart(action, name, a.socket, a.timeoutMs)) as { state?: string; pid?: number | null; already?: boolean } | null;
+      // Followed through a live re-exec (the new image finishes a stop, or is asked again).
+      const s = (await serviceRequest(action, name, a.socket, a.timeoutMs)) as { state?: string; pid?: number | null; already?: boolean } | null;
       // A service started while its dependencies are not running waits for them ("pending").
       const said = s?.already ? (action === "stop" ? "not running" : "already running") : action !== "stop" && s?.state === "pending" ? "waiting for its dependencies" : past[action];
       if (a.json) out(JSON.stringify(s));

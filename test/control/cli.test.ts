@@ -59,8 +59,8 @@ describe("operator CLI", () => {
     expect((await cli("service-ctl", "startCommand", "db")).out).toMatch(/^db: started \(running, pid \d+\)\n$/);
     const r = await cli("service-ctl", "command", "api", "--json");
     expect(JSON.parse(r.out)).toMatchObject({ name: "api", state: "running" });
-    // A stop or restart asks `status` first: its generation tells a live re-exec from a lost instance (service-ctl-reexec.ts).
-    expect(target.calls.slice(before)).toEqual(["status", "stop db", "start db", "status", "stop api", "start api"]);
+    // A start, stop or restart asks `status` first: its generation tells a live re-exec from a lost instance (service-ctl-reexec.ts).
+    expect(target.calls.slice(before)).toEqual(["status", "stop db", "status", "start db", "status", "stop api", "start api"]);
   });
 
   test("start NAME on a service that runs already said 'started': it says 'already running', and --json carries already: true", async () => {
