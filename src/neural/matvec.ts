@@ -212,7 +212,7 @@ function checkShapes(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0: nu
  */
 export function matvec(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0 = 0, r1 = m.rows): void {
   checkShapes(m, x, y, r0, r1);
-  if (nativeMatvecAvailable) nativeMatvec(m.type, m.bytes, m.rows, m.cols, x, y, r0, r1);
+  if (nativeMatvecAvailable()) nativeMatvec(m.type, m.bytes, m.rows, m.cols, x, y, r0, r1);
   else matvecReference(m, x, y, r0, r1);
 }
 

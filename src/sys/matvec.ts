@@ -13,35 +13,41 @@ interface Symbols {
   vb_matvec_best: () => number;
 }
 
-function open(): Symbols | null {
+/** The kernels, opened at the first product rather than when the module is loaded (as lazyShim does): importing the library opens no shim. */
+let lib: Symbols | null | undefined;
+
+function kernels(): Symbols | null {
+  if (lib !== undefined) return lib;
   try {
-    return openShim({
+    lib = openShim({
       vb_matvec: { args: [i32, ptr, i32, i32, ptr, ptr, i32, i32, i32], returns: i32 },
       vb_matvec_best: { args: [], returns: i32 },
     }).symbols as unknown as Symbols;
   } catch {
-    return null; // no shim (or one without the kernels): the TypeScript kernels run instead
+    lib = null; // no shim (or one without the kernels): the TypeScript kernels run instead
   }
+  return lib;
 }
 
-const lib = open();
-
-/** Whether the native kernels could be loaded. */
-export const nativeMatvecAvailable: boolean = lib !== null;
+/** Whether the native kernels could be loaded (the first call tries to open the shim). */
+export function nativeMatvecAvailable(): boolean {
+  return kernels() !== null;
+}
 
 /** Name of the best kernel variant this CPU runs ("c", "avx2", "avx512"), or null without the shim. */
 export function nativeMatvecLevel(): (typeof levelNames)[number] | null {
-  return lib ? levelNames[lib.vb_matvec_best()]! : null;
+  const k = kernels();
+  return k ? levelNames[k.vb_matvec_best()]! : null;
 }
 
 /**
  * y[r] = sum_j W[r, j] x[j] for r in [r0, r1), W = `rows` rows of `cols` elements of ggml `type`
  * in `w` (passed by pointer: a view over a mapping stays zero-copy). `level` -1 picks the best
  * variant; a higher level than the CPU has throws ENOTSUP. Callers check shapes and lengths first
- * (src/neural/matvec.ts): the C code trusts them. Needs a shim (nativeMatvecAvailable).
+ * (src/neural/matvec.ts): the C code trusts them. Needs a shim (nativeMatvecAvailable()).
  */
 export function nativeMatvec(type: number, w: Uint8Array, rows: number, cols: number, x: Float32Array, y: Float32Array, r0: number, r1: number, level = -1): void {
   if (r0 === r1) return;
-  const r = lib!.vb_matvec(type, w, rows, cols, x, y, r0, r1, level);
+  const r = kernels()!.vb_matvec(type, w, rows, cols, x, y, r0, r1, level);
   if (r < 0) check(r, "vb_matvec", `type ${type} ${rows}x${cols} rows [${r0}, ${r1}) level ${level}`);
 }
