@@ -1,14 +1,11 @@
 // `vector-boot boot` with real services: ordered stop, grace then SIGKILL, restart back-off, storm limit.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { killLeftovers, loggedAt, start, tempDir, waitFor, writeJson } from "./harness.ts";
 import { bootArgs } from "./boot-args.ts";
+import { lines, read } from "./file-text.ts";
 
 afterEach(killLeftovers);
-
-const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
-const lines = (p: string) => read(p).split("\n").filter(Boolean);
 
 /** A service that records its start once its TERM trap is set (a TERM right after the record is never lost), and on TERM records its stop and exits. */
 function polite(name: string, out: string, extra: Record<string, unknown> = {}) {

@@ -1,12 +1,12 @@
 // dumb-init's job control: SIGTSTP/SIGTTIN/SIGTTOU used to stop nothing (TTIN/TTOU were not even forwarded); now CMD gets them and the init stops itself.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { killLeftovers, start, tempDir, waitFor } from "./harness.ts";
+import { read } from "./file-text.ts";
 
 afterEach(killLeftovers);
 
-const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
 /** The state letter of /proc/PID/stat (T = stopped). */
 const state = (pid: number) => readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "")[0];
 

@@ -1,15 +1,13 @@
 // A `main: true` service ends the machine: ordered shutdown, one status line, and its exit status leaves the init (or its PID namespace).
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseStatusLine } from "../../src/boot/exit-status.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { lines, read } from "./file-text.ts";
 
 afterEach(killLeftovers);
-
-const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
 
 /** A main service running `script` once `other` (a service that records its stop) is up, plus that service. */
 function mainConfig(dir: string, script: string, extra: Record<string, unknown> = {}) {
@@ -35,7 +33,7 @@ describe("main service", () => {
       const { cfg, out } = mainConfig(dir, script);
       const r = await start(["boot", ...bootArgs(), "--config", cfg], { pid1: true }).result(30_000);
       // Not restarted despite restart=always; the other service was stopped in order.
-      expect(read(out).split("\n").filter(Boolean)).toEqual(["start-other", "start-app", "stop-other"]);
+      expect(lines(out)).toEqual(["start-other", "start-app", "stop-other"]);
       expect(r.stderr).toContain("mode=pid1");
       expect(r.stderr).toContain("main service exited; shutting the machine down service=app");
       expect(r.stderr).toMatch(/shutdown: phase shutdown reason=main-exited mode=poweroff/);

@@ -1,15 +1,13 @@
 // post_stop is part of its service's stop: the shutdown, the dependencies it stops next, `stop` and the next run wait for it.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { lines } from "./file-text.ts";
 
 afterEach(killLeftovers);
 
-const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
-const lines = (p: string) => read(p).split("\n").filter(Boolean);
 const loop = "while :; do sleep 0.05; done";
 
 test("at shutdown the drain killed every post_stop (status 143) and db got its stop signal while api's post_stop still ran; each post_stop ends before its dependency is stopped", async () => {

@@ -1,15 +1,13 @@
 // A live re-exec while a service was being killed for a failed readiness check: the new image waited for its readiness again and sent its stop signal a second time.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShipped } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
 import { compileC } from "../harness/compile-c.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { read } from "./file-text.ts";
 
 afterEach(killLeftovers);
-
-const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
 
 /** Records "start" and every SIGTERM ("term", from the handler: write(2) is async-signal-safe), and never exits by itself. */
 const STUBBORN = `

@@ -1,16 +1,15 @@
 // A live re-exec while a service's pre_start or post_stop runs: the new image waits for that command instead of leaving it unwatched.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
 import { killLeftovers, pidsRunning, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { lines } from "./file-text.ts";
 import { listServices } from "./service-boot.ts";
 
 afterEach(killLeftovers);
 
-const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
-const lines = (p: string) => read(p).split("\n").filter(Boolean);
 /** A command that records its begin, waits for the test to create `gate` (bounded), then records its end. */
 const gated = (ev: string, tag: string, gate: string) => ["sh", "-c", `echo ${tag}-begin >> ${ev}; i=0; while [ ! -e ${gate} ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; echo ${tag}-end >> ${ev}`];
 

@@ -1,8 +1,9 @@
 // A live re-exec while a `restart` waited for its service to stop: the new image finishes the stop and starts the service again.
 import { afterEach, expect, test } from "bun:test";
 import { killLeftovers, waitFor } from "./harness.ts";
+import { lines } from "./file-text.ts";
 import { listServices } from "./service-boot.ts";
-import { acrossReexec, lines } from "./slow-stopper.ts";
+import { acrossReexec } from "./slow-stopper.ts";
 
 afterEach(killLeftovers);
 

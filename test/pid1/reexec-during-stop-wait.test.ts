@@ -1,8 +1,9 @@
 // A caller waiting on `stop NAME` or `restart NAME` across a live re-exec: it follows through to the new image and gets the real outcome.
 import { afterEach, expect, test } from "bun:test";
 import { killLeftovers, waitFor } from "./harness.ts";
+import { lines } from "./file-text.ts";
 import { listServices } from "./service-boot.ts";
-import { acrossReexec, lines } from "./slow-stopper.ts";
+import { acrossReexec } from "./slow-stopper.ts";
 
 afterEach(killLeftovers);
 

@@ -2,16 +2,13 @@
 // image gone, new one not started) reaches its service in the new image and is restarted by policy,
 // beats continue.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { shipped } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
 import { betweenImages, childrenOf, killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { lines, read } from "./file-text.ts";
 
 afterEach(killLeftovers);
-
-const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
-const linesOf = (p: string) => read(p).split("\n").filter(Boolean);
 
 /**
  * The "new image" of a handoff, as a Python script that holds the handoff open: the old image has
@@ -63,7 +60,7 @@ test("20 re-execs in a row as PID 1 with 3 services: pids unchanged, a service e
   });
   const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true });
   const init = await run.initPid();
-  await waitFor(() => (run.log().match(/service started/g) ?? []).length >= 3 && linesOf(flaky).length === 1, 30_000, "services started");
+  await waitFor(() => (run.log().match(/service started/g) ?? []).length >= 3 && lines(flaky).length === 1, 30_000, "services started");
   const before = run.log().match(/service started service=(one|two) pid=(\d+)/g)!;
   const dumpOnError = (e: unknown) => {
     console.error(run.log().split("\n").slice(-40).join("\n"), "\nhandoff.log:", read(report), "\nflaky.log:", read(flaky));
@@ -74,26 +71,26 @@ test("20 re-execs in a row as PID 1 with 3 services: pids unchanged, a service e
     if (i % 5 === 0) {
       // A re-exec into the holder (a control request naming the new image); the flaky service's
       // exit lands between the two images.
-      const flakyPid = Number(linesOf(flaky).at(-1));
-      const zombiesBefore = linesOf(report).length;
+      const flakyPid = Number(lines(flaky).at(-1));
+      const zombiesBefore = lines(report).length;
       const cli = Bun.spawn(shipped(["reexec", holder, "--socket", join(dir, "run/control"), "--timeout", "30000"]), { stdout: "pipe", stderr: "pipe" });
       await waitFor(() => run.log().includes(marker), 30_000, `re-exec ${i} (through the handoff holder)`).catch(dumpOnError);
       const [code, out, err] = await Promise.all([cli.exited, new Response(cli.stdout).text(), new Response(cli.stderr).text()]);
       expect({ code, out, err }).toMatchObject({ code: 0 });
       // The holder saw the service dead and unreaped, as PID 1, before the new image consumed the handoff.
-      const held = linesOf(report);
+      const held = lines(report);
       expect(held.length).toBe(zombiesBefore + 1);
       expect(held.at(-1)).toBe(`zombie pid=${flakyPid} init=1 handoff_unconsumed=yes`);
       // The new image adopted the dead process, then got its exit (code 7) and restarted it by policy.
-      await waitFor(() => linesOf(flaky).length === i / 5 + 1, 30_000, `flaky restarted after re-exec ${i}`).catch(dumpOnError);
-      const startedLine = new RegExp(`service started service=flaky pid=${linesOf(flaky).at(-1)}$`, "m");
+      await waitFor(() => lines(flaky).length === i / 5 + 1, 30_000, `flaky restarted after re-exec ${i}`).catch(dumpOnError);
+      const startedLine = new RegExp(`service started service=flaky pid=${lines(flaky).at(-1)}$`, "m");
       await waitFor(() => startedLine.test(run.log()), 30_000, `the restart of flaky logged after re-exec ${i}`).catch(dumpOnError);
       const since = run.log().slice(run.log().indexOf(marker));
       const at = (re: string) => since.search(new RegExp(re, "m"));
       const order = {
         adopted: at(`service adopted service=flaky pid=${flakyPid}\\b`),
         exited: at("service exited; restarting after back-off service=flaky code=7\\b"),
-        restarted: at(`service started service=flaky pid=${linesOf(flaky).at(-1)}$`),
+        restarted: at(`service started service=flaky pid=${lines(flaky).at(-1)}$`),
       };
       if (!(order.adopted >= 0 && order.exited > order.adopted && order.restarted > order.exited)) console.error(since.split("\n").filter((l) => l.includes("flaky")).join("\n"));
       expect(order.adopted).toBeGreaterThanOrEqual(0);
@@ -114,8 +111,8 @@ test("20 re-execs in a row as PID 1 with 3 services: pids unchanged, a service e
   expect(pidOf(after, "one")).toEqual(pidOf(before, "one"));
   expect(pidOf(after, "two")).toEqual(pidOf(before, "two"));
   // flaky was stopped inside 4 handoffs and restarted each time, never otherwise.
-  expect(linesOf(flaky).length).toBe(5);
-  expect(linesOf(report).length).toBe(4);
+  expect(lines(flaky).length).toBe(5);
+  expect(lines(report).length).toBe(4);
   expect(childrenOf(init).length).toBeGreaterThanOrEqual(3);
   process.kill(init, "SIGTERM");
   const r = await run.result(30_000);

@@ -1,12 +1,8 @@
 // Boots the shipped executable with a list of services and reads their rows back over the control socket (the readiness, health and hook tests' set-up).
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
 import { start, writeJson } from "./harness.ts";
-
-/** A file's text; "" while it does not exist. */
-export const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
 
 /** A row of `services --json`. */
 export type ServiceRow = { name: string; state: string; ready: boolean; statusText: string | null; restarts: number; health: { checks: number; failures: number } | null };

@@ -6,10 +6,10 @@ import { cgroup2Mount, cgroupOf } from "../../src/sys/cgroup.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
 import { childrenOf, killLeftovers, pidsRunning, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { read } from "./file-text.ts";
 
 afterEach(killLeftovers);
 
-const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
 const mount = cgroup2Mount();
 
 describe.skipIf(mount === null)("service cgroups (host)", () => {

@@ -3,7 +3,8 @@ import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { killLeftovers, tempDir, waitFor } from "./harness.ts";
-import { bootServices, read } from "./service-boot.ts";
+import { read } from "./file-text.ts";
+import { bootServices } from "./service-boot.ts";
 
 afterEach(killLeftovers);
 

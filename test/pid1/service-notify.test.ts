@@ -7,7 +7,8 @@ import { longDir } from "../harness/long-path.ts";
 import { python } from "../harness/python.ts";
 import { bootArgs } from "./boot-args.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
-import { bootServices, listServices, read } from "./service-boot.ts";
+import { read } from "./file-text.ts";
+import { bootServices, listServices } from "./service-boot.ts";
 
 afterEach(killLeftovers);
 

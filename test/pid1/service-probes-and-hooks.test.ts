@@ -6,7 +6,8 @@ import { freePort } from "../../scripts/etcd-cluster.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { python } from "../harness/python.ts";
 import { killLeftovers, tempDir, waitFor } from "./harness.ts";
-import { bootServices, read } from "./service-boot.ts";
+import { lines, read } from "./file-text.ts";
+import { bootServices } from "./service-boot.ts";
 
 afterEach(killLeftovers);
 
@@ -68,7 +69,7 @@ describe("health and hooks", () => {
     expect(run.log()).toMatch(/service could not start service=bad error="pre_start exited with status 3"/);
     await runShippedAsync(["stop", "good", "--socket", join(dir, "run", "control")]);
     await waitFor(() => read(events).includes("post"), 10_000, "post_stop");
-    expect(read(events).split("\n").filter(Boolean)).toEqual(["pre", "main", "post"]);
+    expect(lines(events)).toEqual(["pre", "main", "post"]);
     process.kill(run.proc.pid, "SIGTERM");
     expect((await run.result(15_000)).code).toBe(0);
   }, 40_000);

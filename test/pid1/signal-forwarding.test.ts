@@ -1,8 +1,8 @@
 // Signals sent to the init in tini mode reach the main child (or its whole process group with -g).
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { killLeftovers, start, tempDir, waitFor } from "./harness.ts";
+import { read } from "./file-text.ts";
 
 afterEach(killLeftovers);
 
@@ -12,8 +12,6 @@ function trapScript(out: string, label: string): string {
   const traps = forwarded.map((s) => (s === "TERM" ? `trap 'echo ${label}-TERM >> ${out}; exit 0' TERM` : `trap 'echo ${label}-${s} >> ${out}' ${s}`)).join("; ");
   return `${traps}; echo ${label}-ready >> ${out}; while :; do sleep 0.02; done`;
 }
-
-const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
 
 for (const pid1 of [false, true]) {
   describe(`signal forwarding ${pid1 ? "as PID 1" : "as a subreaper"}`, () => {

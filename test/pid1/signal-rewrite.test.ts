@@ -1,12 +1,10 @@
 // dumb-init's -r s:r: a rewritten signal used to reach CMD unchanged, and a signal rewritten to 0 was not dropped.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { killLeftovers, start, tempDir, waitFor } from "./harness.ts";
+import { read } from "./file-text.ts";
 
 afterEach(killLeftovers);
-
-const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
 
 /** CMD: records each trapped signal's name in `out`; exits 0 on the last one (the marker). */
 function recorder(out: string, sigs: string[], exitOn: string): string {

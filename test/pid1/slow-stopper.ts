@@ -1,14 +1,12 @@
 // A service whose stop is under way across a live re-exec (its SIGTERM handler waits for a gate), and a stop or restart asked of it then: the set-up of the re-exec-during-stop tests.
 import { expect } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
+import { lines } from "./file-text.ts";
 import { start, tempDir, waitFor, writeJson } from "./harness.ts";
 import { listServices } from "./service-boot.ts";
-
-/** The lines of a file; none while it does not exist. */
-export const lines = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "").split("\n").filter(Boolean);
 
 /** Boots a service whose SIGTERM handler takes until `gate` exists (bounded): its stop is under way across the re-exec. */
 export async function bootSlowStopper() {

@@ -1,14 +1,12 @@
 // A service's stop signal is delivered once: it went to the process group, again to the leader and again to every process of its cgroup.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { bootArgs } from "./boot-args.ts";
 import { compileC } from "../harness/compile-c.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { lines, read } from "./file-text.ts";
 
 afterEach(killLeftovers);
-
-const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
 
 /**
  * Real-time signals queue (one delivery per kill, never merged), so this C program records every
@@ -57,7 +55,7 @@ describe("service stop signal", () => {
     process.kill(run.proc.pid, "SIGTERM");
     const r = await run.result(15_000);
     expect(r.code).toBe(0);
-    expect(read(out).split("\n").filter(Boolean)).toEqual(["start", "stop"]);
+    expect(lines(out)).toEqual(["start", "stop"]);
   }, 30_000);
 });
 
@@ -80,5 +78,5 @@ test("a service killed for failing its readiness check got its stop signal again
   const r = await run.result(15_000);
   expect(r.code).toBe(0);
   expect(r.stderr).toMatch(/service not ready within 300 ms; killing it/);
-  expect(read(out).split("\n").filter(Boolean)).toEqual(["start", "stop"]);
+  expect(lines(out)).toEqual(["start", "stop"]);
 }, 30_000);

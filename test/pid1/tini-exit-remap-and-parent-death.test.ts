@@ -1,13 +1,12 @@
 // tini's -e, -p, -s, -l, -h and --version: tini command lines used to be refused (64) by vector-boot.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { shipped } from "../harness/artifact.ts";
 import { killLeftovers, start, tempDir, waitFor } from "./harness.ts";
+import { read } from "./file-text.ts";
 
 afterEach(killLeftovers);
 
-const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
 const quote = (a: string) => `'${a.replaceAll("'", `'\\''`)}'`;
 
 for (const pid1 of [false, true]) {
