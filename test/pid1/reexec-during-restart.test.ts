@@ -2,6 +2,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { killLeftovers, waitFor } from "./harness.ts";
 import { lines } from "./file-text.ts";
+import { shutDown } from "./live-reexec.ts";
 import { listServices } from "./service-boot.ts";
 import { acrossReexec } from "./slow-stopper.ts";
 
@@ -14,6 +15,5 @@ test("a live re-exec while `restart` waited out the service's stop left the serv
   expect(result.code).toBe(0);
   await waitFor(async () => (await listServices(sock)).find((s) => s.name === "svc")?.state === "running", 30_000, "svc running");
   expect(lines(ev)).toEqual(["main", "term", "main"]);
-  process.kill(await run.initPid(), "SIGTERM");
-  expect((await run.result(30_000)).code).toBe(130);
+  await shutDown(run);
 }, 120_000);

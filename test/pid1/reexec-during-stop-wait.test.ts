@@ -2,6 +2,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { killLeftovers, waitFor } from "./harness.ts";
 import { lines } from "./file-text.ts";
+import { shutDown } from "./live-reexec.ts";
 import { listServices } from "./service-boot.ts";
 import { acrossReexec } from "./slow-stopper.ts";
 
@@ -12,8 +13,7 @@ test("`stop NAME` waiting when a live re-exec came exited 71 ('may still carry i
   expect({ code: result.code, out: result.out, err: result.err }).toEqual({ code: 0, out: "svc: stopped (stopped)\n", err: "" });
   expect((await listServices(sock)).find((s) => s.name === "svc")?.state).toBe("stopped");
   expect(lines(ev)).toEqual(["main", "term"]);
-  process.kill(await run.initPid(), "SIGTERM");
-  expect((await run.result(30_000)).code).toBe(130);
+  await shutDown(run);
 }, 120_000);
 
 test("`restart NAME` waiting when a live re-exec came exited 71 ('may still carry it out') although the new image finished the restart; it follows through and exits 0 once the service was started again", async () => {
@@ -23,6 +23,5 @@ test("`restart NAME` waiting when a live re-exec came exited 71 ('may still carr
   await waitFor(() => lines(ev).filter((l) => l === "main").length === 2, 30_000, "the service's next run");
   expect(lines(ev)).toEqual(["main", "term", "main"]);
   expect((await listServices(sock)).find((s) => s.name === "svc")?.state).toMatch(/^(starting|running)$/);
-  process.kill(await run.initPid(), "SIGTERM");
-  expect((await run.result(30_000)).code).toBe(130);
+  await shutDown(run);
 }, 120_000);
