@@ -2,15 +2,15 @@
 // was started with in its effective and permitted sets (only its bounding set was cut, and only on one
 // thread). Each test runs the shipped executable, as PID 1 of a PID namespace where that matters.
 import { afterEach, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
+import { read } from "../pid1/file-text.ts";
 import { childrenOf, killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
 
 afterEach(killLeftovers);
 
-const read = (p: string) => (existsSync(p) ? readFileSync(p, "utf8") : "");
 /** One field of /proc/<pid>/status (tabs and runs of spaces as single spaces). */
 const statusField = (path: string, key: string) => (new RegExp(`^${key}:[ \\t]*(.*)$`, "m").exec(read(path))?.[1] ?? "").replace(/\s+/g, " ").trim();
 const capOf = (path: string, key: string) => BigInt(`0x${statusField(path, key) || "0"}`);
