@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { killLeftovers, tempDir, waitFor } from "./harness.ts";
 import { bootServices, listServices } from "./service-boot.ts";
-import { bootSlowStopper, lines } from "./slow-stopper.ts";
+import { lines } from "./file-text.ts";
+import { bootSlowStopper } from "./slow-stopper.ts";
 
 afterEach(killLeftovers);
 
