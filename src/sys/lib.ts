@@ -15,7 +15,20 @@ let shimPath: string | null = null;
  * one, not a probe: a probe dlopen cost tini mode 0.85 ms of start-up.
  */
 export function openShim<Fns extends Record<string, FFIFunction>>(symbols: Fns): Library<Fns> {
-  if (shimPath !== null) return dlopen(shimPath, symbols);
+  if (shimPath !== null) {
+    try {
+      return dlopen(shimPath, symbols);
+    } catch (e) {
+      // Bun extracts an embedded file again at each dlopen whose extraction it cannot find: as PID 1
+      // the early mounts put a fresh tmpfs over /tmp (or /run), and with TMPDIR under it the
+      // extracted file and its directory are gone, so every open after them failed (evolution and
+      // the control socket disabled). The memfd copy needs no file system.
+      if (!shimPath.startsWith("/$bunfs/")) throw e;
+      noJit(e);
+      shimPath = memfdCopy(shimPath);
+      return dlopen(shimPath, symbols);
+    }
+  }
   const shimFile = builtShim();
   if (!shimFile.startsWith("/$bunfs/")) return dlopen((shimPath = shimFile), symbols); // the source tree: a real file
   let lib: Library<Fns>;

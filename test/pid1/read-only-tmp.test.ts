@@ -1,5 +1,6 @@
 // With a read-only /tmp (a container run read-only) or a TMPDIR that does not exist, the executable could not start at all: Bun had nowhere to extract the shim library to.
 import { expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { exe, hidden, shippedEnv, tempDir } from "../harness/artifact.ts";
 
@@ -43,5 +44,24 @@ test("with JavaScriptCore's JIT off (BUN_JSC_useJIT=0, or a virtual memory limit
     const r = Bun.spawnSync(hidden([exe, ...args]), { stdout: "pipe", stderr: "pipe", env: shippedEnv({ BUN_JSC_useJIT: "0" }), timeout: 30_000 });
     expect({ args, code: r.exitCode }).toEqual({ args, code: 71 });
     expect(r.stderr.toString()).toContain("dlopen of the native shim: bun:ffi needs the JIT, which is off in this process (a virtual memory limit such as `ulimit -v`");
+  }
+});
+
+test("as PID 1 with TMPDIR under /tmp, every shim open after the early mounts failed (the fresh tmpfs hid the extracted library): evolution and the control socket were disabled", () => {
+  const dir = tempDir();
+  const tmp = mkdtempSync("/tmp/vb-tmpdir-");
+  try {
+    const env = shippedEnv({ TMPDIR: join(tmp, "tmp") });
+    mkdirSync(join(tmp, "tmp"));
+    const args = ["boot", "--set", `state_dir=${join(dir, "state")}`, "--set", `run_dir=${join(dir, "run")}`, "--set", "shutdown_after=1", "--set", "shutdown=halt"];
+    const r = Bun.spawnSync(hidden([exe, ...args], { pid1: true }), { stdout: "pipe", stderr: "pipe", env, timeout: 60_000 });
+    const log = r.stderr.toString();
+    expect(log).not.toContain("Failed to open library");
+    expect(log).not.toContain("ERROR");
+    expect(log).toContain("metabolic worker ready");
+    expect(log).toMatch(/first heartbeat n=1/);
+    expect(log).toContain("shutdown: halt now");
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 });
