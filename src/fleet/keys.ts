@@ -1,10 +1,21 @@
 // The fleet's key layout in etcd (docs/fleet.md): everything under /vector-boot/<fleet>/.
 import { z } from "zod";
-import { parseKvJson, type EtcdClient } from "./etcd-client.ts";
+import { b64, parseKvJson, type Compare, type EtcdClient, type LeaseId } from "./etcd-client.ts";
 
 export const fleetPrefix = (fleet: string): string => `/vector-boot/${fleet}/`;
 export const nodesPrefix = (fleet: string): string => `${fleetPrefix(fleet)}nodes/`;
 export const nodeKey = (fleet: string, node: string): string => `${nodesPrefix(fleet)}${node}`;
+
+/**
+ * A transaction's fence: `nodes/<node>` is on `lease`, so the writer is the member the fleet counts
+ * under that name (a node whose lease lapsed, or another instance with the same id, is not).
+ */
+export const onOwnLease = (fleet: string, node: string, lease: LeaseId): Compare => ({ key: b64(nodeKey(fleet, node)), target: "LEASE", result: "EQUAL", lease });
+
+/** Is `nodes/<node>` on `lease` now (after a fenced write failed: was it the fence)? */
+export async function keyOnLease(c: EtcdClient, fleet: string, node: string, lease: LeaseId): Promise<boolean> {
+  return (await c.get(nodeKey(fleet, node))).kvs[0]?.lease === lease;
+}
 
 /** What a node publishes under its key (kept alive by its lease, refreshed every TTL/3). */
 export const nodeSummarySchema = z

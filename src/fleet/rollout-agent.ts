@@ -40,11 +40,24 @@ export class RolloutAgent {
     this.timer = null;
   }
 
+  /**
+   * A fenced write found this node's key not on its lease (it lapsed; another instance with this id
+   * may hold the key): nothing written, the marker kept; the membership loop looks again at once, and
+   * the node goes on once it is a member again.
+   */
+  private notMember(id: string): void {
+    log.warn("rollout: this node's key is not on its lease any more (the lease lapsed; another node with this id may hold the key): not acting or recording until it is a member again", { rollout: id, node: this.o.node });
+    this.o.membership.lostKey();
+  }
+
   private marker = (id: string) => join(this.o.stateDir, `fleet-rollout-${id}.acted`);
 
   private async round(): Promise<void> {
     const lease = this.o.membership.leaseId;
-    if (this.busy || this.acting || lease === null || !this.o.membership.joined) return;
+    // Surely a member (its lease alive by the local clock): after a freeze past the TTL `joined` still
+    // said so until the membership loop ran. The writes are fenced in etcd besides (the lease may lapse
+    // during the round).
+    if (this.busy || this.acting || lease === null || !this.o.membership.leaseAlive()) return;
     this.busy = true;
     const c = this.o.client;
     try {
@@ -65,7 +78,7 @@ export class RolloutAgent {
           // after the done key landed), and the slot was held for as long as this node lived.
           const d = parseKvJson(done.value, doneSchema);
           if (!(d.success && d.data.outcome === "failed") && (await readSem(c, this.o.fleet, id)).holders.some((h) => h.node === this.o.node)) {
-            await releaseSlot(c, this.o.fleet, id, this.o.node);
+            if ((await releaseSlot(c, this.o.fleet, id, this.o.node, lease)) === "not-member") return this.notMember(id);
             log.info("rollout: done, slot released", { rollout: id });
           }
           rmSync(this.marker(id), { force: true });
@@ -75,15 +88,15 @@ export class RolloutAgent {
           const failed = /^failed (.*)$/s.exec(readFileSync(this.marker(id), "utf8"));
           if (failed) {
             // The action failed (a refused re-exec): recorded as failed, the slot kept, so the rollout stops here.
-            await finish(c, this.o.fleet, id, this.o.node, { outcome: "failed", reason: failed[1]!.trim() });
-            await markStopped(c, this.o.fleet, id, { node: this.o.node, reason: failed[1]!.trim() });
+            if ((await finish(c, this.o.fleet, id, this.o.node, lease, { outcome: "failed", reason: failed[1]!.trim() })) === "not-member") return this.notMember(id);
+            if ((await markStopped(c, this.o.fleet, id, lease, { node: this.o.node, reason: failed[1]!.trim() })) === "not-member") return this.notMember(id);
             rmSync(this.marker(id), { force: true });
             log.error("rollout: failure recorded; the slot stays held so no other node is taken down", { rollout: id });
             return;
           }
           // Acted already (this is the image, or the boot, after it): done once beating again.
           if (!this.o.beating()) return;
-          await finish(c, this.o.fleet, id, this.o.node);
+          if ((await finish(c, this.o.fleet, id, this.o.node, lease)) === "not-member") return this.notMember(id);
           rmSync(this.marker(id), { force: true });
           log.info("rollout: done, slot released", { rollout: id });
           continue;
@@ -95,8 +108,10 @@ export class RolloutAgent {
           this.refused.add(kv.key);
           continue;
         }
-        const held = (await readSem(c, this.o.fleet, id)).holders.some((h) => h.node === this.o.node && h.lease === lease);
-        if (!held && !(await takeSlot(c, this.o.fleet, id, r.data.max_unavailable, { node: this.o.node, lease, generation: this.o.generation }, kv.modRevision))) return;
+        // Also when it holds one already (a crash between the slot and the marker): the key is checked to be on the lease.
+        const took = await takeSlot(c, this.o.fleet, id, r.data.max_unavailable, { node: this.o.node, lease, generation: this.o.generation }, kv.modRevision);
+        if (took === "not-member") return this.notMember(id);
+        if (took === "full") return;
         writeFileSync(this.marker(id), `${r.data.action}\n`);
         log.info("rollout: slot taken, acting", { rollout: id, action: r.data.action });
         this.acting = true;

@@ -1,9 +1,9 @@
 // Rolling operations: a FleetLock-style semaphore in one etcd key (compare-and-swap), holders tied to their node's lease.
 import { z } from "zod";
 import { FleetError } from "../errors.ts";
-import { b64, cmpPrefixUnchangedSince, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type Compare, type EtcdClient, type Kv } from "./etcd-client.ts";
+import { b64, cmpPrefixUnchangedSince, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type Compare, type EtcdClient, type Kv, type LeaseId } from "./etcd-client.ts";
 import { retryUntil } from "./retry.ts";
-import { fleetPrefix, readMembers } from "./keys.ts";
+import { fleetPrefix, keyOnLease, onOwnLease, readMembers } from "./keys.ts";
 
 export const rolloutActions = ["reexec", "reboot", "poweroff"] as const;
 export type RolloutAction = (typeof rolloutActions)[number];
@@ -56,19 +56,27 @@ async function cas(c: EtcdClient, fleet: string, id: string, modRevision: number
   return r.succeeded;
 }
 
+/** What a node's fenced write found: done, or this node is no member (its key not on its lease). */
+export type Fenced = "ok" | "not-member";
+
 /**
  * Takes a slot for `node` when fewer than `max` live holders hold one (dead holders are dropped in
- * the same swap). Resolves to true when `node` holds a slot now (also when it already did).
+ * the same swap). Resolves to "taken" when `node` holds a slot now (also when it already did).
  * `rolloutRevision`: the rollout key's mod revision as the caller read it; the swap requires it
  * unchanged. A rollout `fleet gc` removed after that read (a finished one: no done mark, no semaphore
  * left to see) otherwise had its semaphore created again, and the node acted a second time.
+ * Fenced: the swap also requires `nodes/<node>` on `me.lease`. A node whose lease lapsed (frozen past
+ * the TTL, cut off from etcd) and that went on from a read made before took a slot on its dead
+ * lease: a holder every other node counts as dead, so the next node took the slot too and two were
+ * down with K = 1.
  */
-export async function takeSlot(c: EtcdClient, fleet: string, id: string, max: number, me: Holder, rolloutRevision: number): Promise<boolean> {
+export async function takeSlot(c: EtcdClient, fleet: string, id: string, max: number, me: Holder, rolloutRevision: number): Promise<"taken" | "full" | "not-member"> {
   const s = await readSem(c, fleet, id);
-  if (s.holders.some((h) => h.node === me.node && h.lease === me.lease)) return true;
+  if (s.holders.some((h) => h.node === me.node && h.lease === me.lease)) return (await keyOnLease(c, fleet, me.node, me.lease)) ? "taken" : "not-member";
   const live = await liveHolders(c, fleet, s.holders);
-  if (live.length >= max) return false;
-  return cas(c, fleet, id, s.modRevision, [...live, me], [cmpUnchanged(rolloutKey(fleet, id), rolloutRevision)]);
+  if (live.length >= max) return "full";
+  if (await cas(c, fleet, id, s.modRevision, [...live, me], [cmpUnchanged(rolloutKey(fleet, id), rolloutRevision), onOwnLease(fleet, me.node, me.lease)])) return "taken";
+  return (await keyOnLease(c, fleet, me.node, me.lease)) ? "full" : "not-member";
 }
 
 /** A node's outcome under rollout-done/<id>/<node> (a value without `outcome` is from before outcomes: ok). */
@@ -81,19 +89,28 @@ export type Outcome = { outcome: "ok" } | { outcome: "failed"; reason: string };
  * Through createOnly: a frozen member the client is at (the first endpoint, after a re-exec) is left
  * for the next within the call; a plain txn failed there after its whole deadline (outcome unknown).
  * A mark already there (an earlier attempt whose answer was lost) is this node's: it stands.
+ * Fenced on `nodes/<node>` being on `lease` (the mark and the release): a node whose lease lapsed
+ * while another instance with its id took its key (a replacement, a restart elsewhere) marked that
+ * instance done and dropped its slot while it was still acting. "not-member": nothing was written.
  */
-export async function finish(c: EtcdClient, fleet: string, id: string, node: string, o: Outcome = { outcome: "ok" }): Promise<void> {
-  await c.createOnly(doneKey(fleet, id, node), JSON.stringify({ node, at: Date.now(), ...o }));
-  if (o.outcome === "failed") return;
-  await releaseSlot(c, fleet, id, node);
+export async function finish(c: EtcdClient, fleet: string, id: string, node: string, lease: LeaseId, o: Outcome = { outcome: "ok" }): Promise<Fenced> {
+  const created = await c.createOnly(doneKey(fleet, id, node), JSON.stringify({ node, at: Date.now(), ...o }), undefined, [onOwnLease(fleet, node, lease)]);
+  if (!created.succeeded && !(await keyOnLease(c, fleet, node, lease))) return "not-member";
+  if (o.outcome === "failed") return "ok";
+  return releaseSlot(c, fleet, id, node, lease);
 }
 
-/** Drops `node` from the rollout's holders (compare-and-swap, repeated until it is no holder). */
-export async function releaseSlot(c: EtcdClient, fleet: string, id: string, node: string): Promise<void> {
+/**
+ * Drops `node` from the rollout's holders (compare-and-swap, repeated until it is no holder), fenced
+ * like finish: while `nodes/<node>` is on `lease`, any holder under the name is this node's (a
+ * previous lease's is dead).
+ */
+export async function releaseSlot(c: EtcdClient, fleet: string, id: string, node: string, lease: LeaseId): Promise<Fenced> {
   for (;;) {
     const s = await readSem(c, fleet, id);
-    if (!s.holders.some((h) => h.node === node)) return;
-    if (await cas(c, fleet, id, s.modRevision, s.holders.filter((h) => h.node !== node))) return;
+    if (!s.holders.some((h) => h.node === node)) return "ok";
+    if (await cas(c, fleet, id, s.modRevision, s.holders.filter((h) => h.node !== node), [onOwnLease(fleet, node, lease)])) return "ok";
+    if (!(await keyOnLease(c, fleet, node, lease))) return "not-member";
   }
 }
 
@@ -167,17 +184,19 @@ async function rolloutState(c: EtcdClient, fleet: string, kv: Kv): Promise<Rollo
  * Marks rollout `id` stopped by a node's failure (compare-and-swap on the key; already stopped or gone:
  * nothing to do). The node that failed writes it: when only `fleet rollout` wrote it, a failure after
  * the command stopped watching (its --timeout-s, a closed terminal) was never marked, and the other
- * nodes went on taking the free slots.
+ * nodes went on taking the free slots. Fenced on `nodes/<node>` being on `lease`, like finish.
  */
-export async function markStopped(c: EtcdClient, fleet: string, id: string, stop: { node: string; reason: string }): Promise<void> {
+export async function markStopped(c: EtcdClient, fleet: string, id: string, lease: LeaseId, stop: { node: string; reason: string }): Promise<Fenced> {
   const key = rolloutKey(fleet, id);
   for (let attempt = 0; attempt < 5; attempt++) {
     const kv = (await c.get(key)).kvs[0];
     const r = kv ? parseKvJson(kv.value, rolloutSchema) : null;
-    if (!kv || !r?.success || r.data.stopped) return;
-    const t = await c.txn([cmpUnchanged(key, kv.modRevision)], [opPut(key, JSON.stringify({ ...r.data, stopped: stop } satisfies Rollout))]);
-    if (t.succeeded) return;
+    if (!kv || !r?.success || r.data.stopped) return "ok";
+    const t = await c.txn([cmpUnchanged(key, kv.modRevision), onOwnLease(fleet, stop.node, lease)], [opPut(key, JSON.stringify({ ...r.data, stopped: stop } satisfies Rollout))]);
+    if (t.succeeded) return "ok";
+    if (!(await keyOnLease(c, fleet, stop.node, lease))) return "not-member";
   }
+  return "ok";
 }
 
 /**

@@ -76,14 +76,17 @@ test("a node's rollout done mark failed after the whole call deadline (outcome u
   const { follower, order, others } = await followerFirst();
   await waitForAsync(async () => (await new EtcdClient({ endpoints: [follower.clientUrl], callTimeoutMs: 1000 }).get("/")).revision > 0, 20_000, "the thawed member answering");
   const id = "000000000000001-reexec";
-  await others.put(semKey(FLEET, id), JSON.stringify({ holders: [{ node: "d0", lease: "1", generation: 2 }] }));
+  // d0 is a member: its key on its lease (the done mark and the release are fenced on it).
+  const { id: lease } = await others.grant(60);
+  await others.put(nodeKey(FLEET, "d0"), JSON.stringify({ node: "d0", updated_at: Date.now(), lease_ttl_s: 60, pid1: false, generation: 2, model: null, journal_seq: null, beats: null, lateness_ms: null, missed: null, interrupts: [], services: {} }), { lease });
+  await others.put(semKey(FLEET, id), JSON.stringify({ holders: [{ node: "d0", lease, generation: 2 }] }));
   // The image after a re-exec starts at the first endpoint; here that member is frozen.
   const client = new EtcdClient({ endpoints: order });
   frozen = follower;
   signalMember(follower, "SIGSTOP");
   try {
     const t0 = performance.now();
-    await finish(client, FLEET, id, "d0");
+    expect(await finish(client, FLEET, id, "d0", lease)).toBe("ok");
     const tookMs = performance.now() - t0;
     expect({ tookMs: Math.round(tookMs), withinMs: tookMs < NODE_CALL_MS - 500 }).toMatchObject({ withinMs: true });
     const done = (await others.get(doneKey(FLEET, id, "d0"))).kvs;

@@ -45,7 +45,7 @@ test("a rollout fleet rollout reported finished (one node done, one gone) became
   const acted: string[] = [];
   const agent = new RolloutAgent({
     client: etcd.client,
-    membership: { leaseId: back, joined: true } as Membership,
+    membership: { leaseId: back, joined: true, leaseAlive: () => true, lostKey: () => {} } as unknown as Membership,
     fleet: FLEET,
     node: "j1",
     generation: 1,

@@ -31,7 +31,7 @@ test("a node that read a finished rollout just before fleet gc removed it took a
   const acted: string[] = [];
   const agent = new RolloutAgent({
     client: new EtcdClient({ endpoints: [proxy.url], callTimeoutMs: 10_000 }),
-    membership: { leaseId: lease, joined: true } as Membership,
+    membership: { leaseId: lease, joined: true, leaseAlive: () => true, lostKey: () => {} } as unknown as Membership,
     fleet: FLEET,
     node: "g0",
     generation: 1,
