@@ -77,7 +77,16 @@ export class RolloutAgent {
           // Recorded, but the slot may still be ours: finish's release was cut short (etcd failed
           // after the done key landed), and the slot was held for as long as this node lived.
           const d = parseKvJson(done.value, doneSchema);
-          if (!(d.success && d.data.outcome === "failed") && (await readSem(c, this.o.fleet, id)).holders.some((h) => h.node === this.o.node)) {
+          if (d.success && d.data.outcome === "failed") {
+            // Recorded failed, but the stop may not be: etcd failed (or the node restarted) between the
+            // two writes, and the marker was removed here without it, so no node ever stopped the
+            // rollout and the others went on taking the free slots (K > 1).
+            if (!r.data.stopped && !r.data.finished) {
+              const stop = { node: this.o.node, reason: d.data.reason ?? "no reason given" };
+              if ((await markStopped(c, this.o.fleet, id, lease, stop)) === "not-member") return this.notMember(id);
+              log.error("rollout: failure recorded earlier, rollout now stopped", { rollout: id });
+            }
+          } else if ((await readSem(c, this.o.fleet, id)).holders.some((h) => h.node === this.o.node)) {
             if ((await releaseSlot(c, this.o.fleet, id, this.o.node, lease)) === "not-member") return this.notMember(id);
             log.info("rollout: done, slot released", { rollout: id });
           }
