@@ -116,7 +116,7 @@ export async function releaseSlot(c: EtcdClient, fleet: string, id: string, node
 
 /**
  * Deletes finished rollouts (every listed node done or no longer a member, no live holder; or stopped
- * after a failure, whose failed node still holds its slot): the
+ * after a failure, whose failed node still holds its slot, with no other node still acting): the
  * rollout, its semaphore and its done marks, in one transaction guarded by the semaphore's
  * revision (a slot taken meanwhile keeps it). Resolves to the ids removed.
  */
@@ -131,7 +131,7 @@ export async function gcRollouts(c: EtcdClient, fleet: string): Promise<string[]
   return removed;
 }
 
-/** A rollout in etcd: in progress unless stopped, or every listed node is done or gone with no live slot holder. */
+/** A rollout in etcd: in progress unless finished (every listed node done or gone, no live slot holder) or stopped with no node still acting. */
 export interface RolloutState {
   id: string;
   inProgress: boolean;
@@ -151,8 +151,9 @@ export async function rolloutStates(c: EtcdClient, fleet: string): Promise<{ sta
 }
 
 /**
- * One rollout's state. In progress unless stopped or finished: a listed member not done, or a live
- * slot holder. Seen finished for the first time, the finish is recorded in its key,
+ * One rollout's state. In progress unless finished: a listed member not done, or a live slot holder;
+ * once stopped, only a live holder with no done mark (a node that took its slot before the stop and is
+ * still acting). Seen finished for the first time, the finish is recorded in its key,
  * compare-and-swap on the rollout and its semaphore as read (a slot taken since: still in progress).
  * It was recomputed from live membership on every read, so a node gone at the end that rejoined made
  * a rollout `fleet rollout` had reported finished in progress again: the next rollout was refused,
@@ -165,10 +166,14 @@ async function rolloutState(c: EtcdClient, fleet: string, kv: Kv): Promise<Rollo
   const done = new Set((await c.get(donePrefix, { prefix: true })).kvs.map((d) => d.key.slice(donePrefix.length)));
   const sem = await readSem(c, fleet, id);
   const state = { id, inProgress: false, nodes: r.success ? r.data.nodes.length : 0, done: done.size, semRevision: sem.modRevision };
-  if (!r.success || r.data.stopped || r.data.finished) return state;
+  if (!r.success || r.data.finished) return state;
   // Members after the semaphore: a node that joined and took a slot before the semaphore read is a member here.
   const members = await readMembers(c, fleet);
   const live = sem.holders.filter((h) => members.get(h.node) === h.lease);
+  // Stopped: over once no node that took its slot is still acting (a live holder with no done mark;
+  // the failed node keeps its slot, marked). It was over at once: `fleet gc` removed it, semaphore and
+  // all, and the next rollout took a node down while one that took its slot before the stop rebooted.
+  if (r.data.stopped) return { ...state, inProgress: live.some((h) => !done.has(h.node)) };
   if (live.length > 0 || r.data.nodes.some((n) => members.has(n) && !done.has(n))) return { ...state, inProgress: true };
   const finished: Rollout = { ...r.data, finished: { at: Date.now(), gone: r.data.nodes.filter((n) => !done.has(n)) } };
   // Not recorded (the rollout or its semaphore changed since the read: a slot taken, a stop; or
