@@ -3,7 +3,7 @@ import { afterEach, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { exe, hidden, shippedDir, shippedEnv } from "../harness/artifact.ts";
-import { killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
+import { childrenOf, killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
 
 afterEach(killLeftovers);
@@ -13,7 +13,11 @@ async function bootWithEtc(etc: string, cmdline: string, state: string): Promise
   const inner = 'mount --bind "$1" /etc || exit 125; shift; exec "$@"';
   const boot = [exe, "boot", ...bootArgs(), "--cmdline", cmdline, "--set", `state_dir=${state}`];
   const proc = Bun.spawn(hidden(["/bin/sh", "-c", inner, "vb-etc", etc, ...boot], { pid1: true }), { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: shippedDir, env: shippedEnv({ JSC_SIGNAL_FOR_GC: "40" }) });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+  // A boot that hangs: the namespace's PID 1 first (it holds stderr open; killing unshare alone left it running and the test waiting).
+  const timer = setTimeout(() => {
+    for (const c of childrenOf(proc.pid)) process.kill(c, "SIGKILL");
+    proc.kill("SIGKILL");
+  }, 20_000);
   const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
   return { code, stderr };
