@@ -1,11 +1,7 @@
 """Client of the vector-boot control socket (docs/control-protocol.md). Standard library only.
 
-The control tests run it as a non-root user. As a script, `python3 control.py [--socket PATH] OP [JSON-FIELDS]`
-or `python3 -m vector_boot_evolution.control ...` (`--socket=PATH` too), it prints the result as JSON (exit 0),
-or an error as JSON {"code", "message"} on stderr: the server's refusal (exit 1), the socket unreachable or
-the connection lost ("os_error", exit 2), or bad arguments ("usage", an unknown option or a word after
-JSON-FIELDS among them, or a usage line with no OP: exit 64). `-h`/`--help` prints the usage, `--version`
-the package's version (version.py, as vb-evolve's): exit 0, connecting to nothing.
+The control tests run it as a non-root user. As a script, `python3 control.py [OPTIONS] OP [JSON-FIELDS]` or
+`python3 -m vector_boot_evolution.control ...` runs its command line (control_cli.py: options, exit codes).
 """
 import json
 import math
@@ -16,21 +12,28 @@ import time
 
 try:
     from .unix_path import connect_unix
-    from .version import __version__
 except ImportError:  # run as a script: its directory is on sys.path
     from unix_path import connect_unix
-    from version import __version__
 
 DEFAULT_SOCKET = "/run/vector-boot/control"
 
 
 class ControlError(Exception):
-    """The server answered ok=false; `code` is the protocol's error code."""
+    """The server answered ok=false; `code` is the protocol's error code (subclasses: no answer in time)."""
 
     def __init__(self, code, message):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+class ControlTimeout(ControlError, TimeoutError):
+    """The request was sent but not answered within the client's timeout (code "timeout"): a request that
+    changes something (stop, restart, mutate, reexec, ...) may still be carried out. Also a TimeoutError."""
+
+
+# Operations that change nothing: asking them again is harmless.
+_READ_ONLY = ("ping", "status", "services", "logs", "stats", "pixels")
 
 
 class ControlClient:
@@ -83,6 +86,7 @@ class ControlClient:
         self.close()
 
     def _line(self):
+        """The next answer line, decoded."""
         while b"\n" not in self._buf:
             chunk = self._sock.recv(65536)
             if not chunk:
@@ -92,7 +96,15 @@ class ControlClient:
         return json.loads(line)
 
     def request(self, op, **fields):
-        """Sends {"op": op, ...fields}; returns `result` or raises ControlError."""
+        """Sends {"op": op, ...fields}; returns `result` or raises ControlError (ControlTimeout: no answer in time)."""
+        try:
+            return self._request(op, fields)
+        except socket.timeout:
+            # It was a bare TimeoutError('timed out'), naming neither the socket nor the request.
+            may = "" if op in _READ_ONLY else "; it was sent, so the instance may still carry it out (check before retrying)"
+            raise ControlTimeout("timeout", '%s: "%s" not answered within %g s%s' % (self.path, op, self._sock.gettimeout() or 0, may)) from None
+
+    def _request(self, op, fields):
         rid = self._next_id
         self._next_id += 1
         try:
@@ -170,70 +182,9 @@ class ControlClient:
         return self.request("reexec", **({} if path is None else {"path": path}))
 
 
-USAGE = """usage: python3 -m vector_boot_evolution.control [--socket PATH] OP [JSON-FIELDS]
-
-Sends one request to the vector-boot control socket (docs/control-protocol.md) and prints its result as JSON.
-  --socket PATH  the control socket, also --socket=PATH (default: $VECTOR_BOOT_CONTROL, else %s)
-  --version      prints the version of the package (vector_boot_evolution) and exits
-  OP             ping, status, services, stats, logs, pixels, start, stop, restart, mutate, checkpoint,
-                 poweroff, reboot, reexec
-  JSON-FIELDS    the request's other fields, one JSON object: e.g. restart '{"name": "web"}'
-Exit status: 0 the result (stdout), 1 the server refused, 2 the socket unreachable or the connection lost,
-64 bad arguments; errors are JSON {"code", "message"} on stderr.""" % DEFAULT_SOCKET
-
-
-def _usage_error(message):
-    print(json.dumps({"code": "usage", "message": message + " (see --help)"}), file=sys.stderr)
-    return 64
-
-
-def main(argv):
-    # "--help" went to the server as an operation (after connecting: "os_error" when no init ran);
-    # "--version" was an unknown option. The first of them wins, as argparse's actions.
-    for word in argv:
-        if word in ("-h", "--help"):
-            print(USAGE)
-            return 0
-        if word == "--version":
-            print("vector_boot_evolution.control %s" % __version__)
-            return 0
-    path = None
-    if argv[:1] == ["--socket"]:
-        if len(argv) < 2:
-            return _usage_error("--socket needs a PATH")
-        path, argv = argv[1], argv[2:]
-    elif argv[:1] and argv[0].startswith("--socket="):  # GNU/argparse's form: "unknown option" before
-        path, argv = argv[0][len("--socket="):], argv[1:]
-    if path == "":  # not silently $VECTOR_BOOT_CONTROL or the default socket
-        return _usage_error("--socket needs a PATH")
-    if argv and argv[0].startswith("-"):
-        return _usage_error("unknown option %r" % argv[0])
-    if not argv:
-        print("usage: control.py [--socket PATH] OP [JSON-FIELDS]", file=sys.stderr)
-        return 64
-    # A word after JSON-FIELDS was dropped: `restart '{"name": "web"}' now` restarted web, exit 0.
-    if len(argv) > 2:
-        return _usage_error("unexpected argument %r after JSON-FIELDS (one JSON object holds every field)" % argv[2])
+if __name__ == "__main__":  # the command line: control_cli.py
     try:
-        fields = json.loads(argv[1]) if len(argv) > 1 else {}
-    except ValueError as e:
-        fields = e
-    if not isinstance(fields, dict):
-        # Not a traceback: the same JSON error line as every other failure.
-        problem = "not JSON (%s)" % fields if isinstance(fields, ValueError) else "must be a JSON object"
-        print(json.dumps({"code": "usage", "message": "JSON-FIELDS %s" % problem}), file=sys.stderr)
-        return 64
-    try:
-        with ControlClient(path, timeout=10.0) as c:
-            print(json.dumps(c.request(argv[0], **fields)))
-        return 0
-    except ControlError as e:
-        print(json.dumps({"code": e.code, "message": e.message}), file=sys.stderr)
-        return 1
-    except OSError as e:
-        print(json.dumps({"code": "os_error", "message": str(e)}), file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
+        from .control_cli import main
+    except ImportError:  # run as a script
+        from control_cli import main
     sys.exit(main(sys.argv[1:]))

@@ -205,7 +205,7 @@ test("vb-evolve batch: a line whose tensor is a lone surrogate (\"\\udcff\") fai
 test("python -m vector_boot_evolution.control printed runpy's RuntimeWarning (the package had imported the module already): it runs clean, and the package still exports ControlClient", async () => {
   const env = { ...process.env, PYTHONPATH: shippedPython };
   const usage = await runAsync([python, "-m", "vector_boot_evolution.control"], { env, timeoutMs: 30_000 });
-  expect({ code: usage.code, err: usage.err.trim() }).toEqual({ code: 64, err: "usage: control.py [--socket PATH] OP [JSON-FIELDS]" });
+  expect({ code: usage.code, err: usage.err.trim() }).toEqual({ code: 64, err: "usage: control.py [--socket PATH] [--timeout S] OP [JSON-FIELDS]" });
   const os = await runAsync([python, "-m", "vector_boot_evolution.control", "--socket", "/nonexistent/control", "status"], { env, timeoutMs: 30_000 });
   expect(os.code).toBe(2);
   expect(JSON.parse(os.err)).toEqual({ code: "os_error", message: expect.any(String) });

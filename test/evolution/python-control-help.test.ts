@@ -36,7 +36,7 @@ test("control --help / -h connected to the control socket and sent '--help' as a
     for (const args of [["--help"], ["-h"], ["--socket", path, "--help"], ["status", "--help"]]) {
       const r = await ctl(args);
       expect({ args, code: r.code, err: r.err }).toEqual({ args, code: 0, err: "" });
-      expect(r.out).toStartWith("usage: python3 -m vector_boot_evolution.control [--socket PATH] OP [JSON-FIELDS]\n");
+      expect(r.out).toStartWith("usage: python3 -m vector_boot_evolution.control [--socket PATH] [--timeout S] OP [JSON-FIELDS]\n");
       expect(r.out).toContain("64 bad arguments");
     }
     for (const [args, message] of [
