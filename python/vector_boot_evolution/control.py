@@ -32,6 +32,11 @@ class ControlTimeout(ControlError, TimeoutError):
     changes something (stop, restart, mutate, reexec, ...) may still be carried out. Also a TimeoutError."""
 
 
+class ControlProtocolError(ControlError):
+    """The answer was not the control protocol (code "protocol_error"): not a JSON object, or another
+    socket's greeting (the evolution socket's hello). The message names the socket."""
+
+
 # Operations that change nothing: asking them again is harmless.
 _READ_ONLY = ("ping", "status", "services", "logs", "stats", "pixels")
 
@@ -93,7 +98,16 @@ class ControlClient:
                 raise ConnectionError(f"{self.path}: connection closed by the server")
             self._buf += chunk
         line, self._buf = self._buf.split(b"\n", 1)
-        return json.loads(line)
+        # A line that was not JSON raised json's JSONDecodeError, naming no socket (the CLI: a traceback, exit 1).
+        try:
+            r = json.loads(line)
+        except ValueError:
+            r = None
+        if not isinstance(r, dict):
+            raise ControlProtocolError("protocol_error", "%s: the answer is not a JSON object (is it a control socket?): %r" % (self.path, line[:200]))
+        if "ok" not in r and "v" in r:
+            raise ControlProtocolError("protocol_error", "%s is not a control socket (it greeted with %s): is it the evolution socket?" % (self.path, line[:120].decode(errors="replace")))
+        return r
 
     def request(self, op, **fields):
         """Sends {"op": op, ...fields}; returns `result` or raises ControlError (ControlTimeout: no answer in time)."""
@@ -118,6 +132,8 @@ class ControlClient:
             if r.get("ok"):
                 return r.get("result")
             err = r.get("error") or {}
+            if not isinstance(err, dict):
+                raise ControlProtocolError("protocol_error", "%s: the answer's error is not an object: %r" % (self.path, err))
             raise ControlError(err.get("code", "unknown"), err.get("message", ""))
 
     def ping(self):

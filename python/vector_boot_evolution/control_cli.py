@@ -4,8 +4,10 @@ As a script (`python3 control.py ...`) too. It prints the result as JSON (exit 0
 {"code", "message"} on stderr: the server's refusal (exit 1); the socket unreachable, the connection lost
 ("os_error") or no answer within --timeout ("timeout": it may still be carried out), exit 2; a stop or restart
 whose service is still stopping when --timeout runs out ("not_now", exit 75: the stop goes on, as
-`vector-boot stop --timeout MS`; a stop found done by then prints the service's entry, exit 0); bad arguments ("usage", an unknown option or a word after JSON-FIELDS among them, or a usage line with no OP:
-exit 64). `-h`/`--help` prints the usage, `--version` the package's version (version.py, as vb-evolve's):
+`vector-boot stop --timeout MS`; a stop found done by then prints the service's entry, exit 0); an answer
+that is not the control protocol ("protocol_error", exit 76, sysexits' EX_PROTOCOL: not JSON, or another
+socket's greeting); bad arguments ("usage", an unknown option or a word after JSON-FIELDS among them, or a
+usage line with no OP: exit 64). `-h`/`--help` prints the usage, `--version` the package's version (version.py, as vb-evolve's):
 exit 0, connecting to nothing.
 """
 import json
@@ -13,10 +15,10 @@ import math
 import sys
 
 try:
-    from .control import DEFAULT_SOCKET, ControlClient, ControlError, ControlTimeout
+    from .control import DEFAULT_SOCKET, ControlClient, ControlError, ControlProtocolError, ControlTimeout
     from .version import __version__
 except ImportError:  # run as a script: its directory is on sys.path
-    from control import DEFAULT_SOCKET, ControlClient, ControlError, ControlTimeout
+    from control import DEFAULT_SOCKET, ControlClient, ControlError, ControlProtocolError, ControlTimeout
     from version import __version__
 
 # As `vector-boot stop|restart|reexec --timeout MS` (30000): a stop waits out the service's grace period.
@@ -35,7 +37,8 @@ Sends one request to the vector-boot control socket (docs/control-protocol.md) a
 Exit status: 0 the result (stdout), 1 the server refused, 2 the socket unreachable, the connection lost or
 no answer within --timeout ("timeout": the request was sent and may still be carried out), 64 bad arguments,
 75 a stop or restart whose service was still stopping when --timeout ran out ("not_now": the stop goes on;
-ask again later); errors are JSON {"code", "message"} on stderr.""" % (DEFAULT_SOCKET, DEFAULT_TIMEOUT)
+ask again later), 76 the answer was not the control protocol ("protocol_error": not a JSON object, or
+another socket's greeting such as the evolution socket's); errors are JSON {"code", "message"} on stderr.""" % (DEFAULT_SOCKET, DEFAULT_TIMEOUT)
 
 
 def _usage_error(message):
@@ -133,6 +136,8 @@ def main(argv):
             print(json.dumps(entry))  # done since: the stop's answer had not come in time
             return 0
         return _fail(e.code, e.message, 2)
+    except ControlProtocolError as e:
+        return _fail(e.code, e.message, 76)
     except ControlError as e:
         return _fail(e.code, e.message, 1)
     except OSError as e:
