@@ -20,7 +20,7 @@ ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 
 
 class FleetError(Exception):
-    """etcd refused or did not answer in time; the message says which."""
+    """etcd refused, did not answer in time, or answered something unusable; the message names the call and the endpoint."""
 
 
 def _b64(s):
@@ -65,6 +65,7 @@ class FleetClient:
         self.fleet = fleet
         self.call_timeout = call_timeout
         self._current = 0
+        self._answered_by = self.endpoints[0]  # the endpoint of the last call answered, for the errors about its answer
         self._token = None
         self._user, self._password_file = user, password_file
         self._ctx = None
@@ -79,13 +80,21 @@ class FleetClient:
             headers["authorization"] = self._token
         req = urllib.request.Request(endpoint + path, data=json.dumps(body).encode(), headers=headers, method="POST")
         with urllib.request.urlopen(req, timeout=timeout, context=self._ctx) as r:
-            return json.loads(r.read() or b"{}")
+            answer = json.loads(r.read() or b"{}")
+        if not isinstance(answer, dict):  # a list or a number had no .get: AttributeError past call()
+            raise ValueError("the answer is not a JSON object: %s" % json.dumps(answer)[:200])
+        return answer
 
     def _authenticate(self, endpoint, timeout):
         with open(self._password_file, "r", encoding="utf-8") as f:
             password = f.read().rstrip("\r\n")
         self._token = None
-        self._token = self._post(endpoint, "/v3/auth/authenticate", {"name": self._user, "password": password}, timeout)["token"]
+        answer = self._post(endpoint, "/v3/auth/authenticate", {"name": self._user, "password": password}, timeout)
+        # An answer without a token raised KeyError('token'), naming neither the endpoint nor the call.
+        token = answer.get("token")
+        if not isinstance(token, str) or not token:
+            raise FleetError("etcd /v3/auth/authenticate at %s: the answer holds no token (is authentication enabled on the cluster?): %s" % (endpoint, json.dumps(answer)[:300]))
+        self._token = token
 
     def call(self, path, body, timeout=None):
         """One call on the current endpoint; on a connection failure the next call goes to the next one."""
@@ -94,7 +103,9 @@ class FleetClient:
         try:
             if self._user and self._token is None:
                 self._authenticate(endpoint, timeout)
-            return self._post(endpoint, path, body, timeout)
+            answer = self._post(endpoint, path, body, timeout)
+            self._answered_by = endpoint
+            return answer
         except urllib.error.HTTPError as e:
             text = e.read().decode("utf-8", "replace")[:300]
             if e.code == 401:
@@ -111,6 +122,26 @@ class FleetClient:
         except (OSError, ValueError) as e:
             self._current += 1
             raise FleetError("etcd %s at %s: %s" % (path, endpoint, e)) from e
+
+    def _unusable(self, path, what, failover):
+        """A FleetError about the last answer (from the endpoint that gave it); `failover`: the next call goes to the next endpoint."""
+        if failover:
+            self._current += 1
+        return FleetError("etcd %s at %s: %s" % (path, self._answered_by, what))
+
+    def _txn_outcome(self, r, mid, value):
+        """publish's result from a create-only txn's answer; an answer of another shape is a FleetError (the write is retried)."""
+        try:
+            rev = int((r.get("header") or {}).get("revision", 0))
+            if r.get("succeeded"):
+                return {"id": mid, "revision": rev, "created": True}
+            # An empty `responses` raised IndexError, and one of another shape AttributeError or ValueError, out of the retry loop.
+            kvs = r["responses"][0]["response_range"].get("kvs") or []
+            # Ours when it holds exactly this value: an earlier attempt landed though its answer was lost.
+            mine = bool(kvs) and _unb64(kvs[0].get("value")) == value
+            return {"id": mid, "revision": int(kvs[0].get("mod_revision", rev)) if kvs else rev, "created": mine}
+        except (LookupError, TypeError, AttributeError, ValueError) as e:
+            raise self._unusable("/v3/kv/txn", "an answer of another shape (%s: %s): %s" % (type(e).__name__, e, json.dumps(r)[:300]), True) from e
 
     def _key(self, *parts):
         return "/vector-boot/%s/%s" % (self.fleet, "/".join(parts))
@@ -154,13 +185,7 @@ class FleetClient:
         while True:
             try:
                 r = self.call("/v3/kv/txn", txn, timeout=max(1.0, min(10.0, deadline - time.monotonic())))
-                rev = int(r.get("header", {}).get("revision", 0))
-                if r.get("succeeded"):
-                    return {"id": mid, "revision": rev, "created": True}
-                kvs = r.get("responses", [{}])[0].get("response_range", {}).get("kvs", [])
-                # Ours when it holds exactly this value: an earlier attempt landed though its answer was lost.
-                mine = bool(kvs) and _unb64(kvs[0].get("value")) == value
-                return {"id": mid, "revision": int(kvs[0].get("mod_revision", rev)) if kvs else rev, "created": mine}
+                return self._txn_outcome(r, mid, value)
             except FleetError:
                 if time.monotonic() + backoff >= deadline:
                     raise
@@ -172,9 +197,19 @@ class FleetClient:
         prefix = self._key("acks", mutation_id) + "/"
         r = self.call("/v3/kv/range", {"key": _b64(prefix), "range_end": _prefix_end(prefix)})
         out = {}
-        for kv in r.get("kvs", []) or []:
-            ack = json.loads(_unb64(kv.get("value")))
-            out[ack["node"]] = ack
+        kvs = r.get("kvs") or []
+        for kv in kvs if isinstance(kvs, list) else [kvs]:
+            # A value that was not JSON, or an ack with no "node", raised ValueError / KeyError past wait_acked.
+            try:
+                ack = json.loads(_unb64(kv.get("value")))
+                out[ack["node"]] = ack
+            except (LookupError, TypeError, AttributeError, ValueError) as e:
+                key = kv.get("key") if isinstance(kv, dict) else None
+                try:
+                    key = _unb64(key) if isinstance(key, str) else prefix + "?"
+                except ValueError:
+                    pass
+                raise self._unusable("/v3/kv/range", "the ack %s is not an ack (%s: %s)" % (key, type(e).__name__, e), False) from e
         return out
 
     def wait_acked(self, mutation_id, nodes, timeout=60.0):
