@@ -32,8 +32,9 @@ export function openCwd(): number | null {
 /**
  * Clears close-on-exec on the descriptors from 4 up that this process was started with (Bun marks
  * them all close-on-exec as it starts), so that a child started now inherits them, as tini's does.
- * Call before opening any of its own: every open one that is not an anon inode (the runtime's epoll
- * and eventfd) or the shim's memfd counts as inherited. Returns how many; throws SysError without /proc.
+ * Call before opening any of its own: every open one counts as inherited but the runtime's event
+ * loop (an epoll watching an eventfd under its number here, and what it watches so) and the shim's
+ * memfd; an inherited eventfd, epoll or pidfd is passed on. Returns how many; throws SysError without /proc.
  */
 export function keepInheritedFds(): number {
   return check(native.vb_keep_inherited_fds(), "opendir", "/proc/self/fd");
