@@ -2,6 +2,7 @@
 import { ExecError, ExitCode, SysError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { errnoName } from "./errno.ts";
+import { missingInterpreter } from "./exec-diagnosis.ts";
 import { capMask, type CapName } from "./capabilities.ts";
 import { check, cstr } from "./lib.ts";
 import { native } from "./native.ts";
@@ -194,7 +195,10 @@ export function spawn(opts: SpawnOptions): number {
   // shell says it): a symlink loop, a file being written or a too long path exited 71, as if a
   // system call of the init's own had failed, and named no reason the command could not run.
   if (stage === 0 || stage === 7) {
-    if (code === 2 || code === 20) throw new ExecError(`${cmd}: command not found (${name})`, ExitCode.notFound);
+    if (code === 2 || code === 20) {
+      const why = code === 2 ? missingInterpreter(cmd, opts.cwd) : null;
+      throw new ExecError(why ? `${cmd}: cannot run (${name}): ${why}` : `${cmd}: command not found (${name})`, ExitCode.notFound);
+    }
     throw new ExecError(`${cmd}: cannot execute (${name})`, ExitCode.notExecutable);
   }
   const what = stage === 9 ? "fork" : stage === 8 ? `joining cgroup ${opts.cgroup}` : (stageNames[stage] ?? `stage ${stage}`);
