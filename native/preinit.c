@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "carried-signals.h"
+
 struct mount_entry {
   const char *source, *target, *fstype;
   unsigned long flags;
@@ -118,7 +120,18 @@ int main(int argc, char **argv) {
   snprintf(execvar, sizeof execvar, "VECTOR_BOOT_EXEC_BOOTTIME_NS=%lld", (long long)now.tv_sec * 1000000000LL + now.tv_nsec);
   envp[n] = execvar;
   envp[n + 1] = NULL;
+  // A shutdown signal in the init's first milliseconds (Bun's start, before its handlers) found the
+  // default action, which the kernel drops for PID 1: blocked, it waits for them, as across a re-exec.
+  sigset_t carry;
+  const char *gc = NULL;
+  for (size_t i = 0; environment[i]; i++)
+    if (strncmp(environment[i], "JSC_SIGNAL_FOR_GC=", 18) == 0) gc = environment[i] + 18;
+  vb_carried_signals(&carry, gc);
+  sigprocmask(SIG_SETMASK, &carry, NULL);
   execve(target, args, (char *const *)envp);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
   say("exec %s failed: %s; powering off", target, strerror(errno));
   (void)argv;
   sync();

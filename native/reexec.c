@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "carried-signals.h"
 #include "shim-internal.h"
 
 // Sets (on=1) or clears (on=0) FD_CLOEXEC: a descriptor handed to the next image at a re-exec.
@@ -28,18 +29,9 @@ int vb_execve(const char *path, const char *argv_blob, int argc, const char *env
   }
   vb_split(argv_blob, argc, argv);
   vb_split(env_blob, envc, envp);
-  // execve resets caught signals to their default; for a namespace's init the kernel drops a signal
-  // whose action is the default. The signals the init answers (shutdown, re-exec, SIGUSR1) are
-  // blocked across the exec instead, so one that arrives before the new image has its handlers
-  // stays pending and reaches them (Bun keeps the mask and the pending set until its loop waits).
-  // Every other signal starts unblocked, as Bun expects. SIGPWR only when JSC_SIGNAL_FOR_GC moved
-  // the garbage collector's thread-suspend signal elsewhere: blocked, it would stall the collector.
+  // The signals the init answers wait, blocked, for the new image's handlers (carried-signals.h).
   sigset_t carry, old;
-  sigemptyset(&carry);
-  const int kept[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT};
-  for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) sigaddset(&carry, kept[i]);
-  const char *gc = getenv("JSC_SIGNAL_FOR_GC");
-  if (gc && atoi(gc) > 0 && atoi(gc) != SIGPWR) sigaddset(&carry, SIGPWR);
+  vb_carried_signals(&carry, getenv("JSC_SIGNAL_FOR_GC"));
   pthread_sigmask(SIG_SETMASK, &carry, &old);
   execve(path, argv, envp);
   int e = errno;

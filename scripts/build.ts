@@ -65,7 +65,7 @@ if (stale(shimSo, Math.max(nativeNewest, buildScripts))) {
 
 // 2. The static pre-init (/init in the initramfs).
 const preinit = join(nativeOut, "preinit");
-if (existsSync(join(root, "native/preinit.c")) && stale(preinit, Math.max(mtime(join(root, "native/preinit.c")), buildScripts))) {
+if (existsSync(join(root, "native/preinit.c")) && stale(preinit, Math.max(mtime(join(root, "native/preinit.c")), mtime(join(root, "native/carried-signals.h")), buildScripts))) {
   run(["gcc", ...cflags, "-static", "-s", "-o", preinit, "native/preinit.c"], "native/preinit.c -> dist/native/preinit");
 }
 
