@@ -115,6 +115,10 @@ async function askAndExec(b: Boot, started: StartedPhase[], handover: Handover, 
   if (b.signals.isRequested) throw shuttingDown();
   const done = Promise.withResolvers<void>();
   handover.busy = done.promise;
+  // Before the first part: a request carried out between two parts (the services' snapshot, then the
+  // evolution's wait for the journal) was acknowledged by this image and missing from the handoff.
+  const holding = started.filter((s) => s.run.beginHandover);
+  for (const s of holding) s.run.beginHandover!();
   const parts: Record<string, unknown> = {};
   const paused: StartedPhase[] = [];
   const resumeAll = async () => {
@@ -142,6 +146,7 @@ async function askAndExec(b: Boot, started: StartedPhase[], handover: Handover, 
     await resumeAll();
     throw err;
   } finally {
+    for (const s of holding) s.run.endHandover?.();
     handover.busy = null;
     done.resolve();
   }

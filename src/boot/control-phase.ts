@@ -2,14 +2,14 @@
 import { join } from "node:path";
 import { bootTarget, startControlServer } from "../control/start.ts";
 import { sinceExecMs } from "./early-setup.ts";
-import type { Boot } from "./phase.ts";
+import type { Boot, PhaseRun } from "./phase.ts";
 
 /**
  * Starts the control server over the live boot state (parts that appear later, such as the
- * supervisor and the heartbeat, are read when asked). Returns its close, or null when it could not
- * listen (logged; the boot goes on).
+ * supervisor and the heartbeat, are read when asked). Returns its close and its hold over a live
+ * re-exec's handover, or null when it could not listen (logged; the boot goes on).
  */
-export function startControl(b: Boot): ((leftMs: number) => Promise<void>) | null {
+export function startControl(b: Boot): PhaseRun | null {
   const runtime = b.runtime!;
   const model = b.model!;
   const evolution = b.evolution;
@@ -50,7 +50,13 @@ export function startControl(b: Boot): ((leftMs: number) => Promise<void>) | nul
   });
   // The wait for `logs -f` followers is a courtesy: at most half of what is left of the shutdown
   // deadline, so the phases after it (the journal's flush and final checkpoint, the unmount) keep the rest.
-  return control ? (leftMs) => control.closeAfterFollowers(leftMs / 2) : null;
+  if (!control) return null;
+  return {
+    stop: (leftMs) => control.closeAfterFollowers(leftMs / 2),
+    // From before the first part is written: a start carried out after the services' snapshot ran unwatched under the new image.
+    beginHandover: () => control.holdChanges(),
+    endHandover: () => control.releaseChanges(),
+  };
 }
 
 /** Why this instance has no evolution (mutate and checkpoint answer `not_supported` with it). */

@@ -126,10 +126,7 @@ export const bootPhases: readonly Phase[] = [
   {
     // Listens before services start, so a service may use it at once.
     name: "control",
-    start: (b) => {
-      const close = startControl(b);
-      return close ? { stop: close } : {};
-    },
+    start: (b) => startControl(b) ?? {},
   },
   {
     // The main service's own exit ends the machine: ordered shutdown, power-off, its status.

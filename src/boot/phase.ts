@@ -64,6 +64,13 @@ export interface PhaseRun {
   handoff?(): Promise<unknown> | unknown;
   /** The exec failed after `handoff`: undo the pause, the running image carries on. */
   resume?(): Promise<void> | void;
+  /**
+   * A live re-exec begins its handover, before any phase writes its part: stop acting on requests
+   * that would change a part (the control socket holds them), so none lands between two parts.
+   */
+  beginHandover?(): void;
+  /** The handover ended without an exec (a phase could not hand over, the exec failed, a shutdown won): act again. */
+  endHandover?(): void;
 }
 
 export interface Phase {

@@ -14,6 +14,23 @@ const channel = () => intIn(0, 255);
 
 const op = <T extends string, S extends z.core.$ZodLooseShape>(name: T, shape: S) => z.strictObject({ id: z.optional(requestId()), op: z.literal(name), ...shape });
 
+/**
+ * Requests that change what a live re-exec hands over (services' states, the weights, the journal):
+ * held unread by the server while a handover is under way (ControlServer.holdChanges), so none is
+ * carried out after the parts were written, and answered by the image that carries on.
+ */
+export const HANDED_OVER_OPS: ReadonlySet<string> = new Set(["start", "stop", "restart", "mutate", "checkpoint"]);
+
+/** The `op` of a request line, without validating the rest (null when it has none). */
+export function opOf(line: string): string | null {
+  try {
+    const v: unknown = JSON.parse(line);
+    return typeof v === "object" && v !== null && "op" in v && typeof v.op === "string" ? v.op : null;
+  } catch {
+    return null;
+  }
+}
+
 export const requestSchema = lazy(() =>
   z.discriminatedUnion("op", [
     op("ping", {}),

@@ -8,6 +8,7 @@ import { closeFd, readAvailable } from "../sys/fd.ts";
 import { admit, type Role } from "./access.ts";
 import { Connection } from "./connection.ts";
 import { handleLine } from "./handler.ts";
+import { HandoverHold } from "./handover-hold.ts";
 import { resolveOptions, type ControlServerOptions, type ResolvedOptions } from "./options.ts";
 import { prepareSocketPath, signalName } from "./socket-file.ts";
 import { Peers } from "./peers.ts";
@@ -59,6 +60,7 @@ export class ControlServer {
   private closed = false;
   private readonly counters = { accepted: 0, refused: 0, requests: 0, errors: 0, wakeups: 0 };
   private readonly refusals = new RefusalLog();
+  private readonly hold = new HandoverHold();
 
   constructor(opts: ControlServerOptions) {
     this.o = resolveOptions(opts);
@@ -232,6 +234,7 @@ export class ControlServer {
           this.sliceStart = performance.now();
           if (c.closed) break;
         }
+        if (this.hold.holds(c, c.queue[0]!)) break;
         const line = c.queue.shift()!;
         this.counters.requests++;
         const h = await handleLine(line, this.target, c.cred);
@@ -251,6 +254,19 @@ export class ControlServer {
       c.lastActive = performance.now();
     }
     this.peers.finishIfDone(c);
+  }
+
+  /**
+   * A live re-exec begins its handover: from now on requests that would change a handed-over part
+   * wait unread (HandoverHold) until `releaseChanges`, or the exec drops their connections.
+   */
+  holdChanges(): void {
+    this.hold.begin();
+  }
+
+  /** The handover ended without an exec: the held requests are carried out now, in order. */
+  releaseChanges(): void {
+    for (const c of this.hold.end()) if (!c.closed && !c.busy) void this.serve(c);
   }
 
   private housekeeping(): void {
