@@ -141,6 +141,13 @@ async function askAndExec(b: Boot, started: StartedPhase[], handover: Handover, 
       await resumeAll();
       throw shuttingDown();
     }
+    try {
+      // From here to the execve nothing awaits: these parts are what the processes are at the exec.
+      for (const s of started) if (s.run.handoffAtExec) parts[s.phase.name] = s.run.handoffAtExec();
+    } catch (e) {
+      await resumeAll();
+      throw e;
+    }
     const state: Handoff = { version: HANDOFF_VERSION, generation: b.generation + 1, execBoottimeNs: b.ctx.execBoottimeNs, bootArgs: b.opts, parts };
     const err = reexec(state, b.config.run_dir, path);
     await resumeAll();

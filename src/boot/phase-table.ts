@@ -139,7 +139,10 @@ export const bootPhases: readonly Phase[] = [
       const supervisor = (b.supervisor = startServices(b.config, b.reaper, handedOver(b, "services"), b.ctx.pid1, onMainExit));
       return {
         stop: () => stopServices(supervisor, b.reaper, b.config.grace_ms, b.ctx.pid1, b.config.services),
-        handoff: () => supervisor.snapshot(),
+        // At the exec, not in its turn: the evolution's part waits for the journal after it, and a
+        // service that exited meanwhile and was restarted by this image ran on unwatched (the new
+        // image adopted the dead pid, found it gone and started another).
+        handoffAtExec: () => supervisor.snapshot(),
       };
     },
   },

@@ -65,6 +65,12 @@ export interface PhaseRun {
   /** The exec failed after `handoff`: undo the pause, the running image carries on. */
   resume?(): Promise<void> | void;
   /**
+   * State for the next image read at the exec itself, after every `handoff` (synchronous: nothing
+   * runs between it and the execve), for a part that changes by itself while other parts are
+   * written (the services: an exit, a back-off's or a restart's start).
+   */
+  handoffAtExec?(): unknown;
+  /**
    * A live re-exec begins its handover, before any phase writes its part: stop acting on requests
    * that would change a part (the control socket holds them), so none lands between two parts.
    */
