@@ -1,6 +1,6 @@
 // A shutdown asked during the boot waited for the phase at hand to finish, then started every later phase (services included) before stopping them.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { encodeMutationRecords } from "../../src/evolution/mutation-record.ts";
 import { RecordType } from "../../src/journal/format.ts";
@@ -54,8 +54,23 @@ test("as PID 1 a SIGTERM during the replay of a long journal (a phase that never
   const cfg = writeJson(dir, "config.json", { run_dir: join(dir, "run"), state_dir: state, services: [{ name: "svc", argv: ["sh", "-c", `touch ${marker}; exec sleep 1000`] }] });
   const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true, configStateDir: true });
   const init = await run.initPid();
-  // The phase before the evolution's has ended: the journal is being read and replayed.
-  await waitFor(() => run.log().includes("phase pixel-test"), 30_000, "the runtime phase to end");
+  // The evolution phase holds STATE_DIR/LOCK from its start: the journal is being read and replayed.
+  // (The runtime phase's last line was not enough: a signal between the two phases is taken at once,
+  // `after=runtime`, with no replay to wait for.)
+  const lockHeld = () => {
+    try {
+      return readdirSync(`/proc/${init}/fd`).some((fd) => {
+        try {
+          return readlinkSync(`/proc/${init}/fd/${fd}`) === join(state, "LOCK");
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(lockHeld, 30_000, "the evolution phase to take STATE_DIR/LOCK");
   process.kill(init, "SIGTERM");
   const atSignal = run.log();
   const r = await run.result(60_000);

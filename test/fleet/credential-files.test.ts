@@ -29,6 +29,8 @@ test("a missing TLS file outside PID 1 logged 'fleet disabled' and booted on (ex
   expect(r.stderr).toContain("fleet.tls.ca: cannot read /nonexistent/ca.pem");
   const pid1 = start(["boot", "--config", cfg, "--set", "pixel_test=0", "--set", "shutdown_after=3"], { pid1: true });
   await waitFor(() => pid1.log().includes("first heartbeat"), 20_000, "PID 1 to beat");
+  // The fleet phase comes after the heartbeat's (its chunk loaded then): its line may follow the first beat's.
+  await waitFor(() => pid1.log().includes("fleet disabled"), 20_000, "the fleet phase's line");
   expect(pid1.log()).toContain("fleet disabled: cannot set up the etcd client error=\"fleet.tls.ca: cannot read /nonexistent/ca.pem");
   killLeftovers();
 }, 60_000);
