@@ -11,10 +11,11 @@ from .completion import Completion, _new_tuple
 from .errors import ChannelError
 from .layout import (
     CMP_HEAD, CMP_SLOT_SIZE, CMP_TAIL, CONTROL_SIZE, HEADER_SIZE, COMPLETION_SETTLE_S,
-    SLOT_KIND_MUTATION, SUB_HEAD, SUB_SLOT_SIZE, SUB_TAIL, _CMP_FMT, _U32, _ZERO_NAME, _slot_fmt,
+    SLOT_KIND_MUTATION, SUB_HEAD, SUB_SLOT_SIZE, SUB_TAIL, _CMP_FMT, _U32, _slot_fmt,
 )
-from .session import check_arguments, open_session
-from .values import _U64_MAX, _NUMBER_TYPES, _checked, _listed
+from .session import check_arguments, open_session, shown_path
+from .slot_checks import SlotChecks
+from .values import _U64_MAX, _checked, _listed
 
 
 def _deadline(timeout):
@@ -22,13 +23,18 @@ def _deadline(timeout):
     return math.inf if timeout is None else time.monotonic() + timeout
 
 
-class Client:
-    """One producer session. Not thread-safe: use one Client per thread or process."""
+class Client(SlotChecks):
+    """One producer session. Not thread-safe: use one Client per thread or process.
+
+    Every ChannelError names the socket (`socket_path`): a process with several instances can tell which one failed.
+    """
 
     def __init__(self, socket_path="/run/vector-boot/evolution.sock", timeout=10.0):
         """`timeout`: seconds to wait for the consumer (connect, room in the ring, a completion), or None: no limit."""
         check_arguments(socket_path, timeout)  # the caller's mistakes, raised before connecting (not "an unusable hello")
+        self.socket_path = socket_path
         self.timeout = timeout
+        self._at = shown_path(socket_path)  # as the errors name it
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             session = open_session(self.sock, socket_path, timeout)
@@ -37,7 +43,7 @@ class Client:
             self.sock.close()
             if isinstance(e, ChannelError) or not isinstance(e, Exception):
                 raise
-            raise ChannelError("consumer sent an unusable hello: %s: %s" % (type(e).__name__, e)) from e
+            raise ChannelError("consumer at %s sent an unusable hello: %s: %s" % (self._at, type(e).__name__, e)) from e
         self.mem, self._words, self.ring = session.mem, session.words, session.ring
         self.rings, self.stride, self.slots = session.rings, session.stride, session.slots
         self.max_values, self.max_name = session.max_values, session.max_name
@@ -143,49 +149,6 @@ class Client:
         self._seq += 1
         return tag
 
-    def _set_name(self, tensor):
-        """Makes `tensor` the cached name (its length and zero-padded field), or a ValueError if no slot can hold it."""
-        if not isinstance(tensor, str):
-            raise ValueError("tensor name must be a str, got %.80r" % (tensor,))
-        try:
-            name = tensor.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("tensor name %.80r is not valid UTF-8 (a lone surrogate)" % (tensor,)) from None
-        if not 0 < len(name) <= self.max_name:
-            raise ValueError("tensor name must be 1..%d UTF-8 bytes" % self.max_name)
-        self._name, self._name_len, self._name_field = tensor, len(name), name + _ZERO_NAME[len(name):]
-
-    def _check(self, tensor, offset, values, confidence):
-        """What `_put` refuses, found without writing anything: a ValueError, or `values` as `_put` takes them."""
-        if tensor.__class__ is not str or tensor != self._name:
-            self._set_name(tensor)
-        if not isinstance(values, (list, tuple)):
-            values = _listed(values)
-        if not 0 < len(values) <= self.max_values:
-            raise ValueError("1..%d values per mutation (split larger ones)" % self.max_values)
-        # The common types pass at C speed; anything else is packed into scratch as `_put` would
-        # pack it (and asked of `_checked` when that fails: it names the field, or rounds a value).
-        if not (offset.__class__ is int and 0 <= offset <= _U64_MAX and confidence.__class__ is float and _NUMBER_TYPES.issuperset(map(type, values))):
-            if offset.__class__ is bool or confidence.__class__ is bool or bool in map(type, values):
-                _checked(offset, confidence, values)  # raises: a bool would pack as 0 or 1
-            try:
-                _slot_fmt(len(values)).pack_into(self._scratch, 0, SLOT_KIND_MUTATION, 0, 0, offset, confidence, 0, len(values), 0, _ZERO_NAME, *values)
-            except (struct.error, OverflowError, TypeError):
-                _checked(offset, confidence, values)
-        return values
-
-    def _check_batch(self, mutations):
-        """(tensor, offset, values, confidence) tuples checked as `_put` takes them, or a ValueError naming the first bad one."""
-        check, batch = self._check, []
-        for i, m in enumerate(mutations):
-            try:
-                tensor, offset, values, confidence = m
-                checked = check(tensor, offset, values, confidence)
-                batch.append(m if checked is values else (tensor, offset, checked, confidence))
-            except (ValueError, TypeError, AttributeError) as e:
-                raise ValueError("mutations[%d]: %s" % (i, e)) from None
-        return batch
-
     def _publish(self):
         """Makes every slot written so far visible to the consumer (one counter store, after the slots)."""
         self._words.store(self.base + SUB_TAIL, self.sub_tail)
@@ -196,7 +159,7 @@ class Client:
         except BlockingIOError:
             pass  # the socket buffer is full of doorbells: the consumer will wake anyway
         except OSError as e:
-            raise ChannelError("consumer gone: %s" % e)
+            raise ChannelError("consumer at %s gone: %s" % (self._at, e))
 
     # -- completions -----------------------------------------------------------------------------
     def _reap(self):
@@ -215,7 +178,7 @@ class Client:
                 if self._unsettled_since is None:
                     self._unsettled_since = now
                 elif now - self._unsettled_since > COMPLETION_SETTLE_S:
-                    raise ChannelError("completion slot %d stays corrupt or answers nothing in flight (seq %d): the consumer broke the protocol" % (self.cmp_head, seq))
+                    raise ChannelError("completion slot %d stays corrupt or answers nothing in flight (seq %d): the consumer at %s broke the protocol" % (self.cmp_head, seq, self._at))
                 break
             self._unsettled_since = None
             self.cmp_head = (self.cmp_head + 1) & 0xFFFFFFFF
@@ -236,7 +199,7 @@ class Client:
             return
         left = deadline - time.monotonic()
         if left <= 0:
-            raise ChannelError("timed out waiting for the consumer")
+            raise ChannelError("timed out waiting for the consumer at %s" % self._at)
         r, _, _ = select.select([self.sock], [], [], min(left, 0.5))
         if r:
             try:
@@ -244,9 +207,9 @@ class Client:
             except BlockingIOError:
                 data = b"!"
             except OSError as e:
-                raise ChannelError("consumer gone: %s" % e)
+                raise ChannelError("consumer at %s gone: %s" % (self._at, e))
             if not data:
-                raise ChannelError("consumer closed the session")
+                raise ChannelError("consumer at %s closed the session" % self._at)
         self._reap()
 
     def wait(self, tag, timeout=None):

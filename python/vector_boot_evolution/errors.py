@@ -2,4 +2,4 @@
 
 
 class ChannelError(Exception):
-    """The channel could not be opened or used (consumer gone, busy, timeout, bad header)."""
+    """The channel could not be opened or used (consumer gone, busy, timeout, bad header); the message names the socket."""

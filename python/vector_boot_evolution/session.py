@@ -26,20 +26,29 @@ def check_arguments(socket_path, timeout):
         raise ValueError("timeout must be a positive number of seconds or None (no limit), got %r" % (timeout,))
 
 
+def shown_path(socket_path):
+    """The socket path as the errors name it (text, also for bytes or os.PathLike)."""
+    return os.fsdecode(socket_path)
+
+
 def open_session(sock, socket_path, timeout):
-    """Connects `sock`, reads the hello and maps the ring it names; on failure closes what it opened here and raises."""
+    """Connects `sock`, reads the hello and maps the ring it names; on failure closes what it opened here and raises.
+
+    Every ChannelError names the socket: with several instances, which consumer failed.
+    """
+    at = shown_path(socket_path)
     sock.settimeout(timeout)
     try:
         connect_unix(sock, socket_path)
-        hello = _read_line(sock)
+        hello = _read_line(sock, at)
     except OSError as e:
-        raise ChannelError("cannot reach the evolution channel at %s: %s" % (socket_path, e))
+        raise ChannelError("cannot reach the evolution channel at %s: %s" % (at, e))
     if not isinstance(hello, dict):
-        raise ChannelError("consumer sent a hello that is not a JSON object: %.100r" % (hello,))
+        raise ChannelError("consumer at %s sent a hello that is not a JSON object: %.100r" % (at, hello))
     if "error" in hello:
-        raise ChannelError("consumer refused the session: %s" % hello["error"])
+        raise ChannelError("consumer at %s refused the session: %s" % (at, hello["error"]))
     if hello.get("v") != PROTOCOL_VERSION:
-        raise ChannelError("protocol version %r not supported" % hello.get("v"))
+        raise ChannelError("consumer at %s speaks protocol version %r, not %d" % (at, hello.get("v"), PROTOCOL_VERSION))
     s = Session()
     s.mem = s.words = None
     try:
@@ -50,15 +59,15 @@ def open_session(sock, socket_path, timeout):
             finally:
                 os.close(fd)
         except (OSError, KeyError, TypeError, ValueError) as e:
-            raise ChannelError("cannot map the channel memory %r: %s" % (hello.get("path"), e))
+            raise ChannelError("cannot map the channel memory %r named by the consumer at %s: %s" % (hello.get("path"), at, e))
         try:
             s.words = ControlWords(s.mem)
         except (TypeError, ValueError) as e:
-            raise ChannelError("cannot use the channel memory: %s" % e)
-        _read_header(s)
+            raise ChannelError("cannot use the channel memory of the consumer at %s: %s" % (at, e))
+        _read_header(s, at)
         s.ring = hello.get("ring")
         if s.ring.__class__ is not int or not 0 <= s.ring < s.rings:
-            raise ChannelError("ring %r outside the header's %d rings" % (s.ring, s.rings))
+            raise ChannelError("consumer at %s gave ring %r, outside the header's %d rings" % (at, s.ring, s.rings))
         return s
     except BaseException:
         close_session(s)
@@ -75,29 +84,29 @@ def close_session(s):
         s.mem = None
 
 
-def _read_line(sock):
+def _read_line(sock, at):
     buf = b""
     while not buf.endswith(b"\n"):
         chunk = sock.recv(4096)
         if not chunk:
-            raise ChannelError("consumer closed the session during hello")
+            raise ChannelError("consumer at %s closed the session during hello" % at)
         buf += chunk
         if len(buf) > 65536:
-            raise ChannelError("hello line too long")
+            raise ChannelError("consumer at %s sent a hello line over 65536 bytes" % at)
     try:
         return json.loads(buf.decode())
     except ValueError as e:  # not UTF-8, or not JSON
-        raise ChannelError("consumer sent a hello that is not JSON: %s" % e)
+        raise ChannelError("consumer at %s sent a hello that is not JSON: %s" % (at, e))
 
 
-def _read_header(s):
+def _read_header(s, at):
     f = struct.unpack_from("<13I", s.mem, 0)
     magic, version, hsize, rings, stride, slots, sub_size, cmp_slots, cmp_size, maxv, maxn, _pid, crc = f
     if magic != HEADER_MAGIC or version != PROTOCOL_VERSION or hsize != HEADER_SIZE:
-        raise ChannelError("bad channel header (magic %#x version %d)" % (magic, version))
+        raise ChannelError("bad channel header from the consumer at %s (magic %#x version %d)" % (at, magic, version))
     if crc != zlib.crc32(s.mem[0:48]):
-        raise ChannelError("channel header checksum mismatch")
+        raise ChannelError("channel header checksum mismatch from the consumer at %s" % at)
     if sub_size != SUB_SLOT_SIZE or cmp_size != CMP_SLOT_SIZE or cmp_slots != slots or slots & (slots - 1):
-        raise ChannelError("unsupported slot geometry")
+        raise ChannelError("unsupported slot geometry from the consumer at %s" % at)
     s.rings, s.stride, s.slots = rings, stride, slots
     s.max_values, s.max_name = maxv, maxn
