@@ -4,7 +4,9 @@ As a script (`python3 control.py ...`) too. It prints the result as JSON (exit 0
 {"code", "message"} on stderr: the server's refusal (exit 1); the socket unreachable, the connection lost
 ("os_error") or no answer within --timeout ("timeout": it may still be carried out), exit 2; a stop or restart
 whose service is still stopping when --timeout runs out ("not_now", exit 75: the stop goes on, as
-`vector-boot stop --timeout MS`; a stop found done by then prints the service's entry, exit 0); an answer
+`vector-boot stop --timeout MS`; a stop found done by then prints the service's entry, exit 0); the server's
+"busy" or "timeout" (not now: too many connections, a service still stopping, a shutdown under way; or the
+server closed an idle or unfinished connection), exit 75 as `vector-boot`'s (it was 1, "refused"); an answer
 that is not the control protocol ("protocol_error", exit 76, sysexits' EX_PROTOCOL: not JSON, or another
 socket's greeting); bad arguments ("usage", an unknown option or a word after JSON-FIELDS among them, or a
 usage line with no OP: exit 64). `-h`/`--help` prints the usage, `--version` the package's version (version.py, as vb-evolve's):
@@ -24,6 +26,9 @@ except ImportError:  # run as a script: its directory is on sys.path
 # As `vector-boot stop|restart|reexec --timeout MS` (30000): a stop waits out the service's grace period.
 DEFAULT_TIMEOUT = 30.0
 
+# The server's error codes that mean "not now, try again": exit 75, as `vector-boot`'s (docs/control-protocol.md).
+TRY_AGAIN = ("busy", "timeout")
+
 USAGE = """usage: python3 -m vector_boot_evolution.control [--socket PATH] [--timeout S] OP [JSON-FIELDS]
 
 Sends one request to the vector-boot control socket (docs/control-protocol.md) and prints its result as JSON.
@@ -36,9 +41,12 @@ Sends one request to the vector-boot control socket (docs/control-protocol.md) a
   JSON-FIELDS    the request's other fields, one JSON object: e.g. restart '{"name": "web"}'
 Exit status: 0 the result (stdout), 1 the server refused, 2 the socket unreachable, the connection lost or
 no answer within --timeout ("timeout": the request was sent and may still be carried out), 64 bad arguments,
-75 a stop or restart whose service was still stopping when --timeout ran out ("not_now": the stop goes on;
-ask again later), 76 the answer was not the control protocol ("protocol_error": not a JSON object, or
-another socket's greeting such as the evolution socket's); errors are JSON {"code", "message"} on stderr.""" % (DEFAULT_SOCKET, DEFAULT_TIMEOUT)
+75 not now, try again (as `vector-boot`'s 75): a stop or restart whose service was still stopping when
+--timeout ran out ("not_now": the stop goes on; ask again later), or the server's "busy" (too many
+connections, a service still stopping, a shutdown under way) or "timeout" (the server closed an idle or
+unfinished connection: ask again on a new one), 76 the answer was not the control protocol ("protocol_error":
+not a JSON object, or another socket's greeting such as the evolution socket's); errors are JSON
+{"code", "message"} on stderr.""" % (DEFAULT_SOCKET, DEFAULT_TIMEOUT)
 
 
 def _usage_error(message):
@@ -139,6 +147,7 @@ def main(argv):
     except ControlProtocolError as e:
         return _fail(e.code, e.message, 76)
     except ControlError as e:
-        return _fail(e.code, e.message, 1)
+        # The server's timeout (an idle or unfinished connection closed) exited 1, "refused", where vector-boot exits 75.
+        return _fail(e.code, e.message, 75 if e.code in TRY_AGAIN else 1)
     except OSError as e:
         return _fail("os_error", str(e), 2)
