@@ -23,6 +23,11 @@ class FleetError(Exception):
     """etcd refused, did not answer in time, or answered something unusable; the message names the call and the endpoint."""
 
 
+class FleetLocalError(FleetError):
+    """A problem on this side, no endpoint's fault (the password file cannot be read): raised at once, never retried
+    by publish or wait_acked, and the next call stays on the same endpoint. The message names the file."""
+
+
 def _b64(s):
     return base64.b64encode(s.encode("utf-8")).decode("ascii")
 
@@ -45,7 +50,8 @@ class FleetClient:
 
     endpoints: list of client URLs, or one string of them (comma-separated, as VB_ETCD_ENDPOINTS).
     tls: dict with optional "ca", "cert", "key" file paths.
-    user/password_file: etcd authentication (the password is read from the file, never an argument).
+    user/password_file: etcd authentication (the password is read from the file, never an argument, at each
+    authentication; a file that cannot be read is a FleetLocalError naming it, raised at once).
     """
 
     def __init__(self, endpoints, fleet="default", tls=None, user=None, password_file=None, call_timeout=3.0):
@@ -85,9 +91,19 @@ class FleetClient:
             raise ValueError("the answer is not a JSON object: %s" % json.dumps(answer)[:200])
         return answer
 
+    def _password(self):
+        """The password file's text, read at each authentication (a rotated password is picked up); a FleetLocalError naming it."""
+        try:
+            with open(self._password_file, "r", encoding="utf-8") as f:
+                return f.read().rstrip("\r\n")
+        except (OSError, ValueError, TypeError) as e:
+            # It was an OSError caught as the endpoint's failure: "etcd /v3/kv/txn at URL: [Errno 2] ...", the next
+            # endpoint tried, and publish retrying every endpoint until its deadline.
+            why = e.strerror if isinstance(e, OSError) and e.strerror else "%s: %s" % (type(e).__name__, e)
+            raise FleetLocalError("cannot read the etcd password file %r of user %r: %s" % (self._password_file, self._user, why)) from None
+
     def _authenticate(self, endpoint, timeout):
-        with open(self._password_file, "r", encoding="utf-8") as f:
-            password = f.read().rstrip("\r\n")
+        password = self._password()
         self._token = None
         answer = self._post(endpoint, "/v3/auth/authenticate", {"name": self._user, "password": password}, timeout)
         # An answer without a token raised KeyError('token'), naming neither the endpoint nor the call.
@@ -186,6 +202,8 @@ class FleetClient:
             try:
                 r = self.call("/v3/kv/txn", txn, timeout=max(1.0, min(10.0, deadline - time.monotonic())))
                 return self._txn_outcome(r, mid, value)
+            except FleetLocalError:
+                raise  # retrying cannot help
             except FleetError:
                 if time.monotonic() + backoff >= deadline:
                     raise
@@ -221,6 +239,8 @@ class FleetClient:
                 missing = [n for n in nodes if n not in got]
                 if not missing:
                     return got
+            except FleetLocalError:
+                raise
             except FleetError as e:
                 missing = ["(etcd: %s)" % e]
             if time.monotonic() >= deadline:
