@@ -1,8 +1,8 @@
 // Fleet membership: this node's key under a lease, refreshed every TTL/3 by an async loop that never blocks PID 1.
 import { existsSync } from "node:fs";
 import { logger } from "../log.ts";
-import { b64, cmpUnchanged, opPut, type Compare, type EtcdClient, type Kv, type LeaseId } from "./etcd-client.ts";
-import { nodeKey, type NodeSummary } from "./keys.ts";
+import { cmpUnchanged, opPut, type EtcdClient, type Kv, type LeaseId } from "./etcd-client.ts";
+import { nodeKey, onOwnLease, type NodeSummary } from "./keys.ts";
 import { keepLeaseFile, newInstance, readLeaseFile, writerOf } from "./run-identity.ts";
 
 const log = logger("fleet");
@@ -148,7 +148,7 @@ export class Membership {
   private async publish(lease: LeaseId): Promise<void> {
     const c = this.o.client;
     const value = opPut(this.key, JSON.stringify({ ...this.o.summary(), node: this.o.node, instance: this.instance, updated_at: Date.now(), lease_ttl_s: this.o.ttlS }), lease);
-    const onLease: Compare = { key: b64(this.key), target: "LEASE", result: "EQUAL", lease };
+    const onLease = onOwnLease(this.o.fleet, this.o.node, lease);
     // A put of the whole value, guarded: applying it twice is harmless, an unknown outcome is read back next round.
     const write = async (modRevision: number): Promise<boolean> => {
       const r = await c.txn(modRevision === 0 ? [cmpUnchanged(this.key, 0)] : [onLease, cmpUnchanged(this.key, modRevision)], [value]);

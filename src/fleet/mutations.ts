@@ -8,7 +8,7 @@ import { logger } from "../log.ts";
 import { b64, kvSchema, parseKvJson, prefixEnd, toKv, type EtcdClient, type Kv, type LeaseId } from "./etcd-client.ts";
 import { abortableSleep, retryUntil } from "./retry.ts";
 import { watchOnce } from "./etcd-watch.ts";
-import { acksPrefix, fleetMutationSchema, mutationKeyProblem, mutationsPrefix, nodeKey, type Ack, type FleetMutation } from "./keys.ts";
+import { acksPrefix, fleetMutationSchema, keyOnLease, mutationKeyProblem, mutationsPrefix, onOwnLease, type Ack, type FleetMutation } from "./keys.ts";
 import { readCheckpoint } from "./fleet-checkpoint.ts";
 import { readRegularFile } from "../util/regular-file.ts";
 
@@ -184,15 +184,13 @@ export class MutationFeed {
     const id = kv.key.slice(mutationsPrefix(this.o.fleet).length);
     const ack: Ack = { node: this.o.node, status: res.status, accepted: res.accepted, journal_seq: res.journalSeq, revision: kv.modRevision, at: Date.now(), ...(res.reason ? { reason: res.reason } : {}) };
     const key = `${acksPrefix(this.o.fleet, id)}${this.o.node}`;
-    const own = nodeKey(this.o.fleet, this.o.node);
     for (let backoff = 250; ; backoff = Math.min(5000, backoff * 2)) {
       const lease = this.o.member.leaseId;
       if (lease === null) this.notMemberAnyMore(id);
       try {
-        const fence = { key: b64(own), target: "LEASE", result: "EQUAL", lease };
-        if ((await this.o.client.createOnly(key, JSON.stringify(ack), undefined, [fence])).succeeded) return;
+        if ((await this.o.client.createOnly(key, JSON.stringify(ack), undefined, [onOwnLease(this.o.fleet, this.o.node, lease)])).succeeded) return;
         // Not created: the ack is there (an earlier attempt whose answer was lost), or the key is not ours.
-        if ((await this.o.client.get(own)).kvs[0]?.lease !== lease) this.notMemberAnyMore(id);
+        if (!(await keyOnLease(this.o.client, this.o.fleet, this.o.node, lease))) this.notMemberAnyMore(id);
         return;
       } catch (e) {
         if (e instanceof NotMember || this.ctl.signal.aborted) throw e;
