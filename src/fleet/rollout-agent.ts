@@ -1,6 +1,7 @@
 // The node's side of rolling operations: take a slot, act (re-exec, reboot, power off), finish after the first beat back.
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { NotNowError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { parseKvJson, type EtcdClient } from "./etcd-client.ts";
 import { mutationIdPattern } from "./keys.ts";
@@ -28,6 +29,8 @@ export class RolloutAgent {
   private busy = false;
   private acting = false;
   private readonly refused = new Set<string>();
+  /** Rollouts whose action was refused for now here (logged once each). */
+  private readonly deferred = new Set<string>();
 
   constructor(private readonly o: AgentOptions) {}
 
@@ -110,7 +113,15 @@ export class RolloutAgent {
           log.info("rollout: done, slot released", { rollout: id });
           continue;
         }
-        if (r.data.stopped) continue;
+        if (r.data.stopped) {
+          // Holding a slot without having acted (its action refused for now, to be tried again): no
+          // node starts on it any more, so the slot goes back; held, it kept the rollout in progress.
+          if ((await readSem(c, this.o.fleet, id)).holders.some((h) => h.node === this.o.node && h.lease === lease)) {
+            if ((await releaseSlot(c, this.o.fleet, id, this.o.node, lease)) === "not-member") return this.notMember(id);
+            log.info("rollout stopped before this node acted: slot released", { rollout: id });
+          }
+          continue;
+        }
         if (r.data.finished) {
           // Recorded finished while this node was gone: it is over; acting now would be a re-exec or a reboot nobody watches.
           if (!this.refused.has(kv.key)) log.warn("rollout finished while this node was not a member: not acting on it", { rollout: id, action: r.data.action });
@@ -127,8 +138,18 @@ export class RolloutAgent {
         try {
           await this.o.act(r.data.action);
         } catch (e) {
-          // A refused re-exec: the running image carries on; the marker says so (recorded next round, also after a restart).
           const reason = (e instanceof Error ? e.message : String(e)).slice(0, 300);
+          if (e instanceof NotNowError) {
+            // Not now (another re-exec under way, the machine shutting down): no failure. It stopped
+            // the whole rollout, though the other re-exec may well succeed. Not acted: the marker goes,
+            // the slot stays held (the node is about to be unavailable anyway) and the next round acts
+            // again; a machine shutting down for good leaves the fleet (its lease revoked): gone.
+            rmSync(this.marker(id), { force: true });
+            if (!this.deferred.has(id)) log.warn("rollout: action refused for now; trying again next round, the slot kept", { rollout: id, error: reason });
+            this.deferred.add(id);
+            return;
+          }
+          // A refused re-exec: the running image carries on; the marker says so (recorded next round, also after a restart).
           writeFileSync(this.marker(id), `failed ${reason}\n`);
           log.error("rollout: action failed", { rollout: id, error: reason });
         } finally {
