@@ -8,7 +8,7 @@ import { isStale, mutationsPrefix, nodeSummarySchema, nodesPrefix, readMembers, 
 import { ackSchema, acksPrefix, mutationIdPattern, type Ack } from "../fleet/keys.ts";
 import { publishUntil } from "../fleet/mutations.ts";
 import { gcMutations } from "../fleet/fleet-checkpoint.ts";
-import { doneKey, doneSchema, gcRollouts, readSem, rolloutActions, rolloutKey, rolloutStates, startRollout, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
+import { doneKey, doneSchema, gcRollouts, readSem, rolloutActions, rolloutStates, startRollout, stopRollout, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
 import { parseKvJson } from "../fleet/etcd-client.ts";
 import { duration } from "../control/cli-support.ts";
 import { wantsHelp, type Command } from "./command.ts";
@@ -189,10 +189,10 @@ async function rollout(args: string[]): Promise<number> {
         else done.push(n);
       }
       if (failed.length > 0) {
-        // Stopped: no node starts on it any more (the failed one keeps its slot until then).
-        const stop = failed[0]!;
-        await c.put(rolloutKey(f.name, id), JSON.stringify({ ...r, stopped: stop } satisfies Rollout));
-        say({ event: "failed", failed, done }, `rollout stopped: ${failed.map((x) => `${x.node} failed (${x.reason})`).join("; ")}; ${done.length} done, the other nodes not touched`);
+        // Stopped: no node starts on it any more (the failed one keeps its slot until then). A stop
+        // already there (the failed node's own, maybe another node's) stands; so does a rollout gone.
+        const stored = await stopRollout(c, f.name, id, failed[0]!);
+        say({ event: "failed", failed, done, stopped: stored?.stopped ?? null }, `rollout stopped: ${failed.map((x) => `${x.node} failed (${x.reason})`).join("; ")}; ${done.length} done, the other nodes not touched`);
         return 65;
       }
       const held = sem.holders.filter((h) => now.get(h.node) === h.lease).map((h) => h.node);

@@ -186,22 +186,45 @@ async function rolloutState(c: EtcdClient, fleet: string, kv: Kv): Promise<Rollo
 }
 
 /**
- * Marks rollout `id` stopped by a node's failure (compare-and-swap on the key; already stopped or gone:
- * nothing to do). The node that failed writes it: when only `fleet rollout` wrote it, a failure after
- * the command stopped watching (its --timeout-s, a closed terminal) was never marked, and the other
- * nodes went on taking the free slots. Fenced on `nodes/<node>` being on `lease`, like finish.
+ * Sets `stop` in rollout `id`, compare-and-swap on the key as read (a conflict: read again). Nothing
+ * to do when it is gone or already stopped or finished: that record stands. `fence`: the swap also
+ * requires `nodes/<stop.node>` on that lease ("not-member" when it was not). Resolves to the rollout
+ * as stored (null: gone); throws when it kept changing under the swap.
  */
-export async function markStopped(c: EtcdClient, fleet: string, id: string, lease: LeaseId, stop: { node: string; reason: string }): Promise<Fenced> {
+async function setStopped(c: EtcdClient, fleet: string, id: string, stop: { node: string; reason: string }, fence?: LeaseId): Promise<Rollout | null | "not-member"> {
   const key = rolloutKey(fleet, id);
   for (let attempt = 0; attempt < 5; attempt++) {
     const kv = (await c.get(key)).kvs[0];
     const r = kv ? parseKvJson(kv.value, rolloutSchema) : null;
-    if (!kv || !r?.success || r.data.stopped) return "ok";
-    const t = await c.txn([cmpUnchanged(key, kv.modRevision), onOwnLease(fleet, stop.node, lease)], [opPut(key, JSON.stringify({ ...r.data, stopped: stop } satisfies Rollout))]);
-    if (t.succeeded) return "ok";
-    if (!(await keyOnLease(c, fleet, stop.node, lease))) return "not-member";
+    if (!kv || !r?.success) return null;
+    if (r.data.stopped || r.data.finished) return r.data;
+    const stopped: Rollout = { ...r.data, stopped: stop };
+    const t = await c.txn([cmpUnchanged(key, kv.modRevision), ...(fence === undefined ? [] : [onOwnLease(fleet, stop.node, fence)])], [opPut(key, JSON.stringify(stopped))]);
+    if (t.succeeded) return stopped;
+    if (fence !== undefined && !(await keyOnLease(c, fleet, stop.node, fence))) return "not-member";
   }
-  return "ok";
+  throw new FleetError(`rollout ${id}: not stopped, its key kept changing under the compare-and-swap`);
+}
+
+/**
+ * Marks rollout `id` stopped by a node's failure (setStopped). The node that failed writes it: when
+ * only `fleet rollout` wrote it, a failure after the command stopped watching (its --timeout-s, a
+ * closed terminal) was never marked, and the other nodes went on taking the free slots. Fenced on
+ * `nodes/<node>` being on `lease`, like finish.
+ */
+export async function markStopped(c: EtcdClient, fleet: string, id: string, lease: LeaseId, stop: { node: string; reason: string }): Promise<Fenced> {
+  return (await setStopped(c, fleet, id, stop, lease)) === "not-member" ? "not-member" : "ok";
+}
+
+/**
+ * `fleet rollout`'s stop after a node's failure (setStopped, unfenced); resolves to the rollout as
+ * stored (null: gone). It was a plain put of the command's own copy: it replaced the stop a node had
+ * recorded (another node's, another reason) or the `finished` record, and after `fleet gc` removed
+ * the rollout it created the key again, without its semaphore.
+ */
+export async function stopRollout(c: EtcdClient, fleet: string, id: string, stop: { node: string; reason: string }): Promise<Rollout | null> {
+  const r = await setStopped(c, fleet, id, stop);
+  return r === "not-member" ? null : r;
 }
 
 /**
