@@ -74,12 +74,13 @@ int vb_notify_open(const char *path, int mode) {
   return fd;
 }
 
-// Receives one datagram into buf (at most len bytes; longer ones are cut). cred[0..2] = sender's
+// Receives one datagram into buf (at most len bytes). cred[0..2] = sender's
 // pid, uid, gid as the kernel saw them (pid 0 when none came); cred[3..4] = the low and high 32 bits
 // of the cgroup v2 id the sender is or was in, from its pidfd (0 when the kernel cannot say). A
 // sender that has already exited (`systemd-notify --no-block` in a script) has no /proc entry left,
-// but its pidfd still says where it ran. Returns its length, or -EAGAIN when
-// nothing waits, or -errno.
+// but its pidfd still says where it ran. Returns its length (its real length, over `len`, when it was
+// longer than buf: only its first `len` bytes are there; the caller drops it, as systemd drops an
+// overly long notification), or -EAGAIN when nothing waits, or -errno.
 int vb_notify_recv(int fd, uint8_t *buf, int len, int32_t *cred) {
   struct iovec iov = {.iov_base = buf, .iov_len = (size_t)len};
   union {
@@ -93,7 +94,7 @@ int vb_notify_recv(int fd, uint8_t *buf, int len, int32_t *cred) {
   msg.msg_control = ctl.b;
   msg.msg_controllen = sizeof ctl.b;
   ssize_t r;
-  do r = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  do r = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
   while (r < 0 && errno == EINTR);
   if (r < 0) return -errno;
   cred[0] = 0;

@@ -1,7 +1,7 @@
 // The sd_notify socket services report to (READY=1, STATUS=, STOPPING=1, MAINPID=, WATCHDOG=1), read without blocking PID 1.
 import { basename, dirname, join } from "node:path";
 import { logger } from "../log.ts";
-import { closeNotifySocket, openNotifySocket, receiveNotify } from "../sys/notify.ts";
+import { closeNotifySocket, NOTIFY_MAX_BYTES, openNotifySocket, receiveNotify } from "../sys/notify.ts";
 import { describeError, SysError } from "../errors.ts";
 import { ownDirectory } from "../util/own-dir.ts";
 import { fitsSunPath, SUN_PATH_MAX } from "../util/unix-path.ts";
@@ -96,6 +96,12 @@ export class NotifySocket {
         break;
       }
       if (!d) break;
+      // Cut at the buffer, its fields were applied as far as they went: a READY=1 past the cut was
+      // lost without a word, a MAINPID= cut short named another process. Dropped whole, as systemd does.
+      if (d.tooLong !== undefined) {
+        log.warn(`sd_notify message over ${NOTIFY_MAX_BYTES} bytes; dropped (as systemd drops it)`, { pid: d.pid, bytes: d.tooLong });
+        continue;
+      }
       this.onMessage({ pid: d.pid, uid: d.uid, cgroupId: d.cgroupId }, parseNotify(d.text));
     }
     return i;

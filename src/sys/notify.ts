@@ -28,9 +28,14 @@ export interface NotifyDatagram {
    * 6.13; an exited sender before 6.15).
    */
   cgroupId: bigint | null;
+  /** The datagram's length when it was over the buffer (4096 bytes): `text` is empty, the message is not to be applied. */
+  tooLong?: number;
 }
 
-const buf = new Uint8Array(4096);
+/** The longest message taken (systemd's NOTIFY_BUFFER_MAX, PIPE_BUF): a longer one is received only to be dropped. */
+export const NOTIFY_MAX_BYTES = 4096;
+
+const buf = new Uint8Array(NOTIFY_MAX_BYTES);
 const cred = new Int32Array(5);
 
 /** One waiting message, or null when none waits. */
@@ -39,6 +44,7 @@ export function receiveNotify(fd: number): NotifyDatagram | null {
   if (n === -Errno.EAGAIN) return null;
   check(n, "recvmsg");
   const cgroupId = (BigInt(cred[4]! >>> 0) << 32n) | BigInt(cred[3]! >>> 0);
+  if (n > buf.length) return { text: "", pid: cred[0]!, uid: cred[1]! >>> 0, cgroupId: cgroupId === 0n ? null : cgroupId, tooLong: n };
   return { text: new TextDecoder().decode(buf.subarray(0, n)), pid: cred[0]!, uid: cred[1]! >>> 0, cgroupId: cgroupId === 0n ? null : cgroupId };
 }
 
