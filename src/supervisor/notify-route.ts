@@ -26,6 +26,16 @@ export function routeNotify(runners: Iterable<ServiceRunner>, cg: ServiceCgroups
     },
     watchdogPing: () => checks.ping(c),
     watchdogTrigger: () => slot.dispatch({ type: "watchdog-missed" }),
+    // While it starts: the readiness timeout; while it stops (or is killed for a failed check): the
+    // grace before SIGKILL, if that is still to come. The service was killed at the time it asked past.
+    extendTimeout: (ms) => {
+      const r = slot.rec;
+      const grace = r.state === "stopping" || r.killedFor !== null;
+      const left = grace ? slot.timerLeft(performance.now()) : null;
+      if (grace && left !== null && left < ms) slot.setTimer(ms, "grace-elapsed");
+      else if (grace || !(r.state === "starting" && checks.extendReady(c, ms))) return;
+      log.info("service asks for more time (EXTEND_TIMEOUT_USEC)", { service: c.name, state: r.state, ms });
+    },
     belongs: (p) => belongsTo(slot.rec, p, viewOf(slot)?.pids() ?? null),
   });
 }

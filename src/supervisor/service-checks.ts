@@ -11,6 +11,9 @@ interface Run {
   live: boolean;
   timers: Set<Timer>;
   watchdog: Timer | null;
+  /** While it waits for readiness: when it times out (performance.now()), and that timer. */
+  readyBy: number | null;
+  readyTimer: Timer | null;
 }
 
 export class ServiceChecks {
@@ -23,16 +26,27 @@ export class ServiceChecks {
 
   private run(name: string): Run {
     let r = this.runs.get(name);
-    if (!r) this.runs.set(name, (r = { live: true, timers: new Set(), watchdog: null }));
+    if (!r) this.runs.set(name, (r = { live: true, timers: new Set(), watchdog: null, readyBy: null, readyTimer: null }));
     return r;
   }
 
-  private later(r: Run, ms: number, f: () => void): void {
+  private later(r: Run, ms: number, f: () => void): Timer {
     const t = setTimeout(() => {
       r.timers.delete(t);
       if (r.live) f();
     }, ms);
     r.timers.add(t);
+    return t;
+  }
+
+  /** The readiness timeout of `r`, due at `by` (performance.now()); replaces the one set before. */
+  private readyTimeout(name: string, r: Run, by: number): void {
+    if (r.readyTimer) {
+      clearTimeout(r.readyTimer);
+      r.timers.delete(r.readyTimer);
+    }
+    r.readyBy = by;
+    r.readyTimer = this.later(r, Math.max(0, by - performance.now()), () => this.emit(name, { type: "ready-timeout" }));
   }
 
   /** Waits for readiness: READY=1 arrives through `ready()`; a probe is tried every interval_ms. */
@@ -41,11 +55,10 @@ export class ServiceChecks {
     const ready = c.ready;
     if (!ready) return;
     const r = this.run(c.name);
-    this.later(r, ready.timeout_ms, () => this.emit(c.name, { type: "ready-timeout" }));
+    this.readyTimeout(c.name, r, performance.now() + ready.timeout_ms);
     if ("notify" in ready) return;
-    const deadline = performance.now() + ready.timeout_ms;
     const attempt = async () => {
-      const left = Math.max(1, deadline - performance.now());
+      const left = Math.max(1, r.readyBy! - performance.now());
       const ok = await probeOnce(ready, Math.min(left, Math.max(ready.interval_ms, 1000)), this.commandRunner(c.name));
       if (!r.live) return;
       if (ok) this.emit(c.name, { type: "ready" });
@@ -69,6 +82,18 @@ export class ServiceChecks {
       this.later(r, h.interval_ms, () => void check());
     };
     this.later(r, h.interval_ms, () => void check());
+  }
+
+  /**
+   * EXTEND_TIMEOUT_USEC= while it waits for readiness: it times out no sooner than `ms` from now (an
+   * extension never shortens the wait, as systemd's). Whether there was a readiness wait to extend.
+   */
+  extendReady(c: ServiceConfig, ms: number): boolean {
+    const r = this.runs.get(c.name);
+    if (!r || !r.live || r.readyBy === null) return false;
+    const by = performance.now() + ms;
+    if (by > r.readyBy) this.readyTimeout(c.name, r, by);
+    return true;
   }
 
   /** WATCHDOG=1: the service is alive; the next ping is due within watchdog_ms. */

@@ -53,7 +53,18 @@ export interface NotifyActions {
   mainPid(pid: number): void;
   watchdogPing(): void;
   watchdogTrigger(): void;
+  /** EXTEND_TIMEOUT_USEC=: the readiness wait, or the stop's grace, ends no sooner than `ms` from now. */
+  extendTimeout(ms: number): void;
   belongs(pid: number): boolean;
+}
+
+/** The longest timer (setTimeout's 2^31-1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** EXTEND_TIMEOUT_USEC's value in ms (rounded up, at most MAX_TIMER_MS), or null when it is no decimal number of µs. */
+export function extendMs(value: string): number | null {
+  if (!/^\d{1,20}$/.test(value)) return null;
+  return Math.min(MAX_TIMER_MS, Math.ceil(Number(value) / 1000));
 }
 
 /** Applies one message's fields to the service (the sender was checked to be one of its processes). */
@@ -74,6 +85,12 @@ export function applyNotify(rec: ServiceRecord, fields: Map<string, string>, act
     }
   }
   if (fields.get("STOPPING") === "1") log.info("service reports it is stopping", { service: name });
+  const extend = fields.get("EXTEND_TIMEOUT_USEC");
+  if (extend !== undefined) {
+    const ms = extendMs(extend);
+    if (ms === null) log.warn("EXTEND_TIMEOUT_USEC is not a number of microseconds; ignored", { service: name, value: extend.slice(0, 64) });
+    else act.extendTimeout(ms);
+  }
   if (fields.get("WATCHDOG") === "1") act.watchdogPing();
   if (fields.get("WATCHDOG") === "trigger") act.watchdogTrigger();
   if (fields.get("READY") === "1") {
