@@ -115,11 +115,15 @@ export class ServiceLauncher {
     }
   }
 
-  /** The group, and every process in the service's cgroup that is not in the group (those that left it). */
+  /**
+   * The group, and every process in the service's cgroup that is not in the group (those that left
+   * it). The main process itself was signalled by signalGroup even when it leads no group: a forking
+   * daemon's child named by MAINPID= (in its exited parent's group) got the stop signal twice.
+   */
   signalAll(name: string, pid: number | null, sig: number): void {
     this.signalGroup(pid, sig);
     for (const p of this.cgroups?.pids(name) ?? []) {
-      if (pid !== null && pgidOf(p) === pid) continue; // the group signal reached it
+      if (pid !== null && (p === pid || pgidOf(p) === pid)) continue; // the group signal reached it
       try {
         kill(p, sig);
       } catch {
