@@ -201,7 +201,8 @@ export function spawn(opts: SpawnOptions): number {
     }
     throw new ExecError(`${cmd}: cannot execute (${name})`, ExitCode.notExecutable);
   }
-  const what = stage === 9 ? "fork" : stage === 8 ? `joining cgroup ${opts.cgroup}` : (stageNames[stage] ?? `stage ${stage}`);
+  // The chdir names its directory: "chdir failed: ENOTDIR" did not say that `cwd` was at fault, nor which.
+  const what = stage === 9 ? "fork" : stage === 8 ? `joining cgroup ${opts.cgroup}` : stage === 4 ? `chdir to the working directory ${opts.cwd ?? ""}` : (stageNames[stage] ?? `stage ${stage}`);
   throw new SysError("spawn", name, code, `${cmd}: ${what} failed`);
 }
 
