@@ -30,6 +30,17 @@ function* chunks(lay: GgufLayout, tensors: readonly GgufTensorInput[]): Generato
 }
 
 /**
+ * `chunks` with `check()` run before each is handed out: an iterator kept past the life of the bytes
+ * it views (the runtime's cleanup or next init unmaps them) throws there instead of reading unmapped pages.
+ */
+export function* checkedChunks(chunks: Iterable<Uint8Array>, check: () => void): Generator<Uint8Array> {
+  for (const c of chunks) {
+    check();
+    yield c;
+  }
+}
+
+/**
  * A model's metadata plus `exportGguf`'s `extra` (bigint: UINT64; or a typed GGUF value), checked:
  * an InputError naming what was passed (null threw a raw TypeError; a Map, an array or a string was
  * taken key by key, or not at all).

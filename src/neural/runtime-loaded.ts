@@ -41,6 +41,7 @@ export function newLoaded(model: LoadedModel, source: Uint8Array | MappedModel, 
 
 /** Closes the model's worker pool and unmaps its file (a failed unmap is logged, not thrown). */
 export function releaseLoaded(c: Loaded): void {
+  c.model.weights.release(); // a SafetyProbe or export iterator the caller kept must not read the pages unmapped below
   if (c.pool) {
     c.model.weights.detachPool();
     c.pool.close();

@@ -3,7 +3,7 @@ import { InputError, ModelError, RuntimeInitError, VectorBootError } from "../er
 import { logger } from "../log.ts";
 import { kindOf } from "../util/kind-of.ts";
 import type { GgufValue } from "../gguf/index.ts";
-import { encodeModel, withExtraMetadata } from "./export.ts";
+import { checkedChunks, encodeModel, withExtraMetadata } from "./export.ts";
 import { copyResult, type Loaded, newLoaded, releaseLoaded } from "./runtime-loaded.ts";
 import { openModelPath, sourceBytes } from "./runtime-source.ts";
 import { RuntimeCounters } from "./runtime-stats.ts";
@@ -279,13 +279,15 @@ export class NeuralRuntime {
   /**
    * The current weights (mutations included) as a complete GGUF, in chunks in file order: the
    * loaded file's metadata and alignment, plus `extra` metadata (bigint: UINT64; or typed values).
-   * The chunks view the live tensors: consume them before the next mutation.
+   * The chunks view the live tensors: consume them before the next mutation. Iterating on after
+   * cleanup() or another init() throws RuntimeInitError (a chunk taken before views unmapped memory).
    */
   exportGguf(extra: Record<string, bigint | GgufValue> = {}): Iterable<Uint8Array> {
     const m = this.need().model;
     try {
       // Laid out now: a bad argument throws here, and counts (null threw a raw TypeError; a bad value threw at the first read).
-      return encodeModel(withExtraMetadata(m.file.metadata, extra), m.weights.current(), m.file.alignment);
+      const chunks = encodeModel(withExtraMetadata(m.file.metadata, extra), m.weights.current(), m.file.alignment);
+      return checkedChunks(chunks, () => m.weights.assertLoaded());
     } catch (err) {
       throw this.stats.failed(err);
     }

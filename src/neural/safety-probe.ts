@@ -83,6 +83,8 @@ export class SafetyProbe {
    * as the heartbeat clamps it; the first failing expectation, or null when all hold.
    */
   evaluate(overrides: ReadonlyMap<string, Uint8Array> = new Map()): SafetyFailure | null {
+    // Its head may hold prepared views of weights unmapped since (cleanup, another init): SIGSEGV.
+    this.model.weights.assertLoaded();
     this.overlay.set(overrides);
     return firstFailingCase(this.cases, this.model.kernel, (input) => {
       clampCortexInput(this.model.kernel, input, this.x);

@@ -1,5 +1,5 @@
 // Tensor store of a loaded model: zero-copy base views, copy-on-write private tensors, mutation, lookup.
-import { InputError } from "../errors.ts";
+import { InputError, RuntimeInitError } from "../errors.ts";
 import { kindOf } from "../util/kind-of.ts";
 import { KERNEL_PREFIX, type ModelTensorInfo } from "./architecture.ts";
 import { type BlockQuantizer, blockShape, decodeElements, encodeElements } from "./codec.ts";
@@ -48,6 +48,8 @@ export class WeightStore implements WeightSource {
   /** Worker pool and the pool ids of the matrices it runs (large weights only). */
   private pool: MatvecPool | null = null;
   private readonly poolIds = new Map<string, number>();
+  /** Set when the runtime lets go of the model's bytes (cleanup, another init: the mapping is gone). */
+  private released = false;
 
   constructor(
     infos: readonly ModelTensorInfo[],
@@ -59,7 +61,21 @@ export class WeightStore implements WeightSource {
     }
   }
 
+  /**
+   * The runtime unmaps the model's bytes next: every later read through this store (a SafetyProbe,
+   * an exportGguf iterator kept by the caller) throws instead of touching the unmapped pages (SIGSEGV).
+   */
+  release(): void {
+    this.released = true;
+  }
+
+  /** Throws RuntimeInitError once the store is released (its base views point into unmapped memory). */
+  assertLoaded(): void {
+    if (this.released) throw new RuntimeInitError("this model was unloaded (cleanup() or a later init()): its tensors can no longer be read; ask the runtime for a new safety probe or export");
+  }
+
   private get(name: string): TensorState {
+    this.assertLoaded();
     const t = this.tensors.get(name);
     if (!t) throw new InputError(`no tensor named ${JSON.stringify(name)} in the model`);
     return t;
@@ -211,6 +227,7 @@ export class WeightStore implements WeightSource {
 
   /** Every tensor with its current bytes, in model order (for export). */
   current(): { name: string; type: number; ne: number[]; data: Uint8Array }[] {
+    this.assertLoaded();
     return [...this.tensors.values()].map((t) => ({ name: t.name, type: t.type, ne: [...t.ne], data: t.data }));
   }
 }
