@@ -1,4 +1,4 @@
-// Opens a model path for NeuralRuntime.init: mapped read-only through the native shim, else read into memory.
+// Opens a model path for NeuralRuntime.init: mapped read-only through the native shim (an RTS package's checksum checked), else read into memory.
 import { RuntimeInitError, SysError, VectorBootError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { kindOf } from "../util/kind-of.ts";
@@ -15,7 +15,9 @@ export async function openModelPath(path: string): Promise<{ source: Uint8Array 
     return readModel(path, err);
   }
   try {
-    return { source: open({ path }), fromFile: true };
+    // An RTS package's recorded tensor.sha256 is checked, as the boot checks it: a package with a
+    // flipped weight ran silently (pixels exit 0, a different result) where boot and verify said 65.
+    return { source: open({ path, verify: true }), fromFile: true };
   } catch (err) {
     // The shim is opened at its first use (src/sys/lib.ts), so its absence shows here, not at the import.
     if (err instanceof SysError && err.syscall === "dlopen") return readModel(path, err);

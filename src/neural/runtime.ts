@@ -42,8 +42,8 @@ export class NeuralRuntime {
   }
 
   /**
-   * Loads a model (replacing any loaded one). Throws RuntimeInitError / ModelError, never later at
-   * first use. Overlapping calls load in call order; one still waiting (for an earlier init, or to
+   * Loads a model (replacing any loaded one). Throws RuntimeInitError / ModelError (PackageError: an
+   * .rts path whose tensor section fails its SHA-256), never later at first use. Overlapping calls load in call order; one still waiting (for an earlier init, or to
    * map its path) when initSync() or cleanup() is called is refused with a RuntimeInitError.
    */
   async init(source: ModelInput): Promise<ModelInfo> {
