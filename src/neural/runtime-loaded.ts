@@ -10,6 +10,8 @@ const log = logger("neural");
 export interface Loaded {
   model: LoadedModel;
   source: Uint8Array | MappedModel;
+  /** The source's bytes (the model's tensors are views of them). */
+  bytes: Uint8Array;
   pool: MatvecPool | null;
   /** startWorkers is under way for this model (one pool per model). */
   poolStarting: boolean;
@@ -28,6 +30,7 @@ export function newLoaded(model: LoadedModel, source: Uint8Array | MappedModel, 
   return {
     model,
     source,
+    bytes,
     pool: null,
     poolStarting: false,
     info: describeModel(model, bytes.byteLength),

@@ -7,6 +7,7 @@ import { checkedChunks, encodeModel, withExtraMetadata } from "./export.ts";
 import { copyResult, type Loaded, newLoaded, releaseLoaded } from "./runtime-loaded.ts";
 import { openModelPath, sourceBytes } from "./runtime-source.ts";
 import { RuntimeCounters } from "./runtime-stats.ts";
+import { bytesUnusable, holdBytes, releaseBytes } from "./model-holders.ts";
 import { startPool } from "./runtime-workers.ts";
 import type { MappedModel, ModelInfo, ModelInput, PixelResult, RuntimeOptions, RuntimeStats } from "./runtime-types.ts";
 import { clampCortexInput, type KernelParameters, type LoadedModel, loadModel } from "./model.ts";
@@ -88,20 +89,31 @@ export class NeuralRuntime {
   private load(source: Uint8Array | MappedModel, fromFile: boolean, call: string): ModelInfo {
     const t0 = performance.now();
     const bytes = sourceBytes(source, call);
-    const unmap = source instanceof Uint8Array ? null : (source.unmap?.bind(source) ?? null);
+    let unmap = source instanceof Uint8Array ? null : (source.unmap?.bind(source) ?? null);
+    // A mapping unmapped already, or one another runtime computes on or unmaps: read, it was SIGSEGV.
+    const unusable = bytesUnusable(this, bytes, unmap !== null);
+    if (unusable) throw new RuntimeInitError(`${call}(source): ${unusable}; map the model again for this runtime (or pass its path)`);
+    // Reloading bytes of the mapping that is loaded (the same source, e.g. back to the base weights, or a
+    // view of it): the new model owns the mapping now; the old one must not unmap it, nor a failed load.
+    const same = this.cur !== null && this.cur.bytes.buffer === bytes.buffer;
     let model: LoadedModel;
     try {
       model = loadModel(bytes);
     } catch (err) {
-      unmap?.();
+      if (!same && unmap) {
+        unmap();
+        releaseBytes(this, bytes, true);
+      }
       if (err instanceof VectorBootError) throw err;
       throw new ModelError("model failed to load", { cause: err });
     }
-    // Reloading the source that is loaded (e.g. back to the base weights): the new model owns its
-    // mapping now; the old one must not unmap it.
-    if (this.cur && this.cur.source === source) this.cur.unmap = null;
+    if (same) {
+      unmap ??= this.cur!.unmap;
+      this.cur!.unmap = null;
+    }
     this.unload();
     this.cur = newLoaded(model, source, unmap, fromFile || unmap ? bytes.byteLength : 0);
+    holdBytes(this, bytes, unmap !== null);
     const info = this.cur.info;
     const ms = performance.now() - t0;
     this.stats.loads++;
@@ -187,7 +199,9 @@ export class NeuralRuntime {
     const c = this.cur;
     this.cur = null;
     this.last = null;
-    if (c) releaseLoaded(c);
+    if (!c) return;
+    releaseBytes(this, c.bytes, c.unmap !== null);
+    releaseLoaded(c);
   }
 
   getStats(): RuntimeStats {

@@ -1,4 +1,4 @@
-// What the runtime hands out (a safety probe, an exportGguf iterator) outliving the model's mapping: an error, not SIGSEGV.
+// Model bytes outliving their mapping: what the runtime hands out (a safety probe, an exportGguf iterator) and mappings handed to it again: errors, not SIGSEGV.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -69,4 +69,34 @@ tryIt("new export", () => { for (const c of rt.exportGguf()) c.reduce((a, b) => 
     expect(lines.find((l) => l.startsWith(`${what} `))).toStartWith(`${what} ${unloaded}`);
   }
   expect(lines.slice(-3)).toEqual(["new probe ok", "new export ok", "done"]);
+}, 60_000);
+
+test("a mapping loaded again after the runtime unmapped it (initSync(base) after init(other)), given to a second runtime, or reloaded as a view of itself: SIGSEGV; now the view reloads and the others are RuntimeInitErrors", () => {
+  const r = run(
+    "mappings",
+    `import { openModelSource } from ${JSON.stringify(join(root, "src/rts/model-source.ts"))};
+const base = openModelSource({ path: ${JSON.stringify(model)} });
+const b = new NeuralRuntime({ threads: 1 });
+b.initSync(base, true);
+tryIt("view of the loaded mapping", () => b.initSync(base.bytes));
+tryIt("pixels on the view", () => b.executePixels([[1, 2, 3]]));
+tryIt("second runtime", () => rt.initSync(base, true));
+tryIt("second runtime, a view", () => rt.initSync(base.bytes));
+tryIt("pixels of the first runtime", () => rt.executePixels([[1, 2, 3]]));
+await b.init(${JSON.stringify(model)}); // another model: b unmaps base
+tryIt("base after init", () => b.initSync(base, true));
+tryIt("pixels after the refusal", () => b.executePixels([[1, 2, 3]]));
+b.cleanup();
+const heap = new Uint8Array(await Bun.file(${JSON.stringify(model)}).arrayBuffer());
+tryIt("heap bytes in two runtimes", () => { b.initSync(heap); rt.initSync(heap); });`,
+  );
+  expect({ exit: r.exit, signal: r.signal }).toEqual({ exit: 0, signal: null });
+  const line = (what: string) => r.stdout.split("\n").find((l) => l.startsWith(`${what} `));
+  for (const what of ["view of the loaded mapping", "pixels on the view", "pixels of the first runtime", "pixels after the refusal", "heap bytes in two runtimes"]) {
+    expect(line(what)).toBe(`${what} ok`);
+  }
+  expect(line("second runtime")).toStartWith("second runtime RuntimeInitError initSync(source): these bytes are a mapping that another NeuralRuntime has loaded");
+  expect(line("second runtime, a view")).toStartWith("second runtime, a view RuntimeInitError initSync(source): these bytes are a mapping that another NeuralRuntime has loaded");
+  expect(line("base after init")).toStartWith("base after init RuntimeInitError initSync(source): these bytes were unmapped when a NeuralRuntime let go of them");
+  expect(r.stdout.trim().split("\n").at(-1)).toBe("done");
 }, 60_000);
