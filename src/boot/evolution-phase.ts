@@ -1,13 +1,14 @@
 // Boot phase "evolution": recover the cortex journal, load the newest checkpoint, replay, open the channel.
 import type { Config } from "../config/schema.ts";
-import { describeError, JournalError } from "../errors.ts";
+import { describeError, JournalError, ModelError } from "../errors.ts";
 import { openEvolution, type Evolution } from "../evolution/evolution.ts";
 import { type EvolutionPart, releaseInherited } from "../evolution/handover.ts";
 import { runtimeGgufExporter, runtimeWeights } from "../evolution/runtime-weights.ts";
 import type { CheckpointableWeights } from "../evolution/weights.ts";
 import { logger } from "../log.ts";
 import type { NeuralRuntime } from "../neural/index.ts";
-import { modelSha256, type ModelSource } from "../rts/model-source.ts";
+import { modelSha256, openModelSource, type ModelSource } from "../rts/model-source.ts";
+import type { LoadedModel } from "./runtime-phase.ts";
 import { type BootContext, sinceExecMs } from "./early-setup.ts";
 
 const log = logger("boot");
@@ -33,9 +34,10 @@ export async function openEvolutionPhase(
   ctx: BootContext,
   config: Config & { state_dir: string; run_dir: string },
   runtime: NeuralRuntime,
-  base: ModelSource,
+  model: LoadedModel,
   inherited?: unknown,
 ): Promise<EvolutionHandle | null> {
+  const base = model.source;
   const e = config.evolution;
   if (!e.enabled) {
     log.info("phase evolution", { enabled: false });
@@ -68,7 +70,9 @@ export async function openEvolutionPhase(
     const hint = err instanceof JournalError ? " (run `vector-boot journal verify --repair` if the journal is damaged)" : "";
     log.error(`evolution disabled: the evolution phase failed; booting on the base weights${hint}`, { error: describeError(err) });
     try {
-      runtime.initSync(base, true); // a checkpoint may have been loaded, or replay stopped half-way
+      // A checkpoint may have been loaded, or replay stopped half-way: the base again.
+      model.source = reloadBase(config, runtime, base);
+      log.info("base weights reloaded", { origin: model.source.origin, path: model.source.path });
     } catch (e) {
       log.error("base model reload failed", { error: describeError(e) });
     }
@@ -131,4 +135,22 @@ export async function openEvolutionPhase(
     arm(false);
   };
   return { evo, drain: () => evo.drain(e.drain_per_beat), close, handOver, resume };
+}
+
+/**
+ * The base model in a mapping of its own. Loading a checkpoint unmapped the one the runtime phase
+ * made (the runtime owns what it loads), and loading that one again read unmapped memory: PID 1 died
+ * of SIGSEGV. The base is opened again as the runtime phase opened it and must be the same model
+ * (its SHA-256, the lineage's): a file replaced since the boot is refused, not booted.
+ */
+function reloadBase(config: Config, runtime: NeuralRuntime, base: ModelSource): ModelSource {
+  const fresh = openModelSource(config.model !== undefined ? { path: config.model } : {});
+  try {
+    if (modelSha256(fresh) !== modelSha256(base)) throw new ModelError(`the base model in ${fresh.path} is not the one this boot started with (SHA-256 ${modelSha256(fresh).slice(0, 16)}, booted ${modelSha256(base).slice(0, 16)})`);
+    runtime.initSync(fresh, true);
+  } catch (e) {
+    fresh.unmap();
+    throw e;
+  }
+  return fresh;
 }

@@ -118,7 +118,7 @@ export const bootPhases: readonly Phase[] = [
         return {};
       }
       // After a re-exec the producer sessions are adopted (their part names the inherited fds).
-      const evolution = (b.evolution = await openEvolutionPhase(b.ctx, b.config, b.runtime!, b.model!.source, handedOver(b, "evolution")));
+      const evolution = (b.evolution = await openEvolutionPhase(b.ctx, b.config, b.runtime!, b.model!, handedOver(b, "evolution")));
       // The last part written before the execve (the table walked in reverse): nothing runs between its snapshot and the exec.
       return evolution ? { stop: () => evolution.close(), handoff: () => evolution.handOver(), resume: () => evolution.resume() } : {};
     },
