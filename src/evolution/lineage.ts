@@ -15,13 +15,26 @@ export const LINEAGES_DIR = "lineages";
 const PARTS = ["journal", "checkpoints", LINEAGE_FILE] as const;
 
 export const lineageOf = (stateDir: string): string | null => {
-  try {
-    const s = readFileSync(join(stateDir, LINEAGE_FILE), "utf8").trim();
-    return /^[0-9a-f]{64}$/.test(s) ? s : null;
-  } catch {
-    return null;
-  }
+  const r = readLineage(stateDir);
+  return typeof r === "string" ? r : null;
 };
+
+/**
+ * The lineage STATE_DIR/LINEAGE records: its SHA-256, null when there is no such file, or why the
+ * file that is there names none (emptied, overwritten, unreadable).
+ */
+function readLineage(stateDir: string): string | null | { damaged: string } {
+  let text: string;
+  try {
+    text = readFileSync(join(stateDir, LINEAGE_FILE), "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    return { damaged: `cannot be read (${(e as Error).message})` };
+  }
+  const s = text.trim();
+  if (/^[0-9a-f]{64}$/.test(s)) return s;
+  return { damaged: `holds no SHA-256 (${text.length} bytes${text.length ? `: ${JSON.stringify(text.slice(0, 40))}` : ""})` };
+}
 
 /** Lineages archived under STATE_DIR/lineages/. */
 export function archivedLineages(stateDir: string): string[] {
@@ -61,7 +74,19 @@ export function selectLineage(stateDir: string, baseSha: string): LineageChoice 
   if (!/^[0-9a-f]{64}$/.test(baseSha)) throw new JournalError(`lineage: ${JSON.stringify(baseSha)} is not a hex SHA-256`);
   try {
     makeDirDurable(stateDir);
-    const current = lineageOf(stateDir);
+    const recorded = readLineage(stateDir);
+    const hasHistory = existsSync(join(stateDir, "journal")) || existsSync(join(stateDir, "checkpoints"));
+    // A LINEAGE file is written whole (temp, fsync, rename): one that names no base was damaged. Taken
+    // for "no lineage", the history beside it was archived as unrecorded-N and the boot came up on the
+    // bare base: every acknowledged mutation left the weights and their sequences were handed out again.
+    if (typeof recorded === "object" && recorded !== null && hasHistory) {
+      throw new JournalError(
+        `lineage: ${join(stateDir, LINEAGE_FILE)} ${recorded.damaged}: the journal and checkpoints beside it cannot be matched to a base model, ` +
+          `so they are neither replayed nor archived. If they belong to this base model, write ${baseSha} into it; ` +
+          `otherwise move ${join(stateDir, "journal")}, ${join(stateDir, "checkpoints")} and ${join(stateDir, LINEAGE_FILE)} out of ${stateDir}`,
+      );
+    }
+    const current = typeof recorded === "string" ? recorded : null;
     if (current === baseSha) {
       // A move of this lineage cut short by a crash (archived in part, or resumed in part): its other
       // parts are still under lineages/<sha>. Booting on without them started an empty journal over
@@ -77,7 +102,6 @@ export function selectLineage(stateDir: string, baseSha: string): LineageChoice 
       return { archived: null, resumed: true };
     }
     let archived: string | null = null;
-    const hasHistory = existsSync(join(stateDir, "journal")) || existsSync(join(stateDir, "checkpoints"));
     if (current !== null || hasHistory) {
       let name = current;
       for (let n = 1; name === null; n++) if (!existsSync(join(stateDir, LINEAGES_DIR, `unrecorded-${n}`))) name = `unrecorded-${n}`;
