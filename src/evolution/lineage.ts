@@ -1,8 +1,9 @@
 // Model lineage: a state dir's journal and checkpoints belong to one base model (its SHA-256), never replayed onto another.
-import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { JournalError } from "../errors.ts";
 import { fsyncDir, makeDirDurable, writeFileAtomic } from "../journal/fs-durable.ts";
+import { lockStateDir, type StateLock } from "../journal/state-lock.ts";
 import { logger } from "../log.ts";
 
 const log = logger("evolution");
@@ -57,6 +58,23 @@ function moveParts(from: string, to: string, lineageFirst = false): void {
   fsyncDir(from);
 }
 
+/**
+ * The lock of an archived lineage (`archive`, lineages/<sha>), taken before anything moves: a tool
+ * still at work on it (`journal compact` or `verify --repair` with it as --state) refuses the switch,
+ * named, with nothing moved. Those tools also leave their LOCK file in it, which made the rmdir of a
+ * resume fail (ENOTEMPTY) at every boot of that base: its history never resumed. resumeArchive removes it.
+ */
+const lockArchive = (archive: string): StateLock => lockStateDir(archive, "vector-boot (resuming this lineage)");
+
+/** Moves the locked archived lineage back into `stateDir` and removes its directory, its LOCK included. */
+function resumeArchive(archive: string, stateDir: string, lock: StateLock): void {
+  moveParts(archive, stateDir, true);
+  unlinkSync(lock.path);
+  lock.release();
+  rmdirSync(archive);
+  fsyncDir(join(stateDir, LINEAGES_DIR));
+}
+
 export interface LineageChoice {
   /** The lineage that was current and is now archived (its name under lineages/), or null. */
   archived: string | null;
@@ -95,25 +113,29 @@ export function selectLineage(stateDir: string, baseSha: string): LineageChoice 
       if (!existsSync(split)) return { archived: null, resumed: false };
       const both = PARTS.filter((p) => existsSync(join(split, p)) && existsSync(join(stateDir, p)));
       if (both.length > 0) throw new JournalError(`lineage: ${both.map((p) => join(stateDir, p)).join(", ")} and ${both.map((p) => join(split, p)).join(", ")} both exist for base ${baseSha}: move the right one into ${stateDir} by hand`);
-      moveParts(split, stateDir, true);
-      rmdirSync(split);
-      fsyncDir(join(stateDir, LINEAGES_DIR));
+      const lock = lockArchive(split);
+      try {
+        resumeArchive(split, stateDir, lock);
+      } finally {
+        lock.release();
+      }
       log.warn("lineage: finished a move a crash cut short", { base: baseSha, from: join(LINEAGES_DIR, baseSha) });
       return { archived: null, resumed: true };
     }
     let archived: string | null = null;
-    if (current !== null || hasHistory) {
-      let name = current;
-      for (let n = 1; name === null; n++) if (!existsSync(join(stateDir, LINEAGES_DIR, `unrecorded-${n}`))) name = `unrecorded-${n}`;
-      moveParts(stateDir, join(stateDir, LINEAGES_DIR, name));
-      archived = name;
-    }
     const own = join(stateDir, LINEAGES_DIR, baseSha);
     const resumed = existsSync(own);
-    if (resumed) {
-      moveParts(own, stateDir, true);
-      rmdirSync(own);
-      fsyncDir(join(stateDir, LINEAGES_DIR));
+    const ownLock = resumed ? lockArchive(own) : null;
+    try {
+      if (current !== null || hasHistory) {
+        let name = current;
+        for (let n = 1; name === null; n++) if (!existsSync(join(stateDir, LINEAGES_DIR, `unrecorded-${n}`))) name = `unrecorded-${n}`;
+        moveParts(stateDir, join(stateDir, LINEAGES_DIR, name));
+        archived = name;
+      }
+      if (ownLock) resumeArchive(own, stateDir, ownLock);
+    } finally {
+      ownLock?.release();
     }
     if (lineageOf(stateDir) !== baseSha) writeFileAtomic(join(stateDir, LINEAGE_FILE), [new TextEncoder().encode(`${baseSha}\n`)]);
     if (archived) log.warn("base model changed: the previous lineage is archived, not replayed", { archived: join(LINEAGES_DIR, archived), base: baseSha, resumed });
