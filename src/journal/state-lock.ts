@@ -1,10 +1,11 @@
-// One writer per state directory: an exclusive flock on STATE_DIR/LOCK, held while the journal is open.
-import { closeSync, ftruncateSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+// One writer per state directory: exclusive flocks on STATE_DIR/LOCK and on the directory itself, held while the journal is open.
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, JournalError } from "../errors.ts";
 import { privateDirProblem } from "../util/private-dir.ts";
 import { makeDirDurable } from "./fs-durable.ts";
 import { tryLockExclusive } from "../sys/flock.ts";
+import { flockHolder } from "./lock-holder.ts";
 
 export interface StateLock {
   readonly path: string;
@@ -49,6 +50,33 @@ export function lockStateDir(stateDir: string, what = "vector-boot"): StateLock 
     closeSync(fd);
     throw new JournalError(`state directory ${stateDir} is in use by another process${holder ? ` (${holder})` : ""}: one writer at a time (stop it first)`);
   }
+  // The directory itself is locked too. A LOCK file removed while its holder ran (taken for a stale
+  // lock file: the lock is on the file's inode, not its name) let the next init or offline tool
+  // create a new LOCK and lock that: two writers appended to one journal segment at the same offsets,
+  // and a mutation one of them had acknowledged was overwritten by the other's.
+  let dirFd = -1;
+  let dirLocked = true;
+  try {
+    dirFd = openSync(stateDir, constants.O_RDONLY | constants.O_DIRECTORY);
+    dirLocked = tryLockExclusive(dirFd);
+  } catch {
+    // A file system that cannot flock a directory (NFS emulates flock with write locks): the LOCK file's lock alone.
+    if (dirFd >= 0) closeSync(dirFd);
+    dirFd = -1;
+  }
+  if (!dirLocked) {
+    let pid: number | null = null;
+    try {
+      pid = flockHolder(fstatSync(dirFd));
+    } catch {
+      /* no name */
+    }
+    closeSync(dirFd);
+    closeSync(fd);
+    throw new JournalError(
+      `state directory ${stateDir} is in use by another process${pid !== null ? ` (pid ${pid})` : ""}, whose LOCK file was removed or replaced while it ran: one writer at a time (stop it first)`,
+    );
+  }
   try {
     ftruncateSync(fd, 0);
     writeSync(fd, `pid ${process.pid} ${what}\n`);
@@ -62,6 +90,7 @@ export function lockStateDir(stateDir: string, what = "vector-boot"): StateLock 
       if (!held) return;
       held = false;
       closeSync(fd); // closing the last descriptor releases the lock
+      if (dirFd >= 0) closeSync(dirFd);
     },
   };
 }
