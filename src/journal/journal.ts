@@ -1,5 +1,5 @@
 // The cortex journal writer: append, group commit (one write + one fdatasync per batch), ack after durability.
-import { closeSync, fdatasync, fstatSync, openSync, unlinkSync } from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, openSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describeError, JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
@@ -61,8 +61,15 @@ export class Journal {
     const rec = recoverJournal(dir, opts);
     const j = new Journal(dir, rec, opts);
     const last = rec.segments.at(-1);
-    if (last) j.openSegment(last.path, last.size);
-    else j.startSegment(rec.nextSeq);
+    if (last) {
+      j.openSegment(last.path, last.size);
+      // Recovery counts every whole record as durable, but an init killed between a batch's write
+      // and its fdatasync left that batch in the page cache only: a checkpoint covering it could be
+      // renamed into place first, and a power cut then left a checkpoint ahead of the journal (the
+      // next boot refused the state dir). The last segment is made durable before anything builds
+      // on it (a no-op cost when it already is; earlier segments were synced before it was started).
+      if (rec.nextSeq > 1) fdatasyncSync(j.fd);
+    } else j.startSegment(rec.nextSeq);
     return j;
   }
 
