@@ -8,7 +8,7 @@ import { ExitCode, JournalError } from "../errors.ts";
 import { recordTypeName, RecordType } from "../journal/format.ts";
 import { Journal } from "../journal/journal.ts";
 import { lockStateDir, type StateLock } from "../journal/state-lock.ts";
-import { archivedLineages, LINEAGE_FILE, LINEAGES_DIR, lineageOf } from "../evolution/lineage.ts";
+import { archivedLineages, LINEAGE_FILE, LINEAGES_DIR, lineageDamage, lineageOf } from "../evolution/lineage.ts";
 import { recoverJournal, type RecoveryResult } from "../journal/recovery.ts";
 import { checkOptions, out, readOptions } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
@@ -198,6 +198,7 @@ function checkHistory(state: string, r: RecoveryResult, newest: ReturnType<typeo
   const covered = good[0]?.coveredSeq ?? 0;
   const firstSeq = r.records[0]?.seq ?? r.nextSeq;
   const problem =
+    lineageDamage(state) ??
     missingHistory(state, r.nextSeq, newest) ??
     (firstSeq > covered + 1 ? `the journal starts at sequence ${firstSeq} but ${good[0] ? `checkpoint ${good[0].file}` : "the base model"} needs records from ${covered + 1}: the checkpoints that covered the compacted records are missing or damaged` : null);
   return { bootCheckpoint: good[0]?.file ?? null, skipped, problem };

@@ -37,6 +37,19 @@ function readLineage(stateDir: string): string | null | { damaged: string } {
   return { damaged: `holds no SHA-256 (${text.length} bytes${text.length ? `: ${JSON.stringify(text.slice(0, 40))}` : ""})` };
 }
 
+/**
+ * Why the history in `stateDir` cannot be matched to a base model, or null. A LINEAGE file is written
+ * whole (temp, fsync, rename): one that names no base beside a journal or checkpoints was damaged.
+ * Taken for "no lineage", that history was archived as unrecorded-N and the boot came up on the bare
+ * base: every acknowledged mutation left the weights and their sequences were handed out again. The
+ * boot refuses it (74) and `journal verify` says so.
+ */
+export function lineageDamage(stateDir: string, recorded: ReturnType<typeof readLineage> = readLineage(stateDir)): string | null {
+  if (typeof recorded !== "object" || recorded === null) return null;
+  if (!existsSync(join(stateDir, "journal")) && !existsSync(join(stateDir, "checkpoints"))) return null;
+  return `lineage: ${join(stateDir, LINEAGE_FILE)} ${recorded.damaged}: the journal and checkpoints beside it cannot be matched to a base model, so they are neither replayed nor archived`;
+}
+
 /** Lineages archived under STATE_DIR/lineages/. */
 export function archivedLineages(stateDir: string): string[] {
   try {
@@ -94,13 +107,10 @@ export function selectLineage(stateDir: string, baseSha: string): LineageChoice 
     makeDirDurable(stateDir);
     const recorded = readLineage(stateDir);
     const hasHistory = existsSync(join(stateDir, "journal")) || existsSync(join(stateDir, "checkpoints"));
-    // A LINEAGE file is written whole (temp, fsync, rename): one that names no base was damaged. Taken
-    // for "no lineage", the history beside it was archived as unrecorded-N and the boot came up on the
-    // bare base: every acknowledged mutation left the weights and their sequences were handed out again.
-    if (typeof recorded === "object" && recorded !== null && hasHistory) {
+    const damage = lineageDamage(stateDir, recorded);
+    if (damage !== null) {
       throw new JournalError(
-        `lineage: ${join(stateDir, LINEAGE_FILE)} ${recorded.damaged}: the journal and checkpoints beside it cannot be matched to a base model, ` +
-          `so they are neither replayed nor archived. If they belong to this base model, write ${baseSha} into it; ` +
+        `${damage}. If they belong to this base model, write ${baseSha} into it; ` +
           `otherwise move ${join(stateDir, "journal")}, ${join(stateDir, "checkpoints")} and ${join(stateDir, LINEAGE_FILE)} out of ${stateDir}`,
       );
     }

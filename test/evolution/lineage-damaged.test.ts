@@ -36,3 +36,20 @@ test("an emptied LINEAGE file was taken for no lineage: the acknowledged history
   const inspect = JSON.parse(runShipped(["journal", "inspect", "--json", "--state", state]).stdout);
   expect(inspect.mutations).toBe(2);
 }, 150_000);
+
+test("`journal verify` said OK (exit 0, 'the boot would load ...') for a state dir whose LINEAGE was emptied, which the boot refuses (74): it now says CANNOT BOOT naming the file, exit 65", async () => {
+  const dir = tempDir();
+  const state = join(dir, "state");
+  const a = genModel(join(dir, "a.gguf"), "1");
+  expect((await bootOnce(a, dir, state, 4.5)).code).toBe(0);
+  const good = runShipped(["journal", "verify", "--state", state]);
+  expect(good.code).toBe(0);
+  writeFileSync(join(state, "LINEAGE"), "");
+  const r = runShipped(["journal", "verify", "--state", state]);
+  expect(r.stdout).toContain(`CANNOT BOOT: lineage: ${join(state, "LINEAGE")} holds no SHA-256`);
+  expect(r.stdout).not.toContain("the boot would load");
+  expect(r.code).toBe(65);
+  const json = JSON.parse(runShipped(["journal", "verify", "--json", "--state", state]).stdout);
+  expect(json.ok).toBe(false);
+  expect(json.historyProblem).toContain("holds no SHA-256");
+}, 120_000);
