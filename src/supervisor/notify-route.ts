@@ -25,7 +25,7 @@ export function routeNotify(runners: Iterable<ServiceRunner>, cg: ServiceCgroups
       slot.watchMainPid(p);
     },
     watchdogPing: () => checks.ping(c),
-    watchdogTrigger: () => slot.dispatch({ type: "watchdog-missed" }),
+    watchdogTrigger: () => slot.dispatch({ type: "watchdog-trigger" }),
     // While it starts: the readiness timeout; while it stops (or is killed for a failed check): the
     // grace before SIGKILL, if that is still to come. The service was killed at the time it asked past.
     extendTimeout: (ms) => {

@@ -19,6 +19,8 @@ export type ServiceEvent =
   | { type: "health"; ok: boolean; probe?: string }
   /** No WATCHDOG=1 within watchdog_ms. */
   | { type: "watchdog-missed" }
+  /** WATCHDOG=trigger: fail as by the watchdog, now; systemd acts on it in any state, before READY=1 too. */
+  | { type: "watchdog-trigger" }
   | { type: "stop" }
   | { type: "grace-elapsed" }
   /** A dependency (or one of its own) went down for good (failed, or exited and not restarted) while this waited for it. */
@@ -129,6 +131,8 @@ function killFor(s: ServiceRecord, why: string): Effect[] {
     { type: "timer", ms: s.config.grace_ms, event: "grace-elapsed" },
   ];
 }
+/** Ignored once the run is being killed: its grace ran on (a second stop signal, a new grace). */
+const watchdogTrigger = (s: ServiceRecord): Effect[] => (s.killedFor !== null ? [] : killFor(s, "service asked for a watchdog failure (WATCHDOG=trigger)"));
 const killAfterGrace = (s: ServiceRecord): Effect[] => [{ type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL`, fields: { service: s.config.name, pid: s.pid } }, { type: "signal", signal: "kill" }];
 
 /**
@@ -223,6 +227,7 @@ const table: Table = {
       return [{ type: "log", level: "info", msg: "service ready", fields: { service: s.config.name, pid: s.pid, after_ms: Math.round(now - s.startedAt) } }, { type: "became-ready" }];
     },
     "ready-timeout": (s) => killFor(s, `service not ready within ${s.config.ready?.timeout_ms} ms`),
+    "watchdog-trigger": watchdogTrigger,
     "grace-elapsed": killAfterGrace,
     exited: exitedWhileUp,
     stop: stopRunning,
@@ -243,6 +248,7 @@ const table: Table = {
       return killFor(s, `health check failed ${s.healthFailures} times in a row${ev.probe ? ` (${ev.probe})` : ""}`);
     },
     "watchdog-missed": (s) => killFor(s, `no WATCHDOG=1 within ${s.config.watchdog_ms} ms`),
+    "watchdog-trigger": watchdogTrigger,
   },
   backoff: {
     // Started by hand: now, without waiting out the back-off (the reply said "started" and the timer

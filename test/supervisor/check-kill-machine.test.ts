@@ -18,6 +18,8 @@ const checkFailures: Array<[string, ServiceEvent, boolean]> = [
   ["readiness timeout", { type: "ready-timeout" }, false],
   ["failed health check", { type: "health", ok: false, probe: "file /nonexistent" }, true],
   ["missed watchdog", { type: "watchdog-missed" }, true],
+  ["WATCHDOG=trigger before READY=1", { type: "watchdog-trigger" }, false],
+  ["WATCHDOG=trigger", { type: "watchdog-trigger" }, true],
 ];
 
 describe("a service killed for failing a check", () => {
@@ -41,6 +43,12 @@ describe("a service killed for failing a check", () => {
     step(r, { type: "exited", status: 0, signal: null }, 300);
     expect(r.state).toBe("exited");
   });
+});
+
+test("a second WATCHDOG=trigger while the first one's kill is under way sends no second stop signal and keeps its grace", () => {
+  const r = up();
+  step(r, { type: "watchdog-trigger" }, 20);
+  expect(step(r, { type: "watchdog-trigger" }, 30)).toEqual([]);
 });
 
 describe("a stop while a failed check's kill is under way", () => {
