@@ -1,11 +1,17 @@
-// What a service's run left behind when its main process ended: its cgroup's processes, or with cgroups off its process group.
+// What a service's run left behind when its main process ended: its cgroup's processes, or with cgroups off its process groups.
 import { Sig } from "../sys/signals.ts";
+import { sessionOf } from "../util/process-exists.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import { signalProcessGroup } from "./service-launch.ts";
 
 export class RunLeftovers {
-  /** cgroups off: the process group a main process that exited left members in, until they are killed or gone. */
-  private group: number | null = null;
+  /**
+   * cgroups off: the run's process groups. The spawned process leads its session and group; a main
+   * process named later (MAINPID=: a forking daemon's child) adds its session's group (its exited
+   * parent's, which its sibling workers share: they escaped the stop and the clean-up) and the group
+   * it leads, if any. Its live session keeps that group's number from being reused.
+   */
+  private groups: number[] = [];
   /** Polls until the leftovers are gone (a stop waiting for processes that left the group). */
   private watch: ReturnType<typeof setInterval> | null = null;
 
@@ -14,38 +20,55 @@ export class RunLeftovers {
     private readonly name: string,
   ) {}
 
+  /** A new run, whose main process `pid` was spawned leading its own session. */
+  begin(pid: number): void {
+    if (!this.cgroups) this.groups = [pid];
+  }
+
+  /** A new main process of the run (MAINPID=, or adopted after a live re-exec). */
+  follow(pid: number): void {
+    if (this.cgroups) return;
+    const session = sessionOf(pid);
+    for (const g of [session, pid]) if (g !== null && !this.groups.includes(g)) this.groups.push(g);
+  }
+
+  /** cgroups off: the run's process groups (the main process's own among them when it leads one). */
+  processGroups(): readonly number[] {
+    return this.groups;
+  }
+
   /**
    * Whether the run of the main process `pid`, which exited, left processes: in its cgroup, or with
-   * cgroups off in its process group (the main process led it). Those were left running, and each
-   * restart of a crashing service added its run's children to the last ones'.
+   * cgroups off in its process groups. Those were left running, and each restart of a crashing
+   * service added its run's children to the last ones'.
    */
   after(pid: number): boolean {
     if (this.cgroups) return this.cgroups.populated(this.name);
-    this.group = signalProcessGroup(pid, 0) ? pid : null;
-    return this.group !== null;
+    if (!this.groups.includes(pid)) this.groups.push(pid);
+    this.groups = this.groups.filter((g) => signalProcessGroup(g, 0));
+    return this.groups.length > 0;
   }
 
-  /** SIGKILL to what is left of the run: cgroup.kill, or with cgroups off its process group. */
+  /** SIGKILL to what is left of the run: cgroup.kill, or with cgroups off its process groups. */
   kill(): void {
     if (this.cgroups) this.cgroups.kill(this.name);
-    else if (this.group !== null) signalProcessGroup(this.group, Sig.SIGKILL);
+    else for (const g of this.groups) signalProcessGroup(g, Sig.SIGKILL);
   }
 
   /** The leftovers were killed: nothing of that run is watched any more. */
   forget(): void {
-    this.group = null;
+    this.groups = [];
   }
 
-  /** Calls `empty` once the cgroup (cgroups off: the leftover process group) holds no process; once per watch. */
+  /** Calls `empty` once the cgroup (cgroups off: the leftover process groups) holds no process; once per watch. */
   whenEmpty(empty: () => void): void {
     const cgroups = this.cgroups;
-    if (this.watch || (!cgroups && this.group === null)) return;
-    const group = this.group;
+    if (this.watch || (!cgroups && this.groups.length === 0)) return;
     this.watch = setInterval(() => {
-      if (cgroups ? cgroups.populated(this.name) : signalProcessGroup(group!, 0)) return;
+      if (cgroups ? cgroups.populated(this.name) : this.groups.some((g) => signalProcessGroup(g, 0))) return;
       clearInterval(this.watch!);
       this.watch = null;
-      this.group = null;
+      this.groups = [];
       empty();
     }, 20);
   }

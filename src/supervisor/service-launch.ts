@@ -3,6 +3,7 @@ import type { ServiceConfig } from "../config/schema.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { getpgid, inheritedEnvironment, kill, spawn, type RawStrings } from "../sys/process.ts";
+import { parseSignal, Sig } from "../sys/signals.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import { awaitCommand, runServiceCommand, type CommandResult } from "./service-command.ts";
 import type { OnHookSpawn } from "./running-hooks.ts";
@@ -115,15 +116,34 @@ export class ServiceLauncher {
     }
   }
 
+  /** The service's stop signal to all of its run (signalAll), then SIGCONT, as systemd does: a suspended run (SIGSTOP, Ctrl-Z) never ran its handler and got SIGKILL at the end of the grace. */
+  signalStop(c: ServiceConfig, pid: number | null, groups: readonly number[]): void {
+    const sig = parseSignal(c.stop_signal) ?? Sig.SIGTERM;
+    this.signalAll(c.name, pid, sig, groups);
+    if (sig !== Sig.SIGCONT) this.signalAll(c.name, pid, Sig.SIGCONT, groups);
+  }
+
   /**
-   * The group, and every process in the service's cgroup that is not in the group (those that left
-   * it). The main process itself was signalled by signalGroup even when it leads no group: a forking
-   * daemon's child named by MAINPID= (in its exited parent's group) got the stop signal twice.
+   * The group, every process in the service's cgroup that is not in the group (those that left it),
+   * and with cgroups off the run's other process groups (`groups`: a forking daemon's child named by
+   * MAINPID= leads none; its siblings in its exited parent's group got no stop signal). Never twice
+   * to one process: the main process alone only when no group signalled holds it (a forking daemon's
+   * child got the stop signal twice).
    */
-  signalAll(name: string, pid: number | null, sig: number): void {
-    this.signalGroup(pid, sig);
+  signalAll(name: string, pid: number | null, sig: number, groups: readonly number[] = []): void {
+    const all = new Set(groups);
+    if (pid !== null) all.add(pid);
+    const mainGroup = pid !== null ? pgidOf(pid) : 0;
+    for (const g of all) signalProcessGroup(g, sig);
+    if (pid !== null && !all.has(mainGroup)) {
+      try {
+        kill(pid, sig);
+      } catch {
+        /* gone */
+      }
+    }
     for (const p of this.cgroups?.pids(name) ?? []) {
-      if (pid !== null && (p === pid || pgidOf(p) === pid)) continue; // the group signal reached it
+      if (p === pid || all.has(pgidOf(p))) continue; // a group signal reached it
       try {
         kill(p, sig);
       } catch {

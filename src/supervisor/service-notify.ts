@@ -1,19 +1,9 @@
 // What an sd_notify message does to a service: READY=1, STATUS=, STOPPING=1, MAINPID=, WATCHDOG=1 — from a sender that is one of its processes.
-import { readFileSync } from "node:fs";
 import { logger } from "../log.ts";
+import { sessionOf } from "../util/process-exists.ts";
 import type { ServiceRecord } from "./service-record.ts";
 
 const log = logger("notify");
-
-/** The session id of `pid` (services lead their own session), from /proc/PID/stat; null when gone. */
-function sessionOf(pid: number): number | null {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return Number(s.slice(s.lastIndexOf(")") + 2).split(" ")[3]);
-  } catch {
-    return null;
-  }
-}
 
 /**
  * Whether `pid` is one of the service's processes: in its cgroup when it has one (`cgroupPids`),

@@ -4,7 +4,7 @@ import { describeError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { closeFdQuietly } from "../sys/fd.ts";
-import { parseSignal, Sig } from "../sys/signals.ts";
+import { Sig } from "../sys/signals.ts";
 import { parentOf, processExists } from "../util/process-exists.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import type { ServiceChecks } from "./service-checks.ts";
@@ -94,14 +94,9 @@ export class ServiceRunner {
           this.timer = null;
           break;
         case "signal":
-          // SIGKILL: the group, then cgroup.kill (atomic, unlike signalling listed pids while they fork).
+          // SIGKILL: the group, then cgroup.kill (atomic, unlike signalling listed pids while they fork), or the run's groups.
           if (e.signal === "kill") ctx.launch.signalGroup(this.rec.pid, Sig.SIGKILL);
-          else {
-            const sig = parseSignal(this.rec.config.stop_signal) ?? Sig.SIGTERM;
-            ctx.launch.signalAll(name, this.rec.pid, sig);
-            // Then SIGCONT, as systemd does: a suspended run (SIGSTOP, Ctrl-Z) never ran its handler and got SIGKILL at the end of the grace.
-            if (sig !== Sig.SIGCONT) ctx.launch.signalAll(name, this.rec.pid, Sig.SIGCONT);
-          }
+          else ctx.launch.signalStop(this.rec.config, this.rec.pid, this.leftovers.processGroups());
           if (e.signal === "kill") this.leftovers.kill();
           break;
         case "kill-leftovers":
@@ -249,6 +244,7 @@ export class ServiceRunner {
       return;
     }
     if (pipes) for (const fd of pipes) closeFdQuietly(fd);
+    this.leftovers.begin(pid);
     this.watchExit(pid);
     this.ctx.started.push(c.name);
     this.dispatch({ type: "spawned", pid });
@@ -272,6 +268,7 @@ export class ServiceRunner {
    * not checked (one /proc read per start saved).
    */
   watchMainPid(pid: number): void {
+    this.leftovers.follow(pid);
     this.watchExit(pid);
     if (parentOf(pid) !== process.pid) this.pollGone(pid);
   }

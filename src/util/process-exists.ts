@@ -1,4 +1,4 @@
-// Whether a pid names a live process (signal 0), and its parent: what a killed process left behind is cleared only once its pid is gone.
+// Whether a pid names a live process (signal 0), its parent and session: what a killed process left behind is cleared only once its pid is gone.
 import { readFileSync } from "node:fs";
 
 /** True unless the kernel says no such process (ESRCH); EPERM (someone else's process) is alive. */
@@ -11,14 +11,20 @@ export function processExists(pid: number): boolean {
   }
 }
 
-/** The parent pid of `pid` (/proc/PID/stat), or null when it is gone or cannot be read. */
-export function parentOf(pid: number): number | null {
+/** Field `n` after the command name of /proc/PID/stat (0: state, 1: ppid, 2: pgrp, 3: session), or null when it is gone or cannot be read. */
+function statField(pid: number, n: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ")" ends it.
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    return Number.isInteger(ppid) ? ppid : null;
+    const v = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[n]);
+    return Number.isInteger(v) ? v : null;
   } catch {
     return null;
   }
 }
+
+/** The parent pid of `pid` (/proc/PID/stat), or null when it is gone or cannot be read. */
+export const parentOf = (pid: number): number | null => statField(pid, 1);
+
+/** The session id of `pid` (/proc/PID/stat), or null when it is gone or cannot be read. */
+export const sessionOf = (pid: number): number | null => statField(pid, 3);

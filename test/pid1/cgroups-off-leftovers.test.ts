@@ -1,41 +1,14 @@
 // With cgroups off (no cgroup2 mounted, as in many containers) a run's leftovers are its process group: killed with it as cgroup.kill kills a cgroup's.
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
-import { exe, hidden, runShippedAsync, shippedDir, shippedEnv } from "../harness/artifact.ts";
-import { bootArgs } from "./boot-args.ts";
-import { childrenOf, pidsRunning, tempDir, waitFor, writeJson } from "./harness.ts";
+import { runShippedAsync } from "../harness/artifact.ts";
+import { bootWithoutCgroups } from "./boot-without-cgroups.ts";
+import { pidsRunning, tempDir, waitFor, writeJson } from "./harness.ts";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const c of cleanups.splice(0).reverse()) c();
 });
-
-/** The shipped executable as PID 1 of a new PID namespace whose mount namespace has no cgroup2 filesystem: cgroups are off. */
-function bootWithoutCgroups(config: string) {
-  const unmount = `for m in $(awk '$3 == "cgroup2" { print $2 }' /proc/self/mounts); do umount -l "$m" || exit 125; done; exec "$@"`;
-  const proc = Bun.spawn(hidden(["/bin/sh", "-c", unmount, "sh", exe, "boot", ...bootArgs(), "--config", config], { pid1: true }), {
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "pipe",
-    cwd: shippedDir,
-    env: shippedEnv({ JSC_SIGNAL_FOR_GC: "40" }),
-  });
-  let log = "";
-  const done = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of proc.stderr) log += dec.decode(chunk, { stream: true });
-  })();
-  cleanups.push(() => {
-    for (const c of childrenOf(proc.pid)) process.kill(c, "SIGKILL"); // the namespace's init: the kernel kills the rest
-    proc.kill("SIGKILL");
-  });
-  const shutdown = async () => {
-    for (const c of childrenOf(proc.pid)) process.kill(c, "SIGTERM");
-    const [code] = await Promise.all([proc.exited, done]);
-    return code;
-  };
-  return { log: () => log, shutdown };
-}
 
 /** A unique sleep length names a test's processes among the host's. */
 const unique = (k: number) => String(800_000 + k * 100_000 + (process.pid % 99_999));
@@ -49,7 +22,7 @@ test("with cgroups off, a crashing service's background child was left running a
     state_dir: join(dir, "state"),
     services: [{ name: "crasher", argv: ["sh", "-c", `sleep ${child} & sleep 0.1; exit 1`], restart: "always", backoff_initial_ms: 50, backoff_factor: 1, storm_max: 100 }],
   });
-  const run = bootWithoutCgroups(cfg);
+  const run = bootWithoutCgroups(cfg, cleanups);
   cleanups.push(() => {
     for (const p of pidsRunning(["sleep", child])) process.kill(p, "SIGKILL");
   });
@@ -70,7 +43,7 @@ test("with cgroups off, `stop` answered 'stopped' while a child of the service t
     state_dir: join(dir, "state"),
     services: [{ name: "stubborn", grace_ms: 500, argv: ["sh", "-c", `(trap '' TERM; exec sleep ${child}) & trap 'exit 0' TERM; while :; do sleep 0.05; done`] }],
   });
-  const run = bootWithoutCgroups(cfg);
+  const run = bootWithoutCgroups(cfg, cleanups);
   cleanups.push(() => {
     for (const p of pidsRunning(["sleep", child])) process.kill(p, "SIGKILL");
   });
