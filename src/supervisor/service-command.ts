@@ -17,9 +17,10 @@ export interface CommandResult {
  * Runs `argv` as the service runs (its user, groups, capabilities, environment, cwd, cgroup), in a
  * session of its own; at `timeoutMs` its whole process group gets SIGKILL. `stdio`: write ends of
  * the service's log pipes (stdout, stderr), closed here once the command has them. `onSpawn` gets
- * its pid (a live re-exec hands a pre_start or post_stop still running to the next image). Never rejects.
+ * its pid (a live re-exec hands a pre_start or post_stop still running to the next image).
+ * `sweep`: its process group gets SIGKILL when it exits too (awaitCommand). Never rejects.
  */
-export function runServiceCommand(reaper: Reaper, c: ServiceConfig, argv: string[], env: Record<string, string | undefined> | RawStrings, timeoutMs: number, cgroup?: string, stdio?: [number, number], onSpawn?: (pid: number) => void): Promise<CommandResult> {
+export function runServiceCommand(reaper: Reaper, c: ServiceConfig, argv: string[], env: Record<string, string | undefined> | RawStrings, timeoutMs: number, cgroup?: string, stdio?: [number, number], onSpawn?: (pid: number) => void, sweep = false): Promise<CommandResult> {
   let pid: number;
   try {
     pid = spawn({ stdio: stdio ? [undefined, stdio[0], stdio[1]] : undefined, argv, env, cwd: c.cwd, uid: c.uid, gid: c.gid, groups: c.groups ?? (c.uid !== undefined ? [] : undefined), newSession: true, noNewPrivs: c.no_new_privs, capabilities: c.keep_all_capabilities ? undefined : c.capabilities, cgroup });
@@ -29,29 +30,36 @@ export function runServiceCommand(reaper: Reaper, c: ServiceConfig, argv: string
     for (const fd of stdio ?? []) closeFdQuietly(fd);
   }
   onSpawn?.(pid);
-  return awaitCommand(reaper, pid, timeoutMs);
+  return awaitCommand(reaper, pid, timeoutMs, sweep);
 }
 
 /**
  * The end of command `pid` (our child), its process group SIGKILLed once `timeoutMs` passed: the
- * command just spawned, or one a live re-exec handed over with what was left of its timeout.
+ * command just spawned, or one a live re-exec handed over with what was left of its timeout. With
+ * `sweep` (an exec probe) the group gets SIGKILL when the command exits as well: what it left
+ * running (a process it backgrounded) ran on in the service's cgroup, one more per check, until the
+ * run ended. Right after the reap: the group's members keep its number from being reused.
  */
-export function awaitCommand(reaper: Reaper, pid: number, timeoutMs: number): Promise<CommandResult> {
+export function awaitCommand(reaper: Reaper, pid: number, timeoutMs: number, sweep = false): Promise<CommandResult> {
   return new Promise((resolve) => {
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      for (const target of [-pid, pid]) {
-        try {
-          kill(target, Sig.SIGKILL);
-        } catch {
-          /* gone */
-        }
-      }
+      killQuietly(-pid);
+      killQuietly(pid);
     }, timeoutMs);
     reaper.watch(pid, (r) => {
       clearTimeout(timer);
+      if (sweep) killQuietly(-pid);
       resolve({ status: r.status, timedOut });
     });
   });
+}
+
+function killQuietly(target: number): void {
+  try {
+    kill(target, Sig.SIGKILL);
+  } catch {
+    /* gone */
+  }
 }

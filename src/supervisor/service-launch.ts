@@ -57,16 +57,16 @@ export class ServiceLauncher {
    * A command of the service (pre_start, post_stop, exec probe), run as the service runs, bounded by
    * `timeoutMs`; its output goes to the service's logs, as systemd's ExecStartPre= output goes to its
    * unit's journal (it went to the init's console unprefixed: a failing pre_start's reason was in
-   * neither `logs` nor the log file).
+   * neither `logs` nor the log file). `sweep`: what it leaves running is killed when it exits (an exec probe).
    */
-  command(c: ServiceConfig, argv: string[], timeoutMs: number, onSpawn?: (pid: number) => void): Promise<CommandResult> {
+  command(c: ServiceConfig, argv: string[], timeoutMs: number, onSpawn?: (pid: number) => void, sweep = false): Promise<CommandResult> {
     let pipes: [number, number] | undefined;
     try {
       pipes = this.logPipes(c.name);
     } catch {
       pipes = undefined; // out of descriptors: its output is inherited, as before
     }
-    return runServiceCommand(this.reaper, c, argv, this.env(c), timeoutMs, this.cgroups?.enter(c) ?? undefined, pipes, onSpawn);
+    return runServiceCommand(this.reaper, c, argv, this.env(c), timeoutMs, this.cgroups?.enter(c) ?? undefined, pipes, onSpawn, sweep);
   }
 
   /**

@@ -70,7 +70,7 @@ export class Supervisor {
       // Tracked like the hooks: a probe running at a live re-exec is ended by the next image (it ran on past its timeout).
       (name) => (argv, timeoutMs) => {
         const slot = this.mustGet(name);
-        return slot.hooks.track("probe", (onSpawn) => this.launch.command(slot.rec.config, argv, timeoutMs, (pid) => onSpawn(pid, timeoutMs))).then((r) => (r.timedOut ? null : r.status));
+        return slot.hooks.track("probe", (onSpawn) => this.launch.command(slot.rec.config, argv, timeoutMs, (pid) => onSpawn(pid, timeoutMs), true)).then((r) => (r.timedOut ? null : r.status));
       },
     );
     const ctx: RunnerContext = {
