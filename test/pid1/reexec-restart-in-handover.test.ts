@@ -1,18 +1,11 @@
 // A service restarted by its policy while a live re-exec handed over: the new image adopts the process the old one started, not the dead one before it.
 import { afterEach, expect, test } from "bun:test";
-import { join } from "node:path";
-import { runShippedAsync } from "../harness/artifact.ts";
-import { bootArgs } from "./boot-args.ts";
-import { killLeftovers, pidsRunning, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { pidsRunning, waitFor } from "./harness.ts";
 import { listServices } from "./service-boot.ts";
-import { stalledDisk, stalledDiskUnsupported, type StalledDisk } from "./stalled-disk.ts";
+import { stalledDiskUnsupported } from "./stalled-disk.ts";
+import { bootOnStalledDisk, cleanUpStalledBoot, reexecWaitingForJournal } from "./stalled-handover.ts";
 
-let disk: StalledDisk | null = null;
-afterEach(async () => {
-  killLeftovers();
-  await disk?.remove();
-  disk = null;
-});
+afterEach(cleanUpStalledBoot);
 
 const unsupported = stalledDiskUnsupported();
 
@@ -21,34 +14,12 @@ const unsupported = stalledDiskUnsupported();
 test.skipIf(unsupported !== null)(
   "a service that exited and was restarted by the old image while a live re-exec waited for the journal was handed over with its dead pid: the new image found it gone, killed the new process with its cgroup (without cgroups it ran on unwatched) and counted a failure; now it adopts the running process",
   async () => {
-    const dir = tempDir();
-    disk = stalledDisk(dir);
-    const sock = join(dir, "run", "control");
-    const marker = String(86_000 + (process.pid % 400) + Math.random()).slice(0, 12);
-    const cfg = writeJson(dir, "config.json", {
-      pixel_test: false,
-      run_dir: join(dir, "run"),
-      state_dir: join(disk.mount, "state"),
-      heartbeat_ms: 100,
-      heartbeat_log_every: 0,
-      services: [{ name: "svc", restart: "always", backoff_initial_ms: 20, argv: ["sleep", marker] }],
-    });
-    const run = start(["boot", ...bootArgs(), "--config", cfg]);
-    await waitFor(() => run.log().includes("control socket listening"), 30_000, "boot up");
-    await waitFor(async () => (await listServices(sock)).find((s) => s.name === "svc")?.state === "running", 30_000, "svc running");
+    const booted = await bootOnStalledDisk({ restart: "always", backoff_initial_ms: 20 });
+    const { disk, sock, marker, run } = booted;
     const [first] = pidsRunning(["sleep", marker]);
 
-    disk.stall(run.proc.pid);
-    const mutate = runShippedAsync(["mutate", "pixel.1.bias", "0", "--values", "0.5", "--confidence", "0.9", "--socket", sock], 120_000);
-    const journal = async () => JSON.parse((await runShippedAsync(["status", "--json", "--socket", sock])).out).journal as { nextSeq: number; durableSeq: number };
-    await waitFor(async () => {
-      const j = await journal();
-      return j.nextSeq - 1 > j.durableSeq;
-    }, 30_000, "the mutation journaled, not yet durable");
-    const mark = run.log().length;
-    const reexec = runShippedAsync(["reexec", "--socket", sock, "--timeout", "60000"], 120_000);
     // The beat freezes first: the handover has begun, and the old image's supervisor still runs.
-    await waitFor(() => run.log().slice(mark).includes("heartbeat stopped"), 60_000, "the handover under way");
+    const { mutate, reexec, mark } = await reexecWaitingForJournal(booted, "the handover under way");
     process.kill(first!, "SIGKILL");
     let second = 0;
     await waitFor(() => (second = Number(/service started service=svc pid=(\d+)/.exec(run.log().slice(mark))?.[1] ?? 0)) > 0, 30_000, "the old image's restart");
