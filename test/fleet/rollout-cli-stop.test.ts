@@ -1,22 +1,19 @@
 // `fleet rollout` wrote its stop as a plain put of its own copy of the rollout: it replaced the stop a node had recorded, and re-created a rollout `fleet gc` had removed.
 import { expect, test } from "bun:test";
 import { opPut } from "../../src/fleet/etcd-client.ts";
-import { fleetPrefix, nodeKey } from "../../src/fleet/keys.ts";
+import { fleetPrefix } from "../../src/fleet/keys.ts";
 import { doneKey, gcRollouts, rolloutKey, rolloutSchema, semKey } from "../../src/fleet/rollout.ts";
 import { spawnShipped } from "../harness/artifact.ts";
 import { useCluster } from "./fleet-harness.ts";
 import { stepProxy, type StepProxy } from "./etcd-step-proxy.ts";
+import { putMember } from "./rollout-stand-ins.ts";
 
 const proxies: StepProxy[] = [];
 
 const etcd = useCluster({ beforeStop: [() => proxies.forEach((p) => p.stop())] });
 
 /** A member's key the way a node writes it (its summary on its lease). */
-async function member(fleet: string, node: string): Promise<void> {
-  const { id: lease } = await etcd.client.grant(60);
-  const summary = { node, updated_at: Date.now(), lease_ttl_s: 60, pid1: true, generation: 1, model: null, journal_seq: null, beats: 1, lateness_ms: null, missed: 0, interrupts: [], services: {} };
-  await etcd.client.put(nodeKey(fleet, node), JSON.stringify(summary), { lease });
-}
+const member = (fleet: string, node: string) => putMember(etcd.client, fleet, node);
 
 const keyOf = (body: Record<string, unknown>): string => (typeof body.key === "string" ? Buffer.from(body.key, "base64").toString() : "");
 

@@ -1,23 +1,16 @@
 // A rollout `fleet rollout` reported finished (a node gone) was in progress again when that node rejoined: it blocked the next rollout and the node acted on its own.
 import { expect, test } from "bun:test";
-import type { Membership } from "../../src/fleet/membership.ts";
-import { nodeKey } from "../../src/fleet/keys.ts";
-import { RolloutAgent } from "../../src/fleet/rollout-agent.ts";
 import { doneKey, rolloutStates, rolloutsPrefix } from "../../src/fleet/rollout.ts";
 import { runShippedAsync, tempDir } from "../harness/artifact.ts";
 import { useCluster, waitForAsync } from "./fleet-harness.ts";
+import { handPolledAgent, putMember } from "./rollout-stand-ins.ts";
 
 const FLEET = "rejoin";
 
 const etcd = useCluster();
 
 /** A member's key the way a node writes it (its summary on its lease), with no node behind it. */
-async function member(node: string): Promise<string> {
-  const { id: lease } = await etcd.client.grant(60);
-  const summary = { node, updated_at: Date.now(), lease_ttl_s: 60, pid1: true, generation: 1, model: null, journal_seq: null, beats: 1, lateness_ms: null, missed: 0, interrupts: [], services: {} };
-  await etcd.client.put(nodeKey(FLEET, node), JSON.stringify(summary), { lease });
-  return lease;
-}
+const member = (node: string) => putMember(etcd.client, FLEET, node);
 
 test("a rollout fleet rollout reported finished (one node done, one gone) became in progress again when the gone node rejoined: the next rollout was refused (75) and the returning node took a slot and re-exec'd on its own; the finish is now recorded once", async () => {
   await member("j0");
@@ -43,18 +36,9 @@ test("a rollout fleet rollout reported finished (one node done, one gone) became
   const back = await member("j1");
   const state = (await rolloutStates(etcd.client, FLEET)).states.find((s) => s.id === id);
   const acted: string[] = [];
-  const agent = new RolloutAgent({
-    client: etcd.client,
-    membership: { leaseId: back, joined: true, leaseAlive: () => true, lostKey: () => {} } as unknown as Membership,
-    fleet: FLEET,
-    node: "j1",
-    generation: 1,
-    stateDir: tempDir("rollout-rejoin-"),
-    beating: () => true,
-    act: async (action) => void acted.push(action),
-  });
+  const agent = handPolledAgent({ client: etcd.client, fleet: FLEET, node: "j1", lease: back, stateDir: tempDir("rollout-rejoin-"), act: (action) => acted.push(action) });
   // One poll, as the agent's 1 s timer runs it.
-  await (agent as unknown as { round(): Promise<void> }).round();
+  await agent.round();
   // The old code recomputed the rollout's status from live membership: in progress again, and j1 acted.
   expect({ inProgress: state?.inProgress, acted }).toEqual({ inProgress: false, acted: [] });
 }, 90_000);

@@ -1,12 +1,11 @@
 // A node that read a finished rollout just before `fleet gc` removed it took a slot in it (a semaphore key no gc removes) and acted again.
 import { expect, test } from "bun:test";
 import { b64, EtcdClient } from "../../src/fleet/etcd-client.ts";
-import type { Membership } from "../../src/fleet/membership.ts";
-import { RolloutAgent } from "../../src/fleet/rollout-agent.ts";
 import { doneKey, gcRollouts, rolloutKey, rolloutsPrefix, semKey, type Rollout } from "../../src/fleet/rollout.ts";
 import { tempDir } from "../harness/artifact.ts";
 import { useCluster } from "./fleet-harness.ts";
 import { stepProxy, type StepProxy } from "./etcd-step-proxy.ts";
+import { handPolledAgent } from "./rollout-stand-ins.ts";
 
 const FLEET = "gcrace";
 let proxy: StepProxy | null = null;
@@ -29,18 +28,9 @@ test("a node that read a finished rollout just before fleet gc removed it took a
   });
   const { id: lease } = await etcd.client.grant(60);
   const acted: string[] = [];
-  const agent = new RolloutAgent({
-    client: new EtcdClient({ endpoints: [proxy.url], callTimeoutMs: 10_000 }),
-    membership: { leaseId: lease, joined: true, leaseAlive: () => true, lostKey: () => {} } as unknown as Membership,
-    fleet: FLEET,
-    node: "g0",
-    generation: 1,
-    stateDir: tempDir("rollout-gc-race-"),
-    beating: () => true,
-    act: async (action) => void acted.push(action),
-  });
+  const agent = handPolledAgent({ client: new EtcdClient({ endpoints: [proxy.url], callTimeoutMs: 10_000 }), fleet: FLEET, node: "g0", lease, stateDir: tempDir("rollout-gc-race-"), act: (action) => acted.push(action) });
   // One poll, as the agent's 1 s timer runs it.
-  await (agent as unknown as { round(): Promise<void> }).round();
+  await agent.round();
   expect(removed).toEqual([id]);
   const left = (await etcd.client.get(`/vector-boot/${FLEET}/rollout`, { prefix: true })).kvs.map((kv) => kv.key);
   // The old code took a slot (creating the semaphore again, which no gc removes: its rollout is gone) and re-exec'd the node.

@@ -3,39 +3,22 @@ import { expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { opPut } from "../../src/fleet/etcd-client.ts";
-import { nodeKey } from "../../src/fleet/keys.ts";
-import type { Membership } from "../../src/fleet/membership.ts";
-import { RolloutAgent } from "../../src/fleet/rollout-agent.ts";
 import { doneKey, rolloutKey, rolloutSchema, semKey } from "../../src/fleet/rollout.ts";
 import { tempDir } from "../harness/artifact.ts";
 import { useCluster } from "./fleet-harness.ts";
+import { handPolledAgent, putMember } from "./rollout-stand-ins.ts";
 
 const FLEET = "loststop";
 
 const etcd = useCluster();
 
 /** A member's key the way a node writes it (its summary on its lease); resolves to the lease. */
-async function member(node: string): Promise<string> {
-  const { id: lease } = await etcd.client.grant(60);
-  const summary = { node, updated_at: Date.now(), lease_ttl_s: 60, pid1: true, generation: 1, model: null, journal_seq: null, beats: 1, lateness_ms: null, missed: 0, interrupts: [], services: {} };
-  await etcd.client.put(nodeKey(FLEET, node), JSON.stringify(summary), { lease });
-  return lease;
-}
+const member = (node: string) => putMember(etcd.client, FLEET, node);
 
 /** The agent of `node` (a member on `lease`); `acted` collects its actions. */
 function agent(node: string, lease: string, stateDir: string, acted: string[]): { round(): Promise<void> } {
-  const a = new RolloutAgent({
-    client: etcd.client,
-    membership: { leaseId: lease, joined: true, leaseAlive: () => true, lostKey: () => {} } as unknown as Membership,
-    fleet: FLEET,
-    node,
-    generation: 1,
-    stateDir,
-    beating: () => true,
-    act: async (action) => void acted.push(`${node} ${action}`),
-  });
-  // One poll, as the agent's 1 s timer runs it.
-  return a as unknown as { round(): Promise<void> };
+  // round(): one poll, as the agent's 1 s timer runs it.
+  return handPolledAgent({ client: etcd.client, fleet: FLEET, node, lease, stateDir, act: (action) => acted.push(`${node} ${action}`) });
 }
 
 test("a node whose failed re-exec was recorded (its done mark) but whose stop mark was lost to an etcd failure never stopped the rollout: its next poll removed its marker, and with K=2 the next node took a slot and acted; it stops the rollout", async () => {

@@ -1,11 +1,11 @@
 // Two `fleet rollout` at the same moment both passed the one-at-a-time check (a read) and both created a rollout: 2K nodes could be down at once.
 import { expect, test } from "bun:test";
 import { b64 } from "../../src/fleet/etcd-client.ts";
-import { nodeKey } from "../../src/fleet/keys.ts";
 import { rolloutKey, rolloutsPrefix, type Rollout } from "../../src/fleet/rollout.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { useCluster } from "./fleet-harness.ts";
 import { stepProxy, type StepProxy } from "./etcd-step-proxy.ts";
+import { putMember } from "./rollout-stand-ins.ts";
 
 const FLEET = "sim";
 let proxy: StepProxy | null = null;
@@ -15,9 +15,7 @@ const etcd = useCluster({ beforeStop: [() => proxy?.stop()] });
 test("two fleet rollouts started at the same moment both passed the one-at-a-time check and both created a rollout: the one whose check is overtaken is refused (75, naming the other) and creates nothing", async () => {
   // A member the way a node writes its key (on its lease), with no node behind it: a rollout listing
   // it stays in progress for the whole test (a real node would finish it, and the check would pass).
-  const { id: lease } = await etcd.client.grant(60);
-  const summary = { node: "s0", updated_at: Date.now(), lease_ttl_s: 60, pid1: true, generation: 1, model: null, journal_seq: null, beats: 1, lateness_ms: null, missed: 0, interrupts: [], services: {} };
-  await etcd.client.put(nodeKey(FLEET, "s0"), JSON.stringify(summary), { lease });
+  await putMember(etcd.client, FLEET, "s0");
   // The other operator's rollout is created right after this command's check read rollouts/ (found
   // none) and before its create: the proxy runs that step before passing the read's answer on.
   const other = `${Date.now().toString().padStart(15, "0")}-reboot`;

@@ -1,21 +1,16 @@
 // A stopped rollout (one node failed) counted as over while another node that had taken its slot before the stop was still acting: gc removed it and the next rollout took a node down beside it.
 import { expect, test } from "bun:test";
 import { opPut } from "../../src/fleet/etcd-client.ts";
-import { nodeKey } from "../../src/fleet/keys.ts";
 import { doneKey, gcRollouts, rolloutKey, rolloutsPrefix, semKey, startRollout, type Rollout } from "../../src/fleet/rollout.ts";
 import { useCluster } from "./fleet-harness.ts";
+import { putMember } from "./rollout-stand-ins.ts";
 
 const FLEET = "stopacting";
 
 const etcd = useCluster();
 
 /** A member's key the way a node writes it (its summary on its lease); resolves to the lease. */
-async function member(node: string): Promise<string> {
-  const { id: lease } = await etcd.client.grant(60);
-  const summary = { node, updated_at: Date.now(), lease_ttl_s: 60, pid1: true, generation: 1, model: null, journal_seq: null, beats: 1, lateness_ms: null, missed: 0, interrupts: [], services: {} };
-  await etcd.client.put(nodeKey(FLEET, node), JSON.stringify(summary), { lease });
-  return lease;
-}
+const member = (node: string) => putMember(etcd.client, FLEET, node);
 
 test("a rollout stopped by one node's failure was removed by fleet gc and let the next fleet rollout start while another node that had taken its slot before the stop was still rebooting (two down with K=1): it stays in progress until that node is done or gone", async () => {
   const [t0, t1] = [await member("t0"), await member("t1"), await member("t2")];
