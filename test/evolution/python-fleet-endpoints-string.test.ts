@@ -5,11 +5,6 @@ import { pythonWithFleetStandIn } from "./python-fleet-stand-in.ts";
 test("FleetClient(\"http://host:2379\") took each character of the string as an endpoint and publish failed with 'unknown url type': one string is one endpoint (or several, comma-separated), and a non-string endpoint is a TypeError naming it", () => {
   // The stand-in for etcd's gateway answers every txn "created".
   const script = `
-def attempt(f):
-    try:
-        return ["ok", f()]
-    except Exception as e:
-        return [type(e).__name__, str(e)]
 one = FleetClient(url, "f", call_timeout=5)
 print(json.dumps({
     "url": url,

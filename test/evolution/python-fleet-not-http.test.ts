@@ -1,28 +1,13 @@
 // FleetClient: an endpoint that answered something other than HTTP, or cut its answer short, raised http.client's BadStatusLine / IncompleteRead (no FleetError, naming no endpoint) and publish neither retried nor failed over.
 import { expect, test } from "bun:test";
-import { python } from "../harness/python.ts";
-import { shippedPython } from "../pid1/harness.ts";
+import { pythonWithFleetStandIn } from "./python-fleet-stand-in.ts";
 
 test("FleetClient.publish through an endpoint that is not HTTP (a line of SSH) or that cut its answer short raised http.client.BadStatusLine / IncompleteRead, naming no endpoint, and did not fail over: it is a FleetError naming the endpoint, and publish moves on to the next endpoint", () => {
-  // A stand-in for etcd's gateway (answers every txn "created"), as the other fleet client tests,
-  // and two endpoints that are not etcd: one answers a line of another protocol, one a truncated body.
+  // The stand-in for etcd's gateway answers every txn "created" (good), as in the other fleet client
+  // tests; two endpoints are not etcd: one answers a line of another protocol, one a truncated body.
   const script = `
-import json, socket, threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from vector_boot_evolution import FleetClient
-class H(BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers["content-length"]))
-        out = json.dumps({"header": {"revision": "7"}, "succeeded": True}).encode()
-        self.send_response(200)
-        self.send_header("content-length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-    def log_message(self, *a):
-        pass
-srv = HTTPServer(("127.0.0.1", 0), H)
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-good = "http://127.0.0.1:%d" % srv.server_port
+import socket
+good = url
 def raw(answer):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -46,11 +31,6 @@ def raw(answer):
     return "http://127.0.0.1:%d" % s.getsockname()[1]
 ssh = raw(b"SSH-2.0-OpenSSH_9.6\\r\\n")
 cut = raw(b"HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncontent-length: 100\\r\\n\\r\\n{\\"header\\": ")
-def attempt(f):
-    try:
-        return ["ok", f()]
-    except Exception as e:
-        return [type(e).__name__, str(e)]
 def publish(endpoints, wait):
     return attempt(lambda: FleetClient(endpoints, "f", call_timeout=5).publish("pixel.1.bias", 0, [0.5], 0.9, mutation_id="m1", wait=wait)["created"])
 print(json.dumps({
@@ -59,9 +39,9 @@ print(json.dumps({
     "alone": [publish([ssh], 0.05), publish([cut], 0.05)],
 }))
 `;
-  const r = Bun.spawnSync([python, "-c", script], { env: { ...process.env, PYTHONPATH: shippedPython }, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
-  expect(r.stderr.toString()).toBe("");
-  const out = JSON.parse(r.stdout.toString().trim());
+  const r = pythonWithFleetStandIn(script);
+  expect(r.stderr).toBe("");
+  const out = JSON.parse(r.stdout.trim());
   expect(out.failover).toEqual([["ok", true], ["ok", true], ["ok", true]]);
   expect(out.alone).toEqual([
     ["FleetError", `etcd /v3/kv/txn at ${out.ssh}: no usable HTTP answer (BadStatusLine 'SSH-2.0-OpenSSH_9.6\\r\\n')`],

@@ -1,32 +1,18 @@
 // FleetClient with a password file that cannot be read: a FleetError naming the txn call and an endpoint, as if the endpoint had failed, and publish went on to the next endpoint, retrying until its deadline.
 import { expect, test } from "bun:test";
-import { python } from "../harness/python.ts";
-import { shippedPython } from "../pid1/harness.ts";
+import { pythonWithFleetStandIn } from "./python-fleet-stand-in.ts";
 
 test("FleetClient with a missing password file raised a FleetError naming the txn call and an endpoint, failed over to the next endpoint and publish retried it until its deadline: it is a FleetLocalError (a FleetError) naming the password file, raised at once without trying any endpoint", () => {
   // Two stand-ins for etcd's gateway (authenticate answers a token, every txn "created"); each records the calls it got.
+  // This `attempt` (in place of the stand-in's) also says whether the error is a FleetError and how long it took.
   const script = `
-import json, os, sys, tempfile, threading, time
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from vector_boot_evolution import FleetClient, FleetError
+import os, tempfile, time
 calls = []
-class H(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        calls.append([self.server.server_port, self.path, body.get("password"), self.headers.get("authorization")])
-        answer = {"token": "tok"} if self.path == "/v3/auth/authenticate" else {"header": {"revision": "7"}, "succeeded": True}
-        out = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("content-length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-    def log_message(self, *a):
-        pass
-urls = []
-for _ in range(2):
-    srv = HTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    urls.append("http://127.0.0.1:%d" % srv.server_port)
+def answer(handler, raw):
+    body = json.loads(raw)
+    calls.append([handler.server.server_port, handler.path, body.get("password"), handler.headers.get("authorization")])
+    return {"token": "tok"} if handler.path == "/v3/auth/authenticate" else CREATED
+urls = [gateway(answer) for _ in range(2)]
 pw = os.path.join(tempfile.mkdtemp(), "etcd-password")
 c = FleetClient(urls, "f", user="vb", password_file=pw, call_timeout=5)
 def attempt(f):
@@ -44,9 +30,9 @@ with open(pw, "w") as f:
     f.write("s3cret\\n")
 print(json.dumps({"pw": pw, "urls": urls, "missing": missing, "created": c.publish("pixel.1.bias", 0, [0.5], 0.9, mutation_id="m1", wait=30)["created"], "calls": calls}))
 `;
-  const r = Bun.spawnSync([python, "-c", script], { env: { ...process.env, PYTHONPATH: shippedPython }, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
-  expect(r.stderr.toString()).toBe("");
-  const out = JSON.parse(r.stdout.toString());
+  const r = pythonWithFleetStandIn(script);
+  expect(r.stderr).toBe("");
+  const out = JSON.parse(r.stdout);
   const local = ["FleetLocalError", `cannot read the etcd password file '${out.pw}' of user 'vb': No such file or directory`, true, 0];
   // At once (not after the 4 s given), nothing sent, and still on the first endpoint.
   expect(out.missing).toEqual({ publish: local, wait_acked: local, current: 0, calls: [] });

@@ -3,28 +3,40 @@ import { python } from "../harness/python.ts";
 import { shippedPython } from "../pid1/harness.ts";
 
 /**
- * Before the caller's script: FleetClient and FleetError imported, `json`, and a stand-in for etcd's
- * gateway at `url` that answers every txn "created" and records each txn's stored value in `stored`.
+ * Before the caller's script: FleetClient and FleetError imported, `json` and `base64`; `gateway(answer)`, a stand-in
+ * for etcd's gateway that answers each POST with `answer(handler, body_bytes)` as JSON, resolving to its URL; `CREATED`,
+ * a txn's "created" answer; `url`, a gateway that answers every call CREATED and records each txn's stored value in
+ * `stored`; and `attempt(f)`: ["ok", f()], or the name and message of what f raised.
  */
 const standIn = `
 import base64, json, sys, threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from vector_boot_evolution import FleetClient, FleetError
+def gateway(answer):
+    class H(BaseHTTPRequestHandler):
+        def do_POST(self):
+            out = json.dumps(answer(self, self.rfile.read(int(self.headers["content-length"])))).encode()
+            self.send_response(200)
+            self.send_header("content-length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+        def log_message(self, *a):
+            pass
+    srv = HTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return "http://127.0.0.1:%d" % srv.server_port
+CREATED = {"header": {"revision": "7"}, "succeeded": True}
 stored = []
-class H(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        stored.append(json.loads(base64.b64decode(body["success"][0]["request_put"]["value"]))) if "success" in body else None
-        out = json.dumps({"header": {"revision": "7"}, "succeeded": True}).encode()
-        self.send_response(200)
-        self.send_header("content-length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-    def log_message(self, *a):
-        pass
-srv = HTTPServer(("127.0.0.1", 0), H)
-threading.Thread(target=srv.serve_forever, daemon=True).start()
-url = "http://127.0.0.1:%d" % srv.server_port
+def record(handler, raw):
+    body = json.loads(raw)
+    stored.append(json.loads(base64.b64decode(body["success"][0]["request_put"]["value"]))) if "success" in body else None
+    return CREATED
+url = gateway(record)
+def attempt(f):
+    try:
+        return ["ok", f()]
+    except Exception as e:
+        return [type(e).__name__, str(e)]
 `;
 
 /** Runs `script` (Python, after the stand-in above) with the shipped package on PYTHONPATH; its stdout and stderr. */
