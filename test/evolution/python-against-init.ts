@@ -28,12 +28,3 @@ export async function initForPython(): Promise<InitForPython> {
     },
   };
 }
-
-/** Python for the scripts: `error(f)` calls f and returns [exception name, message], or ["returned", repr of the result]. */
-export const PY_ERROR = `def error(f):
-    try:
-        r = f()
-    except Exception as e:
-        return [type(e).__name__, str(e)]
-    return ["returned", repr(r)]
-`;

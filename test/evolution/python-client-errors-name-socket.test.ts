@@ -3,6 +3,7 @@ import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import { python } from "../harness/python.ts";
 import { killLeftovers, shippedPython, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { PY_RAISED } from "./python-error.ts";
 
 afterEach(killLeftovers);
 
@@ -11,13 +12,7 @@ const script = `import json, os, socket, sys, tempfile, threading
 from vector_boot_evolution import Client
 evo = sys.argv[1]
 def say(**kw): print(json.dumps(kw), flush=True)
-def error(f):
-    try:
-        f()
-    except Exception as e:
-        return [type(e).__name__, str(e)]
-    return None
-# Stand-in consumers whose hello fails: each accepts one session, sends these bytes and closes.
+${PY_RAISED}# Stand-in consumers whose hello fails: each accepts one session, sends these bytes and closes.
 stand_in = {}
 for name, hello in (("closed", b""), ("not_json", b"not json\\n"), ("too_long", b"x" * 70000 + b"\\n")):
     path = os.path.join(tempfile.mkdtemp(), "evolution.sock")

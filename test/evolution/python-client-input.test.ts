@@ -7,6 +7,7 @@ import { python } from "../harness/python.ts";
 import { shippedPython } from "../pid1/harness.ts";
 import { F32Store } from "./f32-store.ts";
 import { removeDir, tempDir } from "./harness.ts";
+import { PY_RAISED } from "./python-error.ts";
 
 let dir = "";
 let evo: Evolution<F32Store>;
@@ -25,13 +26,7 @@ async function py(body: string, args: string[] = []): Promise<Record<string, any
 import json, sys
 from vector_boot_evolution import Client, ChannelError
 def out(**kw): print(json.dumps(kw))
-def error(f):
-    try:
-        f()
-    except Exception as e:
-        return [type(e).__name__, str(e)]
-    return None
-${body}
+${PY_RAISED}${body}
 `;
   // Async: the consumer in this process drains while the script waits.
   const r = await runAsync([python, "-c", script, ...args], { env: { ...process.env, PYTHONPATH: shippedPython }, timeoutMs: 60_000 });

@@ -1,7 +1,8 @@
 // ControlClient.mutate with NaN or Infinity sent `NaN` in its JSON line (not JSON): the init answered with a parse error about the line, not about the value.
 import { afterEach, expect, test } from "bun:test";
 import { killLeftovers } from "../pid1/harness.ts";
-import { initForPython, PY_ERROR } from "./python-against-init.ts";
+import { initForPython } from "./python-against-init.ts";
+import { PY_ERROR } from "./python-error.ts";
 
 afterEach(killLeftovers);
 

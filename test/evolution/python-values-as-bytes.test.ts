@@ -1,7 +1,8 @@
 // Values given as bytes (a struct.pack / array.tobytes of float32s): the shipped Python clients sent each byte as a value.
 import { afterEach, expect, test } from "bun:test";
 import { killLeftovers } from "../pid1/harness.ts";
-import { initForPython, PY_ERROR } from "./python-against-init.ts";
+import { initForPython } from "./python-against-init.ts";
+import { PY_ERROR } from "./python-error.ts";
 
 afterEach(killLeftovers);
 
