@@ -1,9 +1,10 @@
 // tini mode: a CMD that cannot be executed (a symlink loop, a file being written, a too long path: once 71) and PATH searched as execvp searches it.
 import { afterEach, expect, test } from "bun:test";
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exe, hidden, shippedDir, shippedEnv } from "../harness/artifact.ts";
 import { killLeftovers, start, tempDir } from "./harness.ts";
+import { referenceInits } from "./reference-inits.ts";
 
 afterEach(killLeftovers);
 
@@ -64,9 +65,7 @@ test("a CMD whose first match on PATH cannot run (ENOENT: its #! interpreter or 
   writeFileSync(join(good, "tool"), "#!/bin/sh\necho ran the next one\n");
   chmodSync(join(good, "tool"), 0o755);
   const PATH = `${broken}:${noexec}:${good}:/usr/bin:/bin`;
-  const references: Array<[string, string[]]> = [];
-  if (existsSync("/usr/bin/tini")) references.push(["tini", ["/usr/bin/tini", "-s", "--"]]);
-  if (existsSync("/usr/bin/dumb-init")) references.push(["dumb-init", ["/usr/bin/dumb-init"]]);
+  const references = referenceInits();
   for (const [name, init] of references) {
     const r = Bun.spawnSync([...init, "tool"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, PATH }, timeout: 15_000 });
     expect({ name, code: r.exitCode, out: r.stdout.toString() }).toEqual({ name, code: 0, out: "ran the next one\n" });

@@ -1,8 +1,8 @@
 // tini mode: an inherited anon-inode descriptor (eventfd, epoll, pidfd) was kept from CMD, taken for one of the runtime's own.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { exe, hidden, shippedDir, shippedEnv } from "../harness/artifact.ts";
 import { killLeftovers } from "./harness.ts";
+import { referenceInits } from "./reference-inits.ts";
 
 afterEach(killLeftovers);
 
@@ -41,9 +41,7 @@ function run(init: string[], pid1: boolean): { code: number | null; out: string;
 }
 
 test("an eventfd, epoll and pidfd the init inherited (fds 20-22) were not passed to CMD (taken for the runtime's own anon inodes: EBADF on the eventfd) where tini and dumb-init pass them; now CMD gets each, the same eventfd, and none of the init's own", () => {
-  const references: Array<[string, string[]]> = [];
-  if (existsSync("/usr/bin/tini")) references.push(["tini", ["/usr/bin/tini", "-s", "--"]]);
-  if (existsSync("/usr/bin/dumb-init")) references.push(["dumb-init", ["/usr/bin/dumb-init"]]);
+  const references = referenceInits();
   for (const pid1 of [false, true]) {
     for (const [name, init] of [["vector-boot", [exe, "--"]] as [string, string[]], ...references]) {
       const r = run(init, pid1);

@@ -1,9 +1,10 @@
 // tini mode: CMD lost every descriptor from 4 up that the init was started with (Bun marks them close-on-exec as it starts).
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { exe, hidden, shippedDir, shippedEnv } from "../harness/artifact.ts";
 import { killLeftovers, tempDir } from "./harness.ts";
+import { referenceInits } from "./reference-inits.ts";
 
 afterEach(killLeftovers);
 
@@ -18,9 +19,7 @@ function withDescriptors(init: string[], pid1: boolean): { code: number | null; 
 }
 
 test("CMD got descriptors 0-3 only: 4 and up, open in the caller (`CMD 4>file`, socket activation's LISTEN_FDS=2), were closed at its exec where tini and dumb-init hand on every one; now it gets each, as PID 1 too, and none of the init's own", () => {
-  const references: Array<[string, string[]]> = [];
-  if (existsSync("/usr/bin/tini")) references.push(["tini", ["/usr/bin/tini", "-s", "--"]]);
-  if (existsSync("/usr/bin/dumb-init")) references.push(["dumb-init", ["/usr/bin/dumb-init"]]);
+  const references = referenceInits();
   for (const pid1 of [false, true]) {
     for (const [name, init] of [["vector-boot", [exe, "--"]] as [string, string[]], ...references]) {
       const r = withDescriptors(init, pid1);
