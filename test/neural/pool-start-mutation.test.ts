@@ -1,21 +1,15 @@
 // A mutation made while the worker pool is still starting: the workers must not compute the mutated weight's rows from the old bytes.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { readFileSync, rmSync } from "node:fs";
 import { NeuralRuntime } from "../../src/neural/runtime.ts";
+import { generatedModel, SPLIT_ACROSS_WORKERS } from "./generated-model.ts";
 import { seedPixels } from "./helpers.ts";
 
-const root = resolve(import.meta.dir, "../..");
 let dir = "";
 let model = "";
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "vb-pool-start-"));
-  model = join(dir, "big.gguf");
-  // pixel.1.weight 512x256 F32 = 512 KiB: split across workers with parallelMinBytes below it.
-  const r = Bun.spawnSync([process.execPath, join(root, "scripts/gen-vectorland.ts"), "-o", model, "--pixel-hidden", "512,256", "--pixel-outputs", "40"], { stderr: "pipe", timeout: 60_000 });
-  if (r.exitCode !== 0) throw new Error(r.stderr.toString());
+  ({ dir, model } = generatedModel("vb-pool-start-", "big.gguf", SPLIT_ACROSS_WORKERS));
 }, 90_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,10 +1,10 @@
 // The runtime's lifecycle with worker threads (overlapping inits, reloads) and what its API hands out: no leaked pool, mapping or shared result.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { InputError } from "../../src/errors.ts";
 import { NeuralRuntime } from "../../src/neural/runtime.ts";
+import { generatedModel, SPLIT_ACROSS_WORKERS } from "./generated-model.ts";
 import { seedPixels } from "./helpers.ts";
 
 const root = resolve(import.meta.dir, "../..");
@@ -12,11 +12,7 @@ let dir = "";
 let model = "";
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "vb-lifecycle-"));
-  model = join(dir, "big.gguf");
-  // pixel.1.weight 512x256 F32 = 512 KiB: split across workers with parallelMinBytes below it.
-  const r = Bun.spawnSync([process.execPath, join(root, "scripts/gen-vectorland.ts"), "-o", model, "--pixel-hidden", "512,256", "--pixel-outputs", "40"], { stderr: "pipe", timeout: 60_000 });
-  if (r.exitCode !== 0) throw new Error(r.stderr.toString());
+  ({ dir, model } = generatedModel("vb-lifecycle-", "big.gguf", SPLIT_ACROSS_WORKERS));
 }, 90_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,18 +1,15 @@
 // Model bytes outliving their mapping: what the runtime hands out (a safety probe, an exportGguf iterator) and mappings handed to it again: errors, not SIGSEGV.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { generatedModel } from "./generated-model.ts";
 
 const root = resolve(import.meta.dir, "../..");
 let dir = "";
 let model = "";
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "vb-stale-"));
-  model = join(dir, "vectorland.gguf");
-  const r = Bun.spawnSync([process.execPath, join(root, "scripts/gen-vectorland.ts"), "-o", model], { stderr: "pipe", timeout: 60_000 });
-  if (r.exitCode !== 0) throw new Error(r.stderr.toString());
+  ({ dir, model } = generatedModel("vb-stale-", "vectorland.gguf"));
 }, 90_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
