@@ -2,25 +2,17 @@
 import { afterEach, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { exe, hidden, shippedDir, shippedEnv } from "../harness/artifact.ts";
-import { childrenOf, killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
+import { exe } from "../harness/artifact.ts";
+import { killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
+import { bootWithBindMount } from "./bind-mounted-boot.ts";
 
 afterEach(killLeftovers);
 
 /** Boots the shipped executable as PID 1 with `etc` bind-mounted over /etc (the image's /etc/vector-boot/config.json). */
 async function bootWithEtc(etc: string, cmdline: string, state: string): Promise<{ code: number; stderr: string }> {
-  const inner = 'mount --bind "$1" /etc || exit 125; shift; exec "$@"';
   const boot = [exe, "boot", ...bootArgs(), "--cmdline", cmdline, "--set", `state_dir=${state}`];
-  const proc = Bun.spawn(hidden(["/bin/sh", "-c", inner, "vb-etc", etc, ...boot], { pid1: true }), { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: shippedDir, env: shippedEnv({ JSC_SIGNAL_FOR_GC: "40" }) });
-  // A boot that hangs: the namespace's PID 1 first (it holds stderr open; killing unshare alone left it running and the test waiting).
-  const timer = setTimeout(() => {
-    for (const c of childrenOf(proc.pid)) process.kill(c, "SIGKILL");
-    proc.kill("SIGKILL");
-  }, 20_000);
-  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(timer);
-  return { code, stderr };
+  return bootWithBindMount("/etc", etc, boot, { JSC_SIGNAL_FOR_GC: "40" }, 20_000);
 }
 
 test("as PID 1 with /etc/vector-boot/config.json present, vector.config= on the kernel command line was ignored (the default file was read); the command line's file is read, as for every other key", async () => {

@@ -3,9 +3,10 @@ import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { cmdlineText, tokenizeCmdline, type CmdlineParam } from "../../src/config/cmdline.ts";
-import { exe, hidden, shippedDir, shippedEnv } from "../harness/artifact.ts";
-import { childrenOf, killLeftovers, tempDir } from "../pid1/harness.ts";
+import { exe } from "../harness/artifact.ts";
+import { killLeftovers, tempDir } from "../pid1/harness.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
+import { bootWithBindMount } from "./bind-mounted-boot.ts";
 
 afterEach(killLeftovers);
 
@@ -37,17 +38,8 @@ test.each(lines)("/proc/cmdline bytes: %s", (_name, line, expected) => {
 
 /** Boots the shipped executable as PID 1 with `file` bind-mounted over /proc/cmdline (no --cmdline: it reads /proc/cmdline). */
 async function bootWithProcCmdline(file: string): Promise<{ code: number; stderr: string }> {
-  const inner = 'mount --bind "$1" /proc/cmdline || exit 125; shift; exec "$@"';
   const boot = [exe, "boot", ...bootArgs(), "--set", "pixel_test=false"];
-  const proc = Bun.spawn(hidden(["/bin/sh", "-c", inner, "vb-cmdline", file, ...boot], { pid1: true }), { stdin: "ignore", stdout: "pipe", stderr: "pipe", cwd: shippedDir, env: shippedEnv({ VECTOR_BOOT_CMDLINE: "", JSC_SIGNAL_FOR_GC: "40" }) });
-  // The namespace's PID 1 first: killing unshare alone left it running (and holding stderr open).
-  const timer = setTimeout(() => {
-    for (const c of childrenOf(proc.pid)) process.kill(c, "SIGKILL");
-    proc.kill("SIGKILL");
-  }, 30_000);
-  const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
-  clearTimeout(timer);
-  return { code, stderr };
+  return bootWithBindMount("/proc/cmdline", file, boot, { VECTOR_BOOT_CMDLINE: "", JSC_SIGNAL_FOR_GC: "40" }, 30_000);
 }
 
 test("a raw 0xA0 byte in /proc/cmdline (a space to the kernel) was decoded as U+FFFD and joined its neighbours: vector.heartbeat_ms=33<A0>vector.log_level=debug was one bad value; as PID 1 both keys are now read, and UTF-8 values still work", async () => {
