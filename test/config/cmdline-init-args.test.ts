@@ -1,9 +1,8 @@
 // Words after the kernel command line's `--` are init's arguments, not parameters: vector.* keys there are not settings.
 import { expect, test } from "bun:test";
 import { parseCmdline } from "../../src/config/cmdline.ts";
-import { runShipped } from "../harness/artifact.ts";
-import { bootArgs } from "../pid1/boot-args.ts";
 import { tempDir, writeJson } from "../pid1/harness.ts";
+import { checkedStateDir } from "./checked-state-dir.ts";
 
 /*
  * kernel/params.c parse_args(), after next_arg():
@@ -22,10 +21,7 @@ test("vector.* keys after the kernel's `--` were read as settings (vector.state_
   expect(parseCmdline("-- vector.grace_ms=1", ["vector.grace_ms=9"]).overrides).toEqual({ grace_ms: 9 });
 
   const cfg = writeJson(tempDir(), "c.json", { pixel_test: false });
-  const check = (cmdline: string) => {
-    const r = runShipped(["boot", "--check", "--config", cfg, "--cmdline", cmdline, ...bootArgs()], { timeoutMs: 20_000 });
-    return { code: r.code, state: /^state: (.*)$/m.exec(r.stdout)?.[1] ?? null, err: r.stderr };
-  };
+  const check = (cmdline: string) => checkedStateDir(cfg, cmdline);
   expect(check("vector.state_dir=/srv/a -- vector.state_dir=/srv/b")).toEqual({ code: 0, state: "/srv/a", err: "" });
   expect(check('console=ttyS0 -- single vector.hostname=v"b"')).toEqual({ code: 0, state: "(default)", err: "" });
 }, 60_000);

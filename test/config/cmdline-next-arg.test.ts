@@ -4,6 +4,7 @@ import { tokenizeCmdline, type CmdlineParam } from "../../src/config/cmdline.ts"
 import { runShipped } from "../harness/artifact.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
 import { tempDir, writeJson } from "../pid1/harness.ts";
+import { checkedStateDir } from "./checked-state-dir.ts";
 
 /*
  * Each expected result is derived from next_arg() in the kernel's lib/cmdline.c, as called by
@@ -71,10 +72,7 @@ describe("kernel command line parameters as next_arg() splits them", () => {
 
 test("every double quote of a kernel command line was dropped and any Unicode space split it (vector.state_dir=/srv/x\"y\"z became /srv/xyz): parameters are now what the kernel's next_arg() makes of them", () => {
   const cfg = writeJson(tempDir(), "c.json", { pixel_test: false });
-  const stateOf = (cmdline: string) => {
-    const r = runShipped(["boot", "--check", "--config", cfg, "--cmdline", cmdline, ...bootArgs()], { timeoutMs: 20_000 });
-    return { code: r.code, state: /^state: (.*)$/m.exec(r.stdout)?.[1] ?? null, err: r.stderr };
-  };
+  const stateOf = (cmdline: string) => checkedStateDir(cfg, cmdline);
   expect(stateOf('vector.state_dir=/srv/x"y"z')).toEqual({ code: 0, state: '/srv/x"y"z', err: "" });
   expect(stateOf('vector.state_dir=/srv/a"b c"d quiet')).toEqual({ code: 0, state: '/srv/a"b c"d', err: "" });
   expect(stateOf('"vector.state_dir=/srv/p q"')).toEqual({ code: 0, state: "/srv/p q", err: "" });
