@@ -94,8 +94,12 @@ export interface RawRecord {
   size: number;
 }
 
-/** Decodes the record at `off` if it is complete and its checksum holds; otherwise a reason. */
-export function decodeRecordAt(b: Uint8Array, off: number): RawRecord | { problem: string } {
+/**
+ * Decodes the record at `off` if it is complete and its checksum holds; otherwise a reason.
+ * `whole` marks a record whose checksum holds but whose sequence fields are impossible: it was
+ * written complete (by a bug, or tampered with), so it can never be a torn write.
+ */
+export function decodeRecordAt(b: Uint8Array, off: number): RawRecord | { problem: string; whole?: true } {
   if (b.length - off < RECORD_HEADER_SIZE) return { problem: `record header truncated (${b.length - off} bytes left)` };
   const v = new DataView(b.buffer, b.byteOffset + off, RECORD_HEADER_SIZE);
   const len = v.getUint32(0, true);
@@ -104,7 +108,8 @@ export function decodeRecordAt(b: Uint8Array, off: number): RawRecord | { proble
   if (v.getUint32(4, true) !== crc32c(b, off + 8, off + RECORD_HEADER_SIZE + len)) return { problem: "checksum mismatch" };
   const seq = v.getBigUint64(8, true);
   const durable = v.getBigUint64(16, true);
-  if (seq > BigInt(Number.MAX_SAFE_INTEGER) || durable >= seq) return { problem: "sequence fields out of range" };
+  if (seq > BigInt(Number.MAX_SAFE_INTEGER) || durable >= seq)
+    return { problem: `record has a valid checksum but impossible sequence fields (sequence ${seq}, durable ${durable})`, whole: true };
   return {
     seq: Number(seq),
     durable: Number(durable),

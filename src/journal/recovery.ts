@@ -148,7 +148,8 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
         // A torn tail is an unacknowledged write: only in the last segment, past what a checkpoint
         // file proves durable, and no later record claims that this one was already durable.
         // Anything else damages acknowledged data.
-        const torn = isLast && "problem" in r && exp > (opts.durableThrough ?? 0) && laterValidDurable(b, off + 1, exp) < exp;
+        // A checksum-valid record with impossible sequence fields was written whole: never torn.
+        const torn = isLast && "problem" in r && r.whole !== true && exp > (opts.durableThrough ?? 0) && laterValidDurable(b, off + 1, exp) < exp;
         damage = { segment: name, offset: off, problem: problem ?? "invalid record", kind: torn ? "torn" : "corrupt", droppedBytes: b.length - off + laterBytes(), seq: exp };
         break;
       }
