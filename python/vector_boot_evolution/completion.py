@@ -5,7 +5,7 @@ STATUS_NAMES = {
     0: "ACCEPTED", 1: "BAD_CHECKSUM", 2: "BAD_SEQUENCE", 3: "BAD_KIND", 4: "BAD_LENGTH",
     5: "LOW_CONFIDENCE", 6: "UNKNOWN_TENSOR", 7: "PROTECTED_TENSOR", 8: "OUT_OF_RANGE",
     9: "NON_FINITE", 10: "MAGNITUDE", 11: "UNSUPPORTED_DTYPE", 12: "JOURNAL_FAILED",
-    13: "BAD_NAME", 14: "APPLY_FAILED", 15: "SAFETY",
+    13: "BAD_NAME", 14: "APPLY_FAILED", 15: "SAFETY", 16: "NON_FINITE_OUTPUT",
 }
 
 _new_tuple = tuple.__new__  # builds a Completion without namedtuple's keyword handling (per ack)
@@ -17,7 +17,8 @@ class Completion(namedtuple("Completion", "tag seq status journal_seq text")):
     Any other status is a refusal, never journaled (journal_seq 0), except 12 (JOURNAL_FAILED:
     outcome unknown) and 14 (APPLY_FAILED: journaled, but the runtime refused to apply it; a bug,
     logged by the init). 15 (SAFETY): the mutation would make the cortex fail one of the model's
-    safety cases; `text` starts with "case <name>:" (docs/evolution-protocol.md).
+    safety cases; `text` starts with "case <name>:". 16 (NON_FINITE_OUTPUT): after it an interrupt
+    score of the cortex would be NaN or infinite on a probe input (docs/evolution-protocol.md).
     """
 
     @property

@@ -17,6 +17,7 @@ export const Status = {
   badName: 13,
   applyFailed: 14,
   safety: 15,
+  nonFiniteOutput: 16,
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 
@@ -38,4 +39,5 @@ export const statusName: Record<number, string> = {
   13: "BAD_NAME",
   14: "APPLY_FAILED",
   15: "SAFETY",
+  16: "NON_FINITE_OUTPUT",
 };

@@ -41,7 +41,8 @@ export function runtimeWeights(runtime: NeuralRuntime, exportGguf?: GgufExporter
           scratch: (t, o, v, from) => probe.scratch(t, o, v, from),
           evaluate(overrides) {
             const f = probe.evaluate(overrides);
-            return f && { caseName: f.caseName, text: describeFailure(f) };
+            if (!f) return null;
+            return "nonFinite" in f ? { caseName: f.probe, text: describeFailure(f), nonFinite: true } : { caseName: f.caseName, text: describeFailure(f) };
           },
         };
         cached = { probe, evaluator };

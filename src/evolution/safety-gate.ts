@@ -28,13 +28,13 @@ export class SafetyGate {
 
   constructor(private readonly weights: MutableWeights) {}
 
-  /** Accepted (ticket: call `settle` once the mutation is applied or failed) or refused with reason `safety`. */
+  /** Accepted (ticket: call `settle` once the mutation is applied or failed) or refused with reason `safety` or `nonFiniteOutput`. */
   admit(m: Mutation): { verdict: GateVerdict; ticket: boolean } {
     const safety = this.weights.safety;
     if (!safety || !safety.guards(m.tensor)) return { verdict: { status: Status.accepted, text: "" }, ticket: false };
     const t0 = performance.now();
     const before = this.pendingBytes.get(m.tensor);
-    let failure: { caseName: string; text: string } | null;
+    let failure: { caseName: string; text: string; nonFinite?: boolean } | null;
     try {
       this.pendingBytes.set(m.tensor, safety.scratch(m.tensor, m.elementOffset, m.values, before));
       failure = safety.evaluate(this.pendingBytes);
@@ -50,9 +50,9 @@ export class SafetyGate {
       else this.pendingBytes.delete(m.tensor);
       this.stats.refused++;
       if (this.stats.refused <= 3 || this.stats.refused % 1000 === 0) {
-        log.warn("mutation refused: it fails a safety case", { tensor: m.tensor, offset: m.elementOffset, count: m.values.length, failure: failure.text, refused: this.stats.refused });
+        log.warn(failure.nonFinite ? "mutation refused: an interrupt score would not be finite" : "mutation refused: it fails a safety case", { tensor: m.tensor, offset: m.elementOffset, count: m.values.length, failure: failure.text, refused: this.stats.refused });
       }
-      return { verdict: { status: Status.safety, text: failure.text }, ticket: false };
+      return { verdict: { status: failure.nonFinite ? Status.nonFiniteOutput : Status.safety, text: failure.text }, ticket: false };
     }
     this.pending++;
     return { verdict: { status: Status.accepted, text: "" }, ticket: true };

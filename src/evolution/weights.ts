@@ -17,8 +17,11 @@ export interface SafetyEvaluator {
   guards(tensor: string): boolean;
   /** The tensor's bytes with the mutation written over `from` (default: the live bytes), in a fresh copy. */
   scratch(tensor: string, elementOffset: number, values: Float32Array, from?: Uint8Array): Uint8Array;
-  /** Runs the cases with `overrides` in place of the live tensors: the first failure, or null. */
-  evaluate(overrides?: ReadonlyMap<string, Uint8Array>): { caseName: string; text: string } | null;
+  /**
+   * Runs the cases with `overrides` in place of the live tensors: the first failure, or null.
+   * `nonFinite`: an interrupt score was NaN or infinite (on a fixed probe input or a case).
+   */
+  evaluate(overrides?: ReadonlyMap<string, Uint8Array>): { caseName: string; text: string; nonFinite?: boolean } | null;
 }
 
 /** Implemented by the NeuralRuntime (src/neural) and by the stand-in store used in tests. */

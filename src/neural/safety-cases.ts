@@ -21,6 +21,15 @@ export interface SafetyFailure {
   readonly score: number;
 }
 
+/** An interrupt score that is NaN or infinite on a probe input (the CTRM gate's `nonFiniteOutput` refusal). */
+export interface NonFiniteScore {
+  readonly nonFinite: true;
+  /** "idle", "all-min", "all-max" or "case <name>". */
+  readonly probe: string;
+  readonly interrupt: string;
+  readonly score: number;
+}
+
 /** Checks decoded `kernel.ctrm.*` values: finite inputs, expectations among the Expect codes. */
 export function readSafetyCases(names: readonly string[], inputs: Float32Array, expect: Float32Array, nIn: number, nOut: number): SafetyCases {
   const codes = new Uint8Array(expect.length);
@@ -59,7 +68,8 @@ export function firstFailingCase(
   return null;
 }
 
-/** "case thermal/0@95: thermal must raise, score 0.012 (threshold 0.5)" */
-export function describeFailure(f: SafetyFailure): string {
+/** "case thermal/0@95: thermal must raise, score 0.012"; "thermal score NaN on all-max" */
+export function describeFailure(f: SafetyFailure | NonFiniteScore): string {
+  if ("nonFinite" in f) return `${f.interrupt} score ${f.score} on ${f.probe}`;
   return `case ${f.caseName}: ${f.interrupt} must ${f.expected}, score ${Number.isFinite(f.score) ? f.score.toFixed(3) : f.score}`;
 }

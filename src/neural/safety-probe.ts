@@ -3,7 +3,7 @@ import { clampCortexInput, type LoadedModel } from "./model.ts";
 import { decodeElements } from "./codec.ts";
 import { Head, type WeightSource } from "./head.ts";
 import { matvec, type PreparedMatrix, prepareMatrix } from "./matvec.ts";
-import { firstFailingCase, type SafetyCases, type SafetyFailure } from "./safety-cases.ts";
+import { firstFailingCase, type NonFiniteScore, type SafetyCases, type SafetyFailure } from "./safety-cases.ts";
 import type { WeightStore } from "./weights.ts";
 
 /** The live weights with some tensors' bytes overridden (prepared views cached per byte array). */
@@ -59,6 +59,8 @@ export class SafetyProbe {
   private readonly head: Head;
   private readonly x: Float32Array;
   private readonly guarded: ReadonlySet<string>;
+  /** Fixed probe inputs (clamped like any): every input idle (0), at its lower limit, at its upper limit. */
+  private readonly probes: readonly { name: string; input: Float32Array }[];
 
   constructor(private readonly model: Pick<LoadedModel, "spec" | "weights" | "kernel"> & { readonly safety: SafetyCases }) {
     this.cases = model.safety;
@@ -66,6 +68,12 @@ export class SafetyProbe {
     this.head = new Head(model.spec.cortex, this.overlay);
     this.x = new Float32Array(model.spec.cortex.widths[0]!);
     this.guarded = new Set(model.spec.cortex.layers.flatMap((l) => [l.weight, l.bias]));
+    const n = this.x.length;
+    this.probes = [
+      { name: "idle", input: new Float32Array(n) },
+      { name: "all-min", input: model.kernel.inputMin.slice(0, n) },
+      { name: "all-max", input: model.kernel.inputMax.slice(0, n) },
+    ];
   }
 
   /** Whether a mutation of `tensor` can change an interrupt (a tensor of the cortex head). */
@@ -79,16 +87,39 @@ export class SafetyProbe {
   }
 
   /**
-   * Runs every case on the cortex with `overrides` in place of the live tensors, each input clamped
-   * as the heartbeat clamps it; the first failing expectation, or null when all hold.
+   * Runs the cortex with `overrides` in place of the live tensors, each input clamped as the
+   * heartbeat clamps it: first on the fixed probes, then on every case. The first NaN or infinite
+   * score (on a probe, or on a case run before a failing one), else the first failing
+   * expectation, else null.
    */
-  evaluate(overrides: ReadonlyMap<string, Uint8Array> = new Map()): SafetyFailure | null {
+  evaluate(overrides: ReadonlyMap<string, Uint8Array> = new Map()): SafetyFailure | NonFiniteScore | null {
     // Its head may hold prepared views of weights unmapped since (cleanup, another init): SIGSEGV.
     this.model.weights.assertLoaded();
     this.overlay.set(overrides);
-    return firstFailingCase(this.cases, this.model.kernel, (input) => {
+    const names = this.model.kernel.outputNames;
+    let bad: NonFiniteScore | null = null;
+    const score = (input: Float32Array, probe: () => string): Float32Array => {
       clampCortexInput(this.model.kernel, input, this.x);
-      return this.head.forward(this.x);
+      const out = this.head.forward(this.x);
+      if (bad === null) {
+        for (let i = 0; i < out.length; i++) {
+          if (!Number.isFinite(out[i]!)) {
+            bad = { nonFinite: true, probe: probe(), interrupt: names[i]!, score: out[i]! };
+            break;
+          }
+        }
+      }
+      return out;
+    };
+    for (const p of this.probes) {
+      score(p.input, () => p.name);
+      if (bad) return bad;
+    }
+    let c = 0;
+    const failure = firstFailingCase(this.cases, this.model.kernel, (input) => {
+      const at = c++;
+      return score(input, () => `case ${this.cases.names[at] ?? at}`);
     });
+    return bad ?? failure;
   }
 }
