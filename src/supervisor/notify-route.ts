@@ -12,7 +12,7 @@ const log = logger("supervisor");
 /** Finds the service among `runners` whose process sent the message, and applies it (dropped when none did). */
 export function routeNotify(runners: Iterable<ServiceRunner>, cg: ServiceCgroups | null, checks: ServiceChecks, sender: NotifySender, fields: Map<string, string>): void {
   const viewOf = (s: ServiceRunner) => (cg ? { pids: () => cg.pids(s.rec.config.name), id: () => cg.id(s.rec.config.name) } : null);
-  const slot = [...runners].find((s) => holdsProcess(s.rec.state) && sentBy(s.rec, sender, viewOf(s)));
+  const slot = [...runners].find((s) => holdsProcess(s.rec.state) && sentBy(s.rec, sender, viewOf(s), s.leftovers.processGroups()));
   if (!slot) {
     log.debug("sd_notify message from a process of no service; dropped", { pid: sender.pid });
     return;
@@ -36,6 +36,6 @@ export function routeNotify(runners: Iterable<ServiceRunner>, cg: ServiceCgroups
       else if (grace || !(r.state === "starting" && checks.extendReady(c, ms))) return;
       log.info("service asks for more time (EXTEND_TIMEOUT_USEC)", { service: c.name, state: r.state, ms });
     },
-    belongs: (p) => belongsTo(slot.rec, p, viewOf(slot)?.pids() ?? null),
+    belongs: (p) => belongsTo(slot.rec, p, viewOf(slot)?.pids() ?? null, slot.leftovers.processGroups()),
   });
 }

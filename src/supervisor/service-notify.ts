@@ -1,19 +1,25 @@
 // What an sd_notify message does to a service: READY=1, STATUS=, STOPPING=1, MAINPID=, WATCHDOG=1 — from a sender that is one of its processes.
 import { logger } from "../log.ts";
-import { sessionOf } from "../util/process-exists.ts";
+import { groupOf, sessionOf } from "../util/process-exists.ts";
 import type { ServiceRecord } from "./service-record.ts";
 
 const log = logger("notify");
 
 /**
  * Whether `pid` is one of the service's processes: in its cgroup when it has one (`cgroupPids`),
- * else its main process or a member of its session. Checked on the kernel's sender pid, never on
+ * else its main process, or a member of its session or of one of the run's sessions and process
+ * groups (`groups`, RunLeftovers): a MAINPID= worker that leads no session has siblings in its
+ * exited parent's, and their WATCHDOG=1 was dropped. Checked on the kernel's sender pid, never on
  * what the message says.
  */
-export function belongsTo(rec: ServiceRecord, pid: number, cgroupPids: number[] | null): boolean {
+export function belongsTo(rec: ServiceRecord, pid: number, cgroupPids: number[] | null, groups: readonly number[] = []): boolean {
   if (pid <= 0) return false;
   if (cgroupPids) return cgroupPids.includes(pid);
-  return pid === rec.pid || (rec.pid !== null && sessionOf(pid) === rec.pid);
+  if (pid === rec.pid) return true;
+  if (rec.pid === null) return false;
+  const session = sessionOf(pid);
+  const group = groupOf(pid);
+  return (session !== null && (session === rec.pid || groups.includes(session))) || (group !== null && groups.includes(group));
 }
 
 /** A service's cgroup, when it has one: the processes in it now, and its id (its directory's inode). */
@@ -27,14 +33,14 @@ export interface CgroupView {
  * named the sender's (from the pidfd it attached, which still says where a sender ran after it
  * exited: `systemd-notify --no-block` in a script is gone, and reaped by the shell, before PID 1
  * reads its READY=1, and its pid then matches nothing) and the service has one; else its pid
- * (belongsTo).
+ * (belongsTo, with the run's process groups `groups` when cgroups are off).
  */
-export function sentBy(rec: ServiceRecord, sender: { pid: number; cgroupId: bigint | null }, cgroup: CgroupView | null): boolean {
+export function sentBy(rec: ServiceRecord, sender: { pid: number; cgroupId: bigint | null }, cgroup: CgroupView | null, groups: readonly number[] = []): boolean {
   if (cgroup && sender.cgroupId !== null) {
     const id = cgroup.id();
     if (id !== null) return id === sender.cgroupId;
   }
-  return belongsTo(rec, sender.pid, cgroup ? cgroup.pids() : null);
+  return belongsTo(rec, sender.pid, cgroup ? cgroup.pids() : null, groups);
 }
 
 export interface NotifyActions {

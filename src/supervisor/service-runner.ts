@@ -62,7 +62,7 @@ export class ServiceRunner {
   private postStopping: Promise<void> | null = null;
   /** A start came while post_stop ran: the run spawns once it is over. */
   private spawnAfterPostStop = false;
-  private readonly leftovers: RunLeftovers;
+  readonly leftovers: RunLeftovers;
   /** Its pre_start or post_stop while it runs (handed over at a live re-exec). */
   readonly hooks = new RunningHooks();
 

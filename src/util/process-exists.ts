@@ -26,5 +26,8 @@ function statField(pid: number, n: number): number | null {
 /** The parent pid of `pid` (/proc/PID/stat), or null when it is gone or cannot be read. */
 export const parentOf = (pid: number): number | null => statField(pid, 1);
 
+/** The process group id of `pid` (/proc/PID/stat), or null when it is gone or cannot be read. */
+export const groupOf = (pid: number): number | null => statField(pid, 2);
+
 /** The session id of `pid` (/proc/PID/stat), or null when it is gone or cannot be read. */
 export const sessionOf = (pid: number): number | null => statField(pid, 3);
