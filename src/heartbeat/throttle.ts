@@ -1,11 +1,30 @@
 // Throttling a service: cgroup v2 cpu.max when it has its own cgroup, else a SIGSTOP/SIGCONT duty cycle.
+import { groupOf, sessionOf } from "../util/process-exists.ts";
 import { changeCpuMax, type CpuMaxThrottle, releaseCpuMax, throttleCpuMax } from "./cgroup-throttle.ts";
 
 const SIGSTOP = 19;
 const SIGCONT = 18;
 
-/** Sends `sig` to the process group `pid` leads, else to the process; false when neither exists. */
+/**
+ * Sends `sig` to the process group `pid` is in and to its session leader's group (every service
+ * leads a session of its own: both are the service's), else to the group it leads or the process;
+ * false when it is gone. A forking daemon's worker named by MAINPID= leads no group: its sibling
+ * workers, in its exited parent's group, kept running while it alone was stopped. Never our own
+ * group or session (a process that shares them is not a service).
+ */
 export function signalService(pid: number, sig: number): boolean {
+  const own = [groupOf(process.pid), sessionOf(process.pid)];
+  let sent = false;
+  for (const g of new Set([groupOf(pid), sessionOf(pid)])) {
+    if (g === null || g <= 1 || own.includes(g)) continue;
+    try {
+      process.kill(-g, sig);
+      sent = true;
+    } catch {
+      /* no member left (a session leader's group that emptied) */
+    }
+  }
+  if (sent) return true;
   for (const target of [-pid, pid]) {
     try {
       process.kill(target, sig);
