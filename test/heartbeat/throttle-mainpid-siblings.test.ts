@@ -9,6 +9,7 @@ import { Reaper } from "../../src/init/reaper.ts";
 import { Supervisor } from "../../src/supervisor/supervisor.ts";
 import { compileC } from "../harness/compile-c.ts";
 import { busyProc, procState, testModel, waitFor } from "./helpers.ts";
+import { NOTIFY_C } from "../harness/notify-c.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -20,15 +21,7 @@ afterEach(async () => {
  * sends MAINPID=<itself> and READY=1, then spins; the parent exits. No worker leaves the parent's
  * process group: the main worker leads none.
  */
-const DAEMON = `#define _GNU_SOURCE
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
+const DAEMON = `${NOTIFY_C}int main(int argc, char **argv) {
   const char *path = getenv("NOTIFY_SOCKET");
   if (argc < 2 || !path) return 2;
   if (fork() == 0) {
@@ -43,12 +36,7 @@ int main(int argc, char **argv) {
   if (fork() == 0) {
     char msg[64];
     snprintf(msg, sizeof msg, "MAINPID=%d\\nREADY=1", (int)getpid());
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    size_t n = strlen(path);
-    memcpy(a.sun_path, path, n);
-    if (path[0] == '@') a.sun_path[0] = 0;
-    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-    if (sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0) _exit(5);
+    if (notify(path, msg) < 0) _exit(5);
     (void)!write(p[1], "r", 1);
     for (volatile unsigned long i = 0;; i++) {}
   }

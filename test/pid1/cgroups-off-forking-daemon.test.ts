@@ -6,6 +6,7 @@ import { runShippedAsync } from "../harness/artifact.ts";
 import { compileC } from "../harness/compile-c.ts";
 import { bootWithoutCgroups } from "./boot-without-cgroups.ts";
 import { pidsRunning, tempDir, waitFor, writeJson } from "./harness.ts";
+import { NOTIFY_C } from "../harness/notify-c.ts";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -17,15 +18,7 @@ afterEach(() => {
  * MAINPID=<itself> and READY=1, then exits 3 once GO exists; the parent exits once that worker has
  * sent its message. No worker leaves the parent's process group (no setsid, no setpgid).
  */
-const DAEMON = `#define _GNU_SOURCE
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
+const DAEMON = `${NOTIFY_C}int main(int argc, char **argv) {
   const char *path = getenv("NOTIFY_SOCKET");
   if (argc < 3 || !path) return 2;
   for (int i = 0; i < 2; i++)
@@ -38,12 +31,7 @@ int main(int argc, char **argv) {
   if (fork() == 0) {
     char msg[64];
     snprintf(msg, sizeof msg, "MAINPID=%d\\nREADY=1", (int)getpid());
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    size_t n = strlen(path);
-    memcpy(a.sun_path, path, n);
-    if (path[0] == '@') a.sun_path[0] = 0;
-    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-    if (sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0) _exit(5);
+    if (notify(path, msg) < 0) _exit(5);
     (void)!write(p[1], "r", 1);
     for (;;) {
       if (access(argv[2], F_OK) == 0) _exit(3);

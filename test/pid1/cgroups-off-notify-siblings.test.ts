@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { compileC } from "../harness/compile-c.ts";
 import { bootWithoutCgroups } from "./boot-without-cgroups.ts";
 import { pidsRunning, tempDir, waitFor, writeJson } from "./harness.ts";
+import { NOTIFY_C } from "../harness/notify-c.ts";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -16,25 +17,7 @@ afterEach(() => {
  * the parent exits; once MAINPID= is sent, the sibling sends WATCHDOG=1 and STATUS=sibling-alive
  * every 100 ms.
  */
-const DAEMON = `#define _GNU_SOURCE
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-static int notify(const char *path, const char *msg) {
-  struct sockaddr_un a = {.sun_family = AF_UNIX};
-  size_t n = strlen(path);
-  memcpy(a.sun_path, path, n);
-  if (path[0] == '@') a.sun_path[0] = 0;
-  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-  int r = sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
-  close(fd);
-  return r;
-}
-int main(int argc, char **argv) {
+const DAEMON = `${NOTIFY_C}int main(int argc, char **argv) {
   const char *path = getenv("NOTIFY_SOCKET");
   if (argc < 2 || !path) return 2;
   int p[2], q[2];

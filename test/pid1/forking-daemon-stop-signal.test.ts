@@ -6,6 +6,7 @@ import { runShippedAsync } from "../harness/artifact.ts";
 import { compileC } from "../harness/compile-c.ts";
 import { killLeftovers, tempDir, waitFor } from "./harness.ts";
 import { bootServices } from "./service-boot.ts";
+import { NOTIFY_C } from "../harness/notify-c.ts";
 
 afterEach(killLeftovers);
 
@@ -14,16 +15,8 @@ afterEach(killLeftovers);
  * queue: each one sent is one delivery) and "c" for each SIGCONT, and exits 0 once GO exists; the
  * parent sends MAINPID=<daemon> and READY=1 once the daemon's handlers are in place, then exits.
  */
-const FORKER = `#define _GNU_SOURCE
-#include <fcntl.h>
+const FORKER = `${NOTIFY_C}#include <fcntl.h>
 #include <signal.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 static int marks;
 static void on_sig(int sig) { (void)!write(marks, sig == SIGCONT ? "c" : "t", 1); }
 int main(int argc, char **argv) {
@@ -49,12 +42,7 @@ int main(int argc, char **argv) {
   if (read(p[0], &b, 1) != 1) return 4;
   char msg[64];
   snprintf(msg, sizeof msg, "MAINPID=%d\\nREADY=1", (int)c);
-  struct sockaddr_un a = {.sun_family = AF_UNIX};
-  size_t n = strlen(path);
-  memcpy(a.sun_path, path, n);
-  if (path[0] == '@') a.sun_path[0] = 0;
-  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-  if (sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0) return 5;
+  if (notify(path, msg) < 0) return 5;
   return 0;
 }
 `;
