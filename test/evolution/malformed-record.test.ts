@@ -1,7 +1,7 @@
 // A journal record whose checksum holds but whose body does not decode: the boot and `journal verify` agree it is corrupt, name it, and --repair cuts it.
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { command } from "../../src/cli/journal.ts";
+import { runJournalCommand as cli } from "../journal/journal-command.ts";
 import { JournalError } from "../../src/errors.ts";
 import { openEvolution } from "../../src/evolution/evolution.ts";
 import { encodeMutationRecord } from "../../src/evolution/mutation-record.ts";
@@ -30,17 +30,6 @@ async function stateWithBody(type: number, bad: Uint8Array): Promise<{ state: st
   await j.close();
   const badOffset = recoverJournal(join(state, "journal"), { readOnly: true }).records[2]!.offset;
   return { state, badOffset };
-}
-
-async function cli(args: string[]): Promise<{ code: number; out: string }> {
-  const chunks: string[] = [];
-  const orig = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string) => (chunks.push(String(s)), true)) as typeof process.stdout.write;
-  try {
-    return { code: await command.run(args), out: chunks.join("") };
-  } finally {
-    process.stdout.write = orig;
-  }
 }
 
 const boot = (state: string) => openEvolution({ stateDir: state, runDir: join(state, "..", "run"), loadWeights: loadStandIn });

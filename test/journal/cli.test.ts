@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { command } from "../../src/cli/journal.ts";
+import { runJournalCommand as run } from "./journal-command.ts";
 import { JournalError } from "../../src/errors.ts";
 import { encodeMutationRecord } from "../../src/evolution/mutation-record.ts";
 import { RecordType, segmentFileName } from "../../src/journal/format.ts";
@@ -20,18 +20,6 @@ async function stateWith(n: number): Promise<string> {
   for (let i = 0; i < n; i++) await j.append(RecordType.mutation, encodeMutationRecord({ tensor: "pixel.w", elementOffset: i, values: Float32Array.of(i), confidence: 0.9 }));
   await j.close();
   return state;
-}
-
-async function run(args: string[]): Promise<{ code: number; out: string }> {
-  const chunks: string[] = [];
-  const orig = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string) => (chunks.push(String(s)), true)) as typeof process.stdout.write;
-  try {
-    const code = await command.run(args);
-    return { code, out: chunks.join("") };
-  } finally {
-    process.stdout.write = orig;
-  }
 }
 
 describe("vector-boot journal", () => {

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { command } from "../../src/cli/journal.ts";
+import { runJournalCommand as verify } from "./journal-command.ts";
 import { JournalError } from "../../src/errors.ts";
 import { encodeMutationRecord } from "../../src/evolution/mutation-record.ts";
 import { crc32c } from "../../src/journal/crc32c.ts";
@@ -29,17 +29,6 @@ async function stateWithLastDurable(durable: bigint): Promise<{ state: string; s
   v.setUint32(off + 4, crc32c(b, off + 8, off + RECORD_HEADER_SIZE + v.getUint32(off, true)), true);
   writeFileSync(seg, b);
   return { state, seg, bytes: b, lastOffset: off };
-}
-
-async function verify(args: string[]): Promise<{ code: number; out: string }> {
-  const chunks: string[] = [];
-  const orig = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string) => (chunks.push(String(s)), true)) as typeof process.stdout.write;
-  try {
-    return { code: await command.run(args), out: chunks.join("") };
-  } finally {
-    process.stdout.write = orig;
-  }
 }
 
 describe("journal recovery: a whole-written record with impossible sequence fields", () => {
