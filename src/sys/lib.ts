@@ -4,7 +4,7 @@ import { SysError } from "../errors.ts";
 import { errnoName } from "./errno.ts";
 import { nodeFs } from "../util/node-fs.ts";
 
-/** Where the shim was opened from, once one open succeeded (every later open uses the same). */
+/** The shim to open: found at the first open, the memfd copy once an embedded file could not be extracted (every later open uses it). */
 let shimPath: string | null = null;
 
 /**
@@ -15,34 +15,20 @@ let shimPath: string | null = null;
  * one, not a probe: a probe dlopen cost tini mode 0.85 ms of start-up.
  */
 export function openShim<Fns extends Record<string, FFIFunction>>(symbols: Fns): Library<Fns> {
-  if (shimPath !== null) {
-    try {
-      return dlopen(shimPath, symbols);
-    } catch (e) {
-      // Bun extracts an embedded file again at each dlopen whose extraction it cannot find: as PID 1
-      // the early mounts put a fresh tmpfs over /tmp (or /run), and with TMPDIR under it the
-      // extracted file and its directory are gone, so every open after them failed (evolution and
-      // the control socket disabled). The memfd copy needs no file system.
-      if (!shimPath.startsWith("/$bunfs/")) throw e;
-      noJit(e);
-      shimPath = memfdCopy(shimPath);
-      return dlopen(shimPath, symbols);
-    }
-  }
-  const shimFile = builtShim();
-  if (!shimFile.startsWith("/$bunfs/")) return dlopen((shimPath = shimFile), symbols); // the source tree: a real file
-  let lib: Library<Fns>;
+  shimPath ??= builtShim();
   try {
-    lib = dlopen(shimFile, symbols);
+    return dlopen(shimPath, symbols);
   } catch (e) {
+    // The source tree's file is a real file: its failure is the answer. An embedded one Bun could not
+    // extract: nowhere to put it at the first open, or, at a later one (Bun extracts again whenever it
+    // cannot find its extraction), gone under the fresh tmpfs PID 1's early mounts put over /tmp (or
+    // /run) when TMPDIR was there (evolution and the control socket were disabled). The memfd copy
+    // needs no file system.
+    if (!shimPath.startsWith("/$bunfs/")) throw e;
     noJit(e);
-    const copy = memfdCopy(shimFile);
-    lib = dlopen(copy, symbols);
-    shimPath = copy;
-    return lib;
+    shimPath = memfdCopy(shimPath);
+    return dlopen(shimPath, symbols);
   }
-  shimPath = shimFile;
-  return lib;
 }
 
 /**
