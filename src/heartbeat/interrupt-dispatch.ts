@@ -137,7 +137,7 @@ export class InterruptDispatcher {
         this.metabolic.unthrottle(r.service);
         this.logAction(nowMs, interrupt, "unthrottle", r.service, true, why);
       } else if (!sameLimit(r.before, r.after) && pid !== null) {
-        this.metabolic.throttle(r.service, pid, r.after.duty, r.after.periodMs);
+        this.metabolic.throttle(r.service, pid, r.after.duty, r.after.periodMs, this.metabolic.throttledGroups(r.service));
         this.logAction(nowMs, interrupt, "throttle eased", r.service, true, `${why}; pid ${pid} duty ${r.after.duty} of ${r.after.periodMs} ms, the limit of ${r.remaining.join(",")}`);
       } else this.logAction(nowMs, interrupt, "throttle hold ended", r.service, true, `${why}; still held by ${r.remaining.join(",")}`);
     }
@@ -199,7 +199,7 @@ export class InterruptDispatcher {
         this.logAction(nowMs, interrupt, "throttle held", target.name, true, `already throttled${others.length > 0 ? ` (held by ${others.join(",")})` : ""}; hold restarts; inputs ${inputs}`);
         return;
       }
-      this.metabolic.throttle(target.name, target.pid, after.duty, after.periodMs);
+      this.metabolic.throttle(target.name, target.pid, after.duty, after.periodMs, this.services?.processGroups?.(target.name) ?? []);
       this.logAction(nowMs, interrupt, throttled ? "throttle tightened" : "throttle", target.name, true, `pid ${target.pid} duty ${after.duty} of ${after.periodMs} ms; inputs ${inputs}`);
       return;
     }

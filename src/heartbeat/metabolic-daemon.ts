@@ -71,8 +71,8 @@ export class MetabolicDaemon {
   private starts = 0;
   private crashes = 0;
   private services: ServiceSlotInfo[] = [];
-  /** Services we asked the worker to throttle (pid), to SIGCONT them if the worker dies. */
-  private readonly throttles = new Map<string, { pid: number; duty: number; periodMs: number }>();
+  /** Services we asked the worker to throttle (pid and process groups), to SIGCONT them if the worker dies. */
+  private readonly throttles = new Map<string, { pid: number; groups: number[]; duty: number; periodMs: number }>();
   /**
    * cpu.max limits the current worker applied (file and what it held before): restored here when the
    * worker dies or hangs. It used to be left at the limit, and the next worker took the limit for the
@@ -171,9 +171,10 @@ export class MetabolicDaemon {
     this.post({ type: "services", list });
   }
 
-  throttle(name: string, pid: number, duty: number, periodMs: number): void {
-    this.throttles.set(name, { pid, duty, periodMs });
-    this.post({ type: "throttle", name, pid, duty, periodMs });
+  /** Throttles service `name`, whose main process is `pid` and whose run's process groups are `groups` (none: the group `pid` leads). */
+  throttle(name: string, pid: number, duty: number, periodMs: number, groups: readonly number[] = []): void {
+    this.throttles.set(name, { pid, groups: [...groups], duty, periodMs });
+    this.post({ type: "throttle", name, pid, groups: [...groups], duty, periodMs });
   }
 
   unthrottle(name: string): void {
@@ -184,6 +185,11 @@ export class MetabolicDaemon {
 
   isThrottled(name: string): boolean {
     return this.throttles.has(name);
+  }
+
+  /** The process groups a service was throttled with (empty: not throttled). */
+  throttledGroups(name: string): readonly number[] {
+    return this.throttles.get(name)?.groups ?? [];
   }
 
   /** Pid a service was throttled under, or null. */
@@ -201,7 +207,7 @@ export class MetabolicDaemon {
     }
     this.cpuMax.clear();
     for (const [name, t] of this.throttles) {
-      if (signalService(t.pid, SIGCONT)) log.info("throttled service resumed", { service: name, pid: t.pid, why });
+      if (signalService(t, SIGCONT)) log.info("throttled service resumed", { service: name, pid: t.pid, why });
     }
   }
 

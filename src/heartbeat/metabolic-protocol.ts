@@ -17,7 +17,8 @@ export interface WorkerSettings {
 export type ToWorker =
   | { type: "init"; settings: WorkerSettings }
   | { type: "services"; list: ServiceSlotInfo[] }
-  | { type: "throttle"; name: string; pid: number; duty: number; periodMs: number }
+  /** `groups`: the run's process groups (ServiceControl.processGroups), what a SIGSTOP/SIGCONT throttle signals. */
+  | { type: "throttle"; name: string; pid: number; groups: number[]; duty: number; periodMs: number }
   | { type: "unthrottle"; name: string }
   | { type: "relieve-memory"; reason: string }
   | { type: "shutdown" };

@@ -75,7 +75,7 @@ port.onmessage = (e: MessageEvent<ToWorker>) => {
       sampler?.setServices(services);
       break;
     case "throttle": {
-      const how = cycler.start(m.name, m.pid, m.duty, m.periodMs);
+      const how = cycler.start(m.name, { pid: m.pid, groups: m.groups }, m.duty, m.periodMs);
       const cpuMax = cycler.cpuMax(m.name);
       if (cpuMax) send({ type: "cpu-max", name: m.name, pid: m.pid, file: cpuMax.file, previous: cpuMax.previous });
       send({ type: "action", action: "throttle", name: m.name, ok: how !== null, detail: how ? `pid ${m.pid}: ${how}` : `pid ${m.pid} not found` });

@@ -18,6 +18,11 @@ export interface ServiceControl {
   restart(name: string): void | Promise<void>;
   stop(name: string): void | Promise<void>;
   signal(name: string, sig: number): void;
+  /**
+   * The process groups of the service's current run (the supervisor's RunLeftovers): what a
+   * SIGSTOP/SIGCONT throttle signals. Without it, the group the main process leads.
+   */
+  processGroups?(name: string): readonly number[];
 }
 
 /** What the sampler knows about one supervised service (sent by the main thread to the worker). */

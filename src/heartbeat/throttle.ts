@@ -1,31 +1,46 @@
 // Throttling a service: cgroup v2 cpu.max when it has its own cgroup, else a SIGSTOP/SIGCONT duty cycle.
 import { groupOf, sessionOf } from "../util/process-exists.ts";
+import { lazy } from "../util/lazy.ts";
 import { changeCpuMax, type CpuMaxThrottle, releaseCpuMax, throttleCpuMax } from "./cgroup-throttle.ts";
 
 const SIGSTOP = 19;
 const SIGCONT = 18;
 
+/** The init's own process group and session (they never change): a process that shares them is not a service. */
+const ownGroups = lazy(() => [groupOf(process.pid), sessionOf(process.pid)]);
+
+/** A throttled service: its main process and its run's process groups, as the supervisor knows them. */
+export interface ThrottleTarget {
+  pid: number;
+  /**
+   * The run's process groups (RunLeftovers: the spawned process's, and a MAINPID= worker's old
+   * session and the group it leads). A group found empty is dropped: its number may be reused.
+   */
+  groups: number[];
+}
+
 /**
- * Sends `sig` to the process group `pid` is in and to its session leader's group (every service
- * leads a session of its own: both are the service's), else to the group it leads or the process;
- * false when it is gone. A forking daemon's worker named by MAINPID= leads no group: its sibling
- * workers, in its exited parent's group, kept running while it alone was stopped. Never our own
- * group or session (a process that shares them is not a service).
+ * Sends `sig` to the service's process groups (`t.groups`, the supervisor's list), else, when none
+ * is left, to the group its main process leads or to that process; false when nothing was reached.
+ * The groups used to be derived here from /proc (the main process's group and session) at every
+ * signal: a MAINPID= worker that called setsid() has a session and group of its own, and its
+ * siblings, in its old session's group, ran on unthrottled. Never the init's own group or session.
  */
-export function signalService(pid: number, sig: number): boolean {
-  const own = [groupOf(process.pid), sessionOf(process.pid)];
+export function signalService(t: ThrottleTarget, sig: number): boolean {
+  const own = ownGroups();
   let sent = false;
-  for (const g of new Set([groupOf(pid), sessionOf(pid)])) {
-    if (g === null || g <= 1 || own.includes(g)) continue;
+  t.groups = t.groups.filter((g) => {
+    if (g <= 1 || own.includes(g)) return false;
     try {
       process.kill(-g, sig);
       sent = true;
+      return true;
     } catch {
-      /* no member left (a session leader's group that emptied) */
+      return false; // no member left: never signalled again
     }
-  }
+  });
   if (sent) return true;
-  for (const target of [-pid, pid]) {
+  for (const target of [-t.pid, t.pid]) {
     try {
       process.kill(target, sig);
       return true;
@@ -36,8 +51,7 @@ export function signalService(pid: number, sig: number): boolean {
   return false;
 }
 
-interface Cycle {
-  pid: number;
+interface Cycle extends ThrottleTarget {
   /** Set when the throttle is a cpu.max limit (no signals are sent then). */
   cgroup: CpuMaxThrottle | null;
   duty: number;
@@ -62,15 +76,17 @@ export class DutyCycler {
   ) {}
 
   /** Starts throttling; returns how ("cgroup <file> <quota> <period>" or "duty cycle"), or null when the process is gone. */
-  start(name: string, pid: number, duty: number, periodMs: number): string | null {
+  start(name: string, target: ThrottleTarget, duty: number, periodMs: number): string | null {
     const d = Math.min(1, Math.max(0.01, duty));
     const p = Math.max(10, periodMs);
+    const { pid } = target;
     const same = this.cycles.get(name);
     if (same?.pid === pid && this.change(name, same, d, p)) return this.describe(same);
     this.release(name);
-    if (!signalService(pid, SIGCONT)) return null;
+    const t: ThrottleTarget = { pid, groups: [...target.groups] };
+    if (!signalService(t, SIGCONT)) return null;
     const cgroup = throttleCpuMax(this.roots.procRoot, this.roots.sysRoot, pid, d, p);
-    const c: Cycle = { pid, cgroup, duty: d, periodMs: p, timer: null, stopped: false, phaseSince: 0 };
+    const c: Cycle = { pid, groups: t.groups, cgroup, duty: d, periodMs: p, timer: null, stopped: false, phaseSince: 0 };
     this.cycles.set(name, c);
     if (!cgroup) this.phase(name, c, false);
     return this.describe(c);
@@ -93,13 +109,13 @@ export class DutyCycler {
       c.periodMs = periodMs;
       return true;
     }
-    if (!signalService(c.pid, 0)) return false;
+    if (!signalService(c, 0)) return false;
     c.duty = duty;
     c.periodMs = periodMs;
     if (c.timer) clearTimeout(c.timer);
     if (c.stopped && duty >= 1) {
       // Runs all the time now (the phases send no signal then): never left stopped.
-      signalService(c.pid, SIGCONT);
+      signalService(c, SIGCONT);
       this.phase(name, c, false);
       return true;
     }
@@ -121,7 +137,7 @@ export class DutyCycler {
 
   private phase(name: string, c: Cycle, stop: boolean): void {
     if (this.cycles.get(name) !== c) return;
-    if (c.duty < 1 && !signalService(c.pid, stop ? SIGSTOP : SIGCONT)) {
+    if (c.duty < 1 && !signalService(c, stop ? SIGSTOP : SIGCONT)) {
       this.cycles.delete(name);
       this.onGone(name, c.pid);
       return;
@@ -139,7 +155,7 @@ export class DutyCycler {
     this.cycles.delete(name);
     if (c.timer) clearTimeout(c.timer);
     if (c.cgroup) releaseCpuMax(c.cgroup);
-    else signalService(c.pid, SIGCONT);
+    else signalService(c, SIGCONT);
     return true;
   }
 

@@ -6,10 +6,13 @@ import { signalProcessGroup } from "./service-launch.ts";
 
 export class RunLeftovers {
   /**
-   * cgroups off: the run's process groups. The spawned process leads its session and group; a main
-   * process named later (MAINPID=: a forking daemon's child) adds its session's group (its exited
-   * parent's, which its sibling workers share: they escaped the stop and the clean-up) and the group
-   * it leads, if any. Its live session keeps that group's number from being reused.
+   * The run's process groups. The spawned process leads its session and group; a main process named
+   * later (MAINPID=: a forking daemon's child) adds its session's group (its exited parent's, which
+   * its sibling workers share: they escaped the stop and the clean-up) and the group it leads, if
+   * any. Its live session keeps that group's number from being reused. With cgroups off they are
+   * what the stop and the clean-up signal; either way what a SIGSTOP/SIGCONT throttle signals
+   * (src/heartbeat/throttle.ts used to derive them from /proc at each signal, and missed the old
+   * session of a worker that called setsid()).
    */
   private groups: number[] = [];
   /** Polls until the leftovers are gone (a stop waiting for processes that left the group). */
@@ -22,17 +25,16 @@ export class RunLeftovers {
 
   /** A new run, whose main process `pid` was spawned leading its own session. */
   begin(pid: number): void {
-    if (!this.cgroups) this.groups = [pid];
+    this.groups = [pid];
   }
 
   /** A new main process of the run (MAINPID=, or adopted after a live re-exec). */
   follow(pid: number): void {
-    if (this.cgroups) return;
     const session = sessionOf(pid);
     for (const g of [session, pid]) if (g !== null && !this.groups.includes(g)) this.groups.push(g);
   }
 
-  /** cgroups off: the run's process groups (the main process's own among them when it leads one). */
+  /** The run's process groups (the main process's own among them when it leads one). */
   processGroups(): readonly number[] {
     return this.groups;
   }
@@ -43,10 +45,9 @@ export class RunLeftovers {
    * service added its run's children to the last ones'.
    */
   after(pid: number): boolean {
-    if (this.cgroups) return this.cgroups.populated(this.name);
     if (!this.groups.includes(pid)) this.groups.push(pid);
     this.groups = this.groups.filter((g) => signalProcessGroup(g, 0));
-    return this.groups.length > 0;
+    return this.cgroups ? this.cgroups.populated(this.name) : this.groups.length > 0;
   }
 
   /** SIGKILL to what is left of the run: cgroup.kill, or with cgroups off its process groups. */

@@ -217,6 +217,11 @@ export class Supervisor {
     this.launch.signalGroup(this.mustGet(name).rec.pid, sig);
   }
 
+  /** The process groups of a service's run (RunLeftovers): what the heartbeat's SIGSTOP/SIGCONT throttle signals. */
+  processGroups(name: string): readonly number[] {
+    return this.slots.get(name)?.leftovers.processGroups() ?? [];
+  }
+
   private mustGet(name: string): ServiceRunner {
     const s = this.slots.get(name);
     if (!s) throw new Error(`unknown service ${JSON.stringify(name)}`);

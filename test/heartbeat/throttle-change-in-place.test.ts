@@ -41,13 +41,13 @@ test("a duty-cycled service in its stopped phase, its throttle tightened from du
   const none = emptyDir(); // no cgroup to find: the throttle is the SIGSTOP/SIGCONT duty cycle
   const cycler = new DutyCycler(() => {}, { procRoot: none, sysRoot: none });
   cleanups.push(() => cycler.releaseAll());
-  expect(cycler.start("worker", pid, 0.5, 1000)).toContain("duty cycle, runs 50% of 1000 ms");
+  expect(cycler.start("worker", { pid, groups: [] }, 0.5, 1000)).toContain("duty cycle, runs 50% of 1000 ms");
   // Runs 500 ms, then stopped 500 ms.
   const end = performance.now() + 5000;
   while (state(pid) !== "T" && performance.now() < end) await Bun.sleep(2);
   expect(state(pid)).toBe("T");
   // Tightened: the stopped phase now lasts 900 ms from its start; the service stays stopped.
-  expect(cycler.start("worker", pid, 0.1, 1000)).toContain("duty cycle, runs 10% of 1000 ms");
+  expect(cycler.start("worker", { pid, groups: [] }, 0.1, 1000)).toContain("duty cycle, runs 10% of 1000 ms");
   const seen: string[] = [];
   for (let i = 0; i < 10; i++) {
     seen.push(state(pid));
@@ -81,10 +81,10 @@ test("guard: a cpu.max throttle tightened then eased holds each new limit, and i
   writeFileSync(cpuMax, "max 100000\n");
   const cycler = new DutyCycler(() => {}, { procRoot: proc, sysRoot: sys });
   cleanups.push(() => cycler.releaseAll());
-  expect(cycler.start("worker", pid, 0.5, 100)).toBe(`cgroup cpu.max 50000 100000 (${cpuMax})`);
-  expect(cycler.start("worker", pid, 0.1, 100)).toBe(`cgroup cpu.max 10000 100000 (${cpuMax})`);
+  expect(cycler.start("worker", { pid, groups: [] }, 0.5, 100)).toBe(`cgroup cpu.max 50000 100000 (${cpuMax})`);
+  expect(cycler.start("worker", { pid, groups: [] }, 0.1, 100)).toBe(`cgroup cpu.max 10000 100000 (${cpuMax})`);
   expect(readFileSync(cpuMax, "utf8")).toBe("10000 100000");
-  expect(cycler.start("worker", pid, 0.5, 100)).toBe(`cgroup cpu.max 50000 100000 (${cpuMax})`);
+  expect(cycler.start("worker", { pid, groups: [] }, 0.5, 100)).toBe(`cgroup cpu.max 50000 100000 (${cpuMax})`);
   expect(readFileSync(cpuMax, "utf8")).toBe("50000 100000");
   expect(cycler.cpuMax("worker")?.previous).toBe("max 100000");
   expect(cycler.release("worker")).toBe(true);
