@@ -17,7 +17,6 @@ export interface ServiceControl {
   list(): ServiceView[];
   restart(name: string): void | Promise<void>;
   stop(name: string): void | Promise<void>;
-  signal(name: string, sig: number): void;
   /**
    * The process groups of the service's current run (the supervisor's RunLeftovers): what a
    * SIGSTOP/SIGCONT throttle signals. Without it, the group the main process leads.

@@ -9,10 +9,9 @@ import type { ServiceCgroups } from "./service-cgroup.ts";
 import { ServiceChecks } from "./service-checks.ts";
 import { ServiceLauncher } from "./service-launch.ts";
 import { ServiceLogs } from "./service-logs.ts";
-import { toSnapshot } from "./service-handover.ts";
-import { adoptService } from "./service-adopt.ts";
+import { adoptServices, type HandoverParts, snapshotServices } from "./supervisor-handover.ts";
 import { mainNeeds, notRunning, satisfiesDependents, waitingOn, type Lookup } from "./dependencies.ts";
-import type { ServiceEvent } from "./service-machine.ts";
+import type { ServiceEvent } from "./service-events.ts";
 import { isAtRest, type ServiceState } from "./service-record.ts";
 import { ServiceRunner, type MainExit, type RunnerContext } from "./service-runner.ts";
 import { ServiceShutdown } from "./service-shutdown.ts";
@@ -52,6 +51,7 @@ export class Supervisor {
   private readonly launch: ServiceLauncher;
   private notify: NotifySocket | null = null;
   private readonly logs: ServiceLogs | null;
+  private readonly handover: HandoverParts;
 
   constructor(
     services: ServiceConfig[],
@@ -88,6 +88,7 @@ export class Supervisor {
     };
     for (const c of services) this.slots.set(c.name, new ServiceRunner(c, ctx));
     this.shutdown = new ServiceShutdown(this.slots, this.order, this.started, this.stopLog);
+    this.handover = { slots: this.slots, order: this.order, requests: this.requests, logs: this.logs, checks: this.checks, started: this.started };
     if (opts.notifyPath && services.some((s) => (s.ready && "notify" in s.ready) || s.watchdog_ms !== undefined)) {
       try {
         this.notify = new NotifySocket(opts.notifyPath, (sender, fields) => routeNotify(this.slots.values(), this.cgroups, this.checks, sender, fields));
@@ -212,11 +213,6 @@ export class Supervisor {
     return done;
   }
 
-  /** Sends a signal to a running service's process group (used by throttling). */
-  signal(name: string, sig: number): void {
-    this.launch.signalGroup(this.mustGet(name).rec.pid, sig);
-  }
-
   /** The process groups of a service's run (RunLeftovers): what the heartbeat's SIGSTOP/SIGCONT throttle signals. */
   processGroups(name: string): readonly number[] {
     return this.slots.get(name)?.leftovers.processGroups() ?? [];
@@ -251,47 +247,19 @@ export class Supervisor {
     return this.order.map((n) => statusOf(this.slots.get(n)!.rec, this.cgroups, withUsage));
   }
 
-  /**
-   * State for a live re-exec: each service's state, pid, counters, stop request, STATUS text,
-   * what is left of its grace period or back-off, its pre_start or post_stop still running,
-   * whether a restart is stopping it, and its output's pipes and line numbering.
-   */
+  /** State for a live re-exec (supervisor-handover.ts). */
   snapshot(): ServiceSnapshot[] {
-    const now = performance.now();
-    return this.order.map((n) => {
-      const slot = this.slots.get(n)!;
-      const restartPending = this.requests.restartPending(n);
-      const logFds = this.logs?.handover(n) ?? [];
-      return toSnapshot(slot.rec, slot.timerLeft(now), now, { logFds, logNextSeq: this.logs?.nextSeq(n) ?? 1, restartPending, hooks: slot.hooks.handover(now) });
-    });
+    return snapshotServices(this.handover);
   }
 
   /**
-   * After a re-exec: every service resumes the state it had (service-adopt.ts); services new in the
-   * config start as usual. The exit of a process that ends during the handoff reaches its service:
+   * After a re-exec: every service resumes the state it had (supervisor-handover.ts); services new in
+   * the config start as usual. The exit of a process that ends during the handoff reaches its service:
    * the reaper routes it here once it runs (it must not have reaped before this call).
    */
   adopt(list: ServiceSnapshot[]): void {
-    const now = performance.now();
-    for (const h of list) {
-      const slot = this.slots.get(h.name);
-      if (!slot) log.warn("service from before the re-exec is no longer configured; leaving it to the reaper", { service: h.name, pid: h.pid });
-      else {
-        if (adoptService(slot, h, now, this.checks, this.logs)) this.started.push(h.name);
-        // A restart the previous image was stopping it for: started once the stop is over, unless a later stop or restart wins.
-        if (h.restartPending) this.requests.resumeRestart(h.name, slot.settled(), () => this.startAfterRestart(h.name));
-      }
-    }
+    adoptServices(this.handover, list, (name) => this.start(name));
     this.startAll();
-  }
-
-  private startAfterRestart(name: string): void {
-    try {
-      this.start(name);
-      log.info("restart from before the re-exec done", { service: name });
-    } catch (e) {
-      log.warn("restart from before the re-exec not done", { service: name, error: describeError(e) });
-    }
   }
 
   /** Recent output lines of a service (after sequence `after`, the last `limit`); null when logs are not kept. */

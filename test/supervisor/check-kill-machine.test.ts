@@ -1,7 +1,8 @@
 // A service killed for failing a readiness, health or watchdog check: the run counts as failed whatever it exits with, and a stop meanwhile signals it no second time.
 import { describe, expect, test } from "bun:test";
 import { validateConfig } from "../../src/config/load.ts";
-import { step, type ServiceEvent } from "../../src/supervisor/service-machine.ts";
+import type { ServiceEvent } from "../../src/supervisor/service-events.ts";
+import { step } from "../../src/supervisor/service-machine.ts";
 import { newRecord, type ServiceRecord } from "../../src/supervisor/service-record.ts";
 
 const svc = (extra: Record<string, unknown> = {}) => validateConfig({ services: [{ name: "s", argv: ["x"], ...extra }] }).services[0]!;

@@ -1,0 +1,65 @@
+// A live re-exec of the supervisor: every service's snapshot for the next image, and the services the previous image handed over resumed.
+import { describeError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { adoptService } from "./service-adopt.ts";
+import type { ServiceChecks } from "./service-checks.ts";
+import { toSnapshot } from "./service-handover.ts";
+import type { ServiceLogs } from "./service-logs.ts";
+import type { ServiceRunner } from "./service-runner.ts";
+import type { ServiceSnapshot } from "./service-snapshot.ts";
+import type { StopRequests } from "./stop-requests.ts";
+
+const log = logger("supervisor");
+
+/** What of the supervisor a handover reads and restores. */
+export interface HandoverParts {
+  slots: ReadonlyMap<string, ServiceRunner>;
+  /** Start order. */
+  order: readonly string[];
+  requests: StopRequests;
+  logs: ServiceLogs | null;
+  checks: ServiceChecks;
+  /** Names in the order their processes were last started: an adopted service's is added. */
+  started: string[];
+}
+
+/**
+ * State for a live re-exec: each service's state, pid, counters, stop request, STATUS text,
+ * what is left of its grace period or back-off, its pre_start or post_stop still running,
+ * whether a restart is stopping it, and its output's pipes and line numbering.
+ */
+export function snapshotServices(p: HandoverParts): ServiceSnapshot[] {
+  const now = performance.now();
+  return p.order.map((n) => {
+    const slot = p.slots.get(n)!;
+    const restartPending = p.requests.restartPending(n);
+    const logFds = p.logs?.handover(n) ?? [];
+    return toSnapshot(slot.rec, slot.timerLeft(now), now, { logFds, logNextSeq: p.logs?.nextSeq(n) ?? 1, restartPending, hooks: slot.hooks.handover(now) });
+  });
+}
+
+/**
+ * After a re-exec: every service resumes the state it had (service-adopt.ts). A restart the previous
+ * image was stopping a service for is done (`start`) once the stop is over, unless a later stop or
+ * restart wins. The caller then starts what is new in the config.
+ */
+export function adoptServices(p: HandoverParts, list: ServiceSnapshot[], start: (name: string) => void): void {
+  const now = performance.now();
+  for (const h of list) {
+    const slot = p.slots.get(h.name);
+    if (!slot) log.warn("service from before the re-exec is no longer configured; leaving it to the reaper", { service: h.name, pid: h.pid });
+    else {
+      if (adoptService(slot, h, now, p.checks, p.logs)) p.started.push(h.name);
+      if (h.restartPending) p.requests.resumeRestart(h.name, slot.settled(), () => startAfterRestart(h.name, start));
+    }
+  }
+}
+
+function startAfterRestart(name: string, start: (name: string) => void): void {
+  try {
+    start(name);
+    log.info("restart from before the re-exec done", { service: name });
+  } catch (e) {
+    log.warn("restart from before the re-exec not done", { service: name, error: describeError(e) });
+  }
+}
