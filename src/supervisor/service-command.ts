@@ -36,9 +36,9 @@ export function runServiceCommand(reaper: Reaper, c: ServiceConfig, argv: string
 /**
  * The end of command `pid` (our child), its process group SIGKILLed once `timeoutMs` passed: the
  * command just spawned, or one a live re-exec handed over with what was left of its timeout. With
- * `sweep` (an exec probe) the group gets SIGKILL when the command exits as well: what it left
- * running (a process it backgrounded) ran on in the service's cgroup, one more per check, until the
- * run ended. Right after the reap: the group's members keep its number from being reused.
+ * `sweep` (an exec probe, a pre_start) the group gets SIGKILL when the command exits as well: what
+ * it left running (a process it backgrounded) ran on in the service's cgroup, one more per check,
+ * until the run ended. Right after the reap: the group's members keep its number from being reused.
  */
 export function awaitCommand(reaper: Reaper, pid: number, timeoutMs: number, sweep = false): Promise<CommandResult> {
   return new Promise((resolve) => {

@@ -57,7 +57,7 @@ export class ServiceLauncher {
    * A command of the service (pre_start, post_stop, exec probe), run as the service runs, bounded by
    * `timeoutMs`; its output goes to the service's logs, as systemd's ExecStartPre= output goes to its
    * unit's journal (it went to the init's console unprefixed: a failing pre_start's reason was in
-   * neither `logs` nor the log file). `sweep`: what it leaves running is killed when it exits (an exec probe).
+   * neither `logs` nor the log file). `sweep`: what it leaves running is killed when it exits (an exec probe, a pre_start).
    */
   command(c: ServiceConfig, argv: string[], timeoutMs: number, onSpawn?: (pid: number) => void, sweep = false): Promise<CommandResult> {
     let pipes: [number, number] | undefined;
@@ -71,18 +71,23 @@ export class ServiceLauncher {
 
   /**
    * A pre_start or post_stop: a new run of it, or the one a live re-exec handed over (`adopted`: its
-   * pid, the rest of its timeout); `onSpawn` gets its pid and timeout either way.
+   * pid, the rest of its timeout); `onSpawn` gets its pid and timeout either way. `sweep` as for command().
    */
-  private hook(c: ServiceConfig, h: { argv: string[]; timeout_ms: number }, onSpawn?: OnHookSpawn, adopted?: Adopted): Promise<CommandResult> {
-    if (!adopted) return this.command(c, h.argv, h.timeout_ms, onSpawn && ((pid) => onSpawn(pid, h.timeout_ms)));
+  private hook(c: ServiceConfig, h: { argv: string[]; timeout_ms: number }, onSpawn?: OnHookSpawn, adopted?: Adopted, sweep = false): Promise<CommandResult> {
+    if (!adopted) return this.command(c, h.argv, h.timeout_ms, onSpawn && ((pid) => onSpawn(pid, h.timeout_ms)), sweep);
     onSpawn?.(adopted.pid, adopted.leftMs);
-    return awaitCommand(this.reaper, adopted.pid, adopted.leftMs);
+    return awaitCommand(this.reaper, adopted.pid, adopted.leftMs, sweep);
   }
 
-  /** pre_start: null when it passed, else why not. */
+  /**
+   * pre_start: null when it passed, else why not. What it forked off goes with it (its process
+   * group, as an exec probe's; what left the group, by its cgroup: run-pre-start.ts), as systemd kills
+   * what ExecStartPre= left before the next command runs: a `daemon &` in a pre_start ran on beside
+   * the service, outside its stop and its clean-up.
+   */
   async preStart(c: ServiceConfig, onSpawn?: OnHookSpawn, adopted?: Adopted): Promise<string | null> {
     if (!c.pre_start) return null;
-    const r = await this.hook(c, c.pre_start, onSpawn, adopted);
+    const r = await this.hook(c, c.pre_start, onSpawn, adopted, true);
     if (r.status === 0 && !r.timedOut) return null;
     return r.timedOut ? `pre_start timed out after ${c.pre_start.timeout_ms} ms` : (r.error ?? `pre_start exited with status ${r.status}`);
   }

@@ -14,6 +14,7 @@ import type { ServiceEvent } from "./service-events.ts";
 import { isSettled, step } from "./service-machine.ts";
 import { holdsProcess, newRecord, type ServiceRecord, type ServiceState } from "./service-record.ts";
 import { RunLeftovers } from "./run-leftovers.ts";
+import { RunPreStart } from "./run-pre-start.ts";
 import { RunningHooks, type HookHandover } from "./running-hooks.ts";
 import { awaitCommand } from "./service-command.ts";
 
@@ -52,9 +53,7 @@ export class ServiceRunner {
   /** When the pending timer fires (performance.now()), for a re-exec handoff. */
   private timerDue = 0;
   private readonly settledWaiters: Array<() => void> = [];
-  /** A pre_start is running (for run number `preStartRun`). */
-  private preStartBusy = false;
-  private preStartRun = 0;
+  private readonly preStart: RunPreStart;
   /**
    * The post_stop of the run that ended, while it runs: part of the stop, as systemd's ExecStopPost.
    * A stop, the shutdown (and the dependencies it stops next) and the next run wait for it; the
@@ -73,6 +72,7 @@ export class ServiceRunner {
   ) {
     this.rec = newRecord(config);
     this.leftovers = new RunLeftovers(ctx.cgroups ?? null, config.name);
+    this.preStart = new RunPreStart(ctx.cgroups ?? null, config.name);
   }
 
   dispatch(ev: ServiceEvent): void {
@@ -170,7 +170,7 @@ export class ServiceRunner {
       const adopted = { pid: h.pid, leftMs: h.timeoutLeftMs };
       if (h.kind === "probe") void awaitCommand(this.ctx.reaper, h.pid, 0); // its check is over: this image probes again
       else if (h.kind === "post_stop" && c.post_stop) this.runPostStop(adopted);
-      else if (h.kind === "pre_start" && c.pre_start && this.rec.state === "pending" && !this.preStartBusy) this.awaitPreStart(this.hooks.track("pre_start", (onSpawn) => this.ctx.launch.preStart(c, onSpawn, adopted)));
+      else if (h.kind === "pre_start" && c.pre_start && this.rec.state === "pending" && !this.preStart.running) this.awaitPreStart(this.hooks.track("pre_start", (onSpawn) => this.ctx.launch.preStart(c, onSpawn, adopted)));
       else log.warn(`${h.kind} from before the re-exec no longer belongs to the service; leaving it to the reaper`, { service: c.name, pid: h.pid });
     }
   }
@@ -203,30 +203,22 @@ export class ServiceRunner {
       return;
     }
     if (!c.pre_start) return this.spawnNow();
-    if (this.preStartBusy) return;
+    if (this.preStart.running) return;
     this.awaitPreStart(this.hooks.track("pre_start", (onSpawn) => this.ctx.launch.preStart(c, onSpawn)));
   }
 
-  /** The main process once the run's pre_start passed (`failed` null), else a failed start. */
+  /** The main process once the run's pre_start passed (`failed` null), else a failed start (run-pre-start.ts). */
   private awaitPreStart(preStart: Promise<string | null>): void {
-    this.preStartBusy = true;
-    const run = ++this.preStartRun;
-    void preStart.then((failed) => {
-      if (run !== this.preStartRun) return;
-      this.preStartBusy = false;
+    this.preStart.await(preStart, (failed) => {
       if (this.rec.state !== "pending" || this.rec.stopRequested) return;
       if (failed === null) this.spawnNow();
       else this.dispatch({ type: "spawn-failed", error: failed });
     });
   }
 
-  /** The run ended while its pre_start ran: that pre_start (in the service's cgroup) goes, its result with it. */
+  /** The run ended while its pre_start ran: that pre_start goes, its result with it. */
   private abandonPreStart(): void {
-    if (!this.preStartBusy || this.rec.state === "pending") return;
-    this.preStartRun++;
-    this.preStartBusy = false;
-    this.hooks.forget("pre_start");
-    this.ctx.cgroups?.kill(this.rec.config.name);
+    if (this.rec.state !== "pending" && this.preStart.abandon()) this.hooks.forget("pre_start");
   }
 
   private spawnNow(): void {
