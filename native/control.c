@@ -1,6 +1,7 @@
-// Control socket syscalls Bun lacks: Unix listen/accept with SO_PEERCRED + SO_PEERGROUPS, readiness via epoll + O_ASYNC (returns -errno).
+// Control socket syscalls Bun lacks: Unix listen/accept with SO_PEERCRED + SO_PEERGROUPS, readiness via epoll + O_ASYNC, the check of a listener handed over at a re-exec (returns -errno).
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,45 @@ int vb_ctl_listen(const char *path, int mode, int backlog, int sig) {
     return r;
   }
   return fd;
+}
+
+// Whether `fd`, inherited from the previous image at a live re-exec, is the listening control
+// socket it handed over: a listening AF_UNIX stream socket bound to `path`, whose socket file is
+// still there. A path longer than sun_path was bound through "/proc/self/fd/N/<name>" of its
+// directory (vb_unix_addr): that name is matched by its file name. Returns 0, or -EBADF (not open),
+// -ENOTSOCK, -EAFNOSUPPORT (not AF_UNIX), -EPROTOTYPE (not a stream socket), -EINVAL (not
+// listening), -EADDRNOTAVAIL (bound to another path, or unbound), -ENOENT (its socket file is gone).
+int vb_ctl_is_listener(int fd, const char *path) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return -errno;
+  if (!S_ISSOCK(st.st_mode)) return -ENOTSOCK;
+  int v = 0;
+  socklen_t len = sizeof v;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0) return -errno;
+  if (v != AF_UNIX) return -EAFNOSUPPORT;
+  len = sizeof v;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0) return -errno;
+  if (v != SOCK_STREAM) return -EPROTOTYPE;
+  len = sizeof v;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) < 0) return -errno;
+  if (!v) return -EINVAL;
+  struct sockaddr_un sa;
+  socklen_t salen = sizeof sa;
+  memset(&sa, 0, sizeof sa);
+  if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0) return -errno;
+  size_t n = salen > offsetof(struct sockaddr_un, sun_path) ? strnlen(sa.sun_path, sizeof sa.sun_path) : 0;
+  if (n == 0) return -EADDRNOTAVAIL; // unbound or abstract
+  char bound[sizeof sa.sun_path + 1];
+  memcpy(bound, sa.sun_path, n);
+  bound[n] = '\0';
+  if (strcmp(bound, path) != 0) {
+    const char *name = strrchr(path, '/');
+    const char *bname = strrchr(bound, '/');
+    int alias = strlen(path) >= sizeof sa.sun_path && strncmp(bound, "/proc/self/fd/", 14) == 0;
+    if (!alias || !name || !bname || strcmp(name, bname) != 0) return -EADDRNOTAVAIL;
+  }
+  if (lstat(path, &st) < 0) return -errno;
+  return S_ISSOCK(st.st_mode) ? 0 : -ENOENT;
 }
 
 // The supplementary groups the peer had when it called connect(2) (the kernel keeps the

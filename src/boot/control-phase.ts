@@ -1,8 +1,13 @@
 // Boot phase "control": the operator's Unix socket (status, services, pixels, checkpoint, power, re-exec).
 import { join } from "node:path";
+import { controlPartSchema, type ControlPart } from "../control/handed-listener.ts";
 import { bootTarget, startControlServer } from "../control/start.ts";
+import { logger } from "../log.ts";
+import { issuesText } from "../util/issues-text.ts";
 import { sinceExecMs } from "./early-setup.ts";
-import type { Boot, PhaseRun } from "./phase.ts";
+import { handedOver, type Boot, type PhaseRun } from "./phase.ts";
+
+const log = logger("control");
 
 /**
  * Starts the control server over the live boot state (parts that appear later, such as the
@@ -15,6 +20,7 @@ export function startControl(b: Boot): PhaseRun | null {
   const evolution = b.evolution;
   const control = startControlServer({
     path: join(b.config.run_dir, "control"),
+    handed: handedListener(b),
     allowGid: b.config.control_gid ?? null,
     target: bootTarget({
       supervisor: () => b.supervisor,
@@ -55,8 +61,20 @@ export function startControl(b: Boot): PhaseRun | null {
     stop: (leftMs) => control.closeAfterFollowers(leftMs / 2),
     // From before the first part is written: a start carried out after the services' snapshot ran unwatched under the new image.
     beginHandover: () => control.holdChanges(),
+    // At the exec (nothing runs between it and the execve): the listener is inheritable for that exec only.
+    handoffAtExec: () => control.handOver(),
     endHandover: () => control.releaseChanges(),
   };
+}
+
+/** The listener the previous image handed over (handoff 6), or null: a fresh boot, an older image's handoff (bound anew, as then). */
+function handedListener(b: Boot): ControlPart | null {
+  const part = handedOver(b, "control");
+  if (part === undefined) return null;
+  const r = controlPartSchema().safeParse(part);
+  if (r.success) return r.data;
+  log.warn("control part of the handoff unreadable; listening anew", { error: issuesText(r.error.issues) });
+  return null;
 }
 
 /** Why this instance has no evolution (mutate and checkpoint answer `not_supported` with it). */

@@ -7,12 +7,20 @@
  * the running ones, so a re-exec into it is refused by the preflight instead. 4: a service being
  * killed for a failed check says so (`killedFor`), which images that read only 2 and 3 refuse as an
  * unknown key. 5: a service's pre_start or post_stop still running is handed over (`hooks`; images
- * before it ran a second pre_start beside it), a key images that read only 2 to 4 refuse.
+ * before it ran a second pre_start beside it), a key images that read only 2 to 4 refuse. 6: the
+ * control socket's listener is handed over (part `control`: the next image adopts it, so a client
+ * that connects during the exec waits in its backlog instead of being refused). Images that read only
+ * 2 to 5 refuse the file (the preflight refuses a re-exec into one: booting fresh, it would have
+ * kept the inherited listener open and found its own socket path in use).
  */
-export const HANDOFF_VERSION = 5;
+export const HANDOFF_VERSION = 6;
 
-/** The versions this image reads: 2 has the shape of 3 without `done`; 3 that of 4 without `killedFor`; 4 that of 5 without `hooks`. */
-export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5];
+/**
+ * The versions this image reads: 2 has the shape of 3 without `done`; 3 that of 4 without
+ * `killedFor`; 4 that of 5 without `hooks`; 5 that of 6 without the `control` part (the control
+ * socket is then bound anew).
+ */
+export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5, 6];
 
 /** `vector-boot --version`: the preflight of a live re-exec reads the handoff versions from it. */
 export const versionLine = (version: string): string => `vector-boot ${version} (bun ${Bun.version}, handoff ${HANDOFF_READS.join(",")})\n`;

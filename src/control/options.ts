@@ -2,6 +2,7 @@
 import { Sig } from "../sys/signals.ts";
 import { DEFAULT_CONTROL_SOCKET } from "./protocol.ts";
 import type { ControlTarget } from "./target.ts";
+import type { ControlPart } from "./handed-listener.ts";
 
 export interface ControlServerOptions {
   target: ControlTarget;
@@ -27,9 +28,11 @@ export interface ControlServerOptions {
   housekeepingMs?: number;
   /** Readiness signal (O_ASYNC); null: no signal, the safety poll alone drives the socket. */
   wakeSignal?: number | null;
+  /** The listener the previous image handed over at a live re-exec (adopted when it checks out; else the path is bound anew). */
+  handed?: ControlPart | null;
 }
 
-export type ResolvedOptions = Required<Omit<ControlServerOptions, "target">>;
+export type ResolvedOptions = Required<Omit<ControlServerOptions, "target" | "handed">>;
 
 export function resolveOptions(opts: ControlServerOptions): ResolvedOptions {
   const allowGid = opts.allowGid ?? null;

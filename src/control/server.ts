@@ -1,8 +1,8 @@
 // The control socket server: nonblocking Unix socket in C, woken by SIGURG (O_ASYNC) plus a slow safety poll.
-import { chownSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { acceptPeer, listenUnix } from "../sys/control.ts";
+import { acceptPeer } from "../sys/control.ts";
 import { epollCreate, PollBits, readyNow } from "../sys/epoll.ts";
 import { closeFd, readAvailable } from "../sys/fd.ts";
 import { admit, type Role } from "./access.ts";
@@ -10,7 +10,8 @@ import { Connection } from "./connection.ts";
 import { handleLine } from "./handler.ts";
 import { HandoverHold } from "./handover-hold.ts";
 import { resolveOptions, type ControlServerOptions, type ResolvedOptions } from "./options.ts";
-import { prepareSocketPath, signalName } from "./socket-file.ts";
+import { signalName } from "./socket-file.ts";
+import { keepAcrossExec, openListener, type ControlPart } from "./handed-listener.ts";
 import { Peers } from "./peers.ts";
 import { RefusalLog } from "./refusal-log.ts";
 import { CLOSING_FOR_SHUTDOWN, errorResponse, salvageId } from "./protocol.ts";
@@ -68,14 +69,13 @@ export class ControlServer {
     this.target = opts.target;
     this.path = this.o.path;
     this.scratch = new Uint8Array(Math.min(64 * 1024, this.o.maxLineBytes + 1));
-    prepareSocketPath(this.path, this.o.dirMode, allowGid);
     const sig = this.o.wakeSignal ?? 0;
     if (sig > 0) process.on(signalName(sig), this.onSignal);
     this.ep = epollCreate();
     this.peers = new Peers(this.ep, this.o, this.counters);
+    let adopted: boolean;
     try {
-      this.listenFd = listenUnix(this.path, this.o.socketMode, 64, sig);
-      if (allowGid !== null) chownSync(this.path, process.geteuid?.() ?? 0, allowGid);
+      ({ fd: this.listenFd, adopted } = openListener(this.o, sig, opts.handed ?? null));
     } catch (e) {
       closeFd(this.ep);
       if (sig > 0) process.off(signalName(sig), this.onSignal);
@@ -83,7 +83,9 @@ export class ControlServer {
     }
     this.timer = setInterval(() => this.housekeeping(), this.o.housekeepingMs);
     this.timer.unref?.();
-    log.info("control socket listening", { path: this.path, mode: this.o.socketMode.toString(8), allow_gid: allowGid ?? "-", wake: sig > 0 ? `signal ${sig}` : `poll ${this.o.housekeepingMs} ms` });
+    log.info("control socket listening", { path: this.path, mode: this.o.socketMode.toString(8), allow_gid: allowGid ?? "-", wake: sig > 0 ? `signal ${sig}` : `poll ${this.o.housekeepingMs} ms`, ...(adopted ? { from: "previous image" } : {}) });
+    // Connections that queued during the exec sent their wake signal to no handler: accepted now.
+    if (adopted) this.schedulePump();
   }
 
   stats(): ControlServerStats {
@@ -264,9 +266,16 @@ export class ControlServer {
     this.hold.begin();
   }
 
-  /** The handover ended without an exec: the held requests are carried out now, in order. */
+  /** The handover ended without an exec: the listener is close-on-exec again, the held requests are carried out now, in order. */
   releaseChanges(): void {
+    if (!this.closed) keepAcrossExec(this.listenFd, false);
     for (const c of this.hold.end()) if (!c.closed && !c.busy) void this.serve(c);
+  }
+
+  /** Live re-exec, at the exec itself: the listener stays open across the execve, for the next image to adopt (handoff 6). */
+  handOver(): ControlPart {
+    keepAcrossExec(this.listenFd, true);
+    return { listener: this.listenFd, path: this.path };
   }
 
   private housekeeping(): void {

@@ -12,12 +12,16 @@ import { ownDirectory } from "../util/own-dir.ts";
  * `allowGid` when set. Removes a stale socket file at `path`; any other file there is refused.
  */
 export function prepareSocketPath(path: string, dirMode: number | null, allowGid: number | null): void {
-  const dir = dirname(path);
-  if (dirMode !== null) {
-    ownDirectory(dir, dirMode, (reason) => new ConfigError("control socket", reason));
-    if (allowGid !== null) chownSync(dir, process.geteuid?.() ?? 0, allowGid);
-  }
+  prepareSocketDir(path, dirMode, allowGid);
   clearSocketPath(path, (reason) => new ConfigError("control socket", reason));
+}
+
+/** The directory part of prepareSocketPath: for a listener adopted at a live re-exec, whose socket file stays. */
+export function prepareSocketDir(path: string, dirMode: number | null, allowGid: number | null): void {
+  if (dirMode === null) return;
+  const dir = dirname(path);
+  ownDirectory(dir, dirMode, (reason) => new ConfigError("control socket", reason));
+  if (allowGid !== null) chownSync(dir, process.geteuid?.() ?? 0, allowGid);
 }
 
 /** The name process.on() knows for a signal number. */

@@ -14,6 +14,7 @@ const lib = lazyShim({
   vb_ctl_shutdown_write: { args: [i32], returns: i32 },
   vb_unix_in_use: { args: [ptr, i32], returns: i32 },
   vb_unix_connect_probe: { args: [ptr], returns: i32 },
+  vb_ctl_is_listener: { args: [i32, ptr], returns: i32 },
 });
 
 const SOCK_STREAM = 1;
@@ -51,6 +52,17 @@ export function clearSocketPath(path: string, fail: (reason: string) => Error): 
   if (!st.isSocket()) throw fail(`${path} exists and is not a socket`);
   if (unixSocketInUse(path)) throw fail(`${path} is in use by another running instance (two inits with the same run_dir?)`);
   rmSync(path, { force: true });
+}
+
+/**
+ * Why `fd` is not the listening control socket a previous image handed over at a live re-exec (a
+ * listening Unix stream socket bound to `path`, its socket file still there), as an errno name
+ * (EBADF: not open; ENOTSOCK, EAFNOSUPPORT, EPROTOTYPE, EINVAL: not listening; EADDRNOTAVAIL:
+ * bound elsewhere; ENOENT: its file is gone); null when it is.
+ */
+export function listenerMismatch(fd: number, path: string): string | null {
+  const r = lib.vb_ctl_is_listener(fd, cstr(path));
+  return r === 0 ? null : errnoName(-r);
 }
 
 /** A peer's credentials as they were when it called connect(2) (the kernel's copy; later changes by the peer do not show). */

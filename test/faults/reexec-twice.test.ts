@@ -54,7 +54,7 @@ test("as PID 1, two re-execs asked together were both answered 're-exec done' (e
   const parts = readFileSync(images, "utf8").split("\n").filter(Boolean);
   const summary = { answers, parts, log: log.split("\n").filter((l) => /reexec|re-exec|handoff|resum|fail|error|refused/i.test(l)) };
   // One image ran, with every phase's part.
-  expect(summary.parts, JSON.stringify(summary, null, 1)).toEqual([JSON.stringify(["evolution", "heartbeat", "services"])]);
+  expect(summary.parts, JSON.stringify(summary, null, 1)).toEqual([JSON.stringify(["control", "evolution", "heartbeat", "services"])]);
   expect(answers.map((a) => a.code).sort(), JSON.stringify(summary, null, 1)).toEqual([0, 75]);
   const refused = answers.find((a) => a.code === 75)!;
   expect(refused.out).toBe("");

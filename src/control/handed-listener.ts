@@ -1,0 +1,85 @@
+// The control socket's listener: bound at its path, or the one the previous image handed over at a live re-exec (connections queued during the exec are served).
+import { chmodSync, chownSync } from "node:fs";
+import { describeError } from "../errors.ts";
+import { logger } from "../log.ts";
+import { listenerMismatch, listenUnix } from "../sys/control.ts";
+import { closeFdQuietly } from "../sys/fd.ts";
+import { wakeOnReadable } from "../sys/fd-wake.ts";
+import { setInheritable } from "../sys/process.ts";
+import { lazy } from "../util/lazy.ts";
+import { z } from "../util/zod-mini.ts";
+import { prepareSocketDir, prepareSocketPath } from "./socket-file.ts";
+
+const log = logger("control");
+
+/**
+ * The control part of a live re-exec handoff (handoff 6): the listening socket, kept open across the
+ * execve, and the path it is bound to. Images before 6 closed it at the exec, and a client that
+ * connected before the next image listened again was refused (ECONNREFUSED, or ENOENT).
+ */
+export const controlPartSchema = lazy(() => z.strictObject({ listener: z.int().check(z.minimum(3)), path: z.string().check(z.minLength(1)) }));
+export type ControlPart = z.infer<ReturnType<typeof controlPartSchema>>;
+
+/** Where and how the control socket listens (the server's resolved options). */
+interface ListenAt {
+  path: string;
+  socketMode: number;
+  dirMode: number | null;
+  allowGid: number | null;
+}
+
+/**
+ * The listening descriptor for `o.path`. `handed` (a live re-exec's control part): adopted when it is
+ * still a listening Unix stream socket bound to that path (the same socket: what connected meanwhile
+ * waits in its backlog), its file's mode and group set as a new one's; else closed when it is the
+ * listener handed over for another path, and the path bound anew (as without it), with a log line.
+ */
+export function openListener(o: ListenAt, sig: number, handed: ControlPart | null): { fd: number; adopted: boolean } {
+  if (handed) {
+    const fd = adopt(o, sig, handed);
+    if (fd !== null) return { fd, adopted: true };
+  }
+  prepareSocketPath(o.path, o.dirMode, o.allowGid);
+  const fd = listenUnix(o.path, o.socketMode, 64, sig);
+  try {
+    if (o.allowGid !== null) chownSync(o.path, process.geteuid?.() ?? 0, o.allowGid);
+  } catch (e) {
+    closeFdQuietly(fd);
+    throw e;
+  }
+  return { fd, adopted: false };
+}
+
+function adopt(o: ListenAt, sig: number, handed: ControlPart): number | null {
+  const fd = handed.listener;
+  const mismatch = listenerMismatch(fd, handed.path);
+  if (mismatch !== null) {
+    // Its file removed meanwhile: the handed listener, which nobody can reach any more. Anything
+    // else is not the socket handed over (not open, or another file at that number): left alone.
+    if (mismatch === "ENOENT") closeFdQuietly(fd);
+    log.warn("control socket handed over at the re-exec is not a listening socket at its path; listening anew", { fd, path: handed.path, why: mismatch });
+    return null;
+  }
+  if (handed.path !== o.path) {
+    closeFdQuietly(fd);
+    log.warn("control socket handed over at the re-exec is at another path (run_dir changed); closed it, listening anew", { fd, was: handed.path, path: o.path });
+    return null;
+  }
+  try {
+    prepareSocketDir(o.path, o.dirMode, o.allowGid);
+    setInheritable(fd, false);
+    wakeOnReadable(fd, sig);
+    chmodSync(o.path, o.socketMode);
+    if (o.allowGid !== null) chownSync(o.path, process.geteuid?.() ?? 0, o.allowGid);
+    return fd;
+  } catch (e) {
+    closeFdQuietly(fd);
+    log.warn("control socket handed over at the re-exec could not be adopted; closed it, listening anew", { fd, path: o.path, error: describeError(e) });
+    return null;
+  }
+}
+
+/** Live re-exec: the listener stays open across the execve (`keep`), or is close-on-exec again (the exec did not happen). */
+export function keepAcrossExec(fd: number, keep: boolean): void {
+  setInheritable(fd, keep);
+}
