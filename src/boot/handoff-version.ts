@@ -9,16 +9,17 @@
  * unknown key. 5: a service's pre_start or post_stop still running is handed over (`hooks`; images
  * before it ran a second pre_start beside it), a key images that read only 2 to 4 refuse. 6: the
  * control socket's listener is handed over (part `control`: the next image adopts it, so a client
- * that connects during the exec waits in its backlog instead of being refused). Images that read only
- * 2 to 5 refuse the file (the preflight refuses a re-exec into one: booting fresh, it would have
- * kept the inherited listener open and found its own socket path in use).
+ * that connects during the exec waits in its backlog instead of being refused) and a starting
+ * service's readiness wait, with any EXTEND_TIMEOUT_USEC, is carried (`readyLeftMs`). Images that
+ * read only 2 to 5 refuse the file (the preflight refuses a re-exec into one: booting fresh, it
+ * would have kept the inherited listener open and found its own socket path in use).
  */
 export const HANDOFF_VERSION = 6;
 
 /**
  * The versions this image reads: 2 has the shape of 3 without `done`; 3 that of 4 without
- * `killedFor`; 4 that of 5 without `hooks`; 5 that of 6 without the `control` part (the control
- * socket is then bound anew).
+ * `killedFor`; 4 that of 5 without `hooks`; 5 that of 6 without the `control` part and `readyLeftMs`
+ * (the control socket is then bound anew, and a starting service waits its whole readiness timeout).
  */
 export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5, 6];
 

@@ -10,7 +10,7 @@ const log = logger("supervisor");
 
 /**
  * Starting, running and stopping services keep their process (same pid; a starting one waits for
- * readiness again, a running one gets its health checks and watchdog back, a stopping one keeps its
+ * readiness again, its whole timeout or what was left of an extended wait, a running one gets its health checks and watchdog back, a stopping one keeps its
  * stop request and the rest of its grace period, then SIGKILL; one being killed for a failed check
  * keeps the rest of that grace, then SIGKILL, and no check: it was waited for again and signalled a
  * second time); one in back-off keeps the rest of its delay; stopped, exited or failed ones stay
@@ -25,7 +25,8 @@ export function adoptService(slot: ServiceRunner, h: ServiceSnapshot, now: numbe
     slot.watchMainPid(h.pid!);
     log.info("service adopted", { service: h.name, pid: h.pid, state: h.state, restarts: h.restarts, ...(h.killedFor !== null ? { being_killed: h.killedFor } : {}) });
     if (h.state === "stopping" || h.killedFor !== null) slot.setTimer(h.timerLeftMs ?? 0, "grace-elapsed");
-    else if (h.state === "starting") checks.awaitReady(slot.rec.config);
+    // Its whole readiness timeout again, or what was left of the wait when longer (an EXTEND_TIMEOUT_USEC).
+    else if (h.state === "starting") checks.awaitReady(slot.rec.config, h.readyLeftMs ?? 0);
     else checks.becameReady(slot.rec.config);
     return true;
   }

@@ -49,13 +49,17 @@ export class ServiceChecks {
     r.readyTimer = this.later(r, Math.max(0, by - performance.now()), () => this.emit(name, { type: "ready-timeout" }));
   }
 
-  /** Waits for readiness: READY=1 arrives through `ready()`; a probe is tried every interval_ms. */
-  awaitReady(c: ServiceConfig): void {
+  /**
+   * Waits for readiness: READY=1 arrives through `ready()`; a probe is tried every interval_ms. It
+   * times out after timeout_ms, or `atLeastMs` when longer (after a live re-exec: what was left of
+   * the previous image's wait, which EXTEND_TIMEOUT_USEC may have made longer).
+   */
+  awaitReady(c: ServiceConfig, atLeastMs = 0): void {
     this.clear(c.name);
     const ready = c.ready;
     if (!ready) return;
     const r = this.run(c.name);
-    this.readyTimeout(c.name, r, performance.now() + ready.timeout_ms);
+    this.readyTimeout(c.name, r, performance.now() + Math.max(ready.timeout_ms, atLeastMs));
     if ("notify" in ready) return;
     const attempt = async () => {
       const left = Math.max(1, r.readyBy! - performance.now());
@@ -94,6 +98,12 @@ export class ServiceChecks {
     const by = performance.now() + ms;
     if (by > r.readyBy) this.readyTimeout(c.name, r, by);
     return true;
+  }
+
+  /** What is left (ms) of the readiness wait of `name` at `now` (performance.now()), or null when it waits for none. */
+  readyLeft(name: string, now: number): number | null {
+    const r = this.runs.get(name);
+    return r && r.live && r.readyBy !== null ? Math.max(0, r.readyBy - now) : null;
   }
 
   /** WATCHDOG=1: the service is alive; the next ping is due within watchdog_ms. */

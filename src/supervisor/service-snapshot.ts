@@ -48,6 +48,8 @@ export const serviceSnapshotSchema = lazy(() =>
     /** A restart was stopping it (handoff 5): the next image starts it once the stop is over; it stayed stopped. */
     restartPending: z._default(z.boolean(), false),
     /** Its pre_start or post_stop still running (handoff 5): the next image waits for it, with the rest of its timeout. */
+    /** A starting service: what was left (ms) of its readiness wait, EXTEND_TIMEOUT_USEC included (handoff 6), else null. */
+    readyLeftMs: z._default(z.nullable(z.number().check(z.minimum(0))), null),
     hooks: z._default(z.array(z.strictObject({ kind: z.enum(["pre_start", "post_stop", "probe"]), pid: z.int().check(z.positive()), timeoutLeftMs: z.number().check(z.minimum(0)) })).check(z.maxLength(64)), []),
   }),
 );

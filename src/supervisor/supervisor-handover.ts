@@ -25,7 +25,7 @@ export interface HandoverParts {
 
 /**
  * State for a live re-exec: each service's state, pid, counters, stop request, STATUS text,
- * what is left of its grace period or back-off, its pre_start or post_stop still running,
+ * what is left of its grace period or back-off or readiness wait, its pre_start or post_stop still running,
  * whether a restart is stopping it, and its output's pipes and line numbering.
  */
 export function snapshotServices(p: HandoverParts): ServiceSnapshot[] {
@@ -34,7 +34,7 @@ export function snapshotServices(p: HandoverParts): ServiceSnapshot[] {
     const slot = p.slots.get(n)!;
     const restartPending = p.requests.restartPending(n);
     const logFds = p.logs?.handover(n) ?? [];
-    return toSnapshot(slot.rec, slot.timerLeft(now), now, { logFds, logNextSeq: p.logs?.nextSeq(n) ?? 1, restartPending, hooks: slot.hooks.handover(now) });
+    return toSnapshot(slot.rec, slot.timerLeft(now), now, { logFds, logNextSeq: p.logs?.nextSeq(n) ?? 1, restartPending, hooks: slot.hooks.handover(now), readyLeftMs: p.checks.readyLeft(n, now) });
   });
 }
 
