@@ -47,7 +47,7 @@ const schema = z.object({
 
 function summary(r: RecoveryResult) {
   return {
-    segments: r.segments.map((s) => ({ name: s.name, firstSeq: s.firstSeq, records: s.records, bytes: s.size })),
+    segments: r.segments.map((s) => ({ name: s.name, firstSeq: s.firstSeq, records: s.records, bytes: s.size, version: s.version, lineage: s.lineage })),
     firstSeq: r.records[0]?.seq ?? null,
     lastSeq: r.records.at(-1)?.seq ?? null,
     mutations: r.records.filter((x) => x.type === RecordType.mutation).length,
@@ -74,17 +74,19 @@ export const command: Command = {
     const { positionals: [sub], ...opts } = checkOptions("journal", schema, { ...parsed.values, positionals: parsed.positionals });
     const a = { sub, ...opts };
     const dir = journalDirOf(a.state);
+    // The base model the state dir's LINEAGE names: a segment that records another is reported (and refused by the boot).
+    const lineage = lineageOf(a.state) ?? undefined;
 
     if (a.sub === "inspect") {
-      const r = recoverJournal(dir, { readOnly: true, bodyProblem: recordBodyProblem });
+      const r = recoverJournal(dir, { readOnly: true, bodyProblem: recordBodyProblem, lineage });
       const s = summary(r);
       // The base model this history belongs to, and the other lineages kept beside it.
-      const lineage = { base: lineageOf(a.state), archived: archivedLineages(a.state) };
-      if (a.json) out(JSON.stringify({ ...s, lineage, records: a.records ? r.records.map(describe) : undefined }));
+      const lineages = { base: lineageOf(a.state), archived: archivedLineages(a.state) };
+      if (a.json) out(JSON.stringify({ ...s, lineage: lineages, records: a.records ? r.records.map(describe) : undefined }));
       else {
         out(`journal ${dir}: ${s.segments.length} segment(s), records ${s.firstSeq ?? "-"}..${s.lastSeq ?? "-"}, ${s.mutations} mutation(s)`);
-        out(`  lineage: base model sha256 ${lineage.base ?? "(not recorded)"}${lineage.archived.length ? `; archived: ${lineage.archived.map((l) => `lineages/${l}`).join(", ")}` : ""}`);
-        for (const seg of s.segments) out(`  segment ${seg.name}: first ${seg.firstSeq}, ${seg.records} record(s), ${seg.bytes} bytes`);
+        out(`  lineage: base model sha256 ${lineages.base ?? "(not recorded)"}${lineages.archived.length ? `; archived: ${lineages.archived.map((l) => `lineages/${l}`).join(", ")}` : ""}`);
+        for (const seg of s.segments) out(`  segment ${seg.name}: first ${seg.firstSeq}, ${seg.records} record(s), ${seg.bytes} bytes, lineage ${seg.lineage ?? `(not recorded: version ${seg.version})`}`);
         // Older checkpoints' records stay in the journal after a later checkpoint deleted their files.
         for (const c of s.checkpoints) out(`  checkpoint ${c.file} covers ..${c.coveredSeq} (record ${c.seq})${existsSync(join(checkpointDirOf(a.state), c.file)) ? "" : " (file deleted since)"}`);
         if (r.damage) out(`  DAMAGE (${r.damage.kind}) in ${r.damage.segment} at byte ${r.damage.offset}: ${r.damage.problem}`);
@@ -105,7 +107,7 @@ export const command: Command = {
         // its parent or a regular file given as --state read as "OK", exit 0.
         const journalGone = !a.repair && !existsSync(dir);
         if (journalGone && !looksLikeStateDir(a.state)) throw new JournalError(`no journal directory at ${dir}, and ${a.state} holds no checkpoints or lineage: is --state the init's state_dir?`);
-        r = journalGone ? emptyJournal : recoverJournal(dir, { readOnly: !a.repair, repair: a.repair, durableThrough: newest?.coveredSeq ?? 0, bodyProblem: recordBodyProblem });
+        r = journalGone ? emptyJournal : recoverJournal(dir, { readOnly: !a.repair, repair: a.repair, durableThrough: newest?.coveredSeq ?? 0, bodyProblem: recordBodyProblem, lineage });
       } finally {
         lock?.release();
       }
@@ -117,12 +119,16 @@ export const command: Command = {
         else if (!r.damage) out(`journal ${dir}: OK, records ${r.records[0]?.seq ?? "-"}..${r.records.at(-1)?.seq ?? "-"}`);
         else {
           const d = r.damage;
-          const what = d.kind === "torn" ? "torn tail (the last write, cut short by a stop before it was acknowledged; truncated at next boot)" : "CORRUPT (acknowledged data damaged)";
+          const what =
+            d.kind === "torn" ? "torn tail (the last write, cut short by a stop before it was acknowledged; truncated at next boot)"
+            : d.kind === "foreign" ? "FOREIGN (another base model's history; never replayed, never cut)"
+            : "CORRUPT (acknowledged data damaged)";
           out(`journal ${dir}: ${what} in ${d.segment} at byte ${d.offset}: ${d.problem}${a.repair ? `; cut there: sequence ${d.seq} on dropped (${d.droppedBytes} bytes)` : ""}`);
         }
         // The boot refuses a corrupt journal (JournalError, 74): it said "the boot would load ...".
         const corrupt = r.damage?.kind === "corrupt" && !a.repair;
         if (corrupt) out(`  CANNOT BOOT: acknowledged records are damaged; \`vector-boot journal verify --repair --state ${a.state}\` cuts the journal there (what follows is lost)`);
+        else if (r.damage?.kind === "foreign") out(`  CANNOT BOOT: ${r.damage.segment} is another base model's history; move that model's segments out of ${dir}`);
         else if (!h.problem) out(`  the boot would load: ${h.bootCheckpoint ?? "the base model"}, then replay the journal`);
         for (const p of h.skipped) out(`  checkpoint skipped: ${p}`);
         if (h.problem) out(`  CANNOT BOOT: ${h.problem}`);
@@ -158,9 +164,10 @@ function lockExisting(state: string, dir: string, what: string): StateLock {
 
 async function compact(a: { state: string; json: boolean }, dir: string): Promise<number> {
   const say = (o: { ok: boolean; removed: number; coveredBy: string | null }, text: string) => out(a.json ? JSON.stringify(o) : `journal ${dir}: ${text}`);
-  const r = recoverJournal(dir, { readOnly: true, durableThrough: newestCheckpointFile(a.state)?.coveredSeq ?? 0, bodyProblem: recordBodyProblem });
-  if (r.damage?.kind === "corrupt") {
-    say({ ok: false, removed: 0, coveredBy: null }, "corrupt (run 'vector-boot journal verify'); not compacting");
+  const lineage = lineageOf(a.state) ?? undefined;
+  const r = recoverJournal(dir, { readOnly: true, durableThrough: newestCheckpointFile(a.state)?.coveredSeq ?? 0, bodyProblem: recordBodyProblem, lineage });
+  if (r.damage && r.damage.kind !== "torn") {
+    say({ ok: false, removed: 0, coveredBy: null }, `${r.damage.kind} (run 'vector-boot journal verify'); not compacting`);
     return ExitCode.data;
   }
   const older = verifiedCheckpoints(a.state, r.records)[1];
@@ -168,14 +175,14 @@ async function compact(a: { state: string; json: boolean }, dir: string): Promis
     say({ ok: true, removed: 0, coveredBy: null }, "fewer than two verified checkpoints; nothing can be compacted safely");
     return 0;
   }
-  const j = Journal.open(dir, { bodyProblem: recordBodyProblem });
+  const j = Journal.open(dir, { bodyProblem: recordBodyProblem, lineage });
   const removed = j.compact(older.coveredSeq);
   await j.close();
   say({ ok: true, removed, coveredBy: older.file }, `removed ${removed} segment(s) covered by ${older.file}`);
   return 0;
 }
 
-const emptyJournal: RecoveryResult = { records: [], segments: [], nextSeq: 1, damage: null };
+const emptyJournal: RecoveryResult = { records: [], segments: [], nextSeq: 1, damage: null, lineage: null };
 
 /** A state_dir: a directory with a checkpoint directory, a lineage, or archived lineages in it. */
 function looksLikeStateDir(state: string): boolean {

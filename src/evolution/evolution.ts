@@ -151,7 +151,8 @@ async function openLocked<W extends CheckpointableWeights>(cfg: z.output<typeof 
   if (opts.baseSha256 !== undefined) selectLineage(cfg.stateDir, opts.baseSha256);
   // A checkpoint file proves its records durable: damage before its sequence is never a torn tail.
   const newest = newestCheckpointFile(cfg.stateDir);
-  const journal = Journal.open(journalDirOf(cfg.stateDir), { repair: cfg.repair, durableThrough: newest?.coveredSeq ?? 0, bodyProblem: recordBodyProblem, ...opts.journal });
+  // Its segments record the base model's SHA-256: one that records another model's is refused, never replayed.
+  const journal = Journal.open(journalDirOf(cfg.stateDir), { repair: cfg.repair, durableThrough: newest?.coveredSeq ?? 0, bodyProblem: recordBodyProblem, lineage: opts.baseSha256, ...opts.journal });
   undo.push(() => journal.close());
   const missing = missingHistory(cfg.stateDir, journal.nextSeq, newest);
   if (missing !== null) throw new JournalError(missing);

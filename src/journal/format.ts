@@ -1,19 +1,27 @@
 // On-disk format of the cortex journal: segment header and record framing (all little-endian).
+import { JournalError } from "../errors.ts";
 import { crc32c } from "./crc32c.ts";
 
 /**
- * Segment file `<firstSeq, 20 digits>.vbj`, created complete (temp file, fsync, rename, fsync dir):
- *   0  u8[8] magic "VBJRNL\0\x01"   8  u32 version (1)   12 u32 header size (32)
- *   16 u64 sequence of the first record in this segment   24 u32 reserved (0)
+ * Segment file `<firstSeq, 20 digits>.vbj`, created complete (temp file, fsync, rename, fsync dir).
+ * Header version 2 (the one written), 64 bytes:
+ *   0  u8[8] magic "VBJRNL\0\x01"   8  u32 version (2)   12 u32 header size (64)
+ *   16 u64 sequence of the first record in this segment
+ *   24 u8[32] lineage: SHA-256 of the base model the records evolve (all zero: none recorded)
+ *   56 u32 reserved (0)   60 u32 CRC32C of bytes [0, 60)
+ * Version 1 (read, never written: images before the lineage was in the segment), 32 bytes:
+ *   0 magic  8 u32 version (1)  12 u32 header size (32)  16 u64 first sequence  24 u32 reserved (0)
  *   28 u32 CRC32C of bytes [0, 28)
- * Records follow back to back, each:
+ * Records follow the header back to back, each:
  *   0  u32 payload length           4  u32 CRC32C of bytes [8, 28 + length)
  *   8  u64 sequence (previous + 1)  16 u64 durable: highest sequence known durable when written
  *   24 u8 type  25 u8 flags (0)  26 u16 reserved (0)   28 payload
  */
 export const SEGMENT_MAGIC = new Uint8Array([0x56, 0x42, 0x4a, 0x52, 0x4e, 0x4c, 0x00, 0x01]);
-export const SEGMENT_VERSION = 1;
-export const SEGMENT_HEADER_SIZE = 32;
+export const SEGMENT_VERSION = 2;
+/** The header size of the version written (a version 1 header is 32 bytes). */
+export const SEGMENT_HEADER_SIZE = 64;
+const headerSizeOf = (version: number): number => (version === 1 ? 32 : SEGMENT_HEADER_SIZE);
 export const RECORD_HEADER_SIZE = 28;
 /** No record payload is larger (a mutation of 1 MiB of values is already far past any slot). */
 export const MAX_PAYLOAD = 1 << 20;
@@ -32,29 +40,47 @@ export function parseSegmentFileName(name: string): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-export function encodeSegmentHeader(firstSeq: number): Uint8Array {
+const lineageRe = /^[0-9a-f]{64}$/;
+
+/** A segment header: `lineage` is the hex SHA-256 it records, null when it records none (version 1, or written without one). */
+export interface SegmentHeader {
+  firstSeq: number;
+  version: number;
+  /** Bytes before the first record. */
+  headerSize: number;
+  lineage: string | null;
+}
+
+/** The header of a new segment (the current version), binding its records to `lineage` (hex SHA-256; null: none recorded). */
+export function encodeSegmentHeader(firstSeq: number, lineage: string | null): Uint8Array {
+  if (lineage !== null && !lineageRe.test(lineage)) throw new JournalError(`journal: lineage ${JSON.stringify(lineage)} is not a hex SHA-256`);
   const b = new Uint8Array(SEGMENT_HEADER_SIZE);
   const v = new DataView(b.buffer);
   b.set(SEGMENT_MAGIC, 0);
   v.setUint32(8, SEGMENT_VERSION, true);
   v.setUint32(12, SEGMENT_HEADER_SIZE, true);
   v.setBigUint64(16, BigInt(firstSeq), true);
-  v.setUint32(28, crc32c(b, 0, 28), true);
+  if (lineage !== null) b.set(Buffer.from(lineage, "hex"), 24);
+  v.setUint32(SEGMENT_HEADER_SIZE - 4, crc32c(b, 0, SEGMENT_HEADER_SIZE - 4), true);
   return b;
 }
 
-/** Returns the first sequence of a valid segment header, or a reason string. */
-export function decodeSegmentHeader(b: Uint8Array): { firstSeq: number } | { problem: string } {
-  if (b.length < SEGMENT_HEADER_SIZE) return { problem: `header truncated (${b.length} of ${SEGMENT_HEADER_SIZE} bytes)` };
+/** Decodes a segment header of either version (its CRC32C checked), or a reason string. */
+export function decodeSegmentHeader(b: Uint8Array): SegmentHeader | { problem: string } {
+  if (b.length < 16) return { problem: `header truncated (${b.length} bytes)` };
   for (let i = 0; i < 8; i++) if (b[i] !== SEGMENT_MAGIC[i]) return { problem: "bad magic" };
-  const v = new DataView(b.buffer, b.byteOffset, SEGMENT_HEADER_SIZE);
-  if (v.getUint32(28, true) !== crc32c(b, 0, 28)) return { problem: "header checksum mismatch" };
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
   const version = v.getUint32(8, true);
-  if (version !== SEGMENT_VERSION) return { problem: `unsupported version ${version}` };
-  if (v.getUint32(12, true) !== SEGMENT_HEADER_SIZE) return { problem: "bad header size" };
+  if (version !== 1 && version !== SEGMENT_VERSION) return { problem: `unsupported version ${version}` };
+  const size = headerSizeOf(version);
+  if (b.length < size) return { problem: `header truncated (${b.length} of ${size} bytes)` };
+  if (v.getUint32(size - 4, true) !== crc32c(b, 0, size - 4)) return { problem: "header checksum mismatch" };
+  if (v.getUint32(12, true) !== size) return { problem: "bad header size" };
   const first = v.getBigUint64(16, true);
   if (first > BigInt(Number.MAX_SAFE_INTEGER)) return { problem: "first sequence out of range" };
-  return { firstSeq: Number(first) };
+  const sha = version === 1 ? null : b.subarray(24, 56);
+  const lineage = sha === null || sha.every((x) => x === 0) ? null : Buffer.from(sha).toString("hex");
+  return { firstSeq: Number(first), version, headerSize: size, lineage };
 }
 
 /**

@@ -38,6 +38,8 @@ export interface JournalStats {
 export class Journal {
   private fd = -1;
   private segSize = 0;
+  /** Bytes of the open segment's header (its records start there). */
+  private segHeader = 0;
   private pending: Pending[] = [];
   private flushing = false;
   private failure: JournalError | null = null;
@@ -62,15 +64,24 @@ export class Journal {
     const j = new Journal(dir, rec, opts);
     const last = rec.segments.at(-1);
     if (last) {
-      j.openSegment(last.path, last.size);
+      j.openSegment(last.path, last.size, last.headerSize);
       // Recovery counts every whole record as durable, but an init killed between a batch's write
       // and its fdatasync left that batch in the page cache only: a checkpoint covering it could be
       // renamed into place first, and a power cut then left a checkpoint ahead of the journal (the
       // next boot refused the state dir). The last segment is made durable before anything builds
       // on it (a no-op cost when it already is; earlier segments were synced before it was started).
       if (rec.nextSeq > 1) fdatasyncSync(j.fd);
+      // A segment that records no lineage (written by an earlier image) while this journal has one:
+      // what is appended from now on goes into a segment that does, so a copy of it into another
+      // model's state dir is refused. One that holds no record is replaced (a rename over it).
+      if (last.lineage === null && j.lineage !== null) j.startSegment(rec.nextSeq);
     } else j.startSegment(rec.nextSeq);
     return j;
+  }
+
+  /** The base model's SHA-256 (hex) that new segments record: the one opened for, else the one the segments record. */
+  get lineage(): string | null {
+    return this.opts.lineage ?? this.recovered.lineage;
   }
 
   get nextSeq(): number {
@@ -161,7 +172,7 @@ export class Journal {
     return removed;
   }
 
-  private openSegment(path: string, size: number): void {
+  private openSegment(path: string, size: number, headerSize: number): void {
     try {
       this.fd = openSync(path, "r+");
       if (fstatSync(this.fd).size !== size) throw new Error(`segment size changed under us`);
@@ -169,14 +180,16 @@ export class Journal {
       throw new JournalError(`cannot open journal segment ${path}`, { cause });
     }
     this.segSize = size;
+    this.segHeader = headerSize;
   }
 
   private startSegment(firstSeq: number): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
     const path = join(this.dir, segmentFileName(firstSeq));
-    writeFileAtomic(path, [encodeSegmentHeader(firstSeq)]);
-    this.openSegment(path, encodeSegmentHeader(firstSeq).length);
+    const header = encodeSegmentHeader(firstSeq, this.lineage);
+    writeFileAtomic(path, [header]);
+    this.openSegment(path, header.length, header.length);
     log.debug("segment started", { path });
   }
 
@@ -204,7 +217,7 @@ export class Journal {
       for (const x of p.payloads) total += RECORD_HEADER_SIZE + x.length;
     }
     try {
-      if (this.segSize + total > limit && this.segSize > 32) this.startSegment(batch[0]!.seq);
+      if (this.segSize + total > limit && this.segSize > this.segHeader) this.startSegment(batch[0]!.seq);
       const ab = new ArrayBuffer(total);
       const buf = new Uint8Array(ab);
       const view = new DataView(ab);

@@ -11,7 +11,6 @@ import {
   RECORD_HEADER_SIZE,
   type RawRecord,
   RecordType,
-  SEGMENT_HEADER_SIZE,
 } from "./format.ts";
 import { crc32c } from "./crc32c.ts";
 import { fsyncDir } from "./fs-durable.ts";
@@ -29,14 +28,22 @@ export interface SegmentInfo {
   /** Valid bytes (after any truncation). */
   size: number;
   records: number;
+  /** Header version (1: from an image before segments recorded their lineage) and size. */
+  version: number;
+  headerSize: number;
+  /** The base model's SHA-256 the header binds the records to (hex); null: none recorded (version 1). */
+  lineage: string | null;
 }
 
 export interface Damage {
   segment: string;
   offset: number;
   problem: string;
-  /** "torn": unacknowledged tail; "corrupt": acknowledged data is damaged. */
-  kind: "torn" | "corrupt";
+  /**
+   * "torn": unacknowledged tail; "corrupt": acknowledged data is damaged; "foreign": the segment is
+   * another base model's history (its lineage is not the journal's): never replayed, never cut.
+   */
+  kind: "torn" | "corrupt" | "foreign";
   /** Bytes after the damage point that were (or would be) dropped, this segment and later ones. */
   droppedBytes: number;
   /** The sequence the damaged record should have had: what a cut drops starts there. */
@@ -49,6 +56,8 @@ export interface RecoveryResult {
   /** Sequence the next appended record gets. */
   nextSeq: number;
   damage: Damage | null;
+  /** The lineage the segments record (RecoverOptions.lineage when given), null when none does. */
+  lineage: string | null;
 }
 
 export interface RecoverOptions {
@@ -67,6 +76,12 @@ export interface RecoverOptions {
    * record, like a sequence gap: never a torn tail. The evolution layer knows the payload formats.
    */
   bodyProblem?: (type: number, payload: Uint8Array) => string | null;
+  /**
+   * The hex SHA-256 of the base model the journal belongs to: a segment that records another is
+   * refused ("foreign"). Without it, the first lineage a segment records is the journal's. Segments
+   * that record none (version 1) are read as before, under the state dir's LINEAGE.
+   */
+  lineage?: string;
 }
 
 /**
@@ -110,6 +125,7 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
   const segments: SegmentInfo[] = [];
   let expected: number | null = null;
   let damage: Damage | null = null;
+  let lineage: string | null = opts.lineage ?? null;
 
   for (let i = 0; i < segs.length && damage === null; i++) {
     const { name, firstSeq } = segs[i]!;
@@ -131,8 +147,15 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
       damage = { segment: name, offset: 0, problem, kind: "corrupt", droppedBytes: b.length + laterBytes(), seq: expected ?? firstSeq };
       break;
     }
+    if (h.lineage !== null && lineage !== null && h.lineage !== lineage) {
+      const whose = opts.lineage !== undefined ? "the base model's" : "that of the segments before it";
+      const problem = `segment records lineage ${h.lineage}, expected ${lineage} (${whose}): another base model's history`;
+      damage = { segment: name, offset: 0, problem, kind: "foreign", droppedBytes: b.length + laterBytes(), seq: expected ?? firstSeq };
+      break;
+    }
+    lineage ??= h.lineage;
     let exp: number = expected ?? firstSeq;
-    let off = SEGMENT_HEADER_SIZE;
+    let off = h.headerSize;
     let count = 0;
     while (off < b.length) {
       const r = decodeRecordAt(b, off);
@@ -159,10 +182,19 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
       count++;
     }
     expected = exp;
-    segments.push({ name, path, firstSeq, size: off, records: count });
+    segments.push({ name, path, firstSeq, size: off, records: count, version: h.version, headerSize: h.headerSize, lineage: h.lineage });
   }
 
   if (damage && !opts.readOnly) {
+    // Another model's history is not damage to cut: a repair would delete it, and this model's
+    // segments after it. It stays where it is, named, for the operator to move.
+    if (damage.kind === "foreign") {
+      throw new JournalError(
+        `journal segment ${join(dir, damage.segment)} belongs to another base model: ${damage.problem}. ` +
+          `Its mutations are never replayed onto these weights, and nothing was changed (neither cut nor deleted). Refusing to start. ` +
+          `Move that model's segments out of ${dir} (or put this state dir's own journal back); 'vector-boot journal inspect --state ${dirname(dir)}' shows each segment's lineage`,
+      );
+    }
     if (damage.kind === "corrupt" && !opts.repair) {
       throw new JournalError(
         `journal corrupt in segment ${join(dir, damage.segment)} at byte offset ${damage.offset}: ${damage.problem}; ` +
@@ -179,7 +211,7 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
       from_seq: damage.seq,
     });
   }
-  return { records, segments, nextSeq: expected ?? 1, damage };
+  return { records, segments, nextSeq: expected ?? 1, damage, lineage };
 }
 
 /** Truncates the damaged segment at the damage offset (removing it if nothing valid is left) and deletes later ones. */
@@ -187,7 +219,8 @@ function cutAt(dir: string, names: string[], d: Damage): void {
   const idx = names.indexOf(d.segment);
   for (const later of names.slice(idx + 1).reverse()) unlinkSync(join(dir, later));
   const path = join(dir, d.segment);
-  if (d.offset < SEGMENT_HEADER_SIZE) {
+  // Damage at offset 0 is the header's: nothing of the segment is valid.
+  if (d.offset === 0) {
     unlinkSync(path);
   } else {
     const fd = openSync(path, "r+");

@@ -288,6 +288,6 @@ describe("journal", () => {
     expect(r.seq).toBe(seq);
     expect(r.type).toBe(RecordType.checkpoint);
     expect(decodeCheckpointRecord(r.payload)).toEqual({ coveredSeq: 3, file: "ckpt.gguf", size: 1234, crc: 0xdeadbeef });
-    expect(SEGMENT_HEADER_SIZE).toBe(32);
+    expect(SEGMENT_HEADER_SIZE).toBe(64);
   });
 });
