@@ -7,8 +7,8 @@ import { runtimeGgufExporter, runtimeWeights } from "../evolution/runtime-weight
 import type { CheckpointableWeights } from "../evolution/weights.ts";
 import { logger } from "../log.ts";
 import type { NeuralRuntime } from "../neural/index.ts";
-import { modelSha256, openModelSource, type ModelSource } from "../rts/model-source.ts";
-import type { LoadedModel } from "./runtime-phase.ts";
+import { modelSha256, type ModelSource } from "../rts/model-source.ts";
+import { type LoadedModel, openBaseModel } from "./runtime-phase.ts";
 import { type BootContext, sinceExecMs } from "./early-setup.ts";
 
 const log = logger("boot");
@@ -71,7 +71,7 @@ export async function openEvolutionPhase(
     log.error(`evolution disabled: the evolution phase failed; booting on the base weights${hint}`, { error: describeError(err) });
     try {
       // A checkpoint may have been loaded, or replay stopped half-way: the base again.
-      model.source = reloadBase(config, runtime, base);
+      model.source = reloadBase(config, runtime, model, base);
       log.info("base weights reloaded", { origin: model.source.origin, path: model.source.path });
     } catch (e) {
       log.error("base model reload failed", { error: describeError(e) });
@@ -143,8 +143,10 @@ export async function openEvolutionPhase(
  * of SIGSEGV. The base is opened again as the runtime phase opened it and must be the same model
  * (its SHA-256, the lineage's): a file replaced since the boot is refused, not booted.
  */
-function reloadBase(config: Config, runtime: NeuralRuntime, base: ModelSource): ModelSource {
-  const fresh = openModelSource(config.model !== undefined ? { path: config.model } : {});
+function reloadBase(config: Config, runtime: NeuralRuntime, model: LoadedModel, base: ModelSource): ModelSource {
+  // As the runtime phase opened it (same verify / in-place choices): it opened its own way before, and
+  // an RTS package's recorded tensor.sha256, checked at boot, was not checked again here.
+  const fresh = openBaseModel(config, model.opened);
   try {
     if (modelSha256(fresh) !== modelSha256(base)) throw new ModelError(`the base model in ${fresh.path} is not the one this boot started with (SHA-256 ${modelSha256(fresh).slice(0, 16)}, booted ${modelSha256(base).slice(0, 16)})`);
     runtime.initSync(fresh, true);

@@ -20,25 +20,40 @@ export async function initRuntime(): Promise<NeuralRuntime> {
   return new NeuralRuntime();
 }
 
+/** How the base model is opened: `verify` checks every recorded checksum, `inPlace` maps the file instead of a sealed copy. */
+export interface OpenBaseOptions {
+  verify?: boolean;
+  inPlace?: boolean;
+}
+
 export interface LoadedModel {
   source: ModelSource;
   info: ModelInfo;
+  /** The options it was opened with: a reopen of the base (openBaseModel) makes the same choices. */
+  opened: OpenBaseOptions;
 }
 
-/** Maps the model (embedded, .rts or .gguf), validates all of it, then runs the pixel self-test. */
-export async function loadModel(config: Config, runtime: NeuralRuntime, opts: { verify?: boolean; inPlace?: boolean } = {}): Promise<LoadedModel> {
-  const t0 = performance.now();
-  let source: ModelSource;
+/**
+ * Opens the configured base model (embedded, .rts or .gguf): the one way the boot opens it, at the
+ * runtime phase and when the evolution phase maps it again, so the two cannot drift apart.
+ */
+export function openBaseModel(config: Config, opts: OpenBaseOptions = {}): ModelSource {
   try {
     // A file's recorded checksum (an RTS package's tensor.sha256) is checked: a damaged package booted.
     // The hash is the lineage's too, so it is computed once either way.
-    source = openModelSource({ path: config.model, verify: opts.verify ?? config.model !== undefined, inPlace: opts.inPlace ?? false });
+    return openModelSource({ path: config.model, verify: opts.verify ?? config.model !== undefined, inPlace: opts.inPlace ?? false });
   } catch (e) {
     // As from every command (README, "Exit codes"): a malformed GGUF is 2, a damaged package or executable
     // (trailer, checksum, cut short) 65; any other failure to find, read or map the model is init's (1).
     const own = e instanceof RuntimeInitError || e instanceof ModelError || e instanceof PackageError;
     throw e instanceof VectorBootError && !own ? new RuntimeInitError("cannot map the model", { cause: e }) : e;
   }
+}
+
+/** Maps the model (openBaseModel), validates all of it, then runs the pixel self-test. */
+export async function loadModel(config: Config, runtime: NeuralRuntime, opts: OpenBaseOptions = {}): Promise<LoadedModel> {
+  const t0 = performance.now();
+  const source = openBaseModel(config, opts);
   let info: ModelInfo;
   try {
     info = runtime.initSync(source, true);
@@ -49,7 +64,7 @@ export async function loadModel(config: Config, runtime: NeuralRuntime, opts: { 
   if (config.pixel_test) pixelTest(runtime);
   // Matrices of 1 MiB or more get worker threads (from the executable's own bundle); never fails the boot.
   await runtime.startWorkers();
-  return { source, info };
+  return { source, info, opened: { ...opts } };
 }
 
 /** The seed's test: the four pixels execute and give a result. A failure is a model failure (exit 2). */
