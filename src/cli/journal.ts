@@ -175,7 +175,8 @@ async function compact(a: { state: string; json: boolean }, dir: string): Promis
     say({ ok: true, removed: 0, coveredBy: null }, "fewer than two verified checkpoints; nothing can be compacted safely");
     return 0;
   }
-  const j = Journal.open(dir, { bodyProblem: recordBodyProblem, lineage });
+  // No lineage given to the writer: an offline compact starts no segment (the read above refused another model's).
+  const j = Journal.open(dir, { bodyProblem: recordBodyProblem });
   const removed = j.compact(older.coveredSeq);
   await j.close();
   say({ ok: true, removed, coveredBy: older.file }, `removed ${removed} segment(s) covered by ${older.file}`);
