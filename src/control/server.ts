@@ -5,8 +5,8 @@ import { logger } from "../log.ts";
 import { acceptPeer } from "../sys/control.ts";
 import { epollCreate, PollBits, readyNow } from "../sys/epoll.ts";
 import { closeFd, readAvailable } from "../sys/fd.ts";
-import { admit, type Role } from "./access.ts";
-import { Connection } from "./connection.ts";
+import { admitConnection } from "./admission.ts";
+import type { Connection } from "./connection.ts";
 import { handleLine } from "./handler.ts";
 import { HandoverHold } from "./handover-hold.ts";
 import { resolveOptions, type ControlServerOptions, type ResolvedOptions } from "./options.ts";
@@ -37,9 +37,6 @@ const FOLLOWER_RECENT_MS = 2_000;
 /** The longest the shutdown waits for followers to poll once more. */
 const FOLLOWER_WAIT_MS = 1_000;
 const READ_BUDGET = 256 * 1024;
-
-/** Root and the init's own uid: they may stop or replace the init, so members can never take their connection slots. */
-const privileged = (role: Role): boolean => role === "root" || role === "owner";
 
 export class ControlServer {
   readonly path: string;
@@ -137,44 +134,11 @@ export class ControlServer {
         return;
       }
       if (!a) return;
-      const now = performance.now();
-      const access = admit(a.cred, { allowGid: this.o.allowGid });
-      // A refused peer gets the lowest role: it is never served, only sent the refusal.
-      const c = new Connection(a.fd, { ...a.cred, role: "role" in access ? access.role : "member" }, this.o.maxLineBytes, now);
-      this.peers.conns.set(a.fd, c);
-      const held = this.countOfClass(c.cred.role);
-      // A refusal lingers (LINGER_MS) for its line to be read; at most maxConnections of a class do:
-      // a peer connecting as fast as it can had the init hold every one, out of descriptors.
-      const atOnce = held > 2 * this.o.maxConnections;
-      const refuse = (code: "permission_denied" | "busy", message: string) => (atOnce ? this.peers.failNow(c, null, code, message) : this.peers.fail(c, null, code, message));
-      if ("refused" in access) {
-        this.counters.refused++;
-        this.refusals.note(a.cred, now);
-        refuse("permission_denied", access.refused);
-      } else if (held > this.o.maxConnections) {
-        this.counters.refused++;
-        const whose = privileged(c.cred.role) ? "from root or the init's own uid" : "from control group members";
-        refuse("busy", `too many control connections (${this.o.maxConnections} ${whose})`);
-      } else {
-        this.counters.accepted++;
-        log.debug("control connection", { uid: a.cred.uid, role: c.cred.role, pid: a.cred.pid, fd: a.fd });
-        // The first request often arrived with the connection: read it now rather than on the next wake.
-        this.readFrom(c);
-      }
+      const c = admitConnection(a, performance.now(), { o: this.o, peers: this.peers, refusals: this.refusals, counters: this.counters });
+      // The first request often arrived with the connection: read it now rather than on the next wake.
+      if (c) this.readFrom(c);
     }
     this.schedulePump();
-  }
-
-  /**
-   * Open connections of the same class as `role`: root and the owner on one side, members (and
-   * refused peers, until their linger ends) on the other. Each class has its own `maxConnections`, so
-   * members holding every slot of theirs (idle connections pinged now and then) never lock root out
-   * of `poweroff` or `reexec`.
-   */
-  private countOfClass(role: Role): number {
-    let n = 0;
-    for (const c of this.peers.conns.values()) if (privileged(c.cred.role) === privileged(role)) n++;
-    return n;
   }
 
   /** Reads up to the budget; true when data may be left (read again next turn). */
