@@ -14,6 +14,7 @@ const futexWord = new Int32Array(new SharedArrayBuffer(4));
  */
 export class BeatClock {
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private immediate: ReturnType<typeof setImmediate> | null = null;
   /** Total ms spent blocked in the precise phase (cost of precision). */
   preciseMs = 0;
 
@@ -29,6 +30,7 @@ export class BeatClock {
     const req = this.sleeper?.request(dueMs) ?? 0;
     const fire = () => {
       this.timer = null;
+      this.immediate = null;
       const t0 = now();
       const rest = dueMs - t0;
       if (req !== 0) this.sleeper!.wait(req, dueMs);
@@ -38,11 +40,16 @@ export class BeatClock {
       this.preciseMs += t - t0;
       fn(t);
     };
-    this.timer = setTimeout(fire, coarse > 0 ? coarse : 0);
+    // Already due (beat 1, a late beat): the next turn of the event loop, not a 0 ms timer, which
+    // Bun holds for about 1 ms (beat 1 came 1.1 ms after the heartbeat was ready).
+    if (dueMs <= now()) this.immediate = setImmediate(fire);
+    else this.timer = setTimeout(fire, coarse > 0 ? coarse : 0);
   }
 
   cancel(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.timer = null;
+    this.immediate = null;
   }
 }

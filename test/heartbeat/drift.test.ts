@@ -90,6 +90,37 @@ test("beat 1 runs as soon as the heartbeat is ready, not a period later: with a 
   }
 }, 10_000);
 
+test("beat 1, due when the heartbeat is ready, waited behind Bun's 0 ms timer (held about 1 ms): it now runs before a 0 ms timer armed just before start()", async () => {
+  const order: string[] = [];
+  const hb = new Heartbeat({ periodMs: 4000, config: { watchdog: false }, onBeat: (b) => order.push(`beat ${b.n}`) });
+  const timer = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      order.push("timer");
+      resolve();
+    }, 0),
+  );
+  hb.start();
+  try {
+    await timer;
+    await until("beat 1", () => order.includes("beat 1"), 2000);
+    expect(order).toEqual(["beat 1", "timer"]);
+  } finally {
+    await hb.stop();
+  }
+}, 10_000);
+
+test("the beat clock asked for a time already past calls back at the next turn of the event loop, never before that time, and cancel() stops it", async () => {
+  const clock = new BeatClock(2);
+  const due = now() - 5;
+  const called = await new Promise<number>((resolve) => clock.at(due, (t) => resolve(t)));
+  expect(called).toBeGreaterThanOrEqual(due);
+  let ran = false;
+  clock.at(now() - 1, () => (ran = true));
+  clock.cancel();
+  await new Promise((r) => setTimeout(r, 20));
+  expect(ran).toBe(false);
+});
+
 for (const fifo of [0, 1]) {
   test(`wake "sleeper"${fifo ? " at SCHED_FIFO 1 (root)" : ""}: a thread in clock_nanosleep wakes the beats, none starts before its due time, the grid holds`, async () => {
     const P = 10;
