@@ -23,6 +23,8 @@ export interface EvolutionHandle {
   handOver(): Promise<EvolutionPart>;
   /** The exec failed: the running image carries on. */
   resume(): void;
+  /** The boot's report on the safety cases of the booted weights: after the first beat, once (later calls do nothing). */
+  reportSafety(): void;
 }
 
 /**
@@ -45,6 +47,9 @@ export async function openEvolutionPhase(
     return null;
   }
   let evo: Evolution<CheckpointableWeights>;
+  // Off the path to the first beat: the verdict cannot change before it runs (a cortex mutation is
+  // admitted only if every case holds after it, so weights that fail keep failing, weights that hold keep holding).
+  let safetyReport: (() => void) | null = null;
   try {
     evo = await openEvolution({
       stateDir: config.state_dir,
@@ -56,6 +61,7 @@ export async function openEvolutionPhase(
       repair: e.repair,
       baseSha256: modelSha256(base),
       inherited,
+      safetyReport: (report) => (safetyReport = report),
       gate: { minConfidence: e.min_confidence, maxMagnitude: e.max_magnitude, supportedTypes: e.mutable_types, protectedPrefixes: ["kernel."] },
       loadWeights: async (checkpoint) => {
         // null: the base that is already loaded (and self-tested); else a checkpoint GGUF, mapped.
@@ -134,7 +140,12 @@ export async function openEvolutionPhase(
     evo.takeBack();
     arm(false);
   };
-  return { evo, drain: () => evo.drain(e.drain_per_beat), close, handOver, resume };
+  const reportSafety = () => {
+    const report = safetyReport;
+    safetyReport = null;
+    report?.();
+  };
+  return { evo, drain: () => evo.drain(e.drain_per_beat), close, handOver, resume, reportSafety };
 }
 
 /**

@@ -26,7 +26,7 @@ export interface HeartbeatHandle {
   carryInterrupts(): InterruptCarry[];
 }
 
-export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: NeuralRuntime; supervisor: Supervisor; signals: ShutdownSignals; drain?: () => number; startBeat: number; interrupts?: readonly InterruptCarry[]; watchdog?: Watchdog }): Promise<HeartbeatHandle> {
+export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: NeuralRuntime; supervisor: Supervisor; signals: ShutdownSignals; drain?: () => number; startBeat: number; interrupts?: readonly InterruptCarry[]; watchdog?: Watchdog; afterFirstBeat?: () => void }): Promise<HeartbeatHandle> {
   log.info("phase heartbeat", { period_ms: config.heartbeat_ms });
   const timing: Record<string, number | null> = { sinceKernelMs: null, sinceExecMs: null };
   const first = parts.startBeat;
@@ -52,6 +52,8 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
         startedAt = b.startMs;
         jitInteractive(); // the run-once boot code is behind us: the beat's own code may be compiled
         trim = scheduleImageTrim(config.image_trim_ms);
+        // Work the boot put off until the first beat (the safety cases' report), after this beat.
+        if (parts.afterFirstBeat) setImmediate(parts.afterFirstBeat);
       }
       if (config.shutdown_after > 0 && startedAt !== null && b.startMs - startedAt >= config.shutdown_after * 1000) {
         parts.signals.request({ reason: `shutdown_after=${config.shutdown_after}s` });

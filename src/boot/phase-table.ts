@@ -177,7 +177,7 @@ export const bootPhases: readonly Phase[] = [
   {
     name: "heartbeat",
     start: async (b) => {
-      const parts = () => ({ runtime: b.runtime!, supervisor: b.supervisor!, signals: b.signals, drain: b.evolution?.drain, ...(b.watchdog ? { watchdog: b.watchdog } : {}) });
+      const parts = () => ({ runtime: b.runtime!, supervisor: b.supervisor!, signals: b.signals, drain: b.evolution?.drain, afterFirstBeat: () => b.evolution?.reportSafety(), ...(b.watchdog ? { watchdog: b.watchdog } : {}) });
       b.heartbeat = await startHeartbeat(b.ctx, b.config, { ...parts(), ...heartbeatCarried(b) });
       let frozenAt = 0;
       let interrupts: InterruptCarry[] = [];

@@ -5,7 +5,6 @@ import type { CheckpointRecord } from "../journal/checkpoint-record.ts";
 import type { JournalRecord } from "../journal/recovery.ts";
 import { logger } from "../log.ts";
 import { checkpointDirOf, checkpointRecords, removeStaleTemps, replayMutations, type ReplayResult, verifiedCheckpoints } from "./persistence.ts";
-import { logSafetyCases } from "./safety-gate.ts";
 import type { CheckpointableWeights } from "./weights.ts";
 
 const log = logger("evolution");
@@ -58,7 +57,6 @@ export async function loadBootWeights<W extends CheckpointableWeights>(
   weights ??= await source.loadWeights(null);
   const replay = replayMutations(records, covered, weights);
   log.info("weights ready", { checkpoint: bootCheckpoint ?? "base", replayed: replay.applied, skipped: replay.skipped, nextSeq });
-  logSafetyCases(weights);
   const lastCheckpoint = checkpointRecords(records).find((c) => c.file === bootCheckpoint?.split("/").at(-1)) ?? null;
   const lastCheckpointAt = lastCheckpoint && bootCheckpoint ? mtimeMs(bootCheckpoint) : null;
   return { weights, bootCheckpoint, lastCheckpoint, lastCheckpointAt, replay };

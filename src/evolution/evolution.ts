@@ -14,6 +14,7 @@ import { GateConfigSchema } from "./ctrm-gate.ts";
 import { type EvolutionPart, evolutionPartSchema, partFds, releaseInherited } from "./handover.ts";
 import { journalDirOf, missingHistory, newestCheckpointFile, recordBodyProblem, writeCheckpoint } from "./persistence.ts";
 import { selectLineage } from "./lineage.ts";
+import { logSafetyCases } from "./safety-gate.ts";
 import { SessionServer } from "./session-server.ts";
 import type { Mutation } from "./slot-codec.ts";
 import type { CheckpointableWeights } from "./weights.ts";
@@ -51,6 +52,11 @@ export interface EvolutionOptions<W extends CheckpointableWeights> extends Evolu
    * sessions are adopted from it; what cannot be adopted is closed (its producers reconnect).
    */
   inherited?: unknown;
+  /**
+   * Runs the report on whether the booted weights hold their safety cases (logSafetyCases): at once
+   * when omitted; the boot hands it on to run after its first beat (1.5 ms of cold cortex code).
+   */
+  safetyReport?: (report: () => void) => void;
   /** Test hook passed to the journal (fault injection). */
   journal?: Pick<JournalOptions, "syncImpl" | "segmentBytes">;
 }
@@ -158,6 +164,7 @@ async function openLocked<W extends CheckpointableWeights>(cfg: z.output<typeof 
   if (missing !== null) throw new JournalError(missing);
   const booted = await loadBootWeights(cfg.stateDir, journal.recovered.records, journal.nextSeq, opts);
   const { weights, bootCheckpoint, replay } = booted;
+  (opts.safetyReport ?? ((report) => report()))(() => logSafetyCases(weights));
   let { lastCheckpoint, lastCheckpointAt } = booted;
 
   let server: SessionServer | null = null;

@@ -20,7 +20,7 @@ test("a mutation silencing thermal at 95 °C is refused with SAFETY naming the c
   const dir = tempDir();
   const cfg = writeJson(dir, "config.json", { state_dir: join(dir, "state"), run_dir: join(dir, "run"), evolution: { checkpoint_every_s: 0 } });
   const boot = start(["boot", "--config", cfg]);
-  await waitFor(() => boot.log().includes("phase heartbeat"), 30_000, "boot up");
+  await waitFor(() => boot.log().includes("safety cases hold"), 30_000, "boot up and the safety cases' report");
   expect(boot.log()).toMatch(/safety cases hold cases=41/);
 
   const viaControl = control(join(dir, "run/control"), [...SILENCE_THERMAL, "--values", "0", "--confidence", "0.99"]);
@@ -55,6 +55,20 @@ test("a mutation silencing thermal at 95 °C is refused with SAFETY naming the c
   const w = ckpt.tensors.find((x) => x.name === "cortex.0.weight")!.data;
   expect(Array.from(new Float32Array(w.slice(31 * 32 * 4, 31 * 32 * 4 + 8).buffer))).toEqual([0.25, 0.5]);
 }, 120_000);
+
+test("the boot's report on the safety cases (41 cases through the cortex, about 1.5 ms of cold code) ran before the first beat: it now follows the first beat, once, and still says they hold", async () => {
+  const dir = tempDir();
+  const cfg = writeJson(dir, "config.json", { state_dir: join(dir, "state"), run_dir: join(dir, "run"), evolution: { checkpoint_every_s: 0 }, shutdown_after: 0.3 });
+  const boot = start(["boot", "--config", cfg]);
+  const r = await boot.result(30_000);
+  expect(r.code).toBe(0);
+  const lines = r.stderr.split("\n");
+  const beat = lines.findIndex((l) => l.includes("first heartbeat"));
+  const report = lines.findIndex((l) => l.includes("safety cases hold cases=41"));
+  expect(beat).toBeGreaterThanOrEqual(0);
+  expect(report).toBeGreaterThan(beat);
+  expect(lines.filter((l) => l.includes("safety cases hold")).length).toBe(1);
+}, 60_000);
 
 test("a model without safety cases boots and says so once; its cortex mutations get no safety check", async () => {
   const dir = tempDir();
