@@ -45,6 +45,8 @@ export class Heartbeat {
   private sampleMs = 0;
   private settle: (() => void) | null = null;
   private settled: Promise<void> | null = null;
+  /** The metabolic worker is started after beat 1 (see "start-worker"). */
+  private workerDue = false;
 
   constructor(private readonly opts: HeartbeatOptions) {
     if (!(opts.periodMs >= 1)) throw new ConfigError("heartbeat_ms", `must be >= 1, got ${opts.periodMs}`);
@@ -123,7 +125,9 @@ export class Heartbeat {
       case "start-worker":
         this.settled = new Promise((resolve) => (this.settle = resolve));
         if (this.cfg.wake === "sleeper") this.clock.sleeper = new BeatSleeper(this.cfg.sleeper_fifo_priority, this.opts.sleeperWorkerUrl);
-        this.metabolic.start();
+        // Started right after beat 1, not before it: beat 1 can never use its sample (rates need two
+        // samples a sample_ms apart), and creating the Worker cost the path to beat 1 0.5-0.7 ms.
+        this.workerDue = true;
         break;
       case "schedule-first":
         log.info("heartbeat started", { period_ms: this.opts.periodMs, model: this.binding ? `${this.binding.inputNames.length} inputs, ${this.binding.outputNames.length} interrupts` : "none", watchdog: this.watchdog?.armed ?? false });
@@ -225,6 +229,15 @@ export class Heartbeat {
     }
     const every = this.opts.logEvery ?? 0;
     if (every > 0 && this.tally.beats % every === 0) this.tally.logLine(info.n, this.opts.periodMs, this.bank?.activeNames().join(",") || "-");
+    if (this.workerDue) this.startWorkerAfterBeat();
+  }
+
+  /** After this beat's turn of the event loop; not when stopped meanwhile, nor twice. */
+  private startWorkerAfterBeat(): void {
+    this.workerDue = false;
+    setImmediate(() => {
+      if (this.state === "running" && !this.metabolic.stats().running) this.metabolic.start();
+    });
   }
 
   private scheduleNext(): void {

@@ -106,3 +106,40 @@ test("beat numbers continue from firstBeat (live re-exec) and stop() resolves to
   expect(last).toBe(seen[seen.length - 1]!);
   expect(hb.stats().lastBeat).toBe(last);
 });
+
+test("the metabolic worker was created before beat 1 (0.5-0.7 ms of the main thread on the path to it), though beat 1 can never use its sample: beat 1 runs with no worker, the worker starts right after it and samples", async () => {
+  const atBeat1: { starts: number; running: boolean }[] = [];
+  const hb = new Heartbeat({
+    periodMs: 50,
+    config: { watchdog: false, sample_ms: 50 },
+    onBeat: (b) => {
+      if (b.slot === 1) atBeat1.push({ starts: hb.metabolic.stats().workerStarts, running: hb.metabolic.stats().running });
+    },
+  });
+  hb.start();
+  expect(hb.metabolic.stats().workerStarts).toBe(0);
+  try {
+    await waitFor("the worker's first samples", () => hb.metabolic.stats().samples >= 2);
+    expect(atBeat1).toEqual([{ starts: 0, running: false }]);
+    expect(hb.metabolic.stats().workerStarts).toBe(1);
+  } finally {
+    await hb.stop();
+  }
+});
+
+test("a heartbeat stopped before its first beat never starts the metabolic worker; started again, it starts one after that beat", async () => {
+  const hb = new Heartbeat({ periodMs: 50, config: { watchdog: false } });
+  hb.start();
+  await hb.stop();
+  await new Promise((r) => setTimeout(r, 30));
+  expect(hb.metabolic.stats().workerStarts).toBe(0);
+  expect(hb.metabolic.stats().running).toBe(false);
+  hb.start();
+  try {
+    await waitFor("a worker after beat 1", () => hb.metabolic.stats().running);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(hb.metabolic.stats().workerStarts).toBe(1);
+  } finally {
+    await hb.stop();
+  }
+});
