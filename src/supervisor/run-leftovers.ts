@@ -1,6 +1,6 @@
 // What a service's run left behind when its main process ended: its cgroup's processes, or with cgroups off its process groups.
 import { Sig } from "../sys/signals.ts";
-import { sessionOf } from "../util/process-exists.ts";
+import { groupOf, sessionOf } from "../util/process-exists.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import { signalProcessGroup } from "./service-launch.ts";
 
@@ -37,6 +37,19 @@ export class RunLeftovers {
   /** The run's process groups (the main process's own among them when it leads one). */
   processGroups(): readonly number[] {
     return this.groups;
+  }
+
+  /**
+   * The run's process groups a signal may go to (a stop, the throttle). With cgroups on, only those
+   * a process in the service's cgroup is in: a group that emptied (a forking daemon's parent gone,
+   * its worker in a session of its own) frees its number, and a stop sent its signal to whatever
+   * process outside the service led a group under it next. A group one of them is in cannot be
+   * reused. With cgroups off, all of them (the groups are all that is known of the run).
+   */
+  signalGroups(): readonly number[] {
+    if (!this.cgroups) return this.groups;
+    const inCgroup = new Set(this.cgroups.pids(this.name).map(groupOf));
+    return this.groups.filter((g) => inCgroup.has(g));
   }
 
   /**

@@ -97,7 +97,7 @@ export class ServiceRunner {
         case "signal":
           // SIGKILL: the group, then cgroup.kill (atomic, unlike signalling listed pids while they fork), or the run's groups.
           if (e.signal === "kill") ctx.launch.signalGroup(this.rec.pid, Sig.SIGKILL);
-          else ctx.launch.signalStop(this.rec.config, this.rec.pid, this.leftovers.processGroups());
+          else ctx.launch.signalStop(this.rec.config, this.rec.pid, this.leftovers.signalGroups());
           if (e.signal === "kill") this.leftovers.kill();
           break;
         case "kill-leftovers":

@@ -215,7 +215,7 @@ export class Supervisor {
 
   /** The process groups of a service's run (RunLeftovers): what the heartbeat's SIGSTOP/SIGCONT throttle signals. */
   processGroups(name: string): readonly number[] {
-    return this.slots.get(name)?.leftovers.processGroups() ?? [];
+    return this.slots.get(name)?.leftovers.signalGroups() ?? [];
   }
 
   private mustGet(name: string): ServiceRunner {
