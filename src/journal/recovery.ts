@@ -1,5 +1,5 @@
 // Journal recovery: reads every segment, truncates a torn tail, refuses mid-journal corruption.
-import { closeSync, ftruncateSync, fsyncSync, openSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { closeSync, ftruncateSync, fsyncSync, openSync, readdirSync, readFileSync, readSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
@@ -11,6 +11,7 @@ import {
   RECORD_HEADER_SIZE,
   type RawRecord,
   RecordType,
+  SEGMENT_HEADER_SIZE,
 } from "./format.ts";
 import { crc32c } from "./crc32c.ts";
 import { fsyncDir } from "./fs-durable.ts";
@@ -127,7 +128,9 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
   let damage: Damage | null = null;
   let lineage: string | null = opts.lineage ?? null;
 
+  let damagedAt = -1;
   for (let i = 0; i < segs.length && damage === null; i++) {
+    damagedAt = i;
     const { name, firstSeq } = segs[i]!;
     const path = join(dir, name);
     const isLast = i === segs.length - 1;
@@ -139,18 +142,18 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
     }
     const laterBytes = () => segs.slice(i + 1).reduce((n, s) => n + Bun.file(join(dir, s.name)).size, 0);
     const h = decodeSegmentHeader(b);
+    // Before the sequence: another model's segment copied in beside this journal's rarely continues
+    // its sequence, and read as a gap (corrupt) a repair deleted it.
+    if (!("problem" in h) && h.lineage !== null && lineage !== null && h.lineage !== lineage) {
+      damage = foreignDamage(name, h.lineage, lineage, opts.lineage !== undefined, b.length + laterBytes(), expected ?? firstSeq);
+      break;
+    }
     if ("problem" in h || h.firstSeq !== firstSeq || (expected !== null && firstSeq !== expected)) {
       const problem =
         "problem" in h ? `segment header: ${h.problem}`
         : h.firstSeq !== firstSeq ? `segment header names first sequence ${h.firstSeq}, file name says ${firstSeq}`
         : `sequence gap: segment starts at ${firstSeq}, expected ${expected}`;
       damage = { segment: name, offset: 0, problem, kind: "corrupt", droppedBytes: b.length + laterBytes(), seq: expected ?? firstSeq };
-      break;
-    }
-    if (h.lineage !== null && lineage !== null && h.lineage !== lineage) {
-      const whose = opts.lineage !== undefined ? "the base model's" : "that of the segments before it";
-      const problem = `segment records lineage ${h.lineage}, expected ${lineage} (${whose}): another base model's history`;
-      damage = { segment: name, offset: 0, problem, kind: "foreign", droppedBytes: b.length + laterBytes(), seq: expected ?? firstSeq };
       break;
     }
     lineage ??= h.lineage;
@@ -185,6 +188,9 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
     segments.push({ name, path, firstSeq, size: off, records: count, version: h.version, headerSize: h.headerSize, lineage: h.lineage });
   }
 
+  // A cut deletes the segments after the damage: another model's among them is refused instead.
+  if (damage && damage.kind !== "foreign") damage = foreignAfter(dir, segs.slice(damagedAt + 1), lineage, opts.lineage !== undefined, damage.seq) ?? damage;
+
   if (damage && !opts.readOnly) {
     // Another model's history is not damage to cut: a repair would delete it, and this model's
     // segments after it. It stays where it is, named, for the operator to move.
@@ -212,6 +218,38 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
     });
   }
   return { records, segments, nextSeq: expected ?? 1, damage, lineage };
+}
+
+function foreignDamage(segment: string, recorded: string, expected: string, base: boolean, droppedBytes: number, seq: number): Damage {
+  const problem = `segment records lineage ${recorded}, expected ${expected} (${base ? "the base model's" : "that of the segments before it"}): another base model's history`;
+  return { segment, offset: 0, problem, kind: "foreign", droppedBytes, seq };
+}
+
+/** The first of `later` (the segments after damage) whose header records another lineage than `lineage` (or than the one before it), as foreign damage; null when none does. */
+function foreignAfter(dir: string, later: { name: string }[], lineage: string | null, base: boolean, seq: number): Damage | null {
+  const head = new Uint8Array(SEGMENT_HEADER_SIZE);
+  for (let k = 0; k < later.length; k++) {
+    const path = join(dir, later[k]!.name);
+    let n = 0;
+    try {
+      const fd = openSync(path, "r");
+      try {
+        n = readSync(fd, head, 0, head.length, 0);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (cause) {
+      throw new JournalError(`cannot read journal segment ${path}`, { cause });
+    }
+    const h = decodeSegmentHeader(head.subarray(0, n));
+    if ("problem" in h || h.lineage === null) continue;
+    if (lineage !== null && h.lineage !== lineage) {
+      const bytes = later.slice(k).reduce((t, s) => t + Bun.file(join(dir, s.name)).size, 0);
+      return foreignDamage(later[k]!.name, h.lineage, lineage, base, bytes, seq);
+    }
+    lineage = h.lineage;
+  }
+  return null;
 }
 
 /** Truncates the damaged segment at the damage offset (removing it if nothing valid is left) and deletes later ones. */
