@@ -110,6 +110,22 @@ export class JournalError extends VectorBootError {
   override readonly exitCode: number = ExitCode.io;
 }
 
+/**
+ * A journal segment records another base model's SHA-256 than the one it is read for (another
+ * model's history copied in): never replayed, and never cut by `journal verify --repair`. The
+ * operator moves `segment` (and that model's other segments) out of `journalDir`.
+ */
+export class ForeignSegmentError extends JournalError {
+  constructor(
+    readonly segment: string,
+    readonly journalDir: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
 /** A request that cannot be carried out in the state things are in now (a service stopping, the machine shutting down): try again later. */
 export class NotNowError extends VectorBootError {
   override readonly exitCode: number = ExitCode.tempFail;

@@ -1,6 +1,6 @@
 // Boot phase "evolution": recover the cortex journal, load the newest checkpoint, replay, open the channel.
 import type { Config } from "../config/schema.ts";
-import { describeError, JournalError, ModelError } from "../errors.ts";
+import { describeError, ForeignSegmentError, JournalError, ModelError } from "../errors.ts";
 import { openEvolution, type Evolution } from "../evolution/evolution.ts";
 import { type EvolutionPart, releaseInherited } from "../evolution/handover.ts";
 import { runtimeGgufExporter, runtimeWeights } from "../evolution/runtime-weights.ts";
@@ -73,7 +73,7 @@ export async function openEvolutionPhase(
     // Outside PID 1 the boot stops (exit code from the error). PID 1 never powers off for it: it
     // boots on the base weights without evolution and says why.
     if (!ctx.pid1) throw err;
-    const hint = err instanceof JournalError ? " (run `vector-boot journal verify --repair` if the journal is damaged)" : "";
+    const hint = operatorHint(err, config.state_dir);
     log.error(`evolution disabled: the evolution phase failed; booting on the base weights${hint}`, { error: describeError(err) });
     try {
       // A checkpoint may have been loaded, or replay stopped half-way: the base again.
@@ -146,6 +146,18 @@ export async function openEvolutionPhase(
     report?.();
   };
   return { evo, drain: () => evo.drain(e.drain_per_beat), close, handOver, resume, reportSafety };
+}
+
+/**
+ * What the operator does about a journal that refused to open. Another model's segment is not
+ * damage: `journal verify --repair` refuses to cut it (it would delete that history, and this
+ * model's after it), so the hint for it is to move it out.
+ */
+function operatorHint(err: unknown, stateDir: string): string {
+  if (err instanceof ForeignSegmentError) {
+    return ` (${err.segment} is another base model's history, which \`journal verify --repair\` does not remove: move it and that model's other segments out of ${err.journalDir}; \`vector-boot journal inspect --state ${stateDir}\` shows each segment's lineage)`;
+  }
+  return err instanceof JournalError ? " (run `vector-boot journal verify --repair` if the journal is damaged)" : "";
 }
 
 /**

@@ -1,7 +1,7 @@
 // Journal recovery: reads every segment, truncates a torn tail, refuses mid-journal corruption.
 import { closeSync, ftruncateSync, fsyncSync, openSync, readdirSync, readFileSync, readSync, unlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { JournalError } from "../errors.ts";
+import { ForeignSegmentError, JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
 import {
   decodeRecordAt,
@@ -195,7 +195,9 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
     // Another model's history is not damage to cut: a repair would delete it, and this model's
     // segments after it. It stays where it is, named, for the operator to move.
     if (damage.kind === "foreign") {
-      throw new JournalError(
+      throw new ForeignSegmentError(
+        join(dir, damage.segment),
+        dir,
         `journal segment ${join(dir, damage.segment)} belongs to another base model: ${damage.problem}. ` +
           `Its mutations are never replayed onto these weights, and nothing was changed (neither cut nor deleted). Refusing to start. ` +
           `Move that model's segments out of ${dir} (or put this state dir's own journal back); 'vector-boot journal inspect --state ${dirname(dir)}' shows each segment's lineage`,
