@@ -2,7 +2,7 @@
 import { chmodSync, chownSync, lstatSync, readdirSync } from "node:fs";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { listenerMismatch, listenUnix } from "../sys/control.ts";
+import { listenUnix, refuseHandedListener } from "../sys/control.ts";
 import { closeFdQuietly } from "../sys/fd.ts";
 import { wakeOnReadable } from "../sys/fd-wake.ts";
 import { setInheritable } from "../sys/process.ts";
@@ -31,8 +31,8 @@ interface ListenAt {
 /**
  * The listening descriptor for `o.path`. `handed` (a live re-exec's control part): adopted when it is
  * still a listening Unix stream socket bound to that path (the same socket: what connected meanwhile
- * waits in its backlog), its file's mode and group set as a new one's; else closed when it is the
- * listener handed over for another path, and the path bound anew (as without it), with a log line.
+ * waits in its backlog), its file's mode and group set as a new one's; else (refuseHandedListener,
+ * shared with the evolution session socket) the path is bound anew, as without it, with a log line.
  */
 export function openListener(o: ListenAt, sig: number, handed: ControlPart | null): { fd: number; adopted: boolean } {
   if (handed) {
@@ -81,17 +81,9 @@ function heldListener(path: string): number | null {
 
 function adopt(o: ListenAt, sig: number, handed: ControlPart): number | null {
   const fd = handed.listener;
-  const mismatch = listenerMismatch(fd, handed.path);
-  if (mismatch !== null) {
-    // Its file removed meanwhile: the handed listener, which nobody can reach any more. Anything
-    // else is not the socket handed over (not open, or another file at that number): left alone.
-    if (mismatch === "ENOENT") closeFdQuietly(fd);
-    log.warn("control socket handed over at the re-exec is not a listening socket at its path; listening anew", { fd, path: handed.path, why: mismatch });
-    return null;
-  }
-  if (handed.path !== o.path) {
-    closeFdQuietly(fd);
-    log.warn("control socket handed over at the re-exec is at another path (run_dir changed); closed it, listening anew", { fd, was: handed.path, path: o.path });
+  const refused = refuseHandedListener(fd, handed.path, o.path);
+  if (refused !== null) {
+    log.warn("control socket handed over at the re-exec not adopted; listening anew", { fd, why: refused.why, closed: refused.closed });
     return null;
   }
   try {

@@ -203,10 +203,11 @@ async function openLocked<W extends CheckpointableWeights>(cfg: z.output<typeof 
       drain(cfg.drainBudget);
     });
   };
-  const listening = (server = new SessionServer(cfg.runDir, channel, onDoorbell, part?.listener));
+  const listening = (server = new SessionServer(cfg.runDir, channel, onDoorbell, part ? { listener: part.listener, path: part.path } : undefined));
   undo.push(() => listening.stop());
   if (part) {
-    for (const f of partFds(part)) setInheritable(f, false);
+    // A listener not adopted is not this image's to touch (closed, or a descriptor opened since at its number).
+    for (const f of partFds(part)) if (f !== part.listener || server.adoptedListener) setInheritable(f, false);
     await server.adoptSessions(part.sessions);
     log.info("producer sessions adopted across re-exec", { sessions: part.sessions.length });
     drain(cfg.drainBudget);

@@ -2,10 +2,11 @@
 import { chmodSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Socket, SocketHandler, UnixSocketListener } from "bun";
-import { ConfigError, JournalError } from "../errors.ts";
+import { ConfigError, describeError, JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { ownDirectory } from "../util/own-dir.ts";
-import { clearSocketPath } from "../sys/control.ts";
+import { clearSocketPath, refuseHandedListener } from "../sys/control.ts";
+import { closeFdQuietly } from "../sys/fd.ts";
 import { setInheritable } from "../sys/process.ts";
 import type { EvolutionChannel } from "./channel.ts";
 import { PROTOCOL_VERSION } from "./layout.ts";
@@ -14,6 +15,29 @@ const log = logger("evolution");
 
 interface SessionData {
   ring: number;
+}
+
+/**
+ * The listener handed over at a live re-exec, adopted for `path`, or null (logged): it is not that
+ * listener. Bun adopts whatever descriptor it is given: a number that is something else now (a file
+ * this image opened, another socket) made the session server throw, and PID 1 went on without
+ * evolution; another listening socket's connections were handed rings.
+ */
+function adoptListener(handed: { listener: number; path: string }, path: string, socket: SocketHandler<SessionData>): UnixSocketListener<SessionData> | null {
+  const fd = handed.listener;
+  const refused = refuseHandedListener(fd, handed.path, path);
+  if (refused !== null) {
+    log.warn("evolution session socket handed over at the re-exec not adopted; listening anew", { fd, why: refused.why, closed: refused.closed });
+    return null;
+  }
+  try {
+    // Bun adopts a listening fd (not in its typings): the path, its mode and its directory are as the previous image left them.
+    return (Bun.listen as unknown as (o: { fd: number; socket: SocketHandler<SessionData> }) => UnixSocketListener<SessionData>)({ fd, socket });
+  } catch (e) {
+    closeFdQuietly(fd);
+    log.warn("evolution session socket handed over at the re-exec could not be adopted; closed it, listening anew", { fd, path, error: describeError(e) });
+    return null;
+  }
 }
 
 /**
@@ -27,8 +51,15 @@ export class SessionServer {
   private byRing = new Map<number, Socket<SessionData>>();
   private static bell = new Uint8Array([0x21]);
 
-  /** `listenerFd`: the listening socket inherited across a live re-exec (bound to the same path). */
-  constructor(runDir: string, channel: EvolutionChannel, onDoorbell: () => void, listenerFd?: number) {
+  /** Whether the listener is the one handed over at a live re-exec (else bound here). */
+  readonly adoptedListener: boolean;
+
+  /**
+   * `handed`: the listening socket inherited across a live re-exec and the path the previous image
+   * bound it to. It is adopted only once it checks out as that listener at this server's path
+   * (refuseHandedListener, as for the control socket); else the path is bound anew, with a log line.
+   */
+  constructor(runDir: string, channel: EvolutionChannel, onDoorbell: () => void, handed?: { listener: number; path: string }) {
     try {
       // A directory refused for what it is (someone else's, a symlink, shared) is a config problem
       // (exit 78); one that cannot be made (EROFS, EACCES) an I/O one.
@@ -71,9 +102,10 @@ export class SessionServer {
           log.info("producer session opened", { ring });
       },
     };
-    if (listenerFd !== undefined) {
-      // Bun adopts a listening fd (not in its typings): the path, its mode and its directory are as the previous image left them.
-      this.listener = (Bun.listen as unknown as (o: { fd: number; socket: SocketHandler<SessionData> }) => UnixSocketListener<SessionData>)({ fd: listenerFd, socket: handlers });
+    const adopted = handed ? adoptListener(handed, this.path, handlers) : null;
+    this.adoptedListener = adopted !== null;
+    if (adopted !== null) {
+      this.listener = adopted;
       return;
     }
     // A stale file is replaced; a live one is another init's (the same run_dir), never taken over.

@@ -2,6 +2,7 @@
 import { FFIType } from "bun:ffi";
 import { lstatSync, rmSync } from "node:fs";
 import { Errno, errnoName } from "./errno.ts";
+import { closeFdQuietly } from "./fd.ts";
 import { check, cstr, lazyShim } from "./lib.ts";
 import { socketPathDetail } from "../util/unix-path.ts";
 
@@ -60,9 +61,33 @@ export function clearSocketPath(path: string, fail: (reason: string) => Error): 
  * (EBADF: not open; ENOTSOCK, EAFNOSUPPORT, EPROTOTYPE, EINVAL: not listening; EADDRNOTAVAIL:
  * bound elsewhere; ENOENT: its file is gone); null when it is.
  */
-export function listenerMismatch(fd: number, path: string): string | null {
+function listenerMismatch(fd: number, path: string): string | null {
   const r = lib.vb_ctl_is_listener(fd, cstr(path));
   return r === 0 ? null : errnoName(-r);
+}
+
+/**
+ * Whether the listening socket a previous image handed over at a live re-exec (`fd`, bound by it to
+ * `handedPath`) may be adopted as the listener for `path`: null when it may (vb_ctl_is_listener: a
+ * listening Unix stream socket bound to that path, its file still there). Else why not, and whether
+ * it was closed: only a descriptor proven to be that listener is (its socket file gone, so nobody can
+ * reach it; or it listens at another path than `path`, run_dir changed). Anything else (not open, not
+ * a listening socket at `handedPath`) is not the socket handed over: possibly a descriptor this image
+ * opened since at that number, it is left alone. The control socket and the evolution session socket
+ * both adopt through this, then bind `path` anew when it says no.
+ */
+export function refuseHandedListener(fd: number, handedPath: string, path: string): { why: string; closed: boolean } | null {
+  const mismatch = listenerMismatch(fd, handedPath);
+  if (mismatch === "ENOENT") {
+    closeFdQuietly(fd);
+    return { why: `its socket file ${handedPath} is gone (ENOENT)`, closed: true };
+  }
+  if (mismatch !== null) return { why: `fd ${fd} is not a listening Unix stream socket bound to ${handedPath} (${mismatch})`, closed: false };
+  if (handedPath !== path) {
+    closeFdQuietly(fd);
+    return { why: `it listens at ${handedPath}, not ${path} (run_dir changed)`, closed: true };
+  }
+  return null;
 }
 
 /** A peer's credentials as they were when it called connect(2) (the kernel's copy; later changes by the peer do not show). */
