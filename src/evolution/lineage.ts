@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSyn
 import { join } from "node:path";
 import { JournalError } from "../errors.ts";
 import { fsyncDir, makeDirDurable, writeFileAtomic } from "../journal/fs-durable.ts";
+import { segmentsLineage } from "../journal/segment-lineages.ts";
 import { lockStateDir, type StateLock } from "../journal/state-lock.ts";
 import { logger } from "../log.ts";
 
@@ -88,6 +89,26 @@ function resumeArchive(archive: string, stateDir: string, lock: StateLock): void
   fsyncDir(join(stateDir, LINEAGES_DIR));
 }
 
+/**
+ * A state dir with history and no LINEAGE whose journal segments name one base model (segment header
+ * version 2): that model's history, not history from before lineages were recorded. LINEAGE is
+ * written for it first (whole, fsynced), so the switch goes on as for any recorded lineage: resumed
+ * when that model boots (its acknowledged mutations replayed, not set aside as unrecorded-N), else
+ * archived under lineages/<its sha>/, LINEAGE moved last. Null (archived as unrecorded-N, as before)
+ * when the segments name no single model, or that model's lineage is already archived beside it.
+ */
+function recordFromSegments(stateDir: string): string | null {
+  const named = segmentsLineage(join(stateDir, "journal"));
+  if ("none" in named) return null;
+  if (existsSync(join(stateDir, LINEAGES_DIR, named.lineage))) {
+    log.warn("lineage: no LINEAGE file; the journal's segments name a base model whose lineage is archived already: archived as unrecorded history", { segments: named.lineage });
+    return null;
+  }
+  writeFileAtomic(join(stateDir, LINEAGE_FILE), [new TextEncoder().encode(`${named.lineage}\n`)]);
+  log.warn("lineage: no LINEAGE file; recorded the base model the journal's segments name", { lineage: named.lineage });
+  return named.lineage;
+}
+
 export interface LineageChoice {
   /** The lineage that was current and is now archived (its name under lineages/), or null. */
   archived: string | null;
@@ -98,7 +119,8 @@ export interface LineageChoice {
 /**
  * Makes `baseSha` (hex) the current lineage of `stateDir` before the journal opens (the caller
  * holds the state dir's lock). History of another base is moved to lineages/<its sha>/ (history
- * with no recorded lineage, from before lineages existed, to lineages/unrecorded-N/); the base's
+ * with no LINEAGE goes by the base its journal segments name, recordFromSegments; naming none, from
+ * before lineages existed, it goes to lineages/unrecorded-N/); the base's
  * own archived history, if any, is moved back and resumed. Every step is a rename, fsynced.
  */
 export function selectLineage(stateDir: string, baseSha: string): LineageChoice {
@@ -114,7 +136,8 @@ export function selectLineage(stateDir: string, baseSha: string): LineageChoice 
           `otherwise move ${join(stateDir, "journal")}, ${join(stateDir, "checkpoints")} and ${join(stateDir, LINEAGE_FILE)} out of ${stateDir}`,
       );
     }
-    const current = typeof recorded === "string" ? recorded : null;
+    // No LINEAGE beside history: the base model its journal's segments name, when they all name one.
+    const current = typeof recorded === "string" ? recorded : hasHistory ? recordFromSegments(stateDir) : null;
     if (current === baseSha) {
       // A move of this lineage cut short by a crash (archived in part, or resumed in part): its other
       // parts are still under lineages/<sha>. Booting on without them started an empty journal over
