@@ -2,7 +2,7 @@
 import { chmodSync, chownSync, lstatSync, readdirSync } from "node:fs";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { listenUnix, refuseHandedListener } from "../sys/control.ts";
+import { listenerMismatch, listenUnix, refuseHandedListener } from "../sys/control.ts";
 import { closeFdQuietly } from "../sys/fd.ts";
 import { wakeOnReadable } from "../sys/fd-wake.ts";
 import { setInheritable } from "../sys/process.ts";

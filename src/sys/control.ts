@@ -61,7 +61,7 @@ export function clearSocketPath(path: string, fail: (reason: string) => Error): 
  * (EBADF: not open; ENOTSOCK, EAFNOSUPPORT, EPROTOTYPE, EINVAL: not listening; EADDRNOTAVAIL:
  * bound elsewhere; ENOENT: its file is gone); null when it is.
  */
-function listenerMismatch(fd: number, path: string): string | null {
+export function listenerMismatch(fd: number, path: string): string | null {
   const r = lib.vb_ctl_is_listener(fd, cstr(path));
   return r === 0 ? null : errnoName(-r);
 }
