@@ -1,8 +1,8 @@
 // The control socket's listener: bound at its path, or the one the previous image handed over at a live re-exec (connections queued during the exec are served).
-import { chmodSync, chownSync, lstatSync, readdirSync } from "node:fs";
+import { chmodSync, chownSync } from "node:fs";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { listenerMismatch, listenUnix, refuseHandedListener } from "../sys/control.ts";
+import { heldListenerAt, listenUnix, refuseHandedListener } from "../sys/control.ts";
 import { closeFdQuietly } from "../sys/fd.ts";
 import { wakeOnReadable } from "../sys/fd-wake.ts";
 import { setInheritable } from "../sys/process.ts";
@@ -39,7 +39,7 @@ export function openListener(o: ListenAt, sig: number, handed: ControlPart | nul
     const fd = adopt(o, sig, handed);
     if (fd !== null) return { fd, adopted: true };
   } else {
-    const held = heldListener(o.path);
+    const held = heldListenerAt(o.path);
     if (held !== null) {
       log.warn("control socket: a listener at its path was handed over by the previous image without a handoff this image could read; adopting it", { fd: held, path: o.path });
       const fd = adopt(o, sig, { listener: held, path: o.path });
@@ -55,28 +55,6 @@ export function openListener(o: ListenAt, sig: number, handed: ControlPart | nul
     throw e;
   }
   return { fd, adopted: false };
-}
-
-/**
- * A listening socket bound to `path` that this process holds although no handoff named it: the one
- * the previous image handed over at a live re-exec whose handoff this image could not read (cut
- * short: it boots fresh). Left open and unserved, it kept the path "in use by another running
- * instance": the fresh boot had no control socket, and every client waited in its backlog. Looked
- * for only when a socket file is at `path`.
- */
-function heldListener(path: string): number | null {
-  let names: string[];
-  try {
-    if (!lstatSync(path).isSocket()) return null;
-    names = readdirSync("/proc/self/fd");
-  } catch {
-    return null;
-  }
-  for (const n of names) {
-    const fd = Number(n);
-    if (Number.isInteger(fd) && fd >= 3 && listenerMismatch(fd, path) === null) return fd;
-  }
-  return null;
 }
 
 function adopt(o: ListenAt, sig: number, handed: ControlPart): number | null {

@@ -5,7 +5,7 @@ import type { Socket, SocketHandler, UnixSocketListener } from "bun";
 import { ConfigError, describeError, JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { ownDirectory } from "../util/own-dir.ts";
-import { clearSocketPath, refuseHandedListener } from "../sys/control.ts";
+import { clearSocketPath, heldListenerAt, refuseHandedListener } from "../sys/control.ts";
 import { closeFdQuietly } from "../sys/fd.ts";
 import { setInheritable } from "../sys/process.ts";
 import type { EvolutionChannel } from "./channel.ts";
@@ -102,7 +102,12 @@ export class SessionServer {
           log.info("producer session opened", { ring });
       },
     };
-    const adopted = handed ? adoptListener(handed, this.path, handlers) : null;
+    // Without a handoff part, a listener at the path this process holds is the one a live re-exec
+    // handed over before its handoff proved unreadable (this image boots fresh): serve it.
+    const held = handed ? null : heldListenerAt(this.path);
+    if (held !== null) log.warn("evolution session socket: a listener at its path was handed over by the previous image without a handoff this image could read; adopting it", { fd: held, path: this.path });
+    const inherited = handed ?? (held !== null ? { listener: held, path: this.path } : null);
+    const adopted = inherited ? adoptListener(inherited, this.path, handlers) : null;
     this.adoptedListener = adopted !== null;
     if (adopted !== null) {
       this.listener = adopted;

@@ -1,6 +1,6 @@
 // Control socket FFI (native/control.c): Unix listen/accept with SO_PEERCRED + SO_PEERGROUPS (accepted peers join an epoll set), nonblocking I/O.
 import { FFIType } from "bun:ffi";
-import { lstatSync, rmSync } from "node:fs";
+import { lstatSync, readdirSync, rmSync } from "node:fs";
 import { Errno, errnoName } from "./errno.ts";
 import { closeFdQuietly } from "./fd.ts";
 import { check, cstr, lazyShim } from "./lib.ts";
@@ -86,6 +86,28 @@ export function refuseHandedListener(fd: number, handedPath: string, path: strin
   if (handedPath !== path) {
     closeFdQuietly(fd);
     return { why: `it listens at ${handedPath}, not ${path} (run_dir changed)`, closed: true };
+  }
+  return null;
+}
+
+/**
+ * A listening socket bound to `path` that this process holds although no handoff named it: the one
+ * the previous image handed over at a live re-exec whose handoff this image could not read (cut
+ * short: it boots fresh). Left open and unserved, it kept the path "in use by another running
+ * instance": the fresh boot had no control socket (or no evolution socket), and every client waited
+ * in its backlog. Looked for only when a socket file is at `path`.
+ */
+export function heldListenerAt(path: string): number | null {
+  let names: string[];
+  try {
+    if (!lstatSync(path).isSocket()) return null;
+    names = readdirSync("/proc/self/fd");
+  } catch {
+    return null;
+  }
+  for (const n of names) {
+    const fd = Number(n);
+    if (Number.isInteger(fd) && fd >= 3 && listenerMismatch(fd, path) === null) return fd;
   }
   return null;
 }

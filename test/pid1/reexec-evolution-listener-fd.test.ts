@@ -1,30 +1,11 @@
 // The evolution session socket's listener named by a live re-exec's handoff was adopted unchecked: a number that is something else at the new image's start (a file; the control socket's listener) disabled evolution, or left evolution.sock refusing producers. It is adopted only once it checks out, else bound anew.
 import { afterEach, expect, test } from "bun:test";
-import net from "node:net";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { betweenImages, killLeftovers, start, tempDir, waitFor } from "./harness.ts";
+import { hello } from "./session-hello.ts";
 
 afterEach(killLeftovers);
-
-/** The first line a connection to `path` reads (the session server's hello), or the connect's error code. */
-function hello(path: string): Promise<{ ring: number } | { error: string }> {
-  return new Promise((resolve) => {
-    let buf = "";
-    const sock = net.connect(path);
-    sock.setEncoding("utf8");
-    sock.on("data", (d: string) => {
-      buf += d;
-      const nl = buf.indexOf("\n");
-      if (nl < 0) return;
-      sock.destroy();
-      const h = JSON.parse(buf.slice(0, nl)) as { ring?: number; error?: string };
-      resolve(h.ring !== undefined ? { ring: h.ring } : { error: h.error ?? "?" });
-    });
-    sock.on("error", (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
-    sock.on("close", () => resolve({ error: "closed unanswered" }));
-  });
-}
 
 /**
  * Boots as PID 1 (evolution on, `runDir`), live re-execs through a script that runs `body` (Python;

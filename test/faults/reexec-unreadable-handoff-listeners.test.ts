@@ -1,9 +1,10 @@
-// A live re-exec whose handoff the new image cannot read (it boots fresh) left the handed-over control listener open in it, listening unserved: the fresh boot found its socket path "in use by another running instance" and ran without a control socket.
+// A live re-exec whose handoff the new image cannot read (it boots fresh) left the handed-over control and evolution listeners open in it, listening unserved: the fresh boot found their socket paths "in use by another running instance" and ran without a control socket and without evolution.
 import { afterEach, expect, test } from "bun:test";
 import net from "node:net";
 import { join } from "node:path";
 import { bootArgs } from "../pid1/boot-args.ts";
 import { betweenImages, killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { hello } from "../pid1/session-hello.ts";
 
 afterEach(killLeftovers);
 
@@ -33,9 +34,13 @@ function status(path: string, ms: number): Promise<number | string> {
   });
 }
 
-test("a live re-exec whose handoff file the new image cannot read (cut short) booted fresh with the handed-over listener still open and unserved: its control socket was 'in use by another running instance' and every client hung; the fresh boot serves that listener", async () => {
+/**
+ * Boots as PID 1 (evolution on) and live re-execs through a script that cuts the handoff file short
+ * before the real image runs, as a write cut short would; returns the run, the init's pid, the
+ * control socket's path, the run dir and the new image's log (from its "handoff state unreadable").
+ */
+async function reexecWithCutHandoff() {
   const dir = tempDir();
-  // Runs in PID 1's place after the old image's exec: cuts the handoff file short, as a write cut short would.
   const cutter = betweenImages(
     dir,
     "cut-handoff.py",
@@ -43,10 +48,11 @@ test("a live re-exec whose handoff file the new image cannot read (cut short) bo
 data = open(p).read()
 open(p, "w").write(data[: len(data) // 2])`,
   );
-  const cfg = writeJson(dir, "config.json", { run_dir: join(dir, "run"), heartbeat_ms: 100, heartbeat_log_every: 0, services: [] });
+  const runDir = join(dir, "run");
+  const cfg = writeJson(dir, "config.json", { run_dir: runDir, heartbeat_ms: 100, heartbeat_log_every: 0, services: [] });
   const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true });
-  await waitFor(() => run.log().includes("control socket listening"), 30_000, "the boot");
-  const sock = join(dir, "run/control");
+  await waitFor(() => run.log().includes("control socket listening") && run.log().includes("phase evolution"), 30_000, "the boot");
+  const sock = join(runDir, "control");
   expect(await status(sock, 10_000)).toBe(0);
   const init = await run.initPid();
   // The exec drops this connection; its answer does not matter.
@@ -57,9 +63,22 @@ open(p, "w").write(data[: len(data) // 2])`,
   });
   await waitFor(() => run.log().includes("handoff state unreadable"), 60_000, "the new image booting fresh");
   await waitFor(() => /control socket (listening|not available)/.test(run.log().split("handoff state unreadable")[1]!), 30_000, "the fresh boot's control socket");
-  const after = run.log().split("handoff state unreadable")[1]!;
-  expect(after).not.toContain("control socket not available");
+  return { run, init, sock, runDir, after: () => run.log().split("handoff state unreadable")[1]! };
+}
+
+test("a live re-exec whose handoff file the new image cannot read (cut short) booted fresh with the handed-over listener still open and unserved: its control socket was 'in use by another running instance' and every client hung; the fresh boot serves that listener", async () => {
+  const { run, init, sock, after } = await reexecWithCutHandoff();
+  expect(after()).not.toContain("control socket not available");
   expect(await status(sock, 10_000)).toBe(0);
+  process.kill(init, "SIGTERM");
+  expect((await run.result(30_000)).code).toBe(130);
+}, 120_000);
+
+test("the same fresh boot found evolution.sock 'in use by another running instance' (the evolution listener handed over and left unserved) and ran without evolution; it serves that listener, and a producer gets a ring", async () => {
+  const { run, init, runDir, after } = await reexecWithCutHandoff();
+  await waitFor(() => /phase evolution|evolution disabled/.test(after()), 30_000, "the fresh boot's evolution phase");
+  expect(after()).not.toContain("evolution disabled");
+  expect(await hello(join(runDir, "evolution.sock"))).toMatchObject({ ring: expect.any(Number) });
   process.kill(init, "SIGTERM");
   expect((await run.result(30_000)).code).toBe(130);
 }, 120_000);
