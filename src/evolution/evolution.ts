@@ -57,8 +57,8 @@ export interface EvolutionOptions<W extends CheckpointableWeights> extends Evolu
    * when omitted; the boot hands it on to run after its first beat (1.5 ms of cold cortex code).
    */
   safetyReport?: (report: () => void) => void;
-  /** Test hook passed to the journal (fault injection). */
-  journal?: Pick<JournalOptions, "syncImpl" | "segmentBytes">;
+  /** Journal options: the segment size (default 64 MiB). */
+  journal?: Pick<JournalOptions, "segmentBytes">;
 }
 
 export interface EvolutionStats extends ChannelStats {

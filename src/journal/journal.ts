@@ -13,8 +13,6 @@ const log = logger("journal");
 export interface JournalOptions extends RecoverOptions {
   /** A new segment is started when the current one would grow past this (default 64 MiB). */
   segmentBytes?: number;
-  /** Test hook: replaces fdatasync (to inject a failed fsync). Production leaves it unset. */
-  syncImpl?: (fd: number, cb: (err: Error | null) => void) => void;
 }
 
 /** Records appended together: consecutive sequence numbers from `seq`, settled together. */
@@ -232,8 +230,7 @@ export class Journal {
       this.fail(new JournalError(`journal write failed in ${this.dir}`, { cause }));
       return this.finish(batch, this.failure);
     }
-    const sync = this.opts.syncImpl ?? ((fd: number, cb: (e: Error | null) => void) => fdatasync(fd, cb));
-    sync(this.fd, (err) => {
+    fdatasync(this.fd, (err) => {
       if (err) {
         this.fail(new JournalError(`fdatasync of journal in ${this.dir} failed: the last batch's durability is unknown`, { cause: err }));
         return this.finish(batch, this.failure);

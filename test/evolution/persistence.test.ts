@@ -1,6 +1,6 @@
 // Checkpoints and boot: newest verified checkpoint + replay; damaged checkpoints fall back; failed fsync rejects.
 import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, fdatasync, mkdirSync, readdirSync, readFileSync, statSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Evolution, type EvolutionOptions, openEvolution } from "../../src/evolution/evolution.ts";
 import { checkpointDirOf } from "../../src/evolution/persistence.ts";
@@ -9,10 +9,11 @@ import type { Mutation } from "../../src/evolution/slot-codec.ts";
 import { JournalError } from "../../src/errors.ts";
 import { F32Store } from "./f32-store.ts";
 import { decodeMutationRecord } from "../../src/evolution/mutation-record.ts";
-import { RecordType } from "../../src/journal/format.ts";
+import { RecordType, segmentFileName } from "../../src/journal/format.ts";
 import { recoverJournal } from "../../src/journal/recovery.ts";
 import { loadStandIn } from "./consumer.ts";
 import { removeDir, tempDir } from "./harness.ts";
+import { at, runUnderStrace } from "../journal/sync-under-strace.ts";
 import { tsProducer } from "./ts-producer.ts";
 
 type W = ReturnType<typeof loadStandIn>;
@@ -125,23 +126,49 @@ describe("persistence", () => {
   });
 
   test("a failed fsync rejects the mutations as JOURNAL_FAILED and the channel keeps answering", async () => {
-    const d = fresh();
-    let fail = false;
-    const evo = await open(d, {
-      journal: { syncImpl: (fd, cb) => (fail ? cb(Object.assign(new Error("EIO"), { code: "EIO" })) : fdatasync(fd, cb)) },
-    });
-    expect(await mutate(evo, muts(3, 1))).toEqual(["ACCEPTED", "ACCEPTED", "ACCEPTED"]);
-    const before = evo.weights.checksum();
-    fail = true;
-    expect(await mutate(evo, muts(3, 2))).toEqual(["JOURNAL_FAILED", "JOURNAL_FAILED", "JOURNAL_FAILED"]);
-    fail = false; // the journal stays stopped: nothing is acknowledged after an fsync failure
-    expect(await mutate(evo, muts(2, 3))).toEqual(["JOURNAL_FAILED", "JOURNAL_FAILED"]);
-    expect(evo.weights.checksum()).toBe(before);
-    expect(evo.stats().journalFailed).toContain("fdatasync");
-    await expect(evo.checkpoint()).rejects.toThrow(/journal has stopped/);
-    await evo.close();
-  });
-
+    // A child process under strace: the real fdatasync of the journal segment fails with EIO once
+    // the state dir has been moved to <d>/failing (strace fails that path's syncs, see sync-under-strace.ts).
+    const d = tempDir("vb-persist-eio-");
+    dirs.push(d);
+    const script = `
+import { renameSync } from "node:fs";
+import { openEvolution } from ${at("src/evolution/evolution.ts")};
+import { statusName } from ${at("src/evolution/reasons.ts")};
+import { loadStandIn } from ${at("test/evolution/consumer.ts")};
+import { tsProducer } from ${at("test/evolution/ts-producer.ts")};
+const d = process.argv[2];
+const muts = ${muts.toString()};
+async function mutate(evo, m) {
+  const p = await tsProducer(evo.socketPath);
+  try {
+    return (await p.submit(m)).map((c) => statusName[c.status]);
+  } finally {
+    p.close();
+  }
+}
+const evo = await openEvolution({ stateDir: d + "/ok/state", runDir: d + "/run", loadWeights: loadStandIn });
+const r = { first: await mutate(evo, muts(3, 1)) };
+const before = evo.weights.checksum();
+renameSync(d + "/ok", d + "/failing"); // the disk fails
+r.second = await mutate(evo, muts(3, 2));
+renameSync(d + "/failing", d + "/ok"); // the journal stays stopped: nothing is acknowledged after an fsync failure
+r.third = await mutate(evo, muts(2, 3));
+r.unchanged = evo.weights.checksum() === before;
+r.journalFailed = evo.stats().journalFailed;
+r.checkpoint = await evo.checkpoint().then(() => "written", (e) => e.message);
+await evo.close();
+console.log(JSON.stringify(r));
+`;
+    const failAt = join(d, "failing", "state", "journal", segmentFileName(1));
+    const { result, syncs } = await runUnderStrace<any>(d, "eio", script, [d], { failAt });
+    expect(result.first).toEqual(["ACCEPTED", "ACCEPTED", "ACCEPTED"]);
+    expect(result.second).toEqual(["JOURNAL_FAILED", "JOURNAL_FAILED", "JOURNAL_FAILED"]);
+    expect(result.third).toEqual(["JOURNAL_FAILED", "JOURNAL_FAILED"]);
+    expect(result.unchanged).toBe(true);
+    expect(result.journalFailed).toContain("fdatasync");
+    expect(result.checkpoint).toMatch(/journal has stopped/);
+    expect(syncs.map((s) => s.result.includes("EIO") && s.result.includes("INJECTED"))).toEqual([true]);
+  }, 60_000);
   test("refuses a session-socket directory that is a symlink (it could expose the socket elsewhere)", async () => {
     const d = fresh();
     const elsewhere = join(d.stateDir, "..", "elsewhere");

@@ -1,6 +1,6 @@
-// Cortex journal: group commit, ack after fsync, torn tails, mid-journal corruption, failed fsync.
+// Cortex journal: records back after reopening, torn tails, mid-journal corruption, segments, compaction (fsync: journal-sync.test.ts).
 import { afterEach, describe, expect, test } from "bun:test";
-import { fdatasync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JournalError } from "../../src/errors.ts";
@@ -54,47 +54,6 @@ describe("journal", () => {
     r.records.forEach((x, i) => expect(Array.from(x.payload)).toEqual(Array.from(payload(i))));
     expect(r.nextSeq).toBe(14);
     expect(r.damage).toBeNull();
-  });
-
-  test("group commit: 200 records appended in one tick cost one fsync", async () => {
-    const dir = freshDir();
-    let syncs = 0;
-    const j = Journal.open(dir, { syncImpl: (fd, cb) => (syncs++, fdatasync(fd, cb)) });
-    const seqs = await batch(j, 0, 200);
-    expect(seqs).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
-    expect(syncs).toBe(1);
-    expect(j.stats.batches).toBe(1);
-    await j.close();
-  });
-
-  test("does not acknowledge a record before the fsync covering it has completed", async () => {
-    const dir = freshDir();
-    let release: (() => void) | null = null;
-    const j = Journal.open(dir, { syncImpl: (fd, cb) => (release = () => fdatasync(fd, cb)) });
-    let acked = false;
-    const p = j.append(RecordType.mutation, payload(1)).then(() => (acked = true));
-    await Bun.sleep(20);
-    expect(acked).toBe(false);
-    expect(j.durableSeq).toBe(0);
-    expect(release).not.toBeNull();
-    release!();
-    await p;
-    expect(acked).toBe(true);
-    expect(j.durableSeq).toBe(1);
-    await j.close();
-  });
-
-  test("records appended while an fsync is in flight go into the next batch", async () => {
-    const dir = freshDir();
-    let syncs = 0;
-    const j = Journal.open(dir, { syncImpl: (fd, cb) => (syncs++, setTimeout(() => fdatasync(fd, cb), 5)) });
-    const first = batch(j, 0, 3);
-    await Bun.sleep(1);
-    const second = batch(j, 3, 4);
-    await Promise.all([first, second]);
-    expect(syncs).toBe(2);
-    await j.close();
-    expect(recoverJournal(dir).records.length).toBe(7);
   });
 
   test("truncates a torn tail at every byte of the last record and keeps appending after it", async () => {
@@ -204,64 +163,6 @@ describe("journal", () => {
     b[17]! ^= 1;
     writeFileSync(segPath(dir), b);
     expect(() => recoverJournal(dir)).toThrow(/segment header/);
-  });
-
-  test("a failed fsync stops the journal: that batch and every later append are rejected", async () => {
-    const dir = freshDir();
-    const eio = Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
-    let fail = false;
-    const j = Journal.open(dir, { syncImpl: (fd, cb) => (fail ? cb(eio) : fdatasync(fd, cb)) });
-    await j.append(RecordType.mutation, payload(1));
-    fail = true;
-    await expect(j.append(RecordType.mutation, payload(2))).rejects.toThrow(/fdatasync of journal .* failed/);
-    expect(j.failed).toBeInstanceOf(JournalError);
-    fail = false;
-    await expect(j.append(RecordType.mutation, payload(3))).rejects.toThrow(JournalError);
-    expect(j.stats.failed).toContain("fdatasync");
-    await j.close();
-  });
-
-  test("durableThrough resolves once its records are durable, whatever is appended after; and at once when the journal stopped", async () => {
-    const dir = freshDir();
-    const eio = Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
-    let fail = false;
-    const j = Journal.open(dir, { syncImpl: (fd, cb) => (fail ? cb(eio) : fdatasync(fd, cb)) });
-    const first = j.append(RecordType.mutation, payload(1));
-    const waited = j.durableThrough(1).then(() => j.durableSeq);
-    void j.append(RecordType.mutation, payload(2)); // same batch
-    expect(await waited).toBeGreaterThanOrEqual(1);
-    await first;
-    fail = true;
-    const lost = j.append(RecordType.mutation, payload(3)).catch(() => "rejected");
-    await j.durableThrough(3);
-    expect({ lost: await lost, failed: j.failed !== null }).toEqual({ lost: "rejected", failed: true });
-    await j.durableThrough(3); // stopped: at once
-    await j.close();
-  });
-
-  test("a group appended together (one drain's mutations) gets consecutive sequences and one fsync, and a failed fsync acknowledges none of it", async () => {
-    const dir = freshDir();
-    const eio = Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
-    let syncs = 0;
-    let fail = false;
-    const j = Journal.open(dir, { syncImpl: (fd, cb) => (syncs++, fail ? cb(eio) : fdatasync(fd, cb)) });
-    const single = j.append(RecordType.mutation, payload(0));
-    let first = -1;
-    const group = j.appendMany(RecordType.mutation, [payload(1), payload(2), payload(3)], (s) => (first = s));
-    expect(first).toBe(2);
-    expect(await single).toBe(1);
-    expect(await group).toBe(2);
-    expect(syncs).toBe(1);
-    expect(j.durableSeq).toBe(4);
-    expect(j.stats.records).toBe(4);
-    fail = true;
-    await expect(j.appendMany(RecordType.mutation, [payload(4), payload(5)])).rejects.toThrow(/fdatasync of journal .* failed/);
-    expect(j.durableSeq).toBe(4);
-    await expect(j.appendMany(RecordType.mutation, [])).rejects.toThrow(JournalError);
-    await j.close();
-    // On disk: the acknowledged four, in order, each readable.
-    const rec = recoverJournal(dir);
-    expect(rec.records.slice(0, 4).map((r) => [r.seq, [...r.payload]])).toEqual([0, 1, 2, 3].map((i) => [i + 1, [...payload(i)]]));
   });
 
   test("compaction deletes only segments entirely covered by a checkpoint", async () => {
