@@ -46,8 +46,8 @@ function formatValue(v: Fields[string]): string {
   return /[\s"=]/.test(s) || s === "" ? JSON.stringify(s) : s;
 }
 
-/** Formats one log line (without trailing newline). Exposed for tests. */
-export function formatLine(level: Level, component: string, msg: string, fields?: Fields): string {
+/** Formats one log line (without trailing newline). */
+function formatLine(level: Level, component: string, msg: string, fields?: Fields): string {
   const ts = monotonicSeconds().toFixed(6).padStart(13, " ");
   let line = `[${ts}] ${level === "info" ? "" : `${level.toUpperCase()} `}${component}: ${msg}`;
   if (fields) {

@@ -43,8 +43,8 @@ export class BeatSleeper {
   /** "off", "SCHED_FIFO N", or why the priority was refused; null until the thread is up. */
   fifo: string | null = null;
 
-  constructor(fifoPriority: number, workerUrl = sleeperWorkerUrl()) {
-    const w = new Worker(workerUrl);
+  constructor(fifoPriority: number) {
+    const w = new Worker(sleeperWorkerUrl());
     this.worker = w;
     w.onmessage = (e: MessageEvent<{ ready?: boolean; fifo?: string }>) => {
       if (!e.data.ready) return;

@@ -26,8 +26,6 @@ export interface HeartbeatOptions {
   onBeat?: (beat: BeatInfo) => void;
   /** Metabolic worker entry override (tests). */
   workerUrl?: string;
-  /** Entry of the beat's sleeper thread (tests; default: the module next to beat-sleeper.ts). */
-  sleeperWorkerUrl?: string;
   /** Number of the last beat before this heartbeat (a live re-exec continues the count). */
   firstBeat?: number;
   /**

@@ -124,7 +124,7 @@ export class Heartbeat {
         break;
       case "start-worker":
         this.settled = new Promise((resolve) => (this.settle = resolve));
-        if (this.cfg.wake === "sleeper") this.clock.sleeper = new BeatSleeper(this.cfg.sleeper_fifo_priority, this.opts.sleeperWorkerUrl);
+        if (this.cfg.wake === "sleeper") this.clock.sleeper = new BeatSleeper(this.cfg.sleeper_fifo_priority);
         // Started right after beat 1, not before it: beat 1 can never use its sample (rates need two
         // samples a sample_ms apart), and creating the Worker cost the path to beat 1 0.5-0.7 ms.
         this.workerDue = true;
