@@ -1,39 +1,12 @@
 // Another model's segment that did not continue this journal's sequence (or that followed damage) was taken for corruption: a repair deleted it.
-import { afterAll, expect, test } from "bun:test";
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runJournalCommand as run } from "./journal-command.ts";
+import { A, B, segments, snapshot, stateOf } from "./lineage-states.ts";
 import { JournalError } from "../../src/errors.ts";
-import { encodeMutationRecord } from "../../src/evolution/mutation-record.ts";
-import { RecordType } from "../../src/journal/format.ts";
 import { Journal } from "../../src/journal/journal.ts";
 import { recoverJournal } from "../../src/journal/recovery.ts";
-
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const fresh = () => {
-  const d = mkdtempSync(join(tmpdir(), "vb-jforeign-"));
-  dirs.push(d);
-  return d;
-};
-
-const A = "a".repeat(64);
-const B = "b".repeat(64);
-const payload = (i: number) => encodeMutationRecord({ tensor: "pixel.w", elementOffset: i, values: Float32Array.of(i, i + 1), confidence: 0.9 });
-
-/** A state dir whose journal (opened for `lineage`) holds `n` records, in several segments. */
-async function stateOf(lineage: string, n: number): Promise<string> {
-  const state = fresh();
-  const j = Journal.open(join(state, "journal"), { lineage, segmentBytes: 300 });
-  for (let i = 0; i < n; i++) await j.append(RecordType.mutation, payload(i));
-  await j.close();
-  writeFileSync(join(state, "LINEAGE"), `${lineage}\n`);
-  return state;
-}
-
-const segments = (dir: string) => readdirSync(dir).filter((n) => n.endsWith(".vbj")).sort();
-const snapshot = (dir: string) => Object.fromEntries(segments(dir).map((n) => [n, readFileSync(join(dir, n)).toString("hex")]));
 
 /** `fn`'s JournalError, or null when it threw none. */
 function journalErrorOf(fn: () => unknown): JournalError | null {

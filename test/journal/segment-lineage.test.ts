@@ -1,41 +1,14 @@
 // Journal segments record their base model's SHA-256: another model's segments copied in were replayed onto this model.
-import { afterAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runJournalCommand as run } from "./journal-command.ts";
+import { A, B, fresh, payload, segments, snapshot, stateOf } from "./lineage-states.ts";
 import { JournalError } from "../../src/errors.ts";
-import { encodeMutationRecord } from "../../src/evolution/mutation-record.ts";
 import { crc32c } from "../../src/journal/crc32c.ts";
 import { encodeRecord, RecordType, SEGMENT_MAGIC, segmentFileName } from "../../src/journal/format.ts";
 import { Journal } from "../../src/journal/journal.ts";
 import { recoverJournal } from "../../src/journal/recovery.ts";
-
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const fresh = () => {
-  const d = mkdtempSync(join(tmpdir(), "vb-jlin-"));
-  dirs.push(d);
-  return d;
-};
-
-const A = "a".repeat(64);
-const B = "b".repeat(64);
-/** A mutation record's payload (the CLI decodes every body), all of one size. */
-const payload = (i: number) => encodeMutationRecord({ tensor: "pixel.w", elementOffset: i, values: Float32Array.of(i, i + 1), confidence: 0.9 });
-
-/** A state dir whose journal (opened for `lineage`) holds `n` records, in 2 segments or more. */
-async function stateOf(lineage: string, n = 12): Promise<string> {
-  const state = fresh();
-  const j = Journal.open(join(state, "journal"), { lineage, segmentBytes: 300 });
-  for (let i = 0; i < n; i++) await j.append(RecordType.mutation, payload(i));
-  await j.close();
-  writeFileSync(join(state, "LINEAGE"), `${lineage}\n`);
-  return state;
-}
-
-const segments = (dir: string) => readdirSync(dir).filter((n) => n.endsWith(".vbj")).sort();
-const snapshot = (dir: string) => Object.fromEntries(segments(dir).map((n) => [n, readFileSync(join(dir, n)).toString("hex")]));
 
 /** A version-1 segment as images before segment lineages wrote it: 32-byte header (no lineage), then records. */
 function v1Segment(firstSeq: number, n: number): Uint8Array {
