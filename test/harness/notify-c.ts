@@ -2,7 +2,8 @@
 
 /**
  * Prepend to a test daemon's C source (it starts with `#define _GNU_SOURCE`). `notify` sends `msg`
- * to the socket `path` (an `@` first is the abstract namespace) and returns sendto's result.
+ * to the socket `path` (an `@` first is the abstract namespace) and returns sendto's result;
+ * `notify_main_ready` sends "MAINPID=<pid>\nREADY=1" (a forking daemon's worker naming `pid`).
  */
 export const NOTIFY_C = `#define _GNU_SOURCE
 #include <stddef.h>
@@ -21,5 +22,10 @@ static int notify(const char *path, const char *msg) {
   int r = sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n));
   close(fd);
   return r;
+}
+static int notify_main_ready(const char *path, int pid) {
+  char msg[64];
+  snprintf(msg, sizeof msg, "MAINPID=%d\\nREADY=1", pid);
+  return notify(path, msg);
 }
 `;

@@ -29,9 +29,7 @@ const DAEMON = `${NOTIFY_C}int main(int argc, char **argv) {
   int p[2];
   if (pipe(p) < 0) return 3;
   if (fork() == 0) {
-    char msg[64];
-    snprintf(msg, sizeof msg, "MAINPID=%d\\nREADY=1", (int)getpid());
-    if (notify(path, msg) < 0) _exit(5);
+    if (notify_main_ready(path, (int)getpid()) < 0) _exit(5);
     (void)!write(p[1], "r", 1);
     for (;;) {
       if (access(argv[2], F_OK) == 0) _exit(3);

@@ -32,9 +32,7 @@ const DAEMON = `${NOTIFY_C}int main(int argc, char **argv) {
     }
   }
   if (fork() == 0) {
-    char msg[64];
-    snprintf(msg, sizeof msg, "MAINPID=%d\\nREADY=1", (int)getpid());
-    if (notify(path, msg) < 0) _exit(5);
+    if (notify_main_ready(path, (int)getpid()) < 0) _exit(5);
     (void)!write(p[1], "r", 1);
     (void)!write(q[1], "r", 1);
     execlp("sleep", "sleep", argv[1], (char *)0);

@@ -40,9 +40,7 @@ int main(int argc, char **argv) {
   }
   char b;
   if (read(p[0], &b, 1) != 1) return 4;
-  char msg[64];
-  snprintf(msg, sizeof msg, "MAINPID=%d\\nREADY=1", (int)c);
-  if (notify(path, msg) < 0) return 5;
+  if (notify_main_ready(path, (int)c) < 0) return 5;
   return 0;
 }
 `;
