@@ -10,6 +10,9 @@ import { doneKey, doneSchema, finish, markStopped, readSem, releaseSlot, rollout
 
 const log = logger("fleet");
 
+/** A node acts on a slot only while its lease surely lives this much longer (the slot is then surely counted held as it goes down). */
+const ACT_MARGIN_MS = 1000;
+
 export interface AgentOptions {
   client: EtcdClient;
   membership: Membership;
@@ -132,6 +135,15 @@ export class RolloutAgent {
         const took = await takeSlot(c, this.o.fleet, id, r.data.max_unavailable, { node: this.o.node, lease, generation: this.o.generation }, kv.modRevision);
         if (took === "not-member") return this.notMember(id);
         if (took === "full") return;
+        // The swap says the key was on `lease` when etcd applied it, not now: the round's calls each
+        // have a 3 s deadline, and a round that began with the lease alive re-exec'd after it had run
+        // out (keepalives failing, answers slow), on a slot every other node counts as free. Acting
+        // only while the lease is surely alive for ACT_MARGIN_MS more (the local clock: last keepalive
+        // sent + TTL): otherwise the slot stays as it is and a later round takes it again, on a live lease.
+        if (this.o.membership.leaseId !== lease || !this.o.membership.leaseAlive(ACT_MARGIN_MS)) {
+          log.warn("rollout: slot taken, but this node's lease may have lapsed before it could act (no keepalive answered for most of a TTL): not acting until it is surely a member", { rollout: id, node: this.o.node });
+          return;
+        }
         writeFileSync(this.marker(id), `${r.data.action}\n`);
         log.info("rollout: slot taken, acting", { rollout: id, action: r.data.action });
         this.acting = true;
