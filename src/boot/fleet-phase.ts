@@ -7,11 +7,11 @@ import { readMembers } from "../fleet/keys.ts";
 import { Membership } from "../fleet/membership.ts";
 import { instancePattern } from "../fleet/run-identity.ts";
 import { MutationFeed } from "../fleet/mutations.ts";
-import { RolloutAgent } from "../fleet/rollout-agent.ts";
+import { ACT_MARGIN_MS, RolloutAgent } from "../fleet/rollout-agent.ts";
 import { withDeadline } from "../util/deadline.ts";
 import { Singleton } from "../fleet/singleton.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
-import { ConfigError, describeError } from "../errors.ts";
+import { ConfigError, describeError, NotNowError } from "../errors.ts";
 import { unreadableFile } from "../util/regular-file.ts";
 import { logger } from "../log.ts";
 import { modelSha256 } from "../rts/model-source.ts";
@@ -155,7 +155,12 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
     beating: () => (b.heartbeat?.stats().beats ?? 0) > 0,
     act: async (action) => {
       if (action === "reexec") {
-        await b.reexec!();
+        rolloutLease = m.leaseId;
+        try {
+          await b.reexec!();
+        } finally {
+          rolloutLease = null;
+        }
         return;
       }
       // The lease is kept (not revoked) so the slot stays held until the node is back or the TTL passes.
@@ -164,6 +169,8 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
     },
   });
   let keepLease = false;
+  /** The lease the rollout's slot is on while its re-exec is under way (null: no rollout re-exec). */
+  let rolloutLease: string | null = null;
   rollout.start();
   const closeAll = async () => {
     rollout.stop();
@@ -184,6 +191,12 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
     // Singletons stop (the next image campaigns again, on the same lease: it keeps its place);
     // the next image keeps the lease (no flap of the node's key across a re-exec).
     handoff: async () => {
+      // The rollout's re-exec, after its preflight (up to 30 s a question): the slot is held on the
+      // lease it was taken on. Lapsed meanwhile (keepalives failing, the node frozen), the slot was
+      // free to the next node and the exec went ahead beside it: not now, the agent acts again on a
+      // later round, on a live lease. A third of the TTL to spare: the next image adopts the lease and
+      // must renew it before then (a healthy node has two thirds). An operator's re-exec does not depend on etcd.
+      if (rolloutLease !== null && (m.leaseId !== rolloutLease || !m.leaseAlive(Math.max(ACT_MARGIN_MS, (f.lease_ttl_s * 1000) / 3)))) throw new NotNowError("re-exec: the fleet lease this node's rollout slot is on may have lapsed while the new image was asked; the rollout tries again once the node is surely a member");
       await closeAll();
       return { lease: await m.pause(), instance: m.instance, quorum_met: quorum?.met() ?? false };
     },

@@ -11,7 +11,7 @@ import { doneKey, doneSchema, finish, markStopped, readSem, releaseSlot, rollout
 const log = logger("fleet");
 
 /** A node acts on a slot only while its lease surely lives this much longer (the slot is then surely counted held as it goes down). */
-const ACT_MARGIN_MS = 1000;
+export const ACT_MARGIN_MS = 1000;
 
 export interface AgentOptions {
   client: EtcdClient;
