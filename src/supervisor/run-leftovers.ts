@@ -1,6 +1,6 @@
 // What a service's run left behind when its main process ended: its cgroup's processes, or with cgroups off its process groups.
 import { Sig } from "../sys/signals.ts";
-import { groupOf, sessionOf } from "../util/process-exists.ts";
+import { groupOf, sessionOf, startTimeOf } from "../util/process-exists.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import { signalProcessGroup } from "./service-launch.ts";
 
@@ -15,6 +15,12 @@ export class RunLeftovers {
    * session of a worker that called setsid()).
    */
   private groups: number[] = [];
+  /**
+   * The start time of each group's leader when the group was recorded (null: its leader was gone
+   * already). A group whose number now names another process (another start time, or a process
+   * where there was none) was reused: with cgroups off a stop and the throttle's SIGSTOP went to it.
+   */
+  private leaders = new Map<number, number | null>();
   /** Polls until the leftovers are gone (a stop waiting for processes that left the group). */
   private watch: ReturnType<typeof setInterval> | null = null;
 
@@ -25,17 +31,42 @@ export class RunLeftovers {
 
   /** A new run, whose main process `pid` was spawned leading its own session. */
   begin(pid: number): void {
-    this.groups = [pid];
+    this.groups = [];
+    this.leaders.clear();
+    this.record(pid);
+  }
+
+  private record(g: number): void {
+    if (this.groups.includes(g)) return;
+    this.groups.push(g);
+    this.leaders.set(g, startTimeOf(g));
+  }
+
+  /**
+   * Whether recorded group `g` is still the run's: its leader the process recorded (alive, or a
+   * zombie), or, that leader gone, a group some process is still in (its number cannot be reused
+   * while it has one). A group that emptied freed its number; whatever has it now is not the run's.
+   */
+  private isRuns(g: number): boolean {
+    const started = startTimeOf(g);
+    if (started !== null) return started === this.leaders.get(g);
+    return signalProcessGroup(g, 0);
+  }
+
+  /** Drops the run's groups that emptied or whose number was reused (cgroups off, they are what a stop and the throttle signal). */
+  prune(): void {
+    this.groups = this.groups.filter((g) => this.isRuns(g));
   }
 
   /** A new main process of the run (MAINPID=, or adopted after a live re-exec). */
   follow(pid: number): void {
     const session = sessionOf(pid);
-    for (const g of [session, pid]) if (g !== null && !this.groups.includes(g)) this.groups.push(g);
+    for (const g of [session, pid]) if (g !== null) this.record(g);
   }
 
   /** The run's process groups (the main process's own among them when it leads one). */
   processGroups(): readonly number[] {
+    this.prune();
     return this.groups;
   }
 
@@ -44,9 +75,11 @@ export class RunLeftovers {
    * a process in the service's cgroup is in: a group that emptied (a forking daemon's parent gone,
    * its worker in a session of its own) frees its number, and a stop sent its signal to whatever
    * process outside the service led a group under it next. A group one of them is in cannot be
-   * reused. With cgroups off, all of them (the groups are all that is known of the run).
+   * reused. With cgroups off, those still the run's (prune): one that emptied and whose number
+   * another process leads now used to get the stop signal too.
    */
   signalGroups(): readonly number[] {
+    this.prune();
     if (!this.cgroups) return this.groups;
     const inCgroup = new Set(this.cgroups.pids(this.name).map(groupOf));
     return this.groups.filter((g) => inCgroup.has(g));
@@ -58,20 +91,24 @@ export class RunLeftovers {
    * service added its run's children to the last ones'.
    */
   after(pid: number): boolean {
-    if (!this.groups.includes(pid)) this.groups.push(pid);
-    this.groups = this.groups.filter((g) => signalProcessGroup(g, 0));
+    this.record(pid);
+    this.groups = this.groups.filter((g) => this.isRuns(g) && signalProcessGroup(g, 0));
     return this.cgroups ? this.cgroups.populated(this.name) : this.groups.length > 0;
   }
 
   /** SIGKILL to what is left of the run: cgroup.kill, or with cgroups off its process groups. */
   kill(): void {
     if (this.cgroups) this.cgroups.kill(this.name);
-    else for (const g of this.groups) signalProcessGroup(g, Sig.SIGKILL);
+    else {
+      this.prune();
+      for (const g of this.groups) signalProcessGroup(g, Sig.SIGKILL);
+    }
   }
 
   /** The leftovers were killed: nothing of that run is watched any more. */
   forget(): void {
     this.groups = [];
+    this.leaders.clear();
   }
 
   /** Calls `empty` once the cgroup (cgroups off: the leftover process groups) holds no process; once per watch. */
@@ -79,6 +116,7 @@ export class RunLeftovers {
     const cgroups = this.cgroups;
     if (this.watch || (!cgroups && this.groups.length === 0)) return;
     this.watch = setInterval(() => {
+      if (!cgroups) this.prune();
       if (cgroups ? cgroups.populated(this.name) : this.groups.some((g) => signalProcessGroup(g, 0))) return;
       clearInterval(this.watch!);
       this.watch = null;

@@ -250,7 +250,8 @@ export class ServiceRunner {
       // daemon's parent, whose exit was taken as the service's and its daemon left or killed) ends
       // without ending the service.
       this.ctx.drainNotify();
-      if (this.rec.pid !== pid) return;
+      // A group of the run that this exit emptied is dropped now, before another process can lead one under its number.
+      if (this.rec.pid !== pid) return this.leftovers.prune();
       this.dispatch({ type: "exited", status: r.status, signal: r.signal, leftovers: this.leftovers.after(pid) });
     });
   }

@@ -11,7 +11,7 @@ export function processExists(pid: number): boolean {
   }
 }
 
-/** Field `n` after the command name of /proc/PID/stat (0: state, 1: ppid, 2: pgrp, 3: session), or null when it is gone or cannot be read. */
+/** Field `n` after the command name of /proc/PID/stat (0: state, 1: ppid, 2: pgrp, 3: session, 19: starttime), or null when it is gone or cannot be read. */
 function statField(pid: number, n: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
@@ -31,3 +31,9 @@ export const groupOf = (pid: number): number | null => statField(pid, 2);
 
 /** The session id of `pid` (/proc/PID/stat), or null when it is gone or cannot be read. */
 export const sessionOf = (pid: number): number | null => statField(pid, 3);
+
+/**
+ * When `pid` started (clock ticks since boot, /proc/PID/stat), or null when it is gone or cannot be
+ * read: with the pid, it names one process (a pid reused by another process has another start time).
+ */
+export const startTimeOf = (pid: number): number | null => statField(pid, 19);
