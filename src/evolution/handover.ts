@@ -4,6 +4,7 @@ import { lazy } from "../util/lazy.ts";
 import { intIn, z } from "../util/zod-mini.ts";
 import { logger } from "../log.ts";
 import { JournalError } from "../errors.ts";
+import { listenerMismatch } from "../sys/control.ts";
 import { closeFd } from "../sys/fd.ts";
 import { fdSize, getSeals, mapShared, Seal, type SharedMapping } from "../sys/evolution.ts";
 import { type Geometry, H, HEADER_SIZE, regionSize, writeHeader } from "./layout.ts";
@@ -65,7 +66,6 @@ export function fdTarget(n: number): string {
   }
 }
 export const isChannelMemfd = (n: number): boolean => fdTarget(n).startsWith("/memfd:vector-boot-evolution");
-export const isSocket = (n: number): boolean => fdTarget(n).startsWith("socket:[");
 
 /** Maps the channel memfd the previous image created, once it is proven to be that channel with geometry `g`. */
 export function mapInheritedChannel(fd: number, g: Geometry): SharedMapping {
@@ -89,18 +89,37 @@ export function mapInheritedChannel(fd: number, g: Geometry): SharedMapping {
 export const partFds = (p: EvolutionPart): number[] => [p.memfd, p.listener, ...p.sessions.map((s) => s.fd)];
 
 /**
+ * Whether `n` is what a part names as its session listener: a listening Unix stream socket bound to
+ * `path` (its socket file may be gone), as refuseHandedListener proves it before adopting it.
+ */
+const isPartListener = (n: number, path: string): boolean => {
+  const m = listenerMismatch(n, path);
+  return m === null || m === "ENOENT";
+};
+/** Whether `n` can be a producer session: a connected Unix stream socket (listenerMismatch's EINVAL: not listening). */
+const isSessionSocket = (n: number): boolean => listenerMismatch(n, "/") === "EINVAL";
+
+/**
  * The new image does not adopt the part (unreadable, another geometry, evolution off, the phase
  * failed): closes every fd it names, read leniently (a part that fails its schema may still name
  * fds), so each producer sees its session end and the reconnect path applies. Never throws.
+ * Only what is proven to be that object is closed: the channel memfd, the listening socket bound to
+ * the part's path, connected Unix stream sockets. Any socket at those numbers was closed before: when
+ * the listener's number was the control socket's listener (which the evolution session server had
+ * refused and left alone), a failed evolution open closed it, and the connections queued at the
+ * control socket during the re-exec were dropped.
  */
 export function releaseInherited(part: unknown, why: string): void {
   if (part === undefined || part === null) return;
-  const loose = z.looseObject({ memfd: z.optional(fd()), listener: z.optional(fd()), sessions: z.optional(z.array(z.looseObject({ fd: fd() }))) }).safeParse(part);
+  const loose = z
+    .looseObject({ memfd: z.optional(fd()), listener: z.optional(fd()), path: z.optional(z.string()), sessions: z.optional(z.array(z.looseObject({ fd: fd() }))) })
+    .safeParse(part);
   const d = loose.success ? loose.data : {};
-  // Only what really is a channel memfd or a socket: never an fd this image opened itself.
+  // Never an fd this image opened itself, nor one inherited for another part.
   const fds = [
     ...(d.memfd !== undefined && isChannelMemfd(d.memfd) ? [d.memfd] : []),
-    ...[d.listener, ...(d.sessions ?? []).map((s) => s.fd)].filter((x): x is number => x !== undefined && isSocket(x)),
+    ...(d.listener !== undefined && d.path !== undefined && isPartListener(d.listener, d.path) ? [d.listener] : []),
+    ...(d.sessions ?? []).map((s) => s.fd).filter((x) => x !== d.listener && isSessionSocket(x)),
   ];
   for (const f of new Set(fds)) {
     try {
