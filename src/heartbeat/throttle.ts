@@ -1,5 +1,5 @@
 // Throttling a service: cgroup v2 cpu.max when it has its own cgroup, else a SIGSTOP/SIGCONT duty cycle.
-import { groupOf, sessionOf } from "../util/process-exists.ts";
+import { groupNumberReused, groupOf, sessionOf, startTimeOf } from "../util/process-exists.ts";
 import { lazy } from "../util/lazy.ts";
 import { changeCpuMax, type CpuMaxThrottle, releaseCpuMax, throttleCpuMax } from "./cgroup-throttle.ts";
 
@@ -17,6 +17,12 @@ export interface ThrottleTarget {
    * session and the group it leads). A group found empty is dropped: its number may be reused.
    */
   groups: number[];
+  /**
+   * Each group's leader's start time when the throttle took the groups (null: gone already). A group
+   * whose number names another process since (it emptied, and the number was reused) is dropped: the
+   * duty cycle SIGSTOPped whatever unrelated process led a group under that number next.
+   */
+  leaders?: Map<number, number | null>;
 }
 
 /**
@@ -30,7 +36,7 @@ export function signalService(t: ThrottleTarget, sig: number): boolean {
   const own = ownGroups();
   let sent = false;
   t.groups = t.groups.filter((g) => {
-    if (g <= 1 || own.includes(g)) return false;
+    if (g <= 1 || own.includes(g) || (t.leaders && groupNumberReused(g, t.leaders.get(g)))) return false;
     try {
       process.kill(-g, sig);
       sent = true;
@@ -83,10 +89,10 @@ export class DutyCycler {
     const same = this.cycles.get(name);
     if (same?.pid === pid && this.change(name, same, d, p)) return this.describe(same);
     this.release(name);
-    const t: ThrottleTarget = { pid, groups: [...target.groups] };
+    const t: ThrottleTarget = { pid, groups: [...target.groups], leaders: new Map(target.groups.map((g) => [g, startTimeOf(g)])) };
     if (!signalService(t, SIGCONT)) return null;
     const cgroup = throttleCpuMax(this.roots.procRoot, this.roots.sysRoot, pid, d, p);
-    const c: Cycle = { pid, groups: t.groups, cgroup, duty: d, periodMs: p, timer: null, stopped: false, phaseSince: 0 };
+    const c: Cycle = { pid, groups: t.groups, leaders: t.leaders, cgroup, duty: d, periodMs: p, timer: null, stopped: false, phaseSince: 0 };
     this.cycles.set(name, c);
     if (!cgroup) this.phase(name, c, false);
     return this.describe(c);

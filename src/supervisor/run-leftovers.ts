@@ -1,6 +1,6 @@
 // What a service's run left behind when its main process ended: its cgroup's processes, or with cgroups off its process groups.
 import { Sig } from "../sys/signals.ts";
-import { groupOf, sessionOf, startTimeOf } from "../util/process-exists.ts";
+import { groupNumberReused, groupOf, sessionOf, startTimeOf } from "../util/process-exists.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import { signalProcessGroup } from "./service-launch.ts";
 
@@ -48,9 +48,8 @@ export class RunLeftovers {
    * while it has one). A group that emptied freed its number; whatever has it now is not the run's.
    */
   private isRuns(g: number): boolean {
-    const started = startTimeOf(g);
-    if (started !== null) return started === this.leaders.get(g);
-    return signalProcessGroup(g, 0);
+    if (groupNumberReused(g, this.leaders.get(g))) return false;
+    return startTimeOf(g) !== null || signalProcessGroup(g, 0);
   }
 
   /** Drops the run's groups that emptied or whose number was reused (cgroups off, they are what a stop and the throttle signal). */

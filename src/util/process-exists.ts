@@ -37,3 +37,13 @@ export const sessionOf = (pid: number): number | null => statField(pid, 3);
  * read: with the pid, it names one process (a pid reused by another process has another start time).
  */
 export const startTimeOf = (pid: number): number | null => statField(pid, 19);
+
+/**
+ * Whether the number of process group `pgid`, recorded when its leader had start time `leaderStart`
+ * (null: the leader was gone already, its group still in use), now names another process: the group
+ * emptied and an unrelated process took its number (pids wrap). Signalling it reaches that process.
+ */
+export function groupNumberReused(pgid: number, leaderStart: number | null | undefined): boolean {
+  const now = startTimeOf(pgid);
+  return now !== null && now !== leaderStart;
+}
