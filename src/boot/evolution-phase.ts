@@ -116,6 +116,7 @@ export async function openEvolutionPhase(
   };
   arm(inherited !== undefined);
   const close = async () => {
+    safetyReport = null; // a boot that fails right after its first beat frees the runtime it reads
     if (timer) clearTimeout(timer);
     // Nothing is taken from here on: mutations the doorbell took while the final checkpoint was
     // written were acknowledged after it, so it did not cover them (only the journal did).
@@ -132,6 +133,7 @@ export async function openEvolutionPhase(
     await evo.close();
   };
   const handOver = () => {
+    safetyReport = null;
     if (timer) clearTimeout(timer);
     timer = null;
     return evo.handOver();
@@ -143,7 +145,11 @@ export async function openEvolutionPhase(
   const reportSafety = () => {
     const report = safetyReport;
     safetyReport = null;
-    report?.();
+    try {
+      report?.();
+    } catch (err) {
+      log.error("safety cases not checked", { error: describeError(err) });
+    }
   };
   return { evo, drain: () => evo.drain(e.drain_per_beat), close, handOver, resume, reportSafety };
 }
