@@ -1,6 +1,5 @@
 // Boot phase "config": config file + kernel command line (zod); PID 1 reports problems and goes on.
 import { lstatSync, mkdtempSync, rmdirSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import type { BootOptions } from "./boot-options.ts";
 import { loadConfig } from "../config/load.ts";
@@ -92,4 +91,9 @@ export function defaultConfigPath(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** os.tmpdir(), with node:os loaded only by a boot that makes its scratch directory (0.2 ms at import otherwise). */
+function tmpdir(): string {
+  return (import.meta.require("node:os") as typeof import("node:os")).tmpdir();
 }

@@ -6,7 +6,7 @@ import { type EvolutionPart, releaseInherited } from "../evolution/handover.ts";
 import { runtimeGgufExporter, runtimeWeights } from "../evolution/runtime-weights.ts";
 import type { CheckpointableWeights } from "../evolution/weights.ts";
 import { logger } from "../log.ts";
-import type { NeuralRuntime } from "../neural/index.ts";
+import type { NeuralRuntime } from "../neural/runtime.ts";
 import { modelSha256, type ModelSource } from "../rts/model-source.ts";
 import { type LoadedModel, openBaseModel } from "./runtime-phase.ts";
 import { type BootContext, sinceExecMs } from "./early-setup.ts";

@@ -1,7 +1,8 @@
 // Boot phase "heartbeat": the fixed-period loop of src/heartbeat; ends the boot when shutdown_after elapses.
 import type { Config } from "../config/schema.ts";
 import { describeError, ModelError } from "../errors.ts";
-import { Heartbeat, type HeartbeatOptions, type HeartbeatStats } from "../heartbeat/index.ts";
+import { Heartbeat } from "../heartbeat/heartbeat.ts";
+import type { HeartbeatOptions, HeartbeatStats } from "../heartbeat/heartbeat-types.ts";
 import type { Watchdog } from "../heartbeat/watchdog.ts";
 import { logger } from "../log.ts";
 import { jitInteractive } from "../util/jit-policy.ts";
@@ -10,7 +11,7 @@ import { clockNs } from "../sys/machine.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
 import type { InterruptCarry } from "../heartbeat/interrupt-carry.ts";
 import { type BootContext, sinceExecMs } from "./early-setup.ts";
-import type { NeuralRuntime } from "../neural/index.ts";
+import type { NeuralRuntime } from "../neural/runtime.ts";
 import type { ShutdownSignals } from "./shutdown-signals.ts";
 
 const log = logger("heartbeat");

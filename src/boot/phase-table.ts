@@ -12,6 +12,7 @@ import { releaseInherited } from "../evolution/handover.ts";
 import { startHeartbeat } from "./heartbeat-phase.ts";
 import type { InterruptCarry } from "../heartbeat/interrupt-carry.ts";
 import { handedOver, type Boot, type Phase } from "./phase.ts";
+import { lazy } from "../util/lazy.ts";
 import { dropPrivileges } from "./privileges.ts";
 import { initRuntime, loadModel } from "./runtime-phase.ts";
 import { startServices, stopServices } from "./services-phase.ts";
@@ -21,27 +22,32 @@ import { missingStateDisk, prepareStorage } from "./storage-phase.ts";
 
 const log = logger("boot");
 
-const watchdogHandoff = z.strictObject({ fd: z.int().check(z.minimum(0)), path: z.string() });
+// The re-exec parts' schemas are built when a part is read (after a live re-exec), not by every boot at import.
+const watchdogHandoff = lazy(() => z.strictObject({ fd: z.int().check(z.minimum(0)), path: z.string() }));
 
 // Loose (unknown keys dropped): a part written by a later image still gives its beat number.
-const heartbeatHandoff = z.object({
-  beat: z.int().check(z.minimum(0)),
-  interrupts: z.optional(
-    z.array(
-      z.object({
-        name: z.string(),
-        raisedAgoMs: z.nullable(z.number().check(z.minimum(0))),
-        actedAgoMs: z.nullable(z.number().check(z.minimum(0))),
-        raised: z.int().check(z.minimum(0)),
-        awaitingTarget: z.optional(z.boolean()),
-      }),
+const heartbeatHandoff = lazy(() =>
+  z.object({
+    beat: z.int().check(z.minimum(0)),
+    interrupts: z.optional(
+      z.array(
+        z.object({
+          name: z.string(),
+          raisedAgoMs: z.nullable(z.number().check(z.minimum(0))),
+          actedAgoMs: z.nullable(z.number().check(z.minimum(0))),
+          raised: z.int().check(z.minimum(0)),
+          awaitingTarget: z.optional(z.boolean()),
+        }),
+      ),
     ),
-  ),
-});
+  }),
+);
 
 /** The previous image's beat number and interrupt state (none: a fresh boot, or a part it cannot read). */
 function heartbeatCarried(b: Boot): { startBeat: number; interrupts?: InterruptCarry[] } {
-  const r = heartbeatHandoff.safeParse(handedOver(b, "heartbeat"));
+  const part = handedOver(b, "heartbeat");
+  if (part === undefined) return { startBeat: 0 };
+  const r = heartbeatHandoff().safeParse(part);
   return r.success ? { startBeat: r.data.beat, ...(r.data.interrupts ? { interrupts: r.data.interrupts } : {}) } : { startBeat: 0 };
 }
 
@@ -160,8 +166,9 @@ export const bootPhases: readonly Phase[] = [
       const path = b.config.heartbeat.watchdog;
       if (path === false) return;
       const wd = new Watchdog(path);
-      const inherited = watchdogHandoff.safeParse(handedOver(b, "watchdog"));
-      if (inherited.success && inherited.data.path === path) wd.adopt(inherited.data.fd);
+      const part = handedOver(b, "watchdog");
+      const inherited = part === undefined ? null : watchdogHandoff().safeParse(part);
+      if (inherited?.success && inherited.data.path === path) wd.adopt(inherited.data.fd);
       else if (!wd.open()) return;
       b.watchdog = wd;
       return {

@@ -1,7 +1,7 @@
 // The shape of a boot phase: start returns what it owns (stop, and what it hands to the next image).
 import type { Config } from "../config/schema.ts";
 import type { Reaper } from "../init/reaper.ts";
-import type { NeuralRuntime } from "../neural/index.ts";
+import type { NeuralRuntime } from "../neural/runtime.ts";
 import type { MainExit } from "../supervisor/service-runner.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
 import type { BootOptions } from "./boot-options.ts";

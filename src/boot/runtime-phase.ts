@@ -2,7 +2,8 @@
 import type { Config } from "../config/schema.ts";
 import { describeError, ModelError, PackageError, RuntimeInitError, VectorBootError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { NeuralRuntime, type ModelInfo } from "../neural/index.ts";
+import { NeuralRuntime } from "../neural/runtime.ts";
+import type { ModelInfo } from "../neural/runtime-types.ts";
 import { openModelSource, type ModelSource } from "../rts/model-source.ts";
 
 const log = logger("boot");

@@ -4,8 +4,9 @@ import { logger } from "../log.ts";
 import { setInheritable } from "../sys/process.ts";
 
 const log = logger("watchdog");
-const pet = Buffer.from("\0");
-const magic = Buffer.from("V");
+// Plain bytes: a Buffer built at import cost every boot ~0.1 ms of cold code, watchdog or not.
+const pet = Uint8Array.of(0);
+const magic = Uint8Array.of(0x56); // "V"
 
 /**
  * Linux watchdog protocol: opening the device starts the timer; every write restarts it; writing

@@ -1,14 +1,14 @@
 // epoll FFI (native/epoll.c): which of many nonblocking descriptors are ready, asked without waiting (control connections, service log pipes).
 import { FFIType } from "bun:ffi";
-import { check, openShim } from "./lib.ts";
+import { check, lazyShim } from "./lib.ts";
 
 const { i32, ptr } = FFIType;
 
-const lib = openShim({
+const lib = lazyShim({
   vb_epoll_create: { args: [], returns: i32 },
   vb_epoll_ctl: { args: [i32, i32, i32, i32], returns: i32 },
   vb_epoll_ready: { args: [i32, ptr, ptr, i32], returns: i32 },
-}).symbols;
+});
 
 /** epoll event bits (sys/epoll.h). */
 export const PollBits = { in: 0x001, out: 0x004, err: 0x008, hup: 0x010, rdhup: 0x2000 } as const;

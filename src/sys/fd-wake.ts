@@ -1,10 +1,10 @@
 // Readiness by signal (native/control.c): the kernel signals this process when a descriptor has data.
 import { FFIType } from "bun:ffi";
-import { check, openShim } from "./lib.ts";
+import { check, lazyShim } from "./lib.ts";
 
-const lib = openShim({
+const lib = lazyShim({
   vb_fd_wake_signal: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-}).symbols;
+});
 
 /**
  * The kernel sends this process `sig` whenever `fd` becomes readable (O_ASYNC, F_SETSIG; a pipe also

@@ -1,16 +1,16 @@
 // sd_notify receiver FFI (native/notify.c): a datagram socket whose messages carry the sender's kernel-checked pid.
 import { FFIType } from "bun:ffi";
 import { Errno } from "./errno.ts";
-import { check, cstr, openShim } from "./lib.ts";
+import { check, cstr, lazyShim } from "./lib.ts";
 import { socketPathDetail } from "../util/unix-path.ts";
 
 const { i32, ptr } = FFIType;
 
-const lib = openShim({
+const lib = lazyShim({
   vb_notify_open: { args: [ptr, i32], returns: i32 },
   vb_notify_recv: { args: [i32, ptr, i32, ptr], returns: i32 },
   vb_notify_close: { args: [i32], returns: i32 },
-}).symbols;
+});
 
 /** Binds the socket at `path` (file mode `mode`; `@name`: an abstract address, no file), nonblocking, with SO_PASSCRED (and SO_PASSPIDFD where the kernel has it). */
 export function openNotifySocket(path: string, mode: number): number {

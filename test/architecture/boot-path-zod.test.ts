@@ -1,4 +1,4 @@
-// Classic zod off the boot path: modules loaded before the first beat use zod/mini (src/util/zod-mini.ts).
+// What the boot path may not load: classic zod (modules loaded before the first beat use zod/mini, src/util/zod-mini.ts), the public-API barrels.
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
@@ -40,4 +40,11 @@ test("a module on the boot path imports classic zod (only zod/mini and zod/local
   const allowed = new Set(["zod/mini", "zod/locales", "zod/v4/core"]);
   const classic = [...graph].filter(([, m]) => m.packages.some((p) => (p === "zod" || p.startsWith("zod/")) && !allowed.has(p))).map(([f]) => chain(f));
   expect(classic).toEqual([]);
+});
+
+test("a boot phase imports a public-API barrel (src/neural/index.ts, src/heartbeat/index.ts): every boot evaluated what only the library's users need, such as the model generator's default cortex (built at import)", () => {
+  const graph = bootPath();
+  expect(graph.has(resolve(src, "boot/runtime-phase.ts"))).toBe(true);
+  const barrels = ["index.ts", "neural/index.ts", "heartbeat/index.ts", "neural/default-cortex.ts"].filter((f) => graph.has(resolve(src, f)));
+  expect(barrels.map((f) => `${f} <- ${relative(src, graph.get(resolve(src, f))!.importer ?? "")}`)).toEqual([]);
 });
