@@ -36,7 +36,7 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
   const options = (model: NeuralRuntime | null): HeartbeatOptions => ({
     periodMs: config.heartbeat_ms,
     logEvery: config.heartbeat_log_every,
-    config: config.heartbeat,
+    parsedConfig: config.heartbeat, // parsed with the rest of the config (config phase)
     model,
     services: parts.supervisor,
     drain: parts.drain,

@@ -15,6 +15,11 @@ export interface HeartbeatOptions {
   logEvery?: number;
   /** The `heartbeat` config section (parsed or raw; validated here). */
   config?: HeartbeatConfig | HeartbeatConfigInput;
+  /**
+   * The section as the config's schema already parsed it (the boot's `config.heartbeat`): used as
+   * it is, instead of `config`, not parsed a second time (0.45-0.58 ms before the first beat).
+   */
+  parsedConfig?: HeartbeatConfig;
   /** The cortex (a loaded NeuralRuntime); null: beats run without interrupts. */
   model?: CortexModel | null;
   services?: ServiceControl | null;

@@ -50,12 +50,7 @@ export class Heartbeat {
 
   constructor(private readonly opts: HeartbeatOptions) {
     if (!(opts.periodMs >= 1)) throw new ConfigError("heartbeat_ms", `must be >= 1, got ${opts.periodMs}`);
-    const parsed = heartbeatConfigSchema.safeParse(opts.config ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new ConfigError(["heartbeat", ...issue.path.map(String)].join("."), issue.message);
-    }
-    this.cfg = parsed.data;
+    this.cfg = opts.parsedConfig ?? parseSection(opts.config);
     this.clock = new BeatClock(this.cfg.guard_ms);
     const sampleMs = (this.sampleMs = this.cfg.sample_ms > 0 ? this.cfg.sample_ms : Math.max(50, opts.periodMs));
     this.metabolic = new MetabolicDaemon({
@@ -287,3 +282,11 @@ export class Heartbeat {
 }
 
 export type { BeatInfo, HeartbeatOptions, HeartbeatStats } from "./heartbeat-types.ts";
+
+/** The `heartbeat` section checked and filled with its defaults (a problem: ConfigError naming its path). */
+function parseSection(section: HeartbeatOptions["config"]): HeartbeatConfig {
+  const parsed = heartbeatConfigSchema.safeParse(section ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new ConfigError(["heartbeat", ...issue.path.map(String)].join("."), issue.message);
+}
