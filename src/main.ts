@@ -3,6 +3,8 @@ import { runCli } from "./cli/run-cli.ts";
 import { describeError, exitCodeOf } from "./errors.ts";
 import { logger } from "./log.ts";
 import { flushOut } from "./util/stdout.ts";
+// The shim file this executable carries, named at load (a string): the first dlopen then requires no chunk for it.
+import "./sys/shim-file.ts";
 
 const log = logger("boot");
 

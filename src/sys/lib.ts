@@ -3,6 +3,7 @@ import { dlopen, FFIType, type FFIFunction, type Library } from "bun:ffi";
 import { SysError } from "../errors.ts";
 import { errnoName } from "./errno.ts";
 import { nodeFs } from "../util/node-fs.ts";
+import { namedShimFile } from "./shim-path.ts";
 
 /** The shim to open: found at the first open, the memfd copy once an embedded file could not be extracted (every later open uses it). */
 let shimPath: string | null = null;
@@ -32,12 +33,17 @@ export function openShim<Fns extends Record<string, FFIFunction>>(symbols: Fns):
 }
 
 /**
- * The shim's path: the file beside the sources, or the copy embedded in the executable. `require`d
- * when first needed, not imported: a static import of a file that was never built (a package whose
+ * The shim's path: the file beside the sources, or the copy embedded in the executable. Named by
+ * the executable's entry (src/main.ts imports src/sys/shim-file.ts), else `require`d when first
+ * needed, not imported (the library): a static import of a file that was never built (a package whose
  * dist/native was not built) failed the whole `import ... from "vector-boot"` with "Cannot find
  * module '../../dist/native/libvbshim.so'", though only what calls into the shim needs it.
  */
 function builtShim(): string {
+  // The executable's entry imported the file statically: a require of its chunk here cost the
+  // first open 0.45 ms (compiled, in every mode).
+  const named = namedShimFile();
+  if (named !== null) return named;
   try {
     return (require("./shim-file.ts") as { default: string }).default;
   } catch (e) {
