@@ -11,7 +11,7 @@ import { loadBootWeights } from "./boot-weights.ts";
 import { EvolutionChannel } from "./channel.ts";
 import type { ChannelStats } from "./channel-stats.ts";
 import { GateConfigSchema } from "./ctrm-gate.ts";
-import { type EvolutionPart, evolutionPartSchema, partFds, releaseInherited } from "./handover.ts";
+import { type EvolutionPart, evolutionPartSchema, releaseInherited } from "./handover.ts";
 import { journalDirOf, missingHistory, newestCheckpointFile, recordBodyProblem, writeCheckpoint } from "./persistence.ts";
 import { selectLineage } from "./lineage.ts";
 import { logSafetyCases } from "./safety-gate.ts";
@@ -206,10 +206,11 @@ async function openLocked<W extends CheckpointableWeights>(cfg: z.output<typeof 
   const listening = (server = new SessionServer(cfg.runDir, channel, onDoorbell, part ? { listener: part.listener, path: part.path } : undefined));
   undo.push(() => listening.stop());
   if (part) {
-    // A listener not adopted is not this image's to touch (closed, or a descriptor opened since at its number).
-    for (const f of partFds(part)) if (f !== part.listener || server.adoptedListener) setInheritable(f, false);
-    await server.adoptSessions(part.sessions);
-    log.info("producer sessions adopted across re-exec", { sessions: part.sessions.length });
+    // A listener or session not adopted is not this image's to touch (closed, or a descriptor opened since at its number).
+    setInheritable(part.memfd, false);
+    if (server.adoptedListener) setInheritable(part.listener, false);
+    const adopted = await server.adoptSessions(part.sessions, part.path);
+    log.info("producer sessions adopted across re-exec", { sessions: adopted.length });
     drain(cfg.drainBudget);
   }
   // Completions free ring space: a producer blocked on a full ring rings again, but also re-drain here.

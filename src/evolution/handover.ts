@@ -4,7 +4,7 @@ import { lazy } from "../util/lazy.ts";
 import { intIn, z } from "../util/zod-mini.ts";
 import { logger } from "../log.ts";
 import { JournalError } from "../errors.ts";
-import { listenerMismatch } from "../sys/control.ts";
+import { acceptedMismatch, listenerMismatch } from "../sys/control.ts";
 import { closeFd } from "../sys/fd.ts";
 import { fdSize, getSeals, mapShared, Seal, type SharedMapping } from "../sys/evolution.ts";
 import { type Geometry, H, HEADER_SIZE, regionSize, writeHeader } from "./layout.ts";
@@ -85,9 +85,6 @@ export function mapInheritedChannel(fd: number, g: Geometry): SharedMapping {
   return map;
 }
 
-/** Every fd a part names: what the new image inherited for evolution. */
-export const partFds = (p: EvolutionPart): number[] => [p.memfd, p.listener, ...p.sessions.map((s) => s.fd)];
-
 /**
  * Whether `n` is what a part names as its session listener: a listening Unix stream socket bound to
  * `path` (its socket file may be gone), as refuseHandedListener proves it before adopting it.
@@ -96,15 +93,15 @@ const isPartListener = (n: number, path: string): boolean => {
   const m = listenerMismatch(n, path);
   return m === null || m === "ENOENT";
 };
-/** Whether `n` can be a producer session: a connected Unix stream socket (listenerMismatch's EINVAL: not listening). */
-const isSessionSocket = (n: number): boolean => listenerMismatch(n, "/") === "EINVAL";
+/** Whether `n` is a producer session: a connection accepted on the listener bound to `path` (acceptedMismatch, as adoptSessions proves it). */
+const isSessionSocket = (n: number, path: string | undefined): boolean => path !== undefined && acceptedMismatch(n, path) === null;
 
 /**
  * The new image does not adopt the part (unreadable, another geometry, evolution off, the phase
  * failed): closes every fd it names, read leniently (a part that fails its schema may still name
  * fds), so each producer sees its session end and the reconnect path applies. Never throws.
  * Only what is proven to be that object is closed: the channel memfd, the listening socket bound to
- * the part's path, connected Unix stream sockets. Any socket at those numbers was closed before: when
+ * the part's path, connections accepted on that path. Any socket at those numbers was closed before: when
  * the listener's number was the control socket's listener (which the evolution session server had
  * refused and left alone), a failed evolution open closed it, and the connections queued at the
  * control socket during the re-exec were dropped.
@@ -119,7 +116,7 @@ export function releaseInherited(part: unknown, why: string): void {
   const fds = [
     ...(d.memfd !== undefined && isChannelMemfd(d.memfd) ? [d.memfd] : []),
     ...(d.listener !== undefined && d.path !== undefined && isPartListener(d.listener, d.path) ? [d.listener] : []),
-    ...(d.sessions ?? []).map((s) => s.fd).filter((x) => x !== d.listener && isSessionSocket(x)),
+    ...(d.sessions ?? []).map((s) => s.fd).filter((x) => x !== d.listener && isSessionSocket(x, d.path)),
   ];
   for (const f of new Set(fds)) {
     try {

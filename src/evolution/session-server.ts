@@ -5,7 +5,7 @@ import type { Socket, SocketHandler, UnixSocketListener } from "bun";
 import { ConfigError, describeError, JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { ownDirectory } from "../util/own-dir.ts";
-import { clearSocketPath, heldListenerAt, refuseHandedListener } from "../sys/control.ts";
+import { acceptedMismatch, clearSocketPath, heldListenerAt, refuseHandedListener } from "../sys/control.ts";
 import { closeFdQuietly } from "../sys/fd.ts";
 import { setInheritable } from "../sys/process.ts";
 import type { EvolutionChannel } from "./channel.ts";
@@ -59,7 +59,12 @@ export class SessionServer {
    * bound it to. It is adopted only once it checks out as that listener at this server's path
    * (refuseHandedListener, as for the control socket); else the path is bound anew, with a log line.
    */
-  constructor(runDir: string, channel: EvolutionChannel, onDoorbell: () => void, handed?: { listener: number; path: string }) {
+  constructor(
+    runDir: string,
+    private readonly channel: EvolutionChannel,
+    onDoorbell: () => void,
+    handed?: { listener: number; path: string },
+  ) {
     try {
       // A directory refused for what it is (someone else's, a symlink, shared) is a config problem
       // (exit 78); one that cannot be made (EROFS, EACCES) an I/O one.
@@ -123,15 +128,40 @@ export class SessionServer {
 
   private readonly adopted: Omit<SocketHandler<SessionData>, "open">;
 
-  /** After a live re-exec: takes over the connected socket of each open session (the producer sees nothing but a pause). */
-  async adoptSessions(sessions: { ring: number; fd: number }[]): Promise<void> {
+  /**
+   * After a live re-exec: takes over the connected socket of each open session (the producer sees
+   * nothing but a pause), each once it checks out as a connection accepted on the listener bound to
+   * `path` (acceptedMismatch). Bun adopts whatever descriptor it is given: a number that is something
+   * else now (a file made Bun throw, and PID 1 went on without evolution; the control socket's
+   * listener was served as ring 0's session, that ring never freed) is skipped with a warning and left
+   * open, its ring freed: its producer reconnects and re-sends what had no completion. Returns the
+   * fds adopted (close-on-exec set again here).
+   */
+  async adoptSessions(sessions: { ring: number; fd: number }[], path: string): Promise<number[]> {
     const connect = Bun.connect as unknown as (o: { fd: number; data: SessionData; socket: SocketHandler<SessionData> }) => Promise<Socket<SessionData>>;
+    const listener = (this.listener as unknown as { fd: number }).fd;
+    const adopted: number[] = [];
     for (const { ring, fd } of sessions) {
-      const sock = await connect({ fd, data: { ring }, socket: this.adopted });
-      this.byRing.set(ring, sock);
+      const mismatch = fd === listener || adopted.includes(fd) ? "named twice" : acceptedMismatch(fd, path);
+      if (mismatch !== null) {
+        this.channel.releaseRing(ring);
+        log.warn("producer session handed over at the re-exec not adopted (its producer reconnects)", { ring, fd, why: `fd ${fd} is not a connection accepted on ${path} (${mismatch})` });
+        continue;
+      }
+      setInheritable(fd, false);
+      try {
+        this.byRing.set(ring, await connect({ fd, data: { ring }, socket: this.adopted }));
+        adopted.push(fd);
+      } catch (e) {
+        // Proven that session: closing it ends the session, and its producer reconnects.
+        closeFdQuietly(fd);
+        this.channel.releaseRing(ring);
+        log.warn("producer session handed over at the re-exec could not be adopted; closed it (its producer reconnects)", { ring, fd, error: describeError(e) });
+      }
     }
     // A bell the previous image posted may not have left before the exec: ring each once.
     for (const r of this.byRing.keys()) this.notify(r);
+    return adopted;
   }
 
   /** Live re-exec: the listener and every session socket stay open across execve (`keep`), or not. */

@@ -16,6 +16,7 @@ const lib = lazyShim({
   vb_unix_in_use: { args: [ptr, i32], returns: i32 },
   vb_unix_connect_probe: { args: [ptr], returns: i32 },
   vb_ctl_is_listener: { args: [i32, ptr], returns: i32 },
+  vb_ctl_is_accepted: { args: [i32, ptr], returns: i32 },
 });
 
 const SOCK_STREAM = 1;
@@ -63,6 +64,18 @@ export function clearSocketPath(path: string, fail: (reason: string) => Error): 
  */
 export function listenerMismatch(fd: number, path: string): string | null {
   const r = lib.vb_ctl_is_listener(fd, cstr(path));
+  return r === 0 ? null : errnoName(-r);
+}
+
+/**
+ * Why `fd` is not a connection a previous image handed over at a live re-exec that was accepted on
+ * the listener bound to `path` (a connected, not listening Unix stream socket named by that path), as
+ * an errno name (EBADF: not open; ENOTSOCK, EAFNOSUPPORT, EPROTOTYPE: not a Unix stream socket;
+ * EINVAL: a listening one; EADDRNOTAVAIL: accepted elsewhere, or unbound; ENOTCONN: not connected);
+ * null when it is. The same check as listenerMismatch (native/control.c, unix_stream_at).
+ */
+export function acceptedMismatch(fd: number, path: string): string | null {
+  const r = lib.vb_ctl_is_accepted(fd, cstr(path));
   return r === 0 ? null : errnoName(-r);
 }
 
