@@ -94,3 +94,17 @@ test("a handoff whose producer session fd is now the control socket's listener: 
   process.kill(o.init, "SIGTERM");
   await o.run.result(30_000);
 }, 120_000);
+
+test("a handoff whose producer session fd is now another connected Unix socket (a connection to the control socket): the new image adopted it as ring 0's session and that ring was never freed; it is skipped (EADDRNOTAVAIL), ring 0 freed, and the control socket keeps answering", async () => {
+  const dir = tempDir();
+  const o = await reexecThrough(dir, `import socket\nc = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\nc.connect(${JSON.stringify(join(dir, "run", "control"))})\nos.dup2(c.fileno(), s0)`);
+  await secondAdoptedFirstFreed(o);
+  expect(o.after()).toMatch(/producer session handed over at the re-exec not adopted \(its producer reconnects\) ring=0 fd=\d+ why=".*\(EADDRNOTAVAIL\)"/);
+  for (let i = 0; i < 5; i++) {
+    const s = await runShippedAsync(["status", "--json", "--socket", join(o.runDir, "control")]);
+    expect(s.code, s.err).toBe(0);
+    expect(JSON.parse(s.out)).toMatchObject({ generation: 1 });
+  }
+  process.kill(o.init, "SIGTERM");
+  await o.run.result(30_000);
+}, 120_000);
