@@ -7,7 +7,7 @@ import { nulString } from "./nul-strings.ts";
 import { readRegularFile } from "../util/regular-file.ts";
 import { firstNonUtf8 } from "../util/utf8.ts";
 import { parseCmdline, type CmdlineOverrides } from "./cmdline.ts";
-import { configSchema, fleetSchema, type Config } from "./schema.ts";
+import { configSchema, defaultConfig, fleetSchema, type Config } from "./schema.ts";
 import { targetedActions, targetWords } from "./heartbeat-schema.ts";
 
 function fieldPath(path: PropertyKey[]): string {
@@ -224,10 +224,11 @@ export function loadConfig(opts: { file?: string | undefined; cmdline?: string |
     } catch (e) {
       if (!opts.lenient || !(e instanceof ConfigError)) throw e;
       warnings.push(e);
-      base = validateConfig({});
+      base = defaultConfig();
     }
   } else {
-    base = validateConfig({});
+    // No file: nothing external to validate, and no schema to build (the command line's keys have their own).
+    base = defaultConfig();
   }
   const { config: _ignored, evolution, ...all } = cmd.overrides;
   void _ignored;

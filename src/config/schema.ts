@@ -1,7 +1,8 @@
 // The config file's schema (zod): services, shutdown, heartbeat, model and state locations.
 import { lazy } from "../util/lazy.ts";
 import { intIn as int, recordOf, z } from "../util/zod-mini.ts";
-import { heartbeatConfigSchema } from "./heartbeat-schema.ts";
+import { defaultHeartbeat, heartbeatConfigSchema } from "./heartbeat-schema.ts";
+import { defaultEvolution, evolutionSchema } from "./evolution-schema.ts";
 import { cgroupNameProblem } from "./service-name.ts";
 import { cpuMaxSchema, memoryLimitSchema } from "./cgroup-limit-schema.ts";
 import { capNames, type CapName } from "../sys/capabilities.ts";
@@ -193,27 +194,6 @@ export const healthSchema = z.lazy(() => serviceSchemas().health);
 export const serviceSchema = z.lazy(() => serviceSchemas().service);
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 
-/** The evolution channel + cortex journal (state lives in `state_dir`, the socket in `run_dir`). */
-export const evolutionSchema = z.strictObject({
-  enabled: z._default(z.boolean(), true),
-  rings: z._default(int(1, 64), 8),
-  slots: z._default(int(2, 4096).check(z.refine((n) => (n & (n - 1)) === 0, "must be a power of two")), 512),
-  /** Most submissions taken per beat (and per doorbell). */
-  drain_per_beat: z._default(int(1, 100_000), 256),
-  min_confidence: z._default(z.number().check(z.minimum(0), z.maximum(1)), 0.8),
-  max_magnitude: z._default(z.number().check(z.positive()), 1000),
-  /** Tensor types mutations may touch (quantized ones have their touched blocks re-quantized). */
-  mutable_types: z._default(z.array(z.enum(["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"])), ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"]),
-  /** Seconds between checkpoints when weights changed (0: only at shutdown). */
-  // At most 24 days: a longer period overflowed the timer (2^31-1 ms), which then fired every millisecond.
-  checkpoint_every_s: z._default(z.number().check(z.minimum(0), z.maximum(2_073_600)), 300),
-  /** Delete journal segments an older kept checkpoint covers. */
-  compact: z._default(z.boolean(), true),
-  /** Operator's choice: cut a corrupt journal instead of refusing to start evolution. */
-  repair: z._default(z.boolean(), false),
-});
-export type EvolutionSettings = z.infer<typeof evolutionSchema>;
-
 /** A filesystem the init mounts (PID 1) after loading `modules`, before the runtime: e.g. the state disk. */
 export const mountSchema = z.lazy(() =>
   z.strictObject({
@@ -253,51 +233,75 @@ export const fleetSchema = z.lazy(() =>
 );
 export type FleetConfig = z.infer<typeof fleetSchema>;
 
-export const configSchema = z.strictObject({
-  hostname: z.optional(hostnameText()),
-  log_level: z._default(z.enum(logLevels), "info"),
-  /** Path of the model: .gguf or .rts; default the model embedded in the executable. */
-  model: z.optional(pathText()),
-  /** Journal and checkpoints (a persistent disk). Default: /var/lib/vector-boot as PID 1, else a per-run temp dir. */
-  state_dir: z.optional(pathText()),
-  /** Sockets (root-owned, 0700). Default: /run/vector-boot as PID 1, else a per-run temp dir. */
-  run_dir: z.optional(pathText()),
-  /** Run the seed's pixel test after loading the model. */
-  pixel_test: z._default(z.boolean(), true),
-  heartbeat_ms: z._default(bounded("heartbeat_ms"), 100),
-  /** Heartbeat log line every N beats (0: never). */
-  heartbeat_log_every: z._default(bounded("heartbeat_log_every"), 10),
-  /**
-   * This long after the first heartbeat (ms), the executable's loaded segments get MADV_PAGEOUT
-   * once, so that an idle appliance keeps resident only what it touches again (0: never).
-   */
-  image_trim_ms: z._default(bounded("image_trim_ms"), 2_000),
-  shutdown: z._default(z.enum(shutdownModes), "poweroff"),
-  /** Shut down by itself after this many seconds of heartbeat (0: never). For tests and demos. */
-  shutdown_after: z._default(z.number().check(z.minimum(numberBounds.shutdown_after[0]), z.maximum(numberBounds.shutdown_after[1])), 0),
-  /** Grace period for the processes left once the services have stopped (each service has its own `grace_ms`, default 5000). */
-  grace_ms: z._default(bounded("grace_ms"), 5_000),
-  /**
-   * The whole shutdown's deadline (ms; default: the longest of grace_ms and every service's grace_ms,
-   * + 10 s): past it PID 1 stops waiting for what is left (a process in D state, a hung flush), syncs
-   * (bounded) and calls reboot(2) anyway.
-   */
-  shutdown_deadline_ms: z.optional(bounded("shutdown_deadline_ms")),
-  /** Kernel modules to load (with their dependencies from modules.dep) as PID 1, before mounting. */
-  modules: z._default(z.array(moduleNameText()), []),
-  mounts: z._default(z.array(mountSchema), []),
-  /** Members of this group may use the control socket too (default: root only). */
-  control_gid: z.optional(int(0, 0xfffffffe)),
-  services: z._default(z.array(serviceSchema), []).check(
-    z.superRefine((list, ctx) => {
-      const mains = list.flatMap((s, i) => (s.main ? [i] : []));
-      if (mains.length > 1) ctx.addIssue({ code: "custom", path: [mains[1]!, "main"], message: `at most one service may be main (services[${mains[0]}] is already)` });
-    }),
-  ),
-  evolution: z.prefault(evolutionSchema, {}),
-  /** Heartbeat sampling, watchdog and the handler of each neural interrupt (docs/hw-mmio.md). */
-  heartbeat: z.prefault(heartbeatConfigSchema, {}),
-  fleet: z.optional(fleetSchema),
-});
+/** The top level's defaults: the schema's, and what a boot with no config file takes without building it. */
+const topDefaults = {
+  log_level: "info",
+  pixel_test: true,
+  heartbeat_ms: 100,
+  heartbeat_log_every: 10,
+  image_trim_ms: 2_000,
+  shutdown: "poweroff",
+  shutdown_after: 0,
+  grace_ms: 5_000,
+} as const;
+
+/** Built on first use: a boot with no config file never builds it (see `defaultConfig`). */
+export const configSchema = z.lazy(() =>
+  z.strictObject({
+    hostname: z.optional(hostnameText()),
+    log_level: z._default(z.enum(logLevels), topDefaults.log_level),
+    /** Path of the model: .gguf or .rts; default the model embedded in the executable. */
+    model: z.optional(pathText()),
+    /** Journal and checkpoints (a persistent disk). Default: /var/lib/vector-boot as PID 1, else a per-run temp dir. */
+    state_dir: z.optional(pathText()),
+    /** Sockets (root-owned, 0700). Default: /run/vector-boot as PID 1, else a per-run temp dir. */
+    run_dir: z.optional(pathText()),
+    /** Run the seed's pixel test after loading the model. */
+    pixel_test: z._default(z.boolean(), topDefaults.pixel_test),
+    heartbeat_ms: z._default(bounded("heartbeat_ms"), topDefaults.heartbeat_ms),
+    /** Heartbeat log line every N beats (0: never). */
+    heartbeat_log_every: z._default(bounded("heartbeat_log_every"), topDefaults.heartbeat_log_every),
+    /**
+     * This long after the first heartbeat (ms), the executable's loaded segments get MADV_PAGEOUT
+     * once, so that an idle appliance keeps resident only what it touches again (0: never).
+     */
+    image_trim_ms: z._default(bounded("image_trim_ms"), topDefaults.image_trim_ms),
+    shutdown: z._default(z.enum(shutdownModes), topDefaults.shutdown),
+    /** Shut down by itself after this many seconds of heartbeat (0: never). For tests and demos. */
+    shutdown_after: z._default(z.number().check(z.minimum(numberBounds.shutdown_after[0]), z.maximum(numberBounds.shutdown_after[1])), topDefaults.shutdown_after),
+    /** Grace period for the processes left once the services have stopped (each service has its own `grace_ms`, default 5000). */
+    grace_ms: z._default(bounded("grace_ms"), topDefaults.grace_ms),
+    /**
+     * The whole shutdown's deadline (ms; default: the longest of grace_ms and every service's grace_ms,
+     * + 10 s): past it PID 1 stops waiting for what is left (a process in D state, a hung flush), syncs
+     * (bounded) and calls reboot(2) anyway.
+     */
+    shutdown_deadline_ms: z.optional(bounded("shutdown_deadline_ms")),
+    /** Kernel modules to load (with their dependencies from modules.dep) as PID 1, before mounting. */
+    modules: z._default(z.array(moduleNameText()), () => []),
+    mounts: z._default(z.array(mountSchema), () => []),
+    /** Members of this group may use the control socket too (default: root only). */
+    control_gid: z.optional(int(0, 0xfffffffe)),
+    services: z._default(z.array(serviceSchema), () => []).check(
+      z.superRefine((list, ctx) => {
+        const mains = list.flatMap((s, i) => (s.main ? [i] : []));
+        if (mains.length > 1) ctx.addIssue({ code: "custom", path: [mains[1]!, "main"], message: `at most one service may be main (services[${mains[0]}] is already)` });
+      }),
+    ),
+    evolution: z.prefault(evolutionSchema, {}),
+    /** Heartbeat sampling, watchdog and the handler of each neural interrupt (docs/hw-mmio.md). */
+    heartbeat: z.prefault(heartbeatConfigSchema, {}),
+    fleet: z.optional(fleetSchema),
+  }),
+);
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
+
+/**
+ * The config of `{}` (no file: nothing external to validate), as the schema gives it, without building
+ * the schema (its cold construction and parse were ~5 ms of the boot); test/config pins it to the
+ * schema's parse. Fresh objects each call: the boot fills in its copy.
+ */
+export function defaultConfig(): Config {
+  return { ...topDefaults, modules: [], mounts: [], services: [], evolution: defaultEvolution(), heartbeat: defaultHeartbeat() };
+}

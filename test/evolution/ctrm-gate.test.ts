@@ -1,6 +1,6 @@
 // CTRM gate rules in isolation: boundaries of confidence, range, magnitude, names and types.
 import { describe, expect, test } from "bun:test";
-import { evolutionSchema } from "../../src/config/schema.ts";
+import { evolutionSchema } from "../../src/config/evolution-schema.ts";
 import { ctrmGate, defaultGateConfig, GateConfigSchema } from "../../src/evolution/ctrm-gate.ts";
 import { statusName } from "../../src/evolution/reasons.ts";
 import type { Mutation } from "../../src/evolution/slot-codec.ts";
