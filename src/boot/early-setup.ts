@@ -6,6 +6,7 @@ import { clockNs, mkdirp1, mknod, mount, reboot } from "../sys/machine.ts";
 import { getpid, setSubreaper } from "../sys/process.ts";
 import { earlyDevices, earlyLinks, earlyMounts } from "./mount-table.ts";
 import { cmdlineText } from "../config/cmdline.ts";
+import { startTimeOf } from "../util/process-exists.ts";
 
 const log = logger("boot");
 
@@ -40,14 +41,8 @@ function execTimeNs(): number {
   // The pre-init records the moment it execs us (our /proc start time is the kernel's PID 1 creation).
   const fromPreinit = process.env.VECTOR_BOOT_EXEC_BOOTTIME_NS;
   if (fromPreinit && /^\d+$/.test(fromPreinit)) return Number(fromPreinit);
-  try {
-    const stat = readFileSync("/proc/self/stat", "latin1");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[19]);
-    if (Number.isFinite(ticks)) return (ticks / 100) * 1e9;
-  } catch {
-    /* no /proc */
-  }
+  const ticks = startTimeOf("self");
+  if (ticks !== null) return (ticks / 100) * 1e9;
   return clockNs("boottime");
 }
 

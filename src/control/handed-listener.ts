@@ -77,8 +77,3 @@ function adopt(o: ListenAt, sig: number, handed: ControlPart): number | null {
     return null;
   }
 }
-
-/** Live re-exec: the listener stays open across the execve (`keep`), or is close-on-exec again (the exec did not happen). */
-export function keepAcrossExec(fd: number, keep: boolean): void {
-  setInheritable(fd, keep);
-}

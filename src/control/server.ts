@@ -5,13 +5,14 @@ import { logger } from "../log.ts";
 import { acceptPeer } from "../sys/control.ts";
 import { epollCreate, PollBits, readyNow } from "../sys/epoll.ts";
 import { closeFd, readAvailable } from "../sys/fd.ts";
+import { setInheritable } from "../sys/process.ts";
 import { admitConnection } from "./admission.ts";
 import type { Connection } from "./connection.ts";
 import { handleLine } from "./handler.ts";
 import { HandoverHold } from "./handover-hold.ts";
 import { resolveOptions, type ControlServerOptions, type ResolvedOptions } from "./options.ts";
 import { signalName } from "./socket-file.ts";
-import { keepAcrossExec, openListener, type ControlPart } from "./handed-listener.ts";
+import { openListener, type ControlPart } from "./handed-listener.ts";
 import { Peers } from "./peers.ts";
 import { RefusalLog } from "./refusal-log.ts";
 import { CLOSING_FOR_SHUTDOWN, errorResponse, salvageId } from "./protocol.ts";
@@ -232,13 +233,13 @@ export class ControlServer {
 
   /** The handover ended without an exec: the listener is close-on-exec again, the held requests are carried out now, in order. */
   releaseChanges(): void {
-    if (!this.closed) keepAcrossExec(this.listenFd, false);
+    if (!this.closed) setInheritable(this.listenFd, false);
     for (const c of this.hold.end()) if (!c.closed && !c.busy) void this.serve(c);
   }
 
   /** Live re-exec, at the exec itself: the listener stays open across the execve, for the next image to adopt (handoff 6). */
   handOver(): ControlPart {
-    keepAcrossExec(this.listenFd, true);
+    setInheritable(this.listenFd, true);
     return { listener: this.listenFd, path: this.path };
   }
 

@@ -12,7 +12,7 @@ export function processExists(pid: number): boolean {
 }
 
 /** Field `n` after the command name of /proc/PID/stat (0: state, 1: ppid, 2: pgrp, 3: session, 19: starttime), or null when it is gone or cannot be read. */
-function statField(pid: number, n: number): number | null {
+function statField(pid: number | "self", n: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ")" ends it.
@@ -35,8 +35,9 @@ export const sessionOf = (pid: number): number | null => statField(pid, 3);
 /**
  * When `pid` started (clock ticks since boot, /proc/PID/stat), or null when it is gone or cannot be
  * read: with the pid, it names one process (a pid reused by another process has another start time).
+ * "self": this process, through /proc/self (readable before PID 1's /proc is its own namespace's).
  */
-export const startTimeOf = (pid: number): number | null => statField(pid, 19);
+export const startTimeOf = (pid: number | "self"): number | null => statField(pid, 19);
 
 /**
  * Whether the number of process group `pgid`, recorded when its leader had start time `leaderStart`
