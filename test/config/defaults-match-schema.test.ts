@@ -1,7 +1,7 @@
 // A boot with no config file takes defaultConfig() and builds no schema: it must be exactly what the schema gives for {}.
 import { expect, test } from "bun:test";
 import { evolutionSchema, defaultEvolution } from "../../src/config/evolution-schema.ts";
-import { defaultHeartbeat, heartbeatConfigSchema, interruptHandlerDefaults, interruptHandlerSchema } from "../../src/config/heartbeat-schema.ts";
+import { defaultHeartbeat, heartbeatConfigSchema, interruptHandlerDefaults, interruptHandlerSchema, type InterruptHandler } from "../../src/config/heartbeat-schema.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { configSchema, defaultConfig } from "../../src/config/schema.ts";
 
@@ -9,7 +9,8 @@ test("a boot with no config file took other defaults than the schema's (a defaul
   expect(defaultConfig()).toStrictEqual(configSchema.parse({}));
   expect(defaultHeartbeat()).toStrictEqual(heartbeatConfigSchema.parse({}));
   expect(defaultEvolution()).toStrictEqual(evolutionSchema.parse({}));
-  expect({ ...interruptHandlerDefaults }).toStrictEqual(interruptHandlerSchema.parse({}));
+  const handler: InterruptHandler = { ...interruptHandlerDefaults };
+  expect(handler).toStrictEqual(interruptHandlerSchema.parse({}));
   // What loadConfig gives with no file and with an empty one (through the schema) is the same config.
   expect(loadConfig({ lenient: false }).config).toStrictEqual(configSchema.parse({}));
 });
