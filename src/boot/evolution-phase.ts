@@ -1,7 +1,7 @@
 // Boot phase "evolution": recover the cortex journal, load the newest checkpoint, replay, open the channel.
 import type { Config } from "../config/schema.ts";
 import { describeError, ForeignSegmentError, JournalError, ModelError } from "../errors.ts";
-import { openEvolution, type Evolution } from "../evolution/evolution.ts";
+import { type CheckedEvolutionConfig, openCheckedEvolution, type Evolution } from "../evolution/evolution.ts";
 import { type EvolutionPart, releaseInherited } from "../evolution/handover.ts";
 import { runtimeGgufExporter, runtimeWeights } from "../evolution/runtime-weights.ts";
 import type { CheckpointableWeights } from "../evolution/weights.ts";
@@ -28,6 +28,26 @@ export interface EvolutionHandle {
 }
 
 /**
+ * The evolution settings of a config, as the evolution schema would give them: the config schema
+ * checked them (its bounds as strict as the evolution and gate schemas'), or they are its defaults,
+ * so they are not validated twice (test/boot pins the two schemas together).
+ */
+export function evolutionSettings(config: Config & { state_dir: string; run_dir: string }): CheckedEvolutionConfig {
+  const e = config.evolution;
+  return {
+    stateDir: config.state_dir,
+    runDir: config.run_dir,
+    rings: e.rings,
+    slots: e.slots,
+    autoDrain: true,
+    drainBudget: e.drain_per_beat,
+    gate: { minConfidence: e.min_confidence, maxMagnitude: e.max_magnitude, supportedTypes: [...e.mutable_types], protectedPrefixes: ["kernel."] },
+    compact: e.compact,
+    repair: e.repair,
+  };
+}
+
+/**
  * Opens evolution over the loaded base model. A journal that refuses to open (corruption in the
  * middle, a damaged checkpoint chain) stops a development boot (exit 74); PID 1 reports it and
  * boots on the base weights without the channel, so the operator can repair it.
@@ -51,18 +71,10 @@ export async function openEvolutionPhase(
   // admitted only if every case holds after it, so weights that fail keep failing, weights that hold keep holding).
   let safetyReport: (() => void) | null = null;
   try {
-    evo = await openEvolution({
-      stateDir: config.state_dir,
-      runDir: config.run_dir,
-      rings: e.rings,
-      slots: e.slots,
-      drainBudget: e.drain_per_beat,
-      compact: e.compact,
-      repair: e.repair,
+    evo = await openCheckedEvolution(evolutionSettings(config), {
       baseSha256: modelSha256(base),
       inherited,
       safetyReport: (report) => (safetyReport = report),
-      gate: { minConfidence: e.min_confidence, maxMagnitude: e.max_magnitude, supportedTypes: e.mutable_types, protectedPrefixes: ["kernel."] },
       loadWeights: async (checkpoint) => {
         // null: the base that is already loaded (and self-tested); else a checkpoint GGUF, mapped.
         if (checkpoint !== null) await runtime.init(checkpoint);

@@ -7,16 +7,19 @@ import { Status } from "./reasons.ts";
 import type { Mutation } from "./slot-codec.ts";
 import type { MutableWeights } from "./weights.ts";
 
-export const GateConfigSchema = z.object({
-  /** A mutation needs confidence strictly greater than this. */
-  minConfidence: z._default(z.number().check(z.minimum(0), z.maximum(1)), 0.8),
-  /** Largest |value| written into a tensor. */
-  maxMagnitude: z._default(z.number().check(z.positive()), 1000),
-  /** Tensor types mutations may touch (quantized types only if the runtime re-quantizes blocks). */
-  supportedTypes: z._default(z.array(z.string()), ["F32", "F16", "BF16"]),
-  /** Tensors whose name starts with one of these are immutable at run time. */
-  protectedPrefixes: z._default(z.array(z.string()), ["kernel."]),
-});
+/** Built on first use (a library caller's options; the boot's are checked by the config schema). */
+export const GateConfigSchema = z.lazy(() =>
+  z.object({
+    /** A mutation needs confidence strictly greater than this. */
+    minConfidence: z._default(z.number().check(z.minimum(0), z.maximum(1)), 0.8),
+    /** Largest |value| written into a tensor. */
+    maxMagnitude: z._default(z.number().check(z.positive()), 1000),
+    /** Tensor types mutations may touch (quantized types only if the runtime re-quantizes blocks). */
+    supportedTypes: z._default(z.array(z.string()), ["F32", "F16", "BF16"]),
+    /** Tensors whose name starts with one of these are immutable at run time. */
+    protectedPrefixes: z._default(z.array(z.string()), ["kernel."]),
+  }),
+);
 export type GateConfig = z.infer<typeof GateConfigSchema>;
 export const defaultGateConfig = (): GateConfig => GateConfigSchema.parse({});
 
