@@ -1,6 +1,5 @@
 // Ring reuse: completions of a closed session decremented the next session's in-flight count, so the ring took more than its completion slots.
 import { afterAll, expect, test } from "bun:test";
-import { join } from "node:path";
 import { at, runUnderStrace } from "../journal/sync-under-strace.ts";
 import { removeDir, tempDir } from "./harness.ts";
 
