@@ -17,7 +17,7 @@ export interface Adopted {
 }
 
 /** sd_notify, watchdog and socket-activation variables, removed (undefined) from what a service inherits. */
-const managerVariables: Record<string, undefined> = Object.fromEntries(["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"].map((k) => [k, undefined]));
+const managerVariables: Record<string, undefined> = { NOTIFY_SOCKET: undefined, WATCHDOG_USEC: undefined, WATCHDOG_PID: undefined, LISTEN_FDS: undefined, LISTEN_PID: undefined, LISTEN_FDNAMES: undefined };
 
 export class ServiceLauncher {
   constructor(
