@@ -288,9 +288,10 @@ export const configSchema = z.lazy(() =>
         if (mains.length > 1) ctx.addIssue({ code: "custom", path: [mains[1]!, "main"], message: `at most one service may be main (services[${mains[0]}] is already)` });
       }),
     ),
-    evolution: z.prefault(evolutionSchema, {}),
+    // A section the file leaves out takes its defaults without its schema being built (the test pins them equal).
+    evolution: z._default(evolutionSchema, defaultEvolution),
     /** Heartbeat sampling, watchdog and the handler of each neural interrupt (docs/hw-mmio.md). */
-    heartbeat: z.prefault(heartbeatConfigSchema, {}),
+    heartbeat: z._default(heartbeatConfigSchema, defaultHeartbeat),
     fleet: z.optional(fleetSchema),
   }),
 );
