@@ -1,10 +1,9 @@
 // What a packaging file is (RTS package, executable with an embedded model, plain GGUF) and what its header/trailer say.
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { PackageError } from "../errors.ts";
+import { fstatSync, readSync } from "node:fs";
 import { hex } from "./checksum.ts";
 import { locateEmbeddedModel } from "./embed.ts";
 import { isRtsMagic } from "./format.ts";
-import { readRtsHeaderFd, verifyRtsFd } from "./package.ts";
+import { readRtsHeaderFd, verifyRtsFd, withPackageFd } from "./package.ts";
 
 export type PackageKind = "rts" | "embedded" | "gguf" | "unknown";
 
@@ -18,21 +17,6 @@ export interface PackageDescription {
   fields: Record<string, string | number | null>;
   /** "ok" after a successful checksum check, "absent" without checksums, "not checked" without verify. */
   checksums: "ok" | "absent" | "not checked";
-}
-
-/** Opens a packaging file read-only (PackageError "file" naming it when it cannot be opened) and runs `fn` with the descriptor. */
-export function withPackageFd<T>(path: string, fn: (fd: number) => T): T {
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (cause) {
-    throw new PackageError("file", `cannot open ${path}: ${(cause as Error).message}`, { cause });
-  }
-  try {
-    return fn(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Describes `path`; with `verify`, also checks the section checksums (throws PackageError on a mismatch). */

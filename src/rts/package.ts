@@ -13,10 +13,11 @@ export interface PackOptions {
   seedLayout?: boolean;
 }
 
-function withFd<T>(path: string, flags: string, fn: (fd: number) => T, mode?: number): T {
+/** Opens a packaging file read-only (PackageError "file" naming it when it cannot be opened) and runs `fn` with the descriptor. */
+export function withPackageFd<T>(path: string, fn: (fd: number) => T): T {
   let fd: number;
   try {
-    fd = openSync(path, flags, mode);
+    fd = openSync(path, "r");
   } catch (cause) {
     throw new PackageError("file", `cannot open ${path}: ${(cause as Error).message}`, { cause });
   }
@@ -84,8 +85,8 @@ export function packRts(binaryPath: string, ggufPath: string, outPath: string, o
     { path: binaryPath, what: "the binary to pack" },
     { path: ggufPath, what: "the GGUF to pack" },
   ]);
-  return withFd(binaryPath, "r", (bFd) =>
-    withFd(ggufPath, "r", (gFd) => {
+  return withPackageFd(binaryPath, (bFd) =>
+    withPackageFd(ggufPath, (gFd) => {
       const binarySize = fstatSync(bFd).size;
       const tensorSize = fstatSync(gFd).size;
       const magic = new Uint8Array(4);
@@ -124,7 +125,7 @@ export function readRtsHeaderFd(fd: number, where: string): RtsHeader {
 }
 
 export function readRtsHeader(path: string): RtsHeader & { fileSize: number } {
-  return withFd(path, "r", (fd) => ({ ...readRtsHeaderFd(fd, path), fileSize: fstatSync(fd).size }));
+  return withPackageFd(path, (fd) => ({ ...readRtsHeaderFd(fd, path), fileSize: fstatSync(fd).size }));
 }
 
 export type SectionStatus = "ok" | "unchecked";
@@ -139,7 +140,7 @@ export interface VerifyReport {
 
 /** Checks the header and, when the header carries them, the SHA-256 of both sections. Throws PackageError on a mismatch. */
 export function verifyRts(path: string): VerifyReport {
-  return withFd(path, "r", (fd) => verifyRtsFd(fd, path));
+  return withPackageFd(path, (fd) => verifyRtsFd(fd, path));
 }
 
 /** verifyRts through an open descriptor of the package (`where` names it in messages). */
@@ -171,7 +172,7 @@ export function unpackRts(path: string, out: { binary?: string; gguf?: string })
     checkOutputPath(o);
     refuseOutputOverInput(o, [{ path, what: "the package being unpacked" }]);
   }
-  return withFd(path, "r", (fd) => {
+  return withPackageFd(path, (fd) => {
     const fileSize = fstatSync(fd).size;
     const h = readRtsHeaderFd(fd, path);
     const checked = h.checksums !== null;
