@@ -30,7 +30,7 @@ export interface EvolutionHandle {
 /**
  * The evolution settings of a config, as the evolution schema would give them: the config schema
  * checked them (its bounds as strict as the evolution and gate schemas'), or they are its defaults,
- * so they are not validated twice (test/boot pins the two schemas together).
+ * so they are not validated twice (test/evolution/boot-settings-match-schema pins the two together).
  */
 export function evolutionSettings(config: Config & { state_dir: string; run_dir: string }): CheckedEvolutionConfig {
   const e = config.evolution;

@@ -282,11 +282,15 @@ export const configSchema = z.lazy(() =>
     mounts: z._default(z.array(mountSchema), () => []),
     /** Members of this group may use the control socket too (default: root only). */
     control_gid: z.optional(int(0, 0xfffffffe)),
-    services: z._default(z.array(serviceSchema), () => []).check(
-      z.superRefine((list, ctx) => {
-        const mains = list.flatMap((s, i) => (s.main ? [i] : []));
-        if (mains.length > 1) ctx.addIssue({ code: "custom", path: [mains[1]!, "main"], message: `at most one service may be main (services[${mains[0]}] is already)` });
-      }),
+    // The check on the array, not on the default: zod/mini's check() copies the default's one value.
+    services: z._default(
+      z.array(serviceSchema).check(
+        z.superRefine((list, ctx) => {
+          const mains = list.flatMap((s, i) => (s.main ? [i] : []));
+          if (mains.length > 1) ctx.addIssue({ code: "custom", path: [mains[1]!, "main"], message: `at most one service may be main (services[${mains[0]}] is already)` });
+        }),
+      ),
+      () => [],
     ),
     // A section the file leaves out takes its defaults without its schema being built (the test pins them equal).
     evolution: z._default(evolutionSchema, defaultEvolution),

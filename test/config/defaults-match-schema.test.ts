@@ -27,6 +27,9 @@ test("the defaults were shared between boots: a change one caller made to its co
   expect(defaultConfig()).toStrictEqual(configSchema.parse({}));
   // The schema's own defaults are fresh per parse too.
   const parsed = configSchema.parse({});
+  parsed.services.push({} as never);
+  parsed.modules.push("x");
+  parsed.mounts.push({} as never);
   parsed.evolution.mutable_types.pop();
   parsed.heartbeat.interrupts.x = { ...interruptHandlerDefaults };
   expect(configSchema.parse({})).toStrictEqual(defaultConfig());
