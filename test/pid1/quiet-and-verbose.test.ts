@@ -6,6 +6,18 @@ import { join } from "node:path";
 
 afterEach(killLeftovers);
 
+/**
+ * A CMD script that leaves an orphan for the init to reap per name, then waits until each is gone
+ * from /proc (reaped). Each orphan outlives the subshell that started it: it waits for a file made
+ * only once every such subshell has exited. With `sleep 0.05` as the orphan, its end raced its
+ * subshell's, and one CI run on a loaded machine saw tini's own -w report no zombie (not reproduced
+ * since: 0 in 250 runs, also beside CPU hogs); the orphan's life no longer depends on that timing.
+ */
+function orphanScript(dir: string, names: string[]): string {
+  const start = names.map((n) => `(sh -c 'until [ -e ${dir}/go ]; do sleep 0.01; done' & echo $! > ${dir}/${n})`).join(" ; ");
+  return `rm -f ${dir}/go ; ${start} ; : > ${dir}/go ; for f in ${names.join(" ")}; do p=$(cat ${dir}/$f); while [ -e /proc/$p ]; do sleep 0.01; done; done`;
+}
+
 for (const pid1 of [false, true]) {
   describe(`tini mode ${pid1 ? "as PID 1" : "as a subreaper"}`, () => {
     test("a clean run prints nothing of the init's own, even with leftovers to stop", async () => {
@@ -40,7 +52,7 @@ for (const pid1 of [false, true]) {
       // both pids are gone from /proc (reaped, not zombies), not a guessed 0.6 s (an orphan still
       // running at CMD's exit would be a leftover killed by SIGTERM, status 15).
       const dir = tempDir();
-      const script = `(sleep 0.05 & echo $! > ${dir}/a) ; (sleep 0.05 & echo $! > ${dir}/b) ; for f in a b; do p=$(cat ${dir}/$f); while [ -e /proc/$p ]; do sleep 0.01; done; done`;
+      const script = orphanScript(dir, ["a", "b"]);
       const w = await start(["-w", "--", "sh", "-c", script], { pid1 }).result(15_000);
       expect(w.code).toBe(0);
       expect(w.stderr.match(/WARN init: Reaped zombie process with pid=\d+ status=0/g)?.length).toBe(2);
@@ -50,7 +62,7 @@ for (const pid1 of [false, true]) {
 
     test("TINI_VERBOSITY=0 (tini's silent level: warnings off, errors kept) still printed -w's warnings: now only errors, and -v still wins", async () => {
       const dir = tempDir();
-      const script = `(sleep 0.05 & echo $! > ${dir}/a) ; p=$(cat ${dir}/a); while [ -e /proc/$p ]; do sleep 0.01; done`;
+      const script = orphanScript(dir, ["a"]);
       const silent = await start(["-w", "--", "sh", "-c", script], { pid1, env: { TINI_VERBOSITY: "0" } }).result(15_000);
       expect(silent.code).toBe(0);
       expect(silent.stderr).toBe("");
@@ -65,7 +77,7 @@ for (const pid1 of [false, true]) {
 
 test("TINI_VERBOSITY that tini reads as 0 with atoi (empty, \"quiet\", \"0x2\") still printed -w's warnings where tini is silent, and \"2x\" or \" 2\" (2 to tini) printed no debug lines: now each is read as tini reads it", async () => {
   const dir = tempDir();
-  const script = `(sleep 0.05 & echo $! > ${dir}/a) ; p=$(cat ${dir}/a); while [ -e /proc/$p ]; do sleep 0.01; done`;
+  const script = orphanScript(dir, ["a"]);
   const silentValues = ["", "quiet", "0x2"];
   const debugValues = ["2x", " 2"];
   if (existsSync("/usr/bin/tini")) {
