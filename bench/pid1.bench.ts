@@ -46,11 +46,15 @@ function timeRun(argv: string[]): number {
 // The floor for any Bun-compiled init: an empty program compiled with the same flags as ours
 // (scripts/build.ts: bytecode, nothing autoloaded from the start directory).
 const floorExe = buildFloorProgram(outDir, "empty-bun", { "empty.ts": "process.exit(0);\n" });
+// A second reference: the least any Bun program does to run CMD (Bun's own spawn, no init duties), so
+// that the ratio above can be read against what spawning alone adds to the empty program.
+const runsTrueExe = buildFloorProgram(outDir, "bun-runs-true", { "runs-true.ts": 'const r = Bun.spawnSync(["true"]);\nprocess.exit(r.exitCode ?? 1);\n' });
 
 const RUNS = 40;
 console.log(`## start-up: wall time of \`INIT -- true\` (ms), ${RUNS} runs each, interleaved, as PID 1 of a new PID namespace`);
 const startArgv: Record<string, string[]> = Object.fromEntries(peers.map((p) => [p.name, ["unshare", "--pid", "--fork", "--mount-proc", ...p.argv(["true"])]]));
 startArgv.floor = ["unshare", "--pid", "--fork", "--mount-proc", floorExe];
+startArgv.runsTrue = ["unshare", "--pid", "--fork", "--mount-proc", runsTrueExe];
 startArgv.unshare = ["unshare", "--pid", "--fork", "--mount-proc", "true"];
 const samples: Record<string, number[]> = Object.fromEntries(Object.keys(startArgv).map((k) => [k, []]));
 for (const argv of Object.values(startArgv)) timeRun(argv); // page cache warm for all
@@ -66,6 +70,9 @@ console.log(`(unshare + true alone: ${percentile(samples.unshare!, 50).toFixed(2
 const floor = percentile(samples.floor!, 50);
 console.log(`(an empty Bun-compiled program: p50 ${floor.toFixed(2)} ms; vector-boot's own share: ${(startup["vector-boot"]! - floor).toFixed(2)} ms)`);
 console.log(`ratio vector-boot/empty Bun program start-up: ${(startup["vector-boot"]! / floor).toFixed(2)}x`);
+const runsTrue = percentile(samples.runsTrue!, 50);
+console.log(`(a Bun-compiled program that only runs true with Bun.spawnSync: p50 ${runsTrue.toFixed(2)} ms, ${(runsTrue / floor).toFixed(2)}x the empty program)`);
+console.log(`ratio vector-boot/Bun program that only runs true: ${(startup["vector-boot"]! / runsTrue).toFixed(2)}x`);
 for (const p of peers.slice(1)) console.log(`ratio vector-boot/${p.name} start-up: ${(startup["vector-boot"]! / startup[p.name]!).toFixed(2)}x`);
 
 console.log("\n## reaping: 2000 double-forked orphans, time until the init has reaped them all (as PID 1)");
