@@ -9,6 +9,7 @@ import { recordTypeName, RecordType } from "../journal/format.ts";
 import { Journal } from "../journal/journal.ts";
 import { lockStateDir, type StateLock } from "../journal/state-lock.ts";
 import { archivedLineages, LINEAGE_FILE, LINEAGES_DIR, lineageDamage, lineageOf } from "../evolution/lineage.ts";
+import { segmentsLineage } from "../journal/segment-lineages.ts";
 import { recoverJournal, type RecoveryResult } from "../journal/recovery.ts";
 import { checkOptions, out, readOptions } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
@@ -85,7 +86,7 @@ export const command: Command = {
       if (a.json) out(JSON.stringify({ ...s, lineage: lineages, records: a.records ? r.records.map(describe) : undefined }));
       else {
         out(`journal ${dir}: ${s.segments.length} segment(s), records ${s.firstSeq ?? "-"}..${s.lastSeq ?? "-"}, ${s.mutations} mutation(s)`);
-        out(`  lineage: base model sha256 ${lineages.base ?? "(not recorded)"}${lineages.archived.length ? `; archived: ${lineages.archived.map((l) => `lineages/${l}`).join(", ")}` : ""}`);
+        out(`  lineage: base model sha256 ${lineages.base ?? unrecordedLineage(dir)}${lineages.archived.length ? `; archived: ${lineages.archived.map((l) => `lineages/${l}`).join(", ")}` : ""}`);
         for (const seg of s.segments) out(`  segment ${seg.name}: first ${seg.firstSeq}, ${seg.records} record(s), ${seg.bytes} bytes, lineage ${seg.lineage ?? `(not recorded: version ${seg.version})`}`);
         // Older checkpoints' records stay in the journal after a later checkpoint deleted their files.
         for (const c of s.checkpoints) out(`  checkpoint ${c.file} covers ..${c.coveredSeq} (record ${c.seq})${existsSync(join(checkpointDirOf(a.state), c.file)) ? "" : " (file deleted since)"}`);
@@ -184,6 +185,15 @@ async function compact(a: { state: string; json: boolean }, dir: string): Promis
 }
 
 const emptyJournal: RecoveryResult = { records: [], segments: [], nextSeq: 1, damage: null, lineage: null };
+
+/**
+ * What a state dir without LINEAGE holds: the boot resumes the history its segments name under that
+ * model (and writes LINEAGE), so "not recorded" alone misled an operator into thinking it was nobody's.
+ */
+function unrecordedLineage(dir: string): string {
+  const named = segmentsLineage(dir);
+  return "lineage" in named ? `(not recorded in LINEAGE; the segments record ${named.lineage}: a boot of that model resumes this history and writes it)` : "(not recorded)";
+}
 
 /** A state_dir: a directory with a checkpoint directory, a lineage, or archived lineages in it. */
 function looksLikeStateDir(state: string): boolean {

@@ -106,4 +106,17 @@ describe("journal segment lineage", () => {
     // A version-1 segment beside this model's is never taken for another model's.
     expect((await run(["verify", "--state", state])).code).toBe(0);
   });
+
+  test("inspect of a state dir without LINEAGE whose segments name a model said only 'not recorded', though a boot of that model resumes the history: it names the model and says so", async () => {
+    const state = await stateOf(A);
+    rmSync(join(state, "LINEAGE"));
+    const r = await run(["inspect", "--state", state]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`lineage: base model sha256 (not recorded in LINEAGE; the segments record ${A}: a boot of that model resumes this history and writes it)`);
+    // Segments that name no model (version 1): nothing to go by.
+    const old = fresh();
+    mkdirSync(join(old, "journal"));
+    writeFileSync(join(old, "journal", segmentFileName(1)), v1Segment(1, 2));
+    expect((await run(["inspect", "--state", old])).out).toContain("lineage: base model sha256 (not recorded)\n");
+  });
 });
