@@ -2,7 +2,7 @@
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import type { Attribution, CortexBinding } from "./cortex-adapter.ts";
-import type { HeartbeatConfig, InterruptHandler } from "../config/heartbeat-schema.ts";
+import { interruptHandlerDefaults, type HeartbeatConfig, type InterruptHandler } from "../config/heartbeat-schema.ts";
 import { hwIndexOf, SERVICE_SLOTS } from "../hw/hw-mmio-layout.ts";
 import type { InterruptEdge } from "./interrupts.ts";
 import type { MetabolicDaemon } from "./metabolic-daemon.ts";
@@ -25,7 +25,7 @@ export interface HeartbeatRecord {
   causes?: Attribution[];
 }
 
-const defaultHandler: InterruptHandler = { action: "log", target: "cause", duty: 0.2, duty_period_ms: 100, hold_ms: 5000, repeat_ms: 0 };
+const defaultHandler: InterruptHandler = interruptHandlerDefaults;
 
 export class InterruptDispatcher {
   readonly records: HeartbeatRecord[] = [];
