@@ -51,12 +51,13 @@ async function defaultModel(): Promise<CortexModel | null> {
   return rt;
 }
 
-type Wake = { wake: "futex" | "sleeper"; sleeper_fifo_priority: number };
+type Wake = { wake: "futex" | "sleeper"; sleeper_fifo_priority: number; beat_fifo_priority: number };
 /** The heartbeat's wake-ups measured, and how each one wakes (printed with the rows). */
 const modes: [string, Wake, string][] = [
-  ["heartbeat, futex (before)", { wake: "futex", sleeper_fifo_priority: 0 }, "setTimeout to guard_ms before, then Atomics.wait (futex, timeout) on the beat thread, then spin to the due time"],
-  ["heartbeat, sleeper", { wake: "sleeper", sleeper_fifo_priority: 0 }, "setTimeout to guard_ms before, then Atomics.wait until a thread in clock_nanosleep(TIMER_ABSTIME) notifies"],
-  ["heartbeat, sleeper SCHED_FIFO 1", { wake: "sleeper", sleeper_fifo_priority: 1 }, "same, the sleeper thread at SCHED_FIFO priority 1 (the beat thread stays SCHED_OTHER)"],
+  ["heartbeat, futex", { wake: "futex", sleeper_fifo_priority: 0, beat_fifo_priority: 0 }, "setTimeout to guard_ms before, then Atomics.wait (futex, timeout) on the beat thread, then spin to the due time"],
+  ["heartbeat, futex, beat SCHED_FIFO 1", { wake: "futex", sleeper_fifo_priority: 0, beat_fifo_priority: 1 }, "same, the beat thread SCHED_FIFO 1 from the futex wait through the tick (SCHED_OTHER the rest of the period)"],
+  ["heartbeat, sleeper", { wake: "sleeper", sleeper_fifo_priority: 0, beat_fifo_priority: 0 }, "setTimeout to guard_ms before, then Atomics.wait until a thread in clock_nanosleep(TIMER_ABSTIME) notifies"],
+  ["heartbeat, sleeper SCHED_FIFO 1", { wake: "sleeper", sleeper_fifo_priority: 1, beat_fifo_priority: 0 }, "same, the sleeper thread at SCHED_FIFO priority 1 (the beat thread stays SCHED_OTHER)"],
 ];
 
 async function heartbeat(periodMs: number, beats: number, model: CortexModel | null, wake: Wake) {
@@ -68,10 +69,10 @@ async function heartbeat(periodMs: number, beats: number, model: CortexModel | n
   return { late: late.slice(5, beats + 5), stats: hb.stats() };
 }
 
-/** The C loop's lateness samples for one segment (heartbeat-ref ... raw: one per line). */
-function cSegment(periodMs: number, beats: number): number[] {
-  const r = Bun.spawnSync([ref, String(periodMs), String(beats), "raw"]);
-  if (r.exitCode !== 0) throw new Error(`heartbeat-ref failed (${r.exitCode})`);
+/** The C loop's lateness samples for one segment (heartbeat-ref ... raw: one per line); `fifo`: under `chrt -f 1`. */
+function cSegment(periodMs: number, beats: number, fifo: boolean): number[] {
+  const r = Bun.spawnSync([...(fifo ? ["chrt", "-f", "1"] : []), ref, String(periodMs), String(beats), "raw"], { stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`heartbeat-ref${fifo ? " under chrt -f 1 (needs root)" : ""} failed (${r.exitCode}): ${r.stderr.toString().trim()}`);
   return r.stdout.toString().trim().split(/\s+/).map(Number);
 }
 
@@ -97,23 +98,30 @@ for (const load of ["idle", "loaded"] as const) {
       const beats = Math.round(durationMs / periodMs);
       const rounds = 4;
       const seg = Math.ceil(beats / rounds);
-      console.log(`### ${load}, period ${periodMs} ms, ${beats} beats per method in ${rounds} interleaved rounds (C, then each heartbeat mode, repeated)`);
+      console.log(`### ${load}, period ${periodMs} ms, ${beats} beats per method in ${rounds} interleaved rounds (C, C SCHED_FIFO, then each heartbeat mode, repeated)`);
       const cLate: number[] = [];
+      const cFifoLate: number[] = [];
       const hbLate = modes.map(() => [] as number[]);
       const hbMissed = modes.map(() => 0);
       let last: Awaited<ReturnType<typeof heartbeat>> | null = null;
       for (let round = 0; round < rounds; round++) {
-        cLate.push(...cSegment(periodMs, seg));
+        cLate.push(...cSegment(periodMs, seg, false));
+        cFifoLate.push(...cSegment(periodMs, seg, true));
         for (const [i, [, wake]] of modes.entries()) {
           last = await heartbeat(periodMs, seg, model, wake);
           hbLate[i]!.push(...last.late);
           hbMissed[i] = hbMissed[i]! + last.stats.missed;
+          const w = last.stats.wake;
+          // A mode whose priority was refused measured something else: say so rather than print its row as that mode.
+          for (const state of [w.beatFifo, w.fifo]) if (state && /^(refused|kept)/.test(state)) throw new Error(`${modes[i]![0]}: ${state}`);
         }
       }
-      if (cLate.length === 0) throw new Error("no C reference samples: no ratio");
+      if (cLate.length === 0 || cFifoLate.length === 0) throw new Error("no C reference samples: no ratio");
       const c = summarize(cLate);
+      const cFifo = summarize(cFifoLate);
       row("C clock_nanosleep(TIMER_ABSTIME)", c);
-      for (const [i, [name]] of modes.entries()) {
+      row("C, SCHED_FIFO 1 (chrt -f 1)", cFifo);
+      for (const [i, [name, wake]] of modes.entries()) {
         const l = summarize(hbLate[i]!);
         row(name, l);
         // A beat more than a period late takes the next slot (its lateness is then counted from that slot): the
@@ -121,6 +129,8 @@ for (const load of ["idle", "loaded"] as const) {
         if (hbMissed[i]! > 0) console.log(`    ${hbMissed[i]} slots missed (beats more than a period late; the C loop has no such rule)`);
         const ratio = l.p99 / Math.max(c.p99, 1e-3);
         ratios.push(`${load} ${periodMs} ms: ${name} p99 / C p99 = ${ratio.toFixed(2)} (${l.p99.toFixed(3)} / ${c.p99.toFixed(3)} ms)`);
+        // A real-time mode against the C loop given the same priority, too (the comparison at equal footing).
+        if (wake.beat_fifo_priority > 0) ratios.push(`${load} ${periodMs} ms: ${name} p99 / C SCHED_FIFO 1 p99 = ${(l.p99 / Math.max(cFifo.p99, 1e-3)).toFixed(2)} (${l.p99.toFixed(3)} / ${cFifo.p99.toFixed(3)} ms)`);
       }
       const nv = await naive(periodMs, Math.min(beats, 300));
       row("naive setTimeout(due - now)", nv);
@@ -145,6 +155,7 @@ const st = summarize(times);
 console.log(`## sampling cost (metabolic worker, per sample, ${sampler.filesRead} files): p50 ${st.p50.toFixed(3)} ms, max ${st.max.toFixed(3)} ms`);
 console.log("## how each wakes");
 console.log("  C clock_nanosleep(TIMER_ABSTIME): a separate process sleeping in clock_nanosleep to the absolute due time");
+console.log("  C, SCHED_FIFO 1: the same process started under chrt -f 1");
 for (const [name, , how] of modes) console.log(`  ${name}: ${how}`);
 console.log("## summary");
 for (const r of ratios) console.log(`  ${r}`);

@@ -22,3 +22,19 @@ int vb_sched_fifo_self(int prio) {
   struct sched_param p = {.sched_priority = prio};
   return -pthread_setschedparam(pthread_self(), prio > 0 ? SCHED_FIFO : SCHED_OTHER, &p);
 }
+
+/**
+ * The beat thread's real-time window: SCHED_FIFO at `prio` with SCHED_RESET_ON_FORK (a process or
+ * thread created meanwhile starts under SCHED_OTHER), or back to SCHED_OTHER for 0. The calling
+ * thread only (sched_setscheduler's pid 0). 0 or -errno.
+ */
+int vb_sched_beat_self(int prio) {
+  struct sched_param p = {.sched_priority = prio};
+  return sched_setscheduler(0, prio > 0 ? (SCHED_FIFO | SCHED_RESET_ON_FORK) : SCHED_OTHER, &p) == 0 ? 0 : -errno;
+}
+
+/** The calling thread's scheduling policy (SCHED_OTHER 0, SCHED_FIFO 1, ...; without SCHED_RESET_ON_FORK), or -errno. */
+int vb_sched_policy_self(void) {
+  int r = sched_getscheduler(0);
+  return r < 0 ? -errno : (r & ~SCHED_RESET_ON_FORK);
+}

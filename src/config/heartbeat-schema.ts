@@ -40,6 +40,7 @@ export const heartbeatDefaults = {
   guard_ms: 2,
   wake: "futex",
   sleeper_fifo_priority: 0,
+  beat_fifo_priority: 1,
   drain_max: 64,
   stale_periods: 20,
   proc_root: "/proc",
@@ -65,6 +66,12 @@ export const heartbeatConfigSchema = z.lazy(() =>
     wake: z._default(z.enum(["futex", "sleeper"]), heartbeatDefaults.wake),
     /** SCHED_FIFO priority of the sleeper thread (1..99; 0: normal scheduling). Needs CAP_SYS_NICE (PID 1 has it). */
     sleeper_fifo_priority: z._default(int(0, 99), heartbeatDefaults.sleeper_fifo_priority),
+    /**
+     * SCHED_FIFO priority of the beat thread (the init's main thread) from the precise wait through
+     * the tick, SCHED_OTHER the rest of the period (1..99; 0: normal scheduling throughout). Needs
+     * CAP_SYS_NICE; refused, the beats wait as before.
+     */
+    beat_fifo_priority: z._default(int(0, 99), heartbeatDefaults.beat_fifo_priority),
     /** Evolution records drained per beat at most. */
     drain_max: z._default(int(0, 1_000_000), heartbeatDefaults.drain_max),
     /** A sample older than this many periods (at least 1 s and 3 sampling intervals) restarts the worker. */

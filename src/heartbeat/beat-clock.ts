@@ -1,4 +1,5 @@
 // Waits for absolute due times without ever waking early: coarse timer, then a futex wait (or the sleeper thread), then a spin check.
+import type { BeatPriority } from "./beat-priority.ts";
 import type { BeatSleeper } from "./beat-sleeper.ts";
 
 const now = () => performance.now();
@@ -11,6 +12,7 @@ const futexWord = new Int32Array(new SharedArrayBuffer(4));
  * rest, then spins the last microseconds if the wait returned a hair early in performance.now() terms.
  * With a `sleeper` (wake: "sleeper"), the precise part is a thread sleeping in
  * clock_nanosleep(TIMER_ABSTIME) that notifies this one: the due time is handed over at `at()`.
+ * With a `priority`, the thread is SCHED_FIFO from the precise wait through `fn` (beat-priority.ts).
  */
 export class BeatClock {
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -21,6 +23,7 @@ export class BeatClock {
   constructor(
     public guardMs = 2,
     public sleeper: BeatSleeper | null = null,
+    public priority: BeatPriority | null = null,
   ) {}
 
   /** Calls `fn(startMs)` at `dueMs` (performance.now() time) or as soon after as possible. */
@@ -32,13 +35,18 @@ export class BeatClock {
       this.timer = null;
       this.immediate = null;
       const t0 = now();
-      const rest = dueMs - t0;
-      if (req !== 0) this.sleeper!.wait(req, dueMs);
-      else if (rest > 0) Atomics.wait(futexWord, 0, 0, rest);
-      let t = now();
-      while (t < dueMs) t = now();
-      this.preciseMs += t - t0;
-      fn(t);
+      const rt = this.priority?.raise() ?? false;
+      try {
+        const rest = dueMs - now();
+        if (req !== 0) this.sleeper!.wait(req, dueMs);
+        else if (rest > 0) Atomics.wait(futexWord, 0, 0, rest);
+        let t = now();
+        while (t < dueMs) t = now();
+        this.preciseMs += t - t0;
+        fn(t);
+      } finally {
+        if (rt) this.priority!.lower();
+      }
     };
     // Already due (beat 1, a late beat): the next turn of the event loop, not a 0 ms timer, which
     // Bun holds for about 1 ms (beat 1 came 1.1 ms after the heartbeat was ready).

@@ -2,6 +2,7 @@
 import { ConfigError, describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { BeatClock } from "./beat-clock.ts";
+import { BeatPriority } from "./beat-priority.ts";
 import { BeatSleeper } from "./beat-sleeper.ts";
 import { BeatTally } from "./beat-tally.ts";
 import { CortexBinding } from "./cortex-adapter.ts";
@@ -51,7 +52,7 @@ export class Heartbeat {
   constructor(private readonly opts: HeartbeatOptions) {
     if (!(opts.periodMs >= 1)) throw new ConfigError("heartbeat_ms", `must be >= 1, got ${opts.periodMs}`);
     this.cfg = opts.parsedConfig ?? parseSection(opts.config);
-    this.clock = new BeatClock(this.cfg.guard_ms);
+    this.clock = new BeatClock(this.cfg.guard_ms, null, new BeatPriority(this.cfg.beat_fifo_priority));
     const sampleMs = (this.sampleMs = this.cfg.sample_ms > 0 ? this.cfg.sample_ms : Math.max(50, opts.periodMs));
     this.metabolic = new MetabolicDaemon({
       procRoot: this.cfg.proc_root,
@@ -276,7 +277,7 @@ export class Heartbeat {
       metabolic: this.metabolic.stats(),
       watchdog: { armed: this.watchdog?.armed ?? false, pets: this.watchdog?.pets ?? 0 },
       tornReads: this.metabolic.reader.torn,
-      wake: { mode: this.cfg.wake, fifo: this.clock.sleeper?.fifo ?? null, sleeperWakes: this.clock.sleeper?.wakes ?? 0, sleeperMisses: this.clock.sleeper?.misses ?? 0 },
+      wake: { mode: this.cfg.wake, fifo: this.clock.sleeper?.fifo ?? null, beatFifo: this.clock.priority?.state ?? "off", sleeperWakes: this.clock.sleeper?.wakes ?? 0, sleeperMisses: this.clock.sleeper?.misses ?? 0 },
     };
   }
 }

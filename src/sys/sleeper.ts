@@ -1,13 +1,16 @@
 // Absolute-time sleep (clock_nanosleep TIMER_ABSTIME) and SCHED_FIFO for the calling thread, through the shim.
 import { FFIType } from "bun:ffi";
-import { check, openShim } from "./lib.ts";
+import { check, lazyShim } from "./lib.ts";
 
 const { i32, f64 } = FFIType;
 
-const lib = openShim({
+// Opened at the first call: the boot imports this for the beat thread's priority, which may be off.
+const lib = lazyShim({
   vb_sleep_until_ns: { args: [f64], returns: i32 },
   vb_sched_fifo_self: { args: [i32], returns: i32 },
-}).symbols;
+  vb_sched_beat_self: { args: [i32], returns: i32 },
+  vb_sched_policy_self: { args: [], returns: i32 },
+});
 
 /** Blocks the calling thread until CLOCK_MONOTONIC reaches `dueNs` (never early). */
 export function sleepUntilNs(dueNs: number): void {
@@ -18,4 +21,18 @@ export function sleepUntilNs(dueNs: number): void {
 /** SCHED_FIFO at `priority` (1..99) for the calling thread, or SCHED_OTHER for 0 (EPERM without CAP_SYS_NICE). */
 export function setFifoPriority(priority: number): void {
   check(lib.vb_sched_fifo_self(priority), "pthread_setschedparam", `SCHED_FIFO ${priority}`);
+}
+
+/**
+ * SCHED_FIFO at `priority` for the calling thread with SCHED_RESET_ON_FORK (what it creates starts
+ * under SCHED_OTHER), or SCHED_OTHER for 0. Throws SysError (EPERM without CAP_SYS_NICE, or in a
+ * cgroup with no real-time budget).
+ */
+export function setBeatPriority(priority: number): void {
+  check(lib.vb_sched_beat_self(priority), "sched_setscheduler", priority > 0 ? `SCHED_FIFO ${priority}` : "SCHED_OTHER");
+}
+
+/** The calling thread's scheduling policy: 0 SCHED_OTHER, 1 SCHED_FIFO, 2 SCHED_RR, 3 SCHED_BATCH, 5 SCHED_IDLE, 6 SCHED_DEADLINE. */
+export function schedPolicySelf(): number {
+  return check(lib.vb_sched_policy_self(), "sched_getscheduler", "self");
 }

@@ -1,0 +1,62 @@
+// The beat thread's real-time window: SCHED_FIFO from the precise wait through the tick, SCHED_OTHER the rest of the period.
+import { logger } from "../log.ts";
+import { schedPolicySelf, setBeatPriority } from "../sys/sleeper.ts";
+
+const log = logger("heartbeat");
+
+/**
+ * Under load a SCHED_OTHER thread that wakes from its futex wait queues behind the threads already
+ * running, and the beat is late by what they have left of their slice (p99 1.4 ms at 10 ms with
+ * both cores busy, against 0.27 ms for a C loop that only sleeps). As SCHED_FIFO the wake preempts
+ * them. Only the window is real-time: the init's event loop (services, control, evolution acks)
+ * runs under SCHED_OTHER, so a busy init cannot starve the machine. SCHED_RESET_ON_FORK keeps a
+ * process or Worker created during a tick out of the real-time class.
+ */
+export class BeatPriority {
+  /** "off", "SCHED_FIFO N", or why not ("refused: ...", "kept: ..."); null until the first window. */
+  state: string | null;
+  private on: boolean;
+
+  constructor(readonly priority: number) {
+    this.on = priority > 0;
+    this.state = this.on ? null : "off";
+  }
+
+  /** Enters the window; false when the thread stays as it is (off, refused, or not SCHED_OTHER). */
+  raise(): boolean {
+    if (!this.on) return false;
+    try {
+      if (this.state === null) {
+        // A thread someone else gave a policy (chrt on the init, SCHED_BATCH/IDLE) keeps it: lowering
+        // after the window would take it away.
+        const policy = schedPolicySelf();
+        if (policy !== 0) {
+          this.refuse(`kept: the thread runs under policy ${policy}, not SCHED_OTHER`);
+          return false;
+        }
+      }
+      setBeatPriority(this.priority);
+      this.state = `SCHED_FIFO ${this.priority}`;
+      return true;
+    } catch (e) {
+      this.refuse(`refused: ${e instanceof Error ? e.message : String(e)}`);
+      return false;
+    }
+  }
+
+  /** Leaves the window (back to SCHED_OTHER). */
+  lower(): void {
+    try {
+      setBeatPriority(0);
+    } catch (e) {
+      // Lowering needs no privilege; if it ever fails, stop raising rather than stay real-time.
+      this.refuse(`refused: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private refuse(why: string): void {
+    this.on = false;
+    this.state = why;
+    log.info("beats wait without real-time priority", { beat_fifo_priority: this.priority, why });
+  }
+}

@@ -1,0 +1,62 @@
+// The beat thread's real-time window (heartbeat.beat_fifo_priority): a thread left SCHED_FIFO after its tick would run the
+// whole init (services, control, acks) real-time, and a service spawned during a tick would be born real-time.
+import { expect, test } from "bun:test";
+import { type BeatInfo, Heartbeat } from "../../src/heartbeat/heartbeat.ts";
+
+/** Scheduling policy and real-time priority of a task, from /proc/.../stat (fields 41 and 40). */
+function sched(stat: string): { policy: number; rtprio: number } {
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { policy: Number(f[38]), rtprio: Number(f[37]) };
+}
+const self = () => sched(require("node:fs").readFileSync("/proc/self/stat", "utf8"));
+
+test("beat_fifo_priority 1 (root): the beat thread is SCHED_FIFO in its tick and SCHED_OTHER between ticks, and a process spawned in a tick starts SCHED_OTHER", async () => {
+  const inTick: { policy: number; rtprio: number }[] = [];
+  const child: { policy: number; rtprio: number }[] = [];
+  const between: { policy: number; rtprio: number }[] = [];
+  const beats: BeatInfo[] = [];
+  const hb = new Heartbeat({
+    periodMs: 10,
+    config: { watchdog: false, beat_fifo_priority: 1 },
+    onBeat: (b) => {
+      beats.push(b);
+      inTick.push(self());
+      if (beats.length % 10 === 0) child.push(sched(Bun.spawnSync(["cat", "/proc/self/stat"]).stdout.toString()));
+    },
+  });
+  expect(self().policy).toBe(0);
+  hb.start();
+  // The event loop between beats: timers, I/O callbacks (everything the init does besides the tick).
+  while (beats.length < 60) {
+    await new Promise((r) => setTimeout(r, 1));
+    between.push(self());
+  }
+  await hb.stop();
+  expect(hb.stats().wake.beatFifo).toBe("SCHED_FIFO 1");
+  expect(new Set(inTick.map((s) => `${s.policy}/${s.rtprio}`))).toEqual(new Set(["1/1"]));
+  expect(between.length).toBeGreaterThan(30);
+  expect(between.filter((s) => s.policy !== 0)).toEqual([]);
+  expect(child.length).toBeGreaterThan(3);
+  expect(child.filter((s) => s.policy !== 0 || s.rtprio !== 0)).toEqual([]);
+  expect(self()).toEqual({ policy: 0, rtprio: 0 });
+}, 30_000);
+
+test("beat_fifo_priority 0: the beat thread never leaves SCHED_OTHER", async () => {
+  const inTick: number[] = [];
+  const hb = new Heartbeat({ periodMs: 10, config: { watchdog: false, beat_fifo_priority: 0 }, onBeat: () => inTick.push(self().policy) });
+  hb.start();
+  while (inTick.length < 20) await new Promise((r) => setTimeout(r, 5));
+  await hb.stop();
+  expect(hb.stats().wake.beatFifo).toBe("off");
+  expect(new Set(inTick)).toEqual(new Set([0]));
+}, 30_000);
+
+test("with no beat_fifo_priority configured, a root init's beats take the window at priority 1 (the default)", async () => {
+  const inTick: string[] = [];
+  const hb = new Heartbeat({ periodMs: 10, config: { watchdog: false }, onBeat: () => inTick.push(`${self().policy}/${self().rtprio}`) });
+  hb.start();
+  while (inTick.length < 10) await new Promise((r) => setTimeout(r, 5));
+  await hb.stop();
+  expect(hb.stats().wake.beatFifo).toBe("SCHED_FIFO 1");
+  expect(new Set(inTick)).toEqual(new Set(["1/1"]));
+}, 30_000);
