@@ -25,16 +25,21 @@ int vb_sched_fifo_self(int prio) {
 
 /**
  * The beat thread's real-time window: SCHED_FIFO at `prio` with SCHED_RESET_ON_FORK (a process or
- * thread created meanwhile starts under SCHED_OTHER), or back to SCHED_OTHER for 0. The calling
- * thread only (sched_setscheduler's pid 0). 0 or -errno.
+ * thread created meanwhile starts under SCHED_OTHER), or back to SCHED_OTHER for 0, with
+ * SCHED_RESET_ON_FORK when `keep_reset` (the thread had it before its first window). Only a thread
+ * with CAP_SYS_NICE may clear that flag: one that raised under RLIMIT_RTPRIO alone gets EPERM for a
+ * plain SCHED_OTHER and leaves with the flag kept. The calling thread only (pid 0). 0 or -errno.
  */
-int vb_sched_beat_self(int prio) {
+int vb_sched_beat_self(int prio, int keep_reset) {
   struct sched_param p = {.sched_priority = prio};
-  return sched_setscheduler(0, prio > 0 ? (SCHED_FIFO | SCHED_RESET_ON_FORK) : SCHED_OTHER, &p) == 0 ? 0 : -errno;
+  if (prio > 0) return sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &p) == 0 ? 0 : -errno;
+  if (sched_setscheduler(0, SCHED_OTHER | (keep_reset ? SCHED_RESET_ON_FORK : 0), &p) == 0) return 0;
+  if (errno != EPERM || keep_reset) return -errno;
+  return sched_setscheduler(0, SCHED_OTHER | SCHED_RESET_ON_FORK, &p) == 0 ? 0 : -errno;
 }
 
-/** The calling thread's scheduling policy (SCHED_OTHER 0, SCHED_FIFO 1, ...; without SCHED_RESET_ON_FORK), or -errno. */
+/** The calling thread's scheduling policy as sched_getscheduler gives it (SCHED_RESET_ON_FORK included), or -errno. */
 int vb_sched_policy_self(void) {
   int r = sched_getscheduler(0);
-  return r < 0 ? -errno : (r & ~SCHED_RESET_ON_FORK);
+  return r < 0 ? -errno : r;
 }

@@ -14,7 +14,8 @@ const log = logger("boot");
  * kernel modules and ctrl-alt-del happen before this phase and are not redone by a re-exec's new
  * image. Not needed, hence dropped: CAP_DAC_OVERRIDE and CAP_FOWNER (every file the init writes
  * or chmods, under state_dir, run_dir, /proc/sys/vm, cgroup cpu.max, /dev/kmsg and /dev/watchdog,
- * belongs to root), CAP_FSETID, CAP_SYS_NICE and CAP_SYS_RESOURCE (no priority or limit is raised),
+ * belongs to root), CAP_FSETID, CAP_SYS_RESOURCE (no limit is raised), CAP_SYS_NICE unless a
+ * real-time priority is configured (below),
  * CAP_SYS_PTRACE (only /proc/<pid>/stat and cgroup are read, which anyone may read), and the rest.
  */
 export const initNeedsWhy: Readonly<Partial<Record<CapName, string>>> = {
@@ -30,10 +31,15 @@ export const initNeedsWhy: Readonly<Partial<Record<CapName, string>>> = {
 /** Kept only with `control_gid`: the control socket and its directory go to that group (again after each re-exec). */
 export const chownWhy = "chown the control socket and its directory to control_gid";
 
-/** The init's own needs under `config`: the fixed set, plus CAP_CHOWN when control_gid is set. */
-export function initNeeds(config: Pick<Config, "control_gid">): CapName[] {
+/** Kept only while a real-time priority is configured (`heartbeat.beat_fifo_priority`, default 1, or the sleeper's). */
+export const niceWhy = "SCHED_FIFO for the beat thread's window before and through each tick (heartbeat.beat_fifo_priority) and for the sleeper thread (heartbeat.sleeper_fifo_priority)";
+
+/** The init's own needs under `config`: the fixed set, plus CAP_CHOWN with control_gid and CAP_SYS_NICE with a real-time priority. */
+export function initNeeds(config: Pick<Config, "control_gid" | "heartbeat">): CapName[] {
   const needs = Object.keys(initNeedsWhy) as CapName[];
-  return config.control_gid !== undefined ? ["CAP_CHOWN", ...needs] : needs;
+  const hb = config.heartbeat;
+  const realTime = hb.beat_fifo_priority > 0 || (hb.wake === "sleeper" && hb.sleeper_fifo_priority > 0);
+  return [...(config.control_gid !== undefined ? ["CAP_CHOWN" as const] : []), ...needs, ...(realTime ? ["CAP_SYS_NICE" as const] : [])];
 }
 
 /**

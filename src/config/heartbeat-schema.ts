@@ -64,12 +64,13 @@ export const heartbeatConfigSchema = z.lazy(() =>
      * timeout) or "sleeper" (a thread whose only job is clock_nanosleep(TIMER_ABSTIME) wakes it).
      */
     wake: z._default(z.enum(["futex", "sleeper"]), heartbeatDefaults.wake),
-    /** SCHED_FIFO priority of the sleeper thread (1..99; 0: normal scheduling). Needs CAP_SYS_NICE (PID 1 has it). */
+    /** SCHED_FIFO priority of the sleeper thread (1..99; 0: normal scheduling). Needs CAP_SYS_NICE (PID 1 keeps it while one is set). */
     sleeper_fifo_priority: z._default(int(0, 99), heartbeatDefaults.sleeper_fifo_priority),
     /**
      * SCHED_FIFO priority of the beat thread (the init's main thread) from the precise wait through
      * the tick, SCHED_OTHER the rest of the period (1..99; 0: normal scheduling throughout). Needs
-     * CAP_SYS_NICE; refused, the beats wait as before.
+     * CAP_SYS_NICE (PID 1 keeps it while this is above 0: boot/privileges.ts); refused, the beats
+     * wait as before.
      */
     beat_fifo_priority: z._default(int(0, 99), heartbeatDefaults.beat_fifo_priority),
     /** Evolution records drained per beat at most. */

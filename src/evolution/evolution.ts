@@ -1,5 +1,4 @@
 // The evolution interface as the init uses it: boot-time recovery + replay, the channel, drain per beat, checkpoints.
-import { issuesText } from "../util/issues-text.ts";
 import { z } from "../util/zod-mini.ts";
 import { ConfigError, JournalError } from "../errors.ts";
 import type { CheckpointRecord } from "../journal/checkpoint-record.ts";
@@ -11,7 +10,7 @@ import { loadBootWeights } from "./boot-weights.ts";
 import { EvolutionChannel } from "./channel.ts";
 import type { ChannelStats } from "./channel-stats.ts";
 import { GateConfigSchema } from "./ctrm-gate.ts";
-import { type EvolutionPart, evolutionPartSchema, releaseInherited } from "./handover.ts";
+import { adoptable, type EvolutionPart, releaseInherited } from "./handover.ts";
 import { journalDirOf, missingHistory, newestCheckpointFile, recordBodyProblem, writeCheckpoint } from "./persistence.ts";
 import { selectLineage } from "./lineage.ts";
 import { logSafetyCases } from "./safety-gate.ts";
@@ -132,21 +131,6 @@ export async function openCheckedEvolution<W extends CheckpointableWeights>(cfg:
     releaseInherited(hooks.inherited, "the evolution phase failed");
     throw err;
   }
-}
-
-/** Reads the inherited part: valid and of this geometry, else released (null). */
-function adoptable(inherited: unknown, cfg: { rings: number; slots: number }): EvolutionPart | null {
-  if (inherited === undefined) return null;
-  const r = evolutionPartSchema().safeParse(inherited);
-  if (!r.success) {
-    releaseInherited(inherited, `unreadable part: ${issuesText(r.error.issues)}`);
-    return null;
-  }
-  if (r.data.rings !== cfg.rings || r.data.slots !== cfg.slots) {
-    releaseInherited(inherited, `geometry changed (${r.data.rings}x${r.data.slots} -> ${cfg.rings}x${cfg.slots})`);
-    return null;
-  }
-  return r.data;
 }
 
 async function openWith<W extends CheckpointableWeights>(cfg: CheckedEvolutionConfig, opts: EvolutionHooks<W>): Promise<Evolution<W>> {

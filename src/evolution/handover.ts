@@ -1,5 +1,6 @@
 // The evolution part of a live re-exec handoff: the channel memfd, the session socket and the open sessions, as inherited fds.
 import { readlinkSync } from "node:fs";
+import { issuesText } from "../util/issues-text.ts";
 import { lazy } from "../util/lazy.ts";
 import { intIn, z } from "../util/zod-mini.ts";
 import { logger } from "../log.ts";
@@ -126,4 +127,19 @@ export function releaseInherited(part: unknown, why: string): void {
     }
   }
   log.warn("inherited producer sessions not adopted: closed (producers reconnect)", { why, fds: fds.length });
+}
+
+/** Reads the inherited part: valid and of this geometry, else released (null). */
+export function adoptable(inherited: unknown, cfg: { rings: number; slots: number }): EvolutionPart | null {
+  if (inherited === undefined) return null;
+  const r = evolutionPartSchema().safeParse(inherited);
+  if (!r.success) {
+    releaseInherited(inherited, `unreadable part: ${issuesText(r.error.issues)}`);
+    return null;
+  }
+  if (r.data.rings !== cfg.rings || r.data.slots !== cfg.slots) {
+    releaseInherited(inherited, `geometry changed (${r.data.rings}x${r.data.slots} -> ${cfg.rings}x${cfg.slots})`);
+    return null;
+  }
+  return r.data;
 }

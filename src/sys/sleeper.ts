@@ -8,7 +8,7 @@ const { i32, f64 } = FFIType;
 const lib = lazyShim({
   vb_sleep_until_ns: { args: [f64], returns: i32 },
   vb_sched_fifo_self: { args: [i32], returns: i32 },
-  vb_sched_beat_self: { args: [i32], returns: i32 },
+  vb_sched_beat_self: { args: [i32, i32], returns: i32 },
   vb_sched_policy_self: { args: [], returns: i32 },
 });
 
@@ -23,16 +23,23 @@ export function setFifoPriority(priority: number): void {
   check(lib.vb_sched_fifo_self(priority), "pthread_setschedparam", `SCHED_FIFO ${priority}`);
 }
 
+/** sched_getscheduler's flag: children of the thread start under SCHED_OTHER. */
+export const SCHED_RESET_ON_FORK = 0x40000000;
+
 /**
  * SCHED_FIFO at `priority` for the calling thread with SCHED_RESET_ON_FORK (what it creates starts
- * under SCHED_OTHER), or SCHED_OTHER for 0. Throws SysError (EPERM without CAP_SYS_NICE, or in a
- * cgroup with no real-time budget).
+ * under SCHED_OTHER), or SCHED_OTHER for 0 (with SCHED_RESET_ON_FORK when `keepReset`, or when
+ * only CAP_SYS_NICE could clear it). Throws SysError (EPERM without CAP_SYS_NICE and RLIMIT_RTPRIO,
+ * or in a cgroup with no real-time budget).
  */
-export function setBeatPriority(priority: number): void {
-  check(lib.vb_sched_beat_self(priority), "sched_setscheduler", priority > 0 ? `SCHED_FIFO ${priority}` : "SCHED_OTHER");
+export function setBeatPriority(priority: number, keepReset = false): void {
+  check(lib.vb_sched_beat_self(priority, keepReset ? 1 : 0), "sched_setscheduler", priority > 0 ? `SCHED_FIFO ${priority}` : "SCHED_OTHER");
 }
 
-/** The calling thread's scheduling policy: 0 SCHED_OTHER, 1 SCHED_FIFO, 2 SCHED_RR, 3 SCHED_BATCH, 5 SCHED_IDLE, 6 SCHED_DEADLINE. */
+/**
+ * The calling thread's scheduling policy (0 SCHED_OTHER, 1 SCHED_FIFO, 2 SCHED_RR, 3 SCHED_BATCH,
+ * 5 SCHED_IDLE, 6 SCHED_DEADLINE), with SCHED_RESET_ON_FORK or'ed in when set.
+ */
 export function schedPolicySelf(): number {
   return check(lib.vb_sched_policy_self(), "sched_getscheduler", "self");
 }

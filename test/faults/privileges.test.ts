@@ -2,6 +2,7 @@
 // was started with in its effective and permitted sets (only its bounding set was cut, and only on one
 // thread). Each test runs the shipped executable, as PID 1 of a PID namespace where that matters.
 import { afterEach, describe, expect, test } from "bun:test";
+import { controlRequest } from "../../src/control/client.ts";
 import { chmodSync, chownSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
@@ -108,8 +109,9 @@ describe("a service with a uid and no gid", () => {
 });
 
 /** The init's documented own needs (README "Privileges"; src/boot/privileges.ts). */
-const CAP = { CHOWN: 0, DAC_READ_SEARCH: 2, KILL: 5, SETGID: 6, SETUID: 7, SETPCAP: 8, SYS_ADMIN: 21, SYS_BOOT: 22, SYS_TIME: 25 } as const;
-const documented = [CAP.DAC_READ_SEARCH, CAP.KILL, CAP.SETGID, CAP.SETUID, CAP.SETPCAP, CAP.SYS_ADMIN, CAP.SYS_BOOT];
+const CAP = { CHOWN: 0, DAC_READ_SEARCH: 2, KILL: 5, SETGID: 6, SETUID: 7, SETPCAP: 8, SYS_ADMIN: 21, SYS_BOOT: 22, SYS_NICE: 23, SYS_TIME: 25 } as const;
+// CAP_SYS_NICE: the beat's real-time window (heartbeat.beat_fifo_priority, default 1).
+const documented = [CAP.DAC_READ_SEARCH, CAP.KILL, CAP.SETGID, CAP.SETUID, CAP.SETPCAP, CAP.SYS_ADMIN, CAP.SYS_BOOT, CAP.SYS_NICE];
 const maskOf = (bits: number[]) => bits.reduce((m, b) => m | (1n << BigInt(b)), 0n);
 /** What the namespace's init started with: this (root) test process's bounding set. */
 const startedWith = capOf("/proc/self/status", "CapBnd");
@@ -159,6 +161,9 @@ describe("PID 1's own capabilities", () => {
     await waitFor(() => run.log().includes("capabilities dropped from the bounding set") && run.log().includes("control socket listening") && [...run.log().matchAll(/: beat n=\d+/g)].length >= 2, 30_000, "privileges dropped").catch(dump);
     expect(run.log()).not.toMatch(/could not drop capabilities|kept their capabilities/);
     expectEveryThread(init, want, "after boot");
+    // What CAP_SYS_NICE is kept for: the beats after the drop are real-time in their window.
+    const stats = (await controlRequest({ op: "stats" }, { path: sock })) as { heartbeat: { wake: { beatFifo: string | null } } };
+    expect(stats.heartbeat.wake.beatFifo).toBe("SCHED_FIFO 1");
 
     // A service of another user started after the drop: fork, chdir into its 0700 home, setgid, setuid, capset, exec.
     const homePid = childRunning(init, ["sleep", "7012"]);

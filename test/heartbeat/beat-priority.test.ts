@@ -1,6 +1,7 @@
 // The beat thread's real-time window (heartbeat.beat_fifo_priority): a thread left SCHED_FIFO after its tick would run the
 // whole init (services, control, acks) real-time, and a service spawned during a tick would be born real-time.
 import { expect, test } from "bun:test";
+import { join } from "node:path";
 import { type BeatInfo, Heartbeat } from "../../src/heartbeat/heartbeat.ts";
 
 /** Scheduling policy and real-time priority of a task, from /proc/.../stat (fields 41 and 40). */
@@ -60,3 +61,12 @@ test("with no beat_fifo_priority configured, a root init's beats take the window
   expect(hb.stats().wake.beatFifo).toBe("SCHED_FIFO 1");
   expect(new Set(inTick)).toEqual(new Set(["1/1"]));
 }, 30_000);
+
+test("a beat thread that lost CAP_SYS_NICE inside its window (as one allowed SCHED_FIFO by RLIMIT_RTPRIO alone) still leaves it: SCHED_OTHER with SCHED_RESET_ON_FORK kept, not stuck SCHED_FIFO", () => {
+  const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "lower-without-nice.ts")], { stdout: "pipe", stderr: "pipe" });
+  expect(r.stderr.toString()).not.toContain("could not leave SCHED_FIFO");
+  const reset = 0x40000000;
+  // Only a privileged thread may clear the reset-on-fork flag, so it stays; the next window is refused (no RLIMIT_RTPRIO here).
+  expect(JSON.parse(r.stdout.toString())).toEqual({ raised: true, during: 1 | reset, after: 0 | reset, state: "SCHED_FIFO 1", raisedAgain: false, again: 0 | reset });
+  expect(r.exitCode).toBe(0);
+});
