@@ -28,13 +28,12 @@ export const initNeedsWhy: Readonly<Partial<Record<CapName, string>>> = {
   CAP_SYS_BOOT: "reboot(2) at the end of the shutdown",
 };
 
-/** Kept only with `control_gid`: the control socket and its directory go to that group (again after each re-exec). */
-export const chownWhy = "chown the control socket and its directory to control_gid";
-
-/** Kept only while a real-time priority is configured (`heartbeat.beat_fifo_priority`, default 1, or the sleeper's). */
-export const niceWhy = "SCHED_FIFO for the beat thread's window before and through each tick (heartbeat.beat_fifo_priority) and for the sleeper thread (heartbeat.sleeper_fifo_priority)";
-
-/** The init's own needs under `config`: the fixed set, plus CAP_CHOWN with control_gid and CAP_SYS_NICE with a real-time priority. */
+/**
+ * The init's own needs under `config`: the fixed set, plus CAP_CHOWN with control_gid (the control
+ * socket and its directory go to that group, again after each re-exec) and CAP_SYS_NICE while a
+ * real-time priority is configured (SCHED_FIFO for the beat thread's window,
+ * heartbeat.beat_fifo_priority, default 1, and for the sleeper thread, heartbeat.sleeper_fifo_priority).
+ */
 export function initNeeds(config: Pick<Config, "control_gid" | "heartbeat">): CapName[] {
   const needs = Object.keys(initNeedsWhy) as CapName[];
   const hb = config.heartbeat;
