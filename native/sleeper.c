@@ -1,6 +1,5 @@
 // sleeper.c: the heartbeat's wake-up thread sleeps to absolute CLOCK_MONOTONIC times, optionally SCHED_FIFO.
 #include <errno.h>
-#include <pthread.h>
 #include <sched.h>
 #include <time.h>
 
@@ -17,20 +16,14 @@ int vb_sleep_until_ns(double due_ns) {
   return -r;
 }
 
-/** Puts the calling thread under SCHED_FIFO at `prio` (1..99), or back to SCHED_OTHER for 0. 0 or -errno. */
-int vb_sched_fifo_self(int prio) {
-  struct sched_param p = {.sched_priority = prio};
-  return -pthread_setschedparam(pthread_self(), prio > 0 ? SCHED_FIFO : SCHED_OTHER, &p);
-}
-
 /**
- * The beat thread's real-time window: SCHED_FIFO at `prio` with SCHED_RESET_ON_FORK (a process or
- * thread created meanwhile starts under SCHED_OTHER), or back to SCHED_OTHER for 0, with
+ * The calling thread under SCHED_FIFO at `prio` (1..99) with SCHED_RESET_ON_FORK (a process or
+ * thread it creates starts under SCHED_OTHER: the beat's window, the sleeper thread), or back to SCHED_OTHER for 0, with
  * SCHED_RESET_ON_FORK when `keep_reset` (the thread had it before its first window). Only a thread
  * with CAP_SYS_NICE may clear that flag: one that raised under RLIMIT_RTPRIO alone gets EPERM for a
  * plain SCHED_OTHER and leaves with the flag kept. The calling thread only (pid 0). 0 or -errno.
  */
-int vb_sched_beat_self(int prio, int keep_reset) {
+int vb_sched_fifo_self(int prio, int keep_reset) {
   struct sched_param p = {.sched_priority = prio};
   if (prio > 0) return sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &p) == 0 ? 0 : -errno;
   if (sched_setscheduler(0, SCHED_OTHER | (keep_reset ? SCHED_RESET_ON_FORK : 0), &p) == 0) return 0;

@@ -1,7 +1,7 @@
 // The beat thread's real-time window: SCHED_FIFO from the precise wait through the tick, SCHED_OTHER the rest of the period.
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { SCHED_RESET_ON_FORK, schedPolicySelf, setBeatPriority } from "../sys/sleeper.ts";
+import { SCHED_RESET_ON_FORK, schedPolicySelf, setFifoPriority } from "../sys/sleeper.ts";
 
 const log = logger("heartbeat");
 
@@ -42,7 +42,7 @@ export class BeatPriority {
           return false;
         }
       }
-      setBeatPriority(this.priority);
+      setFifoPriority(this.priority);
       this.state = `SCHED_FIFO ${this.priority}`;
       return true;
     } catch (e) {
@@ -54,7 +54,7 @@ export class BeatPriority {
   /** Leaves the window (back to SCHED_OTHER). */
   lower(): void {
     try {
-      setBeatPriority(0, this.keepReset);
+      setFifoPriority(0, this.keepReset);
     } catch (e) {
       // Not expected (leaving a real-time class needs no privilege once the flag may stay); if it
       // happens the init's whole event loop runs real-time from now on: said as an error, and no

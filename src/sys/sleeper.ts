@@ -7,8 +7,7 @@ const { i32, f64 } = FFIType;
 // Opened at the first call: the boot imports this for the beat thread's priority, which may be off.
 const lib = lazyShim({
   vb_sleep_until_ns: { args: [f64], returns: i32 },
-  vb_sched_fifo_self: { args: [i32], returns: i32 },
-  vb_sched_beat_self: { args: [i32, i32], returns: i32 },
+  vb_sched_fifo_self: { args: [i32, i32], returns: i32 },
   vb_sched_policy_self: { args: [], returns: i32 },
 });
 
@@ -16,11 +15,6 @@ const lib = lazyShim({
 export function sleepUntilNs(dueNs: number): void {
   const r = lib.vb_sleep_until_ns(dueNs);
   if (r < 0) check(r, "clock_nanosleep", `until ${dueNs} ns`);
-}
-
-/** SCHED_FIFO at `priority` (1..99) for the calling thread, or SCHED_OTHER for 0 (EPERM without CAP_SYS_NICE). */
-export function setFifoPriority(priority: number): void {
-  check(lib.vb_sched_fifo_self(priority), "pthread_setschedparam", `SCHED_FIFO ${priority}`);
 }
 
 /** sched_getscheduler's flag: children of the thread start under SCHED_OTHER. */
@@ -32,8 +26,8 @@ export const SCHED_RESET_ON_FORK = 0x40000000;
  * only CAP_SYS_NICE could clear it). Throws SysError (EPERM without CAP_SYS_NICE and RLIMIT_RTPRIO,
  * or in a cgroup with no real-time budget).
  */
-export function setBeatPriority(priority: number, keepReset = false): void {
-  check(lib.vb_sched_beat_self(priority, keepReset ? 1 : 0), "sched_setscheduler", priority > 0 ? `SCHED_FIFO ${priority}` : "SCHED_OTHER");
+export function setFifoPriority(priority: number, keepReset = false): void {
+  check(lib.vb_sched_fifo_self(priority, keepReset ? 1 : 0), "sched_setscheduler", priority > 0 ? `SCHED_FIFO ${priority}` : "SCHED_OTHER");
 }
 
 /**
