@@ -91,6 +91,7 @@ function digest(st: Json | null): Json | null {
     metabolic: m ? { samples: m.samples, workerCrashes: m.workerCrashes, workerStarts: m.workerStarts, running: m.running, throttled: m.throttled, sample: m.sample ?? null } : null,
     interrupts: Array.isArray(hb.interrupts) ? hb.interrupts.map((i: Json) => [i.name, i.raised, i.active]) : null,
     beatFifo: (hb.wake as Json | undefined)?.beatFifo ?? null,
+    beatGuard: (hb.wake as Json | undefined)?.beatGuard ?? null,
   };
 }
 

@@ -1,6 +1,7 @@
-// The beat thread's real-time window: SCHED_FIFO from the precise wait through the tick, SCHED_OTHER the rest of the period.
+// The beat thread's real-time window: SCHED_FIFO from the guard window's start through the tick, SCHED_OTHER the rest of the period.
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
+import { BeatGuardThread } from "../sys/beat-guard.ts";
 import { SCHED_RESET_ON_FORK, schedPolicySelf, setFifoPriority } from "../sys/sleeper.ts";
 
 const log = logger("heartbeat");
@@ -9,11 +10,18 @@ const log = logger("heartbeat");
  * Under load a SCHED_OTHER thread that wakes from its futex wait queues behind the threads already
  * running, and the beat is late by what they have left of their slice (p99 1.4 ms at 10 ms with
  * both cores busy, against 0.27 ms for a C loop that only sleeps). As SCHED_FIFO the wake preempts
- * them. Only the window is real-time: the init's event loop (services, control, evolution acks)
- * runs under SCHED_OTHER, so a busy init cannot starve the machine. SCHED_RESET_ON_FORK keeps a
+ * them. Only the window is real-time: outside it the init's event loop (services, control,
+ * evolution acks) runs under SCHED_OTHER, so a busy init cannot starve the machine. SCHED_RESET_ON_FORK keeps a
  * process or Worker created during a tick out of the real-time class. PID 1 keeps CAP_SYS_NICE for
  * this (boot/privileges.ts); RLIMIT_RTPRIO alone also lets a thread raise, then it leaves each
  * window with SCHED_RESET_ON_FORK kept (only CAP_SYS_NICE may clear it).
+ *
+ * The window opens at whichever comes first: the clock's coarse timer (the thread raises itself),
+ * or a guard thread (native/beat-guard.c, SCHED_FIFO, started after the first window) that raises it
+ * half a millisecond before that timer is due and wakes the event loop. Under load the timer fired
+ * 3-5 ms late, then the SCHED_OTHER thread waited for a CPU: the real init's beats at 10 ms had p99
+ * 0.6-3.0 ms with the window opened by the timer alone, 0.14-0.43 ms with the guard. Event-loop
+ * work that runs between the guard's raise and the beat (at most guard_ms + 0.5 ms) runs real-time.
  */
 export class BeatPriority {
   /** "off", "SCHED_FIFO N", or why not ("refused: ...", "kept: ...", "stuck: ..."); null until the first window. */
@@ -21,6 +29,13 @@ export class BeatPriority {
   private on: boolean;
   /** The thread had SCHED_RESET_ON_FORK before its first window: it keeps it after each. */
   private keepReset = false;
+  /** The guard thread, started at the first arm after a window was entered; null before and once stopped. */
+  private guard: BeatGuardThread | null = null;
+  /** Why there is no guard ("refused: ..."), or null. */
+  private guardWhy: string | null = null;
+  private guardRaises = 0;
+  /** What the guard's wakes call (the clock's early start of the window, which ignores a wake before its time); null once disarmed. */
+  private wake: (() => void) | null = null;
 
   constructor(readonly priority: number) {
     this.on = priority > 0;
@@ -51,6 +66,62 @@ export class BeatPriority {
     }
   }
 
+  /**
+   * Has the guard thread raise this thread `inMs` from now (the start of the next guard window) and
+   * then call `wake` on the event loop. Only once a window was entered: the guard needs the same
+   * privilege. Never for a time already past (the clock's own raise comes first then).
+   */
+  armIn(inMs: number, wake: () => void): void {
+    if (!this.on || this.state === null || this.guardWhy !== null || !(inMs > 0)) return;
+    if (this.guard === null) {
+      try {
+        this.guard = BeatGuardThread.start(this.priority, () => this.wake?.());
+      } catch (e) {
+        this.guardWhy = `refused: ${describeError(e)}`;
+        log.info("the beat's window opens only when its timer fires: no guard thread", { beat_fifo_priority: this.priority, why: this.guardWhy });
+        return;
+      }
+    }
+    this.wake = wake;
+    this.guard.arm(inMs);
+  }
+
+  /** Cancels the guard's pending raise: none comes after this returns (the beat's timer fired). */
+  disarm(): void {
+    this.wake = null;
+    this.guard?.disarm();
+  }
+
+  /** Ends the window opened by `raise`, by the guard, or both. */
+  leave(raised: boolean): void {
+    if (raised || this.guard !== null) this.lower();
+  }
+
+  /** Stops the guard thread (a stopped heartbeat) and lowers the thread it may have raised; a later arm starts a new one. */
+  stopGuard(): void {
+    if (this.guard === null) return;
+    try {
+      this.guardRaises += this.guard.raises();
+    } catch (e) {
+      this.guardWhy = `refused: ${describeError(e)}`;
+    }
+    this.wake = null;
+    this.guard.stop();
+    this.guard = null;
+    this.lower();
+  }
+
+  /** "N raises" by the guard thread, "off", why there is none, or null before it started. */
+  get guardState(): string | null {
+    if (this.guardWhy !== null) return this.guardWhy;
+    if (this.guard === null && this.guardRaises === 0) return this.on ? null : "off";
+    try {
+      return `${this.guardRaises + (this.guard?.raises() ?? 0)} raises`;
+    } catch (e) {
+      return `refused: ${describeError(e)}`;
+    }
+  }
+
   /** Leaves the window (back to SCHED_OTHER). */
   lower(): void {
     try {
@@ -66,6 +137,7 @@ export class BeatPriority {
   }
 
   private stop(why: string): void {
+    this.stopGuard();
     this.on = false;
     this.state = why;
     log.info("beats wait without real-time priority", { beat_fifo_priority: this.priority, why });

@@ -80,7 +80,7 @@ export interface HeartbeatStats {
   recentRecords: Array<{ agoMs: number; kind: "raised" | "cleared" | "action"; interrupt: string; action: string | null; target: string | null; ok: boolean | null; detail: string | null }>;
   metabolic: MetabolicStats;
   watchdog: { armed: boolean; pets: number };
-  /** How beats wake (config `wake`); with the sleeper: its scheduling, the beats it woke, the waits that ran out; `beatFifo`: the beat thread's own window (config `beat_fifo_priority`). */
-  wake: { mode: "futex" | "sleeper"; fifo: string | null; beatFifo: string | null; sleeperWakes: number; sleeperMisses: number };
+  /** How beats wake (config `wake`); with the sleeper: its scheduling, the beats it woke, the waits that ran out; `beatFifo`: the beat thread's own window (config `beat_fifo_priority`); `beatGuard`: its guard thread ("N raises", "off", "refused: ..."; null before it starts). */
+  wake: { mode: "futex" | "sleeper"; fifo: string | null; beatFifo: string | null; beatGuard: string | null; sleeperWakes: number; sleeperMisses: number };
   tornReads: number;
 }

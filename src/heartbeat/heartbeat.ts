@@ -277,7 +277,7 @@ export class Heartbeat {
       metabolic: this.metabolic.stats(),
       watchdog: { armed: this.watchdog?.armed ?? false, pets: this.watchdog?.pets ?? 0 },
       tornReads: this.metabolic.reader.torn,
-      wake: { mode: this.cfg.wake, fifo: this.clock.sleeper?.fifo ?? null, beatFifo: this.clock.priority?.state ?? null, sleeperWakes: this.clock.sleeper?.wakes ?? 0, sleeperMisses: this.clock.sleeper?.misses ?? 0 },
+      wake: { mode: this.cfg.wake, fifo: this.clock.sleeper?.fifo ?? null, beatFifo: this.clock.priority?.state ?? null, beatGuard: this.clock.priority?.guardState ?? null, sleeperWakes: this.clock.sleeper?.wakes ?? 0, sleeperMisses: this.clock.sleeper?.misses ?? 0 },
     };
   }
 }

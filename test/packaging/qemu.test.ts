@@ -19,6 +19,7 @@ test(
       "sampled memory total within 5 % of QEMU's -m",
       "sampled CPU count equals QEMU's -smp",
       "status-1: the beat thread's real-time window (heartbeat.beat_fifo_priority)",
+      "status-1: the beat's guard thread runs",
       "cpu_pressure raised within 10 s of the burner starting",
       "the burner's CPU share dropped under the throttle",
       "the mutation changed the live pixel result",

@@ -3,7 +3,7 @@
 // thread left without CAP_SYS_NICE inside its window: test/heartbeat/beat-priority.test.ts; raising RLIMIT_RTPRIO here would
 // need CAP_SYS_RESOURCE, which this machine's root lacks.)
 import { afterEach, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { controlRequest } from "../../src/control/client.ts";
 import { exe, hidden, shippedEnv, tempDir } from "../harness/artifact.ts";
@@ -50,9 +50,20 @@ async function boot(wrap: string[], cfg: string) {
 }
 
 const beats = (log: string) => log.match(/ beat n=\d+ period_ms=/g)?.length ?? 0;
-type Stats = { heartbeat: { wake: { beatFifo: string | null } } };
+type Stats = { heartbeat: { wake: { beatFifo: string | null; beatGuard: string | null } } };
 
-test("PID 1 keeps CAP_SYS_NICE for the window: after the capability drop its beats are SCHED_FIFO 1; with beat_fifo_priority 0 the capability goes", async () => {
+/** Scheduling policies of the threads of `pid` named `comm`. */
+function threadPolicies(pid: number, comm: string): number[] {
+  const out: number[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    if (readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() !== comm) continue;
+    const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    out.push(Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[38]));
+  }
+  return out;
+}
+
+test("PID 1 keeps CAP_SYS_NICE for the window: after the capability drop its beats are SCHED_FIFO 1 and its guard thread runs SCHED_FIFO; with beat_fifo_priority 0 the capability goes and no guard starts", async () => {
   for (const priority of [1, 0]) {
     const dir = tempDir();
     const run = await boot([], config(dir, 50, { beat_fifo_priority: priority }));
@@ -61,6 +72,9 @@ test("PID 1 keeps CAP_SYS_NICE for the window: after the capability drop its bea
     expect({ priority, sysNice: ((bnd >> 23n) & 1n) === 1n }).toEqual({ priority, sysNice: priority > 0 });
     const st = (await controlRequest({ op: "stats" }, { path: join(dir, "run/control") })) as Stats;
     expect({ priority, beatFifo: st.heartbeat.wake.beatFifo }).toEqual({ priority, beatFifo: priority > 0 ? "SCHED_FIFO 1" : "off" });
+    if (priority > 0) expect(st.heartbeat.wake.beatGuard).toMatch(/^\d+ raises$/);
+    else expect(st.heartbeat.wake.beatGuard).toBe("off");
+    expect({ priority, guard: threadPolicies(run.init, "vb-beat-guard") }).toEqual({ priority, guard: priority > 0 ? [1] : [] });
     expect(run.log()).not.toContain("beats wait without real-time priority");
     process.kill(run.init, "SIGTERM");
     await run.p.exited;
@@ -75,6 +89,8 @@ test("PID 1 without CAP_SYS_NICE and RLIMIT_RTPRIO 0: the window is refused once
   expect(run.log()).toMatch(/beats wait without real-time priority beat_fifo_priority=1 why="refused: [^"]*sched_setscheduler[^"]*EPERM/);
   const st = (await controlRequest({ op: "stats" }, { path: join(dir, "run/control") })) as Stats;
   expect(st.heartbeat.wake.beatFifo).toMatch(/^refused: /);
+  expect(st.heartbeat.wake.beatGuard).toBe("off");
+  expect(threadPolicies(run.init, "vb-beat-guard")).toEqual([]);
   process.kill(run.init, "SIGTERM");
   await run.p.exited;
 }, 60_000);
