@@ -9,6 +9,11 @@ const now = () => performance.now();
  * fires up to ~1 ms early, and a wake before its time is ignored but for this margin).
  */
 const GUARD_LEAD_MS = 0.5;
+/**
+ * If the beat has not started this long after the guard's due time (the thread is in a long
+ * callback), the guard lowers the thread: that callback's rest runs SCHED_OTHER, as before the raise.
+ */
+const GUARD_HOLD_SLACK_MS = 3;
 const futexWord = new Int32Array(new SharedArrayBuffer(4));
 
 /**
@@ -18,8 +23,8 @@ const futexWord = new Int32Array(new SharedArrayBuffer(4));
  * rest, then spins the last microseconds if the wait returned a hair early in performance.now() terms.
  * With a `sleeper` (wake: "sleeper"), the precise part is a thread sleeping in
  * clock_nanosleep(TIMER_ABSTIME) that notifies this one: the due time is handed over at `at()`.
- * With a `priority`, the thread is SCHED_FIFO from the precise wait through `fn`, and from the time
- * the coarse timer is due when its guard thread runs (beat-priority.ts).
+ * With a `priority`, the thread is SCHED_FIFO from the precise wait through `fn`, and from
+ * GUARD_LEAD_MS before the coarse timer is due when its guard thread runs (beat-priority.ts).
  */
 export class BeatClock {
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -64,11 +69,11 @@ export class BeatClock {
       const raiseAt = dueMs - this.guardMs - GUARD_LEAD_MS;
       // The guard's wake starts the window when the timer has not: Bun's timer was seen 3-5 ms late
       // under load. A wake read late (the pipe's byte of an earlier beat) is not this beat's.
-      this.priority?.armIn(raiseAt - now(), () => {
-        if (this.timer !== null && now() >= raiseAt - GUARD_LEAD_MS) {
-          clearTimeout(this.timer);
-          fire();
-        }
+      this.priority?.armIn(raiseAt - now(), this.guardMs + GUARD_LEAD_MS + GUARD_HOLD_SLACK_MS, () => {
+        if (this.timer === null || now() < raiseAt - GUARD_LEAD_MS) return false;
+        clearTimeout(this.timer);
+        fire();
+        return true;
       });
     }
   }

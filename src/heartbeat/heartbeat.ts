@@ -237,6 +237,8 @@ export class Heartbeat {
   }
 
   private scheduleNext(): void {
+    // Stopped from inside this tick (onBeat): nothing more is scheduled (no timer, no guard thread).
+    if (this.state !== "running") return;
     this.slot++;
     const due = this.origin + this.slot * this.opts.periodMs;
     this.clock.at(due, (t) => this.fire("tick", t));

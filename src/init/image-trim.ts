@@ -5,8 +5,18 @@ import { startImageTrim } from "../sys/image-trim.ts";
 
 const log = logger("init");
 
-const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
-const residentBytes = () => process.memoryUsage.rss();
+const mib = (bytes: number | null) => (bytes === null ? "unknown" : (bytes / 1048576).toFixed(1));
+/**
+ * Bun reads /proc/self/statm, which needs a descriptor: an init at its RLIMIT_NOFILE (services' pipes)
+ * died of "SystemError: Failed to get memory usage" (uncaught, exit 70) when its trim came round.
+ */
+const residentBytes = (): number | null => {
+  try {
+    return process.memoryUsage.rss();
+  } catch {
+    return null;
+  }
+};
 
 /**
  * Of the 113 MB executable, a boot touches ~45 MiB (the boot's code, its bytecode, zod, the config

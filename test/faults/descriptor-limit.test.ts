@@ -24,3 +24,20 @@ test("a service whose output pipes hit the descriptor limit (EMFILE) failed the 
   expect(r.code).toBe(0);
   expect(pidsRunning(["sleep", unique])).toEqual([]); // every started service was stopped at shutdown
 }, 90_000);
+
+test("an init at its descriptor limit when its image trim came round died of 'SystemError: Failed to get memory usage' (uncaught, exit 70): the trim goes on without the RSS figures", async () => {
+  const unique = String(700_000 + (process.pid % 99_999));
+  const cfg = writeJson(tempDir(), "config.json", {
+    pixel_test: false,
+    shutdown_after: 2,
+    image_trim_ms: 500,
+    services: Array.from({ length: 120 }, (_, i) => ({ name: `s${i}`, argv: ["sleep", unique], restart: "never" })),
+  });
+  const argv = hidden(["/bin/sh", "-c", 'ulimit -n 160 && exec "$0" "$@"', exe, "boot", ...bootArgs(), "--config", cfg]);
+  const r = await runAsync(argv, { timeoutMs: 60_000, env: shippedEnv() });
+  expect(r.err).toContain("EMFILE"); // still at the limit after the services' start
+  expect(r.err).not.toContain("uncaught exception");
+  expect(r.err).toMatch(/image (trimmed|not trimmed)/);
+  expect(r.code).toBe(0);
+  expect(pidsRunning(["sleep", unique])).toEqual([]);
+}, 90_000);

@@ -36,9 +36,13 @@ test("beat_fifo_priority 1 (root): the beat thread is SCHED_FIFO in its tick and
   expect(hb.stats().wake.beatFifo).toBe("SCHED_FIFO 1");
   expect(new Set(inTick.map((s) => `${s.policy}/${s.rtprio}`))).toEqual(new Set(["1/1"]));
   expect(between.length).toBeGreaterThan(30);
-  // Real-time between ticks only where the guard thread raised the thread: the last guard_ms + 0.5 ms before a due time (test/heartbeat/beat-guard.test.ts).
-  const dues = beats.map((b) => b.dueMs);
-  expect(between.filter((s) => s.policy !== 0 && !dues.some((d) => d >= s.t && d - s.t <= 3.5))).toEqual([]);
+  // Real-time between ticks only where the guard thread raised the thread: from guard_ms + 0.5 ms before the next due time
+  // (test/heartbeat/beat-guard.test.ts), less 1 ms of the guard's wake-up slack; a stall only makes a sample later.
+  const early = between.filter((s) => {
+    const prev = beats.filter((b) => b.startMs <= s.t).at(-1);
+    return s.policy !== 0 && prev !== undefined && s.t < prev.dueMs + 10 - 3.5;
+  });
+  expect(early).toEqual([]);
   expect(child.length).toBeGreaterThan(3);
   expect(child.filter((s) => s.policy !== 0 || s.rtprio !== 0)).toEqual([]);
   expect(self()).toEqual({ policy: 0, rtprio: 0 });

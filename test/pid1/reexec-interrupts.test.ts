@@ -44,8 +44,12 @@ test("a raised interrupt whose action is a restart restarted its target again af
     expect(starts()).toBe(2);
   }
   expect(run.log().match(/interrupt raised interrupt=zombies/g)?.length).toBe(1);
-  const st = JSON.parse(runShipped(["status", "--json", "--socket", sock]).stdout) as { heartbeat: { interrupts: Array<{ name: string; active: boolean; raised: number }> } };
+  const st = JSON.parse(runShipped(["status", "--json", "--socket", sock]).stdout) as { heartbeat: { interrupts: Array<{ name: string; active: boolean; raised: number }>; wake: { beatFifo: string | null; beatGuard: string | null } } };
   expect(st.heartbeat.interrupts.find((i) => i.name === "zombies")).toEqual({ name: "zombies", active: true, raised: 1 });
+  // The old image stopped its beat's guard thread and lowered itself before the execve: an image exec'd while SCHED_FIFO
+  // would run real-time from its start and keep that policy as the operator's ("kept: ..."), its window off.
+  expect(st.heartbeat.wake.beatFifo).toBe("SCHED_FIFO 1");
+  expect(st.heartbeat.wake.beatGuard).toMatch(/^\d+ raises, \d+ beats started, \d+ lowered$/);
   process.kill(init, "SIGTERM");
   await run.result(30_000);
 }, 240_000);
