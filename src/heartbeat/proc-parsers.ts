@@ -1,4 +1,5 @@
 // Parsers for the /proc and /sys text files the sampler reads (pure functions, tolerant of missing lines).
+import { splitStat, statField } from "../util/proc-stat.ts";
 
 /** CPU time counters of one /proc/stat `cpu` line: [busy, idle, iowait, steal, total] in clock ticks. */
 export type CpuTimes = [number, number, number, number, number];
@@ -146,12 +147,10 @@ export interface PidStat {
   rssPages: number;
 }
 
-/** /proc/<pid>/stat (the command name may hold spaces and parentheses: fields start after the last ')'). */
+/** /proc/<pid>/stat: the state (field 3), utime + stime (fields 14 and 15), rss (field 24). */
 export function parsePidStat(text: string): PidStat | null {
-  const close = text.lastIndexOf(")");
-  if (close < 0) return null;
-  const p = text.slice(close + 2).split(" ");
-  // p[0] is field 3 (state); utime/stime are fields 14/15, rss field 24.
-  if (p.length < 22) return null;
-  return { state: p[0]!, cpuTicks: (Number(p[11]) || 0) + (Number(p[12]) || 0), rssPages: Number(p[21]) || 0 };
+  const line = splitStat(text);
+  if (line === null || line.fields.length < 22) return null;
+  const n = (f: number) => Number(statField(line, f)) || 0;
+  return { state: statField(line, 3)!, cpuTicks: n(14) + n(15), rssPages: n(24) };
 }

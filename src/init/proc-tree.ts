@@ -1,5 +1,6 @@
 // Reads the process tree from /proc: the descendants of a pid (the init's, to stop them in order).
 import { nodeFs } from "../util/node-fs.ts";
+import { splitStat, statField } from "../util/proc-stat.ts";
 
 export interface ProcEntry {
   pid: number;
@@ -16,13 +17,11 @@ export function readStat(pid: number, procRoot = "/proc"): ProcEntry | null {
   } catch {
     return null;
   }
-  const open = text.indexOf("(");
-  const close = text.lastIndexOf(")");
-  if (open < 0 || close < open) return null;
-  const rest = text.slice(close + 2).split(" ");
-  const ppid = Number(rest[1]);
+  const line = splitStat(text);
+  if (line === null) return null;
+  const ppid = Number(statField(line, 4));
   if (!Number.isInteger(ppid)) return null;
-  return { pid, ppid, state: rest[0] ?? "?", comm: text.slice(open + 1, close) };
+  return { pid, ppid, state: statField(line, 3) ?? "?", comm: line.comm };
 }
 
 export function listProcesses(procRoot = "/proc"): ProcEntry[] {

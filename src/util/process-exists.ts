@@ -1,5 +1,6 @@
 // Whether a pid names a live process (signal 0), its parent and session: what a killed process left behind is cleared only once its pid is gone.
 import { readFileSync } from "node:fs";
+import { splitStat } from "./proc-stat.ts";
 
 /** True unless the kernel says no such process (ESRCH); EPERM (someone else's process) is alive. */
 export function processExists(pid: number): boolean {
@@ -14,9 +15,8 @@ export function processExists(pid: number): boolean {
 /** Field `n` after the command name of /proc/PID/stat (0: state, 1: ppid, 2: pgrp, 3: session, 19: starttime), or null when it is gone or cannot be read. */
 function statField(pid: number | "self", n: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the last ")" ends it.
-    const v = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[n]);
+    const line = splitStat(readFileSync(`/proc/${pid}/stat`, "latin1"));
+    const v = line === null ? NaN : Number(line.fields[n]);
     return Number.isInteger(v) ? v : null;
   } catch {
     return null;

@@ -10,6 +10,7 @@ import { runShipped } from "../harness/artifact.ts";
 import { createSystemGroup, createSystemUser } from "../harness/system-user.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
 import { exe, killLeftovers, start, tempDir, waitFor, writeJson, type Run } from "../pid1/harness.ts";
+import { procState } from "../harness/proc-stat.ts";
 
 afterEach(killLeftovers);
 
@@ -106,12 +107,6 @@ function client(dir: string, sock: string, groups: number[], requests: object[],
   })();
   done.catch(() => {});
   return { sent: sent.promise, responses: done };
-}
-
-/** The state letter of /proc/PID/stat ("T" once stopped). */
-function procState(pid: number): string {
-  const s = readFileSync(`/proc/${pid}/stat`, "latin1");
-  return s[s.lastIndexOf(")") + 2]!;
 }
 
 /** Boots the init with control_gid; waits for its socket and first beat. */

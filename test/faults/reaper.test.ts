@@ -1,8 +1,9 @@
 // Reaper from the first phase: orphans that died during a slow boot phase stayed zombies until the services phase.
 import { afterEach, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { procState, procStatField } from "../harness/proc-stat.ts";
 
 afterEach(killLeftovers);
 
@@ -11,13 +12,7 @@ function zombiesOf(ppid: number): number[] {
   const out: number[] = [];
   for (const p of readdirSync("/proc")) {
     if (!/^\d+$/.test(p)) continue;
-    try {
-      const s = readFileSync(`/proc/${p}/stat`, "latin1");
-      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-      if (f[0] === "Z" && Number(f[1]) === ppid) out.push(Number(p));
-    } catch {
-      /* gone */
-    }
+    if (procState(p) === "Z" && Number(procStatField(p, 4)) === ppid) out.push(Number(p));
   }
   return out;
 }

@@ -2,28 +2,15 @@
 // fired 3-5 ms late under load) opened its real-time window late; a guard that raised after a disarm, held a busy thread
 // real-time, or outlived its heartbeat, would leave the whole init real-time.
 import { expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { BeatClock } from "../../src/heartbeat/beat-clock.ts";
 import { BeatPriority } from "../../src/heartbeat/beat-priority.ts";
 import { Heartbeat, type BeatInfo } from "../../src/heartbeat/heartbeat.ts";
 import { SCHED_RESET_ON_FORK, schedPolicySelf } from "../../src/sys/sleeper.ts";
+import { threadsNamed } from "../harness/proc-stat.ts";
 
 const FIFO = 1 | SCHED_RESET_ON_FORK;
 
-/** Threads of this process named `comm`, with their scheduling policy (field 41 of /proc/.../stat). */
-function threadsNamed(comm: string): { tid: number; policy: number }[] {
-  const out: { tid: number; policy: number }[] = [];
-  for (const tid of readdirSync("/proc/self/task")) {
-    try {
-      if (readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim() !== comm) continue;
-      const st = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-      out.push({ tid: Number(tid), policy: Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[38]) });
-    } catch {
-      // the thread ended while listed
-    }
-  }
-  return out;
-}
+const guardThreads = () => threadsNamed("self", "vb-beat-guard");
 
 /** A window entered and left once (what arms the guard: it needs the privilege the window proved); always stopped and lowered after `fn`. */
 async function withPrimed(fn: (p: BeatPriority) => Promise<void> | void): Promise<void> {
@@ -64,12 +51,12 @@ test("with no timer to wake it, the event loop is woken at the armed time by the
     expect(woke.afterMs).toBeGreaterThanOrEqual(29.9);
     expect(woke.afterMs).toBeLessThan(1_000);
     expect(p.guardState).toBe("1 raises, 1 beats started, 0 lowered");
-    expect(threadsNamed("vb-beat-guard").map((g) => g.policy)).toEqual([1]);
+    expect(guardThreads().map((g) => g.policy)).toEqual([1]);
     p.disarm();
     p.leave(false);
     expect(schedPolicySelf()).toBe(0);
     p.stopGuard();
-    expect(threadsNamed("vb-beat-guard")).toEqual([]);
+    expect(guardThreads()).toEqual([]);
     expect(p.guardState).toBe("1 raises, 1 beats started, 0 lowered");
   });
 });
@@ -102,7 +89,7 @@ test("a guard stopped after it raised the thread (a heartbeat stopped inside the
     expect(schedPolicySelf()).toBe(FIFO);
     p.stopGuard();
     expect(schedPolicySelf()).toBe(0);
-    expect(threadsNamed("vb-beat-guard")).toEqual([]);
+    expect(guardThreads()).toEqual([]);
   });
 });
 
@@ -148,7 +135,7 @@ test("a heartbeat stopped from inside its own beat schedules nothing more: no gu
   await waitUntil(() => stopped !== null);
   await stopped;
   await Bun.sleep(50);
-  expect({ beats: n, guards: threadsNamed("vb-beat-guard"), policy: schedPolicySelf() }).toEqual({ beats: 5, guards: [], policy: 0 });
+  expect({ beats: n, guards: guardThreads(), policy: schedPolicySelf() }).toEqual({ beats: 5, guards: [], policy: 0 });
 });
 
 test("a running heartbeat's event loop is real-time only inside a guard window (after the raise before the next beat), and a stopped heartbeat leaves no guard thread", async () => {
@@ -161,12 +148,12 @@ test("a running heartbeat's event loop is real-time only inside a guard window (
       await new Promise((r) => setTimeout(r, 0.3));
       samples.push({ t: performance.now(), policy: schedPolicySelf() });
     }
-    expect(threadsNamed("vb-beat-guard").map((g) => g.policy)).toEqual([1]);
+    expect(guardThreads().map((g) => g.policy)).toEqual([1]);
   } finally {
     await hb.stop();
   }
   expect(hb.stats().wake.beatGuard).toMatch(/^\d+ raises, \d+ beats started, \d+ lowered$/);
-  expect(threadsNamed("vb-beat-guard")).toEqual([]);
+  expect(guardThreads()).toEqual([]);
   expect(schedPolicySelf()).toBe(0);
   // The guard raises guard_ms + 0.5 ms before the next due time (the previous beat's due + a period), less 1 ms of its own
   // wake-up slack; a stall only makes a sample later, never earlier.

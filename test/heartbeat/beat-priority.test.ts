@@ -3,13 +3,10 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { type BeatInfo, Heartbeat } from "../../src/heartbeat/heartbeat.ts";
+import { schedOf } from "../harness/proc-stat.ts";
+import { splitStat, statField } from "../../src/util/proc-stat.ts";
 
-/** Scheduling policy and real-time priority of a task, from /proc/.../stat (fields 41 and 40). */
-function sched(stat: string): { policy: number; rtprio: number } {
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return { policy: Number(f[38]), rtprio: Number(f[37]) };
-}
-const self = () => sched(require("node:fs").readFileSync("/proc/self/stat", "utf8"));
+const self = () => schedOf("self");
 
 test("beat_fifo_priority 1 (root): the beat thread is SCHED_FIFO in its tick and SCHED_OTHER between ticks (but in the guard window before one), and a process spawned in a tick starts SCHED_OTHER", async () => {
   const inTick: { policy: number; rtprio: number }[] = [];
@@ -22,7 +19,10 @@ test("beat_fifo_priority 1 (root): the beat thread is SCHED_FIFO in its tick and
     onBeat: (b) => {
       beats.push(b);
       inTick.push(self());
-      if (beats.length % 10 === 0) child.push(sched(Bun.spawnSync(["cat", "/proc/self/stat"]).stdout.toString()));
+      if (beats.length % 10 === 0) {
+        const line = splitStat(Bun.spawnSync(["cat", "/proc/self/stat"]).stdout.toString())!;
+        child.push({ policy: Number(statField(line, 41)), rtprio: Number(statField(line, 40)) });
+      }
     },
   });
   expect(self().policy).toBe(0);

@@ -11,6 +11,7 @@ import type { InterruptSpec } from "../../src/neural/default-cortex.ts";
 import { buildVectorland } from "../../src/neural/vectorland-builder.ts";
 import { Supervisor } from "../../src/supervisor/supervisor.ts";
 import { waitFor as sharedWaitFor } from "../harness/wait.ts";
+import { cpuTicks as readTicks, procState as readState } from "../harness/proc-stat.ts";
 
 /** A vectorland model (the neural engineer's builder) wrapped as the heartbeat's CortexModel. */
 export function modelFrom(opts: Parameters<typeof buildVectorland>[0]): CortexModel {
@@ -59,19 +60,12 @@ export function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): 
 
 /** State letter of a process from /proc/<pid>/stat ("T" when stopped), or null when gone. */
 export async function procState(pid: number): Promise<string | null> {
-  try {
-    const t = await Bun.file(`/proc/${pid}/stat`).text();
-    return t.slice(t.lastIndexOf(")") + 2, t.lastIndexOf(")") + 3);
-  } catch {
-    return null;
-  }
+  return readState(pid);
 }
 
 /** CPU ticks (utime + stime) of a process. */
 export async function cpuTicks(pid: number): Promise<number> {
-  const t = await Bun.file(`/proc/${pid}/stat`).text();
-  const p = t.slice(t.lastIndexOf(")") + 2).split(" ");
-  return Number(p[11]) + Number(p[12]);
+  return readTicks(pid);
 }
 
 /** A fake /proc whose CPUs are always busy (/proc/stat rewritten every 10 ms: cpu.total reads 1); other files are the test's to write. */

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DutyCycler } from "../../src/heartbeat/throttle.ts";
+import { procState } from "../harness/proc-stat.ts";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -25,10 +26,7 @@ function service(): number {
 }
 
 /** State letter of a process from /proc/<pid>/stat ("T" when stopped). */
-const state = (pid: number) => {
-  const t = readFileSync(`/proc/${pid}/stat`, "latin1");
-  return t.slice(t.lastIndexOf(")") + 2, t.lastIndexOf(")") + 3);
-};
+const state = (pid: number): string => procState(pid) ?? "gone";
 
 function emptyDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "vb-throttle-change-"));

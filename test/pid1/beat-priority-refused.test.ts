@@ -3,12 +3,13 @@
 // thread left without CAP_SYS_NICE inside its window: test/heartbeat/beat-priority.test.ts; raising RLIMIT_RTPRIO here would
 // need CAP_SYS_RESOURCE, which this machine's root lacks.)
 import { afterEach, expect, test } from "bun:test";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { controlRequest } from "../../src/control/client.ts";
 import { exe, hidden, shippedEnv, tempDir } from "../harness/artifact.ts";
 import { waitFor } from "../harness/wait.ts";
 import { childrenOf } from "./harness.ts";
+import { schedOf, threadsNamed } from "../harness/proc-stat.ts";
 
 const live: Bun.Subprocess[] = [];
 afterEach(() => {
@@ -17,12 +18,6 @@ afterEach(() => {
     p.kill("SIGKILL");
   }
 });
-
-/** Field `n` (1-based, as in proc(5)) of /proc/PID/stat: 41 is the policy. */
-function statField(pid: number, n: number): number {
-  const st = readFileSync(`/proc/${pid}/stat`, "utf8");
-  return Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[n - 3]);
-}
 
 function config(dir: string, heartbeatMs: number, heartbeat: object): string {
   const cfg = join(dir, "config.json");
@@ -52,20 +47,7 @@ async function boot(wrap: string[], cfg: string) {
 const beats = (log: string) => log.match(/ beat n=\d+ period_ms=/g)?.length ?? 0;
 type Stats = { heartbeat: { wake: { beatFifo: string | null; beatGuard: string | null } } };
 
-/** Scheduling policies of the threads of `pid` named `comm`. */
-function threadPolicies(pid: number, comm: string): number[] {
-  const out: number[] = [];
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() !== comm) continue;
-      const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      out.push(Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[38]));
-    } catch {
-      // the thread ended while listed
-    }
-  }
-  return out;
-}
+const threadPolicies = (pid: number, comm: string) => threadsNamed(pid, comm).map((t) => t.policy);
 
 test("PID 1 keeps CAP_SYS_NICE for the window: after the capability drop its beats are SCHED_FIFO 1 and its guard thread runs SCHED_FIFO; with beat_fifo_priority 0 the capability goes and no guard starts", async () => {
   for (const priority of [1, 0]) {
@@ -104,7 +86,7 @@ test("PID 1 started under SCHED_BATCH (chrt): the window leaves the operator's p
   const run = await boot(["chrt", "--batch", "0"], config(dir, 10, { beat_fifo_priority: 1 }));
   await waitFor(() => beats(run.log()) >= 30, 30_000, "thirty beats");
   expect(run.log()).toMatch(/beats wait without real-time priority beat_fifo_priority=1 why="kept: the thread runs under policy 3, not SCHED_OTHER"/);
-  expect(statField(run.init, 41)).toBe(3);
+  expect(schedOf(run.init).policy).toBe(3);
   process.kill(run.init, "SIGTERM");
   await run.p.exited;
 }, 60_000);

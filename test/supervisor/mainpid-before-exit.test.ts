@@ -7,6 +7,7 @@ import { startOrder, validateConfig } from "../../src/config/load.ts";
 import { Reaper } from "../../src/init/reaper.ts";
 import { Supervisor } from "../../src/supervisor/supervisor.ts";
 import { setSubreaper } from "../../src/sys/process.ts";
+import { procState } from "../harness/proc-stat.ts";
 
 // The parent forks the daemon; the daemon sends MAINPID=<itself> and READY=1, then tells the parent,
 // which exits 0 only after the datagram is in the init's socket (the order of a forking daemon).
@@ -27,14 +28,7 @@ os.read(r, 1)
 os._exit(0)
 `;
 
-function isZombie(pid: number): boolean {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return s.slice(s.lastIndexOf(")") + 2)[0] === "Z";
-  } catch {
-    return false;
-  }
-}
+const isZombie = (pid: number): boolean => procState(pid) === "Z";
 
 test("a forking daemon whose exit was handled before its MAINPID= (sent before that exit) was read was taken as exited (its daemon left running unsupervised, or killed as a leftover with cgroups): the messages waiting are read first, and the daemon is the service's main process", async () => {
   const dir = mkdtempSync(join(tmpdir(), "vb-mainpid-"));
