@@ -55,7 +55,7 @@ type Wake = { wake: "futex" | "sleeper"; sleeper_fifo_priority: number; beat_fif
 /** The heartbeat's wake-ups measured, and how each one wakes (printed with the rows). */
 const modes: [string, Wake, string][] = [
   ["heartbeat, futex", { wake: "futex", sleeper_fifo_priority: 0, beat_fifo_priority: 0 }, "setTimeout to guard_ms before, then Atomics.wait (futex, timeout) on the beat thread, then spin to the due time"],
-  ["heartbeat, futex, beat SCHED_FIFO 1", { wake: "futex", sleeper_fifo_priority: 0, beat_fifo_priority: 1 }, "same, the beat thread SCHED_FIFO 1 from the futex wait through the tick (SCHED_OTHER the rest of the period)"],
+  ["heartbeat, futex, beat SCHED_FIFO 1", { wake: "futex", sleeper_fifo_priority: 0, beat_fifo_priority: 1 }, "same, the beat thread SCHED_FIFO 1 from the futex wait through the tick, and from 0.5 ms before the coarse timer is due when that timer is late (its guard thread raises it and wakes the event loop); SCHED_OTHER the rest of the period"],
   ["heartbeat, sleeper", { wake: "sleeper", sleeper_fifo_priority: 0, beat_fifo_priority: 0 }, "setTimeout to guard_ms before, then Atomics.wait until a thread in clock_nanosleep(TIMER_ABSTIME) notifies"],
   ["heartbeat, sleeper SCHED_FIFO 1", { wake: "sleeper", sleeper_fifo_priority: 1, beat_fifo_priority: 0 }, "same, the sleeper thread at SCHED_FIFO priority 1 (the beat thread stays SCHED_OTHER)"],
 ];
