@@ -38,7 +38,7 @@ struct vb_beat_guard {
   int wake_r, wake_w; // the pipe: the thread writes a byte after each raise; the event loop reads
   _Atomic unsigned raises;
   _Atomic unsigned lowers; // raises the guard itself undid (the beat had not started within hold_ns)
-  _Atomic int raise_error; // the last errno of a refused raise, 0 if none
+  _Atomic int raise_error; // errno of the latest raise when the kernel refused it, else 0
   pthread_t thread;
 };
 
@@ -88,6 +88,7 @@ static void *guard_thread(void *arg) {
         struct sched_param tp = {.sched_priority = g->prio};
         if (sched_setscheduler(g->target, SCHED_FIFO | SCHED_RESET_ON_FORK, &tp) == 0) {
           atomic_fetch_add(&g->raises, 1);
+          atomic_store(&g->raise_error, 0); // a refusal that passed (a real-time budget back) is not reported for good
           g->due_ns = due + g->hold_ns; // lowered then unless the beat disarms first
           g->lowering = 1;
         } else {
@@ -188,7 +189,7 @@ int vb_beat_guard_disarm(struct vb_beat_guard *g) {
   return was;
 }
 
-/** Raises done so far (the low 31 bits), or -errno of the last one the kernel refused. */
+/** Raises done so far (the low 31 bits), or -errno when the kernel refused the latest one. */
 int vb_beat_guard_raises(struct vb_beat_guard *g) {
   int e = atomic_load(&g->raise_error);
   if (e != 0) return -e;

@@ -77,7 +77,7 @@ export class BeatGuardThread {
     if (this.handle !== null) lib.vb_beat_guard_disarm(this.handle);
   }
 
-  /** Raises done so far; throws SysError for the last raise the kernel refused. */
+  /** Raises done so far; throws SysError while the kernel refuses them (the latest raise was refused). */
   raises(): number {
     if (this.handle === null) return this.last;
     this.last = check(lib.vb_beat_guard_raises(this.handle), "sched_setscheduler", "the beat guard's raise of the main thread");
