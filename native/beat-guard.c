@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shim-internal.h"
+
 struct vb_beat_guard {
   pthread_mutex_t mu;
   _Atomic int seq;  // the futex word: bumped by every arm, disarm and stop
@@ -53,14 +55,6 @@ static long long mono_ns(void) {
   return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/** The target back under SCHED_OTHER (as vb_sched_fifo_self(0, keep_reset) does for the calling thread). */
-static int lower(struct vb_beat_guard *g) {
-  struct sched_param p = {.sched_priority = 0};
-  if (sched_setscheduler(g->target, SCHED_OTHER | (g->keep_reset ? SCHED_RESET_ON_FORK : 0), &p) == 0) return 0;
-  if (errno != EPERM || g->keep_reset) return -errno;
-  return sched_setscheduler(g->target, SCHED_OTHER | SCHED_RESET_ON_FORK, &p) == 0 ? 0 : -errno;
-}
-
 static void *guard_thread(void *arg) {
   struct vb_beat_guard *g = arg;
   for (;;) {
@@ -83,17 +77,17 @@ static void *guard_thread(void *arg) {
       if (g->lowering) {
         g->due_ns = 0;
         g->lowering = 0;
-        if (lower(g) == 0) atomic_fetch_add(&g->lowers, 1);
+        if (vb_sched_fifo(g->target, 0, g->keep_reset) == 0) atomic_fetch_add(&g->lowers, 1);
       } else {
-        struct sched_param tp = {.sched_priority = g->prio};
-        if (sched_setscheduler(g->target, SCHED_FIFO | SCHED_RESET_ON_FORK, &tp) == 0) {
+        int r = vb_sched_fifo(g->target, g->prio, 0);
+        if (r == 0) {
           atomic_fetch_add(&g->raises, 1);
           atomic_store(&g->raise_error, 0); // a refusal that passed (a real-time budget back) is not reported for good
           g->due_ns = due + g->hold_ns; // lowered then unless the beat disarms first
           g->lowering = 1;
         } else {
           g->due_ns = 0;
-          atomic_store(&g->raise_error, errno);
+          atomic_store(&g->raise_error, -r);
         }
         // Woken either way (a refused raise still ends a timer's overlong sleep). A full pipe already
         // has a wake the event loop has not read: this one adds nothing.

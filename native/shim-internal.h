@@ -12,6 +12,7 @@
 
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <sys/un.h>
 
 // Splits a blob of `count` NUL-terminated strings into out[0..count-1], with out[count] = NULL.
@@ -35,5 +36,10 @@ int vb_unix_connect_probe(const char *path);
 
 // The files execvp(3) would try for `file`, in order (exec-path.c): a malloc'd blob of *count paths.
 int vb_exec_candidates(const char *file, char *const envp[], int dirfd, char **out, int *count, int *eacces);
+
+// Thread `tid` (0: the caller) under SCHED_FIFO `prio` with SCHED_RESET_ON_FORK, or back to
+// SCHED_OTHER for 0, keeping SCHED_RESET_ON_FORK when `keep_reset` or when it cannot be cleared
+// (sleeper.c). 0 or -errno.
+int vb_sched_fifo(pid_t tid, int prio, int keep_reset);
 
 #endif

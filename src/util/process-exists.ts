@@ -1,6 +1,6 @@
 // Whether a pid names a live process (signal 0), its parent and session: what a killed process left behind is cleared only once its pid is gone.
 import { readFileSync } from "node:fs";
-import { splitStat } from "./proc-stat.ts";
+import { splitStat, statField } from "./proc-stat.ts";
 
 /** True unless the kernel says no such process (ESRCH); EPERM (someone else's process) is alive. */
 export function processExists(pid: number): boolean {
@@ -12,11 +12,11 @@ export function processExists(pid: number): boolean {
   }
 }
 
-/** Field `n` after the command name of /proc/PID/stat (0: state, 1: ppid, 2: pgrp, 3: session, 19: starttime), or null when it is gone or cannot be read. */
-function statField(pid: number | "self", n: number): number | null {
+/** Field `n` of /proc/PID/stat as proc(5) numbers them (4 ppid, 5 pgrp, 6 session, 22 starttime), a number, or null when it is gone or cannot be read. */
+function statNumber(pid: number | "self", n: number): number | null {
   try {
     const line = splitStat(readFileSync(`/proc/${pid}/stat`, "latin1"));
-    const v = line === null ? NaN : Number(line.fields[n]);
+    const v = line === null ? NaN : Number(statField(line, n));
     return Number.isInteger(v) ? v : null;
   } catch {
     return null;
@@ -24,20 +24,20 @@ function statField(pid: number | "self", n: number): number | null {
 }
 
 /** The parent pid of `pid` (/proc/PID/stat), or null when it is gone or cannot be read. */
-export const parentOf = (pid: number): number | null => statField(pid, 1);
+export const parentOf = (pid: number): number | null => statNumber(pid, 4);
 
 /** The process group id of `pid` (/proc/PID/stat), or null when it is gone or cannot be read. */
-export const groupOf = (pid: number): number | null => statField(pid, 2);
+export const groupOf = (pid: number): number | null => statNumber(pid, 5);
 
 /** The session id of `pid` (/proc/PID/stat), or null when it is gone or cannot be read. */
-export const sessionOf = (pid: number): number | null => statField(pid, 3);
+export const sessionOf = (pid: number): number | null => statNumber(pid, 6);
 
 /**
  * When `pid` started (clock ticks since boot, /proc/PID/stat), or null when it is gone or cannot be
  * read: with the pid, it names one process (a pid reused by another process has another start time).
  * "self": this process, through /proc/self (readable before PID 1's /proc is its own namespace's).
  */
-export const startTimeOf = (pid: number | "self"): number | null => statField(pid, 19);
+export const startTimeOf = (pid: number | "self"): number | null => statNumber(pid, 22);
 
 /**
  * Whether the number of process group `pgid`, recorded when its leader had start time `leaderStart`
