@@ -1,6 +1,5 @@
 // Why exec answered ENOENT for a file that is there: its #! interpreter (a CR-ended #! line) or its program loader is missing.
-import { closeSync, openSync, readSync, statSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { nodeFs } from "../util/node-fs.ts";
 
 /**
  * For a command named with a slash (`./entrypoint.sh`, `/app/run`) that exec answered ENOENT: when
@@ -11,16 +10,18 @@ import { isAbsolute, join } from "node:path";
  */
 export function missingInterpreter(cmd: string, cwd: string | undefined): string | null {
   if (!cmd.includes("/")) return null;
-  const path = isAbsolute(cmd) || !cwd ? cmd : join(cwd, cmd);
+  // No node:path either: tini mode loads neither builtin (util/node-fs.ts); the kernel resolves "a//b" and "a/./b" as "a/b".
+  const path = cmd.startsWith("/") || !cwd ? cmd : `${cwd}/${cmd}`;
+  const fs = nodeFs();
   let head: string;
   try {
-    if (!statSync(path).isFile()) return null;
-    const fd = openSync(path, "r");
+    if (!fs.statSync(path).isFile()) return null;
+    const fd = fs.openSync(path, "r");
     try {
       const buf = Buffer.alloc(256);
-      head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString("latin1");
+      head = buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0)).toString("latin1");
     } finally {
-      closeSync(fd);
+      fs.closeSync(fd);
     }
   } catch {
     return null;

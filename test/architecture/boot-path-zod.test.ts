@@ -1,44 +1,18 @@
 // What the boot path may not load: classic zod (modules loaded before the first beat use zod/mini, src/util/zod-mini.ts), the public-API barrels.
 import { expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
-import { dirname, relative, resolve } from "node:path";
-
-const src = resolve(import.meta.dir, "../../src");
+import { relative, resolve } from "node:path";
+import { importChain, src, staticImports } from "./static-imports.ts";
 
 /** What the executable loads to its first beat: the boot command and the heartbeat's worker threads. */
 const entries = ["main.ts", "cli/boot.ts", "boot/boot.ts", "heartbeat/metabolic-worker.ts", "neural/matvec-worker.ts", "heartbeat/beat-sleeper-worker.ts"];
-
-/** The modules reachable from `entries` through static imports (Bun's own scan: type-only imports drop out, import() is not followed), each with the module that first imported it. */
-function bootPath(): Map<string, { importer: string | null; packages: string[] }> {
-  const scanner = new Bun.Transpiler({ loader: "ts" });
-  const seen = new Map<string, { importer: string | null; packages: string[] }>();
-  const queue: [string, string | null][] = entries.map((e) => [resolve(src, e), null]);
-  while (queue.length > 0) {
-    const [file, importer] = queue.shift()!;
-    if (seen.has(file)) continue;
-    const packages: string[] = [];
-    seen.set(file, { importer, packages });
-    if (!file.endsWith(".ts")) continue;
-    for (const i of scanner.scanImports(readFileSync(file, "utf8"))) {
-      if (i.kind !== "import-statement") continue;
-      if (i.path.startsWith(".")) queue.push([resolve(dirname(file), i.path), file]);
-      else packages.push(i.path);
-    }
-  }
-  return seen;
-}
+const bootPath = () => staticImports(entries);
 
 test("a module on the boot path imports classic zod (only zod/mini and zod/locales may load before the first beat)", () => {
   const graph = bootPath();
   expect(graph.size).toBeGreaterThan(100); // the walk really followed the boot's imports
   expect(graph.has(resolve(src, "util/zod-mini.ts"))).toBe(true);
-  const chain = (file: string): string => {
-    const names: string[] = [];
-    for (let f: string | null = file; f !== null; f = graph.get(f)!.importer) names.unshift(relative(src, f));
-    return names.join(" -> ");
-  };
   const allowed = new Set(["zod/mini", "zod/locales", "zod/v4/core"]);
-  const classic = [...graph].filter(([, m]) => m.packages.some((p) => (p === "zod" || p.startsWith("zod/")) && !allowed.has(p))).map(([f]) => chain(f));
+  const classic = [...graph].filter(([, m]) => m.packages.some((p) => (p === "zod" || p.startsWith("zod/")) && !allowed.has(p))).map(([f]) => importChain(graph, f));
   expect(classic).toEqual([]);
 });
 
