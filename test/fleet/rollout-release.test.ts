@@ -26,5 +26,8 @@ test("a node whose rollout-done key landed but whose slot release was lost kept 
   expect(put.succeeded).toBe(true);
   await waitForAsync(async () => (await etcd.client.get(doneKey(FLEET, id, "rb"))).kvs.length > 0, 90_000, "rb to take the slot, re-exec and finish", 250);
   expect(nodes[1]!.run.log()).toContain("rollout: slot taken, acting");
+  // finish() writes rb's done key, then releases rb's slot: the release, not the key, ends the rollout
+  // (reading the holders at the key alone failed in CI: rb still held the slot it was releasing).
+  await waitForAsync(async () => (await readSem(etcd.client, FLEET, id)).holders.length === 0, 30_000, "rb to release its slot after its done key").catch(() => undefined);
   expect((await readSem(etcd.client, FLEET, id)).holders).toEqual([]);
 }, 180_000);
