@@ -18,7 +18,7 @@ for (const pid1 of [false, true]) {
       const out = join(tempDir(), "rewrite.log");
       const sigs = ["HUP", "INT", "USR1", "USR2", "WINCH", "QUIT", "TERM"];
       // TERM -> INT (names), 10 -> 12 (numbers: USR1 -> USR2), WINCH dropped, QUIT -> TERM (ends CMD).
-      const run = start(["-r", "TERM:INT", "-r", "10:12", "--rewrite", "SIGWINCH:0", "--rewrite=3:SIGTERM", "--", "bash", "-c", recorder(out, sigs, "TERM")], { pid1 });
+      const run = start(["-v", "-r", "TERM:INT", "-r", "10:12", "--rewrite", "SIGWINCH:0", "--rewrite=3:SIGTERM", "--", "bash", "-c", recorder(out, sigs, "TERM")], { pid1 });
       const init = await run.initPid();
       await waitFor(() => read(out).includes("ready"), 10_000, "CMD ready");
       const steps: Array<[NodeJS.Signals, string]> = [["SIGTERM", "INT"], ["SIGUSR1", "USR2"], ["SIGHUP", "HUP"]];
@@ -27,7 +27,11 @@ for (const pid1 of [false, true]) {
         if (send === "SIGHUP") process.kill(init, "SIGWINCH"); // dropped: only HUP may follow
         process.kill(init, send);
         expected = [...expected, got];
-        await waitFor(() => read(out).trim().split("\n").length >= expected.length, 10_000, `CMD to record ${got}`);
+        // Failed once in CI (INT never recorded, as a subreaper; not reproduced in 20 runs, loaded or
+        // not): the init's own lines (-v: each forwarded signal) say which side lost it next time.
+        await waitFor(() => read(out).trim().split("\n").length >= expected.length, 10_000, `CMD to record ${got}`).catch((e) => {
+          throw new Error(`${e}\nCMD recorded: ${JSON.stringify(read(out))}\ninit's log:\n${run.log()}`);
+        });
       }
       process.kill(init, "SIGQUIT");
       const r = await run.result(15_000);
