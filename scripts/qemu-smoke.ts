@@ -191,8 +191,12 @@ ok(bad.length === 0, "no metabolic worker crash (or failed boot) on the console"
 // appliance the executable lives in the initramfs's tmpfs with no swap: the pages stay in memory but
 // leave the init's resident set, except those the other vector-boot processes here (the guest
 // driver, the re-exec asker) map too, which the kernel leaves alone (54 -> 47 MiB under Linux 6.1).
-const trimmed = /init: image trimmed rss_mib_before=([\d.]+) rss_mib_after=([\d.]+)/.exec(text);
-ok(trimmed !== null && Number(trimmed[1]) - Number(trimmed[2]) > 3, "the executable's start-up pages given back (image trimmed)", trimmed ? `RSS ${trimmed[1]} -> ${trimmed[2]} MiB` : "no `image trimmed` line");
+// Each image trims once: the first image's trim may come while the re-exec asker is running (a CI
+// run: 53.2 -> 50.2 MiB, the check failed at "> 3"; the image after the re-exec, 53.4 -> 45.1), so
+// every trim must give pages back and the running image's (the last) more than 3 MiB.
+const trims = [...text.matchAll(/init: image trimmed rss_mib_before=([\d.]+) rss_mib_after=([\d.]+)/g)].map((m) => ({ before: Number(m[1]), after: Number(m[2]) }));
+const lastTrim = trims[trims.length - 1];
+ok(lastTrim !== undefined && lastTrim.before - lastTrim.after > 3 && trims.every((t) => t.after < t.before), "the executable's start-up pages given back (image trimmed)", trims.length > 0 ? trims.map((t) => `RSS ${t.before} -> ${t.after} MiB`).join(", ") : "no `image trimmed` line");
 
 // 2. The guest driver's results: `smoke: STEP {json}` lines, the last readable one of each step.
 type Json = Record<string, any>;
