@@ -21,7 +21,11 @@ test("as PID 1, a ctrl-alt-del (SIGINT: reboot) and a SIGTERM during a SIGUSR2 p
   process.kill(init, "SIGUSR2");
   await waitFor(() => run.log().includes("phase shutdown"), 10_000, "the shutdown to begin");
   process.kill(init, "SIGINT");
-  await waitFor(() => run.log().includes("shutdown already under way"), 10_000, "the SIGINT to be logged as ignored");
+  // Timed out once in CI (load ~2, not reproduced): the init's own lines say next time whether the
+  // SIGINT arrived and where the shutdown was.
+  await waitFor(() => run.log().includes("shutdown already under way"), 10_000, "the SIGINT to be logged as ignored").catch((e) => {
+    throw new Error(`${e}\ninit's log:\n${run.log().slice(-6000)}`);
+  });
   process.kill(init, "SIGTERM");
   const r = await run.result(30_000);
   // reboot(2) in a PID namespace: its init dies of SIGINT for a power-off (unshare 130), SIGHUP for a reboot (129).
