@@ -14,7 +14,7 @@ test("logs -n 0 (as tail -n 0) prints nothing, and with -f only the lines that c
   const sock = join(dir, "run", "control");
   await waitFor(() => run.log().includes("control socket listening"), 30_000, "the control socket");
   const logs = (...args: string[]) => runShippedAsync(["logs", "count", "--socket", sock, ...args]);
-  await waitFor(async () => (await logs("-n", "3")).out.trim().split("\n").length === 3, 10_000, "three lines", 100);
+  await waitFor(async () => (await logs("-n", "3")).out.trim().split("\n").length === 3, 10_000, "three lines", { pollMs: 100 });
   const none = await logs("-n", "0");
   expect(none.code).toBe(0);
   expect(none.out).toBe("");

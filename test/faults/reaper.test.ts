@@ -33,9 +33,7 @@ test("as PID 1, orphans that die while the boot waits for a mount are reaped at 
   expect(made.exitCode).toBe(0);
   // They end 0.2 s later; a reaper that runs reaps each on its SIGCHLD (its safety poll is 1 s).
   await Bun.sleep(300);
-  await waitFor(() => zombiesOf(init).length === 0, 3_000, "no zombie of PID 1").catch((e) => {
-    throw new Error(`${(e as Error).message}: ${zombiesOf(init).length} zombies`);
-  });
+  await waitFor(() => zombiesOf(init).length === 0, 3_000, "no zombie of PID 1", { explain: () => `${zombiesOf(init).length} zombies` });
   // All of it happened inside the mount wait.
   expect(run.log()).not.toContain("mount source did not appear");
   expect(run.log()).not.toContain("phase services");

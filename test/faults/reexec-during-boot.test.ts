@@ -25,10 +25,7 @@ test("a SIGHUP while the boot waits for a mount's disk is not dropped: the re-ex
     await waitFor(() => run.log().includes("re-exec requested during the boot: it runs once the boot is done"), 10_000, "the SIGHUP to be taken");
     expect(run.log()).not.toContain("resuming after re-exec");
     writeFileSync(disk, "");
-    await waitFor(() => run.log().includes("resuming after re-exec generation=1 "), 30_000, "the re-exec after the boot").catch((e) => {
-      console.error(run.log());
-      throw e;
-    });
+    await waitFor(() => run.log().includes("resuming after re-exec generation=1 "), 30_000, "the re-exec after the boot", { explain: () => run.log() });
     // The new image takes signals once its own boot has started its beat (before that a SIGTERM
     // to PID 1 with no handler yet is dropped by the kernel): wait for its first beat.
     const since = () => run.log().slice(run.log().indexOf("resuming after re-exec generation=1 "));

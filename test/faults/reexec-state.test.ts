@@ -51,10 +51,7 @@ test("after a live re-exec a stopped, a failed (storm limit) and an exited resta
   await waitFor(() => /service stopped service=stubborn/.test(afterReexec()), 5_000, "stubborn stopped");
   stopping.kill(); // its connection went with the old image
   // Give the new image a few beats to (wrongly) restart anything, then look.
-  await waitFor(() => /heartbeat: first heartbeat/.test(afterReexec()), 10_000, "the new image beat").catch((e) => {
-    console.error(afterReexec());
-    throw e;
-  });
+  await waitFor(() => /heartbeat: first heartbeat/.test(afterReexec()), 10_000, "the new image beat", { explain: afterReexec });
   await Bun.sleep(500); // stormy's back-off is 10 ms: a wrongful restart shows within this
   const services = JSON.parse(runShipped(["services", "--json", "--socket", sock]).stdout) as { name: string; state: string; pid: number | null }[];
   const state = Object.fromEntries(services.map((s) => [s.name, s.state]));

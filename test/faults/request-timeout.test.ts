@@ -36,7 +36,7 @@ test("a mutate that timed out said only ETIMEDOUT, and the stopped instance jour
   // Seen once in CI on a loaded host (not journaled within 30 s, not reproduced since): the init's
   // control and evolution lines go with the failure, to tell where the request went.
   let last = before;
-  await waitFor(async () => (last = await durable()) === before + 1, 30_000, "the timed-out mutation journaled", 100).catch((e: Error) => {
+  await waitFor(async () => (last = await durable()) === before + 1, 30_000, "the timed-out mutation journaled", { pollMs: 100 }).catch((e: Error) => {
     const lines = run.log().split("\n").filter((l) => /control|evolution|journal|ERROR|WARN/.test(l));
     throw new Error(`${e.message} (durableSeq ${last}, before ${before}); init log:\n${lines.slice(-40).join("\n")}`);
   });
@@ -66,7 +66,7 @@ test("requests a client sent before it hung up were dropped when the hang-up was
     process.kill(init, "SIGCONT");
   }
   let last = before;
-  await waitFor(async () => (last = await durable()) === before + 1, 30_000, "the mutate sent before the hang-up journaled", 100).catch((e: Error) => {
+  await waitFor(async () => (last = await durable()) === before + 1, 30_000, "the mutate sent before the hang-up journaled", { pollMs: 100 }).catch((e: Error) => {
     throw new Error(`${e.message} (durableSeq ${last}, before ${before})`);
   });
   process.kill(init, "SIGTERM");

@@ -23,8 +23,8 @@ test("as PID 1, a ctrl-alt-del (SIGINT: reboot) and a SIGTERM during a SIGUSR2 p
   process.kill(init, "SIGINT");
   // Timed out once in CI (load ~2, not reproduced): the init's own lines say next time whether the
   // SIGINT arrived and where the shutdown was.
-  await waitFor(() => run.log().includes("shutdown already under way"), 10_000, "the SIGINT to be logged as ignored").catch((e) => {
-    throw new Error(`${e}\ninit's log:\n${run.log().slice(-6000)}`);
+  await waitFor(() => run.log().includes("shutdown already under way"), 10_000, "the SIGINT to be logged as ignored", {
+    explain: () => `init's log:\n${run.log().slice(-6000)}`,
   });
   process.kill(init, "SIGTERM");
   const r = await run.result(30_000);

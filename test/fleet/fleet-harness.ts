@@ -101,7 +101,7 @@ export async function fleetStatus(c: EtcdCluster, fleet: string, endpoints = c.e
 
 /** Polls an async condition until it holds (every `pollMs`; a rejected one counts as not yet), or throws naming `what` after `timeoutMs`. */
 export function waitForAsync(cond: () => Promise<boolean>, timeoutMs: number, what: string, pollMs = 100): Promise<void> {
-  return waitFor(() => cond().catch(() => false), timeoutMs, what, pollMs);
+  return waitFor(() => cond().catch(() => false), timeoutMs, what, { pollMs });
 }
 
 /** Heartbeat log lines (`beat n=...`) a node has printed so far. */

@@ -60,7 +60,7 @@ test("a node whose lease ran out while its rollout round waited on etcd (keepali
   await etcd.client.put(rolloutKey(FLEET, id), JSON.stringify({ action: "reexec", max_unavailable: 1, nodes: ["la"], created_at: Date.now() }));
   const acting = /rollout: slot taken, acting/;
   const declined = /rollout: slot taken, but this node's lease may have lapsed/;
-  await waitFor(() => acting.test(la.run.log()) || declined.test(la.run.log()), 40_000, "la to act on its slot, or to decline", 20);
+  await waitFor(() => acting.test(la.run.log()) || declined.test(la.run.log()), 40_000, "la to act on its slot, or to decline", { pollMs: 20 });
   const heldOn = (await readSem(etcd.client, FLEET, id)).holders.find((h) => h.node === "la")?.lease;
   // The old code: la re-exec'd on a slot held on `lease`, which etcd let expire (or was about to) as the answer reached la.
   expect({ acted: acting.test(la.run.log()), declined: declined.test(la.run.log()), slotOnTheLapsedLease: heldOn === lease, answered: slot.answered }).toEqual({ acted: false, declined: true, slotOnTheLapsedLease: true, answered: true });

@@ -21,7 +21,7 @@ test("a node frozen (SIGSTOP) while its rollout re-exec asked the new image (the
   const marker = join(stateA, `fleet-rollout-${id}.acted`);
   await etcd.client.put(rolloutKey(FLEET, id), JSON.stringify({ action: "reexec", max_unavailable: 1, nodes: ["la"], created_at: Date.now() }));
   // The marker is written as la starts acting: its preflight (two children, each a new Bun) is then under way.
-  await waitFor(() => existsSync(marker), 30_000, "la to start acting on its slot", 1);
+  await waitFor(() => existsSync(marker), 30_000, "la to start acting on its slot", { pollMs: 1 });
   process.kill(pid, "SIGSTOP");
   try {
     await waitForAsync(async () => (await etcd.client.get(nodeKey(FLEET, "la"))).kvs.length === 0, (TTL_S + 10) * 1000, "la's key gone with its lease", 200);
@@ -32,7 +32,7 @@ test("a node frozen (SIGSTOP) while its rollout re-exec asked the new image (the
   // The old code: la exec'd the new image on the slot of its expired lease.
   const execd = /resuming after re-exec generation=1 /;
   const notNow = /rollout: action refused for now/;
-  await waitFor(() => execd.test(la.run.log()) || notNow.test(la.run.log()), 60_000, "la to exec, or to put its re-exec off", 20);
+  await waitFor(() => execd.test(la.run.log()) || notNow.test(la.run.log()), 60_000, "la to exec, or to put its re-exec off", { pollMs: 20 });
   expect({ execdOnTheExpiredLease: execd.test(la.run.log()), putOff: notNow.test(la.run.log()) }).toEqual({ execdOnTheExpiredLease: false, putOff: true });
   // A member again on a new lease: the slot taken on it, one re-exec, done.
   await waitForAsync(async () => (await etcd.client.get(doneKey(FLEET, id, "la"))).kvs.length === 1, 90_000, "la done", 250);

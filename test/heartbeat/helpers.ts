@@ -55,7 +55,7 @@ export function startSupervisor(services: Array<{ name: string; argv: string[]; 
 
 /** Polls `cond` every 20 ms until true; throws with `what` after `timeoutMs` (the shared waitFor, arguments in this area's order). */
 export function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  return sharedWaitFor(cond, timeoutMs, what, 20);
+  return sharedWaitFor(cond, timeoutMs, what, { pollMs: 20 });
 }
 
 /** State letter of a process from /proc/<pid>/stat ("T" when stopped), or null when gone. */

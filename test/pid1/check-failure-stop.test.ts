@@ -25,7 +25,7 @@ test("a service not ready in time got SIGKILL at once: it gets its stop signal a
     const r = await runShippedAsync(["services", "--json", "--socket", join(dir, "run", "control")]);
     return r.code === 0 ? (JSON.parse(r.out) as Array<{ name: string; state: string }>).find((s) => s.name === name)?.state : undefined;
   };
-  await waitFor(async () => (await state("polite")) === "exited" && (await state("stubborn")) === "exited", 30_000, "both down after their readiness timeout", 200);
+  await waitFor(async () => (await state("polite")) === "exited" && (await state("stubborn")) === "exited", 30_000, "both down after their readiness timeout", { pollMs: 200 });
   expect(run.log()).toMatch(/service not ready within 300 ms; killing it \(restart per policy\) service=polite pid=\d+ signal=SIGTERM grace_ms=5000/);
   expect(existsSync(cleaned) ? readFileSync(cleaned, "utf8") : "").toBe("done\n");
   expect(run.log()).toMatch(/service ignored SIGTERM for 300 ms; sending SIGKILL service=stubborn/);
@@ -51,7 +51,7 @@ test("a service killed for failing its readiness check that exits 0 on its stop 
   await waitFor(async () => {
     const r = await row();
     return r !== undefined && (r.state === "exited" || r.restarts >= 1);
-  }, 30_000, "the service to be restarted, or to stay down", 200);
+  }, 30_000, "the service to be restarted, or to stay down", { pollMs: 200 });
   expect(run.log()).toMatch(/service not ready within 300 ms; killing it \(restart per policy\) service=polite/);
   expect(run.log()).not.toMatch(/restart=on-failure, staying down service=polite/);
   expect((await row())?.restarts).toBeGreaterThanOrEqual(1);

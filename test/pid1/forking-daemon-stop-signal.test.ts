@@ -52,10 +52,10 @@ test("a forking daemon named by MAINPID= got its stop signal twice at `stop` (as
   const go = join(dir, "go");
   writeFileSync(marks, "");
   const { run, list } = bootServices(dir, [{ name: "daemon", argv: [exe, marks, go], stop_signal: "SIGRTMIN+2", grace_ms: 20_000, ready: { notify: true, timeout_ms: 20_000 } }]);
-  await waitFor(async () => (await list())[0]?.ready === true, 25_000, "the daemon ready under its MAINPID", 100);
+  await waitFor(async () => (await list())[0]?.ready === true, 25_000, "the daemon ready under its MAINPID", { pollMs: 100 });
   // The forking parent is gone: the daemon alone is the service's main process.
   await waitFor(() => /service names a new main process service=daemon/.test(run.log()), 10_000, "MAINPID taken");
-  await waitFor(async () => ((await list())[0] as unknown as { cgroup: { pids: number } | null }).cgroup?.pids === 1, 10_000, "the forking parent gone", 100);
+  await waitFor(async () => ((await list())[0] as unknown as { cgroup: { pids: number } | null }).cgroup?.pids === 1, 10_000, "the forking parent gone", { pollMs: 100 });
   const stopping = runShippedAsync(["stop", "daemon", "--socket", join(dir, "run", "control")]);
   // SIGCONT follows every stop signal sent: once it is in, every stop signal is queued.
   await waitFor(() => readFileSync(marks, "latin1").includes("c"), 25_000, "the stop signal and SIGCONT delivered");

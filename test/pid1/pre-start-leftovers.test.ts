@@ -56,7 +56,7 @@ test("with cgroups on, a process a pre_start backgrounded out of its process gro
     for (const p of pidsRunning(["sleep", left])) process.kill(p, "SIGKILL");
   });
   const { run, list } = bootServices(dir, [{ name: "svc", argv: ["sleep", "1000"], pre_start: preStart(left, file, true) }], {}, { pid1: true });
-  await waitFor(async () => (await list())[0]?.state === "running", 30_000, "the service running after its pre_start", 100);
+  await waitFor(async () => (await list())[0]?.state === "running", 30_000, "the service running after its pre_start", { pollMs: 100 });
   expect(run.log()).not.toContain("cgroups are off");
   const pid = await backgrounded(file);
   expect(pid).toBeGreaterThan(0);

@@ -13,7 +13,7 @@ test("a process an exec health probe backgrounded outlived the probe, one more p
   const left = unique(0);
   const { run, list } = bootServices(dir, [{ name: "svc", argv: ["sleep", "1000"], health: { probe: { exec: ["sh", "-c", `sleep ${left} & exit 0`] }, interval_ms: 100, timeout_ms: 10_000, failures: 3 } }]);
   try {
-    await waitFor(async () => ((await list())[0]?.health?.checks ?? 0) >= 4, 20_000, "four health checks", 100);
+    await waitFor(async () => ((await list())[0]?.health?.checks ?? 0) >= 4, 20_000, "four health checks", { pollMs: 100 });
     // The probe running now may have its own still; none of those before it is left.
     expect(pidsRunning(["sleep", left]).length).toBeLessThanOrEqual(1);
     expect((await list())[0]).toMatchObject({ state: "running", health: { failures: 0 } });
@@ -32,7 +32,7 @@ test("a process an exec readiness probe backgrounded outlived each failed try; i
   const probe = `echo x >> ${tries}; sleep ${left} & [ $(wc -l < ${tries}) -ge 3 ]`;
   const { run, list } = bootServices(dir, [{ name: "svc", argv: ["sleep", "1000"], ready: { exec: ["sh", "-c", probe], interval_ms: 50, timeout_ms: 20_000 } }]);
   try {
-    await waitFor(async () => (await list())[0]?.ready === true, 25_000, "the service ready after three tries", 100);
+    await waitFor(async () => (await list())[0]?.ready === true, 25_000, "the service ready after three tries", { pollMs: 100 });
     expect(pidsRunning(["sleep", left])).toEqual([]);
   } finally {
     for (const p of pidsRunning(["sleep", left])) process.kill(p, "SIGKILL");

@@ -31,17 +31,17 @@ while True: time.sleep(1)
   const { run, list } = bootServices(dir, [{ name: "db", argv: [python, join(dir, "slow.py")], restart: "never", ready: { notify: true, timeout_ms: 1500 } }], { heartbeat_ms: 100, heartbeat_log_every: 0 }, { pid1: true });
   const sock = join(dir, "run", "control");
   const row = async () => (await list())[0] as Row | undefined;
-  await waitFor(async () => (await row())?.statusText === "recovering", 30_000, "the extension sent", 100);
+  await waitFor(async () => (await row())?.statusText === "recovering", 30_000, "the extension sent", { pollMs: 100 });
   const before = (await row())!;
   await liveReexec(run, sock);
   const after = () => run.log().split("resuming after re-exec generation=1 ")[1] ?? "";
   // Past the plain timeout counted from the re-exec (or killed for it, as before).
   const reexecAt = (await row())?.runningMs ?? 0;
-  await waitFor(async () => ((await row())?.runningMs ?? 0) >= reexecAt + 2500 || after().includes("not ready within"), 30_000, "2.5 s of starting after the re-exec", 100);
+  await waitFor(async () => ((await row())?.runningMs ?? 0) >= reexecAt + 2500 || after().includes("not ready within"), 30_000, "2.5 s of starting after the re-exec", { pollMs: 100 });
   expect(after()).not.toContain("not ready within");
   expect(await row()).toMatchObject({ state: "starting", ready: false, pid: before.pid });
   writeFileSync(go, "");
-  await waitFor(async () => (await row())?.ready === true, 30_000, "db ready once it says so", 100);
+  await waitFor(async () => (await row())?.ready === true, 30_000, "db ready once it says so", { pollMs: 100 });
   expect(await row()).toMatchObject({ state: "running", ready: true, pid: before.pid });
   process.kill(await run.initPid(), "SIGTERM");
   expect((await run.result(30_000)).code).toBe(130);

@@ -32,14 +32,14 @@ while True: time.sleep(1)
 `);
   const { run, list } = bootServices(dir, [{ name: "db", argv: [python, join(dir, "slow.py")], restart: "never", ready: { notify: true, timeout_ms: 1000 } }]);
   const row = async () => (await list())[0] as Row | undefined;
-  await waitFor(async () => (await list())[0]?.statusText === "recovering", 25_000, "the extension sent", 100);
+  await waitFor(async () => (await list())[0]?.statusText === "recovering", 25_000, "the extension sent", { pollMs: 100 });
   // Well past the configured 1000 ms (or killed for it, as before).
-  await waitFor(async () => ((await row())?.runningMs ?? 0) >= 2500 || run.log().includes("not ready within"), 25_000, "2.5 s of starting", 100);
+  await waitFor(async () => ((await row())?.runningMs ?? 0) >= 2500 || run.log().includes("not ready within"), 25_000, "2.5 s of starting", { pollMs: 100 });
   expect(run.log()).not.toContain("service not ready within 1000 ms");
   expect(await row()).toMatchObject({ state: "starting", ready: false });
   expect(run.log()).toMatch(/supervisor: service asks for more time \(EXTEND_TIMEOUT_USEC\) service=db state=starting ms=30000/);
   writeFileSync(go, "");
-  await waitFor(async () => (await row())?.ready === true, 25_000, "db ready once it says so", 100);
+  await waitFor(async () => (await row())?.ready === true, 25_000, "db ready once it says so", { pollMs: 100 });
   expect(await row()).toMatchObject({ state: "running", ready: true });
   process.kill(run.proc.pid, "SIGTERM");
   expect((await run.result(15_000)).code).toBe(0);
@@ -60,12 +60,12 @@ notify("READY=1")
 while True: time.sleep(1)
 `);
   const { run, list } = bootServices(dir, [{ name: "db", argv: [python, join(dir, "flush.py")], grace_ms: 1000, ready: { notify: true, timeout_ms: 20_000 } }]);
-  await waitFor(async () => (await list())[0]?.ready === true, 25_000, "db ready", 100);
+  await waitFor(async () => (await list())[0]?.ready === true, 25_000, "db ready", { pollMs: 100 });
   const stopping = runShippedAsync(["stop", "db", "--socket", join(dir, "run", "control")]);
   await waitFor(() => existsSync(termed), 25_000, "the stop signal handled");
   const since = Date.now();
   // Well past the 1000 ms grace (or killed at its end, as before).
-  await waitFor(() => Date.now() - since >= 2500 || run.log().includes("sending SIGKILL"), 25_000, "2.5 s of stopping", 50);
+  await waitFor(() => Date.now() - since >= 2500 || run.log().includes("sending SIGKILL"), 25_000, "2.5 s of stopping", { pollMs: 50 });
   expect(run.log()).not.toContain("sending SIGKILL");
   expect(run.log()).toMatch(/supervisor: service asks for more time \(EXTEND_TIMEOUT_USEC\) service=db state=stopping ms=30000/);
   writeFileSync(go, "");

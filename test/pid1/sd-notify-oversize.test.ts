@@ -23,7 +23,7 @@ while True: time.sleep(1)
 `);
   const { run, list } = bootServices(dir, [{ name: "chatty", argv: [python, script], ready: { notify: true, timeout_ms: 60_000 } }]);
   // The short message comes after the long one on the same socket: once it shows, the long one was read.
-  await waitFor(async () => (await list())[0]?.statusText === "after the long one", 25_000, "the short STATUS after the long message", 200);
+  await waitFor(async () => (await list())[0]?.statusText === "after the long one", 25_000, "the short STATUS after the long message", { pollMs: 200 });
   const row = (await list())[0]!;
   // Not made ready by half a message; and the init said why nothing came of it.
   expect(row).toMatchObject({ state: "starting", ready: false });

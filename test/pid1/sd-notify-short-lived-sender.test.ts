@@ -91,7 +91,7 @@ test.skipIf(!supported)(
       const r = await runShippedAsync(["services", "--json", "--socket", join(dir, "run", "control")]);
       return r.code === 0 ? (JSON.parse(r.out) as Row[]) : [];
     };
-    await waitFor(async () => (await list()).filter((r) => r.name.startsWith("s") && r.ready).length === 5, 20_000, "the five helped services to become ready", 200);
+    await waitFor(async () => (await list()).filter((r) => r.name.startsWith("s") && r.ready).length === 5, 20_000, "the five helped services to become ready", { pollMs: 200 });
     const rows = await list();
     for (let i = 0; i < 5; i++) expect(rows.find((r) => r.name === `s${i}`)).toMatchObject({ state: "running", ready: true, statusText: `up-${i}` });
     // The same helper run from the test, outside every service's cgroup, exits as fast: dropped.

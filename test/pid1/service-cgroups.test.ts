@@ -108,7 +108,7 @@ while :; do sleep 0.05; done
     const sock = join(dir, "run", "control");
     const status = async () => JSON.parse((await runShippedAsync(["status", "--json", "--socket", sock])).out) as { heartbeat: { beats: number }; services: Record<string, number> };
     await waitFor(() => run.log().includes("control socket listening"), 30_000, "the control socket");
-    await waitFor(async () => (await status()).services.running === n, 30_000, "every service running", 200);
+    await waitFor(async () => (await status()).services.running === n, 30_000, "every service running", { pollMs: 200 });
     // Read syscalls of the init's main thread (its tid is its pid) against the beats in between, from
     // its own beat lines (no request in the window: a request reads too).
     const mainReads = () => Number(/^syscr: (\d+)$/m.exec(readFileSync(`/proc/${init}/task/${init}/io`, "utf8"))![1]);

@@ -31,14 +31,14 @@ test("a failing pre_start's reason (its stderr) went to the init's console unpre
     expect(r.code).toBe(0);
     return r.out.trim().split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { line: string }).line);
   };
-  await waitFor(async () => (await logs("app")).includes("app-pre: /etc/app.conf is missing"), 10_000, "pre_start's line in `logs app`", 100);
+  await waitFor(async () => (await logs("app")).includes("app-pre: /etc/app.conf is missing"), 10_000, "pre_start's line in `logs app`", { pollMs: 100 });
   expect(read(join(dir, "state", "logs", "app.log"))).toMatch(/^\S+Z app-pre: \/etc\/app\.conf is missing$/m);
   // On the console with the service's prefix, never bare.
   expect(run.log()).toContain("app: app-pre: /etc/app.conf is missing\n");
   expect(run.log()).not.toMatch(/^app-pre:/m);
-  await waitFor(async () => (await logs("web")).includes("web-probe-ran"), 10_000, "the probe's line in `logs web`", 100);
+  await waitFor(async () => (await logs("web")).includes("web-probe-ran"), 10_000, "the probe's line in `logs web`", { pollMs: 100 });
   expect((await runShippedAsync(["stop", "web", "--socket", sock])).code).toBe(0);
-  await waitFor(async () => (await logs("web")).includes("web-post-ran"), 10_000, "post_stop's line in `logs web`", 100);
+  await waitFor(async () => (await logs("web")).includes("web-post-ran"), 10_000, "post_stop's line in `logs web`", { pollMs: 100 });
   process.kill(await run.initPid(), "SIGTERM");
   expect((await run.result(30_000)).code).toBe(130); // power-off of a PID namespace: its init ends by SIGINT
 }, 60_000);

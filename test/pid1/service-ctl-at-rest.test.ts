@@ -24,7 +24,7 @@ test("stop of a service that had failed (restart storm) or exited said 'stopped'
     { name: "done", restart: "never", argv: ["sh", "-c", "exit 0"] },
   ]);
   const state = async (n: string) => (await list()).find((s) => s.name === n)!;
-  await waitFor(async () => (await state("crash")).state === "failed" && (await state("done")).state === "exited", 15_000, "crash failed, done exited", 100);
+  await waitFor(async () => (await state("crash")).state === "failed" && (await state("done")).state === "exited", 15_000, "crash failed, done exited", { pollMs: 100 });
   const stopCrash = await ctl("stop", "crash");
   expect(stopCrash.code).toBe(0);
   expect(stopCrash.out).toBe("crash: not running (failed)\n");

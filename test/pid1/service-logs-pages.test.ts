@@ -21,7 +21,7 @@ test("logs -n 100000 of a service that wrote 40,000 short lines (2 MB as JSON) e
   });
   const run = start(["boot", ...bootArgs(), "--config", cfg]);
   await waitFor(() => run.log().includes("control socket listening"), 30_000, "the control socket");
-  await waitFor(async () => (await runShippedAsync(["logs", "burst", "-n", "1", "--socket", sock])).out === "waiting\n", 15_000, "the service's first line", 100);
+  await waitFor(async () => (await runShippedAsync(["logs", "burst", "-n", "1", "--socket", sock])).out === "waiting\n", 15_000, "the service's first line", { pollMs: 100 });
   const follower = spawnShipped(["logs", "burst", "-f", "-n", "1", "--socket", sock]);
   let followed = "";
   let followErr = "";
@@ -37,7 +37,7 @@ test("logs -n 100000 of a service that wrote 40,000 short lines (2 MB as JSON) e
   const numbers = Array.from({ length: 40000 }, (_, i) => String(i + 1));
   const all = await (async () => {
     let r = { code: -1, out: "", err: "" };
-    await waitFor(async () => (r = await runShippedAsync(["logs", "burst", "-n", "100000", "--socket", sock], 30_000)).code !== 0 || r.out.endsWith("burst-done\n"), 30_000, "the burst in the ring", 200);
+    await waitFor(async () => (r = await runShippedAsync(["logs", "burst", "-n", "100000", "--socket", sock], 30_000)).code !== 0 || r.out.endsWith("burst-done\n"), 30_000, "the burst in the ring", { pollMs: 200 });
     return r;
   })();
   expect(all.err).toBe("");

@@ -73,7 +73,7 @@ test("one chatty service among 100 quiet ones made PID 1 read all 200 pipes ever
   const run = start(["boot", ...bootArgs(), "--config", cfg]);
   const init = await run.initPid();
   await waitFor(() => run.log().includes("control socket listening"), 30_000, "the control socket");
-  await waitFor(async () => (JSON.parse((await runShippedAsync(["status", "--json", "--socket", sock])).out) as { services: { running: number } }).services.running === n + 1, 30_000, "every service running", 200);
+  await waitFor(async () => (JSON.parse((await runShippedAsync(["status", "--json", "--socket", sock])).out) as { services: { running: number } }).services.running === n + 1, 30_000, "every service running", { pollMs: 200 });
   // Read syscalls of the init's main thread (its tid is its pid) over two seconds of chatter, no request.
   const mainReads = () => Number(/^syscr: (\d+)$/m.exec(readFileSync(`/proc/${init}/task/${init}/io`, "utf8"))![1]);
   const chats = () => run.log().split("chatty: chat\n").length - 1;

@@ -33,7 +33,7 @@ while True: time.sleep(1)
     // The system interpreter: the test's own may live under a home directory only root can enter.
     const sysPython = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : python;
     const { run, list } = bootServices(dir, [{ name: "lowly", argv: [sysPython, script], uid: 65534, gid: 65534, ready: { notify: true, timeout_ms: 20_000 } }]);
-    await waitFor(async () => (await list())[0]?.ready === true, 25_000, "the nobody service to become ready", 200);
+    await waitFor(async () => (await list())[0]?.ready === true, 25_000, "the nobody service to become ready", { pollMs: 200 });
     expect((await list())[0]).toMatchObject({ state: "running", ready: true, statusText: "uid 65534" });
     // Only the socket's own directory opened up: the run directory (control, evolution) stays 0700.
     expect(statSync(join(dir, "run")).mode & 0o777).toBe(0o700);
@@ -59,7 +59,7 @@ while True: time.sleep(1)
       { name: "api", argv: [python, "-c", `import time; open(${JSON.stringify(join(dir, "api-at"))}, "w").write(str(time.time())); time.sleep(1000)`], depends_on: ["db"] },
     ], { log_level: "debug" });
     await waitFor(() => run.log().includes("control socket listening") && run.log().includes("service started service=db"), 15_000, "db started");
-    await waitFor(async () => (await list())[0]?.statusText === "warming up", 10_000, "STATUS=warming up", 200);
+    await waitFor(async () => (await list())[0]?.statusText === "warming up", 10_000, "STATUS=warming up", { pollMs: 200 });
     // A forged READY=1 from a process that is not the service's: the kernel's sender pid gives it away.
     const forged = Bun.spawnSync([python, "-c", `${notifyPy}\nnotify("READY=1")`], { env: { ...process.env, NOTIFY_SOCKET: join(dir, "run-notify", "notify") } });
     expect(forged.exitCode).toBe(0);
@@ -95,7 +95,7 @@ time.sleep(1)
       { name: "db", argv: [python, script], ready: { notify: true, timeout_ms: 1500 }, restart: "never" },
       { name: "api", argv: [python, "-c", `open(${JSON.stringify(join(dir, "api-at"))}, "w").write("x"); import time; time.sleep(1000)`], depends_on: ["db"] },
     ]);
-    await waitFor(async () => (await list())[0]?.state === "exited", 20_000, "db to be killed and stay down", 200);
+    await waitFor(async () => (await list())[0]?.state === "exited", 20_000, "db to be killed and stay down", { pollMs: 200 });
     expect(read(join(dir, "ready-sent")), run.log()).toBe("x");
     expect(run.log()).toMatch(/service not ready within 1500 ms; killing it/);
     expect(run.log()).not.toMatch(/service ready service=db/);
@@ -172,7 +172,7 @@ while True: time.sleep(1)
       // The new image binds the socket in its services phase, after its control socket answers.
       await waitFor(() => /phase services .*adopted=2/.test(run.log()), 15_000, "the new image to adopt the services");
       writeFileSync(go, "");
-      await waitFor(async () => (await list())[0]?.statusText === "after the re-exec", 15_000, "STATUS from db after the re-exec", 200);
+      await waitFor(async () => (await list())[0]?.statusText === "after the re-exec", 15_000, "STATUS from db after the re-exec", { pollMs: 200 });
 
       const off = await runShippedAsync(["poweroff", "--socket", sock]);
       expect(off.code).toBe(0);
@@ -250,8 +250,8 @@ os.waitpid(pid, 0)  # the worker is reaped here, by its parent: never by the ini
 while True: time.sleep(1)
 `);
   const { run, list } = bootServices(dir, [{ name: "worker", argv: [python, script], restart: "never", ready: { notify: true, timeout_ms: 20_000 } }]);
-  await waitFor(async () => (await list())[0]?.ready === true, 25_000, "ready with its MAINPID", 200);
-  await waitFor(async () => (await list())[0]?.state === "exited", 15_000, "the MAINPID's end noticed", 200);
+  await waitFor(async () => (await list())[0]?.ready === true, 25_000, "ready with its MAINPID", { pollMs: 200 });
+  await waitFor(async () => (await list())[0]?.state === "exited", 15_000, "the MAINPID's end noticed", { pollMs: 200 });
   expect(run.log()).toContain("main process (MAINPID=) is gone; its exit status is unknown: it was not our child service=worker");
   process.kill(run.proc.pid, "SIGTERM");
   expect((await run.result(15_000)).code).toBe(0);

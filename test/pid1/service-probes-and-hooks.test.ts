@@ -36,7 +36,7 @@ describe("readiness", () => {
     const at = (re: RegExp) => log.search(re);
     for (const n of ["tcp", "web", "cmd", "file"]) expect(at(new RegExp(`service ready service=${n} `))).toBeLessThan(at(/service started service=after/));
     await waitFor(() => run.log().includes("service not ready within 400 ms; killing it"), 10_000, "the readiness timeout");
-    await waitFor(async () => (await list()).find((r) => r.name === "never")?.state === "exited", 10_000, "never to stay down", 200);
+    await waitFor(async () => (await list()).find((r) => r.name === "never")?.state === "exited", 10_000, "never to stay down", { pollMs: 200 });
     process.kill(run.proc.pid, "SIGTERM");
     expect((await run.result(15_000)).code).toBe(0);
   }, 40_000);
@@ -49,11 +49,11 @@ describe("health and hooks", () => {
     writeFileSync(ok, "");
     const { run, list } = bootServices(dir, [{ name: "svc", argv: ["sleep", "1000"], restart: "always", backoff_initial_ms: 50, health: { probe: { file: ok }, interval_ms: 100, timeout_ms: 500, failures: 3 } }]);
     await waitFor(() => run.log().includes("control socket listening"), 15_000, "control socket");
-    await waitFor(async () => ((await list())[0]?.health?.checks ?? 0) >= 2, 10_000, "health checks to run", 200);
+    await waitFor(async () => ((await list())[0]?.health?.checks ?? 0) >= 2, 10_000, "health checks to run", { pollMs: 200 });
     rmSync(ok);
     await waitFor(() => run.log().includes(`health check failed 3 times in a row (file ${ok}); killing it`), 10_000, "the health kill");
     expect(run.log()).toContain(`WARN supervisor: health check failed service=svc probe="file ${ok}" failures=1 limit=3`);
-    await waitFor(async () => ((await list())[0]?.restarts ?? 0) >= 1, 10_000, "the restart", 200);
+    await waitFor(async () => ((await list())[0]?.restarts ?? 0) >= 1, 10_000, "the restart", { pollMs: 200 });
     process.kill(run.proc.pid, "SIGTERM");
     expect((await run.result(15_000)).code).toBe(0);
   }, 40_000);

@@ -32,14 +32,14 @@ test("start of a service whose dependency was not ready (or stopped) spawned it 
   expect(await state("api")).toBe("pending");
   expect(run.log()).not.toContain("service started service=api");
   writeFileSync(ready, "");
-  await waitFor(async () => (await state("api")) === "running", 15_000, "api running once db is ready", 100);
+  await waitFor(async () => (await state("api")) === "running", 15_000, "api running once db is ready", { pollMs: 100 });
   expect(run.log().indexOf("service ready service=db")).toBeLessThan(run.log().indexOf("service started service=api"));
   // Both stopped by hand: a start of api starts db first.
   expect((await ctl("stop", "api")).code).toBe(0);
   expect((await ctl("stop", "db")).code).toBe(0);
   const mark = run.log().length;
   expect((await ctl("start", "api")).code).toBe(0);
-  await waitFor(async () => (await state("api")) === "running", 15_000, "api running again", 100);
+  await waitFor(async () => (await state("api")) === "running", 15_000, "api running again", { pollMs: 100 });
   const after = run.log().slice(mark);
   expect(after).toContain("service started service=db");
   expect(after.indexOf("service ready service=db")).toBeGreaterThanOrEqual(0);

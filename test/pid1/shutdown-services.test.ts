@@ -18,7 +18,7 @@ async function bootWith(services: unknown[], extra: Record<string, unknown> = {}
   const init = await run.initPid();
   await waitFor(() => run.log().includes("control socket listening"), 30_000, "the control socket");
   const list = async () => JSON.parse((await runShippedAsync(["services", "--json", "--socket", sock])).out) as Array<{ name: string; state: string; pid: number | null }>;
-  await waitFor(async () => (await list()).every((s) => s.state === "running"), 30_000, "every service running", 200);
+  await waitFor(async () => (await list()).every((s) => s.state === "running"), 30_000, "every service running", { pollMs: 200 });
   return { run, init, sock, list };
 }
 
@@ -166,7 +166,7 @@ test("after a live re-exec `status` said 'up 135 ms' (the new image's own clock)
   const before = await up();
   expect(before.uptimeMs).toBeGreaterThanOrEqual(1500);
   expect((await runShippedAsync(["reexec", "--socket", sock])).code).toBe(0);
-  await waitFor(async () => (await up().catch(() => ({ generation: 0, uptimeMs: 0 }))).generation === 1, 20_000, "the new image", 200);
+  await waitFor(async () => (await up().catch(() => ({ generation: 0, uptimeMs: 0 }))).generation === 1, 20_000, "the new image", { pollMs: 200 });
   expect((await up()).uptimeMs).toBeGreaterThanOrEqual(before.uptimeMs);
   process.kill(run.proc.pid, "SIGTERM");
   expect((await run.result(30_000)).code).toBe(0);

@@ -29,8 +29,8 @@ for (const pid1 of [false, true]) {
         expected = [...expected, got];
         // Failed once in CI (INT never recorded, as a subreaper; not reproduced in 20 runs, loaded or
         // not): the init's own lines (-v: each forwarded signal) say which side lost it next time.
-        await waitFor(() => read(out).trim().split("\n").length >= expected.length, 10_000, `CMD to record ${got}`).catch((e) => {
-          throw new Error(`${e}\nCMD recorded: ${JSON.stringify(read(out))}\ninit's log:\n${run.log()}`);
+        await waitFor(() => read(out).trim().split("\n").length >= expected.length, 10_000, `CMD to record ${got}`, {
+          explain: () => `CMD recorded: ${JSON.stringify(read(out))}\ninit's log:\n${run.log()}`,
         });
       }
       process.kill(init, "SIGQUIT");

@@ -69,7 +69,7 @@ test("with cgroups on, `stop` of a forking daemon whose MAINPID= worker called s
     for (const p of pidsRunning(["sleep", seconds])) process.kill(p, "SIGKILL");
   });
   const { run, list } = bootServices(dir, [{ name: "daemon", argv: [exe, pidFile], ready: { notify: true, timeout_ms: 20_000 }, restart: "never", grace_ms: 2_000 }, victim(pidFile, victimFile, seconds)], {}, { pid1: true });
-  await waitFor(async () => (await list()).find((s) => s.name === "daemon")?.ready === true, 30_000, "the daemon ready under its MAINPID", 100);
+  await waitFor(async () => (await list()).find((s) => s.name === "daemon")?.ready === true, 30_000, "the daemon ready under its MAINPID", { pollMs: 100 });
   expect(run.log()).not.toContain("cgroups are off");
   await waitFor(() => existsSync(victimFile) && readFileSync(victimFile, "utf8").trim() !== "", 20_000, "the other service's process leading a group under the daemon parent's number");
   expect(readFileSync(victimFile, "utf8").trim()).toBe(readFileSync(pidFile, "utf8").trim());
@@ -100,7 +100,7 @@ test("with cgroups off, `stop` of a forking daemon whose MAINPID= worker called 
   cleanups.push(() => {
     for (const p of pidsRunning(["sleep", seconds])) process.kill(p, "SIGKILL");
   });
-  await waitFor(async () => (await listServices(sock)).find((s) => s.name === "daemon")?.ready === true, 30_000, "the daemon ready under its MAINPID", 100);
+  await waitFor(async () => (await listServices(sock)).find((s) => s.name === "daemon")?.ready === true, 30_000, "the daemon ready under its MAINPID", { pollMs: 100 });
   expect(run.log()).toContain("cgroups are off");
   writeFileSync(go, "");
   await waitFor(() => existsSync(victimFile) && readFileSync(victimFile, "utf8").trim() !== "", 20_000, "the other service's process leading a group under the daemon parent's number");

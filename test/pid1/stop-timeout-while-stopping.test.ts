@@ -25,7 +25,7 @@ test("`stop NAME --timeout MS` whose wait ran out while the service ignored SIGT
   const svc = (await list()).find((s) => s.name === "svc") as { state: string; pid?: number } | undefined;
   expect(svc?.state).toBe("stopping");
   process.kill(svc!.pid!, "SIGKILL");
-  await waitFor(async () => (await list()).find((s) => s.name === "svc")?.state === "stopped", 30_000, "the stop's end", 100);
+  await waitFor(async () => (await list()).find((s) => s.name === "svc")?.state === "stopped", 30_000, "the stop's end", { pollMs: 100 });
   process.kill(run.proc.pid, "SIGTERM");
   expect((await run.result(30_000)).code).toBe(0);
 }, 90_000);
@@ -40,7 +40,7 @@ test("`stop NAME` followed through a live re-exec whose service was still stoppi
   expect(stop.err).toContain("svc: the instance re-exec'd live and the service was still stopping at the end of the wait");
   expect((await listServices(b.sock)).find((s) => s.name === "svc")?.state).toBe("stopping");
   writeFileSync(b.gate, "");
-  await waitFor(async () => (await listServices(b.sock)).find((s) => s.name === "svc")?.state === "stopped", 30_000, "the stop's end", 100);
+  await waitFor(async () => (await listServices(b.sock)).find((s) => s.name === "svc")?.state === "stopped", 30_000, "the stop's end", { pollMs: 100 });
   process.kill(await b.run.initPid(), "SIGTERM");
   expect((await b.run.result(30_000)).code).toBe(130);
 }, 120_000);

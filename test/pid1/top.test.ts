@@ -68,7 +68,7 @@ describe("top in a terminal", () => {
 
       startTop("q", dir, sock);
       const show = (cond: (f: string) => boolean) => () => cond((frame = pane("q")));
-      await waitFor(show((f) => rowNames(f).length === 2 && /late p50 [\d.]+ p99 [\d.]+ max [\d.]+ ms/.test(f) && /late [▁▂▃▄▅▆▇█]+ 0-/.test(f)), 30_000, "a frame with both services and the heartbeat figures", 50);
+      await waitFor(show((f) => rowNames(f).length === 2 && /late p50 [\d.]+ p99 [\d.]+ max [\d.]+ ms/.test(f) && /late [▁▂▃▄▅▆▇█]+ 0-/.test(f)), 30_000, "a frame with both services and the heartbeat figures", { pollMs: 50 });
       expect(paneVar("q", "alternate_on")).toBe("1");
       expect(frame).toMatch(/^> zeta /m);
       for (const l of frame.split("\n")) expect(Array.from(l).length).toBeLessThanOrEqual(80);
@@ -107,7 +107,7 @@ describe("top in a terminal", () => {
 
       // SIGTERM (e.g. the ssh session's end): the terminal comes back too, exit 128+15.
       startTop("term", dir, sock);
-      await waitFor(() => rowNames((frame = pane("term"))).length === 2, 30_000, "the second top's frame", 50);
+      await waitFor(() => rowNames((frame = pane("term"))).length === 2, 30_000, "the second top's frame", { pollMs: 50 });
       const shellPid = Number(paneVar("term", "pane_pid"));
       const topPid = childrenOf(shellPid)[0]!;
       expect(readFileSync(`/proc/${topPid}/cmdline`, "utf8")).toContain("top");
