@@ -5,10 +5,9 @@ import { importChain, src, staticImports } from "./static-imports.ts";
 
 /** What the executable loads to its first beat: the boot command and the heartbeat's worker threads. */
 const entries = ["main.ts", "cli/boot.ts", "boot/boot.ts", "heartbeat/metabolic-worker.ts", "neural/matvec-worker.ts", "heartbeat/beat-sleeper-worker.ts"];
-const bootPath = () => staticImports(entries);
 
 test("a module on the boot path imports classic zod (only zod/mini and zod/locales may load before the first beat)", () => {
-  const graph = bootPath();
+  const graph = staticImports(entries);
   expect(graph.size).toBeGreaterThan(100); // the walk really followed the boot's imports
   expect(graph.has(resolve(src, "util/zod-mini.ts"))).toBe(true);
   const allowed = new Set(["zod/mini", "zod/locales", "zod/v4/core"]);
@@ -17,7 +16,7 @@ test("a module on the boot path imports classic zod (only zod/mini and zod/local
 });
 
 test("a boot phase imports a public-API barrel (src/neural/index.ts, src/heartbeat/index.ts): every boot evaluated what only the library's users need, such as the model generator's default cortex (built at import)", () => {
-  const graph = bootPath();
+  const graph = staticImports(entries);
   expect(graph.has(resolve(src, "boot/runtime-phase.ts"))).toBe(true);
   const barrels = ["index.ts", "neural/index.ts", "heartbeat/index.ts", "neural/default-cortex.ts"].filter((f) => graph.has(resolve(src, f)));
   expect(barrels.map((f) => `${f} <- ${relative(src, graph.get(resolve(src, f))!.importer ?? "")}`)).toEqual([]);
