@@ -40,19 +40,42 @@ export function startServices(config: Config, reaper: Reaper, handedOver: unknow
   return supervisor;
 }
 
+/** What longestStopMs reads of a service. */
+interface StopCost {
+  name: string;
+  grace_ms: number;
+  depends_on?: readonly string[] | undefined;
+  post_stop?: { timeout_ms: number } | undefined;
+}
+
 /**
- * The longest a stop may take in a config: the top-level grace period, and every service's with its
- * post_stop's timeout (part of its stop: a post_stop that outlasted the grace + 5 s bound was cut
- * short by the drain, logged as processes that SIGKILL could not end).
+ * The longest a stop may take in a config: the top-level grace period, or the longest chain of
+ * services that stop one after another (a service gets its stop signal once every service that
+ * depends on it has stopped, its post_stop included), each its grace with its post_stop's timeout.
+ * It was the longest single service's: a chain of slow stops outlasted that + 5 s bound, and the
+ * drain then signalled a dependency while its dependent still ran (a second SIGTERM to the one
+ * stopping).
  */
-export function longestStopMs(c: { grace_ms: number; services?: ReadonlyArray<{ grace_ms: number; post_stop?: { timeout_ms: number } | undefined }> }): number {
-  return Math.max(c.grace_ms, ...(c.services ?? []).map((s) => s.grace_ms + (s.post_stop?.timeout_ms ?? 0)));
+export function longestStopMs(c: { grace_ms: number; services?: ReadonlyArray<StopCost> | undefined }): number {
+  const services = c.services ?? [];
+  const chain = new Map<string, number>();
+  // The config refuses dependency cycles; one would count as no dependents here.
+  const ofService = (s: StopCost): number => {
+    const known = chain.get(s.name);
+    if (known !== undefined) return known;
+    chain.set(s.name, 0);
+    const dependentsFirst = Math.max(0, ...services.filter((d) => d.depends_on?.includes(s.name)).map(ofService));
+    const total = dependentsFirst + s.grace_ms + (s.post_stop?.timeout_ms ?? 0);
+    chain.set(s.name, total);
+    return total;
+  };
+  return Math.max(c.grace_ms, ...services.map(ofService));
 }
 
 /** Shutdown: services in reverse dependency order (stop signal, grace, SIGKILL), then every other descendant. */
 export async function stopServices(supervisor: Supervisor, reaper: Reaper, graceMs: number, pid1: boolean, services: Config["services"] = []): Promise<void> {
   // Bounded after SIGKILL: a process stuck in D state never exits, and must not hold the shutdown
-  // (the longest grace period and post_stop, then 5 s for SIGKILL to land).
+  // (the longest chain of graces and post_stops, then 5 s for SIGKILL to land).
   const boundMs = longestStopMs({ grace_ms: graceMs, services }) + 5_000;
   try {
     if ((await withDeadline(() => supervisor.stopAll(), boundMs)) === "done") log.info("services stopped", { order: supervisor.stopLog.join(",") });

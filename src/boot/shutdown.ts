@@ -20,7 +20,8 @@ export interface StartedPhase {
 
 /**
  * The shutdown deadline (ms) for a config: shutdown_deadline_ms, default the longest stop (the
- * top-level grace, every service's grace with its post_stop's timeout) + 10 s. It was grace_ms + 10 s:
+ * top-level grace, or the longest chain of services stopping one after another, each its grace with
+ * its post_stop's timeout: longestStopMs) + 10 s. It was grace_ms + 10 s:
  * a service with a longer grace that ignored its stop signal was never sent SIGKILL, and outlived a
  * development init.
  */

@@ -38,6 +38,21 @@ test("a dependent that stopped by its cgroup emptying (leftovers waited out) nev
   expect(performance.now() - t0).toBeLessThan(6_000); // api's grace (1 s) and db's own stop; the bound was 10 s
 }, 60_000);
 
+test("a chain of four slow stops (2 s each, each after its dependent) outlasted the services' bound (the longest single stop + 5 s): the drain then sent a second SIGTERM to the one stopping and SIGKILL before its grace was over (any still waiting their turn too)", async () => {
+  const stops = join(tempDir(), "stops");
+  writeFileSync(stops, "");
+  // Each records its SIGTERM, takes 2 s to stop, and has 2.5 s of grace: d, c, b, a in turn, ~8.5 s.
+  const slow = (name: string, dependsOn: string[]) => ({ name, depends_on: dependsOn, grace_ms: 2500, argv: ["sh", "-c", `trap 'echo ${name} >> "$0"; sleep 2; exit 0' TERM; ${loop}`, stops] });
+  const { run, init } = await bootWith([slow("a", []), slow("b", ["a"]), slow("c", ["b"]), slow("d", ["c"])], { grace_ms: 1000 });
+  process.kill(init, "SIGTERM");
+  const r = await run.result(60_000);
+  expect(r.code).toBe(0);
+  expect(r.stderr).not.toContain("services still hold processes");
+  expect(r.stderr).toContain("services stopped order=d,c,b,a");
+  // One stop signal each, a dependency's only after its dependent had stopped.
+  expect(readFileSync(stops, "utf8").trim().split("\n")).toEqual(["d", "c", "b", "a"]);
+}, 90_000);
+
 test("a service that exited while the shutdown waited for its dependent was restarted after its back-off: started during the shutdown, it outlived the init", async () => {
   const { run, init, list } = await bootWith([
     { name: "base", backoff_initial_ms: 0, argv: ["sh", "-c", "exec sleep 1000"] },
