@@ -234,7 +234,7 @@ async function gc(args: string[]): Promise<number> {
   if (v.json) out(JSON.stringify({ fleet: f.name, folded: r.folded, dropped: r.dropped, through_revision: r.throughRevision, blocked_by: r.blockedBy, compacted_at: r.compactedAt, rollouts_removed: rollouts }));
   else {
     out(`fleet ${f.name}: folded ${r.folded} mutation(s) into the checkpoint${r.folded || r.dropped ? ` (through revision ${r.throughRevision})` : ""}${r.dropped ? `; deleted ${r.dropped} every node refused` : ""}${r.compactedAt ? `; etcd compacted at revision ${r.compactedAt}` : ""}`);
-    if (r.blockedBy) out(`  held back from ${r.blockedBy.id}: ${r.blockedBy.refused ? `${r.blockedBy.refused}; delete ${mutationsPrefix(f.name)}${r.blockedBy.id} to go on` : `not acked yet by ${r.blockedBy.missing.join(", ")}`}`);
+    if (r.blockedBy) out(`  held back from ${r.blockedBy.id}: ${r.blockedBy.refused ? `${r.blockedBy.refused}; delete ${mutationsPrefix(f.name)}${r.blockedBy.id} to go on` : r.blockedBy.missing.length > 0 ? `not acked yet by ${r.blockedBy.missing.join(", ")}` : "not acked by any node yet (no member is up)"}`);
     if (rollouts.length) out(`  removed ${rollouts.length} finished rollout(s): ${rollouts.join(", ")}`);
   }
   return 0;

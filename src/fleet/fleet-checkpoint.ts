@@ -55,7 +55,7 @@ export interface GcResult {
    */
   dropped: number;
   throughRevision: number;
-  /** The first mutation not folded: members that have not acked it, or why no node will (`refused`). */
+  /** The first mutation not folded: members that have not acked it (none: no node acked it yet, and no member is up), or why no node will (`refused`). */
   blockedBy: { id: string; missing: string[]; refused?: string } | null;
   compactedAt: number | null;
 }
@@ -79,6 +79,7 @@ export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?
     const ack = parseKvJson(kv.value, ackSchema);
     if (!ack.success || ack.data.accepted) applied.add(idNode.slice(0, idNode.indexOf("/")));
   }
+  const ackedIds = new Set([...acks].map((k) => k.slice(0, k.indexOf("/"))));
   const ready: Kv[] = [];
   let blockedBy: GcResult["blockedBy"] = null;
   for (const kv of muts) {
@@ -92,7 +93,9 @@ export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?
       break;
     }
     const missing = members.filter((m) => !acks.has(`${id}/${m}`));
-    if (missing.length > 0) {
+    // No ack at all (no member up, every node down): no node applied or judged it yet. With no
+    // member nothing was missing, and it was deleted as "refused by every node that acked it".
+    if (missing.length > 0 || !ackedIds.has(id)) {
       blockedBy = { id, missing };
       break;
     }

@@ -1,8 +1,8 @@
-// fleet gc folded a mutation every node refused over an applied write of the same range: a node resyncing from the checkpoint lost the applied value.
+// fleet gc folded a mutation every node refused over an applied write of the same range (a node resyncing from the checkpoint lost the applied value), and deleted as refused one no node had acked, with every node down.
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { checkpointKey, checkpointSchema } from "../../src/fleet/fleet-checkpoint.ts";
-import { ackSchema, acksPrefix } from "../../src/fleet/keys.ts";
+import { ackSchema, acksPrefix, mutationsPrefix } from "../../src/fleet/keys.ts";
 import { publishUntil } from "../../src/fleet/mutations.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { killLeftovers, tempDir } from "../pid1/harness.ts";
@@ -53,3 +53,16 @@ test("a mutation every node refused is deleted by gc, not folded over the applie
     expect({ dir, at5: w[5], at9: w[9] }).toEqual({ dir, at5: 1.25, at9: 0.5 });
   }
 }, 240_000);
+
+test("fleet gc with every node down (no member) took a mutation no node had acked for one every node refused: it deleted it, and the nodes coming back never applied it; now it is kept, named", async () => {
+  const fleet = "gcnone";
+  await publishUntil(etcd.client, fleet, "m-waiting", { tensor: TENSOR, offset: 3, values: [0.75], confidence: 0.95 }, Date.now() + 30_000);
+  for (const json of [true, false]) {
+    const gc = await runShippedAsync(["fleet", "gc", "--endpoints", etcd.cluster.endpoints.join(","), "--name", fleet, ...(json ? ["--json"] : [])], 30_000);
+    expect({ code: gc.code, err: gc.err }).toEqual({ code: 0, err: "" });
+    if (json) expect((({ folded, dropped, blocked_by }) => ({ folded, dropped, blocked_by }))(JSON.parse(gc.out))).toEqual({ folded: 0, dropped: 0, blocked_by: { id: "m-waiting", missing: [] } });
+    else expect(gc.out).toContain("held back from m-waiting: not acked by any node yet (no member is up)");
+  }
+  expect((await etcd.client.get(`${mutationsPrefix(fleet)}m-waiting`)).kvs.length).toBe(1);
+  expect((await etcd.client.get(checkpointKey(fleet))).kvs.length).toBe(0);
+}, 60_000);
