@@ -239,6 +239,9 @@ async function createRollout(c: EtcdClient, fleet: string, id: string, r: Rollou
   const key = rolloutKey(fleet, id);
   const value = JSON.stringify(r);
   const guards = [cmpPrefixUnchangedSince(rolloutsPrefix(fleet), checkedAt)];
+  // The one answer that retrying cannot change. Every EtcdClient error is a FleetError too: a create
+  // that etcd did not take within one call's timeout (a leader election) was never retried.
+  let conflict: FleetError | null = null;
   return retryUntil(
     deadline,
     async () => {
@@ -246,11 +249,11 @@ async function createRollout(c: EtcdClient, fleet: string, id: string, r: Rollou
       if (t.succeeded) return true;
       const kv = (await c.get(key)).kvs[0];
       if (kv === undefined) return false;
-      if (kv.value !== value) throw new FleetError(`rollout ${id} already exists with other content`);
+      if (kv.value !== value) throw (conflict = new FleetError(`rollout ${id} already exists with other content`));
       return true;
     },
     onRetry,
-    (e) => e instanceof FleetError,
+    (e) => e === conflict,
   );
 }
 

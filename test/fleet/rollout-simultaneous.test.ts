@@ -1,7 +1,7 @@
-// Two `fleet rollout` at the same moment both passed the one-at-a-time check (a read) and both created a rollout: 2K nodes could be down at once.
+// Two `fleet rollout` at the same moment both passed the one-at-a-time check (a read) and both created a rollout: 2K nodes could be down at once. A create etcd did not take within one call's timeout was never retried.
 import { expect, test } from "bun:test";
-import { b64 } from "../../src/fleet/etcd-client.ts";
-import { rolloutKey, rolloutsPrefix, type Rollout } from "../../src/fleet/rollout.ts";
+import { b64, EtcdClient } from "../../src/fleet/etcd-client.ts";
+import { rolloutKey, rolloutsPrefix, startRollout, type Rollout } from "../../src/fleet/rollout.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { useCluster } from "./fleet-harness.ts";
 import { stepProxy, type StepProxy } from "./etcd-step-proxy.ts";
@@ -33,4 +33,22 @@ test("two fleet rollouts started at the same moment both passed the one-at-a-tim
   expect({ code: r.code, rollouts }).toEqual({ code: 75, rollouts: [other] });
   expect(r.err).toContain(`fleet rollout: rollout ${other} is still in progress (0 of 1 node(s) done); two at once could take more than --max-unavailable nodes down: wait for it to finish`);
   expect(r.out).toBe("");
+}, 60_000);
+
+test("a rollout's create that etcd did not take within one call's timeout (no leader for longer) was not retried: every etcd error counted as final, so the command gave up at once; now it is retried until the create lands", async () => {
+  const fleet = "simretry";
+  const id = `${Date.now().toString().padStart(15, "0")}-reexec`;
+  const rollout: Rollout = { action: "reexec", max_unavailable: 1, nodes: ["s1"], created_at: Date.now() };
+  // Transactions (the create) fail as from a member without a leader for 1.5 s; reads go through.
+  const refusedUntil = Date.now() + 1_500;
+  proxy?.stop();
+  proxy = stepProxy(etcd.cluster.endpoints[0]!, async () => {}, (path) => path === "/v3/kv/txn" && Date.now() < refusedUntil);
+  const retries: string[] = [];
+  const c = new EtcdClient({ endpoints: [proxy.url], callTimeoutMs: 500 });
+  const r = await startRollout(c, fleet, id, rollout, Date.now() + 20_000, (e) => retries.push(String(e)));
+  expect(r.busy).toBeNull();
+  expect(retries.length).toBeGreaterThan(0);
+  expect(retries[0]).toContain("no leader");
+  const kv = (await etcd.client.get(rolloutKey(fleet, id))).kvs[0];
+  expect(kv?.value).toBe(JSON.stringify(rollout));
 }, 60_000);
