@@ -81,13 +81,18 @@ function readApplied(file: string): { revision: number; why?: undefined } | { re
  * The node's side. Catch-up: the fleet checkpoint when it covers revisions above the last applied
  * one, then every live mutation key above it (a range, so compaction of etcd's history cannot hide
  * one); then a watch from there. Each mutation: local gate + journal, then an ack created once under
- * acks/<id>/<node>, then the revision saved (fsync). A crash in between re-applies it on return:
- * harmless (absolute values) and never acked twice (create-only).
+ * acks/<id>/<node>, then the revision saved (fsync; at most every 250 ms, and 250 ms after the last
+ * batch at the latest). A crash in between re-applies it on return (absolute values: what a local
+ * mutation wrote to the same range since is overwritten again), never acked twice (create-only).
  */
 export class MutationFeed {
   private applied: number;
   private saved = -1;
   private savedAt = 0;
+  /** The save the throttle put off, due when it allows one (a batch with no batch after it stayed unsaved until the next batch or the stop). */
+  private saveTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Saves run one after another (a timer's may meet a batch's). */
+  private saving: Promise<void> = Promise.resolve();
   private ctl = new AbortController();
   /** Mutations were held back (not a member): logged once until the feed resumes. */
   private heldBack = false;
@@ -134,9 +139,16 @@ export class MutationFeed {
     );
     await Promise.all(fresh.map((kv, i) => this.ack(kv, results[i]!)));
     this.applied = todo[todo.length - 1]!.modRevision;
-    // At most every 250 ms (and at stop): a revision saved late only means re-applying a few
-    // mutations after a crash, which changes nothing (absolute values, create-only acks).
-    if (performance.now() - this.savedAt >= SAVE_EVERY_MS) await this.save();
+    // At most every 250 ms, and at the latest 250 ms after the last batch (and at stop): a revision
+    // saved late means re-applying those mutations after a crash, over whatever local mutations wrote
+    // to the same ranges since (acks are create-only: none is written twice).
+    const wait = SAVE_EVERY_MS - (performance.now() - this.savedAt);
+    if (wait <= 0) await this.save();
+    else
+      this.saveTimer ??= setTimeout(() => {
+        this.saveTimer = null;
+        void this.save();
+      }, wait);
   }
 
   /**
@@ -158,7 +170,13 @@ export class MutationFeed {
     return problem === null;
   }
 
-  private async save(): Promise<void> {
+  private save(): Promise<void> {
+    this.saving = this.saving.then(() => this.saveNow());
+    return this.saving;
+  }
+
+  /** Never throws. */
+  private async saveNow(): Promise<void> {
     if (this.saved === this.applied) return;
     const rev = this.applied;
     this.savedAt = performance.now();
@@ -286,6 +304,8 @@ export class MutationFeed {
     this.ctl.abort();
     await this.loop;
     this.loop = null;
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
     await this.save();
   }
 }
