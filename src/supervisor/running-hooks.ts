@@ -30,9 +30,15 @@ export class RunningHooks {
     });
   }
 
-  /** A pre_start whose run ended (it is being killed, its result ignored): not handed over. */
-  forget(kind: HookKind): void {
-    for (const [pid, h] of this.running) if (h.kind === kind) this.running.delete(pid);
+  /** A pre_start whose run ended (it is being killed, its result ignored): not handed over. Returns the pids forgotten. */
+  forget(kind: HookKind): number[] {
+    const gone: number[] = [];
+    for (const [pid, h] of this.running) {
+      if (h.kind !== kind) continue;
+      this.running.delete(pid);
+      gone.push(pid);
+    }
+    return gone;
   }
 
   /** For the next image: each running one, with what is left of its timeout. */

@@ -216,9 +216,14 @@ export class ServiceRunner {
     });
   }
 
-  /** The run ended while its pre_start ran: that pre_start goes, its result with it. */
+  /**
+   * The run ended while its pre_start ran: that pre_start goes (its process group, which it leads,
+   * and its cgroup), its result with it. With cgroups off only the cgroup was killed, that is
+   * nothing: it ran on to its timeout, and the next start ran a second one beside it.
+   */
   private abandonPreStart(): void {
-    if (this.rec.state !== "pending" && this.preStart.abandon()) this.hooks.forget("pre_start");
+    if (this.rec.state === "pending" || !this.preStart.abandon()) return;
+    for (const pid of this.hooks.forget("pre_start")) this.ctx.launch.signalGroup(pid, Sig.SIGKILL);
   }
 
   private spawnNow(): void {
