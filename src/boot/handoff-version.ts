@@ -12,16 +12,21 @@
  * that connects during the exec waits in its backlog instead of being refused) and a starting
  * service's readiness wait, with any EXTEND_TIMEOUT_USEC, is carried (`readyLeftMs`). Images that
  * read only 2 to 5 refuse the file (the preflight refuses a re-exec into one: booting fresh, it
- * would have kept the inherited listener open and found its own socket path in use).
+ * would have kept the inherited listener open and found its own socket path in use). 7: a stopping
+ * service whose main process had ended, its stop waiting for the rest of its run, is handed over as
+ * such (`leftovers`: its process groups); images that read only 2 to 6 refuse the key (they made it
+ * "pending": no SIGKILL after its grace, no post_stop, a later start beside the leftovers).
  */
-export const HANDOFF_VERSION = 6;
+export const HANDOFF_VERSION = 7;
 
 /**
  * The versions this image reads: 2 has the shape of 3 without `done`; 3 that of 4 without
  * `killedFor`; 4 that of 5 without `hooks`; 5 that of 6 without the `control` part and `readyLeftMs`
- * (the control socket is then bound anew, and a starting service waits its whole readiness timeout).
+ * (the control socket is then bound anew, and a starting service waits its whole readiness timeout);
+ * 6 that of 7 without `leftovers` (a stop waiting for the rest of a run resumes with no process
+ * group to signal: with cgroups on its cgroup is waited for and killed as before).
  */
-export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5, 6];
+export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5, 6, 7];
 
 /** `vector-boot --version`: the preflight of a live re-exec reads the handoff versions from it. */
 export const versionLine = (version: string): string => `vector-boot ${version} (bun ${Bun.version}, handoff ${HANDOFF_READS.join(",")})\n`;

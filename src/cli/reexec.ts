@@ -10,7 +10,7 @@ const help = `Usage: vector-boot reexec [PATH] [--json] [--socket PATH] [--timeo
 
 Asks the running vector-boot (over its control socket) to replace its image live: the new
 executable (PATH, absolute; default the running one) must answer --version first, as a vector-boot
-that reads this image's handoff version ("handoff 2,3,4,5,6" in its version line: the versions it reads), then PID 1
+that reads this image's handoff version ("handoff 2,3,4,5,6,7" in its version line: the versions it reads), then PID 1
 hands over its state (services and their pids, counters, beat number) and execs it. Services keep
 running. The connection drops at the exec; this command then reconnects until the new image
 answers (within --timeout) and checks that its re-exec generation went up.

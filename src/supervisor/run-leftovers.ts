@@ -110,10 +110,30 @@ export class RunLeftovers {
     this.leaders.clear();
   }
 
-  /** Calls `empty` once the cgroup (cgroups off: the leftover process groups) holds no process; once per watch. */
+  /** For a live re-exec (a stop waiting for what the run left): the groups, with their leaders' start times. */
+  handover(): { group: number; leaderStart: number | null }[] {
+    this.prune();
+    return this.groups.map((g) => ({ group: g, leaderStart: this.leaders.get(g) ?? null }));
+  }
+
+  /** After a live re-exec: the groups the previous image handed over (those no longer the run's are dropped). */
+  adopt(groups: readonly { group: number; leaderStart: number | null }[]): void {
+    this.forget();
+    for (const { group, leaderStart } of groups) {
+      if (this.groups.includes(group)) continue;
+      this.groups.push(group);
+      this.leaders.set(group, leaderStart);
+    }
+    this.prune();
+  }
+
+  /**
+   * Calls `empty` once the cgroup (cgroups off: the leftover process groups) holds no process, at
+   * the next poll when it holds none already; once per watch.
+   */
   whenEmpty(empty: () => void): void {
     const cgroups = this.cgroups;
-    if (this.watch || (!cgroups && this.groups.length === 0)) return;
+    if (this.watch) return;
     this.watch = setInterval(() => {
       if (!cgroups) this.prune();
       if (cgroups ? cgroups.populated(this.name) : this.groups.some((g) => signalProcessGroup(g, 0))) return;

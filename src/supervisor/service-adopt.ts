@@ -1,6 +1,6 @@
 // After a live re-exec: one service resumes the state the previous image handed over (its process, timers, checks).
 import { logger } from "../log.ts";
-import { restoreRecord } from "./service-handover.ts";
+import { restoreRecord, waitsForLeftovers } from "./service-handover.ts";
 import type { ServiceChecks } from "./service-checks.ts";
 import type { ServiceLogs } from "./service-logs.ts";
 import type { ServiceRunner } from "./service-runner.ts";
@@ -13,7 +13,8 @@ const log = logger("supervisor");
  * readiness again, its whole timeout or what was left of an extended wait, a running one gets its health checks and watchdog back, a stopping one keeps its
  * stop request and the rest of its grace period, then SIGKILL; one being killed for a failed check
  * keeps the rest of that grace, then SIGKILL, and no check: it was waited for again and signalled a
- * second time); one in back-off keeps the rest of its delay; stopped, exited or failed ones stay
+ * second time; one whose main process had ended waits again for the rest of its run, its cgroup or
+ * its process groups, with the rest of its grace); one in back-off keeps the rest of its delay; stopped, exited or failed ones stay
  * down. A pre_start or post_stop still running is waited for (the rest of its timeout). Returns
  * whether it holds a process.
  */
@@ -28,6 +29,14 @@ export function adoptService(slot: ServiceRunner, h: ServiceSnapshot, now: numbe
     // Its whole readiness timeout again, or what was left of the wait when longer (an EXTEND_TIMEOUT_USEC).
     else if (h.state === "starting") checks.awaitReady(slot.rec.config, h.readyLeftMs ?? 0);
     else checks.becameReady(slot.rec.config);
+    return true;
+  }
+  if (waitsForLeftovers(slot.rec.state, slot.rec.pid)) {
+    // Its main process ended before the exec; the rest of its run is waited for again, with the rest of its grace.
+    slot.leftovers.adopt(h.leftovers);
+    log.info("service adopted", { service: h.name, pid: null, state: h.state, waiting_for: "the rest of its run", groups: h.leftovers.map((l) => l.group).join(",") || "-" });
+    slot.setTimer(h.timerLeftMs ?? 0, "grace-elapsed");
+    slot.leftovers.whenEmpty(() => slot.dispatch({ type: "cgroup-empty" }));
     return true;
   }
   if (h.state === "backoff") slot.setTimer(h.timerLeftMs ?? 0, "backoff-elapsed");

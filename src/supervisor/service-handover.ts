@@ -3,7 +3,7 @@ import { holdsProcess, type ServiceRecord } from "./service-record.ts";
 import type { ServiceSnapshot } from "./service-snapshot.ts";
 
 /** A record as handed over: times as ages and durations (the next image has another clock). */
-export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: number, more: Partial<Pick<ServiceSnapshot, "logFds" | "logNextSeq" | "restartPending" | "hooks" | "readyLeftMs">> = {}): ServiceSnapshot {
+export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: number, more: Partial<Pick<ServiceSnapshot, "logFds" | "logNextSeq" | "restartPending" | "hooks" | "readyLeftMs" | "leftovers">> = {}): ServiceSnapshot {
   return {
     name: r.config.name,
     state: r.state,
@@ -24,10 +24,14 @@ export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: nu
     restartPending: more.restartPending ?? false,
     readyLeftMs: r.state === "starting" ? (more.readyLeftMs ?? null) : null,
     hooks: more.hooks ?? [],
+    leftovers: waitsForLeftovers(r.state, r.pid) ? (more.leftovers ?? []) : [],
   };
 }
 
-/** Restores the record's counters and state from a handover; returns whether it keeps a process. */
+/** A stop whose main process ended, waiting for the rest of the run (its cgroup, or its process groups). */
+export const waitsForLeftovers = (state: ServiceRecord["state"], pid: number | null): boolean => state === "stopping" && pid === null;
+
+/** Restores the record's counters and state from a handover; returns whether it keeps its main process. */
 export function restoreRecord(r: ServiceRecord, h: ServiceSnapshot, now: number): boolean {
   r.restarts = h.restarts;
   r.failures = h.failures;
@@ -38,7 +42,8 @@ export function restoreRecord(r: ServiceRecord, h: ServiceSnapshot, now: number)
   r.healthChecks = h.healthChecks;
   r.healthFailures = h.healthFailures;
   const keeps = holdsProcess(h.state) && h.pid !== null;
-  r.state = keeps ? h.state : holdsProcess(h.state) ? "pending" : h.state;
+  // A stop waiting for what the run left stays one (service-adopt.ts); it became "pending" before.
+  r.state = keeps || waitsForLeftovers(h.state, h.pid) ? h.state : holdsProcess(h.state) ? "pending" : h.state;
   if (keeps) {
     r.pid = h.pid;
     r.startedAt = now - h.runningForMs;
