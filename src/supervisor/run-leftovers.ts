@@ -29,6 +29,15 @@ export class RunLeftovers {
     private readonly name: string,
   ) {}
 
+  /**
+   * The service's cgroup when it has one. Cgroups on, a service whose cgroup could not be made runs
+   * in the init's: judged by that missing cgroup, its stop neither waited for nor killed what its
+   * run left. It is judged by its process groups then, as with cgroups off.
+   */
+  private own(): ServiceCgroups | null {
+    return this.cgroups?.has(this.name) ? this.cgroups : null;
+  }
+
   /** A new run, whose main process `pid` was spawned leading its own session. */
   begin(pid: number): void {
     this.groups = [];
@@ -79,8 +88,9 @@ export class RunLeftovers {
    */
   signalGroups(): readonly number[] {
     this.prune();
-    if (!this.cgroups) return this.groups;
-    const inCgroup = new Set(this.cgroups.pids(this.name).map(groupOf));
+    const cgroups = this.own();
+    if (!cgroups) return this.groups;
+    const inCgroup = new Set(cgroups.pids(this.name).map(groupOf));
     return this.groups.filter((g) => inCgroup.has(g));
   }
 
@@ -92,12 +102,14 @@ export class RunLeftovers {
   after(pid: number): boolean {
     this.record(pid);
     this.groups = this.groups.filter((g) => this.isRuns(g) && signalProcessGroup(g, 0));
-    return this.cgroups ? this.cgroups.populated(this.name) : this.groups.length > 0;
+    const cgroups = this.own();
+    return cgroups ? cgroups.populated(this.name) : this.groups.length > 0;
   }
 
   /** SIGKILL to what is left of the run: cgroup.kill, or with cgroups off its process groups. */
   kill(): void {
-    if (this.cgroups) this.cgroups.kill(this.name);
+    const cgroups = this.own();
+    if (cgroups) cgroups.kill(this.name);
     else {
       this.prune();
       for (const g of this.groups) signalProcessGroup(g, Sig.SIGKILL);
@@ -132,7 +144,7 @@ export class RunLeftovers {
    * the next poll when it holds none already; once per watch.
    */
   whenEmpty(empty: () => void): void {
-    const cgroups = this.cgroups;
+    const cgroups = this.own();
     if (this.watch) return;
     this.watch = setInterval(() => {
       if (!cgroups) this.prune();

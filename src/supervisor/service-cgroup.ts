@@ -201,6 +201,11 @@ export class ServiceCgroups {
     return existsSync(dir) ? dir : this.prepare(c);
   }
 
+  /** Whether the service has its cgroup (prepare may have failed: then it runs in the init's, judged as with cgroups off). */
+  has(name: string): boolean {
+    return existsSync(this.pathOf(name));
+  }
+
   usage(name: string): CgroupUsage | null {
     return cgroupUsage(this.pathOf(name));
   }
