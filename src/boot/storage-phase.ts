@@ -4,7 +4,7 @@ import { dirname, resolve } from "node:path";
 import type { Config, MountConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { mount, MountFlag, sync, umount } from "../sys/machine.ts";
+import { mount, MountFlag, syncBounded, umount } from "../sys/machine.ts";
 import type { BootContext } from "./early-setup.ts";
 import { loadKernelModules } from "./kernel-modules.ts";
 
@@ -71,7 +71,7 @@ export function missingStateDisk(config: Config & { state_dir: string }): string
  * PID 1 only: modules, then mounts (a disk's wait ends when `cancelled()`: a shutdown was asked). Returns the unmount for the shutdown (it runs after every phase
  * above has flushed), or null when there is nothing to undo.
  */
-export async function prepareStorage(ctx: BootContext, config: Config, resumed = false, cancelled: () => boolean = () => false): Promise<(() => void) | null> {
+export async function prepareStorage(ctx: BootContext, config: Config, resumed = false, cancelled: () => boolean = () => false): Promise<((leftMs: number) => Promise<void>) | null> {
   if (config.modules.length === 0 && config.mounts.length === 0) return null;
   if (!ctx.pid1) {
     log.info("phase storage skipped (not PID 1)", { modules: config.modules.length, mounts: config.mounts.length });
@@ -81,8 +81,15 @@ export async function prepareStorage(ctx: BootContext, config: Config, resumed =
   // After a live re-exec the modules are loaded and the filesystems mounted already.
   if (!resumed) loadKernelModules(config.modules);
   const mounted = resumed ? config.mounts.map((m) => m.target) : await mountAll(config.mounts, cancelled);
-  return () => {
-    sync();
+  return async (leftMs) => {
+    // On a thread, bounded by what is left of the shutdown's deadline: sync(2) on the main thread
+    // blocked it for as long as a disk did not answer (a stalled iSCSI or NFS, a pulled USB disk),
+    // where no timer can fire: the deadline, sync and reboot(2) never came. A umount flushes too:
+    // with a disk that did not finish its sync, the filesystems are left as they are for reboot(2).
+    if (!(await syncBounded(Math.max(0, leftMs - 1_000)))) {
+      log.error("sync did not return before the deadline; filesystems left mounted", { targets: mounted.join(",") });
+      return;
+    }
     for (const t of [...mounted].reverse()) {
       try {
         umount(t);
