@@ -9,7 +9,8 @@ import { modelSha256 } from "../rts/model-source.ts";
 import { preflight } from "./preflight.ts";
 import type { Boot } from "./phase.ts";
 import { bootPhases } from "./phase-table.ts";
-import { shutdown, type StartedPhase } from "./shutdown.ts";
+import { shutdown, shutdownDeadlineMs, type StartedPhase } from "./shutdown.ts";
+import { withDeadline } from "../util/deadline.ts";
 import type { ShutdownRequest } from "./shutdown-signals.ts";
 
 const log = logger("boot");
@@ -63,9 +64,15 @@ export async function boot(opts: BootOptions): Promise<number> {
     b.signals?.request(req);
   }
   // A re-exec handing over goes first: it execs (and never comes back) or resumes the phases it
-  // paused; the shutdown stopped those phases while they were being handed over.
-  if (handover.busy) await handover.busy;
-  const code = await shutdown(b, started, req, status);
+  // paused; the shutdown stopped those phases while they were being handed over. That wait is the
+  // shutdown's, under its deadline: a handover waiting for a journal's fdatasync on a disk that no
+  // longer answered held the shutdown (and its deadline, sync and reboot(2)) for as long.
+  const since = performance.now();
+  const busy = handover.busy;
+  if (busy && (await withDeadline(() => busy, b.config ? shutdownDeadlineMs(b.config) : 10_000)) === "timeout") {
+    log.error("the live re-exec's handover did not end before the shutdown deadline; shutting down beside it");
+  }
+  const code = await shutdown(b, started, req, status, since);
   if (failure !== null) throw failure;
   return code;
 }

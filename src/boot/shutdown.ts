@@ -33,11 +33,12 @@ export const shutdownDeadlineMs = (c: Parameters<typeof longestStopMs>[0] & { sh
  * PID 1 must not exit). Outside PID 1 resolves to the exit status. Before either, the status line
  * (src/boot/exit-status.ts): the main service's exit decides the status when it ended the machine.
  */
-export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: ShutdownRequest, status = 0): Promise<number> {
+export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: ShutdownRequest, status = 0, since = performance.now()): Promise<number> {
   const pid1 = b.ctx?.pid1 ?? getpid() === 1;
   const mode: RebootMode = req.mode ?? b.config?.shutdown ?? "poweroff";
   const deadlineMs = b.config ? shutdownDeadlineMs(b.config) : 10_000;
-  const end = performance.now() + deadlineMs;
+  // From `since`: a live re-exec's handover waited out first counts against it (boot.ts).
+  const end = since + deadlineMs;
   log.info("phase shutdown", { reason: req.reason, mode: pid1 ? mode : "exit", deadline_ms: deadlineMs });
   // Services stop after the phases started later, but from now on none is restarted or started.
   b.supervisor?.beginShutdown();

@@ -68,3 +68,24 @@ test.skipIf(unsupported !== null)(
   },
   180_000,
 );
+
+test.skipIf(unsupported !== null)(
+  "a poweroff while a live re-exec's handover waited for the journal on a disk that no longer answered waited for that disk without limit: no shutdown, no deadline, no reboot until it answered; now the wait counts against the deadline and the shutdown goes on",
+  async () => {
+    const booted = await bootOnStalledDisk({ restart: "never" }, { shutdown_deadline_ms: 3000 });
+    const { disk, sock, run } = booted;
+    const { reexec, mark } = await reexecWaitingForJournal(booted, "the handover under way");
+    const t0 = performance.now();
+    expect((await runShippedAsync(["poweroff", "--socket", sock])).code).toBe(0);
+    // The disk is not let go: the shutdown must reach its end on its own (the final sync bounded too).
+    await waitFor(() => run.log().slice(mark).includes("shutdown complete"), 20_000, "the shutdown's end", { explain: () => run.log().slice(mark) });
+    expect(performance.now() - t0).toBeLessThan(15_000);
+    const after = run.log().slice(mark);
+    expect(after).toContain("the live re-exec's handover did not end before the shutdown deadline; shutting down beside it");
+    expect(after).not.toContain("reexec: exec path=");
+    // Its threads in the stalled fdatasync end once the disk answers (afterEach lets it go and ends the process).
+    disk.release();
+    void reexec;
+  },
+  180_000,
+);

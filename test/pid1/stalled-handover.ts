@@ -25,8 +25,8 @@ export interface StalledBoot {
   run: Run;
 }
 
-/** Boots one service "svc" (`sleep <marker>`, with the `policy` keys: restart, backoff) and the state dir on a stalled disk (not yet stalled), heartbeat every 100 ms, not logged; waits until svc runs. */
-export async function bootOnStalledDisk(policy: Record<string, unknown>): Promise<StalledBoot> {
+/** Boots one service "svc" (`sleep <marker>`, with the `policy` keys: restart, backoff) and the state dir on a stalled disk (not yet stalled), heartbeat every 100 ms, not logged, `extra` config keys; waits until svc runs. */
+export async function bootOnStalledDisk(policy: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<StalledBoot> {
   const dir = tempDir();
   const d = (disk = stalledDisk(dir));
   const sock = join(dir, "run", "control");
@@ -38,6 +38,7 @@ export async function bootOnStalledDisk(policy: Record<string, unknown>): Promis
     heartbeat_ms: 100,
     heartbeat_log_every: 0,
     services: [{ name: "svc", ...policy, argv: ["sleep", marker] }],
+    ...extra,
   });
   const run = start(["boot", ...bootArgs(), "--config", cfg]);
   await waitFor(() => run.log().includes("control socket listening"), 30_000, "boot up");
