@@ -23,15 +23,24 @@ const native = lazy((): { sym: Symbols; hw: number } | null => {
   }
 });
 
+/** The most one native call covers: its offsets are 32-bit signed. */
+const CHUNK = 1 << 30;
+
 /**
  * The native CRC32C update over `buf[start, end)` (end > start), or null when the shim cannot be
  * loaded. `useHardware` false takes the C table path even on an SSE4.2 CPU (tests cover both).
+ * Beyond 2 GiB in one call the end wrapped negative and the CRC came back unchanged (a checkpoint of
+ * a model over 2 GiB failed its checksum at every boot): ranges go in pieces of at most 1 GiB.
  */
 export function nativeCrc32c(useHardware = true): ((crc: number, buf: Uint8Array, start: number, end: number) => number) | null {
   const n = native();
   if (n === null) return null;
   const hw = useHardware ? n.hw : 0;
-  return (crc, buf, start, end) => n.sym.vb_crc32c_update(crc, buf, start, end, hw);
+  return (crc, buf, start, end) => {
+    if (end <= CHUNK) return n.sym.vb_crc32c_update(crc, buf, start, end, hw);
+    for (let s = start; s < end; s += CHUNK) crc = n.sym.vb_crc32c_update(crc, buf.subarray(s, Math.min(end, s + CHUNK)), 0, Math.min(end, s + CHUNK) - s, hw);
+    return crc;
+  };
 }
 
 /** Whether the native CRC uses the SSE4.2 instruction (false: its table, or no shim). */

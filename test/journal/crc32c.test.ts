@@ -76,3 +76,17 @@ describe("crc32c in the shim", () => {
     expect(typeof nativeCrc32cHardware()).toBe("boolean");
   });
 });
+
+test("over 2 GiB in one call the shim's 32-bit end wrapped negative and the CRC came back unchanged (0): a checkpoint of a model over 2 GiB failed its checksum at every boot", () => {
+  // 2 GiB + 8 KiB (about 10 s here: every page is touched for the first time), a few bytes set on either side of the 2 GiB mark.
+  const b = new Uint8Array(2 ** 31 + 8192);
+  b[0] = 1;
+  b[2 ** 31 - 1] = 5;
+  b[2 ** 31 + 100] = 3;
+  b[b.length - 1] = 7;
+  const whole = crc32c(b);
+  // The same bytes in two pieces under 2 GiB each (what a checkpoint writer's per-tensor chunks give).
+  const pieces = crc32cUpdate(crc32cUpdate(0, b.subarray(0, 1_500_000_000)), b.subarray(1_500_000_000));
+  expect(whole).toBe(pieces);
+  expect(whole).not.toBe(0);
+}, 120_000);
