@@ -173,7 +173,10 @@ export const bootPhases: readonly Phase[] = [
       b.watchdog = wd;
       return {
         stop: () => (b.ctx.pid1 ? wd.keepAlive() : wd.disarm()),
-        handoff: () => {
+        handoff: () => ({ fd: wd.descriptor, path }),
+        // Inheritable only at the exec itself: from the handoff on, while the later parts were written
+        // (a journal's wait), a service restarted or a hook run inherited /dev/watchdog and could pet it.
+        handoffAtExec: () => {
           wd.handOver(true);
           return { fd: wd.descriptor, path };
         },
