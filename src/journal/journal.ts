@@ -1,5 +1,5 @@
 // The cortex journal writer: append, group commit (one write + one fdatasync per batch), ack after durability.
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, openSync, unlinkSync } from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describeError, JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
@@ -191,10 +191,25 @@ export class Journal {
     log.debug("segment started", { path });
   }
 
-  private fail(err: JournalError): void {
+  /**
+   * Stops the journal for good. `durableSize`: the segment's length before the batch that failed,
+   * whose bytes are cut off again. Left in the file (in the page cache, after a failed fdatasync
+   * that the kernel does not report twice), they were read back as durable by the next journal
+   * opened on the directory (a live re-exec, a restart without a power cut), which appended
+   * acknowledged records after them; at a power cut those records then stood behind bytes that
+   * never reached the disk, and the journal was refused as corrupt.
+   */
+  private fail(err: JournalError, durableSize?: number): void {
     this.failure = err;
     this.stats.failed = err.message;
     log.error("journal STOPPED: no further mutation will be acknowledged", { reason: describeError(err) });
+    if (durableSize === undefined || this.fd < 0) return;
+    try {
+      ftruncateSync(this.fd, durableSize);
+      this.segSize = durableSize;
+    } catch (e) {
+      log.error("journal: the failed batch could not be cut off; its records may be read back at the next open", { error: describeError(e) });
+    }
   }
 
   private flush(): void {
@@ -210,6 +225,8 @@ export class Journal {
     const limit = this.opts.segmentBytes ?? 64 << 20;
     let total = 0;
     let records = 0;
+    /** The segment's length before this batch (undefined until it is written: nothing to cut off). */
+    let before: number | undefined;
     for (const p of batch) {
       records += p.payloads.length;
       for (const x of p.payloads) total += RECORD_HEADER_SIZE + x.length;
@@ -224,15 +241,16 @@ export class Journal {
       for (const p of batch) {
         for (let i = 0; i < p.payloads.length; i++) at += encodeRecordInto(buf, at, p.seq + i, durable, p.type, p.payloads[i]!, view);
       }
+      before = this.segSize;
       writeAll(this.fd, buf, this.segSize);
       this.segSize += total;
     } catch (cause) {
-      this.fail(new JournalError(`journal write failed in ${this.dir}`, { cause }));
+      this.fail(new JournalError(`journal write failed in ${this.dir}`, { cause }), before);
       return this.finish(batch, this.failure);
     }
     fdatasync(this.fd, (err) => {
       if (err) {
-        this.fail(new JournalError(`fdatasync of journal in ${this.dir} failed: the last batch's durability is unknown`, { cause: err }));
+        this.fail(new JournalError(`fdatasync of journal in ${this.dir} failed: the last batch's durability is unknown`, { cause: err }), before);
         return this.finish(batch, this.failure);
       }
       const last = batch.at(-1)!;

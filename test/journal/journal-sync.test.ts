@@ -117,6 +117,29 @@ console.log(JSON.stringify({ first, second, failed, third, statsFailed }));
     expect(injectedEio(syncs)).toEqual([true]); // the real syscall failed once; nothing was synced after
   }, 60_000);
 
+  test("a failed fsync left its batch in the segment (the page cache keeps it, the kernel reports the error once): a journal opened again on the directory (a live re-exec, a restart without a power cut) read it as durable and appended after it; the batch is now cut off", async () => {
+    const d = fresh();
+    const script = `${prelude}
+const { statSync } = await import("node:fs");
+await j.append(RecordType.mutation, payload(1));
+const durableSize = statSync(d + "/ok/" + ${JSON.stringify(segmentFileName(1))}).size;
+diskFails();
+const lost = await outcome(j.append(RecordType.mutation, payload(2, 300)));
+const sizeAfter = statSync(d + "/failing/" + ${JSON.stringify(segmentFileName(1))}).size;
+await j.close().catch(() => undefined);
+diskHeals();
+const again = Journal.open(d + "/ok");
+const next = await again.append(RecordType.mutation, payload(3));
+await again.close();
+console.log(JSON.stringify({ durableSize, lost, sizeAfter, next }));
+`;
+    const { result } = await runUnderStrace<any>(d, "eio-cut", script, [d], { failAt: failingSeg(d) });
+    expect(result.lost.journalError).toBe(true);
+    // Before: the failed record stayed (size grew by it), the next journal counted it and went on at 3.
+    expect({ sizeAfter: result.sizeAfter, next: result.next }).toEqual({ sizeAfter: result.durableSize, next: 2 });
+    expect(recoverJournal(join(d, "ok")).records.map((r) => r.seq)).toEqual([1, 2]);
+  }, 60_000);
+
   test("durableThrough resolves once its records are durable, whatever is appended after; and at once when the journal stopped", async () => {
     const d = fresh();
     const script = `${prelude}
