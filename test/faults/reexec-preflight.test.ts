@@ -6,6 +6,7 @@ import { runShipped } from "../harness/artifact.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
 import { exe, killLeftovers, root, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
 import { appendModel, locateEmbeddedModel } from "../../src/rts/embed.ts";
+import { HANDOFF_VERSION } from "../../src/boot/handoff-version.ts";
 
 afterEach(killLeftovers);
 
@@ -30,7 +31,7 @@ test("as PID 1, reexec to a program that answers --version with status 0 but is 
   for (const [path, says] of [
     ["/bin/true", 'is not a vector-boot image: its --version said "true (GNU coreutils)'],
     [silent, 'is not a vector-boot image: its --version said ""'],
-    [other, "reads handoff version 2,3, this image writes 6"],
+    [other, `reads handoff version 2,3, this image writes ${HANDOFF_VERSION}`],
   ] as const) {
     const r = runShipped(["reexec", path, "--socket", sock, "--timeout", "20000"]);
     expect({ path, code: r.code }).toEqual({ path, code: 65 }); // control code refused (it was failed, 70: 'a bug')
