@@ -86,7 +86,8 @@ export async function prepareStorage(ctx: BootContext, config: Config, resumed =
     // blocked it for as long as a disk did not answer (a stalled iSCSI or NFS, a pulled USB disk),
     // where no timer can fire: the deadline, sync and reboot(2) never came. A umount flushes too:
     // with a disk that did not finish its sync, the filesystems are left as they are for reboot(2).
-    if (!(await syncBounded(Math.max(0, leftMs - 1_000)))) {
+    // A second is kept for the shutdown's own sync and reboot(2); at least 250 ms (a sync with nothing to write).
+    if (!(await syncBounded(Math.max(250, leftMs - 1_000)))) {
       log.error("sync did not return before the deadline; filesystems left mounted", { targets: mounted.join(",") });
       return;
     }
