@@ -9,8 +9,7 @@ import { modelSha256 } from "../rts/model-source.ts";
 import { preflight } from "./preflight.ts";
 import type { Boot } from "./phase.ts";
 import { bootPhases } from "./phase-table.ts";
-import { shutdown, shutdownDeadlineMs, type StartedPhase } from "./shutdown.ts";
-import { withDeadline } from "../util/deadline.ts";
+import { shutdown, type StartedPhase } from "./shutdown.ts";
 import type { ShutdownRequest } from "./shutdown-signals.ts";
 
 const log = logger("boot");
@@ -63,16 +62,10 @@ export async function boot(opts: BootOptions): Promise<number> {
     req = { reason: "boot failed" };
     b.signals?.request(req);
   }
-  // A re-exec handing over goes first: it execs (and never comes back) or resumes the phases it
-  // paused; the shutdown stopped those phases while they were being handed over. That wait is the
-  // shutdown's, under its deadline: a handover waiting for a journal's fdatasync on a disk that no
-  // longer answered held the shutdown (and its deadline, sync and reboot(2)) for as long.
-  const since = performance.now();
-  const busy = handover.busy;
-  if (busy && (await withDeadline(() => busy, b.config ? shutdownDeadlineMs(b.config) : 10_000)) === "timeout") {
-    log.error("the live re-exec's handover did not end before the shutdown deadline; shutting down beside it");
-  }
-  const code = await shutdown(b, started, req, status, since);
+  // A re-exec handing over goes first (the shutdown waits it out, under its deadline): it execs (and
+  // never comes back) or resumes the phases it paused; the shutdown stopped those phases while they
+  // were being handed over.
+  const code = await shutdown(b, started, req, status, handover.busy);
   if (failure !== null) throw failure;
   return code;
 }

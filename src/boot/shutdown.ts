@@ -33,12 +33,17 @@ export const shutdownDeadlineMs = (c: Parameters<typeof longestStopMs>[0] & { sh
  * PID 1 must not exit). Outside PID 1 resolves to the exit status. Before either, the status line
  * (src/boot/exit-status.ts): the main service's exit decides the status when it ended the machine.
  */
-export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: ShutdownRequest, status = 0, since = performance.now()): Promise<number> {
+export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: ShutdownRequest, status = 0, handover: Promise<void> | null = null): Promise<number> {
   const pid1 = b.ctx?.pid1 ?? getpid() === 1;
   const mode: RebootMode = req.mode ?? b.config?.shutdown ?? "poweroff";
   const deadlineMs = b.config ? shutdownDeadlineMs(b.config) : 10_000;
-  // From `since`: a live re-exec's handover waited out first counts against it (boot.ts).
-  const end = since + deadlineMs;
+  const end = performance.now() + deadlineMs;
+  // A live re-exec handing over (`handover`) is waited out first, within the deadline: a handover
+  // waiting for a journal's fdatasync on a disk that no longer answered held the shutdown (and its
+  // deadline, sync and reboot(2)) for as long.
+  if (handover && (await withDeadline(() => handover, deadlineMs)) === "timeout") {
+    log.error("the live re-exec's handover did not end before the shutdown deadline; shutting down beside it");
+  }
   log.info("phase shutdown", { reason: req.reason, mode: pid1 ? mode : "exit", deadline_ms: deadlineMs });
   // Services stop after the phases started later, but from now on none is restarted or started.
   b.supervisor?.beginShutdown();

@@ -71,15 +71,17 @@ export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?
   const members = [...(await readMembers(c, fleet, t)).keys()];
   const muts = (await c.get(mutationsPrefix(fleet), { prefix: true, timeoutMs: t })).kvs.sort((a, b) => a.modRevision - b.modRevision);
   const acks = new Set<string>();
-  // Mutations some node applied (an ack that cannot be read counts as applied: kept).
+  // Mutations some node acked, and those some node applied (an ack that cannot be read counts as applied: kept).
+  const ackedIds = new Set<string>();
   const applied = new Set<string>();
   for (const kv of (await c.get(`${fleetPrefix(fleet)}acks/`, { prefix: true, timeoutMs: t })).kvs) {
     const idNode = kv.key.slice(`${fleetPrefix(fleet)}acks/`.length);
+    const id = idNode.slice(0, idNode.indexOf("/"));
     acks.add(idNode);
+    ackedIds.add(id);
     const ack = parseKvJson(kv.value, ackSchema);
-    if (!ack.success || ack.data.accepted) applied.add(idNode.slice(0, idNode.indexOf("/")));
+    if (!ack.success || ack.data.accepted) applied.add(id);
   }
-  const ackedIds = new Set([...acks].map((k) => k.slice(0, k.indexOf("/"))));
   const ready: Kv[] = [];
   let blockedBy: GcResult["blockedBy"] = null;
   for (const kv of muts) {

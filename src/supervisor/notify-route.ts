@@ -11,8 +11,12 @@ const log = logger("supervisor");
 
 /** Finds the service among `runners` whose process sent the message, and applies it (dropped when none did). */
 export function routeNotify(runners: Iterable<ServiceRunner>, cg: ServiceCgroups | null, checks: ServiceChecks, sender: NotifySender, fields: Map<string, string>): void {
-  // A service without its own cgroup (cgroups off, or its cgroup could not be made) is known by its process groups.
-  const viewOf = (s: ServiceRunner) => (cg?.has(s.rec.config.name) ? { pids: () => cg.pids(s.rec.config.name), id: () => cg.id(s.rec.config.name) } : null);
+  // A service without its own cgroup (cgroups off, or its cgroup could not be made: no id) is known by its process groups.
+  const viewOf = (s: ServiceRunner) => {
+    const name = s.rec.config.name;
+    const id = cg?.id(name) ?? null;
+    return id === null ? null : { pids: () => cg!.pids(name), id: () => id };
+  };
   const slot = [...runners].find((s) => holdsProcess(s.rec.state) && sentBy(s.rec, sender, viewOf(s), s.leftovers.processGroups()));
   if (!slot) {
     log.debug("sd_notify message from a process of no service; dropped", { pid: sender.pid });

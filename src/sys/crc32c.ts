@@ -38,7 +38,10 @@ export function nativeCrc32c(useHardware = true): ((crc: number, buf: Uint8Array
   const hw = useHardware ? n.hw : 0;
   return (crc, buf, start, end) => {
     if (end <= CHUNK) return n.sym.vb_crc32c_update(crc, buf, start, end, hw);
-    for (let s = start; s < end; s += CHUNK) crc = n.sym.vb_crc32c_update(crc, buf.subarray(s, Math.min(end, s + CHUNK)), 0, Math.min(end, s + CHUNK) - s, hw);
+    for (let s = start; s < end; s += CHUNK) {
+      const e = Math.min(end, s + CHUNK);
+      crc = n.sym.vb_crc32c_update(crc, buf.subarray(s, e), 0, e - s, hw);
+    }
     return crc;
   };
 }
