@@ -94,6 +94,11 @@ export function childrenOf(pid: number): number[] {
 }
 
 /** Host pids whose command line is exactly `argv` (a unique argument names a test's processes among the host's). */
+/** SIGKILL to every process running exactly `argv` (a test's uniquely named leftovers). */
+export function killRunning(argv: string[]): void {
+  for (const p of pidsRunning(argv)) process.kill(p, "SIGKILL");
+}
+
 export function pidsRunning(argv: string[]): number[] {
   const want = argv.join("\0") + "\0";
   const out: number[] = [];

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootWithoutCgroups } from "./boot-without-cgroups.ts";
-import { killLeftovers, pidsRunning, tempDir, waitFor, writeJson } from "./harness.ts";
+import { killLeftovers, killRunning, pidsRunning, tempDir, waitFor, writeJson } from "./harness.ts";
 import { bootServices } from "./service-boot.ts";
 
 const cleanups: (() => void)[] = [];
@@ -14,10 +14,7 @@ afterEach(() => {
 });
 
 /** The test's `sleep LEFT` processes, killed after it whatever happened. */
-const killAfter = (left: string) =>
-  cleanups.push(() => {
-    for (const p of pidsRunning(["sleep", left])) process.kill(p, "SIGKILL");
-  });
+const killAfter = (left: string) => cleanups.push(() => killRunning(["sleep", left]));
 
 /** A unique sleep length names a test's processes among the host's. */
 const unique = (k: number) => String(500_000 + k * 100_000 + (process.pid % 99_999));

@@ -1,6 +1,6 @@
 // What an exec probe leaves running when it exits (a process it backgrounded) goes with it, as its own process group.
 import { afterEach, expect, test } from "bun:test";
-import { killLeftovers, pidsRunning, tempDir, waitFor } from "./harness.ts";
+import { killLeftovers, killRunning, pidsRunning, tempDir, waitFor } from "./harness.ts";
 import { bootServices } from "./service-boot.ts";
 
 afterEach(killLeftovers);
@@ -18,7 +18,7 @@ test("a process an exec health probe backgrounded outlived the probe, one more p
     expect(pidsRunning(["sleep", left]).length).toBeLessThanOrEqual(1);
     expect((await list())[0]).toMatchObject({ state: "running", health: { failures: 0 } });
   } finally {
-    for (const p of pidsRunning(["sleep", left])) process.kill(p, "SIGKILL");
+    killRunning(["sleep", left]);
   }
   process.kill(run.proc.pid, "SIGTERM");
   expect((await run.result(15_000)).code).toBe(0);
@@ -35,7 +35,7 @@ test("a process an exec readiness probe backgrounded outlived each failed try; i
     await waitFor(async () => (await list())[0]?.ready === true, 25_000, "the service ready after three tries", { pollMs: 100 });
     expect(pidsRunning(["sleep", left])).toEqual([]);
   } finally {
-    for (const p of pidsRunning(["sleep", left])) process.kill(p, "SIGKILL");
+    killRunning(["sleep", left]);
   }
   process.kill(run.proc.pid, "SIGTERM");
   expect((await run.result(15_000)).code).toBe(0);

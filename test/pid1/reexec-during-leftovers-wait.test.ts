@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootWithoutCgroups } from "./boot-without-cgroups.ts";
 import { lines } from "./file-text.ts";
-import { killLeftovers, pidsRunning, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { killLeftovers, killRunning, pidsRunning, start, tempDir, waitFor, writeJson } from "./harness.ts";
 import { listServices } from "./service-boot.ts";
 import { bootArgs } from "./boot-args.ts";
 
@@ -31,9 +31,7 @@ function config(dir: string, left: string) {
 
 /** Stops svc, re-execs the init while the stop waits for the leftover, and checks the new image finishes that stop. */
 async function stopAcrossReexec(log: () => string, left: string, ev: string, sock: string) {
-  cleanups.push(() => {
-    for (const p of pidsRunning(["sleep", left])) process.kill(p, "SIGKILL");
-  });
+  cleanups.push(() => killRunning(["sleep", left]));
   await waitFor(() => lines(ev).includes("main") && pidsRunning(["sleep", left]).length === 1 && log().includes("control socket listening"), 30_000, "the service and its child");
   const stop = runShippedAsync(["stop", "svc", "--socket", sock, "--timeout", "60000"], 90_000);
   await waitFor(() => log().includes("main process exited; waiting for the rest of its run"), 10_000, "the stop waiting for the child", { explain: log });

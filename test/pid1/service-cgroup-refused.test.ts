@@ -1,9 +1,10 @@
 // A service whose own cgroup could not be created (cgroup.max.descendants reached) ran in the init's, while the supervisor still judged it by that cgroup: its sd_notify messages were dropped and its stop neither waited for nor killed what its run left.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync, shipped, shippedDir, shippedEnv } from "../harness/artifact.ts";
-import { killLeftovers, pidsRunning, tempDir, waitFor, writeJson } from "./harness.ts";
+import { cgroup2Mount, cgroupPopulated, killCgroup, removeCgroup } from "../../src/sys/cgroup.ts";
+import { killLeftovers, killRunning, pidsRunning, tempDir, waitFor, writeJson } from "./harness.ts";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -11,21 +12,15 @@ afterEach(() => {
   killLeftovers();
 });
 
-const cgroup2 = (): string | null => readFileSync("/proc/self/mounts", "utf8").split("\n").map((l) => l.split(" ")).find((f) => f[2] === "cgroup2")?.[1] ?? null;
-
-/** Removes a cgroup tree, deepest first (each must be empty of processes). */
+/** Removes a cgroup tree, deepest first (each must be empty of processes: the kernel keeps a populated one). */
 function removeTree(dir: string): void {
   if (!existsSync(dir)) return;
   for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeTree(join(dir, e.name));
-  try {
-    rmdirSync(dir);
-  } catch {
-    /* still populated: the kernel keeps it until its last process is gone */
-  }
+  removeCgroup(dir);
 }
 
 test("with its own cgroup refused, a service's READY=1 was dropped (killed at its readiness timeout) and its stop took neither its leftover child nor waited for it; now it is judged by its process groups, as with cgroups off", async () => {
-  const mount = cgroup2();
+  const mount = cgroup2Mount();
   expect(mount).not.toBeNull();
   // The init runs in a cgroup of its own that allows one descendant: its base cgroup, and no service's under it.
   const outer = join(mount!, `vb-test-refused-${process.pid}`);
@@ -33,16 +28,14 @@ test("with its own cgroup refused, a service's READY=1 was dropped (killed at it
   writeFileSync(join(outer, "cgroup.max.descendants"), "1");
   cleanups.push(() => {
     // Whatever a failed run left in it (the init SIGKILLed, its services orphaned) goes first.
-    if (existsSync(join(outer, "cgroup.kill"))) writeFileSync(join(outer, "cgroup.kill"), "1");
+    killCgroup(outer);
     const until = Date.now() + 2000;
-    while (/populated 1/.test(readFileSync(join(outer, "cgroup.events"), "utf8")) && Date.now() < until) Bun.sleepSync(10);
+    while (cgroupPopulated(outer) && Date.now() < until) Bun.sleepSync(10);
     removeTree(outer);
   });
   const dir = tempDir();
   const left = String(800_000 + (process.pid % 99_999));
-  cleanups.push(() => {
-    for (const p of pidsRunning(["sleep", left])) process.kill(p, "SIGKILL");
-  });
+  cleanups.push(() => killRunning(["sleep", left]));
   const notifier = join(dir, "notifier.py");
   writeFileSync(notifier, `import os, signal, socket, subprocess, sys, time
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
