@@ -1,5 +1,6 @@
 // A second shutdown signal of another kind (ctrl-alt-del during a SIGUSR2 poweroff) changes nothing, but is logged.
 import { afterEach, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { bootArgs } from "../pid1/boot-args.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
@@ -8,16 +9,19 @@ afterEach(killLeftovers);
 
 test("as PID 1, a ctrl-alt-del (SIGINT: reboot) and a SIGTERM during a SIGUSR2 poweroff's shutdown were dropped without a line; the poweroff goes on and each is logged as ignored, naming the shutdown under way", async () => {
   const dir = tempDir();
+  const trapped = join(dir, "trapped");
   const cfg = writeJson(dir, "config.json", {
     run_dir: join(dir, "run"),
     heartbeat_ms: 50,
     heartbeat_log_every: 0,
-    // Ignores SIGTERM: the shutdown waits its grace period (3 s) before SIGKILL.
-    services: [{ name: "stubborn", argv: ["/bin/sh", "-c", "trap '' TERM; while :; do sleep 1; done"], grace_ms: 3_000 }],
+    // Ignores SIGTERM once it says so (`trapped`): the shutdown waits its grace period (3 s) before SIGKILL.
+    services: [{ name: "stubborn", argv: ["/bin/sh", "-c", `trap '' TERM; touch "$0"; while :; do sleep 1; done`, trapped], grace_ms: 3_000 }],
   });
   const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true });
   const init = await run.initPid();
-  await waitFor(() => /service started service=stubborn/.test(run.log()), 30_000, "the service");
+  // Its trap in place, not only started: a SIGUSR2 sent before that ended the service at its first
+  // SIGTERM and the whole shutdown in ~10 ms, before this test's SIGINT (the CI failures' log).
+  await waitFor(() => /service started service=stubborn/.test(run.log()) && existsSync(trapped), 30_000, "the service, ignoring SIGTERM");
   process.kill(init, "SIGUSR2");
   await waitFor(() => run.log().includes("phase shutdown"), 10_000, "the shutdown to begin");
   process.kill(init, "SIGINT");
