@@ -1,5 +1,5 @@
 // cgroup v2 files: where the unified hierarchy is mounted, a process's cgroup, control files, stats, cgroup.kill.
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 
 /** Undoes mountinfo's octal escapes (\040 for a space, ...). */
@@ -97,13 +97,73 @@ export function cgroupPopulated(dir: string): boolean {
   return /^populated 1$/m.test(readCgroupFile(dir, "cgroup.events") ?? "");
 }
 
-/** SIGKILLs every process in the cgroup and below at once (cgroup.kill, Linux 5.14); false when unsupported. */
+/**
+ * SIGKILLs every process in the cgroup and below: cgroup.kill (Linux 5.14) at once; on an older
+ * kernel, which has no cgroup.kill, `killCgroupProcs`. False when the cgroup is gone or refuses.
+ */
 export function killCgroup(dir: string): boolean {
   try {
     writeCgroupFile(dir, "cgroup.kill", "1");
     return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT" || !existsSync(join(dir, "cgroup.procs"))) return false;
+  }
+  return killCgroupProcs(dir);
+}
+
+/** Every pid listed in cgroup.procs of `dir` and of each cgroup below it. */
+function treePids(dir: string, out: number[]): void {
+  out.push(...cgroupPids(dir));
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch {
+    return;
+  }
+  for (const e of entries) if (e.isDirectory()) treePids(join(dir, e.name), out);
+}
+
+/**
+ * cgroup.kill without cgroup.kill (kernels before 5.14), as systemd does it there: the cgroup frozen
+ * first where cgroup.freeze exists (5.2), so nothing forks meanwhile; then SIGKILL to each process
+ * listed in it and below, pass after pass until a pass finds none it has not signalled (a fork
+ * between a pass's read and its kills is in the next), then thawed. False when a process could not
+ * be signalled (EPERM) or processes kept appearing for 100 passes.
+ */
+export function killCgroupProcs(dir: string): boolean {
+  let frozen = false;
+  try {
+    writeCgroupFile(dir, "cgroup.freeze", "1");
+    frozen = true;
+  } catch {
+    // No freezer (before 5.2): the passes alone.
+  }
+  try {
+    const signalled = new Set<number>();
+    for (let pass = 0; pass < 100; pass++) {
+      const pids: number[] = [];
+      treePids(dir, pids);
+      const fresh = pids.filter((p) => p > 0 && !signalled.has(p));
+      if (fresh.length === 0) return true;
+      for (const p of fresh) {
+        signalled.add(p);
+        try {
+          process.kill(p, "SIGKILL");
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "ESRCH") return false;
+        }
+      }
+    }
     return false;
+  } finally {
+    // A SIGKILLed task leaves a frozen cgroup to die; thawing lets the rest of it go too.
+    if (frozen) {
+      try {
+        writeCgroupFile(dir, "cgroup.freeze", "0");
+      } catch {
+        // Gone with its processes: nothing to thaw.
+      }
+    }
   }
 }
 
