@@ -1,10 +1,11 @@
 // Fleet singleton on a real 3-member etcd: elected on one node, moves when that node is frozen, never two copies at once.
 import { expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { signalMember } from "../../scripts/etcd-cluster.ts";
 import { python } from "../harness/python.ts";
 import { childrenOf, killLeftovers, tempDir, writeJson } from "../pid1/harness.ts";
+import { waitFor } from "../harness/wait.ts";
 import { bootNode, TTL_S, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";
 
 const FLEET = "solo";
@@ -83,6 +84,20 @@ const etcd = useCluster({
   },
 });
 
+/** Seconds since boot (the clock of the init's log lines), to place the freeze among them. */
+const uptime = (): string => readFileSync("/proc/uptime", "utf8").split(" ")[0]!;
+
+/** Why a takeover was slow: each node's fleet lines and each etcd member's leader and lease lines. */
+function takeoverLog(frozenAt: string): string {
+  const out = [`frozen at uptime ${frozenAt}, now ${uptime()}`];
+  for (const n of nodes) out.push(`--- node ${n.id}`, ...n.run.log().split("\n").filter((l) => /fleet|singleton/.test(l)).slice(-12));
+  for (const m of etcd.cluster.members) {
+    const f = `${m.dataDir}.log`;
+    if (existsSync(f)) out.push(`--- etcd ${m.name}`, ...readFileSync(f, "utf8").split("\n").filter((l) => /leader|elect|lease|took too long/i.test(l)).slice(-12));
+  }
+  return out.join("\n");
+}
+
 /** Signals each pid; one that has gone (a zombie of the tree, reaped since) is skipped. */
 function signalAll(pids: number[], sig: NodeJS.Signals): void {
   for (const p of pids) {
@@ -102,8 +117,9 @@ test("the singleton runs on one node, moves within TTL + start time when that no
   const pids = tree(await leader.run.initPid());
   signalAll(pids, "SIGSTOP");
   const t0 = performance.now();
+  const frozenAt = uptime();
   try {
-    await waitForAsync(async () => lines().some((l) => l.node !== first.node), (TTL_S + 8) * 1000, "another node to take the singleton over");
+    await waitFor(() => lines().some((l) => l.node !== first.node), (TTL_S + 8) * 1000, "another node to take the singleton over", { pollMs: 100, explain: () => takeoverLog(frozenAt) });
     const moved = performance.now() - t0;
     expect(moved).toBeLessThanOrEqual((TTL_S + 8) * 1000);
   } finally {
