@@ -5,7 +5,7 @@ import { z } from "zod";
 import { signalMember, startCluster, stopCluster } from "../scripts/etcd-cluster.ts";
 import { EtcdClient } from "../src/fleet/etcd-client.ts";
 import { watchOnce } from "../src/fleet/etcd-watch.ts";
-import { publishMutation } from "../src/fleet/mutations.ts";
+import { publishMutation } from "../src/fleet/publish-mutation.ts";
 import { percentile as pct } from "./stats.ts";
 
 const root = resolve(import.meta.dir, "..");

@@ -6,7 +6,7 @@ import { describeError, NotNowError, UsageError } from "../errors.ts";
 import { EtcdClient } from "../fleet/etcd-client.ts";
 import { isStale, mutationsPrefix, nodeSummarySchema, nodesPrefix, readMembers, type NodeSummary } from "../fleet/keys.ts";
 import { ackSchema, acksPrefix, mutationIdPattern, type Ack } from "../fleet/keys.ts";
-import { publishUntil } from "../fleet/mutations.ts";
+import { publishUntil } from "../fleet/publish-mutation.ts";
 import { gcMutations } from "../fleet/fleet-checkpoint.ts";
 import { doneKey, doneSchema, gcRollouts, readSem, rolloutActions, rolloutStates, startRollout, stopRollout, type Rollout, type RolloutAction } from "../fleet/rollout.ts";
 import { parseKvJson } from "../fleet/etcd-client.ts";

@@ -3,7 +3,8 @@ import { expect, test } from "bun:test";
 import { EtcdClient } from "../../src/fleet/etcd-client.ts";
 import { acksPrefix, nodeKey } from "../../src/fleet/keys.ts";
 import { Membership } from "../../src/fleet/membership.ts";
-import { MutationFeed, publishUntil } from "../../src/fleet/mutations.ts";
+import { MutationFeed } from "../../src/fleet/mutations.ts";
+import { publishUntil } from "../../src/fleet/publish-mutation.ts";
 import { tempDir } from "../harness/artifact.ts";
 import { useCluster, waitForAsync } from "./fleet-harness.ts";
 

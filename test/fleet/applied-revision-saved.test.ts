@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { acksPrefix, mutationsPrefix } from "../../src/fleet/keys.ts";
-import { publishUntil } from "../../src/fleet/mutations.ts";
+import { publishUntil } from "../../src/fleet/publish-mutation.ts";
 import { killLeftovers, tempDir } from "../pid1/harness.ts";
 import { bootNode, useCluster, waitForAsync } from "./fleet-harness.ts";
 

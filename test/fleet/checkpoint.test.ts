@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { checkpointKey, checkpointSchema } from "../../src/fleet/fleet-checkpoint.ts";
 import { acksPrefix, mutationsPrefix } from "../../src/fleet/keys.ts";
-import { publishUntil } from "../../src/fleet/mutations.ts";
+import { publishUntil } from "../../src/fleet/publish-mutation.ts";
 import { runShippedAsync, shippedPython } from "../harness/artifact.ts";
 import { python } from "../harness/python.ts";
 import { childrenOf, killLeftovers, tempDir } from "../pid1/harness.ts";

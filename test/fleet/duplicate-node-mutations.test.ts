@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { ackSchema, acksPrefix, nodeKey } from "../../src/fleet/keys.ts";
-import { publishUntil } from "../../src/fleet/mutations.ts";
+import { publishUntil } from "../../src/fleet/publish-mutation.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { killLeftovers, tempDir } from "../pid1/harness.ts";
 import { bootNode, checkpointTensor, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";

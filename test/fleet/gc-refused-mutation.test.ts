@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { checkpointKey, checkpointSchema } from "../../src/fleet/fleet-checkpoint.ts";
 import { ackSchema, acksPrefix, mutationsPrefix } from "../../src/fleet/keys.ts";
-import { publishUntil } from "../../src/fleet/mutations.ts";
+import { publishUntil } from "../../src/fleet/publish-mutation.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { killLeftovers, tempDir } from "../pid1/harness.ts";
 import { bootNode, checkpointTensor, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";

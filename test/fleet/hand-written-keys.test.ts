@@ -4,7 +4,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { opDelete } from "../../src/fleet/etcd-client.ts";
 import { ackSchema, nodeKey, type Ack } from "../../src/fleet/keys.ts";
-import { publishUntil } from "../../src/fleet/mutations.ts";
+import { publishUntil } from "../../src/fleet/publish-mutation.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { killLeftovers, tempDir } from "../pid1/harness.ts";
 import { bootNode, fleetStatus, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";

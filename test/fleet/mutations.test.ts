@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { leaderMember } from "../../scripts/etcd-cluster.ts";
 import { ackSchema } from "../../src/fleet/keys.ts";
-import { publishUntil } from "../../src/fleet/mutations.ts";
+import { publishUntil } from "../../src/fleet/publish-mutation.ts";
 import { mulberry32 } from "../../src/util/prng.ts";
 import { killLeftovers, tempDir } from "../pid1/harness.ts";
 import { bootNode, checkpointTensor, fleetStatus, useCluster, waitForAsync, type Node } from "./fleet-harness.ts";
