@@ -168,8 +168,8 @@ export const bootPhases: readonly Phase[] = [
       const wd = new Watchdog(path);
       const part = handedOver(b, "watchdog");
       const inherited = part === undefined ? null : watchdogHandoff().safeParse(part);
-      if (inherited?.success && inherited.data.path === path) wd.adopt(inherited.data.fd);
-      else if (!wd.open()) return;
+      const adopted = inherited?.success === true && inherited.data.path === path && wd.adopt(inherited.data.fd);
+      if (!adopted && !wd.open()) return;
       b.watchdog = wd;
       return {
         stop: () => (b.ctx.pid1 ? wd.keepAlive() : wd.disarm()),

@@ -1,5 +1,5 @@
 // The hardware watchdog: opened (armed) at start when the device exists, petted each beat, disarmed by magic close.
-import { closeSync, constants, existsSync, fstatSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, statSync, writeSync } from "node:fs";
 import { logger } from "../log.ts";
 import { setInheritable } from "../sys/process.ts";
 
@@ -53,11 +53,30 @@ export class Watchdog {
     return this.fd;
   }
 
-  /** Takes over the device the previous image left open (a live re-exec): it stays armed throughout. */
-  adopt(fd: number): void {
+  /**
+   * Takes over the device the previous image left open (a live re-exec): it stays armed throughout.
+   * Only once `fd` checks out as the file at `path` (the same device, or the same FIFO): a number that
+   * is something else by now (closed and reused, a file put there between the images) would have been
+   * petted, a zero byte written into it every beat. False then: the caller opens the device anew.
+   */
+  adopt(fd: number): boolean {
+    let why: string | null;
+    try {
+      const held = fstatSync(fd);
+      const named = statSync(this.path);
+      const same = held.isCharacterDevice() ? named.isCharacterDevice() && held.rdev === named.rdev : held.dev === named.dev && held.ino === named.ino;
+      why = same ? null : `it is not ${this.path} (${held.isFile() ? "a regular file" : held.isCharacterDevice() ? "another device" : "another file"})`;
+    } catch (err) {
+      why = (err as NodeJS.ErrnoException).code ?? String(err);
+    }
+    if (why !== null) {
+      log.warn("watchdog descriptor handed over at the re-exec not adopted; opening the device anew", { device: this.path, fd, why });
+      return false;
+    }
     this.fd = fd;
     setInheritable(fd, false);
     log.info("watchdog adopted", { device: this.path, fd });
+    return true;
   }
 
   /** Keeps `fd` open across execve (or not): set before a re-exec, undone if the exec fails. */

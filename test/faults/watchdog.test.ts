@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { bootArgs } from "../pid1/boot-args.ts";
 import { mkfifo } from "../harness/fifo.ts";
 import { standInWatchdog } from "../harness/stand-in-watchdog.ts";
-import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { betweenImages, killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
+import { runShippedAsync } from "../harness/artifact.ts";
 
 afterEach(killLeftovers);
 
@@ -71,3 +72,37 @@ test("a watchdog path naming a regular file was emptied (opened with O_TRUNC), a
   }
   expect(readFileSync(file, "utf8")).toBe("precious\n");
 }, 40_000);
+
+test("a live re-exec's watchdog descriptor that was a regular file by the new image's start (put on its number between the images) was adopted unchecked and petted, a zero byte written into the file every beat; it is left alone and the device opened anew", async () => {
+  const dir = tempDir();
+  const wd = standInWatchdog(dir);
+  const runDir = join(dir, "run");
+  const victim = join(dir, "victim");
+  writeFileSync(victim, "");
+  // The device stays open on another number (so the stand-in sees no close), and the handed-over
+  // number becomes the victim file.
+  const script = betweenImages(
+    dir,
+    "between",
+    `h = json.load(open(os.environ["VECTOR_BOOT_HANDOFF"]))
+fd = h["parts"]["watchdog"]["fd"]
+os.dup2(fd, 200)
+os.dup2(os.open(${JSON.stringify(victim)}, os.O_WRONLY), fd)`,
+  );
+  const cfg = writeJson(dir, "config.json", { run_dir: runDir, heartbeat_ms: 50, heartbeat_log_every: 0, heartbeat: { watchdog: wd.path } });
+  const run = start(["boot", "--config", cfg], { pid1: true });
+  const init = await run.initPid();
+  await waitFor(() => run.log().includes("control socket listening"), 30_000, "boot up");
+  const r = await runShippedAsync(["reexec", script, "--socket", join(runDir, "control"), "--timeout", "30000"], 60_000);
+  expect(r.code, r.err).toBe(0);
+  await waitFor(() => /resuming after re-exec generation=1 [^]*watchdog (armed|adopted)/.test(run.log()), 30_000, "the new image's watchdog", { explain: () => run.log() });
+  const after = run.log().split("resuming after re-exec generation=1 ")[1]!;
+  expect(after).toMatch(/watchdog descriptor handed over at the re-exec not adopted; opening the device anew device=\S+ fd=\d+ why=".*a regular file\)"/);
+  expect(after).not.toContain("watchdog adopted");
+  const armed = wd.bytes.length;
+  await waitFor(() => wd.bytes.length >= armed + 5, 10_000, "pets from the new image");
+  expect(readFileSync(victim).length).toBe(0);
+  process.kill(init, "SIGTERM");
+  await run.result(30_000);
+  expect(readFileSync(victim).length).toBe(0);
+}, 120_000);
