@@ -174,16 +174,28 @@ export class MutationFeed {
     const id = kv.key.slice(mutationsPrefix(this.o.fleet).length);
     const ack: Ack = { node: this.o.node, status: res.status, accepted: res.accepted, journal_seq: res.journalSeq, revision: kv.modRevision, at: Date.now(), ...(res.reason ? { reason: res.reason } : {}) };
     const key = `${acksPrefix(this.o.fleet, id)}${this.o.node}`;
-    for (let backoff = 250; ; backoff = Math.min(5000, backoff * 2)) {
+    const since = performance.now();
+    let warnedAt: number | null = null;
+    for (let backoff = 250, attempts = 1; ; backoff = Math.min(5000, backoff * 2), attempts++) {
       const lease = this.o.member.leaseId;
       if (lease === null) this.notMemberAnyMore(id);
       try {
-        if ((await this.o.client.createOnly(key, JSON.stringify(ack), undefined, [onOwnLease(this.o.fleet, this.o.node, lease)])).succeeded) return;
+        const created = (await this.o.client.createOnly(key, JSON.stringify(ack), undefined, [onOwnLease(this.o.fleet, this.o.node, lease)])).succeeded;
         // Not created: the ack is there (an earlier attempt whose answer was lost), or the key is not ours.
-        if (!(await keyOnLease(this.o.client, this.o.fleet, this.o.node, lease))) this.notMemberAnyMore(id);
+        if (!created && !(await keyOnLease(this.o.client, this.o.fleet, this.o.node, lease))) this.notMemberAnyMore(id);
+        if (warnedAt !== null) log.info("fleet mutation acked", { mutation: id, attempts });
         return;
       } catch (e) {
         if (e instanceof NotMember || this.ctl.signal.aborted) throw e;
+        // Said at once when etcd refused the write (HTTP 4xx: a role without write on acks/, a quota),
+        // which no retry mends by itself; a cluster that is only unavailable gets 10 s first. Then once
+        // a minute: the mutations after this one wait for it.
+        const now = performance.now();
+        const refused = / HTTP 4\d\d: /.test(String(e));
+        if ((warnedAt === null && (refused || now - since >= 10_000)) || (warnedAt !== null && now - warnedAt >= 60_000)) {
+          warnedAt = now;
+          log.warn("fleet mutation applied but its ack not stored; retrying (later mutations wait for it)", { mutation: id, key, attempts, error: String(e).slice(0, 300) });
+        }
         await abortableSleep(backoff, this.ctl.signal);
       }
     }
