@@ -33,8 +33,12 @@ int vb_execve(const char *path, const char *argv_blob, int argc, const char *env
   sigset_t carry, old;
   vb_carried_signals(&carry, getenv("JSC_SIGNAL_FOR_GC"));
   pthread_sigmask(SIG_SETMASK, &carry, &old);
+  // One counted but not yet taken by JavaScript (it arrived in the synchronous stretch before this
+  // call, its loop turn never comes) is raised again here, blocked: it waits for the next image too.
+  vb_sig_carry_begin(&carry);
   execve(path, argv, envp);
   int e = errno;
+  vb_sig_carry_end();
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   free(argv);
   free(envp);

@@ -10,6 +10,7 @@
 #ifndef VB_SHIM_INTERNAL_H
 #define VB_SHIM_INTERNAL_H
 
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -41,5 +42,9 @@ int vb_exec_candidates(const char *file, char *const envp[], int dirfd, char **o
 // SCHED_OTHER for 0, keeping SCHED_RESET_ON_FORK when `keep_reset` or when it cannot be cleared
 // (sleeper.c). 0 or -errno.
 int vb_sched_fifo(pid_t tid, int prio, int keep_reset);
+
+// signals.c: a live re-exec carries the counted signals JavaScript has not taken (see there).
+void vb_sig_carry_begin(const sigset_t *carry);
+void vb_sig_carry_end(void);
 
 #endif

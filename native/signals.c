@@ -6,9 +6,11 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "carried-signals.h"
 #include "shim-internal.h"
 
 int vb_kill(int pid, int sig) { return kill(pid, sig) < 0 ? -errno : 0; }
@@ -28,10 +30,29 @@ int vb_signal_disposition(int sig, int how) {
 // cannot deliver. No JavaScript ever runs inside a signal handler.
 static atomic_uint_fast64_t vb_sig_counts[65];
 static atomic_int vb_sig_wake_fd = -1;
+// Deliveries not taken yet: each is taken once, by JavaScript (vb_sigcount_take), or at a live
+// re-exec by vb_sig_carry_begin or the handler (raised again, to wait for the next image).
+static atomic_uint_fast64_t vb_sig_unread[65];
+// While a re-exec's execve is under way: the signals carried across it (bit n-1 = signal n), and the
+// thread calling execve, which has them blocked.
+static atomic_uint_fast64_t vb_carry_mask;
+static atomic_int vb_carry_tid;
+
+// Raised again at the exec'ing thread, which blocks it: pending, it survives execve for the next image.
+static void vb_carry(int sig) {
+  if (atomic_exchange(&vb_sig_unread[sig], 0) > 0) syscall(SYS_tgkill, getpid(), atomic_load(&vb_carry_tid), sig);
+}
 
 // Async-signal-safe: write(2) on a non-blocking pipe (a full pipe already has a wake pending).
 static void vb_count(int sig) {
   atomic_fetch_add_explicit(&vb_sig_counts[sig], 1, memory_order_relaxed);
+  // Sequentially consistent, with vb_sig_carry_begin's store of the mask before its takes: an
+  // increment either is taken there or sees the mask here, so none is lost at the exec.
+  atomic_fetch_add(&vb_sig_unread[sig], 1);
+  if (atomic_load(&vb_carry_mask) & ((uint64_t)1 << (sig - 1))) {
+    vb_carry(sig);
+    return;
+  }
   int fd = atomic_load_explicit(&vb_sig_wake_fd, memory_order_relaxed);
   if (fd >= 0) {
     int saved = errno;
@@ -134,6 +155,38 @@ int vb_sigcount_install_shared(int sig) {
   sa.sa_sigaction = vb_shared_handler;
   sa.sa_flags = cur.sa_flags | SA_SIGINFO;
   return sigaction(sig, &sa, NULL) < 0 ? -errno : 0;
+}
+
+// Takes the deliveries of `sig` not taken yet (JavaScript acts on them): their number, 0 if none.
+double vb_sigcount_take(int sig) {
+  if (sig <= 0 || sig >= 65) return -1;
+  return (double)atomic_exchange(&vb_sig_unread[sig], 0);
+}
+
+// A live re-exec, on the thread about to call execve with `carry` blocked: a counted signal of that
+// set that JavaScript has not taken (its loop turn never comes) is raised again at this thread,
+// where it waits, pending across the exec, for the next image's handlers; one counted on another
+// thread from here on goes the same way (vb_count). vb_sig_carry_end undoes it if the exec failed.
+void vb_sig_carry_begin(const sigset_t *carry) {
+  uint64_t mask = 0;
+  for (int sig = 1; sig < 65 && sig <= SIGRTMAX; sig++)
+    if (sigismember(carry, sig) == 1) mask |= (uint64_t)1 << (sig - 1);
+  atomic_store(&vb_carry_tid, (int)syscall(SYS_gettid));
+  atomic_store(&vb_carry_mask, mask);
+  for (int sig = 1; sig < 65; sig++)
+    if (mask & ((uint64_t)1 << (sig - 1))) vb_carry(sig);
+}
+
+// The exec failed: counted signals wake the loop again; the ones raised again stay pending at this
+// thread until it unblocks them, then are counted (once) for JavaScript.
+void vb_sig_carry_end(void) { atomic_store(&vb_carry_mask, 0); }
+
+// Unblocks, in the calling thread, the signals an exec into the init carries blocked (carried-signals.h):
+// once the init counts them, one that waited (sent before its handlers) is counted now.
+int vb_sigcount_unblock_carried(void) {
+  sigset_t carry;
+  vb_carried_signals(&carry, getenv("JSC_SIGNAL_FOR_GC"));
+  return pthread_sigmask(SIG_UNBLOCK, &carry, NULL) == 0 ? 0 : -EINVAL;
 }
 
 double vb_sigcount_read(int sig) {

@@ -1,7 +1,7 @@
-// Turns SIGTERM/SIGINT/SIGPWR (and ctrl-alt-del as PID 1) into one shutdown request; no JS in handlers.
+// Turns SIGTERM/SIGINT/SIGPWR (and ctrl-alt-del as PID 1) into one shutdown request, SIGHUP into a re-exec; C counters, no JS in handlers.
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { installSharedSignalCounter, installSignalCounter, onCountedSignal, Sig, signalCount } from "../sys/signals.ts";
+import { installSharedSignalCounter, installSignalCounter, onCountedSignal, Sig, takeSignal, unblockCarriedSignals } from "../sys/signals.ts";
 import type { RebootMode } from "../sys/machine.ts";
 
 const log = logger("signals");
@@ -21,8 +21,7 @@ export class ShutdownSignals {
   private readonly ignored = new Set<string>();
   /** Called on SIGHUP (boot mode): re-exec the init in place. */
   onReexec: ((path?: string) => Promise<void>) | null = null;
-  private stopPwr: (() => void) | null = null;
-  private readonly handlers: Array<[string, () => void]> = [];
+  private stopWatching: (() => void) | null = null;
 
   constructor(private readonly pid1: boolean) {
     this.requested = new Promise((r) => (this.resolve = r));
@@ -54,48 +53,49 @@ export class ShutdownSignals {
     return this.first;
   }
 
+  /**
+   * C counters, not Bun's process.on: a signal Bun's handler queued for a loop turn that never came
+   * (it arrived in the synchronous stretch before a live re-exec's execve) was lost with the old
+   * image. A counted one that JavaScript has not taken is raised again at the exec and waits for the
+   * next image (native/signals.c); the loop takes the others from the wake pipe.
+   */
   install(): this {
-    const on = (name: "SIGTERM" | "SIGINT" | "SIGUSR2" | "SIGQUIT", req: ShutdownRequest) => {
-      const h = () => this.request(req);
-      process.on(name, h);
-      this.handlers.push([name, h]);
+    const requests: [number, ShutdownRequest][] = [
+      [Sig.SIGTERM, { reason: "SIGTERM" }],
+      [Sig.SIGINT, this.pid1 ? { reason: "ctrl-alt-del (SIGINT)", mode: "reboot" } : { reason: "SIGINT" }],
+      [Sig.SIGUSR2, { reason: "SIGUSR2", mode: "poweroff" }],
+      [Sig.SIGQUIT, { reason: "SIGQUIT" }],
+      [Sig.SIGPWR, { reason: "SIGPWR (power failure)", mode: "poweroff" }],
+    ];
+    const take = () => {
+      for (const [sig, req] of requests) if (takeSignal(sig) > 0) this.request(req);
+      // Unassigned, but never fatal: without a handler SIGUSR1 would end the init outright (outside PID 1).
+      if (takeSignal(Sig.SIGUSR1) > 0) log.info("SIGUSR1 received: no action assigned");
+      if (takeSignal(Sig.SIGHUP) > 0 && !this.fired) void this.onReexec?.();
     };
-    on("SIGTERM", { reason: "SIGTERM" });
-    on("SIGINT", this.pid1 ? { reason: "ctrl-alt-del (SIGINT)", mode: "reboot" } : { reason: "SIGINT" });
-    on("SIGUSR2", { reason: "SIGUSR2", mode: "poweroff" });
-    on("SIGQUIT", { reason: "SIGQUIT" });
-    // Unassigned, but never fatal: without a handler SIGUSR1 would end the init outright (outside PID 1).
-    const usr1 = () => log.info("SIGUSR1 received: no action assigned");
-    process.on("SIGUSR1", usr1);
-    this.handlers.push(["SIGUSR1", usr1]);
-    const hup = () => {
-      if (!this.fired) void this.onReexec?.();
-    };
-    process.on("SIGHUP", hup);
-    this.handlers.push(["SIGHUP", hup]);
+    // Watching before the counters are installed: a signal right after an install still wakes the loop.
+    this.stopWatching = onCountedSignal(take);
+    for (const sig of [Sig.SIGTERM, Sig.SIGINT, Sig.SIGUSR2, Sig.SIGQUIT, Sig.SIGUSR1, Sig.SIGHUP]) installSignalCounter(sig);
     // SIGPWR: JavaScriptCore's GC signal unless JSC_SIGNAL_FOR_GC moved it (the pre-init does); then
     // shared with the engine (only one sent by another process is ours).
     const gcSig = Number(process.env.JSC_SIGNAL_FOR_GC ?? "");
     const moved = Number.isInteger(gcSig) && gcSig > 0 && gcSig !== Sig.SIGPWR;
     try {
-      // Watching before the counter is installed: a SIGPWR right after the install still wakes the loop.
-      let seen = 0;
-      this.stopPwr = onCountedSignal(() => {
-        if (signalCount(Sig.SIGPWR) > seen) this.request({ reason: "SIGPWR (power failure)", mode: "poweroff" });
-      });
       if (moved) installSignalCounter(Sig.SIGPWR);
       else installSharedSignalCounter(Sig.SIGPWR);
-      seen = signalCount(Sig.SIGPWR);
     } catch (e) {
       log.warn("could not watch SIGPWR", { error: describeError(e) });
     }
+    // Blocked across the exec into this image (the pre-init's, a re-exec's): one sent meanwhile
+    // waited, and is counted as it is unblocked.
+    unblockCarriedSignals();
+    take();
     return this;
   }
 
+  /** Stops acting on the signals (they stay counted, so none ends the init). */
   uninstall(): void {
-    for (const [n, h] of this.handlers) process.off(n, h);
-    this.handlers.length = 0;
-    this.stopPwr?.();
-    this.stopPwr = null;
+    this.stopWatching?.();
+    this.stopWatching = null;
   }
 }

@@ -40,6 +40,8 @@ function open() {
     vb_signal_disposition: { args: [i32, i32], returns: i32 },
     vb_sigcount_install: { args: [i32], returns: i32 },
     vb_sigcount_read: { args: [i32], returns: f64 },
+    vb_sigcount_take: { args: [i32], returns: f64 },
+    vb_sigcount_unblock_carried: { args: [], returns: i32 },
     vb_sigcount_install_shared: { args: [i32], returns: i32 },
     vb_spawn_in_cgroup: { args: [ptr, ptr, i32, ptr, i32, ptr, i32, i32, ptr, i32, i32, i32, i32, i32, f64, ptr], returns: i32 },
     vb_is_subreaper: { args: [], returns: i32 },

@@ -66,6 +66,19 @@ export function signalCount(sig: number): number {
   return bootNative().vb_sigcount_read(sig);
 }
 
+/**
+ * Takes the deliveries of counted `sig` not taken yet: each is taken once, here or, at a live
+ * re-exec, by the exec (raised again for the next image), so none is lost nor acted on twice.
+ */
+export function takeSignal(sig: number): number {
+  return bootNative().vb_sigcount_take(sig);
+}
+
+/** Unblocks in this thread the signals an exec into the init carried blocked (pre-init, re-exec): one that waited is counted now. */
+export function unblockCarriedSignals(): void {
+  check(bootNative().vb_sigcount_unblock_carried(), "pthread_sigmask", "the carried signals");
+}
+
 /** A signal set as the two 32-bit halves of a 64-bit mask (bit n-1 = signal n): numbers, not BigInt (about 1 ms of cold code). */
 function addToMask(sigs: Iterable<number>, into: Uint32Array, at: number): void {
   for (const s of sigs) into[at + (s > 32 ? 1 : 0)]! |= 1 << ((s - 1) % 32);
