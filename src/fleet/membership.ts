@@ -164,7 +164,7 @@ export class Membership {
         let gone: "gone" | "live" | "wait" = "gone";
         if (other.instance !== this.instance) {
           if (this.adopt === null) return this.leaveSharedLease(lease, other.instance, "another instance took over this node's key on this node's lease");
-          if (this.adopt === "when-quiet") gone = this.previousRunGone(holder.modRevision, other.updatedAt);
+          if (this.adopt === "when-quiet") gone = this.previousRunGone(holder.modRevision);
           if (gone === "live") return this.leaveSharedLease(lease, other.instance, "another instance keeps writing this node's key on the lease saved in its state dir");
         }
         // Our own write whose answer was lost, or the previous run's key (gone quiet): written over.
@@ -186,15 +186,16 @@ export class Membership {
   }
 
   /**
-   * Is the other writer of our key on the saved lease gone? `gone` once quiet for 1.5 refresh periods
-   * (its value's time that old, or its revision unchanged that long while watched), `live` when it
-   * wrote again while watched (a live instance refreshes every period), else `wait`. A crash that
-   * just happened costs that wait; a clone running on is told apart without either counting twice.
+   * Is the other writer of our key on the saved lease gone? `gone` once its revision stayed unchanged
+   * for 1.5 refresh periods while watched (this machine's monotonic clock), `live` when it wrote again
+   * meanwhile (a live instance refreshes every period), else `wait`. Never by the value's wall-clock
+   * time: another machine's clock, behind this one's (an appliance booted before its clock was set),
+   * made a live node's fresh value look stale, and the clone took its key at once. A crash that just
+   * happened costs that wait; a clone running on is told apart without either counting twice.
    */
-  private previousRunGone(modRevision: number, updatedAt: number | null): "gone" | "live" | "wait" {
+  private previousRunGone(modRevision: number): "gone" | "live" | "wait" {
     const quietMs = this.o.ttlS * 500;
     if (this.watching && this.watching.modRevision !== modRevision) return "live";
-    if (updatedAt !== null && Date.now() - updatedAt >= quietMs) return "gone";
     if (this.watching === null) {
       this.watching = { modRevision, at: performance.now() };
       log.info("fleet node key on the saved lease written by another instance moments ago (this node's previous run, or a clone of its state dir): adopted once it stays unrefreshed", { key: this.key, quiet_ms: quietMs });

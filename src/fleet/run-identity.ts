@@ -35,10 +35,10 @@ export async function keepLeaseFile(file: string, id: LeaseId | null): Promise<v
   }
 }
 
-const writerSchema = z.object({ instance: z.string().regex(instancePattern).optional(), updated_at: z.number().optional() });
+const writerSchema = z.object({ instance: z.string().regex(instancePattern).optional() });
 
-/** Who wrote a node value read back from etcd (external input): its instance token and wall-clock time, each null when absent or malformed. */
-export function writerOf(value: string): { instance: string | null; updatedAt: number | null } {
+/** Who wrote a node value read back from etcd (external input): its instance token, null when absent or malformed. */
+export function writerOf(value: string): { instance: string | null } {
   const r = parseKvJson(value, writerSchema);
-  return r.success ? { instance: r.data.instance ?? null, updatedAt: r.data.updated_at ?? null } : { instance: null, updatedAt: null };
+  return { instance: r.success ? (r.data.instance ?? null) : null };
 }
