@@ -282,6 +282,9 @@ export class ServiceRunner {
       if (this.rec.pid !== pid) return clearInterval(t);
       if (processExists(pid) && parentOf(pid) !== null) return;
       clearInterval(t);
+      // Its exit never reaches the reaper: the watch would stay, and take the exit of a later child
+      // given the same pid (an orphan reparented to the init) as this one's.
+      this.ctx.reaper.unwatch(pid);
       this.ctx.drainNotify();
       // Reparented to us and reaped meanwhile (the reaper has dispatched its exit already), or it named another main process.
       if (this.rec.pid !== pid) return;
