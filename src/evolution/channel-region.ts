@@ -2,7 +2,7 @@
 import { closeFd } from "../sys/fd.ts";
 import { createSealedMemfd, mapShared, type SharedMapping } from "../sys/evolution.ts";
 import { mapInheritedChannel } from "./handover.ts";
-import { cmpSlotOffset, type Geometry, regionSize, ringOffset, SUB_SLOT_SIZE, subSlotOffset, writeHeader } from "./layout.ts";
+import { cmpSlotOffset, CONTROL_SIZE, type Geometry, regionSize, ringOffset, ringStride, SUB_SLOT_SIZE, subSlotOffset, writeHeader } from "./layout.ts";
 
 export class ChannelRegion {
   readonly fd: number;
@@ -56,6 +56,12 @@ export class ChannelRegion {
       v = this.subSlots[k] = this.bytes.subarray(off, off + SUB_SLOT_SIZE);
     }
     return v;
+  }
+
+  /** Zeroes every submission and completion slot of ring `r` (its control words are the caller's). */
+  clearSlots(r: number): void {
+    const at = ringOffset(this.g, r);
+    this.bytes.fill(0, at + CONTROL_SIZE, at + ringStride(this.g));
   }
 
   /** Copies an encoded completion into completion slot `index` of ring `r`. */

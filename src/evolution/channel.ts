@@ -109,6 +109,11 @@ export class EvolutionChannel {
     if (r < 0 || this.closed) return -1;
     const ring = this.rings[r]!;
     Object.assign(ring, { active: true, generation: ring.generation + 1, head: 0, cmpTail: 0, expectedSeq: 0n, inflight: 0, unsettledSince: -1 });
+    // The previous session's slots held submissions and completions with valid checksums, numbered
+    // from 0 as the new session's are: a new producer whose tail was seen before its slot's bytes
+    // (weak memory ordering) had the old seq-0 submission taken as its own. Zeroed, a slot fails its
+    // checksum until the bytes arrive.
+    this.region.clearSlots(r);
     for (const f of [C.subTail, C.subHead, C.cmpTail, C.cmpHead]) this.region.store(r, f, 0);
     this.region.store(r, C.generation, ring.generation);
     return r;

@@ -99,3 +99,30 @@ with Client(sys.argv[1], timeout=10) as c:
     await c.kill();
   }
 }, 60_000);
+
+test("a ring given to a new session kept the previous session's slots: a new producer whose tail was seen before its slot's bytes (weak memory ordering) had the old session's seq-0 submission (valid checksum, the sequence it expects) taken as its own; the slots are zeroed when the ring is given out", async () => {
+  const d = tempDir("vb-stale-");
+  dirs.push(d);
+  const evo = await openEvolution({ stateDir: join(d, "state"), runDir: join(d, "run"), rings: 1, slots: 4, autoDrain: false, loadWeights: () => F32Store.synthetic({ "pixel.w": 4096 }, 3) });
+  try {
+    const a = await rawProducer(evo.socketPath);
+    a.submit(1);
+    expect(evo.drain(64)).toBe(1);
+    await waitFor(() => a.completions().length === 1, 10_000, "session A's completion");
+    a.close();
+    await waitFor(() => evo.stats().sessions === 0, 10_000, "session A to close");
+    const b = await rawProducer(evo.socketPath);
+    expect(b.ring).toBe(0);
+    // B's seq 0: its tail moves first, and B still sees whatever slot 0 held (nothing stale of B's own).
+    await b.submitTailFirst(() => {
+      expect(evo.drain(64)).toBe(0); // not consumed: B's bytes have not arrived
+      expect(evo.drain(64)).toBe(0);
+    }, { stale: true });
+    expect(evo.drain(64)).toBe(1);
+    await waitFor(() => b.completions().length === 1, 10_000, "session B's completion");
+    expect(b.completions()).toEqual([{ status: Status.accepted, tag: 0n }]);
+    b.close();
+  } finally {
+    await evo.close();
+  }
+}, 30_000);
