@@ -1,9 +1,10 @@
 // A client that connected while a live re-exec was under way (the old image gone, the new one not listening yet) was refused (ECONNREFUSED, or ENOENT): `start NAME` exited 71 at once. The listener is handed over; the new image serves it.
 import { afterEach, expect, test } from "bun:test";
-import { chmodSync, existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
+import { openAs } from "../harness/open-files.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
 import { betweenImages, killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
 
@@ -53,14 +54,8 @@ function listenerIn(pid: number, path: string): { fd: number; cloexec: boolean }
     .map((l) => l.trim().split(/\s+/))
     .find((f) => f[7] === path && (Number.parseInt(f[3] ?? "0", 16) & 0x10000) !== 0);
   if (!line) return null;
-  for (const n of readdirSync(`/proc/${pid}/fd`)) {
-    let target = "";
-    try {
-      target = readlinkSync(`/proc/${pid}/fd/${n}`);
-    } catch {
-      continue;
-    }
-    if (target !== `socket:[${line[6]}]`) continue;
+  const n = openAs(pid, `socket:[${line[6]}]`);
+  if (n !== null) {
     const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${n}`, "utf8"))![1]!;
     return { fd: Number(n), cloexec: (Number.parseInt(flags, 8) & 0o2000000) !== 0 };
   }

@@ -1,11 +1,12 @@
 // A shutdown asked during the boot waited for the phase at hand to finish, then started every later phase (services included) before stopping them.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, readdirSync, readlinkSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { encodeMutationRecords } from "../../src/evolution/mutation-record.ts";
 import { RecordType } from "../../src/journal/format.ts";
 import { Journal } from "../../src/journal/journal.ts";
 import { runShipped } from "../harness/artifact.ts";
+import { openAs } from "../harness/open-files.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "../pid1/harness.ts";
 
@@ -57,19 +58,8 @@ test("as PID 1 a SIGTERM during the replay of a long journal (a phase that never
   // The evolution phase holds STATE_DIR/LOCK from its start: the journal is being read and replayed.
   // (The runtime phase's last line was not enough: a signal between the two phases is taken at once,
   // `after=runtime`, with no replay to wait for.)
-  const lockHeld = () => {
-    try {
-      return readdirSync(`/proc/${init}/fd`).some((fd) => {
-        try {
-          return readlinkSync(`/proc/${init}/fd/${fd}`) === join(state, "LOCK");
-        } catch {
-          return false;
-        }
-      });
-    } catch {
-      return false;
-    }
-  };
+  const lockHeld = () => openAs(init, join(state, "LOCK")) !== null;
+
   await waitFor(lockHeld, 30_000, "the evolution phase to take STATE_DIR/LOCK");
   process.kill(init, "SIGTERM");
   const atSignal = run.log();

@@ -1,8 +1,9 @@
 // unpack of a package replaced (renamed over) while it runs: the output is the verified package's bytes, or nothing.
 import { afterAll, expect, test } from "bun:test";
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { spawnShipped } from "../harness/artifact.ts";
+import { openAs } from "../harness/open-files.ts";
 import { encodeRtsHeader, RTS_HEADER_SIZE, RTS_TENSOR_ALIGNMENT } from "../../src/rts/format.ts";
 import { prng, randomBytes, tempDir } from "./helpers.ts";
 
@@ -36,19 +37,7 @@ function writePackage(path: string, header: Uint8Array, section: Uint8Array): vo
   }
 }
 
-function hasOpen(pid: number, path: string): boolean {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).some((n) => {
-      try {
-        return readlinkSync(`/proc/${pid}/fd/${n}`) === path;
-      } catch {
-        return false;
-      }
-    });
-  } catch {
-    return false;
-  }
-}
+const hasOpen = (pid: number, path: string): boolean => openAs(pid, path) !== null;
 
 test("unpack verified the checksums through one open of the package and copied the sections through a second: a package renamed over the path in between was written out unverified (exit 0, the replacement's tensor section); now the output is the verified package's bytes", async () => {
   const header = encodeRtsHeader({

@@ -1,8 +1,9 @@
 // verify of a package replaced (renamed over) while it runs: the checksums and the GGUF it reports are those of one file.
 import { afterAll, expect, test } from "bun:test";
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { spawnShipped } from "../harness/artifact.ts";
+import { openAs } from "../harness/open-files.ts";
 import { readGguf } from "../../src/gguf/reader.ts";
 import { encodeRtsHeader, RTS_HEADER_SIZE, RTS_TENSOR_ALIGNMENT } from "../../src/rts/format.ts";
 import { fixture, tempDir, writeSyntheticGguf } from "./helpers.ts";
@@ -26,21 +27,6 @@ function zerosSha256(n: number): Uint8Array {
   return new Uint8Array(h.digest() as unknown as ArrayBuffer);
 }
 
-/** The descriptor number under which `pid` holds `path` open, or null. */
-function openAs(pid: number, path: string): string | null {
-  try {
-    for (const n of readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        if (readlinkSync(`/proc/${pid}/fd/${n}`) === path) return n;
-      } catch {
-        /* closed meanwhile */
-      }
-    }
-  } catch {
-    /* the process is gone */
-  }
-  return null;
-}
 
 test("verify opened the package four times (magic, header, checksums, GGUF): a plain GGUF renamed over it while the sections were hashed was reported as the package ('rts', checksums ok) with the replacement's GGUF (its tensor count); now one descriptor: the report is of one file", async () => {
   const header = encodeRtsHeader({ binaryOffset: RTS_HEADER_SIZE, binarySize, tensorOffset, tensorSize: model.length, checksums: { binarySha256: zerosSha256(binarySize), tensorSha256: sha(model) } });

@@ -1,6 +1,6 @@
 // A service restarted by its policy while a live re-exec handed over: the new image adopts the process the old one started, not the dead one before it; and that process did not inherit the watchdog.
 import { afterEach, expect, test } from "bun:test";
-import { readdirSync, readlinkSync } from "node:fs";
+import { openFiles } from "../harness/open-files.ts";
 import { standInWatchdog } from "../harness/stand-in-watchdog.ts";
 import { tempDir } from "./harness.ts";
 import { pidsRunning, waitFor } from "./harness.ts";
@@ -47,20 +47,6 @@ test.skipIf(unsupported !== null)(
   180_000,
 );
 
-/** What the process's descriptors name (empty once it is gone). */
-function openFiles(pid: number): string[] {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).map((fd) => {
-      try {
-        return readlinkSync(`/proc/${pid}/fd/${fd}`);
-      } catch {
-        return "";
-      }
-    });
-  } catch {
-    return [];
-  }
-}
 
 test.skipIf(unsupported !== null)(
   "a service restarted while a live re-exec waited for the journal inherited the watchdog device (made inheritable at the handover's start, for the exec): it could pet the machine's watchdog; now it is inheritable only at the exec itself",
@@ -70,18 +56,18 @@ test.skipIf(unsupported !== null)(
     const { disk, marker, run } = booted;
     await waitFor(() => run.log().includes("watchdog armed"), 30_000, "the watchdog armed");
     const [first] = pidsRunning(["sleep", marker]);
-    expect(openFiles(first!)).not.toContain(wd.path);
+    expect([...openFiles(first!).values()]).not.toContain(wd.path);
     const { mutate, reexec, mark } = await reexecWaitingForJournal(booted, "the handover under way");
     process.kill(first!, "SIGKILL");
     let second = 0;
     await waitFor(() => (second = Number(/service started service=svc pid=(\d+)/.exec(run.log().slice(mark))?.[1] ?? 0)) > 0, 30_000, "the old image's restart");
-    const inherited = openFiles(second).filter((f) => f === wd.path);
+    const inherited = [...openFiles(second).values()].filter((f) => f === wd.path);
     disk.release();
     expect((await reexec).code).toBe(0);
     await waitFor(() => run.log().includes("watchdog adopted"), 30_000, "the new image's adoption of the watchdog");
     await mutate;
     expect(inherited).toEqual([]);
-    expect(openFiles(second).filter((f) => f === wd.path)).toEqual([]);
+    expect([...openFiles(second).values()].filter((f) => f === wd.path)).toEqual([]);
     process.kill(run.proc.pid, "SIGTERM");
     expect((await run.result(30_000)).code).toBe(0);
     wd.reader.kill();
