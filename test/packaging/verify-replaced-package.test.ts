@@ -27,7 +27,6 @@ function zerosSha256(n: number): Uint8Array {
   return new Uint8Array(h.digest() as unknown as ArrayBuffer);
 }
 
-
 test("verify opened the package four times (magic, header, checksums, GGUF): a plain GGUF renamed over it while the sections were hashed was reported as the package ('rts', checksums ok) with the replacement's GGUF (its tensor count); now one descriptor: the report is of one file", async () => {
   const header = encodeRtsHeader({ binaryOffset: RTS_HEADER_SIZE, binarySize, tensorOffset, tensorSize: model.length, checksums: { binarySha256: zerosSha256(binarySize), tensorSha256: sha(model) } });
   const rts = join(t.dir, "x.rts");

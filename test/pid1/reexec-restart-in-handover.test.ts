@@ -47,7 +47,6 @@ test.skipIf(unsupported !== null)(
   180_000,
 );
 
-
 test.skipIf(unsupported !== null)(
   "a service restarted while a live re-exec waited for the journal inherited the watchdog device (made inheritable at the handover's start, for the exec): it could pet the machine's watchdog; now it is inheritable only at the exec itself",
   async () => {
