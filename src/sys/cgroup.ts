@@ -100,15 +100,17 @@ export function cgroupPopulated(dir: string): boolean {
 /**
  * SIGKILLs every process in the cgroup and below: cgroup.kill (Linux 5.14) at once; on an older
  * kernel, which has no cgroup.kill, `killCgroupProcs`. False when the cgroup is gone or refuses.
+ * Looked for first: writing a control file the kernel does not have fails with EACCES (cgroupfs has
+ * no create), not ENOENT, so the write's error cannot tell an old kernel from a refusal.
  */
 export function killCgroup(dir: string): boolean {
+  if (!existsSync(join(dir, "cgroup.kill"))) return existsSync(join(dir, "cgroup.procs")) && killCgroupProcs(dir);
   try {
     writeCgroupFile(dir, "cgroup.kill", "1");
     return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT" || !existsSync(join(dir, "cgroup.procs"))) return false;
+  } catch {
+    return false;
   }
-  return killCgroupProcs(dir);
 }
 
 /** Every pid listed in cgroup.procs of `dir` and of each cgroup below it. */

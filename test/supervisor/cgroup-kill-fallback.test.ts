@@ -1,8 +1,9 @@
-// On a kernel without cgroup.kill (before 5.14) a service's SIGKILL by cgroup did nothing: its forking leftovers ran on.
+// On a kernel without cgroup.kill (before 5.14) a service's SIGKILL by cgroup did nothing: its forking leftovers ran on; the fallback was then chosen by the wrong errno.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cgroup2Mount, cgroupPids, cgroupPopulated, killCgroupProcs, removeCgroup } from "../../src/sys/cgroup.ts";
+import { cgroup2Mount, cgroupPids, cgroupPopulated, killCgroup, killCgroupProcs, removeCgroup } from "../../src/sys/cgroup.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const cleanups: (() => void)[] = [];
@@ -47,4 +48,16 @@ test("without cgroup.kill (Linux before 5.14) the SIGKILL of a service's cgroup 
   // Thawed again: a process moved in afterwards runs (a frozen cgroup would stop it at once).
   const after = Bun.spawnSync(["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && echo ran', dir], { stdout: "pipe" });
   expect(after.stdout.toString()).toBe("ran\n");
+});
+
+test("killCgroup went by the error of its cgroup.kill write (ENOENT), but the kernel answers EACCES for a control file it does not have: on a kernel before 5.14 the fallback never ran; it now looks for cgroup.kill first", async () => {
+  // A directory shaped like such a cgroup (cgroup.procs, no cgroup.kill), listing a process of ours.
+  const dir = mkdtempSync(join(tmpdir(), "vb-old-cgroup-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const victim = Bun.spawn(["sleep", "1000"], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  cleanups.push(() => victim.kill("SIGKILL"));
+  writeFileSync(join(dir, "cgroup.procs"), `${victim.pid}\n`);
+  expect(killCgroup(dir)).toBe(true);
+  expect(await victim.exited).toBe(137);
+  expect(existsSync(join(dir, "cgroup.kill"))).toBe(false);
 });
