@@ -47,7 +47,8 @@ static void vb_carry(int sig) {
 static void vb_count(int sig) {
   atomic_fetch_add_explicit(&vb_sig_counts[sig], 1, memory_order_relaxed);
   // Sequentially consistent, with vb_sig_carry_begin's store of the mask before its takes: an
-  // increment either is taken there or sees the mask here, so none is lost at the exec.
+  // increment either is taken there or sees the mask here. (Still lost: one whose handler, on another
+  // thread, is between its entry and this re-raise when execve ends that thread: a few instructions.)
   atomic_fetch_add(&vb_sig_unread[sig], 1);
   if (atomic_load(&vb_carry_mask) & ((uint64_t)1 << (sig - 1))) {
     vb_carry(sig);

@@ -19,12 +19,27 @@ export class ShutdownSignals {
   private first: ShutdownRequest | null = null;
   /** Reasons of later requests already logged as not acted on (shutdown_after asks at every beat). */
   private readonly ignored = new Set<string>();
-  /** Called on SIGHUP (boot mode): re-exec the init in place. */
-  onReexec: ((path?: string) => Promise<void>) | null = null;
+  private reexec: ((path?: string) => Promise<void>) | null = null;
+  /** A SIGHUP taken before `onReexec` was set (carried across the exec, or waiting since the pre-init's). */
+  private reexecAsked = false;
   private stopWatching: (() => void) | null = null;
 
   constructor(private readonly pid1: boolean) {
     this.requested = new Promise((r) => (this.resolve = r));
+  }
+
+  /** Called on SIGHUP (boot mode): re-exec the init in place. */
+  get onReexec(): ((path?: string) => Promise<void>) | null {
+    return this.reexec;
+  }
+
+  /** Set once the boot can act on it: a SIGHUP taken before (at install) is acted on now. */
+  set onReexec(fn: ((path?: string) => Promise<void>) | null) {
+    this.reexec = fn;
+    if (fn && this.reexecAsked) {
+      this.reexecAsked = false;
+      if (!this.fired) void fn();
+    }
   }
 
   request(r: ShutdownRequest): void {
@@ -57,7 +72,9 @@ export class ShutdownSignals {
    * C counters, not Bun's process.on: a signal Bun's handler queued for a loop turn that never came
    * (it arrived in the synchronous stretch before a live re-exec's execve) was lost with the old
    * image. A counted one that JavaScript has not taken is raised again at the exec and waits for the
-   * next image (native/signals.c); the loop takes the others from the wake pipe.
+   * next image (native/signals.c); the loop takes the others from the wake pipe. What remains: one
+   * delivered to another thread in the few instructions between its handler's entry and its re-raise
+   * when execve ends that thread.
    */
   install(): this {
     const requests: [number, ShutdownRequest][] = [
@@ -71,7 +88,10 @@ export class ShutdownSignals {
       for (const [sig, req] of requests) if (takeSignal(sig) > 0) this.request(req);
       // Unassigned, but never fatal: without a handler SIGUSR1 would end the init outright (outside PID 1).
       if (takeSignal(Sig.SIGUSR1) > 0) log.info("SIGUSR1 received: no action assigned");
-      if (takeSignal(Sig.SIGHUP) > 0 && !this.fired) void this.onReexec?.();
+      if (takeSignal(Sig.SIGHUP) > 0 && !this.fired) {
+        if (this.reexec) void this.reexec();
+        else this.reexecAsked = true;
+      }
     };
     // Watching before the counters are installed: a signal right after an install still wakes the loop.
     this.stopWatching = onCountedSignal(take);
