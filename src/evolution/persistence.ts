@@ -1,14 +1,15 @@
 // Checkpoints (complete GGUF, atomic) and boot selection: newest verified checkpoint, else base, then journal replay.
-import { readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { JournalError } from "../errors.ts";
 import { type CheckpointRecord, decodeCheckpointRecord } from "../journal/checkpoint-record.ts";
-import { crc32c, crc32cUpdate } from "../journal/crc32c.ts";
+import { crc32cUpdate } from "../journal/crc32c.ts";
 import { RecordType } from "../journal/format.ts";
 import { fsyncDir, makeDirDurable, writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import type { Journal } from "../journal/journal.ts";
 import type { JournalRecord } from "../journal/recovery.ts";
 import { logger } from "../log.ts";
+import { MAX_MAP_BYTES } from "../sys/mmap.ts";
 import { decodeMutationRecord } from "./mutation-record.ts";
 import type { CheckpointableWeights, MutableWeights } from "./weights.ts";
 
@@ -21,6 +22,7 @@ export const CHECKPOINT_SEQ_KEY = "vector_boot.journal_seq";
 export const checkpointFileName = (seq: number): string => `ckpt-${String(seq).padStart(20, "0")}.gguf`;
 /** A checkpoint's file name (checkpointFileName), its covered sequence captured. */
 const checkpointNamePattern = /^ckpt-(\d{20})\.gguf$/;
+const CRC_CHUNK = 4 << 20;
 
 /**
  * Why a journal record's body does not decode as its type (null: it does), for the journal's
@@ -59,23 +61,47 @@ export function verifiedCheckpoints(stateDir: string, records: JournalRecord[], 
   const good: (CheckpointRecord & { path: string })[] = [];
   for (const c of checkpointRecords(records)) {
     const path = join(dir, c.file);
-    let b: Uint8Array;
+    let found: { size: number; crc: number | null };
     try {
-      b = readFileSync(path);
+      found = fileCrc32c(path, c.size);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") continue;
       problems.push(`${c.file}: ${(e as Error).message}`);
       log.warn("checkpoint cannot be read: skipped", { path, error: (e as Error).message });
       continue;
     }
-    if (b.length !== c.size || crc32c(b) !== c.crc) {
+    if (found.size !== c.size || found.crc !== c.crc) {
       problems.push(`${c.file}: fails its recorded size or checksum`);
-      log.warn("checkpoint fails its recorded checksum: skipped", { path, size: b.length, expected: c.size });
+      log.warn("checkpoint fails its recorded checksum: skipped", { path, size: found.size, expected: c.size });
       continue;
     }
     good.push({ ...c, path });
   }
   return good;
+}
+
+/**
+ * A file's size and CRC32C, read in 4 MiB pieces: a checkpoint is as large as the model, and read
+ * whole it went onto PID 1's heap just to be checked (and over 4 GiB, Bun's limit, it could not be).
+ * No CRC (null) when the size is not `expected`: there is nothing to compare it with.
+ */
+function fileCrc32c(path: string, expected: number): { size: number; crc: number | null } {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    if (size !== expected) return { size, crc: null };
+    const buf = new Uint8Array(Math.min(CRC_CHUNK, Math.max(size, 1)));
+    let crc = 0;
+    for (let done = 0; done < size; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, size - done), done);
+      if (n <= 0) return { size: done, crc: null }; // truncated while read
+      crc = crc32cUpdate(crc, buf, 0, n);
+      done += n;
+    }
+    return { size, crc };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -185,12 +211,13 @@ export async function writeCheckpoint(
   const file = checkpointFileName(coveredSeq);
   // Snapshot now (synchronously, so no mutation slips in), write without blocking the beat.
   const chunks = weights.ggufChunks({ [CHECKPOINT_SEQ_KEY]: BigInt(coveredSeq) });
-  let size = 0;
+  const size = chunks.reduce((n, c) => n + c.length, 0);
+  // A model at the mapping limit grows past it by the checkpoint's metadata: such a file could never
+  // be booted from (it was skipped at every boot, and once compaction had dropped the records it
+  // covers, the boot refused the journal). Not written: the journal keeps the whole history.
+  if (size > MAX_MAP_BYTES) throw new JournalError(`cannot checkpoint: the model would be ${size} bytes, more than the ${MAX_MAP_BYTES} (4 GiB) a boot can map; the journal keeps every record`);
   let crc = 0;
-  for (const c of chunks) {
-    size += c.length;
-    crc = crc32cUpdate(crc, c);
-  }
+  for (const c of chunks) crc = crc32cUpdate(crc, c);
   await writeFileAtomicAsync(join(dir, file), chunks);
   const rec: CheckpointRecord = { coveredSeq, file, size, crc };
   await journal.appendCheckpoint(rec);
