@@ -51,7 +51,8 @@ export function decodeElements(type: number, bytes: Uint8Array, first: number, o
       const F16 = f16ToF32Table();
       for (let i = 0; i < n; i++) {
         const e = first + i;
-        const p = (e >> 5) * 34;
+        // Not e >> 5: an element index from 2^31 on (a tensor over 2 GiB of elements) wrapped negative.
+        const p = Math.floor(e / 32) * 34;
         out[i] = F16[dv.getUint16(p, true)]! * dv.getInt8(p + 2 + (e & 31));
       }
       return;
@@ -60,7 +61,7 @@ export function decodeElements(type: number, bytes: Uint8Array, first: number, o
       const F16 = f16ToF32Table();
       for (let i = 0; i < n; i++) {
         const e = first + i;
-        const p = (e >> 5) * 18;
+        const p = Math.floor(e / 32) * 18;
         const k = e & 31;
         const q = dv.getUint8(p + 2 + (k & 15));
         out[i] = F16[dv.getUint16(p, true)]! * ((k < 16 ? q & 15 : q >> 4) - 8);
@@ -73,8 +74,8 @@ export function decodeElements(type: number, bytes: Uint8Array, first: number, o
       if (n === 0) return;
       const decode = type === KernelType.Q4_K ? decodeBlockQ4_K : decodeBlockQ6_K;
       const bb = type === KernelType.Q4_K ? 144 : 210;
-      const b0 = first >> 8;
-      const b1 = (first + n - 1) >> 8;
+      const b0 = Math.floor(first / 256);
+      const b1 = Math.floor((first + n - 1) / 256);
       const all = new Float32Array((b1 - b0 + 1) * 256);
       for (let b = b0; b <= b1; b++) decode(bytes, b * bb, all, (b - b0) * 256);
       out.set(all.subarray(first - b0 * 256, first - b0 * 256 + n));
