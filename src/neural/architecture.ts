@@ -102,13 +102,22 @@ const schemas = lazy(() => {
   };
 });
 
+/** The longest numeric metadata array a vectorland model has: a head's widths (64 layers + 1). */
+const MAX_NUMERIC_ITEMS = 65;
+
 function meta<T extends z.ZodMiniType>(md: ReadonlyMap<string, unknown>, key: string, schema: T, optional = false): z.output<T> | undefined {
   if (!md.has(key)) {
     if (optional) return undefined;
     throw new ModelError(`vectorland model: metadata key ${key} is missing`);
   }
-  // A numeric array comes from the GGUF reader as a typed array: validated as the plain array it holds.
+  // A numeric array comes from the GGUF reader as a typed array: validated as the plain array it holds,
+  // once its length is known to be sane. The reader keeps numeric arrays compact (its item budget
+  // counts only strings and bools), and a 64 Mi-item array made into JS values, then one issue per
+  // item, took PID 1's memory at boot. Vectorland's only numeric arrays are a head's widths.
   const v = md.get(key);
+  if (ArrayBuffer.isView(v) && (v as unknown as ArrayLike<unknown>).length > MAX_NUMERIC_ITEMS) {
+    throw new ModelError(`vectorland model: metadata key ${key}: a numeric array of ${(v as unknown as ArrayLike<unknown>).length} entries (at most ${MAX_NUMERIC_ITEMS}: a head's widths, layer_count + 1)`);
+  }
   const r = schema.safeParse(ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<unknown>) : v);
   if (!r.success) throw new ModelError(`vectorland model: metadata key ${key}: ${r.error.issues.map((i) => i.message).join("; ")}`);
   return r.data;
