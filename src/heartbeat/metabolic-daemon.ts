@@ -265,11 +265,22 @@ export class MetabolicDaemon {
     this.excusedAt = performance.now();
   }
 
-  /** Restarts a worker that stopped publishing (hung in a syscall or a loop). */
+  /**
+   * Replaces a worker that stopped publishing (hung in a loop or in a system call). Here, not by its
+   * close: terminate() ends a worker only once it runs JavaScript again, and one blocked in a read (a
+   * sensor file that never answers) never closed, so a service it had stopped (its duty cycle's
+   * SIGSTOP) stayed stopped and no new worker came.
+   */
   restartStale(reason: string): void {
     const w = this.worker;
     if (!w) return;
     log.warn("metabolic worker stalled; restarting", { reason });
-    w.terminate(); // the close handler restarts it
+    this.worker = null; // its close, whenever it comes, is a stale worker's
+    w.terminate();
+    this.releaseThrottles("worker stalled");
+    if (performance.now() - this.spawnedAt > 10_000) this.consecutiveCrashes = 0;
+    this.crashes++;
+    this.opts.onCrash?.(this.crashes);
+    this.scheduleRestart();
   }
 }

@@ -21,6 +21,9 @@ import { faultFile } from "./fault-file.ts";
       setTimeout(() => {
         throw new Error(cmd.slice(6) || "injected crash");
       }, 0);
+    } else if (cmd.startsWith("block ")) {
+      // Blocked in open() of a FIFO nobody writes (a sensor that never answers): terminate() cannot end that.
+      readFileSync(cmd.slice(6));
     } else if (cmd === "hang") {
       for (;;) {
         // never returns: the main thread must notice the missing samples and terminate us

@@ -4,6 +4,9 @@ import { setLogLevel, setLogSink } from "../../src/log.ts";
 import { Heartbeat } from "../../src/heartbeat/heartbeat.ts";
 import { clearFault, injectFault } from "./fault-file.ts";
 import { procState, startSupervisor, waitFor } from "./helpers.ts";
+import { closeSync, constants, openSync } from "node:fs";
+import { mkfifo } from "../harness/fifo.ts";
+import { tempDir } from "../harness/artifact.ts";
 
 // Faults come from the test, through a worker of its own that wraps the real one (src/ has no test hooks).
 const faultWorker = new URL("./fault-worker.ts", import.meta.url).href;
@@ -101,6 +104,42 @@ test("a worker that stops publishing samples (stuck in a loop) is terminated and
     await hb.stop();
   }
 }, 60_000);
+
+test("a worker blocked in a system call (a read that never returns) was only asked to terminate: it never closed, so no new worker came and a service it had stopped (duty cycle) stayed stopped; it is replaced at once and the service resumed", async () => {
+  setLogSink((l) => lines.push(l));
+  const fifo = mkfifo(tempDir("vb-blocked-worker-"), "sensor");
+  const s = startSupervisor([{ name: "sleeper", argv: ["sleep", "30"] }]);
+  const hb = new Heartbeat({ periodMs: 20, workerUrl: faultWorker, services: s.sup, config: { watchdog: false, sample_ms: 20, stale_periods: 2 } });
+  hb.start();
+  try {
+    await waitFor("the service", () => s.sup.list()[0]!.pid !== null);
+    const pid = s.sup.list()[0]!.pid!;
+    await waitFor("the worker", () => hb.stats().metabolic.samples > 0);
+    hb.metabolic.throttle("sleeper", pid, 0.01, 1000); // almost always stopped
+    let stopped = false;
+    for (let i = 0; i < 250 && !stopped; i++) {
+      stopped = (await procState(pid)) === "T";
+      await Bun.sleep(20);
+    }
+    expect(stopped).toBe(true);
+    inject(`block ${fifo}`);
+    const states: (string | null)[] = [];
+    const end = performance.now() + 20_000;
+    while (performance.now() < end && hb.stats().metabolic.workerStarts < 2) {
+      states.push(await procState(pid));
+      await Bun.sleep(2);
+    }
+    expect(hb.stats().metabolic.workerStarts).toBe(2);
+    expect(lines.some((l) => l.includes("metabolic worker stalled; restarting"))).toBe(true);
+    expect(lines.some((l) => l.includes("throttled service resumed") && l.includes("why=\"worker stalled\""))).toBe(true);
+    expect(states).toContain("S"); // resumed between the workers
+  } finally {
+    // The blocked read gets its end of file: the old worker's thread can end.
+    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    await hb.stop();
+    await s.close();
+  }
+}, 40_000);
 
 test("a throttle is released as soon as the throttled service's process is replaced (its pid may be reused)", async () => {
   setLogSink((l) => lines.push(l));
