@@ -82,12 +82,13 @@ export function watchSignals(onSignal: (num: number) => void): { stop: () => voi
   // The counts before any install: a delivery right after one is never taken for an old one.
   seen.set(signalCounts());
   const gc = gcSignal();
-  // SIGPIPE shared: only one another process sent is counted. The kernel's, for the init's own write
-  // to a closed stderr (-v), was forwarded and killed CMD.
+  // SIGPIPE and SIGXFSZ shared: only one another process sent is counted. The kernel's, for the
+  // init's own write to a closed stderr (-v) or past the file size limit (`ulimit -f`, a -v log
+  // appended to a file), was forwarded and killed CMD.
   const plain: number[] = [];
   const sent: number[] = [];
   const shared: number[] = [];
-  for (const num of forwardedSignals) (num === gc || num === Sig.SIGPIPE ? shared : sentOnly.has(num) ? sent : plain).push(num);
+  for (const num of forwardedSignals) (num === gc || num === Sig.SIGPIPE || num === Sig.SIGXFSZ ? shared : sentOnly.has(num) ? sent : plain).push(num);
   const failed = installSignalCounters({ plain, sentOnly: sent, shared });
   for (const num of failed) log.warn("cannot watch signal; it will not be forwarded", { signal: signalName(num) });
   watched = failed.length === 0 ? forwardedSignals : forwardedSignals.filter((s) => !failed.includes(s));

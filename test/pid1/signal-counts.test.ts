@@ -1,6 +1,6 @@
 // Signals tini mode forwarded wrongly: SIGPWR never (the JS engine's GC signal when JSC_SIGNAL_FOR_GC is not set, as in a container), queued real-time signals merged into one, the init's own SIGPIPE to CMD.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { shippedDir, shippedEnv } from "../harness/artifact.ts";
 import { compileC } from "../harness/compile-c.ts";
@@ -62,4 +62,19 @@ test("the init's own SIGPIPE (its -v log written to a stderr nobody reads any mo
   process.kill(init, "SIGPIPE");
   const p = await run.result(10_000);
   expect([p.code, p.stdout]).toEqual([4, "got-pipe\n"]);
+}, 30_000);
+
+test("the init's own SIGXFSZ (its -v log appended to a file already at the size limit, `ulimit -f`) was forwarded to CMD and killed it (exit 153); a SIGXFSZ another process sends is still forwarded", async () => {
+  const exe = join(shippedDir, "vector-boot");
+  const log = join(tempDir(), "init.log");
+  writeFileSync(log, "x".repeat(1024));
+  const r = Bun.spawnSync(["bash", "-c", `ulimit -f 1; "$0" -v -- sh -c 'sleep 0.5; exit 3' 2>>"$1"`, exe, log], { env: shippedEnv(), cwd: shippedDir, timeout: 20_000 });
+  expect(r.exitCode).toBe(3);
+  const ready = join(tempDir(), "ready");
+  const run = start(["--", "sh", "-c", "trap 'echo got-xfsz; exit 4' XFSZ; : > \"$0\"; while :; do sleep 0.05; done", ready]);
+  const init = await run.initPid();
+  await waitFor(() => existsSync(ready), 10_000, "CMD's trap");
+  process.kill(init, "SIGXFSZ");
+  const p = await run.result(10_000);
+  expect([p.code, p.stdout]).toEqual([4, "got-xfsz\n"]);
 }, 30_000);
