@@ -197,7 +197,11 @@ export class Heartbeat {
       lap("read");
       // Not on an all-zero hw.mmio nor a worker's first sample (no rates yet): read as an idle machine
       // they cleared raised and carried interrupts, which the next sample raised (and acted on) again.
-      if (this.binding && this.bank && this.dispatch && this.metabolic.reader.measured) {
+      // Nor on a sample older than the stale limit (the worker hung, dead or backing off): the beats
+      // ran the cortex on its frozen numbers and repeated actions (a restart every repeat_ms) on them.
+      const r = this.metabolic.reader;
+      const fresh = r.lastNewAt >= 0 && performance.now() - r.lastNewAt <= this.staleLimitMs();
+      if (this.binding && this.bank && this.dispatch && r.measured && fresh) {
         const values = this.metabolic.reader.values;
         const scores = this.binding.run(values);
         const t = lap("cortex");
@@ -244,12 +248,16 @@ export class Heartbeat {
     this.clock.at(due, (t) => this.fire("tick", t));
   }
 
+  /** How long the worker may be silent: never shorter than three sampling intervals (a worker told to sample every 3 s is quiet 3 s). */
+  private staleLimitMs(): number {
+    return Math.max(1000, this.cfg.stale_periods * Math.max(50, this.opts.periodMs), 3 * this.sampleMs);
+  }
+
   private checkStale(): void {
     const now = monoMs();
     if (now < this.staleCheckFrom) return;
     const m = this.metabolic.stats();
-    // Never shorter than three sampling intervals: a worker told to sample every 3 s is quiet 3 s.
-    const limit = Math.max(1000, this.cfg.stale_periods * Math.max(50, this.opts.periodMs), 3 * this.sampleMs);
+    const limit = this.staleLimitMs();
     // Judged on the current worker's own silence; while it loads (seconds on a slow machine) it gets a start-up grace.
     if (m.running && m.quietMs > (m.workerReady ? limit : Math.max(limit, STARTUP_GRACE_MS))) {
       this.metabolic.restartStale(`no sample for ${m.quietMs.toFixed(0)} ms${m.workerReady ? "" : " (never ready)"}`);

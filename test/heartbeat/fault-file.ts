@@ -3,7 +3,7 @@ import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** The fault file of the test process (a worker shares its pid): "crash MESSAGE" or "hang". */
+/** The fault file of the test process (a worker shares its pid): "crash MESSAGE", "hang", "block PATH" or "block-all PATH" (fault-worker.ts). */
 export const faultFile = join(tmpdir(), `vb-test-fault-${process.pid}`);
 
 /**

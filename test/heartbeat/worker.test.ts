@@ -3,8 +3,9 @@ import { afterEach, expect, test } from "bun:test";
 import { setLogLevel, setLogSink } from "../../src/log.ts";
 import { Heartbeat } from "../../src/heartbeat/heartbeat.ts";
 import { clearFault, injectFault } from "./fault-file.ts";
-import { procState, startSupervisor, waitFor } from "./helpers.ts";
-import { closeSync, constants, openSync } from "node:fs";
+import { procState, startSupervisor, testModel, waitFor } from "./helpers.ts";
+import { closeSync, constants, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { mkfifo } from "../harness/fifo.ts";
 import { tempDir } from "../harness/artifact.ts";
 
@@ -138,6 +139,44 @@ test("a worker blocked in a system call (a read that never returns) was only ask
     closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
     await hb.stop();
     await s.close();
+  }
+}, 40_000);
+
+test("beats ran the cortex on the last sample of a worker that no longer published (hung, and its replacements too) and repeated the raised interrupt's action every repeat_ms on those frozen numbers; past the stale limit they wait for a fresh sample", async () => {
+  const dir = tempDir("vb-stale-sample-");
+  const fifo = mkfifo(dir, "sensor");
+  // A /proc of the test's: load 6 on 2 CPUs, so the interrupt stays raised on every sample.
+  const proc = join(dir, "proc");
+  mkdirSync(proc);
+  writeFileSync(join(proc, "meminfo"), "MemTotal: 1000000 kB\nMemAvailable: 900000 kB\n");
+  writeFileSync(join(proc, "stat"), "cpu  1 0 1 1 0 0 0 0\ncpu0 1 0 1 1 0 0 0 0\ncpu1 0 0 0 0 0 0 0 0\n");
+  writeFileSync(join(proc, "loadavg"), "6.00 1.00 1.00 1/10 1\n");
+  const model = testModel([{ name: "overload", input: "load.avg1_per_cpu", fireAt: 2, scale: 1 }]);
+  const asked: number[] = [];
+  const hb = new Heartbeat({ periodMs: 20, workerUrl: faultWorker, model, onShutdown: () => asked.push(performance.now()), config: { watchdog: false, proc_root: proc, sample_ms: 50, stale_periods: 2, interrupts: { overload: { action: "shutdown", repeat_ms: 50 } } } });
+  hb.start();
+  const unblock = () => {
+    // Every blocked worker's open() returns once the FIFO has a writer (none blocked: ENXIO).
+    try {
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    } catch {
+      /* no reader */
+    }
+  };
+  try {
+    await waitFor("the interrupt's action, repeated", () => asked.length >= 3, 20_000);
+    inject(`block-all ${fifo}`);
+    // The stale limit: max(1 s, stale_periods x period, 3 x sample_ms) = 1 s; a beat past it.
+    await waitFor("the sample to go stale", () => hb.stats().metabolic.sampleAgeMs > 1100, 10_000);
+    const n = asked.length;
+    await Bun.sleep(1000);
+    expect(asked.length).toBe(n);
+    expect(hb.stats().interrupts[0]!.active).toBe(true);
+  } finally {
+    clearFault();
+    unblock();
+    await hb.stop();
+    unblock();
   }
 }, 40_000);
 
