@@ -1,5 +1,5 @@
 // Checkpoints (complete GGUF, atomic) and boot selection: newest verified checkpoint, else base, then journal replay.
-import { closeSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { JournalError } from "../errors.ts";
 import { type CheckpointRecord, decodeCheckpointRecord } from "../journal/checkpoint-record.ts";
@@ -86,9 +86,12 @@ export function verifiedCheckpoints(stateDir: string, records: JournalRecord[], 
  * No CRC (null) when the size is not `expected`: there is nothing to compare it with.
  */
 function fileCrc32c(path: string, expected: number): { size: number; crc: number | null } {
-  const fd = openSync(path, "r");
+  // Never waiting in open() (a FIFO put in its place): a regular file only.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error(st.isDirectory() ? "EISDIR: a directory, not a checkpoint file" : "not a regular file"), { code: st.isDirectory() ? "EISDIR" : "EINVAL" });
+    const size = st.size;
     if (size !== expected) return { size, crc: null };
     const buf = new Uint8Array(Math.min(CRC_CHUNK, Math.max(size, 1)));
     let crc = 0;
