@@ -41,8 +41,13 @@ export class HwMmioWriter {
   constructor(sab: SharedArrayBuffer) {
     this.ctl = new Int32Array(sab, 0, CTL_WORDS);
     this.f64 = new Float64Array(sab, CTL_WORDS * 4, META + HW_MMIO_FIELDS);
-    // A previous worker that died inside a write left the seqlock odd: close it.
-    if ((Atomics.load(this.ctl, Ctl.seq) & 1) === 1) Atomics.add(this.ctl, Ctl.seq, 1);
+    // A previous worker that died inside a write left the seqlock odd, its sample half written: closed
+    // with the sample marked a first one (not a measurement), or the beat read the torn vector as
+    // consistent and ran the cortex on it until this worker's first publish.
+    if ((Atomics.load(this.ctl, Ctl.seq) & 1) === 1) {
+      this.f64[META + FLAGS] = HwFlag.firstSample;
+      Atomics.add(this.ctl, Ctl.seq, 1);
+    }
     Atomics.add(this.ctl, Ctl.generation, 1);
   }
 

@@ -149,6 +149,24 @@ test("the seqlock buffer hands the reader the writer's sample, and a new writer 
   expect(r.generation).toBe(2);
 });
 
+test("a worker that died inside a publish left its half-written sample behind the seqlock the next writer closed: the beat read it as a consistent measurement; it is marked a first sample (not measured) until the new worker publishes", () => {
+  const sab = createHwMmioBuffer();
+  const w = new HwMmioWriter(sab);
+  const r = new HwMmioReader(sab);
+  w.publish(new Float64Array(HW_MMIO_FIELDS), 1);
+  expect(r.read()).toBe(true);
+  expect(r.measured).toBe(true);
+  // The dying writer: the seqlock opened, part of a new vector written (its flags say a measurement).
+  Atomics.add(new Int32Array(sab, 0, 1), 0, 1);
+  const f64 = new Float64Array(sab, 16 * 4, 1 + HW_MMIO_FIELDS);
+  f64.fill(7e9, 1, 1 + HW_MMIO_FIELDS / 2);
+  f64[1 + hwIndex("flags")] = 0;
+  new HwMmioWriter(sab);
+  expect(r.read()).toBe(true);
+  expect(r.measured).toBe(false);
+  expect(r.values[hwIndex("flags")]! & HwFlag.firstSample).toBe(HwFlag.firstSample);
+});
+
 test("a service whose work runs in its children (an idle master, a shell waiting for its busy child) read 0 CPU from its main process's ticks, so top_cpu found no busy service; its own cgroup's cpu.stat counts the whole service", () => {
   const pidStat = (ticks: number) => `42 (master) S 1 42 42 0 -1 4194560 0 0 0 0 ${ticks} 0 0 0 20 0 1 0 100 1000000 256 18446744073709551615\n`;
   const root = fakeRoot({
