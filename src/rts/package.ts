@@ -59,9 +59,11 @@ const rangeOf = (h: RtsHeader, section: Section): [number, number] => (section =
  * exit 0, and only verify or the boot refused the package. A GGUF over 4 GiB, which no mapping here can
  * hold, is packed unparsed (this runtime cannot boot it; the package may still carry it elsewhere).
  */
-function checkGguf(path: string, size: number): void {
+function checkGguf(path: string, fd: number, size: number): void {
   if (size > MAX_MAP_BYTES) return;
-  const m = mapFileReadOnly(path, 0, size);
+  // The open file, not the name: a GGUF renamed over the path after the open was checked while the
+  // file opened first (a malformed one) was packed.
+  const m = mapFileReadOnly(`/proc/self/fd/${fd}`, 0, size);
   try {
     readGguf(m.bytes);
   } catch (e) {
@@ -93,7 +95,7 @@ export function packRts(binaryPath: string, ggufPath: string, outPath: string, o
       readSync(gFd, magic, 0, 4, 0);
       if (tensorSize === 0) throw new PackageError("gguf", `${ggufPath} is empty`);
       if (String.fromCharCode(...magic) !== "GGUF") throw new PackageError("gguf", `${ggufPath} does not start with the GGUF magic`);
-      checkGguf(ggufPath, tensorSize);
+      checkGguf(ggufPath, gFd, tensorSize);
       const binaryOffset = RTS_HEADER_SIZE;
       const tensorOffset = opts.seedLayout
         ? binaryOffset + binarySize
