@@ -1,5 +1,5 @@
 // Checkpoints (complete GGUF, atomic) and boot selection: newest verified checkpoint, else base, then journal replay.
-import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, unlinkSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { JournalError } from "../errors.ts";
 import { type CheckpointRecord, decodeCheckpointRecord } from "../journal/checkpoint-record.ts";
@@ -10,6 +10,7 @@ import type { Journal } from "../journal/journal.ts";
 import type { JournalRecord } from "../journal/recovery.ts";
 import { logger } from "../log.ts";
 import { MAX_MAP_BYTES } from "../sys/mmap.ts";
+import { readPieces } from "../util/read-pieces.ts";
 import { decodeMutationRecord } from "./mutation-record.ts";
 import type { CheckpointableWeights, MutableWeights } from "./weights.ts";
 
@@ -22,7 +23,6 @@ export const CHECKPOINT_SEQ_KEY = "vector_boot.journal_seq";
 export const checkpointFileName = (seq: number): string => `ckpt-${String(seq).padStart(20, "0")}.gguf`;
 /** A checkpoint's file name (checkpointFileName), its covered sequence captured. */
 const checkpointNamePattern = /^ckpt-(\d{20})\.gguf$/;
-const CRC_CHUNK = 4 << 20;
 
 /**
  * Why a journal record's body does not decode as its type (null: it does), for the journal's
@@ -93,15 +93,9 @@ function fileCrc32c(path: string, expected: number): { size: number; crc: number
     if (!st.isFile()) throw Object.assign(new Error(st.isDirectory() ? "EISDIR: a directory, not a checkpoint file" : "not a regular file"), { code: st.isDirectory() ? "EISDIR" : "EINVAL" });
     const size = st.size;
     if (size !== expected) return { size, crc: null };
-    const buf = new Uint8Array(Math.min(CRC_CHUNK, Math.max(size, 1)));
     let crc = 0;
-    for (let done = 0; done < size; ) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, size - done), done);
-      if (n <= 0) return { size: done, crc: null }; // truncated while read
-      crc = crc32cUpdate(crc, buf, 0, n);
-      done += n;
-    }
-    return { size, crc };
+    const done = readPieces(fd, 0, size, (piece) => (crc = crc32cUpdate(crc, piece)));
+    return done < size ? { size: done, crc: null } : { size, crc }; // shorter: truncated while read
   } finally {
     closeSync(fd);
   }

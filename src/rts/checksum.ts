@@ -1,24 +1,19 @@
 // Checksums for packaging: SHA-256 of file ranges (streamed, never the whole file in memory) and CRC32.
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync } from "node:fs";
 import { PackageError } from "../errors.ts";
 import { throwIfInterrupted } from "../sys/interrupt.ts";
-
-const CHUNK = 4 << 20;
+import { readPieces } from "../util/read-pieces.ts";
 
 /** SHA-256 of `length` bytes of an open file starting at `offset`, read in 4 MiB chunks. Throws on a short read. */
 export function sha256OfRange(fd: number, offset: number, length: number): Uint8Array {
   const hasher = new Bun.CryptoHasher("sha256");
-  const buf = new Uint8Array(Math.min(CHUNK, Math.max(length, 1)));
-  let done = 0;
-  while (done < length) {
-    throwIfInterrupted();
-    const want = Math.min(buf.length, length - done);
-    const n = readSync(fd, buf, 0, want, offset + done);
-    // The file shrank while it was read (it was checked for size first): the package is damaged, not a bug.
-    if (n <= 0) throw new PackageError("checksum", `short read at byte ${offset + done} (wanted ${length - done} more bytes): the file was truncated while it was read`);
-    hasher.update(buf.subarray(0, n));
-    done += n;
-  }
+  throwIfInterrupted();
+  const done = readPieces(fd, offset, length, (piece, at) => {
+    hasher.update(piece);
+    if (at + piece.length < length) throwIfInterrupted(); // before each read
+  });
+  // The file shrank while it was read (it was checked for size first): the package is damaged, not a bug.
+  if (done < length) throw new PackageError("checksum", `short read at byte ${offset + done} (wanted ${length - done} more bytes): the file was truncated while it was read`);
   return new Uint8Array(hasher.digest() as unknown as ArrayBuffer);
 }
 

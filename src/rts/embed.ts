@@ -13,6 +13,7 @@
 import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { PackageError } from "../errors.ts";
 import { refuseOutputOverInput, writeFileAtomically } from "../util/atomic-write.ts";
+import { readPieces } from "../util/read-pieces.ts";
 import { realPathOr } from "../util/real-path.ts";
 import { bytesEqual, crc32, hex, sha256OfRange } from "./checksum.ts";
 import { crc32cUpdate } from "../journal/crc32c.ts";
@@ -43,20 +44,14 @@ export interface EmbeddedModel {
 
 /** Copies `len` bytes; with `sums`, also hashes them (SHA-256) and updates `sums.crc` (CRC32C). */
 function copyRange(src: number, dst: number, srcOff: number, len: number, dstOff: number, sums?: { sha: Bun.CryptoHasher; crc: number }): void {
-  const buf = new Uint8Array(Math.min(4 << 20, Math.max(len, 1)));
-  let done = 0;
-  while (done < len) {
-    const n = readSync(src, buf, 0, Math.min(buf.length, len - done), srcOff + done);
-    if (n <= 0) throw new PackageError("input", `short read at byte ${srcOff + done}`);
-    const chunk = buf.subarray(0, n);
+  const done = readPieces(src, srcOff, len, (chunk, at) => {
     if (sums) {
       sums.sha.update(chunk);
       sums.crc = crc32cUpdate(sums.crc, chunk);
     }
-    let w = 0;
-    while (w < n) w += writeSync(dst, chunk, w, n - w, dstOff + done + w);
-    done += n;
-  }
+    for (let w = 0; w < chunk.length; ) w += writeSync(dst, chunk, w, chunk.length - w, dstOff + at + w);
+  });
+  if (done < len) throw new PackageError("input", `short read at byte ${srcOff + done}`);
 }
 
 export function encodeTrailer(t: { programSize: number; offset: number; size: number; alignment: number; sha256: Uint8Array; crc32c: number | null }): Uint8Array {

@@ -5,6 +5,7 @@ import { readGguf } from "../gguf/reader.ts";
 import { mapFileReadOnly, MAX_MAP_BYTES } from "../sys/mmap.ts";
 import { throwIfInterrupted } from "../sys/interrupt.ts";
 import { checkOutputPath, refuseOutputOverInput, writeFileAtomically, writeFilesAtomically, type OutputFile } from "../util/atomic-write.ts";
+import { readPieces } from "../util/read-pieces.ts";
 import { bytesEqual, hex, sha256OfRange } from "./checksum.ts";
 import { decodeRtsHeader, encodeRtsHeader, RTS_HEADER_SIZE, RTS_TENSOR_ALIGNMENT, type RtsHeader } from "./format.ts";
 
@@ -31,15 +32,13 @@ export function withPackageFd<T>(path: string, fn: (fd: number) => T): T {
 /** Copies `len` bytes and returns their SHA-256: each byte is read once, so the hash is of the bytes written. */
 function copyHashing(src: number, srcOff: number, len: number, dst: number, dstOff: number, what: string): Uint8Array {
   const hasher = new Bun.CryptoHasher("sha256");
-  const buf = new Uint8Array(Math.min(4 << 20, Math.max(len, 1)));
-  for (let done = 0; done < len; ) {
-    throwIfInterrupted();
-    const n = readSync(src, buf, 0, Math.min(buf.length, len - done), srcOff + done);
-    if (n <= 0) throw new PackageError(what, `short read at byte ${srcOff + done}`);
-    hasher.update(buf.subarray(0, n));
-    for (let w = 0; w < n; ) w += writeSync(dst, buf, w, n - w, dstOff + done + w);
-    done += n;
-  }
+  throwIfInterrupted();
+  const done = readPieces(src, srcOff, len, (piece, at) => {
+    hasher.update(piece);
+    for (let w = 0; w < piece.length; ) w += writeSync(dst, piece, w, piece.length - w, dstOff + at + w);
+    if (at + piece.length < len) throwIfInterrupted(); // before each read
+  });
+  if (done < len) throw new PackageError(what, `short read at byte ${srcOff + done}`);
   return new Uint8Array(hasher.digest() as unknown as ArrayBuffer);
 }
 
