@@ -1,7 +1,7 @@
 // Main-thread side of the metabolic daemon: runs the worker, restarts it when it dies, relays actions.
 import { logger } from "../log.ts";
 import { workerEntry } from "../util/bundle.ts";
-import { createHwMmioBuffer, HwMmioReader, monoMs } from "./hw-mmio-buffer.ts";
+import { createHwMmioBuffer, HwMmioReader } from "./hw-mmio-buffer.ts";
 import { hwIndexOf } from "../hw/hw-mmio-layout.ts";
 import { type FromWorker, fromWorkerSchema, type ToWorker } from "./metabolic-protocol.ts";
 import type { ServiceSlotInfo } from "./proc-sampler.ts";
@@ -103,7 +103,6 @@ export class MetabolicDaemon {
     this.spawnedAt = performance.now();
     this.readyAt = -1;
     this.starts++;
-    const startedAt = monoMs();
     w.addEventListener("message", (e: MessageEvent) => this.onMessage(e.data));
     w.addEventListener("error", (e: Event) => {
       // Bun formats the message with a source excerpt; keep the "error: ..." line and the first frame.
@@ -114,14 +113,7 @@ export class MetabolicDaemon {
     });
     w.addEventListener("close", (e: Event) => {
       if (this.worker !== w) return;
-      this.worker = null;
-      this.releaseThrottles("worker exited");
-      if (this.stopping) return;
-      this.crashes++;
-      if (monoMs() - startedAt > 10_000) this.consecutiveCrashes = 0;
-      log.warn("metabolic worker exited; restarting", { code: (e as CloseEvent).code ?? null, crashes: this.crashes });
-      this.opts.onCrash?.(this.crashes);
-      this.scheduleRestart();
+      this.lost("worker exited", () => log.warn("metabolic worker exited; restarting", { code: (e as CloseEvent).code ?? null, crashes: this.crashes }));
     });
     const { procRoot = "/proc", sysRoot = "/sys", sampleMs, smoothingMs, procsMs = 0 } = this.opts;
     this.post({ type: "init", settings: { sab: this.sab, procRoot, sysRoot, sampleMs, smoothingMs, procsMs } });
@@ -275,11 +267,18 @@ export class MetabolicDaemon {
     const w = this.worker;
     if (!w) return;
     log.warn("metabolic worker stalled; restarting", { reason });
-    this.worker = null; // its close, whenever it comes, is a stale worker's
     w.terminate();
-    this.releaseThrottles("worker stalled");
-    if (performance.now() - this.spawnedAt > 10_000) this.consecutiveCrashes = 0;
+    this.lost("worker stalled"); // its close, whenever it comes, is a stale worker's
+  }
+
+  /** The current worker is gone (`why`): its throttles released, and unless stopping a crash counted (`say` logs it) and a restart scheduled. */
+  private lost(why: string, say?: () => void): void {
+    this.worker = null;
+    this.releaseThrottles(why);
+    if (this.stopping) return;
     this.crashes++;
+    if (performance.now() - this.spawnedAt > 10_000) this.consecutiveCrashes = 0;
+    say?.();
     this.opts.onCrash?.(this.crashes);
     this.scheduleRestart();
   }
