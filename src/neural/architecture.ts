@@ -115,10 +115,11 @@ function meta<T extends z.ZodMiniType>(md: ReadonlyMap<string, unknown>, key: st
   // counts only strings and bools), and a 64 Mi-item array made into JS values, then one issue per
   // item, took PID 1's memory at boot. Vectorland's only numeric arrays are a head's widths.
   const v = md.get(key);
-  if (ArrayBuffer.isView(v) && (v as unknown as ArrayLike<unknown>).length > MAX_NUMERIC_ITEMS) {
-    throw new ModelError(`vectorland model: metadata key ${key}: a numeric array of ${(v as unknown as ArrayLike<unknown>).length} entries (at most ${MAX_NUMERIC_ITEMS}: a head's widths, layer_count + 1)`);
+  const numbers = ArrayBuffer.isView(v) ? (v as unknown as ArrayLike<unknown>) : null;
+  if (numbers && numbers.length > MAX_NUMERIC_ITEMS) {
+    throw new ModelError(`vectorland model: metadata key ${key}: a numeric array of ${numbers.length} entries (at most ${MAX_NUMERIC_ITEMS}: a head's widths, layer_count + 1)`);
   }
-  const r = schema.safeParse(ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<unknown>) : v);
+  const r = schema.safeParse(numbers ? Array.from(numbers) : v);
   if (!r.success) throw new ModelError(`vectorland model: metadata key ${key}: ${r.error.issues.map((i) => i.message).join("; ")}`);
   return r.data;
 }
