@@ -1,9 +1,10 @@
 // A service whose own cgroup could not be created (cgroup.max.descendants reached) ran in the init's, while the supervisor still judged it by that cgroup: its sd_notify messages were dropped and its stop neither waited for nor killed what its run left.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync, shipped, shippedDir, shippedEnv } from "../harness/artifact.ts";
-import { cgroup2Mount, cgroupPopulated, killCgroup, removeCgroup } from "../../src/sys/cgroup.ts";
+import { cgroup2Mount } from "../../src/sys/cgroup.ts";
+import { removeCgroupTree } from "../harness/cgroup-tree.ts";
 import { killLeftovers, killRunning, pidsRunning, tempDir, waitFor, writeJson } from "./harness.ts";
 
 const cleanups: (() => void)[] = [];
@@ -12,13 +13,6 @@ afterEach(() => {
   killLeftovers();
 });
 
-/** Removes a cgroup tree, deepest first (each must be empty of processes: the kernel keeps a populated one). */
-function removeTree(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeTree(join(dir, e.name));
-  removeCgroup(dir);
-}
-
 test("with its own cgroup refused, a service's READY=1 was dropped (killed at its readiness timeout) and its stop took neither its leftover child nor waited for it; now it is judged by its process groups, as with cgroups off", async () => {
   const mount = cgroup2Mount();
   expect(mount).not.toBeNull();
@@ -26,13 +20,8 @@ test("with its own cgroup refused, a service's READY=1 was dropped (killed at it
   const outer = join(mount!, `vb-test-refused-${process.pid}`);
   mkdirSync(outer);
   writeFileSync(join(outer, "cgroup.max.descendants"), "1");
-  cleanups.push(() => {
-    // Whatever a failed run left in it (the init SIGKILLed, its services orphaned) goes first.
-    killCgroup(outer);
-    const until = Date.now() + 2000;
-    while (cgroupPopulated(outer) && Date.now() < until) Bun.sleepSync(10);
-    removeTree(outer);
-  });
+  // Whatever a failed run left in it (the init SIGKILLed, its services orphaned) goes first.
+  cleanups.push(() => removeCgroupTree(outer));
   const dir = tempDir();
   const left = String(800_000 + (process.pid % 99_999));
   cleanups.push(() => killRunning(["sleep", left]));

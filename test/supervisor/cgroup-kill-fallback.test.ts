@@ -1,9 +1,10 @@
 // On a kernel without cgroup.kill (before 5.14) a service's SIGKILL by cgroup did nothing: its forking leftovers ran on; the fallback was then chosen by the wrong errno.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cgroup2Mount, cgroupPids, cgroupPopulated, killCgroup, killCgroupProcs, removeCgroup } from "../../src/sys/cgroup.ts";
+import { cgroup2Mount, cgroupPids, cgroupPopulated, killCgroup, killCgroupProcs } from "../../src/sys/cgroup.ts";
+import { removeCgroupTree } from "../harness/cgroup-tree.ts";
 import { waitFor } from "../harness/wait.ts";
 
 const cleanups: (() => void)[] = [];
@@ -11,26 +12,14 @@ afterEach(() => {
   for (const c of cleanups.splice(0).reverse()) c();
 });
 
-/** Removes a cgroup tree, deepest first. */
-function removeTree(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeTree(join(dir, e.name));
-  removeCgroup(dir);
-}
-
 test("without cgroup.kill (Linux before 5.14) the SIGKILL of a service's cgroup was refused and its processes ran on; the fallback kills every process in it and below, a shell forking all the while too", async () => {
   const mount = cgroup2Mount();
   expect(mount).not.toBeNull();
   const dir = join(mount!, `vb-test-kill-fallback-${process.pid}`);
   const inner = join(dir, "inner");
   mkdirSync(inner, { recursive: true });
-  cleanups.push(() => {
-    // cgroup.kill is there on this kernel: whatever a failed assertion left goes with it.
-    writeFileSync(join(dir, "cgroup.kill"), "1");
-    const until = Date.now() + 2000;
-    while (cgroupPopulated(dir) && Date.now() < until) Bun.sleepSync(10);
-    removeTree(dir);
-  });
+  // Whatever a failed assertion left goes with it.
+  cleanups.push(() => removeCgroupTree(dir));
   // A shell that forks a sleep every 5 ms (no pass can list them all before the next one is there),
   // and one process in a cgroup below the service's, as a service that made its own would have.
   const forker = Bun.spawn(["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && while :; do sleep 1000 & sleep 0.005; done', dir], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
