@@ -50,18 +50,23 @@ for (const pid1 of [false, true]) {
   }, 30_000);
 }
 
+/** A SIG`name` another process sends the init reaches CMD (its trap answers, exit 4). */
+async function expectForwardedWhenSent(name: "PIPE" | "XFSZ"): Promise<void> {
+  const ready = join(tempDir(), "ready");
+  const run = start(["--", "sh", "-c", `trap 'echo got-${name}; exit 4' ${name}; : > "$0"; while :; do sleep 0.05; done`, ready]);
+  const init = await run.initPid();
+  await waitFor(() => existsSync(ready), 10_000, "CMD's trap");
+  process.kill(init, `SIG${name}`);
+  const p = await run.result(10_000);
+  expect([p.code, p.stdout]).toEqual([4, `got-${name}\n`]);
+}
+
 test("the init's own SIGPIPE (its -v log written to a stderr nobody reads any more) was forwarded to CMD and killed it (exit 141); a SIGPIPE another process sends is still forwarded", async () => {
   const exe = join(shippedDir, "vector-boot");
   // bash: the init's stderr is a pipe whose reader (true) is gone by the time CMD exits and -v logs it.
   const r = Bun.spawnSync(["bash", "-c", `"$0" -v -- sh -c 'sleep 0.5; exit 3' 2>&1 | true; exit \${PIPESTATUS[0]}`, exe], { env: shippedEnv(), cwd: shippedDir, timeout: 20_000 });
   expect(r.exitCode).toBe(3);
-  const ready = join(tempDir(), "ready");
-  const run = start(["--", "sh", "-c", "trap 'echo got-pipe; exit 4' PIPE; : > \"$0\"; while :; do sleep 0.05; done", ready]);
-  const init = await run.initPid();
-  await waitFor(() => existsSync(ready), 10_000, "CMD's trap");
-  process.kill(init, "SIGPIPE");
-  const p = await run.result(10_000);
-  expect([p.code, p.stdout]).toEqual([4, "got-pipe\n"]);
+  await expectForwardedWhenSent("PIPE");
 }, 30_000);
 
 test("the init's own SIGXFSZ (its -v log appended to a file already at the size limit, `ulimit -f`) was forwarded to CMD and killed it (exit 153); a SIGXFSZ another process sends is still forwarded", async () => {
@@ -70,11 +75,5 @@ test("the init's own SIGXFSZ (its -v log appended to a file already at the size 
   writeFileSync(log, "x".repeat(1024));
   const r = Bun.spawnSync(["bash", "-c", `ulimit -f 1; "$0" -v -- sh -c 'sleep 0.5; exit 3' 2>>"$1"`, exe, log], { env: shippedEnv(), cwd: shippedDir, timeout: 20_000 });
   expect(r.exitCode).toBe(3);
-  const ready = join(tempDir(), "ready");
-  const run = start(["--", "sh", "-c", "trap 'echo got-xfsz; exit 4' XFSZ; : > \"$0\"; while :; do sleep 0.05; done", ready]);
-  const init = await run.initPid();
-  await waitFor(() => existsSync(ready), 10_000, "CMD's trap");
-  process.kill(init, "SIGXFSZ");
-  const p = await run.result(10_000);
-  expect([p.code, p.stdout]).toEqual([4, "got-xfsz\n"]);
+  await expectForwardedWhenSent("XFSZ");
 }, 30_000);
