@@ -12,11 +12,16 @@ import { rawProducer } from "./raw-producer.ts";
 const dirs: string[] = [];
 afterAll(() => dirs.forEach(removeDir));
 
-test("a slot whose new bytes arrive after its tail, still holding the previous lap's valid submission, was answered BAD_SEQUENCE at once", async () => {
+/** Evolution in a fresh directory with one ring of four slots over a synthetic 4,096-value tensor. */
+function openRing(extra: { autoDrain?: boolean } = {}) {
   const d = tempDir("vb-stale-");
   dirs.push(d);
+  return openEvolution({ stateDir: join(d, "state"), runDir: join(d, "run"), rings: 1, slots: 4, ...extra, loadWeights: () => F32Store.synthetic({ "pixel.w": 4096 }, 3) });
+}
+
+test("a slot whose new bytes arrive after its tail, still holding the previous lap's valid submission, was answered BAD_SEQUENCE at once", async () => {
   // Drains run here, in order (autoDrain off, no beat): a stall of this process cannot run out the settle time.
-  const evo = await openEvolution({ stateDir: join(d, "state"), runDir: join(d, "run"), rings: 1, slots: 4, autoDrain: false, loadWeights: () => F32Store.synthetic({ "pixel.w": 4096 }, 3) });
+  const evo = await openRing({ autoDrain: false });
   try {
     const p = await rawProducer(evo.socketPath);
     // Lap 1: four accepted submissions fill every slot with a valid one.
@@ -42,9 +47,7 @@ test("a slot whose new bytes arrive after its tail, still holding the previous l
 }, 30_000);
 
 test("a slot that keeps the previous lap's submission is answered BAD_SEQUENCE once it had time to settle, and the ring goes on", async () => {
-  const d = tempDir("vb-stale-");
-  dirs.push(d);
-  const evo = await openEvolution({ stateDir: join(d, "state"), runDir: join(d, "run"), rings: 1, slots: 4, loadWeights: () => F32Store.synthetic({ "pixel.w": 4096 }, 3) });
+  const evo = await openRing();
   const timer = setInterval(() => evo.drain(64), 10); // the beat's drains
   try {
     const p = await rawProducer(evo.socketPath);
@@ -101,9 +104,7 @@ with Client(sys.argv[1], timeout=10) as c:
 }, 60_000);
 
 test("a ring given to a new session kept the previous session's slots: a new producer whose tail was seen before its slot's bytes (weak memory ordering) had the old session's seq-0 submission (valid checksum, the sequence it expects) taken as its own; the slots are zeroed when the ring is given out", async () => {
-  const d = tempDir("vb-stale-");
-  dirs.push(d);
-  const evo = await openEvolution({ stateDir: join(d, "state"), runDir: join(d, "run"), rings: 1, slots: 4, autoDrain: false, loadWeights: () => F32Store.synthetic({ "pixel.w": 4096 }, 3) });
+  const evo = await openRing({ autoDrain: false });
   try {
     const a = await rawProducer(evo.socketPath);
     a.submit(1);
