@@ -22,7 +22,6 @@ export class ShutdownSignals {
   private reexec: ((path?: string) => Promise<void>) | null = null;
   /** A SIGHUP taken before `onReexec` was set (carried across the exec, or waiting since the pre-init's). */
   private reexecAsked = false;
-  private stopWatching: (() => void) | null = null;
 
   constructor(private readonly pid1: boolean) {
     this.requested = new Promise((r) => (this.resolve = r));
@@ -94,7 +93,7 @@ export class ShutdownSignals {
       }
     };
     // Watching before the counters are installed: a signal right after an install still wakes the loop.
-    this.stopWatching = onCountedSignal(take);
+    onCountedSignal(take);
     for (const sig of [Sig.SIGTERM, Sig.SIGINT, Sig.SIGUSR2, Sig.SIGQUIT, Sig.SIGUSR1, Sig.SIGHUP]) installSignalCounter(sig);
     // SIGPWR: JavaScriptCore's GC signal unless JSC_SIGNAL_FOR_GC moved it (the pre-init does); then
     // shared with the engine (only one sent by another process is ours).
@@ -111,11 +110,5 @@ export class ShutdownSignals {
     unblockCarriedSignals();
     take();
     return this;
-  }
-
-  /** Stops acting on the signals (they stay counted, so none ends the init). */
-  uninstall(): void {
-    this.stopWatching?.();
-    this.stopWatching = null;
   }
 }
