@@ -1,7 +1,7 @@
 // Runs the shipped executable (as a subreaper on the host or as PID 1 under unshare), checkout hidden, for tests.
 import { chmodSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { exe, root, shipped, shippedDir, shippedEnv, shippedPython, tempDir } from "../harness/artifact.ts";
+import { exe, hidden, root, shipped, shippedDir, shippedEnv, shippedPython, tempDir } from "../harness/artifact.ts";
 import { waitFor } from "../harness/wait.ts";
 
 export { exe, root, shippedPython, tempDir, waitFor };
@@ -38,12 +38,12 @@ export interface Run {
   result: (timeoutMs: number) => Promise<{ code: number; stdout: string; stderr: string; ms: number }>;
 }
 
-/** Starts the shipped executable with ARGS (checkout hidden), as PID 1 of a new PID namespace when `pid1`. */
-export function start(args: string[], opts: { pid1?: boolean; env?: Record<string, string>; cwd?: string; configStateDir?: boolean } = {}): Run {
+/** Starts the shipped executable (or `exe`, a copy of it) with ARGS (checkout hidden), as PID 1 of a new PID namespace when `pid1`. */
+export function start(args: string[], opts: { pid1?: boolean; env?: Record<string, string>; cwd?: string; configStateDir?: boolean; exe?: string } = {}): Run {
   // As PID 1 the default state dir is the machine's /var/lib/vector-boot: keep tests out of it
   // (`configStateDir`: the test's config file names it, and no --set may override that).
   if (opts.pid1 && args[0] === "boot" && !opts.configStateDir && !args.some((a) => a.startsWith("state_dir="))) args = [...args, "--set", `state_dir=${join(tempDir("vb-state-"), "state")}`];
-  const argv = shipped(args, { pid1: opts.pid1 });
+  const argv = opts.exe ? hidden([opts.exe, ...args], { pid1: opts.pid1 }) : shipped(args, { pid1: opts.pid1 });
   const t0 = performance.now();
   const proc = Bun.spawn(argv, {
     stdin: "ignore",
