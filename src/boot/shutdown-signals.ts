@@ -1,7 +1,7 @@
 // Turns SIGTERM/SIGINT/SIGPWR (and ctrl-alt-del as PID 1) into one shutdown request, SIGHUP into a re-exec; C counters, no JS in handlers.
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { installSharedSignalCounter, installSignalCounter, onCountedSignal, Sig, takeSignal, unblockCarriedSignals } from "../sys/signals.ts";
+import { gcSignal, installSharedSignalCounter, installSignalCounter, onCountedSignal, Sig, takeSignal, unblockCarriedSignals } from "../sys/signals.ts";
 import type { RebootMode } from "../sys/machine.ts";
 
 const log = logger("signals");
@@ -97,8 +97,7 @@ export class ShutdownSignals {
     for (const sig of [Sig.SIGTERM, Sig.SIGINT, Sig.SIGUSR2, Sig.SIGQUIT, Sig.SIGUSR1, Sig.SIGHUP]) installSignalCounter(sig);
     // SIGPWR: JavaScriptCore's GC signal unless JSC_SIGNAL_FOR_GC moved it (the pre-init does); then
     // shared with the engine (only one sent by another process is ours).
-    const gcSig = Number(process.env.JSC_SIGNAL_FOR_GC ?? "");
-    const moved = Number.isInteger(gcSig) && gcSig > 0 && gcSig !== Sig.SIGPWR;
+    const moved = gcSignal() !== Sig.SIGPWR;
     try {
       if (moved) installSignalCounter(Sig.SIGPWR);
       else installSharedSignalCounter(Sig.SIGPWR);

@@ -1,6 +1,6 @@
 // Catches every signal tini mode forwards: C counters with a wake pipe (never JavaScript in a signal handler).
 import { logger } from "../log.ts";
-import { installSignalCounters, onCountedSignal, Sig, signalCounts, signalName } from "../sys/signals.ts";
+import { gcSignal, installSignalCounters, onCountedSignal, Sig, signalCounts, signalName } from "../sys/signals.ts";
 
 const log = logger("init");
 
@@ -41,12 +41,6 @@ export const suspendSignals: ReadonlySet<number> = suspend;
 const FALLBACK_POLL_MS = 10;
 /** A flood of one counted signal is forwarded at most this many times per look (the rest coalesce). */
 const MAX_FORWARD_PER_LOOK = 1024;
-
-/** The signal JavaScriptCore's garbage collector uses to suspend threads (shared with it, never taken). */
-function gcSignal(): number {
-  const n = Number(process.env.JSC_SIGNAL_FOR_GC ?? "");
-  return Number.isInteger(n) && n > 0 && n < 65 ? n : Sig.SIGPWR;
-}
 
 /**
  * Calls `onSignal(num)` once per delivery of each forwarded signal (a standard signal the kernel

@@ -43,6 +43,18 @@ export function parseSignal(spec: string, allowZero = false): number | undefined
   return signalNumber(s);
 }
 
+/**
+ * The signal JavaScriptCore's garbage collector suspends threads with: JSC_SIGNAL_FOR_GC read as C's
+ * atoi reads it in native/carried-signals.h (leading blanks, a sign, the leading digits: "40x" is 40,
+ * "0x28" is 0), SIGPWR when unset or no signal number. The boot and tini mode read it here only: two
+ * readers had disagreed with the C side ("40x": SIGPWR for them, 40 for it).
+ */
+export function gcSignal(value: string | undefined = process.env.JSC_SIGNAL_FOR_GC): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?\d+)/.exec(value ?? "");
+  const n = m ? Number(m[1]) : 0;
+  return n > 0 && n < 65 ? n : Sig.SIGPWR;
+}
+
 export function signalName(num: number): string {
   for (const [k, v] of Object.entries(Sig)) if (v === num) return k;
   return `SIG${num}`;
