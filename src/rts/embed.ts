@@ -16,6 +16,7 @@ import { refuseOutputOverInput, writeFileAtomically } from "../util/atomic-write
 import { readPieces } from "../util/read-pieces.ts";
 import { realPathOr } from "../util/real-path.ts";
 import { bytesEqual, crc32, hex, sha256OfRange } from "./checksum.ts";
+import { checkGgufFd } from "./check-gguf.ts";
 import { crc32cUpdate } from "../journal/crc32c.ts";
 import { elfImageEnd } from "../initramfs/elf.ts";
 
@@ -92,9 +93,7 @@ export async function appendModel(exePath: string, ggufPath: string, outPath: st
   try {
     const programSize = fstatSync(exeFd).size;
     const size = fstatSync(ggufFd).size;
-    const magic = new Uint8Array(4);
-    readSync(ggufFd, magic, 0, 4, 0);
-    if (String.fromCharCode(...magic) !== "GGUF") throw new PackageError("gguf", `${ggufPath} does not start with the GGUF magic`);
+    checkGgufFd(ggufPath, ggufFd, size, "embedded");
     const offset = Math.ceil(programSize / EMBED_ALIGNMENT) * EMBED_ALIGNMENT;
     writeFileAtomically(
       outPath,
@@ -209,6 +208,7 @@ export function locateEmbeddedModel(fdOrPath: number | string = "/proc/self/exe"
     if (offset + size !== fileSize - TRAILER_SIZE) fail("payloadSize", `payload [${offset}, ${offset + size}) does not end where the trailer starts (${fileSize - TRAILER_SIZE})`);
     // appendModel refuses an empty GGUF: a trailer recording none is damaged (mapping 0 bytes failed as EINVAL, exit 71).
     if (size === 0) fail("payloadSize", "the payload is empty: no model follows the program");
+    if (v.getUint32(88, true) !== 0) fail("reserved", `bytes 88..92 hold 0x${v.getUint32(88, true).toString(16)}, not zero`);
     if (v.getUint32(44, true) !== CHECKSUM_SHA256) fail("checksumAlgorithm", `unknown algorithm ${v.getUint32(44, true)}`);
     const sha = b.slice(48, 80);
     const hasCrc = v.getUint32(84, true);

@@ -1,12 +1,11 @@
 // RTS packages on disk: pack a binary + GGUF, read and check a header, verify checksums, unpack the sections.
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
-import { GgufError, PackageError } from "../errors.ts";
-import { readGguf } from "../gguf/reader.ts";
-import { mapFileReadOnly, MAX_MAP_BYTES } from "../sys/mmap.ts";
+import { PackageError } from "../errors.ts";
 import { throwIfInterrupted } from "../sys/interrupt.ts";
 import { checkOutputPath, refuseOutputOverInput, writeFileAtomically, writeFilesAtomically, type OutputFile } from "../util/atomic-write.ts";
 import { readPieces } from "../util/read-pieces.ts";
 import { bytesEqual, hex, sha256OfRange } from "./checksum.ts";
+import { checkGgufFd } from "./check-gguf.ts";
 import { decodeRtsHeader, encodeRtsHeader, RTS_HEADER_SIZE, RTS_TENSOR_ALIGNMENT, type RtsHeader } from "./format.ts";
 
 export interface PackOptions {
@@ -52,27 +51,6 @@ function checkSection(section: Section, got: Uint8Array, header: RtsHeader, path
 
 const rangeOf = (h: RtsHeader, section: Section): [number, number] => (section === "binary" ? [h.binaryOffset, h.binarySize] : [h.tensorOffset, h.tensorSize]);
 
-/**
- * The model section parsed as `verify` and the boot parse it (every count, offset and size), from a
- * read-only mapping: a GGUF cut short (a download that stopped) or malformed past its magic was packed,
- * exit 0, and only verify or the boot refused the package. A GGUF over 4 GiB, which no mapping here can
- * hold, is packed unparsed (this runtime cannot boot it; the package may still carry it elsewhere).
- */
-function checkGguf(path: string, fd: number, size: number): void {
-  if (size > MAX_MAP_BYTES) return;
-  // The open file, not the name: a GGUF renamed over the path after the open was checked while the
-  // file opened first (a malformed one) was packed.
-  const m = mapFileReadOnly(`/proc/self/fd/${fd}`, 0, size);
-  try {
-    readGguf(m.bytes);
-  } catch (e) {
-    if (e instanceof GgufError) throw new GgufError(e.field, e.offset, `${e.problem} (in ${path}: not a well-formed GGUF, nothing packed)`, { cause: e });
-    throw e;
-  } finally {
-    m.unmap();
-  }
-}
-
 /** The end of a fill: its data on disk, then the last look for a stop signal before the rename (the fsync of a large file takes seconds). */
 function settle(fd: number): void {
   fsyncSync(fd);
@@ -90,11 +68,7 @@ export function packRts(binaryPath: string, ggufPath: string, outPath: string, o
     withPackageFd(ggufPath, (gFd) => {
       const binarySize = fstatSync(bFd).size;
       const tensorSize = fstatSync(gFd).size;
-      const magic = new Uint8Array(4);
-      readSync(gFd, magic, 0, 4, 0);
-      if (tensorSize === 0) throw new PackageError("gguf", `${ggufPath} is empty`);
-      if (String.fromCharCode(...magic) !== "GGUF") throw new PackageError("gguf", `${ggufPath} does not start with the GGUF magic`);
-      checkGguf(ggufPath, gFd, tensorSize);
+      checkGgufFd(ggufPath, gFd, tensorSize, "packed");
       const binaryOffset = RTS_HEADER_SIZE;
       const tensorOffset = opts.seedLayout
         ? binaryOffset + binarySize

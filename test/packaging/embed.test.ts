@@ -1,8 +1,8 @@
 // The model appended to the executable: layout, trailer validation, and a real compiled Bun program mapping itself.
 import { afterAll, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { PackageError } from "../../src/errors.ts";
+import { GgufError, PackageError } from "../../src/errors.ts";
 import { appendModel, EMBED_ALIGNMENT, encodeTrailer, locateEmbeddedModel, TRAILER_SIZE } from "../../src/rts/embed.ts";
 import { crc32, sha256 } from "../../src/rts/checksum.ts";
 import { crc32cUpdateReference } from "../../src/journal/crc32c.ts";
@@ -112,6 +112,30 @@ describe("appendModel / locateEmbeddedModel", () => {
   test("refuses to append a second model to an executable that already has one", async () => {
     const r = await makeEmbedded("twice", 100);
     await expect(appendModel(r.path, gguf, join(t.dir, "twice2"))).rejects.toBeInstanceOf(PackageError);
+  });
+
+  test("a trailer whose reserved bytes 88..92 are not zero (a later format's field, a crafted trailer with its CRC-32 fixed) was read as this version's", async () => {
+    const r = await makeEmbedded("reserved", 5000);
+    const all = readFileSync(r.path);
+    const trailer = all.subarray(all.length - TRAILER_SIZE);
+    const v = new DataView(trailer.buffer, trailer.byteOffset, TRAILER_SIZE);
+    v.setUint32(88, 7, true);
+    v.setUint32(92, crc32(trailer.subarray(0, 92)), true);
+    writeFileSync(r.path, all);
+    expectPackageError(() => locateEmbeddedModel(r.path), "trailer.reserved");
+  });
+
+  test("a GGUF cut short after its magic was embedded, exit 0, and only the boot refused it (exit 2): appendModel refuses it as pack does, nothing written", async () => {
+    const exe = join(t.dir, "cut.bare");
+    writeFileSync(exe, randomBytes(3000, prng(3000)));
+    const cut = join(t.dir, "cut.gguf");
+    const whole = readFileSync(gguf);
+    writeFileSync(cut, whole.subarray(0, whole.length - 100));
+    const out = join(t.dir, "cut-out");
+    const err = await appendModel(exe, cut, out).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(GgufError);
+    expect(String((err as Error).message)).toContain("not a well-formed GGUF, nothing embedded");
+    expect(existsSync(out)).toBe(false);
   });
 
   test("refuses a payload that is not a GGUF", async () => {

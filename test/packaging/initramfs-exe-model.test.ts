@@ -2,7 +2,9 @@
 import { afterAll, expect, test } from "bun:test";
 import { appendFileSync, copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { appendModel, TRAILER_SIZE } from "../../src/rts/embed.ts";
+import { crc32cUpdate } from "../../src/journal/crc32c.ts";
+import { sha256 } from "../../src/rts/checksum.ts";
+import { appendModel, encodeTrailer, locateEmbeddedModel, TRAILER_SIZE } from "../../src/rts/embed.ts";
 import { runShipped } from "../harness/artifact.ts";
 import { fixture, tempDir } from "./helpers.ts";
 
@@ -15,10 +17,19 @@ copyFileSync("/bin/true", bare);
 const out = join(t.dir, "img.cpio");
 const run = (args: string[], to = out) => runShipped(["initramfs", "--compress", "none", "-o", to, ...args], { timeoutMs: 60_000 });
 
-async function withModel(name: string, damage: (path: string) => void, model = gguf): Promise<string> {
+async function withModel(name: string, damage: (path: string) => void): Promise<string> {
   const p = join(t.dir, name);
-  await appendModel(bare, model, p);
+  await appendModel(bare, gguf, p);
   damage(p);
+  return p;
+}
+
+/** An executable whose trailer is consistent but whose payload is `payload` (appendModel refuses a malformed GGUF itself). */
+async function withPayload(name: string, payload: Uint8Array): Promise<string> {
+  const p = await withModel(name, () => {});
+  const m = locateEmbeddedModel(p)!;
+  const trailer = encodeTrailer({ programSize: m.programSize, offset: m.offset, size: payload.length, alignment: m.alignment, sha256: sha256(payload), crc32c: crc32cUpdate(0, payload) });
+  writeFileSync(p, Buffer.concat([readFileSync(p).subarray(0, m.offset), payload, trailer]));
   return p;
 }
 
@@ -30,13 +41,12 @@ function flipByte(path: string, at: number): void {
 
 test("an executable whose appended model was damaged (appended twice, trailer or payload overwritten, not a GGUF) made an image that built with exit 0 and could not boot: refused (65) naming the trailer field, no image written", async () => {
   const modelSize = statSync(gguf).size;
-  const notGguf = join(t.dir, "not-really.gguf");
-  writeFileSync(notGguf, Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(60, 0xee)]));
+  const notGguf = Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(60, 0xee)]);
   const cases: Array<[string, string]> = [
     [await withModel("doubled", (p) => appendFileSync(p, readFileSync(p).subarray(-(modelSize + TRAILER_SIZE)))), "trailer.payloadSize"],
     [await withModel("trailer-overwritten", (p) => flipByte(p, statSync(p).size - TRAILER_SIZE + 20)), "trailer.crc32"],
     [await withModel("payload-overwritten", (p) => flipByte(p, statSync(p).size - TRAILER_SIZE - 100)), "trailer.sha256"],
-    [await withModel("bad-gguf", () => {}, notGguf), "GGUF"],
+    [await withPayload("bad-gguf", notGguf), "GGUF"],
   ];
   for (const [exe, field] of cases) {
     const r = run(["--exe", exe]);
