@@ -28,8 +28,9 @@ export class Watchdog {
     if (!existsSync(this.path)) return false;
     try {
       // Not "w" (O_CREAT | O_TRUNC: a path naming a regular file was emptied) and never waiting
-      // (O_NONBLOCK: a FIFO without a reader held the boot in open()). A device or a FIFO only.
-      const fd = openSync(this.path, constants.O_WRONLY | constants.O_NONBLOCK);
+      // (O_NONBLOCK: a FIFO without a reader held the boot in open()), never a controlling terminal
+      // (O_NOCTTY: a path naming a tty). A device or a FIFO only.
+      const fd = openSync(this.path, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
       if (fstatSync(fd).isFile()) {
         closeSync(fd);
         log.warn("watchdog path is a regular file, not a device; running without it", { device: this.path });
@@ -63,7 +64,18 @@ export class Watchdog {
     let why: string | null;
     try {
       const held = fstatSync(fd);
-      const named = statSync(this.path);
+      let named: ReturnType<typeof statSync>;
+      try {
+        named = statSync(this.path);
+      } catch (err) {
+        // The path cannot be looked at (gone, renamed, /dev remounted): a character device held is
+        // still the one the previous image opened (a reused number is a file, a socket or a pipe).
+        // Refused, it stayed open and unpetted while the path could not be opened again either (a
+        // watchdog opens once: EBUSY): the machine reset at its timeout.
+        if (!held.isCharacterDevice()) throw err;
+        log.warn("watchdog path cannot be checked; adopting the descriptor handed over", { device: this.path, fd, error: (err as NodeJS.ErrnoException).code ?? String(err) });
+        named = held;
+      }
       const same = held.isCharacterDevice() ? named.isCharacterDevice() && held.rdev === named.rdev : held.dev === named.dev && held.ino === named.ino;
       why = same ? null : `it is not ${this.path} (${held.isFile() ? "a regular file" : held.isCharacterDevice() ? "another device" : "another file"})`;
     } catch (err) {

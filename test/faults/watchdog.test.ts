@@ -106,3 +106,33 @@ os.dup2(os.open(${JSON.stringify(victim)}, os.O_WRONLY), fd)`,
   await run.result(30_000);
   expect(readFileSync(victim).length).toBe(0);
 }, 120_000);
+
+interface Status {
+  heartbeat: { watchdog: { armed: boolean; pets: number } };
+}
+
+test("a live re-exec whose watchdog path could not be looked at by the new image (removed between the images) refused the device it held, could not open it again, and left it unpetted (a real watchdog resets the machine): the character device held is adopted", async () => {
+  const dir = tempDir();
+  // A character device the test can make anywhere: /dev/null's numbers (1:3). The pets are counted by the init.
+  const device = join(dir, "watchdog");
+  expect(Bun.spawnSync(["mknod", "-m", "0600", device, "c", "1", "3"]).exitCode).toBe(0);
+  const runDir = join(dir, "run");
+  const sock = join(runDir, "control");
+  const script = betweenImages(dir, "between", `os.unlink(${JSON.stringify(device)})`);
+  const cfg = writeJson(dir, "config.json", { run_dir: runDir, heartbeat_ms: 50, heartbeat_log_every: 0, heartbeat: { watchdog: device } });
+  const run = start(["boot", "--config", cfg], { pid1: true });
+  const init = await run.initPid();
+  await waitFor(() => run.log().includes("control socket listening") && run.log().includes("watchdog armed"), 30_000, "boot up", { explain: () => run.log() });
+  const r = await runShippedAsync(["reexec", script, "--socket", sock, "--timeout", "30000"], 60_000);
+  expect(r.code, r.err).toBe(0);
+  await waitFor(() => /resuming after re-exec generation=1 [^]*heartbeat started/.test(run.log()), 30_000, "the new image's heartbeat", { explain: () => run.log() });
+  const after = run.log().split("resuming after re-exec generation=1 ")[1]!;
+  expect(after).toMatch(/watchdog path cannot be checked; adopting the descriptor handed over device=\S+ fd=\d+ error=ENOENT/);
+  expect(after).toContain("watchdog adopted");
+  const status = async () => (JSON.parse((await runShippedAsync(["status", "--json", "--socket", sock])).out) as Status).heartbeat.watchdog;
+  const first = await status();
+  expect(first.armed).toBe(true);
+  await waitFor(async () => (await status()).pets >= first.pets + 5, 10_000, "pets from the new image", { pollMs: 100 });
+  process.kill(init, "SIGTERM");
+  await run.result(30_000);
+}, 120_000);
