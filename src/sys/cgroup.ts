@@ -128,9 +128,12 @@ function treePids(dir: string, out: number[]): void {
 /**
  * cgroup.kill without cgroup.kill (kernels before 5.14), as systemd does it there: the cgroup frozen
  * first where cgroup.freeze exists (5.2), so nothing forks meanwhile; then SIGKILL to each process
- * listed in it and below, pass after pass until a pass finds none it has not signalled (a fork
- * between a pass's read and its kills is in the next), then thawed. False when a process could not
- * be signalled (EPERM) or processes kept appearing for 100 passes.
+ * listed in it and below, pass after pass until a pass lists none it had not signalled (a fork
+ * between a pass's read and its kills is in the next). Every pass signals every process listed, the
+ * ones signalled before too: one still dying takes a second SIGKILL as a no-op, and a pid reused by a
+ * new member (no freezer: a member forked before its SIGKILL landed) is killed instead of skipped.
+ * Then thawed. False when a process could not be signalled (EPERM; the others are still killed) or
+ * processes kept appearing for 100 passes.
  */
 export function killCgroupProcs(dir: string): boolean {
   let frozen = false;
@@ -142,19 +145,22 @@ export function killCgroupProcs(dir: string): boolean {
   }
   try {
     const signalled = new Set<number>();
+    let refused = false;
     for (let pass = 0; pass < 100; pass++) {
       const pids: number[] = [];
       treePids(dir, pids);
-      const fresh = pids.filter((p) => p > 0 && !signalled.has(p));
-      if (fresh.length === 0) return true;
-      for (const p of fresh) {
+      let fresh = 0;
+      for (const p of pids) {
+        if (p <= 0) continue;
+        if (!signalled.has(p)) fresh++;
         signalled.add(p);
         try {
           process.kill(p, "SIGKILL");
         } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "ESRCH") return false;
+          if ((e as NodeJS.ErrnoException).code !== "ESRCH") refused = true;
         }
       }
+      if (fresh === 0) return !refused;
     }
     return false;
   } finally {
