@@ -87,16 +87,22 @@ export interface RecoverOptions {
 
 /**
  * Searches `b` after `from` for a record that would have been valid as a continuation (checksum
- * holds, sequence >= expected). Returns the highest `durable` watermark seen, or -1 when none.
+ * holds, sequence >= expected). Returns the highest `durable` watermark seen, -1 when none, or null
+ * when the search gave up: a tail whose every offset reads as a plausible header (a repeated 8-byte
+ * pattern) made it checksum up to 1 MiB per byte, hours for a few MiB, the boot held in recovery.
+ * It checksums at most 4 times the bytes searched plus 16 MiB (random bytes use a tiny part of it).
  */
-function laterValidDurable(b: Uint8Array, from: number, expected: number): number {
+function laterValidDurable(b: Uint8Array, from: number, expected: number): number | null {
   let best = -1;
+  let budget = 4 * Math.max(0, b.length - from) + (16 << 20);
   const v = new DataView(b.buffer, b.byteOffset, b.length);
   for (let off = from; off + RECORD_HEADER_SIZE <= b.length; off++) {
     const len = v.getUint32(off, true);
     if (len > MAX_PAYLOAD || off + RECORD_HEADER_SIZE + len > b.length) continue;
     const seq = v.getBigUint64(off + 8, true);
     if (seq < BigInt(expected) || seq > BigInt(expected) + 0xffffffffn) continue;
+    budget -= RECORD_HEADER_SIZE - 8 + len;
+    if (budget < 0) return null;
     if (v.getUint32(off + 4, true) !== crc32c(b, off + 8, off + RECORD_HEADER_SIZE + len)) continue;
     const d = Number(v.getBigUint64(off + 16, true));
     if (d > best) best = d;
@@ -175,7 +181,11 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
         // file proves durable, and no later record claims that this one was already durable.
         // Anything else damages acknowledged data.
         // A checksum-valid record with impossible sequence fields was written whole: never torn.
-        const torn = isLast && "problem" in r && r.whole !== true && exp > (opts.durableThrough ?? 0) && laterValidDurable(b, off + 1, exp) < exp;
+        // A search that gave up (null) cannot show the tail unacknowledged: corrupt, nothing cut.
+        const candidate = isLast && "problem" in r && r.whole !== true && exp > (opts.durableThrough ?? 0);
+        const later = candidate ? laterValidDurable(b, off + 1, exp) : -1;
+        const torn = candidate && later !== null && later < exp;
+        if (later === null) problem = `${problem ?? "invalid record"}; the bytes after it read as record headers at every offset, too many to search for a later record`;
         damage = { segment: name, offset: off, problem: problem ?? "invalid record", kind: torn ? "torn" : "corrupt", droppedBytes: b.length - off + laterBytes(), seq: exp };
         break;
       }
