@@ -10,6 +10,7 @@ import { pidsRunning } from "../pid1/harness.ts";
 import { fixture, prng, randomBytes, tempDir } from "./helpers.ts";
 
 const t = tempDir("pack-replaced-gguf");
+const O_NONBLOCK = 0o4000;
 afterAll(() => t.cleanup());
 
 test("a GGUF renamed over --gguf after pack opened it (a malformed one, replaced by a well-formed one of the same size): the replacement was checked and the malformed one packed, exit 0; the file opened is the one checked, exit 2", async () => {
@@ -30,7 +31,18 @@ test("a GGUF renamed over --gguf after pack opened it (a malformed one, replaced
   const killer = setTimeout(() => p.kill(9), 60_000);
   try {
     let pid = 0;
-    await waitFor(() => (pid = pidsRunning(argv)[0] ?? 0) !== 0 && openAs(pid, gguf) !== null, 30_000, "pack to open the GGUF", { pollMs: 2 });
+    // The descriptor pack copies from, not the brief O_NONBLOCK one its argument check opens first (a
+    // rename seen after that one landed before the real open: the good file was packed, exit 0).
+    const held = (): boolean => {
+      const fd = openAs(pid, gguf);
+      if (fd === null) return false;
+      try {
+        return (parseInt(/^flags:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8"))![1]!, 8) & O_NONBLOCK) === 0;
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(() => (pid = pidsRunning(argv)[0] ?? 0) !== 0 && held(), 30_000, "pack to open the GGUF", { pollMs: 2 });
     renameSync(good, gguf);
     const code = await p.exited;
     const err = await new Response(p.stderr).text();
