@@ -63,49 +63,12 @@ int vb_ctl_listen(const char *path, int mode, int backlog, int sig) {
   return fd;
 }
 
-// Whether `fd` is an AF_UNIX stream socket whose own address (for an accepted connection: its
-// listener's) is `path`, listening (`listening` 1) or not (0). A path longer than sun_path was bound
-// through "/proc/self/fd/N/<name>" of its directory (vb_unix_addr): that name is matched by its file
-// name. Returns 0, or -EBADF (not open), -ENOTSOCK, -EAFNOSUPPORT (not AF_UNIX), -EPROTOTYPE (not a
-// stream socket), -EINVAL (listening is not as asked), -EADDRNOTAVAIL (bound to another path, or unbound).
-static int unix_stream_at(int fd, const char *path, int listening) {
-  struct stat st;
-  if (fstat(fd, &st) < 0) return -errno;
-  if (!S_ISSOCK(st.st_mode)) return -ENOTSOCK;
-  int v = 0;
-  socklen_t len = sizeof v;
-  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0) return -errno;
-  if (v != AF_UNIX) return -EAFNOSUPPORT;
-  len = sizeof v;
-  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0) return -errno;
-  if (v != SOCK_STREAM) return -EPROTOTYPE;
-  len = sizeof v;
-  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) < 0) return -errno;
-  if (!v != !listening) return -EINVAL;
-  struct sockaddr_un sa;
-  socklen_t salen = sizeof sa;
-  memset(&sa, 0, sizeof sa);
-  if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0) return -errno;
-  size_t n = salen > offsetof(struct sockaddr_un, sun_path) ? strnlen(sa.sun_path, sizeof sa.sun_path) : 0;
-  if (n == 0) return -EADDRNOTAVAIL; // unbound or abstract
-  char bound[sizeof sa.sun_path + 1];
-  memcpy(bound, sa.sun_path, n);
-  bound[n] = '\0';
-  if (strcmp(bound, path) != 0) {
-    const char *name = strrchr(path, '/');
-    const char *bname = strrchr(bound, '/');
-    int alias = strlen(path) >= sizeof sa.sun_path && strncmp(bound, "/proc/self/fd/", 14) == 0;
-    if (!alias || !name || !bname || strcmp(name, bname) != 0) return -EADDRNOTAVAIL;
-  }
-  return 0;
-}
-
 // Whether `fd`, inherited from the previous image at a live re-exec, is the listening control
 // socket it handed over: a listening AF_UNIX stream socket bound to `path`, whose socket file is
-// still there. Returns 0, or unix_stream_at's -errno (-EINVAL: not listening), or -ENOENT (its
+// still there. Returns 0, or vb_unix_socket_at's -errno (-EINVAL: not listening), or -ENOENT (its
 // socket file is gone).
 int vb_ctl_is_listener(int fd, const char *path) {
-  int r = unix_stream_at(fd, path, 1);
+  int r = vb_unix_socket_at(fd, path, SOCK_STREAM, 1);
   if (r < 0) return r;
   struct stat st;
   if (lstat(path, &st) < 0) return -errno;
@@ -115,9 +78,9 @@ int vb_ctl_is_listener(int fd, const char *path) {
 // Whether `fd`, inherited from the previous image at a live re-exec, is a connection it handed over
 // that was accepted on the listener bound to `path` (the kernel names an accepted socket by its
 // listener's address): a connected, not listening AF_UNIX stream socket. Its socket file may be gone.
-// Returns 0, or unix_stream_at's -errno (-EINVAL: a listening socket), or -ENOTCONN (not connected).
+// Returns 0, or vb_unix_socket_at's -errno (-EINVAL: a listening socket), or -ENOTCONN (not connected).
 int vb_ctl_is_accepted(int fd, const char *path) {
-  int r = unix_stream_at(fd, path, 0);
+  int r = vb_unix_socket_at(fd, path, SOCK_STREAM, 0);
   if (r < 0) return r;
   struct sockaddr_un peer;
   socklen_t plen = sizeof peer;

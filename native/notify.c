@@ -130,3 +130,15 @@ int vb_notify_recv(int fd, uint8_t *buf, int len, int32_t *cred) {
 }
 
 int vb_notify_close(int fd) { return close(fd) < 0 ? -errno : 0; }
+
+// Whether `fd`, inherited from the previous image at a live re-exec, is the sd_notify socket it
+// handed over: an AF_UNIX datagram socket bound to `address` ("@name": abstract) whose socket file,
+// for a path, is still there (messages sent to the path reach it). Returns 0, or
+// vb_unix_socket_at's -errno, or -ENOENT (its socket file is gone or is no socket).
+int vb_notify_is_socket(int fd, const char *address) {
+  int r = vb_unix_socket_at(fd, address, SOCK_DGRAM, -1);
+  if (r < 0 || address[0] == '@') return r;
+  struct stat st;
+  if (lstat(address, &st) < 0) return -errno;
+  return S_ISSOCK(st.st_mode) ? 0 : -ENOENT;
+}

@@ -34,6 +34,8 @@ void vb_unix_addr_done(int dirfd);
 // 1: a live socket of `type` at `path`; 0: none or a stale file; else -errno.
 int vb_unix_in_use(const char *path, int type);
 int vb_unix_connect_probe(const char *path);
+// Whether `fd` is a Unix socket of `type` bound to `path` ("@name": abstract), listening or not (-1: either); 0 or -errno.
+int vb_unix_socket_at(int fd, const char *path, int type, int listening);
 
 // The files execvp(3) would try for `file`, in order (exec-path.c): a malloc'd blob of *count paths.
 int vb_exec_candidates(const char *file, char *const envp[], int dirfd, char **out, int *count, int *eacces);

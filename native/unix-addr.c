@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -102,4 +103,50 @@ int vb_unix_connect_probe(const char *path) {
   r = connect_once(&sa, salen, SOCK_STREAM);
   vb_unix_addr_done(dirfd);
   return r;
+}
+
+// Whether `fd` is an AF_UNIX socket of `type` (SOCK_STREAM, SOCK_DGRAM) whose own address (for an
+// accepted connection: its listener's) is `path` ("@name": that abstract address), listening
+// (`listening` 1) or not (0), either (-1). A path longer than sun_path was bound through
+// "/proc/self/fd/N/<name>" of its directory (vb_unix_addr): that name is matched by its file name.
+// Returns 0, or -EBADF (not open), -ENOTSOCK, -EAFNOSUPPORT (not AF_UNIX), -EPROTOTYPE (another
+// type), -EINVAL (listening is not as asked), -EADDRNOTAVAIL (bound to another address, or unbound).
+int vb_unix_socket_at(int fd, const char *path, int type, int listening) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return -errno;
+  if (!S_ISSOCK(st.st_mode)) return -ENOTSOCK;
+  int v = 0;
+  socklen_t len = sizeof v;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0) return -errno;
+  if (v != AF_UNIX) return -EAFNOSUPPORT;
+  len = sizeof v;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0) return -errno;
+  if (v != type) return -EPROTOTYPE;
+  if (listening >= 0) {
+    len = sizeof v;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) < 0) return -errno;
+    if (!v != !listening) return -EINVAL;
+  }
+  struct sockaddr_un sa;
+  socklen_t salen = sizeof sa;
+  memset(&sa, 0, sizeof sa);
+  if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0) return -errno;
+  size_t off = offsetof(struct sockaddr_un, sun_path);
+  if (path[0] == '@') {
+    size_t n = strlen(path + 1);
+    int same = salen == off + 1 + n && sa.sun_path[0] == '\0' && memcmp(sa.sun_path + 1, path + 1, n) == 0;
+    return same ? 0 : -EADDRNOTAVAIL;
+  }
+  size_t n = salen > off ? strnlen(sa.sun_path, sizeof sa.sun_path) : 0;
+  if (n == 0) return -EADDRNOTAVAIL; // unbound or abstract
+  char bound[sizeof sa.sun_path + 1];
+  memcpy(bound, sa.sun_path, n);
+  bound[n] = '\0';
+  if (strcmp(bound, path) != 0) {
+    const char *name = strrchr(path, '/');
+    const char *bname = strrchr(bound, '/');
+    int alias = strlen(path) >= sizeof sa.sun_path && strncmp(bound, "/proc/self/fd/", 14) == 0;
+    if (!alias || !name || !bname || strcmp(name, bname) != 0) return -EADDRNOTAVAIL;
+  }
+  return 0;
 }

@@ -143,7 +143,12 @@ async function askAndExec(b: Boot, started: StartedPhase[], handover: Handover, 
     }
     try {
       // From here to the execve nothing awaits: these parts are what the processes are at the exec.
-      for (const s of started) if (s.run.handoffAtExec) parts[s.phase.name] = s.run.handoffAtExec();
+      for (const s of started) {
+        if (!s.run.handoffAtExec) continue;
+        parts[s.phase.name] = s.run.handoffAtExec();
+        // Resumed too when the exec fails (what it kept open across the exec is close-on-exec again).
+        if (!paused.includes(s)) paused.push(s);
+      }
     } catch (e) {
       await resumeAll();
       throw e;

@@ -15,18 +15,24 @@
  * would have kept the inherited listener open and found its own socket path in use). 7: a stopping
  * service whose main process had ended, its stop waiting for the rest of its run, is handed over as
  * such (`leftovers`: its process groups); images that read only 2 to 6 refuse the key (they made it
- * "pending": no SIGKILL after its grace, no post_stop, a later start beside the leftovers).
+ * "pending": no SIGKILL after its grace, no post_stop, a later start beside the leftovers). 8: the
+ * services part is an object, `{services, notify}`: the sd_notify socket stays open across the
+ * execve (what a service sent during the exec waits in it; images before closed it, and a READY=1
+ * sent meanwhile was lost), and a service's `readyForMs` (only a run ready for stable_after_ms resets
+ * its back-off). Images that read only 2 to 7 refuse the object.
  */
-export const HANDOFF_VERSION = 7;
+export const HANDOFF_VERSION = 8;
 
 /**
  * The versions this image reads: 2 has the shape of 3 without `done`; 3 that of 4 without
  * `killedFor`; 4 that of 5 without `hooks`; 5 that of 6 without the `control` part and `readyLeftMs`
  * (the control socket is then bound anew, and a starting service waits its whole readiness timeout);
  * 6 that of 7 without `leftovers` (a stop waiting for the rest of a run resumes with no process
- * group to signal: with cgroups on its cgroup is waited for and killed as before).
+ * group to signal: with cgroups on its cgroup is waited for and killed as before); 7 that of 8 with
+ * the services part a list (no notify socket handed over, no `readyForMs`: a running service counts
+ * as ready since its start).
  */
-export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5, 6, 7];
+export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5, 6, 7, 8];
 
 /** `vector-boot --version`: the preflight of a live re-exec reads the handoff versions from it. */
 export const versionLine = (version: string): string => `vector-boot ${version} (bun ${Bun.version}, handoff ${HANDOFF_READS.join(",")})\n`;

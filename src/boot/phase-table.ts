@@ -149,6 +149,8 @@ export const bootPhases: readonly Phase[] = [
         // service that exited meanwhile and was restarted by this image ran on unwatched (the new
         // image adopted the dead pid, found it gone and started another).
         handoffAtExec: () => supervisor.snapshot(),
+        // The exec failed: the notify socket and the services' pipes are close-on-exec again.
+        resume: () => supervisor.endHandover(),
       };
     },
   },

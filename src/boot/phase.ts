@@ -62,7 +62,7 @@ export interface PhaseRun {
   stop?(leftMs: number): Promise<void> | void;
   /** State for the next image at a live re-exec (may pause the phase: the heartbeat freezes). */
   handoff?(): Promise<unknown> | unknown;
-  /** The exec failed after `handoff`: undo the pause, the running image carries on. */
+  /** The exec failed after `handoff` or `handoffAtExec`: undo the pause (or what was kept open across the exec), the running image carries on. */
   resume?(): Promise<void> | void;
   /**
    * State for the next image read at the exec itself, after every `handoff` (synchronous: nothing

@@ -9,11 +9,10 @@ import { drainDescendants } from "../init/drain.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { cgroupPlace, ServiceCgroups } from "../supervisor/service-cgroup.ts";
-import { serviceSnapshotSchema } from "../supervisor/service-snapshot.ts";
+import { servicesPartSchema } from "../supervisor/service-snapshot.ts";
 import type { MainExit } from "../supervisor/service-runner.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
 import { withDeadline } from "../util/deadline.ts";
-import { z } from "../util/zod-mini.ts";
 
 const log = logger("boot");
 
@@ -26,13 +25,18 @@ export function startServices(config: Config, reaper: Reaper, handedOver: unknow
   const cgroups = config.services.length > 0 ? ServiceCgroups.create(cgroupPlace(pid1), config.services) : null;
   const notifyPath = config.run_dir ? notifyPathFor(config.run_dir) : null;
   const logs = { fileDir: config.state_dir ? join(config.state_dir, "logs") : null, kmsg: pid1 };
-  const supervisor = new Supervisor(config.services, order, reaper, process.env, { cgroups, notifyPath, logs, onMainExit });
   let snapshot = null;
+  let handedNotify = null;
   if (handedOver !== undefined) {
-    const r = z.array(serviceSnapshotSchema()).safeParse(handedOver);
-    if (r.success) snapshot = r.data;
-    else log.error("services handoff unreadable; starting services fresh", { error: issuesText(r.error.issues) });
+    const r = servicesPartSchema().safeParse(handedOver);
+    if (!r.success) log.error("services handoff unreadable; starting services fresh", { error: issuesText(r.error.issues) });
+    else if (Array.isArray(r.data)) snapshot = r.data;
+    else {
+      snapshot = r.data.services;
+      handedNotify = r.data.notify;
+    }
   }
+  const supervisor = new Supervisor(config.services, order, reaper, process.env, { cgroups, notifyPath, logs, onMainExit, handedNotify });
   log.info("phase services", { count: config.services.length, order: order.join(",") || "-", adopted: snapshot ? snapshot.filter((s) => s.pid !== null).length : 0 });
   if (snapshot) supervisor.adopt(snapshot);
   else supervisor.startAll();

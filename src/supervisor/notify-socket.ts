@@ -1,7 +1,8 @@
 // The sd_notify socket services report to (READY=1, STATUS=, STOPPING=1, MAINPID=, WATCHDOG=1), read without blocking PID 1.
 import { basename, dirname, join } from "node:path";
 import { logger } from "../log.ts";
-import { closeNotifySocket, NOTIFY_MAX_BYTES, openNotifySocket, receiveNotify } from "../sys/notify.ts";
+import { closeNotifySocket, NOTIFY_MAX_BYTES, notifySocketMismatch, openNotifySocket, receiveNotify } from "../sys/notify.ts";
+import { setInheritable } from "../sys/process.ts";
 import { describeError, SysError } from "../errors.ts";
 import { ownDirectory } from "../util/own-dir.ts";
 import { fitsSunPath, SUN_PATH_MAX } from "../util/unix-path.ts";
@@ -59,6 +60,26 @@ export type NotifyHandler = (sender: NotifySender, fields: Map<string, string>) 
  * from a pid outside every service is ignored). Read with a nonblocking recvmsg when datagrams arrive (WakeOrPoll: a signal while quiet, a 20 ms poll
  * while they flow), at most 64 a turn, so PID 1 never waits on it.
  */
+/**
+ * The sd_notify part of a live re-exec handoff (handoff 8): the socket, kept open across the execve,
+ * and the address it is bound to. Before 8 it closed at the exec: what a service had sent and the
+ * old image had not read was gone, and a message sent before the next image bound it again was
+ * refused (ECONNREFUSED, which sd_notify clients ignore): a READY=1 sent then was lost and the
+ * healthy service killed at its readiness timeout.
+ */
+export interface NotifyPart {
+  fd: number;
+  address: string;
+}
+
+/**
+ * Closes the handed-over socket of a previous image when this one needs none (no service of its
+ * config reports): checked first, so a number that is no longer that socket is left alone.
+ */
+export function closeHandedNotify(handed: NotifyPart): void {
+  if (notifySocketMismatch(handed.fd, handed.address) === null) closeNotifySocket(handed.fd);
+}
+
 export class NotifySocket {
   private readonly fd: number;
   private readonly pacer: WakeOrPoll;
@@ -69,12 +90,14 @@ export class NotifySocket {
   constructor(
     readonly path: string,
     private readonly onMessage: NotifyHandler,
+    handed: NotifyPart | null = null,
   ) {
     this.address = notifyAddressFor(path);
     if (this.address === path) ownDirectory(dirname(path), 0o755, (reason) => new Error(reason));
     else log.info(`sd_notify socket path is over the ${SUN_PATH_MAX} bytes of a Unix socket address; services get an abstract one`, { path, bytes: Buffer.byteLength(path), address: this.address });
+    const adopted = handed === null ? null : this.adopt(handed);
     try {
-      this.fd = openNotifySocket(this.address, 0o666);
+      this.fd = adopted ?? openNotifySocket(this.address, 0o666);
     } catch (e) {
       if (!(e instanceof SysError) || e.errno !== "EADDRINUSE") throw e;
       const who = this.address === path ? `${path}: in use by another running instance (two inits with the same run_dir?)` : `${this.address} (the abstract name for ${path}): another process holds it; a shorter run_dir gives a socket file`;
@@ -82,6 +105,31 @@ export class NotifySocket {
     }
     this.pacer = new WakeOrPoll(() => this.drain(), { what: "the sd_notify socket" });
     this.pacer.add(this.fd);
+  }
+
+  /** The previous image's socket when it is still the one bound here (what waits in it is read as usual), else null: bound anew. */
+  private adopt(handed: NotifyPart): number | null {
+    const mismatch = handed.address === this.address ? notifySocketMismatch(handed.fd, handed.address) : "a different address";
+    if (mismatch !== null) {
+      // Ours but useless (its file gone, run_dir changed): closed, so the path can be bound again.
+      if (mismatch === "ENOENT" || mismatch === "a different address") closeHandedNotify(handed);
+      log.warn("sd_notify socket handed over at the re-exec not adopted; binding it anew", { fd: handed.fd, address: handed.address, why: mismatch });
+      return null;
+    }
+    setInheritable(handed.fd, false);
+    log.info("sd_notify socket adopted", { fd: handed.fd, address: this.address });
+    return handed.fd;
+  }
+
+  /** Live re-exec, at the exec itself: the socket stays open across the execve (what is waiting in it too), for the next image. */
+  handOver(): NotifyPart {
+    setInheritable(this.fd, true);
+    return { fd: this.fd, address: this.address };
+  }
+
+  /** The handover ended without an exec: close-on-exec again. */
+  endHandover(): void {
+    setInheritable(this.fd, false);
   }
 
   /** Reads the waiting messages now (64 at most per turn; the pacer reads the rest); returns how many. */

@@ -12,6 +12,7 @@ export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: nu
     failures: r.failures,
     restartAgesMs: r.restartTimes.map((t) => Math.max(0, now - t)),
     runningForMs: r.pid !== null ? Math.max(0, now - r.startedAt) : 0,
+    readyForMs: holdsProcess(r.state) && r.readyAt !== null ? Math.max(0, now - r.readyAt) : null,
     lastStatus: r.lastStatus,
     stopRequested: r.stopRequested,
     timerLeftMs,
@@ -48,6 +49,8 @@ export function restoreRecord(r: ServiceRecord, h: ServiceSnapshot, now: number)
     r.pid = h.pid;
     r.startedAt = now - h.runningForMs;
     r.killedFor = h.killedFor;
+    // Before handoff 8 a running service had been ready since its start, as far as anyone knew.
+    r.readyAt = h.readyForMs !== null ? now - h.readyForMs : h.state === "running" ? r.startedAt : null;
   }
   return keeps;
 }

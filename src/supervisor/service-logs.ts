@@ -237,6 +237,11 @@ export class ServiceLogs {
     });
   }
 
+  /** The exec after handover() failed: the read ends are close-on-exec again (later children inherited every service's output pipes). */
+  endHandover(): void {
+    for (const s of this.sources.values()) setInheritable(s.fd, false);
+  }
+
   /** At a live re-exec (after handover): the number of its ring's next line, where the next image's numbering goes on. */
   nextSeq(name: string): number {
     return this.ring(name).next;

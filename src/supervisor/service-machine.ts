@@ -38,7 +38,8 @@ function afterExit(s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exited" 
     s.state = "exited";
     return [{ type: "log", level: failed ? "warn" : "info", msg: `service exited; restart=${c.restart}, staying down`, fields: { service: c.name, ...how } }, { type: "settled" }];
   }
-  if (ranMs >= c.stable_after_ms) s.failures = 0;
+  if (s.readyAt !== null && now - s.readyAt >= c.stable_after_ms) s.failures = 0;
+  s.readyAt = null;
   s.failures++;
   s.restartTimes = s.restartTimes.filter((t) => now - t < c.storm_window_ms);
   if (s.restartTimes.length >= c.storm_max) {
@@ -152,6 +153,7 @@ const table: Table = {
       s.statusText = null;
       s.healthFailures = 0;
       s.killedFor = null;
+      s.readyAt = s.config.ready || oneshot ? null : now;
       const started: Effect = { type: "log", level: "info", msg: "service started", fields: { service: s.config.name, pid: ev.pid, ...(oneshot ? { type: "oneshot" } : {}) } };
       return oneshot ? [started] : [started, { type: s.config.ready ? "await-ready" : "became-ready" }];
     },
@@ -167,6 +169,7 @@ const table: Table = {
         return [said, { type: "settled" }];
       }
       s.startedAt = now;
+      s.readyAt = null;
       return [said, ...afterExit(s, { type: "exited", status: 127, signal: null }, now)];
     },
     stop: stopAtRest,
@@ -179,6 +182,7 @@ const table: Table = {
       // beside a service getting SIGKILL at the end of its grace, and its health checks began).
       if (s.killedFor !== null) return [{ type: "log", level: "info", msg: "service ready after its readiness timeout; ignored, it is being killed", fields: { service: s.config.name, pid: s.pid } }];
       s.state = "running";
+      s.readyAt = now;
       return [{ type: "log", level: "info", msg: "service ready", fields: { service: s.config.name, pid: s.pid, after_ms: Math.round(now - s.startedAt) } }, { type: "became-ready" }];
     },
     "ready-timeout": (s) => killFor(s, `service not ready within ${s.config.ready?.timeout_ms} ms`),

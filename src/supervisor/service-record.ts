@@ -34,10 +34,17 @@ export interface ServiceRecord {
   healthFailures: number;
   /** The run was killed for failing a check (readiness, health, watchdog): its exit is a failure, whatever its status. */
   killedFor: string | null;
+  /**
+   * When the run became ready (at its start without a `ready` check), null before: only a run ready
+   * for stable_after_ms resets the back-off. One killed at its readiness timeout had "run" that long
+   * whenever the timeout was the longer (30 s against 10 s by default): every restart waited the
+   * first back-off, and a service that never became ready restarted forever.
+   */
+  readyAt: number | null;
 }
 
 export function newRecord(config: ServiceConfig): ServiceRecord {
-  return { config, state: "pending", pid: null, startedAt: 0, restarts: 0, failures: 0, restartTimes: [], lastStatus: null, stopRequested: false, statusText: null, healthChecks: 0, healthFailures: 0, killedFor: null };
+  return { config, state: "pending", pid: null, startedAt: 0, restarts: 0, failures: 0, restartTimes: [], lastStatus: null, stopRequested: false, statusText: null, healthChecks: 0, healthFailures: 0, killedFor: null, readyAt: null };
 }
 
 /** Back-off before restart number `failures` (1-based): initial * factor^(failures-1), capped. */

@@ -17,6 +17,8 @@ export const serviceSnapshotSchema = lazy(() =>
     restartAgesMs: z.array(z.number().check(z.minimum(0))).check(z.maxLength(10_000)),
     /** How long the current process had been running (ms) at the handoff. */
     runningForMs: z.number().check(z.minimum(0)),
+    /** How long its process had been ready (ms) at the handoff, null when not yet (handoff 8; only a run ready for stable_after_ms resets the back-off). */
+    readyForMs: z._default(z.nullable(z.number().check(z.minimum(0))), null),
     lastStatus: z.nullable(z.int()),
     /** A stop was requested: the service does not come back by itself. */
     stopRequested: z.boolean(),
@@ -47,7 +49,6 @@ export const serviceSnapshotSchema = lazy(() =>
     logNextSeq: z._default(z.int().check(z.minimum(1)), 1),
     /** A restart was stopping it (handoff 5): the next image starts it once the stop is over; it stayed stopped. */
     restartPending: z._default(z.boolean(), false),
-    /** Its pre_start or post_stop still running (handoff 5): the next image waits for it, with the rest of its timeout. */
     /** A starting service: what was left (ms) of its readiness wait, EXTEND_TIMEOUT_USEC included (handoff 6), else null. */
     readyLeftMs: z._default(z.nullable(z.number().check(z.minimum(0))), null),
     /**
@@ -57,7 +58,20 @@ export const serviceSnapshotSchema = lazy(() =>
      * post_stop, and a later start ran beside the leftovers.
      */
     leftovers: z._default(z.array(z.strictObject({ group: z.int().check(z.positive()), leaderStart: z.nullable(z.number()) })).check(z.maxLength(64)), []),
+    /** Its pre_start or post_stop still running (handoff 5): the next image waits for it, with the rest of its timeout. */
     hooks: z._default(z.array(z.strictObject({ kind: z.enum(["pre_start", "post_stop", "probe"]), pid: z.int().check(z.positive()), timeoutLeftMs: z.number().check(z.minimum(0)) })).check(z.maxLength(64)), []),
   }),
 );
 export type ServiceSnapshot = z.infer<ReturnType<typeof serviceSnapshotSchema>>;
+
+/**
+ * The services phase's part of a handoff: from handoff 8 the services and the sd_notify socket kept
+ * open across the execve (notify-socket.ts, NotifyPart); before it the services' list alone.
+ */
+export const servicesPartSchema = lazy(() =>
+  z.union([
+    z.strictObject({ services: z.array(serviceSnapshotSchema()), notify: z.nullable(z.strictObject({ fd: z.int().check(z.minimum(3)), address: z.string().check(z.minLength(1)) })) }),
+    z.array(serviceSnapshotSchema()),
+  ]),
+);
+export type ServicesPart = { services: ServiceSnapshot[]; notify: { fd: number; address: string } | null };

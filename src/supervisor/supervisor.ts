@@ -3,7 +3,7 @@ import type { ServiceConfig } from "../config/schema.ts";
 import { describeError, NotNowError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
-import { NotifySocket } from "./notify-socket.ts";
+import { closeHandedNotify, NotifySocket, type NotifyPart } from "./notify-socket.ts";
 import { routeNotify } from "./notify-route.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import { ServiceChecks } from "./service-checks.ts";
@@ -16,7 +16,7 @@ import { isAtRest, type ServiceState } from "./service-record.ts";
 import { ServiceRunner, type MainExit, type RunnerContext } from "./service-runner.ts";
 import { ServiceShutdown } from "./service-shutdown.ts";
 import { StopRequests, type StopKind } from "./stop-requests.ts";
-import type { ServiceSnapshot } from "./service-snapshot.ts";
+import type { ServiceSnapshot, ServicesPart } from "./service-snapshot.ts";
 import { statusOf, type ServiceStatus } from "./service-status.ts";
 
 export type { ServiceStatus };
@@ -32,6 +32,8 @@ export interface SupervisorOptions {
   logs?: { fileDir: string | null; kmsg: boolean } | null;
   /** The main service (config `main`) exited by itself (src/boot/exit-status.ts ends the machine). */
   onMainExit?: ((exit: MainExit) => void) | null;
+  /** The sd_notify socket the previous image handed over at a live re-exec (adopted when it checks out). */
+  handedNotify?: NotifyPart | null;
 }
 
 export class Supervisor {
@@ -89,13 +91,14 @@ export class Supervisor {
     for (const c of services) this.slots.set(c.name, new ServiceRunner(c, ctx));
     this.shutdown = new ServiceShutdown(this.slots, this.order, this.started, this.stopLog);
     this.handover = { slots: this.slots, order: this.order, requests: this.requests, logs: this.logs, checks: this.checks, started: this.started };
+    const handed = opts.handedNotify ?? null;
     if (opts.notifyPath && services.some((s) => (s.ready && "notify" in s.ready) || s.watchdog_ms !== undefined)) {
       try {
-        this.notify = new NotifySocket(opts.notifyPath, (sender, fields) => routeNotify(this.slots.values(), this.cgroups, this.checks, sender, fields));
+        this.notify = new NotifySocket(opts.notifyPath, (sender, fields) => routeNotify(this.slots.values(), this.cgroups, this.checks, sender, fields), handed);
       } catch (e) {
         log.error("cannot open the sd_notify socket; notify readiness will time out", { path: opts.notifyPath, error: describeError(e) });
       }
-    }
+    } else if (handed) closeHandedNotify(handed);
   }
 
   /** Starts every service in dependency order; a service starts once its dependencies are ready. */
@@ -247,9 +250,15 @@ export class Supervisor {
     return this.order.map((n) => statusOf(this.slots.get(n)!.rec, this.cgroups, withUsage));
   }
 
-  /** State for a live re-exec (supervisor-handover.ts). */
-  snapshot(): ServiceSnapshot[] {
-    return snapshotServices(this.handover);
+  /** State for a live re-exec, at the exec itself (supervisor-handover.ts): the sd_notify socket and the services' pipes stay open across the execve. */
+  snapshot(): ServicesPart {
+    return { services: snapshotServices(this.handover), notify: this.notify?.handOver() ?? null };
+  }
+
+  /** The exec failed: what snapshot() kept open across it is close-on-exec again (a later child inherited every service's pipes). */
+  endHandover(): void {
+    this.notify?.endHandover();
+    this.logs?.endHandover();
   }
 
   /**

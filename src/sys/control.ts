@@ -72,7 +72,7 @@ export function listenerMismatch(fd: number, path: string): string | null {
  * the listener bound to `path` (a connected, not listening Unix stream socket named by that path), as
  * an errno name (EBADF: not open; ENOTSOCK, EAFNOSUPPORT, EPROTOTYPE: not a Unix stream socket;
  * EINVAL: a listening one; EADDRNOTAVAIL: accepted elsewhere, or unbound; ENOTCONN: not connected);
- * null when it is. The same check as listenerMismatch (native/control.c, unix_stream_at).
+ * null when it is. The same check as listenerMismatch (native/unix-addr.c, vb_unix_socket_at).
  */
 export function acceptedMismatch(fd: number, path: string): string | null {
   const r = lib.vb_ctl_is_accepted(fd, cstr(path));

@@ -1,6 +1,6 @@
 // sd_notify receiver FFI (native/notify.c): a datagram socket whose messages carry the sender's kernel-checked pid.
 import { FFIType } from "bun:ffi";
-import { Errno } from "./errno.ts";
+import { Errno, errnoName } from "./errno.ts";
 import { check, cstr, lazyShim } from "./lib.ts";
 import { socketPathDetail } from "../util/unix-path.ts";
 
@@ -10,6 +10,7 @@ const lib = lazyShim({
   vb_notify_open: { args: [ptr, i32], returns: i32 },
   vb_notify_recv: { args: [i32, ptr, i32, ptr], returns: i32 },
   vb_notify_close: { args: [i32], returns: i32 },
+  vb_notify_is_socket: { args: [i32, ptr], returns: i32 },
 });
 
 /** Binds the socket at `path` (file mode `mode`; `@name`: an abstract address, no file), nonblocking, with SO_PASSCRED (and SO_PASSPIDFD where the kernel has it). */
@@ -46,6 +47,16 @@ export function receiveNotify(fd: number): NotifyDatagram | null {
   const cgroupId = (BigInt(cred[4]! >>> 0) << 32n) | BigInt(cred[3]! >>> 0);
   if (n > buf.length) return { text: "", pid: cred[0]!, uid: cred[1]! >>> 0, cgroupId: cgroupId === 0n ? null : cgroupId, tooLong: n };
   return { text: new TextDecoder().decode(buf.subarray(0, n)), pid: cred[0]!, uid: cred[1]! >>> 0, cgroupId: cgroupId === 0n ? null : cgroupId };
+}
+
+/**
+ * Why `fd` (inherited at a live re-exec) is not the sd_notify socket bound to `address`, as an errno
+ * name (EBADF: not open; ENOTSOCK, EAFNOSUPPORT, EPROTOTYPE: not a Unix datagram socket;
+ * EADDRNOTAVAIL: bound elsewhere; ENOENT: its socket file is gone); null when it is.
+ */
+export function notifySocketMismatch(fd: number, address: string): string | null {
+  const r = lib.vb_notify_is_socket(fd, cstr(address));
+  return r === 0 ? null : errnoName(-r);
 }
 
 export function closeNotifySocket(fd: number): void {
