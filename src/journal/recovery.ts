@@ -87,24 +87,31 @@ export interface RecoverOptions {
 
 /**
  * Searches `b` after `from` for a record that would have been valid as a continuation (checksum
- * holds, sequence >= expected). Returns the highest `durable` watermark seen, -1 when none, or null
- * when the search gave up: a tail whose every offset reads as a plausible header (a repeated 8-byte
- * pattern) made it checksum up to 1 MiB per byte, hours for a few MiB, the boot held in recovery.
- * It checksums at most 4 times the bytes searched plus 16 MiB (random bytes use a tiny part of it).
+ * holds, sequence >= expected) and that says a sequence >= expected was durable when it was written:
+ * the only kind that changes the verdict. Returns the highest such `durable` watermark, -1 when none,
+ * or null when the search gave up. Only headers whose fields could be such a record are checksummed
+ * (expected <= durable < sequence): ordinary values read as headers (floats 1.0 and 0.0 side by side
+ * read as length 16256, sequence 16256, durable 16256) made a torn tail followed by a batch of them
+ * "corrupt". A tail whose every 16th byte still reads as one (crafted) made the search checksum up to
+ * 1 MiB per byte, hours for a few MiB with the boot held in recovery: it checksums at most 4 times
+ * the bytes searched plus 16 MiB.
  */
 function laterValidDurable(b: Uint8Array, from: number, expected: number): number | null {
   let best = -1;
   let budget = 4 * Math.max(0, b.length - from) + (16 << 20);
+  const exp = BigInt(expected);
   const v = new DataView(b.buffer, b.byteOffset, b.length);
   for (let off = from; off + RECORD_HEADER_SIZE <= b.length; off++) {
     const len = v.getUint32(off, true);
     if (len > MAX_PAYLOAD || off + RECORD_HEADER_SIZE + len > b.length) continue;
     const seq = v.getBigUint64(off + 8, true);
-    if (seq < BigInt(expected) || seq > BigInt(expected) + 0xffffffffn) continue;
+    if (seq < exp || seq > exp + 0xffffffffn) continue;
+    const durable = v.getBigUint64(off + 16, true);
+    if (durable < exp || durable >= seq) continue;
     budget -= RECORD_HEADER_SIZE - 8 + len;
     if (budget < 0) return null;
     if (v.getUint32(off + 4, true) !== crc32c(b, off + 8, off + RECORD_HEADER_SIZE + len)) continue;
-    const d = Number(v.getBigUint64(off + 16, true));
+    const d = Number(durable);
     if (d > best) best = d;
   }
   return best;
