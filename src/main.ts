@@ -2,6 +2,7 @@
 import { runCli } from "./cli/run-cli.ts";
 import { describeError, exitCodeOf } from "./errors.ts";
 import { logger } from "./log.ts";
+import { consoleDrain } from "./util/console-out.ts";
 import { flushOut } from "./util/stdout.ts";
 // The shim file this executable carries, named at load (a string): the first dlopen then requires no chunk for it.
 import "./sys/shim-file.ts";
@@ -13,11 +14,11 @@ async function main(argv: string[]): Promise<void> {
   const pid1 = process.pid === 1;
   process.on("uncaughtException", (e) => {
     log.error("uncaught exception", { error: describeError(e) });
-    if (!pid1) process.exit(exitCodeOf(e));
+    if (!pid1) exit(exitCodeOf(e));
   });
   process.on("unhandledRejection", (e) => {
     log.error("unhandled rejection", { error: describeError(e) });
-    if (!pid1) process.exit(exitCodeOf(e));
+    if (!pid1) exit(exitCodeOf(e));
   });
   const code = await runCli(argv, pid1);
   if (pid1) {
@@ -25,6 +26,12 @@ async function main(argv: string[]): Promise<void> {
     log.info("exiting", { status: code });
   }
   await flushOut();
+  exit(code);
+}
+
+/** Exits once the console has taken what waits for it (at most half a second: process.exit drops it). */
+function exit(code: number): never {
+  consoleDrain(500);
   process.exit(code);
 }
 

@@ -5,6 +5,7 @@ import { disableKmsg, logger } from "../log.ts";
 import { reboot, syncBounded, type RebootMode } from "../sys/machine.ts";
 import { getpid } from "../sys/process.ts";
 import { INIT_PID_NS, pidNamespaceInode } from "../supervisor/service-cgroup.ts";
+import { consoleDrain } from "../util/console-out.ts";
 import { withDeadline } from "../util/deadline.ts";
 import { emitStatus, machineStatus } from "./exit-status.ts";
 import type { Boot, Phase, PhaseRun } from "./phase.ts";
@@ -95,10 +96,12 @@ export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: S
     // Kept armed for reboot(2) until now: an exit closes the descriptor, so disarm it (magic close) first.
     b.watchdog?.disarm();
     disableKmsg();
+    consoleDrain(1000);
     process.exit(status);
   }
   log.info(`${mode} now`);
   disableKmsg();
+  consoleDrain(1000);
   try {
     reboot(mode);
   } catch (e) {

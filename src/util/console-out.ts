@@ -8,15 +8,31 @@ import { nodeFs } from "./node-fs.ts";
  * - a pipe or a terminal (a serial console): through a second, non-blocking open file of the same pipe
  *   or terminal (`/proc/self/fd/N`), so a slow console never stops the init, and the file the services
  *   share keeps its flags.
- * The first EAGAIN or short write hands the rest of that text, and everything after it on that
- * descriptor, to Bun's stream, which keeps what the console cannot take yet and writes it in order:
- * no line is torn or dropped, and the init does not wait. Sockets and anything that cannot be opened
- * again (no /proc, a pipe without a reader) use the stream from the start. A console that is gone
- * (EPIPE, EIO) costs the text, never the init.
+ * What the console cannot take yet (EAGAIN, a short write) waits in a backlog, written in order as
+ * the console takes it (retried every RETRY_MS), everything after it queued behind: no line is torn,
+ * and the init does not wait. The backlog is bounded (BACKLOG_MAX): Bun's stream, which kept it
+ * before, held everything (a 115200-baud console and a service logging 100 KB/s grew PID 1 by 300 MB
+ * an hour) and reported none of it (`writableLength` 0). Past the bound whole texts are dropped and
+ * counted, and a line says how many once the console has caught up; the services' rings, log files
+ * and kmsg keep their lines. Sockets and anything that cannot be opened again (no /proc, a pipe
+ * without a reader) use Bun's stream. A console that is gone (EPIPE, EIO) costs the text, never the init.
  */
 type Route = { kind: "fd"; fd: number } | { kind: "stream" };
 const routes: [Route | null, Route | null, Route | null] = [null, null, null];
 const handled: [boolean, boolean, boolean] = [false, false, false];
+
+/** What a console that does not keep up may have waiting, per descriptor. */
+export const BACKLOG_MAX = 1 << 20;
+const RETRY_MS = 20;
+
+interface Backlog {
+  parts: Uint8Array[];
+  bytes: number;
+  /** Lines dropped since the backlog was last empty. */
+  dropped: number;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+const backlogs: [Backlog | null, Backlog | null, Backlog | null] = [null, null, null];
 
 function routeOf(fd: 1 | 2): Route {
   try {
@@ -44,11 +60,8 @@ export function reopenNonBlocking(fd: number): number | null {
   }
 }
 
-/** The stream of fd 1 or 2 from now on, with an error handler: a closed console must not throw in PID 1. */
+/** The stream of fd 1 or 2, with an error handler: a closed console must not throw in PID 1. */
 function toStream(fd: 1 | 2): NodeJS.WriteStream {
-  const was = routes[fd];
-  if (was?.kind === "fd" && was.fd !== fd) nodeFs().closeSync(was.fd);
-  routes[fd] = { kind: "stream" };
   const s = fd === 1 ? process.stdout : process.stderr;
   if (!handled[fd]) {
     handled[fd] = true;
@@ -59,6 +72,66 @@ function toStream(fd: 1 | 2): NodeJS.WriteStream {
   return s;
 }
 
+const newlines = (b: Uint8Array): number => {
+  let n = 0;
+  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
+  return Math.max(n, 1);
+};
+
+/** Writes as much of `bytes` from `at` as the descriptor takes now; returns where it stopped. Throws for a console that is gone. */
+function writeNow(fd: number, bytes: Uint8Array, at: number): number {
+  try {
+    const { writeSync } = nodeFs();
+    while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+  }
+  return at;
+}
+
+/** Writes what waits, in order, as far as the console takes it; the rest is retried after RETRY_MS. */
+function flushBacklog(fd: 1 | 2, out: number, q: Backlog): void {
+  q.timer = null;
+  try {
+    while (q.parts.length > 0) {
+      const part = q.parts[0]!;
+      const at = writeNow(out, part, 0);
+      q.bytes -= at;
+      if (at < part.length) {
+        q.parts[0] = part.subarray(at);
+        q.timer = setTimeout(() => flushBacklog(fd, out, q), RETRY_MS);
+        q.timer.unref?.();
+        return;
+      }
+      q.parts.shift();
+    }
+    if (q.dropped > 0) {
+      const note = Buffer.from(`[console: ${q.dropped} lines dropped: it did not keep up (over ${BACKLOG_MAX >> 10} KiB waiting)]\n`);
+      q.dropped = 0;
+      enqueue(fd, out, q, note, 0);
+    }
+  } catch {
+    // Console gone: what waited is lost, the init goes on.
+    q.parts = [];
+    q.bytes = 0;
+  }
+}
+
+function enqueue(fd: 1 | 2, out: number, q: Backlog, bytes: Uint8Array, at: number): void {
+  const rest = bytes.subarray(at);
+  if (rest.length === 0) return;
+  if (q.bytes + rest.length > BACKLOG_MAX && at === 0) {
+    q.dropped += newlines(rest);
+    return;
+  }
+  q.parts.push(rest);
+  q.bytes += rest.length;
+  if (q.timer === null) {
+    q.timer = setTimeout(() => flushBacklog(fd, out, q), RETRY_MS);
+    q.timer.unref?.();
+  }
+}
+
 /** Writes `text` to fd 1 or 2 (see above). Throws only for a console that is gone. */
 export function consoleWrite(fd: 1 | 2, text: string): void {
   const route = (routes[fd] ??= routeOf(fd));
@@ -67,12 +140,32 @@ export function consoleWrite(fd: 1 | 2, text: string): void {
     return;
   }
   const bytes = Buffer.from(text, "utf8");
-  let at = 0;
-  try {
-    const { writeSync } = nodeFs();
-    while (at < bytes.length) at += writeSync(route.fd, bytes, at, bytes.length - at);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
-    toStream(fd).write(bytes.subarray(at));
+  const q = backlogs[fd];
+  // Behind what already waits, never before it.
+  if (q !== null && q.bytes > 0) return enqueue(fd, route.fd, q, bytes, 0);
+  const at = writeNow(route.fd, bytes, 0);
+  if (at < bytes.length) enqueue(fd, route.fd, (backlogs[fd] ??= { parts: [], bytes: 0, dropped: 0, timer: null }), bytes, at);
+}
+
+/**
+ * Before the process exits (or reboot(2)): writes what waits, retrying while the console takes it,
+ * for at most `maxMs` (process.exit would drop it).
+ */
+export function consoleDrain(maxMs: number): void {
+  const end = performance.now() + maxMs;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (const fd of [1, 2] as const) {
+    const q = backlogs[fd];
+    const route = routes[fd];
+    if (q === null || route?.kind !== "fd") continue;
+    if (q.timer !== null) clearTimeout(q.timer);
+    for (;;) {
+      flushBacklog(fd, route.fd, q);
+      if (q.timer === null) break;
+      clearTimeout(q.timer);
+      q.timer = null;
+      if (performance.now() >= end) break;
+      Atomics.wait(nap, 0, 0, 2);
+    }
   }
 }

@@ -147,3 +147,55 @@ print(json.dumps({"full": full, "beats": [b1, b2], "alive": alive, "code": code,
   expect(r.code).toBe(0);
 }, 150_000);
 }
+
+test("a console nobody reads while a service writes 20 MB held all of it on PID 1's heap (Bun's stream kept everything: +60 MiB for 60 MB, unbounded with a slow serial console): at most 1 MiB waits, the rest is dropped and counted on the console, the ring keeps every line", async () => {
+  const dir = tempDir();
+  const done = join(dir, "done");
+  const cfg = writeJson(dir, "config.json", {
+    pixel_test: false,
+    run_dir: join(dir, "run"),
+    state_dir: join(dir, "state"),
+    services: [{ name: "spew", argv: ["sh", "-c", `head -c 20000000 /dev/zero | tr '\\0' x | fold -w 99 >&2; echo last-line >&2; : > ${done}; exec sleep 600`] }],
+  });
+  const logs = shipped(["logs", "spew", "--socket", join(dir, "run", "control")]);
+  const script = `
+import json, os, signal, subprocess, sys, time
+${guard}r, w = os.pipe()
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=w, preexec_fn=die_with_parent)
+${killOnExit}os.close(w)
+end = time.monotonic() + 60
+while not os.path.exists(${JSON.stringify(done)}) and time.monotonic() < end and p.poll() is None: time.sleep(0.05)
+# Every line read by the init (its ring has the last one) before the console is read at all.
+ring = False
+while not ring and time.monotonic() < end and p.poll() is None:
+    s = subprocess.run(json.loads(os.environ["VB_LOGS_ARGV"]), capture_output=True, timeout=15)
+    ring = b"last-line" in s.stdout
+    if not ring: time.sleep(0.1)
+log = b""
+os.set_blocking(r, False)
+end = time.monotonic() + 30
+while b"lines dropped" not in log and time.monotonic() < end:
+    try:
+        chunk = os.read(r, 1 << 20)
+        if not chunk: break
+        log += chunk
+    except BlockingIOError:
+        time.sleep(0.01)
+p.send_signal(signal.SIGTERM)
+os.set_blocking(r, True)
+while True:
+    chunk = os.read(r, 1 << 20)
+    if not chunk: break
+    log += chunk
+code = p.wait(20)
+print(json.dumps({"ring": ring, "code": code, "bytes": len(log), "spew": log.count(b"spew: x"), "notes": [l.decode() for l in log.split(b"\\n") if b"lines dropped" in l]}))
+`;
+  const r = await drive(script, shipped(["boot", ...bootArgs(), "--config", cfg, "--set", "heartbeat_log_every=0"]), 120_000, { VB_LOGS_ARGV: JSON.stringify(logs) });
+  expect(r.ring).toBe(true);
+  // The pipe's 64 KiB, the 1 MiB backlog and the init's own lines; 20 MB before.
+  expect(r.bytes as number).toBeLessThan(3 << 20);
+  expect(r.spew as number).toBeGreaterThan(1000);
+  expect(r.notes as string[]).toHaveLength(1);
+  expect((r.notes as string[])[0]).toMatch(/^\[console: \d+ lines dropped: it did not keep up \(over 1024 KiB waiting\)\]$/);
+  expect(r.code).toBe(0);
+}, 150_000);
