@@ -162,7 +162,7 @@ async function openLocked<W extends CheckpointableWeights>(cfg: CheckedEvolution
   undo.push(() => journal.close());
   const missing = missingHistory(cfg.stateDir, journal.nextSeq, newest);
   if (missing !== null) throw new JournalError(missing);
-  const booted = await loadBootWeights(cfg.stateDir, journal.recovered.records, journal.nextSeq, opts);
+  const booted = await loadBootWeights(cfg.stateDir, journal.takeRecoveredRecords(), journal.nextSeq, opts);
   const { weights, bootCheckpoint, replay } = booted;
   (opts.safetyReport ?? ((report) => report()))(() => logSafetyCases(weights));
   let { lastCheckpoint, lastCheckpointAt } = booted;
