@@ -52,3 +52,15 @@ export function backoffMs(cfg: ServiceConfig, failures: number): number {
   const ms = cfg.backoff_initial_ms * cfg.backoff_factor ** Math.max(0, failures - 1);
   return Math.min(cfg.backoff_max_ms, Math.round(ms));
 }
+
+/**
+ * Moves `name` to the end of `started` (names in the order their processes were last started, read
+ * backwards by the shutdown). Appended on every start, it grew by one name per restart for the
+ * machine's lifetime (a restart loop: ~864k a day), and the shutdown copied and reversed all of it
+ * at every state change.
+ */
+export function markStarted(started: string[], name: string): void {
+  const i = started.indexOf(name);
+  if (i !== -1) started.splice(i, 1);
+  started.push(name);
+}

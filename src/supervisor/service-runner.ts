@@ -12,7 +12,7 @@ import type { Adopted, ServiceLauncher } from "./service-launch.ts";
 import type { ServiceLogs } from "./service-logs.ts";
 import type { ServiceEvent } from "./service-events.ts";
 import { isSettled, step } from "./service-machine.ts";
-import { holdsProcess, newRecord, type ServiceRecord, type ServiceState } from "./service-record.ts";
+import { holdsProcess, markStarted, newRecord, type ServiceRecord, type ServiceState } from "./service-record.ts";
 import { RunLeftovers } from "./run-leftovers.ts";
 import { RunPreStart } from "./run-pre-start.ts";
 import { RunningHooks, type HookHandover } from "./running-hooks.ts";
@@ -37,8 +37,8 @@ export interface RunnerContext {
   onMainExit: ((exit: MainExit) => void) | null;
   /** Names in the order their processes were last started (for reverse-order shutdown). */
   started: string[];
-  /** Every stop observed, in order. */
-  stopLog: string[];
+  /** A service stopped (the shutdown's stop order keeps it; a stop before the shutdown is not kept: the list grew with every stop by hand). */
+  stopped: (name: string) => void;
   /** After each event, with the state before it (the supervisor starts dependents, continues a shutdown). */
   afterEvent(runner: ServiceRunner, before: ServiceState, ev: ServiceEvent): void;
   /** Reads the sd_notify messages waiting, before an exit is handled (a MAINPID= sent before it names the next main process). */
@@ -123,7 +123,7 @@ export class ServiceRunner {
           ctx.onMainExit?.({ service: name, status: e.status, signal: e.signal });
           break;
         case "settled":
-          if (this.rec.state === "stopped") ctx.stopLog.push(name);
+          if (this.rec.state === "stopped") ctx.stopped(name);
           settledNow = true;
           break;
       }
@@ -244,7 +244,7 @@ export class ServiceRunner {
     if (pipes) for (const fd of pipes) closeFdQuietly(fd);
     this.leftovers.begin(pid);
     this.watchExit(pid);
-    this.ctx.started.push(c.name);
+    markStarted(this.ctx.started, c.name);
     this.dispatch({ type: "spawned", pid });
   }
 

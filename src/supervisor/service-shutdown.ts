@@ -55,6 +55,11 @@ export class ServiceShutdown {
     await Promise.all(all);
   }
 
+  /** A service stopped: kept in the stop order once the machine's shutdown began. */
+  stopped(name: string): void {
+    if (this.ended) this.stopLog.push(name);
+  }
+
   /** A service's state changed: during stopAll, whatever no longer has a dependent running stops. */
   changed(): void {
     if (this.stopping) this.stopReady();

@@ -4,6 +4,7 @@ import { logger } from "../log.ts";
 import { adoptService } from "./service-adopt.ts";
 import type { ServiceChecks } from "./service-checks.ts";
 import { toSnapshot } from "./service-handover.ts";
+import { markStarted } from "./service-record.ts";
 import type { ServiceLogs } from "./service-logs.ts";
 import type { ServiceRunner } from "./service-runner.ts";
 import type { ServiceSnapshot } from "./service-snapshot.ts";
@@ -49,7 +50,7 @@ export function adoptServices(p: HandoverParts, list: ServiceSnapshot[], start: 
     const slot = p.slots.get(h.name);
     if (!slot) log.warn("service from before the re-exec is no longer configured; leaving it to the reaper", { service: h.name, pid: h.pid });
     else {
-      if (adoptService(slot, h, now, p.checks, p.logs)) p.started.push(h.name);
+      if (adoptService(slot, h, now, p.checks, p.logs)) markStarted(p.started, h.name);
       if (h.restartPending) p.requests.resumeRestart(h.name, slot.settled(), () => startAfterRestart(h.name, start));
     }
   }

@@ -83,7 +83,7 @@ export class Supervisor {
       logs: this.logs,
       onMainExit: opts.onMainExit ?? null,
       started: this.started,
-      stopLog: this.stopLog,
+      stopped: (name) => this.shutdown.stopped(name),
       afterEvent: (s, before, ev) => this.afterEvent(s, before, ev),
       drainNotify: () => this.notify?.drainWaiting(),
       postStopDone: () => this.shutdown.changed(),
