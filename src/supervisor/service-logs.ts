@@ -1,5 +1,6 @@
 // Services' stdout/stderr: pipes PID 1 reads without waiting (woken by data while quiet, polled while it flows), a ring per service, name-prefixed console lines, optional kmsg and rotated file.
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import type { ServiceConfig } from "../config/schema.ts";
 import { consoleWrite } from "../util/console-out.ts";
 import { PrivateDir, UnsafeFileError } from "../util/append-private.ts";
@@ -54,6 +55,8 @@ export class ServiceLogs {
   private readonly pacer: WakeOrPoll;
   /** The log directory or a file in it was refused (said once). */
   private fileRefused = false;
+  /** Services whose log file could not be written (an errno other than a refused file): the error said, the lines lost since. */
+  private readonly fileFailing = new Map<string, { code: string; lines: number }>();
 
   constructor(
     private readonly services: Map<string, ServiceConfig>,
@@ -210,12 +213,26 @@ export class ServiceLogs {
         dir.rename(file, `${file}.1`);
       }
       dir.append(file, lines.map((l) => `${new Date(l.t).toISOString()} ${l.line}\n`).join(""), 0o600);
+      const failed = this.fileFailing.get(name);
+      if (failed !== undefined) {
+        this.fileFailing.delete(name);
+        log.info("service log file written again", { service: name, lines_lost: failed.lines });
+      }
     } catch (e) {
       // A full or read-only disk does not stop the service; a directory or file refused is said once.
-      if (e instanceof UnsafeFileError && !this.fileRefused) {
-        this.fileRefused = true;
-        log.error("service log files are not written", { dir: this.fileDir, error: e.message });
+      if (e instanceof UnsafeFileError) {
+        if (!this.fileRefused) {
+          this.fileRefused = true;
+          log.error("service log files are not written", { dir: this.fileDir, error: e.message });
+        }
+        return;
       }
+      // Any other failure (ENOSPC, EROFS, EIO) is said once per service and error, and when writing
+      // works again with how many lines the file lost: its lines went missing without a word.
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      const failed = this.fileFailing.get(name);
+      if (failed?.code !== code) log.warn("service log file not written; its lines go to the ring and the console only", { service: name, file: join(this.fileDir!, file), error: code });
+      this.fileFailing.set(name, { code, lines: (failed?.lines ?? 0) + lines.length });
     } finally {
       dir?.close();
     }
