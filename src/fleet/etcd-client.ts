@@ -14,7 +14,7 @@ export interface EtcdOptions {
 }
 
 const int64 = z.union([z.string(), z.number()]).transform((v) => Number(v));
-const header = z.object({ revision: int64.optional() }).passthrough();
+const header = z.object({ revision: int64.optional(), cluster_id: z.string().optional() }).passthrough();
 export const kvSchema = z.object({
   key: z.string(),
   value: z.string().optional(),
@@ -215,11 +215,12 @@ export class EtcdClient {
     throw new FleetError(`etcd ${path}: no member answered within ${opts.timeoutMs ?? this.callTimeoutMs} ms (${String(lastErr)})`, { cause: lastErr });
   }
 
-  async get(key: string, opts: { prefix?: boolean; timeoutMs?: number } = {}): Promise<{ kvs: Kv[]; revision: number }> {
+  /** `clusterId`: the etcd cluster that answered (its response header's cluster_id), null when it said none. */
+  async get(key: string, opts: { prefix?: boolean; timeoutMs?: number } = {}): Promise<{ kvs: Kv[]; revision: number; clusterId: string | null }> {
     const body: Record<string, unknown> = { key: b64(key) };
     if (opts.prefix) body.range_end = prefixEnd(key);
     const r = await this.call("/v3/kv/range", body, rangeResponse, { idempotent: true, timeoutMs: opts.timeoutMs });
-    return { kvs: (r.kvs ?? []).map(toKv), revision: r.header.revision ?? 0 };
+    return { kvs: (r.kvs ?? []).map(toKv), revision: r.header.revision ?? 0, clusterId: r.header.cluster_id ?? null };
   }
 
   /** How many keys start with `prefix` (no values sent). */

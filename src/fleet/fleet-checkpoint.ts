@@ -27,13 +27,13 @@ const PER_TXN = 60;
 export const MAX_CHECKPOINT_BYTES = 1024 * 1024;
 
 /** The checkpoint and its mod revision (0: none yet), read at `revision` (0: now). */
-export async function readCheckpoint(c: EtcdClient, fleet: string, timeoutMs?: number): Promise<{ checkpoint: FleetCheckpoint | null; modRevision: number; revision: number }> {
+export async function readCheckpoint(c: EtcdClient, fleet: string, timeoutMs?: number): Promise<{ checkpoint: FleetCheckpoint | null; modRevision: number; revision: number; clusterId: string | null }> {
   const r = await c.get(checkpointKey(fleet), { timeoutMs });
   const kv = r.kvs[0];
-  if (!kv) return { checkpoint: null, modRevision: 0, revision: r.revision };
+  if (!kv) return { checkpoint: null, modRevision: 0, revision: r.revision, clusterId: r.clusterId };
   const cp = parseKvJson(kv.value, checkpointSchema);
   if (!cp.success) throw new FleetError(`the fleet checkpoint ${checkpointKey(fleet)} is unreadable (${cp.error.issues[0]?.message}): fix or delete it`);
-  return { checkpoint: cp.data, modRevision: kv.modRevision, revision: r.revision };
+  return { checkpoint: cp.data, modRevision: kv.modRevision, revision: r.revision, clusterId: r.clusterId };
 }
 
 /** Adds `more` after `list`, dropping an earlier write of exactly the same tensor range (the later one wins). */

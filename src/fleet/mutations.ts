@@ -34,11 +34,12 @@ type Outcome = { accepted: boolean; status: string; journalSeq: number | null; r
 
 const SAVE_EVERY_MS = 250;
 
-const appliedSchema = z.object({ revision: z.number().int().min(0) }).strict();
+/** fleet-applied.json: the last revision applied, and the etcd cluster it is a revision of (absent in files written before it was recorded). */
+const appliedSchema = z.object({ revision: z.number().int().min(0), cluster_id: z.string().max(64).optional() }).strict();
 const rangeResponse = z.object({ header: z.object({ revision: z.union([z.string(), z.number()]).transform(Number) }).passthrough(), kvs: z.array(kvSchema).optional(), more: z.boolean().optional() }).passthrough();
 
 /** The revision saved in `file`, or why it cannot be read (not a regular file, not JSON, not the schema); never blocks on a FIFO. */
-function readApplied(file: string): { revision: number; why?: undefined } | { revision: null; why: string } {
+function readApplied(file: string): { revision: number; clusterId: string | null; why?: undefined } | { revision: null; why: string } {
   let json: unknown;
   try {
     json = JSON.parse(readRegularFile(file).toString("utf8"));
@@ -46,7 +47,7 @@ function readApplied(file: string): { revision: number; why?: undefined } | { re
     return { revision: null, why: (e instanceof Error ? e.message : String(e)).slice(0, 200) };
   }
   const r = appliedSchema.safeParse(json);
-  return r.success ? { revision: r.data.revision } : { revision: null, why: issuesText(r.error.issues, "value").slice(0, 200) };
+  return r.success ? { revision: r.data.revision, clusterId: r.data.cluster_id ?? null } : { revision: null, why: issuesText(r.error.issues, "value").slice(0, 200) };
 }
 
 /**
@@ -59,6 +60,8 @@ function readApplied(file: string): { revision: number; why?: undefined } | { re
  */
 export class MutationFeed {
   private applied: number;
+  /** The etcd cluster `applied` is a revision of (null: not known yet, or a file from before it was saved). */
+  private clusterId: string | null = null;
   private saved = -1;
   private savedAt = 0;
   /** The save the throttle put off, due when it allows one (a batch with no batch after it stayed unsaved until the next batch or the stop). */
@@ -77,8 +80,10 @@ export class MutationFeed {
     if (existsSync(this.file)) {
       // Never throws: a damaged file (truncated JSON, a directory, a FIFO) must not stop PID 1's boot.
       const r = readApplied(this.file);
-      if (r.revision !== null) this.applied = r.revision;
-      else log.error("fleet applied revision unreadable: catching up from the start (re-applying is harmless)", { file: this.file, why: r.why });
+      if (r.revision !== null) {
+        this.applied = r.revision;
+        this.clusterId = r.clusterId;
+      } else log.error("fleet applied revision unreadable: catching up from the start (re-applying is harmless)", { file: this.file, why: r.why });
     }
   }
 
@@ -153,7 +158,7 @@ export class MutationFeed {
     const rev = this.applied;
     this.savedAt = performance.now();
     try {
-      await writeFileAtomicAsync(this.file, [new TextEncoder().encode(JSON.stringify({ revision: rev }))]);
+      await writeFileAtomicAsync(this.file, [new TextEncoder().encode(JSON.stringify({ revision: rev, ...(this.clusterId !== null ? { cluster_id: this.clusterId } : {}) }))]);
       this.saved = rev;
     } catch (e) {
       // Not fatal (a directory in the way, a full disk): after a restart the node re-applies, which is harmless.
@@ -217,10 +222,31 @@ export class MutationFeed {
    * in between cannot hide a key; if etcd compacted that snapshot away, the call fails and the
    * loop starts over).
    */
+  /**
+   * A saved revision of another etcd cluster (a disk image or state dir copied from another fleet,
+   * etcd rebuilt or restored from a snapshot: a new cluster id), or one past what this cluster has
+   * reached, counts for nothing: the node catches up from the start (re-applying is harmless). It
+   * was taken as it was: every mutation at or below it was skipped without a word, and acked by no
+   * one (`fleet mutate --wait` timed out on the node, `fleet gc` waited for it).
+   */
+  private sameHistory(clusterId: string | null, revision: number): void {
+    const other = clusterId !== null && this.clusterId !== null && clusterId !== this.clusterId;
+    if (other || this.applied > revision) {
+      log.warn("fleet applied revision is not of this etcd cluster's history: catching up from the start (re-applying is harmless)", { applied: this.applied, saved_cluster: this.clusterId, cluster: clusterId, cluster_revision: revision });
+      this.applied = 0;
+      this.saved = -1;
+    }
+    if (clusterId !== null && clusterId !== this.clusterId) {
+      this.clusterId = clusterId;
+      this.saved = -1;
+    }
+  }
+
   private async catchUp(): Promise<number> {
     const prefix = mutationsPrefix(this.o.fleet);
     const cp = await readCheckpoint(this.o.client, this.o.fleet, 10_000);
     const atRevision = cp.revision;
+    this.sameHistory(cp.clusterId, atRevision);
     if (cp.checkpoint && cp.checkpoint.through_revision > this.applied) {
       this.mustBeMember();
       const c = cp.checkpoint;
