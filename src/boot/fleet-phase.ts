@@ -14,7 +14,7 @@ import type { Supervisor } from "../supervisor/supervisor.ts";
 import { ConfigError, describeError, NotNowError } from "../errors.ts";
 import { unreadableFile } from "../util/regular-file.ts";
 import { logger } from "../log.ts";
-import { modelSha256 } from "../rts/model-source.ts";
+import { hex } from "../rts/checksum.ts";
 import { handedOver, type Boot, type PhaseRun } from "./phase.ts";
 
 const log = logger("fleet");
@@ -29,12 +29,11 @@ function summary(b: Boot) {
   return () => {
     const hb = b.heartbeat?.stats() ?? null;
     const evo = b.evolution?.evo.stats() ?? null;
+    // Known only: hashing a plain .gguf here (evolution off or failed) held PID 1's loop ~1 s per GiB
+    // after the heartbeat had started, at every refresh until it was done and after every re-exec.
     if (sha === null && b.model) {
-      try {
-        sha = evo?.lineage ?? modelSha256(b.model.source);
-      } catch {
-        sha = null;
-      }
+      const known = b.model.source.sha256;
+      sha = evo?.lineage ?? (known ? hex(known) : null);
     }
     return {
       pid1: b.ctx.pid1,
