@@ -171,7 +171,7 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
   /** The lease the rollout's slot is on while its re-exec is under way (null: no rollout re-exec). */
   let rolloutLease: string | null = null;
   rollout.start();
-  const closeAll = async () => {
+  const closeAll = async (resign: boolean) => {
     rollout.stop();
     quorum?.cancel();
     // With etcd not answering, waiting out the calls in flight (3-10 s deadlines) held the shutdown:
@@ -179,13 +179,15 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
     m.halt();
     feed.halt();
     client.abortInFlight();
-    await Promise.all([...singletons.map((s) => s.close()), withDeadline(() => feed.stop(), 3000)]);
+    await Promise.all([...singletons.map((s) => s.close(resign)), withDeadline(() => feed.stop(), 3000)]);
   };
   return {
     stop: async () => {
-      await closeAll();
-      if (keepLease) await m.pause();
-      else await m.stop();
+      // A rollout's reboot keeps the lease (its slot) alive until the end, but not its singletons' candidacies.
+      await closeAll(keepLease);
+      if (!keepLease) return m.stop();
+      await m.pause();
+      m.renewUntilEnd();
     },
     // Singletons stop (the next image campaigns again, on the same lease: it keeps its place);
     // the next image keeps the lease (no flap of the node's key across a re-exec).
@@ -196,7 +198,7 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
       // later round, on a live lease. A third of the TTL to spare: the next image adopts the lease and
       // must renew it before then (a healthy node has two thirds). An operator's re-exec does not depend on etcd.
       if (rolloutLease !== null && (m.leaseId !== rolloutLease || !m.leaseAlive(Math.max(ACT_MARGIN_MS, (f.lease_ttl_s * 1000) / 3)))) throw new NotNowError("re-exec: the fleet lease this node's rollout slot is on may have lapsed while the new image was asked; the rollout tries again once the node is surely a member");
-      await closeAll();
+      await closeAll(false);
       return { lease: await m.pause(), instance: m.instance, quorum_met: quorum?.met() ?? false };
     },
     resume: () => {

@@ -82,6 +82,8 @@ export const cmpUnchanged = (key: string, modRevision: number): Compare =>
  * is not seen: the guard is for "nothing new appeared", as of a read at `revision`.
  */
 export const cmpPrefixUnchangedSince = (prefix: string, revision: number): Compare => ({ key: b64(prefix), range_end: prefixEnd(prefix), target: "MOD", result: "LESS", mod_revision: String(revision + 1) });
+/** The key is attached to lease `lease` (a guard that only the lease's holder's write passes). */
+export const cmpLease = (key: string, lease: LeaseId): Compare => ({ key: b64(key), target: "LEASE", result: "EQUAL", lease });
 /** Deletes every key starting with `prefix`. */
 export const opDeletePrefix = (prefix: string): Record<string, unknown> => ({ request_delete_range: { key: b64(prefix), range_end: prefixEnd(prefix) } });
 export const opPut = (key: string, value: string, lease: LeaseId = "0"): Record<string, unknown> => ({ request_put: { key: b64(key), value: b64(value), ...(lease !== "0" ? { lease } : {}) } });

@@ -274,6 +274,20 @@ export class Membership {
     return this.leaseId;
   }
 
+  /**
+   * A rollout's reboot or power-off (after pause): the lease stays, the slot held on it, and is
+   * renewed every third of its TTL until the process ends (reboot(2)). The loop stopped at the start
+   * of the shutdown, so the TTL ran from the last keepalive through the services' stop, the final
+   * checkpoint and the reboot: with TTL 15 s the slot was free ~10 s into a shutdown, and a second
+   * node went down with --max-unavailable 1.
+   */
+  renewUntilEnd(): void {
+    const lease = this.leaseId;
+    if (lease === null) return;
+    const t = setInterval(() => void this.o.client.keepalive(lease, 2000).catch(() => {}), (this.o.ttlS * 1000) / 3);
+    t.unref?.();
+  }
+
   /** Shutdown: stops the loop and revokes the lease (the node's key goes at once), under a deadline. */
   async stop(timeoutMs = 2000): Promise<void> {
     const lease = await this.pause();

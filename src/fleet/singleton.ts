@@ -1,6 +1,6 @@
 // Fleet singleton: an etcd election (lowest create revision under a prefix, keys on the node's lease) with fencing.
 import { logger } from "../log.ts";
-import { b64, cmpCreate, opPut, prefixEnd, toKv, kvSchema, type EtcdClient } from "./etcd-client.ts";
+import { b64, cmpCreate, cmpLease, opDelete, opPut, prefixEnd, toKv, kvSchema, type EtcdClient } from "./etcd-client.ts";
 import { fleetPrefix } from "./keys.ts";
 import type { Membership } from "./membership.ts";
 import { z } from "zod";
@@ -44,6 +44,8 @@ export class Singleton {
   private poll: ReturnType<typeof setInterval> | null = null;
   private fence: ReturnType<typeof setInterval> | null = null;
   private busy = false;
+  /** The demotion under way (its service stopping), awaited by close. */
+  private demoting: Promise<void> | null = null;
   private readonly key: string;
 
   constructor(private readonly o: SingletonOptions) {
@@ -69,15 +71,19 @@ export class Singleton {
     else if (!this.o.membership.leaseAlive(this.o.stopMarginMs)) void this.demote("the lease may expire before another keepalive succeeds");
   }
 
-  private async demote(why: string): Promise<void> {
-    if (this.state !== "leader") return;
+  private demote(why: string): Promise<void> {
+    if (this.state !== "leader") return this.demoting ?? Promise.resolve();
     this.state = "stopping";
     log.warn("singleton stopping", { service: this.o.service, rev: this.rev, why });
-    try {
-      await this.o.stop();
-    } finally {
-      this.state = "follower";
-    }
+    this.demoting = (async () => {
+      try {
+        await this.o.stop();
+      } finally {
+        this.state = "follower";
+        this.demoting = null;
+      }
+    })();
+    return this.demoting;
   }
 
   private async round(): Promise<void> {
@@ -125,11 +131,26 @@ export class Singleton {
     }
   }
 
-  /** Shutdown or re-exec: stop campaigning and stop the service (the key goes with the lease's revoke). */
-  async close(): Promise<void> {
+  /**
+   * Shutdown or re-exec: stop campaigning and stop the service, a demotion already under way
+   * included (close returned at once then, and the shutdown revoked the lease, or a re-exec exec'd,
+   * while the copy being demoted ran out its grace: another node was elected beside it). The key
+   * goes with the lease's revoke; `resign` (a shutdown that keeps the lease: a rollout's reboot, its
+   * slot held on it) deletes it now, guarded by the lease, so another node is elected at once
+   * instead of after the reboot and TTL/2 (the singleton was down fleet-wide all that time).
+   */
+  async close(resign = false): Promise<void> {
     this.stopped = true;
     if (this.poll) clearInterval(this.poll);
     if (this.fence) clearInterval(this.fence);
-    if (this.state === "leader") await this.demote("shutting down");
+    await this.demote("shutting down");
+    const lease = this.o.membership.leaseId;
+    if (!resign || lease === null) return;
+    try {
+      const r = await this.o.client.txn([cmpLease(this.key, lease)], [opDelete(this.key)], [], 2000);
+      if (r.succeeded) log.info("singleton candidacy withdrawn (the lease stays for the rollout's slot)", { service: this.o.service });
+    } catch (e) {
+      log.warn("singleton candidacy not withdrawn; it goes when the lease does", { service: this.o.service, error: String(e).slice(0, 200) });
+    }
   }
 }
