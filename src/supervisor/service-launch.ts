@@ -92,10 +92,16 @@ export class ServiceLauncher {
     return r.timedOut ? `pre_start timed out after ${c.pre_start.timeout_ms} ms` : (r.error ?? `pre_start exited with status ${r.status}`);
   }
 
-  /** post_stop after a run ends (bounded by its timeout; its result is logged only): resolves when it is over, null when there is none. */
+  /**
+   * post_stop after a run ends (bounded by its timeout; its result is logged only): resolves when it
+   * is over, null when there is none. What it forked off goes with it, as a pre_start's (its process
+   * group; what left the group goes with the service's cgroup once it is over, service-runner.ts): a
+   * `notify-admin &` ran on after the stop was answered "stopped", in the service's cgroup until its
+   * next run, or as an orphan until the shutdown with cgroups off.
+   */
   postStop(c: ServiceConfig, onSpawn?: OnHookSpawn, adopted?: Adopted): Promise<void> | null {
     if (!c.post_stop) return null;
-    return this.hook(c, c.post_stop, onSpawn, adopted).then((r) => {
+    return this.hook(c, c.post_stop, onSpawn, adopted, true).then((r) => {
       if (r.status !== 0 || r.timedOut) log.warn("post_stop failed", { service: c.name, status: r.status, timed_out: r.timedOut, error: r.error });
     });
   }

@@ -150,6 +150,9 @@ export class ServiceRunner {
     const mine = (this.postStopping = this.postStopping ? Promise.all([this.postStopping, p]).then(() => undefined) : p);
     void mine.then(() => {
       if (this.postStopping !== mine) return;
+      // What the post_stop left in the service's cgroup (a process that left its group) goes before
+      // the stop is over: no run of the service is there meanwhile (the next waits for the post_stop).
+      this.ctx.cgroups?.kill(c.name);
       this.postStopping = null;
       if (this.spawnAfterPostStop) {
         this.spawnAfterPostStop = false;

@@ -3,10 +3,14 @@ import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
-import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { killLeftovers, killRunning, pidsRunning, start, tempDir, waitFor, writeJson } from "./harness.ts";
 import { lines } from "./file-text.ts";
 
-afterEach(killLeftovers);
+afterEach(() => {
+  killLeftovers();
+  killRunning(["sleep", "3000.71"]);
+  killRunning(["sleep", "3001.37"]);
+});
 
 const loop = "while :; do sleep 0.05; done";
 
@@ -76,4 +80,25 @@ test("a post_stop longer than the services' stop bound (grace + 5 s) was cut sho
   expect(r.stderr).not.toContain("services still hold processes");
   expect(r.stderr).not.toContain("post_stop failed");
   expect(lines(ev)).toEqual(["up", "post"]);
+}, 60_000);
+
+test("what a post_stop forked off (`sleep &`, and one that left its process group with setsid) ran on after `stop` answered 'stopped': both are gone when the stop is over", async () => {
+  const dir = tempDir();
+  const pids = join(dir, "pids");
+  const sock = join(dir, "run", "control");
+  const cfg = writeJson(dir, "config.json", {
+    pixel_test: false,
+    run_dir: join(dir, "run"),
+    services: [{ name: "svc", argv: ["sleep", "1000"], post_stop: { argv: ["sh", "-c", `sleep 3000.71 & echo $! >> ${pids}; setsid sleep 3001.37 & echo $! >> ${pids}; sleep 0.1`], timeout_ms: 10_000 } }],
+  });
+  const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true });
+  await waitFor(() => run.log().includes("service started service=svc") && run.log().includes("control socket listening"), 30_000, "the service");
+  const stop = await runShippedAsync(["stop", "svc", "--socket", sock]);
+  expect(stop.code, stop.err).toBe(0);
+  const left = lines(pids).map(Number);
+  expect(left).toHaveLength(2);
+  // Host pids are not the namespace's: looked for by their command lines instead.
+  await waitFor(() => pidsRunning(["sleep", "3000.71"]).length === 0 && pidsRunning(["sleep", "3001.37"]).length === 0, 5_000, "the post_stop's children gone", { explain: () => `sleep 3000.71: ${pidsRunning(["sleep", "3000.71"])}, sleep 3001.37: ${pidsRunning(["sleep", "3001.37"])}` });
+  process.kill(await run.initPid(), "SIGTERM");
+  expect((await run.result(30_000)).code).toBe(130);
 }, 60_000);
