@@ -196,12 +196,17 @@ export const bootPhases: readonly Phase[] = [
       return {
         stop: async () => void (await b.heartbeat?.stop()),
         // Freeze the beat for the exec; the next image continues the numbering and the interrupts' state.
+        // The watchdog is petted by a timer from the freeze to the exec: the handover after it (the
+        // evolution's wait for its journal and a checkpoint under way) is unbounded, and the beat no
+        // longer pets (a multi-second checkpoint left it unpetted that long; a stalled disk, until it reset).
         handoff: async () => {
           frozenAt = await b.heartbeat!.stop();
           interrupts = b.heartbeat!.carryInterrupts();
+          b.watchdog?.keepAlive();
           return { beat: frozenAt, interrupts };
         },
         resume: async () => {
+          b.watchdog?.stopKeepAlive();
           b.heartbeat = await startHeartbeat(b.ctx, b.config, { ...parts(), startBeat: frozenAt, interrupts });
         },
       };

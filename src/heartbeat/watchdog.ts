@@ -97,14 +97,21 @@ export class Watchdog {
   }
 
   /**
-   * Pets on a timer from now on, when the beat no longer does (shutdown): the device stays armed
-   * until reboot(2), and if the shutdown hangs past its timeout the machine resets.
+   * Pets on a timer from now on, when the beat no longer does (shutdown, a re-exec's handover): the
+   * device stays armed until reboot(2) (or the exec), and if the shutdown hangs past its timeout the
+   * machine resets.
    */
   keepAlive(everyMs = 1000): void {
     if (this.keeper || this.fd === null) return;
     this.pet();
     this.keeper = setInterval(() => this.pet(), everyMs);
     this.keeper.unref?.();
+  }
+
+  /** The beat pets again (a re-exec's handover ended without an exec): the timer stops. */
+  stopKeepAlive(): void {
+    if (this.keeper) clearInterval(this.keeper);
+    this.keeper = null;
   }
 
   pet(): void {
