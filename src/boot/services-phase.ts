@@ -10,6 +10,7 @@ import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { cgroupPlace, ServiceCgroups } from "../supervisor/service-cgroup.ts";
 import { servicesPartSchema } from "../supervisor/service-snapshot.ts";
+import { clockNs } from "../sys/machine.ts";
 import type { MainExit } from "../supervisor/service-runner.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
 import { withDeadline } from "../util/deadline.ts";
@@ -27,6 +28,7 @@ export function startServices(config: Config, reaper: Reaper, handedOver: unknow
   const logs = { fileDir: config.state_dir ? join(config.state_dir, "logs") : null, kmsg: pid1 };
   let snapshot = null;
   let handedNotify = null;
+  let gapMs = 0;
   if (handedOver !== undefined) {
     const r = servicesPartSchema().safeParse(handedOver);
     if (!r.success) log.error("services handoff unreadable; starting services fresh", { error: issuesText(r.error.issues) });
@@ -34,11 +36,13 @@ export function startServices(config: Config, reaper: Reaper, handedOver: unknow
     else {
       snapshot = r.data.services;
       handedNotify = r.data.notify;
+      // The exec and this image's phases before this one: every timer handed over had run on meanwhile.
+      if (r.data.atBoottimeMs !== undefined) gapMs = Math.max(0, clockNs("boottime") / 1e6 - r.data.atBoottimeMs);
     }
   }
   const supervisor = new Supervisor(config.services, order, reaper, process.env, { cgroups, notifyPath, logs, onMainExit, handedNotify });
-  log.info("phase services", { count: config.services.length, order: order.join(",") || "-", adopted: snapshot ? snapshot.filter((s) => s.pid !== null).length : 0 });
-  if (snapshot) supervisor.adopt(snapshot);
+  log.info("phase services", { count: config.services.length, order: order.join(",") || "-", adopted: snapshot ? snapshot.filter((s) => s.pid !== null).length : 0, ...(snapshot ? { handover_gap_ms: gapMs.toFixed(0) } : {}) });
+  if (snapshot) supervisor.adopt(snapshot, gapMs);
   else supervisor.startAll();
   reaper.releaseParked();
   return supervisor;

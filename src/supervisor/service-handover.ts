@@ -54,3 +54,23 @@ export function restoreRecord(r: ServiceRecord, h: ServiceSnapshot, now: number)
   }
   return keeps;
 }
+
+/**
+ * A snapshot as it stands `gapMs` after it was taken (the exec and the new image's phases before its
+ * services): ages longer, what was left of each timer shorter. Read as if taken at the adoption, a
+ * stop's grace, a back-off, a hook's timeout or a readiness wait lasted the gap longer, and a run's
+ * age (stable_after_ms, the storm window) was short of it.
+ */
+export function agedBy(h: ServiceSnapshot, gapMs: number): ServiceSnapshot {
+  if (gapMs <= 0) return h;
+  const less = (ms: number | null): number | null => (ms === null ? null : Math.max(0, ms - gapMs));
+  return {
+    ...h,
+    restartAgesMs: h.restartAgesMs.map((a) => a + gapMs),
+    runningForMs: h.pid !== null ? h.runningForMs + gapMs : h.runningForMs,
+    readyForMs: h.readyForMs === null ? null : h.readyForMs + gapMs,
+    timerLeftMs: less(h.timerLeftMs),
+    readyLeftMs: less(h.readyLeftMs),
+    hooks: h.hooks.map((k) => ({ ...k, timeoutLeftMs: Math.max(0, k.timeoutLeftMs - gapMs) })),
+  };
+}

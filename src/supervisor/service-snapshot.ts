@@ -70,8 +70,13 @@ export type ServiceSnapshot = z.infer<ReturnType<typeof serviceSnapshotSchema>>;
  */
 export const servicesPartSchema = lazy(() =>
   z.union([
-    z.strictObject({ services: z.array(serviceSnapshotSchema()), notify: z.nullable(z.strictObject({ fd: z.int().check(z.minimum(3)), address: z.string().check(z.minLength(1)) })) }),
+    z.strictObject({
+      services: z.array(serviceSnapshotSchema()),
+      notify: z.nullable(z.strictObject({ fd: z.int().check(z.minimum(3)), address: z.string().check(z.minLength(1)) })),
+      /** CLOCK_BOOTTIME (ms) when the snapshot was taken: the next image moves its ages and timers on by the time since. */
+      atBoottimeMs: z.optional(z.number().check(z.minimum(0))),
+    }),
     z.array(serviceSnapshotSchema()),
   ]),
 );
-export type ServicesPart = { services: ServiceSnapshot[]; notify: { fd: number; address: string } | null };
+export type ServicesPart = { services: ServiceSnapshot[]; notify: { fd: number; address: string } | null; atBoottimeMs?: number };

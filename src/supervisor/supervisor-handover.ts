@@ -3,7 +3,7 @@ import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { adoptService } from "./service-adopt.ts";
 import type { ServiceChecks } from "./service-checks.ts";
-import { toSnapshot } from "./service-handover.ts";
+import { agedBy, toSnapshot } from "./service-handover.ts";
 import { markStarted } from "./service-record.ts";
 import type { ServiceLogs } from "./service-logs.ts";
 import type { ServiceRunner } from "./service-runner.ts";
@@ -42,11 +42,13 @@ export function snapshotServices(p: HandoverParts): ServiceSnapshot[] {
 /**
  * After a re-exec: every service resumes the state it had (service-adopt.ts). A restart the previous
  * image was stopping a service for is done (`start`) once the stop is over, unless a later stop or
- * restart wins. The caller then starts what is new in the config.
+ * restart wins. The caller then starts what is new in the config. `gapMs`: how long ago the snapshot
+ * was taken (every age and time left in it is moved on by that much, agedBy).
  */
-export function adoptServices(p: HandoverParts, list: ServiceSnapshot[], start: (name: string) => void): void {
+export function adoptServices(p: HandoverParts, list: ServiceSnapshot[], start: (name: string) => void, gapMs = 0): void {
   const now = performance.now();
-  for (const h of list) {
+  for (const handed of list) {
+    const h = agedBy(handed, gapMs);
     const slot = p.slots.get(h.name);
     if (!slot) log.warn("service from before the re-exec is no longer configured; leaving it to the reaper", { service: h.name, pid: h.pid });
     else {

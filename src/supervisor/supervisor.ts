@@ -3,6 +3,7 @@ import type { ServiceConfig } from "../config/schema.ts";
 import { describeError, NotNowError } from "../errors.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
+import { clockNs } from "../sys/machine.ts";
 import { closeHandedNotify, NotifySocket, type NotifyPart } from "./notify-socket.ts";
 import { routeNotify } from "./notify-route.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
@@ -252,7 +253,7 @@ export class Supervisor {
 
   /** State for a live re-exec, at the exec itself (supervisor-handover.ts): the sd_notify socket and the services' pipes stay open across the execve. */
   snapshot(): ServicesPart {
-    return { services: snapshotServices(this.handover), notify: this.notify?.handOver() ?? null };
+    return { services: snapshotServices(this.handover), notify: this.notify?.handOver() ?? null, atBoottimeMs: clockNs("boottime") / 1e6 };
   }
 
   /** The exec failed: what snapshot() kept open across it is close-on-exec again (a later child inherited every service's pipes). */
@@ -266,8 +267,8 @@ export class Supervisor {
    * the config start as usual. The exit of a process that ends during the handoff reaches its service:
    * the reaper routes it here once it runs (it must not have reaped before this call).
    */
-  adopt(list: ServiceSnapshot[]): void {
-    adoptServices(this.handover, list, (name) => this.start(name));
+  adopt(list: ServiceSnapshot[], gapMs = 0): void {
+    adoptServices(this.handover, list, (name) => this.start(name), gapMs);
     this.startAll();
   }
 
