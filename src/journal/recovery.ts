@@ -140,6 +140,8 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
   let expected: number | null = null;
   let damage: Damage | null = null;
   let lineage: string | null = opts.lineage ?? null;
+  /** The lineage a segment read so far records (null: none did yet). */
+  let recordedBefore: string | null = null;
 
   let damagedAt = -1;
   for (let i = 0; i < segs.length && damage === null; i++) {
@@ -161,6 +163,15 @@ export function recoverJournal(dir: string, opts: RecoverOptions = {}): Recovery
       damage = foreignDamage(name, h.lineage, lineage, opts.lineage !== undefined, b.length + laterBytes(), expected ?? firstSeq);
       break;
     }
+    // One that records none (version 1) after one that records a lineage: the journal never writes
+    // that order (version-1 segments come first, segment-lineages.ts), so it was copied in from
+    // another state dir and its records were replayed onto these weights.
+    if (!("problem" in h) && h.lineage === null && recordedBefore !== null) {
+      const problem = `segment records no lineage (version 1) after segments that record ${recordedBefore}: another state dir's history (this journal never writes that order)`;
+      damage = { segment: name, offset: 0, problem, kind: "foreign", droppedBytes: b.length + laterBytes(), seq: expected ?? firstSeq };
+      break;
+    }
+    if (!("problem" in h) && h.lineage !== null) recordedBefore = h.lineage;
     if ("problem" in h || h.firstSeq !== firstSeq || (expected !== null && firstSeq !== expected)) {
       const problem =
         "problem" in h ? `segment header: ${h.problem}`

@@ -79,6 +79,23 @@ describe("journal segment lineage", () => {
     await ok.close();
   });
 
+  test("a version-1 segment after segments that record a lineage (copied in from an older state dir, named with the next sequence) was replayed onto these weights: refused as another state dir's history, nothing cut", async () => {
+    const state = fresh();
+    const dir = join(state, "journal");
+    const j = Journal.open(dir, { lineage: A });
+    for (let i = 0; i < 3; i++) await j.append(RecordType.mutation, payload(i));
+    await j.close();
+    writeFileSync(join(dir, segmentFileName(4)), v1Segment(4, 2));
+    const before = snapshot(dir);
+    const r = recoverJournal(dir, { lineage: A, readOnly: true });
+    expect(r.records.map((x) => x.seq)).toEqual([1, 2, 3]);
+    expect(r.damage).toMatchObject({ kind: "foreign", segment: segmentFileName(4), seq: 4 });
+    expect(r.damage!.problem).toContain(`records no lineage (version 1) after segments that record ${A}`);
+    expect(() => Journal.open(dir, { lineage: A })).toThrow(JournalError);
+    expect(() => Journal.open(dir, { lineage: A, repair: true })).toThrow(JournalError);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
   test("a version-1 segment (written by an image before segments recorded a lineage) is still read under the state dir's LINEAGE; what is appended after goes into a segment that records it", async () => {
     const state = fresh();
     const dir = join(state, "journal");
