@@ -6,8 +6,12 @@ import { ackSchema, acksPrefix, fleetMutationSchema, fleetPrefix, mutationKeyPro
 
 export const checkpointKey = (fleet: string): string => `${fleetPrefix(fleet)}checkpoint`;
 
-/** One folded mutation (absolute values: applying the list in order gives the state at `through_revision`). */
-const foldedSchema = z.object({ id: z.string(), tensor: z.string(), offset: z.number().int().min(0), values: z.array(z.number()).min(1), confidence: z.number() }).strict();
+/**
+ * One folded mutation (absolute values: applying the list in order gives the state at `through_revision`),
+ * with its revision: a node that resyncs applies only those past what it applied itself (absent in
+ * checkpoints folded before it was recorded: applied all).
+ */
+const foldedSchema = z.object({ id: z.string(), tensor: z.string(), offset: z.number().int().min(0), values: z.array(z.number()).min(1), confidence: z.number(), revision: z.number().int().min(0).optional() }).strict();
 export type FoldedMutation = z.infer<typeof foldedSchema>;
 
 export const checkpointSchema = z
@@ -114,7 +118,7 @@ export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?
       const id = kv.key.slice(mutationsPrefix(fleet).length);
       const m = parseKvJson(kv.value, fleetMutationSchema);
       // Refused by every node that acked it (a malformed one always is): deleted, not folded.
-      return m.success && applied.has(id) ? [{ id, tensor: m.data.tensor, offset: m.data.offset, values: m.data.values, confidence: m.data.confidence }] : [];
+      return m.success && applied.has(id) ? [{ id, tensor: m.data.tensor, offset: m.data.offset, values: m.data.values, confidence: m.data.confidence, revision: kv.modRevision }] : [];
     });
     const next: FleetCheckpoint = {
       through_revision: batch[batch.length - 1]!.modRevision,

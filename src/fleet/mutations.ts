@@ -251,7 +251,10 @@ export class MutationFeed {
       this.mustBeMember();
       const c = cp.checkpoint;
       log.warn("fleet mutations: the history this node needs was folded into the fleet checkpoint; resyncing from it", { applied: this.applied, needed_from: this.applied + 1, checkpoint_through: c.through_revision, checkpoint_mutations: c.mutations.length });
-      const results = await Promise.all(c.mutations.map((m) => this.o.apply({ tensor: m.tensor, offset: m.offset, values: m.values, confidence: m.confidence, published_at: 0 })));
+      // Only what this node has not applied: one it did was re-applied over what local mutations
+      // wrote to the same range since (whether it was depended on the node being up at the gc).
+      const todo = c.mutations.filter((m) => m.revision === undefined || m.revision > this.applied);
+      const results = await Promise.all(todo.map((m) => this.o.apply({ tensor: m.tensor, offset: m.offset, values: m.values, confidence: m.confidence, published_at: 0 })));
       const refused = results.filter((r) => !r.accepted);
       if (refused.length > 0) log.warn("fleet mutations: some checkpoint mutations were refused here", { refused: refused.length, first: refused[0]!.status });
       this.applied = c.through_revision;
