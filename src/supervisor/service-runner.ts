@@ -5,7 +5,7 @@ import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { closeFdQuietly } from "../sys/fd.ts";
 import { Sig } from "../sys/signals.ts";
-import { parentOf, processExists } from "../util/process-exists.ts";
+import { parentOf, processExists, startTimeOf } from "../util/process-exists.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import type { ServiceChecks } from "./service-checks.ts";
 import type { Adopted, ServiceLauncher } from "./service-launch.ts";
@@ -281,9 +281,12 @@ export class ServiceRunner {
    * ever. Its end is noticed by polling; the status is unknown, so it counts as a failure.
    */
   private pollGone(pid: number): void {
+    // Its start time too: the pid given to a new process between two looks was taken for it (shown
+    // running for as long as that one lived, and signalled by a stop).
+    const born = startTimeOf(pid);
     const t = setInterval(() => {
       if (this.rec.pid !== pid) return clearInterval(t);
-      if (processExists(pid) && parentOf(pid) !== null) return;
+      if (processExists(pid) && parentOf(pid) !== null && startTimeOf(pid) === born) return;
       clearInterval(t);
       // Its exit never reaches the reaper: the watch would stay, and take the exit of a later child
       // given the same pid (an orphan reparented to the init) as this one's.
