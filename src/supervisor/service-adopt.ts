@@ -23,6 +23,10 @@ export function adoptService(slot: ServiceRunner, h: ServiceSnapshot, now: numbe
   const keeps = restoreRecord(slot.rec, h, now);
   slot.adoptHooks(h.hooks);
   if (keeps) {
+    // The run's process groups first (with cgroups off what a stop, the clean-up and the throttle
+    // signal): rebuilt from the main process alone, a MAINPID= worker that called setsid() lost the
+    // group of its exited parent, and its siblings escaped all three.
+    slot.leftovers.adopt(h.leftovers);
     slot.watchMainPid(h.pid!);
     log.info("service adopted", { service: h.name, pid: h.pid, state: h.state, restarts: h.restarts, ...(h.killedFor !== null ? { being_killed: h.killedFor } : {}) });
     if (h.state === "stopping" || h.killedFor !== null) slot.setTimer(h.timerLeftMs ?? 0, "grace-elapsed");

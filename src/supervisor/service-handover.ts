@@ -25,7 +25,7 @@ export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: nu
     restartPending: more.restartPending ?? false,
     readyLeftMs: r.state === "starting" ? (more.readyLeftMs ?? null) : null,
     hooks: more.hooks ?? [],
-    leftovers: waitsForLeftovers(r.state, r.pid) ? (more.leftovers ?? []) : [],
+    leftovers: holdsProcess(r.state) ? (more.leftovers ?? []) : [],
   };
 }
 

@@ -52,10 +52,12 @@ export const serviceSnapshotSchema = lazy(() =>
     /** A starting service: what was left (ms) of its readiness wait, EXTEND_TIMEOUT_USEC included (handoff 6), else null. */
     readyLeftMs: z._default(z.nullable(z.number().check(z.minimum(0))), null),
     /**
-     * A stopping service whose main process ended while its run's other processes were waited for
-     * (handoff 7): the run's process groups (what a stop signals with cgroups off) with their leaders'
-     * start times. Images before it made such a service "pending": no SIGKILL after its grace, no
-     * post_stop, and a later start ran beside the leftovers.
+     * The run's process groups (what a stop, the clean-up and the throttle signal with cgroups off)
+     * with their leaders' start times: a stopping service whose main process ended while its run's
+     * other processes were waited for (handoff 7; images before it made such a service "pending": no
+     * SIGKILL after its grace, no post_stop, and a later start ran beside the leftovers), and from
+     * handoff 8 every service that holds a process (a MAINPID= worker's siblings in its exited
+     * parent's group were forgotten, and escaped the stop).
      */
     leftovers: z._default(z.array(z.strictObject({ group: z.int().check(z.positive()), leaderStart: z.nullable(z.number()) })).check(z.maxLength(64)), []),
     /** Its pre_start or post_stop still running (handoff 5): the next image waits for it, with the rest of its timeout. */
