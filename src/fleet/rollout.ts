@@ -72,7 +72,13 @@ export type Fenced = "ok" | "not-member";
  */
 export async function takeSlot(c: EtcdClient, fleet: string, id: string, max: number, me: Holder, rolloutRevision: number): Promise<"taken" | "full" | "not-member"> {
   const s = await readSem(c, fleet, id);
-  if (s.holders.some((h) => h.node === me.node && h.lease === me.lease)) return (await keyOnLease(c, fleet, me.node, me.lease)) ? "taken" : "not-member";
+  // Held already (an earlier round's answer lost): under the same guards as a take, checked by a
+  // transaction that writes nothing. A rollout stopped or removed after the caller's read let a node
+  // that held its slot act on it.
+  if (s.holders.some((h) => h.node === me.node && h.lease === me.lease)) {
+    if ((await c.txn([cmpUnchanged(rolloutKey(fleet, id), rolloutRevision), onOwnLease(fleet, me.node, me.lease)], [])).succeeded) return "taken";
+    return (await keyOnLease(c, fleet, me.node, me.lease)) ? "full" : "not-member";
+  }
   const live = await liveHolders(c, fleet, s.holders);
   if (live.length >= max) return "full";
   if (await cas(c, fleet, id, s.modRevision, [...live, me], [cmpUnchanged(rolloutKey(fleet, id), rolloutRevision), onOwnLease(fleet, me.node, me.lease)])) return "taken";
