@@ -5,7 +5,7 @@ import { describeError, JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { encodeRecordInto, encodeSegmentHeader, MAX_PAYLOAD, RECORD_HEADER_SIZE, RecordType, segmentFileName } from "./format.ts";
 import { type CheckpointRecord, encodeCheckpointRecord } from "./checkpoint-record.ts";
-import { fsyncDir, makeDirDurable, writeAll, writeFileAtomic } from "./fs-durable.ts";
+import { fsyncDir, makeDirDurable, writeAll, writeFileAtomic, writeFileAtomicAsync } from "./fs-durable.ts";
 import { type RecoverOptions, type RecoveryResult, recoverJournal, listSegments } from "./recovery.ts";
 
 const log = logger("journal");
@@ -208,6 +208,17 @@ export class Journal {
     log.debug("segment started", { path });
   }
 
+  /** startSegment with its writes and fsyncs off the event loop (a rotation while mutations flow). */
+  private async startSegmentAsync(firstSeq: number): Promise<void> {
+    const path = join(this.dir, segmentFileName(firstSeq));
+    const header = encodeSegmentHeader(firstSeq, this.lineage);
+    await writeFileAtomicAsync(path, [header]);
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    this.openSegment(path, header.length, header.length);
+    log.debug("segment started", { path });
+  }
+
   /**
    * Stops the journal for good. `durableSize`: the segment's length before the batch that failed,
    * whose bytes are cut off again. Left in the file (in the page cache, after a failed fdatasync
@@ -241,15 +252,30 @@ export class Journal {
     }
     const limit = this.opts.segmentBytes ?? 64 << 20;
     let total = 0;
+    for (const p of batch) for (const x of p.payloads) total += RECORD_HEADER_SIZE + x.length;
+    if (this.segSize + total > limit && this.segSize > this.segHeader) {
+      // The next segment is made off the event loop (its file and directory fsyncs: the batch's own
+      // fdatasync already was): made with synchronous fsyncs, every 64 MiB of journal held PID 1's
+      // loop, the beat with it, for as long as the disk took (for ever on a stalled disk).
+      void this.startSegmentAsync(batch[0]!.seq).then(
+        () => this.writeBatch(batch, total),
+        (cause: unknown) => {
+          this.fail(new JournalError(`journal segment could not be started in ${this.dir}`, { cause }));
+          this.finish(batch, this.failure);
+        },
+      );
+      return;
+    }
+    this.writeBatch(batch, total);
+  }
+
+  /** Writes `batch` (`total` bytes of records) at the end of the segment, then fdatasyncs it off the loop. */
+  private writeBatch(batch: Pending[], total: number): void {
     let records = 0;
+    for (const p of batch) records += p.payloads.length;
     /** The segment's length before this batch (undefined until it is written: nothing to cut off). */
     let before: number | undefined;
-    for (const p of batch) {
-      records += p.payloads.length;
-      for (const x of p.payloads) total += RECORD_HEADER_SIZE + x.length;
-    }
     try {
-      if (this.segSize + total > limit && this.segSize > this.segHeader) this.startSegment(batch[0]!.seq);
       const ab = new ArrayBuffer(total);
       const buf = new Uint8Array(ab);
       const view = new DataView(ab);
