@@ -1,6 +1,6 @@
 // Fleet singleton: an etcd election (lowest create revision under a prefix, keys on the node's lease) with fencing.
 import { logger } from "../log.ts";
-import { b64, cmpCreate, cmpLease, opDelete, opPut, prefixEnd, toKv, kvSchema, type EtcdClient } from "./etcd-client.ts";
+import { b64, cmpCreate, cmpLease, cmpUnchanged, opDelete, opPut, prefixEnd, toKv, kvSchema, type EtcdClient } from "./etcd-client.ts";
 import { fleetPrefix } from "./keys.ts";
 import type { Membership } from "./membership.ts";
 import { z } from "zod";
@@ -97,17 +97,28 @@ export class Singleton {
       // Campaign: create our key on the current lease (a create-only txn, so repeating it after an
       // unknown outcome is harmless); read first, so a steady round costs reads only, no Raft write.
       const own = (await c.get(this.key)).kvs[0];
-      if (this.state === "leader" && (!own || own.lease !== lease)) {
+      // The candidacy names this run (the membership's instance, handed over across a re-exec).
+      const value = JSON.stringify({ node: this.o.node, instance: m.instance });
+      if (this.state === "leader" && (!own || own.lease !== lease || own.value !== value)) {
         // Our key went with our lease (revoked, expired): another node may lead already. Before any
         // other call (a create on the dead lease throws, and demotion waited for the next keepalive).
         await this.demote("this node's candidacy key is gone (its lease was revoked or expired)");
         return;
       }
-      if (!own || own.lease !== lease) await c.txn([cmpCreate(this.key, 0)], [opPut(this.key, this.o.node, lease)]);
+      if (own && own.lease === lease && own.value !== value) {
+        // On our lease but another run's: a clone of this node that adopted its lease (the node cut
+        // off, its copy still running until its own deadline), or this node's previous boot. Led on
+        // as it was, it carried the same create revision: two copies with one fencing token. Deleted
+        // (only while unchanged and on this lease) and made anew next round: a higher token.
+        await c.txn([cmpUnchanged(this.key, own.modRevision), cmpLease(this.key, lease)], [opDelete(this.key)]);
+        log.info("singleton candidacy of another run on this lease withdrawn; campaigning anew", { service: this.o.service, was: own.value.slice(0, 200) });
+        return;
+      }
+      if (!own || own.lease !== lease) await c.txn([cmpCreate(this.key, 0)], [opPut(this.key, value, lease)]);
       const prefix = singletonPrefix(this.o.fleet, this.o.service);
       const r = await c.call("/v3/kv/range", { key: b64(prefix), range_end: prefixEnd(prefix), sort_order: "ASCEND", sort_target: "CREATE", limit: 1 }, rangeResponse, { idempotent: true });
       const first = r.kvs?.[0] ? toKv(r.kvs[0]) : null;
-      const mine = first !== null && first.key === this.key && first.lease === lease;
+      const mine = first !== null && first.key === this.key && first.lease === lease && first.value === value;
       if (this.stopped) return;
       // The read says who led while `lease` lived: acted on only while that same lease is surely alive
       // (its key then still exists, and no rival can have been created before it). A lease replaced

@@ -59,3 +59,22 @@ test("a close while the leader was being demoted (its service still stopping) re
   await c.s.close();
   expect(stopped).toBe(true);
 }, 60_000);
+
+test("a clone of a leader (same node id) that took over its lease while the leader was cut off led on the leader's candidacy key, with the leader's fencing token: the clone withdraws that key and leads on a new one, a higher token", async () => {
+  const a = await node("d0", "solo3");
+  await waitForAsync(async () => a.s.role === "leader", 20_000, "d0 to lead", 50);
+  // d0 is cut off from etcd (no keepalive, no publish; its singleton leads on until its own deadline);
+  // its clone keeps d0's lease alive itself, as a clone that adopted the node's key does.
+  a.m.halt();
+  const client = new EtcdClient({ endpoints: etcd.cluster.endpoints, callTimeoutMs: 3000 });
+  const m = new Membership({ client, fleet: FLEET, node: "d0", ttlS: 10, summary, leaseId: a.m.leaseId! });
+  members.push(m);
+  m.start();
+  await waitForAsync(async () => m.leaseAlive(), 20_000, "the clone to take the lease", 50);
+  const started: number[] = [];
+  const clone = new Singleton({ client, membership: m, fleet: FLEET, node: "d0", service: "solo3", stopMarginMs: 1500, start: (rev) => void started.push(rev), stop: async () => {} });
+  singletons.push(clone);
+  clone.start();
+  await waitForAsync(async () => started.length > 0, 20_000, "the clone to lead", 50);
+  expect(started[0]!).toBeGreaterThan(a.started[0]!);
+}, 60_000);
