@@ -85,7 +85,12 @@ export class Acceptance {
     try {
       this.o.weights.applyMutation(m.tensor, m.elementOffset, m.values);
     } catch (err) {
-      log.error("journaled mutation failed to apply", { tensor: m.tensor, seq: jseq, err: String(err) });
+      // Journaled, not applied: the weights no longer hold what the journal says, and a checkpoint
+      // taken from them would claim to cover this record without it (which of the two a reboot
+      // restored depended on which checkpoint verified). Evolution stops here (fail-stop): no more
+      // mutations, no checkpoint; the next boot replays the record from the last good checkpoint.
+      log.error("journaled mutation failed to apply; evolution stops (the next boot replays it)", { tensor: m.tensor, seq: jseq, err: String(err) });
+      this.o.journal.halt(`mutation ${jseq} is journaled but failed to apply (${String(err).slice(0, 200)}): the weights no longer match the journal`);
       return { status: Status.applyFailed, journalSeq: jseq, text: "apply failed" };
     }
     const s = this.o.stats;

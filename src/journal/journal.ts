@@ -220,6 +220,14 @@ export class Journal {
   }
 
   /**
+   * Stops the journal for good from outside (what it holds stays as it is): nothing more is
+   * appended, and no checkpoint can claim to cover it (writeCheckpoint refuses a stopped journal).
+   */
+  halt(reason: string): void {
+    if (!this.failure) this.fail(new JournalError(reason));
+  }
+
+  /**
    * Stops the journal for good. `durableSize`: the segment's length before the batch that failed,
    * whose bytes are cut off again. Left in the file (in the page cache, after a failed fdatasync
    * that the kernel does not report twice), they were read back as durable by the next journal

@@ -1,0 +1,54 @@
+// A mutation journaled but failed to apply left the weights and the journal apart: the next checkpoint claimed to cover it without it, and a reboot had it or not depending on which checkpoint verified.
+import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { JournalError } from "../../src/errors.ts";
+import { openEvolution } from "../../src/evolution/evolution.ts";
+import { F32Store } from "./f32-store.ts";
+import { removeDir, tempDir } from "./harness.ts";
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+/** Weights whose apply of offset 13 throws once (a bug past the gate, as applyMutation failing is). */
+class FailsOnce extends F32Store {
+  failed = false;
+  override applyMutation(name: string, elementOffset: number, values: Float32Array): void {
+    if (elementOffset === 13 && !this.failed) {
+      this.failed = true;
+      throw new Error("injected by the test");
+    }
+    super.applyMutation(name, elementOffset, values);
+  }
+}
+
+const weights = (cls: typeof F32Store) => {
+  const w = new cls();
+  for (const [k, v] of F32Store.synthetic({ "pixel.w": 64 }, 3).tensors) w.tensors.set(k, { dims: v.dims, data: v.data.slice() });
+  return w;
+};
+
+test("a journaled mutation that failed to apply: evolution stops (no more mutations, no checkpoint claiming it), and the next boot replays it onto the weights", async () => {
+  const d = tempDir("vb-apply-failed-");
+  dirs.push(d);
+  const stateDir = join(d, "state");
+  const evo = await openEvolution({ stateDir, runDir: join(d, "run"), rings: 1, slots: 4, loadWeights: () => weights(FailsOnce) });
+  try {
+    expect((await evo.submit({ tensor: "pixel.w", elementOffset: 7, values: Float32Array.of(0.25), confidence: 0.9 })).statusName).toBe("ACCEPTED");
+    const bad = await evo.submit({ tensor: "pixel.w", elementOffset: 13, values: Float32Array.of(0.5), confidence: 0.9 });
+    expect(bad.statusName).toBe("APPLY_FAILED");
+    expect(bad.journalSeq).toBe(2);
+    // Nothing more is taken, and no checkpoint claims sequence 2 (its weights lack it).
+    expect((await evo.submit({ tensor: "pixel.w", elementOffset: 20, values: Float32Array.of(0.75), confidence: 0.9 })).statusName).toBe("JOURNAL_FAILED");
+    expect(await evo.checkpoint().catch((e: unknown) => e)).toBeInstanceOf(JournalError);
+  } finally {
+    await evo.close().catch(() => {});
+  }
+  let booted: F32Store | null = null;
+  const again = await openEvolution({ stateDir, runDir: join(d, "run"), rings: 1, slots: 4, loadWeights: () => (booted = weights(F32Store)) });
+  try {
+    const w = booted!.tensors.get("pixel.w")!.data;
+    expect({ 7: w[7], 13: w[13] }).toEqual({ 7: 0.25, 13: 0.5 });
+  } finally {
+    await again.close();
+  }
+}, 60_000);
