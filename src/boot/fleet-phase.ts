@@ -179,6 +179,9 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
     m.halt();
     feed.halt();
     client.abortInFlight();
+    // A rollout's reboot keeps the lease: renewed from here, before the singletons' stops (a grace
+    // each) and the feed's, not after them (the lease could lapse meanwhile, the slot with it).
+    if (resign) m.renewUntilEnd();
     await Promise.all([...singletons.map((s) => s.close(resign)), withDeadline(() => feed.stop(), 3000)]);
   };
   return {
@@ -187,7 +190,6 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
       await closeAll(keepLease);
       if (!keepLease) return m.stop();
       await m.pause();
-      m.renewUntilEnd();
     },
     // Singletons stop (the next image campaigns again, on the same lease: it keeps its place);
     // the next image keeps the lease (no flap of the node's key across a re-exec).

@@ -19,9 +19,12 @@
  * services part is an object, `{services, notify}`: the sd_notify socket stays open across the
  * execve (what a service sent during the exec waits in it; images before closed it, and a READY=1
  * sent meanwhile was lost), and a service's `readyForMs` (only a run ready for stable_after_ms resets
- * its back-off). Images that read only 2 to 7 refuse the object.
+ * its back-off). Images that read only 2 to 7 refuse the object. 9: the services part says when it
+ * was taken (`atBoottimeMs`: the next image moves every age and time left in it on by the time
+ * since), and every service holding a process hands over its run's process groups; images that read
+ * only 2 to 8 refuse the key (they started every service afresh beside the running ones).
  */
-export const HANDOFF_VERSION = 8;
+export const HANDOFF_VERSION = 9;
 
 /**
  * The versions this image reads: 2 has the shape of 3 without `done`; 3 that of 4 without
@@ -30,9 +33,9 @@ export const HANDOFF_VERSION = 8;
  * 6 that of 7 without `leftovers` (a stop waiting for the rest of a run resumes with no process
  * group to signal: with cgroups on its cgroup is waited for and killed as before); 7 that of 8 with
  * the services part a list (no notify socket handed over, no `readyForMs`: a running service counts
- * as ready since its start).
+ * as ready since its start); 8 that of 9 without `atBoottimeMs` (timers resume as handed over).
  */
-export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5, 6, 7, 8];
+export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5, 6, 7, 8, 9];
 
 /** `vector-boot --version`: the preflight of a live re-exec reads the handoff versions from it. */
 export const versionLine = (version: string): string => `vector-boot ${version} (bun ${Bun.version}, handoff ${HANDOFF_READS.join(",")})\n`;

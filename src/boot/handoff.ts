@@ -7,6 +7,7 @@ import { z } from "../util/zod-mini.ts";
 import { ConfigError, describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { execve } from "../sys/process.ts";
+import { consoleDrain } from "../util/console-out.ts";
 import { bootOptionsSchema } from "./boot-options.ts";
 import { HANDOFF_READS } from "./handoff-version.ts";
 
@@ -83,6 +84,9 @@ export function reexec(state: Handoff, runDir: string, path = selfExecutable()):
     const a = state.bootArgs;
     const argv = ["vector-boot", "boot", ...(a.configFile ? ["--config", a.configFile] : []), ...(a.model ? ["--model", a.model] : []), ...(a.cmdline !== undefined ? ["--cmdline", a.cmdline] : []), ...a.extraCmdline.flatMap((k) => ["--set", k.replace(/^vector\./, "")])];
     log.info("exec", { path, generation: state.generation });
+    // What a slow console has waiting (this line included) goes before the exec, briefly: the exec
+    // drops it. Bounded: the services' timers and the watchdog wait meanwhile.
+    consoleDrain(100);
     execve(path, argv, { ...process.env, [HANDOFF_ENV]: file });
   } catch (e) {
     if (file) rmSync(file, { force: true });

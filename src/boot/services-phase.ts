@@ -9,7 +9,7 @@ import { drainDescendants } from "../init/drain.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { cgroupPlace, ServiceCgroups } from "../supervisor/service-cgroup.ts";
-import { servicesPartSchema } from "../supervisor/service-snapshot.ts";
+import { handedNotifyOf, servicesPartSchema } from "../supervisor/service-snapshot.ts";
 import { clockNs } from "../sys/machine.ts";
 import type { MainExit } from "../supervisor/service-runner.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
@@ -31,8 +31,11 @@ export function startServices(config: Config, reaper: Reaper, handedOver: unknow
   let gapMs = 0;
   if (handedOver !== undefined) {
     const r = servicesPartSchema().safeParse(handedOver);
-    if (!r.success) log.error("services handoff unreadable; starting services fresh", { error: issuesText(r.error.issues) });
-    else if (Array.isArray(r.data)) snapshot = r.data;
+    if (!r.success) {
+      log.error("services handoff unreadable; starting services fresh", { error: issuesText(r.error.issues) });
+      // Its sd_notify socket still: left open and bound, it kept the path "in use" (no notify socket at all).
+      handedNotify = handedNotifyOf(handedOver);
+    } else if (Array.isArray(r.data)) snapshot = r.data;
     else {
       snapshot = r.data.services;
       handedNotify = r.data.notify;

@@ -6,12 +6,16 @@ import { ackSchema, acksPrefix, fleetMutationSchema, fleetPrefix, mutationKeyPro
 
 export const checkpointKey = (fleet: string): string => `${fleetPrefix(fleet)}checkpoint`;
 
+/** One folded mutation (absolute values: applying the list in order gives the state at `through_revision`). */
+const foldedSchema = z.object({ id: z.string(), tensor: z.string(), offset: z.number().int().min(0), values: z.array(z.number()).min(1), confidence: z.number() }).strict();
+
 /**
- * One folded mutation (absolute values: applying the list in order gives the state at `through_revision`),
- * with its revision: a node that resyncs applies only those past what it applied itself (absent in
- * checkpoints folded before it was recorded: applied all).
+ * The folded mutations' revisions (id -> revision), in a key of their own beside the checkpoint (images
+ * that read the checkpoint with its strict schema would refuse a field in it): a node that resyncs
+ * applies only those past what it applied itself. Missing (a gc by an older CLI): all are applied.
  */
-const foldedSchema = z.object({ id: z.string(), tensor: z.string(), offset: z.number().int().min(0), values: z.array(z.number()).min(1), confidence: z.number(), revision: z.number().int().min(0).optional() }).strict();
+export const checkpointRevisionsKey = (fleet: string): string => `${fleetPrefix(fleet)}checkpoint-revisions`;
+const revisionsSchema = z.record(z.string(), z.number().int().min(0));
 export type FoldedMutation = z.infer<typeof foldedSchema>;
 
 export const checkpointSchema = z
@@ -31,13 +35,17 @@ const PER_TXN = 60;
 export const MAX_CHECKPOINT_BYTES = 1024 * 1024;
 
 /** The checkpoint and its mod revision (0: none yet), read at `revision` (0: now). */
-export async function readCheckpoint(c: EtcdClient, fleet: string, timeoutMs?: number): Promise<{ checkpoint: FleetCheckpoint | null; modRevision: number; revision: number; clusterId: string | null }> {
-  const r = await c.get(checkpointKey(fleet), { timeoutMs });
-  const kv = r.kvs[0];
-  if (!kv) return { checkpoint: null, modRevision: 0, revision: r.revision, clusterId: r.clusterId };
+export async function readCheckpoint(c: EtcdClient, fleet: string, timeoutMs?: number): Promise<{ checkpoint: FleetCheckpoint | null; modRevision: number; revision: number; clusterId: string | null; revisions: Record<string, number> | null }> {
+  // One read (the prefix holds both keys): the checkpoint and its revisions as of the same revision.
+  const r = await c.get(checkpointKey(fleet), { prefix: true, timeoutMs });
+  const kv = r.kvs.find((k) => k.key === checkpointKey(fleet));
+  const rv = r.kvs.find((k) => k.key === checkpointRevisionsKey(fleet));
+  const parsed = rv ? parseKvJson(rv.value, revisionsSchema) : null;
+  const revisions = parsed?.success ? parsed.data : null;
+  if (!kv) return { checkpoint: null, modRevision: 0, revision: r.revision, clusterId: r.clusterId, revisions };
   const cp = parseKvJson(kv.value, checkpointSchema);
   if (!cp.success) throw new FleetError(`the fleet checkpoint ${checkpointKey(fleet)} is unreadable (${cp.error.issues[0]?.message}): fix or delete it`);
-  return { checkpoint: cp.data, modRevision: kv.modRevision, revision: r.revision, clusterId: r.clusterId };
+  return { checkpoint: cp.data, modRevision: kv.modRevision, revision: r.revision, clusterId: r.clusterId, revisions };
 }
 
 /** Adds `more` after `list`, dropping an earlier write of exactly the same tensor range (the later one wins). */
@@ -109,7 +117,8 @@ export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?
   }
   if (ready.length === 0) return { folded: 0, dropped: 0, throughRevision: 0, blockedBy, compactedAt: null };
   // Read once: each successful transaction below is the checkpoint's new mod revision.
-  let { checkpoint, modRevision } = await readCheckpoint(c, fleet, t);
+  let { checkpoint, modRevision, revisions: known } = await readCheckpoint(c, fleet, t);
+  const revisions: Record<string, number> = { ...known };
   let folded = 0;
   let dropped = 0;
   for (let i = 0; i < ready.length; i += PER_TXN) {
@@ -118,8 +127,9 @@ export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?
       const id = kv.key.slice(mutationsPrefix(fleet).length);
       const m = parseKvJson(kv.value, fleetMutationSchema);
       // Refused by every node that acked it (a malformed one always is): deleted, not folded.
-      return m.success && applied.has(id) ? [{ id, tensor: m.data.tensor, offset: m.data.offset, values: m.data.values, confidence: m.data.confidence, revision: kv.modRevision }] : [];
+      return m.success && applied.has(id) ? [{ id, tensor: m.data.tensor, offset: m.data.offset, values: m.data.values, confidence: m.data.confidence }] : [];
     });
+    for (const kv of batch) revisions[kv.key.slice(mutationsPrefix(fleet).length)] = kv.modRevision;
     const next: FleetCheckpoint = {
       through_revision: batch[batch.length - 1]!.modRevision,
       folded: (checkpoint?.folded ?? 0) + more.length,
@@ -128,7 +138,8 @@ export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?
     };
     const value = JSON.stringify(next);
     if (value.length > MAX_CHECKPOINT_BYTES) throw new FleetError(`fleet gc: the checkpoint would be ${value.length} bytes (limit ${MAX_CHECKPOINT_BYTES}); ${folded} mutation(s) folded so far`);
-    const ops = [opPut(checkpointKey(fleet), value)];
+    const kept = new Set(next.mutations.map((m) => m.id));
+    const ops = [opPut(checkpointKey(fleet), value), opPut(checkpointRevisionsKey(fleet), JSON.stringify(Object.fromEntries(Object.entries(revisions).filter(([id]) => kept.has(id)))))];
     for (const kv of batch) ops.push(opDelete(kv.key), opDeletePrefix(acksPrefix(fleet, kv.key.slice(mutationsPrefix(fleet).length))));
     const r = await c.txn([cmpUnchanged(checkpointKey(fleet), modRevision)], ops, [], t);
     if (!r.succeeded) throw new FleetError("fleet gc: the checkpoint changed under this run (another gc?); run it again");

@@ -284,8 +284,9 @@ export class Membership {
   renewUntilEnd(): void {
     const lease = this.leaseId;
     if (lease === null) return;
-    const t = setInterval(() => void this.o.client.keepalive(lease, 2000).catch(() => {}), (this.o.ttlS * 1000) / 3);
-    t.unref?.();
+    const renew = () => void this.o.client.keepalive(lease, 2000).catch(() => {});
+    renew();
+    setInterval(renew, (this.o.ttlS * 1000) / 3).unref?.();
   }
 
   /** Shutdown: stops the loop and revokes the lease (the node's key goes at once), under a deadline. */

@@ -215,14 +215,6 @@ export class MutationFeed {
   }
 
   /**
-   * Everything above `applied`, in revision order; returns the revision it read at. The checkpoint
-   * first: when `fleet gc` folded history this node had not applied (it was down), the checkpoint's
-   * mutations are applied in order and `applied` jumps to the revision it was folded through. Then
-   * the live mutation keys above it, read at the checkpoint read's revision (one snapshot: a gc run
-   * in between cannot hide a key; if etcd compacted that snapshot away, the call fails and the
-   * loop starts over).
-   */
-  /**
    * A saved revision of another etcd cluster (a disk image or state dir copied from another fleet,
    * etcd rebuilt or restored from a snapshot: a new cluster id), or one past what this cluster has
    * reached, counts for nothing: the node catches up from the start (re-applying is harmless). It
@@ -242,6 +234,14 @@ export class MutationFeed {
     }
   }
 
+  /**
+   * Everything above `applied`, in revision order; returns the revision it read at. The checkpoint
+   * first: when `fleet gc` folded history this node had not applied (it was down), the checkpoint's
+   * mutations are applied in order and `applied` jumps to the revision it was folded through. Then
+   * the live mutation keys above it, read at the checkpoint read's revision (one snapshot: a gc run
+   * in between cannot hide a key; if etcd compacted that snapshot away, the call fails and the
+   * loop starts over).
+   */
   private async catchUp(): Promise<number> {
     const prefix = mutationsPrefix(this.o.fleet);
     const cp = await readCheckpoint(this.o.client, this.o.fleet, 10_000);
@@ -253,7 +253,8 @@ export class MutationFeed {
       log.warn("fleet mutations: the history this node needs was folded into the fleet checkpoint; resyncing from it", { applied: this.applied, needed_from: this.applied + 1, checkpoint_through: c.through_revision, checkpoint_mutations: c.mutations.length });
       // Only what this node has not applied: one it did was re-applied over what local mutations
       // wrote to the same range since (whether it was depended on the node being up at the gc).
-      const todo = c.mutations.filter((m) => m.revision === undefined || m.revision > this.applied);
+      const rev = (id: string): number | undefined => cp.revisions?.[id];
+      const todo = c.mutations.filter((m) => (rev(m.id) ?? Infinity) > this.applied);
       const results = await Promise.all(todo.map((m) => this.o.apply({ tensor: m.tensor, offset: m.offset, values: m.values, confidence: m.confidence, published_at: 0 })));
       const refused = results.filter((r) => !r.accepted);
       if (refused.length > 0) log.warn("fleet mutations: some checkpoint mutations were refused here", { refused: refused.length, first: refused[0]!.status });

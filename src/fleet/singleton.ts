@@ -105,6 +105,13 @@ export class Singleton {
         await this.demote("this node's candidacy key is gone (its lease was revoked or expired)");
         return;
       }
+      if (own && own.lease === lease && own.value === this.o.node) {
+        // Written by an image before candidacies named their run (the value was the node id), on
+        // this lease: this run's after a live re-exec. Rewritten in place (a put keeps the create
+        // revision): deleted, the node lost its place in the queue at each upgrade.
+        await c.txn([cmpUnchanged(this.key, own.modRevision), cmpLease(this.key, lease)], [opPut(this.key, value, lease)]);
+        return;
+      }
       if (own && own.lease === lease && own.value !== value) {
         // On our lease but another run's: a clone of this node that adopted its lease (the node cut
         // off, its copy still running until its own deadline), or this node's previous boot. Led on

@@ -2,7 +2,7 @@
 import { mkdirSync, writeSync, unlinkSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { JournalError } from "../errors.ts";
-import { fsyncDirectory, replaceFileAsync, replaceFiles, type ReplacePolicy } from "../util/atomic-replace.ts";
+import { fsyncDirectory, fsyncDirectoryAsync, replaceFileAsync, replaceFiles, type ReplacePolicy } from "../util/atomic-replace.ts";
 
 /** fsyncs a directory so that a rename or unlink inside it survives a power cut. */
 export function fsyncDir(dir: string): void {
@@ -63,6 +63,13 @@ const journalPolicy: ReplacePolicy = {
   },
   error: (cause, path) => new JournalError(`atomic write of ${path} failed`, { cause }),
   syncDir: fsyncDir,
+  async syncDirAsync(dir) {
+    try {
+      await fsyncDirectoryAsync(dir);
+    } catch (cause) {
+      throw new JournalError(`fsync of directory ${dir} failed`, { cause });
+    }
+  },
 };
 
 /**

@@ -54,13 +54,6 @@ export interface NotifySender {
 export type NotifyHandler = (sender: NotifySender, fields: Map<string, string>) => void;
 
 /**
- * A datagram socket at `path` (NOTIFY_SOCKET names it; an abstract one when `path` is too long),
- * mode 0666 as systemd's own: a service running under another uid must be able to send, and what it
- * may say is decided by the kernel-checked sender pid, never by the socket's permissions (a message
- * from a pid outside every service is ignored). Read with a nonblocking recvmsg when datagrams arrive (WakeOrPoll: a signal while quiet, a 20 ms poll
- * while they flow), at most 64 a turn, so PID 1 never waits on it.
- */
-/**
  * The sd_notify part of a live re-exec handoff (handoff 8): the socket, kept open across the execve,
  * and the address it is bound to. Before 8 it closed at the exec: what a service had sent and the
  * old image had not read was gone, and a message sent before the next image bound it again was
@@ -77,9 +70,18 @@ export interface NotifyPart {
  * config reports): checked first, so a number that is no longer that socket is left alone.
  */
 export function closeHandedNotify(handed: NotifyPart): void {
-  if (notifySocketMismatch(handed.fd, handed.address) === null) closeNotifySocket(handed.fd);
+  // ENOENT: that very socket (checked first), its file gone: closed too (one fd per such re-exec stayed open).
+  const mismatch = notifySocketMismatch(handed.fd, handed.address);
+  if (mismatch === null || mismatch === "ENOENT") closeNotifySocket(handed.fd);
 }
 
+/**
+ * A datagram socket at `path` (NOTIFY_SOCKET names it; an abstract one when `path` is too long),
+ * mode 0666 as systemd's own: a service running under another uid must be able to send, and what it
+ * may say is decided by the kernel-checked sender pid, never by the socket's permissions (a message
+ * from a pid outside every service is ignored). Read with a nonblocking recvmsg when datagrams arrive (WakeOrPoll: a signal while quiet, a 20 ms poll
+ * while they flow), at most 64 a turn, so PID 1 never waits on it.
+ */
 export class NotifySocket {
   private readonly fd: number;
   private readonly pacer: WakeOrPoll;

@@ -122,10 +122,11 @@ export class RunLeftovers {
     this.leaders.clear();
   }
 
-  /** For a live re-exec (a stop waiting for what the run left): the groups, with their leaders' start times. */
+  /** For a live re-exec: the run's groups (the first 64), with their leaders' start times. */
   handover(): { group: number; leaderStart: number | null }[] {
     this.prune();
-    return this.groups.map((g) => ({ group: g, leaderStart: this.leaders.get(g) ?? null }));
+    // The handoff takes at most 64 (service-snapshot.ts): one more made the whole services part unreadable.
+    return this.groups.slice(0, 64).map((g) => ({ group: g, leaderStart: this.leaders.get(g) ?? null }));
   }
 
   /** After a live re-exec: the groups the previous image handed over (those no longer the run's are dropped). */

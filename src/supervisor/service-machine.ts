@@ -153,7 +153,8 @@ const table: Table = {
       s.statusText = null;
       s.healthFailures = 0;
       s.killedFor = null;
-      s.readyAt = s.config.ready || oneshot ? null : now;
+      // A oneshot has no readiness: a run as long as stable_after_ms resets its back-off, as before.
+      s.readyAt = s.config.ready && !oneshot ? null : now;
       const started: Effect = { type: "log", level: "info", msg: "service started", fields: { service: s.config.name, pid: ev.pid, ...(oneshot ? { type: "oneshot" } : {}) } };
       return oneshot ? [started] : [started, { type: s.config.ready ? "await-ready" : "became-ready" }];
     },

@@ -66,15 +66,25 @@ export const serviceSnapshotSchema = lazy(() =>
 );
 export type ServiceSnapshot = z.infer<ReturnType<typeof serviceSnapshotSchema>>;
 
+const notifyPartSchema = lazy(() => z.strictObject({ fd: z.int().check(z.minimum(3)), address: z.string().check(z.minLength(1)) }));
+
+/** The sd_notify socket of a services part that is unreadable as a whole (null when it names none). */
+export function handedNotifyOf(part: unknown): { fd: number; address: string } | null {
+  if (typeof part !== "object" || part === null || !("notify" in part)) return null;
+  const r = notifyPartSchema().safeParse((part as { notify: unknown }).notify);
+  return r.success ? r.data : null;
+}
+
 /**
  * The services phase's part of a handoff: from handoff 8 the services and the sd_notify socket kept
- * open across the execve (notify-socket.ts, NotifyPart); before it the services' list alone.
+ * open across the execve (notify-socket.ts, NotifyPart), from 9 with the time it was taken; before 8
+ * the services' list alone.
  */
 export const servicesPartSchema = lazy(() =>
   z.union([
     z.strictObject({
       services: z.array(serviceSnapshotSchema()),
-      notify: z.nullable(z.strictObject({ fd: z.int().check(z.minimum(3)), address: z.string().check(z.minLength(1)) })),
+      notify: z.nullable(notifyPartSchema()),
       /** CLOCK_BOOTTIME (ms) when the snapshot was taken: the next image moves its ages and timers on by the time since. */
       atBoottimeMs: z.optional(z.number().check(z.minimum(0))),
     }),

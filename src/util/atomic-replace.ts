@@ -32,6 +32,19 @@ export interface ReplacePolicy {
   error(err: unknown, out: string): unknown;
   /** After the renames: fsyncs a directory; throws if the replace must fail with it, returns if best effort. */
   syncDir(dir: string): void;
+  /** syncDir for replaceFileAsync, the fsync on the thread pool (absent: syncDir, on the event loop). */
+  syncDirAsync?(dir: string): Promise<void>;
+}
+
+/** fsyncDirectory on the thread pool (node:fs/promises). */
+export async function fsyncDirectoryAsync(dir: string): Promise<void> {
+  const { open } = await import("node:fs/promises");
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** One file to replace: `write` is what fills its temp file (a sync `fill(fd)`, or chunks written on the thread pool). */
@@ -48,6 +61,8 @@ interface TempFileIo<H, W> {
   fill(h: H, write: W): void | Promise<void>;
   close(h: H): void | Promise<void>;
   rename(tmp: string, out: string): void | Promise<void>;
+  /** Whose steps are awaited (replaceFileAsync): the policy's syncDirAsync is used when it has one. */
+  async: boolean;
 }
 
 /**
@@ -79,7 +94,7 @@ function* replaceSteps<H, W>(files: readonly ReplacedFile<W>[], policy: ReplaceP
     for (const tmp of temps) policy.discard(tmp);
     throw policy.error(err, current);
   }
-  for (const dir of new Set(files.map((f) => dirname(f.out)))) policy.syncDir(dir);
+  for (const dir of new Set(files.map((f) => dirname(f.out)))) yield io.async && policy.syncDirAsync ? policy.syncDirAsync(dir) : policy.syncDir(dir);
 }
 
 const syncIo: TempFileIo<number, (fd: number) => void> = {
@@ -90,6 +105,7 @@ const syncIo: TempFileIo<number, (fd: number) => void> = {
   },
   close: closeSync,
   rename: renameSync,
+  async: false,
 };
 
 /** Replaces `files` (all or none), each filled by its `fill(fd)`. */
@@ -118,6 +134,7 @@ export async function replaceFileAsync(file: ReplacedFile<readonly Uint8Array[]>
     },
     close: (fh) => fh.close(),
     rename,
+    async: true,
   };
   const steps = replaceSteps([file], policy, io);
   let r = steps.next();

@@ -162,9 +162,10 @@ export function consoleDrain(maxMs: number): void {
     for (;;) {
       flushBacklog(fd, route.fd, q);
       if (q.timer === null) break;
+      // Past the deadline the retry timer flushBacklog armed stays (the process may go on: an exec that failed).
+      if (performance.now() >= end) break;
       clearTimeout(q.timer);
       q.timer = null;
-      if (performance.now() >= end) break;
       Atomics.wait(nap, 0, 0, 2);
     }
   }
