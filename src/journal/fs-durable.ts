@@ -2,16 +2,18 @@
 import { mkdirSync, writeSync, unlinkSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { JournalError } from "../errors.ts";
-import { fsyncDirectory, fsyncDirectoryAsync, replaceFileAsync, replaceFiles, type ReplacePolicy } from "../util/atomic-replace.ts";
+import { fsyncDirectory, replaceFileAsync, replaceFiles, type ReplacePolicy } from "../util/atomic-replace.ts";
 
 /** fsyncs a directory so that a rename or unlink inside it survives a power cut. */
 export function fsyncDir(dir: string): void {
   try {
     fsyncDirectory(dir);
   } catch (cause) {
-    throw new JournalError(`fsync of directory ${dir} failed`, { cause });
+    throw dirSyncError(dir, cause);
   }
 }
+
+const dirSyncError = (dir: string, cause: unknown) => new JournalError(`fsync of directory ${dir} failed`, { cause });
 
 /**
  * `mkdir -p dir` that survives a power cut: each directory it creates is fsynced into its parent
@@ -62,13 +64,8 @@ const journalPolicy: ReplacePolicy = {
     }
   },
   error: (cause, path) => new JournalError(`atomic write of ${path} failed`, { cause }),
-  syncDir: fsyncDir,
-  async syncDirAsync(dir) {
-    try {
-      await fsyncDirectoryAsync(dir);
-    } catch (cause) {
-      throw new JournalError(`fsync of directory ${dir} failed`, { cause });
-    }
+  dirSyncFailed(cause, dir) {
+    throw dirSyncError(dir, cause);
   },
 };
 

@@ -30,21 +30,8 @@ export interface ReplacePolicy {
   discard(tmp: string): void;
   /** What a failure throws: `out` is the file being written or renamed when it happened. */
   error(err: unknown, out: string): unknown;
-  /** After the renames: fsyncs a directory; throws if the replace must fail with it, returns if best effort. */
-  syncDir(dir: string): void;
-  /** syncDir for replaceFileAsync, the fsync on the thread pool (absent: syncDir, on the event loop). */
-  syncDirAsync?(dir: string): Promise<void>;
-}
-
-/** fsyncDirectory on the thread pool (node:fs/promises). */
-export async function fsyncDirectoryAsync(dir: string): Promise<void> {
-  const { open } = await import("node:fs/promises");
-  const fh = await open(dir, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  /** The fsync of a directory after the renames failed: throws if the replace must fail with it, returns if best effort. */
+  dirSyncFailed(err: unknown, dir: string): void;
 }
 
 /** One file to replace: `write` is what fills its temp file (a sync `fill(fd)`, or chunks written on the thread pool). */
@@ -61,8 +48,8 @@ interface TempFileIo<H, W> {
   fill(h: H, write: W): void | Promise<void>;
   close(h: H): void | Promise<void>;
   rename(tmp: string, out: string): void | Promise<void>;
-  /** Whose steps are awaited (replaceFileAsync): the policy's syncDirAsync is used when it has one. */
-  async: boolean;
+  /** fsyncs a directory (replaceFileAsync: on the thread pool, so a slow disk does not hold the event loop). */
+  syncDir(dir: string): void | Promise<void>;
 }
 
 /**
@@ -94,7 +81,13 @@ function* replaceSteps<H, W>(files: readonly ReplacedFile<W>[], policy: ReplaceP
     for (const tmp of temps) policy.discard(tmp);
     throw policy.error(err, current);
   }
-  for (const dir of new Set(files.map((f) => dirname(f.out)))) yield io.async && policy.syncDirAsync ? policy.syncDirAsync(dir) : policy.syncDir(dir);
+  for (const dir of new Set(files.map((f) => dirname(f.out)))) {
+    try {
+      yield io.syncDir(dir);
+    } catch (err) {
+      policy.dirSyncFailed(err, dir);
+    }
+  }
 }
 
 const syncIo: TempFileIo<number, (fd: number) => void> = {
@@ -105,7 +98,7 @@ const syncIo: TempFileIo<number, (fd: number) => void> = {
   },
   close: closeSync,
   rename: renameSync,
-  async: false,
+  syncDir: fsyncDirectory,
 };
 
 /** Replaces `files` (all or none), each filled by its `fill(fd)`. */
@@ -134,7 +127,14 @@ export async function replaceFileAsync(file: ReplacedFile<readonly Uint8Array[]>
     },
     close: (fh) => fh.close(),
     rename,
-    async: true,
+    async syncDir(dir) {
+      const fh = await open(dir, "r");
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    },
   };
   const steps = replaceSteps([file], policy, io);
   let r = steps.next();

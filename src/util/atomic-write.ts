@@ -2,7 +2,7 @@
 import { accessSync, constants, lstatSync, readdirSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { SysError, UsageError, VectorBootError } from "../errors.ts";
-import { fsyncDirectory, replaceFiles, type ReplacePolicy } from "./atomic-replace.ts";
+import { replaceFiles, type ReplacePolicy } from "./atomic-replace.ts";
 import { processExists } from "./process-exists.ts";
 
 /**
@@ -42,7 +42,10 @@ const outputPolicy: ReplacePolicy = {
     if (typeof e.code !== "string") return err;
     return new SysError(typeof e.syscall === "string" ? e.syscall : "write", e.code, Math.abs(Number(e.errno) || 5), out, { cause: err });
   },
-  syncDir: syncDirectory,
+  // The rename is durable once the directory is: best effort (some file systems refuse fsync on a directory).
+  dirSyncFailed() {
+    /* not durable beyond what the file system gives */
+  },
 };
 
 /**
@@ -114,14 +117,5 @@ function isDirectory(path: string): boolean {
     return statSync(path).isDirectory();
   } catch {
     return false;
-  }
-}
-
-/** The rename is durable once the directory is: best effort (some file systems refuse fsync on a directory). */
-function syncDirectory(dir: string): void {
-  try {
-    fsyncDirectory(dir);
-  } catch {
-    /* not durable beyond what the file system gives */
   }
 }
