@@ -113,8 +113,9 @@ export class NotifySocket {
   private adopt(handed: NotifyPart): number | null {
     const mismatch = handed.address === this.address ? notifySocketMismatch(handed.fd, handed.address) : "a different address";
     if (mismatch !== null) {
-      // Ours but useless (its file gone, run_dir changed): closed, so the path can be bound again.
-      if (mismatch === "ENOENT" || mismatch === "a different address") closeHandedNotify(handed);
+      // Ours but useless (its file gone: checked already; run_dir changed): closed, so the path can be bound again.
+      if (mismatch === "ENOENT") closeNotifySocket(handed.fd);
+      else if (mismatch === "a different address") closeHandedNotify(handed);
       log.warn("sd_notify socket handed over at the re-exec not adopted; binding it anew", { fd: handed.fd, address: handed.address, why: mismatch });
       return null;
     }

@@ -69,7 +69,7 @@ export type ServiceSnapshot = z.infer<ReturnType<typeof serviceSnapshotSchema>>;
 const notifyPartSchema = lazy(() => z.strictObject({ fd: z.int().check(z.minimum(3)), address: z.string().check(z.minLength(1)) }));
 
 /** The sd_notify socket of a services part that is unreadable as a whole (null when it names none). */
-export function handedNotifyOf(part: unknown): { fd: number; address: string } | null {
+export function handedNotifyOf(part: unknown): ServicesPart["notify"] {
   if (typeof part !== "object" || part === null || !("notify" in part)) return null;
   const r = notifyPartSchema().safeParse((part as { notify: unknown }).notify);
   return r.success ? r.data : null;
@@ -91,4 +91,5 @@ export const servicesPartSchema = lazy(() =>
     z.array(serviceSnapshotSchema()),
   ]),
 );
-export type ServicesPart = { services: ServiceSnapshot[]; notify: { fd: number; address: string } | null; atBoottimeMs?: number };
+/** A services part as this image writes it (the object form). */
+export type ServicesPart = Exclude<z.infer<ReturnType<typeof servicesPartSchema>>, unknown[]>;
