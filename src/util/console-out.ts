@@ -89,8 +89,14 @@ function writeNow(fd: number, bytes: Uint8Array, at: number): number {
   return at;
 }
 
+/** flushBacklog again after RETRY_MS. */
+function retryLater(out: number, q: Backlog): void {
+  q.timer = setTimeout(() => flushBacklog(out, q), RETRY_MS);
+  q.timer.unref?.();
+}
+
 /** Writes what waits, in order, as far as the console takes it; the rest is retried after RETRY_MS. */
-function flushBacklog(fd: 1 | 2, out: number, q: Backlog): void {
+function flushBacklog(out: number, q: Backlog): void {
   q.timer = null;
   try {
     while (q.parts.length > 0) {
@@ -99,16 +105,14 @@ function flushBacklog(fd: 1 | 2, out: number, q: Backlog): void {
       q.bytes -= at;
       if (at < part.length) {
         q.parts[0] = part.subarray(at);
-        q.timer = setTimeout(() => flushBacklog(fd, out, q), RETRY_MS);
-        q.timer.unref?.();
-        return;
+        return retryLater(out, q);
       }
       q.parts.shift();
     }
     if (q.dropped > 0) {
       const note = Buffer.from(`[console: ${q.dropped} lines dropped: it did not keep up (over ${BACKLOG_MAX >> 10} KiB waiting)]\n`);
       q.dropped = 0;
-      enqueue(fd, out, q, note, 0);
+      enqueue(out, q, note, 0);
     }
   } catch {
     // Console gone: what waited is lost, the init goes on.
@@ -117,7 +121,7 @@ function flushBacklog(fd: 1 | 2, out: number, q: Backlog): void {
   }
 }
 
-function enqueue(fd: 1 | 2, out: number, q: Backlog, bytes: Uint8Array, at: number): void {
+function enqueue(out: number, q: Backlog, bytes: Uint8Array, at: number): void {
   const rest = bytes.subarray(at);
   if (rest.length === 0) return;
   if (q.bytes + rest.length > BACKLOG_MAX && at === 0) {
@@ -126,10 +130,7 @@ function enqueue(fd: 1 | 2, out: number, q: Backlog, bytes: Uint8Array, at: numb
   }
   q.parts.push(rest);
   q.bytes += rest.length;
-  if (q.timer === null) {
-    q.timer = setTimeout(() => flushBacklog(fd, out, q), RETRY_MS);
-    q.timer.unref?.();
-  }
+  if (q.timer === null) retryLater(out, q);
 }
 
 /** Writes `text` to fd 1 or 2 (see above). Throws only for a console that is gone. */
@@ -142,9 +143,9 @@ export function consoleWrite(fd: 1 | 2, text: string): void {
   const bytes = Buffer.from(text, "utf8");
   const q = backlogs[fd];
   // Behind what already waits, never before it.
-  if (q !== null && q.bytes > 0) return enqueue(fd, route.fd, q, bytes, 0);
+  if (q !== null && q.bytes > 0) return enqueue(route.fd, q, bytes, 0);
   const at = writeNow(route.fd, bytes, 0);
-  if (at < bytes.length) enqueue(fd, route.fd, (backlogs[fd] ??= { parts: [], bytes: 0, dropped: 0, timer: null }), bytes, at);
+  if (at < bytes.length) enqueue(route.fd, (backlogs[fd] ??= { parts: [], bytes: 0, dropped: 0, timer: null }), bytes, at);
 }
 
 /**
@@ -160,7 +161,7 @@ export function consoleDrain(maxMs: number): void {
     if (q === null || route?.kind !== "fd") continue;
     if (q.timer !== null) clearTimeout(q.timer);
     for (;;) {
-      flushBacklog(fd, route.fd, q);
+      flushBacklog(route.fd, q);
       if (q.timer === null) break;
       // Past the deadline the retry timer flushBacklog armed stays (the process may go on: an exec that failed).
       if (performance.now() >= end) break;
