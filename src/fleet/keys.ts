@@ -1,6 +1,6 @@
 // The fleet's key layout in etcd (docs/fleet.md): everything under /vector-boot/<fleet>/.
 import { z } from "zod";
-import { b64, parseKvJson, type Compare, type EtcdClient, type LeaseId } from "./etcd-client.ts";
+import { cmpLease, parseKvJson, type Compare, type EtcdClient, type LeaseId } from "./etcd-client.ts";
 
 export const fleetPrefix = (fleet: string): string => `/vector-boot/${fleet}/`;
 export const nodesPrefix = (fleet: string): string => `${fleetPrefix(fleet)}nodes/`;
@@ -10,7 +10,7 @@ export const nodeKey = (fleet: string, node: string): string => `${nodesPrefix(f
  * A transaction's fence: `nodes/<node>` is on `lease`, so the writer is the member the fleet counts
  * under that name (a node whose lease lapsed, or another instance with the same id, is not).
  */
-export const onOwnLease = (fleet: string, node: string, lease: LeaseId): Compare => ({ key: b64(nodeKey(fleet, node)), target: "LEASE", result: "EQUAL", lease });
+export const onOwnLease = (fleet: string, node: string, lease: LeaseId): Compare => cmpLease(nodeKey(fleet, node), lease);
 
 /** Is `nodes/<node>` on `lease` now (after a fenced write failed: was it the fence)? */
 export async function keyOnLease(c: EtcdClient, fleet: string, node: string, lease: LeaseId): Promise<boolean> {
