@@ -8,6 +8,15 @@ import { isAtRest } from "../supervisor/service-record.ts";
 const REEXEC_WAIT_MS = 30_000;
 /** How often the service's state is asked while the new image finishes a stop. */
 const POLL_MS = 100;
+/**
+ * The least time one request to the new image is given, even at the end of the wait: a last poll
+ * sent with the few milliseconds left timed out on a loaded machine and exited 71, though the
+ * service was still stopping (75).
+ */
+const ANSWER_FLOOR_MS = 5_000;
+
+/** The timeout of one request sent before `deadline`: what is left of the wait, at least ANSWER_FLOOR_MS. */
+const answerMs = (deadline: number) => Math.max(ANSWER_FLOOR_MS, deadline - performance.now());
 
 const statusSchema = z.object({ generation: z.number().int().min(0).optional() }).loose();
 const entrySchema = z.object({ name: z.string(), state: z.string(), pid: z.number().nullable().optional(), lastStatus: z.number().nullable().optional(), restarts: z.number().optional() }).loose();
@@ -47,7 +56,7 @@ export async function serviceRequest(action: "start" | "stop" | "restart", name:
   try {
     // The new image's control socket may answer before it has adopted the services.
     const entry = (await until(next, name, deadline, (e) => e !== undefined && e.state !== "stopping"))!;
-    const again = () => next.request({ op: action, name }, Math.max(1, deadline - performance.now()));
+    const again = () => next.request({ op: action, name }, answerMs(deadline));
     if (action === "start") return isAtRest(entry.state) ? await startAtRest(name, before ?? undefined, entry, again) : entry;
     const pidBefore = before?.pid ?? null;
     if (pidBefore !== null && entry.pid === pidBefore) return await again();
@@ -106,8 +115,8 @@ async function newImage(socket: string, generation: number, deadline: number, lo
   while (performance.now() < deadline) {
     let c: ControlClient | null = null;
     try {
-      c = await ControlClient.connect(socket, Math.max(1, Math.min(5_000, deadline - performance.now())));
-      const s = statusSchema.parse(await c.request({ op: "status" }, Math.max(1, deadline - performance.now())));
+      c = await ControlClient.connect(socket, 5_000);
+      const s = statusSchema.parse(await c.request({ op: "status" }, answerMs(deadline)));
       if ((s.generation ?? 0) > generation) return c;
       c.close();
       throw lost;
@@ -123,7 +132,7 @@ async function newImage(socket: string, generation: number, deadline: number, lo
 /** Asks `services` until the entry of `name` passes `ok` (or the deadline: the request's outcome is not known). */
 async function until(c: ControlClient, name: string, deadline: number, ok: (e: Entry | undefined) => boolean): Promise<Entry | undefined> {
   for (;;) {
-    const e = entryIn(await c.request({ op: "services" }, Math.max(1, deadline - performance.now())), name);
+    const e = entryIn(await c.request({ op: "services" }, answerMs(deadline)), name);
     if (ok(e)) return e;
     // Still stopping: the stop goes on there (not now, 75), as when --timeout runs out without a re-exec.
     if (performance.now() + POLL_MS > deadline && e?.state === "stopping") throw new NotNowError(`${name}: the instance re-exec'd live and the service was still stopping at the end of the wait: the stop goes on there; ask again later`);

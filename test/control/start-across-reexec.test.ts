@@ -1,41 +1,11 @@
 // `vector-boot start NAME` whose connection a live re-exec drops unanswered: followed through to the new image, as stop and restart are.
 import { afterEach, expect, test } from "bun:test";
-import net from "node:net";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { ControlServer } from "../../src/control/server.ts";
-import type { ControlTarget, ServiceStatus } from "../../src/control/target.ts";
+import type { ControlTarget } from "../../src/control/target.ts";
+import { oldImage, row, type Row } from "./stand-in-image.ts";
 import { tempDir } from "./harness.ts";
-
-type Row = Pick<ServiceStatus, "state" | "pid" | "restarts" | "lastStatus">;
-const row = (r: Row): ServiceStatus => ({ name: "svc", startedAt: performance.now(), ...r });
-
-/**
- * The image before the re-exec: answers `status` (generation 0) and `services` (svc as `before`),
- * and at `start` goes as an execve goes: every connection and the listener closed, nothing answered.
- * The socket file stays for the next image, which listens on it (`next`) once this one is gone.
- */
-function oldImage(path: string, before: Row, next: () => void): net.Server {
-  const srv = net.createServer((sock) => {
-    let buf = "";
-    sock.setEncoding("utf8");
-    sock.on("data", (d: string) => {
-      buf += d;
-      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-        const req = JSON.parse(buf.slice(0, nl)) as { id: number; op: string };
-        buf = buf.slice(nl + 1);
-        if (req.op === "status") sock.write(`${JSON.stringify({ id: req.id, ok: true, result: { pid: process.pid, version: "test", uptimeMs: 1, generation: 0 } })}\n`);
-        else if (req.op === "services") sock.write(`${JSON.stringify({ id: req.id, ok: true, result: [row(before)] })}\n`);
-        else if (req.op === "start") {
-          sock.destroy();
-          srv.close(next);
-        }
-      }
-    });
-  });
-  srv.listen(path);
-  return srv;
-}
 
 /** The image after the re-exec (generation 1): lists svc as `after`; a start asked of it is recorded and runs it. */
 class NextImage implements ControlTarget {
@@ -70,7 +40,7 @@ async function startAcrossReexec(before: Row, after: Row) {
   const dir = tempDir();
   const path = join(dir, "control");
   const next = new NextImage(after);
-  const old = oldImage(path, before, () => servers.push(new ControlServer({ target: next, path })));
+  const old = oldImage(path, before, "start", () => servers.push(new ControlServer({ target: next, path })));
   servers.push({ close: () => old.close() });
   const r = await runShippedAsync(["start", "svc", "--socket", path, "--timeout", "20000"], 60_000);
   return { ...r, next };
