@@ -225,6 +225,13 @@ export class EtcdClient {
     return { kvs: (r.kvs ?? []).map(toKv), revision: r.header.revision ?? 0, clusterId: r.header.cluster_id ?? null };
   }
 
+  /** The highest mod revision among the keys that start with `prefix` (0: none); no values sent. */
+  async latestModRevision(prefix: string, timeoutMs?: number): Promise<number> {
+    const body = { key: b64(prefix), range_end: prefixEnd(prefix), limit: 1, sort_order: "DESCEND", sort_target: "MOD", keys_only: true };
+    const r = await this.call("/v3/kv/range", body, rangeResponse, { idempotent: true, timeoutMs });
+    return r.kvs?.[0]?.mod_revision ?? 0;
+  }
+
   /** How many keys start with `prefix` (no values sent). */
   async count(prefix: string, timeoutMs?: number): Promise<number> {
     const r = await this.call("/v3/kv/range", { key: b64(prefix), range_end: prefixEnd(prefix), count_only: true }, rangeResponse, { idempotent: true, timeoutMs });

@@ -1,6 +1,7 @@
 // An etcd watch over the gateway's streaming /v3/watch: newline-delimited JSON, health-checked, ended on any doubt.
 import { z } from "zod";
 import { b64, kvSchema, prefixEnd, toKv, type EtcdClient, type Kv } from "./etcd-client.ts";
+import { abortableSleep } from "./retry.ts";
 
 const int64 = z.union([z.string(), z.number()]).transform((v) => Number(v));
 const watchMessage = z.object({
@@ -23,7 +24,7 @@ export interface WatchOptions {
   fromRevision: number;
   /** PUT events of one response, in revision order (DELETEs are left out). Awaited: back-pressure. */
   onEvents(kvs: Kv[], headerRevision: number): Promise<void>;
-  /** The endpoint is checked this often (a SIGSTOPped member keeps the stream open and silent). */
+  /** The endpoint and the stream are checked this often (checkLoop). */
   healthEveryMs?: number;
   signal?: AbortSignal;
 }
@@ -41,13 +42,12 @@ export async function watchOnce(c: EtcdClient, o: WatchOptions): Promise<WatchEn
   if (o.signal?.aborted) return { kind: "closed" };
   o.signal?.addEventListener("abort", abort);
   const endpoint = c.endpoint;
-  let unhealthy = false;
-  const health = setInterval(async () => {
-    if (!(await c.health(endpoint, 2000))) {
-      unhealthy = true;
-      ctl.abort();
-    }
-  }, o.healthEveryMs ?? 2000);
+  const seen: Seen = { revision: o.fromRevision - 1, busy: false, chunks: 0 };
+  let why: string | null = null;
+  void checkLoop(c, endpoint, o.prefix, o.healthEveryMs ?? 2000, seen, ctl.signal, (reason) => {
+    why = reason;
+    ctl.abort();
+  });
   try {
     const body = { create_request: { key: b64(o.prefix), range_end: prefixEnd(o.prefix), start_revision: String(o.fromRevision) } };
     const r = await fetch(`${endpoint}/v3/watch`, c.fetchInit(body, ctl.signal));
@@ -55,6 +55,7 @@ export async function watchOnce(c: EtcdClient, o: WatchOptions): Promise<WatchEn
     const dec = new TextDecoder();
     let buf = "";
     for await (const chunk of r.body) {
+      seen.chunks++;
       buf += dec.decode(chunk, { stream: true });
       for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
         const line = buf.slice(0, nl).trim();
@@ -65,17 +66,54 @@ export async function watchOnce(c: EtcdClient, o: WatchOptions): Promise<WatchEn
         const res = m.data.result;
         if (res.compact_revision) return { kind: "compacted", compactRevision: res.compact_revision };
         if (res.canceled) return { kind: "broken", error: `watch canceled: ${res.cancel_reason ?? "?"}` };
-        const puts = (res.events ?? []).filter((e) => e.type !== "DELETE").map((e) => toKv(e.kv));
-        if (puts.length > 0) await o.onEvents(puts, res.header?.revision ?? 0);
+        const events = res.events ?? [];
+        const puts = events.filter((e) => e.type !== "DELETE").map((e) => toKv(e.kv));
+        seen.busy = true;
+        try {
+          if (puts.length > 0) await o.onEvents(puts, res.header?.revision ?? 0);
+        } finally {
+          seen.busy = false;
+        }
+        for (const e of events) seen.revision = Math.max(seen.revision, e.kv.mod_revision ?? 0);
       }
     }
     return o.signal?.aborted ? { kind: "closed" } : { kind: "broken", error: "stream ended" };
   } catch (e) {
     if (o.signal?.aborted) return { kind: "closed" };
-    return { kind: "broken", error: unhealthy ? `member ${endpoint} failed its health check` : String(e).slice(0, 200) };
+    return { kind: "broken", error: why ?? String(e).slice(0, 200) };
   } finally {
-    clearInterval(health);
+    ctl.abort(); // ends the checks (one in flight finishes on its own: a stop does not wait for it)
     o.signal?.removeEventListener("abort", abort);
-    if (unhealthy || !o.signal?.aborted) c.failover();
+    if (why !== null || !o.signal?.aborted) c.failover();
+  }
+}
+
+/** What the stream has delivered: the highest revision of its events, whether its consumer is at work on some, how many chunks came. */
+interface Seen {
+  revision: number;
+  busy: boolean;
+  chunks: number;
+}
+
+/**
+ * Every `everyMs` until `signal`: the member's health (a SIGSTOPped member keeps the stream open and
+ * silent), then whether the stream still delivers. A stream cut silently (its connection dropped by
+ * the network or a proxy, the member healthy) delivered nothing ever again and the node applied no
+ * fleet mutation: a revision under the prefix that etcd has and the watch has not delivered for a
+ * whole period, in which nothing came and its consumer was idle, ends it (`stop(reason)`).
+ */
+async function checkLoop(c: EtcdClient, endpoint: string, prefix: string, everyMs: number, seen: Seen, signal: AbortSignal, stop: (reason: string) => void): Promise<void> {
+  let owed = 0;
+  let chunks = 0;
+  while (!signal.aborted) {
+    await abortableSleep(everyMs, signal);
+    if (signal.aborted) return;
+    const healthy = await c.health(endpoint, 2000);
+    if (signal.aborted) return;
+    if (!healthy) return stop(`member ${endpoint} failed its health check`);
+    if (owed > seen.revision && !seen.busy && seen.chunks === chunks) return stop(`the watch on ${endpoint} delivered nothing of revision ${owed} in ${everyMs} ms (its stream was cut silently)`);
+    chunks = seen.chunks;
+    const latest = await c.latestModRevision(prefix, 2000).catch(() => 0);
+    owed = latest > seen.revision ? Math.max(owed, latest) : 0;
   }
 }
