@@ -46,15 +46,16 @@ taken down, and the failed node and its reason are printed), 75 on --timeout-s (
 while another rollout is still in progress (two at once could take 2K nodes down).
 
 Lists the fleet's nodes from etcd: each node's key lives under a lease, so a node that died is gone
-within its lease TTL; a node whose value was not refreshed for a whole TTL is flagged STALE (its
-keepalives are failing). Connection settings (endpoints, TLS, auth) come from the config file's
+within its lease TTL; a node whose lease has less than a third of its TTL left (two renewals
+missed: its keepalives are failing), or whose key is on no lease, is flagged STALE, by etcd's clock
+(the value's "updated" time is the node's own clock). Connection settings (endpoints, TLS, auth) come from the config file's
 \`fleet\` section; --endpoints and --name override it. Exits 0 when etcd answered, 71 otherwise.
 
 Options:
   --endpoints URLS  etcd client URLs, comma-separated
   --name FLEET      the fleet's name (default "default")
   --config FILE     a vector-boot config file with a fleet section (TLS and auth settings)
-  --json            one JSON object: { revision, nodes: [{ ...summary, stale }] }
+  --json            one JSON object: { revision, nodes: [{ ...summary, stale, lease_left_s }] }
   --timeout MS      deadline of each etcd call (default 5000; mutate and gc: 10000)
   -h, --help        this text`;
 
@@ -85,13 +86,17 @@ async function status(args: string[]): Promise<number> {
   const v = readOptions("fleet status", args, fleetOptions, { positionals: false, help: "fleet" }).values;
   const f = fleetSettings(v);
   const timeout = positiveOption("status", "timeout", v.timeout, 5000);
-  const { kvs, revision } = await clientFor(f, timeout).get(nodesPrefix(f.name), { prefix: true });
+  const client = clientFor(f, timeout);
+  const { kvs, revision } = await client.get(nodesPrefix(f.name), { prefix: true });
   const now = Date.now();
-  const nodes: (NodeSummary & { stale: boolean })[] = [];
+  const leases = new Map<string, { remaining: number; granted: number }>();
+  await Promise.all([...new Set(kvs.map((kv) => kv.lease).filter((l) => l !== "0"))].map(async (l) => leases.set(l, await client.timeToLive(l, timeout))));
+  const nodes: (NodeSummary & { stale: boolean; lease_left_s: number | null })[] = [];
   const bad: string[] = [];
   for (const kv of kvs) {
     const r = parseKvJson(kv.value, nodeSummarySchema);
-    if (r.success) nodes.push({ ...r.data, stale: isStale(r.data, now) });
+    const lease = leases.get(kv.lease) ?? null;
+    if (r.success) nodes.push({ ...r.data, stale: isStale(lease), lease_left_s: lease?.remaining ?? null });
     else bad.push(kv.key);
   }
   if (v.json) {
@@ -102,7 +107,7 @@ async function status(args: string[]): Promise<number> {
   for (const n of nodes) {
     const svc = Object.entries(n.services).map(([k, s]) => `${k}=${s}`).join(" ") || "-";
     const late = n.lateness_ms ? `late p99 ${n.lateness_ms.p99.toFixed(1)} ms` : "no beats";
-    out(`  ${n.node.padEnd(16)} ${n.stale ? "STALE " : "ok    "} gen ${n.generation} beats ${n.beats ?? "-"} ${late} journal ${n.journal_seq ?? "-"} updated ${duration(now - n.updated_at)} ago  services: ${svc}`);
+    out(`  ${n.node.padEnd(16)} ${n.stale ? "STALE " : "ok    "} gen ${n.generation} beats ${n.beats ?? "-"} ${late} journal ${n.journal_seq ?? "-"} lease ${n.lease_left_s ?? "-"} s left, updated ${duration(now - n.updated_at)} ago  services: ${svc}`);
   }
   return 0;
 }

@@ -27,6 +27,7 @@ const rangeResponse = z.object({ header, kvs: z.array(kvSchema).optional(), coun
 const putResponse = z.object({ header }).passthrough();
 const txnResponse = z.object({ header, succeeded: z.boolean().optional(), responses: z.array(z.unknown()).optional() }).passthrough();
 const grantResponse = z.object({ header, ID: z.string(), TTL: int64, error: z.string().optional() }).passthrough();
+const timeToLiveResponse = z.object({ header, TTL: int64.optional(), grantedTTL: int64.optional() }).passthrough();
 const keepaliveResponse = z.object({ result: z.object({ header: header.optional(), ID: z.string().optional(), TTL: int64.optional() }).passthrough() }).passthrough();
 const authResponse = z.object({ token: z.string() }).passthrough();
 const errorBody = z.object({ error: z.string().optional(), message: z.string().optional(), code: z.number().optional() }).passthrough();
@@ -275,6 +276,12 @@ export class EtcdClient {
   async keepalive(id: LeaseId, timeoutMs?: number): Promise<number> {
     const r = await this.call("/v3/lease/keepalive", { ID: id }, keepaliveResponse, { idempotent: true, timeoutMs });
     return r.result.TTL ?? 0;
+  }
+
+  /** A lease's remaining and granted TTL in seconds, by etcd's clock (remaining -1 or 0: it is gone). */
+  async timeToLive(id: LeaseId, timeoutMs?: number): Promise<{ remaining: number; granted: number }> {
+    const r = await this.call("/v3/lease/timetolive", { ID: id }, timeToLiveResponse, { idempotent: true, timeoutMs });
+    return { remaining: r.TTL ?? -1, granted: r.grantedTTL ?? 0 };
   }
 
   async revoke(id: LeaseId, timeoutMs?: number): Promise<void> {

@@ -23,7 +23,7 @@ export const nodeSummarySchema = z
     node: z.string(),
     /** The writing run's random token (kept across a re-exec): tells two instances on one lease apart. Absent from older images' values. */
     instance: z.string().optional(),
-    /** Wall-clock time of this value (ms since the epoch): a reader flags a node stale from it. */
+    /** Wall-clock time of this value (ms since the epoch), as the writer's clock had it: shown, never compared. */
     updated_at: z.number(),
     lease_ttl_s: z.number(),
     pid1: z.boolean(),
@@ -54,8 +54,13 @@ export async function readMembers(c: EtcdClient, fleet: string, timeoutMs?: numb
   return out;
 }
 
-/** A node is stale when its value was not refreshed for a whole TTL (its keepalive has been failing). */
-export const isStale = (s: NodeSummary, now = Date.now()): boolean => now - s.updated_at > s.lease_ttl_s * 1000;
+/**
+ * A node is stale when etcd says its keepalives have been failing: its key on no lease, or on one
+ * with less than a third of its TTL left (a live node renews it every third: two renewals missed).
+ * By etcd's clock, not the value's wall-clock time: a node whose clock was behind the reader's
+ * (an appliance booted before its clock was set) was listed STALE while it beat, and one ahead never.
+ */
+export const isStale = (lease: { remaining: number; granted: number } | null): boolean => lease === null || lease.remaining <= 0 || lease.remaining * 3 < lease.granted;
 
 export const mutationsPrefix = (fleet: string): string => `${fleetPrefix(fleet)}mutations/`;
 export const acksPrefix = (fleet: string, id: string): string => `${fleetPrefix(fleet)}acks/${id}/`;
