@@ -50,14 +50,19 @@ function head(path: string): Uint8Array {
   }
 }
 
-/** RTS package: its tensor section; ELF: the embedded model; anything else is read as a GGUF (and refused by its magic if not one). */
+/**
+ * RTS package: its tensor section; a program with a trailer (ELF or not, as `verify` reads it): the
+ * embedded model; anything else is read as a GGUF (and refused by its magic if not one). A script
+ * with a model appended was refused by `inspect` ("GGUF magic ... found 23 21 2f 62") while
+ * `verify` and `rts-inspect` read it.
+ */
 function open(path: string): ModelSource {
   const h = head(path);
   if (isRtsMagic(h)) return openModelSource({ path, inPlace: true });
-  if (isElfMagic(h)) {
+  if (String.fromCharCode(...h) !== "GGUF") {
+    if (locateEmbeddedModel(path)) return openModelSource({ exePath: path, fallbackPath: null });
     // An ELF without a model is bad input (65), not a runtime that failed to start (1, "pass --model").
-    if (!locateEmbeddedModel(path)) throw new PackageError("file", `${path} is an executable without an embedded model`);
-    return openModelSource({ exePath: path, fallbackPath: null });
+    if (isElfMagic(h)) throw new PackageError("file", `${path} is an executable without an embedded model`);
   }
   const size = fileSize(path);
   if (size === 0) return { bytes: new Uint8Array(0), origin: "gguf", path, offset: 0, size: 0, mapPath: path, mapOffset: 0, unmap() {} };

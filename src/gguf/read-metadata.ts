@@ -1,5 +1,6 @@
 // Reads the GGUF key/value section: every value type, arrays of scalars or strings, strict checks.
 import { GgufError } from "../errors.ts";
+import { escapedName } from "../util/terminal-text.ts";
 import { type Cursor, decodeUtf8, type Latin1View } from "./cursor.ts";
 import { GGUF_SCALAR_SIZE, GGUF_VALUE_TYPE_NAMES, type GgufValue } from "./value.ts";
 
@@ -166,8 +167,10 @@ export function readMetadata(c: Cursor, count: number, maxKey: number, maxString
     const keyAt = c.pos;
     const key = c.str(`kv[${i}].key`, maxKey);
     if (key.length === 0) throw new GgufError(`kv[${i}].key`, keyAt, "key is empty");
-    if (metadata.has(key)) throw new GgufError(`kv[${i}].key`, keyAt, `duplicate key "${key}"`);
-    const field = `kv "${key}"`;
+    // Names go into messages escaped: a key holding an escape sequence or a newline painted the
+    // terminal or forged a line of `verify`'s output.
+    if (metadata.has(key)) throw new GgufError(`kv[${i}].key`, keyAt, `duplicate key "${escapedName(key)}"`);
+    const field = `kv "${escapedName(key)}"`;
     const t = typeId(c, `${field} type`);
     valueOffsets.set(key, c.pos);
     const v = t === 9 ? readArray(c, field, maxString, budget) : readScalar(c, t, field, maxString);

@@ -1,5 +1,6 @@
 // readGguf: parses a GGUF v2/v3 file (either endianness) from caller bytes, strictly, with zero-copy tensor views.
 import { GgufError } from "../errors.ts";
+import { escapedName } from "../util/terminal-text.ts";
 import { Cursor, type Latin1View } from "./cursor.ts";
 import { GGML_TYPES, REMOVED_GGML_TYPES, type GgmlTypeInfo } from "./ggml-types.ts";
 import { MAX_KEY_BYTES, MAX_METADATA_ARRAY_ITEMS, readMetadata } from "./read-metadata.ts";
@@ -112,9 +113,10 @@ function tensorInfo(c: Cursor, i: number, alignment: number, names: Set<string>)
   }
   const name = c.str(`${f}.name`, GGML_MAX_NAME - 1);
   if (name.length === 0) throw new GgufError(`${f}.name`, lenAt, "tensor name is empty");
-  if (names.has(name)) throw new GgufError(`${f}.name`, lenAt, `duplicate tensor name "${name}"`);
+  // Escaped in messages, as keys are (read-metadata.ts).
+  if (names.has(name)) throw new GgufError(`${f}.name`, lenAt, `duplicate tensor name "${escapedName(name)}"`);
   names.add(name);
-  const fn = `tensor "${name}"`;
+  const fn = `tensor "${escapedName(name)}"`;
   const ndAt = c.pos;
   const nDims = c.u32(`${fn} n_dims`);
   if (nDims < 1 || nDims > GGML_MAX_DIMS) {

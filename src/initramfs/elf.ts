@@ -82,7 +82,8 @@ interface ElfHeader {
   shentsize: number;
   shnum: number;
   shstrndx: number;
-  read: (off: number, len: number, field: string) => DataView;
+  /** `len` bytes at `off` (`rangeOnly`: only checked to lie inside the file; an empty view). */
+  read: (off: number, len: number, field: string, rangeOnly?: boolean) => DataView;
   word: (v: DataView, at: number) => number;
 }
 
@@ -95,8 +96,9 @@ interface ElfHeaders extends ElfHeader {
 
 /** The ELF header of `src`; null when it is not ELF. Nothing past the header is read. */
 function readElfHeader(src: ByteSource, path: string): ElfHeader | null {
-  const read = (off: number, len: number, field: string): DataView => {
+  const read = (off: number, len: number, field: string, rangeOnly = false): DataView => {
     if (off < 0 || len < 0 || off + len > src.size) throw new PackageError(`elf.${field}`, `${path}: range [${off}, ${off + len}) outside the file (${src.size} bytes)`);
+    if (rangeOnly) return new DataView(new ArrayBuffer(0));
     const b = src.read(off, len);
     if (b === null) throw new PackageError(`elf.${field}`, `${path}: short read`);
     return new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -121,6 +123,24 @@ function readElfHeader(src: ByteSource, path: string): ElfHeader | null {
   };
 }
 
+/** A header table read whole up to this size; a larger one entry by entry. */
+const TABLE_AT_ONCE = 1 << 20;
+
+/**
+ * The first `need` bytes of each of the `count` entries of `entsize` bytes at `off` (a header
+ * table). A crafted header (65535 entries of 65535 bytes, in a sparse file) had the whole 4 GB
+ * table read into memory by `inspect` or `verify` of any file with the ELF magic.
+ */
+function tableEntries(read: ElfHeader["read"], off: number, entsize: number, count: number, need: number, field: string): DataView[] {
+  if (count === 0) return [];
+  if (entsize * count <= TABLE_AT_ONCE) {
+    const t = read(off, entsize * count, field);
+    return Array.from({ length: count }, (_, i) => new DataView(t.buffer, t.byteOffset + i * entsize, need));
+  }
+  read(off, entsize * count, field, true);
+  return Array.from({ length: count }, (_, i) => read(off + i * entsize, need, field));
+}
+
 /**
  * Reads the ELF header and program headers of `src` (named `path` in errors): null when it is not
  * ELF; PackageError `elf.*` when its headers do not hold together or lie outside the file.
@@ -130,16 +150,12 @@ function readElfHeaders(src: ByteSource, path: string): ElfHeaders | null {
   if (h === null) return null;
   const { bits, le, phoff, phentsize, phnum, read, word } = h;
   if (phnum > 0 && phentsize < (bits === 64 ? 56 : 32)) throw new PackageError("elf.phentsize", `${path}: program header entry size ${phentsize} too small`);
-  const segments: Segment[] = [];
-  const ph = phnum > 0 ? read(phoff, phentsize * phnum, "phdrs") : new DataView(new ArrayBuffer(0));
-  for (let i = 0; i < phnum; i++) {
-    const b = i * phentsize;
-    segments.push(
+  const segments = tableEntries(read, phoff, phentsize, phnum, bits === 64 ? 56 : 32, "phdrs").map(
+    (ph): Segment =>
       bits === 64
-        ? { type: ph.getUint32(b, le), offset: word(ph, b + 8), vaddr: word(ph, b + 16), filesz: word(ph, b + 32) }
-        : { type: ph.getUint32(b, le), offset: ph.getUint32(b + 4, le), vaddr: ph.getUint32(b + 8, le), filesz: ph.getUint32(b + 16, le) },
-    );
-  }
+        ? { type: ph.getUint32(0, le), offset: word(ph, 8), vaddr: word(ph, 16), filesz: word(ph, 32) }
+        : { type: ph.getUint32(0, le), offset: ph.getUint32(4, le), vaddr: ph.getUint32(8, le), filesz: ph.getUint32(16, le) },
+  );
   return { ...h, segments, headersEnd: Math.max(h.headerSize, phnum > 0 ? phoff + phentsize * phnum : 0) };
 }
 
@@ -148,11 +164,9 @@ function sections(h: ElfHeaders, path: string): ElfSection[] {
   if (h.shnum === 0 && h.shoff > 0) throw new PackageError("elf.shnum", `${path}: extended section numbering (the count in section 0) is not read`);
   if (h.shnum === 0 || h.shoff === 0) return [];
   if (h.shentsize < (h.bits === 64 ? 64 : 40)) throw new PackageError("elf.shentsize", `${path}: section header entry size ${h.shentsize} too small`);
-  const sh = h.read(h.shoff, h.shentsize * h.shnum, "shdrs");
-  const raw = Array.from({ length: h.shnum }, (_, i) => {
-    const at = i * h.shentsize;
-    const w = (at64: number, at32: number) => (h.bits === 64 ? h.word(sh, at + at64) : sh.getUint32(at + at32, h.le));
-    return { nameAt: sh.getUint32(at, h.le), type: sh.getUint32(at + 4, h.le), offset: w(24, 16), size: w(32, 20) };
+  const raw = tableEntries(h.read, h.shoff, h.shentsize, h.shnum, h.bits === 64 ? 64 : 40, "shdrs").map((sh) => {
+    const w = (at64: number, at32: number) => (h.bits === 64 ? h.word(sh, at64) : sh.getUint32(at32, h.le));
+    return { nameAt: sh.getUint32(0, h.le), type: sh.getUint32(4, h.le), offset: w(24, 16), size: w(32, 20) };
   });
   const contents = (s: { type: number; offset: number; size: number }, field: string): Uint8Array => {
     if (s.type === SHT_NOBITS) return new Uint8Array(0);

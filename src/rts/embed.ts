@@ -129,7 +129,8 @@ const GGUF_HEADER_SIZE = 24;
 /**
  * For a file whose last bytes are not a trailer: the evidence that a model was appended and the file
  * lost its end (a copy cut short), or null when there is none (an executable built without a model).
- * Exact checks, a few KiB read (the tail, the ELF header tables, at most the 64 KiB after the image):
+ * Exact checks, a few KiB read (the tail, the ELF header tables, at most the 64 KiB after the image);
+ * never for a file that starts with the GGUF magic (a model, whose weights may hold any bytes):
  * - the trailer's magic within the last 96 bytes (the file lost the rest of the trailer: its expected size follows);
  * - an ELF whose headers reach past the end of the file (cut inside the program);
  * - after the ELF image, the zero padding appendModel writes up to the next 64 KiB boundary and then
@@ -139,6 +140,10 @@ const GGUF_HEADER_SIZE = 24;
  * non-ELF program cut by more than 88 bytes (nothing in it says where its program ends).
  */
 function lostTrailer(fd: number, fileSize: number, tail: Uint8Array): CutEvidence | null {
+  // A GGUF is a model, not a program: its weights may hold the trailer's magic near its end
+  // (`verify` of a well-formed GGUF called it a truncated executable, 65).
+  const head = new Uint8Array(Math.min(fileSize, GGUF_MAGIC.length));
+  if (readSync(fd, head, 0, head.length, 0) === GGUF_MAGIC.length && bytesEqual(head, GGUF_MAGIC)) return null;
   for (let cut = 1; tail.length === TRAILER_SIZE && cut <= TRAILER_SIZE - TRAILER_MAGIC.length; cut++) {
     if (bytesEqual(tail.subarray(cut, cut + TRAILER_MAGIC.length), TRAILER_MAGIC)) {
       return { evidence: `the embedded model's ${TRAILER_SIZE}-byte trailer starts at byte ${fileSize - TRAILER_SIZE + cut} and ${cut === 1 ? "its last byte is" : `its last ${cut} bytes are`} missing`, expected: fileSize + cut };
@@ -213,6 +218,7 @@ export function locateEmbeddedModel(fdOrPath: number | string = "/proc/self/exe"
     const sha = b.slice(48, 80);
     const hasCrc = v.getUint32(84, true);
     if (hasCrc > 1) fail("crc32cPresent", `${hasCrc} is neither 0 nor 1`);
+    if (hasCrc === 0 && v.getUint32(80, true) !== 0) fail("crc32c", `bytes 80..84 hold 0x${v.getUint32(80, true).toString(16)} with no CRC32C recorded (byte 84 is 0): not zero`);
     const crc = hasCrc === 1 ? v.getUint32(80, true) : null;
     let verified = false;
     if (opts.verify) {

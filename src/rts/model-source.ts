@@ -76,6 +76,11 @@ function mapRange(path: string, offset: number, size: number, origin: ModelOrigi
   checkMappableModel(path, size);
   const page = pageSize();
   const start = offset - (offset % page);
+  // The page below `offset` makes the mapping longer than the model: one just under 4 GiB at an
+  // unaligned offset failed in mmap (71, naming /proc/self/fd/N) instead of this runtime's limit.
+  if (offset - start + size > MAX_MAP_BYTES) {
+    throw new RuntimeInitError(`model in ${path} is ${size} bytes at byte ${offset}, not page-aligned: mapping it takes ${offset - start + size} bytes, more than this runtime maps (4 GiB, ${MAX_MAP_BYTES} bytes)`);
+  }
   const m = mapFileReadOnly(via, start, offset - start + size);
   const bytes = m.bytes.subarray(offset - start, offset - start + size);
   return { bytes, origin, path, offset, size, mapPath: path, mapOffset: offset, unmap: () => m.unmap() };

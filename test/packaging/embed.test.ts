@@ -125,6 +125,18 @@ describe("appendModel / locateEmbeddedModel", () => {
     expectPackageError(() => locateEmbeddedModel(r.path), "trailer.reserved");
   });
 
+  test("a trailer recording no CRC32C (byte 84 is 0) whose bytes 80..84 were not zero was accepted: they are zero then", async () => {
+    const r = await makeEmbedded("crc-absent", 5000);
+    const all = readFileSync(r.path);
+    const trailer = all.subarray(all.length - TRAILER_SIZE);
+    const v = new DataView(trailer.buffer, trailer.byteOffset, TRAILER_SIZE);
+    v.setUint32(80, 0xdeadbeef, true);
+    v.setUint32(84, 0, true);
+    v.setUint32(92, crc32(trailer.subarray(0, 92)), true);
+    writeFileSync(r.path, all);
+    expectPackageError(() => locateEmbeddedModel(r.path), "trailer.crc32c");
+  });
+
   test("a GGUF cut short after its magic was embedded, exit 0, and only the boot refused it (exit 2): appendModel refuses it as pack does, nothing written", async () => {
     const exe = join(t.dir, "cut.bare");
     writeFileSync(exe, randomBytes(3000, prng(3000)));

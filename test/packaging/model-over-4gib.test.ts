@@ -3,6 +3,7 @@ import { afterAll, expect, test } from "bun:test";
 import { closeSync, openSync, ftruncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { RuntimeInitError, SysError } from "../../src/errors.ts";
+import { encodeRtsHeader } from "../../src/rts/format.ts";
 import { openModelSource } from "../../src/rts/model-source.ts";
 import { mapFileReadOnly } from "../../src/sys/mmap.ts";
 import { runShipped } from "../harness/artifact.ts";
@@ -63,3 +64,21 @@ test("a .gguf of exactly 4 GiB is still mapped and read", () => {
     src.unmap();
   }
 });
+
+test("a seed-layout package whose tensor section of exactly 4 GiB starts off a page boundary (byte 513) failed in mmap (71, naming /proc/self/fd/N): the page before it makes the mapping longer than 4 GiB, refused (1) naming the package and the limit", () => {
+  const path = join(t.dir, "unaligned-4gib.rts");
+  const fd = openSync(path, "w");
+  try {
+    writeSync(fd, encodeRtsHeader({ binaryOffset: 512, binarySize: 1, tensorOffset: 513, tensorSize: FOUR_GIB, checksums: null }));
+    writeSync(fd, new Uint8Array([0x7f, 0x47, 0x47, 0x55, 0x46, 3]), 0, 6, 512);
+    ftruncateSync(fd, 513 + FOUR_GIB);
+  } finally {
+    closeSync(fd);
+  }
+  for (const args of [["inspect", path], ["verify", path]]) {
+    const r = runShipped(args, { timeoutMs: 60_000 });
+    expect({ args, code: r.code }).toEqual({ args, code: 1 });
+    expect(r.stderr).toContain(`model in ${path} is ${FOUR_GIB} bytes at byte 513, not page-aligned`);
+    expect(r.stderr).not.toContain("/proc/self/fd");
+  }
+}, 120_000);
