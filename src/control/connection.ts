@@ -22,6 +22,13 @@ export class LineFramer {
     return this.partLen;
   }
 
+  /** Drops the unfinished line (the stream ended without its newline): nothing is held or timed any more. */
+  discardPartial(): void {
+    this.parts = [];
+    this.partLen = 0;
+    this.partialSince = null;
+  }
+
   /**
    * Takes a chunk (copied if kept). Lines longer than the cap stop the framing: `tooLong` is
    * returned with the lines completed before it, and the rest of the stream is not looked at.
@@ -71,6 +78,8 @@ export class Connection {
   busy = false;
   /** The peer shut down its sending side: answer what is queued, then close. */
   eof = false;
+  /** Sent once the queued requests are answered (the stream ended inside a line: said after what came before it). */
+  lastWord: string | null = null;
   closed = false;
   /**
    * The peer closed its side completely: what it sent before is still carried out (in order), nothing

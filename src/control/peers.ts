@@ -27,12 +27,16 @@ export class Peers {
     private readonly counters: { errors: number },
   ) {}
 
-  /** Sends one response; a connection that earns too many error responses is failed. */
-  reply(c: Connection, r: ControlResponse): void {
+  /**
+   * Sends one response; a connection that earns too many bad ones is failed. `bad`: whether it
+   * counts as one (default: any error but `busy`, which is flow control: 60 pipelined pings made 44
+   * busy answers, the connection was failed and the 16 read before them never carried out).
+   */
+  reply(c: Connection, r: ControlResponse, bad = !r.ok && r.error.code !== "busy"): void {
     if (c.closed || c.lingering || c.hungUp) return;
     c.push(enc.encode(encodeResponse(r)));
     this.flush(c);
-    if (!r.ok && ++c.errors > MAX_BAD_REQUESTS) this.fail(c, null, "invalid_request", `more than ${MAX_BAD_REQUESTS} bad requests on this connection; closing`);
+    if (bad && ++c.errors > MAX_BAD_REQUESTS) this.fail(c, null, "invalid_request", `more than ${MAX_BAD_REQUESTS} bad requests on this connection; closing`);
   }
 
   /** Writes what the socket takes now; drops a peer that is gone or leaves too much unread. */
@@ -97,7 +101,8 @@ export class Peers {
     if (c.closed || c.lingering) return;
     this.counters.errors++;
     if (code !== "permission_denied") log.debug("control connection failed", { uid: c.cred.uid, pid: c.cred.pid, code });
-    c.push(enc.encode(encodeResponse(errorResponse(id, code, message))));
+    const dropped = c.queue.length;
+    c.push(enc.encode(encodeResponse(errorResponse(id, code, dropped > 0 ? `${message} (${dropped} request(s) read before this were not carried out)` : message))));
     c.lingering = true;
     c.lingerUntil = performance.now() + LINGER_MS;
     c.queue.length = 0;

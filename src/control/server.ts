@@ -95,7 +95,6 @@ export class ControlServer {
     if (this.closed) return;
     this.sliceStart = performance.now();
     try {
-      this.acceptAll();
       let more = false;
       const n = readyNow(this.ep, this.readyFds, this.readyEvents);
       for (let i = 0; i < n; i++) {
@@ -110,6 +109,9 @@ export class ControlServer {
           break;
         }
       }
+      // After the ready connections: peers that hung up are gone before new ones are counted
+      // against the limit (32 connections closed, then one more was refused busy).
+      this.acceptAll();
       if (more) this.schedulePump();
     } catch (e) {
       log.error("control socket pump failed", { error: describeError(e) });
@@ -158,7 +160,12 @@ export class ControlServer {
       c.lastActive = now;
       if (n === 0) {
         c.eof = true;
-        if (c.framer.pending > 0) this.peers.reply(c, errorResponse(null, "invalid_request", `incomplete request: ${c.framer.pending} bytes without a newline before the end of the stream`));
+        // Said after the answers to the requests before it (it came first, out of order), and no
+        // longer timed: the stalled-request timeout then closed the connection 5 s later, dropping
+        // the answer to a request still in progress and the requests queued behind it.
+        if (c.framer.pending > 0) c.lastWord = `incomplete request: ${c.framer.pending} bytes without a newline before the end of the stream`;
+        c.framer.discardPartial();
+        this.sayLastWord(c);
         this.peers.watch(c);
         this.peers.finishIfDone(c);
         return false;
@@ -174,17 +181,29 @@ export class ControlServer {
     return !c.closed;
   }
 
+  /** The end-of-stream error, once nothing before it waits for its answer. */
+  private sayLastWord(c: Connection): void {
+    if (c.lastWord === null || c.busy || c.queue.length > 0) return;
+    const message = c.lastWord;
+    c.lastWord = null;
+    this.peers.reply(c, errorResponse(null, "invalid_request", message));
+  }
+
   private enqueue(c: Connection, line: string): void {
+    // Failed (closing, its queue dropped): the lines after the one that failed it, in the same chunk,
+    // were carried out and never answered (a restart after the 33rd bad request).
+    if (c.closed || c.lingering) return;
     if (c.queue.length >= this.o.maxQueued) {
       // With the request's id when it has one: a null id was matched by clients to the oldest request
       // still waiting (the first of the queue, answered later), not to this one.
       let id: string | number | null = null;
+      let json = true;
       try {
         id = salvageId(JSON.parse(line));
       } catch {
-        /* not JSON: no id to give back */
+        json = false; // not JSON: no id to give back, and a bad request whatever the queue (a garbage flood is closed)
       }
-      this.peers.reply(c, errorResponse(id, "busy", `more than ${this.o.maxQueued} requests waiting on this connection`));
+      this.peers.reply(c, errorResponse(id, "busy", `more than ${this.o.maxQueued} requests waiting on this connection`), !json);
       return;
     }
     c.queue.push(line);
@@ -220,6 +239,7 @@ export class ControlServer {
       c.busy = false;
       c.lastActive = performance.now();
     }
+    this.sayLastWord(c);
     this.peers.finishIfDone(c);
   }
 
