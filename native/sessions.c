@@ -39,3 +39,15 @@ int vb_tcsetpgrp(int fd, int pgrp) {
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   return r;
 }
+
+// Blocks (1) or unblocks (0) SIGTTOU and SIGTTIN in the calling thread. Blocked, the init's own
+// writes to a terminal it is in the background of pass under `stty tostop` (the kernel sends no
+// SIGTTOU to a thread that blocks it); with a handler installed instead, each write was interrupted,
+// counted and restarted for ever. Sent by another process, they reach a thread that does not block them.
+int vb_block_tty_stops(int block) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTTOU);
+  sigaddset(&set, SIGTTIN);
+  return pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL) == 0 ? 0 : -EINVAL;
+}

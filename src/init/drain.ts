@@ -25,12 +25,19 @@ export function waitNoDescendants(reaper: Reaper, ms: number): Promise<boolean> 
     };
     const check = () => {
       reaper.reapNow();
-      if (noDescendants(self)) finish(true);
+      if (!noDescendants(self)) return;
+      // The last one may have exited between the reap and the look, leaving zombies (it, and its
+      // children it made ours): with nothing alive below us no more can come, so one more reap takes
+      // them all (the init exited with one unreaped).
+      reaper.reapNow();
+      finish(true);
     };
     const unsubscribe = reaper.onReap(() => queueMicrotask(check));
     const timer = setTimeout(() => {
       reaper.reapNow();
-      finish(noDescendants(self));
+      const none = noDescendants(self);
+      if (none) reaper.reapNow();
+      finish(none);
     }, ms);
     check();
   });

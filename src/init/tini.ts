@@ -2,7 +2,7 @@
 import { describeError, ExecError, exitCodeOf } from "../errors.ts";
 import { logger, setLogLevel } from "../log.ts";
 import { jitInteractive } from "../util/jit-policy.ts";
-import { decodeRaw, getpgid, getpid, isatty, kill, rawStrings, setParentDeathSignal, setSubreaper, spawn, stoppedBy, tcgetpgrp, tcsetpgrp, type RawStrings, type Reaped } from "../sys/process.ts";
+import { blockTerminalStops, decodeRaw, getpgid, getpid, isatty, kill, rawStrings, setParentDeathSignal, setSubreaper, spawn, stoppedBy, tcgetpgrp, tcsetpgrp, type RawStrings, type Reaped } from "../sys/process.ts";
 import { Sig, signalName, signalState } from "../sys/signals.ts";
 import { closeFdQuietly, keepInheritedFds, openCwd } from "../sys/fd.ts";
 import { drainDescendants } from "./drain.ts";
@@ -50,6 +50,15 @@ export async function runTini(opts: TiniOptions): Promise<number> {
         if (!owned) log.warn("Reaped zombie process with", { pid: r.pid, status: r.status });
       })
     : null;
+  // The init's own lines to a terminal it is in the background of (CMD holds it, or started with
+  // `&`) never stop it under `stty tostop`: SIGTTOU/SIGTTIN are blocked in this thread (tini ignores
+  // them). With only a handler, each write was interrupted and restarted for ever: the init spun,
+  // CMD stayed a zombie. Sent by another process they are still counted and forwarded.
+  try {
+    blockTerminalStops();
+  } catch (e) {
+    log.debug("could not block SIGTTOU/SIGTTIN in the init's thread", { error: String(e) });
+  }
   const tty = isatty(0);
   // CMD takes the terminal only from a foreground init: started with `&` it would take it from the
   // shell (whose next read fails with EIO: an interactive bash exits). `fg` of the stopped job
@@ -145,6 +154,7 @@ export async function runTini(opts: TiniOptions): Promise<number> {
   reaper.reapNow(); // the child may already be gone
   const r = await exited;
   log.debug("main child exited", { pid: child, status: r.status, ...(r.signal !== null ? { signal: r.signal } : {}) });
+  if (tty) takeTerminalBack(child);
   if (opts.leftovers === "term-exit") {
     // dumb-init: SIGTERM to where signals go (the child's group; with -c the child, already gone),
     // forwarded as a received one is: through -r (15:3 sends SIGQUIT, 15:0 nothing), then exit.
@@ -269,5 +279,18 @@ function handTerminalBack(child: number): void {
     if (ownsTerminal()) tcsetpgrp(0, child);
   } catch (e) {
     log.debug("terminal not handed back to the child", { error: String(e) });
+  }
+}
+
+/**
+ * CMD exited holding the terminal (its group the foreground one): it goes back to the init's group,
+ * which is the caller's. It stayed with the dead group, and the script that ran the init was in the
+ * background of its own terminal: its next `read` stopped it (SIGTTIN), ctrl-C reached nothing.
+ */
+function takeTerminalBack(child: number): void {
+  try {
+    if (tcgetpgrp(0) === child) tcsetpgrp(0, getpgid(0));
+  } catch (e) {
+    log.debug("terminal not taken back from the command's group", { error: String(e) });
   }
 }

@@ -13,6 +13,7 @@ export const native = lazyShim({
   vb_isatty: { args: [i32], returns: i32 },
   vb_tcgetpgrp: { args: [i32], returns: i32 },
   vb_tcsetpgrp: { args: [i32, i32], returns: i32 },
+  vb_block_tty_stops: { args: [i32], returns: i32 },
   vb_sigcount_install_set: { args: [ptr, ptr], returns: i32 },
   vb_sigcount_read_all: { args: [ptr], returns: FFIType.void },
   vb_sigcount_wake_fd: { args: [], returns: i32 },

@@ -270,6 +270,8 @@ export const setpgid = (pid: number, pgid: number): void => void check(bootNativ
 export const isatty = (fd: number): boolean => native.vb_isatty(fd) === 1;
 export const tcgetpgrp = (fd: number): number => check(native.vb_tcgetpgrp(fd), "tcgetpgrp");
 export const tcsetpgrp = (fd: number, pgrp: number): void => void check(native.vb_tcsetpgrp(fd, pgrp), "tcsetpgrp");
+/** Blocks SIGTTOU and SIGTTIN in the calling (main) thread: its writes to a terminal it is in the background of never stop it (`stty tostop`). */
+export const blockTerminalStops = (): void => void check(native.vb_block_tty_stops(1), "pthread_sigmask");
 
 export function setSubreaper(on = true): void {
   check(native.vb_set_subreaper(on ? 1 : 0), "prctl(PR_SET_CHILD_SUBREAPER)");
