@@ -109,8 +109,16 @@ class ControlClient:
             raise ControlProtocolError("protocol_error", "%s is not a control socket (it greeted with %s): is it the evolution socket?" % (self.path, line[:120].decode(errors="replace")))
         return r
 
-    def request(self, op, **fields):
-        """Sends {"op": op, ...fields}; returns `result` or raises ControlError (ControlTimeout: no answer in time)."""
+    def request(self, op, /, **fields):
+        """Sends {"op": op, ...fields}; returns `result` or raises ControlError (ControlTimeout: no answer in time).
+
+        `fields` may not hold "id" or "op", the request's own (ValueError): a caller's "id" replaced the
+        client's, its answer was skipped as someone else's and the call timed out; "op" (or "self")
+        was a TypeError about the arguments.
+        """
+        reserved = [k for k in ("id", "op") if k in fields]
+        if reserved:
+            raise ValueError("%s: %s is the request's own, not a field (the op is the first argument, the id the client's)" % (self.path, " and ".join(repr(k) for k in reserved)))
         try:
             return self._request(op, fields)
         except socket.timeout:

@@ -129,6 +129,11 @@ def main(argv):
         # Not a traceback: the same JSON error line as every other failure.
         problem = "not JSON (%s)" % fields if isinstance(fields, ValueError) else "must be a JSON object"
         return _fail("usage", "JSON-FIELDS %s" % problem, 64)
+    reserved = [k for k in ("id", "op") if k in fields]
+    if reserved:
+        # The client's own: a caller's "id" made the answer look like another request's (a timeout,
+        # exit 2); "op" was a Python traceback (exit 1).
+        return _usage_error("JSON-FIELDS may not hold %s: the op is OP and the id the client's" % " or ".join('"%s"' % k for k in reserved))
     op = argv[0]
     try:
         with ControlClient(path, timeout=timeout) as c:

@@ -46,13 +46,15 @@ export const command: Command = {
     const deadline = performance.now() + a.timeoutMs;
     const c = await ControlClient.connect(socket);
     let result: unknown;
-    let before: z.infer<typeof statusSchema>;
+    let before: z.infer<typeof statusSchema> | undefined;
     try {
       before = statusSchema.parse(await c.request({ op: "status" }, a.timeoutMs));
       result = await c.request(path === undefined ? { op: "reexec" } : { op: "reexec", path }, a.timeoutMs);
     } catch (e) {
-      // The connection dropping is what a successful exec looks like (our socket is close-on-exec).
-      if (!(e instanceof SysError && e.errno === "ECONNRESET")) throw e;
+      // The connection dropping is what a successful exec looks like (our socket is close-on-exec),
+      // once the re-exec was asked: dropped at the first `status`, nothing was asked (it read the
+      // generation of no status: a TypeError, exit 70).
+      if (!(e instanceof SysError && e.errno === "ECONNRESET") || before === undefined) throw e;
       result = undefined;
     } finally {
       c.close();

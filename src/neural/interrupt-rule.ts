@@ -6,6 +6,9 @@
  * it keeps its state). A non-finite score never raises and clears.
  */
 export function nextInterruptState(active: boolean, score: number, threshold: number, hysteresis: number): boolean {
+  // +Infinity compares above any threshold: it raised (and kept raised) an interrupt, and met a
+  // safety case's `raise`, from a cortex whose last layer overflowed.
+  if (!Number.isFinite(score)) return false;
   return active ? score >= threshold - hysteresis : score >= threshold;
 }
 
