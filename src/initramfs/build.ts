@@ -120,7 +120,15 @@ export function buildInitramfs(opts: InitramfsOptions): InitramfsResult {
   }
   for (const f of opts.files ?? []) {
     requireFile(f.src, "files");
-    tree.file(f.dest, readForImage(f.src, "files"), normalizedMode(statSync(f.src).mode));
+    const data = readForImage(f.src, "files");
+    try {
+      tree.file(f.dest, data, normalizedMode(statSync(f.src).mode));
+    } catch (e) {
+      // A path the loader and its libraries took (known only now: /lib64/ld-linux-x86-64.so.2 is a
+      // symlink on this host) was exit 65 naming neither --file nor the argument, as other clashes are 64.
+      if (!(e instanceof PackageError && e.field === "initramfs.path")) throw e;
+      throw new UsageError(`initramfs: --file ${JSON.stringify(`${f.src}:${f.dest}`)}: the destination ${JSON.stringify(f.dest)} collides with what the image already holds (${e.message}): choose another path`);
+    }
   }
   progress(`initramfs: programs: ${INIT_PATH} (${statSync(opts.preinit).size} bytes), ${EXE_PATH} (${statSync(opts.exe).size} bytes)${opts.config ? `, ${CONFIG_PATH}` : ""}`);
 

@@ -59,3 +59,13 @@ test("initramfs --file to a new path (beside the built-in entries) still builds"
   expect(r.stdout).toContain("file    /etc/hostname\n");
   expect(r.stdout).toContain("file    /sbin/other\n");
 }, 180_000);
+
+test("initramfs --file X:/lib64/ld-linux-x86-64.so.2, a path the loader takes (a symlink on this host), exited 65 ('initramfs.path: ... added twice as symlink and file') naming neither --file nor the argument: a usage error (64) naming the argument, no image", () => {
+  const img = join(t.dir, "loader.cpio");
+  const arg = `${src}:/lib64/ld-linux-x86-64.so.2`;
+  const r = runShipped(["initramfs", "--compress", "none", "--file", arg, "-o", img], { timeoutMs: 120_000 });
+  expect({ code: r.code }).toEqual({ code: 64 });
+  expect(r.stderr).toContain(`--file ${JSON.stringify(arg)}`);
+  expect(r.stderr).toContain("collides with what the image already holds");
+  expect(existsSync(img)).toBe(false);
+}, 180_000);
