@@ -103,6 +103,23 @@ export function encodeRecordInto(out: Uint8Array, at: number, seq: number, durab
   return RECORD_HEADER_SIZE + payload.length;
 }
 
+/** A run of records with consecutive sequence numbers from `seq`, all of one type (an append). */
+export interface RecordRun {
+  seq: number;
+  type: number;
+  payloads: Uint8Array[];
+}
+
+/** The framed records of `runs`, in order, in one buffer of `total` bytes (a group commit's one write). */
+export function encodeBatch(runs: readonly RecordRun[], total: number, durable: number): Uint8Array {
+  const ab = new ArrayBuffer(total);
+  const buf = new Uint8Array(ab);
+  const view = new DataView(ab);
+  let at = 0;
+  for (const r of runs) for (let i = 0; i < r.payloads.length; i++) at += encodeRecordInto(buf, at, r.seq + i, durable, r.type, r.payloads[i]!, view);
+  return buf;
+}
+
 export function encodeRecord(seq: number, durable: number, type: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(RECORD_HEADER_SIZE + payload.length);
   encodeRecordInto(out, 0, seq, durable, type, payload);

@@ -1,12 +1,13 @@
 // The cortex journal writer: append, group commit (one write + one fdatasync per batch), ack after durability.
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, unlinkSync } from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { describeError, JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { encodeRecordInto, encodeSegmentHeader, MAX_PAYLOAD, RECORD_HEADER_SIZE, RecordType, segmentFileName } from "./format.ts";
+import { encodeBatch, encodeSegmentHeader, MAX_PAYLOAD, RECORD_HEADER_SIZE, type RecordRun, RecordType, segmentFileName } from "./format.ts";
 import { type CheckpointRecord, encodeCheckpointRecord } from "./checkpoint-record.ts";
-import { fsyncDir, makeDirDurable, writeAll, writeFileAtomic, writeFileAtomicAsync } from "./fs-durable.ts";
-import { type RecoverOptions, type RecoveryResult, recoverJournal, listSegments } from "./recovery.ts";
+import { makeDirDurable, writeAll, writeFileAtomic, writeFileAtomicAsync } from "./fs-durable.ts";
+import { type RecoverOptions, type RecoveryResult, recoverJournal } from "./recovery.ts";
+import { removeCoveredSegments } from "./segment-compaction.ts";
 
 const log = logger("journal");
 
@@ -16,10 +17,7 @@ export interface JournalOptions extends RecoverOptions {
 }
 
 /** Records appended together: consecutive sequence numbers from `seq`, settled together. */
-interface Pending {
-  seq: number;
-  type: number;
-  payloads: Uint8Array[];
+interface Pending extends RecordRun {
   resolve: (seq: number) => void;
   reject: (err: Error) => void;
 }
@@ -175,16 +173,7 @@ export class Journal {
 
   /** Deletes whole segments whose records all have sequence <= `upToSeq` (never the current one). Returns the count. */
   compact(upToSeq: number): number {
-    const segs = listSegments(this.dir);
-    let removed = 0;
-    for (let i = 0; i + 1 < segs.length; i++) {
-      if (segs[i + 1]!.firstSeq - 1 <= upToSeq) {
-        unlinkSync(join(this.dir, segs[i]!.name));
-        removed++;
-      } else break;
-    }
-    if (removed) fsyncDir(this.dir);
-    return removed;
+    return removeCoveredSegments(this.dir, upToSeq);
   }
 
   private openSegment(path: string, size: number, headerSize: number): void {
@@ -199,24 +188,28 @@ export class Journal {
   }
 
   private startSegment(firstSeq: number): void {
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
-    const path = join(this.dir, segmentFileName(firstSeq));
-    const header = encodeSegmentHeader(firstSeq, this.lineage);
-    writeFileAtomic(path, [header]);
-    this.openSegment(path, header.length, header.length);
-    log.debug("segment started", { path });
+    const s = this.newSegment(firstSeq);
+    writeFileAtomic(s.path, [s.header]);
+    this.switchTo(s);
   }
 
   /** startSegment with its writes and fsyncs off the event loop (a rotation while mutations flow). */
   private async startSegmentAsync(firstSeq: number): Promise<void> {
-    const path = join(this.dir, segmentFileName(firstSeq));
-    const header = encodeSegmentHeader(firstSeq, this.lineage);
-    await writeFileAtomicAsync(path, [header]);
+    const s = this.newSegment(firstSeq);
+    await writeFileAtomicAsync(s.path, [s.header]);
+    this.switchTo(s);
+  }
+
+  private newSegment(firstSeq: number): { path: string; header: Uint8Array } {
+    return { path: join(this.dir, segmentFileName(firstSeq)), header: encodeSegmentHeader(firstSeq, this.lineage) };
+  }
+
+  /** Appends go to the segment just written (`header` alone) from now on. */
+  private switchTo(s: { path: string; header: Uint8Array }): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
-    this.openSegment(path, header.length, header.length);
-    log.debug("segment started", { path });
+    this.openSegment(s.path, s.header.length, s.header.length);
+    log.debug("segment started", { path: s.path });
   }
 
   /**
@@ -284,14 +277,7 @@ export class Journal {
     /** The segment's length before this batch (undefined until it is written: nothing to cut off). */
     let before: number | undefined;
     try {
-      const ab = new ArrayBuffer(total);
-      const buf = new Uint8Array(ab);
-      const view = new DataView(ab);
-      let at = 0;
-      const durable = this.stats.durableSeq;
-      for (const p of batch) {
-        for (let i = 0; i < p.payloads.length; i++) at += encodeRecordInto(buf, at, p.seq + i, durable, p.type, p.payloads[i]!, view);
-      }
+      const buf = encodeBatch(batch, total, this.stats.durableSeq);
       before = this.segSize;
       writeAll(this.fd, buf, this.segSize);
       this.segSize += total;
