@@ -1,16 +1,15 @@
 // Fleet-wide mutations, a node's side: it applies every one under mutations/ in revision order and acks it once.
-import { issuesText } from "../util/issues-text.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import { logger } from "../log.ts";
 import { b64, kvSchema, parseKvJson, prefixEnd, toKv, type EtcdClient, type Kv, type LeaseId } from "./etcd-client.ts";
 import { abortableSleep } from "./retry.ts";
 import { watchOnce } from "./etcd-watch.ts";
 import { acksPrefix, fleetMutationSchema, keyOnLease, mutationKeyProblem, mutationsPrefix, onOwnLease, type Ack, type FleetMutation } from "./keys.ts";
 import { readCheckpoint } from "./fleet-checkpoint.ts";
-import { readRegularFile } from "../util/regular-file.ts";
+import { readApplied, writeApplied } from "./applied-revision.ts";
+import { issuesText } from "../util/issues-text.ts";
 
 const log = logger("fleet");
 
@@ -34,21 +33,7 @@ type Outcome = { accepted: boolean; status: string; journalSeq: number | null; r
 
 const SAVE_EVERY_MS = 250;
 
-/** fleet-applied.json: the last revision applied, and the etcd cluster it is a revision of (absent in files written before it was recorded). */
-const appliedSchema = z.object({ revision: z.number().int().min(0), cluster_id: z.string().max(64).optional() }).strict();
 const rangeResponse = z.object({ header: z.object({ revision: z.union([z.string(), z.number()]).transform(Number) }).passthrough(), kvs: z.array(kvSchema).optional(), more: z.boolean().optional() }).passthrough();
-
-/** The revision saved in `file`, or why it cannot be read (not a regular file, not JSON, not the schema); never blocks on a FIFO. */
-function readApplied(file: string): { revision: number; clusterId: string | null; why?: undefined } | { revision: null; why: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(readRegularFile(file).toString("utf8"));
-  } catch (e) {
-    return { revision: null, why: (e instanceof Error ? e.message : String(e)).slice(0, 200) };
-  }
-  const r = appliedSchema.safeParse(json);
-  return r.success ? { revision: r.data.revision, clusterId: r.data.cluster_id ?? null } : { revision: null, why: issuesText(r.error.issues, "value").slice(0, 200) };
-}
 
 /**
  * The node's side. Catch-up: the fleet checkpoint when it covers revisions above the last applied
@@ -158,7 +143,7 @@ export class MutationFeed {
     const rev = this.applied;
     this.savedAt = performance.now();
     try {
-      await writeFileAtomicAsync(this.file, [new TextEncoder().encode(JSON.stringify({ revision: rev, ...(this.clusterId !== null ? { cluster_id: this.clusterId } : {}) }))]);
+      await writeApplied(this.file, rev, this.clusterId);
       this.saved = rev;
     } catch (e) {
       // Not fatal (a directory in the way, a full disk): after a restart the node re-applies, which is harmless.
