@@ -107,7 +107,10 @@ export async function runTini(opts: TiniOptions): Promise<number> {
     if (mainExit) return;
     signals.now(); // a SIGCONT that came first resumes CMD first: the stop it ended is no reason to stop
     const sig = stopSignal(child);
-    if (!suspendSignals.has(sig)) return; // a SIGSTOP someone sent CMD is not the terminal's
+    // A SIGSTOP stops a job too when CMD holds the terminal (bash's `suspend`, `kill -STOP` from
+    // elsewhere): the shell, with no init between, shows it stopped and takes the terminal back.
+    // Followed only then: a SIGSTOP of a CMD in the background is no stop of the job's.
+    if (!suspendSignals.has(sig) && !(sig === Sig.SIGSTOP && cmdHoldsTerminal(child))) return;
     stoppedFromTerminal = true;
     suspendSelf(pid1, sig);
   };
@@ -258,6 +261,15 @@ function resume(target: number): void {
     kill(target, Sig.SIGCONT);
   } catch (e) {
     log.warn("could not resume the child's group", { error: String(e) });
+  }
+}
+
+/** CMD's group is the foreground one of the terminal on stdin. */
+function cmdHoldsTerminal(child: number): boolean {
+  try {
+    return tcgetpgrp(0) === child;
+  } catch {
+    return false;
   }
 }
 

@@ -25,3 +25,16 @@ test("a script that ran the init (`bash -c`, no job control) was left in the bac
   ]);
   expect({ done: s.done, failure: s.failure, transcript: s.transcript }).toMatchObject({ done: 3, failure: null });
 }, 90_000);
+
+test("CMD holding the terminal that stopped itself with SIGSTOP (bash's `suspend`) was not followed: the init ran on, the outer shell never got its prompt back; the job shows stopped, and fg resumes CMD with the terminal", async () => {
+  const s = await interactiveShell([
+    { send: `${line(["--", "bash", "--norc", "--noprofile", "-i"])}\n`, expect: "[#$] $", timeoutMs: 15_000 },
+    { pauseMs: 300, send: "suspend\n", expect: "Stopped", timeoutMs: 10_000 },
+    { send: "echo OUTER-$((3+3))\n", expect: "OUTER-6", timeoutMs: 10_000 },
+    { send: "fg\n", expect: "bash", timeoutMs: 10_000 },
+    { pauseMs: 300, send: "echo INNER-$((4+4))\n", expect: "INNER-8", timeoutMs: 10_000 },
+    { send: "exit 5\n", expect: "PROMPT> ", timeoutMs: 10_000 },
+    { send: "echo STATUS-$?\n", expect: "STATUS-5", timeoutMs: 10_000 },
+  ]);
+  expect({ done: s.done, failure: s.failure, transcript: s.transcript }).toMatchObject({ done: 7, failure: null });
+}, 120_000);
