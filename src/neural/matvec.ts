@@ -192,17 +192,29 @@ function checkDims(rows: number, cols: number): void {
  * hold exactly its rows, float32 vectors, an integer row range. A PreparedMatrix is a plain
  * interface: one built by hand is checked like one from prepareMatrix.
  */
-function checkShapes(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0: number, r1: number): void {
+// The typed arrays' own getters: a subclass's `length` getter could say more than the memory holds.
+const typedProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const lengthOf = Object.getOwnPropertyDescriptor(typedProto, "length")!.get! as (this: ArrayBufferView) => number;
+const byteLengthOf = Object.getOwnPropertyDescriptor(typedProto, "byteLength")!.get! as (this: ArrayBufferView) => number;
+
+/**
+ * Checks a product's arguments, as the values given (`type`, `rows`, `cols`, `bytes`: read once by
+ * the caller, which passes the same ones on to the kernel: a getter on a hand-built matrix answered
+ * the check with one size and the C kernel with another, which read out of bounds).
+ */
+function checkShapes(m: PreparedMatrix, type: KernelType, rows: number, cols: number, bytes: Uint8Array, x: Float32Array, y: Float32Array, r0: number, r1: number): void {
   if (!(x instanceof Float32Array) || !(y instanceof Float32Array)) throw new InputError(`mat-vec input and output must be Float32Arrays, got ${kindOf(x)} and ${kindOf(y)}`);
   if (!Number.isInteger(r0) || !Number.isInteger(r1)) throw new InputError(`mat-vec row range [${String(r0)}, ${String(r1)}) is not two integers`);
-  checkDims(m.rows, m.cols);
-  const need = m.rows * rowBytes(m.type, m.cols);
-  const view = m.type === KernelType.F32 ? m.f32 : m.type === KernelType.F16 || m.type === KernelType.BF16 ? m.u16 : m.i8;
-  if (!(m.bytes instanceof Uint8Array) || m.bytes.byteLength !== need || view?.byteLength !== need || view.buffer !== m.bytes.buffer || view.byteOffset !== m.bytes.byteOffset) {
-    throw new ModelError(`matrix ${m.rows}x${m.cols} of type ${m.type} needs ${need} bytes, has ${m.bytes?.byteLength} (and a typed view over the same bytes)`);
+  checkDims(rows, cols);
+  const need = rows * rowBytes(type, cols);
+  const view = type === KernelType.F32 ? m.f32 : type === KernelType.F16 || type === KernelType.BF16 ? m.u16 : m.i8;
+  if (!(bytes instanceof Uint8Array) || byteLengthOf.call(bytes) !== need || view?.byteLength !== need || view.buffer !== bytes.buffer || view.byteOffset !== bytes.byteOffset) {
+    throw new ModelError(`matrix ${rows}x${cols} of type ${type} needs ${need} bytes, has ${bytes instanceof Uint8Array ? byteLengthOf.call(bytes) : undefined} (and a typed view over the same bytes)`);
   }
-  if (x.length < m.cols) throw new ModelError(`mat-vec input has ${x.length} entries, matrix has ${m.cols} columns`);
-  if (y.length < r1 || r0 < 0 || r1 > m.rows || r0 > r1) throw new ModelError(`mat-vec rows [${r0}, ${r1}) outside matrix of ${m.rows} rows or output of ${y.length}`);
+  const xs = lengthOf.call(x);
+  const ys = lengthOf.call(y);
+  if (xs < cols) throw new ModelError(`mat-vec input has ${xs} entries, matrix has ${cols} columns`);
+  if (ys < r1 || r0 < 0 || r1 > rows || r0 > r1) throw new ModelError(`mat-vec rows [${r0}, ${r1}) outside matrix of ${rows} rows or output of ${ys}`);
 }
 
 /**
@@ -210,10 +222,12 @@ function checkShapes(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0: nu
  * least r1. The shim's SIMD kernels (native/matvec.c, float32 accumulation) on the matrix's own
  * bytes when the shim loads; else the TypeScript kernels (matvecReference). Allocation-free.
  */
-export function matvec(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0 = 0, r1 = m.rows): void {
-  checkShapes(m, x, y, r0, r1);
-  if (nativeMatvecAvailable()) nativeMatvec(m.type, m.bytes, m.rows, m.cols, x, y, r0, r1);
-  else matvecReference(m, x, y, r0, r1);
+export function matvec(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0 = 0, r1?: number): void {
+  const { type, rows, cols, bytes } = m;
+  const end = r1 ?? rows;
+  checkShapes(m, type, rows, cols, bytes, x, y, r0, end);
+  if (nativeMatvecAvailable()) nativeMatvec(type, bytes, rows, cols, x, y, r0, end);
+  else matvecReference(m, x, y, r0, end);
 }
 
 /**
@@ -222,7 +236,7 @@ export function matvec(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0 =
  * matrix is seen.
  */
 export function matvecReference(m: PreparedMatrix, x: Float32Array, y: Float32Array, r0 = 0, r1 = m.rows): void {
-  checkShapes(m, x, y, r0, r1);
+  checkShapes(m, m.type, m.rows, m.cols, m.bytes, x, y, r0, r1);
   switch (m.type) {
     case KernelType.F32:
       f32Rows(m.f32!, m.cols, x, y, r0, r1);

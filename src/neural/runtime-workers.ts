@@ -40,20 +40,27 @@ export async function startPool(model: LoadedModel, src: Uint8Array | MappedMode
     const maxCols = Math.max(...wanted.map((w) => weights.matrix(w.name).cols));
     const maxRows = Math.max(...wanted.map((w) => weights.matrix(w.name).rows));
     const pool = await MatvecPool.start(workers, maxCols, maxRows);
-    await Promise.all(wanted.map((w, i) => pool.register(i, weights.matrix(w.name), w.source)));
-    // A weight mutated while the workers started: they registered its old bytes, so it stays on the caller's thread.
-    const ids = new Map<string, number>();
-    wanted.forEach((w, i) => {
-      if (weights.describe(w.name).mutated) pool.invalidate(i);
-      else ids.set(w.name, i);
-    });
-    if (ids.size === 0) {
+    try {
+      await Promise.all(wanted.map((w, i) => pool.register(i, weights.matrix(w.name), w.source)));
+      // A weight mutated while the workers started: they registered its old bytes, so it stays on the caller's thread.
+      const ids = new Map<string, number>();
+      wanted.forEach((w, i) => {
+        if (weights.describe(w.name).mutated) pool.invalidate(i);
+        else ids.set(w.name, i);
+      });
+      if (ids.size === 0) {
+        pool.close();
+        return null;
+      }
+      weights.attachPool(pool, ids);
+      log.info("mat-vec workers started", { workers, matrices: ids.size });
+      return pool;
+    } catch (err) {
+      // The model unloaded while the workers started (cleanup(), a later init): the pool was left
+      // running, nobody to close it, and the process could never exit (each reload added threads).
       pool.close();
-      return null;
+      throw err;
     }
-    weights.attachPool(pool, ids);
-    log.info("mat-vec workers started", { workers, matrices: ids.size });
-    return pool;
   } catch (err) {
     log.warn("mat-vec workers unavailable; computing on one thread", { error: String(err) });
     return null;

@@ -147,6 +147,11 @@ export class NeuralRuntime {
     return this.cur;
   }
 
+  /** `c` is still loaded: the caller's input (a getter) may have called cleanup() or init(), and the forward pass ran on unmapped pages (SIGSEGV). */
+  private still(c: Loaded): void {
+    if (this.cur !== c) throw new RuntimeInitError("the model was unloaded (cleanup() or init()) while this call read its input");
+  }
+
   get loaded(): boolean {
     return this.cur !== null;
   }
@@ -163,6 +168,7 @@ export class NeuralRuntime {
     let out: Float32Array;
     try {
       n = encodePixels(pixels, c.model.spec.pixel.maxPixels, c.model.spec.pixel.inputScale, c.pixelInput);
+      this.still(c);
       out = c.model.pixel.forward(c.pixelInput).slice();
       for (let i = 0; i < out.length; i++) {
         if (!Number.isFinite(out[i]!)) throw new ModelError(`pixel head produced a non-finite output ${out[i]} at index ${i}`);
@@ -224,6 +230,7 @@ export class NeuralRuntime {
       if (!(input instanceof Float32Array)) throw new InputError(`runCortex(input): input must be a Float32Array of ${n} values, got ${kindOf(input)}`);
       if (input.length !== n) throw new InputError(`cortex input has ${input.length} values, the model's layout has ${n}`);
       clampCortexInput(c.model.kernel, input, x);
+      this.still(c);
       out = c.model.cortex.forward(x);
     } catch (err) {
       throw this.stats.failed(err);

@@ -1,11 +1,14 @@
 // Tensor store of a loaded model: zero-copy base views, copy-on-write private tensors, mutation, lookup.
 import { InputError, RuntimeInitError } from "../errors.ts";
+import { logger } from "../log.ts";
 import { kindOf } from "../util/kind-of.ts";
 import { KERNEL_PREFIX, type ModelTensorInfo } from "./architecture.ts";
 import { type BlockQuantizer, blockShape, decodeElements, encodeElements } from "./codec.ts";
 import type { WeightSource } from "./head.ts";
 import { matvec, type PreparedMatrix, prepareMatrix } from "./matvec.ts";
 import type { MatvecPool } from "./matvec-pool.ts";
+
+const log = logger("neural");
 
 const typeNames: Record<number, string> = { 0: "F32", 1: "F16", 2: "Q4_0", 8: "Q8_0", 12: "Q4_K", 14: "Q6_K", 30: "BF16" };
 
@@ -35,6 +38,8 @@ interface TensorState {
   /** Current data: `base` until the first mutation, then a private copy. */
   data: Uint8Array;
   matrix: PreparedMatrix | null;
+  /** Bytes of `matrix`'s own aligned copy of `base` (0: it views the data in place). */
+  alignedCopy: number;
   vector: Float32Array | null;
 }
 
@@ -57,7 +62,7 @@ export class WeightStore implements WeightSource {
   ) {
     for (const t of infos) {
       const ne = t.ne.map(Number);
-      this.tensors.set(t.name, { name: t.name, type: t.type, ne, elements: ne.reduce((a, b) => a * b, 1), base: t.data, data: t.data, matrix: null, vector: null });
+      this.tensors.set(t.name, { name: t.name, type: t.type, ne, elements: ne.reduce((a, b) => a * b, 1), base: t.data, data: t.data, matrix: null, alignedCopy: 0, vector: null });
     }
   }
 
@@ -115,7 +120,17 @@ export class WeightStore implements WeightSource {
 
   matrix(name: string): PreparedMatrix {
     const t = this.get(name);
-    if (!t.matrix) t.matrix = prepareMatrix(t.type, t.ne.slice(1).reduce((a, b) => a * b, 1), t.ne[0]!, t.data);
+    if (!t.matrix) {
+      t.matrix = prepareMatrix(t.type, t.ne.slice(1).reduce((a, b) => a * b, 1), t.ne[0]!, t.data);
+      // An F32/F16/BF16 tensor off its element alignment in the file (general.alignment 1 or 2, valid
+      // GGUF) is copied to the heap for its typed view: counted and said, where getStats() said
+      // privateBytes 0 and the copy went unnoticed.
+      if (t.matrix.bytes !== t.data && t.data === t.base) {
+        t.alignedCopy = t.matrix.bytes.byteLength;
+        this.privateBytes += t.alignedCopy;
+        log.warn("weight copied to the heap: its data is not aligned to its element size in the file (general.alignment below 4); write the model with alignment 32 to keep it zero-copy", { tensor: name, bytes: t.matrix.bytes.byteLength });
+      }
+    }
     return t.matrix;
   }
 
@@ -183,6 +198,9 @@ export class WeightStore implements WeightSource {
     if (t.name.startsWith(KERNEL_PREFIX)) throw new InputError(`tensor ${name} is safety-critical (kernel.*) and cannot be mutated`);
     this.checkValues(name, values);
     this.checkRange(t, elementOffset, values.length);
+    // Reading `values` may have run the caller's code (a subclass's length getter) that unloaded the
+    // model: its base bytes are unmapped by now (copying them crashed the process, SIGSEGV).
+    this.assertLoaded();
     if (values.length === 0) return;
     blockShape(t.type);
     // encodeElements checks every value before it writes anything, so a refused mutation changes nothing.
@@ -198,6 +216,8 @@ export class WeightStore implements WeightSource {
       t.data = target;
       this.privateBytes += target.byteLength;
     }
+    this.privateBytes -= t.alignedCopy; // the matrix's aligned copy of the mapped bytes goes with it
+    t.alignedCopy = 0;
     t.matrix = null;
     t.vector = null;
     this.mutations++;
