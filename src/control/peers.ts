@@ -42,8 +42,10 @@ export class Peers {
   /** Writes what the socket takes now; drops a peer that is gone or leaves too much unread. */
   flush(c: Connection): void {
     if (c.closed || c.hungUp) return;
-    const err = c.writePending();
-    if (err !== null) return this.drop(c, err);
+    // A write that fails finds the peer gone before its hang-up was seen (a connection accepted with
+    // its requests and its close already in): as a hang-up, what it sent is still carried out.
+    // Dropped, the requests queued behind the one answered were lost.
+    if (c.writePending() !== null) return this.hangUp(c);
     if (c.outLen > this.o.maxOutputBytes) return this.drop(c, `peer does not read its replies (${c.outLen} bytes waiting)`);
     this.watch(c);
     this.finishIfDone(c);

@@ -127,21 +127,26 @@ export class ControlServer {
     });
   }
 
+  /**
+   * Accepts what waits (64 at most a turn). A connection accepted joins the epoll set after this
+   * turn's look at it: what it already has to say (a hang-up) is looked at in another turn, at once.
+   */
   private acceptAll(): void {
-    for (let i = 0; i < 64; i++) {
+    let i = 0;
+    for (; i < 64; i++) {
       let a;
       try {
         a = acceptPeer(this.listenFd, this.ep, this.o.wakeSignal ?? 0);
       } catch (e) {
         log.warn("accept failed", { error: describeError(e) });
-        return;
+        break;
       }
-      if (!a) return;
+      if (!a) break;
       const c = admitConnection(a, performance.now(), { o: this.o, peers: this.peers, refusals: this.refusals, counters: this.counters });
       // The first request often arrived with the connection: read it now rather than on the next wake.
       if (c) this.readFrom(c);
     }
-    this.schedulePump();
+    if (i > 0) this.schedulePump();
   }
 
   /** Reads up to the budget; true when data may be left (read again next turn). */
