@@ -96,17 +96,33 @@ int main(int argc, char **argv) {
     return 64;
   }
   say("started (pid 1)%s%s", "", "");
+  // What was mounted, for the line below: it named every mount even when they had all failed.
+  char done[128] = "";
   for (size_t i = 0; i < sizeof mounts / sizeof mounts[0]; i++) {
     const struct mount_entry *m = &mounts[i];
     mkdir(m->target, 0755);
     if (mount(m->source, m->target, m->fstype, m->flags, m->data) < 0 && errno != EBUSY) {
       if (!m->optional) say("mount %s failed: %s", m->target, strerror(errno));
+      continue;
+    }
+    if (strlen(done) + strlen(m->target) + 2 < sizeof done) {
+      if (done[0]) strcat(done, " ");
+      strcat(done, m->target);
     }
   }
   for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
     if (access(nodes[i].path, F_OK) != 0) mknod(nodes[i].path, nodes[i].mode, makedev(nodes[i].major, nodes[i].minor));
   }
-  say("mounted proc, sys, dev, dev/shm, run, tmp; exec %s%s", target, "");
+  // Without /proc the Bun executable aborts at start: PID 1 died (a kernel panic) with no word of
+  // why. Said here, and the machine powered off as after a failed exec.
+  if (access("/proc/self/stat", F_OK) != 0) {
+    say("/proc is not mounted: %s cannot start without it; powering off%s", target, "");
+    sync();
+    sleep(2);
+    reboot(RB_POWER_OFF);
+    for (;;) pause();
+  }
+  say("mounted %s; exec %s", done[0] ? done : "nothing", target);
   char *args[] = {(char *)"vector-boot", (char *)"boot", NULL};
   // The environment plus the moment of the exec (CLOCK_BOOTTIME ns) for the init's boot timing:
   // as PID 1 its /proc start time is the kernel's creation of PID 1, not this exec.

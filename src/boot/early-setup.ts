@@ -1,5 +1,5 @@
 // Boot phase "early": as PID 1 mount what is missing, create devices, log to kmsg; else become a subreaper.
-import { existsSync, readFileSync, symlinkSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync, statSync, symlinkSync } from "node:fs";
 import { describeError } from "../errors.ts";
 import { enableKmsg, logger } from "../log.ts";
 import { clockNs, mkdirp1, mknod, mount, reboot } from "../sys/machine.ts";
@@ -46,7 +46,28 @@ function execTimeNs(): number {
   return clockNs("boottime");
 }
 
+/**
+ * PID 1 of a PID namespace whose mount namespace is its caller's (`unshare --pid --fork` without
+ * --mount): /proc is not ours (its `self` is not 1) and our parent there shares our mount namespace.
+ * Mounting then covered the caller's /run and /tmp with tmpfs that outlived the init. False when
+ * /proc cannot tell (a kernel's init before /proc is mounted mounts as always).
+ */
+export function mountsAreCallers(): boolean {
+  try {
+    if (readlinkSync("/proc/self") === "1") return false; // a /proc of our own (--mount-proc: a mount namespace of our own too)
+    const stat = readFileSync("/proc/self/stat", "latin1");
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    return ppid > 0 && statSync(`/proc/${ppid}/ns/mnt`).ino === statSync("/proc/self/ns/mnt").ino;
+  } catch {
+    return false;
+  }
+}
+
 function mountEarly(): void {
+  if (mountsAreCallers()) {
+    log.warn("not mounting /run, /tmp, /dev/shm ...: this PID 1 shares its mount namespace with the process that started it (use unshare --mount, or --mount-proc)");
+    return;
+  }
   const have = mountedTargets();
   for (const m of earlyMounts) {
     if (have.has(m.target)) continue;

@@ -3,7 +3,6 @@ import { describeError } from "../errors.ts";
 import { drainDescendants } from "../init/drain.ts";
 import { disableKmsg, logger } from "../log.ts";
 import { reboot, syncBounded, type RebootMode } from "../sys/machine.ts";
-import { getpid } from "../sys/process.ts";
 import { INIT_PID_NS, pidNamespaceInode } from "../supervisor/service-cgroup.ts";
 import { consoleDrain } from "../util/console-out.ts";
 import { withDeadline } from "../util/deadline.ts";
@@ -35,7 +34,8 @@ export const shutdownDeadlineMs = (c: Parameters<typeof longestStopMs>[0] & { sh
  * (src/boot/exit-status.ts): the main service's exit decides the status when it ended the machine.
  */
 export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: ShutdownRequest, status = 0, handover: Promise<void> | null = null): Promise<number> {
-  const pid1 = b.ctx?.pid1 ?? getpid() === 1;
+  // Not the shim's getpid(): a boot whose shim failed to load threw here, and PID 1 exited (71).
+  const pid1 = b.ctx?.pid1 ?? process.pid === 1;
   const mode: RebootMode = req.mode ?? b.config?.shutdown ?? "poweroff";
   const deadlineMs = b.config ? shutdownDeadlineMs(b.config) : 10_000;
   const end = performance.now() + deadlineMs;
@@ -78,7 +78,10 @@ export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: S
     await drainDescendants(b.reaper, { graceMs: 0, killWaitMs: 2_000 });
   }
   // On a thread of its own: a hung disk costs at most what is left of the deadline (at least 2 s).
-  const synced = await syncBounded(Math.max(2_000, end - performance.now()));
+  const synced = await syncBounded(Math.max(2_000, end - performance.now())).catch((e: unknown) => {
+    log.error("sync failed", { error: describeError(e) });
+    return false;
+  });
   if (synced) log.info("synced");
   else log.error("sync did not return in time; going on without it");
   const main = b.config?.services.find((s) => s.main) ?? null;
@@ -105,6 +108,15 @@ export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: S
   try {
     reboot(mode);
   } catch (e) {
+    // PID 1 of a container without CAP_SYS_BOOT (Docker drops it): staying up, it ignored every
+    // later SIGTERM ("already under way") until SIGKILL (`docker stop`: 10 s, 137). Its exit ends
+    // the namespace as the reboot would have. The machine's own PID 1 must not exit: it stays up.
+    if (pidNamespaceInode() !== INIT_PID_NS) {
+      log.error("reboot(2) failed; exiting instead (PID 1 of a PID namespace: its exit ends it)", { error: describeError(e), status });
+      b.watchdog?.disarm();
+      consoleDrain(1000);
+      process.exit(status);
+    }
     log.error("reboot(2) failed; staying up", { error: describeError(e) });
   }
   return new Promise<number>(() => {
