@@ -13,6 +13,9 @@ import type { ShutdownRequest } from "./shutdown-signals.ts";
 
 const log = logger("shutdown");
 
+/** What the phases left after the shutdown deadline share (ms). */
+const LATE_GRACE_MS = 2_000;
+
 export interface StartedPhase {
   phase: Phase;
   run: PhaseRun;
@@ -49,13 +52,22 @@ export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: S
   // Services stop after the phases started later, but from now on none is restarted or started.
   b.supervisor?.beginShutdown();
   let cutShort = false;
+  // Past the deadline the phases left share a last LATE_GRACE_MS, as the sync gets at least that:
+  // skipped outright, the journal's close and final checkpoint and the state disk's unmount never
+  // ran, and the file systems met reboot(2) mounted read-write.
+  let lateEnd: number | null = null;
   for (const { phase, run } of [...started].reverse()) {
     if (!run.stop) continue;
-    const left = end - performance.now();
+    let left = end - performance.now();
     if (left <= 0) {
-      log.error("shutdown deadline passed: not waiting for this phase", { phase: phase.name });
+      lateEnd ??= performance.now() + LATE_GRACE_MS;
+      left = lateEnd - performance.now();
       cutShort = true;
-      continue;
+      if (left <= 0) {
+        log.error("shutdown deadline passed: not waiting for this phase", { phase: phase.name });
+        continue;
+      }
+      log.warn("shutdown deadline passed: stopping this phase in what is left of the last grace", { phase: phase.name, grace_left_ms: Math.round(left) });
     }
     let failed = false;
     const r = await withDeadline(async () => {

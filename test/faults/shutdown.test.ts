@@ -40,7 +40,7 @@ test("outside PID 1 SIGUSR1 is logged and ignored, SIGQUIT is an orderly shutdow
   expect(r.code).toBe(0);
 }, 60_000);
 
-test("as PID 1 the shutdown deadline cuts a stop that would take longer: sync and reboot(2) come on time", async () => {
+test("as PID 1 the shutdown deadline cuts a stop that would take longer: the phases after it were skipped outright (no journal close or final checkpoint, no unmount before reboot(2)); they stop in a last 2 s, and sync and reboot(2) come on time", async () => {
   const dir = tempDir();
   // The service's grace (60 s) is far beyond the whole shutdown's deadline (2 s).
   const cfg = writeJson(dir, "config.json", { run_dir: join(dir, "run"), state_dir: join(dir, "state"), shutdown_deadline_ms: 2000, services: [stubborn(60_000)] });
@@ -52,9 +52,12 @@ test("as PID 1 the shutdown deadline cuts a stop that would take longer: sync an
   const r = await run.result(30_000);
   const ms = performance.now() - t0;
   expect(r.stderr).toMatch(/shutdown deadline passed while stopping; going on phase=services deadline_ms=2000/);
+  expect(r.stderr).toMatch(/shutdown deadline passed: stopping this phase in what is left of the last grace phase=evolution/);
+  expect(r.stderr).toMatch(/stopped phase=evolution/);
+  expect(r.stderr).not.toContain("not waiting for this phase");
   expect(r.stderr).toContain("poweroff now");
   expect(r.code).toBe(130); // reboot(2) ended the PID namespace
-  expect(ms).toBeLessThan(2000 + 8000); // the deadline, plus sync and the exit: never the 60 s grace
+  expect(ms).toBeLessThan(2000 + 2000 + 8000); // the deadline, the last grace, sync and the exit: never the 60 s grace
 }, 60_000);
 
 test("development run dirs are made by mkdtemp: 0700 and not named after the pid", async () => {
