@@ -33,6 +33,14 @@ async function mountAll(mounts: MountConfig[], cancelled: () => boolean): Promis
       else log[level]("mount source did not appear", { source: m.source, target: m.target, waited_ms: m.wait_ms });
       continue;
     }
+    // Already mounted (a re-exec whose handoff could not be read boots as a fresh image; something
+    // before the init mounted it): mounted again, a second file system hid the first, the state
+    // dir on it included, and the shutdown unmounted only the top one.
+    if (isMountPoint(m.target)) {
+      done.push(m.target);
+      log.info("already mounted", { target: m.target });
+      continue;
+    }
     try {
       mkdirSync(m.target, { recursive: true });
       mount(m.source, m.target, m.fstype, m.flags.reduce((a, f) => a | flagBits[f], 0), m.options);
@@ -80,7 +88,9 @@ export async function prepareStorage(ctx: BootContext, config: Config, resumed =
   log.info("phase storage", { modules: config.modules.join(",") || "-", mounts: config.mounts.length, resumed });
   // After a live re-exec the modules are loaded and the filesystems mounted already.
   if (!resumed) loadKernelModules(config.modules);
-  const mounted = resumed ? config.mounts.map((m) => m.target) : await mountAll(config.mounts, cancelled);
+  // Resumed: the configured targets that are mount points (one that failed to mount before the
+  // re-exec was taken as mounted, and its unmount at shutdown failed with EINVAL).
+  const mounted = resumed ? config.mounts.filter((m) => isMountPoint(m.target)).map((m) => m.target) : await mountAll(config.mounts, cancelled);
   return async (leftMs) => {
     // On a thread, bounded by what is left of the shutdown's deadline: sync(2) on the main thread
     // blocked it for as long as a disk did not answer (a stalled iSCSI or NFS, a pulled USB disk),
