@@ -9,12 +9,7 @@ import { firstNonUtf8 } from "../util/utf8.ts";
 import { parseCmdline, type CmdlineOverrides } from "./cmdline.ts";
 import { configSchema, defaultConfig, fleetSchema, type Config } from "./schema.ts";
 import { targetedActions, targetWords } from "./heartbeat-schema.ts";
-
-function fieldPath(path: PropertyKey[]): string {
-  let s = "";
-  for (const p of path) s += typeof p === "number" ? `[${p}]` : s === "" ? String(p) : `.${String(p)}`;
-  return s === "" ? "(top level)" : s;
-}
+import { fieldPath, validateLeniently } from "./lenient-config.ts";
 
 /**
  * Validates a parsed config object; throws ConfigError naming the first bad field (all listed in the
@@ -168,6 +163,11 @@ export function startOrder(cfg: Config, source = "config"): string[] {
  * `idWarnings` (PID 1) a service whose ids cannot be resolved is left out and reported there.
  */
 export function readConfigFile(path: string, idWarnings?: ConfigError[]): Config {
+  return validateConfig(readConfigJson(path), path, idWarnings);
+}
+
+/** The JSON value of config file `path`, not validated; ConfigError naming the file when it cannot be read or is not JSON. */
+function readConfigJson(path: string): unknown {
   let bytes: Buffer;
   try {
     bytes = readRegularFile(path);
@@ -188,7 +188,24 @@ export function readConfigFile(path: string, idWarnings?: ConfigError[]): Config
   }
   const twice = duplicateKey(text);
   if (twice !== null) throw new ConfigError(`${path}: ${twice}`, "given twice in one object (JSON keeps only the last: the first was silently lost); remove one");
-  return validateConfig(raw, path, idWarnings);
+  return raw;
+}
+
+/** PID 1's config file: each bad value reported and dropped for its default, the rest kept; the defaults only when the file cannot be read or mended. */
+function readConfigFileLeniently(path: string, warnings: ConfigError[]): Config {
+  let raw: unknown;
+  try {
+    raw = readConfigJson(path);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    warnings.push(e, new ConfigError(path, "the whole file is ignored: the defaults are used"));
+    return defaultConfig();
+  }
+  const cfg = validateLeniently(raw, path, warnings, (r) => validateConfig(r, path, warnings));
+  if (cfg !== null) return cfg;
+  // Said as such: the last warning alone read as one field falling back.
+  warnings.push(new ConfigError(path, "the whole file is ignored (a problem no single value's default can mend): the defaults are used"));
+  return defaultConfig();
 }
 
 export interface LoadedConfig {
@@ -201,7 +218,8 @@ export interface LoadedConfig {
 
 /**
  * Config = defaults <- file <- kernel command line. Strict (outside PID 1): the first problem
- * throws. Lenient (PID 1): a bad cmdline key is skipped, a bad file falls back to the defaults, a
+ * throws. Lenient (PID 1): a bad cmdline key is skipped, a bad value in the file falls back to its
+ * default (a service or mount that cannot stand is left out; an unreadable file is the defaults), a
  * service whose group cannot be resolved is not started; each problem is returned as a warning to
  * log. PID 1 must come up rather than panic.
  */
@@ -218,14 +236,8 @@ export function loadConfig(opts: { file?: string | undefined; cmdline?: string |
   const file = opts.file ?? cmd.overrides.config;
   let base: Config;
   if (file !== undefined) {
-    try {
-      // `idWarnings` (boot --check): strict otherwise, but a service whose ids cannot be resolved here is a warning.
-      base = readConfigFile(file, opts.lenient || opts.idWarnings === true ? warnings : undefined);
-    } catch (e) {
-      if (!opts.lenient || !(e instanceof ConfigError)) throw e;
-      warnings.push(e);
-      base = defaultConfig();
-    }
+    // `idWarnings` (boot --check): strict otherwise, but a service whose ids cannot be resolved here is a warning.
+    base = opts.lenient ? readConfigFileLeniently(file, warnings) : readConfigFile(file, opts.idWarnings === true ? warnings : undefined);
   } else {
     // No file: nothing external to validate, and no schema to build (the command line's keys have their own).
     base = defaultConfig();

@@ -127,7 +127,8 @@ describe("kernel command line", () => {
     const r = loadConfig({ file: bad, cmdline: "vector.heartbeat_ms=0 vector.grace_ms=100", lenient: true });
     expect(r.config.heartbeat_ms).toBe(100);
     expect(r.config.grace_ms).toBe(100);
-    expect(r.warnings.map((w) => w.field)).toEqual(["kernel command line vector.heartbeat_ms", bad]);
+    expect(r.warnings.map((w) => w.field)).toEqual(["kernel command line vector.heartbeat_ms", bad, bad]);
+    expect(r.warnings.at(-1)!.problem).toBe("the whole file is ignored: the defaults are used");
   });
   test("strict loading (not PID 1) throws on the first problem", () => {
     expect(() => loadConfig({ cmdline: "vector.shutdown=explode", lenient: true })).not.toThrow();
