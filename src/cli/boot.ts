@@ -14,8 +14,9 @@ SIGTERM/SIGINT/SIGPWR. PID 1 runs this by default.
 Options:
   --config FILE     JSON config file (see README "Config")
   --model FILE      a .gguf or .rts to boot instead of the embedded model
-  --cmdline STR     kernel command line to read vector.* keys from (PID 1 reads /proc/cmdline;
-                    outside PID 1 the default is the VECTOR_BOOT_CMDLINE environment variable)
+  --cmdline STR     kernel command line to read vector.* keys from (default: the VECTOR_BOOT_CMDLINE
+                    environment variable when set and not empty, as PID 1 too; else PID 1 reads
+                    /proc/cmdline)
   --set KEY=VALUE   one vector.KEY=VALUE override (repeatable), e.g. --set shutdown_after=5
   --check           only read the config (--config, --cmdline, --set) as the boot would, then map
                     and validate the model it would load, every byte; say whether both are accepted

@@ -16,8 +16,15 @@ export interface Adopted {
   leftMs: number;
 }
 
-/** sd_notify, watchdog and socket-activation variables, removed (undefined) from what a service inherits. */
-const managerVariables: Record<string, undefined> = { NOTIFY_SOCKET: undefined, WATCHDOG_USEC: undefined, WATCHDOG_PID: undefined, LISTEN_FDS: undefined, LISTEN_PID: undefined, LISTEN_FDNAMES: undefined };
+/**
+ * sd_notify, watchdog and socket-activation variables, and the init's own (the pre-init's marks, the
+ * JS engine's GC signal, a development boot's command line), removed (undefined) from what a service
+ * inherits: every service saw VECTOR_BOOT_PREINIT, VECTOR_BOOT_EXEC_BOOTTIME_NS and JSC_SIGNAL_FOR_GC.
+ */
+const managerVariables: Record<string, undefined> = {
+  NOTIFY_SOCKET: undefined, WATCHDOG_USEC: undefined, WATCHDOG_PID: undefined, LISTEN_FDS: undefined, LISTEN_PID: undefined, LISTEN_FDNAMES: undefined,
+  VECTOR_BOOT_PREINIT: undefined, VECTOR_BOOT_EXEC_BOOTTIME_NS: undefined, VECTOR_BOOT_CMDLINE: undefined, JSC_SIGNAL_FOR_GC: undefined,
+};
 
 export class ServiceLauncher {
   constructor(

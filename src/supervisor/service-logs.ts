@@ -9,6 +9,7 @@ import { epollAdd, epollCreate, epollForget, readyNow } from "../sys/epoll.ts";
 import { closeFdQuietly, readAvailable } from "../sys/fd.ts";
 import { logPipe } from "../sys/log-pipe.ts";
 import { setInheritable } from "../sys/process.ts";
+import { kmsgRecord } from "./kmsg-record.ts";
 import { LogRing, type LogLine, type PartialLine } from "./log-ring.ts";
 import { unfinishedUtf8 } from "./utf8-tail.ts";
 import { WakeOrPoll } from "./wake-or-poll.ts";
@@ -183,10 +184,12 @@ export class ServiceLogs {
     }
     if (this.kmsgFd !== null && c?.log_kmsg) {
       for (const l of lines) {
+        // /dev/kmsg refuses a record over ~1 KiB of bytes (EINVAL): cut by bytes, not characters (900
+        // "é" or U+FFFD were 1.8-2.7 KB), and a refused line costs only itself (the rest of the batch went too).
         try {
-          writeSync(this.kmsgFd, `<${s.stream === 2 ? 4 : 6}>${s.name}: ${l.line.slice(0, 900)}\n`);
+          writeSync(this.kmsgFd, kmsgRecord(s.stream === 2 ? 4 : 6, s.name, l.line));
         } catch {
-          break;
+          /* this line only */
         }
       }
     }
