@@ -77,8 +77,9 @@ export const heartbeatConfigSchema = z.lazy(() =>
     drain_max: z._default(int(0, 1_000_000), heartbeatDefaults.drain_max),
     /** A sample older than this many periods (at least 1 s and 3 sampling intervals) restarts the worker. */
     stale_periods: z._default(int(2, 10_000), heartbeatDefaults.stale_periods),
-    proc_root: z._default(z.string(), heartbeatDefaults.proc_root),
-    sys_root: z._default(z.string(), heartbeatDefaults.sys_root),
+    /** Absolute: "" or a relative path was read from the init's directory, every source missing, the cortex blind without a word. */
+    proc_root: z._default(z.string().check(z.regex(/^\//, "must be an absolute path")), heartbeatDefaults.proc_root),
+    sys_root: z._default(z.string().check(z.regex(/^\//, "must be an absolute path")), heartbeatDefaults.sys_root),
     /** Handler per interrupt name (the model's `vectorland.cortex.output_names`); others only log. */
     interrupts: z._default(recordOf(z.string(), interruptHandlerSchema), () => ({})),
   }),

@@ -115,8 +115,11 @@ export class ProcSampler {
     // Memory.
     const memText = this.read(p("meminfo"));
     const mem = memText === null ? null : parseMeminfo(memText);
-    const total = mem?.get("MemTotal") ?? 0;
-    const avail = mem?.get("MemAvailable") ?? mem?.get("MemFree") ?? 0;
+    // Without MemAvailable or MemFree nothing says what is free: missing (it read 100 % used and
+    // could fire relieve_memory), as without MemTotal.
+    const free = mem?.get("MemAvailable") ?? mem?.get("MemFree");
+    const total = free === undefined ? 0 : (mem?.get("MemTotal") ?? 0);
+    const avail = free ?? 0;
     if (!mem || total <= 0) flags |= HwFlag.memMissing;
     const swapTotal = mem?.get("SwapTotal") ?? 0;
     const swapUsed = Math.max(0, swapTotal - (mem?.get("SwapFree") ?? swapTotal));
@@ -200,21 +203,26 @@ export class ProcSampler {
     } catch {
       /* no thermal class */
     }
+    // Slot N is thermal_zoneN, 0 while it cannot be read: packed, an unreadable zone moved every later
+    // one down a slot, and a zone that failed now and then swapped sensors between samples.
     let max = -Infinity;
     let n = 0;
+    let beyond = false;
+    for (let i = 0; i < THERMAL_SLOTS; i++) v[ix.therm0 + i] = 0;
     for (const z of zones) {
       const t = this.read(join(dir, z, "temp"));
       const c = t === null ? Number.NaN : Number.parseInt(t, 10) / 1000;
       if (!Number.isFinite(c)) continue;
-      if (n < THERMAL_SLOTS) v[ix.therm0 + n] = c;
+      const slot = Number(z.slice(12));
+      if (slot < THERMAL_SLOTS) v[ix.therm0 + slot] = c;
+      else beyond = true;
       n++;
       max = Math.max(max, c);
     }
-    for (let i = n; i < THERMAL_SLOTS; i++) v[ix.therm0 + i] = 0;
     v[ix.thermZones] = n;
     v[ix.thermAvail] = n > 0 ? 1 : 0;
     v[ix.thermMax] = n > 0 ? max : 0;
-    return (n === 0 ? HwFlag.thermalMissing : 0) | (n > THERMAL_SLOTS ? HwFlag.thermalSlotsTruncated : 0);
+    return (n === 0 ? HwFlag.thermalMissing : 0) | (beyond ? HwFlag.thermalSlotsTruncated : 0);
   }
 }
 
