@@ -188,6 +188,9 @@ class ControlClient:
         for i, v in enumerate(values):
             if isinstance(v, float) and not math.isfinite(v):
                 raise ValueError("values[%d] is %r: a mutation's values must be finite (JSON has no NaN or Infinity)" % (i, v))
+        for name, v in (("confidence", confidence), ("offset", offset)):
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError("%s is %r: it must be finite (JSON has no NaN or Infinity)" % (name, v))
         return self.request("mutate", tensor=tensor, offset=offset, values=values, confidence=confidence)
 
     def checkpoint(self):

@@ -59,6 +59,14 @@ export class ChannelRegion {
   }
 
   /** Zeroes every submission and completion slot of ring `r` (its control words are the caller's). */
+  /**
+   * Writes the header again, as made: every producer maps the region writable, and one byte written
+   * into the header by one made every later session fail its checksum until the init restarted.
+   */
+  restoreHeader(): void {
+    writeHeader(this.bytes, this.g, process.pid);
+  }
+
   clearSlots(r: number): void {
     const at = ringOffset(this.g, r);
     this.bytes.fill(0, at + CONTROL_SIZE, at + ringStride(this.g));

@@ -114,6 +114,7 @@ export class EvolutionChannel {
     // (weak memory ordering) had the old seq-0 submission taken as its own. Zeroed, a slot fails its
     // checksum until the bytes arrive.
     this.region.clearSlots(r);
+    this.region.restoreHeader(); // before the new producer reads it (its hello comes after this)
     for (const f of [C.subTail, C.subHead, C.cmpTail, C.cmpHead]) this.region.store(r, f, 0);
     this.region.store(r, C.generation, ring.generation);
     return r;

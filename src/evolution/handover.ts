@@ -77,12 +77,16 @@ export function mapInheritedChannel(fd: number, g: Geometry): SharedMapping {
   }
   const map = mapShared(fd, size);
   const want = new Uint8Array(HEADER_SIZE);
-  writeHeader(want, g, process.pid); // same pid across execve: the header must be byte-identical
-  const have = new Uint8Array(map.buffer, 0, H.crc + 4);
+  writeHeader(want, g, process.pid);
+  // The geometry fields only: the pid and checksum are a producer's to scribble on (the region is
+  // mapped writable to every one), and that made every session be dropped at the re-exec with this
+  // error. The header is written again as this image has it.
+  const have = new Uint8Array(map.buffer, 0, H.consumerPid);
   if (!have.every((b, i) => b === want[i])) {
     map.unmap();
     throw new JournalError("inherited channel header differs from this image's geometry");
   }
+  new Uint8Array(map.buffer, 0, HEADER_SIZE).set(want);
   return map;
 }
 

@@ -1,7 +1,8 @@
 // A tensor name as UTF-8 bytes and as text, the last one remembered: a producer tuning one tensor sends the same name every time.
 
 const enc = new TextEncoder();
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading EF BB BF is part of the name (dropped, "\uFEFFpixel.1.bias" matched pixel.1.bias and the journal kept bytes that name no tensor).
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** The last name seen, both ways: decoding a slot fills it, encoding that mutation's record hits it. */
 let text = "";

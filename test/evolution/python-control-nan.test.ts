@@ -26,3 +26,21 @@ print(json.dumps({"errors": errors, "ok": ok}))
   ]);
   expect(out.ok).toMatchObject({ statusName: "ACCEPTED", journalSeq: 1 });
 }, 120_000);
+
+test("ControlClient.mutate with a NaN or infinite confidence (or offset) still sent NaN in its JSON line (parse_error about the line): a ValueError naming the argument, nothing sent", async () => {
+  const init = await initForPython();
+  const script = `
+import json, math, sys
+from vector_boot_evolution import ControlClient
+${PY_ERROR}with ControlClient(sys.argv[2], timeout=20) as cc:
+    errors = [error(lambda: cc.mutate("pixel.1.bias", 0, [0.5], math.nan)), error(lambda: cc.mutate("pixel.1.bias", 0, [0.5], math.inf)), error(lambda: cc.mutate("pixel.1.bias", math.inf, [0.5], 0.95))]
+print(json.dumps({"errors": errors}))
+`;
+  const r = init.runPython(script);
+  expect(r.stderr).toBe("");
+  expect(JSON.parse(r.stdout.trim()).errors).toEqual([
+    ["ValueError", "confidence is nan: it must be finite (JSON has no NaN or Infinity)"],
+    ["ValueError", "confidence is inf: it must be finite (JSON has no NaN or Infinity)"],
+    ["ValueError", "offset is inf: it must be finite (JSON has no NaN or Infinity)"],
+  ]);
+}, 120_000);
