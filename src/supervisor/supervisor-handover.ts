@@ -9,6 +9,8 @@ import type { ServiceLogs } from "./service-logs.ts";
 import type { ServiceRunner } from "./service-runner.ts";
 import type { ServiceSnapshot } from "./service-snapshot.ts";
 import type { StopRequests } from "./stop-requests.ts";
+import { retireService } from "./retired-service.ts";
+import type { ServiceCgroups } from "./service-cgroup.ts";
 
 const log = logger("supervisor");
 
@@ -22,6 +24,8 @@ export interface HandoverParts {
   checks: ServiceChecks;
   /** Names in the order their processes were last started: an adopted service's is added. */
   started: string[];
+  /** The services' cgroups (a service no longer configured is stopped in its own: retireService). */
+  cgroups: ServiceCgroups | null;
 }
 
 /**
@@ -50,7 +54,7 @@ export function adoptServices(p: HandoverParts, list: ServiceSnapshot[], start: 
   for (const handed of list) {
     const h = agedBy(handed, gapMs);
     const slot = p.slots.get(h.name);
-    if (!slot) log.warn("service from before the re-exec is no longer configured; leaving it to the reaper", { service: h.name, pid: h.pid });
+    if (!slot) retireService(h, p.cgroups);
     else {
       if (adoptService(slot, h, now, p.checks, p.logs)) markStarted(p.started, h.name);
       if (h.restartPending) p.requests.resumeRestart(h.name, slot.settled(), () => startAfterRestart(h.name, start));

@@ -91,7 +91,7 @@ export class Supervisor {
     };
     for (const c of services) this.slots.set(c.name, new ServiceRunner(c, ctx));
     this.shutdown = new ServiceShutdown(this.slots, this.order, this.started, this.stopLog);
-    this.handover = { slots: this.slots, order: this.order, requests: this.requests, logs: this.logs, checks: this.checks, started: this.started };
+    this.handover = { slots: this.slots, order: this.order, requests: this.requests, logs: this.logs, checks: this.checks, started: this.started, cgroups: this.cgroups };
     const handed = opts.handedNotify ?? null;
     if (opts.notifyPath && services.some((s) => (s.ready && "notify" in s.ready) || s.watchdog_ms !== undefined)) {
       try {
