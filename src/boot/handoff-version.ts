@@ -22,9 +22,11 @@
  * its back-off). Images that read only 2 to 7 refuse the object. 9: the services part says when it
  * was taken (`atBoottimeMs`: the next image moves every age and time left in it on by the time
  * since), and every service holding a process hands over its run's process groups; images that read
- * only 2 to 8 refuse the key (they started every service afresh beside the running ones).
+ * only 2 to 8 refuse the key (they started every service afresh beside the running ones). 10: each
+ * service's last output lines (`logTail`: `logs -f` reads on through the exec; the lines read after
+ * a follower's last poll were lost with the old image's ring), a key images that read only 2 to 9 refuse.
  */
-export const HANDOFF_VERSION = 9;
+export const HANDOFF_VERSION = 10;
 
 /**
  * The versions this image reads: 2 has the shape of 3 without `done`; 3 that of 4 without
@@ -33,9 +35,10 @@ export const HANDOFF_VERSION = 9;
  * 6 that of 7 without `leftovers` (a stop waiting for the rest of a run resumes with no process
  * group to signal: with cgroups on its cgroup is waited for and killed as before); 7 that of 8 with
  * the services part a list (no notify socket handed over, no `readyForMs`: a running service counts
- * as ready since its start); 8 that of 9 without `atBoottimeMs` (timers resume as handed over).
+ * as ready since its start); 8 that of 9 without `atBoottimeMs` (timers resume as handed over);
+ * 9 that of 10 without `logTail` (a follower misses the lines the old ring had after its last poll).
  */
-export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5, 6, 7, 8, 9];
+export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5, 6, 7, 8, 9, 10];
 
 /** `vector-boot --version`: the preflight of a live re-exec reads the handoff versions from it. */
 export const versionLine = (version: string): string => `vector-boot ${version} (bun ${Bun.version}, handoff ${HANDOFF_READS.join(",")})\n`;

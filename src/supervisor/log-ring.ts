@@ -59,6 +59,19 @@ export class LogRing {
     return out;
   }
 
+  /** The last lines (at most `maxLines`, `maxBytes` of text), oldest first: what a live re-exec hands over. */
+  tail(maxLines: number, maxBytes: number): LogLine[] {
+    let bytes = 0;
+    let from = this.lines.length;
+    while (from > 0 && this.lines.length - from < maxLines && bytes + this.lines[from - 1]!.line.length <= maxBytes) bytes += this.lines[--from]!.line.length;
+    return this.lines.slice(from);
+  }
+
+  /** Lines the previous image's ring ended with (consecutive, numbered from where this ring starts): a follower reads on from them. */
+  restore(lines: readonly LogLine[]): void {
+    for (const l of lines) if (l.seq === this.nextSeq) this.add(l.line, l.t);
+  }
+
   /** The unterminated last line of a pipe, at its end of file. */
   flush(partial: PartialLine = this.own, now = Date.now()): LogLine[] {
     if (partial.text === "") return [];

@@ -19,7 +19,7 @@ const log = logger("supervisor");
  * whether it holds a process.
  */
 export function adoptService(slot: ServiceRunner, h: ServiceSnapshot, now: number, checks: ServiceChecks, logs: ServiceLogs | null): boolean {
-  logs?.adopt(h.name, h.logFds, h.logNextSeq);
+  logs?.adopt(h.name, h.logFds, h.logNextSeq, h.logTail);
   const keeps = restoreRecord(slot.rec, h, now);
   slot.adoptHooks(h.hooks);
   if (keeps) {

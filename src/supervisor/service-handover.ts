@@ -3,7 +3,7 @@ import { holdsProcess, type ServiceRecord } from "./service-record.ts";
 import type { ServiceSnapshot } from "./service-snapshot.ts";
 
 /** A record as handed over: times as ages and durations (the next image has another clock). */
-export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: number, more: Partial<Pick<ServiceSnapshot, "logFds" | "logNextSeq" | "restartPending" | "hooks" | "readyLeftMs" | "leftovers">> = {}): ServiceSnapshot {
+export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: number, more: Partial<Pick<ServiceSnapshot, "logFds" | "logNextSeq" | "logTail" | "restartPending" | "hooks" | "readyLeftMs" | "leftovers">> = {}): ServiceSnapshot {
   return {
     name: r.config.name,
     state: r.state,
@@ -22,6 +22,7 @@ export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: nu
     killedFor: holdsProcess(r.state) ? r.killedFor : null,
     logFds: more.logFds ?? [],
     logNextSeq: more.logNextSeq ?? 1,
+    logTail: more.logTail ?? [],
     restartPending: more.restartPending ?? false,
     readyLeftMs: r.state === "starting" ? (more.readyLeftMs ?? null) : null,
     hooks: more.hooks ?? [],

@@ -37,6 +37,9 @@ export interface LogFdHandover {
 }
 
 const log = logger("supervisor");
+/** A ring's last lines handed over at a live re-exec: at most this many, of this much text. */
+export const LOG_TAIL_LINES = 256;
+export const LOG_TAIL_BYTES = 64 * 1024;
 const CHUNK = 64 * 1024;
 /** Most bytes read from one pipe per tick: a service writing flat out cannot hold PID 1 for long. */
 const MAX_PER_TICK = 4 * CHUNK;
@@ -267,10 +270,22 @@ export class ServiceLogs {
     return this.ring(name).next;
   }
 
-  adopt(name: string, fds: LogFdHandover[], nextSeq = 1): void {
+  /** At a live re-exec (after handover): the last lines of its ring, for the next image's (`logs -f` reads on through the exec). */
+  tail(name: string): LogLine[] {
+    return this.ring(name).tail(LOG_TAIL_LINES, LOG_TAIL_BYTES);
+  }
+
+  adopt(name: string, fds: LogFdHandover[], nextSeq = 1, tail: readonly LogLine[] = []): void {
     // A follower's cursor (logs -f, ControlClient.logs(after=)) stays valid: the numbering started
     // again at 1, and as many of the new image's first lines as the old one had read were skipped.
-    if (!this.rings.has(name)) this.rings.set(name, new LogRing(undefined, nextSeq));
+    // The old ring's last lines come along: those read after a follower's last poll (the handover's
+    // own drain too) were in the old ring only, and `logs -f` said they were dropped.
+    const first = tail.length > 0 && tail.at(-1)!.seq + 1 === nextSeq ? tail[0]!.seq : nextSeq;
+    if (!this.rings.has(name)) {
+      const ring = new LogRing(undefined, first);
+      if (first !== nextSeq) ring.restore(tail);
+      this.rings.set(name, ring);
+    }
     for (const h of fds) {
       try {
         setInheritable(h.fd, false);

@@ -47,6 +47,8 @@ export const serviceSnapshotSchema = lazy(() =>
     ),
     /** The number of the next line of its output (handoff 5): the next image's ring numbers on from it. */
     logNextSeq: z._default(z.int().check(z.minimum(1)), 1),
+    /** The last lines of its output ring, oldest first (handoff 10): a follower reads on through the exec. */
+    logTail: z._default(z.array(z.strictObject({ seq: z.int().check(z.minimum(1)), t: z.number(), line: z.string().check(z.maxLength(65536)) })).check(z.maxLength(256)), []),
     /** A restart was stopping it (handoff 5): the next image starts it once the stop is over; it stayed stopped. */
     restartPending: z._default(z.boolean(), false),
     /** A starting service: what was left (ms) of its readiness wait, EXTEND_TIMEOUT_USEC included (handoff 6), else null. */

@@ -39,7 +39,7 @@ export function snapshotServices(p: HandoverParts): ServiceSnapshot[] {
     const slot = p.slots.get(n)!;
     const restartPending = p.requests.restartPending(n);
     const logFds = p.logs?.handover(n) ?? [];
-    return toSnapshot(slot.rec, slot.timerLeft(now), now, { logFds, logNextSeq: p.logs?.nextSeq(n) ?? 1, restartPending, hooks: slot.hooks.handover(now), readyLeftMs: p.checks.readyLeft(n, now), leftovers: slot.leftovers.handover() });
+    return toSnapshot(slot.rec, slot.timerLeft(now), now, { logFds, logNextSeq: p.logs?.nextSeq(n) ?? 1, logTail: p.logs?.tail(n) ?? [], restartPending, hooks: slot.hooks.handover(now), readyLeftMs: p.checks.readyLeft(n, now), leftovers: slot.leftovers.handover() });
   });
 }
 
