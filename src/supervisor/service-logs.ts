@@ -1,10 +1,8 @@
 // Services' stdout/stderr: pipes PID 1 reads without waiting (woken by data while quiet, polled while it flows), a ring per service, name-prefixed console lines, optional kmsg and rotated file.
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, openSync, writeSync } from "node:fs";
 import type { ServiceConfig } from "../config/schema.ts";
 import { consoleWrite } from "../util/console-out.ts";
-import { PrivateDir, UnsafeFileError } from "../util/append-private.ts";
-import { logger } from "../log.ts";
+import { ServiceLogFiles } from "./service-log-files.ts";
 import { epollAdd, epollCreate, epollForget, readyNow } from "../sys/epoll.ts";
 import { closeFdQuietly, readAvailable } from "../sys/fd.ts";
 import { logPipe } from "../sys/log-pipe.ts";
@@ -36,7 +34,6 @@ export interface LogFdHandover {
   partialBytes?: number[];
 }
 
-const log = logger("supervisor");
 /** A ring's last lines handed over at a live re-exec: at most this many, of this much text. */
 export const LOG_TAIL_LINES = 256;
 export const LOG_TAIL_BYTES = 64 * 1024;
@@ -57,18 +54,17 @@ export class ServiceLogs {
   private readonly buf = new Uint8Array(CHUNK);
   private kmsgFd: number | null = null;
   private readonly pacer: WakeOrPoll;
-  /** The log directory or a file in it was refused (said once). */
-  private fileRefused = false;
-  /** Services whose log file could not be written (an errno other than a refused file): the error said, the lines lost since. */
-  private readonly fileFailing = new Map<string, { code: string; lines: number }>();
+  /** The persistent log files (state_dir/logs), null: none. */
+  private readonly files: ServiceLogFiles | null;
 
   constructor(
     private readonly services: Map<string, ServiceConfig>,
     /** Directory of the persistent log files (state_dir/logs), null: none. */
-    private readonly fileDir: string | null,
+    fileDir: string | null,
     /** /dev/kmsg may be written (PID 1). */
     kmsg: boolean,
   ) {
+    this.files = fileDir === null ? null : new ServiceLogFiles(fileDir);
     if (kmsg && [...services.values()].some((s) => s.log_kmsg)) {
       try {
         this.kmsgFd = openSync("/dev/kmsg", "w");
@@ -196,52 +192,7 @@ export class ServiceLogs {
         }
       }
     }
-    if (this.fileDir && c?.log_file) this.toFile(s.name, c.log_file, lines);
-  }
-
-  private toFile(name: string, cfg: { max_bytes: number; keep: number }, lines: LogLine[]): void {
-    const file = `${name}.log`;
-    let dir: PrivateDir | null = null;
-    try {
-      mkdirSync(this.fileDir!, { recursive: true, mode: 0o700 });
-      // As root, through descriptors of a directory only we can write: a symlink or hard link that
-      // someone who could write state_dir planted there was followed (the service's output went into
-      // a root-owned file).
-      dir = new PrivateDir(this.fileDir!);
-      if (dir.size(file) >= cfg.max_bytes) {
-        for (let i = cfg.keep - 1; i >= 1; i--) {
-          try {
-            dir.rename(`${file}.${i}`, `${file}.${i + 1}`);
-          } catch {
-            /* not there */
-          }
-        }
-        dir.rename(file, `${file}.1`);
-      }
-      dir.append(file, lines.map((l) => `${new Date(l.t).toISOString()} ${l.line}\n`).join(""), 0o600);
-      const failed = this.fileFailing.get(name);
-      if (failed !== undefined) {
-        this.fileFailing.delete(name);
-        log.info("service log file written again", { service: name, lines_lost: failed.lines });
-      }
-    } catch (e) {
-      // A full or read-only disk does not stop the service; a directory or file refused is said once.
-      if (e instanceof UnsafeFileError) {
-        if (!this.fileRefused) {
-          this.fileRefused = true;
-          log.error("service log files are not written", { dir: this.fileDir, error: e.message });
-        }
-        return;
-      }
-      // Any other failure (ENOSPC, EROFS, EIO) is said once per service and error, and when writing
-      // works again with how many lines the file lost: its lines went missing without a word.
-      const code = (e as NodeJS.ErrnoException).code ?? String(e);
-      const failed = this.fileFailing.get(name);
-      if (failed?.code !== code) log.warn("service log file not written; its lines go to the ring and the console only", { service: name, file: join(this.fileDir!, file), error: code });
-      this.fileFailing.set(name, { code, lines: (failed?.lines ?? 0) + lines.length });
-    } finally {
-      dir?.close();
-    }
+    if (this.files && c?.log_file) this.files.append(s.name, c.log_file, lines);
   }
 
   /** Recent lines of a service after sequence `after`, at most `limit`, in a page that fits a control reply (LogRing.read). */
