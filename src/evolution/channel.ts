@@ -76,7 +76,8 @@ export class EvolutionChannel {
     this.size = this.region.size;
     if (!o.adopt) return;
     try {
-      adoptRings(this.rings, o.adopt, (r, f) => this.region.load(r, f));
+      const mended = adoptRings(this.rings, o.adopt, (r, f) => this.region.load(r, f), (r, f, v) => this.region.store(r, f, v));
+      if (mended.length > 0) log.warn("handed rings whose consumer words a producer had written: set back as the previous image counted them", { rings: mended.join(",") });
     } catch (e) {
       this.region.unmap();
       throw e;

@@ -29,20 +29,27 @@ export function newRings(count: number): Ring[] {
 }
 
 /**
- * Restores the rings' private counters from the previous image; each must agree with what its
- * control block says (`load`: a ring's control word as it is in the shared memory).
+ * Restores the rings' private counters from the previous image. The handed part is what the consumer
+ * counted; its own words in the shared memory (`load`/`store`: generation, sub_head, cmp_tail) are
+ * written back from it where they differ, a producer having written into its own ring's control
+ * block: that one disagreement threw for the whole part, and every producer's session was dropped
+ * at the re-exec. Returns the rings whose words were written back.
  */
-export function adoptRings(rings: Ring[], a: ChannelState, load: (ring: number, field: number) => number): void {
+export function adoptRings(rings: Ring[], a: ChannelState, load: (ring: number, field: number) => number, store: (ring: number, field: number, v: number) => void): number[] {
   if (a.generations.length !== rings.length) throw new JournalError(`handed ${a.generations.length} rings, configured ${rings.length}`);
   a.generations.forEach((gen, r) => (rings[r]!.generation = gen));
+  const mended: number[] = [];
   for (const s of a.sessions) {
     const ring = rings[s.ring];
-    if (!ring) throw new JournalError(`handed ring ${s.ring} outside the geometry`);
-    if (load(s.ring, C.generation) !== s.generation || load(s.ring, C.subHead) !== s.head || load(s.ring, C.cmpTail) !== s.cmpTail || ring.generation !== s.generation) {
-      throw new JournalError(`handed ring ${s.ring} disagrees with its control block`);
+    if (!ring || ring.generation !== s.generation) throw new JournalError(`handed ring ${s.ring} outside the geometry, or not of its generation`);
+    const own: [number, number][] = [[C.generation, s.generation], [C.subHead, s.head], [C.cmpTail, s.cmpTail]];
+    if (own.some(([f, v]) => load(s.ring, f) !== v)) {
+      for (const [f, v] of own) store(s.ring, f, v);
+      mended.push(s.ring);
     }
     Object.assign(ring, { active: true, head: s.head, cmpTail: s.cmpTail, expectedSeq: BigInt(s.expectedSeq), inflight: 0, unsettledSince: -1 });
   }
+  return mended;
 }
 
 /** The rings as they are now (quiescent: nothing in flight), for the next image. */
