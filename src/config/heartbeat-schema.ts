@@ -27,7 +27,11 @@ export const interruptHandlerSchema = z.lazy(() =>
     hold_ms: z._default(int(0, 86_400_000), interruptHandlerDefaults.hold_ms),
     /** While the interrupt stays raised, repeat the action after this long (0: only when raised). */
     repeat_ms: z._default(int(0, 86_400_000), interruptHandlerDefaults.repeat_ms),
-  }),
+  }).check(
+    // A run time under 1 ms a period cannot be kept: cpu.max's quota is at least 1000 us (duty 0.01
+    // of 10 ms ran 10 %), and the SIGSTOP/SIGCONT fallback's timers are coarser still.
+    z.refine((h) => h.action !== "throttle" || h.duty * h.duty_period_ms >= 1, { message: "duty x duty_period_ms is under 1 ms of run time a period: no throttle can keep it (raise either)", path: ["duty"] }),
+  ),
 );
 export type InterruptHandler = z.infer<typeof interruptHandlerSchema>;
 
