@@ -7,6 +7,16 @@ import { type FromWorker, fromWorkerSchema, type ToWorker } from "./metabolic-pr
 import type { ServiceSlotInfo } from "./proc-sampler.ts";
 import { signalService } from "./throttle.ts";
 import { releaseCpuMax } from "./cgroup-throttle.ts";
+import { pageSize } from "../sys/mmap.ts";
+
+/** The kernel's page size, 4096 when the shim cannot say. */
+function kernelPageSize(): number {
+  try {
+    return pageSize();
+  } catch {
+    return 4096;
+  }
+}
 
 const log = logger("metabolic");
 const SIGCONT = 18;
@@ -116,7 +126,7 @@ export class MetabolicDaemon {
       this.lost("worker exited", () => log.warn("metabolic worker exited; restarting", { code: (e as CloseEvent).code ?? null, crashes: this.crashes }));
     });
     const { procRoot = "/proc", sysRoot = "/sys", sampleMs, smoothingMs, procsMs = 0 } = this.opts;
-    this.post({ type: "init", settings: { sab: this.sab, procRoot, sysRoot, sampleMs, smoothingMs, procsMs } });
+    this.post({ type: "init", settings: { sab: this.sab, procRoot, sysRoot, sampleMs, smoothingMs, procsMs, pageSize: kernelPageSize() } });
     this.post({ type: "services", list: this.services });
     for (const [name, t] of this.throttles) this.post({ type: "throttle", name, ...t });
   }

@@ -11,6 +11,8 @@ export interface WorkerSettings {
   smoothingMs: number;
   /** The process scan at most this often (ms; 0 = every sample). */
   procsMs: number;
+  /** The kernel's page size (statm counts pages): 4096 was assumed, a 16 or 64 KiB kernel's RSS read 4x or 16x small. */
+  pageSize: number;
 }
 
 /** Main thread -> worker. */

@@ -61,7 +61,7 @@ port.onmessage = (e: MessageEvent<ToWorker>) => {
   switch (m.type) {
     case "init": {
       settings = m.settings;
-      sampler = new ProcSampler({ procRoot: m.settings.procRoot, sysRoot: m.settings.sysRoot, smoothingMs: m.settings.smoothingMs, procsEveryMs: m.settings.procsMs });
+      sampler = new ProcSampler({ procRoot: m.settings.procRoot, sysRoot: m.settings.sysRoot, smoothingMs: m.settings.smoothingMs, procsEveryMs: m.settings.procsMs, pageSize: m.settings.pageSize });
       sampler.setServices(services);
       writer = new HwMmioWriter(m.settings.sab);
       cycler = new DutyCycler(onGone, { procRoot: m.settings.procRoot, sysRoot: m.settings.sysRoot });
