@@ -81,6 +81,9 @@ int main(int argc, char **argv) {
   if (fcntl(STDERR_FILENO, F_GETFD) < 0) {
     mkdir("/dev", 0755);
     mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+    // No devtmpfs and no /dev/console in the image: made here, not only by the fallback further on
+    // (after this open, which left fds 0-2 closed for the init).
+    if (access("/dev/console", F_OK) != 0) mknod("/dev/console", S_IFCHR | 0600, makedev(5, 1));
     int fd = open("/dev/console", O_RDWR | O_NOCTTY);
     if (fd >= 0) {
       dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
