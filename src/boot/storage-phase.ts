@@ -1,5 +1,5 @@
 // Boot phase "storage" (PID 1): load kernel modules, mount the configured filesystems (the state disk).
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Config, MountConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
@@ -35,12 +35,15 @@ async function mountAll(mounts: MountConfig[], cancelled: () => boolean): Promis
     }
     // Already mounted (a re-exec whose handoff could not be read boots as a fresh image; something
     // before the init mounted it): mounted again, a second file system hid the first, the state
-    // dir on it included, and the shutdown unmounted only the top one.
-    if (isMountPoint(m.target)) {
+    // dir on it included, and the shutdown unmounted only the top one. Only when it is this mount's
+    // type: another file system there (a tmpfs, a volume) is not the disk, which is mounted over it.
+    const there = mountedAt(m.target);
+    if (there === m.fstype) {
       done.push(m.target);
       log.info("already mounted", { target: m.target });
       continue;
     }
+    if (there !== null) log.warn("another file system is mounted on the target; mounting over it", { target: m.target, fstype: there });
     try {
       mkdirSync(m.target, { recursive: true });
       mount(m.source, m.target, m.fstype, m.flags.reduce((a, f) => a | flagBits[f], 0), m.options);
@@ -51,6 +54,22 @@ async function mountAll(mounts: MountConfig[], cancelled: () => boolean): Promis
     }
   }
   return done;
+}
+
+/** The type of the file system mounted last on `target` (/proc/self/mountinfo), or null when none is. */
+function mountedAt(target: string): string | null {
+  let found: string | null = null;
+  try {
+    const want = resolve(target);
+    for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+      const [left, right] = line.split(" - ");
+      const point = left?.split(" ")[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+      if (point === want && right) found = right.split(" ")[0] ?? null;
+    }
+  } catch {
+    /* no /proc: nothing known */
+  }
+  return found;
 }
 
 /** True when `target` is a mount point: its device differs from its parent's. */
@@ -90,7 +109,7 @@ export async function prepareStorage(ctx: BootContext, config: Config, resumed =
   if (!resumed) loadKernelModules(config.modules);
   // Resumed: the configured targets that are mount points (one that failed to mount before the
   // re-exec was taken as mounted, and its unmount at shutdown failed with EINVAL).
-  const mounted = resumed ? config.mounts.filter((m) => isMountPoint(m.target)).map((m) => m.target) : await mountAll(config.mounts, cancelled);
+  const mounted = resumed ? config.mounts.filter((m) => mountedAt(m.target) === m.fstype).map((m) => m.target) : await mountAll(config.mounts, cancelled);
   return async (leftMs) => {
     // On a thread, bounded by what is left of the shutdown's deadline: sync(2) on the main thread
     // blocked it for as long as a disk did not answer (a stalled iSCSI or NFS, a pulled USB disk),

@@ -90,13 +90,19 @@ async function status(args: string[]): Promise<number> {
   const { kvs, revision } = await client.get(nodesPrefix(f.name), { prefix: true });
   const now = Date.now();
   const leases = new Map<string, { remaining: number; granted: number }>();
-  await Promise.all([...new Set(kvs.map((kv) => kv.lease).filter((l) => l !== "0"))].map(async (l) => leases.set(l, await client.timeToLive(l, timeout))));
+  // One lease that does not answer leaves that node's lease unknown (lease_left_s null, not STALE),
+  // not the whole listing failed; at most 16 asked at once.
+  const ids = [...new Set(kvs.map((kv) => kv.lease).filter((l) => l !== "0"))];
+  for (let i = 0; i < ids.length; i += 16) {
+    await Promise.allSettled(ids.slice(i, i + 16).map(async (l) => leases.set(l, await client.timeToLive(l, timeout))));
+  }
   const nodes: (NodeSummary & { stale: boolean; lease_left_s: number | null })[] = [];
   const bad: string[] = [];
   for (const kv of kvs) {
     const r = parseKvJson(kv.value, nodeSummarySchema);
     const lease = leases.get(kv.lease) ?? null;
-    if (r.success) nodes.push({ ...r.data, stale: isStale(lease), lease_left_s: lease?.remaining ?? null });
+    const unknown = kv.lease !== "0" && lease === null;
+    if (r.success) nodes.push({ ...r.data, stale: !unknown && isStale(lease), lease_left_s: lease?.remaining ?? null });
     else bad.push(kv.key);
   }
   if (v.json) {

@@ -45,6 +45,18 @@ function drop(root: unknown, path: Path): Path | null {
   return null;
 }
 
+/**
+ * What goes for a problem at `path`: a service or mount whole, the fleet section whole, else the
+ * value alone. A value of a service falling back to its default ran it as root (a mistyped `uid`, an
+ * unknown `user` key: the init's own user), and a mount's bad `flags` mounted it without nosuid,
+ * nodev or noexec; the fleet's TLS or auth settings fell back to none.
+ */
+function whole(path: Path): Path {
+  if ((path[0] === "services" || path[0] === "mounts") && path.length > 2) return path.slice(0, 2);
+  if (path[0] === "fleet" && path.length > 1) return ["fleet"];
+  return path;
+}
+
 /** The path a validateConfig error names when it is one service (`source: services[3]...`): the graph and id checks. */
 function servicePath(e: ConfigError, source: string): Path | null {
   const m = /^services\[(\d+)\]/.exec(e.field.startsWith(`${source}: `) ? e.field.slice(source.length + 2) : "");
@@ -65,7 +77,7 @@ export function validateLeniently(raw: unknown, source: string, warnings: Config
       const issue = r.error.issues[0]!;
       const at: Path = issue.path.map((k) => (typeof k === "symbol" ? String(k) : k));
       const target = issue.code === "unrecognized_keys" ? [...at, issue.keys[0]!] : at;
-      const removed = drop(raw, target);
+      const removed = drop(raw, whole(target));
       if (removed === null) return null;
       const mount = removed.length === 2 && removed[0] === "mounts" && Array.isArray((raw as { mounts?: unknown }).mounts) && ((raw as { mounts: unknown[] }).mounts[removed[1] as number] as { fstype?: unknown } | undefined)?.fstype === "vb-invalid-config";
       const what = removed.length >= target.length ? "" : mount ? ` (${fieldPath(removed)} is not mounted: what lies under its target, the state disk, counts as missing)` : ` (${fieldPath(removed)} left out)`;

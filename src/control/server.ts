@@ -1,6 +1,6 @@
 // The control socket server: nonblocking Unix socket in C, woken by SIGURG (O_ASYNC) plus a slow safety poll.
 import { rmSync } from "node:fs";
-import { describeError } from "../errors.ts";
+import { describeError, SysError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { acceptPeer } from "../sys/control.ts";
 import { epollCreate, PollBits, readyNow } from "../sys/epoll.ts";
@@ -157,7 +157,10 @@ export class ControlServer {
       try {
         n = readAvailable(c.fd, this.scratch);
       } catch (e) {
-        this.peers.drop(c, describeError(e));
+        // A peer that closed with our reply unread makes the read fail (ECONNRESET), not end: a
+        // hang-up, whose requests read before it are still carried out (dropped, they were lost).
+        if (e instanceof SysError && (e.errno === "ECONNRESET" || e.errno === "EPIPE")) this.peers.hangUp(c);
+        else this.peers.drop(c, describeError(e));
         return false;
       }
       if (n === null) return false;

@@ -226,11 +226,19 @@ export class EtcdClient {
     return { kvs: (r.kvs ?? []).map(toKv), revision: r.header.revision ?? 0, clusterId: r.header.cluster_id ?? null };
   }
 
-  /** The highest mod revision among the keys that start with `prefix` (0: none); no values sent. */
-  async latestModRevision(prefix: string, timeoutMs?: number): Promise<number> {
-    const body = { key: b64(prefix), range_end: prefixEnd(prefix), limit: 1, sort_order: "DESCEND", sort_target: "MOD", keys_only: true };
-    const r = await this.call("/v3/kv/range", body, rangeResponse, { idempotent: true, timeoutMs });
-    return r.kvs?.[0]?.mod_revision ?? 0;
+  /**
+   * The highest mod revision among the keys under `prefix` (0: none), asked of `endpoint` alone (a
+   * watch's check: the client's calls are not failed over by it), or null when it did not answer.
+   * (count_only with min_mod_revision is no shortcut: etcd counts the whole range, filters or not.)
+   */
+  async latestModRevision(endpoint: string, prefix: string, timeoutMs = 2000): Promise<number | null> {
+    try {
+      const body = { key: b64(prefix), range_end: prefixEnd(prefix), limit: 1, sort_order: "DESCEND", sort_target: "MOD", keys_only: true };
+      const r = await fetch(`${endpoint}/v3/kv/range`, this.fetchInit(body, AbortSignal.timeout(timeoutMs)));
+      return r.ok ? (rangeResponse.parse(await r.json()).kvs?.[0]?.mod_revision ?? 0) : null;
+    } catch {
+      return null;
+    }
   }
 
   /** How many keys start with `prefix` (no values sent). */

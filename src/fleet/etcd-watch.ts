@@ -111,9 +111,11 @@ async function checkLoop(c: EtcdClient, endpoint: string, prefix: string, everyM
     const healthy = await c.health(endpoint, 2000);
     if (signal.aborted) return;
     if (!healthy) return stop(`member ${endpoint} failed its health check`);
-    if (owed > seen.revision && !seen.busy && seen.chunks === chunks) return stop(`the watch on ${endpoint} delivered nothing of revision ${owed} in ${everyMs} ms (its stream was cut silently)`);
+    if (owed > seen.revision && !seen.busy && seen.chunks === chunks) return stop(`the watch on ${endpoint} delivered nothing of what was written after revision ${owed - 1} in ${everyMs} ms (its stream was cut silently)`);
     chunks = seen.chunks;
-    const latest = await c.latestModRevision(prefix, 2000).catch(() => 0);
-    owed = latest > seen.revision ? Math.max(owed, latest) : 0;
+    const since = seen.revision;
+    const latest = await c.latestModRevision(endpoint, prefix, 2000);
+    // Something written after what was delivered: at least the revision after it is owed.
+    if (latest !== null) owed = latest > since ? Math.max(owed, since + 1) : 0;
   }
 }

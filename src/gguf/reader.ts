@@ -243,7 +243,7 @@ export function readGguf(bytes: Uint8Array, opts: ReadGgufOptions = {}): GgufFil
   const dataSize = Math.max(0, bytes.byteLength - dataOffset);
   for (const r of raws) {
     if (r.rel + r.nBytes > dataSize) {
-      throw new GgufError(`tensor "${r.name}" offset`, r.offsetAt,
+      throw new GgufError(`tensor "${escapedName(r.name)}" offset`, r.offsetAt,
         `data [${r.rel}, ${r.rel + r.nBytes}) is outside the data section (${dataSize} bytes from ${dataOffset})`);
     }
   }
@@ -255,8 +255,8 @@ export function readGguf(bytes: Uint8Array, opts: ReadGgufOptions = {}): GgufFil
     const prev = byOffset[i - 1]!;
     const cur = byOffset[i]!;
     if (cur.rel < prev.rel + prev.nBytes) {
-      throw new GgufError(`tensor "${cur.name}" offset`, cur.offsetAt,
-        `data [${cur.rel}, ${cur.rel + cur.nBytes}) overlaps tensor "${prev.name}" [${prev.rel}, ${prev.rel + prev.nBytes})`);
+      throw new GgufError(`tensor "${escapedName(cur.name)}" offset`, cur.offsetAt,
+        `data [${cur.rel}, ${cur.rel + cur.nBytes}) overlaps tensor "${escapedName(prev.name)}" [${prev.rel}, ${prev.rel + prev.nBytes})`);
     }
   }
   const tensors: GgufTensor[] = raws.map((r) => new ParsedTensor(bytes, r, dataOffset + r.rel));

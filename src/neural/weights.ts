@@ -238,6 +238,7 @@ export class WeightStore implements WeightSource {
     if (t.name.startsWith(KERNEL_PREFIX)) throw new InputError(`tensor ${name} is safety-critical (kernel.*) and cannot be mutated`);
     this.checkValues(name, values);
     this.checkRange(t, elementOffset, values.length);
+    this.assertLoaded(); // reading `values` may have run the caller's code, which unloaded the model (applyMutation)
     const src = from ?? t.data;
     if (src.byteLength !== t.data.byteLength) throw new InputError(`scratch bytes of ${name} have ${src.byteLength} bytes, the tensor ${t.data.byteLength}`);
     const copy = src.slice();

@@ -6,6 +6,7 @@ import { kill } from "../sys/process.ts";
 import { Sig } from "../sys/signals.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import type { ServiceSnapshot } from "./service-snapshot.ts";
+import { groupNumberReused, startTimeOf } from "../util/process-exists.ts";
 
 const log = logger("supervisor");
 
@@ -27,19 +28,24 @@ function signalGroup(pid: number, sig: number): void {
  * Left running, it kept its pipes into the init, which nobody read any more: at 64 KiB of output it
  * blocked in write() until the machine went down, and its cgroup was never removed. Now: its pipes
  * are closed, SIGTERM goes to its main process's group (the pid cannot be another's yet: its exit is
- * held for the reaper until the services are adopted) and to its hooks', SIGKILL to them and its
- * cgroup after RETIRE_GRACE_MS; the cgroup goes once empty.
+ * held for the reaper until the services are adopted), its hooks' and its run's other groups,
+ * SIGKILL to those whose leader is still the same process and to its cgroup after RETIRE_GRACE_MS;
+ * the cgroup goes once empty.
  */
 export function retireService(h: ServiceSnapshot, cgroups: ServiceCgroups | null, graceMs = RETIRE_GRACE_MS): void {
   log.warn("service from before the re-exec is no longer configured; stopping it", { service: h.name, pid: h.pid, grace_ms: graceMs });
   for (const l of h.logFds) closeFdQuietly(l.fd);
-  const leaders = [...(h.pid !== null ? [h.pid] : []), ...h.hooks.map((k) => k.pid)];
-  for (const p of leaders) {
-    signalGroup(p, Sig.SIGTERM);
-    signalGroup(p, Sig.SIGCONT);
-  }
+  // Each group with its leader's start time now (the run's leftover groups with the one handed over):
+  // the later SIGKILL skips a number that names another process by then (pids wrap).
+  const groups = [...(h.pid !== null ? [h.pid] : []), ...h.hooks.map((k) => k.pid)].map((g) => ({ group: g, leaderStart: startTimeOf(g) }));
+  for (const l of h.leftovers) if (!groups.some((g) => g.group === l.group) && !groupNumberReused(l.group, l.leaderStart)) groups.push(l);
+  const signal = (sig: number) => {
+    for (const g of groups) if (!groupNumberReused(g.group, g.leaderStart)) signalGroup(g.group, sig);
+  };
+  signal(Sig.SIGTERM);
+  signal(Sig.SIGCONT);
   const t = setTimeout(() => {
-    for (const p of leaders) signalGroup(p, Sig.SIGKILL);
+    signal(Sig.SIGKILL);
     if (cgroups?.has(h.name)) cgroups.kill(h.name);
     // Emptied by the kill a moment later: removed then (or by the sweep of a later boot).
     if (cgroups) setTimeout(() => removeCgroup(cgroups.pathOf(h.name)), 1_000).unref?.();

@@ -26,13 +26,18 @@ test("one bad heartbeat value made PID 1 drop the whole file (no services, no mo
   expect(r.problems[0]).toStartWith("heartbeat.smoothing_ms: ");
 });
 
-test("a service's bad value falls back to its default and the service stays; a service that cannot stand (no argv, an unknown dependency) is left out alone; an unknown key is dropped", () => {
-  const r = lenient({ services: [service("a", { grace_ms: "soon" }), { name: "b" }, service("c", { depends_on: ["ghost"] }), service("d")], bogus_key: 1 });
-  expect(r.config.services.map((s) => s.name)).toEqual(["a", "d"]);
+test("a service with a bad value is left out whole, the others run (a mistyped uid, or an unknown `user` key, falling back to its default ran the service as root); an unknown top-level key is dropped", () => {
+  const r = lenient({ services: [service("a", { grace_ms: "soon" }), { name: "b" }, service("c", { depends_on: ["ghost"] }), service("web", { uid: "999" }), service("web2", { user: "www-data" }), service("d")], bogus_key: 1 });
+  expect(r.config.services.map((s) => s.name)).toEqual(["d"]);
   expect(r.problems.join("\n")).toContain("services[0].grace_ms");
-  expect(r.problems.join("\n")).toContain("(services[1] left out)");
+  expect(r.problems.join("\n")).toContain("(services[0] left out)");
   expect(r.problems.join("\n")).toContain("unknown service \"ghost\"");
   expect(r.problems.join("\n")).toContain("bogus_key");
+});
+
+test("a mount whose flags are mistyped is not mounted without them (nosuid, nodev, noexec dropped): it is kept unmountable, as a mount that cannot stand", () => {
+  const r = lenient({ mounts: [{ source: "/dev/vdb", target: "/vb-no-such-disk", fstype: "ext4", flags: "nosuid" }] });
+  expect(r.config.mounts).toEqual([expect.objectContaining({ target: "/vb-no-such-disk", fstype: "vb-invalid-config" })]);
 });
 
 test("a mount entry that cannot stand is kept unmountable on its target: the state disk under it counts as missing (evolution off), where the whole file's defaults put the journal on the RAM disk", () => {
