@@ -8,7 +8,7 @@ const bootArgs = (dir: string) => ["boot", "--set", "shutdown_after=1", "--set",
 
 test("as PID 1 of a container without CAP_SYS_BOOT (Docker drops it), a shutdown whose reboot(2) was refused stayed up for good, ignoring every later SIGTERM (docker stop: 10 s, then SIGKILL): it exits with the machine's status", async () => {
   const dir = tempDir("vb-nosysboot-");
-  const argv = hidden(["setpriv", "--bounding-set", "-sys_boot", "--inh-caps", "-sys_boot", "unshare", "--pid", "--fork", "--mount-proc", exe, ...bootArgs(dir)]);
+  const argv = hidden(["setpriv", "--bounding-set", "-sys_boot", "--inh-caps", "-sys_boot", "unshare", "--pid", "--fork", "--kill-child", "--mount-proc", exe, ...bootArgs(dir)]); // --kill-child: an init that stays up dies with the test's kill
   const r = await runAsync(argv, { timeoutMs: 30_000, env: shippedEnv() });
   expect({ code: r.code }).toEqual({ code: 0 });
   expect(r.err).toContain("reboot(2) failed; exiting instead");
