@@ -7,6 +7,7 @@ import { getpid, setSubreaper } from "../sys/process.ts";
 import { earlyDevices, earlyLinks, earlyMounts } from "./mount-table.ts";
 import { cmdlineText } from "../config/cmdline.ts";
 import { startTimeOf } from "../util/process-exists.ts";
+import { mountEntries } from "../util/mountinfo.ts";
 
 const log = logger("boot");
 
@@ -23,18 +24,7 @@ export function sinceExecMs(ctx: BootContext): number {
   return (clockNs("boottime") - ctx.execBoottimeNs) / 1e6;
 }
 
-function mountedTargets(): Set<string> {
-  try {
-    return new Set(
-      readFileSync("/proc/self/mountinfo", "utf8")
-        .split("\n")
-        .map((l) => l.split(" ")[4])
-        .filter((t): t is string => !!t),
-    );
-  } catch {
-    return new Set();
-  }
-}
+const mountedTargets = (): Set<string> => new Set(mountEntries().map((m) => m.point));
 
 /** When this process started, in CLOCK_BOOTTIME ns (starttime is in clock ticks since boot). */
 function execTimeNs(): number {

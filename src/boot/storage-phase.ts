@@ -1,8 +1,9 @@
 // Boot phase "storage" (PID 1): load kernel modules, mount the configured filesystems (the state disk).
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Config, MountConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
+import { mountEntries } from "../util/mountinfo.ts";
 import { logger } from "../log.ts";
 import { mount, MountFlag, syncBounded, umount } from "../sys/machine.ts";
 import type { BootContext } from "./early-setup.ts";
@@ -58,18 +59,8 @@ async function mountAll(mounts: MountConfig[], cancelled: () => boolean): Promis
 
 /** The type of the file system mounted last on `target` (/proc/self/mountinfo), or null when none is. */
 function mountedAt(target: string): string | null {
-  let found: string | null = null;
-  try {
-    const want = resolve(target);
-    for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-      const [left, right] = line.split(" - ");
-      const point = left?.split(" ")[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
-      if (point === want && right) found = right.split(" ")[0] ?? null;
-    }
-  } catch {
-    /* no /proc: nothing known */
-  }
-  return found;
+  const want = resolve(target);
+  return mountEntries().findLast((m) => m.point === want)?.fstype ?? null;
 }
 
 /** True when `target` is a mount point: its device differs from its parent's. */

@@ -1,11 +1,7 @@
 // cgroup v2 files: where the unified hierarchy is mounted, a process's cgroup, control files, stats, cgroup.kill.
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "node:fs";
 import { join } from "node:path";
-
-/** Undoes mountinfo's octal escapes (\040 for a space, ...). */
-function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
+import { mountEntries } from "../util/mountinfo.ts";
 
 /**
  * The mount point of the cgroup v2 (unified) hierarchy from <procRoot>/self/mountinfo: /sys/fs/cgroup
@@ -13,21 +9,7 @@ function unescapeMount(s: string): string {
  * when there is none.
  */
 export function cgroup2Mount(procRoot = "/proc"): string | null {
-  let text: string;
-  try {
-    text = readFileSync(join(procRoot, "self/mountinfo"), "utf8");
-  } catch {
-    return null;
-  }
-  for (const line of text.split("\n")) {
-    const sep = line.indexOf(" - ");
-    if (sep < 0) continue;
-    const fstype = line.slice(sep + 3).split(" ")[0];
-    if (fstype !== "cgroup2") continue;
-    const mountPoint = line.slice(0, sep).split(" ")[4];
-    if (mountPoint) return unescapeMount(mountPoint);
-  }
-  return null;
+  return mountEntries(procRoot).find((m) => m.fstype === "cgroup2")?.point ?? null;
 }
 
 /** The unified-hierarchy (v2) cgroup path of a process from <proc>/<pid>/cgroup ("0::/path"), or null. */
