@@ -41,6 +41,12 @@ class ControlProtocolError(ControlError):
 _READ_ONLY = ("ping", "status", "services", "logs", "stats", "pixels")
 
 
+def reserved_fields(fields):
+    """The names in `fields` a request keeps for itself ("id", "op"): a caller's "id" replaced the client's
+    (its answer was skipped as someone else's and the call timed out), "op" was a TypeError."""
+    return [k for k in ("id", "op") if k in fields]
+
+
 class ControlClient:
     """One connection to the control socket; requests are answered in order."""
 
@@ -116,7 +122,7 @@ class ControlClient:
         client's, its answer was skipped as someone else's and the call timed out; "op" (or "self")
         was a TypeError about the arguments.
         """
-        reserved = [k for k in ("id", "op") if k in fields]
+        reserved = reserved_fields(fields)
         if reserved:
             raise ValueError("%s: %s is the request's own, not a field (the op is the first argument, the id the client's)" % (self.path, " and ".join(repr(k) for k in reserved)))
         try:

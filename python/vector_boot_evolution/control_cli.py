@@ -17,10 +17,10 @@ import math
 import sys
 
 try:
-    from .control import DEFAULT_SOCKET, ControlClient, ControlError, ControlProtocolError, ControlTimeout
+    from .control import DEFAULT_SOCKET, ControlClient, ControlError, ControlProtocolError, ControlTimeout, reserved_fields
     from .version import __version__
 except ImportError:  # run as a script: its directory is on sys.path
-    from control import DEFAULT_SOCKET, ControlClient, ControlError, ControlProtocolError, ControlTimeout
+    from control import DEFAULT_SOCKET, ControlClient, ControlError, ControlProtocolError, ControlTimeout, reserved_fields
     from version import __version__
 
 # As `vector-boot stop|restart|reexec --timeout MS` (30000): a stop waits out the service's grace period.
@@ -129,10 +129,10 @@ def main(argv):
         # Not a traceback: the same JSON error line as every other failure.
         problem = "not JSON (%s)" % fields if isinstance(fields, ValueError) else "must be a JSON object"
         return _fail("usage", "JSON-FIELDS %s" % problem, 64)
-    reserved = [k for k in ("id", "op") if k in fields]
+    reserved = reserved_fields(fields)
     if reserved:
-        # The client's own: a caller's "id" made the answer look like another request's (a timeout,
-        # exit 2); "op" was a Python traceback (exit 1).
+        # Checked before connecting, as every usage error: a caller's "id" had been a timeout (exit 2),
+        # "op" a Python traceback (exit 1).
         return _usage_error("JSON-FIELDS may not hold %s: the op is OP and the id the client's" % " or ".join('"%s"' % k for k in reserved))
     op = argv[0]
     try:
