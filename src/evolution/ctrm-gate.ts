@@ -1,5 +1,6 @@
 // The CTRM gate: the rules every mutation passes before it is journaled; each failure names its reason code.
 import { z } from "../util/zod-mini.ts";
+import { evolutionDefaults } from "../config/evolution-schema.ts";
 import { encodeProblem } from "../neural/codec.ts";
 import { KernelType } from "../neural/matvec.ts";
 import { MAX_VALUES } from "./layout.ts";
@@ -11,11 +12,14 @@ import type { MutableWeights } from "./weights.ts";
 export const GateConfigSchema = z.lazy(() =>
   z.object({
     /** A mutation needs confidence strictly greater than this. */
-    minConfidence: z._default(z.number().check(z.minimum(0), z.maximum(1)), 0.8),
+    minConfidence: z._default(z.number().check(z.minimum(0), z.maximum(1)), evolutionDefaults.min_confidence),
     /** Largest |value| written into a tensor. */
-    maxMagnitude: z._default(z.number().check(z.positive()), 1000),
-    /** Tensor types mutations may touch (quantized types only if the runtime re-quantizes blocks). */
-    supportedTypes: z._default(z.array(z.string()), ["F32", "F16", "BF16"]),
+    maxMagnitude: z._default(z.number().check(z.positive()), evolutionDefaults.max_magnitude),
+    /**
+     * Tensor types mutations may touch: the config section's `mutable_types` (every type the runtime
+     * writes, quantized ones by re-quantizing the touched blocks; a library caller had only F32/F16/BF16).
+     */
+    supportedTypes: z._default(z.array(z.string()), () => [...evolutionDefaults.mutable_types]),
     /** Tensors whose name starts with one of these are immutable at run time. */
     protectedPrefixes: z._default(z.array(z.string()), ["kernel."]),
   }),

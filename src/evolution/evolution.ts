@@ -1,6 +1,7 @@
 // The evolution interface as the init uses it: boot-time recovery + replay, the channel, drain per beat, checkpoints.
 import { z } from "../util/zod-mini.ts";
 import { ConfigError, JournalError } from "../errors.ts";
+import { evolutionDefaults } from "../config/evolution-schema.ts";
 import type { CheckpointRecord } from "../journal/checkpoint-record.ts";
 import { Journal, type JournalOptions } from "../journal/journal.ts";
 import { lockStateDir, type StateLock } from "../journal/state-lock.ts";
@@ -27,16 +28,17 @@ export const EvolutionConfigSchema = z.lazy(() =>
     stateDir: z.string().check(z.minLength(1)),
     /** The session socket goes here (root-owned, 0700): default /run/vector-boot. */
     runDir: z._default(z.string().check(z.minLength(1)), "/run/vector-boot"),
-    rings: z._default(z.int().check(z.minimum(1), z.maximum(64)), 8),
-    slots: z._default(z.int().check(z.minimum(2), z.maximum(4096), z.refine((n) => (n & (n - 1)) === 0, "must be a power of two")), 64),
+    rings: z._default(z.int().check(z.minimum(1), z.maximum(64)), evolutionDefaults.rings),
+    // The config section's defaults (a library caller had 64 slots where a boot has 512).
+    slots: z._default(z.int().check(z.minimum(2), z.maximum(4096), z.refine((n) => (n & (n - 1)) === 0, "must be a power of two")), evolutionDefaults.slots),
     /** Drain right away when a producer rings the doorbell (bounded by drainBudget), besides the beat. */
     autoDrain: z._default(z.boolean(), true),
-    drainBudget: z._default(z.int().check(z.minimum(1)), 256),
+    drainBudget: z._default(z.int().check(z.minimum(1)), evolutionDefaults.drain_per_beat),
     gate: z.prefault(GateConfigSchema, {}),
     /** Delete journal segments covered by the older kept checkpoint (off: keep the whole history). */
-    compact: z._default(z.boolean(), true),
+    compact: z._default(z.boolean(), evolutionDefaults.compact),
     /** Operator's choice: cut a corrupt journal instead of refusing to boot. */
-    repair: z._default(z.boolean(), false),
+    repair: z._default(z.boolean(), evolutionDefaults.repair),
   }),
 );
 export type EvolutionConfig = z.input<typeof EvolutionConfigSchema>;

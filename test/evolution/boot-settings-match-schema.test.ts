@@ -27,3 +27,12 @@ test("the boot opened evolution with settings the evolution schema would refuse 
   expect(configSchema.safeParse({ evolution: { slots: 3 } }).success).toBe(false);
   expect(configSchema.safeParse({ evolution: { rings: 65 } }).success).toBe(false);
 });
+
+test("a library caller's openEvolution had 64 slots and refused Q4_0/Q8_0/Q4_K/Q6_K mutations where a boot with no config file has 512 and takes them (the library's defaults were not the config's)", () => {
+  const boot = evolutionSettings({ ...defaultConfig(), ...paths });
+  // What a library caller gets naming only its state and run directories.
+  const library = EvolutionConfigSchema.parse({ stateDir: paths.state_dir, runDir: paths.run_dir });
+  expect(library).toStrictEqual(boot);
+  expect(library.slots).toBe(512);
+  expect(library.gate.supportedTypes).toContain("Q8_0");
+});

@@ -94,6 +94,8 @@ if (import.meta.main) {
     rings: Number(arg("rings", "8")),
     slots: Number(arg("slots", "64")),
     compact: arg("compact", "1") === "1",
+    // The stand-in's "quantized" tensor is F32 data under a Q8_0 label: the gate must refuse its type.
+    ...(model ? {} : { gate: { supportedTypes: ["F32", "F16", "BF16"] } }),
   });
   const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o, (_, v) => (typeof v === "bigint" ? String(v) : v))}\n`);
   setInterval(() => evo.drain(256), beatMs);

@@ -42,8 +42,9 @@ describe("CTRM gate", () => {
     expect(verdict({ values: Float32Array.of(-1000.5) })).toBe("MAGNITUDE");
     expect(verdict({ values: Float32Array.of(5) }, GateConfigSchema.parse({ maxMagnitude: 4 }))).toBe("MAGNITUDE");
   });
-  test("rejects quantized tensors unless the configuration lists their type", () => {
-    expect(verdict({ tensor: "q.w" })).toBe("UNSUPPORTED_DTYPE");
+  test("rejects quantized tensors unless the configuration lists their type (the default lists every type the runtime writes)", () => {
+    expect(verdict({ tensor: "q.w" }, GateConfigSchema.parse({ supportedTypes: ["F32", "F16", "BF16"] }))).toBe("UNSUPPORTED_DTYPE");
+    expect(verdict({ tensor: "q.w" })).toBe("ACCEPTED");
     expect(verdict({ tensor: "h.w" })).toBe("ACCEPTED");
     expect(verdict({ tensor: "q.w" }, GateConfigSchema.parse({ supportedTypes: ["F32", "Q4_0"] }))).toBe("ACCEPTED");
   });
