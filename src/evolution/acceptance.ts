@@ -37,6 +37,8 @@ export class Acceptance {
   private readonly safety: SafetyGate;
   /** Commits whose outcomes are not all delivered yet. */
   private readonly pending = new Set<Promise<void>>();
+  /** The journal sequence of the mutation that failed to apply: nothing after it is applied. */
+  private failedAt = 0;
 
   /** `safety`: the gate of the model's safety cases over the same weights. */
   constructor(private readonly o: { journal: Journal; weights: MutableWeights; gate: GateConfig; safety: SafetyGate; stats: AcceptanceStats }) {
@@ -82,6 +84,11 @@ export class Acceptance {
 
   /** Durable as `jseq`: applies the mutation (or says it failed to apply). */
   private apply(m: Mutation, jseq: number): Outcome {
+    if (this.failedAt > 0) {
+      // Made durable with the one that failed (the same batch, a group, a batch already written):
+      // applied without it, the weights would be a state no safety case was judged on.
+      return { status: Status.applyFailed, journalSeq: jseq, text: `not applied: mutation ${this.failedAt} before it failed to apply (evolution stopped; the next boot replays both)` };
+    }
     try {
       this.o.weights.applyMutation(m.tensor, m.elementOffset, m.values);
     } catch (err) {
@@ -90,6 +97,7 @@ export class Acceptance {
       // restored depended on which checkpoint verified). Evolution stops here (fail-stop): no more
       // mutations, no checkpoint; the next boot replays the record from the last good checkpoint.
       log.error("journaled mutation failed to apply; evolution stops (the next boot replays it)", { tensor: m.tensor, seq: jseq, err: String(err) });
+      this.failedAt = jseq;
       this.o.journal.halt(`mutation ${jseq} is journaled but failed to apply (${String(err).slice(0, 200)}): the weights no longer match the journal`);
       return { status: Status.applyFailed, journalSeq: jseq, text: "apply failed" };
     }

@@ -52,3 +52,31 @@ test("a journaled mutation that failed to apply: evolution stops (no more mutati
     await again.close();
   }
 }, 60_000);
+
+test("a mutation made durable with one that failed to apply (two submissions in one tick, one batch) was applied and ACCEPTED after evolution stopped: the weights held a state no safety case judged", async () => {
+  const d = tempDir("vb-apply-failed-batch-");
+  dirs.push(d);
+  const stateDir = join(d, "state");
+  let live: F32Store | null = null;
+  const evo = await openEvolution({ stateDir, runDir: join(d, "run"), rings: 1, slots: 4, loadWeights: () => (live = weights(FailsOnce)) });
+  try {
+    const [bad, after] = await Promise.all([
+      evo.submit({ tensor: "pixel.w", elementOffset: 13, values: Float32Array.of(0.5), confidence: 0.9 }),
+      evo.submit({ tensor: "pixel.w", elementOffset: 20, values: Float32Array.of(0.75), confidence: 0.9 }),
+    ]);
+    expect([bad.statusName, bad.journalSeq]).toEqual(["APPLY_FAILED", 1]);
+    // Journaled in the same batch: not applied, and said so (the next boot replays it after 13).
+    expect([after.statusName, after.journalSeq]).toEqual(["APPLY_FAILED", 2]);
+    expect(live!.tensors.get("pixel.w")!.data[20]).not.toBe(0.75);
+  } finally {
+    await evo.close().catch(() => {});
+  }
+  let booted: F32Store | null = null;
+  const again = await openEvolution({ stateDir, runDir: join(d, "run"), rings: 1, slots: 4, loadWeights: () => (booted = weights(F32Store)) });
+  try {
+    const w = booted!.tensors.get("pixel.w")!.data;
+    expect({ 13: w[13], 20: w[20] }).toEqual({ 13: 0.5, 20: 0.75 });
+  } finally {
+    await again.close();
+  }
+}, 60_000);
