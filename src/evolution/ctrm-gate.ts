@@ -1,6 +1,7 @@
 // The CTRM gate: the rules every mutation passes before it is journaled; each failure names its reason code.
 import { z } from "../util/zod-mini.ts";
 import { evolutionDefaults } from "../config/evolution-schema.ts";
+import { KERNEL_PREFIX } from "../neural/architecture.ts";
 import { encodeProblem } from "../neural/codec.ts";
 import { KernelType } from "../neural/matvec.ts";
 import { MAX_VALUES } from "./layout.ts";
@@ -20,7 +21,7 @@ export const GateConfigSchema = z.lazy(() =>
      * writes, quantized ones by re-quantizing the touched blocks; a library caller had only F32/F16/BF16).
      */
     supportedTypes: z._default(z.array(z.string()), () => [...evolutionDefaults.mutable_types]),
-    /** Tensors whose name starts with one of these are immutable at run time. */
+    /** Tensors whose name starts with one of these are immutable at run time; kernel.* always is (a list without it added to it, not replaced it). */
     protectedPrefixes: z._default(z.array(z.string()), ["kernel."]),
   }),
 );
@@ -39,7 +40,7 @@ export function ctrmGate(m: Mutation, weights: MutableWeights, cfg: GateConfig):
   // A probability: above 1 (infinity included) is no confidence either; the control socket refuses it too.
   if (!(m.confidence > cfg.minConfidence && m.confidence <= 1)) return { status: Status.lowConfidence, text: m.confidence > 1 ? `confidence ${m.confidence} > 1` : `confidence ${m.confidence} <= ${cfg.minConfidence}` };
   const info = weights.tensorInfo(m.tensor);
-  if (cfg.protectedPrefixes.some((p) => m.tensor.startsWith(p))) return { status: Status.protectedTensor, text: `${m.tensor} is protected` };
+  if (m.tensor.startsWith(KERNEL_PREFIX) || cfg.protectedPrefixes.some((p) => m.tensor.startsWith(p))) return { status: Status.protectedTensor, text: `${m.tensor} is protected` };
   if (!info) return { status: Status.unknownTensor, text: `no tensor ${m.tensor}` };
   if (!cfg.supportedTypes.includes(info.type)) return { status: Status.unsupportedDtype, text: `${info.type} not mutable` };
   if (m.values.length === 0 || m.values.length > MAX_VALUES) return { status: Status.badLength, text: `value count ${m.values.length}` };

@@ -29,6 +29,13 @@ describe("CTRM gate", () => {
     expect(verdict({ tensor: "kernel.missing" })).toBe("PROTECTED_TENSOR");
     expect(verdict({ tensor: "a.w2" })).toBe("UNKNOWN_TENSOR");
   });
+  test("a library caller's own protectedPrefixes (or an empty list) replaced kernel.* instead of adding to it: kernel.* tensors passed the gate", () => {
+    for (const protectedPrefixes of [[], ["a."]]) {
+      const cfg = GateConfigSchema.parse({ protectedPrefixes });
+      expect(verdict({ tensor: "kernel.t" }, cfg)).toBe("PROTECTED_TENSOR");
+    }
+    expect(verdict({ tensor: "a.w" }, GateConfigSchema.parse({ protectedPrefixes: ["a."] }))).toBe("PROTECTED_TENSOR");
+  });
   test("rejects a range that ends one element past the tensor, accepts one that ends on its last element", () => {
     expect(verdict({ elementOffset: 9, values: Float32Array.of(1, 2) })).toBe("OUT_OF_RANGE");
     expect(verdict({ elementOffset: 8, values: Float32Array.of(1, 2) })).toBe("ACCEPTED");
