@@ -1,11 +1,11 @@
 // The cortex journal writer: append, group commit (one write + one fdatasync per batch), ack after durability.
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describeError, JournalError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { encodeBatch, encodeSegmentHeader, MAX_PAYLOAD, RECORD_HEADER_SIZE, type RecordRun, RecordType, segmentFileName } from "./format.ts";
 import { type CheckpointRecord, encodeCheckpointRecord } from "./checkpoint-record.ts";
-import { makeDirDurable, writeAll, writeFileAtomic, writeFileAtomicAsync } from "./fs-durable.ts";
+import { fsyncDir, makeDirDurable, writeAll, writeFileAtomic, writeFileAtomicAsync } from "./fs-durable.ts";
 import { type RecoverOptions, type RecoveryResult, recoverJournal } from "./recovery.ts";
 import { removeCoveredSegments } from "./segment-compaction.ts";
 
@@ -84,6 +84,11 @@ export class Journal {
       // next boot refused the state dir). The last segment is made durable before anything builds
       // on it (a no-op cost when it already is; earlier segments were synced before it was started).
       if (rec.nextSeq > 1) fdatasyncSync(j.fd);
+      // Its name too: a run killed between a segment's rename and the directory's fsync (or between
+      // journal/'s mkdir and its parent's fsync) left entries only the page cache holds, and what this
+      // run acknowledges in that segment would go with them at a power cut.
+      fsyncDir(dir);
+      fsyncDir(dirname(dir));
       // A segment that records no lineage (written by an earlier image) while this journal has one:
       // what is appended from now on goes into a segment that does, so a copy of it into another
       // model's state dir is refused. One that holds no record is replaced (a rename over it).

@@ -97,3 +97,39 @@ test("state-dir-created-without-parent-fsync: the state dir the first boot creat
   for (const dir of [top, state]) expect(made).toContain(dir);
   expect(undurableDirs(cs, top)).toEqual([]);
 }, 60_000);
+
+test("a journal whose last segment's rename (or journal/'s own entry) an interrupted run left unsynced: the next run acknowledged records in that segment without ever fsyncing journal/ or the state dir, and a power cut could drop the segment with them", async () => {
+  const d = tempDir("vb-dirsync-");
+  dirs.push(d);
+  const state = join(d, "state");
+  const script = join(d, "reopen.ts");
+  // The second open's ack is marked by a mkdir strace sees: what was fsynced before it is what the ack rests on.
+  writeFileSync(
+    script,
+    `
+import { mkdirSync } from "node:fs";
+import { openEvolution } from ${JSON.stringify(join(root, "src/evolution/evolution.ts"))};
+import { loadStandIn } from ${JSON.stringify(join(root, "test/evolution/consumer.ts"))};
+const [stateDir, runDir, marker] = process.argv.slice(2);
+const evo = await openEvolution({ stateDir, runDir, loadWeights: loadStandIn });
+const r = await evo.submit({ tensor: "pixel.bias", elementOffset: 1, values: Float32Array.of(0.25), confidence: 0.9 });
+if (r.statusName !== "ACCEPTED") throw new Error(JSON.stringify(r));
+mkdirSync(marker);
+await evo.close();
+console.log("done");
+`,
+  );
+  // The first run: a journal with its segment in place (this run's directory syncs are not looked at).
+  mkdirSync(state, { mode: 0o700 });
+  expect((await traced(d, state)).some((c) => c.op === "sync" && c.path.startsWith(join(state, "journal/")))).toBe(true);
+  const trace = join(d, "trace2");
+  const marker = join(d, "acked");
+  const p = Bun.spawn([ensureTool((line) => console.error(line), "strace", "strace"), "-f", "-qq", "-y", "-o", trace, "-e", "trace=mkdir,fsync,fdatasync", process.execPath, script, state, join(d, "run2"), marker], { stdout: "pipe", stderr: "pipe" });
+  const code = await p.exited;
+  expect({ code, out: (await new Response(p.stdout).text()).trim(), err: code === 0 ? "" : await new Response(p.stderr).text() }).toEqual({ code: 0, out: "done", err: "" });
+  const cs = calls(readFileSync(trace, "utf8"));
+  const ack = cs.findIndex((c) => c.op === "mkdir" && c.path === marker);
+  expect(ack).toBeGreaterThan(0);
+  const before = new Set(cs.slice(0, ack).filter((c) => c.op === "sync").map((c) => c.path));
+  expect({ journal: before.has(join(state, "journal")), state: before.has(state) }).toEqual({ journal: true, state: true });
+}, 60_000);
