@@ -5,6 +5,7 @@ import type { ServiceConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { processExists } from "../util/process-exists.ts";
+import { busyReason, leaveForLeaf, ownWithoutLeaf, returnFromLeaf } from "./init-leaf-cgroup.ts";
 import { cgroup2Mount, cgroupOf, cgroupPids, cgroupPopulated, cgroupUsage, cgroupWritable, enableController, killCgroup, makeCgroup, readCgroupFile, removeCgroup, writeCgroupFile, type CgroupUsage } from "../sys/cgroup.ts";
 
 const log = logger("cgroup");
@@ -46,9 +47,10 @@ export function cgroupPlace(pid1: boolean, procRoot = "/proc"): CgroupPlace {
   if (mount === null) return { off: "no cgroup2 filesystem is mounted" };
   const own = cgroupOf(procRoot, "self");
   if (own === null) return { off: "this process is in no cgroup v2" };
-  const parent = join(mount, own);
   const pidnsInode = pidNamespaceInode(procRoot);
   const name = !pid1 ? `vector-boot.${process.pid}` : pidnsInode === INIT_PID_NS ? "vector-boot" : `vector-boot.pidns-${pidnsInode}`;
+  // After a live re-exec the init is in its own leaf already (init-leaf-cgroup.ts): the services' parent is the leaf's.
+  const parent = join(mount, ownWithoutLeaf(own, name));
   const base = join(parent, name);
   // After a live re-exec the directory exists already (and the init may have given up CAP_DAC_OVERRIDE,
   // which creating it in the root cgroup, mode 0555, takes): only it needs to be writable then.
@@ -78,7 +80,8 @@ function sweepStale(parent: string, machineNs: boolean): string[] {
     return live === null || live.has(inode); // null: cannot tell, so keep it
   };
   for (const e of entries) {
-    const m = /^vector-boot\.(?:(\d+)|pidns-(\d+))$/.exec(e.name);
+    // The init's own leaf (<name>.init) too: empty once its init is gone.
+    const m = /^vector-boot\.(?:(\d+)|pidns-(\d+))(?:\.init)?$/.exec(e.name);
     if (!m || !e.isDirectory()) continue;
     if (m[1] !== undefined ? processExists(Number(m[1])) : namespaceAlive(Number(m[2]))) continue;
     const dir = join(parent, e.name);
@@ -122,14 +125,27 @@ function inOwnNamespace(procRoot: string, pid: string): boolean {
 export class ServiceCgroups {
   private readonly enabled: Set<string>;
   private readonly warned = new Set<string>();
+  /** The init's own leaf cgroup, when it moved there (init-leaf-cgroup.ts), and the controllers it then enabled in the parent. */
+  private readonly leaf: string | null;
+  private readonly enabledInParent: string[] = [];
 
   private constructor(
     readonly base: string,
-    parent: string,
+    private readonly parent: string,
     wanted: string[],
   ) {
     makeCgroup(base);
-    for (const c of wanted) if (enableController(parent, c)) enableController(base, c);
+    this.leaf = leaveForLeaf(parent, base);
+    const before = new Set((readCgroupFile(parent, "cgroup.subtree_control") ?? "").split(/\s+/).filter(Boolean));
+    const busy: string[] = [];
+    for (const c of wanted) {
+      const refused = before.has(c) ? null : enableController(parent, c);
+      if (refused === "EBUSY") busy.push(c);
+      if (refused !== null) continue;
+      if (!before.has(c)) this.enabledInParent.push(c);
+      enableController(base, c);
+    }
+    if (busy.length > 0) log.warn(`cgroup controllers ${busy.join(",")} cannot be enabled: ${busyReason(parent)}`);
     this.enabled = new Set((readCgroupFile(base, "cgroup.subtree_control") ?? "").split(/\s+/).filter(Boolean));
   }
 
@@ -235,6 +251,6 @@ export class ServiceCgroups {
   /** At shutdown: removes the (empty) service cgroups and the parent. */
   removeAll(names: string[]): void {
     for (const n of names) removeCgroup(this.pathOf(n));
-    removeCgroup(this.base);
+    if (removeCgroup(this.base) && this.leaf !== null) returnFromLeaf(this.parent, this.leaf, this.enabledInParent);
   }
 }

@@ -59,14 +59,28 @@ export function availableControllers(dir: string): Set<string> {
   return new Set((readCgroupFile(dir, "cgroup.controllers") ?? "").split(/\s+/).filter(Boolean));
 }
 
-/** Enables `controller` for the children of `dir`; false when the kernel refuses (absent, bound to v1, busy). */
-export function enableController(dir: string, controller: string): boolean {
+/**
+ * Enables (or with `on` false disables) `controller` for the children of `dir`: null, or the kernel's
+ * refusal (ENOENT/EINVAL: absent or bound to v1; EBUSY: `dir` holds processes and is not a root, the
+ * no-internal-processes rule of cgroup v2, or a child still uses it).
+ */
+export function enableController(dir: string, controller: string, on = true): string | null {
   try {
-    writeCgroupFile(dir, "cgroup.subtree_control", `+${controller}`);
-    return true;
-  } catch {
-    return false;
+    writeCgroupFile(dir, "cgroup.subtree_control", `${on ? "+" : "-"}${controller}`);
+    return null;
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
   }
+}
+
+/** Whether `dir` is its hierarchy's root cgroup (the only one without cgroup.type), where processes and enabled controllers may meet. */
+export function isRootCgroup(dir: string): boolean {
+  return existsSync(join(dir, "cgroup.procs")) && !existsSync(join(dir, "cgroup.type"));
+}
+
+/** Moves this process (every thread) into the cgroup `dir`; throws the kernel's error. */
+export function moveSelfTo(dir: string): void {
+  writeCgroupFile(dir, "cgroup.procs", "0");
 }
 
 /** Pids in the cgroup (not its children). */
