@@ -35,10 +35,11 @@ export function startControl(b: Boot): PhaseRun | null {
       uptimeMs: () => sinceExecMs(b.ctx),
       status: () => {
         const e = evolution?.evo.stats();
+        const rs = runtime.getStats();
         return {
           boot: b.heartbeat?.timings() ?? null,
           heartbeat: b.heartbeat?.stats() ?? null,
-          model: { name: model.info.name, origin: model.source.origin, path: model.source.path, tensors: model.info.tensors, parameters: model.info.parameters, bytesMapped: model.source.size, matvecWorkers: runtime.getStats().workers },
+          model: { name: model.info.name, origin: model.source.origin, path: model.source.path, tensors: model.info.tensors, parameters: model.info.parameters, bytesMapped: model.source.size, matvecWorkers: rs.workers, matvecKernel: rs.matvecKernel, workerKernels: rs.workerKernels },
           journal: e ? { nextSeq: e.journalNextSeq, durableSeq: e.journalDurableSeq, failed: e.journalFailed, checkpoint: e.lastCheckpoint } : null,
           fleet: b.fleetRole?.() ?? null,
         };

@@ -28,6 +28,8 @@ interface PoolWorker {
   ctl: Int32Array;
   pending: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
   stopTimer?: ReturnType<typeof setTimeout>;
+  /** The kernels the worker said it runs ("avx512", "avx2", "c" or "typescript"). */
+  kernel?: string;
 }
 
 export interface PoolStats {
@@ -35,6 +37,8 @@ export interface PoolStats {
   parallelRuns: number;
   fallbacks: number;
   broken: boolean;
+  /** Each worker's kernels, as it said at its start. */
+  kernels: string[];
 }
 
 /** The worker's entry point, from the embedded bundle when compiled (src/util/bundle.ts). */
@@ -64,8 +68,9 @@ export class MatvecPool {
     for (let i = 0; i < n; i++) {
       const w = new Worker(workerUrl);
       const pw: PoolWorker = { w, ctl: new Int32Array(new SharedArrayBuffer(32)), pending: new Map() };
-      w.onmessage = (e: MessageEvent<{ op: string; seq: number; message?: string }>) => {
+      w.onmessage = (e: MessageEvent<{ op: string; seq: number; message?: string; kernel?: string }>) => {
         if (e.data.op === "stopped") return this.terminate(pw);
+        if (e.data.kernel !== undefined) pw.kernel = e.data.kernel;
         const p = pw.pending.get(e.data.seq);
         pw.pending.delete(e.data.seq);
         if (e.data.op === "ack") p?.resolve();
@@ -77,7 +82,7 @@ export class MatvecPool {
       w.addEventListener("close", () => this.fail("a worker exited"));
       this.workers.push(pw);
     }
-    this.stats = { workers: n, parallelRuns: 0, fallbacks: 0, broken: false };
+    this.stats = { workers: n, parallelRuns: 0, fallbacks: 0, broken: false, kernels: [] };
   }
 
   /**
@@ -93,6 +98,7 @@ export class MatvecPool {
       pool.close();
       throw err;
     }
+    pool.stats.kernels = pool.workers.map((pw) => pw.kernel ?? "unknown");
     return pool;
   }
 

@@ -2,6 +2,7 @@
 import { matvec, type PreparedMatrix, prepareMatrix } from "./matvec.ts";
 import type { MatrixSource, PoolMessage } from "./matvec-pool.ts";
 import { jitInteractive } from "../util/jit-policy.ts";
+import { matvecKernelName } from "../sys/matvec.ts";
 
 jitInteractive(); // a worker runs hot from the start (the executable starts reluctant to JIT)
 
@@ -67,6 +68,9 @@ self.onmessage = async (e: MessageEvent<PoolMessage>) => {
       void serve(ctl).then(() => {
         for (const id of [...held.keys()]) drop(id);
       });
+      // Which kernels this thread runs: a worker whose shim failed to open would run the TypeScript ones unseen.
+      self.postMessage({ op: "ack", seq: msg.seq, kernel: matvecKernelName() });
+      return;
     } else if (msg.op === "register") {
       drop(msg.id);
       const mapping = bytesOf(msg.source);

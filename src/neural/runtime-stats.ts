@@ -1,4 +1,5 @@
 // The NeuralRuntime's counters (loads, executions, cortex runs, errors) and the RuntimeStats built from them.
+import { matvecKernelName } from "../sys/matvec.ts";
 import type { Loaded } from "./runtime-loaded.ts";
 import type { RuntimeStats } from "./runtime-types.ts";
 
@@ -34,6 +35,8 @@ export class RuntimeCounters {
       mutations: c?.model.weights.mutations ?? 0,
       workers: c?.pool?.stats.broken === false ? c.pool.stats.workers : 0,
       parallelRuns: c?.pool?.stats.parallelRuns ?? 0,
+      matvecKernel: c === null ? null : matvecKernelName(),
+      workerKernels: c?.pool?.stats.broken === false ? c.pool.stats.kernels : [],
     };
   }
 }

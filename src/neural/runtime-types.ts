@@ -64,4 +64,7 @@ export interface RuntimeStats {
   /** Worker threads in use, and products split across them. */
   readonly workers: number;
   readonly parallelRuns: number;
+  /** The mat-vec kernels of this thread ("avx512", "avx2", "c" or "typescript"; null with no model loaded) and of each worker in use. */
+  readonly matvecKernel: string | null;
+  readonly workerKernels: readonly string[];
 }

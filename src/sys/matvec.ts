@@ -40,6 +40,11 @@ export function nativeMatvecLevel(): (typeof levelNames)[number] | null {
   return k ? levelNames[k.vb_matvec_best()]! : null;
 }
 
+/** The kernels this thread's products run: the shim's best variant, or "typescript" when the shim cannot be opened here. */
+export function matvecKernelName(): (typeof levelNames)[number] | "typescript" {
+  return nativeMatvecLevel() ?? "typescript";
+}
+
 /**
  * y[r] = sum_j W[r, j] x[j] for r in [r0, r1), W = `rows` rows of `cols` elements of ggml `type`
  * in `w` (passed by pointer: a view over a mapping stays zero-copy). `level` -1 picks the best
