@@ -180,11 +180,13 @@ export class InterruptDispatcher {
     }
     const target = this.resolveTarget(h.target, causes, values, list);
     // A throttle waits out a stop or restart under way (it would throttle the process being stopped).
+    // An operator's stop too: the beat's sync released its throttle (service-sync.ts).
     const busy = target && h.action === "throttle" ? this.underWay.get(target.name) : undefined;
-    if (!target || (h.action === "throttle" && (target.pid === null || busy))) {
+    const stopping = h.action === "throttle" && target?.state === "stopping";
+    if (!target || (h.action === "throttle" && (target.pid === null || busy || stopping))) {
       // Once per raise; tried again each beat (the action used to be lost: the interrupt stayed
       // raised, a busy service ran on unthrottled, because the first samples had no per-service CPU).
-      const why = !target ? `no running service matches target ${h.target}` : busy ? `a ${busy.action} by interrupt ${busy.interrupt} is under way` : "service has no process";
+      const why = !target ? `no running service matches target ${h.target}` : busy ? `a ${busy.action} by interrupt ${busy.interrupt} is under way` : stopping ? "the service is being stopped" : "service has no process";
       if (!this.awaitingTarget.has(interrupt)) this.logAction(nowMs, interrupt, h.action, target?.name ?? null, false, `${why}; retried each beat while raised`);
       this.awaitingTarget.add(interrupt);
       return;

@@ -26,13 +26,15 @@ export class ServiceSync {
     if (sig === this.sig) return;
     this.sig = sig;
     // A throttled service whose process ended (or was replaced) is released at once: its pid and
-    // process group may be reused by an unrelated process after the supervisor reaps it.
+    // process group may be reused by an unrelated process after the supervisor reaps it. One being
+    // stopped too: its SIGTERM handler ran at the throttle's duty (a tenth of the grace at 0.1, then
+    // SIGKILL), the stop's SIGCONT undone by the next stopped phase.
     for (const v of list) {
       const tp = this.metabolic.throttledPid(v.name);
-      if (tp !== null && tp !== v.pid) {
+      if (tp !== null && (tp !== v.pid || v.state === "stopping")) {
         this.metabolic.unthrottle(v.name);
         this.released(v.name);
-        log.info("throttle released: the service's process changed", { service: v.name, throttled_pid: tp, pid: v.pid });
+        log.info(tp !== v.pid ? "throttle released: the service's process changed" : "throttle released: the service is being stopped", { service: v.name, throttled_pid: tp, pid: v.pid });
       }
     }
     this.metabolic.setServices(list.map((v) => ({ name: v.name, pid: v.pid, state: v.state, restarts: v.restarts, throttled: this.metabolic.isThrottled(v.name) })));

@@ -40,7 +40,7 @@ export function testModel(terms: { name: string; input: string; fireAt: number; 
 
 /** The real supervisor running `services` (real processes, reaped by the real reaper). */
 export function startSupervisor(services: Array<{ name: string; argv: string[]; restart?: "always" | "on-failure" | "never" } & Record<string, unknown>>) {
-  const cfg = services.map((s) => serviceSchema.parse({ ...s, grace_ms: 500, no_new_privs: false }));
+  const cfg = services.map((s) => serviceSchema.parse({ grace_ms: 500, ...s, no_new_privs: false }));
   const reaper = new Reaper().start(50);
   const sup = new Supervisor(cfg, cfg.map((c) => c.name), reaper);
   sup.startAll();
