@@ -47,10 +47,18 @@ export class Acceptance {
 
   /** The CTRM gate's rules, then (cortex tensors of a model with safety cases) the safety cases. */
   judge(m: Mutation): Verdict {
-    const verdict = ctrmGate(m, this.o.weights, this.o.gate);
-    if (verdict.status !== Status.accepted) return { status: verdict.status, text: verdict.text, ticket: false };
-    const s = this.safety.admit(m);
-    return { status: s.verdict.status, text: s.verdict.text, ticket: s.ticket };
+    try {
+      const verdict = ctrmGate(m, this.o.weights, this.o.gate);
+      if (verdict.status !== Status.accepted) return { status: verdict.status, text: verdict.text, ticket: false };
+      const s = this.safety.admit(m);
+      return { status: s.verdict.status, text: s.verdict.text, ticket: s.ticket };
+    } catch (err) {
+      // The weights or the safety cases failed (the model unloaded under it, say): not judged, so not
+      // taken, and answered as what cannot be taken now. A throw here left the drain's earlier
+      // submissions of that drain uncommitted and this one unanswered (its slot already consumed).
+      log.error("a mutation could not be judged; refused, nothing journaled", { tensor: m.tensor, err: String(err) });
+      return { status: Status.journalFailed, text: `not judged: ${rootCauseMessage(err)}; nothing journaled`, ticket: false };
+    }
   }
 
   /**

@@ -192,8 +192,16 @@ export class EvolutionChannel {
       }
       const n = Math.min(avail, g.slots - used - ring.inflight, maxRecords - taken);
       let took = 0;
-      while (took < n && this.takeOne(r, ring)) took++;
-      if (took > 0) this.region.store(r, C.subHead, ring.head);
+      let threw = true;
+      try {
+        while (took < n && this.takeOne(r, ring)) took++;
+        threw = false;
+      } finally {
+        // Even past a throw: the slots consumed are the producer's to reuse, and what this drain took
+        // is journaled and answered (it was left in flight, unanswered through a re-exec).
+        if (took > 0) this.region.store(r, C.subHead, ring.head);
+        if (threw && this.taken.length > 0) this.commit();
+      }
       taken += took;
     }
     this.next = (this.next + 1) % g.rings;

@@ -105,3 +105,36 @@ with Client(sys.argv[1], timeout=10) as c:
     await c.kill();
   }
 }, 60_000);
+
+/** Weights whose tensor lookup throws at its second call (a runtime unloaded under the gate, say). */
+class LookupThrowsOnce extends F32Store {
+  calls = 0;
+  override tensorInfo(name: string) {
+    if (++this.calls === 2) throw new Error("injected: the model went away");
+    return super.tensorInfo(name);
+  }
+}
+
+test("a drain whose gate threw at its second submission left the first taken but never journaled or answered and the second's slot consumed unanswered (both producers' waits hung, through a re-exec too): the first is accepted, the second refused", async () => {
+  const d = tempDir("vb-ordering-");
+  dirs.push(d);
+  const w = new LookupThrowsOnce();
+  for (const [k, v] of F32Store.synthetic({ "pixel.w": 4096 }, 3).tensors) w.tensors.set(k, v);
+  const evo = await openEvolution({ stateDir: join(d, "state"), runDir: join(d, "run"), rings: 1, slots: 4, autoDrain: false, loadWeights: () => w });
+  try {
+    const p = await rawProducer(evo.socketPath);
+    p.submit(2);
+    evo.drain(64);
+    await waitFor(() => p.completions().length === 2, 10_000, "both completions");
+    // By tag (submission order): the refusal is posted at once, the acceptance after the fsync.
+    expect(p.completions().toSorted((a, b) => Number(a.tag - b.tag)).map((c) => c.status)).toEqual([Status.accepted, Status.journalFailed]);
+    // The ring goes on.
+    p.submit(1);
+    evo.drain(64);
+    await waitFor(() => p.completions().length === 3, 10_000, "the next completion");
+    expect(p.completions()[2]!.status).toBe(Status.accepted);
+    p.close();
+  } finally {
+    await evo.close();
+  }
+}, 30_000);
