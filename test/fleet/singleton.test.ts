@@ -1,6 +1,6 @@
 // Fleet singleton on a real 3-member etcd: elected on one node, moves when that node is frozen, never two copies at once.
 import { expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { signalMember } from "../../scripts/etcd-cluster.ts";
 import { python } from "../harness/python.ts";
@@ -109,13 +109,50 @@ function signalAll(pids: number[], sig: NodeJS.Signals): void {
   }
 }
 
+function stoppedOrGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return /^[TtZX]$/.test(stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3));
+  } catch {
+    return true;
+  }
+}
+
+/** Pids holding a lock on `file` (/proc/locks: "N: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE ..."). */
+function lockHolders(file: string): Set<number> {
+  const inode = statSync(file).ino;
+  const out = new Set<number>();
+  for (const l of readFileSync("/proc/locks", "utf8").split("\n")) {
+    const m = /^\d+:\s+\S+\s+\S+\s+\S+\s+(\d+)\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/.exec(l);
+    if (m && Number(m[2]) === inode) out.add(Number(m[1]));
+  }
+  return out;
+}
+
+/**
+ * SIGSTOPs the tree at a moment its singleton holds no lock on the shared file: frozen inside its
+ * flock, it kept every new copy from writing until it was resumed (the takeover looked 10 s late).
+ */
+function freezeOutsideLock(pids: number[]): void {
+  for (let i = 0; i < 1000; i++) {
+    signalAll(pids, "SIGSTOP");
+    // Stopped for sure (the signal lands asynchronously), then no lock of theirs can come any more.
+    while (pids.some((p) => !stoppedOrGone(p))) Bun.sleepSync(1);
+    const holders = lockHolders(shared);
+    if (!pids.some((p) => holders.has(p))) return;
+    signalAll(pids, "SIGCONT");
+    Bun.sleepSync(5);
+  }
+  throw new Error("the singleton held its lock at every try");
+}
+
 test("the singleton runs on one node, moves within TTL + start time when that node is frozen (SIGSTOP), and two copies never overlap", async () => {
   await waitForAsync(async () => lines().length >= 20, 90_000, "the singleton's first lines");
   const first = lines()[0]!;
   expect(new Set(lines().map((l) => l.node)).size).toBe(1);
   const leader = nodes.find((n) => n.id === first.node)!;
   const pids = tree(await leader.run.initPid());
-  signalAll(pids, "SIGSTOP");
+  freezeOutsideLock(pids);
   const t0 = performance.now();
   const frozenAt = uptime();
   try {
