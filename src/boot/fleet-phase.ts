@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { EtcdClient } from "../fleet/etcd-client.ts";
-import { readMembers } from "../fleet/keys.ts";
+import { nodesPrefix, readRefreshedMembers } from "../fleet/keys.ts";
 import { Membership } from "../fleet/membership.ts";
 import { instancePattern } from "../fleet/run-identity.ts";
 import { MutationFeed } from "../fleet/mutations.ts";
@@ -214,8 +214,8 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
 }
 
 /**
- * Boot barrier: starts `names` once `quorum` nodes are members (polled every second, in the
- * background). `alreadyMet`: passed before a live re-exec; the new image polled again, and until
+ * Boot barrier: starts `names` once `quorum` nodes are members whose keys were written since it
+ * began (polled every second, in the background). `alreadyMet`: passed before a live re-exec; the new image polled again, and until
  * etcd answered with enough members `restart` of such a service stopped it and refused the start.
  */
 function awaitQuorum(client: EtcdClient, fleet: string, quorum: number, sup: Supervisor, names: string[], alreadyMet: boolean): { cancel(): void; resume(): void; met(): boolean } | null {
@@ -234,10 +234,15 @@ function awaitQuorum(client: EtcdClient, fleet: string, quorum: number, sup: Sup
       }
     }
   };
+  // The revision the barrier began at: a member counts once its key was written after it (a live
+  // node rewrites it every TTL/3); a crashed node's key outlives it by up to a TTL and passed a
+  // cold-started fleet's barrier with the other nodes down.
+  let since: number | null = null;
   const tick = async () => {
     if (done) return;
     try {
-      const members = (await readMembers(client, fleet)).size;
+      if (since === null) since = (await client.get(nodesPrefix(fleet), { prefix: true })).revision;
+      const members = (await readRefreshedMembers(client, fleet, since)).members.length;
       if (members !== logged) log.info("fleet members", { members, quorum });
       logged = members;
       if (members >= quorum && !done) {

@@ -1,6 +1,6 @@
 // The fleet's key layout in etcd (docs/fleet.md): everything under /vector-boot/<fleet>/.
 import { z } from "zod";
-import { cmpLease, parseKvJson, type Compare, type EtcdClient, type LeaseId } from "./etcd-client.ts";
+import { cmpLease, parseKvJson, type Compare, type EtcdClient, type Kv, type LeaseId } from "./etcd-client.ts";
 
 export const fleetPrefix = (fleet: string): string => `/vector-boot/${fleet}/`;
 export const nodesPrefix = (fleet: string): string => `${fleetPrefix(fleet)}nodes/`;
@@ -46,12 +46,30 @@ export type NodeSummary = z.infer<typeof nodeSummarySchema>;
  */
 export async function readMembers(c: EtcdClient, fleet: string, timeoutMs?: number): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const kv of (await c.get(nodesPrefix(fleet), { prefix: true, timeoutMs })).kvs) {
-    const name = kv.key.slice(nodesPrefix(fleet).length);
-    const r = parseKvJson(kv.value, nodeSummarySchema);
-    if (r.success && r.data.node === name && kv.lease !== "0") out.set(name, kv.lease);
-  }
+  for (const { name, kv } of await memberKeys(c, fleet, timeoutMs).then((r) => r.members)) out.set(name, kv.lease);
   return out;
+}
+
+/** Every member's key (a node summary under its own name, on a lease) and the revision they were read at. */
+async function memberKeys(c: EtcdClient, fleet: string, timeoutMs?: number): Promise<{ members: { name: string; kv: Kv }[]; revision: number }> {
+  const r = await c.get(nodesPrefix(fleet), { prefix: true, timeoutMs });
+  const members: { name: string; kv: Kv }[] = [];
+  for (const kv of r.kvs) {
+    const name = kv.key.slice(nodesPrefix(fleet).length);
+    const p = parseKvJson(kv.value, nodeSummarySchema);
+    if (p.success && p.data.node === name && kv.lease !== "0") members.push({ name, kv });
+  }
+  return { members, revision: r.revision };
+}
+
+/**
+ * The members whose key was written after revision `since` (a live node rewrites its key every
+ * TTL/3), and the revision read at. A crashed node's key, or that of a node rebooting in a rollout
+ * (its lease kept alive, its key not rewritten), lives on for up to a TTL but is not counted.
+ */
+export async function readRefreshedMembers(c: EtcdClient, fleet: string, since: number): Promise<{ members: string[]; revision: number }> {
+  const r = await memberKeys(c, fleet);
+  return { members: r.members.filter((m) => m.kv.modRevision > since).map((m) => m.name), revision: r.revision };
 }
 
 /**
