@@ -122,6 +122,19 @@ function inOwnNamespace(procRoot: string, pid: string): boolean {
   }
 }
 
+/**
+ * `enableController` in the parent; right after the init moved out of it, an EBUSY is tried again
+ * for up to 100 ms (the kernel can still count the moved process there for a moment, as crun found).
+ */
+function enableInParent(parent: string, c: string, justMoved: boolean): string | null {
+  let refused = enableController(parent, c);
+  for (let i = 0; justMoved && refused === "EBUSY" && i < 20; i++) {
+    Bun.sleepSync(5);
+    refused = enableController(parent, c);
+  }
+  return refused;
+}
+
 export class ServiceCgroups {
   private readonly enabled: Set<string>;
   private readonly warned = new Set<string>();
@@ -139,7 +152,7 @@ export class ServiceCgroups {
     const before = new Set((readCgroupFile(parent, "cgroup.subtree_control") ?? "").split(/\s+/).filter(Boolean));
     const busy: string[] = [];
     for (const c of wanted) {
-      const refused = before.has(c) ? null : enableController(parent, c);
+      const refused = before.has(c) ? null : enableInParent(parent, c, this.leaf !== null);
       if (refused === "EBUSY") busy.push(c);
       if (refused !== null) continue;
       if (!before.has(c)) this.enabledInParent.push(c);
