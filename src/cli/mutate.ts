@@ -5,6 +5,7 @@ import { ExitCode } from "../errors.ts";
 import type { Command } from "./command.ts";
 import { mutationArgs } from "./mutation-args.ts";
 import { out, readOptions } from "../util/cli-args.ts";
+import { printable } from "../util/terminal-text.ts";
 
 const help = `Usage: vector-boot mutate TENSOR OFFSET --values V1,V2,... --confidence C [--json] [--socket PATH]
 
@@ -13,13 +14,26 @@ values. It passes the CTRM gate (confidence > 0.8, tensor exists and is not kern
 the tensor, finite values within the configured magnitude, mutable type) and is acknowledged only
 after the cortex journal's fsync. Prints the verdict; exits 0 when accepted, 65 when the gate
 rejected it (bad input: the reason is printed), 74 when the journal has stopped (JOURNAL_FAILED: not
-acknowledged, and the outcome is unknown: the record may still be on disk and replayed at the next boot).
+acknowledged, and the outcome is unknown: the record may still be on disk and replayed at the next boot),
+75 when it could not be judged now (nothing journaled: evolution closing, the model gone), 70 when it
+was journaled but failed to apply (APPLY_FAILED, a bug: evolution stopped; the next boot replays it).
 
 Options:
   --values LIST       1 to 100 comma-separated numbers (e.g. 0.5,-1.25; a list starting with a minus sign
                       needs the = form: --values=-3.25,1)
   --confidence C      the engine's confidence, 0..1
 ${commonOptionsHelp}`;
+
+/**
+ * What a verdict means for the caller. JOURNAL_FAILED is two things (docs/evolution-protocol.md): the
+ * journal stopped (the outcome unknown), or nothing was journaled (not judged, evolution closed).
+ */
+function verdictKind(v: { statusName: string; journalSeq: number; text: string }): "accepted" | "unknown" | "not-taken" | "apply-failed" | "rejected" {
+  if (v.statusName === "ACCEPTED") return "accepted";
+  if (v.statusName === "APPLY_FAILED") return "apply-failed";
+  if (v.statusName !== "JOURNAL_FAILED") return "rejected";
+  return /^(not judged|evolution is closed)/.test(v.text) ? "not-taken" : "unknown";
+}
 
 export const command: Command = {
   name: "mutate",
@@ -30,11 +44,15 @@ export const command: Command = {
     const m = mutationArgs("mutate", p.positionals, p.values.values, p.values.confidence);
     const c = commonOptions("mutate", p.values);
     const verdict = (await controlRequest({ op: "mutate", ...m }, { path: c.socket, timeoutMs: c.timeoutMs })) as { statusName: string; journalSeq: number; text: string };
+    const kind = verdictKind(verdict);
+    const why = verdict.text ? ` (${printable(verdict.text)})` : "";
     if (c.json) out(JSON.stringify(verdict));
-    else if (verdict.statusName === "ACCEPTED") out(`accepted: journal sequence ${verdict.journalSeq}`);
-    else if (verdict.statusName === "JOURNAL_FAILED") out(`not acknowledged: the journal has stopped${verdict.text ? ` (${verdict.text})` : ""}; the outcome is unknown (it may be replayed at the next boot)`);
-    else out(`rejected: ${verdict.statusName}${verdict.text ? ` (${verdict.text})` : ""}`);
+    else if (kind === "accepted") out(`accepted: journal sequence ${verdict.journalSeq}`);
+    else if (kind === "unknown") out(`not acknowledged: the journal has stopped${why}; the outcome is unknown (it may be replayed at the next boot)`);
+    else if (kind === "not-taken") out(`not taken now: ${printable(verdict.statusName)}${why}; nothing was journaled, try again later`);
+    else if (kind === "apply-failed") out(`journaled as sequence ${verdict.journalSeq} but failed to apply${why}: evolution has stopped (a bug, logged by the instance); the next boot replays it`);
+    else out(`rejected: ${printable(verdict.statusName)}${why}`);
     // The exit-code table (README "Exit codes"): a mutation the gate refuses is bad input data.
-    return verdict.statusName === "ACCEPTED" ? ExitCode.ok : verdict.statusName === "JOURNAL_FAILED" ? ExitCode.io : ExitCode.data;
+    return { accepted: ExitCode.ok, unknown: ExitCode.io, "not-taken": ExitCode.tempFail, "apply-failed": ExitCode.internal, rejected: ExitCode.data }[kind];
   },
 };
