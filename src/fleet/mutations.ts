@@ -1,5 +1,4 @@
 // Fleet-wide mutations, a node's side: it applies every one under mutations/ in revision order and acks it once.
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { logger } from "../log.ts";
@@ -8,7 +7,7 @@ import { abortableSleep } from "./retry.ts";
 import { watchOnce } from "./etcd-watch.ts";
 import { acksPrefix, fleetMutationSchema, keyOnLease, mutationKeyProblem, mutationsPrefix, onOwnLease, type Ack, type FleetMutation } from "./keys.ts";
 import { readCheckpoint } from "./fleet-checkpoint.ts";
-import { readApplied, writeApplied } from "./applied-revision.ts";
+import { AppliedRevision } from "./applied-revision.ts";
 import { issuesText } from "../util/issues-text.ts";
 
 const log = logger("fleet");
@@ -31,8 +30,6 @@ class NotMember extends Error {}
 /** What a node did with one mutation (its ack); `reason` says why a malformed one was refused. */
 type Outcome = { accepted: boolean; status: string; journalSeq: number | null; reason?: string };
 
-const SAVE_EVERY_MS = 250;
-
 const rangeResponse = z.object({ header: z.object({ revision: z.union([z.string(), z.number()]).transform(Number) }).passthrough(), kvs: z.array(kvSchema).optional(), more: z.boolean().optional() }).passthrough();
 
 /**
@@ -44,32 +41,19 @@ const rangeResponse = z.object({ header: z.object({ revision: z.union([z.string(
  * mutation wrote to the same range since is overwritten again), never acked twice (create-only).
  */
 export class MutationFeed {
-  private applied: number;
-  /** The etcd cluster `applied` is a revision of (null: not known yet, or a file from before it was saved). */
-  private clusterId: string | null = null;
-  private saved = -1;
-  private savedAt = 0;
-  /** The save the throttle put off, due when it allows one (a batch with no batch after it stayed unsaved until the next batch or the stop). */
-  private saveTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Saves run one after another (a timer's may meet a batch's). */
-  private saving: Promise<void> = Promise.resolve();
+  private readonly saved: AppliedRevision;
   private ctl = new AbortController();
   /** Mutations were held back (not a member): logged once until the feed resumes. */
   private heldBack = false;
   private loop: Promise<void> | null = null;
-  private readonly file: string;
 
   constructor(private readonly o: FeedOptions) {
-    this.file = join(o.stateDir, "fleet-applied.json");
-    this.applied = 0;
-    if (existsSync(this.file)) {
-      // Never throws: a damaged file (truncated JSON, a directory, a FIFO) must not stop PID 1's boot.
-      const r = readApplied(this.file);
-      if (r.revision !== null) {
-        this.applied = r.revision;
-        this.clusterId = r.clusterId;
-      } else log.error("fleet applied revision unreadable: catching up from the start (re-applying is harmless)", { file: this.file, why: r.why });
-    }
+    this.saved = new AppliedRevision(join(o.stateDir, "fleet-applied.json"));
+  }
+
+  /** The last revision applied (fleet-applied.json). */
+  private get applied(): number {
+    return this.saved.revision;
   }
 
   get revision(): number {
@@ -100,17 +84,7 @@ export class MutationFeed {
       }),
     );
     await Promise.all(fresh.map((kv, i) => this.ack(kv, results[i]!)));
-    this.applied = todo[todo.length - 1]!.modRevision;
-    // At most every 250 ms, and at the latest 250 ms after the last batch (and at stop): a revision
-    // saved late means re-applying those mutations after a crash, over whatever local mutations wrote
-    // to the same ranges since (acks are create-only: none is written twice).
-    const wait = SAVE_EVERY_MS - (performance.now() - this.savedAt);
-    if (wait <= 0) await this.save();
-    else
-      this.saveTimer ??= setTimeout(() => {
-        this.saveTimer = null;
-        void this.save();
-      }, wait);
+    await this.saved.advance(todo[todo.length - 1]!.modRevision);
   }
 
   /**
@@ -130,26 +104,6 @@ export class MutationFeed {
     if (problem === "bad-id") log.warn("fleet mutation refused: its key's id is not a mutation id (1-128 letters, digits, '_', '.', '-'); not applied, not acked", { key: kv.key });
     else if (problem === "rewritten") log.warn("fleet mutation key rewritten: ignored (mutations are create-only; the first value stands)", { key: kv.key, create_revision: kv.createRevision, mod_revision: kv.modRevision });
     return problem === null;
-  }
-
-  private save(): Promise<void> {
-    this.saving = this.saving.then(() => this.saveNow());
-    return this.saving;
-  }
-
-  /** Never throws. */
-  private async saveNow(): Promise<void> {
-    if (this.saved === this.applied) return;
-    const rev = this.applied;
-    this.savedAt = performance.now();
-    try {
-      await writeApplied(this.file, rev, this.clusterId);
-      this.saved = rev;
-    } catch (e) {
-      // Not fatal (a directory in the way, a full disk): after a restart the node re-applies, which is harmless.
-      if (this.saved !== -2) log.error("fleet applied revision not saved (re-applied after a restart; harmless)", { file: this.file, error: String(e).slice(0, 200) });
-      this.saved = -2;
-    }
   }
 
   /**
@@ -200,26 +154,6 @@ export class MutationFeed {
   }
 
   /**
-   * A saved revision of another etcd cluster (a disk image or state dir copied from another fleet,
-   * etcd rebuilt or restored from a snapshot: a new cluster id), or one past what this cluster has
-   * reached, counts for nothing: the node catches up from the start (re-applying is harmless). It
-   * was taken as it was: every mutation at or below it was skipped without a word, and acked by no
-   * one (`fleet mutate --wait` timed out on the node, `fleet gc` waited for it).
-   */
-  private sameHistory(clusterId: string | null, revision: number): void {
-    const other = clusterId !== null && this.clusterId !== null && clusterId !== this.clusterId;
-    if (other || this.applied > revision) {
-      log.warn("fleet applied revision is not of this etcd cluster's history: catching up from the start (re-applying is harmless)", { applied: this.applied, saved_cluster: this.clusterId, cluster: clusterId, cluster_revision: revision });
-      this.applied = 0;
-      this.saved = -1;
-    }
-    if (clusterId !== null && clusterId !== this.clusterId) {
-      this.clusterId = clusterId;
-      this.saved = -1;
-    }
-  }
-
-  /**
    * Everything above `applied`, in revision order; returns the revision it read at. The checkpoint
    * first: when `fleet gc` folded history this node had not applied (it was down), the checkpoint's
    * mutations are applied in order and `applied` jumps to the revision it was folded through. Then
@@ -231,7 +165,7 @@ export class MutationFeed {
     const prefix = mutationsPrefix(this.o.fleet);
     const cp = await readCheckpoint(this.o.client, this.o.fleet, 10_000);
     const atRevision = cp.revision;
-    this.sameHistory(cp.clusterId, atRevision);
+    this.saved.sameHistory(cp.clusterId, atRevision);
     if (cp.checkpoint && cp.checkpoint.through_revision > this.applied) {
       this.mustBeMember();
       const c = cp.checkpoint;
@@ -243,8 +177,7 @@ export class MutationFeed {
       const results = await Promise.all(todo.map((m) => this.o.apply({ tensor: m.tensor, offset: m.offset, values: m.values, confidence: m.confidence, published_at: 0 })));
       const refused = results.filter((r) => !r.accepted);
       if (refused.length > 0) log.warn("fleet mutations: some checkpoint mutations were refused here", { refused: refused.length, first: refused[0]!.status });
-      this.applied = c.through_revision;
-      await this.save();
+      await this.saved.jump(c.through_revision);
     }
     let from = this.applied + 1;
     for (;;) {
@@ -274,7 +207,7 @@ export class MutationFeed {
         if (this.heldBack) log.info("fleet mutations: a member again; catching up", { node: this.o.node, applied: this.applied });
         this.heldBack = false;
         const at = await this.catchUp();
-        await this.save();
+        await this.saved.save();
         const onEvents = (kvs: Kv[]) => this.handle(kvs).catch((e) => (e instanceof NotMember ? term.abort() : Promise.reject(e)));
         const end = await watchOnce(this.o.client, { prefix: mutationsPrefix(this.o.fleet), fromRevision: Math.max(at, this.applied) + 1, onEvents, signal: term.signal });
         if (this.ctl.signal.aborted) break;
@@ -303,8 +236,6 @@ export class MutationFeed {
     this.ctl.abort();
     await this.loop;
     this.loop = null;
-    if (this.saveTimer) clearTimeout(this.saveTimer);
-    this.saveTimer = null;
-    await this.save();
+    await this.saved.stop();
   }
 }
