@@ -27,6 +27,22 @@ export interface FeedOptions {
 /** The node is not a fleet member now: what arrived is left unapplied and unacked (read again on joining). */
 class NotMember extends Error {}
 
+/**
+ * Outcomes that only say this node's own machinery cannot apply a mutation now, nothing about the
+ * mutation: its journal stopped (JOURNAL_FAILED: the outcome unknown, or evolution closed), a
+ * journaled write failed to apply (APPLY_FAILED: evolution fail-stopped), evolution disabled at boot
+ * (EVOLUTION_DISABLED). Acked as refusals, they were final: after the operator mended the disk and
+ * rebooted, the node never applied those mutations (and `fleet gc` could drop one every node had
+ * "refused" fleet-wide). Only the gate's verdicts and MALFORMED are acked as refusals.
+ */
+export const notAVerdict: ReadonlySet<string> = new Set(["JOURNAL_FAILED", "APPLY_FAILED", "EVOLUTION_DISABLED"]);
+
+/** A mutation this node could not apply (notAVerdict): it and what follows are left unacked, `applied` stays before it; tried again after a back-off, and after a restart. */
+class NotApplied extends Error {}
+
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 60_000;
+
 /** What a node did with one mutation (its ack); `reason` says why a malformed one was refused. */
 type Outcome = { accepted: boolean; status: string; journalSeq: number | null; reason?: string };
 
@@ -45,6 +61,9 @@ export class MutationFeed {
   private ctl = new AbortController();
   /** Mutations were held back (not a member): logged once until the feed resumes. */
   private heldBack = false;
+  /** A mutation this node could not apply holds the feed back (NotApplied): logged once until one goes through; `retryMs` is the back-off. */
+  private stalled = false;
+  private retryMs = RETRY_MIN_MS;
   private loop: Promise<void> | null = null;
 
   constructor(private readonly o: FeedOptions) {
@@ -67,7 +86,9 @@ export class MutationFeed {
 
   /**
    * A batch in revision order: every mutation is submitted to the journal in order at once (it
-   * group-commits them), then the acks are created concurrently, then the revision is saved.
+   * group-commits them), then the acks are created concurrently, then the revision is saved. A
+   * mutation this node could not apply (notAVerdict) ends the batch there: unacked, and `applied`
+   * stays before it (NotApplied).
    */
   private async handle(kvs: Kv[]): Promise<void> {
     const todo = kvs.filter((kv) => kv.modRevision > this.applied);
@@ -83,8 +104,29 @@ export class MutationFeed {
         return Promise.resolve({ accepted: false, status: "MALFORMED", journalSeq: null, reason });
       }),
     );
-    await Promise.all(fresh.map((kv, i) => this.ack(kv, results[i]!)));
+    // Acked up to the first one this node could not apply; that one and the rest of the batch are
+    // not (those applied after it are applied again, in order, when it is retried: absolute values).
+    const stuck = results.findIndex((r) => notAVerdict.has(r.status));
+    await Promise.all((stuck < 0 ? fresh : fresh.slice(0, stuck)).map((kv, i) => this.ack(kv, results[i]!)));
+    if (stuck >= 0) {
+      const first = fresh[stuck]!;
+      const before = todo.filter((kv) => kv.modRevision < first.modRevision);
+      if (before.length > 0) await this.saved.advance(before[before.length - 1]!.modRevision);
+      this.notApplied(first.key.slice(mutationsPrefix(this.o.fleet).length), results[stuck]!.status);
+    }
+    if (this.stalled && fresh.length > 0) {
+      log.info("fleet mutations: applied again", { node: this.o.node, through_revision: todo[todo.length - 1]!.modRevision });
+      this.stalled = false;
+      this.retryMs = RETRY_MIN_MS;
+    }
     await this.saved.advance(todo[todo.length - 1]!.modRevision);
+  }
+
+  /** This node could not apply mutation `id` (notAVerdict `status`): said once until one goes through; the feed holds back (NotApplied). */
+  private notApplied(id: string, status: string): never {
+    if (!this.stalled) log.error("fleet mutation not applied: this node's evolution cannot take it now (its journal stopped, or evolution is disabled); not acked, held back and tried again (and after a restart)", { node: this.o.node, mutation: id, status, applied: this.applied });
+    this.stalled = true;
+    throw new NotApplied();
   }
 
   /**
@@ -175,6 +217,10 @@ export class MutationFeed {
       const rev = (id: string): number | undefined => cp.revisions?.[id];
       const todo = c.mutations.filter((m) => (rev(m.id) ?? Infinity) > this.applied);
       const results = await Promise.all(todo.map((m) => this.o.apply({ tensor: m.tensor, offset: m.offset, values: m.values, confidence: m.confidence, published_at: 0 })));
+      // One this node could not apply: `applied` stays below the checkpoint (it was set to its
+      // revision all the same, a write never applied here), and the resync is tried again.
+      const stuck = results.findIndex((r) => notAVerdict.has(r.status));
+      if (stuck >= 0) this.notApplied(todo[stuck]!.id, results[stuck]!.status);
       const refused = results.filter((r) => !r.accepted);
       if (refused.length > 0) log.warn("fleet mutations: some checkpoint mutations were refused here", { refused: refused.length, first: refused[0]!.status });
       await this.saved.jump(c.through_revision);
@@ -208,16 +254,28 @@ export class MutationFeed {
         this.heldBack = false;
         const at = await this.catchUp();
         await this.saved.save();
-        const onEvents = (kvs: Kv[]) => this.handle(kvs).catch((e) => (e instanceof NotMember ? term.abort() : Promise.reject(e)));
+        let notApplied = false;
+        const onEvents = (kvs: Kv[]) =>
+          this.handle(kvs).catch((e) => {
+            if (!(e instanceof NotMember || e instanceof NotApplied)) return Promise.reject(e);
+            notApplied = e instanceof NotApplied;
+            term.abort();
+          });
         const end = await watchOnce(this.o.client, { prefix: mutationsPrefix(this.o.fleet), fromRevision: Math.max(at, this.applied) + 1, onEvents, signal: term.signal });
         if (this.ctl.signal.aborted) break;
-        if (end.kind === "closed") continue; // left the fleet: held back until it has joined again
+        if (notApplied) await this.retryLater();
+        // Left the fleet (held back until it has joined again), or a mutation this node could not apply (tried again).
+        if (end.kind === "closed") continue;
         if (end.kind === "compacted") log.warn("fleet mutations: the watch's revision was compacted; resyncing from the checkpoint and the live mutation keys", { applied: this.applied, compact_revision: end.compactRevision });
         else log.warn("fleet mutations: watch ended; resuming", { applied: this.applied, why: end.error });
         backoff = 250;
       } catch (e) {
         if (this.ctl.signal.aborted) break;
         if (e instanceof NotMember) continue;
+        if (e instanceof NotApplied) {
+          await this.retryLater();
+          continue;
+        }
         log.warn("fleet mutations: catch-up failed; retrying", { applied: this.applied, error: String(e).slice(0, 200), backoff_ms: backoff });
         await abortableSleep(backoff, this.ctl.signal);
         backoff = Math.min(5000, backoff * 2);
@@ -225,6 +283,12 @@ export class MutationFeed {
         this.ctl.signal.removeEventListener("abort", endTerm);
       }
     }
+  }
+
+  /** The back-off after a mutation this node could not apply (1 s doubling to 60 s): a stopped journal or disabled evolution is not mended before a restart. */
+  private async retryLater(): Promise<void> {
+    await abortableSleep(this.retryMs, this.ctl.signal);
+    this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
   }
 
   /** Asks the loop to stop without waiting for it (stop() waits). */
