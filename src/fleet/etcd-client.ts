@@ -193,7 +193,9 @@ export class EtcdClient {
           continue;
         }
         if (!r.ok) {
-          const e = errorBody.safeParse(JSON.parse(text || "{}"));
+          // Not always JSON (Go's "404 page not found", a load balancer's HTML 502): JSON.parse threw a
+          // SyntaxError that lost the status (a read said "no member answered", a write "outcome unknown").
+          const e = parseKvJson(text, errorBody);
           const msg = e.success ? (e.data.error ?? e.data.message ?? text) : text;
           const err = new FleetError(`etcd ${path} at ${endpoint}: HTTP ${r.status}: ${msg.slice(0, 300)}`);
           // 503 (no leader, request timed out) may have been applied for a write: the caller decides.
