@@ -182,3 +182,20 @@ export function rootCauseMessage(err: unknown): string {
 export class FleetError extends VectorBootError {
   override readonly exitCode: number = ExitCode.os;
 }
+
+/**
+ * etcd refused a request for good: HTTP 4xx other than 429 (permission denied, a bad or too large
+ * request, credentials refused). Sending the same request again cannot succeed: not retried.
+ */
+export class FleetRefusedError extends FleetError {
+  constructor(
+    message: string,
+    readonly httpStatus: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Is HTTP `status` a refusal no retry of the same request mends (4xx, except 429 too many requests)? */
+export const refusedForGood = (status: number): boolean => status >= 400 && status < 500 && status !== 429;

@@ -2,7 +2,7 @@
 import { issuesText } from "../util/issues-text.ts";
 import { readConfigFile } from "../config/load.ts";
 import { fleetSchema, type FleetConfig } from "../config/schema.ts";
-import { describeError, NotNowError, UsageError } from "../errors.ts";
+import { describeError, FleetRefusedError, NotNowError, UsageError } from "../errors.ts";
 import { EtcdClient } from "../fleet/etcd-client.ts";
 import { isStale, mutationsPrefix, nodeSummarySchema, nodesPrefix, readMembers, type NodeSummary } from "../fleet/keys.ts";
 import { ackSchema, acksPrefix, mutationIdPattern, type Ack } from "../fleet/keys.ts";
@@ -25,6 +25,7 @@ mutate publishes one weight mutation to the whole fleet, once (a new --id; defau
 Every node runs it through its own CTRM gate and journal and acks it (or rejects it with the
 reason) under the mutation's key. Without an etcd quorum publication waits: the same create-only
 write is repeated for up to --publish-s seconds (default 120; then exit 75), so it lands once.
+A refusal (HTTP 4xx other than 429: permission denied, a request too large) exits 71 at once.
 An --id already published with the same content is fine (reported "already published"); with
 other content it is an error (exit 64): mutations are create-only.
 --wait MS waits for an ack from every member listed now, and exits 0 when all accepted, 65 when one
@@ -131,6 +132,8 @@ async function mutate(args: string[]): Promise<number> {
   const pub = await publishUntil(c, f.name, id, { tensor, offset, values, confidence }, Date.now() + publishS * 1000, (e, n) => {
     if (n === 1) process.stderr.write(`fleet mutate: etcd did not take the mutation yet (${String(e).slice(0, 160)}); retrying the same create-only write for up to ${publishS} s\n`);
   }).catch((e: unknown) => {
+    // Refused for good (permission denied, a request too large): waiting cannot mend it (71, at once).
+    if (e instanceof FleetRefusedError) throw new FleetRefusedError(`fleet mutate: etcd refused mutation ${id} (HTTP ${e.httpStatus}; not retried: check the etcd user's permissions on the fleet's keys and the request's size): ${describeError(e).slice(0, 300)}`, e.httpStatus, { cause: e });
     // Not published yet (no quorum, etcd unreachable): try again later, as the help says.
     throw new NotNowError(`fleet mutate: etcd did not take mutation ${id} within --publish-s ${publishS} s: ${describeError(e).slice(0, 300)}`, { cause: e });
   });
@@ -177,7 +180,10 @@ async function rollout(args: string[]): Promise<number> {
   const r: Rollout = { action, max_unavailable: max, nodes, created_at: Date.now() };
   // One at a time: a second rollout takes its own K slots, so 2K nodes could be down at once. The
   // check and the create are one transaction: two commands at the same moment cannot both start one.
-  const { busy } = await startRollout(c, f.name, id, r, Date.now() + 30_000, (e) => process.stderr.write(`fleet rollout: etcd did not take the rollout yet (${String(e).slice(0, 160)}); retrying the same create-only write\n`));
+  const { busy } = await startRollout(c, f.name, id, r, Date.now() + 30_000, (e) => process.stderr.write(`fleet rollout: etcd did not take the rollout yet (${String(e).slice(0, 160)}); retrying the same create-only write\n`)).catch((e: unknown) => {
+    if (e instanceof FleetRefusedError) throw new FleetRefusedError(`fleet rollout: etcd refused rollout ${id} (HTTP ${e.httpStatus}; not retried: check the etcd user's permissions on the fleet's keys): ${describeError(e).slice(0, 300)}`, e.httpStatus, { cause: e });
+    throw e;
+  });
   if (busy) throw new NotNowError(`fleet rollout: rollout ${busy.id} is still in progress (${busy.done} of ${busy.nodes} node(s) done); two at once could take more than --max-unavailable nodes down: wait for it to finish`);
   const t0 = Date.now();
   const until = t0 + timeoutS * 1000;

@@ -1,6 +1,6 @@
 // An etcd v3 client over etcd's HTTP/JSON gateway (fetch): a deadline on every call, failover, no blind retries of writes whose outcome is not idempotent.
 import { z } from "zod";
-import { FleetError } from "../errors.ts";
+import { FleetError, FleetRefusedError, refusedForGood } from "../errors.ts";
 import { readRegularFile } from "../util/regular-file.ts";
 import { abortableSleep } from "./retry.ts";
 
@@ -149,7 +149,10 @@ export class EtcdClient {
     const password = readRegularFile(a.password_file).toString("utf8").replace(/\r?\n$/, "");
     this.token = null;
     const r = await fetch(`${endpoint}/v3/auth/authenticate`, this.fetchInit({ name: a.user, password }, signal));
-    if (!r.ok) throw new FleetError(`etcd authentication as ${a.user} failed: HTTP ${r.status} ${(await r.text()).slice(0, 200)}`);
+    if (!r.ok) {
+      const msg = `etcd authentication as ${a.user} failed: HTTP ${r.status} ${(await r.text()).slice(0, 200)}`;
+      throw refusedForGood(r.status) ? new FleetRefusedError(msg, r.status) : new FleetError(msg);
+    }
     this.token = authResponse.parse(await r.json()).token;
   }
 
@@ -197,7 +200,8 @@ export class EtcdClient {
           // SyntaxError that lost the status (a read said "no member answered", a write "outcome unknown").
           const e = parseKvJson(text, errorBody);
           const msg = e.success ? (e.data.error ?? e.data.message ?? text) : text;
-          const err = new FleetError(`etcd ${path} at ${endpoint}: HTTP ${r.status}: ${msg.slice(0, 300)}`);
+          const said = `etcd ${path} at ${endpoint}: HTTP ${r.status}: ${msg.slice(0, 300)}`;
+          const err = refusedForGood(r.status) ? new FleetRefusedError(said, r.status) : new FleetError(said);
           // 503 (no leader, request timed out) may have been applied for a write: the caller decides.
           if (!opts.idempotent || r.status < 500) throw err;
           lastErr = err;

@@ -1,4 +1,5 @@
 // Fleet-wide mutations, the operator's side: published once under mutations/<id>, retried until it lands.
+import { FleetRefusedError } from "../errors.ts";
 import { parseKvJson, type EtcdClient } from "./etcd-client.ts";
 import { fleetMutationSchema, mutationsPrefix, type FleetMutation } from "./keys.ts";
 import { retryUntil } from "./retry.ts";
@@ -24,9 +25,11 @@ export async function publishMutation(c: EtcdClient, fleet: string, id: string, 
 /**
  * Publishes, repeating the same create-only write after a failure (no etcd quorum, a leader change,
  * an unknown outcome) until it lands or `deadline` (Date.now() ms) passes: publication waits for the
- * cluster and can never make two. Throws the last error at the deadline.
+ * cluster and can never make two. Throws the last error at the deadline. A refusal for good
+ * (FleetRefusedError: permission denied, a request too large) is thrown at once: it was retried
+ * until the deadline, and `fleet mutate` said "not now" (75) for what waiting cannot mend.
  */
 export async function publishUntil(c: EtcdClient, fleet: string, id: string, m: Omit<FleetMutation, "published_at">, deadline: number, onRetry?: (error: unknown, attempt: number) => void): Promise<{ revision: number; created: boolean; same: boolean; attempts: number }> {
   const publishedAt = Date.now();
-  return retryUntil(deadline, async (attempts) => ({ ...(await publishMutation(c, fleet, id, m, Math.max(1000, Math.min(10_000, deadline - Date.now())), publishedAt)), attempts }), onRetry);
+  return retryUntil(deadline, async (attempts) => ({ ...(await publishMutation(c, fleet, id, m, Math.max(1000, Math.min(10_000, deadline - Date.now())), publishedAt)), attempts }), onRetry, (e) => e instanceof FleetRefusedError);
 }

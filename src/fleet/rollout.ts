@@ -1,6 +1,6 @@
 // Rolling operations: a FleetLock-style semaphore in one etcd key (compare-and-swap), holders tied to their node's lease.
 import { z } from "zod";
-import { FleetError } from "../errors.ts";
+import { FleetError, FleetRefusedError } from "../errors.ts";
 import { b64, cmpPrefixUnchangedSince, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type Compare, type EtcdClient, type Kv, type LeaseId } from "./etcd-client.ts";
 import { retryUntil } from "./retry.ts";
 import { fleetPrefix, keyOnLease, onOwnLease, readMembers } from "./keys.ts";
@@ -259,7 +259,8 @@ async function createRollout(c: EtcdClient, fleet: string, id: string, r: Rollou
       return true;
     },
     onRetry,
-    (e) => e === conflict,
+    // A refusal for good (permission denied, a request too large) is not retried either: it was, for 30 s.
+    (e) => e === conflict || e instanceof FleetRefusedError,
   );
 }
 
@@ -270,11 +271,14 @@ async function createRollout(c: EtcdClient, fleet: string, id: string, r: Rollou
  * A rollout created or changed between the check and the create sends it back to the check.
  */
 export async function startRollout(c: EtcdClient, fleet: string, id: string, r: Rollout, deadline: number, onRetry?: (e: unknown) => void): Promise<{ busy: RolloutState | null }> {
-  for (;;) {
+  // Back-off between rounds (100 ms doubling to 2 s): a conflict came round again at once, reads and a
+  // transaction in a tight loop for as long as the rollouts kept changing.
+  for (let backoff = 100; ; backoff = Math.min(2000, backoff * 2)) {
     const { states, revision } = await rolloutStates(c, fleet);
     const busy = states.find((s) => s.inProgress);
     if (busy) return { busy };
     if (await createRollout(c, fleet, id, r, deadline, revision, onRetry)) return { busy: null };
-    if (Date.now() > deadline) throw new FleetError(`rollout ${id} not created: the fleet's rollouts kept changing until the deadline`);
+    if (Date.now() + backoff > deadline) throw new FleetError(`rollout ${id} not created: the fleet's rollouts kept changing until the deadline`);
+    await Bun.sleep(backoff);
   }
 }
