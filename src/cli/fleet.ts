@@ -184,6 +184,7 @@ async function rollout(args: string[]): Promise<number> {
     if (e instanceof FleetRefusedError) throw new FleetRefusedError(`fleet rollout: etcd refused rollout ${id} (HTTP ${e.httpStatus}; not retried: check the etcd user's permissions on the fleet's keys): ${describeError(e).slice(0, 300)}`, e.httpStatus, { cause: e });
     throw e;
   });
+  if (busy?.unreadable) throw new NotNowError(`fleet rollout: rollout ${busy.id} cannot be read (${busy.unreadable}), so it counts as in progress; two at once could take more than --max-unavailable nodes down: delete its keys if it is junk`);
   if (busy) throw new NotNowError(`fleet rollout: rollout ${busy.id} is still in progress (${busy.done} of ${busy.nodes} node(s) done); two at once could take more than --max-unavailable nodes down: wait for it to finish`);
   const t0 = Date.now();
   const until = t0 + timeoutS * 1000;

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { FleetError, FleetRefusedError } from "../errors.ts";
 import { b64, cmpPrefixUnchangedSince, cmpUnchanged, opDelete, opDeletePrefix, opPut, parseKvJson, type Compare, type EtcdClient, type Kv, type LeaseId } from "./etcd-client.ts";
 import { retryUntil } from "./retry.ts";
+import { issuesText } from "../util/issues-text.ts";
 import { fleetPrefix, keyOnLease, onOwnLease, readMembers } from "./keys.ts";
 
 export const rolloutActions = ["reexec", "reboot", "poweroff"] as const;
@@ -17,6 +18,9 @@ export const doneKey = (fleet: string, id: string, node: string): string => `${f
  * `stopped`: set by `fleet rollout` when a node's action failed; no node starts on it any more.
  * `finished`: recorded once when every listed node was seen done or gone (`gone`: not members then)
  * with no live slot holder; a fact from then on (a gone node that rejoins finds it finished).
+ * The rollout's, the semaphore's and the done marks' schemas keep fields they do not know (a newer
+ * image's), written back as they were: strict, a newer image's rollout read as unparseable, counted
+ * as not in progress (`fleet gc` deleted it), and its semaphore as no holders (a slot taken past K).
  */
 export const rolloutSchema = z
   .object({
@@ -24,22 +28,26 @@ export const rolloutSchema = z
     max_unavailable: z.number().int().min(1),
     nodes: z.array(z.string()),
     created_at: z.number(),
-    stopped: z.object({ node: z.string(), reason: z.string() }).strict().optional(),
-    finished: z.object({ at: z.number(), gone: z.array(z.string()) }).strict().optional(),
+    stopped: z.object({ node: z.string(), reason: z.string() }).passthrough().optional(),
+    finished: z.object({ at: z.number(), gone: z.array(z.string()) }).passthrough().optional(),
   })
-  .strict();
+  .passthrough();
 export type Rollout = z.infer<typeof rolloutSchema>;
 
-const holderSchema = z.object({ node: z.string(), lease: z.string(), generation: z.number().int() }).strict();
+const holderSchema = z.object({ node: z.string(), lease: z.string(), generation: z.number().int() }).passthrough();
 export type Holder = z.infer<typeof holderSchema>;
-export const semSchema = z.object({ holders: z.array(holderSchema) }).strict();
+export const semSchema = z.object({ holders: z.array(holderSchema) }).passthrough();
 
-/** The semaphore's holders and the revision to compare against (0: the key does not exist yet). */
-export async function readSem(c: EtcdClient, fleet: string, id: string): Promise<{ holders: Holder[]; modRevision: number }> {
+/**
+ * The semaphore's holders and the revision to compare against (0: the key does not exist yet).
+ * `unreadable`: the value is not a semaphore (not JSON, a required field missing): its holders are
+ * unknown, so no slot is free (takeSlot) and the rollout counts as in progress (rolloutState).
+ */
+export async function readSem(c: EtcdClient, fleet: string, id: string): Promise<{ holders: Holder[]; modRevision: number; unreadable: boolean }> {
   const kv = (await c.get(semKey(fleet, id))).kvs[0];
-  if (!kv) return { holders: [], modRevision: 0 };
+  if (!kv) return { holders: [], modRevision: 0, unreadable: false };
   const r = parseKvJson(kv.value, semSchema);
-  return { holders: r.success ? r.data.holders : [], modRevision: kv.modRevision };
+  return { holders: r.success ? r.data.holders : [], modRevision: kv.modRevision, unreadable: !r.success };
 }
 
 /** Holders whose lease still backs their node's key (a dead holder's lease expired: its slot is free). */
@@ -79,6 +87,8 @@ export async function takeSlot(c: EtcdClient, fleet: string, id: string, max: nu
     if ((await c.txn([cmpUnchanged(rolloutKey(fleet, id), rolloutRevision), onOwnLease(fleet, me.node, me.lease)], [])).succeeded) return "taken";
     return (await keyOnLease(c, fleet, me.node, me.lease)) ? "full" : "not-member";
   }
+  // Its holders unknown: full (counted as none, the swap replaced them with this node: K + 1 down).
+  if (s.unreadable) return "full";
   const live = await liveHolders(c, fleet, s.holders);
   if (live.length >= max) return "full";
   if (await cas(c, fleet, id, s.modRevision, [...live, me], [cmpUnchanged(rolloutKey(fleet, id), rolloutRevision), onOwnLease(fleet, me.node, me.lease)])) return "taken";
@@ -86,7 +96,7 @@ export async function takeSlot(c: EtcdClient, fleet: string, id: string, max: nu
 }
 
 /** A node's outcome under rollout-done/<id>/<node> (a value without `outcome` is from before outcomes: ok). */
-export const doneSchema = z.object({ node: z.string(), at: z.number(), outcome: z.enum(["ok", "failed"]).optional(), reason: z.string().optional() }).strict();
+export const doneSchema = z.object({ node: z.string(), at: z.number(), outcome: z.enum(["ok", "failed"]).optional(), reason: z.string().optional() }).passthrough();
 export type Outcome = { outcome: "ok" } | { outcome: "failed"; reason: string };
 
 /**
@@ -137,10 +147,15 @@ export async function gcRollouts(c: EtcdClient, fleet: string): Promise<string[]
   return removed;
 }
 
-/** A rollout in etcd: in progress unless finished (every listed node done or gone, no live slot holder) or stopped with no node still acting. */
+/**
+ * A rollout in etcd: in progress unless finished (every listed node done or gone, no live slot holder)
+ * or stopped with no node still acting. `unreadable`: its key or its semaphore holds a value that is
+ * not one (why): in progress, so it is neither deleted nor passed over (an operator deletes it).
+ */
 export interface RolloutState {
   id: string;
   inProgress: boolean;
+  unreadable?: string;
   nodes: number;
   done: number;
   /** The semaphore's mod revision (0: none), to guard a deletion. */
@@ -172,7 +187,11 @@ async function rolloutState(c: EtcdClient, fleet: string, kv: Kv): Promise<Rollo
   const done = new Set((await c.get(donePrefix, { prefix: true })).kvs.map((d) => d.key.slice(donePrefix.length)));
   const sem = await readSem(c, fleet, id);
   const state = { id, inProgress: false, nodes: r.success ? r.data.nodes.length : 0, done: done.size, semRevision: sem.modRevision };
-  if (!r.success || r.data.finished) return state;
+  // Fail closed: a rollout that cannot be read counted as not in progress (`fleet gc` deleted it, the
+  // next rollout started beside it), a semaphore that cannot be read as no holders (finished).
+  if (!r.success) return { ...state, inProgress: true, unreadable: `${kv.key} is not a rollout (${issuesText(r.error.issues, "value").slice(0, 200)})` };
+  if (r.data.finished) return state;
+  if (sem.unreadable) return { ...state, inProgress: true, unreadable: `${semKey(fleet, id)} is not a semaphore` };
   // Members after the semaphore: a node that joined and took a slot before the semaphore read is a member here.
   const members = await readMembers(c, fleet);
   const live = sem.holders.filter((h) => members.get(h.node) === h.lease);
