@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { FleetError, FleetRefusedError, refusedForGood } from "../errors.ts";
 import { readRegularFile } from "../util/regular-file.ts";
+import { AuthUnavailable, EtcdAuth } from "./etcd-auth.ts";
 import { abortableSleep } from "./retry.ts";
 
 /** Connection settings (the `fleet` config section's transport part). */
@@ -29,7 +30,6 @@ const txnResponse = z.object({ header, succeeded: z.boolean().optional(), respon
 const grantResponse = z.object({ header, ID: z.string(), TTL: int64, error: z.string().optional() }).passthrough();
 const timeToLiveResponse = z.object({ header, TTL: int64.optional(), grantedTTL: int64.optional() }).passthrough();
 const keepaliveResponse = z.object({ result: z.object({ header: header.optional(), ID: z.string().optional(), TTL: int64.optional() }).passthrough() }).passthrough();
-const authResponse = z.object({ token: z.string() }).passthrough();
 const errorBody = z.object({ error: z.string().optional(), message: z.string().optional(), code: z.number().optional() }).passthrough();
 
 /** Lease ids are 64-bit: kept as decimal strings (a Number loses their low bits). */
@@ -104,18 +104,19 @@ const ATTEMPT_MIN_MS = 1000;
 export class EtcdClient {
   readonly endpoints: string[];
   private current = 0;
-  private token: string | null = null;
+  private readonly auth: EtcdAuth | null;
   private inflight = new AbortController();
   private readonly tls: { ca?: string; cert?: string; key?: string } | undefined;
   readonly callTimeoutMs: number;
 
-  constructor(private readonly opts: EtcdOptions) {
+  constructor(opts: EtcdOptions) {
     if (opts.endpoints.length === 0) throw new FleetError("fleet.endpoints is empty");
     this.endpoints = opts.endpoints.map((e) => e.replace(/\/+$/, ""));
     this.callTimeoutMs = opts.callTimeoutMs ?? 3000;
     // Regular files only: a FIFO named here would hold PID 1's event loop in open() (src/util/regular-file.ts).
     const read = (p?: string) => (p ? readRegularFile(p).toString("utf8") : undefined);
     this.tls = opts.tls ? { ca: read(opts.tls.ca), cert: read(opts.tls.cert), key: read(opts.tls.key) } : undefined;
+    this.auth = opts.auth ? new EtcdAuth(opts.auth, (body, signal, token) => this.fetchInit(body, signal, token)) : null;
   }
 
   /**
@@ -137,23 +138,11 @@ export class EtcdClient {
     this.current = (this.current + 1) % this.endpoints.length;
   }
 
-  /** fetch options shared by calls and watches (TLS, auth token). */
-  fetchInit(body: unknown, signal: AbortSignal): RequestInit {
+  /** fetch options shared by calls and watches (TLS, auth token: the current one unless given). */
+  fetchInit(body: unknown, signal: AbortSignal, token: string | null = this.auth?.token ?? null): RequestInit {
     const headers: Record<string, string> = { "content-type": "application/json" };
-    if (this.token) headers.authorization = this.token;
+    if (token) headers.authorization = token;
     return { method: "POST", body: JSON.stringify(body), headers, signal, ...(this.tls ? { tls: { ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key } } : {}) } as RequestInit;
-  }
-
-  private async authenticate(endpoint: string, signal: AbortSignal): Promise<void> {
-    const a = this.opts.auth!;
-    const password = readRegularFile(a.password_file).toString("utf8").replace(/\r?\n$/, "");
-    this.token = null;
-    const r = await fetch(`${endpoint}/v3/auth/authenticate`, this.fetchInit({ name: a.user, password }, signal));
-    if (!r.ok) {
-      const msg = `etcd authentication as ${a.user} failed: HTTP ${r.status} ${(await r.text()).slice(0, 200)}`;
-      throw refusedForGood(r.status) ? new FleetRefusedError(msg, r.status) : new FleetError(msg);
-    }
-    this.token = authResponse.parse(await r.json()).token;
   }
 
   /**
@@ -176,7 +165,10 @@ export class EtcdClient {
       await abortableSleep(Math.min(backoff, Math.max(0, deadline - Date.now())), cancel);
       backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
     };
-    for (let attempt = 0; Date.now() < deadline; attempt++) {
+    /** The token a 401 refused (expired): the next attempt authenticates once more (once per call). */
+    let stale: string | null = null;
+    let reauthenticated = false;
+    while (Date.now() < deadline) {
       if (cancel.aborted) throw new FleetError(`etcd ${path}: aborted (the fleet phase is stopping)`, { cause: lastErr });
       const endpoint = this.endpoint;
       // A read's (or create-only write's) attempt gets its share of what is left (the members not
@@ -188,11 +180,13 @@ export class EtcdClient {
       const share = opts.idempotent ? Math.max(Math.min(left, ATTEMPT_MIN_MS), left / (this.endpoints.length - (failed % this.endpoints.length))) : left;
       const signal = AbortSignal.any([AbortSignal.timeout(Math.ceil(share)), cancel]);
       try {
-        if (this.opts.auth && this.token === null) await this.authenticate(endpoint, signal);
-        const r = await fetch(`${endpoint}${path}`, this.fetchInit(body, signal));
+        const token: string | null = this.auth ? await this.auth.tokenFor(endpoint, signal, stale) : null;
+        const r = await fetch(`${endpoint}${path}`, this.fetchInit(body, signal, token));
         const text = await r.text();
-        if (r.status === 401 && this.opts.auth && attempt === 0) {
-          this.token = null; // expired token: the request was refused, so it may be sent again
+        if (r.status === 401 && this.auth && !reauthenticated) {
+          // An expired token: the request was refused, so it may be sent again with a new one.
+          stale = token;
+          reauthenticated = true;
           continue;
         }
         if (!r.ok) {
@@ -214,6 +208,11 @@ export class EtcdClient {
         if (cancel.aborted) throw new FleetError(`etcd ${path} at ${endpoint}: aborted (the fleet phase is stopping)`, { cause: e });
         if (e instanceof z.ZodError) throw new FleetError(`etcd ${path} at ${endpoint}: unexpected response: ${e.message.slice(0, 300)}`);
         lastErr = e;
+        // Authentication at this member failed: the call's request was not sent, a write's neither.
+        if (e instanceof AuthUnavailable) {
+          await pause();
+          continue;
+        }
         if (!opts.idempotent && !notSent(e)) {
           this.failover();
           throw new FleetError(`etcd ${path} at ${endpoint}: ${String(e)} (outcome unknown)`, { cause: e });
