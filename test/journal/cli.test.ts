@@ -1,21 +1,22 @@
-// `vector-boot journal` subcommand: inspect, verify (exit codes, repair), compact.
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+// `vector-boot journal` subcommand of the shipped executable: inspect, verify (exit codes, repair), compact.
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runJournalCommand as run } from "./journal-command.ts";
+import { runShipped, tempDir } from "../harness/artifact.ts";
 import { JournalError } from "../../src/errors.ts";
 import { encodeMutationRecord } from "../../src/evolution/mutation-record.ts";
 import { RecordType, segmentFileName } from "../../src/journal/format.ts";
 import { Journal } from "../../src/journal/journal.ts";
 import { recoverJournal } from "../../src/journal/recovery.ts";
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+/** `vector-boot journal ARGS` run by the shipped executable (checkout hidden): exit code, stdout, stderr. */
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const r = runShipped(["journal", ...args]);
+  return { code: r.code, out: r.stdout, err: r.stderr };
+}
 
 async function stateWith(n: number): Promise<string> {
-  const state = mkdtempSync(join(tmpdir(), "vb-jcli-"));
-  dirs.push(state);
+  const state = tempDir("vb-jcli-");
   const j = Journal.open(join(state, "journal"));
   for (let i = 0; i < n; i++) await j.append(RecordType.mutation, encodeMutationRecord({ tensor: "pixel.w", elementOffset: i, values: Float32Array.of(i), confidence: 0.9 }));
   await j.close();
@@ -59,23 +60,25 @@ describe("vector-boot journal", () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain("torn tail");
   });
-  test("rejects an unknown subcommand as a usage error", async () => {
-    await expect(run(["frobnicate"])).rejects.toThrow(/inspect, verify or compact/);
+  test("rejects an unknown subcommand as a usage error: exit 64 naming the subcommands", async () => {
+    const r = await run(["frobnicate"]);
+    expect(r.code).toBe(64); // ExitCode.usage (src/errors.ts; the README documents the number)
+    expect(r.err).toContain("expected one subcommand: inspect, verify or compact");
+    expect(r.out).toBe("");
   });
 });
 
 describe("vector-boot journal on a path that is no state dir", () => {
   test("compact and verify --repair with a mistyped --state created the directory and a LOCK file in it before failing", async () => {
-    const base = mkdtempSync(join(tmpdir(), "vb-jcli-"));
-    dirs.push(base);
+    const base = tempDir("vb-jcli-");
     const missing = join(base, "stat-typo");
     const empty = join(base, "empty");
     mkdirSync(empty);
     for (const state of [missing, empty]) {
       for (const args of [["compact"], ["verify", "--repair"]]) {
-        const e = await run([...args, "--state", state]).catch((x: unknown) => x);
-        expect(e).toBeInstanceOf(JournalError);
-        expect((e as Error).message).toContain(`no journal directory at ${join(state, "journal")}`);
+        const r = await run([...args, "--state", state]);
+        expect(r.code).toBe(74); // JournalError: ExitCode.io
+        expect(r.err).toContain(`no journal directory at ${join(state, "journal")}`);
       }
     }
     expect(existsSync(missing)).toBe(false);
@@ -86,9 +89,11 @@ describe("vector-boot journal on a path that is no state dir", () => {
     const file = join(state, "a-file");
     writeFileSync(file, "x");
     for (const wrong of [join(state, "journal"), join(state, ".."), file]) {
-      const e = await run(["verify", "--state", wrong]).catch((x: unknown) => x);
-      expect(e).toBeInstanceOf(JournalError);
-      expect((e as Error).message).toContain("is --state the init's state_dir?");
+      const r = await run(["verify", "--state", wrong]);
+      expect(r.code).toBe(74); // JournalError: ExitCode.io
+      expect(r.out).not.toContain("OK");
+      expect(r.err).toContain(`no journal directory at ${join(wrong, "journal")}`);
+      expect(r.err).toContain("is --state the init's state_dir?");
     }
   });
   test("verify of a corrupt journal said 'the boot would load the base model, then replay the journal' while the boot refuses it: CANNOT BOOT, with the repair", async () => {
