@@ -13,9 +13,10 @@ export const tempDir = (prefix = "vb-control-"): string => artifactTempDir(prefi
 /** A target with two services whose calls are recorded; no optional method unless `full`. */
 export class StubTarget implements ControlTarget {
   readonly calls: string[] = [];
+  /** Both services started 5 s before the stub was made (this process's clock, as the init's `startedAt`). */
   private readonly svc: ServiceStatus[] = [
-    { name: "db", state: "running", pid: 4242, restarts: 0, lastStatus: null, startedAt: performance.now() },
-    { name: "api", state: "running", pid: 4343, restarts: 1, lastStatus: 1, startedAt: performance.now() },
+    { name: "db", state: "running", pid: 4242, restarts: 0, lastStatus: null, startedAt: performance.now() - 5000 },
+    { name: "api", state: "running", pid: 4343, restarts: 1, lastStatus: 1, startedAt: performance.now() - 5000 },
   ];
   stopDelayMs = 0;
 

@@ -51,13 +51,25 @@ describe("control requests", () => {
     expect(asked.every((u) => u !== false)).toBe(true);
   });
 
-  test("services adds how long each running service has run", async () => {
-    const s = startServer(new StubTarget());
+  test("services adds how long each running service has run, and null for a stopped one", async () => {
+    const made = performance.now();
+    const t = new StubTarget(); // its services started 5 s before it was made
+    const s = startServer(t);
     server = s.server;
+    type Row = { name: string; runningMs: number | null; pid: number | null };
     const r = await roundTrip(s.path, { op: "services" });
-    const list = r.result as Array<{ name: string; runningMs: number | null; pid: number }>;
+    // Each service's startedAt lies in [made - 5000, now - 5000]: its run time in [5000, 5000 + elapsed].
+    const inRange = (ms: number | null) => {
+      expect(ms).toBeGreaterThanOrEqual(5000);
+      expect(ms).toBeLessThanOrEqual(5000 + Math.ceil(performance.now() - made));
+    };
+    const list = r.result as Row[];
     expect(list.map((x) => [x.name, x.pid])).toEqual([["db", 4242], ["api", 4343]]);
-    for (const x of list) expect(x.runningMs).toBeGreaterThanOrEqual(0);
+    for (const x of list) inRange(x.runningMs);
+    await roundTrip(s.path, { op: "stop", name: "db" });
+    const after = (await roundTrip(s.path, { op: "services" })).result as Row[];
+    expect(after.map((x) => [x.name, x.pid, x.runningMs === null])).toEqual([["db", null, true], ["api", 4343, false]]);
+    inRange(after[1]!.runningMs);
   });
 
   test("stop, start and restart reach the target and answer the service's new state", async () => {
