@@ -133,9 +133,13 @@ export function spawnShipped(args: string[], opts: { env?: Record<string, string
   });
 }
 
-/** Runs the shipped executable to completion without blocking this event loop (an init under test keeps running); SIGKILLed after `timeoutMs`. */
-export function runShippedAsync(args: string[], timeoutMs = 20_000): Promise<{ code: number; out: string; err: string }> {
-  return runAsync(shipped(args), { timeoutMs });
+/**
+ * Runs the shipped executable to completion without blocking this event loop (an init under test
+ * keeps running); SIGKILLed after `timeoutMs`. In shippedDir with shippedEnv, as runShipped: a
+ * working directory inside the checkout stays readable through relative paths under the mount.
+ */
+export function runShippedAsync(args: string[], timeoutMs = 20_000, opts: { env?: Record<string, string> } = {}): Promise<{ code: number; out: string; err: string }> {
+  return runAsync(shipped(args), { timeoutMs, cwd: shippedDir, env: shippedEnv(opts.env) });
 }
 
 /** Runs `argv` to completion without blocking this event loop; SIGKILLed after `timeoutMs` (default 20 s). */
