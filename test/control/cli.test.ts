@@ -1,9 +1,10 @@
-// The operator subcommands as separate processes against a real server: human output, --json, exit codes.
+// The operator subcommands of the shipped executable (checkout hidden) against a real server in this process: human output, --json, exit codes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { ControlServer } from "../../src/control/server.ts";
+import { registry } from "../../src/cli/registry.ts";
 import { PackageError } from "../../src/errors.ts";
-import { bun, FullTarget, startServer, StubTarget } from "./harness.ts";
+import { runShippedAsync } from "../harness/artifact.ts";
+import { FullTarget, startServer, StubTarget } from "./harness.ts";
 
 let server: ControlServer;
 let path: string;
@@ -21,18 +22,17 @@ afterAll(() => {
   bare.close();
 });
 
-/** Runs `vector-boot <module export> ARGS` as its own process (async: the server lives in this one). */
-async function cli(mod: string, exp: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn([bun, join(import.meta.dir, "run-command.ts"), mod, exp, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, VECTOR_BOOT_CONTROL: path } });
-  const timer = setTimeout(() => p.kill(9), 15_000);
-  const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
-  clearTimeout(timer);
-  return { code, out, err };
+/**
+ * Runs the shipped `vector-boot COMMAND ARGS` (async: the server lives in this process); the socket
+ * is the server's through $VECTOR_BOOT_CONTROL unless ARGS give --socket.
+ */
+function cli(command: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runShippedAsync([command, ...args], 15_000, { env: { VECTOR_BOOT_CONTROL: path } });
 }
 
 describe("operator CLI", () => {
   test("status prints pid, version and uptime, then the rest (socket from $VECTOR_BOOT_CONTROL)", async () => {
-    const r = await cli("status", "command");
+    const r = await cli("status");
     expect(r.code).toBe(0);
     expect(r.out).toContain(`vector-boot: pid ${process.pid}, version test, up 1.2s`);
     expect(r.out).toContain("beat:\n  n: 17\n  period: 100 ms");
@@ -40,13 +40,13 @@ describe("operator CLI", () => {
   });
 
   test("status --json prints the server's result unchanged", async () => {
-    const r = await cli("status", "command", "--json", "--socket", path);
+    const r = await cli("status", "--json", "--socket", path);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toEqual(target.status());
   });
 
   test("services prints a table with a row per service", async () => {
-    const r = await cli("services", "command");
+    const r = await cli("services");
     expect(r.code).toBe(0);
     const lines = r.out.trim().split("\n");
     expect(lines[0]).toMatch(/^NAME\s+STATE\s+PID\s+READY\s+RESTARTS\s+LAST\s+UP\s+MEM\s+CPU\s+PIDS\s+STATUS$/);
@@ -55,40 +55,40 @@ describe("operator CLI", () => {
 
   test("restart NAME, stop NAME and start NAME act on the service and say so", async () => {
     const before = target.calls.length;
-    expect((await cli("service-ctl", "stopCommand", "db")).out).toBe("db: stopped (stopped)\n");
-    expect((await cli("service-ctl", "startCommand", "db")).out).toMatch(/^db: started \(running, pid \d+\)\n$/);
-    const r = await cli("service-ctl", "command", "api", "--json");
+    expect((await cli("stop", "db")).out).toBe("db: stopped (stopped)\n");
+    expect((await cli("start", "db")).out).toMatch(/^db: started \(running, pid \d+\)\n$/);
+    const r = await cli("restart", "api", "--json");
     expect(JSON.parse(r.out)).toMatchObject({ name: "api", state: "running" });
     // A start, stop or restart asks `status` first: its generation tells a live re-exec from a lost instance (service-ctl-reexec.ts).
     expect(target.calls.slice(before)).toEqual(["status", "stop db", "status", "start db", "status", "stop api", "start api"]);
   });
 
   test("start NAME on a service that runs already said 'started': it says 'already running', and --json carries already: true", async () => {
-    expect((await cli("service-ctl", "startCommand", "db")).out).toMatch(/^db: already running \(running, pid \d+\)\n$/);
-    expect(JSON.parse((await cli("service-ctl", "startCommand", "db", "--json")).out)).toMatchObject({ name: "db", state: "running", already: true });
-    await cli("service-ctl", "stopCommand", "db");
-    expect((await cli("service-ctl", "startCommand", "db")).out).toMatch(/^db: started \(running, pid \d+\)\n$/);
+    expect((await cli("start", "db")).out).toMatch(/^db: already running \(running, pid \d+\)\n$/);
+    expect(JSON.parse((await cli("start", "db", "--json")).out)).toMatchObject({ name: "db", state: "running", already: true });
+    await cli("stop", "db");
+    expect((await cli("start", "db")).out).toMatch(/^db: started \(running, pid \d+\)\n$/);
   });
 
   test("an unknown service exits 64 naming it", async () => {
-    const r = await cli("service-ctl", "command", "ghost");
+    const r = await cli("restart", "ghost");
     expect(r.code).toBe(64);
     expect(r.err).toContain('unknown_service: no service named "ghost"');
   });
 
   test("a service name so long that the request line passes the server's 64 KiB limit exited 70 (an internal error): the operator's own argument is a usage error (64)", async () => {
-    const r = await cli("service-ctl", "command", "x".repeat(70_000));
+    const r = await cli("restart", "x".repeat(70_000));
     expect(r.err).toContain("line_too_long");
     expect(r.code).toBe(64);
   });
 
   test("a missing NAME or an unknown option is a usage error (64) and nothing is sent", async () => {
     const before = target.calls.length;
-    expect((await cli("service-ctl", "stopCommand")).code).toBe(64);
-    const r = await cli("status", "command", "--bogus");
+    expect((await cli("stop")).code).toBe(64);
+    const r = await cli("status", "--bogus");
     expect(r.code).toBe(64);
     expect(r.err).toContain("--bogus");
-    expect((await cli("reexec", "command", "relative/path")).code).toBe(64);
+    expect((await cli("reexec", "relative/path")).code).toBe(64);
     expect(target.calls.length).toBe(before);
   });
 
@@ -102,19 +102,19 @@ describe("operator CLI", () => {
       ["--values=1", "--confidence", ""],
     ];
     for (const args of bad) {
-      const r = await cli("mutate", "command", "cortex.0.weight", "0", ...args);
+      const r = await cli("mutate", "cortex.0.weight", "0", ...args);
       expect(r.code).toBe(64);
       expect(r.err).toContain("decimal number");
     }
-    for (const offset of ["", "0x10", "1.5"]) expect((await cli("mutate", "command", "cortex.0.weight", offset, "--values=1", "--confidence", "0.9")).code).toBe(64);
+    for (const offset of ["", "0x10", "1.5"]) expect((await cli("mutate", "cortex.0.weight", offset, "--values=1", "--confidence", "0.9")).code).toBe(64);
     // Its --timeout and --socket are checked as every control command's (a bad timeout was NaN: 1 ms).
-    expect((await cli("mutate", "command", "cortex.0.weight", "0", "--values=1", "--confidence", "0.9", "--timeout", "abc")).err).toContain("--timeout: must be a whole number of milliseconds");
-    expect((await cli("mutate", "command", "cortex.0.weight", "0", "--values=1", "--confidence", "0.9", "--socket=")).code).toBe(64);
+    expect((await cli("mutate", "cortex.0.weight", "0", "--values=1", "--confidence", "0.9", "--timeout", "abc")).err).toContain("--timeout: must be a whole number of milliseconds");
+    expect((await cli("mutate", "cortex.0.weight", "0", "--values=1", "--confidence", "0.9", "--socket=")).code).toBe(64);
     expect(target.calls.length).toBe(before);
     // `fleet mutate` read the same arguments by hand: "" as offset 0, and "1,,2" as 1,2 (each value
     // after the gap one element early). Refused before any etcd call (the endpoint does not exist).
     for (const [offset, values] of [["", "1"], ["0", "1,,2"], ["0x10", "1"], ["0", "0x10"]]) {
-      const r = await cli("fleet", "command", "mutate", "cortex.0.weight", offset!, `--values=${values}`, "--confidence", "0.9", "--endpoints", "http://127.0.0.1:9", "--timeout", "500");
+      const r = await cli("fleet", "mutate", "cortex.0.weight", offset!, `--values=${values}`, "--confidence", "0.9", "--endpoints", "http://127.0.0.1:9", "--timeout", "500");
       expect(r.code).toBe(64);
       expect(r.err).toMatch(/offset: must be a non-negative integer|decimal numbers/);
     }
@@ -127,27 +127,27 @@ describe("operator CLI", () => {
       [["rollout", "reexec", "--max-unavailable", "1.5"], "--max-unavailable"],
       [["gc", "--timeout", "0x10"], "--timeout"],
     ] as const) {
-      const r = await cli("fleet", "command", ...args, ...(args[0] === "gc" ? ["--endpoints", "http://127.0.0.1:9"] : fleetArgs));
+      const r = await cli("fleet", ...args, ...(args[0] === "gc" ? ["--endpoints", "http://127.0.0.1:9"] : fleetArgs));
       expect(r.code).toBe(64);
       expect(r.err).toContain(`${option} must be a positive`);
     }
-    const ok = await cli("mutate", "command", "cortex.0.weight", "3", "--values= 1, 2.5,-3e-2", "--confidence", ".95");
+    const ok = await cli("mutate", "cortex.0.weight", "3", "--values= 1, 2.5,-3e-2", "--confidence", ".95");
     expect(ok.code).not.toBe(64); // sent (this test target's verdict shape is not the init's)
     expect(target.calls.at(-1)).toBe("mutate cortex.0.weight@3x3");
   });
 
   test("poweroff and reboot request the shutdown mode", async () => {
-    expect((await cli("power", "command")).out).toBe("poweroff requested\n");
-    expect(JSON.parse((await cli("power", "rebootCommand", "--json")).out)).toEqual({ mode: "reboot" });
+    expect((await cli("poweroff")).out).toBe("poweroff requested\n");
+    expect(JSON.parse((await cli("reboot", "--json")).out)).toEqual({ mode: "reboot" });
     expect(target.calls.filter((c) => c.startsWith("shutdown"))).toEqual(["shutdown poweroff", "shutdown reboot"]);
   });
 
   test("reexec passes the path; an instance without re-exec answers not supported (exit 64)", async () => {
-    const r = await cli("reexec", "command", "/opt/new/vector-boot");
+    const r = await cli("reexec", "/opt/new/vector-boot");
     expect(r.code).toBe(0);
     expect(r.out).toContain("generation: 2");
     expect(target.calls).toContain("reexec /opt/new/vector-boot");
-    const n = await cli("reexec", "command", "--socket", barePath);
+    const n = await cli("reexec", "--socket", barePath);
     expect(n.code).toBe(64);
     expect(n.err).toContain("not_supported");
   });
@@ -171,7 +171,7 @@ describe("operator CLI", () => {
       return new Promise(() => {});
     };
     try {
-      const r = await cli("reexec", "command", "--socket", first.path, "--json");
+      const r = await cli("reexec", "--socket", first.path, "--json");
       expect(r.err).toBe("");
       expect(JSON.parse(r.out)).toEqual({ generation: 5, previousGeneration: 4, pid: process.pid });
       expect(r.code).toBe(0);
@@ -188,7 +188,7 @@ describe("operator CLI", () => {
     };
     const s = startServer(t);
     try {
-      const r = await cli("reexec", "command", "/nonexistent/vector-boot", "--socket", s.path);
+      const r = await cli("reexec", "/nonexistent/vector-boot", "--socket", s.path);
       expect(r.code).toBe(70);
       expect(r.err).toContain("failed: Error: /nonexistent/vector-boot: --version exited with status 127");
     } finally {
@@ -203,10 +203,10 @@ describe("operator CLI", () => {
     };
     const s = startServer(t);
     try {
-      const r = await cli("reexec", "command", "/usr/bin/true", "--socket", s.path);
+      const r = await cli("reexec", "/usr/bin/true", "--socket", s.path);
       expect(r.code).toBe(65);
       expect(r.err).toContain("refused: /usr/bin/true: is not a vector-boot image");
-      const help = (await cli("reexec", "command", "--help")).out;
+      const help = (await cli("reexec", "--help")).out;
       expect(help).toContain("65 when the instance refused the new image");
       expect(help).not.toContain("70 when the instance refused");
     } finally {
@@ -215,32 +215,34 @@ describe("operator CLI", () => {
   });
 
   test("no server at the socket path exits 71 and says where it looked", async () => {
-    const r = await cli("status", "command", "--socket", `${path}.nothing-here`);
+    const r = await cli("status", "--socket", `${path}.nothing-here`);
     expect(r.code).toBe(71);
     expect(r.err).toContain("ENOENT");
     expect(r.err).toContain(`${path}.nothing-here`);
   });
 
   test("top --once draws a frame from an instance that sends no heartbeat series; without a terminal, or with a bad --interval, top exits 64", async () => {
-    const once = await cli("top", "command", "--once", "--interval", "100");
+    const once = await cli("top", "--once", "--interval", "100");
     expect(once.err).toBe("");
     expect(once.code).toBe(0);
     expect(once.out).toContain(`vector-boot top  pid ${process.pid}  vtest`);
     expect(once.out).toContain("journal seq 4 (durable 4)  checkpoint none");
     expect(once.out).toMatch(/^> db +running /m);
-    const live = await cli("top", "command");
+    const live = await cli("top");
     expect(live.code).toBe(64);
     expect(live.err).toContain("must be a terminal (use --once");
-    const bad = await cli("top", "command", "--interval", "50");
+    const bad = await cli("top", "--interval", "50");
     expect(bad.code).toBe(64);
     expect(bad.err).toContain("--interval: must be 100 to 60000");
   });
 
   test("every command has --help", async () => {
-    for (const [m, e] of [["status", "command"], ["services", "command"], ["service-ctl", "command"], ["service-ctl", "stopCommand"], ["service-ctl", "startCommand"], ["power", "command"], ["power", "rebootCommand"], ["reexec", "command"], ["top", "command"]] as const) {
-      const r = await cli(m, e, "--help");
-      expect(r.code).toBe(0);
-      expect(r.out).toStartWith("Usage: vector-boot ");
+    const names = Object.keys(registry);
+    expect(names).toContain("status");
+    for (const name of names) {
+      const r = await cli(name, "--help");
+      expect([name, r.code]).toEqual([name, 0]);
+      expect(r.out).toStartWith(`Usage: vector-boot ${name} `);
     }
   });
 });

@@ -1,18 +1,21 @@
 // SO_PEERCRED: a throwaway non-root user reaches the socket file but is refused by the credential check.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, copyFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { ControlServer } from "../../src/control/server.ts";
+import { exe, hidden } from "../harness/artifact.ts";
 import { createSystemUser } from "../harness/system-user.ts";
-import { bun, roundTrip, StubTarget, tempDir } from "./harness.ts";
+import { roundTrip, StubTarget, tempDir } from "./harness.ts";
 
 const user = `vbtest-${process.pid % 100000}`;
 let uid = -1;
 let gid = -1;
 
 /** Runs argv as the throwaway user (no supplementary groups); async, so the server in this process keeps running. */
-async function asUser(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const p = Bun.spawn(["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "env", "HOME=/tmp", "TMPDIR=/tmp", ...argv], { stdout: "pipe", stderr: "pipe" });
+async function asUser(argv: string[], opts: { hide?: boolean } = {}): Promise<{ code: number; out: string; err: string }> {
+  const asIt = ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "env", "HOME=/tmp", "TMPDIR=/tmp", ...argv];
+  // `hide`: the checkout hidden (as root, before setpriv), run from / (a working directory in the checkout stays readable).
+  const p = Bun.spawn(opts.hide ? hidden(asIt) : asIt, { stdout: "pipe", stderr: "pipe", ...(opts.hide ? { cwd: "/" } : {}) });
   const timer = setTimeout(() => p.kill(9), 15_000);
   const [code, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
   clearTimeout(timer);
@@ -59,7 +62,12 @@ describe("control socket peer credentials", () => {
   test("the operator CLI run by a non-root user says permission denied by SO_PEERCRED and exits 71", async () => {
     const { server, path } = openServer(null);
     try {
-      const r = await asUser([bun, join(import.meta.dir, "run-command.ts"), "status", "command", "--socket", path]);
+      // The shipped executable, checkout hidden; the user's own copy (the shipped one sits in a directory only root can enter).
+      const own = join(tempDir("vb-peercred-exe-"), "vector-boot");
+      chmodSync(dirname(own), 0o755);
+      copyFileSync(exe, own);
+      chmodSync(own, 0o755);
+      const r = await asUser([own, "status", "--socket", path], { hide: true });
       expect(r.err).toContain("permission_denied");
       expect(r.err).toContain("SO_PEERCRED");
       expect(r.code).toBe(71);

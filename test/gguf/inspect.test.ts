@@ -1,21 +1,15 @@
-// `vector-boot inspect`: real processes on the fixtures, JSON against the .json files, exit codes for bad input.
-import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+// `vector-boot inspect` of the shipped executable (checkout hidden) on the fixtures, JSON against the .json files, exit codes for bad input.
+import { expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { exe, runShipped, shipped, shippedDir, shippedEnv, tempDir } from "../harness/artifact.ts";
 import { fixtureBytes, fixturePath } from "./helpers.ts";
 import { gv, writeGguf } from "../../src/gguf/index.ts";
 
-const root = resolve(import.meta.dir, "../..");
-const dir = mkdtempSync(join(tmpdir(), "vb-inspect-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("vb-inspect-");
 
 async function inspect(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const p = Bun.spawn([process.execPath, join(root, "test/gguf/run-inspect.ts"), ...args], { stdout: "pipe", stderr: "pipe", cwd: root });
-  const timer = setTimeout(() => p.kill(), 20_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  clearTimeout(timer);
-  return { code, stdout, stderr };
+  return runShipped(["inspect", ...args], { timeoutMs: 20_000 });
 }
 
 test("--json reports the header, typed metadata and every tensor's type, shape, absolute offset and size", async () => {
@@ -78,8 +72,7 @@ test("--help exits 0; an unknown flag or a missing file is a usage error (64)", 
   expect((await inspect(join(dir, "missing.gguf"))).code).toBe(64);
 });
 
-const exe = join(root, "dist/vector-boot");
-test.skipIf(!(await Bun.file(exe).exists()))("inspects the model embedded in a built executable (mapped read-only at its trailer offset)", async () => {
+test("inspects the model embedded in the shipped executable (mapped read-only at its trailer offset)", async () => {
   const r = await inspect("--json", "--max-items", "2", exe);
   expect(r.code).toBe(0);
   const j = JSON.parse(r.stdout);
@@ -105,7 +98,7 @@ test("--json --max-items 2 turned all 32 Mi items of a 64 MiB UINT16 array into 
   writeFileSync(p, writeGguf({ metadata: [["a", { type: 9, itemType: 2, value: new Uint16Array(32 << 20).fill(3, 0, 1) }]], tensors: [] }));
   const run = (...args: string[]) => {
     const t0 = performance.now();
-    const r = Bun.spawnSync([exe, "inspect", ...args, p], { stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+    const r = Bun.spawnSync(shipped(["inspect", ...args, p]), { stdout: "pipe", stderr: "pipe", timeout: 60_000, cwd: shippedDir, env: shippedEnv() });
     return { code: r.exitCode, out: r.stdout.toString(), ms: performance.now() - t0 };
   };
   const text = run("--max-items", "2");

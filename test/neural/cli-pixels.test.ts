@@ -1,31 +1,25 @@
-// `vector-boot pixels` as a real process: seed output, --json, bad pixels and a bad model get their exit codes.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+// `vector-boot pixels` of the shipped executable (checkout hidden): seed output, --json, bad pixels and a bad model get their exit codes.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { root, runShipped, tempDir } from "../harness/artifact.ts";
 
-const root = resolve(import.meta.dir, "../..");
 let dir = "";
 let model = "";
 
-/** Runs the subcommand the way the CLI does: exit code from run(), VectorBootError exit codes on throw. */
+/** `vector-boot pixels ARGS`, the shipped executable. */
 function pixels(args: string[]) {
-  const script = `import { command } from ${JSON.stringify(join(root, "src/cli/pixels.ts"))};
-import { describeError, exitCodeOf } from ${JSON.stringify(join(root, "src/errors.ts"))};
-try { process.exitCode = await command.run(process.argv.slice(2)); } catch (e) { console.error(describeError(e)); process.exitCode = exitCodeOf(e); }`;
-  const file = join(dir, "run-pixels.ts");
-  writeFileSync(file, script);
-  const r = Bun.spawnSync([process.execPath, file, ...args], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
-  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+  const r = runShipped(["pixels", ...args]);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "vb-pixels-cli-"));
+  // The model lives outside the checkout: the executable cannot see the checkout.
+  dir = tempDir("vb-pixels-cli-");
   model = join(dir, "m.gguf");
   const r = Bun.spawnSync([process.execPath, join(root, "scripts/gen-vectorland.ts"), "-o", model], { stderr: "pipe", timeout: 30_000 });
   if (r.exitCode !== 0) throw new Error(r.stderr.toString());
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("vector-boot pixels", () => {
   test("prints the seed's 1 and a 16-value result for the seed pixels", () => {

@@ -1,20 +1,20 @@
-// The packaging subcommands as processes: pack, unpack, verify, rts-inspect (exit codes, messages, --help).
-import { afterAll, describe, expect, test } from "bun:test";
+// The packaging subcommands of the shipped executable (checkout hidden): pack, unpack, verify, rts-inspect (exit codes, messages, --help).
+import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bun, fixture, prng, randomBytes, tempDir } from "./helpers.ts";
+import { runShipped, tempDir } from "../harness/artifact.ts";
+import { fixture, prng, randomBytes } from "./helpers.ts";
 import { encodeRtsHeader } from "../../src/rts/format.ts";
 import { sha256 } from "../../src/rts/checksum.ts";
 
-const t = tempDir("cli");
-afterAll(() => t.cleanup());
+const t = { dir: tempDir("vb-cli-") };
 const gguf = fixture("ref-s1-a32.gguf");
 const binary = join(t.dir, "prog");
 writeFileSync(binary, randomBytes(7000, prng(11)));
 
-function run(mod: string, ...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = Bun.spawnSync([bun, join(import.meta.dir, "fixtures/run-command.ts"), mod, ...args], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
-  return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+/** `vector-boot COMMAND ARGS`, the shipped executable. */
+function run(command: string, ...args: string[]): { code: number; stdout: string; stderr: string } {
+  return runShipped([command, ...args]);
 }
 
 describe("packaging CLI", () => {
@@ -86,7 +86,7 @@ describe("packaging CLI", () => {
     for (const mod of ["pack", "unpack", "verify", "rts-inspect"]) {
       const h = run(mod, "--help");
       expect(h.code).toBe(0);
-      expect(h.stdout).toStartWith("Usage: vector-boot");
+      expect(h.stdout).toStartWith(`Usage: vector-boot ${mod} `);
     }
   });
 });
