@@ -1,11 +1,26 @@
 // Control requests that fail without saying enough: a timed-out mutate (it may still be journaled: a blind retry applies it twice), a mutate to an instance without evolution.
 import { afterEach, expect, test } from "bun:test";
 import { join } from "node:path";
-import { runShippedAsync } from "../harness/artifact.ts";
+import { runShippedAsync, spawnShipped } from "../harness/artifact.ts";
 import { bootArgs } from "../pid1/boot-args.ts";
 import { killLeftovers, start, tempDir, waitFor } from "../pid1/harness.ts";
 
 afterEach(killLeftovers);
+
+/**
+ * Bytes that process `pid` wrote to its connected unix stream sockets other than stdin/out/err (Bun's
+ * pipes are socket pairs) and that their peers have not read: `ss -x`'s Send-Q.
+ */
+function sendQueued(pid: number): number {
+  const r = Bun.spawnSync(["ss", "-xnpH", "state", "connected"], { stdout: "pipe", stderr: "pipe" });
+  let n = 0;
+  for (const line of r.stdout.toString().split("\n")) {
+    const f = line.trim().split(/\s+/); // u_str ESTAB Recv-Q Send-Q local port peer port users:((...))
+    const fd = new RegExp(`pid=${pid},fd=(\\d+)\\)`).exec(line);
+    if (f[0] === "u_str" && fd && Number(fd[1]) > 2) n += Number(f[3]) || 0;
+  }
+  return n;
+}
 
 /** A development init with its own run and state dirs (`--set` extras), once its control socket listens. */
 async function bootDev(...sets: string[]) {
@@ -85,9 +100,11 @@ test("mutate or checkpoint on an instance without evolution said only 'not suppo
 test("a mutate whose instance died after it was sent said 'connect ... ECONNRESET', as if it had never been sent; it now says the connection was lost before the answer and that it may have been carried out", async () => {
   const { run, init, sock } = await bootDev("heartbeat_log_every=0");
   process.kill(init, "SIGSTOP");
-  const pending = runShippedAsync(["mutate", "pixel.0.weight", "0", "--values", "0.5", "--confidence", "0.9", "--socket", sock]);
-  // Once the request sits in the stopped instance's socket buffer, the instance is killed.
-  await Bun.sleep(1000);
+  const client = spawnShipped(["mutate", "pixel.0.weight", "0", "--values", "0.5", "--confidence", "0.9", "--socket", sock]);
+  const pending = Promise.all([client.exited, new Response(client.stderr).text()]).then(([code, err]) => ({ code, err }));
+  // Once the request sits in the stopped instance's socket buffer (the client's connected socket has
+  // bytes queued: its Send-Q), the instance is killed. The client is unshare's pid, exec'd in place.
+  await waitFor(() => sendQueued(client.pid) > 0, 20_000, "the mutate request queued at the stopped instance", { pollMs: 50 });
   process.kill(init, "SIGKILL");
   const m = await pending;
   expect(m.code).toBe(71);

@@ -183,7 +183,8 @@ test("beats ran the cortex on the last sample of a worker that no longer publish
 test("a throttle is released as soon as the throttled service's process is replaced (its pid may be reused)", async () => {
   setLogSink((l) => lines.push(l));
   const s = startSupervisor([{ name: "sleeper", argv: ["sleep", "30"], restart: "always" }]);
-  const hb = new Heartbeat({ periodMs: 20, services: s.sup, config: { watchdog: false } });
+  // A model whose one interrupt never fires (a load of a million per CPU): only for its dispatcher, which logs the worker's action records.
+  const hb = new Heartbeat({ periodMs: 20, services: s.sup, model: testModel([{ name: "never", input: "load.avg1_per_cpu", fireAt: 1e6, scale: 1 }]), config: { watchdog: false } });
   hb.start();
   try {
     await waitFor("the service", () => s.sup.list()[0]!.pid !== null);
@@ -191,7 +192,9 @@ test("a throttle is released as soon as the throttled service's process is repla
     await waitFor("the worker", () => hb.stats().metabolic.samples > 0);
     // A long duty period: the worker sends no signal for 9.9 s, so only the heartbeat can notice the change.
     hb.metabolic.throttle("sleeper", pid, 0.99, 10_000);
-    await Bun.sleep(100); // the worker has applied it (its first SIGCONT) before the process dies
+    // The worker has applied it (its first SIGCONT) before the process dies: its action record says so.
+    await waitFor("the worker's throttle action", () => lines.some((l) => l.includes("throttle done by worker") && l.includes(`pid ${pid}: SIGSTOP/SIGCONT duty cycle`)));
+    expect(lines.filter((l) => l.includes("throttle done by worker")).every((l) => l.includes("ok=true"))).toBe(true);
     await waitFor("the service to be replaced after SIGKILL", () => {
       if (s.sup.list()[0]!.pid === pid) process.kill(pid, "SIGKILL");
       return s.sup.list()[0]!.pid !== null && s.sup.list()[0]!.pid !== pid;
