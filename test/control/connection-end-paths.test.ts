@@ -1,6 +1,7 @@
 // How a control connection ends: failed after too many bad requests, pipelined past its queue, cut inside a line, and peers that hung up counted against the limit.
 import { afterEach, expect, test } from "bun:test";
 import type { ControlServer } from "../../src/control/server.ts";
+import { waitFor } from "../harness/wait.ts";
 import { RawClient, startServer, StubTarget } from "./harness.ts";
 
 let servers: ControlServer[] = [];
@@ -19,11 +20,13 @@ type Line = { id: unknown; ok: boolean; error?: { code: string; message: string 
 
 test("a restart sent in the same chunk after the 33rd bad line was carried out though the server had said 'closing', and never answered: nothing after the failing line is carried out, and the closing error says what was dropped", async () => {
   const target = new StubTarget();
-  const { path } = serve(target);
+  const { server, path } = serve(target);
   const c = await RawClient.connect(path);
   c.write(`${"x\n".repeat(60)}${JSON.stringify({ id: 7, op: "restart", name: "db" })}\n`);
   await c.until(() => c.closed, 5_000, "the close");
-  await Bun.sleep(100);
+  // The server dropped the connection (linger over or hang-up seen): a request queued on it begins
+  // before that or never (its queue is served while the connection is open).
+  await waitFor(() => server.stats().connections === 0, 5_000, "the server to drop the connection");
   expect(target.calls).not.toContain("stop db");
   const last = c.lines.at(-1) as Line;
   expect(last.error?.message).toMatch(/^more than 32 bad requests on this connection; closing \(\d+ request\(s\) read before this were not carried out\)$/);

@@ -50,9 +50,13 @@ test("after a live re-exec a stopped, a failed (storm limit) and an exited resta
   expect(killedAfter).toBeLessThan(graceMs * 1.25); // not a fresh grace period started by the new image (>= 1.5 x)
   await waitFor(() => /service stopped service=stubborn/.test(afterReexec()), 5_000, "stubborn stopped");
   stopping.kill(); // its connection went with the old image
-  // Give the new image a few beats to (wrongly) restart anything, then look.
+  // Give the new image beats to (wrongly) restart anything, then look. Its services were adopted
+  // before its heartbeat started: stormy's back-off (10 ms) armed then is due long before 25 beats
+  // (20 ms each) later, counted by the new image itself.
   await waitFor(() => /heartbeat: first heartbeat/.test(afterReexec()), 10_000, "the new image beat", { explain: afterReexec });
-  await Bun.sleep(500); // stormy's back-off is 10 ms: a wrongful restart shows within this
+  const beats = async () => ((await controlRequest({ op: "status" }, { path: sock })) as { heartbeat: { beats: number } | null }).heartbeat?.beats ?? 0;
+  const firstBeats = await beats();
+  await waitFor(async () => (await beats()) >= firstBeats + 25, 15_000, "25 more beats of the new image", { pollMs: 50, explain: afterReexec });
   const services = JSON.parse(runShipped(["services", "--json", "--socket", sock]).stdout) as { name: string; state: string; pid: number | null }[];
   const state = Object.fromEntries(services.map((s) => [s.name, s.state]));
   expect(state).toEqual({ parked: "stopped", stormy: "failed", oneshot: "exited", stubborn: "stopped" });

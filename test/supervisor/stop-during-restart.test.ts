@@ -48,8 +48,8 @@ test("a stop asked while a restart was stopping the service was overridden: the 
     expect({ state: state().state, pid: state().pid }).toEqual({ state: "stopped", pid: null });
     expect(restartError).toBeInstanceOf(NotNowError);
     expect(String(restartError)).toContain("a stop asked during the restart");
-    await Bun.sleep(200);
-    expect(state().state).toBe("stopped");
+    // No window to wait out: the restart starts its new run before it settles (awaited above), and a
+    // start due later would be a back-off, which is a state of its own ("backoff"), not "stopped".
   } finally {
     await sup.stopAll();
     reaper.stop();
