@@ -76,6 +76,24 @@ export const bootPhases: readonly Phase[] = [
     },
   },
   {
+    // After a live re-exec: the watchdog the previous image handed over is petted on a timer from here,
+    // through the config, the model load, the journal's replay and the services, until the watchdog
+    // phase keeps it (the beat then pets it) or disarms it (a config with none): nothing petted it
+    // from the exec to the first beat (a large model or a long replay outlasted a 10 s timeout), and
+    // a config without one left it open and armed, unpetted, until the machine reset.
+    name: "handed-watchdog",
+    start: (b) => {
+      const part = handedOver(b, "watchdog");
+      const r = part === undefined ? null : watchdogHandoff().safeParse(part);
+      if (!r?.success) return;
+      const wd = new Watchdog(r.data.path);
+      if (!wd.adopt(r.data.fd)) return;
+      wd.keepAlive();
+      b.handedWatchdog = wd;
+      return { stop: () => (b.ctx.pid1 ? wd.keepAlive() : wd.disarm()) };
+    },
+  },
+  {
     name: "config",
     start: (b) => {
       const { config, scratch, stateDirByDefault } = loadBootConfig(b.ctx, b.opts, handedOver(b, "config"));
@@ -166,12 +184,17 @@ export const bootPhases: readonly Phase[] = [
     name: "watchdog",
     start: (b) => {
       const path = b.config.heartbeat.watchdog;
+      const handed = b.handedWatchdog;
+      // The device handed over at a re-exec: kept when the config still names it, else disarmed
+      // (magic close) before another is opened (a watchdog opens once: EBUSY while it is held).
+      const kept = handed !== undefined && path !== false && handed.isDeviceAt(path);
+      if (handed !== undefined && !kept) {
+        log.info(path === false ? "the config has no watchdog: the one handed over is disarmed" : "the config names another watchdog: the one handed over is disarmed", { device: handed.path });
+        handed.disarm();
+      }
       if (path === false) return;
-      const wd = new Watchdog(path);
-      const part = handedOver(b, "watchdog");
-      const inherited = part === undefined ? null : watchdogHandoff().safeParse(part);
-      const adopted = inherited?.success === true && inherited.data.path === path && wd.adopt(inherited.data.fd);
-      if (!adopted && !wd.open()) return;
+      const wd = kept ? handed : new Watchdog(path);
+      if (!kept && !wd.open()) return;
       b.watchdog = wd;
       return {
         stop: () => (b.ctx.pid1 ? wd.keepAlive() : wd.disarm()),
@@ -191,6 +214,8 @@ export const bootPhases: readonly Phase[] = [
     start: async (b) => {
       const parts = () => ({ runtime: b.runtime!, supervisor: b.supervisor!, signals: b.signals, drain: b.evolution?.drain, afterFirstBeat: () => b.evolution?.reportSafety(), ...(b.watchdog ? { watchdog: b.watchdog } : {}) });
       b.heartbeat = await startHeartbeat(b.ctx, b.config, { ...parts(), ...heartbeatCarried(b) });
+      // The beat pets from now on (the timer of a watchdog handed over at a re-exec stops).
+      b.watchdog?.stopKeepAlive();
       let frozenAt = 0;
       let interrupts: InterruptCarry[] = [];
       return {

@@ -41,6 +41,8 @@ export interface Boot {
   mainExit: MainExit | null; // services
   /** The hardware watchdog, armed until reboot(2) and across re-execs (null: none configured or present). */
   watchdog: Watchdog | null; // watchdog
+  /** After a live re-exec: the device the previous image handed over, petted on a timer until the watchdog phase takes it or disarms it. */
+  handedWatchdog?: Watchdog; // handed-watchdog
   heartbeat: HeartbeatHandle | null; // heartbeat
   /** The fleet role for `status` (set by the fleet phase; absent without a fleet). */
   fleetRole?: () => FleetRole;

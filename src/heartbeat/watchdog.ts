@@ -61,26 +61,7 @@ export class Watchdog {
    * petted, a zero byte written into it every beat. False then: the caller opens the device anew.
    */
   adopt(fd: number): boolean {
-    let why: string | null;
-    try {
-      const held = fstatSync(fd);
-      let named: ReturnType<typeof statSync>;
-      try {
-        named = statSync(this.path);
-      } catch (err) {
-        // The path cannot be looked at (gone, renamed, /dev remounted): a character device held is
-        // still the one the previous image opened (a reused number is a file, a socket or a pipe).
-        // Refused, it stayed open and unpetted while the path could not be opened again either (a
-        // watchdog opens once: EBUSY): the machine reset at its timeout.
-        if (!held.isCharacterDevice()) throw err;
-        log.warn("watchdog path cannot be checked; adopting the descriptor handed over", { device: this.path, fd, error: (err as NodeJS.ErrnoException).code ?? String(err) });
-        named = held;
-      }
-      const same = held.isCharacterDevice() ? named.isCharacterDevice() && held.rdev === named.rdev : held.dev === named.dev && held.ino === named.ino;
-      why = same ? null : `it is not ${this.path} (${held.isFile() ? "a regular file" : held.isCharacterDevice() ? "another device" : "another file"})`;
-    } catch (err) {
-      why = (err as NodeJS.ErrnoException).code ?? String(err);
-    }
+    const why = heldProblem(fd, this.path);
     if (why !== null) {
       log.warn("watchdog descriptor handed over at the re-exec not adopted; opening the device anew", { device: this.path, fd, why });
       return false;
@@ -89,6 +70,14 @@ export class Watchdog {
     setInheritable(fd, false);
     log.info("watchdog adopted", { device: this.path, fd });
     return true;
+  }
+
+  /**
+   * Whether the device this one holds is the one at `path` (the config may name it another way,
+   * /dev/watchdog0 for /dev/watchdog): a live re-exec's new image keeps the device it adopted then.
+   */
+  isDeviceAt(path: string): boolean {
+    return this.fd !== null && heldProblem(this.fd, path) === null;
   }
 
   /** Keeps `fd` open across execve (or not): set before a re-exec, undone if the exec fails. */
@@ -143,5 +132,28 @@ export class Watchdog {
     } catch (err) {
       log.warn("watchdog close failed", { error: String(err) });
     }
+  }
+}
+
+/** Why the descriptor `fd` is not the file at `path` (the same device, or the same FIFO), or null when it is. */
+function heldProblem(fd: number, path: string): string | null {
+  try {
+    const held = fstatSync(fd);
+    let named: ReturnType<typeof statSync>;
+    try {
+      named = statSync(path);
+    } catch (err) {
+      // The path cannot be looked at (gone, renamed, /dev remounted): a character device held is
+      // still the one the previous image opened (a reused number is a file, a socket or a pipe).
+      // Refused, it stayed open and unpetted while the path could not be opened again either (a
+      // watchdog opens once: EBUSY): the machine reset at its timeout.
+      if (!held.isCharacterDevice()) throw err;
+      log.warn("watchdog path cannot be checked; adopting the descriptor handed over", { device: path, fd, error: (err as NodeJS.ErrnoException).code ?? String(err) });
+      named = held;
+    }
+    const same = held.isCharacterDevice() ? named.isCharacterDevice() && held.rdev === named.rdev : held.dev === named.dev && held.ino === named.ino;
+    return same ? null : `it is not ${path} (${held.isFile() ? "a regular file" : held.isCharacterDevice() ? "another device" : "another file"})`;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? String(err);
   }
 }
