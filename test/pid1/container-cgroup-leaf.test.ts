@@ -60,7 +60,10 @@ describe.skipIf(mount === null)("PID 1 in a cgroup that is not a root", () => {
       }
       // A live re-exec: the new image finds itself in the leaf, keeps the same services' directory and adopts the service.
       const svcDir = join(container, name![1]!, "svc");
-      const servicePids = readFileSync(join(svcDir, "cgroup.procs"), "utf8").trim();
+      // Once the service is its sleep alone (the shell's cat gone).
+      const procs = () => readFileSync(join(svcDir, "cgroup.procs"), "utf8").trim();
+      await waitFor(() => /^\d+$/.test(procs()), 10_000, "the service's one process");
+      const servicePids = procs();
       expect((await runShippedAsync(["reexec", "--socket", join(dir, "run", "control"), "--timeout", "60000"], 90_000)).code).toBe(0);
       expect(/^0::(.*)$/m.exec(readFileSync(`/proc/${init}/cgroup`, "utf8"))![1]).toBe(initCgroup);
       expect(readFileSync(join(svcDir, "cgroup.procs"), "utf8").trim()).toBe(servicePids);
