@@ -101,6 +101,9 @@ export const command: Command = {
         // this process was stopped a minute, Ctrl-Z then fg), which exited 70 when its line was read.
         const lost = e instanceof SysError ? e.errno !== "EACCES" : e instanceof ControlRequestError && e.code === "timeout";
         if (!lost || performance.now() - awaySince > REEXEC_WAIT_MS) throw e;
+        // A pause before each new try, also while a page said more was to come (it skipped the one
+        // above: 600 connects a second, a core's worth, for the whole 30 s of an instance gone).
+        if (page.more) await Bun.sleep(200);
         continue;
       }
       awaySince = null;

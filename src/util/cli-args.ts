@@ -10,13 +10,23 @@ const seeHelp = (command: string, help?: string) => `(see vector-boot ${help ?? 
 
 /** Strict parseArgs (unknown options refused); its errors become UsageError. */
 export function readOptions<const O extends Options>(command: string, args: string[], options: O, o: { positionals?: boolean; help?: string } = {}) {
+  let parsed;
   try {
-    return parseArgs({ args, options, allowPositionals: o.positionals ?? true, strict: true });
+    parsed = parseArgs({ args, options, allowPositionals: o.positionals ?? true, strict: true, tokens: true });
   } catch (cause) {
-    // Without its advice on positionals that start with '-' (a sentence whose quote is never closed).
-    const text = (cause as Error).message.replace(/\. To specify a positional argument starting with a '-'.*$/s, "");
+    // Without its advice on positionals that start with '-' (a sentence whose quote is never closed),
+    // and on one line (an ambiguous option's message was three).
+    const text = (cause as Error).message.replace(/\. To specify a positional argument starting with a '-'.*$/s, "").replace(/\s*\n\s*/g, " ");
     throw new UsageError(`${command}: ${text} ${seeHelp(command, o.help)}`);
   }
+  // An option given twice: the last one silently won (`--values x --values 1` wrote 1).
+  const seen = new Set<string>();
+  for (const t of parsed.tokens) {
+    if (t.kind !== "option" || options[t.name]?.multiple) continue;
+    if (seen.has(t.name)) throw new UsageError(`${command}: option --${t.name} given more than once ${seeHelp(command, o.help)}`);
+    seen.add(t.name);
+  }
+  return { values: parsed.values, positionals: parsed.positionals };
 }
 
 /** `raw` through `schema`; the first issue becomes a UsageError naming its option (`positionals`: the arguments). */
