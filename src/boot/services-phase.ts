@@ -1,5 +1,4 @@
 // Boot phase "services": build the supervisor, start services in dependency order (or resume them after a re-exec).
-import { issuesText } from "../util/issues-text.ts";
 import { notifyPathFor } from "../supervisor/notify-socket.ts";
 import { join } from "node:path";
 import { startOrder } from "../config/load.ts";
@@ -9,7 +8,8 @@ import { drainDescendants } from "../init/drain.ts";
 import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { cgroupPlace, ServiceCgroups } from "../supervisor/service-cgroup.ts";
-import { handedNotifyOf, servicesPartSchema } from "../supervisor/service-snapshot.ts";
+import { readServicesPart } from "../supervisor/services-part-read.ts";
+import { RETIRE_GRACE_MS } from "../supervisor/retired-service.ts";
 import { clockNs } from "../sys/machine.ts";
 import type { MainExit } from "../supervisor/service-runner.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
@@ -27,25 +27,28 @@ export function startServices(config: Config, reaper: Reaper, handedOver: unknow
   const notifyPath = config.run_dir ? notifyPathFor(config.run_dir) : null;
   const logs = { fileDir: config.state_dir ? join(config.state_dir, "logs") : null, kmsg: pid1 };
   let snapshot = null;
+  let stopFirst = new Set<string>();
   let handedNotify = null;
   let gapMs = 0;
   if (handedOver !== undefined) {
-    const r = servicesPartSchema().safeParse(handedOver);
-    if (!r.success) {
-      log.error("services handoff unreadable; starting services fresh", { error: issuesText(r.error.issues) });
+    const graces = new Map(config.services.map((s) => [s.name, s.grace_ms]));
+    // Service by service: one entry that does not parse no longer drops the others (services-part-read.ts).
+    const r = readServicesPart(handedOver, (name) => graces.get(name) ?? RETIRE_GRACE_MS);
+    if ("unreadable" in r) {
+      log.error("services handoff unreadable; starting services fresh", { error: r.unreadable });
       // Its sd_notify socket still: left open and bound, it kept the path "in use" (no notify socket at all).
-      handedNotify = handedNotifyOf(handedOver);
-    } else if (Array.isArray(r.data)) snapshot = r.data;
-    else {
-      snapshot = r.data.services;
-      handedNotify = r.data.notify;
+      handedNotify = r.notify;
+    } else {
+      snapshot = r.services;
+      stopFirst = r.stopFirst;
+      handedNotify = r.notify;
       // The exec and this image's phases before this one: every timer handed over had run on meanwhile.
-      if (r.data.atBoottimeMs !== undefined) gapMs = Math.max(0, clockNs("boottime") / 1e6 - r.data.atBoottimeMs);
+      if (r.atBoottimeMs !== null) gapMs = Math.max(0, clockNs("boottime") / 1e6 - r.atBoottimeMs);
     }
   }
   const supervisor = new Supervisor(config.services, order, reaper, process.env, { cgroups, notifyPath, logs, onMainExit, handedNotify });
   log.info("phase services", { count: config.services.length, order: order.join(",") || "-", adopted: snapshot ? snapshot.filter((s) => s.pid !== null).length : 0, ...(snapshot ? { handover_gap_ms: gapMs.toFixed(0) } : {}) });
-  if (snapshot) supervisor.adopt(snapshot, gapMs);
+  if (snapshot) supervisor.adopt(snapshot, gapMs, stopFirst);
   else supervisor.startAll();
   reaper.releaseParked();
   return supervisor;

@@ -8,6 +8,8 @@ import { closeFdQuietly, readAvailable } from "../sys/fd.ts";
 import { logPipe } from "../sys/log-pipe.ts";
 import { setInheritable } from "../sys/process.ts";
 import { kmsgRecord } from "./kmsg-record.ts";
+import { logger } from "../log.ts";
+import { LOG_FDS_MAX } from "./service-snapshot.ts";
 import { LogRing, type LogLine, type PartialLine } from "./log-ring.ts";
 import { unfinishedUtf8 } from "./utf8-tail.ts";
 import { WakeOrPoll } from "./wake-or-poll.ts";
@@ -23,6 +25,8 @@ interface Source {
   /** The first bytes of a character not yet complete, which `decoder` holds back (handed over with the pipe). */
   held: number[];
 }
+
+const log = logger("supervisor");
 
 /** A read end handed over at a live re-exec. */
 export interface LogFdHandover {
@@ -200,10 +204,18 @@ export class ServiceLogs {
     return this.ring(name).read(after, limit, PAGE_BYTES);
   }
 
-  /** At a live re-exec: the read ends stay open across execve; the next image adopts them. */
+  /**
+   * At a live re-exec: the read ends stay open across execve; the next image adopts them. At most
+   * LOG_FDS_MAX, the newest (the current run's among them): with cgroups off a crash-looping
+   * service's escaped processes keep one pair per restart open, and one over the handoff's bound
+   * made the next image drop every service's state and start them all beside the running ones.
+   * The older ones close at the exec (their writers get EPIPE).
+   */
   handover(name: string): LogFdHandover[] {
     this.drain();
-    return [...this.sources.values()].filter((s) => s.name === name).map((s) => {
+    const all = [...this.sources.values()].filter((s) => s.name === name);
+    if (all.length > LOG_FDS_MAX) log.warn("service holds more output pipes than a re-exec hands over; the oldest close at the exec", { service: name, pipes: all.length, kept: LOG_FDS_MAX });
+    return all.slice(-LOG_FDS_MAX).map((s) => {
       setInheritable(s.fd, true);
       // Its half line went with the old image: "hello " then, after the re-exec, "world\n" was logged as "world".
       // A character cut by the re-exec was decoded as U+FFFD by the next image: its first bytes go along.

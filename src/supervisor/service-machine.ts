@@ -1,6 +1,8 @@
 // A service's life as an explicit state x event table; effects are returned, never performed here.
 import { backoffMs, isAtRest, type ServiceRecord, type ServiceState } from "./service-record.ts";
 import type { Effect, ServiceEvent } from "./service-events.ts";
+import { KILLED_FOR_MAX } from "./service-snapshot.ts";
+import { cutText } from "../util/cut-text.ts";
 
 type Handler = (s: ServiceRecord, ev: never, now: number) => Effect[];
 type Table = { [S in ServiceState]: { [E in ServiceEvent["type"]]?: (s: ServiceRecord, ev: Extract<ServiceEvent, { type: E }>, now: number) => Effect[] } };
@@ -79,9 +81,11 @@ const exitedWhileUp = (s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exit
  * SIGKILL at once), then the restart policy, for which the run failed whatever its exit status.
  */
 function killFor(s: ServiceRecord, why: string): Effect[] {
-  s.killedFor = why;
+  // Handed over at a live re-exec, within the handoff's bound: an exec probe's argv made it any
+  // length, and one over 4096 characters made the next image drop every service's state.
+  s.killedFor = cutText(why, KILLED_FOR_MAX);
   return [
-    { type: "log", level: "error", msg: `${why}; killing it (restart per policy)`, fields: { service: s.config.name, pid: s.pid, signal: s.config.stop_signal, grace_ms: s.config.grace_ms } },
+    { type: "log", level: "error", msg: `${s.killedFor}; killing it (restart per policy)`, fields: { service: s.config.name, pid: s.pid, signal: s.config.stop_signal, grace_ms: s.config.grace_ms } },
     { type: "end-checks" },
     { type: "signal", signal: "stop" },
     { type: "timer", ms: s.config.grace_ms, event: "grace-elapsed" },

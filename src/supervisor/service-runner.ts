@@ -188,6 +188,11 @@ export class ServiceRunner {
     }, ms);
   }
 
+  /** Adopted as stopping from a snapshot that could not be read (service-salvage.ts): the stop signal to what is found of its run. */
+  signalStopNow(): void {
+    this.ctx.launch.signalStop(this.rec.config, this.rec.pid, this.leftovers.signalGroups());
+  }
+
   /** What is left of the pending timer (ms), or null when none is pending. */
   timerLeft(now: number): number | null {
     return this.timer ? Math.max(0, this.timerDue - now) : null;

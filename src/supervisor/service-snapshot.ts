@@ -5,6 +5,26 @@ import { z } from "../util/zod-mini.ts";
 /** "done": a oneshot service that exited 0 (its dependents may start; it holds no process). */
 export const serviceStates = ["pending", "starting", "running", "backoff", "stopping", "stopped", "exited", "failed", "done"] as const;
 
+/** Most characters of `killedFor` (the reason names a health probe, whose exec argv has no bound of its own): longer is cut where it is set. */
+export const KILLED_FOR_MAX = 4096;
+/** Most output pipes handed over per service (the newest: a crash loop's escaped processes kept one pair per restart open). */
+export const LOG_FDS_MAX = 64;
+
+/** One read end of a service's output (logFds). */
+export const logFdSchema = lazy(() =>
+  z.strictObject({
+    fd: z.int().check(z.minimum(3)),
+    stream: z.union([z.literal(1), z.literal(2)]),
+    partial: z.optional(z.string().check(z.maxLength(65536))),
+    /** The first bytes of a character it had not finished (handoff 5). */
+    partialBytes: z.optional(z.array(z.int().check(z.minimum(0), z.maximum(255))).check(z.maxLength(3))),
+  }),
+);
+/** One process group of a run (leftovers). */
+export const leftoverSchema = lazy(() => z.strictObject({ group: z.int().check(z.positive()), leaderStart: z.nullable(z.number()) }));
+/** A pre_start, post_stop or exec probe still running (hooks). */
+export const hookSchema = lazy(() => z.strictObject({ kind: z.enum(["pre_start", "post_stop", "probe"]), pid: z.int().check(z.positive()), timeoutLeftMs: z.number().check(z.minimum(0)) }));
+
 export const serviceSnapshotSchema = lazy(() =>
   z.strictObject({
     name: z.string(),
@@ -29,22 +49,9 @@ export const serviceSnapshotSchema = lazy(() =>
     healthChecks: z._default(z.int().check(z.minimum(0)), 0),
     healthFailures: z._default(z.int().check(z.minimum(0)), 0),
     /** Why it is being killed (a failed readiness, health or watchdog check: its grace runs, then SIGKILL), else null. */
-    killedFor: z._default(z.nullable(z.string().check(z.maxLength(4096))), null),
+    killedFor: z._default(z.nullable(z.string().check(z.maxLength(KILLED_FOR_MAX))), null),
     /** Read ends of its output pipes, kept open across the execve, each with its unterminated line read so far (`partial`, handoff 5; at most a line's 64 KiB). */
-    logFds: z._default(
-      z
-        .array(
-          z.strictObject({
-            fd: z.int().check(z.minimum(3)),
-            stream: z.union([z.literal(1), z.literal(2)]),
-            partial: z.optional(z.string().check(z.maxLength(65536))),
-            /** The first bytes of a character it had not finished (handoff 5). */
-            partialBytes: z.optional(z.array(z.int().check(z.minimum(0), z.maximum(255))).check(z.maxLength(3))),
-          }),
-        )
-        .check(z.maxLength(64)),
-      [],
-    ),
+    logFds: z._default(z.array(logFdSchema()).check(z.maxLength(LOG_FDS_MAX)), []),
     /** The number of the next line of its output (handoff 5): the next image's ring numbers on from it. */
     logNextSeq: z._default(z.int().check(z.minimum(1)), 1),
     /** The last lines of its output ring, oldest first (handoff 10): a follower reads on through the exec. */
@@ -61,9 +68,9 @@ export const serviceSnapshotSchema = lazy(() =>
      * handoff 8 every service that holds a process (a MAINPID= worker's siblings in its exited
      * parent's group were forgotten, and escaped the stop).
      */
-    leftovers: z._default(z.array(z.strictObject({ group: z.int().check(z.positive()), leaderStart: z.nullable(z.number()) })).check(z.maxLength(64)), []),
+    leftovers: z._default(z.array(leftoverSchema()).check(z.maxLength(64)), []),
     /** Its pre_start or post_stop still running (handoff 5): the next image waits for it, with the rest of its timeout. */
-    hooks: z._default(z.array(z.strictObject({ kind: z.enum(["pre_start", "post_stop", "probe"]), pid: z.int().check(z.positive()), timeoutLeftMs: z.number().check(z.minimum(0)) })).check(z.maxLength(64)), []),
+    hooks: z._default(z.array(hookSchema()).check(z.maxLength(64)), []),
   }),
 );
 export type ServiceSnapshot = z.infer<ReturnType<typeof serviceSnapshotSchema>>;

@@ -47,9 +47,10 @@ export function snapshotServices(p: HandoverParts): ServiceSnapshot[] {
  * After a re-exec: every service resumes the state it had (service-adopt.ts). A restart the previous
  * image was stopping a service for is done (`start`) once the stop is over, unless a later stop or
  * restart wins. The caller then starts what is new in the config. `gapMs`: how long ago the snapshot
- * was taken (every age and time left in it is moved on by that much, agedBy).
+ * was taken (every age and time left in it is moved on by that much, agedBy). `stopFirst`: services
+ * whose state could not be read, handed over as stopping, which get their stop signal here.
  */
-export function adoptServices(p: HandoverParts, list: ServiceSnapshot[], start: (name: string) => void, gapMs = 0): void {
+export function adoptServices(p: HandoverParts, list: ServiceSnapshot[], start: (name: string) => void, gapMs = 0, stopFirst: ReadonlySet<string> = new Set()): void {
   const now = performance.now();
   for (const handed of list) {
     const h = agedBy(handed, gapMs);
@@ -57,6 +58,8 @@ export function adoptServices(p: HandoverParts, list: ServiceSnapshot[], start: 
     if (!slot) retireService(h, p.cgroups);
     else {
       if (adoptService(slot, h, now, p.checks, p.logs)) markStarted(p.started, h.name);
+      // Its state could not be read (service-salvage.ts): adopted as stopping, its stop signal goes now.
+      if (stopFirst.has(h.name)) slot.signalStopNow();
       if (h.restartPending) p.requests.resumeRestart(h.name, slot.settled(), () => startAfterRestart(h.name, start));
     }
   }

@@ -267,8 +267,8 @@ export class Supervisor {
    * the config start as usual. The exit of a process that ends during the handoff reaches its service:
    * the reaper routes it here once it runs (it must not have reaped before this call).
    */
-  adopt(list: ServiceSnapshot[], gapMs = 0): void {
-    adoptServices(this.handover, list, (name) => this.start(name), gapMs);
+  adopt(list: ServiceSnapshot[], gapMs = 0, stopFirst: ReadonlySet<string> = new Set()): void {
+    adoptServices(this.handover, list, (name) => this.start(name), gapMs, stopFirst);
     this.startAll();
   }
 
