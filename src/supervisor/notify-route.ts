@@ -36,7 +36,8 @@ export function routeNotify(runners: Iterable<ServiceRunner>, cg: ServiceCgroups
     extendTimeout: (ms) => {
       const r = slot.rec;
       const grace = r.state === "stopping" || r.killedFor !== null;
-      const left = grace ? slot.timerLeft(performance.now()) : null;
+      // Not once SIGKILL went: the final wait after it is not a grace to extend (it sent SIGKILL again).
+      const left = grace ? slot.timerLeft(performance.now(), "grace-elapsed") : null;
       if (grace && left !== null && left < ms) slot.setTimer(ms, "grace-elapsed");
       else if (grace || !(r.state === "starting" && checks.extendReady(c, ms))) return;
       log.info("service asks for more time (EXTEND_TIMEOUT_USEC)", { service: c.name, state: r.state, ms });

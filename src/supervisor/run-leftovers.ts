@@ -1,6 +1,7 @@
 // What a service's run left behind when its main process ended: its cgroup's processes, or with cgroups off its process groups.
 import { Sig } from "../sys/signals.ts";
-import { groupNumberReused, groupOf, sessionOf, startTimeOf } from "../util/process-exists.ts";
+import { listProcesses } from "../init/proc-tree.ts";
+import { groupNumberReused, groupOf, processExists, sessionOf, startTimeOf } from "../util/process-exists.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import { signalProcessGroup } from "./service-launch.ts";
 
@@ -138,6 +139,22 @@ export class RunLeftovers {
       this.leaders.set(group, leaderStart);
     }
     this.prune();
+  }
+
+  /**
+   * The run is given up (still there after its final SIGKILL wait): the watch ends, and the pids still
+   * there are returned for the log (its cgroup's, or with cgroups off those in its process groups,
+   * `pid` among them when it is there).
+   */
+  giveUp(pid: number | null): number[] {
+    if (this.watch) clearInterval(this.watch);
+    this.watch = null;
+    const cgroups = this.own();
+    this.prune();
+    const groups = new Set(this.groups);
+    const there = cgroups ? cgroups.pids(this.name) : listProcesses().filter((p) => groups.has(groupOf(p.pid) ?? 0)).map((p) => p.pid);
+    this.forget();
+    return pid !== null && processExists(pid) && !there.includes(pid) ? [pid, ...there] : there;
   }
 
   /**

@@ -23,12 +23,17 @@ export type ServiceEvent =
   | { type: "watchdog-trigger" }
   | { type: "stop" }
   | { type: "grace-elapsed" }
+  /** KILL_WAIT_MS after the SIGKILL at the end of a grace, the run is still there (D state, a cgroup kept populated). */
+  | { type: "kill-elapsed" }
   /** A dependency (or one of its own) went down for good (failed, or exited and not restarted) while this waited for it. */
   | { type: "dependency-down"; dependency: string; state: ServiceState };
 
+/** The events the service's one timer delivers. */
+export type TimerEvent = "backoff-elapsed" | "grace-elapsed" | "kill-elapsed";
+
 export type Effect =
   | { type: "spawn" }
-  | { type: "timer"; ms: number; event: "backoff-elapsed" | "grace-elapsed" }
+  | { type: "timer"; ms: number; event: TimerEvent }
   | { type: "cancel-timer" }
   /** "stop": the stop signal to the group and every process of the cgroup; "kill": SIGKILL and cgroup.kill. */
   | { type: "signal"; signal: "stop" | "kill" }
@@ -45,4 +50,6 @@ export type Effect =
   /** The main service (config `main`) exited by itself: the machine ends with its status. */
   | { type: "main-exited"; status: number; signal: number | null }
   | { type: "log"; level: "info" | "warn" | "error"; msg: string; fields?: Record<string, string | number | null | undefined> }
+  /** The run is given up after its final SIGKILL wait: its processes still there are logged and no longer waited for. */
+  | { type: "give-up-run"; pid: number | null; waitedMs: number }
   | { type: "settled" };

@@ -93,7 +93,29 @@ function killFor(s: ServiceRecord, why: string): Effect[] {
 }
 /** Ignored once the run is being killed: its grace ran on (a second stop signal, a new grace). */
 const watchdogTrigger = (s: ServiceRecord): Effect[] => (s.killedFor !== null ? [] : killFor(s, "service asked for a watchdog failure (WATCHDOG=trigger)"));
-const killAfterGrace = (s: ServiceRecord): Effect[] => [{ type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL`, fields: { service: s.config.name, pid: s.pid } }, { type: "signal", signal: "kill" }];
+/**
+ * How long a run has to go after its SIGKILL (systemd's final timeout after the final SIGKILL). A
+ * process in uninterruptible sleep (D state), or a cgroup or process group kept populated (a zombie
+ * whose parent escaped), kept the service stopping for ever: the stop never returned, a start was
+ * refused for ever, and the shutdown waited out its bound.
+ */
+export const KILL_WAIT_MS = 5_000;
+const sigkill: Effect[] = [{ type: "signal", signal: "kill" }, { type: "timer", ms: KILL_WAIT_MS, event: "kill-elapsed" }];
+const killAfterGrace = (s: ServiceRecord): Effect[] => [{ type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL`, fields: { service: s.config.name, pid: s.pid } }, ...sigkill];
+
+/**
+ * Still there KILL_WAIT_MS after SIGKILL: the run is given up (its processes are logged and no longer
+ * waited for) and the service is failed, as systemd's unit is ("processes still around after final
+ * SIGKILL"). A main service not being stopped ends the machine, as if SIGKILL had ended it.
+ */
+function giveUpRun(s: ServiceRecord): Effect[] {
+  const pid = s.pid;
+  s.pid = null;
+  s.state = "failed";
+  s.readyAt = null;
+  const main: Effect[] = s.config.main && !s.stopRequested ? [{ type: "main-exited", status: 128 + 9, signal: 9 }] : [];
+  return [{ type: "end-checks" }, { type: "give-up-run", pid, waitedMs: KILL_WAIT_MS }, ...main, { type: "settled" }];
+}
 
 /**
  * A start request for a service at rest (stopped, exited, failed) or in back-off: a fresh run, back-off and storm
@@ -193,6 +215,7 @@ const table: Table = {
     "ready-timeout": (s) => killFor(s, `service not ready within ${s.config.ready?.timeout_ms} ms`),
     "watchdog-trigger": watchdogTrigger,
     "grace-elapsed": killAfterGrace,
+    "kill-elapsed": giveUpRun,
     exited: exitedWhileUp,
     stop: stopRunning,
   },
@@ -200,6 +223,7 @@ const table: Table = {
     exited: exitedWhileUp,
     stop: stopRunning,
     "grace-elapsed": killAfterGrace,
+    "kill-elapsed": giveUpRun,
     health: (s, ev) => {
       s.healthChecks++;
       if (ev.ok) {
@@ -242,8 +266,9 @@ const table: Table = {
     "cgroup-empty": (s) => (s.pid === null ? stoppedNow(s, s.lastStatus) : []),
     "grace-elapsed": (s) => [
       { type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL${s.pid === null ? " to what is left of its run" : ""}`, fields: { service: s.config.name, pid: s.pid } },
-      { type: "signal", signal: "kill" },
+      ...sigkill,
     ],
+    "kill-elapsed": giveUpRun,
   },
   // A stop of a service that holds no process changes nothing (the reply says it was not running): a
   // failed service stays failed, as systemd keeps a failed unit failed, until it is started (it

@@ -10,7 +10,7 @@ import type { ServiceCgroups } from "./service-cgroup.ts";
 import type { ServiceChecks } from "./service-checks.ts";
 import type { Adopted, ServiceLauncher } from "./service-launch.ts";
 import type { ServiceLogs } from "./service-logs.ts";
-import type { ServiceEvent } from "./service-events.ts";
+import type { ServiceEvent, TimerEvent } from "./service-events.ts";
 import { isSettled, step } from "./service-machine.ts";
 import { holdsProcess, markStarted, newRecord, type ServiceRecord, type ServiceState } from "./service-record.ts";
 import { RunLeftovers } from "./run-leftovers.ts";
@@ -50,8 +50,9 @@ export interface RunnerContext {
 export class ServiceRunner {
   readonly rec: ServiceRecord;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  /** When the pending timer fires (performance.now()), for a re-exec handoff. */
+  /** When the pending timer fires (performance.now()), for a re-exec handoff, and what it delivers. */
   private timerDue = 0;
+  private timerEvent: TimerEvent = "grace-elapsed";
   private readonly settledWaiters: Array<() => void> = [];
   private readonly preStart: RunPreStart;
   /**
@@ -119,6 +120,9 @@ export class ServiceRunner {
         case "log":
           log[e.level](e.msg, e.fields);
           break;
+        case "give-up-run":
+          log.error(`service's run still there ${e.waitedMs} ms after SIGKILL (uninterruptible sleep, or kept populated); given up: the service is failed, its processes no longer waited for`, { service: name, pid: e.pid, pids: this.leftovers.giveUp(e.pid).join(",") || "-" });
+          break;
         case "main-exited":
           ctx.onMainExit?.({ service: name, status: e.status, signal: e.signal });
           break;
@@ -179,9 +183,10 @@ export class ServiceRunner {
   }
 
   /** Arms the service's one timer (replacing a pending one): the event is dispatched when it elapses. */
-  setTimer(ms: number, event: "backoff-elapsed" | "grace-elapsed"): void {
+  setTimer(ms: number, event: TimerEvent): void {
     if (this.timer) clearTimeout(this.timer);
     this.timerDue = performance.now() + ms;
+    this.timerEvent = event;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.dispatch({ type: event });
@@ -193,9 +198,9 @@ export class ServiceRunner {
     this.ctx.launch.signalStop(this.rec.config, this.rec.pid, this.leftovers.signalGroups());
   }
 
-  /** What is left of the pending timer (ms), or null when none is pending. */
-  timerLeft(now: number): number | null {
-    return this.timer ? Math.max(0, this.timerDue - now) : null;
+  /** What is left of the pending timer (ms), or null when none is pending (or, given `event`, when it is another's). */
+  timerLeft(now: number, event?: TimerEvent): number | null {
+    return this.timer && (event === undefined || event === this.timerEvent) ? Math.max(0, this.timerDue - now) : null;
   }
 
   /**
