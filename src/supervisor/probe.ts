@@ -1,5 +1,5 @@
-// One readiness or health check: a TCP connect, an HTTP status, a command's exit status, a file's existence; each bounded in time.
-import { existsSync } from "node:fs";
+// One readiness or health check: a TCP connect, an HTTP status, a command's exit status, a file's existence (for readiness: made since the run's spawn); each bounded in time.
+import { statSync } from "node:fs";
 import type { Probe } from "../config/schema.ts";
 
 /** Runs a command of the service; resolves to its exit status (null: could not start or timed out). */
@@ -31,12 +31,25 @@ async function httpOk(url: string, timeoutMs: number): Promise<boolean> {
   }
 }
 
-/** One try of `p`, passed or not within `timeoutMs`. Never rejects. */
-export async function probeOnce(p: Probe, timeoutMs: number, run: CommandRunner): Promise<boolean> {
+/** Whether `path` exists and, given `notBeforeMs` (wall clock), was created or changed (its ctime: a rename or `touch -d` too) since then. */
+function fileThere(path: string, notBeforeMs: number | null): boolean {
+  try {
+    const st = statSync(path);
+    return notBeforeMs === null || st.ctimeMs >= notBeforeMs;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One try of `p`, passed or not within `timeoutMs`. Never rejects. `notBeforeMs`: a file probe's file
+ * counts only if made at or after that time (readiness: since the run's spawn), else if it exists.
+ */
+export async function probeOnce(p: Probe, timeoutMs: number, run: CommandRunner, notBeforeMs: number | null = null): Promise<boolean> {
   if ("tcp" in p) return tcpConnects(p.host, p.tcp, timeoutMs);
   if ("http" in p) return httpOk(p.http, timeoutMs);
   if ("exec" in p) return (await run(p.exec, timeoutMs)) === 0;
-  return existsSync(p.file);
+  return fileThere(p.file, notBeforeMs);
 }
 
 /** Short description for log lines ("tcp 127.0.0.1:80", "http URL", "exec CMD", "file PATH"). */

@@ -31,7 +31,7 @@ export function adoptService(slot: ServiceRunner, h: ServiceSnapshot, now: numbe
     log.info("service adopted", { service: h.name, pid: h.pid, state: h.state, restarts: h.restarts, ...(h.killedFor !== null ? { being_killed: h.killedFor } : {}) });
     if (h.state === "stopping" || h.killedFor !== null) slot.setTimer(h.timerLeftMs ?? 0, "grace-elapsed");
     // Its whole readiness timeout again, or what was left of the wait when longer (an EXTEND_TIMEOUT_USEC).
-    else if (h.state === "starting") checks.awaitReady(slot.rec.config, h.readyLeftMs ?? 0);
+    else if (h.state === "starting") checks.awaitReady(slot.rec.config, slot.rec.startedAt, h.readyLeftMs ?? 0);
     else checks.becameReady(slot.rec.config);
     return true;
   }

@@ -16,6 +16,22 @@ interface Run {
   readyTimer: Timer | null;
 }
 
+/** A ready file's ctime may be this much before the spawn as recorded (the kernel's coarse file clock; the spawn is recorded once it returned). */
+export const READY_FILE_SLACK_MS = 100;
+
+/**
+ * The wall-clock time (ms) from which a ready file counts, for a run spawned at `startedAt`
+ * (performance.now()): a file the previous run left made a restarted service ready at once, and its
+ * dependents started against a service that was not up. The spawn on the wall clock as it was then
+ * or as it is now, whichever is earlier: a clock stepped either way since (NTP at boot) never makes
+ * the service's own file too old.
+ */
+function madeSince(startedAt: number): () => number {
+  const wallAt = (): number => Date.now() - (performance.now() - startedAt);
+  const then = wallAt();
+  return () => Math.min(then, wallAt()) - READY_FILE_SLACK_MS;
+}
+
 export class ServiceChecks {
   private readonly runs = new Map<string, Run>();
 
@@ -52,18 +68,20 @@ export class ServiceChecks {
   /**
    * Waits for readiness: READY=1 arrives through `ready()`; a probe is tried every interval_ms. It
    * times out after timeout_ms, or `atLeastMs` when longer (after a live re-exec: what was left of
-   * the previous image's wait, which EXTEND_TIMEOUT_USEC may have made longer).
+   * the previous image's wait, which EXTEND_TIMEOUT_USEC may have made longer). `startedAt`
+   * (performance.now()): the run's spawn, since which a ready file must have been made.
    */
-  awaitReady(c: ServiceConfig, atLeastMs = 0): void {
+  awaitReady(c: ServiceConfig, startedAt: number, atLeastMs = 0): void {
     this.clear(c.name);
     const ready = c.ready;
     if (!ready) return;
     const r = this.run(c.name);
     this.readyTimeout(c.name, r, performance.now() + Math.max(ready.timeout_ms, atLeastMs));
     if ("notify" in ready) return;
+    const made = madeSince(startedAt);
     const attempt = async () => {
       const left = Math.max(1, r.readyBy! - performance.now());
-      const ok = await probeOnce(ready, Math.min(left, Math.max(ready.interval_ms, 1000)), this.commandRunner(c.name));
+      const ok = await probeOnce(ready, Math.min(left, Math.max(ready.interval_ms, 1000)), this.commandRunner(c.name), made());
       if (!r.live) return;
       if (ok) this.emit(c.name, { type: "ready" });
       else this.later(r, ready.interval_ms, () => void attempt());

@@ -109,7 +109,7 @@ export class ServiceRunner {
           this.leftovers.whenEmpty(() => this.dispatch({ type: "cgroup-empty" }));
           break;
         case "await-ready":
-          ctx.checks.awaitReady(this.rec.config);
+          ctx.checks.awaitReady(this.rec.config, this.rec.startedAt);
           break;
         case "became-ready":
           ctx.checks.becameReady(this.rec.config);

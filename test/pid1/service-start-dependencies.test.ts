@@ -39,6 +39,9 @@ test("start of a service whose dependency was not ready (or stopped) spawned it 
   expect((await ctl("stop", "db")).code).toBe(0);
   const mark = run.log().length;
   expect((await ctl("start", "api")).code).toBe(0);
+  // db's new run is ready once its file is made again (the one left from its first run does not count).
+  await waitFor(() => run.log().slice(mark).includes("service started service=db"), 15_000, "db started again");
+  writeFileSync(ready, "");
   await waitFor(async () => (await state("api")) === "running", 15_000, "api running again", { pollMs: 100 });
   const after = run.log().slice(mark);
   expect(after).toContain("service started service=db");
