@@ -133,7 +133,8 @@ export class ServiceRunner {
       }
     }
     this.abandonPreStart();
-    if (holdsProcess(before) && !holdsProcess(this.rec.state) && this.rec.state !== "pending") this.runPostStop();
+    // A start that failed (its pre_start, or the spawn) ends a run too, as systemd runs ExecStopPost= then: what the pre_start set up was never cleaned up.
+    if ((holdsProcess(before) && !holdsProcess(this.rec.state) && this.rec.state !== "pending") || (ev.type === "spawn-failed" && before === "pending")) this.runPostStop();
     if (settledNow) {
       const waiters = this.settledWaiters.splice(0);
       if (this.postStopping) void this.postStopping.then(() => waiters.forEach((w) => w()));
