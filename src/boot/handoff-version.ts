@@ -25,8 +25,11 @@
  * only 2 to 8 refuse the key (they started every service afresh beside the running ones). 10: each
  * service's last output lines (`logTail`: `logs -f` reads on through the exec; the lines read after
  * a follower's last poll were lost with the old image's ring), a key images that read only 2 to 9 refuse.
+ * 11: how long ago a service holding a process got its stop signal (`signalledForMs`: the SIGKILL
+ * line says how long the signal was ignored; it named grace_ms whatever the wait), a key images that
+ * read only 2 to 10 refuse.
  */
-export const HANDOFF_VERSION = 10;
+export const HANDOFF_VERSION = 11;
 
 /**
  * The versions this image reads: 2 has the shape of 3 without `done`; 3 that of 4 without
@@ -36,9 +39,10 @@ export const HANDOFF_VERSION = 10;
  * group to signal: with cgroups on its cgroup is waited for and killed as before); 7 that of 8 with
  * the services part a list (no notify socket handed over, no `readyForMs`: a running service counts
  * as ready since its start); 8 that of 9 without `atBoottimeMs` (timers resume as handed over);
- * 9 that of 10 without `logTail` (a follower misses the lines the old ring had after its last poll).
+ * 9 that of 10 without `logTail` (a follower misses the lines the old ring had after its last poll);
+ * 10 that of 11 without `signalledForMs` (the SIGKILL line then says "through its grace period").
  */
-export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5, 6, 7, 8, 9, 10];
+export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 
 /** `vector-boot --version`: the preflight of a live re-exec reads the handoff versions from it. */
 export const versionLine = (version: string): string => `vector-boot ${version} (bun ${Bun.version}, handoff ${HANDOFF_READS.join(",")})\n`;

@@ -2,7 +2,7 @@
 import type { ServiceConfig } from "../config/schema.ts";
 import { describeProbe, probeOnce, type CommandRunner } from "./probe.ts";
 
-export type CheckEvent = { type: "ready" } | { type: "ready-timeout" } | { type: "health"; ok: boolean; probe: string } | { type: "watchdog-missed" };
+export type CheckEvent = { type: "ready" } | { type: "ready-timeout"; afterMs: number } | { type: "health"; ok: boolean; probe: string } | { type: "watchdog-missed" };
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -14,6 +14,8 @@ interface Run {
   /** While it waits for readiness: when it times out (performance.now()), and that timer. */
   readyBy: number | null;
   readyTimer: Timer | null;
+  /** The run's spawn (performance.now()): its readiness timeout line says how long it waited since. */
+  startedAt: number;
 }
 
 /** A ready file's ctime may be this much before the spawn as recorded (the kernel's coarse file clock; the spawn is recorded once it returned). */
@@ -42,7 +44,7 @@ export class ServiceChecks {
 
   private run(name: string): Run {
     let r = this.runs.get(name);
-    if (!r) this.runs.set(name, (r = { live: true, timers: new Set(), watchdog: null, readyBy: null, readyTimer: null }));
+    if (!r) this.runs.set(name, (r = { live: true, timers: new Set(), watchdog: null, readyBy: null, readyTimer: null, startedAt: 0 }));
     return r;
   }
 
@@ -62,21 +64,22 @@ export class ServiceChecks {
       r.timers.delete(r.readyTimer);
     }
     r.readyBy = by;
-    r.readyTimer = this.later(r, Math.max(0, by - performance.now()), () => this.emit(name, { type: "ready-timeout" }));
+    r.readyTimer = this.later(r, Math.max(0, by - performance.now()), () => this.emit(name, { type: "ready-timeout", afterMs: Math.round(by - r.startedAt) }));
   }
 
   /**
    * Waits for readiness: READY=1 arrives through `ready()`; a probe is tried every interval_ms. It
-   * times out after timeout_ms, or `atLeastMs` when longer (after a live re-exec: what was left of
-   * the previous image's wait, which EXTEND_TIMEOUT_USEC may have made longer). `startedAt`
-   * (performance.now()): the run's spawn, since which a ready file must have been made.
+   * times out timeout_ms after the spawn at `startedAt` (performance.now(); a ready file must have
+   * been made since), or after a live re-exec (`againMs`: what was left of the previous image's wait,
+   * which EXTEND_TIMEOUT_USEC may have made longer) its whole timeout_ms again, or that when longer.
    */
-  awaitReady(c: ServiceConfig, startedAt: number, atLeastMs = 0): void {
+  awaitReady(c: ServiceConfig, startedAt: number, againMs: number | null = null): void {
     this.clear(c.name);
     const ready = c.ready;
     if (!ready) return;
     const r = this.run(c.name);
-    this.readyTimeout(c.name, r, performance.now() + Math.max(ready.timeout_ms, atLeastMs));
+    r.startedAt = startedAt;
+    this.readyTimeout(c.name, r, againMs === null ? startedAt + ready.timeout_ms : performance.now() + Math.max(ready.timeout_ms, againMs));
     if ("notify" in ready) return;
     const made = madeSince(startedAt);
     const attempt = async () => {

@@ -14,7 +14,8 @@ export type ServiceEvent =
   | { type: "backoff-elapsed" }
   /** Readiness: READY=1 over sd_notify, or the ready probe passed; or its timeout passed first. */
   | { type: "ready" }
-  | { type: "ready-timeout" }
+  /** `afterMs`: the wait as it was planned, from the spawn to the deadline (timeout_ms, or longer: EXTEND_TIMEOUT_USEC, a live re-exec). */
+  | { type: "ready-timeout"; afterMs?: number }
   /** One health probe's result (once ready); `probe` says which (the failure lines named none). */
   | { type: "health"; ok: boolean; probe?: string }
   /** No WATCHDOG=1 within watchdog_ms. */
@@ -22,7 +23,8 @@ export type ServiceEvent =
   /** WATCHDOG=trigger: fail as by the watchdog, now; systemd acts on it in any state, before READY=1 too. */
   | { type: "watchdog-trigger" }
   | { type: "stop" }
-  | { type: "grace-elapsed" }
+  /** `dueAt` (performance.now()): when the timer was due (grace_ms after the stop signal, or later: EXTEND_TIMEOUT_USEC, a live re-exec). */
+  | { type: "grace-elapsed"; dueAt?: number }
   /** KILL_WAIT_MS after the SIGKILL at the end of a grace, the run is still there (D state, a cgroup kept populated). */
   | { type: "kill-elapsed" }
   /** A dependency (or one of its own) went down for good (failed, or exited and not restarted) while this waited for it. */

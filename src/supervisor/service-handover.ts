@@ -27,6 +27,7 @@ export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: nu
     readyLeftMs: r.state === "starting" ? (more.readyLeftMs ?? null) : null,
     hooks: more.hooks ?? [],
     leftovers: holdsProcess(r.state) ? (more.leftovers ?? []) : [],
+    signalledForMs: holdsProcess(r.state) && r.signalledAt !== null ? Math.max(0, now - r.signalledAt) : null,
   };
 }
 
@@ -43,6 +44,8 @@ export function restoreRecord(r: ServiceRecord, h: ServiceSnapshot, now: number)
   r.statusText = h.statusText;
   r.healthChecks = h.healthChecks;
   r.healthFailures = h.healthFailures;
+  // A stop waiting for the rest of its run too: its SIGKILL line says how long the stop signal was ignored.
+  r.signalledAt = h.signalledForMs !== null ? now - h.signalledForMs : null;
   const keeps = holdsProcess(h.state) && h.pid !== null;
   // A stop waiting for what the run left stays one (service-adopt.ts); it became "pending" before.
   r.state = keeps || waitsForLeftovers(h.state, h.pid) ? h.state : holdsProcess(h.state) ? "pending" : h.state;
@@ -72,6 +75,7 @@ export function agedBy(h: ServiceSnapshot, gapMs: number): ServiceSnapshot {
     readyForMs: h.readyForMs === null ? null : h.readyForMs + gapMs,
     timerLeftMs: less(h.timerLeftMs),
     readyLeftMs: less(h.readyLeftMs),
+    signalledForMs: h.signalledForMs === null ? null : h.signalledForMs + gapMs,
     hooks: h.hooks.map((k) => ({ ...k, timeoutLeftMs: Math.max(0, k.timeoutLeftMs - gapMs) })),
   };
 }

@@ -66,10 +66,11 @@ const spawnNow: Effect[] = [{ type: "spawn" }];
  * One being killed for a failed check has had its stop signal, and its grace runs: it was signalled
  * a second time (a second SIGTERM or SIGINT means "quit now" to many programs) and given a new grace.
  */
-function stopRunning(s: ServiceRecord): Effect[] {
+function stopRunning(s: ServiceRecord, _ev: unknown, now: number): Effect[] {
   s.stopRequested = true;
   s.state = "stopping";
   if (s.killedFor !== null) return [{ type: "end-checks" }];
+  s.signalledAt = now;
   return [{ type: "end-checks" }, { type: "signal", signal: "stop" }, { type: "timer", ms: s.config.grace_ms, event: "grace-elapsed" }];
 }
 
@@ -80,7 +81,8 @@ const exitedWhileUp = (s: ServiceRecord, ev: Extract<ServiceEvent, { type: "exit
  * A failed readiness, health or watchdog check: the stop signal, SIGKILL after grace_ms (it got
  * SIGKILL at once), then the restart policy, for which the run failed whatever its exit status.
  */
-function killFor(s: ServiceRecord, why: string): Effect[] {
+function killFor(s: ServiceRecord, why: string, now: number): Effect[] {
+  s.signalledAt = now;
   // Handed over at a live re-exec, within the handoff's bound: an exec probe's argv made it any
   // length, and one over 4096 characters made the next image drop every service's state.
   s.killedFor = cutText(why, KILLED_FOR_MAX);
@@ -92,7 +94,13 @@ function killFor(s: ServiceRecord, why: string): Effect[] {
   ];
 }
 /** Ignored once the run is being killed: its grace ran on (a second stop signal, a new grace). */
-const watchdogTrigger = (s: ServiceRecord): Effect[] => (s.killedFor !== null ? [] : killFor(s, "service asked for a watchdog failure (WATCHDOG=trigger)"));
+const watchdogTrigger = (s: ServiceRecord, _ev: unknown, now: number): Effect[] => (s.killedFor !== null ? [] : killFor(s, "service asked for a watchdog failure (WATCHDOG=trigger)", now));
+
+/**
+ * How long the stop signal has been ignored, as waited: its grace, or longer when EXTEND_TIMEOUT_USEC
+ * pushed the SIGKILL back or a live re-exec came between (the line named grace_ms whatever the wait).
+ */
+const ignoredFor = (s: ServiceRecord, ev: { dueAt?: number }, now: number): string => `service ignored ${s.config.stop_signal} ${s.signalledAt !== null ? `for ${Math.round((ev.dueAt ?? now) - s.signalledAt)} ms` : "through its grace period"}; sending SIGKILL`;
 /**
  * How long a run has to go after its SIGKILL (systemd's final timeout after the final SIGKILL). A
  * process in uninterruptible sleep (D state), or a cgroup or process group kept populated (a zombie
@@ -101,7 +109,7 @@ const watchdogTrigger = (s: ServiceRecord): Effect[] => (s.killedFor !== null ? 
  */
 export const KILL_WAIT_MS = 5_000;
 const sigkill: Effect[] = [{ type: "signal", signal: "kill" }, { type: "timer", ms: KILL_WAIT_MS, event: "kill-elapsed" }];
-const killAfterGrace = (s: ServiceRecord): Effect[] => [{ type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL`, fields: { service: s.config.name, pid: s.pid } }, ...sigkill];
+const killAfterGrace = (s: ServiceRecord, ev: { dueAt?: number }, now: number): Effect[] => [{ type: "log", level: "warn", msg: ignoredFor(s, ev, now), fields: { service: s.config.name, pid: s.pid } }, ...sigkill];
 
 /**
  * Still there KILL_WAIT_MS after SIGKILL: the run is given up (its processes are logged and no longer
@@ -179,6 +187,7 @@ const table: Table = {
       s.statusText = null;
       s.healthFailures = 0;
       s.killedFor = null;
+      s.signalledAt = null;
       // A oneshot has no readiness: a run as long as stable_after_ms resets its back-off, as before.
       s.readyAt = s.config.ready && !oneshot ? null : now;
       const started: Effect = { type: "log", level: "info", msg: "service started", fields: { service: s.config.name, pid: ev.pid, ...(oneshot ? { type: "oneshot" } : {}) } };
@@ -212,7 +221,8 @@ const table: Table = {
       s.readyAt = now;
       return [{ type: "log", level: "info", msg: "service ready", fields: { service: s.config.name, pid: s.pid, after_ms: Math.round(now - s.startedAt) } }, { type: "became-ready" }];
     },
-    "ready-timeout": (s) => killFor(s, `service not ready within ${s.config.ready?.timeout_ms} ms`),
+    // The wait as it was (from the spawn): EXTEND_TIMEOUT_USEC or a live re-exec made it longer than timeout_ms.
+    "ready-timeout": (s, ev, now) => killFor(s, `service not ready within ${ev.afterMs ?? Math.round(now - s.startedAt)} ms`, now),
     "watchdog-trigger": watchdogTrigger,
     "grace-elapsed": killAfterGrace,
     "kill-elapsed": giveUpRun,
@@ -224,7 +234,7 @@ const table: Table = {
     stop: stopRunning,
     "grace-elapsed": killAfterGrace,
     "kill-elapsed": giveUpRun,
-    health: (s, ev) => {
+    health: (s, ev, now) => {
       s.healthChecks++;
       if (ev.ok) {
         s.healthFailures = 0;
@@ -233,9 +243,9 @@ const table: Table = {
       s.healthFailures++;
       const limit = s.config.health?.failures ?? 1;
       if (s.healthFailures < limit) return [{ type: "log", level: "warn", msg: "health check failed", fields: { service: s.config.name, probe: ev.probe, failures: s.healthFailures, limit } }];
-      return killFor(s, `health check failed ${s.healthFailures} times in a row${ev.probe ? ` (${ev.probe})` : ""}`);
+      return killFor(s, `health check failed ${s.healthFailures} times in a row${ev.probe ? ` (${ev.probe})` : ""}`, now);
     },
-    "watchdog-missed": (s) => killFor(s, `no WATCHDOG=1 within ${s.config.watchdog_ms} ms`),
+    "watchdog-missed": (s, _ev, now) => killFor(s, `no WATCHDOG=1 within ${s.config.watchdog_ms} ms`, now),
     "watchdog-trigger": watchdogTrigger,
   },
   backoff: {
@@ -264,8 +274,8 @@ const table: Table = {
       return stoppedNow(s, ev.status);
     },
     "cgroup-empty": (s) => (s.pid === null ? stoppedNow(s, s.lastStatus) : []),
-    "grace-elapsed": (s) => [
-      { type: "log", level: "warn", msg: `service ignored ${s.config.stop_signal} for ${s.config.grace_ms} ms; sending SIGKILL${s.pid === null ? " to what is left of its run" : ""}`, fields: { service: s.config.name, pid: s.pid } },
+    "grace-elapsed": (s, ev, now) => [
+      { type: "log", level: "warn", msg: `${ignoredFor(s, ev, now)}${s.pid === null ? " to what is left of its run" : ""}`, fields: { service: s.config.name, pid: s.pid } },
       ...sigkill,
     ],
     "kill-elapsed": giveUpRun,

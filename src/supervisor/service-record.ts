@@ -41,10 +41,12 @@ export interface ServiceRecord {
    * first back-off, and a service that never became ready restarted forever.
    */
   readyAt: number | null;
+  /** When the run got its stop signal (a stop, or a kill for a failed check), null before: the SIGKILL line says how long it was ignored. */
+  signalledAt: number | null;
 }
 
 export function newRecord(config: ServiceConfig): ServiceRecord {
-  return { config, state: "pending", pid: null, startedAt: 0, restarts: 0, failures: 0, restartTimes: [], lastStatus: null, stopRequested: false, statusText: null, healthChecks: 0, healthFailures: 0, killedFor: null, readyAt: null };
+  return { config, state: "pending", pid: null, startedAt: 0, restarts: 0, failures: 0, restartTimes: [], lastStatus: null, stopRequested: false, statusText: null, healthChecks: 0, healthFailures: 0, killedFor: null, readyAt: null, signalledAt: null };
 }
 
 /** Back-off before restart number `failures` (1-based): initial * factor^(failures-1), capped. */

@@ -89,7 +89,7 @@ export class ServiceRunner {
           this.doSpawn();
           break;
         case "timer":
-          this.setTimer(e.ms, e.event);
+          this.setTimer(e.ms, e.event, now);
           break;
         case "cancel-timer":
           if (this.timer) clearTimeout(this.timer);
@@ -183,15 +183,15 @@ export class ServiceRunner {
     }
   }
 
-  /** Arms the service's one timer (replacing a pending one): the event is dispatched when it elapses. */
-  setTimer(ms: number, event: TimerEvent): void {
+  /** Arms the service's one timer (replacing a pending one), `ms` from `from`: the event is dispatched when it elapses. */
+  setTimer(ms: number, event: TimerEvent, from = performance.now()): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timerDue = performance.now() + ms;
+    const due = (this.timerDue = from + ms);
     this.timerEvent = event;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.dispatch({ type: event });
-    }, ms);
+      this.dispatch(event === "grace-elapsed" ? { type: event, dueAt: due } : { type: event });
+    }, Math.max(0, due - performance.now()));
   }
 
   /** Adopted as stopping from a snapshot that could not be read (service-salvage.ts): the stop signal to what is found of its run. */

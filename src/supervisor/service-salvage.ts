@@ -79,6 +79,7 @@ export function salvageSnapshot(raw: unknown, graceMs: number): Salvaged | null 
     readyLeftMs: field("readyLeftMs", () => null),
     leftovers: field("leftovers", () => elements(o.leftovers, (e) => leftoverSchema().safeParse(e))),
     hooks: field("hooks", () => elements(o.hooks, (e) => hookSchema().safeParse(e))),
+    signalledForMs: field("signalledForMs", () => null),
   };
   if (stopFirst) {
     // Whether it holds a process, and which, is unknown: what is found of its run (its cgroup, its

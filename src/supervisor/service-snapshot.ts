@@ -69,6 +69,8 @@ export const serviceSnapshotSchema = lazy(() =>
      * parent's group were forgotten, and escaped the stop).
      */
     leftovers: z._default(z.array(leftoverSchema()).check(z.maxLength(64)), []),
+    /** How long ago (ms) its run got its stop signal (a stop, or a kill for a failed check), else null (handoff 11: the SIGKILL line says how long it was ignored, not grace_ms). */
+    signalledForMs: z._default(z.nullable(z.number().check(z.minimum(0))), null),
     /** Its pre_start or post_stop still running (handoff 5): the next image waits for it, with the rest of its timeout. */
     hooks: z._default(z.array(hookSchema()).check(z.maxLength(64)), []),
   }),
