@@ -1,6 +1,6 @@
 // vector-boot entry point: the CLI (boot, tini mode, tools); PID 1 never ends by an exception.
 import { runCli } from "./cli/run-cli.ts";
-import { describeError, exitCodeOf } from "./errors.ts";
+import { describeError, ExitCode, exitCodeOf } from "./errors.ts";
 import { logger } from "./log.ts";
 import { consoleDrain } from "./util/console-out.ts";
 import { flushOut } from "./util/stdout.ts";
@@ -25,7 +25,12 @@ async function main(argv: string[]): Promise<void> {
     // PID 1 only gets here in tini mode (containers): exiting ends the PID namespace on purpose.
     log.info("exiting", { status: code });
   }
-  await flushOut();
+  const unwritten = await flushOut();
+  if (unwritten !== null && code === 0) {
+    // The command's output did not reach its file (ENOSPC, EIO): not a success.
+    log.error(`the output could not be written: ${unwritten}`);
+    exit(ExitCode.io);
+  }
   exit(code);
 }
 

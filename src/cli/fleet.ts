@@ -264,7 +264,9 @@ export const command: Command = {
   help,
   async run(args) {
     if (wantsHelp(args) || args.length === 0) {
-      out(help);
+      // No subcommand is a usage error: the help then goes to stderr.
+      if (args.length === 0) process.stderr.write(`${help}\n`);
+      else out(help);
       return args.length === 0 ? 64 : 0;
     }
     const [sub, ...rest] = args;

@@ -24,7 +24,7 @@ ${commonOptionsHelp}`;
       }
       const a = parseCommon(mode, args, []);
       const r = await ask(a, { op: mode });
-      out(a.json ? JSON.stringify(r) : `${mode} requested`);
+      out(a.json ? JSON.stringify(r) : (r as { already?: boolean } | null)?.already === true ? `${mode} already under way` : `${mode} requested`);
       return 0;
     },
   };

@@ -6,6 +6,7 @@ import { logger } from "../log.ts";
 import { wantsHelp } from "./command.ts";
 import { registry } from "./registry.ts";
 import { jitInteractive } from "../util/jit-policy.ts";
+import { out } from "../util/stdout.ts";
 
 const log = logger("cli");
 
@@ -102,17 +103,19 @@ export async function runCli(args: string[], pid1: boolean): Promise<number> {
     }
     if (first === undefined) {
       if (pid1) return await (await registry.boot!.load()).command.run([]);
-      process.stdout.write(mainHelp());
+      // A usage error: the help on stderr (stdout is for what a command was asked to print).
+      process.stderr.write(mainHelp());
       return ExitCode.usage;
     }
     // `vector-boot help COMMAND` is `vector-boot COMMAND --help` (it printed the main help).
     if (first === "help" && args[1] !== undefined) return await runCli([args[1], "--help"], pid1);
+    // Through out(): a write that fails (a full disk) is the exit status, not 0.
     if (help) {
-      process.stdout.write(mainHelp());
+      out(mainHelp());
       return ExitCode.ok;
     }
     if (version) {
-      process.stdout.write(versionLine(pkg.version));
+      out(versionLine(pkg.version));
       return ExitCode.ok;
     }
     // Own keys only: `vector-boot constructor` is no command (it was "not available in this build").
@@ -126,7 +129,7 @@ export async function runCli(args: string[], pid1: boolean): Promise<number> {
     }
     const rest = args.slice(1);
     if (wantsHelp(rest)) {
-      process.stdout.write(mod.command.help.endsWith("\n") ? mod.command.help : `${mod.command.help}\n`);
+      out(mod.command.help);
       return ExitCode.ok;
     }
     return await mod.command.run(rest);

@@ -55,12 +55,13 @@ export const command: Command = {
       return 0;
     }
     const a = parseCommandArgs("verify", args, { json: { type: "boolean" } }, schema);
-    for (const file of a.positionals) requireInputFile(file, "verify");
     setLogLevel("error");
     // Every file is checked; one damaged file does not hide the state of the others.
     let first: unknown = null;
     for (const file of a.positionals) {
       try {
+        // In the loop: a missing file is reported with the others (it stopped every file's check, nothing printed).
+        requireInputFile(file, "verify");
         const r = verifyOne(file);
         if (a.json) out(JSON.stringify({ path: file, ok: true, ...r }));
         else out(`${file}: ${r.kind}, ${r.fileSize} bytes, model ${r.model!.size} bytes at ${r.model!.offset}, checksums ${r.checksums}, GGUF ok (${r.tensors} tensors)`);
