@@ -53,7 +53,7 @@ Environment: DUMB_INIT_SETSID=1 / 0 as -g / -c, DUMB_INIT_DEBUG=1 or TINI_VERBOS
 TINI_KILL_PROCESS_GROUP (set, even empty, as tini) as -g; options given on the command line win.
 
 Exit codes: see the README (0 ok, 1 runtime init failed, 2 model failed, 64 usage, 65 bad data,
-70 internal, 71 system call failed, 74 journal I/O, 75 not now (try again later), 78 config,
+70 internal, 71 system call failed, 74 I/O (journal, output), 75 not now (try again later), 78 config,
 126/127 command not executable/found, 128+N child killed by signal N).
 `;
 }
