@@ -15,6 +15,10 @@ import { wantsHelp, type Command } from "./command.ts";
 import { mutationArgs } from "./mutation-args.ts";
 import { decimalNumber } from "../util/decimal.ts";
 import { out, readOptions } from "../util/cli-args.ts";
+import { printable } from "../util/terminal-text.ts";
+
+/** A line of text output: what it carries from etcd (node names, states, a refusal's reason) printed with its control characters made "?". */
+const outText = (line: string): void => out(printable(line));
 
 const help = `Usage: vector-boot fleet status [--endpoints URL,...] [--name FLEET] [--config FILE] [--json] [--timeout MS]
        vector-boot fleet mutate TENSOR OFFSET --values V1,V2,... --confidence C [--id ID] [--publish-s S] [--wait MS] [common options]
@@ -110,11 +114,11 @@ async function status(args: string[]): Promise<number> {
     out(JSON.stringify({ fleet: f.name, revision, nodes, unreadable: bad }));
     return 0;
   }
-  out(`fleet ${f.name}: ${nodes.length} node(s) at revision ${revision}${bad.length ? `, ${bad.length} unreadable key(s)` : ""}`);
+  outText(`fleet ${f.name}: ${nodes.length} node(s) at revision ${revision}${bad.length ? `, ${bad.length} unreadable key(s)` : ""}`);
   for (const n of nodes) {
     const svc = Object.entries(n.services).map(([k, s]) => `${k}=${s}`).join(" ") || "-";
     const late = n.lateness_ms ? `late p99 ${n.lateness_ms.p99.toFixed(1)} ms` : "no beats";
-    out(`  ${n.node.padEnd(16)} ${n.stale ? "STALE " : "ok    "} gen ${n.generation} beats ${n.beats ?? "-"} ${late} journal ${n.journal_seq ?? "-"} lease ${n.lease_left_s ?? "-"} s left, updated ${duration(now - n.updated_at)} ago  services: ${svc}`);
+    outText(`  ${n.node.padEnd(16)} ${n.stale ? "STALE " : "ok    "} gen ${n.generation} beats ${n.beats ?? "-"} ${late} journal ${n.journal_seq ?? "-"} lease ${n.lease_left_s ?? "-"} s left, updated ${duration(now - n.updated_at)} ago  services: ${svc}`);
   }
   return 0;
 }
@@ -157,9 +161,9 @@ async function mutate(args: string[]): Promise<number> {
   }
   if (v.json) out(JSON.stringify(result));
   else {
-    out(`mutation ${id} ${pub.created ? "published" : "already published"} at revision ${pub.revision}`);
-    for (const a of result.acks) out(`  ${a.node.padEnd(16)} ${a.accepted ? "accepted" : "REJECTED"} ${a.status}${a.journal_seq !== null ? ` journal ${a.journal_seq}` : ""}`);
-    for (const m of result.missing) out(`  ${m.padEnd(16)} no answer yet`);
+    outText(`mutation ${id} ${pub.created ? "published" : "already published"} at revision ${pub.revision}`);
+    for (const a of result.acks) outText(`  ${a.node.padEnd(16)} ${a.accepted ? "accepted" : "REJECTED"} ${a.status}${a.journal_seq !== null ? ` journal ${a.journal_seq}` : ""}`);
+    for (const m of result.missing) outText(`  ${m.padEnd(16)} no answer yet`);
   }
   return code;
 }
@@ -188,7 +192,7 @@ async function rollout(args: string[]): Promise<number> {
   if (busy) throw new NotNowError(`fleet rollout: rollout ${busy.id} is still in progress (${busy.done} of ${busy.nodes} node(s) done); two at once could take more than --max-unavailable nodes down: wait for it to finish`);
   const t0 = Date.now();
   const until = t0 + timeoutS * 1000;
-  const say = (o: Record<string, unknown>, text: string) => out(v.json ? JSON.stringify({ rollout: id, t_ms: Date.now() - t0, ...o }) : `[${((Date.now() - t0) / 1000).toFixed(1)}s] ${text}`);
+  const say = (o: Record<string, unknown>, text: string) => (v.json ? out(JSON.stringify({ rollout: id, t_ms: Date.now() - t0, ...o })) : outText(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${text}`));
   say({ event: "started", action, max_unavailable: max, nodes }, `rollout ${id}: ${action} of ${nodes.length} node(s), at most ${max} at a time`);
   let last = "";
   let maxHeld = 0;
@@ -251,9 +255,9 @@ async function gc(args: string[]): Promise<number> {
   const r = await gcMutations(c, f.name, { compact: v.compact === true, timeoutMs });
   if (v.json) out(JSON.stringify({ fleet: f.name, folded: r.folded, dropped: r.dropped, through_revision: r.throughRevision, blocked_by: r.blockedBy, compacted_at: r.compactedAt, rollouts_removed: rollouts }));
   else {
-    out(`fleet ${f.name}: folded ${r.folded} mutation(s) into the checkpoint${r.folded || r.dropped ? ` (through revision ${r.throughRevision})` : ""}${r.dropped ? `; deleted ${r.dropped} every node refused` : ""}${r.compactedAt ? `; etcd compacted at revision ${r.compactedAt}` : ""}`);
-    if (r.blockedBy) out(`  held back from ${r.blockedBy.id}: ${r.blockedBy.refused ? `${r.blockedBy.refused}; delete ${mutationsPrefix(f.name)}${r.blockedBy.id} to go on` : r.blockedBy.missing.length > 0 ? `not acked yet by ${r.blockedBy.missing.join(", ")}` : "not acked by any node yet (no member is up)"}`);
-    if (rollouts.length) out(`  removed ${rollouts.length} finished rollout(s): ${rollouts.join(", ")}`);
+    outText(`fleet ${f.name}: folded ${r.folded} mutation(s) into the checkpoint${r.folded || r.dropped ? ` (through revision ${r.throughRevision})` : ""}${r.dropped ? `; deleted ${r.dropped} every node refused` : ""}${r.compactedAt ? `; etcd compacted at revision ${r.compactedAt}` : ""}`);
+    if (r.blockedBy) outText(`  held back from ${r.blockedBy.id}: ${r.blockedBy.refused ? `${r.blockedBy.refused}; delete ${mutationsPrefix(f.name)}${r.blockedBy.id} to go on` : r.blockedBy.missing.length > 0 ? `not acked yet by ${r.blockedBy.missing.join(", ")}` : "not acked by any node yet (no member is up)"}`);
+    if (rollouts.length) outText(`  removed ${rollouts.length} finished rollout(s): ${rollouts.join(", ")}`);
   }
   return 0;
 }

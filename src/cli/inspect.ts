@@ -77,7 +77,17 @@ function typeLabel(v: GgufValue): string {
 }
 
 function show(x: unknown): string {
-  return typeof x === "string" ? JSON.stringify(x) : String(x);
+  return typeof x === "string" ? quoted(x) : String(x);
+}
+
+/** JSON-quoted with C1 controls (and DEL) escaped too: JSON.stringify leaves U+007F-U+009F as they are (an 8-bit CSI). */
+function quoted(s: string): string {
+  return escapeC1(JSON.stringify(s));
+}
+
+/** DEL and the C1 controls of JSON text as \u escapes (they can only stand inside its strings). */
+function escapeC1(json: string): string {
+  return json.replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 function valueText(v: GgufValue, maxItems: number): string {
@@ -94,7 +104,7 @@ function valueText(v: GgufValue, maxItems: number): string {
  * characters (a key with an escape sequence or a newline painted the terminal or forged lines).
  */
 function nameText(s: string): string {
-  return /[\u0000-\u001f\u007f-\u009f]/.test(s) ? JSON.stringify(s) : s;
+  return /[\u0000-\u001f\u007f-\u009f]/.test(s) ? quoted(s) : s;
 }
 
 function jsonReport(g: GgufFile, path: string, origin: string, modelOffset: number, maxItems: number): string {
@@ -154,7 +164,7 @@ export const command: Command = {
     const src = open(file);
     try {
       const g = readGguf(src.bytes);
-      if (a.json) out(jsonReport(g, file, src.origin, src.offset, maxItems));
+      if (a.json) out(escapeC1(jsonReport(g, file, src.origin, src.offset, maxItems)));
       else for (const line of textReport(g, file, src.origin, src.offset, maxItems)) out(line);
     } finally {
       src.unmap();

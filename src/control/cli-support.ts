@@ -1,5 +1,6 @@
 // Shared by the operator subcommands (status, services, restart, poweroff, ...): options, one request, output.
 import { z } from "zod";
+import { printable } from "../util/terminal-text.ts";
 import { UsageError } from "../errors.ts";
 import { checkOptions, readOptions } from "../util/cli-args.ts";
 import { controlRequest, type RequestBody } from "./client.ts";
@@ -69,7 +70,8 @@ const LIST_ITEMS = 8;
 
 /** A number at four significant digits at most ("p50: 0.12926100000004226" read as noise); anything else as text. */
 function scalarText(v: unknown): string {
-  return typeof v === "number" && !Number.isInteger(v) ? String(+v.toPrecision(4)) : String(v);
+  // Text from the instance (a model's general.name, a path) is printed with its control characters made "?".
+  return typeof v === "number" && !Number.isInteger(v) ? String(+v.toPrecision(4)) : printable(String(v));
 }
 
 /** Nested object as indented "key: value" lines (keys ending in Ms printed as durations). */
@@ -78,16 +80,16 @@ export function describeObject(value: unknown, indent = ""): string {
   const lines: string[] = [];
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     if (v !== null && typeof v === "object" && !Array.isArray(v)) {
-      lines.push(`${indent}${k}:`);
+      lines.push(`${indent}${printable(k)}:`);
       lines.push(describeObject(v, `${indent}  `));
     } else if (Array.isArray(v)) {
       // A long list (64 recent lateness values) is cut; --json has all of it.
       const shown = v.slice(0, LIST_ITEMS).map((x) => (typeof x === "object" ? JSON.stringify(x) : scalarText(x)));
-      lines.push(`${indent}${k}: ${shown.join(", ") || "-"}${v.length > LIST_ITEMS ? `, ... ${v.length - LIST_ITEMS} more` : ""}`);
+      lines.push(`${indent}${printable(k)}: ${shown.map((x) => printable(x)).join(", ") || "-"}${v.length > LIST_ITEMS ? `, ... ${v.length - LIST_ITEMS} more` : ""}`);
     } else if (typeof v === "number" && /Ms$/.test(k)) {
-      lines.push(`${indent}${k.slice(0, -2)}: ${duration(v)}`);
+      lines.push(`${indent}${printable(k.slice(0, -2))}: ${duration(v)}`);
     } else {
-      lines.push(`${indent}${k}: ${v === null ? "-" : scalarText(v)}`);
+      lines.push(`${indent}${printable(k)}: ${v === null ? "-" : scalarText(v)}`);
     }
   }
   return lines.join("\n");
