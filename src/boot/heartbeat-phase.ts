@@ -25,13 +25,18 @@ export interface HeartbeatHandle {
   timings(): Record<string, number | null>;
   /** The interrupts' state for the next image (after stop()). */
   carryInterrupts(): InterruptCarry[];
+  /** CLOCK_BOOTTIME ms of the first beat of the first image (shutdown_after counts from it; null before it). */
+  firstBeatBoottimeMs(): number | null;
 }
 
-export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: NeuralRuntime; supervisor: Supervisor; signals: ShutdownSignals; drain?: () => number; startBeat: number; interrupts?: readonly InterruptCarry[]; watchdog?: Watchdog; afterFirstBeat?: () => void }): Promise<HeartbeatHandle> {
+export async function startHeartbeat(ctx: BootContext, config: Config, parts: { runtime: NeuralRuntime; supervisor: Supervisor; signals: ShutdownSignals; drain?: () => number; startBeat: number; interrupts?: readonly InterruptCarry[]; watchdog?: Watchdog; afterFirstBeat?: () => void; firstBeatBoottimeMs?: number }): Promise<HeartbeatHandle> {
   log.info("phase heartbeat", { period_ms: config.heartbeat_ms });
   const timing: Record<string, number | null> = { sinceKernelMs: null, sinceExecMs: null };
   const first = parts.startBeat;
   let startedAt: number | null = null;
+  // The first beat of the first image (a live re-exec hands it over): shutdown_after counts from it,
+  // not from each image's (re-execs more often than shutdown_after put the shutdown off for ever).
+  let firstBeatBoottimeMs: number | null = parts.firstBeatBoottimeMs ?? null;
   let trim: { cancel(): void } | null = null;
   const options = (model: NeuralRuntime | null): HeartbeatOptions => ({
     periodMs: config.heartbeat_ms,
@@ -51,12 +56,13 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
         timing.sinceExecMs = sinceExecMs(ctx);
         log.info("first heartbeat", { n: b.n, since_kernel_ms: timing.sinceKernelMs.toFixed(1), since_exec_ms: timing.sinceExecMs.toFixed(1) });
         startedAt = b.startMs;
+        firstBeatBoottimeMs ??= timing.sinceKernelMs;
         jitInteractive(); // the run-once boot code is behind us: the beat's own code may be compiled
         trim = scheduleImageTrim(config.image_trim_ms);
         // Work the boot put off until the first beat (the safety cases' report), after this beat.
         if (parts.afterFirstBeat) setImmediate(parts.afterFirstBeat);
       }
-      if (config.shutdown_after > 0 && startedAt !== null && b.startMs - startedAt >= config.shutdown_after * 1000) {
+      if (config.shutdown_after > 0 && firstBeatBoottimeMs !== null && clockNs("boottime") / 1e6 - firstBeatBoottimeMs >= config.shutdown_after * 1000) {
         parts.signals.request({ reason: `shutdown_after=${config.shutdown_after}s` });
       }
     },
@@ -83,5 +89,6 @@ export async function startHeartbeat(ctx: BootContext, config: Config, parts: { 
     },
     timings: () => timing,
     carryInterrupts: () => hb.carryInterrupts(),
+    firstBeatBoottimeMs: () => firstBeatBoottimeMs,
   };
 }

@@ -40,15 +40,17 @@ const heartbeatHandoff = lazy(() =>
         }),
       ),
     ),
+    firstBeatBoottimeMs: z.optional(z.number().check(z.minimum(0))),
   }),
 );
 
 /** The previous image's beat number and interrupt state (none: a fresh boot, or a part it cannot read). */
-function heartbeatCarried(b: Boot): { startBeat: number; interrupts?: InterruptCarry[] } {
+function heartbeatCarried(b: Boot): { startBeat: number; interrupts?: InterruptCarry[]; firstBeatBoottimeMs?: number } {
   const part = handedOver(b, "heartbeat");
   if (part === undefined) return { startBeat: 0 };
   const r = heartbeatHandoff().safeParse(part);
-  return r.success ? { startBeat: r.data.beat, ...(r.data.interrupts ? { interrupts: r.data.interrupts } : {}) } : { startBeat: 0 };
+  if (!r.success) return { startBeat: 0 };
+  return { startBeat: r.data.beat, ...(r.data.interrupts ? { interrupts: r.data.interrupts } : {}), ...(r.data.firstBeatBoottimeMs !== undefined ? { firstBeatBoottimeMs: r.data.firstBeatBoottimeMs } : {}) };
 }
 
 /**
@@ -218,6 +220,7 @@ export const bootPhases: readonly Phase[] = [
       b.watchdog?.stopKeepAlive();
       let frozenAt = 0;
       let interrupts: InterruptCarry[] = [];
+      let firstBeat: number | null = null;
       return {
         stop: async () => void (await b.heartbeat?.stop()),
         // Freeze the beat for the exec; the next image continues the numbering and the interrupts' state.
@@ -227,12 +230,13 @@ export const bootPhases: readonly Phase[] = [
         handoff: async () => {
           frozenAt = await b.heartbeat!.stop();
           interrupts = b.heartbeat!.carryInterrupts();
+          firstBeat = b.heartbeat!.firstBeatBoottimeMs();
           b.watchdog?.keepAlive();
-          return { beat: frozenAt, interrupts };
+          return { beat: frozenAt, interrupts, ...(firstBeat !== null ? { firstBeatBoottimeMs: firstBeat } : {}) };
         },
         resume: async () => {
           b.watchdog?.stopKeepAlive();
-          b.heartbeat = await startHeartbeat(b.ctx, b.config, { ...parts(), startBeat: frozenAt, interrupts });
+          b.heartbeat = await startHeartbeat(b.ctx, b.config, { ...parts(), startBeat: frozenAt, interrupts, ...(firstBeat !== null ? { firstBeatBoottimeMs: firstBeat } : {}) });
         },
       };
     },
