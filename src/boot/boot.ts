@@ -121,8 +121,16 @@ async function askAndExec(b: Boot, started: StartedPhase[], handover: Handover, 
   for (const s of holding) s.run.beginHandover!();
   const parts: Record<string, unknown> = {};
   const paused: StartedPhase[] = [];
+  // Every paused phase is resumed, each on its own: one that throws no longer leaves those after it
+  // paused (the beat frozen, the watchdog petted by its timer for good).
   const resumeAll = async () => {
-    for (const s of paused.reverse()) await s.run.resume?.();
+    for (const s of paused.reverse()) {
+      try {
+        await s.run.resume?.();
+      } catch (e) {
+        log.error("a phase could not resume after the handover (the re-exec did not happen)", { phase: s.phase.name, error: describeError(e) });
+      }
+    }
   };
   try {
     try {
@@ -145,9 +153,10 @@ async function askAndExec(b: Boot, started: StartedPhase[], handover: Handover, 
       // From here to the execve nothing awaits: these parts are what the processes are at the exec.
       for (const s of started) {
         if (!s.run.handoffAtExec) continue;
-        parts[s.phase.name] = s.run.handoffAtExec();
-        // Resumed too when the exec fails (what it kept open across the exec is close-on-exec again).
+        // Resumed too when the exec fails (what it kept open across the exec is close-on-exec again),
+        // and when its own part throws halfway (some pipes already made inheritable).
         if (!paused.includes(s)) paused.push(s);
+        parts[s.phase.name] = s.run.handoffAtExec();
       }
     } catch (e) {
       await resumeAll();
