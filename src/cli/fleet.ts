@@ -76,8 +76,10 @@ export function fleetSettings(v: { endpoints?: string; name?: string; config?: s
 function positiveOption(cmd: string, name: string, text: string | undefined, fallback: number, fraction = false): number {
   if (text === undefined) return fallback;
   const n = decimalNumber.test(text.trim()) ? Number(text) : Number.NaN;
-  if (!(n > 0 && Number.isFinite(n)) || (!fraction && !Number.isInteger(n))) {
-    throw new UsageError(`fleet ${cmd}: --${name} must be a positive ${fraction ? "number" : "whole number"}${name.endsWith("-s") ? " of seconds" : name === "max-unavailable" ? "" : " of milliseconds"} (see vector-boot fleet --help)`);
+  // At most what a timer takes (2^31-1 ms): --timeout 1e20 passed here and failed later as a bug (70).
+  const most = name.endsWith("-s") ? 2_147_483 : 2_147_483_647;
+  if (!(n > 0 && n <= most) || (!fraction && !Number.isInteger(n))) {
+    throw new UsageError(`fleet ${cmd}: --${name} must be a positive ${fraction ? "number" : "whole number"}${name.endsWith("-s") ? " of seconds" : name === "max-unavailable" ? "" : " of milliseconds"}, at most ${most} (see vector-boot fleet --help)`);
   }
   return n;
 }
@@ -157,7 +159,8 @@ async function mutate(args: string[]): Promise<number> {
       if (result.missing.length === 0 || Date.now() > until) break;
       await Bun.sleep(100);
     }
-    code = result.missing.length > 0 ? 75 : result.acks.every((a) => a.accepted) ? 0 : 65;
+    // A node that rejected it decides (65, as the help says): waiting longer for the others cannot change that.
+    code = result.acks.some((a) => !a.accepted) ? 65 : result.missing.length > 0 ? 75 : 0;
   }
   if (v.json) out(JSON.stringify(result));
   else {

@@ -65,3 +65,10 @@ test("poweroff while a poweroff is under way said 'poweroff requested' though th
     server.stop(true);
   }
 }, 60_000);
+
+test("fleet status --timeout 1e20 passed the option check and failed later as a bug (TypeError, exit 70): a bound above a timer's reach is a usage error (64)", async () => {
+  for (const args of [["fleet", "status", "--endpoints", "http://127.0.0.1:9", "--timeout", "1e20"], ["fleet", "rollout", "reexec", "--endpoints", "http://127.0.0.1:9", "--timeout-s", "1e12"]]) {
+    const r = await runShippedAsync(args);
+    expect({ args, code: r.code, bug: r.err.includes("TypeError") }).toEqual({ args, code: 64, bug: false });
+  }
+}, 60_000);
