@@ -5,7 +5,7 @@ import { z } from "zod";
 import { EtcdClient } from "../fleet/etcd-client.ts";
 import { nodesPrefix, readRefreshedMembers } from "../fleet/keys.ts";
 import { Membership } from "../fleet/membership.ts";
-import { instancePattern } from "../fleet/run-identity.ts";
+import { instancePattern, leaseOwner } from "../fleet/run-identity.ts";
 import { MutationFeed } from "../fleet/mutations.ts";
 import { ACT_MARGIN_MS, RolloutAgent } from "../fleet/rollout-agent.ts";
 import { withDeadline } from "../util/deadline.ts";
@@ -21,7 +21,7 @@ const log = logger("fleet");
 
 /** `quorum_met`: the boot barrier was passed before the re-exec (it stays passed: losing members later stops nothing). */
 /** `instance`: the run's token in its node value (an older image hands none over: the next draws one and adopts the key once). */
-const fleetHandoff = z.object({ lease: z.string().regex(/^[1-9][0-9]{0,19}$/).nullable(), instance: z.string().regex(instancePattern).optional(), quorum_met: z.boolean().optional() });
+const fleetHandoff = z.object({ lease: z.string().regex(/^[1-9][0-9]{0,19}$/).nullable(), instance: z.string().regex(instancePattern).optional(), quorum_met: z.boolean().optional(), owner: z.string().optional() });
 
 /** The status summary this node publishes (read live at each refresh). */
 function summary(b: Boot) {
@@ -69,7 +69,11 @@ export function startFleet(b: Boot): PhaseRun | void {
   }
   const inherited = fleetHandoff.safeParse(handedOver(b, "fleet"));
   const node = f.node_id ?? hostname();
-  const m = new Membership({ client, fleet: f.name, node, ttlS: f.lease_ttl_s, summary: summary(b), leaseId: inherited.success ? inherited.data.lease : null, instance: inherited.success ? (inherited.data.instance ?? null) : null, leaseFile: join(b.config.state_dir, "fleet-lease") });
+  // The previous image's lease for another node or fleet (the config changed at the re-exec): revoked,
+  // not adopted (its node key and singleton candidacies lived on beside this node's).
+  const foreign = inherited.success && inherited.data.owner !== undefined && inherited.data.owner !== leaseOwner(f.name, node);
+  const handed = inherited.success ? inherited.data.lease : null;
+  const m = new Membership({ client, fleet: f.name, node, ttlS: f.lease_ttl_s, summary: summary(b), leaseId: foreign ? null : handed, foreignLeaseId: foreign ? handed : null, instance: inherited.success && !foreign ? (inherited.data.instance ?? null) : null, leaseFile: join(b.config.state_dir, "fleet-lease") });
   log.info("phase fleet", { fleet: f.name, node, endpoints: f.endpoints.join(","), lease_ttl_s: f.lease_ttl_s });
   const evo = b.evolution?.evo ?? null;
   const feed = new MutationFeed({
@@ -201,7 +205,7 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
       // must renew it before then (a healthy node has two thirds). An operator's re-exec does not depend on etcd.
       if (rolloutLease !== null && (m.leaseId !== rolloutLease || !m.leaseAlive(Math.max(ACT_MARGIN_MS, (f.lease_ttl_s * 1000) / 3)))) throw new NotNowError("re-exec: the fleet lease this node's rollout slot is on may have lapsed while the new image was asked; the rollout tries again once the node is surely a member");
       await closeAll(false);
-      return { lease: await m.pause(), instance: m.instance, quorum_met: quorum?.met() ?? false };
+      return { lease: await m.pause(), instance: m.instance, quorum_met: quorum?.met() ?? false, owner: leaseOwner(f.name, node) };
     },
     resume: () => {
       m.start();

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { logger } from "../log.ts";
 import { cmpUnchanged, opPut, type EtcdClient, type Kv, type LeaseId } from "./etcd-client.ts";
 import { nodeKey, onOwnLease, type NodeSummary } from "./keys.ts";
-import { keepLeaseFile, newInstance, readLeaseFile, writerOf } from "./run-identity.ts";
+import { keepLeaseFile, leaseOwner, newInstance, readLeaseFile, revokeForeignLease, writerOf } from "./run-identity.ts";
 
 const log = logger("fleet");
 
@@ -18,6 +18,8 @@ export interface MembershipOptions {
   summary: () => Omit<NodeSummary, "node" | "instance" | "updated_at" | "lease_ttl_s">;
   /** A lease adopted from the previous image at a re-exec (kept alive, not granted again). */
   leaseId?: LeaseId | null;
+  /** A lease the previous image held for another node or fleet (node_id or fleet.name changed): revoked, never adopted. */
+  foreignLeaseId?: LeaseId | null;
   /** The previous image's instance token at a re-exec (the same run goes on: its key stays its own). */
   instance?: string | null;
   /**
@@ -63,9 +65,16 @@ export class Membership {
   private adopt: "at-once" | "when-quiet" | null;
   /** The other instance's write seen on the saved lease, watched for a refresh (its mod revision, local time seen). */
   private watching: { modRevision: number; at: number } | null = null;
+  /** A previous run's lease for another node or fleet: revoked (best effort) before this run's first grant. */
+  private foreignLease: LeaseId | null;
 
   constructor(private readonly o: MembershipOptions) {
-    this.leaseId = o.leaseId ?? (o.leaseFile && existsSync(o.leaseFile) ? readLeaseFile(o.leaseFile) : null);
+    const saved = o.leaseId ? null : o.leaseFile && existsSync(o.leaseFile) ? readLeaseFile(o.leaseFile) : null;
+    // A lease kept for another node or fleet (node_id or fleet.name changed since): adopted, it kept the
+    // old node's key (and its singleton candidacies) alive for as long as this run lived.
+    const foreign = saved !== null && saved.owner !== null && saved.owner !== leaseOwner(o.fleet, o.node);
+    this.foreignLease = o.foreignLeaseId ?? (foreign ? saved.id : null);
+    this.leaseId = o.leaseId ?? (foreign ? null : (saved?.id ?? null));
     this.key = nodeKey(o.fleet, o.node);
     this.instance = o.instance ?? newInstance();
     this.adopt = o.leaseId ? "at-once" : this.leaseId !== null ? "when-quiet" : null;
@@ -97,6 +106,8 @@ export class Membership {
     const c = this.o.client;
     let backoff = BACKOFF_MIN_MS;
     const period = (this.o.ttlS * 1000) / 3;
+    if (this.foreignLease !== null) await revokeForeignLease(c, this.foreignLease);
+    this.foreignLease = null;
     while (!this.stopped) {
       try {
         if (this.leaseId === null) {
@@ -223,7 +234,7 @@ export class Membership {
 
   /** Saves the lease id for a run after a crash (null: removes it). */
   private async keepLeaseId(id: LeaseId | null): Promise<void> {
-    if (this.o.leaseFile) await keepLeaseFile(this.o.leaseFile, id);
+    if (this.o.leaseFile) await keepLeaseFile(this.o.leaseFile, id, leaseOwner(this.o.fleet, this.o.node));
   }
 
   /**

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { writeFileAtomicAsync } from "../journal/fs-durable.ts";
 import { logger } from "../log.ts";
 import { readRegularFile } from "../util/regular-file.ts";
-import { parseKvJson, type LeaseId } from "./etcd-client.ts";
+import { parseKvJson, type EtcdClient, type LeaseId } from "./etcd-client.ts";
 
 const log = logger("fleet");
 
@@ -15,24 +15,38 @@ export const instancePattern = /^[0-9a-f]{16}$/;
 /** A fresh instance token: one per run (a re-exec hands it to the next image). */
 export const newInstance = (): string => randomBytes(8).toString("hex");
 
-/** The lease id kept in `file`, or null (missing, unreadable, not a lease id): never throws, never blocks. */
-export function readLeaseFile(file: string): LeaseId | null {
+/** Whose lease it is: the fleet and node it was granted for ("fleet/node"). */
+export const leaseOwner = (fleet: string, node: string): string => `${fleet}/${node}`;
+
+/**
+ * The lease id kept in `file` and whose it was (null: written by an image before the owner was kept),
+ * or null (missing, unreadable, not a lease id): never throws, never blocks.
+ */
+export function readLeaseFile(file: string): { id: LeaseId; owner: string | null } | null {
   try {
-    const text = readRegularFile(file).toString("utf8").trim();
-    return leaseIdPattern.test(text) ? text : null;
+    const [id, owner] = readRegularFile(file).toString("utf8").trim().split("\n");
+    return id !== undefined && leaseIdPattern.test(id) ? { id, owner: owner?.trim() || null } : null;
   } catch {
     return null;
   }
 }
 
-/** Saves the lease id for a run after a crash (null: removes it); a failure only costs that run a wait (logged). */
-export async function keepLeaseFile(file: string, id: LeaseId | null): Promise<void> {
+/** Saves the lease id (and its owner) for a run after a crash (null: removes it); a failure only costs that run a wait (logged). */
+export async function keepLeaseFile(file: string, id: LeaseId | null, owner: string): Promise<void> {
   try {
     if (id === null) rmSync(file, { force: true });
-    else await writeFileAtomicAsync(file, [new TextEncoder().encode(`${id}\n`)]);
+    else await writeFileAtomicAsync(file, [new TextEncoder().encode(`${id}\n${owner}\n`)]);
   } catch (e) {
     log.warn("fleet lease id not kept in the state dir", { file, error: String(e).slice(0, 200) });
   }
+}
+
+/** Revokes (best effort) a previous run's lease for another node or fleet: its keys go with it. */
+export async function revokeForeignLease(c: EtcdClient, id: LeaseId): Promise<void> {
+  await c.revoke(id, 2000).then(
+    () => log.info("fleet lease of this machine's previous node id or fleet revoked (its keys go with it)", { lease: id }),
+    (e: unknown) => log.warn("fleet lease of this machine's previous node id or fleet not revoked (it expires by itself)", { lease: id, error: String(e).slice(0, 200) }),
+  );
 }
 
 const writerSchema = z.object({ instance: z.string().regex(instancePattern).optional() });

@@ -35,14 +35,15 @@ const keyOf = async (node: string) => (await etcd.client.get(nodeKey(FLEET, node
 test("two appliances booted from one cloned state dir both adopted the saved lease and both counted as members (both led the singleton): the clone sees the key refreshed by another instance, leaves the lease and stays out; the running node is not disturbed", async () => {
   const a = boot("c0", tempDir("fleet-clone-a-"), "solo");
   await waitForAsync(async () => (await role(a)) === "leader", 60_000, "the first c0 leading its singleton", 200);
-  const lease = readFileSync(join(a.dir, "state", "fleet-lease"), "utf8").trim();
+  // The file holds the lease id, then whose it is (fleet/node).
+  const lease = readFileSync(join(a.dir, "state", "fleet-lease"), "utf8").split("\n")[0]!.trim();
   expect((await keyOf("c0"))!.lease).toBe(lease);
   // The clone: a copy of the state dir (its saved lease id live), booted with the same node id.
   const bDir = tempDir("fleet-clone-b-");
   mkdirSync(join(bDir, "state"), { recursive: true });
   copyFileSync(join(a.dir, "state", "fleet-lease"), join(bDir, "state", "fleet-lease"));
   const b = boot("c0", bDir, "solo");
-  const bLease = () => (existsSync(join(bDir, "state", "fleet-lease")) ? readFileSync(join(bDir, "state", "fleet-lease"), "utf8").trim() : null);
+  const bLease = () => (existsSync(join(bDir, "state", "fleet-lease")) ? readFileSync(join(bDir, "state", "fleet-lease"), "utf8").split("\n")[0]!.trim() : null);
   // Within a few refresh periods (TTL/3 each): exactly one of the two counts as a member, and the clone is on a lease of its own.
   let roles: (string | null)[] = [];
   try {
