@@ -41,7 +41,10 @@ export interface PreflightBoot {
  * - The state it names (`boot --check`'s `state:` line) must be this boot's state_dir: a config that
  *   moved it left the journal behind, with the same losses. Moving the state needs a reboot.
  */
-export async function preflight(path: string, reaper: Reaper, boot: PreflightBoot, timeoutMs = 30_000): Promise<void> {
+/** Each of the preflight's two questions (--version, boot --check) is given this long. */
+export const PREFLIGHT_STEP_MS = 30_000;
+
+export async function preflight(path: string, reaper: Reaper, boot: PreflightBoot, timeoutMs = PREFLIGHT_STEP_MS): Promise<void> {
   const v = await answer(path, ["--version"], reaper, timeoutMs);
   if (v.status !== 0) throw new PackageError(path, v.status === null ? `did not answer --version within ${timeoutMs} ms` : `--version ${exitText(v.status)}`);
   const versions = handoffVersionsIn(v.output);

@@ -5,6 +5,7 @@ import { ControlClient, controlSocketPath } from "../control/client.ts";
 import { commonOptionsHelp, describeObject, parseCommon } from "../control/cli-support.ts";
 import { out } from "../util/cli-args.ts";
 import { wantsHelp, type Command } from "./command.ts";
+import { PREFLIGHT_STEP_MS } from "../boot/preflight.ts";
 
 const help = `Usage: vector-boot reexec [PATH] [--json] [--socket PATH] [--timeout MS]
 
@@ -13,7 +14,8 @@ executable (PATH, absolute; default the running one) must answer --version first
 that reads this image's handoff version ("handoff 2,3,4,5,6,7" in its version line: the versions it reads), then PID 1
 hands over its state (services and their pids, counters, beat number) and execs it. Services keep
 running. The connection drops at the exec; this command then reconnects until the new image
-answers (within --timeout) and checks that its re-exec generation went up.
+answers (within --timeout from the exec) and checks that its re-exec generation went up. The request
+itself waits --timeout plus the instance's preflight (up to 30 s for each of its two questions).
 
 Exits 0 when the new image answers; 65 when the instance refused the new image (its preflight: not a
 vector-boot, another handoff version, a config or model it would not boot, another base model) and
@@ -43,13 +45,14 @@ export const command: Command = {
       if (!p.success) throw new UsageError(`reexec: ${p.error.issues[0]!.message}, got ${JSON.stringify(path)}`);
     }
     const socket = controlSocketPath(a.socket);
-    const deadline = performance.now() + a.timeoutMs;
     const c = await ControlClient.connect(socket);
     let result: unknown;
     let before: z.infer<typeof statusSchema> | undefined;
     try {
       before = statusSchema.parse(await c.request({ op: "status" }, a.timeoutMs));
-      result = await c.request(path === undefined ? { op: "reexec" } : { op: "reexec", path }, a.timeoutMs);
+      // The instance asks the new image two questions first (up to PREFLIGHT_STEP_MS each): a slow
+      // preflight exited 71 ("not answered") while the re-exec went on, and a late refusal was never 65.
+      result = await c.request(path === undefined ? { op: "reexec" } : { op: "reexec", path }, a.timeoutMs + 2 * PREFLIGHT_STEP_MS);
     } catch (e) {
       // The connection dropping is what a successful exec looks like (our socket is close-on-exec),
       // once the re-exec was asked: dropped at the first `status`, nothing was asked (it read the
@@ -64,7 +67,8 @@ export const command: Command = {
       out(a.json ? JSON.stringify(result) : describeObject(result));
       return 0;
     }
-    const after = await waitForNewImage(socket, deadline);
+    // --timeout for the new image to answer, from the exec on (it shared one budget with the preflight).
+    const after = await waitForNewImage(socket, performance.now() + a.timeoutMs);
     const gen0 = before!.generation ?? 0;
     const gen1 = after.generation ?? 0;
     if (gen1 <= gen0) throw new SysError("reexec", "EAGAIN", 11, `${socket}: the instance answers again but its generation is still ${gen1} (was ${gen0})`);

@@ -1,0 +1,35 @@
+// `vector-boot reexec --timeout MS` gave the instance's preflight (two questions to the new image, up to 30 s each) only MS, and the new image's start what was left of it.
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { runShippedAsync } from "../harness/artifact.ts";
+import { tempDir } from "./harness.ts";
+
+test("a re-exec whose preflight took 4 s exited 71 ('not answered') under --timeout 3000 while the instance went on and exec'd: the request waits out the preflight, and the new image gets --timeout of its own", async () => {
+  const path = join(tempDir(), "control");
+  let generation = 0;
+  const server = Bun.listen({
+    unix: path,
+    socket: {
+      data(sock, data) {
+        for (const line of data.toString().split("\n").filter(Boolean)) {
+          const req = JSON.parse(line) as { id: number; op: string };
+          if (req.op === "reexec") {
+            // The preflight's questions, then the exec: the connection drops unanswered, the new image answers.
+            setTimeout(() => {
+              generation = 1;
+              sock.end();
+            }, 4000);
+            continue;
+          }
+          sock.write(`${JSON.stringify({ id: req.id, ok: true, result: { generation, pid: 1 } })}\n`);
+        }
+      },
+    },
+  });
+  try {
+    const r = await runShippedAsync(["reexec", "--socket", path, "--timeout", "3000"], 60_000);
+    expect({ code: r.code, out: r.out.trim() }).toEqual({ code: 0, out: "re-exec done: generation 0 -> 1, pid 1" });
+  } finally {
+    server.stop(true);
+  }
+}, 60_000);
