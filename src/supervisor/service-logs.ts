@@ -211,8 +211,8 @@ export class ServiceLogs {
    * made the next image drop every service's state and start them all beside the running ones.
    * The older ones close at the exec (their writers get EPIPE).
    */
-  handover(name: string): LogFdHandover[] {
-    this.drain();
+  handover(name: string, drained = false): LogFdHandover[] {
+    if (!drained) this.drain();
     const all = [...this.sources.values()].filter((s) => s.name === name);
     if (all.length > LOG_FDS_MAX) log.warn("service holds more output pipes than a re-exec hands over; the oldest close at the exec", { service: name, pipes: all.length, kept: LOG_FDS_MAX });
     return all.slice(-LOG_FDS_MAX).map((s) => {

@@ -35,10 +35,13 @@ export interface HandoverParts {
  */
 export function snapshotServices(p: HandoverParts): ServiceSnapshot[] {
   const now = performance.now();
+  // Every pipe read once, before any service's part: a drain per service read an earlier service's
+  // newer lines (and its unfinished line) after that service's tail and partial line were taken.
+  p.logs?.drain();
   return p.order.map((n) => {
     const slot = p.slots.get(n)!;
     const restartPending = p.requests.restartPending(n);
-    const logFds = p.logs?.handover(n) ?? [];
+    const logFds = p.logs?.handover(n, true) ?? [];
     return toSnapshot(slot.rec, slot.timerLeft(now), now, { logFds, logNextSeq: p.logs?.nextSeq(n) ?? 1, logTail: p.logs?.tail(n) ?? [], restartPending, hooks: slot.hooks.handover(now), readyLeftMs: p.checks.readyLeft(n, now), leftovers: slot.leftovers.handover() });
   });
 }
