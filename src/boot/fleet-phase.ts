@@ -129,6 +129,11 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
               }
             },
             stop: () => sup.stop(s.name),
+            // Given up here: failed (a restart storm, a run that would not die), or ended with a failure and not restarted.
+            failed: () => {
+              const x = sup.list().find((v) => v.name === s.name);
+              return x !== undefined && (x.state === "failed" || (x.state === "exited" && x.lastStatus !== null && x.lastStatus !== 0));
+            },
           });
         })
     : [];

@@ -23,7 +23,12 @@ export interface SingletonOptions {
   start(rev: number): void;
   /** Stops it; resolves when no process of it is left. */
   stop(): Promise<void>;
+  /** Whether the service failed here (its restarts given up): this node then gives the lead up. */
+  failed?(): boolean;
 }
+
+/** After giving the lead up, a node campaigns again only this much later (another node's turn first). */
+const GIVE_UP_MS = 10_000;
 
 type State = "follower" | "leader" | "stopping";
 
@@ -47,6 +52,8 @@ export class Singleton {
   /** The demotion under way (its service stopping), awaited by close. */
   private demoting: Promise<void> | null = null;
   private readonly key: string;
+  /** Not before (monotonic ms): a node that gave the lead up lets the others campaign first. */
+  private campaignAfter = 0;
 
   constructor(private readonly o: SingletonOptions) {
     this.key = `${singletonPrefix(o.fleet, o.service)}${o.node}`;
@@ -67,6 +74,10 @@ export class Singleton {
   /** Fencing: runs every 100 ms, never waits on etcd. */
   private check(): void {
     if (this.state !== "leader") return;
+    if (this.o.failed?.()) {
+      void this.giveUp();
+      return;
+    }
     if (this.o.membership.leaseId !== this.lease) void this.demote("the lease this node was elected on is gone (the node joined again on a new one)");
     else if (!this.o.membership.leaseAlive(this.o.stopMarginMs)) void this.demote("the lease may expire before another keepalive succeeds");
   }
@@ -86,8 +97,26 @@ export class Singleton {
     return this.demoting;
   }
 
+  /**
+   * The service failed on this node (a binary missing here only, a crash loop): the lead goes to
+   * another node. It kept the lead (and the lowest create revision) for as long as its lease lived,
+   * and the singleton ran nowhere. The candidacy is withdrawn, guarded by the lease; this node
+   * campaigns again after GIVE_UP_MS, behind the others.
+   */
+  private async giveUp(): Promise<void> {
+    const lease = this.lease;
+    this.campaignAfter = performance.now() + GIVE_UP_MS;
+    await this.demote("the service failed on this node: the lead goes to another node");
+    if (lease === null || this.stopped) return;
+    try {
+      await this.o.client.txn([cmpLease(this.key, lease)], [opDelete(this.key)], [], 2000);
+    } catch (e) {
+      log.warn("singleton candidacy not withdrawn after the service failed; it goes when the lease does", { service: this.o.service, error: String(e).slice(0, 200) });
+    }
+  }
+
   private async round(): Promise<void> {
-    if (this.busy || this.stopped) return;
+    if (this.busy || this.stopped || performance.now() < this.campaignAfter) return;
     this.busy = true;
     try {
       const m = this.o.membership;
