@@ -195,6 +195,15 @@ export class EtcdClient {
           const e = parseKvJson(text, errorBody);
           const msg = e.success ? (e.data.error ?? e.data.message ?? text) : text;
           const said = `etcd ${path} at ${endpoint}: HTTP ${r.status}: ${msg.slice(0, 300)}`;
+          // A 4xx that is not etcd's JSON error came from something else at that address (a member's
+          // peer port, http:// to a TLS member, a proxy's page): the request never reached etcd, so
+          // it goes to the next member, a write too. Taken for a refusal, it kept every call on that
+          // member while the others were healthy.
+          if (!e.success && r.status < 500) {
+            lastErr = new FleetError(`${said} (not an etcd answer)`);
+            await pause();
+            continue;
+          }
           const err = refusedForGood(r.status) ? new FleetRefusedError(said, r.status) : new FleetError(said);
           // 503 (no leader, request timed out) may have been applied for a write: the caller decides.
           if (!opts.idempotent || r.status < 500) throw err;
