@@ -84,7 +84,9 @@ export function startFleet(b: Boot): PhaseRun | void {
     // A duplicate node_id (not joined) applies and acks nothing: acks/<id>/<node> is the member's.
     member: m,
     apply: async (mu) => {
-      if (!evo) return { accepted: false, status: "EVOLUTION_DISABLED", journalSeq: null };
+      // Off by this node's config: a verdict (acked), or every fleet mutation waited on it for ever (gc,
+      // mutate --wait). Off because it failed at boot (a disk, a journal): not one, held back (notAVerdict).
+      if (!evo) return { accepted: false, status: b.config.evolution.enabled ? "EVOLUTION_DISABLED" : "EVOLUTION_OFF", journalSeq: null };
       const r = await evo.submit({ tensor: mu.tensor, elementOffset: mu.offset, values: Float32Array.from(mu.values), confidence: mu.confidence });
       return { accepted: r.status === 0, status: r.statusName, journalSeq: r.journalSeq };
     },

@@ -95,15 +95,21 @@ export class MutationFeed {
     if (todo.length === 0) return;
     this.mustBeMember();
     const fresh = todo.filter((kv) => this.admissible(kv));
-    const results = await Promise.all(
-      fresh.map((kv): Promise<Outcome> => {
-        const parsed = parseKvJson(kv.value, fleetMutationSchema);
-        if (parsed.success) return this.o.apply(parsed.data);
+    // One after another, up to the first this node cannot take: submitted all at once, the ones after
+    // a mutation that could not be judged were journaled (and, unacked, journaled again at each retry).
+    const results: Outcome[] = [];
+    for (const kv of fresh) {
+      const parsed = parseKvJson(kv.value, fleetMutationSchema);
+      let r: Outcome;
+      if (parsed.success) r = await this.o.apply(parsed.data);
+      else {
         const reason = issuesText(parsed.error.issues, "value").slice(0, 300);
         log.warn("fleet mutation malformed: not applied, acked MALFORMED", { key: kv.key, reason });
-        return Promise.resolve({ accepted: false, status: "MALFORMED", journalSeq: null, reason });
-      }),
-    );
+        r = { accepted: false, status: "MALFORMED", journalSeq: null, reason };
+      }
+      results.push(r);
+      if (notAVerdict.has(r.status)) break;
+    }
     // Acked up to the first one this node could not apply; that one and the rest of the batch are
     // not (those applied after it are applied again, in order, when it is retried: absolute values).
     const stuck = results.findIndex((r) => notAVerdict.has(r.status));

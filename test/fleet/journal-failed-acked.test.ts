@@ -102,3 +102,20 @@ test("a node resyncing from the fleet checkpoint whose journal could not take a 
   // The old code's restart skipped it: its saved revision already covered the checkpoint.
   expect(applied).toEqual([3]);
 }, 60_000);
+
+test("a batch whose first mutation could not be taken (not judged: JOURNAL_FAILED) had the mutations after it submitted all the same (journaled, unacked, and journaled again at each retry): they wait behind it, none submitted", async () => {
+  const FLEET = "journalfailedbatch";
+  const { client, m } = await joined(FLEET);
+  const stateDir = tempDir("fleet-journal-failed-batch-");
+  // Both published before the feed starts: its catch-up reads them as one batch.
+  await publishUntil(etcd.client, FLEET, "n1", { tensor: "pixel.0.weight", offset: 2, values: [0.25], confidence: 0.9 }, Date.now() + 20_000);
+  await publishUntil(etcd.client, FLEET, "n2", { tensor: "pixel.0.weight", offset: 3, values: [0.75], confidence: 0.9 }, Date.now() + 20_000);
+  const tried: number[] = [];
+  feed(client, m, FLEET, stateDir, async (mu) => {
+    tried.push(mu.offset);
+    return mu.offset === 2 ? JOURNAL_FAILED(mu) : ACCEPTED(mu);
+  });
+  await waitForAsync(async () => tried.filter((o) => o === 2).length >= 2, 20_000, "n1 tried twice (held back, tried again)", 20);
+  expect(tried.filter((o) => o === 3)).toEqual([]);
+  expect((await etcd.client.get(`${acksPrefix(FLEET, "n2")}j0`)).kvs).toEqual([]);
+}, 60_000);
