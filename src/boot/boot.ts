@@ -37,6 +37,9 @@ export async function boot(opts: BootOptions): Promise<number> {
     for (const [i, phase] of bootPhases.entries()) {
       const run = (await phase.start(b)) ?? {};
       started.push({ phase, run });
+      // After a re-exec: a pet between the phases too, whose work (the model's mapping and checks,
+      // the journal's replay) is synchronous: the handed-over watchdog's timer does not fire in them.
+      b.handedWatchdog?.pet();
       // From the signals phase on a SIGHUP is taken, not dropped: during the boot (a mount waiting
       // for its disk, a model loading) the re-exec waits for the boot to end.
       if (b.signals && !b.signals.onReexec) b.signals.onReexec = requestReexec;
