@@ -19,23 +19,37 @@ export const newInstance = (): string => randomBytes(8).toString("hex");
 export const leaseOwner = (fleet: string, node: string): string => `${fleet}/${node}`;
 
 /**
- * The lease id kept in `file` and whose it was (null: written by an image before the owner was kept),
- * or null (missing, unreadable, not a lease id): never throws, never blocks.
+ * The lease id kept in `file` and whose it was (`file`.owner; null: kept by an image before the owner
+ * was), or null (missing, unreadable, not a lease id): never throws, never blocks. Two files, so the
+ * lease file stays what older images read.
  */
 export function readLeaseFile(file: string): { id: LeaseId; owner: string | null } | null {
   try {
-    const [id, owner] = readRegularFile(file).toString("utf8").trim().split("\n");
-    return id !== undefined && leaseIdPattern.test(id) ? { id, owner: owner?.trim() || null } : null;
+    const id = readRegularFile(file).toString("utf8").trim();
+    if (!leaseIdPattern.test(id)) return null;
+    let owner: string | null = null;
+    try {
+      owner = readRegularFile(`${file}.owner`).toString("utf8").trim() || null;
+    } catch {
+      // None kept.
+    }
+    return { id, owner };
   } catch {
     return null;
   }
 }
 
-/** Saves the lease id (and its owner) for a run after a crash (null: removes it); a failure only costs that run a wait (logged). */
+/** Saves the lease id (and its owner) for a run after a crash (null: removes them); a failure only costs that run a wait (logged). */
 export async function keepLeaseFile(file: string, id: LeaseId | null, owner: string): Promise<void> {
   try {
-    if (id === null) rmSync(file, { force: true });
-    else await writeFileAtomicAsync(file, [new TextEncoder().encode(`${id}\n${owner}\n`)]);
+    if (id === null) {
+      rmSync(file, { force: true });
+      rmSync(`${file}.owner`, { force: true });
+      return;
+    }
+    // The owner first: a lease file is never newer than the owner written with it.
+    await writeFileAtomicAsync(`${file}.owner`, [new TextEncoder().encode(`${owner}\n`)]);
+    await writeFileAtomicAsync(file, [new TextEncoder().encode(`${id}\n`)]);
   } catch (e) {
     log.warn("fleet lease id not kept in the state dir", { file, error: String(e).slice(0, 200) });
   }
