@@ -8,6 +8,9 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 /** "(see vector-boot HELP --help)": `help` is the command whose --help explains the options (default: `command`). */
 const seeHelp = (command: string, help?: string) => `(see vector-boot ${help ?? command} --help)`;
 
+/** Options where the last one given wins (where to connect, how long to wait): an alias's default overridden. */
+const lastWins: ReadonlySet<string> = new Set(["socket", "timeout", "endpoints", "config", "name"]);
+
 /** Strict parseArgs (unknown options refused); its errors become UsageError. */
 export function readOptions<const O extends Options>(command: string, args: string[], options: O, o: { positionals?: boolean; help?: string } = {}) {
   let parsed;
@@ -19,12 +22,14 @@ export function readOptions<const O extends Options>(command: string, args: stri
     const text = (cause as Error).message.replace(/\. To specify a positional argument starting with a '-'.*$/s, "").replace(/\s*\n\s*/g, " ");
     throw new UsageError(`${command}: ${text} ${seeHelp(command, o.help)}`);
   }
-  // An option given twice: the last one silently won (`--values x --values 1` wrote 1).
-  const seen = new Set<string>();
+  // A data option given twice with two values: the last one silently won (`--values x --values 1`
+  // wrote 1). A flag given twice, the same value twice, or a connection option (an alias's --socket
+  // overridden on its command line) keep the last one, as a shell user expects.
+  const seen = new Map<string, string | undefined>();
   for (const t of parsed.tokens) {
-    if (t.kind !== "option" || options[t.name]?.multiple) continue;
-    if (seen.has(t.name)) throw new UsageError(`${command}: option --${t.name} given more than once ${seeHelp(command, o.help)}`);
-    seen.add(t.name);
+    if (t.kind !== "option" || options[t.name]?.multiple || options[t.name]?.type !== "string" || lastWins.has(t.name)) continue;
+    if (seen.has(t.name) && seen.get(t.name) !== t.value) throw new UsageError(`${command}: option --${t.name} given more than once, with two values ${seeHelp(command, o.help)}`);
+    seen.set(t.name, t.value);
   }
   return { values: parsed.values, positionals: parsed.positionals };
 }

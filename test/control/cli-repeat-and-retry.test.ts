@@ -6,12 +6,15 @@ import { runShippedAsync, spawnShipped } from "../harness/artifact.ts";
 import { waitFor } from "../harness/wait.ts";
 import { tempDir } from "./harness.ts";
 
-test("mutate --values x --values 1 passed (the last --values won: a value the operator did not mean could be journaled); an option given twice is a usage error (64), and so is one for status", async () => {
+test("mutate --values x --values 1 passed (the last --values won: a value the operator did not mean could be journaled); a data option given twice with two values is a usage error (64); a connection option or a flag keeps the last one", async () => {
   const sock = join(tempDir(), "control"); // nothing listens: nothing may be sent anyway
   const twice = await runShippedAsync(["mutate", "cortex.0.weight", "0", "--values", "x", "--values", "1", "--confidence", "0.9", "--socket", sock]);
-  expect({ code: twice.code, says: twice.err.includes("option --values given more than once") }).toEqual({ code: 64, says: true });
-  const status = await runShippedAsync(["status", "--socket", sock, "--socket", sock]);
-  expect({ code: status.code, says: status.err.includes("option --socket given more than once") }).toEqual({ code: 64, says: true });
+  expect({ code: twice.code, says: twice.err.includes("option --values given more than once, with two values") }).toEqual({ code: 64, says: true });
+  const confidence = await runShippedAsync(["mutate", "cortex.0.weight", "0", "--values", "1", "--confidence", "0.9", "--confidence", "0.5", "--socket", sock]);
+  expect(confidence.code).toBe(64);
+  // An alias's --socket overridden, a flag twice: the last one, as a shell user expects (71: nothing listens there).
+  const status = await runShippedAsync(["status", "--json", "--json", "--socket", join(tempDir(), "elsewhere"), "--socket", sock]);
+  expect({ code: status.code, to: status.err.includes(sock) }).toEqual({ code: 71, to: true });
   // An ambiguous option's three-line message is one line.
   const ambiguous = await runShippedAsync(["status", "--socket", "--json"]);
   expect(ambiguous.code).toBe(64);
