@@ -31,11 +31,31 @@ async function httpOk(url: string, timeoutMs: number): Promise<boolean> {
   }
 }
 
-/** Whether `path` exists and, given `notBeforeMs` (wall clock), was created or changed (its ctime: a rename or `touch -d` too) since then. */
-function fileThere(path: string, notBeforeMs: number | null): boolean {
+/** A file as it was at a moment: its inode and change time (ns), or null when there was none. */
+export type FileStamp = { ino: bigint; ctimeNs: bigint } | null;
+
+export function fileStamp(path: string): FileStamp {
   try {
-    const st = statSync(path);
-    return notBeforeMs === null || st.ctimeMs >= notBeforeMs;
+    const st = statSync(path, { bigint: true });
+    return { ino: st.ino, ctimeNs: st.ctimeNs };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Which file counts for a readiness probe: any (null), one other than the file as it was just before
+ * the spawn (`unlike`: made, replaced, renamed into place or touched since; no clock compared), or,
+ * after a re-exec, one changed at or after `notBeforeMs` (wall clock).
+ */
+export type ReadyFileRule = null | { unlike: FileStamp } | { notBeforeMs: number };
+
+function fileThere(path: string, rule: ReadyFileRule): boolean {
+  try {
+    const st = statSync(path, { bigint: true });
+    if (rule === null) return true;
+    if ("unlike" in rule) return rule.unlike === null || st.ino !== rule.unlike.ino || st.ctimeNs !== rule.unlike.ctimeNs;
+    return Number(st.ctimeNs / 1_000_000n) >= rule.notBeforeMs;
   } catch {
     return false;
   }
@@ -45,11 +65,11 @@ function fileThere(path: string, notBeforeMs: number | null): boolean {
  * One try of `p`, passed or not within `timeoutMs`. Never rejects. `notBeforeMs`: a file probe's file
  * counts only if made at or after that time (readiness: since the run's spawn), else if it exists.
  */
-export async function probeOnce(p: Probe, timeoutMs: number, run: CommandRunner, notBeforeMs: number | null = null): Promise<boolean> {
+export async function probeOnce(p: Probe, timeoutMs: number, run: CommandRunner, fileRule: ReadyFileRule = null): Promise<boolean> {
   if ("tcp" in p) return tcpConnects(p.host, p.tcp, timeoutMs);
   if ("http" in p) return httpOk(p.http, timeoutMs);
   if ("exec" in p) return (await run(p.exec, timeoutMs)) === 0;
-  return fileThere(p.file, notBeforeMs);
+  return fileThere(p.file, fileRule);
 }
 
 /** Short description for log lines ("tcp 127.0.0.1:80", "http URL", "exec CMD", "file PATH"). */

@@ -1,6 +1,6 @@
 // A service's checks while it runs: readiness (a probe, or READY=1, within its timeout), health probes once ready, the sd_notify watchdog.
 import type { ServiceConfig } from "../config/schema.ts";
-import { describeProbe, probeOnce, type CommandRunner } from "./probe.ts";
+import { describeProbe, fileStamp, probeOnce, type CommandRunner, type FileStamp, type ReadyFileRule } from "./probe.ts";
 
 export type CheckEvent = { type: "ready" } | { type: "ready-timeout"; afterMs: number } | { type: "health"; ok: boolean; probe: string } | { type: "watchdog-missed" };
 
@@ -36,6 +36,8 @@ function madeSince(startedAt: number): () => number {
 
 export class ServiceChecks {
   private readonly runs = new Map<string, Run>();
+  /** Each service's `file` readiness probe's file just before its run's spawn (taken by beforeSpawn, used once by awaitReady). */
+  private readonly fileBefore = new Map<string, FileStamp>();
 
   constructor(
     private readonly emit: (name: string, ev: CheckEvent) => void,
@@ -81,15 +83,26 @@ export class ServiceChecks {
     r.startedAt = startedAt;
     this.readyTimeout(c.name, r, againMs === null ? startedAt + ready.timeout_ms : performance.now() + Math.max(ready.timeout_ms, againMs));
     if ("notify" in ready) return;
+    // A fresh run: a file other than the one there just before its spawn (comparing ctime with the
+    // spawn's wall time counted a file made a moment before the spawn, and misread a file server's
+    // clock). After a re-exec, where that is not known: one changed since the spawn on the wall clock.
+    const stamp = this.fileBefore.get(c.name);
+    this.fileBefore.delete(c.name);
     const made = madeSince(startedAt);
+    const rule = (): ReadyFileRule => (againMs === null && stamp !== undefined ? { unlike: stamp } : { notBeforeMs: made() });
     const attempt = async () => {
       const left = Math.max(1, r.readyBy! - performance.now());
-      const ok = await probeOnce(ready, Math.min(left, Math.max(ready.interval_ms, 1000)), this.commandRunner(c.name), made());
+      const ok = await probeOnce(ready, Math.min(left, Math.max(ready.interval_ms, 1000)), this.commandRunner(c.name), rule());
       if (!r.live) return;
       if (ok) this.emit(c.name, { type: "ready" });
       else this.later(r, ready.interval_ms, () => void attempt());
     };
     void attempt();
+  }
+
+  /** Just before a run's spawn: its `file` readiness probe's file as it is now (absent, or its inode and change time). */
+  beforeSpawn(c: ServiceConfig): void {
+    if (c.ready && "file" in c.ready) this.fileBefore.set(c.name, fileStamp(c.ready.file));
   }
 
   /** Once ready: the readiness timer ends, health probes and the watchdog start. */

@@ -248,6 +248,7 @@ export class ServiceRunner {
     let pipes: [number, number] | undefined;
     try {
       pipes = this.ctx.logs?.open(c.name);
+      this.ctx.checks.beforeSpawn(c);
       pid = this.ctx.launch.spawnMain(c, pipes);
     } catch (e) {
       // The write ends go: the read ends see end of file and leave the log reader (no descriptor kept per retry).
