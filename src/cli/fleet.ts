@@ -156,7 +156,8 @@ async function mutate(args: string[]): Promise<number> {
       });
       result.acks = acks;
       result.missing = members.filter((m) => !acks.some((a) => a.node === m));
-      if (result.missing.length === 0 || Date.now() > until) break;
+      // A rejection decides it (65): waiting longer for the others changes nothing.
+      if (result.missing.length === 0 || acks.some((a) => !a.accepted) || Date.now() > until) break;
       await Bun.sleep(100);
     }
     // A node that rejected it decides (65, as the help says): waiting longer for the others cannot change that.
