@@ -17,7 +17,13 @@ export function routeNotify(runners: Iterable<ServiceRunner>, cg: ServiceCgroups
     const id = cg?.id(name) ?? null;
     return id === null ? null : { pids: () => cg!.pids(name), id: () => id };
   };
-  const slot = [...runners].find((s) => holdsProcess(s.rec.state) && sentBy(s.rec, sender, viewOf(s), s.leftovers.processGroups()));
+  const live = [...runners].filter((s) => holdsProcess(s.rec.state));
+  // A sender in a cgroup a service made below its own (a sandbox, workers moved there): its READY=1
+  // was dropped (the readiness timeout killed the service). Looked for only when no service's own
+  // cgroup is the sender's (a walk of each service's sub-cgroups per message otherwise).
+  const slot =
+    live.find((s) => sentBy(s.rec, sender, viewOf(s), s.leftovers.processGroups())) ??
+    (cg && sender.cgroupId !== null ? live.find((s) => cg.subtreeIds(s.rec.config.name).has(sender.cgroupId!)) : undefined);
   if (!slot) {
     log.debug("sd_notify message from a process of no service; dropped", { pid: sender.pid });
     return;

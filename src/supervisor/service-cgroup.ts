@@ -6,7 +6,7 @@ import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { processExists } from "../util/process-exists.ts";
 import { busyReason, leaveForLeaf, ownWithoutLeaf, returnFromLeaf } from "./init-leaf-cgroup.ts";
-import { cgroup2Mount, cgroupOf, cgroupPids, cgroupPopulated, cgroupUsage, cgroupWritable, enableController, killCgroup, makeCgroup, readCgroupFile, removeCgroup, writeCgroupFile, type CgroupUsage } from "../sys/cgroup.ts";
+import { cgroup2Mount, cgroupOf, cgroupPopulated, cgroupSubtreeIds, cgroupTreePids, cgroupUsage, cgroupWritable, enableController, killCgroup, makeCgroup, readCgroupFile, removeCgroup, removeCgroupTree, writeCgroupFile, type CgroupUsage } from "../sys/cgroup.ts";
 
 const log = logger("cgroup");
 
@@ -243,8 +243,14 @@ export class ServiceCgroups {
     return cgroupPopulated(this.pathOf(name));
   }
 
+  /** Its processes, those in cgroups it made below its own too (a sandbox, workers moved into sub-cgroups). */
   pids(name: string): number[] {
-    return cgroupPids(this.pathOf(name));
+    return cgroupTreePids(this.pathOf(name));
+  }
+
+  /** The ids of the cgroups the service made below its own (a sender of sd_notify may run in one). */
+  subtreeIds(name: string): Set<bigint> {
+    return cgroupSubtreeIds(this.pathOf(name));
   }
 
   /** The id of the service's cgroup (its directory's inode, the id the kernel gives for a process in it), or null when it has none. */
@@ -263,7 +269,7 @@ export class ServiceCgroups {
 
   /** At shutdown: removes the (empty) service cgroups and the parent. */
   removeAll(names: string[]): void {
-    for (const n of names) removeCgroup(this.pathOf(n));
+    for (const n of names) removeCgroupTree(this.pathOf(n));
     if (removeCgroup(this.base) && this.leaf !== null) returnFromLeaf(this.parent, this.leaf, this.enabledInParent);
   }
 }

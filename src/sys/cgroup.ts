@@ -1,5 +1,5 @@
 // cgroup v2 files: where the unified hierarchy is mounted, a process's cgroup, control files, stats, cgroup.kill.
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import { mountEntries } from "../util/mountinfo.ts";
 
@@ -109,6 +109,34 @@ export function killCgroup(dir: string): boolean {
   }
 }
 
+/** The processes in the cgroup `dir` and every cgroup below it (a service that made sub-cgroups of its own). */
+export function cgroupTreePids(dir: string): number[] {
+  const out: number[] = [];
+  treePids(dir, out);
+  return out;
+}
+
+/** The ids (directory inodes) of the cgroups below `dir`, not `dir` itself. */
+export function cgroupSubtreeIds(dir: string, out = new Set<bigint>()): Set<bigint> {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const sub = join(dir, e.name);
+    try {
+      out.add(statSync(sub, { bigint: true }).ino);
+    } catch {
+      continue;
+    }
+    cgroupSubtreeIds(sub, out);
+  }
+  return out;
+}
+
 /** Every pid listed in cgroup.procs of `dir` and of each cgroup below it. */
 function treePids(dir: string, out: number[]): void {
   out.push(...cgroupPids(dir));
@@ -181,6 +209,16 @@ export function removeCgroup(dir: string): boolean {
   }
 }
 
+/** Removes the cgroup `dir` and the (empty) cgroups a service made below it, bottom up; false when one stays. */
+export function removeCgroupTree(dir: string): boolean {
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeCgroupTree(join(dir, e.name));
+  } catch {
+    // Gone already, or unreadable: the rmdir says.
+  }
+  return removeCgroup(dir);
+}
+
 export interface CgroupUsage {
   /** memory.current (bytes), null without the memory controller. */
   memoryBytes: number | null;
@@ -197,6 +235,6 @@ export function cgroupUsage(dir: string): CgroupUsage | null {
   return {
     memoryBytes: num(readCgroupFile(dir, "memory.current")),
     cpuUsec: cpu ? Number(cpu[1]) : null,
-    pids: num(readCgroupFile(dir, "pids.current")) ?? cgroupPids(dir).length,
+    pids: num(readCgroupFile(dir, "pids.current")) ?? cgroupTreePids(dir).length,
   };
 }
