@@ -131,10 +131,12 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
               }
             },
             stop: () => sup.stop(s.name),
-            // Given up here: failed (a restart storm, a run that would not die), or ended with a failure and not restarted.
+            // Given up on this node: failed (a restart storm, a run that would not die), or it could not
+            // be run here (126/127: not executable, not found). Any other exit is the service's own
+            // business (restart "never" stands: a job that failed is not run again elsewhere).
             failed: () => {
               const x = sup.list().find((v) => v.name === s.name);
-              return x !== undefined && (x.state === "failed" || (x.state === "exited" && x.lastStatus !== null && x.lastStatus !== 0));
+              return x !== undefined && (x.state === "failed" || (x.state === "exited" && (x.lastStatus === 126 || x.lastStatus === 127)));
             },
           });
         })

@@ -27,8 +27,10 @@ export interface SingletonOptions {
   failed?(): boolean;
 }
 
-/** After giving the lead up, a node campaigns again only this much later (another node's turn first). */
+/** After giving the lead up, a node campaigns again only this much later (another node's turn first), doubled at each give-up in a row up to 32 times. */
 const GIVE_UP_MS = 10_000;
+/** A lead held this long before its service failed starts the give-ups' back-off afresh. */
+const GIVE_UP_RESET_MS = 300_000;
 
 type State = "follower" | "leader" | "stopping";
 
@@ -54,6 +56,11 @@ export class Singleton {
   private readonly key: string;
   /** Not before (monotonic ms): a node that gave the lead up lets the others campaign first. */
   private campaignAfter = 0;
+  /** Give-ups in a row (the back-off), and when this node was last elected. */
+  private giveUps = 0;
+  private electedAt = 0;
+  /** The candidacy given up and not yet withdrawn (etcd did not answer): withdrawn before campaigning again. */
+  private withdraw: { lease: string; rev: number } | null = null;
 
   constructor(private readonly o: SingletonOptions) {
     this.key = `${singletonPrefix(o.fleet, o.service)}${o.node}`;
@@ -104,14 +111,26 @@ export class Singleton {
    * campaigns again after GIVE_UP_MS, behind the others.
    */
   private async giveUp(): Promise<void> {
-    const lease = this.lease;
-    this.campaignAfter = performance.now() + GIVE_UP_MS;
+    const now = performance.now();
+    if (now - this.electedAt > GIVE_UP_RESET_MS) this.giveUps = 0;
+    // Set before anything awaits: a round whose reads were under way must not elect this node again.
+    this.campaignAfter = now + GIVE_UP_MS * 2 ** Math.min(this.giveUps++, 5);
+    if (this.lease !== null) this.withdraw = { lease: this.lease, rev: this.rev };
     await this.demote("the service failed on this node: the lead goes to another node");
-    if (lease === null || this.stopped) return;
+    if (!this.stopped) await this.withdrawCandidacy();
+  }
+
+  /** Deletes the candidacy given up (only that one: on its lease, of its create revision); false while etcd does not answer. */
+  private async withdrawCandidacy(): Promise<boolean> {
+    const w = this.withdraw;
+    if (w === null) return true;
     try {
-      await this.o.client.txn([cmpLease(this.key, lease)], [opDelete(this.key)], [], 2000);
+      await this.o.client.txn([cmpLease(this.key, w.lease), cmpCreate(this.key, w.rev)], [opDelete(this.key)], [], 2000);
+      this.withdraw = null;
+      return true;
     } catch (e) {
-      log.warn("singleton candidacy not withdrawn after the service failed; it goes when the lease does", { service: this.o.service, error: String(e).slice(0, 200) });
+      log.warn("singleton candidacy not withdrawn after the service failed; tried again before this node campaigns", { service: this.o.service, error: String(e).slice(0, 200) });
+      return false;
     }
   }
 
@@ -119,6 +138,8 @@ export class Singleton {
     if (this.busy || this.stopped || performance.now() < this.campaignAfter) return;
     this.busy = true;
     try {
+      // A candidacy given up is gone before this node campaigns again (else it led on, first in the queue).
+      if (!(await this.withdrawCandidacy())) return;
       const m = this.o.membership;
       const lease = m.leaseId;
       if (lease === null || !m.leaseAlive(this.o.stopMarginMs)) return;
@@ -160,7 +181,8 @@ export class Singleton {
       // (its key then still exists, and no rival can have been created before it). A lease replaced
       // meanwhile (it lapsed while the read was answered, and the node joined again) proves nothing:
       // a rival may lead by now, so the stale answer started a second copy.
-      if (mine && this.state === "follower" && m.leaseId === lease && m.leaseAlive(this.o.stopMarginMs)) {
+      if (mine && this.state === "follower" && m.leaseId === lease && m.leaseAlive(this.o.stopMarginMs) && performance.now() >= this.campaignAfter && this.withdraw === null) {
+        this.electedAt = performance.now();
         this.rev = first.createRevision;
         this.lease = lease;
         this.state = "leader";

@@ -7,17 +7,17 @@ import { bootNode, useCluster, waitForAsync, type Node } from "./fleet-harness.t
 const FLEET = "failed-here";
 const etcd = useCluster({ beforeStop: [killLeftovers] });
 
-/** Node `id`: the singleton fails at once on node "broken" (restart never), runs on any other. */
+/** Node `id`: the singleton's binary is missing on node "broken" (127, restart never), runs on any other. */
 function boot(id: string): Node {
   const dir = tempDir(`fleet-failed-${id}-`);
   const cfg = writeJson(dir, "config.json", {
     run_dir: join(dir, "run"),
-    services: [{ name: "solo", argv: ["/bin/sh", "-c", 'test "$FLEET_NODE" = broken && exit 3; exec sleep 1000'], fleet: "singleton", restart: "never", grace_ms: 500 }],
+    services: [{ name: "solo", argv: ["/bin/sh", "-c", 'test "$FLEET_NODE" = broken && exec /nonexistent/solo-binary; exec sleep 1000'], fleet: "singleton", restart: "never", grace_ms: 500 }],
   });
   return bootNode(etcd.cluster, FLEET, id, ["--config", cfg, "--set", `state_dir=${join(dir, "state")}`]);
 }
 
-test("a node elected for a singleton whose service fails there (exit 3, restart never) kept the lead, and the healthy node never ran it: the failed node gives the lead up and the other runs it", async () => {
+test("a node elected for a singleton whose service cannot run there (its binary missing: 127, restart never) kept the lead, and the healthy node never ran it: the failed node gives the lead up and the other runs it", async () => {
   const broken = boot("broken");
   await waitForAsync(async () => /singleton elected: starting service=solo/.test(broken.run.log()), 60_000, "the broken node elected first");
   const healthy = boot("healthy");
