@@ -91,8 +91,9 @@ export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: S
   } else if (!pid1 && b.reaper && b.handoff && !b.supervisor) {
     // A re-exec'd image that failed before its services phase: the services handed over to it ran on
     // with no supervisor after its exit (reparented). They get the stop signal and a grace, then SIGKILL.
-    // The configured grace (a database flushing), within what is left of the deadline.
-    const graceMs = Math.max(0, Math.min(b.config?.grace_ms ?? 2_000, end - performance.now() - 4_000));
+    // Each service's own grace (the longest of them: a database flushing), within what is left of the deadline.
+    const longest = Math.max(b.config?.grace_ms ?? 2_000, ...(b.config?.services ?? []).map((s) => s.grace_ms));
+    const graceMs = Math.max(0, Math.min(longest, end - performance.now() - 4_000));
     log.error("the services handed over were never taken up (the boot failed before its services phase): stopping them", { grace_ms: Math.round(graceMs) });
     await drainDescendants(b.reaper, { graceMs, killWaitMs: 2_000 });
   }

@@ -25,7 +25,8 @@ export const leaseOwner = (fleet: string, node: string): string => `${fleet}/${n
  */
 export function readLeaseFile(file: string): { id: LeaseId; owner: string | null } | null {
   try {
-    const id = readRegularFile(file).toString("utf8").trim();
+    // The first line: a file an image of 2026-12-06 wrote held its owner on a second one.
+    const id = readRegularFile(file).toString("utf8").trim().split("\n")[0]!.trim();
     if (!leaseIdPattern.test(id)) return null;
     let owner: string | null = null;
     try {

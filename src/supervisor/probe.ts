@@ -32,12 +32,12 @@ async function httpOk(url: string, timeoutMs: number): Promise<boolean> {
 }
 
 /** A file as it was at a moment: its inode and change time (ns), or null when there was none. */
-export type FileStamp = { ino: bigint; ctimeNs: bigint } | null;
+export type FileStamp = { ino: bigint; ctimeNs: bigint; mtimeNs: bigint; size: bigint } | null;
 
 export function fileStamp(path: string): FileStamp {
   try {
     const st = statSync(path, { bigint: true });
-    return { ino: st.ino, ctimeNs: st.ctimeNs };
+    return { ino: st.ino, ctimeNs: st.ctimeNs, mtimeNs: st.mtimeNs, size: st.size };
   } catch {
     return null;
   }
@@ -54,7 +54,12 @@ function fileThere(path: string, rule: ReadyFileRule): boolean {
   try {
     const st = statSync(path, { bigint: true });
     if (rule === null) return true;
-    if ("unlike" in rule) return rule.unlike === null || st.ino !== rule.unlike.ino || st.ctimeNs !== rule.unlike.ctimeNs;
+    // Size and mtime too: a file truncated and written again within one tick of the file clock (a
+    // jiffy; a second on some file systems) keeps its ctime.
+    if ("unlike" in rule) {
+      const u = rule.unlike;
+      return u === null || st.ino !== u.ino || st.ctimeNs !== u.ctimeNs || st.mtimeNs !== u.mtimeNs || st.size !== u.size;
+    }
     return Number(st.ctimeNs / 1_000_000n) >= rule.notBeforeMs;
   } catch {
     return false;

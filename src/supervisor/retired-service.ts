@@ -1,6 +1,6 @@
 // A service from before a live re-exec that the new image's config no longer has: stopped, its pipes closed, its cgroup removed once empty.
 import { logger } from "../log.ts";
-import { removeCgroup } from "../sys/cgroup.ts";
+import { removeCgroupTree } from "../sys/cgroup.ts";
 import { closeFdQuietly } from "../sys/fd.ts";
 import { Sig } from "../sys/signals.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
@@ -35,7 +35,7 @@ export function retireService(h: ServiceSnapshot, cgroups: ServiceCgroups | null
   const t = setTimeout(() => {
     run.kill();
     // Emptied by the kill a moment later: removed then (or by the sweep of a later boot).
-    if (cgroups) setTimeout(() => removeCgroup(cgroups.pathOf(h.name)), 1_000).unref?.();
+    if (cgroups) setTimeout(() => removeCgroupTree(cgroups.pathOf(h.name)), 1_000).unref?.();
   }, graceMs);
   t.unref?.();
 }

@@ -85,12 +85,8 @@ function sweepStale(parent: string, machineNs: boolean): string[] {
     if (!m || !e.isDirectory()) continue;
     if (m[1] !== undefined ? processExists(Number(m[1])) : namespaceAlive(Number(m[2]))) continue;
     const dir = join(parent, e.name);
-    try {
-      for (const c of readdirSync(dir, { withFileTypes: true })) if (c.isDirectory()) removeCgroup(join(dir, c.name));
-    } catch {
-      continue;
-    }
-    if (removeCgroup(dir)) removed.push(e.name);
+    // The services' cgroups and those they made below them, bottom up (rmdir refuses one with a process).
+    if (removeCgroupTree(dir)) removed.push(e.name);
   }
   return removed;
 }

@@ -9,7 +9,7 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 const seeHelp = (command: string, help?: string) => `(see vector-boot ${help ?? command} --help)`;
 
 /** Options where the last one given wins (where to connect, how long to wait): an alias's default overridden. */
-const lastWins: ReadonlySet<string> = new Set(["socket", "timeout", "endpoints", "config", "name"]);
+const lastWins: ReadonlySet<string> = new Set(["socket", "timeout", "endpoints"]);
 
 /** Strict parseArgs (unknown options refused); its errors become UsageError. */
 export function readOptions<const O extends Options>(command: string, args: string[], options: O, o: { positionals?: boolean; help?: string } = {}) {
@@ -23,8 +23,8 @@ export function readOptions<const O extends Options>(command: string, args: stri
     throw new UsageError(`${command}: ${text} ${seeHelp(command, o.help)}`);
   }
   // A data option given twice with two values: the last one silently won (`--values x --values 1`
-  // wrote 1). A flag given twice, the same value twice, or a connection option (an alias's --socket
-  // overridden on its command line) keep the last one, as a shell user expects.
+  // wrote 1; `initramfs --config a --config b` baked in b). A flag given twice, the same value twice, or
+  // a connection option (an alias's --socket overridden on its command line) keep the last one.
   const seen = new Map<string, string | undefined>();
   for (const t of parsed.tokens) {
     if (t.kind !== "option" || options[t.name]?.multiple || options[t.name]?.type !== "string" || lastWins.has(t.name)) continue;
