@@ -45,6 +45,8 @@ function summary(b: Boot) {
       missed: hb ? hb.missed : null,
       interrupts: hb ? hb.interrupts.filter((i) => i.active).map((i) => i.name) : [],
       services: Object.fromEntries((b.supervisor?.list() ?? []).map((s) => [s.name, s.state])),
+      // Off in the config: this node takes no fleet mutation (its feed does not run), and nobody waits for its ack.
+      mutations: b.config.evolution.enabled,
     };
   };
 }
@@ -84,9 +86,9 @@ export function startFleet(b: Boot): PhaseRun | void {
     // A duplicate node_id (not joined) applies and acks nothing: acks/<id>/<node> is the member's.
     member: m,
     apply: async (mu) => {
-      // Off by this node's config: a verdict (acked), or every fleet mutation waited on it for ever (gc,
-      // mutate --wait). Off because it failed at boot (a disk, a journal): not one, held back (notAVerdict).
-      if (!evo) return { accepted: false, status: b.config.evolution.enabled ? "EVOLUTION_DISABLED" : "EVOLUTION_OFF", journalSeq: null };
+      // Failed at boot (a disk, a journal): not a verdict, held back (notAVerdict). Off by the config,
+      // the feed does not run at all (acked as refusals, they were never taken once it was on again).
+      if (!evo) return { accepted: false, status: "EVOLUTION_DISABLED", journalSeq: null };
       const r = await evo.submit({ tensor: mu.tensor, elementOffset: mu.offset, values: Float32Array.from(mu.values), confidence: mu.confidence });
       return { accepted: r.status === 0, status: r.statusName, journalSeq: r.journalSeq };
     },
@@ -156,7 +158,9 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
     const roles = sup ? singletons.map((s, i) => ({ service: singletonNames[i]!, role: s.role })) : [];
     return { fleet: f.name, node, role: roles.some((r) => r.role === "leader") ? "leader" : m.leaseAlive() ? "member" : "detached", singletons: roles };
   };
-  feed.start();
+  // Evolution off in the config: no fleet mutation is taken (the summary says so: none is waited for).
+  const takesMutations = b.config.evolution.enabled;
+  if (takesMutations) feed.start();
   const rollout = new RolloutAgent({
     client,
     membership: m,
@@ -218,7 +222,7 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
     },
     resume: () => {
       m.start();
-      feed.start();
+      if (takesMutations) feed.start();
       rollout.start();
       quorum?.resume();
       for (const s of singletons) s.start();

@@ -148,7 +148,8 @@ async function mutate(args: string[]): Promise<number> {
   let code = 0;
   if (waitMs > 0) {
     const until = Date.now() + waitMs;
-    const members = [...(await readMembers(c, f.name)).keys()];
+    // Not a node with evolution off in its config: it takes no fleet mutation (and acks none).
+    const members = [...(await readMembers(c, f.name, undefined, { takingMutations: true })).keys()];
     for (;;) {
       const acks = (await c.get(acksPrefix(f.name, id), { prefix: true })).kvs.flatMap((kv) => {
         const r = parseKvJson(kv.value, ackSchema);

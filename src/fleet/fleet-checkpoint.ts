@@ -80,7 +80,8 @@ export interface GcResult {
  */
 export async function gcMutations(c: EtcdClient, fleet: string, opts: { compact?: boolean; timeoutMs?: number } = {}): Promise<GcResult> {
   const t = opts.timeoutMs;
-  const members = [...(await readMembers(c, fleet, t)).keys()];
+  // Not a node whose config has evolution off: it takes none, and acks none.
+  const members = [...(await readMembers(c, fleet, t, { takingMutations: true })).keys()];
   const muts = (await c.get(mutationsPrefix(fleet), { prefix: true, timeoutMs: t })).kvs.sort((a, b) => a.modRevision - b.modRevision);
   const acks = new Set<string>();
   // Mutations some node acked, and those some node applied (an ack that cannot be read counts as applied: kept).

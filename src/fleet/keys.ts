@@ -35,6 +35,8 @@ export const nodeSummarySchema = z
     missed: z.number().nullable(),
     interrupts: z.array(z.string()),
     services: z.record(z.string(), z.string()),
+    /** false: evolution is off in this node's config; it takes no fleet mutation (and acks none), and gc and `mutate --wait` do not wait for it. Absent from older images' values. */
+    mutations: z.boolean().optional(),
   })
   .passthrough();
 export type NodeSummary = z.infer<typeof nodeSummarySchema>;
@@ -44,20 +46,20 @@ export type NodeSummary = z.infer<typeof nodeSummarySchema>;
  * nodes/: a summary naming its own key, on a lease. A hand-written junk key (no lease, not JSON) is
  * no node: counted, it filled a quorum, held back gc and joined a rollout's node list.
  */
-export async function readMembers(c: EtcdClient, fleet: string, timeoutMs?: number): Promise<Map<string, string>> {
+export async function readMembers(c: EtcdClient, fleet: string, timeoutMs?: number, opts: { takingMutations?: boolean } = {}): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const { name, kv } of await memberKeys(c, fleet, timeoutMs).then((r) => r.members)) out.set(name, kv.lease);
+  for (const { name, kv, mutations } of await memberKeys(c, fleet, timeoutMs).then((r) => r.members)) if (!opts.takingMutations || mutations) out.set(name, kv.lease);
   return out;
 }
 
 /** Every member's key (a node summary under its own name, on a lease) and the revision they were read at. */
-async function memberKeys(c: EtcdClient, fleet: string, timeoutMs?: number): Promise<{ members: { name: string; kv: Kv }[]; revision: number }> {
+async function memberKeys(c: EtcdClient, fleet: string, timeoutMs?: number): Promise<{ members: { name: string; kv: Kv; mutations: boolean }[]; revision: number }> {
   const r = await c.get(nodesPrefix(fleet), { prefix: true, timeoutMs });
-  const members: { name: string; kv: Kv }[] = [];
+  const members: { name: string; kv: Kv; mutations: boolean }[] = [];
   for (const kv of r.kvs) {
     const name = kv.key.slice(nodesPrefix(fleet).length);
     const p = parseKvJson(kv.value, nodeSummarySchema);
-    if (p.success && p.data.node === name && kv.lease !== "0") members.push({ name, kv });
+    if (p.success && p.data.node === name && kv.lease !== "0") members.push({ name, kv, mutations: p.data.mutations !== false });
   }
   return { members, revision: r.revision };
 }
