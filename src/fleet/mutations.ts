@@ -85,10 +85,10 @@ export class MutationFeed {
   }
 
   /**
-   * A batch in revision order: every mutation is submitted to the journal in order at once (it
-   * group-commits them), then the acks are created concurrently, then the revision is saved. A
-   * mutation this node could not apply (notAVerdict) ends the batch there: unacked, and `applied`
-   * stays before it (NotApplied).
+   * A batch in revision order: the mutations are submitted to the journal one after another, then
+   * the acks are created concurrently, then the revision is saved. A mutation this node could not
+   * apply (notAVerdict) ends the batch there: unacked, and `applied` stays before it (NotApplied).
+   * A stop ends it after the mutation under way: those taken are acked, `applied` goes no further.
    */
   private async handle(kvs: Kv[]): Promise<void> {
     const todo = kvs.filter((kv) => kv.modRevision > this.applied);
@@ -99,6 +99,7 @@ export class MutationFeed {
     // a mutation that could not be judged were journaled (and, unacked, journaled again at each retry).
     const results: Outcome[] = [];
     for (const kv of fresh) {
+      if (this.ctl.signal.aborted) break;
       const parsed = parseKvJson(kv.value, fleetMutationSchema);
       let r: Outcome;
       if (parsed.success) r = await this.o.apply(parsed.data);
@@ -113,7 +114,13 @@ export class MutationFeed {
     // Acked up to the first one this node could not apply; that one and the rest of the batch are
     // not (those applied after it are applied again, in order, when it is retried: absolute values).
     const stuck = results.findIndex((r) => notAVerdict.has(r.status));
-    await Promise.all((stuck < 0 ? fresh : fresh.slice(0, stuck)).map((kv, i) => this.ack(kv, results[i]!)));
+    await Promise.all(fresh.slice(0, stuck < 0 ? results.length : stuck).map((kv, i) => this.ack(kv, results[i]!)));
+    if (stuck < 0 && results.length < fresh.length) {
+      // Stopped part-way: applied through the last one taken, not past the rest.
+      const through = todo.filter((kv) => kv.modRevision < fresh[results.length]!.modRevision);
+      if (through.length > 0) await this.saved.advance(through[through.length - 1]!.modRevision);
+      return;
+    }
     if (stuck >= 0) {
       const first = fresh[stuck]!;
       const before = todo.filter((kv) => kv.modRevision < first.modRevision);
