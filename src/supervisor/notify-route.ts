@@ -9,6 +9,21 @@ import type { ServiceRunner } from "./service-runner.ts";
 
 const log = logger("supervisor");
 
+/** Which service a sub-cgroup (by id) was last found under: its messages walk that service's tree only. */
+const subtreeOwner = new Map<bigint, string>();
+
+/** The live service whose cgroup has `id` below it (the one that held it last is looked at first, then every one). */
+function inSubtree(live: ServiceRunner[], cg: ServiceCgroups, id: bigint): ServiceRunner | undefined {
+  const known = live.find((s) => s.rec.config.name === subtreeOwner.get(id));
+  if (known && cg.subtreeIds(known.rec.config.name).has(id)) return known;
+  const found = live.find((s) => cg.subtreeIds(s.rec.config.name).has(id));
+  if (found) {
+    if (subtreeOwner.size > 1024) subtreeOwner.clear();
+    subtreeOwner.set(id, found.rec.config.name);
+  }
+  return found;
+}
+
 /** Finds the service among `runners` whose process sent the message, and applies it (dropped when none did). */
 export function routeNotify(runners: Iterable<ServiceRunner>, cg: ServiceCgroups | null, checks: ServiceChecks, sender: NotifySender, fields: Map<string, string>): void {
   // A service without its own cgroup (cgroups off, or its cgroup could not be made: no id) is known by its process groups.
@@ -21,9 +36,7 @@ export function routeNotify(runners: Iterable<ServiceRunner>, cg: ServiceCgroups
   // A sender in a cgroup a service made below its own (a sandbox, workers moved there): its READY=1
   // was dropped (the readiness timeout killed the service). Looked for only when no service's own
   // cgroup is the sender's (a walk of each service's sub-cgroups per message otherwise).
-  const slot =
-    live.find((s) => sentBy(s.rec, sender, viewOf(s), s.leftovers.processGroups())) ??
-    (cg && sender.cgroupId !== null ? live.find((s) => cg.subtreeIds(s.rec.config.name).has(sender.cgroupId!)) : undefined);
+  const slot = live.find((s) => sentBy(s.rec, sender, viewOf(s), s.leftovers.processGroups())) ?? (cg && sender.cgroupId !== null ? inSubtree(live, cg, sender.cgroupId) : undefined);
   if (!slot) {
     log.debug("sd_notify message from a process of no service; dropped", { pid: sender.pid });
     return;
