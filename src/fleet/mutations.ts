@@ -229,7 +229,13 @@ export class MutationFeed {
       // wrote to the same range since (whether it was depended on the node being up at the gc).
       const rev = (id: string): number | undefined => cp.revisions?.[id];
       const todo = c.mutations.filter((m) => (rev(m.id) ?? Infinity) > this.applied);
-      const results = await Promise.all(todo.map((m) => this.o.apply({ tensor: m.tensor, offset: m.offset, values: m.values, confidence: m.confidence, published_at: 0 })));
+      // One after another, up to the first this node cannot take (as a batch: those after it are not journaled at each retry).
+      const results: Outcome[] = [];
+      for (const m of todo) {
+        const r = await this.o.apply({ tensor: m.tensor, offset: m.offset, values: m.values, confidence: m.confidence, published_at: 0 });
+        results.push(r);
+        if (notAVerdict.has(r.status)) break;
+      }
       // One this node could not apply: `applied` stays below the checkpoint (it was set to its
       // revision all the same, a write never applied here), and the resync is tried again.
       const stuck = results.findIndex((r) => notAVerdict.has(r.status));
