@@ -44,6 +44,8 @@ export class BeatPriority {
   /** When a guard that could not start is tried again (Infinity: never). */
   private guardRetryAt = 0;
   private guardRaises = 0;
+  /** A guard thread ran (its counts are said once it stopped, even when it never raised: a loaded host's timers came first). */
+  private guardRan = false;
   private guardLowers = 0;
   private guardStarts = 0;
   /** What the guard's wakes call (the clock's early start of the window, which ignores a wake before its time); null once disarmed. */
@@ -94,6 +96,7 @@ export class BeatPriority {
         this.guard = BeatGuardThread.start(this.priority, this.keepReset, () => {
           if (this.wake?.()) this.guardStarts++;
         });
+        this.guardRan = true;
         runningGuards++;
         if (this.guardWhy !== null) log.info("the beat's guard thread runs", { beat_fifo_priority: this.priority, after: this.guardWhy });
         this.guardWhy = null;
@@ -146,7 +149,7 @@ export class BeatPriority {
    */
   get guardState(): string | null {
     if (this.guardWhy !== null) return this.guardWhy;
-    if (this.guard === null && this.guardRaises === 0) return this.on ? null : "off";
+    if (this.guard === null && !this.guardRan) return this.on ? null : "off";
     try {
       const raises = this.guardRaises + (this.guard?.raises() ?? 0);
       return `${raises} raises, ${this.guardStarts} beats started, ${this.guardLowers + (this.guard?.lowers() ?? 0)} lowered`;
