@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runShippedAsync, spawnShipped } from "../harness/artifact.ts";
 import { waitFor } from "../harness/wait.ts";
+import { answeringSocket } from "./answering-socket.ts";
 import { tempDir } from "./harness.ts";
 
 test("mutate --values x --values 1 passed (the last --values won: a value the operator did not mean could be journaled); a data option given twice with two values is a usage error (64); a connection option or a flag keeps the last one", async () => {
@@ -31,23 +32,15 @@ function cpuTicks(pid: number): number {
 test("logs -f on an instance gone right after a page that said more was to come retried without a pause (a core's worth of connects for 30 s); each try waits", async () => {
   const path = join(tempDir(), "control");
   let requests = 0;
-  const server = Bun.listen({
-    unix: path,
-    socket: {
-      data(sock, data) {
-        for (const line of data.toString().split("\n").filter(Boolean)) {
-          const req = JSON.parse(line) as { id: number };
-          requests++;
-          // The first page: where the output stands; the first poll: a page with more to come; then the instance is gone.
-          const result = requests === 1 ? { lines: [], next: 5 } : { lines: [{ seq: 6, t: Date.now(), line: "one" }], next: 6, more: true };
-          sock.write(`${JSON.stringify({ id: req.id, ok: true, result })}\n`);
-          if (requests === 2) {
-            sock.end();
-            server.stop(true);
-          }
-        }
-      },
-    },
+  const server = answeringSocket(path, (_req, sock) => {
+    requests++;
+    // The first page: where the output stands; the first poll: a page with more to come; then the instance is gone.
+    if (requests === 1) return { lines: [], next: 5 };
+    setImmediate(() => {
+      sock.end();
+      server.stop(true);
+    });
+    return { lines: [{ seq: 6, t: Date.now(), line: "one" }], next: 6, more: true };
   });
   const client = spawnShipped(["logs", "svc", "-f", "-n", "0", "--socket", path]);
   try {

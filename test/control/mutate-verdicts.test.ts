@@ -2,22 +2,8 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
+import { answeringSocket } from "./answering-socket.ts";
 import { tempDir } from "./harness.ts";
-
-/** A control socket that answers every `mutate` with `verdict`. */
-function answering(path: string, verdict: Record<string, unknown>) {
-  return Bun.listen({
-    unix: path,
-    socket: {
-      data(sock, data) {
-        for (const line of data.toString().split("\n").filter(Boolean)) {
-          const req = JSON.parse(line) as { id: number };
-          sock.write(`${JSON.stringify({ id: req.id, ok: true, result: verdict })}\n`);
-        }
-      },
-    },
-  });
-}
 
 const cases: Array<{ verdict: Record<string, unknown>; code: number; says: string }> = [
   // Journaled, then refused by the runtime (a bug): not bad input; the next boot replays it.
@@ -35,7 +21,7 @@ const cases: Array<{ verdict: Record<string, unknown>; code: number; says: strin
 test("mutate's APPLY_FAILED was 'rejected' (65, bad input) though journaled and replayed at the next boot (now 70, naming its sequence); a JOURNAL_FAILED with nothing journaled was 'outcome unknown' (74, now 75: try again)", async () => {
   for (const c of cases) {
     const path = join(tempDir(), "control");
-    const server = answering(path, c.verdict);
+    const server = answeringSocket(path, () => c.verdict);
     try {
       const r = await runShippedAsync(["mutate", "cortex.0.weight", "0", "--values", "0.5", "--confidence", "0.9", "--socket", path], 30_000);
       expect({ verdict: c.verdict.text, code: r.code, says: r.out.includes(c.says) }).toEqual({ verdict: c.verdict.text, code: c.code, says: true });

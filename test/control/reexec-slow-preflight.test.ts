@@ -2,29 +2,20 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
+import { answeringSocket } from "./answering-socket.ts";
 import { tempDir } from "./harness.ts";
 
 test("a re-exec whose preflight took 4 s exited 71 ('not answered') under --timeout 3000 while the instance went on and exec'd: the request waits out the preflight, and the new image gets --timeout of its own", async () => {
   const path = join(tempDir(), "control");
   let generation = 0;
-  const server = Bun.listen({
-    unix: path,
-    socket: {
-      data(sock, data) {
-        for (const line of data.toString().split("\n").filter(Boolean)) {
-          const req = JSON.parse(line) as { id: number; op: string };
-          if (req.op === "reexec") {
-            // The preflight's questions, then the exec: the connection drops unanswered, the new image answers.
-            setTimeout(() => {
-              generation = 1;
-              sock.end();
-            }, 4000);
-            continue;
-          }
-          sock.write(`${JSON.stringify({ id: req.id, ok: true, result: { generation, pid: 1 } })}\n`);
-        }
-      },
-    },
+  const server = answeringSocket(path, (req, sock) => {
+    if (req.op !== "reexec") return { generation, pid: 1 };
+    // The preflight's questions, then the exec: the connection drops unanswered, the new image answers.
+    setTimeout(() => {
+      generation = 1;
+      sock.end();
+    }, 4000);
+    return undefined;
   });
   try {
     const r = await runShippedAsync(["reexec", "--socket", path, "--timeout", "3000"], 60_000);

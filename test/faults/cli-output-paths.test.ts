@@ -3,6 +3,7 @@ import { expect, test } from "bun:test";
 import { closeSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { root, runShippedAsync, shipped, shippedDir, shippedEnv } from "../harness/artifact.ts";
+import { answeringSocket } from "../control/answering-socket.ts";
 import { tempDir } from "../pid1/harness.ts";
 
 const model = join(root, "../shared/fixtures/gguf/ref-s1-a32.gguf");
@@ -47,17 +48,7 @@ test("verify with one missing file stopped before checking any (exit 64, nothing
 
 test("poweroff while a poweroff is under way said 'poweroff requested' though the instance answered already: it says so", async () => {
   const path = join(tempDir(), "control");
-  const server = Bun.listen({
-    unix: path,
-    socket: {
-      data(sock, data) {
-        for (const line of data.toString().split("\n").filter(Boolean)) {
-          const req = JSON.parse(line) as { id: number };
-          sock.write(`${JSON.stringify({ id: req.id, ok: true, result: { mode: "poweroff", already: true } })}\n`);
-        }
-      },
-    },
-  });
+  const server = answeringSocket(path, () => ({ mode: "poweroff", already: true }));
   try {
     const r = await runShippedAsync(["poweroff", "--socket", path]);
     expect({ code: r.code, out: r.out.trim() }).toEqual({ code: 0, out: "poweroff already under way" });

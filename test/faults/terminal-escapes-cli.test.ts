@@ -4,6 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gv, writeGguf } from "../../src/gguf/index.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
+import { answeringSocket } from "../control/answering-socket.ts";
 import { tempDir } from "../pid1/harness.ts";
 
 /** A byte of the C0 or C1 controls (ESC, CSI...) in UTF-8 output, or ESC itself. */
@@ -23,17 +24,7 @@ test("inspect printed a GGUF key and value holding U+009B (an 8-bit CSI) raw, te
 
 test("status (text) printed the instance's strings raw: a model named with an escape sequence painted the operator's terminal; control characters are '?'", async () => {
   const path = join(tempDir(), "control");
-  const server = Bun.listen({
-    unix: path,
-    socket: {
-      data(sock, data) {
-        for (const line of data.toString().split("\n").filter(Boolean)) {
-          const req = JSON.parse(line) as { id: number };
-          sock.write(`${JSON.stringify({ id: req.id, ok: true, result: { model: { name: "evil\u001b[31mRED", ["k\u001b[2J"]: 1 }, generation: 0 } })}\n`);
-        }
-      },
-    },
-  });
+  const server = answeringSocket(path, () => ({ model: { name: "evil\u001b[31mRED", ["k\u001b[2J"]: 1 }, generation: 0 }));
   try {
     const r = await runShippedAsync(["status", "--socket", path]);
     expect({ code: r.code, control: controlIn(r.out), named: r.out.includes("evil?[31mRED") }).toEqual({ code: 0, control: null, named: true });

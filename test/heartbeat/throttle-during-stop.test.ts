@@ -1,10 +1,10 @@
 // A service throttled by an interrupt kept its SIGSTOP duty cycle while an operator stopped it: its SIGTERM handler ran a tenth of the time and was killed at the grace's end.
 import { afterEach, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Heartbeat } from "../../src/heartbeat/heartbeat.ts";
-import { startSupervisor, testModel, waitFor } from "./helpers.ts";
+import { busyProc, startSupervisor, testModel, waitFor } from "./helpers.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -13,20 +13,12 @@ afterEach(async () => {
 
 test("an operator's stop of a throttled service (duty 0.1) left the SIGSTOP duty cycle on: its SIGTERM handler, about 0.6 s of CPU, did not finish within a 5 s grace and was SIGKILLed; the throttle is released at the stop and the handler finishes", async () => {
   // A fake /proc whose CPUs are always busy (the interrupt stays raised), exposing the service's real process.
-  const root = mkdtempSync(join(tmpdir(), "vb-busyproc-"));
+  const proc = busyProc();
+  const root = proc.root;
   const sys = mkdtempSync(join(tmpdir(), "vb-fakesys-")); // no cgroup: the throttle is SIGSTOP/SIGCONT
   symlinkSync("/proc/self", join(root, "self"));
-  let user = 1000;
-  const write = () => {
-    user += 10;
-    writeFileSync(join(root, "stat.tmp"), `cpu  ${user} 0 0 1000 0 0 0 0\ncpu0 ${user} 0 0 1000 0 0 0 0\n`);
-    renameSync(join(root, "stat.tmp"), join(root, "stat"));
-  };
-  write();
-  const timer = setInterval(write, 10);
   cleanups.push(() => {
-    clearInterval(timer);
-    rmSync(root, { recursive: true, force: true });
+    proc.close();
     rmSync(sys, { recursive: true, force: true });
   });
   const done = join(root, "handler-done");

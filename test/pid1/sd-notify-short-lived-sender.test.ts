@@ -4,30 +4,12 @@ import { join } from "node:path";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
 import { compileC } from "../harness/compile-c.ts";
+import { notifySender } from "../harness/notify-sender.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
 
 afterEach(killLeftovers);
 
 type Row = { name: string; state: string; ready: boolean; statusText: string | null };
-
-/** Sends argv[1] to $NOTIFY_SOCKET ("@name": abstract) in one datagram and exits at once, as `systemd-notify --no-block` does. */
-const SENDER = `#include <stddef.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-int main(int argc, char **argv) {
-  const char *path = getenv("NOTIFY_SOCKET");
-  if (argc < 2 || !path) return 2;
-  struct sockaddr_un a = {.sun_family = AF_UNIX};
-  size_t n = strlen(path);
-  if (n >= sizeof a.sun_path) return 3;
-  memcpy(a.sun_path, path, n);
-  if (path[0] == '@') a.sun_path[0] = 0;
-  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-  return sendto(fd, argv[1], strlen(argv[1]), 0, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0 ? 4 : 0;
-}
-`;
 
 /** kernelNamesExitedSenders' probe: a child sends and is reaped, then its pidfd is asked for its cgroup. */
 const PROBE = `#define _GNU_SOURCE
@@ -79,7 +61,7 @@ test.skipIf(!supported)(
   "READY=1 from a helper that exits right after sending (systemd-notify --no-block in a script) was dropped, its pid matching no service: each of five services now becomes ready, and the same message from a helper outside every service still counts for none",
   async () => {
     const dir = tempDir();
-    const sender = compileC(dir, "notify-once", SENDER);
+    const sender = notifySender(dir);
     // Five services whose shell runs the helper (the shell reaps it at once), then becomes the service.
     const helped = [0, 1, 2, 3, 4].map((i) => ({ name: `s${i}`, argv: ["/bin/sh", "-c", `${sender} "READY=1\nSTATUS=up-${i}" && exec sleep 1000`], ready: { notify: true, timeout_ms: 60_000 } }));
     // One that never reports: a message from outside every service must not make it ready.

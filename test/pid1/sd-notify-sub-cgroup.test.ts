@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { cgroup2Mount } from "../../src/sys/cgroup.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
-import { compileC } from "../harness/compile-c.ts";
+import { notifySender } from "../harness/notify-sender.ts";
 import { bootArgs } from "./boot-args.ts";
 import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
 
@@ -12,30 +12,11 @@ afterEach(killLeftovers);
 
 const mount = cgroup2Mount();
 
-/** Sends argv[1] to $NOTIFY_SOCKET in one datagram and exits. */
-const SENDER = `#include <stddef.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-int main(int argc, char **argv) {
-  const char *path = getenv("NOTIFY_SOCKET");
-  if (argc < 2 || !path) return 2;
-  struct sockaddr_un a = {.sun_family = AF_UNIX};
-  size_t n = strlen(path);
-  if (n >= sizeof a.sun_path) return 3;
-  memcpy(a.sun_path, path, n);
-  if (path[0] == '@') a.sun_path[0] = 0;
-  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-  return sendto(fd, argv[1], strlen(argv[1]), 0, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0 ? 4 : 0;
-}
-`;
-
 type Row = { name: string; state: string; ready: boolean; cgroup: { pids: number } | null };
 
 test.skipIf(mount === null)("a service whose shell moved itself into a cgroup below the service's own before sending READY=1 was never ready (dropped: another cgroup id) and was killed at its readiness timeout; it is ready, its sub-cgroup's process counted and stopped with it", async () => {
   const dir = tempDir();
-  const sender = compileC(dir, "notify-once", SENDER);
+  const sender = notifySender(dir);
   const moveDown = `cg=$(sed -n 's/^0:://p' /proc/self/cgroup); mkdir -p ${mount}$cg/worker && echo $$ > ${mount}$cg/worker/cgroup.procs || exit 9`;
   const cfg = writeJson(dir, "config.json", {
     pixel_test: false,
