@@ -137,7 +137,7 @@ function startParts(b: Boot, f: NonNullable<Boot["config"]["fleet"]>, client: Et
             // be run here (126/127: not executable, not found). Any other exit is the service's own
             // business (restart "never" stands: a job that failed is not run again elsewhere).
             failed: () => {
-              const x = sup.list().find((v) => v.name === s.name);
+              const x = sup.status(s.name);
               return x !== undefined && (x.state === "failed" || (x.state === "exited" && (x.lastStatus === 126 || x.lastStatus === 127)));
             },
           });

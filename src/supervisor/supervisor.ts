@@ -251,6 +251,12 @@ export class Supervisor {
     return this.order.map((n) => statusOf(this.slots.get(n)!.rec, this.cgroups, withUsage));
   }
 
+  /** One service's status (no cgroup usage), or undefined for a name the config does not have: a check every 100 ms built the whole list. */
+  status(name: string): ServiceStatus | undefined {
+    const slot = this.slots.get(name);
+    return slot ? statusOf(slot.rec, this.cgroups, false) : undefined;
+  }
+
   /** State for a live re-exec, at the exec itself (supervisor-handover.ts): the sd_notify socket and the services' pipes stay open across the execve. */
   snapshot(): ServicesPart {
     return { services: snapshotServices(this.handover), notify: this.notify?.handOver() ?? null, atBoottimeMs: clockNs("boottime") / 1e6 };
