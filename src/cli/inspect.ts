@@ -12,6 +12,7 @@ import { fileSize, mapFileReadOnly } from "../sys/mmap.ts";
 import { nonEmpty, out, parseCommandArgs } from "../util/cli-args.ts";
 import { type Command, wantsHelp } from "./command.ts";
 import { openInputFile } from "../util/regular-file.ts";
+import { escapeC1 } from "../util/terminal-text.ts";
 
 const help = `Usage: vector-boot inspect FILE [--json] [--max-items N]
 
@@ -85,10 +86,6 @@ function quoted(s: string): string {
   return escapeC1(JSON.stringify(s));
 }
 
-/** DEL and the C1 controls of JSON text as \u escapes (they can only stand inside its strings). */
-function escapeC1(json: string): string {
-  return json.replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
 
 function valueText(v: GgufValue, maxItems: number): string {
   if (v.type !== 9) return show(v.value);

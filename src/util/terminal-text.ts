@@ -17,3 +17,8 @@ export function escapedName(s: string): string {
   const named: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r" };
   return s.replace(/[\\\x00-\x1f\x7f-\x9f]/g, (c) => named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
+
+/** DEL and the C1 controls of JSON text as \u escapes (they can only stand inside its strings): JSON.stringify leaves them raw (an 8-bit CSI). */
+export function escapeC1(json: string): string {
+  return json.replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
