@@ -86,7 +86,6 @@ function quoted(s: string): string {
   return escapeC1(JSON.stringify(s));
 }
 
-
 function valueText(v: GgufValue, maxItems: number): string {
   if (v.type !== 9) return show(v.value);
   const arr = v.value as ArrayLike<unknown>;
