@@ -10,9 +10,11 @@ export const COMPRESSION_SUFFIX: Record<Compression, string> = { zstd: ".zst", x
 /**
  * xz as the kernel's decoder (XZ Embedded, lib/xz) takes it: CRC32, the only check it verifies (others are refused);
  * the x86 BCJ filter before LZMA2 (CONFIG_XZ_DEC_X86: the executable is mostly x86 code, 3 % smaller with it);
+ * a 64 MiB dictionary (preset 6's is 8 MiB): the Bun runtime repeats itself at distances past 32 MiB, 2 % smaller
+ * (the kernel unpacks an initramfs with a dictionary as large as the header asks, vmalloc'd for the unpack);
  * one thread, so the bytes do not depend on the machine.
  */
-export const XZ_ARGV = ["xz", "--format=xz", "--check=crc32", "--x86", "--lzma2=preset=6", "--threads=1", "--stdout", "--quiet"];
+export const XZ_ARGV = ["xz", "--format=xz", "--check=crc32", "--x86", "--lzma2=preset=6,dict=64MiB", "--threads=1", "--stdout", "--quiet"];
 
 /** The archive compressed; gzip and zstd in-process, xz by the xz program (Debian's xz-utils). */
 export function compress(cpio: Uint8Array<ArrayBuffer>, compression: Compression): Uint8Array {
