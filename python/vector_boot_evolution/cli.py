@@ -42,6 +42,22 @@ def _offset(text):
     return int(text)
 
 
+_EXIT_STATUS = """exit status: 0 every mutation accepted; 75 none refused, but some not taken now (NOT_TAKEN:
+nothing journaled, nothing changed; send them again later, as vector-boot's 75 "try again"); 1 any
+other answer (a refusal, JOURNAL_FAILED: the outcome unknown, APPLY_FAILED); 2 the channel or the
+input failed (the message on stderr)."""
+
+# As `vector-boot mutate`'s 75 (README "Exit codes"): not now, try again later.
+EXIT_NOT_TAKEN = 75
+
+
+def _exit_status(done):
+    """0 when every completion is ACCEPTED, 75 when the others are all NOT_TAKEN, else 1."""
+    if all(d.accepted for d in done):
+        return 0
+    return EXIT_NOT_TAKEN if all(d.accepted or d.not_taken for d in done) else 1
+
+
 _BATCH_KEYS = {"tensor", "offset", "values", "confidence"}
 
 
@@ -77,7 +93,7 @@ def _batch_line(n, line):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="vb-evolve", description="Submit weight mutations to a running vector-boot.")
+    p = argparse.ArgumentParser(prog="vb-evolve", description="Submit weight mutations to a running vector-boot.", epilog=_EXIT_STATUS)
     p.add_argument("--socket", default="/run/vector-boot/evolution.sock", help="session socket of the init")
     p.add_argument("--timeout", type=_seconds, default=10.0, help="seconds to wait for the consumer")
     p.add_argument("--version", action="version", version="%(prog)s " + __version__)
@@ -108,7 +124,7 @@ def main(argv=None):
                 done = c.submit_batch(muts)
             for d in done:
                 print(json.dumps({"status": d.status_name, "journal_seq": d.journal_seq, "text": d.text}))
-            return 0 if all(d.accepted for d in done) else 1
+            return _exit_status(done)
     except ChannelError as e:
         print("vb-evolve: %s" % e, file=sys.stderr)
         return 2

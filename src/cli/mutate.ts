@@ -13,10 +13,12 @@ Submits one mutation to the running instance: overwrite elements OFFSET.. of TEN
 values. It passes the CTRM gate (confidence > 0.8, tensor exists and is not kernel.*, range inside
 the tensor, finite values within the configured magnitude, mutable type) and is acknowledged only
 after the cortex journal's fsync. Prints the verdict; exits 0 when accepted, 65 when the gate
-rejected it (bad input: the reason is printed), 74 when the journal has stopped (JOURNAL_FAILED: not
+rejected it (bad input: the reason is printed), 74 when the journal stopped with it (JOURNAL_FAILED: not
 acknowledged, and the outcome is unknown: the record may still be on disk and replayed at the next boot),
-75 when it could not be judged now (nothing journaled: evolution closing, the model gone), 70 when it
-was journaled but failed to apply (APPLY_FAILED, a bug: evolution stopped; the next boot replays it).
+75 when it was not taken now (NOT_TAKEN: nothing journaled, nothing changed: evolution closing, the
+gate could not judge it, the journal stopped before it; try again later, after a restart for a stopped
+journal), 70 when it was journaled but failed to apply (APPLY_FAILED, a bug: evolution stopped; the next
+boot replays it).
 
 Options:
   --values LIST       1 to 100 comma-separated numbers (e.g. 0.5,-1.25; a list starting with a minus sign
@@ -25,14 +27,13 @@ Options:
 ${commonOptionsHelp}`;
 
 /**
- * What a verdict means for the caller. JOURNAL_FAILED is two things (docs/evolution-protocol.md): the
- * journal stopped (the outcome unknown), or nothing was journaled (not judged, evolution closed).
+ * What a verdict means for the caller, by its status alone (docs/evolution-protocol.md): JOURNAL_FAILED
+ * the outcome unknown, NOT_TAKEN nothing journaled. An instance from before NOT_TAKEN (17) answered its
+ * cases JOURNAL_FAILED too: "outcome unknown" (74) then, which is never false for a JOURNAL_FAILED.
  */
-function verdictKind(v: { statusName: string; journalSeq: number; text: string }): "accepted" | "unknown" | "not-taken" | "apply-failed" | "rejected" {
-  if (v.statusName === "ACCEPTED") return "accepted";
-  if (v.statusName === "APPLY_FAILED") return "apply-failed";
-  if (v.statusName !== "JOURNAL_FAILED") return "rejected";
-  return /^(not judged|evolution is closed)/.test(v.text) ? "not-taken" : "unknown";
+const verdictKinds: ReadonlyMap<string, "accepted" | "unknown" | "not-taken" | "apply-failed"> = new Map([["ACCEPTED", "accepted"], ["JOURNAL_FAILED", "unknown"], ["NOT_TAKEN", "not-taken"], ["APPLY_FAILED", "apply-failed"]]);
+function verdictKind(v: { statusName: string }): "accepted" | "unknown" | "not-taken" | "apply-failed" | "rejected" {
+  return verdictKinds.get(v.statusName) ?? "rejected";
 }
 
 export const command: Command = {

@@ -1,4 +1,4 @@
-// Completion status codes of the evolution channel: 0 = accepted, every other value names the rule that rejected.
+// Completion status codes of the evolution channel: 0 = accepted, every other value names the rule that rejected (or why it was not taken).
 
 export const Status = {
   accepted: 0,
@@ -18,6 +18,7 @@ export const Status = {
   applyFailed: 14,
   safety: 15,
   nonFiniteOutput: 16,
+  notTaken: 17,
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 
@@ -40,4 +41,5 @@ export const statusName: Record<number, string> = {
   14: "APPLY_FAILED",
   15: "SAFETY",
   16: "NON_FINITE_OUTPUT",
+  17: "NOT_TAKEN",
 };

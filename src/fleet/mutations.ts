@@ -29,13 +29,14 @@ class NotMember extends Error {}
 
 /**
  * Outcomes that only say this node's own machinery cannot apply a mutation now, nothing about the
- * mutation: its journal stopped (JOURNAL_FAILED: the outcome unknown, or evolution closed), a
+ * mutation: its journal stopped with it (JOURNAL_FAILED: the outcome unknown), it was not taken
+ * (NOT_TAKEN: nothing journaled; evolution closing, not judged, the journal stopped before it), a
  * journaled write failed to apply (APPLY_FAILED: evolution fail-stopped), evolution disabled at boot
  * (EVOLUTION_DISABLED). Acked as refusals, they were final: after the operator mended the disk and
  * rebooted, the node never applied those mutations (and `fleet gc` could drop one every node had
  * "refused" fleet-wide). Only the gate's verdicts and MALFORMED are acked as refusals.
  */
-export const notAVerdict: ReadonlySet<string> = new Set(["JOURNAL_FAILED", "APPLY_FAILED", "EVOLUTION_DISABLED"]);
+export const notAVerdict: ReadonlySet<string> = new Set(["JOURNAL_FAILED", "NOT_TAKEN", "APPLY_FAILED", "EVOLUTION_DISABLED"]);
 
 /** A mutation this node could not apply (notAVerdict): it and what follows are left unacked, `applied` stays before it; tried again after a back-off, and after a restart. */
 class NotApplied extends Error {}

@@ -1,4 +1,4 @@
-// A fleet mutation the node's stopped journal could not take (JOURNAL_FAILED) was acked as a refusal and passed as applied: never applied after the disk was mended.
+// A fleet mutation the node's stopped journal could not take (JOURNAL_FAILED, NOT_TAKEN) was acked as a refusal and passed as applied: never applied after the disk was mended.
 import { afterEach, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,6 +25,7 @@ const summary = () => ({ pid1: false, generation: 0, model: null, journal_seq: n
 type Apply = ConstructorParameters<typeof MutationFeed>[0]["apply"];
 const ACCEPTED: Apply = async () => ({ accepted: true, status: "ACCEPTED", journalSeq: 1 });
 const JOURNAL_FAILED: Apply = async () => ({ accepted: false, status: "JOURNAL_FAILED", journalSeq: null });
+const NOT_TAKEN: Apply = async () => ({ accepted: false, status: "NOT_TAKEN", journalSeq: null });
 
 async function joined(fleet: string): Promise<{ client: EtcdClient; m: Membership }> {
   const client = new EtcdClient({ endpoints: etcd.cluster.endpoints, callTimeoutMs: 3000 });
@@ -118,4 +119,22 @@ test("a batch whose first mutation could not be taken (not judged: JOURNAL_FAILE
   await waitForAsync(async () => tried.filter((o) => o === 2).length >= 2, 20_000, "n1 tried twice (held back, tried again)", 20);
   expect(tried.filter((o) => o === 3)).toEqual([]);
   expect((await etcd.client.get(`${acksPrefix(FLEET, "n2")}j0`)).kvs).toEqual([]);
+}, 60_000);
+
+test("a mutation the node did not take (NOT_TAKEN: nothing journaled, evolution closing or not judged) would be acked as the gate's refusal, final: it is not a verdict, so it is not acked, `applied` stays below it, and it is tried again until the node takes it", async () => {
+  const FLEET = "nottaken";
+  const { client, m } = await joined(FLEET);
+  const stateDir = tempDir("fleet-not-taken-");
+  let tries = 0;
+  const f = feed(client, m, FLEET, stateDir, async (mu) => (++tries < 3 ? NOT_TAKEN(mu) : ACCEPTED(mu)));
+  const m0 = await publishUntil(etcd.client, FLEET, "t0", { tensor: "pixel.0.weight", offset: 4, values: [0.5], confidence: 0.9 }, Date.now() + 20_000);
+  await waitForAsync(async () => tries >= 1, 20_000, "t0 submitted", 20);
+  // Not taken: no ack (the old feed acked {accepted: false, status: NOT_TAKEN}, as a refusal).
+  expect((await etcd.client.get(`${acksPrefix(FLEET, "t0")}j0`)).kvs).toEqual([]);
+  expect(f.revision).toBeLessThan(m0.revision);
+  // Tried again (1 s, then 2 s of back-off): the third try is taken, and only that one is acked.
+  await waitForAsync(async () => (await etcd.client.get(`${acksPrefix(FLEET, "t0")}j0`)).kvs.length === 1, 20_000, "t0 acked once taken");
+  const ack = ackSchema.parse(JSON.parse((await etcd.client.get(`${acksPrefix(FLEET, "t0")}j0`)).kvs[0]!.value));
+  expect({ accepted: ack.accepted, status: ack.status, tries }).toEqual({ accepted: true, status: "ACCEPTED", tries: 3 });
+  await waitForAsync(async () => f.revision >= m0.revision, 10_000, "applied past t0");
 }, 60_000);
