@@ -54,10 +54,10 @@ export class Acceptance {
       return { status: s.verdict.status, text: s.verdict.text, ticket: s.ticket };
     } catch (err) {
       // The weights or the safety cases failed (the model unloaded under it, say): not judged, so not
-      // taken, and answered as what cannot be taken now. A throw here left the drain's earlier
-      // submissions of that drain uncommitted and this one unanswered (its slot already consumed).
-      log.error("a mutation could not be judged; refused, nothing journaled", { tensor: m.tensor, err: String(err) });
-      return { status: Status.journalFailed, text: `not judged: ${rootCauseMessage(err)}; nothing journaled`, ticket: false };
+      // taken (NOT_TAKEN: nothing journaled; it was JOURNAL_FAILED, "outcome unknown"). A throw here
+      // left the drain's earlier submissions of that drain uncommitted and this one unanswered (its slot already consumed).
+      log.error("a mutation could not be judged; not taken, nothing journaled", { tensor: m.tensor, err: String(err) });
+      return { status: Status.notTaken, text: `not judged: ${rootCauseMessage(err)}; nothing journaled`, ticket: false };
     }
   }
 
@@ -65,20 +65,28 @@ export class Acceptance {
    * Journals mutations the gate accepted in one append (one promise for the group, not one per
    * mutation). Once the fdatasync covering them succeeded each is applied (journal order =
    * application order) and `done(i, outcome)` is called in order; if the journal failed, none is
-   * applied and each is told so. Safety tickets are settled before `done`.
+   * applied and each is told so: JOURNAL_FAILED when the failed write held them (the outcome
+   * unknown), NOT_TAKEN when the journal had stopped before writing them. Safety tickets are settled before `done`.
    */
   commit(group: readonly { m: Mutation; ticket: boolean }[], done: (i: number, o: Outcome) => void): void {
     const end = (i: number, o: Outcome) => {
       if (group[i]!.ticket) this.safety.settle();
       done(i, o);
     };
-    const p: Promise<void> = this.o.journal.appendMany(RecordType.mutation, encodeMutationRecords(group.map((g) => g.m))).then(
+    const journal = this.o.journal;
+    /** The group's first sequence (0: none given, the journal had stopped or was closed). */
+    let seq = 0;
+    const p: Promise<void> = journal.appendMany(RecordType.mutation, encodeMutationRecords(group.map((g) => g.m)), (first) => (seq = first)).then(
       (first) => {
         for (let i = 0; i < group.length; i++) end(i, this.apply(group[i]!.m, first + i));
       },
       (err: unknown) => {
-        const text = `journal stopped: outcome unknown (${rootCauseMessage(err)})`;
-        for (let i = 0; i < group.length; i++) end(i, { status: Status.journalFailed, journalSeq: 0, text });
+        // One append: its records are written together or not at all. A record the journal never
+        // wrote (it stopped with an earlier batch, or before this append) is not there after any
+        // reboot: NOT_TAKEN, not "outcome unknown", which said the producer had to reckon with it.
+        const written = seq > 0 && journal.mayHold(seq);
+        const o = written ? { status: Status.journalFailed, text: `journal stopped: outcome unknown (${rootCauseMessage(err)})` } : { status: Status.notTaken, text: `journal stopped: not journaled (${rootCauseMessage(err)})` };
+        for (let i = 0; i < group.length; i++) end(i, { ...o, journalSeq: 0 });
       },
     );
     this.pending.add(p);

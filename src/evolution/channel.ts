@@ -261,7 +261,8 @@ export class EvolutionChannel {
    */
   submitDirect(m: Mutation): Promise<{ status: number; statusName: string; journalSeq: number; text: string }> {
     const named = (o: Outcome) => ({ status: o.status, statusName: statusName[o.status] ?? String(o.status), journalSeq: o.journalSeq, text: o.text });
-    if (this.closed) return Promise.resolve(named({ status: Status.journalFailed, journalSeq: 0, text: "evolution is closed" }));
+    // Nothing journaled, nothing changed: NOT_TAKEN (it was JOURNAL_FAILED, "outcome unknown").
+    if (this.closed) return Promise.resolve(named({ status: Status.notTaken, journalSeq: 0, text: "evolution is closed" }));
     this.stats.submissions++;
     const verdict = this.acceptance.judge(m);
     if (verdict.status !== Status.accepted) {

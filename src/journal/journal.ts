@@ -43,6 +43,8 @@ export class Journal {
   /** durableThrough's waiters: each resolved once its sequence is durable (or the journal failed). */
   private durableWaiters: { seq: number; resolve: () => void }[] = [];
   private closed = false;
+  /** The last sequence a write of the segment was attempted for (mayHold). */
+  private writtenSeq: number;
   readonly stats: JournalStats;
 
   private constructor(
@@ -51,6 +53,7 @@ export class Journal {
     private readonly opts: JournalOptions,
   ) {
     this.stats = { nextSeq: rec.nextSeq, durableSeq: rec.nextSeq - 1, batches: 0, records: 0, bytes: 0, failed: null };
+    this.writtenSeq = rec.nextSeq - 1;
   }
 
   /** What recovery found at open (its records until takeRecoveredRecords). */
@@ -111,6 +114,14 @@ export class Journal {
   /** Non-null once a write or fsync failed: the journal accepts nothing more. */
   get failed(): JournalError | null {
     return this.failure;
+  }
+
+  /**
+   * Whether record `seq` may be in the segment: a write that held it was attempted (its bytes may be
+   * on disk though the write or its fdatasync failed). False: the journal stopped before writing it.
+   */
+  mayHold(seq: number): boolean {
+    return seq <= this.writtenSeq;
   }
 
   /**
@@ -284,6 +295,7 @@ export class Journal {
     try {
       const buf = encodeBatch(batch, total, this.stats.durableSeq);
       before = this.segSize;
+      this.writtenSeq = batch.at(-1)!.seq + batch.at(-1)!.payloads.length - 1;
       writeAll(this.fd, buf, this.segSize);
       this.segSize += total;
     } catch (cause) {

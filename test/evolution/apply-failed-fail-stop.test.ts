@@ -37,8 +37,10 @@ test("a journaled mutation that failed to apply: evolution stops (no more mutati
     const bad = await evo.submit({ tensor: "pixel.w", elementOffset: 13, values: Float32Array.of(0.5), confidence: 0.9 });
     expect(bad.statusName).toBe("APPLY_FAILED");
     expect(bad.journalSeq).toBe(2);
-    // Nothing more is taken, and no checkpoint claims sequence 2 (its weights lack it).
-    expect((await evo.submit({ tensor: "pixel.w", elementOffset: 20, values: Float32Array.of(0.75), confidence: 0.9 })).statusName).toBe("JOURNAL_FAILED");
+    // Nothing more is taken (NOT_TAKEN: the stopped journal never writes it; it was JOURNAL_FAILED,
+    // "outcome unknown"), and no checkpoint claims sequence 2 (its weights lack it).
+    const later = await evo.submit({ tensor: "pixel.w", elementOffset: 20, values: Float32Array.of(0.75), confidence: 0.9 });
+    expect([later.statusName, later.journalSeq, later.text]).toEqual(["NOT_TAKEN", 0, expect.stringContaining("journal stopped: not journaled (mutation 2 is journaled but failed to apply")]);
     expect(await evo.checkpoint().catch((e: unknown) => e)).toBeInstanceOf(JournalError);
   } finally {
     await evo.close().catch(() => {});
@@ -76,6 +78,34 @@ test("a mutation made durable with one that failed to apply (two submissions in 
   try {
     const w = booted!.tensors.get("pixel.w")!.data;
     expect({ 13: w[13], 20: w[20] }).toEqual({ 13: 0.5, 20: 0.75 });
+  } finally {
+    await again.close();
+  }
+}, 60_000);
+
+test("a mutation queued behind the batch whose apply failed (submitted while its fdatasync ran) was answered JOURNAL_FAILED (outcome unknown) though the stopped journal never wrote it: NOT_TAKEN, and no boot replays it", async () => {
+  const d = tempDir("vb-apply-failed-queued-");
+  dirs.push(d);
+  const stateDir = join(d, "state");
+  const evo = await openEvolution({ stateDir, runDir: join(d, "run"), rings: 1, slots: 4, loadWeights: () => weights(FailsOnce) });
+  try {
+    const bad = evo.submit({ tensor: "pixel.w", elementOffset: 13, values: Float32Array.of(0.5), confidence: 0.9 });
+    // One microtask later the first batch is written and its fdatasync runs (off the loop): this one waits for the next batch.
+    await Promise.resolve();
+    const behind = evo.submit({ tensor: "pixel.w", elementOffset: 20, values: Float32Array.of(0.75), confidence: 0.9 });
+    const b = await bad;
+    const queued = await behind;
+    expect([b.statusName, b.journalSeq]).toEqual(["APPLY_FAILED", 1]);
+    expect([queued.statusName, queued.journalSeq]).toEqual(["NOT_TAKEN", 0]);
+    expect(queued.text).toStartWith("journal stopped: not journaled (mutation 1 is journaled but failed to apply");
+  } finally {
+    await evo.close().catch(() => {});
+  }
+  let booted: F32Store | null = null;
+  const again = await openEvolution({ stateDir, runDir: join(d, "run"), rings: 1, slots: 4, loadWeights: () => (booted = weights(F32Store)) });
+  try {
+    expect(again.stats().journalNextSeq).toBe(2);
+    expect(booted!.tensors.get("pixel.w")!.data[20]).not.toBe(0.75);
   } finally {
     await again.close();
   }

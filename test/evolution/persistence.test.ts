@@ -125,7 +125,7 @@ describe("persistence", () => {
     await expect(open(d)).rejects.toThrow(/EISDIR/);
   });
 
-  test("a failed fsync rejects the mutations as JOURNAL_FAILED and the channel keeps answering", async () => {
+  test("a failed fsync rejects the mutations it held as JOURNAL_FAILED (outcome unknown), the later ones the stopped journal never wrote as NOT_TAKEN, and the channel keeps answering", async () => {
     // A child process under strace: the real fdatasync of the journal segment fails with EIO once
     // the state dir has been moved to <d>/failing (strace fails that path's syncs, see sync-under-strace.ts).
     const d = tempDir("vb-persist-eio-");
@@ -163,7 +163,8 @@ console.log(JSON.stringify(r));
     const { result, syncs } = await runUnderStrace<any>(d, "eio", script, [d], { failAt });
     expect(result.first).toEqual(["ACCEPTED", "ACCEPTED", "ACCEPTED"]);
     expect(result.second).toEqual(["JOURNAL_FAILED", "JOURNAL_FAILED", "JOURNAL_FAILED"]);
-    expect(result.third).toEqual(["JOURNAL_FAILED", "JOURNAL_FAILED"]);
+    // Never written (the journal had stopped): not "outcome unknown" as they were.
+    expect(result.third).toEqual(["NOT_TAKEN", "NOT_TAKEN"]);
     expect(result.unchanged).toBe(true);
     expect(result.journalFailed).toContain("fdatasync");
     expect(result.checkpoint).toMatch(/journal has stopped/);

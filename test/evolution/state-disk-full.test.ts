@@ -34,7 +34,7 @@ print(json.dumps(out))
   return JSON.parse(r.out) as Array<[string, number, string]>;
 }
 
-test("a state disk that fills up: the mutation whose journal write fails is refused JOURNAL_FAILED, and so is every later one, with the cause (ENOSPC) in the log and the control answer; the beat goes on; the next boot replays exactly the acknowledged ones (torn tail cut)", async () => {
+test("a state disk that fills up: the mutation whose journal write fails is refused JOURNAL_FAILED (outcome unknown); every later one, never written, was JOURNAL_FAILED too and is NOT_TAKEN (over the ring and the control socket, exit 75); the cause (ENOSPC) in the log and the control answer; the beat goes on; the next boot replays exactly the acknowledged ones (torn tail cut)", async () => {
   const dir = tempDir();
   const state = join(dir, "state");
   mkdirSync(state);
@@ -54,18 +54,19 @@ test("a state disk that fills up: the mutation whose journal write fails is refu
   const refused = done.filter((d) => d[0] !== "ACCEPTED");
   expect(acked.length).toBeGreaterThan(0);
   expect(acked.map((d) => d[1])).toEqual(acked.map((_, i) => i + 1));
-  expect(refused.length).toBe(2);
-  for (const [name, seq, text] of refused) {
-    expect(name).toBe("JOURNAL_FAILED");
-    expect(seq).toBe(0);
-    expect(text).toContain("journal stopped");
-  }
+  // The write that failed held the first one: its outcome is unknown. The next one the stopped journal
+  // never wrote: nothing journaled, nothing changed (it was JOURNAL_FAILED, "outcome unknown", too).
+  expect(refused).toEqual([
+    ["JOURNAL_FAILED", 0, "journal stopped: outcome unknown"],
+    ["NOT_TAKEN", 0, "journal stopped: not journaled ("],
+  ]);
   // The log says why: the cause, not only that the write failed.
   expect(boot1.log()).toMatch(/journal STOPPED[^\n]*ENOSPC: no space left on device/);
   // Over the control socket (no 32-byte slot text) the refusal names the cause.
   const viaControl = await runShippedAsync(["mutate", "pixel.1.bias", "0", "--values", "0.5", "--confidence", "0.95", "--json", "--socket", join(dir, "run", "control")]);
-  expect(viaControl.code).toBe(74); // journal I/O failed (README "Exit codes"); it was 1, as for a refusal
-  expect(viaControl.out + viaControl.err).toMatch(/JOURNAL_FAILED[^\n]*ENOSPC: no space left on device/);
+  // Never written: NOT_TAKEN, 75 (it was JOURNAL_FAILED, 74: the outcome unknown; before that 1, as for a refusal).
+  expect(viaControl.code).toBe(75);
+  expect(viaControl.out + viaControl.err).toMatch(/NOT_TAKEN[^\n]*journal stopped: not journaled \([^\n]*ENOSPC: no space left on device/);
   // The init is not taken down by it: beats go on.
   const beats = async () => JSON.parse((await runShippedAsync(["status", "--json", "--socket", join(dir, "run", "control")])).out).heartbeat.beats as number;
   const before = await beats();
