@@ -5,7 +5,7 @@ from .errors import ChannelError
 from .layout import MAX_VALUES
 from .reconnecting import ReconnectingClient
 from .crc32c import crc32c
-from .fleet import FleetClient, FleetError, FleetLocalError
+from .fleet import FleetClient, FleetError, FleetLocalError, FleetRefusedError
 from .version import __version__
 
 
@@ -18,4 +18,4 @@ def __getattr__(name):
     raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
-__all__ = ["Client", "ReconnectingClient", "Completion", "ChannelError", "STATUS_NAMES", "MAX_VALUES", "crc32c", "ControlClient", "ControlError", "ControlTimeout", "ControlProtocolError", "FleetClient", "FleetError", "FleetLocalError"]
+__all__ = ["Client", "ReconnectingClient", "Completion", "ChannelError", "STATUS_NAMES", "MAX_VALUES", "crc32c", "ControlClient", "ControlError", "ControlTimeout", "ControlProtocolError", "FleetClient", "FleetError", "FleetLocalError", "FleetRefusedError"]

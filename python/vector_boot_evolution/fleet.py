@@ -2,7 +2,8 @@
 
 A mutation is written once under /vector-boot/FLEET/mutations/ID by a create-only transaction: repeating
 the write after a failure (no quorum, a leader change, a timeout whose outcome is unknown) can never
-make a second one, so publish() retries the same ID until the deadline. Every node then runs it
+make a second one, so publish() retries the same ID until the deadline; etcd's refusal (HTTP 4xx other
+than 429: permission denied, a request too large) is final, a FleetRefusedError at once. Every node then runs it
 through its own CTRM gate and journal and acks it under /vector-boot/FLEET/acks/ID/NODE.
 """
 import base64
@@ -21,6 +22,30 @@ ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 
 class FleetError(Exception):
     """etcd refused, did not answer in time, or answered something unusable; the message names the call and the endpoint."""
+
+
+class FleetRefusedError(FleetError):
+    """etcd refused the request for good: HTTP 4xx other than 429 with etcd's own error (permission denied, a
+    request too large, credentials refused). Sending it again cannot succeed: raised at once, never retried by
+    publish or wait_acked (as the TypeScript client's FleetRefusedError, exit 71). `status` is the HTTP status,
+    `etcd_message` etcd's error text; the message names the call, the endpoint and both."""
+
+    def __init__(self, message, status, etcd_message):
+        super().__init__(message)
+        self.status = status
+        self.etcd_message = etcd_message
+
+
+def _etcd_error(text):
+    """etcd's error text from an error answer ({"error", "message", "code"}), or None when the body is not one."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    said = body.get("error") or body.get("message")
+    return said if isinstance(said, str) else None
 
 
 class FleetLocalError(FleetError):
@@ -113,31 +138,59 @@ class FleetClient:
         self._token = token
 
     def call(self, path, body, timeout=None):
-        """One call on the current endpoint; on a connection failure the next call goes to the next one."""
+        """One call on the current endpoint; on a connection failure the next call goes to the next one.
+
+        etcd's refusal (HTTP 4xx other than 429, with etcd's error) is a FleetRefusedError, final; an expired
+        token (401) is renewed once first. A 4xx that is not etcd's error (another server at that address) and
+        a 5xx move the next call to the next endpoint.
+        """
         endpoint = self.endpoints[self._current % len(self.endpoints)]
         timeout = timeout or self.call_timeout
-        try:
-            if self._user and self._token is None:
-                self._authenticate(endpoint, timeout)
-            answer = self._post(endpoint, path, body, timeout)
-            self._answered_by = endpoint
-            return answer
-        except urllib.error.HTTPError as e:
-            text = e.read().decode("utf-8", "replace")[:300]
-            if e.code == 401:
-                self._token = None
-            if e.code >= 500:
+        reauthenticated = False
+        while True:
+            try:
+                return self._call_once(endpoint, path, body, timeout)
+            except urllib.error.HTTPError as e:
+                text = e.read().decode("utf-8", "replace")
+                if e.code == 401 and self._user and self._token is not None and not reauthenticated:
+                    # An expired token: the request was refused, so it may be sent again with a new one (once).
+                    self._token = None
+                    reauthenticated = True
+                    continue
+                raise self._http_error(path, endpoint, e, text) from e
+            except http.client.HTTPException as e:
+                # An endpoint that is not HTTP (BadStatusLine) or cut its answer short (IncompleteRead):
+                # raised past publish's retry, naming no endpoint, and never failed over.
                 self._current += 1
-            raise FleetError("etcd %s at %s: HTTP %d: %s" % (path, endpoint, e.code, text)) from e
-        except http.client.HTTPException as e:
-            # An endpoint that is not HTTP (BadStatusLine) or cut its answer short (IncompleteRead):
-            # raised past publish's retry, naming no endpoint, and never failed over.
+                name, text = type(e).__name__, str(e)  # IncompleteRead's text names itself, BadStatusLine's is the line
+                raise FleetError("etcd %s at %s: no usable HTTP answer (%s)" % (path, endpoint, text if text.startswith(name) else "%s %r" % (name, text))) from e
+            except (OSError, ValueError) as e:
+                self._current += 1
+                raise FleetError("etcd %s at %s: %s" % (path, endpoint, e)) from e
+
+    def _call_once(self, endpoint, path, body, timeout):
+        if self._user and self._token is None:
+            self._authenticate(endpoint, timeout)
+        answer = self._post(endpoint, path, body, timeout)
+        self._answered_by = endpoint
+        return answer
+
+    def _http_error(self, path, endpoint, e, text):
+        """The FleetError for an HTTP error answer (the endpoint moved on where another member may do better)."""
+        if e.code == 401:
+            self._token = None
+        said = _etcd_error(text)
+        if 400 <= e.code < 500 and said is None:
+            # Not etcd's answer (a member's peer port, a proxy's page): the request never reached etcd.
             self._current += 1
-            name, text = type(e).__name__, str(e)  # IncompleteRead's text names itself, BadStatusLine's is the line
-            raise FleetError("etcd %s at %s: no usable HTTP answer (%s)" % (path, endpoint, text if text.startswith(name) else "%s %r" % (name, text))) from e
-        except (OSError, ValueError) as e:
+            return FleetError("etcd %s at %s: HTTP %d: %s (not an etcd answer)" % (path, endpoint, e.code, text[:300]))
+        message = "etcd %s at %s: HTTP %d: %s" % (path, endpoint, e.code, (said or text)[:300])
+        if 400 <= e.code < 500 and e.code != 429:
+            # Retried, it stayed refused until publish's wait ran out (the TypeScript client stops at once).
+            return FleetRefusedError("%s (refused by etcd: not retried)" % message, e.code, said)
+        if e.code >= 500:
             self._current += 1
-            raise FleetError("etcd %s at %s: %s" % (path, endpoint, e)) from e
+        return FleetError(message)
 
     def _unusable(self, path, what, failover):
         """A FleetError about the last answer (from the endpoint that gave it); `failover`: the next call goes to the next endpoint."""
@@ -163,7 +216,9 @@ class FleetClient:
         return "/vector-boot/%s/%s" % (self.fleet, "/".join(parts))
 
     def publish(self, tensor, offset, values, confidence, mutation_id=None, wait=120.0):
-        """Publishes one mutation once; retries the same create-only write until `wait` seconds pass.
+        """Publishes one mutation once; retries the same create-only write until `wait` seconds pass
+        (5xx answers, unreachable or silent members: the next endpoint); etcd's refusal is raised at once
+        (FleetRefusedError, naming the HTTP status and etcd's message).
 
         Returns {"id", "revision", "created"}: created is True when this call's mutation is the one
         stored (also when an earlier attempt of this call landed and its answer was lost), False when
@@ -202,7 +257,7 @@ class FleetClient:
             try:
                 r = self.call("/v3/kv/txn", txn, timeout=max(1.0, min(10.0, deadline - time.monotonic())))
                 return self._txn_outcome(r, mid, value)
-            except FleetLocalError:
+            except (FleetLocalError, FleetRefusedError):
                 raise  # retrying cannot help
             except FleetError:
                 if time.monotonic() + backoff >= deadline:
@@ -239,8 +294,8 @@ class FleetClient:
                 missing = [n for n in nodes if n not in got]
                 if not missing:
                     return got
-            except FleetLocalError:
-                raise
+            except (FleetLocalError, FleetRefusedError):
+                raise  # waiting cannot help
             except FleetError as e:
                 missing = ["(etcd: %s)" % e]
             if time.monotonic() >= deadline:

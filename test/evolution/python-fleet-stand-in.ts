@@ -4,7 +4,8 @@ import { shippedPython } from "../pid1/harness.ts";
 
 /**
  * Before the caller's script: FleetClient and FleetError imported, `json` and `base64`; `gateway(answer)`, a stand-in
- * for etcd's gateway that answers each POST with `answer(handler, body_bytes)` as JSON, resolving to its URL; `CREATED`,
+ * for etcd's gateway that answers each POST with `answer(handler, body_bytes)` as JSON (a `(status, body)` tuple: that
+ * HTTP status, a str body sent as it is), resolving to its URL; `CREATED`,
  * a txn's "created" answer; `url`, a gateway that answers every call CREATED and records each txn's stored value in
  * `stored`; and `attempt(f)`: ["ok", f()], or the name and message of what f raised.
  */
@@ -15,8 +16,10 @@ from vector_boot_evolution import FleetClient, FleetError
 def gateway(answer):
     class H(BaseHTTPRequestHandler):
         def do_POST(self):
-            out = json.dumps(answer(self, self.rfile.read(int(self.headers["content-length"])))).encode()
-            self.send_response(200)
+            a = answer(self, self.rfile.read(int(self.headers["content-length"])))
+            status, a = a if isinstance(a, tuple) else (200, a)
+            out = (a if isinstance(a, str) else json.dumps(a)).encode()
+            self.send_response(status)
             self.send_header("content-length", str(len(out)))
             self.end_headers()
             self.wfile.write(out)
