@@ -5,7 +5,7 @@ import type { Reaper } from "../init/reaper.ts";
 import { logger } from "../log.ts";
 import { closeFdQuietly } from "../sys/fd.ts";
 import { Sig } from "../sys/signals.ts";
-import { parentOf, processExists, startTimeOf } from "../util/process-exists.ts";
+import { parentOf, processExists } from "../util/process-exists.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 import type { ServiceChecks } from "./service-checks.ts";
 import type { Adopted, ServiceLauncher } from "./service-launch.ts";
@@ -17,6 +17,7 @@ import { RunLeftovers } from "./run-leftovers.ts";
 import { RunPreStart } from "./run-pre-start.ts";
 import { RunningHooks, type HookHandover } from "./running-hooks.ts";
 import { awaitCommand } from "./service-command.ts";
+import { MainIdentity } from "./main-identity.ts";
 
 const log = logger("supervisor");
 
@@ -66,6 +67,8 @@ export class ServiceRunner {
   readonly leftovers: RunLeftovers;
   /** Its pre_start or post_stop while it runs (handed over at a live re-exec). */
   readonly hooks = new RunningHooks();
+  /** Whether the main pid still names the process named by MAINPID= (or adopted), once it is not our child. */
+  private readonly main: MainIdentity;
 
   constructor(
     config: ServiceConfig,
@@ -74,6 +77,7 @@ export class ServiceRunner {
     this.rec = newRecord(config);
     this.leftovers = new RunLeftovers(ctx.cgroups ?? null, config.name);
     this.preStart = new RunPreStart(ctx.cgroups ?? null, config.name);
+    this.main = new MainIdentity(ctx.cgroups ?? null, config.name);
   }
 
   dispatch(ev: ServiceEvent): void {
@@ -97,8 +101,8 @@ export class ServiceRunner {
           break;
         case "signal":
           // SIGKILL: the group, then cgroup.kill (atomic, unlike signalling listed pids while they fork), or the run's groups.
-          if (e.signal === "kill") ctx.launch.signalGroup(this.rec.pid, Sig.SIGKILL);
-          else ctx.launch.signalStop(this.rec.config, this.rec.pid, this.leftovers.signalGroups());
+          if (e.signal === "kill") ctx.launch.signalGroup(this.main.toSignal(this.rec.pid), Sig.SIGKILL);
+          else ctx.launch.signalStop(this.rec.config, this.main.toSignal(this.rec.pid), this.leftovers.signalGroups());
           if (e.signal === "kill") this.leftovers.kill();
           break;
         case "kill-leftovers":
@@ -196,7 +200,7 @@ export class ServiceRunner {
 
   /** Adopted as stopping from a snapshot that could not be read (service-salvage.ts): the stop signal to what is found of its run. */
   signalStopNow(): void {
-    this.ctx.launch.signalStop(this.rec.config, this.rec.pid, this.leftovers.signalGroups());
+    this.ctx.launch.signalStop(this.rec.config, this.main.toSignal(this.rec.pid), this.leftovers.signalGroups());
   }
 
   /** What is left of the pending timer (ms), or null when none is pending (or, given `event`, when it is another's). */
@@ -257,6 +261,7 @@ export class ServiceRunner {
       return;
     }
     if (pipes) for (const fd of pipes) closeFdQuietly(fd);
+    this.main.clear();
     this.leftovers.begin(pid);
     this.watchExit(pid);
     markStarted(this.ctx.started, c.name);
@@ -284,7 +289,9 @@ export class ServiceRunner {
   watchMainPid(pid: number): void {
     this.leftovers.follow(pid);
     this.watchExit(pid);
-    if (parentOf(pid) !== process.pid) this.pollGone(pid);
+    if (parentOf(pid) === process.pid) return this.main.clear();
+    this.main.accept(pid);
+    this.pollGone(pid);
   }
 
   /**
@@ -293,12 +300,11 @@ export class ServiceRunner {
    * ever. Its end is noticed by polling; the status is unknown, so it counts as a failure.
    */
   private pollGone(pid: number): void {
-    // Its start time too: the pid given to a new process between two looks was taken for it (shown
-    // running for as long as that one lived, and signalled by a stop).
-    const born = startTimeOf(pid);
+    // Its start time and cgroup too (MainIdentity): the pid given to a new process between two looks
+    // was taken for it (shown running for as long as that one lived, and signalled by a stop).
     const t = setInterval(() => {
       if (this.rec.pid !== pid) return clearInterval(t);
-      if (processExists(pid) && parentOf(pid) !== null && startTimeOf(pid) === born) return;
+      if (processExists(pid) && parentOf(pid) !== null && this.main.holds(pid)) return;
       clearInterval(t);
       // Its exit never reaches the reaper: the watch would stay, and take the exit of a later child
       // given the same pid (an orphan reparented to the init) as this one's.
