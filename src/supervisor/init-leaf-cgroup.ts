@@ -2,9 +2,15 @@
 import { basename, dirname } from "node:path";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
-import { cgroupPids, enableController, isRootCgroup, makeCgroup, moveSelfTo, removeCgroup } from "../sys/cgroup.ts";
+import { cgroupPids, enableController, isRootCgroup, makeCgroup, moveSelfTo, readCgroupFile, removeCgroup } from "../sys/cgroup.ts";
 
 const log = logger("cgroup");
+
+/** The init's leaf, and whether a previous image moved it there (a live re-exec: what that image enabled in the parent is not known). */
+export interface Leaf {
+  dir: string;
+  adopted: boolean;
+}
 
 /** The init's leaf beside its services' directory `base`: `<base>.init`. */
 export const leafOf = (base: string): string => `${base}.init`;
@@ -21,11 +27,11 @@ export function ownWithoutLeaf(own: string, name: string): string {
  * enforced. A parent holding other processes is left as it is (they are not ours to move: the
  * controllers' warning names them). Returns the leaf, or null when it stayed where it was.
  */
-export function leaveForLeaf(parent: string, base: string): string | null {
+export function leaveForLeaf(parent: string, base: string): Leaf | null {
   if (isRootCgroup(parent)) return null;
   const leaf = leafOf(base);
   // After a live re-exec: moved there by the previous image.
-  if (cgroupPids(leaf).includes(process.pid)) return leaf;
+  if (cgroupPids(leaf).includes(process.pid)) return { dir: leaf, adopted: true };
   const pids = cgroupPids(parent);
   if (pids.length !== 1 || pids[0] !== process.pid) return null;
   try {
@@ -37,7 +43,7 @@ export function leaveForLeaf(parent: string, base: string): string | null {
     return null;
   }
   log.info("the init moved into a leaf cgroup of its own (its cgroup is not a root: the services' controllers need it empty)", { dir: leaf });
-  return leaf;
+  return { dir: leaf, adopted: false };
 }
 
 /** What the warning about a controller `parent` refused with EBUSY says: who is in it. */
@@ -48,15 +54,20 @@ export function busyReason(parent: string): string {
 
 /**
  * At shutdown, after `base` is gone: back into `parent` (the controllers this init enabled there
- * disabled first, as a cgroup with them may hold no process) and the leaf removed. Best effort: what
- * is left is removed by the next init's sweep (or with the container's cgroup).
+ * disabled first: while the leaf holds a process, the kernel refuses one in a cgroup that enables
+ * any) and the leaf removed. A leaf adopted after a live re-exec: this image does not know which
+ * ones the image before enabled (none was disabled, the move failed with EBUSY and the leaf was left
+ * behind), so every one enabled in the parent goes, as the move back needs. Best effort: what is
+ * left is removed by the next init's sweep (or with the container's cgroup).
  */
-export function returnFromLeaf(parent: string, leaf: string, enabledHere: readonly string[]): void {
-  for (const c of enabledHere) enableController(parent, c, false);
+export function returnFromLeaf(parent: string, leaf: Leaf, enabledHere: readonly string[]): void {
+  const enabled = leaf.adopted ? (readCgroupFile(parent, "cgroup.subtree_control") ?? "").split(/\s+/).filter(Boolean) : enabledHere;
+  for (const c of enabled) enableController(parent, c, false);
   try {
     moveSelfTo(parent);
-  } catch {
+  } catch (e) {
+    log.warn("cannot leave the init's leaf cgroup at exit; it is left for the next init's sweep", { dir: leaf.dir, error: describeError(e) });
     return;
   }
-  removeCgroup(leaf);
+  removeCgroup(leaf.dir);
 }

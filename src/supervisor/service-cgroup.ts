@@ -5,7 +5,7 @@ import type { ServiceConfig } from "../config/schema.ts";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { processExists } from "../util/process-exists.ts";
-import { busyReason, leaveForLeaf, ownWithoutLeaf, returnFromLeaf } from "./init-leaf-cgroup.ts";
+import { busyReason, leaveForLeaf, ownWithoutLeaf, returnFromLeaf, type Leaf } from "./init-leaf-cgroup.ts";
 import { cgroup2Mount, cgroupOf, cgroupPopulated, cgroupSubtreeIds, cgroupTreePids, cgroupUsage, cgroupWritable, enableController, killCgroup, makeCgroup, readCgroupFile, removeCgroup, removeCgroupTree, writeCgroupFile, type CgroupUsage } from "../sys/cgroup.ts";
 
 const log = logger("cgroup");
@@ -135,7 +135,7 @@ export class ServiceCgroups {
   private readonly enabled: Set<string>;
   private readonly warned = new Set<string>();
   /** The init's own leaf cgroup, when it moved there (init-leaf-cgroup.ts), and the controllers it then enabled in the parent. */
-  private readonly leaf: string | null;
+  private readonly leaf: Leaf | null;
   private readonly enabledInParent: string[] = [];
 
   private constructor(

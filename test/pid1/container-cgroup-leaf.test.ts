@@ -1,52 +1,35 @@
 // PID 1 of a container (its cgroup not a root) stayed in the cgroup its services' controllers are enabled in: cgroup v2 refused memory and io there (EBUSY), so memory_max, memory_high and io_weight were never enforced.
 import { afterEach, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cgroup2Mount } from "../../src/sys/cgroup.ts";
 import { runShippedAsync } from "../harness/artifact.ts";
 import { bootArgs } from "./boot-args.ts";
-import { exe, killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
+import { containerCgroup, mount } from "./container-cgroup.ts";
+import { killLeftovers, start, tempDir, waitFor, writeJson } from "./harness.ts";
 import { read } from "./file-text.ts";
 
 afterEach(killLeftovers);
-
-const mount = cgroup2Mount();
-
-/** Removes a test cgroup and what is below it (bottom up; each must be empty of processes by now). */
-function removeTree(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeTree(join(dir, e.name));
-  rmdirSync(dir);
-}
 
 describe.skipIf(mount === null)("PID 1 in a cgroup that is not a root", () => {
   test("a container's PID 1 kept itself in the cgroup it enabled its services' controllers in (EBUSY for memory and io: their limits were never enforced); it moves into a leaf of its own, leaving that cgroup empty, keeps it through a live re-exec, and goes back at its exit", async () => {
     const dir = tempDir();
     // The container's cgroup, under the host's root, and a PID 1 that is its only process.
-    const container = join(mount!, `vb-leaf-test-${process.pid}`);
-    removeTree(container);
-    const wrapper = join(dir, "enter-and-exec.sh");
-    writeFileSync(wrapper, `#!/bin/sh\nmkdir -p ${container} && echo 0 > ${container}/cgroup.procs || exit 125\nexec ${exe} "$@"\n`);
-    chmodSync(wrapper, 0o755);
+    const { path: container, wrapper, rootOffers, cleanup } = containerCgroup(dir, "move");
     const cfg = writeJson(dir, "config.json", {
       run_dir: join(dir, "run"),
       state_dir: join(dir, "state"),
       pixel_test: false,
       services: [{ name: "svc", argv: ["sh", "-c", `cat /proc/self/cgroup > ${dir}/cgroup.txt; exec sleep 1000`] }],
     });
-    // A domain controller for the container's cgroup to be offered, where the host has one (hugetlb here).
-    const rootOffers = readFileSync(join(mount!, "cgroup.controllers"), "utf8").trim().split(/\s+/).filter(Boolean);
-    const lent = rootOffers.find((c) => c === "hugetlb" && !readFileSync(join(mount!, "cgroup.subtree_control"), "utf8").includes(c));
-    if (lent !== undefined) writeFileSync(join(mount!, "cgroup.subtree_control"), `+${lent}`);
     const run = start(["boot", ...bootArgs(), "--config", cfg], { pid1: true, exe: wrapper });
     try {
       await waitFor(() => read(join(dir, "cgroup.txt")) !== "", 20_000, "the service to run");
       const init = await run.initPid();
       const initCgroup = /^0::(.*)$/m.exec(readFileSync(`/proc/${init}/cgroup`, "utf8"))![1]!;
-      const name = /^\/vb-leaf-test-\d+\/(vector-boot\.pidns-\d+)\.init$/.exec(initCgroup);
+      const name = /^\/vb-leaf-test-[^/]+\/(vector-boot\.pidns-\d+)\.init$/.exec(initCgroup);
       expect({ initCgroup, matches: name !== null }).toEqual({ initCgroup, matches: true });
       // The services' directory is the leaf's sibling, and the container's own cgroup holds no process.
-      expect(read(join(dir, "cgroup.txt"))).toContain(`0::/vb-leaf-test-${process.pid}/${name![1]}/svc`);
+      expect(read(join(dir, "cgroup.txt"))).toContain(`0::${container.slice(mount!.length)}/${name![1]}/svc`);
       expect(readFileSync(join(container, "cgroup.procs"), "utf8").trim()).toBe("");
       expect(run.log()).toContain("the init moved into a leaf cgroup of its own");
       // What the kernel now allows: a domain controller for the container's children, where it said EBUSY.
@@ -75,13 +58,7 @@ describe.skipIf(mount === null)("PID 1 in a cgroup that is not a root", () => {
       expect(readdirSync(container, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)).toEqual([]);
     } finally {
       await run.result(1).catch(() => {});
-      // A namespace's last processes die after its PID 1: the cgroup empties a moment later.
-      await waitFor(() => !existsSync(container) || /^populated 0$/m.test(readFileSync(join(container, "cgroup.events"), "utf8")), 10_000, "the test cgroup to empty");
-      try {
-        removeTree(container);
-      } finally {
-        if (lent !== undefined) writeFileSync(join(mount!, "cgroup.subtree_control"), `-${lent}`);
-      }
+      await cleanup();
     }
   }, 60_000);
 });
