@@ -177,7 +177,7 @@ export const bootPhases: readonly Phase[] = [
   {
     // PID 1 gives up the capabilities neither it nor a service needs.
     name: "privileges",
-    start: (b) => dropPrivileges(b.ctx, b.config),
+    start: (b) => dropPrivileges(b.ctx, b.config, b.supervisor?.cgroupRemovalNeedsOverride ?? false),
   },
   {
     // Armed here and never disarmed as PID 1: petted by the beat, then by a timer through the whole

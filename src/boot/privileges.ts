@@ -12,9 +12,10 @@ const log = logger("boot");
  * What the running init itself still does after the boot phases, and the capability each needs
  * (README "Privileges"). Mounting the early filesystems and the configured ones, device nodes,
  * kernel modules and ctrl-alt-del happen before this phase and are not redone by a re-exec's new
- * image. Not needed, hence dropped: CAP_DAC_OVERRIDE and CAP_FOWNER (every file the init writes
- * or chmods, under state_dir, run_dir, /proc/sys/vm, cgroup cpu.max, /dev/kmsg and /dev/watchdog,
- * belongs to root), CAP_FSETID, CAP_SYS_RESOURCE (no limit is raised), CAP_SYS_NICE unless a
+ * image. Not needed, hence dropped: CAP_DAC_OVERRIDE (unless removing the services' cgroup
+ * directory at shutdown takes it: initNeeds' `cgroupRemoval`) and CAP_FOWNER (every file the init
+ * writes or chmods, under state_dir, run_dir, /proc/sys/vm, cgroup cpu.max, /dev/kmsg and
+ * /dev/watchdog, belongs to root), CAP_FSETID, CAP_SYS_RESOURCE (no limit is raised), CAP_SYS_NICE unless a
  * real-time priority is configured (below),
  * CAP_SYS_PTRACE (only /proc/<pid>/stat and cgroup are read, which anyone may read), and the rest.
  */
@@ -30,15 +31,18 @@ export const initNeedsWhy: Readonly<Partial<Record<CapName, string>>> = {
 
 /**
  * The init's own needs under `config`: the fixed set, plus CAP_CHOWN with control_gid (the control
- * socket and its directory go to that group, again after each re-exec) and CAP_SYS_NICE while a
+ * socket and its directory go to that group, again after each re-exec), CAP_SYS_NICE while a
  * real-time priority is configured (SCHED_FIFO for the beat thread's window,
- * heartbeat.beat_fifo_priority, default 1, and for the sleeper thread, heartbeat.sleeper_fifo_priority).
+ * heartbeat.beat_fifo_priority, default 1, and for the sleeper thread, heartbeat.sleeper_fifo_priority),
+ * and CAP_DAC_OVERRIDE with `cgroupRemoval`: the services' cgroup directory sits in a cgroup of mode
+ * 0555 outside the machine's PID namespace (a host's root cgroup under unshare --pid), where it is
+ * removed at shutdown only with it (it was left behind at every exit).
  */
-export function initNeeds(config: Pick<Config, "control_gid" | "heartbeat">): CapName[] {
+export function initNeeds(config: Pick<Config, "control_gid" | "heartbeat">, cgroupRemoval = false): CapName[] {
   const needs = Object.keys(initNeedsWhy) as CapName[];
   const hb = config.heartbeat;
   const realTime = hb.beat_fifo_priority > 0 || (hb.wake === "sleeper" && hb.sleeper_fifo_priority > 0);
-  return [...(config.control_gid !== undefined ? ["CAP_CHOWN" as const] : []), ...needs, ...(realTime ? ["CAP_SYS_NICE" as const] : [])];
+  return [...(config.control_gid !== undefined ? ["CAP_CHOWN" as const] : []), ...(cgroupRemoval ? ["CAP_DAC_OVERRIDE" as const] : []), ...needs, ...(realTime ? ["CAP_SYS_NICE" as const] : [])];
 }
 
 /**
@@ -46,13 +50,13 @@ export function initNeeds(config: Pick<Config, "control_gid" | "heartbeat">): Ca
  * can only be given capabilities the init still holds: it forks from the init). Nothing is
  * dropped when a service has keep_all_capabilities (it inherits the init's). Never throws.
  */
-export function dropPrivileges(ctx: BootContext, config: Config): void {
+export function dropPrivileges(ctx: BootContext, config: Config, cgroupRemoval = false): void {
   if (!ctx.pid1) return;
   if (config.services.some((s) => s.keep_all_capabilities)) {
     log.info("capabilities kept: a service has keep_all_capabilities");
     return;
   }
-  const own = initNeeds(config);
+  const own = initNeeds(config, cgroupRemoval);
   const forServices = [...new Set(config.services.flatMap((s) => s.capabilities))].filter((c) => !own.includes(c));
   try {
     const r = restrictCapabilities([...own, ...forServices]);

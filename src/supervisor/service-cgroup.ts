@@ -59,6 +59,21 @@ export function cgroupPlace(pid1: boolean, procRoot = "/proc"): CgroupPlace {
 }
 
 /**
+ * Whether this process may remove an entry of `dir` without CAP_DAC_OVERRIDE: the mode's write and
+ * search bits that apply to its uid and gid. A root cgroup is mode 0555: root makes a directory there
+ * only through that capability, and removes it only while it still holds it.
+ */
+function writableByMode(dir: string): boolean {
+  try {
+    const st = statSync(dir);
+    const bits = st.uid === process.getuid?.() ? st.mode >> 6 : st.gid === process.getgid?.() ? st.mode >> 3 : st.mode;
+    return (bits & 0o3) === 0o3;
+  } catch {
+    return true; // cannot tell: nothing kept for it
+  }
+}
+
+/**
  * An init killed with SIGKILL leaves its empty cgroup (and its services') behind, and they piled up in
  * the caller's cgroup: a development init's vector-boot.<pid>, removed when that pid is gone, and
  * (seen from the machine's PID namespace only, where every process is visible) a namespaced PID 1's
@@ -142,6 +157,13 @@ export class ServiceCgroups {
     readonly base: string,
     private readonly parent: string,
     wanted: string[],
+    /**
+     * Removing `base` at shutdown takes CAP_DAC_OVERRIDE (privileges.ts keeps it then): a PID 1 in a
+     * PID namespace of its own whose directory sits in a cgroup of mode 0555, a host's root cgroup
+     * (unshare --pid, no cgroup namespace). It gave the capability up and left
+     * vector-boot.pidns-<inode> on the host at every exit. Not the machine's PID 1: the machine reboots.
+     */
+    readonly removalNeedsOverride: boolean,
   ) {
     makeCgroup(base);
     this.leaf = leaveForLeaf(parent, base);
@@ -171,7 +193,7 @@ export class ServiceCgroups {
     }
     const wanted = ["memory", "pids", "cpu", ...(services.some((s) => s.io_weight !== undefined) ? ["io"] : [])];
     try {
-      const cg = new ServiceCgroups(place.base, place.parent, wanted);
+      const cg = new ServiceCgroups(place.base, place.parent, wanted, !place.machineNs && !writableByMode(place.parent));
       log.info("services get cgroups", { dir: cg.base, controllers: [...cg.enabled].join(",") || "-" });
       return cg;
     } catch (e) {

@@ -284,6 +284,11 @@ export class Supervisor {
     return this.logs ? this.logs.read(name, after, limit) : null;
   }
 
+  /** Whether removing the services' cgroup directory at shutdown takes CAP_DAC_OVERRIDE (ServiceCgroups.removalNeedsOverride). */
+  get cgroupRemovalNeedsOverride(): boolean {
+    return this.cgroups?.removalNeedsOverride ?? false;
+  }
+
   /** Pids of running services (to tell them apart from other descendants). */
   pids(): number[] {
     return [...this.slots.values()].map((s) => s.rec.pid).filter((p): p is number => p !== null);
