@@ -5,7 +5,8 @@ import { createHwMmioBuffer, HwMmioReader } from "./hw-mmio-buffer.ts";
 import { hwIndexOf } from "../hw/hw-mmio-layout.ts";
 import { type FromWorker, fromWorkerSchema, type ToWorker } from "./metabolic-protocol.ts";
 import type { ServiceSlotInfo } from "./proc-sampler.ts";
-import { signalService } from "./throttle.ts";
+import { signalService, type ThrottleTarget } from "./throttle.ts";
+import { startTimeOf } from "../util/process-exists.ts";
 import { releaseCpuMax } from "./cgroup-throttle.ts";
 import { pageSize } from "../sys/mmap.ts";
 
@@ -82,7 +83,7 @@ export class MetabolicDaemon {
   private crashes = 0;
   private services: ServiceSlotInfo[] = [];
   /** Services we asked the worker to throttle (pid and process groups), to SIGCONT them if the worker dies. */
-  private readonly throttles = new Map<string, { pid: number; groups: number[]; duty: number; periodMs: number }>();
+  private readonly throttles = new Map<string, ThrottleTarget & { duty: number; periodMs: number }>();
   /**
    * cpu.max limits the current worker applied (file and what it held before): restored here when the
    * worker dies or hangs. It used to be left at the limit, and the next worker took the limit for the
@@ -175,7 +176,8 @@ export class MetabolicDaemon {
 
   /** Throttles service `name`, whose main process is `pid` and whose run's process groups are `groups` (none: the group `pid` leads). */
   throttle(name: string, pid: number, duty: number, periodMs: number, groups: readonly number[] = []): void {
-    this.throttles.set(name, { pid, groups: [...groups], duty, periodMs });
+    // Start times now: the release's SIGCONT skips a group or main pid whose number names another process by then.
+    this.throttles.set(name, { pid, groups: [...groups], leaders: new Map(groups.map((g) => [g, startTimeOf(g)])), born: startTimeOf(pid), duty, periodMs });
     this.post({ type: "throttle", name, pid, groups: [...groups], duty, periodMs });
   }
 

@@ -23,6 +23,12 @@ export interface ThrottleTarget {
    * duty cycle SIGSTOPped whatever unrelated process led a group under that number next.
    */
   leaders?: Map<number, number | null>;
+  /**
+   * The main process's start time when the throttle began (null: gone already). With no group of the
+   * run left, the main pid itself is signalled: one that ended and whose number an unrelated process
+   * took since (a MAINPID= worker is not our child: nothing holds its pid) is not.
+   */
+  born?: number | null;
 }
 
 /**
@@ -46,6 +52,7 @@ export function signalService(t: ThrottleTarget, sig: number): boolean {
     }
   });
   if (sent) return true;
+  if (t.born !== undefined && startTimeOf(t.pid) !== t.born) return false; // gone, its number another process's
   for (const target of [-t.pid, t.pid]) {
     try {
       process.kill(target, sig);
@@ -89,10 +96,10 @@ export class DutyCycler {
     const same = this.cycles.get(name);
     if (same?.pid === pid && this.change(name, same, d, p)) return this.describe(same);
     this.release(name);
-    const t: ThrottleTarget = { pid, groups: [...target.groups], leaders: new Map(target.groups.map((g) => [g, startTimeOf(g)])) };
+    const t: ThrottleTarget = { pid, groups: [...target.groups], leaders: new Map(target.groups.map((g) => [g, startTimeOf(g)])), born: startTimeOf(pid) };
     if (!signalService(t, SIGCONT)) return null;
     const cgroup = throttleCpuMax(this.roots.procRoot, this.roots.sysRoot, pid, d, p);
-    const c: Cycle = { pid, groups: t.groups, leaders: t.leaders, cgroup, duty: d, periodMs: p, timer: null, stopped: false, phaseSince: 0 };
+    const c: Cycle = { pid, groups: t.groups, leaders: t.leaders, born: t.born, cgroup, duty: d, periodMs: p, timer: null, stopped: false, phaseSince: 0 };
     this.cycles.set(name, c);
     if (!cgroup) this.phase(name, c, false);
     return this.describe(c);
