@@ -1,5 +1,6 @@
 // Boot phase "evolution": recover the cortex journal, load the newest checkpoint, replay, open the channel.
 import type { Config } from "../config/schema.ts";
+import type { HandedStateLock } from "../journal/state-lock.ts";
 import { describeError, ForeignSegmentError, JournalError, ModelError } from "../errors.ts";
 import { type CheckedEvolutionConfig, openCheckedEvolution, type Evolution } from "../evolution/evolution.ts";
 import { type EvolutionPart, releaseInherited } from "../evolution/handover.ts";
@@ -21,6 +22,8 @@ export interface EvolutionHandle {
   close(): Promise<void>;
   /** Live re-exec: the channel, its socket and the open sessions, kept open across execve (docs/evolution-protocol.md). */
   handOver(): Promise<EvolutionPart>;
+  /** At the exec itself: the state directory's lock kept across execve (handoff 12), for the next image to adopt. */
+  handOverLock(): HandedStateLock;
   /** The exec failed: the running image carries on. */
   resume(): void;
   /** The boot's report on the safety cases of the booted weights: after the first beat, once (later calls do nothing). */
@@ -163,7 +166,7 @@ export async function openEvolutionPhase(
       log.error("safety cases not checked", { error: describeError(err) });
     }
   };
-  return { evo, drain: () => evo.drain(e.drain_per_beat), close, handOver, resume, reportSafety };
+  return { evo, drain: () => evo.drain(e.drain_per_beat), close, handOver, handOverLock: () => evo.handOverLock(), resume, reportSafety };
 }
 
 /**

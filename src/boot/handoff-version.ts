@@ -27,9 +27,13 @@
  * a follower's last poll were lost with the old image's ring), a key images that read only 2 to 9 refuse.
  * 11: how long ago a service holding a process got its stop signal (`signalledForMs`: the SIGKILL
  * line says how long the signal was ignored; it named grace_ms whatever the wait), a key images that
- * read only 2 to 10 refuse.
+ * read only 2 to 10 refuse. 12: the state directory's lock is held across the exec (the evolution
+ * part's `stateLock`, its two descriptors kept open: it was let go at the exec and taken again only in
+ * the next image's evolution phase, after its model load, and another init or the offline `journal`
+ * command could take the directory meanwhile), a key images that read only 2 to 11 refuse (they
+ * dropped the producer sessions).
  */
-export const HANDOFF_VERSION = 11;
+export const HANDOFF_VERSION = 12;
 
 /**
  * The versions this image reads: 2 has the shape of 3 without `done`; 3 that of 4 without
@@ -40,9 +44,10 @@ export const HANDOFF_VERSION = 11;
  * the services part a list (no notify socket handed over, no `readyForMs`: a running service counts
  * as ready since its start); 8 that of 9 without `atBoottimeMs` (timers resume as handed over);
  * 9 that of 10 without `logTail` (a follower misses the lines the old ring had after its last poll);
- * 10 that of 11 without `signalledForMs` (the SIGKILL line then says "through its grace period").
+ * 10 that of 11 without `signalledForMs` (the SIGKILL line then says "through its grace period");
+ * 11 that of 12 without `stateLock` (the state directory is locked anew in the evolution phase).
  */
-export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 
 /** `vector-boot --version`: the preflight of a live re-exec reads the handoff versions from it. */
 export const versionLine = (version: string): string => `vector-boot ${version} (bun ${Bun.version}, handoff ${HANDOFF_READS.join(",")})\n`;

@@ -8,7 +8,7 @@ import { startControl } from "./control-phase.ts";
 import { bootCmdline } from "./boot-options.ts";
 import { earlySetup } from "./early-setup.ts";
 import { openEvolutionPhase } from "./evolution-phase.ts";
-import { releaseInherited } from "../evolution/handover.ts";
+import { type EvolutionPart, releaseInherited } from "../evolution/handover.ts";
 import { startHeartbeat } from "./heartbeat-phase.ts";
 import type { InterruptCarry } from "../heartbeat/interrupt-carry.ts";
 import { handedOver, type Boot, type Phase } from "./phase.ts";
@@ -145,8 +145,19 @@ export const bootPhases: readonly Phase[] = [
       }
       // After a re-exec the producer sessions are adopted (their part names the inherited fds).
       const evolution = (b.evolution = await openEvolutionPhase(b.ctx, b.config, b.runtime!, b.model!, handedOver(b, "evolution")));
-      // The last part written before the execve (the table walked in reverse): nothing runs between its snapshot and the exec.
-      return evolution ? { stop: () => evolution.close(), handoff: () => evolution.handOver(), resume: () => evolution.resume() } : {};
+      if (!evolution) return {};
+      let part: EvolutionPart | null = null;
+      return {
+        stop: () => evolution.close(),
+        // The last part written before the execve (the table walked in reverse): nothing runs between its snapshot and the exec.
+        handoff: async () => (part = await evolution.handOver()),
+        // The state dir's lock, at the exec itself: it was let go at the exec and taken again only in
+        // the next image's evolution phase, after its model load; meanwhile another init or the offline
+        // `journal` command could take the directory. Inheritable only here: a service restarted while
+        // later parts were written would have kept the state dir locked for as long as it ran.
+        handoffAtExec: () => ({ ...part!, stateLock: evolution.handOverLock() }),
+        resume: () => evolution.resume(),
+      };
     },
   },
   {

@@ -4,14 +4,15 @@ import { ConfigError, JournalError } from "../errors.ts";
 import { evolutionDefaults } from "../config/evolution-schema.ts";
 import type { CheckpointRecord } from "../journal/checkpoint-record.ts";
 import { Journal, type JournalOptions } from "../journal/journal.ts";
-import { lockStateDir, type StateLock } from "../journal/state-lock.ts";
+import type { HandedStateLock, StateLock } from "../journal/state-lock.ts";
+import { takeStateLock } from "../journal/state-lock-handover.ts";
 import { logger } from "../log.ts";
 import { setInheritable } from "../sys/process.ts";
 import { loadBootWeights } from "./boot-weights.ts";
 import { EvolutionChannel } from "./channel.ts";
 import type { ChannelStats } from "./channel-stats.ts";
 import { GateConfigSchema } from "./ctrm-gate.ts";
-import { adoptable, type EvolutionPart, releaseInherited } from "./handover.ts";
+import { adoptable, type EvolutionPart, releaseInherited, splitStateLock } from "./handover.ts";
 import { journalDirOf, missingHistory, newestCheckpointFile, recordBodyProblem, writeCheckpoint } from "./persistence.ts";
 import { selectLineage } from "./lineage.ts";
 import { logSafetyCases } from "./safety-gate.ts";
@@ -107,6 +108,11 @@ export interface Evolution<W extends CheckpointableWeights> {
    * acknowledged), and keeps the memfd, the listener and the sessions open across execve.
    */
   handOver(): Promise<EvolutionPart>;
+  /**
+   * At the exec itself, after handOver: the state directory's lock descriptors kept open across
+   * execve, so the next image holds the directory from the exec on (takeBack closes them at exec again).
+   */
+  handOverLock(): HandedStateLock;
   /** The exec failed: the fds close at exec again and submissions are taken again. */
   takeBack(): void;
 }
@@ -127,17 +133,21 @@ export async function openEvolution<W extends CheckpointableWeights>(opts: Evolu
  * second zod pass over them, with this schema and the gate's built cold, was ~3.5 ms before the first beat.
  */
 export async function openCheckedEvolution<W extends CheckpointableWeights>(cfg: CheckedEvolutionConfig, hooks: EvolutionHooks<W>): Promise<Evolution<W>> {
+  // The lock handed over is taken (adopted, or closed and the directory locked anew) before anything can fail.
+  const { part, stateLock } = splitStateLock(hooks.inherited);
   try {
-    return await openWith(cfg, hooks);
+    return await openWith(cfg, { ...hooks, inherited: part }, stateLock);
   } catch (err) {
-    releaseInherited(hooks.inherited, "the evolution phase failed");
+    releaseInherited(part, "the evolution phase failed");
     throw err;
   }
 }
 
-async function openWith<W extends CheckpointableWeights>(cfg: CheckedEvolutionConfig, opts: EvolutionHooks<W>): Promise<Evolution<W>> {
-  // One writer per state dir: a second init, or an offline `journal compact`, is refused.
-  const lock = lockStateDir(cfg.stateDir);
+async function openWith<W extends CheckpointableWeights>(cfg: CheckedEvolutionConfig, opts: EvolutionHooks<W>, handedLock: unknown): Promise<Evolution<W>> {
+  // One writer per state dir: a second init, or an offline `journal compact`, is refused. After a
+  // live re-exec the previous image's lock, held across the exec (it was let go from the exec until
+  // here, after the model load: another process could take the directory and write the journal).
+  const lock = takeStateLock(cfg.stateDir, handedLock);
   // What is open so far, undone in reverse if any later step throws: a PID 1 that goes on without
   // evolution kept the state dir locked, so the `journal verify --repair` it advised was refused.
   const undo: Array<() => unknown> = [() => lock.release()];
@@ -218,6 +228,7 @@ async function openLocked<W extends CheckpointableWeights>(cfg: CheckedEvolution
   // Completions free ring space: a producer blocked on a full ring rings again, but also re-drain here.
   const srv = server;
   const takeBack = () => {
+    lock.handOver(false);
     srv.handOver(false);
     setInheritable(channel.fd, false);
     channel.unpause();
@@ -274,6 +285,7 @@ async function openLocked<W extends CheckpointableWeights>(cfg: CheckedEvolution
       const sessions = state.sessions.flatMap((s) => (fdOf.has(s.ring) ? [{ ...s, fd: fdOf.get(s.ring)! }] : []));
       return { version: 1 as const, memfd: channel.fd, size: channel.size, rings: cfg.rings, slots: cfg.slots, generations: state.generations, listener: socks.listener, path: srv.path, sessions };
     },
+    handOverLock: () => lock.handOver(true),
     takeBack,
     async stopTaking() {
       await channel.quiesce();

@@ -5,6 +5,7 @@ import { lazy } from "../util/lazy.ts";
 import { intIn, z } from "../util/zod-mini.ts";
 import { logger } from "../log.ts";
 import { JournalError } from "../errors.ts";
+import { closeHandedLock } from "../journal/state-lock-handover.ts";
 import { acceptedMismatch, listenerMismatch } from "../sys/control.ts";
 import { closeFd } from "../sys/fd.ts";
 import { fdSize, getSeals, mapShared, Seal, type SharedMapping } from "../sys/evolution.ts";
@@ -57,6 +58,17 @@ export const evolutionPartSchema = lazy(() =>
     ),
 );
 export type EvolutionPart = z.infer<ReturnType<typeof evolutionPartSchema>>;
+
+/**
+ * The part and its `stateLock` (handoff 12: the state directory's lock descriptors, kept open across
+ * the execve), read apart: the lock is taken (adopted, or the directory locked anew) whatever becomes
+ * of the channel and the sessions.
+ */
+export function splitStateLock(inherited: unknown): { part: unknown; stateLock: unknown } {
+  if (typeof inherited !== "object" || inherited === null || !("stateLock" in inherited)) return { part: inherited, stateLock: undefined };
+  const { stateLock, ...part } = inherited as Record<string, unknown>;
+  return { part, stateLock };
+}
 
 /** What `fd` refers to (/proc/self/fd), or "" when it is not open. */
 export function fdTarget(n: number): string {
@@ -113,6 +125,9 @@ const isSessionSocket = (n: number, path: string | undefined): boolean => path !
  */
 export function releaseInherited(part: unknown, why: string): void {
   if (part === undefined || part === null) return;
+  // The state directory's lock handed over (handoff 12): this image does not open the journal, so it lets the directory go.
+  const { stateLock } = splitStateLock(part);
+  if (stateLock !== undefined) closeHandedLock(stateLock);
   const loose = z
     .looseObject({ memfd: z.optional(fd()), listener: z.optional(fd()), path: z.optional(z.string()), sessions: z.optional(z.array(z.looseObject({ fd: fd() }))) })
     .safeParse(part);

@@ -5,11 +5,23 @@ import { ConfigError, JournalError } from "../errors.ts";
 import { privateDirProblem } from "../util/private-dir.ts";
 import { makeDirDurable } from "./fs-durable.ts";
 import { tryLockExclusive } from "../sys/flock.ts";
+import { setInheritable } from "../sys/process.ts";
 import { flockHolder } from "./lock-holder.ts";
 
 export interface StateLock {
   readonly path: string;
   release(): void;
+  /**
+   * Live re-exec: keeps the two descriptors open across execve (true, at the exec itself) or closes
+   * them there again (false: the exec failed). Returns their numbers for the handoff.
+   */
+  handOver(inherit: boolean): HandedStateLock;
+}
+
+/** The descriptors of a state directory's lock as handed to the next image: LOCK's, and the directory's (null: it could not be locked, NFS). */
+export interface HandedStateLock {
+  file: number;
+  dir: number | null;
 }
 
 /**
@@ -24,10 +36,7 @@ export function lockStateDir(stateDir: string, what = "vector-boot"): StateLock 
   // A first boot makes the state dir (and any missing parent): each fsynced into its parent, or a
   // power cut could drop the directory with the journal of every mutation acknowledged in it.
   makeDirDurable(stateDir);
-  // Everything in it (journal, checkpoints' temp files, logs, LOCK) is written as root: a state_dir
-  // another user owns or may write let that user plant symlinks the init followed.
-  const problem = privateDirProblem(stateDir, statSync(stateDir)); // a symlink to a directory of ours is fine
-  if (problem) throw new ConfigError("state_dir", problem);
+  refuseSharedStateDir(stateDir);
   try {
     fd = openSync(path, "a+", 0o600);
   } catch (cause) {
@@ -83,6 +92,21 @@ export function lockStateDir(stateDir: string, what = "vector-boot"): StateLock 
   } catch {
     /* the lock holds without the note */
   }
+  return heldLock(path, fd, dirFd >= 0 ? dirFd : null);
+}
+
+/**
+ * Throws ConfigError when `stateDir` (a symlink followed) is another user's, or writable by group or
+ * others. Everything in it (journal, checkpoints' temp files, logs, LOCK) is written as root: a
+ * state_dir another user owns or may write let that user plant symlinks the init followed.
+ */
+export function refuseSharedStateDir(stateDir: string): void {
+  const problem = privateDirProblem(stateDir, statSync(stateDir)); // a symlink to a directory of ours is fine
+  if (problem) throw new ConfigError("state_dir", problem);
+}
+
+/** The lock this process holds through `fd` (on `path`) and `dirFd` (on its directory, null when none). */
+export function heldLock(path: string, fd: number, dirFd: number | null): StateLock {
   let held = true;
   return {
     path,
@@ -90,7 +114,12 @@ export function lockStateDir(stateDir: string, what = "vector-boot"): StateLock 
       if (!held) return;
       held = false;
       closeSync(fd); // closing the last descriptor releases the lock
-      if (dirFd >= 0) closeSync(dirFd);
+      if (dirFd !== null) closeSync(dirFd);
+    },
+    handOver: (inherit) => {
+      setInheritable(fd, inherit);
+      if (dirFd !== null) setInheritable(dirFd, inherit);
+      return { file: fd, dir: dirFd };
     },
   };
 }

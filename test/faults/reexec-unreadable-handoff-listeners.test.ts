@@ -78,6 +78,8 @@ test("the same fresh boot found evolution.sock 'in use by another running instan
   const { run, init, runDir, after } = await reexecWithCutHandoff();
   await waitFor(() => /phase evolution|evolution disabled/.test(after()), 30_000, "the fresh boot's evolution phase");
   expect(after()).not.toContain("evolution disabled");
+  // The state dir's lock the old image kept across the exec (handoff 12) is its own, not another process's: adopted.
+  expect(after()).toContain("state directory lock: held by descriptors the previous image handed over without a handoff this image could read; adopted");
   expect(await hello(join(runDir, "evolution.sock"))).toMatchObject({ ring: expect.any(Number) });
   process.kill(init, "SIGTERM");
   expect((await run.result(30_000)).code).toBe(130);

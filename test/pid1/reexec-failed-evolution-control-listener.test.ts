@@ -15,7 +15,8 @@ test("a failed evolution open after a live re-exec whose part names the control 
   const sock = join(runDir, "control");
   // Between the images: the evolution part names the control listener's number (as in
   // reexec-evolution-listener-fd.test.ts, a number that is something else at the new image's start);
-  // a child holds the state directory's lock, so the new image's evolution open fails; another
+  // the state directory's lock the old image kept across the exec (handoff 12) is let go here and a
+  // child takes it, so the new image's evolution open fails; another
   // child queues a ping at the control socket before the new image runs and writes what it reads.
   const script = betweenImages(
     dir,
@@ -28,6 +29,9 @@ h["parts"]["evolution"]["listener"] = ctl
 with open(os.environ["VECTOR_BOOT_HANDOFF"], "w") as f:
     json.dump(h, f)
 os.close(evo)
+held = h["parts"]["evolution"]["stateLock"]
+for n in (held["file"], held["dir"]):
+    if n is not None: os.close(n)
 r, w = os.pipe()
 if os.fork() == 0:
     lk = os.open(${JSON.stringify(join(state, "LOCK"))}, os.O_RDWR)

@@ -10,7 +10,7 @@ afterEach(killLeftovers);
 
 const O_CLOEXEC = 0o2000000;
 
-/** The init's pipe and socket descriptors that are not close-on-exec, from /proc/PID/fdinfo. */
+/** The init's pipe and socket descriptors, and its state directory lock's (`state`, `state/LOCK`), that are not close-on-exec, from /proc/PID/fdinfo. */
 function inheritable(pid: number): string[] {
   const out: string[] = [];
   for (const n of readdirSync(`/proc/${pid}/fd`)) {
@@ -23,12 +23,12 @@ function inheritable(pid: number): string[] {
     } catch {
       continue;
     }
-    if (/^(pipe|socket):/.test(target) && (flags & O_CLOEXEC) === 0) out.push(`${n} -> ${target}`);
+    if (/^(pipe|socket):|\/state(\/LOCK)?$/.test(target) && (flags & O_CLOEXEC) === 0) out.push(`${n} -> ${target}`);
   }
   return out;
 }
 
-test("an execve that fails after the services' handover (the image made unexecutable after its preflight) left their output pipes and the sd_notify socket inheritable by every later child: they are close-on-exec again", async () => {
+test("an execve that fails after the services' handover (the image made unexecutable after its preflight) left their output pipes and the sd_notify socket inheritable by every later child: they are close-on-exec again, and so is the state directory's lock (handed over at the exec)", async () => {
   const dir = tempDir();
   const bad = betweenImages(dir, "unexecutable", 'sys.exit("never runs")', "", "    os.chmod(__file__, 0o644)");
   const services = [
@@ -39,6 +39,8 @@ test("an execve that fails after the services' handover (the image made unexecut
   const init = await run.initPid();
   await waitFor(() => run.log().includes("control socket listening") && run.log().includes("service started service=b"), 30_000, "boot up");
   expect(inheritable(init)).toEqual([]);
+  // The lock is held (both descriptors open), so the check below covers it.
+  expect(readdirSync(`/proc/${init}/fd`).map((n) => { try { return readlinkSync(`/proc/${init}/fd/${n}`); } catch { return ""; } }).filter((t) => /\/state(\/LOCK)?$/.test(t)).length).toBe(2);
   const r = await runShippedAsync(["reexec", bad, "--socket", join(dir, "run", "control"), "--timeout", "30000"], 60_000);
   expect(r.code).not.toBe(0);
   expect(run.log()).toContain("re-exec failed; the running image carries on");
