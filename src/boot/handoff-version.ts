@@ -30,8 +30,10 @@
  * read only 2 to 10 refuse. 12: the state directory's lock is held across the exec (the evolution
  * part's `stateLock`, its two descriptors kept open: it was let go at the exec and taken again only in
  * the next image's evolution phase, after its model load, and another init or the offline `journal`
- * command could take the directory meanwhile), a key images that read only 2 to 11 refuse (they
- * dropped the producer sessions).
+ * command could take the directory meanwhile), and a service past its grace says that its timer is
+ * the final wait after SIGKILL (`sigkilled`: the next image re-armed that time as a grace, then sent a
+ * second SIGKILL and waited KILL_WAIT_MS more). Images that read only 2 to 11 refuse the file (the
+ * preflight refuses a re-exec into one).
  */
 export const HANDOFF_VERSION = 12;
 
@@ -45,7 +47,8 @@ export const HANDOFF_VERSION = 12;
  * as ready since its start); 8 that of 9 without `atBoottimeMs` (timers resume as handed over);
  * 9 that of 10 without `logTail` (a follower misses the lines the old ring had after its last poll);
  * 10 that of 11 without `signalledForMs` (the SIGKILL line then says "through its grace period");
- * 11 that of 12 without `stateLock` (the state directory is locked anew in the evolution phase).
+ * 11 that of 12 without `stateLock` (the state directory is locked anew in the evolution phase) and
+ * `sigkilled` (a stop's timer resumes as a grace).
  */
 export const HANDOFF_READS: readonly number[] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 

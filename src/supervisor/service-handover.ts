@@ -3,7 +3,7 @@ import { holdsProcess, type ServiceRecord } from "./service-record.ts";
 import type { ServiceSnapshot } from "./service-snapshot.ts";
 
 /** A record as handed over: times as ages and durations (the next image has another clock). */
-export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: number, more: Partial<Pick<ServiceSnapshot, "logFds" | "logNextSeq" | "logTail" | "restartPending" | "hooks" | "readyLeftMs" | "leftovers">> = {}): ServiceSnapshot {
+export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: number, more: Partial<Pick<ServiceSnapshot, "logFds" | "logNextSeq" | "logTail" | "restartPending" | "hooks" | "readyLeftMs" | "leftovers" | "sigkilled">> = {}): ServiceSnapshot {
   return {
     name: r.config.name,
     state: r.state,
@@ -16,6 +16,7 @@ export function toSnapshot(r: ServiceRecord, timerLeftMs: number | null, now: nu
     lastStatus: r.lastStatus,
     stopRequested: r.stopRequested,
     timerLeftMs,
+    sigkilled: holdsProcess(r.state) && timerLeftMs !== null ? (more.sigkilled ?? false) : false,
     statusText: r.statusText,
     healthChecks: r.healthChecks,
     healthFailures: r.healthFailures,

@@ -68,6 +68,8 @@ export function salvageSnapshot(raw: unknown, graceMs: number): Salvaged | null 
     stopRequested,
     // A stop's or a check kill's grace that cannot be read is given whole; a back-off's ends now.
     timerLeftMs: field("timerLeftMs", () => (being ? graceMs : state === "backoff" ? 0 : null)),
+    // Unreadable: a grace (the stop signal ignored through it gets SIGKILL, at worst a second one).
+    sigkilled: field("sigkilled", () => false),
     statusText: field("statusText", () => text(o.statusText, 4096)),
     healthChecks: field("healthChecks", () => 0),
     healthFailures: field("healthFailures", () => 0),
@@ -86,7 +88,7 @@ export function salvageSnapshot(raw: unknown, graceMs: number): Salvaged | null 
     // process groups, the pid if readable) is stopped, and it starts again once that is over, unless
     // it had been stopped on purpose (a restart pending, or nothing said, starts it again).
     const stoppedOnPurpose = o.stopRequested === true && o.restartPending !== true;
-    Object.assign(snapshot, { state: "stopping", stopRequested: true, restartPending: !stoppedOnPurpose, timerLeftMs: graceMs, killedFor: null, readyLeftMs: null });
+    Object.assign(snapshot, { state: "stopping", stopRequested: true, restartPending: !stoppedOnPurpose, timerLeftMs: graceMs, sigkilled: false, killedFor: null, readyLeftMs: null });
   }
   return { snapshot, unreadable, stopFirst };
 }

@@ -42,8 +42,14 @@ export const serviceSnapshotSchema = lazy(() =>
     lastStatus: z.nullable(z.int()),
     /** A stop was requested: the service does not come back by itself. */
     stopRequested: z.boolean(),
-    /** Time left (ms) on the pending timer: the grace period (stopping) or the back-off (backoff). */
+    /** Time left (ms) on the pending timer: the grace period (stopping) or the back-off (backoff); the final wait after SIGKILL when `sigkilled`. */
     timerLeftMs: z.nullable(z.number().check(z.minimum(0))),
+    /**
+     * Its grace is over and it got SIGKILL: the timer is the final wait (KILL_WAIT_MS) before its run
+     * is given up (handoff 12; before it the next image re-armed that time as a grace, then sent a
+     * second SIGKILL and waited KILL_WAIT_MS more).
+     */
+    sigkilled: z._default(z.boolean(), false),
     /** Last STATUS= text from sd_notify. */
     statusText: z._default(z.nullable(z.string().check(z.maxLength(4096))), null),
     healthChecks: z._default(z.int().check(z.minimum(0)), 0),

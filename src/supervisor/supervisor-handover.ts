@@ -42,7 +42,7 @@ export function snapshotServices(p: HandoverParts): ServiceSnapshot[] {
     const slot = p.slots.get(n)!;
     const restartPending = p.requests.restartPending(n);
     const logFds = p.logs?.handover(n, true) ?? [];
-    return toSnapshot(slot.rec, slot.timerLeft(now), now, { logFds, logNextSeq: p.logs?.nextSeq(n) ?? 1, logTail: p.logs?.tail(n) ?? [], restartPending, hooks: slot.hooks.handover(now), readyLeftMs: p.checks.readyLeft(n, now), leftovers: slot.leftovers.handover() });
+    return toSnapshot(slot.rec, slot.timerLeft(now), now, { logFds, logNextSeq: p.logs?.nextSeq(n) ?? 1, logTail: p.logs?.tail(n) ?? [], restartPending, hooks: slot.hooks.handover(now), readyLeftMs: p.checks.readyLeft(n, now), leftovers: slot.leftovers.handover(), sigkilled: slot.timerLeft(now, "kill-elapsed") !== null });
   });
 }
 

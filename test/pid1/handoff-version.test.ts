@@ -1,4 +1,4 @@
-// The handoff versions: this image writes 12 (the state directory's lock held across the exec), reads 2 to 11 as well (upgrades from images before that), and says so in --version.
+// The handoff versions: this image writes 12 (the state directory's lock held across the exec, a stop's final wait after SIGKILL), reads 2 to 11 as well (upgrades from images before that), and says so in --version.
 import { expect, test } from "bun:test";
 import { HANDOFF_READS, HANDOFF_VERSION, handoffVersionsIn, versionLine } from "../../src/boot/handoff-version.ts";
 import { handoffSchema } from "../../src/boot/handoff.ts";
