@@ -10,15 +10,13 @@ import base64
 import http.client
 import json
 import os
-import re
 import ssl
 import time
 import urllib.error
 import urllib.request
 import uuid
 
-ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
-
+from .fleet_checks import checked_mutation
 
 class FleetError(Exception):
     """etcd refused, did not answer in time, or answered something unusable; the message names the call and the endpoint."""
@@ -225,25 +223,9 @@ class FleetClient:
         that ID already held another publication.
         """
         mid = mutation_id or "%015d-%s" % (int(time.time() * 1000), uuid.uuid4().hex[:8])
-        if not ID_PATTERN.match(mid):
-            raise FleetError("mutation id must be 1-128 letters, digits, '_', '.', '-'")
-        # As given, never rounded: int(2.5) was 2 and True 1, so every node wrote one element off;
-        # bytes went as one value per byte.
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise FleetError("offset must be a whole number >= 0, got %r" % (offset,))
-        if isinstance(values, (str, bytes, bytearray)) or (isinstance(values, memoryview) and values.format in ("B", "b", "c")):
-            raise FleetError("values must be a sequence of numbers, got %s" % type(values).__name__)
-        values = list(values)
-        for i, v in enumerate(values):
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise FleetError("values[%d] must be a number, got %r" % (i, v))
-        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)):
-            raise FleetError("confidence must be a number from 0 to 1, got %r" % (confidence,))
-        vals = [float(v) for v in values]
-        if not vals or any(v != v or v in (float("inf"), float("-inf")) for v in vals):
-            raise FleetError("values must be finite numbers, at least one")
-        if not (0.0 <= float(confidence) <= 1.0):
-            raise FleetError("confidence must be from 0 to 1")
+        problem, vals = checked_mutation(mid, tensor, offset, values, confidence)
+        if problem is not None:
+            raise FleetError(problem)
         key = self._key("mutations", mid)
         value = json.dumps({"tensor": tensor, "offset": offset, "values": vals, "confidence": float(confidence), "published_at": int(time.time() * 1000)})
         txn = {

@@ -7,7 +7,8 @@ import { useCluster } from "./fleet-harness.ts";
 const etcd = useCluster();
 
 test("FleetClient.publish of a mutation etcd refuses (HTTP 400 'etcdserver: request is too large': a value over its 1.5 MiB request limit) sent the same txn again until `wait` ran out and raised a plain FleetError; it raises FleetRefusedError after one call, naming the status and etcd's message, and the same client publishes the next mutation", async () => {
-  // 340,000 values make a stored value of about 1.7 MiB: over etcd's request limit (1.5 MiB), under gRPC's message limit (2 MiB, a 429).
+  // 65,536 values (the most a fleet mutation holds), each 24 characters long in JSON, make a stored value
+  // of about 1.7 MB: over etcd's request limit (1.5 MiB), under gRPC's message limit (2 MiB, a 429).
   const script = `
 import json, sys
 from vector_boot_evolution import FleetClient, FleetError, FleetRefusedError
@@ -19,7 +20,7 @@ def counted(path, body, timeout=None):
     return call(path, body, timeout)
 c.call = counted
 try:
-    c.publish("pixel.0.weight", 0, [0.5] * 340000, 0.9, mutation_id="huge", wait=10)
+    c.publish("pixel.0.weight", 0, [-2.2250738585072014e-308] * 65536, 0.9, mutation_id="huge", wait=10)
     refused = ["published"]
 except FleetRefusedError as e:
     refused = [type(e).__name__, e.status, e.etcd_message, str(e), isinstance(e, FleetError)]
