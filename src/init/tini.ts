@@ -23,6 +23,17 @@ const TRIM_AFTER_MS = 2_000;
 export async function runTini(opts: TiniOptions): Promise<number> {
   // Quiet unless asked: nothing from the init on the terminal unless something goes wrong.
   setLogLevel(opts.verbose ? "debug" : opts.quiet ? "error" : "warn");
+  // The init's own lines to a terminal it is in the background of (CMD holds it, or started with
+  // `&`) never stop it under `stty tostop`: SIGTTOU/SIGTTIN are blocked in this thread (tini ignores
+  // them), before its first line (-v's count of inherited descriptors stopped it, CMD not started).
+  // With only a handler, each write was interrupted and restarted for ever: the init spun, CMD
+  // stayed a zombie. Sent by another process they are still counted and forwarded.
+  let blockError: unknown = null;
+  try {
+    blockTerminalStops();
+  } catch (e) {
+    blockError = e;
+  }
   // The caller's descriptors from 4 up go to CMD, as tini and dumb-init hand them on (LISTEN_FDS,
   // `CMD 4>file`): Bun made them close-on-exec; first, before the init opens any of its own.
   try {
@@ -31,6 +42,7 @@ export async function runTini(opts: TiniOptions): Promise<number> {
   } catch (e) {
     log.debug("inherited descriptors not found: the command gets 0-3 only", { error: String(e) });
   }
+  if (blockError !== null) log.debug("could not block SIGTTOU/SIGTTIN in the init's thread", { error: String(blockError) });
   const pid1 = getpid() === 1;
   // What the caller ignored stays ignored in the child (nohup). SIGPIPE and SIGXFSZ are left out:
   // Bun ignores them for itself (as Node does), so whether the caller did cannot be told; the child
@@ -50,15 +62,6 @@ export async function runTini(opts: TiniOptions): Promise<number> {
         if (!owned) log.warn("Reaped zombie process with", { pid: r.pid, status: r.status });
       })
     : null;
-  // The init's own lines to a terminal it is in the background of (CMD holds it, or started with
-  // `&`) never stop it under `stty tostop`: SIGTTOU/SIGTTIN are blocked in this thread (tini ignores
-  // them). With only a handler, each write was interrupted and restarted for ever: the init spun,
-  // CMD stayed a zombie. Sent by another process they are still counted and forwarded.
-  try {
-    blockTerminalStops();
-  } catch (e) {
-    log.debug("could not block SIGTTOU/SIGTTIN in the init's thread", { error: String(e) });
-  }
   const tty = isatty(0);
   // CMD takes the terminal only from a foreground init: started with `&` it would take it from the
   // shell (whose next read fails with EIO: an interactive bash exits). `fg` of the stopped job
@@ -112,7 +115,9 @@ export async function runTini(opts: TiniOptions): Promise<number> {
     // Followed only then: a SIGSTOP of a CMD in the background is no stop of the job's.
     if (!suspendSignals.has(sig) && !(sig === Sig.SIGSTOP && cmdHoldsTerminal(child))) return;
     stoppedFromTerminal = true;
-    suspendSelf(pid1, sig);
+    // The whole job stops, as ctrl-Z stops every process of the foreground group: the init's group
+    // holds more than the init when a script or a pipeline ran it, and the shell waited on the rest.
+    suspendSelf(pid1, sig, true);
   };
   let trim: { cancel(): void } | null = null;
   const cleanup = () => {
@@ -132,6 +137,9 @@ export async function runTini(opts: TiniOptions): Promise<number> {
     // bytes of `environ`, not a copy rebuilt from process.env (~0.5 ms of cold code at start-up).
     child = spawn({ argv: opts.argv, rawArgv: rawCommand(opts.argv), env: environment(), shellFallback: true, newProcessGroup: true, foreground, keepIgnored, ...(startDir !== null ? { cwd: `/proc/self/fd/${startDir}` } : {}) });
   } catch (e) {
+    // The child takes the terminal before its exec: one that failed left it with a dead group, and
+    // the script that ran the init stopped at its next read (SIGTTIN).
+    if (foreground) reclaimTerminal();
     cleanup();
     // tini fails to exec in its child, whose 126/127 -e remaps like any exit: so does ours. The
     // init's own failure to start it (fork: EMFILE, 71) is no status of CMD's: -e 71 made it exit 0.
@@ -224,17 +232,18 @@ function environment(): RawStrings | undefined {
 
 /**
  * After SIGTSTP/SIGTTIN/SIGTTOU, sent to the init or stopping CMD from the terminal: stop the init
- * itself, so the shell that started it sees the job stop (dumb-init's job control). As PID 1 the
- * kernel ignores a SIGSTOP the init sends itself; there is no shell above to tell.
+ * itself (`wholeGroup`: its process group, the rest of the job), so the shell that started it sees the
+ * job stop (dumb-init's job control). As PID 1 the kernel ignores a SIGSTOP the init sends itself;
+ * there is no shell above to tell.
  */
-function suspendSelf(pid1: boolean, num: number): void {
+function suspendSelf(pid1: boolean, num: number, wholeGroup = false): void {
   if (pid1) {
     log.debug("not stopping: PID 1 cannot stop itself", { signal: signalName(num) });
     return;
   }
-  log.debug("stopping self after a job-control signal", { signal: signalName(num) });
+  log.debug(wholeGroup ? "stopping the init's process group after CMD stopped at the terminal" : "stopping self after a job-control signal", { signal: signalName(num) });
   try {
-    kill(getpid(), Sig.SIGSTOP);
+    kill(wholeGroup ? -getpgid(0) : getpid(), Sig.SIGSTOP);
   } catch (e) {
     log.warn("could not stop self", { error: String(e) });
   }
@@ -291,6 +300,15 @@ function handTerminalBack(child: number): void {
     if (ownsTerminal()) tcsetpgrp(0, child);
   } catch (e) {
     log.debug("terminal not handed back to the child", { error: String(e) });
+  }
+}
+
+/** The terminal back to the init's group from whatever group holds it (the spawn's child, gone). */
+function reclaimTerminal(): void {
+  try {
+    if (!ownsTerminal()) tcsetpgrp(0, getpgid(0));
+  } catch (e) {
+    log.debug("terminal not taken back after the failed exec", { error: String(e) });
   }
 }
 

@@ -1,6 +1,9 @@
 // ctrl-Z at the terminal stopped CMD (the terminal's foreground group) but not the init: the shell hung on a job it never saw stop.
 import { expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { shipped } from "../harness/artifact.ts";
+import { tempDir } from "./harness.ts";
 import { interactiveShell } from "./interactive-shell.ts";
 
 const quote = (a: string) => `'${a.replaceAll("'", `'\\''`)}'`;
@@ -50,4 +53,35 @@ test("after ctrl-Z (which stops CMD's whole process group), fg resumes the whole
     { send: "\x03", expect: "PROMPT> ", timeoutMs: 10_000 },
   ]);
   expect({ done: s.done, failure: s.failure, transcript: s.transcript }).toMatchObject({ done: 4, failure: null });
+}, 90_000);
+
+test("ctrl-Z with the init run from a script (not alone in its job's process group): the init stopped alone, the script ran on waiting for it and the shell hung; now the whole job stops, fg resumes it and the script goes on after CMD", async () => {
+  const s = await interactiveShell([
+    { send: `sh -c ${quote(`${line(["--", "sh", "-c", "echo STARTED-$((1+1)); exec sleep 30"])}; echo AFTER-$((3+3))`)}\n`, expect: "STARTED-2", timeoutMs: 10_000 },
+    { pauseMs: 300, send: "\x1a", expect: "Stopped", timeoutMs: 10_000 },
+    { send: "fg\n", expect: "sh -c", timeoutMs: 10_000 },
+    // ctrl-C reaches CMD (it holds the terminal again), the init exits 130, the script goes on.
+    { pauseMs: 500, send: "\x03", expect: "AFTER-6", timeoutMs: 10_000 },
+  ]);
+  expect({ done: s.done, failure: s.failure, transcript: s.transcript }).toMatchObject({ done: 4, failure: null });
+}, 90_000);
+
+test("a CMD whose exec failed after it took the terminal (a #! interpreter that does not exist) left the terminal with its dead group: the script that ran the init stopped at its next read; now the terminal is the script's again", async () => {
+  const bad = join(tempDir("bad-shebang-"), "bad");
+  writeFileSync(bad, "#!/nonexistent/interpreter\n", { mode: 0o755 });
+  const s = await interactiveShell([
+    { send: `sh -c ${quote(`${line(["--", bad])}; echo EXIT-$?; read x; echo GOT-$x`)}\n`, expect: "EXIT-\\d+", timeoutMs: 10_000 },
+    { pauseMs: 300, send: "hello\n", expect: "GOT-hello", timeoutMs: 10_000 },
+  ]);
+  expect({ done: s.done, failure: s.failure, transcript: s.transcript }).toMatchObject({ done: 2, failure: null });
+}, 90_000);
+
+test("with -v and `stty tostop`, started in the background, the init stopped itself on its first line (the count of inherited descriptors) before CMD started; now it writes it and runs CMD", async () => {
+  const out = join(tempDir("tostop-"), "ran");
+  const s = await interactiveShell([
+    { send: "stty tostop; exec 5</dev/null 6</dev/null\n", expect: "PROMPT> ", timeoutMs: 10_000 },
+    { send: `${line(["-v", "--", "sh", "-c", `echo yes > ${out}`])} & wait $!; echo WAITED-$?\n`, expect: "WAITED-0", timeoutMs: 10_000 },
+    { send: `cat ${out}\n`, expect: "yes", timeoutMs: 10_000 },
+  ]);
+  expect({ done: s.done, failure: s.failure, transcript: s.transcript }).toMatchObject({ done: 3, failure: null });
 }, 90_000);
