@@ -75,6 +75,20 @@ static void say(const char *fmt, const char *a, const char *b) {
   (void)w;
 }
 
+/**
+ * Powers the machine off after a failure that leaves it nothing to run. When reboot(2) is refused (no
+ * CAP_SYS_BOOT: a container's PID 1), the pre-init paused for ever and the container never ended
+ * (SIGTERM reaches no PID 1 without a handler); it exits instead, which ends the PID namespace (and,
+ * as a kernel's init, panics: the panic names the exit).
+ */
+static int power_off(void) {
+  sync();
+  sleep(2);
+  reboot(RB_POWER_OFF);
+  say("reboot(RB_POWER_OFF) failed: %s; exiting%s", strerror(errno), "");
+  return 1;
+}
+
 int main(int argc, char **argv) {
   (void)argc;
   // Make sure fds 0-2 are the console before anything prints.
@@ -85,6 +99,9 @@ int main(int argc, char **argv) {
     // (after this open, which left fds 0-2 closed for the init).
     if (access("/dev/console", F_OK) != 0) mknod("/dev/console", S_IFCHR | 0600, makedev(5, 1));
     int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+    // No console (a user namespace allows neither the mount nor mknod): /dev/null, so that the init's
+    // first files do not become its stdin, stdout and stderr.
+    if (fd < 0) fd = open("/dev/null", O_RDWR | O_NOCTTY);
     if (fd >= 0) {
       dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
       if (fd > 2) close(fd);
@@ -120,10 +137,7 @@ int main(int argc, char **argv) {
   // why. Said here, and the machine powered off as after a failed exec.
   if (access("/proc/self/stat", F_OK) != 0) {
     say("/proc is not mounted: %s cannot start without it; powering off%s", target, "");
-    sync();
-    sleep(2);
-    reboot(RB_POWER_OFF);
-    for (;;) pause();
+    return power_off();
   }
   say("mounted %s; exec %s", done[0] ? done : "nothing", target);
   char *args[] = {(char *)"vector-boot", (char *)"boot", NULL};
@@ -153,8 +167,5 @@ int main(int argc, char **argv) {
   sigprocmask(SIG_SETMASK, &none, NULL);
   say("exec %s failed: %s; powering off", target, strerror(errno));
   (void)argv;
-  sync();
-  sleep(2);
-  reboot(RB_POWER_OFF);
-  for (;;) pause();
+  return power_off();
 }
