@@ -263,6 +263,9 @@ export class EvolutionChannel {
     const named = (o: Outcome) => ({ status: o.status, statusName: statusName[o.status] ?? String(o.status), journalSeq: o.journalSeq, text: o.text });
     // Nothing journaled, nothing changed: NOT_TAKEN (it was JOURNAL_FAILED, "outcome unknown").
     if (this.closed) return Promise.resolve(named({ status: Status.notTaken, journalSeq: 0, text: "evolution is closed" }));
+    // Quiesced (stopTaking, a live re-exec handing over): the rings take nothing more, nor does this
+    // path; one journaled now came after the state the next image was handed.
+    if (this.paused) return Promise.resolve(named({ status: Status.notTaken, journalSeq: 0, text: "evolution takes nothing now (stopping, or handing over to a new image)" }));
     this.stats.submissions++;
     const verdict = this.acceptance.judge(m);
     if (verdict.status !== Status.accepted) {

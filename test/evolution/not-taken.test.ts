@@ -85,3 +85,17 @@ print(json.dumps([[x.status, x.status_name, x.not_taken, x.journal_seq, x.text] 
     await evo.close();
   }
 }, 90_000);
+
+test("a mutation submitted directly (the control socket's path) after evolution stopped taking (stopTaking, a live re-exec's quiesce) was journaled and applied anyway: it is NOT_TAKEN, and the journal holds nothing of it", async () => {
+  const d = fresh("vb-not-taken-paused-");
+  const evo = await openEvolution({ ...d, rings: 1, slots: 4, loadWeights: () => weights(F32Store) });
+  try {
+    expect((await evo.submit(mutation(1, 0.25))).statusName).toBe("ACCEPTED");
+    await evo.stopTaking();
+    const late = await evo.submit(mutation(2, 0.5));
+    expect({ status: late.statusName, seq: late.journalSeq, next: evo.stats().journalNextSeq }).toEqual({ status: "NOT_TAKEN", seq: 0, next: 2 });
+    expect(late.text).toContain("takes nothing now");
+  } finally {
+    await evo.close();
+  }
+}, 60_000);
