@@ -170,17 +170,27 @@ export class MatvecPool {
       Atomics.store(c, CMD, 1);
       Atomics.notify(c, CMD);
     });
-    matvec(m, x, y, 0, Math.min(chunk, m.rows));
+    // This thread's rows throwing (an x too short, a kernel out of memory) still waits for the
+    // workers' answers before it throws: a worker that finished this job afterwards cleared the next
+    // job's command and said it done, and that product copied stale rows into its y.
+    let own: { error: unknown } | null = null;
+    try {
+      matvec(m, x, y, 0, Math.min(chunk, m.rows));
+    } catch (error) {
+      own = { error };
+    }
     for (const pw of this.workers) {
       const c = pw.ctl;
       const r = Atomics.wait(c, STATUS, 0, this.timeoutMs);
       if (r === "timed-out" || Atomics.load(c, STATUS) !== 1) {
         this.stats.fallbacks++;
         this.fail(r === "timed-out" ? `no answer within ${this.timeoutMs} ms` : "a worker could not compute its rows");
+        if (own) throw own.error;
         matvec(m, x, y, Math.min(chunk, m.rows), m.rows);
         return;
       }
     }
+    if (own) throw own.error;
     y.set(this.ys.subarray(chunk, m.rows), chunk);
     this.stats.parallelRuns++;
   }
