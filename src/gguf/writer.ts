@@ -131,6 +131,8 @@ function value(s: Sink, v: GgufValue, field: string): void {
 
 function checkTensor(t: GgufTensorInput, i: number, names: Set<string>): number {
   const bad = (why: string) => new InputError(`GGUF writer: tensor[${i}] "${t.name}": ${why}`);
+  // Encoded, a lone surrogate became U+FFFD: two names that differed there were written as one (a file its own reader refuses).
+  if (typeof t.name !== "string" || !t.name.isWellFormed()) throw bad("name has a lone UTF-16 surrogate (not encodable as UTF-8)");
   const nameLen = enc.encode(t.name).length;
   if (nameLen === 0 || nameLen >= GGML_MAX_NAME) throw bad(`name must be 1..${GGML_MAX_NAME - 1} bytes`);
   if (names.has(t.name)) throw bad("duplicate tensor name");
@@ -146,6 +148,9 @@ function checkTensor(t: GgufTensorInput, i: number, names: Set<string>): number 
   if (!Number.isSafeInteger(n)) throw bad("element count too large");
   if (t.ne[0]! % info.blockSize !== 0) throw bad(`ne[0] = ${t.ne[0]} is not a multiple of the ${info.name} block size ${info.blockSize}`);
   const nBytes = (n / info.blockSize) * info.typeSize;
+  // Bytes, not elements: from JavaScript a Float32Array passed here was copied element by element
+  // into the image (each value cut to a byte) by writeGguf and written as bytes by writeGgufFile.
+  if (!(t.data instanceof Uint8Array)) throw bad("data must be a Uint8Array of the tensor's bytes");
   if (t.data.byteLength !== nBytes) throw bad(`data has ${t.data.byteLength} bytes, ${info.name} ${t.ne.join("x")} needs ${nBytes}`);
   return nBytes;
 }

@@ -163,6 +163,14 @@ describe("writer input validation", () => {
     expect(() => writeGguf({ metadata: new Map([["k".repeat(65536), gv.u8(1)]]), tensors: [] })).toThrow(InputError);
     expect(readGguf(writeGguf({ metadata: new Map([["k".repeat(65535), gv.u8(1)]]), tensors: [] })).metadata.size).toBe(1);
   });
+  test("a tensor name with a lone surrogate was written as U+FFFD: two names differing only there made a file our reader refuses (duplicate name); now refused", () => {
+    expect(() => writeGguf({ metadata: md, tensors: [t({ name: "w\uD800" })] })).toThrow(/surrogate/);
+    expect(() => writeGguf({ metadata: md, tensors: [t({ name: "a\uD800" }), t({ name: "a\uDC00" })] })).toThrow(/surrogate/);
+  });
+  test("tensor data given as a Float32Array (from JavaScript) was copied element by element by writeGguf, each value cut to a byte, and written as bytes by writeGgufFile; now refused", () => {
+    const f32 = Float32Array.of(1.5, -2, 3.25, 4) as unknown as Uint8Array;
+    expect(() => writeGguf({ metadata: md, tensors: [t({ data: f32 })] })).toThrow(/Uint8Array/);
+  });
   test("refuses an alignment that is not a power of two or disagrees with general.alignment", () => {
     expect(() => writeGguf({ metadata: md, tensors: [], alignment: 48 })).toThrow(/power of two/);
     expect(() => writeGguf({ metadata: new Map([["general.alignment", gv.u32(64)]]), tensors: [], alignment: 32 })).toThrow(/disagrees/);
