@@ -122,6 +122,10 @@ export async function shutdown(b: Partial<Boot>, started: StartedPhase[], req: S
     consoleDrain(1000);
     process.exit(status);
   }
+  // reboot(2) in a PID namespace that is not the machine's ends the namespace, closing the watchdog
+  // without the magic 'V': the device (the host's /dev/watchdog under `unshare --pid`) stayed armed
+  // and reset the machine a minute later. Only the machine's own reboot needs it armed to the end.
+  if (pidNamespaceInode() !== INIT_PID_NS) b.watchdog?.disarm();
   log.info(`${mode} now`);
   disableKmsg();
   consoleDrain(1000);
