@@ -263,14 +263,17 @@ export class InterruptDispatcher {
     if (target === "top_cpu") return top(3);
     if (target === "top_rss") return top(2);
     if (target !== "cause") return list.find((s) => s.name === target) ?? null;
-    for (const c of causes) {
+    // Only inputs that raised the score: an input with no weight in it still filled the top three
+    // (a zero contribution), and the first svc.N among them named a service that had done nothing.
+    const raising = causes.filter((c) => c.weight > 0);
+    for (const c of raising) {
       const m = /^svc\.(\d+)\./.exec(c.input);
       if (m && slots[Number(m[1])]) return slots[Number(m[1])]!;
     }
     // A failed service is the cause of services.failed: restarting the busiest running one instead
     // (the fallback below) killed a healthy service and left the failed one down.
-    if (causes.some((c) => c.input === "services.failed")) return list.find((s) => s.state === "failed") ?? null;
-    const memory = causes.some((c) => /^(mem\.|swap\.|psi\.memory|services\.rss)/.test(c.input));
+    if (raising.some((c) => c.input === "services.failed")) return list.find((s) => s.state === "failed") ?? null;
+    const memory = raising.some((c) => /^(mem\.|swap\.|psi\.memory|services\.rss)/.test(c.input));
     return memory ? top(2) : top(3);
   }
 
