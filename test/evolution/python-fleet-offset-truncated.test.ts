@@ -23,10 +23,10 @@ print(json.dumps({"errors": errors, "stored": [[s["offset"], s["values"], s["con
   expect(r.stderr).toBe("");
   const out = JSON.parse(r.stdout.trim());
   expect(out.errors).toEqual([
-    ["FleetError", "offset must be a whole number >= 0, got 2.5"],
-    ["FleetError", "offset must be a whole number >= 0, got True"],
-    ["FleetError", "offset must be a whole number >= 0, got -1"],
-    ["FleetError", "offset must be a whole number >= 0, got '3'"],
+    ["FleetError", "offset must be a whole number from 0 to 2^53-1, got 2.5"],
+    ["FleetError", "offset must be a whole number from 0 to 2^53-1, got True"],
+    ["FleetError", "offset must be a whole number from 0 to 2^53-1, got -1"],
+    ["FleetError", "offset must be a whole number from 0 to 2^53-1, got '3'"],
     ["FleetError", "values must be a sequence of numbers, got bytes"],
     ["FleetError", "values[0] must be a number, got True"],
     ["FleetError", "confidence must be a number from 0 to 1, got True"],
