@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { bun, root } from "./helpers.ts";
 
 test(
-  "boots under QEMU and works there: boot phases, service, live re-exec; real metabolic samples, real-time beats, cpu_pressure throttles a CPU burner, a mutation changes the live pixel result, no worker crash, the executable's start-up pages given back, clean power-off",
+  "boots under QEMU and works there: boot phases, service, live re-exec; real metabolic samples, real-time beats, cpu_pressure throttles a CPU burner and lets it go when it stops, a mutation changes the live pixel result, no worker crash, the executable's start-up pages given back, clean power-off",
   async () => {
     // The script has its own limit for QEMU (kills it); this one also covers apt, the kernel download and the build.
     const proc = Bun.spawn([bun, join(root, "scripts/qemu-smoke.ts"), "--timeout", "300"], { cwd: root, stdout: "pipe", stderr: "pipe" });
@@ -22,6 +22,7 @@ test(
       "status-1: the beat's guard thread runs",
       "cpu_pressure raised within 10 s of the burner starting",
       "the burner's CPU share dropped under the throttle",
+      "the throttle was released when the burner stopped",
       "the mutation changed the live pixel result",
       "no metabolic worker crash",
       "the executable's start-up pages given back (image trimmed)",
