@@ -22,10 +22,10 @@ export function throttleCpuMax(procRoot: string, sysRoot: string, pid: number, d
   // The unified hierarchy's mount (/sys/fs/cgroup/unified on a hybrid host), else <sys>/fs/cgroup.
   const file = join(cgroup2Mount(procRoot) ?? join(sysRoot, "fs/cgroup"), cg, "cpu.max");
   try {
-    const previous = readFileSync(file, "utf8").trim();
-    const applied = cpuMaxOf(duty, periodMs);
+    const previous = readFileSync(file, "utf8").trim() || "max 100000";
+    const applied = stricter(previous, cpuMaxOf(duty, periodMs));
     writeFileSync(file, applied);
-    return { file, previous: previous || "max 100000", applied };
+    return { file, previous, applied };
   } catch {
     return null;
   }
@@ -38,12 +38,28 @@ function cpuMaxOf(duty: number, periodMs: number): string {
   return `${quotaUs} ${periodUs}`;
 }
 
+/** CPUs a cpu.max content allows ("max ..." or unreadable: no limit). */
+function cpusOf(cpuMax: string): number {
+  const [quota, period] = cpuMax.split(/\s+/);
+  const q = Number(quota);
+  const p = Number(period ?? 100000);
+  return quota === "max" || !(q > 0) || !(p > 0) ? Number.POSITIVE_INFINITY : q / p;
+}
+
+/**
+ * The throttle's limit, unless the service's own (its config's `cpu_max`, in cpu.max before the
+ * throttle) allows less: writing the throttle's loosened a stricter limit until the release.
+ */
+function stricter(previous: string, throttle: string): string {
+  return cpusOf(previous) <= cpusOf(throttle) ? previous : throttle;
+}
+
 /**
  * Changes the limit of throttle `t` in place (tightened or eased), keeping what to restore; false when
  * cpu.max could not be written (cgroup gone with its service).
  */
 export function changeCpuMax(t: CpuMaxThrottle, duty: number, periodMs: number): boolean {
-  const applied = cpuMaxOf(duty, periodMs);
+  const applied = stricter(t.previous, cpuMaxOf(duty, periodMs));
   try {
     writeFileSync(t.file, applied);
   } catch {
