@@ -20,6 +20,9 @@ function kernelPageSize(): number {
 }
 
 const log = logger("metabolic");
+
+/** Stalled workers that may still be blocked (each a thread) before no new one is started. */
+const MAX_STUCK_WORKERS = 2;
 const SIGCONT = 18;
 
 export interface MetabolicOptions {
@@ -91,6 +94,11 @@ export class MetabolicDaemon {
    */
   private readonly cpuMax = new Map<string, { pid: number; file: string; previous: string }>();
 
+  /** Workers given up as stalled that have not closed yet (blocked in a system call). */
+  private stuck = 0;
+  /** A restart waits for one of them to close. */
+  private waitingForStuck = false;
+
   constructor(private readonly opts: MetabolicOptions) {}
 
   start(): void {
@@ -101,6 +109,13 @@ export class MetabolicDaemon {
   private spawn(): void {
     this.restartTimer = null;
     if (this.stopping) return;
+    // Workers terminated while blocked in a read (a sensor that never answers) live on until it
+    // returns, and each replacement blocked in the same read: a thread and ~3 MB more per restart.
+    if (this.stuck >= MAX_STUCK_WORKERS) {
+      if (!this.waitingForStuck) log.warn("metabolic worker not restarted: the stalled ones are still blocked (a read that does not return); samples stay stale until one ends", { stuck: this.stuck });
+      this.waitingForStuck = true;
+      return;
+    }
     const url = this.opts.workerUrl ?? metabolicWorkerUrl();
     let w: Worker;
     try {
@@ -279,6 +294,14 @@ export class MetabolicDaemon {
     const w = this.worker;
     if (!w) return;
     log.warn("metabolic worker stalled; restarting", { reason });
+    this.stuck++;
+    w.addEventListener("close", () => {
+      this.stuck--;
+      if (this.waitingForStuck) {
+        this.waitingForStuck = false;
+        this.scheduleRestart();
+      }
+    });
     w.terminate();
     this.lost("worker stalled"); // its close, whenever it comes, is a stale worker's
   }
