@@ -8,6 +8,7 @@ import type { ServiceSlotInfo } from "./proc-sampler.ts";
 import { signalService, type ThrottleTarget } from "./throttle.ts";
 import { startTimeOf } from "../util/process-exists.ts";
 import { releaseCpuMax } from "./cgroup-throttle.ts";
+import { WorkerSilence } from "./worker-silence.ts";
 import { pageSize } from "../sys/mmap.ts";
 
 /** The kernel's page size, 4096 when the shim cannot say. */
@@ -74,11 +75,7 @@ export class MetabolicDaemon {
   readonly sab = createHwMmioBuffer();
   readonly reader = new HwMmioReader(this.sab);
   private worker: Worker | null = null;
-  /** performance.now() when the current worker was started and when it said ready (-1: not yet). */
-  private spawnedAt = -1;
-  private readyAt = -1;
-  /** performance.now() up to which the worker's silence is excused (the process itself was stalled). */
-  private excusedAt = -1;
+  private readonly silence = new WorkerSilence();
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
   private consecutiveCrashes = 0;
   private stopping = false;
@@ -126,8 +123,7 @@ export class MetabolicDaemon {
       return;
     }
     this.worker = w;
-    this.spawnedAt = performance.now();
-    this.readyAt = -1;
+    this.silence.spawned();
     this.starts++;
     w.addEventListener("message", (e: MessageEvent) => this.onMessage(e.data));
     w.addEventListener("error", (e: Event) => {
@@ -162,11 +158,13 @@ export class MetabolicDaemon {
     }
     const m = r.data;
     if (m.type === "ready") {
-      this.readyAt = performance.now();
+      this.silence.ready();
       log.info("metabolic worker ready", { generation: m.generation });
     } else if (m.type === "sample-error") log.warn("sampling failed", { error: m.error });
     else if (m.type === "cpu-max") {
       if (this.throttles.get(m.name)?.pid === m.pid) this.cpuMax.set(m.name, { pid: m.pid, file: m.file, previous: m.previous });
+    } else if (m.type === "action" && m.action === "relieve-memory") {
+      this.silence.reliefAnswered();
     } else if (m.type === "throttle-ended") {
       this.throttles.delete(m.name);
       this.cpuMax.delete(m.name);
@@ -217,6 +215,7 @@ export class MetabolicDaemon {
   }
 
   relieveMemory(reason: string): void {
+    this.silence.reliefAsked();
     this.post({ type: "relieve-memory", reason });
   }
 
@@ -269,8 +268,8 @@ export class MetabolicDaemon {
       running: this.worker !== null,
       samples: this.reader.samples,
       sampleAgeMs: this.reader.lastNewAt >= 0 ? performance.now() - this.reader.lastNewAt : -1,
-      workerReady: this.worker !== null && this.readyAt >= 0,
-      quietMs: this.worker ? performance.now() - Math.max(this.reader.lastNewAt, this.readyAt >= 0 ? this.readyAt : this.spawnedAt, this.excusedAt) : -1,
+      workerReady: this.worker !== null && this.silence.readyAt >= 0,
+      quietMs: this.worker ? this.silence.quietMs(this.reader.lastNewAt) : -1,
       throttled: [...this.throttles.keys()],
       sample: this.reader.samples > 0 ? (Object.fromEntries(sampleIndex.map(([n, i]) => [n, +this.reader.values[i]!.toPrecision(6)])) as MetabolicStats["sample"]) : null,
     };
@@ -281,7 +280,7 @@ export class MetabolicDaemon {
    * beat finds the whole process was not running (missed beats), which is no stall of the worker.
    */
   excuseQuiet(): void {
-    this.excusedAt = performance.now();
+    this.silence.excuse();
   }
 
   /**
@@ -309,10 +308,11 @@ export class MetabolicDaemon {
   /** The current worker is gone (`why`): its throttles released, and unless stopping a crash counted (`say` logs it) and a restart scheduled. */
   private lost(why: string, say?: () => void): void {
     this.worker = null;
+    this.silence.lost();
     this.releaseThrottles(why);
     if (this.stopping) return;
     this.crashes++;
-    if (performance.now() - this.spawnedAt > 10_000) this.consecutiveCrashes = 0;
+    if (performance.now() - this.silence.spawnedAt > 10_000) this.consecutiveCrashes = 0;
     say?.();
     this.opts.onCrash?.(this.crashes);
     this.scheduleRestart();
