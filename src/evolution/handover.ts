@@ -1,8 +1,8 @@
 // The evolution part of a live re-exec handoff: the channel memfd, the session socket and the open sessions, as inherited fds.
-import { readlinkSync } from "node:fs";
 import { issuesText } from "../util/issues-text.ts";
 import { lazy } from "../util/lazy.ts";
-import { intIn, z } from "../util/zod-mini.ts";
+import { handedFd, intIn, z } from "../util/zod-mini.ts";
+import { fdTarget } from "../util/fd-target.ts";
 import { logger } from "../log.ts";
 import { JournalError } from "../errors.ts";
 import { closeHandedLock } from "../journal/state-lock-handover.ts";
@@ -13,14 +13,13 @@ import { type Geometry, H, HEADER_SIZE, regionSize, writeHeader } from "./layout
 
 const log = logger("evolution");
 
-const fd = () => z.int().check(z.minimum(3));
 const u32 = () => intIn(0, 0xffff_ffff);
 
 /** One open producer session: its connected socket and the consumer's private counters of its ring. */
 export const handedSessionSchema = lazy(() =>
   z.strictObject({
     ring: intIn(0, 63),
-    fd: fd(),
+    fd: handedFd(),
     /** The ring's session generation (also in the ring's control block): carried, never bumped. */
     generation: u32(),
     /** Submissions taken (the next one is read at `head`). */
@@ -41,13 +40,13 @@ export const evolutionPartSchema = lazy(() =>
   z
     .strictObject({
       version: z.literal(1),
-      memfd: fd(),
+      memfd: handedFd(),
       size: z.int().check(z.minimum(1)),
       rings: intIn(1, 64),
       slots: intIn(2, 4096),
       /** Generation of every ring, active or not (a ring reused later still gets a new generation). */
       generations: z.array(u32()).check(z.maxLength(64)),
-      listener: fd(),
+      listener: handedFd(),
       path: z.string().check(z.minLength(1)),
       sessions: z.array(handedSessionSchema()).check(z.maxLength(64)),
     })
@@ -70,14 +69,6 @@ export function splitStateLock(inherited: unknown): { part: unknown; stateLock: 
   return { part, stateLock };
 }
 
-/** What `fd` refers to (/proc/self/fd), or "" when it is not open. */
-export function fdTarget(n: number): string {
-  try {
-    return readlinkSync(`/proc/self/fd/${n}`);
-  } catch {
-    return "";
-  }
-}
 export const isChannelMemfd = (n: number): boolean => fdTarget(n).startsWith("/memfd:vector-boot-evolution");
 
 /** Maps the channel memfd the previous image created, once it is proven to be that channel with geometry `g`. */
@@ -129,7 +120,7 @@ export function releaseInherited(part: unknown, why: string): void {
   const { stateLock } = splitStateLock(part);
   if (stateLock !== undefined) closeHandedLock(stateLock);
   const loose = z
-    .looseObject({ memfd: z.optional(fd()), listener: z.optional(fd()), path: z.optional(z.string()), sessions: z.optional(z.array(z.looseObject({ fd: fd() }))) })
+    .looseObject({ memfd: z.optional(handedFd()), listener: z.optional(handedFd()), path: z.optional(z.string()), sessions: z.optional(z.array(z.looseObject({ fd: handedFd() }))) })
     .safeParse(part);
   const d = loose.success ? loose.data : {};
   // Never an fd this image opened itself, nor one inherited for another part.

@@ -1,18 +1,18 @@
 // A state directory's lock across a live re-exec: the next image adopts the two descriptors the previous one kept open, or locks the directory anew.
-import { closeSync, fstatSync, readdirSync, readlinkSync, statSync, type BigIntStats } from "node:fs";
+import { closeSync, fstatSync, readdirSync, statSync, type BigIntStats } from "node:fs";
 import { basename, join } from "node:path";
 import { describeError } from "../errors.ts";
 import { logger } from "../log.ts";
 import { tryLockExclusive } from "../sys/flock.ts";
 import { setInheritable } from "../sys/process.ts";
 import { lazy } from "../util/lazy.ts";
-import { z } from "../util/zod-mini.ts";
+import { handedFd, z } from "../util/zod-mini.ts";
+import { fdTarget } from "../util/fd-target.ts";
 import { heldLock, lockStateDir, refuseSharedStateDir, type HandedStateLock, type StateLock } from "./state-lock.ts";
 
 const log = logger("evolution");
 
-const fd = () => z.int().check(z.minimum(3));
-export const handedStateLockSchema = lazy(() => z.strictObject({ file: fd(), dir: z.nullable(fd()) }));
+export const handedStateLockSchema = lazy(() => z.strictObject({ file: handedFd(), dir: z.nullable(handedFd()) }));
 
 const fdStat = (n: number): BigIntStats | null => {
   try {
@@ -22,14 +22,6 @@ const fdStat = (n: number): BigIntStats | null => {
   }
 };
 const sameFile = (a: BigIntStats, b: BigIntStats): boolean => a.dev === b.dev && a.ino === b.ino;
-/** What `n` refers to (/proc/self/fd), "" when unknown. */
-const fdPath = (n: number): string => {
-  try {
-    return readlinkSync(`/proc/self/fd/${n}`);
-  } catch {
-    return "";
-  }
-};
 
 /**
  * Why the handed descriptors are not this image's lock on `stateDir` (null: they are): each must be
@@ -45,7 +37,7 @@ function problemWith(stateDir: string, h: HandedStateLock): string | null {
   } catch {
     /* no LOCK there: another state_dir */
   }
-  if (want === null || !sameFile(file, want)) return `descriptor ${h.file} is ${fdPath(h.file) || "another file"}, not ${join(stateDir, "LOCK")} (another state_dir, or a LOCK file replaced)`;
+  if (want === null || !sameFile(file, want)) return `descriptor ${h.file} is ${fdTarget(h.file) || "another file"}, not ${join(stateDir, "LOCK")} (another state_dir, or a LOCK file replaced)`;
   if (h.dir !== null) {
     const dir = fdStat(h.dir);
     if (dir === null || !dir.isDirectory() || !sameFile(dir, statSync(stateDir, { bigint: true }))) return `descriptor ${h.dir} is not the directory ${stateDir}`;
@@ -73,7 +65,7 @@ export function closeHandedLock(h: unknown): void {
       /* already closed */
     }
   };
-  if (number(file) && fdStat(file)?.isFile() && basename(fdPath(file)) === "LOCK") close(file);
+  if (number(file) && fdStat(file)?.isFile() && basename(fdTarget(file)) === "LOCK") close(file);
   if (number(dir) && fdStat(dir)?.isDirectory()) close(dir);
 }
 

@@ -7,6 +7,9 @@ z.config(en());
 /** An integer in [min, max] (the config's most common field). */
 export const intIn = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
 
+/** A descriptor a live re-exec's handoff names (3 and up: never stdio). */
+export const handedFd = () => z.int().check(z.minimum(3));
+
 /**
  * `z.record` that refuses a key named `__proto__` instead of dropping it: zod leaves that key out of
  * its output without an issue, so a service env var or an interrupt of that name vanished silently.
