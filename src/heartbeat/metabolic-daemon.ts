@@ -5,8 +5,7 @@ import { createHwMmioBuffer, HwMmioReader } from "./hw-mmio-buffer.ts";
 import { hwIndexOf } from "../hw/hw-mmio-layout.ts";
 import { type FromWorker, fromWorkerSchema, type ToWorker } from "./metabolic-protocol.ts";
 import type { ServiceSlotInfo } from "./proc-sampler.ts";
-import { signalService, type ThrottleTarget } from "./throttle.ts";
-import { startTimeOf } from "../util/process-exists.ts";
+import { signalService, throttleTarget, type ThrottleTarget } from "./throttle.ts";
 import { releaseCpuMax } from "./cgroup-throttle.ts";
 import { WorkerSilence } from "./worker-silence.ts";
 import { pageSize } from "../sys/mmap.ts";
@@ -190,7 +189,7 @@ export class MetabolicDaemon {
   /** Throttles service `name`, whose main process is `pid` and whose run's process groups are `groups` (none: the group `pid` leads). */
   throttle(name: string, pid: number, duty: number, periodMs: number, groups: readonly number[] = []): void {
     // Start times now: the release's SIGCONT skips a group or main pid whose number names another process by then.
-    this.throttles.set(name, { pid, groups: [...groups], leaders: new Map(groups.map((g) => [g, startTimeOf(g)])), born: startTimeOf(pid), duty, periodMs });
+    this.throttles.set(name, { ...throttleTarget(pid, groups), duty, periodMs });
     this.post({ type: "throttle", name, pid, groups: [...groups], duty, periodMs });
   }
 

@@ -31,6 +31,11 @@ export interface ThrottleTarget {
   born?: number | null;
 }
 
+/** A throttle's target with the start times that tell its numbers reused later: each group's leader's and the main process's, taken now. */
+export function throttleTarget(pid: number, groups: readonly number[]): ThrottleTarget {
+  return { pid, groups: [...groups], leaders: new Map(groups.map((g) => [g, startTimeOf(g)])), born: startTimeOf(pid) };
+}
+
 /**
  * Sends `sig` to the service's process groups (`t.groups`, the supervisor's list), else, when none
  * is left, to the group its main process leads or to that process; false when nothing was reached.
@@ -96,7 +101,7 @@ export class DutyCycler {
     const same = this.cycles.get(name);
     if (same?.pid === pid && this.change(name, same, d, p)) return this.describe(same);
     this.release(name);
-    const t: ThrottleTarget = { pid, groups: [...target.groups], leaders: new Map(target.groups.map((g) => [g, startTimeOf(g)])), born: startTimeOf(pid) };
+    const t = throttleTarget(pid, target.groups);
     if (!signalService(t, SIGCONT)) return null;
     const cgroup = throttleCpuMax(this.roots.procRoot, this.roots.sysRoot, pid, d, p);
     const c: Cycle = { pid, groups: t.groups, leaders: t.leaders, born: t.born, cgroup, duty: d, periodMs: p, timer: null, stopped: false, phaseSince: 0 };

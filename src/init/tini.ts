@@ -139,7 +139,7 @@ export async function runTini(opts: TiniOptions): Promise<number> {
   } catch (e) {
     // The child takes the terminal before its exec: one that failed left it with a dead group, and
     // the script that ran the init stopped at its next read (SIGTTIN).
-    if (foreground) reclaimTerminal();
+    if (foreground) takeTerminalBack(null);
     cleanup();
     // tini fails to exec in its child, whose 126/127 -e remaps like any exit: so does ours. The
     // init's own failure to start it (fork: EMFILE, 71) is no status of CMD's: -e 71 made it exit 0.
@@ -303,23 +303,16 @@ function handTerminalBack(child: number): void {
   }
 }
 
-/** The terminal back to the init's group from whatever group holds it (the spawn's child, gone). */
-function reclaimTerminal(): void {
-  try {
-    if (!ownsTerminal()) tcsetpgrp(0, getpgid(0));
-  } catch (e) {
-    log.debug("terminal not taken back after the failed exec", { error: String(e) });
-  }
-}
-
 /**
- * CMD exited holding the terminal (its group the foreground one): it goes back to the init's group,
- * which is the caller's. It stayed with the dead group, and the script that ran the init was in the
- * background of its own terminal: its next `read` stopped it (SIGTTIN), ctrl-C reached nothing.
+ * CMD exited holding the terminal (its group the foreground one), or its exec failed after it took
+ * it (`child` null: its pid never came back): it goes back to the init's group, which is the
+ * caller's. It stayed with the dead group, and the script that ran the init was in the background
+ * of its own terminal: its next `read` stopped it (SIGTTIN), ctrl-C reached nothing.
  */
-function takeTerminalBack(child: number): void {
+function takeTerminalBack(child: number | null): void {
   try {
-    if (tcgetpgrp(0) === child) tcsetpgrp(0, getpgid(0));
+    const holder = tcgetpgrp(0);
+    if (child === null ? holder !== getpgid(0) : holder === child) tcsetpgrp(0, getpgid(0));
   } catch (e) {
     log.debug("terminal not taken back from the command's group", { error: String(e) });
   }
