@@ -1,5 +1,5 @@
 // Throttling a service: cgroup v2 cpu.max when it has its own cgroup, else a SIGSTOP/SIGCONT duty cycle.
-import { groupNumberReused, groupOf, sessionOf, startTimeOf } from "../util/process-exists.ts";
+import { groupNumberReused, groupOf, sameProcess, sessionOf, startTimeOf } from "../util/process-exists.ts";
 import { lazy } from "../util/lazy.ts";
 import { changeCpuMax, type CpuMaxThrottle, releaseCpuMax, throttleCpuMax } from "./cgroup-throttle.ts";
 
@@ -57,7 +57,7 @@ export function signalService(t: ThrottleTarget, sig: number): boolean {
     }
   });
   if (sent) return true;
-  if (t.born !== undefined && startTimeOf(t.pid) !== t.born) return false; // gone, its number another process's
+  if (t.born !== undefined && !sameProcess(t.pid, t.born)) return false; // gone, or its number another process's
   for (const target of [-t.pid, t.pid]) {
     try {
       process.kill(target, sig);

@@ -1,6 +1,6 @@
 // Whether a service's main pid still names the process it named (MAINPID=) or adopted: its start time, and its cgroup when it has one; a pid that ended is reused.
 import { logger } from "../log.ts";
-import { startTimeOf } from "../util/process-exists.ts";
+import { sameProcess, startTimeOf } from "../util/process-exists.ts";
 import type { ServiceCgroups } from "./service-cgroup.ts";
 
 const log = logger("supervisor");
@@ -41,7 +41,7 @@ export class MainIdentity {
    */
   holds(pid: number): boolean {
     if (pid !== this.pid) return true;
-    if (this.born === null || startTimeOf(pid) !== this.born) return false;
+    if (!sameProcess(pid, this.born)) return false;
     return !this.cgroups?.has(this.name) || this.cgroups.pids(this.name).includes(pid);
   }
 

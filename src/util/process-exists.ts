@@ -40,6 +40,12 @@ export const sessionOf = (pid: number): number | null => statNumber(pid, 6);
 export const startTimeOf = (pid: number | "self"): number | null => statNumber(pid, 22);
 
 /**
+ * Whether `pid` still names the process whose start time was `born` when it was recorded (null: it
+ * was gone then): false once it ended, and once its number names another process (pids wrap).
+ */
+export const sameProcess = (pid: number, born: number | null): boolean => born !== null && startTimeOf(pid) === born;
+
+/**
  * Whether the number of process group `pgid`, recorded when its leader had start time `leaderStart`
  * (null: the leader was gone already, its group still in use), now names another process: the group
  * emptied and an unrelated process took its number (pids wrap). Signalling it reaches that process.
