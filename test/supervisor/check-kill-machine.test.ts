@@ -1,18 +1,15 @@
 // A service killed for failing a readiness, health or watchdog check: the run counts as failed whatever it exits with, and a stop meanwhile signals it no second time.
 import { describe, expect, test } from "bun:test";
-import { validateConfig } from "../../src/config/load.ts";
+import { serviceConfig, spawnedRecord } from "./machine-records.ts";
 import type { ServiceEvent } from "../../src/supervisor/service-events.ts";
 import { step } from "../../src/supervisor/service-machine.ts";
-import { newRecord, type ServiceRecord } from "../../src/supervisor/service-record.ts";
+import type { ServiceRecord } from "../../src/supervisor/service-record.ts";
 
-const svc = (extra: Record<string, unknown> = {}) => validateConfig({ services: [{ name: "s", argv: ["x"], ...extra }] }).services[0]!;
+const svc = serviceConfig;
 
 /** Running (ready) with a health probe that gives up after one failure, an sd_notify ready check and a watchdog. */
 function up(extra: Record<string, unknown> = {}): ServiceRecord {
-  const r = newRecord(svc({ ready: { notify: true, timeout_ms: 1000 }, health: { probe: { file: "/nonexistent" }, failures: 1 }, watchdog_ms: 1000, grace_ms: 700, ...extra }));
-  step(r, { type: "start" }, 0);
-  step(r, { type: "spawned", pid: 10 }, 0);
-  return r;
+  return spawnedRecord(svc({ ready: { notify: true, timeout_ms: 1000 }, health: { probe: { file: "/nonexistent" }, failures: 1 }, watchdog_ms: 1000, grace_ms: 700, ...extra }));
 }
 
 const checkFailures: Array<[string, ServiceEvent, boolean]> = [

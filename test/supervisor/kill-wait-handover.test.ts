@@ -1,6 +1,6 @@
 // A service in the final wait after its SIGKILL was handed over at a live re-exec as if in its grace: the next image sent a second SIGKILL after the time left, then waited KILL_WAIT_MS more.
 import { expect, test } from "bun:test";
-import { validateConfig } from "../../src/config/load.ts";
+import { serviceConfig, spawnedRecord } from "./machine-records.ts";
 import type { TimerEvent } from "../../src/supervisor/service-events.ts";
 import { adoptService } from "../../src/supervisor/service-adopt.ts";
 import { toSnapshot } from "../../src/supervisor/service-handover.ts";
@@ -11,14 +11,8 @@ import { serviceSnapshotSchema, type ServiceSnapshot } from "../../src/superviso
 import type { ServiceChecks } from "../../src/supervisor/service-checks.ts";
 import type { ServiceRunner } from "../../src/supervisor/service-runner.ts";
 
-const svc = (extra: Record<string, unknown> = {}) => validateConfig({ services: [{ name: "s", argv: ["x"], grace_ms: 700, ...extra }] }).services[0]!;
-
-function up(extra: Record<string, unknown> = {}): ServiceRecord {
-  const r = newRecord(svc(extra));
-  step(r, { type: "start" }, 0);
-  step(r, { type: "spawned", pid: 10 }, 0);
-  return r;
-}
+const svc = (extra: Record<string, unknown> = {}) => serviceConfig({ grace_ms: 700, ...extra });
+const up = (extra: Record<string, unknown> = {}): ServiceRecord => spawnedRecord(svc(extra));
 
 /** adoptService on a stand-in runner: the timer it arms (what it delivers, in how long). */
 function adoptedTimer(h: ServiceSnapshot, extra: Record<string, unknown> = {}): { ms: number; event: TimerEvent } | null {

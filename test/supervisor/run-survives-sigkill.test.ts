@@ -1,21 +1,16 @@
 // A run still there after the SIGKILL at the end of its grace (D state, a process group kept populated) kept the service stopping for ever: the stop never returned and a start was refused for ever.
 import { describe, expect, test } from "bun:test";
+import { serviceConfig, spawnedRecord } from "./machine-records.ts";
 import { startOrder, validateConfig } from "../../src/config/load.ts";
 import { Reaper } from "../../src/init/reaper.ts";
 import { isSettled, KILL_WAIT_MS, step } from "../../src/supervisor/service-machine.ts";
-import { newRecord, type ServiceRecord } from "../../src/supervisor/service-record.ts";
+import type { ServiceRecord } from "../../src/supervisor/service-record.ts";
 import { Supervisor } from "../../src/supervisor/supervisor.ts";
 import { groupOf, processExists } from "../../src/util/process-exists.ts";
 import { listProcesses } from "../../src/init/proc-tree.ts";
 
-const svc = (extra: Record<string, unknown> = {}) => validateConfig({ services: [{ name: "s", argv: ["x"], grace_ms: 700, ...extra }] }).services[0]!;
-
-function up(extra: Record<string, unknown> = {}): ServiceRecord {
-  const r = newRecord(svc(extra));
-  step(r, { type: "start" }, 0);
-  step(r, { type: "spawned", pid: 10 }, 0);
-  return r;
-}
+const svc = (extra: Record<string, unknown> = {}) => serviceConfig({ grace_ms: 700, ...extra });
+const up = (extra: Record<string, unknown> = {}): ServiceRecord => spawnedRecord(svc(extra));
 
 describe("the final wait after SIGKILL", () => {
   test("a stopping service whose process outlived SIGKILL (D state) armed no timer after it and stayed stopping for ever; it is failed KILL_WAIT_MS later, its run given up", () => {

@@ -1,16 +1,12 @@
 // The state machine with cgroups: a stop waits for processes left in the cgroup; a main exit sweeps them; limits validated.
 import { describe, expect, test } from "bun:test";
-import { validateConfig } from "../../src/config/load.ts";
+import { serviceConfig, spawnedRecord } from "./machine-records.ts";
 import { step } from "../../src/supervisor/service-machine.ts";
-import { newRecord } from "../../src/supervisor/service-record.ts";
 
-const svc = (extra: Record<string, unknown> = {}) => validateConfig({ services: [{ name: "s", argv: ["x"], ...extra }] }).services[0]!;
+const svc = serviceConfig;
 
 function running(extra: Record<string, unknown> = {}) {
-  const r = newRecord(svc(extra));
-  step(r, { type: "start" }, 0);
-  step(r, { type: "spawned", pid: 10 }, 0);
-  return r;
+  return spawnedRecord(svc(extra));
 }
 
 describe("service state machine with a cgroup", () => {
