@@ -1,18 +1,13 @@
 // The pre-init as a container's PID 1 (no CAP_SYS_BOOT) with nothing to run: its reboot(2) was refused and it paused for ever, so the container never ended (SIGTERM reaches no PID 1 without a handler).
 import { expect, test } from "bun:test";
-import { copyFileSync } from "node:fs";
-import { join } from "node:path";
-import { root, tempDir } from "./helpers.ts";
+import { tempDir } from "./helpers.ts";
+import { spawnPreinitWithoutProc } from "./preinit-without-proc.ts";
 
 test("a pre-init whose power-off was refused (reboot(2) without CAP_SYS_BOOT) paused for ever; it says so and exits 1, which ends its PID namespace", async () => {
   const t = tempDir("preinit-reboot-refused");
   try {
-    const preinit = join(t.dir, "init");
-    copyFileSync(join(root, "dist/native/preinit"), preinit);
-    // PID 1 of a new PID namespace inside a user namespace that does not own it: /proc cannot be
-    // mounted (the pre-init powers off) and reboot(2) is refused (EPERM).
-    const script = 'exec unshare --user --map-root-user --mount sh -c "mount -t tmpfs none /proc && exec \\"\\$0\\"" "$0"';
-    const p = Bun.spawn(["unshare", "--pid", "--fork", "--kill-child", "--mount", "--propagation", "private", "sh", "-c", script, preinit], { stdout: "pipe", stderr: "pipe" });
+    // /proc cannot be mounted (the pre-init powers off) and reboot(2) is refused (EPERM).
+    const p = spawnPreinitWithoutProc(t.dir);
     const timer = setTimeout(() => p.kill("SIGKILL"), 30_000);
     const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
     clearTimeout(timer);
