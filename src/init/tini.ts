@@ -28,11 +28,10 @@ export async function runTini(opts: TiniOptions): Promise<number> {
   // them), before its first line (-v's count of inherited descriptors stopped it, CMD not started).
   // With only a handler, each write was interrupted and restarted for ever: the init spun, CMD
   // stayed a zombie. Sent by another process they are still counted and forwarded.
-  let blockError: unknown = null;
   try {
     blockTerminalStops();
   } catch (e) {
-    blockError = e;
+    log.debug("could not block SIGTTOU/SIGTTIN in the init's thread", { error: String(e) });
   }
   // The caller's descriptors from 4 up go to CMD, as tini and dumb-init hand them on (LISTEN_FDS,
   // `CMD 4>file`): Bun made them close-on-exec; first, before the init opens any of its own.
@@ -42,7 +41,6 @@ export async function runTini(opts: TiniOptions): Promise<number> {
   } catch (e) {
     log.debug("inherited descriptors not found: the command gets 0-3 only", { error: String(e) });
   }
-  if (blockError !== null) log.debug("could not block SIGTTOU/SIGTTIN in the init's thread", { error: String(blockError) });
   const pid1 = getpid() === 1;
   // What the caller ignored stays ignored in the child (nohup). SIGPIPE and SIGXFSZ are left out:
   // Bun ignores them for itself (as Node does), so whether the caller did cannot be told; the child
