@@ -7,7 +7,7 @@ import { closeFdQuietly } from "../sys/fd.ts";
 import { wakeOnReadable } from "../sys/fd-wake.ts";
 import { setInheritable } from "../sys/process.ts";
 import { lazy } from "../util/lazy.ts";
-import { z } from "../util/zod-mini.ts";
+import { handedFd, z } from "../util/zod-mini.ts";
 import { prepareSocketDir, prepareSocketPath } from "./socket-file.ts";
 
 const log = logger("control");
@@ -17,7 +17,7 @@ const log = logger("control");
  * execve, and the path it is bound to. Images before 6 closed it at the exec, and a client that
  * connected before the next image listened again was refused (ECONNREFUSED, or ENOENT).
  */
-export const controlPartSchema = lazy(() => z.strictObject({ listener: z.int().check(z.minimum(3)), path: z.string().check(z.minLength(1)) }));
+export const controlPartSchema = lazy(() => z.strictObject({ listener: handedFd(), path: z.string().check(z.minLength(1)) }));
 export type ControlPart = z.infer<ReturnType<typeof controlPartSchema>>;
 
 /** Where and how the control socket listens (the server's resolved options). */

@@ -1,6 +1,6 @@
 // A service's state as handed to the next image at a live re-exec (zod-validated on the way back in).
 import { lazy } from "../util/lazy.ts";
-import { z } from "../util/zod-mini.ts";
+import { handedFd, z } from "../util/zod-mini.ts";
 
 /** "done": a oneshot service that exited 0 (its dependents may start; it holds no process). */
 export const serviceStates = ["pending", "starting", "running", "backoff", "stopping", "stopped", "exited", "failed", "done"] as const;
@@ -13,7 +13,7 @@ export const LOG_FDS_MAX = 64;
 /** One read end of a service's output (logFds). */
 export const logFdSchema = lazy(() =>
   z.strictObject({
-    fd: z.int().check(z.minimum(3)),
+    fd: handedFd(),
     stream: z.union([z.literal(1), z.literal(2)]),
     partial: z.optional(z.string().check(z.maxLength(65536))),
     /** The first bytes of a character it had not finished (handoff 5). */
@@ -83,7 +83,7 @@ export const serviceSnapshotSchema = lazy(() =>
 );
 export type ServiceSnapshot = z.infer<ReturnType<typeof serviceSnapshotSchema>>;
 
-const notifyPartSchema = lazy(() => z.strictObject({ fd: z.int().check(z.minimum(3)), address: z.string().check(z.minLength(1)) }));
+const notifyPartSchema = lazy(() => z.strictObject({ fd: handedFd(), address: z.string().check(z.minLength(1)) }));
 
 /** The sd_notify socket of a services part that is unreadable as a whole (null when it names none). */
 export function handedNotifyOf(part: unknown): ServicesPart["notify"] {

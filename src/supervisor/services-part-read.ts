@@ -2,7 +2,7 @@
 import { logger } from "../log.ts";
 import { issuesText } from "../util/issues-text.ts";
 import { lazy } from "../util/lazy.ts";
-import { z } from "../util/zod-mini.ts";
+import { handedFd, z } from "../util/zod-mini.ts";
 import type { NotifyPart } from "./notify-socket.ts";
 import { salvageSnapshot } from "./service-salvage.ts";
 import { handedNotifyOf, serviceSnapshotSchema, type ServiceSnapshot } from "./service-snapshot.ts";
@@ -24,7 +24,7 @@ const frameSchema = lazy(() =>
   z.union([
     z.strictObject({
       services: z.array(z.unknown()),
-      notify: z.nullable(z.strictObject({ fd: z.int().check(z.minimum(3)), address: z.string().check(z.minLength(1)) })),
+      notify: z.nullable(z.strictObject({ fd: handedFd(), address: z.string().check(z.minLength(1)) })),
       atBoottimeMs: z.optional(z.number().check(z.minimum(0))),
     }),
     z.array(z.unknown()),
